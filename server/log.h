@@ -1,0 +1,39 @@
+/* log: one line per event, "key=value" fields, session id and peer first.
+ *
+ *   2026-11-23T09:00:00.123Z info sid=1a2b peer=127.0.0.1:5555 smtp event=connect
+ *
+ * Callers format their own key=value pairs; log_kv_escape() quotes a value
+ * that contains spaces, quotes or control bytes so one event stays on one
+ * line whatever a client sent. Secrets (passwords, AUTH payloads) are never
+ * passed to these functions: the protocol code logs "auth=plain user=x"
+ * and never the response. */
+#ifndef TERN_LOG_H
+#define TERN_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* "debug", "info", "warn", "error" -> level; returns -1 if unknown. */
+int log_level_parse(const char *name);
+
+/* Log one event. fmt is printf-style and should produce key=value pairs. */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Session-scoped: prefixes "sid=<hex> peer=<addr> <proto>". */
+void log_session(enum log_level level, uint64_t sid, const char *peer, const char *proto,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Escape a client-controlled value for a log line into out (always
+ * NUL-terminated, truncated to outlen). Returns out. */
+char *log_kv_escape(char *out, size_t outlen, const char *in, size_t inlen);
+
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+#endif

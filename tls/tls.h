@@ -1,0 +1,85 @@
+/* tls: server-side TLS for every listener, with mbedTLS (2.28 or 3.6).
+ *
+ * A tls_server holds the certificates (one or more PEM chain + key pairs,
+ * the first the default, SNI choosing among them) and the mbedTLS
+ * configuration built from them. The configuration and its certificates are
+ * one reference-counted "generation": every session takes a reference when
+ * it starts, so tls_server_reload() can swap in a new generation while
+ * established sessions keep using the old one until they end.
+ *
+ * A tls_session is one TLS connection over memory buffers: conn puts the
+ * ciphertext it reads into the session's input buffer, the session hands
+ * the ciphertext it produces to an output callback (conn's output queue),
+ * and plaintext comes out of tls_session_read(). Nothing here touches a
+ * socket, so the same code runs under libuv and in tests.
+ *
+ * With no certificate configured, tls_server_create() uses (or creates on
+ * first start) a self-signed ECDSA P-256 certificate in <data_dir>/tls/.
+ */
+#ifndef TERN_TLS_H
+#define TERN_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct tls_server;
+struct tls_session;
+
+struct tls_cert_spec {
+	const char *cert_file; /* PEM: leaf first, then intermediates */
+	const char *key_file;  /* PEM private key (RSA or EC) */
+};
+
+/* Load every certificate (the first is the default). With ncerts == 0,
+ * use <data_dir>/tls/selfsigned.{crt,key}, generating them when missing,
+ * for hostname (NULL: "localhost"). Returns 0 or -1 with err filled. */
+int tls_server_create(struct tls_server **out, const struct tls_cert_spec *certs, size_t ncerts,
+                      const char *data_dir, const char *hostname, char *err, size_t errlen);
+/* Re-read the same files. On failure the old certificates stay in use. */
+int tls_server_reload(struct tls_server *t, char *err, size_t errlen);
+void tls_server_free(struct tls_server **t);
+
+/* Certificates in use: count, file name and SHA-256 fingerprint of each
+ * leaf as colon-separated upper-case hex ("AB:CD:..", 95 chars + NUL). */
+size_t tls_server_cert_count(const struct tls_server *t);
+const char *tls_server_cert_file(const struct tls_server *t, size_t i);
+size_t tls_server_fingerprints(const struct tls_server *t, char out[][96], size_t max);
+
+/* Self-signed certificate for the no-configuration case: make sure
+ * <dir>/selfsigned.crt and <dir>/selfsigned.key exist (generating them
+ * atomically if either is missing). Returns 0 or -1 with err. */
+int tls_selfsigned_ensure(const char *dir, const char *hostname, char *err, size_t errlen);
+
+/* The process-wide DRBG (seeded once) as an mbedTLS f_rng/p_rng pair. */
+int tls_rng(void *p_rng, unsigned char *out, size_t len);
+void *tls_rng_ctx(void);
+
+/* Sessions. out() receives ciphertext to send; it returns 0 or -1. */
+typedef int (*tls_out_fn)(void *ctx, const unsigned char *data, size_t len);
+struct tls_session *tls_session_new(struct tls_server *t, tls_out_fn out, void *ctx);
+void tls_session_free(struct tls_session *s);
+
+/* Ciphertext input: space to read into (after compaction; *len 0 means the
+ * buffer is full and reading should stop), then commit what was read. */
+void tls_session_in_space(struct tls_session *s, char **buf, size_t *len);
+void tls_session_in_commit(struct tls_session *s, size_t n);
+
+#define TLS_AGAIN 1         /* needs more ciphertext input */
+#define TLS_ERR_CLOSED (-2) /* the peer sent close_notify */
+
+/* Drive the handshake: 0 done, TLS_AGAIN, or -1 (tls_session_error()). */
+int tls_session_handshake(struct tls_session *s);
+/* Decrypt into buf: >0 bytes, 0 (TLS_AGAIN: need input), TLS_ERR_CLOSED,
+ * or -1 on error. */
+ssize_t tls_session_read(struct tls_session *s, void *buf, size_t len);
+/* Encrypt all of data into the output callback: 0 or -1. */
+int tls_session_write(struct tls_session *s, const void *data, size_t len);
+void tls_session_close_notify(struct tls_session *s);
+
+const char *tls_session_error(const struct tls_session *s);
+const char *tls_session_version(const struct tls_session *s); /* "TLSv1.2" */
+const char *tls_session_cipher(struct tls_session *s);        /* IANA name */
+const char *tls_session_sni(const struct tls_session *s);     /* or NULL */
+
+#endif

@@ -1,0 +1,90 @@
+/* tls_compat: the few mbedTLS calls whose signatures differ between 2.28
+ * and 3.x, behind one name each. Everything else in tls/ is written against
+ * the API common to both. 3.x added an RNG argument to private-key parsing
+ * and pair checking, renamed the SHA-256 one-shot, replaced the
+ * major/minor version setters and took an MPI-free serial setter. */
+#ifndef TERN_TLS_COMPAT_H
+#define TERN_TLS_COMPAT_H
+
+#include <mbedtls/version.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#include <psa/crypto.h>
+#else
+#include <mbedtls/bignum.h>
+#endif
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+
+static inline int tc_pk_parse_keyfile(mbedtls_pk_context *pk, const char *path,
+                                      mbedtls_ctr_drbg_context *drbg)
+{
+	return mbedtls_pk_parse_keyfile(pk, path, NULL, mbedtls_ctr_drbg_random, drbg);
+}
+static inline int tc_pk_check_pair(const mbedtls_pk_context *pub, const mbedtls_pk_context *prv,
+                                   mbedtls_ctr_drbg_context *drbg)
+{
+	return mbedtls_pk_check_pair(pub, prv, mbedtls_ctr_drbg_random, drbg);
+}
+static inline int tc_sha256(const unsigned char *in, size_t len, unsigned char out[32])
+{
+	return mbedtls_sha256(in, len, out, 0);
+}
+static inline void tc_conf_min_tls12(mbedtls_ssl_config *conf)
+{
+	mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+}
+static inline int tc_crypto_init(void)
+{
+	return psa_crypto_init() == PSA_SUCCESS ? 0 : -1;
+}
+static inline int tc_crt_set_serial(mbedtls_x509write_cert *crt, unsigned char *serial, size_t len)
+{
+	return mbedtls_x509write_crt_set_serial_raw(crt, serial, len);
+}
+
+#else /* 2.28 */
+
+static inline int tc_pk_parse_keyfile(mbedtls_pk_context *pk, const char *path,
+                                      mbedtls_ctr_drbg_context *drbg)
+{
+	(void)drbg;
+	return mbedtls_pk_parse_keyfile(pk, path, NULL);
+}
+static inline int tc_pk_check_pair(const mbedtls_pk_context *pub, const mbedtls_pk_context *prv,
+                                   mbedtls_ctr_drbg_context *drbg)
+{
+	(void)drbg;
+	return mbedtls_pk_check_pair(pub, prv);
+}
+static inline int tc_sha256(const unsigned char *in, size_t len, unsigned char out[32])
+{
+	return mbedtls_sha256_ret(in, len, out, 0);
+}
+static inline void tc_conf_min_tls12(mbedtls_ssl_config *conf)
+{
+	mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+	                             MBEDTLS_SSL_MINOR_VERSION_3);
+}
+static inline int tc_crypto_init(void)
+{
+	return 0;
+}
+static inline int tc_crt_set_serial(mbedtls_x509write_cert *crt, unsigned char *serial, size_t len)
+{
+	mbedtls_mpi mpi;
+	mbedtls_mpi_init(&mpi);
+	int rc = mbedtls_mpi_read_binary(&mpi, serial, len);
+	if (rc == 0)
+		rc = mbedtls_x509write_crt_set_serial(crt, &mpi);
+	mbedtls_mpi_free(&mpi);
+	return rc;
+}
+
+#endif
+
+#endif
