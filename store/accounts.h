@@ -1,0 +1,102 @@
+/* accounts: domains, accounts, aliases and recipient resolution.
+ *
+ * Every function takes a plain sqlite3 connection so it can run inside a
+ * writer job, inside store_exec() (the CLI), or, for the read-only ones, on
+ * the reader connection. Writers assume they already run inside a
+ * transaction (a job's savepoint or store_exec()).
+ *
+ * Addresses are compared case-insensitively in both parts (ASCII), like
+ * Dovecot's and Postfix's defaults: "Bob@Example.ORG" and "bob@example.org"
+ * are the same mailbox. Domains are stored lower-cased; the local part of an
+ * account keeps the spelling it was created with (the canonical address).
+ *
+ * List callbacks return 0 to continue; any other value stops the walk and is
+ * returned by the list function.
+ */
+#ifndef TERN_STORE_ACCOUNTS_H
+#define TERN_STORE_ACCOUNTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#define STORE_ADDR_MAX 320 /* 64 local + '@' + 255 domain, NUL included with room */
+#define STORE_HASH_MAX 256
+
+/* Domains. Names are validated (non-empty, <= 253 bytes, no '@' or spaces)
+ * and lower-cased. */
+int store_domain_add(sqlite3 *db, const char *name);    /* 0, -EEXIST, -EINVAL */
+int store_domain_del(sqlite3 *db, const char *name);    /* 0, -ENOENT, -ENOTEMPTY (accounts);
+                                                         * the domain's aliases go with it */
+int store_domain_exists(sqlite3 *db, const char *name); /* 1, 0, or negative */
+int store_domain_list(sqlite3 *db, int (*cb)(void *ud, const char *name), void *ud);
+
+struct store_account {
+	int64_t id;
+	int64_t domain_id;
+	char address[STORE_ADDR_MAX];
+	char password_hash[STORE_HASH_MAX];
+	int disabled;
+	int64_t quota_bytes; /* 0 = unlimited */
+	int64_t created;     /* unix seconds */
+};
+
+/* Creates the account and its six mailboxes (INBOX, Sent, Drafts, Trash,
+ * Junk, Archive with their special-use, all subscribed). The domain must
+ * exist (-ENOENT). -EEXIST if an account or an alias with that address
+ * exists; -EINVAL for a malformed address; -ENAMETOOLONG for a hash that does
+ * not fit struct store_account. account_id may be NULL. */
+int store_account_add(sqlite3 *db, const char *address, const char *password_hash,
+                      int64_t *account_id);
+int store_account_set_password(sqlite3 *db, const char *address, const char *hash); /* -ENOENT */
+int store_account_set_disabled(sqlite3 *db, const char *address, int disabled);     /* -ENOENT */
+/* Removes the account, its mailboxes and entries, drops the message
+ * reference counts (deleting messages nobody references any more) and
+ * removes the aliases whose target is this address. -ENOENT if none. */
+int store_account_del(sqlite3 *db, const char *address);
+int store_account_list(sqlite3 *db, int (*cb)(void *ud, const struct store_account *a), void *ud);
+int store_account_count(sqlite3 *db); /* count or negative */
+/* 1 found (out filled), 0 not found, negative on error. */
+int store_account_lookup(sqlite3 *db, const char *address, struct store_account *out);
+/* Same, by id. */
+int store_account_get(sqlite3 *db, int64_t account_id, struct store_account *out);
+
+/* Aliases. source is "x@d" or "@d" (catch-all for domain d, which must be
+ * local: -ENOENT otherwise). target is any address, local or remote (a remote
+ * target forwards). -EEXIST if the source exists as alias or account. */
+int store_alias_add(sqlite3 *db, const char *source, const char *target);
+int store_alias_del(sqlite3 *db, const char *source); /* 0, -ENOENT */
+int store_alias_list(sqlite3 *db, int (*cb)(void *ud, const char *source, const char *target),
+                     void *ud);
+
+/* Maximum number of alias hops store_resolve_rcpt() follows. */
+#define STORE_ALIAS_DEPTH 8
+
+struct store_rcpt {
+	int64_t account_id;           /* 0 when the result is a remote forward */
+	int64_t mailbox_id;           /* INBOX, or the +tag folder */
+	char address[STORE_ADDR_MAX]; /* canonical account address, or forward target */
+};
+
+#define STORE_RCPT_LOCAL 1  /* delivered to account_id/mailbox_id */
+#define STORE_RCPT_REMOTE 2 /* an alias forwards to a non-local address */
+
+/* Resolve an envelope recipient. Order at each hop: exact account; exact
+ * alias (followed, up to STORE_ALIAS_DEPTH hops); "user+tag@d" -> account
+ * "user@d" with mailbox "tag" if the account has one (case-insensitive),
+ * else INBOX (or alias "user@d"); finally, for the original address only,
+ * the catch-all "@d".
+ * Returns STORE_RCPT_LOCAL (1), STORE_RCPT_REMOTE (2; out->address is the
+ * forward target), 0 when the domain is local but there is no such user,
+ * -ENOENT when the domain is not local (relay decision), -ELOOP when an
+ * alias chain is longer than STORE_ALIAS_DEPTH, -EINVAL for a malformed
+ * address, other negatives on error. A disabled account still resolves
+ * (out has no disabled flag; check with store_account_get if needed). */
+int store_resolve_rcpt(sqlite3 *db, const char *address, struct store_rcpt *out);
+
+/* 1 if address is account_id's own address, or an alias (not a catch-all)
+ * whose chain resolves to that account; 0 otherwise; negative on error.
+ * Used by submission: the envelope/From sender must belong to the user. */
+int store_address_owned_by(sqlite3 *db, int64_t account_id, const char *address);
+
+#endif

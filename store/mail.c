@@ -1,0 +1,581 @@
+/* mail: messages, mailboxes, entries and delivery (see mail.h).
+ *
+ * Why content addressing: one SMTP transaction to 50 local recipients, or a
+ * message that is both delivered and relayed, stores its bytes once. The
+ * SHA-256 of the exact bytes is the identity; refcount counts holders
+ * (mailbox entries and queue rows) and is maintained by every function that
+ * adds or drops a holder, so "delete the message when nobody holds it" is a
+ * cheap indexed DELETE instead of a scan for orphans.
+ *
+ * Why UID/MODSEQ live in the mailboxes row: allocating them is a
+ * read-modify-write of that row inside the writer's transaction, which is
+ * already serialised, so they are gap-free per call and never reused, with
+ * no extra locking. One delivery bumps HIGHESTMODSEQ once per entry; one
+ * expunge call uses a single new MODSEQ for all the UIDs it removes
+ * (QRESYNC VANISHED (EARLIER) works from `expunged`).
+ */
+#include "store/mail.h"
+#include "store/store.h"
+#include "store/store_int.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <mbedtls/sha256.h>
+#include <mbedtls/version.h>
+
+static int sha256(const void *data, size_t len, unsigned char out[32])
+{
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+	return mbedtls_sha256(data, len, out, 0) == 0 ? 0 : -EIO;
+#else
+	return mbedtls_sha256_ret(data, len, out, 0) == 0 ? 0 : -EIO;
+#endif
+}
+
+static const char *mailbox_name(const char *name)
+{
+	return strcasecmp(name, "INBOX") == 0 ? "INBOX" : name;
+}
+
+/* ---- messages ---- */
+
+ssize_t store_message_read(sqlite3 *db, int64_t message_id, size_t offset, void *buf, size_t len)
+{
+	sqlite3_blob *blob = NULL;
+	int rc = sqlite3_blob_open(db, "main", "messages", "data", message_id, 0, &blob);
+	if (rc != SQLITE_OK) {
+		sqlite3_blob_close(blob);
+		/* A missing row is reported as SQLITE_ERROR "no such rowid". */
+		return rc == SQLITE_ERROR ? -ENOENT : store_errno(rc);
+	}
+	size_t size = (size_t)sqlite3_blob_bytes(blob);
+	ssize_t n = 0;
+	if (offset < size) {
+		size_t want = size - offset < len ? size - offset : len;
+		if (want > INT_MAX)
+			want = INT_MAX;
+		rc = sqlite3_blob_read(blob, buf, (int)want, (int)offset);
+		n = rc == SQLITE_OK ? (ssize_t)want : store_errno(rc);
+	}
+	sqlite3_blob_close(blob);
+	return n;
+}
+
+int64_t store_message_size(sqlite3 *db, int64_t message_id)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep(db, &st, "SELECT size FROM messages WHERE id = ?1");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, message_id);
+	rc = sqlite3_step(st);
+	int64_t size = rc == SQLITE_ROW    ? sqlite3_column_int64(st, 0)
+	               : rc == SQLITE_DONE ? -ENOENT
+	                                   : store_errno(rc);
+	sqlite3_finalize(st);
+	return size;
+}
+
+int store_message_ref(sqlite3 *db, int64_t message_id, int delta)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep(db, &st, "UPDATE messages SET refcount = refcount + ?2 WHERE id = ?1");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, message_id);
+	sqlite3_bind_int(st, 2, delta);
+	rc = store_step_done(st);
+	sqlite3_finalize(st);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_changes(db) == 0)
+		return -ENOENT;
+	if (delta >= 0)
+		return 0;
+	if ((rc = store_prep(db, &st, "DELETE FROM messages WHERE id = ?1 AND refcount <= 0")) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, message_id);
+	rc = store_step_done(st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Find or insert the message; returns its id (> 0) or negative. The
+ * refcount is left alone: the caller adds its holders. */
+static int64_t message_put(sqlite3 *db, const char *data, size_t len)
+{
+	unsigned char digest[32];
+	sqlite3_stmt *st;
+	int64_t id = 0;
+	int rc;
+
+	if ((rc = sha256(data, len, digest)) < 0)
+		return rc;
+	if ((rc = store_prep(db, &st, "SELECT id FROM messages WHERE sha256 = ?1")) < 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, digest, sizeof digest, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return id;
+	if (rc != SQLITE_DONE)
+		return store_errno(rc);
+
+	if ((rc = store_prep(db, &st,
+	                     "INSERT INTO messages(sha256, size, refcount, created, data) "
+	                     "VALUES(?1, ?2, 0, ?3, ?4)")) < 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, digest, sizeof digest, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
+	sqlite3_bind_int64(st, 3, store_now());
+	sqlite3_bind_blob64(st, 4, data, len, SQLITE_STATIC);
+	rc = store_step_done(st);
+	sqlite3_finalize(st);
+	if (rc < 0)
+		return rc;
+	return sqlite3_last_insert_rowid(db);
+}
+
+/* ---- delivery ---- */
+
+struct deliver_stmts {
+	sqlite3_stmt *mbox, *bump, *entry, *queue;
+};
+
+static void deliver_stmts_free(struct deliver_stmts *s)
+{
+	sqlite3_finalize(s->mbox);
+	sqlite3_finalize(s->bump);
+	sqlite3_finalize(s->entry);
+	sqlite3_finalize(s->queue);
+}
+
+/* Adds one entry to mailbox mbid of account_id. */
+static int add_entry(struct deliver_stmts *s, int64_t account_id, int64_t mbid, int64_t msgid,
+                     int64_t idate, uint32_t *uid_out, int64_t *modseq_out)
+{
+	int rc;
+	sqlite3_reset(s->mbox);
+	sqlite3_bind_int64(s->mbox, 1, mbid);
+	sqlite3_bind_int64(s->mbox, 2, account_id);
+	rc = sqlite3_step(s->mbox);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	int64_t uid = sqlite3_column_int64(s->mbox, 0);
+	int64_t modseq = sqlite3_column_int64(s->mbox, 1) + 1;
+	sqlite3_reset(s->mbox);
+	if (uid <= 0 || uid >= UINT32_MAX)
+		return -EOVERFLOW;
+
+	sqlite3_reset(s->bump);
+	sqlite3_bind_int64(s->bump, 1, mbid);
+	sqlite3_bind_int64(s->bump, 2, uid + 1);
+	sqlite3_bind_int64(s->bump, 3, modseq);
+	if ((rc = store_step_done(s->bump)) < 0)
+		return rc;
+
+	sqlite3_reset(s->entry);
+	sqlite3_bind_int64(s->entry, 1, mbid);
+	sqlite3_bind_int64(s->entry, 2, uid);
+	sqlite3_bind_int64(s->entry, 3, msgid);
+	sqlite3_bind_int64(s->entry, 4, modseq);
+	sqlite3_bind_int64(s->entry, 5, idate);
+	if ((rc = store_step_done(s->entry)) < 0)
+		return rc;
+	*uid_out = (uint32_t)uid;
+	*modseq_out = modseq;
+	return 0;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int store_deliver(sqlite3 *db, struct store_delivery *d)
+{
+	struct deliver_stmts s = {0};
+	int64_t *mbids = NULL, refs = 0, now = store_now();
+	int64_t idate = d->internal_date ? d->internal_date : now;
+	int rc;
+
+	if (!d->data || (d->nlocal == 0 && d->nremote == 0) || (d->nlocal && !d->local) ||
+	    (d->nremote && !d->remote))
+		return -EINVAL;
+	if (d->nlocal && !(mbids = calloc(d->nlocal, sizeof *mbids)))
+		return -ENOMEM;
+
+	int64_t msgid = message_put(db, d->data, d->len);
+	if (msgid < 0) {
+		rc = (int)msgid;
+		goto out;
+	}
+	if ((rc = store_prep(db, &s.mbox,
+	                     "SELECT uidnext, highestmodseq FROM mailboxes "
+	                     "WHERE id = ?1 AND account_id = ?2")) < 0 ||
+	    (rc = store_prep(db, &s.bump,
+	                     "UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 "
+	                     "WHERE id = ?1")) < 0 ||
+	    (rc = store_prep(db, &s.entry,
+	                     "INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, "
+	                     "modseq, internal_date) VALUES(?1, ?2, ?3, 0, ?4, ?5)")) < 0 ||
+	    (rc = store_prep(db, &s.queue,
+	                     "INSERT INTO queue(message_id, mail_from, rcpt, notify, orcpt, ret, "
+	                     "envid, next_attempt, expires, created) "
+	                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8)")) < 0)
+		goto out;
+
+	for (size_t i = 0; i < d->nlocal; i++) {
+		const struct store_local_rcpt *r = &d->local[i];
+		int64_t mbid = r->mailbox_id;
+		uint32_t uid = 0;
+		int64_t modseq = 0;
+		if (mbid <= 0) {
+			rc = store_mailbox_find(db, r->account_id, "INBOX", &mbid);
+			if (rc <= 0) {
+				rc = rc == 0 ? -ENOENT : rc;
+				goto out;
+			}
+		}
+		mbids[i] = mbid;
+		size_t j;
+		for (j = 0; j < i && mbids[j] != mbid; j++)
+			;
+		if (j < i) { /* same mailbox again: one entry */
+			if (d->uids)
+				d->uids[i] = d->uids[j];
+			if (d->modseqs)
+				d->modseqs[i] = d->modseqs[j];
+			continue;
+		}
+		rc = add_entry(&s, r->account_id, mbid, msgid, idate, &uid, &modseq);
+		if (rc < 0)
+			goto out;
+		refs++;
+		if (d->uids)
+			d->uids[i] = uid;
+		if (d->modseqs)
+			d->modseqs[i] = modseq;
+	}
+
+	for (size_t i = 0; i < d->nremote; i++) {
+		const struct store_remote_rcpt *r = &d->remote[i];
+		if (!r->rcpt || !*r->rcpt) {
+			rc = -EINVAL;
+			goto out;
+		}
+		sqlite3_reset(s.queue);
+		sqlite3_bind_int64(s.queue, 1, msgid);
+		sqlite3_bind_text(s.queue, 2, d->mail_from ? d->mail_from : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(s.queue, 3, r->rcpt, -1, SQLITE_STATIC);
+		bind_text_or_null(s.queue, 4, r->notify);
+		bind_text_or_null(s.queue, 5, r->orcpt);
+		bind_text_or_null(s.queue, 6, d->ret);
+		bind_text_or_null(s.queue, 7, d->envid);
+		sqlite3_bind_int64(s.queue, 8, now);
+		sqlite3_bind_int64(s.queue, 9, now + STORE_QUEUE_LIFETIME);
+		if ((rc = store_step_done(s.queue)) < 0)
+			goto out;
+		refs++;
+	}
+	rc = store_message_ref(db, msgid, (int)refs);
+	if (rc == 0)
+		d->message_id = msgid;
+out:
+	deliver_stmts_free(&s);
+	free(mbids);
+	return rc;
+}
+
+int store_deliver_job(sqlite3 *db, void *arg)
+{
+	return store_deliver(db, arg);
+}
+
+/* ---- mailboxes ---- */
+
+int store_mailbox_find(sqlite3 *db, int64_t account_id, const char *name, int64_t *mailbox_id)
+{
+	sqlite3_stmt *st;
+	if (!name)
+		return -EINVAL;
+	int rc =
+	    store_prep(db, &st, "SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_text(st, 2, mailbox_name(name), -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (mailbox_id)
+			*mailbox_id = sqlite3_column_int64(st, 0);
+		rc = 1;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : store_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+#define MAILBOX_COLS                                                                               \
+	"id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq, subscribed"
+
+static void mailbox_row(sqlite3_stmt *st, struct store_mailbox *mb)
+{
+	mb->id = sqlite3_column_int64(st, 0);
+	mb->account_id = sqlite3_column_int64(st, 1);
+	mb->name = (const char *)sqlite3_column_text(st, 2);
+	mb->special_use = (const char *)sqlite3_column_text(st, 3);
+	mb->uidvalidity = (uint32_t)sqlite3_column_int64(st, 4);
+	mb->uidnext = (uint32_t)sqlite3_column_int64(st, 5);
+	mb->highestmodseq = sqlite3_column_int64(st, 6);
+	mb->subscribed = sqlite3_column_int(st, 7);
+}
+
+int store_mailbox_get(sqlite3 *db, int64_t mailbox_id, struct store_mailbox *out)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep(db, &st, "SELECT " MAILBOX_COLS " FROM mailboxes WHERE id = ?1");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		mailbox_row(st, out);
+		out->name = out->special_use = NULL;
+		rc = 1;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : store_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_mailbox_list(sqlite3 *db, int64_t account_id,
+                       int (*cb)(void *ud, const struct store_mailbox *mb), void *ud)
+{
+	sqlite3_stmt *st;
+	/* INBOX first, then by name: the order a client expects from LIST. */
+	int rc = store_prep(db, &st,
+	                    "SELECT " MAILBOX_COLS " FROM mailboxes WHERE account_id = ?1 "
+	                    "ORDER BY name <> 'INBOX', name");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, account_id);
+	int ret = 0;
+	struct store_mailbox mb;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		mailbox_row(st, &mb);
+		if ((ret = cb(ud, &mb)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_errno(rc);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int store_mailbox_create(sqlite3 *db, int64_t account_id, const char *name, const char *special_use,
+                         int64_t *id)
+{
+	if (!name || !*name)
+		return -EINVAL;
+	uint32_t uidvalidity = store_next_uidvalidity(db);
+	if (uidvalidity == 0)
+		return -EIO;
+	sqlite3_stmt *st;
+	int rc = store_prep(db, &st,
+	                    "INSERT INTO mailboxes(account_id, name, special_use, uidvalidity, "
+	                    "uidnext, highestmodseq, subscribed, created) "
+	                    "VALUES(?1, ?2, ?3, ?4, 1, 1, 1, ?5)");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_text(st, 2, mailbox_name(name), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, special_use ? special_use : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, uidvalidity);
+	sqlite3_bind_int64(st, 5, store_now());
+	rc = store_step_done(st);
+	sqlite3_finalize(st);
+	if (rc == 0 && id)
+		*id = sqlite3_last_insert_rowid(db);
+	return rc;
+}
+
+/* ---- entries ---- */
+
+int store_entries_list(sqlite3 *db, int64_t mailbox_id,
+                       int (*cb)(void *ud, const struct store_entry *e), void *ud)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep(db, &st,
+	                    "SELECT e.uid, e.message_id, m.size, e.flags, e.modseq, "
+	                    "e.internal_date, e.keywords FROM mailbox_entries e "
+	                    "JOIN messages m ON m.id = e.message_id "
+	                    "WHERE e.mailbox_id = ?1 ORDER BY e.uid");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	int ret = 0;
+	struct store_entry e;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		e.uid = (uint32_t)sqlite3_column_int64(st, 0);
+		e.message_id = sqlite3_column_int64(st, 1);
+		e.size = sqlite3_column_int64(st, 2);
+		e.flags = (uint32_t)sqlite3_column_int64(st, 3);
+		e.modseq = sqlite3_column_int64(st, 4);
+		e.internal_date = sqlite3_column_int64(st, 5);
+		e.keywords = (const char *)sqlite3_column_text(st, 6);
+		if ((ret = cb(ud, &e)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_errno(rc);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int64_t mailbox_modseq(sqlite3 *db, int64_t mailbox_id)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep(db, &st, "SELECT highestmodseq FROM mailboxes WHERE id = ?1");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	rc = sqlite3_step(st);
+	int64_t v = rc == SQLITE_ROW    ? sqlite3_column_int64(st, 0)
+	            : rc == SQLITE_DONE ? -ENOENT
+	                                : store_errno(rc);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int set_mailbox_modseq(sqlite3 *db, int64_t mailbox_id, int64_t modseq)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep(db, &st, "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, modseq);
+	rc = store_step_done(st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_entries_expunge(sqlite3 *db, int64_t mailbox_id, const uint32_t *uids, size_t n)
+{
+	sqlite3_stmt *sel = NULL, *del = NULL, *rec = NULL;
+	int64_t modseq = mailbox_modseq(db, mailbox_id);
+	int rc, count = 0;
+	if (modseq < 0)
+		return (int)modseq;
+	modseq++;
+	if ((rc = store_prep(db, &sel,
+	                     "SELECT message_id FROM mailbox_entries "
+	                     "WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
+	    (rc = store_prep(
+	         db, &del, "DELETE FROM mailbox_entries WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
+	    (rc = store_prep(db, &rec,
+	                     "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
+	                     "VALUES(?1, ?2, ?3)")) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(sel);
+		sqlite3_bind_int64(sel, 1, mailbox_id);
+		sqlite3_bind_int64(sel, 2, uids[i]);
+		rc = sqlite3_step(sel);
+		if (rc == SQLITE_DONE)
+			continue;
+		if (rc != SQLITE_ROW) {
+			rc = store_errno(rc);
+			goto out;
+		}
+		int64_t msgid = sqlite3_column_int64(sel, 0);
+		sqlite3_reset(sel);
+
+		sqlite3_reset(del);
+		sqlite3_bind_int64(del, 1, mailbox_id);
+		sqlite3_bind_int64(del, 2, uids[i]);
+		if ((rc = store_step_done(del)) < 0)
+			goto out;
+		sqlite3_reset(rec);
+		sqlite3_bind_int64(rec, 1, mailbox_id);
+		sqlite3_bind_int64(rec, 2, uids[i]);
+		sqlite3_bind_int64(rec, 3, modseq);
+		if ((rc = store_step_done(rec)) < 0)
+			goto out;
+		if ((rc = store_message_ref(db, msgid, -1)) < 0)
+			goto out;
+		count++;
+	}
+	rc = count > 0 ? set_mailbox_modseq(db, mailbox_id, modseq) : 0;
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(del);
+	sqlite3_finalize(rec);
+	return rc < 0 ? rc : count;
+}
+
+int store_entries_update_flags(sqlite3 *db, int64_t mailbox_id, uint32_t uid, uint32_t add_mask,
+                               uint32_t remove_mask, uint32_t *flags_out, int64_t *modseq_out)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep(db, &st,
+	                    "SELECT flags, modseq FROM mailbox_entries "
+	                    "WHERE mailbox_id = ?1 AND uid = ?2");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	rc = sqlite3_step(st);
+	uint32_t flags = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
+	int64_t modseq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+
+	uint32_t nflags = ((flags | add_mask) & ~remove_mask) & STORE_FLAG_ALL;
+	if (nflags != flags) {
+		/* RFC 7162: the MODSEQ changes only when the metadata does. */
+		int64_t m = mailbox_modseq(db, mailbox_id);
+		if (m < 0)
+			return (int)m;
+		modseq = m + 1;
+		if ((rc = set_mailbox_modseq(db, mailbox_id, modseq)) < 0)
+			return rc;
+		if ((rc = store_prep(db, &st,
+		                     "UPDATE mailbox_entries SET flags = ?3, modseq = ?4 "
+		                     "WHERE mailbox_id = ?1 AND uid = ?2")) < 0)
+			return rc;
+		sqlite3_bind_int64(st, 1, mailbox_id);
+		sqlite3_bind_int64(st, 2, uid);
+		sqlite3_bind_int64(st, 3, nflags);
+		sqlite3_bind_int64(st, 4, modseq);
+		rc = store_step_done(st);
+		sqlite3_finalize(st);
+		if (rc < 0)
+			return rc;
+	}
+	if (flags_out)
+		*flags_out = nflags;
+	if (modseq_out)
+		*modseq_out = modseq;
+	return (int)nflags;
+}
+
+int store_entries_set_flags(sqlite3 *db, int64_t mailbox_id, uint32_t uid, uint32_t add_mask,
+                            uint32_t remove_mask)
+{
+	return store_entries_update_flags(db, mailbox_id, uid, add_mask, remove_mask, NULL, NULL);
+}

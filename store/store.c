@@ -1,0 +1,716 @@
+/* store: opening, schema migrations, and the writer thread.
+ *
+ * Why one writer thread. SQLite allows one writer at a time per database,
+ * and a durable COMMIT costs an fsync (synchronous=FULL: a 250 must be on
+ * disk). Doing that on the loop thread would stall every connection for
+ * each message; doing it from many threads would serialise them on the
+ * database lock anyway. So one thread owns the only write connection and
+ * amortises the fsync: group commit.
+ *
+ *   loop thread                      writer thread
+ *   -----------                      -------------
+ *   store_submit(job) --+
+ *   store_submit(job) --+--> jobs --> wake, take ALL waiting jobs (<= cap)
+ *   store_submit(job) --+            BEGIN IMMEDIATE
+ *                                    for each job:
+ *                                        SAVEPOINT j; run(db, arg)
+ *                                        ok   -> RELEASE j
+ *                                        fail -> ROLLBACK TO j; RELEASE j
+ *                                    COMMIT            (one fsync)
+ *                                      fails -> ROLLBACK, every job fails
+ *   async cb: run done(arg, status) <-- completions + uv_async_send
+ *
+ * While a batch is being committed the next jobs pile up, so the batch size
+ * grows by itself with the load: one job per commit when idle, hundreds
+ * under a burst. Invariant: a completion is queued only after its batch's
+ * COMMIT returned (or the batch was rolled back), so no reply is sent for
+ * data that is not durable.
+ *
+ * A job that fails is rolled back to its own savepoint and the others
+ * proceed. If SQLite itself abandoned the transaction (it does on some
+ * SQLITE_FULL/IOERR/NOMEM errors), nothing of the batch survives, so every
+ * job of the batch fails.
+ *
+ * store_exec() (CLI, startup) uses the same write connection under the same
+ * mutex as the writer's batches, so it never interleaves with a batch. Other
+ * processes (the CLI while the server runs) are serialised by SQLite's own
+ * locking with busy_timeout.
+ */
+#include "store/store.h"
+#include "store/store_int.h"
+#include "server/log.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define STORE_BUSY_TIMEOUT_MS 10000
+
+struct store_job {
+	struct store_job *next;
+	store_job_fn run;
+	store_done_fn done;
+	void *arg;
+	int status;
+};
+
+struct store {
+	char path[4096];
+	uv_loop_t *loop;
+	sqlite3 *reader;
+	sqlite3 *writer;
+	uv_mutex_t wlock; /* held while the write connection is in use */
+
+	/* job queue, protected by mu */
+	uv_mutex_t mu;
+	uv_cond_t cond;
+	struct store_job *head, *tail;
+	bool closing;
+	int fail_commits; /* test hook */
+	struct store_stats stats;
+
+	/* completions, protected by cmu */
+	uv_mutex_t cmu;
+	struct store_job *chead, *ctail;
+	uv_async_t *async;
+	bool have_thread;
+	uv_thread_t thread;
+};
+
+/* ---- small helpers ---- */
+
+int store_errno(int rc)
+{
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return -ENOENT; /* refers to a row that does not exist */
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_TOOBIG:
+		return -EFBIG;
+	default:
+		return -EIO;
+	}
+}
+
+int store_prep(sqlite3 *db, sqlite3_stmt **st, const char *sql)
+{
+	int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("store event=prepare rc=%d err=\"%s\" sql=\"%.80s\"", rc,
+		          sqlite3_errmsg(db), sql);
+		*st = NULL;
+		return store_errno(rc);
+	}
+	return 0;
+}
+
+int store_run(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		log_warn("store event=exec rc=%d err=\"%s\" sql=\"%.80s\"", rc, msg ? msg : "?",
+		         sql);
+		sqlite3_free(msg);
+		return store_errno(rc);
+	}
+	return 0;
+}
+
+int store_step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	return store_errno(rc);
+}
+
+int64_t store_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+uint32_t store_next_uidvalidity(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int64_t last = 0, now = store_now(), v;
+	if (store_prep(db, &st, "SELECT value FROM meta WHERE key='uidvalidity'") < 0)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		last = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	v = now > last ? now : last + 1;
+	if (v <= 0 || v > UINT32_MAX)
+		return 0; /* the year 2106, or 4 billion mailboxes created in a second */
+	if (store_prep(db, &st,
+	               "INSERT INTO meta(key, value) VALUES('uidvalidity', ?1) "
+	               "ON CONFLICT(key) DO UPDATE SET value=excluded.value") < 0)
+		return 0;
+	sqlite3_bind_int64(st, 1, v);
+	int rc = store_step_done(st);
+	sqlite3_finalize(st);
+	return rc < 0 ? 0 : (uint32_t)v;
+}
+
+const char *store_path(const struct store *s)
+{
+	return s->path;
+}
+
+sqlite3 *store_reader(struct store *s)
+{
+	return s->reader;
+}
+
+/* ---- schema ---- */
+
+/* Migration i takes the schema from user_version i to i + 1. Append only:
+ * never edit a step that has shipped. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the initial schema. */
+    "CREATE TABLE meta(\n"
+    "  key TEXT PRIMARY KEY,\n"
+    "  value INTEGER NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE domains(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL UNIQUE COLLATE NOCASE,\n"
+    "  created INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE accounts(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  domain_id INTEGER NOT NULL REFERENCES domains(id),\n"
+    "  localpart TEXT NOT NULL COLLATE NOCASE,\n"
+    "  address TEXT NOT NULL UNIQUE COLLATE NOCASE,\n"
+    "  password_hash TEXT NOT NULL DEFAULT '',\n"
+    "  quota_bytes INTEGER NOT NULL DEFAULT 0,\n"
+    "  disabled INTEGER NOT NULL DEFAULT 0,\n"
+    "  created INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX accounts_domain ON accounts(domain_id);\n"
+    /* An alias's source domain must be local; the target is free text (a
+     * local address, or a remote one: forwarding). */
+    "CREATE TABLE aliases(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  source TEXT NOT NULL UNIQUE COLLATE NOCASE,\n"
+    "  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,\n"
+    "  target TEXT NOT NULL COLLATE NOCASE,\n"
+    "  created INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX aliases_domain ON aliases(domain_id);\n"
+    "CREATE INDEX aliases_target ON aliases(target);\n"
+    "CREATE TABLE mailboxes(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  name TEXT NOT NULL,\n"
+    "  special_use TEXT NOT NULL DEFAULT '',\n"
+    "  uidvalidity INTEGER NOT NULL,\n"
+    "  uidnext INTEGER NOT NULL DEFAULT 1,\n"
+    "  highestmodseq INTEGER NOT NULL DEFAULT 1,\n"
+    "  subscribed INTEGER NOT NULL DEFAULT 1,\n"
+    "  created INTEGER NOT NULL,\n"
+    "  UNIQUE(account_id, name)\n"
+    ");\n"
+    /* Small columns first: columns after a large BLOB would cost a walk of
+     * its overflow pages on every read. */
+    "CREATE TABLE messages(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  sha256 BLOB NOT NULL UNIQUE,\n"
+    "  size INTEGER NOT NULL,\n"
+    "  refcount INTEGER NOT NULL DEFAULT 0,\n"
+    "  created INTEGER NOT NULL,\n"
+    "  envelope TEXT,\n"
+    "  bodystructure TEXT,\n"
+    "  data BLOB NOT NULL\n"
+    ");\n"
+    "CREATE INDEX messages_unreferenced ON messages(id) WHERE refcount <= 0;\n"
+    "CREATE TABLE mailbox_entries(\n"
+    "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,\n"
+    "  uid INTEGER NOT NULL,\n"
+    "  message_id INTEGER NOT NULL REFERENCES messages(id),\n"
+    "  flags INTEGER NOT NULL DEFAULT 0,\n"
+    "  keywords TEXT NOT NULL DEFAULT '',\n"
+    "  modseq INTEGER NOT NULL,\n"
+    "  internal_date INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(mailbox_id, uid)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX mailbox_entries_message ON mailbox_entries(message_id);\n"
+    "CREATE INDEX mailbox_entries_modseq ON mailbox_entries(mailbox_id, modseq);\n"
+    "CREATE TABLE expunged(\n"
+    "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,\n"
+    "  uid INTEGER NOT NULL,\n"
+    "  modseq INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(mailbox_id, uid)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);\n"
+    "CREATE TABLE queue(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  message_id INTEGER NOT NULL REFERENCES messages(id),\n"
+    "  mail_from TEXT NOT NULL,\n"
+    "  rcpt TEXT NOT NULL,\n"
+    "  notify TEXT,\n"
+    "  orcpt TEXT,\n"
+    "  ret TEXT,\n"
+    "  envid TEXT,\n"
+    "  next_attempt INTEGER NOT NULL,\n"
+    "  attempts INTEGER NOT NULL DEFAULT 0,\n"
+    "  last_error TEXT,\n"
+    "  expires INTEGER NOT NULL,\n"
+    "  claimed_until INTEGER NOT NULL DEFAULT 0,\n"
+    "  created INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX queue_due ON queue(next_attempt);\n"
+    "CREATE INDEX queue_message ON queue(message_id);\n",
+};
+
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (store_prep(db, &st, "PRAGMA user_version") < 0)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+	for (;;) {
+		if (store_run(db, "BEGIN IMMEDIATE") < 0) {
+			snprintf(err, errlen, "migrate: BEGIN: %s", sqlite3_errmsg(db));
+			return -EIO;
+		}
+		/* Read inside the transaction: another process may have migrated. */
+		int v = user_version(db);
+		if (v < 0 || v > NMIGRATIONS) {
+			store_run(db, "ROLLBACK");
+			snprintf(err, errlen,
+			         v < 0 ? "cannot read schema version"
+			               : "database schema version %d is newer than this tern (%d)",
+			         v, NMIGRATIONS);
+			return -EPROTO;
+		}
+		if (v == NMIGRATIONS) {
+			store_run(db, "COMMIT");
+			return 0;
+		}
+		char *msg = NULL, bump[64];
+		int rc = sqlite3_exec(db, migrations[v], NULL, NULL, &msg);
+		if (rc == SQLITE_OK) {
+			snprintf(bump, sizeof bump, "PRAGMA user_version=%d", v + 1);
+			rc = sqlite3_exec(db, bump, NULL, NULL, &msg);
+		}
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, "COMMIT", NULL, NULL, &msg);
+		if (rc != SQLITE_OK) {
+			snprintf(err, errlen, "migrate %d->%d: %s", v, v + 1, msg ? msg : "?");
+			sqlite3_free(msg);
+			store_run(db, "ROLLBACK");
+			return store_errno(rc);
+		}
+		log_info("store event=migrated from=%d to=%d", v, v + 1);
+	}
+}
+
+static int mkdir_p(const char *dir)
+{
+	char buf[4096];
+	size_t n = strlen(dir);
+	if (n == 0 || n >= sizeof buf)
+		return -ENAMETOOLONG;
+	memcpy(buf, dir, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		char c = buf[i];
+		buf[i] = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		buf[i] = c;
+	}
+	struct stat sb;
+	if (stat(dir, &sb) < 0)
+		return -errno;
+	return S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int open_conn(sqlite3 **db, const char *path, bool reader, char *err, size_t errlen)
+{
+	int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
+		sqlite3_close(*db);
+		*db = NULL;
+		return store_errno(rc);
+	}
+	sqlite3_busy_timeout(*db, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(*db, 1);
+	const char *pragmas = reader ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
+	                             : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+	                               "PRAGMA foreign_keys=ON;";
+	char *msg = NULL;
+	rc = sqlite3_exec(*db, pragmas, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg ? msg : "?");
+		sqlite3_free(msg);
+		sqlite3_close(*db);
+		*db = NULL;
+		return store_errno(rc);
+	}
+	return 0;
+}
+
+/* ---- writer thread ---- */
+
+static void post_completions(struct store *s, struct store_job *first, struct store_job *last)
+{
+	uv_mutex_lock(&s->cmu);
+	if (s->ctail)
+		s->ctail->next = first;
+	else
+		s->chead = first;
+	s->ctail = last;
+	uv_mutex_unlock(&s->cmu);
+	uv_async_send(s->async);
+}
+
+static void run_completions(struct store *s)
+{
+	uv_mutex_lock(&s->cmu);
+	struct store_job *j = s->chead;
+	s->chead = s->ctail = NULL;
+	uv_mutex_unlock(&s->cmu);
+	while (j) {
+		struct store_job *next = j->next;
+		if (j->done)
+			j->done(j->arg, j->status);
+		free(j);
+		j = next;
+	}
+}
+
+static void on_async(uv_async_t *h)
+{
+	run_completions(h->data);
+}
+
+static void fail_all(struct store_job *j, int status)
+{
+	for (; j; j = j->next)
+		if (j->status >= 0)
+			j->status = status;
+}
+
+/* Runs one batch on the write connection; sets every job's status. Returns
+ * true if it committed. */
+static bool run_batch(struct store *s, struct store_job *batch, size_t n)
+{
+	sqlite3 *db = s->writer;
+	int rc;
+
+	for (struct store_job *j = batch; j; j = j->next)
+		j->status = 0;
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("store event=begin_failed rc=%d err=\"%s\" jobs=%zu", rc,
+		          sqlite3_errmsg(db), n);
+		fail_all(batch, store_errno(rc) ? store_errno(rc) : -EIO);
+		return false;
+	}
+	for (struct store_job *j = batch; j; j = j->next) {
+		if (sqlite3_exec(db, "SAVEPOINT job", NULL, NULL, NULL) != SQLITE_OK) {
+			j->status = -EIO;
+			continue;
+		}
+		int st = j->run(db, j->arg);
+		if (sqlite3_get_autocommit(db)) {
+			/* SQLite abandoned the whole transaction (or the job ended
+			 * it, which is a bug): nothing of this batch survives. */
+			log_error("store event=txn_lost status=%d err=\"%s\" jobs=%zu", st,
+			          sqlite3_errmsg(db), n);
+			fail_all(batch, st < 0 ? st : -EIO);
+			return false;
+		}
+		if (st < 0) {
+			j->status = st;
+			sqlite3_exec(db, "ROLLBACK TO job", NULL, NULL, NULL);
+		} else {
+			j->status = st;
+		}
+		sqlite3_exec(db, "RELEASE job", NULL, NULL, NULL);
+	}
+
+	bool inject = false;
+	uv_mutex_lock(&s->mu);
+	if (s->fail_commits > 0) {
+		s->fail_commits--;
+		inject = true;
+	}
+	uv_mutex_unlock(&s->mu);
+
+	if (inject)
+		rc = SQLITE_IOERR;
+	else
+		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("store event=commit_failed rc=%d err=\"%s\" jobs=%zu injected=%d", rc,
+		          inject ? "test hook" : sqlite3_errmsg(db), n, inject);
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		int e = store_errno(rc);
+		for (struct store_job *j = batch; j; j = j->next)
+			j->status = e ? e : -EIO;
+		return false;
+	}
+	return true;
+}
+
+static void writer_main(void *arg)
+{
+	struct store *s = arg;
+	uv_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->head && !s->closing)
+			uv_cond_wait(&s->cond, &s->mu);
+		if (!s->head)
+			break; /* closing and drained */
+
+		/* Take everything waiting, up to the cap. */
+		struct store_job *batch = s->head, *last = s->head;
+		size_t n = 1;
+		while (last->next && n < STORE_MAX_BATCH) {
+			last = last->next;
+			n++;
+		}
+		s->head = last->next;
+		if (!s->head)
+			s->tail = NULL;
+		last->next = NULL;
+		uv_mutex_unlock(&s->mu);
+
+		uv_mutex_lock(&s->wlock);
+		bool committed = run_batch(s, batch, n);
+		uv_mutex_unlock(&s->wlock);
+
+		uint64_t failed = 0;
+		for (struct store_job *j = batch; j; j = j->next)
+			failed += j->status < 0;
+
+		uv_mutex_lock(&s->mu);
+		s->stats.jobs += n;
+		s->stats.failed += failed;
+		s->stats.commits += committed;
+		if (n > s->stats.max_batch)
+			s->stats.max_batch = n;
+		uv_mutex_unlock(&s->mu);
+
+		/* Only now, after COMMIT returned, may anyone hear about it. */
+		post_completions(s, batch, last);
+		uv_mutex_lock(&s->mu);
+	}
+	uv_mutex_unlock(&s->mu);
+}
+
+int store_submit(struct store *s, store_job_fn run, store_done_fn done, void *arg)
+{
+	if (!s->have_thread)
+		return -ENOTSUP;
+	struct store_job *j = calloc(1, sizeof *j);
+	if (!j)
+		return -ENOMEM;
+	j->run = run;
+	j->done = done;
+	j->arg = arg;
+	uv_mutex_lock(&s->mu);
+	if (s->closing) {
+		uv_mutex_unlock(&s->mu);
+		free(j);
+		return -ESHUTDOWN;
+	}
+	if (s->tail)
+		s->tail->next = j;
+	else
+		s->head = j;
+	s->tail = j;
+	uv_cond_signal(&s->cond);
+	uv_mutex_unlock(&s->mu);
+	return 0;
+}
+
+void store_get_stats(struct store *s, struct store_stats *out)
+{
+	uv_mutex_lock(&s->mu);
+	*out = s->stats;
+	uv_mutex_unlock(&s->mu);
+}
+
+void store_test_fail_next_commits(struct store *s, int n)
+{
+	uv_mutex_lock(&s->mu);
+	s->fail_commits = n < 0 ? 0 : n;
+	uv_mutex_unlock(&s->mu);
+}
+
+int store_exec(struct store *s, int (*fn)(sqlite3 *db, void *arg), void *arg)
+{
+	sqlite3 *db = s->writer;
+	int rc, ret;
+	uv_mutex_lock(&s->wlock);
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		ret = store_errno(rc);
+		goto out;
+	}
+	ret = fn(db, arg);
+	if (ret < 0) {
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
+	if (sqlite3_get_autocommit(db)) {
+		ret = -EIO; /* the transaction was lost under fn */
+		goto out;
+	}
+	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("store event=exec_commit_failed rc=%d err=\"%s\"", rc,
+		          sqlite3_errmsg(db));
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		ret = store_errno(rc) ? store_errno(rc) : -EIO;
+	}
+out:
+	uv_mutex_unlock(&s->wlock);
+	return ret;
+}
+
+/* ---- open / close ---- */
+
+static void free_async(uv_handle_t *h)
+{
+	free(h);
+}
+
+int store_open(struct store **out, const char *dir, uv_loop_t *loop, char *err, size_t errlen)
+{
+	struct store *s;
+	int rc;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	rc = mkdir_p(dir);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if ((size_t)snprintf(s->path, sizeof s->path, "%s/tern.db", dir) >= sizeof s->path) {
+		free(s);
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -ENAMETOOLONG;
+	}
+	s->loop = loop;
+	uv_mutex_init(&s->mu);
+	uv_mutex_init(&s->wlock);
+	uv_mutex_init(&s->cmu);
+	uv_cond_init(&s->cond);
+
+	rc = open_conn(&s->writer, s->path, false, err, errlen);
+	if (rc == 0)
+		rc = migrate(s->writer, err, errlen);
+	if (rc == 0)
+		rc = open_conn(&s->reader, s->path, true, err, errlen);
+	if (rc < 0)
+		goto fail;
+
+	const char *env = getenv("TERN_TEST_FAIL_COMMIT");
+	if (env && *env) {
+		s->fail_commits = atoi(env);
+		log_warn("store event=test_hook fail_commits=%d", s->fail_commits);
+	}
+
+	if (loop) {
+		s->async = calloc(1, sizeof *s->async);
+		if (!s->async) {
+			rc = -ENOMEM;
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		uv_async_init(loop, s->async, on_async);
+		s->async->data = s;
+		rc = uv_thread_create(&s->thread, writer_main, s);
+		if (rc < 0) {
+			snprintf(err, errlen, "writer thread: %s", uv_strerror(rc));
+			uv_close((uv_handle_t *)s->async, free_async);
+			s->async = NULL;
+			goto fail;
+		}
+		s->have_thread = true;
+	}
+	*out = s;
+	return 0;
+fail:
+	sqlite3_close(s->reader);
+	sqlite3_close(s->writer);
+	uv_cond_destroy(&s->cond);
+	uv_mutex_destroy(&s->mu);
+	uv_mutex_destroy(&s->wlock);
+	uv_mutex_destroy(&s->cmu);
+	free(s);
+	return rc;
+}
+
+void store_close(struct store **sp)
+{
+	struct store *s = sp ? *sp : NULL;
+	if (!s)
+		return;
+	*sp = NULL;
+	if (s->have_thread) {
+		uv_mutex_lock(&s->mu);
+		s->closing = true;
+		uv_cond_signal(&s->cond);
+		uv_mutex_unlock(&s->mu);
+		uv_thread_join(&s->thread);
+		run_completions(s);
+	}
+	if (s->async) {
+		s->async->data = NULL;
+		uv_close((uv_handle_t *)s->async, free_async);
+	}
+	if (sqlite3_close(s->reader) != SQLITE_OK)
+		log_warn("store event=close_reader err=\"%s\"", sqlite3_errmsg(s->reader));
+	/* A clean close of the last connection checkpoints and removes the WAL. */
+	if (sqlite3_close(s->writer) != SQLITE_OK)
+		log_warn("store event=close_writer err=\"%s\"", sqlite3_errmsg(s->writer));
+	uv_cond_destroy(&s->cond);
+	uv_mutex_destroy(&s->mu);
+	uv_mutex_destroy(&s->wlock);
+	uv_mutex_destroy(&s->cmu);
+	free(s);
+}

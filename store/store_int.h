@@ -1,0 +1,20 @@
+/* store_int: helpers shared by the files of store/, not part of its API. */
+#ifndef TERN_STORE_INT_H
+#define TERN_STORE_INT_H
+
+#include <stdint.h>
+#include <sqlite3.h>
+
+/* Prepare sql on db; logs and returns a negative errno on failure. */
+int store_prep(sqlite3 *db, sqlite3_stmt **st, const char *sql);
+/* Run a statement without results (bind nothing); negative errno on failure. */
+int store_run(sqlite3 *db, const char *sql);
+/* Step a statement expected to finish (SQLITE_DONE); 0 or negative errno. */
+int store_step_done(sqlite3_stmt *st);
+/* unix seconds */
+int64_t store_now(void);
+/* Allocate a UIDVALIDITY that has never been handed out by this database
+ * (max(last + 1, now)), inside the caller's transaction. 0 on error. */
+uint32_t store_next_uidvalidity(sqlite3 *db);
+
+#endif

@@ -1,0 +1,968 @@
+/* test_store: the SQLite store, the writer thread and the notify registry.
+ *
+ * Each test opens a fresh database in its own temp directory. The group
+ * commit tests run a real uv loop with the real writer thread, and check
+ * from every completion, through a separate SQLite connection, that what the
+ * completion reports is already committed: the property an SMTP 250 relies
+ * on.
+ */
+#include "store/store.h"
+#include "store/accounts.h"
+#include "store/mail.h"
+#include "server/notify.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int passed, failed;
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			passed++;                                                                  \
+		} else {                                                                           \
+			failed++;                                                                  \
+			fprintf(stderr, "%s:%d: %s: CHECK failed: %s\n", __FILE__, __LINE__,       \
+			        __func__, #cond);                                                  \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		long long va_ = (long long)(a), vb_ = (long long)(b);                              \
+		if (va_ == vb_) {                                                                  \
+			passed++;                                                                  \
+		} else {                                                                           \
+			failed++;                                                                  \
+			fprintf(stderr, "%s:%d: %s: CHECK_EQ failed: %s == %s (%lld != %lld)\n",   \
+			        __FILE__, __LINE__, __func__, #a, #b, va_, vb_);                   \
+		}                                                                                  \
+	} while (0)
+
+/* ---- helpers ---- */
+
+static char tmproot[256];
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void make_dir(char *out, size_t n, const char *name)
+{
+	snprintf(out, n, "%s/%s/nested", tmproot, name);
+}
+
+static struct store *open_store(const char *name, uv_loop_t *loop)
+{
+	char dir[512], err[256];
+	struct store *s = NULL;
+	make_dir(dir, sizeof dir, name);
+	int rc = store_open(&s, dir, loop, err, sizeof err);
+	if (rc < 0)
+		fprintf(stderr, "store_open %s: %d %s\n", dir, rc, err);
+	CHECK(rc == 0 && s);
+	return s;
+}
+
+static int64_t q_int(sqlite3 *db, const char *sql, int64_t a)
+{
+	sqlite3_stmt *st;
+	int64_t v = -999;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "prepare %s: %s\n", sql, sqlite3_errmsg(db));
+		return -998;
+	}
+	if (sqlite3_bind_parameter_count(st) >= 1)
+		sqlite3_bind_int64(st, 1, a);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int setup_users(sqlite3 *db, void *arg)
+{
+	int64_t *ids = arg;
+	int rc;
+	if ((rc = store_domain_add(db, "Example.ORG")) < 0)
+		return rc;
+	if ((rc = store_domain_add(db, "example.net")) < 0)
+		return rc;
+	if ((rc = store_account_add(db, "alice@example.org", "$y$hash-a", &ids[0])) < 0)
+		return rc;
+	if ((rc = store_account_add(db, "Bob@EXAMPLE.org", "$y$hash-b", &ids[1])) < 0)
+		return rc;
+	return store_account_add(db, "carol@example.net", "$y$hash-c", &ids[2]);
+}
+
+static int64_t inbox_of(sqlite3 *db, int64_t account_id)
+{
+	int64_t id = 0;
+	CHECK_EQ(store_mailbox_find(db, account_id, "inbox", &id), 1);
+	return id;
+}
+
+/* ---- open and migrations ---- */
+
+static void test_open_migrate(void)
+{
+	struct store *s = open_store("migrate", NULL);
+	if (!s)
+		return;
+	sqlite3 *r = store_reader(s);
+	CHECK_EQ(q_int(r, "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
+	sqlite3_stmt *jm;
+	CHECK_EQ(sqlite3_prepare_v2(r, "PRAGMA journal_mode", -1, &jm, NULL), SQLITE_OK);
+	CHECK(sqlite3_step(jm) == SQLITE_ROW &&
+	      strcmp((const char *)sqlite3_column_text(jm, 0), "wal") == 0);
+	sqlite3_finalize(jm);
+	CHECK_EQ(q_int(r,
+	               "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
+	               "('domains','accounts','aliases','mailboxes','messages',"
+	               "'mailbox_entries','expunged','queue')",
+	               0),
+	         8);
+	CHECK_EQ(store_submit(s, NULL, NULL, NULL), -ENOTSUP);
+	int64_t ids[3];
+	CHECK_EQ(store_exec(s, setup_users, ids), 0);
+	/* The reader refuses writes. */
+	CHECK(sqlite3_exec(r, "DELETE FROM domains", NULL, NULL, NULL) != SQLITE_OK);
+	store_close(&s);
+	CHECK(s == NULL);
+
+	char dir[512];
+	struct stat sb;
+	make_dir(dir, sizeof dir, "migrate");
+	CHECK(stat(dir, &sb) == 0 && (sb.st_mode & 0777) == 0700);
+
+	/* Second open: no migration runs again, data survives. */
+	s = open_store("migrate", NULL);
+	if (!s)
+		return;
+	r = store_reader(s);
+	CHECK_EQ(q_int(r, "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
+	CHECK_EQ(store_account_count(r), 3);
+	CHECK_EQ(q_int(r, "PRAGMA foreign_keys", 0), 1);
+	store_close(&s);
+
+	/* A database from the future is refused. */
+	char path[600], err[256];
+	sqlite3 *db;
+	snprintf(path, sizeof path, "%s/tern.db", dir);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL);
+	sqlite3_close(db);
+	s = NULL;
+	CHECK(store_open(&s, dir, NULL, err, sizeof err) < 0 && s == NULL);
+	CHECK(strstr(err, "newer") != NULL);
+}
+
+/* ---- accounts ---- */
+
+struct mb_seen {
+	int n;
+	char names[8][32];
+	char uses[8][32];
+	uint32_t uidvalidity[8];
+	int subscribed;
+};
+
+static int mb_cb(void *ud, const struct store_mailbox *mb)
+{
+	struct mb_seen *m = ud;
+	if (m->n < 8) {
+		snprintf(m->names[m->n], 32, "%s", mb->name);
+		snprintf(m->uses[m->n], 32, "%s", mb->special_use);
+		m->uidvalidity[m->n] = mb->uidvalidity;
+	}
+	m->subscribed += mb->subscribed;
+	m->n++;
+	return 0;
+}
+
+static int count_cb(void *ud, const char *a)
+{
+	(*(int *)ud)++;
+	return 0;
+}
+
+static int count_alias_cb(void *ud, const char *source, const char *target)
+{
+	(*(int *)ud)++;
+	return 0;
+}
+
+static int count_acct_cb(void *ud, const struct store_account *a)
+{
+	(*(int *)ud)++;
+	return 0;
+}
+
+static int accounts_body(sqlite3 *db, void *arg)
+{
+	int64_t ids[3], id;
+	struct store_account a;
+	CHECK_EQ(setup_users(db, ids), 0);
+	CHECK_EQ(store_domain_add(db, "example.org"), -EEXIST);
+	CHECK_EQ(store_domain_add(db, "bad@domain"), -EINVAL);
+	CHECK_EQ(store_domain_exists(db, "EXAMPLE.org"), 1);
+	CHECK_EQ(store_domain_exists(db, "nope.test"), 0);
+	int nd = 0;
+	CHECK_EQ(store_domain_list(db, count_cb, &nd), 0);
+	CHECK_EQ(nd, 2);
+
+	CHECK_EQ(store_account_add(db, "dave@nope.test", "x", NULL), -ENOENT);
+	CHECK_EQ(store_account_add(db, "ALICE@example.org", "x", NULL), -EEXIST);
+	CHECK_EQ(store_account_add(db, "no-at-sign", "x", NULL), -EINVAL);
+	CHECK_EQ(store_account_add(db, "@example.org", "x", NULL), -EINVAL);
+
+	CHECK_EQ(store_account_lookup(db, "BOB@example.ORG", &a), 1);
+	CHECK_EQ(a.id, ids[1]);
+	CHECK(strcmp(a.address, "Bob@example.org") == 0); /* domain lower-cased */
+	CHECK(strcmp(a.password_hash, "$y$hash-b") == 0);
+	CHECK_EQ(a.disabled, 0);
+	CHECK_EQ(store_account_lookup(db, "nobody@example.org", &a), 0);
+	CHECK_EQ(store_account_set_password(db, "bob@example.org", "$y$new"), 0);
+	CHECK_EQ(store_account_lookup(db, "bob@example.org", &a), 1);
+	CHECK(strcmp(a.password_hash, "$y$new") == 0);
+	CHECK_EQ(store_account_set_password(db, "zed@example.org", "$y$new"), -ENOENT);
+	CHECK_EQ(store_account_count(db), 3);
+	int na = 0;
+	CHECK_EQ(store_account_list(db, count_acct_cb, &na), 0);
+	CHECK_EQ(na, 3);
+
+	struct mb_seen m = {0};
+	CHECK_EQ(store_mailbox_list(db, ids[0], mb_cb, &m), 0);
+	CHECK_EQ(m.n, 6);
+	CHECK_EQ(m.subscribed, 6);
+	CHECK(strcmp(m.names[0], "INBOX") == 0 && strcmp(m.uses[0], "") == 0);
+	static const char *const want[][2] = {{"Archive", "\\Archive"},
+	                                      {"Drafts", "\\Drafts"},
+	                                      {"Junk", "\\Junk"},
+	                                      {"Sent", "\\Sent"},
+	                                      {"Trash", "\\Trash"}};
+	for (int i = 0; i < 5; i++) {
+		CHECK(strcmp(m.names[i + 1], want[i][0]) == 0);
+		CHECK(strcmp(m.uses[i + 1], want[i][1]) == 0);
+	}
+	for (int i = 0; i < 6; i++)
+		for (int j = i + 1; j < 6; j++)
+			CHECK(m.uidvalidity[i] != m.uidvalidity[j] && m.uidvalidity[i] != 0);
+
+	/* Re-creating a name gets a UIDVALIDITY never seen before. */
+	CHECK_EQ(store_mailbox_create(db, ids[0], "Projects", "", &id), 0);
+	CHECK_EQ(store_mailbox_create(db, ids[0], "Projects", "", NULL), -EEXIST);
+	CHECK_EQ(store_mailbox_create(db, ids[0], "inbox", "", NULL), -EEXIST);
+	CHECK_EQ(store_mailbox_create(db, 999999, "X", "", NULL), -ENOENT);
+	struct store_mailbox mb1, mb2;
+	CHECK_EQ(store_mailbox_get(db, id, &mb1), 1);
+	CHECK_EQ(sqlite3_exec(db, "DELETE FROM mailboxes WHERE name='Projects'", NULL, NULL, NULL),
+	         SQLITE_OK);
+	CHECK_EQ(store_mailbox_create(db, ids[0], "Projects", "", &id), 0);
+	CHECK_EQ(store_mailbox_get(db, id, &mb2), 1);
+	CHECK(mb2.uidvalidity > mb1.uidvalidity);
+	CHECK_EQ(mb2.uidnext, 1);
+
+	CHECK_EQ(store_domain_del(db, "example.net"), -ENOTEMPTY);
+	CHECK_EQ(store_domain_del(db, "nope.test"), -ENOENT);
+	CHECK_EQ(store_account_del(db, "carol@example.net"), 0);
+	CHECK_EQ(store_account_del(db, "carol@example.net"), -ENOENT);
+	CHECK_EQ(store_domain_del(db, "EXAMPLE.net"), 0);
+	CHECK_EQ(store_account_count(db), 2);
+	return 0;
+}
+
+static void test_accounts(void)
+{
+	struct store *s = open_store("accounts", NULL);
+	if (!s)
+		return;
+	CHECK_EQ(store_exec(s, accounts_body, NULL), 0);
+	store_close(&s);
+}
+
+/* ---- resolution ---- */
+
+static int resolve_body(sqlite3 *db, void *arg)
+{
+	int64_t ids[3], sent = 0;
+	struct store_rcpt r;
+	char a[64], b[64];
+	CHECK_EQ(setup_users(db, ids), 0);
+	int64_t alice = ids[0], bob = ids[1];
+	int64_t alice_inbox = inbox_of(db, alice), bob_inbox = inbox_of(db, bob);
+	CHECK_EQ(store_mailbox_find(db, bob, "Sent", &sent), 1);
+
+	/* Exact account, any case. */
+	CHECK_EQ(store_resolve_rcpt(db, "ALICE@Example.Org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(r.account_id, alice);
+	CHECK_EQ(r.mailbox_id, alice_inbox);
+	CHECK(strcmp(r.address, "alice@example.org") == 0);
+
+	/* Unknown user in a local domain without catch-all; non-local domain. */
+	CHECK_EQ(store_resolve_rcpt(db, "nobody@example.org", &r), 0);
+	CHECK_EQ(store_resolve_rcpt(db, "alice@elsewhere.test", &r), -ENOENT);
+	CHECK_EQ(store_resolve_rcpt(db, "garbage", &r), -EINVAL);
+
+	/* Aliases. */
+	CHECK_EQ(store_alias_add(db, "Info@example.org", "alice@EXAMPLE.org"), 0);
+	CHECK_EQ(store_alias_add(db, "info@example.org", "bob@example.org"), -EEXIST);
+	CHECK_EQ(store_alias_add(db, "alice@example.org", "bob@example.org"), -EEXIST);
+	CHECK_EQ(store_alias_add(db, "x@nope.test", "bob@example.org"), -ENOENT);
+	CHECK_EQ(store_resolve_rcpt(db, "INFO@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(r.account_id, alice);
+	CHECK(strcmp(r.address, "alice@example.org") == 0);
+	CHECK_EQ(store_account_add(db, "info@example.org", "x", NULL), -EEXIST);
+
+	/* A chain of 8 hops resolves; 9 is too long. */
+	for (int i = 0; i < 8; i++) {
+		snprintf(a, sizeof a, "c%d@example.org", i);
+		snprintf(b, sizeof b, i == 7 ? "bob@example.org" : "c%d@example.org", i + 1);
+		CHECK_EQ(store_alias_add(db, a, b), 0);
+	}
+	CHECK_EQ(store_resolve_rcpt(db, "c0@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(r.account_id, bob);
+	CHECK_EQ(store_alias_add(db, "cstart@example.org", "c0@example.org"), 0);
+	CHECK_EQ(store_resolve_rcpt(db, "cstart@example.org", &r), -ELOOP);
+	/* A loop is bounded. */
+	CHECK_EQ(store_alias_add(db, "loop1@example.org", "loop2@example.org"), 0);
+	CHECK_EQ(store_alias_add(db, "loop2@example.org", "LOOP1@example.org"), 0);
+	CHECK_EQ(store_resolve_rcpt(db, "loop1@example.org", &r), -ELOOP);
+	/* Alias to a missing local user: no such user (the catch-all is not
+	 * applied to hops). */
+	CHECK_EQ(store_alias_add(db, "dangling@example.org", "ghost@example.org"), 0);
+
+	/* +tag: an existing folder (any case), else INBOX. */
+	CHECK_EQ(store_resolve_rcpt(db, "bob+sent@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(r.account_id, bob);
+	CHECK_EQ(r.mailbox_id, sent);
+	CHECK_EQ(store_resolve_rcpt(db, "BOB+lists@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(r.mailbox_id, bob_inbox);
+	CHECK_EQ(store_resolve_rcpt(db, "info+x@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(r.account_id, alice);
+	CHECK_EQ(store_resolve_rcpt(db, "ghost+x@example.org", &r), 0);
+
+	/* Forwarding to a remote address. */
+	CHECK_EQ(store_alias_add(db, "fwd@example.org", "Someone@Remote.test"), 0);
+	CHECK_EQ(store_resolve_rcpt(db, "fwd@example.org", &r), STORE_RCPT_REMOTE);
+	CHECK_EQ(r.account_id, 0);
+	CHECK(strcmp(r.address, "Someone@remote.test") == 0);
+
+	/* Catch-all. */
+	CHECK_EQ(store_alias_add(db, "@EXAMPLE.org", "bob@example.org"), 0);
+	CHECK_EQ(store_resolve_rcpt(db, "random@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(r.account_id, bob);
+	CHECK_EQ(r.mailbox_id, bob_inbox);
+	CHECK_EQ(store_resolve_rcpt(db, "dangling@example.org", &r), 0);
+	CHECK_EQ(store_resolve_rcpt(db, "alice@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(r.account_id, alice); /* exact beats catch-all */
+
+	/* Ownership for submission. */
+	CHECK_EQ(store_address_owned_by(db, alice, "Alice@example.org"), 1);
+	CHECK_EQ(store_address_owned_by(db, alice, "info@example.org"), 1);
+	CHECK_EQ(store_address_owned_by(db, alice, "bob@example.org"), 0);
+	CHECK_EQ(store_address_owned_by(db, bob, "c0@example.org"), 1);
+	CHECK_EQ(store_address_owned_by(db, bob, "random@example.org"), 0); /* catch-all */
+	CHECK_EQ(store_address_owned_by(db, bob, "@example.org"), 0);
+	CHECK_EQ(store_address_owned_by(db, alice, "loop1@example.org"), 0);
+
+	int n = 0;
+	CHECK_EQ(store_alias_list(db, count_alias_cb, &n), 0);
+	CHECK_EQ(n, 15);
+	CHECK_EQ(store_alias_del(db, "@example.org"), 0);
+	CHECK_EQ(store_alias_del(db, "@example.org"), -ENOENT);
+	CHECK_EQ(store_resolve_rcpt(db, "random@example.org", &r), 0);
+	/* Deleting an account removes the aliases that point at it. */
+	CHECK_EQ(store_account_del(db, "alice@example.org"), 0);
+	CHECK_EQ(store_resolve_rcpt(db, "info@example.org", &r), 0);
+	return 0;
+}
+
+static void test_resolve(void)
+{
+	struct store *s = open_store("resolve", NULL);
+	if (!s)
+		return;
+	CHECK_EQ(store_exec(s, resolve_body, NULL), 0);
+	store_close(&s);
+}
+
+/* ---- delivery, expunge, flags ---- */
+
+static const char msg1[] = "From: x@remote.test\r\nTo: alice@example.org\r\n"
+                           "Subject: hello\r\n\r\nBody line\r\n";
+
+static int deliver_body(sqlite3 *db, void *arg)
+{
+	int64_t ids[3], archive = 0;
+	CHECK_EQ(setup_users(db, ids), 0);
+	int64_t alice = ids[0], bob = ids[1], carol = ids[2];
+	int64_t alice_inbox = inbox_of(db, alice);
+	CHECK_EQ(store_mailbox_find(db, alice, "Archive", &archive), 1);
+
+	/* Three recipients, one of them twice: one stored message, refcount 3. */
+	struct store_local_rcpt local[4] = {
+	    {alice, 0}, {bob, 0}, {carol, -1}, {alice, alice_inbox}};
+	uint32_t uids[4];
+	int64_t modseqs[4];
+	struct store_delivery d = {.data = msg1,
+	                           .len = strlen(msg1),
+	                           .mail_from = "x@remote.test",
+	                           .internal_date = 1700000000,
+	                           .local = local,
+	                           .nlocal = 4,
+	                           .uids = uids,
+	                           .modseqs = modseqs};
+	CHECK_EQ(store_deliver(db, &d), 0);
+	CHECK(d.message_id > 0);
+	CHECK_EQ(q_int(db, "SELECT count(*) FROM messages", 0), 1);
+	CHECK_EQ(q_int(db, "SELECT refcount FROM messages WHERE id=?1", d.message_id), 3);
+	CHECK_EQ(q_int(db, "SELECT count(*) FROM mailbox_entries", 0), 3);
+	CHECK_EQ(uids[0], 1);
+	CHECK_EQ(uids[3], 1);
+	CHECK_EQ(modseqs[0], 2);
+	CHECK_EQ(uids[1], 1);
+	CHECK_EQ(uids[2], 1);
+
+	/* The same bytes again, to alice's INBOX and Archive plus one remote
+	 * recipient: still one message, refcount 3 + 3, UIDs increase. */
+	struct store_local_rcpt local2[2] = {{alice, alice_inbox}, {alice, archive}};
+	struct store_remote_rcpt remote[1] = {{"dst@remote.test", "FAILURE", NULL}};
+	d.local = local2;
+	d.nlocal = 2;
+	d.remote = remote;
+	d.nremote = 1;
+	d.ret = "HDRS";
+	int64_t first = d.message_id;
+	CHECK_EQ(store_deliver(db, &d), 0);
+	CHECK_EQ(d.message_id, first);
+	CHECK_EQ(uids[0], 2);
+	CHECK_EQ(uids[1], 1);
+	CHECK_EQ(modseqs[0], 3);
+	CHECK_EQ(q_int(db, "SELECT refcount FROM messages WHERE id=?1", first), 6);
+	CHECK_EQ(q_int(db,
+	               "SELECT count(*) FROM queue WHERE rcpt='dst@remote.test' AND "
+	               "notify='FAILURE' AND ret='HDRS' AND expires - next_attempt = ?1",
+	               STORE_QUEUE_LIFETIME),
+	         1);
+	struct store_mailbox mb;
+	CHECK_EQ(store_mailbox_get(db, alice_inbox, &mb), 1);
+	CHECK_EQ(mb.uidnext, 3);
+	CHECK_EQ(mb.highestmodseq, 3);
+
+	/* A mailbox that is not the account's is refused. */
+	struct store_local_rcpt wrong = {bob, alice_inbox};
+	d.local = &wrong;
+	d.nlocal = 1;
+	d.nremote = 0;
+	CHECK_EQ(store_deliver(db, &d), -ENOENT);
+
+	/* Streaming reads. */
+	char buf[16];
+	CHECK_EQ(store_message_read(db, first, 0, buf, 4), 4);
+	CHECK(memcmp(buf, "From", 4) == 0);
+	size_t L = strlen(msg1);
+	CHECK_EQ(store_message_read(db, first, L - 3, buf, sizeof buf), 3);
+	CHECK(memcmp(buf, "e\r\n", 3) == 0);
+	CHECK_EQ(store_message_read(db, first, L, buf, sizeof buf), 0);
+	CHECK_EQ(store_message_read(db, 424242, 0, buf, sizeof buf), -ENOENT);
+	CHECK_EQ(store_message_size(db, first), (int64_t)L);
+
+	/* Flags. */
+	uint32_t fl;
+	int64_t ms;
+	CHECK_EQ(store_entries_update_flags(db, alice_inbox, 1,
+	                                    STORE_FLAG_SEEN | STORE_FLAG_FLAGGED, 0, &fl, &ms),
+	         STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
+	CHECK_EQ(ms, 4);
+	CHECK_EQ(store_entries_update_flags(db, alice_inbox, 1, STORE_FLAG_SEEN, 0, &fl, &ms),
+	         STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
+	CHECK_EQ(ms, 4); /* unchanged flags keep their MODSEQ */
+	CHECK_EQ(
+	    store_entries_set_flags(db, alice_inbox, 1, STORE_FLAG_DELETED, STORE_FLAG_FLAGGED),
+	    STORE_FLAG_SEEN | STORE_FLAG_DELETED);
+	CHECK_EQ(store_entries_set_flags(db, alice_inbox, 99, STORE_FLAG_SEEN, 0), -ENOENT);
+
+	/* Expunge: refcount drops, expunged records the new MODSEQ. */
+	uint32_t ex[] = {1, 7};
+	CHECK_EQ(store_entries_expunge(db, alice_inbox, ex, 2), 1);
+	CHECK_EQ(q_int(db, "SELECT refcount FROM messages WHERE id=?1", first), 5);
+	CHECK_EQ(store_mailbox_get(db, alice_inbox, &mb), 1);
+	CHECK_EQ(
+	    q_int(db, "SELECT modseq FROM expunged WHERE uid=1 AND mailbox_id=?1", alice_inbox),
+	    mb.highestmodseq);
+	CHECK_EQ(store_entries_expunge(db, alice_inbox, ex, 2), 0);
+
+	/* Dropping every holder deletes the message. */
+	CHECK_EQ(store_account_del(db, "alice@example.org"), 0); /* INBOX uid 2 + Archive */
+	CHECK_EQ(q_int(db, "SELECT refcount FROM messages WHERE id=?1", first), 3);
+	CHECK_EQ(store_account_del(db, "bob@example.org"), 0);
+	CHECK_EQ(store_account_del(db, "carol@example.net"), 0);
+	CHECK_EQ(q_int(db, "SELECT refcount FROM messages WHERE id=?1", first), 1); /* queue */
+	int64_t qid = q_int(db, "SELECT message_id FROM queue", 0);
+	CHECK_EQ(qid, first);
+	CHECK_EQ(sqlite3_exec(db, "DELETE FROM queue", NULL, NULL, NULL), SQLITE_OK);
+	CHECK_EQ(store_message_ref(db, first, -1), 0);
+	CHECK_EQ(q_int(db, "SELECT count(*) FROM messages", 0), 0);
+	return 0;
+}
+
+static void test_deliver(void)
+{
+	struct store *s = open_store("deliver", NULL);
+	if (!s)
+		return;
+	CHECK_EQ(store_exec(s, deliver_body, NULL), 0);
+	store_close(&s);
+}
+
+/* ---- group commit ---- */
+
+struct gc_ctx {
+	sqlite3 *check; /* a separate connection: sees only committed data */
+	int64_t mailbox_id;
+	int64_t account_id;
+	int completed, ok, visible, failed_status, invisible;
+};
+
+struct gc_job {
+	struct gc_ctx *ctx;
+	struct store_delivery d;
+	struct store_local_rcpt rcpt;
+	uint32_t uid;
+	int64_t modseq;
+	char data[128];
+	int status;
+};
+
+static void gc_init(struct gc_job *j, struct gc_ctx *ctx, const char *tag, int i)
+{
+	memset(j, 0, sizeof *j);
+	j->ctx = ctx;
+	snprintf(j->data, sizeof j->data, "Subject: %s %d\r\n\r\nbody %d\r\n", tag, i, i);
+	j->rcpt.account_id = ctx->account_id;
+	j->rcpt.mailbox_id = ctx->mailbox_id;
+	j->d.data = j->data;
+	j->d.len = strlen(j->data);
+	j->d.mail_from = "sender@remote.test";
+	j->d.local = &j->rcpt;
+	j->d.nlocal = 1;
+	j->d.uids = &j->uid;
+	j->d.modseqs = &j->modseq;
+}
+
+static void gc_done(void *arg, int status)
+{
+	struct gc_job *j = arg;
+	struct gc_ctx *ctx = j->ctx;
+	j->status = status;
+	ctx->completed++;
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(ctx->check,
+	                   "SELECT count(*) FROM mailbox_entries e JOIN messages m "
+	                   "ON m.id = e.message_id WHERE m.data = ?1",
+	                   -1, &st, NULL);
+	sqlite3_bind_blob(st, 1, j->data, (int)strlen(j->data), SQLITE_STATIC);
+	int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (status == 0) {
+		ctx->ok++;
+		/* Committed before the completion ran: visible to another
+		 * connection, under the UID the job reported. */
+		sqlite3_prepare_v2(ctx->check,
+		                   "SELECT count(*) FROM mailbox_entries WHERE mailbox_id = ?1 "
+		                   "AND uid = ?2 AND message_id = ?3",
+		                   -1, &st, NULL);
+		sqlite3_bind_int64(st, 1, ctx->mailbox_id);
+		sqlite3_bind_int64(st, 2, j->uid);
+		sqlite3_bind_int64(st, 3, j->d.message_id);
+		if (n == 1 && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1)
+			ctx->visible++;
+		sqlite3_finalize(st);
+	} else {
+		ctx->failed_status++;
+		if (n == 0)
+			ctx->invisible++;
+	}
+}
+
+static void run_until(uv_loop_t *loop, struct gc_ctx *ctx, int total)
+{
+	while (ctx->completed < total)
+		uv_run(loop, UV_RUN_ONCE);
+}
+
+struct submitter {
+	struct store *s;
+	struct gc_job *jobs;
+	int n;
+	int errors;
+};
+
+/* The job body; store_deliver_job() would do, but the completion wants
+ * the whole gc_job. */
+static int gc_run(sqlite3 *db, void *arg)
+{
+	return store_deliver(db, &((struct gc_job *)arg)->d);
+}
+
+static void submit_thread2(void *arg)
+{
+	struct submitter *t = arg;
+	for (int i = 0; i < t->n; i++)
+		if (store_submit(t->s, gc_run, gc_done, &t->jobs[i]) != 0)
+			t->errors++;
+}
+
+static int setup_one(sqlite3 *db, void *arg)
+{
+	int64_t *ids = arg;
+	int rc = setup_users(db, ids);
+	if (rc == 0)
+		rc = store_mailbox_find(db, ids[0], "INBOX", &ids[3]) == 1 ? 0 : -EIO;
+	return rc;
+}
+
+static sqlite3 *open_check(struct store *s)
+{
+	sqlite3 *db = NULL;
+	CHECK_EQ(sqlite3_open_v2(store_path(s), &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	return db;
+}
+
+static void test_group_commit(void)
+{
+	enum { N = 2000, NT = 4, PER = 250 };
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct store *s = open_store("group", &loop);
+	if (!s)
+		return;
+	int64_t ids[4];
+	CHECK_EQ(store_exec(s, setup_one, ids), 0);
+
+	struct gc_ctx ctx = {.account_id = ids[0], .mailbox_id = ids[3]};
+	ctx.check = open_check(s);
+	struct gc_job *jobs = calloc(N + NT * PER, sizeof *jobs);
+
+	/* Phase 1: a burst from the loop thread. */
+	for (int i = 0; i < N; i++) {
+		gc_init(&jobs[i], &ctx, "loop", i);
+		CHECK_EQ(store_submit(s, gc_run, gc_done, &jobs[i]) == 0, 1);
+	}
+	run_until(&loop, &ctx, N);
+	struct store_stats st;
+	store_get_stats(s, &st);
+	CHECK_EQ(ctx.ok, N);
+	CHECK_EQ(ctx.visible, N);
+	CHECK_EQ(st.jobs, N);
+	CHECK(st.commits < st.jobs);
+	CHECK_EQ(st.failed, 0);
+	printf("group commit: %d jobs in %llu commits (%.1f jobs/commit, max batch %llu)\n", N,
+	       (unsigned long long)st.commits, (double)st.jobs / (double)st.commits,
+	       (unsigned long long)st.max_batch);
+	/* UIDs are 1..N, each once. */
+	CHECK_EQ(q_int(ctx.check, "SELECT count(DISTINCT uid) FROM mailbox_entries", 0), N);
+	CHECK_EQ(q_int(ctx.check, "SELECT max(uid) FROM mailbox_entries", 0), N);
+
+	/* Phase 2: several threads submitting at once while the loop runs. */
+	struct submitter subs[NT];
+	uv_thread_t th[NT];
+	for (int t = 0; t < NT; t++) {
+		subs[t] = (struct submitter){s, jobs + N + t * PER, PER, 0};
+		for (int i = 0; i < PER; i++)
+			gc_init(&subs[t].jobs[i], &ctx, "thread", t * PER + i);
+	}
+	for (int t = 0; t < NT; t++)
+		uv_thread_create(&th[t], submit_thread2, &subs[t]);
+	run_until(&loop, &ctx, N + NT * PER);
+	for (int t = 0; t < NT; t++) {
+		uv_thread_join(&th[t]);
+		CHECK_EQ(subs[t].errors, 0);
+	}
+	struct store_stats st2;
+	store_get_stats(s, &st2);
+	CHECK_EQ(ctx.ok, N + NT * PER);
+	CHECK_EQ(ctx.visible, N + NT * PER);
+	CHECK(st2.commits - st.commits < (uint64_t)(NT * PER));
+	printf("group commit: %d jobs from %d threads in %llu commits (max batch %llu)\n", NT * PER,
+	       NT, (unsigned long long)(st2.commits - st.commits),
+	       (unsigned long long)st2.max_batch);
+
+	sqlite3_close(ctx.check);
+	store_close(&s);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	CHECK_EQ(uv_loop_close(&loop), 0);
+	free(jobs);
+}
+
+/* ---- savepoints and commit failure ---- */
+
+struct blocker {
+	uv_sem_t started, release;
+	int status, completed;
+};
+
+static int blocker_run(sqlite3 *db, void *arg)
+{
+	struct blocker *b = arg;
+	uv_sem_post(&b->started);
+	uv_sem_wait(&b->release);
+	return 0;
+}
+
+static void blocker_done(void *arg, int status)
+{
+	struct blocker *b = arg;
+	b->status = status;
+	b->completed = 1;
+}
+
+struct bad_job {
+	struct gc_ctx *ctx;
+	int status;
+};
+
+static int bad_run(sqlite3 *db, void *arg)
+{
+	int rc = store_domain_add(db, "rollback.test");
+	CHECK_EQ(rc, 0);
+	return -EINVAL;
+}
+
+static void bad_done(void *arg, int status)
+{
+	struct bad_job *b = arg;
+	b->status = status;
+	b->ctx->completed++;
+}
+
+static void blocker_start(struct store *s, struct blocker *b)
+{
+	uv_sem_init(&b->started, 0);
+	uv_sem_init(&b->release, 0);
+	b->completed = 0;
+	CHECK_EQ(store_submit(s, blocker_run, blocker_done, b), 0);
+	uv_sem_wait(&b->started); /* the writer is now inside batch 1 */
+}
+
+static void blocker_free(struct blocker *b)
+{
+	uv_sem_destroy(&b->started);
+	uv_sem_destroy(&b->release);
+}
+
+static void test_batch_failures(void)
+{
+	enum { NF = 100 };
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct store *s = open_store("failures", &loop);
+	if (!s)
+		return;
+	int64_t ids[4];
+	CHECK_EQ(store_exec(s, setup_one, ids), 0);
+	struct gc_ctx ctx = {.account_id = ids[0], .mailbox_id = ids[3]};
+	ctx.check = open_check(s);
+	struct blocker b;
+
+	/* One failing job in a batch: rolled back alone, the others commit. */
+	struct gc_job ok[2];
+	struct bad_job bad = {&ctx, 1};
+	gc_init(&ok[0], &ctx, "sp", 0);
+	gc_init(&ok[1], &ctx, "sp", 1);
+	blocker_start(s, &b);
+	CHECK_EQ(store_submit(s, gc_run, gc_done, &ok[0]), 0);
+	CHECK_EQ(store_submit(s, bad_run, bad_done, &bad), 0);
+	CHECK_EQ(store_submit(s, gc_run, gc_done, &ok[1]), 0);
+	uv_sem_post(&b.release);
+	run_until(&loop, &ctx, 3);
+	while (!b.completed)
+		uv_run(&loop, UV_RUN_ONCE);
+	CHECK_EQ(b.status, 0);
+	CHECK_EQ(ok[0].status, 0);
+	CHECK_EQ(ok[1].status, 0);
+	CHECK_EQ(bad.status, -EINVAL);
+	CHECK_EQ(ctx.visible, 2);
+	CHECK_EQ(q_int(ctx.check, "SELECT count(*) FROM domains WHERE name='rollback.test'", 0), 0);
+	CHECK_EQ(ok[1].uid, ok[0].uid + 1);
+	struct store_stats st;
+	store_get_stats(s, &st);
+	CHECK(st.max_batch >= 3);
+	CHECK_EQ(st.failed, 1);
+	blocker_free(&b);
+
+	/* COMMIT fails: every job of the batch fails, nothing is visible. */
+	int64_t msgs = q_int(ctx.check, "SELECT count(*) FROM messages", 0);
+	int64_t uidnext =
+	    q_int(ctx.check, "SELECT uidnext FROM mailboxes WHERE id=?1", ctx.mailbox_id);
+	struct gc_job *jobs = calloc(NF, sizeof *jobs);
+	ctx.completed = ctx.ok = ctx.visible = ctx.failed_status = ctx.invisible = 0;
+	blocker_start(s, &b);
+	store_test_fail_next_commits(s, 2); /* the blocker's batch and the next */
+	for (int i = 0; i < NF; i++) {
+		gc_init(&jobs[i], &ctx, "fail", i);
+		CHECK_EQ(store_submit(s, gc_run, gc_done, &jobs[i]), 0);
+	}
+	uv_sem_post(&b.release);
+	run_until(&loop, &ctx, NF);
+	while (!b.completed)
+		uv_run(&loop, UV_RUN_ONCE);
+	CHECK(b.status < 0);
+	CHECK_EQ(ctx.failed_status, NF);
+	CHECK_EQ(ctx.invisible, NF);
+	for (int i = 0; i < NF; i++)
+		CHECK_EQ(jobs[i].status, -EIO);
+	CHECK_EQ(q_int(ctx.check, "SELECT count(*) FROM messages", 0), msgs);
+	CHECK_EQ(q_int(ctx.check, "SELECT uidnext FROM mailboxes WHERE id=?1", ctx.mailbox_id),
+	         uidnext);
+	store_get_stats(s, &st);
+	CHECK_EQ(st.failed, 1 + 1 + NF);
+	blocker_free(&b);
+
+	/* The hook is used up: the next job commits, with the next UID. */
+	ctx.completed = ctx.ok = ctx.visible = 0;
+	gc_init(&jobs[0], &ctx, "after", 0);
+	CHECK_EQ(store_submit(s, gc_run, gc_done, &jobs[0]), 0);
+	run_until(&loop, &ctx, 1);
+	CHECK_EQ(ctx.visible, 1);
+	CHECK_EQ(jobs[0].uid, uidnext);
+
+	/* Jobs still queued at close run, and their completions too. */
+	ctx.completed = ctx.ok = ctx.visible = 0;
+	for (int i = 0; i < 10; i++) {
+		gc_init(&jobs[i], &ctx, "closing", i);
+		CHECK_EQ(store_submit(s, gc_run, gc_done, &jobs[i]), 0);
+	}
+	store_close(&s);
+	CHECK_EQ(ctx.completed, 10);
+	CHECK_EQ(ctx.visible, 10);
+
+	sqlite3_close(ctx.check);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	CHECK_EQ(uv_loop_close(&loop), 0);
+	free(jobs);
+}
+
+/* ---- notify ---- */
+
+struct nsub {
+	struct notify_sub *h;
+	int calls;
+	uint32_t last_uid;
+	struct nsub *others; /* array for unsubscribe-all */
+	int nothers;
+	int mode; /* 0 plain, 1 unsubscribe everyone, 2 subscribe a new one, 3 republish */
+	struct nsub *spawn;
+};
+
+static void ncb(void *ud, const struct notify_event *ev)
+{
+	struct nsub *n = ud;
+	n->calls++;
+	n->last_uid = ev->uid;
+	if (n->mode == 1) {
+		for (int i = 0; i < n->nothers; i++) {
+			notify_unsubscribe(n->others[i].h);
+			n->others[i].h = NULL;
+		}
+		n->mode = 0;
+	} else if (n->mode == 2) {
+		n->spawn->h = notify_subscribe(ev->mailbox_id, ncb, n->spawn);
+		n->mode = 0;
+	} else if (n->mode == 3) {
+		n->mode = 0;
+		struct notify_event again = *ev;
+		again.uid = ev->uid + 100;
+		notify_publish(&again);
+	}
+}
+
+static void test_notify(void)
+{
+	struct nsub s[3] = {0}, other = {0}, spawned = {0};
+	for (int i = 0; i < 3; i++)
+		s[i].h = notify_subscribe(7, ncb, &s[i]);
+	other.h = notify_subscribe(8, ncb, &other);
+	CHECK_EQ(notify_count(7), 3);
+	CHECK_EQ(notify_count(8), 1);
+
+	struct notify_event ev = {.mailbox_id = 7, .kind = NOTIFY_EXISTS, .uid = 5, .modseq = 9};
+	CHECK_EQ(notify_publish(&ev), 3);
+	CHECK_EQ(other.calls, 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(s[i].calls, 1);
+
+	/* A subscription made inside a callback misses the current event. */
+	s[0].mode = 2;
+	s[0].spawn = &spawned;
+	CHECK_EQ(notify_publish(&ev), 3);
+	CHECK_EQ(spawned.calls, 0);
+	CHECK_EQ(notify_count(7), 4);
+	CHECK_EQ(notify_publish(&ev), 4);
+	CHECK_EQ(spawned.calls, 1);
+
+	/* A nested publish from a callback. */
+	s[1].mode = 3;
+	size_t called = notify_publish(&ev);
+	CHECK_EQ(called, 4);
+	CHECK_EQ(spawned.calls, 3); /* outer + nested */
+
+	/* Whoever runs first unsubscribes everybody, itself included. */
+	struct nsub all[4];
+	for (int i = 0; i < 3; i++)
+		all[i] = s[i];
+	all[3] = spawned;
+	for (int i = 0; i < 3; i++) {
+		s[i].mode = 1;
+		s[i].others = all;
+		s[i].nothers = 4;
+	}
+	spawned.mode = 1;
+	spawned.others = all;
+	spawned.nothers = 4;
+	int before = s[0].calls + s[1].calls + s[2].calls + spawned.calls;
+	CHECK_EQ(notify_publish(&ev), 1);
+	CHECK_EQ(s[0].calls + s[1].calls + s[2].calls + spawned.calls, before + 1);
+	CHECK_EQ(notify_count(7), 0);
+	CHECK_EQ(notify_publish(&ev), 0);
+
+	ev.mailbox_id = 8;
+	ev.kind = NOTIFY_EXPUNGE;
+	ev.uid = 3;
+	CHECK_EQ(notify_publish(&ev), 1);
+	CHECK_EQ(other.last_uid, 3);
+	notify_unsubscribe(other.h);
+	notify_unsubscribe(NULL);
+	CHECK_EQ(notify_count(8), 0);
+	(void)notify_subscribe(9, ncb, &other);
+	notify_reset(); /* frees the leftover */
+	CHECK_EQ(notify_count(9), 0);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	snprintf(tmproot, sizeof tmproot, "%s/tern-store-XXXXXX",
+	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmproot)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_open_migrate();
+	test_accounts();
+	test_resolve();
+	test_deliver();
+	test_group_commit();
+	test_batch_failures();
+	test_notify();
+	nftw(tmproot, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	printf("store: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
