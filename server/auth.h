@@ -1,0 +1,50 @@
+/* auth: password hashing and verification, off the loop, with throttling.
+ *
+ * Hashes are crypt(3) strings from libxcrypt: new ones are yescrypt ($y$);
+ * existing $y$, $2b$ (bcrypt) and $6$ (sha512-crypt) verify too, so Dovecot
+ * password files can be imported. Verification runs in the libuv thread
+ * pool. An unknown user is checked against a dummy hash of the same kind,
+ * so it costs the same time as a wrong password and reveals nothing.
+ *
+ * Failures are throttled per client IP: every failure adds a growing delay
+ * before the answer, and past auth_fail_limit failures within the window
+ * the IP is refused outright (AUTH_THROTTLED, a temporary error) until the
+ * window passes. A success does not clear earlier failures of that IP. */
+#ifndef TERN_AUTH_H
+#define TERN_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct server;
+struct auth_req;
+
+enum auth_result {
+	AUTH_OK = 0,
+	AUTH_FAIL,      /* unknown user, wrong password, or disabled account */
+	AUTH_THROTTLED, /* too many failures from this IP: try later */
+	AUTH_TEMPFAIL,  /* store trouble: try later */
+};
+
+struct auth_account {
+	int64_t account_id;
+	char address[320]; /* canonical address of the account */
+};
+
+typedef void (*auth_done_fn)(void *ud, enum auth_result result, const struct auth_account *acct);
+
+/* Start a check. user is an address ("alice@example.com"); a bare local
+ * part is taken in the configured primary domain. The done callback runs
+ * later on the loop, never from inside this call, unless the returned
+ * request is cancelled first. Returns NULL only on allocation failure. */
+struct auth_req *auth_check(struct server *srv, const char *peer_ip, const char *user,
+                            const char *password, auth_done_fn done, void *ud);
+/* The session is going away: done will not be called. Safe on NULL. */
+void auth_cancel(struct auth_req *req);
+
+/* Hash a new password with yescrypt. Returns 0, or -1 (err set). */
+int auth_hash_password(const char *password, char *out, size_t outlen, char *err, size_t errlen);
+/* Synchronous verify (CLI, tests): 1 match, 0 no match. */
+int auth_verify_hash(const char *password, const char *hash);
+
+#endif

@@ -1,0 +1,135 @@
+"""`tern serve`: the embedded default, listeners, shutdown, connection limits."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import TERN_BIN, wait_port
+
+DEFAULT_PORTS = [2525, 2587, 2465, 2110, 2995, 2143, 2993]
+
+
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def test_embedded_default():
+    if not all(port_free(p) for p in DEFAULT_PORTS):
+        pytest.skip("a default port is in use on this machine")
+    d = tempfile.mkdtemp(prefix="tern-default-")
+    env = {k: v for k, v in os.environ.items() if k != "TERN_CONFIG"}
+    logf = open(os.path.join(d, "log"), "wb+")
+    p = subprocess.Popen([TERN_BIN, "serve"], cwd=d, stdout=subprocess.PIPE, stderr=logf,
+                         env=env)
+    try:
+        for port in DEFAULT_PORTS:
+            wait_port("127.0.0.1", port, proc=p)
+        assert os.path.isdir(os.path.join(d, "tern-data"))
+        assert os.path.exists(os.path.join(d, "tern-data", "tls", "selfsigned.crt"))
+        p.send_signal(signal.SIGTERM)
+        out, _ = p.communicate(timeout=20)
+        assert p.returncode == 0
+        out = out.decode()
+        assert "postmaster@localhost" in out
+        m = re.search(r"password: (\S+)", out)
+        assert m and len(m.group(1)) >= 12
+        logf.seek(0)
+        log = logf.read().decode()
+        for port in DEFAULT_PORTS:
+            assert "address=127.0.0.1:%d" % port in log
+        assert re.search(r"event=tls_cert .*sha256=([0-9A-F]{2}:){31}[0-9A-F]{2}", log)
+        assert m.group(1) not in log, "the password is never logged"
+        # Second start: no new account, no password printed.
+        p = subprocess.Popen([TERN_BIN, "serve"], cwd=d, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, env=env)
+        wait_port("127.0.0.1", 2525, proc=p)
+        p.send_signal(signal.SIGINT)
+        out2, _ = p.communicate(timeout=20)
+        assert p.returncode == 0
+        assert b"password" not in out2
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        logf.close()
+        subprocess.run(["rm", "-rf", d])
+
+
+def test_first_start_creates_postmaster_and_domain(tern):
+    assert "postmaster@example.test" in tern.stdout()
+    r = tern.cli("domain", "list")
+    assert "example.test" in r.stdout
+    with tern.db() as db:
+        assert db.execute("SELECT count(*) FROM mailboxes").fetchone()[0] == 6
+
+
+def test_sigterm_waits_for_sessions_then_closes(tern_factory):
+    t = tern_factory(listeners=[("pop3", "pop3", "none")])
+    s = socket.create_connection((t.host, t.port("pop3")), timeout=10)
+    s.recv(512)
+    start = time.time()
+    t.proc.send_signal(signal.SIGTERM)
+    # New connections are refused at once...
+    time.sleep(0.3)
+    with pytest.raises(OSError):
+        socket.create_connection((t.host, t.port("pop3")), timeout=2).close()
+    # ...the open session is closed when the 2 s grace is over, and tern exits 0.
+    s.settimeout(15)
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    rc = t.proc.wait(timeout=15)
+    assert rc == 0
+    assert time.time() - start >= 1.5
+    assert "event=shutdown" in t.logs()
+
+
+def test_per_ip_connection_limit(tern_factory):
+    listeners = [("pop3", "pop3", "none")]
+    t = tern_factory(listeners=listeners, start=False)
+    # Rewrite the listener with a per-IP limit of 2.
+    t.write_config()
+    text = open(t.config_path).read().replace('tls = "none"', 'tls = "none"\nmax_connections_per_ip = 2')
+    open(t.config_path, "w").write(text)
+    t.start()
+    a = socket.create_connection((t.host, t.port("pop3")), timeout=5)
+    b = socket.create_connection((t.host, t.port("pop3")), timeout=5)
+    assert a.recv(100) and b.recv(100)
+    c = socket.create_connection((t.host, t.port("pop3")), timeout=5)
+    try:
+        assert c.recv(100) == b"", "the third connection from one IP is closed"
+    except ConnectionResetError:
+        pass
+    a.close()
+    time.sleep(0.3)
+    d = socket.create_connection((t.host, t.port("pop3")), timeout=5)
+    assert d.recv(100), "after one closes, a new one is accepted"
+    for s in (b, c, d):
+        s.close()
+
+
+def test_bind_failure_is_reported(tern_factory):
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+    t = tern_factory(start=False, listeners=[("pop3", "pop3", "none")])
+    t.ports["pop3"] = port
+    t.write_config()
+    r = subprocess.run([TERN_BIN, "--config", t.config_path, "serve"], capture_output=True,
+                       text=True, timeout=30)
+    blocker.close()
+    assert r.returncode != 0 and "127.0.0.1:%d" % port in r.stderr
