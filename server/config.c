@@ -63,6 +63,7 @@ static const struct config_key config_keys[] = {
 	INT("smtp", "timeout_data", smtp_timeout_data, 180, 1, 3600),
 	CHOICE("smtp", "bare_newline", smtp_bare_newline, "reject", "reject|normalize"),
 	BOOL("smtp", "vrfy", smtp_vrfy_enabled, false),
+	INT("smtp", "greet_delay_ms", smtp_greet_delay_ms, 250, 0, 30000),
 
 	INT("pop3", "max_errors", pop3_max_errors, 10, 1, 1000),
 	INT("pop3", "max_line", pop3_max_line, 512, 255, 65536),

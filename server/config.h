@@ -71,6 +71,7 @@ struct config {
 	int64_t smtp_timeout_data;    /* 3 minutes per data block */
 	char smtp_bare_newline[16];   /* "reject" | "normalize" */
 	bool smtp_vrfy_enabled;
+	int64_t smtp_greet_delay_ms; /* mx: wait before the greeting to catch early talkers */
 
 	/* [pop3] */
 	int64_t pop3_max_errors;

@@ -1,0 +1,437 @@
+/* deliver: from an SMTP envelope to rows in the store.
+ *
+ * Recipients are resolved at RCPT time, on the loop thread's read
+ * connection, so a client learns about an unknown user (550 5.1.1) or a
+ * relay attempt (554 5.7.1) at once, not after sending the body.
+ *
+ * At end of data one writer job stores everything, atomically: the message
+ * with its trace headers, one mailbox entry per distinct local mailbox, one
+ * queue row per remote recipient. The local copy starts with Return-Path:
+ * (RFC 5321 4.4: added at final delivery); the copy queued for relay must
+ * not carry it, so when a transaction has both kinds of recipient the job
+ * stores two variants of the message, still inside one savepoint: either
+ * both are committed or neither is. The 250 is sent from the completion,
+ * after COMMIT, and only then are IMAP sessions notified.
+ *
+ * The job owns copies of everything it touches (the session may be gone
+ * before it completes): the message buffers, the recipient arrays and
+ * strings. */
+#include "proto/smtp/session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "server/config.h"
+#include "server/conn.h"
+#include "server/log.h"
+#include "server/notify.h"
+#include "server/server.h"
+#include "store/accounts.h"
+#include "store/mail.h"
+#include "store/store.h"
+
+static sqlite3 *reader(struct smtp_session *s)
+{
+	return s->srv->store ? store_reader(s->srv->store) : NULL;
+}
+
+enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
+                                     const struct smtp_rcpt_params *rp, struct smtp_rcpt *out)
+{
+	char addr[SMTP_PATH_MAX + 300];
+	struct store_rcpt r;
+	sqlite3 *db = reader(s);
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (!db)
+		return SMTP_R_STORE_FAIL;
+	if (p->postmaster)
+		snprintf(addr, sizeof addr, "postmaster@%s", s->cfg->domain);
+	else
+		snprintf(addr, sizeof addr, "%s", p->addr);
+
+	memset(&r, 0, sizeof r);
+	rc = store_resolve_rcpt(db, addr, &r);
+	if (rc == STORE_RCPT_LOCAL) {
+		out->account_id = r.account_id;
+		out->mailbox_id = r.mailbox_id;
+		out->addr = strdup(addr);
+	} else if (rc == STORE_RCPT_REMOTE) {
+		/* An alias the administrator pointed elsewhere: forwarding is
+		 * allowed whoever sends. */
+		out->remote = true;
+		out->addr = strdup(r.address);
+	} else if (rc == -ENOENT) {
+		if (!s->authenticated)
+			return SMTP_R_RELAY_DENIED;
+		out->remote = true;
+		out->addr = strdup(addr);
+	} else if (rc == 0) {
+		return SMTP_R_NO_SUCH_USER;
+	} else if (rc == -ELOOP) {
+		return SMTP_R_ALIAS_LOOP;
+	} else if (rc == -EINVAL) {
+		return SMTP_R_RCPT_SYNTAX;
+	} else {
+		return SMTP_R_STORE_FAIL;
+	}
+	if (out->remote) {
+		if (rp->notify)
+			out->notify = strdup(rp->notify_str);
+		if (rp->has_orcpt)
+			out->orcpt = strdup(rp->orcpt);
+	}
+	if (!out->addr ||
+	    (out->remote && ((rp->notify && !out->notify) || (rp->has_orcpt && !out->orcpt)))) {
+		smtp_rcpt_free(out);
+		return SMTP_R_STORE_FAIL;
+	}
+	return SMTP_R_OK;
+}
+
+enum smtp_reply_id smtp_sender_owned(struct smtp_session *s, const char *addr, size_t len)
+{
+	char buf[SMTP_PATH_MAX + 1];
+	sqlite3 *db = reader(s);
+	int rc;
+
+	if (!db)
+		return SMTP_R_STORE_FAIL;
+	if (len == 0 || len >= sizeof buf)
+		return SMTP_R_NOT_OWNED;
+	memcpy(buf, addr, len);
+	buf[len] = '\0';
+	rc = store_address_owned_by(db, s->acct.account_id, buf);
+	if (rc < 0)
+		return SMTP_R_STORE_FAIL;
+	return rc == 1 ? SMTP_R_OK : SMTP_R_NOT_OWNED;
+}
+
+/* ---- the header From: ownership check (submission) -------------------- */
+
+struct from_check {
+	struct smtp_session *s;
+	enum smtp_reply_id verdict;
+};
+
+static int from_cb(void *ud, const char *addr, size_t alen)
+{
+	struct from_check *fc = ud;
+	enum smtp_reply_id r = smtp_sender_owned(fc->s, addr, alen);
+	if (r != SMTP_R_OK) {
+		fc->verdict = r;
+		return 1;
+	}
+	return 0;
+}
+
+static enum smtp_reply_id check_header_from(struct smtp_session *s, const char **why)
+{
+	const struct smtp_msg *m = &s->txn.msg;
+	size_t pos = 0;
+	struct smtp_header h;
+	int nfrom = 0, rc;
+
+	while ((rc = smtp_header_next(m->buf, m->len, &pos, &h)) == 1) {
+		if (h.name_len != 4 || strncasecmp(h.name, "From", 4) != 0)
+			continue;
+		nfrom++;
+		struct from_check fc = {s, SMTP_R_OK};
+		int n = smtp_header_addresses(h.value, h.value_len, from_cb, &fc);
+		if (fc.verdict != SMTP_R_OK) {
+			*why = fc.verdict == SMTP_R_NOT_OWNED
+			           ? "Header From: not owned by authenticated user"
+			           : NULL;
+			return fc.verdict;
+		}
+		if (n <= 0) {
+			*why = "Header From: has no usable address";
+			return SMTP_R_NOT_OWNED;
+		}
+	}
+	if (nfrom != 1) {
+		*why = nfrom ? "More than one From: header" : "Message has no From: header";
+		return SMTP_R_NOT_OWNED;
+	}
+	return SMTP_R_OK;
+}
+
+/* ---- the store job ---------------------------------------------------- */
+
+struct smtp_job {
+	struct smtp_session *s;
+	uint64_t origin; /* conn id, for notifications */
+	char *local_data;
+	size_t local_len;
+	char *remote_data;
+	size_t remote_len;
+	char *mail_from;
+	const char *ret;
+	char *envid;
+	struct store_local_rcpt *local;
+	size_t nlocal;
+	struct store_remote_rcpt *remote;
+	size_t nremote;
+	char **strings; /* everything the remote array points to */
+	size_t nstrings;
+	uint32_t *uids;
+	int64_t *modseqs;
+	int64_t internal_date;
+};
+
+static void job_free(struct smtp_job *j)
+{
+	free(j->local_data);
+	free(j->remote_data);
+	free(j->mail_from);
+	free(j->envid);
+	free(j->local);
+	free(j->remote);
+	for (size_t i = 0; i < j->nstrings; i++)
+		free(j->strings[i]);
+	free(j->strings);
+	free(j->uids);
+	free(j->modseqs);
+	free(j);
+}
+
+/* Writer thread. */
+static int job_run(sqlite3 *db, void *arg)
+{
+	struct smtp_job *j = arg;
+	int rc;
+
+	if (j->nlocal) {
+		struct store_delivery d = {
+		    .data = j->local_data,
+		    .len = j->local_len,
+		    .mail_from = j->mail_from,
+		    .ret = j->ret,
+		    .envid = j->envid,
+		    .internal_date = j->internal_date,
+		    .local = j->local,
+		    .nlocal = j->nlocal,
+		    .uids = j->uids,
+		    .modseqs = j->modseqs,
+		};
+		rc = store_deliver(db, &d);
+		if (rc < 0)
+			return rc;
+	}
+	if (j->nremote) {
+		struct store_delivery d = {
+		    .data = j->remote_data,
+		    .len = j->remote_len,
+		    .mail_from = j->mail_from,
+		    .ret = j->ret,
+		    .envid = j->envid,
+		    .internal_date = j->internal_date,
+		    .remote = j->remote,
+		    .nremote = j->nremote,
+		};
+		rc = store_deliver(db, &d);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Loop thread, after COMMIT (or failure). */
+static void job_done(void *arg, int status)
+{
+	struct smtp_job *j = arg;
+	struct smtp_session *s = j->s;
+
+	if (status >= 0) {
+		for (size_t i = 0; i < j->nlocal; i++) {
+			/* the same mailbox twice has one entry: notify once */
+			bool seen = false;
+			for (size_t k = 0; k < i && !seen; k++)
+				seen = j->local[k].mailbox_id == j->local[i].mailbox_id;
+			if (seen)
+				continue;
+			struct notify_event ev = {
+			    .mailbox_id = j->local[i].mailbox_id,
+			    .kind = NOTIFY_EXISTS,
+			    .uid = j->uids[i],
+			    .modseq = j->modseqs[i],
+			    .origin = j->origin,
+			};
+			notify_publish(&ev);
+		}
+	}
+	smtp_session_committed(s, status);
+	job_free(j);
+	smtp_session_unref(s);
+}
+
+static char *join3(const char *a, size_t alen, const char *b, size_t blen, const char *c,
+                   size_t clen, size_t *out_len)
+{
+	char *p = malloc(alen + blen + clen + 1);
+	if (!p)
+		return NULL;
+	memcpy(p, a, alen);
+	memcpy(p + alen, b, blen);
+	memcpy(p + alen + blen, c, clen);
+	p[alen + blen + clen] = '\0';
+	*out_len = alen + blen + clen;
+	return p;
+}
+
+/* Headers added on submission when the client left them out (RFC 6409 8). */
+static size_t submission_headers(struct smtp_session *s, char *out, size_t cap, time_t now)
+{
+	const struct smtp_msg *m = &s->txn.msg;
+	size_t n = 0;
+	int w;
+
+	if (smtp_header_count(m->buf, m->len, "Message-ID") == 0) {
+		uint64_t rnd = 0;
+		if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+			rnd = (uint64_t)now ^ ((uint64_t)conn_id(s->c) << 20) ^ s->ntxn;
+		w = snprintf(out + n, cap - n, "Message-ID: <%llx.%016llx.%s@%s>\r\n",
+		             (long long)now, (unsigned long long)rnd, s->txn.id,
+		             s->cfg->hostname[0] ? s->cfg->hostname : "localhost");
+		if (w > 0 && (size_t)w < cap - n)
+			n += (size_t)w;
+	}
+	if (smtp_header_count(m->buf, m->len, "Date") == 0) {
+		char date[64];
+		smtp_date_format(date, sizeof date, now);
+		w = snprintf(out + n, cap - n, "Date: %s\r\n", date);
+		if (w > 0 && (size_t)w < cap - n)
+			n += (size_t)w;
+	}
+	return n;
+}
+
+enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, const char **why)
+{
+	struct smtp_txn *t = &s->txn;
+	enum smtp_reply_id r;
+	char received[2048], extra[512], retpath[SMTP_PATH_MAX + 32];
+	size_t nrecv, nextra = 0;
+	time_t now = time(NULL);
+
+	if (s->submission) {
+		r = check_header_from(s, why);
+		if (r != SMTP_R_OK)
+			return r;
+		nextra = submission_headers(s, extra, sizeof extra, now);
+	}
+	if (!s->srv->store)
+		return SMTP_R_STORE_FAIL;
+
+	struct smtp_trace tr = {
+	    .helo = s->helo,
+	    .peer_ip = conn_peer_ip(s->c),
+	    .hostname = s->cfg->hostname,
+	    .esmtp = s->esmtp,
+	    .tls = conn_is_tls(s->c),
+	    .auth = s->authenticated,
+	    .tls_version = conn_tls_version(s->c),
+	    .tls_cipher = conn_tls_cipher(s->c),
+	    .id = t->id,
+	    .for_rcpt = t->nrcpts == 1 ? t->rcpts[0].addr : NULL,
+	    .now = now,
+	};
+	nrecv = smtp_received_format(received, sizeof received, &tr);
+	if (!nrecv)
+		return SMTP_R_STORE_FAIL;
+	/* trace + added headers, as one prefix */
+	if (nrecv + nextra >= sizeof received)
+		return SMTP_R_STORE_FAIL;
+	memcpy(received + nrecv, extra, nextra);
+	nrecv += nextra;
+
+	struct smtp_job *j = calloc(1, sizeof *j);
+	if (!j)
+		return SMTP_R_STORE_FAIL;
+	j->s = s;
+	j->origin = conn_id(s->c);
+	j->internal_date = (int64_t)now;
+	j->mail_from = strdup(t->from.null ? "" : t->from.addr);
+	j->ret = t->params.ret == SMTP_RET_FULL   ? "FULL"
+	         : t->params.ret == SMTP_RET_HDRS ? "HDRS"
+	                                          : NULL;
+	if (t->params.has_envid)
+		j->envid = strdup(t->params.envid);
+	for (size_t i = 0; i < t->nrcpts; i++) {
+		if (t->rcpts[i].remote)
+			j->nremote++;
+		else
+			j->nlocal++;
+	}
+	j->local = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->local);
+	j->uids = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->uids);
+	j->modseqs = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->modseqs);
+	j->remote = calloc(j->nremote ? j->nremote : 1, sizeof *j->remote);
+	j->strings = calloc(j->nremote * 3 + 1, sizeof *j->strings);
+	if (!j->mail_from || (t->params.has_envid && !j->envid) || !j->local || !j->uids ||
+	    !j->modseqs || !j->remote || !j->strings)
+		goto oom;
+	size_t li = 0, ri = 0;
+	for (size_t i = 0; i < t->nrcpts; i++) {
+		struct smtp_rcpt *rc = &t->rcpts[i];
+		if (!rc->remote) {
+			j->local[li].account_id = rc->account_id;
+			j->local[li].mailbox_id = rc->mailbox_id;
+			li++;
+			continue;
+		}
+		char *a = strdup(rc->addr);
+		char *nt = rc->notify ? strdup(rc->notify) : NULL;
+		char *oc = rc->orcpt ? strdup(rc->orcpt) : NULL;
+		if (a)
+			j->strings[j->nstrings++] = a;
+		if (nt)
+			j->strings[j->nstrings++] = nt;
+		if (oc)
+			j->strings[j->nstrings++] = oc;
+		if (!a || (rc->notify && !nt) || (rc->orcpt && !oc))
+			goto oom;
+		j->remote[ri].rcpt = a;
+		j->remote[ri].notify = nt;
+		j->remote[ri].orcpt = oc;
+		ri++;
+	}
+	if (j->nlocal) {
+		int n = snprintf(retpath, sizeof retpath, "Return-Path: <%s>\r\n", j->mail_from);
+		if (n < 0 || (size_t)n >= sizeof retpath)
+			goto oom;
+		j->local_data = join3(retpath, (size_t)n, received, nrecv,
+		                      t->msg.buf ? t->msg.buf : "", t->msg.len, &j->local_len);
+		if (!j->local_data)
+			goto oom;
+	}
+	if (j->nremote) {
+		j->remote_data = join3("", 0, received, nrecv, t->msg.buf ? t->msg.buf : "",
+		                       t->msg.len, &j->remote_len);
+		if (!j->remote_data)
+			goto oom;
+	}
+	/* The spool is not needed any more: give the memory back now. */
+	size_t msg_len = t->msg.len;
+	smtp_msg_free(&t->msg);
+	t->msg.len = msg_len; /* kept for the log line */
+
+	smtp_session_ref(s);
+	if (store_submit(s->srv->store, job_run, job_done, j) < 0) {
+		smtp_session_unref(s);
+		job_free(j);
+		return SMTP_R_STORE_FAIL;
+	}
+	smtp_enter_state(s, SMTP_S_COMMIT);
+	conn_pause(s->c);
+	return SMTP_R_OK;
+oom:
+	job_free(j);
+	return SMTP_R_STORE_FAIL;
+}

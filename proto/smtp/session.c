@@ -1,0 +1,1103 @@
+/* session: the SMTP server state machine (RFC 5321, 6409, 3207, 4954,
+ * 3030, 2920, 1870, 6152, 6531, 3461, 2034).
+ *
+ * Why it is built this way
+ * ------------------------
+ * An SMTP server is attacked through its sequencing more than through its
+ * parsing: commands pipelined behind STARTTLS (CVE-2011-0411), a body that
+ * ends early on a bare LF (smuggling), replies that come back out of order
+ * when one command waits on the disk, an early talker that fires a whole
+ * transaction before it has heard the greeting. So the session is an
+ * explicit `enum smtp_state`, changed only by smtp_enter_state() (which logs
+ * every change), and every verb goes through one table, commands[], that
+ * pairs it with the states it is valid in, a `check` step (parse and
+ * policy: may only refuse, changes nothing) and a `proceed` step (acts and
+ * replies). A verb outside its states gets 503 from the table, never from
+ * scattered ifs. Replies come from the one table in replies.c.
+ *
+ * Ordering: input is delivered one line at a time by conn. Whenever the
+ * session waits on something asynchronous (the password check, the store
+ * commit) it pauses the conn, so the next pipelined command is not even
+ * parsed until the reply it must follow has been queued. The 250 for a
+ * message is sent only from the store completion, after COMMIT.
+ *
+ * Lifetime: the session is reference counted. The conn holds one reference
+ * (dropped in its `closed` callback), a pending auth check one, a pending
+ * store job one, the greeting timer one (dropped in its uv_close callback).
+ * After `closed`, `s->closed` is set and nothing may touch s->c; a store
+ * completion that arrives later still publishes its notifications (the
+ * mail is delivered) but sends nothing.
+ *
+ * States
+ * ------
+ *                 (greeting delay; input here = early talker -> 554, close)
+ *   GREETING --timer--> CONNECTED --HELO/EHLO--> READY <-----------------+
+ *                          ^                       |  \                  |
+ *        STARTTLS ok       |            AUTH ---> AUTH --> AUTH_CHECK ---+
+ *   TLS -------------------+              |                              |
+ *    ^ STARTTLS (CONNECTED/READY)         MAIL                           |
+ *                                          v                             |
+ *                                        MAIL --RCPT--> RCPT --DATA--> DATA
+ *                                                        |  \            |
+ *                                                        |   BDAT --> BDAT_WAIT
+ *                                                        |    ^  <--BDAT-/ |
+ *                                                        v    last chunk   |
+ *                                                      COMMIT <------------+
+ *                                                        | store done: 250/451
+ *                                                        +----> READY
+ *   RSET / HELO / EHLO: back to READY (CONNECTED if no HELO yet).
+ *   QUIT, 421 (timeout, shutdown, too many errors): CLOSING.
+ */
+#include "proto/smtp/session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server/config.h"
+#include "server/conn.h"
+#include "server/listener.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "store/accounts.h"
+#include "store/store.h"
+
+/* Input before the greeting is an early talker. Real clients wait for the
+ * 220; spam bots often do not. Only the MX listener pays this delay. */
+
+static const char *const state_names[SMTP_S_COUNT] = {
+    [SMTP_S_GREETING] = "greeting", [SMTP_S_CONNECTED] = "connected",
+    [SMTP_S_READY] = "ready",       [SMTP_S_MAIL] = "mail",
+    [SMTP_S_RCPT] = "rcpt",         [SMTP_S_DATA] = "data",
+    [SMTP_S_BDAT] = "bdat",         [SMTP_S_BDAT_WAIT] = "bdat_wait",
+    [SMTP_S_AUTH] = "auth",         [SMTP_S_AUTH_CHECK] = "auth_check",
+    [SMTP_S_COMMIT] = "commit",     [SMTP_S_TLS] = "tls",
+    [SMTP_S_CLOSING] = "closing",
+};
+
+#define LOGS(s, level, ...)                                                                        \
+	do {                                                                                       \
+		if (!(s)->closed)                                                                  \
+			log_session(level, conn_id((s)->c), conn_peer((s)->c), "smtp",             \
+			            __VA_ARGS__);                                                  \
+	} while (0)
+
+void smtp_enter_state(struct smtp_session *s, enum smtp_state to)
+{
+	if (s->state == to)
+		return;
+	LOGS(s, LOG_DEBUG, "event=state from=%s to=%s", state_names[s->state], state_names[to]);
+	s->state = to;
+}
+
+void smtp_session_ref(struct smtp_session *s)
+{
+	s->refs++;
+}
+
+void smtp_session_unref(struct smtp_session *s)
+{
+	if (--s->refs > 0)
+		return;
+	smtp_txn_reset(s);
+	sasl_clear(&s->sasl);
+	free(s);
+}
+
+static void close_session(struct smtp_session *s)
+{
+	smtp_enter_state(s, SMTP_S_CLOSING);
+	conn_close(s->c);
+}
+
+void smtp_reply(struct smtp_session *s, enum smtp_reply_id id, const char *detail)
+{
+	char buf[1100];
+	const struct smtp_reply_def *d = smtp_reply_def(id);
+
+	if (s->closed || s->state == SMTP_S_CLOSING)
+		return;
+	size_t n = smtp_reply_format(buf, sizeof buf, id, detail);
+	conn_write(s->c, buf, n);
+	if (d->code >= 500) {
+		s->errors++;
+		LOGS(s, LOG_INFO, "event=reply code=%d enh=%s errors=%d", d->code, d->enh,
+		     s->errors);
+	}
+	if (d->code == 421 || id == SMTP_R_WRONG_PROTO || id == SMTP_R_EARLY_TALKER) {
+		close_session(s);
+		return;
+	}
+	if (d->code >= 500 && s->errors >= s->cfg->smtp_max_errors) {
+		LOGS(s, LOG_WARN, "event=too_many_errors errors=%d", s->errors);
+		n = smtp_reply_format(buf, sizeof buf, SMTP_R_TOO_MANY_ERRORS, NULL);
+		conn_write(s->c, buf, n);
+		close_session(s);
+	}
+}
+
+/* Replies that carry the host name. */
+static void reply_host(struct smtp_session *s, enum smtp_reply_id id, const char *text)
+{
+	char detail[600];
+	snprintf(detail, sizeof detail, "%s %s",
+	         s->cfg->hostname[0] ? s->cfg->hostname : "localhost", text);
+	smtp_reply(s, id, detail);
+}
+
+void smtp_rcpt_free(struct smtp_rcpt *r)
+{
+	free(r->addr);
+	free(r->notify);
+	free(r->orcpt);
+	memset(r, 0, sizeof *r);
+}
+
+void smtp_txn_reset(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	for (size_t i = 0; i < t->nrcpts; i++)
+		smtp_rcpt_free(&t->rcpts[i]);
+	free(t->rcpts);
+	smtp_msg_free(&t->msg);
+	memset(t, 0, sizeof *t);
+}
+
+/* Back to READY (or CONNECTED before any HELO) with no transaction. */
+static void to_idle(struct smtp_session *s)
+{
+	smtp_txn_reset(s);
+	smtp_enter_state(s, s->helo[0] ? SMTP_S_READY : SMTP_S_CONNECTED);
+}
+
+static uint64_t command_timeout_ms(const struct smtp_session *s)
+{
+	const struct listener *l = conn_listener(s->c);
+	if (l && l->limits.idle_timeout_ms)
+		return l->limits.idle_timeout_ms;
+	return (uint64_t)s->cfg->smtp_timeout_command * 1000;
+}
+
+static bool auth_allowed(const struct smtp_session *s)
+{
+	return conn_is_tls(s->c) ||
+	       (s->cfg->auth_plaintext_loopback && conn_peer_is_loopback(s->c));
+}
+
+/* ---- commands ------------------------------------------------------- */
+
+#define ST(x) (1u << SMTP_S_##x)
+#define ST_LINE (ST(CONNECTED) | ST(READY) | ST(MAIL) | ST(RCPT) | ST(BDAT_WAIT))
+
+/* The arguments a check step parsed, for its proceed step. */
+struct cmd_ctx {
+	const char *arg;
+	size_t len;
+	const char *detail; /* detail text for the check's error reply */
+	struct smtp_path path;
+	struct smtp_mail_params mp;
+	struct smtp_rcpt_params rp;
+	struct smtp_rcpt rcpt;
+	enum sasl_mech mech;
+	const char *initial;
+	size_t initial_len;
+	uint64_t bdat_size;
+	bool bdat_last;
+};
+
+struct smtp_command {
+	const char *verb;
+	unsigned states;     /* where the verb is in sequence */
+	const char *seq_msg; /* the 503 text otherwise */
+	enum smtp_reply_id (*check)(struct smtp_session *s, struct cmd_ctx *x);
+	void (*proceed)(struct smtp_session *s, struct cmd_ctx *x);
+};
+
+static bool printable_token(const char *p, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] <= 32 || (unsigned char)p[i] >= 127)
+			return false;
+	return true;
+}
+
+static enum smtp_reply_id check_no_arg(struct smtp_session *s, struct cmd_ctx *x)
+{
+	return x->len ? SMTP_R_SYNTAX : SMTP_R_OK;
+}
+
+static enum smtp_reply_id check_any(struct smtp_session *s, struct cmd_ctx *x)
+{
+	return SMTP_R_OK;
+}
+
+/* HELO / EHLO */
+static enum smtp_reply_id check_helo(struct smtp_session *s, struct cmd_ctx *x)
+{
+	if (!printable_token(x->arg, x->len) || x->len >= sizeof s->helo) {
+		x->detail = "Syntax: EHLO hostname";
+		return SMTP_R_SYNTAX;
+	}
+	return SMTP_R_OK;
+}
+
+static void set_helo(struct smtp_session *s, struct cmd_ctx *x, bool esmtp)
+{
+	char esc[300];
+	smtp_txn_reset(s);
+	memcpy(s->helo, x->arg, x->len);
+	s->helo[x->len] = '\0';
+	s->esmtp = esmtp;
+	smtp_enter_state(s, SMTP_S_READY);
+	LOGS(s, LOG_DEBUG, "event=%s name=%s", esmtp ? "ehlo" : "helo",
+	     log_kv_escape(esc, sizeof esc, x->arg, x->len));
+}
+
+static void proceed_helo(struct smtp_session *s, struct cmd_ctx *x)
+{
+	set_helo(s, x, false);
+	smtp_reply(s, SMTP_R_HELO, s->cfg->hostname[0] ? s->cfg->hostname : "localhost");
+}
+
+static void proceed_ehlo(struct smtp_session *s, struct cmd_ctx *x)
+{
+	char buf[1024];
+	size_t n = 0;
+	const char *lines[16];
+	char size_line[40], host_line[300];
+	size_t nl = 0;
+
+	set_helo(s, x, true);
+	snprintf(host_line, sizeof host_line, "%s",
+	         s->cfg->hostname[0] ? s->cfg->hostname : "localhost");
+	snprintf(size_line, sizeof size_line, "SIZE %lld",
+	         (long long)s->cfg->smtp_max_message_size);
+	lines[nl++] = host_line;
+	lines[nl++] = size_line;
+	lines[nl++] = "PIPELINING";
+	lines[nl++] = "8BITMIME";
+	lines[nl++] = "SMTPUTF8";
+	lines[nl++] = "ENHANCEDSTATUSCODES";
+	lines[nl++] = "CHUNKING";
+	lines[nl++] = "DSN";
+	if (!conn_is_tls(s->c) && conn_tls_available(s->c))
+		lines[nl++] = "STARTTLS";
+	if (auth_allowed(s) && !s->authenticated)
+		lines[nl++] = "AUTH PLAIN LOGIN";
+	lines[nl++] = "HELP";
+	for (size_t i = 0; i < nl; i++) {
+		int w = snprintf(buf + n, sizeof buf - n, "250%c%s\r\n", i + 1 < nl ? '-' : ' ',
+		                 lines[i]);
+		if (w < 0 || (size_t)w >= sizeof buf - n)
+			break;
+		n += (size_t)w;
+	}
+	conn_write(s->c, buf, n);
+}
+
+/* MAIL FROM:<path> [params] */
+static enum smtp_reply_id parse_path_arg(const char *prefix, struct cmd_ctx *x, unsigned flags,
+                                         size_t *rest)
+{
+	size_t plen = strlen(prefix), i, end;
+	int rc;
+
+	if (x->len < plen || strncasecmp(x->arg, prefix, plen) != 0) {
+		x->detail = plen == 5 ? "Syntax: MAIL FROM:<address>" : "Syntax: RCPT TO:<address>";
+		return SMTP_R_SYNTAX;
+	}
+	i = plen;
+	while (i < x->len && x->arg[i] == ' ') /* "MAIL FROM: <a@b>" is common */
+		i++;
+	rc = smtp_path_parse(x->arg + i, x->len - i, flags, &x->path, &end);
+	bool sender = plen == 5;
+	switch (rc) {
+	case SMTP_ADDR_OK:
+		break;
+	case SMTP_ADDR_EUTF8:
+		return SMTP_R_UTF8_REQUIRED;
+	case SMTP_ADDR_ELOCAL:
+	case SMTP_ADDR_EDOMAIN:
+	case SMTP_ADDR_EPATH:
+		x->detail = sender ? "Sender address too long" : "Recipient address too long";
+		return sender ? SMTP_R_SENDER_SYNTAX : SMTP_R_RCPT_SYNTAX;
+	default:
+		return sender ? SMTP_R_SENDER_SYNTAX : SMTP_R_RCPT_SYNTAX;
+	}
+	i += end;
+	if (i < x->len && x->arg[i] != ' ')
+		return sender ? SMTP_R_SENDER_SYNTAX : SMTP_R_RCPT_SYNTAX;
+	*rest = i;
+	return SMTP_R_OK;
+}
+
+static enum smtp_reply_id check_mail(struct smtp_session *s, struct cmd_ctx *x)
+{
+	size_t rest;
+	const char *bad;
+	enum smtp_reply_id r;
+
+	if (s->srv->stopping)
+		return SMTP_R_SHUTDOWN;
+	if (s->submission && !s->authenticated)
+		return SMTP_R_AUTH_REQUIRED;
+	r = parse_path_arg("FROM:", x, SMTP_PATH_NULL_OK | SMTP_PATH_LENIENT | SMTP_PATH_UTF8,
+	                   &rest);
+	if (r != SMTP_R_OK)
+		return r;
+	switch (smtp_mail_params_parse(x->arg + rest, x->len - rest, &x->mp, &bad)) {
+	case SMTP_PARAM_OK:
+		break;
+	case SMTP_PARAM_EUNKNOWN:
+		return SMTP_R_PARAM_UNKNOWN;
+	default:
+		return SMTP_R_SYNTAX;
+	}
+	if (x->path.utf8 && !x->mp.smtputf8)
+		return SMTP_R_UTF8_REQUIRED;
+	if (x->mp.has_size && x->mp.size > (uint64_t)s->cfg->smtp_max_message_size)
+		return SMTP_R_TOO_BIG;
+	if (s->submission) {
+		if (x->path.null)
+			return SMTP_R_NOT_OWNED;
+		r = smtp_sender_owned(s, x->path.addr, strlen(x->path.addr));
+		if (r != SMTP_R_OK)
+			return r;
+	}
+	return SMTP_R_OK;
+}
+
+static void proceed_mail(struct smtp_session *s, struct cmd_ctx *x)
+{
+	char esc[600];
+	smtp_txn_reset(s);
+	s->txn.from = x->path;
+	s->txn.params = x->mp;
+	s->ntxn++;
+	snprintf(s->txn.id, sizeof s->txn.id, "%llx.%llu", (unsigned long long)conn_id(s->c),
+	         (unsigned long long)s->ntxn);
+	smtp_enter_state(s, SMTP_S_MAIL);
+	LOGS(s, LOG_INFO, "event=mail id=%s from=%s size=%llu", s->txn.id,
+	     log_kv_escape(esc, sizeof esc, x->path.addr, strlen(x->path.addr)),
+	     (unsigned long long)x->mp.size);
+	smtp_reply(s, SMTP_R_SENDER_OK, NULL);
+}
+
+static enum smtp_reply_id check_rcpt(struct smtp_session *s, struct cmd_ctx *x)
+{
+	size_t rest;
+	const char *bad;
+	enum smtp_reply_id r;
+
+	r = parse_path_arg("TO:", x, SMTP_PATH_LENIENT | SMTP_PATH_UTF8 | SMTP_PATH_POSTMASTER,
+	                   &rest);
+	if (r != SMTP_R_OK)
+		return r;
+	switch (smtp_rcpt_params_parse(x->arg + rest, x->len - rest, &x->rp, &bad)) {
+	case SMTP_PARAM_OK:
+		break;
+	case SMTP_PARAM_EUNKNOWN:
+		return SMTP_R_PARAM_UNKNOWN;
+	default:
+		return SMTP_R_SYNTAX;
+	}
+	if (x->path.utf8 && !s->txn.params.smtputf8)
+		return SMTP_R_UTF8_REQUIRED;
+	if (s->txn.naccepted >= (size_t)s->cfg->smtp_max_recipients)
+		return SMTP_R_TOO_MANY_RCPTS;
+	return smtp_rcpt_resolve(s, &x->path, &x->rp, &x->rcpt);
+}
+
+static void proceed_rcpt(struct smtp_session *s, struct cmd_ctx *x)
+{
+	struct smtp_txn *t = &s->txn;
+	char esc[600];
+	bool dup = false;
+
+	for (size_t i = 0; i < t->nrcpts && !dup; i++) {
+		struct smtp_rcpt *o = &t->rcpts[i];
+		if (o->remote != x->rcpt.remote)
+			continue;
+		if (o->remote)
+			dup = strcasecmp(o->addr, x->rcpt.addr) == 0;
+		else
+			dup = o->mailbox_id == x->rcpt.mailbox_id;
+	}
+	if (!dup && t->nrcpts == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 4;
+		struct smtp_rcpt *nr = realloc(t->rcpts, cap * sizeof *nr);
+		if (!nr) {
+			smtp_rcpt_free(&x->rcpt);
+			smtp_reply(s, SMTP_R_STORE_FAIL, NULL);
+			return;
+		}
+		t->rcpts = nr;
+		t->cap = cap;
+	}
+	LOGS(s, LOG_INFO, "event=rcpt id=%s to=%s remote=%d dup=%d", t->id,
+	     log_kv_escape(esc, sizeof esc, x->rcpt.addr, strlen(x->rcpt.addr)), x->rcpt.remote,
+	     dup);
+	if (dup)
+		smtp_rcpt_free(&x->rcpt);
+	else
+		t->rcpts[t->nrcpts++] = x->rcpt;
+	memset(&x->rcpt, 0, sizeof x->rcpt);
+	t->naccepted++;
+	smtp_enter_state(s, SMTP_S_RCPT);
+	smtp_reply(s, SMTP_R_RCPT_OK, NULL);
+}
+
+static void start_body(struct smtp_session *s)
+{
+	if (!s->txn.msg_started) {
+		smtp_msg_init(&s->txn.msg, (size_t)s->cfg->smtp_max_message_size,
+		              config_bare_newline(s->cfg) == BARE_NEWLINE_NORMALIZE);
+		s->txn.msg_started = true;
+	}
+	conn_set_idle_timeout(s->c, (uint64_t)s->cfg->smtp_timeout_data * 1000);
+}
+
+static void proceed_data(struct smtp_session *s, struct cmd_ctx *x)
+{
+	start_body(s);
+	smtp_enter_state(s, SMTP_S_DATA);
+	smtp_reply(s, SMTP_R_DATA_GO, NULL);
+	conn_read_dot(s->c);
+}
+
+/* BDAT <size> [LAST]. Whatever the verdict, the chunk's bytes follow the
+ * command and must be read (RFC 3030 3): the check only parses; sequence
+ * and transaction errors are answered after the chunk. */
+static enum smtp_reply_id check_bdat(struct smtp_session *s, struct cmd_ctx *x)
+{
+	size_t i = 0;
+	uint64_t n = 0;
+
+	while (i < x->len && x->arg[i] >= '0' && x->arg[i] <= '9') {
+		if (n > (UINT64_MAX - 9) / 10)
+			return SMTP_R_SYNTAX;
+		n = n * 10 + (uint64_t)(x->arg[i] - '0');
+		i++;
+	}
+	if (i == 0 || i > 20)
+		return SMTP_R_SYNTAX;
+	x->bdat_size = n;
+	x->bdat_last = false;
+	if (i < x->len) {
+		if (x->len - i == 5 && strncasecmp(x->arg + i, " LAST", 5) == 0)
+			x->bdat_last = true;
+		else
+			return SMTP_R_SYNTAX;
+	}
+	return SMTP_R_OK;
+}
+
+static void proceed_bdat(struct smtp_session *s, struct cmd_ctx *x)
+{
+	s->bdat_error = SMTP_R_OK;
+	s->bdat_error_detail = NULL;
+	s->bdat_return = s->state;
+	s->bdat_size = x->bdat_size;
+	s->bdat_last = x->bdat_last;
+	if (s->state == SMTP_S_CONNECTED) {
+		s->bdat_error = SMTP_R_BAD_SEQUENCE;
+		s->bdat_error_detail = "Send HELO/EHLO first";
+	} else if (s->state == SMTP_S_READY || s->state == SMTP_S_MAIL) {
+		s->bdat_error = SMTP_R_BAD_SEQUENCE;
+		s->bdat_error_detail = "Need RCPT before BDAT";
+	} else {
+		s->txn.bdat = true;
+		start_body(s);
+	}
+	smtp_enter_state(s, SMTP_S_BDAT);
+	conn_read_block(s->c, x->bdat_size);
+}
+
+static void proceed_rset(struct smtp_session *s, struct cmd_ctx *x)
+{
+	to_idle(s);
+	smtp_reply(s, SMTP_R_OK, NULL);
+}
+
+static void proceed_noop(struct smtp_session *s, struct cmd_ctx *x)
+{
+	smtp_reply(s, SMTP_R_OK, NULL);
+}
+
+static void proceed_quit(struct smtp_session *s, struct cmd_ctx *x)
+{
+	smtp_reply(s, SMTP_R_BYE, NULL);
+	close_session(s);
+}
+
+static enum smtp_reply_id check_vrfy(struct smtp_session *s, struct cmd_ctx *x)
+{
+	return x->len ? SMTP_R_OK : SMTP_R_SYNTAX;
+}
+
+/* VRFY never says whether an account exists (RFC 5321 3.5.3 allows 252),
+ * unless [smtp] vrfy = true: then a local address that resolves gets 250
+ * and an unknown one 550 5.1.1, as Postfix does with VRFY enabled. */
+static void proceed_vrfy(struct smtp_session *s, struct cmd_ctx *x)
+{
+	if (!s->cfg->smtp_vrfy_enabled) {
+		smtp_reply(s, SMTP_R_VRFY, NULL);
+		return;
+	}
+	char addr[STORE_ADDR_MAX];
+	const char *a = x->arg;
+	size_t n = x->len;
+	if (n >= 2 && a[0] == '<' && a[n - 1] == '>') {
+		a++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof addr - 256 || memchr(a, ' ', n) || memchr(a, '<', n)) {
+		smtp_reply(s, SMTP_R_SYNTAX, NULL);
+		return;
+	}
+	if (memchr(a, '@', n))
+		snprintf(addr, sizeof addr, "%.*s", (int)n, a);
+	else
+		snprintf(addr, sizeof addr, "%.*s@%s", (int)n, a, s->cfg->domain);
+	struct store_rcpt r;
+	int rc = store_resolve_rcpt(store_reader(s->srv->store), addr, &r);
+	if (rc == STORE_RCPT_LOCAL) {
+		char detail[STORE_ADDR_MAX + 8];
+		snprintf(detail, sizeof detail, "<%s>", r.address);
+		smtp_reply(s, SMTP_R_VRFY_OK, detail);
+	} else if (rc == 0) {
+		smtp_reply(s, SMTP_R_NO_SUCH_USER, NULL);
+	} else {
+		smtp_reply(s, SMTP_R_VRFY, NULL);
+	}
+}
+
+static void proceed_expn(struct smtp_session *s, struct cmd_ctx *x)
+{
+	smtp_reply(s, SMTP_R_EXPN, NULL);
+}
+
+static void proceed_help(struct smtp_session *s, struct cmd_ctx *x)
+{
+	smtp_reply(s, SMTP_R_HELP, NULL);
+}
+
+static enum smtp_reply_id check_starttls(struct smtp_session *s, struct cmd_ctx *x)
+{
+	if (x->len)
+		return SMTP_R_SYNTAX;
+	if (conn_is_tls(s->c)) {
+		x->detail = "TLS already active";
+		return SMTP_R_BAD_SEQUENCE;
+	}
+	if (!conn_tls_available(s->c))
+		return SMTP_R_TLS_UNAVAIL;
+	return SMTP_R_OK;
+}
+
+static void proceed_starttls(struct smtp_session *s, struct cmd_ctx *x)
+{
+	smtp_reply(s, SMTP_R_TLS_GO, NULL);
+	smtp_enter_state(s, SMTP_S_TLS);
+	/* conn discards any input already buffered behind this command, so
+	 * nothing pipelined in plaintext survives into the TLS session. */
+	if (conn_starttls(s->c) < 0) {
+		LOGS(s, LOG_WARN, "event=starttls_failed");
+		close_session(s);
+	}
+}
+
+static void on_tls_done(struct conn *c, bool ok)
+{
+	struct smtp_session *s = conn_session(c);
+	if (!ok) {
+		LOGS(s, LOG_INFO, "event=tls_failed");
+		smtp_enter_state(s, SMTP_S_CLOSING);
+		return;
+	}
+	/* RFC 3207 4.2: forget everything learned before TLS. */
+	smtp_txn_reset(s);
+	s->helo[0] = '\0';
+	s->esmtp = false;
+	s->authenticated = false;
+	memset(&s->acct, 0, sizeof s->acct);
+	LOGS(s, LOG_INFO, "event=tls version=%s cipher=%s",
+	     conn_tls_version(c) ? conn_tls_version(c) : "-",
+	     conn_tls_cipher(c) ? conn_tls_cipher(c) : "-");
+	smtp_enter_state(s, SMTP_S_CONNECTED);
+}
+
+/* AUTH <mech> [initial-response] */
+static enum smtp_reply_id check_auth(struct smtp_session *s, struct cmd_ctx *x)
+{
+	if (s->authenticated)
+		return SMTP_R_ALREADY_AUTH;
+	if (!auth_allowed(s))
+		return SMTP_R_AUTH_NEED_TLS;
+	const char *sp = memchr(x->arg, ' ', x->len);
+	size_t mlen = sp ? (size_t)(sp - x->arg) : x->len;
+	if (mlen == 0)
+		return SMTP_R_SYNTAX;
+	x->mech = sasl_mech_parse(x->arg, mlen);
+	if (x->mech == SASL_MECH_NONE)
+		return SMTP_R_AUTH_MECH;
+	x->initial = NULL;
+	if (sp) {
+		x->initial = sp + 1;
+		x->initial_len = x->len - mlen - 1;
+		if (x->initial_len == 0)
+			return SMTP_R_SYNTAX;
+	}
+	return SMTP_R_OK;
+}
+
+static void auth_result(void *ud, enum auth_result result, const struct auth_account *acct);
+
+static void auth_status(struct smtp_session *s, enum sasl_status st)
+{
+	char esc[400];
+	switch (st) {
+	case SASL_CHALLENGE:
+		smtp_enter_state(s, SMTP_S_AUTH);
+		smtp_reply(s, SMTP_R_AUTH_CHALLENGE, s->sasl.challenge);
+		return;
+	case SASL_DONE:
+		LOGS(s, LOG_DEBUG, "event=auth_check mech=%s user=%s",
+		     s->auth_mech == SASL_MECH_PLAIN ? "plain" : "login",
+		     log_kv_escape(esc, sizeof esc, s->sasl.user, strlen(s->sasl.user)));
+		smtp_enter_state(s, SMTP_S_AUTH_CHECK);
+		smtp_session_ref(s);
+		conn_pause(s->c);
+		s->auth_req = auth_check(s->srv, conn_peer_ip(s->c), s->sasl.user, s->sasl.pass,
+		                         auth_result, s);
+		if (!s->auth_req) {
+			sasl_clear(&s->sasl);
+			conn_resume(s->c);
+			smtp_session_unref(s);
+			smtp_enter_state(s, SMTP_S_READY);
+			smtp_reply(s, SMTP_R_AUTH_TEMPFAIL, NULL);
+			return;
+		}
+		/* The user name is kept for the log line of the result; the
+		 * password is gone now (auth copied it). */
+		explicit_bzero(s->sasl.pass, sizeof s->sasl.pass);
+		return;
+	case SASL_CANCELLED:
+		sasl_clear(&s->sasl);
+		smtp_enter_state(s, SMTP_S_READY);
+		smtp_reply(s, SMTP_R_AUTH_CANCELLED, NULL);
+		return;
+	case SASL_EBASE64:
+		sasl_clear(&s->sasl);
+		smtp_enter_state(s, SMTP_S_READY);
+		smtp_reply(s, SMTP_R_BASE64, NULL);
+		return;
+	case SASL_EAUTHZID:
+		sasl_clear(&s->sasl);
+		smtp_enter_state(s, SMTP_S_READY);
+		smtp_reply(s, SMTP_R_AUTH_FAILED, NULL);
+		return;
+	case SASL_EPROTO:
+	default:
+		sasl_clear(&s->sasl);
+		smtp_enter_state(s, SMTP_S_READY);
+		smtp_reply(s, SMTP_R_SYNTAX, "Malformed authentication response");
+		return;
+	}
+}
+
+static void proceed_auth(struct smtp_session *s, struct cmd_ctx *x)
+{
+	s->auth_mech = x->mech;
+	auth_status(s, sasl_start(&s->sasl, x->mech, x->initial, x->initial_len));
+}
+
+static void auth_result(void *ud, enum auth_result result, const struct auth_account *acct)
+{
+	struct smtp_session *s = ud;
+	char esc[400];
+
+	s->auth_req = NULL;
+	if (s->closed) {
+		sasl_clear(&s->sasl);
+		smtp_session_unref(s);
+		return;
+	}
+	log_kv_escape(esc, sizeof esc, s->sasl.user, strlen(s->sasl.user));
+	sasl_clear(&s->sasl);
+	smtp_enter_state(s, SMTP_S_READY);
+	switch (result) {
+	case AUTH_OK:
+		s->authenticated = true;
+		s->acct = *acct;
+		LOGS(s, LOG_INFO, "event=auth result=ok mech=%s user=%s",
+		     s->auth_mech == SASL_MECH_PLAIN ? "plain" : "login", esc);
+		smtp_reply(s, SMTP_R_AUTH_OK, NULL);
+		break;
+	case AUTH_FAIL:
+		LOGS(s, LOG_INFO, "event=auth result=fail user=%s", esc);
+		smtp_reply(s, SMTP_R_AUTH_FAILED, NULL);
+		break;
+	case AUTH_THROTTLED:
+	case AUTH_TEMPFAIL:
+	default:
+		LOGS(s, LOG_INFO, "event=auth result=%s user=%s",
+		     result == AUTH_THROTTLED ? "throttled" : "tempfail", esc);
+		smtp_reply(s, SMTP_R_AUTH_TEMPFAIL, NULL);
+		break;
+	}
+	conn_resume(s->c);
+	if (s->close_after)
+		smtp_reply(s, s->srv->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT, NULL);
+	smtp_session_unref(s);
+}
+
+/* Lines in the AUTH state are SASL responses, not commands. */
+static void auth_line(struct smtp_session *s, const char *line, size_t len)
+{
+	auth_status(s, sasl_step(&s->sasl, line, len));
+}
+
+static enum smtp_reply_id check_wrong_proto(struct smtp_session *s, struct cmd_ctx *x)
+{
+	LOGS(s, LOG_INFO, "event=wrong_protocol");
+	return SMTP_R_WRONG_PROTO;
+}
+
+static const struct smtp_command commands[] = {
+    {"HELO", ST_LINE, NULL, check_helo, proceed_helo},
+    {"EHLO", ST_LINE, NULL, check_helo, proceed_ehlo},
+    {"MAIL", ST(READY), NULL, check_mail, proceed_mail},
+    {"RCPT", ST(MAIL) | ST(RCPT), "Need MAIL before RCPT", check_rcpt, proceed_rcpt},
+    {"DATA", ST(RCPT), "Need RCPT before DATA", check_no_arg, proceed_data},
+    {"BDAT", ST_LINE, NULL, check_bdat, proceed_bdat},
+    {"RSET", ST_LINE, NULL, check_no_arg, proceed_rset},
+    {"NOOP", ST_LINE, NULL, check_any, proceed_noop},
+    {"QUIT", ST_LINE, NULL, check_no_arg, proceed_quit},
+    {"VRFY", ST_LINE, NULL, check_vrfy, proceed_vrfy},
+    {"EXPN", ST_LINE, NULL, check_any, proceed_expn},
+    {"HELP", ST_LINE, NULL, check_any, proceed_help},
+    {"STARTTLS", ST(CONNECTED) | ST(READY), "STARTTLS not allowed in a mail transaction",
+     check_starttls, proceed_starttls},
+    {"AUTH", ST(READY), NULL, check_auth, proceed_auth},
+    /* Another protocol spoken at us (cross-protocol attacks through
+     * browsers and proxies): refuse and hang up. */
+    {"GET", ST_LINE, NULL, check_wrong_proto, NULL},
+    {"POST", ST_LINE, NULL, check_wrong_proto, NULL},
+    {"HEAD", ST_LINE, NULL, check_wrong_proto, NULL},
+    {"PUT", ST_LINE, NULL, check_wrong_proto, NULL},
+    {"CONNECT", ST_LINE, NULL, check_wrong_proto, NULL},
+    {"OPTIONS", ST_LINE, NULL, check_wrong_proto, NULL},
+};
+
+/* The 503 text when a verb arrives outside its states. */
+static const char *sequence_text(const struct smtp_session *s, const struct smtp_command *cmd)
+{
+	if (s->state == SMTP_S_CONNECTED)
+		return "Send HELO/EHLO first";
+	if (s->state == SMTP_S_BDAT_WAIT)
+		return "Only BDAT, RSET, NOOP or QUIT during BDAT";
+	if (!strcmp(cmd->verb, "MAIL"))
+		return "Nested MAIL command";
+	if (!strcmp(cmd->verb, "AUTH"))
+		return "AUTH not allowed during a mail transaction";
+	if (cmd->seq_msg)
+		return cmd->seq_msg;
+	return NULL;
+}
+
+static void dispatch(struct smtp_session *s, const char *line, size_t len)
+{
+	size_t vlen = 0;
+	const struct smtp_command *cmd = NULL;
+	struct cmd_ctx x;
+
+	while (vlen < len && line[vlen] != ' ')
+		vlen++;
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strlen(commands[i].verb) == vlen &&
+		    strncasecmp(commands[i].verb, line, vlen) == 0) {
+			cmd = &commands[i];
+			break;
+		}
+	}
+	if (!cmd) {
+		char esc[64];
+		LOGS(s, LOG_DEBUG, "event=unknown_command verb=%s",
+		     log_kv_escape(esc, sizeof esc, line, vlen > 16 ? 16 : vlen));
+		smtp_reply(s, SMTP_R_UNKNOWN_CMD, NULL);
+		return;
+	}
+	memset(&x, 0, sizeof x);
+	x.arg = vlen < len ? line + vlen + 1 : line + len;
+	x.len = vlen < len ? len - vlen - 1 : 0;
+	while (x.len && x.arg[x.len - 1] == ' ') /* trailing blanks are harmless */
+		x.len--;
+	if (!(cmd->states & (1u << s->state))) {
+		smtp_reply(s, SMTP_R_BAD_SEQUENCE, sequence_text(s, cmd));
+		return;
+	}
+	/* The BDAT_WAIT state only admits BDAT, RSET, NOOP and QUIT. */
+	if (s->state == SMTP_S_BDAT_WAIT && strcmp(cmd->verb, "BDAT") &&
+	    strcmp(cmd->verb, "RSET") && strcmp(cmd->verb, "NOOP") && strcmp(cmd->verb, "QUIT")) {
+		smtp_reply(s, SMTP_R_BAD_SEQUENCE, sequence_text(s, cmd));
+		return;
+	}
+	enum smtp_reply_id r = cmd->check(s, &x);
+	if (r != SMTP_R_OK) {
+		smtp_rcpt_free(&x.rcpt);
+		smtp_reply(s, r, x.detail);
+		return;
+	}
+	cmd->proceed(s, &x);
+}
+
+/* ---- conn callbacks --------------------------------------------------- */
+
+static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
+{
+	struct smtp_session *s = conn_session(c);
+
+	switch (s->state) {
+	case SMTP_S_GREETING:
+		/* Talked before the greeting: refuse and hang up. */
+		LOGS(s, LOG_INFO, "event=early_talker");
+		if (s->timer_open)
+			uv_timer_stop(&s->greet_timer);
+		smtp_reply(s, SMTP_R_EARLY_TALKER, NULL);
+		return;
+	case SMTP_S_TLS:
+	case SMTP_S_CLOSING:
+	case SMTP_S_DATA:
+	case SMTP_S_BDAT:
+	case SMTP_S_COMMIT:
+	case SMTP_S_AUTH_CHECK:
+		/* conn does not deliver lines here (paused, other mode, or
+		 * discarded at STARTTLS); if it ever did, they are dropped. */
+		LOGS(s, LOG_DEBUG, "event=line_dropped state=%s", state_names[s->state]);
+		return;
+	case SMTP_S_AUTH:
+		if (too_long) {
+			sasl_clear(&s->sasl);
+			smtp_enter_state(s, SMTP_S_READY);
+			smtp_reply(s, SMTP_R_LINE_TOO_LONG, NULL);
+			return;
+		}
+		auth_line(s, line, len);
+		return;
+	default:
+		break;
+	}
+	if (too_long) {
+		smtp_reply(s, SMTP_R_LINE_TOO_LONG, NULL);
+		return;
+	}
+	if (memchr(line, '\0', len)) {
+		smtp_reply(s, SMTP_R_SYNTAX, "NUL byte in command");
+		return;
+	}
+	dispatch(s, line, len);
+}
+
+/* End of a message (DATA or last BDAT chunk): check it, then commit. */
+static void end_of_data(struct smtp_session *s)
+{
+	const char *why = NULL;
+	struct smtp_txn *t = &s->txn;
+	bool allow_8bit = t->params.body == SMTP_BODY_8BITMIME || t->params.smtputf8;
+	enum smtp_reply_id r;
+
+	conn_set_idle_timeout(s->c, command_timeout_ms(s));
+	if (smtp_msg_end(&t->msg) < 0) {
+		r = SMTP_R_STORE_FAIL;
+	} else {
+		r = smtp_msg_check(&t->msg, allow_8bit, &why);
+	}
+	if (r == SMTP_R_OK)
+		r = smtp_deliver_start(s, &why);
+	if (r == SMTP_R_OK)
+		return; /* COMMIT: smtp_session_committed() answers */
+	LOGS(s, LOG_INFO, "event=rejected id=%s code=%d size=%llu", t->id, smtp_reply_def(r)->code,
+	     (unsigned long long)t->msg.seen);
+	to_idle(s);
+	smtp_reply(s, r, why);
+}
+
+static void on_dot(struct conn *c, const char *data, size_t len, bool end, unsigned flags)
+{
+	struct smtp_session *s = conn_session(c);
+	if (s->state != SMTP_S_DATA)
+		return;
+	if (len && smtp_msg_append(&s->txn.msg, data, len) < 0)
+		s->txn.msg.seen = UINT64_MAX; /* out of memory: answered as too big */
+	if (end)
+		end_of_data(s);
+}
+
+static void on_block(struct conn *c, const char *data, size_t len, bool last)
+{
+	struct smtp_session *s = conn_session(c);
+	char text[80];
+
+	if (s->state != SMTP_S_BDAT)
+		return;
+	if (s->bdat_error == SMTP_R_OK && len && smtp_msg_append(&s->txn.msg, data, len) < 0)
+		s->txn.msg.seen = UINT64_MAX;
+	if (!last)
+		return;
+	if (s->bdat_error != SMTP_R_OK) {
+		smtp_enter_state(s, s->bdat_return);
+		smtp_reply(s, s->bdat_error, s->bdat_error_detail);
+		return;
+	}
+	if (smtp_msg_too_big(&s->txn.msg)) {
+		/* RFC 3030: a failed chunk fails the transaction. */
+		conn_set_idle_timeout(s->c, command_timeout_ms(s));
+		to_idle(s);
+		smtp_reply(s, SMTP_R_TOO_BIG, NULL);
+		return;
+	}
+	if (s->bdat_last) {
+		end_of_data(s);
+		return;
+	}
+	smtp_enter_state(s, SMTP_S_BDAT_WAIT);
+	snprintf(text, sizeof text, "%llu octets received", (unsigned long long)s->bdat_size);
+	smtp_reply(s, SMTP_R_CHUNK_OK, text);
+}
+
+void smtp_session_committed(struct smtp_session *s, int status)
+{
+	char text[120];
+
+	if (s->closed)
+		return;
+	if (status >= 0) {
+		LOGS(s, LOG_INFO, "event=delivered id=%s size=%zu rcpts=%zu", s->txn.id,
+		     s->txn.msg.len, s->txn.nrcpts);
+		snprintf(text, sizeof text, "Ok: queued as %s", s->txn.id);
+		to_idle(s);
+		smtp_reply(s, SMTP_R_QUEUED, text);
+	} else {
+		LOGS(s, LOG_WARN, "event=store_failed id=%s status=%d", s->txn.id, status);
+		to_idle(s);
+		smtp_reply(s, SMTP_R_STORE_FAIL, NULL);
+	}
+	conn_resume(s->c);
+	if (s->close_after)
+		smtp_reply(s, s->srv->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT, NULL);
+}
+
+static void on_timeout(struct conn *c)
+{
+	struct smtp_session *s = conn_session(c);
+	if (s->state == SMTP_S_COMMIT || s->state == SMTP_S_AUTH_CHECK) {
+		/* The answer to the pending command goes first. */
+		s->close_after = true;
+		return;
+	}
+	LOGS(s, LOG_INFO, "event=%s state=%s", s->srv->stopping ? "shutdown" : "timeout",
+	     state_names[s->state]);
+	if (s->state == SMTP_S_GREETING && s->timer_open)
+		uv_timer_stop(&s->greet_timer);
+	if (s->state == SMTP_S_CLOSING) {
+		conn_close(c);
+		return;
+	}
+	reply_host(s, s->srv->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT,
+	           smtp_reply_def(s->srv->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT)->text);
+	conn_close(c);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct smtp_session *s = h->data;
+	smtp_session_unref(s);
+}
+
+static void on_closed(struct conn *c)
+{
+	struct smtp_session *s = conn_session(c);
+
+	log_session(LOG_DEBUG, conn_id(c), conn_peer(c), "smtp", "event=closed state=%s errors=%d",
+	            state_names[s->state], s->errors);
+	s->closed = true;
+	s->c = NULL;
+	if (s->auth_req) {
+		/* done will never run: drop its reference here. */
+		auth_cancel(s->auth_req);
+		s->auth_req = NULL;
+		sasl_clear(&s->sasl);
+		smtp_session_unref(s);
+	}
+	if (s->timer_open) {
+		s->timer_open = false;
+		uv_close((uv_handle_t *)&s->greet_timer, on_timer_closed);
+	}
+	smtp_session_unref(s);
+}
+
+static void send_greeting(struct smtp_session *s)
+{
+	if (s->srv->stopping) {
+		reply_host(s, SMTP_R_SHUTDOWN, smtp_reply_def(SMTP_R_SHUTDOWN)->text);
+		return;
+	}
+	smtp_enter_state(s, SMTP_S_CONNECTED);
+	reply_host(s, SMTP_R_GREETING, "ESMTP tern");
+}
+
+static void on_greet_timer(uv_timer_t *t)
+{
+	struct smtp_session *s = t->data;
+	if (s->closed || s->state != SMTP_S_GREETING)
+		return;
+	send_greeting(s);
+}
+
+static const struct conn_callbacks smtp_callbacks = {
+    .line = on_line,
+    .block = on_block,
+    .dot = on_dot,
+    .drained = NULL,
+    .tls_done = on_tls_done,
+    .timeout = on_timeout,
+    .closed = on_closed,
+};
+
+void smtp_session_start(struct conn *c)
+{
+	const struct listener *l = conn_listener(c);
+	struct smtp_session *s = calloc(1, sizeof *s);
+
+	if (!s) {
+		conn_abort(c);
+		return;
+	}
+	s->c = c;
+	s->srv = listener_server(l);
+	s->cfg = s->srv->cfg;
+	s->lcfg = listener_config(l);
+	s->submission = listener_protocol(l) == PROTO_SUBMISSION;
+	s->refs = 1;
+	s->state = SMTP_S_GREETING;
+	conn_set_callbacks(c, &smtp_callbacks, s);
+	conn_set_max_line(c, (size_t)s->cfg->smtp_max_line);
+	log_session(LOG_INFO, conn_id(c), conn_peer(c), "smtp", "event=connect mode=%s tls=%d",
+	            s->submission ? "submission" : "mx", conn_is_tls(c));
+
+	if (!s->submission && !conn_is_tls(c) && s->cfg->smtp_greet_delay_ms > 0 &&
+	    uv_timer_init(conn_loop(c), &s->greet_timer) == 0) {
+		s->greet_timer.data = s;
+		s->timer_open = true;
+		smtp_session_ref(s); /* dropped in on_timer_closed */
+		uv_timer_start(&s->greet_timer, on_greet_timer,
+		               (uint64_t)s->cfg->smtp_greet_delay_ms, 0);
+		return;
+	}
+	send_greeting(s);
+}

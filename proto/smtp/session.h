@@ -1,0 +1,123 @@
+/* session: the SMTP server session, shared between session.c (the state
+ * machine and command table) and deliver.c (recipient resolution and the
+ * store job). Not a public API: the entry point is smtp_session_start() in
+ * server/server.h. */
+#ifndef TERN_SMTP_SESSION_H
+#define TERN_SMTP_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "proto/sasl/sasl.h"
+#include "proto/smtp/address.h"
+#include "proto/smtp/message.h"
+#include "proto/smtp/replies.h"
+#include "server/auth.h"
+
+struct conn;
+struct server;
+struct config;
+struct config_listen;
+
+/* See the diagram at the top of session.c. */
+enum smtp_state {
+	SMTP_S_GREETING,   /* accepted, greeting not sent yet (early-talker window) */
+	SMTP_S_CONNECTED,  /* greeting sent: HELO/EHLO expected */
+	SMTP_S_READY,      /* HELO/EHLO done, no transaction */
+	SMTP_S_MAIL,       /* MAIL accepted, no recipient yet */
+	SMTP_S_RCPT,       /* at least one recipient: RCPT, DATA or BDAT */
+	SMTP_S_DATA,       /* reading a DATA body (conn dot mode) */
+	SMTP_S_BDAT,       /* reading a BDAT chunk (conn block mode) */
+	SMTP_S_BDAT_WAIT,  /* between BDAT chunks: BDAT, RSET, NOOP, QUIT */
+	SMTP_S_AUTH,       /* SASL exchange: lines are client responses */
+	SMTP_S_AUTH_CHECK, /* password check running, input paused */
+	SMTP_S_COMMIT,     /* store job running, input paused */
+	SMTP_S_TLS,        /* STARTTLS handshake running */
+	SMTP_S_CLOSING,    /* farewell sent, waiting for close */
+	SMTP_S_COUNT
+};
+
+struct smtp_rcpt {
+	char *addr;         /* envelope address as given (or the forward target) */
+	bool remote;        /* a queue row, not a mailbox entry */
+	int64_t account_id; /* local */
+	int64_t mailbox_id; /* local */
+	char *notify;       /* DSN NOTIFY or NULL */
+	char *orcpt;        /* DSN ORCPT or NULL */
+};
+
+struct smtp_txn {
+	struct smtp_path from;
+	struct smtp_mail_params params;
+	struct smtp_rcpt *rcpts;
+	size_t nrcpts, cap;
+	size_t naccepted; /* RCPTs answered 250, duplicates included (the limit) */
+	bool bdat;        /* BDAT used: DATA not allowed any more */
+	struct smtp_msg msg;
+	bool msg_started;
+	char id[40]; /* "<sid>.<n>", in Received: and the 250 */
+};
+
+struct smtp_session {
+	struct conn *c;
+	struct server *srv;
+	const struct config *cfg;
+	const struct config_listen *lcfg;
+	enum smtp_state state;
+	int refs;
+	bool closed;     /* conn's closed callback ran: never touch c again */
+	bool submission; /* PROTO_SUBMISSION listener */
+	bool esmtp;
+	bool close_after; /* timeout/shutdown while waiting: close after the reply */
+	char helo[256];
+	int errors;
+	uint64_t ntxn;
+
+	/* AUTH */
+	bool authenticated;
+	struct auth_account acct;
+	struct auth_req *auth_req;
+	struct sasl sasl;
+	enum sasl_mech auth_mech;
+
+	/* greeting delay (early-talker detection) */
+	uv_timer_t greet_timer;
+	bool timer_open;
+
+	/* BDAT chunk in progress */
+	bool bdat_last;
+	uint64_t bdat_size;
+	enum smtp_reply_id bdat_error; /* SMTP_R_OK, or the reply owed after the chunk */
+	const char *bdat_error_detail;
+	enum smtp_state bdat_return;
+
+	struct smtp_txn txn;
+};
+
+/* session.c */
+void smtp_reply(struct smtp_session *s, enum smtp_reply_id id, const char *detail);
+void smtp_enter_state(struct smtp_session *s, enum smtp_state to);
+void smtp_txn_reset(struct smtp_session *s);
+void smtp_session_ref(struct smtp_session *s);
+void smtp_session_unref(struct smtp_session *s);
+/* A store job finished (deliver.c): reply, resume input. */
+void smtp_session_committed(struct smtp_session *s, int status);
+
+/* deliver.c */
+/* Resolve a RCPT path to a recipient (out filled, strings allocated).
+ * Returns SMTP_R_OK or the reply to send. */
+enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
+                                     const struct smtp_rcpt_params *rp, struct smtp_rcpt *out);
+/* Submission: is addr the authenticated account's own address or alias?
+ * SMTP_R_OK, SMTP_R_NOT_OWNED or SMTP_R_STORE_FAIL. */
+enum smtp_reply_id smtp_sender_owned(struct smtp_session *s, const char *addr, size_t len);
+/* End of data passed the content checks: check the header From: on
+ * submission, build the message and submit the store job. SMTP_R_OK means the
+ * job is queued and smtp_session_committed() will run; anything else is
+ * the reply to send now (with *why as its detail text, or NULL). */
+enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, const char **why);
+void smtp_rcpt_free(struct smtp_rcpt *r);
+
+#endif

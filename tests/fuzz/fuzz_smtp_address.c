@@ -1,0 +1,109 @@
+/* libFuzzer target: everything in proto/smtp that parses client bytes
+ * without a connection: RFC 5321 paths, MAIL/RCPT parameters, the message
+ * spool scanner and header walkers, the Received: builder, and SASL.
+ * The first byte picks the parser so one corpus exercises all of them. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/sasl/sasl.h"
+#include "proto/smtp/address.h"
+#include "proto/smtp/message.h"
+
+static int count_cb(void *ud, const char *a, size_t n)
+{
+	(void)a;
+	*(size_t *)ud += n;
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	unsigned sel = data[0];
+	const char *s = (const char *)data + 1;
+	size_t n = size - 1;
+
+	switch (sel % 6) {
+	case 0: {
+		struct smtp_path p;
+		size_t end;
+		if (smtp_path_parse(s, n, sel >> 3, &p, &end) == 0) {
+			if (end > n || strlen(p.addr) > SMTP_PATH_MAX)
+				abort();
+		}
+		smtp_mailbox_check(s, n, sel >> 3);
+		smtp_domain_valid(s, n, sel & 0x80);
+		break;
+	}
+	case 1: {
+		struct smtp_mail_params mp;
+		struct smtp_rcpt_params rp;
+		smtp_mail_params_parse(s, n, &mp, NULL);
+		smtp_rcpt_params_parse(s, n, &rp, NULL);
+		smtp_xtext_check(s, n);
+		break;
+	}
+	case 2: {
+		struct smtp_msg m;
+		const char *why;
+		smtp_msg_init(&m, 4096, sel & 0x80);
+		/* feed in uneven pieces */
+		size_t i = 0, step = (sel >> 3) + 1;
+		while (i < n) {
+			size_t k = n - i < step ? n - i : step;
+			smtp_msg_append(&m, s + i, k);
+			i += k;
+		}
+		smtp_msg_end(&m);
+		if (m.len > m.max + 2)
+			abort();
+		smtp_msg_check(&m, sel & 0x40, &why);
+		smtp_msg_free(&m);
+		break;
+	}
+	case 3: {
+		size_t pos = 0, total = 0;
+		struct smtp_header h;
+		while (smtp_header_next(s, n, &pos, &h) == 1) {
+			if (pos > n)
+				abort();
+			smtp_header_addresses(h.value, h.value_len, count_cb, &total);
+		}
+		smtp_header_count(s, n, "From");
+		break;
+	}
+	case 4: {
+		struct sasl sa;
+		enum sasl_mech mech = (sel & 0x8) ? SASL_MECH_LOGIN : SASL_MECH_PLAIN;
+		const char *nl = memchr(s, '\n', n);
+		size_t first = nl ? (size_t)(nl - s) : n;
+		enum sasl_status st = sasl_start(&sa, mech, (sel & 0x10) ? s : NULL, first);
+		if (st == SASL_CHALLENGE && nl)
+			sasl_step(&sa, nl + 1, n - first - 1);
+		sasl_clear(&sa);
+		break;
+	}
+	case 5: {
+		char helo[300], out[4096];
+		size_t k = n < sizeof helo - 1 ? n : sizeof helo - 1;
+		memcpy(helo, s, k);
+		helo[k] = '\0';
+		struct smtp_trace t = {helo,
+		                       "127.0.0.1",
+		                       "mx.example",
+		                       true,
+		                       true,
+		                       true,
+		                       "TLSv1.3",
+		                       "TLS_AES_128_GCM_SHA256",
+		                       "1.1",
+		                       helo,
+		                       0};
+		smtp_received_format(out, sizeof out, &t);
+		break;
+	}
+	}
+	return 0;
+}
