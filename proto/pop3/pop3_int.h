@@ -1,0 +1,172 @@
+/* pop3_int: what the POP3 files share. Not for use outside proto/pop3.
+ *
+ *   pop3_session.c   lifecycle, conn callbacks, states, dispatch, replies
+ *   pop3_commands.c  the commands[] table
+ *   pop3_cmd_auth.c  AUTHORIZATION: CAPA USER PASS AUTH APOP STLS
+ *   pop3_cmd_mail.c  TRANSACTION: STAT LIST UIDL RETR TOP DELE NOOP RSET QUIT
+ *   pop3_retr.c      streaming RETR/TOP from the store with backpressure
+ *   pop3_maildrop.c  snapshot at login, \Seen and QUIT store jobs
+ *   pop3_dot.c       byte-stuffing / TOP limit (pure)
+ *   pop3_parse.c     command line parsing (pure)
+ *   pop3_lock.c      the IN-USE registry
+ */
+#ifndef TERN_POP3_INT_H
+#define TERN_POP3_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/pop3/pop3_dot.h"
+#include "proto/pop3/pop3_parse.h"
+#include "proto/sasl/sasl.h"
+#include "server/auth.h"
+#include "server/log.h"
+
+struct conn;
+struct server;
+
+/* See the diagram in pop3_session.c. */
+enum pop3_state {
+	POP3_AUTHORIZATION = 0,
+	POP3_SASL, /* AUTH: waiting for the client's next SASL response */
+	POP3_TRANSACTION,
+	POP3_UPDATE, /* QUIT received, deletions being committed */
+	POP3_LOGOUT, /* goodbye sent or connection gone: nothing more runs */
+};
+
+#define POP3_ST(s) (1u << (s))
+
+/* One message of the snapshot taken at login. */
+struct pop3_msg {
+	uint32_t uid;
+	int64_t message_id;
+	int64_t size;   /* octets as LIST/STAT/RETR report them */
+	int64_t modseq; /* at snapshot time, to tell whether \Seen changed it */
+	bool deleted;   /* DELE'd in this session */
+	bool seen;      /* \Seen at snapshot, or already queued to be set */
+};
+
+/* A RETR or TOP being streamed. */
+struct pop3_stream {
+	bool active;
+	int64_t message_id;
+	uint64_t offset; /* next byte of the stored message to read */
+	uint64_t size;   /* stored size */
+	struct pop3_dot dot;
+	uint32_t msgno; /* 1-based, for \Seen and logs */
+	bool set_seen;  /* RETR (not TOP) */
+};
+
+struct pop3_session {
+	struct conn *conn;
+	struct server *srv;
+	unsigned refs;
+	bool closed; /* the conn is gone (closed callback ran) */
+	enum pop3_state state;
+	uint64_t sid;
+	char peer[64];
+
+	int64_t errors;
+
+	/* AUTHORIZATION */
+	char user[SASL_USER_MAX + 1]; /* from USER, for PASS */
+	bool have_user;
+	const char *mech_name; /* "user", "plain", "login": for logs */
+	struct sasl sasl;
+	struct auth_req *auth; /* pending password check */
+	bool tls_pending;      /* STLS accepted, handshake running */
+
+	/* TRANSACTION */
+	int64_t account_id;
+	bool locked; /* holds the IN-USE lock for account_id */
+	char address[320];
+	int64_t mailbox_id;
+	uint32_t uidvalidity;
+	struct pop3_msg *msgs;
+	uint32_t nmsgs, capmsgs;
+	struct pop3_stream stream;
+	char *rbuf; /* POP3_READ_PIECE bytes from the store */
+	char *wbuf; /* 2 * POP3_READ_PIECE + POP3_DOT_FINISH_MAX bytes to conn */
+
+	/* \Seen updates waiting for a store job (uids), and whether one runs. */
+	uint32_t *seen_uids;
+	int64_t *seen_modseqs;
+	size_t nseen, capseen;
+	bool seen_inflight;
+
+	const char *raw_line; /* the command line as sent, during its handler */
+	size_t raw_len;
+	char *linebuf; /* a mutable copy of the current command line */
+	size_t linecap;
+};
+
+#define POP3_READ_PIECE (64 * 1024)
+
+typedef void (*pop3_handler)(struct pop3_session *s, struct pop3_cmd *cmd);
+
+struct pop3_command {
+	const char *verb;
+	unsigned states; /* POP3_ST() mask of the states it is valid in */
+	pop3_handler handler;
+};
+
+/* pop3_commands.c */
+const struct pop3_command *pop3_command_find(const char *verb);
+
+/* pop3_session.c */
+void pop3_enter_state(struct pop3_session *s, enum pop3_state to);
+const char *pop3_state_name(enum pop3_state st);
+void pop3_reply(struct pop3_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pop3_write(struct pop3_session *s, const void *data, size_t len);
+/* Count an error; after max_errors, "-ERR too many errors" and close.
+ * Returns true if the session is now closing. */
+bool pop3_error(struct pop3_session *s);
+void pop3_ref(struct pop3_session *s);
+void pop3_unref(struct pop3_session *s);
+void pop3_pause(struct pop3_session *s);
+void pop3_resume(struct pop3_session *s);
+void pop3_close(struct pop3_session *s);
+bool pop3_login_allowed(const struct pop3_session *s);
+#define pop3_log(s, lvl, ...) log_session((lvl), (s)->sid, (s)->peer, "pop3", __VA_ARGS__)
+
+/* pop3_cmd_auth.c */
+void pop3_cmd_capa(struct pop3_session *s, struct pop3_cmd *cmd);
+void pop3_cmd_user(struct pop3_session *s, struct pop3_cmd *cmd);
+void pop3_cmd_pass(struct pop3_session *s, struct pop3_cmd *cmd);
+void pop3_cmd_auth(struct pop3_session *s, struct pop3_cmd *cmd);
+void pop3_cmd_apop(struct pop3_session *s, struct pop3_cmd *cmd);
+void pop3_cmd_stls(struct pop3_session *s, struct pop3_cmd *cmd);
+void pop3_sasl_line(struct pop3_session *s, const char *line, size_t len);
+void pop3_tls_done(struct pop3_session *s, bool ok);
+/* Forget everything about an unfinished login (close, STLS). */
+void pop3_auth_reset(struct pop3_session *s);
+
+/* pop3_cmd_mail.c */
+void pop3_cmd_stat(struct pop3_session *s, struct pop3_cmd *cmd);
+void pop3_cmd_list(struct pop3_session *s, struct pop3_cmd *cmd);
+void pop3_cmd_uidl(struct pop3_session *s, struct pop3_cmd *cmd);
+void pop3_cmd_retr(struct pop3_session *s, struct pop3_cmd *cmd);
+void pop3_cmd_top(struct pop3_session *s, struct pop3_cmd *cmd);
+void pop3_cmd_dele(struct pop3_session *s, struct pop3_cmd *cmd);
+void pop3_cmd_noop(struct pop3_session *s, struct pop3_cmd *cmd);
+void pop3_cmd_rset(struct pop3_session *s, struct pop3_cmd *cmd);
+void pop3_cmd_quit(struct pop3_session *s, struct pop3_cmd *cmd);
+
+/* pop3_retr.c */
+void pop3_stream_start(struct pop3_session *s, uint32_t msgno, int64_t top_lines);
+void pop3_stream_pump(struct pop3_session *s);
+
+/* pop3_maildrop.c */
+/* Take the INBOX snapshot for s->account_id. 0 or negative errno. */
+int pop3_maildrop_open(struct pop3_session *s);
+void pop3_maildrop_free(struct pop3_session *s);
+/* Queue \Seen for message msgno (1-based) and start a job if none runs. */
+void pop3_maildrop_mark_seen(struct pop3_session *s, uint32_t msgno);
+/* Start a \Seen job for whatever is queued, if none runs. */
+void pop3_maildrop_flush_seen(struct pop3_session *s);
+/* QUIT in TRANSACTION: commit deletions (and queued \Seen) in one job,
+ * then reply and close. */
+void pop3_maildrop_commit(struct pop3_session *s);
+
+#endif
