@@ -67,7 +67,7 @@ class Tern:
     """One tern server under test."""
 
     def __init__(self, tmpdir, extra_config="", listeners=None, domain="example.test",
-                 host=HOST):
+                 host=HOST, auth=None):
         self.dir = tmpdir
         self.host = host
         self.data_dir = os.path.join(tmpdir, "data")
@@ -77,6 +77,9 @@ class Tern:
         self.listeners = listeners or LISTENERS
         self.ports = {name: free_port(host) for name, _, _ in self.listeners}
         self.extra_config = extra_config
+        # [auth] settings: fast failure delays for tests, overridable.
+        self.auth = {"fail_delay_ms": 10, "fail_max_delay_ms": 50}
+        self.auth.update(auth or {})
         self.proc = None
         self.stdout_path = os.path.join(tmpdir, "tern.stdout")
         self.write_config()
@@ -91,10 +94,10 @@ class Tern:
             "shutdown_grace = 2",
             "",
             "[auth]",
-            "fail_delay_ms = 10",
-            "fail_max_delay_ms = 50",
-            "",
         ]
+        for k, v in self.auth.items():
+            lines.append("%s = %s" % (k, str(v).lower() if isinstance(v, bool) else v))
+        lines.append("")
         lines.append(self.extra_config)
         for name, proto, tls in self.listeners:
             lines += ["[[listen]]", 'protocol = "%s"' % proto,

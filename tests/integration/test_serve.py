@@ -105,6 +105,7 @@ def test_per_ip_connection_limit(tern_factory):
     text = open(t.config_path).read().replace('tls = "none"', 'tls = "none"\nmax_connections_per_ip = 2')
     open(t.config_path, "w").write(text)
     t.start()
+    time.sleep(0.5)  # let the start-up probe connection finish closing
     a = socket.create_connection((t.host, t.port("pop3")), timeout=5)
     b = socket.create_connection((t.host, t.port("pop3")), timeout=5)
     assert a.recv(100) and b.recv(100)
@@ -133,3 +134,30 @@ def test_bind_failure_is_reported(tern_factory):
                        text=True, timeout=30)
     blocker.close()
     assert r.returncode != 0 and "127.0.0.1:%d" % port in r.stderr
+
+
+def test_ipv6_listener(tern_factory):
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+            port = s.getsockname()[1]
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    t = tern_factory(start=False, listeners=[("pop3", "pop3", "none")])
+    text = open(t.config_path).read().replace(
+        'address = "127.0.0.1:%d"' % t.port("pop3"), 'address = "[::1]:%d"' % port)
+    open(t.config_path, "w").write(text)
+    t.ports = {}
+    t.start()
+    deadline = time.time() + 10
+    while True:
+        try:
+            c = socket.create_connection(("::1", port), timeout=5)
+            break
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+    with c:
+        assert c.recv(100).startswith(b"+OK")
+    assert "address=[::1]:%d" % port in t.logs()

@@ -1,0 +1,77 @@
+"""Authentication: constant cost for unknown users, per-IP throttling with a
+growing delay, and secrets never reaching the log. Driven through SMTP AUTH
+on the implicit-TLS submission port, as a mail client would."""
+import base64
+import smtplib
+import statistics
+import time
+
+from conftest import ssl_ctx
+
+LISTENERS = [("submissions", "submission", "implicit")]
+PASSWORD = "Tr0ub4dor&3-horse"
+
+
+def attempt(t, user, password):
+    """One AUTH PLAIN; returns (code, seconds)."""
+    with smtplib.SMTP_SSL(t.host, t.port("submissions"), context=ssl_ctx(), timeout=30) as s:
+        s.ehlo("client.test")
+        blob = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
+        start = time.monotonic()
+        code, _ = s.docmd("AUTH", "PLAIN " + blob)
+        return code, time.monotonic() - start
+
+
+def test_unknown_user_costs_the_same_as_a_wrong_password(tern_factory):
+    t = tern_factory(listeners=LISTENERS,
+                     auth={"fail_delay_ms": 0, "fail_max_delay_ms": 0, "fail_limit": 1000})
+    t.add_user("alice@example.test", PASSWORD)
+    wrong, unknown = [], []
+    for _ in range(5):
+        code, dt = attempt(t, "alice@example.test", "not the password")
+        assert code == 535
+        wrong.append(dt)
+        code, dt = attempt(t, "nobody@example.test", "not the password")
+        assert code == 535
+        unknown.append(dt)
+    w, u = statistics.median(wrong), statistics.median(unknown)
+    # Both run a yescrypt hash; neither is an early return.
+    assert u > 0.004, "an unknown user must cost a hash, took %.4fs" % u
+    assert 0.4 < u / w < 2.5, "wrong=%.4fs unknown=%.4fs" % (w, u)
+    code, _ = attempt(t, "alice@example.test", PASSWORD)
+    assert code == 235
+
+
+def test_failures_are_throttled_per_ip(tern_factory):
+    t = tern_factory(listeners=LISTENERS,
+                     auth={"fail_delay_ms": 100, "fail_max_delay_ms": 400, "fail_limit": 4})
+    t.add_user("bob@example.test", PASSWORD)
+    delays = []
+    for _ in range(4):
+        code, dt = attempt(t, "bob@example.test", "wrong")
+        assert code == 535
+        delays.append(dt)
+    # The delay grows with each failure (100, 200, 400, 400 ms + hashing).
+    assert delays[0] >= 0.09 and delays[2] >= 0.35, delays
+    assert delays[2] > delays[0]
+    # Past the limit even the right password is refused, temporarily.
+    code, _ = attempt(t, "bob@example.test", PASSWORD)
+    assert code == 454
+    assert "event=auth_throttled" in t.logs()
+
+
+def test_secrets_never_logged(tern_factory):
+    t = tern_factory(listeners=LISTENERS)
+    t.add_user("carol@example.test", PASSWORD)
+    assert attempt(t, "carol@example.test", PASSWORD)[0] == 235
+    assert attempt(t, "carol@example.test", "Wr0ng-Secret-Value")[0] == 535
+    with smtplib.SMTP_SSL(t.host, t.port("submissions"), context=ssl_ctx(), timeout=30) as s:
+        s.login("carol@example.test", PASSWORD)  # AUTH LOGIN or PLAIN, smtplib's choice
+    t.stop()
+    log = t.logs()
+    assert "carol@example.test" in log  # the user name may be logged...
+    for secret in (PASSWORD, "Wr0ng-Secret-Value"):
+        assert secret not in log  # ...the password never
+        assert base64.b64encode(secret.encode()).decode()[:12] not in log
+        blob = base64.b64encode(b"\0carol@example.test\0" + secret.encode()).decode()
+        assert blob[:24] not in log
