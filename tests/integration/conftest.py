@@ -42,6 +42,21 @@ def free_port(host=HOST):
         return s.getsockname()[1]
 
 
+def free_ports(n, host=HOST):
+    """n distinct free ports: all are held open until all are chosen, so
+    the kernel cannot hand out the same one twice."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((host, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def ssl_ctx():
     """A client TLS context that accepts tern's self-signed certificate."""
     ctx = ssl.create_default_context()
@@ -75,7 +90,7 @@ class Tern:
         self.log_path = os.path.join(tmpdir, "tern.log")
         self.domain = domain
         self.listeners = listeners or LISTENERS
-        self.ports = {name: free_port(host) for name, _, _ in self.listeners}
+        self.pick_ports()
         self.extra_config = extra_config
         # [auth] settings: fast failure delays for tests, overridable.
         self.auth = {"fail_delay_ms": 10, "fail_max_delay_ms": 50}
@@ -83,6 +98,10 @@ class Tern:
         self.proc = None
         self.stdout_path = os.path.join(tmpdir, "tern.stdout")
         self.write_config()
+
+    def pick_ports(self):
+        names = [name for name, _, _ in self.listeners]
+        self.ports = dict(zip(names, free_ports(len(names), self.host)))
 
     def write_config(self):
         lines = [
@@ -114,14 +133,29 @@ class Tern:
         return os.path.join(self.data_dir, "tls", "selfsigned.crt")
 
     def start(self, wait=True):
-        self.log = open(self.log_path, "ab")
-        self.out = open(self.stdout_path, "ab")
-        self.proc = subprocess.Popen([TERN_BIN, "--config", self.config_path, "serve"],
-                                     stdout=self.out, stderr=self.log,
-                                     stdin=subprocess.DEVNULL)
-        if wait:
-            for name in self.ports:
-                wait_port(self.host, self.ports[name], proc=self.proc)
+        for attempt in range(3):
+            self.log = open(self.log_path, "ab")
+            self.out = open(self.stdout_path, "ab")
+            self.proc = subprocess.Popen([TERN_BIN, "--config", self.config_path, "serve"],
+                                         stdout=self.out, stderr=self.log,
+                                         stdin=subprocess.DEVNULL)
+            if not wait:
+                return self
+            try:
+                for name in self.ports:
+                    wait_port(self.host, self.ports[name], proc=self.proc)
+                return self
+            except RuntimeError:
+                # Another process on this machine took a port between our
+                # check and tern's bind: pick new ports and try again.
+                self.proc.wait()
+                self.proc = None
+                self.log.close()
+                self.out.close()
+                if attempt == 2 or "address already in use" not in self.logs():
+                    raise
+                self.pick_ports()
+                self.write_config()
         return self
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
