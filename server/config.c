@@ -77,6 +77,22 @@ static const struct config_key config_keys[] = {
 	INT("queue", "retry_first", queue_retry_first, 300, 1, 86400),
 	INT("queue", "retry_max", queue_retry_max, 3600, 1, 604800),
 	INT("queue", "lifetime", queue_lifetime, 432000, 60, 2592000),
+	INT("queue", "scan_interval", queue_scan_interval, 5, 1, 3600),
+	STR("queue", "dns_servers", queue_dns_servers, ""),
+	INT("queue", "dns_timeout", queue_dns_timeout, 5, 1, 60),
+	INT("queue", "remote_port", queue_remote_port, 25, 1, 65535),
+	INT("queue", "connect_timeout", queue_connect_timeout, 30, 1, 600),
+	STR("queue", "smarthost", queue_smarthost, ""),
+	INT("queue", "smarthost_port", queue_smarthost_port, 587, 1, 65535),
+	STR("queue", "smarthost_user", queue_smarthost_user, ""),
+	STR("queue", "smarthost_password_file", queue_smarthost_password_file, ""),
+	BOOL("queue", "require_tls", queue_require_tls, false),
+	STR("queue", "require_tls_domains", queue_require_tls_domains, ""),
+	BOOL("queue", "verify_tls", queue_verify_tls, false),
+	INT("queue", "max_connections", queue_max_connections, 20, 1, 10000),
+	INT("queue", "max_per_domain", queue_max_per_domain, 4, 1, 1000),
+	INT("queue", "delay_dsn_after", queue_delay_dsn_after, 0, 0, 2592000),
+	INT("queue", "max_received_headers", queue_max_received_headers, 50, 5, 1000),
 };
 
 #undef OFF

@@ -24,6 +24,7 @@
 #include "server/conn.h"
 #include "server/listener.h"
 #include "server/log.h"
+#include "server/queue.h"
 #include "server/server.h"
 #include "store/accounts.h"
 #include "store/store.h"
@@ -213,6 +214,8 @@ int serve_run(struct config *cfg)
 		return 1;
 	}
 
+	queue_runner_start(srv);
+
 	uv_timer_init(srv->loop, &shutdown_timer);
 	uv_signal_init(srv->loop, &sig_term);
 	uv_signal_init(srv->loop, &sig_int);
@@ -231,6 +234,7 @@ int serve_run(struct config *cfg)
 	uv_close((uv_handle_t *)&sig_hup, NULL);
 	uv_close((uv_handle_t *)&shutdown_timer, NULL);
 	listeners_stop();
+	queue_runner_stop();
 	conn_shutdown_all();
 	uv_run(srv->loop, UV_RUN_NOWAIT);
 	struct store_stats st;
