@@ -141,6 +141,17 @@ struct conn {
 	bool peer_eof;
 	bool limits_held;
 	bool loopback;
+
+	/* Byte filter (COMPRESS=DEFLATE) between TLS and the framer. Raw
+	 * input from the wire (or from TLS) lands in raw[] and is decoded
+	 * into in[]. filt_new: just installed inside a callback; the unread
+	 * rest of in[] is moved to raw[] once the framer returns. */
+	const struct conn_filter *filt;
+	void *filt_ud;
+	bool filt_dirty, filt_new;
+	char *raw;
+	size_t raw_r, raw_w, raw_cap;
+
 	char peer[64];
 	char peer_ip[48];
 	char local_ip[48];
@@ -152,6 +163,7 @@ static char discard_buf[65536];
 
 static void pump(struct conn *c);
 static void flush(struct conn *c);
+static void filter_flush(struct conn *c);
 static void update_reading(struct conn *c);
 static void close_all(struct conn *c);
 static void begin_handshake(struct conn *c);
@@ -342,6 +354,7 @@ static void on_write(uv_write_t *req, int status)
 
 static void flush(struct conn *c)
 {
+	filter_flush(c);
 	if (c->handles_closing || c->writing)
 		return;
 	if (!c->out.head) {
@@ -375,9 +388,10 @@ static void flush(struct conn *c)
 	c->writing = true;
 }
 
-int conn_write(struct conn *c, const void *data, size_t len)
+/* Bytes for the wire (after the filter, before TLS). */
+static int write_bytes(struct conn *c, const void *data, size_t len)
 {
-	if (c->closing)
+	if (c->handles_closing)
 		return -1;
 	if (len == 0)
 		return 0;
@@ -398,6 +412,121 @@ int conn_write(struct conn *c, const void *data, size_t len)
 	if (!c->in_dispatch)
 		schedule_tick(c);
 	return 0;
+}
+
+static int filter_emit(void *ctx, const void *data, size_t len)
+{
+	return write_bytes(ctx, data, len);
+}
+
+/* End of a write batch: make the filter emit everything it holds. */
+static void filter_flush(struct conn *c)
+{
+	if (!c->filt || !c->filt_dirty || c->handles_closing)
+		return;
+	c->filt_dirty = false;
+	if (c->filt->encode(c->filt_ud, NULL, 0, true, filter_emit, c) != 0) {
+		cev(c, LOG_WARN, "event=filter_failed dir=out");
+		conn_abort(c);
+	}
+}
+
+int conn_write(struct conn *c, const void *data, size_t len)
+{
+	if (c->closing)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (!c->filt)
+		return write_bytes(c, data, len);
+	c->filt_dirty = true;
+	if (c->filt->encode(c->filt_ud, data, len, false, filter_emit, c) != 0) {
+		cev(c, LOG_WARN, "event=filter_failed dir=out");
+		conn_abort(c);
+		return -1;
+	}
+	if (!c->in_dispatch)
+		schedule_tick(c);
+	return 0;
+}
+
+void conn_set_filter(struct conn *c, const struct conn_filter *f, void *ud)
+{
+	c->filt = f;
+	c->filt_ud = ud;
+	c->filt_dirty = false;
+	if (c->in_dispatch) {
+		c->filt_new = true;
+		framer_stop(&c->framer);
+	} else if (c->in_w > c->in_r) {
+		c->filt_new = true;
+		schedule_tick(c);
+	}
+}
+
+/* Move the unread rest of in[] (bytes that arrived after the command that
+ * installed the filter: already filtered on the wire) in front of raw[]. */
+static int filter_adopt(struct conn *c)
+{
+	c->filt_new = false;
+	size_t n = c->in_w - c->in_r;
+	if (n == 0)
+		return 0;
+	size_t have = c->raw_w - c->raw_r;
+	if (c->raw_cap < n + have + READ_SLACK) {
+		char *r = malloc(n + have + READ_SLACK);
+		if (!r)
+			return -1;
+		memcpy(r, c->in + c->in_r, n);
+		if (have)
+			memcpy(r + n, c->raw + c->raw_r, have);
+		free(c->raw);
+		c->raw = r;
+		c->raw_cap = n + have + READ_SLACK;
+	} else {
+		memmove(c->raw + n, c->raw + c->raw_r, have);
+		memcpy(c->raw, c->in + c->in_r, n);
+	}
+	c->raw_r = 0;
+	c->raw_w = n + have;
+	c->in_r = c->in_w = 0;
+	return 0;
+}
+
+static int prepare_raw(struct conn *c)
+{
+	if (!c->raw) {
+		c->raw = malloc(2 * READ_SLACK);
+		if (!c->raw)
+			return -1;
+		c->raw_cap = 2 * READ_SLACK;
+	}
+	if (c->raw_r > 0) {
+		memmove(c->raw, c->raw + c->raw_r, c->raw_w - c->raw_r);
+		c->raw_w -= c->raw_r;
+		c->raw_r = 0;
+	}
+	return 0;
+}
+
+static int prepare_in(struct conn *c);
+
+/* Decode raw[] into in[]. Returns bytes added to in[], or -1. */
+static ssize_t filter_in(struct conn *c)
+{
+	if (prepare_in(c) != 0)
+		return -1;
+	size_t consumed = 0, produced = 0;
+	if (c->filt->decode(c->filt_ud, c->raw + c->raw_r, c->raw_w - c->raw_r, &consumed,
+	                    c->in + c->in_w, c->in_cap - c->in_w, &produced) != 0) {
+		cev(c, LOG_INFO, "event=filter_failed dir=in");
+		return -1;
+	}
+	c->raw_r += consumed;
+	c->in_w += produced;
+	if (c->raw_r == c->raw_w)
+		c->raw_r = c->raw_w = 0;
+	return (ssize_t)produced;
 }
 
 int conn_printf(struct conn *c, const char *fmt, ...)
@@ -446,6 +575,7 @@ static void on_handle_closed(uv_handle_t *h)
 	outq_free(&c->flight);
 	outq_free(&c->pt);
 	free(c->in);
+	free(c->raw);
 	free(c);
 }
 
@@ -471,6 +601,7 @@ void conn_close(struct conn *c)
 {
 	if (c->closing)
 		return;
+	filter_flush(c);
 	c->closing = true;
 	uv_timer_stop(&c->idle_timer);
 	if (c->tls_state == TS_ON)
@@ -571,7 +702,7 @@ static void handshake_failed(struct conn *c)
 
 int conn_starttls(struct conn *c)
 {
-	if (!c->tls_server || c->tls_state != TS_OFF || c->closing)
+	if (!c->tls_server || c->tls_state != TS_OFF || c->closing || c->filt)
 		return -1;
 	c->tls_mode = CONN_TLS_STARTTLS;
 	c->tls_state = TS_FLUSHING;
@@ -669,15 +800,18 @@ static int prepare_in(struct conn *c)
 /* Decrypt what fits into c->in. Returns bytes added, or -1 (conn closing). */
 static ssize_t decrypt(struct conn *c)
 {
-	if (prepare_in(c) != 0) {
+	char **buf = c->filt ? &c->raw : &c->in;
+	size_t *w = c->filt ? &c->raw_w : &c->in_w;
+	size_t *cap = c->filt ? &c->raw_cap : &c->in_cap;
+	if ((c->filt ? prepare_raw(c) : prepare_in(c)) != 0) {
 		conn_abort(c);
 		return -1;
 	}
 	size_t added = 0;
-	while (c->in_w < c->in_cap) {
-		ssize_t n = tls_session_read(c->tls, c->in + c->in_w, c->in_cap - c->in_w);
+	while (*w < *cap) {
+		ssize_t n = tls_session_read(c->tls, *buf + *w, *cap - *w);
 		if (n > 0) {
-			c->in_w += (size_t)n;
+			*w += (size_t)n;
 			added += (size_t)n;
 			continue;
 		}
@@ -722,6 +856,14 @@ static void pump(struct conn *c)
 		ssize_t added = 0;
 		if (c->tls_state == TS_ON && (added = decrypt(c)) < 0)
 			break;
+		if (c->filt && !c->filt_new) {
+			ssize_t f = filter_in(c);
+			if (f < 0) {
+				conn_abort(c);
+				break;
+			}
+			added += f;
+		}
 		if (!can_deliver(c))
 			break;
 		if (c->in_r == c->in_w && !framer_has_pending(&c->framer))
@@ -733,6 +875,10 @@ static void pump(struct conn *c)
 			break;
 		}
 		c->in_r += n;
+		if (c->filt_new && filter_adopt(c) != 0) {
+			conn_abort(c);
+			break;
+		}
 		if (c->discard_input) {
 			c->discard_input = false;
 			c->in_r = c->in_w = 0;
@@ -769,6 +915,14 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 		size_t len;
 		tls_session_in_space(c->tls, &p, &len);
 		*buf = uv_buf_init(p, (unsigned)len);
+		return;
+	}
+	if (c->filt) {
+		if (prepare_raw(c) != 0) {
+			*buf = uv_buf_init(NULL, 0);
+			return;
+		}
+		*buf = uv_buf_init(c->raw + c->raw_w, (unsigned)(c->raw_cap - c->raw_w));
 		return;
 	}
 	if (prepare_in(c) != 0) {
@@ -837,6 +991,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	arm_idle(c);
 	if (c->tls)
 		tls_session_in_commit(c->tls, (size_t)nread);
+	else if (c->filt)
+		c->raw_w += (size_t)nread;
 	else
 		c->in_w += (size_t)nread;
 	pump(c);
@@ -858,7 +1014,9 @@ static void update_reading(struct conn *c)
 		size_t len;
 		tls_session_in_space(c->tls, &p, &len);
 		want = len > 0;
-	} else
+	} else if (c->filt)
+		want = !c->raw || c->raw_w - c->raw_r < c->raw_cap;
+	else
 		want = c->in_w - c->in_r < c->in_cap;
 	if (want == c->reading)
 		return;

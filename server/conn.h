@@ -108,6 +108,28 @@ const char *conn_tls_version(const struct conn *c); /* "TLSv1.3", or NULL */
 const char *conn_tls_cipher(const struct conn *c);  /* IANA suite name, or NULL */
 const char *conn_tls_sni(const struct conn *c);     /* server name the client asked for */
 
+/* A byte filter between the wire (after TLS) and the protocol, for IMAP
+ * COMPRESS=DEFLATE (RFC 4978). Installed from inside a callback, it applies
+ * to every byte written after the call and to every byte the client sent
+ * after the input event being handled (the rest of the buffered input is
+ * decoded too). The protocol owns ud and keeps it alive until `closed`.
+ *
+ * decode: consume from in (inlen may be 0: emit what is pending), produce
+ *         into out; return 0, or -1 for corrupt input (the conn aborts).
+ * encode: transform data (data may be NULL with len 0); with flush true,
+ *         also emit everything buffered (end of a write batch, or close).
+ *         Output goes through emit(ctx, bytes, n), which returns 0 or -1.
+ * conn calls encode(flush = true) once per write batch (before it hands
+ * bytes to the socket) and before a graceful close. STARTTLS is refused
+ * while a filter is installed. */
+struct conn_filter {
+	int (*decode)(void *ud, const char *in, size_t inlen, size_t *consumed, char *out,
+	              size_t outcap, size_t *produced);
+	int (*encode)(void *ud, const void *data, size_t len, bool flush,
+	              int (*emit)(void *ctx, const void *data, size_t len), void *ctx);
+};
+void conn_set_filter(struct conn *c, const struct conn_filter *f, void *ud);
+
 /* Close after the output queue is flushed (graceful) or at once. */
 void conn_close(struct conn *c);
 void conn_abort(struct conn *c);

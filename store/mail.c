@@ -15,6 +15,7 @@
  * (QRESYNC VANISHED (EARLIER) works from `expunged`).
  */
 #include "store/mail.h"
+#include "store/imap_messages.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
@@ -140,7 +141,11 @@ static int64_t message_put(sqlite3 *db, const char *data, size_t len)
 	sqlite3_finalize(st);
 	if (rc < 0)
 		return rc;
-	return sqlite3_last_insert_rowid(db);
+	id = sqlite3_last_insert_rowid(db);
+	/* IMAP's precomputed data and search index (store/imap_messages.c).
+	 * Best effort: a message it fails on is indexed later, lazily. */
+	store_imap_index(db, id, data, len);
+	return id;
 }
 
 /* ---- delivery ---- */

@@ -277,6 +277,22 @@ static const char *const migrations[] = {
     ");\n"
     "CREATE INDEX queue_due ON queue(next_attempt);\n"
     "CREATE INDEX queue_message ON queue(message_id);\n",
+    /* 1 -> 2: what IMAP precomputes per message (store/imap_messages.c):
+     * ENVELOPE, BODY, BODYSTRUCTURE, the Date: day and the decoded top-level
+     * header, and an FTS5 trigram index of the decoded text for SEARCH
+     * BODY/TEXT (rowid = messages.id). Both go when the message goes. */
+    "CREATE TABLE imap_message_info(\n"
+    "  message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,\n"
+    "  sent_day INTEGER,\n"
+    "  envelope TEXT NOT NULL,\n"
+    "  body TEXT NOT NULL,\n"
+    "  bodystructure TEXT NOT NULL,\n"
+    "  headers TEXT NOT NULL\n"
+    ");\n"
+    "CREATE VIRTUAL TABLE imap_fts USING fts5(hdr, body, tokenize = 'trigram case_sensitive 0');\n"
+    "CREATE TRIGGER imap_fts_gc AFTER DELETE ON messages BEGIN\n"
+    "  DELETE FROM imap_fts WHERE rowid = old.id;\n"
+    "END;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

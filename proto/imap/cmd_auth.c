@@ -1,0 +1,421 @@
+/* cmd_auth: CAPABILITY, NOOP, LOGOUT, STARTTLS, AUTHENTICATE, LOGIN,
+ * ENABLE, ID, NAMESPACE, COMPRESS.
+ *
+ * Why the capability list is computed. What a client may do depends on
+ * the connection: before TLS on a public address, login is disabled
+ * (LOGINDISABLED, no AUTH= mechanisms, RFC 9051 §6.2.3) and STARTTLS is
+ * offered; on loopback the config may allow plaintext; after login the
+ * extensions that need a user appear. One function builds the list for
+ * the greeting, CAPABILITY and the OK of LOGIN/AUTHENTICATE, so the three
+ * can never disagree.
+ *
+ * Login is asynchronous: the password check runs in the thread pool
+ * (auth_check), the command returns IMAP_ASYNC and the check's completion
+ * wakes it. AUTHENTICATE additionally reads continuation lines: the
+ * session is put in IMAP_IN_AUTH so raw base64 lines go to
+ * imap_auth_line() instead of the parser; input stays flowing for those
+ * lines and is paused only while the password is checked.
+ */
+#include "proto/imap/core.h"
+#include "proto/imap/parser.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/conn.h"
+#include "server/server.h"
+#include "store/accounts.h"
+
+const char *imap_capabilities(const struct imap_session *s, char *buf, size_t len)
+{
+	const bool tls = !s->closed && conn_is_tls(s->conn);
+	if (s->state == IMAP_NOT_AUTH || s->state == IMAP_LOGOUT) {
+		snprintf(buf, len, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE%s%s",
+		         !tls && !s->closed && conn_tls_available(s->conn) ? " STARTTLS" : "",
+		         imap_login_allowed(s) ? " AUTH=PLAIN AUTH=LOGIN" : " LOGINDISABLED");
+		return buf;
+	}
+	snprintf(buf, len,
+	         "IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
+	         "MOVE SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE UTF8=ACCEPT "
+	         "CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%lld BINARY%s",
+	         (long long)s->srv->cfg->imap_max_literal, s->compress ? "" : " COMPRESS=DEFLATE");
+	return buf;
+}
+
+enum imap_cmd_result imap_cmd_capability(struct imap_session *s, struct imap_cmd *cmd)
+{
+	char caps[1024];
+	if (cmd->nargs) {
+		imap_tagged(s, cmd, "BAD", NULL, "CAPABILITY takes no arguments");
+		return IMAP_DONE;
+	}
+	imap_untagged(s, "CAPABILITY %s", imap_capabilities(s, caps, sizeof caps));
+	imap_tagged(s, cmd, "OK", NULL, "CAPABILITY completed");
+	return IMAP_DONE;
+}
+
+enum imap_cmd_result imap_cmd_noop(struct imap_session *s, struct imap_cmd *cmd)
+{
+	imap_tagged(s, cmd, "OK", NULL, "NOOP completed");
+	return IMAP_DONE;
+}
+
+enum imap_cmd_result imap_cmd_logout(struct imap_session *s, struct imap_cmd *cmd)
+{
+	imap_untagged(s, "BYE tern logging out");
+	imap_tagged(s, cmd, "OK", NULL, "LOGOUT completed");
+	imap_close(s);
+	return IMAP_DONE;
+}
+
+enum imap_cmd_result imap_cmd_starttls(struct imap_session *s, struct imap_cmd *cmd)
+{
+	if (conn_is_tls(s->conn) || !conn_tls_available(s->conn)) {
+		imap_tagged(s, cmd, "BAD", NULL, "STARTTLS not available");
+		return IMAP_DONE;
+	}
+	imap_tagged(s, cmd, "OK", NULL, "Begin TLS negotiation now");
+	if (conn_starttls(s->conn) != 0) {
+		imap_untagged(s, "BYE [UNAVAILABLE] TLS failed");
+		imap_close(s);
+		return IMAP_DONE;
+	}
+	s->tls_pending = true;
+	return IMAP_DONE;
+}
+
+void imap_tls_done(struct imap_session *s, bool ok)
+{
+	s->tls_pending = false;
+	imap_log(s, LOG_INFO, "event=starttls ok=%s", ok ? "yes" : "no");
+	/* Nothing from before the handshake survives (RFC 9051 §6.2.1). */
+	imap_parser_reset(s->parser);
+	sasl_clear(&s->sasl);
+}
+
+/* ---- password check ---- */
+
+struct login_ctx {
+	enum auth_result result;
+	struct auth_account acct;
+	const char *mech;
+};
+
+static void on_auth_done(void *ud, enum auth_result result, const struct auth_account *acct)
+{
+	struct imap_session *s = ud;
+	s->auth = NULL;
+	struct login_ctx *lc = s->cur ? s->cur->ctx : NULL;
+	if (lc) {
+		lc->result = result;
+		if (acct)
+			lc->acct = *acct;
+	}
+	imap_cmd_wake(s);
+}
+
+void imap_auth_abort(struct imap_session *s)
+{
+	sasl_clear(&s->sasl);
+	if (s->auth) {
+		auth_cancel(s->auth);
+		s->auth = NULL;
+	}
+	if (s->input == IMAP_IN_AUTH || (s->async && s->cur && s->cur->def &&
+	                                 (s->cur->def->handler == imap_cmd_login ||
+	                                  s->cur->def->handler == imap_cmd_authenticate))) {
+		s->input = IMAP_IN_COMMAND;
+		imap_cmd_wake(s);
+	}
+}
+
+/* Start the check; the command goes ASYNC. */
+static enum imap_cmd_result check_password(struct imap_session *s, struct imap_cmd *cmd,
+                                           const char *user, const char *pass)
+{
+	char u[128];
+	struct login_ctx *lc = cmd->ctx;
+	imap_log(s, LOG_DEBUG, "event=auth_check mech=%s user=%s", lc->mech,
+	         log_kv_escape(u, sizeof u, user, strlen(user)));
+	s->auth = auth_check(s->srv, conn_peer_ip(s->conn), user, pass, on_auth_done, s);
+	sasl_clear(&s->sasl);
+	if (!s->auth) {
+		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Out of memory, try again later");
+		return IMAP_DONE;
+	}
+	cmd->step = 2;
+	imap_pause_input(s);
+	return IMAP_ASYNC;
+}
+
+static enum imap_cmd_result login_result(struct imap_session *s, struct imap_cmd *cmd)
+{
+	struct login_ctx *lc = cmd->ctx;
+	char u[128];
+	switch (lc->result) {
+	case AUTH_OK: {
+		s->account_id = lc->acct.account_id;
+		snprintf(s->address, sizeof s->address, "%s", lc->acct.address);
+		imap_enter_state(s, IMAP_AUTH);
+		imap_log(s, LOG_INFO, "event=login mech=%s user=%s", lc->mech,
+		         log_kv_escape(u, sizeof u, s->address, strlen(s->address)));
+		char caps[1024];
+		char *code = imap_arena_printf(&cmd->arena, "CAPABILITY %s",
+		                               imap_capabilities(s, caps, sizeof caps));
+		imap_tagged(s, cmd, "OK", code, "Logged in");
+		break;
+	}
+	case AUTH_THROTTLED:
+		imap_log(s, LOG_INFO, "event=login_throttled mech=%s", lc->mech);
+		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Too many failures, try again later");
+		break;
+	case AUTH_TEMPFAIL:
+		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Temporary failure, try again later");
+		break;
+	default:
+		imap_log(s, LOG_INFO, "event=login_failed mech=%s", lc->mech);
+		imap_tagged(s, cmd, "NO", "AUTHENTICATIONFAILED", "Authentication failed");
+		break;
+	}
+	return IMAP_DONE;
+}
+
+enum imap_cmd_result imap_cmd_login(struct imap_session *s, struct imap_cmd *cmd)
+{
+	if (cmd->step == 2)
+		return login_result(s, cmd);
+	const char *user, *pass;
+	size_t ulen, plen;
+	if (cmd->nargs != 2 || !imap_arg_astring(&cmd->args[0], &user, &ulen) ||
+	    !imap_arg_astring(&cmd->args[1], &pass, &plen)) {
+		imap_tagged(s, cmd, "BAD", NULL, "Usage: LOGIN user password");
+		return IMAP_DONE;
+	}
+	if (!imap_login_allowed(s)) {
+		imap_tagged(s, cmd, "NO", "PRIVACYREQUIRED", "Use STARTTLS first");
+		return IMAP_DONE;
+	}
+	if (ulen > SASL_USER_MAX || plen > SASL_PASS_MAX || memchr(user, 0, ulen) ||
+	    memchr(pass, 0, plen)) {
+		imap_tagged(s, cmd, "NO", "AUTHENTICATIONFAILED", "Authentication failed");
+		return IMAP_DONE;
+	}
+	struct login_ctx *lc = imap_arena_alloc(&cmd->arena, sizeof *lc);
+	lc->mech = "login";
+	cmd->ctx = lc;
+	return check_password(s, cmd, user, pass);
+}
+
+/* AUTHENTICATE: step 0 start, 1 waiting for a continuation line, 2 checking. */
+static enum imap_cmd_result sasl_next(struct imap_session *s, struct imap_cmd *cmd,
+                                      enum sasl_status st)
+{
+	switch (st) {
+	case SASL_CHALLENGE:
+		imap_printf(s, "+ %s\r\n", s->sasl.challenge);
+		cmd->step = 1;
+		s->input = IMAP_IN_AUTH;
+		return IMAP_ASYNC;
+	case SASL_DONE: {
+		s->input = IMAP_IN_COMMAND;
+		char user[SASL_USER_MAX + 1], pass[SASL_PASS_MAX + 1];
+		memcpy(user, s->sasl.user, sizeof user);
+		memcpy(pass, s->sasl.pass, sizeof pass);
+		enum imap_cmd_result r = check_password(s, cmd, user, pass);
+		memset(pass, 0, sizeof pass);
+		return r;
+	}
+	case SASL_CANCELLED:
+		s->input = IMAP_IN_COMMAND;
+		sasl_clear(&s->sasl);
+		imap_tagged(s, cmd, "BAD", NULL, "AUTHENTICATE cancelled");
+		return IMAP_DONE;
+	case SASL_EBASE64:
+		s->input = IMAP_IN_COMMAND;
+		sasl_clear(&s->sasl);
+		imap_tagged(s, cmd, "BAD", NULL, "Invalid base64");
+		return IMAP_DONE;
+	default:
+		s->input = IMAP_IN_COMMAND;
+		sasl_clear(&s->sasl);
+		imap_tagged(s, cmd, "NO", "AUTHENTICATIONFAILED", "Authentication failed");
+		return IMAP_DONE;
+	}
+}
+
+enum imap_cmd_result imap_cmd_authenticate(struct imap_session *s, struct imap_cmd *cmd)
+{
+	struct login_ctx *lc = cmd->ctx;
+	if (cmd->step == 2)
+		return login_result(s, cmd);
+	if (cmd->step == 1) {
+		/* woken by imap_auth_line with a status in lc->result */
+		enum sasl_status st = (enum sasl_status)lc->acct.account_id;
+		if (s->closed)
+			return IMAP_DONE;
+		return sasl_next(s, cmd, st);
+	}
+	const char *mech;
+	size_t mlen;
+	if (cmd->nargs < 1 || cmd->nargs > 2 || cmd->args[0].type != IMAP_ARG_ATOM) {
+		imap_tagged(s, cmd, "BAD", NULL, "Usage: AUTHENTICATE mechanism [initial-response]");
+		return IMAP_DONE;
+	}
+	mech = cmd->args[0].str;
+	mlen = cmd->args[0].len;
+	enum sasl_mech m = sasl_mech_parse(mech, mlen);
+	if (m == SASL_MECH_NONE) {
+		imap_tagged(s, cmd, "NO", "CANNOT", "Unsupported authentication mechanism");
+		return IMAP_DONE;
+	}
+	if (!imap_login_allowed(s)) {
+		imap_tagged(s, cmd, "NO", "PRIVACYREQUIRED", "Use STARTTLS first");
+		return IMAP_DONE;
+	}
+	const char *ir = NULL;
+	size_t irlen = 0;
+	if (cmd->nargs == 2 && !imap_arg_astring(&cmd->args[1], &ir, &irlen)) {
+		imap_tagged(s, cmd, "BAD", NULL, "Invalid initial response");
+		return IMAP_DONE;
+	}
+	lc = imap_arena_alloc(&cmd->arena, sizeof *lc);
+	lc->mech = m == SASL_MECH_PLAIN ? "plain" : "login";
+	cmd->ctx = lc;
+	return sasl_next(s, cmd, sasl_start(&s->sasl, m, ir, irlen));
+}
+
+void imap_auth_line(struct imap_session *s, const char *line, size_t len)
+{
+	if (!s->cur || s->cur->step != 1) {
+		s->input = IMAP_IN_COMMAND;
+		return;
+	}
+	struct login_ctx *lc = s->cur->ctx;
+	/* The status travels to the handler through the context. */
+	lc->acct.account_id = (int64_t)sasl_step(&s->sasl, line, len);
+	s->input = IMAP_IN_COMMAND;
+	imap_cmd_wake(s);
+}
+
+/* ---- ENABLE, ID, NAMESPACE ---- */
+
+enum imap_cmd_result imap_cmd_enable(struct imap_session *s, struct imap_cmd *cmd)
+{
+	if (cmd->nargs == 0) {
+		imap_tagged(s, cmd, "BAD", NULL, "Usage: ENABLE capability...");
+		return IMAP_DONE;
+	}
+	char out[256] = "";
+	for (size_t i = 0; i < cmd->nargs; i++) {
+		const struct imap_arg *a = &cmd->args[i];
+		unsigned bit = 0;
+		const char *name = NULL;
+		if (a->type != IMAP_ARG_ATOM) {
+			imap_tagged(s, cmd, "BAD", NULL, "Invalid argument");
+			return IMAP_DONE;
+		}
+		if (imap_arg_is_atom(a, "CONDSTORE")) {
+			bit = IMAP_EXT_CONDSTORE;
+			name = "CONDSTORE";
+		} else if (imap_arg_is_atom(a, "QRESYNC")) {
+			bit = IMAP_EXT_QRESYNC | IMAP_EXT_CONDSTORE;
+			name = "QRESYNC";
+		} else if (imap_arg_is_atom(a, "UTF8=ACCEPT")) {
+			bit = IMAP_EXT_UTF8;
+			name = "UTF8=ACCEPT";
+		} else if (imap_arg_is_atom(a, "IMAP4rev2")) {
+			bit = IMAP_EXT_REV2;
+			name = "IMAP4rev2";
+		}
+		if (!bit)
+			continue; /* unknown: ignored (RFC 5161 §3.1) */
+		bool already = (s->enabled & bit) == bit;
+		if (bit == (IMAP_EXT_QRESYNC | IMAP_EXT_CONDSTORE))
+			already = s->enabled & IMAP_EXT_QRESYNC;
+		s->enabled |= bit;
+		if (!already && strlen(out) + strlen(name) + 2 < sizeof out) {
+			strcat(out, " ");
+			strcat(out, name);
+		}
+	}
+	imap_untagged(s, "ENABLED%s", out);
+	imap_tagged(s, cmd, "OK", NULL, "ENABLE completed");
+	return IMAP_DONE;
+}
+
+enum imap_cmd_result imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd)
+{
+	if (cmd->nargs != 1 ||
+	    (cmd->args[0].type != IMAP_ARG_NIL && cmd->args[0].type != IMAP_ARG_LIST)) {
+		imap_tagged(s, cmd, "BAD", NULL, "Usage: ID NIL | ID (field value ...)");
+		return IMAP_DONE;
+	}
+	const struct imap_arg *l = &cmd->args[0];
+	if (l->type == IMAP_ARG_LIST) {
+		if (l->nlist % 2 != 0 || l->nlist > 60) {
+			imap_tagged(s, cmd, "BAD", NULL, "Invalid ID parameters");
+			return IMAP_DONE;
+		}
+		char line[512] = "";
+		size_t w = 0;
+		for (size_t i = 0; i < l->nlist; i += 2) {
+			const char *k, *v;
+			size_t kl, vl;
+			if (!imap_arg_string(&l->list[i], &k, &kl) || kl > 30 ||
+			    (l->list[i + 1].type != IMAP_ARG_NIL &&
+			     !imap_arg_string(&l->list[i + 1], &v, &vl))) {
+				imap_tagged(s, cmd, "BAD", NULL, "Invalid ID parameters");
+				return IMAP_DONE;
+			}
+			if (l->list[i + 1].type == IMAP_ARG_NIL) {
+				v = "";
+				vl = 0;
+			}
+			char ke[64], ve[128];
+			int n = snprintf(line + w, sizeof line - w, " %s=%s",
+			                 log_kv_escape(ke, sizeof ke, k, kl),
+			                 log_kv_escape(ve, sizeof ve, v, vl > 100 ? 100 : vl));
+			if (n > 0 && (size_t)n < sizeof line - w)
+				w += (size_t)n;
+		}
+		imap_log(s, LOG_INFO, "event=client_id%s", line);
+	}
+	imap_untagged(s, "ID (\"name\" \"tern\" \"version\" \"%s\")", TERN_VERSION);
+	imap_tagged(s, cmd, "OK", NULL, "ID completed");
+	return IMAP_DONE;
+}
+
+enum imap_cmd_result imap_cmd_namespace(struct imap_session *s, struct imap_cmd *cmd)
+{
+	imap_untagged(s, "NAMESPACE ((\"\" \"/\")) NIL NIL");
+	imap_tagged(s, cmd, "OK", NULL, "NAMESPACE completed");
+	return IMAP_DONE;
+}
+
+enum imap_cmd_result imap_cmd_compress(struct imap_session *s, struct imap_cmd *cmd)
+{
+	if (cmd->nargs != 1 || cmd->args[0].type != IMAP_ARG_ATOM) {
+		imap_tagged(s, cmd, "BAD", NULL, "Usage: COMPRESS DEFLATE");
+		return IMAP_DONE;
+	}
+	if (s->compress) {
+		imap_tagged(s, cmd, "NO", "COMPRESSIONACTIVE", "Compression already active");
+		return IMAP_DONE;
+	}
+	if (!imap_arg_is_atom(&cmd->args[0], "DEFLATE")) {
+		imap_tagged(s, cmd, "NO", "CANNOT", "Unknown compression mechanism");
+		return IMAP_DONE;
+	}
+	imap_tagged(s, cmd, "OK", NULL, "DEFLATE active");
+	if (imap_compress_start(s) != 0) {
+		imap_close(s);
+		return IMAP_DONE;
+	}
+	imap_log(s, LOG_DEBUG, "event=compress mech=deflate");
+	return IMAP_DONE;
+}

@@ -1,0 +1,678 @@
+/* cmd_fetch: FETCH and UID FETCH (RFC 9051 §6.4.5, RFC 3516 BINARY,
+ * RFC 7162 CHANGEDSINCE / VANISHED).
+ *
+ * Steps (cmd->step):
+ *   0  parse, resolve the set; if some attribute sets \Seen (BODY[] without
+ *      PEEK, RFC822, RFC822.TEXT, BINARY[]) and the mailbox is writable,
+ *      submit one flags job for the whole set and wait (ASYNC);
+ *   1  the \Seen job committed: tell other sessions;
+ *   2  VANISHED (EARLIER) when asked;
+ *   3  the response loop, resumable (IMAP_AGAIN).
+ *
+ * The response loop reads entries in UID-ordered slices of FETCH_BATCH rows
+ * (one indexed range query per slice on the reader connection), formats one
+ * "* n FETCH (...)" per message into ctx->out, and writes it out in 32 KiB
+ * pieces. A message body is never formatted into ctx->out: BODY[] /
+ * RFC822 and their partial forms stream straight from the messages BLOB
+ * (store_message_read) 64 KiB at a time while the output queue has room;
+ * a section that needs the MIME tree (HEADER, 1.2, TEXT, BINARY[...]) is
+ * cut from the message parsed once per message, then streamed from that
+ * buffer the same way. Whenever the output queue is full the handler
+ * returns IMAP_AGAIN and resumes exactly where it stopped.
+ */
+#include "proto/imap/imap_fetch.h"
+#include "proto/imap/imap_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/imap/imap_search_date.h"
+#include "proto/mime/mime.h"
+#include "server/notify.h"
+#include "store/imap_messages.h"
+#include "store/mail.h"
+#include "store/store.h"
+
+#define FETCH_BATCH 256
+#define FETCH_PIECE (64u << 10)
+#define FETCH_FLUSH (32u << 10)
+#define FETCH_MSGS_PER_CALL 2000
+
+struct fent {
+	uint32_t uid, seq, flags;
+	int64_t message_id, size, modseq, idate;
+	char *keywords;
+};
+
+struct fetch_ctx {
+	struct imap_session *s;
+	struct imap_fetch_spec spec;
+	struct imap_seqset parsed, set;
+	size_t ri;
+	uint32_t next_seq;
+
+	struct fent batch[FETCH_BATCH];
+	size_t nb, bi;
+
+	/* current message */
+	bool in_msg;
+	size_t ai;
+	char *raw;
+	size_t rawlen;
+	struct mime_message *mm;
+	bool info_loaded;
+	struct store_imap_info info;
+
+	/* literal being streamed */
+	bool streaming;
+	int64_t st_msgid; /* 0: from st_mem */
+	const char *st_mem;
+	uint64_t st_off, st_end;
+	char *piece;
+
+	struct mime_buf out, tmp;
+
+	/* implicit \Seen */
+	struct store_imap_flags_req seen;
+	uint32_t *seen_uids;
+	int status;
+
+	const char *error_code; /* a NO to give at the end */
+};
+
+static void fent_clear(struct fetch_ctx *c)
+{
+	for (size_t i = 0; i < c->nb; i++)
+		free(c->batch[i].keywords);
+	c->nb = c->bi = 0;
+}
+
+static void msg_clear(struct fetch_ctx *c)
+{
+	mime_free(&c->mm);
+	free(c->raw);
+	c->raw = NULL;
+	c->rawlen = 0;
+	if (c->info_loaded)
+		store_imap_info_free(&c->info);
+	c->info_loaded = false;
+	c->in_msg = false;
+	c->ai = 0;
+}
+
+static void fetch_ctx_free(struct imap_cmd *cmd)
+{
+	struct fetch_ctx *c = cmd->ctx;
+	if (!c)
+		return;
+	fent_clear(c);
+	msg_clear(c);
+	mime_buf_free(&c->out);
+	mime_buf_free(&c->tmp);
+	free(c->piece);
+	if (c->seen.res)
+		store_imap_flags_req_clear(&c->seen);
+	free(c->seen.res);
+	free(c->seen_uids);
+	cmd->ctx = NULL;
+}
+
+/* ---- formatting helpers shared with STORE ---- */
+
+int imap_format_flags(struct mime_buf *b, uint32_t flags, const char *keywords)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} sys[] = {{STORE_FLAG_SEEN, "\\Seen"},
+	           {STORE_FLAG_ANSWERED, "\\Answered"},
+	           {STORE_FLAG_FLAGGED, "\\Flagged"},
+	           {STORE_FLAG_DELETED, "\\Deleted"},
+	           {STORE_FLAG_DRAFT, "\\Draft"}};
+	int r = mime_buf_addc(b, '(');
+	bool first = true;
+	for (size_t i = 0; r == 0 && i < 5; i++) {
+		if (flags & sys[i].bit) {
+			if (!first)
+				r = mime_buf_addc(b, ' ');
+			if (r == 0)
+				r = mime_buf_adds(b, sys[i].name);
+			first = false;
+		}
+	}
+	if (r == 0 && keywords && *keywords) {
+		if (!first)
+			r = mime_buf_addc(b, ' ');
+		if (r == 0)
+			r = mime_buf_adds(b, keywords);
+	}
+	if (r == 0)
+		r = mime_buf_addc(b, ')');
+	return r;
+}
+
+static void flush_out(struct fetch_ctx *c)
+{
+	if (c->out.len) {
+		imap_write(c->s, c->out.data, c->out.len);
+		mime_buf_reset(&c->out);
+	}
+}
+
+static int addf(struct mime_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int addf(struct mime_buf *b, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	return mime_buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* ---- the current message ---- */
+
+static int load_message(struct fetch_ctx *c, const struct fent *e)
+{
+	if (c->mm)
+		return 0;
+	if (e->size < 0 || (uint64_t)e->size > (1ull << 31))
+		return -EFBIG;
+	c->raw = malloc((size_t)e->size + 1);
+	if (!c->raw)
+		return -ENOMEM;
+	ssize_t n = store_message_read(imap_db(c->s), e->message_id, 0, c->raw, (size_t)e->size);
+	if (n < 0)
+		return (int)n;
+	c->rawlen = (size_t)n;
+	return mime_parse(c->raw, c->rawlen, &c->mm);
+}
+
+static int load_info(struct fetch_ctx *c, const struct fent *e)
+{
+	if (c->info_loaded)
+		return 0;
+	int r = store_imap_info_get(imap_db(c->s), e->message_id, &c->info);
+	if (r == 0) {
+		if ((r = load_message(c, e)) < 0)
+			return r;
+		r = store_imap_info_compute(c->raw, c->rawlen, &c->info, NULL, NULL);
+	}
+	if (r < 0)
+		return r;
+	c->info_loaded = true;
+	return 0;
+}
+
+/* Literal header then a stream of [off, end) of the message BLOB
+ * (msgid != 0) or of mem. */
+static void start_literal(struct fetch_ctx *c, int64_t msgid, const char *mem, uint64_t off,
+                          uint64_t end, bool binary)
+{
+	bool nul = binary && mem && memchr(mem + off, '\0', (size_t)(end - off)) != NULL;
+	addf(&c->out, "%s{%llu}\r\n", nul ? "~" : "", (unsigned long long)(end - off));
+	c->streaming = end > off;
+	c->st_msgid = msgid;
+	c->st_mem = mem;
+	c->st_off = off;
+	c->st_end = end;
+	if (end - off <= FETCH_FLUSH && mem) {
+		mime_buf_add(&c->out, mem + off, (size_t)(end - off));
+		c->streaming = false;
+	}
+}
+
+/* Returns 1 when the stream finished, 0 when the output is full, <0 on a
+ * read error (the connection is then aborted: a half-sent literal cannot
+ * be taken back). */
+static int pump(struct fetch_ctx *c)
+{
+	flush_out(c);
+	while (c->streaming) {
+		if (imap_output_full(c->s))
+			return 0;
+		uint64_t want = c->st_end - c->st_off;
+		if (want > FETCH_PIECE)
+			want = FETCH_PIECE;
+		if (c->st_msgid) {
+			if (!c->piece && !(c->piece = malloc(FETCH_PIECE)))
+				return -ENOMEM;
+			ssize_t n = store_message_read(imap_db(c->s), c->st_msgid, (size_t)c->st_off,
+			                               c->piece, (size_t)want);
+			if (n <= 0)
+				return n < 0 ? (int)n : -EIO;
+			imap_write(c->s, c->piece, (size_t)n);
+			c->st_off += (uint64_t)n;
+		} else {
+			imap_write(c->s, c->st_mem + c->st_off, (size_t)want);
+			c->st_off += want;
+		}
+		if (c->st_off >= c->st_end)
+			c->streaming = false;
+	}
+	return 1;
+}
+
+/* Apply <offset.count> to a length. */
+static void clip(const struct imap_fetch_att *a, uint64_t len, uint64_t *off, uint64_t *end)
+{
+	*off = 0;
+	*end = len;
+	if (a->partial) {
+		*off = a->offset < len ? a->offset : len;
+		*end = a->count < len - *off ? *off + a->count : len;
+	}
+}
+
+/* Bytes of a BODY section (or RFC822.HEADER / RFC822.TEXT) into c->tmp.
+ * Returns 0, or -ENOENT when the section does not exist. */
+static int section_bytes(struct fetch_ctx *c, const char *spec, size_t len)
+{
+	struct mime_section sec;
+	mime_buf_reset(&c->tmp);
+	int r = mime_section_find(c->mm, spec, len, &sec);
+	if (r < 0)
+		return r;
+	r = mime_section_fetch(c->mm, &sec, &c->tmp);
+	if (r == 0 && !c->tmp.data)
+		r = mime_buf_add(&c->tmp, "", 0);
+	return r;
+}
+
+/* BINARY[section] decoded into c->tmp; -EINVAL for an unknown CTE. */
+static int binary_bytes(struct fetch_ctx *c, const char *spec, size_t len)
+{
+	mime_buf_reset(&c->tmp);
+	if (len == 0)
+		return mime_buf_add(&c->tmp, c->raw, c->rawlen);
+	const struct mime_part *p = mime_part_find(c->mm, spec, len);
+	if (!p)
+		return -ENOENT;
+	if (p->flags & MIME_PART_MULTIPART || p->message)
+		return mime_buf_add(&c->tmp, c->raw + p->body_start, p->size);
+	if (mime_part_encoding(p) == MIME_ENC_UNKNOWN)
+		return -EINVAL;
+	int r = mime_decode_body(c->mm, p, &c->tmp);
+	if (r == 0 && !c->tmp.data)
+		r = mime_buf_add(&c->tmp, "", 0);
+	return r;
+}
+
+static bool seen_changed(const struct fetch_ctx *c, uint32_t uid)
+{
+	if (!c->seen.res)
+		return false;
+	size_t lo = 0, hi = c->seen.n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c->seen.res[mid].uid == uid)
+			return c->seen.res[mid].status == 1;
+		if (c->seen.res[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Emit attributes of the current message from c->ai on. Returns 1 when
+ * the message is complete, 0 when a literal stream was started. */
+static int emit_atts(struct fetch_ctx *c, const struct fent *e)
+{
+	for (; c->ai < c->spec.n; c->ai++) {
+		const struct imap_fetch_att *a = &c->spec.atts[c->ai];
+		if (c->ai > 0)
+			mime_buf_addc(&c->out, ' ');
+		uint64_t off, end;
+		int r;
+		switch (a->kind) {
+		case IMAP_FA_UID:
+			addf(&c->out, "UID %u", e->uid);
+			break;
+		case IMAP_FA_FLAGS:
+			mime_buf_adds(&c->out, "FLAGS ");
+			imap_format_flags(&c->out, e->flags, e->keywords);
+			break;
+		case IMAP_FA_MODSEQ:
+			addf(&c->out, "MODSEQ (%lld)", (long long)e->modseq);
+			break;
+		case IMAP_FA_INTERNALDATE: {
+			char d[32];
+			imap_format_date_time(e->idate, d);
+			addf(&c->out, "INTERNALDATE \"%s\"", d);
+			break;
+		}
+		case IMAP_FA_RFC822_SIZE:
+			addf(&c->out, "RFC822.SIZE %lld", (long long)e->size);
+			break;
+		case IMAP_FA_ENVELOPE:
+		case IMAP_FA_BODY:
+		case IMAP_FA_BODYSTRUCTURE:
+			if ((r = load_info(c, e)) < 0) {
+				imap_log(c->s, LOG_ERROR, "event=fetch_info_error uid=%u err=%d", e->uid, r);
+				mime_buf_adds(&c->out, a->kind == IMAP_FA_ENVELOPE ? "ENVELOPE NIL"
+				                                                   : "BODY NIL");
+				break;
+			}
+			mime_buf_adds(&c->out, a->name);
+			mime_buf_addc(&c->out, ' ');
+			mime_buf_adds(&c->out, a->kind == IMAP_FA_ENVELOPE ? c->info.envelope
+			                       : a->kind == IMAP_FA_BODY   ? c->info.body
+			                                                   : c->info.bodystructure);
+			break;
+		case IMAP_FA_RFC822:
+		case IMAP_FA_SECTION:
+		case IMAP_FA_BINARY:
+			mime_buf_adds(&c->out, a->name);
+			mime_buf_addc(&c->out, ' ');
+			if (a->kind == IMAP_FA_RFC822 || a->section_len == 0) {
+				clip(a, (uint64_t)e->size, &off, &end);
+				start_literal(c, e->message_id, NULL, off, end, false);
+				c->ai++;
+				return 0;
+			}
+			r = a->kind == IMAP_FA_BINARY ? binary_bytes(c, a->section, a->section_len)
+			                              : section_bytes(c, a->section, a->section_len);
+			if (r < 0) {
+				if (r == -EINVAL && a->kind == IMAP_FA_BINARY)
+					c->error_code = "UNKNOWN-CTE";
+				mime_buf_adds(&c->out, a->kind == IMAP_FA_BINARY ? "NIL" : "\"\"");
+				break;
+			}
+			clip(a, c->tmp.len, &off, &end);
+			start_literal(c, 0, c->tmp.data, off, end, a->kind == IMAP_FA_BINARY);
+			c->ai++;
+			return 0;
+		case IMAP_FA_RFC822_HEADER:
+		case IMAP_FA_RFC822_TEXT:
+			mime_buf_adds(&c->out, a->name);
+			mime_buf_addc(&c->out, ' ');
+			if (section_bytes(c, a->kind == IMAP_FA_RFC822_HEADER ? "HEADER" : "TEXT",
+			                  a->kind == IMAP_FA_RFC822_HEADER ? 6 : 4) < 0) {
+				mime_buf_adds(&c->out, "\"\"");
+				break;
+			}
+			start_literal(c, 0, c->tmp.data, 0, c->tmp.len, false);
+			c->ai++;
+			return 0;
+		case IMAP_FA_BINARY_SIZE:
+			r = binary_bytes(c, a->section, a->section_len);
+			if (r == -EINVAL)
+				c->error_code = "UNKNOWN-CTE";
+			if (r < 0)
+				addf(&c->out, "%s NIL", a->name);
+			else
+				addf(&c->out, "%s %zu", a->name, c->tmp.len);
+			break;
+		}
+	}
+	return 1;
+}
+
+/* The next entry to answer for, or NULL at the end of the set. */
+static int load_batch_cb(void *ud, const struct store_imap_entry *e)
+{
+	struct fetch_ctx *c = ud;
+	uint32_t seq = imap_view_seq(c->s, e->uid);
+	if (seq == 0)
+		return 0;
+	if (c->spec.changedsince >= 0 && e->modseq <= c->spec.changedsince)
+		return 0;
+	struct fent *f = &c->batch[c->nb++];
+	f->uid = e->uid;
+	f->seq = seq;
+	f->flags = e->flags;
+	f->message_id = e->message_id;
+	f->size = e->size;
+	f->modseq = e->modseq;
+	f->idate = e->internal_date;
+	f->keywords = strdup(e->keywords ? e->keywords : "");
+	return 0;
+}
+
+/* Fill the batch; returns 0 at the end of the set, 1 if entries are
+ * waiting, negative on error. */
+static int next_batch(struct fetch_ctx *c)
+{
+	fent_clear(c);
+	while (c->ri < c->set.n) {
+		const struct imap_seqrange *rg = &c->set.r[c->ri];
+		if (c->next_seq < rg->lo)
+			c->next_seq = rg->lo;
+		if (c->next_seq > rg->hi) {
+			c->ri++;
+			continue;
+		}
+		uint32_t lo = imap_view_uid(c->s, c->next_seq), hi = imap_view_uid(c->s, rg->hi);
+		int r = store_imap_entries_range(imap_db(c->s), c->s->sel.mailbox_id, lo, hi,
+		                                 FETCH_BATCH, false, load_batch_cb, c);
+		if (r < 0)
+			return r;
+		if ((size_t)r < FETCH_BATCH || r == 0) {
+			c->ri++;
+			c->next_seq = 0;
+		} else {
+			/* the last row read: continue after it */
+			uint32_t last = c->nb ? c->batch[c->nb - 1].uid : 0;
+			uint32_t lseq = last ? imap_view_seq(c->s, last) : 0;
+			/* rows may have been filtered; find the last uid read via
+			 * the view: everything up to hi was covered if none left */
+			if (!lseq) {
+				/* all FETCH_BATCH rows filtered: step by UID */
+				c->next_seq++;
+			} else {
+				c->next_seq = lseq + 1;
+			}
+		}
+		if (c->nb)
+			return 1;
+	}
+	return 0;
+}
+
+static void seen_done(void *arg, int status)
+{
+	struct fetch_ctx *c = arg;
+	c->status = status;
+	imap_cmd_wake(c->s);
+}
+
+static enum imap_cmd_result finish(struct imap_session *s, struct imap_cmd *cmd,
+                                   struct fetch_ctx *c)
+{
+	flush_out(c);
+	if (c->error_code)
+		imap_tagged(s, cmd, "NO", c->error_code, "Some parts could not be decoded");
+	else
+		imap_tagged(s, cmd, "OK", NULL, "%sFETCH completed", cmd->uid ? "UID " : "");
+	return IMAP_DONE;
+}
+
+enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd)
+{
+	struct fetch_ctx *c = cmd->ctx;
+	const char *err = NULL;
+
+	if (cmd->step == 0) {
+		if (cmd->nargs < 2 || cmd->nargs > 3 || cmd->args[0].type != IMAP_ARG_ATOM) {
+			imap_tagged(s, cmd, "BAD", NULL, "FETCH needs a sequence set and attributes");
+			return IMAP_DONE;
+		}
+		c = imap_arena_alloc(&cmd->arena, sizeof *c);
+		c->s = s;
+		cmd->ctx = c;
+		cmd->ctx_free = fetch_ctx_free;
+		if (imap_seqset_parse(cmd->args[0].str, cmd->args[0].len, &c->parsed, &cmd->arena) <
+		    0) {
+			imap_tagged(s, cmd, "BAD", NULL, "Invalid sequence set");
+			return IMAP_DONE;
+		}
+		if (imap_fetch_parse(&cmd->args[1], cmd->nargs > 2 ? &cmd->args[2] : NULL, cmd->uid,
+		                     &cmd->arena, &c->spec, &err) < 0) {
+			imap_tagged(s, cmd, "BAD", NULL, "%s", err);
+			return IMAP_DONE;
+		}
+		if (c->spec.vanished && !(s->enabled & IMAP_EXT_QRESYNC)) {
+			imap_tagged(s, cmd, "BAD", NULL, "VANISHED needs ENABLE QRESYNC");
+			return IMAP_DONE;
+		}
+		int r = imap_seqset_resolve(s->sel.uids, s->sel.count, s->searchres, s->nsearchres,
+		                            &c->parsed, cmd->uid, &c->set, &cmd->arena);
+		if (r < 0) {
+			imap_tagged(s, cmd, "BAD", NULL, "Invalid sequence set: no such message");
+			return IMAP_DONE;
+		}
+		if (c->spec.changedsince >= 0 || imap_fetch_has(&c->spec, IMAP_FA_MODSEQ))
+			imap_condstore_enable(s);
+		if ((s->enabled & (IMAP_EXT_CONDSTORE | IMAP_EXT_QRESYNC)) &&
+		    !imap_fetch_has(&c->spec, IMAP_FA_MODSEQ) && c->spec.sets_seen) {
+			/* RFC 7162 §3.2: a flag change reported to a CONDSTORE
+			 * client carries its MODSEQ */
+			c->spec.atts[c->spec.n++] =
+			    (struct imap_fetch_att){.kind = IMAP_FA_MODSEQ, .name = "MODSEQ"};
+		}
+		cmd->step = 2;
+		uint64_t cnt = imap_seqset_count(&c->set);
+		if (c->spec.sets_seen && !s->sel.readonly && cnt > 0) {
+			c->seen_uids = malloc(cnt * sizeof *c->seen_uids);
+			c->seen.res = calloc(cnt, sizeof *c->seen.res);
+			if (!c->seen_uids || !c->seen.res) {
+				imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
+				return IMAP_DONE;
+			}
+			size_t k = 0;
+			for (size_t i = 0; i < c->set.n; i++)
+				for (uint64_t q = c->set.r[i].lo; q <= c->set.r[i].hi; q++)
+					c->seen_uids[k++] = s->sel.uids[q - 1];
+			c->seen.mailbox_id = s->sel.mailbox_id;
+			c->seen.uids = c->seen_uids;
+			c->seen.n = k;
+			c->seen.op = STORE_IMAP_ADD;
+			c->seen.flags = STORE_FLAG_SEEN;
+			c->seen.keywords = "";
+			c->seen.unchangedsince = -1;
+			if (store_submit(imap_store(s), store_imap_flags_job, seen_done, c) == 0) {
+				cmd->step = 1;
+				return IMAP_ASYNC;
+			}
+			free(c->seen.res);
+			c->seen.res = NULL;
+		}
+	}
+
+	if (cmd->step == 1) {
+		if (c->status < 0) {
+			imap_log(s, LOG_WARN, "event=fetch_seen_failed err=%d", c->status);
+			store_imap_flags_req_clear(&c->seen);
+			free(c->seen.res);
+			c->seen.res = NULL;
+		} else {
+			for (size_t i = 0; i < c->seen.n; i++) {
+				if (c->seen.res[i].status != 1)
+					continue;
+				struct notify_event ev = {.mailbox_id = s->sel.mailbox_id,
+				                          .kind = NOTIFY_FLAGS,
+				                          .uid = c->seen.res[i].uid,
+				                          .modseq = c->seen.res[i].modseq,
+				                          .origin = s->sid};
+				imap_view_flags_changed(s, c->seen.res[i].uid, c->seen.res[i].modseq);
+				notify_publish(&ev);
+			}
+		}
+		cmd->step = 2;
+	}
+
+	if (cmd->step == 2) {
+		if (c->spec.vanished) {
+			struct mime_buf vb = {0};
+			for (size_t i = 0; i < c->parsed.n; i++) {
+				uint32_t lo = c->parsed.r[i].lo, hi = c->parsed.r[i].hi;
+				uint32_t *u = NULL;
+				size_t n = 0;
+				if (lo > hi) {
+					uint32_t t = lo;
+					lo = hi;
+					hi = t;
+				}
+				if (store_imap_vanished_since(imap_db(s), s->sel.mailbox_id,
+				                              c->spec.changedsince, lo, hi, &u, &n) == 0) {
+					char *fmt = imap_seqset_format(&cmd->arena, u, n);
+					if (n) {
+						if (vb.len)
+							mime_buf_addc(&vb, ',');
+						mime_buf_adds(&vb, fmt);
+					}
+				}
+				free(u);
+			}
+			if (vb.len)
+				imap_untagged(s, "VANISHED (EARLIER) %s", vb.data);
+			mime_buf_free(&vb);
+		}
+		cmd->step = 3;
+	}
+
+	/* step 3: the response loop */
+	unsigned msgs = 0;
+	for (;;) {
+		if (s->closed)
+			return finish(s, cmd, c);
+		if (c->streaming) {
+			int r = pump(c);
+			if (r < 0) {
+				imap_log(s, LOG_ERROR, "event=fetch_stream_error err=%d", r);
+				conn_abort_imap:
+				imap_tagged(s, cmd, "NO", "SERVERBUG", "Read error");
+				return IMAP_DONE;
+			}
+			if (r == 0)
+				return IMAP_AGAIN;
+		}
+		if (c->in_msg) {
+			const struct fent *e = &c->batch[c->bi];
+			if (c->spec.needs_message && !c->mm) {
+				int r = load_message(c, e);
+				if (r < 0) {
+					imap_log(s, LOG_ERROR, "event=fetch_load_error uid=%u err=%d", e->uid,
+					         r);
+					goto conn_abort_imap;
+				}
+			}
+			if (emit_atts(c, e) == 0)
+				continue; /* stream the literal */
+			if (seen_changed(c, e->uid) && !imap_fetch_has(&c->spec, IMAP_FA_FLAGS)) {
+				mime_buf_adds(&c->out, " FLAGS ");
+				imap_format_flags(&c->out, e->flags, e->keywords);
+			}
+			mime_buf_adds(&c->out, ")\r\n");
+			msg_clear(c);
+			c->bi++;
+			if (c->out.len >= FETCH_FLUSH)
+				flush_out(c);
+			if (imap_output_full(s) || ++msgs >= FETCH_MSGS_PER_CALL) {
+				flush_out(c);
+				return IMAP_AGAIN;
+			}
+			continue;
+		}
+		if (c->bi >= c->nb) {
+			int r = next_batch(c);
+			if (r < 0) {
+				flush_out(c);
+				imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Cannot read the mailbox");
+				return IMAP_DONE;
+			}
+			if (r == 0)
+				return finish(s, cmd, c);
+		}
+		const struct fent *e = &c->batch[c->bi];
+		addf(&c->out, "* %u FETCH (", e->seq);
+		c->in_msg = true;
+		c->ai = 0;
+	}
+}

@@ -1,0 +1,357 @@
+/* cmd_search: SEARCH and UID SEARCH (RFC 9051 §6.4.4), with ESEARCH
+ * return options (RFC 4731), SAVE/$ (RFC 5182) and MODSEQ (RFC 7162).
+ *
+ * Steps (cmd->step):
+ *   0  parse; resolve every sequence/UID set against the view;
+ *   1  if the query needs precomputed data (header or text keys) and the
+ *      mailbox still has messages without it (stored before schema 2),
+ *      index them in bounded store jobs first (ASYNC, repeated);
+ *   2  run each BODY/TEXT key once as an FTS5 query -> sorted UID lists;
+ *   3  scan the mailbox's entries in UID order, SEARCH_SLICE rows per call
+ *      (IMAP_AGAIN between slices), evaluating the key tree per message;
+ *   4  reply.
+ */
+#include "proto/imap/imap_int.h"
+#include "proto/imap/imap_search.h"
+#include "proto/imap/imap_search_date.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/mime/mime.h"
+#include "store/imap_messages.h"
+#include "store/store.h"
+
+#define SEARCH_SLICE 5000
+
+struct search_ctx {
+	struct imap_session *s;
+	struct imap_search q;
+	struct store_imap_index_req idx;
+	int status;
+	uint32_t next_uid;
+	uint32_t *hits; /* matching UIDs, ascending */
+	size_t nhits, cap;
+	int64_t maxmodseq;
+	int error;
+};
+
+static void search_ctx_free(struct imap_cmd *cmd)
+{
+	struct search_ctx *c = cmd->ctx;
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->q.nfts; i++)
+		free(c->q.fts[i].uids);
+	free(c->hits);
+	cmd->ctx = NULL;
+}
+
+/* Mailboxes known to be fully indexed. Every message stored since schema 2
+ * is indexed when written, so once a mailbox has been checked it stays
+ * checked for the life of the process. */
+static int64_t *indexed_ids;
+static size_t nindexed, capindexed;
+
+static bool mailbox_indexed(int64_t id)
+{
+	for (size_t i = 0; i < nindexed; i++)
+		if (indexed_ids[i] == id)
+			return true;
+	return false;
+}
+
+static void mailbox_mark_indexed(int64_t id)
+{
+	if (nindexed == capindexed) {
+		size_t nc = capindexed ? capindexed * 2 : 16;
+		int64_t *n = realloc(indexed_ids, nc * sizeof *n);
+		if (!n)
+			return;
+		indexed_ids = n;
+		capindexed = nc;
+	}
+	indexed_ids[nindexed++] = id;
+}
+
+/* Resolve SEQ/UID keys. A sequence number above the mailbox size matches
+ * nothing (rather than making the whole SEARCH fail). */
+static int resolve_keys(struct imap_session *s, struct imap_cmd *cmd, struct imap_search_key *k)
+{
+	for (size_t i = 0; i < k->nkids; i++) {
+		int r = resolve_keys(s, cmd, k->kids[i]);
+		if (r < 0)
+			return r;
+	}
+	if (k->kind != IMAP_SK_SEQ && k->kind != IMAP_SK_UID)
+		return 0;
+	struct imap_seqset set = k->set;
+	if (k->kind == IMAP_SK_SEQ && !set.dollar) {
+		struct imap_seqrange *r = imap_arena_alloc(&cmd->arena, (set.n + 1) * sizeof *r);
+		size_t n = 0;
+		for (size_t i = 0; i < set.n; i++) {
+			uint32_t lo = set.r[i].lo, hi = set.r[i].hi;
+			if (lo == IMAP_SEQ_STAR)
+				lo = s->sel.count;
+			if (hi == IMAP_SEQ_STAR)
+				hi = s->sel.count;
+			if (lo > hi) {
+				uint32_t t = lo;
+				lo = hi;
+				hi = t;
+			}
+			if (lo == 0)
+				lo = 1;
+			if (hi > s->sel.count)
+				hi = s->sel.count;
+			if (lo <= hi && hi > 0)
+				r[n++] = (struct imap_seqrange){lo, hi};
+		}
+		set.r = r;
+		set.n = n;
+		if (n == 0) {
+			k->resolved.r = NULL;
+			k->resolved.n = 0;
+			return 0;
+		}
+	}
+	int r = imap_seqset_resolve(s->sel.uids, s->sel.count, s->searchres, s->nsearchres, &set,
+	                            k->kind == IMAP_SK_UID, &k->resolved, &cmd->arena);
+	if (r == -ERANGE) {
+		k->resolved.r = NULL;
+		k->resolved.n = 0;
+		return 0;
+	}
+	return r;
+}
+
+static void index_done(void *arg, int status)
+{
+	struct search_ctx *c = arg;
+	c->status = status;
+	imap_cmd_wake(c->s);
+}
+
+static int scan_cb(void *ud, const struct store_imap_entry *e)
+{
+	struct search_ctx *c = ud;
+	c->next_uid = e->uid;
+	uint32_t seq = imap_view_seq(c->s, e->uid);
+	if (seq == 0)
+		return 0;
+	struct imap_search_msg m = {
+	    .seq = seq,
+	    .uid = e->uid,
+	    .flags = e->flags,
+	    .keywords = e->keywords,
+	    .size = e->size,
+	    .internal_day = imap_day_of(e->internal_date),
+	    .sent_day = e->sent_day,
+	    .modseq = e->modseq,
+	    .headers = e->headers,
+	};
+	if (!imap_search_match(&c->q, c->q.root, &m))
+		return 0;
+	if (c->nhits == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 256;
+		uint32_t *n = realloc(c->hits, nc * sizeof *n);
+		if (!n)
+			return -ENOMEM;
+		c->hits = n;
+		c->cap = nc;
+	}
+	c->hits[c->nhits++] = e->uid;
+	if (e->modseq > c->maxmodseq)
+		c->maxmodseq = e->modseq;
+	return 0;
+}
+
+static void save_result(struct imap_session *s, const uint32_t *uids, size_t n)
+{
+	free(s->searchres);
+	s->searchres = NULL;
+	s->nsearchres = 0;
+	if (n == 0)
+		return;
+	s->searchres = malloc(n * sizeof *uids);
+	if (!s->searchres)
+		return;
+	memcpy(s->searchres, uids, n * sizeof *uids);
+	s->nsearchres = n;
+}
+
+static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
+                                  struct search_ctx *c)
+{
+	struct imap_search *q = &c->q;
+	size_t n = c->nhits;
+	/* numbers to report: UIDs or sequence numbers (both ascending) */
+	uint32_t *nums = n ? malloc(n * sizeof *nums) : NULL;
+	if (n && !nums) {
+		imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
+		return IMAP_DONE;
+	}
+	for (size_t i = 0; i < n; i++)
+		nums[i] = cmd->uid ? c->hits[i] : imap_view_seq(s, c->hits[i]);
+
+	bool esearch = q->esearch || (s->enabled & IMAP_EXT_REV2);
+	unsigned ret = q->esearch ? q->ret : IMAP_SEARCH_RET_ALL;
+
+	if (ret & IMAP_SEARCH_RET_SAVE) {
+		/* RFC 5182 §2.4: with MIN or MAX (and neither ALL nor COUNT)
+		 * only those are saved */
+		if ((ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX)) &&
+		    !(ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT))) {
+			uint32_t two[2];
+			size_t k = 0;
+			if (n && (ret & IMAP_SEARCH_RET_MIN))
+				two[k++] = c->hits[0];
+			if (n && (ret & IMAP_SEARCH_RET_MAX) && !(k && c->hits[n - 1] == two[0]))
+				two[k++] = c->hits[n - 1];
+			save_result(s, two, k);
+		} else {
+			save_result(s, c->hits, n);
+		}
+	}
+
+	struct mime_buf b = {0};
+	char num[64];
+	if (!esearch) {
+		mime_buf_adds(&b, "* SEARCH");
+		for (size_t i = 0; i < n; i++) {
+			snprintf(num, sizeof num, " %u", nums[i]);
+			mime_buf_adds(&b, num);
+		}
+		if (q->has_modseq && n) {
+			snprintf(num, sizeof num, " (MODSEQ %lld)", (long long)c->maxmodseq);
+			mime_buf_adds(&b, num);
+		}
+		mime_buf_adds(&b, "\r\n");
+	} else if (ret != IMAP_SEARCH_RET_SAVE) {
+		mime_buf_adds(&b, "* ESEARCH (TAG ");
+		struct mime_buf t = {0};
+		mime_imap_string(&t, cmd->tag, strlen(cmd->tag));
+		mime_buf_add(&b, t.data, t.len);
+		mime_buf_free(&t);
+		mime_buf_addc(&b, ')');
+		if (cmd->uid)
+			mime_buf_adds(&b, " UID");
+		if (n && (ret & IMAP_SEARCH_RET_MIN)) {
+			snprintf(num, sizeof num, " MIN %u", nums[0]);
+			mime_buf_adds(&b, num);
+		}
+		if (n && (ret & IMAP_SEARCH_RET_MAX)) {
+			snprintf(num, sizeof num, " MAX %u", nums[n - 1]);
+			mime_buf_adds(&b, num);
+		}
+		if (ret & IMAP_SEARCH_RET_COUNT) {
+			snprintf(num, sizeof num, " COUNT %zu", n);
+			mime_buf_adds(&b, num);
+		}
+		if (n && (ret & IMAP_SEARCH_RET_ALL)) {
+			mime_buf_adds(&b, " ALL ");
+			mime_buf_adds(&b, imap_seqset_format(&cmd->arena, nums, n));
+		}
+		if (q->has_modseq && n) {
+			snprintf(num, sizeof num, " MODSEQ %lld", (long long)c->maxmodseq);
+			mime_buf_adds(&b, num);
+		}
+		mime_buf_adds(&b, "\r\n");
+	}
+	if (b.len)
+		imap_write(s, b.data, b.len);
+	mime_buf_free(&b);
+	free(nums);
+	imap_tagged(s, cmd, "OK", NULL, "%sSEARCH completed", cmd->uid ? "UID " : "");
+	return IMAP_DONE;
+}
+
+enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd)
+{
+	struct search_ctx *c = cmd->ctx;
+	const char *err = NULL;
+
+	if (cmd->step == 0) {
+		c = imap_arena_alloc(&cmd->arena, sizeof *c);
+		c->s = s;
+		cmd->ctx = c;
+		cmd->ctx_free = search_ctx_free;
+		int r = imap_search_parse(cmd->args, cmd->nargs, &cmd->arena, &c->q, &err);
+		if (r == -ENOTSUP) {
+			imap_tagged(s, cmd, "NO", "BADCHARSET (UTF-8 US-ASCII)", "%s", err);
+			return IMAP_DONE;
+		}
+		if (r < 0) {
+			imap_tagged(s, cmd, "BAD", NULL, "%s", err ? err : "Invalid SEARCH");
+			return IMAP_DONE;
+		}
+		if (c->q.has_seqset && resolve_keys(s, cmd, c->q.root) < 0) {
+			imap_tagged(s, cmd, "BAD", NULL, "Invalid sequence set");
+			return IMAP_DONE;
+		}
+		if (c->q.has_modseq)
+			imap_condstore_enable(s);
+		cmd->step = 1;
+		c->status = 0;
+		if (!(c->q.needs_headers || c->q.nfts) || mailbox_indexed(s->sel.mailbox_id))
+			cmd->step = 2;
+	}
+
+	if (cmd->step == 1) {
+		if (c->status < 0) {
+			imap_log(s, LOG_ERROR, "event=search_index_failed err=%d", c->status);
+			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Cannot index the mailbox, try again");
+			return IMAP_DONE;
+		}
+		int r = store_imap_mailbox_unindexed(imap_db(s), s->sel.mailbox_id);
+		if (r == 1 && (c->idx.done > 0 || c->idx.mailbox_id == 0)) {
+			c->idx.mailbox_id = s->sel.mailbox_id;
+			c->idx.limit = 200;
+			if (store_submit(imap_store(s), store_imap_index_missing_job, index_done, c) ==
+			    0)
+				return IMAP_ASYNC;
+		}
+		if (r == 0)
+			mailbox_mark_indexed(s->sel.mailbox_id);
+		cmd->step = 2;
+	}
+
+	if (cmd->step == 2) {
+		for (size_t i = 0; i < c->q.nfts; i++) {
+			struct imap_search_fts *f = &c->q.fts[i];
+			int r = store_imap_fts_uids(imap_db(s), s->sel.mailbox_id, f->needle, f->len,
+			                            f->text, &f->uids, &f->n);
+			if (r < 0) {
+				imap_log(s, LOG_ERROR, "event=search_fts_error err=%d", r);
+				imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
+				return IMAP_DONE;
+			}
+		}
+		c->next_uid = 0;
+		cmd->step = 3;
+		if (s->sel.count == 0)
+			return reply(s, cmd, c);
+	}
+
+	if (cmd->step == 3) {
+		uint32_t last = s->sel.uids[s->sel.count - 1];
+		if (c->next_uid >= last)
+			return reply(s, cmd, c);
+		uint32_t from = c->next_uid + 1;
+		c->next_uid = last; /* unless the slice stops early */
+		uint32_t before = from;
+		(void)before;
+		int r = store_imap_entries_range(imap_db(s), s->sel.mailbox_id, from, last, SEARCH_SLICE,
+		                                 c->q.needs_headers, scan_cb, c);
+		if (r < 0) {
+			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
+			return IMAP_DONE;
+		}
+		if ((size_t)r < SEARCH_SLICE)
+			return reply(s, cmd, c);
+		return IMAP_AGAIN;
+	}
+	return reply(s, cmd, c);
+}

@@ -1,0 +1,303 @@
+/* cmd_store: STORE and UID STORE (RFC 9051 §6.4.6) with UNCHANGEDSINCE
+ * (RFC 7162 §3.1.3).
+ *
+ * One store job changes every message of the set (one MODSEQ per changed
+ * message); its completion writes the untagged FETCH responses (unless
+ * .SILENT, but always for a changed message under UNCHANGEDSINCE), tells
+ * other sessions through notify, and answers OK, or OK [MODIFIED set] for
+ * the messages that failed the UNCHANGEDSINCE test.
+ */
+#include "proto/imap/imap_fetch.h"
+#include "proto/imap/imap_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proto/mime/mime.h"
+#include "server/notify.h"
+#include "store/imap_messages.h"
+#include "store/mail.h"
+#include "store/store.h"
+
+struct store_ctx {
+	struct imap_session *s;
+	struct store_imap_flags_req req;
+	uint32_t *uids;
+	bool silent;
+	int status;
+};
+
+static void store_ctx_free(struct imap_cmd *cmd)
+{
+	struct store_ctx *c = cmd->ctx;
+	if (!c)
+		return;
+	store_imap_flags_req_clear(&c->req);
+	free(c->req.res);
+	free(c->uids);
+	cmd->ctx = NULL;
+}
+
+/* System flag bit for "\Seen" etc., 0 for a keyword, -1 for an unknown or
+ * unstorable system flag. */
+int imap_flag_parse(const char *s, size_t len, uint32_t *bit)
+{
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} sys[] = {{"\\Seen", STORE_FLAG_SEEN},
+	           {"\\Answered", STORE_FLAG_ANSWERED},
+	           {"\\Flagged", STORE_FLAG_FLAGGED},
+	           {"\\Deleted", STORE_FLAG_DELETED},
+	           {"\\Draft", STORE_FLAG_DRAFT}};
+	*bit = 0;
+	if (len == 0)
+		return -1;
+	if (s[0] == '\\') {
+		for (size_t i = 0; i < 5; i++)
+			if (strlen(sys[i].name) == len && strncasecmp(s, sys[i].name, len) == 0) {
+				*bit = sys[i].bit;
+				return 1;
+			}
+		if (len == 7 && strncasecmp(s, "\\Recent", 7) == 0)
+			return 2; /* ignored */
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c))
+			return -1;
+	}
+	return 0;
+}
+
+/* Flags from a list or a run of atoms into (mask, keywords). */
+int imap_flags_collect(const struct imap_arg *args, size_t n, struct imap_arena *a,
+                       uint32_t *mask, char **keywords)
+{
+	struct mime_buf kw = {0};
+	*mask = 0;
+	mime_buf_add(&kw, "", 0);
+	for (size_t i = 0; i < n; i++) {
+		if (args[i].type != IMAP_ARG_ATOM) {
+			mime_buf_free(&kw);
+			return -EINVAL;
+		}
+		uint32_t bit;
+		int r = imap_flag_parse(args[i].str, args[i].len, &bit);
+		if (r < 0) {
+			mime_buf_free(&kw);
+			return -EINVAL;
+		}
+		if (r == 1)
+			*mask |= bit;
+		else if (r == 0 && !store_imap_keyword_has(kw.data, args[i].str, args[i].len)) {
+			if (kw.len)
+				mime_buf_addc(&kw, ' ');
+			mime_buf_add(&kw, args[i].str, args[i].len);
+		}
+	}
+	*keywords = imap_arena_strndup(a, kw.data, kw.len);
+	mime_buf_free(&kw);
+	return 0;
+}
+
+static void store_done(void *arg, int status)
+{
+	struct store_ctx *c = arg;
+	c->status = status;
+	imap_cmd_wake(c->s);
+}
+
+enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd)
+{
+	struct store_ctx *c = cmd->ctx;
+	if (cmd->step == 0) {
+		struct imap_seqset set, res;
+		size_t i = 1;
+		int64_t unchangedsince = -1;
+		if (cmd->nargs < 3 || cmd->args[0].type != IMAP_ARG_ATOM ||
+		    imap_seqset_parse(cmd->args[0].str, cmd->args[0].len, &set, &cmd->arena) < 0) {
+			imap_tagged(s, cmd, "BAD", NULL, "STORE needs a set, an item and flags");
+			return IMAP_DONE;
+		}
+		if (cmd->args[1].type == IMAP_ARG_LIST) {
+			const struct imap_arg *m = &cmd->args[1];
+			uint64_t v;
+			if (m->nlist != 2 || !imap_arg_is_atom(&m->list[0], "UNCHANGEDSINCE") ||
+			    !imap_arg_u64(&m->list[1], &v)) {
+				imap_tagged(s, cmd, "BAD", NULL, "Unknown STORE modifier");
+				return IMAP_DONE;
+			}
+			unchangedsince = (int64_t)v;
+			i = 2;
+		}
+		if (i >= cmd->nargs) {
+			imap_tagged(s, cmd, "BAD", NULL, "STORE needs an item");
+			return IMAP_DONE;
+		}
+		const struct imap_arg *item = &cmd->args[i++];
+		enum store_imap_flag_op op;
+		const char *w = item->type == IMAP_ARG_ATOM ? item->str : "";
+		if (*w == '+')
+			op = STORE_IMAP_ADD, w++;
+		else if (*w == '-')
+			op = STORE_IMAP_REMOVE, w++;
+		else
+			op = STORE_IMAP_SET;
+		bool silent = false;
+		if (strcasecmp(w, "FLAGS.SILENT") == 0)
+			silent = true;
+		else if (strcasecmp(w, "FLAGS") != 0) {
+			imap_tagged(s, cmd, "BAD", NULL, "Unknown STORE item");
+			return IMAP_DONE;
+		}
+		const struct imap_arg *fl = &cmd->args[i];
+		size_t nfl = cmd->nargs - i;
+		if (nfl == 1 && fl->type == IMAP_ARG_LIST) {
+			nfl = fl->nlist;
+			fl = fl->list;
+		} else if (nfl == 0) {
+			imap_tagged(s, cmd, "BAD", NULL, "STORE needs flags");
+			return IMAP_DONE;
+		}
+		uint32_t mask;
+		char *kws;
+		if (imap_flags_collect(fl, nfl, &cmd->arena, &mask, &kws) < 0) {
+			imap_tagged(s, cmd, "BAD", NULL, "Invalid flag");
+			return IMAP_DONE;
+		}
+		if (s->sel.readonly) {
+			imap_tagged(s, cmd, "NO", "READ-ONLY", "Mailbox is read-only");
+			return IMAP_DONE;
+		}
+		int r = imap_seqset_resolve(s->sel.uids, s->sel.count, s->searchres, s->nsearchres,
+		                            &set, cmd->uid, &res, &cmd->arena);
+		if (r < 0) {
+			imap_tagged(s, cmd, "BAD", NULL, "Invalid sequence set: no such message");
+			return IMAP_DONE;
+		}
+		if (unchangedsince >= 0)
+			imap_condstore_enable(s);
+		uint64_t cnt = imap_seqset_count(&res);
+		if (cnt == 0) {
+			imap_tagged(s, cmd, "OK", NULL, "STORE completed");
+			return IMAP_DONE;
+		}
+		c = imap_arena_alloc(&cmd->arena, sizeof *c);
+		c->s = s;
+		c->silent = silent;
+		cmd->ctx = c;
+		cmd->ctx_free = store_ctx_free;
+		c->uids = malloc(cnt * sizeof *c->uids);
+		c->req.res = calloc(cnt, sizeof *c->req.res);
+		if (!c->uids || !c->req.res) {
+			imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
+			return IMAP_DONE;
+		}
+		size_t k = 0;
+		for (size_t j = 0; j < res.n; j++)
+			for (uint64_t q = res.r[j].lo; q <= res.r[j].hi; q++)
+				c->uids[k++] = s->sel.uids[q - 1];
+		c->req.mailbox_id = s->sel.mailbox_id;
+		c->req.uids = c->uids;
+		c->req.n = k;
+		c->req.op = op;
+		c->req.flags = mask;
+		c->req.keywords = kws;
+		c->req.unchangedsince = unchangedsince;
+		if ((r = store_submit(imap_store(s), store_imap_flags_job, store_done, c)) < 0) {
+			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Cannot store flags now");
+			return IMAP_DONE;
+		}
+		cmd->step = 1;
+		return IMAP_ASYNC;
+	}
+
+	/* step 1: committed (or failed) */
+	if (c->status < 0) {
+		imap_log(s, LOG_WARN, "event=store_failed err=%d", c->status);
+		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Cannot store flags now, try again");
+		return IMAP_DONE;
+	}
+	bool condstore = s->enabled & (IMAP_EXT_CONDSTORE | IMAP_EXT_QRESYNC);
+	struct mime_buf out = {0};
+	uint32_t *modified = NULL;
+	size_t nmod = 0;
+	char num[96];
+	for (size_t i = 0; i < c->req.n; i++) {
+		const struct store_imap_flag_result *r = &c->req.res[i];
+		uint32_t seq = imap_view_seq(s, r->uid);
+		if (r->status < 0 || seq == 0)
+			continue;
+		if (r->status == 2) {
+			if (!modified)
+				modified = malloc(c->req.n * sizeof *modified);
+			if (modified)
+				modified[nmod++] = cmd->uid ? r->uid : seq;
+			continue;
+		}
+		if (r->status == 1) {
+			struct notify_event ev = {.mailbox_id = s->sel.mailbox_id,
+			                          .kind = NOTIFY_FLAGS,
+			                          .uid = r->uid,
+			                          .modseq = r->modseq,
+			                          .origin = s->sid};
+			imap_view_flags_changed(s, r->uid, r->modseq);
+			notify_publish(&ev);
+			/* keywords the session's FLAGS did not list yet */
+			for (const char *p = r->keywords; p && *p;) {
+				while (*p == ' ')
+					p++;
+				const char *e = p;
+				while (*e && *e != ' ')
+					e++;
+				if (e > p && !store_imap_keyword_has(s->sel.keywords ? s->sel.keywords : "",
+				                                     p, (size_t)(e - p)))
+					imap_view_keyword_seen(s, p, (size_t)(e - p));
+				p = e;
+			}
+		}
+		bool report = !c->silent || (r->status == 1 && c->req.unchangedsince >= 0);
+		if (!report)
+			continue;
+		snprintf(num, sizeof num, "* %u FETCH (", seq);
+		mime_buf_adds(&out, num);
+		if (cmd->uid) {
+			snprintf(num, sizeof num, "UID %u ", r->uid);
+			mime_buf_adds(&out, num);
+		}
+		if (!c->silent) {
+			mime_buf_adds(&out, "FLAGS ");
+			imap_format_flags(&out, r->flags, r->keywords);
+			if (condstore)
+				mime_buf_addc(&out, ' ');
+		}
+		if (condstore) {
+			snprintf(num, sizeof num, "MODSEQ (%lld)", (long long)r->modseq);
+			mime_buf_adds(&out, num);
+		}
+		if (out.len && out.data[out.len - 1] == ' ')
+			out.len--;
+		mime_buf_adds(&out, ")\r\n");
+		if (out.len > 32768) {
+			imap_write(s, out.data, out.len);
+			mime_buf_reset(&out);
+		}
+	}
+	if (out.len)
+		imap_write(s, out.data, out.len);
+	mime_buf_free(&out);
+	if (nmod) {
+		char *set = imap_seqset_format(&cmd->arena, modified, nmod);
+		char *code = imap_arena_printf(&cmd->arena, "MODIFIED %s", set);
+		imap_tagged(s, cmd, "OK", code, "Conditional STORE failed for some messages");
+	} else {
+		imap_tagged(s, cmd, "OK", NULL, "%sSTORE completed", cmd->uid ? "UID " : "");
+	}
+	free(modified);
+	return IMAP_DONE;
+}

@@ -1,0 +1,70 @@
+/* commands: the IMAP command table.
+ *
+ * Every command the server knows, with the state it needs and how it
+ * interacts with untagged updates. The session checks the flags before a
+ * handler runs, so handlers never re-check the state. Message commands
+ * (FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE, APPEND) are implemented by
+ * their own files; see imap_int.h for the split.
+ *
+ *   NOAUTH      only before login          AUTH      after login
+ *   SELECTED    a mailbox is selected      UID       "UID <cmd>" allowed
+ *   NO_EXPUNGE  no EXPUNGE while it runs (RFC 9051 §7.5.1, non-UID form)
+ *   BREAKS_SEQ  may renumber messages      NO_UPDATES  no updates at its reply
+ *   WRITE       changes the mailbox: refused under EXAMINE
+ */
+#include "proto/imap/imap_int.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define A IMAP_CMD_AUTH
+#define S (IMAP_CMD_AUTH | IMAP_CMD_SELECTED)
+
+static const struct imap_command commands[] = {
+    /* any state */
+    {"CAPABILITY", imap_cmd_capability, 0},
+    {"NOOP", imap_cmd_noop, 0},
+    {"LOGOUT", imap_cmd_logout, IMAP_CMD_NO_UPDATES},
+    {"ID", imap_cmd_id, 0},
+    /* not authenticated */
+    {"STARTTLS", imap_cmd_starttls, IMAP_CMD_NOAUTH | IMAP_CMD_NO_UPDATES},
+    {"AUTHENTICATE", imap_cmd_authenticate, IMAP_CMD_NOAUTH | IMAP_CMD_NO_UPDATES},
+    {"LOGIN", imap_cmd_login, IMAP_CMD_NOAUTH | IMAP_CMD_NO_UPDATES},
+    /* authenticated */
+    {"ENABLE", imap_cmd_enable, A},
+    {"NAMESPACE", imap_cmd_namespace, A},
+    {"COMPRESS", imap_cmd_compress, A | IMAP_CMD_NO_UPDATES},
+    {"SELECT", imap_cmd_select, A | IMAP_CMD_NO_UPDATES},
+    {"EXAMINE", imap_cmd_select, A | IMAP_CMD_NO_UPDATES},
+    {"CREATE", imap_cmd_create, A},
+    {"DELETE", imap_cmd_delete, A},
+    {"RENAME", imap_cmd_rename, A},
+    {"SUBSCRIBE", imap_cmd_subscribe, A},
+    {"UNSUBSCRIBE", imap_cmd_subscribe, A},
+    {"LIST", imap_cmd_list, A},
+    {"LSUB", imap_cmd_list, A},
+    {"STATUS", imap_cmd_status, A},
+    {"APPEND", imap_cmd_append, A},
+    {"IDLE", imap_cmd_idle, A},
+    {"GETQUOTA", imap_cmd_getquota, A},
+    {"GETQUOTAROOT", imap_cmd_getquotaroot, A},
+    {"SETQUOTA", imap_cmd_setquota, A},
+    /* selected */
+    {"CHECK", imap_cmd_check, S},
+    {"CLOSE", imap_cmd_close, S | IMAP_CMD_BREAKS_SEQ | IMAP_CMD_NO_UPDATES},
+    {"UNSELECT", imap_cmd_unselect, S | IMAP_CMD_NO_UPDATES},
+    {"EXPUNGE", imap_cmd_expunge, S | IMAP_CMD_UID | IMAP_CMD_BREAKS_SEQ | IMAP_CMD_WRITE},
+    {"FETCH", imap_cmd_fetch, S | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE},
+    {"STORE", imap_cmd_store, S | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE | IMAP_CMD_WRITE},
+    {"SEARCH", imap_cmd_search, S | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE},
+    {"COPY", imap_cmd_copy, S | IMAP_CMD_UID},
+    {"MOVE", imap_cmd_move, S | IMAP_CMD_UID | IMAP_CMD_BREAKS_SEQ | IMAP_CMD_WRITE},
+};
+
+const struct imap_command *imap_command_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strlen(commands[i].name) == len && strncasecmp(commands[i].name, name, len) == 0)
+			return &commands[i];
+	return NULL;
+}

@@ -1,0 +1,47 @@
+/* core: what the core IMAP files share beyond imap_int.h. Not part of the
+ * contract with the message commands; may change freely. */
+#ifndef TERN_IMAP_CORE_H
+#define TERN_IMAP_CORE_H
+
+#include "proto/imap/imap_int.h"
+
+/* session.c */
+void imap_enter_state(struct imap_session *s, enum imap_state to);
+const char *imap_state_name(enum imap_state st);
+void imap_close(struct imap_session *s);         /* graceful, state LOGOUT */
+bool imap_login_allowed(const struct imap_session *s);
+void imap_apply_limits(struct imap_session *s); /* parser + line limits for the state */
+/* Input mode for AUTHENTICATE / IDLE lines. */
+/* Stop delivering input until the current command is DONE. */
+void imap_pause_input(struct imap_session *s);
+void imap_set_input(struct imap_session *s, enum imap_input_mode mode);
+/* A BAD outside a command (parse errors): count, maybe BYE. */
+void imap_bad_untagged(struct imap_session *s, const char *tag, const char *code, const char *msg);
+
+/* cmd_auth.c */
+/* The capability list for the session's state, without "CAPABILITY". */
+const char *imap_capabilities(const struct imap_session *s, char *buf, size_t len);
+void imap_auth_line(struct imap_session *s, const char *line, size_t len);
+void imap_auth_abort(struct imap_session *s); /* connection gone */
+void imap_tls_done(struct imap_session *s, bool ok);
+
+/* cmd_idle.c */
+void imap_idle_line(struct imap_session *s, const char *line, size_t len);
+
+/* cmd_select.c / cmd_mailbox.c: leave the selected state (no responses). */
+void imap_unselect(struct imap_session *s);
+
+/* updates.c */
+int imap_updates_subscribe(struct imap_session *s);
+void imap_updates_unsubscribe(struct imap_session *s);
+void imap_pending_clear(struct imap_session *s);
+/* "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" for the selection. */
+void imap_write_flags_responses(struct imap_session *s);
+/* Write "(\Seen \Flagged kw)" for the flag bits and keywords. */
+void imap_write_flag_list(struct imap_session *s, uint32_t flags, const char *keywords);
+
+/* compress.c */
+int imap_compress_start(struct imap_session *s);
+void imap_compress_free(struct imap_session *s);
+
+#endif

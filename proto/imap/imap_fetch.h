@@ -1,0 +1,85 @@
+/* imap_fetch: FETCH attributes, parsed (pure) and then executed
+ * (cmd_fetch.c).
+ *
+ * Parsing turns the argument AST of "FETCH <set> <atts> [(modifiers)]"
+ * into a flat list of struct imap_fetch_att, with macros expanded and
+ * every section spec checked, so a bad command is BAD before anything is
+ * read from the store. It knows nothing about sessions: the unit tests
+ * drive it with hand-built arguments.
+ */
+#ifndef TERN_IMAP_FETCH_H
+#define TERN_IMAP_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct imap_arg;
+struct imap_arena;
+
+enum imap_fetch_kind {
+	IMAP_FA_FLAGS = 1,
+	IMAP_FA_INTERNALDATE,
+	IMAP_FA_RFC822_SIZE,
+	IMAP_FA_ENVELOPE,
+	IMAP_FA_BODY,          /* BODY without section: non-extensible structure */
+	IMAP_FA_BODYSTRUCTURE,
+	IMAP_FA_UID,
+	IMAP_FA_MODSEQ,
+	IMAP_FA_SECTION,     /* BODY[...] / BODY.PEEK[...] */
+	IMAP_FA_BINARY,      /* BINARY[...] / BINARY.PEEK[...] */
+	IMAP_FA_BINARY_SIZE, /* BINARY.SIZE[...] */
+	IMAP_FA_RFC822,        /* = BODY[] with \Seen, named RFC822 */
+	IMAP_FA_RFC822_HEADER, /* = BODY.PEEK[HEADER] */
+	IMAP_FA_RFC822_TEXT,   /* = BODY[TEXT] with \Seen */
+};
+
+struct imap_fetch_att {
+	enum imap_fetch_kind kind;
+	bool peek;           /* no implicit \Seen */
+	const char *section; /* text between [ and ] (SECTION/BINARY*), in the arena */
+	size_t section_len;
+	bool partial;
+	uint64_t offset, count; /* <offset.count> */
+	const char *name;       /* response name, e.g. "BODY[HEADER]<0>"; in the arena */
+};
+
+#define IMAP_FETCH_MAX_ATTS 64
+
+struct imap_fetch_spec {
+	struct imap_fetch_att *atts;
+	size_t n;
+	bool sets_seen;      /* some attribute without PEEK reads body data */
+	bool needs_message;  /* some attribute needs the raw message parsed */
+	bool needs_info;     /* ENVELOPE/BODY/BODYSTRUCTURE */
+	int64_t changedsince; /* -1: none */
+	bool vanished;        /* VANISHED modifier */
+};
+
+/* Parse the attribute argument (an atom or a list) and the optional
+ * modifier list (may be NULL). uid adds UID; CHANGEDSINCE adds MODSEQ.
+ * Returns 0, or -EINVAL with *err set to a static text for the BAD reply. */
+int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, bool uid,
+                     struct imap_arena *a, struct imap_fetch_spec *out, const char **err);
+
+/* Check a BODY section spec (RFC 9051 section-spec): "", "1.2",
+ * "HEADER", "1.HEADER.FIELDS (A B)", "2.MIME", ... Returns 0 or -EINVAL. */
+int imap_fetch_section_check(const char *s, size_t len, bool binary);
+
+/* Does an attribute list contain this kind? */
+bool imap_fetch_has(const struct imap_fetch_spec *f, enum imap_fetch_kind k);
+
+/* "(\\Seen \\Deleted kw1 kw2)" appended to b (a struct mime_buf). */
+struct mime_buf;
+int imap_format_flags(struct mime_buf *b, uint32_t flags, const char *keywords);
+
+/* Flags (cmd_store.c, also used by APPEND). imap_flag_parse: 1 and *bit
+ * for a storable system flag, 2 for \\Recent (ignored), 0 for a valid
+ * keyword, -1 otherwise. imap_flags_collect: a run of flag atoms into a
+ * system flag mask and a space-separated keyword list (in the arena);
+ * -EINVAL for a bad flag. */
+int imap_flag_parse(const char *s, size_t len, uint32_t *bit);
+int imap_flags_collect(const struct imap_arg *args, size_t n, struct imap_arena *a,
+                       uint32_t *mask, char **keywords);
+
+#endif

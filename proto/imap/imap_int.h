@@ -1,0 +1,488 @@
+/* imap_int: the internal contract of the IMAP server. Not for use outside
+ * proto/imap (and store/imap_*.c, tests).
+ *
+ * CHANGES: (additive only; newest last. Read this block when you pull.)
+ *   v1  first version.
+ *   v1.m1 (messages) all seven message handlers and imap_expunge_deleted()
+ *         are real (cmd_fetch.c, cmd_store.c, cmd_search.c, cmd_copy.c,
+ *         cmd_append.c, cmd_expunge.c); cmd_message_pending.c is deleted.
+ *         Nothing in this header changed. Helpers the messages side
+ *         exports for others: imap_format_flags(), imap_flag_parse(),
+ *         imap_flags_collect() in imap_fetch.h; imap_account_quota() in
+ *         cmd_copy.c. Store schema v2 (store/store.c migration 1->2):
+ *         imap_message_info + imap_fts (FTS5 trigram), filled at delivery
+ *         by a call in store/mail.c message_put() (store/imap_messages.h).
+ *
+ * Two engineers code against this file at the same time:
+ *   core     (session.c, parser.c, commands.c, seqset.c, mutf7.c, arena.c,
+ *             updates.c, compress.c, cmd_auth.c, cmd_mailbox.c,
+ *             cmd_select.c, cmd_idle.c, cmd_quota.c, store/imap_mailbox.c)
+ *   messages (cmd_fetch*.c, cmd_store.c, cmd_search*.c, cmd_copy.c,
+ *             cmd_append.c, cmd_expunge.c, imap_fetch*.c, imap_search*.c,
+ *             store/imap_*.c except imap_mailbox.c)
+ * commands.c lists EVERY command, including the message commands, by their
+ * real handler names (declared at the bottom of this file). Until the real
+ * handlers exist, proto/imap/cmd_message_pending.c defines each of them as
+ * "NO [UNAVAILABLE] not implemented yet". Whoever adds a real handler
+ * DELETES its stub from cmd_message_pending.c in the same change (and the
+ * whole file once it is empty), or the link fails with a duplicate symbol.
+ *
+ * ---------------------------------------------------------------------
+ * How a command runs
+ * ---------------------------------------------------------------------
+ * conn delivers lines (and literal blocks) to session.c, which feeds them
+ * to the incremental parser (parser.c). When a complete command is parsed
+ * the session looks it up in the command table, checks the state flags
+ * (BAD / NO before the handler ever runs), and calls the handler:
+ *
+ *     enum imap_cmd_result handler(struct imap_session *s, struct imap_cmd *cmd)
+ *
+ *   IMAP_DONE   the handler wrote its tagged reply (imap_tagged) and the
+ *               command is over: cmd and its arena are freed, the next
+ *               pipelined command runs.
+ *   IMAP_AGAIN  "call me again": the handler produced a slice of output
+ *               and wants to continue. The session calls it again when the
+ *               output queue has drained (if it is full) or on the next
+ *               loop iteration (if not), so a FETCH 1:* over 100k
+ *               messages never blocks the loop. Keep progress in cmd->step
+ *               and cmd->ctx.
+ *   IMAP_ASYNC  the handler started something asynchronous (store_submit,
+ *               auth_check) and will be woken by imap_cmd_wake(s) from its
+ *               completion. Until then input is paused (conn_pause), the
+ *               session holds a reference (so `s` stays valid for the
+ *               completion even if the connection closed), and the handler
+ *               is not called. imap_cmd_wake() MUST be called exactly once
+ *               per ASYNC return. If the connection closed meanwhile, wake
+ *               does not call the handler again: it runs cmd->ctx_free,
+ *               frees the command and drops the reference. So a completion
+ *               looks like:
+ *                   ctx->status = status; imap_cmd_wake(ctx->s);
+ *               and must not touch s or cmd after the wake.
+ *
+ * A handler is always called with s->cur == cmd, on the loop thread.
+ * It must write exactly one tagged reply over its lifetime (imap_tagged),
+ * in the call that returns IMAP_DONE or earlier.
+ *
+ * Untagged updates (EXISTS / EXPUNGE / FETCH FLAGS / VANISHED from other
+ * sessions) are queued by updates.c and flushed by imap_tagged() just
+ * before the tagged line, unless the command table says otherwise
+ * (IMAP_CMD_NO_EXPUNGE: EXPUNGE/VANISHED are held back, RFC 9051 §7.5.1,
+ * for the non-UID FETCH/STORE/SEARCH; IMAP_CMD_NO_UPDATES: nothing is
+ * flushed). A handler that streams many untagged responses never has
+ * updates interleaved: they are only written by imap_tagged, IDLE and
+ * NOOP-like flush points.
+ *
+ * ---------------------------------------------------------------------
+ * Ownership
+ * ---------------------------------------------------------------------
+ * Everything in a struct imap_cmd (tag, name, args, strings, lists) lives in
+ * cmd->arena and dies when the command ends (DONE, or the session closes).
+ * Copy anything you keep longer into session-owned memory. Handlers may
+ * allocate their own state from cmd->arena (imap_arena_alloc); if they hold
+ * anything else (a store job in flight, a malloc'd buffer, an sqlite3
+ * statement) they set cmd->ctx_free, which runs exactly once when the
+ * command ends or is abandoned (connection closed mid-command). A store
+ * job's arg must not live in cmd->arena unless the command is ASYNC on that
+ * job (then the command cannot end before the completion wakes it).
+ *
+ * Return convention everywhere: 0 or a positive count on success, a
+ * negative errno on failure.
+ */
+#ifndef TERN_IMAP_INT_H
+#define TERN_IMAP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proto/sasl/sasl.h"
+#include "server/log.h"
+
+struct conn;
+struct server;
+struct notify_sub;
+struct auth_req;
+struct imap_parser;
+struct imap_compress;
+struct sqlite3;
+
+/* ------------------------------------------------------------------ */
+/* Arena: bump allocator in chunks, freed all at once.                 */
+/* ------------------------------------------------------------------ */
+
+struct imap_arena_chunk;
+struct imap_arena {
+	struct imap_arena_chunk *head;
+	size_t total; /* bytes handed out (for limits and logs) */
+};
+
+/* Never returns NULL: aborts on allocation failure (like the rest of tern's
+ * small allocations would on OOM). Memory is 16-byte aligned and zeroed. */
+void *imap_arena_alloc(struct imap_arena *a, size_t n);
+/* Copy of [s, s+n) with a NUL appended. */
+char *imap_arena_strndup(struct imap_arena *a, const char *s, size_t n);
+char *imap_arena_printf(struct imap_arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Frees every chunk; the arena can be reused. */
+void imap_arena_reset(struct imap_arena *a);
+
+/* ------------------------------------------------------------------ */
+/* Parsed command                                                       */
+/* ------------------------------------------------------------------ */
+
+enum imap_arg_type {
+	IMAP_ARG_ATOM = 1, /* also numbers and sequence sets: text as sent */
+	IMAP_ARG_QUOTED,   /* unescaped contents */
+	IMAP_ARG_LITERAL,  /* {n} / {n+} / {n-}: bytes as sent, NUL refused */
+	IMAP_ARG_LITERAL8, /* ~{n}: may contain NUL */
+	IMAP_ARG_NIL,      /* the atom NIL (any case); str = "NIL" too */
+	IMAP_ARG_LIST,     /* ( ... ) */
+};
+
+/* An argument. For every type except LIST, str/len hold the bytes and
+ * str[len] == '\0' (so atoms can be used as C strings; a literal8 may
+ * contain NULs before len). For LIST, list/nlist hold the children.
+ *
+ * Atoms are liberal: any run of bytes other than SP, CTL, '(' ')' '{' '"'
+ * (and ']' only inside a section, see below). FETCH attributes with a
+ * section are ONE atom with the section text as sent, e.g.
+ *     BODY.PEEK[HEADER.FIELDS (From "To")]<0.65536>
+ * i.e. an atom that starts (case-insensitively) with BODY[, BODY.PEEK[,
+ * BINARY[, BINARY.PEEK[ or BINARY.SIZE[ runs to the matching ']' including
+ * spaces, parentheses and quoted strings (kept raw, quotes included), then
+ * continues up to the next SP or ')'. A literal inside a section is BAD. */
+struct imap_arg {
+	enum imap_arg_type type;
+	const char *str;
+	size_t len;
+	struct imap_arg *list;
+	size_t nlist;
+};
+
+struct imap_command;
+
+struct imap_cmd {
+	const char *tag;  /* NUL-terminated, as sent */
+	const char *name; /* upper-cased, without "UID ": "FETCH" */
+	bool uid;         /* sent as "UID <name>" */
+	struct imap_arg *args; /* top-level arguments after the name */
+	size_t nargs;
+	const struct imap_command *def; /* table entry */
+	struct imap_arena arena;        /* everything above lives here */
+
+	/* Handler-owned, for resumable (AGAIN) and async (ASYNC) commands.
+	 * step starts at 0; the session never touches step or ctx. */
+	int step;
+	void *ctx;
+	void (*ctx_free)(struct imap_cmd *cmd); /* optional, runs once at the end */
+
+	uint64_t started_ms; /* uv_now() when dispatched, for logs */
+};
+
+/* Argument accessors. They return false if the argument is missing or of
+ * the wrong type; `i` is an index into cmd->args (or a list). */
+bool imap_arg_is_atom(const struct imap_arg *a, const char *word); /* case-insensitive */
+/* astring: atom, quoted, literal (not literal8), or NIL read as "NIL". */
+bool imap_arg_astring(const struct imap_arg *a, const char **str, size_t *len);
+/* string: quoted or literal only. */
+bool imap_arg_string(const struct imap_arg *a, const char **str, size_t *len);
+/* nz-number or number atoms. */
+bool imap_arg_u32(const struct imap_arg *a, uint32_t *out);
+bool imap_arg_u64(const struct imap_arg *a, uint64_t *out); /* mod-sequence-value: < 2^63 */
+
+/* ------------------------------------------------------------------ */
+/* Sequence sets (seqset.c / seqset.h)                                  */
+/* ------------------------------------------------------------------ */
+
+#include "proto/imap/seqset.h"
+
+/* ------------------------------------------------------------------ */
+/* Session                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ *   greeting --> NOT_AUTH --LOGIN/AUTHENTICATE ok--> AUTH <--CLOSE/UNSELECT--+
+ *                   |                                 |                     |
+ *                   |                         SELECT/EXAMINE ok --> SELECTED-+
+ *                   |                                 |                 |
+ *                   +---------- LOGOUT, BYE, close ---+-----------------+--> LOGOUT
+ */
+enum imap_state {
+	IMAP_NOT_AUTH = 0,
+	IMAP_AUTH,
+	IMAP_SELECTED,
+	IMAP_LOGOUT, /* BYE sent or connection gone: nothing more runs */
+};
+
+/* ENABLEd (or implicitly enabled) extensions: s->enabled. */
+#define IMAP_EXT_CONDSTORE 0x01u /* ENABLE CONDSTORE, SELECT (CONDSTORE), or first MODSEQ use */
+#define IMAP_EXT_QRESYNC 0x02u   /* implies CONDSTORE */
+#define IMAP_EXT_UTF8 0x04u      /* UTF8=ACCEPT: names and quoted strings in UTF-8 */
+#define IMAP_EXT_REV2 0x08u      /* IMAP4rev2 semantics (no \Recent, ESEARCH replies to SEARCH, ...) */
+
+/* The selected mailbox as THIS session sees it.
+ *
+ * uids[i] is the UID of sequence number i+1, ascending. It changes only at
+ * points where the client is told: an EXPUNGE/VANISHED written (the seq
+ * numbers after it shift down) and an EXISTS written (new UIDs appended).
+ * Notifications that arrive in between are queued in `pending`.
+ * Use imap_view_* below rather than touching uids directly. */
+struct imap_selected {
+	int64_t mailbox_id;
+	char *name; /* internal UTF-8 name, malloc'd */
+	uint32_t uidvalidity;
+	uint32_t uidnext;       /* as last told to the client (>= every uid in uids) */
+	int64_t highestmodseq;  /* as last told / seen by this session */
+	bool readonly;          /* EXAMINE */
+	uint32_t *uids;
+	uint32_t count, cap;
+	/* Keywords the client was told in FLAGS (space-separated, malloc'd). */
+	char *keywords;
+};
+
+/* Updates from other sessions (and other mailbox writers), not yet told. */
+struct imap_pending {
+	uint32_t *exists;    /* new UIDs, ascending, not yet in the view */
+	size_t nexists, capexists;
+	uint32_t *expunged;  /* UIDs in the view that are gone */
+	size_t nexpunged, capexpunged;
+	uint32_t *flags;     /* UIDs whose flags changed (FETCH FLAGS to send) */
+	size_t nflags, capflags;
+	bool keywords_changed; /* a new keyword appeared: re-send FLAGS */
+};
+
+/* What the connection is reading right now, for session.c. */
+enum imap_input_mode {
+	IMAP_IN_COMMAND = 0, /* lines and literals to the parser */
+	IMAP_IN_AUTH,        /* AUTHENTICATE continuation lines */
+	IMAP_IN_IDLE,        /* waiting for DONE */
+	IMAP_IN_SKIP,        /* discarding a refused literal / rest of a bad command */
+};
+
+struct imap_session {
+	struct conn *conn;
+	struct server *srv;
+	unsigned refs;
+	bool closed; /* the conn is gone (closed callback ran) */
+	enum imap_state state;
+	uint64_t sid;
+	char peer[64];
+	unsigned errors; /* BADs so far; cfg->imap_max_errors -> BYE */
+
+	/* Authenticated identity (state >= IMAP_AUTH). */
+	int64_t account_id;
+	char address[320];
+
+	unsigned enabled; /* IMAP_EXT_* */
+	bool compress;    /* COMPRESS=DEFLATE active */
+
+	/* Valid in IMAP_SELECTED. */
+	struct imap_selected sel;
+	struct imap_pending pending;
+	struct notify_sub *sub; /* notification subscription for sel.mailbox_id */
+
+	/* SEARCHRES ($): UIDs saved by SEARCH RETURN (SAVE), ascending,
+	 * malloc'd, owned by the session (free and replace to update). */
+	uint32_t *searchres;
+	size_t nsearchres;
+
+	/* The command being executed (NULL between commands). */
+	struct imap_cmd *cur;
+
+	/* Core-private below this line. */
+	enum imap_input_mode input;
+	struct imap_parser *parser;
+	struct imap_compress *z;
+	struct sasl sasl;
+	struct auth_req *auth;
+	void *timer;     /* uv_timer_t for IMAP_AGAIN */
+	bool waiting;    /* AGAIN: waiting for drained / timer */
+	bool async;      /* ASYNC: waiting for imap_cmd_wake */
+	bool in_dispatch;
+	unsigned paused; /* our conn_pause() count */
+	bool tls_pending;
+	uint64_t skip_bytes;
+};
+
+/* ------------------------------------------------------------------ */
+/* Command table (commands.c)                                           */
+/* ------------------------------------------------------------------ */
+
+enum imap_cmd_result {
+	IMAP_DONE = 0,
+	IMAP_AGAIN,
+	IMAP_ASYNC,
+};
+
+typedef enum imap_cmd_result (*imap_handler)(struct imap_session *s, struct imap_cmd *cmd);
+
+#define IMAP_CMD_NOAUTH 0x001u     /* only in NOT_AUTH (LOGIN, AUTHENTICATE, STARTTLS) */
+#define IMAP_CMD_AUTH 0x002u       /* needs AUTH or SELECTED */
+#define IMAP_CMD_SELECTED 0x004u   /* needs SELECTED */
+#define IMAP_CMD_UID 0x008u        /* may be prefixed with "UID " (handler checks cmd->uid) */
+#define IMAP_CMD_NO_EXPUNGE 0x010u /* non-UID form: no EXPUNGE/VANISHED while it runs (§7.5.1) */
+#define IMAP_CMD_BREAKS_SEQ 0x020u /* may change sequence numbers (EXPUNGE, MOVE, CLOSE) */
+#define IMAP_CMD_NO_UPDATES 0x040u /* flush no untagged updates at its tagged reply */
+#define IMAP_CMD_WRITE 0x080u      /* modifies the selected mailbox: NO in EXAMINE (handler checks) */
+
+struct imap_command {
+	const char *name; /* upper case */
+	imap_handler handler;
+	unsigned flags;
+};
+
+/* Case-insensitive lookup; NULL if unknown. */
+const struct imap_command *imap_command_find(const char *name, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Session helpers (session.c)                                          */
+/* ------------------------------------------------------------------ */
+
+/* Raw output (through COMPRESS when active). 0, or -1 if closing. */
+int imap_write(struct imap_session *s, const void *data, size_t len);
+int imap_printf(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "* " fmt CRLF. */
+void imap_untagged(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "<tag> <status> [<code>] <text>" CRLF. status is "OK", "NO" or "BAD";
+ * code is the response code without brackets ("TRYCREATE", "APPENDUID 7 3")
+ * or NULL. Flushes pending untagged updates first, per the table flags.
+ * A BAD counts towards max_errors (the session says BYE when exceeded). */
+void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *status,
+                 const char *code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Strings on the wire. astring: atom if safe, else quoted if possible,
+ * else literal. quoted: a quoted string if it can be (no CR/LF/NUL; 8-bit
+ * only with UTF8=ACCEPT), else a literal. nstring: NIL for str == NULL.
+ * literal: "{n}" CRLF bytes (literal8 "~{n}" if the bytes contain NUL). */
+void imap_write_astring(struct imap_session *s, const char *str, size_t len);
+void imap_write_quoted(struct imap_session *s, const char *str, size_t len);
+void imap_write_nstring(struct imap_session *s, const char *str, size_t len);
+void imap_write_literal(struct imap_session *s, const char *data, size_t len);
+/* A mailbox name (internal UTF-8) as the client must see it: modified
+ * UTF-7 unless UTF8=ACCEPT is enabled, then as an astring. */
+void imap_write_mailbox(struct imap_session *s, const char *name);
+
+bool imap_output_full(const struct imap_session *s);
+
+/* Internal mailbox names are UTF-8 with '/' as the hierarchy separator and
+ * "INBOX" spelled in upper case. Decode a client's name (astring bytes) to
+ * that form: modified UTF-7 unless UTF8=ACCEPT (then UTF-8 as sent; valid
+ * mUTF-7 is still accepted, RFC 9755 §3), INBOX in any case normalised,
+ * a trailing '/' removed only when strip_trailing_sep. Returns the length,
+ * or -EINVAL (bad encoding, NUL, empty component) / -ENAMETOOLONG. */
+ssize_t imap_mailbox_name_decode(const struct imap_session *s, const char *wire, size_t len,
+                                 char *out, size_t outcap, bool strip_trailing_sep);
+/* Encode for the wire (no quoting). Returns the length or -ENAMETOOLONG. */
+ssize_t imap_mailbox_name_encode(const struct imap_session *s, const char *name, char *out,
+                                 size_t outcap);
+#define IMAP_MAILBOX_NAME_MAX 1024
+
+/* Async commands: see the top of this file. */
+void imap_cmd_wake(struct imap_session *s);
+
+void imap_ref(struct imap_session *s);
+void imap_unref(struct imap_session *s);
+
+/* The store and its read connection. */
+struct store *imap_store(const struct imap_session *s);
+struct sqlite3 *imap_db(const struct imap_session *s);
+
+/* CONDSTORE enabled by use (FETCH MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE). */
+void imap_condstore_enable(struct imap_session *s);
+
+#define imap_log(s, lvl, ...) log_session((lvl), (s)->sid, (s)->peer, "imap", __VA_ARGS__)
+
+/* ------------------------------------------------------------------ */
+/* The view and the update queue (updates.c)                            */
+/* ------------------------------------------------------------------ */
+
+/* Sequence number (1-based) of uid in the view, or 0. O(log n). */
+uint32_t imap_view_seq(const struct imap_session *s, uint32_t uid);
+/* UID of sequence number seq (1..count), or 0. */
+uint32_t imap_view_uid(const struct imap_session *s, uint32_t seq);
+
+/* The session itself expunged these UIDs (EXPUNGE, UID EXPUNGE, MOVE,
+ * CLOSE): write "* n EXPUNGE" for each (or one "* VANISHED uid-set" under
+ * QRESYNC), remove them from the view, drop them from the pending queues.
+ * uids need not be sorted; ones not in the view are skipped. modseq is the
+ * mailbox's new HIGHESTMODSEQ after the expunge (0 = unknown). Its own
+ * NOTIFY_EXPUNGE / NOTIFY_FLAGS events (origin == s->sid) are ignored by
+ * updates.c, so call this from the completion, before the tagged OK. The
+ * session's own NOTIFY_EXISTS events (APPEND/COPY into the selected
+ * mailbox) are NOT ignored: EXISTS is written at the next flush point. */
+void imap_view_expunged(struct imap_session *s, const uint32_t *uids, size_t n, int64_t modseq);
+
+/* A flag change this session made and reported itself (STORE): raise
+ * sel.highestmodseq, and forget any pending FETCH for it. */
+void imap_view_flags_changed(struct imap_session *s, uint32_t uid, int64_t modseq);
+
+/* A keyword the client stored that FLAGS did not list yet: re-send FLAGS
+ * and PERMANENTFLAGS at the next flush point. */
+void imap_view_keyword_seen(struct imap_session *s, const char *kw, size_t len);
+
+/* Write everything queued that may be written now. allow_expunge false
+ * holds back EXPUNGE/VANISHED (and EXISTS is still written). Called by
+ * imap_tagged(), IDLE and NOOP; message commands need not call it. */
+void imap_updates_flush(struct imap_session *s, bool allow_expunge);
+
+/* ------------------------------------------------------------------ */
+/* Handlers                                                             */
+/* ------------------------------------------------------------------ */
+
+/* core: cmd_auth.c */
+enum imap_cmd_result imap_cmd_capability(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_noop(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_logout(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_starttls(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_authenticate(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_login(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_enable(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_namespace(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_compress(struct imap_session *s, struct imap_cmd *cmd);
+/* core: cmd_mailbox.c */
+enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cmd); /* + EXAMINE */
+enum imap_cmd_result imap_cmd_create(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_delete(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_rename(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s, struct imap_cmd *cmd); /* + UNSUBSCRIBE */
+enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd); /* + LSUB */
+enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);
+/* core: cmd_quota.c */
+enum imap_cmd_result imap_cmd_getquota(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_getquotaroot(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_setquota(struct imap_session *s, struct imap_cmd *cmd);
+/* core: cmd_select.c */
+enum imap_cmd_result imap_cmd_close(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_unselect(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_check(struct imap_session *s, struct imap_cmd *cmd);
+/* core: cmd_idle.c */
+enum imap_cmd_result imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd);
+
+/* messages (stubs in cmd_message_pending.c until the real ones land).
+ * cmd->uid tells the UID form; the table entries are in commands.c:
+ *   FETCH   SELECTED|UID|NO_EXPUNGE
+ *   STORE   SELECTED|UID|NO_EXPUNGE|WRITE
+ *   SEARCH  SELECTED|UID|NO_EXPUNGE
+ *   COPY    SELECTED|UID
+ *   MOVE    SELECTED|UID|BREAKS_SEQ|WRITE
+ *   EXPUNGE SELECTED|UID|BREAKS_SEQ|WRITE
+ *   APPEND  AUTH
+ * CLOSE (core) needs to expunge \Deleted silently: the messages side
+ * provides imap_expunge_deleted() below (stubbed to "nothing to do"). */
+enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_copy(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_move(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_expunge(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd);
+
+/* Expunge every \Deleted message of the selected mailbox WITHOUT telling
+ * the client (CLOSE, RFC 9051 §6.4.1). Submits a store job; done(ud,
+ * status) runs on the loop after commit (status = count or negative).
+ * Returns 0 if submitted, negative if not (done not called). */
+int imap_expunge_deleted(struct imap_session *s, void (*done)(void *ud, int status), void *ud);
+
+#endif

@@ -1,0 +1,62 @@
+/* seqset: IMAP sequence sets (RFC 9051 §9 sequence-set, RFC 5182 "$").
+ *
+ * Two steps. Parsing turns the text into ranges, with '*' kept symbolic
+ * (IMAP_SEQ_STAR) because what it means depends on the mailbox at the time
+ * the command runs. Resolving maps the ranges onto a view (the session's
+ * ascending UID array) and yields ascending, disjoint, merged ranges of
+ * SEQUENCE NUMBERS of messages that exist in that view; iterate those and
+ * look the UID up with uids[seq - 1].
+ *
+ * Everything is bounded by the input: a set of n characters has at most
+ * n/2 ranges, and resolving costs O(r log r + r log count) whatever the
+ * numbers are, so "1:4294967295" is as cheap as "1".
+ */
+#ifndef TERN_IMAP_SEQSET_H
+#define TERN_IMAP_SEQSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct imap_arena;
+
+#define IMAP_SEQ_STAR UINT32_MAX
+
+struct imap_seqrange {
+	uint32_t lo, hi; /* parsed: lo <= hi, either may be IMAP_SEQ_STAR */
+};
+
+struct imap_seqset {
+	struct imap_seqrange *r; /* in the arena */
+	size_t n;
+	bool dollar; /* the set is "$" (SEARCHRES) */
+};
+
+/* Parse "1,3:5,7:*" / "*" / "$". Numbers are nz-number (1..2^32-1); "0"
+ * is an error. Ranges may be written either way round ("5:1"). Returns 0
+ * or -EINVAL. */
+int imap_seqset_parse(const char *text, size_t len, struct imap_seqset *out, struct imap_arena *a);
+
+/* Resolve against a view: uids[0..count) ascending. uid_mode: the numbers
+ * are UIDs (a UID not in the view is skipped; '*' is the highest UID in the
+ * view, or matches nothing when the view is empty); otherwise they are
+ * sequence numbers and one above count is -ERANGE ('*' is count; on an
+ * empty view any set is -ERANGE). "$" resolves to the saved UIDs
+ * (saved[0..nsaved) ascending) that are in the view, in either mode.
+ * out gets ascending, disjoint, merged sequence-number ranges (possibly
+ * none). Returns 0, -ERANGE, or -EINVAL. */
+int imap_seqset_resolve(const uint32_t *uids, uint32_t count, const uint32_t *saved, size_t nsaved,
+                        const struct imap_seqset *set, bool uid_mode, struct imap_seqset *out,
+                        struct imap_arena *a);
+
+/* Messages in a resolved set. */
+uint64_t imap_seqset_count(const struct imap_seqset *resolved);
+bool imap_seqset_contains(const struct imap_seqset *resolved, uint32_t n);
+
+/* Format numbers as a compact set, keeping their order: runs of +1 become
+ * "a:b" ("3,4,5,9" -> "3:5,9"). For VANISHED (sorted input) and COPYUID
+ * (source and destination UIDs in corresponding order). Returns a string
+ * in the arena; "" for n == 0. */
+char *imap_seqset_format(struct imap_arena *a, const uint32_t *nums, size_t n);
+
+#endif

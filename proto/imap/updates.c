@@ -1,0 +1,339 @@
+/* updates: what other sessions did to the selected mailbox, told at the
+ * right time (RFC 9051 §5.2, §7.5.1; RFC 7162 §3.2.10 VANISHED).
+ *
+ * Why queue instead of writing at once. A notification can arrive at any
+ * moment on the loop, including in the middle of this session's FETCH
+ * stream or between a client's SEARCH and its use of the numbers. The
+ * client's sequence numbers must only change when it is told, and an
+ * EXPUNGE must never be told during FETCH, STORE or SEARCH. So events go
+ * into three queues (new UIDs, expunged UIDs, UIDs whose flags changed),
+ * and the session's view (uid array) changes only in
+ * imap_updates_flush(), in the same step that writes the untagged
+ * responses. Flush points: imap_tagged() before every tagged reply (with
+ * EXPUNGE held back for the commands that forbid it), and at once while
+ * IDLE.
+ *
+ * This session's own changes come back as notifications too. Its own
+ * expunges and flag changes were already reported by the command that made
+ * them (imap_view_expunged / imap_view_flags_changed), so events with
+ * origin == our sid are dropped; its own new messages (APPEND, COPY into
+ * the selected mailbox) are not reported by those commands and go through
+ * the EXISTS queue like anyone else's.
+ */
+#include "proto/imap/core.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/conn.h"
+#include "server/notify.h"
+#include "store/imap_mailbox.h"
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool vec_push(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		uint32_t *p = realloc(*v, c * sizeof *p);
+		if (!p)
+			return false;
+		*v = p;
+		*cap = c;
+	}
+	(*v)[(*n)++] = x;
+	return true;
+}
+
+static bool vec_has(const uint32_t *v, size_t n, uint32_t x)
+{
+	for (size_t i = n; i-- > 0;)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+static bool vec_remove(uint32_t *v, size_t *n, uint32_t x)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (v[i] == x) {
+			memmove(v + i, v + i + 1, (*n - i - 1) * sizeof *v);
+			(*n)--;
+			return true;
+		}
+	}
+	return false;
+}
+
+void imap_pending_clear(struct imap_session *s)
+{
+	free(s->pending.exists);
+	free(s->pending.expunged);
+	free(s->pending.flags);
+	memset(&s->pending, 0, sizeof s->pending);
+}
+
+uint32_t imap_view_seq(const struct imap_session *s, uint32_t uid)
+{
+	uint32_t lo = 0, hi = s->sel.count;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (s->sel.uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->sel.count && s->sel.uids[lo] == uid ? lo + 1 : 0;
+}
+
+uint32_t imap_view_uid(const struct imap_session *s, uint32_t seq)
+{
+	return seq >= 1 && seq <= s->sel.count ? s->sel.uids[seq - 1] : 0;
+}
+
+static void on_event(void *ud, const struct notify_event *ev)
+{
+	struct imap_session *s = ud;
+	struct imap_pending *p = &s->pending;
+	if (s->state != IMAP_SELECTED || ev->mailbox_id != s->sel.mailbox_id)
+		return;
+	switch (ev->kind) {
+	case NOTIFY_EXISTS:
+		if (imap_view_seq(s, ev->uid) || vec_has(p->exists, p->nexists, ev->uid))
+			return;
+		vec_push(&p->exists, &p->nexists, &p->capexists, ev->uid);
+		break;
+	case NOTIFY_EXPUNGE:
+		if (ev->origin == s->sid)
+			return;
+		if (vec_remove(p->exists, &p->nexists, ev->uid))
+			return; /* never told: nothing to take back */
+		if (!imap_view_seq(s, ev->uid) || vec_has(p->expunged, p->nexpunged, ev->uid))
+			return;
+		vec_push(&p->expunged, &p->nexpunged, &p->capexpunged, ev->uid);
+		break;
+	case NOTIFY_FLAGS:
+		if (ev->origin == s->sid)
+			return;
+		if (!imap_view_seq(s, ev->uid) || vec_has(p->flags, p->nflags, ev->uid))
+			return;
+		vec_push(&p->flags, &p->nflags, &p->capflags, ev->uid);
+		break;
+	}
+	if (s->input == IMAP_IN_IDLE)
+		imap_updates_flush(s, true);
+}
+
+int imap_updates_subscribe(struct imap_session *s)
+{
+	imap_updates_unsubscribe(s);
+	s->sub = notify_subscribe(s->sel.mailbox_id, on_event, s);
+	return s->sub ? 0 : -ENOMEM;
+}
+
+void imap_updates_unsubscribe(struct imap_session *s)
+{
+	notify_unsubscribe(s->sub);
+	s->sub = NULL;
+}
+
+void imap_write_flag_list(struct imap_session *s, uint32_t flags, const char *keywords)
+{
+	static const char *const names[] = {"\\Seen", "\\Answered", "\\Flagged", "\\Deleted",
+	                                    "\\Draft"};
+	char buf[4096];
+	size_t w = 0;
+	buf[w++] = '(';
+	for (int i = 0; i < 5; i++) {
+		if (!(flags & (1u << i)))
+			continue;
+		if (w > 1)
+			buf[w++] = ' ';
+		size_t n = strlen(names[i]);
+		memcpy(buf + w, names[i], n);
+		w += n;
+	}
+	imap_write(s, buf, w);
+	if (keywords && *keywords) {
+		if (w > 1)
+			imap_write(s, " ", 1);
+		imap_write(s, keywords, strlen(keywords));
+	}
+	imap_write(s, ")", 1);
+}
+
+void imap_write_flags_responses(struct imap_session *s)
+{
+	const char *kw = s->sel.keywords ? s->sel.keywords : "";
+	imap_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s)\r\n",
+	            *kw ? " " : "", kw);
+	if (s->sel.readonly)
+		imap_printf(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
+	else
+		imap_printf(s,
+		            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s "
+		            "\\*)] Flags permitted\r\n",
+		            *kw ? " " : "", kw);
+}
+
+void imap_view_keyword_seen(struct imap_session *s, const char *kwd, size_t len)
+{
+	const char *kw = s->sel.keywords ? s->sel.keywords : "";
+	/* already listed? */
+	const char *p = kw;
+	while (*p) {
+		const char *e = strchr(p, ' ');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n == len && strncasecmp(p, kwd, len) == 0)
+			return;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	size_t old = strlen(kw);
+	char *nk = malloc(old + len + 2);
+	if (!nk)
+		return;
+	memcpy(nk, kw, old);
+	size_t w = old;
+	if (old)
+		nk[w++] = ' ';
+	memcpy(nk + w, kwd, len);
+	nk[w + len] = '\0';
+	free(s->sel.keywords);
+	s->sel.keywords = nk;
+	s->pending.keywords_changed = true;
+}
+
+void imap_view_flags_changed(struct imap_session *s, uint32_t uid, int64_t modseq)
+{
+	if (modseq > s->sel.highestmodseq)
+		s->sel.highestmodseq = modseq;
+	vec_remove(s->pending.flags, &s->pending.nflags, uid);
+}
+
+void imap_view_expunged(struct imap_session *s, const uint32_t *uids, size_t n, int64_t modseq)
+{
+	if (s->state != IMAP_SELECTED || n == 0) {
+		if (modseq > s->sel.highestmodseq)
+			s->sel.highestmodseq = modseq;
+		return;
+	}
+	uint32_t *sorted = malloc(n * sizeof *sorted);
+	if (!sorted)
+		return;
+	memcpy(sorted, uids, n * sizeof *sorted);
+	qsort(sorted, n, sizeof *sorted, cmp_u32);
+	/* keep only UIDs in the view, unique */
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((m && sorted[m - 1] == sorted[i]) || !imap_view_seq(s, sorted[i]))
+			continue;
+		sorted[m++] = sorted[i];
+	}
+	if (m) {
+		if (s->enabled & IMAP_EXT_QRESYNC) {
+			struct imap_arena a = {0};
+			imap_untagged(s, "VANISHED %s", imap_seqset_format(&a, sorted, m));
+			imap_arena_reset(&a);
+		} else {
+			/* highest first: earlier numbers stay valid while we go */
+			for (size_t i = m; i-- > 0;)
+				imap_untagged(s, "%u EXPUNGE", imap_view_seq(s, sorted[i]));
+		}
+		/* compact the view in one pass */
+		size_t w = 0, k = 0;
+		for (uint32_t r = 0; r < s->sel.count; r++) {
+			uint32_t u = s->sel.uids[r];
+			while (k < m && sorted[k] < u)
+				k++;
+			if (k < m && sorted[k] == u)
+				continue;
+			s->sel.uids[w++] = u;
+		}
+		s->sel.count = (uint32_t)w;
+		for (size_t i = 0; i < m; i++) {
+			vec_remove(s->pending.expunged, &s->pending.nexpunged, sorted[i]);
+			vec_remove(s->pending.flags, &s->pending.nflags, sorted[i]);
+		}
+	}
+	free(sorted);
+	if (modseq > s->sel.highestmodseq)
+		s->sel.highestmodseq = modseq;
+}
+
+void imap_updates_flush(struct imap_session *s, bool allow_expunge)
+{
+	struct imap_pending *p = &s->pending;
+	if (s->state != IMAP_SELECTED || s->closed)
+		return;
+
+	if (allow_expunge && p->nexpunged) {
+		uint32_t *v = p->expunged;
+		size_t n = p->nexpunged;
+		p->expunged = NULL;
+		p->nexpunged = p->capexpunged = 0;
+		/* read from the store so HIGHESTMODSEQ moves with it */
+		imap_view_expunged(s, v, n, 0);
+		free(v);
+	}
+
+	if (p->nexists) {
+		qsort(p->exists, p->nexists, sizeof *p->exists, cmp_u32);
+		uint32_t last = s->sel.count ? s->sel.uids[s->sel.count - 1] : 0;
+		size_t need = s->sel.count + p->nexists;
+		if (need > s->sel.cap) {
+			uint32_t *u = realloc(s->sel.uids, need * sizeof *u);
+			if (!u)
+				return;
+			s->sel.uids = u;
+			s->sel.cap = (uint32_t)need;
+		}
+		for (size_t i = 0; i < p->nexists; i++) {
+			if (p->exists[i] <= last)
+				continue; /* cannot happen: UIDs only grow */
+			s->sel.uids[s->sel.count++] = p->exists[i];
+			last = p->exists[i];
+			if (last >= s->sel.uidnext)
+				s->sel.uidnext = last + 1;
+		}
+		p->nexists = 0;
+		imap_untagged(s, "%u EXISTS", s->sel.count);
+	}
+
+	if (p->keywords_changed) {
+		p->keywords_changed = false;
+		imap_write_flags_responses(s);
+	}
+
+	if (p->nflags) {
+		uint32_t *v = p->flags;
+		size_t n = p->nflags;
+		p->flags = NULL;
+		p->nflags = p->capflags = 0;
+		qsort(v, n, sizeof *v, cmp_u32);
+		char kw[2048];
+		for (size_t i = 0; i < n; i++) {
+			uint32_t seq = imap_view_seq(s, v[i]);
+			uint32_t flags;
+			int64_t modseq;
+			if (!seq || imap_mbox_entry(imap_db(s), s->sel.mailbox_id, v[i], &flags, &modseq,
+			                            kw, sizeof kw) != 1)
+				continue; /* gone: its EXPUNGE is on the way */
+			imap_printf(s, "* %u FETCH (UID %u FLAGS ", seq, v[i]);
+			imap_write_flag_list(s, flags, kw);
+			if (s->enabled & IMAP_EXT_CONDSTORE)
+				imap_printf(s, " MODSEQ (%lld)", (long long)modseq);
+			imap_write(s, ")\r\n", 3);
+			if (modseq > s->sel.highestmodseq)
+				s->sel.highestmodseq = modseq;
+		}
+		free(v);
+	}
+}

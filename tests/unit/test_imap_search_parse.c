@@ -1,0 +1,170 @@
+/* test_imap_search_parse: the SEARCH key grammar (proto/imap/imap_search.c)
+ * from commands parsed by the real IMAP parser one byte at a time, and the
+ * evaluation of parsed keys against hand-made messages. */
+#include "imap_msg_testutil.h"
+
+#include "proto/imap/imap_search.h"
+#include "proto/imap/imap_search_date.h"
+#include "store/mail.h"
+
+#include <errno.h>
+
+static int search(const char *line, struct imap_cmd **cmdp, struct imap_search *q)
+{
+	const char *err;
+	struct imap_cmd *cmd = parse_cmd(line);
+	*cmdp = cmd;
+	if (!cmd)
+		return -100;
+	return imap_search_parse(cmd->args, cmd->nargs, &cmd->arena, q, &err);
+}
+
+static void done(struct imap_cmd **c)
+{
+	if (*c)
+		imap_cmd_free(c);
+}
+
+/* Parse, then match against m. -1 on parse failure. */
+static int match(const char *line, const struct imap_search_msg *m)
+{
+	struct imap_cmd *c;
+	struct imap_search q;
+	int r = search(line, &c, &q);
+	if (r < 0) {
+		done(&c);
+		return -1;
+	}
+	r = imap_search_match(&q, q.root, m);
+	done(&c);
+	return r;
+}
+
+int main(void)
+{
+	struct imap_cmd *c;
+	struct imap_search q;
+
+	CHECK(search("a SEARCH ALL", &c, &q) == 0 && q.root->kind == IMAP_SK_ALL, "ALL");
+	done(&c);
+	CHECK(search("a SEARCH UNSEEN FLAGGED", &c, &q) == 0 && q.root->kind == IMAP_SK_AND &&
+	          q.root->nkids == 2 && q.root->kids[0]->neg,
+	      "implicit AND");
+	done(&c);
+	CHECK(search("a SEARCH OR (SEEN FLAGGED) NOT DELETED", &c, &q) == 0 &&
+	          q.root->kind == IMAP_SK_OR && q.root->kids[0]->kind == IMAP_SK_AND &&
+	          q.root->kids[1]->kind == IMAP_SK_NOT,
+	      "OR/NOT/list");
+	done(&c);
+	CHECK(search("a SEARCH RETURN (MIN MAX COUNT) CHARSET UTF-8 BODY \"hello world\"", &c, &q) ==
+	              0 &&
+	          q.esearch &&
+	          q.ret == (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX | IMAP_SEARCH_RET_COUNT) &&
+	          q.nfts == 1 && !q.fts[0].text && strcmp(q.fts[0].needle, "hello world") == 0,
+	      "RETURN CHARSET BODY");
+	done(&c);
+	CHECK(search("a SEARCH RETURN () TEXT {5+}\r\nhello", &c, &q) == 0 &&
+	          q.ret == IMAP_SEARCH_RET_ALL && q.nfts == 1 && q.fts[0].text &&
+	          q.fts[0].len == 5,
+	      "RETURN () and literal");
+	done(&c);
+	CHECK(search("a SEARCH CHARSET KOI8-R ALL", &c, &q) == -ENOTSUP, "bad charset");
+	done(&c);
+	CHECK(search("a SEARCH 1:5,7 UID 2:*", &c, &q) == 0 && q.has_seqset &&
+	          q.root->kids[0]->kind == IMAP_SK_SEQ && q.root->kids[1]->kind == IMAP_SK_UID,
+	      "sets");
+	done(&c);
+	CHECK(search("a SEARCH $", &c, &q) == 0 && q.root->kind == IMAP_SK_SEQ && q.root->set.dollar,
+	      "$");
+	done(&c);
+	CHECK(search("a SEARCH MODSEQ 123", &c, &q) == 0 && q.has_modseq && q.root->num == 123,
+	      "MODSEQ");
+	done(&c);
+	CHECK(search("a SEARCH MODSEQ \"/flags/\\\\draft\" all 620162338", &c, &q) == 0 &&
+	          q.root->num == 620162338,
+	      "MODSEQ entry");
+	done(&c);
+	CHECK(search("a SEARCH HEADER X-Mailer \"\" FROM bob SUBJECT {3+}\r\nabc", &c, &q) == 0 &&
+	          q.needs_headers && q.root->nkids == 3,
+	      "headers");
+	done(&c);
+	CHECK(search("a SEARCH SINCE 1-Feb-1994 SENTBEFORE \"5-Mar-2020\" LARGER 10 SMALLER 99", &c,
+	             &q) == 0,
+	      "dates and sizes");
+	done(&c);
+	CHECK(search("a SEARCH KEYWORD $Forwarded UNKEYWORD Junk", &c, &q) == 0, "keywords");
+	done(&c);
+
+	/* errors */
+	const char *bad[] = {
+	    "a SEARCH",
+	    "a SEARCH BOGUS",
+	    "a SEARCH SINCE 32-Jan-2000",
+	    "a SEARCH SINCE",
+	    "a SEARCH OR SEEN",
+	    "a SEARCH NOT",
+	    "a SEARCH LARGER x",
+	    "a SEARCH KEYWORD \\Seen",
+	    "a SEARCH HEADER \"\" x",
+	    "a SEARCH RETURN (BOGUS) ALL",
+	    "a SEARCH RETURN ALL",
+	    "a SEARCH UID x",
+	    "a SEARCH ()",
+	    "a SEARCH 0",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int r = search(bad[i], &c, &q);
+		CHECK(r == -EINVAL || r == -100, "must fail: %s (%d)", bad[i], r);
+		done(&c);
+	}
+	/* nesting is bounded */
+	char deep[4096] = "a SEARCH ";
+	for (int i = 0; i < 200; i++)
+		strcat(deep, "NOT ");
+	strcat(deep, "ALL");
+	CHECK(search(deep, &c, &q) == -EINVAL, "deep NOT");
+	done(&c);
+
+	/* evaluation */
+	struct imap_search_msg m = {
+	    .seq = 3,
+	    .uid = 10,
+	    .flags = STORE_FLAG_SEEN | STORE_FLAG_FLAGGED,
+	    .keywords = "$Forwarded Work",
+	    .size = 1500,
+	    .internal_day = imap_days_from_civil(2024, 3, 15),
+	    .sent_day = imap_days_from_civil(2024, 3, 14),
+	    .modseq = 50,
+	    .headers = "From: Alice <alice@example.org>\nSubject: Quarterly Report\nX-Empty: \n",
+	};
+	CHECK(match("a SEARCH SEEN", &m) == 1, "SEEN");
+	CHECK(match("a SEARCH UNSEEN", &m) == 0, "UNSEEN");
+	CHECK(match("a SEARCH NOT DELETED FLAGGED", &m) == 1, "NOT DELETED FLAGGED");
+	CHECK(match("a SEARCH OR DELETED DRAFT", &m) == 0, "OR false");
+	CHECK(match("a SEARCH OR DELETED (SEEN FLAGGED)", &m) == 1, "OR true");
+	CHECK(match("a SEARCH KEYWORD work", &m) == 1, "keyword case-insensitive");
+	CHECK(match("a SEARCH UNKEYWORD $Forwarded", &m) == 0, "UNKEYWORD");
+	CHECK(match("a SEARCH LARGER 1499 SMALLER 1501", &m) == 1, "sizes");
+	CHECK(match("a SEARCH LARGER 1500", &m) == 0, "LARGER strict");
+	CHECK(match("a SEARCH ON 15-Mar-2024", &m) == 1, "ON");
+	CHECK(match("a SEARCH BEFORE 15-Mar-2024", &m) == 0, "BEFORE strict");
+	CHECK(match("a SEARCH SINCE 15-Mar-2024", &m) == 1, "SINCE inclusive");
+	CHECK(match("a SEARCH SENTON 14-Mar-2024", &m) == 1, "SENTON");
+	CHECK(match("a SEARCH SENTSINCE 15-Mar-2024", &m) == 0, "SENTSINCE");
+	CHECK(match("a SEARCH FROM ALICE@example", &m) == 1, "FROM substring");
+	CHECK(match("a SEARCH SUBJECT \"quarterly rep\"", &m) == 1, "SUBJECT");
+	CHECK(match("a SEARCH TO alice", &m) == 0, "no To");
+	CHECK(match("a SEARCH HEADER X-Empty \"\"", &m) == 1, "present header");
+	CHECK(match("a SEARCH HEADER X-Missing \"\"", &m) == 0, "missing header");
+	CHECK(match("a SEARCH MODSEQ 50", &m) == 1, "MODSEQ >=");
+	CHECK(match("a SEARCH MODSEQ 51", &m) == 0, "MODSEQ <");
+	CHECK(match("a SEARCH NEW", &m) == 0, "NEW");
+	CHECK(match("a SEARCH OLD", &m) == 1, "OLD");
+
+	CHECK(imap_search_substr("Hello World", 11, "o w", 3), "substr");
+	CHECK(!imap_search_substr("Hello", 5, "hello!", 6), "substr longer");
+	CHECK(imap_search_substr("", 0, "", 0), "empty needle");
+
+	printf("test_imap_search_parse: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

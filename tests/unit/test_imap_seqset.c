@@ -1,0 +1,123 @@
+/* test_imap_seqset: sequence-set parsing, resolution against a view,
+ * and compact formatting. */
+#include "proto/imap/imap_int.h"
+#include "proto/imap/seqset.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			passed++;                                                                  \
+		} else {                                                                           \
+			failed++;                                                                  \
+			printf("FAIL line %d: ", __LINE__);                                        \
+			printf(__VA_ARGS__);                                                       \
+			printf("\n");                                                              \
+		}                                                                                  \
+	} while (0)
+
+static const uint32_t view[] = {2, 3, 5, 8, 9, 10, 20};
+static const uint32_t nview = 7;
+
+/* Resolve text and render as "1:2,4" (sequence numbers). */
+static const char *res(const char *text, bool uid, int *rc_out)
+{
+	static char out[256];
+	struct imap_arena a = {0};
+	struct imap_seqset set, r;
+	static const uint32_t saved[] = {3, 4, 9};
+	int rc = imap_seqset_parse(text, strlen(text), &set, &a);
+	if (rc == 0)
+		rc = imap_seqset_resolve(view, nview, saved, 3, &set, uid, &r, &a);
+	*rc_out = rc;
+	out[0] = '\0';
+	if (rc == 0) {
+		size_t w = 0;
+		for (size_t i = 0; i < r.n; i++)
+			w += (size_t)snprintf(out + w, sizeof out - w, "%s%u:%u", i ? "," : "",
+			                      r.r[i].lo, r.r[i].hi);
+	}
+	imap_arena_reset(&a);
+	return out;
+}
+
+#define RES(text, uid, want)                                                                       \
+	do {                                                                                       \
+		int rc_;                                                                           \
+		const char *got = res(text, uid, &rc_);                                            \
+		CHECK(rc_ == 0 && strcmp(got, want) == 0, "%s uid=%d: rc=%d got %s want %s", text, \
+		      uid, rc_, got, want);                                                        \
+	} while (0)
+
+int main(void)
+{
+	struct imap_arena a = {0};
+	struct imap_seqset s;
+	const char *bad[] = {"", "0", "1:0", "a", "1,", ",1", "1::2", "01", "4294967296", "1:*:2",
+	                     "$1", "1 2"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK(imap_seqset_parse(bad[i], strlen(bad[i]), &s, &a) == -EINVAL, "bad %s", bad[i]);
+	CHECK(imap_seqset_parse("4294967295", 10, &s, &a) == 0 && s.r[0].lo == 4294967295u, "max");
+	CHECK(imap_seqset_parse("5:1", 3, &s, &a) == 0 && s.r[0].lo == 1 && s.r[0].hi == 5, "rev");
+	CHECK(imap_seqset_parse("*:3", 3, &s, &a) == 0 && s.r[0].lo == 3 &&
+	          s.r[0].hi == IMAP_SEQ_STAR,
+	      "star");
+
+	/* sequence numbers */
+	RES("1", false, "1:1");
+	RES("1:*", false, "1:7");
+	RES("*", false, "7:7");
+	RES("*:5", false, "5:7");
+	RES("3,1,2,6:7", false, "1:3,6:7");
+	RES("2:3,3:4", false, "2:4");
+	int rc;
+	res("8", false, &rc);
+	CHECK(rc == -ERANGE, "seq 8 out of range");
+	/* UIDs */
+	RES("1:4", true, "1:2");
+	RES("4", true, "");
+	RES("5:9", true, "3:5");
+	RES("21:*", true, "7:7"); /* n:* with n above the max matches the max */
+	RES("*", true, "7:7");
+	RES("1:4294967295", true, "1:7");
+	RES("10,2,20", true, "1:1,6:7");
+	/* $ = saved UIDs 3, 4, 9: 4 is gone */
+	RES("$", true, "2:2,5:5");
+	RES("$", false, "2:2,5:5");
+
+	/* empty view */
+	{
+		struct imap_seqset r;
+		imap_seqset_parse("1:*", 3, &s, &a);
+		CHECK(imap_seqset_resolve(NULL, 0, NULL, 0, &s, true, &r, &a) == 0 && r.n == 0,
+		      "uid on empty");
+		CHECK(imap_seqset_resolve(NULL, 0, NULL, 0, &s, false, &r, &a) == -ERANGE,
+		      "seq on empty");
+	}
+	/* contains / count */
+	{
+		struct imap_seqset r;
+		imap_seqset_parse("1:2,5,7", 7, &s, &a);
+		imap_seqset_resolve(view, nview, NULL, 0, &s, false, &r, &a);
+		CHECK(imap_seqset_count(&r) == 4, "count");
+		CHECK(imap_seqset_contains(&r, 5) && !imap_seqset_contains(&r, 6) &&
+		          imap_seqset_contains(&r, 1) && !imap_seqset_contains(&r, 8),
+		      "contains");
+	}
+	/* format */
+	{
+		uint32_t v[] = {1, 2, 3, 5, 7, 8, 4294967295u};
+		CHECK(strcmp(imap_seqset_format(&a, v, 7), "1:3,5,7:8,4294967295") == 0, "format");
+		uint32_t w[] = {9, 3, 4};
+		CHECK(strcmp(imap_seqset_format(&a, w, 3), "9,3:4") == 0, "format keeps order");
+		CHECK(strcmp(imap_seqset_format(&a, w, 0), "") == 0, "format empty");
+	}
+	imap_arena_reset(&a);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
