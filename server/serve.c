@@ -209,13 +209,8 @@ int serve_run(struct config *cfg)
 	}
 	log_fingerprints();
 
-	if (listeners_start(srv, err, sizeof err) < 0) {
-		fprintf(stderr, "tern: %s\n", err);
-		return 1;
-	}
-
-	queue_runner_start(srv);
-
+	/* Signals first: a client (or a test) that sees a port open may
+	 * signal at once, and SIGTERM must never find the default action. */
 	uv_timer_init(srv->loop, &shutdown_timer);
 	uv_signal_init(srv->loop, &sig_term);
 	uv_signal_init(srv->loop, &sig_int);
@@ -223,6 +218,13 @@ int serve_run(struct config *cfg)
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
 	uv_signal_start(&sig_int, on_signal, SIGINT);
 	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+
+	if (listeners_start(srv, err, sizeof err) < 0) {
+		fprintf(stderr, "tern: %s\n", err);
+		return 1;
+	}
+
+	queue_runner_start(srv);
 
 	log_info("event=ready version=%s data_dir=%s domain=%s listeners=%zu", TERN_VERSION,
 	         cfg->data_dir, cfg->domain, cfg->nlisten);
