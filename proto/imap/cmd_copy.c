@@ -29,6 +29,13 @@ struct copy_ctx {
 	int status;
 };
 
+/* The writer job gets the request inside the context; the completion gets
+ * the whole context. */
+static int copy_job(sqlite3 *db, void *arg)
+{
+	return store_imap_copy_job(db, &((struct copy_ctx *)arg)->req);
+}
+
 static void copy_ctx_free(struct imap_cmd *cmd)
 {
 	struct copy_ctx *c = cmd->ctx;
@@ -74,7 +81,8 @@ static enum imap_cmd_result copy_or_move(struct imap_session *s, struct imap_cmd
 		if (cmd->nargs != 2 || cmd->args[0].type != IMAP_ARG_ATOM ||
 		    imap_seqset_parse(cmd->args[0].str, cmd->args[0].len, &set, &cmd->arena) < 0 ||
 		    !imap_arg_astring(&cmd->args[1], &name, &nlen)) {
-			imap_tagged(s, cmd, "BAD", NULL, "%s needs a sequence set and a mailbox", verb);
+			imap_tagged(s, cmd, "BAD", NULL, "%s needs a sequence set and a mailbox",
+			            verb);
 			return IMAP_DONE;
 		}
 		ssize_t ml = imap_mailbox_name_decode(s, name, nlen, mbname, sizeof mbname, true);
@@ -93,15 +101,16 @@ static enum imap_cmd_result copy_or_move(struct imap_session *s, struct imap_cmd
 			            r < 0 ? "Cannot look up the mailbox" : "No such mailbox");
 			return IMAP_DONE;
 		}
-		r = imap_seqset_resolve(s->sel.uids, s->sel.count, s->searchres, s->nsearchres, &set,
-		                        cmd->uid, &res, &cmd->arena);
+		r = imap_seqset_resolve(s->sel.uids, s->sel.count, s->searchres, s->nsearchres,
+		                        &set, cmd->uid, &res, &cmd->arena);
 		if (r < 0) {
 			imap_tagged(s, cmd, "BAD", NULL, "Invalid sequence set: no such message");
 			return IMAP_DONE;
 		}
 		uint64_t cnt = imap_seqset_count(&res);
 		if (cnt == 0) {
-			imap_tagged(s, cmd, "OK", NULL, "No messages to %s", move ? "move" : "copy");
+			imap_tagged(s, cmd, "OK", NULL, "No messages to %s",
+			            move ? "move" : "copy");
 			return IMAP_DONE;
 		}
 		c = imap_arena_alloc(&cmd->arena, sizeof *c);
@@ -128,8 +137,9 @@ static enum imap_cmd_result copy_or_move(struct imap_session *s, struct imap_cmd
 		c->req.quota_bytes = imap_account_quota(s);
 		c->req.new_uids = c->new_uids;
 		c->req.new_modseqs = c->new_modseqs;
-		if (store_submit(imap_store(s), store_imap_copy_job, copy_done, c) < 0) {
-			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Cannot %s now", move ? "move" : "copy");
+		if (store_submit(imap_store(s), copy_job, copy_done, c) < 0) {
+			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Cannot %s now",
+			            move ? "move" : "copy");
 			return IMAP_DONE;
 		}
 		cmd->step = 1;
@@ -147,7 +157,8 @@ static enum imap_cmd_result copy_or_move(struct imap_session *s, struct imap_cmd
 		return IMAP_DONE;
 	}
 	/* the copies exist: tell the destination's watchers */
-	uint32_t *src = malloc((c->req.n + 1) * sizeof *src), *dst = malloc((c->req.n + 1) * sizeof *dst);
+	uint32_t *src = malloc((c->req.n + 1) * sizeof *src),
+	         *dst = malloc((c->req.n + 1) * sizeof *dst);
 	size_t n = 0;
 	for (size_t i = 0; i < c->req.n; i++) {
 		if (!c->new_uids[i])

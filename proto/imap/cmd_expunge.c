@@ -27,6 +27,13 @@ struct expunge_ctx {
 	int64_t mailbox_id;
 };
 
+/* The writer job gets the request inside the context; the completion gets
+ * the whole context. */
+static int expunge_job(sqlite3 *db, void *arg)
+{
+	return store_imap_expunge_job(db, &((struct expunge_ctx *)arg)->req);
+}
+
 static void publish(int64_t mailbox_id, const struct store_imap_expunge_req *q, uint64_t origin)
 {
 	for (size_t i = 0; i < q->nexpunged; i++) {
@@ -66,7 +73,8 @@ enum imap_cmd_result imap_cmd_expunge(struct imap_session *s, struct imap_cmd *c
 		                                  &cmd->arena) < 0)
 		             : cmd->nargs != 0) {
 			imap_tagged(s, cmd, "BAD", NULL,
-			            cmd->uid ? "UID EXPUNGE needs a UID set" : "EXPUNGE takes no arguments");
+			            cmd->uid ? "UID EXPUNGE needs a UID set"
+			                     : "EXPUNGE takes no arguments");
 			return IMAP_DONE;
 		}
 		if (s->sel.readonly) {
@@ -79,8 +87,8 @@ enum imap_cmd_result imap_cmd_expunge(struct imap_session *s, struct imap_cmd *c
 		cmd->ctx_free = expunge_ctx_free;
 		size_t k = 0;
 		if (cmd->uid) {
-			if (imap_seqset_resolve(s->sel.uids, s->sel.count, s->searchres, s->nsearchres,
-			                        &set, true, &res, &cmd->arena) < 0) {
+			if (imap_seqset_resolve(s->sel.uids, s->sel.count, s->searchres,
+			                        s->nsearchres, &set, true, &res, &cmd->arena) < 0) {
 				imap_tagged(s, cmd, "BAD", NULL, "Invalid UID set");
 				return IMAP_DONE;
 			}
@@ -100,13 +108,14 @@ enum imap_cmd_result imap_cmd_expunge(struct imap_session *s, struct imap_cmd *c
 			return IMAP_DONE;
 		}
 		if (k == 0) {
-			imap_tagged(s, cmd, "OK", NULL, "%sEXPUNGE completed", cmd->uid ? "UID " : "");
+			imap_tagged(s, cmd, "OK", NULL, "%sEXPUNGE completed",
+			            cmd->uid ? "UID " : "");
 			return IMAP_DONE;
 		}
 		c->req.mailbox_id = s->sel.mailbox_id;
 		c->req.uids = c->uids;
 		c->req.n = k;
-		if (store_submit(imap_store(s), store_imap_expunge_job, expunge_done, c) < 0) {
+		if (store_submit(imap_store(s), expunge_job, expunge_done, c) < 0) {
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Cannot expunge now");
 			return IMAP_DONE;
 		}
@@ -121,9 +130,10 @@ enum imap_cmd_result imap_cmd_expunge(struct imap_session *s, struct imap_cmd *c
 	publish(s->sel.mailbox_id, &c->req, s->sid);
 	imap_view_expunged(s, c->req.expunged, c->req.nexpunged, c->req.modseq);
 	if (c->req.modseq > 0 && (s->enabled & (IMAP_EXT_CONDSTORE | IMAP_EXT_QRESYNC)))
-		imap_tagged(s, cmd, "OK", imap_arena_printf(&cmd->arena, "HIGHESTMODSEQ %lld",
-		                                            (long long)c->req.modseq),
-		            "%sEXPUNGE completed", cmd->uid ? "UID " : "");
+		imap_tagged(
+		    s, cmd, "OK",
+		    imap_arena_printf(&cmd->arena, "HIGHESTMODSEQ %lld", (long long)c->req.modseq),
+		    "%sEXPUNGE completed", cmd->uid ? "UID " : "");
 	else
 		imap_tagged(s, cmd, "OK", NULL, "%sEXPUNGE completed", cmd->uid ? "UID " : "");
 	return IMAP_DONE;
@@ -165,7 +175,7 @@ int imap_expunge_deleted(struct imap_session *s, void (*done)(void *ud, int stat
 	c->req.uids = c->uids;
 	c->req.n = s->sel.count;
 	imap_ref(s);
-	int r = store_submit(imap_store(s), store_imap_expunge_job, deleted_done, c);
+	int r = store_submit(imap_store(s), expunge_job, deleted_done, c);
 	if (r < 0) {
 		imap_unref(s);
 		free(c->uids);

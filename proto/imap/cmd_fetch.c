@@ -83,6 +83,13 @@ struct fetch_ctx {
 	const char *error_code; /* a NO to give at the end */
 };
 
+/* The writer job gets the request inside the context; the completion gets
+ * the whole context. */
+static int seen_job(sqlite3 *db, void *arg)
+{
+	return store_imap_flags_job(db, &((struct fetch_ctx *)arg)->seen);
+}
+
 static void fent_clear(struct fetch_ctx *c)
 {
 	for (size_t i = 0; i < c->nb; i++)
@@ -242,8 +249,8 @@ static int pump(struct fetch_ctx *c)
 		if (c->st_msgid) {
 			if (!c->piece && !(c->piece = malloc(FETCH_PIECE)))
 				return -ENOMEM;
-			ssize_t n = store_message_read(imap_db(c->s), c->st_msgid, (size_t)c->st_off,
-			                               c->piece, (size_t)want);
+			ssize_t n = store_message_read(imap_db(c->s), c->st_msgid,
+			                               (size_t)c->st_off, c->piece, (size_t)want);
 			if (n <= 0)
 				return n < 0 ? (int)n : -EIO;
 			imap_write(c->s, c->piece, (size_t)n);
@@ -354,7 +361,8 @@ static int emit_atts(struct fetch_ctx *c, const struct fent *e)
 		case IMAP_FA_BODY:
 		case IMAP_FA_BODYSTRUCTURE:
 			if ((r = load_info(c, e)) < 0) {
-				imap_log(c->s, LOG_ERROR, "event=fetch_info_error uid=%u err=%d", e->uid, r);
+				imap_log(c->s, LOG_ERROR, "event=fetch_info_error uid=%u err=%d",
+				         e->uid, r);
 				mime_buf_adds(&c->out, a->kind == IMAP_FA_ENVELOPE ? "ENVELOPE NIL"
 				                                                   : "BODY NIL");
 				break;
@@ -376,8 +384,9 @@ static int emit_atts(struct fetch_ctx *c, const struct fent *e)
 				c->ai++;
 				return 0;
 			}
-			r = a->kind == IMAP_FA_BINARY ? binary_bytes(c, a->section, a->section_len)
-			                              : section_bytes(c, a->section, a->section_len);
+			r = a->kind == IMAP_FA_BINARY
+			        ? binary_bytes(c, a->section, a->section_len)
+			        : section_bytes(c, a->section, a->section_len);
 			if (r < 0) {
 				if (r == -EINVAL && a->kind == IMAP_FA_BINARY)
 					c->error_code = "UNKNOWN-CTE";
@@ -500,7 +509,8 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 
 	if (cmd->step == 0) {
 		if (cmd->nargs < 2 || cmd->nargs > 3 || cmd->args[0].type != IMAP_ARG_ATOM) {
-			imap_tagged(s, cmd, "BAD", NULL, "FETCH needs a sequence set and attributes");
+			imap_tagged(s, cmd, "BAD", NULL,
+			            "FETCH needs a sequence set and attributes");
 			return IMAP_DONE;
 		}
 		c = imap_arena_alloc(&cmd->arena, sizeof *c);
@@ -556,7 +566,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			c->seen.flags = STORE_FLAG_SEEN;
 			c->seen.keywords = "";
 			c->seen.unchangedsince = -1;
-			if (store_submit(imap_store(s), store_imap_flags_job, seen_done, c) == 0) {
+			if (store_submit(imap_store(s), seen_job, seen_done, c) == 0) {
 				cmd->step = 1;
 				return IMAP_ASYNC;
 			}
@@ -580,7 +590,8 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 				                          .uid = c->seen.res[i].uid,
 				                          .modseq = c->seen.res[i].modseq,
 				                          .origin = s->sid};
-				imap_view_flags_changed(s, c->seen.res[i].uid, c->seen.res[i].modseq);
+				imap_view_flags_changed(s, c->seen.res[i].uid,
+				                        c->seen.res[i].modseq);
 				notify_publish(&ev);
 			}
 		}
@@ -600,7 +611,8 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 					hi = t;
 				}
 				if (store_imap_vanished_since(imap_db(s), s->sel.mailbox_id,
-				                              c->spec.changedsince, lo, hi, &u, &n) == 0) {
+				                              c->spec.changedsince, lo, hi, &u,
+				                              &n) == 0) {
 					char *fmt = imap_seqset_format(&cmd->arena, u, n);
 					if (n) {
 						if (vb.len)
@@ -626,7 +638,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			int r = pump(c);
 			if (r < 0) {
 				imap_log(s, LOG_ERROR, "event=fetch_stream_error err=%d", r);
-				conn_abort_imap:
+			conn_abort_imap:
 				imap_tagged(s, cmd, "NO", "SERVERBUG", "Read error");
 				return IMAP_DONE;
 			}
@@ -638,8 +650,8 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			if (c->spec.needs_message && !c->mm) {
 				int r = load_message(c, e);
 				if (r < 0) {
-					imap_log(s, LOG_ERROR, "event=fetch_load_error uid=%u err=%d", e->uid,
-					         r);
+					imap_log(s, LOG_ERROR,
+					         "event=fetch_load_error uid=%u err=%d", e->uid, r);
 					goto conn_abort_imap;
 				}
 			}

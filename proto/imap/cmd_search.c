@@ -38,6 +38,13 @@ struct search_ctx {
 	int error;
 };
 
+/* The writer job gets the request inside the context; the completion gets
+ * the whole context. */
+static int index_job(sqlite3 *db, void *arg)
+{
+	return store_imap_index_missing_job(db, &((struct search_ctx *)arg)->idx);
+}
+
 static void search_ctx_free(struct imap_cmd *cmd)
 {
 	struct search_ctx *c = cmd->ctx;
@@ -302,15 +309,15 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 	if (cmd->step == 1) {
 		if (c->status < 0) {
 			imap_log(s, LOG_ERROR, "event=search_index_failed err=%d", c->status);
-			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Cannot index the mailbox, try again");
+			imap_tagged(s, cmd, "NO", "UNAVAILABLE",
+			            "Cannot index the mailbox, try again");
 			return IMAP_DONE;
 		}
 		int r = store_imap_mailbox_unindexed(imap_db(s), s->sel.mailbox_id);
 		if (r == 1 && (c->idx.done > 0 || c->idx.mailbox_id == 0)) {
 			c->idx.mailbox_id = s->sel.mailbox_id;
 			c->idx.limit = 200;
-			if (store_submit(imap_store(s), store_imap_index_missing_job, index_done, c) ==
-			    0)
+			if (store_submit(imap_store(s), index_job, index_done, c) == 0)
 				return IMAP_ASYNC;
 		}
 		if (r == 0)
@@ -321,8 +328,8 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 	if (cmd->step == 2) {
 		for (size_t i = 0; i < c->q.nfts; i++) {
 			struct imap_search_fts *f = &c->q.fts[i];
-			int r = store_imap_fts_uids(imap_db(s), s->sel.mailbox_id, f->needle, f->len,
-			                            f->text, &f->uids, &f->n);
+			int r = store_imap_fts_uids(imap_db(s), s->sel.mailbox_id, f->needle,
+			                            f->len, f->text, &f->uids, &f->n);
 			if (r < 0) {
 				imap_log(s, LOG_ERROR, "event=search_fts_error err=%d", r);
 				imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
@@ -343,8 +350,8 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		c->next_uid = last; /* unless the slice stops early */
 		uint32_t before = from;
 		(void)before;
-		int r = store_imap_entries_range(imap_db(s), s->sel.mailbox_id, from, last, SEARCH_SLICE,
-		                                 c->q.needs_headers, scan_cb, c);
+		int r = store_imap_entries_range(imap_db(s), s->sel.mailbox_id, from, last,
+		                                 SEARCH_SLICE, c->q.needs_headers, scan_cb, c);
 		if (r < 0) {
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
 			return IMAP_DONE;

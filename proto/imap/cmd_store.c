@@ -30,6 +30,13 @@ struct store_ctx {
 	int status;
 };
 
+/* The writer job gets the request inside the context; the completion gets
+ * the whole context. */
+static int flags_job(sqlite3 *db, void *arg)
+{
+	return store_imap_flags_job(db, &((struct store_ctx *)arg)->req);
+}
+
 static void store_ctx_free(struct imap_cmd *cmd)
 {
 	struct store_ctx *c = cmd->ctx;
@@ -75,8 +82,8 @@ int imap_flag_parse(const char *s, size_t len, uint32_t *bit)
 }
 
 /* Flags from a list or a run of atoms into (mask, keywords). */
-int imap_flags_collect(const struct imap_arg *args, size_t n, struct imap_arena *a,
-                       uint32_t *mask, char **keywords)
+int imap_flags_collect(const struct imap_arg *args, size_t n, struct imap_arena *a, uint32_t *mask,
+                       char **keywords)
 {
 	struct mime_buf kw = {0};
 	*mask = 0;
@@ -209,7 +216,7 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 		c->req.flags = mask;
 		c->req.keywords = kws;
 		c->req.unchangedsince = unchangedsince;
-		if ((r = store_submit(imap_store(s), store_imap_flags_job, store_done, c)) < 0) {
+		if ((r = store_submit(imap_store(s), flags_job, store_done, c)) < 0) {
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Cannot store flags now");
 			return IMAP_DONE;
 		}
@@ -255,8 +262,9 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 				const char *e = p;
 				while (*e && *e != ' ')
 					e++;
-				if (e > p && !store_imap_keyword_has(s->sel.keywords ? s->sel.keywords : "",
-				                                     p, (size_t)(e - p)))
+				if (e > p &&
+				    !store_imap_keyword_has(s->sel.keywords ? s->sel.keywords : "",
+				                            p, (size_t)(e - p)))
 					imap_view_keyword_seen(s, p, (size_t)(e - p));
 				p = e;
 			}

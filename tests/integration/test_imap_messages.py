@@ -128,9 +128,6 @@ class Raw:
         assert b" OK" in t, t
 
 
-@pytest.mark.xfail(reason="known failing at stop 7: the message commands were written against the core "
-                          "before it linked; STORE/COPY/MOVE answer NO, BODY[] does not set \\Seen, "
-                          "QRESYNC SELECT lacks VANISHED (EARLIER) — issue 5 stays open", strict=False)
 def test_append_fetch_basic(box):
     m = login(box)
     data = msg("basic one")
@@ -207,9 +204,6 @@ def test_large_body_streams(box):
     m.logout()
 
 
-@pytest.mark.xfail(reason="known failing at stop 7: the message commands were written against the core "
-                          "before it linked; STORE/COPY/MOVE answer NO, BODY[] does not set \\Seen, "
-                          "QRESYNC SELECT lacks VANISHED (EARLIER) — issue 5 stays open", strict=False)
 def test_store_flags_keywords_unchangedsince(box):
     m = login(box)
     for i in range(3):
@@ -237,9 +231,6 @@ def test_store_flags_keywords_unchangedsince(box):
     m.logout()
 
 
-@pytest.mark.xfail(reason="known failing at stop 7: the message commands were written against the core "
-                          "before it linked; STORE/COPY/MOVE answer NO, BODY[] does not set \\Seen, "
-                          "QRESYNC SELECT lacks VANISHED (EARLIER) — issue 5 stays open", strict=False)
 def test_search_keys_and_fts(box):
     m = login(box)
     append(m, msg("apples report", body="The quick brown fox\r\n"))
@@ -260,13 +251,11 @@ def test_search_keys_and_fts(box):
     assert s("NOT", "FLAGGED") == [b"1", b"3", b"4"]
     assert s("OR", "FLAGGED", "SUBJECT", "apples") == [b"1", b"2"]
     assert s("FROM", "zed@OTHER") == [b"2"]
-    assert s("BODY", "QUICK BROWN") == [b"1"]
+    assert s("BODY", '"QUICK BROWN"') == [b"1"]
     assert s("BODY", "quokka") == [b"3"]  # base64-decoded part
-    assert s("BODY", "café") == [] or True
     assert s("TEXT", "kiwi") == [b"4"]
     assert s("TEXT", "zed@other") == [b"2"]  # TEXT covers headers
     assert s("BODY", "ki") == [b"4"]  # short needle
-    assert s("SUBJECT", "élè") == [b"3"] or True
     assert s("LARGER", "400") == [b"3"]
     assert s("SENTON", "1-Jul-2003") == [b"1", b"2", b"4"]
     assert s("SENTBEFORE", "1-Jan-2010") == [b"1", b"2", b"4"]
@@ -297,9 +286,6 @@ def test_search_keys_and_fts(box):
     m.logout()
 
 
-@pytest.mark.xfail(reason="known failing at stop 7: the message commands were written against the core "
-                          "before it linked; STORE/COPY/MOVE answer NO, BODY[] does not set \\Seen, "
-                          "QRESYNC SELECT lacks VANISHED (EARLIER) — issue 5 stays open", strict=False)
 def test_copy_move_expunge(box):
     m = login(box)
     for i in range(5):
@@ -393,9 +379,6 @@ def test_thunderbird_opening(box):
     assert got == d[0][1]
 
 
-@pytest.mark.xfail(reason="known failing at stop 7: the message commands were written against the core "
-                          "before it linked; STORE/COPY/MOVE answer NO, BODY[] does not set \\Seen, "
-                          "QRESYNC SELECT lacks VANISHED (EARLIER) — issue 5 stays open", strict=False)
 def test_qresync_resync(box):
     m = login(box)
     for i in range(6):
@@ -410,7 +393,7 @@ def test_qresync_resync(box):
     m.select("INBOX")
     m.store("2,4", "+FLAGS", r"(\Deleted)")
     m.expunge()
-    m.store("3", "+FLAGS", r"(\Seen)")
+    m.uid("STORE", "3", "+FLAGS", r"(\Seen)")  # UID 3 (sequence 2 after the expunge)
     r.cmd("n", "NOOP")
     r2 = Raw(box)
     r2.login()
@@ -428,9 +411,6 @@ def test_qresync_resync(box):
 
 
 @pytest.mark.skipif(shutil.which("mbsync") is None, reason="isync not installed")
-@pytest.mark.xfail(reason="known failing at stop 7: the message commands were written against the core "
-                          "before it linked; STORE/COPY/MOVE answer NO, BODY[] does not set \\Seen, "
-                          "QRESYNC SELECT lacks VANISHED (EARLIER) — issue 5 stays open", strict=False)
 def test_mbsync_both_ways(box, tmp_path):
     m = login(box)
     for i in range(4):
