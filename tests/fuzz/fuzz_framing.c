@@ -22,6 +22,8 @@ struct log {
 
 static void log_add(struct log *l, const void *d, size_t n)
 {
+	if (n == 0)
+		return;
 	if (l->len + n > l->cap) {
 		l->cap = (l->len + n) * 2 + 64;
 		l->p = realloc(l->p, l->cap);
