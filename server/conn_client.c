@@ -43,7 +43,7 @@ struct conn_client {
 	bool connected, closing, skipping, reading, closed_reported;
 	char peer[80];
 
-	struct tls_client *tls;
+	struct tls_session *tls;
 	bool handshaking;
 	bool tls_switched; /* STARTTLS began inside a line callback */
 
@@ -83,7 +83,7 @@ static void on_handle_closed(uv_handle_t *h)
 		return;
 	if (cc->cb->closed)
 		cc->cb->closed(cc);
-	tls_client_free(cc->tls);
+	tls_session_free(cc->tls);
 	live--;
 	free(cc);
 }
@@ -121,7 +121,7 @@ void conn_client_close(struct conn_client *cc)
 	}
 	cc->closing = true;
 	if (cc->tls && !cc->handshaking)
-		tls_client_close_notify(cc->tls);
+		tls_session_close_notify(cc->tls);
 	cc->sreq.data = cc;
 	if (uv_shutdown(&cc->sreq, (uv_stream_t *)&cc->tcp, on_shutdown) != 0) {
 		cc->closing = false;
@@ -163,7 +163,7 @@ int conn_client_write(struct conn_client *cc, const void *data, size_t len)
 	if (cc->closing)
 		return -1;
 	if (cc->tls)
-		return tls_client_write(cc->tls, data, len) == 0 ? 0 : -1;
+		return tls_session_write(cc->tls, data, len) == 0 ? 0 : -1;
 	return raw_write(cc, data, len);
 }
 
@@ -250,11 +250,11 @@ static void tls_fail(struct conn_client *cc, const char *err)
 static void drive_tls(struct conn_client *cc)
 {
 	if (cc->handshaking) {
-		int rc = tls_client_handshake(cc->tls);
+		int rc = tls_session_handshake(cc->tls);
 		if (rc == TLS_AGAIN)
 			return;
 		if (rc < 0) {
-			tls_fail(cc, tls_client_error(cc->tls));
+			tls_fail(cc, tls_session_error(cc->tls));
 			return;
 		}
 		cc->handshaking = false;
@@ -263,7 +263,7 @@ static void drive_tls(struct conn_client *cc)
 	}
 	char buf[4096];
 	while (!cc->closing) {
-		ssize_t n = tls_client_read(cc->tls, buf, sizeof buf);
+		ssize_t n = tls_session_read(cc->tls, buf, sizeof buf);
 		if (n == 0)
 			return;
 		if (n < 0) {
@@ -298,10 +298,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	while (left > 0 && !cc->closing) {
 		char *space;
 		size_t room;
-		tls_client_in_space(cc->tls, &space, &room);
+		tls_session_in_space(cc->tls, &space, &room);
 		if (room == 0) {
 			drive_tls(cc);
-			tls_client_in_space(cc->tls, &space, &room);
+			tls_session_in_space(cc->tls, &space, &room);
 			if (room == 0) {
 				tls_fail(cc, "TLS input buffer overflow");
 				return;
@@ -309,7 +309,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		}
 		size_t k = left < room ? left : room;
 		memcpy(space, p, k);
-		tls_client_in_commit(cc->tls, k);
+		tls_session_in_commit(cc->tls, k);
 		p += k;
 		left -= k;
 	}
@@ -327,7 +327,7 @@ int conn_client_starttls(struct conn_client *cc, struct tls_client_ctx *ctx, con
 	if (!cc->tls)
 		return -1;
 	cc->handshaking = true;
-	int rc = tls_client_handshake(cc->tls); /* sends the ClientHello */
+	int rc = tls_session_handshake(cc->tls); /* sends the ClientHello */
 	if (rc < 0) {
 		cc->handshaking = false;
 		return -1;
@@ -342,17 +342,17 @@ bool conn_client_is_tls(const struct conn_client *cc)
 
 const char *conn_client_tls_version(const struct conn_client *cc)
 {
-	return conn_client_is_tls(cc) ? tls_client_version(cc->tls) : NULL;
+	return conn_client_is_tls(cc) ? tls_session_version(cc->tls) : NULL;
 }
 
 const char *conn_client_tls_cipher(const struct conn_client *cc)
 {
-	return conn_client_is_tls(cc) ? tls_client_cipher(cc->tls) : NULL;
+	return conn_client_is_tls(cc) ? tls_session_cipher(cc->tls) : NULL;
 }
 
 bool conn_client_tls_verified(const struct conn_client *cc)
 {
-	return conn_client_is_tls(cc) && tls_client_verified(cc->tls);
+	return conn_client_is_tls(cc) && tls_session_verified(cc->tls);
 }
 
 static void on_connect(uv_connect_t *req, int status)

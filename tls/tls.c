@@ -445,7 +445,10 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 	return (int)len;
 }
 
-struct tls_session *tls_session_new(struct tls_server *t, tls_out_fn out, void *ctx)
+/* One session type serves both roles: the server passes its current
+ * certificate generation, the outbound client its own config. */
+static struct tls_session *session_new(const mbedtls_ssl_config *conf, const char *host,
+                                       tls_out_fn out, void *ctx)
 {
 	struct tls_session *s = calloc(1, sizeof *s);
 	if (!s)
@@ -456,18 +459,38 @@ struct tls_session *tls_session_new(struct tls_server *t, tls_out_fn out, void *
 		return NULL;
 	}
 	mbedtls_ssl_init(&s->ssl);
-	if (mbedtls_ssl_setup(&s->ssl, &t->gen->conf) != 0) {
+	if (mbedtls_ssl_setup(&s->ssl, conf) != 0 ||
+	    (host && *host && mbedtls_ssl_set_hostname(&s->ssl, host) != 0)) {
 		mbedtls_ssl_free(&s->ssl);
 		free(s->in);
 		free(s);
 		return NULL;
 	}
-	s->gen = t->gen;
-	s->gen->refs++;
 	s->out = out;
 	s->out_ctx = ctx;
 	mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
 	return s;
+}
+
+struct tls_session *tls_session_new(struct tls_server *t, tls_out_fn out, void *ctx)
+{
+	struct tls_session *s = session_new(&t->gen->conf, NULL, out, ctx);
+	if (s) {
+		s->gen = t->gen;
+		s->gen->refs++;
+	}
+	return s;
+}
+
+struct tls_session *tls_session_new_client(const mbedtls_ssl_config *conf, const char *host,
+                                           tls_out_fn out, void *ctx)
+{
+	return session_new(conf, host, out, ctx);
+}
+
+bool tls_session_verified(const struct tls_session *s)
+{
+	return mbedtls_ssl_get_verify_result(&s->ssl) == 0;
 }
 
 void tls_session_free(struct tls_session *s)

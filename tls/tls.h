@@ -58,7 +58,14 @@ void *tls_rng_ctx(void);
 /* Sessions. out() receives ciphertext to send; it returns 0 or -1. */
 typedef int (*tls_out_fn)(void *ctx, const unsigned char *data, size_t len);
 struct tls_session *tls_session_new(struct tls_server *t, tls_out_fn out, void *ctx);
+/* A client session on the outbound side's config (tls/tls_client.h);
+ * host is sent as SNI and checked when the config verifies. */
+struct mbedtls_ssl_config;
+struct tls_session *tls_session_new_client(const struct mbedtls_ssl_config *conf,
+                                           const char *host, tls_out_fn out, void *ctx);
 void tls_session_free(struct tls_session *s);
+/* The peer's certificate verified (client side). */
+bool tls_session_verified(const struct tls_session *s);
 
 /* Ciphertext input: space to read into (after compaction; *len 0 means the
  * buffer is full and reading should stop), then commit what was read. */
