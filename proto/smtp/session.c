@@ -335,6 +335,19 @@ static enum smtp_reply_id parse_path_arg(const char *prefix, struct cmd_ctx *x, 
 	return SMTP_R_OK;
 }
 
+/* The reply for a MAIL/RCPT parameter parse result. */
+static enum smtp_reply_id param_reply(int parse_result)
+{
+	switch (parse_result) {
+	case SMTP_PARAM_OK:
+		return SMTP_R_OK;
+	case SMTP_PARAM_EUNKNOWN:
+		return SMTP_R_PARAM_UNKNOWN;
+	default:
+		return SMTP_R_SYNTAX;
+	}
+}
+
 static enum smtp_reply_id check_mail(struct smtp_session *s, struct cmd_ctx *x)
 {
 	size_t rest;
@@ -349,14 +362,9 @@ static enum smtp_reply_id check_mail(struct smtp_session *s, struct cmd_ctx *x)
 	                   &rest);
 	if (r != SMTP_R_OK)
 		return r;
-	switch (smtp_mail_params_parse(x->arg + rest, x->len - rest, &x->mp, &bad)) {
-	case SMTP_PARAM_OK:
-		break;
-	case SMTP_PARAM_EUNKNOWN:
-		return SMTP_R_PARAM_UNKNOWN;
-	default:
-		return SMTP_R_SYNTAX;
-	}
+	r = param_reply(smtp_mail_params_parse(x->arg + rest, x->len - rest, &x->mp, &bad));
+	if (r != SMTP_R_OK)
+		return r;
 	if (x->path.utf8 && !x->mp.smtputf8)
 		return SMTP_R_UTF8_REQUIRED;
 	if (x->mp.has_size && x->mp.size > (uint64_t)s->cfg->smtp_max_message_size)
@@ -397,14 +405,9 @@ static enum smtp_reply_id check_rcpt(struct smtp_session *s, struct cmd_ctx *x)
 	                   &rest);
 	if (r != SMTP_R_OK)
 		return r;
-	switch (smtp_rcpt_params_parse(x->arg + rest, x->len - rest, &x->rp, &bad)) {
-	case SMTP_PARAM_OK:
-		break;
-	case SMTP_PARAM_EUNKNOWN:
-		return SMTP_R_PARAM_UNKNOWN;
-	default:
-		return SMTP_R_SYNTAX;
-	}
+	r = param_reply(smtp_rcpt_params_parse(x->arg + rest, x->len - rest, &x->rp, &bad));
+	if (r != SMTP_R_OK)
+		return r;
 	if (x->path.utf8 && !s->txn.params.smtputf8)
 		return SMTP_R_UTF8_REQUIRED;
 	if (s->txn.naccepted >= (size_t)s->cfg->smtp_max_recipients)
