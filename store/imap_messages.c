@@ -139,9 +139,9 @@ int store_imap_index(sqlite3 *db, int64_t message_id, const char *data, size_t l
 		r = store_step_done(st);
 		sqlite3_finalize(st);
 	}
-	if (r == 0 && (r = store_prep(db, &st,
-	                              "INSERT INTO imap_fts(rowid, hdr, body) VALUES(?1, ?2, ?3)")) ==
-	                  0) {
+	if (r == 0 &&
+	    (r = store_prep(db, &st,
+	                    "INSERT INTO imap_fts(rowid, hdr, body) VALUES(?1, ?2, ?3)")) == 0) {
 		sqlite3_bind_int64(st, 1, message_id);
 		sqlite3_bind_text(st, 2, ht, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, bt, -1, SQLITE_STATIC);
@@ -183,7 +183,8 @@ int store_imap_info_get(sqlite3 *db, int64_t message_id, struct store_imap_info 
 		out->body = col_dup(st, 2);
 		out->bodystructure = col_dup(st, 3);
 		out->headers = col_dup(st, 4);
-		r = (out->envelope && out->body && out->bodystructure && out->headers) ? 1 : -ENOMEM;
+		r = (out->envelope && out->body && out->bodystructure && out->headers) ? 1
+		                                                                       : -ENOMEM;
 		if (r < 0)
 			store_imap_info_free(out);
 	} else {
@@ -252,9 +253,9 @@ int store_imap_index_missing_job(sqlite3 *db, void *arg)
 /* ---- entries ---- */
 
 #define ENTRY_SELECT                                                                               \
-	"SELECT e.uid, e.message_id, m.size, e.flags, e.modseq, e.internal_date, e.keywords, "        \
-	"i.sent_day, i.message_id IS NOT NULL, %s FROM mailbox_entries e "                           \
-	"JOIN messages m ON m.id = e.message_id "                                                    \
+	"SELECT e.uid, e.message_id, m.size, e.flags, e.modseq, e.internal_date, e.keywords, "     \
+	"i.sent_day, i.message_id IS NOT NULL, %s FROM mailbox_entries e "                         \
+	"JOIN messages m ON m.id = e.message_id "                                                  \
 	"LEFT JOIN imap_message_info i ON i.message_id = e.message_id "
 
 static void entry_row(sqlite3_stmt *st, struct store_imap_entry *e)
@@ -268,8 +269,8 @@ static void entry_row(sqlite3_stmt *st, struct store_imap_entry *e)
 	e->keywords = (const char *)sqlite3_column_text(st, 6);
 	if (!e->keywords)
 		e->keywords = "";
-	e->sent_day = sqlite3_column_type(st, 7) == SQLITE_NULL ? IMAP_NO_DAY
-	                                                          : sqlite3_column_int64(st, 7);
+	e->sent_day =
+	    sqlite3_column_type(st, 7) == SQLITE_NULL ? IMAP_NO_DAY : sqlite3_column_int64(st, 7);
 	e->indexed = sqlite3_column_int(st, 8) != 0;
 	e->headers = (const char *)sqlite3_column_text(st, 9);
 }
@@ -309,12 +310,13 @@ int store_imap_entry_get(sqlite3 *db, int64_t mailbox_id, uint32_t uid,
                          struct store_imap_entry *out, char *kwbuf, size_t kwcap)
 {
 	sqlite3_stmt *st;
-	int r = store_prep(db, &st, "SELECT e.uid, e.message_id, m.size, e.flags, e.modseq, "
-	                            "e.internal_date, e.keywords, i.sent_day, "
-	                            "i.message_id IS NOT NULL, NULL FROM mailbox_entries e "
-	                            "JOIN messages m ON m.id = e.message_id "
-	                            "LEFT JOIN imap_message_info i ON i.message_id = e.message_id "
-	                            "WHERE e.mailbox_id = ?1 AND e.uid = ?2");
+	int r = store_prep(db, &st,
+	                   "SELECT e.uid, e.message_id, m.size, e.flags, e.modseq, "
+	                   "e.internal_date, e.keywords, i.sent_day, "
+	                   "i.message_id IS NOT NULL, NULL FROM mailbox_entries e "
+	                   "JOIN messages m ON m.id = e.message_id "
+	                   "LEFT JOIN imap_message_info i ON i.message_id = e.message_id "
+	                   "WHERE e.mailbox_id = ?1 AND e.uid = ?2");
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, mailbox_id);
@@ -376,8 +378,8 @@ static size_t utf8_chars(const char *s, size_t n)
 	return c;
 }
 
-int store_imap_fts_uids(sqlite3 *db, int64_t mailbox_id, const char *needle, size_t nlen,
-                        bool text, uint32_t **uids, size_t *n)
+int store_imap_fts_uids(sqlite3 *db, int64_t mailbox_id, const char *needle, size_t nlen, bool text,
+                        uint32_t **uids, size_t *n)
 {
 	struct mime_buf q = {0};
 	sqlite3_stmt *st;
@@ -480,7 +482,8 @@ static char *keywords_apply(const char *cur, enum store_imap_flag_op op, const c
 			const char *e = p;
 			while (*e && *e != ' ')
 				e++;
-			if (e > p && !(op == STORE_IMAP_REMOVE && store_imap_keyword_has(kws, p, (size_t)(e - p)))) {
+			if (e > p && !(op == STORE_IMAP_REMOVE &&
+			               store_imap_keyword_has(kws, p, (size_t)(e - p)))) {
 				if (b.len)
 					r = mime_buf_addc(&b, ' ');
 				if (r == 0)
@@ -531,20 +534,6 @@ static bool keywords_equal(const char *a, const char *b)
 	return true;
 }
 
-static int64_t mbox_modseq(sqlite3 *db, int64_t mailbox_id)
-{
-	sqlite3_stmt *st;
-	int r = store_prep(db, &st, "SELECT highestmodseq FROM mailboxes WHERE id = ?1");
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	r = sqlite3_step(st);
-	int64_t v = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : r == SQLITE_DONE ? -ENOENT
-	                                                                             : store_errno(r);
-	sqlite3_finalize(st);
-	return v;
-}
-
 void store_imap_flags_req_clear(struct store_imap_flags_req *q)
 {
 	for (size_t i = 0; q->res && i < q->n; i++) {
@@ -557,7 +546,7 @@ int store_imap_flags_job(sqlite3 *db, void *arg)
 {
 	struct store_imap_flags_req *q = arg;
 	sqlite3_stmt *sel = NULL, *upd = NULL;
-	int64_t modseq = mbox_modseq(db, q->mailbox_id);
+	int64_t modseq = store_mailbox_modseq(db, q->mailbox_id);
 	int r;
 	if (modseq < 0)
 		return (int)modseq;
@@ -629,8 +618,9 @@ int store_imap_flags_job(sqlite3 *db, void *arg)
 	r = 0;
 	{
 		sqlite3_stmt *st;
-		if ((r = store_prep(db, &st, "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1 "
-		                             "AND highestmodseq < ?2")) == 0) {
+		if ((r = store_prep(db, &st,
+		                    "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1 "
+		                    "AND highestmodseq < ?2")) == 0) {
 			sqlite3_bind_int64(st, 1, q->mailbox_id);
 			sqlite3_bind_int64(st, 2, modseq);
 			r = store_step_done(st);
@@ -692,7 +682,8 @@ int store_imap_copy_job(sqlite3 *db, void *arg)
 		}
 		if ((r = store_prep(db, &sz,
 		                    "SELECT m.size FROM mailbox_entries e JOIN messages m ON "
-		                    "m.id = e.message_id WHERE e.mailbox_id = ?1 AND e.uid = ?2")) < 0)
+		                    "m.id = e.message_id WHERE e.mailbox_id = ?1 AND e.uid = ?2")) <
+		    0)
 			goto out;
 		for (size_t i = 0; i < q->n; i++) {
 			sqlite3_reset(sz);
@@ -708,13 +699,14 @@ int store_imap_copy_job(sqlite3 *db, void *arg)
 		}
 	}
 
-	if ((r = store_prep(db, &sel,
-	                    "SELECT message_id, flags, keywords, internal_date FROM mailbox_entries "
-	                    "WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
-	    (r = store_prep(db, &ins,
-	                    "INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, "
-	                    "keywords, modseq, internal_date) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")) <
-	        0)
+	if ((r = store_prep(
+	         db, &sel,
+	         "SELECT message_id, flags, keywords, internal_date FROM mailbox_entries "
+	         "WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
+	    (r = store_prep(
+	         db, &ins,
+	         "INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, "
+	         "keywords, modseq, internal_date) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")) < 0)
 		goto out;
 	for (size_t i = 0; i < q->n; i++) {
 		q->new_uids[i] = 0;
@@ -756,9 +748,9 @@ int store_imap_copy_job(sqlite3 *db, void *arg)
 		uidnext++;
 		q->copied++;
 	}
-	if ((r = store_prep(db, &bump,
-	                    "UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1")) <
-	    0)
+	if ((r = store_prep(
+	         db, &bump,
+	         "UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1")) < 0)
 		goto out;
 	sqlite3_bind_int64(bump, 1, q->dst_mailbox_id);
 	sqlite3_bind_int64(bump, 2, uidnext);
@@ -779,7 +771,7 @@ int store_imap_copy_job(sqlite3 *db, void *arg)
 		free(gone);
 		if (r < 0)
 			goto out;
-		int64_t m = mbox_modseq(db, q->src_mailbox_id);
+		int64_t m = store_mailbox_modseq(db, q->src_mailbox_id);
 		q->src_modseq = m > 0 ? m : 0;
 	}
 	r = (int)q->copied;
@@ -880,7 +872,7 @@ int store_imap_expunge_job(sqlite3 *db, void *arg)
 	r = store_entries_expunge(db, q->mailbox_id, del, ndel);
 	if (r < 0)
 		return r;
-	int64_t m = mbox_modseq(db, q->mailbox_id);
+	int64_t m = store_mailbox_modseq(db, q->mailbox_id);
 	q->modseq = m > 0 ? m : 0;
 	return (int)ndel;
 }

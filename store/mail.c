@@ -69,17 +69,7 @@ ssize_t store_message_read(sqlite3 *db, int64_t message_id, size_t offset, void 
 
 int64_t store_message_size(sqlite3 *db, int64_t message_id)
 {
-	sqlite3_stmt *st;
-	int rc = store_prep(db, &st, "SELECT size FROM messages WHERE id = ?1");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, message_id);
-	rc = sqlite3_step(st);
-	int64_t size = rc == SQLITE_ROW    ? sqlite3_column_int64(st, 0)
-	               : rc == SQLITE_DONE ? -ENOENT
-	                                   : store_errno(rc);
-	sqlite3_finalize(st);
-	return size;
+	return store_scalar(db, "SELECT size FROM messages WHERE id = ?1", message_id);
 }
 
 int store_message_ref(sqlite3 *db, int64_t message_id, int delta)
@@ -450,19 +440,9 @@ int store_entries_list(sqlite3 *db, int64_t mailbox_id,
 	return ret;
 }
 
-static int64_t mailbox_modseq(sqlite3 *db, int64_t mailbox_id)
+int64_t store_mailbox_modseq(sqlite3 *db, int64_t mailbox_id)
 {
-	sqlite3_stmt *st;
-	int rc = store_prep(db, &st, "SELECT highestmodseq FROM mailboxes WHERE id = ?1");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	rc = sqlite3_step(st);
-	int64_t v = rc == SQLITE_ROW    ? sqlite3_column_int64(st, 0)
-	            : rc == SQLITE_DONE ? -ENOENT
-	                                : store_errno(rc);
-	sqlite3_finalize(st);
-	return v;
+	return store_scalar(db, "SELECT highestmodseq FROM mailboxes WHERE id = ?1", mailbox_id);
 }
 
 static int set_mailbox_modseq(sqlite3 *db, int64_t mailbox_id, int64_t modseq)
@@ -481,7 +461,7 @@ static int set_mailbox_modseq(sqlite3 *db, int64_t mailbox_id, int64_t modseq)
 int store_entries_expunge(sqlite3 *db, int64_t mailbox_id, const uint32_t *uids, size_t n)
 {
 	sqlite3_stmt *sel = NULL, *del = NULL, *rec = NULL;
-	int64_t modseq = mailbox_modseq(db, mailbox_id);
+	int64_t modseq = store_mailbox_modseq(db, mailbox_id);
 	int rc, count = 0;
 	if (modseq < 0)
 		return (int)modseq;
@@ -553,7 +533,7 @@ int store_entries_update_flags(sqlite3 *db, int64_t mailbox_id, uint32_t uid, ui
 	uint32_t nflags = ((flags | add_mask) & ~remove_mask) & STORE_FLAG_ALL;
 	if (nflags != flags) {
 		/* RFC 7162: the MODSEQ changes only when the metadata does. */
-		int64_t m = mailbox_modseq(db, mailbox_id);
+		int64_t m = store_mailbox_modseq(db, mailbox_id);
 		if (m < 0)
 			return (int)m;
 		modseq = m + 1;

@@ -120,6 +120,21 @@ int store_prep(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 	return 0;
 }
 
+int64_t store_scalar(sqlite3 *db, const char *sql, int64_t arg)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep(db, &st, sql);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, arg);
+	rc = sqlite3_step(st);
+	int64_t v = rc == SQLITE_ROW    ? sqlite3_column_int64(st, 0)
+	            : rc == SQLITE_DONE ? -ENOENT
+	                                : store_errno(rc);
+	sqlite3_finalize(st);
+	return v;
+}
+
 int store_run(sqlite3 *db, const char *sql)
 {
 	char *msg = NULL;

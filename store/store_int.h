@@ -7,6 +7,11 @@
 
 /* Prepare sql on db; logs and returns a negative errno on failure. */
 int store_prep(sqlite3 *db, sqlite3_stmt **st, const char *sql);
+/* The first column of the first row of a query bound to one integer
+ * (?1): a non-negative value, -ENOENT for no row, or a negative errno. */
+int64_t store_scalar(sqlite3 *db, const char *sql, int64_t arg);
+/* mailboxes.highestmodseq, or -ENOENT / a negative errno. */
+int64_t store_mailbox_modseq(sqlite3 *db, int64_t mailbox_id);
 /* Run a statement without results (bind nothing); negative errno on failure. */
 int store_run(sqlite3 *db, const char *sql);
 /* Step a statement expected to finish (SQLITE_DONE); 0 or negative errno. */
