@@ -39,8 +39,8 @@ int imap_mbox_status(sqlite3 *db, int64_t mailbox_id, struct imap_mbox_status *o
 	return rc;
 }
 
-int imap_mbox_entry(sqlite3 *db, int64_t mailbox_id, uint32_t uid, uint32_t *flags,
-                    int64_t *modseq, char *kw, size_t kwcap)
+int imap_mbox_entry(sqlite3 *db, int64_t mailbox_id, uint32_t uid, uint32_t *flags, int64_t *modseq,
+                    char *kw, size_t kwcap)
 {
 	sqlite3_stmt *st;
 	int rc = store_prep(db, &st,

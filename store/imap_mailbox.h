@@ -21,8 +21,8 @@ int imap_mbox_status(sqlite3 *db, int64_t mailbox_id, struct imap_mbox_status *o
 
 /* 1 found (flags, modseq and keywords, space-separated, truncated to
  * kwcap), 0 not found, negative. */
-int imap_mbox_entry(sqlite3 *db, int64_t mailbox_id, uint32_t uid, uint32_t *flags,
-                    int64_t *modseq, char *kw, size_t kwcap);
+int imap_mbox_entry(sqlite3 *db, int64_t mailbox_id, uint32_t uid, uint32_t *flags, int64_t *modseq,
+                    char *kw, size_t kwcap);
 
 /* UIDs expunged with MODSEQ > modseq, ascending, to cb (return non-zero to
  * stop). */
@@ -38,10 +38,10 @@ struct imap_mbox_job {
 	const char *newname; /* RENAME target */
 	int subscribe;       /* SUBSCRIBE 1 / UNSUBSCRIBE 0 */
 	/* results */
-	int64_t mailbox_id;  /* CREATE: the new mailbox; DELETE/RENAME: the one affected */
-	uint32_t *uids;      /* RENAME INBOX: UIDs moved out of INBOX (malloc'd) */
+	int64_t mailbox_id; /* CREATE: the new mailbox; DELETE/RENAME: the one affected */
+	uint32_t *uids;     /* RENAME INBOX: UIDs moved out of INBOX (malloc'd) */
 	size_t nuids;
-	int64_t modseq;      /* RENAME INBOX: INBOX's new HIGHESTMODSEQ */
+	int64_t modseq; /* RENAME INBOX: INBOX's new HIGHESTMODSEQ */
 };
 
 /* Creates name and any missing parent. -EEXIST if name exists. */

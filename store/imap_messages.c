@@ -210,6 +210,44 @@ int store_imap_mailbox_unindexed(sqlite3 *db, int64_t mailbox_id)
 	return r;
 }
 
+/* Reads message_id whole and indexes it. */
+static int index_stored(sqlite3 *db, int64_t message_id)
+{
+	int64_t size = store_message_size(db, message_id);
+	if (size < 0)
+		return (int)size;
+	char *buf = malloc((size_t)size + 1);
+	if (!buf)
+		return -ENOMEM;
+	ssize_t got = store_message_read(db, message_id, 0, buf, (size_t)size);
+	int r = got < 0 ? (int)got : store_imap_index(db, message_id, buf, (size_t)got);
+	free(buf);
+	return r;
+}
+
+int store_imap_index_next(sqlite3 *db, int64_t *cursor)
+{
+	int64_t id = store_scalar(db,
+	                          "SELECT e.message_id FROM mailbox_entries e "
+	                          "WHERE e.message_id > ?1 AND NOT EXISTS (SELECT 1 FROM "
+	                          "imap_message_info i WHERE i.message_id = e.message_id) "
+	                          "ORDER BY e.message_id LIMIT 1",
+	                          *cursor);
+	if (id == -ENOENT) {
+		/* All done up to the end: start the next search there. */
+		int64_t last = store_scalar(
+		    db, "SELECT IFNULL(MAX(message_id), ?1) FROM mailbox_entries", *cursor);
+		if (last > *cursor)
+			*cursor = last;
+		return 0;
+	}
+	if (id < 0)
+		return (int)id;
+	*cursor = id;
+	int r = index_stored(db, id);
+	return r == -ENOMEM ? r : 1;
+}
+
 int store_imap_index_missing_job(sqlite3 *db, void *arg)
 {
 	struct store_imap_index_req *q = arg;
@@ -236,16 +274,10 @@ int store_imap_index_missing_job(sqlite3 *db, void *arg)
 		n = limit;
 	q->done = 0;
 	for (int i = 0; i < n; i++) {
-		int64_t size = store_message_size(db, ids[i]);
-		if (size < 0)
-			continue;
-		char *buf = malloc((size_t)size + 1);
-		if (!buf)
-			return -ENOMEM;
-		ssize_t got = store_message_read(db, ids[i], 0, buf, (size_t)size);
-		if (got >= 0 && store_imap_index(db, ids[i], buf, (size_t)got) == 0)
-			q->done++;
-		free(buf);
+		r = index_stored(db, ids[i]);
+		if (r == -ENOMEM)
+			return r;
+		q->done += r == 0;
 	}
 	return q->done;
 }

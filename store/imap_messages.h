@@ -2,10 +2,9 @@
  *
  * Precomputed data. IMAP asks the same questions of a message again and
  * again (ENVELOPE, BODYSTRUCTURE, "is the Date: before X", "does the body
- * contain Y"), so each message is parsed once, when it is stored
- * (store_imap_index(), called from the writer while the message row is
- * inserted), and the answers go into two tables created by schema
- * migration 2:
+ * contain Y"), so each message is parsed once, soon after it is stored
+ * (store_imap_index_next(), the writer's idle work, see store/store.c), and
+ * the answers go into two tables created by schema migration 2:
  *
  *   imap_message_info(message_id, sent_day, envelope, body, bodystructure,
  *                     headers)   one row per message, cascade-deleted with
@@ -23,9 +22,9 @@
  * Why not messages.envelope/bodystructure: an UPDATE of the messages row
  * rewrites its (possibly large) data BLOB; a side table costs nothing.
  *
- * Messages stored before migration 2 (or whose indexing failed) have no
- * row; store_imap_index_missing_job() fills them in bounded slices, and
- * FETCH computes what it needs on the fly meanwhile.
+ * A message not indexed yet (the writer was busy, or indexing failed) has
+ * no row; SEARCH first runs store_imap_index_missing_job() on its mailbox,
+ * and FETCH computes what it needs on the fly meanwhile.
  *
  * The write jobs below run on the store writer thread (store_submit); the
  * read helpers take the loop's reader connection.
@@ -74,6 +73,11 @@ struct store_imap_index_req {
 	int remaining; /* result: 1 if not all were done */
 };
 int store_imap_index_missing_job(sqlite3 *db, void *arg);
+/* Writer, idle work: index the next message above *cursor that is in some
+ * mailbox and has no info row, and advance *cursor past it (also when its
+ * indexing fails, so a bad message is not retried forever). 1 if one was
+ * handled, 0 if none is left. */
+int store_imap_index_next(sqlite3 *db, int64_t *cursor);
 /* Reader: 1 if some message of the mailbox has no info row. */
 int store_imap_mailbox_unindexed(sqlite3 *db, int64_t mailbox_id);
 
@@ -104,8 +108,8 @@ int store_imap_entry_get(sqlite3 *db, int64_t mailbox_id, uint32_t uid,
 /* UIDs of the mailbox whose text matches needle (UTF-8), case-
  * insensitively, as a substring: in the body text (text = false) or in
  * headers or body (text = true). *uids is malloc'd, ascending. */
-int store_imap_fts_uids(sqlite3 *db, int64_t mailbox_id, const char *needle, size_t nlen,
-                        bool text, uint32_t **uids, size_t *n);
+int store_imap_fts_uids(sqlite3 *db, int64_t mailbox_id, const char *needle, size_t nlen, bool text,
+                        uint32_t **uids, size_t *n);
 
 /* UIDs expunged since modseq (QRESYNC VANISHED (EARLIER)), ascending,
  * restricted to lo..hi. *uids malloc'd. */
@@ -134,8 +138,8 @@ struct store_imap_flags_req {
 	size_t n;
 	enum store_imap_flag_op op;
 	uint32_t flags;
-	const char *keywords;   /* space-separated, distinct; "" for none */
-	int64_t unchangedsince; /* < 0: none */
+	const char *keywords;               /* space-separated, distinct; "" for none */
+	int64_t unchangedsince;             /* < 0: none */
 	struct store_imap_flag_result *res; /* n entries, caller-allocated */
 	int64_t highestmodseq;              /* result */
 };

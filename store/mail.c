@@ -131,11 +131,9 @@ static int64_t message_put(sqlite3 *db, const char *data, size_t len)
 	sqlite3_finalize(st);
 	if (rc < 0)
 		return rc;
-	id = sqlite3_last_insert_rowid(db);
-	/* IMAP's precomputed data and search index (store/imap_messages.c).
-	 * Best effort: a message it fails on is indexed later, lazily. */
-	store_imap_index(db, id, data, len);
-	return id;
+	/* IMAP's precomputed data and search index are built later, by the
+	 * writer's idle work (store/store.c), not in the delivery transaction. */
+	return sqlite3_last_insert_rowid(db);
 }
 
 /* ---- delivery ---- */

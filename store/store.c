@@ -31,6 +31,13 @@
  * SQLITE_FULL/IOERR/NOMEM errors), nothing of the batch survives, so every
  * job of the batch fails.
  *
+ * Idle work. IMAP's precomputed data and FTS5 index (store/imap_messages.c)
+ * cost more than storing the message itself, so they are not part of the
+ * delivery transaction: a 250 waits only for the message. When the writer
+ * has had no job for STORE_IDLE_MS it indexes new messages in short
+ * transactions, stopping as soon as a job arrives. Under sustained load the
+ * index lags; SEARCH indexes what it needs itself, FETCH computes on the fly.
+ *
  * store_exec() (CLI, startup) uses the same write connection under the same
  * mutex as the writer's batches, so it never interleaves with a batch. Other
  * processes (the CLI while the server runs) are serialised by SQLite's own
@@ -38,6 +45,7 @@
  */
 #include "store/store.h"
 #include "store/store_int.h"
+#include "store/imap_messages.h"
 #include "server/log.h"
 
 #include <errno.h>
@@ -49,6 +57,9 @@
 #include <time.h>
 
 #define STORE_BUSY_TIMEOUT_MS 10000
+/* Quiet time before idle work starts, and the most one slice may take. */
+#define STORE_IDLE_MS 20
+#define STORE_IDLE_SLICE_MS 20
 
 struct store_job {
 	struct store_job *next;
@@ -72,6 +83,8 @@ struct store {
 	bool closing;
 	int fail_commits; /* test hook */
 	struct store_stats stats;
+	bool idle_work;       /* something may be left for the idle indexer */
+	int64_t index_cursor; /* writer thread only: messages below are done */
 
 	/* completions, protected by cmu */
 	uv_mutex_t cmu;
@@ -516,13 +529,64 @@ static bool run_batch(struct store *s, struct store_job *batch, size_t n)
 	return true;
 }
 
+static bool job_waiting(struct store *s)
+{
+	uv_mutex_lock(&s->mu);
+	bool waiting = s->head || s->closing;
+	uv_mutex_unlock(&s->mu);
+	return waiting;
+}
+
+struct idle_slice {
+	struct store *s;
+	uint64_t deadline_ns;
+	int more;
+};
+
+static int idle_index_slice(sqlite3 *db, void *arg)
+{
+	struct idle_slice *q = arg;
+	struct store *s = q->s;
+	int r;
+	do {
+		r = store_imap_index_next(db, &s->index_cursor);
+	} while (r > 0 && uv_hrtime() < q->deadline_ns && !job_waiting(s));
+	q->more = r > 0;
+	return r < 0 ? r : 0;
+}
+
+/* Writer thread, mu not held: one bounded slice of idle work. Returns
+ * whether more is left. */
+static bool run_idle_work(struct store *s)
+{
+	struct idle_slice q = {s, uv_hrtime() + (uint64_t)STORE_IDLE_SLICE_MS * 1000000u, 0};
+	int r = store_exec(s, idle_index_slice, &q);
+	if (r < 0) {
+		log_warn("store event=index_failed err=\"%s\"", strerror(-r));
+		return false; /* try again after the next batch */
+	}
+	return q.more;
+}
+
 static void writer_main(void *arg)
 {
 	struct store *s = arg;
 	uv_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->head && !s->closing)
-			uv_cond_wait(&s->cond, &s->mu);
+		while (!s->head && !s->closing) {
+			if (!s->idle_work) {
+				uv_cond_wait(&s->cond, &s->mu);
+				continue;
+			}
+			if (uv_cond_timedwait(&s->cond, &s->mu,
+			                      (uint64_t)STORE_IDLE_MS * 1000000u) != UV_ETIMEDOUT ||
+			    s->head || s->closing)
+				continue;
+			uv_mutex_unlock(&s->mu);
+			bool more = run_idle_work(s);
+			uv_mutex_lock(&s->mu);
+			s->idle_work = more;
+		}
 		if (!s->head)
 			break; /* closing and drained */
 
@@ -551,6 +615,7 @@ static void writer_main(void *arg)
 		s->stats.jobs += n;
 		s->stats.failed += failed;
 		s->stats.commits += committed;
+		s->idle_work |= committed;
 		if (n > s->stats.max_batch)
 			s->stats.max_batch = n;
 		uv_mutex_unlock(&s->mu);
@@ -694,6 +759,7 @@ int store_open(struct store **out, const char *dir, uv_loop_t *loop, char *err, 
 		}
 		uv_async_init(loop, s->async, on_async);
 		s->async->data = s;
+		s->idle_work = true; /* whatever an earlier run left unindexed */
 		rc = uv_thread_create(&s->thread, writer_main, s);
 		if (rc < 0) {
 			snprintf(err, errlen, "writer thread: %s", uv_strerror(rc));

@@ -70,6 +70,22 @@ def test_three_local_recipients_stored_once(srv):
     assert b"for <" not in inbox_messages(srv, "alice@example.test")[0]
 
 
+def test_imap_index_built_after_the_250(srv):
+    """The IMAP precomputation and FTS5 row are not part of the delivery
+    transaction; the writer builds them when it is idle, soon after."""
+    with smtplib.SMTP(srv.host, srv.port("smtp")) as s:
+        for i in range(5):
+            s.sendmail("s@remote.example", ["bob@example.test"],
+                       simple_message(subject="indexed %d" % i))
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if count(srv, "SELECT COUNT(*) FROM imap_message_info") == 5:
+            break
+        time.sleep(0.05)
+    assert count(srv, "SELECT COUNT(*) FROM imap_message_info") == 5
+    assert count(srv, "SELECT COUNT(*) FROM imap_fts WHERE imap_fts MATCH '\"indexed 3\"'") == 1
+
+
 def test_plus_tag_alias_catch_all(srv):
     srv.cli("alias", "add", "info@example.test", "bob@example.test", check=True)
     r = smtp_raw(srv)

@@ -77,6 +77,16 @@ static int fn_append(sqlite3 *db, void *arg)
 	return store_imap_append_job(db, arg);
 }
 
+/* The writer's idle work, run to the end: returns how many it indexed. */
+static int64_t index_cursor;
+static int fn_index_all(sqlite3 *db, void *arg)
+{
+	int n = 0, r;
+	while ((r = store_imap_index_next(db, &index_cursor)) > 0)
+		n++;
+	return r < 0 ? r : n;
+}
+
 static int count_cb(void *ud, const struct store_imap_entry *e)
 {
 	(*(int *)ud)++;
@@ -96,9 +106,16 @@ int main(void)
 	CHECK(store_exec(st, deliver, (void *)M2) == 0, "deliver 2");
 	sqlite3 *db = store_reader(st);
 
-	/* info */
+	/* delivery does not index; the idle work does, once */
 	struct store_imap_entry e;
 	char kw[256];
+	CHECK(store_imap_entry_get(db, inbox, 1, &e, kw, sizeof kw) == 1 && !e.indexed,
+	      "not indexed in the delivery transaction");
+	CHECK(store_imap_mailbox_unindexed(db, inbox) == 1, "unindexed after delivery");
+	CHECK(store_exec(st, fn_index_all, NULL) == 2, "idle work indexes both");
+	CHECK(store_exec(st, fn_index_all, NULL) == 0, "then nothing is left");
+
+	/* info */
 	CHECK(store_imap_entry_get(db, inbox, 1, &e, kw, sizeof kw) == 1 && e.indexed &&
 	          e.sent_day == imap_days_from_civil(2003, 7, 1),
 	      "entry 1 indexed, sent day");
@@ -199,6 +216,8 @@ int main(void)
 	CHECK(store_imap_entry_get(db, work, 5, &e, kw, sizeof kw) == 1 &&
 	          e.flags == STORE_FLAG_DRAFT && strcmp(kw, "Foo") == 0 && e.internal_date == 1000,
 	      "appended entry");
+
+	CHECK(store_exec(st, fn_index_all, NULL) == 0, "the appended copy is already indexed");
 
 	/* the index goes with the message */
 	uint32_t all[3] = {1, 2, 4};
