@@ -29,7 +29,7 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/version.h>
 
-static int sha256(const void *data, size_t len, unsigned char out[32])
+int store_message_digest(const void *data, size_t len, unsigned char out[STORE_DIGEST_LEN])
 {
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
 	return mbedtls_sha256(data, len, out, 0) == 0 ? 0 : -EIO;
@@ -75,60 +75,65 @@ int64_t store_message_size(sqlite3 *db, int64_t message_id)
 int store_message_ref(sqlite3 *db, int64_t message_id, int delta)
 {
 	sqlite3_stmt *st;
-	int rc = store_prep(db, &st, "UPDATE messages SET refcount = refcount + ?2 WHERE id = ?1");
+	int rc = store_prep_cached(db, &st,
+	                           "UPDATE messages SET refcount = refcount + ?2 WHERE id = ?1");
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, message_id);
 	sqlite3_bind_int(st, 2, delta);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_release(st);
 	if (rc < 0)
 		return rc;
 	if (sqlite3_changes(db) == 0)
 		return -ENOENT;
 	if (delta >= 0)
 		return 0;
-	if ((rc = store_prep(db, &st, "DELETE FROM messages WHERE id = ?1 AND refcount <= 0")) < 0)
+	if ((rc = store_prep_cached(db, &st,
+	                            "DELETE FROM messages WHERE id = ?1 AND refcount <= 0")) < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, message_id);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_release(st);
 	return rc;
 }
 
 /* Find or insert the message; returns its id (> 0) or negative. The
  * refcount is left alone: the caller adds its holders. */
-static int64_t message_put(sqlite3 *db, const char *data, size_t len)
+static int64_t message_put(sqlite3 *db, const char *data, size_t len,
+                           const unsigned char *given_digest)
 {
-	unsigned char digest[32];
+	unsigned char digest[STORE_DIGEST_LEN];
 	sqlite3_stmt *st;
 	int64_t id = 0;
 	int rc;
 
-	if ((rc = sha256(data, len, digest)) < 0)
+	if (given_digest)
+		memcpy(digest, given_digest, sizeof digest);
+	else if ((rc = store_message_digest(data, len, digest)) < 0)
 		return rc;
-	if ((rc = store_prep(db, &st, "SELECT id FROM messages WHERE sha256 = ?1")) < 0)
+	if ((rc = store_prep_cached(db, &st, "SELECT id FROM messages WHERE sha256 = ?1")) < 0)
 		return rc;
 	sqlite3_bind_blob(st, 1, digest, sizeof digest, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	store_release(st);
 	if (rc == SQLITE_ROW)
 		return id;
 	if (rc != SQLITE_DONE)
 		return store_errno(rc);
 
-	if ((rc = store_prep(db, &st,
-	                     "INSERT INTO messages(sha256, size, refcount, created, data) "
-	                     "VALUES(?1, ?2, 0, ?3, ?4)")) < 0)
+	if ((rc = store_prep_cached(db, &st,
+	                            "INSERT INTO messages(sha256, size, refcount, created, data) "
+	                            "VALUES(?1, ?2, 0, ?3, ?4)")) < 0)
 		return rc;
 	sqlite3_bind_blob(st, 1, digest, sizeof digest, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
 	sqlite3_bind_int64(st, 3, store_now());
 	sqlite3_bind_blob64(st, 4, data, len, SQLITE_STATIC);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_release(st);
 	if (rc < 0)
 		return rc;
 	/* IMAP's precomputed data and search index are built later, by the
@@ -144,10 +149,10 @@ struct deliver_stmts {
 
 static void deliver_stmts_free(struct deliver_stmts *s)
 {
-	sqlite3_finalize(s->mbox);
-	sqlite3_finalize(s->bump);
-	sqlite3_finalize(s->entry);
-	sqlite3_finalize(s->queue);
+	store_release(s->mbox);
+	store_release(s->bump);
+	store_release(s->entry);
+	store_release(s->queue);
 }
 
 /* Adds one entry to mailbox mbid of account_id. */
@@ -208,24 +213,26 @@ int store_deliver(sqlite3 *db, struct store_delivery *d)
 	if (d->nlocal && !(mbids = calloc(d->nlocal, sizeof *mbids)))
 		return -ENOMEM;
 
-	int64_t msgid = message_put(db, d->data, d->len);
+	int64_t msgid = message_put(db, d->data, d->len, d->digest);
 	if (msgid < 0) {
 		rc = (int)msgid;
 		goto out;
 	}
-	if ((rc = store_prep(db, &s.mbox,
-	                     "SELECT uidnext, highestmodseq FROM mailboxes "
-	                     "WHERE id = ?1 AND account_id = ?2")) < 0 ||
-	    (rc = store_prep(db, &s.bump,
-	                     "UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 "
-	                     "WHERE id = ?1")) < 0 ||
-	    (rc = store_prep(db, &s.entry,
-	                     "INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, "
-	                     "modseq, internal_date) VALUES(?1, ?2, ?3, 0, ?4, ?5)")) < 0 ||
-	    (rc = store_prep(db, &s.queue,
-	                     "INSERT INTO queue(message_id, mail_from, rcpt, notify, orcpt, ret, "
-	                     "envid, next_attempt, expires, created) "
-	                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8)")) < 0)
+	if ((rc = store_prep_cached(db, &s.mbox,
+	                            "SELECT uidnext, highestmodseq FROM mailboxes "
+	                            "WHERE id = ?1 AND account_id = ?2")) < 0 ||
+	    (rc = store_prep_cached(db, &s.bump,
+	                            "UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 "
+	                            "WHERE id = ?1")) < 0 ||
+	    (rc = store_prep_cached(
+	         db, &s.entry,
+	         "INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, "
+	         "modseq, internal_date) VALUES(?1, ?2, ?3, 0, ?4, ?5)")) < 0 ||
+	    (rc = store_prep_cached(
+	         db, &s.queue,
+	         "INSERT INTO queue(message_id, mail_from, rcpt, notify, orcpt, ret, "
+	         "envid, next_attempt, expires, created) "
+	         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8)")) < 0)
 		goto out;
 
 	for (size_t i = 0; i < d->nlocal; i++) {
@@ -302,8 +309,8 @@ int store_mailbox_find(sqlite3 *db, int64_t account_id, const char *name, int64_
 	sqlite3_stmt *st;
 	if (!name)
 		return -EINVAL;
-	int rc =
-	    store_prep(db, &st, "SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2");
+	int rc = store_prep_cached(db, &st,
+	                           "SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2");
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, account_id);
@@ -316,7 +323,7 @@ int store_mailbox_find(sqlite3 *db, int64_t account_id, const char *name, int64_
 	} else {
 		rc = rc == SQLITE_DONE ? 0 : store_errno(rc);
 	}
-	sqlite3_finalize(st);
+	store_release(st);
 	return rc;
 }
 

@@ -47,9 +47,17 @@ struct store_remote_rcpt {
 	const char *orcpt;  /* DSN ORCPT or NULL */
 };
 
+/* Messages are deduplicated by this digest (SHA-256 of the bytes). */
+#define STORE_DIGEST_LEN 32
+int store_message_digest(const void *data, size_t len, unsigned char out[STORE_DIGEST_LEN]);
+
 struct store_delivery {
 	const char *data; /* full message, CRLF line endings */
 	size_t len;
+	/* store_message_digest(data, len), or NULL to have the job compute it.
+	 * Callers on the loop pass it so the hash is not on the writer thread,
+	 * which every delivery waits for. */
+	const unsigned char *digest;
 	const char *mail_from; /* envelope sender, "" = null sender */
 	const char *ret;       /* DSN RET or NULL */
 	const char *envid;     /* DSN ENVID or NULL */

@@ -7,6 +7,15 @@
 
 /* Prepare sql on db; logs and returns a negative errno on failure. */
 int store_prep(sqlite3 *db, sqlite3_stmt **st, const char *sql);
+/* The same from a cache of prepared statements (store/stmt_cache.c) for
+ * hot paths; sql must be a string literal (its address is the key). Give
+ * the statement back with store_release(), never sqlite3_finalize(). */
+int store_prep_cached(sqlite3 *db, sqlite3_stmt **st, const char *sql);
+/* Reset and unbind a statement from store_prep_cached() (or finalize it
+ * when it was not cached). NULL is ignored. */
+void store_release(sqlite3_stmt *st);
+/* Finalize db's cached statements; before sqlite3_close(db). */
+void store_stmt_cache_drop(sqlite3 *db);
 /* The first column of the first row of a query bound to one integer
  * (?1): a non-negative value, -ENOENT for no row, or a negative errno. */
 int64_t store_scalar(sqlite3 *db, const char *sql, int64_t arg);

@@ -169,8 +169,10 @@ struct smtp_job {
 	uint64_t origin; /* conn id, for notifications */
 	char *local_data;
 	size_t local_len;
+	unsigned char local_digest[STORE_DIGEST_LEN];
 	char *remote_data;
 	size_t remote_len;
+	unsigned char remote_digest[STORE_DIGEST_LEN];
 	char *mail_from;
 	const char *ret;
 	char *envid;
@@ -211,6 +213,7 @@ static int job_run(sqlite3 *db, void *arg)
 		struct store_delivery d = {
 		    .data = j->local_data,
 		    .len = j->local_len,
+		    .digest = j->local_digest,
 		    .mail_from = j->mail_from,
 		    .ret = j->ret,
 		    .envid = j->envid,
@@ -228,6 +231,7 @@ static int job_run(sqlite3 *db, void *arg)
 		struct store_delivery d = {
 		    .data = j->remote_data,
 		    .len = j->remote_len,
+		    .digest = j->remote_digest,
 		    .mail_from = j->mail_from,
 		    .ret = j->ret,
 		    .envid = j->envid,
@@ -408,13 +412,15 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, const char **why)
 			goto oom;
 		j->local_data = join3(retpath, (size_t)n, received, nrecv,
 		                      t->msg.buf ? t->msg.buf : "", t->msg.len, &j->local_len);
-		if (!j->local_data)
+		if (!j->local_data ||
+		    store_message_digest(j->local_data, j->local_len, j->local_digest) < 0)
 			goto oom;
 	}
 	if (j->nremote) {
 		j->remote_data = join3("", 0, received, nrecv, t->msg.buf ? t->msg.buf : "",
 		                       t->msg.len, &j->remote_len);
-		if (!j->remote_data)
+		if (!j->remote_data ||
+		    store_message_digest(j->remote_data, j->remote_len, j->remote_digest) < 0)
 			goto oom;
 	}
 	/* The spool is not needed any more: give the memory back now. */

@@ -77,15 +77,26 @@ static void on_result(void *ud, const struct dns_mx_result *res)
 	r->res = *res;
 }
 
-static int free_udp_port(void)
+/* A loopback port free for both UDP and TCP (dnsmasq binds both; on a busy
+ * machine a free UDP port is often taken by some TCP connection). */
+static int free_udp_tcp_port(void)
 {
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bind(s, (struct sockaddr *)&a, sizeof a);
-	socklen_t l = sizeof a;
-	getsockname(s, (struct sockaddr *)&a, &l);
-	close(s);
-	return ntohs(a.sin_port);
+	for (int attempt = 0; attempt < 100; attempt++) {
+		int u = socket(AF_INET, SOCK_DGRAM, 0), t = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = {.sin_family = AF_INET,
+		                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		socklen_t l = sizeof a;
+		int port = 0;
+		if (u >= 0 && t >= 0 && bind(u, (struct sockaddr *)&a, sizeof a) == 0 &&
+		    getsockname(u, (struct sockaddr *)&a, &l) == 0 &&
+		    bind(t, (struct sockaddr *)&a, sizeof a) == 0)
+			port = ntohs(a.sin_port);
+		close(u);
+		close(t);
+		if (port)
+			return port;
+	}
+	return 0;
 }
 
 static struct result resolve(uv_loop_t *loop, struct dns_resolver *r, const char *domain)
@@ -115,7 +126,7 @@ static void test_live(void)
 		printf("test_dns: dnsmasq not installed, live tests skipped\n");
 		return;
 	}
-	int port = free_udp_port();
+	int port = free_udp_tcp_port();
 	char portarg[32];
 	snprintf(portarg, sizeof portarg, "--port=%d", port);
 	pid_t pid = fork();
