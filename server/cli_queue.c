@@ -95,7 +95,7 @@ static int run(sqlite3 *db, void *arg)
 	else if (strcmp(op->cmd, "delete") == 0)
 		rc = store_queue_finish(db, op->id) == 0 ? 1 : 0;
 	else
-		rc = store_queue_expire(db, op->id, now);
+		rc = store_queue_cancel(db, op->id, now);
 	if (rc < 0)
 		return rc;
 	op->changed = rc;

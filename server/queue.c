@@ -62,6 +62,8 @@ struct queue_runner queue_rt;
 static uv_timer_t scan_timer;
 static uv_idle_t kick_idle;
 static bool kick_pending;
+static uv_timer_t kick_timer;
+#define KICK_COALESCE_MS 100
 static struct qjob *jobs; /* live jobs */
 static size_t njobs;
 static bool scan_again;
@@ -256,18 +258,12 @@ static int send_dsn(sqlite3 *db, struct record_ctx *rc, struct qenv *env, enum d
 		if (!dsn_wanted(env->mail_from, row->notify, act))
 			continue;
 		if (act == DSN_DELAYED) {
-			/* Once: when this attempt is the first one past the threshold.
-			 * The previous attempt ran at next_attempt - backoff(attempts),
-			 * since that is how the deferral scheduled this one. */
-			int64_t age = rc->now - row->created;
-			int64_t prev_age =
-			    row->attempts > 0
-			        ? row->next_attempt -
-			              queue_backoff(rc->retry_first, rc->retry_max, row->attempts) -
-			              row->created
-			        : -1;
-			if (age < rc->delay_after || prev_age >= rc->delay_after)
+			/* Once per row: the first attempt past the threshold. */
+			if (rc->now - row->created < rc->delay_after || row->delay_dsn_sent)
 				continue;
+			int r = store_queue_delay_dsn_sent(db, row->id);
+			if (r < 0 && r != -ENOENT)
+				return r;
 		}
 		if (act == DSN_RELAYED)
 			snprintf(status[n], sizeof status[n], "2.0.0");
@@ -520,7 +516,17 @@ static void precheck(struct qjob *job)
 			int64_t expires = row->expires;
 			if (row->created + cfg->queue_lifetime < expires)
 				expires = row->created + cfg->queue_lifetime;
-			if (now >= expires) {
+			if (row->cancelled) {
+				row->result = QR_PERM;
+				row->code = 554;
+				snprintf(row->enhanced, sizeof row->enhanced, "5.0.0");
+				snprintf(row->reply, sizeof row->reply,
+				         "delivery cancelled by the postmaster after %lld "
+				         "attempts%s%.400s",
+				         (long long)row->attempts,
+				         row->last_error ? "; last error: " : "",
+				         row->last_error ? row->last_error : "");
+			} else if (now >= expires) {
 				row->result = QR_PERM;
 				row->code = 554;
 				snprintf(row->enhanced, sizeof row->enhanced, "4.4.7");
@@ -705,6 +711,8 @@ static int scan_row(void *ud, const struct store_queue_row *r)
 	row->next_attempt = r->next_attempt;
 	row->expires = r->expires;
 	row->created = r->created;
+	row->delay_dsn_sent = r->delay_dsn_sent;
+	row->cancelled = r->cancelled;
 	owned_add(r->id);
 	return 0;
 }
@@ -775,9 +783,17 @@ static void schedule_kick(void)
 	uv_idle_start(&kick_idle, on_kick);
 }
 
-void queue_runner_kick(void)
+static void on_kick_timer(uv_timer_t *t)
 {
 	schedule_kick();
+}
+
+void queue_runner_kick(void)
+{
+	/* New rows from SMTP: scan soon, but at most once per KICK_COALESCE_MS
+	 * however many commits arrive (a scan walks the due rows). */
+	if (queue_rt.running && !uv_is_active((uv_handle_t *)&kick_timer))
+		uv_timer_start(&kick_timer, on_kick_timer, KICK_COALESCE_MS, 0);
 }
 
 /* ---- start / stop ---- */
@@ -825,6 +841,7 @@ void queue_runner_start(struct server *srv)
 		                   sizeof queue_rt.smarthost_password);
 	uv_timer_init(srv->loop, &scan_timer);
 	uv_idle_init(srv->loop, &kick_idle);
+	uv_timer_init(srv->loop, &kick_timer);
 	uint64_t every = (uint64_t)cfg->queue_scan_interval * 1000;
 	uv_timer_start(&scan_timer, on_scan_timer, 200, every);
 	queue_rt.running = true;
@@ -842,6 +859,8 @@ void queue_runner_stop(void)
 	uv_close((uv_handle_t *)&scan_timer, NULL);
 	uv_idle_stop(&kick_idle);
 	uv_close((uv_handle_t *)&kick_idle, NULL);
+	uv_timer_stop(&kick_timer);
+	uv_close((uv_handle_t *)&kick_timer, NULL);
 	while (jobs) {
 		struct qjob *job = jobs;
 		job_unlink(job);

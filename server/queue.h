@@ -23,7 +23,8 @@ void queue_runner_start(struct server *srv);
 /* Stop: cancel DNS, abort connections; claimed rows are recovered at the
  * next start. Run the loop afterwards so handles can close. */
 void queue_runner_stop(void);
-/* Scan for due rows on the next loop iteration (e.g. after a submission). */
+/* New rows were committed (SMTP): scan within 100 ms, not at the next
+ * scan_interval; many kicks in that time make one scan. */
 void queue_runner_kick(void);
 
 /* Counters since start, for logs and a later metrics endpoint. */

@@ -24,6 +24,8 @@ struct qrow {
 	char *last_error; /* from the previous attempt, or NULL */
 	int64_t attempts, expires, created;
 	int64_t next_attempt; /* when this attempt was due */
+	bool delay_dsn_sent;  /* its delay DSN went out on an earlier attempt */
+	bool cancelled;       /* `tern queue bounce` */
 	bool claimed;
 	enum qrow_result result;
 	int code;

@@ -11,7 +11,7 @@
 #define ROW_COLS                                                                                   \
 	"q.id, q.message_id, q.mail_from, q.rcpt, q.notify, q.orcpt, q.ret, q.envid, "             \
 	"q.next_attempt, q.attempts, q.last_error, q.expires, q.claimed_until, q.created, "        \
-	"m.size "
+	"m.size, q.delay_dsn_sent, q.cancelled "
 #define ROW_FROM " FROM queue q LEFT JOIN messages m ON m.id = q.message_id "
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -39,6 +39,8 @@ static int walk(sqlite3_stmt *st, store_queue_cb cb, void *ud)
 		    .claimed_until = sqlite3_column_int64(st, 12),
 		    .created = sqlite3_column_int64(st, 13),
 		    .size = sqlite3_column_int64(st, 14),
+		    .delay_dsn_sent = sqlite3_column_int(st, 15) != 0,
+		    .cancelled = sqlite3_column_int(st, 16) != 0,
 		};
 		n++;
 		int c = cb ? cb(ud, &r) : 0;
@@ -203,10 +205,15 @@ int store_queue_retry(sqlite3 *db, int64_t id, int64_t now)
 	                   now, 0, NULL);
 }
 
-int store_queue_expire(sqlite3 *db, int64_t id, int64_t now)
+int store_queue_cancel(sqlite3 *db, int64_t id, int64_t now)
 {
 	return run_changes(db,
-	                   "UPDATE queue SET next_attempt = ?2, expires = ?2, claimed_until = 0 "
+	                   "UPDATE queue SET next_attempt = ?2, cancelled = 1, claimed_until = 0 "
 	                   "WHERE id = ?1",
 	                   id, now, 0, NULL);
+}
+
+int store_queue_delay_dsn_sent(sqlite3 *db, int64_t id)
+{
+	return run_changes(db, "UPDATE queue SET delay_dsn_sent = 1 WHERE id = ?1", id, 0, 0, NULL);
 }

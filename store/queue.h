@@ -14,6 +14,7 @@
 #ifndef TERN_STORE_QUEUE_H
 #define TERN_STORE_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
@@ -33,7 +34,9 @@ struct store_queue_row {
 	int64_t expires;
 	int64_t claimed_until;
 	int64_t created;
-	int64_t size; /* of the message */
+	int64_t size;        /* of the message */
+	bool delay_dsn_sent; /* its delay DSN went out already */
+	bool cancelled;      /* `tern queue bounce`: bounce it, do not deliver */
 };
 
 typedef int (*store_queue_cb)(void *ud, const struct store_queue_row *row);
@@ -65,7 +68,10 @@ int store_queue_finish(sqlite3 *db, int64_t id);
 /* Make a row (id > 0) or every row (id == 0) due now and unclaimed.
  * Returns the number of rows changed. */
 int store_queue_retry(sqlite3 *db, int64_t id, int64_t now);
-/* Make a row expire now (`tern queue bounce`): the runner bounces it. */
-int store_queue_expire(sqlite3 *db, int64_t id, int64_t now);
+/* Cancel a row (`tern queue bounce`): due now, and the runner bounces it
+ * without an attempt. Returns the number of rows changed. */
+int store_queue_cancel(sqlite3 *db, int64_t id, int64_t now);
+/* Remember that the row's delay DSN was sent. */
+int store_queue_delay_dsn_sent(sqlite3 *db, int64_t id);
 
 #endif

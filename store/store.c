@@ -321,6 +321,11 @@ static const char *const migrations[] = {
     "CREATE TRIGGER imap_fts_gc AFTER DELETE ON messages BEGIN\n"
     "  DELETE FROM imap_fts WHERE rowid = old.id;\n"
     "END;\n",
+    /* 2 -> 3: per queue row, whether its delay DSN went out (so it goes out
+     * once, also across `tern queue retry`), and whether the postmaster
+     * cancelled it (`tern queue bounce`: the DSN says so, not "expired"). */
+    "ALTER TABLE queue ADD COLUMN delay_dsn_sent INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE queue ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

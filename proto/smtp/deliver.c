@@ -28,6 +28,7 @@
 
 #include "server/config.h"
 #include "server/conn.h"
+#include "server/queue.h"
 #include "server/log.h"
 #include "server/notify.h"
 #include "server/server.h"
@@ -269,6 +270,8 @@ static void job_done(void *arg, int status)
 			};
 			notify_publish(&ev);
 		}
+		if (j->nremote)
+			queue_runner_kick(); /* deliver now, not at the next scan */
 	}
 	smtp_session_committed(s, status);
 	job_free(j);

@@ -117,7 +117,10 @@ class Tern:
         for k, v in self.auth.items():
             lines.append("%s = %s" % (k, str(v).lower() if isinstance(v, bool) else v))
         lines.append("")
-        lines.append(self.extra_config)
+        # extra_config may be a function of this instance, for settings that
+        # name its own ports (they change when start() has to re-pick them).
+        lines.append(self.extra_config(self) if callable(self.extra_config)
+                     else self.extra_config)
         for name, proto, tls in self.listeners:
             lines += ["[[listen]]", 'protocol = "%s"' % proto,
                       'address = "%s:%d"' % (self.host, self.ports[name]),

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -28,26 +29,28 @@ def dnsdir():
 
 
 def make_pair(tern_factory, dnsdir, records=None, a_queue=None):
-    b = tern_factory(domain="b.test", host="127.0.0.3", start=False)
+    # B first: its ports are final once it runs, and A's config names one.
+    b = tern_factory(domain="b.test", host="127.0.0.3")
     dns = Dns(records or ["--mx-host=b.test,mx.b.test,10", "--host-record=mx.b.test,127.0.0.3"],
               dnsdir)
-    a = tern_factory(domain="a.test", host="127.0.0.2", start=False,
+    a = tern_factory(domain="a.test", host="127.0.0.2",
                      extra_config=queue_config(dns, b.port("smtp"), **(a_queue or {})))
-    a.start()
-    b.start()
     a.add_user("alice@a.test", PW)
     b.add_user("bob@b.test", PW)
     return a, b, dns
 
 
 def test_relay_through_mx_with_starttls(tern_factory, dnsdir):
-    a, b, dns = make_pair(tern_factory, dnsdir)
+    # A scans its queue only hourly here: the submission itself must wake
+    # the runner, so the message leaves at once.
+    a, b, dns = make_pair(tern_factory, dnsdir, a_queue={"scan_interval": 3600})
     try:
         msg = (b"From: alice@a.test\r\nTo: bob@b.test\r\nSubject: relay 1\r\n"
                b"Message-ID: <relay-1@a.test>\r\nDate: Mon, 23 Nov 2026 09:00:00 +0000\r\n"
                b"\r\nHello Bob.\r\n.leading dot\r\n")
+        time.sleep(0.5)  # past the runner's first scan after start
         submit(a, "alice@a.test", PW, ["bob@b.test"], msg)
-        got = wait_for(lambda: inbox(b, "bob@b.test"), what="delivery on B")
+        got = wait_for(lambda: inbox(b, "bob@b.test"), timeout=10, what="delivery on B")
         raw = got[0]
         assert b"ESMTPS" in raw.split(b"\r\n\r\n")[0], raw[:600]
         assert strip_trace(raw) == strip_trace(msg), raw
@@ -75,9 +78,23 @@ def pop3_retr_all(t, user, password):
         p.quit()
 
 
-def test_classic_relay_read_back_over_pop3(tern_factory, dnsdir):
-    """587 on A -> MX -> B; the recipient reads it on B: the stored bytes and
-    POP3 RETR equal the submitted message apart from trace headers, with
+def imap_fetch_all(t, user, password):
+    import imaplib
+    from conftest import ssl_ctx
+    m = imaplib.IMAP4_SSL(t.host, t.port("imaps"), ssl_context=ssl_ctx(), timeout=30)
+    try:
+        m.login(user, password)
+        m.select("INBOX", readonly=True)
+        typ, data = m.uid("FETCH", "1:*", "(BODY.PEEK[])")
+        assert typ == "OK", data
+        return [part[1] for part in data if isinstance(part, tuple)]
+    finally:
+        m.logout()
+
+
+def test_classic_relay_read_back_over_pop3_and_imap(tern_factory, dnsdir):
+    """587 on A -> MX -> B; the recipients read it on B: the stored bytes,
+    POP3 RETR and IMAP FETCH BODY[] equal the submitted message apart from trace headers, with
     8-bit UTF-8 content and several recipients in one transaction."""
     a, b, dns = make_pair(tern_factory, dnsdir)
     b.add_user("carol@b.test", PW)
@@ -94,6 +111,8 @@ def test_classic_relay_read_back_over_pop3(tern_factory, dnsdir):
             assert strip_trace(got[0]) == strip_trace(msg)
         popped = pop3_retr_all(b, "bob@b.test", PW)
         assert len(popped) == 1 and strip_trace(popped[0]) == strip_trace(msg)
+        fetched = imap_fetch_all(b, "carol@b.test", PW)
+        assert len(fetched) == 1 and strip_trace(fetched[0]) == strip_trace(msg)
         # one transaction for both recipients
         wait_for(lambda: len(re.findall(r"event=attempt qid=\d+ rcpt=\S+ host=mx.b.test",
                                         a.logs())) == 2, what="two attempt log lines")
@@ -169,7 +188,7 @@ def test_mx_pointing_back_to_myself_bounces(tern_factory, dnsdir):
     dns = Dns(["--mx-host=loop.test,mx.loop.test,10", "--host-record=mx.loop.test,127.0.0.2"],
               dnsdir)
     a = tern_factory(domain="a.test", host="127.0.0.2", start=False)
-    a.extra_config = queue_config(dns, a.port("smtp"))
+    a.extra_config = lambda t: queue_config(dns, t.port("smtp"))
     a.write_config()
     a.start()
     a.add_user("alice@a.test", PW)
@@ -179,6 +198,9 @@ def test_mx_pointing_back_to_myself_bounces(tern_factory, dnsdir):
         bounce = wait_for(lambda: [m for m in inbox(a, "alice@a.test") if b"multipart/report" in m],
                           what="loop bounce")
         assert b"Status: 5.4.6" in bounce[0] and b"loops back to myself" in bounce[0]
+    except Exception:
+        print("---- A ----\n" + a.logs()[-6000:])
+        raise
         assert "event=mx_is_self" in a.logs()
     finally:
         dns.stop()
