@@ -214,10 +214,12 @@ size_t conn_output_queued(const struct conn *c)
 	return queued(c);
 }
 
+/* Input waits while output is over max_output, and after that until the
+ * queue has gone to the socket (was_full is cleared by note_written()). */
 static bool can_deliver(const struct conn *c)
 {
 	return !c->closing && c->have_cb && c->pauses == 0 && !conn_output_full(c) &&
-	       (c->tls_state == TS_OFF || c->tls_state == TS_ON);
+	       !c->was_full && (c->tls_state == TS_OFF || c->tls_state == TS_ON);
 }
 
 static void schedule_tick(struct conn *c);
@@ -329,6 +331,17 @@ static void on_output_empty(struct conn *c)
 		begin_handshake(c);
 }
 
+/* Output went out: tell a producer that waited for room. */
+static void note_written(struct conn *c)
+{
+	if (c->was_full && !conn_output_full(c)) {
+		c->was_full = false;
+		if (c->have_cb && !c->closing && c->cb.drained)
+			c->cb.drained(c);
+		schedule_tick(c); /* delivery may have been held back by the full queue */
+	}
+}
+
 static void on_write(uv_write_t *req, int status)
 {
 	struct conn *c = req->data;
@@ -342,14 +355,40 @@ static void on_write(uv_write_t *req, int status)
 		close_all(c);
 		return;
 	}
-	if (c->was_full && !conn_output_full(c)) {
-		c->was_full = false;
-		if (c->have_cb && !c->closing && c->cb.drained)
-			c->cb.drained(c);
-		schedule_tick(c); /* delivery may have been held back by the full queue */
-	}
+	note_written(c);
 	flush(c);
 	update_reading(c);
+}
+
+/* Write what the socket takes right now (uv_try_write) and drop it from the
+ * queue. Most replies fit the socket buffer whole, and then no write
+ * request, no completion callback on the next iteration and no epoll change
+ * are needed: one write(2). Returns whether anything was written. */
+static bool write_now(struct conn *c)
+{
+	uv_buf_t bufs[MAX_WRITE_BUFS];
+	unsigned n = 0;
+	for (struct out_chunk *ch = c->out.head; ch && n < MAX_WRITE_BUFS; ch = ch->next)
+		bufs[n++] = uv_buf_init(ch->data, (unsigned)ch->len);
+	int w = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+	if (w <= 0)
+		return false; /* EAGAIN, or an error uv_write will report */
+	size_t left = (size_t)w;
+	c->out.bytes -= left;
+	while (left > 0) {
+		struct out_chunk *ch = c->out.head;
+		if (left < ch->len) {
+			memmove(ch->data, ch->data + left, ch->len - left);
+			ch->len -= left;
+			break;
+		}
+		left -= ch->len;
+		c->out.head = ch->next;
+		if (!c->out.head)
+			c->out.tail = NULL;
+		free(ch);
+	}
+	return true;
 }
 
 static void flush(struct conn *c)
@@ -357,8 +396,20 @@ static void flush(struct conn *c)
 	filter_flush(c);
 	if (c->handles_closing || c->writing)
 		return;
+	bool wrote = false;
+	while (c->out.head && write_now(c)) {
+		wrote = true;
+		if (c->out.head)
+			break;   /* the socket is full: wait for it below */
+		note_written(c); /* may queue more (RETR, FETCH): write that too */
+		if (c->handles_closing)
+			return;
+		filter_flush(c);
+	}
 	if (!c->out.head) {
 		on_output_empty(c);
+		if (wrote)
+			update_reading(c);
 		return;
 	}
 	uv_buf_t bufs[MAX_WRITE_BUFS];

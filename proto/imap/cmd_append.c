@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/smtp/message.h"
 #include "server/notify.h"
 #include "store/imap_messages.h"
 #include "store/mail.h"
@@ -51,6 +52,36 @@ static void append_done(void *arg, int status)
 	imap_cmd_wake(c->s);
 }
 
+/* A message is stored with CRLF line ends, whatever the client sent: IMAP's
+ * RFC822.SIZE and POP3's octet counts are the stored size, and both must
+ * equal what is sent (RFC 9051 2.3.4, RFC 1939 11). A bare LF or bare CR of
+ * an ordinary literal becomes CRLF, the way SMTP's "normalize" policy does
+ * (the same code). A literal8 is left alone: its binary parts are bytes,
+ * not lines. Returns 0, or -ENOMEM. */
+static int crlf_lines(struct imap_cmd *cmd, const char **data, size_t *len)
+{
+	const char *p = *data;
+	size_t n = *len, i;
+	for (i = 0; i < n; i++)
+		if ((p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) ||
+		    (p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n')))
+			break;
+	if (i == n)
+		return 0; /* the usual case: nothing to change */
+	struct smtp_msg m;
+	smtp_msg_init(&m, 2 * n + 2, true);
+	if (smtp_msg_append(&m, p, n) < 0 || smtp_msg_end(&m) < 0) {
+		smtp_msg_free(&m);
+		return -ENOMEM;
+	}
+	char *copy = imap_arena_alloc(&cmd->arena, m.len ? m.len : 1);
+	memcpy(copy, m.buf, m.len);
+	*data = copy;
+	*len = m.len;
+	smtp_msg_free(&m);
+	return 0;
+}
+
 enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
 {
 	struct append_ctx *c = cmd->ctx;
@@ -70,7 +101,8 @@ enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cm
 		size_t i = 1;
 		while (i < cmd->nargs) {
 			if (c->n >= APPEND_MAX_MESSAGES) {
-				imap_tagged(s, cmd, "NO", "LIMIT", "Too many messages in one APPEND");
+				imap_tagged(s, cmd, "NO", "LIMIT",
+				            "Too many messages in one APPEND");
 				return IMAP_DONE;
 			}
 			struct store_imap_append_req *m = &c->msgs[c->n];
@@ -80,7 +112,8 @@ enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cm
 			const struct imap_arg *a = &cmd->args[i];
 			if (a->type == IMAP_ARG_LIST) {
 				char *kws;
-				if (imap_flags_collect(a->list, a->nlist, &cmd->arena, &m->flags, &kws) < 0) {
+				if (imap_flags_collect(a->list, a->nlist, &cmd->arena, &m->flags,
+				                       &kws) < 0) {
 					imap_tagged(s, cmd, "BAD", NULL, "Invalid flag in APPEND");
 					return IMAP_DONE;
 				}
@@ -90,7 +123,8 @@ enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cm
 			if (a && a->type == IMAP_ARG_QUOTED) {
 				int64_t t;
 				if (imap_parse_date_time(a->str, a->len, &t) < 0) {
-					imap_tagged(s, cmd, "BAD", NULL, "Invalid date-time in APPEND");
+					imap_tagged(s, cmd, "BAD", NULL,
+					            "Invalid date-time in APPEND");
 					return IMAP_DONE;
 				}
 				m->internal_date = t;
@@ -101,13 +135,15 @@ enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cm
 				a = ++i < cmd->nargs ? &cmd->args[i] : NULL;
 				if (!a || a->type != IMAP_ARG_LIST || a->nlist != 1 ||
 				    a->list[0].type != IMAP_ARG_LITERAL8) {
-					imap_tagged(s, cmd, "BAD", NULL, "UTF8 needs a literal8 in parentheses");
+					imap_tagged(s, cmd, "BAD", NULL,
+					            "UTF8 needs a literal8 in parentheses");
 					return IMAP_DONE;
 				}
 				a = &a->list[0];
 			}
 			if (!a || (a->type != IMAP_ARG_LITERAL && a->type != IMAP_ARG_LITERAL8)) {
-				imap_tagged(s, cmd, "BAD", NULL, "APPEND needs the message as a literal");
+				imap_tagged(s, cmd, "BAD", NULL,
+				            "APPEND needs the message as a literal");
 				return IMAP_DONE;
 			}
 			if (a->len == 0) {
@@ -116,11 +152,17 @@ enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cm
 			}
 			m->data = a->str;
 			m->len = a->len;
+			if (a->type == IMAP_ARG_LITERAL && crlf_lines(cmd, &m->data, &m->len) < 0) {
+				imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
+				return IMAP_DONE;
+			}
 			c->n++;
 			i++;
 		}
 		ssize_t ml = imap_mailbox_name_decode(s, name, nlen, mbname, sizeof mbname, true);
-		int r = ml < 0 ? 0 : store_mailbox_find(imap_db(s), s->account_id, mbname, &c->mailbox_id);
+		int r = ml < 0
+		            ? 0
+		            : store_mailbox_find(imap_db(s), s->account_id, mbname, &c->mailbox_id);
 		if (r <= 0) {
 			imap_tagged(s, cmd, "NO", r < 0 ? "UNAVAILABLE" : "TRYCREATE",
 			            r < 0 ? "Cannot look up the mailbox" : "No such mailbox");

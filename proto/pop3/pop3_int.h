@@ -5,6 +5,7 @@
  *   pop3_cmd_auth.c  AUTHORIZATION: CAPA USER PASS AUTH APOP STLS
  *   pop3_cmd_mail.c  TRANSACTION: STAT LIST UIDL RETR TOP DELE NOOP RSET QUIT
  *   pop3_retr.c      streaming RETR/TOP from the store with backpressure
+ *   pop3_ahead.c     read-ahead of small messages for RETR/TOP
  *   pop3_maildrop.c  snapshot at login, \Seen and QUIT store jobs
  *   pop3_dot.c       byte-stuffing / TOP limit (pure)
  *   pop3_parse.c     command line parsing (pure)
@@ -16,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "proto/pop3/pop3_dot.h"
 #include "proto/pop3/pop3_parse.h"
@@ -58,6 +60,16 @@ struct pop3_stream {
 	bool set_seen;  /* RETR (not TOP) */
 };
 
+/* Messages first .. first+count-1 of the snapshot, back to back in buf:
+ * message first+i is buf[off[i] .. off[i+1]). */
+#define POP3_AHEAD_MAX 64
+#define POP3_AHEAD_BYTES (128 * 1024)
+struct pop3_ahead {
+	uint32_t first, count;
+	char *buf;
+	size_t off[POP3_AHEAD_MAX + 1];
+};
+
 struct pop3_session {
 	struct conn *conn;
 	struct server *srv;
@@ -86,6 +98,7 @@ struct pop3_session {
 	struct pop3_msg *msgs;
 	uint32_t nmsgs, capmsgs;
 	struct pop3_stream stream;
+	struct pop3_ahead ahead;
 	char *rbuf; /* POP3_READ_PIECE bytes from the store */
 	char *wbuf; /* 2 * POP3_READ_PIECE + POP3_DOT_FINISH_MAX bytes to conn */
 
@@ -156,6 +169,12 @@ void pop3_cmd_quit(struct pop3_session *s, struct pop3_cmd *cmd);
 /* pop3_retr.c */
 void pop3_stream_start(struct pop3_session *s, uint32_t msgno, int64_t top_lines);
 void pop3_stream_pump(struct pop3_session *s);
+
+/* pop3_ahead.c: the whole of message msgno (<= POP3_READ_PIECE bytes) into
+ * buf, from the read-ahead (filling it if needed). -EAGAIN: not a small
+ * message, read it the usual way; other negative errno: the store's. */
+ssize_t pop3_ahead_read(struct pop3_session *s, uint32_t msgno, char *buf);
+void pop3_ahead_free(struct pop3_session *s);
 
 /* pop3_maildrop.c */
 /* Take the INBOX snapshot for s->account_id. 0 or negative errno. */

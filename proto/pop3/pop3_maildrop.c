@@ -99,6 +99,7 @@ int pop3_maildrop_open(struct pop3_session *s)
 
 void pop3_maildrop_free(struct pop3_session *s)
 {
+	pop3_ahead_free(s); /* it is numbered by this snapshot */
 	free(s->msgs);
 	s->msgs = NULL;
 	s->nmsgs = s->capmsgs = 0;

@@ -43,7 +43,7 @@ void pop3_stream_start(struct pop3_session *s, uint32_t msgno, int64_t top_lines
 
 	/* The first piece decides between +OK and -ERR. */
 	ssize_t n = 0;
-	if (st->size > 0)
+	if (st->size > 0 && (n = pop3_ahead_read(s, msgno, s->rbuf)) == -EAGAIN)
 		n = store_message_read(store_reader(s->srv->store), st->message_id, 0, s->rbuf,
 		                       POP3_READ_PIECE);
 	if (n < 0) {

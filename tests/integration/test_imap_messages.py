@@ -477,3 +477,44 @@ def test_curl_fetch_and_search(box, scheme):
     assert p.returncode == 0, p.stderr
     assert b"* SEARCH 1" in p.stdout, p.stdout
     m.logout()
+
+
+def test_append_bare_newlines_stored_as_crlf(box):
+    """A client that APPENDs with bare LF / bare CR line ends (imaplib
+    would fix them, so this is a raw session): the message is stored with
+    CRLF, so RFC822.SIZE and POP3's octet counts equal the bytes sent."""
+    import poplib
+    data = (b"From: a@example.org\nTo: carol@example.test\nSubject: bare\n\n"
+            b"line one\nline two\rline three\r\n.dot line\nlast")
+    want = (b"From: a@example.org\r\nTo: carol@example.test\r\nSubject: bare\r\n\r\n"
+            b"line one\r\nline two\r\nline three\r\n.dot line\r\nlast")
+    raw = ssl_ctx().wrap_socket(socket.create_connection((HOST, box.port("imaps")), timeout=10))
+    f = raw.makefile("rb")
+    f.readline()
+    raw.sendall(b'a1 LOGIN "%s" "%s"\r\n' % (USER.encode(), PASSWORD.encode()))
+    while not f.readline().startswith(b"a1 "):
+        pass
+    raw.sendall(b"a2 APPEND INBOX {%d}\r\n" % len(data))
+    assert f.readline().startswith(b"+")
+    raw.sendall(data + b"\r\n")
+    line = f.readline()
+    while not line.startswith(b"a2 "):
+        line = f.readline()
+    assert line.startswith(b"a2 OK"), line
+    raw.sendall(b"a3 LOGOUT\r\n")
+    raw.close()
+
+    m = login(box)
+    m.select("INBOX", readonly=True)
+    typ, d = m.fetch("1", "(RFC822.SIZE BODY.PEEK[])")
+    assert d[0][1] == want
+    assert b"RFC822.SIZE %d " % len(want) in d[0][0]
+    m.logout()
+    p = poplib.POP3_SSL(HOST, box.port("pop3s"), context=ssl_ctx(), timeout=10)
+    p.user(USER)
+    p.pass_(PASSWORD)
+    assert p.list()[1] == [b"1 %d" % len(want)]
+    resp, lines, octets = p.retr(1)
+    assert b"\r\n".join(lines) == want
+    assert resp == b"+OK %d octets" % len(want)
+    p.quit()

@@ -691,6 +691,45 @@ def test_message_expunged_elsewhere(box):
     p.quit()
 
 
+def test_read_ahead_serves_the_snapshot_exactly(box):
+    """RETR 1 reads the small messages after it ahead (pop3_ahead.c). What
+    those RETRs then return is byte for byte what is stored, DELE'd
+    messages are skipped, TOP still cuts, and a message removed elsewhere
+    after the snapshot is still served from it."""
+    msgs = [make_message(i, body_lines=3 + i, extra=b".dot line\r\n") for i in range(1, 6)]
+    for m in msgs:
+        put_message(box, USER, m)
+    p = login(box)
+    assert p.dele(2).startswith(b"+OK")
+    assert b"\r\n".join(p.retr(1)[1]) + b"\r\n" == msgs[0]
+    db = box.db()
+    db.execute("DELETE FROM mailbox_entries")
+    db.execute("DELETE FROM messages")
+    db.commit()
+    db.close()
+    for n in (3, 4, 5):
+        assert b"\r\n".join(p.retr(n)[1]) + b"\r\n" == msgs[n - 1]
+    top = p.top(4, 1)[1]
+    assert top[-2:] == [b"", b"line 0 of message 4"]
+    with pytest.raises(poplib.error_proto):
+        p.retr(2)  # deleted in this session
+    p.quit()
+    assert login(box).stat()[0] == 0
+
+
+def test_read_ahead_then_rset_undeletes(box):
+    msgs = [make_message(i) for i in range(1, 4)]
+    for m in msgs:
+        put_message(box, USER, m)
+    p = login(box)
+    assert p.dele(2).startswith(b"+OK")
+    assert b"\r\n".join(p.retr(1)[1]) + b"\r\n" == msgs[0]  # reads 2 and 3 ahead
+    assert p.rset().startswith(b"+OK")
+    for n in (2, 3):
+        assert b"\r\n".join(p.retr(n)[1]) + b"\r\n" == msgs[n - 1]
+    p.quit()
+
+
 # ---- through SMTP ------------------------------------------------------------
 
 def smtp_deliver(tern, rcpt, msg):
