@@ -7,6 +7,7 @@
 #include "store/mail.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 int dsn_deliver(sqlite3 *db, const char *to, const char *data, size_t len)
@@ -38,5 +39,18 @@ int dsn_deliver(sqlite3 *db, const char *to, const char *data, size_t len)
 		 * with an undeliverable bounce (it would go to postmaster). */
 		return rc < 0 ? rc : -ENOENT;
 	}
-	return store_deliver(db, &d);
+	if (!d.nlocal)
+		return store_deliver(db, &d);
+	/* Final delivery records the (null) reverse-path, RFC 5321 4.4. */
+	static const char retpath[] = "Return-Path: <>\r\n";
+	char *copy = malloc(sizeof retpath - 1 + len);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, retpath, sizeof retpath - 1);
+	memcpy(copy + sizeof retpath - 1, data, len);
+	d.data = copy;
+	d.len = sizeof retpath - 1 + len;
+	rc = store_deliver(db, &d);
+	free(copy);
+	return rc;
 }

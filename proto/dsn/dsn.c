@@ -211,7 +211,10 @@ char *dsn_build(const struct dsn_info *in, size_t *out_len)
 	PUTS(&b, "Content-Type: text/plain; charset=utf-8\r\n");
 	PUTS(&b, "Content-Description: Notification\r\n\r\n");
 	putf(&b, "This is the mail system at host %s.\r\n\r\n", in->reporting_mta);
-	if (relayed)
+	if (relayed && in->rcpts[0].action == DSN_DELIVERED)
+		PUTS(&b, "Your message was delivered to the mailbox of the recipients below,\r\n"
+		         "as you asked (NOTIFY=SUCCESS).\r\n\r\n");
+	else if (relayed)
 		PUTS(&b, "Your message was delivered to the next server. That server does not\r\n"
 		         "send delivery notifications, so this is the last report you will "
 		         "get.\r\n\r\n");

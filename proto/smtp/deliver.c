@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "server/config.h"
+#include "proto/dsn/dsn.h"
 #include "server/conn.h"
 #include "server/queue.h"
 #include "server/log.h"
@@ -82,14 +83,13 @@ enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_p
 	} else {
 		return SMTP_R_STORE_FAIL;
 	}
-	if (out->remote) {
-		if (rp->notify)
-			out->notify = strdup(rp->notify_str);
-		if (rp->has_orcpt)
-			out->orcpt = strdup(rp->orcpt);
-	}
-	if (!out->addr ||
-	    (out->remote && ((rp->notify && !out->notify) || (rp->has_orcpt && !out->orcpt)))) {
+	/* Kept for every recipient: a remote one's go with its queue row, a
+	 * local one's decide the "delivered" DSN (success_dsn()). */
+	if (rp->notify)
+		out->notify = strdup(rp->notify_str);
+	if (rp->has_orcpt)
+		out->orcpt = strdup(rp->orcpt);
+	if (!out->addr || (rp->notify && !out->notify) || (rp->has_orcpt && !out->orcpt)) {
 		smtp_rcpt_free(out);
 		return SMTP_R_STORE_FAIL;
 	}
@@ -186,6 +186,10 @@ struct smtp_job {
 	uint32_t *uids;
 	int64_t *modseqs;
 	int64_t internal_date;
+	/* local recipients whose NOTIFY asks for SUCCESS (RFC 3461 4.1) */
+	struct dsn_rcpt *delivered;
+	size_t ndelivered;
+	const char *hostname;
 };
 
 static void job_free(struct smtp_job *j)
@@ -201,7 +205,43 @@ static void job_free(struct smtp_job *j)
 	free(j->strings);
 	free(j->uids);
 	free(j->modseqs);
+	free(j->delivered);
 	free(j);
+}
+
+/* Writer thread, after the local delivery: the "delivered" DSN of RFC 3461
+ * 6.2.1 for the recipients that asked for one, in the same transaction. A
+ * DSN that cannot be stored is logged and does not fail the delivery. */
+static void success_dsn(sqlite3 *db, struct smtp_job *j)
+{
+	char postmaster[320];
+	snprintf(postmaster, sizeof postmaster, "MAILER-DAEMON@%s", j->hostname);
+	struct dsn_info info = {
+	    .reporting_mta = j->hostname,
+	    .postmaster = postmaster,
+	    .to = j->mail_from,
+	    .envid = j->envid,
+	    .ret_full = j->ret && strcmp(j->ret, "FULL") == 0,
+	    .arrival = (time_t)j->internal_date,
+	    .original = j->local_data,
+	    .original_len = j->local_len,
+	    .rcpts = j->delivered,
+	    .nrcpts = j->ndelivered,
+	};
+	size_t len;
+	char *msg = dsn_build(&info, &len);
+	int r = msg ? 0 : -ENOMEM;
+	if (r == 0 && sqlite3_exec(db, "SAVEPOINT success_dsn", NULL, NULL, NULL) != SQLITE_OK)
+		r = -EIO;
+	if (r == 0) {
+		r = dsn_deliver(db, j->mail_from, msg, len);
+		if (r < 0)
+			sqlite3_exec(db, "ROLLBACK TO success_dsn", NULL, NULL, NULL);
+		sqlite3_exec(db, "RELEASE success_dsn", NULL, NULL, NULL);
+	}
+	free(msg);
+	if (r < 0)
+		log_warn("smtp event=success_dsn_undeliverable to=%s err=%d", j->mail_from, r);
 }
 
 /* Writer thread. */
@@ -227,6 +267,8 @@ static int job_run(sqlite3 *db, void *arg)
 		rc = store_deliver(db, &d);
 		if (rc < 0)
 			return rc;
+		if (j->ndelivered)
+			success_dsn(db, j);
 	}
 	if (j->nremote) {
 		struct store_delivery d = {
@@ -380,9 +422,11 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, const char **why)
 	j->uids = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->uids);
 	j->modseqs = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->modseqs);
 	j->remote = calloc(j->nremote ? j->nremote : 1, sizeof *j->remote);
-	j->strings = calloc(j->nremote * 3 + 1, sizeof *j->strings);
+	j->strings = calloc(t->nrcpts * 3 + 1, sizeof *j->strings);
+	j->delivered = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->delivered);
+	j->hostname = s->cfg->hostname[0] ? s->cfg->hostname : "localhost";
 	if (!j->mail_from || (t->params.has_envid && !j->envid) || !j->local || !j->uids ||
-	    !j->modseqs || !j->remote || !j->strings)
+	    !j->modseqs || !j->remote || !j->strings || !j->delivered)
 		goto oom;
 	size_t li = 0, ri = 0;
 	for (size_t i = 0; i < t->nrcpts; i++) {
@@ -391,6 +435,23 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, const char **why)
 			j->local[li].account_id = rc->account_id;
 			j->local[li].mailbox_id = rc->mailbox_id;
 			li++;
+			if (dsn_wanted(j->mail_from, rc->notify, DSN_DELIVERED)) {
+				char *a = strdup(rc->addr);
+				char *oc = rc->orcpt ? strdup(rc->orcpt) : NULL;
+				if (a)
+					j->strings[j->nstrings++] = a;
+				if (oc)
+					j->strings[j->nstrings++] = oc;
+				if (!a || (rc->orcpt && !oc))
+					goto oom;
+				j->delivered[j->ndelivered++] = (struct dsn_rcpt){
+				    .rcpt = a,
+				    .orcpt = oc,
+				    .action = DSN_DELIVERED,
+				    .status = "2.0.0",
+				    .reason = "delivered to the recipient's mailbox",
+				};
+			}
 			continue;
 		}
 		char *a = strdup(rc->addr);

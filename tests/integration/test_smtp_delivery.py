@@ -129,6 +129,43 @@ def test_alias_forward_to_remote_is_queued(srv):
     assert len(inbox_messages(srv, "alice@example.test")) == 1
 
 
+def test_notify_success_local_delivery_sends_a_delivered_dsn(srv):
+    """RFC 3461 6.2.1: a local delivery with NOTIFY=SUCCESS reports
+    "delivered" to the sender (here a local account: into her INBOX), with
+    ORCPT and ENVID carried over; NOTIFY=NEVER and no NOTIFY report nothing."""
+    r = smtp_raw(srv)
+    r.ehlo()
+    assert r.cmd("MAIL FROM:<carol@example.test> RET=HDRS ENVID=env-77")[0] == 250
+    assert r.cmd("RCPT TO:<alice@example.test> NOTIFY=SUCCESS,FAILURE "
+                 "ORCPT=rfc822;Alice@Example.test")[0] == 250
+    assert r.cmd("RCPT TO:<bob@example.test> NOTIFY=NEVER")[0] == 250
+    assert r.cmd("DATA")[0] == 354
+    r.send(simple_message(subject="please confirm") + ".\r\n")
+    assert r.code() == 250
+    dsns = [m for m in inbox_messages(srv, "carol@example.test") if b"multipart/report" in m]
+    assert len(dsns) == 1, "committed with the delivery, so present at the 250"
+    text = dsns[0].decode()
+    assert "Subject: Successful Mail Delivery Report" in text
+    assert "Return-Path: <>" in text
+    assert "Original-Envelope-Id: env-77" in text
+    assert "Final-Recipient: rfc822; alice@example.test" in text
+    assert "Original-Recipient: rfc822;Alice@Example.test" in text
+    assert "Action: delivered" in text and "Status: 2.0.0" in text
+    assert "bob@example.test" not in text.split("Content-Type: message/delivery-status")[1] \
+        .split("Content-Type: text/rfc822-headers")[0]
+    assert "Subject: please confirm" in text  # the original header (RET=HDRS)
+    assert len(inbox_messages(srv, "alice@example.test")) == 1
+
+    # without NOTIFY=SUCCESS: no report
+    r.cmd("MAIL FROM:<carol@example.test>")
+    r.cmd("RCPT TO:<alice@example.test>")
+    assert r.cmd("DATA")[0] == 354
+    r.send(simple_message(subject="no report") + ".\r\n")
+    assert r.code() == 250
+    assert len([m for m in inbox_messages(srv, "carol@example.test")
+                if b"multipart/report" in m]) == 1
+
+
 def test_store_failure_is_4xx_and_leaves_nothing(tern_factory, monkeypatch):
     monkeypatch.setenv("TERN_TEST_FAIL_COMMIT", "1")
     t = tern_factory()
