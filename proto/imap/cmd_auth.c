@@ -263,7 +263,8 @@ enum imap_cmd_result imap_cmd_authenticate(struct imap_session *s, struct imap_c
 	const char *mech;
 	size_t mlen;
 	if (cmd->nargs < 1 || cmd->nargs > 2 || cmd->args[0].type != IMAP_ARG_ATOM) {
-		imap_tagged(s, cmd, "BAD", NULL, "Usage: AUTHENTICATE mechanism [initial-response]");
+		imap_tagged(s, cmd, "BAD", NULL,
+		            "Usage: AUTHENTICATE mechanism [initial-response]");
 		return IMAP_DONE;
 	}
 	mech = cmd->args[0].str;

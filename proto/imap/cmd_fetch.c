@@ -498,7 +498,8 @@ static enum imap_cmd_result finish(struct imap_session *s, struct imap_cmd *cmd,
 	if (c->error_code)
 		imap_tagged(s, cmd, "NO", c->error_code, "Some parts could not be decoded");
 	else
-		imap_tagged(s, cmd, "OK", NULL, "%sFETCH completed", cmd->uid ? "UID " : "");
+		imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sFETCH completed",
+		            cmd->uid ? "UID " : "");
 	return IMAP_DONE;
 }
 

@@ -169,10 +169,12 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 				if (q->nlist < 2 || !imap_arg_u32(&q->list[0], &q_uidvalidity) ||
 				    q_uidvalidity == 0 || !imap_arg_u64(&q->list[1], &q_modseq) ||
 				    q_modseq == 0 ||
-				    (q->nlist >= 3 && (q->list[2].type != IMAP_ARG_ATOM ||
-				                       imap_seqset_parse(q->list[2].str, q->list[2].len,
-				                                         &known, &cmd->arena) < 0))) {
-					imap_tagged(s, cmd, "BAD", NULL, "Invalid QRESYNC parameters");
+				    (q->nlist >= 3 &&
+				     (q->list[2].type != IMAP_ARG_ATOM ||
+				      imap_seqset_parse(q->list[2].str, q->list[2].len, &known,
+				                        &cmd->arena) < 0))) {
+					imap_tagged(s, cmd, "BAD", NULL,
+					            "Invalid QRESYNC parameters");
 					return IMAP_DONE;
 				}
 				have_known = q->nlist >= 3;
@@ -249,11 +251,12 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 	}
 	if (do_qresync) {
 		struct vanished vz = {.known = have_known ? &known : NULL};
-		if (imap_mbox_expunged_since(imap_db(s), id, (int64_t)q_modseq, vanished_uid, &vz) ==
-		        0 &&
+		if (imap_mbox_expunged_since(imap_db(s), id, (int64_t)q_modseq, vanished_uid,
+		                             &vz) == 0 &&
 		    vz.n) {
 			struct imap_arena a = {0};
-			imap_untagged(s, "VANISHED (EARLIER) %s", imap_seqset_format(&a, vz.v, vz.n));
+			imap_untagged(s, "VANISHED (EARLIER) %s",
+			              imap_seqset_format(&a, vz.v, vz.n));
 			imap_arena_reset(&a);
 		}
 		free(vz.v);
@@ -262,7 +265,8 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 			uint32_t flags;
 			int64_t modseq;
 			uint32_t uid = sc.changed[i];
-			if (imap_mbox_entry(imap_db(s), id, uid, &flags, &modseq, kw, sizeof kw) != 1)
+			if (imap_mbox_entry(imap_db(s), id, uid, &flags, &modseq, kw, sizeof kw) !=
+			    1)
 				continue;
 			imap_printf(s, "* %u FETCH (UID %u FLAGS ", imap_view_seq(s, uid), uid);
 			imap_write_flag_list(s, flags, kw);
@@ -330,7 +334,8 @@ static void tagged_store_error(struct imap_session *s, struct imap_cmd *cmd, int
 		imap_tagged(s, cmd, "NO", "CANNOT", "INBOX cannot be deleted");
 		break;
 	case -ENOTEMPTY:
-		imap_tagged(s, cmd, "NO", "CANNOT", "Mailbox has children, delete them first");
+		/* RFC 9051 7.1: the code for a server that keeps children. */
+		imap_tagged(s, cmd, "NO", "HASCHILDREN", "Mailbox has children, delete them first");
 		break;
 	case -EINVAL:
 		imap_tagged(s, cmd, "NO", "CANNOT", "Invalid mailbox name");
@@ -481,10 +486,14 @@ static int status_items(const struct imap_arg *l, unsigned *out)
 	static const struct {
 		const char *name;
 		unsigned bit;
-	} items[] = {{"MESSAGES", ST_MESSAGES},   {"UIDNEXT", ST_UIDNEXT},
-	             {"UIDVALIDITY", ST_UIDVALIDITY}, {"UNSEEN", ST_UNSEEN},
-	             {"DELETED", ST_DELETED},     {"SIZE", ST_SIZE},
-	             {"HIGHESTMODSEQ", ST_HIGHESTMODSEQ}, {"RECENT", ST_RECENT},
+	} items[] = {{"MESSAGES", ST_MESSAGES},
+	             {"UIDNEXT", ST_UIDNEXT},
+	             {"UIDVALIDITY", ST_UIDVALIDITY},
+	             {"UNSEEN", ST_UNSEEN},
+	             {"DELETED", ST_DELETED},
+	             {"SIZE", ST_SIZE},
+	             {"HIGHESTMODSEQ", ST_HIGHESTMODSEQ},
+	             {"RECENT", ST_RECENT},
 	             {"APPENDLIMIT", ST_APPENDLIMIT}};
 	if (l->type != IMAP_ARG_LIST || l->nlist == 0)
 		return -EINVAL;
@@ -682,8 +691,8 @@ static void write_list_line(struct imap_session *s, const struct list_opts *o,
 /* Upper-case a leading "inbox" so INBOX matches case-insensitively. */
 static void fold_inbox(char *p)
 {
-	if (strncasecmp(p, "INBOX", 5) == 0 && (p[5] == '\0' || p[5] == '/' || p[5] == '*' ||
-	                                         p[5] == '%'))
+	if (strncasecmp(p, "INBOX", 5) == 0 &&
+	    (p[5] == '\0' || p[5] == '/' || p[5] == '*' || p[5] == '%'))
 		memcpy(p, "INBOX", 5);
 }
 
@@ -810,7 +819,8 @@ enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd)
 
 	for (size_t k = 0; k < npats; k++) {
 		if (full[k] == NULL)
-			imap_printf(s, "* %s (\\Noselect) \"/\" \"\"\r\n", o.lsub ? "LSUB" : "LIST");
+			imap_printf(s, "* %s (\\Noselect) \"/\" \"\"\r\n",
+			            o.lsub ? "LSUB" : "LIST");
 	}
 	if (!any) {
 		imap_tagged(s, cmd, "OK", NULL, "%s completed", cmd->name);
@@ -830,7 +840,8 @@ enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd)
 	for (size_t a = 0; a < mv.n; a++) {
 		size_t al = strlen(mv.v[a].name);
 		for (size_t b = 0; b < mv.n; b++) {
-			if (strncmp(mv.v[b].name, mv.v[a].name, al) == 0 && mv.v[b].name[al] == '/') {
+			if (strncmp(mv.v[b].name, mv.v[a].name, al) == 0 &&
+			    mv.v[b].name[al] == '/') {
 				mv.v[a].children = true;
 				if (mv.v[b].subscribed)
 					mv.v[a].subscribed_child = true;

@@ -271,7 +271,8 @@ static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
 		imap_write(s, b.data, b.len);
 	mime_buf_free(&b);
 	free(nums);
-	imap_tagged(s, cmd, "OK", NULL, "%sSEARCH completed", cmd->uid ? "UID " : "");
+	imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sSEARCH completed",
+	            cmd->uid ? "UID " : "");
 	return IMAP_DONE;
 }
 

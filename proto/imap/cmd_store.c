@@ -191,7 +191,7 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 			imap_condstore_enable(s);
 		uint64_t cnt = imap_seqset_count(&res);
 		if (cnt == 0) {
-			imap_tagged(s, cmd, "OK", NULL, "STORE completed");
+			imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "STORE completed");
 			return IMAP_DONE;
 		}
 		c = imap_arena_alloc(&cmd->arena, sizeof *c);
@@ -304,7 +304,8 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 		char *code = imap_arena_printf(&cmd->arena, "MODIFIED %s", set);
 		imap_tagged(s, cmd, "OK", code, "Conditional STORE failed for some messages");
 	} else {
-		imap_tagged(s, cmd, "OK", NULL, "%sSTORE completed", cmd->uid ? "UID " : "");
+		imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sSTORE completed",
+		            cmd->uid ? "UID " : "");
 	}
 	free(modified);
 	return IMAP_DONE;

@@ -64,7 +64,8 @@ static const struct imap_command commands[] = {
 const struct imap_command *imap_command_find(const char *name, size_t len)
 {
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strlen(commands[i].name) == len && strncasecmp(commands[i].name, name, len) == 0)
+		if (strlen(commands[i].name) == len &&
+		    strncasecmp(commands[i].name, name, len) == 0)
 			return &commands[i];
 	return NULL;
 }

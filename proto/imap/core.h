@@ -8,7 +8,7 @@
 /* session.c */
 void imap_enter_state(struct imap_session *s, enum imap_state to);
 const char *imap_state_name(enum imap_state st);
-void imap_close(struct imap_session *s);         /* graceful, state LOGOUT */
+void imap_close(struct imap_session *s); /* graceful, state LOGOUT */
 bool imap_login_allowed(const struct imap_session *s);
 void imap_apply_limits(struct imap_session *s); /* parser + line limits for the state */
 /* Input mode for AUTHENTICATE / IDLE lines. */

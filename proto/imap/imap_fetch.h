@@ -22,13 +22,13 @@ enum imap_fetch_kind {
 	IMAP_FA_INTERNALDATE,
 	IMAP_FA_RFC822_SIZE,
 	IMAP_FA_ENVELOPE,
-	IMAP_FA_BODY,          /* BODY without section: non-extensible structure */
+	IMAP_FA_BODY, /* BODY without section: non-extensible structure */
 	IMAP_FA_BODYSTRUCTURE,
 	IMAP_FA_UID,
 	IMAP_FA_MODSEQ,
-	IMAP_FA_SECTION,     /* BODY[...] / BODY.PEEK[...] */
-	IMAP_FA_BINARY,      /* BINARY[...] / BINARY.PEEK[...] */
-	IMAP_FA_BINARY_SIZE, /* BINARY.SIZE[...] */
+	IMAP_FA_SECTION,       /* BODY[...] / BODY.PEEK[...] */
+	IMAP_FA_BINARY,        /* BINARY[...] / BINARY.PEEK[...] */
+	IMAP_FA_BINARY_SIZE,   /* BINARY.SIZE[...] */
 	IMAP_FA_RFC822,        /* = BODY[] with \Seen, named RFC822 */
 	IMAP_FA_RFC822_HEADER, /* = BODY.PEEK[HEADER] */
 	IMAP_FA_RFC822_TEXT,   /* = BODY[TEXT] with \Seen */
@@ -49,9 +49,9 @@ struct imap_fetch_att {
 struct imap_fetch_spec {
 	struct imap_fetch_att *atts;
 	size_t n;
-	bool sets_seen;      /* some attribute without PEEK reads body data */
-	bool needs_message;  /* some attribute needs the raw message parsed */
-	bool needs_info;     /* ENVELOPE/BODY/BODYSTRUCTURE */
+	bool sets_seen;       /* some attribute without PEEK reads body data */
+	bool needs_message;   /* some attribute needs the raw message parsed */
+	bool needs_info;      /* ENVELOPE/BODY/BODYSTRUCTURE */
 	int64_t changedsince; /* -1: none */
 	bool vanished;        /* VANISHED modifier */
 };
@@ -79,7 +79,7 @@ int imap_format_flags(struct mime_buf *b, uint32_t flags, const char *keywords);
  * system flag mask and a space-separated keyword list (in the arena);
  * -EINVAL for a bad flag. */
 int imap_flag_parse(const char *s, size_t len, uint32_t *bit);
-int imap_flags_collect(const struct imap_arg *args, size_t n, struct imap_arena *a,
-                       uint32_t *mask, char **keywords);
+int imap_flags_collect(const struct imap_arg *args, size_t n, struct imap_arena *a, uint32_t *mask,
+                       char **keywords);
 
 #endif

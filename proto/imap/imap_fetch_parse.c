@@ -56,7 +56,8 @@ static int header_list_check(const char *s, size_t n)
 			while (i < n && s[i] != ' ') {
 				unsigned char c = (unsigned char)s[i];
 				if (c <= 0x20 || c == 0x7f || c == '(' || c == ')' || c == '{' ||
-				    c == '"' || c == '\\' || c == '%' || c == '*' || c == ']' || c == ':')
+				    c == '"' || c == '\\' || c == '%' || c == '*' || c == ']' ||
+				    c == ':')
 					return -EINVAL;
 				i++;
 			}
@@ -258,8 +259,8 @@ int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, b
 		return -EINVAL;
 	int r = 0;
 	if (atts->type == IMAP_ARG_ATOM) {
-		static const char *const all[] = {"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE",
-		                                  "BODY"};
+		static const char *const all[] = {"FLAGS", "INTERNALDATE", "RFC822.SIZE",
+		                                  "ENVELOPE", "BODY"};
 		size_t nm = 0;
 		if (strcasecmp(atts->str, "ALL") == 0)
 			nm = 4;

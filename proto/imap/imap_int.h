@@ -163,9 +163,9 @@ struct imap_arg {
 struct imap_command;
 
 struct imap_cmd {
-	const char *tag;  /* NUL-terminated, as sent */
-	const char *name; /* upper-cased, without "UID ": "FETCH" */
-	bool uid;         /* sent as "UID <name>" */
+	const char *tag;       /* NUL-terminated, as sent */
+	const char *name;      /* upper-cased, without "UID ": "FETCH" */
+	bool uid;              /* sent as "UID <name>" */
 	struct imap_arg *args; /* top-level arguments after the name */
 	size_t nargs;
 	const struct imap_command *def; /* table entry */
@@ -219,7 +219,7 @@ enum imap_state {
 #define IMAP_EXT_CONDSTORE 0x01u /* ENABLE CONDSTORE, SELECT (CONDSTORE), or first MODSEQ use */
 #define IMAP_EXT_QRESYNC 0x02u   /* implies CONDSTORE */
 #define IMAP_EXT_UTF8 0x04u      /* UTF8=ACCEPT: names and quoted strings in UTF-8 */
-#define IMAP_EXT_REV2 0x08u      /* IMAP4rev2 semantics (no \Recent, ESEARCH replies to SEARCH, ...) */
+#define IMAP_EXT_REV2 0x08u /* IMAP4rev2 semantics (no \Recent, ESEARCH replies to SEARCH, ...) */
 
 /* The selected mailbox as THIS session sees it.
  *
@@ -232,9 +232,9 @@ struct imap_selected {
 	int64_t mailbox_id;
 	char *name; /* internal UTF-8 name, malloc'd */
 	uint32_t uidvalidity;
-	uint32_t uidnext;       /* as last told to the client (>= every uid in uids) */
-	int64_t highestmodseq;  /* as last told / seen by this session */
-	bool readonly;          /* EXAMINE */
+	uint32_t uidnext;      /* as last told to the client (>= every uid in uids) */
+	int64_t highestmodseq; /* as last told / seen by this session */
+	bool readonly;         /* EXAMINE */
 	uint32_t *uids;
 	uint32_t count, cap;
 	/* Keywords the client was told in FLAGS (space-separated, malloc'd). */
@@ -243,11 +243,11 @@ struct imap_selected {
 
 /* Updates from other sessions (and other mailbox writers), not yet told. */
 struct imap_pending {
-	uint32_t *exists;    /* new UIDs, ascending, not yet in the view */
+	uint32_t *exists; /* new UIDs, ascending, not yet in the view */
 	size_t nexists, capexists;
-	uint32_t *expunged;  /* UIDs in the view that are gone */
+	uint32_t *expunged; /* UIDs in the view that are gone */
 	size_t nexpunged, capexpunged;
-	uint32_t *flags;     /* UIDs whose flags changed (FETCH FLAGS to send) */
+	uint32_t *flags; /* UIDs whose flags changed (FETCH FLAGS to send) */
 	size_t nflags, capflags;
 	bool keywords_changed; /* a new keyword appeared: re-send FLAGS */
 };
@@ -296,9 +296,9 @@ struct imap_session {
 	struct imap_compress *z;
 	struct sasl sasl;
 	struct auth_req *auth;
-	void *timer;     /* uv_timer_t for IMAP_AGAIN */
-	bool waiting;    /* AGAIN: waiting for drained / timer */
-	bool async;      /* ASYNC: waiting for imap_cmd_wake */
+	void *timer;  /* uv_timer_t for IMAP_AGAIN */
+	bool waiting; /* AGAIN: waiting for drained / timer */
+	bool async;   /* ASYNC: waiting for imap_cmd_wake */
 	bool in_dispatch;
 	unsigned paused; /* our conn_pause() count */
 	bool tls_pending;
@@ -324,7 +324,7 @@ typedef enum imap_cmd_result (*imap_handler)(struct imap_session *s, struct imap
 #define IMAP_CMD_NO_EXPUNGE 0x010u /* non-UID form: no EXPUNGE/VANISHED while it runs (§7.5.1) */
 #define IMAP_CMD_BREAKS_SEQ 0x020u /* may change sequence numbers (EXPUNGE, MOVE, CLOSE) */
 #define IMAP_CMD_NO_UPDATES 0x040u /* flush no untagged updates at its tagged reply */
-#define IMAP_CMD_WRITE 0x080u      /* modifies the selected mailbox: NO in EXAMINE (handler checks) */
+#define IMAP_CMD_WRITE 0x080u /* modifies the selected mailbox: NO in EXAMINE (handler checks) */
 
 struct imap_command {
 	const char *name; /* upper case */
@@ -343,13 +343,18 @@ const struct imap_command *imap_command_find(const char *name, size_t len);
 int imap_write(struct imap_session *s, const void *data, size_t len);
 int imap_printf(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "* " fmt CRLF. */
-void imap_untagged(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void imap_untagged(struct imap_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* "<tag> <status> [<code>] <text>" CRLF. status is "OK", "NO" or "BAD";
  * code is the response code without brackets ("TRYCREATE", "APPENDUID 7 3")
  * or NULL. Flushes pending untagged updates first, per the table flags.
  * A BAD counts towards max_errors (the session says BYE when exceeded). */
-void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *status,
-                 const char *code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *status, const char *code,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The code for the OK of FETCH, STORE and SEARCH, which may not send
+ * EXPUNGE (RFC 9051 7.5.1): "EXPUNGEISSUED" when another session expunged
+ * messages that this one has not been told about yet, else NULL. */
+const char *imap_expunge_issued(const struct imap_session *s);
 
 /* Strings on the wire. astring: atom if safe, else quoted if possible,
  * else literal. quoted: a quoted string if it can be (no CR/LF/NUL; 8-bit
@@ -446,7 +451,8 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 enum imap_cmd_result imap_cmd_create(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_delete(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_rename(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s, struct imap_cmd *cmd); /* + UNSUBSCRIBE */
+enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s,
+                                        struct imap_cmd *cmd); /* + UNSUBSCRIBE */
 enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd); /* + LSUB */
 enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);
 /* core: cmd_quota.c */

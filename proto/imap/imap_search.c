@@ -76,7 +76,7 @@ static int parse_keys(struct sp *p, struct imap_search_key **out, unsigned depth
 	size_t cap = p->n - p->i;
 	and->kids = imap_arena_alloc(p->a, (cap ? cap : 1) * sizeof *and->kids);
 	while (p->i < p->n) {
-		int r = parse_key(p, &and->kids[and->nkids], depth);
+		int r = parse_key(p, &and->kids[ and->nkids], depth);
 		if (r < 0)
 			return r;
 		and->nkids++;
@@ -103,9 +103,9 @@ static const struct {
 	const char *name;
 	enum imap_sk kind;
 } datekeys[] = {
-    {"BEFORE", IMAP_SK_BEFORE},         {"ON", IMAP_SK_ON},
-    {"SINCE", IMAP_SK_SINCE},           {"SENTBEFORE", IMAP_SK_SENTBEFORE},
-    {"SENTON", IMAP_SK_SENTON},         {"SENTSINCE", IMAP_SK_SENTSINCE},
+    {"BEFORE", IMAP_SK_BEFORE}, {"ON", IMAP_SK_ON},
+    {"SINCE", IMAP_SK_SINCE},   {"SENTBEFORE", IMAP_SK_SENTBEFORE},
+    {"SENTON", IMAP_SK_SENTON}, {"SENTSINCE", IMAP_SK_SENTSINCE},
 };
 
 static int add_fts(struct sp *p, struct imap_search_key *k, bool text)
@@ -259,7 +259,8 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 	if (strcasecmp(w, "UID") == 0) {
 		k = newkey(p, IMAP_SK_UID);
 		const struct imap_arg *n = next_arg(p);
-		if (!n || n->type != IMAP_ARG_ATOM || imap_seqset_parse(n->str, n->len, &k->set, p->a) < 0)
+		if (!n || n->type != IMAP_ARG_ATOM ||
+		    imap_seqset_parse(n->str, n->len, &k->set, p->a) < 0)
 			return bad(p, "Invalid UID set");
 		p->q->has_seqset = true;
 		*out = k;

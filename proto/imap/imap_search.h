@@ -85,11 +85,11 @@ struct imap_search_fts {
 
 struct imap_search {
 	struct imap_search_key *root;
-	bool esearch;     /* RETURN given */
-	unsigned ret;     /* IMAP_SEARCH_RET_* (RETURN () means ALL) */
-	bool has_modseq;  /* a MODSEQ key: reply with the highest MODSEQ */
+	bool esearch;    /* RETURN given */
+	unsigned ret;    /* IMAP_SEARCH_RET_* (RETURN () means ALL) */
+	bool has_modseq; /* a MODSEQ key: reply with the highest MODSEQ */
 	bool needs_headers;
-	bool has_seqset;   /* some SEQ/UID key (needs resolving) */
+	bool has_seqset;     /* some SEQ/UID key (needs resolving) */
 	const char *charset; /* NULL, or as given */
 	struct imap_search_fts fts[IMAP_SEARCH_MAX_FTS];
 	size_t nfts;
@@ -119,7 +119,6 @@ bool imap_search_match(const struct imap_search *q, const struct imap_search_key
 bool imap_search_substr(const char *hay, size_t hlen, const char *needle, size_t nlen);
 /* Does a header block ("Name: value\n" lines) have field `field` whose
  * value contains needle? */
-bool imap_search_header(const char *headers, const char *field, const char *needle,
-                        size_t nlen);
+bool imap_search_header(const char *headers, const char *field, const char *needle, size_t nlen);
 
 #endif

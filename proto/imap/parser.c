@@ -505,7 +505,8 @@ size_t imap_parser_feed(struct imap_parser *p, const void *data, size_t len,
 
 		if (p->st == P_LITDATA) {
 			uint64_t want = p->lit_len - p->lit_pos;
-			size_t n = (size_t)((uint64_t)(len - i) < want ? (uint64_t)(len - i) : want);
+			size_t n =
+			    (size_t)((uint64_t)(len - i) < want ? (uint64_t)(len - i) : want);
 			if (!p->lit8 && memchr(d + i, '\0', n)) {
 				/* NUL in a literal: skip the rest of it and the line */
 				p->lit_pos += n;
@@ -530,7 +531,8 @@ size_t imap_parser_feed(struct imap_parser *p, const void *data, size_t len,
 		}
 		if (p->st == P_SKIPLIT) {
 			uint64_t want = p->lit_len - p->lit_pos;
-			size_t n = (size_t)((uint64_t)(len - i) < want ? (uint64_t)(len - i) : want);
+			size_t n =
+			    (size_t)((uint64_t)(len - i) < want ? (uint64_t)(len - i) : want);
 			p->lit_pos += n;
 			i += n;
 			if (p->lit_pos == p->lit_len) {
@@ -645,8 +647,9 @@ size_t imap_parser_feed(struct imap_parser *p, const void *data, size_t len,
 				break; /* tolerate runs of spaces */
 			} else if (c == '(') {
 				if (!list_open(p)) {
-					fail(p, p->nargs > p->lim.max_args ? "too many arguments"
-					                                   : "lists nested too deep",
+					fail(p,
+					     p->nargs > p->lim.max_args ? "too many arguments"
+					                                : "lists nested too deep",
 					     NULL, false);
 					*ev = IMAP_PARSE_ERROR;
 					return i;

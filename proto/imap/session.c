@@ -69,8 +69,7 @@ void imap_enter_state(struct imap_session *s, enum imap_state to)
 {
 	if (s->state == to)
 		return;
-	imap_log(s, LOG_DEBUG, "event=state from=%s to=%s", state_names[s->state],
-	         state_names[to]);
+	imap_log(s, LOG_DEBUG, "event=state from=%s to=%s", state_names[s->state], state_names[to]);
 	enum imap_state from = s->state;
 	s->state = to;
 	if (from == IMAP_NOT_AUTH && to != IMAP_LOGOUT)
@@ -110,7 +109,8 @@ void imap_apply_limits(struct imap_session *s)
 		if (!s->closed)
 			conn_set_max_line(s->conn, 8192);
 	} else {
-		imap_parser_limits_auth(&l, (uint64_t)cfg->imap_max_literal, (size_t)cfg->imap_max_line);
+		imap_parser_limits_auth(&l, (uint64_t)cfg->imap_max_literal,
+		                        (size_t)cfg->imap_max_line);
 		if (!s->closed)
 			conn_set_max_line(s->conn, (size_t)cfg->imap_max_line);
 	}
@@ -188,8 +188,8 @@ void imap_untagged(struct imap_session *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *status,
-                 const char *code, const char *fmt, ...)
+void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *status, const char *code,
+                 const char *fmt, ...)
 {
 	unsigned flags = cmd->def ? cmd->def->flags : 0;
 	if (s->state == IMAP_SELECTED && !(flags & IMAP_CMD_NO_UPDATES)) {
@@ -210,8 +210,9 @@ void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *statu
 		s->errors++;
 	if (strcmp(status, "OK") != 0) {
 		char t[64];
-		imap_log(s, LOG_DEBUG, "event=reply cmd=%s status=%s code=%s", cmd->name ? cmd->name : "-",
-		         status, log_kv_escape(t, sizeof t, code ? code : "", code ? strlen(code) : 0));
+		imap_log(s, LOG_DEBUG, "event=reply cmd=%s status=%s code=%s",
+		         cmd->name ? cmd->name : "-", status,
+		         log_kv_escape(t, sizeof t, code ? code : "", code ? strlen(code) : 0));
 	}
 }
 

@@ -79,6 +79,11 @@ void imap_pending_clear(struct imap_session *s)
 	memset(&s->pending, 0, sizeof s->pending);
 }
 
+const char *imap_expunge_issued(const struct imap_session *s)
+{
+	return s->pending.nexpunged ? "EXPUNGEISSUED" : NULL;
+}
+
 uint32_t imap_view_seq(const struct imap_session *s, uint32_t uid)
 {
 	uint32_t lo = 0, hi = s->sel.count;
@@ -176,10 +181,11 @@ void imap_write_flags_responses(struct imap_session *s)
 	if (s->sel.readonly)
 		imap_printf(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
 	else
-		imap_printf(s,
-		            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s "
-		            "\\*)] Flags permitted\r\n",
-		            *kw ? " " : "", kw);
+		imap_printf(
+		    s,
+		    "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s "
+		    "\\*)] Flags permitted\r\n",
+		    *kw ? " " : "", kw);
 }
 
 void imap_view_keyword_seen(struct imap_session *s, const char *kwd, size_t len)
@@ -323,8 +329,8 @@ void imap_updates_flush(struct imap_session *s, bool allow_expunge)
 			uint32_t seq = imap_view_seq(s, v[i]);
 			uint32_t flags;
 			int64_t modseq;
-			if (!seq || imap_mbox_entry(imap_db(s), s->sel.mailbox_id, v[i], &flags, &modseq,
-			                            kw, sizeof kw) != 1)
+			if (!seq || imap_mbox_entry(imap_db(s), s->sel.mailbox_id, v[i], &flags,
+			                            &modseq, kw, sizeof kw) != 1)
 				continue; /* gone: its EXPUNGE is on the way */
 			imap_printf(s, "* %u FETCH (UID %u FLAGS ", seq, v[i]);
 			imap_write_flag_list(s, flags, kw);

@@ -369,7 +369,7 @@ def test_create_delete_rename(box):
     typ, data = m.list("Work/", "%")
     assert [d.decode() for d in data] == ['(\\HasChildren) "/" "Work/Projects"']
     typ, data = m.delete("Work")
-    assert typ == "NO" and b"children" in data[0]
+    assert typ == "NO" and b"[HASCHILDREN]" in data[0]
     assert m.rename("Work", "Job")[0] == "OK"
     typ, data = m.list('""', "Job/*")
     assert len(data) == 2 and b"Job/Projects/2024" in data[1]
@@ -686,3 +686,33 @@ def test_curl_list(box):
                               url], capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, out.stderr
         assert '"/" INBOX' in out.stdout and '"Sent"' in out.stdout
+
+
+def test_expungeissued_then_expunge_at_noop(box):
+    """Another session expunges message 2: FETCH, STORE and SEARCH may not
+    send EXPUNGE (RFC 9051 7.5.1), so they answer OK [EXPUNGEISSUED] and
+    sequence numbers stay as they were; NOOP then reports "* 2 EXPUNGE"."""
+    for i in range(3):
+        deliver(box, "m%d" % i)
+    a = Raw(box)
+    a.login()
+    assert a.cmd("a1", "SELECT INBOX")[-1].startswith("a1 OK")
+    b = logged_in(box)
+    b.select("INBOX")
+    b.store("2", "+FLAGS", r"(\Deleted)")
+    b.expunge()
+    b.logout()
+    time.sleep(0.3)
+    r = a.cmd("a2", "FETCH 1:3 (UID)")
+    assert r[-1].startswith("a2 OK [EXPUNGEISSUED]"), r
+    assert not any("EXPUNGE" in l for l in r[:-1])
+    assert [l.split()[1] for l in r[:-1]] == ["1", "3"]
+    r = a.cmd("a3", "SEARCH ALL")
+    assert r[-1].startswith("a3 OK [EXPUNGEISSUED]"), r
+    r = a.cmd("a4", "STORE 1 +FLAGS (\\Flagged)")
+    assert r[-1].startswith("a4 OK [EXPUNGEISSUED]"), r
+    r = a.cmd("a5", "NOOP")
+    assert "* 2 EXPUNGE" in r and r[-1].startswith("a5 OK"), r
+    r = a.cmd("a6", "FETCH 1:* (UID)")
+    assert r[-1] == "a6 OK FETCH completed", r
+    a.close()

@@ -518,3 +518,51 @@ def test_append_bare_newlines_stored_as_crlf(box):
     assert b"\r\n".join(lines) == want
     assert resp == b"+OK %d octets" % len(want)
     p.quit()
+
+
+def test_search_non_ascii(box):
+    """SEARCH with UTF-8 needles (CHARSET UTF-8 and a literal): matches in
+    8-bit, quoted-printable, base64 and ISO-8859-1 bodies and in an encoded
+    Subject, case-insensitively beyond ASCII."""
+    m = login(box)
+    append(m, msg("one", extra="MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                         "Content-Transfer-Encoding: 8bit\r\n",
+                  body="Un café à Zürich\r\n"))
+    append(m, msg("two", extra="MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                         "Content-Transfer-Encoding: quoted-printable\r\n",
+                  body="Gr=C3=BC=C3=9Fe aus M=C3=BCnchen\r\n"))
+    append(m, msg("three", extra="MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+                           "Content-Transfer-Encoding: base64\r\n",
+                  body=base64.b64encode("Smørrebrød på bordet\r\n".encode("latin-1")).decode() + "\r\n"))
+    append(m, msg("=?UTF-8?Q?=C3=A9t=C3=A9_report?="))
+    m.select("INBOX")
+    r = Raw(box)
+    r.login()
+    r.cmd("s", "SELECT INBOX")
+
+    def search(key, needle):
+        data = needle.encode()
+        r.send(b"q SEARCH CHARSET UTF-8 %s {%d}\r\n" % (key.encode(), len(data)))
+        assert r.line().startswith(b"+")
+        r.send(data + b"\r\n")
+        lines = []
+        while True:
+            l = r.line()
+            if l.startswith(b"q "):
+                assert l.startswith(b"q OK"), l
+                break
+            lines.append(l)
+        return [int(x) for l in lines if l.startswith(b"* SEARCH") for x in l.split()[2:]]
+
+    assert search("BODY", "café") == [1]
+    assert search("BODY", "CAFÉ") == [1]          # case-insensitive beyond ASCII
+    assert search("BODY", "zürich") == [1]
+    assert search("BODY", "grüße") == [2]          # quoted-printable decoded
+    assert search("BODY", "MÜNCHEN") == [2]
+    assert search("BODY", "smørrebrød") == [3]     # base64 + ISO-8859-1 converted
+    assert search("SUBJECT", "été") == [4]         # RFC 2047 decoded header
+    assert search("TEXT", "été report") == [4]
+    assert search("BODY", "ü") == [1, 2]           # one character: the LIKE path
+    assert search("BODY", "nowhere ø") == []
+    r.sock.close()
+    m.logout()
