@@ -39,6 +39,42 @@ int imap_mbox_status(sqlite3 *db, int64_t mailbox_id, struct imap_mbox_status *o
 	return rc;
 }
 
+int64_t imap_mbox_recent_uid(sqlite3 *db, int64_t mailbox_id)
+{
+	return store_scalar(db, "SELECT recent_uid FROM mailboxes WHERE id = ?1", mailbox_id);
+}
+
+int64_t imap_mbox_count_above(sqlite3 *db, int64_t mailbox_id, uint32_t uid)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep_cached(
+	    db, &st, "SELECT count(*) FROM mailbox_entries WHERE mailbox_id = ?1 AND uid > ?2");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	rc = sqlite3_step(st);
+	int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : store_errno(rc);
+	store_release(st);
+	return n;
+}
+
+int imap_mbox_recent_job(sqlite3 *db, void *job)
+{
+	struct imap_mbox_recent *q = job;
+	sqlite3_stmt *st;
+	int rc = store_prep_cached(db, &st,
+	                           "UPDATE mailboxes SET recent_uid = ?2 "
+	                           "WHERE id = ?1 AND recent_uid < ?2");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, q->mailbox_id);
+	sqlite3_bind_int64(st, 2, q->uid);
+	rc = store_step_done(st);
+	store_release(st);
+	return rc;
+}
+
 int imap_mbox_entry(sqlite3 *db, int64_t mailbox_id, uint32_t uid, uint32_t *flags, int64_t *modseq,
                     char *kw, size_t kwcap)
 {

@@ -24,6 +24,18 @@ int imap_mbox_status(sqlite3 *db, int64_t mailbox_id, struct imap_mbox_status *o
 int imap_mbox_entry(sqlite3 *db, int64_t mailbox_id, uint32_t uid, uint32_t *flags, int64_t *modseq,
                     char *kw, size_t kwcap);
 
+/* \Recent bookkeeping (RFC 3501 2.3.2): the highest UID of the mailbox
+ * that some session has been given as \Recent, or negative; the number of
+ * messages above a UID; and a job (arg: struct imap_mbox_recent) that
+ * raises the mark (never lowers it). */
+int64_t imap_mbox_recent_uid(sqlite3 *db, int64_t mailbox_id);
+int64_t imap_mbox_count_above(sqlite3 *db, int64_t mailbox_id, uint32_t uid);
+struct imap_mbox_recent {
+	int64_t mailbox_id;
+	uint32_t uid;
+};
+int imap_mbox_recent_job(sqlite3 *db, void *job);
+
 /* UIDs expunged with MODSEQ > modseq, ascending, to cb (return non-zero to
  * stop). */
 int imap_mbox_expunged_since(sqlite3 *db, int64_t mailbox_id, int64_t modseq,

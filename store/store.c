@@ -323,9 +323,13 @@ static const char *const migrations[] = {
     "END;\n",
     /* 2 -> 3: per queue row, whether its delay DSN went out (so it goes out
      * once, also across `tern queue retry`), and whether the postmaster
-     * cancelled it (`tern queue bounce`: the DSN says so, not "expired"). */
+     * cancelled it (`tern queue bounce`: the DSN says so, not "expired").
+     * Per mailbox, the highest UID some IMAP session has seen as \Recent
+     * (RFC 3501 2.3.2); what exists at the upgrade counts as seen. */
     "ALTER TABLE queue ADD COLUMN delay_dsn_sent INTEGER NOT NULL DEFAULT 0;\n"
-    "ALTER TABLE queue ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;\n",
+    "ALTER TABLE queue ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;\n"
+    "UPDATE mailboxes SET recent_uid = uidnext - 1;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -134,14 +134,12 @@ int imap_format_flags(struct mime_buf *b, uint32_t flags, const char *keywords)
 	static const struct {
 		uint32_t bit;
 		const char *name;
-	} sys[] = {{STORE_FLAG_SEEN, "\\Seen"},
-	           {STORE_FLAG_ANSWERED, "\\Answered"},
-	           {STORE_FLAG_FLAGGED, "\\Flagged"},
-	           {STORE_FLAG_DELETED, "\\Deleted"},
-	           {STORE_FLAG_DRAFT, "\\Draft"}};
+	} sys[] = {{STORE_FLAG_SEEN, "\\Seen"},       {STORE_FLAG_ANSWERED, "\\Answered"},
+	           {STORE_FLAG_FLAGGED, "\\Flagged"}, {STORE_FLAG_DELETED, "\\Deleted"},
+	           {STORE_FLAG_DRAFT, "\\Draft"},     {IMAP_FLAG_RECENT, "\\Recent"}};
 	int r = mime_buf_addc(b, '(');
 	bool first = true;
-	for (size_t i = 0; r == 0 && i < 5; i++) {
+	for (size_t i = 0; r == 0 && i < sizeof sys / sizeof sys[0]; i++) {
 		if (flags & sys[i].bit) {
 			if (!first)
 				r = mime_buf_addc(b, ' ');
@@ -343,7 +341,8 @@ static int emit_atts(struct fetch_ctx *c, const struct fent *e)
 			break;
 		case IMAP_FA_FLAGS:
 			mime_buf_adds(&c->out, "FLAGS ");
-			imap_format_flags(&c->out, e->flags, e->keywords);
+			imap_format_flags(&c->out, imap_output_flags(c->s, e->uid, e->flags),
+			                  e->keywords);
 			break;
 		case IMAP_FA_MODSEQ:
 			addf(&c->out, "MODSEQ (%lld)", (long long)e->modseq);
@@ -660,7 +659,9 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 				continue; /* stream the literal */
 			if (seen_changed(c, e->uid) && !imap_fetch_has(&c->spec, IMAP_FA_FLAGS)) {
 				mime_buf_adds(&c->out, " FLAGS ");
-				imap_format_flags(&c->out, e->flags, e->keywords);
+				imap_format_flags(&c->out,
+				                  imap_output_flags(c->s, e->uid, e->flags),
+				                  e->keywords);
 			}
 			mime_buf_adds(&c->out, ")\r\n");
 			msg_clear(c);

@@ -234,10 +234,11 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 	/* Events that raced the scan for UIDs it saw are already in the view. */
 	s->pending.keywords_changed = false;
 
+	imap_recent_select(s);
 	imap_write_flags_responses(s);
 	imap_untagged(s, "%u EXISTS", s->sel.count);
 	if (!(s->enabled & IMAP_EXT_REV2)) {
-		imap_untagged(s, "0 RECENT");
+		imap_untagged(s, "%u RECENT", imap_recent_count(s));
 		if (sc.first_unseen)
 			imap_untagged(s, "OK [UNSEEN %u] First unseen", sc.first_unseen);
 	}
@@ -269,7 +270,7 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 			    1)
 				continue;
 			imap_printf(s, "* %u FETCH (UID %u FLAGS ", imap_view_seq(s, uid), uid);
-			imap_write_flag_list(s, flags, kw);
+			imap_write_flag_list(s, uid, flags, kw);
 			imap_printf(s, " MODSEQ (%lld))\r\n", (long long)modseq);
 		}
 	}
@@ -379,10 +380,12 @@ enum imap_cmd_result imap_cmd_delete(struct imap_session *s, struct imap_cmd *cm
 {
 	struct mbox_cmd *mc = cmd->ctx;
 	if (cmd->step == 1) {
-		if (mc->status < 0)
+		if (mc->status < 0) {
 			tagged_store_error(s, cmd, mc->status);
-		else
+		} else {
+			imap_recent_forget(mc->job.mailbox_id);
 			imap_tagged(s, cmd, "OK", NULL, "DELETE completed");
+		}
 		return IMAP_DONE;
 	}
 	char name[IMAP_MAILBOX_NAME_MAX + 1];
@@ -529,7 +532,7 @@ static int write_status(struct imap_session *s, const char *name, int64_t id, un
 	if (items & ST_MESSAGES)
 		ADD(" MESSAGES %u", st.messages);
 	if (items & ST_RECENT)
-		ADD(" RECENT 0");
+		ADD(" RECENT %lld", (long long)imap_recent_status(s, id));
 	if (items & ST_UIDNEXT)
 		ADD(" UIDNEXT %u", mb.uidnext);
 	if (items & ST_UIDVALIDITY)

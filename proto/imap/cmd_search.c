@@ -158,6 +158,7 @@ static int scan_cb(void *ud, const struct store_imap_entry *e)
 	    .sent_day = e->sent_day,
 	    .modseq = e->modseq,
 	    .headers = e->headers,
+	    .recent = imap_is_recent(c->s, e->uid),
 	};
 	if (!imap_search_match(&c->q, c->q.root, &m))
 		return 0;

@@ -18,6 +18,7 @@ void imap_unselect(struct imap_session *s)
 	free(s->sel.uids);
 	free(s->sel.name);
 	free(s->sel.keywords);
+	free(s->sel.recent_more);
 	memset(&s->sel, 0, sizeof s->sel);
 	imap_enter_state(s, IMAP_AUTH);
 }

@@ -280,7 +280,8 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 		}
 		if (!c->silent) {
 			mime_buf_adds(&out, "FLAGS ");
-			imap_format_flags(&out, r->flags, r->keywords);
+			imap_format_flags(&out, imap_output_flags(s, r->uid, r->flags),
+			                  r->keywords);
 			if (condstore)
 				mime_buf_addc(&out, ' ');
 		}

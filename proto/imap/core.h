@@ -37,8 +37,10 @@ void imap_updates_unsubscribe(struct imap_session *s);
 void imap_pending_clear(struct imap_session *s);
 /* "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" for the selection. */
 void imap_write_flags_responses(struct imap_session *s);
-/* Write "(\Seen \Flagged kw)" for the flag bits and keywords. */
-void imap_write_flag_list(struct imap_session *s, uint32_t flags, const char *keywords);
+/* Write "(\Seen \Flagged kw)" for the flag bits and keywords of uid
+ * (with \Recent when it is recent in this session). */
+void imap_write_flag_list(struct imap_session *s, uint32_t uid, uint32_t flags,
+                          const char *keywords);
 
 /* compress.c */
 int imap_compress_start(struct imap_session *s);

@@ -239,6 +239,11 @@ struct imap_selected {
 	uint32_t count, cap;
 	/* Keywords the client was told in FLAGS (space-separated, malloc'd). */
 	char *keywords;
+	/* \Recent in this session (recent.c): UIDs in (recent_lo, recent_hi]
+	 * and those in recent_more (malloc'd). */
+	uint32_t recent_lo, recent_hi;
+	uint32_t *recent_more;
+	size_t nrecent_more, caprecent_more;
 };
 
 /* Updates from other sessions (and other mailbox writers), not yet told. */
@@ -355,6 +360,21 @@ void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *statu
  * EXPUNGE (RFC 9051 7.5.1): "EXPUNGEISSUED" when another session expunged
  * messages that this one has not been told about yet, else NULL. */
 const char *imap_expunge_issued(const struct imap_session *s);
+
+/* recent.c: \Recent (RFC 3501 2.3.2), for sessions without IMAP4rev2.
+ * select: claim what arrived since the last session (EXAMINE: only look);
+ * arrived: a new UID joins the view; status: how many a SELECT would get
+ * now; forget: the mailbox was deleted. */
+void imap_recent_select(struct imap_session *s);
+void imap_recent_arrived(struct imap_session *s, uint32_t uid);
+bool imap_is_recent(const struct imap_session *s, uint32_t uid);
+uint32_t imap_recent_count(const struct imap_session *s);
+int64_t imap_recent_status(struct imap_session *s, int64_t mailbox_id);
+void imap_recent_forget(int64_t mailbox_id);
+/* Not a store flag: added to flags for output only (imap_format_flags). */
+#define IMAP_FLAG_RECENT (1u << 5)
+/* flags | IMAP_FLAG_RECENT when uid is recent in this session. */
+uint32_t imap_output_flags(const struct imap_session *s, uint32_t uid, uint32_t flags);
 
 /* Strings on the wire. astring: atom if safe, else quoted if possible,
  * else literal. quoted: a quoted string if it can be (no CR/LF/NUL; 8-bit

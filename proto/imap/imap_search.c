@@ -409,10 +409,11 @@ bool imap_search_match(const struct imap_search *q, const struct imap_search_key
 	case IMAP_SK_KEYWORD:
 		return store_imap_keyword_has(m->keywords, k->str, k->len) != k->neg;
 	case IMAP_SK_NEW:
+		return m->recent && !(m->flags & STORE_FLAG_SEEN);
 	case IMAP_SK_RECENT:
-		return false; /* \Recent is not kept */
+		return m->recent;
 	case IMAP_SK_OLD:
-		return true;
+		return !m->recent;
 	case IMAP_SK_LARGER:
 		return m->size > k->num;
 	case IMAP_SK_SMALLER:

@@ -110,6 +110,7 @@ struct imap_search_msg {
 	int64_t sent_day;     /* IMAP_NO_DAY when unknown */
 	int64_t modseq;
 	const char *headers; /* "Name: value\n" lines, decoded; may be NULL */
+	bool recent;         /* \Recent in this session */
 };
 
 bool imap_search_match(const struct imap_search *q, const struct imap_search_key *k,

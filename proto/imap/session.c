@@ -461,6 +461,7 @@ static void session_free(struct imap_session *s)
 	free(s->sel.uids);
 	free(s->sel.name);
 	free(s->sel.keywords);
+	free(s->sel.recent_more);
 	free(s->searchres);
 	free(s->timer);
 	free(s);

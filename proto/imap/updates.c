@@ -21,6 +21,8 @@
  * the EXISTS queue like anyone else's.
  */
 #include "proto/imap/core.h"
+#include "proto/imap/imap_fetch.h"
+#include "proto/mime/mime.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -148,29 +150,19 @@ void imap_updates_unsubscribe(struct imap_session *s)
 	s->sub = NULL;
 }
 
-void imap_write_flag_list(struct imap_session *s, uint32_t flags, const char *keywords)
+uint32_t imap_output_flags(const struct imap_session *s, uint32_t uid, uint32_t flags)
 {
-	static const char *const names[] = {"\\Seen", "\\Answered", "\\Flagged", "\\Deleted",
-	                                    "\\Draft"};
-	char buf[4096];
-	size_t w = 0;
-	buf[w++] = '(';
-	for (int i = 0; i < 5; i++) {
-		if (!(flags & (1u << i)))
-			continue;
-		if (w > 1)
-			buf[w++] = ' ';
-		size_t n = strlen(names[i]);
-		memcpy(buf + w, names[i], n);
-		w += n;
-	}
-	imap_write(s, buf, w);
-	if (keywords && *keywords) {
-		if (w > 1)
-			imap_write(s, " ", 1);
-		imap_write(s, keywords, strlen(keywords));
-	}
-	imap_write(s, ")", 1);
+	return imap_is_recent(s, uid) ? flags | IMAP_FLAG_RECENT : flags;
+}
+
+void imap_write_flag_list(struct imap_session *s, uint32_t uid, uint32_t flags,
+                          const char *keywords)
+{
+	struct mime_buf b;
+	mime_buf_init(&b);
+	if (imap_format_flags(&b, imap_output_flags(s, uid, flags), keywords) == 0)
+		imap_write(s, b.data, b.len);
+	mime_buf_free(&b);
 }
 
 void imap_write_flags_responses(struct imap_session *s)
@@ -308,9 +300,12 @@ void imap_updates_flush(struct imap_session *s, bool allow_expunge)
 			last = p->exists[i];
 			if (last >= s->sel.uidnext)
 				s->sel.uidnext = last + 1;
+			imap_recent_arrived(s, last);
 		}
 		p->nexists = 0;
 		imap_untagged(s, "%u EXISTS", s->sel.count);
+		if (!(s->enabled & IMAP_EXT_REV2))
+			imap_untagged(s, "%u RECENT", imap_recent_count(s));
 	}
 
 	if (p->keywords_changed) {
@@ -333,7 +328,7 @@ void imap_updates_flush(struct imap_session *s, bool allow_expunge)
 			                            &modseq, kw, sizeof kw) != 1)
 				continue; /* gone: its EXPUNGE is on the way */
 			imap_printf(s, "* %u FETCH (UID %u FLAGS ", seq, v[i]);
-			imap_write_flag_list(s, flags, kw);
+			imap_write_flag_list(s, v[i], flags, kw);
 			if (s->enabled & IMAP_EXT_CONDSTORE)
 				imap_printf(s, " MODSEQ (%lld)", (long long)modseq);
 			imap_write(s, ")\r\n", 3);

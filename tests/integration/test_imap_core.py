@@ -267,7 +267,7 @@ def test_select_examine(box):
     assert out[1] == ("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
                       "Flags permitted")
     assert out[2] == "* 1 EXISTS"
-    assert out[3] == "* 0 RECENT"
+    assert out[3] == "* 1 RECENT"  # the first session to see it
     assert out[4] == "* OK [UNSEEN 1] First unseen"
     assert out[5] == "* OK [UIDVALIDITY %d] UIDs valid" % uv
     assert out[6] == "* OK [UIDNEXT 2] Predicted next UID"
@@ -318,7 +318,7 @@ def test_qresync_select_vanished(box):
     r.cmd("a", "ENABLE QRESYNC")
     out = r.cmd("b", "SELECT INBOX (QRESYNC (%d %d 1:3))" % (uv, hms))
     assert "* VANISHED (EARLIER) 2" in out
-    assert "* 2 FETCH (UID 3 FLAGS (\\Seen) MODSEQ (%d))" % (hms + 2) in out
+    assert "* 2 FETCH (UID 3 FLAGS (\\Seen \\Recent) MODSEQ (%d))" % (hms + 2) in out
     assert "* OK [HIGHESTMODSEQ %d] Highest" % (hms + 2) in out
 
 
@@ -429,7 +429,7 @@ def test_status_and_list_status(box):
     size = box.db().execute(
         "SELECT sum(m.size) FROM messages m JOIN mailbox_entries e ON e.message_id = m.id "
         "WHERE e.mailbox_id = ?", (inbox_row(box)[0],)).fetchone()[0]
-    assert out[0].startswith("* STATUS INBOX (MESSAGES 2 RECENT 0 UIDNEXT 3 UNSEEN 2 DELETED 0 SIZE %d HIGHESTMODSEQ " % size)
+    assert out[0].startswith("* STATUS INBOX (MESSAGES 2 RECENT 2 UIDNEXT 3 UNSEEN 2 DELETED 0 SIZE %d HIGHESTMODSEQ " % size)
     assert out[0].endswith(" APPENDLIMIT 52428800)")
     assert r.cmd("b", "STATUS Nope (MESSAGES)") == ["b NO [NONEXISTENT] No such mailbox"]
     assert r.cmd("c", "STATUS INBOX (BOGUS)") == ["c BAD Usage: STATUS mailbox (items)"]
@@ -478,6 +478,7 @@ def test_idle_exists_on_smtp_delivery(box):
     assert r.line() == "+ idling"
     deliver(box, "while idling")
     assert r.line() == "* 1 EXISTS"
+    assert r.line() == "* 1 RECENT"
     r.send("DONE\r\n")
     assert r.until("b") == ["b OK IDLE terminated"]
     r.send("c IDLE\r\n")
@@ -513,7 +514,7 @@ def test_exists_at_next_command(box):
     r.cmd("a", "SELECT INBOX")
     deliver(box, "x")
     time.sleep(0.3)
-    assert r.cmd("b", "NOOP") == ["* 1 EXISTS", "b OK NOOP completed"]
+    assert r.cmd("b", "NOOP") == ["* 1 EXISTS", "* 1 RECENT", "b OK NOOP completed"]
 
 
 def test_idle_qresync_vanished(box):
@@ -716,3 +717,56 @@ def test_expungeissued_then_expunge_at_noop(box):
     r = a.cmd("a6", "FETCH 1:* (UID)")
     assert r[-1] == "a6 OK FETCH completed", r
     a.close()
+
+
+def test_recent_belongs_to_one_session(box):
+    """RFC 3501 2.3.2: \\Recent is set in the first session to see a
+    message; EXAMINE looks without taking it; IMAP4rev2 has no \\Recent;
+    and the claim survives a restart."""
+    deliver(box, "one")
+    deliver(box, "two")
+    c = Raw(box)
+    c.login()
+    out = c.cmd("x", "EXAMINE INBOX")
+    assert "* 2 RECENT" in out  # looks...
+    a = Raw(box)
+    a.login()
+    out = a.cmd("a1", "SELECT INBOX")
+    assert "* 2 RECENT" in out  # ...but does not take
+    assert a.cmd("a2", "FETCH 1:2 (FLAGS)")[:2] == ["* 1 FETCH (FLAGS (\\Recent))",
+                                                    "* 2 FETCH (FLAGS (\\Recent))"]
+    assert a.cmd("a3", "SEARCH RECENT") == ["* SEARCH 1 2", "a3 OK SEARCH completed"]
+    a.cmd("a4", "STORE 1 +FLAGS.SILENT (\\Seen)")
+    assert a.cmd("a5", "SEARCH NEW") == ["* SEARCH 2", "a5 OK SEARCH completed"]
+    assert a.cmd("a6", "SEARCH OLD") == ["* SEARCH", "a6 OK SEARCH completed"]
+    b = Raw(box)
+    b.login()
+    out = b.cmd("b1", "SELECT INBOX")
+    assert "* 0 RECENT" in out
+    assert b.cmd("b2", "SEARCH OLD") == ["* SEARCH 1 2", "b2 OK SEARCH completed"]
+    assert b.cmd("b3", "STATUS Sent (RECENT)")[0] == "* STATUS \"Sent\" (RECENT 0)"
+    # a new message: the first of the selected sessions to be told takes it
+    deliver(box, "three")
+    time.sleep(0.3)
+    assert b.cmd("b4", "NOOP") == ["* 3 EXISTS", "* 1 RECENT", "b4 OK NOOP completed"]
+    assert a.cmd("a7", "NOOP") == ["* 3 EXISTS", "* 2 RECENT", "a7 OK NOOP completed"]
+    assert b.cmd("b5", "FETCH 3 (FLAGS)")[0] == "* 3 FETCH (FLAGS (\\Recent))"
+    assert a.cmd("a8", "FETCH 3 (FLAGS)")[0] == "* 3 FETCH (FLAGS ())"
+    # IMAP4rev2: none of it
+    d = Raw(box)
+    d.login()
+    d.cmd("d0", "ENABLE IMAP4rev2")
+    deliver(box, "four")
+    out = d.cmd("d1", "SELECT INBOX")
+    assert not any("RECENT" in l for l in out)
+    assert "\\Recent" not in " ".join(d.cmd("d2", "FETCH 1:* (FLAGS)"))
+    for r in (a, b, c, d):
+        r.close()
+    # four was not claimed (rev2); after a restart it still is recent, the
+    # others are not
+    box.restart()
+    e = Raw(box)
+    e.login()
+    assert "* 1 RECENT" in e.cmd("e1", "SELECT INBOX")
+    assert e.cmd("e2", "SEARCH RECENT") == ["* SEARCH 4", "e2 OK SEARCH completed"]
+    e.close()

@@ -1,0 +1,169 @@
+/* recent: the \Recent flag of IMAP4rev1 (RFC 3501 2.3.2). IMAP4rev2
+ * dropped it, so a session that enabled IMAP4rev2 never sees it.
+ *
+ * A message is \Recent in exactly one session: the first that selects its
+ * mailbox after it arrived, or the first one told about it while the
+ * mailbox is selected. Per mailbox we keep a mark, the highest UID some
+ * session has been given; claiming raises it. Sessions all run on the
+ * loop thread, so an in-memory table (loaded from mailboxes.recent_uid on
+ * first use) makes the claim atomic without waiting for the store; the
+ * new mark is written back by a writer job that nobody waits for, so that
+ * a restart does not make old messages recent again. (EXAMINE looks but
+ * does not claim.)
+ *
+ * A session's recent messages are the range (recent_lo, recent_hi] it
+ * claimed at SELECT, plus single UIDs claimed later (recent_more).
+ */
+#include "proto/imap/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/imap_mailbox.h"
+#include "store/store.h"
+
+struct mark {
+	int64_t mailbox_id;
+	uint32_t uid;
+};
+
+/* sorted by mailbox_id; loop thread only */
+static struct mark *marks;
+static size_t nmarks, capmarks;
+
+static size_t mark_pos(int64_t mailbox_id)
+{
+	size_t lo = 0, hi = nmarks;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (marks[mid].mailbox_id < mailbox_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct mark *mark_get(struct imap_session *s, int64_t mailbox_id)
+{
+	size_t i = mark_pos(mailbox_id);
+	if (i < nmarks && marks[i].mailbox_id == mailbox_id)
+		return &marks[i];
+	int64_t uid = imap_mbox_recent_uid(imap_db(s), mailbox_id);
+	if (uid < 0)
+		return NULL;
+	if (nmarks == capmarks) {
+		size_t cap = capmarks ? capmarks * 2 : 64;
+		struct mark *m = realloc(marks, cap * sizeof *m);
+		if (!m)
+			return NULL;
+		marks = m;
+		capmarks = cap;
+	}
+	memmove(&marks[i + 1], &marks[i], (nmarks - i) * sizeof *marks);
+	nmarks++;
+	marks[i] = (struct mark){mailbox_id, (uint32_t)uid};
+	return &marks[i];
+}
+
+static void persist_done(void *arg, int status)
+{
+	(void)status; /* at worst a message is recent once more after a restart */
+	free(arg);
+}
+
+/* Claims the UIDs up to `upto` (when claim) and returns the mark before:
+ * the caller's new recent UIDs are (returned, upto]. */
+static uint32_t claim(struct imap_session *s, uint32_t upto, bool claim)
+{
+	struct mark *m = mark_get(s, s->sel.mailbox_id);
+	if (!m)
+		return upto; /* cannot tell: nothing is recent */
+	uint32_t prev = m->uid;
+	if (claim && upto > prev) {
+		m->uid = upto;
+		struct imap_mbox_recent *q = malloc(sizeof *q);
+		if (q) {
+			*q = (struct imap_mbox_recent){s->sel.mailbox_id, upto};
+			if (store_submit(imap_store(s), imap_mbox_recent_job, persist_done, q) < 0)
+				free(q);
+		}
+	}
+	return prev;
+}
+
+static bool rev1(const struct imap_session *s)
+{
+	return !(s->enabled & IMAP_EXT_REV2);
+}
+
+void imap_recent_select(struct imap_session *s)
+{
+	s->sel.recent_lo = s->sel.recent_hi = 0;
+	if (!rev1(s) || s->sel.uidnext <= 1)
+		return;
+	uint32_t top = s->sel.uidnext - 1;
+	s->sel.recent_lo = claim(s, top, !s->sel.readonly);
+	s->sel.recent_hi = top;
+}
+
+void imap_recent_arrived(struct imap_session *s, uint32_t uid)
+{
+	if (!rev1(s) || uid <= s->sel.recent_hi)
+		return;
+	if (claim(s, uid, !s->sel.readonly) >= uid)
+		return; /* another session had it first */
+	if (s->sel.nrecent_more == s->sel.caprecent_more) {
+		size_t cap = s->sel.caprecent_more ? s->sel.caprecent_more * 2 : 16;
+		uint32_t *v = realloc(s->sel.recent_more, cap * sizeof *v);
+		if (!v)
+			return;
+		s->sel.recent_more = v;
+		s->sel.caprecent_more = cap;
+	}
+	s->sel.recent_more[s->sel.nrecent_more++] = uid;
+}
+
+bool imap_is_recent(const struct imap_session *s, uint32_t uid)
+{
+	if (uid > s->sel.recent_lo && uid <= s->sel.recent_hi)
+		return true;
+	for (size_t i = 0; i < s->sel.nrecent_more; i++)
+		if (s->sel.recent_more[i] == uid)
+			return true;
+	return false;
+}
+
+uint32_t imap_recent_count(const struct imap_session *s)
+{
+	uint32_t n = 0;
+	/* the view is sorted: the range is one run of it */
+	uint32_t first = 0, lo = 0, hi = s->sel.count;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (s->sel.uids[mid] <= s->sel.recent_lo)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (first = lo; first < s->sel.count && s->sel.uids[first] <= s->sel.recent_hi; first++)
+		n++;
+	for (size_t i = 0; i < s->sel.nrecent_more; i++)
+		n += imap_view_seq(s, s->sel.recent_more[i]) != 0;
+	return n;
+}
+
+int64_t imap_recent_status(struct imap_session *s, int64_t mailbox_id)
+{
+	struct mark *m = mark_get(s, mailbox_id);
+	return m ? imap_mbox_count_above(imap_db(s), mailbox_id, m->uid) : 0;
+}
+
+void imap_recent_forget(int64_t mailbox_id)
+{
+	size_t i = mark_pos(mailbox_id);
+	if (i < nmarks && marks[i].mailbox_id == mailbox_id) {
+		memmove(&marks[i], &marks[i + 1], (nmarks - i - 1) * sizeof *marks);
+		nmarks--;
+	}
+}
