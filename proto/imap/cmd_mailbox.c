@@ -691,6 +691,24 @@ static void write_list_line(struct imap_session *s, const struct list_opts *o,
 		write_status(s, m->name, m->id, o->status_items);
 }
 
+/* A subscribed mailbox under m that no pattern matches itself. */
+static bool has_unmatched_subscribed_child(const struct mbox_vec *mv, const struct mbox_info *m,
+                                           char *const *full, size_t npats)
+{
+	size_t ml = strlen(m->name);
+	for (size_t b = 0; b < mv->n; b++) {
+		const struct mbox_info *c = &mv->v[b];
+		if (!c->subscribed || strncmp(c->name, m->name, ml) != 0 || c->name[ml] != '/')
+			continue;
+		bool matched = false;
+		for (size_t k = 0; k < npats && !matched; k++)
+			matched = full[k] && match(full[k], c->name);
+		if (!matched)
+			return true;
+	}
+	return false;
+}
+
 /* Upper-case a leading "inbox" so INBOX matches case-insensitively. */
 static void fold_inbox(char *p)
 {
@@ -864,6 +882,12 @@ enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd)
 		if (subscribed_only && !m->subscribed) {
 			if (o.sel_recursive && m->subscribed_child)
 				write_list_line(s, &o, m, true, false);
+			else if (o.lsub && m->subscribed_child &&
+			         has_unmatched_subscribed_child(&mv, m, full, npats))
+				/* RFC 3501 6.3.9: "foo/bar" is subscribed, "foo" is
+				 * not, and "%" stops at foo: LSUB returns foo with
+				 * \Noselect. */
+				write_list_line(s, &o, m, false, true);
 			continue;
 		}
 		write_list_line(s, &o, m, o.sel_recursive && m->subscribed_child, false);

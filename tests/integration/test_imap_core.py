@@ -420,6 +420,23 @@ def test_subscribe(box):
     m.logout()
 
 
+def test_lsub_unsubscribed_parent_is_noselect(box):
+    """RFC 3501 6.3.9: Lists/rust is subscribed, Lists is not. LSUB with
+    "%" returns Lists flagged \\Noselect; with "*" only Lists/rust."""
+    r = Raw(box)
+    r.login()
+    assert r.cmd("a", "CREATE Lists/rust")[-1].startswith("a OK")
+    assert r.cmd("b", "UNSUBSCRIBE Lists")[-1].startswith("b OK")
+    assert r.cmd("c", "SUBSCRIBE Lists/rust")[-1].startswith("c OK")
+    out = list_lines(r, "d", 'LSUB "" "Lis%"')
+    assert out == ['* LSUB (\\Noselect \\HasChildren) "/" "Lists"'], out
+    out = list_lines(r, "e", 'LSUB "" "Lists*"')
+    assert out == ['* LSUB (\\HasNoChildren) "/" "Lists/rust"'], out
+    out = list_lines(r, "f", 'LSUB "Lists/" "%"')
+    assert out == ['* LSUB (\\HasNoChildren) "/" "Lists/rust"'], out
+    r.close()
+
+
 def test_status_and_list_status(box):
     deliver(box, "a")
     deliver(box, "b")
