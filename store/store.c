@@ -34,8 +34,8 @@
  * Idle work. IMAP's precomputed data and FTS5 index (store/imap_messages.c)
  * cost more than storing the message itself, so they are not part of the
  * delivery transaction: a 250 waits only for the message. When the writer
- * has had no job for STORE_IDLE_MS it indexes new messages in short
- * transactions, stopping as soon as a job arrives. Under sustained load the
+ * has had no job for STORE_IDLE_MS (a second) it indexes new messages in
+ * short transactions, stopping as soon as a job arrives. Under sustained load the
  * index lags; SEARCH indexes what it needs itself, FETCH computes on the fly.
  *
  * store_exec() (CLI, startup) uses the same write connection under the same
@@ -57,9 +57,12 @@
 #include <time.h>
 
 #define STORE_BUSY_TIMEOUT_MS 10000
-/* Quiet time before idle work starts, and the most one slice may take. */
-#define STORE_IDLE_MS 20
-#define STORE_IDLE_SLICE_MS 20
+/* Quiet time before idle work starts, and the most one slice may take.
+ * Indexing costs about ten times what storing does, so under steady load
+ * (no second without a job) it waits: it must never be what slows the
+ * acceptance of mail. */
+#define STORE_IDLE_MS 1000
+#define STORE_IDLE_SLICE_MS 10
 
 struct store_job {
 	struct store_job *next;
