@@ -31,84 +31,103 @@ struct config_key {
 };
 
 #define OFF(f) offsetof(struct config, f)
-#define STR(sec, key, field, def) {sec, key, KT_STRING, OFF(field), sizeof(((struct config *)0)->field), def, 0, 0, NULL}
-#define INT(sec, key, field, def, lo, hi) {sec, key, KT_INT, OFF(field), 0, #def, lo, hi, NULL}
-#define BOOL(sec, key, field, def) {sec, key, KT_BOOL, OFF(field), 0, #def, 0, 0, NULL}
-#define CHOICE(sec, key, field, def, choices) {sec, key, KT_CHOICE, OFF(field), sizeof(((struct config *)0)->field), def, 0, 0, choices}
+#define STR(sec, key, field, def)                                                                  \
+	{                                                                                          \
+		sec, key, KT_STRING, OFF(field), sizeof(((struct config *)0)->field), def, 0, 0,   \
+		    NULL                                                                           \
+	}
+#define INT(sec, key, field, def, lo, hi)                                                          \
+	{                                                                                          \
+		sec, key, KT_INT, OFF(field), 0, #def, lo, hi, NULL                                \
+	}
+#define BOOL(sec, key, field, def)                                                                 \
+	{                                                                                          \
+		sec, key, KT_BOOL, OFF(field), 0, #def, 0, 0, NULL                                 \
+	}
+#define CHOICE(sec, key, field, def, choices)                                                      \
+	{                                                                                          \
+		sec, key, KT_CHOICE, OFF(field), sizeof(((struct config *)0)->field), def, 0, 0,   \
+		    choices                                                                        \
+	}
 
 static const struct config_key config_keys[] = {
-	STR("server", "hostname", hostname, "localhost"),
-	STR("server", "data_dir", data_dir, "./tern-data"),
-	STR("server", "domain", domain, "localhost"),
-	CHOICE("server", "log_level", log_level, "info", "debug|info|warn|error"),
-	INT("server", "shutdown_grace", shutdown_grace, 10, 0, 3600),
+    STR("server", "hostname", hostname, "localhost"),
+    STR("server", "data_dir", data_dir, "./tern-data"),
+    STR("server", "domain", domain, "localhost"),
+    CHOICE("server", "log_level", log_level, "info", "debug|info|warn|error"),
+    INT("server", "shutdown_grace", shutdown_grace, 10, 0, 3600),
 
-	INT("tls", "handshake_timeout", tls_handshake_timeout, 30, 1, 600),
+    INT("tls", "handshake_timeout", tls_handshake_timeout, 30, 1, 600),
 
-	INT("limits", "max_connections", max_connections, 10000, 1, 1000000),
-	INT("limits", "max_connections_per_ip", max_connections_per_ip, 200, 1, 1000000),
-	INT("limits", "max_output", max_output, 1048576, 4096, 1073741824),
+    INT("limits", "max_connections", max_connections, 10000, 1, 1000000),
+    INT("limits", "max_connections_per_ip", max_connections_per_ip, 200, 1, 1000000),
+    INT("limits", "max_output", max_output, 1048576, 4096, 1073741824),
 
-	BOOL("auth", "plaintext_loopback", auth_plaintext_loopback, false),
-	INT("auth", "fail_delay_ms", auth_fail_delay_ms, 250, 0, 60000),
-	INT("auth", "fail_max_delay_ms", auth_fail_max_delay_ms, 5000, 0, 600000),
-	INT("auth", "fail_limit", auth_fail_limit, 20, 1, 1000000),
-	INT("auth", "fail_window", auth_fail_window, 600, 1, 86400),
+    BOOL("auth", "plaintext_loopback", auth_plaintext_loopback, false),
+    INT("auth", "fail_delay_ms", auth_fail_delay_ms, 250, 0, 60000),
+    INT("auth", "fail_max_delay_ms", auth_fail_max_delay_ms, 5000, 0, 600000),
+    INT("auth", "fail_limit", auth_fail_limit, 20, 1, 1000000),
+    INT("auth", "fail_window", auth_fail_window, 600, 1, 86400),
 
-	INT("smtp", "max_message_size", smtp_max_message_size, 52428800, 1024, 2147483647),
-	INT("smtp", "max_recipients", smtp_max_recipients, 100, 1, 100000),
-	INT("smtp", "max_errors", smtp_max_errors, 10, 1, 1000),
-	INT("smtp", "max_line", smtp_max_line, 1000, 512, 65536),
-	INT("smtp", "timeout_command", smtp_timeout_command, 300, 1, 3600),
-	INT("smtp", "timeout_data", smtp_timeout_data, 180, 1, 3600),
-	CHOICE("smtp", "bare_newline", smtp_bare_newline, "reject", "reject|normalize"),
-	BOOL("smtp", "vrfy", smtp_vrfy_enabled, false),
-	INT("smtp", "greet_delay_ms", smtp_greet_delay_ms, 250, 0, 30000),
+    INT("smtp", "max_message_size", smtp_max_message_size, 52428800, 1024, 2147483647),
+    INT("smtp", "spool_memory", smtp_spool_memory, 536870912, 1048576, INT64_MAX),
+    INT("smtp", "max_recipients", smtp_max_recipients, 100, 1, 100000),
+    INT("smtp", "max_errors", smtp_max_errors, 10, 1, 1000),
+    INT("smtp", "max_line", smtp_max_line, 1000, 512, 65536),
+    INT("smtp", "timeout_command", smtp_timeout_command, 300, 1, 3600),
+    INT("smtp", "timeout_data", smtp_timeout_data, 180, 1, 3600),
+    CHOICE("smtp", "bare_newline", smtp_bare_newline, "reject", "reject|normalize"),
+    BOOL("smtp", "vrfy", smtp_vrfy_enabled, false),
+    INT("smtp", "greet_delay_ms", smtp_greet_delay_ms, 250, 0, 30000),
 
-	INT("pop3", "max_errors", pop3_max_errors, 10, 1, 1000),
-	INT("pop3", "max_line", pop3_max_line, 512, 255, 65536),
-	INT("pop3", "timeout", pop3_timeout, 600, 1, 86400),
+    INT("pop3", "max_errors", pop3_max_errors, 10, 1, 1000),
+    INT("pop3", "max_line", pop3_max_line, 512, 255, 65536),
+    INT("pop3", "timeout", pop3_timeout, 600, 1, 86400),
 
-	INT("imap", "max_errors", imap_max_errors, 20, 1, 1000),
-	INT("imap", "max_line", imap_max_line, 65536, 1024, 10485760),
-	INT("imap", "max_literal", imap_max_literal, 52428800, 1024, 2147483647),
-	INT("imap", "timeout", imap_timeout, 1800, 60, 86400),
+    INT("imap", "max_errors", imap_max_errors, 20, 1, 1000),
+    INT("imap", "max_line", imap_max_line, 65536, 1024, 10485760),
+    INT("imap", "max_literal", imap_max_literal, 52428800, 1024, 2147483647),
+    INT("imap", "timeout", imap_timeout, 1800, 60, 86400),
 
-	INT("queue", "retry_first", queue_retry_first, 300, 1, 86400),
-	INT("queue", "retry_max", queue_retry_max, 3600, 1, 604800),
-	INT("queue", "lifetime", queue_lifetime, 432000, 60, 2592000),
-	INT("queue", "scan_interval", queue_scan_interval, 5, 1, 3600),
-	STR("queue", "dns_servers", queue_dns_servers, ""),
-	INT("queue", "dns_timeout", queue_dns_timeout, 5, 1, 60),
-	INT("queue", "remote_port", queue_remote_port, 25, 1, 65535),
-	INT("queue", "connect_timeout", queue_connect_timeout, 30, 1, 600),
-	STR("queue", "smarthost", queue_smarthost, ""),
-	INT("queue", "smarthost_port", queue_smarthost_port, 587, 1, 65535),
-	STR("queue", "smarthost_user", queue_smarthost_user, ""),
-	STR("queue", "smarthost_password_file", queue_smarthost_password_file, ""),
-	BOOL("queue", "require_tls", queue_require_tls, false),
-	STR("queue", "require_tls_domains", queue_require_tls_domains, ""),
-	BOOL("queue", "verify_tls", queue_verify_tls, false),
-	INT("queue", "max_connections", queue_max_connections, 20, 1, 10000),
-	INT("queue", "max_per_domain", queue_max_per_domain, 4, 1, 1000),
-	INT("queue", "delay_dsn_after", queue_delay_dsn_after, 0, 0, 2592000),
-	INT("queue", "max_received_headers", queue_max_received_headers, 50, 5, 1000),
+    INT("queue", "retry_first", queue_retry_first, 300, 1, 86400),
+    INT("queue", "retry_max", queue_retry_max, 3600, 1, 604800),
+    INT("queue", "lifetime", queue_lifetime, 432000, 60, 2592000),
+    INT("queue", "scan_interval", queue_scan_interval, 5, 1, 3600),
+    STR("queue", "dns_servers", queue_dns_servers, ""),
+    INT("queue", "dns_timeout", queue_dns_timeout, 5, 1, 60),
+    INT("queue", "remote_port", queue_remote_port, 25, 1, 65535),
+    INT("queue", "connect_timeout", queue_connect_timeout, 30, 1, 600),
+    STR("queue", "smarthost", queue_smarthost, ""),
+    INT("queue", "smarthost_port", queue_smarthost_port, 587, 1, 65535),
+    STR("queue", "smarthost_user", queue_smarthost_user, ""),
+    STR("queue", "smarthost_password_file", queue_smarthost_password_file, ""),
+    BOOL("queue", "require_tls", queue_require_tls, false),
+    STR("queue", "require_tls_domains", queue_require_tls_domains, ""),
+    BOOL("queue", "verify_tls", queue_verify_tls, false),
+    INT("queue", "max_connections", queue_max_connections, 20, 1, 10000),
+    INT("queue", "max_per_domain", queue_max_per_domain, 4, 1, 1000),
+    INT("queue", "delay_dsn_after", queue_delay_dsn_after, 0, 0, 2592000),
+    INT("queue", "max_received_headers", queue_max_received_headers, 50, 5, 1000),
 };
 
 #undef OFF
 #define LOFF(f) offsetof(struct config_listen, f)
 static const struct config_key listen_keys[] = {
-	{"listen", "protocol", KT_CHOICE, LOFF(protocol), 0, "smtp", 0, 0, "smtp|submission|pop3|imap"},
-	{"listen", "address", KT_STRING, LOFF(address), sizeof(((struct config_listen *)0)->address), "127.0.0.1:2525", 0, 0, NULL},
-	{"listen", "tls", KT_CHOICE, LOFF(tls), 0, "none", 0, 0, "none|starttls|implicit"},
-	{"listen", "max_connections", KT_INT, LOFF(max_connections), 0, "0", 0, 1000000, NULL},
-	{"listen", "max_connections_per_ip", KT_INT, LOFF(max_connections_per_ip), 0, "0", 0, 1000000, NULL},
-	{"listen", "idle_timeout", KT_INT, LOFF(idle_timeout), 0, "0", 0, 86400, NULL},
+    {"listen", "protocol", KT_CHOICE, LOFF(protocol), 0, "smtp", 0, 0, "smtp|submission|pop3|imap"},
+    {"listen", "address", KT_STRING, LOFF(address), sizeof(((struct config_listen *)0)->address),
+     "127.0.0.1:2525", 0, 0, NULL},
+    {"listen", "tls", KT_CHOICE, LOFF(tls), 0, "none", 0, 0, "none|starttls|implicit"},
+    {"listen", "max_connections", KT_INT, LOFF(max_connections), 0, "0", 0, 1000000, NULL},
+    {"listen", "max_connections_per_ip", KT_INT, LOFF(max_connections_per_ip), 0, "0", 0, 1000000,
+     NULL},
+    {"listen", "idle_timeout", KT_INT, LOFF(idle_timeout), 0, "0", 0, 86400, NULL},
 };
 #define COFF(f) offsetof(struct config_cert, f)
 static const struct config_key cert_keys[] = {
-	{"tls.cert", "cert", KT_STRING, COFF(cert), sizeof(((struct config_cert *)0)->cert), "", 0, 0, NULL},
-	{"tls.cert", "key", KT_STRING, COFF(key), sizeof(((struct config_cert *)0)->key), "", 0, 0, NULL},
+    {"tls.cert", "cert", KT_STRING, COFF(cert), sizeof(((struct config_cert *)0)->cert), "", 0, 0,
+     NULL},
+    {"tls.cert", "key", KT_STRING, COFF(key), sizeof(((struct config_cert *)0)->key), "", 0, 0,
+     NULL},
 };
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
@@ -127,7 +146,7 @@ const char *config_tls_name(enum listen_tls t)
 enum bare_newline_policy config_bare_newline(const struct config *cfg)
 {
 	return strcmp(cfg->smtp_bare_newline, "normalize") == 0 ? BARE_NEWLINE_NORMALIZE
-	                                                         : BARE_NEWLINE_REJECT;
+	                                                        : BARE_NEWLINE_REJECT;
 }
 
 /* Index of `value` in a '|'-separated list, or -1. */
@@ -192,13 +211,13 @@ void config_defaults(struct config *cfg)
 		const char *addr;
 		enum listen_tls tls;
 	} defaults[] = {
-		{PROTO_SMTP, "127.0.0.1:2525", LISTEN_TLS_STARTTLS},
-		{PROTO_SUBMISSION, "127.0.0.1:2587", LISTEN_TLS_STARTTLS},
-		{PROTO_SUBMISSION, "127.0.0.1:2465", LISTEN_TLS_IMPLICIT},
-		{PROTO_POP3, "127.0.0.1:2110", LISTEN_TLS_STARTTLS},
-		{PROTO_POP3, "127.0.0.1:2995", LISTEN_TLS_IMPLICIT},
-		{PROTO_IMAP, "127.0.0.1:2143", LISTEN_TLS_STARTTLS},
-		{PROTO_IMAP, "127.0.0.1:2993", LISTEN_TLS_IMPLICIT},
+	    {PROTO_SMTP, "127.0.0.1:2525", LISTEN_TLS_STARTTLS},
+	    {PROTO_SUBMISSION, "127.0.0.1:2587", LISTEN_TLS_STARTTLS},
+	    {PROTO_SUBMISSION, "127.0.0.1:2465", LISTEN_TLS_IMPLICIT},
+	    {PROTO_POP3, "127.0.0.1:2110", LISTEN_TLS_STARTTLS},
+	    {PROTO_POP3, "127.0.0.1:2995", LISTEN_TLS_IMPLICIT},
+	    {PROTO_IMAP, "127.0.0.1:2143", LISTEN_TLS_STARTTLS},
+	    {PROTO_IMAP, "127.0.0.1:2993", LISTEN_TLS_IMPLICIT},
 	};
 	for (size_t i = 0; i < NKEYS(defaults); i++)
 		listen_default(&cfg->listen[i], defaults[i].p, defaults[i].addr, defaults[i].tls);
@@ -208,10 +227,14 @@ void config_defaults(struct config *cfg)
 static const char *key_type_name(const struct config_key *k)
 {
 	switch (k->type) {
-	case KT_STRING: return "string";
-	case KT_INT: return "integer";
-	case KT_BOOL: return "boolean";
-	default: return "string";
+	case KT_STRING:
+		return "string";
+	case KT_INT:
+		return "integer";
+	case KT_BOOL:
+		return "boolean";
+	default:
+		return "string";
 	}
 }
 
@@ -222,7 +245,7 @@ struct load_ctx {
 };
 
 static int load_fail(struct load_ctx *lc, const struct toml_value *v, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int load_fail(struct load_ctx *lc, const struct toml_value *v, const char *fmt, ...)
 {
 	char msg[512];
@@ -231,7 +254,8 @@ static int load_fail(struct load_ctx *lc, const struct toml_value *v, const char
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (v)
-		snprintf(lc->err, lc->errlen, "%s:%d:%d: %s", lc->name, toml_line(v), toml_col(v), msg);
+		snprintf(lc->err, lc->errlen, "%s:%d:%d: %s", lc->name, toml_line(v), toml_col(v),
+		         msg);
 	else
 		snprintf(lc->err, lc->errlen, "%s: %s", lc->name, msg);
 	return -1;
@@ -277,8 +301,8 @@ static int apply_key(struct load_ctx *lc, const struct config_key *k, const char
 			                 toml_type_name(t));
 		int64_t n = toml_int(v);
 		if (n < k->min || n > k->max)
-			return load_fail(lc, v, "key '%s' = %lld is out of range [%lld, %lld]", full,
-			                 (long long)n, (long long)k->min, (long long)k->max);
+			return load_fail(lc, v, "key '%s' = %lld is out of range [%lld, %lld]",
+			                 full, (long long)n, (long long)k->min, (long long)k->max);
 		*(int64_t *)field = n;
 		return 0;
 	}
@@ -303,7 +327,8 @@ static int apply_table(struct load_ctx *lc, const struct config_key *keys, size_
 		snprintf(full, sizeof full, "%s.%s", section, name);
 		const struct config_key *k = NULL;
 		for (size_t j = 0; j < nkeys; j++)
-			if (strcmp(keys[j].section, section) == 0 && strcmp(keys[j].name, name) == 0)
+			if (strcmp(keys[j].section, section) == 0 &&
+			    strcmp(keys[j].name, name) == 0)
 				k = &keys[j];
 		if (!k)
 			return load_fail(lc, v, "unknown key '%s'", full);
@@ -475,8 +500,8 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		const struct config_listen *l = &cfg->listen[i];
 		const char *colon = strrchr(l->address, ':');
 		if (!colon || colon == l->address || !colon[1]) {
-			snprintf(err, errlen, "%s:%d: listen.address \"%s\" must be HOST:PORT", name,
-			         l->line, l->address);
+			snprintf(err, errlen, "%s:%d: listen.address \"%s\" must be HOST:PORT",
+			         name, l->line, l->address);
 			return -1;
 		}
 		char *end;
@@ -491,13 +516,15 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(cfg->listen[j].address, l->address) == 0) {
-				snprintf(err, errlen, "%s:%d: listen.address \"%s\" is used twice", name,
-				         l->line, l->address);
+				snprintf(err, errlen, "%s:%d: listen.address \"%s\" is used twice",
+				         name, l->line, l->address);
 				return -1;
 			}
 	}
 	if (!cfg->domain[0] || !cfg->hostname[0] || !cfg->data_dir[0]) {
-		snprintf(err, errlen, "%s: server.domain, server.hostname and server.data_dir must not be empty", name);
+		snprintf(err, errlen,
+		         "%s: server.domain, server.hostname and server.data_dir must not be empty",
+		         name);
 		return -1;
 	}
 	return 0;

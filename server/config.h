@@ -64,6 +64,7 @@ struct config {
 
 	/* [smtp] */
 	int64_t smtp_max_message_size;
+	int64_t smtp_spool_memory; /* all messages being received, together */
 	int64_t smtp_max_recipients;
 	int64_t smtp_max_errors;
 	int64_t smtp_max_line;
@@ -85,25 +86,25 @@ struct config {
 	int64_t imap_timeout; /* 30 minutes */
 
 	/* [queue] */
-	int64_t queue_retry_first;    /* seconds */
-	int64_t queue_retry_max;      /* seconds */
-	int64_t queue_lifetime;       /* seconds */
-	int64_t queue_scan_interval;  /* seconds between scans for due rows */
-	char queue_dns_servers[512];  /* "ip:port,ip:port"; "" = /etc/resolv.conf */
-	int64_t queue_dns_timeout;    /* seconds per DNS try */
-	int64_t queue_remote_port;    /* port of MX hosts (25) */
+	int64_t queue_retry_first;     /* seconds */
+	int64_t queue_retry_max;       /* seconds */
+	int64_t queue_lifetime;        /* seconds */
+	int64_t queue_scan_interval;   /* seconds between scans for due rows */
+	char queue_dns_servers[512];   /* "ip:port,ip:port"; "" = /etc/resolv.conf */
+	int64_t queue_dns_timeout;     /* seconds per DNS try */
+	int64_t queue_remote_port;     /* port of MX hosts (25) */
 	int64_t queue_connect_timeout; /* seconds */
-	char queue_smarthost[256];    /* "" = deliver by MX */
+	char queue_smarthost[256];     /* "" = deliver by MX */
 	int64_t queue_smarthost_port;
 	char queue_smarthost_user[256];
 	char queue_smarthost_password_file[512];
-	bool queue_require_tls;          /* every hop must offer STARTTLS */
+	bool queue_require_tls;               /* every hop must offer STARTTLS */
 	char queue_require_tls_domains[1024]; /* comma-separated domains */
-	bool queue_verify_tls;           /* verify the peer's certificate */
-	int64_t queue_max_connections;   /* outbound connections in total */
-	int64_t queue_max_per_domain;    /* outbound connections per domain */
-	int64_t queue_delay_dsn_after;   /* seconds; 0 = no delay DSN */
-	int64_t queue_max_received_headers; /* loop limit */
+	bool queue_verify_tls;                /* verify the peer's certificate */
+	int64_t queue_max_connections;        /* outbound connections in total */
+	int64_t queue_max_per_domain;         /* outbound connections per domain */
+	int64_t queue_delay_dsn_after;        /* seconds; 0 = no delay DSN */
+	int64_t queue_max_received_headers;   /* loop limit */
 
 	/* [[listen]] */
 	struct config_listen listen[CONFIG_MAX_LISTEN];

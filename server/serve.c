@@ -12,6 +12,7 @@
  * A second signal skips the grace period. SIGHUP reloads certificates;
  * sessions already running keep their TLS state. */
 #include "server/serve.h"
+#include "proto/smtp/message.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -74,7 +75,8 @@ static void begin_shutdown(const char *why)
 	log_info("event=shutdown reason=%s sessions=%zu grace=%llds", why, conn_live_count(),
 	         (long long)the_server.cfg->shutdown_grace);
 	listeners_stop();
-	shutdown_deadline = uv_now(the_server.loop) + (uint64_t)the_server.cfg->shutdown_grace * 1000;
+	shutdown_deadline =
+	    uv_now(the_server.loop) + (uint64_t)the_server.cfg->shutdown_grace * 1000;
 	uv_timer_start(&shutdown_timer, on_shutdown_tick, 0, 100);
 }
 
@@ -83,7 +85,8 @@ static void on_signal(uv_signal_t *h, int signum)
 	if (signum == SIGHUP) {
 		char err[512];
 		if (tls_server_reload(the_server.tls, err, sizeof err) < 0)
-			log_error("event=tls_reload_failed err=\"%s\" note=old_certificates_kept", err);
+			log_error("event=tls_reload_failed err=\"%s\" note=old_certificates_kept",
+			          err);
 		else
 			log_info("event=tls_reloaded");
 		return;
@@ -148,8 +151,9 @@ static int ensure_first_start(struct server *srv)
 	sqlite3 *db = store_reader(srv->store);
 	if (store_domain_exists(db, fs.domain) == 1 || store_account_count(db) > 0) {
 		if (store_domain_exists(db, fs.domain) != 1)
-			log_warn("event=primary_domain_missing domain=%s hint=\"tern domain add %s\"",
-			         fs.domain, fs.domain);
+			log_warn(
+			    "event=primary_domain_missing domain=%s hint=\"tern domain add %s\"",
+			    fs.domain, fs.domain);
 		return 0;
 	}
 	snprintf(fs.address, sizeof fs.address, "postmaster@%s", fs.domain);
@@ -196,6 +200,7 @@ int serve_run(struct config *cfg)
 	}
 	if (ensure_first_start(srv) < 0)
 		return 1;
+	smtp_spool_set_budget((size_t)cfg->smtp_spool_memory);
 
 	struct tls_cert_spec specs[CONFIG_MAX_CERTS];
 	for (size_t i = 0; i < cfg->ncerts; i++) {

@@ -70,7 +70,7 @@ static int crlf_lines(struct imap_cmd *cmd, const char **data, size_t *len)
 		return 0; /* the usual case: nothing to change */
 	struct smtp_msg m;
 	smtp_msg_init(&m, 2 * n + 2, true);
-	if (smtp_msg_append(&m, p, n) < 0 || smtp_msg_end(&m) < 0) {
+	if (smtp_msg_append(&m, p, n) < 0 || smtp_msg_end(&m) < 0 || m.no_space) {
 		smtp_msg_free(&m);
 		return -ENOMEM;
 	}

@@ -15,6 +15,21 @@
 #include <string.h>
 #include <strings.h>
 
+/* Bytes allocated by every spool of the process; spools live on the loop
+ * thread only. */
+static size_t spool_total;
+static size_t spool_budget = SIZE_MAX;
+
+void smtp_spool_set_budget(size_t bytes)
+{
+	spool_budget = bytes ? bytes : SIZE_MAX;
+}
+
+size_t smtp_spool_in_use(void)
+{
+	return spool_total;
+}
+
 void smtp_msg_init(struct smtp_msg *m, size_t max, bool normalize)
 {
 	memset(m, 0, sizeof *m);
@@ -24,6 +39,7 @@ void smtp_msg_init(struct smtp_msg *m, size_t max, bool normalize)
 
 void smtp_msg_free(struct smtp_msg *m)
 {
+	spool_total -= m->cap;
 	free(m->buf);
 	m->buf = NULL;
 	m->len = m->cap = 0;
@@ -45,9 +61,12 @@ static int reserve(struct smtp_msg *m, size_t extra)
 	/* Never more than the limit (plus the slack of one CRLF). */
 	if (cap > m->max + 2)
 		cap = m->max + 2 > want ? m->max + 2 : want;
+	if (cap - m->cap > spool_budget - spool_total || spool_total > spool_budget)
+		return -ENOSPC;
 	char *nb = realloc(m->buf, cap);
 	if (!nb)
 		return -ENOMEM;
+	spool_total += cap - m->cap;
 	m->buf = nb;
 	m->cap = cap;
 	return 0;
@@ -57,10 +76,13 @@ static int reserve(struct smtp_msg *m, size_t extra)
 static int put(struct smtp_msg *m, const char *out, size_t n)
 {
 	m->seen += n;
-	if (m->seen > m->max)
+	if (m->seen > m->max || m->no_space)
 		return 0;
-	if (reserve(m, n) < 0)
-		return -ENOMEM;
+	if (reserve(m, n) < 0) {
+		/* Keep reading to the end of the data, then answer 4xx. */
+		m->no_space = true;
+		return 0;
+	}
 	memcpy(m->buf + m->len, out, n);
 	m->len += n;
 	return 0;
@@ -135,6 +157,8 @@ enum smtp_reply_id smtp_msg_check(const struct smtp_msg *m, bool allow_8bit, con
 	*why = NULL;
 	if (smtp_msg_too_big(m))
 		return SMTP_R_TOO_BIG;
+	if (m->no_space)
+		return SMTP_R_NO_SPACE;
 	if (m->flags & SMTP_MSG_NUL) {
 		*why = "Message contains NUL bytes";
 		return SMTP_R_BAD_CONTENT;

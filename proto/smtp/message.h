@@ -3,8 +3,12 @@
  *
  * The spool is a growing RAM buffer with a hard limit: bytes past the
  * limit are counted but not kept, so a client that ignores SIZE costs us at
- * most the limit. (DESIGN.md's "spill to a temp file" is not needed while
- * store_deliver() takes the message as one buffer; the limit bounds it.)
+ * most the limit. All spools of the process together have a budget
+ * (smtp_spool_set_budget, [smtp] spool_memory): a message that would go
+ * over it is read to its end and answered 452 4.3.1, so many clients
+ * sending big messages at once get "try later", not an exhausted server. (DESIGN.md's "spill to a
+ * temp file" is not needed while store_deliver() takes the message as one buffer; the limit bounds
+ * it.)
  *
  * Every byte is scanned as it arrives for bare LF, bare CR, NUL and 8-bit
  * bytes, across piece boundaries, for DATA and BDAT alike. With the
@@ -31,8 +35,13 @@ struct smtp_msg {
 	uint64_t seen;  /* bytes received (after normalization), even past the limit */
 	bool normalize; /* store bare LF / bare CR as CRLF */
 	bool prev_cr;   /* the last byte seen was a CR not yet followed by anything */
+	bool no_space;  /* the spool budget (or memory) ran out: the rest was dropped */
 	unsigned flags; /* SMTP_MSG_* seen so far */
 };
+
+/* The most all spools together may hold (default: no limit). Loop thread. */
+void smtp_spool_set_budget(size_t bytes);
+size_t smtp_spool_in_use(void);
 
 void smtp_msg_init(struct smtp_msg *m, size_t max, bool normalize);
 /* Append a piece. Returns 0, or -ENOMEM. Over the limit, bytes are dropped

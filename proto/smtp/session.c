@@ -957,11 +957,12 @@ static void on_block(struct conn *c, const char *data, size_t len, bool last)
 		smtp_reply(s, s->bdat_error, s->bdat_error_detail);
 		return;
 	}
-	if (smtp_msg_too_big(&s->txn.msg)) {
+	if (smtp_msg_too_big(&s->txn.msg) || s->txn.msg.no_space) {
 		/* RFC 3030: a failed chunk fails the transaction. */
 		conn_set_idle_timeout(s->c, command_timeout_ms(s));
 		to_idle(s);
-		smtp_reply(s, SMTP_R_TOO_BIG, NULL);
+		smtp_reply(s, smtp_msg_too_big(&s->txn.msg) ? SMTP_R_TOO_BIG : SMTP_R_NO_SPACE,
+		           NULL);
 		return;
 	}
 	if (s->bdat_last) {

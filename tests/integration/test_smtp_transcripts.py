@@ -622,3 +622,45 @@ def test_greet_delay_zero_disables_early_talker_wait(tern_factory):
     assert s.recv(512).startswith(b"220 ")
     assert time.monotonic() - start < 0.2
     s.close()
+
+
+def test_spool_budget_gives_452_then_retry_works(tern_factory):
+    """[smtp] spool_memory bounds the memory of all messages being received
+    together: a DATA or BDAT that would go over it is read to its end and
+    answered 452 4.3.1 (try later); once the other transfer is done, the
+    same message goes through."""
+    t = tern_factory(extra_config="[smtp]\nspool_memory = 1048576\n")
+    t.add_user("alice@example.test", PW)
+    body = ("x" * 78 + "\r\n") * 8000  # 640 KB: its spool grows to 1 MiB
+    holder = smtp_raw(t)
+    holder.ehlo()
+    assert holder.cmd("MAIL FROM:<h@remote.example>")[0] == 250
+    assert holder.cmd("RCPT TO:<alice@example.test>")[0] == 250
+    assert holder.cmd("DATA")[0] == 354
+    holder.send(simple_message(body=body))  # not finished: the spool stays
+    time.sleep(0.5)
+
+    other = smtp_raw(t)
+    other.ehlo()
+    assert other.cmd("MAIL FROM:<o@remote.example>")[0] == 250
+    assert other.cmd("RCPT TO:<alice@example.test>")[0] == 250
+    assert other.cmd("DATA")[0] == 354
+    other.send(simple_message(subject="second", body="y" * 70 + "\r\n") + ".\r\n")
+    assert other.full() == "452 4.3.1 Insufficient system storage, try again later"
+    # BDAT too, and the session goes on
+    data = simple_message(subject="bdat").encode()
+    other.send(b"MAIL FROM:<o@remote.example>\r\nRCPT TO:<alice@example.test>\r\n"
+               b"BDAT %d LAST\r\n" % len(data) + data)
+    assert other.code() == 250 and other.code() == 250
+    assert other.full().startswith("452 4.3.1")
+
+    holder.send(".\r\n")
+    assert holder.code() == 250
+    assert other.cmd("MAIL FROM:<o@remote.example>")[0] == 250
+    assert other.cmd("RCPT TO:<alice@example.test>")[0] == 250
+    assert other.cmd("DATA")[0] == 354
+    other.send(simple_message(subject="second", body="y" * 70 + "\r\n") + ".\r\n")
+    assert other.code() == 250
+    assert len(inbox_messages(t, "alice@example.test")) == 2
+    holder.close()
+    other.close()
