@@ -959,10 +959,11 @@ static void on_block(struct conn *c, const char *data, size_t len, bool last)
 	}
 	if (smtp_msg_too_big(&s->txn.msg) || s->txn.msg.no_space) {
 		/* RFC 3030: a failed chunk fails the transaction. */
+		enum smtp_reply_id r =
+		    smtp_msg_too_big(&s->txn.msg) ? SMTP_R_TOO_BIG : SMTP_R_NO_SPACE;
 		conn_set_idle_timeout(s->c, command_timeout_ms(s));
 		to_idle(s);
-		smtp_reply(s, smtp_msg_too_big(&s->txn.msg) ? SMTP_R_TOO_BIG : SMTP_R_NO_SPACE,
-		           NULL);
+		smtp_reply(s, r, NULL);
 		return;
 	}
 	if (s->bdat_last) {
