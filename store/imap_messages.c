@@ -284,12 +284,6 @@ int store_imap_index_missing_job(sqlite3 *db, void *arg)
 
 /* ---- entries ---- */
 
-#define ENTRY_SELECT                                                                               \
-	"SELECT e.uid, e.message_id, m.size, e.flags, e.modseq, e.internal_date, e.keywords, "     \
-	"i.sent_day, i.message_id IS NOT NULL, %s FROM mailbox_entries e "                         \
-	"JOIN messages m ON m.id = e.message_id "                                                  \
-	"LEFT JOIN imap_message_info i ON i.message_id = e.message_id "
-
 static void entry_row(sqlite3_stmt *st, struct store_imap_entry *e)
 {
 	e->uid = (uint32_t)sqlite3_column_int64(st, 0);
@@ -307,17 +301,32 @@ static void entry_row(sqlite3_stmt *st, struct store_imap_entry *e)
 	e->headers = (const char *)sqlite3_column_text(st, 9);
 }
 
+#define RANGE_WHERE "WHERE e.mailbox_id = ?1 AND e.uid BETWEEN ?2 AND ?3 ORDER BY e.uid LIMIT ?4"
+
 int store_imap_entries_range(sqlite3 *db, int64_t mailbox_id, uint32_t lo, uint32_t hi,
-                             size_t limit, bool with_headers,
+                             size_t limit, enum store_imap_cols cols,
                              int (*cb)(void *ud, const struct store_imap_entry *e), void *ud)
 {
-	char sql[600];
+	/* The same columns for all three, so entry_row() reads any of them;
+	 * STORE_IMAP_COLS_ENTRY reads mailbox_entries alone (no page of the
+	 * message itself), which is what FETCH FLAGS on a big mailbox needs. */
+	static const char *const sql[] = {
+	    [STORE_IMAP_COLS_ENTRY] =
+	        "SELECT e.uid, e.message_id, 0, e.flags, e.modseq, e.internal_date, e.keywords, "
+	        "NULL, 0, NULL FROM mailbox_entries e " RANGE_WHERE,
+	    [STORE_IMAP_COLS_INFO] =
+	        "SELECT e.uid, e.message_id, m.size, e.flags, e.modseq, e.internal_date, "
+	        "e.keywords, i.sent_day, i.message_id IS NOT NULL, NULL FROM mailbox_entries e "
+	        "JOIN messages m ON m.id = e.message_id "
+	        "LEFT JOIN imap_message_info i ON i.message_id = e.message_id " RANGE_WHERE,
+	    [STORE_IMAP_COLS_HEADERS] =
+	        "SELECT e.uid, e.message_id, m.size, e.flags, e.modseq, e.internal_date, "
+	        "e.keywords, i.sent_day, i.message_id IS NOT NULL, i.headers FROM "
+	        "mailbox_entries e JOIN messages m ON m.id = e.message_id "
+	        "LEFT JOIN imap_message_info i ON i.message_id = e.message_id " RANGE_WHERE,
+	};
 	sqlite3_stmt *st;
-	snprintf(sql, sizeof sql,
-	         ENTRY_SELECT "WHERE e.mailbox_id = ?1 AND e.uid BETWEEN ?2 AND ?3 "
-	                      "ORDER BY e.uid LIMIT ?4",
-	         with_headers ? "i.headers" : "NULL");
-	int r = store_prep(db, &st, sql);
+	int r = store_prep_cached(db, &st, sql[cols]);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, mailbox_id);
@@ -334,7 +343,7 @@ int store_imap_entries_range(sqlite3 *db, int64_t mailbox_id, uint32_t lo, uint3
 	}
 	if (ret == 0 && r != SQLITE_DONE)
 		ret = store_errno(r);
-	sqlite3_finalize(st);
+	store_release(st);
 	return ret ? ret : rows;
 }
 

@@ -95,10 +95,14 @@ struct store_imap_entry {
 	const char *headers;  /* with_headers only; NULL when unknown */
 	bool indexed;         /* the message has an info row */
 };
+/* Which columns an entries query fills: ENTRY only the mailbox_entries
+ * row (size 0, sent_day IMAP_NO_DAY, not indexed, no headers: the fast
+ * one), INFO also size, sent_day and indexed, HEADERS also headers. */
+enum store_imap_cols { STORE_IMAP_COLS_ENTRY, STORE_IMAP_COLS_INFO, STORE_IMAP_COLS_HEADERS };
 /* Entries with lo <= uid <= hi in UID order, at most limit (0 = no limit).
  * Returns the callback's non-zero value, or the number of rows seen. */
 int store_imap_entries_range(sqlite3 *db, int64_t mailbox_id, uint32_t lo, uint32_t hi,
-                             size_t limit, bool with_headers,
+                             size_t limit, enum store_imap_cols cols,
                              int (*cb)(void *ud, const struct store_imap_entry *e), void *ud);
 /* One entry. 1 found, 0 not, negative. keywords are copied into kwbuf
  * (truncated to kwcap); headers are not read. */

@@ -414,35 +414,55 @@ int store_mailbox_create(sqlite3 *db, int64_t account_id, const char *name, cons
 
 /* ---- entries ---- */
 
-int store_entries_list(sqlite3 *db, int64_t mailbox_id,
-                       int (*cb)(void *ud, const struct store_entry *e), void *ud)
+static int entries_walk(sqlite3 *db, int64_t mailbox_id, const char *sql, bool with_message,
+                        int (*cb)(void *ud, const struct store_entry *e), void *ud)
 {
 	sqlite3_stmt *st;
-	int rc = store_prep(db, &st,
-	                    "SELECT e.uid, e.message_id, m.size, e.flags, e.modseq, "
-	                    "e.internal_date, e.keywords FROM mailbox_entries e "
-	                    "JOIN messages m ON m.id = e.message_id "
-	                    "WHERE e.mailbox_id = ?1 ORDER BY e.uid");
+	int rc = store_prep_cached(db, &st, sql);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, mailbox_id);
 	int ret = 0;
-	struct store_entry e;
+	struct store_entry e = {0};
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		e.uid = (uint32_t)sqlite3_column_int64(st, 0);
-		e.message_id = sqlite3_column_int64(st, 1);
-		e.size = sqlite3_column_int64(st, 2);
-		e.flags = (uint32_t)sqlite3_column_int64(st, 3);
-		e.modseq = sqlite3_column_int64(st, 4);
-		e.internal_date = sqlite3_column_int64(st, 5);
-		e.keywords = (const char *)sqlite3_column_text(st, 6);
+		e.flags = (uint32_t)sqlite3_column_int64(st, 1);
+		e.modseq = sqlite3_column_int64(st, 2);
+		e.keywords = (const char *)sqlite3_column_text(st, 3);
+		if (with_message) {
+			e.message_id = sqlite3_column_int64(st, 4);
+			e.internal_date = sqlite3_column_int64(st, 5);
+			e.size = sqlite3_column_int64(st, 6);
+		}
 		if ((ret = cb(ud, &e)) != 0)
 			break;
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = store_errno(rc);
-	sqlite3_finalize(st);
+	store_release(st);
 	return ret;
+}
+
+int store_entries_list(sqlite3 *db, int64_t mailbox_id,
+                       int (*cb)(void *ud, const struct store_entry *e), void *ud)
+{
+	return entries_walk(db, mailbox_id,
+	                    "SELECT e.uid, e.flags, e.modseq, e.keywords, e.message_id, "
+	                    "e.internal_date, m.size FROM mailbox_entries e "
+	                    "JOIN messages m ON m.id = e.message_id "
+	                    "WHERE e.mailbox_id = ?1 ORDER BY e.uid",
+	                    true, cb, ud);
+}
+
+int store_entries_list_flags(sqlite3 *db, int64_t mailbox_id,
+                             int (*cb)(void *ud, const struct store_entry *e), void *ud)
+{
+	/* mailbox_entries alone: a sequential scan of its primary key. The
+	 * join for the size reads one page of every message. */
+	return entries_walk(db, mailbox_id,
+	                    "SELECT uid, flags, modseq, keywords FROM mailbox_entries "
+	                    "WHERE mailbox_id = ?1 ORDER BY uid",
+	                    false, cb, ud);
 }
 
 int64_t store_mailbox_modseq(sqlite3 *db, int64_t mailbox_id)

@@ -130,6 +130,10 @@ struct store_entry {
 /* In UID order. */
 int store_entries_list(sqlite3 *db, int64_t mailbox_id,
                        int (*cb)(void *ud, const struct store_entry *e), void *ud);
+/* The same with uid, flags, modseq and keywords only (message_id, size and
+ * internal_date are 0): much faster on a big mailbox (IMAP SELECT). */
+int store_entries_list_flags(sqlite3 *db, int64_t mailbox_id,
+                             int (*cb)(void *ud, const struct store_entry *e), void *ud);
 /* Expunge the given UIDs (missing ones are skipped): one new MODSEQ for the
  * whole call, recorded in `expunged`; message refcounts dropped and
  * unreferenced messages deleted. Returns the number expunged or negative.

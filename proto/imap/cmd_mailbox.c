@@ -223,7 +223,7 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 	 * an event for a UID the scan already saw is ignored. */
 	s->state = IMAP_SELECTED;
 	if (imap_updates_subscribe(s) != 0 ||
-	    store_entries_list(imap_db(s), id, select_entry, &sc) < 0 || !s->sel.name) {
+	    store_entries_list_flags(imap_db(s), id, select_entry, &sc) < 0 || !s->sel.name) {
 		free(sc.changed);
 		imap_unselect(s);
 		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Try again later");

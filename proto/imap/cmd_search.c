@@ -350,10 +350,10 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			return reply(s, cmd, c);
 		uint32_t from = c->next_uid + 1;
 		c->next_uid = last; /* unless the slice stops early */
-		uint32_t before = from;
-		(void)before;
-		int r = store_imap_entries_range(imap_db(s), s->sel.mailbox_id, from, last,
-		                                 SEARCH_SLICE, c->q.needs_headers, scan_cb, c);
+		int r = store_imap_entries_range(
+		    imap_db(s), s->sel.mailbox_id, from, last, SEARCH_SLICE,
+		    c->q.needs_headers ? STORE_IMAP_COLS_HEADERS : STORE_IMAP_COLS_INFO, scan_cb,
+		    c);
 		if (r < 0) {
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
 			return IMAP_DONE;

@@ -56,7 +56,8 @@ static int deliver(sqlite3 *db, void *arg)
 {
 	const char *m = arg;
 	struct store_local_rcpt r = {.account_id = account, .mailbox_id = inbox};
-	struct store_delivery d = {.data = m, .len = strlen(m), .mail_from = "", .local = &r, .nlocal = 1};
+	struct store_delivery d = {
+	    .data = m, .len = strlen(m), .mail_from = "", .local = &r, .nlocal = 1};
 	return store_deliver(db, &d);
 }
 
@@ -121,7 +122,8 @@ int main(void)
 	      "entry 1 indexed, sent day");
 	struct store_imap_info info;
 	CHECK(store_imap_info_get(db, e.message_id, &info) == 1 &&
-	          strstr(info.envelope, "\"Hello there\"") && strstr(info.bodystructure, "\"text\"") &&
+	          strstr(info.envelope, "\"Hello there\"") &&
+	          strstr(info.bodystructure, "\"text\"") &&
 	          strstr(info.headers, "Subject: Hello there\n"),
 	      "info");
 	store_imap_info_free(&info);
@@ -152,9 +154,14 @@ int main(void)
 	/* flags */
 	uint32_t uids[2] = {1, 2};
 	struct store_imap_flag_result res[2];
-	struct store_imap_flags_req fq = {.mailbox_id = inbox, .uids = uids, .n = 2,
-	                                  .op = STORE_IMAP_ADD, .flags = STORE_FLAG_SEEN,
-	                                  .keywords = "$Work Later", .unchangedsince = -1, .res = res};
+	struct store_imap_flags_req fq = {.mailbox_id = inbox,
+	                                  .uids = uids,
+	                                  .n = 2,
+	                                  .op = STORE_IMAP_ADD,
+	                                  .flags = STORE_FLAG_SEEN,
+	                                  .keywords = "$Work Later",
+	                                  .unchangedsince = -1,
+	                                  .res = res};
 	CHECK(store_exec(st, fn_flags, &fq) == 0 && res[0].status == 1 && res[1].status == 1 &&
 	          strcmp(res[0].keywords, "$Work Later") == 0 && res[1].modseq > res[0].modseq,
 	      "flags add");
@@ -177,15 +184,20 @@ int main(void)
 	/* copy and move */
 	uint32_t nu[2];
 	int64_t nm[2];
-	struct store_imap_copy_req cq = {.account_id = account, .src_mailbox_id = inbox,
-	                                 .dst_mailbox_id = work, .uids = uids, .n = 2,
-	                                 .new_uids = nu, .new_modseqs = nm};
+	struct store_imap_copy_req cq = {.account_id = account,
+	                                 .src_mailbox_id = inbox,
+	                                 .dst_mailbox_id = work,
+	                                 .uids = uids,
+	                                 .n = 2,
+	                                 .new_uids = nu,
+	                                 .new_modseqs = nm};
 	CHECK(store_exec(st, fn_copy, &cq) == 2 && nu[0] == 1 && nu[1] == 2, "copy");
 	cq.move = true;
 	CHECK(store_exec(st, fn_copy, &cq) == 2 && nu[0] == 3 && nu[1] == 4 && cq.src_modseq > 0,
 	      "move");
 	int cnt = 0;
-	store_imap_entries_range(db, inbox, 1, UINT32_MAX - 1, 0, false, count_cb, &cnt);
+	store_imap_entries_range(db, inbox, 1, UINT32_MAX - 1, 0, STORE_IMAP_COLS_INFO, count_cb,
+	                         &cnt);
 	CHECK(cnt == 0, "moved away: %d", cnt);
 	store_imap_vanished_since(db, inbox, 0, 1, 100, &u, &n);
 	CHECK(n == 2 && u[0] == 1 && u[1] == 2, "vanished");
@@ -197,9 +209,14 @@ int main(void)
 
 	/* expunge in Work: flag 3 deleted */
 	uint32_t three = 3;
-	fq = (struct store_imap_flags_req){.mailbox_id = work, .uids = &three, .n = 1,
-	                                   .op = STORE_IMAP_ADD, .flags = STORE_FLAG_DELETED,
-	                                   .keywords = "", .unchangedsince = -1, .res = res};
+	fq = (struct store_imap_flags_req){.mailbox_id = work,
+	                                   .uids = &three,
+	                                   .n = 1,
+	                                   .op = STORE_IMAP_ADD,
+	                                   .flags = STORE_FLAG_DELETED,
+	                                   .keywords = "",
+	                                   .unchangedsince = -1,
+	                                   .res = res};
 	store_exec(st, fn_flags, &fq);
 	store_imap_flags_req_clear(&fq);
 	uint32_t cand[4] = {1, 2, 3, 4};
@@ -209,9 +226,13 @@ int main(void)
 	free(eq.expunged);
 
 	/* append */
-	struct store_imap_append_req aq = {.account_id = account, .mailbox_id = work,
-	                                   .data = M1, .len = strlen(M1), .internal_date = 1000,
-	                                   .flags = STORE_FLAG_DRAFT, .keywords = "Foo"};
+	struct store_imap_append_req aq = {.account_id = account,
+	                                   .mailbox_id = work,
+	                                   .data = M1,
+	                                   .len = strlen(M1),
+	                                   .internal_date = 1000,
+	                                   .flags = STORE_FLAG_DRAFT,
+	                                   .keywords = "Foo"};
 	CHECK(store_exec(st, fn_append, &aq) == 0 && aq.uid == 5 && aq.uidvalidity > 0, "append");
 	CHECK(store_imap_entry_get(db, work, 5, &e, kw, sizeof kw) == 1 &&
 	          e.flags == STORE_FLAG_DRAFT && strcmp(kw, "Foo") == 0 && e.internal_date == 1000,
@@ -222,9 +243,14 @@ int main(void)
 	/* the index goes with the message */
 	uint32_t all[3] = {1, 2, 4};
 	for (int i = 0; i < 3; i++) {
-		fq = (struct store_imap_flags_req){.mailbox_id = work, .uids = &all[i], .n = 1,
-		                                   .op = STORE_IMAP_ADD, .flags = STORE_FLAG_DELETED,
-		                                   .keywords = "", .unchangedsince = -1, .res = res};
+		fq = (struct store_imap_flags_req){.mailbox_id = work,
+		                                   .uids = &all[i],
+		                                   .n = 1,
+		                                   .op = STORE_IMAP_ADD,
+		                                   .flags = STORE_FLAG_DELETED,
+		                                   .keywords = "",
+		                                   .unchangedsince = -1,
+		                                   .res = res};
 		store_exec(st, fn_flags, &fq);
 		store_imap_flags_req_clear(&fq);
 	}
@@ -233,8 +259,10 @@ int main(void)
 	store_exec(st, fn_expunge, &eq);
 	free(eq.expunged);
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM imap_fts), (SELECT count(*) FROM "
-	                       "imap_message_info), (SELECT count(*) FROM messages)", -1, &q, NULL);
+	sqlite3_prepare_v2(db,
+	                   "SELECT (SELECT count(*) FROM imap_fts), (SELECT count(*) FROM "
+	                   "imap_message_info), (SELECT count(*) FROM messages)",
+	                   -1, &q, NULL);
 	sqlite3_step(q);
 	CHECK(sqlite3_column_int(q, 0) == 1 && sqlite3_column_int(q, 1) == 1 &&
 	          sqlite3_column_int(q, 2) == 1,
