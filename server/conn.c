@@ -830,6 +830,19 @@ static const struct framer_ops framer_ops = {fr_line, fr_block, fr_dot};
 
 /* Make c->in big enough for the current max_line and move unread bytes to
  * the front. Never called while the framer holds pointers into c->in. */
+/* Everything read has been handled: give the input buffer (a line's worth
+ * plus READ_SLACK, ~24 KiB) back until the next read. Most connections are
+ * idle most of the time (IMAP IDLE), and that buffer is most of what an
+ * idle connection costs. */
+static void release_idle_input(struct conn *c)
+{
+	if (c->in && !c->filt && c->in_r == c->in_w && !framer_has_pending(&c->framer)) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = c->in_r = c->in_w = 0;
+	}
+}
+
 static int prepare_in(struct conn *c)
 {
 	size_t need = framer_min_buffer(&c->framer) + READ_SLACK;
@@ -920,7 +933,7 @@ static void pump(struct conn *c)
 		if (c->in_r == c->in_w && !framer_has_pending(&c->framer))
 			break;
 		unsigned events = c->events;
-		size_t n = framer_feed(&c->framer, c->in + c->in_r, c->in_w - c->in_r);
+		size_t n = framer_feed(&c->framer, c->in ? c->in + c->in_r : "", c->in_w - c->in_r);
 		if (n == (size_t)-1) {
 			conn_abort(c);
 			break;
@@ -946,6 +959,7 @@ static void pump(struct conn *c)
 	c->in_dispatch = false;
 	if (c->handles_closing)
 		return;
+	release_idle_input(c);
 	/* The peer finished sending and everything it sent has been handled:
 	 * close once our replies are out. */
 	if (c->peer_eof && !c->closing && can_deliver(c))
@@ -1068,7 +1082,7 @@ static void update_reading(struct conn *c)
 	} else if (c->filt)
 		want = !c->raw || c->raw_w - c->raw_r < c->raw_cap;
 	else
-		want = c->in_w - c->in_r < c->in_cap;
+		want = !c->in || c->in_w - c->in_r < c->in_cap; /* no buffer: one on read */
 	if (want == c->reading)
 		return;
 	if (want) {
