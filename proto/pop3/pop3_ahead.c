@@ -90,7 +90,7 @@ ssize_t pop3_ahead_read(struct pop3_session *s, uint32_t msgno, char *buf)
 	if (a->count && msgno >= a->first && i < a->count &&
 	    a->off[i + 1] - a->off[i] == (size_t)s->msgs[msgno - 1].size)
 		return copy_out(a, msgno, buf);
-	if (s->msgs[msgno - 1].size > POP3_READ_PIECE)
+	if (s->msgs[msgno - 1].size > POP3_AHEAD_MSG_MAX)
 		return -EAGAIN;
 	return fill(s, msgno, buf);
 }

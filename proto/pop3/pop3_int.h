@@ -64,6 +64,7 @@ struct pop3_stream {
  * message first+i is buf[off[i] .. off[i+1]). */
 #define POP3_AHEAD_MAX 64
 #define POP3_AHEAD_BYTES (128 * 1024)
+#define POP3_AHEAD_MSG_MAX (16 * 1024) /* bigger ones are read the usual way */
 struct pop3_ahead {
 	uint32_t first, count;
 	char *buf;
