@@ -7,6 +7,8 @@
  * on a RETR of a message that is not read ahead yet, the following small
  * messages of the snapshot (not deleted, up to POP3_AHEAD_BYTES in all) are
  * read in the same transaction, and the next RETRs are served from memory.
+ * (Only messages up to POP3_AHEAD_MSG_MAX: for big ones the transaction is
+ * a small part of the cost.)
  *
  * Message contents never change once stored, so serving them later is
  * exact; a message expunged meanwhile by IMAP is still served, as the
@@ -61,7 +63,7 @@ static ssize_t fill(struct pop3_session *s, uint32_t msgno, char *buf)
 			a->count++;
 			continue;
 		}
-		if (m->size > POP3_READ_PIECE ||
+		if (m->size > POP3_AHEAD_MSG_MAX ||
 		    (n > msgno && a->off[a->count] >= POP3_AHEAD_BYTES))
 			break;
 		ssize_t got = store_message_read(db, m->message_id, 0, a->buf + a->off[a->count],
