@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import pwd
+import random
 import grp
 import shutil
 import signal
@@ -40,6 +41,24 @@ def log(msg):
 
 
 def free_port():
+    """A port nothing listens on, below the ephemeral range: a port from
+    bind(0) is an ephemeral one, and on a busy machine an outgoing
+    connection can take it as its source port before the server binds it
+    (Dovecot then fails with "listen(...) failed: Address already in use")."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12000), low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -139,6 +158,76 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=15):
         return proc.wait()
 
 
+def nofile_preexec(n):
+    """A preexec_fn raising RLIMIT_NOFILE to n (root may raise the hard
+    limit too), or None."""
+    if not n:
+        return None
+
+    def f():
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (n, max(n, hard)))
+        except (ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(n, hard), hard))
+    return f
+
+
+def descendants(pid):
+    """pid and all its descendants (one pass over /proc)."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        ppid = int(st[st.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, ()))
+    return out
+
+
+def proc_memory(pids):
+    """Memory of a set of processes, in KiB: {'rss': sum of VmRSS, 'pss': sum
+    of Pss (smaps_rollup: shared pages divided among their users), 'procs': n,
+    'names': {comm: count}}. Processes that vanish meanwhile are skipped."""
+    rss = pss = n = 0
+    names = {}
+    for pid in pids:
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                st = f.read()
+            r = None
+            for line in st.splitlines():
+                if line.startswith("VmRSS:"):
+                    r = int(line.split()[1])
+                elif line.startswith("Name:"):
+                    name = line.split(None, 1)[1].strip()
+            if r is None:
+                continue  # a zombie
+            p = 0
+            with open("/proc/%d/smaps_rollup" % pid) as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        p = int(line.split()[1])
+                        break
+        except (OSError, ValueError):
+            continue
+        rss += r
+        pss += p
+        n += 1
+        names[name] = names.get(name, 0) + 1
+    return {"rss": rss, "pss": pss, "procs": n, "names": names}
+
+
 # ---------------------------------------------------------------- tern
 
 
@@ -147,8 +236,13 @@ class Tern:
     POP3 listener on free loopback ports, account rcpt@bench.test."""
 
     def __init__(self, binary, protocols=("smtp",), keep=False, log_level="warn",
-                 count_fsyncs=True, greet_delay_ms=0):
+                 count_fsyncs=True, greet_delay_ms=0, extra_config="", nofile=None):
         self.bin = binary
+        # TOML appended after [auth]/[smtp] (e.g. "[limits]\n..."), and a
+        # RLIMIT_NOFILE for the server (10,000 IMAP connections need more
+        # than the usual 1024..20000).
+        self.extra_config = extra_config
+        self.nofile = nofile
         self.count_fsyncs = count_fsyncs
         self.fsync_out = None
         self.dir = bench_tmpdir("tern-bench-")
@@ -177,8 +271,9 @@ class Tern:
         with open(self.conf, "w") as f:
             f.write('[server]\ndata_dir = "%s"\ndomain = "%s"\nhostname = "tern.%s"\n'
                     'log_level = "%s"\nshutdown_grace = 5\n\n'
-                    '[auth]\nplaintext_loopback = true\n%s%s'
-                    % (self.data, BENCH_DOMAIN, BENCH_DOMAIN, self.log_level, smtp, self.listens))
+                    '[auth]\nplaintext_loopback = true\n%s%s%s'
+                    % (self.data, BENCH_DOMAIN, BENCH_DOMAIN, self.log_level, smtp,
+                       ("\n" + self.extra_config) if self.extra_config else "", self.listens))
 
     def cli(self, *args, stdin=None, check=True):
         p = subprocess.run([self.bin, "--config", self.conf] + list(args), input=stdin,
@@ -210,7 +305,8 @@ class Tern:
             env["LD_PRELOAD"] = shim
             env["FSYNC_COUNT_OUT"] = self.fsync_out
         self.proc = subprocess.Popen([self.bin, "--config", self.conf, "serve"], env=env,
-                                     stdin=subprocess.DEVNULL, stdout=self.errf, stderr=self.errf)
+                                     stdin=subprocess.DEVNULL, stdout=self.errf, stderr=self.errf,
+                                     preexec_fn=nofile_preexec(self.nofile))
         for proto, port in self.ports.items():
             wait_port(port, proc=self.proc, what="tern")
         return self
@@ -476,30 +572,60 @@ def smtp_sink_instance():
 # ---------------------------------------------------------------- dovecot
 
 class Dovecot:
-    """A private Dovecot POP3 server: own base_dir, passwd-file with a
-    {PLAIN} password, Maildir under the temp dir, no TLS."""
+    """A private Dovecot: own base_dir, passwd-file passdb/userdb, Maildirs
+    under the temp dir, no TLS. By default a POP3 server for
+    rcpt@bench.test with a {PLAIN} password (pop3_bench.py); protocols=
+    ("imap",) makes it an IMAP server, users= [(address, "{SCHEME}hash")]
+    replaces the account list, extra_conf is appended to dovecot.conf,
+    nofile raises its RLIMIT_NOFILE."""
 
-    def __init__(self, keep=False):
+    def __init__(self, keep=False, protocols=("pop3",), users=None, extra_conf="", nofile=None):
         self.dir = bench_tmpdir("dovecot-bench-")
-        self.port = free_port()
+        self.protocols = tuple(protocols)
+        self.ports = {p: free_port() for p in self.protocols}
+        self.port = self.ports[self.protocols[0]]
         self.keep = keep
+        self.nofile = nofile
         self.conf = os.path.join(self.dir, "dovecot.conf")
         self.base = os.path.join(self.dir, "run")
         self.mail = os.path.join(self.dir, "mail")
         self.started = False
+        self.proc = None
         nobody = pwd.getpwnam("nobody")
         self.uid, self.gid = nobody.pw_uid, nobody.pw_gid
         for d in (self.base, self.mail, os.path.join(self.dir, "state")):
             os.makedirs(d, exist_ok=True)
         os.chown(self.mail, self.uid, self.gid)
         self.maildir = os.path.join(self.mail, BENCH_USER)
+        self.set_users(users or [(BENCH_USER, "{PLAIN}" + BENCH_PASS)])
+        self.write_config(extra_conf)
+
+    def maildir_of(self, user):
+        return os.path.join(self.mail, user)
+
+    def set_users(self, users):
+        """users: (address, password) or (address, password, uid): a uid of
+        its own per user (no passwd entry needed) keeps each user's imap
+        processes under the per-uid inotify instance limit (128 by
+        default), as on a server where every user is a system user."""
+        self.user_uids = {}
         with open(os.path.join(self.dir, "passwd"), "w") as f:
-            # user:password:uid:gid:gecos:home:shell
-            f.write("%s:{PLAIN}%s:%d:%d::%s::\n" % (BENCH_USER, BENCH_PASS, self.uid, self.gid,
-                                                    self.maildir))
+            for u in users:
+                user, password = u[0], u[1]
+                uid = u[2] if len(u) > 2 else self.uid
+                self.user_uids[user] = uid
+                # user:password:uid:gid:gecos:home:shell
+                f.write("%s:%s:%d:%d::%s::\n" % (user, password, uid, self.gid,
+                                                 self.maildir_of(user)))
+
+    def write_config(self, extra_conf=""):
+        def listener(proto, name):
+            port = self.ports.get(proto, 0)
+            addr = "    address = 127.0.0.1\n" if port else ""
+            return "  inet_listener %s {\n%s    port = %d\n  }\n" % (name, addr, port)
         with open(self.conf, "w") as f:
             f.write("""\
-protocols = pop3
+protocols = {protocols}
 listen = 127.0.0.1
 base_dir = {base}
 state_dir = {dir}/state
@@ -522,19 +648,12 @@ userdb {{
   args = {dir}/passwd
 }}
 service pop3-login {{
-  inet_listener pop3 {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener pop3s {{
+{pop3}  inet_listener pop3s {{
     port = 0
   }}
 }}
 service imap-login {{
-  inet_listener imap {{
-    port = 0
-  }}
-  inet_listener imaps {{
+{imap}  inet_listener imaps {{
     port = 0
   }}
 }}
@@ -543,13 +662,16 @@ service stats {{
     user = root
   }}
 }}
-""".format(base=self.base, dir=self.dir, port=self.port, mail=self.mail))
+{extra}""".format(protocols=" ".join(self.protocols), base=self.base, dir=self.dir,
+                  port=self.port, mail=self.mail, pop3=listener("pop3", "pop3"),
+                  imap=listener("imap", "imap"), extra=extra_conf))
 
     def start(self):
         # -F: stay in the foreground, so the process is ours to stop
         self.logf = open(os.path.join(self.dir, "dovecot.stderr"), "ab")
         self.proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf], stdin=subprocess.DEVNULL,
-                                     stdout=self.logf, stderr=self.logf)
+                                     stdout=self.logf, stderr=self.logf,
+                                     preexec_fn=nofile_preexec(self.nofile))
         self.started = True
         wait_port(self.port, proc=self.proc, what="dovecot")
         return self
@@ -564,6 +686,19 @@ service stats {{
             stop_process(self.proc)
         self.logf.close()
         self.started = False
+
+    def pids(self):
+        """The master (dovecot -F) and every process under it."""
+        if not self.started or self.proc is None or self.proc.poll() is not None:
+            return []
+        return descendants(self.proc.pid)
+
+    def log_tail(self, n=15):
+        try:
+            with open(os.path.join(self.dir, "dovecot.log"), errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
 
     def cleanup(self):
         self.stop()

@@ -62,7 +62,7 @@
  * (no second without a job) it waits: it must never be what slows the
  * acceptance of mail. */
 #define STORE_IDLE_MS 1000
-#define STORE_IDLE_SLICE_MS 10
+#define STORE_IDLE_SLICE_MS 25
 
 struct store_job {
 	struct store_job *next;
@@ -601,6 +601,7 @@ static bool run_idle_work(struct store *s)
 static void writer_main(void *arg)
 {
 	struct store *s = arg;
+	uint64_t last_job_ns = uv_hrtime();
 	uv_mutex_lock(&s->mu);
 	for (;;) {
 		while (!s->head && !s->closing) {
@@ -608,10 +609,14 @@ static void writer_main(void *arg)
 				uv_cond_wait(&s->cond, &s->mu);
 				continue;
 			}
-			if (uv_cond_timedwait(&s->cond, &s->mu,
-			                      (uint64_t)STORE_IDLE_MS * 1000000u) != UV_ETIMEDOUT ||
-			    s->head || s->closing)
+			/* Quiet for STORE_IDLE_MS since the last job: then slice
+			 * after slice until a job comes or nothing is left. */
+			uint64_t now = uv_hrtime();
+			uint64_t quiet_at = last_job_ns + (uint64_t)STORE_IDLE_MS * 1000000u;
+			if (now < quiet_at) {
+				uv_cond_timedwait(&s->cond, &s->mu, quiet_at - now);
 				continue;
+			}
 			uv_mutex_unlock(&s->mu);
 			bool more = run_idle_work(s);
 			uv_mutex_lock(&s->mu);
@@ -636,6 +641,7 @@ static void writer_main(void *arg)
 		uv_mutex_lock(&s->wlock);
 		bool committed = run_batch(s, batch, n);
 		uv_mutex_unlock(&s->wlock);
+		last_job_ns = uv_hrtime();
 
 		uint64_t failed = 0;
 		for (struct store_job *j = batch; j; j = j->next)
