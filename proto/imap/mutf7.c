@@ -1,5 +1,6 @@
 /* mutf7: modified UTF-7 <-> UTF-8. See mutf7.h. */
 #include "proto/imap/mutf7.h"
+#include "proto/base64.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -9,17 +10,7 @@ static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 
 static int b64val(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == ',')
-		return 63;
-	return -1;
+	return base64_value(c, ',');
 }
 
 /* Decode one UTF-8 scalar at s[*i]; -1 if invalid. */

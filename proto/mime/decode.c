@@ -13,6 +13,7 @@
  * a name is attacker-controlled text.
  */
 #include "proto/mime/mime_int.h"
+#include "proto/base64.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -34,17 +35,7 @@ enum mime_encoding mime_part_encoding(const struct mime_part *p)
 
 static int b64val(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	return base64_value(c, '/');
 }
 
 int mime_decode_base64(const char *in, size_t len, struct mime_buf *out)

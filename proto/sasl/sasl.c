@@ -13,6 +13,7 @@
  * inside a name or password (a NUL there would let "alice\0junk" compare
  * equal to "alice" further down, in C strings). */
 #include "proto/sasl/sasl.h"
+#include "proto/base64.h"
 
 #include <string.h>
 #include <strings.h>
@@ -21,17 +22,7 @@ static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv
 
 static int b64val(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	return base64_value(c, '/');
 }
 
 long sasl_base64_decode(const char *in, size_t len, unsigned char *out, size_t outcap)
