@@ -130,27 +130,6 @@ int imap_mbox_expunged_since(sqlite3 *db, int64_t mailbox_id, int64_t modseq,
 	return ret;
 }
 
-int imap_mbox_account_usage(sqlite3 *db, int64_t account_id, uint64_t *bytes)
-{
-	sqlite3_stmt *st;
-	int rc = store_prep(db, &st,
-	                    "SELECT coalesce(sum(m.size), 0) FROM mailbox_entries e "
-	                    "JOIN mailboxes b ON b.id = e.mailbox_id "
-	                    "JOIN messages m ON m.id = e.message_id WHERE b.account_id = ?1");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, account_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*bytes = (uint64_t)sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else {
-		rc = store_errno(rc);
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* 1 if name exists, 0, negative. */
 static int exists(sqlite3 *db, int64_t account_id, const char *name, int64_t *id)
 {

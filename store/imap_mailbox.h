@@ -41,9 +41,6 @@ int imap_mbox_recent_job(sqlite3 *db, void *job);
 int imap_mbox_expunged_since(sqlite3 *db, int64_t mailbox_id, int64_t modseq,
                              int (*cb)(void *ud, uint32_t uid), void *ud);
 
-/* Octets of every message in every mailbox of the account. */
-int imap_mbox_account_usage(sqlite3 *db, int64_t account_id, uint64_t *bytes);
-
 struct imap_mbox_job {
 	int64_t account_id;
 	const char *name;    /* internal UTF-8 name */

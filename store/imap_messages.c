@@ -196,18 +196,11 @@ int store_imap_info_get(sqlite3 *db, int64_t message_id, struct store_imap_info 
 
 int store_imap_mailbox_unindexed(sqlite3 *db, int64_t mailbox_id)
 {
-	sqlite3_stmt *st;
-	int r = store_prep(db, &st,
-	                   "SELECT 1 FROM mailbox_entries e WHERE e.mailbox_id = ?1 AND NOT EXISTS "
-	                   "(SELECT 1 FROM imap_message_info i WHERE i.message_id = e.message_id) "
-	                   "LIMIT 1");
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	r = sqlite3_step(st);
-	r = r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : store_errno(r);
-	sqlite3_finalize(st);
-	return r;
+	return (int)store_scalar(db,
+	                         "SELECT EXISTS(SELECT 1 FROM mailbox_entries e WHERE "
+	                         "e.mailbox_id = ?1 AND NOT EXISTS (SELECT 1 FROM "
+	                         "imap_message_info i WHERE i.message_id = e.message_id))",
+	                         mailbox_id);
 }
 
 /* Reads message_id whole and indexes it. */
@@ -677,18 +670,11 @@ out:
 
 int64_t store_imap_account_usage(sqlite3 *db, int64_t account_id)
 {
-	sqlite3_stmt *st;
-	int r = store_prep(db, &st,
-	                   "SELECT COALESCE(SUM(m.size), 0) FROM mailboxes b "
-	                   "JOIN mailbox_entries e ON e.mailbox_id = b.id "
-	                   "JOIN messages m ON m.id = e.message_id WHERE b.account_id = ?1");
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, account_id);
-	r = sqlite3_step(st);
-	int64_t v = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : store_errno(r);
-	sqlite3_finalize(st);
-	return v;
+	return store_scalar(db,
+	                    "SELECT COALESCE(SUM(m.size), 0) FROM mailboxes b "
+	                    "JOIN mailbox_entries e ON e.mailbox_id = b.id "
+	                    "JOIN messages m ON m.id = e.message_id WHERE b.account_id = ?1",
+	                    account_id);
 }
 
 int store_imap_copy_job(sqlite3 *db, void *arg)

@@ -11,6 +11,7 @@
 
 #include "store/accounts.h"
 #include "store/imap_mailbox.h"
+#include "store/imap_messages.h"
 #include "store/mail.h"
 
 /* 1 quota (used/limit in KiB), 0 none, negative. */
@@ -22,10 +23,10 @@ static int quota(struct imap_session *s, uint64_t *used_kb, uint64_t *limit_kb)
 		return rc;
 	if (a.quota_bytes <= 0)
 		return 0;
-	uint64_t used = 0;
-	if ((rc = imap_mbox_account_usage(imap_db(s), s->account_id, &used)) < 0)
-		return rc;
-	*used_kb = (used + 1023) / 1024;
+	int64_t used = store_imap_account_usage(imap_db(s), s->account_id);
+	if (used < 0)
+		return (int)used;
+	*used_kb = ((uint64_t)used + 1023) / 1024;
 	*limit_kb = ((uint64_t)a.quota_bytes + 1023) / 1024;
 	return 1;
 }
