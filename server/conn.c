@@ -172,6 +172,15 @@ static void arm_idle(struct conn *c);
 
 /* ---- small helpers ---- */
 
+static void (*input_hook)(void *);
+static void *input_hook_ud;
+
+void conn_set_input_hook(void (*fn)(void *ud), void *ud)
+{
+	input_hook = fn;
+	input_hook_ud = ud;
+}
+
 static uint64_t next_id(void)
 {
 	static uint64_t counter;
@@ -1054,6 +1063,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (c->closing)
 		return; /* discarding while a graceful close completes */
 	arm_idle(c);
+	if (input_hook)
+		input_hook(input_hook_ud);
 	if (c->tls)
 		tls_session_in_commit(c->tls, (size_t)nread);
 	else if (c->filt)

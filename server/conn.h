@@ -78,6 +78,9 @@ struct conn_callbacks {
 };
 
 /* Attach a protocol. Called by the protocol's start function. */
+/* fn(ud) runs on every read that brought bytes, on any connection (the
+ * server tells the store that clients are active). */
+void conn_set_input_hook(void (*fn)(void *ud), void *ud);
 void conn_set_callbacks(struct conn *c, const struct conn_callbacks *cb, void *session);
 void *conn_session(const struct conn *c);
 
@@ -137,9 +140,9 @@ bool conn_is_closing(const struct conn *c);
 
 /* Identity, for logs and policy. */
 uint64_t conn_id(const struct conn *c);
-const char *conn_peer(const struct conn *c);      /* "127.0.0.1:51234" / "[::1]:51234" */
-const char *conn_peer_ip(const struct conn *c);   /* "127.0.0.1" / "::1" */
-const char *conn_local_ip(const struct conn *c);  /* address the client connected to */
+const char *conn_peer(const struct conn *c);     /* "127.0.0.1:51234" / "[::1]:51234" */
+const char *conn_peer_ip(const struct conn *c);  /* "127.0.0.1" / "::1" */
+const char *conn_local_ip(const struct conn *c); /* address the client connected to */
 bool conn_peer_is_loopback(const struct conn *c);
 uv_loop_t *conn_loop(const struct conn *c);
 const struct listener *conn_listener(const struct conn *c);

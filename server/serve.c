@@ -180,6 +180,12 @@ static int ensure_first_start(struct server *srv)
 	return 0;
 }
 
+/* conn's input hook: clients are active, the store's idle work waits. */
+static void note_client(void *store)
+{
+	store_note_client(store);
+}
+
 int serve_run(struct config *cfg)
 {
 	struct server *srv = &the_server;
@@ -198,6 +204,7 @@ int serve_run(struct config *cfg)
 		fprintf(stderr, "tern: cannot open the store in %s: %s\n", cfg->data_dir, err);
 		return 1;
 	}
+	conn_set_input_hook(note_client, srv->store);
 	if (ensure_first_start(srv) < 0)
 		return 1;
 	smtp_spool_set_budget((size_t)cfg->smtp_spool_memory);
@@ -249,6 +256,7 @@ int serve_run(struct config *cfg)
 	log_info("event=store_stats jobs=%llu commits=%llu max_batch=%llu failed=%llu",
 	         (unsigned long long)st.jobs, (unsigned long long)st.commits,
 	         (unsigned long long)st.max_batch, (unsigned long long)st.failed);
+	conn_set_input_hook(NULL, NULL);
 	store_close(&srv->store);
 	uv_run(srv->loop, UV_RUN_DEFAULT);
 	tls_server_free(&srv->tls);

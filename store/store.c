@@ -34,8 +34,9 @@
  * Idle work. IMAP's precomputed data and FTS5 index (store/imap_messages.c)
  * cost more than storing the message itself, so they are not part of the
  * delivery transaction: a 250 waits only for the message. When the writer
- * has had no job for STORE_IDLE_MS (a second) it indexes new messages in
- * short transactions, stopping as soon as a job arrives. Under sustained load the
+ * has had no job and the loop no client input for STORE_IDLE_MS (a second)
+ * it indexes new messages in short transactions, stopping as soon as a job
+ * arrives. Under sustained load the
  * index lags; SEARCH indexes what it needs itself, FETCH computes on the fly.
  *
  * store_exec() (CLI, startup) uses the same write connection under the same
@@ -49,6 +50,7 @@
 #include "server/log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +88,11 @@ struct store {
 	bool closing;
 	int fail_commits; /* test hook */
 	struct store_stats stats;
-	bool idle_work;       /* something may be left for the idle indexer */
+	bool idle_work; /* something may be left for the idle indexer */
+	/* uv_now() of the loop's last client input (store_note_client): idle
+	 * work also waits for the clients to be quiet, so that the indexer
+	 * never takes the CPU from a download or a command. */
+	_Atomic uint64_t client_ms;
 	int64_t index_cursor; /* writer thread only: messages below are done */
 
 	/* completions, protected by cmu */
@@ -598,6 +604,11 @@ static bool run_idle_work(struct store *s)
 	return q.more;
 }
 
+void store_note_client(struct store *s)
+{
+	atomic_store_explicit(&s->client_ms, uv_now(s->loop), memory_order_relaxed);
+}
+
 static void writer_main(void *arg)
 {
 	struct store *s = arg;
@@ -612,7 +623,10 @@ static void writer_main(void *arg)
 			/* Quiet for STORE_IDLE_MS since the last job: then slice
 			 * after slice until a job comes or nothing is left. */
 			uint64_t now = uv_hrtime();
-			uint64_t quiet_at = last_job_ns + (uint64_t)STORE_IDLE_MS * 1000000u;
+			uint64_t client_ns =
+			    atomic_load_explicit(&s->client_ms, memory_order_relaxed) * 1000000u;
+			uint64_t busy_ns = client_ns > last_job_ns ? client_ns : last_job_ns;
+			uint64_t quiet_at = busy_ns + (uint64_t)STORE_IDLE_MS * 1000000u;
 			if (now < quiet_at) {
 				uv_cond_timedwait(&s->cond, &s->mu, quiet_at - now);
 				continue;

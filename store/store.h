@@ -89,6 +89,9 @@ typedef void (*store_done_fn)(void *arg, int status);
  * NULL. Returns 0, -ENOTSUP (no loop), -ESHUTDOWN (closing) or -ENOMEM; on
  * failure done is never called. */
 int store_submit(struct store *s, store_job_fn run, store_done_fn done, void *arg);
+/* Loop thread: a client sent something. Idle work waits until clients
+ * have been quiet for a second as well. */
+void store_note_client(struct store *s);
 
 struct store_stats {
 	uint64_t jobs;      /* jobs completed (successfully or not) */
