@@ -9,6 +9,8 @@
  *   2  run each BODY/TEXT key once as an FTS5 query -> sorted UID lists;
  *   3  scan the mailbox's entries in UID order, SEARCH_SLICE rows per call
  *      (IMAP_AGAIN between slices), evaluating the key tree per message;
+ *      a query of UIDs, sequence numbers, \Recent and BODY/TEXT only is
+ *      evaluated on the session's view instead, reading no entry;
  *   4  reply.
  */
 #include "proto/imap/imap_int.h"
@@ -141,6 +143,20 @@ static void index_done(void *arg, int status)
 	imap_cmd_wake(c->s);
 }
 
+static int add_hit(struct search_ctx *c, uint32_t uid)
+{
+	if (c->nhits == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 256;
+		uint32_t *n = realloc(c->hits, nc * sizeof *n);
+		if (!n)
+			return -ENOMEM;
+		c->hits = n;
+		c->cap = nc;
+	}
+	c->hits[c->nhits++] = uid;
+	return 0;
+}
+
 static int scan_cb(void *ud, const struct store_imap_entry *e)
 {
 	struct search_ctx *c = ud;
@@ -162,15 +178,8 @@ static int scan_cb(void *ud, const struct store_imap_entry *e)
 	};
 	if (!imap_search_match(&c->q, c->q.root, &m))
 		return 0;
-	if (c->nhits == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 256;
-		uint32_t *n = realloc(c->hits, nc * sizeof *n);
-		if (!n)
-			return -ENOMEM;
-		c->hits = n;
-		c->cap = nc;
-	}
-	c->hits[c->nhits++] = e->uid;
+	if (add_hit(c, e->uid) < 0)
+		return -ENOMEM;
 	if (e->modseq > c->maxmodseq)
 		c->maxmodseq = e->modseq;
 	return 0;
@@ -342,6 +351,23 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		cmd->step = 3;
 		if (s->sel.count == 0)
 			return reply(s, cmd, c);
+	}
+
+	if (cmd->step == 3 && !imap_search_needs_entries(c->q.root)) {
+		/* UIDs, sequence numbers, \Recent and the FTS lists decide: the
+		 * session's view is enough, no entry is read. */
+		for (uint32_t i = 0; i < s->sel.count; i++) {
+			struct imap_search_msg m = {
+			    .seq = i + 1,
+			    .uid = s->sel.uids[i],
+			    .recent = imap_is_recent(s, s->sel.uids[i]),
+			};
+			if (imap_search_match(&c->q, c->q.root, &m) && add_hit(c, m.uid) < 0) {
+				imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
+				return IMAP_DONE;
+			}
+		}
+		return reply(s, cmd, c);
 	}
 
 	if (cmd->step == 3) {

@@ -388,6 +388,29 @@ static bool uid_in(const uint32_t *u, size_t n, uint32_t uid)
 	return false;
 }
 
+bool imap_search_needs_entries(const struct imap_search_key *k)
+{
+	switch (k->kind) {
+	case IMAP_SK_ALL:
+	case IMAP_SK_AND:
+	case IMAP_SK_OR:
+	case IMAP_SK_NOT:
+		for (size_t i = 0; i < k->nkids; i++)
+			if (imap_search_needs_entries(k->kids[i]))
+				return true;
+		return false;
+	case IMAP_SK_RECENT:
+	case IMAP_SK_OLD:
+	case IMAP_SK_BODY:
+	case IMAP_SK_TEXT:
+	case IMAP_SK_SEQ:
+	case IMAP_SK_UID:
+		return false;
+	default:
+		return true;
+	}
+}
+
 bool imap_search_match(const struct imap_search *q, const struct imap_search_key *k,
                        const struct imap_search_msg *m)
 {

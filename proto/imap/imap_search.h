@@ -113,6 +113,11 @@ struct imap_search_msg {
 	bool recent;         /* \Recent in this session */
 };
 
+/* True if some key of k needs the message's stored entry (flags, size,
+ * dates, headers, MODSEQ); false if UID, sequence number, \Recent and the
+ * BODY/TEXT UID lists decide it, so SEARCH can run on the session's view. */
+bool imap_search_needs_entries(const struct imap_search_key *k);
+
 bool imap_search_match(const struct imap_search *q, const struct imap_search_key *k,
                        const struct imap_search_msg *m);
 

@@ -286,6 +286,46 @@ def test_search_keys_and_fts(box):
     m.logout()
 
 
+def test_search_keys_on_the_view(box):
+    """Queries of sequence numbers, UIDs and BODY/TEXT alone are answered
+    from the session's view and the FTS lists (no entry is read): the same
+    answers, also after an expunge renumbers the messages."""
+    m = login(box)
+    uids = [append(m, msg("view %d" % i, body=("zebra\r\n" if i % 2 else "lion\r\n")))
+            for i in range(1, 7)]
+    m.select("INBOX")
+
+    def s(*crit, uid=False):
+        typ, d = m.uid("SEARCH", *crit) if uid else m.search(None, *crit)
+        assert typ == "OK", d
+        return [int(x) for x in d[0].split()]
+    assert s("BODY", "zebra") == [1, 3, 5]
+    assert s("NOT", "BODY", "zebra") == [2, 4, 6]
+    assert s("2:5", "BODY", "zebra") == [3, 5]
+    assert s("OR", "BODY", "lion", "1") == [1, 2, 4, 6]
+    assert s("UID", "%d:%d" % (uids[0], uids[2]), "TEXT", "zebra", uid=True) == [uids[0], uids[2]]
+    assert s("NOT", "OR", "BODY", "lion", "BODY", "zebra") == []
+    assert s("BODY", "zebra", "FLAGGED") == []  # a key that needs the entries
+    other = login(box)
+    other.select("INBOX")
+    other.store("1", "+FLAGS", r"(\Deleted)")
+    other.expunge()
+    other.logout()
+    m.noop()  # the EXPUNGE reaches this session: 5 messages, renumbered
+    assert s("BODY", "zebra") == [2, 4]
+    assert s("NOT", "BODY", "zebra") == [1, 3, 5]
+    assert s("1:2", "BODY", "zebra") == [2]
+    assert s("BODY", "zebra", uid=True) == [uids[2], uids[4]]
+    r = Raw(box)
+    r.login()
+    r.cmd("s", "SELECT INBOX")
+    out, tag = r.cmd("e1", "SEARCH RETURN (SAVE) BODY lion")
+    assert tag.startswith(b"e1 OK"), tag
+    out, tag = r.cmd("e2", "SEARCH RETURN (COUNT ALL) $ NOT BODY zebra")
+    assert out == [b'* ESEARCH (TAG "e2") COUNT 3 ALL 1,3,5'], out
+    m.logout()
+
+
 def test_copy_move_expunge(box):
     m = login(box)
     for i in range(5):
