@@ -95,10 +95,20 @@ void imap_tls_done(struct imap_session *s, bool ok)
 	imap_log(s, LOG_INFO, "event=starttls ok=%s", ok ? "yes" : "no");
 	/* Nothing from before the handshake survives (RFC 9051 §6.2.1). */
 	imap_parser_reset(s->parser);
-	sasl_clear(&s->sasl);
+	imap_sasl_end(s);
 }
 
 /* ---- password check ---- */
+
+/* Wipe and free the SASL exchange (it holds the password). */
+void imap_sasl_end(struct imap_session *s)
+{
+	if (s->sasl) {
+		sasl_clear(s->sasl);
+		free(s->sasl);
+		s->sasl = NULL;
+	}
+}
 
 struct login_ctx {
 	enum auth_result result;
@@ -121,7 +131,7 @@ static void on_auth_done(void *ud, enum auth_result result, const struct auth_ac
 
 void imap_auth_abort(struct imap_session *s)
 {
-	sasl_clear(&s->sasl);
+	imap_sasl_end(s);
 	if (s->auth) {
 		auth_cancel(s->auth);
 		s->auth = NULL;
@@ -143,7 +153,7 @@ static enum imap_cmd_result check_password(struct imap_session *s, struct imap_c
 	imap_log(s, LOG_DEBUG, "event=auth_check mech=%s user=%s", lc->mech,
 	         log_kv_escape(u, sizeof u, user, strlen(user)));
 	s->auth = auth_check(s->srv, conn_peer_ip(s->conn), user, pass, on_auth_done, s);
-	sasl_clear(&s->sasl);
+	imap_sasl_end(s);
 	if (!s->auth) {
 		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Out of memory, try again later");
 		return IMAP_DONE;
@@ -217,32 +227,32 @@ static enum imap_cmd_result sasl_next(struct imap_session *s, struct imap_cmd *c
 {
 	switch (st) {
 	case SASL_CHALLENGE:
-		imap_printf(s, "+ %s\r\n", s->sasl.challenge);
+		imap_printf(s, "+ %s\r\n", s->sasl->challenge);
 		cmd->step = 1;
 		s->input = IMAP_IN_AUTH;
 		return IMAP_ASYNC;
 	case SASL_DONE: {
 		s->input = IMAP_IN_COMMAND;
 		char user[SASL_USER_MAX + 1], pass[SASL_PASS_MAX + 1];
-		memcpy(user, s->sasl.user, sizeof user);
-		memcpy(pass, s->sasl.pass, sizeof pass);
+		memcpy(user, s->sasl->user, sizeof user);
+		memcpy(pass, s->sasl->pass, sizeof pass);
 		enum imap_cmd_result r = check_password(s, cmd, user, pass);
 		memset(pass, 0, sizeof pass);
 		return r;
 	}
 	case SASL_CANCELLED:
 		s->input = IMAP_IN_COMMAND;
-		sasl_clear(&s->sasl);
+		imap_sasl_end(s);
 		imap_tagged(s, cmd, "BAD", NULL, "AUTHENTICATE cancelled");
 		return IMAP_DONE;
 	case SASL_EBASE64:
 		s->input = IMAP_IN_COMMAND;
-		sasl_clear(&s->sasl);
+		imap_sasl_end(s);
 		imap_tagged(s, cmd, "BAD", NULL, "Invalid base64");
 		return IMAP_DONE;
 	default:
 		s->input = IMAP_IN_COMMAND;
-		sasl_clear(&s->sasl);
+		imap_sasl_end(s);
 		imap_tagged(s, cmd, "NO", "AUTHENTICATIONFAILED", "Authentication failed");
 		return IMAP_DONE;
 	}
@@ -287,7 +297,12 @@ enum imap_cmd_result imap_cmd_authenticate(struct imap_session *s, struct imap_c
 	lc = imap_arena_alloc(&cmd->arena, sizeof *lc);
 	lc->mech = m == SASL_MECH_PLAIN ? "plain" : "login";
 	cmd->ctx = lc;
-	return sasl_next(s, cmd, sasl_start(&s->sasl, m, ir, irlen));
+	imap_sasl_end(s);
+	if (!(s->sasl = calloc(1, sizeof *s->sasl))) {
+		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Out of memory, try again later");
+		return IMAP_DONE;
+	}
+	return sasl_next(s, cmd, sasl_start(s->sasl, m, ir, irlen));
 }
 
 void imap_auth_line(struct imap_session *s, const char *line, size_t len)
@@ -298,7 +313,7 @@ void imap_auth_line(struct imap_session *s, const char *line, size_t len)
 	}
 	struct login_ctx *lc = s->cur->ctx;
 	/* The status travels to the handler through the context. */
-	lc->acct.account_id = (int64_t)sasl_step(&s->sasl, line, len);
+	lc->acct.account_id = s->sasl ? (int64_t)sasl_step(s->sasl, line, len) : SASL_EPROTO;
 	s->input = IMAP_IN_COMMAND;
 	imap_cmd_wake(s);
 }

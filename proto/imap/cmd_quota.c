@@ -46,7 +46,7 @@ enum imap_cmd_result imap_cmd_getquotaroot(struct imap_session *s, struct imap_c
 		imap_tagged(s, cmd, "NO", "NONEXISTENT", "No such mailbox");
 		return IMAP_DONE;
 	}
-	uint64_t used, limit;
+	uint64_t used = 0, limit = 0;
 	int rc = quota(s, &used, &limit);
 	if (rc < 0) {
 		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Try again later");
@@ -73,7 +73,7 @@ enum imap_cmd_result imap_cmd_getquota(struct imap_session *s, struct imap_cmd *
 		imap_tagged(s, cmd, "BAD", NULL, "Usage: GETQUOTA root");
 		return IMAP_DONE;
 	}
-	uint64_t used, limit;
+	uint64_t used = 0, limit = 0;
 	int rc = len == 0 ? quota(s, &used, &limit) : 0;
 	if (rc < 0) {
 		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Try again later");

@@ -23,6 +23,7 @@ void imap_bad_untagged(struct imap_session *s, const char *tag, const char *code
 const char *imap_capabilities(const struct imap_session *s, char *buf, size_t len);
 void imap_auth_line(struct imap_session *s, const char *line, size_t len);
 void imap_auth_abort(struct imap_session *s); /* connection gone */
+void imap_sasl_end(struct imap_session *s);   /* wipe and free the SASL state */
 void imap_tls_done(struct imap_session *s, bool ok);
 
 /* cmd_idle.c */

@@ -299,7 +299,7 @@ struct imap_session {
 	enum imap_input_mode input;
 	struct imap_parser *parser;
 	struct imap_compress *z;
-	struct sasl sasl;
+	struct sasl *sasl; /* during AUTHENTICATE only (900 bytes an idle session need not keep) */
 	struct auth_req *auth;
 	void *timer;  /* uv_timer_t for IMAP_AGAIN */
 	bool waiting; /* AGAIN: waiting for drained / timer */

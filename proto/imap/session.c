@@ -454,7 +454,7 @@ void imap_ref(struct imap_session *s)
 
 static void session_free(struct imap_session *s)
 {
-	sasl_clear(&s->sasl);
+	imap_sasl_end(s);
 	imap_parser_free(&s->parser);
 	imap_compress_free(s);
 	imap_pending_clear(s);
