@@ -15,6 +15,9 @@
 #include "proto/smtp/message.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,10 +183,33 @@ static int ensure_first_start(struct server *srv)
 	return 0;
 }
 
-/* conn's input hook: clients are active, the store's idle work waits. */
+/* Memory back to the system after a burst. Connections that log in
+ * together leave their transient buffers (replies, literals, parse state)
+ * as free holes in the heap, which glibc keeps resident; once clients have
+ * been quiet for a second, malloc_trim() returns those pages. */
+#define TRIM_QUIET_MS 1000
+#define TRIM_TICK_MS 500
+static uv_timer_t trim_timer;
+static uint64_t last_input_ms;
+static bool input_since_trim;
+
+static void on_trim_tick(uv_timer_t *t)
+{
+	if (input_since_trim && uv_now(t->loop) - last_input_ms >= TRIM_QUIET_MS) {
+		input_since_trim = false;
+#ifdef __GLIBC__
+		malloc_trim(0);
+#endif
+	}
+}
+
+/* conn's input hook: clients are active, the store's idle work and the
+ * heap trim wait. */
 static void note_client(void *store)
 {
 	store_note_client(store);
+	last_input_ms = uv_now(the_server.loop);
+	input_since_trim = true;
 }
 
 int serve_run(struct config *cfg)
@@ -224,6 +250,9 @@ int serve_run(struct config *cfg)
 	/* Signals first: a client (or a test) that sees a port open may
 	 * signal at once, and SIGTERM must never find the default action. */
 	uv_timer_init(srv->loop, &shutdown_timer);
+	uv_timer_init(srv->loop, &trim_timer);
+	uv_timer_start(&trim_timer, on_trim_tick, TRIM_TICK_MS, TRIM_TICK_MS);
+	uv_unref((uv_handle_t *)&trim_timer);
 	uv_signal_init(srv->loop, &sig_term);
 	uv_signal_init(srv->loop, &sig_int);
 	uv_signal_init(srv->loop, &sig_hup);
@@ -247,6 +276,7 @@ int serve_run(struct config *cfg)
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_close((uv_handle_t *)&sig_hup, NULL);
 	uv_close((uv_handle_t *)&shutdown_timer, NULL);
+	uv_close((uv_handle_t *)&trim_timer, NULL);
 	listeners_stop();
 	queue_runner_stop();
 	conn_shutdown_all();
