@@ -52,6 +52,7 @@ struct imap_fetch_spec {
 	bool sets_seen;       /* some attribute without PEEK reads body data */
 	bool needs_message;   /* some attribute needs the raw message parsed */
 	bool needs_info;      /* ENVELOPE/BODY/BODYSTRUCTURE */
+	bool header_only;     /* the message is needed for top-level HEADER* sections only */
 	int64_t changedsince; /* -1: none */
 	bool vanished;        /* VANISHED modifier */
 };

@@ -329,6 +329,7 @@ int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, b
 		extra.name = "MODSEQ";
 		f->atts[f->n++] = extra;
 	}
+	bool beyond_header = false; /* some attribute needs more than the top-level header */
 	for (size_t i = 0; i < f->n; i++) {
 		struct imap_fetch_att *t = &f->atts[i];
 		switch (t->kind) {
@@ -336,11 +337,16 @@ int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, b
 		case IMAP_FA_BINARY:
 			if (!t->peek)
 				f->sets_seen = true;
-			if (t->section_len > 0)
+			if (t->section_len > 0) {
 				f->needs_message = true;
+				if (t->kind != IMAP_FA_SECTION || t->section_len < 6 ||
+				    strncasecmp(t->section, "HEADER", 6) != 0)
+					beyond_header = true;
+			}
 			break;
 		case IMAP_FA_BINARY_SIZE:
 			f->needs_message = true;
+			beyond_header = true;
 			break;
 		case IMAP_FA_RFC822:
 			f->sets_seen = true;
@@ -348,6 +354,7 @@ int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, b
 		case IMAP_FA_RFC822_TEXT:
 			f->sets_seen = true;
 			f->needs_message = true;
+			beyond_header = true;
 			break;
 		case IMAP_FA_RFC822_HEADER:
 			f->needs_message = true;
@@ -361,5 +368,6 @@ int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, b
 			break;
 		}
 	}
+	f->header_only = f->needs_message && !beyond_header && !f->needs_info;
 	return 0;
 }

@@ -326,6 +326,38 @@ def test_search_keys_on_the_view(box):
     m.logout()
 
 
+def test_header_fetch_reads_the_header_alone(box):
+    """BODY.PEEK[HEADER*] alone reads a prefix of the message holding its
+    header: the answers equal those of a FETCH that parses everything, for
+    a large body, a header longer than the first read (16 KiB) and a
+    message that is all header."""
+    m = login(box)
+    big_body = ("line of body text %d\r\n" * 6000) % tuple(range(6000))
+    long_hdr = "".join("X-Filler-%d: %s\r\n" % (i, "v" * 70) for i in range(400))
+    cases = [
+        msg("big body", body=big_body),
+        msg("long header", body="short\r\n", extra=long_hdr),
+        (long_hdr + "Subject: no body at all\r\nX-Last: end").encode(),
+    ]
+    for data in cases:
+        append(m, data)
+    m.select("INBOX")
+    fields = "BODY.PEEK[HEADER.FIELDS (SUBJECT X-LAST)]"
+    for i, data in enumerate(cases, 1):
+        typ, alone = m.fetch(str(i), "(%s BODY.PEEK[HEADER] %s)" % (fields, "BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT)]"))
+        assert typ == "OK", alone
+        typ, full = m.fetch(str(i), "(%s BODY.PEEK[HEADER] BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT)] BODY.PEEK[TEXT])" % fields)
+        assert typ == "OK", full
+        lits_alone = [p[1] for p in alone if isinstance(p, tuple)]
+        lits_full = [p[1] for p in full if isinstance(p, tuple)][:3]
+        assert lits_alone == lits_full, i
+        hdr_end = data.find(b"\r\n\r\n")
+        expect_hdr = data if hdr_end < 0 else data[:hdr_end + 4]
+        assert lits_alone[1] == expect_hdr, i
+        assert b"Subject:" in lits_alone[0] and b"Subject:" not in lits_alone[2]
+    m.logout()
+
+
 def test_copy_move_expunge(box):
     m = login(box)
     for i in range(5):
