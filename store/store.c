@@ -50,12 +50,14 @@
 #include "server/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #define STORE_BUSY_TIMEOUT_MS 10000
@@ -65,6 +67,10 @@
  * acceptance of mail. */
 #define STORE_IDLE_MS 1000
 #define STORE_IDLE_SLICE_MS 25
+/* A lazy commit (store_submit_lazy) reaches the disk at the latest this
+ * long after it returned: with the next synchronous commit, or by an
+ * explicit sync of the WAL. */
+#define STORE_LAZY_SYNC_MS 200
 
 struct store_job {
 	struct store_job *next;
@@ -72,6 +78,7 @@ struct store_job {
 	store_done_fn done;
 	void *arg;
 	int status;
+	bool lazy; /* need not be on disk when done runs */
 };
 
 struct store {
@@ -80,6 +87,18 @@ struct store {
 	sqlite3 *reader;
 	sqlite3 *writer;
 	uv_mutex_t wlock; /* held while the write connection is in use */
+	/* The syncer (see "Durability"): our own descriptor of tern.db-wal
+	 * (-1: none, the writer then commits with synchronous=FULL), and
+	 * under smu the committed jobs waiting for a sync of it and the time
+	 * of the oldest commit not yet synced (0: none). */
+	int wal_fd;
+	uv_mutex_t smu;
+	uv_cond_t scond;
+	struct store_job *shead, *stail;
+	uint64_t unsynced_ns;
+	bool sclosing;
+	bool have_syncer;
+	uv_thread_t syncer;
 
 	/* job queue, protected by mu */
 	uv_mutex_t mu;
@@ -501,6 +520,124 @@ static void fail_all(struct store_job *j, int status)
 			j->status = status;
 }
 
+/* ---- durability: the syncer ----
+ *
+ * The writer commits every batch with synchronous=NORMAL, which writes the
+ * WAL frames but does not fsync them, and goes on with the next batch. A
+ * second thread, the syncer, fdatasyncs the WAL file (through its own
+ * descriptor: fdatasync flushes the file, whichever descriptor wrote it)
+ * and only then completes the jobs of the batches committed before the
+ * sync began. So a reply still waits for its data to be on disk, but the
+ * writer's CPU work on the next batch overlaps the disk's flush of the
+ * last one, and one sync covers every batch committed while the previous
+ * sync ran.
+ *
+ * A job submitted with store_submit_lazy() changes nothing a crash may
+ * undo without losing mail (flags, expunges, \Recent marks, index data):
+ * it completes right after its commit, and its frames reach the disk with
+ * the next sync, which the syncer runs at the latest STORE_LAZY_SYNC_MS
+ * after the first unsynced commit. Dovecot never fsyncs its index files by
+ * default; this is the same, with a bound.
+ *
+ * Why this is as durable as synchronous=FULL: the WAL is appended in
+ * order, so a sync that starts after a commit returned covers it; SQLite
+ * itself syncs the WAL before a checkpoint copies frames into the database
+ * and the database after, in NORMAL as in FULL; and SQLite removes the WAL
+ * only when the last connection closes, so the descriptor stays the file's
+ * until store_close(). */
+
+static int wal_sync(struct store *s)
+{
+	int rc = fdatasync(s->wal_fd) == 0 ? 0 : -errno;
+	uv_mutex_lock(&s->mu);
+	s->stats.wal_syncs++;
+	uv_mutex_unlock(&s->mu);
+	if (rc < 0)
+		log_error("store event=wal_sync_failed err=\"%s\"", strerror(-rc));
+	return rc;
+}
+
+/* Writer thread, after a batch committed (or not): lazy jobs, failed jobs
+ * and, without a syncer, every job complete now; the others after the
+ * next sync. */
+static void hand_over(struct store *s, struct store_job *batch, bool committed)
+{
+	struct store_job *now = NULL, **nt = &now, *later = NULL, **lt = &later;
+	struct store_job *now_last = NULL, *later_last = NULL;
+	bool lazy_only = true;
+	for (struct store_job *j = batch, *next; j; j = next) {
+		next = j->next;
+		j->next = NULL;
+		if (!committed || !s->have_syncer || j->lazy || j->status < 0) {
+			*nt = now_last = j;
+			nt = &j->next;
+		} else {
+			*lt = later_last = j;
+			lt = &j->next;
+			lazy_only = false;
+		}
+		if (!j->lazy)
+			lazy_only = false;
+	}
+	if (committed && s->have_syncer) {
+		uv_mutex_lock(&s->smu);
+		if (later) {
+			if (s->stail)
+				s->stail->next = later;
+			else
+				s->shead = later;
+			s->stail = later_last;
+		}
+		if (!s->unsynced_ns)
+			s->unsynced_ns = uv_hrtime();
+		uv_cond_signal(&s->scond);
+		uv_mutex_unlock(&s->smu);
+		if (lazy_only) {
+			uv_mutex_lock(&s->mu);
+			s->stats.lazy_commits++;
+			uv_mutex_unlock(&s->mu);
+		}
+	}
+	if (now)
+		post_completions(s, now, now_last);
+}
+
+static void syncer_main(void *arg)
+{
+	struct store *s = arg;
+	uv_mutex_lock(&s->smu);
+	for (;;) {
+		if (!s->shead) {
+			if (!s->unsynced_ns) {
+				if (s->sclosing)
+					break;
+				uv_cond_wait(&s->scond, &s->smu);
+				continue;
+			}
+			uint64_t now = uv_hrtime();
+			uint64_t at = s->unsynced_ns + (uint64_t)STORE_LAZY_SYNC_MS * 1000000u;
+			if (now < at && !s->sclosing) {
+				uv_cond_timedwait(&s->scond, &s->smu, at - now);
+				continue;
+			}
+		}
+		/* Everything committed so far: the jobs waiting and any lazy
+		 * commit. A commit after this point sets unsynced_ns again. */
+		struct store_job *list = s->shead, *last = s->stail;
+		s->shead = s->stail = NULL;
+		s->unsynced_ns = 0;
+		uv_mutex_unlock(&s->smu);
+		int rc = wal_sync(s);
+		if (rc < 0)
+			for (struct store_job *j = list; j; j = j->next)
+				j->status = rc;
+		if (list)
+			post_completions(s, list, last);
+		uv_mutex_lock(&s->smu);
+	}
+	uv_mutex_unlock(&s->smu);
+}
+
 /* Runs one batch on the write connection; sets every job's status. Returns
  * true if it committed. */
 static bool run_batch(struct store *s, struct store_job *batch, size_t n)
@@ -573,6 +710,8 @@ static bool job_waiting(struct store *s)
 	return waiting;
 }
 
+static int exec_txn(struct store *s, int (*fn)(sqlite3 *db, void *arg), void *arg, bool lazy);
+
 struct idle_slice {
 	struct store *s;
 	uint64_t deadline_ns;
@@ -596,7 +735,7 @@ static int idle_index_slice(sqlite3 *db, void *arg)
 static bool run_idle_work(struct store *s)
 {
 	struct idle_slice q = {s, uv_hrtime() + (uint64_t)STORE_IDLE_SLICE_MS * 1000000u, 0};
-	int r = store_exec(s, idle_index_slice, &q);
+	int r = exec_txn(s, idle_index_slice, &q, true); /* derived data: lazy */
 	if (r < 0) {
 		log_warn("store event=index_failed err=\"%s\"", strerror(-r));
 		return false; /* try again after the next batch */
@@ -616,25 +755,31 @@ static void writer_main(void *arg)
 	uv_mutex_lock(&s->mu);
 	for (;;) {
 		while (!s->head && !s->closing) {
-			if (!s->idle_work) {
+			uint64_t now = uv_hrtime(), wake = UINT64_MAX;
+			if (s->idle_work) {
+				/* Quiet for STORE_IDLE_MS since the last job: then
+				 * slice after slice until a job comes or nothing is
+				 * left. */
+				uint64_t client_ns =
+				    atomic_load_explicit(&s->client_ms, memory_order_relaxed) *
+				    1000000u;
+				uint64_t busy_ns =
+				    client_ns > last_job_ns ? client_ns : last_job_ns;
+				uint64_t quiet_at = busy_ns + (uint64_t)STORE_IDLE_MS * 1000000u;
+				if (now >= quiet_at) {
+					uv_mutex_unlock(&s->mu);
+					bool more = run_idle_work(s);
+					uv_mutex_lock(&s->mu);
+					s->idle_work = more;
+					continue;
+				}
+				if (quiet_at < wake)
+					wake = quiet_at;
+			}
+			if (wake == UINT64_MAX)
 				uv_cond_wait(&s->cond, &s->mu);
-				continue;
-			}
-			/* Quiet for STORE_IDLE_MS since the last job: then slice
-			 * after slice until a job comes or nothing is left. */
-			uint64_t now = uv_hrtime();
-			uint64_t client_ns =
-			    atomic_load_explicit(&s->client_ms, memory_order_relaxed) * 1000000u;
-			uint64_t busy_ns = client_ns > last_job_ns ? client_ns : last_job_ns;
-			uint64_t quiet_at = busy_ns + (uint64_t)STORE_IDLE_MS * 1000000u;
-			if (now < quiet_at) {
-				uv_cond_timedwait(&s->cond, &s->mu, quiet_at - now);
-				continue;
-			}
-			uv_mutex_unlock(&s->mu);
-			bool more = run_idle_work(s);
-			uv_mutex_lock(&s->mu);
-			s->idle_work = more;
+			else
+				uv_cond_timedwait(&s->cond, &s->mu, wake - now);
 		}
 		if (!s->head)
 			break; /* closing and drained */
@@ -670,14 +815,15 @@ static void writer_main(void *arg)
 			s->stats.max_batch = n;
 		uv_mutex_unlock(&s->mu);
 
-		/* Only now, after COMMIT returned, may anyone hear about it. */
-		post_completions(s, batch, last);
+		/* Only now, after COMMIT returned (and, through the syncer,
+		 * after it is on disk), may anyone hear about it. */
+		hand_over(s, batch, committed);
 		uv_mutex_lock(&s->mu);
 	}
 	uv_mutex_unlock(&s->mu);
 }
 
-int store_submit(struct store *s, store_job_fn run, store_done_fn done, void *arg)
+static int submit(struct store *s, store_job_fn run, store_done_fn done, void *arg, bool lazy)
 {
 	if (!s->have_thread)
 		return -ENOTSUP;
@@ -687,6 +833,7 @@ int store_submit(struct store *s, store_job_fn run, store_done_fn done, void *ar
 	j->run = run;
 	j->done = done;
 	j->arg = arg;
+	j->lazy = lazy;
 	uv_mutex_lock(&s->mu);
 	if (s->closing) {
 		uv_mutex_unlock(&s->mu);
@@ -703,6 +850,16 @@ int store_submit(struct store *s, store_job_fn run, store_done_fn done, void *ar
 	return 0;
 }
 
+int store_submit(struct store *s, store_job_fn run, store_done_fn done, void *arg)
+{
+	return submit(s, run, done, arg, false);
+}
+
+int store_submit_lazy(struct store *s, store_job_fn run, store_done_fn done, void *arg)
+{
+	return submit(s, run, done, arg, true);
+}
+
 void store_get_stats(struct store *s, struct store_stats *out)
 {
 	uv_mutex_lock(&s->mu);
@@ -717,7 +874,8 @@ void store_test_fail_next_commits(struct store *s, int n)
 	uv_mutex_unlock(&s->mu);
 }
 
-int store_exec(struct store *s, int (*fn)(sqlite3 *db, void *arg), void *arg)
+/* One transaction on the write connection, synchronous unless lazy. */
+static int exec_txn(struct store *s, int (*fn)(sqlite3 *db, void *arg), void *arg, bool lazy)
 {
 	sqlite3 *db = s->writer;
 	int rc, ret;
@@ -744,13 +902,60 @@ int store_exec(struct store *s, int (*fn)(sqlite3 *db, void *arg), void *arg)
 		if (!sqlite3_get_autocommit(db))
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		ret = store_errno(rc) ? store_errno(rc) : -EIO;
+	} else if (s->wal_fd >= 0 && !(lazy && s->have_syncer)) {
+		ret = wal_sync(s) < 0 ? -EIO : ret; /* on disk before we return */
+	} else if (s->have_syncer) {
+		hand_over(s, NULL, true); /* lazy: the syncer syncs it soon */
 	}
 out:
 	uv_mutex_unlock(&s->wlock);
 	return ret;
 }
 
+int store_exec(struct store *s, int (*fn)(sqlite3 *db, void *arg), void *arg)
+{
+	return exec_txn(s, fn, arg, false);
+}
+
 /* ---- open / close ---- */
+
+/* With a loop: our own descriptor of the WAL, the writer in NORMAL mode,
+ * and the syncer thread. Any step failing leaves synchronous=FULL, where
+ * every commit syncs by itself (as the CLI's store does). */
+static void start_syncer(struct store *s)
+{
+	char wal[sizeof s->path + 8];
+	snprintf(wal, sizeof wal, "%s-wal", s->path);
+	s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (s->wal_fd < 0) {
+		log_warn("store event=no_syncer err=\"%s\"", strerror(errno));
+		return;
+	}
+	if (sqlite3_exec(s->writer, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) == SQLITE_OK &&
+	    uv_thread_create(&s->syncer, syncer_main, s) == 0) {
+		s->have_syncer = true;
+		return;
+	}
+	sqlite3_exec(s->writer, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	close(s->wal_fd);
+	s->wal_fd = -1;
+}
+
+/* After the writer thread ended: the last sync, then the thread ends. */
+static void stop_syncer(struct store *s)
+{
+	if (s->have_syncer) {
+		uv_mutex_lock(&s->smu);
+		s->sclosing = true;
+		uv_cond_signal(&s->scond);
+		uv_mutex_unlock(&s->smu);
+		uv_thread_join(&s->syncer);
+		s->have_syncer = false;
+	}
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
+	s->wal_fd = -1;
+}
 
 static void free_async(uv_handle_t *h)
 {
@@ -786,6 +991,9 @@ int store_open(struct store **out, const char *dir, uv_loop_t *loop, char *err, 
 	uv_mutex_init(&s->cmu);
 	uv_cond_init(&s->cond);
 
+	s->wal_fd = -1;
+	uv_mutex_init(&s->smu);
+	uv_cond_init(&s->scond);
 	rc = open_conn(&s->writer, s->path, false, err, errlen);
 	if (rc == 0)
 		rc = migrate(s->writer, err, errlen);
@@ -810,6 +1018,7 @@ int store_open(struct store **out, const char *dir, uv_loop_t *loop, char *err, 
 		uv_async_init(loop, s->async, on_async);
 		s->async->data = s;
 		s->idle_work = true; /* whatever an earlier run left unindexed */
+		start_syncer(s);
 		rc = uv_thread_create(&s->thread, writer_main, s);
 		if (rc < 0) {
 			snprintf(err, errlen, "writer thread: %s", uv_strerror(rc));
@@ -822,12 +1031,15 @@ int store_open(struct store **out, const char *dir, uv_loop_t *loop, char *err, 
 	*out = s;
 	return 0;
 fail:
+	stop_syncer(s);
 	store_stmt_cache_drop(s->reader);
 	sqlite3_close(s->reader);
 	store_stmt_cache_drop(s->writer);
 	sqlite3_close(s->writer);
 	uv_cond_destroy(&s->cond);
+	uv_cond_destroy(&s->scond);
 	uv_mutex_destroy(&s->mu);
+	uv_mutex_destroy(&s->smu);
 	uv_mutex_destroy(&s->wlock);
 	uv_mutex_destroy(&s->cmu);
 	free(s);
@@ -846,8 +1058,10 @@ void store_close(struct store **sp)
 		uv_cond_signal(&s->cond);
 		uv_mutex_unlock(&s->mu);
 		uv_thread_join(&s->thread);
-		run_completions(s);
 	}
+	stop_syncer(s);
+	if (s->have_thread)
+		run_completions(s);
 	if (s->async) {
 		s->async->data = NULL;
 		uv_close((uv_handle_t *)s->async, free_async);
@@ -860,7 +1074,9 @@ void store_close(struct store **sp)
 	if (sqlite3_close(s->writer) != SQLITE_OK)
 		log_warn("store event=close_writer err=\"%s\"", sqlite3_errmsg(s->writer));
 	uv_cond_destroy(&s->cond);
+	uv_cond_destroy(&s->scond);
 	uv_mutex_destroy(&s->mu);
+	uv_mutex_destroy(&s->smu);
 	uv_mutex_destroy(&s->wlock);
 	uv_mutex_destroy(&s->cmu);
 	free(s);

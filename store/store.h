@@ -89,15 +89,23 @@ typedef void (*store_done_fn)(void *arg, int status);
  * NULL. Returns 0, -ENOTSUP (no loop), -ESHUTDOWN (closing) or -ENOMEM; on
  * failure done is never called. */
 int store_submit(struct store *s, store_job_fn run, store_done_fn done, void *arg);
+/* The same for a change a crash may undo without losing mail: flags,
+ * expunges, \Recent marks, index data. It is committed (atomic, visible to
+ * every reader) when done runs, but reaches the disk with the next
+ * synchronous commit, at the latest 200 ms later (see store.c). Never for
+ * a message or anything a reply promises is on disk. */
+int store_submit_lazy(struct store *s, store_job_fn run, store_done_fn done, void *arg);
 /* Loop thread: a client sent something. Idle work waits until clients
  * have been quiet for a second as well. */
 void store_note_client(struct store *s);
 
 struct store_stats {
-	uint64_t jobs;      /* jobs completed (successfully or not) */
-	uint64_t commits;   /* batches committed */
-	uint64_t max_batch; /* largest batch seen */
-	uint64_t failed;    /* jobs whose status was < 0 */
+	uint64_t jobs;         /* jobs completed (successfully or not) */
+	uint64_t commits;      /* batches committed */
+	uint64_t max_batch;    /* largest batch seen */
+	uint64_t failed;       /* jobs whose status was < 0 */
+	uint64_t lazy_commits; /* batches and idle slices committed without fsync */
+	uint64_t wal_syncs;    /* explicit syncs of the WAL for them */
 };
 void store_get_stats(struct store *s, struct store_stats *out);
 

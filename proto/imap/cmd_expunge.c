@@ -115,7 +115,7 @@ enum imap_cmd_result imap_cmd_expunge(struct imap_session *s, struct imap_cmd *c
 		c->req.mailbox_id = s->sel.mailbox_id;
 		c->req.uids = c->uids;
 		c->req.n = k;
-		if (store_submit(imap_store(s), expunge_job, expunge_done, c) < 0) {
+		if (store_submit_lazy(imap_store(s), expunge_job, expunge_done, c) < 0) {
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Cannot expunge now");
 			return IMAP_DONE;
 		}
@@ -175,7 +175,7 @@ int imap_expunge_deleted(struct imap_session *s, void (*done)(void *ud, int stat
 	c->req.uids = c->uids;
 	c->req.n = s->sel.count;
 	imap_ref(s);
-	int r = store_submit(imap_store(s), expunge_job, deleted_done, c);
+	int r = store_submit_lazy(imap_store(s), expunge_job, deleted_done, c);
 	if (r < 0) {
 		imap_unref(s);
 		free(c->uids);

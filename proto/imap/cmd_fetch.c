@@ -607,7 +607,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			c->seen.flags = STORE_FLAG_SEEN;
 			c->seen.keywords = "";
 			c->seen.unchangedsince = -1;
-			if (store_submit(imap_store(s), seen_job, seen_done, c) == 0) {
+			if (store_submit_lazy(imap_store(s), seen_job, seen_done, c) == 0) {
 				cmd->step = 1;
 				return IMAP_ASYNC;
 			}

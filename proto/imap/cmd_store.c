@@ -216,7 +216,7 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 		c->req.flags = mask;
 		c->req.keywords = kws;
 		c->req.unchangedsince = unchangedsince;
-		if ((r = store_submit(imap_store(s), flags_job, store_done, c)) < 0) {
+		if ((r = store_submit_lazy(imap_store(s), flags_job, store_done, c)) < 0) {
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Cannot store flags now");
 			return IMAP_DONE;
 		}

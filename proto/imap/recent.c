@@ -85,7 +85,8 @@ static uint32_t claim(struct imap_session *s, uint32_t upto, bool claim)
 		struct imap_mbox_recent *q = malloc(sizeof *q);
 		if (q) {
 			*q = (struct imap_mbox_recent){s->sel.mailbox_id, upto};
-			if (store_submit(imap_store(s), imap_mbox_recent_job, persist_done, q) < 0)
+			if (store_submit_lazy(imap_store(s), imap_mbox_recent_job, persist_done,
+			                      q) < 0)
 				free(q);
 		}
 	}

@@ -238,7 +238,7 @@ void pop3_maildrop_flush_seen(struct pop3_session *s)
 	}
 	j->s = s;
 	j->mailbox_id = s->mailbox_id;
-	int rc = store_submit(s->srv->store, seen_job_run, seen_job_done, j);
+	int rc = store_submit_lazy(s->srv->store, seen_job_run, seen_job_done, j);
 	if (rc < 0) {
 		pop3_log(s, LOG_WARN, "event=seen_failed count=%zu err=%d", j->set.n, rc);
 		seen_free(&j->set);

@@ -702,6 +702,64 @@ static void test_group_commit(void)
 	free(jobs);
 }
 
+/* ---- lazy commits ---- */
+
+/* A lazy job is committed and visible when its completion runs, before
+ * any fsync; the syncer syncs the WAL within STORE_LAZY_SYNC_MS (200 ms).
+ * A normal job completes only after a sync, which covers the earlier lazy
+ * commits too. */
+static void test_lazy_commits(void)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct store *s = open_store("lazy", &loop);
+	if (!s)
+		return;
+	int64_t ids[4];
+	CHECK_EQ(store_exec(s, setup_one, ids), 0);
+	struct gc_ctx ctx = {.account_id = ids[0], .mailbox_id = ids[3]};
+	ctx.check = open_check(s);
+	struct gc_job jobs[3];
+	struct store_stats st0, st;
+	store_get_stats(s, &st0);
+
+	gc_init(&jobs[0], &ctx, "lazy", 0);
+	CHECK_EQ(store_submit_lazy(s, gc_run, gc_done, &jobs[0]), 0);
+	run_until(&loop, &ctx, 1);
+	CHECK_EQ(ctx.visible, 1);
+	store_get_stats(s, &st);
+	CHECK_EQ(st.lazy_commits - st0.lazy_commits, 1);
+	/* the writer syncs the WAL by itself, once */
+	for (int i = 0; i < 300 && st.wal_syncs == st0.wal_syncs; i++) {
+		uv_sleep(10);
+		store_get_stats(s, &st);
+	}
+	CHECK_EQ(st.wal_syncs - st0.wal_syncs, 1);
+	uv_sleep(300);
+	store_get_stats(s, &st);
+	CHECK_EQ(st.wal_syncs - st0.wal_syncs, 1);
+
+	/* lazy then normal: the normal one's commit is synchronous */
+	gc_init(&jobs[1], &ctx, "lazy", 1);
+	gc_init(&jobs[2], &ctx, "full", 2);
+	CHECK_EQ(store_submit_lazy(s, gc_run, gc_done, &jobs[1]), 0);
+	CHECK_EQ(store_submit(s, gc_run, gc_done, &jobs[2]), 0);
+	run_until(&loop, &ctx, 3);
+	CHECK_EQ(ctx.visible, 3);
+	store_get_stats(s, &st0);
+	CHECK(st0.lazy_commits - st.lazy_commits <= 1); /* 0 when both were one batch */
+	/* the normal job completed only after a sync of the WAL */
+	CHECK(st0.wal_syncs > st.wal_syncs);
+	uv_sleep(300);
+	store_get_stats(s, &st);
+	CHECK_EQ(st.wal_syncs, st0.wal_syncs); /* nothing left to sync */
+
+	sqlite3_close(ctx.check);
+	store_close(&s);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	CHECK_EQ(uv_loop_close(&loop), 0);
+}
+
 /* ---- savepoints and commit failure ---- */
 
 struct blocker {
@@ -960,6 +1018,7 @@ int main(void)
 	test_resolve();
 	test_deliver();
 	test_group_commit();
+	test_lazy_commits();
 	test_batch_failures();
 	test_notify();
 	nftw(tmproot, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
