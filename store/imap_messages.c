@@ -300,7 +300,7 @@ int store_imap_entries_range(sqlite3 *db, int64_t mailbox_id, uint32_t lo, uint3
                              size_t limit, enum store_imap_cols cols,
                              int (*cb)(void *ud, const struct store_imap_entry *e), void *ud)
 {
-	/* The same columns for all three, so entry_row() reads any of them;
+	/* The same columns for all four, so entry_row() reads any of them;
 	 * STORE_IMAP_COLS_ENTRY reads mailbox_entries alone (no page of the
 	 * message itself), which is what FETCH FLAGS on a big mailbox needs. */
 	static const char *const sql[] = {
@@ -316,6 +316,11 @@ int store_imap_entries_range(sqlite3 *db, int64_t mailbox_id, uint32_t lo, uint3
 	        "SELECT e.uid, e.message_id, m.size, e.flags, e.modseq, e.internal_date, "
 	        "e.keywords, i.sent_day, i.message_id IS NOT NULL, i.headers FROM "
 	        "mailbox_entries e JOIN messages m ON m.id = e.message_id "
+	        "LEFT JOIN imap_message_info i ON i.message_id = e.message_id " RANGE_WHERE,
+	    [STORE_IMAP_COLS_ENTRY_HEADERS] =
+	        "SELECT e.uid, e.message_id, 0, e.flags, e.modseq, e.internal_date, "
+	        "e.keywords, i.sent_day, i.message_id IS NOT NULL, i.headers FROM "
+	        "mailbox_entries e "
 	        "LEFT JOIN imap_message_info i ON i.message_id = e.message_id " RANGE_WHERE,
 	};
 	sqlite3_stmt *st;

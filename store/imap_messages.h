@@ -97,8 +97,14 @@ struct store_imap_entry {
 };
 /* Which columns an entries query fills: ENTRY only the mailbox_entries
  * row (size 0, sent_day IMAP_NO_DAY, not indexed, no headers: the fast
- * one), INFO also size, sent_day and indexed, HEADERS also headers. */
-enum store_imap_cols { STORE_IMAP_COLS_ENTRY, STORE_IMAP_COLS_INFO, STORE_IMAP_COLS_HEADERS };
+ * one), INFO also size, sent_day and indexed, HEADERS also headers,
+ * ENTRY_HEADERS all but the size (no page of the message row is read). */
+enum store_imap_cols {
+	STORE_IMAP_COLS_ENTRY,
+	STORE_IMAP_COLS_INFO,
+	STORE_IMAP_COLS_HEADERS,
+	STORE_IMAP_COLS_ENTRY_HEADERS,
+};
 /* Entries with lo <= uid <= hi in UID order, at most limit (0 = no limit).
  * Returns the callback's non-zero value, or the number of rows seen. */
 int store_imap_entries_range(sqlite3 *db, int64_t mailbox_id, uint32_t lo, uint32_t hi,

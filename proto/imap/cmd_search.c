@@ -143,6 +143,16 @@ static void index_done(void *arg, int status)
 	imap_cmd_wake(c->s);
 }
 
+/* The narrowest entry columns that evaluate the query: the size is in the
+ * message's row, the Date: day and the header fields in its info row. */
+static enum store_imap_cols search_cols(unsigned need)
+{
+	if (need & IMAP_NEED_HEADERS)
+		return (need & IMAP_NEED_INFO) ? STORE_IMAP_COLS_HEADERS
+		                               : STORE_IMAP_COLS_ENTRY_HEADERS;
+	return (need & IMAP_NEED_INFO) ? STORE_IMAP_COLS_INFO : STORE_IMAP_COLS_ENTRY;
+}
+
 static int add_hit(struct search_ctx *c, uint32_t uid)
 {
 	if (c->nhits == c->cap) {
@@ -328,7 +338,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		if (r == 1 && (c->idx.done > 0 || c->idx.mailbox_id == 0)) {
 			c->idx.mailbox_id = s->sel.mailbox_id;
 			c->idx.limit = 200;
-			if (store_submit(imap_store(s), index_job, index_done, c) == 0)
+			if (store_submit_lazy(imap_store(s), index_job, index_done, c) == 0)
 				return IMAP_ASYNC;
 		}
 		if (r == 0)
@@ -353,7 +363,8 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			return reply(s, cmd, c);
 	}
 
-	if (cmd->step == 3 && !imap_search_needs_entries(c->q.root)) {
+	unsigned need = imap_search_needs(c->q.root);
+	if (cmd->step == 3 && !need) {
 		/* UIDs, sequence numbers, \Recent and the FTS lists decide: the
 		 * session's view is enough, no entry is read. */
 		for (uint32_t i = 0; i < s->sel.count; i++) {
@@ -376,10 +387,8 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			return reply(s, cmd, c);
 		uint32_t from = c->next_uid + 1;
 		c->next_uid = last; /* unless the slice stops early */
-		int r = store_imap_entries_range(
-		    imap_db(s), s->sel.mailbox_id, from, last, SEARCH_SLICE,
-		    c->q.needs_headers ? STORE_IMAP_COLS_HEADERS : STORE_IMAP_COLS_INFO, scan_cb,
-		    c);
+		int r = store_imap_entries_range(imap_db(s), s->sel.mailbox_id, from, last,
+		                                 SEARCH_SLICE, search_cols(need), scan_cb, c);
 		if (r < 0) {
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
 			return IMAP_DONE;

@@ -388,26 +388,34 @@ static bool uid_in(const uint32_t *u, size_t n, uint32_t uid)
 	return false;
 }
 
-bool imap_search_needs_entries(const struct imap_search_key *k)
+unsigned imap_search_needs(const struct imap_search_key *k)
 {
+	unsigned need = 0;
 	switch (k->kind) {
 	case IMAP_SK_ALL:
 	case IMAP_SK_AND:
 	case IMAP_SK_OR:
 	case IMAP_SK_NOT:
 		for (size_t i = 0; i < k->nkids; i++)
-			if (imap_search_needs_entries(k->kids[i]))
-				return true;
-		return false;
+			need |= imap_search_needs(k->kids[i]);
+		return need;
 	case IMAP_SK_RECENT:
 	case IMAP_SK_OLD:
 	case IMAP_SK_BODY:
 	case IMAP_SK_TEXT:
 	case IMAP_SK_SEQ:
 	case IMAP_SK_UID:
-		return false;
-	default:
-		return true;
+		return 0;
+	case IMAP_SK_LARGER:
+	case IMAP_SK_SMALLER:
+	case IMAP_SK_SENTBEFORE:
+	case IMAP_SK_SENTON:
+	case IMAP_SK_SENTSINCE:
+		return IMAP_NEED_ENTRY | IMAP_NEED_INFO;
+	case IMAP_SK_HEADER:
+		return IMAP_NEED_ENTRY | IMAP_NEED_HEADERS;
+	default: /* flags, keywords, NEW, dates, MODSEQ */
+		return IMAP_NEED_ENTRY;
 	}
 }
 

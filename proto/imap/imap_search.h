@@ -113,10 +113,16 @@ struct imap_search_msg {
 	bool recent;         /* \Recent in this session */
 };
 
-/* True if some key of k needs the message's stored entry (flags, size,
- * dates, headers, MODSEQ); false if UID, sequence number, \Recent and the
- * BODY/TEXT UID lists decide it, so SEARCH can run on the session's view. */
-bool imap_search_needs_entries(const struct imap_search_key *k);
+/* What evaluating k needs besides UID, sequence number, \Recent and the
+ * BODY/TEXT UID lists: the mailbox entry (flags, keywords, dates, MODSEQ),
+ * the message's size and Date: (info), its header fields. 0 means the
+ * session's view is enough. */
+enum {
+	IMAP_NEED_ENTRY = 1,
+	IMAP_NEED_INFO = 2,
+	IMAP_NEED_HEADERS = 4,
+};
+unsigned imap_search_needs(const struct imap_search_key *k);
 
 bool imap_search_match(const struct imap_search *q, const struct imap_search_key *k,
                        const struct imap_search_msg *m);
