@@ -194,13 +194,23 @@ int store_imap_info_get(sqlite3 *db, int64_t message_id, struct store_imap_info 
 	return r;
 }
 
-int store_imap_mailbox_unindexed(sqlite3 *db, int64_t mailbox_id)
+int store_imap_mailbox_unindexed(sqlite3 *db, int64_t mailbox_id, uint32_t above, uint32_t upto)
 {
-	return (int)store_scalar(db,
-	                         "SELECT EXISTS(SELECT 1 FROM mailbox_entries e WHERE "
-	                         "e.mailbox_id = ?1 AND NOT EXISTS (SELECT 1 FROM "
-	                         "imap_message_info i WHERE i.message_id = e.message_id))",
-	                         mailbox_id);
+	sqlite3_stmt *st;
+	int r = store_prep_cached(db, &st,
+	                          "SELECT EXISTS(SELECT 1 FROM mailbox_entries e WHERE "
+	                          "e.mailbox_id = ?1 AND e.uid > ?2 AND e.uid <= ?3 AND NOT EXISTS "
+	                          "(SELECT 1 FROM imap_message_info i WHERE "
+	                          "i.message_id = e.message_id))");
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, above);
+	sqlite3_bind_int64(st, 3, upto);
+	int rc = sqlite3_step(st);
+	r = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : store_errno(rc);
+	store_release(st);
+	return r;
 }
 
 /* Reads message_id whole and indexes it. */

@@ -79,7 +79,7 @@ int store_imap_index_missing_job(sqlite3 *db, void *arg);
  * handled, 0 if none is left. */
 int store_imap_index_next(sqlite3 *db, int64_t *cursor);
 /* Reader: 1 if some message of the mailbox has no info row. */
-int store_imap_mailbox_unindexed(sqlite3 *db, int64_t mailbox_id);
+int store_imap_mailbox_unindexed(sqlite3 *db, int64_t mailbox_id, uint32_t above, uint32_t upto);
 
 /* ---- entries ---- */
 

@@ -3,9 +3,10 @@
  *
  * Steps (cmd->step):
  *   0  parse; resolve every sequence/UID set against the view;
- *   1  if the query needs precomputed data (header or text keys) and the
- *      mailbox still has messages without it (stored before schema 2),
- *      index them in bounded store jobs first (ASYNC, repeated);
+ *   1  if the query needs precomputed data (header or text keys) and some
+ *      message of the view above the mailbox's indexed mark has none (new
+ *      mail the background indexer has not reached), index them first in
+ *      bounded store jobs (ASYNC, repeated);
  *   2  run each BODY/TEXT key once as an FTS5 query -> sorted UID lists;
  *   3  scan the mailbox's entries in UID order, SEARCH_SLICE rows per call
  *      (IMAP_AGAIN between slices), evaluating the key tree per message;
@@ -58,31 +59,43 @@ static void search_ctx_free(struct imap_cmd *cmd)
 	cmd->ctx = NULL;
 }
 
-/* Mailboxes known to be fully indexed. Every message stored since schema 2
- * is indexed when written, so once a mailbox has been checked it stays
- * checked for the life of the process. */
-static int64_t *indexed_ids;
-static size_t nindexed, capindexed;
+/* Per mailbox, a UID up to which every message is known to be indexed.
+ * A message never loses its index and new messages get higher UIDs, so a
+ * SEARCH only checks (and indexes, if needed) the UIDs of its view above
+ * the mark: mail delivered since, which the background indexer may not
+ * have reached yet. */
+struct indexed_mark {
+	int64_t mailbox_id;
+	uint32_t upto;
+};
+static struct indexed_mark *marks;
+static size_t nmarks, capmarks;
 
-static bool mailbox_indexed(int64_t id)
+static uint32_t indexed_upto(int64_t id)
 {
-	for (size_t i = 0; i < nindexed; i++)
-		if (indexed_ids[i] == id)
-			return true;
-	return false;
+	for (size_t i = 0; i < nmarks; i++)
+		if (marks[i].mailbox_id == id)
+			return marks[i].upto;
+	return 0;
 }
 
-static void mailbox_mark_indexed(int64_t id)
+static void set_indexed_upto(int64_t id, uint32_t uid)
 {
-	if (nindexed == capindexed) {
-		size_t nc = capindexed ? capindexed * 2 : 16;
-		int64_t *n = realloc(indexed_ids, nc * sizeof *n);
+	for (size_t i = 0; i < nmarks; i++)
+		if (marks[i].mailbox_id == id) {
+			if (uid > marks[i].upto)
+				marks[i].upto = uid;
+			return;
+		}
+	if (nmarks == capmarks) {
+		size_t nc = capmarks ? capmarks * 2 : 16;
+		struct indexed_mark *n = realloc(marks, nc * sizeof *n);
 		if (!n)
 			return;
-		indexed_ids = n;
-		capindexed = nc;
+		marks = n;
+		capmarks = nc;
 	}
-	indexed_ids[nindexed++] = id;
+	marks[nmarks++] = (struct indexed_mark){id, uid};
 }
 
 /* Resolve SEQ/UID keys. A sequence number above the mailbox size matches
@@ -323,7 +336,8 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			imap_condstore_enable(s);
 		cmd->step = 1;
 		c->status = 0;
-		if (!(c->q.needs_headers || c->q.nfts) || mailbox_indexed(s->sel.mailbox_id))
+		if (!(c->q.needs_headers || c->q.nfts) || s->sel.count == 0 ||
+		    indexed_upto(s->sel.mailbox_id) >= s->sel.uids[s->sel.count - 1])
 			cmd->step = 2;
 	}
 
@@ -334,7 +348,9 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			            "Cannot index the mailbox, try again");
 			return IMAP_DONE;
 		}
-		int r = store_imap_mailbox_unindexed(imap_db(s), s->sel.mailbox_id);
+		uint32_t view_last = s->sel.uids[s->sel.count - 1];
+		int r = store_imap_mailbox_unindexed(imap_db(s), s->sel.mailbox_id,
+		                                     indexed_upto(s->sel.mailbox_id), view_last);
 		if (r == 1 && (c->idx.done > 0 || c->idx.mailbox_id == 0)) {
 			c->idx.mailbox_id = s->sel.mailbox_id;
 			c->idx.limit = 200;
@@ -342,7 +358,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 				return IMAP_ASYNC;
 		}
 		if (r == 0)
-			mailbox_mark_indexed(s->sel.mailbox_id);
+			set_indexed_upto(s->sel.mailbox_id, view_last);
 		cmd->step = 2;
 	}
 

@@ -358,6 +358,26 @@ def test_header_fetch_reads_the_header_alone(box):
     m.logout()
 
 
+def test_search_sees_mail_delivered_after_a_search(box):
+    """A mailbox searched once is not then taken as indexed for ever: mail
+    delivered later (which the background indexer has not reached yet, it
+    waits for a quiet second) is found by header and body searches."""
+    m = login(box)
+    append(m, msg("first", body="walrus one\r\n", frm="Wally <wally@sea.test>"))
+    m.select("INBOX")
+    assert m.search(None, "FROM", "wally")[1][0].split() == [b"1"]
+    assert m.search(None, "BODY", "walrus")[1][0].split() == [b"1"]
+    for i in range(3):
+        deliver_smtp(box, msg("later %d" % i, body="walrus later\r\n", frm="Wally <wally@sea.test>"))
+        m.noop()
+    assert wait_count(m, 4) == 4
+    m.select("INBOX")
+    assert m.search(None, "FROM", "wally")[1][0].split() == [b"1", b"2", b"3", b"4"]
+    assert m.search(None, "BODY", "walrus")[1][0].split() == [b"1", b"2", b"3", b"4"]
+    assert m.search(None, "SUBJECT", "later")[1][0].split() == [b"2", b"3", b"4"]
+    m.logout()
+
+
 def test_copy_move_expunge(box):
     m = login(box)
     for i in range(5):

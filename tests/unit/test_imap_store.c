@@ -112,7 +112,8 @@ int main(void)
 	char kw[256];
 	CHECK(store_imap_entry_get(db, inbox, 1, &e, kw, sizeof kw) == 1 && !e.indexed,
 	      "not indexed in the delivery transaction");
-	CHECK(store_imap_mailbox_unindexed(db, inbox) == 1, "unindexed after delivery");
+	CHECK(store_imap_mailbox_unindexed(db, inbox, 0, UINT32_MAX) == 1,
+	      "unindexed after delivery");
 	CHECK(store_exec(st, fn_index_all, NULL) == 2, "idle work indexes both");
 	CHECK(store_exec(st, fn_index_all, NULL) == 0, "then nothing is left");
 
@@ -127,7 +128,7 @@ int main(void)
 	          strstr(info.headers, "Subject: Hello there\n"),
 	      "info");
 	store_imap_info_free(&info);
-	CHECK(store_imap_mailbox_unindexed(db, inbox) == 0, "all indexed");
+	CHECK(store_imap_mailbox_unindexed(db, inbox, 0, UINT32_MAX) == 0, "all indexed");
 
 	/* FTS */
 	uint32_t *u;
