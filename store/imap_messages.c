@@ -427,8 +427,8 @@ static size_t utf8_chars(const char *s, size_t n)
 	return c;
 }
 
-int store_imap_fts_uids(sqlite3 *db, int64_t mailbox_id, const char *needle, size_t nlen, bool text,
-                        uint32_t **uids, size_t *n)
+int store_imap_fts_uids(sqlite3 *db, int64_t mailbox_id, const char *needle, size_t nlen,
+                        enum store_fts_scope scope, uint32_t **uids, size_t *n)
 {
 	struct mime_buf q = {0};
 	sqlite3_stmt *st;
@@ -447,7 +447,9 @@ int store_imap_fts_uids(sqlite3 *db, int64_t mailbox_id, const char *needle, siz
 			r = mime_buf_addc(&q, '%');
 	} else {
 		/* One FTS5 string: double quotes doubled. */
-		r = mime_buf_adds(&q, text ? "\"" : "body : \"");
+		r = mime_buf_adds(&q, scope == STORE_FTS_TEXT   ? "\""
+		                      : scope == STORE_FTS_BODY ? "body : \""
+		                                                : "hdr : \"");
 		for (size_t i = 0; r == 0 && i < nlen; i++) {
 			if (needle[i] == '"')
 				r = mime_buf_addc(&q, '"');
@@ -461,13 +463,19 @@ int store_imap_fts_uids(sqlite3 *db, int64_t mailbox_id, const char *needle, siz
 		mime_buf_free(&q);
 		return r;
 	}
+	static const char *const like_sql[] = {
+	    [STORE_FTS_BODY] = "SELECT e.uid FROM mailbox_entries e WHERE e.mailbox_id = ?1 AND "
+	                       "e.message_id IN (SELECT rowid FROM imap_fts WHERE body LIKE ?2 "
+	                       "ESCAPE '\\') ORDER BY e.uid",
+	    [STORE_FTS_TEXT] = "SELECT e.uid FROM mailbox_entries e WHERE e.mailbox_id = ?1 AND "
+	                       "e.message_id IN (SELECT rowid FROM imap_fts WHERE hdr LIKE ?2 "
+	                       "ESCAPE '\\' OR body LIKE ?2 ESCAPE '\\') ORDER BY e.uid",
+	    [STORE_FTS_HEADERS] = "SELECT e.uid FROM mailbox_entries e WHERE e.mailbox_id = ?1 AND "
+	                          "e.message_id IN (SELECT rowid FROM imap_fts WHERE hdr LIKE ?2 "
+	                          "ESCAPE '\\') ORDER BY e.uid",
+	};
 	const char *sql =
-	    like ? (text ? "SELECT e.uid FROM mailbox_entries e WHERE e.mailbox_id = ?1 AND "
-	                   "e.message_id IN (SELECT rowid FROM imap_fts WHERE hdr LIKE ?2 "
-	                   "ESCAPE '\\' OR body LIKE ?2 ESCAPE '\\') ORDER BY e.uid"
-	                 : "SELECT e.uid FROM mailbox_entries e WHERE e.mailbox_id = ?1 AND "
-	                   "e.message_id IN (SELECT rowid FROM imap_fts WHERE body LIKE ?2 "
-	                   "ESCAPE '\\') ORDER BY e.uid")
+	    like ? like_sql[scope]
 	         : "SELECT e.uid FROM mailbox_entries e WHERE e.mailbox_id = ?1 AND "
 	           "e.message_id IN (SELECT rowid FROM imap_fts WHERE imap_fts MATCH ?2) "
 	           "ORDER BY e.uid";

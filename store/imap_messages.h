@@ -115,11 +115,14 @@ int store_imap_entries_range(sqlite3 *db, int64_t mailbox_id, uint32_t lo, uint3
 int store_imap_entry_get(sqlite3 *db, int64_t mailbox_id, uint32_t uid,
                          struct store_imap_entry *out, char *kwbuf, size_t kwcap);
 
+/* Where store_imap_fts_uids looks: the body text, headers or body, or the
+ * header text alone (every header field of the message and of the
+ * messages inside it, "Name: decoded value" lines). */
+enum store_fts_scope { STORE_FTS_BODY, STORE_FTS_TEXT, STORE_FTS_HEADERS };
 /* UIDs of the mailbox whose text matches needle (UTF-8), case-
- * insensitively, as a substring: in the body text (text = false) or in
- * headers or body (text = true). *uids is malloc'd, ascending. */
-int store_imap_fts_uids(sqlite3 *db, int64_t mailbox_id, const char *needle, size_t nlen, bool text,
-                        uint32_t **uids, size_t *n);
+ * insensitively, as a substring, in scope. *uids is malloc'd, ascending. */
+int store_imap_fts_uids(sqlite3 *db, int64_t mailbox_id, const char *needle, size_t nlen,
+                        enum store_fts_scope scope, uint32_t **uids, size_t *n);
 
 /* UIDs expunged since modseq (QRESYNC VANISHED (EARLIER)), ascending,
  * restricted to lo..hi. *uids malloc'd. */

@@ -166,6 +166,31 @@ static enum store_imap_cols search_cols(unsigned need)
 	return (need & IMAP_NEED_INFO) ? STORE_IMAP_COLS_INFO : STORE_IMAP_COLS_ENTRY;
 }
 
+/* The shortest FTS list (BODY, TEXT or a header prefilter) of a key the
+ * whole query requires (the root, or a child of a root AND): only its
+ * UIDs can match. NULL if there is none. */
+static const struct imap_search_fts *required_list(const struct imap_search *q)
+{
+	const struct imap_search_key *root = q->root;
+	const struct imap_search_key *const *keys = &root;
+	size_t n = 1;
+	if (root->kind == IMAP_SK_AND) {
+		keys = (const struct imap_search_key *const *)root->kids;
+		n = root->nkids;
+	}
+	const struct imap_search_fts *best = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct imap_search_key *k = keys[i];
+		bool listed =
+		    k->kind == IMAP_SK_BODY || k->kind == IMAP_SK_TEXT || k->kind == IMAP_SK_HEADER;
+		if (!listed || k->fts < 0 || (size_t)k->fts >= q->nfts)
+			continue;
+		if (!best || q->fts[k->fts].n < best->n)
+			best = &q->fts[k->fts];
+	}
+	return best;
+}
+
 static int add_hit(struct search_ctx *c, uint32_t uid)
 {
 	if (c->nhits == c->cap) {
@@ -366,7 +391,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		for (size_t i = 0; i < c->q.nfts; i++) {
 			struct imap_search_fts *f = &c->q.fts[i];
 			int r = store_imap_fts_uids(imap_db(s), s->sel.mailbox_id, f->needle,
-			                            f->len, f->text, &f->uids, &f->n);
+			                            f->len, f->scope, &f->uids, &f->n);
 			if (r < 0) {
 				imap_log(s, LOG_ERROR, "event=search_fts_error err=%d", r);
 				imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
@@ -395,6 +420,24 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			}
 		}
 		return reply(s, cmd, c);
+	}
+
+	if (cmd->step == 3) {
+		/* A BODY/TEXT key or a header prefilter that the whole query
+		 * requires, with few hits: read only those entries. */
+		const struct imap_search_fts *f = required_list(&c->q);
+		if (f && f->n <= SEARCH_SLICE && f->n * 4 < s->sel.count) {
+			for (size_t i = 0; i < f->n; i++) {
+				int r = store_imap_entries_range(imap_db(s), s->sel.mailbox_id,
+				                                 f->uids[i], f->uids[i], 1,
+				                                 search_cols(need), scan_cb, c);
+				if (r < 0) {
+					imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
+					return IMAP_DONE;
+				}
+			}
+			return reply(s, cmd, c);
+		}
 	}
 
 	if (cmd->step == 3) {

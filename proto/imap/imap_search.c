@@ -115,9 +115,29 @@ static int add_fts(struct sp *p, struct imap_search_key *k, bool text)
 	struct imap_search_fts *f = &p->q->fts[p->q->nfts];
 	f->needle = k->str;
 	f->len = k->len;
-	f->text = text;
+	f->scope = text ? STORE_FTS_TEXT : STORE_FTS_BODY;
 	k->fts = (int)p->q->nfts++;
 	return 0;
+}
+
+/* A header key gets the FTS5 header text as a prefilter: a field value
+ * containing the needle is a line of that text containing it (the index
+ * holds every header field, decoded the same way, and folds case beyond
+ * what imap_search_header does), so a message not in the FTS list cannot
+ * match and only the others are checked field by field. Trigrams need 3
+ * characters; with fewer, or no room left, the key has no prefilter. */
+static void add_header_prefilter(struct sp *p, struct imap_search_key *k)
+{
+	size_t chars = 0;
+	for (size_t i = 0; i < k->len; i++)
+		chars += ((unsigned char)k->str[i] & 0xc0) != 0x80;
+	if (chars < 3 || p->q->nfts >= IMAP_SEARCH_MAX_FTS || memchr(k->str, '\0', k->len))
+		return;
+	struct imap_search_fts *f = &p->q->fts[p->q->nfts];
+	f->needle = k->str;
+	f->len = k->len;
+	f->scope = STORE_FTS_HEADERS;
+	k->fts = (int)p->q->nfts++;
 }
 
 static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
@@ -217,6 +237,7 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 		if (arg_astring(p, &k->str, &k->len) < 0)
 			return -EINVAL;
 		p->q->needs_headers = true;
+		add_header_prefilter(p, k);
 		*out = k;
 		return 0;
 	}
@@ -229,6 +250,7 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 			if (arg_astring(p, &k->str, &k->len) < 0)
 				return -EINVAL;
 			p->q->needs_headers = true;
+			add_header_prefilter(p, k);
 			*out = k;
 			return 0;
 		}
@@ -464,6 +486,9 @@ bool imap_search_match(const struct imap_search *q, const struct imap_search_key
 		       : k->kind == IMAP_SK_SENTON   ? sent == k->num
 		                                     : sent >= k->num;
 	case IMAP_SK_HEADER:
+		if (k->fts >= 0 && (size_t)k->fts < q->nfts &&
+		    !uid_in(q->fts[k->fts].uids, q->fts[k->fts].n, m->uid))
+			return false;
 		return imap_search_header(m->headers, k->field, k->str, k->len);
 	case IMAP_SK_BODY:
 	case IMAP_SK_TEXT:

@@ -78,7 +78,7 @@ struct imap_search_key {
 struct imap_search_fts {
 	const char *needle;
 	size_t len;
-	bool text;
+	int scope;      /* enum store_fts_scope: BODY, TEXT, or HEADERS (a prefilter) */
 	uint32_t *uids; /* filled by the caller, ascending, malloc'd */
 	size_t n;
 };

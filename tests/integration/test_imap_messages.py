@@ -378,6 +378,41 @@ def test_search_sees_mail_delivered_after_a_search(box):
     m.logout()
 
 
+def test_header_search_prefilter(box):
+    """Header keys of 3+ characters are narrowed by the FTS5 header text,
+    then checked field by field: the answers must be exactly those of the
+    field match, with encoded words, folded lines and case differences, and
+    when few messages are candidates (only those entries are read)."""
+    m = login(box)
+    for i in range(12):
+        extra = ""
+        if i == 3:
+            extra = "X-Project: alpha\r\n beta-gamma\r\n"
+        frm = "Zed <zed@other.test>" if i in (2, 9) else "Alice <alice@example.org>"
+        subject = "=?UTF-8?B?w6lsw6hwaGFudA==?= memo" if i == 5 else "weekly %d" % i
+        append(m, msg(subject, body="plain body %d\r\n" % i, frm=frm, extra=extra))
+    m.select("INBOX")
+    m.store("9", "+FLAGS", r"(\Flagged)")
+
+    def s(*crit):
+        typ, d = m.search("UTF-8", *crit)
+        assert typ == "OK", d
+        return [int(x) for x in d[0].split()]
+    assert s("FROM", "ZED@other") == [3, 10]
+    assert s("FROM", "zed", "FLAGGED") == []
+    assert s("FROM", "zed", "UNFLAGGED") == [3, 10]
+    assert s("NOT", "FROM", "zed") == [1, 2, 4, 5, 6, 7, 8, 9, 11, 12]
+    assert s("OR", "FROM", "zed", "SUBJECT", '"weekly 11"') == [3, 10, 12]
+    assert s("SUBJECT", '"phant memo"') == [6]  # only in the decoded encoded word
+    assert s("HEADER", "X-Project", "beta-gamma") == [4]
+    assert s("HEADER", "X-Project", "alpha") == [4]
+    assert s("SUBJECT", "memo", "FROM", "alice") == [6]
+    assert s("FROM", "example.org", "SUBJECT", "weekly") == [1, 2, 4, 5, 7, 8, 9, 11, 12]
+    assert s("TO", "carol") == list(range(1, 13))
+    assert s("FROM", "nobody-such") == []
+    m.logout()
+
+
 def test_copy_move_expunge(box):
     m = login(box)
     for i in range(5):

@@ -5,6 +5,7 @@
 
 #include "proto/imap/imap_search.h"
 #include "proto/imap/imap_search_date.h"
+#include "store/imap_messages.h"
 #include "store/mail.h"
 
 #include <errno.h>
@@ -35,6 +36,16 @@ static int match(const char *line, const struct imap_search_msg *m)
 		done(&c);
 		return -1;
 	}
+	/* the header prefilters as the FTS index would answer them: the
+	 * message is a candidate when its header text holds the needle */
+	uint32_t uid = m->uid;
+	for (size_t i = 0; i < q.nfts; i++)
+		if (q.fts[i].scope == STORE_FTS_HEADERS && m->headers &&
+		    imap_search_substr(m->headers, strlen(m->headers), q.fts[i].needle,
+		                       q.fts[i].len)) {
+			q.fts[i].uids = &uid;
+			q.fts[i].n = 1;
+		}
 	r = imap_search_match(&q, q.root, m);
 	done(&c);
 	return r;
@@ -56,17 +67,24 @@ int main(void)
 	          q.root->kids[1]->kind == IMAP_SK_NOT,
 	      "OR/NOT/list");
 	done(&c);
-	CHECK(search("a SEARCH RETURN (MIN MAX COUNT) CHARSET UTF-8 BODY \"hello world\"", &c, &q) ==
-	              0 &&
+	CHECK(search("a SEARCH RETURN (MIN MAX COUNT) CHARSET UTF-8 BODY \"hello world\"", &c,
+	             &q) == 0 &&
 	          q.esearch &&
 	          q.ret == (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX | IMAP_SEARCH_RET_COUNT) &&
-	          q.nfts == 1 && !q.fts[0].text && strcmp(q.fts[0].needle, "hello world") == 0,
+	          q.nfts == 1 && q.fts[0].scope == STORE_FTS_BODY &&
+	          strcmp(q.fts[0].needle, "hello world") == 0,
 	      "RETURN CHARSET BODY");
 	done(&c);
 	CHECK(search("a SEARCH RETURN () TEXT {5+}\r\nhello", &c, &q) == 0 &&
-	          q.ret == IMAP_SEARCH_RET_ALL && q.nfts == 1 && q.fts[0].text &&
+	          q.ret == IMAP_SEARCH_RET_ALL && q.nfts == 1 && q.fts[0].scope == STORE_FTS_TEXT &&
 	          q.fts[0].len == 5,
 	      "RETURN () and literal");
+	done(&c);
+	CHECK(search("a SEARCH FROM alice SUBJECT ab HEADER X-Tag \"long enough\"", &c, &q) == 0 &&
+	          q.nfts == 2 && q.fts[0].scope == STORE_FTS_HEADERS &&
+	          strcmp(q.fts[0].needle, "alice") == 0 && q.root->kids[0]->fts == 0 &&
+	          q.root->kids[1]->fts == -1 && q.root->kids[2]->fts == 1 && q.needs_headers,
+	      "header keys of 3+ characters get an FTS prefilter");
 	done(&c);
 	CHECK(search("a SEARCH CHARSET KOI8-R ALL", &c, &q) == -ENOTSUP, "bad charset");
 	done(&c);
@@ -74,7 +92,8 @@ int main(void)
 	          q.root->kids[0]->kind == IMAP_SK_SEQ && q.root->kids[1]->kind == IMAP_SK_UID,
 	      "sets");
 	done(&c);
-	CHECK(search("a SEARCH $", &c, &q) == 0 && q.root->kind == IMAP_SK_SEQ && q.root->set.dollar,
+	CHECK(search("a SEARCH $", &c, &q) == 0 && q.root->kind == IMAP_SK_SEQ &&
+	          q.root->set.dollar,
 	      "$");
 	done(&c);
 	CHECK(search("a SEARCH MODSEQ 123", &c, &q) == 0 && q.has_modseq && q.root->num == 123,
@@ -154,6 +173,13 @@ int main(void)
 	CHECK(match("a SEARCH FROM ALICE@example", &m) == 1, "FROM substring");
 	CHECK(match("a SEARCH SUBJECT \"quarterly rep\"", &m) == 1, "SUBJECT");
 	CHECK(match("a SEARCH TO alice", &m) == 0, "no To");
+	m.uid = 11; /* not in any FTS list: the prefilter rules it out */
+	struct imap_search_msg m2 = m;
+	m2.headers = "Subject: other\n";
+	CHECK(match("a SEARCH FROM alice", &m2) == 0, "prefilter: not a candidate");
+	CHECK(match("a SEARCH NOT FROM alice", &m2) == 1, "prefilter under NOT");
+	CHECK(match("a SEARCH FROM al", &m) == 1, "short needle: no prefilter");
+	m.uid = 10;
 	CHECK(match("a SEARCH HEADER X-Empty \"\"", &m) == 1, "present header");
 	CHECK(match("a SEARCH HEADER X-Missing \"\"", &m) == 0, "missing header");
 	CHECK(match("a SEARCH MODSEQ 50", &m) == 1, "MODSEQ >=");
