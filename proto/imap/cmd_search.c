@@ -28,6 +28,19 @@
 #include "store/store.h"
 
 #define SEARCH_SLICE 5000
+#define SEARCH_PREFILTER_MIN 5000 /* messages in the view */
+
+/* SEARCH_PREFILTER_MIN, or TERN_TEST_SEARCH_PREFILTER_MIN (tests use the
+ * prefilter on small mailboxes). */
+static uint32_t prefilter_min(void)
+{
+	static long min = -1;
+	if (min < 0) {
+		const char *env = getenv("TERN_TEST_SEARCH_PREFILTER_MIN");
+		min = env && *env ? atol(env) : SEARCH_PREFILTER_MIN;
+	}
+	return (uint32_t)min;
+}
 
 struct search_ctx {
 	struct imap_session *s;
@@ -183,7 +196,7 @@ static const struct imap_search_fts *required_list(const struct imap_search *q)
 		const struct imap_search_key *k = keys[i];
 		bool listed =
 		    k->kind == IMAP_SK_BODY || k->kind == IMAP_SK_TEXT || k->kind == IMAP_SK_HEADER;
-		if (!listed || k->fts < 0 || (size_t)k->fts >= q->nfts)
+		if (!listed || k->fts < 0 || (size_t)k->fts >= q->nfts || q->fts[k->fts].off)
 			continue;
 		if (!best || q->fts[k->fts].n < best->n)
 			best = &q->fts[k->fts];
@@ -390,6 +403,12 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 	if (cmd->step == 2) {
 		for (size_t i = 0; i < c->q.nfts; i++) {
 			struct imap_search_fts *f = &c->q.fts[i];
+			/* The FTS index covers every mailbox: a common word of a
+			 * header matches thousands of messages elsewhere, which
+			 * costs more than reading a small mailbox's entries. */
+			f->off = f->scope == STORE_FTS_HEADERS && s->sel.count < prefilter_min();
+			if (f->off)
+				continue;
 			int r = store_imap_fts_uids(imap_db(s), s->sel.mailbox_id, f->needle,
 			                            f->len, f->scope, &f->uids, &f->n);
 			if (r < 0) {

@@ -486,7 +486,7 @@ bool imap_search_match(const struct imap_search *q, const struct imap_search_key
 		       : k->kind == IMAP_SK_SENTON   ? sent == k->num
 		                                     : sent >= k->num;
 	case IMAP_SK_HEADER:
-		if (k->fts >= 0 && (size_t)k->fts < q->nfts &&
+		if (k->fts >= 0 && (size_t)k->fts < q->nfts && !q->fts[k->fts].off &&
 		    !uid_in(q->fts[k->fts].uids, q->fts[k->fts].n, m->uid))
 			return false;
 		return imap_search_header(m->headers, k->field, k->str, k->len);

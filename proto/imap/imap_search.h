@@ -79,6 +79,7 @@ struct imap_search_fts {
 	const char *needle;
 	size_t len;
 	int scope;      /* enum store_fts_scope: BODY, TEXT, or HEADERS (a prefilter) */
+	bool off;       /* a prefilter not worth its query: not run, not applied */
 	uint32_t *uids; /* filled by the caller, ascending, malloc'd */
 	size_t n;
 };
