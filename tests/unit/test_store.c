@@ -728,16 +728,14 @@ static void test_lazy_commits(void)
 	run_until(&loop, &ctx, 1);
 	CHECK_EQ(ctx.visible, 1);
 	store_get_stats(s, &st);
-	CHECK_EQ(st.lazy_commits - st0.lazy_commits, 1);
-	/* the writer syncs the WAL by itself, once */
+	CHECK(st.lazy_commits - st0.lazy_commits >= 1);
+	/* the syncer syncs the WAL by itself (the idle indexer, a second
+	 * later, may add lazy commits and syncs of its own) */
 	for (int i = 0; i < 300 && st.wal_syncs == st0.wal_syncs; i++) {
 		uv_sleep(10);
 		store_get_stats(s, &st);
 	}
-	CHECK_EQ(st.wal_syncs - st0.wal_syncs, 1);
-	uv_sleep(300);
-	store_get_stats(s, &st);
-	CHECK_EQ(st.wal_syncs - st0.wal_syncs, 1);
+	CHECK(st.wal_syncs > st0.wal_syncs);
 
 	/* lazy then normal: the normal one's commit is synchronous */
 	gc_init(&jobs[1], &ctx, "lazy", 1);
@@ -750,9 +748,6 @@ static void test_lazy_commits(void)
 	CHECK(st0.lazy_commits - st.lazy_commits <= 1); /* 0 when both were one batch */
 	/* the normal job completed only after a sync of the WAL */
 	CHECK(st0.wal_syncs > st.wal_syncs);
-	uv_sleep(300);
-	store_get_stats(s, &st);
-	CHECK_EQ(st.wal_syncs, st0.wal_syncs); /* nothing left to sync */
 
 	sqlite3_close(ctx.check);
 	store_close(&s);
