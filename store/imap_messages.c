@@ -37,6 +37,18 @@ static char *buf_take(struct mime_buf *b)
 	return p;
 }
 
+/* The day of the Date: field, IMAP_NO_DAY if none or unparsable. */
+static int64_t sent_day_of(const struct mime_message *m)
+{
+	const char *v;
+	size_t vl;
+	int64_t day;
+	if (mime_header_get(m, m->root, "date", &v, &vl) &&
+	    imap_parse_rfc5322_day(v, vl, &day) == 0)
+		return day;
+	return IMAP_NO_DAY;
+}
+
 static int top_headers(const struct mime_message *m, struct mime_buf *out)
 {
 	const struct mime_part *p = m->root;
@@ -55,6 +67,55 @@ static int top_headers(const struct mime_message *m, struct mime_buf *out)
 		if (r == 0)
 			r = mime_buf_addc(out, '\n');
 	}
+	return r;
+}
+
+int store_message_read_header(sqlite3 *db, int64_t message_id, size_t size, char **raw,
+                              size_t *rawlen, struct mime_message **mm)
+{
+	size_t want = size > STORE_HEADER_PROBE ? STORE_HEADER_PROBE : size;
+	*rawlen = 0;
+	for (;;) {
+		char *buf = realloc(*raw, want + 1);
+		if (!buf)
+			return -ENOMEM;
+		*raw = buf;
+		size_t asked = want - *rawlen;
+		ssize_t n = store_message_read(db, message_id, *rawlen, *raw + *rawlen, asked);
+		if (n < 0)
+			return (int)n;
+		*rawlen += (size_t)n;
+		int r = mime_parse(*raw, *rawlen, mm);
+		bool whole = want >= size || (size_t)n < asked;
+		if (r < 0 || whole || (*mm)->root->body_start < *rawlen)
+			return r;
+		mime_free(mm); /* the header goes on past the prefix */
+		want = want > size / 4 ? size : want * 4;
+	}
+}
+
+int store_imap_header_info(sqlite3 *db, int64_t message_id, char **headers, int64_t *sent_day)
+{
+	int64_t size = store_message_size(db, message_id);
+	if (size < 0)
+		return (int)size;
+	char *raw = NULL;
+	size_t rawlen;
+	struct mime_message *m = NULL;
+	struct mime_buf hdrs = {0};
+	*headers = NULL;
+	*sent_day = IMAP_NO_DAY;
+	int r = store_message_read_header(db, message_id, (size_t)size, &raw, &rawlen, &m);
+	if (r == 0)
+		r = top_headers(m, &hdrs);
+	if (r == 0) {
+		*sent_day = sent_day_of(m);
+		if (!(*headers = buf_take(&hdrs)))
+			r = -ENOMEM;
+	}
+	mime_buf_free(&hdrs);
+	mime_free(&m);
+	free(raw);
 	return r;
 }
 
@@ -79,12 +140,7 @@ int store_imap_info_compute(const char *data, size_t len, struct store_imap_info
 	if (r == 0 && body_text)
 		r = mime_searchable_text(m, MIME_TEXT_BODY, STORE_IMAP_TEXT_MAX, &bt);
 	if (r == 0) {
-		const char *v;
-		size_t vl;
-		int64_t day;
-		if (mime_header_get(m, m->root, "date", &v, &vl) &&
-		    imap_parse_rfc5322_day(v, vl, &day) == 0)
-			out->sent_day = day;
+		out->sent_day = sent_day_of(m);
 		out->envelope = buf_take(&env);
 		out->bodystructure = buf_take(&bs);
 		out->body = buf_take(&body);

@@ -115,6 +115,20 @@ int store_imap_entries_range(sqlite3 *db, int64_t mailbox_id, uint32_t lo, uint3
 int store_imap_entry_get(sqlite3 *db, int64_t mailbox_id, uint32_t uid,
                          struct store_imap_entry *out, char *kwbuf, size_t kwcap);
 
+/* A prefix of the message (size bytes in all) that holds its whole
+ * header, parsed: STORE_HEADER_PROBE bytes, four times more while the
+ * parser finds no end of the header in it. *raw is realloc'd (the caller
+ * frees it and *mm). For header sections and fields without reading (or
+ * parsing) a large body. */
+#define STORE_HEADER_PROBE (16u << 10)
+struct mime_message;
+int store_message_read_header(sqlite3 *db, int64_t message_id, size_t size, char **raw,
+                              size_t *rawlen, struct mime_message **mm);
+/* For a message without its info row yet (the background indexer has not
+ * reached it): the top-level header text as the info row holds it, and the
+ * day of its Date: field (IMAP_NO_DAY if none). *headers is malloc'd. */
+int store_imap_header_info(sqlite3 *db, int64_t message_id, char **headers, int64_t *sent_day);
+
 /* Where store_imap_fts_uids looks: the body text, headers or body, or the
  * header text alone (every header field of the message and of the
  * messages inside it, "Name: decoded value" lines). */

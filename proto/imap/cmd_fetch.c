@@ -203,38 +203,25 @@ static int addf(struct mime_buf *b, const char *fmt, ...)
 
 /* The message, parsed. When the FETCH wants top-level header sections
  * only (a mail client's message list), only a prefix holding the whole
- * header is read: HEADER_PROBE bytes, four times more while the parser
- * finds no end of the header in it. A 20 MB attachment is then neither
- * read nor parsed. */
-#define HEADER_PROBE (16u << 10)
-
+ * header is read (store_message_read_header): a 20 MB attachment is then
+ * neither read nor parsed. */
 static int load_message(struct fetch_ctx *c, const struct fent *e)
 {
 	if (c->mm)
 		return 0;
 	if (e->size < 0 || (uint64_t)e->size > (1ull << 31))
 		return -EFBIG;
-	size_t size = (size_t)e->size;
-	size_t want = c->spec.header_only && size > HEADER_PROBE ? HEADER_PROBE : size;
-	c->rawlen = 0;
-	for (;;) {
-		char *raw = realloc(c->raw, want + 1);
-		if (!raw)
-			return -ENOMEM;
-		c->raw = raw;
-		size_t asked = want - c->rawlen;
-		ssize_t n = store_message_read(imap_db(c->s), e->message_id, c->rawlen,
-		                               c->raw + c->rawlen, asked);
-		if (n < 0)
-			return (int)n;
-		c->rawlen += (size_t)n;
-		int r = mime_parse(c->raw, c->rawlen, &c->mm);
-		bool whole = want >= size || (size_t)n < asked;
-		if (r < 0 || whole || c->mm->root->body_start < c->rawlen)
-			return r;
-		mime_free(&c->mm); /* the header goes on past the prefix */
-		want = want > size / 4 ? size : want * 4;
-	}
+	if (c->spec.header_only)
+		return store_message_read_header(imap_db(c->s), e->message_id, (size_t)e->size,
+		                                 &c->raw, &c->rawlen, &c->mm);
+	c->raw = malloc((size_t)e->size + 1);
+	if (!c->raw)
+		return -ENOMEM;
+	ssize_t n = store_message_read(imap_db(c->s), e->message_id, 0, c->raw, (size_t)e->size);
+	if (n < 0)
+		return (int)n;
+	c->rawlen = (size_t)n;
+	return mime_parse(c->raw, c->rawlen, &c->mm);
 }
 
 static int load_info(struct fetch_ctx *c, const struct fent *e)

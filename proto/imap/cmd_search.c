@@ -3,10 +3,11 @@
  *
  * Steps (cmd->step):
  *   0  parse; resolve every sequence/UID set against the view;
- *   1  if the query needs precomputed data (header or text keys) and some
- *      message of the view above the mailbox's indexed mark has none (new
- *      mail the background indexer has not reached), index them first in
- *      bounded store jobs (ASYNC, repeated);
+ *   1  if the query has FTS lists to query (BODY/TEXT, header prefilters)
+ *      and some message of the view above the mailbox's indexed mark is
+ *      not indexed (new mail the background indexer has not reached),
+ *      index them first in bounded store jobs (ASYNC, repeated); header
+ *      fields and Date: of unindexed mail are read from the message;
  *   2  run each BODY/TEXT key once as an FTS5 query -> sorted UID lists;
  *   3  scan the mailbox's entries in UID order, SEARCH_SLICE rows per call
  *      (IMAP_AGAIN between slices), evaluating the key tree per message;
@@ -52,6 +53,7 @@ struct search_ctx {
 	size_t nhits, cap;
 	int64_t maxmodseq;
 	int error;
+	unsigned need; /* imap_search_needs() of the query */
 };
 
 /* The writer job gets the request inside the context; the completion gets
@@ -237,7 +239,15 @@ static int scan_cb(void *ud, const struct store_imap_entry *e)
 	    .headers = e->headers,
 	    .recent = imap_is_recent(c->s, e->uid),
 	};
-	if (!imap_search_match(&c->q, c->q.root, &m))
+	/* Mail the background indexer has not reached: its header fields
+	 * and Date: from the header itself, as FETCH does. */
+	char *headers = NULL;
+	if (!e->indexed && (c->need & (IMAP_NEED_HEADERS | IMAP_NEED_INFO)) &&
+	    store_imap_header_info(imap_db(c->s), e->message_id, &headers, &m.sent_day) == 0)
+		m.headers = headers;
+	bool hit = imap_search_match(&c->q, c->q.root, &m);
+	free(headers);
+	if (!hit)
 		return 0;
 	if (add_hit(c, e->uid) < 0)
 		return -ENOMEM;
@@ -372,9 +382,21 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		}
 		if (c->q.has_modseq)
 			imap_condstore_enable(s);
+		c->need = imap_search_needs(c->q.root);
+		/* The FTS index covers every mailbox: a common word of a header
+		 * matches thousands of messages elsewhere, which costs more than
+		 * reading a small mailbox's entries. */
+		bool fts = false;
+		for (size_t i = 0; i < c->q.nfts; i++) {
+			struct imap_search_fts *f = &c->q.fts[i];
+			f->off = f->scope == STORE_FTS_HEADERS && s->sel.count < prefilter_min();
+			fts |= !f->off;
+		}
+		/* Only the FTS lists need the index first; header fields and
+		 * dates of unindexed mail are read from the message (scan_cb). */
 		cmd->step = 1;
 		c->status = 0;
-		if (!(c->q.needs_headers || c->q.nfts) || s->sel.count == 0 ||
+		if (!fts || s->sel.count == 0 ||
 		    indexed_upto(s->sel.mailbox_id) >= s->sel.uids[s->sel.count - 1])
 			cmd->step = 2;
 	}
@@ -403,10 +425,6 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 	if (cmd->step == 2) {
 		for (size_t i = 0; i < c->q.nfts; i++) {
 			struct imap_search_fts *f = &c->q.fts[i];
-			/* The FTS index covers every mailbox: a common word of a
-			 * header matches thousands of messages elsewhere, which
-			 * costs more than reading a small mailbox's entries. */
-			f->off = f->scope == STORE_FTS_HEADERS && s->sel.count < prefilter_min();
 			if (f->off)
 				continue;
 			int r = store_imap_fts_uids(imap_db(s), s->sel.mailbox_id, f->needle,
@@ -423,7 +441,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			return reply(s, cmd, c);
 	}
 
-	unsigned need = imap_search_needs(c->q.root);
+	unsigned need = c->need;
 	if (cmd->step == 3 && !need) {
 		/* UIDs, sequence numbers, \Recent and the FTS lists decide: the
 		 * session's view is enough, no entry is read. */

@@ -375,6 +375,12 @@ def test_search_sees_mail_delivered_after_a_search(box):
     assert m.search(None, "FROM", "wally")[1][0].split() == [b"1", b"2", b"3", b"4"]
     assert m.search(None, "BODY", "walrus")[1][0].split() == [b"1", b"2", b"3", b"4"]
     assert m.search(None, "SUBJECT", "later")[1][0].split() == [b"2", b"3", b"4"]
+    # the Date: of mail not indexed yet (msg() dates everything 1 Jul 2003)
+    deliver_smtp(box, msg("dated", body="x\r\n"))
+    assert wait_count(m, 5) == 5
+    m.select("INBOX")
+    assert m.search(None, "SENTON", "1-Jul-2003")[1][0].split() == [b"1", b"2", b"3", b"4", b"5"]
+    assert m.search(None, "SENTBEFORE", "1-Jan-2004", "SUBJECT", "dated")[1][0].split() == [b"5"]
     m.logout()
 
 
