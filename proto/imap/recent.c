@@ -114,6 +114,10 @@ void imap_recent_arrived(struct imap_session *s, uint32_t uid)
 		return;
 	if (claim(s, uid, !s->sel.readonly) >= uid)
 		return; /* another session had it first */
+	if (uid == s->sel.recent_hi + 1 && s->sel.recent_hi > 0) {
+		s->sel.recent_hi = uid; /* the usual case: the range grows */
+		return;
+	}
 	if (s->sel.nrecent_more == s->sel.caprecent_more) {
 		size_t cap = s->sel.caprecent_more ? s->sel.caprecent_more * 2 : 16;
 		uint32_t *v = realloc(s->sel.recent_more, cap * sizeof *v);
@@ -122,16 +126,33 @@ void imap_recent_arrived(struct imap_session *s, uint32_t uid)
 		s->sel.recent_more = v;
 		s->sel.caprecent_more = cap;
 	}
-	s->sel.recent_more[s->sel.nrecent_more++] = uid;
+	/* kept ascending for imap_is_recent's binary search (arrivals come
+	 * in UID order, so this is an append but for a stray late one) */
+	size_t i = s->sel.nrecent_more;
+	while (i > 0 && s->sel.recent_more[i - 1] > uid)
+		i--;
+	if (i > 0 && s->sel.recent_more[i - 1] == uid)
+		return;
+	memmove(s->sel.recent_more + i + 1, s->sel.recent_more + i,
+	        (s->sel.nrecent_more - i) * sizeof *s->sel.recent_more);
+	s->sel.recent_more[i] = uid;
+	s->sel.nrecent_more++;
 }
 
 bool imap_is_recent(const struct imap_session *s, uint32_t uid)
 {
 	if (uid > s->sel.recent_lo && uid <= s->sel.recent_hi)
 		return true;
-	for (size_t i = 0; i < s->sel.nrecent_more; i++)
-		if (s->sel.recent_more[i] == uid)
+	size_t lo = 0, hi = s->sel.nrecent_more;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->sel.recent_more[mid] == uid)
 			return true;
+		if (s->sel.recent_more[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return false;
 }
 
