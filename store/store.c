@@ -557,6 +557,31 @@ static int wal_sync(struct store *s)
 	return rc;
 }
 
+/* After a commit: jobs (possibly none) wait for the next sync, which
+ * comes at the latest STORE_LAZY_SYNC_MS after the oldest unsynced commit;
+ * with jobs waiting the syncer syncs at once. wlock held. */
+static void queue_for_sync(struct store *s, struct store_job *jobs, struct store_job *last,
+                           bool lazy_only)
+{
+	uv_mutex_lock(&s->smu);
+	if (jobs) {
+		if (s->stail)
+			s->stail->next = jobs;
+		else
+			s->shead = jobs;
+		s->stail = last;
+	}
+	if (!s->unsynced_ns)
+		s->unsynced_ns = uv_hrtime();
+	uv_cond_signal(&s->scond);
+	uv_mutex_unlock(&s->smu);
+	if (lazy_only) {
+		uv_mutex_lock(&s->mu);
+		s->stats.lazy_commits++;
+		uv_mutex_unlock(&s->mu);
+	}
+}
+
 /* Writer thread, after a batch committed (or not): lazy jobs, failed jobs
  * and, without a syncer, every job complete now; the others after the
  * next sync. */
@@ -568,36 +593,17 @@ static void hand_over(struct store *s, struct store_job *batch, bool committed)
 	for (struct store_job *j = batch, *next; j; j = next) {
 		next = j->next;
 		j->next = NULL;
+		lazy_only &= j->lazy;
 		if (!committed || !s->have_syncer || j->lazy || j->status < 0) {
 			*nt = now_last = j;
 			nt = &j->next;
 		} else {
 			*lt = later_last = j;
 			lt = &j->next;
-			lazy_only = false;
-		}
-		if (!j->lazy)
-			lazy_only = false;
-	}
-	if (committed && s->have_syncer) {
-		uv_mutex_lock(&s->smu);
-		if (later) {
-			if (s->stail)
-				s->stail->next = later;
-			else
-				s->shead = later;
-			s->stail = later_last;
-		}
-		if (!s->unsynced_ns)
-			s->unsynced_ns = uv_hrtime();
-		uv_cond_signal(&s->scond);
-		uv_mutex_unlock(&s->smu);
-		if (lazy_only) {
-			uv_mutex_lock(&s->mu);
-			s->stats.lazy_commits++;
-			uv_mutex_unlock(&s->mu);
 		}
 	}
+	if (committed && s->have_syncer)
+		queue_for_sync(s, later, later_last, lazy_only);
 	if (now)
 		post_completions(s, now, now_last);
 }
@@ -902,10 +908,10 @@ static int exec_txn(struct store *s, int (*fn)(sqlite3 *db, void *arg), void *ar
 		if (!sqlite3_get_autocommit(db))
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		ret = store_errno(rc) ? store_errno(rc) : -EIO;
-	} else if (s->wal_fd >= 0 && !(lazy && s->have_syncer)) {
-		ret = wal_sync(s) < 0 ? -EIO : ret; /* on disk before we return */
+	} else if (s->have_syncer && lazy) {
+		queue_for_sync(s, NULL, NULL, true); /* the syncer syncs it soon */
 	} else if (s->have_syncer) {
-		hand_over(s, NULL, true); /* lazy: the syncer syncs it soon */
+		ret = wal_sync(s) < 0 ? -EIO : ret; /* on disk before we return */
 	}
 out:
 	uv_mutex_unlock(&s->wlock);
