@@ -18,6 +18,7 @@
 #include "proto/imap/imap_int.h"
 #include "proto/imap/imap_search.h"
 #include "proto/imap/imap_search_date.h"
+#include "proto/imap/seqset.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -208,16 +209,7 @@ static const struct imap_search_fts *required_list(const struct imap_search *q)
 
 static int add_hit(struct search_ctx *c, uint32_t uid)
 {
-	if (c->nhits == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 256;
-		uint32_t *n = realloc(c->hits, nc * sizeof *n);
-		if (!n)
-			return -ENOMEM;
-		c->hits = n;
-		c->cap = nc;
-	}
-	c->hits[c->nhits++] = uid;
-	return 0;
+	return imap_uids_push(&c->hits, &c->nhits, &c->cap, uid) ? 0 : -ENOMEM;
 }
 
 static int scan_cb(void *ud, const struct store_imap_entry *e)

@@ -2,6 +2,7 @@
 #include "proto/imap/imap_search.h"
 #include "proto/imap/imap_int.h"
 #include "proto/imap/imap_search_date.h"
+#include "proto/imap/seqset.h"
 
 #include <errno.h>
 #include <string.h>
@@ -108,15 +109,21 @@ static const struct {
     {"SENTON", IMAP_SK_SENTON}, {"SENTSINCE", IMAP_SK_SENTSINCE},
 };
 
+/* k's needle as FTS query number k->fts; the caller checked for room. */
+static void push_fts(struct sp *p, struct imap_search_key *k, enum store_fts_scope scope)
+{
+	struct imap_search_fts *f = &p->q->fts[p->q->nfts];
+	f->needle = k->str;
+	f->len = k->len;
+	f->scope = scope;
+	k->fts = (int)p->q->nfts++;
+}
+
 static int add_fts(struct sp *p, struct imap_search_key *k, bool text)
 {
 	if (p->q->nfts >= IMAP_SEARCH_MAX_FTS)
 		return bad(p, "Too many BODY/TEXT keys");
-	struct imap_search_fts *f = &p->q->fts[p->q->nfts];
-	f->needle = k->str;
-	f->len = k->len;
-	f->scope = text ? STORE_FTS_TEXT : STORE_FTS_BODY;
-	k->fts = (int)p->q->nfts++;
+	push_fts(p, k, text ? STORE_FTS_TEXT : STORE_FTS_BODY);
 	return 0;
 }
 
@@ -133,11 +140,7 @@ static void add_header_prefilter(struct sp *p, struct imap_search_key *k)
 		chars += ((unsigned char)k->str[i] & 0xc0) != 0x80;
 	if (chars < 3 || p->q->nfts >= IMAP_SEARCH_MAX_FTS || memchr(k->str, '\0', k->len))
 		return;
-	struct imap_search_fts *f = &p->q->fts[p->q->nfts];
-	f->needle = k->str;
-	f->len = k->len;
-	f->scope = STORE_FTS_HEADERS;
-	k->fts = (int)p->q->nfts++;
+	push_fts(p, k, STORE_FTS_HEADERS);
 }
 
 static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
@@ -236,7 +239,6 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 		k->field = f;
 		if (arg_astring(p, &k->str, &k->len) < 0)
 			return -EINVAL;
-		p->q->needs_headers = true;
 		add_header_prefilter(p, k);
 		*out = k;
 		return 0;
@@ -249,7 +251,6 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 			k->field = hdrnames[i];
 			if (arg_astring(p, &k->str, &k->len) < 0)
 				return -EINVAL;
-			p->q->needs_headers = true;
 			add_header_prefilter(p, k);
 			*out = k;
 			return 0;
@@ -395,21 +396,6 @@ bool imap_search_header(const char *h, const char *field, const char *needle, si
 	return false;
 }
 
-static bool uid_in(const uint32_t *u, size_t n, uint32_t uid)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (u[mid] == uid)
-			return true;
-		if (u[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
 unsigned imap_search_needs(const struct imap_search_key *k)
 {
 	unsigned need = 0;
@@ -487,14 +473,14 @@ bool imap_search_match(const struct imap_search *q, const struct imap_search_key
 		                                     : sent >= k->num;
 	case IMAP_SK_HEADER:
 		if (k->fts >= 0 && (size_t)k->fts < q->nfts && !q->fts[k->fts].off &&
-		    !uid_in(q->fts[k->fts].uids, q->fts[k->fts].n, m->uid))
+		    !imap_uids_contain(q->fts[k->fts].uids, q->fts[k->fts].n, m->uid))
 			return false;
 		return imap_search_header(m->headers, k->field, k->str, k->len);
 	case IMAP_SK_BODY:
 	case IMAP_SK_TEXT:
 		if (k->fts < 0 || (size_t)k->fts >= q->nfts)
 			return false;
-		return uid_in(q->fts[k->fts].uids, q->fts[k->fts].n, m->uid);
+		return imap_uids_contain(q->fts[k->fts].uids, q->fts[k->fts].n, m->uid);
 	case IMAP_SK_SEQ:
 		return imap_seqset_contains(&k->resolved, m->seq);
 	case IMAP_SK_UID:

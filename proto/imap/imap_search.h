@@ -86,10 +86,9 @@ struct imap_search_fts {
 
 struct imap_search {
 	struct imap_search_key *root;
-	bool esearch;    /* RETURN given */
-	unsigned ret;    /* IMAP_SEARCH_RET_* (RETURN () means ALL) */
-	bool has_modseq; /* a MODSEQ key: reply with the highest MODSEQ */
-	bool needs_headers;
+	bool esearch;        /* RETURN given */
+	unsigned ret;        /* IMAP_SEARCH_RET_* (RETURN () means ALL) */
+	bool has_modseq;     /* a MODSEQ key: reply with the highest MODSEQ */
 	bool has_seqset;     /* some SEQ/UID key (needs resolving) */
 	const char *charset; /* NULL, or as given */
 	struct imap_search_fts fts[IMAP_SEARCH_MAX_FTS];

@@ -15,6 +15,7 @@
  * claimed at SELECT, plus single UIDs claimed later (recent_more).
  */
 #include "proto/imap/core.h"
+#include "proto/imap/seqset.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -118,57 +119,32 @@ void imap_recent_arrived(struct imap_session *s, uint32_t uid)
 		s->sel.recent_hi = uid; /* the usual case: the range grows */
 		return;
 	}
-	if (s->sel.nrecent_more == s->sel.caprecent_more) {
-		size_t cap = s->sel.caprecent_more ? s->sel.caprecent_more * 2 : 16;
-		uint32_t *v = realloc(s->sel.recent_more, cap * sizeof *v);
-		if (!v)
-			return;
-		s->sel.recent_more = v;
-		s->sel.caprecent_more = cap;
-	}
-	/* kept ascending for imap_is_recent's binary search (arrivals come
-	 * in UID order, so this is an append but for a stray late one) */
-	size_t i = s->sel.nrecent_more;
-	while (i > 0 && s->sel.recent_more[i - 1] > uid)
-		i--;
-	if (i > 0 && s->sel.recent_more[i - 1] == uid)
+	/* kept ascending for imap_is_recent (arrivals come in UID order, so
+	 * this appends but for a stray late one) */
+	size_t i = imap_uids_lower_bound(s->sel.recent_more, s->sel.nrecent_more, uid);
+	if ((i < s->sel.nrecent_more && s->sel.recent_more[i] == uid) ||
+	    !imap_uids_push(&s->sel.recent_more, &s->sel.nrecent_more, &s->sel.caprecent_more, uid))
 		return;
 	memmove(s->sel.recent_more + i + 1, s->sel.recent_more + i,
-	        (s->sel.nrecent_more - i) * sizeof *s->sel.recent_more);
+	        (s->sel.nrecent_more - 1 - i) * sizeof *s->sel.recent_more);
 	s->sel.recent_more[i] = uid;
-	s->sel.nrecent_more++;
 }
 
 bool imap_is_recent(const struct imap_session *s, uint32_t uid)
 {
 	if (uid > s->sel.recent_lo && uid <= s->sel.recent_hi)
 		return true;
-	size_t lo = 0, hi = s->sel.nrecent_more;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->sel.recent_more[mid] == uid)
-			return true;
-		if (s->sel.recent_more[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
+	return imap_uids_contain(s->sel.recent_more, s->sel.nrecent_more, uid);
 }
 
 uint32_t imap_recent_count(const struct imap_session *s)
 {
 	uint32_t n = 0;
 	/* the view is sorted: the range is one run of it */
-	uint32_t first = 0, lo = 0, hi = s->sel.count;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (s->sel.uids[mid] <= s->sel.recent_lo)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (first = lo; first < s->sel.count && s->sel.uids[first] <= s->sel.recent_hi; first++)
+	size_t first = s->sel.recent_lo == UINT32_MAX
+	                   ? s->sel.count
+	                   : imap_uids_lower_bound(s->sel.uids, s->sel.count, s->sel.recent_lo + 1);
+	for (; first < s->sel.count && s->sel.uids[first] <= s->sel.recent_hi; first++)
 		n++;
 	for (size_t i = 0; i < s->sel.nrecent_more; i++)
 		n += imap_view_seq(s, s->sel.recent_more[i]) != 0;

@@ -83,18 +83,43 @@ static int cmp_range(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-/* First index with uids[i] >= v. */
-static uint32_t lower_bound(const uint32_t *u, uint32_t n, uint32_t v)
+size_t imap_uids_lower_bound(const uint32_t *v, size_t n, uint32_t x)
 {
-	uint32_t lo = 0, hi = n;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (u[mid] < v)
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < x)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+bool imap_uids_contain(const uint32_t *v, size_t n, uint32_t x)
+{
+	size_t i = imap_uids_lower_bound(v, n, x);
+	return i < n && v[i] == x;
+}
+
+bool imap_uids_push(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		uint32_t *p = realloc(*v, c * sizeof *p);
+		if (!p)
+			return false;
+		*v = p;
+		*cap = c;
+	}
+	(*v)[(*n)++] = x;
+	return true;
+}
+
+/* First index with uids[i] >= v. */
+static uint32_t lower_bound(const uint32_t *u, uint32_t n, uint32_t v)
+{
+	return (uint32_t)imap_uids_lower_bound(u, n, v);
 }
 
 static void merge(struct imap_seqset *out)

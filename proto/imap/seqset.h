@@ -53,6 +53,14 @@ int imap_seqset_resolve(const uint32_t *uids, uint32_t count, const uint32_t *sa
 uint64_t imap_seqset_count(const struct imap_seqset *resolved);
 bool imap_seqset_contains(const struct imap_seqset *resolved, uint32_t n);
 
+/* Ascending UID arrays (the view, FTS hit lists, \Recent arrivals): the
+ * first index with v[i] >= x, and whether x is in v. */
+size_t imap_uids_lower_bound(const uint32_t *v, size_t n, uint32_t x);
+bool imap_uids_contain(const uint32_t *v, size_t n, uint32_t x);
+/* Append x to a malloc'd array that grows by doubling; false when out of
+ * memory (the array is unchanged). */
+bool imap_uids_push(uint32_t **v, size_t *n, size_t *cap, uint32_t x);
+
 /* Format numbers as a compact set, keeping their order: runs of +1 become
  * "a:b" ("3,4,5,9" -> "3:5,9"). For VANISHED (sorted input) and COPYUID
  * (source and destination UIDs in corresponding order). Returns a string

@@ -39,20 +39,6 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static bool vec_push(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
-{
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 16;
-		uint32_t *p = realloc(*v, c * sizeof *p);
-		if (!p)
-			return false;
-		*v = p;
-		*cap = c;
-	}
-	(*v)[(*n)++] = x;
-	return true;
-}
-
 static bool vec_has(const uint32_t *v, size_t n, uint32_t x)
 {
 	for (size_t i = n; i-- > 0;)
@@ -88,15 +74,8 @@ const char *imap_expunge_issued(const struct imap_session *s)
 
 uint32_t imap_view_seq(const struct imap_session *s, uint32_t uid)
 {
-	uint32_t lo = 0, hi = s->sel.count;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (s->sel.uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < s->sel.count && s->sel.uids[lo] == uid ? lo + 1 : 0;
+	size_t i = imap_uids_lower_bound(s->sel.uids, s->sel.count, uid);
+	return i < s->sel.count && s->sel.uids[i] == uid ? (uint32_t)i + 1 : 0;
 }
 
 uint32_t imap_view_uid(const struct imap_session *s, uint32_t seq)
@@ -114,7 +93,7 @@ static void on_event(void *ud, const struct notify_event *ev)
 	case NOTIFY_EXISTS:
 		if (imap_view_seq(s, ev->uid) || vec_has(p->exists, p->nexists, ev->uid))
 			return;
-		vec_push(&p->exists, &p->nexists, &p->capexists, ev->uid);
+		imap_uids_push(&p->exists, &p->nexists, &p->capexists, ev->uid);
 		break;
 	case NOTIFY_EXPUNGE:
 		if (ev->origin == s->sid)
@@ -123,14 +102,14 @@ static void on_event(void *ud, const struct notify_event *ev)
 			return; /* never told: nothing to take back */
 		if (!imap_view_seq(s, ev->uid) || vec_has(p->expunged, p->nexpunged, ev->uid))
 			return;
-		vec_push(&p->expunged, &p->nexpunged, &p->capexpunged, ev->uid);
+		imap_uids_push(&p->expunged, &p->nexpunged, &p->capexpunged, ev->uid);
 		break;
 	case NOTIFY_FLAGS:
 		if (ev->origin == s->sid)
 			return;
 		if (!imap_view_seq(s, ev->uid) || vec_has(p->flags, p->nflags, ev->uid))
 			return;
-		vec_push(&p->flags, &p->nflags, &p->capflags, ev->uid);
+		imap_uids_push(&p->flags, &p->nflags, &p->capflags, ev->uid);
 		break;
 	}
 	if (s->input == IMAP_IN_IDLE)

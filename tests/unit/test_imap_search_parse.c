@@ -83,7 +83,8 @@ int main(void)
 	CHECK(search("a SEARCH FROM alice SUBJECT ab HEADER X-Tag \"long enough\"", &c, &q) == 0 &&
 	          q.nfts == 2 && q.fts[0].scope == STORE_FTS_HEADERS &&
 	          strcmp(q.fts[0].needle, "alice") == 0 && q.root->kids[0]->fts == 0 &&
-	          q.root->kids[1]->fts == -1 && q.root->kids[2]->fts == 1 && q.needs_headers,
+	          q.root->kids[1]->fts == -1 && q.root->kids[2]->fts == 1 &&
+	          (imap_search_needs(q.root) & IMAP_NEED_HEADERS),
 	      "header keys of 3+ characters get an FTS prefilter");
 	done(&c);
 	CHECK(search("a SEARCH CHARSET KOI8-R ALL", &c, &q) == -ENOTSUP, "bad charset");
@@ -104,7 +105,7 @@ int main(void)
 	      "MODSEQ entry");
 	done(&c);
 	CHECK(search("a SEARCH HEADER X-Mailer \"\" FROM bob SUBJECT {3+}\r\nabc", &c, &q) == 0 &&
-	          q.needs_headers && q.root->nkids == 3,
+	          (imap_search_needs(q.root) & IMAP_NEED_HEADERS) && q.root->nkids == 3,
 	      "headers");
 	done(&c);
 	CHECK(search("a SEARCH SINCE 1-Feb-1994 SENTBEFORE \"5-Mar-2020\" LARGER 10 SMALLER 99", &c,
