@@ -10,6 +10,7 @@
 #ifndef TERN_LOG_H
 #define TERN_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,12 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 /* Session-scoped: prefixes "sid=<hex> peer=<addr> <proto>". */
 void log_session(enum log_level level, uint64_t sid, const char *peer, const char *proto,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The calling thread's debug and info lines wait in a buffer until
+ * log_flush() (serve.c: the event loop, once per iteration); warnings and
+ * errors flush it and go out at once. Off again flushes. One thread only. */
+void log_buffer_this_thread(bool on);
+void log_flush(void);
 
 /* Escape a client-controlled value for a log line into out (always
  * NUL-terminated, truncated to outlen). Returns out. */

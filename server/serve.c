@@ -203,6 +203,15 @@ static void on_trim_tick(uv_timer_t *t)
 	}
 }
 
+/* Before the loop blocks, the lines its callbacks logged go out (log.c). */
+static uv_prepare_t log_flusher;
+
+static void on_loop_idle_soon(uv_prepare_t *h)
+{
+	(void)h;
+	log_flush();
+}
+
 /* conn's input hook: clients are active, the store's idle work and the
  * heap trim wait. */
 static void note_client(void *store)
@@ -269,6 +278,10 @@ int serve_run(struct config *cfg)
 
 	log_info("event=ready version=%s data_dir=%s domain=%s listeners=%zu", TERN_VERSION,
 	         cfg->data_dir, cfg->domain, cfg->nlisten);
+	uv_prepare_init(srv->loop, &log_flusher);
+	uv_prepare_start(&log_flusher, on_loop_idle_soon);
+	uv_unref((uv_handle_t *)&log_flusher);
+	log_buffer_this_thread(true);
 	uv_run(srv->loop, UV_RUN_DEFAULT);
 
 	/* Stopped: close our handles, drain the store, let close callbacks run. */
@@ -277,6 +290,8 @@ int serve_run(struct config *cfg)
 	uv_close((uv_handle_t *)&sig_hup, NULL);
 	uv_close((uv_handle_t *)&shutdown_timer, NULL);
 	uv_close((uv_handle_t *)&trim_timer, NULL);
+	log_buffer_this_thread(false);
+	uv_close((uv_handle_t *)&log_flusher, NULL);
 	listeners_stop();
 	queue_runner_stop();
 	conn_shutdown_all();
