@@ -26,17 +26,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <mbedtls/sha256.h>
-#include <mbedtls/version.h>
-
-int store_message_digest(const void *data, size_t len, unsigned char out[STORE_DIGEST_LEN])
-{
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-	return mbedtls_sha256(data, len, out, 0) == 0 ? 0 : -EIO;
-#else
-	return mbedtls_sha256_ret(data, len, out, 0) == 0 ? 0 : -EIO;
-#endif
-}
 
 static const char *mailbox_name(const char *name)
 {

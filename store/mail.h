@@ -50,6 +50,12 @@ struct store_remote_rcpt {
 /* Messages are deduplicated by this digest (SHA-256 of the bytes). */
 #define STORE_DIGEST_LEN 32
 int store_message_digest(const void *data, size_t len, unsigned char out[STORE_DIGEST_LEN]);
+/* The same by a given implementation (store/digest.c), for tests:
+ * -ENOTSUP when this CPU lacks it. */
+#define STORE_DIGEST_ANY 0
+#define STORE_DIGEST_MBEDTLS 1
+#define STORE_DIGEST_SHA_NI 2
+int store_digest_impl(int which, const void *data, size_t len, unsigned char out[STORE_DIGEST_LEN]);
 
 struct store_delivery {
 	const char *data; /* full message, CRLF line endings */

@@ -59,7 +59,7 @@ enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_p
 		snprintf(addr, sizeof addr, "%s", p->addr);
 
 	memset(&r, 0, sizeof r);
-	rc = store_resolve_rcpt(db, addr, &r);
+	rc = store_resolve_rcpt_cached(s->srv->store, addr, &r);
 	if (rc == STORE_RCPT_LOCAL) {
 		out->account_id = r.account_id;
 		out->mailbox_id = r.mailbox_id;
@@ -170,10 +170,8 @@ struct smtp_job {
 	uint64_t origin; /* conn id, for notifications */
 	char *local_data;
 	size_t local_len;
-	unsigned char local_digest[STORE_DIGEST_LEN];
 	char *remote_data;
 	size_t remote_len;
-	unsigned char remote_digest[STORE_DIGEST_LEN];
 	char *mail_from;
 	const char *ret;
 	char *envid;
@@ -254,7 +252,6 @@ static int job_run(sqlite3 *db, void *arg)
 		struct store_delivery d = {
 		    .data = j->local_data,
 		    .len = j->local_len,
-		    .digest = j->local_digest,
 		    .mail_from = j->mail_from,
 		    .ret = j->ret,
 		    .envid = j->envid,
@@ -274,7 +271,6 @@ static int job_run(sqlite3 *db, void *arg)
 		struct store_delivery d = {
 		    .data = j->remote_data,
 		    .len = j->remote_len,
-		    .digest = j->remote_digest,
 		    .mail_from = j->mail_from,
 		    .ret = j->ret,
 		    .envid = j->envid,
@@ -476,15 +472,13 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, const char **why)
 			goto oom;
 		j->local_data = join3(retpath, (size_t)n, received, nrecv,
 		                      t->msg.buf ? t->msg.buf : "", t->msg.len, &j->local_len);
-		if (!j->local_data ||
-		    store_message_digest(j->local_data, j->local_len, j->local_digest) < 0)
+		if (!j->local_data)
 			goto oom;
 	}
 	if (j->nremote) {
 		j->remote_data = join3("", 0, received, nrecv, t->msg.buf ? t->msg.buf : "",
 		                       t->msg.len, &j->remote_len);
-		if (!j->remote_data ||
-		    store_message_digest(j->remote_data, j->remote_len, j->remote_digest) < 0)
+		if (!j->remote_data)
 			goto oom;
 	}
 	/* The spool is not needed any more: give the memory back now. */
