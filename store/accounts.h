@@ -94,6 +94,15 @@ struct store_rcpt {
  * (out has no disabled flag; check with store_account_get if needed). */
 int store_resolve_rcpt(sqlite3 *db, const char *address, struct store_rcpt *out);
 
+/* store_resolve_rcpt() on the store's reader connection, through the loop's
+ * cache of results (store/rcpt_cache.c): a change to the directory shows
+ * within a second, and at once after store_rcpt_cache_check(). Loop thread
+ * only. */
+struct store;
+int store_resolve_rcpt_cached(struct store *s, const char *address, struct store_rcpt *out);
+/* A transaction starts: look for directory changes now. Loop thread only. */
+void store_rcpt_cache_check(struct store *s);
+
 /* 1 if address is account_id's own address, or an alias (not a catch-all)
  * whose chain resolves to that account; 0 otherwise; negative on error.
  * Used by submission: the envelope/From sender must belong to the user. */

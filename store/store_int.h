@@ -31,4 +31,11 @@ int64_t store_now(void);
  * (max(last + 1, now)), inside the caller's transaction. 0 on error. */
 uint32_t store_next_uidvalidity(sqlite3 *db);
 
+/* The loop's recipient cache (store/rcpt_cache.c), kept in the store, and
+ * the loop's clock (0 without a loop). */
+struct store;
+struct rcpt_cache;
+struct rcpt_cache **store_rcpt_cache(struct store *s, uint64_t *now_ms);
+void rcpt_cache_free(struct rcpt_cache *c);
+
 #endif

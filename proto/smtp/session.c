@@ -389,6 +389,10 @@ static void proceed_mail(struct smtp_session *s, struct cmd_ctx *x)
 	snprintf(s->txn.id, sizeof s->txn.id, "%llx.%llu", (unsigned long long)conn_id(s->c),
 	         (unsigned long long)s->ntxn);
 	smtp_enter_state(s, SMTP_S_MAIL);
+	/* The transaction's recipients resolve against the directory as of
+	 * now: an alias added a moment ago by the CLI counts. */
+	if (s->srv->store)
+		store_rcpt_cache_check(s->srv->store);
 	LOGS(s, LOG_INFO, "event=mail id=%s from=%s size=%llu", s->txn.id,
 	     log_kv_escape(esc, sizeof esc, x->path.addr, strlen(x->path.addr)),
 	     (unsigned long long)x->mp.size);

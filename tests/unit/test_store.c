@@ -10,6 +10,7 @@
 #include "store/accounts.h"
 #include "store/mail.h"
 #include "server/notify.h"
+#include "store/store_int.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -391,6 +392,78 @@ static void test_resolve(void)
 		return;
 	CHECK_EQ(store_exec(s, resolve_body, NULL), 0);
 	store_close(&s);
+}
+
+/* The loop's cache of resolutions (store/rcpt_cache.c): results are kept
+ * until the directory counter moves, which another connection's change
+ * (the CLI's) moves through the schema's triggers. */
+static int rename_archive(sqlite3 *db, void *arg)
+{
+	return store_run(db, "UPDATE mailboxes SET name = 'Archives' WHERE name = 'Archive'");
+}
+
+/* What every delivery does to the mailboxes row: not a directory change. */
+static int bump_uidnext(sqlite3 *db, void *arg)
+{
+	return store_run(db, "UPDATE mailboxes SET uidnext = uidnext + 1, "
+	                     "highestmodseq = highestmodseq + 1");
+}
+
+static int add_info_alias(sqlite3 *db, void *arg)
+{
+	return store_alias_add(db, "info@example.org", arg);
+}
+
+static void test_rcpt_cache(void)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct store *s = open_store("rcpt_cache", &loop);
+	if (!s)
+		return;
+	int64_t ids[3];
+	CHECK_EQ(store_exec(s, setup_users, ids), 0);
+	sqlite3 *r = store_reader(s);
+	int64_t serial = q_int(r, "SELECT value FROM meta WHERE key = 'directory'", 0);
+	CHECK(serial > 0); /* the setup's inserts moved it */
+
+	struct store_rcpt out;
+	store_rcpt_cache_check(s);
+	CHECK_EQ(store_resolve_rcpt_cached(s, "alice@example.org", &out), STORE_RCPT_LOCAL);
+	CHECK_EQ(out.account_id, ids[0]);
+	CHECK_EQ(store_resolve_rcpt_cached(s, "info@example.org", &out), 0);
+
+	/* A change through another store on the same files, as the CLI makes. */
+	char dir[512], err[256];
+	struct store *cli = NULL;
+	make_dir(dir, sizeof dir, "rcpt_cache");
+	CHECK_EQ(store_open(&cli, dir, NULL, err, sizeof err), 0);
+	CHECK_EQ(store_exec(cli, add_info_alias, "bob@example.org"), 0);
+	CHECK(q_int(r, "SELECT value FROM meta WHERE key = 'directory'", 0) > serial);
+
+	/* Cached until the counter is read again (at the next transaction, or
+	 * a second later), then the alias resolves. */
+	CHECK_EQ(store_resolve_rcpt_cached(s, "info@example.org", &out), 0);
+	store_rcpt_cache_check(s);
+	CHECK_EQ(store_resolve_rcpt_cached(s, "info@example.org", &out), STORE_RCPT_LOCAL);
+	CHECK_EQ(out.account_id, ids[1]);
+	CHECK_EQ(store_resolve_rcpt_cached(s, "alice@example.org", &out), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_resolve_rcpt_cached(s, "nobody@example.org", &out), 0);
+	CHECK_EQ(store_resolve_rcpt_cached(s, "x@elsewhere.test", &out), -ENOENT);
+	CHECK_EQ(store_resolve_rcpt_cached(s, "not an address", &out), -EINVAL);
+
+	/* A mailbox rename moves it too (user+tag folders resolve by name). */
+	serial = q_int(r, "SELECT value FROM meta WHERE key = 'directory'", 0);
+	CHECK_EQ(store_exec(cli, rename_archive, &ids[0]), 0);
+	CHECK(q_int(r, "SELECT value FROM meta WHERE key = 'directory'", 0) > serial);
+	serial = q_int(r, "SELECT value FROM meta WHERE key = 'directory'", 0);
+	CHECK_EQ(store_exec(cli, bump_uidnext, &ids[0]), 0);
+	CHECK_EQ(q_int(r, "SELECT value FROM meta WHERE key = 'directory'", 0), serial);
+
+	store_close(&cli);
+	store_close(&s);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	uv_loop_close(&loop);
 }
 
 /* ---- delivery, expunge, flags ---- */
@@ -1011,6 +1084,7 @@ int main(void)
 	test_open_migrate();
 	test_accounts();
 	test_resolve();
+	test_rcpt_cache();
 	test_deliver();
 	test_group_commit();
 	test_lazy_commits();
