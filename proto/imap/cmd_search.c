@@ -15,6 +15,7 @@
  *      evaluated on the session's view instead, reading no entry;
  *   4  reply.
  */
+#include "proto/imap/header_cache.h"
 #include "proto/imap/imap_int.h"
 #include "proto/imap/imap_search.h"
 #include "proto/imap/imap_search_date.h"
@@ -55,6 +56,9 @@ struct search_ctx {
 	int64_t maxmodseq;
 	int error;
 	unsigned need; /* imap_search_needs() of the query */
+	/* Header texts and Date: days from memory (header_cache.c), for the
+	 * slice being scanned; NULL: from the store. */
+	const struct imap_header_cache *hc;
 };
 
 /* The writer job gets the request inside the context; the completion gets
@@ -231,10 +235,16 @@ static int scan_cb(void *ud, const struct store_imap_entry *e)
 	    .headers = e->headers,
 	    .recent = imap_is_recent(c->s, e->uid),
 	};
+	const struct imap_header_entry *cached =
+	    c->hc ? imap_header_cache_find(c->hc, e->uid) : NULL;
+	if (cached) {
+		m.headers = cached->headers;
+		m.sent_day = cached->sent_day;
+	}
 	/* Mail the background indexer has not reached: its header fields
 	 * and Date: from the header itself, as FETCH does. */
 	char *headers = NULL;
-	if (!e->indexed && (c->need & (IMAP_NEED_HEADERS | IMAP_NEED_INFO)) &&
+	if (!cached && !e->indexed && (c->need & (IMAP_NEED_HEADERS | IMAP_NEED_INFO)) &&
 	    store_imap_header_info(imap_db(c->s), e->message_id, &headers, &m.sent_day) == 0)
 		m.headers = headers;
 	bool hit = imap_search_match(&c->q, c->q.root, &m);
@@ -475,8 +485,16 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			return reply(s, cmd, c);
 		uint32_t from = c->next_uid + 1;
 		c->next_uid = last; /* unless the slice stops early */
+		enum store_imap_cols cols = search_cols(need);
+		c->hc = NULL;
+		if ((need & IMAP_NEED_HEADERS) && s->sel.count < prefilter_min()) {
+			c->hc = imap_header_cache_get(imap_db(s), s->sel.mailbox_id,
+			                              s->sel.uidvalidity, s->sel.count);
+			if (c->hc) /* then only the entries (and sizes) from the store */
+				cols = search_cols(need & ~(unsigned)IMAP_NEED_HEADERS);
+		}
 		int r = store_imap_entries_range(imap_db(s), s->sel.mailbox_id, from, last,
-		                                 SEARCH_SLICE, search_cols(need), scan_cb, c);
+		                                 SEARCH_SLICE, cols, scan_cb, c);
 		if (r < 0) {
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
 			return IMAP_DONE;

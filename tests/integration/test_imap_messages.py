@@ -384,6 +384,46 @@ def test_search_sees_mail_delivered_after_a_search(box):
     m.logout()
 
 
+def test_header_search_cache_follows_the_mailbox(box):
+    """Header searches are answered from memory after the first one
+    (proto/imap/header_cache.c): what it holds must follow the mailbox
+    through new mail, expunges, a second session's changes, a rename, and a
+    mailbox deleted and created again, whose UID 1 is another message."""
+    m = login(box)
+    m.create("Box")
+    append(m, msg("apple pie", frm="Ann <ann@a.test>"), mailbox="Box")
+    append(m, msg("banana split", frm="Bob <bob@b.test>"), mailbox="Box")
+    m.select("Box")
+    assert m.uid("SEARCH", None, "SUBJECT", "apple")[1][0].split() == [b"1"]
+    assert m.uid("SEARCH", None, "FROM", "bob")[1][0].split() == [b"2"]
+    # new mail from another session, then an expunge
+    m2 = login(box)
+    append(m2, msg("apple crumble", frm="Bob <bob@b.test>"), mailbox="Box")
+    m.noop()
+    assert m.uid("SEARCH", None, "SUBJECT", "apple")[1][0].split() == [b"1", b"3"]
+    assert m.uid("SEARCH", None, "FROM", "bob", "SUBJECT", "apple")[1][0].split() == [b"3"]
+    m.store("1", "+FLAGS", "(\\Deleted)")
+    m.expunge()
+    assert m.uid("SEARCH", None, "SUBJECT", "apple")[1][0].split() == [b"3"]
+    assert m.search(None, "SUBJECT", "apple")[1][0].split() == [b"2"]
+    # a rename keeps the mailbox (and its UIDs)
+    m.close()
+    assert m.rename("Box", "Crate")[0] == "OK"
+    m.select("Crate")
+    assert m.uid("SEARCH", None, "SUBJECT", "crumble")[1][0].split() == [b"3"]
+    # deleted and created again: UID 1 is another message now
+    m.close()
+    assert m.delete("Crate")[0] == "OK"
+    m.create("Crate")
+    append(m, msg("cherry tart", frm="Cy <cy@c.test>"), mailbox="Crate")
+    m.select("Crate")
+    assert m.uid("SEARCH", None, "SUBJECT", "apple")[1][0].split() == []
+    assert m.uid("SEARCH", None, "SUBJECT", "cherry")[1][0].split() == [b"1"]
+    assert m.uid("SEARCH", None, "FROM", "cy@c.test")[1][0].split() == [b"1"]
+    m.logout()
+    m2.logout()
+
+
 @pytest.mark.parametrize("prefilter", [True, False])
 def test_header_search_prefilter(tern_factory, monkeypatch, prefilter):
     """Header keys of 3+ characters are narrowed by the FTS5 header text

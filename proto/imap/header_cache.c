@@ -1,0 +1,185 @@
+/* header_cache: header texts and Date: days for SEARCH, per mailbox.
+ *
+ * Why: SQLite drops a connection's whole page cache whenever another
+ * connection has committed, and in a busy server something commits
+ * between almost any two commands. A header SEARCH (FROM, SUBJECT, HEADER,
+ * SENTSINCE...) of a 200-message mailbox then read some 300 pages of
+ * imap_message_info back with pread(2): half of the loop thread's time in
+ * the IMAP benchmark's mix. Dovecot keeps such fields in its cache file
+ * for the same reason.
+ *
+ * Why it cannot go stale: a mailbox id with its UIDVALIDITY and a UID
+ * always name the same bytes (messages are immutable, UIDs are never
+ * reused, and a mailbox that is deleted and created again gets a new
+ * UIDVALIDITY). So an entry is right for as long as it is kept; an
+ * expunged message's entry is merely unused. New mail has UIDs above all
+ * cached ones and is read when a SEARCH next asks.
+ *
+ * Bounds: mailboxes of up to IMAP_HEADER_CACHE_MAX messages (bigger ones
+ * use the FTS prefilter, cmd_search.c), and BUDGET bytes in all, evicting
+ * the mailbox least recently searched.
+ */
+#include "proto/imap/header_cache.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/imap_messages.h"
+
+#define BUDGET (32u << 20)
+
+struct imap_header_cache {
+	int64_t mailbox_id;
+	uint32_t uidvalidity;
+	uint32_t upto;                   /* every UID <= upto that existed when read is here */
+	struct imap_header_entry *items; /* ascending UIDs */
+	size_t n, cap;
+	size_t bytes;
+	uint64_t used; /* LRU clock */
+	struct imap_header_cache *next;
+};
+
+static struct imap_header_cache *caches;
+static size_t total_bytes;
+static uint64_t clock_now;
+
+size_t imap_header_cache_bytes(void)
+{
+	return total_bytes;
+}
+
+static void drop(struct imap_header_cache **link)
+{
+	struct imap_header_cache *h = *link;
+	*link = h->next;
+	for (size_t i = 0; i < h->n; i++)
+		free((char *)h->items[i].headers);
+	free(h->items);
+	total_bytes -= h->bytes;
+	free(h);
+}
+
+void imap_header_cache_clear(void)
+{
+	while (caches)
+		drop(&caches);
+}
+
+/* Evict least recently used caches (never keep) until within budget. */
+static void evict(const struct imap_header_cache *keep)
+{
+	while (total_bytes > BUDGET) {
+		struct imap_header_cache **oldest = NULL;
+		for (struct imap_header_cache **l = &caches; *l; l = &(*l)->next)
+			if (*l != keep && (!oldest || (*l)->used < (*oldest)->used))
+				oldest = l;
+		if (!oldest)
+			return;
+		drop(oldest);
+	}
+}
+
+struct fill {
+	sqlite3 *db;
+	struct imap_header_cache *h;
+	int err;
+};
+
+static int fill_cb(void *ud, const struct store_imap_entry *e)
+{
+	struct fill *f = ud;
+	struct imap_header_cache *h = f->h;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 64;
+		struct imap_header_entry *items = realloc(h->items, cap * sizeof *items);
+		if (!items)
+			return -ENOMEM;
+		h->items = items;
+		h->cap = cap;
+	}
+	struct imap_header_entry *it = &h->items[h->n];
+	it->uid = e->uid;
+	it->sent_day = e->sent_day;
+	char *headers = NULL;
+	if (e->indexed) {
+		headers = strdup(e->headers ? e->headers : "");
+		if (!headers)
+			return -ENOMEM;
+	} else {
+		/* Not indexed yet: decoded from the message as its info row
+		 * will be (store_imap_header_info). */
+		int r = store_imap_header_info(f->db, e->message_id, &headers, &it->sent_day);
+		if (r < 0)
+			return r;
+	}
+	it->headers = headers;
+	size_t bytes = sizeof *it + strlen(headers) + 1;
+	h->bytes += bytes;
+	total_bytes += bytes;
+	h->n++;
+	h->upto = e->uid;
+	return 0;
+}
+
+struct imap_header_cache *imap_header_cache_get(sqlite3 *db, int64_t mailbox_id,
+                                                uint32_t uidvalidity, uint32_t count)
+{
+	if (count > IMAP_HEADER_CACHE_MAX)
+		return NULL;
+	struct imap_header_cache **link = &caches;
+	while (*link && ((*link)->mailbox_id != mailbox_id || (*link)->uidvalidity != uidvalidity))
+		link = &(*link)->next;
+	struct imap_header_cache *h = *link;
+	if (!h) {
+		/* Another UIDVALIDITY of this mailbox id is gone for good. */
+		for (struct imap_header_cache **l = &caches; *l;)
+			if ((*l)->mailbox_id == mailbox_id)
+				drop(l);
+			else
+				l = &(*l)->next;
+		h = calloc(1, sizeof *h);
+		if (!h)
+			return NULL;
+		h->mailbox_id = mailbox_id;
+		h->uidvalidity = uidvalidity;
+		h->bytes = sizeof *h;
+		total_bytes += h->bytes;
+		h->next = caches;
+		caches = h;
+	}
+	h->used = ++clock_now;
+	if (h->upto < UINT32_MAX) {
+		struct fill f = {.db = db, .h = h};
+		int r = store_imap_entries_range(db, mailbox_id, h->upto + 1, UINT32_MAX, 0,
+		                                 STORE_IMAP_COLS_ENTRY_HEADERS, fill_cb, &f);
+		if (r < 0)
+			return NULL; /* what was read is right: entries come in UID order */
+		if (h->n > IMAP_HEADER_CACHE_MAX * 2) {
+			/* Grown past what is kept (the view had been smaller). */
+			for (struct imap_header_cache **l = &caches; *l; l = &(*l)->next)
+				if (*l == h) {
+					drop(l);
+					break;
+				}
+			return NULL;
+		}
+	}
+	evict(h);
+	return h;
+}
+
+const struct imap_header_entry *imap_header_cache_find(const struct imap_header_cache *h,
+                                                       uint32_t uid)
+{
+	size_t lo = 0, hi = h->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h->items[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < h->n && h->items[lo].uid == uid ? &h->items[lo] : NULL;
+}

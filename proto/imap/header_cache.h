@@ -1,0 +1,35 @@
+/* header_cache: what SEARCH matches header keys against (the decoded
+ * header text and the Date: day of each message), kept in memory per
+ * mailbox on the loop thread. See header_cache.c. */
+#ifndef TERN_IMAP_HEADER_CACHE_H
+#define TERN_IMAP_HEADER_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+struct imap_header_entry {
+	uint32_t uid;
+	int64_t sent_day;    /* IMAP_NO_DAY when the message has no Date: */
+	const char *headers; /* "Name: decoded value" lines */
+};
+
+struct imap_header_cache;
+
+/* The cache of the mailbox (mailbox_id, uidvalidity), holding every
+ * message with a UID up to the newest in the store: what it lacked is read
+ * now. NULL when the mailbox has more than IMAP_HEADER_CACHE_MAX messages,
+ * or on error: the caller reads the store. The pointer is valid until the
+ * next call (another mailbox's fill may evict this one). */
+#define IMAP_HEADER_CACHE_MAX 5000
+struct imap_header_cache *imap_header_cache_get(sqlite3 *db, int64_t mailbox_id,
+                                                uint32_t uidvalidity, uint32_t count);
+/* The entry of uid, or NULL (expunged before it was cached). */
+const struct imap_header_entry *imap_header_cache_find(const struct imap_header_cache *h,
+                                                       uint32_t uid);
+/* Bytes held in all, for tests and stats. */
+size_t imap_header_cache_bytes(void);
+/* Frees everything (shutdown, tests). */
+void imap_header_cache_clear(void);
+
+#endif
