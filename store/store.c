@@ -250,6 +250,33 @@ sqlite3 *store_reader(struct store *s)
 	return s->reader;
 }
 
+static bool read_step(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	if (store_prep_cached(db, &st, sql) < 0)
+		return false;
+	int rc = sqlite3_step(st);
+	store_release(st);
+	return rc == SQLITE_DONE;
+}
+
+bool store_read_begin(struct store *s)
+{
+	if (!s->reader || !sqlite3_get_autocommit(s->reader))
+		return false;
+	return read_step(s->reader, "BEGIN");
+}
+
+void store_read_end(struct store *s, bool begun)
+{
+	if (!begun || sqlite3_get_autocommit(s->reader))
+		return;
+	if (!read_step(s->reader, "COMMIT")) {
+		log_warn("store event=read_end_failed err=\"%s\"", sqlite3_errmsg(s->reader));
+		read_step(s->reader, "ROLLBACK");
+	}
+}
+
 struct rcpt_cache **store_rcpt_cache(struct store *s, uint64_t *now_ms)
 {
 	*now_ms = s->loop ? uv_now(s->loop) : 0;

@@ -23,6 +23,7 @@
 #ifndef TERN_STORE_H
 #define TERN_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
@@ -63,6 +64,17 @@ void store_close(struct store **s);
 /* The read connection for the loop thread (or the CLI). PRAGMA query_only is
  * on: writes through it fail. Never use it from another thread. */
 sqlite3 *store_reader(struct store *s);
+
+/* Runs the reader's statements until store_read_end() in one read
+ * transaction: one snapshot, one WAL read lock, and one check of the page
+ * cache, instead of one per statement (SQLite drops the whole cache when
+ * another connection committed in between, which the writer does every
+ * millisecond or so under load). Only within one synchronous piece of
+ * work: a transaction left open would pin the WAL and hide new mail.
+ * Returns whether it began one (false: already inside one, or failed);
+ * pass that to store_read_end(). */
+bool store_read_begin(struct store *s);
+void store_read_end(struct store *s, bool begun);
 
 /* Synchronous write transaction (CLI, startup): BEGIN IMMEDIATE; fn; COMMIT.
  * If fn returns < 0 the transaction is rolled back and that value returned.

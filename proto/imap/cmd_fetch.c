@@ -21,6 +21,7 @@
  * returns IMAP_AGAIN and resumes exactly where it stopped.
  */
 #include "proto/imap/imap_fetch.h"
+#include "proto/imap/header_cache.h"
 #include "proto/imap/imap_int.h"
 
 #include <errno.h>
@@ -211,9 +212,25 @@ static int load_message(struct fetch_ctx *c, const struct fent *e)
 		return 0;
 	if (e->size < 0 || (uint64_t)e->size > (1ull << 31))
 		return -EFBIG;
-	if (c->spec.header_only)
-		return store_message_read_header(imap_db(c->s), e->message_id, (size_t)e->size,
-		                                 &c->raw, &c->rawlen, &c->mm);
+	if (c->spec.header_only) {
+		const struct imap_session *s = c->s;
+		size_t len;
+		const char *hdr =
+		    imap_raw_header_get(s->sel.mailbox_id, s->sel.uidvalidity, e->uid, &len);
+		if (hdr) {
+			if (!(c->raw = malloc(len + 1)))
+				return -ENOMEM;
+			memcpy(c->raw, hdr, len);
+			c->rawlen = len;
+			return mime_parse(c->raw, c->rawlen, &c->mm);
+		}
+		int r = store_message_read_header(imap_db(s), e->message_id, (size_t)e->size,
+		                                  &c->raw, &c->rawlen, &c->mm);
+		if (r == 0)
+			imap_raw_header_put(s->sel.mailbox_id, s->sel.uidvalidity, e->uid, c->raw,
+			                    c->mm->root->body_start);
+		return r;
+	}
 	c->raw = malloc((size_t)e->size + 1);
 	if (!c->raw)
 		return -ENOMEM;

@@ -18,6 +18,11 @@
  * Bounds: mailboxes of up to IMAP_HEADER_CACHE_MAX messages (bigger ones
  * use the FTS prefilter, cmd_search.c), and BUDGET bytes in all, evicting
  * the mailbox least recently searched.
+ *
+ * FETCH of header fields (every mail client's message list) reads and
+ * parses the start of each message for the same reason; the raw header
+ * bytes are kept too, by the same key, in a direct-mapped table whose
+ * size bounds it (at most 32 MiB, a few MiB for typical headers).
  */
 #include "proto/imap/header_cache.h"
 
@@ -45,9 +50,57 @@ static struct imap_header_cache *caches;
 static size_t total_bytes;
 static uint64_t clock_now;
 
+struct raw_slot {
+	int64_t mailbox_id;
+	uint32_t uidvalidity, uid;
+	char *data; /* NULL: empty */
+	size_t len;
+};
+static struct raw_slot *raw_slots;
+static size_t raw_bytes;
+
 size_t imap_header_cache_bytes(void)
 {
-	return total_bytes;
+	return total_bytes + raw_bytes;
+}
+
+static struct raw_slot *raw_slot_of(int64_t mailbox_id, uint32_t uidvalidity, uint32_t uid)
+{
+	uint64_t h = (uint64_t)mailbox_id * 0x9e3779b97f4a7c15u ^ uidvalidity;
+	h = (h ^ uid) * 0xbf58476d1ce4e5b9u;
+	return &raw_slots[(h ^ (h >> 31)) & (IMAP_RAW_HEADER_SLOTS - 1)];
+}
+
+const char *imap_raw_header_get(int64_t mailbox_id, uint32_t uidvalidity, uint32_t uid, size_t *len)
+{
+	if (!raw_slots)
+		return NULL;
+	struct raw_slot *r = raw_slot_of(mailbox_id, uidvalidity, uid);
+	if (!r->data || r->mailbox_id != mailbox_id || r->uidvalidity != uidvalidity ||
+	    r->uid != uid)
+		return NULL;
+	*len = r->len;
+	return r->data;
+}
+
+void imap_raw_header_put(int64_t mailbox_id, uint32_t uidvalidity, uint32_t uid, const char *data,
+                         size_t len)
+{
+	if (len > IMAP_RAW_HEADER_MAX)
+		return;
+	if (!raw_slots && !(raw_slots = calloc(IMAP_RAW_HEADER_SLOTS, sizeof *raw_slots)))
+		return;
+	char *copy = malloc(len ? len : 1);
+	if (!copy)
+		return;
+	memcpy(copy, data, len);
+	struct raw_slot *r = raw_slot_of(mailbox_id, uidvalidity, uid);
+	if (r->data) {
+		raw_bytes -= r->len;
+		free(r->data);
+	}
+	*r = (struct raw_slot){mailbox_id, uidvalidity, uid, copy, len};
+	raw_bytes += len;
 }
 
 static void drop(struct imap_header_cache **link)
@@ -65,6 +118,12 @@ void imap_header_cache_clear(void)
 {
 	while (caches)
 		drop(&caches);
+	if (raw_slots)
+		for (size_t i = 0; i < IMAP_RAW_HEADER_SLOTS; i++)
+			free(raw_slots[i].data);
+	free(raw_slots);
+	raw_slots = NULL;
+	raw_bytes = 0;
 }
 
 /* Evict least recently used caches (never keep) until within budget. */

@@ -27,6 +27,18 @@ struct imap_header_cache *imap_header_cache_get(sqlite3 *db, int64_t mailbox_id,
 /* The entry of uid, or NULL (expunged before it was cached). */
 const struct imap_header_entry *imap_header_cache_find(const struct imap_header_cache *h,
                                                        uint32_t uid);
+/* FETCH's header sections: the bytes of a message's top-level header (up
+ * to where its body starts) by mailbox, UIDVALIDITY and UID, in a
+ * direct-mapped table (IMAP_RAW_HEADER_SLOTS entries of at most
+ * IMAP_RAW_HEADER_MAX bytes; a colliding entry replaces the older one).
+ * get returns NULL on a miss, else bytes valid until the next put. */
+#define IMAP_RAW_HEADER_SLOTS 16384
+#define IMAP_RAW_HEADER_MAX 2048
+const char *imap_raw_header_get(int64_t mailbox_id, uint32_t uidvalidity, uint32_t uid,
+                                size_t *len);
+void imap_raw_header_put(int64_t mailbox_id, uint32_t uidvalidity, uint32_t uid, const char *data,
+                         size_t len);
+
 /* Bytes held in all, for tests and stats. */
 size_t imap_header_cache_bytes(void);
 /* Frees everything (shutdown, tests). */

@@ -546,7 +546,11 @@ static void run_handler(struct imap_session *s)
 {
 	for (;;) {
 		struct imap_cmd *cmd = s->cur;
+		/* Everything one step of a command reads comes from one read
+		 * transaction (store_read_begin). */
+		bool txn = store_read_begin(imap_store(s));
 		enum imap_cmd_result r = cmd->def->handler(s, cmd);
+		store_read_end(imap_store(s), txn);
 		if (r == IMAP_DONE) {
 			finish_cmd(s);
 			return;

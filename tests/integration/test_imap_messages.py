@@ -385,10 +385,16 @@ def test_search_sees_mail_delivered_after_a_search(box):
 
 
 def test_header_search_cache_follows_the_mailbox(box):
-    """Header searches are answered from memory after the first one
-    (proto/imap/header_cache.c): what it holds must follow the mailbox
-    through new mail, expunges, a second session's changes, a rename, and a
-    mailbox deleted and created again, whose UID 1 is another message."""
+    """Header searches and header-field FETCHes are answered from memory
+    after the first one (proto/imap/header_cache.c): what it holds must
+    follow the mailbox through new mail, expunges, a second session's
+    changes, a rename, and a mailbox deleted and created again, whose UID 1
+    is another message."""
+    def subject_of(uid):
+        typ, data = m.uid("FETCH", uid, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        assert typ == "OK"
+        return data[0][1].decode().strip()
+
     m = login(box)
     m.create("Box")
     append(m, msg("apple pie", frm="Ann <ann@a.test>"), mailbox="Box")
@@ -396,6 +402,7 @@ def test_header_search_cache_follows_the_mailbox(box):
     m.select("Box")
     assert m.uid("SEARCH", None, "SUBJECT", "apple")[1][0].split() == [b"1"]
     assert m.uid("SEARCH", None, "FROM", "bob")[1][0].split() == [b"2"]
+    assert subject_of("1") == subject_of("1") == "Subject: apple pie"
     # new mail from another session, then an expunge
     m2 = login(box)
     append(m2, msg("apple crumble", frm="Bob <bob@b.test>"), mailbox="Box")
@@ -420,6 +427,7 @@ def test_header_search_cache_follows_the_mailbox(box):
     assert m.uid("SEARCH", None, "SUBJECT", "apple")[1][0].split() == []
     assert m.uid("SEARCH", None, "SUBJECT", "cherry")[1][0].split() == [b"1"]
     assert m.uid("SEARCH", None, "FROM", "cy@c.test")[1][0].split() == [b"1"]
+    assert subject_of("1") == subject_of("1") == "Subject: cherry tart"
     m.logout()
     m2.logout()
 
