@@ -117,7 +117,8 @@ def tern_fill_sql(tern, count, size):
             modseq += 1
             con.execute(
                 "INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, modseq, "
-                "internal_date) VALUES(?,?,?,0,?,?)", (mbid, uid, cur.lastrowid, modseq, now))
+                "internal_date, size) VALUES(?,?,?,0,?,?,?)",
+                (mbid, uid, cur.lastrowid, modseq, now, len(m)))
             uid += 1
         con.execute("UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?",
                     (uid, modseq, mbid))

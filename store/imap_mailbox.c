@@ -19,9 +19,8 @@ int imap_mbox_status(sqlite3 *db, int64_t mailbox_id, struct imap_mbox_status *o
 	memset(out, 0, sizeof *out);
 	int rc = store_prep(db, &st,
 	                    "SELECT count(*), coalesce(sum((e.flags & 1) = 0), 0), "
-	                    "coalesce(sum((e.flags & 8) != 0), 0), coalesce(sum(m.size), 0) "
-	                    "FROM mailbox_entries e JOIN messages m ON m.id = e.message_id "
-	                    "WHERE e.mailbox_id = ?1");
+	                    "coalesce(sum((e.flags & 8) != 0), 0), coalesce(sum(e.size), 0) "
+	                    "FROM mailbox_entries e WHERE e.mailbox_id = ?1");
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, mailbox_id);

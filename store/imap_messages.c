@@ -371,20 +371,14 @@ int store_imap_entries_range(sqlite3 *db, int64_t mailbox_id, uint32_t lo, uint3
 	 * message itself), which is what FETCH FLAGS on a big mailbox needs. */
 	static const char *const sql[] = {
 	    [STORE_IMAP_COLS_ENTRY] =
-	        "SELECT e.uid, e.message_id, 0, e.flags, e.modseq, e.internal_date, e.keywords, "
-	        "NULL, 0, NULL FROM mailbox_entries e " RANGE_WHERE,
+	        "SELECT e.uid, e.message_id, e.size, e.flags, e.modseq, e.internal_date, "
+	        "e.keywords, NULL, 0, NULL FROM mailbox_entries e " RANGE_WHERE,
 	    [STORE_IMAP_COLS_INFO] =
-	        "SELECT e.uid, e.message_id, m.size, e.flags, e.modseq, e.internal_date, "
+	        "SELECT e.uid, e.message_id, e.size, e.flags, e.modseq, e.internal_date, "
 	        "e.keywords, i.sent_day, i.message_id IS NOT NULL, NULL FROM mailbox_entries e "
-	        "JOIN messages m ON m.id = e.message_id "
 	        "LEFT JOIN imap_message_info i ON i.message_id = e.message_id " RANGE_WHERE,
 	    [STORE_IMAP_COLS_HEADERS] =
-	        "SELECT e.uid, e.message_id, m.size, e.flags, e.modseq, e.internal_date, "
-	        "e.keywords, i.sent_day, i.message_id IS NOT NULL, i.headers FROM "
-	        "mailbox_entries e JOIN messages m ON m.id = e.message_id "
-	        "LEFT JOIN imap_message_info i ON i.message_id = e.message_id " RANGE_WHERE,
-	    [STORE_IMAP_COLS_ENTRY_HEADERS] =
-	        "SELECT e.uid, e.message_id, 0, e.flags, e.modseq, e.internal_date, "
+	        "SELECT e.uid, e.message_id, e.size, e.flags, e.modseq, e.internal_date, "
 	        "e.keywords, i.sent_day, i.message_id IS NOT NULL, i.headers FROM "
 	        "mailbox_entries e "
 	        "LEFT JOIN imap_message_info i ON i.message_id = e.message_id " RANGE_WHERE,
@@ -416,10 +410,9 @@ int store_imap_entry_get(sqlite3 *db, int64_t mailbox_id, uint32_t uid,
 {
 	sqlite3_stmt *st;
 	int r = store_prep(db, &st,
-	                   "SELECT e.uid, e.message_id, m.size, e.flags, e.modseq, "
+	                   "SELECT e.uid, e.message_id, e.size, e.flags, e.modseq, "
 	                   "e.internal_date, e.keywords, i.sent_day, "
 	                   "i.message_id IS NOT NULL, NULL FROM mailbox_entries e "
-	                   "JOIN messages m ON m.id = e.message_id "
 	                   "LEFT JOIN imap_message_info i ON i.message_id = e.message_id "
 	                   "WHERE e.mailbox_id = ?1 AND e.uid = ?2");
 	if (r < 0)
@@ -750,9 +743,8 @@ out:
 int64_t store_imap_account_usage(sqlite3 *db, int64_t account_id)
 {
 	return store_scalar(db,
-	                    "SELECT COALESCE(SUM(m.size), 0) FROM mailboxes b "
-	                    "JOIN mailbox_entries e ON e.mailbox_id = b.id "
-	                    "JOIN messages m ON m.id = e.message_id WHERE b.account_id = ?1",
+	                    "SELECT COALESCE(SUM(e.size), 0) FROM mailboxes b "
+	                    "JOIN mailbox_entries e ON e.mailbox_id = b.id WHERE b.account_id = ?1",
 	                    account_id);
 }
 
@@ -787,9 +779,8 @@ int store_imap_copy_job(sqlite3 *db, void *arg)
 			goto out;
 		}
 		if ((r = store_prep(db, &sz,
-		                    "SELECT m.size FROM mailbox_entries e JOIN messages m ON "
-		                    "m.id = e.message_id WHERE e.mailbox_id = ?1 AND e.uid = ?2")) <
-		    0)
+		                    "SELECT size FROM mailbox_entries "
+		                    "WHERE mailbox_id = ?1 AND uid = ?2")) < 0)
 			goto out;
 		for (size_t i = 0; i < q->n; i++) {
 			sqlite3_reset(sz);
@@ -807,12 +798,12 @@ int store_imap_copy_job(sqlite3 *db, void *arg)
 
 	if ((r = store_prep(
 	         db, &sel,
-	         "SELECT message_id, flags, keywords, internal_date FROM mailbox_entries "
+	         "SELECT message_id, flags, keywords, internal_date, size FROM mailbox_entries "
 	         "WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
-	    (r = store_prep(
-	         db, &ins,
-	         "INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, "
-	         "keywords, modseq, internal_date) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")) < 0)
+	    (r = store_prep(db, &ins,
+	                    "INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, "
+	                    "keywords, modseq, internal_date, size) "
+	                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")) < 0)
 		goto out;
 	for (size_t i = 0; i < q->n; i++) {
 		q->new_uids[i] = 0;
@@ -843,6 +834,7 @@ int store_imap_copy_job(sqlite3 *db, void *arg)
 		                  SQLITE_TRANSIENT);
 		sqlite3_bind_int64(ins, 6, modseq);
 		sqlite3_bind_int64(ins, 7, sqlite3_column_int64(sel, 3));
+		sqlite3_bind_int64(ins, 8, sqlite3_column_int64(sel, 4));
 		sqlite3_reset(sel);
 		if ((r = store_step_done(ins)) < 0)
 			goto out;

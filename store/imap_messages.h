@@ -96,14 +96,13 @@ struct store_imap_entry {
 	bool indexed;         /* the message has an info row */
 };
 /* Which columns an entries query fills: ENTRY only the mailbox_entries
- * row (size 0, sent_day IMAP_NO_DAY, not indexed, no headers: the fast
- * one), INFO also size, sent_day and indexed, HEADERS also headers,
- * ENTRY_HEADERS all but the size (no page of the message row is read). */
+ * row, size included (sent_day IMAP_NO_DAY, not indexed, no headers: the
+ * fast one), INFO also sent_day and indexed from the info row, HEADERS
+ * also headers. No page of the message row itself is read. */
 enum store_imap_cols {
 	STORE_IMAP_COLS_ENTRY,
 	STORE_IMAP_COLS_INFO,
 	STORE_IMAP_COLS_HEADERS,
-	STORE_IMAP_COLS_ENTRY_HEADERS,
 };
 /* Entries with lo <= uid <= hi in UID order, at most limit (0 = no limit).
  * Returns the callback's non-zero value, or the number of rows seen. */

@@ -26,7 +26,6 @@
 #include <string.h>
 #include <strings.h>
 
-
 static const char *mailbox_name(const char *name)
 {
 	return strcasecmp(name, "INBOX") == 0 ? "INBOX" : name;
@@ -146,7 +145,7 @@ static void deliver_stmts_free(struct deliver_stmts *s)
 
 /* Adds one entry to mailbox mbid of account_id. */
 static int add_entry(struct deliver_stmts *s, int64_t account_id, int64_t mbid, int64_t msgid,
-                     int64_t idate, uint32_t *uid_out, int64_t *modseq_out)
+                     int64_t size, int64_t idate, uint32_t *uid_out, int64_t *modseq_out)
 {
 	int rc;
 	sqlite3_reset(s->mbox);
@@ -174,6 +173,7 @@ static int add_entry(struct deliver_stmts *s, int64_t account_id, int64_t mbid, 
 	sqlite3_bind_int64(s->entry, 3, msgid);
 	sqlite3_bind_int64(s->entry, 4, modseq);
 	sqlite3_bind_int64(s->entry, 5, idate);
+	sqlite3_bind_int64(s->entry, 6, size);
 	if ((rc = store_step_done(s->entry)) < 0)
 		return rc;
 	*uid_out = (uint32_t)uid;
@@ -216,7 +216,7 @@ int store_deliver(sqlite3 *db, struct store_delivery *d)
 	    (rc = store_prep_cached(
 	         db, &s.entry,
 	         "INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, "
-	         "modseq, internal_date) VALUES(?1, ?2, ?3, 0, ?4, ?5)")) < 0 ||
+	         "modseq, internal_date, size) VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6)")) < 0 ||
 	    (rc = store_prep_cached(
 	         db, &s.queue,
 	         "INSERT INTO queue(message_id, mail_from, rcpt, notify, orcpt, ret, "
@@ -247,7 +247,8 @@ int store_deliver(sqlite3 *db, struct store_delivery *d)
 				d->modseqs[i] = d->modseqs[j];
 			continue;
 		}
-		rc = add_entry(&s, r->account_id, mbid, msgid, idate, &uid, &modseq);
+		rc = add_entry(&s, r->account_id, mbid, msgid, (int64_t)d->len, idate, &uid,
+		               &modseq);
 		if (rc < 0)
 			goto out;
 		refs++;
@@ -437,8 +438,7 @@ int store_entries_list(sqlite3 *db, int64_t mailbox_id,
 {
 	return entries_walk(db, mailbox_id,
 	                    "SELECT e.uid, e.flags, e.modseq, e.keywords, e.message_id, "
-	                    "e.internal_date, m.size FROM mailbox_entries e "
-	                    "JOIN messages m ON m.id = e.message_id "
+	                    "e.internal_date, e.size FROM mailbox_entries e "
 	                    "WHERE e.mailbox_id = ?1 ORDER BY e.uid",
 	                    true, cb, ud);
 }

@@ -410,7 +410,13 @@ static const char *const migrations[] = {
     /* 3 -> 4: meta 'directory' counts changes to what recipients resolve
      * against (domains, accounts, aliases, mailbox names), whoever makes
      * them: the server, or the CLI in another process. The loop's cache of
-     * resolutions (store/rcpt_cache.c) is dropped when it moves. */
+     * resolutions (store/rcpt_cache.c) is dropped when it moves.
+     * Each entry carries its message's size: RFC822.SIZE, STATUS SIZE,
+     * POP3 LIST and quotas then read mailbox_entries alone, not a page of
+     * every message row. */
+    "ALTER TABLE mailbox_entries ADD COLUMN size INTEGER NOT NULL DEFAULT 0;\n"
+    "UPDATE mailbox_entries SET size = "
+    "(SELECT m.size FROM messages m WHERE m.id = mailbox_entries.message_id);\n"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('directory', 0);\n"
 /* clang-format off */
 #define DIRECTORY_TRIGGER(name, event)                                      \

@@ -51,7 +51,6 @@ struct fent {
 struct fetch_ctx {
 	struct imap_session *s;
 	struct imap_fetch_spec spec;
-	enum store_imap_cols cols; /* what the batches read from the store */
 	struct imap_seqset parsed, set;
 	size_t ri;
 	uint32_t next_seq;
@@ -127,24 +126,6 @@ static void fetch_ctx_free(struct imap_cmd *cmd)
 	free(c->seen.res);
 	free(c->seen_uids);
 	cmd->ctx = NULL;
-}
-
-/* Does the mailbox_entries row alone answer every attribute? (The usual
- * flag resync, "UID FETCH 1:* (FLAGS)", on a big mailbox.) */
-static bool entry_columns_enough(const struct imap_fetch_spec *sp)
-{
-	for (size_t i = 0; i < sp->n; i++) {
-		switch (sp->atts[i].kind) {
-		case IMAP_FA_FLAGS:
-		case IMAP_FA_UID:
-		case IMAP_FA_MODSEQ:
-		case IMAP_FA_INTERNALDATE:
-			break;
-		default:
-			return false;
-		}
-	}
-	return true;
 }
 
 /* ---- formatting helpers shared with STORE ---- */
@@ -500,8 +481,9 @@ static int next_batch(struct fetch_ctx *c)
 			continue;
 		}
 		uint32_t lo = imap_view_uid(c->s, c->next_seq), hi = imap_view_uid(c->s, rg->hi);
-		int r = store_imap_entries_range(imap_db(c->s), c->s->sel.mailbox_id, lo, hi,
-		                                 FETCH_BATCH, c->cols, load_batch_cb, c);
+		int r =
+		    store_imap_entries_range(imap_db(c->s), c->s->sel.mailbox_id, lo, hi,
+		                             FETCH_BATCH, STORE_IMAP_COLS_ENTRY, load_batch_cb, c);
 		if (r < 0)
 			return r;
 		if ((size_t)r < FETCH_BATCH || r == 0) {
@@ -574,8 +556,6 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			imap_tagged(s, cmd, "BAD", NULL, "VANISHED needs ENABLE QRESYNC");
 			return IMAP_DONE;
 		}
-		c->cols =
-		    entry_columns_enough(&c->spec) ? STORE_IMAP_COLS_ENTRY : STORE_IMAP_COLS_INFO;
 		int r = imap_seqset_resolve(s->sel.uids, s->sel.count, s->searchres, s->nsearchres,
 		                            &c->parsed, cmd->uid, &c->set, &cmd->arena);
 		if (r < 0) {

@@ -176,13 +176,12 @@ static void index_done(void *arg, int status)
 	imap_cmd_wake(c->s);
 }
 
-/* The narrowest entry columns that evaluate the query: the size is in the
- * message's row, the Date: day and the header fields in its info row. */
+/* The narrowest entry columns that evaluate the query: the Date: day and
+ * the header fields are in the message's info row. */
 static enum store_imap_cols search_cols(unsigned need)
 {
 	if (need & IMAP_NEED_HEADERS)
-		return (need & IMAP_NEED_INFO) ? STORE_IMAP_COLS_HEADERS
-		                               : STORE_IMAP_COLS_ENTRY_HEADERS;
+		return STORE_IMAP_COLS_HEADERS;
 	return (need & IMAP_NEED_INFO) ? STORE_IMAP_COLS_INFO : STORE_IMAP_COLS_ENTRY;
 }
 

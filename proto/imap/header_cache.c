@@ -212,7 +212,7 @@ struct imap_header_cache *imap_header_cache_get(sqlite3 *db, int64_t mailbox_id,
 	if (h->upto < UINT32_MAX) {
 		struct fill f = {.db = db, .h = h};
 		int r = store_imap_entries_range(db, mailbox_id, h->upto + 1, UINT32_MAX, 0,
-		                                 STORE_IMAP_COLS_ENTRY_HEADERS, fill_cb, &f);
+		                                 STORE_IMAP_COLS_HEADERS, fill_cb, &f);
 		if (r < 0)
 			return NULL; /* what was read is right: entries come in UID order */
 		if (h->n > IMAP_HEADER_CACHE_MAX * 2) {

@@ -414,8 +414,6 @@ unsigned imap_search_needs(const struct imap_search_key *k)
 	case IMAP_SK_SEQ:
 	case IMAP_SK_UID:
 		return 0;
-	case IMAP_SK_LARGER:
-	case IMAP_SK_SMALLER:
 	case IMAP_SK_SENTBEFORE:
 	case IMAP_SK_SENTON:
 	case IMAP_SK_SENTSINCE:

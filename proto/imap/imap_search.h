@@ -114,8 +114,8 @@ struct imap_search_msg {
 };
 
 /* What evaluating k needs besides UID, sequence number, \Recent and the
- * BODY/TEXT UID lists: the mailbox entry (flags, keywords, dates, MODSEQ),
- * the message's size and Date: (info), its header fields. 0 means the
+ * BODY/TEXT UID lists: the mailbox entry (flags, keywords, dates, MODSEQ,
+ * size), the message's Date: day (info), its header fields. 0 means the
  * session's view is enough. */
 enum {
 	IMAP_NEED_ENTRY = 1,

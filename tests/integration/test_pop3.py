@@ -49,8 +49,8 @@ def put_message(tern, address, data, flags=0):
                              (digest, len(data), data))
             mid = cur.lastrowid
         db.execute("INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, modseq, "
-                   "internal_date) VALUES(?, ?, ?, ?, ?, strftime('%s','now'))",
-                   (mb, uidnext, mid, flags, hms + 1))
+                   "internal_date, size) VALUES(?, ?, ?, ?, ?, strftime('%s','now'), ?)",
+                   (mb, uidnext, mid, flags, hms + 1, len(data)))
         db.execute("UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?",
                    (uidnext + 1, hms + 1, mb))
         db.commit()
