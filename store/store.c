@@ -39,6 +39,13 @@
  * arrives. Under sustained load the
  * index lags; SEARCH indexes what it needs itself, FETCH computes on the fly.
  *
+ * Two more threads serve the writer: the syncer fdatasyncs the WAL and
+ * completes the jobs of the batches committed before the sync began
+ * ("Durability" below), and the checkpointer copies the WAL into the
+ * database with its own connection ("Checkpoints"), so neither flush nor
+ * copy stalls the next batch. Jobs the loop submits wake the writer once
+ * per loop iteration (on_loop_prepare).
+ *
  * store_exec() (CLI, startup) uses the same write connection under the same
  * mutex as the writer's batches, so it never interleaves with a batch. Other
  * processes (the CLI while the server runs) are serialised by SQLite's own
