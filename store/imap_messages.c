@@ -656,12 +656,12 @@ int store_imap_flags_job(sqlite3 *db, void *arg)
 	int r;
 	if (modseq < 0)
 		return (int)modseq;
-	if ((r = store_prep(db, &sel,
-	                    "SELECT flags, keywords, modseq FROM mailbox_entries "
-	                    "WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
-	    (r = store_prep(db, &upd,
-	                    "UPDATE mailbox_entries SET flags = ?3, keywords = ?4, modseq = ?5 "
-	                    "WHERE mailbox_id = ?1 AND uid = ?2")) < 0)
+	if ((r = store_prep_cached(db, &sel,
+	                           "SELECT flags, keywords, modseq FROM mailbox_entries "
+	                           "WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
+	    (r = store_prep_cached(db, &upd,
+	                           "UPDATE mailbox_entries SET flags = ?3, keywords = ?4, "
+	                           "modseq = ?5 WHERE mailbox_id = ?1 AND uid = ?2")) < 0)
 		goto out;
 	const char *kws = q->keywords ? q->keywords : "";
 	for (size_t i = 0; i < q->n; i++) {
@@ -724,19 +724,19 @@ int store_imap_flags_job(sqlite3 *db, void *arg)
 	r = 0;
 	{
 		sqlite3_stmt *st;
-		if ((r = store_prep(db, &st,
-		                    "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1 "
-		                    "AND highestmodseq < ?2")) == 0) {
+		if ((r = store_prep_cached(db, &st,
+		                           "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1 "
+		                           "AND highestmodseq < ?2")) == 0) {
 			sqlite3_bind_int64(st, 1, q->mailbox_id);
 			sqlite3_bind_int64(st, 2, modseq);
 			r = store_step_done(st);
-			sqlite3_finalize(st);
+			store_release(st);
 		}
 	}
 	q->highestmodseq = modseq;
 out:
-	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
+	store_release(sel);
+	store_release(upd);
 	return r;
 }
 
@@ -909,16 +909,16 @@ int store_imap_append_job(sqlite3 *db, void *arg)
 		return r;
 	if (q->flags || (q->keywords && *q->keywords)) {
 		sqlite3_stmt *st;
-		if ((r = store_prep(db, &st,
-		                    "UPDATE mailbox_entries SET flags = ?3, keywords = ?4 "
-		                    "WHERE mailbox_id = ?1 AND uid = ?2")) < 0)
+		if ((r = store_prep_cached(db, &st,
+		                           "UPDATE mailbox_entries SET flags = ?3, keywords = ?4 "
+		                           "WHERE mailbox_id = ?1 AND uid = ?2")) < 0)
 			return r;
 		sqlite3_bind_int64(st, 1, q->mailbox_id);
 		sqlite3_bind_int64(st, 2, uid);
 		sqlite3_bind_int64(st, 3, q->flags & STORE_FLAG_ALL);
 		sqlite3_bind_text(st, 4, q->keywords ? q->keywords : "", -1, SQLITE_STATIC);
 		r = store_step_done(st);
-		sqlite3_finalize(st);
+		store_release(st);
 		if (r < 0)
 			return r;
 	}
@@ -937,14 +937,14 @@ int store_imap_expunge_job(sqlite3 *db, void *arg)
 	sqlite3_stmt *st;
 	uint32_t *del = NULL;
 	size_t ndel = 0;
-	int r = store_prep(db, &st,
-	                   "SELECT uid FROM mailbox_entries WHERE mailbox_id = ?1 "
-	                   "AND (flags & 8) != 0 ORDER BY uid");
+	int r = store_prep_cached(db, &st,
+	                          "SELECT uid FROM mailbox_entries WHERE mailbox_id = ?1 "
+	                          "AND (flags & 8) != 0 ORDER BY uid");
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, q->mailbox_id);
 	r = collect_uids(st, &del, &ndel);
-	sqlite3_finalize(st);
+	store_release(st);
 	if (r < 0)
 		return r;
 	if (q->uids) {

@@ -335,7 +335,7 @@ static void mailbox_row(sqlite3_stmt *st, struct store_mailbox *mb)
 int store_mailbox_get(sqlite3 *db, int64_t mailbox_id, struct store_mailbox *out)
 {
 	sqlite3_stmt *st;
-	int rc = store_prep(db, &st, "SELECT " MAILBOX_COLS " FROM mailboxes WHERE id = ?1");
+	int rc = store_prep_cached(db, &st, "SELECT " MAILBOX_COLS " FROM mailboxes WHERE id = ?1");
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, mailbox_id);
@@ -347,7 +347,7 @@ int store_mailbox_get(sqlite3 *db, int64_t mailbox_id, struct store_mailbox *out
 	} else {
 		rc = rc == SQLITE_DONE ? 0 : store_errno(rc);
 	}
-	sqlite3_finalize(st);
+	store_release(st);
 	return rc;
 }
 
@@ -462,13 +462,14 @@ int64_t store_mailbox_modseq(sqlite3 *db, int64_t mailbox_id)
 static int set_mailbox_modseq(sqlite3 *db, int64_t mailbox_id, int64_t modseq)
 {
 	sqlite3_stmt *st;
-	int rc = store_prep(db, &st, "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1");
+	int rc =
+	    store_prep_cached(db, &st, "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1");
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, mailbox_id);
 	sqlite3_bind_int64(st, 2, modseq);
 	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	store_release(st);
 	return rc;
 }
 
@@ -480,14 +481,14 @@ int store_entries_expunge(sqlite3 *db, int64_t mailbox_id, const uint32_t *uids,
 	if (modseq < 0)
 		return (int)modseq;
 	modseq++;
-	if ((rc = store_prep(db, &sel,
-	                     "SELECT message_id FROM mailbox_entries "
-	                     "WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
-	    (rc = store_prep(
+	if ((rc = store_prep_cached(db, &sel,
+	                            "SELECT message_id FROM mailbox_entries "
+	                            "WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
+	    (rc = store_prep_cached(
 	         db, &del, "DELETE FROM mailbox_entries WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
-	    (rc = store_prep(db, &rec,
-	                     "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
-	                     "VALUES(?1, ?2, ?3)")) < 0)
+	    (rc = store_prep_cached(db, &rec,
+	                            "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
+	                            "VALUES(?1, ?2, ?3)")) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_reset(sel);
@@ -520,9 +521,9 @@ int store_entries_expunge(sqlite3 *db, int64_t mailbox_id, const uint32_t *uids,
 	}
 	rc = count > 0 ? set_mailbox_modseq(db, mailbox_id, modseq) : 0;
 out:
-	sqlite3_finalize(sel);
-	sqlite3_finalize(del);
-	sqlite3_finalize(rec);
+	store_release(sel);
+	store_release(del);
+	store_release(rec);
 	return rc < 0 ? rc : count;
 }
 
@@ -530,9 +531,9 @@ int store_entries_update_flags(sqlite3 *db, int64_t mailbox_id, uint32_t uid, ui
                                uint32_t remove_mask, uint32_t *flags_out, int64_t *modseq_out)
 {
 	sqlite3_stmt *st;
-	int rc = store_prep(db, &st,
-	                    "SELECT flags, modseq FROM mailbox_entries "
-	                    "WHERE mailbox_id = ?1 AND uid = ?2");
+	int rc = store_prep_cached(db, &st,
+	                           "SELECT flags, modseq FROM mailbox_entries "
+	                           "WHERE mailbox_id = ?1 AND uid = ?2");
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, mailbox_id);
@@ -540,7 +541,7 @@ int store_entries_update_flags(sqlite3 *db, int64_t mailbox_id, uint32_t uid, ui
 	rc = sqlite3_step(st);
 	uint32_t flags = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
 	int64_t modseq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
-	sqlite3_finalize(st);
+	store_release(st);
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
 
@@ -553,16 +554,16 @@ int store_entries_update_flags(sqlite3 *db, int64_t mailbox_id, uint32_t uid, ui
 		modseq = m + 1;
 		if ((rc = set_mailbox_modseq(db, mailbox_id, modseq)) < 0)
 			return rc;
-		if ((rc = store_prep(db, &st,
-		                     "UPDATE mailbox_entries SET flags = ?3, modseq = ?4 "
-		                     "WHERE mailbox_id = ?1 AND uid = ?2")) < 0)
+		if ((rc = store_prep_cached(db, &st,
+		                            "UPDATE mailbox_entries SET flags = ?3, modseq = ?4 "
+		                            "WHERE mailbox_id = ?1 AND uid = ?2")) < 0)
 			return rc;
 		sqlite3_bind_int64(st, 1, mailbox_id);
 		sqlite3_bind_int64(st, 2, uid);
 		sqlite3_bind_int64(st, 3, nflags);
 		sqlite3_bind_int64(st, 4, modseq);
 		rc = store_step_done(st);
-		sqlite3_finalize(st);
+		store_release(st);
 		if (rc < 0)
 			return rc;
 	}
