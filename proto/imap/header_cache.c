@@ -25,6 +25,7 @@
  * size bounds it (at most 32 MiB, a few MiB for typical headers).
  */
 #include "proto/imap/header_cache.h"
+#include "proto/imap/seqset.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -38,9 +39,11 @@
 struct imap_header_cache {
 	int64_t mailbox_id;
 	uint32_t uidvalidity;
-	uint32_t upto;                   /* every UID <= upto that existed when read is here */
-	struct imap_header_entry *items; /* ascending UIDs */
-	size_t n, cap;
+	uint32_t upto; /* every UID <= upto that existed when read is here */
+	/* uids[i] (ascending, seqset's sorted-UID helpers) is items[i] */
+	uint32_t *uids;
+	struct imap_header_entry *items;
+	size_t n, ucap, icap;
 	size_t bytes;
 	uint64_t used; /* LRU clock */
 	struct imap_header_cache *next;
@@ -57,12 +60,6 @@ struct raw_slot {
 	size_t len;
 };
 static struct raw_slot *raw_slots;
-static size_t raw_bytes;
-
-size_t imap_header_cache_bytes(void)
-{
-	return total_bytes + raw_bytes;
-}
 
 static struct raw_slot *raw_slot_of(int64_t mailbox_id, uint32_t uidvalidity, uint32_t uid)
 {
@@ -95,12 +92,8 @@ void imap_raw_header_put(int64_t mailbox_id, uint32_t uidvalidity, uint32_t uid,
 		return;
 	memcpy(copy, data, len);
 	struct raw_slot *r = raw_slot_of(mailbox_id, uidvalidity, uid);
-	if (r->data) {
-		raw_bytes -= r->len;
-		free(r->data);
-	}
+	free(r->data);
 	*r = (struct raw_slot){mailbox_id, uidvalidity, uid, copy, len};
-	raw_bytes += len;
 }
 
 static void drop(struct imap_header_cache **link)
@@ -109,21 +102,20 @@ static void drop(struct imap_header_cache **link)
 	*link = h->next;
 	for (size_t i = 0; i < h->n; i++)
 		free((char *)h->items[i].headers);
+	free(h->uids);
 	free(h->items);
 	total_bytes -= h->bytes;
 	free(h);
 }
 
-void imap_header_cache_clear(void)
+/* Drops every cache matching (the given mailbox id, and h if not NULL). */
+static void drop_where(int64_t mailbox_id, const struct imap_header_cache *h)
 {
-	while (caches)
-		drop(&caches);
-	if (raw_slots)
-		for (size_t i = 0; i < IMAP_RAW_HEADER_SLOTS; i++)
-			free(raw_slots[i].data);
-	free(raw_slots);
-	raw_slots = NULL;
-	raw_bytes = 0;
+	for (struct imap_header_cache **l = &caches; *l;)
+		if ((*l)->mailbox_id == mailbox_id && (!h || *l == h))
+			drop(l);
+		else
+			l = &(*l)->next;
 }
 
 /* Evict least recently used caches (never keep) until within budget. */
@@ -143,23 +135,21 @@ static void evict(const struct imap_header_cache *keep)
 struct fill {
 	sqlite3 *db;
 	struct imap_header_cache *h;
-	int err;
 };
 
 static int fill_cb(void *ud, const struct store_imap_entry *e)
 {
 	struct fill *f = ud;
 	struct imap_header_cache *h = f->h;
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 64;
+	if (h->n == h->icap) {
+		size_t cap = h->icap ? h->icap * 2 : 64;
 		struct imap_header_entry *items = realloc(h->items, cap * sizeof *items);
 		if (!items)
 			return -ENOMEM;
 		h->items = items;
-		h->cap = cap;
+		h->icap = cap;
 	}
 	struct imap_header_entry *it = &h->items[h->n];
-	it->uid = e->uid;
 	it->sent_day = e->sent_day;
 	char *headers = NULL;
 	if (e->indexed) {
@@ -173,11 +163,14 @@ static int fill_cb(void *ud, const struct store_imap_entry *e)
 		if (r < 0)
 			return r;
 	}
+	if (!imap_uids_push(&h->uids, &h->n, &h->ucap, e->uid)) {
+		free(headers);
+		return -ENOMEM;
+	}
 	it->headers = headers;
-	size_t bytes = sizeof *it + strlen(headers) + 1;
+	size_t bytes = sizeof *it + sizeof e->uid + strlen(headers) + 1;
 	h->bytes += bytes;
 	total_bytes += bytes;
-	h->n++;
 	h->upto = e->uid;
 	return 0;
 }
@@ -193,11 +186,7 @@ struct imap_header_cache *imap_header_cache_get(sqlite3 *db, int64_t mailbox_id,
 	struct imap_header_cache *h = *link;
 	if (!h) {
 		/* Another UIDVALIDITY of this mailbox id is gone for good. */
-		for (struct imap_header_cache **l = &caches; *l;)
-			if ((*l)->mailbox_id == mailbox_id)
-				drop(l);
-			else
-				l = &(*l)->next;
+		drop_where(mailbox_id, NULL);
 		h = calloc(1, sizeof *h);
 		if (!h)
 			return NULL;
@@ -217,11 +206,7 @@ struct imap_header_cache *imap_header_cache_get(sqlite3 *db, int64_t mailbox_id,
 			return NULL; /* what was read is right: entries come in UID order */
 		if (h->n > IMAP_HEADER_CACHE_MAX * 2) {
 			/* Grown past what is kept (the view had been smaller). */
-			for (struct imap_header_cache **l = &caches; *l; l = &(*l)->next)
-				if (*l == h) {
-					drop(l);
-					break;
-				}
+			drop_where(mailbox_id, h);
 			return NULL;
 		}
 	}
@@ -232,13 +217,6 @@ struct imap_header_cache *imap_header_cache_get(sqlite3 *db, int64_t mailbox_id,
 const struct imap_header_entry *imap_header_cache_find(const struct imap_header_cache *h,
                                                        uint32_t uid)
 {
-	size_t lo = 0, hi = h->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (h->items[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < h->n && h->items[lo].uid == uid ? &h->items[lo] : NULL;
+	size_t i = imap_uids_lower_bound(h->uids, h->n, uid);
+	return i < h->n && h->uids[i] == uid ? &h->items[i] : NULL;
 }

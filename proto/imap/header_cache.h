@@ -9,7 +9,6 @@
 #include <sqlite3.h>
 
 struct imap_header_entry {
-	uint32_t uid;
 	int64_t sent_day;    /* IMAP_NO_DAY when the message has no Date: */
 	const char *headers; /* "Name: decoded value" lines */
 };
@@ -38,10 +37,5 @@ const char *imap_raw_header_get(int64_t mailbox_id, uint32_t uidvalidity, uint32
                                 size_t *len);
 void imap_raw_header_put(int64_t mailbox_id, uint32_t uidvalidity, uint32_t uid, const char *data,
                          size_t len);
-
-/* Bytes held in all, for tests and stats. */
-size_t imap_header_cache_bytes(void);
-/* Frees everything (shutdown, tests). */
-void imap_header_cache_clear(void);
 
 #endif
