@@ -88,17 +88,14 @@ int store_message_ref(sqlite3 *db, int64_t message_id, int delta)
 
 /* Find or insert the message; returns its id (> 0) or negative. The
  * refcount is left alone: the caller adds its holders. */
-static int64_t message_put(sqlite3 *db, const char *data, size_t len,
-                           const unsigned char *given_digest)
+static int64_t message_put(sqlite3 *db, const char *data, size_t len)
 {
 	unsigned char digest[STORE_DIGEST_LEN];
 	sqlite3_stmt *st;
 	int64_t id = 0;
 	int rc;
 
-	if (given_digest)
-		memcpy(digest, given_digest, sizeof digest);
-	else if ((rc = store_message_digest(data, len, digest)) < 0)
+	if ((rc = store_message_digest(data, len, digest)) < 0)
 		return rc;
 	if ((rc = store_prep_cached(db, &st, "SELECT id FROM messages WHERE sha256 = ?1")) < 0)
 		return rc;
@@ -202,7 +199,7 @@ int store_deliver(sqlite3 *db, struct store_delivery *d)
 	if (d->nlocal && !(mbids = calloc(d->nlocal, sizeof *mbids)))
 		return -ENOMEM;
 
-	int64_t msgid = message_put(db, d->data, d->len, d->digest);
+	int64_t msgid = message_put(db, d->data, d->len);
 	if (msgid < 0) {
 		rc = (int)msgid;
 		goto out;

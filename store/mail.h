@@ -60,10 +60,6 @@ int store_digest_impl(int which, const void *data, size_t len, unsigned char out
 struct store_delivery {
 	const char *data; /* full message, CRLF line endings */
 	size_t len;
-	/* store_message_digest(data, len), or NULL to have the job compute it.
-	 * Callers on the loop pass it so the hash is not on the writer thread,
-	 * which every delivery waits for. */
-	const unsigned char *digest;
 	const char *mail_from; /* envelope sender, "" = null sender */
 	const char *ret;       /* DSN RET or NULL */
 	const char *envid;     /* DSN ENVID or NULL */

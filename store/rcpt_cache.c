@@ -44,12 +44,10 @@ struct rcpt_cache {
 
 static void clear(struct rcpt_cache *c)
 {
-	for (size_t i = 0; i < SLOTS && c->n; i++)
-		if (c->slot[i]) {
-			free(c->slot[i]);
-			c->slot[i] = NULL;
-			c->n--;
-		}
+	for (size_t i = 0; i < SLOTS; i++) {
+		free(c->slot[i]);
+		c->slot[i] = NULL;
+	}
 	c->n = 0;
 }
 
@@ -61,20 +59,11 @@ void rcpt_cache_free(struct rcpt_cache *c)
 	free(c);
 }
 
-static int64_t directory_serial(sqlite3 *db)
-{
-	sqlite3_stmt *st;
-	if (store_prep_cached(db, &st, "SELECT value FROM meta WHERE key = 'directory'") < 0)
-		return -1;
-	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	store_release(st);
-	return v;
-}
-
 /* Re-read the counter; empty the cache if it moved (or cannot be read). */
 static void check(struct rcpt_cache *c, struct store *s, uint64_t now)
 {
-	int64_t serial = directory_serial(store_reader(s));
+	int64_t serial = store_scalar(store_reader(s),
+	                              "SELECT value FROM meta WHERE key = 'directory' LIMIT ?1", 1);
 	if (serial < 0 || serial != c->serial)
 		clear(c);
 	c->serial = serial;

@@ -606,6 +606,17 @@ static void fail_all(struct store_job *j, int status)
 			j->status = status;
 }
 
+/* Tells a thread waiting on cond (under mu) that *closing is set, and
+ * waits for it to end. */
+static void stop_thread(uv_mutex_t *mu, uv_cond_t *cond, bool *closing, uv_thread_t *thread)
+{
+	uv_mutex_lock(mu);
+	*closing = true;
+	uv_cond_signal(cond);
+	uv_mutex_unlock(mu);
+	uv_thread_join(thread);
+}
+
 /* ---- durability: the syncer ----
  *
  * The writer commits every batch with synchronous=NORMAL, which writes the
@@ -804,11 +815,7 @@ static void start_checkpointer(struct store *s)
 static void stop_checkpointer(struct store *s)
 {
 	if (s->have_checkpointer) {
-		uv_mutex_lock(&s->kmu);
-		s->kclosing = true;
-		uv_cond_signal(&s->kcond);
-		uv_mutex_unlock(&s->kmu);
-		uv_thread_join(&s->checkpointer);
+		stop_thread(&s->kmu, &s->kcond, &s->kclosing, &s->checkpointer);
 		s->have_checkpointer = false;
 	}
 	sqlite3_close(s->ckpt);
@@ -1141,11 +1148,7 @@ static void start_syncer(struct store *s)
 static void stop_syncer(struct store *s)
 {
 	if (s->have_syncer) {
-		uv_mutex_lock(&s->smu);
-		s->sclosing = true;
-		uv_cond_signal(&s->scond);
-		uv_mutex_unlock(&s->smu);
-		uv_thread_join(&s->syncer);
+		stop_thread(&s->smu, &s->scond, &s->sclosing, &s->syncer);
 		s->have_syncer = false;
 	}
 	if (s->wal_fd >= 0)
@@ -1243,7 +1246,6 @@ int store_open(struct store **out, const char *dir, uv_loop_t *loop, char *err, 
 fail:
 	stop_checkpointer(s);
 	stop_syncer(s);
-	rcpt_cache_free(s->rcpt_cache);
 	store_stmt_cache_drop(s->reader);
 	sqlite3_close(s->reader);
 	store_stmt_cache_drop(s->writer);
@@ -1266,13 +1268,8 @@ void store_close(struct store **sp)
 	if (!s)
 		return;
 	*sp = NULL;
-	if (s->have_thread) {
-		uv_mutex_lock(&s->mu);
-		s->closing = true;
-		uv_cond_signal(&s->cond);
-		uv_mutex_unlock(&s->mu);
-		uv_thread_join(&s->thread);
-	}
+	if (s->have_thread)
+		stop_thread(&s->mu, &s->cond, &s->closing, &s->thread);
 	stop_checkpointer(s);
 	stop_syncer(s);
 	if (s->have_thread)

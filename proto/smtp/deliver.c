@@ -47,11 +47,10 @@ enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_p
 {
 	char addr[SMTP_PATH_MAX + 300];
 	struct store_rcpt r;
-	sqlite3 *db = reader(s);
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (!db)
+	if (!s->srv->store)
 		return SMTP_R_STORE_FAIL;
 	if (p->postmaster)
 		snprintf(addr, sizeof addr, "postmaster@%s", s->cfg->domain);
