@@ -432,6 +432,45 @@ def test_header_search_cache_follows_the_mailbox(box):
     m2.logout()
 
 
+def test_upgrade_from_schema_3_fills_entry_sizes(box):
+    """A database from before schema 4 (no size in mailbox_entries, no
+    directory counter) is upgraded when tern starts: every entry gets its
+    message's size, which RFC822.SIZE, LARGER and STATUS SIZE then read."""
+    m = login(box)
+    small, big = msg("small one"), msg("big one", body="x" * 5000 + "\r\n")
+    append(m, small)
+    append(m, big)
+    m.logout()
+    box.stop()
+    db = box.db()
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                              "AND name LIKE 'directory_%'").fetchall():
+        db.execute("DROP TRIGGER %s" % name)
+    db.execute("ALTER TABLE mailbox_entries DROP COLUMN size")
+    db.execute("DELETE FROM meta WHERE key = 'directory'")
+    db.execute("PRAGMA user_version = 3")
+    db.commit()
+    db.close()
+
+    box.start()
+    assert "event=migrated from=3 to=4" in box.logs()
+    db = box.db()
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert db.execute("SELECT count(*) FROM mailbox_entries e JOIN messages m "
+                      "ON m.id = e.message_id WHERE e.size != m.size").fetchone()[0] == 0
+    assert db.execute("SELECT value FROM meta WHERE key = 'directory'").fetchone() is not None
+    db.close()
+    m = login(box)
+    m.select("INBOX")
+    typ, data = m.fetch("1:2", "(RFC822.SIZE)")
+    sizes = [int(re.search(rb"RFC822.SIZE (\d+)", d).group(1)) for d in data]
+    assert sizes == [len(small), len(big)]
+    assert m.search(None, "LARGER", "1000")[1][0].split() == [b"2"]
+    typ, data = m.status("INBOX", "(SIZE)")
+    assert b"SIZE %d" % (len(small) + len(big)) in data[0]
+    m.logout()
+
+
 @pytest.mark.parametrize("prefilter", [True, False])
 def test_header_search_prefilter(tern_factory, monkeypatch, prefilter):
     """Header keys of 3+ characters are narrowed by the FTS5 header text
