@@ -1,11 +1,12 @@
 /* mail: messages, mailboxes, entries and delivery (see mail.h).
  *
- * Why content addressing: one SMTP transaction to 50 local recipients, or a
- * message that is both delivered and relayed, stores its bytes once. The
- * SHA-256 of the exact bytes is the identity; refcount counts holders
- * (mailbox entries and queue rows) and is maintained by every function that
- * adds or drops a holder, so "delete the message when nobody holds it" is a
- * cheap indexed DELETE instead of a scan for orphans.
+ * Why shared message rows: one SMTP transaction to 50 local recipients, or
+ * a message that is both delivered and relayed, stores its bytes once;
+ * refcount counts holders (mailbox entries and queue rows) and is
+ * maintained by every function that adds or drops a holder, so "delete the
+ * message when nobody holds it" is a cheap indexed DELETE instead of a scan
+ * for orphans. Messages are not deduplicated across deliveries (schema 5
+ * in store.c says why).
  *
  * Why UID/MODSEQ live in the mailboxes row: allocating them is a
  * read-modify-write of that row inside the writer's transaction, which is
@@ -86,37 +87,18 @@ int store_message_ref(sqlite3 *db, int64_t message_id, int delta)
 	return rc;
 }
 
-/* Find or insert the message; returns its id (> 0) or negative. The
- * refcount is left alone: the caller adds its holders. */
-static int64_t message_put(sqlite3 *db, const char *data, size_t len)
+/* Inserts the message; returns its id (> 0) or negative. The refcount is
+ * left at zero: the caller adds its holders. */
+static int64_t message_insert(sqlite3 *db, const char *data, size_t len)
 {
-	unsigned char digest[STORE_DIGEST_LEN];
 	sqlite3_stmt *st;
-	int64_t id = 0;
-	int rc;
-
-	if ((rc = store_message_digest(data, len, digest)) < 0)
+	int rc = store_prep_cached(
+	    db, &st, "INSERT INTO messages(size, refcount, created, data) VALUES(?1, 0, ?2, ?3)");
+	if (rc < 0)
 		return rc;
-	if ((rc = store_prep_cached(db, &st, "SELECT id FROM messages WHERE sha256 = ?1")) < 0)
-		return rc;
-	sqlite3_bind_blob(st, 1, digest, sizeof digest, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	store_release(st);
-	if (rc == SQLITE_ROW)
-		return id;
-	if (rc != SQLITE_DONE)
-		return store_errno(rc);
-
-	if ((rc = store_prep_cached(db, &st,
-	                            "INSERT INTO messages(sha256, size, refcount, created, data) "
-	                            "VALUES(?1, ?2, 0, ?3, ?4)")) < 0)
-		return rc;
-	sqlite3_bind_blob(st, 1, digest, sizeof digest, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
-	sqlite3_bind_int64(st, 3, store_now());
-	sqlite3_bind_blob64(st, 4, data, len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)len);
+	sqlite3_bind_int64(st, 2, store_now());
+	sqlite3_bind_blob64(st, 3, data, len, SQLITE_STATIC);
 	rc = store_step_done(st);
 	store_release(st);
 	if (rc < 0)
@@ -199,7 +181,7 @@ int store_deliver(sqlite3 *db, struct store_delivery *d)
 	if (d->nlocal && !(mbids = calloc(d->nlocal, sizeof *mbids)))
 		return -ENOMEM;
 
-	int64_t msgid = message_put(db, d->data, d->len);
+	int64_t msgid = message_insert(db, d->data, d->len);
 	if (msgid < 0) {
 		rc = (int)msgid;
 		goto out;

@@ -1,7 +1,7 @@
 /* mail: messages, mailboxes, mailbox entries, delivery.
  *
- * A message's raw RFC 5322 bytes are stored once, content-addressed by
- * SHA-256, and shared by every mailbox entry and queue row that holds it:
+ * A message's raw RFC 5322 bytes are stored once per delivery (or APPEND),
+ * and shared by every mailbox entry and queue row that holds them:
  * messages.refcount counts those holders (mailbox entries + queue rows), and
  * a message row is deleted when it drops to zero.
  *
@@ -47,16 +47,6 @@ struct store_remote_rcpt {
 	const char *orcpt;  /* DSN ORCPT or NULL */
 };
 
-/* Messages are deduplicated by this digest (SHA-256 of the bytes). */
-#define STORE_DIGEST_LEN 32
-int store_message_digest(const void *data, size_t len, unsigned char out[STORE_DIGEST_LEN]);
-/* The same by a given implementation (store/digest.c), for tests:
- * -ENOTSUP when this CPU lacks it. */
-#define STORE_DIGEST_ANY 0
-#define STORE_DIGEST_MBEDTLS 1
-#define STORE_DIGEST_SHA_NI 2
-int store_digest_impl(int which, const void *data, size_t len, unsigned char out[STORE_DIGEST_LEN]);
-
 struct store_delivery {
 	const char *data; /* full message, CRLF line endings */
 	size_t len;
@@ -74,7 +64,7 @@ struct store_delivery {
 	int64_t *modseqs; /* nlocal entries, caller-allocated, or NULL */
 };
 
-/* A job body: the message is stored once (dedupe by sha256, refcount bumped
+/* A job body: the message is stored once (refcount bumped
  * by one per entry and per queue row), one mailbox entry per distinct local
  * mailbox (UID = uidnext++, MODSEQ = ++highestmodseq; the same mailbox twice
  * in `local` gets one entry and the same uid/modseq in both result slots),

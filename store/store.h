@@ -32,7 +32,7 @@
 struct store;
 
 /* Current schema version (PRAGMA user_version after store_open). */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* Largest number of jobs the writer puts into one transaction. */
 #define STORE_MAX_BATCH 1024

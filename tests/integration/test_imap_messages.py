@@ -455,7 +455,7 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     box.start()
     assert "event=migrated from=3 to=4" in box.logs()
     db = box.db()
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert db.execute("PRAGMA user_version").fetchone()[0] >= 4
     assert db.execute("SELECT count(*) FROM mailbox_entries e JOIN messages m "
                       "ON m.id = e.message_id WHERE e.size != m.size").fetchone()[0] == 0
     assert db.execute("SELECT value FROM meta WHERE key = 'directory'").fetchone() is not None
@@ -469,6 +469,81 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     typ, data = m.status("INBOX", "(SIZE)")
     assert b"SIZE %d" % (len(small) + len(big)) in data[0]
     m.logout()
+
+
+def test_upgrade_from_schema_4_drops_message_digests(box):
+    """Schema 5 copies the messages table without its SHA-256 (and the two
+    unused columns): the messages, everything that references them (a
+    COPY shares one row), IMAP's precomputed data and search index must all
+    come through, the index and trigger that went with the old table must
+    be back, and new mail must go on arriving."""
+    m = login(box)
+    first, second = msg("first kept", body="alpha bravo\r\n"), msg("second kept")
+    append(m, first)
+    append(m, second)
+    m.create("Other")
+    m.select("INBOX")
+    assert m.copy("1", "Other")[0] == "OK"
+    assert m.search(None, "BODY", "bravo")[1][0].split() == [b"1"]  # indexes both
+    m.logout()
+    box.stop()
+    db = box.db()
+    info_before = db.execute("SELECT count(*) FROM imap_message_info").fetchone()[0]
+    assert info_before == 2
+    # The messages table as schema 4 had it.
+    db.executescript("""
+        PRAGMA foreign_keys = OFF;
+        BEGIN;
+        CREATE TABLE messages_v4(
+          id INTEGER PRIMARY KEY,
+          sha256 BLOB NOT NULL UNIQUE,
+          size INTEGER NOT NULL,
+          refcount INTEGER NOT NULL DEFAULT 0,
+          created INTEGER NOT NULL,
+          envelope TEXT,
+          bodystructure TEXT,
+          data BLOB NOT NULL);
+        INSERT INTO messages_v4(id, sha256, size, refcount, created, data)
+          SELECT id, randomblob(32), size, refcount, created, data FROM messages;
+        DROP TABLE messages;
+        ALTER TABLE messages_v4 RENAME TO messages;
+        CREATE INDEX messages_unreferenced ON messages(id) WHERE refcount <= 0;
+        CREATE TRIGGER imap_fts_gc AFTER DELETE ON messages BEGIN
+          DELETE FROM imap_fts WHERE rowid = old.id;
+        END;
+        PRAGMA user_version = 4;
+        COMMIT;
+    """)
+    db.close()
+
+    box.start()
+    assert "event=migrated from=4 to=5" in box.logs()
+    db = box.db()
+    cols = {r[1] for r in db.execute("PRAGMA table_info(messages)")}
+    assert cols == {"id", "size", "refcount", "created", "data"}
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert db.execute("SELECT refcount FROM messages ORDER BY id").fetchall() == [(2,), (1,)]
+    assert db.execute("SELECT count(*) FROM imap_message_info").fetchone()[0] == info_before
+    schema = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    assert {"messages_unreferenced", "imap_fts_gc"} <= schema
+    db.close()
+    m = login(box)
+    m.select("INBOX")
+    assert m.fetch("1", "(BODY.PEEK[])")[1][0][1] == first
+    assert m.fetch("2", "(BODY.PEEK[])")[1][0][1] == second
+    assert m.search(None, "BODY", "bravo")[1][0].split() == [b"1"]
+    append(m, msg("third, after"))
+    assert m.search(None, "SUBJECT", "after")[1][0].split() == [b"3"]
+    # Expunging the last holder of the second message deletes its row,
+    # and the trigger made again deletes its index rows.
+    m.store("2", "+FLAGS", "(\\Deleted)")
+    m.expunge()
+    m.logout()
+    db = box.db()
+    assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 2
+    ids = [r[0] for r in db.execute("SELECT rowid FROM imap_fts")]
+    assert sorted(ids) == sorted(r[0] for r in db.execute("SELECT message_id FROM imap_message_info"))
+    db.close()
 
 
 @pytest.mark.parametrize("prefilter", [True, False])

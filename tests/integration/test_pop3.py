@@ -11,7 +11,6 @@ Messages are put into INBOX in one of two ways:
     those tests skip if SMTP is not answering.
 fetchmail and curl live in test_pop3_clients.py.
 """
-import hashlib
 import poplib
 import socket
 import smtplib
@@ -38,16 +37,9 @@ def put_message(tern, address, data, flags=0):
         mb, uidnext, hms = db.execute(
             "SELECT id, uidnext, highestmodseq FROM mailboxes "
             "WHERE account_id = ? AND name = 'INBOX'", (acct,)).fetchone()
-        digest = hashlib.sha256(data).digest()
-        row = db.execute("SELECT id FROM messages WHERE sha256 = ?", (digest,)).fetchone()
-        if row:
-            mid = row[0]
-            db.execute("UPDATE messages SET refcount = refcount + 1 WHERE id = ?", (mid,))
-        else:
-            cur = db.execute("INSERT INTO messages(sha256, size, refcount, created, data) "
-                             "VALUES(?, ?, 1, strftime('%s','now'), ?)",
-                             (digest, len(data), data))
-            mid = cur.lastrowid
+        cur = db.execute("INSERT INTO messages(size, refcount, created, data) "
+                         "VALUES(?, 1, strftime('%s','now'), ?)", (len(data), data))
+        mid = cur.lastrowid
         db.execute("INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, modseq, "
                    "internal_date, size) VALUES(?, ?, ?, ?, ?, strftime('%s','now'), ?)",
                    (mb, uidnext, mid, flags, hms + 1, len(data)))

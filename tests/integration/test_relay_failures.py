@@ -199,12 +199,11 @@ def insert_row(a, mail_from, rcpt, data):
     """Queue a row the way store_deliver does (message refcount 1), with
     the server stopped. Used for what submission cannot produce, such as
     a null sender."""
-    import hashlib
     a.stop()
     db = a.db()
     now = int(time.time())
-    cur = db.execute("INSERT INTO messages(sha256, size, refcount, created, data) "
-                     "VALUES(?, ?, 1, ?, ?)", (hashlib.sha256(data).digest(), len(data), now, data))
+    cur = db.execute("INSERT INTO messages(size, refcount, created, data) "
+                     "VALUES(?, 1, ?, ?)", (len(data), now, data))
     db.execute("INSERT INTO queue(message_id, mail_from, rcpt, next_attempt, expires, created) "
                "VALUES(?, ?, ?, ?, ?, ?)", (cur.lastrowid, mail_from, rcpt, now, now + 86400, now))
     db.commit()

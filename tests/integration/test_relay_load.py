@@ -5,7 +5,6 @@ server is stopped, exactly as store_deliver lays them out) drain to a
 scripted receiver that sleeps on every end of data; meanwhile SMTP
 submission, POP3 and IMAP keep answering promptly, and nothing is lost or
 duplicated."""
-import hashlib
 import os
 import smtplib
 import socket
@@ -34,9 +33,8 @@ def fill_queue(a, n):
         for i in range(n):
             data = (b"From: alice@a.test\r\nTo: u%d@r.test\r\nSubject: load %d\r\n\r\n" % (i % 7, i)
                     + pad + b"\r\n")
-            cur = db.execute("INSERT INTO messages(sha256, size, refcount, created, data) "
-                             "VALUES(?, ?, 1, ?, ?)",
-                             (hashlib.sha256(data).digest(), len(data), now, data))
+            cur = db.execute("INSERT INTO messages(size, refcount, created, data) "
+                             "VALUES(?, 1, ?, ?)", (len(data), now, data))
             db.execute("INSERT INTO queue(message_id, mail_from, rcpt, next_attempt, expires, "
                        "created) VALUES(?, 'alice@a.test', ?, ?, ?, ?)",
                        (cur.lastrowid, "u%d@r.test" % (i % 7), now, now + 86400, now))
