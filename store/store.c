@@ -582,9 +582,12 @@ static int mkdir_p(const char *dir)
 /* Once per process, before the first connection: SQLite's memory
  * statistics take a global mutex on every allocation, which the loop and
  * the writer thread then fight over; nothing here reads those statistics. */
+static const char *writer_vfs; /* store/wal_vfs.c, or NULL: SQLite's */
+
 static void sqlite_setup(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	writer_vfs = store_wal_vfs_register();
 }
 
 static int open_conn(sqlite3 **db, const char *path, bool reader, char *err, size_t errlen)
@@ -594,8 +597,9 @@ static int open_conn(sqlite3 **db, const char *path, bool reader, char *err, siz
 	/* NOMUTEX: each connection is used by one thread at a time (the reader
 	 * by the loop; the writer by the writer thread or store_exec(), both
 	 * under wlock), so SQLite's per-call connection mutex is redundant. */
-	int rc = sqlite3_open_v2(
-	    path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(path, db,
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                         reader ? NULL : writer_vfs);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
 		sqlite3_close(*db);
@@ -1192,11 +1196,22 @@ static void start_syncer(struct store *s)
 		log_warn("store event=no_syncer err=\"%s\"", strerror(errno));
 		return;
 	}
-	if (sqlite3_exec(s->writer, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) == SQLITE_OK &&
+	/* Commits leave the WAL sync to the syncer: through store/wal_vfs.c,
+	 * whose WAL then writes a commit's frames at its SQLITE_SYNC_NORMAL
+	 * sync and leaves the rest to us, while the syncs around checkpoints
+	 * come as SQLITE_SYNC_FULL and stay real; or, without it, with
+	 * synchronous=NORMAL, which does not sync commits at all. */
+	bool deferred = sqlite3_exec(s->writer, "PRAGMA checkpoint_fullfsync=ON", NULL, NULL,
+	                             NULL) == SQLITE_OK &&
+	                store_wal_defer_commit_syncs(s->writer, true) == 0;
+	if ((deferred ||
+	     sqlite3_exec(s->writer, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) == SQLITE_OK) &&
 	    uv_thread_create(&s->syncer, syncer_main, s) == 0) {
 		s->have_syncer = true;
 		return;
 	}
+	if (deferred)
+		store_wal_defer_commit_syncs(s->writer, false);
 	sqlite3_exec(s->writer, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	close(s->wal_fd);
 	s->wal_fd = -1;

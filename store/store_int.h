@@ -2,6 +2,7 @@
 #ifndef TERN_STORE_INT_H
 #define TERN_STORE_INT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sqlite3.h>
 
@@ -37,5 +38,16 @@ struct store;
 struct rcpt_cache;
 struct rcpt_cache **store_rcpt_cache(struct store *s, uint64_t *now_ms);
 void rcpt_cache_free(struct rcpt_cache *c);
+
+/* store/wal_vfs.c: registers the VFS the write connection opens with
+ * (once per process) and returns its name, or NULL to use SQLite's own. */
+const char *store_wal_vfs_register(void);
+/* On db's WAL (opened by that VFS), with on: a commit's sync only writes
+ * the gathered frames, and the caller syncs before it acknowledges the
+ * commit. 0, or -1 when db's WAL is not one of ours. */
+int store_wal_defer_commit_syncs(sqlite3 *db, bool on);
+/* Syncs of WALs opened by that VFS, in this process: made, and left to the
+ * caller of store_wal_defer_commit_syncs(). */
+void store_wal_sync_counts(uint64_t *real, uint64_t *deferred);
 
 #endif
