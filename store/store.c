@@ -579,11 +579,12 @@ static int mkdir_p(const char *dir)
 	return S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
 }
 
-/* Once per process, before the first connection: SQLite's memory
- * statistics take a global mutex on every allocation, which the loop and
- * the writer thread then fight over; nothing here reads those statistics. */
 static const char *writer_vfs; /* store/wal_vfs.c, or NULL: SQLite's */
 
+/* Once per process, before the first connection: SQLite's memory
+ * statistics take a global mutex on every allocation, which the loop and
+ * the writer thread then fight over; nothing here reads those statistics.
+ * Write connections open through store/wal_vfs.c when it registers. */
 static void sqlite_setup(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -681,12 +682,13 @@ static void stop_thread(uv_mutex_t *mu, uv_cond_t *cond, bool *closing, uv_threa
 
 /* ---- durability: the syncer ----
  *
- * The writer commits every batch with synchronous=NORMAL, which writes the
- * WAL frames but does not fsync them, and goes on with the next batch. A
- * second thread, the syncer, fdatasyncs the WAL file (through its own
- * descriptor: fdatasync flushes the file, whichever descriptor wrote it)
- * and only then completes the jobs of the batches committed before the
- * sync began. So a reply still waits for its data to be on disk, but the
+ * The writer commits every batch without an fsync: it writes the WAL
+ * frames (in one pwrite, store/wal_vfs.c, which takes SQLite's commit sync
+ * for itself; or, without that VFS, with synchronous=NORMAL) and goes on
+ * with the next batch. A second thread, the syncer, fdatasyncs the WAL
+ * file (through its own descriptor: fdatasync flushes the file, whichever
+ * descriptor wrote it) and only then completes the jobs of the batches
+ * committed before the sync began. So a reply still waits for its data to be on disk, but the
  * writer's CPU work on the next batch overlaps the disk's flush of the
  * last one, and one sync covers every batch committed while the previous
  * sync ran.
@@ -701,7 +703,9 @@ static void stop_thread(uv_mutex_t *mu, uv_cond_t *cond, bool *closing, uv_threa
  * Why this is as durable as synchronous=FULL: the WAL is appended in
  * order, so a sync that starts after a commit returned covers it; SQLite
  * itself syncs the WAL before a checkpoint copies frames into the database
- * and the database after, in NORMAL as in FULL; and SQLite removes the WAL
+ * and the database after, in NORMAL as in FULL (and through our VFS, where
+ * checkpoint_fullfsync marks those syncs as ones it must make); and SQLite
+ * removes the WAL
  * only when the last connection closes, so the descriptor stays the file's
  * until store_close(). */
 
