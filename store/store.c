@@ -113,6 +113,9 @@ struct store {
 	uv_mutex_t kmu;
 	uv_cond_t kcond;
 	bool kwanted, kclosing;
+	/* Under wlock (the WAL hook runs in the writer's commits): the WAL
+	 * size that asks for the next checkpoint, and the size last seen. */
+	int ckpt_at, wal_pages;
 	bool have_checkpointer;
 	uv_thread_t checkpointer;
 
@@ -828,9 +831,17 @@ static void syncer_main(void *arg)
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct store *s = arg;
+	if (pages < s->wal_pages || s->ckpt_at == 0)
+		s->ckpt_at = STORE_CHECKPOINT_SOFT; /* the WAL started over */
+	s->wal_pages = pages;
 	if (pages >= STORE_CHECKPOINT_HARD) {
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	} else if (pages >= STORE_CHECKPOINT_SOFT) {
+	} else if (pages >= s->ckpt_at) {
+		/* Once per STORE_CHECKPOINT_SOFT pages, not after every commit
+		 * past it: a commit that begins while a checkpoint runs keeps
+		 * the WAL from starting over, so at a steady trickle of mail
+		 * each commit would bring a checkpoint (two fsyncs) of its own. */
+		s->ckpt_at = pages + STORE_CHECKPOINT_SOFT;
 		uv_mutex_lock(&s->kmu);
 		s->kwanted = true;
 		uv_cond_signal(&s->kcond);
@@ -852,6 +863,9 @@ static void checkpointer_main(void *arg)
 		uv_mutex_unlock(&s->kmu);
 		int rc =
 		    sqlite3_wal_checkpoint_v2(s->ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		uv_mutex_lock(&s->mu);
+		s->stats.checkpoints++;
+		uv_mutex_unlock(&s->mu);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warn("store event=checkpoint_failed rc=%d err=\"%s\"", rc,
 			         sqlite3_errmsg(s->ckpt));

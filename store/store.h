@@ -118,6 +118,7 @@ struct store_stats {
 	uint64_t failed;       /* jobs whose status was < 0 */
 	uint64_t lazy_commits; /* batches and idle slices committed without fsync */
 	uint64_t wal_syncs;    /* explicit syncs of the WAL for them */
+	uint64_t checkpoints;  /* passes of the checkpointer thread */
 };
 void store_get_stats(struct store *s, struct store_stats *out);
 

@@ -779,6 +779,52 @@ static void test_group_commit(void)
 	free(jobs);
 }
 
+/* ---- checkpoints ---- */
+
+static int scratch_table(sqlite3 *db, void *arg)
+{
+	(void)arg;
+	return store_run(db, "CREATE TABLE scratch(v BLOB)");
+}
+
+static int scratch_insert(sqlite3 *db, void *arg)
+{
+	(void)arg;
+	return store_run(db, "INSERT INTO scratch(v) VALUES(zeroblob(12000))");
+}
+
+/* A trickle of commits, each beginning while the last checkpoint may
+ * still run: the checkpointer runs once per 1000 WAL pages (not after
+ * every commit past them), and the WAL stays bounded. */
+static void test_checkpoints(void)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct store *s = open_store("checkpoints", &loop);
+	if (!s)
+		return;
+	CHECK_EQ(store_exec(s, scratch_table, NULL), 0);
+	struct store_stats st0, st;
+	store_get_stats(s, &st0);
+	int commits = 2000; /* 4 pages each: 8000 pages */
+	for (int i = 0; i < commits; i++)
+		CHECK_EQ(store_exec(s, scratch_insert, NULL), 0);
+	store_get_stats(s, &st);
+	uint64_t passes = st.checkpoints - st0.checkpoints;
+	printf("checkpoints: %llu checkpointer passes for %d commits\n", (unsigned long long)passes,
+	       commits);
+	CHECK(passes >= 1);
+	CHECK(passes <= 8000 / 1000 + 2);
+	char wal[600];
+	snprintf(wal, sizeof wal, "%s-wal", store_path(s));
+	struct stat sb;
+	CHECK_EQ(stat(wal, &sb), 0);
+	CHECK(sb.st_size <= (off_t)(4000 + 100) * (4096 + 24) + 32);
+	store_close(&s);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	CHECK_EQ(uv_loop_close(&loop), 0);
+}
+
 /* ---- lazy commits ---- */
 
 /* A lazy job is committed and visible when its completion runs, before
@@ -1092,6 +1138,7 @@ int main(void)
 	test_deliver();
 	test_group_commit();
 	test_lazy_commits();
+	test_checkpoints();
 	test_batch_failures();
 	test_notify();
 	nftw(tmproot, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
