@@ -1,10 +1,12 @@
 /* check: the counters and CHECK() macro shared by the C unit tests:
  * CHECK(condition, printf-style message) counts a pass or prints the line
- * and message of a failure; main() reports `passed` and `failed`. */
+ * and message of a failure; main() reports `passed` and `failed`
+ * (check_report). */
 #ifndef TERN_TEST_CHECK_H
 #define TERN_TEST_CHECK_H
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static int passed, failed;
 
@@ -19,5 +21,21 @@ static int passed, failed;
 			printf("\n");                                                              \
 		}                                                                                  \
 	} while (0)
+
+/* Removes a test's temporary directory and everything in it. */
+static inline void check_remove_dir(const char *dir)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("cleanup of %s failed\n", dir);
+}
+
+/* Prints the counts; what main() returns. */
+static inline int check_report(const char *name)
+{
+	printf("%s: %d passed, %d failed\n", name, passed, failed);
+	return failed ? 1 : 0;
+}
 
 #endif

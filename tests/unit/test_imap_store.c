@@ -261,10 +261,6 @@ int main(void)
 	sqlite3_finalize(q);
 
 	store_close(&st);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		printf("cleanup failed\n");
-	printf("test_imap_store: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	check_remove_dir(dir);
+	return check_report("test_imap_store");
 }

@@ -120,10 +120,6 @@ int main(void)
 
 	sqlite3_close(r);
 	sqlite3_close(w);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		printf("cleanup failed\n");
-	printf("test_wal_vfs: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	check_remove_dir(dir);
+	return check_report("test_wal_vfs");
 }
