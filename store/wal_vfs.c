@@ -1,5 +1,5 @@
 /* wal_vfs: the write connection's WAL, written in one system call per
- * commit instead of two per page.
+ * commit (per 120 KiB of it) instead of two per page.
  *
  * Why. SQLite appends a commit to the WAL frame by frame: a 24-byte header
  * and a page, each its own write(2). A 20-session SMTP load commits about
@@ -7,7 +7,7 @@
  * thread's time (a system call is dear on a virtual machine). This VFS is
  * SQLite's own unix VFS with one change for files opened as a WAL: writes
  * that continue the previous one are gathered in a buffer, and go to the
- * file in one pwrite before anything else touches it.
+ * file together before anything else touches it.
  *
  * When the buffer goes out. Before every other operation on the WAL (read,
  * size, truncate, sync, close, file control) and before a write elsewhere.
@@ -28,7 +28,7 @@
  * synchronous=FULL.
  *
  * The file object: the unix VFS's own object first (so its methods take
- * our pointer as theirs), our fields after it. Files other than a WAL keep
+ * our pointer as theirs), our fields after it (at tail_offset). Files other than a WAL keep
  * the unix methods untouched.
  */
 #include "store/store_int.h"
@@ -39,7 +39,8 @@
 #include <string.h>
 
 #define WAL_VFS_NAME "tern-wal"
-/* Gathered bytes before they go out anyway: a few commits' worth. */
+/* Gathered bytes that go out before the commit's sync: a large
+ * transaction's frames are written as they come past this. */
 #define WAL_BUF_MAX (1024 * 1024)
 /* The most one unix xWrite takes: it masks the length with 0x1ffff, so
  * larger writes come out short (and SQLite reports the disk full). */
@@ -57,10 +58,11 @@ static sqlite3_vfs wal_vfs;
 static sqlite3_vfs *unix_vfs;
 static sqlite3_io_methods wal_methods;
 static _Atomic uint64_t syncs_real, syncs_deferred;
+static int tail_offset; /* the unix object's size, rounded up for alignment */
 
 static struct wal_tail *tail_of(sqlite3_file *f)
 {
-	return (struct wal_tail *)((char *)f + unix_vfs->szOsFile);
+	return (struct wal_tail *)((char *)f + tail_offset);
 }
 
 static int flush(sqlite3_file *f)
@@ -286,9 +288,10 @@ const char *store_wal_vfs_register(void)
 	unix_vfs = sqlite3_vfs_find(NULL);
 	if (!unix_vfs || unix_vfs->iVersion < 2)
 		return NULL;
+	tail_offset = (unix_vfs->szOsFile + 15) & ~15;
 	wal_vfs = (sqlite3_vfs){
 	    .iVersion = 2,
-	    .szOsFile = unix_vfs->szOsFile + (int)sizeof(struct wal_tail),
+	    .szOsFile = tail_offset + (int)sizeof(struct wal_tail),
 	    .mxPathname = unix_vfs->mxPathname,
 	    .zName = WAL_VFS_NAME,
 	    .xOpen = vfs_open,
