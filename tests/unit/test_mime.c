@@ -19,6 +19,7 @@
  * separately; everything else is a failure.
  */
 #include "proto/mime/mime.h"
+#include "tests/unit/check.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,20 +29,7 @@
 #include <string.h>
 #include <time.h>
 
-static int passed, failed;
 static bool verbose;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-		} else {                                                                           \
-			failed++;                                                                  \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);                                \
-			printf(__VA_ARGS__);                                                       \
-			printf("\n");                                                              \
-		}                                                                                  \
-	} while (0)
 
 /* ---- a small JSON reader (trusted test data) ------------------------------- */
 
@@ -1488,6 +1476,5 @@ int main(int argc, char **argv)
 	test_unexpected_corpora();
 	measure();
 	printf("documented exceptions: %d (run with any argument to list them)\n", n_exceptions);
-	printf("mime: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_report("mime");
 }
