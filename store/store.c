@@ -487,20 +487,6 @@ static int user_version(sqlite3 *db)
 	return v;
 }
 
-/* Foreign keys are off while steps run (a step may copy a table that
- * others reference, and dropping the old one must not cascade); each step
- * must leave every reference intact, which foreign_key_check verifies
- * before its COMMIT. */
-static int migrate_steps(sqlite3 *db, char *err, size_t errlen);
-
-static int migrate(sqlite3 *db, char *err, size_t errlen)
-{
-	store_run(db, "PRAGMA foreign_keys=OFF");
-	int rc = migrate_steps(db, err, errlen);
-	store_run(db, "PRAGMA foreign_keys=ON");
-	return rc;
-}
-
 /* 0 when `PRAGMA foreign_key_check` finds no broken reference. */
 static int foreign_keys_intact(sqlite3 *db)
 {
@@ -558,6 +544,18 @@ static int migrate_steps(sqlite3 *db, char *err, size_t errlen)
 		}
 		log_info("store event=migrated from=%d to=%d", v, v + 1);
 	}
+}
+
+/* Foreign keys are off while steps run (a step may copy a table that
+ * others reference, and dropping the old one must not cascade); each step
+ * must leave every reference intact, which foreign_key_check verifies
+ * before its COMMIT. */
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+	store_run(db, "PRAGMA foreign_keys=OFF");
+	int rc = migrate_steps(db, err, errlen);
+	store_run(db, "PRAGMA foreign_keys=ON");
+	return rc;
 }
 
 static int mkdir_p(const char *dir)
@@ -691,10 +689,10 @@ static void stop_thread(uv_mutex_t *mu, uv_cond_t *cond, bool *closing, uv_threa
  * with the next batch. A second thread, the syncer, fdatasyncs the WAL
  * file (through its own descriptor: fdatasync flushes the file, whichever
  * descriptor wrote it) and only then completes the jobs of the batches
- * committed before the sync began. So a reply still waits for its data to be on disk, but the
- * writer's CPU work on the next batch overlaps the disk's flush of the
- * last one, and one sync covers every batch committed while the previous
- * sync ran.
+ * committed before the sync began. So a reply still waits for its data to
+ * be on disk, but the writer's CPU work on the next batch overlaps the
+ * disk's flush of the last one, and one sync covers every batch committed
+ * while the previous sync ran.
  *
  * A job submitted with store_submit_lazy() changes nothing a crash may
  * undo without losing mail (flags, expunges, \Recent marks, index data):
@@ -708,9 +706,8 @@ static void stop_thread(uv_mutex_t *mu, uv_cond_t *cond, bool *closing, uv_threa
  * itself syncs the WAL before a checkpoint copies frames into the database
  * and the database after, in NORMAL as in FULL (and through our VFS, where
  * checkpoint_fullfsync marks those syncs as ones it must make); and SQLite
- * removes the WAL
- * only when the last connection closes, so the descriptor stays the file's
- * until store_close(). */
+ * removes the WAL only when the last connection closes, so the descriptor
+ * stays the file's until store_close(). */
 
 static int wal_sync(struct store *s)
 {
@@ -836,7 +833,7 @@ static void syncer_main(void *arg)
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct store *s = arg;
-	if (pages < s->wal_pages || s->ckpt_at == 0)
+	if (pages < s->wal_pages)
 		s->ckpt_at = STORE_CHECKPOINT_SOFT; /* the WAL started over */
 	s->wal_pages = pages;
 	if (pages >= STORE_CHECKPOINT_HARD) {
@@ -893,6 +890,7 @@ static void start_checkpointer(struct store *s)
 		return;
 	}
 	s->have_checkpointer = true;
+	s->ckpt_at = STORE_CHECKPOINT_SOFT;
 	sqlite3_wal_hook(s->writer, wal_hook, s);
 }
 
