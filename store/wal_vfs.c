@@ -48,8 +48,8 @@
 
 struct wal_tail {
 	const sqlite3_io_methods *real; /* the unix VFS's methods */
-	char *buf;
-	size_t len, cap;
+	char *buf;                      /* WAL_BUF_MAX bytes, from the first write */
+	size_t len;
 	sqlite3_int64 off; /* file offset of buf[0] */
 	bool defer_commit_syncs;
 };
@@ -101,20 +101,10 @@ static int wal_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 		if (rc != SQLITE_OK)
 			return rc;
 	}
-	if ((size_t)n > WAL_BUF_MAX)
+	if (!t->buf)
+		t->buf = malloc(WAL_BUF_MAX);
+	if (!t->buf || (size_t)n > WAL_BUF_MAX) /* written as SQLite would */
 		return t->real->xWrite(f, p, n, off);
-	if (t->len + (size_t)n > t->cap) {
-		size_t cap = t->cap ? t->cap : 64 * 1024;
-		while (cap < t->len + (size_t)n)
-			cap *= 2;
-		char *nb = realloc(t->buf, cap);
-		if (!nb) { /* no room to gather: write as SQLite would */
-			int rc = flush(f);
-			return rc != SQLITE_OK ? rc : t->real->xWrite(f, p, n, off);
-		}
-		t->buf = nb;
-		t->cap = cap;
-	}
 	if (t->len == 0)
 		t->off = off;
 	memcpy(t->buf + t->len, p, (size_t)n);
