@@ -68,6 +68,9 @@ void log_flush(void)
 }
 
 static void log_vemit(enum log_level level, const char *head, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void log_vemit(enum log_level level, const char *head, const char *fmt, va_list ap)
 {
 	char prefix[64], body[2048], line[LOG_LINE_MAX];
 	log_prefix(prefix, sizeof prefix, level);

@@ -331,8 +331,8 @@ int store_account_del(sqlite3 *db, const char *address)
 	    " WHERE m.account_id = ?1 AND e.message_id = messages.id) "
 	    "WHERE id IN (SELECT e.message_id FROM mailbox_entries e "
 	    "JOIN mailboxes m ON m.id = e.mailbox_id WHERE m.account_id = ?1)",
-	    "DELETE FROM mailbox_entries WHERE mailbox_id IN "
-	    "(SELECT id FROM mailboxes WHERE account_id = ?1)",
+	    ("DELETE FROM mailbox_entries WHERE mailbox_id IN "
+	     "(SELECT id FROM mailboxes WHERE account_id = ?1)"),
 	    "DELETE FROM mailboxes WHERE account_id = ?1", /* cascades to expunged */
 	    "DELETE FROM messages WHERE refcount <= 0",
 	    "DELETE FROM aliases WHERE target = ?2",

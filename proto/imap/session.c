@@ -132,6 +132,9 @@ int imap_write(struct imap_session *s, const void *data, size_t len)
 }
 
 static int vwritef(struct imap_session *s, const char *prefix, const char *fmt, va_list ap,
+                   bool crlf) __attribute__((format(printf, 3, 0)));
+
+static int vwritef(struct imap_session *s, const char *prefix, const char *fmt, va_list ap,
                    bool crlf)
 {
 	char buf[2048];
