@@ -281,6 +281,11 @@ static bool is_tag_char(unsigned char c)
 	}
 }
 
+bool imap_parser_is_tag_char(unsigned char c)
+{
+	return is_tag_char(c);
+}
+
 /* ---- errors ---- */
 
 /* Report an error at byte c. If c is the LF that ends the line, the next

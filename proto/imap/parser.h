@@ -76,6 +76,8 @@ void imap_cmd_free(struct imap_cmd **cmd);
 
 const char *imap_parser_error(const struct imap_parser *p);
 const char *imap_parser_error_code(const struct imap_parser *p);
+/* Whether c may appear in a tag (RFC 9051: ASTRING-CHAR except "+"). */
+bool imap_parser_is_tag_char(unsigned char c);
 const char *imap_parser_tag(const struct imap_parser *p);
 
 uint64_t imap_parser_literal_len(const struct imap_parser *p);

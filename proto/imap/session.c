@@ -699,8 +699,8 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 			snprintf(t, sizeof t, "%s", tag);
 		} else {
 			size_t n = 0;
-			while (n < len && n < sizeof t - 1 && line[n] > 0x20 && line[n] < 0x7f &&
-			       line[n] != '+' && line[n] != '"' && line[n] != '{' && line[n] != '(')
+			while (n < len && n < sizeof t - 1 &&
+			       imap_parser_is_tag_char((unsigned char)line[n]))
 				n++;
 			if (n == 0 || n == len || line[n] != ' ')
 				n = 0;

@@ -613,6 +613,16 @@ def test_line_too_long(box):
     assert r.cmd("b", "NOOP") == ["b OK NOOP completed"]
 
 
+def test_line_too_long_invalid_tag(box):
+    # The tag of an over-long line is echoed only if it is a valid tag
+    # (RFC 9051: no "%", "*", "\\" or ")"); otherwise the BAD is untagged.
+    r = Raw(box)
+    for tag in ("%a", "a*", "a\\b", "a)"):
+        r.send(tag + " NOOP " + "x" * 10000 + "\r\n")
+        assert r.line() == "* BAD Line too long"
+    assert r.cmd("b", "NOOP") == ["b OK NOOP completed"]
+
+
 def test_pipelining_order(box):
     r = Raw(box)
     r.send('a LOGIN "%s" "%s"\r\nb SELECT INBOX\r\nc NOOP\r\n' % (USER, PASSWORD))
@@ -787,3 +797,4 @@ def test_recent_belongs_to_one_session(box):
     assert "* 1 RECENT" in e.cmd("e1", "SELECT INBOX")
     assert e.cmd("e2", "SEARCH RECENT") == ["* SEARCH 4", "e2 OK SEARCH completed"]
     e.close()
+
