@@ -577,8 +577,10 @@ static ssize_t filter_in(struct conn *c)
 	if (prepare_in(c) != 0)
 		return -1;
 	size_t consumed = 0, produced = 0;
-	if (c->filt->decode(c->filt_ud, c->raw + c->raw_r, c->raw_w - c->raw_r, &consumed,
-	                    c->in + c->in_w, c->in_cap - c->in_w, &produced) != 0) {
+	/* raw is still NULL when nothing arrived since the filter was set:
+	 * no pointer arithmetic on it (the decoder may still have output). */
+	if (c->filt->decode(c->filt_ud, c->raw ? c->raw + c->raw_r : "", c->raw_w - c->raw_r,
+	                    &consumed, c->in + c->in_w, c->in_cap - c->in_w, &produced) != 0) {
 		cev(c, LOG_INFO, "event=filter_failed dir=in");
 		return -1;
 	}
