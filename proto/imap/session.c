@@ -750,12 +750,18 @@ static void on_tls_done(struct conn *c, bool ok)
 static void on_timeout(struct conn *c)
 {
 	struct imap_session *s = conn_session(c);
+	/* A command paused until its output drains may stop inside a literal
+	 * (FETCH streams bodies in pieces), where a BYE would count as bytes
+	 * of it: then close without one. */
+	bool mid_response = s->cur && s->waiting;
 	if (s->srv->stopping) {
 		imap_log(s, LOG_INFO, "event=shutdown state=%s", state_names[s->state]);
-		imap_untagged(s, "BYE [UNAVAILABLE] Server shutting down");
+		if (!mid_response)
+			imap_untagged(s, "BYE [UNAVAILABLE] Server shutting down");
 	} else {
 		imap_log(s, LOG_INFO, "event=timeout state=%s", state_names[s->state]);
-		imap_untagged(s, "BYE Autologout; idle for too long");
+		if (!mid_response)
+			imap_untagged(s, "BYE Autologout; idle for too long");
 	}
 	imap_close(s);
 }

@@ -261,7 +261,11 @@ static void on_timeout(struct conn *c)
 	struct pop3_session *s = conn_session(c);
 	if (s->srv->stopping) {
 		pop3_log(s, LOG_INFO, "event=shutdown state=%s", state_names[s->state]);
-		pop3_reply(s, "-ERR [SYS/TEMP] server shutting down, try again later");
+		/* In the middle of a RETR or TOP a reply would be a line of the
+		 * message: close without one, and the missing "." tells the
+		 * client the message is incomplete. */
+		if (!s->stream.active)
+			pop3_reply(s, "-ERR [SYS/TEMP] server shutting down, try again later");
 	} else {
 		/* RFC 1939 section 3: the autologout timer closes without a
 		 * response and without entering UPDATE. */

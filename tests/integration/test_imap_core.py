@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import shutil
+import signal
 import time
 import zlib
 
@@ -798,3 +799,30 @@ def test_recent_belongs_to_one_session(box):
     assert e.cmd("e2", "SEARCH RECENT") == ["* SEARCH 4", "e2 OK SEARCH completed"]
     e.close()
 
+
+def test_shutdown_during_fetch_literal_closes_without_bye_inside_it(box):
+    # A FETCH still streaming a literal when the shutdown grace ends is cut
+    # off. A "* BYE" then would be counted as bytes of the literal.
+    body = (b"z" * 998 + b"\r\n") * 8000
+    msg = b"From: bob@remote.test\r\nSubject: big\r\n\r\n" + body
+    m = logged_in(box)
+    assert m.append("INBOX", None, None, msg)[0] == "OK"
+    m.logout()
+    r = Raw(box)
+    r.login()
+    r.cmd("s", "SELECT INBOX")
+    r.send("f FETCH 1 BODY[]\r\n")
+    assert r.line() == "* 1 FETCH (BODY[] {%d}" % len(msg)
+    box.proc.send_signal(signal.SIGTERM)  # the client reads nothing until the grace is over
+    time.sleep(3)
+    r.sock.settimeout(15)
+    try:
+        while True:
+            d = r.sock.recv(65536)
+            if not d:
+                break
+            r.buf += d
+    except (ConnectionResetError, ssl.SSLError):
+        pass
+    assert len(r.buf) < len(msg)
+    assert r.buf == msg[:len(r.buf)]

@@ -12,6 +12,7 @@ Messages are put into INBOX in one of two ways:
 fetchmail and curl live in test_pop3_clients.py.
 """
 import poplib
+import signal
 import socket
 import smtplib
 import ssl
@@ -745,3 +746,21 @@ def test_smtp_delivery_then_pop3(box):
     assert got == stored and octets == len(stored)
     assert got.endswith(msg.split(b"\r\n\r\n", 1)[1])
     r.cmd("QUIT")
+
+
+def test_shutdown_during_retr_ends_without_a_reply_inside_the_body(box):
+    # A RETR still streaming when the shutdown grace ends is cut off: the
+    # client sees no final "." and knows the message is incomplete. An
+    # "-ERR" there would stand inside the message, as a line of its body.
+    line = b"z" * 998 + b"\r\n"
+    m = make_message(0, 0) + line * 8000
+    put_message(box, USER, m)
+    r = Raw(box)
+    r.login()
+    r.send("RETR 1\r\n")
+    assert r.line() == b"+OK %d octets" % len(m)
+    box.proc.send_signal(signal.SIGTERM)  # the client reads nothing until the grace is over
+    time.sleep(3)
+    assert r.closed(timeout=15)
+    assert b"-ERR" not in r.buf
+    assert not r.buf.endswith(b"\r\n.\r\n")
