@@ -9,13 +9,13 @@
  * the auth thread pool, on one libuv loop, exactly as `tern serve` wires
  * them, with no entry point added to tern.
  *
- * Set up once (first input): a loop; a store in a temporary directory
- * (tmpfs when there is one: every delivery is a COMMIT) with a domain, an
+ * The loop, store, TLS server, listeners, client and watchdog are
+ * session_harness.c's (shared with fuzz_imap_session and
+ * fuzz_pop3_session). Set up once (first input): a store with a domain, an
  * account with a cheap sha512-crypt hash, aliases (local, forwarding,
- * looping, catch-all) and a disabled account; a self-signed TLS server;
- * and one listening socket on 127.0.0.1:0 per server variant (config,
- * protocol). Our own accept callback hands each connection to
- * conn_accept() with smtp_session_start, like server/listener.c does.
+ * looping, catch-all) and a disabled account, and one listening socket on
+ * 127.0.0.1:0 per server variant (config, protocol), handing connections
+ * to smtp_session_start.
  *
  * Per input: a TCP loopback client connects, writes a prelude (chosen by
  * the header) and the fuzz bytes in chunks whose sizes come from the
@@ -23,14 +23,9 @@
  * boundaries, then half-closes. Replies are read and must be well-formed
  * SMTP reply lines (check_replies()). The input is done when the server
  * has closed, the conn is freed, and no handle or request of the session
- * is left on the loop (auth timers, thread-pool work, writes), so nothing
- * of one input runs during the next. A session that does not finish
- * within WATCHDOG_MS of wall time is a hang: abort() so libFuzzer keeps
+ * is left on the loop; a session that does not finish within
+ * HARNESS_WATCHDOG_MS of wall time is a hang: abort() so libFuzzer keeps
  * the input. ASan/UBSan/LSan do the rest.
- *
- * Costs kept small: a fresh store every STORE_RESET_EVERY inputs (the
- * database only grows), unknown-user AUTH made cheap (crypt_gensalt_rn()
- * below), auth failure delays of 0 ms.
  *
  * Input layout:
  *   byte 0  bits 0-2  server variant (see variants[])
@@ -55,44 +50,20 @@
  *
  * Set TERN_FUZZ_LOG=debug to see tern's log lines when reproducing.
  */
-#include "server/config.h"
-#include "server/conn.h"
-#include "server/listener.h"
-#include "server/log.h"
-#include "server/server.h"
+#include "tests/fuzz/session_harness.h"
+
 #include "store/accounts.h"
 #include "store/store.h"
-#include "tls/tls.h"
 
-#include <arpa/inet.h>
-#include <crypt.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define DOMAIN "example.test"
-#define USER "user@" DOMAIN
-#define PASSWORD "pw"
-#define WATCHDOG_MS 30000
-/* Inputs between fresh stores: bounds the database (every accepted message
- * is a row) while costing one reopen every few seconds. */
-#define STORE_RESET_EVERY 5000
-#define MAX_BASE_HANDLES 32
-#define SMALL_CHUNKS_UPTO 8192
+#define DOMAIN HARNESS_DOMAIN
+#define USER HARNESS_USER
 
 enum variant_flags {
 	V_SUBMISSION = 1 << 0,
@@ -116,97 +87,10 @@ static const unsigned variants[8] = {
 };
 #define NVARIANTS (sizeof variants / sizeof variants[0])
 
-struct variant {
-	struct config cfg;
-	struct server srv;
-	struct listener l; /* l.tcp is the listening socket */
-	struct sockaddr_in addr;
-};
-
-static struct {
-	bool ready;
-	uv_loop_t loop;
-	char dir[256];
-	char store_dir[300];
-	struct store *store;
-	struct tls_server *tls;
-	struct variant v[NVARIANTS];
-	uv_handle_t *base[MAX_BASE_HANDLES]; /* handles that live across inputs */
-	size_t nbase;
-	unsigned inputs;
-	unsigned accepted; /* connections handed to conn_accept() */
-} g;
-
-static void die(const char *what, const char *detail)
+static int populate(sqlite3 *db, const char *hash, int64_t account_id)
 {
-	fprintf(stderr, "fuzz_smtp_session: %s: %s\n", what, detail ? detail : strerror(errno));
-	abort();
-}
-
-/* ---- setup ------------------------------------------------------------- */
-
-/* libxcrypt's crypt_gensalt_rn(), replaced in this binary (the definition
- * here wins over the shared library's). auth.c checks the password of an
- * unknown user against a dummy yescrypt setting made with it, so that a
- * miss costs what a real check costs: 0.3 to 0.7 s here, and fuzzed AUTH
- * commands name unknown users all the time. 1000 rounds of sha512-crypt,
- * like the test account's own hash, cost about a millisecond. tern calls
- * this only for that dummy and for new password hashes. */
-char *crypt_gensalt_rn(const char *prefix, unsigned long count, const char *rbytes, int nrbytes,
-                       char *output, int output_size)
-{
-	static unsigned n;
-	int w = snprintf(output, (size_t)output_size, "$6$rounds=1000$fuzz%08x$", n++);
-	return w > 0 && w < output_size ? output : NULL;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	remove(path);
-	return 0;
-}
-
-static void cleanup(void)
-{
-	if (g.dir[0])
-		nftw(g.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A run that crashed (or was killed) could not remove its directory:
- * remove those whose process is gone, so tmpfs does not fill up. */
-static void remove_stale(const char *base)
-{
-	DIR *d = opendir(base);
-	struct dirent *e;
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		long pid;
-		char path[512];
-		if (sscanf(e->d_name, "tern-fuzz-smtp-%ld-", &pid) != 1 || pid <= 0 ||
-		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", base, e->d_name);
-		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	}
-	closedir(d);
-}
-
-static int populate(sqlite3 *db, void *arg)
-{
-	/* Cheap on purpose: AUTH with the right password costs 1000 rounds
-	 * of SHA-512, not a yescrypt. */
-	struct crypt_data *cd = calloc(1, sizeof *cd);
-	if (!cd)
-		return -ENOMEM;
-	const char *h = crypt_r(PASSWORD, "$6$rounds=1000$fuzzsalt$", cd);
-	char hash[STORE_HASH_MAX];
-	snprintf(hash, sizeof hash, "%s", h && h[0] != '*' ? h : "*");
-	free(cd);
 	int rc = 0;
-	rc |= store_domain_add(db, DOMAIN);
 	rc |= store_domain_add(db, "catch.test");
-	rc |= store_account_add(db, USER, hash, NULL);
 	rc |= store_account_add(db, "off@" DOMAIN, hash, NULL);
 	rc |= store_account_set_disabled(db, "off@" DOMAIN, 1);
 	rc |= store_alias_add(db, "alias@" DOMAIN, USER);
@@ -217,66 +101,11 @@ static int populate(sqlite3 *db, void *arg)
 	return rc ? -EIO : 0;
 }
 
-static void on_walk_base(uv_handle_t *h, void *arg)
+static void configure(struct harness_variant *v, size_t i)
 {
-	if (g.nbase == MAX_BASE_HANDLES)
-		die("setup", "too many handles");
-	g.base[g.nbase++] = h;
-}
-
-static void record_base_handles(void)
-{
-	g.nbase = 0;
-	uv_walk(&g.loop, on_walk_base, NULL);
-}
-
-static void open_store(void)
-{
-	char err[512];
-	if (store_open(&g.store, g.store_dir, &g.loop, err, sizeof err) < 0)
-		die("store_open", err);
-	if (store_exec(g.store, populate, NULL) < 0)
-		die("store", "cannot create the accounts");
-	for (size_t i = 0; i < NVARIANTS; i++)
-		g.v[i].srv.store = g.store;
-}
-
-/* A fresh database: the old one only grows. */
-static void reset_store(void)
-{
-	store_close(&g.store);
-	uv_run(&g.loop, UV_RUN_NOWAIT);
-	nftw(g.store_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	open_store();
-	record_base_handles();
-}
-
-static void on_connection(uv_stream_t *server, int status)
-{
-	struct variant *v = server->data;
-	if (status < 0)
-		die("accept", uv_strerror(status));
-	g.accepted++;
-	conn_accept(&g.loop, server, &v->l,
-	            v->l.cfg->tls == LISTEN_TLS_STARTTLS ? CONN_TLS_STARTTLS : CONN_TLS_NONE,
-	            v->l.cfg->tls == LISTEN_TLS_STARTTLS ? g.tls : NULL, &v->l.limits,
-	            smtp_session_start);
-}
-
-static void setup_variant(struct variant *v, unsigned f)
-{
+	unsigned f = variants[i];
 	struct config *cfg = &v->cfg;
-	config_defaults(cfg);
-	snprintf(cfg->hostname, sizeof cfg->hostname, "mail." DOMAIN);
-	snprintf(cfg->domain, sizeof cfg->domain, DOMAIN);
-	snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", g.store_dir);
 	cfg->auth_plaintext_loopback = (f & V_PLAIN_AUTH) != 0;
-	/* Failures answer at once; past 20 a second the client's address is
-	 * throttled until the second is over (a path of its own). */
-	cfg->auth_fail_delay_ms = 0;
-	cfg->auth_fail_max_delay_ms = 0;
-	cfg->auth_fail_limit = 20;
-	cfg->auth_fail_window = 1;
 	snprintf(cfg->smtp_bare_newline, sizeof cfg->smtp_bare_newline, "%s",
 	         f & V_NORMALIZE ? "normalize" : "reject");
 	cfg->smtp_vrfy_enabled = (f & V_VRFY) != 0;
@@ -288,101 +117,22 @@ static void setup_variant(struct variant *v, unsigned f)
 		cfg->smtp_max_message_size = 1024;
 		cfg->smtp_max_recipients = 2;
 		cfg->smtp_max_errors = 10;
-	}
-	cfg->nlisten = 1;
-	struct config_listen *lc = &cfg->listen[0];
-	memset(lc, 0, sizeof *lc);
-	lc->protocol = f & V_SUBMISSION ? PROTO_SUBMISSION : PROTO_SMTP;
-	lc->tls = f & V_TLS ? LISTEN_TLS_STARTTLS : LISTEN_TLS_NONE;
-	snprintf(lc->address, sizeof lc->address, "127.0.0.1:0");
-
-	v->srv.loop = &g.loop;
-	v->srv.cfg = cfg;
-	v->srv.tls = g.tls;
-
-	/* What listener.c's protocol_defaults() sets for SMTP. */
-	struct listener *l = &v->l;
-	l->server = &v->srv;
-	l->cfg = lc;
-	l->start = smtp_session_start;
-	l->limits.max_line = (size_t)cfg->smtp_max_line;
-	l->limits.idle_timeout_ms = (uint64_t)cfg->smtp_timeout_command * 1000;
-	l->limits.handshake_timeout_ms = (uint64_t)cfg->tls_handshake_timeout * 1000;
-	l->limits.max_output = (size_t)cfg->max_output;
-	if (f & V_SMALL) {
 		/* Below any config bound: a reply or two fills the output
 		 * queue until its write completes, so pipelined input runs
 		 * into backpressure (stop, drained, resume) all the time. */
-		l->limits.max_output = 64;
+		v->max_output = 64;
 	}
-
-	uv_tcp_init(&g.loop, &l->tcp);
-	l->tcp.data = v;
-	struct sockaddr_in a;
-	uv_ip4_addr("127.0.0.1", 0, &a);
-	int alen = sizeof v->addr;
-	int rc = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&a, 0);
-	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&l->tcp, 128, on_connection);
-	if (rc == 0)
-		rc = uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&v->addr, &alen);
-	if (rc != 0)
-		die("listen on 127.0.0.1", uv_strerror(rc));
-	l->bound = true;
+	struct config_listen *lc = &cfg->listen[0];
+	lc->protocol = f & V_SUBMISSION ? PROTO_SUBMISSION : PROTO_SMTP;
+	lc->tls = f & V_TLS ? LISTEN_TLS_STARTTLS : LISTEN_TLS_NONE;
 }
 
-static void setup(void)
-{
-	/* Quiet unless asked: even errors are expected here (the injected
-	 * COMMIT failures), and libFuzzer's own output goes to stderr too. */
-	const char *lv = getenv("TERN_FUZZ_LOG");
-	int level = lv ? log_level_parse(lv) : -1;
-	log_set_level(level >= 0 ? (enum log_level)level : (enum log_level)(LOG_ERROR + 1));
-
-	struct stat st;
-	const char *base = "/tmp";
-	if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode))
-		base = "/dev/shm";
-	else if (getenv("TMPDIR"))
-		base = getenv("TMPDIR");
-	remove_stale(base);
-	snprintf(g.dir, sizeof g.dir, "%s/tern-fuzz-smtp-%ld-XXXXXX", base, (long)getpid());
-	if (!mkdtemp(g.dir))
-		die("mkdtemp", NULL);
-	atexit(cleanup);
-	snprintf(g.store_dir, sizeof g.store_dir, "%s/data", g.dir);
-
-	if (uv_loop_init(&g.loop) != 0)
-		die("uv_loop_init", NULL);
-	char err[512];
-	if (tls_server_create(&g.tls, NULL, 0, g.dir, "mail." DOMAIN, err, sizeof err) < 0)
-		die("tls_server_create", err);
-	open_store();
-	for (size_t i = 0; i < NVARIANTS; i++)
-		setup_variant(&g.v[i], variants[i]);
-	record_base_handles();
-	g.ready = true;
-}
-
-/* ---- one session ------------------------------------------------------- */
-
-static void on_walk_count(uv_handle_t *h, void *arg)
-{
-	for (size_t i = 0; i < g.nbase; i++)
-		if (g.base[i] == h)
-			return;
-	(*(size_t *)arg)++;
-}
-
-/* Nothing of the session is left on the loop. */
-static bool settled(void)
-{
-	if (conn_live_count() != 0 || g.loop.active_reqs.count != 0)
-		return false;
-	size_t extra = 0;
-	uv_walk(&g.loop, on_walk_count, &extra);
-	return extra == 0;
-}
+static const struct harness_spec spec = {
+    .name = "smtp",
+    .nvariants = NVARIANTS,
+    .configure = configure,
+    .populate = populate,
+};
 
 /* What the client hears must be SMTP replies whatever it sent: lines of
  * "ddd", "ddd text" or "ddd-text" ending in CRLF, at most 512 octets
@@ -400,16 +150,14 @@ struct reply_check {
 static void bad_reply(const struct reply_check *rc, const char *why)
 {
 	fprintf(stderr, "fuzz_smtp_session: bad reply line (%s): \"", why);
-	for (size_t i = 0; i < rc->len; i++) {
-		unsigned char c = (unsigned char)rc->line[i];
-		fprintf(stderr, c >= 32 && c < 127 && c != '"' && c != '\\' ? "%c" : "\\x%02x", c);
-	}
+	harness_print_escaped(rc->line, rc->len);
 	fprintf(stderr, "\"\n");
 	abort();
 }
 
-static void check_replies(struct reply_check *rc, const char *p, size_t n)
+static void check_replies(void *ud, const char *p, size_t n)
 {
+	struct reply_check *rc = ud;
 	for (size_t i = 0; i < n && !rc->tls_seen; i++) {
 		if (rc->tls) {
 			/* CVE-2011-0411: nothing pipelined behind STARTTLS
@@ -447,53 +195,9 @@ static void check_replies(struct reply_check *rc, const char *p, size_t n)
 	}
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int client_connect(const struct sockaddr_in *to, const char *from_ip)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket", NULL);
-	/* The source address only: the port is chosen at connect() for the
-	 * whole 4-tuple, so client ports in TIME_WAIT (one per input, for a
-	 * minute) do not run out at a thousand inputs a second. */
-	int one = 1;
-	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-	struct sockaddr_in src;
-	memset(&src, 0, sizeof src);
-	src.sin_family = AF_INET;
-	inet_pton(AF_INET, from_ip, &src.sin_addr);
-	if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0)
-		die("bind", NULL);
-	/* Every chunk its own segment, at once: with Nagle, each small chunk
-	 * would wait for the server's delayed ACK. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	/* Blocking: on loopback the kernel completes it without our accept. */
-	if (connect(fd, (const struct sockaddr *)to, sizeof *to) < 0)
-		die("connect", NULL);
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		die("fcntl", NULL);
-	return fd;
-}
-
 #define AUTH_PLAIN_B64 "AHVzZXJAZXhhbXBsZS50ZXN0AHB3" /* "\0user@example.test\0pw" */
 #define USER_B64 "dXNlckBleGFtcGxlLnRlc3Q="
 #define PASSWORD_B64 "cHc="
-
-static size_t add(char *out, size_t cap, size_t n, const char *text)
-{
-	size_t len = strlen(text);
-	if (n + len > cap)
-		die("prelude", "too long");
-	memcpy(out + n, text, len);
-	return n + len;
-}
 
 /* The commands that take the session to the state the header asks for, so
  * that a few seconds of fuzzing already explore DATA, BDAT and AUTH. */
@@ -505,41 +209,41 @@ static size_t prelude(char *out, size_t cap, unsigned depth, bool auth, unsigned
 
 	if (depth == 0 && !auth)
 		return 0;
-	n = add(out, cap, n, depth == 7 ? "HELO fuzz.test" : "EHLO fuzz.test");
-	n = add(out, cap, n, nl);
+	n = harness_add(out, cap, n, depth == 7 ? "HELO fuzz.test" : "EHLO fuzz.test");
+	n = harness_add(out, cap, n, nl);
 	if (auth) {
 		switch (seed % 3) {
 		case 0:
-			n = add(out, cap, n, "AUTH PLAIN " AUTH_PLAIN_B64);
+			n = harness_add(out, cap, n, "AUTH PLAIN " AUTH_PLAIN_B64);
 			break;
 		case 1:
-			n = add(out, cap, n, "AUTH PLAIN");
-			n = add(out, cap, n, nl);
-			n = add(out, cap, n, AUTH_PLAIN_B64);
+			n = harness_add(out, cap, n, "AUTH PLAIN");
+			n = harness_add(out, cap, n, nl);
+			n = harness_add(out, cap, n, AUTH_PLAIN_B64);
 			break;
 		default:
-			n = add(out, cap, n, "AUTH LOGIN " USER_B64);
-			n = add(out, cap, n, nl);
-			n = add(out, cap, n, PASSWORD_B64);
+			n = harness_add(out, cap, n, "AUTH LOGIN " USER_B64);
+			n = harness_add(out, cap, n, nl);
+			n = harness_add(out, cap, n, PASSWORD_B64);
 			break;
 		}
-		n = add(out, cap, n, nl);
+		n = harness_add(out, cap, n, nl);
 	}
 	if (depth >= 2) {
-		n = add(out, cap, n, depth == 7 ? "MAIL FROM:<>" : "MAIL FROM:<" USER ">");
-		n = add(out, cap, n, nl);
+		n = harness_add(out, cap, n, depth == 7 ? "MAIL FROM:<>" : "MAIL FROM:<" USER ">");
+		n = harness_add(out, cap, n, nl);
 	}
 	if (depth >= 3) {
-		n = add(out, cap, n,
-		        depth == 7 ? "RCPT TO:<alias@" DOMAIN ">" : "RCPT TO:<" USER ">");
-		n = add(out, cap, n, nl);
+		n = harness_add(out, cap, n,
+		                depth == 7 ? "RCPT TO:<alias@" DOMAIN ">" : "RCPT TO:<" USER ">");
+		n = harness_add(out, cap, n, nl);
 	}
 	if (depth == 4 || depth == 7) {
-		n = add(out, cap, n, "DATA");
-		n = add(out, cap, n, nl);
+		n = harness_add(out, cap, n, "DATA");
+		n = harness_add(out, cap, n, nl);
 	} else if (depth == 5 || depth == 6) {
 		snprintf(line, sizeof line, "BDAT %u%s\r\n", seed % 48, depth == 6 ? " LAST" : "");
-		n = add(out, cap, n, line);
+		n = harness_add(out, cap, n, line);
 	}
 	return n;
 }
@@ -550,7 +254,6 @@ static size_t prelude(char *out, size_t cap, unsigned depth, bool auth, unsigned
  * every MAIL/RCPT parameter, the header lines the submission checks read,
  * valid and broken SASL responses, chunk sizes that match the long line.
  * Two words are not C strings: a NUL byte, and a 5000-byte line. */
-static const char tok_nul[] = "(NUL)", tok_long[] = "(long line)";
 
 static const char *const tokens[] = {
     /* 0x80: verbs and pieces */
@@ -679,7 +382,7 @@ static const char *const tokens[] = {
     "\r",
     ".\r\n",
     "..",
-    tok_nul,
+    harness_tok_nul,
     "\r\n\r\n",
     "\n.\n",
     "\r.\r",
@@ -689,58 +392,19 @@ static const char *const tokens[] = {
     "<",
     ">",
     "@",
-    tok_long,
+    harness_tok_long,
 };
 _Static_assert(sizeof tokens / sizeof tokens[0] == 128, "one token per byte 0x80-0xff");
-
-/* The client's bytes in token mode. */
-static size_t expand(char *out, size_t cap, const uint8_t *in, size_t len)
-{
-	static char long_line[5000]; /* over max_line and max_message_size */
-	size_t n = 0;
-	if (!long_line[0]) {
-		memset(long_line, 'a', sizeof long_line - 2);
-		memcpy(long_line + sizeof long_line - 2, "\r\n", 2);
-	}
-	for (size_t i = 0; i < len; i++) {
-		const char *t = (const char *)&in[i];
-		size_t tl = 1;
-		if (in[i] >= 0x80) {
-			t = tokens[in[i] - 0x80];
-			if (t == tok_nul) {
-				t = "";
-			} else if (t == tok_long) {
-				t = long_line;
-				tl = sizeof long_line;
-			} else {
-				tl = strlen(t);
-			}
-		}
-		if (tl > cap - n)
-			break;
-		memcpy(out + n, t, tl);
-		n += tl;
-	}
-	return n;
-}
-
-/* Chunk sizes: mostly small (pipelining across packets, commands split
- * anywhere), sometimes up to a few hundred bytes; past the first
- * SMALL_CHUNKS_UPTO bytes, large, so a stream of long tokens costs a few
- * writes, not thousands of loop turns. */
-static size_t next_chunk(uint32_t *rng, size_t off, size_t left)
-{
-	if (off >= SMALL_CHUNKS_UPTO)
-		return left < 65536 ? left : 65536; /* the bulk of a long token */
-	*rng = *rng * 1103515245u + 12345u;
-	uint32_t r = *rng >> 8;
-	size_t n = 1 + (r >> 4) % (1u << (r % 9));
-	return n < left ? n : left;
-}
+static const struct harness_tokens dictionary = {
+    .words = tokens,
+    .nwords = 128,
+    .long_prefix = "",
+    .long_len = 5000, /* over max_line and max_message_size */
+};
 
 static void run_session(const uint8_t *data, size_t size)
 {
-	struct variant *v = &g.v[data[0] & 7];
+	struct harness_variant *v = harness_variant(data[0] & 7);
 	unsigned depth = (data[0] >> 3) & 7;
 	bool auth = (data[0] & 0x40) != 0;
 	bool stop = (data[0] & 0x80) != 0;
@@ -751,118 +415,34 @@ static void run_session(const uint8_t *data, size_t size)
 
 	static char stream[1 << 20];
 	size_t len = prelude(stream, sizeof stream, depth, auth, seed);
-	if (token_mode) {
-		len += expand(stream + len, sizeof stream - len, data + 3, size - 3);
-	} else {
-		size_t n = size - 3 < sizeof stream - len ? size - 3 : sizeof stream - len;
-		memcpy(stream + len, data + 3, n);
-		len += n;
-	}
+	len = harness_add_input(stream, sizeof stream, len, data + 3, size - 3,
+	                        token_mode ? &dictionary : NULL);
 
-	uint32_t rng = chunk_seed * 2654435761u ^ (uint32_t)len;
-	if (fail_commit)
-		store_test_fail_next_commits(g.store, 1);
-	size_t stop_at = stop ? (seed * 131u) % (len + 1) : SIZE_MAX;
-	/* A client that authenticates has an address of its own, so the
-	 * failures of fuzzed AUTH commands never throttle it. */
-	int fd = client_connect(&v->addr, auth ? "127.0.0.2" : "127.0.0.1");
-	size_t off = 0, chunk = 0;
-	bool wr_done = false, srv_eof = false, clean_eof = false, stopped = false;
-	uint64_t deadline = now_ms() + WATCHDOG_MS;
-	static char buf[65536];
 	struct reply_check rc = {.len = 0};
-
-	/* Let the server accept first, so that the first chunk boundary is
-	 * one the session sees. */
-	unsigned accepted = g.accepted;
-	while (g.accepted == accepted && now_ms() < deadline) {
-		struct pollfd pf = {uv_backend_fd(&g.loop), POLLIN, 0};
-		poll(&pf, 1, 50);
-		uv_run(&g.loop, UV_RUN_NOWAIT);
-	}
-
-	for (;;) {
-		bool busy = false, wr_blocked = false;
-		if (!stopped && (off >= stop_at || (wr_done && stop))) {
-			v->srv.stopping = true;
-			conn_shutdown_all();
-			stopped = true;
-		}
-		if (fd >= 0 && !wr_done && off < len) {
-			if (chunk == 0)
-				chunk = chunk_seed ? next_chunk(&rng, off, len - off) : len - off;
-			ssize_t n = send(fd, stream + off, chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n > 0) {
-				off += (size_t)n;
-				chunk -= (size_t)n;
-				busy = true;
-			} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-				wr_blocked = true;
-			} else if (n < 0 && errno != EINTR) {
-				wr_done = true; /* the server is gone */
-			}
-		}
-		if (fd >= 0 && !wr_done && off == len) {
-			shutdown(fd, SHUT_WR);
-			wr_done = true;
-		}
-		if (fd >= 0) {
-			for (;;) {
-				ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-				if (n > 0) {
-					check_replies(&rc, buf, (size_t)n);
-					busy = true;
-					continue;
-				}
-				if (n == 0)
-					srv_eof = clean_eof = true;
-				else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-					srv_eof = true; /* reset: what was in flight is lost */
-				break;
-			}
-		}
-		if (fd >= 0 && srv_eof) {
-			close(fd);
-			fd = -1;
-			busy = true;
-		}
-		uv_run(&g.loop, UV_RUN_NOWAIT);
-		if (fd < 0 && settled())
-			break;
-		if (now_ms() > deadline) {
-			fprintf(stderr,
-			        "fuzz_smtp_session: session still running after %d ms: conns=%zu "
-			        "reqs=%u written=%zu/%zu server_eof=%d\n",
-			        WATCHDOG_MS, conn_live_count(), g.loop.active_reqs.count, off, len,
-			        srv_eof);
-			uv_print_all_handles(&g.loop, stderr);
-			abort();
-		}
-		if (busy)
-			continue;
-		int timeout = uv_backend_timeout(&g.loop);
-		if (timeout < 0 || timeout > 50)
-			timeout = 50;
-		struct pollfd pf[2] = {{uv_backend_fd(&g.loop), POLLIN, 0}, {fd, 0, 0}};
-		if (fd >= 0)
-			pf[1].events = (short)(POLLIN | (wr_blocked ? POLLOUT : 0));
-		poll(pf, fd >= 0 ? 2 : 1, timeout);
-	}
+	struct harness_session hs = {
+	    .stream = stream,
+	    .len = len,
+	    .chunk_seed = chunk_seed,
+	    .stop = stop,
+	    .stop_at = stop ? (seed * 131u) % (len + 1) : SIZE_MAX,
+	    .fail_commit = fail_commit,
+	    /* A client that authenticates has an address of its own, so the
+	     * failures of fuzzed AUTH commands never throttle it. */
+	    .from_ip = auth ? "127.0.0.2" : "127.0.0.1",
+	    .on_bytes = check_replies,
+	    .ud = &rc,
+	};
+	bool clean_eof = harness_run(v, &hs);
 	if (rc.len && !rc.tls && clean_eof)
 		bad_reply(&rc, "unterminated");
-	v->srv.stopping = false;
-	if (fail_commit)
-		store_test_fail_next_commits(g.store, 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 3)
 		return 0;
-	if (!g.ready)
-		setup();
+	harness_setup(&spec);
 	run_session(data, size);
-	if (++g.inputs % STORE_RESET_EVERY == 0)
-		reset_store();
+	harness_input_done();
 	return 0;
 }
