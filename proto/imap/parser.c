@@ -262,7 +262,7 @@ static bool is_atom_char(unsigned char c)
 	}
 }
 
-static bool is_tag_char(unsigned char c)
+bool imap_parser_is_tag_char(unsigned char c)
 {
 	if (c <= 0x20 || c >= 0x7f)
 		return false;
@@ -279,11 +279,6 @@ static bool is_tag_char(unsigned char c)
 	default:
 		return true;
 	}
-}
-
-bool imap_parser_is_tag_char(unsigned char c)
-{
-	return is_tag_char(c);
 }
 
 /* ---- errors ---- */
@@ -581,7 +576,7 @@ size_t imap_parser_feed(struct imap_parser *p, const void *data, size_t len,
 				fail(p, "missing command", NULL, c == '\n');
 				*ev = IMAP_PARSE_ERROR;
 				return i;
-			} else if (!is_tag_char(c) || p->toklen + 1 >= sizeof(p->tag)) {
+			} else if (!imap_parser_is_tag_char(c) || p->toklen + 1 >= sizeof(p->tag)) {
 				fail(p, "invalid tag", NULL, false);
 				*ev = IMAP_PARSE_ERROR;
 				return i;
