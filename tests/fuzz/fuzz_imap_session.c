@@ -27,7 +27,7 @@
  * first must start a record); after "OK DEFLATE active" they are inflated
  * and checked the same way. A violation abort()s.
  *
- * Input layout:
+ * Input layout (struct harness_layout in session_harness.h), as used here:
  *   byte 0  bits 0-2  server variant (see variants[])
  *           bits 3-5  prelude: 0 none, 1 LOGIN, 2 +SELECT INBOX,
  *                     3 +ENABLE QRESYNC, SELECT INBOX (QRESYNC (...)),
@@ -518,41 +518,18 @@ static const struct harness_tokens dictionary = {
     .long_len = 70000,   /* over the default max_line (65536) */
 };
 
+static const struct harness_layout layout = {
+    .prelude = prelude,
+    .dictionary = &dictionary,
+    .finish = "z LOGOUT\r\n",
+    .on_bytes = check_bytes,
+};
+
 static void run_session(const uint8_t *data, size_t size)
 {
-	struct harness_variant *v = harness_variant(data[0] & 7);
-	unsigned depth = (data[0] >> 3) & 7;
-	bool token_mode = (data[0] & 0x40) != 0;
-	bool stop = (data[0] & 0x80) != 0;
-	unsigned seed = data[1] & 0x7f;
-	bool fail_commit = (data[1] & 0x80) != 0;
-	unsigned chunk_seed = data[2] & 0x7f;
-	bool logout = (data[2] & 0x80) != 0;
-
-	static char stream[1 << 20];
-	size_t len = prelude(stream, sizeof stream, depth, seed);
-	size_t cap = sizeof stream - 16;
-	len = harness_add_input(stream, cap, len, data + 3, size - 3,
-	                        token_mode ? &dictionary : NULL);
-	if (logout)
-		len = harness_add(stream, sizeof stream, len, "z LOGOUT\r\n");
-
 	static struct reply_check rc;
 	memset(&rc, 0, sizeof rc);
-	struct harness_session hs = {
-	    .stream = stream,
-	    .len = len,
-	    .chunk_seed = chunk_seed,
-	    .stop = stop,
-	    .stop_at = stop ? (seed * 131u) % (len + 1) : SIZE_MAX,
-	    .fail_commit = fail_commit,
-	    /* A client that logs in has an address of its own, so the
-	     * failures of fuzzed logins never throttle it. */
-	    .from_ip = depth ? "127.0.0.2" : "127.0.0.1",
-	    .on_bytes = check_bytes,
-	    .ud = &rc,
-	};
-	bool clean_eof = harness_run(v, &hs);
+	bool clean_eof = harness_run_input(&layout, data, size, &rc);
 	if (clean_eof && !rc.tls && (rc.len || rc.total || rc.mode == R_LITERAL))
 		bad_reply(&rc, "unterminated");
 	if (rc.z.state)

@@ -25,7 +25,7 @@
  * line). After "+OK Begin TLS negotiation" the bytes are TLS (the first
  * must start a record). A violation abort()s.
  *
- * Input layout:
+ * Input layout (struct harness_layout in session_harness.h), as used here:
  *   byte 0  bits 0-2  server variant (see variants[])
  *           bits 3-5  prelude: 0 none, 1 USER, 2 USER+PASS, 3 AUTH PLAIN
  *                     with initial response, 4 AUTH PLAIN after a "+ ",
@@ -393,41 +393,18 @@ static const struct harness_tokens dictionary = {
     .long_len = 70000, /* over the default max_line */
 };
 
+static const struct harness_layout layout = {
+    .prelude = prelude,
+    .dictionary = &dictionary,
+    .finish = "QUIT\r\n",
+    .on_bytes = check_bytes,
+};
+
 static void run_session(const uint8_t *data, size_t size)
 {
-	struct harness_variant *v = harness_variant(data[0] & 7);
-	unsigned depth = (data[0] >> 3) & 7;
-	bool token_mode = (data[0] & 0x40) != 0;
-	bool stop = (data[0] & 0x80) != 0;
-	unsigned seed = data[1] & 0x7f;
-	bool fail_commit = (data[1] & 0x80) != 0;
-	unsigned chunk_seed = data[2] & 0x7f;
-	bool quit = (data[2] & 0x80) != 0;
-
-	static char stream[1 << 20];
-	size_t len = prelude(stream, sizeof stream, depth, seed);
-	size_t cap = sizeof stream - 16;
-	len = harness_add_input(stream, cap, len, data + 3, size - 3,
-	                        token_mode ? &dictionary : NULL);
-	if (quit)
-		len = harness_add(stream, sizeof stream, len, "QUIT\r\n");
-
 	static struct reply_check rc;
 	memset(&rc, 0, sizeof rc);
-	struct harness_session hs = {
-	    .stream = stream,
-	    .len = len,
-	    .chunk_seed = chunk_seed,
-	    .stop = stop,
-	    .stop_at = stop ? (seed * 131u) % (len + 1) : SIZE_MAX,
-	    .fail_commit = fail_commit,
-	    /* A client that logs in has an address of its own, so the
-	     * failures of fuzzed logins never throttle it. */
-	    .from_ip = depth ? "127.0.0.2" : "127.0.0.1",
-	    .on_bytes = check_bytes,
-	    .ud = &rc,
-	};
-	bool clean_eof = harness_run(v, &hs);
+	bool clean_eof = harness_run_input(&layout, data, size, &rc);
 	if (clean_eof && !rc.tls && rc.total)
 		bad_reply(&rc, "unterminated");
 	if (rc.deleted)

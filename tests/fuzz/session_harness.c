@@ -510,3 +510,30 @@ bool harness_run(struct harness_variant *v, const struct harness_session *hs)
 		store_test_fail_next_commits(g.store, 0);
 	return clean_eof;
 }
+
+bool harness_run_input(const struct harness_layout *l, const uint8_t *data, size_t size, void *ud)
+{
+	unsigned depth = (data[0] >> 3) & 7, seed = data[1] & 0x7f;
+	bool token_mode = (data[0] & 0x40) != 0, stop = (data[0] & 0x80) != 0;
+
+	static char stream[1 << 20];
+	size_t len = l->prelude(stream, sizeof stream, depth, seed);
+	/* Room left for finish. */
+	len = harness_add_input(stream, sizeof stream - 16, len, data + 3, size - 3,
+	                        token_mode ? l->dictionary : NULL);
+	if (data[2] & 0x80)
+		len = harness_add(stream, sizeof stream, len, l->finish);
+
+	struct harness_session hs = {
+	    .stream = stream,
+	    .len = len,
+	    .chunk_seed = data[2] & 0x7f,
+	    .stop = stop,
+	    .stop_at = stop ? (seed * 131u) % (len + 1) : SIZE_MAX,
+	    .fail_commit = (data[1] & 0x80) != 0,
+	    .from_ip = depth ? "127.0.0.2" : "127.0.0.1",
+	    .on_bytes = l->on_bytes,
+	    .ud = ud,
+	};
+	return harness_run(harness_variant(data[0] & 7), &hs);
+}

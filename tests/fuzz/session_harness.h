@@ -131,6 +131,28 @@ struct harness_tokens {
 size_t harness_add_input(char *out, size_t cap, size_t n, const uint8_t *in, size_t len,
                          const struct harness_tokens *t);
 
+/* The input layout fuzz_imap_session and fuzz_pop3_session share:
+ *   byte 0  bits 0-2  server variant
+ *           bits 3-5  prelude depth (a client that logs in, depth > 0,
+ *                     connects from 127.0.0.2, so the failures of fuzzed
+ *                     logins never throttle it)
+ *           bit 6     token mode (dictionary)
+ *           bit 7     shut the server down part-way through
+ *   byte 1  bits 0-6  seed: the shutdown point and the prelude's choices
+ *           bit 7     the store's next COMMIT fails
+ *   byte 2  bits 0-6  chunking seed (0 = one write)
+ *           bit 7     end with finish after the client's bytes
+ *   rest    the client's bytes, after the prelude. */
+struct harness_layout {
+	size_t (*prelude)(char *out, size_t cap, unsigned depth, unsigned seed);
+	const struct harness_tokens *dictionary;
+	const char *finish;
+	void (*on_bytes)(void *ud, const char *p, size_t n);
+};
+/* Builds the client's stream for an input (size >= 3) of that layout and
+ * runs it like harness_run(), with ud for on_bytes. */
+bool harness_run_input(const struct harness_layout *l, const uint8_t *data, size_t size, void *ud);
+
 /* Print a message naming the target and abort(). */
 _Noreturn void harness_die(const char *what, const char *detail);
 /* Print bytes escaped to stderr (for checkers' messages). */
