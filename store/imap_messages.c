@@ -10,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "proto/imap/imap_search_date.h"
-#include "proto/mime/mime.h"
+#include "proto/imap/dates.h"
+#include "mime/mime.h"
 
 /* ---- precomputed data ---- */
 

@@ -54,7 +54,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 #include "store/imap_messages.h"
-#include "server/log.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,16 +8,16 @@
  * into ONE store job: either all of them are appended or none (RFC 3502
  * §6.3.11), and the OK is sent only after the commit.
  */
-#include "proto/imap/imap_fetch.h"
+#include "proto/imap/fetch.h"
 #include "proto/imap/imap_int.h"
-#include "proto/imap/imap_search_date.h"
+#include "proto/imap/dates.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto/smtp/message.h"
-#include "server/notify.h"
+#include "store/notify.h"
 #include "store/imap_messages.h"
 #include "store/mail.h"
 #include "store/store.h"

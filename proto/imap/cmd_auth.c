@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/auth.h"
-#include "server/config.h"
-#include "server/conn.h"
-#include "server/server.h"
+#include "auth/auth.h"
+#include "app/config.h"
+#include "net/conn.h"
+#include "app/server.h"
 #include "store/accounts.h"
 
 const char *imap_capabilities(const struct imap_session *s, char *buf, size_t len)

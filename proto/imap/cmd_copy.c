@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/notify.h"
+#include "store/notify.h"
 #include "store/accounts.h"
 #include "store/imap_messages.h"
 #include "store/mail.h"

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/notify.h"
+#include "store/notify.h"
 #include "store/imap_messages.h"
 #include "store/store.h"
 

@@ -20,7 +20,7 @@
  * buffer the same way. Whenever the output queue is full the handler
  * returns IMAP_AGAIN and resumes exactly where it stopped.
  */
-#include "proto/imap/imap_fetch.h"
+#include "proto/imap/fetch.h"
 #include "proto/imap/header_cache.h"
 #include "proto/imap/imap_int.h"
 
@@ -30,9 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/imap/imap_search_date.h"
-#include "proto/mime/mime.h"
-#include "server/notify.h"
+#include "proto/imap/dates.h"
+#include "mime/mime.h"
+#include "store/notify.h"
 #include "store/imap_messages.h"
 #include "store/mail.h"
 #include "store/store.h"

@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/imap/mutf7.h"
-#include "server/config.h"
-#include "server/notify.h"
-#include "server/server.h"
+#include "lib/mutf7.h"
+#include "app/config.h"
+#include "store/notify.h"
+#include "app/server.h"
 #include "store/imap_mailbox.h"
 #include "store/mail.h"
 #include "store/store.h"

@@ -17,8 +17,8 @@
  */
 #include "proto/imap/header_cache.h"
 #include "proto/imap/imap_int.h"
-#include "proto/imap/imap_search.h"
-#include "proto/imap/imap_search_date.h"
+#include "proto/imap/search_keys.h"
+#include "proto/imap/dates.h"
 #include "proto/imap/seqset.h"
 
 #include <errno.h>
@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/mime/mime.h"
+#include "mime/mime.h"
 #include "store/imap_messages.h"
 #include "store/store.h"
 

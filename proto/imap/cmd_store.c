@@ -7,7 +7,7 @@
  * other sessions through notify, and answers OK, or OK [MODIFIED set] for
  * the messages that failed the UNCHANGEDSINCE test.
  */
-#include "proto/imap/imap_fetch.h"
+#include "proto/imap/fetch.h"
 #include "proto/imap/imap_int.h"
 
 #include <errno.h>
@@ -16,8 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "proto/mime/mime.h"
-#include "server/notify.h"
+#include "mime/mime.h"
+#include "store/notify.h"
 #include "store/imap_messages.h"
 #include "store/mail.h"
 #include "store/store.h"

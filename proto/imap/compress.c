@@ -25,7 +25,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "server/conn.h"
+#include "net/conn.h"
 
 struct imap_compress {
 	z_stream in, out;

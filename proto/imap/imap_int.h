@@ -8,7 +8,7 @@
  *         cmd_append.c, cmd_expunge.c); cmd_message_pending.c is deleted.
  *         Nothing in this header changed. Helpers the messages side
  *         exports for others: imap_format_flags(), imap_flag_parse(),
- *         imap_flags_collect() in imap_fetch.h; imap_account_quota() in
+ *         imap_flags_collect() in fetch.h; imap_account_quota() in
  *         cmd_copy.c. Store schema v2 (store/store.c migration 1->2):
  *         imap_message_info + imap_fts (FTS5 trigram), filled at delivery
  *         by a call in store/mail.c message_put() (store/imap_messages.h).
@@ -97,7 +97,7 @@
 #include <sys/types.h>
 
 #include "proto/sasl/sasl.h"
-#include "server/log.h"
+#include "lib/log.h"
 
 struct conn;
 struct server;

@@ -44,13 +44,13 @@
 #include <string.h>
 #include <uv.h>
 
-#include "proto/imap/mutf7.h"
+#include "lib/mutf7.h"
 #include "proto/imap/parser.h"
-#include "server/config.h"
-#include "server/conn.h"
-#include "server/listener.h"
-#include "server/notify.h"
-#include "server/server.h"
+#include "app/config.h"
+#include "net/conn.h"
+#include "net/listener.h"
+#include "store/notify.h"
+#include "app/server.h"
 #include "store/store.h"
 
 static const char *const state_names[] = {

@@ -21,16 +21,16 @@
  * the EXISTS queue like anyone else's.
  */
 #include "proto/imap/core.h"
-#include "proto/imap/imap_fetch.h"
-#include "proto/mime/mime.h"
+#include "proto/imap/fetch.h"
+#include "mime/mime.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/conn.h"
-#include "server/notify.h"
+#include "net/conn.h"
+#include "store/notify.h"
 #include "store/imap_mailbox.h"
 
 static int cmp_u32(const void *a, const void *b)

@@ -1,15 +1,15 @@
 /* pop3_int: what the POP3 files share. Not for use outside proto/pop3.
  *
- *   pop3_session.c   lifecycle, conn callbacks, states, dispatch, replies
- *   pop3_commands.c  the commands[] table
- *   pop3_cmd_auth.c  AUTHORIZATION: CAPA USER PASS AUTH APOP STLS
- *   pop3_cmd_mail.c  TRANSACTION: STAT LIST UIDL RETR TOP DELE NOOP RSET QUIT
- *   pop3_retr.c      streaming RETR/TOP from the store with backpressure
- *   pop3_ahead.c     read-ahead of small messages for RETR/TOP
- *   pop3_maildrop.c  snapshot at login, \Seen and QUIT store jobs
- *   pop3_dot.c       byte-stuffing / TOP limit (pure)
- *   pop3_parse.c     command line parsing (pure)
- *   pop3_lock.c      the IN-USE registry
+ *   session.c   lifecycle, conn callbacks, states, dispatch, replies
+ *   commands.c  the commands[] table
+ *   cmd_auth.c  AUTHORIZATION: CAPA USER PASS AUTH APOP STLS
+ *   cmd_mail.c  TRANSACTION: STAT LIST UIDL RETR TOP DELE NOOP RSET QUIT
+ *   retr.c      streaming RETR/TOP from the store with backpressure
+ *   ahead.c     read-ahead of small messages for RETR/TOP
+ *   maildrop.c  snapshot at login, \Seen and QUIT store jobs
+ *   dot.c       byte-stuffing / TOP limit (pure)
+ *   parse.c     command line parsing (pure)
+ *   lock.c      the IN-USE registry
  */
 #ifndef TERN_POP3_INT_H
 #define TERN_POP3_INT_H
@@ -19,16 +19,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "proto/pop3/pop3_dot.h"
-#include "proto/pop3/pop3_parse.h"
+#include "proto/pop3/dot.h"
+#include "proto/pop3/parse.h"
 #include "proto/sasl/sasl.h"
-#include "server/auth.h"
-#include "server/log.h"
+#include "auth/auth.h"
+#include "lib/log.h"
 
 struct conn;
 struct server;
 
-/* See the diagram in pop3_session.c. */
+/* See the diagram in session.c. */
 enum pop3_state {
 	POP3_AUTHORIZATION = 0,
 	POP3_SASL, /* AUTH: waiting for the client's next SASL response */
@@ -125,10 +125,10 @@ struct pop3_command {
 	pop3_handler handler;
 };
 
-/* pop3_commands.c */
+/* commands.c */
 const struct pop3_command *pop3_command_find(const char *verb);
 
-/* pop3_session.c */
+/* session.c */
 void pop3_enter_state(struct pop3_session *s, enum pop3_state to);
 const char *pop3_state_name(enum pop3_state st);
 void pop3_reply(struct pop3_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -144,7 +144,7 @@ void pop3_close(struct pop3_session *s);
 bool pop3_login_allowed(const struct pop3_session *s);
 #define pop3_log(s, lvl, ...) log_session((lvl), (s)->sid, (s)->peer, "pop3", __VA_ARGS__)
 
-/* pop3_cmd_auth.c */
+/* cmd_auth.c */
 void pop3_cmd_capa(struct pop3_session *s, struct pop3_cmd *cmd);
 void pop3_cmd_user(struct pop3_session *s, struct pop3_cmd *cmd);
 void pop3_cmd_pass(struct pop3_session *s, struct pop3_cmd *cmd);
@@ -156,7 +156,7 @@ void pop3_tls_done(struct pop3_session *s, bool ok);
 /* Forget everything about an unfinished login (close, STLS). */
 void pop3_auth_reset(struct pop3_session *s);
 
-/* pop3_cmd_mail.c */
+/* cmd_mail.c */
 void pop3_cmd_stat(struct pop3_session *s, struct pop3_cmd *cmd);
 void pop3_cmd_list(struct pop3_session *s, struct pop3_cmd *cmd);
 void pop3_cmd_uidl(struct pop3_session *s, struct pop3_cmd *cmd);
@@ -167,17 +167,17 @@ void pop3_cmd_noop(struct pop3_session *s, struct pop3_cmd *cmd);
 void pop3_cmd_rset(struct pop3_session *s, struct pop3_cmd *cmd);
 void pop3_cmd_quit(struct pop3_session *s, struct pop3_cmd *cmd);
 
-/* pop3_retr.c */
+/* retr.c */
 void pop3_stream_start(struct pop3_session *s, uint32_t msgno, int64_t top_lines);
 void pop3_stream_pump(struct pop3_session *s);
 
-/* pop3_ahead.c: the whole of message msgno (<= POP3_READ_PIECE bytes) into
+/* ahead.c: the whole of message msgno (<= POP3_READ_PIECE bytes) into
  * buf, from the read-ahead (filling it if needed). -EAGAIN: not a small
  * message, read it the usual way; other negative errno: the store's. */
 ssize_t pop3_ahead_read(struct pop3_session *s, uint32_t msgno, char *buf);
 void pop3_ahead_free(struct pop3_session *s);
 
-/* pop3_maildrop.c */
+/* maildrop.c */
 /* Take the INBOX snapshot for s->account_id. 0 or negative errno. */
 int pop3_maildrop_open(struct pop3_session *s);
 void pop3_maildrop_free(struct pop3_session *s);

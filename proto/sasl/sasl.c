@@ -13,7 +13,7 @@
  * inside a name or password (a NUL there would let "alice\0junk" compare
  * equal to "alice" further down, in C strings). */
 #include "proto/sasl/sasl.h"
-#include "proto/base64.h"
+#include "lib/base64.h"
 
 #include <string.h>
 #include <strings.h>

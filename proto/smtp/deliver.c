@@ -26,13 +26,13 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "server/config.h"
-#include "proto/dsn/dsn.h"
-#include "server/conn.h"
-#include "server/queue.h"
-#include "server/log.h"
-#include "server/notify.h"
-#include "server/server.h"
+#include "app/config.h"
+#include "relay/dsn.h"
+#include "net/conn.h"
+#include "relay/scheduler.h"
+#include "lib/log.h"
+#include "store/notify.h"
+#include "app/server.h"
 #include "store/accounts.h"
 #include "store/mail.h"
 #include "store/store.h"

@@ -1,6 +1,6 @@
 /* message: spool, end-of-data checks, trace headers. See message.h.
  *
- * Why the checks are where they are: the framer (server/framing.c) already
+ * Why the checks are where they are: the framer (net/framing.c) already
  * ends DATA only at <CRLF>.<CRLF>, so "\n.\n" can never end a message; but a
  * message that *contains* such a sequence, relayed by a server that is less
  * strict, can be split in two there (SMTP smuggling, 2023). So a body with a

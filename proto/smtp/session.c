@@ -56,11 +56,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/config.h"
-#include "server/conn.h"
-#include "server/listener.h"
-#include "server/log.h"
-#include "server/server.h"
+#include "app/config.h"
+#include "net/conn.h"
+#include "net/listener.h"
+#include "lib/log.h"
+#include "app/server.h"
 #include "store/accounts.h"
 #include "store/store.h"
 

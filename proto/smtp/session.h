@@ -14,7 +14,7 @@
 #include "proto/smtp/address.h"
 #include "proto/smtp/message.h"
 #include "proto/smtp/replies.h"
-#include "server/auth.h"
+#include "auth/auth.h"
 
 struct conn;
 struct server;

@@ -9,7 +9,7 @@
  * size), and all-at-once, one-byte and random chunkings must produce the
  * same event log.
  */
-#include "server/framing.h"
+#include "net/framing.h"
 
 #include <stdio.h>
 #include <stdlib.h>

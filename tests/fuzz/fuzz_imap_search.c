@@ -2,8 +2,8 @@
  * IMAP parser, the SEARCH key parser and one evaluation. Must never crash,
  * leak or recurse without bound. */
 #include "proto/imap/imap_int.h"
-#include "proto/imap/imap_search.h"
-#include "proto/imap/imap_search_date.h"
+#include "proto/imap/search_keys.h"
+#include "proto/imap/dates.h"
 #include "proto/imap/parser.h"
 
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* fuzz_mime: arbitrary bytes through everything proto/mime/ offers.
+/* fuzz_mime: arbitrary bytes through everything mime/ offers.
  *
  * Parse, then check the tree's invariants (offsets nested and in range,
  * sizes and line counts consistent with the bytes, depth and part limits),
@@ -6,7 +6,7 @@
  * resolve section specs for every part, decode every body, build the
  * searchable text, and run the address and RFC 2047 parsers on the raw
  * input.  Every walk is iterative: the tree may be MIME_MAX_DEPTH deep. */
-#include "proto/mime/mime.h"
+#include "mime/mime.h"
 
 #include <stddef.h>
 #include <stdint.h>

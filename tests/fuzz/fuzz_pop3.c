@@ -9,8 +9,8 @@
  *    the RETR output gives the message with bare LFs made CRLF, i.e.
  *    exactly `octets` bytes (plus the CRLF added to an unterminated last
  *    line). */
-#include "proto/pop3/pop3_dot.h"
-#include "proto/pop3/pop3_parse.h"
+#include "proto/pop3/dot.h"
+#include "proto/pop3/parse.h"
 
 #include <stdint.h>
 #include <stdlib.h>

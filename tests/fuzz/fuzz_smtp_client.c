@@ -6,8 +6,8 @@
  * second transaction while one runs, and every recipient of a finished
  * transaction must have a final status. The reply parser and the EHLO
  * keyword parser are covered on the way. */
-#include "proto/smtp_client/body.h"
-#include "proto/smtp_client/client.h"
+#include "relay/smtp_body.h"
+#include "relay/smtp_client.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * The walk touches every accessor so a malformed tree (bad lengths, dangling
  * entries) shows up under ASan, not just crashes inside the parser. It is
  * iterative on purpose: the tree may be up to TOML_MAX_DEPTH deep. */
-#include "server/toml.h"
+#include "lib/toml.h"
 
 #include <stddef.h>
 #include <stdint.h>

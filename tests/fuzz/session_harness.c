@@ -1,8 +1,8 @@
 /* session_harness: see session_harness.h. */
 #include "tests/fuzz/session_harness.h"
 
-#include "server/conn.h"
-#include "server/log.h"
+#include "net/conn.h"
+#include "lib/log.h"
 #include "store/accounts.h"
 #include "store/store.h"
 #include "tls/tls.h"

@@ -12,7 +12,7 @@
  * socket on 127.0.0.1:0 per server variant, configured by the target's
  * configure(). Our own accept callback hands each connection to
  * conn_accept() with the listener's session-start function, like
- * server/listener.c does.
+ * net/listener.c does.
  *
  * Per input (harness_run()): a TCP loopback client connects, writes the
  * stream in chunks whose sizes come from a seed, pumping the loop between
@@ -38,9 +38,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/config.h"
-#include "server/listener.h"
-#include "server/server.h"
+#include "app/config.h"
+#include "net/listener.h"
+#include "app/server.h"
 
 #define HARNESS_DOMAIN "example.test"
 #define HARNESS_USER "user@" HARNESS_DOMAIN

@@ -685,7 +685,7 @@ def test_message_expunged_elsewhere(box):
 
 
 def test_read_ahead_serves_the_snapshot_exactly(box):
-    """RETR 1 reads the small messages after it ahead (pop3_ahead.c). What
+    """RETR 1 reads the small messages after it ahead (proto/pop3/ahead.c). What
     those RETRs then return is byte for byte what is stored, DELE'd
     messages are skipped, TOP still cuts, and a message removed elsewhere
     after the snapshot is still served from it."""

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/auth.h"
+#include "auth/auth.h"
 
 static int failures, passes;
 #define CHECK(cond)                                                                                \

@@ -17,8 +17,8 @@
  * checks the replies. Every socket has a receive timeout and the loop has a
  * global deadline, so the test always terminates.
  */
-#include "server/conn.h"
-#include "server/limits.h"
+#include "net/conn.h"
+#include "net/limits.h"
 #include "tls/tls.h"
 #include "tls/tls_compat.h"
 

@@ -2,7 +2,7 @@
  * real loop against a real DNS server: dnsmasq on 127.0.0.1 and a free
  * port, started here with records for every case (skipped, with a note,
  * when dnsmasq is not installed). */
-#include "server/dns.h"
+#include "net/dns.h"
 
 #include <ares.h>
 #include <arpa/inet.h>

@@ -1,6 +1,6 @@
 /* test_dsn: RFC 3464 report structure, RET/ENVID/ORCPT, and the policy
  * (never bounce a bounce, NOTIFY). */
-#include "proto/dsn/dsn.h"
+#include "relay/dsn.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@
  *                any callback before feeding again (an async SMTP/IMAP step)
  *   "MAX n"      set max_line from inside the callback
  */
-#include "server/framing.h"
+#include "net/framing.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /* test_imap_fetch_parse: FETCH attributes, sections, partials, macros and
- * modifiers (proto/imap/imap_fetch_parse.c), from commands parsed by the
+ * modifiers (proto/imap/fetch_parse.c), from commands parsed by the
  * real IMAP parser one byte at a time; plus the IMAP date helpers. */
 #include "imap_msg_testutil.h"
 
-#include "proto/imap/imap_fetch.h"
-#include "proto/imap/imap_search_date.h"
+#include "proto/imap/fetch.h"
+#include "proto/imap/dates.h"
 
 #include <errno.h>
 

@@ -1,10 +1,10 @@
-/* test_imap_search_parse: the SEARCH key grammar (proto/imap/imap_search.c)
+/* test_imap_search_parse: the SEARCH key grammar (proto/imap/search_keys.c)
  * from commands parsed by the real IMAP parser one byte at a time, and the
  * evaluation of parsed keys against hand-made messages. */
 #include "imap_msg_testutil.h"
 
-#include "proto/imap/imap_search.h"
-#include "proto/imap/imap_search_date.h"
+#include "proto/imap/search_keys.h"
+#include "proto/imap/dates.h"
 #include "store/imap_messages.h"
 #include "store/mail.h"
 

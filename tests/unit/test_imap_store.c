@@ -2,7 +2,7 @@
  * (store/imap_messages.c): indexing at delivery, FTS5 substring search of
  * decoded text, entries, flags with UNCHANGEDSINCE, copy/move, expunge,
  * append, and cleanup of the index when a message goes away. */
-#include "proto/imap/imap_search_date.h"
+#include "proto/imap/dates.h"
 #include "store/accounts.h"
 #include "store/imap_messages.h"
 #include "store/mail.h"

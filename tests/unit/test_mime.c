@@ -18,7 +18,7 @@
  * expectation are listed in exceptions[] with the reason, and counted
  * separately; everything else is a failure.
  */
-#include "proto/mime/mime.h"
+#include "mime/mime.h"
 #include "tests/unit/check.h"
 
 #include <dirent.h>

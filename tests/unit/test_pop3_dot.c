@@ -5,7 +5,7 @@
  * any byte). The octet counter must equal the size of the output after the
  * client un-stuffs it and drops the terminator.
  */
-#include "proto/pop3/pop3_dot.h"
+#include "proto/pop3/dot.h"
 
 #include <stdio.h>
 #include <stdlib.h>

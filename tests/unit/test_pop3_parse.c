@@ -1,7 +1,7 @@
 /* test_pop3_parse: command splitting, message numbers, the IN-USE registry
  * and the command table. */
-#include "proto/pop3/pop3_lock.h"
-#include "proto/pop3/pop3_parse.h"
+#include "proto/pop3/lock.h"
+#include "proto/pop3/parse.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* test_smtp_client: the outbound client state machine driven by scripted
  * server replies; what it writes is captured and compared. */
-#include "proto/smtp_client/body.h"
-#include "proto/smtp_client/client.h"
+#include "relay/smtp_body.h"
+#include "relay/smtp_client.h"
 
 #include <stdio.h>
 #include <stdlib.h>

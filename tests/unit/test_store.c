@@ -9,7 +9,7 @@
 #include "store/store.h"
 #include "store/accounts.h"
 #include "store/mail.h"
-#include "server/notify.h"
+#include "store/notify.h"
 #include "store/store_int.h"
 
 #include <errno.h>

@@ -7,7 +7,7 @@
  * millisecond precision, as toml-test's README specifies. invalid/ cases must
  * fail with a usable error position. */
 
-#include "server/toml.h"
+#include "lib/toml.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,0 +1,8 @@
+#ifndef TERN_CLI_H
+#define TERN_CLI_H
+#include "app/config.h"
+/* `tern domain|user|alias ...`; cfg NULL prints the command's help. */
+int cli_admin(const struct config *cfg, const char *cmd, int argc, char **argv);
+/* `tern queue ...`; cfg NULL prints its help. */
+int cli_queue(const struct config *cfg, int argc, char **argv);
+#endif

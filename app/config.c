@@ -1,0 +1,551 @@
+/* config: the declarative key table and the TOML loader over it.
+ *
+ * The table below is the single source of truth for every setting: its
+ * section, name, type, default, bounds and location in struct config.
+ * Defaults are applied by walking it, files are checked against it, and
+ * `tern check-config --keys` prints it so the example file can be tested
+ * for agreement. Array-of-table sections ([[listen]], [[tls.cert]]) have
+ * their own small tables with offsets into their entry structs. */
+#include "app/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/toml.h"
+
+enum key_type { KT_STRING, KT_INT, KT_BOOL, KT_CHOICE };
+
+struct config_key {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	size_t size;         /* string buffer size */
+	const char *def;     /* default, as plain text ("true", "25", "localhost") */
+	int64_t min, max;    /* integer bounds */
+	const char *choices; /* KT_CHOICE: '|'-separated allowed strings */
+};
+
+#define OFF(f) offsetof(struct config, f)
+#define STR(sec, key, field, def)                                                                  \
+	{                                                                                          \
+		sec, key, KT_STRING, OFF(field), sizeof(((struct config *)0)->field), def, 0, 0,   \
+		    NULL                                                                           \
+	}
+#define INT(sec, key, field, def, lo, hi)                                                          \
+	{                                                                                          \
+		sec, key, KT_INT, OFF(field), 0, #def, lo, hi, NULL                                \
+	}
+#define BOOL(sec, key, field, def)                                                                 \
+	{                                                                                          \
+		sec, key, KT_BOOL, OFF(field), 0, #def, 0, 0, NULL                                 \
+	}
+#define CHOICE(sec, key, field, def, choices)                                                      \
+	{                                                                                          \
+		sec, key, KT_CHOICE, OFF(field), sizeof(((struct config *)0)->field), def, 0, 0,   \
+		    choices                                                                        \
+	}
+
+static const struct config_key config_keys[] = {
+    STR("server", "hostname", hostname, "localhost"),
+    STR("server", "data_dir", data_dir, "./tern-data"),
+    STR("server", "domain", domain, "localhost"),
+    CHOICE("server", "log_level", log_level, "info", "debug|info|warn|error"),
+    INT("server", "shutdown_grace", shutdown_grace, 10, 0, 3600),
+
+    INT("tls", "handshake_timeout", tls_handshake_timeout, 30, 1, 600),
+
+    INT("limits", "max_connections", max_connections, 10000, 1, 1000000),
+    INT("limits", "max_connections_per_ip", max_connections_per_ip, 200, 1, 1000000),
+    INT("limits", "max_output", max_output, 1048576, 4096, 1073741824),
+
+    BOOL("auth", "plaintext_loopback", auth_plaintext_loopback, false),
+    INT("auth", "fail_delay_ms", auth_fail_delay_ms, 250, 0, 60000),
+    INT("auth", "fail_max_delay_ms", auth_fail_max_delay_ms, 5000, 0, 600000),
+    INT("auth", "fail_limit", auth_fail_limit, 20, 1, 1000000),
+    INT("auth", "fail_window", auth_fail_window, 600, 1, 86400),
+
+    INT("smtp", "max_message_size", smtp_max_message_size, 52428800, 1024, 2147483647),
+    INT("smtp", "spool_memory", smtp_spool_memory, 536870912, 1048576, INT64_MAX),
+    INT("smtp", "max_recipients", smtp_max_recipients, 100, 1, 100000),
+    INT("smtp", "max_errors", smtp_max_errors, 10, 1, 1000),
+    INT("smtp", "max_line", smtp_max_line, 1000, 512, 65536),
+    INT("smtp", "timeout_command", smtp_timeout_command, 300, 1, 3600),
+    INT("smtp", "timeout_data", smtp_timeout_data, 180, 1, 3600),
+    CHOICE("smtp", "bare_newline", smtp_bare_newline, "reject", "reject|normalize"),
+    BOOL("smtp", "vrfy", smtp_vrfy_enabled, false),
+    INT("smtp", "greet_delay_ms", smtp_greet_delay_ms, 250, 0, 30000),
+
+    INT("pop3", "max_errors", pop3_max_errors, 10, 1, 1000),
+    INT("pop3", "max_line", pop3_max_line, 512, 255, 65536),
+    INT("pop3", "timeout", pop3_timeout, 600, 1, 86400),
+
+    INT("imap", "max_errors", imap_max_errors, 20, 1, 1000),
+    INT("imap", "max_line", imap_max_line, 65536, 1024, 10485760),
+    INT("imap", "max_literal", imap_max_literal, 52428800, 1024, 2147483647),
+    INT("imap", "timeout", imap_timeout, 1800, 60, 86400),
+
+    INT("queue", "retry_first", queue_retry_first, 300, 1, 86400),
+    INT("queue", "retry_max", queue_retry_max, 3600, 1, 604800),
+    INT("queue", "lifetime", queue_lifetime, 432000, 60, 2592000),
+    INT("queue", "scan_interval", queue_scan_interval, 5, 1, 3600),
+    STR("queue", "dns_servers", queue_dns_servers, ""),
+    INT("queue", "dns_timeout", queue_dns_timeout, 5, 1, 60),
+    INT("queue", "remote_port", queue_remote_port, 25, 1, 65535),
+    INT("queue", "connect_timeout", queue_connect_timeout, 30, 1, 600),
+    STR("queue", "smarthost", queue_smarthost, ""),
+    INT("queue", "smarthost_port", queue_smarthost_port, 587, 1, 65535),
+    STR("queue", "smarthost_user", queue_smarthost_user, ""),
+    STR("queue", "smarthost_password_file", queue_smarthost_password_file, ""),
+    BOOL("queue", "require_tls", queue_require_tls, false),
+    STR("queue", "require_tls_domains", queue_require_tls_domains, ""),
+    BOOL("queue", "verify_tls", queue_verify_tls, false),
+    INT("queue", "max_connections", queue_max_connections, 20, 1, 10000),
+    INT("queue", "max_per_domain", queue_max_per_domain, 4, 1, 1000),
+    INT("queue", "delay_dsn_after", queue_delay_dsn_after, 0, 0, 2592000),
+    INT("queue", "max_received_headers", queue_max_received_headers, 50, 5, 1000),
+};
+
+#undef OFF
+#define LOFF(f) offsetof(struct config_listen, f)
+static const struct config_key listen_keys[] = {
+    {"listen", "protocol", KT_CHOICE, LOFF(protocol), 0, "smtp", 0, 0, "smtp|submission|pop3|imap"},
+    {"listen", "address", KT_STRING, LOFF(address), sizeof(((struct config_listen *)0)->address),
+     "127.0.0.1:2525", 0, 0, NULL},
+    {"listen", "tls", KT_CHOICE, LOFF(tls), 0, "none", 0, 0, "none|starttls|implicit"},
+    {"listen", "max_connections", KT_INT, LOFF(max_connections), 0, "0", 0, 1000000, NULL},
+    {"listen", "max_connections_per_ip", KT_INT, LOFF(max_connections_per_ip), 0, "0", 0, 1000000,
+     NULL},
+    {"listen", "idle_timeout", KT_INT, LOFF(idle_timeout), 0, "0", 0, 86400, NULL},
+};
+#define COFF(f) offsetof(struct config_cert, f)
+static const struct config_key cert_keys[] = {
+    {"tls.cert", "cert", KT_STRING, COFF(cert), sizeof(((struct config_cert *)0)->cert), "", 0, 0,
+     NULL},
+    {"tls.cert", "key", KT_STRING, COFF(key), sizeof(((struct config_cert *)0)->key), "", 0, 0,
+     NULL},
+};
+
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+
+static const char *const protocol_names[] = {"smtp", "submission", "pop3", "imap"};
+static const char *const tls_names[] = {"none", "starttls", "implicit"};
+
+const char *config_protocol_name(enum listen_protocol p)
+{
+	return (unsigned)p < 4 ? protocol_names[p] : "?";
+}
+const char *config_tls_name(enum listen_tls t)
+{
+	return (unsigned)t < 3 ? tls_names[t] : "?";
+}
+enum bare_newline_policy config_bare_newline(const struct config *cfg)
+{
+	return strcmp(cfg->smtp_bare_newline, "normalize") == 0 ? BARE_NEWLINE_NORMALIZE
+	                                                        : BARE_NEWLINE_REJECT;
+}
+
+/* Index of `value` in a '|'-separated list, or -1. */
+static int choice_index(const char *choices, const char *value, size_t vlen)
+{
+	int idx = 0;
+	const char *p = choices;
+	while (*p) {
+		const char *bar = strchr(p, '|');
+		size_t n = bar ? (size_t)(bar - p) : strlen(p);
+		if (n == vlen && memcmp(p, value, n) == 0)
+			return idx;
+		idx++;
+		if (!bar)
+			break;
+		p = bar + 1;
+	}
+	return -1;
+}
+
+/* Choice fields in struct config are strings; in listen entries they are
+ * enums. The key table tells which by its size field (0 = enum). */
+static void key_store_default(const struct config_key *k, void *base)
+{
+	char *field = (char *)base + k->offset;
+	switch (k->type) {
+	case KT_STRING:
+		snprintf(field, k->size, "%s", k->def);
+		break;
+	case KT_INT:
+		*(int64_t *)field = strtoll(k->def, NULL, 10);
+		break;
+	case KT_BOOL:
+		*(bool *)field = strcmp(k->def, "true") == 0;
+		break;
+	case KT_CHOICE:
+		if (k->size)
+			snprintf(field, k->size, "%s", k->def);
+		else
+			*(int *)field = choice_index(k->choices, k->def, strlen(k->def));
+		break;
+	}
+}
+
+static void listen_default(struct config_listen *l, enum listen_protocol p, const char *addr,
+                           enum listen_tls tls)
+{
+	for (size_t i = 0; i < NKEYS(listen_keys); i++)
+		key_store_default(&listen_keys[i], l);
+	l->protocol = p;
+	snprintf(l->address, sizeof l->address, "%s", addr);
+	l->tls = tls;
+}
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	for (size_t i = 0; i < NKEYS(config_keys); i++)
+		key_store_default(&config_keys[i], cfg);
+	static const struct {
+		enum listen_protocol p;
+		const char *addr;
+		enum listen_tls tls;
+	} defaults[] = {
+	    {PROTO_SMTP, "127.0.0.1:2525", LISTEN_TLS_STARTTLS},
+	    {PROTO_SUBMISSION, "127.0.0.1:2587", LISTEN_TLS_STARTTLS},
+	    {PROTO_SUBMISSION, "127.0.0.1:2465", LISTEN_TLS_IMPLICIT},
+	    {PROTO_POP3, "127.0.0.1:2110", LISTEN_TLS_STARTTLS},
+	    {PROTO_POP3, "127.0.0.1:2995", LISTEN_TLS_IMPLICIT},
+	    {PROTO_IMAP, "127.0.0.1:2143", LISTEN_TLS_STARTTLS},
+	    {PROTO_IMAP, "127.0.0.1:2993", LISTEN_TLS_IMPLICIT},
+	};
+	for (size_t i = 0; i < NKEYS(defaults); i++)
+		listen_default(&cfg->listen[i], defaults[i].p, defaults[i].addr, defaults[i].tls);
+	cfg->nlisten = NKEYS(defaults);
+}
+
+static const char *key_type_name(const struct config_key *k)
+{
+	switch (k->type) {
+	case KT_STRING:
+		return "string";
+	case KT_INT:
+		return "integer";
+	case KT_BOOL:
+		return "boolean";
+	default:
+		return "string";
+	}
+}
+
+struct load_ctx {
+	const char *name;
+	char *err;
+	size_t errlen;
+};
+
+static int load_fail(struct load_ctx *lc, const struct toml_value *v, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int load_fail(struct load_ctx *lc, const struct toml_value *v, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (v)
+		snprintf(lc->err, lc->errlen, "%s:%d:%d: %s", lc->name, toml_line(v), toml_col(v),
+		         msg);
+	else
+		snprintf(lc->err, lc->errlen, "%s: %s", lc->name, msg);
+	return -1;
+}
+
+/* Apply one TOML value to the field a key describes. */
+static int apply_key(struct load_ctx *lc, const struct config_key *k, const char *full,
+                     const struct toml_value *v, void *base)
+{
+	char *field = (char *)base + k->offset;
+	enum toml_type t = toml_type(v);
+	switch (k->type) {
+	case KT_STRING:
+	case KT_CHOICE: {
+		if (t != TOML_STRING)
+			return load_fail(lc, v, "key '%s' must be a string, not %s", full,
+			                 toml_type_name(t));
+		size_t len;
+		const char *s = toml_string(v, &len);
+		if (memchr(s, '\0', len))
+			return load_fail(lc, v, "key '%s' must not contain NUL", full);
+		if (k->type == KT_CHOICE) {
+			int idx = choice_index(k->choices, s, len);
+			if (idx < 0)
+				return load_fail(lc, v, "key '%s' must be one of %s, not \"%.*s\"",
+				                 full, k->choices, (int)(len > 64 ? 64 : len), s);
+			if (k->size)
+				snprintf(field, k->size, "%.*s", (int)len, s);
+			else
+				*(int *)field = idx;
+			return 0;
+		}
+		if (len >= k->size)
+			return load_fail(lc, v, "key '%s' is too long (at most %zu bytes)", full,
+			                 k->size - 1);
+		memcpy(field, s, len);
+		field[len] = '\0';
+		return 0;
+	}
+	case KT_INT: {
+		if (t != TOML_INTEGER)
+			return load_fail(lc, v, "key '%s' must be an integer, not %s", full,
+			                 toml_type_name(t));
+		int64_t n = toml_int(v);
+		if (n < k->min || n > k->max)
+			return load_fail(lc, v, "key '%s' = %lld is out of range [%lld, %lld]",
+			                 full, (long long)n, (long long)k->min, (long long)k->max);
+		*(int64_t *)field = n;
+		return 0;
+	}
+	case KT_BOOL:
+		if (t != TOML_BOOL)
+			return load_fail(lc, v, "key '%s' must be a boolean, not %s", full,
+			                 toml_type_name(t));
+		*(bool *)field = toml_bool(v);
+		return 0;
+	}
+	return -1;
+}
+
+/* Apply every key of a TOML table using a key table for `section`. */
+static int apply_table(struct load_ctx *lc, const struct config_key *keys, size_t nkeys,
+                       const char *section, const struct toml_value *table, void *base)
+{
+	for (size_t i = 0; i < toml_table_size(table); i++) {
+		const char *name = toml_table_key(table, i);
+		const struct toml_value *v = toml_table_value(table, i);
+		char full[256];
+		snprintf(full, sizeof full, "%s.%s", section, name);
+		const struct config_key *k = NULL;
+		for (size_t j = 0; j < nkeys; j++)
+			if (strcmp(keys[j].section, section) == 0 &&
+			    strcmp(keys[j].name, name) == 0)
+				k = &keys[j];
+		if (!k)
+			return load_fail(lc, v, "unknown key '%s'", full);
+		if (apply_key(lc, k, full, v, base) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int apply_listen(struct load_ctx *lc, struct config *cfg, const struct toml_value *arr)
+{
+	if (toml_type(arr) != TOML_ARRAY)
+		return load_fail(lc, arr, "'listen' must be an array of tables ([[listen]])");
+	cfg->nlisten = 0;
+	for (size_t i = 0; i < toml_array_size(arr); i++) {
+		const struct toml_value *t = toml_array_get(arr, i);
+		if (toml_type(t) != TOML_TABLE)
+			return load_fail(lc, t, "'listen' entries must be tables");
+		if (cfg->nlisten >= CONFIG_MAX_LISTEN)
+			return load_fail(lc, t, "too many [[listen]] entries (at most %d)",
+			                 CONFIG_MAX_LISTEN);
+		struct config_listen *l = &cfg->listen[cfg->nlisten++];
+		listen_default(l, PROTO_SMTP, "", LISTEN_TLS_NONE);
+		l->line = toml_line(t);
+		if (!toml_table_get(t, "protocol") || !toml_table_get(t, "address"))
+			return load_fail(lc, t, "[[listen]] needs 'protocol' and 'address'");
+		if (apply_table(lc, listen_keys, NKEYS(listen_keys), "listen", t, l) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int apply_certs(struct load_ctx *lc, struct config *cfg, const struct toml_value *arr)
+{
+	if (toml_type(arr) != TOML_ARRAY)
+		return load_fail(lc, arr, "'tls.cert' must be an array of tables ([[tls.cert]])");
+	for (size_t i = 0; i < toml_array_size(arr); i++) {
+		const struct toml_value *t = toml_array_get(arr, i);
+		if (toml_type(t) != TOML_TABLE)
+			return load_fail(lc, t, "'tls.cert' entries must be tables");
+		if (cfg->ncerts >= CONFIG_MAX_CERTS)
+			return load_fail(lc, t, "too many [[tls.cert]] entries");
+		struct config_cert *c = &cfg->certs[cfg->ncerts++];
+		memset(c, 0, sizeof *c);
+		if (apply_table(lc, cert_keys, NKEYS(cert_keys), "tls.cert", t, c) < 0)
+			return -1;
+		if (!c->cert[0] || !c->key[0])
+			return load_fail(lc, t, "[[tls.cert]] needs both 'cert' and 'key'");
+	}
+	return 0;
+}
+
+static bool is_section(const char *name)
+{
+	for (size_t i = 0; i < NKEYS(config_keys); i++)
+		if (strcmp(config_keys[i].section, name) == 0)
+			return true;
+	return false;
+}
+
+static int apply_root(struct load_ctx *lc, struct config *cfg, const struct toml_value *root)
+{
+	for (size_t i = 0; i < toml_table_size(root); i++) {
+		const char *name = toml_table_key(root, i);
+		const struct toml_value *v = toml_table_value(root, i);
+		if (strcmp(name, "listen") == 0) {
+			if (apply_listen(lc, cfg, v) < 0)
+				return -1;
+			continue;
+		}
+		if (!is_section(name))
+			return load_fail(lc, v, "unknown key '%s'", name);
+		if (toml_type(v) != TOML_TABLE)
+			return load_fail(lc, v, "'%s' must be a table ([%s])", name, name);
+		if (strcmp(name, "tls") == 0) {
+			/* [tls] holds plain keys and the [[tls.cert]] array. */
+			for (size_t j = 0; j < toml_table_size(v); j++) {
+				if (strcmp(toml_table_key(v, j), "cert") != 0)
+					continue;
+				if (apply_certs(lc, cfg, toml_table_value(v, j)) < 0)
+					return -1;
+			}
+			for (size_t j = 0; j < toml_table_size(v); j++) {
+				const char *key = toml_table_key(v, j);
+				if (strcmp(key, "cert") == 0)
+					continue;
+				const struct toml_value *kv = toml_table_value(v, j);
+				char full[256];
+				snprintf(full, sizeof full, "tls.%s", key);
+				const struct config_key *k = NULL;
+				for (size_t n = 0; n < NKEYS(config_keys); n++)
+					if (strcmp(config_keys[n].section, "tls") == 0 &&
+					    strcmp(config_keys[n].name, key) == 0)
+						k = &config_keys[n];
+				if (!k)
+					return load_fail(lc, kv, "unknown key '%s'", full);
+				if (apply_key(lc, k, full, kv, cfg) < 0)
+					return -1;
+			}
+			continue;
+		}
+		if (apply_table(lc, config_keys, NKEYS(config_keys), name, v, cfg) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int config_load_string(struct config *cfg, const char *name, const char *text, size_t len,
+                       char *err, size_t errlen)
+{
+	struct load_ctx lc = {name, err, errlen};
+	struct toml_error terr = {0};
+	struct toml_value *root = toml_parse(text, len, &terr);
+	if (!root) {
+		snprintf(err, errlen, "%s:%d:%d: %s", name, terr.line, terr.col, terr.msg);
+		return -1;
+	}
+	int rc = apply_root(&lc, cfg, root);
+	toml_free(&root);
+	if (rc == 0)
+		rc = config_validate(cfg, err, errlen);
+	return rc;
+}
+
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	size_t n;
+	while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += n;
+		if (len == cap) {
+			if (cap >= (16u << 20)) {
+				free(buf);
+				fclose(f);
+				snprintf(err, errlen, "%s: file too large", path);
+				return -1;
+			}
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	fclose(f);
+	if (!buf) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	snprintf(cfg->path, sizeof cfg->path, "%s", path);
+	int rc = config_load_string(cfg, path, buf, len, err, errlen);
+	free(buf);
+	return rc;
+}
+
+int config_validate(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *name = cfg->path[0] ? cfg->path : "config";
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		const struct config_listen *l = &cfg->listen[i];
+		const char *colon = strrchr(l->address, ':');
+		if (!colon || colon == l->address || !colon[1]) {
+			snprintf(err, errlen, "%s:%d: listen.address \"%s\" must be HOST:PORT",
+			         name, l->line, l->address);
+			return -1;
+		}
+		char *end;
+		long port = strtol(colon + 1, &end, 10);
+		if (*end || port < 1 || port > 65535) {
+			snprintf(err, errlen, "%s:%d: listen.address \"%s\" has a bad port", name,
+			         l->line, l->address);
+			return -1;
+		}
+		if (l->protocol == PROTO_SMTP && l->tls == LISTEN_TLS_IMPLICIT) {
+			/* allowed: some sites run inbound SMTPS; nothing to reject */
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->listen[j].address, l->address) == 0) {
+				snprintf(err, errlen, "%s:%d: listen.address \"%s\" is used twice",
+				         name, l->line, l->address);
+				return -1;
+			}
+	}
+	if (!cfg->domain[0] || !cfg->hostname[0] || !cfg->data_dir[0]) {
+		snprintf(err, errlen,
+		         "%s: server.domain, server.hostname and server.data_dir must not be empty",
+		         name);
+		return -1;
+	}
+	return 0;
+}
+
+static void emit_keys(config_key_cb cb, void *ud, const struct config_key *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct config_key *k = &keys[i];
+		char def[600];
+		if (k->type == KT_STRING || k->type == KT_CHOICE)
+			snprintf(def, sizeof def, "\"%s\"", k->def);
+		else
+			snprintf(def, sizeof def, "%s", k->def);
+		cb(ud, k->section, k->name, key_type_name(k), def);
+	}
+}
+
+void config_each_key(config_key_cb cb, void *ud)
+{
+	emit_keys(cb, ud, config_keys, NKEYS(config_keys));
+	emit_keys(cb, ud, cert_keys, NKEYS(cert_keys));
+	emit_keys(cb, ud, listen_keys, NKEYS(listen_keys));
+}

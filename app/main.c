@@ -1,0 +1,194 @@
+/* main: the `tern` command line.
+ *
+ *   tern serve | check-config | domain | user | alias | queue | version
+ *
+ * Admin commands open the same SQLite store as the running server (WAL lets
+ * both work at once) and write through store_exec(). Passwords come from a
+ * prompt on the terminal, or one line on stdin with --password-stdin; never
+ * from argv, where `ps` would show them. Errors go to stderr, exit non-zero,
+ * and say what to do next. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "app/cli.h"
+#include "app/config.h"
+#include "lib/log.h"
+#include "app/serve.h"
+
+static const char usage_main[] =
+	"tern — a complete mail server in one binary\n"
+	"\n"
+	"usage: tern [--config FILE] COMMAND [ARGS]\n"
+	"\n"
+	"commands:\n"
+	"  serve                     run the server (SMTP, submission, POP3, IMAP)\n"
+	"  check-config              load and check the configuration, then exit\n"
+	"  domain add|list|del       manage the domains tern receives mail for\n"
+	"  user add|list|passwd|del  manage accounts\n"
+	"  alias add|list|del        manage aliases, including catch-all @domain\n"
+	"  queue list|show|retry|delete|bounce\n"
+	"                            inspect and manage the outbound queue\n"
+	"  version                   print the version\n"
+	"\n"
+	"options:\n"
+	"  -c, --config FILE   configuration file (default: $TERN_CONFIG, else the\n"
+	"                      embedded default: loopback ports, ./tern-data)\n"
+	"  -h, --help          this help; `tern COMMAND --help` for a command\n";
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+static int load_config(const char *path, struct config *cfg)
+{
+	config_defaults(cfg);
+	if (!path || !*path)
+		return 0;
+	char err[1024];
+	if (config_load_file(cfg, path, err, sizeof err) < 0) {
+		fprintf(stderr, "tern: %s\n", err);
+		fprintf(stderr, "tern: fix the configuration (see config.example.toml), then run "
+		                "`tern check-config --config %s`\n",
+		        path);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_key(void *ud, const char *section, const char *key, const char *type,
+                      const char *def)
+{
+	printf("%s.%s %s %s\n", section, key, type, def);
+}
+
+static int cmd_check_config(struct config *cfg, int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		printf("usage: tern [--config FILE] check-config [--keys]\n\n"
+		       "Loads the configuration and reports the first error with its file,\n"
+		       "line and key. --keys lists every known key with its type and default.\n");
+		return 0;
+	}
+	if (argc > 0 && strcmp(argv[0], "--keys") == 0) {
+		config_each_key(print_key, NULL);
+		return 0;
+	}
+	printf("configuration ok: %s\n", cfg->path[0] ? cfg->path : "(embedded default)");
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		printf("  listen %-10s %-22s tls=%s\n", config_protocol_name(cfg->listen[i].protocol),
+		       cfg->listen[i].address, config_tls_name(cfg->listen[i].tls));
+	printf("  data_dir %s, domain %s, hostname %s\n", cfg->data_dir, cfg->domain,
+	       cfg->hostname);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = getenv("TERN_CONFIG");
+	int i = 1;
+	for (; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "tern: %s needs a file name\n", argv[i]);
+				return 2;
+			}
+			config_path = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			config_path = argv[i] + 9;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			fputs(usage_main, stdout);
+			return 0;
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "tern: unknown option %s\n\n%s", argv[i], usage_main);
+			return 2;
+		} else {
+			break;
+		}
+	}
+	if (i >= argc) {
+		fprintf(stderr, "tern: no command given\n\n%s", usage_main);
+		return 2;
+	}
+	const char *cmd = argv[i++];
+	int sub_argc = argc - i;
+	char **sub_argv = argv + i;
+
+	/* Options may also follow the command: `tern serve --config x`. */
+	for (int j = 0; j < sub_argc; j++) {
+		if ((strcmp(sub_argv[j], "-c") == 0 || strcmp(sub_argv[j], "--config") == 0) &&
+		    j + 1 < sub_argc) {
+			config_path = sub_argv[j + 1];
+			memmove(&sub_argv[j], &sub_argv[j + 2], sizeof(char *) * (size_t)(sub_argc - j - 2));
+			sub_argc -= 2;
+			j--;
+		}
+	}
+
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("tern %s\n", TERN_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+
+	struct config cfg;
+	if (strcmp(cmd, "serve") == 0) {
+		if (wants_help(sub_argc, sub_argv)) {
+			printf("usage: tern [--config FILE] serve\n\n"
+			       "Runs every listener of the configuration on one event loop.\n"
+			       "With no configuration: SMTP 127.0.0.1:2525, submission 2587 (STARTTLS)\n"
+			       "and 2465 (TLS), POP3 2110/2995, IMAP 2143/2993, data in ./tern-data,\n"
+			       "domain localhost, a self-signed certificate made on first start.\n"
+			       "SIGTERM/SIGINT stop gracefully; SIGHUP reloads certificates.\n");
+			return 0;
+		}
+		if (sub_argc > 0) {
+			fprintf(stderr, "tern serve: unexpected argument '%s' (see tern serve --help)\n",
+			        sub_argv[0]);
+			return 2;
+		}
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		int level = log_level_parse(cfg.log_level);
+		log_set_level(level < 0 ? LOG_INFO : (enum log_level)level);
+		return serve_run(&cfg);
+	}
+	if (strcmp(cmd, "check-config") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cmd_check_config(NULL, sub_argc, sub_argv);
+		if (sub_argc > 0 && strcmp(sub_argv[0], "--keys") == 0)
+			return cmd_check_config(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		return cmd_check_config(&cfg, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "domain") == 0 || strcmp(cmd, "user") == 0 || strcmp(cmd, "alias") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_admin(NULL, cmd, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		log_set_level(LOG_WARN);
+		return cli_admin(&cfg, cmd, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "queue") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_queue(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		log_set_level(LOG_WARN);
+		return cli_queue(&cfg, sub_argc, sub_argv);
+	}
+	fprintf(stderr, "tern: unknown command '%s'\n\n%s", cmd, usage_main);
+	return 2;
+}

@@ -1,0 +1,310 @@
+/* serve: `tern serve` — open the store, load TLS, bind listeners, run the
+ * loop, and stop cleanly.
+ *
+ * Shutdown (SIGTERM/SIGINT) happens in three steps:
+ *   1. stop accepting and mark the server stopping;
+ *   2. give live sessions up to server.shutdown_grace seconds to finish
+ *      by themselves (a client in the middle of DATA completes its
+ *      message);
+ *   3. then every remaining session gets its protocol's farewell (SMTP 421,
+ *      IMAP BYE, POP3 -ERR) through conn_shutdown_all(), the loop stops,
+ *      and the store writer drains its queue before the process exits.
+ * A second signal skips the grace period. SIGHUP reloads certificates;
+ * sessions already running keep their TLS state. */
+#include "app/serve.h"
+#include "proto/smtp/message.h"
+
+#include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "auth/auth.h"
+#include "net/conn.h"
+#include "net/listener.h"
+#include "lib/log.h"
+#include "relay/scheduler.h"
+#include "app/server.h"
+#include "store/accounts.h"
+#include "store/store.h"
+#include "tls/tls.h"
+
+static struct server the_server;
+static uv_signal_t sig_term, sig_int, sig_hup;
+static uv_timer_t shutdown_timer;
+static uint64_t shutdown_deadline;
+static int signals_seen;
+
+static void stop_loop_now(void)
+{
+	uv_timer_stop(&shutdown_timer);
+	uv_stop(the_server.loop);
+}
+
+/* Polls every 100 ms: done when no session is left or the grace is over. */
+static void on_shutdown_tick(uv_timer_t *t)
+{
+	size_t live = conn_live_count();
+	if (live == 0) {
+		stop_loop_now();
+		return;
+	}
+	if (uv_now(the_server.loop) >= shutdown_deadline) {
+		log_info("event=shutdown_grace_over sessions=%zu", live);
+		conn_shutdown_all();
+		/* One more second for the farewells to flush. */
+		shutdown_deadline = uv_now(the_server.loop) + 1000;
+		if (signals_seen < 100)
+			signals_seen = 100;
+		else
+			stop_loop_now();
+	}
+}
+
+static void begin_shutdown(const char *why)
+{
+	signals_seen++;
+	if (the_server.stopping) {
+		log_info("event=shutdown_now reason=%s", why);
+		shutdown_deadline = 0;
+		return;
+	}
+	the_server.stopping = true;
+	log_info("event=shutdown reason=%s sessions=%zu grace=%llds", why, conn_live_count(),
+	         (long long)the_server.cfg->shutdown_grace);
+	listeners_stop();
+	shutdown_deadline =
+	    uv_now(the_server.loop) + (uint64_t)the_server.cfg->shutdown_grace * 1000;
+	uv_timer_start(&shutdown_timer, on_shutdown_tick, 0, 100);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	if (signum == SIGHUP) {
+		char err[512];
+		if (tls_server_reload(the_server.tls, err, sizeof err) < 0)
+			log_error("event=tls_reload_failed err=\"%s\" note=old_certificates_kept",
+			          err);
+		else
+			log_info("event=tls_reloaded");
+		return;
+	}
+	begin_shutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void log_fingerprints(void)
+{
+	char fps[CONFIG_MAX_CERTS + 1][96];
+	size_t n = tls_server_fingerprints(the_server.tls, fps, CONFIG_MAX_CERTS + 1);
+	for (size_t i = 0; i < n; i++)
+		log_info("event=tls_cert file=%s sha256=%s",
+		         tls_server_cert_file(the_server.tls, i), fps[i]);
+}
+
+/* First start of a fresh data directory: the primary domain and, if no
+ * account exists, postmaster with a random password printed once. */
+struct first_start {
+	const char *domain;
+	char address[320];
+	char password[32];
+	char hash[256];
+	bool created;
+};
+
+static int first_start_job(sqlite3 *db, void *arg)
+{
+	struct first_start *fs = arg;
+	if (store_domain_exists(db, fs->domain) != 1) {
+		int rc = store_domain_add(db, fs->domain);
+		if (rc < 0)
+			return rc;
+	}
+	if (store_account_count(db) > 0)
+		return 0;
+	int64_t id;
+	int rc = store_account_add(db, fs->address, fs->hash, &id);
+	if (rc == 0)
+		fs->created = true;
+	return rc;
+}
+
+static void random_password(char *out, size_t len)
+{
+	static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	unsigned char raw[64];
+	FILE *f = fopen("/dev/urandom", "rb");
+	if (!f || fread(raw, 1, sizeof raw, f) != sizeof raw) {
+		fprintf(stderr, "tern: cannot read /dev/urandom\n");
+		exit(1);
+	}
+	fclose(f);
+	for (size_t i = 0; i + 1 < len && i < sizeof raw; i++)
+		out[i] = alphabet[raw[i] % (sizeof alphabet - 1)];
+	out[len - 1] = '\0';
+}
+
+static int ensure_first_start(struct server *srv)
+{
+	struct first_start fs = {.domain = srv->cfg->domain};
+	sqlite3 *db = store_reader(srv->store);
+	if (store_domain_exists(db, fs.domain) == 1 || store_account_count(db) > 0) {
+		if (store_domain_exists(db, fs.domain) != 1)
+			log_warn(
+			    "event=primary_domain_missing domain=%s hint=\"tern domain add %s\"",
+			    fs.domain, fs.domain);
+		return 0;
+	}
+	snprintf(fs.address, sizeof fs.address, "postmaster@%s", fs.domain);
+	random_password(fs.password, 17);
+	char err[256];
+	if (auth_hash_password(fs.password, fs.hash, sizeof fs.hash, err, sizeof err) < 0) {
+		log_error("event=first_start_failed err=\"%s\"", err);
+		return -1;
+	}
+	int rc = store_exec(srv->store, first_start_job, &fs);
+	if (rc < 0) {
+		log_error("event=first_start_failed err=%d", rc);
+		return -1;
+	}
+	if (fs.created) {
+		/* Printed once, to stdout, never to the log. */
+		printf("\n  tern: created account %s\n  password: %s\n"
+		       "  (shown only now; change it with: tern user passwd %s)\n\n",
+		       fs.address, fs.password, fs.address);
+		fflush(stdout);
+		log_info("event=account_created address=%s reason=first_start", fs.address);
+	}
+	explicit_bzero(fs.password, sizeof fs.password);
+	return 0;
+}
+
+/* Memory back to the system after a burst. Connections that log in
+ * together leave their transient buffers (replies, literals, parse state)
+ * as free holes in the heap, which glibc keeps resident; once clients have
+ * been quiet for a second, malloc_trim() returns those pages. */
+#define TRIM_QUIET_MS 1000
+#define TRIM_TICK_MS 500
+static uv_timer_t trim_timer;
+static uint64_t last_input_ms;
+static bool input_since_trim;
+
+static void on_trim_tick(uv_timer_t *t)
+{
+	if (input_since_trim && uv_now(t->loop) - last_input_ms >= TRIM_QUIET_MS) {
+		input_since_trim = false;
+#ifdef __GLIBC__
+		malloc_trim(0);
+#endif
+	}
+}
+
+/* Before the loop blocks, the lines its callbacks logged go out (log.c). */
+static uv_prepare_t log_flusher;
+
+static void on_loop_idle_soon(uv_prepare_t *h)
+{
+	(void)h;
+	log_flush();
+}
+
+/* conn's input hook: clients are active, the store's idle work and the
+ * heap trim wait. */
+static void note_client(void *store)
+{
+	store_note_client(store);
+	last_input_ms = uv_now(the_server.loop);
+	input_since_trim = true;
+}
+
+int serve_run(struct config *cfg)
+{
+	struct server *srv = &the_server;
+	memset(srv, 0, sizeof *srv);
+	srv->cfg = cfg;
+	srv->loop = uv_default_loop();
+	signal(SIGPIPE, SIG_IGN);
+
+	char err[1024];
+	if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "tern: cannot create data directory %s: %s\n", cfg->data_dir,
+		        strerror(errno));
+		return 1;
+	}
+	if (store_open(&srv->store, cfg->data_dir, srv->loop, err, sizeof err) < 0) {
+		fprintf(stderr, "tern: cannot open the store in %s: %s\n", cfg->data_dir, err);
+		return 1;
+	}
+	conn_set_input_hook(note_client, srv->store);
+	if (ensure_first_start(srv) < 0)
+		return 1;
+	smtp_spool_set_budget((size_t)cfg->smtp_spool_memory);
+
+	struct tls_cert_spec specs[CONFIG_MAX_CERTS];
+	for (size_t i = 0; i < cfg->ncerts; i++) {
+		specs[i].cert_file = cfg->certs[i].cert;
+		specs[i].key_file = cfg->certs[i].key;
+	}
+	if (tls_server_create(&srv->tls, specs, cfg->ncerts, cfg->data_dir, cfg->hostname, err,
+	                      sizeof err) < 0) {
+		fprintf(stderr, "tern: TLS setup failed: %s\n", err);
+		return 1;
+	}
+	log_fingerprints();
+
+	/* Signals first: a client (or a test) that sees a port open may
+	 * signal at once, and SIGTERM must never find the default action. */
+	uv_timer_init(srv->loop, &shutdown_timer);
+	uv_timer_init(srv->loop, &trim_timer);
+	uv_timer_start(&trim_timer, on_trim_tick, TRIM_TICK_MS, TRIM_TICK_MS);
+	uv_unref((uv_handle_t *)&trim_timer);
+	uv_signal_init(srv->loop, &sig_term);
+	uv_signal_init(srv->loop, &sig_int);
+	uv_signal_init(srv->loop, &sig_hup);
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+
+	if (listeners_start(srv, err, sizeof err) < 0) {
+		fprintf(stderr, "tern: %s\n", err);
+		return 1;
+	}
+
+	queue_runner_start(srv);
+
+	log_info("event=ready version=%s data_dir=%s domain=%s listeners=%zu", TERN_VERSION,
+	         cfg->data_dir, cfg->domain, cfg->nlisten);
+	uv_prepare_init(srv->loop, &log_flusher);
+	uv_prepare_start(&log_flusher, on_loop_idle_soon);
+	uv_unref((uv_handle_t *)&log_flusher);
+	log_buffer_this_thread(true);
+	uv_run(srv->loop, UV_RUN_DEFAULT);
+
+	/* Stopped: close our handles, drain the store, let close callbacks run. */
+	uv_close((uv_handle_t *)&sig_term, NULL);
+	uv_close((uv_handle_t *)&sig_int, NULL);
+	uv_close((uv_handle_t *)&sig_hup, NULL);
+	uv_close((uv_handle_t *)&shutdown_timer, NULL);
+	uv_close((uv_handle_t *)&trim_timer, NULL);
+	log_buffer_this_thread(false);
+	uv_close((uv_handle_t *)&log_flusher, NULL);
+	listeners_stop();
+	queue_runner_stop();
+	conn_shutdown_all();
+	uv_run(srv->loop, UV_RUN_NOWAIT);
+	struct store_stats st;
+	store_get_stats(srv->store, &st);
+	log_info("event=store_stats jobs=%llu commits=%llu max_batch=%llu failed=%llu",
+	         (unsigned long long)st.jobs, (unsigned long long)st.commits,
+	         (unsigned long long)st.max_batch, (unsigned long long)st.failed);
+	conn_set_input_hook(NULL, NULL);
+	store_close(&srv->store);
+	uv_run(srv->loop, UV_RUN_DEFAULT);
+	tls_server_free(&srv->tls);
+	log_info("event=stopped");
+	return 0;
+}

@@ -1,0 +1,219 @@
+/* mutf7: modified UTF-7 <-> UTF-8. See mutf7.h. */
+#include "lib/mutf7.h"
+#include "lib/base64.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+
+static int b64val(unsigned char c)
+{
+	return base64_value(c, ',');
+}
+
+/* Decode one UTF-8 scalar at s[*i]; -1 if invalid. */
+static int32_t utf8_next(const unsigned char *s, size_t len, size_t *i)
+{
+	unsigned char c = s[*i];
+	uint32_t cp;
+	size_t n;
+	if (c < 0x80) {
+		(*i)++;
+		return c;
+	} else if ((c & 0xE0) == 0xC0) {
+		cp = c & 0x1F;
+		n = 1;
+	} else if ((c & 0xF0) == 0xE0) {
+		cp = c & 0x0F;
+		n = 2;
+	} else if ((c & 0xF8) == 0xF0) {
+		cp = c & 0x07;
+		n = 3;
+	} else {
+		return -1;
+	}
+	if (*i + n >= len)
+		return -1;
+	for (size_t k = 1; k <= n; k++) {
+		if ((s[*i + k] & 0xC0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (s[*i + k] & 0x3F);
+	}
+	static const uint32_t min[] = {0, 0x80, 0x800, 0x10000};
+	if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return -1;
+	*i += n + 1;
+	return (int32_t)cp;
+}
+
+bool utf8_valid(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		int32_t cp = utf8_next((const unsigned char *)s, len, &i);
+		if (cp <= 0)
+			return false;
+	}
+	return true;
+}
+
+struct out {
+	char *p;
+	size_t n, cap;
+	bool overflow;
+};
+
+static void put(struct out *o, char c)
+{
+	if (o->n + 1 >= o->cap) {
+		o->overflow = true;
+		return;
+	}
+	o->p[o->n++] = c;
+}
+
+static ssize_t finish(struct out *o)
+{
+	if (o->overflow)
+		return -ENAMETOOLONG;
+	o->p[o->n] = '\0';
+	return (ssize_t)o->n;
+}
+
+ssize_t mutf7_encode(const char *utf8, size_t len, char *out, size_t cap)
+{
+	const unsigned char *s = (const unsigned char *)utf8;
+	struct out o = {out, 0, cap, cap == 0};
+	size_t i = 0;
+	while (i < len) {
+		if (s[i] >= 0x20 && s[i] < 0x7f) {
+			put(&o, (char)s[i]);
+			if (s[i] == '&')
+				put(&o, '-');
+			i++;
+			continue;
+		}
+		/* a run of non-printable / non-ASCII characters */
+		uint32_t bits = 0;
+		int nbits = 0;
+		put(&o, '&');
+		while (i < len && !(s[i] >= 0x20 && s[i] < 0x7f)) {
+			int32_t cp = utf8_next(s, len, &i);
+			if (cp <= 0)
+				return -EINVAL;
+			uint16_t units[2];
+			int nu = 1;
+			if (cp >= 0x10000) {
+				uint32_t v = (uint32_t)cp - 0x10000;
+				units[0] = (uint16_t)(0xD800 | (v >> 10));
+				units[1] = (uint16_t)(0xDC00 | (v & 0x3FF));
+				nu = 2;
+			} else {
+				units[0] = (uint16_t)cp;
+			}
+			for (int u = 0; u < nu; u++) {
+				bits = (bits << 16) | units[u];
+				nbits += 16;
+				while (nbits >= 6) {
+					nbits -= 6;
+					put(&o, b64[(bits >> nbits) & 0x3F]);
+				}
+				bits &= (1u << nbits) - 1;
+			}
+		}
+		if (nbits > 0)
+			put(&o, b64[(bits << (6 - nbits)) & 0x3F]);
+		put(&o, '-');
+	}
+	return finish(&o);
+}
+
+static void put_utf8(struct out *o, uint32_t cp)
+{
+	if (cp < 0x80) {
+		put(o, (char)cp);
+	} else if (cp < 0x800) {
+		put(o, (char)(0xC0 | (cp >> 6)));
+		put(o, (char)(0x80 | (cp & 0x3F)));
+	} else if (cp < 0x10000) {
+		put(o, (char)(0xE0 | (cp >> 12)));
+		put(o, (char)(0x80 | ((cp >> 6) & 0x3F)));
+		put(o, (char)(0x80 | (cp & 0x3F)));
+	} else {
+		put(o, (char)(0xF0 | (cp >> 18)));
+		put(o, (char)(0x80 | ((cp >> 12) & 0x3F)));
+		put(o, (char)(0x80 | ((cp >> 6) & 0x3F)));
+		put(o, (char)(0x80 | (cp & 0x3F)));
+	}
+}
+
+ssize_t mutf7_decode(const char *in, size_t len, char *out, size_t cap)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	struct out o = {out, 0, cap, cap == 0};
+	size_t i = 0;
+	bool prev_shift = false; /* the previous token was a base64 shift */
+	while (i < len) {
+		unsigned char c = s[i];
+		if (c < 0x20 || c >= 0x7f)
+			return -EINVAL;
+		if (c != '&') {
+			put(&o, (char)c);
+			i++;
+			prev_shift = false;
+			continue;
+		}
+		i++;
+		if (i < len && s[i] == '-') {
+			put(&o, '&');
+			i++;
+			prev_shift = false;
+			continue;
+		}
+		/* "&...-&...-" must have been one shift */
+		if (prev_shift)
+			return -EINVAL;
+		uint32_t bits = 0;
+		int nbits = 0;
+		uint16_t hi_sur = 0;
+		size_t nchars = 0;
+		while (i < len && s[i] != '-') {
+			int v = b64val(s[i]);
+			if (v < 0)
+				return -EINVAL;
+			bits = (bits << 6) | (uint32_t)v;
+			nbits += 6;
+			nchars++;
+			i++;
+			if (nbits >= 16) {
+				nbits -= 16;
+				uint16_t u = (uint16_t)(bits >> nbits);
+				bits &= (1u << nbits) - 1;
+				if (hi_sur) {
+					if (u < 0xDC00 || u > 0xDFFF)
+						return -EINVAL;
+					put_utf8(&o, 0x10000 + (((uint32_t)hi_sur - 0xD800) << 10) +
+					                 (u - 0xDC00));
+					hi_sur = 0;
+				} else if (u >= 0xD800 && u <= 0xDBFF) {
+					hi_sur = u;
+				} else if (u >= 0xDC00 && u <= 0xDFFF) {
+					return -EINVAL;
+				} else if (u >= 0x20 && u < 0x7f) {
+					return -EINVAL; /* printable ASCII must not be encoded */
+				} else if (u == 0) {
+					return -EINVAL;
+				} else {
+					put_utf8(&o, u);
+				}
+			}
+		}
+		if (i >= len || nchars == 0 || hi_sur || nbits >= 6 || bits != 0)
+			return -EINVAL;
+		i++; /* '-' */
+		prev_shift = true;
+	}
+	return finish(&o);
+}

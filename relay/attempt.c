@@ -1,0 +1,614 @@
+/* attempt: one job's network part — find the hosts, connect, speak
+ * SMTP, and turn the replies into per-recipient results.
+ *
+ * Why it is separate from scheduler.c: scheduling and durability are about
+ * rows and transactions; this file is about hosts and sessions. The job
+ * enters in phase RESOLVE with its rows claimed and messages loaded, and
+ * leaves through queue_job_delivered() with a result on every row.
+ *
+ * Host order: the MX hosts by preference (dns.c shuffles equal ones), each
+ * with its addresses, or the smarthost, or the literal address of a
+ * "user@[192.0.2.1]" recipient. A connection failure, or a session that
+ * fails before any recipient got a result (greeting 4xx/5xx, TLS required
+ * but missing, handshake failure), moves on to the next address; rows that
+ * already have a result keep it. Addresses that are our own SMTP listeners
+ * are skipped: that would be delivering to ourselves through MX (a loop).
+ *
+ * One connection carries the job's messages one transaction after another;
+ * the SMTP client reports `ready` between them.
+ */
+#include "relay/scheduler_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "relay/smtp_client.h"
+#include "app/config.h"
+#include "net/conn_client.h"
+#include "net/dns.h"
+#include "lib/log.h"
+#include "app/server.h"
+#include "tls/tls_client.h"
+
+#define MAX_TARGETS 10
+
+static void next_target(struct qjob *job);
+
+static struct config *cfg(void)
+{
+	return queue_rt.srv->cfg;
+}
+
+static void jlog(struct qjob *job, enum log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void jlog(struct qjob *job, enum log_level lvl, const char *fmt, ...)
+{
+	char buf[1200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	log_msg(lvl, "queue domain=%s %s", job->domain, buf);
+}
+
+/* ---- is this address one of our own SMTP listeners? ---- */
+
+static bool is_self(const struct sockaddr_storage *ss)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+	int port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+		port = ntohs(a->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+		port = ntohs(a->sin6_port);
+	}
+	for (size_t i = 0; i < cfg()->nlisten; i++) {
+		const struct config_listen *l = &cfg()->listen[i];
+		if (l->protocol != PROTO_SMTP)
+			continue;
+		const char *colon = strrchr(l->address, ':');
+		if (!colon || atoi(colon + 1) != port)
+			continue;
+		char host[128];
+		size_t hl = (size_t)(colon - l->address);
+		if (hl >= sizeof host)
+			continue;
+		memcpy(host, l->address, hl);
+		host[hl] = '\0';
+		char *h = host;
+		if (h[0] == '[') {
+			h++;
+			h[strcspn(h, "]")] = '\0';
+		}
+		if (strcmp(h, ip) == 0 || strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0)
+			return true;
+	}
+	return false;
+}
+
+static void set_port(struct sockaddr_storage *ss, int port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+static void add_target(struct qjob *job, const char *host, const struct sockaddr_storage *ss,
+                       int port)
+{
+	if (job->ntargets >= MAX_TARGETS)
+		return;
+	struct qtarget *t = &job->targets[job->ntargets];
+	snprintf(t->host, sizeof t->host, "%s", host);
+	t->addr = *ss;
+	set_port(&t->addr, port);
+	if (is_self(&t->addr)) {
+		job->loop_detected = true;
+		jlog(job, LOG_WARN, "event=mx_is_self host=%s note=skipped", host);
+		return;
+	}
+	job->ntargets++;
+}
+
+static bool parse_ip(const char *s, int port, struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof *out);
+	if (uv_ip4_addr(s, port, (struct sockaddr_in *)out) == 0)
+		return true;
+	memset(out, 0, sizeof *out);
+	if (uv_ip6_addr(s, port, (struct sockaddr_in6 *)out) == 0)
+		return true;
+	return false;
+}
+
+static void targets_done(struct qjob *job)
+{
+	if (job->ntargets == 0) {
+		if (job->loop_detected)
+			queue_rows_set(
+			    job, QR_PERM, 554, "5.4.6",
+			    "554 5.4.6 mail for this domain loops back to myself (MX points "
+			    "to this server)");
+		else
+			queue_rows_set(job, QR_TEMP, 451, "4.4.4",
+			               "451 4.4.4 no host to deliver to");
+		queue_job_delivered(job);
+		return;
+	}
+	queue_job_enter(job, QJ_CONNECT);
+	job->cur = 0;
+	next_target(job);
+}
+
+static void on_mx(void *ud, const struct dns_mx_result *res)
+{
+	struct qjob *job = ud;
+	job->dns = NULL;
+	if (res->status != DNS_OK) {
+		bool perm = res->status == DNS_PERM || res->status == DNS_NULLMX;
+		char text[600];
+		snprintf(text, sizeof text, "%s %s %s", perm ? "550" : "451",
+		         res->status == DNS_NULLMX ? "5.1.10"
+		         : perm                    ? "5.1.2"
+		                                   : "4.4.3",
+		         res->error);
+		jlog(job, LOG_INFO, "event=dns_failed result=%s err=\"%s\"", perm ? "perm" : "temp",
+		     res->error);
+		queue_rows_set(job, perm ? QR_PERM : QR_TEMP, perm ? 550 : 451,
+		               res->status == DNS_NULLMX ? "5.1.10"
+		               : perm                    ? "5.1.2"
+		                                         : "4.4.3",
+		               text);
+		queue_job_delivered(job);
+		return;
+	}
+	for (size_t h = 0; h < res->nhosts; h++) {
+		const struct dns_mx_host *mx = &res->hosts[h];
+		jlog(job, LOG_DEBUG, "event=mx host=%s pref=%u addrs=%zu%s", mx->name, mx->pref,
+		     mx->naddrs, res->implicit ? " implicit=yes" : "");
+		for (size_t a = 0; a < mx->naddrs; a++)
+			add_target(job, mx->name, &mx->addrs[a], (int)cfg()->queue_remote_port);
+	}
+	targets_done(job);
+}
+
+static void on_smarthost_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
+{
+	struct qjob *job = req->data;
+	free(req);
+	if (job->abandoned) {
+		uv_freeaddrinfo(ai);
+		queue_job_free(job);
+		return;
+	}
+	for (struct addrinfo *p = ai; status == 0 && p; p = p->ai_next) {
+		struct sockaddr_storage ss;
+		memset(&ss, 0, sizeof ss);
+		memcpy(&ss, p->ai_addr, p->ai_addrlen);
+		add_target(job, cfg()->queue_smarthost, &ss, (int)cfg()->queue_smarthost_port);
+	}
+	uv_freeaddrinfo(ai);
+	targets_done(job);
+}
+
+void queue_job_deliver(struct qjob *job)
+{
+	const char *rcpt_tls = cfg()->queue_require_tls_domains;
+	job->require_tls = cfg()->queue_require_tls;
+	if (!job->require_tls && rcpt_tls[0]) {
+		/* Comma-separated list, case-insensitive, whole names. */
+		const char *p = rcpt_tls;
+		size_t dl = strlen(job->domain);
+		while (*p) {
+			while (*p == ',' || *p == ' ')
+				p++;
+			size_t n = strcspn(p, ", ");
+			if (n == dl && strncasecmp(p, job->domain, n) == 0)
+				job->require_tls = true;
+			p += n;
+		}
+	}
+	job->targets = calloc(MAX_TARGETS, sizeof *job->targets);
+	if (!job->targets) {
+		queue_rows_set(job, QR_TEMP, 451, "4.3.0", "451 4.3.0 out of memory");
+		queue_job_delivered(job);
+		return;
+	}
+	/* Smarthost: everything goes there. */
+	if (cfg()->queue_smarthost[0]) {
+		struct sockaddr_storage ss;
+		if (parse_ip(cfg()->queue_smarthost, (int)cfg()->queue_smarthost_port, &ss)) {
+			add_target(job, cfg()->queue_smarthost, &ss,
+			           (int)cfg()->queue_smarthost_port);
+			targets_done(job);
+			return;
+		}
+		uv_getaddrinfo_t *req = calloc(1, sizeof *req);
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
+		if (!req ||
+		    (req->data = job, uv_getaddrinfo(queue_rt.srv->loop, req, on_smarthost_resolved,
+		                                     cfg()->queue_smarthost, NULL, &hints) != 0)) {
+			free(req);
+			queue_rows_set(job, QR_TEMP, 451, "4.4.3",
+			               "451 4.4.3 cannot resolve the smarthost");
+			queue_job_delivered(job);
+		}
+		return;
+	}
+	/* A domain literal: "user@[192.0.2.1]". */
+	if (job->domain[0] == '[') {
+		char lit[256];
+		snprintf(lit, sizeof lit, "%s", job->domain + 1);
+		lit[strcspn(lit, "]")] = '\0';
+		const char *ip = strncasecmp(lit, "IPv6:", 5) == 0 ? lit + 5 : lit;
+		struct sockaddr_storage ss;
+		if (!parse_ip(ip, (int)cfg()->queue_remote_port, &ss)) {
+			queue_rows_set(job, QR_PERM, 550, "5.1.2", "550 5.1.2 bad address literal");
+			queue_job_delivered(job);
+			return;
+		}
+		add_target(job, lit, &ss, (int)cfg()->queue_remote_port);
+		targets_done(job);
+		return;
+	}
+	if (!queue_rt.dns) {
+		queue_rows_set(job, QR_TEMP, 451, "4.4.3", "451 4.4.3 no DNS resolver available");
+		queue_job_delivered(job);
+		return;
+	}
+	job->dns = dns_resolve_mx(queue_rt.dns, job->domain, on_mx, job);
+	if (!job->dns) {
+		queue_rows_set(job, QR_TEMP, 451, "4.4.3", "451 4.4.3 cannot start the MX lookup");
+		queue_job_delivered(job);
+	}
+}
+
+/* ---- the SMTP session ---- */
+
+static int io_write(void *ud, const void *data, size_t len)
+{
+	struct qjob *job = ud;
+	return job->cc ? conn_client_write(job->cc, data, len) : -1;
+}
+
+static int io_starttls(void *ud)
+{
+	struct qjob *job = ud;
+	if (!queue_rt.tls)
+		return -1;
+	return conn_client_starttls(job->cc, queue_rt.tls, job->targets[job->cur].host);
+}
+
+static void io_timeout(void *ud, uint64_t ms)
+{
+	struct qjob *job = ud;
+	if (job->cc)
+		conn_client_set_timeout(job->cc, ms);
+}
+
+static const char *cur_host(struct qjob *job)
+{
+	return job->cur < job->ntargets ? job->targets[job->cur].host : "-";
+}
+
+/* Fill the next envelope that still has pending rows into a transaction. */
+static struct qenv *next_env(struct qjob *job)
+{
+	while (job->cur_env < job->nenvs) {
+		struct qenv *env = &job->envs[job->cur_env];
+		size_t n = 0;
+		for (size_t i = 0; i < env->nrows; i++)
+			if (env->rows[i].claimed && env->rows[i].result == QR_PENDING)
+				n++;
+		if (n > 0 && env->data) {
+			free(env->txr);
+			free(env->txmap);
+			env->txr = calloc(n, sizeof *env->txr);
+			env->txmap = calloc(n, sizeof *env->txmap);
+			if (!env->txr || !env->txmap)
+				return NULL;
+			size_t k = 0;
+			for (size_t i = 0; i < env->nrows; i++) {
+				struct qrow *row = &env->rows[i];
+				if (!row->claimed || row->result != QR_PENDING)
+					continue;
+				env->txr[k].addr = row->rcpt;
+				env->txr[k].notify = row->notify;
+				env->txr[k].orcpt = row->orcpt;
+				env->txmap[k] = i;
+				k++;
+			}
+			env->tx = (struct smtp_tx){
+			    .mail_from = env->mail_from,
+			    .ret = env->ret,
+			    .envid = env->envid,
+			    .data = env->data,
+			    .len = env->len,
+			    .rcpts = env->txr,
+			    .nrcpts = n,
+			    .ud = env,
+			};
+			return env;
+		}
+		job->cur_env++;
+	}
+	return NULL;
+}
+
+static void io_ready(void *ud)
+{
+	struct qjob *job = ud;
+	struct qenv *env = next_env(job);
+	if (!env) {
+		smtp_client_quit(job->cl);
+		conn_client_close(job->cc);
+		return;
+	}
+	job->tx_running = true;
+	queue_rt.stats.attempts++;
+	jlog(job, LOG_DEBUG, "event=tx_start host=%s message=%lld rcpts=%zu", cur_host(job),
+	     (long long)env->message_id, env->tx.nrcpts);
+	smtp_client_send(job->cl, &env->tx);
+}
+
+static void io_tx_done(void *ud, struct smtp_tx *tx)
+{
+	struct qjob *job = ud;
+	struct qenv *env = tx->ud;
+	job->tx_running = false;
+	for (size_t k = 0; k < tx->nrcpts; k++) {
+		struct qrow *row = &env->rows[env->txmap[k]];
+		const struct smtp_tx_rcpt *r = &tx->rcpts[k];
+		row->code = r->reply.code;
+		snprintf(row->enhanced, sizeof row->enhanced, "%s", r->reply.enhanced);
+		/* The reply text usually starts with the enhanced code already. */
+		snprintf(row->reply, sizeof row->reply, "%d %s", r->reply.code, r->reply.text);
+		snprintf(row->mta, sizeof row->mta, "%s", cur_host(job));
+		row->next_hop_dsn = job->cl && (smtp_client_extensions(job->cl) & SMTP_EXT_DSN);
+		row->result = r->status == SMTP_RCPT_OK     ? QR_OK
+		              : r->status == SMTP_RCPT_PERM ? QR_PERM
+		                                            : QR_TEMP;
+		char esc[700];
+		log_kv_escape(esc, sizeof esc, row->reply, strlen(row->reply));
+		jlog(job, LOG_INFO,
+		     "event=attempt qid=%lld rcpt=%s host=%s peer=%s tls=%s result=%s reply=%s",
+		     (long long)row->id, row->rcpt, cur_host(job),
+		     job->cc ? conn_client_peer(job->cc) : "-",
+		     job->cc && conn_client_is_tls(job->cc) ? conn_client_tls_version(job->cc)
+		                                            : "no",
+		     row->result == QR_OK     ? "ok"
+		     : row->result == QR_PERM ? "perm"
+		                              : "temp",
+		     esc);
+	}
+	job->cur_env++;
+}
+
+static void io_failed(void *ud, const struct smtp_reply *why)
+{
+	struct qjob *job = ud;
+	job->last_code = why->code;
+	snprintf(job->last_enhanced, sizeof job->last_enhanced, "%s", why->enhanced);
+	snprintf(job->last_error, sizeof job->last_error, "%d %.400s (%.100s)", why->code,
+	         why->text, cur_host(job));
+	char esc[700];
+	log_kv_escape(esc, sizeof esc, job->last_error, strlen(job->last_error));
+	jlog(job, LOG_INFO, "event=session_failed host=%s reply=%s", cur_host(job), esc);
+	/* Opportunistic TLS: a failed handshake is retried once in plaintext
+	 * on the same host, unless TLS is required or certificates are verified
+	 * (RFC 3207 leaves the choice to the client; this is what MTAs without
+	 * a TLS policy do). */
+	if (strcmp(why->enhanced, "4.7.5") == 0 && !job->require_tls && !job->plaintext_retry &&
+	    !cfg()->queue_verify_tls &&
+	    !(cfg()->queue_smarthost[0] && cfg()->queue_smarthost_user[0])) {
+		job->retry_same = true;
+		jlog(job, LOG_INFO, "event=tls_fallback host=%s note=retrying_without_tls",
+		     cur_host(job));
+	}
+	if (job->cc)
+		conn_client_abort(job->cc);
+}
+
+static void io_log(void *ud, const char *event, const char *detail)
+{
+	struct qjob *job = ud;
+	if (log_get_level() <= LOG_DEBUG)
+		jlog(job, LOG_DEBUG, "host=%s smtp_client=%s %s", cur_host(job), event, detail);
+}
+
+static const struct smtp_client_io client_io = {
+    .write = io_write,
+    .starttls = io_starttls,
+    .timeout = io_timeout,
+    .ready = io_ready,
+    .tx_done = io_tx_done,
+    .failed = io_failed,
+    .log = io_log,
+};
+
+static void cc_connected(struct conn_client *cc, int status)
+{
+	struct qjob *job = conn_client_ud(cc);
+	if (status != 0) {
+		snprintf(job->last_error, sizeof job->last_error,
+		         "451 4.4.1 connect to %s (%s): %s", cur_host(job), conn_client_peer(cc),
+		         uv_strerror(status));
+		job->last_code = 451;
+		snprintf(job->last_enhanced, sizeof job->last_enhanced, "4.4.1");
+		jlog(job, LOG_INFO, "event=connect_failed host=%s peer=%s err=%s", cur_host(job),
+		     conn_client_peer(cc), uv_strerror(status));
+		return; /* closed follows */
+	}
+	queue_rt.stats.connections++;
+	queue_job_enter(job, QJ_SESSION);
+	jlog(job, LOG_DEBUG, "event=connected host=%s peer=%s", cur_host(job),
+	     conn_client_peer(cc));
+	struct smtp_client_opts o = {
+	    .helo = cfg()->hostname,
+	    .peer_name = cur_host(job),
+	    .tls_available = queue_rt.tls != NULL && !job->plaintext_retry,
+	    .require_tls = job->require_tls,
+	};
+	if (cfg()->queue_smarthost[0] && cfg()->queue_smarthost_user[0]) {
+		o.auth_user = cfg()->queue_smarthost_user;
+		o.auth_pass = queue_rt.smarthost_password;
+		o.require_tls = true;
+	}
+	job->cl = smtp_client_new(&o, &client_io, job);
+	if (!job->cl)
+		conn_client_abort(cc);
+}
+
+static void cc_line(struct conn_client *cc, const char *line, size_t len)
+{
+	struct qjob *job = conn_client_ud(cc);
+	if (job->cl)
+		smtp_client_line(job->cl, line, len);
+}
+
+static void cc_tls_done(struct conn_client *cc, bool ok, const char *err)
+{
+	struct qjob *job = conn_client_ud(cc);
+	if (ok)
+		jlog(job, LOG_DEBUG, "event=tls host=%s version=%s cipher=%s verified=%s",
+		     cur_host(job), conn_client_tls_version(cc), conn_client_tls_cipher(cc),
+		     conn_client_tls_verified(cc) ? "yes" : "no");
+	if (job->cl)
+		smtp_client_tls_done(job->cl, ok, err);
+}
+
+static void cc_timeout(struct conn_client *cc)
+{
+	struct qjob *job = conn_client_ud(cc);
+	if (job->cl)
+		smtp_client_timed_out(job->cl);
+	else
+		conn_client_abort(cc);
+}
+
+static bool any_result(struct qjob *job)
+{
+	for (size_t e = 0; e < job->nenvs; e++)
+		for (size_t i = 0; i < job->envs[e].nrows; i++)
+			if (job->envs[e].rows[i].claimed &&
+			    job->envs[e].rows[i].result != QR_PENDING &&
+			    job->envs[e].rows[i].mta[0])
+				return true;
+	return false;
+}
+
+static bool any_pending(struct qjob *job)
+{
+	for (size_t e = 0; e < job->nenvs; e++)
+		for (size_t i = 0; i < job->envs[e].nrows; i++)
+			if (job->envs[e].rows[i].claimed &&
+			    job->envs[e].rows[i].result == QR_PENDING)
+				return true;
+	return false;
+}
+
+static void cc_closed(struct conn_client *cc)
+{
+	struct qjob *job = conn_client_ud(cc);
+	if (job->cl) {
+		smtp_client_closed(job->cl); /* reports a failure if it was mid-session */
+		smtp_client_free(&job->cl);
+	}
+	job->cc = NULL;
+	if (job->abandoned) {
+		queue_job_free(job);
+		return;
+	}
+	(void)any_result;
+	if (any_pending(job) && job->retry_same) {
+		job->retry_same = false;
+		job->plaintext_retry = true;
+		job->cur_env = 0;
+		next_target(job);
+		return;
+	}
+	if (any_pending(job) && job->cur + 1 < job->ntargets) {
+		job->cur++;
+		job->plaintext_retry = false;
+		job->cur_env = 0;
+		next_target(job);
+		return;
+	}
+	if (any_pending(job)) {
+		enum qrow_result r = job->last_code >= 500 ? QR_PERM : QR_TEMP;
+		queue_rows_set(job, r, job->last_code ? job->last_code : 451,
+		               job->last_enhanced[0] ? job->last_enhanced : "4.4.1",
+		               job->last_error[0] ? job->last_error : "451 4.4.1 delivery failed");
+		for (size_t e = 0; e < job->nenvs; e++)
+			for (size_t i = 0; i < job->envs[e].nrows; i++)
+				if (!job->envs[e].rows[i].mta[0])
+					snprintf(job->envs[e].rows[i].mta,
+					         sizeof job->envs[e].rows[i].mta, "%s",
+					         cur_host(job));
+	}
+	queue_job_delivered(job);
+}
+
+static const struct conn_client_callbacks cc_cbs = {
+    .connected = cc_connected,
+    .line = cc_line,
+    .tls_done = cc_tls_done,
+    .timeout = cc_timeout,
+    .closed = cc_closed,
+};
+
+static void next_target(struct qjob *job)
+{
+	while (job->cur < job->ntargets) {
+		struct qtarget *t = &job->targets[job->cur];
+		queue_job_enter(job, QJ_CONNECT);
+		job->cc = conn_client_connect(queue_rt.srv->loop, (const struct sockaddr *)&t->addr,
+		                              (uint64_t)cfg()->queue_connect_timeout * 1000,
+		                              &cc_cbs, job);
+		if (job->cc)
+			return;
+		snprintf(job->last_error, sizeof job->last_error, "451 4.4.1 cannot connect to %s",
+		         t->host);
+		job->last_code = 451;
+		job->cur++;
+	}
+	queue_rows_set(job, QR_TEMP, job->last_code ? job->last_code : 451, "4.4.1",
+	               job->last_error[0] ? job->last_error : "451 4.4.1 no host reachable");
+	queue_job_delivered(job);
+}
+
+void queue_job_abandon(struct qjob *job)
+{
+	switch (job->phase) {
+	case QJ_RESOLVE:
+		if (job->dns) {
+			dns_cancel(job->dns);
+			job->dns = NULL;
+			queue_job_free(job);
+		}
+		/* else: a smarthost getaddrinfo is pending; its callback frees */
+		return;
+	case QJ_CONNECT:
+	case QJ_SESSION:
+		if (job->cc) {
+			conn_client_abort(job->cc); /* cc_closed frees */
+			return;
+		}
+		queue_job_free(job);
+		return;
+	case QJ_CLAIM:
+	case QJ_RECORD:
+		return; /* the store completion frees */
+	}
+}

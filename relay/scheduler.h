@@ -1,0 +1,45 @@
+/* scheduler: the outbound queue runner.
+ *
+ * A timer on the loop looks for due rows in the `queue` table, groups them
+ * by destination domain (and by message inside a domain), claims them in a
+ * writer transaction and hands each group to a delivery job: MX lookup
+ * (or the smarthost), a connection, one SMTP transaction per message with
+ * all of its recipients for that domain. The outcome of every recipient is
+ * recorded in one writer transaction per job: delivered rows are deleted,
+ * temporary failures are rescheduled with exponential backoff, permanent
+ * failures and expired rows are bounced (a DSN stored in the same
+ * transaction) and deleted. */
+#ifndef TERN_QUEUE_H
+#define TERN_QUEUE_H
+
+#include <stdint.h>
+
+struct server;
+
+/* Start the runner (after the listeners): recovers stale claims, creates
+ * the resolver, arms the scan timer. Logs and keeps serving without relay if
+ * something is missing. */
+void queue_runner_start(struct server *srv);
+/* Stop: cancel DNS, abort connections; claimed rows are recovered at the
+ * next start. Run the loop afterwards so handles can close. */
+void queue_runner_stop(void);
+/* New rows were committed (SMTP): scan within 100 ms, not at the next
+ * scan_interval; many kicks in that time make one scan. */
+void queue_runner_kick(void);
+
+/* Counters since start, for logs and a later metrics endpoint. */
+struct queue_stats {
+	uint64_t attempts;  /* SMTP transactions tried (per message and host) */
+	uint64_t delivered; /* recipients */
+	uint64_t deferred;
+	uint64_t bounced;
+	uint64_t dsn_sent;
+	uint64_t connections;
+	int64_t queued; /* rows at the last scan */
+};
+void queue_runner_stats(struct queue_stats *out);
+
+/* Backoff for the n-th retry (n >= 1): first * 2^(n-1), at most max. */
+int64_t queue_backoff(int64_t first, int64_t max, int64_t n);
+
+#endif

@@ -1,6 +1,0 @@
-#ifndef TERN_SERVE_H
-#define TERN_SERVE_H
-#include "server/config.h"
-/* Run the server until SIGTERM/SIGINT. Returns the process exit code. */
-int serve_run(struct config *cfg);
-#endif
