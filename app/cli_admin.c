@@ -20,42 +20,42 @@
 struct admin_op {
 	const char *a; /* first argument (domain, address, alias source) */
 	const char *b; /* second argument (hash, alias target) */
-	int (*fn)(sqlite3 *db, const char *a, const char *b);
+	int (*fn)(struct store_tx *tx, const char *a, const char *b);
 };
 
-static int run_op(sqlite3 *db, void *arg)
+static int run_op(struct store_tx *tx, void *arg)
 {
 	struct admin_op *op = arg;
-	return op->fn(db, op->a, op->b);
+	return op->fn(tx, op->a, op->b);
 }
 
-static int op_domain_add(sqlite3 *db, const char *a, const char *b)
+static int op_domain_add(struct store_tx *tx, const char *a, const char *b)
 {
-	return store_domain_add(db, a);
+	return store_domain_add(tx, a);
 }
-static int op_domain_del(sqlite3 *db, const char *a, const char *b)
+static int op_domain_del(struct store_tx *tx, const char *a, const char *b)
 {
-	return store_domain_del(db, a);
+	return store_domain_del(tx, a);
 }
-static int op_user_add(sqlite3 *db, const char *a, const char *b)
+static int op_user_add(struct store_tx *tx, const char *a, const char *b)
 {
-	return store_account_add(db, a, b, NULL);
+	return store_account_add(tx, a, b, NULL);
 }
-static int op_user_passwd(sqlite3 *db, const char *a, const char *b)
+static int op_user_passwd(struct store_tx *tx, const char *a, const char *b)
 {
-	return store_account_set_password(db, a, b);
+	return store_account_set_password(tx, a, b);
 }
-static int op_user_del(sqlite3 *db, const char *a, const char *b)
+static int op_user_del(struct store_tx *tx, const char *a, const char *b)
 {
-	return store_account_del(db, a);
+	return store_account_del(tx, a);
 }
-static int op_alias_add(sqlite3 *db, const char *a, const char *b)
+static int op_alias_add(struct store_tx *tx, const char *a, const char *b)
 {
-	return store_alias_add(db, a, b);
+	return store_alias_add(tx, a, b);
 }
-static int op_alias_del(sqlite3 *db, const char *a, const char *b)
+static int op_alias_del(struct store_tx *tx, const char *a, const char *b)
 {
-	return store_alias_del(db, a);
+	return store_alias_del(tx, a);
 }
 
 static int open_store(const struct config *cfg, struct store **st)
@@ -189,9 +189,9 @@ static const char usage_alias[] = "usage: tern alias add SOURCE TARGET | list | 
 
 static int cmd_domain(struct store *st, int argc, char **argv)
 {
-	sqlite3 *db = store_reader(st);
+	struct store_rd *rd = store_reader(st);
 	if (argc == 1 && strcmp(argv[0], "list") == 0)
-		return store_domain_list(db, print_domain, NULL) < 0 ? 1 : 0;
+		return store_domain_list(rd, print_domain, NULL) < 0 ? 1 : 0;
 	if (argc == 2 && (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "del") == 0)) {
 		bool add = argv[0][0] == 'a';
 		struct admin_op op = {argv[1], NULL, add ? op_domain_add : op_domain_del};
@@ -206,7 +206,7 @@ static int cmd_domain(struct store *st, int argc, char **argv)
 
 static int cmd_user(struct store *st, int argc, char **argv)
 {
-	sqlite3 *db = store_reader(st);
+	struct store_rd *rd = store_reader(st);
 	bool pw_stdin = false;
 	for (int i = 0; i < argc; i++)
 		if (strcmp(argv[i], "--password-stdin") == 0) {
@@ -216,7 +216,7 @@ static int cmd_user(struct store *st, int argc, char **argv)
 			i--;
 		}
 	if (argc == 1 && strcmp(argv[0], "list") == 0)
-		return store_account_list(db, print_account, NULL) < 0 ? 1 : 0;
+		return store_account_list(rd, print_account, NULL) < 0 ? 1 : 0;
 	if (argc == 2 && strcmp(argv[0], "del") == 0) {
 		struct admin_op op = {argv[1], NULL, op_user_del};
 		int rc = store_exec(st, run_op, &op);
@@ -233,7 +233,7 @@ static int cmd_user(struct store *st, int argc, char **argv)
 		}
 		if (!add) {
 			struct store_account acct;
-			if (store_account_lookup(db, argv[1], &acct) != 1)
+			if (store_account_lookup(rd, argv[1], &acct) != 1)
 				return report("user passwd", argv[1], -ENOENT);
 		}
 		char password[1024], hash[256], err[256];
@@ -259,9 +259,9 @@ static int cmd_user(struct store *st, int argc, char **argv)
 
 static int cmd_alias(struct store *st, int argc, char **argv)
 {
-	sqlite3 *db = store_reader(st);
+	struct store_rd *rd = store_reader(st);
 	if (argc == 1 && strcmp(argv[0], "list") == 0)
-		return store_alias_list(db, print_alias, NULL) < 0 ? 1 : 0;
+		return store_alias_list(rd, print_alias, NULL) < 0 ? 1 : 0;
 	if (argc == 3 && strcmp(argv[0], "add") == 0) {
 		struct admin_op op = {argv[1], argv[2], op_alias_add};
 		int rc = store_exec(st, run_op, &op);

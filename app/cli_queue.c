@@ -85,17 +85,17 @@ struct op {
 	int changed;
 };
 
-static int run(sqlite3 *db, void *arg)
+static int run(struct store_tx *tx, void *arg)
 {
 	struct op *op = arg;
 	int64_t now = (int64_t)time(NULL);
 	int rc;
 	if (strcmp(op->cmd, "retry") == 0)
-		rc = store_queue_retry(db, op->id, now);
+		rc = store_queue_retry(tx, op->id, now);
 	else if (strcmp(op->cmd, "delete") == 0)
-		rc = store_queue_finish(db, op->id) == 0 ? 1 : 0;
+		rc = store_queue_finish(tx, op->id) == 0 ? 1 : 0;
 	else
-		rc = store_queue_cancel(db, op->id, now);
+		rc = store_queue_cancel(tx, op->id, now);
 	if (rc < 0)
 		return rc;
 	op->changed = rc;
@@ -126,12 +126,12 @@ int cli_queue(const struct config *cfg, int argc, char **argv)
 	}
 	int ret = 0;
 	const char *cmd = argv[0];
-	sqlite3 *db = store_reader(st);
+	struct store_rd *rd = store_reader(st);
 	if (strcmp(cmd, "list") == 0) {
 		int n = 0;
 		printf("%-8s %-3s %-20s %s\n", "ID", "TRY", "NEXT ATTEMPT",
 		       "FROM -> TO  LAST ERROR");
-		if (store_queue_list(db, list_cb, &n) < 0)
+		if (store_queue_list(rd, list_cb, &n) < 0)
 			ret = 1;
 		printf("%d queued\n", n);
 	} else if (strcmp(cmd, "show") == 0 || strcmp(cmd, "retry") == 0 ||
@@ -146,7 +146,7 @@ int cli_queue(const struct config *cfg, int argc, char **argv)
 			return 2;
 		}
 		if (strcmp(cmd, "show") == 0) {
-			int r = store_queue_get(db, op.id, show_cb, NULL);
+			int r = store_queue_get(rd, op.id, show_cb, NULL);
 			if (r == 0) {
 				fprintf(stderr, "tern queue show: no queue entry %lld\n",
 				        (long long)op.id);

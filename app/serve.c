@@ -30,6 +30,7 @@
 #include "lib/log.h"
 #include "relay/scheduler.h"
 #include "app/server.h"
+#include "proto/imap/index.h"
 #include "store/accounts.h"
 #include "store/store.h"
 #include "tls/tls.h"
@@ -116,18 +117,18 @@ struct first_start {
 	bool created;
 };
 
-static int first_start_job(sqlite3 *db, void *arg)
+static int first_start_job(struct store_tx *tx, void *arg)
 {
 	struct first_start *fs = arg;
-	if (store_domain_exists(db, fs->domain) != 1) {
-		int rc = store_domain_add(db, fs->domain);
+	if (store_domain_exists(store_tx_reader(tx), fs->domain) != 1) {
+		int rc = store_domain_add(tx, fs->domain);
 		if (rc < 0)
 			return rc;
 	}
-	if (store_account_count(db) > 0)
+	if (store_account_count(store_tx_reader(tx)) > 0)
 		return 0;
 	int64_t id;
-	int rc = store_account_add(db, fs->address, fs->hash, &id);
+	int rc = store_account_add(tx, fs->address, fs->hash, &id);
 	if (rc == 0)
 		fs->created = true;
 	return rc;
@@ -151,9 +152,9 @@ static void random_password(char *out, size_t len)
 static int ensure_first_start(struct server *srv)
 {
 	struct first_start fs = {.domain = srv->cfg->domain};
-	sqlite3 *db = store_reader(srv->store);
-	if (store_domain_exists(db, fs.domain) == 1 || store_account_count(db) > 0) {
-		if (store_domain_exists(db, fs.domain) != 1)
+	struct store_rd *rd = store_reader(srv->store);
+	if (store_domain_exists(rd, fs.domain) == 1 || store_account_count(rd) > 0) {
+		if (store_domain_exists(rd, fs.domain) != 1)
 			log_warn(
 			    "event=primary_domain_missing domain=%s hint=\"tern domain add %s\"",
 			    fs.domain, fs.domain);
@@ -239,6 +240,7 @@ int serve_run(struct config *cfg)
 		fprintf(stderr, "tern: cannot open the store in %s: %s\n", cfg->data_dir, err);
 		return 1;
 	}
+	imap_index_register(srv->store); /* what IMAP precomputes, in idle time */
 	conn_set_input_hook(note_client, srv->store);
 	if (ensure_first_start(srv) < 0)
 		return 1;

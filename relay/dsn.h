@@ -21,7 +21,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sqlite3.h>
 #include <time.h>
 
 enum dsn_action { DSN_FAILED = 0, DSN_DELAYED, DSN_DELIVERED, DSN_RELAYED };
@@ -65,6 +64,7 @@ void dsn_status_from_reply(int code, const char *enhanced, char *out);
  * transaction: into the local mailbox when the sender is a local account
  * (or an alias of one), otherwise as a queue row from the null sender.
  * Returns 0 or negative. */
-int dsn_deliver(sqlite3 *db, const char *to, const char *data, size_t len);
+struct store_tx;
+int dsn_deliver(struct store_tx *tx, const char *to, const char *data, size_t len);
 
 #endif

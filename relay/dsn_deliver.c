@@ -5,16 +5,17 @@
 #include "relay/dsn.h"
 #include "store/accounts.h"
 #include "store/mail.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-int dsn_deliver(sqlite3 *db, const char *to, const char *data, size_t len)
+int dsn_deliver(struct store_tx *tx, const char *to, const char *data, size_t len)
 {
 	struct store_rcpt r;
 	memset(&r, 0, sizeof r);
-	int rc = store_resolve_rcpt(db, to, &r);
+	int rc = store_resolve_rcpt(store_tx_reader(tx), to, &r);
 	struct store_local_rcpt local = {0};
 	struct store_remote_rcpt remote = {0};
 	struct store_delivery d = {
@@ -40,7 +41,7 @@ int dsn_deliver(sqlite3 *db, const char *to, const char *data, size_t len)
 		return rc < 0 ? rc : -ENOENT;
 	}
 	if (!d.nlocal)
-		return store_deliver(db, &d);
+		return store_deliver(tx, &d);
 	/* Final delivery records the (null) reverse-path, RFC 5321 4.4. */
 	static const char retpath[] = "Return-Path: <>\r\n";
 	char *copy = malloc(sizeof retpath - 1 + len);
@@ -50,7 +51,7 @@ int dsn_deliver(sqlite3 *db, const char *to, const char *data, size_t len)
 	memcpy(copy + sizeof retpath - 1, data, len);
 	d.data = copy;
 	d.len = sizeof retpath - 1 + len;
-	rc = store_deliver(db, &d);
+	rc = store_deliver(tx, &d);
 	free(copy);
 	return rc;
 }

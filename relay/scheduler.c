@@ -242,7 +242,7 @@ struct record_ctx {
 };
 
 /* Build and store one DSN for the rows of env with the given action. */
-static int send_dsn(sqlite3 *db, struct record_ctx *rc, struct qenv *env, enum dsn_action act)
+static int send_dsn(struct store_tx *tx, struct record_ctx *rc, struct qenv *env, enum dsn_action act)
 {
 	struct dsn_rcpt rr[MAX_RCPTS_PER_ENV];
 	char status[MAX_RCPTS_PER_ENV][16];
@@ -261,7 +261,7 @@ static int send_dsn(sqlite3 *db, struct record_ctx *rc, struct qenv *env, enum d
 			/* Once per row: the first attempt past the threshold. */
 			if (rc->now - row->created < rc->delay_after || row->delay_dsn_sent)
 				continue;
-			int r = store_queue_delay_dsn_sent(db, row->id);
+			int r = store_queue_delay_dsn_sent(tx, row->id);
 			if (r < 0 && r != -ENOENT)
 				return r;
 		}
@@ -300,7 +300,7 @@ static int send_dsn(sqlite3 *db, struct record_ctx *rc, struct qenv *env, enum d
 	char *msg = dsn_build(&info, &len);
 	if (!msg)
 		return -ENOMEM;
-	int r = dsn_deliver(db, env->mail_from, msg, len);
+	int r = dsn_deliver(tx, env->mail_from, msg, len);
 	free(msg);
 	if (r < 0) {
 		/* Nowhere to deliver the DSN: the failure is still recorded. */
@@ -311,7 +311,7 @@ static int send_dsn(sqlite3 *db, struct record_ctx *rc, struct qenv *env, enum d
 	return 0;
 }
 
-static int record_job(sqlite3 *db, void *arg)
+static int record_job(struct store_tx *tx, void *arg)
 {
 	struct record_ctx *rc = arg;
 	struct qjob *job = rc->job;
@@ -349,13 +349,13 @@ static int record_job(sqlite3 *db, void *arg)
 		bool any_ok = false;
 		for (size_t i = 0; i < env->nrows; i++)
 			any_ok = any_ok || (env->rows[i].claimed && env->rows[i].result == QR_OK);
-		if (any_perm && (r = send_dsn(db, rc, env, DSN_FAILED)) < 0)
+		if (any_perm && (r = send_dsn(tx, rc, env, DSN_FAILED)) < 0)
 			return r;
 		/* NOTIFY=SUCCESS through a hop without DSN: report "relayed"
 		 * (RFC 3461 5.2.2); a hop with DSN takes the duty over. */
-		if (any_ok && (r = send_dsn(db, rc, env, DSN_RELAYED)) < 0)
+		if (any_ok && (r = send_dsn(tx, rc, env, DSN_RELAYED)) < 0)
 			return r;
-		if (any_temp && rc->delay_after > 0 && (r = send_dsn(db, rc, env, DSN_DELAYED)) < 0)
+		if (any_temp && rc->delay_after > 0 && (r = send_dsn(tx, rc, env, DSN_DELAYED)) < 0)
 			return r;
 		for (size_t i = 0; i < env->nrows; i++) {
 			struct qrow *row = &env->rows[i];
@@ -364,7 +364,7 @@ static int record_job(sqlite3 *db, void *arg)
 			switch (row->result) {
 			case QR_OK:
 			case QR_PERM:
-				r = store_queue_finish(db, row->id);
+				r = store_queue_finish(tx, row->id);
 				if (r < 0 && r != -ENOENT)
 					return r;
 				if (row->result == QR_OK)
@@ -377,7 +377,7 @@ static int record_job(sqlite3 *db, void *arg)
 				int64_t next =
 				    rc->now + queue_backoff(rc->retry_first, rc->retry_max,
 				                            row->attempts + 1);
-				r = store_queue_defer(db, row->id, next, row->reply);
+				r = store_queue_defer(tx, row->id, next, row->reply);
 				if (r < 0 && r != -ENOENT)
 					return r;
 				rc->temp++;
@@ -464,7 +464,7 @@ struct claim_ctx {
 	int64_t now;
 };
 
-static int claim_job(sqlite3 *db, void *arg)
+static int claim_job(struct store_tx *tx, void *arg)
 {
 	struct claim_ctx *cc = arg;
 	struct qjob *job = cc->job;
@@ -473,7 +473,7 @@ static int claim_job(sqlite3 *db, void *arg)
 		bool any = false;
 		for (size_t i = 0; i < env->nrows; i++) {
 			int r =
-			    store_queue_claim(db, env->rows[i].id, cc->now, cc->now + CLAIM_TTL);
+			    store_queue_claim(tx, env->rows[i].id, cc->now, cc->now + CLAIM_TTL);
 			if (r < 0)
 				return r;
 			env->rows[i].claimed = r > 0;
@@ -483,13 +483,13 @@ static int claim_job(sqlite3 *db, void *arg)
 			continue;
 		/* Read the message here, on the writer thread: a big message never
 		 * blocks the loop. */
-		int64_t size = store_message_size(db, env->message_id);
+		int64_t size = store_message_size(store_tx_reader(tx), env->message_id);
 		if (size < 0)
 			return (int)size;
 		env->data = malloc((size_t)size + 1);
 		if (!env->data)
 			return -ENOMEM;
-		ssize_t got = store_message_read(db, env->message_id, 0, env->data, (size_t)size);
+		ssize_t got = store_message_read(store_tx_reader(tx), env->message_id, 0, env->data, (size_t)size);
 		if (got < 0)
 			return (int)got;
 		env->len = (size_t)got;
@@ -503,8 +503,8 @@ static void precheck(struct qjob *job)
 {
 	struct config *cfg = queue_rt.srv->cfg;
 	int64_t now = (int64_t)time(NULL);
-	sqlite3 *db = store_reader(queue_rt.srv->store);
-	bool local = store_domain_exists(db, job->domain) == 1;
+	struct store_rd *rd = store_reader(queue_rt.srv->store);
+	bool local = store_domain_exists(rd, job->domain) == 1;
 	for (size_t e = 0; e < job->nenvs; e++) {
 		struct qenv *env = &job->envs[e];
 		struct smtp_body_info bi;
@@ -723,8 +723,8 @@ static void scan(void)
 	if (!queue_rt.running || queue_rt.srv->stopping)
 		return;
 	scan_again = false;
-	sqlite3 *db = store_reader(queue_rt.srv->store);
-	queue_rt.stats.queued = store_queue_count(db);
+	struct store_rd *rd = store_reader(queue_rt.srv->store);
+	queue_rt.stats.queued = store_queue_count(rd);
 	if ((int64_t)njobs >= cfg->queue_max_connections) {
 		scan_again = true;
 		return;
@@ -734,7 +734,7 @@ static void scan(void)
 	    .per_domain = cfg->queue_max_per_domain,
 	};
 	int64_t now = (int64_t)time(NULL);
-	int rc = store_queue_due(db, now, SCAN_LIMIT, scan_row, &sc);
+	int rc = store_queue_due(rd, now, SCAN_LIMIT, scan_row, &sc);
 	if (rc < 0)
 		log_error("queue event=scan_failed err=%d", rc);
 	if (sc.skipped || sc.seen >= SCAN_LIMIT)
@@ -798,9 +798,9 @@ void queue_runner_kick(void)
 
 /* ---- start / stop ---- */
 
-static int recover_job(sqlite3 *db, void *arg)
+static int recover_job(struct store_tx *tx, void *arg)
 {
-	int n = store_queue_recover(db);
+	int n = store_queue_recover(tx);
 	if (n > 0)
 		*(int *)arg = n;
 	return n < 0 ? n : 0;

@@ -14,6 +14,7 @@
  */
 #include "store/accounts.h"
 #include "store/mail.h"
+#include "store/mailboxes.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
@@ -124,8 +125,9 @@ static int alias_target(sqlite3 *db, const char *source, char *target, size_t tl
 
 /* ---- domains ---- */
 
-int store_domain_add(sqlite3 *db, const char *name)
+int store_domain_add(struct store_tx *tx, const char *name)
 {
+	sqlite3 *db = tx->rd.db;
 	char d[DOMAIN_MAX + 1];
 	size_t n = name ? strlen(name) : 0;
 	if (!valid_domain(name ? name : "", n))
@@ -143,8 +145,9 @@ int store_domain_add(sqlite3 *db, const char *name)
 	return rc;
 }
 
-int store_domain_del(sqlite3 *db, const char *name)
+int store_domain_del(struct store_tx *tx, const char *name)
 {
+	sqlite3 *db = tx->rd.db;
 	int64_t id = domain_id(db, name);
 	if (id <= 0)
 		return id == 0 ? -ENOENT : (int)id;
@@ -168,14 +171,16 @@ int store_domain_del(sqlite3 *db, const char *name)
 	return rc;
 }
 
-int store_domain_exists(sqlite3 *db, const char *name)
+int store_domain_exists(struct store_rd *rd, const char *name)
 {
+	sqlite3 *db = rd->db;
 	int64_t id = domain_id(db, name);
 	return id < 0 ? (int)id : id > 0;
 }
 
-int store_domain_list(sqlite3 *db, int (*cb)(void *ud, const char *name), void *ud)
+int store_domain_list(struct store_rd *rd, int (*cb)(void *ud, const char *name), void *ud)
 {
+	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;
 	int rc = store_prep(db, &st, "SELECT name FROM domains ORDER BY name");
 	if (rc < 0)
@@ -228,21 +233,24 @@ static int account_query(sqlite3 *db, const char *sql, const char *address, int6
 	return rc;
 }
 
-int store_account_lookup(sqlite3 *db, const char *address, struct store_account *out)
+int store_account_lookup(struct store_rd *rd, const char *address, struct store_account *out)
 {
+	sqlite3 *db = rd->db;
 	return account_query(db, "SELECT " ACCOUNT_COLS " FROM accounts WHERE address = ?1",
 	                     address ? address : "", 0, out);
 }
 
-int store_account_get(sqlite3 *db, int64_t account_id, struct store_account *out)
+int store_account_get(struct store_rd *rd, int64_t account_id, struct store_account *out)
 {
+	sqlite3 *db = rd->db;
 	return account_query(db, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?1", NULL,
 	                     account_id, out);
 }
 
-int store_account_add(sqlite3 *db, const char *address, const char *password_hash,
+int store_account_add(struct store_tx *tx, const char *address, const char *password_hash,
                       int64_t *account_id)
 {
+	sqlite3 *db = tx->rd.db;
 	char local[LOCAL_MAX + 1], domain[DOMAIN_MAX + 1], canon[STORE_ADDR_MAX];
 	char tmp[STORE_ADDR_MAX];
 	int rc = split_addr(address, local, sizeof local, domain, sizeof domain, false);
@@ -275,7 +283,7 @@ int store_account_add(sqlite3 *db, const char *address, const char *password_has
 		return rc; /* -EEXIST from the UNIQUE index */
 	int64_t id = sqlite3_last_insert_rowid(db);
 	for (size_t i = 0; i < sizeof default_mailboxes / sizeof default_mailboxes[0]; i++) {
-		rc = store_mailbox_create(db, id, default_mailboxes[i].name,
+		rc = store_mailbox_create(tx, id, default_mailboxes[i].name,
 		                          default_mailboxes[i].special_use, NULL);
 		if (rc < 0)
 			return rc;
@@ -304,24 +312,27 @@ static int account_update(sqlite3 *db, const char *sql, const char *address, con
 	return sqlite3_changes(db) > 0 ? 0 : -ENOENT;
 }
 
-int store_account_set_password(sqlite3 *db, const char *address, const char *hash)
+int store_account_set_password(struct store_tx *tx, const char *address, const char *hash)
 {
+	sqlite3 *db = tx->rd.db;
 	if (!hash || strlen(hash) >= STORE_HASH_MAX)
 		return hash ? -ENAMETOOLONG : -EINVAL;
 	return account_update(db, "UPDATE accounts SET password_hash = ?2 WHERE address = ?1",
 	                      address, hash, 0);
 }
 
-int store_account_set_disabled(sqlite3 *db, const char *address, int disabled)
+int store_account_set_disabled(struct store_tx *tx, const char *address, int disabled)
 {
+	sqlite3 *db = tx->rd.db;
 	return account_update(db, "UPDATE accounts SET disabled = ?2 WHERE address = ?1", address,
 	                      NULL, disabled ? 1 : 0);
 }
 
-int store_account_del(sqlite3 *db, const char *address)
+int store_account_del(struct store_tx *tx, const char *address)
 {
+	sqlite3 *db = tx->rd.db;
 	struct store_account a;
-	int rc = store_account_lookup(db, address, &a);
+	int rc = store_account_lookup(&tx->rd, address, &a);
 	if (rc <= 0)
 		return rc == 0 ? -ENOENT : rc;
 	static const char *const steps[] = {
@@ -354,8 +365,9 @@ int store_account_del(sqlite3 *db, const char *address)
 	return 0;
 }
 
-int store_account_list(sqlite3 *db, int (*cb)(void *ud, const struct store_account *a), void *ud)
+int store_account_list(struct store_rd *rd, int (*cb)(void *ud, const struct store_account *a), void *ud)
 {
+	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;
 	int rc = store_prep(db, &st, "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY address");
 	if (rc < 0)
@@ -373,8 +385,9 @@ int store_account_list(sqlite3 *db, int (*cb)(void *ud, const struct store_accou
 	return ret;
 }
 
-int store_account_count(sqlite3 *db)
+int store_account_count(struct store_rd *rd)
 {
+	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;
 	int rc = store_prep(db, &st, "SELECT count(*) FROM accounts");
 	if (rc < 0)
@@ -387,8 +400,9 @@ int store_account_count(sqlite3 *db)
 
 /* ---- aliases ---- */
 
-int store_alias_add(sqlite3 *db, const char *source, const char *target)
+int store_alias_add(struct store_tx *tx, const char *source, const char *target)
 {
+	sqlite3 *db = tx->rd.db;
 	char local[LOCAL_MAX + 1], domain[DOMAIN_MAX + 1], canon[STORE_ADDR_MAX];
 	char tl[LOCAL_MAX + 1], td[DOMAIN_MAX + 1], ttarget[STORE_ADDR_MAX];
 	int rc = split_addr(source, local, sizeof local, domain, sizeof domain, true);
@@ -401,7 +415,7 @@ int store_alias_add(sqlite3 *db, const char *source, const char *target)
 		return did == 0 ? -ENOENT : (int)did;
 	snprintf(canon, sizeof canon, "%s@%s", local, domain);
 	snprintf(ttarget, sizeof ttarget, "%s@%s", tl, td);
-	if (local[0] && (rc = store_account_lookup(db, canon, NULL)) != 0)
+	if (local[0] && (rc = store_account_lookup(&tx->rd, canon, NULL)) != 0)
 		return rc > 0 ? -EEXIST : rc;
 
 	sqlite3_stmt *st;
@@ -418,8 +432,9 @@ int store_alias_add(sqlite3 *db, const char *source, const char *target)
 	return rc;
 }
 
-int store_alias_del(sqlite3 *db, const char *source)
+int store_alias_del(struct store_tx *tx, const char *source)
 {
+	sqlite3 *db = tx->rd.db;
 	sqlite3_stmt *st;
 	int rc = store_prep(db, &st, "DELETE FROM aliases WHERE source = ?1");
 	if (rc < 0)
@@ -432,9 +447,10 @@ int store_alias_del(sqlite3 *db, const char *source)
 	return sqlite3_changes(db) > 0 ? 0 : -ENOENT;
 }
 
-int store_alias_list(sqlite3 *db, int (*cb)(void *ud, const char *source, const char *target),
+int store_alias_list(struct store_rd *rd, int (*cb)(void *ud, const char *source, const char *target),
                      void *ud)
 {
+	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;
 	int rc = store_prep(db, &st, "SELECT source, target FROM aliases ORDER BY source");
 	if (rc < 0)
@@ -454,8 +470,10 @@ int store_alias_list(sqlite3 *db, int (*cb)(void *ud, const char *source, const 
 
 /* Mailbox of account named tag (case-insensitive, an exact spelling wins),
  * else INBOX. */
-static int tag_mailbox(sqlite3 *db, int64_t account_id, const char *tag, int64_t *mailbox_id)
+static int tag_mailbox(struct store_rd *rd, int64_t account_id, const char *tag,
+                       int64_t *mailbox_id)
 {
+	sqlite3 *db = rd->db;
 	if (tag && *tag) {
 		sqlite3_stmt *st;
 		int rc = store_prep(db, &st,
@@ -474,23 +492,23 @@ static int tag_mailbox(sqlite3 *db, int64_t account_id, const char *tag, int64_t
 		if (rc != SQLITE_DONE)
 			return store_errno(rc);
 	}
-	int rc = store_mailbox_find(db, account_id, "INBOX", mailbox_id);
+	int rc = store_mailbox_find(rd, account_id, "INBOX", mailbox_id);
 	return rc < 0 ? rc : rc == 0 ? -EIO : 0; /* every account has an INBOX */
 }
 
-static int local_hit(sqlite3 *db, const struct store_account *a, const char *tag,
+static int local_hit(struct store_rd *rd, const struct store_account *a, const char *tag,
                      struct store_rcpt *out)
 {
 	out->account_id = a->id;
 	snprintf(out->address, sizeof out->address, "%s", a->address);
-	int rc = tag_mailbox(db, a->id, tag, &out->mailbox_id);
+	int rc = tag_mailbox(rd, a->id, tag, &out->mailbox_id);
 	return rc < 0 ? rc : STORE_RCPT_LOCAL;
 }
 
 /* One hop: STORE_RCPT_LOCAL (out filled), 3 = follow alias (next filled),
  * 0 = nothing, negative = error. */
 #define HOP_FOLLOW 3
-static int resolve_hop(sqlite3 *db, const char *local, const char *domain, bool first,
+static int resolve_hop(struct store_rd *rd, const char *local, const char *domain, bool first,
                        struct store_rcpt *out, char *next, size_t nlen)
 {
 	char addr[STORE_ADDR_MAX * 2];
@@ -498,45 +516,45 @@ static int resolve_hop(sqlite3 *db, const char *local, const char *domain, bool 
 	int rc;
 
 	snprintf(addr, sizeof addr, "%s@%s", local, domain);
-	if ((rc = store_account_lookup(db, addr, &a)) != 0)
-		return rc < 0 ? rc : local_hit(db, &a, NULL, out);
-	if ((rc = alias_target(db, addr, next, nlen)) != 0)
+	if ((rc = store_account_lookup(rd, addr, &a)) != 0)
+		return rc < 0 ? rc : local_hit(rd, &a, NULL, out);
+	if ((rc = alias_target(rd->db, addr, next, nlen)) != 0)
 		return rc < 0 ? rc : HOP_FOLLOW;
 
 	const char *plus = strchr(local, '+');
 	if (plus && plus != local) {
 		snprintf(addr, sizeof addr, "%.*s@%s", (int)(plus - local), local, domain);
-		if ((rc = store_account_lookup(db, addr, &a)) != 0)
-			return rc < 0 ? rc : local_hit(db, &a, plus + 1, out);
-		if ((rc = alias_target(db, addr, next, nlen)) != 0)
+		if ((rc = store_account_lookup(rd, addr, &a)) != 0)
+			return rc < 0 ? rc : local_hit(rd, &a, plus + 1, out);
+		if ((rc = alias_target(rd->db, addr, next, nlen)) != 0)
 			return rc < 0 ? rc : HOP_FOLLOW;
 	}
 	if (first) {
 		snprintf(addr, sizeof addr, "@%s", domain);
-		if ((rc = alias_target(db, addr, next, nlen)) != 0)
+		if ((rc = alias_target(rd->db, addr, next, nlen)) != 0)
 			return rc < 0 ? rc : HOP_FOLLOW;
 	}
 	return 0;
 }
 
-int store_resolve_rcpt(sqlite3 *db, const char *address, struct store_rcpt *out)
+int store_resolve_rcpt(struct store_rd *rd, const char *address, struct store_rcpt *out)
 {
 	char local[LOCAL_MAX + 1], domain[DOMAIN_MAX + 1], next[STORE_ADDR_MAX];
 	int rc = split_addr(address, local, sizeof local, domain, sizeof domain, false);
 	if (rc < 0)
 		return rc;
 	memset(out, 0, sizeof *out);
-	if ((rc = store_domain_exists(db, domain)) <= 0)
+	if ((rc = store_domain_exists(rd, domain)) <= 0)
 		return rc == 0 ? -ENOENT : rc;
 	for (int hop = 0;; hop++) {
-		rc = resolve_hop(db, local, domain, hop == 0, out, next, sizeof next);
+		rc = resolve_hop(rd, local, domain, hop == 0, out, next, sizeof next);
 		if (rc != HOP_FOLLOW)
 			return rc;
 		if (hop + 1 > STORE_ALIAS_DEPTH)
 			return -ELOOP;
 		if ((rc = split_addr(next, local, sizeof local, domain, sizeof domain, false)) < 0)
 			return -EIO; /* validated when the alias was added */
-		if ((rc = store_domain_exists(db, domain)) < 0)
+		if ((rc = store_domain_exists(rd, domain)) < 0)
 			return rc;
 		if (rc == 0) {
 			out->account_id = 0;
@@ -547,15 +565,16 @@ int store_resolve_rcpt(sqlite3 *db, const char *address, struct store_rcpt *out)
 	}
 }
 
-int store_address_owned_by(sqlite3 *db, int64_t account_id, const char *address)
+int store_address_owned_by(struct store_rd *rd, int64_t account_id, const char *address)
 {
+	sqlite3 *db = rd->db;
 	char cur[STORE_ADDR_MAX], next[STORE_ADDR_MAX];
 	struct store_account a;
 	if (!address || !*address || address[0] == '@')
 		return 0;
 	snprintf(cur, sizeof cur, "%s", address);
 	for (int hop = 0; hop <= STORE_ALIAS_DEPTH; hop++) {
-		int rc = store_account_lookup(db, cur, &a);
+		int rc = store_account_lookup(rd, cur, &a);
 		if (rc != 0)
 			return rc < 0 ? rc : a.id == account_id;
 		rc = alias_target(db, cur, next, sizeof next);

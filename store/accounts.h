@@ -1,9 +1,8 @@
 /* accounts: domains, accounts, aliases and recipient resolution.
  *
- * Every function takes a plain sqlite3 connection so it can run inside a
- * writer job, inside store_exec() (the CLI), or, for the read-only ones, on
- * the reader connection. Writers assume they already run inside a
- * transaction (a job's savepoint or store_exec()).
+ * Readers take a view (the loop's, or a transaction's through
+ * store_tx_reader()); writers a transaction: a job's or store_exec()'s
+ * (the CLI).
  *
  * Addresses are compared case-insensitively in both parts (ASCII), like
  * Dovecot's and Postfix's defaults: "Bob@Example.ORG" and "bob@example.org"
@@ -18,18 +17,20 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sqlite3.h>
+
+struct store_rd;
+struct store_tx;
 
 #define STORE_ADDR_MAX 320 /* 64 local + '@' + 255 domain, NUL included with room */
 #define STORE_HASH_MAX 256
 
 /* Domains. Names are validated (non-empty, <= 253 bytes, no '@' or spaces)
  * and lower-cased. */
-int store_domain_add(sqlite3 *db, const char *name);    /* 0, -EEXIST, -EINVAL */
-int store_domain_del(sqlite3 *db, const char *name);    /* 0, -ENOENT, -ENOTEMPTY (accounts);
+int store_domain_add(struct store_tx *tx, const char *name);    /* 0, -EEXIST, -EINVAL */
+int store_domain_del(struct store_tx *tx, const char *name);    /* 0, -ENOENT, -ENOTEMPTY (accounts);
                                                          * the domain's aliases go with it */
-int store_domain_exists(sqlite3 *db, const char *name); /* 1, 0, or negative */
-int store_domain_list(sqlite3 *db, int (*cb)(void *ud, const char *name), void *ud);
+int store_domain_exists(struct store_rd *rd, const char *name); /* 1, 0, or negative */
+int store_domain_list(struct store_rd *rd, int (*cb)(void *ud, const char *name), void *ud);
 
 struct store_account {
 	int64_t id;
@@ -46,27 +47,27 @@ struct store_account {
  * exist (-ENOENT). -EEXIST if an account or an alias with that address
  * exists; -EINVAL for a malformed address; -ENAMETOOLONG for a hash that does
  * not fit struct store_account. account_id may be NULL. */
-int store_account_add(sqlite3 *db, const char *address, const char *password_hash,
+int store_account_add(struct store_tx *tx, const char *address, const char *password_hash,
                       int64_t *account_id);
-int store_account_set_password(sqlite3 *db, const char *address, const char *hash); /* -ENOENT */
-int store_account_set_disabled(sqlite3 *db, const char *address, int disabled);     /* -ENOENT */
+int store_account_set_password(struct store_tx *tx, const char *address, const char *hash); /* -ENOENT */
+int store_account_set_disabled(struct store_tx *tx, const char *address, int disabled);     /* -ENOENT */
 /* Removes the account, its mailboxes and entries, drops the message
  * reference counts (deleting messages nobody references any more) and
  * removes the aliases whose target is this address. -ENOENT if none. */
-int store_account_del(sqlite3 *db, const char *address);
-int store_account_list(sqlite3 *db, int (*cb)(void *ud, const struct store_account *a), void *ud);
-int store_account_count(sqlite3 *db); /* count or negative */
+int store_account_del(struct store_tx *tx, const char *address);
+int store_account_list(struct store_rd *rd, int (*cb)(void *ud, const struct store_account *a), void *ud);
+int store_account_count(struct store_rd *rd); /* count or negative */
 /* 1 found (out filled), 0 not found, negative on error. */
-int store_account_lookup(sqlite3 *db, const char *address, struct store_account *out);
+int store_account_lookup(struct store_rd *rd, const char *address, struct store_account *out);
 /* Same, by id. */
-int store_account_get(sqlite3 *db, int64_t account_id, struct store_account *out);
+int store_account_get(struct store_rd *rd, int64_t account_id, struct store_account *out);
 
 /* Aliases. source is "x@d" or "@d" (catch-all for domain d, which must be
  * local: -ENOENT otherwise). target is any address, local or remote (a remote
  * target forwards). -EEXIST if the source exists as alias or account. */
-int store_alias_add(sqlite3 *db, const char *source, const char *target);
-int store_alias_del(sqlite3 *db, const char *source); /* 0, -ENOENT */
-int store_alias_list(sqlite3 *db, int (*cb)(void *ud, const char *source, const char *target),
+int store_alias_add(struct store_tx *tx, const char *source, const char *target);
+int store_alias_del(struct store_tx *tx, const char *source); /* 0, -ENOENT */
+int store_alias_list(struct store_rd *rd, int (*cb)(void *ud, const char *source, const char *target),
                      void *ud);
 
 /* Maximum number of alias hops store_resolve_rcpt() follows. */
@@ -92,7 +93,7 @@ struct store_rcpt {
  * alias chain is longer than STORE_ALIAS_DEPTH, -EINVAL for a malformed
  * address, other negatives on error. A disabled account still resolves
  * (out has no disabled flag; check with store_account_get if needed). */
-int store_resolve_rcpt(sqlite3 *db, const char *address, struct store_rcpt *out);
+int store_resolve_rcpt(struct store_rd *rd, const char *address, struct store_rcpt *out);
 
 /* store_resolve_rcpt() on the store's reader connection, through the loop's
  * cache of results (store/rcpt_cache.c): a change to the directory shows
@@ -106,6 +107,6 @@ void store_rcpt_cache_check(struct store *s);
 /* 1 if address is account_id's own address, or an alias (not a catch-all)
  * whose chain resolves to that account; 0 otherwise; negative on error.
  * Used by submission: the envelope/From sender must belong to the user. */
-int store_address_owned_by(sqlite3 *db, int64_t account_id, const char *address);
+int store_address_owned_by(struct store_rd *rd, int64_t account_id, const char *address);
 
 #endif

@@ -16,7 +16,8 @@
  * (QRESYNC VANISHED (EARLIER) works from `expunged`).
  */
 #include "store/mail.h"
-#include "store/imap_messages.h"
+#include "store/entries.h"
+#include "store/mailboxes.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
@@ -27,15 +28,11 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *mailbox_name(const char *name)
-{
-	return strcasecmp(name, "INBOX") == 0 ? "INBOX" : name;
-}
-
 /* ---- messages ---- */
 
-ssize_t store_message_read(sqlite3 *db, int64_t message_id, size_t offset, void *buf, size_t len)
+ssize_t store_message_read(struct store_rd *rd, int64_t message_id, size_t offset, void *buf, size_t len)
 {
+	sqlite3 *db = rd->db;
 	sqlite3_blob *blob = NULL;
 	int rc = sqlite3_blob_open(db, "main", "messages", "data", message_id, 0, &blob);
 	if (rc != SQLITE_OK) {
@@ -56,13 +53,15 @@ ssize_t store_message_read(sqlite3 *db, int64_t message_id, size_t offset, void 
 	return n;
 }
 
-int64_t store_message_size(sqlite3 *db, int64_t message_id)
+int64_t store_message_size(struct store_rd *rd, int64_t message_id)
 {
+	sqlite3 *db = rd->db;
 	return store_scalar(db, "SELECT size FROM messages WHERE id = ?1", message_id);
 }
 
-int store_message_ref(sqlite3 *db, int64_t message_id, int delta)
+int store_message_ref(struct store_tx *tx, int64_t message_id, int delta)
 {
+	sqlite3 *db = tx->rd.db;
 	sqlite3_stmt *st;
 	int rc = store_prep_cached(db, &st,
 	                           "UPDATE messages SET refcount = refcount + ?2 WHERE id = ?1");
@@ -103,8 +102,8 @@ static int64_t message_insert(sqlite3 *db, const char *data, size_t len)
 	store_release(st);
 	if (rc < 0)
 		return rc;
-	/* IMAP's precomputed data and search index are built later, by the
-	 * writer's idle work (store/store.c), not in the delivery transaction. */
+	/* The index rows (msg_index.h) are built later, by the writer's idle
+	 * work (store/store.c), not in the delivery transaction. */
 	return sqlite3_last_insert_rowid(db);
 }
 
@@ -168,8 +167,9 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_null(st, i);
 }
 
-int store_deliver(sqlite3 *db, struct store_delivery *d)
+int store_deliver(struct store_tx *tx, struct store_delivery *d)
 {
+	sqlite3 *db = tx->rd.db;
 	struct deliver_stmts s = {0};
 	int64_t *mbids = NULL, refs = 0, now = store_now();
 	int64_t idate = d->internal_date ? d->internal_date : now;
@@ -209,7 +209,7 @@ int store_deliver(sqlite3 *db, struct store_delivery *d)
 		uint32_t uid = 0;
 		int64_t modseq = 0;
 		if (mbid <= 0) {
-			rc = store_mailbox_find(db, r->account_id, "INBOX", &mbid);
+			rc = store_mailbox_find(&tx->rd, r->account_id, "INBOX", &mbid);
 			if (rc <= 0) {
 				rc = rc == 0 ? -ENOENT : rc;
 				goto out;
@@ -257,7 +257,7 @@ int store_deliver(sqlite3 *db, struct store_delivery *d)
 			goto out;
 		refs++;
 	}
-	rc = store_message_ref(db, msgid, (int)refs);
+	rc = store_message_ref(tx, msgid, (int)refs);
 	if (rc == 0)
 		d->message_id = msgid;
 out:
@@ -266,295 +266,11 @@ out:
 	return rc;
 }
 
-int store_deliver_job(sqlite3 *db, void *arg)
+int store_deliver_job(struct store_tx *tx, void *arg)
 {
-	return store_deliver(db, arg);
+	return store_deliver(tx, arg);
 }
 
 /* ---- mailboxes ---- */
 
-int store_mailbox_find(sqlite3 *db, int64_t account_id, const char *name, int64_t *mailbox_id)
-{
-	sqlite3_stmt *st;
-	if (!name)
-		return -EINVAL;
-	int rc = store_prep_cached(db, &st,
-	                           "SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_text(st, 2, mailbox_name(name), -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (mailbox_id)
-			*mailbox_id = sqlite3_column_int64(st, 0);
-		rc = 1;
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : store_errno(rc);
-	}
-	store_release(st);
-	return rc;
-}
-
-#define MAILBOX_COLS                                                                               \
-	"id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq, subscribed"
-
-static void mailbox_row(sqlite3_stmt *st, struct store_mailbox *mb)
-{
-	mb->id = sqlite3_column_int64(st, 0);
-	mb->account_id = sqlite3_column_int64(st, 1);
-	mb->name = (const char *)sqlite3_column_text(st, 2);
-	mb->special_use = (const char *)sqlite3_column_text(st, 3);
-	mb->uidvalidity = (uint32_t)sqlite3_column_int64(st, 4);
-	mb->uidnext = (uint32_t)sqlite3_column_int64(st, 5);
-	mb->highestmodseq = sqlite3_column_int64(st, 6);
-	mb->subscribed = sqlite3_column_int(st, 7);
-}
-
-int store_mailbox_get(sqlite3 *db, int64_t mailbox_id, struct store_mailbox *out)
-{
-	sqlite3_stmt *st;
-	int rc = store_prep_cached(db, &st, "SELECT " MAILBOX_COLS " FROM mailboxes WHERE id = ?1");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		mailbox_row(st, out);
-		out->name = out->special_use = NULL;
-		rc = 1;
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : store_errno(rc);
-	}
-	store_release(st);
-	return rc;
-}
-
-int store_mailbox_list(sqlite3 *db, int64_t account_id,
-                       int (*cb)(void *ud, const struct store_mailbox *mb), void *ud)
-{
-	sqlite3_stmt *st;
-	/* INBOX first, then by name: the order a client expects from LIST. */
-	int rc = store_prep(db, &st,
-	                    "SELECT " MAILBOX_COLS " FROM mailboxes WHERE account_id = ?1 "
-	                    "ORDER BY name <> 'INBOX', name");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, account_id);
-	int ret = 0;
-	struct store_mailbox mb;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		mailbox_row(st, &mb);
-		if ((ret = cb(ud, &mb)) != 0)
-			break;
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = store_errno(rc);
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int store_mailbox_create(sqlite3 *db, int64_t account_id, const char *name, const char *special_use,
-                         int64_t *id)
-{
-	if (!name || !*name)
-		return -EINVAL;
-	uint32_t uidvalidity = store_next_uidvalidity(db);
-	if (uidvalidity == 0)
-		return -EIO;
-	sqlite3_stmt *st;
-	int rc = store_prep(db, &st,
-	                    "INSERT INTO mailboxes(account_id, name, special_use, uidvalidity, "
-	                    "uidnext, highestmodseq, subscribed, created) "
-	                    "VALUES(?1, ?2, ?3, ?4, 1, 1, 1, ?5)");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_text(st, 2, mailbox_name(name), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, special_use ? special_use : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, uidvalidity);
-	sqlite3_bind_int64(st, 5, store_now());
-	rc = store_step_done(st);
-	sqlite3_finalize(st);
-	if (rc == 0 && id)
-		*id = sqlite3_last_insert_rowid(db);
-	return rc;
-}
-
 /* ---- entries ---- */
-
-static int entries_walk(sqlite3 *db, int64_t mailbox_id, const char *sql, bool with_message,
-                        int (*cb)(void *ud, const struct store_entry *e), void *ud)
-{
-	sqlite3_stmt *st;
-	int rc = store_prep_cached(db, &st, sql);
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	int ret = 0;
-	struct store_entry e = {0};
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		e.uid = (uint32_t)sqlite3_column_int64(st, 0);
-		e.flags = (uint32_t)sqlite3_column_int64(st, 1);
-		e.modseq = sqlite3_column_int64(st, 2);
-		e.keywords = (const char *)sqlite3_column_text(st, 3);
-		if (with_message) {
-			e.message_id = sqlite3_column_int64(st, 4);
-			e.internal_date = sqlite3_column_int64(st, 5);
-			e.size = sqlite3_column_int64(st, 6);
-		}
-		if ((ret = cb(ud, &e)) != 0)
-			break;
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = store_errno(rc);
-	store_release(st);
-	return ret;
-}
-
-int store_entries_list(sqlite3 *db, int64_t mailbox_id,
-                       int (*cb)(void *ud, const struct store_entry *e), void *ud)
-{
-	return entries_walk(db, mailbox_id,
-	                    "SELECT e.uid, e.flags, e.modseq, e.keywords, e.message_id, "
-	                    "e.internal_date, e.size FROM mailbox_entries e "
-	                    "WHERE e.mailbox_id = ?1 ORDER BY e.uid",
-	                    true, cb, ud);
-}
-
-int store_entries_list_flags(sqlite3 *db, int64_t mailbox_id,
-                             int (*cb)(void *ud, const struct store_entry *e), void *ud)
-{
-	/* mailbox_entries alone: a sequential scan of its primary key. The
-	 * join for the size reads one page of every message. */
-	return entries_walk(db, mailbox_id,
-	                    "SELECT uid, flags, modseq, keywords FROM mailbox_entries "
-	                    "WHERE mailbox_id = ?1 ORDER BY uid",
-	                    false, cb, ud);
-}
-
-int64_t store_mailbox_modseq(sqlite3 *db, int64_t mailbox_id)
-{
-	return store_scalar(db, "SELECT highestmodseq FROM mailboxes WHERE id = ?1", mailbox_id);
-}
-
-static int set_mailbox_modseq(sqlite3 *db, int64_t mailbox_id, int64_t modseq)
-{
-	sqlite3_stmt *st;
-	int rc =
-	    store_prep_cached(db, &st, "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, modseq);
-	rc = store_step_done(st);
-	store_release(st);
-	return rc;
-}
-
-int store_entries_expunge(sqlite3 *db, int64_t mailbox_id, const uint32_t *uids, size_t n)
-{
-	sqlite3_stmt *sel = NULL, *del = NULL, *rec = NULL;
-	int64_t modseq = store_mailbox_modseq(db, mailbox_id);
-	int rc, count = 0;
-	if (modseq < 0)
-		return (int)modseq;
-	modseq++;
-	if ((rc = store_prep_cached(db, &sel,
-	                            "SELECT message_id FROM mailbox_entries "
-	                            "WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
-	    (rc = store_prep_cached(
-	         db, &del, "DELETE FROM mailbox_entries WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
-	    (rc = store_prep_cached(db, &rec,
-	                            "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
-	                            "VALUES(?1, ?2, ?3)")) < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_reset(sel);
-		sqlite3_bind_int64(sel, 1, mailbox_id);
-		sqlite3_bind_int64(sel, 2, uids[i]);
-		rc = sqlite3_step(sel);
-		if (rc == SQLITE_DONE)
-			continue;
-		if (rc != SQLITE_ROW) {
-			rc = store_errno(rc);
-			goto out;
-		}
-		int64_t msgid = sqlite3_column_int64(sel, 0);
-		sqlite3_reset(sel);
-
-		sqlite3_reset(del);
-		sqlite3_bind_int64(del, 1, mailbox_id);
-		sqlite3_bind_int64(del, 2, uids[i]);
-		if ((rc = store_step_done(del)) < 0)
-			goto out;
-		sqlite3_reset(rec);
-		sqlite3_bind_int64(rec, 1, mailbox_id);
-		sqlite3_bind_int64(rec, 2, uids[i]);
-		sqlite3_bind_int64(rec, 3, modseq);
-		if ((rc = store_step_done(rec)) < 0)
-			goto out;
-		if ((rc = store_message_ref(db, msgid, -1)) < 0)
-			goto out;
-		count++;
-	}
-	rc = count > 0 ? set_mailbox_modseq(db, mailbox_id, modseq) : 0;
-out:
-	store_release(sel);
-	store_release(del);
-	store_release(rec);
-	return rc < 0 ? rc : count;
-}
-
-int store_entries_update_flags(sqlite3 *db, int64_t mailbox_id, uint32_t uid, uint32_t add_mask,
-                               uint32_t remove_mask, uint32_t *flags_out, int64_t *modseq_out)
-{
-	sqlite3_stmt *st;
-	int rc = store_prep_cached(db, &st,
-	                           "SELECT flags, modseq FROM mailbox_entries "
-	                           "WHERE mailbox_id = ?1 AND uid = ?2");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	rc = sqlite3_step(st);
-	uint32_t flags = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
-	int64_t modseq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
-	store_release(st);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
-
-	uint32_t nflags = ((flags | add_mask) & ~remove_mask) & STORE_FLAG_ALL;
-	if (nflags != flags) {
-		/* RFC 7162: the MODSEQ changes only when the metadata does. */
-		int64_t m = store_mailbox_modseq(db, mailbox_id);
-		if (m < 0)
-			return (int)m;
-		modseq = m + 1;
-		if ((rc = set_mailbox_modseq(db, mailbox_id, modseq)) < 0)
-			return rc;
-		if ((rc = store_prep_cached(db, &st,
-		                            "UPDATE mailbox_entries SET flags = ?3, modseq = ?4 "
-		                            "WHERE mailbox_id = ?1 AND uid = ?2")) < 0)
-			return rc;
-		sqlite3_bind_int64(st, 1, mailbox_id);
-		sqlite3_bind_int64(st, 2, uid);
-		sqlite3_bind_int64(st, 3, nflags);
-		sqlite3_bind_int64(st, 4, modseq);
-		rc = store_step_done(st);
-		store_release(st);
-		if (rc < 0)
-			return rc;
-	}
-	if (flags_out)
-		*flags_out = nflags;
-	if (modseq_out)
-		*modseq_out = modseq;
-	return (int)nflags;
-}
-
-int store_entries_set_flags(sqlite3 *db, int64_t mailbox_id, uint32_t uid, uint32_t add_mask,
-                            uint32_t remove_mask)
-{
-	return store_entries_update_flags(db, mailbox_id, uid, add_mask, remove_mask, NULL, NULL);
-}

@@ -53,8 +53,9 @@ static int walk(sqlite3_stmt *st, store_queue_cb cb, void *ud)
 	return rc == SQLITE_DONE ? n : store_errno(rc);
 }
 
-int store_queue_due(sqlite3 *db, int64_t now, size_t limit, store_queue_cb cb, void *ud)
+int store_queue_due(struct store_rd *rd, int64_t now, size_t limit, store_queue_cb cb, void *ud)
 {
+	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;
 	int rc = store_prep(db, &st,
 	                    "SELECT " ROW_COLS ROW_FROM
@@ -68,8 +69,9 @@ int store_queue_due(sqlite3 *db, int64_t now, size_t limit, store_queue_cb cb, v
 	return rc < 0 ? rc : 0;
 }
 
-int store_queue_list(sqlite3 *db, store_queue_cb cb, void *ud)
+int store_queue_list(struct store_rd *rd, store_queue_cb cb, void *ud)
 {
+	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;
 	int rc = store_prep(db, &st, "SELECT " ROW_COLS ROW_FROM "ORDER BY q.id");
 	if (rc < 0)
@@ -78,8 +80,9 @@ int store_queue_list(sqlite3 *db, store_queue_cb cb, void *ud)
 	return rc < 0 ? rc : 0;
 }
 
-int store_queue_get(sqlite3 *db, int64_t id, store_queue_cb cb, void *ud)
+int store_queue_get(struct store_rd *rd, int64_t id, store_queue_cb cb, void *ud)
 {
+	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;
 	int rc = store_prep(db, &st, "SELECT " ROW_COLS ROW_FROM "WHERE q.id = ?1");
 	if (rc < 0)
@@ -105,14 +108,10 @@ static int64_t scalar(sqlite3 *db, const char *sql)
 	return v;
 }
 
-int64_t store_queue_count(sqlite3 *db)
+int64_t store_queue_count(struct store_rd *rd)
 {
+	sqlite3 *db = rd->db;
 	return scalar(db, "SELECT count(*) FROM queue");
-}
-
-int64_t store_queue_next_due(sqlite3 *db)
-{
-	return scalar(db, "SELECT coalesce(min(next_attempt), 0) FROM queue");
 }
 
 static int run_changes(sqlite3 *db, const char *sql, int64_t a, int64_t b, int64_t c,
@@ -140,22 +139,25 @@ static int run_changes(sqlite3 *db, const char *sql, int64_t a, int64_t b, int64
 	return rc < 0 ? rc : sqlite3_changes(db);
 }
 
-int store_queue_claim(sqlite3 *db, int64_t id, int64_t now, int64_t until)
+int store_queue_claim(struct store_tx *tx, int64_t id, int64_t now, int64_t until)
 {
+	sqlite3 *db = tx->rd.db;
 	return run_changes(db,
 	                   "UPDATE queue SET claimed_until = ?3 WHERE id = ?1 AND "
 	                   "claimed_until <= ?2",
 	                   id, now, until, NULL);
 }
 
-int store_queue_recover(sqlite3 *db)
+int store_queue_recover(struct store_tx *tx)
 {
+	sqlite3 *db = tx->rd.db;
 	return run_changes(db, "UPDATE queue SET claimed_until = 0 WHERE claimed_until != 0", 0, 0,
 	                   0, NULL);
 }
 
-int store_queue_defer(sqlite3 *db, int64_t id, int64_t next_attempt, const char *error)
+int store_queue_defer(struct store_tx *tx, int64_t id, int64_t next_attempt, const char *error)
 {
+	sqlite3 *db = tx->rd.db;
 	int rc = run_changes(db,
 	                     "UPDATE queue SET attempts = attempts + 1, next_attempt = ?2, "
 	                     "claimed_until = 0, last_error = substr(?4, 1, 1000) "
@@ -164,17 +166,9 @@ int store_queue_defer(sqlite3 *db, int64_t id, int64_t next_attempt, const char 
 	return rc < 0 ? rc : (rc == 0 ? -ENOENT : 0);
 }
 
-int store_queue_set_error(sqlite3 *db, int64_t id, const char *error)
+int store_queue_finish(struct store_tx *tx, int64_t id)
 {
-	int rc = run_changes(db,
-	                     "UPDATE queue SET last_error = substr(?4, 1, 1000) "
-	                     "WHERE id = ?1 AND ?2 = ?2 AND ?3 = ?3",
-	                     id, 0, 0, error);
-	return rc < 0 ? rc : 0;
-}
-
-int store_queue_finish(sqlite3 *db, int64_t id)
-{
+	sqlite3 *db = tx->rd.db;
 	int64_t msg = -1;
 	sqlite3_stmt *st;
 	int rc = store_prep(db, &st, "SELECT message_id FROM queue WHERE id = ?1");
@@ -190,11 +184,12 @@ int store_queue_finish(sqlite3 *db, int64_t id)
 	rc = run_changes(db, "DELETE FROM queue WHERE id = ?1", id, 0, 0, NULL);
 	if (rc < 0)
 		return rc;
-	return store_message_ref(db, msg, -1) < 0 ? -EIO : 0;
+	return store_message_ref(tx, msg, -1) < 0 ? -EIO : 0;
 }
 
-int store_queue_retry(sqlite3 *db, int64_t id, int64_t now)
+int store_queue_retry(struct store_tx *tx, int64_t id, int64_t now)
 {
+	sqlite3 *db = tx->rd.db;
 	if (id > 0)
 		return run_changes(db,
 		                   "UPDATE queue SET next_attempt = ?2, claimed_until = 0 "
@@ -205,15 +200,17 @@ int store_queue_retry(sqlite3 *db, int64_t id, int64_t now)
 	                   now, 0, NULL);
 }
 
-int store_queue_cancel(sqlite3 *db, int64_t id, int64_t now)
+int store_queue_cancel(struct store_tx *tx, int64_t id, int64_t now)
 {
+	sqlite3 *db = tx->rd.db;
 	return run_changes(db,
 	                   "UPDATE queue SET next_attempt = ?2, cancelled = 1, claimed_until = 0 "
 	                   "WHERE id = ?1",
 	                   id, now, 0, NULL);
 }
 
-int store_queue_delay_dsn_sent(sqlite3 *db, int64_t id)
+int store_queue_delay_dsn_sent(struct store_tx *tx, int64_t id)
 {
+	sqlite3 *db = tx->rd.db;
 	return run_changes(db, "UPDATE queue SET delay_dsn_sent = 1 WHERE id = ?1", id, 0, 0, NULL);
 }

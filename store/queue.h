@@ -10,14 +10,16 @@
  * row deleted), so a message is never lost between attempts: at worst an
  * attempt whose success was not yet recorded is repeated (at-least-once).
  *
- * Writers must run inside a transaction. Return convention as in store.h. */
+ * Writers take a transaction. Return convention as in store.h. */
 #ifndef TERN_STORE_QUEUE_H
 #define TERN_STORE_QUEUE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sqlite3.h>
+
+struct store_rd;
+struct store_tx;
 
 struct store_queue_row {
 	int64_t id;
@@ -43,35 +45,31 @@ typedef int (*store_queue_cb)(void *ud, const struct store_queue_row *row);
 
 /* Rows due at `now` and not claimed, oldest next_attempt first, at most
  * limit. Strings are valid during the callback only. */
-int store_queue_due(sqlite3 *db, int64_t now, size_t limit, store_queue_cb cb, void *ud);
+int store_queue_due(struct store_rd *rd, int64_t now, size_t limit, store_queue_cb cb, void *ud);
 /* Every row, by id (CLI). */
-int store_queue_list(sqlite3 *db, store_queue_cb cb, void *ud);
+int store_queue_list(struct store_rd *rd, store_queue_cb cb, void *ud);
 /* One row: 1 found (cb called), 0 not found, negative on error. */
-int store_queue_get(sqlite3 *db, int64_t id, store_queue_cb cb, void *ud);
+int store_queue_get(struct store_rd *rd, int64_t id, store_queue_cb cb, void *ud);
 /* Rows in the queue, or negative. */
-int64_t store_queue_count(sqlite3 *db);
-/* Earliest next_attempt of an unclaimed row (0 if none), or negative. */
-int64_t store_queue_next_due(sqlite3 *db);
+int64_t store_queue_count(struct store_rd *rd);
 
 /* Claim row id until `until` if it is unclaimed at `now`: 1 claimed, 0 not
  * (gone or claimed by someone else), negative on error. */
-int store_queue_claim(sqlite3 *db, int64_t id, int64_t now, int64_t until);
+int store_queue_claim(struct store_tx *tx, int64_t id, int64_t now, int64_t until);
 /* Clear every claim (server start). Returns how many were cleared. */
-int store_queue_recover(sqlite3 *db);
+int store_queue_recover(struct store_tx *tx);
 /* A temporary failure: attempts + 1, next attempt, last error, unclaimed. */
-int store_queue_defer(sqlite3 *db, int64_t id, int64_t next_attempt, const char *error);
-/* Record an error without counting an attempt (e.g. a delay DSN note). */
-int store_queue_set_error(sqlite3 *db, int64_t id, const char *error);
+int store_queue_defer(struct store_tx *tx, int64_t id, int64_t next_attempt, const char *error);
 /* The row is done (delivered, bounced or deleted): delete it and drop its
  * message reference. -ENOENT if no such row. */
-int store_queue_finish(sqlite3 *db, int64_t id);
+int store_queue_finish(struct store_tx *tx, int64_t id);
 /* Make a row (id > 0) or every row (id == 0) due now and unclaimed.
  * Returns the number of rows changed. */
-int store_queue_retry(sqlite3 *db, int64_t id, int64_t now);
+int store_queue_retry(struct store_tx *tx, int64_t id, int64_t now);
 /* Cancel a row (`tern queue bounce`): due now, and the runner bounces it
  * without an attempt. Returns the number of rows changed. */
-int store_queue_cancel(sqlite3 *db, int64_t id, int64_t now);
+int store_queue_cancel(struct store_tx *tx, int64_t id, int64_t now);
 /* Remember that the row's delay DSN was sent. */
-int store_queue_delay_dsn_sent(sqlite3 *db, int64_t id);
+int store_queue_delay_dsn_sent(struct store_tx *tx, int64_t id);
 
 #endif

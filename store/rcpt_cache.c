@@ -62,7 +62,7 @@ void rcpt_cache_free(struct rcpt_cache *c)
 /* Re-read the counter; empty the cache if it moved (or cannot be read). */
 static void check(struct rcpt_cache *c, struct store *s, uint64_t now)
 {
-	int64_t serial = store_scalar(store_reader(s),
+	int64_t serial = store_scalar(s->rd.db,
 	                              "SELECT value FROM meta WHERE key = 'directory' LIMIT ?1", 1);
 	if (serial < 0 || serial != c->serial)
 		clear(c);
@@ -70,9 +70,17 @@ static void check(struct rcpt_cache *c, struct store *s, uint64_t now)
 	c->checked_ms = now;
 }
 
+/* The loop's cache, kept in the store, and the loop's clock (0 without a
+ * loop). */
+static struct rcpt_cache **cache_slot(struct store *s, uint64_t *now_ms)
+{
+	*now_ms = s->loop ? uv_now(s->loop) : 0;
+	return &s->rcpt_cache;
+}
+
 static struct rcpt_cache *cache_of(struct store *s, uint64_t *now)
 {
-	struct rcpt_cache **cp = store_rcpt_cache(s, now);
+	struct rcpt_cache **cp = cache_slot(s, now);
 	if (!*cp) {
 		*cp = calloc(1, sizeof **cp);
 		if (*cp)
@@ -84,7 +92,7 @@ static struct rcpt_cache *cache_of(struct store *s, uint64_t *now)
 void store_rcpt_cache_check(struct store *s)
 {
 	uint64_t now;
-	struct rcpt_cache **cp = store_rcpt_cache(s, &now);
+	struct rcpt_cache **cp = cache_slot(s, &now);
 	if (*cp)
 		check(*cp, s, now);
 }
@@ -119,7 +127,7 @@ int store_resolve_rcpt_cached(struct store *s, const char *address, struct store
 	if (c && now - c->checked_ms >= RECHECK_MS)
 		check(c, s, now);
 	if (!c || c->serial < 0)
-		return store_resolve_rcpt(store_reader(s), address, out);
+		return store_resolve_rcpt(&s->rd, address, out);
 
 	struct entry **e = find(c, address);
 	if (*e) {
@@ -127,7 +135,7 @@ int store_resolve_rcpt_cached(struct store *s, const char *address, struct store
 		return (*e)->rc;
 	}
 	memset(out, 0, sizeof *out);
-	int rc = store_resolve_rcpt(store_reader(s), address, out);
+	int rc = store_resolve_rcpt(&s->rd, address, out);
 	if (!cacheable(rc))
 		return rc;
 	if (c->n >= MAX_ENTRIES) {

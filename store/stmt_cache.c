@@ -139,3 +139,18 @@ void store_stmt_cache_drop(sqlite3 *db)
 	}
 	uv_mutex_unlock(&cache_mu);
 }
+
+int64_t store_scalar(sqlite3 *db, const char *sql, int64_t arg)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep_cached(db, &st, sql);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, arg);
+	rc = sqlite3_step(st);
+	int64_t v = rc == SQLITE_ROW    ? sqlite3_column_int64(st, 0)
+	            : rc == SQLITE_DONE ? -ENOENT
+	                                : store_errno(rc);
+	store_release(st);
+	return v;
+}

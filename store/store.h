@@ -1,21 +1,32 @@
-/* store: tern's SQLite database, and the one thread allowed to write it.
+/* store: tern's mail database, and the one thread allowed to write it.
+ *
+ * Nothing above store/ sees the database itself. It sees three opaque
+ * handles and named operations on them (accounts.h, mailboxes.h, mail.h,
+ * entries.h, msg_index.h, queue.h):
+ *
+ *   struct store     the store as a whole: open, close, submit jobs;
+ *   struct store_rd  a read view: the loop's reader (store_reader()), or a
+ *                    write transaction reading what it wrote so far
+ *                    (store_tx_reader());
+ *   struct store_tx  a write transaction: what a job runs in, on the writer
+ *                    thread, or what store_exec() runs in (CLI, startup).
  *
  * Every mutation of mail state (deliver, append, flags, expunge, mailbox
  * create, queue changes) is a *job*: a function that runs on the store
  * writer thread inside a transaction, followed by a *completion* that runs
  * back on the loop thread once the transaction is durable. The writer takes
  * every job that is waiting (group commit), runs each inside its own
- * SAVEPOINT, and COMMITs once, so a burst of a thousand deliveries costs one
+ * savepoint, and commits once, so a burst of a thousand deliveries costs one
  * fsync instead of a thousand. An SMTP 250 is sent only from a completion:
  * nothing is acknowledged before it is on disk.
  *
- * Reads happen on a separate connection owned by the loop thread
- * (store_reader()); in WAL mode readers never block the writer and always
- * see the last committed state once their statement starts.
+ * Reads happen on a separate view owned by the loop thread (store_reader());
+ * readers never block the writer and see the last committed state once
+ * their operation starts.
  *
- * Functions in accounts.h and mail.h take a plain `sqlite3 *` so the same
- * code runs inside a writer job, inside store_exec() (CLI, startup), or as a
- * read on the reader connection.
+ * This backend is SQLite (WAL mode); store/ is the only folder that
+ * includes sqlite3.h. docs/design.md lists every operation and which
+ * protocol uses it, for a second backend.
  *
  * Return convention everywhere in store/: 0 (or a count, or 1/0 for
  * "found"/"not found") on success, a negative errno on failure.
@@ -26,10 +37,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sqlite3.h>
 #include <uv.h>
 
 struct store;
+struct store_rd;
+struct store_tx;
 
 /* Current schema version (PRAGMA user_version after store_open). */
 #define STORE_SCHEMA_VERSION 5
@@ -61,33 +73,42 @@ int store_open(struct store **out, const char *dir, uv_loop_t *loop, char *err, 
  * uv_run(loop, UV_RUN_NOWAIT)) before uv_loop_close(). */
 void store_close(struct store **s);
 
-/* The read connection for the loop thread (or the CLI). PRAGMA query_only is
- * on: writes through it fail. Never use it from another thread. */
-sqlite3 *store_reader(struct store *s);
+/* The read view of the loop thread (or the CLI). It cannot write. Never
+ * use it from another thread. */
+struct store_rd *store_reader(struct store *s);
+/* What a write transaction reads: the same rows with its own changes so
+ * far. Valid as long as tx. */
+struct store_rd *store_tx_reader(struct store_tx *tx);
 
-/* Runs the reader's statements until store_read_end() in one read
- * transaction: one snapshot, one WAL read lock, and one check of the page
- * cache, instead of one per statement (SQLite drops the whole cache when
- * another connection committed in between, which the writer does every
- * millisecond or so under load). Only within one synchronous piece of
- * work: a transaction left open would pin the WAL and hide new mail.
- * Returns whether it began one (false: already inside one, or failed);
- * pass that to store_read_end(). */
-bool store_read_begin(struct store *s);
-void store_read_end(struct store *s, bool begun);
+/* Runs a view's reads until store_read_end() in one read transaction: one
+ * snapshot, one lock, and one check of the page cache, instead of one per
+ * read (SQLite drops the whole cache when another connection committed in
+ * between, which the writer does every millisecond or so under load).
+ * Only within one synchronous piece of work: a transaction left open
+ * would pin the WAL and hide new mail. Returns whether it began one
+ * (false: already inside one, or failed: then each read is its own, as
+ * correct but slower); pass that to store_read_end(). */
+bool store_read_begin(struct store_rd *rd);
+void store_read_end(struct store_rd *rd, bool begun);
 
-/* Synchronous write transaction (CLI, startup): BEGIN IMMEDIATE; fn; COMMIT.
+/* Synchronous write transaction (CLI, startup): begin; fn; commit.
  * If fn returns < 0 the transaction is rolled back and that value returned.
  * Blocks the caller (and serialises with the writer thread): never use it on
  * the loop thread while serving. Returns 0 or a negative errno. */
-int store_exec(struct store *s, int (*fn)(sqlite3 *db, void *arg), void *arg);
-
 /* A job body: runs on the writer thread inside the batch transaction, inside
- * its own SAVEPOINT. Returns 0 (or any value >= 0) on success, a negative
+ * its own savepoint. Returns 0 (or any value >= 0) on success, a negative
  * errno on failure; on failure everything the job wrote is rolled back and
- * the other jobs of the batch are unaffected. Must not begin/commit
- * transactions itself, and must finish (reset/finalize) its statements. */
-typedef int (*store_job_fn)(sqlite3 *db, void *arg);
+ * the other jobs of the batch are unaffected. It changes the store only
+ * through the operations that take a struct store_tx. */
+typedef int (*store_job_fn)(struct store_tx *tx, void *arg);
+
+int store_exec(struct store *s, store_job_fn fn, void *arg);
+
+/* Inside a transaction: run fn in a savepoint of its own. When fn fails,
+ * what it wrote is undone and the transaction goes on as before it; its
+ * status is returned either way. For optional work inside a job (a
+ * success DSN that cannot be stored must not fail the delivery). */
+int store_tx_try(struct store_tx *tx, store_job_fn fn, void *arg);
 
 /* A completion: runs on the loop thread after the batch holding the job
  * COMMITted (status = the job's return value, >= 0), or after the job or
@@ -125,12 +146,6 @@ void store_get_stats(struct store *s, struct store_stats *out);
 /* Test hook: make the next n writer-batch COMMITs fail (the batch is rolled
  * back and every job in it gets -EIO). Thread-safe. */
 void store_test_fail_next_commits(struct store *s, int n);
-
-/* Map an SQLite result code to a negative errno: SQLITE_FULL -> -ENOSPC,
- * SQLITE_BUSY/LOCKED -> -EBUSY, SQLITE_NOMEM -> -ENOMEM, SQLITE_CONSTRAINT_FOREIGNKEY
- * -> -ENOENT, other SQLITE_CONSTRAINT -> -EEXIST, SQLITE_TOOBIG -> -EFBIG, anything else -> -EIO.
- */
-int store_errno(int sqlite_rc);
 
 /* Path of the database file (for the CLI and logs). */
 const char *store_path(const struct store *s);

@@ -18,9 +18,10 @@
 
 #include "proto/smtp/message.h"
 #include "store/notify.h"
-#include "store/imap_messages.h"
+#include "store/entries.h"
 #include "store/mail.h"
 #include "store/store.h"
+#include "store/mailboxes.h"
 
 #define APPEND_MAX_MESSAGES 1000
 
@@ -28,17 +29,17 @@ uint64_t imap_account_quota(struct imap_session *s); /* cmd_copy.c */
 
 struct append_ctx {
 	struct imap_session *s;
-	struct store_imap_append_req *msgs;
+	struct store_append_req *msgs;
 	size_t n;
 	int64_t mailbox_id;
 	int status;
 };
 
-static int append_all_job(sqlite3 *db, void *arg)
+static int append_all_job(struct store_tx *tx, void *arg)
 {
 	struct append_ctx *c = arg;
 	for (size_t i = 0; i < c->n; i++) {
-		int r = store_imap_append_job(db, &c->msgs[i]);
+		int r = store_append_job(tx, &c->msgs[i]);
 		if (r < 0)
 			return r;
 	}
@@ -105,7 +106,7 @@ enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cm
 				            "Too many messages in one APPEND");
 				return IMAP_DONE;
 			}
-			struct store_imap_append_req *m = &c->msgs[c->n];
+			struct store_append_req *m = &c->msgs[c->n];
 			m->account_id = s->account_id;
 			m->keywords = "";
 			m->quota_bytes = quota;
@@ -162,7 +163,7 @@ enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cm
 		ssize_t ml = imap_mailbox_name_decode(s, name, nlen, mbname, sizeof mbname, true);
 		int r = ml < 0
 		            ? 0
-		            : store_mailbox_find(imap_db(s), s->account_id, mbname, &c->mailbox_id);
+		            : store_mailbox_find(imap_reader(s), s->account_id, mbname, &c->mailbox_id);
 		if (r <= 0) {
 			imap_tagged(s, cmd, "NO", r < 0 ? "UNAVAILABLE" : "TRYCREATE",
 			            r < 0 ? "Cannot look up the mailbox" : "No such mailbox");

@@ -16,13 +16,14 @@
 
 #include "store/notify.h"
 #include "store/accounts.h"
-#include "store/imap_messages.h"
+#include "store/entries.h"
 #include "store/mail.h"
 #include "store/store.h"
+#include "store/mailboxes.h"
 
 struct copy_ctx {
 	struct imap_session *s;
-	struct store_imap_copy_req req;
+	struct store_copy_req req;
 	uint32_t *uids;
 	uint32_t *new_uids;
 	int64_t *new_modseqs;
@@ -31,9 +32,9 @@ struct copy_ctx {
 
 /* The writer job gets the request inside the context; the completion gets
  * the whole context. */
-static int copy_job(sqlite3 *db, void *arg)
+static int copy_job(struct store_tx *tx, void *arg)
 {
-	return store_imap_copy_job(db, &((struct copy_ctx *)arg)->req);
+	return store_copy_job(tx, &((struct copy_ctx *)arg)->req);
 }
 
 static void copy_ctx_free(struct imap_cmd *cmd)
@@ -57,16 +58,10 @@ static void copy_done(void *arg, int status)
 /* The account's quota in bytes (0 = none). */
 uint64_t imap_account_quota(struct imap_session *s)
 {
-	sqlite3_stmt *st;
-	uint64_t q = 0;
-	if (sqlite3_prepare_v2(imap_db(s), "SELECT quota_bytes FROM accounts WHERE id = ?1", -1,
-	                       &st, NULL) != SQLITE_OK)
+	struct store_account a;
+	if (store_account_get(imap_reader(s), s->account_id, &a) != 1 || a.quota_bytes <= 0)
 		return 0;
-	sqlite3_bind_int64(st, 1, s->account_id);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0)
-		q = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return q;
+	return (uint64_t)a.quota_bytes;
 }
 
 static enum imap_cmd_result copy_or_move(struct imap_session *s, struct imap_cmd *cmd, bool move)
@@ -95,7 +90,7 @@ static enum imap_cmd_result copy_or_move(struct imap_session *s, struct imap_cmd
 			return IMAP_DONE;
 		}
 		int64_t dst;
-		int r = store_mailbox_find(imap_db(s), s->account_id, mbname, &dst);
+		int r = store_mailbox_find(imap_reader(s), s->account_id, mbname, &dst);
 		if (r <= 0) {
 			imap_tagged(s, cmd, "NO", r < 0 ? "UNAVAILABLE" : "TRYCREATE",
 			            r < 0 ? "Cannot look up the mailbox" : "No such mailbox");

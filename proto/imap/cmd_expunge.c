@@ -13,12 +13,12 @@
 #include <string.h>
 
 #include "store/notify.h"
-#include "store/imap_messages.h"
+#include "store/entries.h"
 #include "store/store.h"
 
 struct expunge_ctx {
 	struct imap_session *s;
-	struct store_imap_expunge_req req;
+	struct store_expunge_req req;
 	uint32_t *uids;
 	int status;
 	/* imap_expunge_deleted */
@@ -29,12 +29,12 @@ struct expunge_ctx {
 
 /* The writer job gets the request inside the context; the completion gets
  * the whole context. */
-static int expunge_job(sqlite3 *db, void *arg)
+static int expunge_job(struct store_tx *tx, void *arg)
 {
-	return store_imap_expunge_job(db, &((struct expunge_ctx *)arg)->req);
+	return store_expunge_job(tx, &((struct expunge_ctx *)arg)->req);
 }
 
-static void publish(int64_t mailbox_id, const struct store_imap_expunge_req *q, uint64_t origin)
+static void publish(int64_t mailbox_id, const struct store_expunge_req *q, uint64_t origin)
 {
 	for (size_t i = 0; i < q->nexpunged; i++) {
 		struct notify_event ev = {.mailbox_id = mailbox_id,

@@ -33,9 +33,11 @@
 #include "proto/imap/dates.h"
 #include "mime/mime.h"
 #include "store/notify.h"
-#include "store/imap_messages.h"
+#include "store/entries.h"
 #include "store/mail.h"
 #include "store/store.h"
+#include "store/msg_index.h"
+#include "proto/imap/index.h"
 
 #define FETCH_BATCH 256
 #define FETCH_PIECE (64u << 10)
@@ -65,7 +67,7 @@ struct fetch_ctx {
 	size_t rawlen;
 	struct mime_message *mm;
 	bool info_loaded;
-	struct store_imap_info info;
+	struct store_index_data info;
 
 	/* literal being streamed */
 	bool streaming;
@@ -77,7 +79,7 @@ struct fetch_ctx {
 	struct mime_buf out, tmp;
 
 	/* implicit \Seen */
-	struct store_imap_flags_req seen;
+	struct store_flags_req seen;
 	uint32_t *seen_uids;
 	int status;
 
@@ -86,9 +88,9 @@ struct fetch_ctx {
 
 /* The writer job gets the request inside the context; the completion gets
  * the whole context. */
-static int seen_job(sqlite3 *db, void *arg)
+static int seen_job(struct store_tx *tx, void *arg)
 {
-	return store_imap_flags_job(db, &((struct fetch_ctx *)arg)->seen);
+	return store_flags_job(tx, &((struct fetch_ctx *)arg)->seen);
 }
 
 static void fent_clear(struct fetch_ctx *c)
@@ -105,7 +107,7 @@ static void msg_clear(struct fetch_ctx *c)
 	c->raw = NULL;
 	c->rawlen = 0;
 	if (c->info_loaded)
-		store_imap_info_free(&c->info);
+		store_index_data_free(&c->info);
 	c->info_loaded = false;
 	c->in_msg = false;
 	c->ai = 0;
@@ -122,7 +124,7 @@ static void fetch_ctx_free(struct imap_cmd *cmd)
 	mime_buf_free(&c->tmp);
 	free(c->piece);
 	if (c->seen.res)
-		store_imap_flags_req_clear(&c->seen);
+		store_flags_req_clear(&c->seen);
 	free(c->seen.res);
 	free(c->seen_uids);
 	cmd->ctx = NULL;
@@ -185,7 +187,7 @@ static int addf(struct mime_buf *b, const char *fmt, ...)
 
 /* The message, parsed. When the FETCH wants top-level header sections
  * only (a mail client's message list), only a prefix holding the whole
- * header is read (store_message_read_header): a 20 MB attachment is then
+ * header is read (imap_message_read_header): a 20 MB attachment is then
  * neither read nor parsed. */
 static int load_message(struct fetch_ctx *c, const struct fent *e)
 {
@@ -205,7 +207,7 @@ static int load_message(struct fetch_ctx *c, const struct fent *e)
 			c->rawlen = len;
 			return mime_parse(c->raw, c->rawlen, &c->mm);
 		}
-		int r = store_message_read_header(imap_db(s), e->message_id, (size_t)e->size,
+		int r = imap_message_read_header(imap_reader(s), e->message_id, (size_t)e->size,
 		                                  &c->raw, &c->rawlen, &c->mm);
 		if (r == 0)
 			imap_raw_header_put(s->sel.mailbox_id, s->sel.uidvalidity, e->uid, c->raw,
@@ -215,7 +217,7 @@ static int load_message(struct fetch_ctx *c, const struct fent *e)
 	c->raw = malloc((size_t)e->size + 1);
 	if (!c->raw)
 		return -ENOMEM;
-	ssize_t n = store_message_read(imap_db(c->s), e->message_id, 0, c->raw, (size_t)e->size);
+	ssize_t n = store_message_read(imap_reader(c->s), e->message_id, 0, c->raw, (size_t)e->size);
 	if (n < 0)
 		return (int)n;
 	c->rawlen = (size_t)n;
@@ -226,11 +228,11 @@ static int load_info(struct fetch_ctx *c, const struct fent *e)
 {
 	if (c->info_loaded)
 		return 0;
-	int r = store_imap_info_get(imap_db(c->s), e->message_id, &c->info);
+	int r = store_index_get(imap_reader(c->s), e->message_id, &c->info);
 	if (r == 0) {
 		if ((r = load_message(c, e)) < 0)
 			return r;
-		r = store_imap_info_compute(c->raw, c->rawlen, &c->info, NULL, NULL);
+		r = imap_index_compute(c->raw, c->rawlen, false, &c->info);
 	}
 	if (r < 0)
 		return r;
@@ -271,7 +273,7 @@ static int pump(struct fetch_ctx *c)
 		if (c->st_msgid) {
 			if (!c->piece && !(c->piece = malloc(FETCH_PIECE)))
 				return -ENOMEM;
-			ssize_t n = store_message_read(imap_db(c->s), c->st_msgid,
+			ssize_t n = store_message_read(imap_reader(c->s), c->st_msgid,
 			                               (size_t)c->st_off, c->piece, (size_t)want);
 			if (n <= 0)
 				return n < 0 ? (int)n : -EIO;
@@ -447,7 +449,7 @@ static int emit_atts(struct fetch_ctx *c, const struct fent *e)
 }
 
 /* The next entry to answer for, or NULL at the end of the set. */
-static int load_batch_cb(void *ud, const struct store_imap_entry *e)
+static int load_batch_cb(void *ud, const struct store_entry *e)
 {
 	struct fetch_ctx *c = ud;
 	uint32_t seq = imap_view_seq(c->s, e->uid);
@@ -482,8 +484,8 @@ static int next_batch(struct fetch_ctx *c)
 		}
 		uint32_t lo = imap_view_uid(c->s, c->next_seq), hi = imap_view_uid(c->s, rg->hi);
 		int r =
-		    store_imap_entries_range(imap_db(c->s), c->s->sel.mailbox_id, lo, hi,
-		                             FETCH_BATCH, STORE_IMAP_COLS_ENTRY, load_batch_cb, c);
+		    store_entries_range(imap_reader(c->s), c->s->sel.mailbox_id, lo, hi,
+		                             FETCH_BATCH, STORE_COLS_ENTRY, load_batch_cb, c);
 		if (r < 0)
 			return r;
 		if ((size_t)r < FETCH_BATCH || r == 0) {
@@ -587,7 +589,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			c->seen.mailbox_id = s->sel.mailbox_id;
 			c->seen.uids = c->seen_uids;
 			c->seen.n = k;
-			c->seen.op = STORE_IMAP_ADD;
+			c->seen.op = STORE_FLAGS_ADD;
 			c->seen.flags = STORE_FLAG_SEEN;
 			c->seen.keywords = "";
 			c->seen.unchangedsince = -1;
@@ -603,7 +605,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 	if (cmd->step == 1) {
 		if (c->status < 0) {
 			imap_log(s, LOG_WARN, "event=fetch_seen_failed err=%d", c->status);
-			store_imap_flags_req_clear(&c->seen);
+			store_flags_req_clear(&c->seen);
 			free(c->seen.res);
 			c->seen.res = NULL;
 		} else {
@@ -635,7 +637,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 					lo = hi;
 					hi = t;
 				}
-				if (store_imap_vanished_since(imap_db(s), s->sel.mailbox_id,
+				if (store_expunged_uids(imap_reader(s), s->sel.mailbox_id,
 				                              c->spec.changedsince, lo, hi, &u,
 				                              &n) == 0) {
 					char *fmt = imap_seqset_format(&cmd->arena, u, n);

@@ -28,9 +28,10 @@
 #include "app/config.h"
 #include "store/notify.h"
 #include "app/server.h"
-#include "store/imap_mailbox.h"
+#include "store/mailboxes.h"
 #include "store/mail.h"
 #include "store/store.h"
+#include "store/entries.h"
 
 /* Decode argument i as a mailbox name into buf. Writes BAD/NO itself and
  * returns false on failure. */
@@ -107,32 +108,13 @@ static int select_entry(void *ud, const struct store_entry *e)
 	return 0;
 }
 
-struct vanished {
-	const struct imap_seqset *known; /* NULL: all */
-	uint32_t *v;
-	size_t n, cap;
-};
-
-static int vanished_uid(void *ud, uint32_t uid)
+/* QRESYNC's known-uids as parsed (any order, '*' as the largest UID). */
+static bool in_known_uids(const struct imap_seqset *known, uint32_t uid)
 {
-	struct vanished *vz = ud;
-	if (vz->known) {
-		bool in = false;
-		for (size_t i = 0; i < vz->known->n && !in; i++)
-			in = uid >= vz->known->r[i].lo && uid <= vz->known->r[i].hi;
-		if (!in)
-			return 0;
-	}
-	if (vz->n == vz->cap) {
-		size_t cap = vz->cap ? vz->cap * 2 : 64;
-		uint32_t *p = realloc(vz->v, cap * sizeof *p);
-		if (!p)
-			return -ENOMEM;
-		vz->v = p;
-		vz->cap = cap;
-	}
-	vz->v[vz->n++] = uid;
-	return 0;
+	for (size_t i = 0; i < known->n; i++)
+		if (uid >= known->r[i].lo && uid <= known->r[i].hi)
+			return true;
+	return false;
 }
 
 enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cmd)
@@ -195,9 +177,9 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 
 	int64_t id;
 	struct store_mailbox mb;
-	int rc = store_mailbox_find(imap_db(s), s->account_id, name, &id);
+	int rc = store_mailbox_find(imap_reader(s), s->account_id, name, &id);
 	if (rc == 1)
-		rc = store_mailbox_get(imap_db(s), id, &mb);
+		rc = store_mailbox_get(imap_reader(s), id, &mb);
 	if (rc <= 0) {
 		if (rc < 0)
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Try again later");
@@ -223,7 +205,7 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 	 * an event for a UID the scan already saw is ignored. */
 	s->state = IMAP_SELECTED;
 	if (imap_updates_subscribe(s) != 0 ||
-	    store_entries_list_flags(imap_db(s), id, select_entry, &sc) < 0 || !s->sel.name) {
+	    store_entries_list_flags(imap_reader(s), id, select_entry, &sc) < 0 || !s->sel.name) {
 		free(sc.changed);
 		imap_unselect(s);
 		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Try again later");
@@ -251,22 +233,26 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 		imap_write(s, "\r\n", 2);
 	}
 	if (do_qresync) {
-		struct vanished vz = {.known = have_known ? &known : NULL};
-		if (imap_mbox_expunged_since(imap_db(s), id, (int64_t)q_modseq, vanished_uid,
-		                             &vz) == 0 &&
-		    vz.n) {
+		uint32_t *gone = NULL;
+		size_t ngone = 0, told = 0;
+		if (store_expunged_uids(imap_reader(s), id, (int64_t)q_modseq, 1, UINT32_MAX, &gone,
+		                        &ngone) == 0) {
+			for (size_t i = 0; i < ngone; i++)
+				if (!have_known || in_known_uids(&known, gone[i]))
+					gone[told++] = gone[i];
+		}
+		if (told) {
 			struct imap_arena a = {0};
-			imap_untagged(s, "VANISHED (EARLIER) %s",
-			              imap_seqset_format(&a, vz.v, vz.n));
+			imap_untagged(s, "VANISHED (EARLIER) %s", imap_seqset_format(&a, gone, told));
 			imap_arena_reset(&a);
 		}
-		free(vz.v);
+		free(gone);
 		char kw[2048];
 		for (size_t i = 0; i < sc.nchanged; i++) {
 			uint32_t flags;
 			int64_t modseq;
 			uint32_t uid = sc.changed[i];
-			if (imap_mbox_entry(imap_db(s), id, uid, &flags, &modseq, kw, sizeof kw) !=
+			if (store_entry_flags(imap_reader(s), id, uid, &flags, &modseq, kw, sizeof kw) !=
 			    1)
 				continue;
 			imap_printf(s, "* %u FETCH (UID %u FLAGS ", imap_view_seq(s, uid), uid);
@@ -284,9 +270,9 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 
 /* ---- CREATE / DELETE / RENAME / SUBSCRIBE: store jobs ---- */
 
-/* job first: the store job gets this struct as its imap_mbox_job */
+/* job first: the store job gets this struct as its store_mailbox_req */
 struct mbox_cmd {
-	struct imap_mbox_job job;
+	struct store_mailbox_req job;
 	struct imap_session *s;
 	int status;
 };
@@ -373,7 +359,7 @@ enum imap_cmd_result imap_cmd_create(struct imap_session *s, struct imap_cmd *cm
 	}
 	mc = imap_arena_alloc(&cmd->arena, sizeof *mc);
 	mc->job.name = imap_arena_strndup(&cmd->arena, name, strlen(name));
-	return submit(s, cmd, mc, imap_mbox_create_job);
+	return submit(s, cmd, mc, store_mailbox_create_job);
 }
 
 enum imap_cmd_result imap_cmd_delete(struct imap_session *s, struct imap_cmd *cmd)
@@ -401,7 +387,7 @@ enum imap_cmd_result imap_cmd_delete(struct imap_session *s, struct imap_cmd *cm
 	}
 	mc = imap_arena_alloc(&cmd->arena, sizeof *mc);
 	mc->job.name = imap_arena_strndup(&cmd->arena, name, strlen(name));
-	return submit(s, cmd, mc, imap_mbox_delete_job);
+	return submit(s, cmd, mc, store_mailbox_delete_job);
 }
 
 enum imap_cmd_result imap_cmd_rename(struct imap_session *s, struct imap_cmd *cmd)
@@ -416,7 +402,7 @@ enum imap_cmd_result imap_cmd_rename(struct imap_session *s, struct imap_cmd *cm
 		for (size_t i = 0; i < mc->job.nuids; i++) {
 			struct notify_event ev = {.mailbox_id = 0, .kind = NOTIFY_EXPUNGE};
 			int64_t inbox;
-			if (store_mailbox_find(imap_db(s), s->account_id, "INBOX", &inbox) != 1)
+			if (store_mailbox_find(imap_reader(s), s->account_id, "INBOX", &inbox) != 1)
 				break;
 			ev.mailbox_id = inbox;
 			ev.uid = mc->job.uids[i];
@@ -446,7 +432,7 @@ enum imap_cmd_result imap_cmd_rename(struct imap_session *s, struct imap_cmd *cm
 	mc = imap_arena_alloc(&cmd->arena, sizeof *mc);
 	mc->job.name = imap_arena_strndup(&cmd->arena, from, strlen(from));
 	mc->job.newname = imap_arena_strndup(&cmd->arena, to, strlen(to));
-	return submit(s, cmd, mc, imap_mbox_rename_job);
+	return submit(s, cmd, mc, store_mailbox_rename_job);
 }
 
 enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s, struct imap_cmd *cmd)
@@ -469,7 +455,7 @@ enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s, struct imap_cmd 
 	mc = imap_arena_alloc(&cmd->arena, sizeof *mc);
 	mc->job.name = imap_arena_strndup(&cmd->arena, name, strlen(name));
 	mc->job.subscribe = strcmp(cmd->name, "SUBSCRIBE") == 0;
-	return submit(s, cmd, mc, imap_mbox_subscribe_job);
+	return submit(s, cmd, mc, store_mailbox_subscribe_job);
 }
 
 /* ---- STATUS ---- */
@@ -517,12 +503,12 @@ static int status_items(const struct imap_arg *l, unsigned *out)
 static int write_status(struct imap_session *s, const char *name, int64_t id, unsigned items)
 {
 	struct store_mailbox mb;
-	struct imap_mbox_status st = {0};
-	int rc = store_mailbox_get(imap_db(s), id, &mb);
+	struct store_mailbox_counts st = {0};
+	int rc = store_mailbox_get(imap_reader(s), id, &mb);
 	if (rc <= 0)
 		return rc < 0 ? rc : -ENOENT;
 	if ((items & (ST_MESSAGES | ST_UNSEEN | ST_DELETED | ST_SIZE)) &&
-	    (rc = imap_mbox_status(imap_db(s), id, &st)) < 0)
+	    (rc = store_mailbox_counts(imap_reader(s), id, &st)) < 0)
 		return rc;
 	if (items & ST_HIGHESTMODSEQ)
 		imap_condstore_enable(s);
@@ -565,7 +551,7 @@ enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cm
 	if (!arg_mailbox(s, cmd, 0, name, sizeof name, false))
 		return IMAP_DONE;
 	int64_t id;
-	int rc = store_mailbox_find(imap_db(s), s->account_id, name, &id);
+	int rc = store_mailbox_find(imap_reader(s), s->account_id, name, &id);
 	if (rc == 1)
 		rc = write_status(s, name, id, items);
 	else if (rc == 0)
@@ -849,7 +835,7 @@ enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd)
 	}
 
 	struct mbox_vec mv = {0};
-	int rc = store_mailbox_list(imap_db(s), s->account_id, collect_mbox, &mv);
+	int rc = store_mailbox_list(imap_reader(s), s->account_id, collect_mbox, &mv);
 	if (rc < 0) {
 		for (size_t k = 0; k < mv.n; k++)
 			free(mv.v[k].name);

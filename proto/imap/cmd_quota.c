@@ -10,20 +10,20 @@
 #include <string.h>
 
 #include "store/accounts.h"
-#include "store/imap_mailbox.h"
-#include "store/imap_messages.h"
+#include "store/mailboxes.h"
+#include "store/entries.h"
 #include "store/mail.h"
 
 /* 1 quota (used/limit in KiB), 0 none, negative. */
 static int quota(struct imap_session *s, uint64_t *used_kb, uint64_t *limit_kb)
 {
 	struct store_account a;
-	int rc = store_account_get(imap_db(s), s->account_id, &a);
+	int rc = store_account_get(imap_reader(s), s->account_id, &a);
 	if (rc <= 0)
 		return rc;
 	if (a.quota_bytes <= 0)
 		return 0;
-	int64_t used = store_imap_account_usage(imap_db(s), s->account_id);
+	int64_t used = store_account_usage(imap_reader(s), s->account_id);
 	if (used < 0)
 		return (int)used;
 	*used_kb = ((uint64_t)used + 1023) / 1024;
@@ -42,7 +42,7 @@ enum imap_cmd_result imap_cmd_getquotaroot(struct imap_session *s, struct imap_c
 	}
 	int64_t id;
 	if (imap_mailbox_name_decode(s, name, len, buf, sizeof buf, false) < 0 ||
-	    store_mailbox_find(imap_db(s), s->account_id, buf, &id) != 1) {
+	    store_mailbox_find(imap_reader(s), s->account_id, buf, &id) != 1) {
 		imap_tagged(s, cmd, "NO", "NONEXISTENT", "No such mailbox");
 		return IMAP_DONE;
 	}

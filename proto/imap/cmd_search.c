@@ -27,8 +27,10 @@
 #include <string.h>
 
 #include "mime/mime.h"
-#include "store/imap_messages.h"
+#include "store/entries.h"
 #include "store/store.h"
+#include "store/msg_index.h"
+#include "proto/imap/index.h"
 
 #define SEARCH_SLICE 5000
 #define SEARCH_PREFILTER_MIN 5000 /* messages in the view */
@@ -48,7 +50,7 @@ static uint32_t prefilter_min(void)
 struct search_ctx {
 	struct imap_session *s;
 	struct imap_search q;
-	struct store_imap_index_req idx;
+	struct store_index_req idx;
 	int status;
 	uint32_t next_uid;
 	uint32_t *hits; /* matching UIDs, ascending */
@@ -63,9 +65,9 @@ struct search_ctx {
 
 /* The writer job gets the request inside the context; the completion gets
  * the whole context. */
-static int index_job(sqlite3 *db, void *arg)
+static int index_job(struct store_tx *tx, void *arg)
 {
-	return store_imap_index_missing_job(db, &((struct search_ctx *)arg)->idx);
+	return store_index_missing_job(tx, &((struct search_ctx *)arg)->idx);
 }
 
 static void search_ctx_free(struct imap_cmd *cmd)
@@ -178,11 +180,11 @@ static void index_done(void *arg, int status)
 
 /* The narrowest entry columns that evaluate the query: the Date: day and
  * the header fields are in the message's info row. */
-static enum store_imap_cols search_cols(unsigned need)
+static enum store_entry_cols search_cols(unsigned need)
 {
 	if (need & IMAP_NEED_HEADERS)
-		return STORE_IMAP_COLS_HEADERS;
-	return (need & IMAP_NEED_INFO) ? STORE_IMAP_COLS_INFO : STORE_IMAP_COLS_ENTRY;
+		return STORE_COLS_HEADERS;
+	return (need & IMAP_NEED_INFO) ? STORE_COLS_INFO : STORE_COLS_ENTRY;
 }
 
 /* The shortest FTS list (BODY, TEXT or a header prefilter) of a key the
@@ -215,7 +217,7 @@ static int add_hit(struct search_ctx *c, uint32_t uid)
 	return imap_uids_push(&c->hits, &c->nhits, &c->cap, uid) ? 0 : -ENOMEM;
 }
 
-static int scan_cb(void *ud, const struct store_imap_entry *e)
+static int scan_cb(void *ud, const struct store_entry *e)
 {
 	struct search_ctx *c = ud;
 	c->next_uid = e->uid;
@@ -244,7 +246,7 @@ static int scan_cb(void *ud, const struct store_imap_entry *e)
 	 * and Date: from the header itself, as FETCH does. */
 	char *headers = NULL;
 	if (!cached && !e->indexed && (c->need & (IMAP_NEED_HEADERS | IMAP_NEED_INFO)) &&
-	    store_imap_header_info(imap_db(c->s), e->message_id, &headers, &m.sent_day) == 0)
+	    imap_header_info(imap_reader(c->s), e->message_id, &headers, &m.sent_day) == 0)
 		m.headers = headers;
 	bool hit = imap_search_match(&c->q, c->q.root, &m);
 	free(headers);
@@ -410,7 +412,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			return IMAP_DONE;
 		}
 		uint32_t view_last = s->sel.uids[s->sel.count - 1];
-		int r = store_imap_mailbox_unindexed(imap_db(s), s->sel.mailbox_id,
+		int r = store_index_missing_in(imap_reader(s), s->sel.mailbox_id,
 		                                     indexed_upto(s->sel.mailbox_id), view_last);
 		if (r == 1 && (c->idx.done > 0 || c->idx.mailbox_id == 0)) {
 			c->idx.mailbox_id = s->sel.mailbox_id;
@@ -428,7 +430,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			struct imap_search_fts *f = &c->q.fts[i];
 			if (f->off)
 				continue;
-			int r = store_imap_fts_uids(imap_db(s), s->sel.mailbox_id, f->needle,
+			int r = store_search_text(imap_reader(s), s->sel.mailbox_id, f->needle,
 			                            f->len, f->scope, &f->uids, &f->n);
 			if (r < 0) {
 				imap_log(s, LOG_ERROR, "event=search_fts_error err=%d", r);
@@ -466,7 +468,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		const struct imap_search_fts *f = required_list(&c->q);
 		if (f && f->n <= SEARCH_SLICE && f->n * 4 < s->sel.count) {
 			for (size_t i = 0; i < f->n; i++) {
-				int r = store_imap_entries_range(imap_db(s), s->sel.mailbox_id,
+				int r = store_entries_range(imap_reader(s), s->sel.mailbox_id,
 				                                 f->uids[i], f->uids[i], 1,
 				                                 search_cols(need), scan_cb, c);
 				if (r < 0) {
@@ -484,15 +486,15 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			return reply(s, cmd, c);
 		uint32_t from = c->next_uid + 1;
 		c->next_uid = last; /* unless the slice stops early */
-		enum store_imap_cols cols = search_cols(need);
+		enum store_entry_cols cols = search_cols(need);
 		c->hc = NULL;
 		if ((need & IMAP_NEED_HEADERS) && s->sel.count < prefilter_min()) {
-			c->hc = imap_header_cache_get(imap_db(s), s->sel.mailbox_id,
+			c->hc = imap_header_cache_get(imap_reader(s), s->sel.mailbox_id,
 			                              s->sel.uidvalidity, s->sel.count);
 			if (c->hc) /* then only the entries (and sizes) from the store */
 				cols = search_cols(need & ~(unsigned)IMAP_NEED_HEADERS);
 		}
-		int r = store_imap_entries_range(imap_db(s), s->sel.mailbox_id, from, last,
+		int r = store_entries_range(imap_reader(s), s->sel.mailbox_id, from, last,
 		                                 SEARCH_SLICE, cols, scan_cb, c);
 		if (r < 0) {
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");

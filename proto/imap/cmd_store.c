@@ -18,13 +18,13 @@
 
 #include "mime/mime.h"
 #include "store/notify.h"
-#include "store/imap_messages.h"
+#include "store/entries.h"
 #include "store/mail.h"
 #include "store/store.h"
 
 struct store_ctx {
 	struct imap_session *s;
-	struct store_imap_flags_req req;
+	struct store_flags_req req;
 	uint32_t *uids;
 	bool silent;
 	int status;
@@ -32,9 +32,9 @@ struct store_ctx {
 
 /* The writer job gets the request inside the context; the completion gets
  * the whole context. */
-static int flags_job(sqlite3 *db, void *arg)
+static int flags_job(struct store_tx *tx, void *arg)
 {
-	return store_imap_flags_job(db, &((struct store_ctx *)arg)->req);
+	return store_flags_job(tx, &((struct store_ctx *)arg)->req);
 }
 
 static void store_ctx_free(struct imap_cmd *cmd)
@@ -42,7 +42,7 @@ static void store_ctx_free(struct imap_cmd *cmd)
 	struct store_ctx *c = cmd->ctx;
 	if (!c)
 		return;
-	store_imap_flags_req_clear(&c->req);
+	store_flags_req_clear(&c->req);
 	free(c->req.res);
 	free(c->uids);
 	cmd->ctx = NULL;
@@ -101,7 +101,7 @@ int imap_flags_collect(const struct imap_arg *args, size_t n, struct imap_arena 
 		}
 		if (r == 1)
 			*mask |= bit;
-		else if (r == 0 && !store_imap_keyword_has(kw.data, args[i].str, args[i].len)) {
+		else if (r == 0 && !store_keyword_has(kw.data, args[i].str, args[i].len)) {
 			if (kw.len)
 				mime_buf_addc(&kw, ' ');
 			mime_buf_add(&kw, args[i].str, args[i].len);
@@ -147,14 +147,14 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 			return IMAP_DONE;
 		}
 		const struct imap_arg *item = &cmd->args[i++];
-		enum store_imap_flag_op op;
+		enum store_flag_op op;
 		const char *w = item->type == IMAP_ARG_ATOM ? item->str : "";
 		if (*w == '+')
-			op = STORE_IMAP_ADD, w++;
+			op = STORE_FLAGS_ADD, w++;
 		else if (*w == '-')
-			op = STORE_IMAP_REMOVE, w++;
+			op = STORE_FLAGS_REMOVE, w++;
 		else
-			op = STORE_IMAP_SET;
+			op = STORE_FLAGS_SET;
 		bool silent = false;
 		if (strcasecmp(w, "FLAGS.SILENT") == 0)
 			silent = true;
@@ -236,7 +236,7 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 	size_t nmod = 0;
 	char num[96];
 	for (size_t i = 0; i < c->req.n; i++) {
-		const struct store_imap_flag_result *r = &c->req.res[i];
+		const struct store_flag_result *r = &c->req.res[i];
 		uint32_t seq = imap_view_seq(s, r->uid);
 		if (r->status < 0 || seq == 0)
 			continue;
@@ -263,7 +263,7 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 				while (*e && *e != ' ')
 					e++;
 				if (e > p &&
-				    !store_imap_keyword_has(s->sel.keywords ? s->sel.keywords : "",
+				    !store_keyword_has(s->sel.keywords ? s->sel.keywords : "",
 				                            p, (size_t)(e - p)))
 					imap_view_keyword_seen(s, p, (size_t)(e - p));
 				p = e;

@@ -32,7 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/imap_messages.h"
+#include "store/entries.h"
+#include "proto/imap/index.h"
 
 #define BUDGET (32u << 20)
 
@@ -133,11 +134,11 @@ static void evict(const struct imap_header_cache *keep)
 }
 
 struct fill {
-	sqlite3 *db;
+	struct store_rd *rd;
 	struct imap_header_cache *h;
 };
 
-static int fill_cb(void *ud, const struct store_imap_entry *e)
+static int fill_cb(void *ud, const struct store_entry *e)
 {
 	struct fill *f = ud;
 	struct imap_header_cache *h = f->h;
@@ -158,8 +159,8 @@ static int fill_cb(void *ud, const struct store_imap_entry *e)
 			return -ENOMEM;
 	} else {
 		/* Not indexed yet: decoded from the message as its info row
-		 * will be (store_imap_header_info). */
-		int r = store_imap_header_info(f->db, e->message_id, &headers, &it->sent_day);
+		 * will be (imap_header_info). */
+		int r = imap_header_info(f->rd, e->message_id, &headers, &it->sent_day);
 		if (r < 0)
 			return r;
 	}
@@ -175,7 +176,7 @@ static int fill_cb(void *ud, const struct store_imap_entry *e)
 	return 0;
 }
 
-struct imap_header_cache *imap_header_cache_get(sqlite3 *db, int64_t mailbox_id,
+struct imap_header_cache *imap_header_cache_get(struct store_rd *rd, int64_t mailbox_id,
                                                 uint32_t uidvalidity, uint32_t count)
 {
 	if (count > IMAP_HEADER_CACHE_MAX)
@@ -199,9 +200,9 @@ struct imap_header_cache *imap_header_cache_get(sqlite3 *db, int64_t mailbox_id,
 	}
 	h->used = ++clock_now;
 	if (h->upto < UINT32_MAX) {
-		struct fill f = {.db = db, .h = h};
-		int r = store_imap_entries_range(db, mailbox_id, h->upto + 1, UINT32_MAX, 0,
-		                                 STORE_IMAP_COLS_HEADERS, fill_cb, &f);
+		struct fill f = {.rd = rd, .h = h};
+		int r = store_entries_range(rd, mailbox_id, h->upto + 1, UINT32_MAX, 0,
+		                                 STORE_COLS_HEADERS, fill_cb, &f);
 		if (r < 0)
 			return NULL; /* what was read is right: entries come in UID order */
 		if (h->n > IMAP_HEADER_CACHE_MAX * 2) {

@@ -6,7 +6,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sqlite3.h>
+
+struct store_rd;
 
 struct imap_header_entry {
 	int64_t sent_day;    /* IMAP_NO_DAY when the message has no Date: */
@@ -21,7 +22,7 @@ struct imap_header_cache;
  * or on error: the caller reads the store. The pointer is valid until the
  * next call (another mailbox's fill may evict this one). */
 #define IMAP_HEADER_CACHE_MAX 5000
-struct imap_header_cache *imap_header_cache_get(sqlite3 *db, int64_t mailbox_id,
+struct imap_header_cache *imap_header_cache_get(struct store_rd *rd, int64_t mailbox_id,
                                                 uint32_t uidvalidity, uint32_t count);
 /* The entry of uid, or NULL (expunged before it was cached). */
 const struct imap_header_entry *imap_header_cache_find(const struct imap_header_cache *h,

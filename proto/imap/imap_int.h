@@ -11,7 +11,7 @@
  *         imap_flags_collect() in fetch.h; imap_account_quota() in
  *         cmd_copy.c. Store schema v2 (store/store.c migration 1->2):
  *         imap_message_info + imap_fts (FTS5 trigram), filled at delivery
- *         by a call in store/mail.c message_put() (store/imap_messages.h).
+ *         by a call in store/mail.c message_put() (store/entries.h).
  *
  * Two engineers code against this file at the same time:
  *   core     (session.c, parser.c, commands.c, seqset.c, mutf7.c, arena.c,
@@ -79,7 +79,7 @@
  * cmd->arena and dies when the command ends (DONE, or the session closes).
  * Copy anything you keep longer into session-owned memory. Handlers may
  * allocate their own state from cmd->arena (imap_arena_alloc); if they hold
- * anything else (a store job in flight, a malloc'd buffer, an sqlite3
+ * anything else (a store job in flight, a malloc'd buffer, a store
  * statement) they set cmd->ctx_free, which runs exactly once when the
  * command ends or is abandoned (connection closed mid-command). A store
  * job's arg must not live in cmd->arena unless the command is ASYNC on that
@@ -105,7 +105,7 @@ struct notify_sub;
 struct auth_req;
 struct imap_parser;
 struct imap_compress;
-struct sqlite3;
+struct store_rd;
 
 /* ------------------------------------------------------------------ */
 /* Arena: bump allocator in chunks, freed all at once.                 */
@@ -409,9 +409,9 @@ void imap_cmd_wake(struct imap_session *s);
 void imap_ref(struct imap_session *s);
 void imap_unref(struct imap_session *s);
 
-/* The store and its read connection. */
+/* The store and the loop's read view of it. */
 struct store *imap_store(const struct imap_session *s);
-struct sqlite3 *imap_db(const struct imap_session *s);
+struct store_rd *imap_reader(const struct imap_session *s);
 
 /* CONDSTORE enabled by use (FETCH MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE). */
 void imap_condstore_enable(struct imap_session *s);

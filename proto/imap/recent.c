@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/imap_mailbox.h"
+#include "store/entries.h"
+#include "store/mailboxes.h"
 #include "store/store.h"
 
 struct mark {
@@ -50,7 +51,7 @@ static struct mark *mark_get(struct imap_session *s, int64_t mailbox_id)
 	size_t i = mark_pos(mailbox_id);
 	if (i < nmarks && marks[i].mailbox_id == mailbox_id)
 		return &marks[i];
-	int64_t uid = imap_mbox_recent_uid(imap_db(s), mailbox_id);
+	int64_t uid = store_recent_uid(imap_reader(s), mailbox_id);
 	if (uid < 0)
 		return NULL;
 	if (nmarks == capmarks) {
@@ -83,10 +84,10 @@ static uint32_t claim(struct imap_session *s, uint32_t upto, bool claim)
 	uint32_t prev = m->uid;
 	if (claim && upto > prev) {
 		m->uid = upto;
-		struct imap_mbox_recent *q = malloc(sizeof *q);
+		struct store_recent_mark *q = malloc(sizeof *q);
 		if (q) {
-			*q = (struct imap_mbox_recent){s->sel.mailbox_id, upto};
-			if (store_submit_lazy(imap_store(s), imap_mbox_recent_job, persist_done,
+			*q = (struct store_recent_mark){s->sel.mailbox_id, upto};
+			if (store_submit_lazy(imap_store(s), store_recent_mark_job, persist_done,
 			                      q) < 0)
 				free(q);
 		}
@@ -154,7 +155,7 @@ uint32_t imap_recent_count(const struct imap_session *s)
 int64_t imap_recent_status(struct imap_session *s, int64_t mailbox_id)
 {
 	struct mark *m = mark_get(s, mailbox_id);
-	return m ? imap_mbox_count_above(imap_db(s), mailbox_id, m->uid) : 0;
+	return m ? store_entries_count_above(imap_reader(s), mailbox_id, m->uid) : 0;
 }
 
 void imap_recent_forget(int64_t mailbox_id)

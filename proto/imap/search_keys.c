@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "store/imap_messages.h"
+#include "store/entries.h"
 #include "store/mail.h"
 
 struct sp {
@@ -444,7 +444,7 @@ bool imap_search_match(const struct imap_search *q, const struct imap_search_key
 	case IMAP_SK_FLAG:
 		return ((m->flags & k->flag) != 0) != k->neg;
 	case IMAP_SK_KEYWORD:
-		return store_imap_keyword_has(m->keywords, k->str, k->len) != k->neg;
+		return store_keyword_has(m->keywords, k->str, k->len) != k->neg;
 	case IMAP_SK_NEW:
 		return m->recent && !(m->flags & STORE_FLAG_SEEN);
 	case IMAP_SK_RECENT:

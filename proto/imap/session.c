@@ -81,9 +81,9 @@ struct store *imap_store(const struct imap_session *s)
 	return s->srv->store;
 }
 
-struct sqlite3 *imap_db(const struct imap_session *s)
+struct store_rd *imap_reader(const struct imap_session *s)
 {
-	return (struct sqlite3 *)store_reader(s->srv->store);
+	return store_reader(s->srv->store);
 }
 
 void imap_condstore_enable(struct imap_session *s)
@@ -551,9 +551,9 @@ static void run_handler(struct imap_session *s)
 		struct imap_cmd *cmd = s->cur;
 		/* Everything one step of a command reads comes from one read
 		 * transaction (store_read_begin). */
-		bool txn = store_read_begin(imap_store(s));
+		bool txn = store_read_begin(imap_reader(s));
 		enum imap_cmd_result r = cmd->def->handler(s, cmd);
-		store_read_end(imap_store(s), txn);
+		store_read_end(imap_reader(s), txn);
 		if (r == IMAP_DONE) {
 			finish_cmd(s);
 			return;

@@ -31,7 +31,8 @@
 
 #include "net/conn.h"
 #include "store/notify.h"
-#include "store/imap_mailbox.h"
+#include "store/entries.h"
+#include "store/mailboxes.h"
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -303,7 +304,7 @@ void imap_updates_flush(struct imap_session *s, bool allow_expunge)
 			uint32_t seq = imap_view_seq(s, v[i]);
 			uint32_t flags;
 			int64_t modseq;
-			if (!seq || imap_mbox_entry(imap_db(s), s->sel.mailbox_id, v[i], &flags,
+			if (!seq || store_entry_flags(imap_reader(s), s->sel.mailbox_id, v[i], &flags,
 			                            &modseq, kw, sizeof kw) != 1)
 				continue; /* gone: its EXPUNGE is on the way */
 			imap_printf(s, "* %u FETCH (UID %u FLAGS ", seq, v[i]);

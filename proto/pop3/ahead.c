@@ -1,9 +1,9 @@
 /* ahead: read-ahead of small messages for RETR and TOP.
  *
  * Why: a client downloading a maildrop sends RETR 1, RETR 2, ... one at a
- * time. Each store read on its own is an SQLite read transaction, and on
- * the shared WAL database every read transaction takes and drops a lock
- * with two fcntl() calls: a third of the system calls of a small RETR. So
+ * time. Each store read on its own is a read transaction, and on the
+ * shared database every read transaction takes and drops a lock with two
+ * fcntl() calls: a third of the system calls of a small RETR. So
  * on a RETR of a message that is not read ahead yet, the following small
  * messages of the snapshot (not deleted, up to POP3_AHEAD_BYTES in all) are
  * read in the same transaction, and the next RETRs are served from memory.
@@ -44,15 +44,13 @@ static ssize_t copy_out(const struct pop3_ahead *a, uint32_t msgno, char *buf)
 static ssize_t fill(struct pop3_session *s, uint32_t msgno, char *buf)
 {
 	struct pop3_ahead *a = &s->ahead;
-	sqlite3 *db = store_reader(s->srv->store);
+	struct store_rd *rd = store_reader(s->srv->store);
 	if (!a->buf && !(a->buf = malloc(POP3_AHEAD_BYTES + POP3_READ_PIECE)))
 		return -EAGAIN; /* no memory for it: read the usual way */
 	a->first = msgno;
 	a->count = 0;
 	a->off[0] = 0;
-	/* Fails only if a transaction is open already; then each read is its
-	 * own, which is slower but just as correct. */
-	bool txn = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	bool txn = store_read_begin(rd);
 	ssize_t first = -EAGAIN;
 	for (uint32_t n = msgno; n <= s->nmsgs && a->count < POP3_AHEAD_MAX; n++) {
 		const struct pop3_msg *m = &s->msgs[n - 1];
@@ -66,7 +64,7 @@ static ssize_t fill(struct pop3_session *s, uint32_t msgno, char *buf)
 		if (m->size > POP3_AHEAD_MSG_MAX ||
 		    (n > msgno && a->off[a->count] >= POP3_AHEAD_BYTES))
 			break;
-		ssize_t got = store_message_read(db, m->message_id, 0, a->buf + a->off[a->count],
+		ssize_t got = store_message_read(rd, m->message_id, 0, a->buf + a->off[a->count],
 		                                 POP3_READ_PIECE);
 		if (got < 0) {
 			if (n == msgno)
@@ -76,8 +74,7 @@ static ssize_t fill(struct pop3_session *s, uint32_t msgno, char *buf)
 		a->off[a->count + 1] = a->off[a->count] + (size_t)got;
 		a->count++;
 	}
-	if (txn)
-		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	store_read_end(rd, txn);
 	if (a->count > 0)
 		first = copy_out(a, msgno, buf);
 	return first;

@@ -6,7 +6,7 @@
  * sends the header, the blank line that ends it, and the first n body lines.
  *
  * This is a pure, resumable filter: feed it the message in pieces of any
- * size (one sqlite3_blob read at a time) and it writes the stuffed bytes.
+ * size (one store read at a time) and it writes the stuffed bytes.
  * It also normalises line endings: messages are stored with CRLF, but a
  * bare LF (which the store contract forbids, yet an old or foreign row might
  * hold) goes out as CRLF, so the client always sees legal lines. `octets`

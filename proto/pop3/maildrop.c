@@ -34,6 +34,8 @@
 #include "app/server.h"
 #include "store/mail.h"
 #include "store/store.h"
+#include "store/entries.h"
+#include "store/mailboxes.h"
 
 /* ---- snapshot ---- */
 
@@ -65,15 +67,15 @@ static int add_entry(void *ud, const struct store_entry *e)
 
 int pop3_maildrop_open(struct pop3_session *s)
 {
-	sqlite3 *db = store_reader(s->srv->store);
+	struct store_rd *rd = store_reader(s->srv->store);
 	int64_t mbid;
-	int rc = store_mailbox_find(db, s->account_id, "INBOX", &mbid);
+	int rc = store_mailbox_find(rd, s->account_id, "INBOX", &mbid);
 	if (rc == 0)
 		return -ENOENT;
 	if (rc < 0)
 		return rc;
 	struct store_mailbox mb;
-	rc = store_mailbox_get(db, mbid, &mb);
+	rc = store_mailbox_get(rd, mbid, &mb);
 	if (rc == 0)
 		return -ENOENT;
 	if (rc < 0)
@@ -89,7 +91,7 @@ int pop3_maildrop_open(struct pop3_session *s)
 		return -ENOMEM;
 
 	pop3_maildrop_free(s);
-	rc = store_entries_list(db, mbid, add_entry, s);
+	rc = store_entries_list(rd, mbid, add_entry, s);
 	if (rc < 0) {
 		pop3_maildrop_free(s);
 		return rc;
@@ -114,12 +116,12 @@ struct seen_set {
 	size_t n;
 };
 
-static int seen_apply(sqlite3 *db, int64_t mailbox_id, struct seen_set *set)
+static int seen_apply(struct store_tx *tx, int64_t mailbox_id, struct seen_set *set)
 {
 	for (size_t i = 0; i < set->n; i++) {
 		uint32_t flags;
 		int64_t modseq;
-		int rc = store_entries_update_flags(db, mailbox_id, set->uids[i], STORE_FLAG_SEEN,
+		int rc = store_entries_update_flags(tx, mailbox_id, set->uids[i], STORE_FLAG_SEEN,
 		                                    0, &flags, &modseq);
 		if (rc == -ENOENT) {
 			set->changed[i] = false; /* expunged meanwhile */
@@ -180,10 +182,10 @@ struct seen_job {
 	struct seen_set set;
 };
 
-static int seen_job_run(sqlite3 *db, void *arg)
+static int seen_job_run(struct store_tx *tx, void *arg)
 {
 	struct seen_job *j = arg;
-	return seen_apply(db, j->mailbox_id, &j->set);
+	return seen_apply(tx, j->mailbox_id, &j->set);
 }
 
 static void seen_job_done(void *arg, int status)
@@ -260,19 +262,19 @@ struct quit_job {
 	int64_t modseq; /* HIGHESTMODSEQ after the expunge */
 };
 
-static int quit_job_run(sqlite3 *db, void *arg)
+static int quit_job_run(struct store_tx *tx, void *arg)
 {
 	struct quit_job *j = arg;
-	int rc = seen_apply(db, j->mailbox_id, &j->seen);
+	int rc = seen_apply(tx, j->mailbox_id, &j->seen);
 	if (rc < 0)
 		return rc;
 	if (j->n == 0)
 		return 0;
-	int expunged = store_entries_expunge(db, j->mailbox_id, j->uids, j->n);
+	int expunged = store_entries_expunge(tx, j->mailbox_id, j->uids, j->n);
 	if (expunged < 0)
 		return expunged;
 	struct store_mailbox mb;
-	rc = store_mailbox_get(db, j->mailbox_id, &mb);
+	rc = store_mailbox_get(store_tx_reader(tx), j->mailbox_id, &mb);
 	if (rc < 0)
 		return rc;
 	j->modseq = mb.highestmodseq;

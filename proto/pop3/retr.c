@@ -2,7 +2,7 @@
  *
  * Why streaming: a 50 MB message must not become a 50 MB buffer per
  * client. The stream reads POP3_READ_PIECE bytes at a time with
- * store_message_read() (sqlite3_blob on the loop's read connection),
+ * store_message_read() (on the loop's read view, never the whole message),
  * byte-stuffs them through pop3_dot into wbuf and queues that on the
  * conn, but only while conn_output_full() is false. When the queue is full
  * the pump returns and the conn's `drained` callback calls it again. The

@@ -18,8 +18,8 @@
  * A pending job keeps a reference on the session; when the conn closes
  * first, `closed` is set and the completion only finishes the store side.
  *
- * RETR and TOP stream the message from the store in 64 KiB pieces
- * (sqlite3_blob): a piece is read, stuffed and queued only while the conn's
+ * RETR and TOP stream the message from the store in 64 KiB pieces: a
+ * piece is read, stuffed and queued only while the conn's
  * output queue is under its limit, and the `drained` callback resumes the
  * stream. A 50 MB message never sits in memory whole.
  *

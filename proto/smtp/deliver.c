@@ -37,7 +37,7 @@
 #include "store/mail.h"
 #include "store/store.h"
 
-static sqlite3 *reader(struct smtp_session *s)
+static struct store_rd *reader(struct smtp_session *s)
 {
 	return s->srv->store ? store_reader(s->srv->store) : NULL;
 }
@@ -98,16 +98,16 @@ enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_p
 enum smtp_reply_id smtp_sender_owned(struct smtp_session *s, const char *addr, size_t len)
 {
 	char buf[SMTP_PATH_MAX + 1];
-	sqlite3 *db = reader(s);
+	struct store_rd *rd = reader(s);
 	int rc;
 
-	if (!db)
+	if (!rd)
 		return SMTP_R_STORE_FAIL;
 	if (len == 0 || len >= sizeof buf)
 		return SMTP_R_NOT_OWNED;
 	memcpy(buf, addr, len);
 	buf[len] = '\0';
-	rc = store_address_owned_by(db, s->acct.account_id, buf);
+	rc = store_address_owned_by(rd, s->acct.account_id, buf);
 	if (rc < 0)
 		return SMTP_R_STORE_FAIL;
 	return rc == 1 ? SMTP_R_OK : SMTP_R_NOT_OWNED;
@@ -208,8 +208,21 @@ static void job_free(struct smtp_job *j)
 
 /* Writer thread, after the local delivery: the "delivered" DSN of RFC 3461
  * 6.2.1 for the recipients that asked for one, in the same transaction. A
- * DSN that cannot be stored is logged and does not fail the delivery. */
-static void success_dsn(sqlite3 *db, struct smtp_job *j)
+ * DSN that cannot be stored is logged and does not fail the delivery: it
+ * is tried in a savepoint of its own (store_tx_try). */
+struct success_dsn {
+	struct smtp_job *j;
+	const char *msg;
+	size_t len;
+};
+
+static int deliver_success_dsn(struct store_tx *tx, void *arg)
+{
+	struct success_dsn *d = arg;
+	return dsn_deliver(tx, d->j->mail_from, d->msg, d->len);
+}
+
+static void success_dsn(struct store_tx *tx, struct smtp_job *j)
 {
 	char postmaster[320];
 	snprintf(postmaster, sizeof postmaster, "MAILER-DAEMON@%s", j->hostname);
@@ -225,16 +238,12 @@ static void success_dsn(sqlite3 *db, struct smtp_job *j)
 	    .rcpts = j->delivered,
 	    .nrcpts = j->ndelivered,
 	};
-	size_t len;
-	char *msg = dsn_build(&info, &len);
-	int r = msg ? 0 : -ENOMEM;
-	if (r == 0 && sqlite3_exec(db, "SAVEPOINT success_dsn", NULL, NULL, NULL) != SQLITE_OK)
-		r = -EIO;
-	if (r == 0) {
-		r = dsn_deliver(db, j->mail_from, msg, len);
-		if (r < 0)
-			sqlite3_exec(db, "ROLLBACK TO success_dsn", NULL, NULL, NULL);
-		sqlite3_exec(db, "RELEASE success_dsn", NULL, NULL, NULL);
+	struct success_dsn d = {.j = j};
+	char *msg = dsn_build(&info, &d.len);
+	int r = -ENOMEM;
+	if (msg) {
+		d.msg = msg;
+		r = store_tx_try(tx, deliver_success_dsn, &d);
 	}
 	free(msg);
 	if (r < 0)
@@ -242,7 +251,7 @@ static void success_dsn(sqlite3 *db, struct smtp_job *j)
 }
 
 /* Writer thread. */
-static int job_run(sqlite3 *db, void *arg)
+static int job_run(struct store_tx *tx, void *arg)
 {
 	struct smtp_job *j = arg;
 	int rc;
@@ -260,11 +269,11 @@ static int job_run(sqlite3 *db, void *arg)
 		    .uids = j->uids,
 		    .modseqs = j->modseqs,
 		};
-		rc = store_deliver(db, &d);
+		rc = store_deliver(tx, &d);
 		if (rc < 0)
 			return rc;
 		if (j->ndelivered)
-			success_dsn(db, j);
+			success_dsn(tx, j);
 	}
 	if (j->nremote) {
 		struct store_delivery d = {
@@ -277,7 +286,7 @@ static int job_run(sqlite3 *db, void *arg)
 		    .remote = j->remote,
 		    .nremote = j->nremote,
 		};
-		rc = store_deliver(db, &d);
+		rc = store_deliver(tx, &d);
 		if (rc < 0)
 			return rc;
 	}

@@ -86,15 +86,15 @@ static const unsigned variants[8] = {
 /* INBOX's UIDVALIDITY in the current store (for SELECT ... QRESYNC). */
 static uint32_t inbox_uidvalidity;
 
-static int populate(sqlite3 *db, const char *hash, int64_t account_id)
+static int populate(struct store_tx *tx, const char *hash, int64_t account_id)
 {
 	int64_t inbox, work;
-	int rc = store_mailbox_find(db, account_id, "INBOX", &inbox);
+	int rc = store_mailbox_find(store_tx_reader(tx), account_id, "INBOX", &inbox);
 	if (rc != 1)
 		return rc < 0 ? rc : -ENOENT;
-	rc = store_mailbox_create(db, account_id, "Work", "", &work);
+	rc = store_mailbox_create(tx, account_id, "Work", "", &work);
 	if (rc == 0)
-		rc = store_mailbox_create(db, account_id, "Entw&APw-rfe", "", NULL);
+		rc = store_mailbox_create(tx, account_id, "Entw&APw-rfe", "", NULL);
 	if (rc < 0)
 		return rc;
 	struct {
@@ -112,12 +112,12 @@ static int populate(sqlite3 *db, const char *hash, int64_t account_id)
 	    {work, fuzz_msg_work2, sizeof fuzz_msg_work2 - 1, 0},
 	};
 	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
-		rc = fuzz_deliver(db, account_id, m[i].mb, m[i].msg, m[i].len, m[i].flags);
+		rc = fuzz_deliver(tx, account_id, m[i].mb, m[i].msg, m[i].len, m[i].flags);
 		if (rc < 0)
 			return rc;
 	}
 	struct store_mailbox mb;
-	if (store_mailbox_get(db, inbox, &mb) != 1)
+	if (store_mailbox_get(store_tx_reader(tx), inbox, &mb) != 1)
 		return -EIO;
 	inbox_uidvalidity = mb.uidvalidity;
 	return 0;

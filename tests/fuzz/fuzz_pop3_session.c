@@ -87,7 +87,7 @@ static const char msg_no_crlf[] = "From: x@remote.test\r\n"
                                   "first line\r\n"
                                   ".last line without CRLF";
 
-static int populate(sqlite3 *db, const char *hash, int64_t account_id)
+static int populate(struct store_tx *tx, const char *hash, int64_t account_id)
 {
 	struct {
 		const char *msg;
@@ -100,7 +100,7 @@ static int populate(sqlite3 *db, const char *hash, int64_t account_id)
 	    {msg_no_crlf, sizeof msg_no_crlf - 1},
 	};
 	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
-		int rc = fuzz_deliver(db, account_id, 0, m[i].msg, m[i].len, 0);
+		int rc = fuzz_deliver(tx, account_id, 0, m[i].msg, m[i].len, 0);
 		if (rc < 0)
 			return rc;
 	}

@@ -87,17 +87,17 @@ static const unsigned variants[8] = {
 };
 #define NVARIANTS (sizeof variants / sizeof variants[0])
 
-static int populate(sqlite3 *db, const char *hash, int64_t account_id)
+static int populate(struct store_tx *tx, const char *hash, int64_t account_id)
 {
 	int rc = 0;
-	rc |= store_domain_add(db, "catch.test");
-	rc |= store_account_add(db, "off@" DOMAIN, hash, NULL);
-	rc |= store_account_set_disabled(db, "off@" DOMAIN, 1);
-	rc |= store_alias_add(db, "alias@" DOMAIN, USER);
-	rc |= store_alias_add(db, "fwd@" DOMAIN, "someone@remote.test");
-	rc |= store_alias_add(db, "loop1@" DOMAIN, "loop2@" DOMAIN);
-	rc |= store_alias_add(db, "loop2@" DOMAIN, "loop1@" DOMAIN);
-	rc |= store_alias_add(db, "@catch.test", USER);
+	rc |= store_domain_add(tx, "catch.test");
+	rc |= store_account_add(tx, "off@" DOMAIN, hash, NULL);
+	rc |= store_account_set_disabled(tx, "off@" DOMAIN, 1);
+	rc |= store_alias_add(tx, "alias@" DOMAIN, USER);
+	rc |= store_alias_add(tx, "fwd@" DOMAIN, "someone@remote.test");
+	rc |= store_alias_add(tx, "loop1@" DOMAIN, "loop2@" DOMAIN);
+	rc |= store_alias_add(tx, "loop2@" DOMAIN, "loop1@" DOMAIN);
+	rc |= store_alias_add(tx, "@catch.test", USER);
 	return rc ? -EIO : 0;
 }
 

@@ -2,6 +2,7 @@
 #include "tests/fuzz/session_harness.h"
 
 #include "net/conn.h"
+#include "proto/imap/index.h"
 #include "lib/log.h"
 #include "store/accounts.h"
 #include "store/store.h"
@@ -155,7 +156,7 @@ static void remove_stale(const char *base)
 	closedir(d);
 }
 
-static int populate(sqlite3 *db, void *arg)
+static int populate(struct store_tx *tx, void *arg)
 {
 	/* Cheap on purpose: a login with the right password costs 1000
 	 * rounds of SHA-512, not a yescrypt. */
@@ -167,11 +168,11 @@ static int populate(sqlite3 *db, void *arg)
 	snprintf(hash, sizeof hash, "%s", h && h[0] != '*' ? h : "*");
 	free(cd);
 	int64_t id = 0;
-	int rc = store_domain_add(db, HARNESS_DOMAIN);
+	int rc = store_domain_add(tx, HARNESS_DOMAIN);
 	if (rc == 0)
-		rc = store_account_add(db, HARNESS_USER, hash, &id);
+		rc = store_account_add(tx, HARNESS_USER, hash, &id);
 	if (rc == 0 && g.spec->populate)
-		rc = g.spec->populate(db, hash, id);
+		rc = g.spec->populate(tx, hash, id);
 	return rc < 0 ? rc : 0;
 }
 
@@ -193,6 +194,7 @@ static void open_store(void)
 	char err[512];
 	if (store_open(&g.store, g.store_dir, &g.loop, err, sizeof err) < 0)
 		harness_die("store_open", err);
+	imap_index_register(g.store); /* as serve does */
 	if (store_exec(g.store, populate, NULL) < 0)
 		harness_die("store", "cannot create the accounts");
 	for (size_t i = 0; i < g.spec->nvariants; i++)

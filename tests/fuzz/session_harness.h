@@ -33,7 +33,7 @@
 #define TERN_FUZZ_SESSION_HARNESS_H
 
 #include <netinet/in.h>
-#include <sqlite3.h>
+struct store_tx;
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -77,7 +77,7 @@ struct harness_spec {
 	/* Called in the store's setup transaction after the domain and the
 	 * account USER were created. hash: USER's password hash (to give
 	 * other accounts the same password). Returns 0 or negative. */
-	int (*populate)(sqlite3 *db, const char *hash, int64_t account_id);
+	int (*populate)(struct store_tx *tx, const char *hash, int64_t account_id);
 };
 
 /* What one input does. */

@@ -8,8 +8,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "store/imap_messages.h"
+#include "store/entries.h"
 #include "store/mail.h"
+#include "store/mailboxes.h"
+#include "store/msg_index.h"
+#include "store/store.h"
 
 /* multipart/mixed: a multipart/alternative (quoted-printable text, HTML),
  * a base64 attachment whose bytes include a NUL (BINARY[2] is a ~{n}
@@ -120,8 +123,8 @@ static const char fuzz_msg_work2[] = "From: boss@remote.test\r\n"
 
 /* Deliver msg into the mailbox (<= 0: INBOX), index it for IMAP, and set
  * its flags. Returns 0 or negative. */
-static inline int fuzz_deliver(sqlite3 *db, int64_t account_id, int64_t mailbox_id, const char *msg,
-                               size_t len, uint32_t flags)
+static inline int fuzz_deliver(struct store_tx *tx, int64_t account_id, int64_t mailbox_id,
+                               const char *msg, size_t len, uint32_t flags)
 {
 	struct store_local_rcpt rcpt = {.account_id = account_id, .mailbox_id = mailbox_id};
 	uint32_t uid = 0;
@@ -134,18 +137,18 @@ static inline int fuzz_deliver(sqlite3 *db, int64_t account_id, int64_t mailbox_
 	d.local = &rcpt;
 	d.nlocal = 1;
 	d.uids = &uid;
-	int rc = store_deliver(db, &d);
+	int rc = store_deliver(tx, &d);
 	if (rc < 0)
 		return rc;
-	rc = store_imap_index(db, d.message_id, msg, len);
+	int64_t mb = mailbox_id;
+	if (mb <= 0 && store_mailbox_find(store_tx_reader(tx), account_id, "INBOX", &mb) != 1)
+		return -ENOENT;
+	struct store_index_req index = {.mailbox_id = mb, .limit = 1024};
+	rc = store_index_missing_job(tx, &index);
 	if (rc < 0)
 		return rc;
-	if (flags) {
-		int64_t mb = mailbox_id;
-		if (mb <= 0 && store_mailbox_find(db, account_id, "INBOX", &mb) != 1)
-			return -ENOENT;
-		rc = store_entries_set_flags(db, mb, uid, flags, 0);
-	}
+	if (flags)
+		rc = store_entries_update_flags(tx, mb, uid, flags, 0, NULL, NULL);
 	return rc < 0 ? rc : 0;
 }
 

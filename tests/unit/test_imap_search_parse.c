@@ -5,7 +5,7 @@
 
 #include "proto/imap/search_keys.h"
 #include "proto/imap/dates.h"
-#include "store/imap_messages.h"
+#include "store/entries.h"
 #include "store/mail.h"
 
 #include <errno.h>

@@ -8,7 +8,10 @@
  */
 #include "store/store.h"
 #include "store/accounts.h"
+#include "store/entries.h"
 #include "store/mail.h"
+#include "store/mailboxes.h"
+#include "store/queue.h"
 #include "store/notify.h"
 #include "store/store_int.h"
 
@@ -71,6 +74,7 @@ static struct store *open_store(const char *name, uv_loop_t *loop)
 	return s;
 }
 
+/* The store's own test may look at its tables: the view's connection. */
 static int64_t q_int(sqlite3 *db, const char *sql, int64_t a)
 {
 	sqlite3_stmt *st;
@@ -87,25 +91,25 @@ static int64_t q_int(sqlite3 *db, const char *sql, int64_t a)
 	return v;
 }
 
-static int setup_users(sqlite3 *db, void *arg)
+static int setup_users(struct store_tx *tx, void *arg)
 {
 	int64_t *ids = arg;
 	int rc;
-	if ((rc = store_domain_add(db, "Example.ORG")) < 0)
+	if ((rc = store_domain_add(tx, "Example.ORG")) < 0)
 		return rc;
-	if ((rc = store_domain_add(db, "example.net")) < 0)
+	if ((rc = store_domain_add(tx, "example.net")) < 0)
 		return rc;
-	if ((rc = store_account_add(db, "alice@example.org", "$y$hash-a", &ids[0])) < 0)
+	if ((rc = store_account_add(tx, "alice@example.org", "$y$hash-a", &ids[0])) < 0)
 		return rc;
-	if ((rc = store_account_add(db, "Bob@EXAMPLE.org", "$y$hash-b", &ids[1])) < 0)
+	if ((rc = store_account_add(tx, "Bob@EXAMPLE.org", "$y$hash-b", &ids[1])) < 0)
 		return rc;
-	return store_account_add(db, "carol@example.net", "$y$hash-c", &ids[2]);
+	return store_account_add(tx, "carol@example.net", "$y$hash-c", &ids[2]);
 }
 
-static int64_t inbox_of(sqlite3 *db, int64_t account_id)
+static int64_t inbox_of(struct store_rd *rd, int64_t account_id)
 {
 	int64_t id = 0;
-	CHECK_EQ(store_mailbox_find(db, account_id, "inbox", &id), 1);
+	CHECK_EQ(store_mailbox_find(rd, account_id, "inbox", &id), 1);
 	return id;
 }
 
@@ -116,14 +120,14 @@ static void test_open_migrate(void)
 	struct store *s = open_store("migrate", NULL);
 	if (!s)
 		return;
-	sqlite3 *r = store_reader(s);
-	CHECK_EQ(q_int(r, "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
+	struct store_rd *r = store_reader(s);
+	CHECK_EQ(q_int(r->db, "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
 	sqlite3_stmt *jm;
-	CHECK_EQ(sqlite3_prepare_v2(r, "PRAGMA journal_mode", -1, &jm, NULL), SQLITE_OK);
+	CHECK_EQ(sqlite3_prepare_v2(r->db, "PRAGMA journal_mode", -1, &jm, NULL), SQLITE_OK);
 	CHECK(sqlite3_step(jm) == SQLITE_ROW &&
 	      strcmp((const char *)sqlite3_column_text(jm, 0), "wal") == 0);
 	sqlite3_finalize(jm);
-	CHECK_EQ(q_int(r,
+	CHECK_EQ(q_int(r->db,
 	               "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
 	               "('domains','accounts','aliases','mailboxes','messages',"
 	               "'mailbox_entries','expunged','queue')",
@@ -133,7 +137,7 @@ static void test_open_migrate(void)
 	int64_t ids[3];
 	CHECK_EQ(store_exec(s, setup_users, ids), 0);
 	/* The reader refuses writes. */
-	CHECK(sqlite3_exec(r, "DELETE FROM domains", NULL, NULL, NULL) != SQLITE_OK);
+	CHECK(sqlite3_exec(r->db, "DELETE FROM domains", NULL, NULL, NULL) != SQLITE_OK);
 	store_close(&s);
 	CHECK(s == NULL);
 
@@ -147,9 +151,9 @@ static void test_open_migrate(void)
 	if (!s)
 		return;
 	r = store_reader(s);
-	CHECK_EQ(q_int(r, "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
+	CHECK_EQ(q_int(r->db, "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
 	CHECK_EQ(store_account_count(r), 3);
-	CHECK_EQ(q_int(r, "PRAGMA foreign_keys", 0), 1);
+	CHECK_EQ(q_int(r->db, "PRAGMA foreign_keys", 0), 1);
 	store_close(&s);
 
 	/* A database from the future is refused. */
@@ -205,41 +209,41 @@ static int count_acct_cb(void *ud, const struct store_account *a)
 	return 0;
 }
 
-static int accounts_body(sqlite3 *db, void *arg)
+static int accounts_body(struct store_tx *tx, void *arg)
 {
 	int64_t ids[3], id;
 	struct store_account a;
-	CHECK_EQ(setup_users(db, ids), 0);
-	CHECK_EQ(store_domain_add(db, "example.org"), -EEXIST);
-	CHECK_EQ(store_domain_add(db, "bad@domain"), -EINVAL);
-	CHECK_EQ(store_domain_exists(db, "EXAMPLE.org"), 1);
-	CHECK_EQ(store_domain_exists(db, "nope.test"), 0);
+	CHECK_EQ(setup_users(tx, ids), 0);
+	CHECK_EQ(store_domain_add(tx, "example.org"), -EEXIST);
+	CHECK_EQ(store_domain_add(tx, "bad@domain"), -EINVAL);
+	CHECK_EQ(store_domain_exists(store_tx_reader(tx), "EXAMPLE.org"), 1);
+	CHECK_EQ(store_domain_exists(store_tx_reader(tx), "nope.test"), 0);
 	int nd = 0;
-	CHECK_EQ(store_domain_list(db, count_cb, &nd), 0);
+	CHECK_EQ(store_domain_list(store_tx_reader(tx), count_cb, &nd), 0);
 	CHECK_EQ(nd, 2);
 
-	CHECK_EQ(store_account_add(db, "dave@nope.test", "x", NULL), -ENOENT);
-	CHECK_EQ(store_account_add(db, "ALICE@example.org", "x", NULL), -EEXIST);
-	CHECK_EQ(store_account_add(db, "no-at-sign", "x", NULL), -EINVAL);
-	CHECK_EQ(store_account_add(db, "@example.org", "x", NULL), -EINVAL);
+	CHECK_EQ(store_account_add(tx, "dave@nope.test", "x", NULL), -ENOENT);
+	CHECK_EQ(store_account_add(tx, "ALICE@example.org", "x", NULL), -EEXIST);
+	CHECK_EQ(store_account_add(tx, "no-at-sign", "x", NULL), -EINVAL);
+	CHECK_EQ(store_account_add(tx, "@example.org", "x", NULL), -EINVAL);
 
-	CHECK_EQ(store_account_lookup(db, "BOB@example.ORG", &a), 1);
+	CHECK_EQ(store_account_lookup(store_tx_reader(tx), "BOB@example.ORG", &a), 1);
 	CHECK_EQ(a.id, ids[1]);
 	CHECK(strcmp(a.address, "Bob@example.org") == 0); /* domain lower-cased */
 	CHECK(strcmp(a.password_hash, "$y$hash-b") == 0);
 	CHECK_EQ(a.disabled, 0);
-	CHECK_EQ(store_account_lookup(db, "nobody@example.org", &a), 0);
-	CHECK_EQ(store_account_set_password(db, "bob@example.org", "$y$new"), 0);
-	CHECK_EQ(store_account_lookup(db, "bob@example.org", &a), 1);
+	CHECK_EQ(store_account_lookup(store_tx_reader(tx), "nobody@example.org", &a), 0);
+	CHECK_EQ(store_account_set_password(tx, "bob@example.org", "$y$new"), 0);
+	CHECK_EQ(store_account_lookup(store_tx_reader(tx), "bob@example.org", &a), 1);
 	CHECK(strcmp(a.password_hash, "$y$new") == 0);
-	CHECK_EQ(store_account_set_password(db, "zed@example.org", "$y$new"), -ENOENT);
-	CHECK_EQ(store_account_count(db), 3);
+	CHECK_EQ(store_account_set_password(tx, "zed@example.org", "$y$new"), -ENOENT);
+	CHECK_EQ(store_account_count(store_tx_reader(tx)), 3);
 	int na = 0;
-	CHECK_EQ(store_account_list(db, count_acct_cb, &na), 0);
+	CHECK_EQ(store_account_list(store_tx_reader(tx), count_acct_cb, &na), 0);
 	CHECK_EQ(na, 3);
 
 	struct mb_seen m = {0};
-	CHECK_EQ(store_mailbox_list(db, ids[0], mb_cb, &m), 0);
+	CHECK_EQ(store_mailbox_list(store_tx_reader(tx), ids[0], mb_cb, &m), 0);
 	CHECK_EQ(m.n, 6);
 	CHECK_EQ(m.subscribed, 6);
 	CHECK(strcmp(m.names[0], "INBOX") == 0 && strcmp(m.uses[0], "") == 0);
@@ -257,25 +261,25 @@ static int accounts_body(sqlite3 *db, void *arg)
 			CHECK(m.uidvalidity[i] != m.uidvalidity[j] && m.uidvalidity[i] != 0);
 
 	/* Re-creating a name gets a UIDVALIDITY never seen before. */
-	CHECK_EQ(store_mailbox_create(db, ids[0], "Projects", "", &id), 0);
-	CHECK_EQ(store_mailbox_create(db, ids[0], "Projects", "", NULL), -EEXIST);
-	CHECK_EQ(store_mailbox_create(db, ids[0], "inbox", "", NULL), -EEXIST);
-	CHECK_EQ(store_mailbox_create(db, 999999, "X", "", NULL), -ENOENT);
+	CHECK_EQ(store_mailbox_create(tx, ids[0], "Projects", "", &id), 0);
+	CHECK_EQ(store_mailbox_create(tx, ids[0], "Projects", "", NULL), -EEXIST);
+	CHECK_EQ(store_mailbox_create(tx, ids[0], "inbox", "", NULL), -EEXIST);
+	CHECK_EQ(store_mailbox_create(tx, 999999, "X", "", NULL), -ENOENT);
 	struct store_mailbox mb1, mb2;
-	CHECK_EQ(store_mailbox_get(db, id, &mb1), 1);
-	CHECK_EQ(sqlite3_exec(db, "DELETE FROM mailboxes WHERE name='Projects'", NULL, NULL, NULL),
+	CHECK_EQ(store_mailbox_get(store_tx_reader(tx), id, &mb1), 1);
+	CHECK_EQ(sqlite3_exec(tx->rd.db, "DELETE FROM mailboxes WHERE name='Projects'", NULL, NULL, NULL),
 	         SQLITE_OK);
-	CHECK_EQ(store_mailbox_create(db, ids[0], "Projects", "", &id), 0);
-	CHECK_EQ(store_mailbox_get(db, id, &mb2), 1);
+	CHECK_EQ(store_mailbox_create(tx, ids[0], "Projects", "", &id), 0);
+	CHECK_EQ(store_mailbox_get(store_tx_reader(tx), id, &mb2), 1);
 	CHECK(mb2.uidvalidity > mb1.uidvalidity);
 	CHECK_EQ(mb2.uidnext, 1);
 
-	CHECK_EQ(store_domain_del(db, "example.net"), -ENOTEMPTY);
-	CHECK_EQ(store_domain_del(db, "nope.test"), -ENOENT);
-	CHECK_EQ(store_account_del(db, "carol@example.net"), 0);
-	CHECK_EQ(store_account_del(db, "carol@example.net"), -ENOENT);
-	CHECK_EQ(store_domain_del(db, "EXAMPLE.net"), 0);
-	CHECK_EQ(store_account_count(db), 2);
+	CHECK_EQ(store_domain_del(tx, "example.net"), -ENOTEMPTY);
+	CHECK_EQ(store_domain_del(tx, "nope.test"), -ENOENT);
+	CHECK_EQ(store_account_del(tx, "carol@example.net"), 0);
+	CHECK_EQ(store_account_del(tx, "carol@example.net"), -ENOENT);
+	CHECK_EQ(store_domain_del(tx, "EXAMPLE.net"), 0);
+	CHECK_EQ(store_account_count(store_tx_reader(tx)), 2);
 	return 0;
 }
 
@@ -290,98 +294,98 @@ static void test_accounts(void)
 
 /* ---- resolution ---- */
 
-static int resolve_body(sqlite3 *db, void *arg)
+static int resolve_body(struct store_tx *tx, void *arg)
 {
 	int64_t ids[3], sent = 0;
 	struct store_rcpt r;
 	char a[64], b[64];
-	CHECK_EQ(setup_users(db, ids), 0);
+	CHECK_EQ(setup_users(tx, ids), 0);
 	int64_t alice = ids[0], bob = ids[1];
-	int64_t alice_inbox = inbox_of(db, alice), bob_inbox = inbox_of(db, bob);
-	CHECK_EQ(store_mailbox_find(db, bob, "Sent", &sent), 1);
+	int64_t alice_inbox = inbox_of(store_tx_reader(tx), alice), bob_inbox = inbox_of(store_tx_reader(tx), bob);
+	CHECK_EQ(store_mailbox_find(store_tx_reader(tx), bob, "Sent", &sent), 1);
 
 	/* Exact account, any case. */
-	CHECK_EQ(store_resolve_rcpt(db, "ALICE@Example.Org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "ALICE@Example.Org", &r), STORE_RCPT_LOCAL);
 	CHECK_EQ(r.account_id, alice);
 	CHECK_EQ(r.mailbox_id, alice_inbox);
 	CHECK(strcmp(r.address, "alice@example.org") == 0);
 
 	/* Unknown user in a local domain without catch-all; non-local domain. */
-	CHECK_EQ(store_resolve_rcpt(db, "nobody@example.org", &r), 0);
-	CHECK_EQ(store_resolve_rcpt(db, "alice@elsewhere.test", &r), -ENOENT);
-	CHECK_EQ(store_resolve_rcpt(db, "garbage", &r), -EINVAL);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "nobody@example.org", &r), 0);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "alice@elsewhere.test", &r), -ENOENT);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "garbage", &r), -EINVAL);
 
 	/* Aliases. */
-	CHECK_EQ(store_alias_add(db, "Info@example.org", "alice@EXAMPLE.org"), 0);
-	CHECK_EQ(store_alias_add(db, "info@example.org", "bob@example.org"), -EEXIST);
-	CHECK_EQ(store_alias_add(db, "alice@example.org", "bob@example.org"), -EEXIST);
-	CHECK_EQ(store_alias_add(db, "x@nope.test", "bob@example.org"), -ENOENT);
-	CHECK_EQ(store_resolve_rcpt(db, "INFO@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_alias_add(tx, "Info@example.org", "alice@EXAMPLE.org"), 0);
+	CHECK_EQ(store_alias_add(tx, "info@example.org", "bob@example.org"), -EEXIST);
+	CHECK_EQ(store_alias_add(tx, "alice@example.org", "bob@example.org"), -EEXIST);
+	CHECK_EQ(store_alias_add(tx, "x@nope.test", "bob@example.org"), -ENOENT);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "INFO@example.org", &r), STORE_RCPT_LOCAL);
 	CHECK_EQ(r.account_id, alice);
 	CHECK(strcmp(r.address, "alice@example.org") == 0);
-	CHECK_EQ(store_account_add(db, "info@example.org", "x", NULL), -EEXIST);
+	CHECK_EQ(store_account_add(tx, "info@example.org", "x", NULL), -EEXIST);
 
 	/* A chain of 8 hops resolves; 9 is too long. */
 	for (int i = 0; i < 8; i++) {
 		snprintf(a, sizeof a, "c%d@example.org", i);
 		snprintf(b, sizeof b, i == 7 ? "bob@example.org" : "c%d@example.org", i + 1);
-		CHECK_EQ(store_alias_add(db, a, b), 0);
+		CHECK_EQ(store_alias_add(tx, a, b), 0);
 	}
-	CHECK_EQ(store_resolve_rcpt(db, "c0@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "c0@example.org", &r), STORE_RCPT_LOCAL);
 	CHECK_EQ(r.account_id, bob);
-	CHECK_EQ(store_alias_add(db, "cstart@example.org", "c0@example.org"), 0);
-	CHECK_EQ(store_resolve_rcpt(db, "cstart@example.org", &r), -ELOOP);
+	CHECK_EQ(store_alias_add(tx, "cstart@example.org", "c0@example.org"), 0);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "cstart@example.org", &r), -ELOOP);
 	/* A loop is bounded. */
-	CHECK_EQ(store_alias_add(db, "loop1@example.org", "loop2@example.org"), 0);
-	CHECK_EQ(store_alias_add(db, "loop2@example.org", "LOOP1@example.org"), 0);
-	CHECK_EQ(store_resolve_rcpt(db, "loop1@example.org", &r), -ELOOP);
+	CHECK_EQ(store_alias_add(tx, "loop1@example.org", "loop2@example.org"), 0);
+	CHECK_EQ(store_alias_add(tx, "loop2@example.org", "LOOP1@example.org"), 0);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "loop1@example.org", &r), -ELOOP);
 	/* Alias to a missing local user: no such user (the catch-all is not
 	 * applied to hops). */
-	CHECK_EQ(store_alias_add(db, "dangling@example.org", "ghost@example.org"), 0);
+	CHECK_EQ(store_alias_add(tx, "dangling@example.org", "ghost@example.org"), 0);
 
 	/* +tag: an existing folder (any case), else INBOX. */
-	CHECK_EQ(store_resolve_rcpt(db, "bob+sent@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "bob+sent@example.org", &r), STORE_RCPT_LOCAL);
 	CHECK_EQ(r.account_id, bob);
 	CHECK_EQ(r.mailbox_id, sent);
-	CHECK_EQ(store_resolve_rcpt(db, "BOB+lists@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "BOB+lists@example.org", &r), STORE_RCPT_LOCAL);
 	CHECK_EQ(r.mailbox_id, bob_inbox);
-	CHECK_EQ(store_resolve_rcpt(db, "info+x@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "info+x@example.org", &r), STORE_RCPT_LOCAL);
 	CHECK_EQ(r.account_id, alice);
-	CHECK_EQ(store_resolve_rcpt(db, "ghost+x@example.org", &r), 0);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "ghost+x@example.org", &r), 0);
 
 	/* Forwarding to a remote address. */
-	CHECK_EQ(store_alias_add(db, "fwd@example.org", "Someone@Remote.test"), 0);
-	CHECK_EQ(store_resolve_rcpt(db, "fwd@example.org", &r), STORE_RCPT_REMOTE);
+	CHECK_EQ(store_alias_add(tx, "fwd@example.org", "Someone@Remote.test"), 0);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "fwd@example.org", &r), STORE_RCPT_REMOTE);
 	CHECK_EQ(r.account_id, 0);
 	CHECK(strcmp(r.address, "Someone@remote.test") == 0);
 
 	/* Catch-all. */
-	CHECK_EQ(store_alias_add(db, "@EXAMPLE.org", "bob@example.org"), 0);
-	CHECK_EQ(store_resolve_rcpt(db, "random@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_alias_add(tx, "@EXAMPLE.org", "bob@example.org"), 0);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "random@example.org", &r), STORE_RCPT_LOCAL);
 	CHECK_EQ(r.account_id, bob);
 	CHECK_EQ(r.mailbox_id, bob_inbox);
-	CHECK_EQ(store_resolve_rcpt(db, "dangling@example.org", &r), 0);
-	CHECK_EQ(store_resolve_rcpt(db, "alice@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "dangling@example.org", &r), 0);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "alice@example.org", &r), STORE_RCPT_LOCAL);
 	CHECK_EQ(r.account_id, alice); /* exact beats catch-all */
 
 	/* Ownership for submission. */
-	CHECK_EQ(store_address_owned_by(db, alice, "Alice@example.org"), 1);
-	CHECK_EQ(store_address_owned_by(db, alice, "info@example.org"), 1);
-	CHECK_EQ(store_address_owned_by(db, alice, "bob@example.org"), 0);
-	CHECK_EQ(store_address_owned_by(db, bob, "c0@example.org"), 1);
-	CHECK_EQ(store_address_owned_by(db, bob, "random@example.org"), 0); /* catch-all */
-	CHECK_EQ(store_address_owned_by(db, bob, "@example.org"), 0);
-	CHECK_EQ(store_address_owned_by(db, alice, "loop1@example.org"), 0);
+	CHECK_EQ(store_address_owned_by(store_tx_reader(tx), alice, "Alice@example.org"), 1);
+	CHECK_EQ(store_address_owned_by(store_tx_reader(tx), alice, "info@example.org"), 1);
+	CHECK_EQ(store_address_owned_by(store_tx_reader(tx), alice, "bob@example.org"), 0);
+	CHECK_EQ(store_address_owned_by(store_tx_reader(tx), bob, "c0@example.org"), 1);
+	CHECK_EQ(store_address_owned_by(store_tx_reader(tx), bob, "random@example.org"), 0); /* catch-all */
+	CHECK_EQ(store_address_owned_by(store_tx_reader(tx), bob, "@example.org"), 0);
+	CHECK_EQ(store_address_owned_by(store_tx_reader(tx), alice, "loop1@example.org"), 0);
 
 	int n = 0;
-	CHECK_EQ(store_alias_list(db, count_alias_cb, &n), 0);
+	CHECK_EQ(store_alias_list(store_tx_reader(tx), count_alias_cb, &n), 0);
 	CHECK_EQ(n, 15);
-	CHECK_EQ(store_alias_del(db, "@example.org"), 0);
-	CHECK_EQ(store_alias_del(db, "@example.org"), -ENOENT);
-	CHECK_EQ(store_resolve_rcpt(db, "random@example.org", &r), 0);
+	CHECK_EQ(store_alias_del(tx, "@example.org"), 0);
+	CHECK_EQ(store_alias_del(tx, "@example.org"), -ENOENT);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "random@example.org", &r), 0);
 	/* Deleting an account removes the aliases that point at it. */
-	CHECK_EQ(store_account_del(db, "alice@example.org"), 0);
-	CHECK_EQ(store_resolve_rcpt(db, "info@example.org", &r), 0);
+	CHECK_EQ(store_account_del(tx, "alice@example.org"), 0);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "info@example.org", &r), 0);
 	return 0;
 }
 
@@ -397,21 +401,21 @@ static void test_resolve(void)
 /* The loop's cache of resolutions (store/rcpt_cache.c): results are kept
  * until the directory counter moves, which another connection's change
  * (the CLI's) moves through the schema's triggers. */
-static int rename_archive(sqlite3 *db, void *arg)
+static int rename_archive(struct store_tx *tx, void *arg)
 {
-	return store_run(db, "UPDATE mailboxes SET name = 'Archives' WHERE name = 'Archive'");
+	return store_run(tx->rd.db, "UPDATE mailboxes SET name = 'Archives' WHERE name = 'Archive'");
 }
 
 /* What every delivery does to the mailboxes row: not a directory change. */
-static int bump_uidnext(sqlite3 *db, void *arg)
+static int bump_uidnext(struct store_tx *tx, void *arg)
 {
-	return store_run(db, "UPDATE mailboxes SET uidnext = uidnext + 1, "
+	return store_run(tx->rd.db, "UPDATE mailboxes SET uidnext = uidnext + 1, "
 	                     "highestmodseq = highestmodseq + 1");
 }
 
-static int add_info_alias(sqlite3 *db, void *arg)
+static int add_info_alias(struct store_tx *tx, void *arg)
 {
-	return store_alias_add(db, "info@example.org", arg);
+	return store_alias_add(tx, "info@example.org", arg);
 }
 
 static void test_rcpt_cache(void)
@@ -423,8 +427,8 @@ static void test_rcpt_cache(void)
 		return;
 	int64_t ids[3];
 	CHECK_EQ(store_exec(s, setup_users, ids), 0);
-	sqlite3 *r = store_reader(s);
-	int64_t serial = q_int(r, "SELECT value FROM meta WHERE key = 'directory'", 0);
+	struct store_rd *r = store_reader(s);
+	int64_t serial = q_int(r->db, "SELECT value FROM meta WHERE key = 'directory'", 0);
 	CHECK(serial > 0); /* the setup's inserts moved it */
 
 	struct store_rcpt out;
@@ -439,7 +443,7 @@ static void test_rcpt_cache(void)
 	make_dir(dir, sizeof dir, "rcpt_cache");
 	CHECK_EQ(store_open(&cli, dir, NULL, err, sizeof err), 0);
 	CHECK_EQ(store_exec(cli, add_info_alias, "bob@example.org"), 0);
-	CHECK(q_int(r, "SELECT value FROM meta WHERE key = 'directory'", 0) > serial);
+	CHECK(q_int(r->db, "SELECT value FROM meta WHERE key = 'directory'", 0) > serial);
 
 	/* Cached until the counter is read again (at the next transaction, or
 	 * a second later), then the alias resolves. */
@@ -453,12 +457,12 @@ static void test_rcpt_cache(void)
 	CHECK_EQ(store_resolve_rcpt_cached(s, "not an address", &out), -EINVAL);
 
 	/* A mailbox rename moves it too (user+tag folders resolve by name). */
-	serial = q_int(r, "SELECT value FROM meta WHERE key = 'directory'", 0);
+	serial = q_int(r->db, "SELECT value FROM meta WHERE key = 'directory'", 0);
 	CHECK_EQ(store_exec(cli, rename_archive, &ids[0]), 0);
-	CHECK(q_int(r, "SELECT value FROM meta WHERE key = 'directory'", 0) > serial);
-	serial = q_int(r, "SELECT value FROM meta WHERE key = 'directory'", 0);
+	CHECK(q_int(r->db, "SELECT value FROM meta WHERE key = 'directory'", 0) > serial);
+	serial = q_int(r->db, "SELECT value FROM meta WHERE key = 'directory'", 0);
 	CHECK_EQ(store_exec(cli, bump_uidnext, &ids[0]), 0);
-	CHECK_EQ(q_int(r, "SELECT value FROM meta WHERE key = 'directory'", 0), serial);
+	CHECK_EQ(q_int(r->db, "SELECT value FROM meta WHERE key = 'directory'", 0), serial);
 
 	store_close(&cli);
 	store_close(&s);
@@ -471,13 +475,13 @@ static void test_rcpt_cache(void)
 static const char msg1[] = "From: x@remote.test\r\nTo: alice@example.org\r\n"
                            "Subject: hello\r\n\r\nBody line\r\n";
 
-static int deliver_body(sqlite3 *db, void *arg)
+static int deliver_body(struct store_tx *tx, void *arg)
 {
 	int64_t ids[3], archive = 0;
-	CHECK_EQ(setup_users(db, ids), 0);
+	CHECK_EQ(setup_users(tx, ids), 0);
 	int64_t alice = ids[0], bob = ids[1], carol = ids[2];
-	int64_t alice_inbox = inbox_of(db, alice);
-	CHECK_EQ(store_mailbox_find(db, alice, "Archive", &archive), 1);
+	int64_t alice_inbox = inbox_of(store_tx_reader(tx), alice);
+	CHECK_EQ(store_mailbox_find(store_tx_reader(tx), alice, "Archive", &archive), 1);
 
 	/* Three recipients, one of them twice: one stored message, refcount 3. */
 	struct store_local_rcpt local[4] = {
@@ -492,11 +496,11 @@ static int deliver_body(sqlite3 *db, void *arg)
 	                           .nlocal = 4,
 	                           .uids = uids,
 	                           .modseqs = modseqs};
-	CHECK_EQ(store_deliver(db, &d), 0);
+	CHECK_EQ(store_deliver(tx, &d), 0);
 	CHECK(d.message_id > 0);
-	CHECK_EQ(q_int(db, "SELECT count(*) FROM messages", 0), 1);
-	CHECK_EQ(q_int(db, "SELECT refcount FROM messages WHERE id=?1", d.message_id), 3);
-	CHECK_EQ(q_int(db, "SELECT count(*) FROM mailbox_entries", 0), 3);
+	CHECK_EQ(q_int(tx->rd.db, "SELECT count(*) FROM messages", 0), 1);
+	CHECK_EQ(q_int(tx->rd.db, "SELECT refcount FROM messages WHERE id=?1", d.message_id), 3);
+	CHECK_EQ(q_int(tx->rd.db, "SELECT count(*) FROM mailbox_entries", 0), 3);
 	CHECK_EQ(uids[0], 1);
 	CHECK_EQ(uids[3], 1);
 	CHECK_EQ(modseqs[0], 2);
@@ -514,21 +518,21 @@ static int deliver_body(sqlite3 *db, void *arg)
 	d.nremote = 1;
 	d.ret = "HDRS";
 	int64_t first = d.message_id;
-	CHECK_EQ(store_deliver(db, &d), 0);
+	CHECK_EQ(store_deliver(tx, &d), 0);
 	int64_t second = d.message_id;
 	CHECK(second > first);
 	CHECK_EQ(uids[0], 2);
 	CHECK_EQ(uids[1], 1);
 	CHECK_EQ(modseqs[0], 3);
-	CHECK_EQ(q_int(db, "SELECT refcount FROM messages WHERE id=?1", first), 3);
-	CHECK_EQ(q_int(db, "SELECT refcount FROM messages WHERE id=?1", second), 3);
-	CHECK_EQ(q_int(db,
+	CHECK_EQ(q_int(tx->rd.db, "SELECT refcount FROM messages WHERE id=?1", first), 3);
+	CHECK_EQ(q_int(tx->rd.db, "SELECT refcount FROM messages WHERE id=?1", second), 3);
+	CHECK_EQ(q_int(tx->rd.db,
 	               "SELECT count(*) FROM queue WHERE rcpt='dst@remote.test' AND "
 	               "notify='FAILURE' AND ret='HDRS' AND expires - next_attempt = ?1",
 	               STORE_QUEUE_LIFETIME),
 	         1);
 	struct store_mailbox mb;
-	CHECK_EQ(store_mailbox_get(db, alice_inbox, &mb), 1);
+	CHECK_EQ(store_mailbox_get(store_tx_reader(tx), alice_inbox, &mb), 1);
 	CHECK_EQ(mb.uidnext, 3);
 	CHECK_EQ(mb.highestmodseq, 3);
 
@@ -537,56 +541,57 @@ static int deliver_body(sqlite3 *db, void *arg)
 	d.local = &wrong;
 	d.nlocal = 1;
 	d.nremote = 0;
-	CHECK_EQ(store_deliver(db, &d), -ENOENT);
+	CHECK_EQ(store_deliver(tx, &d), -ENOENT);
 
 	/* Streaming reads. */
 	char buf[16];
-	CHECK_EQ(store_message_read(db, first, 0, buf, 4), 4);
+	CHECK_EQ(store_message_read(store_tx_reader(tx), first, 0, buf, 4), 4);
 	CHECK(memcmp(buf, "From", 4) == 0);
 	size_t L = strlen(msg1);
-	CHECK_EQ(store_message_read(db, first, L - 3, buf, sizeof buf), 3);
+	CHECK_EQ(store_message_read(store_tx_reader(tx), first, L - 3, buf, sizeof buf), 3);
 	CHECK(memcmp(buf, "e\r\n", 3) == 0);
-	CHECK_EQ(store_message_read(db, first, L, buf, sizeof buf), 0);
-	CHECK_EQ(store_message_read(db, 424242, 0, buf, sizeof buf), -ENOENT);
-	CHECK_EQ(store_message_size(db, first), (int64_t)L);
+	CHECK_EQ(store_message_read(store_tx_reader(tx), first, L, buf, sizeof buf), 0);
+	CHECK_EQ(store_message_read(store_tx_reader(tx), 424242, 0, buf, sizeof buf), -ENOENT);
+	CHECK_EQ(store_message_size(store_tx_reader(tx), first), (int64_t)L);
 
 	/* Flags. */
 	uint32_t fl;
 	int64_t ms;
-	CHECK_EQ(store_entries_update_flags(db, alice_inbox, 1,
+	CHECK_EQ(store_entries_update_flags(tx, alice_inbox, 1,
 	                                    STORE_FLAG_SEEN | STORE_FLAG_FLAGGED, 0, &fl, &ms),
 	         STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
 	CHECK_EQ(ms, 4);
-	CHECK_EQ(store_entries_update_flags(db, alice_inbox, 1, STORE_FLAG_SEEN, 0, &fl, &ms),
+	CHECK_EQ(store_entries_update_flags(tx, alice_inbox, 1, STORE_FLAG_SEEN, 0, &fl, &ms),
 	         STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
 	CHECK_EQ(ms, 4); /* unchanged flags keep their MODSEQ */
-	CHECK_EQ(
-	    store_entries_set_flags(db, alice_inbox, 1, STORE_FLAG_DELETED, STORE_FLAG_FLAGGED),
-	    STORE_FLAG_SEEN | STORE_FLAG_DELETED);
-	CHECK_EQ(store_entries_set_flags(db, alice_inbox, 99, STORE_FLAG_SEEN, 0), -ENOENT);
+	CHECK_EQ(store_entries_update_flags(tx, alice_inbox, 1, STORE_FLAG_DELETED,
+	                                    STORE_FLAG_FLAGGED, NULL, NULL),
+	         STORE_FLAG_SEEN | STORE_FLAG_DELETED);
+	CHECK_EQ(store_entries_update_flags(tx, alice_inbox, 99, STORE_FLAG_SEEN, 0, NULL, NULL),
+	         -ENOENT);
 
 	/* Expunge: refcount drops, expunged records the new MODSEQ. */
 	uint32_t ex[] = {1, 7};
-	CHECK_EQ(store_entries_expunge(db, alice_inbox, ex, 2), 1);
-	CHECK_EQ(q_int(db, "SELECT refcount FROM messages WHERE id=?1", first), 2);
-	CHECK_EQ(store_mailbox_get(db, alice_inbox, &mb), 1);
+	CHECK_EQ(store_entries_expunge(tx, alice_inbox, ex, 2), 1);
+	CHECK_EQ(q_int(tx->rd.db, "SELECT refcount FROM messages WHERE id=?1", first), 2);
+	CHECK_EQ(store_mailbox_get(store_tx_reader(tx), alice_inbox, &mb), 1);
 	CHECK_EQ(
-	    q_int(db, "SELECT modseq FROM expunged WHERE uid=1 AND mailbox_id=?1", alice_inbox),
+	    q_int(tx->rd.db, "SELECT modseq FROM expunged WHERE uid=1 AND mailbox_id=?1", alice_inbox),
 	    mb.highestmodseq);
-	CHECK_EQ(store_entries_expunge(db, alice_inbox, ex, 2), 0);
+	CHECK_EQ(store_entries_expunge(tx, alice_inbox, ex, 2), 0);
 
 	/* Dropping every holder deletes the message. */
-	CHECK_EQ(store_account_del(db, "alice@example.org"), 0); /* INBOX uid 2 + Archive */
-	CHECK_EQ(q_int(db, "SELECT refcount FROM messages WHERE id=?1", second), 1); /* queue */
-	CHECK_EQ(store_account_del(db, "bob@example.org"), 0);
-	CHECK_EQ(q_int(db, "SELECT refcount FROM messages WHERE id=?1", first), 1);
-	CHECK_EQ(store_account_del(db, "carol@example.net"), 0);
-	CHECK_EQ(q_int(db, "SELECT count(*) FROM messages WHERE id=?1", first), 0);
-	int64_t qid = q_int(db, "SELECT message_id FROM queue", 0);
+	CHECK_EQ(store_account_del(tx, "alice@example.org"), 0); /* INBOX uid 2 + Archive */
+	CHECK_EQ(q_int(tx->rd.db, "SELECT refcount FROM messages WHERE id=?1", second), 1); /* queue */
+	CHECK_EQ(store_account_del(tx, "bob@example.org"), 0);
+	CHECK_EQ(q_int(tx->rd.db, "SELECT refcount FROM messages WHERE id=?1", first), 1);
+	CHECK_EQ(store_account_del(tx, "carol@example.net"), 0);
+	CHECK_EQ(q_int(tx->rd.db, "SELECT count(*) FROM messages WHERE id=?1", first), 0);
+	int64_t qid = q_int(tx->rd.db, "SELECT message_id FROM queue", 0);
 	CHECK_EQ(qid, second);
-	CHECK_EQ(sqlite3_exec(db, "DELETE FROM queue", NULL, NULL, NULL), SQLITE_OK);
-	CHECK_EQ(store_message_ref(db, second, -1), 0);
-	CHECK_EQ(q_int(db, "SELECT count(*) FROM messages", 0), 0);
+	CHECK_EQ(sqlite3_exec(tx->rd.db, "DELETE FROM queue", NULL, NULL, NULL), SQLITE_OK);
+	CHECK_EQ(store_message_ref(tx, second, -1), 0);
+	CHECK_EQ(q_int(tx->rd.db, "SELECT count(*) FROM messages", 0), 0);
 	return 0;
 }
 
@@ -684,9 +689,9 @@ struct submitter {
 
 /* The job body; store_deliver_job() would do, but the completion wants
  * the whole gc_job. */
-static int gc_run(sqlite3 *db, void *arg)
+static int gc_run(struct store_tx *tx, void *arg)
 {
-	return store_deliver(db, &((struct gc_job *)arg)->d);
+	return store_deliver(tx, &((struct gc_job *)arg)->d);
 }
 
 static void submit_thread2(void *arg)
@@ -697,12 +702,12 @@ static void submit_thread2(void *arg)
 			t->errors++;
 }
 
-static int setup_one(sqlite3 *db, void *arg)
+static int setup_one(struct store_tx *tx, void *arg)
 {
 	int64_t *ids = arg;
-	int rc = setup_users(db, ids);
+	int rc = setup_users(tx, ids);
 	if (rc == 0)
-		rc = store_mailbox_find(db, ids[0], "INBOX", &ids[3]) == 1 ? 0 : -EIO;
+		rc = store_mailbox_find(store_tx_reader(tx), ids[0], "INBOX", &ids[3]) == 1 ? 0 : -EIO;
 	return rc;
 }
 
@@ -781,16 +786,16 @@ static void test_group_commit(void)
 
 /* ---- checkpoints ---- */
 
-static int scratch_table(sqlite3 *db, void *arg)
+static int scratch_table(struct store_tx *tx, void *arg)
 {
 	(void)arg;
-	return store_run(db, "CREATE TABLE scratch(v BLOB)");
+	return store_run(tx->rd.db, "CREATE TABLE scratch(v BLOB)");
 }
 
-static int scratch_insert(sqlite3 *db, void *arg)
+static int scratch_insert(struct store_tx *tx, void *arg)
 {
 	(void)arg;
-	return store_run(db, "INSERT INTO scratch(v) VALUES(zeroblob(12000))");
+	return store_run(tx->rd.db, "INSERT INTO scratch(v) VALUES(zeroblob(12000))");
 }
 
 /* A trickle of commits, each beginning while the last checkpoint may
@@ -885,7 +890,7 @@ struct blocker {
 	int status, completed;
 };
 
-static int blocker_run(sqlite3 *db, void *arg)
+static int blocker_run(struct store_tx *tx, void *arg)
 {
 	struct blocker *b = arg;
 	uv_sem_post(&b->started);
@@ -905,9 +910,9 @@ struct bad_job {
 	int status;
 };
 
-static int bad_run(sqlite3 *db, void *arg)
+static int bad_run(struct store_tx *tx, void *arg)
 {
-	int rc = store_domain_add(db, "rollback.test");
+	int rc = store_domain_add(tx, "rollback.test");
 	CHECK_EQ(rc, 0);
 	return -EINVAL;
 }

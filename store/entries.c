@@ -1,6 +1,6 @@
-/* imap_messages: precomputed IMAP data, FTS5 search and the write jobs of
- * the IMAP message commands (see imap_messages.h). */
-#include "store/imap_messages.h"
+/* entries: reading entries, text search and the message write jobs (see
+ * entries.h). */
+#include "store/entries.h"
 #include "store/mail.h"
 #include "store/store.h"
 #include "store/store_int.h"
@@ -10,340 +10,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "proto/imap/dates.h"
-#include "mime/mime.h"
-
-/* ---- precomputed data ---- */
-
-void store_imap_info_free(struct store_imap_info *i)
-{
-	if (!i)
-		return;
-	free(i->envelope);
-	free(i->body);
-	free(i->bodystructure);
-	free(i->headers);
-	memset(i, 0, sizeof *i);
-	i->sent_day = IMAP_NO_DAY;
-}
-
-static char *buf_take(struct mime_buf *b)
-{
-	if (!b->data && mime_buf_add(b, "", 0) < 0)
-		return NULL;
-	char *p = b->data;
-	b->data = NULL;
-	b->len = b->cap = 0;
-	return p;
-}
-
-/* The day of the Date: field, IMAP_NO_DAY if none or unparsable. */
-static int64_t sent_day_of(const struct mime_message *m)
-{
-	const char *v;
-	size_t vl;
-	int64_t day;
-	if (mime_header_get(m, m->root, "date", &v, &vl) &&
-	    imap_parse_rfc5322_day(v, vl, &day) == 0)
-		return day;
-	return IMAP_NO_DAY;
-}
-
-static int top_headers(const struct mime_message *m, struct mime_buf *out)
-{
-	const struct mime_part *p = m->root;
-	size_t pos = p->hdr_start;
-	const char *n, *v;
-	size_t nl, vl;
-	int r = mime_buf_add(out, "", 0);
-	while (r == 0 && mime_header_next(m->raw, &pos, p->body_start, &n, &nl, &v, &vl) > 0) {
-		if (out->len > STORE_IMAP_TEXT_MAX)
-			break;
-		r = mime_buf_add(out, n, nl);
-		if (r == 0)
-			r = mime_buf_add(out, ": ", 2);
-		if (r == 0)
-			r = mime_decode_header_value(v, vl, out);
-		if (r == 0)
-			r = mime_buf_addc(out, '\n');
-	}
-	return r;
-}
-
-int store_message_read_header(sqlite3 *db, int64_t message_id, size_t size, char **raw,
-                              size_t *rawlen, struct mime_message **mm)
-{
-	size_t want = size > STORE_HEADER_PROBE ? STORE_HEADER_PROBE : size;
-	*rawlen = 0;
-	for (;;) {
-		char *buf = realloc(*raw, want + 1);
-		if (!buf)
-			return -ENOMEM;
-		*raw = buf;
-		size_t asked = want - *rawlen;
-		ssize_t n = store_message_read(db, message_id, *rawlen, *raw + *rawlen, asked);
-		if (n < 0)
-			return (int)n;
-		*rawlen += (size_t)n;
-		int r = mime_parse(*raw, *rawlen, mm);
-		bool whole = want >= size || (size_t)n < asked;
-		if (r < 0 || whole || (*mm)->root->body_start < *rawlen)
-			return r;
-		mime_free(mm); /* the header goes on past the prefix */
-		want = want > size / 4 ? size : want * 4;
-	}
-}
-
-int store_imap_header_info(sqlite3 *db, int64_t message_id, char **headers, int64_t *sent_day)
-{
-	int64_t size = store_message_size(db, message_id);
-	if (size < 0)
-		return (int)size;
-	char *raw = NULL;
-	size_t rawlen;
-	struct mime_message *m = NULL;
-	struct mime_buf hdrs = {0};
-	*headers = NULL;
-	*sent_day = IMAP_NO_DAY;
-	int r = store_message_read_header(db, message_id, (size_t)size, &raw, &rawlen, &m);
-	if (r == 0)
-		r = top_headers(m, &hdrs);
-	if (r == 0) {
-		*sent_day = sent_day_of(m);
-		if (!(*headers = buf_take(&hdrs)))
-			r = -ENOMEM;
-	}
-	mime_buf_free(&hdrs);
-	mime_free(&m);
-	free(raw);
-	return r;
-}
-
-int store_imap_info_compute(const char *data, size_t len, struct store_imap_info *out,
-                            char **hdr_text, char **body_text)
-{
-	struct mime_message *m = NULL;
-	struct mime_buf env = {0}, bs = {0}, body = {0}, hdrs = {0}, ht = {0}, bt = {0};
-	memset(out, 0, sizeof *out);
-	out->sent_day = IMAP_NO_DAY;
-	int r = mime_parse(data, len, &m);
-	if (r == 0)
-		r = mime_envelope(m, m->root, &env);
-	if (r == 0)
-		r = mime_bodystructure(m, true, &bs);
-	if (r == 0)
-		r = mime_bodystructure(m, false, &body);
-	if (r == 0)
-		r = top_headers(m, &hdrs);
-	if (r == 0 && hdr_text)
-		r = mime_searchable_text(m, MIME_TEXT_HEADERS, STORE_IMAP_TEXT_MAX, &ht);
-	if (r == 0 && body_text)
-		r = mime_searchable_text(m, MIME_TEXT_BODY, STORE_IMAP_TEXT_MAX, &bt);
-	if (r == 0) {
-		out->sent_day = sent_day_of(m);
-		out->envelope = buf_take(&env);
-		out->bodystructure = buf_take(&bs);
-		out->body = buf_take(&body);
-		out->headers = buf_take(&hdrs);
-		if (!out->envelope || !out->bodystructure || !out->body || !out->headers)
-			r = -ENOMEM;
-		if (hdr_text && r == 0 && !(*hdr_text = buf_take(&ht)))
-			r = -ENOMEM;
-		if (body_text && r == 0 && !(*body_text = buf_take(&bt)))
-			r = -ENOMEM;
-	}
-	if (r < 0)
-		store_imap_info_free(out);
-	mime_buf_free(&env);
-	mime_buf_free(&bs);
-	mime_buf_free(&body);
-	mime_buf_free(&hdrs);
-	mime_buf_free(&ht);
-	mime_buf_free(&bt);
-	mime_free(&m);
-	return r;
-}
-
-int store_imap_index(sqlite3 *db, int64_t message_id, const char *data, size_t len)
-{
-	struct store_imap_info info;
-	char *ht = NULL, *bt = NULL;
-	sqlite3_stmt *st = NULL;
-	int r = store_imap_info_compute(data, len, &info, &ht, &bt);
-	if (r < 0)
-		return r;
-	if ((r = store_run(db, "SAVEPOINT imap_index")) < 0)
-		goto out;
-	r = store_prep(db, &st,
-	               "INSERT OR REPLACE INTO imap_message_info(message_id, sent_day, envelope, "
-	               "body, bodystructure, headers) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-	if (r == 0) {
-		sqlite3_bind_int64(st, 1, message_id);
-		if (info.sent_day == IMAP_NO_DAY)
-			sqlite3_bind_null(st, 2);
-		else
-			sqlite3_bind_int64(st, 2, info.sent_day);
-		sqlite3_bind_text(st, 3, info.envelope, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, info.body, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, info.bodystructure, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, info.headers, -1, SQLITE_STATIC);
-		r = store_step_done(st);
-		sqlite3_finalize(st);
-	}
-	if (r == 0 && (r = store_prep(db, &st, "DELETE FROM imap_fts WHERE rowid = ?1")) == 0) {
-		sqlite3_bind_int64(st, 1, message_id);
-		r = store_step_done(st);
-		sqlite3_finalize(st);
-	}
-	if (r == 0 &&
-	    (r = store_prep(db, &st,
-	                    "INSERT INTO imap_fts(rowid, hdr, body) VALUES(?1, ?2, ?3)")) == 0) {
-		sqlite3_bind_int64(st, 1, message_id);
-		sqlite3_bind_text(st, 2, ht, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, bt, -1, SQLITE_STATIC);
-		r = store_step_done(st);
-		sqlite3_finalize(st);
-	}
-	if (r < 0)
-		store_run(db, "ROLLBACK TO imap_index");
-	store_run(db, "RELEASE imap_index");
-out:
-	store_imap_info_free(&info);
-	free(ht);
-	free(bt);
-	return r;
-}
-
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return strdup(t ? (const char *)t : "");
-}
-
-int store_imap_info_get(sqlite3 *db, int64_t message_id, struct store_imap_info *out)
-{
-	sqlite3_stmt *st;
-	memset(out, 0, sizeof *out);
-	out->sent_day = IMAP_NO_DAY;
-	int r = store_prep(db, &st,
-	                   "SELECT sent_day, envelope, body, bodystructure, headers "
-	                   "FROM imap_message_info WHERE message_id = ?1");
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, message_id);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-			out->sent_day = sqlite3_column_int64(st, 0);
-		out->envelope = col_dup(st, 1);
-		out->body = col_dup(st, 2);
-		out->bodystructure = col_dup(st, 3);
-		out->headers = col_dup(st, 4);
-		r = (out->envelope && out->body && out->bodystructure && out->headers) ? 1
-		                                                                       : -ENOMEM;
-		if (r < 0)
-			store_imap_info_free(out);
-	} else {
-		r = r == SQLITE_DONE ? 0 : store_errno(r);
-	}
-	sqlite3_finalize(st);
-	return r;
-}
-
-int store_imap_mailbox_unindexed(sqlite3 *db, int64_t mailbox_id, uint32_t above, uint32_t upto)
-{
-	sqlite3_stmt *st;
-	int r = store_prep_cached(db, &st,
-	                          "SELECT EXISTS(SELECT 1 FROM mailbox_entries e WHERE "
-	                          "e.mailbox_id = ?1 AND e.uid > ?2 AND e.uid <= ?3 AND NOT EXISTS "
-	                          "(SELECT 1 FROM imap_message_info i WHERE "
-	                          "i.message_id = e.message_id))");
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, above);
-	sqlite3_bind_int64(st, 3, upto);
-	int rc = sqlite3_step(st);
-	r = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : store_errno(rc);
-	store_release(st);
-	return r;
-}
-
-/* Reads message_id whole and indexes it. */
-static int index_stored(sqlite3 *db, int64_t message_id)
-{
-	int64_t size = store_message_size(db, message_id);
-	if (size < 0)
-		return (int)size;
-	char *buf = malloc((size_t)size + 1);
-	if (!buf)
-		return -ENOMEM;
-	ssize_t got = store_message_read(db, message_id, 0, buf, (size_t)size);
-	int r = got < 0 ? (int)got : store_imap_index(db, message_id, buf, (size_t)got);
-	free(buf);
-	return r;
-}
-
-int store_imap_index_next(sqlite3 *db, int64_t *cursor)
-{
-	int64_t id = store_scalar(db,
-	                          "SELECT e.message_id FROM mailbox_entries e "
-	                          "WHERE e.message_id > ?1 AND NOT EXISTS (SELECT 1 FROM "
-	                          "imap_message_info i WHERE i.message_id = e.message_id) "
-	                          "ORDER BY e.message_id LIMIT 1",
-	                          *cursor);
-	if (id == -ENOENT) {
-		/* All done up to the end: start the next search there. */
-		int64_t last = store_scalar(
-		    db, "SELECT IFNULL(MAX(message_id), ?1) FROM mailbox_entries", *cursor);
-		if (last > *cursor)
-			*cursor = last;
-		return 0;
-	}
-	if (id < 0)
-		return (int)id;
-	*cursor = id;
-	int r = index_stored(db, id);
-	return r == -ENOMEM ? r : 1;
-}
-
-int store_imap_index_missing_job(sqlite3 *db, void *arg)
-{
-	struct store_imap_index_req *q = arg;
-	sqlite3_stmt *st;
-	int r = store_prep(db, &st,
-	                   "SELECT DISTINCT e.message_id FROM mailbox_entries e "
-	                   "WHERE e.mailbox_id = ?1 AND NOT EXISTS "
-	                   "(SELECT 1 FROM imap_message_info i WHERE i.message_id = e.message_id) "
-	                   "LIMIT ?2");
-	if (r < 0)
-		return r;
-	int limit = q->limit > 0 ? q->limit : 100;
-	sqlite3_bind_int64(st, 1, q->mailbox_id);
-	sqlite3_bind_int(st, 2, limit + 1);
-	int64_t ids[1025];
-	int n = 0;
-	if (limit > 1024)
-		limit = 1024;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW && n <= limit)
-		ids[n++] = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	q->remaining = n > limit;
-	if (n > limit)
-		n = limit;
-	q->done = 0;
-	for (int i = 0; i < n; i++) {
-		r = index_stored(db, ids[i]);
-		if (r == -ENOMEM)
-			return r;
-		q->done += r == 0;
-	}
-	return q->done;
-}
+#include "lib/buf.h"
+#include "store/mailboxes.h"
+#include "store/msg_index.h"
 
 /* ---- entries ---- */
 
-static void entry_row(sqlite3_stmt *st, struct store_imap_entry *e)
+static void entry_row(sqlite3_stmt *st, struct store_entry *e)
 {
 	e->uid = (uint32_t)sqlite3_column_int64(st, 0);
 	e->message_id = sqlite3_column_int64(st, 1);
@@ -355,29 +28,30 @@ static void entry_row(sqlite3_stmt *st, struct store_imap_entry *e)
 	if (!e->keywords)
 		e->keywords = "";
 	e->sent_day =
-	    sqlite3_column_type(st, 7) == SQLITE_NULL ? IMAP_NO_DAY : sqlite3_column_int64(st, 7);
+	    sqlite3_column_type(st, 7) == SQLITE_NULL ? STORE_NO_DAY : sqlite3_column_int64(st, 7);
 	e->indexed = sqlite3_column_int(st, 8) != 0;
 	e->headers = (const char *)sqlite3_column_text(st, 9);
 }
 
 #define RANGE_WHERE "WHERE e.mailbox_id = ?1 AND e.uid BETWEEN ?2 AND ?3 ORDER BY e.uid LIMIT ?4"
 
-int store_imap_entries_range(sqlite3 *db, int64_t mailbox_id, uint32_t lo, uint32_t hi,
-                             size_t limit, enum store_imap_cols cols,
-                             int (*cb)(void *ud, const struct store_imap_entry *e), void *ud)
+int store_entries_range(struct store_rd *rd, int64_t mailbox_id, uint32_t lo, uint32_t hi,
+                             size_t limit, enum store_entry_cols cols,
+                             int (*cb)(void *ud, const struct store_entry *e), void *ud)
 {
+	sqlite3 *db = rd->db;
 	/* The same columns for all four, so entry_row() reads any of them;
-	 * STORE_IMAP_COLS_ENTRY reads mailbox_entries alone (no page of the
+	 * STORE_COLS_ENTRY reads mailbox_entries alone (no page of the
 	 * message itself), which is what FETCH FLAGS on a big mailbox needs. */
 	static const char *const sql[] = {
-	    [STORE_IMAP_COLS_ENTRY] =
+	    [STORE_COLS_ENTRY] =
 	        "SELECT e.uid, e.message_id, e.size, e.flags, e.modseq, e.internal_date, "
 	        "e.keywords, NULL, 0, NULL FROM mailbox_entries e " RANGE_WHERE,
-	    [STORE_IMAP_COLS_INFO] =
+	    [STORE_COLS_INFO] =
 	        "SELECT e.uid, e.message_id, e.size, e.flags, e.modseq, e.internal_date, "
 	        "e.keywords, i.sent_day, i.message_id IS NOT NULL, NULL FROM mailbox_entries e "
 	        "LEFT JOIN imap_message_info i ON i.message_id = e.message_id " RANGE_WHERE,
-	    [STORE_IMAP_COLS_HEADERS] =
+	    [STORE_COLS_HEADERS] =
 	        "SELECT e.uid, e.message_id, e.size, e.flags, e.modseq, e.internal_date, "
 	        "e.keywords, i.sent_day, i.message_id IS NOT NULL, i.headers FROM "
 	        "mailbox_entries e "
@@ -392,7 +66,7 @@ int store_imap_entries_range(sqlite3 *db, int64_t mailbox_id, uint32_t lo, uint3
 	sqlite3_bind_int64(st, 3, hi);
 	sqlite3_bind_int64(st, 4, limit ? (int64_t)limit : -1);
 	int ret = 0, rows = 0;
-	struct store_imap_entry e;
+	struct store_entry e;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		entry_row(st, &e);
 		rows++;
@@ -405,9 +79,10 @@ int store_imap_entries_range(sqlite3 *db, int64_t mailbox_id, uint32_t lo, uint3
 	return ret ? ret : rows;
 }
 
-int store_imap_entry_get(sqlite3 *db, int64_t mailbox_id, uint32_t uid,
-                         struct store_imap_entry *out, char *kwbuf, size_t kwcap)
+int store_entry_get(struct store_rd *rd, int64_t mailbox_id, uint32_t uid,
+                         struct store_entry *out, char *kwbuf, size_t kwcap)
 {
+	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;
 	int r = store_prep(db, &st,
 	                   "SELECT e.uid, e.message_id, e.size, e.flags, e.modseq, "
@@ -476,40 +151,41 @@ static size_t utf8_chars(const char *s, size_t n)
 	return c;
 }
 
-int store_imap_fts_uids(sqlite3 *db, int64_t mailbox_id, const char *needle, size_t nlen,
+int store_search_text(struct store_rd *rd, int64_t mailbox_id, const char *needle, size_t nlen,
                         enum store_fts_scope scope, uint32_t **uids, size_t *n)
 {
-	struct mime_buf q = {0};
+	sqlite3 *db = rd->db;
+	struct buf q = {0};
 	sqlite3_stmt *st;
 	int r = 0;
 	bool like = utf8_chars(needle, nlen) < 3;
 	if (like) {
 		/* Too short for a trigram: LIKE over the stored text. */
-		r = mime_buf_addc(&q, '%');
+		r = buf_addc(&q, '%');
 		for (size_t i = 0; r == 0 && i < nlen; i++) {
 			if (needle[i] == '%' || needle[i] == '_' || needle[i] == '\\')
-				r = mime_buf_addc(&q, '\\');
+				r = buf_addc(&q, '\\');
 			if (r == 0)
-				r = mime_buf_addc(&q, needle[i]);
+				r = buf_addc(&q, needle[i]);
 		}
 		if (r == 0)
-			r = mime_buf_addc(&q, '%');
+			r = buf_addc(&q, '%');
 	} else {
 		/* One FTS5 string: double quotes doubled. */
-		r = mime_buf_adds(&q, scope == STORE_FTS_TEXT   ? "\""
+		r = buf_adds(&q, scope == STORE_FTS_TEXT   ? "\""
 		                      : scope == STORE_FTS_BODY ? "body : \""
 		                                                : "hdr : \"");
 		for (size_t i = 0; r == 0 && i < nlen; i++) {
 			if (needle[i] == '"')
-				r = mime_buf_addc(&q, '"');
+				r = buf_addc(&q, '"');
 			if (r == 0)
-				r = mime_buf_addc(&q, needle[i] ? needle[i] : ' ');
+				r = buf_addc(&q, needle[i] ? needle[i] : ' ');
 		}
 		if (r == 0)
-			r = mime_buf_addc(&q, '"');
+			r = buf_addc(&q, '"');
 	}
 	if (r < 0) {
-		mime_buf_free(&q);
+		buf_free(&q);
 		return r;
 	}
 	static const char *const like_sql[] = {
@@ -534,13 +210,14 @@ int store_imap_fts_uids(sqlite3 *db, int64_t mailbox_id, const char *needle, siz
 		r = collect_uids(st, uids, n);
 		sqlite3_finalize(st);
 	}
-	mime_buf_free(&q);
+	buf_free(&q);
 	return r;
 }
 
-int store_imap_vanished_since(sqlite3 *db, int64_t mailbox_id, int64_t modseq, uint32_t lo,
+int store_expunged_uids(struct store_rd *rd, int64_t mailbox_id, int64_t modseq, uint32_t lo,
                               uint32_t hi, uint32_t **uids, size_t *n)
 {
+	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;
 	int r = store_prep(db, &st,
 	                   "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 "
@@ -558,7 +235,7 @@ int store_imap_vanished_since(sqlite3 *db, int64_t mailbox_id, int64_t modseq, u
 
 /* ---- keywords ---- */
 
-bool store_imap_keyword_has(const char *list, const char *kw, size_t kwlen)
+bool store_keyword_has(const char *list, const char *kw, size_t kwlen)
 {
 	const char *p = list;
 	while (p && *p) {
@@ -575,47 +252,47 @@ bool store_imap_keyword_has(const char *list, const char *kw, size_t kwlen)
 }
 
 /* Apply op to a keyword list; the result is malloc'd. */
-static char *keywords_apply(const char *cur, enum store_imap_flag_op op, const char *kws)
+static char *keywords_apply(const char *cur, enum store_flag_op op, const char *kws)
 {
-	struct mime_buf b = {0};
-	int r = mime_buf_add(&b, "", 0);
+	struct buf b = {0};
+	int r = buf_add(&b, "", 0);
 	const char *p;
 	/* keep current ones unless SET or removed */
-	if (op != STORE_IMAP_SET) {
+	if (op != STORE_FLAGS_SET) {
 		for (p = cur; r == 0 && *p;) {
 			while (*p == ' ')
 				p++;
 			const char *e = p;
 			while (*e && *e != ' ')
 				e++;
-			if (e > p && !(op == STORE_IMAP_REMOVE &&
-			               store_imap_keyword_has(kws, p, (size_t)(e - p)))) {
+			if (e > p && !(op == STORE_FLAGS_REMOVE &&
+			               store_keyword_has(kws, p, (size_t)(e - p)))) {
 				if (b.len)
-					r = mime_buf_addc(&b, ' ');
+					r = buf_addc(&b, ' ');
 				if (r == 0)
-					r = mime_buf_add(&b, p, (size_t)(e - p));
+					r = buf_add(&b, p, (size_t)(e - p));
 			}
 			p = e;
 		}
 	}
-	if (op != STORE_IMAP_REMOVE) {
+	if (op != STORE_FLAGS_REMOVE) {
 		for (p = kws; r == 0 && *p;) {
 			while (*p == ' ')
 				p++;
 			const char *e = p;
 			while (*e && *e != ' ')
 				e++;
-			if (e > p && !store_imap_keyword_has(b.data, p, (size_t)(e - p))) {
+			if (e > p && !store_keyword_has(b.data, p, (size_t)(e - p))) {
 				if (b.len)
-					r = mime_buf_addc(&b, ' ');
+					r = buf_addc(&b, ' ');
 				if (r == 0)
-					r = mime_buf_add(&b, p, (size_t)(e - p));
+					r = buf_add(&b, p, (size_t)(e - p));
 			}
 			p = e;
 		}
 	}
 	if (r < 0) {
-		mime_buf_free(&b);
+		buf_free(&b);
 		return NULL;
 	}
 	return buf_take(&b);
@@ -632,7 +309,7 @@ static bool keywords_equal(const char *a, const char *b)
 			const char *e = p;
 			while (*e && *e != ' ')
 				e++;
-			if (e > p && !store_imap_keyword_has(y, p, (size_t)(e - p)))
+			if (e > p && !store_keyword_has(y, p, (size_t)(e - p)))
 				return false;
 			p = e;
 		}
@@ -640,7 +317,7 @@ static bool keywords_equal(const char *a, const char *b)
 	return true;
 }
 
-void store_imap_flags_req_clear(struct store_imap_flags_req *q)
+void store_flags_req_clear(struct store_flags_req *q)
 {
 	for (size_t i = 0; q->res && i < q->n; i++) {
 		free(q->res[i].keywords);
@@ -648,9 +325,10 @@ void store_imap_flags_req_clear(struct store_imap_flags_req *q)
 	}
 }
 
-int store_imap_flags_job(sqlite3 *db, void *arg)
+int store_flags_job(struct store_tx *tx, void *arg)
 {
-	struct store_imap_flags_req *q = arg;
+	sqlite3 *db = tx->rd.db;
+	struct store_flags_req *q = arg;
 	sqlite3_stmt *sel = NULL, *upd = NULL;
 	int64_t modseq = store_mailbox_modseq(db, q->mailbox_id);
 	int r;
@@ -665,7 +343,7 @@ int store_imap_flags_job(sqlite3 *db, void *arg)
 		goto out;
 	const char *kws = q->keywords ? q->keywords : "";
 	for (size_t i = 0; i < q->n; i++) {
-		struct store_imap_flag_result *res = &q->res[i];
+		struct store_flag_result *res = &q->res[i];
 		res->uid = q->uids[i];
 		res->status = -1;
 		sqlite3_reset(sel);
@@ -681,8 +359,8 @@ int store_imap_flags_job(sqlite3 *db, void *arg)
 		uint32_t flags = (uint32_t)sqlite3_column_int64(sel, 0);
 		const char *cur = (const char *)sqlite3_column_text(sel, 1);
 		int64_t em = sqlite3_column_int64(sel, 2);
-		uint32_t nf = q->op == STORE_IMAP_SET   ? q->flags
-		              : q->op == STORE_IMAP_ADD ? flags | q->flags
+		uint32_t nf = q->op == STORE_FLAGS_SET   ? q->flags
+		              : q->op == STORE_FLAGS_ADD ? flags | q->flags
 		                                        : flags & ~q->flags;
 		nf &= STORE_FLAG_ALL;
 		char *nk = keywords_apply(cur ? cur : "", q->op, kws);
@@ -740,17 +418,19 @@ out:
 	return r;
 }
 
-int64_t store_imap_account_usage(sqlite3 *db, int64_t account_id)
+int64_t store_account_usage(struct store_rd *rd, int64_t account_id)
 {
+	sqlite3 *db = rd->db;
 	return store_scalar(db,
 	                    "SELECT COALESCE(SUM(e.size), 0) FROM mailboxes b "
 	                    "JOIN mailbox_entries e ON e.mailbox_id = b.id WHERE b.account_id = ?1",
 	                    account_id);
 }
 
-int store_imap_copy_job(sqlite3 *db, void *arg)
+int store_copy_job(struct store_tx *tx, void *arg)
 {
-	struct store_imap_copy_req *q = arg;
+	sqlite3 *db = tx->rd.db;
+	struct store_copy_req *q = arg;
 	sqlite3_stmt *mb = NULL, *sel = NULL, *ins = NULL, *bump = NULL;
 	int r;
 	q->copied = 0;
@@ -772,7 +452,7 @@ int store_imap_copy_job(sqlite3 *db, void *arg)
 	mb = NULL;
 
 	if (q->quota_bytes && !q->move) {
-		int64_t used = store_imap_account_usage(db, q->account_id), add = 0;
+		int64_t used = store_account_usage(&tx->rd, q->account_id), add = 0;
 		sqlite3_stmt *sz;
 		if (used < 0) {
 			r = (int)used;
@@ -838,7 +518,7 @@ int store_imap_copy_job(sqlite3 *db, void *arg)
 		sqlite3_reset(sel);
 		if ((r = store_step_done(ins)) < 0)
 			goto out;
-		if ((r = store_message_ref(db, msgid, 1)) < 0)
+		if ((r = store_message_ref(tx, msgid, 1)) < 0)
 			goto out;
 		q->new_uids[i] = (uint32_t)uidnext;
 		if (q->new_modseqs)
@@ -865,7 +545,7 @@ int store_imap_copy_job(sqlite3 *db, void *arg)
 		for (size_t i = 0; i < q->n; i++)
 			if (q->new_uids[i])
 				gone[ng++] = q->uids[i];
-		r = store_entries_expunge(db, q->src_mailbox_id, gone, ng);
+		r = store_entries_expunge(tx, q->src_mailbox_id, gone, ng);
 		free(gone);
 		if (r < 0)
 			goto out;
@@ -881,12 +561,13 @@ out:
 	return r;
 }
 
-int store_imap_append_job(sqlite3 *db, void *arg)
+int store_append_job(struct store_tx *tx, void *arg)
 {
-	struct store_imap_append_req *q = arg;
+	sqlite3 *db = tx->rd.db;
+	struct store_append_req *q = arg;
 	int r;
 	if (q->quota_bytes) {
-		int64_t used = store_imap_account_usage(db, q->account_id);
+		int64_t used = store_account_usage(&tx->rd, q->account_id);
 		if (used < 0)
 			return (int)used;
 		if ((uint64_t)used + q->len > q->quota_bytes)
@@ -905,7 +586,7 @@ int store_imap_append_job(sqlite3 *db, void *arg)
 	    .uids = &uid,
 	    .modseqs = &modseq,
 	};
-	if ((r = store_deliver(db, &d)) < 0)
+	if ((r = store_deliver(tx, &d)) < 0)
 		return r;
 	if (q->flags || (q->keywords && *q->keywords)) {
 		sqlite3_stmt *st;
@@ -922,18 +603,20 @@ int store_imap_append_job(sqlite3 *db, void *arg)
 		if (r < 0)
 			return r;
 	}
-	struct store_mailbox mb;
-	if ((r = store_mailbox_get(db, q->mailbox_id, &mb)) <= 0)
-		return r < 0 ? r : -ENOENT;
+	int64_t uidvalidity =
+	    store_scalar(db, "SELECT uidvalidity FROM mailboxes WHERE id = ?1", q->mailbox_id);
+	if (uidvalidity < 0)
+		return (int)uidvalidity;
 	q->uid = uid;
 	q->modseq = modseq;
-	q->uidvalidity = mb.uidvalidity;
+	q->uidvalidity = (uint32_t)uidvalidity;
 	return 0;
 }
 
-int store_imap_expunge_job(sqlite3 *db, void *arg)
+int store_expunge_job(struct store_tx *tx, void *arg)
 {
-	struct store_imap_expunge_req *q = arg;
+	sqlite3 *db = tx->rd.db;
+	struct store_expunge_req *q = arg;
 	sqlite3_stmt *st;
 	uint32_t *del = NULL;
 	size_t ndel = 0;
@@ -967,10 +650,216 @@ int store_imap_expunge_job(sqlite3 *db, void *arg)
 	q->nexpunged = ndel;
 	if (ndel == 0)
 		return 0;
-	r = store_entries_expunge(db, q->mailbox_id, del, ndel);
+	r = store_entries_expunge(tx, q->mailbox_id, del, ndel);
 	if (r < 0)
 		return r;
 	int64_t m = store_mailbox_modseq(db, q->mailbox_id);
 	q->modseq = m > 0 ? m : 0;
 	return (int)ndel;
+}
+
+static int entries_walk(sqlite3 *db, int64_t mailbox_id, const char *sql, bool with_message,
+                        int (*cb)(void *ud, const struct store_entry *e), void *ud)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep_cached(db, &st, sql);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	int ret = 0;
+	struct store_entry e = {0};
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		e.uid = (uint32_t)sqlite3_column_int64(st, 0);
+		e.flags = (uint32_t)sqlite3_column_int64(st, 1);
+		e.modseq = sqlite3_column_int64(st, 2);
+		e.keywords = (const char *)sqlite3_column_text(st, 3);
+		if (with_message) {
+			e.message_id = sqlite3_column_int64(st, 4);
+			e.internal_date = sqlite3_column_int64(st, 5);
+			e.size = sqlite3_column_int64(st, 6);
+		}
+		if ((ret = cb(ud, &e)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_errno(rc);
+	store_release(st);
+	return ret;
+}
+
+int store_entries_list(struct store_rd *rd, int64_t mailbox_id,
+                       int (*cb)(void *ud, const struct store_entry *e), void *ud)
+{
+	sqlite3 *db = rd->db;
+	return entries_walk(db, mailbox_id,
+	                    "SELECT e.uid, e.flags, e.modseq, e.keywords, e.message_id, "
+	                    "e.internal_date, e.size FROM mailbox_entries e "
+	                    "WHERE e.mailbox_id = ?1 ORDER BY e.uid",
+	                    true, cb, ud);
+}
+
+int store_entries_list_flags(struct store_rd *rd, int64_t mailbox_id,
+                             int (*cb)(void *ud, const struct store_entry *e), void *ud)
+{
+	sqlite3 *db = rd->db;
+	/* mailbox_entries alone: a sequential scan of its primary key. The
+	 * join for the size reads one page of every message. */
+	return entries_walk(db, mailbox_id,
+	                    "SELECT uid, flags, modseq, keywords FROM mailbox_entries "
+	                    "WHERE mailbox_id = ?1 ORDER BY uid",
+	                    false, cb, ud);
+}
+
+int store_entries_expunge(struct store_tx *tx, int64_t mailbox_id, const uint32_t *uids, size_t n)
+{
+	sqlite3 *db = tx->rd.db;
+	sqlite3_stmt *sel = NULL, *del = NULL, *rec = NULL;
+	int64_t modseq = store_mailbox_modseq(db, mailbox_id);
+	int rc, count = 0;
+	if (modseq < 0)
+		return (int)modseq;
+	modseq++;
+	if ((rc = store_prep_cached(db, &sel,
+	                            "SELECT message_id FROM mailbox_entries "
+	                            "WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
+	    (rc = store_prep_cached(
+	         db, &del, "DELETE FROM mailbox_entries WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
+	    (rc = store_prep_cached(db, &rec,
+	                            "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
+	                            "VALUES(?1, ?2, ?3)")) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(sel);
+		sqlite3_bind_int64(sel, 1, mailbox_id);
+		sqlite3_bind_int64(sel, 2, uids[i]);
+		rc = sqlite3_step(sel);
+		if (rc == SQLITE_DONE)
+			continue;
+		if (rc != SQLITE_ROW) {
+			rc = store_errno(rc);
+			goto out;
+		}
+		int64_t msgid = sqlite3_column_int64(sel, 0);
+		sqlite3_reset(sel);
+
+		sqlite3_reset(del);
+		sqlite3_bind_int64(del, 1, mailbox_id);
+		sqlite3_bind_int64(del, 2, uids[i]);
+		if ((rc = store_step_done(del)) < 0)
+			goto out;
+		sqlite3_reset(rec);
+		sqlite3_bind_int64(rec, 1, mailbox_id);
+		sqlite3_bind_int64(rec, 2, uids[i]);
+		sqlite3_bind_int64(rec, 3, modseq);
+		if ((rc = store_step_done(rec)) < 0)
+			goto out;
+		if ((rc = store_message_ref(tx, msgid, -1)) < 0)
+			goto out;
+		count++;
+	}
+	rc = count > 0 ? store_set_mailbox_modseq(db, mailbox_id, modseq) : 0;
+out:
+	store_release(sel);
+	store_release(del);
+	store_release(rec);
+	return rc < 0 ? rc : count;
+}
+
+int store_entries_update_flags(struct store_tx *tx, int64_t mailbox_id, uint32_t uid, uint32_t add_mask,
+                               uint32_t remove_mask, uint32_t *flags_out, int64_t *modseq_out)
+{
+	sqlite3 *db = tx->rd.db;
+	sqlite3_stmt *st;
+	int rc = store_prep_cached(db, &st,
+	                           "SELECT flags, modseq FROM mailbox_entries "
+	                           "WHERE mailbox_id = ?1 AND uid = ?2");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	rc = sqlite3_step(st);
+	uint32_t flags = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
+	int64_t modseq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+	store_release(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+
+	uint32_t nflags = ((flags | add_mask) & ~remove_mask) & STORE_FLAG_ALL;
+	if (nflags != flags) {
+		/* RFC 7162: the MODSEQ changes only when the metadata does. */
+		int64_t m = store_mailbox_modseq(db, mailbox_id);
+		if (m < 0)
+			return (int)m;
+		modseq = m + 1;
+		if ((rc = store_set_mailbox_modseq(db, mailbox_id, modseq)) < 0)
+			return rc;
+		if ((rc = store_prep_cached(db, &st,
+		                            "UPDATE mailbox_entries SET flags = ?3, modseq = ?4 "
+		                            "WHERE mailbox_id = ?1 AND uid = ?2")) < 0)
+			return rc;
+		sqlite3_bind_int64(st, 1, mailbox_id);
+		sqlite3_bind_int64(st, 2, uid);
+		sqlite3_bind_int64(st, 3, nflags);
+		sqlite3_bind_int64(st, 4, modseq);
+		rc = store_step_done(st);
+		store_release(st);
+		if (rc < 0)
+			return rc;
+	}
+	if (flags_out)
+		*flags_out = nflags;
+	if (modseq_out)
+		*modseq_out = modseq;
+	return (int)nflags;
+}
+
+int64_t store_entries_count_above(struct store_rd *rd, int64_t mailbox_id, uint32_t uid)
+{
+	sqlite3 *db = rd->db;
+	sqlite3_stmt *st;
+	int rc = store_prep_cached(
+	    db, &st, "SELECT count(*) FROM mailbox_entries WHERE mailbox_id = ?1 AND uid > ?2");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	rc = sqlite3_step(st);
+	int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : store_errno(rc);
+	store_release(st);
+	return n;
+}
+
+int store_entry_flags(struct store_rd *rd, int64_t mailbox_id, uint32_t uid, uint32_t *flags, int64_t *modseq,
+                    char *kw, size_t kwcap)
+{
+	sqlite3 *db = rd->db;
+	sqlite3_stmt *st;
+	int rc = store_prep(db, &st,
+	                    "SELECT flags, modseq, keywords FROM mailbox_entries "
+	                    "WHERE mailbox_id = ?1 AND uid = ?2");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*flags = (uint32_t)sqlite3_column_int64(st, 0);
+		*modseq = sqlite3_column_int64(st, 1);
+		const char *k = (const char *)sqlite3_column_text(st, 2);
+		if (kwcap) {
+			size_t n = k ? strlen(k) : 0;
+			if (n >= kwcap)
+				n = kwcap - 1;
+			if (n)
+				memcpy(kw, k, n);
+			kw[n] = '\0';
+		}
+		rc = 1;
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = store_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
 }

@@ -1,0 +1,88 @@
+/* mailboxes: an account's folders — find, list, create with parents,
+ * delete, rename (with children, and the INBOX special case), subscribe —
+ * and the per-mailbox counters: message counts and the \Recent mark.
+ *
+ * Names are UTF-8 with '/' as the hierarchy separator; "INBOX" matches in
+ * any case and is stored in upper case. Every new mailbox gets a
+ * UIDVALIDITY never handed out before in this store.
+ *
+ * The *_job functions have the store_job_fn signature (arg: the struct
+ * named in their comment); the others read through a view. */
+#ifndef TERN_STORE_MAILBOXES_H
+#define TERN_STORE_MAILBOXES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store_rd;
+struct store_tx;
+
+struct store_mailbox {
+	int64_t id;
+	int64_t account_id;
+	const char *name;        /* valid during the callback only */
+	const char *special_use; /* "" or "\\Sent" etc.; callback only */
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	int64_t highestmodseq;
+	int subscribed;
+};
+
+/* 1 found (*mailbox_id set), 0 not found, negative on error. */
+int store_mailbox_find(struct store_rd *rd, int64_t account_id, const char *name,
+                       int64_t *mailbox_id);
+/* 1 found (out filled; name/special_use set to NULL), 0, or negative. */
+int store_mailbox_get(struct store_rd *rd, int64_t mailbox_id, struct store_mailbox *out);
+/* INBOX first, then by name. */
+int store_mailbox_list(struct store_rd *rd, int64_t account_id,
+                       int (*cb)(void *ud, const struct store_mailbox *mb), void *ud);
+/* Creates one mailbox with a fresh UIDVALIDITY, uidnext 1, subscribed.
+ * -EEXIST, -EINVAL (empty name). id may be NULL. */
+int store_mailbox_create(struct store_tx *tx, int64_t account_id, const char *name,
+                         const char *special_use, int64_t *id);
+
+struct store_mailbox_counts {
+	uint32_t messages;
+	uint32_t unseen;
+	uint32_t deleted;
+	uint64_t size; /* octets of all messages */
+};
+int store_mailbox_counts(struct store_rd *rd, int64_t mailbox_id,
+                         struct store_mailbox_counts *out);
+
+/* The \Recent mark (RFC 3501 2.3.2): the highest UID of the mailbox that
+ * some session has been given as \Recent, or negative; and a job (arg:
+ * struct store_recent_mark) that raises it (never lowers it). */
+int64_t store_recent_uid(struct store_rd *rd, int64_t mailbox_id);
+struct store_recent_mark {
+	int64_t mailbox_id;
+	uint32_t uid;
+};
+int store_recent_mark_job(struct store_tx *tx, void *arg);
+
+/* arg of the four jobs below. */
+struct store_mailbox_req {
+	int64_t account_id;
+	const char *name;    /* internal UTF-8 name */
+	const char *newname; /* RENAME target */
+	int subscribe;       /* SUBSCRIBE 1 / UNSUBSCRIBE 0 */
+	/* results */
+	int64_t mailbox_id; /* CREATE: the new mailbox; DELETE/RENAME: the one affected */
+	uint32_t *uids;     /* RENAME INBOX: UIDs moved out of INBOX (malloc'd) */
+	size_t nuids;
+	int64_t modseq; /* RENAME INBOX: INBOX's new HIGHESTMODSEQ */
+};
+
+/* Creates name and any missing parent. -EEXIST if name exists. */
+int store_mailbox_create_job(struct store_tx *tx, void *arg);
+/* -ENOENT, -EPERM (INBOX), -ENOTEMPTY (has children). Drops the messages. */
+int store_mailbox_delete_job(struct store_tx *tx, void *arg);
+/* Renames name and its children; creates missing parents of newname.
+ * INBOX: moves its messages into a new mailbox newname, INBOX stays (with
+ * its UIDVALIDITY and UIDNEXT) and its children do not move.
+ * -ENOENT, -EEXIST, -EINVAL (into itself). */
+int store_mailbox_rename_job(struct store_tx *tx, void *arg);
+/* -ENOENT if no such mailbox. */
+int store_mailbox_subscribe_job(struct store_tx *tx, void *arg);
+
+#endif

@@ -1,0 +1,273 @@
+/* schema: the migrations, and running them. `PRAGMA user_version` counts
+ * the steps; they are append-only. */
+#include "store/store.h"
+#include "store/store_int.h"
+#include "lib/log.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Migration i takes the schema from user_version i to i + 1. Append only:
+ * never edit a step that has shipped. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the initial schema. */
+    "CREATE TABLE meta(\n"
+    "  key TEXT PRIMARY KEY,\n"
+    "  value INTEGER NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE domains(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL UNIQUE COLLATE NOCASE,\n"
+    "  created INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE accounts(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  domain_id INTEGER NOT NULL REFERENCES domains(id),\n"
+    "  localpart TEXT NOT NULL COLLATE NOCASE,\n"
+    "  address TEXT NOT NULL UNIQUE COLLATE NOCASE,\n"
+    "  password_hash TEXT NOT NULL DEFAULT '',\n"
+    "  quota_bytes INTEGER NOT NULL DEFAULT 0,\n"
+    "  disabled INTEGER NOT NULL DEFAULT 0,\n"
+    "  created INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX accounts_domain ON accounts(domain_id);\n"
+    /* An alias's source domain must be local; the target is free text (a
+     * local address, or a remote one: forwarding). */
+    "CREATE TABLE aliases(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  source TEXT NOT NULL UNIQUE COLLATE NOCASE,\n"
+    "  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,\n"
+    "  target TEXT NOT NULL COLLATE NOCASE,\n"
+    "  created INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX aliases_domain ON aliases(domain_id);\n"
+    "CREATE INDEX aliases_target ON aliases(target);\n"
+    "CREATE TABLE mailboxes(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  name TEXT NOT NULL,\n"
+    "  special_use TEXT NOT NULL DEFAULT '',\n"
+    "  uidvalidity INTEGER NOT NULL,\n"
+    "  uidnext INTEGER NOT NULL DEFAULT 1,\n"
+    "  highestmodseq INTEGER NOT NULL DEFAULT 1,\n"
+    "  subscribed INTEGER NOT NULL DEFAULT 1,\n"
+    "  created INTEGER NOT NULL,\n"
+    "  UNIQUE(account_id, name)\n"
+    ");\n"
+    /* Small columns first: columns after a large BLOB would cost a walk of
+     * its overflow pages on every read. */
+    "CREATE TABLE messages(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  sha256 BLOB NOT NULL UNIQUE,\n"
+    "  size INTEGER NOT NULL,\n"
+    "  refcount INTEGER NOT NULL DEFAULT 0,\n"
+    "  created INTEGER NOT NULL,\n"
+    "  envelope TEXT,\n"
+    "  bodystructure TEXT,\n"
+    "  data BLOB NOT NULL\n"
+    ");\n"
+    "CREATE INDEX messages_unreferenced ON messages(id) WHERE refcount <= 0;\n"
+    "CREATE TABLE mailbox_entries(\n"
+    "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,\n"
+    "  uid INTEGER NOT NULL,\n"
+    "  message_id INTEGER NOT NULL REFERENCES messages(id),\n"
+    "  flags INTEGER NOT NULL DEFAULT 0,\n"
+    "  keywords TEXT NOT NULL DEFAULT '',\n"
+    "  modseq INTEGER NOT NULL,\n"
+    "  internal_date INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(mailbox_id, uid)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX mailbox_entries_message ON mailbox_entries(message_id);\n"
+    "CREATE INDEX mailbox_entries_modseq ON mailbox_entries(mailbox_id, modseq);\n"
+    "CREATE TABLE expunged(\n"
+    "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,\n"
+    "  uid INTEGER NOT NULL,\n"
+    "  modseq INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(mailbox_id, uid)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);\n"
+    "CREATE TABLE queue(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  message_id INTEGER NOT NULL REFERENCES messages(id),\n"
+    "  mail_from TEXT NOT NULL,\n"
+    "  rcpt TEXT NOT NULL,\n"
+    "  notify TEXT,\n"
+    "  orcpt TEXT,\n"
+    "  ret TEXT,\n"
+    "  envid TEXT,\n"
+    "  next_attempt INTEGER NOT NULL,\n"
+    "  attempts INTEGER NOT NULL DEFAULT 0,\n"
+    "  last_error TEXT,\n"
+    "  expires INTEGER NOT NULL,\n"
+    "  claimed_until INTEGER NOT NULL DEFAULT 0,\n"
+    "  created INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX queue_due ON queue(next_attempt);\n"
+    "CREATE INDEX queue_message ON queue(message_id);\n",
+    /* 1 -> 2: what IMAP precomputes per message (store/msg_index.c):
+     * ENVELOPE, BODY, BODYSTRUCTURE, the Date: day and the decoded top-level
+     * header, and an FTS5 trigram index of the decoded text for SEARCH
+     * BODY/TEXT (rowid = messages.id). Both go when the message goes. */
+    "CREATE TABLE imap_message_info(\n"
+    "  message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,\n"
+    "  sent_day INTEGER,\n"
+    "  envelope TEXT NOT NULL,\n"
+    "  body TEXT NOT NULL,\n"
+    "  bodystructure TEXT NOT NULL,\n"
+    "  headers TEXT NOT NULL\n"
+    ");\n"
+    "CREATE VIRTUAL TABLE imap_fts USING fts5(hdr, body, tokenize = 'trigram case_sensitive 0');\n"
+    "CREATE TRIGGER imap_fts_gc AFTER DELETE ON messages BEGIN\n"
+    "  DELETE FROM imap_fts WHERE rowid = old.id;\n"
+    "END;\n",
+    /* 2 -> 3: per queue row, whether its delay DSN went out (so it goes out
+     * once, also across `tern queue retry`), and whether the postmaster
+     * cancelled it (`tern queue bounce`: the DSN says so, not "expired").
+     * Per mailbox, the highest UID some IMAP session has seen as \Recent
+     * (RFC 3501 2.3.2); what exists at the upgrade counts as seen. */
+    "ALTER TABLE queue ADD COLUMN delay_dsn_sent INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE queue ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;\n"
+    "UPDATE mailboxes SET recent_uid = uidnext - 1;\n",
+    /* 3 -> 4: meta 'directory' counts changes to what recipients resolve
+     * against (domains, accounts, aliases, mailbox names), whoever makes
+     * them: the server, or the CLI in another process. The loop's cache of
+     * resolutions (store/rcpt_cache.c) is dropped when it moves.
+     * Each entry carries its message's size: RFC822.SIZE, STATUS SIZE,
+     * POP3 LIST and quotas then read mailbox_entries alone, not a page of
+     * every message row. */
+    "ALTER TABLE mailbox_entries ADD COLUMN size INTEGER NOT NULL DEFAULT 0;\n"
+    "UPDATE mailbox_entries SET size = "
+    "(SELECT m.size FROM messages m WHERE m.id = mailbox_entries.message_id);\n"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('directory', 0);\n"
+/* clang-format off */
+#define DIRECTORY_TRIGGER(name, event)                                      \
+	"CREATE TRIGGER directory_" name " AFTER " event " BEGIN\n"          \
+	"  UPDATE meta SET value = value + 1 WHERE key = 'directory';\n"     \
+	"END;\n"
+    DIRECTORY_TRIGGER("domain_insert", "INSERT ON domains")
+    DIRECTORY_TRIGGER("domain_update", "UPDATE ON domains")
+    DIRECTORY_TRIGGER("domain_delete", "DELETE ON domains")
+    DIRECTORY_TRIGGER("account_insert", "INSERT ON accounts")
+    DIRECTORY_TRIGGER("account_update", "UPDATE OF domain_id, localpart, address ON accounts")
+    DIRECTORY_TRIGGER("account_delete", "DELETE ON accounts")
+    DIRECTORY_TRIGGER("alias_insert", "INSERT ON aliases")
+    DIRECTORY_TRIGGER("alias_update", "UPDATE ON aliases")
+    DIRECTORY_TRIGGER("alias_delete", "DELETE ON aliases")
+    DIRECTORY_TRIGGER("mailbox_insert", "INSERT ON mailboxes")
+    DIRECTORY_TRIGGER("mailbox_update", "UPDATE OF account_id, name ON mailboxes")
+    DIRECTORY_TRIGGER("mailbox_delete", "DELETE ON mailboxes"),
+#undef DIRECTORY_TRIGGER
+    /* clang-format on */
+    /* 4 -> 5: messages lose their SHA-256 and the two columns nothing
+     * read (IMAP's ENVELOPE and BODYSTRUCTURE live in imap_message_info).
+     * Deduplicating by digest cost a UNIQUE index entry on a random page
+     * with every message, a quarter of the writer's time under SMTP load,
+     * and it hardly ever found anything: every delivery's bytes differ in
+     * their Received: line. A delivery to many recipients still stores its
+     * bytes once. SQLite cannot drop a UNIQUE column, so the table is
+     * copied (migrate() runs with foreign keys off); its index and trigger
+     * go with the old table and are made again. */
+    "CREATE TABLE messages_v5(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  size INTEGER NOT NULL,\n"
+    "  refcount INTEGER NOT NULL DEFAULT 0,\n"
+    "  created INTEGER NOT NULL,\n"
+    "  data BLOB NOT NULL\n"
+    ");\n"
+    "INSERT INTO messages_v5(id, size, refcount, created, data)\n"
+    "  SELECT id, size, refcount, created, data FROM messages;\n"
+    "DROP TABLE messages;\n"
+    "ALTER TABLE messages_v5 RENAME TO messages;\n"
+    "CREATE INDEX messages_unreferenced ON messages(id) WHERE refcount <= 0;\n"
+    "CREATE TRIGGER imap_fts_gc AFTER DELETE ON messages BEGIN\n"
+    "  DELETE FROM imap_fts WHERE rowid = old.id;\n"
+    "END;\n",
+};
+
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (store_prep(db, &st, "PRAGMA user_version") < 0)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* 0 when `PRAGMA foreign_key_check` finds no broken reference. */
+static int foreign_keys_intact(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	if (store_prep(db, &st, "PRAGMA foreign_key_check") < 0)
+		return -EIO;
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : rc == SQLITE_ROW ? -EPROTO : store_errno(rc);
+}
+
+static int migrate_steps(sqlite3 *db, char *err, size_t errlen)
+{
+	int from = -1; /* the version found */
+	for (;;) {
+		if (store_run(db, "BEGIN IMMEDIATE") < 0) {
+			snprintf(err, errlen, "store_migrate: BEGIN: %s", sqlite3_errmsg(db));
+			return -EIO;
+		}
+		/* Read inside the transaction: another process may have migrated. */
+		int v = user_version(db);
+		if (v < 0 || v > NMIGRATIONS) {
+			store_run(db, "ROLLBACK");
+			snprintf(err, errlen,
+			         v < 0 ? "cannot read schema version"
+			               : "database schema version %d is newer than this tern (%d)",
+			         v, NMIGRATIONS);
+			return -EPROTO;
+		}
+		if (v == NMIGRATIONS) {
+			store_run(db, "COMMIT");
+			return 0;
+		}
+		if (from < 0)
+			from = v;
+		if (from > 0) /* a step may copy a table: say why the start waits */
+			log_info("store event=migrating from=%d to=%d", v, v + 1);
+		char *msg = NULL, bump[64];
+		int rc = sqlite3_exec(db, migrations[v], NULL, NULL, &msg);
+		if (rc == SQLITE_OK && foreign_keys_intact(db) < 0) {
+			msg = sqlite3_mprintf("a reference is broken after the step");
+			rc = SQLITE_CONSTRAINT;
+		}
+		if (rc == SQLITE_OK) {
+			snprintf(bump, sizeof bump, "PRAGMA user_version=%d", v + 1);
+			rc = sqlite3_exec(db, bump, NULL, NULL, &msg);
+		}
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, "COMMIT", NULL, NULL, &msg);
+		if (rc != SQLITE_OK) {
+			snprintf(err, errlen, "store_migrate %d->%d: %s", v, v + 1, msg ? msg : "?");
+			sqlite3_free(msg);
+			store_run(db, "ROLLBACK");
+			return store_errno(rc);
+		}
+		log_info("store event=migrated from=%d to=%d", v, v + 1);
+	}
+}
+
+/* Foreign keys are off while steps run (a step may copy a table that
+ * others reference, and dropping the old one must not cascade); each step
+ * must leave every reference intact, which foreign_key_check verifies
+ * before its COMMIT. */
+int store_migrate(sqlite3 *db, char *err, size_t errlen)
+{
+	store_run(db, "PRAGMA foreign_keys=OFF");
+	int rc = migrate_steps(db, err, errlen);
+	store_run(db, "PRAGMA foreign_keys=ON");
+	return rc;
+}
