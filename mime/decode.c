@@ -14,6 +14,7 @@
  */
 #include "mime/mime_int.h"
 #include "lib/base64.h"
+#include "lib/hex.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -72,17 +73,6 @@ int mime_decode_base64(const char *in, size_t len, struct mime_buf *out)
 	return r;
 }
 
-static int hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int mime_decode_qp(const char *in, size_t len, struct mime_buf *out)
 {
 	int r = mime_buf_add(out, "", 0);
@@ -108,9 +98,9 @@ int mime_decode_qp(const char *in, size_t len, struct mime_buf *out)
 			i += run;
 			if (i >= te || r)
 				break;
-			if (i + 2 < te && hexv(in[i + 1]) >= 0 && hexv(in[i + 2]) >= 0) {
-				r = mime_buf_addc(out,
-				                  (char)(hexv(in[i + 1]) * 16 + hexv(in[i + 2])));
+			if (i + 2 < te && hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
+				r = mime_buf_addc(
+				    out, (char)(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2])));
 				i += 3;
 			} else {
 				r = mime_buf_addc(out, '=');
@@ -348,9 +338,10 @@ static int ew_decode(char enc, const char *t, size_t tl, struct mime_buf *bytes)
 	for (size_t i = 0; i < tl && r == 0; i++) {
 		if (t[i] == '_') {
 			r = mime_buf_addc(bytes, ' ');
-		} else if (t[i] == '=' && i + 2 < tl && hexv(t[i + 1]) >= 0 &&
-		           hexv(t[i + 2]) >= 0) {
-			r = mime_buf_addc(bytes, (char)(hexv(t[i + 1]) * 16 + hexv(t[i + 2])));
+		} else if (t[i] == '=' && i + 2 < tl && hex_value(t[i + 1]) >= 0 &&
+		           hex_value(t[i + 2]) >= 0) {
+			r = mime_buf_addc(bytes,
+			                  (char)(hex_value(t[i + 1]) * 16 + hex_value(t[i + 2])));
 			i += 2;
 		} else {
 			r = mime_buf_addc(bytes, t[i]);
@@ -512,8 +503,8 @@ static int html_strip(const char *s, size_t n, struct mime_buf *out)
 				j += hx;
 				size_t ds = j;
 				while (j < n && j - ds < 7 &&
-				       (hx ? hexv(s[j]) >= 0 : (s[j] >= '0' && s[j] <= '9'))) {
-					cp = cp * (hx ? 16 : 10) + (unsigned)hexv(s[j]);
+				       (hx ? hex_value(s[j]) >= 0 : (s[j] >= '0' && s[j] <= '9'))) {
+					cp = cp * (hx ? 16 : 10) + (unsigned)hex_value(s[j]);
 					j++;
 				}
 				if (j > ds && j < n && s[j] == ';') {

@@ -29,6 +29,7 @@
  * boundaries at all and the remaining bytes belong to the open parts.
  */
 #include "mime/mime_int.h"
+#include "lib/hex.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -314,16 +315,6 @@ struct seg {
 	bool used;
 };
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = mime_lc(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Build one parameter from its RFC 2231 segments (already in order). */
 static int param_build(struct mime_arena *a, struct seg **g, unsigned n, struct mime_param *out)
 {
@@ -377,9 +368,9 @@ static int param_build(struct mime_arena *a, struct seg **g, unsigned n, struct 
 		}
 		for (size_t j = 0; j < vl && r == 0; j++) {
 			unsigned char c = (unsigned char)v[j];
-			if (g[i]->encoded && c == '%' && j + 2 < vl && hexval(v[j + 1]) >= 0 &&
-			    hexval(v[j + 2]) >= 0) {
-				char b = (char)(hexval(v[j + 1]) * 16 + hexval(v[j + 2]));
+			if (g[i]->encoded && c == '%' && j + 2 < vl && hex_value(v[j + 1]) >= 0 &&
+			    hex_value(v[j + 2]) >= 0) {
+				char b = (char)(hex_value(v[j + 1]) * 16 + hex_value(v[j + 2]));
 				r = mime_buf_addc(&dec, b);
 				if (r == 0)
 					r = mime_buf_add(&wire, v + j, 3);
