@@ -137,7 +137,7 @@ static const unsigned short cp1252[32] = {
     0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178,
 };
 
-static int put_cp(struct mime_buf *out, unsigned cp)
+int mime_put_utf8(struct mime_buf *out, unsigned cp)
 {
 	char u[4];
 	size_t n;
@@ -215,7 +215,7 @@ static int fallback_utf8(const char *in, size_t len, struct mime_buf *out)
 			continue;
 		}
 		unsigned c = u[i++];
-		r = put_cp(out, c >= 0x80 && c < 0xa0 ? cp1252[c - 0x80] : c);
+		r = mime_put_utf8(out, c >= 0x80 && c < 0xa0 ? cp1252[c - 0x80] : c);
 	}
 	return r;
 }
@@ -268,7 +268,7 @@ int mime_to_utf8(const char *charset, const char *in, size_t len, struct mime_bu
 			if (errno == E2BIG)
 				continue;
 			/* EILSEQ / EINVAL: one bad byte, replace and go on */
-			r = put_cp(out, 0xfffd);
+			r = mime_put_utf8(out, 0xfffd);
 			ip++;
 			il--;
 			iconv(cd, NULL, NULL, NULL, NULL);
@@ -446,159 +446,5 @@ int mime_decode_header_value(const char *v, size_t len, struct mime_buf *out)
 		r = fallback_utf8(s + plain, n - plain, out);
 	mime_buf_free(&un);
 	mime_buf_free(&bytes);
-	return r;
-}
-
-/* ---- searchable text ----------------------------------------------------- */
-
-static int html_strip(const char *s, size_t n, struct mime_buf *out)
-{
-	int r = 0;
-	for (size_t i = 0; i < n && r == 0;) {
-		if (s[i] == '<') {
-			size_t j = i + 1;
-			bool skip_content = false;
-			const char *close = NULL;
-			if (n - j >= 6 && strncasecmp(s + j, "script", 6) == 0) {
-				skip_content = true;
-				close = "</script";
-			} else if (n - j >= 5 && strncasecmp(s + j, "style", 5) == 0) {
-				skip_content = true;
-				close = "</style";
-			}
-			const char *gt = memchr(s + j, '>', n - j);
-			i = gt ? (size_t)(gt - s) + 1 : n;
-			if (skip_content) {
-				size_t cl = strlen(close);
-				while (i + cl <= n && strncasecmp(s + i, close, cl) != 0)
-					i++;
-				if (i + cl > n)
-					i = n;
-			}
-			if (out->len && out->data[out->len - 1] != ' ')
-				r = mime_buf_addc(out, ' ');
-			continue;
-		}
-		if (s[i] == '&') {
-			static const struct {
-				const char *e;
-				unsigned cp;
-			} ents[] = {{"amp;", '&'},   {"lt;", '<'},     {"gt;", '>'},
-			            {"quot;", '"'},  {"apos;", '\''},  {"nbsp;", ' '},
-			            {"copy;", 0xa9}, {"euro;", 0x20ac}};
-			bool done = false;
-			for (size_t k = 0; k < sizeof(ents) / sizeof(ents[0]); k++) {
-				size_t el = strlen(ents[k].e);
-				if (n - i - 1 >= el && strncasecmp(s + i + 1, ents[k].e, el) == 0) {
-					r = put_cp(out, ents[k].cp);
-					i += el + 1;
-					done = true;
-					break;
-				}
-			}
-			if (!done && i + 2 < n && s[i + 1] == '#') {
-				size_t j = i + 2;
-				unsigned cp = 0;
-				bool hx = j < n && (s[j] == 'x' || s[j] == 'X');
-				j += hx;
-				size_t ds = j;
-				while (j < n && j - ds < 7 &&
-				       (hx ? hex_value(s[j]) >= 0 : (s[j] >= '0' && s[j] <= '9'))) {
-					cp = cp * (hx ? 16 : 10) + (unsigned)hex_value(s[j]);
-					j++;
-				}
-				if (j > ds && j < n && s[j] == ';') {
-					if (cp == 0 || cp > 0xffff ||
-					    (cp >= 0xd800 && cp <= 0xdfff))
-						cp = 0xfffd;
-					r = put_cp(out, cp);
-					i = j + 1;
-					done = true;
-				}
-			}
-			if (!done)
-				r = mime_buf_addc(out, s[i++]);
-			continue;
-		}
-		size_t j = i;
-		while (j < n && s[j] != '<' && s[j] != '&')
-			j++;
-		r = mime_buf_add(out, s + i, j - i);
-		i = j;
-	}
-	return r;
-}
-
-static int add_headers(const struct mime_message *m, const struct mime_part *p,
-                       struct mime_buf *out)
-{
-	size_t pos = p->hdr_start;
-	const char *n, *v;
-	size_t nl, vl;
-	int r = 0;
-	while (r == 0 && mime_header_next(m->raw, &pos, p->body_start, &n, &nl, &v, &vl) > 0) {
-		r = mime_buf_add(out, n, nl);
-		if (r == 0)
-			r = mime_buf_add(out, ": ", 2);
-		if (r == 0)
-			r = mime_decode_header_value(v, vl, out);
-		if (r == 0)
-			r = mime_buf_addc(out, '\n');
-	}
-	return r;
-}
-
-int mime_searchable_text(const struct mime_message *m, unsigned what, size_t max,
-                         struct mime_buf *out)
-{
-	struct mime_buf dec = {0}, conv = {0};
-	int r = mime_buf_add(out, "", 0);
-	size_t start = out->len;
-	if (max == 0)
-		max = 16u << 20;
-	const struct mime_part *p = m->root;
-	while (p && r == 0 && out->len - start < max) {
-		if ((what & MIME_TEXT_HEADERS) && (p->flags & MIME_PART_MESSAGE))
-			r = add_headers(m, p, out);
-		if (r == 0 && (what & MIME_TEXT_BODY) && !p->children && !p->message &&
-		    strcmp(p->ltype, "text") == 0 && !(p->flags & MIME_PART_MULTIPART)) {
-			mime_buf_reset(&dec);
-			mime_buf_reset(&conv);
-			if (mime_decode_body(m, p, &dec) < 0) {
-				mime_buf_reset(&dec);
-				r = mime_buf_add(&dec, m->raw + p->body_start, p->size);
-			}
-			if (r == 0)
-				r = mime_to_utf8(mime_part_param(p, "charset"),
-				                 dec.data ? dec.data : "", dec.len, &conv);
-			if (r == 0 && strcmp(p->lsubtype, "html") == 0)
-				r = html_strip(conv.data, conv.len, out);
-			else if (r == 0)
-				r = mime_buf_add(out, conv.data, conv.len);
-			if (r == 0)
-				r = mime_buf_addc(out, '\n');
-		}
-		/* pre-order walk without a stack: down, then next, then up */
-		if (p->children) {
-			p = p->children;
-		} else if (p->message) {
-			p = p->message;
-		} else {
-			while (p && !p->next)
-				p = p->parent;
-			if (p)
-				p = p->next;
-		}
-	}
-	if (r == 0 && out->len - start > max) {
-		/* cut at a UTF-8 character boundary */
-		size_t e = start + max;
-		while (e > start && ((unsigned char)out->data[e] & 0xc0) == 0x80)
-			e--;
-		out->len = e;
-		out->data[e] = '\0';
-	}
-	mime_buf_free(&dec);
-	mime_buf_free(&conv);
 	return r;
 }

@@ -39,6 +39,7 @@
  * MIME_MAX_DEPTH deep, so this needs no stack at all: the parent pointers
  * are the stack.
  */
+#include "mime/header.h"
 #include "mime/mime_int.h"
 
 #include <errno.h>

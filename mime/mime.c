@@ -28,6 +28,7 @@
  * is OPAQUE); after MIME_MAX_PARTS parts the parser stops recognising
  * boundaries at all and the remaining bytes belong to the open parts.
  */
+#include "mime/header.h"
 #include "mime/mime_int.h"
 #include "lib/hex.h"
 
@@ -36,183 +37,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- buffers and arena -------------------------------------------------- */
-
-void mime_buf_init(struct mime_buf *b)
-{
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
-
-void mime_buf_free(struct mime_buf *b)
-{
-	free(b->data);
-	mime_buf_init(b);
-}
-
-void mime_buf_reset(struct mime_buf *b)
-{
-	b->len = 0;
-	if (b->data)
-		b->data[0] = '\0';
-}
-
-int mime_buf_add(struct mime_buf *b, const void *p, size_t n)
-{
-	if (n > MIME_BUF_MAX || b->len > MIME_BUF_MAX - n)
-		return -E2BIG;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (!d)
-			return -ENOMEM;
-		b->data = d;
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-int mime_buf_adds(struct mime_buf *b, const char *s)
-{
-	return mime_buf_add(b, s, strlen(s));
-}
-
-int mime_buf_addc(struct mime_buf *b, char c)
-{
-	return mime_buf_add(b, &c, 1);
-}
-
-struct arena_block {
-	struct arena_block *next;
-	size_t used, cap;
-	_Alignas(16) unsigned char data[];
-};
-
-struct mime_arena {
-	struct arena_block *head;
-};
-
-struct mime_arena *mime_arena_new(void)
-{
-	return calloc(1, sizeof(struct mime_arena));
-}
-
-void mime_arena_free(struct mime_arena *a)
-{
-	if (!a)
-		return;
-	struct arena_block *b = a->head;
-	while (b) {
-		struct arena_block *n = b->next;
-		free(b);
-		b = n;
-	}
-	free(a);
-}
-
-void *mime_arena_alloc(struct mime_arena *a, size_t n)
-{
-	n = (n + 15) & ~(size_t)15;
-	struct arena_block *b = a->head;
-	if (!b || b->cap - b->used < n) {
-		size_t cap = n > 8192 ? n : 8192;
-		b = malloc(sizeof(*b) + cap);
-		if (!b)
-			return NULL;
-		b->used = 0;
-		b->cap = cap;
-		b->next = a->head;
-		a->head = b;
-	}
-	void *p = b->data + b->used;
-	b->used += n;
-	memset(p, 0, n);
-	return p;
-}
-
-char *mime_arena_strndup(struct mime_arena *a, const char *s, size_t n)
-{
-	char *p = mime_arena_alloc(a, n + 1);
-	if (p) {
-		memcpy(p, s, n);
-		p[n] = '\0';
-	}
-	return p;
-}
-
-bool mime_ieq(const char *a, size_t alen, const char *b)
-{
-	size_t i;
-	for (i = 0; i < alen; i++)
-		if (!b[i] || mime_lc((unsigned char)a[i]) != mime_lc((unsigned char)b[i]))
-			return false;
-	return b[i] == '\0';
-}
-
 /* ---- header fields ------------------------------------------------------ */
-
-/* Is [p, e) (one line without its break) the first line of a header field?
- * A name of printable ASCII, optional WSP (obsolete syntax), a colon. */
-static bool field_line(const char *p, const char *e)
-{
-	const char *s = p;
-	while (p < e && *p != ':') {
-		unsigned char c = (unsigned char)*p;
-		if (c <= 32 || c >= 127)
-			break;
-		p++;
-	}
-	if (p == s)
-		return false;
-	while (p < e && mime_wsp(*p))
-		p++;
-	return p < e && *p == ':';
-}
-
-int mime_header_next(const char *raw, size_t *pos, size_t end, const char **name, size_t *nlen,
-                     const char **value, size_t *vlen)
-{
-	size_t p = *pos;
-	while (p < end) {
-		const char *nl = memchr(raw + p, '\n', end - p);
-		size_t next = nl ? (size_t)(nl - raw) + 1 : end;
-		size_t ce = nl ? (size_t)(nl - raw) : end;
-		if (ce > p && raw[ce - 1] == '\r')
-			ce--;
-		if (ce == p) { /* blank line: end of header */
-			*pos = end;
-			return 0;
-		}
-		if (mime_wsp(raw[p]) || !field_line(raw + p, raw + ce)) {
-			p = next; /* stray continuation or junk: skip */
-			continue;
-		}
-		const char *colon = memchr(raw + p, ':', ce - p);
-		size_t ne = (size_t)(colon - raw);
-		while (ne > p && mime_wsp(raw[ne - 1]))
-			ne--;
-		*name = raw + p;
-		*nlen = ne - p;
-		size_t vs = (size_t)(colon - raw) + 1;
-		/* continuation lines */
-		while (next < end && mime_wsp(raw[next])) {
-			nl = memchr(raw + next, '\n', end - next);
-			next = nl ? (size_t)(nl - raw) + 1 : end;
-		}
-		*value = raw + vs;
-		*vlen = next - vs;
-		*pos = next;
-		return 1;
-	}
-	*pos = end;
-	return 0;
-}
 
 bool mime_header_get(const struct mime_message *m, const struct mime_part *p, const char *name,
                      const char **value, size_t *vlen)
@@ -226,26 +51,6 @@ bool mime_header_get(const struct mime_message *m, const struct mime_part *p, co
 	return false;
 }
 
-int mime_unfold(const char *v, size_t len, struct mime_buf *out)
-{
-	mime_buf_reset(out);
-	size_t s = 0, e = len;
-	while (s < e && (mime_wsp(v[s]) || v[s] == '\r' || v[s] == '\n'))
-		s++;
-	while (e > s && (mime_wsp(v[e - 1]) || v[e - 1] == '\r' || v[e - 1] == '\n'))
-		e--;
-	for (size_t i = s; i < e;) {
-		size_t j = i;
-		while (j < e && v[j] != '\r' && v[j] != '\n' && v[j] != '\0')
-			j++;
-		int r = mime_buf_add(out, v + i, j - i);
-		if (r < 0)
-			return r;
-		i = j < e ? j + 1 : j;
-	}
-	return mime_buf_add(out, "", 0);
-}
-
 static const char *unfold_dup(struct mime_arena *a, const char *v, size_t len)
 {
 	struct mime_buf b = {0};
@@ -254,44 +59,6 @@ static const char *unfold_dup(struct mime_arena *a, const char *v, size_t len)
 	char *s = mime_arena_strndup(a, b.data, b.len);
 	mime_buf_free(&b);
 	return s;
-}
-
-int mime_strip_comments(const char *v, size_t len, struct mime_buf *out)
-{
-	mime_buf_reset(out);
-	int depth = 0, r = 0;
-	bool quoted = false;
-	for (size_t i = 0; i < len && r == 0; i++) {
-		char c = v[i];
-		if (c == '\r' || c == '\n' || c == '\0')
-			continue;
-		if (quoted) {
-			if (c == '\\' && i + 1 < len) {
-				r = mime_buf_add(out, v + i, 2);
-				i++;
-				continue;
-			}
-			if (c == '"')
-				quoted = false;
-			r = mime_buf_addc(out, c);
-		} else if (depth > 0) {
-			if (c == '\\')
-				i++;
-			else if (c == '(')
-				depth++;
-			else if (c == ')' && --depth == 0)
-				r = mime_buf_addc(out, ' ');
-		} else if (c == '(') {
-			depth = 1;
-		} else {
-			if (c == '"')
-				quoted = true;
-			r = mime_buf_addc(out, c);
-		}
-	}
-	if (r == 0)
-		r = mime_buf_add(out, "", 0);
-	return r;
 }
 
 /* ---- Content-Type and parameters (RFC 2045, RFC 2231) ------------------- */
@@ -1047,7 +814,7 @@ int mime_parse(const char *msg, size_t len, struct mime_message **out)
 				enter_body(ps, next, ps->lineno + (nl ? 1 : 0));
 			} else if (mime_wsp(msg[pos])) {
 				/* continuation of the pending field (or stray) */
-			} else if (field_line(msg + pos, msg + ce)) {
+			} else if (mime_field_line(msg + pos, msg + ce)) {
 				if (ps->field != SIZE_MAX)
 					field_done(ps, ps->field, pos);
 				ps->field = pos;

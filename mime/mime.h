@@ -63,31 +63,16 @@
  * client enabled UTF8=ACCEPT: 8-bit values (raw UTF-8 subjects, names)
  * become literals, never 8-bit quoted strings.
  */
-#ifndef TERN_PROTO_MIME_H
-#define TERN_PROTO_MIME_H
+#ifndef TERN_MIME_MIME_H
+#define TERN_MIME_MIME_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mime/buf.h"
+
 #define MIME_MAX_DEPTH 64    /* nested multiparts + embedded messages */
 #define MIME_MAX_PARTS 10000 /* parts in one message, all levels */
-#define MIME_BUF_MAX (256u << 20)
-
-/* A growable output buffer.  Zero-initialise it ({0}) or use
- * mime_buf_init(); release with mime_buf_free().  data is always
- * NUL-terminated once something was appended (not counted in len). */
-struct mime_buf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
-
-void mime_buf_init(struct mime_buf *b);
-void mime_buf_free(struct mime_buf *b);
-void mime_buf_reset(struct mime_buf *b); /* len = 0, keeps memory */
-int mime_buf_add(struct mime_buf *b, const void *p, size_t n);
-int mime_buf_adds(struct mime_buf *b, const char *s);
-int mime_buf_addc(struct mime_buf *b, char c);
 
 /* A Content-Type or Content-Disposition parameter.  name is lower-cased,
  * RFC 2231 continuations are joined and "name*" suffixes removed; value is
@@ -247,7 +232,7 @@ int mime_section_fetch(const struct mime_message *m, const struct mime_section *
 /* Find a part by its number ("1.2.3"); NULL when it does not exist. */
 const struct mime_part *mime_part_find(const struct mime_message *m, const char *num, size_t len);
 
-/* ---- decoding (decode.c) ------------------------------------------- */
+/* ---- decoding (decode.c, text.c) ----------------------------------- */
 
 enum mime_encoding {
 	MIME_ENC_IDENTITY, /* 7bit, 8bit, binary, absent */
@@ -281,16 +266,8 @@ enum { MIME_TEXT_HEADERS = 1, MIME_TEXT_BODY = 2 };
 int mime_searchable_text(const struct mime_message *m, unsigned what, size_t max,
                          struct mime_buf *out);
 
-/* Unfold and trim a raw header value (CR/LF removed, ends trimmed) into a
- * NUL-terminated copy in out. */
-int mime_unfold(const char *v, size_t len, struct mime_buf *out);
-
-/* Iterate over the header fields in hdr[*pos..end): returns 1 with the
- * field name and its raw value (after the colon, folding and final line
- * break included), 0 at the end.  *pos advances past the field. */
-int mime_header_next(const char *raw, size_t *pos, size_t end, const char **name, size_t *nlen,
-                     const char **value, size_t *vlen);
-/* The first field called name in the header of message/part p, raw. */
+/* The first field called name in the header of message/part p, raw (see
+ * mime_header_next() in mime/header.h). */
 bool mime_header_get(const struct mime_message *m, const struct mime_part *p, const char *name,
                      const char **value, size_t *vlen);
 

@@ -12,6 +12,7 @@
  * mime_header_fields(): fields in message order, continuation lines kept,
  * and the blank line that ends a header.
  */
+#include "mime/header.h"
 #include "mime/mime_int.h"
 
 #include <errno.h>

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "proto/imap/dates.h"
+#include "mime/header.h"
 #include "mime/mime.h"
 
 /* ---- precomputed data ---- */
