@@ -265,6 +265,12 @@ int mime_decode_header_value(const char *v, size_t len, struct mime_buf *out);
 enum { MIME_TEXT_HEADERS = 1, MIME_TEXT_BODY = 2 };
 int mime_searchable_text(const struct mime_message *m, unsigned what, size_t max,
                          struct mime_buf *out);
+/* The header of message/part p as UTF-8 text, appended to out: a line
+ * "Name: value\n" per field, in message order, the value unfolded and its
+ * encoded words decoded (mime_decode_header_value).  Stops before a field
+ * once more than max bytes were appended; a field is never cut. */
+int mime_header_text(const struct mime_message *m, const struct mime_part *p, size_t max,
+                     struct mime_buf *out);
 
 /* The first field called name in the header of message/part p, raw (see
  * mime_header_next() in mime/header.h). */

@@ -1,7 +1,8 @@
 /* text: the UTF-8 text of a message for the full-text index (SEARCH).
  *
  * A pre-order walk over the tree, without a stack: every message header
- * becomes "Name: value" lines with encoded words decoded, every "text/..."
+ * becomes "Name: value" lines with encoded words decoded (mime_header_text,
+ * which the store also uses for the top-level header alone), every "text/..."
  * leaf its decoded, charset-converted body (HTML reduced to its text), each
  * ended by a line break.  The result is cut at the limit on a UTF-8
  * character boundary. */
@@ -89,14 +90,16 @@ static int html_strip(const char *s, size_t n, struct mime_buf *out)
 	return r;
 }
 
-static int add_headers(const struct mime_message *m, const struct mime_part *p,
-                       struct mime_buf *out)
+int mime_header_text(const struct mime_message *m, const struct mime_part *p, size_t max,
+                     struct mime_buf *out)
 {
-	size_t pos = p->hdr_start;
+	size_t pos = p->hdr_start, start = out->len;
 	const char *n, *v;
 	size_t nl, vl;
-	int r = 0;
+	int r = mime_buf_add(out, "", 0);
 	while (r == 0 && mime_header_next(m->raw, &pos, p->body_start, &n, &nl, &v, &vl) > 0) {
+		if (out->len - start > max)
+			break;
 		r = mime_buf_add(out, n, nl);
 		if (r == 0)
 			r = mime_buf_add(out, ": ", 2);
@@ -119,7 +122,7 @@ int mime_searchable_text(const struct mime_message *m, unsigned what, size_t max
 	const struct mime_part *p = m->root;
 	while (p && r == 0 && out->len - start < max) {
 		if ((what & MIME_TEXT_HEADERS) && (p->flags & MIME_PART_MESSAGE))
-			r = add_headers(m, p, out);
+			r = mime_header_text(m, p, max - (out->len - start), out);
 		if (r == 0 && (what & MIME_TEXT_BODY) && !p->children && !p->message &&
 		    strcmp(p->ltype, "text") == 0 && !(p->flags & MIME_PART_MULTIPART)) {
 			mime_buf_reset(&dec);

@@ -11,7 +11,6 @@
 #include <strings.h>
 
 #include "proto/imap/dates.h"
-#include "mime/header.h"
 #include "mime/mime.h"
 
 /* ---- precomputed data ---- */
@@ -48,27 +47,6 @@ static int64_t sent_day_of(const struct mime_message *m)
 	    imap_parse_rfc5322_day(v, vl, &day) == 0)
 		return day;
 	return IMAP_NO_DAY;
-}
-
-static int top_headers(const struct mime_message *m, struct mime_buf *out)
-{
-	const struct mime_part *p = m->root;
-	size_t pos = p->hdr_start;
-	const char *n, *v;
-	size_t nl, vl;
-	int r = mime_buf_add(out, "", 0);
-	while (r == 0 && mime_header_next(m->raw, &pos, p->body_start, &n, &nl, &v, &vl) > 0) {
-		if (out->len > STORE_IMAP_TEXT_MAX)
-			break;
-		r = mime_buf_add(out, n, nl);
-		if (r == 0)
-			r = mime_buf_add(out, ": ", 2);
-		if (r == 0)
-			r = mime_decode_header_value(v, vl, out);
-		if (r == 0)
-			r = mime_buf_addc(out, '\n');
-	}
-	return r;
 }
 
 int store_message_read_header(sqlite3 *db, int64_t message_id, size_t size, char **raw,
@@ -108,7 +86,7 @@ int store_imap_header_info(sqlite3 *db, int64_t message_id, char **headers, int6
 	*sent_day = IMAP_NO_DAY;
 	int r = store_message_read_header(db, message_id, (size_t)size, &raw, &rawlen, &m);
 	if (r == 0)
-		r = top_headers(m, &hdrs);
+		r = mime_header_text(m, m->root, STORE_IMAP_TEXT_MAX, &hdrs);
 	if (r == 0) {
 		*sent_day = sent_day_of(m);
 		if (!(*headers = buf_take(&hdrs)))
@@ -135,7 +113,7 @@ int store_imap_info_compute(const char *data, size_t len, struct store_imap_info
 	if (r == 0)
 		r = mime_bodystructure(m, false, &body);
 	if (r == 0)
-		r = top_headers(m, &hdrs);
+		r = mime_header_text(m, m->root, STORE_IMAP_TEXT_MAX, &hdrs);
 	if (r == 0 && hdr_text)
 		r = mime_searchable_text(m, MIME_TEXT_HEADERS, STORE_IMAP_TEXT_MAX, &ht);
 	if (r == 0 && body_text)
