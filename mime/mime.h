@@ -178,6 +178,8 @@ int mime_envelope(const struct mime_message *m, const struct mime_part *msgpart,
 int mime_imap_string(struct mime_buf *out, const char *s, size_t n);
 int mime_imap_nstring(struct mime_buf *out, const char *s); /* NULL -> NIL */
 
+/* ---- addresses (address.c) --------------------------------------- */
+
 /* One parsed address of an address list (RFC 5322 §3.4).  Group start:
  * mailbox = group name, host = NULL; group end: mailbox = host = NULL.
  * Strings are raw (encoded words kept), quotes and quoted-pairs removed. */
