@@ -1,12 +1,14 @@
-/* mime.h: parse an RFC 5322 / MIME message once, answer what IMAP asks.
+/* mime.h: parse an RFC 5322 / MIME message once, and decode what is in it.
  *
  * mime_parse() makes one pass over the raw bytes and builds a tree of parts
  * with byte offsets into the caller's buffer: where each part's header
  * starts, where its body starts and ends, its body size in octets and its
  * line count (as IMAP BODYSTRUCTURE defines them), and the Content-* fields
- * already parsed.  Everything else (ENVELOPE, BODYSTRUCTURE, BODY[section]
- * ranges, HEADER.FIELDS subsets, decoded text for SEARCH) is computed from
- * that tree and the same raw bytes.
+ * already parsed.  Everything else is computed from that tree and the same
+ * raw bytes: here, decoded bodies, header values, addresses and the text
+ * for SEARCH; in proto/imap/ (render.h, section.h), what IMAP sends about
+ * a message (ENVELOPE, BODYSTRUCTURE, BODY[section] ranges, HEADER.FIELDS
+ * subsets).  No IMAP code lives in mime/.
  *
  * The tree points into the raw message and never copies bodies: the buffer
  * passed to mime_parse() must outlive the struct mime_message.
@@ -55,13 +57,13 @@
  * message from SQLite does.
  *
  * Conventions: functions return 0 or a negative errno value (-ENOMEM,
- * -EINVAL, -ENOENT, -E2BIG); output goes to a struct mime_buf, which grows
- * on the heap and is limited to MIME_BUF_MAX bytes.  Nothing here keeps
- * global state: a parse may run in any thread (the libuv pool).
+ * -EINVAL, -E2BIG); output goes to a struct mime_buf (mime/buf.h), which
+ * grows on the heap and is limited to MIME_BUF_MAX bytes.  Nothing declared
+ * here keeps global state: a parse may run in any thread (the libuv pool,
+ * the store's writer).
  *
- * IMAP strings are written so that they are valid whether or not the
- * client enabled UTF8=ACCEPT: 8-bit values (raw UTF-8 subjects, names)
- * become literals, never 8-bit quoted strings.
+ * Beside this header: mime/buf.h (the output buffer) and mime/header.h
+ * (header fields from raw bytes).
  */
 #ifndef TERN_MIME_MIME_H
 #define TERN_MIME_MIME_H
@@ -152,32 +154,6 @@ const char *mime_part_param(const struct mime_part *p, const char *name);
 /* Is p of this lower-case type (and subtype, unless subtype is NULL)? */
 bool mime_part_is(const struct mime_part *p, const char *type, const char *subtype);
 
-/* ---- IMAP strings (imap.c) ---------------------------------------- */
-
-/* BODYSTRUCTURE (extensible = true: with MD5, disposition, language,
- * location) or BODY (false), RFC 9051 §7.5.2, appended to out.
- * Dovecot's conventions: type, subtype and values as sent; defaults are
- * lower case ("text" "plain" ("charset" "us-ascii") ... "7bit"); "text/..."
- * without a charset gets ("charset" "us-ascii") appended to its params;
- * a multipart with no parts is written with one empty text/plain part;
- * a multipart without a boundary is written as text/plain; an opaque
- * (limit-cut) "message/..." or "multipart/..." as application/octet-stream. */
-int mime_bodystructure(const struct mime_message *m, bool extensible, struct mime_buf *out);
-/* Same for one part (the BODYSTRUCTURE of an embedded message's root). */
-int mime_part_bodystructure(const struct mime_message *m, const struct mime_part *p,
-                            bool extensible, struct mime_buf *out);
-
-/* ENVELOPE of the message whose root is msgpart (m->root or p->message):
- * ("date" "subject" (from) (sender) (reply-to) (to) (cc) (bcc)
- * "in-reply-to" "message-id").  Encoded words are left encoded. */
-int mime_envelope(const struct mime_message *m, const struct mime_part *msgpart,
-                  struct mime_buf *out);
-
-/* Append s as an IMAP string: quoted when it is short 7-bit text without
- * CR/LF, a literal {n}\r\n otherwise; NUL bytes are dropped. */
-int mime_imap_string(struct mime_buf *out, const char *s, size_t n);
-int mime_imap_nstring(struct mime_buf *out, const char *s); /* NULL -> NIL */
-
 /* ---- addresses (address.c) --------------------------------------- */
 
 /* One parsed address of an address list (RFC 5322 §3.4).  Group start:
@@ -195,44 +171,6 @@ struct mime_address {
  * garbage (skipped).  At most 10000 addresses. */
 int mime_addresses_parse(const char *v, size_t len, struct mime_address **out, size_t *n);
 void mime_addresses_free(struct mime_address **a, size_t n);
-
-/* ---- sections (section.c) ------------------------------------------ */
-
-enum mime_section_kind {
-	MIME_SECTION_BODY,       /* "" or "1.2": the (part's) body, raw */
-	MIME_SECTION_HEADER,     /* HEADER: a message header incl. blank line */
-	MIME_SECTION_TEXT,       /* TEXT: a message body */
-	MIME_SECTION_MIME,       /* n.MIME: the part's MIME header */
-	MIME_SECTION_FIELDS,     /* HEADER.FIELDS (...) */
-	MIME_SECTION_FIELDS_NOT, /* HEADER.FIELDS.NOT (...) */
-};
-
-struct mime_section {
-	enum mime_section_kind kind;
-	const struct mime_part *part; /* the part (or message) addressed */
-	size_t offset, length;        /* byte range in m->raw; for FIELDS*
-	                               * the header the subset is taken from */
-	const char *fields;           /* FIELDS*: the list inside (), raw */
-	size_t fields_len;
-};
-
-/* Resolve an IMAP section spec (the text between [ and ], e.g. "",
- * "1.2.HEADER", "2.MIME", "TEXT", "HEADER.FIELDS (From To)"),
- * case-insensitively.  -EINVAL for bad syntax, -ENOENT for a part number
- * that does not exist.  For FIELDS kinds, produce the bytes with
- * mime_section_fields(). */
-int mime_section_find(const struct mime_message *m, const char *spec, size_t len,
-                      struct mime_section *out);
-/* Append the header fields of hdr[0..len) whose names are (or with negate,
- * are not) in the space-separated, possibly quoted list, in message order,
- * folded lines kept whole, then the terminating blank line "\r\n". */
-int mime_header_fields(const char *hdr, size_t len, const char *fields, size_t flen, bool negate,
-                       struct mime_buf *out);
-/* The bytes of a resolved section: raw ranges copied, FIELDS built. */
-int mime_section_fetch(const struct mime_message *m, const struct mime_section *s,
-                       struct mime_buf *out);
-/* Find a part by its number ("1.2.3"); NULL when it does not exist. */
-const struct mime_part *mime_part_find(const struct mime_message *m, const char *num, size_t len);
 
 /* ---- decoding (decode.c, text.c) ----------------------------------- */
 

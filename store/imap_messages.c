@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "proto/imap/dates.h"
+#include "proto/imap/render.h"
 #include "mime/mime.h"
 
 /* ---- precomputed data ---- */
@@ -107,11 +108,11 @@ int store_imap_info_compute(const char *data, size_t len, struct store_imap_info
 	out->sent_day = IMAP_NO_DAY;
 	int r = mime_parse(data, len, &m);
 	if (r == 0)
-		r = mime_envelope(m, m->root, &env);
+		r = imap_envelope(m, m->root, &env);
 	if (r == 0)
-		r = mime_bodystructure(m, true, &bs);
+		r = imap_bodystructure(m, true, &bs);
 	if (r == 0)
-		r = mime_bodystructure(m, false, &body);
+		r = imap_bodystructure(m, false, &body);
 	if (r == 0)
 		r = mime_header_text(m, m->root, STORE_IMAP_TEXT_MAX, &hdrs);
 	if (r == 0 && hdr_text)

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "proto/imap/dates.h"
+#include "proto/imap/section.h"
 #include "mime/mime.h"
 #include "store/notify.h"
 #include "store/imap_messages.h"
@@ -302,12 +303,12 @@ static void clip(const struct imap_fetch_att *a, uint64_t len, uint64_t *off, ui
  * Returns 0, or -ENOENT when the section does not exist. */
 static int section_bytes(struct fetch_ctx *c, const char *spec, size_t len)
 {
-	struct mime_section sec;
+	struct imap_section sec;
 	mime_buf_reset(&c->tmp);
-	int r = mime_section_find(c->mm, spec, len, &sec);
+	int r = imap_section_find(c->mm, spec, len, &sec);
 	if (r < 0)
 		return r;
-	r = mime_section_fetch(c->mm, &sec, &c->tmp);
+	r = imap_section_fetch(c->mm, &sec, &c->tmp);
 	if (r == 0 && !c->tmp.data)
 		r = mime_buf_add(&c->tmp, "", 0);
 	return r;
@@ -319,7 +320,7 @@ static int binary_bytes(struct fetch_ctx *c, const char *spec, size_t len)
 	mime_buf_reset(&c->tmp);
 	if (len == 0)
 		return mime_buf_add(&c->tmp, c->raw, c->rawlen);
-	const struct mime_part *p = mime_part_find(c->mm, spec, len);
+	const struct mime_part *p = imap_part_find(c->mm, spec, len);
 	if (!p)
 		return -ENOENT;
 	if (p->flags & MIME_PART_MULTIPART || p->message)

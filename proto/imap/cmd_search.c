@@ -20,6 +20,7 @@
 #include "proto/imap/search_keys.h"
 #include "proto/imap/dates.h"
 #include "proto/imap/seqset.h"
+#include "proto/imap/render.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -321,7 +322,7 @@ static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
 	} else if (ret != IMAP_SEARCH_RET_SAVE) {
 		mime_buf_adds(&b, "* ESEARCH (TAG ");
 		struct mime_buf t = {0};
-		mime_imap_string(&t, cmd->tag, strlen(cmd->tag));
+		imap_string(&t, cmd->tag, strlen(cmd->tag));
 		mime_buf_add(&b, t.data, t.len);
 		mime_buf_free(&t);
 		mime_buf_addc(&b, ')');

@@ -1,4 +1,5 @@
-/* fuzz_mime: arbitrary bytes through everything mime/ offers.
+/* fuzz_mime: arbitrary bytes through everything mime/ offers, and through
+ * the IMAP renderings of its tree (proto/imap/render.c, section.c).
  *
  * Parse, then check the tree's invariants (offsets nested and in range,
  * sizes and line counts consistent with the bytes, depth and part limits),
@@ -7,6 +8,8 @@
  * searchable text, and run the address and RFC 2047 parsers on the raw
  * input.  Every walk is iterative: the tree may be MIME_MAX_DEPTH deep. */
 #include "mime/mime.h"
+#include "proto/imap/render.h"
+#include "proto/imap/section.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -72,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mime_buf b = {0};
 
 	/* invariants, pre-order walk over parent pointers; each part's
-	 * number is rebuilt to check mime_part_find() */
+	 * number is rebuilt to check imap_part_find() */
 	unsigned seen = 0;
 	const struct mime_part *p = m->root;
 	while (p) {
@@ -90,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		if (p->message) {
 			mime_buf_reset(&b);
-			if (mime_envelope(m, p->message, &b) == 0)
+			if (imap_envelope(m, p->message, &b) == 0)
 				check_wellformed(&b);
 		}
 		mime_buf_reset(&b);
@@ -113,11 +116,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (int ext = 0; ext < 2; ext++) {
 		mime_buf_reset(&b);
-		if (mime_bodystructure(m, ext, &b) == 0)
+		if (imap_bodystructure(m, ext, &b) == 0)
 			check_wellformed(&b);
 	}
 	mime_buf_reset(&b);
-	if (mime_envelope(m, m->root, &b) == 0)
+	if (imap_envelope(m, m->root, &b) == 0)
 		check_wellformed(&b);
 
 	static const char *const specs[] = {"",
@@ -136,21 +139,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                                    "3.2.1",
 	                                    "1.1.1.1"};
 	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
-		struct mime_section s;
-		if (mime_section_find(m, specs[i], strlen(specs[i]), &s) == 0) {
+		struct imap_section s;
+		if (imap_section_find(m, specs[i], strlen(specs[i]), &s) == 0) {
 			if (s.offset > size || s.length > size - s.offset)
 				__builtin_trap();
 			mime_buf_reset(&b);
-			mime_section_fetch(m, &s, &b);
+			imap_section_fetch(m, &s, &b);
 		}
 	}
 	/* the input's first line as a section spec */
 	const char *nl = memchr(raw, '\n', size < 200 ? size : 200);
 	if (nl) {
-		struct mime_section s;
-		if (mime_section_find(m, raw, (size_t)(nl - raw), &s) == 0) {
+		struct imap_section s;
+		if (imap_section_find(m, raw, (size_t)(nl - raw), &s) == 0) {
 			mime_buf_reset(&b);
-			mime_section_fetch(m, &s, &b);
+			imap_section_fetch(m, &s, &b);
 		}
 	}
 	mime_buf_reset(&b);
@@ -169,7 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mime_buf_reset(&b);
 	mime_decode_qp(raw, small, &b);
 	mime_buf_reset(&b);
-	mime_header_fields(raw, size, "from subject x-a", 16, (size & 1) != 0, &b);
+	imap_header_fields(raw, size, "from subject x-a", 16, (size & 1) != 0, &b);
 	mime_buf_free(&b);
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* test_mime: the MIME parser against external expected results.
+/* test_mime: the MIME parser (mime/) and the IMAP strings written from its
+ * tree (proto/imap/render.c, section.c) against external expected results.
  *
  * Corpora (under $TERN_SHARED/testdata):
  *   mime/mimekit/mbox/NAME.{unix,dos}-offsets.json  every entity's offsets,
@@ -19,6 +20,8 @@
  * separately; everything else is a failure.
  */
 #include "mime/mime.h"
+#include "proto/imap/render.h"
+#include "proto/imap/section.h"
 #include "tests/unit/check.h"
 
 #include <dirent.h>
@@ -973,12 +976,12 @@ static void exercise(const char *id, const char *data, size_t len)
 	struct mime_buf b = {0};
 	for (int ext = 0; ext < 2; ext++) {
 		mime_buf_reset(&b);
-		int r = mime_bodystructure(m, ext, &b);
+		int r = imap_bodystructure(m, ext, &b);
 		CHECK(r == 0 && imap_wellformed(b.data, b.len),
 		      "%s: bodystructure %d malformed: %.300s", id, r, b.data);
 	}
 	mime_buf_reset(&b);
-	int r = mime_envelope(m, m->root, &b);
+	int r = imap_envelope(m, m->root, &b);
 	CHECK(r == 0 && imap_wellformed(b.data, b.len), "%s: envelope malformed: %.300s", id,
 	      b.data);
 	mime_buf_reset(&b);
@@ -1032,7 +1035,7 @@ static void expect_bs(const char *msg, bool ext, const char *want)
 	struct mime_message *m;
 	struct mime_buf b = {0};
 	mime_parse(msg, strlen(msg), &m);
-	mime_bodystructure(m, ext, &b);
+	imap_bodystructure(m, ext, &b);
 	CHECK(b.data && strcmp(b.data, want) == 0, "bodystructure:\n  want %s\n  got  %s", want,
 	      b.data);
 	mime_buf_free(&b);
@@ -1044,7 +1047,7 @@ static void expect_env(const char *msg, const char *want)
 	struct mime_message *m;
 	struct mime_buf b = {0};
 	mime_parse(msg, strlen(msg), &m);
-	mime_envelope(m, m->root, &b);
+	imap_envelope(m, m->root, &b);
 	CHECK(b.data && strcmp(b.data, want) == 0, "envelope:\n  want %s\n  got  %s", want, b.data);
 	mime_buf_free(&b);
 	mime_free(&m);
@@ -1054,11 +1057,11 @@ static void expect_section(const char *msg, const char *spec, int want_r, const 
 {
 	struct mime_message *m;
 	struct mime_buf b = {0};
-	struct mime_section s;
+	struct imap_section s;
 	mime_parse(msg, strlen(msg), &m);
-	int r = mime_section_find(m, spec, strlen(spec), &s);
+	int r = imap_section_find(m, spec, strlen(spec), &s);
 	if (r == 0)
-		r = mime_section_fetch(m, &s, &b);
+		r = imap_section_fetch(m, &s, &b);
 	CHECK(r == want_r && (r < 0 || (b.data && strcmp(b.data, want) == 0)),
 	      "section [%s]: want %d [%s] got %d [%s]", spec, want_r, want ? want : "", r,
 	      b.data ? b.data : "");
@@ -1151,7 +1154,7 @@ static void test_handwritten(void)
 	{
 		struct mime_message *m;
 		mime_parse(multi_msg, strlen(multi_msg), &m);
-		const struct mime_part *p = mime_part_find(m, "2", 1);
+		const struct mime_part *p = imap_part_find(m, "2", 1);
 		CHECK(p && p->md5 && strcmp(p->md5, "Q2hlY2sgSW50ZWdyaXR5IQ==") == 0, "md5");
 		CHECK(p && mime_part_param(p, "name") &&
 		          strcmp(mime_part_param(p, "name"), "a b.txt") == 0,
@@ -1243,8 +1246,8 @@ static void test_handwritten(void)
 	                "Content-Type: multipart/alternative; boundary=b\n\n--b\n\nX\n--a\n\nY\n";
 	struct mime_message *m;
 	mime_parse(t, strlen(t), &m);
-	const struct mime_part *p1 = mime_part_find(m, "1", 1), *p11 = mime_part_find(m, "1.1", 3),
-	                       *p2 = mime_part_find(m, "2", 1);
+	const struct mime_part *p1 = imap_part_find(m, "1", 1), *p11 = imap_part_find(m, "1.1", 3),
+	                       *p2 = imap_part_find(m, "2", 1);
 	CHECK(m->root->nchildren == 2 && p1 && p11 && p2 && p11->size == 1 && p2->size == 2 &&
 	          p2->lines == 1 && (p1->flags & MIME_PART_TRUNCATED) &&
 	          (m->root->flags & MIME_PART_TRUNCATED),
@@ -1253,7 +1256,7 @@ static void test_handwritten(void)
 	t = "Content-Type: multipart/mixed\n\nno boundary\n";
 	mime_parse(t, strlen(t), &m);
 	b = (struct mime_buf){0};
-	mime_bodystructure(m, false, &b);
+	imap_bodystructure(m, false, &b);
 	CHECK(strcmp(b.data,
 	             "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 12 1)") == 0,
 	      "multipart without boundary: %s", b.data);
@@ -1261,7 +1264,7 @@ static void test_handwritten(void)
 	mime_free(&m);
 	t = "Content-Type: multipart/mixed; boundary=zz\n\nnothing here\n";
 	mime_parse(t, strlen(t), &m);
-	mime_bodystructure(m, false, &b);
+	imap_bodystructure(m, false, &b);
 	CHECK(strcmp(b.data,
 	             "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) "
 	             "\"mixed\")") == 0,
@@ -1272,7 +1275,7 @@ static void test_handwritten(void)
 	/* the same in BODYSTRUCTURE form: Dovecot's EMPTY_BODYSTRUCTURE */
 	t = "Content-Type: multipart/mixed; boundary=zz\n\nnothing here\n";
 	mime_parse(t, strlen(t), &m);
-	mime_bodystructure(m, true, &b);
+	imap_bodystructure(m, true, &b);
 	CHECK(strcmp(b.data,
 	             "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL "
 	             "NIL NIL NIL) \"mixed\" (\"boundary\" \"zz\") NIL NIL NIL)") == 0,
@@ -1287,7 +1290,7 @@ static void test_handwritten(void)
 	t = "Content-Type: text/plain; title*1=\"50% off\"; charset=utf-8;\r\n"
 	    " title*0*=utf-8'en'%E2%82%AC; a*0=x; a*2=y\r\n\r\nx";
 	mime_parse(t, strlen(t), &m);
-	mime_bodystructure(m, false, &b);
+	imap_bodystructure(m, false, &b);
 	CHECK(strcmp(b.data,
 	             "(\"text\" \"plain\" (\"charset\" \"utf-8\" \"a*0\" \"x\" \"a*2\" \"y\" "
 	             "\"title*\" \"utf-8'en'%E2%82%AC50%25 off\") NIL NIL \"7bit\" 1 1)") == 0,
@@ -1303,12 +1306,12 @@ static void test_handwritten(void)
 	t = "Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nSubject: one\r\n\r\n"
 	    "1\r\n--d\r\nContent-Type: text/plain\r\n\r\n2\r\n--d--\r\n";
 	mime_parse(t, strlen(t), &m);
-	p1 = mime_part_find(m, "1", 1);
+	p1 = imap_part_find(m, "1", 1);
 	CHECK(p1 && mime_part_is(p1, "message", "rfc822") && p1->message &&
-	          (p1->flags & MIME_PART_NO_CTYPE) && mime_part_find(m, "2", 1) &&
-	          mime_part_is(mime_part_find(m, "2", 1), "text", "plain"),
+	          (p1->flags & MIME_PART_NO_CTYPE) && imap_part_find(m, "2", 1) &&
+	          mime_part_is(imap_part_find(m, "2", 1), "text", "plain"),
 	      "digest default");
-	mime_bodystructure(m, false, &b);
+	imap_bodystructure(m, false, &b);
 	CHECK(strcmp(b.data,
 	             "((\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 17 (NIL \"one\" NIL NIL "
 	             "NIL NIL NIL NIL NIL NIL) (\"text\" \"plain\" (\"charset\" \"us-ascii\") "
@@ -1323,7 +1326,7 @@ static void test_handwritten(void)
 	mime_parse(t, 48, &m);
 	CHECK(m->root->message && m->root->message->size == 4 && m->root->message->lines == 1,
 	      "message/global");
-	mime_bodystructure(m, false, &b);
+	imap_bodystructure(m, false, &b);
 	CHECK(imap_wellformed(b.data, b.len) && strstr(b.data, "{3}\r\n\xe2\x82\xac"),
 	      "global bodystructure: %s", b.data);
 	mime_buf_free(&b);
@@ -1332,7 +1335,7 @@ static void test_handwritten(void)
 	/* a base64 message/rfc822 is opaque (RFC 2046 5.2.1 forbids it) */
 	t = "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogeA0K\n";
 	mime_parse(t, strlen(t), &m);
-	mime_bodystructure(m, false, &b);
+	imap_bodystructure(m, false, &b);
 	CHECK(!m->root->message && strcmp(b.data, "(\"application\" \"octet-stream\" NIL NIL NIL "
 	                                          "\"base64\" 17)") == 0,
 	      "encoded message/rfc822: %s", b.data);
@@ -1373,7 +1376,7 @@ static void test_limits(void)
 		depth = p->depth;
 	CHECK(depth <= MIME_MAX_DEPTH, "depth %u", depth);
 	struct mime_buf b = {0};
-	CHECK(mime_bodystructure(m, true, &b) == 0 && imap_wellformed(b.data, b.len), "deep bs");
+	CHECK(imap_bodystructure(m, true, &b) == 0 && imap_wellformed(b.data, b.len), "deep bs");
 	mime_buf_free(&b);
 	mime_free(&m);
 	mime_buf_reset(&msg);
@@ -1382,7 +1385,7 @@ static void test_limits(void)
 		mime_buf_adds(&msg, "--x\n\n");
 	CHECK(mime_parse(msg.data, msg.len, &m) == 0 && m->nparts <= MIME_MAX_PARTS,
 	      "many parts %u", m ? m->nparts : 0);
-	CHECK(mime_bodystructure(m, true, &b) == 0 && imap_wellformed(b.data, b.len), "many bs");
+	CHECK(imap_bodystructure(m, true, &b) == 0 && imap_wellformed(b.data, b.len), "many bs");
 	mime_buf_free(&b);
 	mime_free(&m);
 	mime_buf_free(&msg);
@@ -1438,8 +1441,8 @@ static void measure(void)
 				mime_parse(raw + s0, (size_t)(e0 - s0), &m);
 				if (pass == 1) {
 					mime_buf_reset(&b);
-					mime_bodystructure(m, true, &b);
-					mime_envelope(m, m->root, &b);
+					imap_bodystructure(m, true, &b);
+					imap_envelope(m, m->root, &b);
 				} else {
 					bytes += (size_t)(e0 - s0);
 					msgs++;

@@ -1,4 +1,5 @@
-/* imap.c: BODY, BODYSTRUCTURE and ENVELOPE strings from a parsed message.
+/* render: BODY, BODYSTRUCTURE and ENVELOPE strings from a parsed message
+ * (see render.h).
  *
  * The grammar is RFC 9051 §7.5.2 / RFC 3501 §7.4.2; where the RFCs leave a
  * choice we answer what Dovecot answers, because that is what clients have
@@ -39,8 +40,8 @@
  * MIME_MAX_DEPTH deep, so this needs no stack at all: the parent pointers
  * are the stack.
  */
+#include "proto/imap/render.h"
 #include "mime/header.h"
-#include "mime/mime_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -49,7 +50,7 @@
 
 #define QUOTED_MAX 1024
 
-int mime_imap_string(struct mime_buf *out, const char *s, size_t n)
+int imap_string(struct mime_buf *out, const char *s, size_t n)
 {
 	bool quotable = n <= QUOTED_MAX;
 	size_t nul = 0;
@@ -85,11 +86,11 @@ int mime_imap_string(struct mime_buf *out, const char *s, size_t n)
 	return r;
 }
 
-int mime_imap_nstring(struct mime_buf *out, const char *s)
+int imap_nstring(struct mime_buf *out, const char *s)
 {
 	if (!s)
 		return mime_buf_add(out, "NIL", 3);
-	return mime_imap_string(out, s, strlen(s));
+	return imap_string(out, s, strlen(s));
 }
 
 /* ---- ENVELOPE ------------------------------------------------------------ */
@@ -104,7 +105,7 @@ static int env_string(const struct mime_message *m, const struct mime_part *p, c
 	struct mime_buf u = {0};
 	int r = mime_unfold(v, vl, &u);
 	if (r == 0)
-		r = mime_imap_string(out, u.data, u.len);
+		r = imap_string(out, u.data, u.len);
 	mime_buf_free(&u);
 	return r;
 }
@@ -129,11 +130,11 @@ static int env_addrs(const struct mime_message *m, const struct mime_part *p, co
 	for (size_t i = 0; i < n && r == 0; i++) {
 		r = mime_buf_addc(out, '(');
 		if (r == 0)
-			r = mime_imap_nstring(out, a[i].name);
+			r = imap_nstring(out, a[i].name);
 		if (r == 0)
 			r = mime_buf_addc(out, ' ');
 		if (r == 0)
-			r = mime_imap_nstring(out, a[i].route);
+			r = imap_nstring(out, a[i].route);
 		if (r == 0)
 			r = mime_buf_addc(out, ' ');
 		/* Dovecot fills what a broken address lacks, so that a
@@ -144,11 +145,11 @@ static int env_addrs(const struct mime_message *m, const struct mime_part *p, co
 		if (host && mbox && !*mbox)
 			mbox = "MISSING_MAILBOX";
 		if (r == 0)
-			r = mime_imap_nstring(out, mbox);
+			r = imap_nstring(out, mbox);
 		if (r == 0)
 			r = mime_buf_addc(out, ' ');
 		if (r == 0)
-			r = mime_imap_nstring(out, host);
+			r = imap_nstring(out, host);
 		if (r == 0)
 			r = mime_buf_addc(out, ')');
 	}
@@ -158,7 +159,7 @@ static int env_addrs(const struct mime_message *m, const struct mime_part *p, co
 	return r < 0 ? r : 1;
 }
 
-int mime_envelope(const struct mime_message *m, const struct mime_part *msg, struct mime_buf *out)
+int imap_envelope(const struct mime_message *m, const struct mime_part *msg, struct mime_buf *out)
 {
 	int r = mime_buf_addc(out, '(');
 	if (r == 0)
@@ -224,11 +225,11 @@ static int params_write(struct mime_buf *out, const struct mime_param *ps, unsig
 		if (strcmp(ps[i].name, "charset") == 0)
 			seen = true;
 		if (r == 0)
-			r = mime_imap_nstring(out, ps[i].wire_name);
+			r = imap_nstring(out, ps[i].wire_name);
 		if (r == 0)
 			r = mime_buf_addc(out, ' ');
 		if (r == 0)
-			r = mime_imap_nstring(out, ps[i].wire_value);
+			r = imap_nstring(out, ps[i].wire_value);
 	}
 	if (r == 0 && default_charset && !seen)
 		r = mime_buf_adds(out,
@@ -243,7 +244,7 @@ static int ext_tail(struct mime_buf *out, const struct mime_part *p)
 	if (r == 0 && p->disposition) {
 		r = mime_buf_addc(out, '(');
 		if (r == 0)
-			r = mime_imap_nstring(out, p->disposition);
+			r = imap_nstring(out, p->disposition);
 		if (r == 0)
 			r = mime_buf_addc(out, ' ');
 		if (r == 0)
@@ -261,7 +262,7 @@ static int ext_tail(struct mime_buf *out, const struct mime_part *p)
 			if (i)
 				r = mime_buf_addc(out, ' ');
 			if (r == 0)
-				r = mime_imap_nstring(out, p->languages[i]);
+				r = imap_nstring(out, p->languages[i]);
 		}
 		if (r == 0)
 			r = mime_buf_addc(out, ')');
@@ -271,7 +272,7 @@ static int ext_tail(struct mime_buf *out, const struct mime_part *p)
 	if (r == 0)
 		r = mime_buf_addc(out, ' ');
 	if (r == 0)
-		r = mime_imap_nstring(out, p->location);
+		r = imap_nstring(out, p->location);
 	return r;
 }
 
@@ -324,11 +325,11 @@ static int single_head(const struct mime_message *m, const struct mime_part *p,
 		type = "message";
 		subtype = "rfc822";
 	}
-	int r = mime_imap_nstring(out, type);
+	int r = imap_nstring(out, type);
 	if (r == 0)
 		r = mime_buf_addc(out, ' ');
 	if (r == 0)
-		r = mime_imap_nstring(out, subtype);
+		r = imap_nstring(out, subtype);
 	if (r == 0)
 		r = mime_buf_addc(out, ' ');
 	if (r == 0)
@@ -336,15 +337,15 @@ static int single_head(const struct mime_message *m, const struct mime_part *p,
 	if (r == 0)
 		r = mime_buf_addc(out, ' ');
 	if (r == 0)
-		r = mime_imap_nstring(out, p->id);
+		r = imap_nstring(out, p->id);
 	if (r == 0)
 		r = mime_buf_addc(out, ' ');
 	if (r == 0)
-		r = mime_imap_nstring(out, p->description);
+		r = imap_nstring(out, p->description);
 	if (r == 0)
 		r = mime_buf_addc(out, ' ');
 	if (r == 0)
-		r = mime_imap_nstring(out, p->encoding ? p->encoding : "7bit");
+		r = imap_nstring(out, p->encoding ? p->encoding : "7bit");
 	if (r == 0)
 		r = num(out, p->size);
 	if (r == 0 && text)
@@ -361,7 +362,7 @@ static int part_tail(const struct mime_part *p, bool ext, struct mime_buf *out)
 	case W_MULTI:
 		r = mime_buf_addc(out, ' ');
 		if (r == 0)
-			r = mime_imap_nstring(out, p->subtype);
+			r = imap_nstring(out, p->subtype);
 		if (r == 0 && ext) {
 			r = mime_buf_addc(out, ' ');
 			if (r == 0)
@@ -377,7 +378,7 @@ static int part_tail(const struct mime_part *p, bool ext, struct mime_buf *out)
 		if (r == 0 && ext) {
 			r = mime_buf_addc(out, ' ');
 			if (r == 0)
-				r = mime_imap_nstring(out, p->md5);
+				r = imap_nstring(out, p->md5);
 			if (r == 0)
 				r = ext_tail(out, p);
 		}
@@ -386,7 +387,7 @@ static int part_tail(const struct mime_part *p, bool ext, struct mime_buf *out)
 	return r ? r : mime_buf_addc(out, ')');
 }
 
-int mime_part_bodystructure(const struct mime_message *m, const struct mime_part *top, bool ext,
+int imap_part_bodystructure(const struct mime_message *m, const struct mime_part *top, bool ext,
                             struct mime_buf *out)
 {
 	const struct mime_part *p = top;
@@ -409,7 +410,7 @@ int mime_part_bodystructure(const struct mime_message *m, const struct mime_part
 			if (r == 0 && k == W_MESSAGE) {
 				r = mime_buf_addc(out, ' ');
 				if (r == 0)
-					r = mime_envelope(m, p->message, out);
+					r = imap_envelope(m, p->message, out);
 				if (r == 0)
 					r = mime_buf_addc(out, ' ');
 				if (r == 0) {
@@ -442,7 +443,7 @@ int mime_part_bodystructure(const struct mime_message *m, const struct mime_part
 	return r;
 }
 
-int mime_bodystructure(const struct mime_message *m, bool extensible, struct mime_buf *out)
+int imap_bodystructure(const struct mime_message *m, bool extensible, struct mime_buf *out)
 {
-	return mime_part_bodystructure(m, m->root, extensible, out);
+	return imap_part_bodystructure(m, m->root, extensible, out);
 }
