@@ -41,6 +41,7 @@
  * are the stack.
  */
 #include "proto/imap/render.h"
+#include "proto/imap/parser.h"
 #include "mime/header.h"
 
 #include <errno.h>
@@ -57,8 +58,8 @@ int imap_string(struct mime_buf *out, const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == 0)
-			nul++;
-		else if (c == '\r' || c == '\n' || c >= 0x80)
+			nul++; /* dropped, quoted or not */
+		else if (!imap_is_quoted_char(c, false))
 			quotable = false;
 	}
 	int r;
