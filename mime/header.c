@@ -1,13 +1,12 @@
-/* header: reading RFC 5322 header fields from raw bytes.  See header.h.
- *
- * Lines may end in CRLF or LF; a field goes on over every following line
- * that starts with white space (folding).  The reader is lenient: a line
- * that is neither a field nor a continuation is skipped, so that whatever
- * a sender wrote still yields the fields that are there. */
+/* header: reading RFC 5322 header fields from raw bytes, leniently (stored
+ * mail) and strictly (mail being received).  See header.h. */
 #include "mime/header.h"
 #include "mime/mime_int.h"
 
 #include <string.h>
+#include <strings.h>
+
+/* ---- lenient ---------------------------------------------------------- */
 
 bool mime_ieq(const char *a, size_t alen, const char *b)
 {
@@ -131,4 +130,178 @@ int mime_strip_comments(const char *v, size_t len, struct mime_buf *out)
 	if (r == 0)
 		r = mime_buf_add(out, "", 0);
 	return r;
+}
+
+/* ---- strict ------------------------------------------------------------ */
+
+/* End of the line starting at p: index of its LF (or len), and the length
+ * of the line without CR LF. */
+static size_t line_end(const char *d, size_t len, size_t p, size_t *content)
+{
+	const char *lf = memchr(d + p, '\n', len - p);
+	size_t e = lf ? (size_t)(lf - d) : len;
+	size_t c = e;
+	if (c > p && d[c - 1] == '\r')
+		c--;
+	*content = c - p;
+	return e;
+}
+
+int mime_field_next(const char *d, size_t len, size_t *pos, struct mime_field *h)
+{
+	size_t p = *pos, clen, e;
+
+	if (p >= len)
+		return 0;
+	e = line_end(d, len, p, &clen);
+	if (clen == 0) /* the empty line: end of the header section */
+		return 0;
+	if (d[p] == ' ' || d[p] == '\t')
+		return -1; /* a continuation with nothing to continue */
+	size_t k = p;
+	while (k < p + clen && d[k] != ':' && (unsigned char)d[k] > 32 && (unsigned char)d[k] < 127)
+		k++;
+	size_t name_end = k;
+	while (k < p + clen && (d[k] == ' ' || d[k] == '\t')) /* obs-optional */
+		k++;
+	if (name_end == p || k >= p + clen || d[k] != ':')
+		return -1;
+	h->name = d + p;
+	h->name_len = name_end - p;
+	h->value = d + k + 1;
+	/* Folded continuation lines belong to this field. */
+	size_t vend = p + clen;
+	size_t next = e < len ? e + 1 : len;
+	while (next < len && (d[next] == ' ' || d[next] == '\t')) {
+		e = line_end(d, len, next, &clen);
+		vend = next + clen;
+		next = e < len ? e + 1 : len;
+	}
+	h->value_len = vend - (size_t)(h->value - d);
+	*pos = next;
+	return 1;
+}
+
+int mime_header_check(const char *data, size_t len)
+{
+	size_t pos = 0;
+	struct mime_field h;
+	int rc;
+	while ((rc = mime_field_next(data, len, &pos, &h)) == 1)
+		;
+	return rc;
+}
+
+int mime_header_count(const char *data, size_t len, const char *name)
+{
+	size_t pos = 0, nlen = strlen(name);
+	struct mime_field h;
+	int rc, n = 0;
+	while ((rc = mime_field_next(data, len, &pos, &h)) == 1)
+		if (h.name_len == nlen && strncasecmp(h.name, name, nlen) == 0)
+			n++;
+	return rc < 0 ? -1 : n;
+}
+
+/* Address-list walker. Outside quotes and comments: '<' opens an angle
+ * address (its content is the address, a route "@a,@b:" dropped), ','
+ * and ';' end a mailbox, ':' ends a group's display name. Text outside
+ * angle brackets is kept (minus whitespace) as a bare addr-spec candidate
+ * and used when the mailbox had no angle address. */
+int mime_addr_specs(const char *v, size_t len, int (*cb)(void *ud, const char *addr, size_t alen),
+                    void *ud)
+{
+	char bare[512], angle[512];
+	size_t nbare = 0, nangle = 0;
+	bool in_angle = false, have_angle = false, overflow = false;
+	int found = 0, rc;
+
+	for (size_t i = 0; i <= len; i++) {
+		char c = i < len ? v[i] : ',';
+		if (c == '(' && !in_angle) {
+			int depth = 1;
+			for (i++; i < len && depth > 0; i++) {
+				if (v[i] == '\\')
+					i++;
+				else if (v[i] == '(')
+					depth++;
+				else if (v[i] == ')')
+					depth--;
+			}
+			if (depth)
+				return -1;
+			i--;
+			continue;
+		}
+		if (c == '"') {
+			/* quoted string: kept verbatim (part of a local part or
+			 * a display name) */
+			size_t s = i;
+			for (i++; i < len && v[i] != '"'; i++)
+				if (v[i] == '\\')
+					i++;
+			if (i >= len)
+				return -1;
+			size_t n = i - s + 1;
+			char *dst = in_angle ? angle : bare;
+			size_t *dn = in_angle ? &nangle : &nbare;
+			if (*dn + n >= sizeof bare)
+				overflow = true;
+			else {
+				memcpy(dst + *dn, v + s, n);
+				*dn += n;
+			}
+			continue;
+		}
+		if (in_angle) {
+			if (c == '>') {
+				in_angle = false;
+				have_angle = true;
+			} else if (c == ':' && nangle && angle[0] == '@') {
+				nangle = 0; /* obs-route */
+			} else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+				if (nangle + 1 >= sizeof angle)
+					overflow = true;
+				else
+					angle[nangle++] = c;
+			}
+			continue;
+		}
+		if (c == '<') {
+			if (have_angle)
+				return -1;
+			in_angle = true;
+			nangle = 0;
+			continue;
+		}
+		if (c == ':') { /* group display name */
+			nbare = 0;
+			continue;
+		}
+		if (c == ',' || c == ';') {
+			if (overflow)
+				return -1;
+			const char *a = have_angle ? angle : bare;
+			size_t an = have_angle ? nangle : nbare;
+			if (an) {
+				found++;
+				if ((rc = cb(ud, a, an)) != 0)
+					return rc;
+			}
+			nbare = nangle = 0;
+			have_angle = false;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (have_angle)
+			continue; /* junk after the angle address: ignored */
+		if (nbare + 1 >= sizeof bare)
+			overflow = true;
+		else
+			bare[nbare++] = c;
+	}
+	if (in_angle)
+		return -1;
+	return found;
 }

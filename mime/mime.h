@@ -62,8 +62,10 @@
  * here keeps global state: a parse may run in any thread (the libuv pool,
  * the store's writer).
  *
- * Beside this header: mime/buf.h (the output buffer) and mime/header.h
- * (header fields from raw bytes).
+ * Beside this header: mime/buf.h (the output buffer), mime/header.h
+ * (header fields from raw bytes, leniently for stored mail, strictly for
+ * mail being received) and mime/spool.h (a message being received, shared
+ * by SMTP DATA/BDAT and IMAP APPEND).
  */
 #ifndef TERN_MIME_MIME_H
 #define TERN_MIME_MIME_H

@@ -3,7 +3,8 @@
  * The files call each other in one direction only, bottom to top:
  * buf.c (buffers, arena) <- header.c (fields) <- decode.c (transfer
  * encodings, charsets, RFC 2047) <- mime.c (the parser, Content-Type) <-
- * text.c (searchable text); address.c (address lists) needs buf.c only. */
+ * text.c (searchable text); address.c (address lists) needs buf.c only,
+ * spool.c (messages being received) nothing. */
 #ifndef TERN_MIME_MIME_INT_H
 #define TERN_MIME_MIME_INT_H
 
