@@ -56,8 +56,8 @@ static void append_done(void *arg, int status)
  * RFC822.SIZE and POP3's octet counts are the stored size, and both must
  * equal what is sent (RFC 9051 2.3.4, RFC 1939 11). A bare LF or bare CR of
  * an ordinary literal becomes CRLF, the way SMTP's "normalize" policy does
- * (the same code: mime/spool.h). A literal8 is left alone: its binary parts are bytes,
- * not lines. Returns 0, or -ENOMEM. */
+ * (the same code: mime/spool.h). A literal8 is left alone: its binary parts
+ * are bytes, not lines. Returns 0, or -ENOMEM. */
 static int crlf_lines(struct imap_cmd *cmd, const char **data, size_t *len)
 {
 	const char *p = *data;
