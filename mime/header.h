@@ -19,6 +19,8 @@
 
 struct mime_buf;
 
+/* ---- lenient ---- */
+
 /* Iterate over the header fields in raw[*pos..end): returns 1 with the
  * field name and its raw value (after the colon, folding and final line
  * break included), 0 at the blank line that ends the header or at end.
