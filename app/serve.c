@@ -12,7 +12,7 @@
  * A second signal skips the grace period. SIGHUP reloads certificates;
  * sessions already running keep their TLS state. */
 #include "app/serve.h"
-#include "proto/smtp/message.h"
+#include "mime/spool.h"
 
 #include <errno.h>
 #ifdef __GLIBC__
@@ -244,7 +244,7 @@ int serve_run(struct config *cfg)
 	conn_set_input_hook(note_client, srv->store);
 	if (ensure_first_start(srv) < 0)
 		return 1;
-	smtp_spool_set_budget((size_t)cfg->smtp_spool_memory);
+	mime_spool_set_budget((size_t)cfg->smtp_spool_memory);
 
 	struct tls_cert_spec specs[CONFIG_MAX_CERTS];
 	for (size_t i = 0; i < cfg->ncerts; i++) {

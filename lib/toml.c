@@ -28,6 +28,7 @@
  * toml_free walks the tree through an intrusive list: no recursion. */
 
 #include "lib/toml.h"
+#include "lib/hex.h"
 
 #include <errno.h>
 #include <math.h>
@@ -216,17 +217,6 @@ static bool is_bare(int c)
 static bool is_digit(int c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static int sb_reserve(struct parser *p, struct sbuf *b, size_t extra)
@@ -564,7 +554,7 @@ static int parse_escape(struct parser *p, struct sbuf *b)
 		int nd = c == 'u' ? 4 : 8;
 		uint32_t cp = 0;
 		for (int i = 0; i < nd; i++) {
-			int h = hexval(peek_at(p, 2 + (size_t)i));
+			int h = hex_value(peek_at(p, 2 + (size_t)i));
 			if (h < 0)
 				return fail_at(p, line, col, "\\%c escape needs %d hex digits", c,
 				               nd);
@@ -744,7 +734,7 @@ static bool is_radix_digit(int c, int radix)
 	case 8:
 		return c >= '0' && c <= '7';
 	case 16:
-		return hexval(c) >= 0;
+		return hex_value(c) >= 0;
 	default:
 		return is_digit(c);
 	}
@@ -802,7 +792,7 @@ static struct toml_value *parse_number(struct parser *p, int line, int col)
 		for (q = s + 2; q < e; q++) {
 			if (*q == '_')
 				continue;
-			uint64_t d = (uint64_t)hexval((unsigned char)*q);
+			uint64_t d = (uint64_t)hex_value((unsigned char)*q);
 			if (v > ((uint64_t)INT64_MAX - d) / (uint64_t)radix) {
 				fail_at(p, line, col, "integer out of range");
 				return NULL;

@@ -14,6 +14,7 @@
  */
 #include "mime/mime_int.h"
 #include "lib/base64.h"
+#include "lib/hex.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -38,7 +39,7 @@ static int b64val(unsigned char c)
 	return base64_value(c, '/');
 }
 
-int mime_decode_base64(const char *in, size_t len, struct mime_buf *out)
+int mime_decode_base64(const char *in, size_t len, struct buf *out)
 {
 	unsigned acc = 0;
 	int bits = 0, r = 0;
@@ -62,30 +63,19 @@ int mime_decode_base64(const char *in, size_t len, struct mime_buf *out)
 			bits -= 8;
 			chunk[cn++] = (char)((acc >> bits) & 0xff);
 			if (cn == sizeof(chunk)) {
-				r = mime_buf_add(out, chunk, cn);
+				r = buf_add(out, chunk, cn);
 				cn = 0;
 			}
 		}
 	}
 	if (r == 0)
-		r = mime_buf_add(out, chunk, cn);
+		r = buf_add(out, chunk, cn);
 	return r;
 }
 
-static int hexv(int c)
+int mime_decode_qp(const char *in, size_t len, struct buf *out)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int mime_decode_qp(const char *in, size_t len, struct mime_buf *out)
-{
-	int r = mime_buf_add(out, "", 0);
+	int r = buf_add(out, "", 0);
 	size_t pos = 0;
 	while (pos < len && r == 0) {
 		const char *nl = memchr(in + pos, '\n', len - pos);
@@ -104,32 +94,32 @@ int mime_decode_qp(const char *in, size_t len, struct mime_buf *out)
 		while (i < te && r == 0) {
 			const char *eq = memchr(in + i, '=', te - i);
 			size_t run = eq ? (size_t)(eq - in) - i : te - i;
-			r = mime_buf_add(out, in + i, run);
+			r = buf_add(out, in + i, run);
 			i += run;
 			if (i >= te || r)
 				break;
-			if (i + 2 < te && hexv(in[i + 1]) >= 0 && hexv(in[i + 2]) >= 0) {
-				r = mime_buf_addc(out,
-				                  (char)(hexv(in[i + 1]) * 16 + hexv(in[i + 2])));
+			if (i + 2 < te && hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
+				r = buf_addc(
+				    out, (char)(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2])));
 				i += 3;
 			} else {
-				r = mime_buf_addc(out, '=');
+				r = buf_addc(out, '=');
 				i++;
 			}
 		}
 		if (!soft && r == 0 && next > eol_start)
-			r = mime_buf_add(out, in + eol_start, next - eol_start);
+			r = buf_add(out, in + eol_start, next - eol_start);
 		pos = next;
 	}
 	return r;
 }
 
-int mime_decode_body(const struct mime_message *m, const struct mime_part *p, struct mime_buf *out)
+int mime_decode_body(const struct mime_message *m, const struct mime_part *p, struct buf *out)
 {
 	const char *b = m->raw + p->body_start;
 	switch (mime_part_encoding(p)) {
 	case MIME_ENC_IDENTITY:
-		return mime_buf_add(out, b, p->size);
+		return buf_add(out, b, p->size);
 	case MIME_ENC_BASE64:
 		return mime_decode_base64(b, p->size, out);
 	case MIME_ENC_QP:
@@ -147,7 +137,7 @@ static const unsigned short cp1252[32] = {
     0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178,
 };
 
-static int put_cp(struct mime_buf *out, unsigned cp)
+int mime_put_utf8(struct buf *out, unsigned cp)
 {
 	char u[4];
 	size_t n;
@@ -164,7 +154,7 @@ static int put_cp(struct mime_buf *out, unsigned cp)
 		u[2] = (char)(0x80 | (cp & 0x3f));
 		n = 3;
 	}
-	return mime_buf_add(out, u, n);
+	return buf_add(out, u, n);
 }
 
 /* Length of the valid UTF-8 sequence at s (0 if invalid). */
@@ -212,20 +202,20 @@ bool mime_utf8_valid(const char *s, size_t n)
 }
 
 /* Valid UTF-8 kept, other bytes read as Windows-1252; NUL dropped. */
-static int fallback_utf8(const char *in, size_t len, struct mime_buf *out)
+static int fallback_utf8(const char *in, size_t len, struct buf *out)
 {
 	const unsigned char *u = (const unsigned char *)in;
-	int r = mime_buf_add(out, "", 0);
+	int r = buf_add(out, "", 0);
 	for (size_t i = 0; i < len && r == 0;) {
 		size_t l = utf8_seq(u + i, len - i);
 		if (l) {
 			if (u[i])
-				r = mime_buf_add(out, in + i, l);
+				r = buf_add(out, in + i, l);
 			i += l;
 			continue;
 		}
 		unsigned c = u[i++];
-		r = put_cp(out, c >= 0x80 && c < 0xa0 ? cp1252[c - 0x80] : c);
+		r = mime_put_utf8(out, c >= 0x80 && c < 0xa0 ? cp1252[c - 0x80] : c);
 	}
 	return r;
 }
@@ -243,7 +233,7 @@ static bool charset_name_ok(const char *c, size_t n)
 	return true;
 }
 
-int mime_to_utf8(const char *charset, const char *in, size_t len, struct mime_buf *out)
+int mime_to_utf8(const char *charset, const char *in, size_t len, struct buf *out)
 {
 	char cs[48];
 	size_t n = charset ? strcspn(charset, "*") : 0; /* RFC 2231 "*lang" */
@@ -265,7 +255,7 @@ int mime_to_utf8(const char *charset, const char *in, size_t len, struct mime_bu
 	iconv_t cd = iconv_open("UTF-8", cs);
 	if (cd == (iconv_t)-1)
 		return fallback_utf8(in, len, out);
-	int r = mime_buf_add(out, "", 0);
+	int r = buf_add(out, "", 0);
 	char tmp[1024];
 	char *ip = (char *)in;
 	size_t il = len;
@@ -273,12 +263,12 @@ int mime_to_utf8(const char *charset, const char *in, size_t len, struct mime_bu
 		char *op = tmp;
 		size_t ol = sizeof(tmp);
 		size_t k = iconv(cd, &ip, &il, &op, &ol);
-		r = mime_buf_add(out, tmp, (size_t)(op - tmp));
+		r = buf_add(out, tmp, (size_t)(op - tmp));
 		if (k == (size_t)-1 && r == 0) {
 			if (errno == E2BIG)
 				continue;
 			/* EILSEQ / EINVAL: one bad byte, replace and go on */
-			r = put_cp(out, 0xfffd);
+			r = mime_put_utf8(out, 0xfffd);
 			ip++;
 			il--;
 			iconv(cd, NULL, NULL, NULL, NULL);
@@ -288,7 +278,7 @@ int mime_to_utf8(const char *charset, const char *in, size_t len, struct mime_bu
 		char *op = tmp;
 		size_t ol = sizeof(tmp);
 		iconv(cd, NULL, NULL, &op, &ol);
-		r = mime_buf_add(out, tmp, (size_t)(op - tmp));
+		r = buf_add(out, tmp, (size_t)(op - tmp));
 	}
 	iconv_close(cd);
 	/* some converters pass NUL through; the index does not want it */
@@ -340,28 +330,29 @@ static size_t ew_parse(const char *s, size_t n, const char **cs, size_t *csl, ch
 	return (size_t)(*close - s) + 2;
 }
 
-static int ew_decode(char enc, const char *t, size_t tl, struct mime_buf *bytes)
+static int ew_decode(char enc, const char *t, size_t tl, struct buf *bytes)
 {
 	if (enc == 'b')
 		return mime_decode_base64(t, tl, bytes);
 	int r = 0;
 	for (size_t i = 0; i < tl && r == 0; i++) {
 		if (t[i] == '_') {
-			r = mime_buf_addc(bytes, ' ');
-		} else if (t[i] == '=' && i + 2 < tl && hexv(t[i + 1]) >= 0 &&
-		           hexv(t[i + 2]) >= 0) {
-			r = mime_buf_addc(bytes, (char)(hexv(t[i + 1]) * 16 + hexv(t[i + 2])));
+			r = buf_addc(bytes, ' ');
+		} else if (t[i] == '=' && i + 2 < tl && hex_value(t[i + 1]) >= 0 &&
+		           hex_value(t[i + 2]) >= 0) {
+			r = buf_addc(bytes,
+			                  (char)(hex_value(t[i + 1]) * 16 + hex_value(t[i + 2])));
 			i += 2;
 		} else {
-			r = mime_buf_addc(bytes, t[i]);
+			r = buf_addc(bytes, t[i]);
 		}
 	}
 	return r;
 }
 
-int mime_decode_header_value(const char *v, size_t len, struct mime_buf *out)
+int mime_decode_header_value(const char *v, size_t len, struct buf *out)
 {
-	struct mime_buf un = {0}, bytes = {0};
+	struct buf un = {0}, bytes = {0};
 	char pcs[64] = "";
 	int r = 0;
 	/* unfold: a white space run that contains a line break becomes one
@@ -378,34 +369,34 @@ int mime_decode_header_value(const char *v, size_t len, struct mime_buf *out)
 				j++;
 			}
 			if (un.len && j < len && !(fold && q >= 3))
-				r = fold ? mime_buf_addc(&un, ' ')
-				         : mime_buf_add(&un, v + i, j - i);
+				r = fold ? buf_addc(&un, ' ')
+				         : buf_add(&un, v + i, j - i);
 			if (!fold || q < 3)
 				q = 0;
 			i = j;
 		} else {
 			if (v[i] == '=' && i + 1 < len && v[i + 1] == '?' && q == 0) {
 				q = 1;
-				r = mime_buf_add(&un, v + i, 2);
+				r = buf_add(&un, v + i, 2);
 				i += 2;
 				continue;
 			}
 			if (q && v[i] == '?') {
 				if (q >= 3 && i + 1 < len && v[i + 1] == '=') {
 					q = 0;
-					r = mime_buf_add(&un, v + i, 2);
+					r = buf_add(&un, v + i, 2);
 					i += 2;
 					continue;
 				}
 				q++;
 			}
-			r = mime_buf_addc(&un, v[i++]);
+			r = buf_addc(&un, v[i++]);
 		}
 	}
 	if (r == 0)
-		r = mime_buf_add(&un, "", 0);
+		r = buf_add(&un, "", 0);
 	if (r == 0)
-		r = mime_buf_add(out, "", 0);
+		r = buf_add(out, "", 0);
 	const char *s = un.data;
 	size_t n = un.len, i = 0, plain = 0;
 	const char *close = s; /* see ew_parse() */
@@ -429,7 +420,7 @@ int mime_decode_header_value(const char *v, size_t len, struct mime_buf *out)
 		if (!(prev_ew && only_ws)) {
 			if (bytes.len) {
 				r = mime_to_utf8(pcs, bytes.data, bytes.len, out);
-				mime_buf_reset(&bytes);
+				buf_reset(&bytes);
 			}
 			if (r == 0)
 				r = fallback_utf8(s + plain, i - plain, out);
@@ -440,7 +431,7 @@ int mime_decode_header_value(const char *v, size_t len, struct mime_buf *out)
 		csn[cl] = '\0';
 		if (bytes.len && strcasecmp(csn, pcs) != 0) {
 			r = mime_to_utf8(pcs, bytes.data, bytes.len, out);
-			mime_buf_reset(&bytes);
+			buf_reset(&bytes);
 		}
 		memcpy(pcs, csn, cl + 1);
 		if (r == 0)
@@ -453,161 +444,7 @@ int mime_decode_header_value(const char *v, size_t len, struct mime_buf *out)
 		r = mime_to_utf8(pcs, bytes.data, bytes.len, out);
 	if (r == 0)
 		r = fallback_utf8(s + plain, n - plain, out);
-	mime_buf_free(&un);
-	mime_buf_free(&bytes);
-	return r;
-}
-
-/* ---- searchable text ----------------------------------------------------- */
-
-static int html_strip(const char *s, size_t n, struct mime_buf *out)
-{
-	int r = 0;
-	for (size_t i = 0; i < n && r == 0;) {
-		if (s[i] == '<') {
-			size_t j = i + 1;
-			bool skip_content = false;
-			const char *close = NULL;
-			if (n - j >= 6 && strncasecmp(s + j, "script", 6) == 0) {
-				skip_content = true;
-				close = "</script";
-			} else if (n - j >= 5 && strncasecmp(s + j, "style", 5) == 0) {
-				skip_content = true;
-				close = "</style";
-			}
-			const char *gt = memchr(s + j, '>', n - j);
-			i = gt ? (size_t)(gt - s) + 1 : n;
-			if (skip_content) {
-				size_t cl = strlen(close);
-				while (i + cl <= n && strncasecmp(s + i, close, cl) != 0)
-					i++;
-				if (i + cl > n)
-					i = n;
-			}
-			if (out->len && out->data[out->len - 1] != ' ')
-				r = mime_buf_addc(out, ' ');
-			continue;
-		}
-		if (s[i] == '&') {
-			static const struct {
-				const char *e;
-				unsigned cp;
-			} ents[] = {{"amp;", '&'},   {"lt;", '<'},     {"gt;", '>'},
-			            {"quot;", '"'},  {"apos;", '\''},  {"nbsp;", ' '},
-			            {"copy;", 0xa9}, {"euro;", 0x20ac}};
-			bool done = false;
-			for (size_t k = 0; k < sizeof(ents) / sizeof(ents[0]); k++) {
-				size_t el = strlen(ents[k].e);
-				if (n - i - 1 >= el && strncasecmp(s + i + 1, ents[k].e, el) == 0) {
-					r = put_cp(out, ents[k].cp);
-					i += el + 1;
-					done = true;
-					break;
-				}
-			}
-			if (!done && i + 2 < n && s[i + 1] == '#') {
-				size_t j = i + 2;
-				unsigned cp = 0;
-				bool hx = j < n && (s[j] == 'x' || s[j] == 'X');
-				j += hx;
-				size_t ds = j;
-				while (j < n && j - ds < 7 &&
-				       (hx ? hexv(s[j]) >= 0 : (s[j] >= '0' && s[j] <= '9'))) {
-					cp = cp * (hx ? 16 : 10) + (unsigned)hexv(s[j]);
-					j++;
-				}
-				if (j > ds && j < n && s[j] == ';') {
-					if (cp == 0 || cp > 0xffff ||
-					    (cp >= 0xd800 && cp <= 0xdfff))
-						cp = 0xfffd;
-					r = put_cp(out, cp);
-					i = j + 1;
-					done = true;
-				}
-			}
-			if (!done)
-				r = mime_buf_addc(out, s[i++]);
-			continue;
-		}
-		size_t j = i;
-		while (j < n && s[j] != '<' && s[j] != '&')
-			j++;
-		r = mime_buf_add(out, s + i, j - i);
-		i = j;
-	}
-	return r;
-}
-
-static int add_headers(const struct mime_message *m, const struct mime_part *p,
-                       struct mime_buf *out)
-{
-	size_t pos = p->hdr_start;
-	const char *n, *v;
-	size_t nl, vl;
-	int r = 0;
-	while (r == 0 && mime_header_next(m->raw, &pos, p->body_start, &n, &nl, &v, &vl) > 0) {
-		r = mime_buf_add(out, n, nl);
-		if (r == 0)
-			r = mime_buf_add(out, ": ", 2);
-		if (r == 0)
-			r = mime_decode_header_value(v, vl, out);
-		if (r == 0)
-			r = mime_buf_addc(out, '\n');
-	}
-	return r;
-}
-
-int mime_searchable_text(const struct mime_message *m, unsigned what, size_t max,
-                         struct mime_buf *out)
-{
-	struct mime_buf dec = {0}, conv = {0};
-	int r = mime_buf_add(out, "", 0);
-	size_t start = out->len;
-	if (max == 0)
-		max = 16u << 20;
-	const struct mime_part *p = m->root;
-	while (p && r == 0 && out->len - start < max) {
-		if ((what & MIME_TEXT_HEADERS) && (p->flags & MIME_PART_MESSAGE))
-			r = add_headers(m, p, out);
-		if (r == 0 && (what & MIME_TEXT_BODY) && !p->children && !p->message &&
-		    strcmp(p->ltype, "text") == 0 && !(p->flags & MIME_PART_MULTIPART)) {
-			mime_buf_reset(&dec);
-			mime_buf_reset(&conv);
-			if (mime_decode_body(m, p, &dec) < 0) {
-				mime_buf_reset(&dec);
-				r = mime_buf_add(&dec, m->raw + p->body_start, p->size);
-			}
-			if (r == 0)
-				r = mime_to_utf8(mime_part_param(p, "charset"),
-				                 dec.data ? dec.data : "", dec.len, &conv);
-			if (r == 0 && strcmp(p->lsubtype, "html") == 0)
-				r = html_strip(conv.data, conv.len, out);
-			else if (r == 0)
-				r = mime_buf_add(out, conv.data, conv.len);
-			if (r == 0)
-				r = mime_buf_addc(out, '\n');
-		}
-		/* pre-order walk without a stack: down, then next, then up */
-		if (p->children) {
-			p = p->children;
-		} else if (p->message) {
-			p = p->message;
-		} else {
-			while (p && !p->next)
-				p = p->parent;
-			if (p)
-				p = p->next;
-		}
-	}
-	if (r == 0 && out->len - start > max) {
-		/* cut at a UTF-8 character boundary */
-		size_t e = start + max;
-		while (e > start && ((unsigned char)out->data[e] & 0xc0) == 0x80)
-			e--;
-		out->len = e;
-		out->data[e] = '\0';
-	}
-	mime_buf_free(&dec);
-	mime_buf_free(&conv);
+	buf_free(&un);
+	buf_free(&bytes);
 	return r;
 }

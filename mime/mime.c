@@ -28,190 +28,16 @@
  * is OPAQUE); after MIME_MAX_PARTS parts the parser stops recognising
  * boundaries at all and the remaining bytes belong to the open parts.
  */
+#include "mime/header.h"
 #include "mime/mime_int.h"
+#include "lib/hex.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
-/* ---- buffers and arena -------------------------------------------------- */
-
-void mime_buf_init(struct mime_buf *b)
-{
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
-
-void mime_buf_free(struct mime_buf *b)
-{
-	free(b->data);
-	mime_buf_init(b);
-}
-
-void mime_buf_reset(struct mime_buf *b)
-{
-	b->len = 0;
-	if (b->data)
-		b->data[0] = '\0';
-}
-
-int mime_buf_add(struct mime_buf *b, const void *p, size_t n)
-{
-	if (n > MIME_BUF_MAX || b->len > MIME_BUF_MAX - n)
-		return -E2BIG;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (!d)
-			return -ENOMEM;
-		b->data = d;
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-int mime_buf_adds(struct mime_buf *b, const char *s)
-{
-	return mime_buf_add(b, s, strlen(s));
-}
-
-int mime_buf_addc(struct mime_buf *b, char c)
-{
-	return mime_buf_add(b, &c, 1);
-}
-
-struct arena_block {
-	struct arena_block *next;
-	size_t used, cap;
-	_Alignas(16) unsigned char data[];
-};
-
-struct mime_arena {
-	struct arena_block *head;
-};
-
-struct mime_arena *mime_arena_new(void)
-{
-	return calloc(1, sizeof(struct mime_arena));
-}
-
-void mime_arena_free(struct mime_arena *a)
-{
-	if (!a)
-		return;
-	struct arena_block *b = a->head;
-	while (b) {
-		struct arena_block *n = b->next;
-		free(b);
-		b = n;
-	}
-	free(a);
-}
-
-void *mime_arena_alloc(struct mime_arena *a, size_t n)
-{
-	n = (n + 15) & ~(size_t)15;
-	struct arena_block *b = a->head;
-	if (!b || b->cap - b->used < n) {
-		size_t cap = n > 8192 ? n : 8192;
-		b = malloc(sizeof(*b) + cap);
-		if (!b)
-			return NULL;
-		b->used = 0;
-		b->cap = cap;
-		b->next = a->head;
-		a->head = b;
-	}
-	void *p = b->data + b->used;
-	b->used += n;
-	memset(p, 0, n);
-	return p;
-}
-
-char *mime_arena_strndup(struct mime_arena *a, const char *s, size_t n)
-{
-	char *p = mime_arena_alloc(a, n + 1);
-	if (p) {
-		memcpy(p, s, n);
-		p[n] = '\0';
-	}
-	return p;
-}
-
-bool mime_ieq(const char *a, size_t alen, const char *b)
-{
-	size_t i;
-	for (i = 0; i < alen; i++)
-		if (!b[i] || mime_lc((unsigned char)a[i]) != mime_lc((unsigned char)b[i]))
-			return false;
-	return b[i] == '\0';
-}
-
 /* ---- header fields ------------------------------------------------------ */
-
-/* Is [p, e) (one line without its break) the first line of a header field?
- * A name of printable ASCII, optional WSP (obsolete syntax), a colon. */
-static bool field_line(const char *p, const char *e)
-{
-	const char *s = p;
-	while (p < e && *p != ':') {
-		unsigned char c = (unsigned char)*p;
-		if (c <= 32 || c >= 127)
-			break;
-		p++;
-	}
-	if (p == s)
-		return false;
-	while (p < e && mime_wsp(*p))
-		p++;
-	return p < e && *p == ':';
-}
-
-int mime_header_next(const char *raw, size_t *pos, size_t end, const char **name, size_t *nlen,
-                     const char **value, size_t *vlen)
-{
-	size_t p = *pos;
-	while (p < end) {
-		const char *nl = memchr(raw + p, '\n', end - p);
-		size_t next = nl ? (size_t)(nl - raw) + 1 : end;
-		size_t ce = nl ? (size_t)(nl - raw) : end;
-		if (ce > p && raw[ce - 1] == '\r')
-			ce--;
-		if (ce == p) { /* blank line: end of header */
-			*pos = end;
-			return 0;
-		}
-		if (mime_wsp(raw[p]) || !field_line(raw + p, raw + ce)) {
-			p = next; /* stray continuation or junk: skip */
-			continue;
-		}
-		const char *colon = memchr(raw + p, ':', ce - p);
-		size_t ne = (size_t)(colon - raw);
-		while (ne > p && mime_wsp(raw[ne - 1]))
-			ne--;
-		*name = raw + p;
-		*nlen = ne - p;
-		size_t vs = (size_t)(colon - raw) + 1;
-		/* continuation lines */
-		while (next < end && mime_wsp(raw[next])) {
-			nl = memchr(raw + next, '\n', end - next);
-			next = nl ? (size_t)(nl - raw) + 1 : end;
-		}
-		*value = raw + vs;
-		*vlen = next - vs;
-		*pos = next;
-		return 1;
-	}
-	*pos = end;
-	return 0;
-}
 
 bool mime_header_get(const struct mime_message *m, const struct mime_part *p, const char *name,
                      const char **value, size_t *vlen)
@@ -225,72 +51,14 @@ bool mime_header_get(const struct mime_message *m, const struct mime_part *p, co
 	return false;
 }
 
-int mime_unfold(const char *v, size_t len, struct mime_buf *out)
-{
-	mime_buf_reset(out);
-	size_t s = 0, e = len;
-	while (s < e && (mime_wsp(v[s]) || v[s] == '\r' || v[s] == '\n'))
-		s++;
-	while (e > s && (mime_wsp(v[e - 1]) || v[e - 1] == '\r' || v[e - 1] == '\n'))
-		e--;
-	for (size_t i = s; i < e;) {
-		size_t j = i;
-		while (j < e && v[j] != '\r' && v[j] != '\n' && v[j] != '\0')
-			j++;
-		int r = mime_buf_add(out, v + i, j - i);
-		if (r < 0)
-			return r;
-		i = j < e ? j + 1 : j;
-	}
-	return mime_buf_add(out, "", 0);
-}
-
 static const char *unfold_dup(struct mime_arena *a, const char *v, size_t len)
 {
-	struct mime_buf b = {0};
+	struct buf b = {0};
 	if (mime_unfold(v, len, &b) < 0)
 		return NULL;
 	char *s = mime_arena_strndup(a, b.data, b.len);
-	mime_buf_free(&b);
+	buf_free(&b);
 	return s;
-}
-
-int mime_strip_comments(const char *v, size_t len, struct mime_buf *out)
-{
-	mime_buf_reset(out);
-	int depth = 0, r = 0;
-	bool quoted = false;
-	for (size_t i = 0; i < len && r == 0; i++) {
-		char c = v[i];
-		if (c == '\r' || c == '\n' || c == '\0')
-			continue;
-		if (quoted) {
-			if (c == '\\' && i + 1 < len) {
-				r = mime_buf_add(out, v + i, 2);
-				i++;
-				continue;
-			}
-			if (c == '"')
-				quoted = false;
-			r = mime_buf_addc(out, c);
-		} else if (depth > 0) {
-			if (c == '\\')
-				i++;
-			else if (c == '(')
-				depth++;
-			else if (c == ')' && --depth == 0)
-				r = mime_buf_addc(out, ' ');
-		} else if (c == '(') {
-			depth = 1;
-		} else {
-			if (c == '"')
-				quoted = true;
-			r = mime_buf_addc(out, c);
-		}
-	}
-	if (r == 0)
-		r = mime_buf_add(out, "", 0);
-	return r;
 }
 
 /* ---- Content-Type and parameters (RFC 2045, RFC 2231) ------------------- */
@@ -314,20 +82,10 @@ struct seg {
 	bool used;
 };
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = mime_lc(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Build one parameter from its RFC 2231 segments (already in order). */
 static int param_build(struct mime_arena *a, struct seg **g, unsigned n, struct mime_param *out)
 {
-	struct mime_buf wire = {0}, dec = {0}, tmp = {0};
+	struct buf wire = {0}, dec = {0}, tmp = {0};
 	char lname[128];
 	int r = 0;
 	size_t bl = strlen(g[0]->base);
@@ -344,7 +102,7 @@ static int param_build(struct mime_arena *a, struct seg **g, unsigned n, struct 
 		const char *v = g[i]->val;
 		size_t vl = g[i]->vlen;
 		if (i == 0 && enc && !g[0]->encoded) {
-			r = mime_buf_add(&wire, "''", 2); /* no charset given */
+			r = buf_add(&wire, "''", 2); /* no charset given */
 		} else if (i == 0 && enc) {
 			/* charset'language'value */
 			const char *q1 = memchr(v, '\'', vl);
@@ -356,11 +114,11 @@ static int param_build(struct mime_arena *a, struct seg **g, unsigned n, struct 
 					memcpy(charset, v, cl);
 					charset[cl] = '\0';
 				}
-				r = mime_buf_add(&wire, v, (size_t)(q2 + 1 - v));
+				r = buf_add(&wire, v, (size_t)(q2 + 1 - v));
 				vl -= (size_t)(q2 + 1 - v);
 				v = q2 + 1;
 			} else {
-				r = mime_buf_add(&wire, "''", 2);
+				r = buf_add(&wire, "''", 2);
 			}
 		} else if (i > 0 && g[i]->encoded && memchr(v, '\'', vl)) {
 			/* a later segment repeating "charset'lang'": invalid
@@ -377,27 +135,27 @@ static int param_build(struct mime_arena *a, struct seg **g, unsigned n, struct 
 		}
 		for (size_t j = 0; j < vl && r == 0; j++) {
 			unsigned char c = (unsigned char)v[j];
-			if (g[i]->encoded && c == '%' && j + 2 < vl && hexval(v[j + 1]) >= 0 &&
-			    hexval(v[j + 2]) >= 0) {
-				char b = (char)(hexval(v[j + 1]) * 16 + hexval(v[j + 2]));
-				r = mime_buf_addc(&dec, b);
+			if (g[i]->encoded && c == '%' && j + 2 < vl && hex_value(v[j + 1]) >= 0 &&
+			    hex_value(v[j + 2]) >= 0) {
+				char b = (char)(hex_value(v[j + 1]) * 16 + hex_value(v[j + 2]));
+				r = buf_addc(&dec, b);
 				if (r == 0)
-					r = mime_buf_add(&wire, v + j, 3);
+					r = buf_add(&wire, v + j, 3);
 				j += 2;
 				continue;
 			}
-			r = mime_buf_addc(&dec, (char)c);
+			r = buf_addc(&dec, (char)c);
 			if (r == 0 && enc && !g[i]->encoded && c == '%') {
 				/* a plain segment joined to encoded ones: only
 				 * '%' needs escaping (Dovecot's rfc2231_escape) */
-				r = mime_buf_add(&wire, "%25", 3);
+				r = buf_add(&wire, "%25", 3);
 			} else if (r == 0) {
-				r = mime_buf_addc(&wire, (char)c);
+				r = buf_addc(&wire, (char)c);
 			}
 		}
 	}
 	if (r == 0)
-		r = mime_buf_add(&dec, "", 0);
+		r = buf_add(&dec, "", 0);
 	if (r == 0) {
 		if (enc)
 			r = mime_to_utf8(charset[0] ? charset : "us-ascii", dec.data, dec.len,
@@ -417,9 +175,9 @@ static int param_build(struct mime_arena *a, struct seg **g, unsigned n, struct 
 		if (!out->name || !out->wire_name || !out->wire_value || !out->value)
 			r = -ENOMEM;
 	}
-	mime_buf_free(&wire);
-	mime_buf_free(&dec);
-	mime_buf_free(&tmp);
+	buf_free(&wire);
+	buf_free(&dec);
+	buf_free(&tmp);
 	return r;
 }
 
@@ -603,7 +361,7 @@ bool mime_ctype_parse(struct mime_arena *a, const char *v, size_t len, bool want
                       const char **type, const char **subtype, struct mime_param **params,
                       unsigned *nparams)
 {
-	struct mime_buf b = {0};
+	struct buf b = {0};
 	bool ok = false;
 	*type = *subtype = NULL;
 	*params = NULL;
@@ -649,7 +407,7 @@ bool mime_ctype_parse(struct mime_arena *a, const char *v, size_t len, bool want
 	else if (ok && i < n && memchr(s + i, '=', n - i))
 		params_parse(a, s, n, i, params, nparams);
 out:
-	mime_buf_free(&b);
+	buf_free(&b);
 	return ok;
 }
 
@@ -776,7 +534,7 @@ static void field_done(struct parser *ps, size_t start, size_t end)
 		if (x->have_lang)
 			return;
 		x->have_lang = true;
-		struct mime_buf b = {0};
+		struct buf b = {0};
 		if (mime_strip_comments(v, vl, &b) < 0)
 			return;
 		unsigned cnt = 0;
@@ -804,7 +562,7 @@ static void field_done(struct parser *ps, size_t start, size_t end)
 					p->languages[p->nlanguages++] = l;
 			}
 		}
-		mime_buf_free(&b);
+		buf_free(&b);
 	}
 }
 
@@ -1056,7 +814,7 @@ int mime_parse(const char *msg, size_t len, struct mime_message **out)
 				enter_body(ps, next, ps->lineno + (nl ? 1 : 0));
 			} else if (mime_wsp(msg[pos])) {
 				/* continuation of the pending field (or stray) */
-			} else if (field_line(msg + pos, msg + ce)) {
+			} else if (mime_field_line(msg + pos, msg + ce)) {
 				if (ps->field != SIZE_MAX)
 					field_done(ps, ps->field, pos);
 				ps->field = pos;

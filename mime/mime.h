@@ -1,12 +1,14 @@
-/* mime.h: parse an RFC 5322 / MIME message once, answer what IMAP asks.
+/* mime.h: parse an RFC 5322 / MIME message once, and decode what is in it.
  *
  * mime_parse() makes one pass over the raw bytes and builds a tree of parts
  * with byte offsets into the caller's buffer: where each part's header
  * starts, where its body starts and ends, its body size in octets and its
  * line count (as IMAP BODYSTRUCTURE defines them), and the Content-* fields
- * already parsed.  Everything else (ENVELOPE, BODYSTRUCTURE, BODY[section]
- * ranges, HEADER.FIELDS subsets, decoded text for SEARCH) is computed from
- * that tree and the same raw bytes.
+ * already parsed.  Everything else is computed from that tree and the same
+ * raw bytes: here, decoded bodies, header values, addresses and the text
+ * for SEARCH; in proto/imap/ (render.h, section.h), what IMAP sends about
+ * a message (ENVELOPE, BODYSTRUCTURE, BODY[section] ranges, HEADER.FIELDS
+ * subsets).  No IMAP code lives in mime/.
  *
  * The tree points into the raw message and never copies bodies: the buffer
  * passed to mime_parse() must outlive the struct mime_message.
@@ -52,42 +54,29 @@
  * IMAP sends as they are (ENVELOPE, BODY, BODYSTRUCTURE) and the
  * searchable text, and re-parses the raw message when a FETCH needs
  * BODY[section] or BINARY offsets; that costs less than reading the
- * message from SQLite does.
+ * message from the store does.
  *
  * Conventions: functions return 0 or a negative errno value (-ENOMEM,
- * -EINVAL, -ENOENT, -E2BIG); output goes to a struct mime_buf, which grows
- * on the heap and is limited to MIME_BUF_MAX bytes.  Nothing here keeps
- * global state: a parse may run in any thread (the libuv pool).
+ * -EINVAL, -E2BIG); output goes to a struct buf (lib/buf.h), which
+ * grows on the heap and is limited to BUF_MAX bytes.  Nothing declared
+ * here keeps global state: a parse may run in any thread (the libuv pool,
+ * the store's writer).
  *
- * IMAP strings are written so that they are valid whether or not the
- * client enabled UTF8=ACCEPT: 8-bit values (raw UTF-8 subjects, names)
- * become literals, never 8-bit quoted strings.
+ * Beside this header: mime/header.h
+ * (header fields from raw bytes, leniently for stored mail, strictly for
+ * mail being received) and mime/spool.h (a message being received, shared
+ * by SMTP DATA/BDAT and IMAP APPEND).
  */
-#ifndef TERN_PROTO_MIME_H
-#define TERN_PROTO_MIME_H
+#ifndef TERN_MIME_MIME_H
+#define TERN_MIME_MIME_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/buf.h"
+
 #define MIME_MAX_DEPTH 64    /* nested multiparts + embedded messages */
 #define MIME_MAX_PARTS 10000 /* parts in one message, all levels */
-#define MIME_BUF_MAX (256u << 20)
-
-/* A growable output buffer.  Zero-initialise it ({0}) or use
- * mime_buf_init(); release with mime_buf_free().  data is always
- * NUL-terminated once something was appended (not counted in len). */
-struct mime_buf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
-
-void mime_buf_init(struct mime_buf *b);
-void mime_buf_free(struct mime_buf *b);
-void mime_buf_reset(struct mime_buf *b); /* len = 0, keeps memory */
-int mime_buf_add(struct mime_buf *b, const void *p, size_t n);
-int mime_buf_adds(struct mime_buf *b, const char *s);
-int mime_buf_addc(struct mime_buf *b, char c);
 
 /* A Content-Type or Content-Disposition parameter.  name is lower-cased,
  * RFC 2231 continuations are joined and "name*" suffixes removed; value is
@@ -167,31 +156,7 @@ const char *mime_part_param(const struct mime_part *p, const char *name);
 /* Is p of this lower-case type (and subtype, unless subtype is NULL)? */
 bool mime_part_is(const struct mime_part *p, const char *type, const char *subtype);
 
-/* ---- IMAP strings (imap.c) ---------------------------------------- */
-
-/* BODYSTRUCTURE (extensible = true: with MD5, disposition, language,
- * location) or BODY (false), RFC 9051 §7.5.2, appended to out.
- * Dovecot's conventions: type, subtype and values as sent; defaults are
- * lower case ("text" "plain" ("charset" "us-ascii") ... "7bit"); "text/..."
- * without a charset gets ("charset" "us-ascii") appended to its params;
- * a multipart with no parts is written with one empty text/plain part;
- * a multipart without a boundary is written as text/plain; an opaque
- * (limit-cut) "message/..." or "multipart/..." as application/octet-stream. */
-int mime_bodystructure(const struct mime_message *m, bool extensible, struct mime_buf *out);
-/* Same for one part (the BODYSTRUCTURE of an embedded message's root). */
-int mime_part_bodystructure(const struct mime_message *m, const struct mime_part *p,
-                            bool extensible, struct mime_buf *out);
-
-/* ENVELOPE of the message whose root is msgpart (m->root or p->message):
- * ("date" "subject" (from) (sender) (reply-to) (to) (cc) (bcc)
- * "in-reply-to" "message-id").  Encoded words are left encoded. */
-int mime_envelope(const struct mime_message *m, const struct mime_part *msgpart,
-                  struct mime_buf *out);
-
-/* Append s as an IMAP string: quoted when it is short 7-bit text without
- * CR/LF, a literal {n}\r\n otherwise; NUL bytes are dropped. */
-int mime_imap_string(struct mime_buf *out, const char *s, size_t n);
-int mime_imap_nstring(struct mime_buf *out, const char *s); /* NULL -> NIL */
+/* ---- addresses (address.c) --------------------------------------- */
 
 /* One parsed address of an address list (RFC 5322 §3.4).  Group start:
  * mailbox = group name, host = NULL; group end: mailbox = host = NULL.
@@ -209,45 +174,7 @@ struct mime_address {
 int mime_addresses_parse(const char *v, size_t len, struct mime_address **out, size_t *n);
 void mime_addresses_free(struct mime_address **a, size_t n);
 
-/* ---- sections (section.c) ------------------------------------------ */
-
-enum mime_section_kind {
-	MIME_SECTION_BODY,       /* "" or "1.2": the (part's) body, raw */
-	MIME_SECTION_HEADER,     /* HEADER: a message header incl. blank line */
-	MIME_SECTION_TEXT,       /* TEXT: a message body */
-	MIME_SECTION_MIME,       /* n.MIME: the part's MIME header */
-	MIME_SECTION_FIELDS,     /* HEADER.FIELDS (...) */
-	MIME_SECTION_FIELDS_NOT, /* HEADER.FIELDS.NOT (...) */
-};
-
-struct mime_section {
-	enum mime_section_kind kind;
-	const struct mime_part *part; /* the part (or message) addressed */
-	size_t offset, length;        /* byte range in m->raw; for FIELDS*
-	                               * the header the subset is taken from */
-	const char *fields;           /* FIELDS*: the list inside (), raw */
-	size_t fields_len;
-};
-
-/* Resolve an IMAP section spec (the text between [ and ], e.g. "",
- * "1.2.HEADER", "2.MIME", "TEXT", "HEADER.FIELDS (From To)"),
- * case-insensitively.  -EINVAL for bad syntax, -ENOENT for a part number
- * that does not exist.  For FIELDS kinds, produce the bytes with
- * mime_section_fields(). */
-int mime_section_find(const struct mime_message *m, const char *spec, size_t len,
-                      struct mime_section *out);
-/* Append the header fields of hdr[0..len) whose names are (or with negate,
- * are not) in the space-separated, possibly quoted list, in message order,
- * folded lines kept whole, then the terminating blank line "\r\n". */
-int mime_header_fields(const char *hdr, size_t len, const char *fields, size_t flen, bool negate,
-                       struct mime_buf *out);
-/* The bytes of a resolved section: raw ranges copied, FIELDS built. */
-int mime_section_fetch(const struct mime_message *m, const struct mime_section *s,
-                       struct mime_buf *out);
-/* Find a part by its number ("1.2.3"); NULL when it does not exist. */
-const struct mime_part *mime_part_find(const struct mime_message *m, const char *num, size_t len);
-
-/* ---- decoding (decode.c) ------------------------------------------- */
+/* ---- decoding (decode.c, text.c) ----------------------------------- */
 
 enum mime_encoding {
 	MIME_ENC_IDENTITY, /* 7bit, 8bit, binary, absent */
@@ -259,18 +186,18 @@ enum mime_encoding mime_part_encoding(const struct mime_part *p);
 
 /* Decode base64 / quoted-printable (whole buffer; output is never longer
  * than the input).  Bad characters are skipped (base64) or kept (QP). */
-int mime_decode_base64(const char *in, size_t len, struct mime_buf *out);
-int mime_decode_qp(const char *in, size_t len, struct mime_buf *out);
+int mime_decode_base64(const char *in, size_t len, struct buf *out);
+int mime_decode_qp(const char *in, size_t len, struct buf *out);
 /* The decoded body of part p (BINARY[section]).  -EINVAL for an unknown
  * transfer encoding. */
-int mime_decode_body(const struct mime_message *m, const struct mime_part *p, struct mime_buf *out);
+int mime_decode_body(const struct mime_message *m, const struct mime_part *p, struct buf *out);
 
 /* Convert text in charset to UTF-8.  Unknown charsets and invalid bytes
  * never fail: valid UTF-8 is kept, other bytes are read as Windows-1252. */
-int mime_to_utf8(const char *charset, const char *in, size_t len, struct mime_buf *out);
+int mime_to_utf8(const char *charset, const char *in, size_t len, struct buf *out);
 /* Unfold a header value and decode RFC 2047 encoded words into UTF-8
  * (adjacent encoded words joined, 8-bit text kept if UTF-8). */
-int mime_decode_header_value(const char *v, size_t len, struct mime_buf *out);
+int mime_decode_header_value(const char *v, size_t len, struct buf *out);
 /* UTF-8 text for the full-text index, at most max bytes (0: 16 MiB):
  * MIME_TEXT_HEADERS: "Name: value" lines of every message header in the
  * tree (root and embedded), encoded words decoded;
@@ -279,18 +206,16 @@ int mime_decode_header_value(const char *v, size_t len, struct mime_buf *out);
  * SEARCH BODY wants BODY only; SEARCH TEXT both. */
 enum { MIME_TEXT_HEADERS = 1, MIME_TEXT_BODY = 2 };
 int mime_searchable_text(const struct mime_message *m, unsigned what, size_t max,
-                         struct mime_buf *out);
+                         struct buf *out);
+/* The header of message/part p as UTF-8 text, appended to out: a line
+ * "Name: value\n" per field, in message order, the value unfolded and its
+ * encoded words decoded (mime_decode_header_value).  Stops before a field
+ * once more than max bytes were appended; a field is never cut. */
+int mime_header_text(const struct mime_message *m, const struct mime_part *p, size_t max,
+                     struct buf *out);
 
-/* Unfold and trim a raw header value (CR/LF removed, ends trimmed) into a
- * NUL-terminated copy in out. */
-int mime_unfold(const char *v, size_t len, struct mime_buf *out);
-
-/* Iterate over the header fields in hdr[*pos..end): returns 1 with the
- * field name and its raw value (after the colon, folding and final line
- * break included), 0 at the end.  *pos advances past the field. */
-int mime_header_next(const char *raw, size_t *pos, size_t end, const char **name, size_t *nlen,
-                     const char **value, size_t *vlen);
-/* The first field called name in the header of message/part p, raw. */
+/* The first field called name in the header of message/part p, raw (see
+ * mime_header_next() in mime/header.h). */
 bool mime_header_get(const struct mime_message *m, const struct mime_part *p, const char *name,
                      const char **value, size_t *vlen);
 

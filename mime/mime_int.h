@@ -1,13 +1,19 @@
-/* mime_int.h: helpers shared by the files of mime/, not an API. */
-#ifndef TERN_PROTO_MIME_INT_H
-#define TERN_PROTO_MIME_INT_H
+/* mime_int.h: helpers shared by the files of mime/, not an API.
+ *
+ * The files call each other in one direction only, bottom to top:
+ * buf.c (buffers, arena) <- header.c (fields) <- decode.c (transfer
+ * encodings, charsets, RFC 2047) <- mime.c (the parser, Content-Type) <-
+ * text.c (searchable text); address.c (address lists) needs buf.c only,
+ * spool.c (messages being received) nothing. */
+#ifndef TERN_MIME_MIME_INT_H
+#define TERN_MIME_MIME_INT_H
 
 #include "mime/mime.h"
 
 #include <stdint.h>
 
-/* A bump allocator: everything a parse result owns lives in one arena and
- * goes away with it. */
+/* A bump allocator (buf.c): everything a parse result owns lives in one
+ * arena and goes away with it.  Allocations are zeroed. */
 struct mime_arena;
 struct mime_arena *mime_arena_new(void);
 void mime_arena_free(struct mime_arena *a);
@@ -24,8 +30,14 @@ static inline bool mime_wsp(int c)
 	return c == ' ' || c == '\t';
 }
 
+/* header.c */
 bool mime_ieq(const char *a, size_t alen, const char *b); /* b is NUL-terminated */
+/* Is [p, e) (one line without its break) the first line of a header field? */
+bool mime_field_line(const char *p, const char *e);
+/* Remove comments outside quoted strings, unfold; result in out. */
+int mime_strip_comments(const char *v, size_t len, struct buf *out);
 
+/* mime.c */
 /* Parse a Content-Type-like value: "type/subtype; params" (want_subtype)
  * or "type; params" (Content-Disposition).  Returns false if the type is
  * not a valid token (the caller applies defaults); params are parsed
@@ -34,9 +46,9 @@ bool mime_ctype_parse(struct mime_arena *a, const char *v, size_t len, bool want
                       const char **type, const char **subtype, struct mime_param **params,
                       unsigned *nparams);
 
-/* Remove comments outside quoted strings, unfold; result in out. */
-int mime_strip_comments(const char *v, size_t len, struct mime_buf *out);
-
+/* decode.c */
+/* Append code point cp (below 0x10000) as UTF-8. */
+int mime_put_utf8(struct buf *out, unsigned cp);
 /* UTF-8 validity of a byte string. */
 bool mime_utf8_valid(const char *s, size_t n);
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/smtp/message.h"
+#include "mime/spool.h"
 #include "store/notify.h"
 #include "store/entries.h"
 #include "store/mail.h"
@@ -57,8 +57,8 @@ static void append_done(void *arg, int status)
  * RFC822.SIZE and POP3's octet counts are the stored size, and both must
  * equal what is sent (RFC 9051 2.3.4, RFC 1939 11). A bare LF or bare CR of
  * an ordinary literal becomes CRLF, the way SMTP's "normalize" policy does
- * (the same code). A literal8 is left alone: its binary parts are bytes,
- * not lines. Returns 0, or -ENOMEM. */
+ * (the same code: mime/spool.h). A literal8 is left alone: its binary parts
+ * are bytes, not lines. Returns 0, or -ENOMEM. */
 static int crlf_lines(struct imap_cmd *cmd, const char **data, size_t *len)
 {
 	const char *p = *data;
@@ -69,17 +69,17 @@ static int crlf_lines(struct imap_cmd *cmd, const char **data, size_t *len)
 			break;
 	if (i == n)
 		return 0; /* the usual case: nothing to change */
-	struct smtp_msg m;
-	smtp_msg_init(&m, 2 * n + 2, true);
-	if (smtp_msg_append(&m, p, n) < 0 || smtp_msg_end(&m) < 0 || m.no_space) {
-		smtp_msg_free(&m);
+	struct mime_spool m;
+	mime_spool_init(&m, 2 * n + 2, true);
+	if (mime_spool_append(&m, p, n) < 0 || mime_spool_end(&m) < 0 || m.no_space) {
+		mime_spool_free(&m);
 		return -ENOMEM;
 	}
 	char *copy = imap_arena_alloc(&cmd->arena, m.len ? m.len : 1);
 	memcpy(copy, m.buf, m.len);
 	*data = copy;
 	*len = m.len;
-	smtp_msg_free(&m);
+	mime_spool_free(&m);
 	return 0;
 }
 

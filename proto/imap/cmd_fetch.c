@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "proto/imap/dates.h"
+#include "proto/imap/section.h"
 #include "mime/mime.h"
 #include "store/notify.h"
 #include "store/entries.h"
@@ -76,7 +77,7 @@ struct fetch_ctx {
 	uint64_t st_off, st_end;
 	char *piece;
 
-	struct mime_buf out, tmp;
+	struct buf out, tmp;
 
 	/* implicit \Seen */
 	struct store_flags_req seen;
@@ -120,8 +121,8 @@ static void fetch_ctx_free(struct imap_cmd *cmd)
 		return;
 	fent_clear(c);
 	msg_clear(c);
-	mime_buf_free(&c->out);
-	mime_buf_free(&c->tmp);
+	buf_free(&c->out);
+	buf_free(&c->tmp);
 	free(c->piece);
 	if (c->seen.res)
 		store_flags_req_clear(&c->seen);
@@ -132,7 +133,7 @@ static void fetch_ctx_free(struct imap_cmd *cmd)
 
 /* ---- formatting helpers shared with STORE ---- */
 
-int imap_format_flags(struct mime_buf *b, uint32_t flags, const char *keywords)
+int imap_format_flags(struct buf *b, uint32_t flags, const char *keywords)
 {
 	static const struct {
 		uint32_t bit;
@@ -140,25 +141,25 @@ int imap_format_flags(struct mime_buf *b, uint32_t flags, const char *keywords)
 	} sys[] = {{STORE_FLAG_SEEN, "\\Seen"},       {STORE_FLAG_ANSWERED, "\\Answered"},
 	           {STORE_FLAG_FLAGGED, "\\Flagged"}, {STORE_FLAG_DELETED, "\\Deleted"},
 	           {STORE_FLAG_DRAFT, "\\Draft"},     {IMAP_FLAG_RECENT, "\\Recent"}};
-	int r = mime_buf_addc(b, '(');
+	int r = buf_addc(b, '(');
 	bool first = true;
 	for (size_t i = 0; r == 0 && i < sizeof sys / sizeof sys[0]; i++) {
 		if (flags & sys[i].bit) {
 			if (!first)
-				r = mime_buf_addc(b, ' ');
+				r = buf_addc(b, ' ');
 			if (r == 0)
-				r = mime_buf_adds(b, sys[i].name);
+				r = buf_adds(b, sys[i].name);
 			first = false;
 		}
 	}
 	if (r == 0 && keywords && *keywords) {
 		if (!first)
-			r = mime_buf_addc(b, ' ');
+			r = buf_addc(b, ' ');
 		if (r == 0)
-			r = mime_buf_adds(b, keywords);
+			r = buf_adds(b, keywords);
 	}
 	if (r == 0)
-		r = mime_buf_addc(b, ')');
+		r = buf_addc(b, ')');
 	return r;
 }
 
@@ -166,12 +167,12 @@ static void flush_out(struct fetch_ctx *c)
 {
 	if (c->out.len) {
 		imap_write(c->s, c->out.data, c->out.len);
-		mime_buf_reset(&c->out);
+		buf_reset(&c->out);
 	}
 }
 
-static int addf(struct mime_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int addf(struct mime_buf *b, const char *fmt, ...)
+static int addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int addf(struct buf *b, const char *fmt, ...)
 {
 	char tmp[256];
 	va_list ap;
@@ -180,7 +181,7 @@ static int addf(struct mime_buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return -EINVAL;
-	return mime_buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+	return buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
 /* ---- the current message ---- */
@@ -253,7 +254,7 @@ static void start_literal(struct fetch_ctx *c, int64_t msgid, const char *mem, u
 	c->st_off = off;
 	c->st_end = end;
 	if (end - off <= FETCH_FLUSH && mem) {
-		mime_buf_add(&c->out, mem + off, (size_t)(end - off));
+		buf_add(&c->out, mem + off, (size_t)(end - off));
 		c->streaming = false;
 	}
 }
@@ -304,33 +305,33 @@ static void clip(const struct imap_fetch_att *a, uint64_t len, uint64_t *off, ui
  * Returns 0, or -ENOENT when the section does not exist. */
 static int section_bytes(struct fetch_ctx *c, const char *spec, size_t len)
 {
-	struct mime_section sec;
-	mime_buf_reset(&c->tmp);
-	int r = mime_section_find(c->mm, spec, len, &sec);
+	struct imap_section sec;
+	buf_reset(&c->tmp);
+	int r = imap_section_find(c->mm, spec, len, &sec);
 	if (r < 0)
 		return r;
-	r = mime_section_fetch(c->mm, &sec, &c->tmp);
+	r = imap_section_fetch(c->mm, &sec, &c->tmp);
 	if (r == 0 && !c->tmp.data)
-		r = mime_buf_add(&c->tmp, "", 0);
+		r = buf_add(&c->tmp, "", 0);
 	return r;
 }
 
 /* BINARY[section] decoded into c->tmp; -EINVAL for an unknown CTE. */
 static int binary_bytes(struct fetch_ctx *c, const char *spec, size_t len)
 {
-	mime_buf_reset(&c->tmp);
+	buf_reset(&c->tmp);
 	if (len == 0)
-		return mime_buf_add(&c->tmp, c->raw, c->rawlen);
-	const struct mime_part *p = mime_part_find(c->mm, spec, len);
+		return buf_add(&c->tmp, c->raw, c->rawlen);
+	const struct mime_part *p = imap_part_find(c->mm, spec, len);
 	if (!p)
 		return -ENOENT;
 	if (p->flags & MIME_PART_MULTIPART || p->message)
-		return mime_buf_add(&c->tmp, c->raw + p->body_start, p->size);
+		return buf_add(&c->tmp, c->raw + p->body_start, p->size);
 	if (mime_part_encoding(p) == MIME_ENC_UNKNOWN)
 		return -EINVAL;
 	int r = mime_decode_body(c->mm, p, &c->tmp);
 	if (r == 0 && !c->tmp.data)
-		r = mime_buf_add(&c->tmp, "", 0);
+		r = buf_add(&c->tmp, "", 0);
 	return r;
 }
 
@@ -358,7 +359,7 @@ static int emit_atts(struct fetch_ctx *c, const struct fent *e)
 	for (; c->ai < c->spec.n; c->ai++) {
 		const struct imap_fetch_att *a = &c->spec.atts[c->ai];
 		if (c->ai > 0)
-			mime_buf_addc(&c->out, ' ');
+			buf_addc(&c->out, ' ');
 		uint64_t off, end;
 		int r;
 		switch (a->kind) {
@@ -366,7 +367,7 @@ static int emit_atts(struct fetch_ctx *c, const struct fent *e)
 			addf(&c->out, "UID %u", e->uid);
 			break;
 		case IMAP_FA_FLAGS:
-			mime_buf_adds(&c->out, "FLAGS ");
+			buf_adds(&c->out, "FLAGS ");
 			imap_format_flags(&c->out, imap_output_flags(c->s, e->uid, e->flags),
 			                  e->keywords);
 			break;
@@ -388,21 +389,21 @@ static int emit_atts(struct fetch_ctx *c, const struct fent *e)
 			if ((r = load_info(c, e)) < 0) {
 				imap_log(c->s, LOG_ERROR, "event=fetch_info_error uid=%u err=%d",
 				         e->uid, r);
-				mime_buf_adds(&c->out, a->kind == IMAP_FA_ENVELOPE ? "ENVELOPE NIL"
+				buf_adds(&c->out, a->kind == IMAP_FA_ENVELOPE ? "ENVELOPE NIL"
 				                                                   : "BODY NIL");
 				break;
 			}
-			mime_buf_adds(&c->out, a->name);
-			mime_buf_addc(&c->out, ' ');
-			mime_buf_adds(&c->out, a->kind == IMAP_FA_ENVELOPE ? c->info.envelope
+			buf_adds(&c->out, a->name);
+			buf_addc(&c->out, ' ');
+			buf_adds(&c->out, a->kind == IMAP_FA_ENVELOPE ? c->info.envelope
 			                       : a->kind == IMAP_FA_BODY   ? c->info.body
 			                                                   : c->info.bodystructure);
 			break;
 		case IMAP_FA_RFC822:
 		case IMAP_FA_SECTION:
 		case IMAP_FA_BINARY:
-			mime_buf_adds(&c->out, a->name);
-			mime_buf_addc(&c->out, ' ');
+			buf_adds(&c->out, a->name);
+			buf_addc(&c->out, ' ');
 			if (a->kind == IMAP_FA_RFC822 || a->section_len == 0) {
 				clip(a, (uint64_t)e->size, &off, &end);
 				start_literal(c, e->message_id, NULL, off, end, false);
@@ -415,7 +416,7 @@ static int emit_atts(struct fetch_ctx *c, const struct fent *e)
 			if (r < 0) {
 				if (r == -EINVAL && a->kind == IMAP_FA_BINARY)
 					c->error_code = "UNKNOWN-CTE";
-				mime_buf_adds(&c->out, a->kind == IMAP_FA_BINARY ? "NIL" : "\"\"");
+				buf_adds(&c->out, a->kind == IMAP_FA_BINARY ? "NIL" : "\"\"");
 				break;
 			}
 			clip(a, c->tmp.len, &off, &end);
@@ -424,11 +425,11 @@ static int emit_atts(struct fetch_ctx *c, const struct fent *e)
 			return 0;
 		case IMAP_FA_RFC822_HEADER:
 		case IMAP_FA_RFC822_TEXT:
-			mime_buf_adds(&c->out, a->name);
-			mime_buf_addc(&c->out, ' ');
+			buf_adds(&c->out, a->name);
+			buf_addc(&c->out, ' ');
 			if (section_bytes(c, a->kind == IMAP_FA_RFC822_HEADER ? "HEADER" : "TEXT",
 			                  a->kind == IMAP_FA_RFC822_HEADER ? 6 : 4) < 0) {
-				mime_buf_adds(&c->out, "\"\"");
+				buf_adds(&c->out, "\"\"");
 				break;
 			}
 			start_literal(c, 0, c->tmp.data, 0, c->tmp.len, false);
@@ -627,7 +628,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 
 	if (cmd->step == 2) {
 		if (c->spec.vanished) {
-			struct mime_buf vb = {0};
+			struct buf vb = {0};
 			for (size_t i = 0; i < c->parsed.n; i++) {
 				uint32_t lo = c->parsed.r[i].lo, hi = c->parsed.r[i].hi;
 				uint32_t *u = NULL;
@@ -643,15 +644,15 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 					char *fmt = imap_seqset_format(&cmd->arena, u, n);
 					if (n) {
 						if (vb.len)
-							mime_buf_addc(&vb, ',');
-						mime_buf_adds(&vb, fmt);
+							buf_addc(&vb, ',');
+						buf_adds(&vb, fmt);
 					}
 				}
 				free(u);
 			}
 			if (vb.len)
 				imap_untagged(s, "VANISHED (EARLIER) %s", vb.data);
-			mime_buf_free(&vb);
+			buf_free(&vb);
 		}
 		cmd->step = 3;
 	}
@@ -685,12 +686,12 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			if (emit_atts(c, e) == 0)
 				continue; /* stream the literal */
 			if (seen_changed(c, e->uid) && !imap_fetch_has(&c->spec, IMAP_FA_FLAGS)) {
-				mime_buf_adds(&c->out, " FLAGS ");
+				buf_adds(&c->out, " FLAGS ");
 				imap_format_flags(&c->out,
 				                  imap_output_flags(c->s, e->uid, e->flags),
 				                  e->keywords);
 			}
-			mime_buf_adds(&c->out, ")\r\n");
+			buf_adds(&c->out, ")\r\n");
 			msg_clear(c);
 			c->bi++;
 			if (c->out.len >= FETCH_FLUSH)

@@ -20,6 +20,7 @@
 #include "proto/imap/search_keys.h"
 #include "proto/imap/dates.h"
 #include "proto/imap/seqset.h"
+#include "proto/imap/render.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -307,53 +308,53 @@ static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
 		}
 	}
 
-	struct mime_buf b = {0};
+	struct buf b = {0};
 	char num[64];
 	if (!esearch) {
-		mime_buf_adds(&b, "* SEARCH");
+		buf_adds(&b, "* SEARCH");
 		for (size_t i = 0; i < n; i++) {
 			snprintf(num, sizeof num, " %u", nums[i]);
-			mime_buf_adds(&b, num);
+			buf_adds(&b, num);
 		}
 		if (q->has_modseq && n) {
 			snprintf(num, sizeof num, " (MODSEQ %lld)", (long long)c->maxmodseq);
-			mime_buf_adds(&b, num);
+			buf_adds(&b, num);
 		}
-		mime_buf_adds(&b, "\r\n");
+		buf_adds(&b, "\r\n");
 	} else if (ret != IMAP_SEARCH_RET_SAVE) {
-		mime_buf_adds(&b, "* ESEARCH (TAG ");
-		struct mime_buf t = {0};
-		mime_imap_string(&t, cmd->tag, strlen(cmd->tag));
-		mime_buf_add(&b, t.data, t.len);
-		mime_buf_free(&t);
-		mime_buf_addc(&b, ')');
+		buf_adds(&b, "* ESEARCH (TAG ");
+		struct buf t = {0};
+		imap_string(&t, cmd->tag, strlen(cmd->tag));
+		buf_add(&b, t.data, t.len);
+		buf_free(&t);
+		buf_addc(&b, ')');
 		if (cmd->uid)
-			mime_buf_adds(&b, " UID");
+			buf_adds(&b, " UID");
 		if (n && (ret & IMAP_SEARCH_RET_MIN)) {
 			snprintf(num, sizeof num, " MIN %u", nums[0]);
-			mime_buf_adds(&b, num);
+			buf_adds(&b, num);
 		}
 		if (n && (ret & IMAP_SEARCH_RET_MAX)) {
 			snprintf(num, sizeof num, " MAX %u", nums[n - 1]);
-			mime_buf_adds(&b, num);
+			buf_adds(&b, num);
 		}
 		if (ret & IMAP_SEARCH_RET_COUNT) {
 			snprintf(num, sizeof num, " COUNT %zu", n);
-			mime_buf_adds(&b, num);
+			buf_adds(&b, num);
 		}
 		if (n && (ret & IMAP_SEARCH_RET_ALL)) {
-			mime_buf_adds(&b, " ALL ");
-			mime_buf_adds(&b, imap_seqset_format(&cmd->arena, nums, n));
+			buf_adds(&b, " ALL ");
+			buf_adds(&b, imap_seqset_format(&cmd->arena, nums, n));
 		}
 		if (q->has_modseq && n) {
 			snprintf(num, sizeof num, " MODSEQ %lld", (long long)c->maxmodseq);
-			mime_buf_adds(&b, num);
+			buf_adds(&b, num);
 		}
-		mime_buf_adds(&b, "\r\n");
+		buf_adds(&b, "\r\n");
 	}
 	if (b.len)
 		imap_write(s, b.data, b.len);
-	mime_buf_free(&b);
+	buf_free(&b);
 	free(nums);
 	imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sSEARCH completed",
 	            cmd->uid ? "UID " : "");

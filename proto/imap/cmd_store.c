@@ -85,30 +85,30 @@ int imap_flag_parse(const char *s, size_t len, uint32_t *bit)
 int imap_flags_collect(const struct imap_arg *args, size_t n, struct imap_arena *a, uint32_t *mask,
                        char **keywords)
 {
-	struct mime_buf kw = {0};
+	struct buf kw = {0};
 	*mask = 0;
-	mime_buf_add(&kw, "", 0);
+	buf_add(&kw, "", 0);
 	for (size_t i = 0; i < n; i++) {
 		if (args[i].type != IMAP_ARG_ATOM) {
-			mime_buf_free(&kw);
+			buf_free(&kw);
 			return -EINVAL;
 		}
 		uint32_t bit;
 		int r = imap_flag_parse(args[i].str, args[i].len, &bit);
 		if (r < 0) {
-			mime_buf_free(&kw);
+			buf_free(&kw);
 			return -EINVAL;
 		}
 		if (r == 1)
 			*mask |= bit;
 		else if (r == 0 && !store_keyword_has(kw.data, args[i].str, args[i].len)) {
 			if (kw.len)
-				mime_buf_addc(&kw, ' ');
-			mime_buf_add(&kw, args[i].str, args[i].len);
+				buf_addc(&kw, ' ');
+			buf_add(&kw, args[i].str, args[i].len);
 		}
 	}
 	*keywords = imap_arena_strndup(a, kw.data, kw.len);
-	mime_buf_free(&kw);
+	buf_free(&kw);
 	return 0;
 }
 
@@ -231,7 +231,7 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 		return IMAP_DONE;
 	}
 	bool condstore = s->enabled & (IMAP_EXT_CONDSTORE | IMAP_EXT_QRESYNC);
-	struct mime_buf out = {0};
+	struct buf out = {0};
 	uint32_t *modified = NULL;
 	size_t nmod = 0;
 	char num[96];
@@ -273,33 +273,33 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 		if (!report)
 			continue;
 		snprintf(num, sizeof num, "* %u FETCH (", seq);
-		mime_buf_adds(&out, num);
+		buf_adds(&out, num);
 		if (cmd->uid) {
 			snprintf(num, sizeof num, "UID %u ", r->uid);
-			mime_buf_adds(&out, num);
+			buf_adds(&out, num);
 		}
 		if (!c->silent) {
-			mime_buf_adds(&out, "FLAGS ");
+			buf_adds(&out, "FLAGS ");
 			imap_format_flags(&out, imap_output_flags(s, r->uid, r->flags),
 			                  r->keywords);
 			if (condstore)
-				mime_buf_addc(&out, ' ');
+				buf_addc(&out, ' ');
 		}
 		if (condstore) {
 			snprintf(num, sizeof num, "MODSEQ (%lld)", (long long)r->modseq);
-			mime_buf_adds(&out, num);
+			buf_adds(&out, num);
 		}
 		if (out.len && out.data[out.len - 1] == ' ')
 			out.len--;
-		mime_buf_adds(&out, ")\r\n");
+		buf_adds(&out, ")\r\n");
 		if (out.len > 32768) {
 			imap_write(s, out.data, out.len);
-			mime_buf_reset(&out);
+			buf_reset(&out);
 		}
 	}
 	if (out.len)
 		imap_write(s, out.data, out.len);
-	mime_buf_free(&out);
+	buf_free(&out);
 	if (nmod) {
 		char *set = imap_seqset_format(&cmd->arena, modified, nmod);
 		char *code = imap_arena_printf(&cmd->arena, "MODIFIED %s", set);

@@ -70,9 +70,9 @@ int imap_fetch_section_check(const char *s, size_t len, bool binary);
 /* Does an attribute list contain this kind? */
 bool imap_fetch_has(const struct imap_fetch_spec *f, enum imap_fetch_kind k);
 
-/* "(\\Seen \\Deleted kw1 kw2)" appended to b (a struct mime_buf). */
-struct mime_buf;
-int imap_format_flags(struct mime_buf *b, uint32_t flags, const char *keywords);
+/* "(\\Seen \\Deleted kw1 kw2)" appended to b (a struct buf). */
+struct buf;
+int imap_format_flags(struct buf *b, uint32_t flags, const char *keywords);
 
 /* Flags (cmd_store.c, also used by APPEND). imap_flag_parse: 1 and *bit
  * for a storable system flag, 2 for \\Recent (ignored), 0 for a valid

@@ -17,18 +17,9 @@
 
 #include "mime/mime.h"
 #include "proto/imap/dates.h"
+#include "proto/imap/render.h"
 #include "store/mail.h"
 #include "store/msg_index.h"
-static char *buf_take(struct mime_buf *b)
-{
-	if (!b->data && mime_buf_add(b, "", 0) < 0)
-		return NULL;
-	char *p = b->data;
-	b->data = NULL;
-	b->len = b->cap = 0;
-	return p;
-}
-
 /* The day of the Date: field, IMAP_NO_DAY if none or unparsable. */
 static int64_t sent_day_of(const struct mime_message *m)
 {
@@ -39,27 +30,6 @@ static int64_t sent_day_of(const struct mime_message *m)
 	    imap_parse_rfc5322_day(v, vl, &day) == 0)
 		return day;
 	return IMAP_NO_DAY;
-}
-
-static int top_headers(const struct mime_message *m, struct mime_buf *out)
-{
-	const struct mime_part *p = m->root;
-	size_t pos = p->hdr_start;
-	const char *n, *v;
-	size_t nl, vl;
-	int r = mime_buf_add(out, "", 0);
-	while (r == 0 && mime_header_next(m->raw, &pos, p->body_start, &n, &nl, &v, &vl) > 0) {
-		if (out->len > IMAP_INDEX_TEXT_MAX)
-			break;
-		r = mime_buf_add(out, n, nl);
-		if (r == 0)
-			r = mime_buf_add(out, ": ", 2);
-		if (r == 0)
-			r = mime_decode_header_value(v, vl, out);
-		if (r == 0)
-			r = mime_buf_addc(out, '\n');
-	}
-	return r;
 }
 
 int imap_message_read_header(struct store_rd *rd, int64_t message_id, size_t size, char **raw,
@@ -94,18 +64,18 @@ int imap_header_info(struct store_rd *rd, int64_t message_id, char **headers, in
 	char *raw = NULL;
 	size_t rawlen;
 	struct mime_message *m = NULL;
-	struct mime_buf hdrs = {0};
+	struct buf hdrs = {0};
 	*headers = NULL;
 	*sent_day = IMAP_NO_DAY;
 	int r = imap_message_read_header(rd, message_id, (size_t)size, &raw, &rawlen, &m);
 	if (r == 0)
-		r = top_headers(m, &hdrs);
+		r = mime_header_text(m, m->root, IMAP_INDEX_TEXT_MAX, &hdrs);
 	if (r == 0) {
 		*sent_day = sent_day_of(m);
 		if (!(*headers = buf_take(&hdrs)))
 			r = -ENOMEM;
 	}
-	mime_buf_free(&hdrs);
+	buf_free(&hdrs);
 	mime_free(&m);
 	free(raw);
 	return r;
@@ -115,18 +85,18 @@ int imap_index_compute(const char *data, size_t len, bool with_text,
                        struct store_index_data *out)
 {
 	struct mime_message *m = NULL;
-	struct mime_buf env = {0}, bs = {0}, body = {0}, hdrs = {0}, ht = {0}, bt = {0};
+	struct buf env = {0}, bs = {0}, body = {0}, hdrs = {0}, ht = {0}, bt = {0};
 	memset(out, 0, sizeof *out);
 	out->sent_day = IMAP_NO_DAY;
 	int r = mime_parse(data, len, &m);
 	if (r == 0)
-		r = mime_envelope(m, m->root, &env);
+		r = imap_envelope(m, m->root, &env);
 	if (r == 0)
-		r = mime_bodystructure(m, true, &bs);
+		r = imap_bodystructure(m, true, &bs);
 	if (r == 0)
-		r = mime_bodystructure(m, false, &body);
+		r = imap_bodystructure(m, false, &body);
 	if (r == 0)
-		r = top_headers(m, &hdrs);
+		r = mime_header_text(m, m->root, IMAP_INDEX_TEXT_MAX, &hdrs);
 	if (r == 0 && with_text)
 		r = mime_searchable_text(m, MIME_TEXT_HEADERS, IMAP_INDEX_TEXT_MAX, &ht);
 	if (r == 0 && with_text)
@@ -146,12 +116,12 @@ int imap_index_compute(const char *data, size_t len, bool with_text,
 	}
 	if (r < 0)
 		store_index_data_free(out);
-	mime_buf_free(&env);
-	mime_buf_free(&bs);
-	mime_buf_free(&body);
-	mime_buf_free(&hdrs);
-	mime_buf_free(&ht);
-	mime_buf_free(&bt);
+	buf_free(&env);
+	buf_free(&bs);
+	buf_free(&body);
+	buf_free(&hdrs);
+	buf_free(&ht);
+	buf_free(&bt);
 	mime_free(&m);
 	return r;
 }

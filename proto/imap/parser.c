@@ -242,45 +242,6 @@ struct imap_cmd *imap_parser_take(struct imap_parser *p)
 	return c;
 }
 
-/* ---- character classes ---- */
-
-static bool is_atom_char(unsigned char c)
-{
-	/* ATOM-CHAR plus ']' (ASTRING-CHAR) and list-wildcards; 8-bit bytes
-	 * pass here and are judged by whoever interprets the atom. */
-	if (c < 0x20 || c == 0x7f)
-		return false;
-	switch (c) {
-	case ' ':
-	case '(':
-	case ')':
-	case '{':
-	case '"':
-		return false;
-	default:
-		return true;
-	}
-}
-
-bool imap_parser_is_tag_char(unsigned char c)
-{
-	if (c <= 0x20 || c >= 0x7f)
-		return false;
-	switch (c) {
-	case '(':
-	case ')':
-	case '{':
-	case '"':
-	case '\\':
-	case '%':
-	case '*':
-	case '+':
-		return false;
-	default:
-		return true;
-	}
-}
-
 /* ---- errors ---- */
 
 /* Report an error at byte c. If c is the LF that ends the line, the next
@@ -576,7 +537,7 @@ size_t imap_parser_feed(struct imap_parser *p, const void *data, size_t len,
 				fail(p, "missing command", NULL, c == '\n');
 				*ev = IMAP_PARSE_ERROR;
 				return i;
-			} else if (!imap_parser_is_tag_char(c) || p->toklen + 1 >= sizeof(p->tag)) {
+			} else if (!imap_is_tag_char(c) || p->toklen + 1 >= sizeof(p->tag)) {
 				fail(p, "invalid tag", NULL, false);
 				*ev = IMAP_PARSE_ERROR;
 				return i;
@@ -666,7 +627,7 @@ size_t imap_parser_feed(struct imap_parser *p, const void *data, size_t len,
 				p->st = P_LITHDR;
 			} else if (c == '~') {
 				p->st = P_LIT8;
-			} else if (is_atom_char(c)) {
+			} else if (imap_is_token_char(c)) {
 				p->toklen = 0;
 				tok_add(p, c);
 				p->st = P_ATOM;
@@ -694,7 +655,7 @@ size_t imap_parser_feed(struct imap_parser *p, const void *data, size_t len,
 				p->st = P_BRACKET;
 				break;
 			}
-			if (!is_atom_char(c)) {
+			if (!imap_is_token_char(c)) {
 				fail(p, "invalid character in atom", NULL, false);
 				*ev = IMAP_PARSE_ERROR;
 				return i;

@@ -76,8 +76,6 @@ void imap_cmd_free(struct imap_cmd **cmd);
 
 const char *imap_parser_error(const struct imap_parser *p);
 const char *imap_parser_error_code(const struct imap_parser *p);
-/* Whether c may appear in a tag (RFC 9051: ASTRING-CHAR except "+"). */
-bool imap_parser_is_tag_char(unsigned char c);
 const char *imap_parser_tag(const struct imap_parser *p);
 
 uint64_t imap_parser_literal_len(const struct imap_parser *p);
@@ -93,5 +91,71 @@ bool imap_parser_in_literal(const struct imap_parser *p);
 void imap_parser_reset(struct imap_parser *p);
 /* True between commands (nothing of a command read yet). */
 bool imap_parser_at_start(const struct imap_parser *p);
+
+/* ---- character classes (RFC 9051 §9) ----
+ * The one set the parser reads with and the session writes with. */
+
+/* ATOM-CHAR: any CHAR except atom-specials, i.e. "(" ")" "{" SP CTL,
+ * list-wildcards "%" "*", quoted-specials '"' "\" and resp-specials "]". */
+static inline bool imap_is_atom_char(unsigned char c)
+{
+	if (c <= 0x20 || c >= 0x7f)
+		return false;
+	switch (c) {
+	case '(':
+	case ')':
+	case '{':
+	case '%':
+	case '*':
+	case '"':
+	case '\\':
+	case ']':
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* ASTRING-CHAR: ATOM-CHAR or resp-specials "]". */
+static inline bool imap_is_astring_char(unsigned char c)
+{
+	return c == ']' || imap_is_atom_char(c);
+}
+
+/* A tag: ASTRING-CHAR except "+". */
+static inline bool imap_is_tag_char(unsigned char c)
+{
+	return c != '+' && imap_is_astring_char(c);
+}
+
+/* What the parser reads into an atom argument: ASTRING-CHAR plus the
+ * list-wildcards (LIST patterns), "\" (flags) and 8-bit bytes, i.e.
+ * anything but SP, CTL, "(", ")", "{" and '"'. Whoever interprets the
+ * atom judges it further. */
+static inline bool imap_is_token_char(unsigned char c)
+{
+	if (c < 0x20 || c == 0x7f)
+		return false;
+	switch (c) {
+	case ' ':
+	case '(':
+	case ')':
+	case '{':
+	case '"':
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* May c stand in a quoted string (escaped if it is '"' or "\")? Any
+ * TEXT-CHAR, i.e. not NUL, CR or LF; an 8-bit byte only when utf8 (the
+ * client enabled UTF8=ACCEPT, RFC 9755), otherwise it needs a literal. */
+static inline bool imap_is_quoted_char(unsigned char c, bool utf8)
+{
+	if (c == '\0' || c == '\r' || c == '\n')
+		return false;
+	return c < 0x80 || utf8;
+}
 
 #endif

@@ -230,25 +230,10 @@ static bool atom_safe(const char *str, size_t len)
 		return false;
 	if (len == 3 && strncasecmp(str, "NIL", 3) == 0)
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)str[i];
-		if (c <= 0x20 || c >= 0x7f)
+	/* ATOM-CHARs only, and no "[" either */
+	for (size_t i = 0; i < len; i++)
+		if (!imap_is_atom_char((unsigned char)str[i]) || str[i] == '[')
 			return false;
-		switch (c) {
-		case '(':
-		case ')':
-		case '{':
-		case '"':
-		case '\\':
-		case '%':
-		case '*':
-		case ']':
-		case '[':
-			return false;
-		default:
-			break;
-		}
-	}
 	return true;
 }
 
@@ -256,13 +241,9 @@ static bool quotable(const struct imap_session *s, const char *str, size_t len)
 {
 	if (len > 4096)
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)str[i];
-		if (c == '\0' || c == '\r' || c == '\n')
+	for (size_t i = 0; i < len; i++)
+		if (!imap_is_quoted_char((unsigned char)str[i], s->enabled & IMAP_EXT_UTF8))
 			return false;
-		if (c >= 0x80 && !(s->enabled & IMAP_EXT_UTF8))
-			return false;
-	}
 	if (s->enabled & IMAP_EXT_UTF8)
 		return utf8_valid(str, len);
 	return true;
@@ -700,7 +681,7 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 		} else {
 			size_t n = 0;
 			while (n < len && n < sizeof t - 1 &&
-			       imap_parser_is_tag_char((unsigned char)line[n]))
+			       imap_is_tag_char((unsigned char)line[n]))
 				n++;
 			if (n == 0 || n == len || line[n] != ' ')
 				n = 0;

@@ -138,11 +138,11 @@ uint32_t imap_output_flags(const struct imap_session *s, uint32_t uid, uint32_t 
 void imap_write_flag_list(struct imap_session *s, uint32_t uid, uint32_t flags,
                           const char *keywords)
 {
-	struct mime_buf b;
-	mime_buf_init(&b);
+	struct buf b;
+	b = (struct buf){0};
 	if (imap_format_flags(&b, imap_output_flags(s, uid, flags), keywords) == 0)
 		imap_write(s, b.data, b.len);
-	mime_buf_free(&b);
+	buf_free(&b);
 }
 
 void imap_write_flags_responses(struct imap_session *s)

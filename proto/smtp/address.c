@@ -23,6 +23,7 @@
  * and a quoted local part whose content is a plain dot-string is unquoted
  * ("joe"@x and joe@x are the same mailbox, RFC 5321 4.1.2). */
 #include "proto/smtp/address.h"
+#include "lib/hex.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -490,23 +491,14 @@ int smtp_mailbox_check(const char *s, size_t len, unsigned flags)
 	return SMTP_ADDR_OK;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int smtp_xtext_check(const char *s, size_t len)
 {
 	int n = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (ch == '+') {
-			if (i + 2 >= len || hexval((unsigned char)s[i + 1]) < 0 ||
-			    hexval((unsigned char)s[i + 2]) < 0)
+			if (i + 2 >= len || hex_value_upper((unsigned char)s[i + 1]) < 0 ||
+			    hex_value_upper((unsigned char)s[i + 2]) < 0)
 				return -1;
 			i += 2;
 		} else if (ch < 0x21 || ch > 0x7e || ch == '=') {

@@ -17,6 +17,7 @@
  * before it completes): the message buffers, the recipient arrays and
  * strings. */
 #include "proto/smtp/session.h"
+#include "mime/header.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -133,17 +134,17 @@ static int from_cb(void *ud, const char *addr, size_t alen)
 
 static enum smtp_reply_id check_header_from(struct smtp_session *s, const char **why)
 {
-	const struct smtp_msg *m = &s->txn.msg;
+	const struct mime_spool *m = &s->txn.msg;
 	size_t pos = 0;
-	struct smtp_header h;
+	struct mime_field h;
 	int nfrom = 0, rc;
 
-	while ((rc = smtp_header_next(m->buf, m->len, &pos, &h)) == 1) {
+	while ((rc = mime_field_next(m->buf, m->len, &pos, &h)) == 1) {
 		if (h.name_len != 4 || strncasecmp(h.name, "From", 4) != 0)
 			continue;
 		nfrom++;
 		struct from_check fc = {s, SMTP_R_OK};
-		int n = smtp_header_addresses(h.value, h.value_len, from_cb, &fc);
+		int n = mime_addr_specs(h.value, h.value_len, from_cb, &fc);
 		if (fc.verdict != SMTP_R_OK) {
 			*why = fc.verdict == SMTP_R_NOT_OWNED
 			           ? "Header From: not owned by authenticated user"
@@ -341,11 +342,11 @@ static char *join3(const char *a, size_t alen, const char *b, size_t blen, const
 /* Headers added on submission when the client left them out (RFC 6409 8). */
 static size_t submission_headers(struct smtp_session *s, char *out, size_t cap, time_t now)
 {
-	const struct smtp_msg *m = &s->txn.msg;
+	const struct mime_spool *m = &s->txn.msg;
 	size_t n = 0;
 	int w;
 
-	if (smtp_header_count(m->buf, m->len, "Message-ID") == 0) {
+	if (mime_header_count(m->buf, m->len, "Message-ID") == 0) {
 		uint64_t rnd = 0;
 		if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
 			rnd = (uint64_t)now ^ ((uint64_t)conn_id(s->c) << 20) ^ s->ntxn;
@@ -355,7 +356,7 @@ static size_t submission_headers(struct smtp_session *s, char *out, size_t cap, 
 		if (w > 0 && (size_t)w < cap - n)
 			n += (size_t)w;
 	}
-	if (smtp_header_count(m->buf, m->len, "Date") == 0) {
+	if (mime_header_count(m->buf, m->len, "Date") == 0) {
 		char date[64];
 		smtp_date_format(date, sizeof date, now);
 		w = snprintf(out + n, cap - n, "Date: %s\r\n", date);
@@ -491,7 +492,7 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, const char **why)
 	}
 	/* The spool is not needed any more: give the memory back now. */
 	size_t msg_len = t->msg.len;
-	smtp_msg_free(&t->msg);
+	mime_spool_free(&t->msg);
 	t->msg.len = msg_len; /* kept for the log line */
 
 	smtp_session_ref(s);

@@ -161,7 +161,7 @@ void smtp_txn_reset(struct smtp_session *s)
 	for (size_t i = 0; i < t->nrcpts; i++)
 		smtp_rcpt_free(&t->rcpts[i]);
 	free(t->rcpts);
-	smtp_msg_free(&t->msg);
+	mime_spool_free(&t->msg);
 	memset(t, 0, sizeof *t);
 }
 
@@ -461,8 +461,8 @@ static void proceed_rcpt(struct smtp_session *s, struct cmd_ctx *x)
 static void start_body(struct smtp_session *s)
 {
 	if (!s->txn.msg_started) {
-		smtp_msg_init(&s->txn.msg, (size_t)s->cfg->smtp_max_message_size,
-		              config_bare_newline(s->cfg) == BARE_NEWLINE_NORMALIZE);
+		mime_spool_init(&s->txn.msg, (size_t)s->cfg->smtp_max_message_size,
+		                config_bare_newline(s->cfg) == BARE_NEWLINE_NORMALIZE);
 		s->txn.msg_started = true;
 	}
 	conn_set_idle_timeout(s->c, (uint64_t)s->cfg->smtp_timeout_data * 1000);
@@ -919,7 +919,7 @@ static void end_of_data(struct smtp_session *s)
 	enum smtp_reply_id r;
 
 	conn_set_idle_timeout(s->c, command_timeout_ms(s));
-	if (smtp_msg_end(&t->msg) < 0) {
+	if (mime_spool_end(&t->msg) < 0) {
 		r = SMTP_R_STORE_FAIL;
 	} else {
 		r = smtp_msg_check(&t->msg, allow_8bit, &why);
@@ -939,7 +939,7 @@ static void on_dot(struct conn *c, const char *data, size_t len, bool end, unsig
 	struct smtp_session *s = conn_session(c);
 	if (s->state != SMTP_S_DATA)
 		return;
-	if (len && smtp_msg_append(&s->txn.msg, data, len) < 0)
+	if (len && mime_spool_append(&s->txn.msg, data, len) < 0)
 		s->txn.msg.seen = UINT64_MAX; /* out of memory: answered as too big */
 	if (end)
 		end_of_data(s);
@@ -952,7 +952,7 @@ static void on_block(struct conn *c, const char *data, size_t len, bool last)
 
 	if (s->state != SMTP_S_BDAT)
 		return;
-	if (s->bdat_error == SMTP_R_OK && len && smtp_msg_append(&s->txn.msg, data, len) < 0)
+	if (s->bdat_error == SMTP_R_OK && len && mime_spool_append(&s->txn.msg, data, len) < 0)
 		s->txn.msg.seen = UINT64_MAX;
 	if (!last)
 		return;
@@ -961,10 +961,10 @@ static void on_block(struct conn *c, const char *data, size_t len, bool last)
 		smtp_reply(s, s->bdat_error, s->bdat_error_detail);
 		return;
 	}
-	if (smtp_msg_too_big(&s->txn.msg) || s->txn.msg.no_space) {
+	if (mime_spool_too_big(&s->txn.msg) || s->txn.msg.no_space) {
 		/* RFC 3030: a failed chunk fails the transaction. */
 		enum smtp_reply_id r =
-		    smtp_msg_too_big(&s->txn.msg) ? SMTP_R_TOO_BIG : SMTP_R_NO_SPACE;
+		    mime_spool_too_big(&s->txn.msg) ? SMTP_R_TOO_BIG : SMTP_R_NO_SPACE;
 		conn_set_idle_timeout(s->c, command_timeout_ms(s));
 		to_idle(s);
 		smtp_reply(s, r, NULL);

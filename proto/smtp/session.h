@@ -55,7 +55,7 @@ struct smtp_txn {
 	size_t nrcpts, cap;
 	size_t naccepted; /* RCPTs answered 250, duplicates included (the limit) */
 	bool bdat;        /* BDAT used: DATA not allowed any more */
-	struct smtp_msg msg;
+	struct mime_spool msg;
 	bool msg_started;
 	char id[40]; /* "<sid>.<n>", in Received: and the 250 */
 };

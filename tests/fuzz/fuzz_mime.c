@@ -1,4 +1,5 @@
-/* fuzz_mime: arbitrary bytes through everything mime/ offers.
+/* fuzz_mime: arbitrary bytes through everything mime/ offers, and through
+ * the IMAP renderings of its tree (proto/imap/render.c, section.c).
  *
  * Parse, then check the tree's invariants (offsets nested and in range,
  * sizes and line counts consistent with the bytes, depth and part limits),
@@ -7,6 +8,8 @@
  * searchable text, and run the address and RFC 2047 parsers on the raw
  * input.  Every walk is iterative: the tree may be MIME_MAX_DEPTH deep. */
 #include "mime/mime.h"
+#include "proto/imap/render.h"
+#include "proto/imap/section.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -16,7 +19,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check_wellformed(const struct mime_buf *b)
+static void check_wellformed(const struct buf *b)
 {
 	long depth = 0;
 	const char *s = b->data;
@@ -69,10 +72,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (m->nparts > MIME_MAX_PARTS + 1)
 		__builtin_trap();
-	struct mime_buf b = {0};
+	struct buf b = {0};
 
 	/* invariants, pre-order walk over parent pointers; each part's
-	 * number is rebuilt to check mime_part_find() */
+	 * number is rebuilt to check imap_part_find() */
 	unsigned seen = 0;
 	const struct mime_part *p = m->root;
 	while (p) {
@@ -89,11 +92,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (p->hdr_start < p->parent->body_start || p->body_end > p->parent->body_end))
 			__builtin_trap();
 		if (p->message) {
-			mime_buf_reset(&b);
-			if (mime_envelope(m, p->message, &b) == 0)
+			buf_reset(&b);
+			if (imap_envelope(m, p->message, &b) == 0)
 				check_wellformed(&b);
 		}
-		mime_buf_reset(&b);
+		buf_reset(&b);
 		int r = mime_decode_body(m, p, &b);
 		if (r == 0 && b.len > p->size)
 			__builtin_trap();
@@ -112,12 +115,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 
 	for (int ext = 0; ext < 2; ext++) {
-		mime_buf_reset(&b);
-		if (mime_bodystructure(m, ext, &b) == 0)
+		buf_reset(&b);
+		if (imap_bodystructure(m, ext, &b) == 0)
 			check_wellformed(&b);
 	}
-	mime_buf_reset(&b);
-	if (mime_envelope(m, m->root, &b) == 0)
+	buf_reset(&b);
+	if (imap_envelope(m, m->root, &b) == 0)
 		check_wellformed(&b);
 
 	static const char *const specs[] = {"",
@@ -136,24 +139,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                                    "3.2.1",
 	                                    "1.1.1.1"};
 	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
-		struct mime_section s;
-		if (mime_section_find(m, specs[i], strlen(specs[i]), &s) == 0) {
+		struct imap_section s;
+		if (imap_section_find(m, specs[i], strlen(specs[i]), &s) == 0) {
 			if (s.offset > size || s.length > size - s.offset)
 				__builtin_trap();
-			mime_buf_reset(&b);
-			mime_section_fetch(m, &s, &b);
+			buf_reset(&b);
+			imap_section_fetch(m, &s, &b);
 		}
 	}
 	/* the input's first line as a section spec */
 	const char *nl = memchr(raw, '\n', size < 200 ? size : 200);
 	if (nl) {
-		struct mime_section s;
-		if (mime_section_find(m, raw, (size_t)(nl - raw), &s) == 0) {
-			mime_buf_reset(&b);
-			mime_section_fetch(m, &s, &b);
+		struct imap_section s;
+		if (imap_section_find(m, raw, (size_t)(nl - raw), &s) == 0) {
+			buf_reset(&b);
+			imap_section_fetch(m, &s, &b);
 		}
 	}
-	mime_buf_reset(&b);
+	buf_reset(&b);
 	mime_searchable_text(m, MIME_TEXT_HEADERS | MIME_TEXT_BODY, 1 << 20, &b);
 	mime_free(&m);
 
@@ -162,14 +165,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t na;
 	if (mime_addresses_parse(raw, small, &a, &na) == 0)
 		mime_addresses_free(&a, na);
-	mime_buf_reset(&b);
+	buf_reset(&b);
 	mime_decode_header_value(raw, small, &b);
-	mime_buf_reset(&b);
+	buf_reset(&b);
 	mime_to_utf8("iso-2022-jp", raw, small, &b);
-	mime_buf_reset(&b);
+	buf_reset(&b);
 	mime_decode_qp(raw, small, &b);
-	mime_buf_reset(&b);
-	mime_header_fields(raw, size, "from subject x-a", 16, (size & 1) != 0, &b);
-	mime_buf_free(&b);
+	buf_reset(&b);
+	imap_header_fields(raw, size, "from subject x-a", 16, (size & 1) != 0, &b);
+	buf_free(&b);
 	return 0;
 }

@@ -1,6 +1,7 @@
-/* libFuzzer target: everything in proto/smtp that parses client bytes
- * without a connection: RFC 5321 paths, MAIL/RCPT parameters, the message
- * spool scanner and header walkers, the Received: builder, and SASL.
+/* libFuzzer target: everything SMTP uses to parse client bytes without a
+ * connection: RFC 5321 paths, MAIL/RCPT parameters, the message spool
+ * scanner and the strict header walkers (mime/spool.c, mime/header.c), the
+ * end-of-data verdict and the Received: builder, and SASL.
  * The first byte picks the parser so one corpus exercises all of them. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include "proto/sasl/sasl.h"
 #include "proto/smtp/address.h"
 #include "proto/smtp/message.h"
+#include "mime/header.h"
+#include "mime/spool.h"
 
 static int count_cb(void *ud, const char *a, size_t n)
 {
@@ -46,32 +49,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 2: {
-		struct smtp_msg m;
+		struct mime_spool m;
 		const char *why;
-		smtp_msg_init(&m, 4096, sel & 0x80);
+		mime_spool_init(&m, 4096, sel & 0x80);
 		/* feed in uneven pieces */
 		size_t i = 0, step = (sel >> 3) + 1;
 		while (i < n) {
 			size_t k = n - i < step ? n - i : step;
-			smtp_msg_append(&m, s + i, k);
+			mime_spool_append(&m, s + i, k);
 			i += k;
 		}
-		smtp_msg_end(&m);
+		mime_spool_end(&m);
 		if (m.len > m.max + 2)
 			abort();
 		smtp_msg_check(&m, sel & 0x40, &why);
-		smtp_msg_free(&m);
+		mime_spool_free(&m);
 		break;
 	}
 	case 3: {
 		size_t pos = 0, total = 0;
-		struct smtp_header h;
-		while (smtp_header_next(s, n, &pos, &h) == 1) {
+		struct mime_field h;
+		while (mime_field_next(s, n, &pos, &h) == 1) {
 			if (pos > n)
 				abort();
-			smtp_header_addresses(h.value, h.value_len, count_cb, &total);
+			mime_addr_specs(h.value, h.value_len, count_cb, &total);
 		}
-		smtp_header_count(s, n, "From");
+		mime_header_count(s, n, "From");
 		break;
 	}
 	case 4: {

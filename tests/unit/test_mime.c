@@ -1,4 +1,5 @@
-/* test_mime: the MIME parser against external expected results.
+/* test_mime: the MIME parser (mime/) and the IMAP strings written from its
+ * tree (proto/imap/render.c, section.c) against external expected results.
  *
  * Corpora (under $TERN_SHARED/testdata):
  *   mime/mimekit/mbox/NAME.{unix,dos}-offsets.json  every entity's offsets,
@@ -19,6 +20,8 @@
  * separately; everything else is a failure.
  */
 #include "mime/mime.h"
+#include "proto/imap/render.h"
+#include "proto/imap/section.h"
 #include "tests/unit/check.h"
 
 #include <dirent.h>
@@ -747,7 +750,7 @@ static void test_header_vectors(void)
 {
 	char path[2048];
 	int ok, total;
-	struct mime_buf b = {0};
+	struct buf b = {0};
 
 	/* unstructured: RFC 2047 decoding */
 	snprintf(path, sizeof(path), "%s/testdata/headers/mail-parser/unstructured.json", shared);
@@ -758,7 +761,7 @@ static void test_header_vectors(void)
 		if (!h || !exp)
 			continue;
 		total++;
-		mime_buf_reset(&b);
+		buf_reset(&b);
 		mime_decode_header_value(h, field_len(h), &b);
 		char id[64], det[4096];
 		snprintf(id, sizeof(id), "unstructured/%zu", i);
@@ -863,7 +866,7 @@ static void test_header_vectors(void)
 		bool good = true;
 		char why[2048] = "";
 		size_t k = 0;
-		struct mime_buf dn = {0};
+		struct buf dn = {0};
 #define ADDR_EQ(jaddr)                                                                             \
 	do {                                                                                       \
 		const char *en = jstr(jaddr, "name"), *ea = jstr(jaddr, "address");                \
@@ -872,11 +875,11 @@ static void test_header_vectors(void)
 			snprintf(why, sizeof(why), "missing address %s", ea ? ea : en);            \
 			break;                                                                     \
 		}                                                                                  \
-		mime_buf_reset(&dn);                                                               \
+		buf_reset(&dn);                                                               \
 		if (a[k].name && strstr(a[k].name, "=?"))                                          \
 			mime_decode_header_value(a[k].name, strlen(a[k].name), &dn);               \
 		else if (a[k].name)                                                                \
-			mime_buf_adds(&dn, a[k].name);                                             \
+			buf_adds(&dn, a[k].name);                                             \
 		char got[1024];                                                                    \
 		snprintf(got, sizeof(got), "%s%s%s%s%s", a[k].route ? a[k].route : "",             \
 		         a[k].route ? ":" : "", a[k].mailbox ? a[k].mailbox : "",                  \
@@ -901,7 +904,7 @@ static void test_header_vectors(void)
 					snprintf(why, sizeof(why), "group %s missing", gn);
 					break;
 				}
-				mime_buf_reset(&dn);
+				buf_reset(&dn);
 				mime_decode_header_value(a[k].mailbox, strlen(a[k].mailbox), &dn);
 				if (strcmp(dn.data, gn) != 0) {
 					good = false;
@@ -928,12 +931,12 @@ static void test_header_vectors(void)
 		snprintf(id, sizeof(id), "address/%zu", i);
 		snprintf(det, sizeof(det), "[%.*s]: %s", (int)strcspn(h, "\n"), h, why);
 		ok += vector_result(good, id, det);
-		mime_buf_free(&dn);
+		buf_free(&dn);
 		mime_addresses_free(&a, na);
 	}
 	printf("headers/address: %d/%d match\n", ok, total);
 	jfree(j);
-	mime_buf_free(&b);
+	buf_free(&b);
 }
 
 /* ---- corpora without expectations: no crash, well-formed output --------------- */
@@ -970,21 +973,21 @@ static void exercise(const char *id, const char *data, size_t len)
 		return;
 	}
 	CHECK(tree_ok(m), "%s: tree invariants", id);
-	struct mime_buf b = {0};
+	struct buf b = {0};
 	for (int ext = 0; ext < 2; ext++) {
-		mime_buf_reset(&b);
-		int r = mime_bodystructure(m, ext, &b);
+		buf_reset(&b);
+		int r = imap_bodystructure(m, ext, &b);
 		CHECK(r == 0 && imap_wellformed(b.data, b.len),
 		      "%s: bodystructure %d malformed: %.300s", id, r, b.data);
 	}
-	mime_buf_reset(&b);
-	int r = mime_envelope(m, m->root, &b);
+	buf_reset(&b);
+	int r = imap_envelope(m, m->root, &b);
 	CHECK(r == 0 && imap_wellformed(b.data, b.len), "%s: envelope malformed: %.300s", id,
 	      b.data);
-	mime_buf_reset(&b);
+	buf_reset(&b);
 	r = mime_searchable_text(m, MIME_TEXT_HEADERS | MIME_TEXT_BODY, 0, &b);
 	CHECK(r == 0, "%s: searchable text %d", id, r);
-	mime_buf_free(&b);
+	buf_free(&b);
 	mime_free(&m);
 }
 
@@ -1030,39 +1033,39 @@ static void test_unexpected_corpora(void)
 static void expect_bs(const char *msg, bool ext, const char *want)
 {
 	struct mime_message *m;
-	struct mime_buf b = {0};
+	struct buf b = {0};
 	mime_parse(msg, strlen(msg), &m);
-	mime_bodystructure(m, ext, &b);
+	imap_bodystructure(m, ext, &b);
 	CHECK(b.data && strcmp(b.data, want) == 0, "bodystructure:\n  want %s\n  got  %s", want,
 	      b.data);
-	mime_buf_free(&b);
+	buf_free(&b);
 	mime_free(&m);
 }
 
 static void expect_env(const char *msg, const char *want)
 {
 	struct mime_message *m;
-	struct mime_buf b = {0};
+	struct buf b = {0};
 	mime_parse(msg, strlen(msg), &m);
-	mime_envelope(m, m->root, &b);
+	imap_envelope(m, m->root, &b);
 	CHECK(b.data && strcmp(b.data, want) == 0, "envelope:\n  want %s\n  got  %s", want, b.data);
-	mime_buf_free(&b);
+	buf_free(&b);
 	mime_free(&m);
 }
 
 static void expect_section(const char *msg, const char *spec, int want_r, const char *want)
 {
 	struct mime_message *m;
-	struct mime_buf b = {0};
-	struct mime_section s;
+	struct buf b = {0};
+	struct imap_section s;
 	mime_parse(msg, strlen(msg), &m);
-	int r = mime_section_find(m, spec, strlen(spec), &s);
+	int r = imap_section_find(m, spec, strlen(spec), &s);
 	if (r == 0)
-		r = mime_section_fetch(m, &s, &b);
+		r = imap_section_fetch(m, &s, &b);
 	CHECK(r == want_r && (r < 0 || (b.data && strcmp(b.data, want) == 0)),
 	      "section [%s]: want %d [%s] got %d [%s]", spec, want_r, want ? want : "", r,
 	      b.data ? b.data : "");
-	mime_buf_free(&b);
+	buf_free(&b);
 	mime_free(&m);
 }
 
@@ -1151,20 +1154,20 @@ static void test_handwritten(void)
 	{
 		struct mime_message *m;
 		mime_parse(multi_msg, strlen(multi_msg), &m);
-		const struct mime_part *p = mime_part_find(m, "2", 1);
+		const struct mime_part *p = imap_part_find(m, "2", 1);
 		CHECK(p && p->md5 && strcmp(p->md5, "Q2hlY2sgSW50ZWdyaXR5IQ==") == 0, "md5");
 		CHECK(p && mime_part_param(p, "name") &&
 		          strcmp(mime_part_param(p, "name"), "a b.txt") == 0,
 		      "rfc2231 decoded name: %s", p ? mime_part_param(p, "name") : "?");
-		struct mime_buf b = {0};
+		struct buf b = {0};
 		mime_decode_body(m, p, &b);
 		CHECK(b.len == 5 && memcmp(b.data, "hello", 5) == 0, "base64 body");
-		mime_buf_reset(&b);
+		buf_reset(&b);
 		mime_searchable_text(m, MIME_TEXT_HEADERS | MIME_TEXT_BODY, 0, &b);
 		CHECK(b.data && strstr(b.data, "Keld Jørn Simonsen") && strstr(b.data, "äöü") &&
 		          strstr(b.data, "inner body") && strstr(b.data, "one\n"),
 		      "searchable text: %s", b.data);
-		mime_buf_free(&b);
+		buf_free(&b);
 		mime_free(&m);
 	}
 	expect_env(
@@ -1223,19 +1226,19 @@ static void test_handwritten(void)
 	               "To: a@b,\r\n c@d\r\n\r\n");
 
 	/* decoding */
-	struct mime_buf b = {0};
+	struct buf b = {0};
 	mime_decode_qp("a=3Db=\r\nc  \r\nd=ZZ=4", 19, &b);
 	CHECK(b.data && strcmp(b.data, "a=bc\r\nd=ZZ=4") == 0, "qp: [%s]", b.data);
-	mime_buf_reset(&b);
+	buf_reset(&b);
 	mime_to_utf8("iso-8859-2", "\xb1", 1, &b);
 	CHECK(b.data && strcmp(b.data, "\xc4\x85") == 0, "iconv latin2: [%s]", b.data);
-	mime_buf_reset(&b);
+	buf_reset(&b);
 	mime_to_utf8("x-no-such/../charset", "a\xe9", 2, &b);
 	CHECK(b.data && strcmp(b.data, "a\xc3\xa9") == 0, "charset fallback: [%s]", b.data);
-	mime_buf_reset(&b);
+	buf_reset(&b);
 	mime_decode_header_value("=?utf-8?q?a?= =?utf-8?q?b?= c =?bogus", 37, &b);
 	CHECK(b.data && strcmp(b.data, "ab c =?bogus") == 0, "2047 joining: [%s]", b.data);
-	mime_buf_free(&b);
+	buf_free(&b);
 
 	/* truncated multipart, mixed line endings, boundary of an outer part
 	 * closing an inner one, garbage/no boundary */
@@ -1243,8 +1246,8 @@ static void test_handwritten(void)
 	                "Content-Type: multipart/alternative; boundary=b\n\n--b\n\nX\n--a\n\nY\n";
 	struct mime_message *m;
 	mime_parse(t, strlen(t), &m);
-	const struct mime_part *p1 = mime_part_find(m, "1", 1), *p11 = mime_part_find(m, "1.1", 3),
-	                       *p2 = mime_part_find(m, "2", 1);
+	const struct mime_part *p1 = imap_part_find(m, "1", 1), *p11 = imap_part_find(m, "1.1", 3),
+	                       *p2 = imap_part_find(m, "2", 1);
 	CHECK(m->root->nchildren == 2 && p1 && p11 && p2 && p11->size == 1 && p2->size == 2 &&
 	          p2->lines == 1 && (p1->flags & MIME_PART_TRUNCATED) &&
 	          (m->root->flags & MIME_PART_TRUNCATED),
@@ -1252,32 +1255,32 @@ static void test_handwritten(void)
 	mime_free(&m);
 	t = "Content-Type: multipart/mixed\n\nno boundary\n";
 	mime_parse(t, strlen(t), &m);
-	b = (struct mime_buf){0};
-	mime_bodystructure(m, false, &b);
+	b = (struct buf){0};
+	imap_bodystructure(m, false, &b);
 	CHECK(strcmp(b.data,
 	             "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 12 1)") == 0,
 	      "multipart without boundary: %s", b.data);
-	mime_buf_free(&b);
+	buf_free(&b);
 	mime_free(&m);
 	t = "Content-Type: multipart/mixed; boundary=zz\n\nnothing here\n";
 	mime_parse(t, strlen(t), &m);
-	mime_bodystructure(m, false, &b);
+	imap_bodystructure(m, false, &b);
 	CHECK(strcmp(b.data,
 	             "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) "
 	             "\"mixed\")") == 0,
 	      "multipart without parts: %s", b.data);
-	mime_buf_free(&b);
+	buf_free(&b);
 	mime_free(&m);
 
 	/* the same in BODYSTRUCTURE form: Dovecot's EMPTY_BODYSTRUCTURE */
 	t = "Content-Type: multipart/mixed; boundary=zz\n\nnothing here\n";
 	mime_parse(t, strlen(t), &m);
-	mime_bodystructure(m, true, &b);
+	imap_bodystructure(m, true, &b);
 	CHECK(strcmp(b.data,
 	             "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL "
 	             "NIL NIL NIL) \"mixed\" (\"boundary\" \"zz\") NIL NIL NIL)") == 0,
 	      "multipart without parts, extended: %s", b.data);
-	mime_buf_free(&b);
+	buf_free(&b);
 	mime_free(&m);
 
 	/* RFC 2231 in BODYSTRUCTURE, as Dovecot 2.3 writes it: plain
@@ -1287,7 +1290,7 @@ static void test_handwritten(void)
 	t = "Content-Type: text/plain; title*1=\"50% off\"; charset=utf-8;\r\n"
 	    " title*0*=utf-8'en'%E2%82%AC; a*0=x; a*2=y\r\n\r\nx";
 	mime_parse(t, strlen(t), &m);
-	mime_bodystructure(m, false, &b);
+	imap_bodystructure(m, false, &b);
 	CHECK(strcmp(b.data,
 	             "(\"text\" \"plain\" (\"charset\" \"utf-8\" \"a*0\" \"x\" \"a*2\" \"y\" "
 	             "\"title*\" \"utf-8'en'%E2%82%AC50%25 off\") NIL NIL \"7bit\" 1 1)") == 0,
@@ -1296,26 +1299,26 @@ static void test_handwritten(void)
 	          strcmp(mime_part_param(m->root, "title"), "\xe2\x82\xac"
 	                                                    "50% off") == 0,
 	      "rfc2231 decoded: %s", mime_part_param(m->root, "title"));
-	mime_buf_free(&b);
+	buf_free(&b);
 	mime_free(&m);
 
 	/* multipart/digest: parts without Content-Type are message/rfc822 */
 	t = "Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nSubject: one\r\n\r\n"
 	    "1\r\n--d\r\nContent-Type: text/plain\r\n\r\n2\r\n--d--\r\n";
 	mime_parse(t, strlen(t), &m);
-	p1 = mime_part_find(m, "1", 1);
+	p1 = imap_part_find(m, "1", 1);
 	CHECK(p1 && mime_part_is(p1, "message", "rfc822") && p1->message &&
-	          (p1->flags & MIME_PART_NO_CTYPE) && mime_part_find(m, "2", 1) &&
-	          mime_part_is(mime_part_find(m, "2", 1), "text", "plain"),
+	          (p1->flags & MIME_PART_NO_CTYPE) && imap_part_find(m, "2", 1) &&
+	          mime_part_is(imap_part_find(m, "2", 1), "text", "plain"),
 	      "digest default");
-	mime_bodystructure(m, false, &b);
+	imap_bodystructure(m, false, &b);
 	CHECK(strcmp(b.data,
 	             "((\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 17 (NIL \"one\" NIL NIL "
 	             "NIL NIL NIL NIL NIL NIL) (\"text\" \"plain\" (\"charset\" \"us-ascii\") "
 	             "NIL NIL \"7bit\" 1 1) 3)(\"text\" \"plain\" (\"charset\" \"us-ascii\") "
 	             "NIL NIL \"7bit\" 1 1) \"digest\")") == 0,
 	      "digest bodystructure: %s", b.data);
-	mime_buf_free(&b);
+	buf_free(&b);
 	mime_free(&m);
 
 	/* message/global is an embedded message too; 8-bit and NUL are data */
@@ -1323,20 +1326,20 @@ static void test_handwritten(void)
 	mime_parse(t, 48, &m);
 	CHECK(m->root->message && m->root->message->size == 4 && m->root->message->lines == 1,
 	      "message/global");
-	mime_bodystructure(m, false, &b);
+	imap_bodystructure(m, false, &b);
 	CHECK(imap_wellformed(b.data, b.len) && strstr(b.data, "{3}\r\n\xe2\x82\xac"),
 	      "global bodystructure: %s", b.data);
-	mime_buf_free(&b);
+	buf_free(&b);
 	mime_free(&m);
 
 	/* a base64 message/rfc822 is opaque (RFC 2046 5.2.1 forbids it) */
 	t = "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogeA0K\n";
 	mime_parse(t, strlen(t), &m);
-	mime_bodystructure(m, false, &b);
+	imap_bodystructure(m, false, &b);
 	CHECK(!m->root->message && strcmp(b.data, "(\"application\" \"octet-stream\" NIL NIL NIL "
 	                                          "\"base64\" 17)") == 0,
 	      "encoded message/rfc822: %s", b.data);
-	mime_buf_free(&b);
+	buf_free(&b);
 	mime_free(&m);
 }
 
@@ -1358,34 +1361,34 @@ static void test_fuzz_regressions(void)
 /* Deep nesting and many parts stay within the limits, iteratively. */
 static void test_limits(void)
 {
-	struct mime_buf msg = {0};
+	struct buf msg = {0};
 	for (int i = 0; i < 5000; i++) {
 		char l[128];
 		snprintf(l, sizeof(l), "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n", i,
 		         i);
-		mime_buf_adds(&msg, l);
+		buf_adds(&msg, l);
 	}
-	mime_buf_adds(&msg, "\nleaf\n");
+	buf_adds(&msg, "\nleaf\n");
 	struct mime_message *m;
 	CHECK(mime_parse(msg.data, msg.len, &m) == 0, "deep parse");
 	unsigned depth = 0;
 	for (const struct mime_part *p = m->root; p; p = p->children ? p->children : p->message)
 		depth = p->depth;
 	CHECK(depth <= MIME_MAX_DEPTH, "depth %u", depth);
-	struct mime_buf b = {0};
-	CHECK(mime_bodystructure(m, true, &b) == 0 && imap_wellformed(b.data, b.len), "deep bs");
-	mime_buf_free(&b);
+	struct buf b = {0};
+	CHECK(imap_bodystructure(m, true, &b) == 0 && imap_wellformed(b.data, b.len), "deep bs");
+	buf_free(&b);
 	mime_free(&m);
-	mime_buf_reset(&msg);
-	mime_buf_adds(&msg, "Content-Type: multipart/mixed; boundary=x\n\n");
+	buf_reset(&msg);
+	buf_adds(&msg, "Content-Type: multipart/mixed; boundary=x\n\n");
 	for (int i = 0; i < 30000; i++)
-		mime_buf_adds(&msg, "--x\n\n");
+		buf_adds(&msg, "--x\n\n");
 	CHECK(mime_parse(msg.data, msg.len, &m) == 0 && m->nparts <= MIME_MAX_PARTS,
 	      "many parts %u", m ? m->nparts : 0);
-	CHECK(mime_bodystructure(m, true, &b) == 0 && imap_wellformed(b.data, b.len), "many bs");
-	mime_buf_free(&b);
+	CHECK(imap_bodystructure(m, true, &b) == 0 && imap_wellformed(b.data, b.len), "many bs");
+	buf_free(&b);
 	mime_free(&m);
-	mime_buf_free(&msg);
+	buf_free(&msg);
 	/* MimeKit's stack-overflow.txt */
 	char path[2048];
 	size_t len;
@@ -1426,7 +1429,7 @@ static void measure(void)
 	}
 	int rounds = 50;
 	size_t bytes = 0, msgs = 0;
-	struct mime_buf b = {0};
+	struct buf b = {0};
 	double t0 = now(), parse_s = 0, all_s = 0;
 	for (int pass = 0; pass < 2; pass++) {
 		t0 = now();
@@ -1437,9 +1440,9 @@ static void measure(void)
 				struct mime_message *m;
 				mime_parse(raw + s0, (size_t)(e0 - s0), &m);
 				if (pass == 1) {
-					mime_buf_reset(&b);
-					mime_bodystructure(m, true, &b);
-					mime_envelope(m, m->root, &b);
+					buf_reset(&b);
+					imap_bodystructure(m, true, &b);
+					imap_envelope(m, m->root, &b);
 				} else {
 					bytes += (size_t)(e0 - s0);
 					msgs++;
@@ -1457,7 +1460,7 @@ static void measure(void)
 	       msgs / (size_t)rounds, (double)bytes / (double)msgs / 1024.0,
 	       parse_s / (double)msgs * 1e6, (double)bytes / parse_s / 1e6,
 	       all_s / (double)msgs * 1e6);
-	mime_buf_free(&b);
+	buf_free(&b);
 	jfree(j);
 	free(raw);
 }

@@ -1,4 +1,5 @@
-/* section.c: IMAP section specs -> byte ranges of the raw message.
+/* section: IMAP section specs -> byte ranges of the raw message (see
+ * section.h).
  *
  * RFC 9051 §6.4.5 numbers parts like this: the parts of a multipart are
  * 1, 2, ...; a message that is not multipart has one part, "1", its body;
@@ -9,13 +10,15 @@
  *
  * Every answer is a range of the raw bytes, except HEADER.FIELDS[.NOT],
  * which is a subset of a header's fields and is built by
- * mime_header_fields(): fields in message order, continuation lines kept,
+ * imap_header_fields(): fields in message order, continuation lines kept,
  * and the blank line that ends a header.
  */
-#include "mime/mime_int.h"
+#include "proto/imap/section.h"
+#include "mime/header.h"
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 /* Step into a message: its part k. */
 static const struct mime_part *msg_part(const struct mime_part *msg, unsigned long k)
@@ -74,7 +77,7 @@ static int parse_numbers(const struct mime_message *m, const char *s, size_t n, 
 	return 0;
 }
 
-const struct mime_part *mime_part_find(const struct mime_message *m, const char *num, size_t len)
+const struct mime_part *imap_part_find(const struct mime_message *m, const char *num, size_t len)
 {
 	size_t i = 0;
 	const struct mime_part *p = NULL;
@@ -89,8 +92,8 @@ static bool word(const char *s, size_t n, size_t i, const char *w)
 	return n - i >= l && strncasecmp(s + i, w, l) == 0;
 }
 
-int mime_section_find(const struct mime_message *m, const char *s, size_t n,
-                      struct mime_section *out)
+int imap_section_find(const struct mime_message *m, const char *s, size_t n,
+                      struct imap_section *out)
 {
 	memset(out, 0, sizeof(*out));
 	size_t i = 0;
@@ -100,7 +103,7 @@ int mime_section_find(const struct mime_message *m, const char *s, size_t n,
 		return r;
 	if (i == n) {
 		/* "" or "1.2": the body of the part, or the whole message */
-		out->kind = MIME_SECTION_BODY;
+		out->kind = IMAP_SECTION_BODY;
 		out->part = p ? p : m->root;
 		if (!p) {
 			out->offset = 0;
@@ -121,21 +124,21 @@ int mime_section_find(const struct mime_message *m, const char *s, size_t n,
 	if (word(s, n, i, "MIME") && i + 4 == n) {
 		if (!p)
 			return -EINVAL;
-		out->kind = MIME_SECTION_MIME;
+		out->kind = IMAP_SECTION_MIME;
 		out->part = p;
 		out->offset = p->hdr_start;
 		out->length = p->body_start - p->hdr_start;
 		return 0;
 	}
 	if (word(s, n, i, "TEXT") && i + 4 == n) {
-		out->kind = MIME_SECTION_TEXT;
+		out->kind = IMAP_SECTION_TEXT;
 		out->part = msg;
 		out->offset = msg->body_start;
 		out->length = msg->size;
 		return 0;
 	}
 	if (word(s, n, i, "HEADER") && i + 6 == n) {
-		out->kind = MIME_SECTION_HEADER;
+		out->kind = IMAP_SECTION_HEADER;
 		out->part = msg;
 		out->offset = msg->hdr_start;
 		out->length = msg->body_start - msg->hdr_start;
@@ -143,10 +146,10 @@ int mime_section_find(const struct mime_message *m, const char *s, size_t n,
 	}
 	size_t l;
 	if (word(s, n, i, "HEADER.FIELDS.NOT")) {
-		out->kind = MIME_SECTION_FIELDS_NOT;
+		out->kind = IMAP_SECTION_FIELDS_NOT;
 		l = 17;
 	} else if (word(s, n, i, "HEADER.FIELDS")) {
-		out->kind = MIME_SECTION_FIELDS;
+		out->kind = IMAP_SECTION_FIELDS;
 		l = 13;
 	} else {
 		return -EINVAL;
@@ -194,31 +197,31 @@ static bool in_list(const char *name, size_t nl, const char *list, size_t ll)
 	return false;
 }
 
-int mime_header_fields(const char *hdr, size_t len, const char *fields, size_t flen, bool negate,
-                       struct mime_buf *out)
+int imap_header_fields(const char *hdr, size_t len, const char *fields, size_t flen, bool negate,
+                       struct buf *out)
 {
 	size_t pos = 0;
 	const char *n, *v;
 	size_t nl, vl;
-	int r = mime_buf_add(out, "", 0);
+	int r = buf_add(out, "", 0);
 	while (r == 0) {
 		if (mime_header_next(hdr, &pos, len, &n, &nl, &v, &vl) <= 0)
 			break;
 		if (in_list(n, nl, fields, flen) != negate) {
-			r = mime_buf_add(out, n, (size_t)(v + vl - n));
+			r = buf_add(out, n, (size_t)(v + vl - n));
 			/* a last field cut off without a line break */
 			if (r == 0 && (vl == 0 || v[vl - 1] != '\n'))
-				r = mime_buf_add(out, "\r\n", 2);
+				r = buf_add(out, "\r\n", 2);
 		}
 	}
-	return r ? r : mime_buf_add(out, "\r\n", 2);
+	return r ? r : buf_add(out, "\r\n", 2);
 }
 
-int mime_section_fetch(const struct mime_message *m, const struct mime_section *s,
-                       struct mime_buf *out)
+int imap_section_fetch(const struct mime_message *m, const struct imap_section *s,
+                       struct buf *out)
 {
-	if (s->kind == MIME_SECTION_FIELDS || s->kind == MIME_SECTION_FIELDS_NOT)
-		return mime_header_fields(m->raw + s->offset, s->length, s->fields, s->fields_len,
-		                          s->kind == MIME_SECTION_FIELDS_NOT, out);
-	return mime_buf_add(out, m->raw + s->offset, s->length);
+	if (s->kind == IMAP_SECTION_FIELDS || s->kind == IMAP_SECTION_FIELDS_NOT)
+		return imap_header_fields(m->raw + s->offset, s->length, s->fields, s->fields_len,
+		                          s->kind == IMAP_SECTION_FIELDS_NOT, out);
+	return buf_add(out, m->raw + s->offset, s->length);
 }
