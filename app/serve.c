@@ -242,7 +242,7 @@ int serve_run(struct config *cfg)
 	conn_set_input_hook(note_client, srv->store);
 	if (ensure_first_start(srv) < 0)
 		return 1;
-	smtp_spool_set_budget((size_t)cfg->smtp_spool_memory);
+	smtp_spool_set_budget((size_t)cfg->smtp.spool_memory);
 
 	struct tls_cert_spec specs[CONFIG_MAX_CERTS];
 	for (size_t i = 0; i < cfg->ncerts; i++) {

@@ -152,13 +152,13 @@ static void after_hash(uv_work_t *w, int status)
 	}
 	uint64_t now = uv_now(req->srv->loop);
 	struct throttle_entry *e =
-		throttle_find(req->ip, now, (uint64_t)cfg->auth_fail_window * 1000, true);
+	    throttle_find(req->ip, now, (uint64_t)cfg->auth.fail_window * 1000, true);
 	e->failures++;
-	uint64_t delay = (uint64_t)cfg->auth_fail_delay_ms;
-	for (uint32_t i = 1; i < e->failures && delay < (uint64_t)cfg->auth_fail_max_delay_ms; i++)
+	uint64_t delay = (uint64_t)cfg->auth.fail_delay_ms;
+	for (uint32_t i = 1; i < e->failures && delay < (uint64_t)cfg->auth.fail_max_delay_ms; i++)
 		delay *= 2;
-	if (delay > (uint64_t)cfg->auth_fail_max_delay_ms)
-		delay = (uint64_t)cfg->auth_fail_max_delay_ms;
+	if (delay > (uint64_t)cfg->auth.fail_max_delay_ms)
+		delay = (uint64_t)cfg->auth.fail_max_delay_ms;
 	answer_after(req, AUTH_FAIL, delay);
 }
 
@@ -180,10 +180,10 @@ struct auth_req *auth_check(struct server *srv, const char *peer_ip, const char 
 	const struct config *cfg = srv->cfg;
 	uint64_t now = uv_now(srv->loop);
 	struct throttle_entry *e =
-		throttle_find(req->ip, now, (uint64_t)cfg->auth_fail_window * 1000, false);
-	if (e && e->failures >= (uint64_t)cfg->auth_fail_limit) {
+	    throttle_find(req->ip, now, (uint64_t)cfg->auth.fail_window * 1000, false);
+	if (e && e->failures >= (uint64_t)cfg->auth.fail_limit) {
 		log_warn("event=auth_throttled ip=%s failures=%u", req->ip, e->failures);
-		answer_after(req, AUTH_THROTTLED, (uint64_t)cfg->auth_fail_delay_ms);
+		answer_after(req, AUTH_THROTTLED, (uint64_t)cfg->auth.fail_delay_ms);
 		return req;
 	}
 

@@ -13,6 +13,7 @@
 #ifndef TERN_AUTH_H
 #define TERN_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,15 @@ enum auth_result {
 	AUTH_FAIL,      /* unknown user, wrong password, or disabled account */
 	AUTH_THROTTLED, /* too many failures from this IP: try later */
 	AUTH_TEMPFAIL,  /* store trouble: try later */
+};
+
+/* [auth] */
+struct auth_settings {
+	bool plaintext_loopback; /* allow AUTH/LOGIN without TLS from loopback */
+	int64_t fail_delay_ms;   /* first failure delay, doubles per failure */
+	int64_t fail_max_delay_ms;
+	int64_t fail_limit;  /* failures per IP before temporary refusal */
+	int64_t fail_window; /* seconds a failure counts */
 };
 
 struct auth_account {

@@ -45,7 +45,8 @@ static void on_connection(uv_stream_t *server, int status)
 {
 	struct listener *l = server->data;
 	if (status < 0) {
-		log_warn("event=accept_error listen=%s err=%s", l->cfg->address, uv_strerror(status));
+		log_warn("event=accept_error listen=%s err=%s", l->cfg->address,
+		         uv_strerror(status));
 		return;
 	}
 	struct server *srv = l->server;
@@ -62,18 +63,18 @@ static void protocol_defaults(const struct config *cfg, const struct config_list
 	switch (lc->protocol) {
 	case PROTO_SMTP:
 	case PROTO_SUBMISSION:
-		lim->max_line = (size_t)cfg->smtp_max_line;
-		idle_s = (uint64_t)cfg->smtp_timeout_command;
+		lim->max_line = (size_t)cfg->smtp.max_line;
+		idle_s = (uint64_t)cfg->smtp.timeout_command;
 		l->start = smtp_session_start;
 		break;
 	case PROTO_POP3:
-		lim->max_line = (size_t)cfg->pop3_max_line;
-		idle_s = (uint64_t)cfg->pop3_timeout;
+		lim->max_line = (size_t)cfg->pop3.max_line;
+		idle_s = (uint64_t)cfg->pop3.timeout;
 		l->start = pop3_session_start;
 		break;
 	case PROTO_IMAP:
-		lim->max_line = (size_t)cfg->imap_max_line;
-		idle_s = (uint64_t)cfg->imap_timeout;
+		lim->max_line = (size_t)cfg->imap.max_line;
+		idle_s = (uint64_t)cfg->imap.timeout;
 		l->start = imap_session_start;
 		break;
 	}
@@ -82,11 +83,11 @@ static void protocol_defaults(const struct config *cfg, const struct config_list
 	lim->idle_timeout_ms = idle_s * 1000;
 	lim->handshake_timeout_ms = (uint64_t)cfg->tls_handshake_timeout * 1000;
 	lim->max_output = (size_t)cfg->max_output;
-	lim->max_conn_total = (unsigned)(lc->max_connections > 0 ? lc->max_connections
-	                                                         : cfg->max_connections);
-	lim->max_conn_per_ip = (unsigned)(lc->max_connections_per_ip > 0
-	                                          ? lc->max_connections_per_ip
-	                                          : cfg->max_connections_per_ip);
+	lim->max_conn_total =
+	    (unsigned)(lc->max_connections > 0 ? lc->max_connections : cfg->max_connections);
+	lim->max_conn_per_ip =
+	    (unsigned)(lc->max_connections_per_ip > 0 ? lc->max_connections_per_ip
+	                                              : cfg->max_connections_per_ip);
 }
 
 int listeners_start(struct server *srv, char *err, size_t errlen)
@@ -117,8 +118,8 @@ int listeners_start(struct server *srv, char *err, size_t errlen)
 			return -1;
 		}
 		l->bound = true;
-		log_info("event=listen protocol=%s address=%s tls=%s", config_protocol_name(lc->protocol),
-		         lc->address, config_tls_name(lc->tls));
+		log_info("event=listen protocol=%s address=%s tls=%s",
+		         config_protocol_name(lc->protocol), lc->address, config_tls_name(lc->tls));
 	}
 	return 0;
 }

@@ -178,7 +178,7 @@ static void on_mx(void *ud, const struct dns_mx_result *res)
 		jlog(job, LOG_DEBUG, "event=mx host=%s pref=%u addrs=%zu%s", mx->name, mx->pref,
 		     mx->naddrs, res->implicit ? " implicit=yes" : "");
 		for (size_t a = 0; a < mx->naddrs; a++)
-			add_target(job, mx->name, &mx->addrs[a], (int)cfg()->queue_remote_port);
+			add_target(job, mx->name, &mx->addrs[a], (int)cfg()->queue.remote_port);
 	}
 	targets_done(job);
 }
@@ -196,7 +196,7 @@ static void on_smarthost_resolved(uv_getaddrinfo_t *req, int status, struct addr
 		struct sockaddr_storage ss;
 		memset(&ss, 0, sizeof ss);
 		memcpy(&ss, p->ai_addr, p->ai_addrlen);
-		add_target(job, cfg()->queue_smarthost, &ss, (int)cfg()->queue_smarthost_port);
+		add_target(job, cfg()->queue.smarthost, &ss, (int)cfg()->queue.smarthost_port);
 	}
 	uv_freeaddrinfo(ai);
 	targets_done(job);
@@ -204,8 +204,8 @@ static void on_smarthost_resolved(uv_getaddrinfo_t *req, int status, struct addr
 
 void queue_job_deliver(struct qjob *job)
 {
-	const char *rcpt_tls = cfg()->queue_require_tls_domains;
-	job->require_tls = cfg()->queue_require_tls;
+	const char *rcpt_tls = cfg()->queue.require_tls_domains;
+	job->require_tls = cfg()->queue.require_tls;
 	if (!job->require_tls && rcpt_tls[0]) {
 		/* Comma-separated list, case-insensitive, whole names. */
 		const char *p = rcpt_tls;
@@ -226,11 +226,11 @@ void queue_job_deliver(struct qjob *job)
 		return;
 	}
 	/* Smarthost: everything goes there. */
-	if (cfg()->queue_smarthost[0]) {
+	if (cfg()->queue.smarthost[0]) {
 		struct sockaddr_storage ss;
-		if (parse_ip(cfg()->queue_smarthost, (int)cfg()->queue_smarthost_port, &ss)) {
-			add_target(job, cfg()->queue_smarthost, &ss,
-			           (int)cfg()->queue_smarthost_port);
+		if (parse_ip(cfg()->queue.smarthost, (int)cfg()->queue.smarthost_port, &ss)) {
+			add_target(job, cfg()->queue.smarthost, &ss,
+			           (int)cfg()->queue.smarthost_port);
 			targets_done(job);
 			return;
 		}
@@ -238,7 +238,7 @@ void queue_job_deliver(struct qjob *job)
 		struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
 		if (!req ||
 		    (req->data = job, uv_getaddrinfo(queue_rt.srv->loop, req, on_smarthost_resolved,
-		                                     cfg()->queue_smarthost, NULL, &hints) != 0)) {
+		                                     cfg()->queue.smarthost, NULL, &hints) != 0)) {
 			free(req);
 			queue_rows_set(job, QR_TEMP, 451, "4.4.3",
 			               "451 4.4.3 cannot resolve the smarthost");
@@ -253,12 +253,12 @@ void queue_job_deliver(struct qjob *job)
 		lit[strcspn(lit, "]")] = '\0';
 		const char *ip = strncasecmp(lit, "IPv6:", 5) == 0 ? lit + 5 : lit;
 		struct sockaddr_storage ss;
-		if (!parse_ip(ip, (int)cfg()->queue_remote_port, &ss)) {
+		if (!parse_ip(ip, (int)cfg()->queue.remote_port, &ss)) {
 			queue_rows_set(job, QR_PERM, 550, "5.1.2", "550 5.1.2 bad address literal");
 			queue_job_delivered(job);
 			return;
 		}
-		add_target(job, lit, &ss, (int)cfg()->queue_remote_port);
+		add_target(job, lit, &ss, (int)cfg()->queue.remote_port);
 		targets_done(job);
 		return;
 	}
@@ -410,8 +410,8 @@ static void io_failed(void *ud, const struct smtp_reply *why)
 	 * (RFC 3207 leaves the choice to the client; this is what MTAs without
 	 * a TLS policy do). */
 	if (strcmp(why->enhanced, "4.7.5") == 0 && !job->require_tls && !job->plaintext_retry &&
-	    !cfg()->queue_verify_tls &&
-	    !(cfg()->queue_smarthost[0] && cfg()->queue_smarthost_user[0])) {
+	    !cfg()->queue.verify_tls &&
+	    !(cfg()->queue.smarthost[0] && cfg()->queue.smarthost_user[0])) {
 		job->retry_same = true;
 		jlog(job, LOG_INFO, "event=tls_fallback host=%s note=retrying_without_tls",
 		     cur_host(job));
@@ -460,8 +460,8 @@ static void cc_connected(struct conn_client *cc, int status)
 	    .tls_available = queue_rt.tls != NULL && !job->plaintext_retry,
 	    .require_tls = job->require_tls,
 	};
-	if (cfg()->queue_smarthost[0] && cfg()->queue_smarthost_user[0]) {
-		o.auth_user = cfg()->queue_smarthost_user;
+	if (cfg()->queue.smarthost[0] && cfg()->queue.smarthost_user[0]) {
+		o.auth_user = cfg()->queue.smarthost_user;
 		o.auth_pass = queue_rt.smarthost_password;
 		o.require_tls = true;
 	}
@@ -574,7 +574,7 @@ static void next_target(struct qjob *job)
 		struct qtarget *t = &job->targets[job->cur];
 		queue_job_enter(job, QJ_CONNECT);
 		job->cc = conn_client_connect(queue_rt.srv->loop, (const struct sockaddr *)&t->addr,
-		                              (uint64_t)cfg()->queue_connect_timeout * 1000,
+		                              (uint64_t)cfg()->queue.connect_timeout * 1000,
 		                              &cc_cbs, job);
 		if (job->cc)
 			return;

@@ -441,10 +441,10 @@ void queue_job_delivered(struct qjob *job)
 	}
 	rc->job = job;
 	rc->now = (int64_t)time(NULL);
-	rc->retry_first = cfg->queue_retry_first;
-	rc->retry_max = cfg->queue_retry_max;
-	rc->lifetime = cfg->queue_lifetime;
-	rc->delay_after = cfg->queue_delay_dsn_after;
+	rc->retry_first = cfg->queue.retry_first;
+	rc->retry_max = cfg->queue.retry_max;
+	rc->lifetime = cfg->queue.lifetime;
+	rc->delay_after = cfg->queue.delay_dsn_after;
 	rc->hostname = cfg->hostname;
 	snprintf(rc->postmaster_buf, sizeof rc->postmaster_buf, "MAILER-DAEMON@%s", cfg->hostname);
 	rc->postmaster = rc->postmaster_buf;
@@ -514,8 +514,8 @@ static void precheck(struct qjob *job)
 			if (!row->claimed || row->result != QR_PENDING)
 				continue;
 			int64_t expires = row->expires;
-			if (row->created + cfg->queue_lifetime < expires)
-				expires = row->created + cfg->queue_lifetime;
+			if (row->created + cfg->queue.lifetime < expires)
+				expires = row->created + cfg->queue.lifetime;
 			if (row->cancelled) {
 				row->result = QR_PERM;
 				row->code = 554;
@@ -535,15 +535,15 @@ static void precheck(struct qjob *job)
 				         (long long)row->attempts,
 				         row->last_error ? "; last error: " : "",
 				         row->last_error ? row->last_error : "");
-			} else if (bi.received > (unsigned)cfg->queue_max_received_headers) {
+			} else if (bi.received > (unsigned)cfg->queue.max_received_headers) {
 				row->result = QR_PERM;
 				row->code = 554;
 				snprintf(row->enhanced, sizeof row->enhanced, "5.4.6");
 				snprintf(row->reply, sizeof row->reply,
 				         "554 5.4.6 routing loop detected: %u Received: headers "
 				         "(limit %lld)",
-				         bi.received, (long long)cfg->queue_max_received_headers);
-			} else if (local && !cfg->queue_smarthost[0]) {
+				         bi.received, (long long)cfg->queue.max_received_headers);
+			} else if (local && !cfg->queue.smarthost[0]) {
 				row->result = QR_PERM;
 				row->code = 554;
 				snprintf(row->enhanced, sizeof row->enhanced, "5.4.6");
@@ -725,13 +725,13 @@ static void scan(void)
 	scan_again = false;
 	sqlite3 *db = store_reader(queue_rt.srv->store);
 	queue_rt.stats.queued = store_queue_count(db);
-	if ((int64_t)njobs >= cfg->queue_max_connections) {
+	if ((int64_t)njobs >= cfg->queue.max_connections) {
 		scan_again = true;
 		return;
 	}
 	struct scan_ctx sc = {
-	    .max_new = (size_t)cfg->queue_max_connections - njobs,
-	    .per_domain = cfg->queue_max_per_domain,
+	    .max_new = (size_t)cfg->queue.max_connections - njobs,
+	    .per_domain = cfg->queue.max_per_domain,
 	};
 	int64_t now = (int64_t)time(NULL);
 	int rc = store_queue_due(db, now, SCAN_LIMIT, scan_row, &sc);
@@ -831,23 +831,23 @@ void queue_runner_start(struct server *srv)
 		log_error("queue event=recover_failed err=%d", rc);
 	else if (recovered)
 		log_info("queue event=stale_claims_recovered rows=%d", recovered);
-	if (dns_resolver_new(&queue_rt.dns, srv->loop, cfg->queue_dns_servers,
-	                     (unsigned)cfg->queue_dns_timeout * 1000, err, sizeof err) < 0)
+	if (dns_resolver_new(&queue_rt.dns, srv->loop, cfg->queue.dns_servers,
+	                     (unsigned)cfg->queue.dns_timeout * 1000, err, sizeof err) < 0)
 		log_error("queue event=dns_init_failed err=\"%s\" note=mx_delivery_disabled", err);
-	if (tls_client_ctx_new(&queue_rt.tls, cfg->queue_verify_tls, NULL, err, sizeof err) < 0)
+	if (tls_client_ctx_new(&queue_rt.tls, cfg->queue.verify_tls, NULL, err, sizeof err) < 0)
 		log_error("queue event=tls_client_init_failed err=\"%s\" note=no_starttls", err);
-	if (cfg->queue_smarthost_password_file[0])
-		read_password_file(cfg->queue_smarthost_password_file, queue_rt.smarthost_password,
+	if (cfg->queue.smarthost_password_file[0])
+		read_password_file(cfg->queue.smarthost_password_file, queue_rt.smarthost_password,
 		                   sizeof queue_rt.smarthost_password);
 	uv_timer_init(srv->loop, &scan_timer);
 	uv_idle_init(srv->loop, &kick_idle);
 	uv_timer_init(srv->loop, &kick_timer);
-	uint64_t every = (uint64_t)cfg->queue_scan_interval * 1000;
+	uint64_t every = (uint64_t)cfg->queue.scan_interval * 1000;
 	uv_timer_start(&scan_timer, on_scan_timer, 200, every);
 	queue_rt.running = true;
 	log_info("queue event=runner_started scan_interval=%llds mode=%s dns=%s",
-	         (long long)cfg->queue_scan_interval, cfg->queue_smarthost[0] ? "smarthost" : "mx",
-	         cfg->queue_dns_servers[0] ? cfg->queue_dns_servers : "resolv.conf");
+	         (long long)cfg->queue.scan_interval, cfg->queue.smarthost[0] ? "smarthost" : "mx",
+	         cfg->queue.dns_servers[0] ? cfg->queue.dns_servers : "resolv.conf");
 }
 
 void queue_runner_stop(void)

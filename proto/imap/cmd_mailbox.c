@@ -546,7 +546,7 @@ static int write_status(struct imap_session *s, const char *name, int64_t id, un
 	if (items & ST_HIGHESTMODSEQ)
 		ADD(" HIGHESTMODSEQ %lld", (long long)mb.highestmodseq);
 	if (items & ST_APPENDLIMIT)
-		ADD(" APPENDLIMIT %lld", (long long)s->srv->cfg->imap_max_literal);
+		ADD(" APPENDLIMIT %lld", (long long)s->srv->cfg->imap.max_literal);
 #undef ADD
 	imap_write(s, "* STATUS ", 9);
 	imap_write_mailbox(s, name);

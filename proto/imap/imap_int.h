@@ -273,7 +273,7 @@ struct imap_session {
 	enum imap_state state;
 	uint64_t sid;
 	char peer[64];
-	unsigned errors; /* BADs so far; cfg->imap_max_errors -> BYE */
+	unsigned errors; /* BADs so far; cfg->imap.max_errors -> BYE */
 
 	/* Authenticated identity (state >= IMAP_AUTH). */
 	int64_t account_id;

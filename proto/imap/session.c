@@ -97,7 +97,7 @@ bool imap_login_allowed(const struct imap_session *s)
 		return false;
 	if (conn_is_tls(s->conn))
 		return true;
-	return s->srv->cfg->auth_plaintext_loopback && conn_peer_is_loopback(s->conn);
+	return s->srv->cfg->auth.plaintext_loopback && conn_peer_is_loopback(s->conn);
 }
 
 void imap_apply_limits(struct imap_session *s)
@@ -109,10 +109,10 @@ void imap_apply_limits(struct imap_session *s)
 		if (!s->closed)
 			conn_set_max_line(s->conn, 8192);
 	} else {
-		imap_parser_limits_auth(&l, (uint64_t)cfg->imap_max_literal,
-		                        (size_t)cfg->imap_max_line);
+		imap_parser_limits_auth(&l, (uint64_t)cfg->imap.max_literal,
+		                        (size_t)cfg->imap.max_line);
 		if (!s->closed)
-			conn_set_max_line(s->conn, (size_t)cfg->imap_max_line);
+			conn_set_max_line(s->conn, (size_t)cfg->imap.max_line);
 	}
 	imap_parser_set_limits(s->parser, &l);
 }
@@ -502,7 +502,7 @@ static void resume_input(struct imap_session *s)
 
 static void check_errors(struct imap_session *s)
 {
-	if (s->state == IMAP_LOGOUT || s->errors < (unsigned)s->srv->cfg->imap_max_errors)
+	if (s->state == IMAP_LOGOUT || s->errors < (unsigned)s->srv->cfg->imap.max_errors)
 		return;
 	imap_log(s, LOG_INFO, "event=too_many_errors errors=%u", s->errors);
 	imap_untagged(s, "BYE Too many invalid commands");
@@ -653,7 +653,7 @@ static void feed(struct imap_session *s, const char *data, size_t len)
 		case IMAP_PARSE_LITERAL: {
 			uint64_t lit = imap_parser_literal_len(s->parser);
 			if (imap_parser_literal_skip(s->parser)) {
-				if (lit > (uint64_t)s->srv->cfg->imap_max_literal) {
+				if (lit > (uint64_t)s->srv->cfg->imap.max_literal) {
 					imap_untagged(s, "BYE [TOOBIG] Literal too big");
 					imap_close(s);
 					return;

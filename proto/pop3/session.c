@@ -162,7 +162,7 @@ void pop3_close(struct pop3_session *s)
 
 bool pop3_error(struct pop3_session *s)
 {
-	if (++s->errors < s->srv->cfg->pop3_max_errors)
+	if (++s->errors < s->srv->cfg->pop3.max_errors)
 		return false;
 	pop3_log(s, LOG_INFO, "event=too_many_errors errors=%lld", (long long)s->errors);
 	pop3_reply(s, "-ERR too many errors");
@@ -174,7 +174,7 @@ bool pop3_login_allowed(const struct pop3_session *s)
 {
 	if (conn_is_tls(s->conn))
 		return true;
-	return s->srv->cfg->auth_plaintext_loopback && conn_peer_is_loopback(s->conn);
+	return s->srv->cfg->auth.plaintext_loopback && conn_peer_is_loopback(s->conn);
 }
 
 /* ---- conn callbacks ---- */
@@ -317,7 +317,7 @@ void pop3_session_start(struct conn *c)
 	snprintf(s->peer, sizeof s->peer, "%s", conn_peer(c));
 	s->state = POP3_AUTHORIZATION;
 	conn_set_callbacks(c, &pop3_callbacks, s);
-	conn_set_max_line(c, (size_t)s->srv->cfg->pop3_max_line);
+	conn_set_max_line(c, (size_t)s->srv->cfg->pop3.max_line);
 
 	pop3_log(s, LOG_INFO, "event=connect tls=%s", conn_is_tls(c) ? "yes" : "no");
 	if (s->srv->stopping) {

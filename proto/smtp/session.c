@@ -130,7 +130,7 @@ void smtp_reply(struct smtp_session *s, enum smtp_reply_id id, const char *detai
 		close_session(s);
 		return;
 	}
-	if (d->code >= 500 && s->errors >= s->cfg->smtp_max_errors) {
+	if (d->code >= 500 && s->errors >= s->cfg->smtp.max_errors) {
 		LOGS(s, LOG_WARN, "event=too_many_errors errors=%d", s->errors);
 		n = smtp_reply_format(buf, sizeof buf, SMTP_R_TOO_MANY_ERRORS, NULL);
 		conn_write(s->c, buf, n);
@@ -177,13 +177,13 @@ static uint64_t command_timeout_ms(const struct smtp_session *s)
 	const struct listener *l = conn_listener(s->c);
 	if (l && l->limits.idle_timeout_ms)
 		return l->limits.idle_timeout_ms;
-	return (uint64_t)s->cfg->smtp_timeout_command * 1000;
+	return (uint64_t)s->cfg->smtp.timeout_command * 1000;
 }
 
 static bool auth_allowed(const struct smtp_session *s)
 {
 	return conn_is_tls(s->c) ||
-	       (s->cfg->auth_plaintext_loopback && conn_peer_is_loopback(s->c));
+	       (s->cfg->auth.plaintext_loopback && conn_peer_is_loopback(s->c));
 }
 
 /* ---- commands ------------------------------------------------------- */
@@ -275,7 +275,7 @@ static void proceed_ehlo(struct smtp_session *s, struct cmd_ctx *x)
 	snprintf(host_line, sizeof host_line, "%s",
 	         s->cfg->hostname[0] ? s->cfg->hostname : "localhost");
 	snprintf(size_line, sizeof size_line, "SIZE %lld",
-	         (long long)s->cfg->smtp_max_message_size);
+	         (long long)s->cfg->smtp.max_message_size);
 	lines[nl++] = host_line;
 	lines[nl++] = size_line;
 	lines[nl++] = "PIPELINING";
@@ -367,7 +367,7 @@ static enum smtp_reply_id check_mail(struct smtp_session *s, struct cmd_ctx *x)
 		return r;
 	if (x->path.utf8 && !x->mp.smtputf8)
 		return SMTP_R_UTF8_REQUIRED;
-	if (x->mp.has_size && x->mp.size > (uint64_t)s->cfg->smtp_max_message_size)
+	if (x->mp.has_size && x->mp.size > (uint64_t)s->cfg->smtp.max_message_size)
 		return SMTP_R_TOO_BIG;
 	if (s->submission) {
 		if (x->path.null)
@@ -414,7 +414,7 @@ static enum smtp_reply_id check_rcpt(struct smtp_session *s, struct cmd_ctx *x)
 		return r;
 	if (x->path.utf8 && !s->txn.params.smtputf8)
 		return SMTP_R_UTF8_REQUIRED;
-	if (s->txn.naccepted >= (size_t)s->cfg->smtp_max_recipients)
+	if (s->txn.naccepted >= (size_t)s->cfg->smtp.max_recipients)
 		return SMTP_R_TOO_MANY_RCPTS;
 	return smtp_rcpt_resolve(s, &x->path, &x->rp, &x->rcpt);
 }
@@ -461,11 +461,11 @@ static void proceed_rcpt(struct smtp_session *s, struct cmd_ctx *x)
 static void start_body(struct smtp_session *s)
 {
 	if (!s->txn.msg_started) {
-		smtp_msg_init(&s->txn.msg, (size_t)s->cfg->smtp_max_message_size,
-		              config_bare_newline(s->cfg) == BARE_NEWLINE_NORMALIZE);
+		smtp_msg_init(&s->txn.msg, (size_t)s->cfg->smtp.max_message_size,
+		              s->cfg->smtp.bare_newline == SMTP_BARE_NEWLINE_NORMALIZE);
 		s->txn.msg_started = true;
 	}
-	conn_set_idle_timeout(s->c, (uint64_t)s->cfg->smtp_timeout_data * 1000);
+	conn_set_idle_timeout(s->c, (uint64_t)s->cfg->smtp.timeout_data * 1000);
 }
 
 static void proceed_data(struct smtp_session *s, struct cmd_ctx *x)
@@ -551,7 +551,7 @@ static enum smtp_reply_id check_vrfy(struct smtp_session *s, struct cmd_ctx *x)
  * and an unknown one 550 5.1.1, as Postfix does with VRFY enabled. */
 static void proceed_vrfy(struct smtp_session *s, struct cmd_ctx *x)
 {
-	if (!s->cfg->smtp_vrfy_enabled) {
+	if (!s->cfg->smtp.vrfy_enabled) {
 		smtp_reply(s, SMTP_R_VRFY, NULL);
 		return;
 	}
@@ -1095,17 +1095,17 @@ void smtp_session_start(struct conn *c)
 	s->refs = 1;
 	s->state = SMTP_S_GREETING;
 	conn_set_callbacks(c, &smtp_callbacks, s);
-	conn_set_max_line(c, (size_t)s->cfg->smtp_max_line);
+	conn_set_max_line(c, (size_t)s->cfg->smtp.max_line);
 	log_session(LOG_INFO, conn_id(c), conn_peer(c), "smtp", "event=connect mode=%s tls=%d",
 	            s->submission ? "submission" : "mx", conn_is_tls(c));
 
-	if (!s->submission && !conn_is_tls(c) && s->cfg->smtp_greet_delay_ms > 0 &&
+	if (!s->submission && !conn_is_tls(c) && s->cfg->smtp.greet_delay_ms > 0 &&
 	    uv_timer_init(conn_loop(c), &s->greet_timer) == 0) {
 		s->greet_timer.data = s;
 		s->timer_open = true;
 		smtp_session_ref(s); /* dropped in on_timer_closed */
 		uv_timer_start(&s->greet_timer, on_greet_timer,
-		               (uint64_t)s->cfg->smtp_greet_delay_ms, 0);
+		               (uint64_t)s->cfg->smtp.greet_delay_ms, 0);
 		return;
 	}
 	send_greeting(s);

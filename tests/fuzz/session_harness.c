@@ -229,10 +229,10 @@ static void setup_variant(struct harness_variant *v, size_t i)
 	snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", g.store_dir);
 	/* Failures answer at once; past 20 a second the client's address is
 	 * throttled until the second is over (a path of its own). */
-	cfg->auth_fail_delay_ms = 0;
-	cfg->auth_fail_max_delay_ms = 0;
-	cfg->auth_fail_limit = 20;
-	cfg->auth_fail_window = 1;
+	cfg->auth.fail_delay_ms = 0;
+	cfg->auth.fail_max_delay_ms = 0;
+	cfg->auth.fail_limit = 20;
+	cfg->auth.fail_window = 1;
 	cfg->nlisten = 1;
 	struct config_listen *lc = &cfg->listen[0];
 	memset(lc, 0, sizeof *lc);
@@ -253,18 +253,18 @@ static void setup_variant(struct harness_variant *v, size_t i)
 	switch (lc->protocol) {
 	case PROTO_SMTP:
 	case PROTO_SUBMISSION:
-		l->limits.max_line = (size_t)cfg->smtp_max_line;
-		idle_s = (uint64_t)cfg->smtp_timeout_command;
+		l->limits.max_line = (size_t)cfg->smtp.max_line;
+		idle_s = (uint64_t)cfg->smtp.timeout_command;
 		l->start = smtp_session_start;
 		break;
 	case PROTO_POP3:
-		l->limits.max_line = (size_t)cfg->pop3_max_line;
-		idle_s = (uint64_t)cfg->pop3_timeout;
+		l->limits.max_line = (size_t)cfg->pop3.max_line;
+		idle_s = (uint64_t)cfg->pop3.timeout;
 		l->start = pop3_session_start;
 		break;
 	case PROTO_IMAP:
-		l->limits.max_line = (size_t)cfg->imap_max_line;
-		idle_s = (uint64_t)cfg->imap_timeout;
+		l->limits.max_line = (size_t)cfg->imap.max_line;
+		idle_s = (uint64_t)cfg->imap.timeout;
 		l->start = imap_session_start;
 		break;
 	}
