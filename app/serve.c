@@ -242,6 +242,11 @@ int serve_run(struct config *cfg)
 	conn_set_input_hook(note_client, srv->store);
 	if (ensure_first_start(srv) < 0)
 		return 1;
+	cfg->auth.domain = cfg->domain; /* bare user names are in the primary domain */
+	if (auth_pool_new(&srv->auth, srv->loop, srv->store, &cfg->auth) < 0) {
+		fprintf(stderr, "tern: out of memory\n");
+		return 1;
+	}
 	smtp_spool_set_budget((size_t)cfg->smtp.spool_memory);
 
 	struct tls_cert_spec specs[CONFIG_MAX_CERTS];
@@ -304,6 +309,7 @@ int serve_run(struct config *cfg)
 	conn_set_input_hook(NULL, NULL);
 	store_close(&srv->store);
 	uv_run(srv->loop, UV_RUN_DEFAULT);
+	auth_pool_free(&srv->auth);
 	tls_server_free(&srv->tls);
 	log_info("event=stopped");
 	return 0;

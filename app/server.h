@@ -13,6 +13,7 @@
 #include "app/config.h"
 
 struct store;
+struct auth_pool;
 struct tls_server;
 struct conn;
 
@@ -20,6 +21,7 @@ struct server {
 	uv_loop_t *loop;
 	struct config *cfg;
 	struct store *store;
+	struct auth_pool *auth;
 	struct tls_server *tls;
 	bool stopping; /* SIGTERM/SIGINT received: no new sessions, no new work */
 };

@@ -152,7 +152,7 @@ static enum imap_cmd_result check_password(struct imap_session *s, struct imap_c
 	struct login_ctx *lc = cmd->ctx;
 	imap_log(s, LOG_DEBUG, "event=auth_check mech=%s user=%s", lc->mech,
 	         log_kv_escape(u, sizeof u, user, strlen(user)));
-	s->auth = auth_check(s->srv, conn_peer_ip(s->conn), user, pass, on_auth_done, s);
+	s->auth = auth_check(s->srv->auth, conn_peer_ip(s->conn), user, pass, on_auth_done, s);
 	imap_sasl_end(s);
 	if (!s->auth) {
 		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Out of memory, try again later");

@@ -679,8 +679,8 @@ static void auth_status(struct smtp_session *s, enum sasl_status st)
 		smtp_enter_state(s, SMTP_S_AUTH_CHECK);
 		smtp_session_ref(s);
 		conn_pause(s->c);
-		s->auth_req = auth_check(s->srv, conn_peer_ip(s->c), s->sasl.user, s->sasl.pass,
-		                         auth_result, s);
+		s->auth_req = auth_check(s->srv->auth, conn_peer_ip(s->c), s->sasl.user,
+		                         s->sasl.pass, auth_result, s);
 		if (!s->auth_req) {
 			sasl_clear(&s->sasl);
 			conn_resume(s->c);

@@ -1,6 +1,7 @@
 /* session_harness: see session_harness.h. */
 #include "tests/fuzz/session_harness.h"
 
+#include "auth/auth.h"
 #include "net/conn.h"
 #include "lib/log.h"
 #include "store/accounts.h"
@@ -34,6 +35,8 @@ static struct {
 	char dir[256];
 	char store_dir[300];
 	struct store *store;
+	struct auth_settings auth_settings;
+	struct auth_pool *auth;
 	struct tls_server *tls;
 	struct harness_variant v[MAX_VARIANTS];
 	uv_handle_t *base[MAX_BASE_HANDLES]; /* handles that live across inputs */
@@ -195,13 +198,19 @@ static void open_store(void)
 		harness_die("store_open", err);
 	if (store_exec(g.store, populate, NULL) < 0)
 		harness_die("store", "cannot create the accounts");
-	for (size_t i = 0; i < g.spec->nvariants; i++)
+	if (auth_pool_new(&g.auth, &g.loop, g.store, &g.auth_settings) < 0)
+		harness_die("auth_pool_new", NULL);
+	for (size_t i = 0; i < g.spec->nvariants; i++) {
 		g.v[i].srv.store = g.store;
+		g.v[i].srv.auth = g.auth;
+	}
 }
 
-/* A fresh database: the old one only grows. */
+/* A fresh database: the old one only grows. The auth pool, which reads
+ * it, goes with it (and its throttle table: every 5000 inputs). */
 void harness_reset_store(void)
 {
+	auth_pool_free(&g.auth);
 	store_close(&g.store);
 	uv_run(&g.loop, UV_RUN_NOWAIT);
 	nftw(g.store_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -227,12 +236,6 @@ static void setup_variant(struct harness_variant *v, size_t i)
 	snprintf(cfg->hostname, sizeof cfg->hostname, "mail." HARNESS_DOMAIN);
 	snprintf(cfg->domain, sizeof cfg->domain, HARNESS_DOMAIN);
 	snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", g.store_dir);
-	/* Failures answer at once; past 20 a second the client's address is
-	 * throttled until the second is over (a path of its own). */
-	cfg->auth.fail_delay_ms = 0;
-	cfg->auth.fail_max_delay_ms = 0;
-	cfg->auth.fail_limit = 20;
-	cfg->auth.fail_window = 1;
 	cfg->nlisten = 1;
 	struct config_listen *lc = &cfg->listen[0];
 	memset(lc, 0, sizeof *lc);
@@ -314,6 +317,15 @@ void harness_setup(const struct harness_spec *spec)
 		harness_die("mkdtemp", NULL);
 	atexit(cleanup);
 	snprintf(g.store_dir, sizeof g.store_dir, "%s/data", g.dir);
+	/* Failures answer at once; past 20 a second the client's address is
+	 * throttled until the second is over (a path of its own). */
+	g.auth_settings = (struct auth_settings){
+	    .fail_delay_ms = 0,
+	    .fail_max_delay_ms = 0,
+	    .fail_limit = 20,
+	    .fail_window = 1,
+	    .domain = HARNESS_DOMAIN,
+	};
 
 	if (uv_loop_init(&g.loop) != 0)
 		harness_die("uv_loop_init", NULL);

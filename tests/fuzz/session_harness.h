@@ -8,7 +8,8 @@
  * temporary directory (tmpfs when there is one: every change is a COMMIT;
  * directories left by dead runs are removed) with the domain and the
  * account USER (a cheap sha512-crypt hash of PASSWORD), plus whatever the
- * target's populate() adds; a self-signed TLS server; and one listening
+ * target's populate() adds; the auth pool over it (failures answered at
+ * once, 20 a second per address); a self-signed TLS server; and one listening
  * socket on 127.0.0.1:0 per server variant, configured by the target's
  * configure(). Our own accept callback hands each connection to
  * conn_accept() with the listener's session-start function, like
@@ -68,8 +69,8 @@ struct harness_spec {
 	const char *name;
 	size_t nvariants;
 	/* Called once per variant after config_defaults() and the common
-	 * settings (hostname, domain, data_dir, auth failure delays of 0,
-	 * one listener on 127.0.0.1:0): sets the protocol and TLS mode of
+	 * settings (hostname, domain, data_dir, one listener on
+	 * 127.0.0.1:0): sets the protocol and TLS mode of
 	 * cfg->listen[0] and whatever else the variant needs. The listener's
 	 * limits and start function are then derived from the config as
 	 * listener.c does. */
