@@ -279,7 +279,20 @@ int serve_run(struct config *cfg)
 		return 1;
 	}
 
-	queue_runner_start(srv);
+	static const char *self_smtp[CONFIG_MAX_LISTEN];
+	size_t nself_smtp = 0;
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		if (cfg->listen[i].protocol == PROTO_SMTP)
+			self_smtp[nself_smtp++] = cfg->listen[i].address;
+	struct relay_services relay = {
+	    .loop = srv->loop,
+	    .store = srv->store,
+	    .hostname = cfg->hostname,
+	    .stopping = &srv->stopping,
+	    .self_smtp = self_smtp,
+	    .nself_smtp = nself_smtp,
+	};
+	queue_runner_start(&cfg->queue, &relay);
 
 	log_info("event=ready version=%s data_dir=%s domain=%s listeners=%zu", TERN_VERSION,
 	         cfg->data_dir, cfg->domain, cfg->nlisten);

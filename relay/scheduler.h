@@ -13,9 +13,11 @@
 #define TERN_QUEUE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
-struct server;
+struct store;
 
 /* [queue] */
 struct relay_settings {
@@ -40,10 +42,24 @@ struct relay_settings {
 	int64_t max_received_headers;   /* loop limit */
 };
 
+/* What the runner uses of the rest of the server, handed over at start.
+ * Everything pointed to must outlive the runner. */
+struct relay_services {
+	uv_loop_t *loop;
+	struct store *store;
+	const char *hostname; /* HELO name; DSNs come from MAILER-DAEMON@hostname */
+	const bool *stopping; /* the server is shutting down: no more scans */
+	/* "host:port" of our own SMTP (MX) listeners: a target that is one of
+	 * them is mail looping back to us. */
+	const char *const *self_smtp;
+	size_t nself_smtp;
+};
+
 /* Start the runner (after the listeners): recovers stale claims, creates
- * the resolver, arms the scan timer. Logs and keeps serving without relay if
- * something is missing. */
-void queue_runner_start(struct server *srv);
+ * the resolver and the TLS client context, arms the scan timer. Logs and
+ * keeps serving without relay if something is missing. settings is kept by
+ * pointer, svc is copied. */
+void queue_runner_start(const struct relay_settings *settings, const struct relay_services *svc);
 /* Stop: cancel DNS, abort connections; claimed rows are recovered at the
  * next start. Run the loop afterwards so handles can close. */
 void queue_runner_stop(void);
