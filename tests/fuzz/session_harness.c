@@ -201,8 +201,8 @@ static void open_store(void)
 	if (auth_pool_new(&g.auth, &g.loop, g.store, &g.auth_settings) < 0)
 		harness_die("auth_pool_new", NULL);
 	for (size_t i = 0; i < g.spec->nvariants; i++) {
-		g.v[i].srv.store = g.store;
-		g.v[i].srv.auth = g.auth;
+		g.v[i].env.store = g.store;
+		g.v[i].env.auth = g.auth;
 	}
 }
 
@@ -218,15 +218,12 @@ void harness_reset_store(void)
 	record_base_handles();
 }
 
-static void on_connection(uv_stream_t *server, int status)
+/* In front of the protocol's start function: one more connection. */
+static void on_start(struct conn *c, void *ctx)
 {
-	struct harness_variant *v = server->data;
-	if (status < 0)
-		harness_die("accept", uv_strerror(status));
+	struct harness_variant *v = ctx;
 	g.accepted++;
-	bool starttls = v->l.cfg->tls == LISTEN_TLS_STARTTLS;
-	conn_accept(&g.loop, server, &v->l, starttls ? CONN_TLS_STARTTLS : CONN_TLS_NONE,
-	            starttls ? g.tls : NULL, &v->l.limits, v->l.start);
+	v->wired.spec.start(c, v->wired.spec.ctx);
 }
 
 static void setup_variant(struct harness_variant *v, size_t i)
@@ -243,51 +240,24 @@ static void setup_variant(struct harness_variant *v, size_t i)
 	v->max_output = 0;
 	g.spec->configure(v, i);
 
-	v->srv.loop = &g.loop;
-	v->srv.cfg = cfg;
-	v->srv.tls = g.tls;
+	/* What serve_run() sets (the store and the auth pool: open_store()). */
+	v->env.hostname = cfg->hostname;
+	v->env.domain = cfg->domain;
+	v->env.auth_plaintext_loopback = cfg->auth.plaintext_loopback;
+	v->env.stopping = false;
+	bool starttls = lc->tls == LISTEN_TLS_STARTTLS;
+	serve_wire_listener(&v->wired, cfg, lc, &v->env, starttls ? g.tls : NULL);
 
-	/* What listener.c's protocol_defaults() sets. */
-	struct listener *l = &v->l;
-	l->server = &v->srv;
-	l->cfg = lc;
-	memset(&l->limits, 0, sizeof l->limits);
-	uint64_t idle_s = 300;
-	switch (lc->protocol) {
-	case PROTO_SMTP:
-	case PROTO_SUBMISSION:
-		l->limits.max_line = (size_t)cfg->smtp.max_line;
-		idle_s = (uint64_t)cfg->smtp.timeout_command;
-		l->start = smtp_session_start;
-		break;
-	case PROTO_POP3:
-		l->limits.max_line = (size_t)cfg->pop3.max_line;
-		idle_s = (uint64_t)cfg->pop3.timeout;
-		l->start = pop3_session_start;
-		break;
-	case PROTO_IMAP:
-		l->limits.max_line = (size_t)cfg->imap.max_line;
-		idle_s = (uint64_t)cfg->imap.timeout;
-		l->start = imap_session_start;
-		break;
-	}
-	l->limits.idle_timeout_ms = idle_s * 1000;
-	l->limits.handshake_timeout_ms = (uint64_t)cfg->tls_handshake_timeout * 1000;
-	l->limits.max_output = v->max_output ? v->max_output : (size_t)cfg->max_output;
-
-	uv_tcp_init(&g.loop, &l->tcp);
-	l->tcp.data = v;
-	struct sockaddr_in a;
-	uv_ip4_addr("127.0.0.1", 0, &a);
-	int alen = sizeof v->addr;
-	int rc = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&a, 0);
-	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&l->tcp, 128, on_connection);
-	if (rc == 0)
-		rc = uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&v->addr, &alen);
-	if (rc != 0)
-		harness_die("listen on 127.0.0.1", uv_strerror(rc));
-	l->bound = true;
+	struct listener_spec spec = v->wired.spec;
+	spec.start = on_start;
+	spec.ctx = v;
+	if (v->max_output)
+		spec.limits.max_output = v->max_output;
+	struct sockaddr_storage bound;
+	char err[512];
+	if (listener_open(&g.loop, &spec, &bound, err, sizeof err) < 0)
+		harness_die("listener_open", err);
+	memcpy(&v->addr, &bound, sizeof v->addr);
 }
 
 void harness_setup(const struct harness_spec *spec)
@@ -453,7 +423,7 @@ bool harness_run(struct harness_variant *v, const struct harness_session *hs)
 	for (;;) {
 		bool busy = false, wr_blocked = false;
 		if (!stopped && (off >= stop_at || (wr_done && stop))) {
-			v->srv.stopping = true;
+			v->env.stopping = true;
 			conn_shutdown_all();
 			stopped = true;
 		}
@@ -517,7 +487,7 @@ bool harness_run(struct harness_variant *v, const struct harness_session *hs)
 			pf[1].events = (short)(POLLIN | (wr_blocked ? POLLOUT : 0));
 		poll(pf, fd >= 0 ? 2 : 1, timeout);
 	}
-	v->srv.stopping = false;
+	v->env.stopping = false;
 	if (hs->fail_commit)
 		store_test_fail_next_commits(g.store, 0);
 	return clean_eof;
