@@ -48,6 +48,7 @@
 #include "proto/imap/parser.h"
 #include "proto/imap/imap.h"
 #include "proto/common/env.h"
+#include "proto/common/session.h"
 #include "net/conn.h"
 #include "store/notify.h"
 #include "store/store.h"
@@ -97,6 +98,9 @@ bool imap_login_allowed(const struct imap_session *s)
 	return proto_auth_allowed(s->env, s->conn);
 }
 
+/* The line limit before login (the parser's own: imap_parser_limits_preauth()). */
+#define PREAUTH_MAX_LINE 8192
+
 void imap_apply_limits(struct imap_session *s)
 {
 	struct imap_parser_limits l;
@@ -104,7 +108,7 @@ void imap_apply_limits(struct imap_session *s)
 	if (s->state == IMAP_NOT_AUTH) {
 		imap_parser_limits_preauth(&l);
 		if (!s->closed)
-			conn_set_max_line(s->conn, 8192);
+			conn_set_max_line(s->conn, PREAUTH_MAX_LINE);
 	} else {
 		imap_parser_limits_auth(&l, (uint64_t)cfg->max_literal, (size_t)cfg->max_line);
 		if (!s->closed)
@@ -811,9 +815,18 @@ static const struct conn_callbacks imap_callbacks = {
 void imap_session_start(struct conn *c, void *ctx)
 {
 	const struct imap_ctx *x = ctx;
-	struct imap_session *s = calloc(1, sizeof *s);
-	if (!s) {
+	/* The limits imap_apply_limits() sets in IMAP_NOT_AUTH: the parser's
+	 * here, the line limit through proto_session_new(). */
+	struct imap_parser_limits l;
+	imap_parser_limits_preauth(&l);
+	struct imap_parser *parser = imap_parser_new(&l);
+	if (!parser) {
 		conn_abort(c);
+		return;
+	}
+	struct imap_session *s = proto_session_new(c, sizeof *s, &imap_callbacks, PREAUTH_MAX_LINE);
+	if (!s) {
+		imap_parser_free(&parser);
 		return;
 	}
 	s->conn = c;
@@ -823,16 +836,7 @@ void imap_session_start(struct conn *c, void *ctx)
 	s->sid = conn_id(c);
 	snprintf(s->peer, sizeof s->peer, "%s", conn_peer(c));
 	s->state = IMAP_NOT_AUTH;
-	struct imap_parser_limits l;
-	imap_parser_limits_preauth(&l);
-	s->parser = imap_parser_new(&l);
-	if (!s->parser) {
-		free(s);
-		conn_abort(c);
-		return;
-	}
-	conn_set_callbacks(c, &imap_callbacks, s);
-	imap_apply_limits(s);
+	s->parser = parser;
 
 	imap_log(s, LOG_INFO, "event=connect tls=%s", conn_is_tls(c) ? "yes" : "no");
 	if (s->env->stopping) {

@@ -62,6 +62,7 @@
 #include <string.h>
 
 #include "proto/common/env.h"
+#include "proto/common/session.h"
 #include "proto/pop3/lock.h"
 #include "net/conn.h"
 
@@ -302,11 +303,10 @@ static const struct conn_callbacks pop3_callbacks = {
 void pop3_session_start(struct conn *c, void *ctx)
 {
 	const struct pop3_ctx *x = ctx;
-	struct pop3_session *s = calloc(1, sizeof *s);
-	if (!s) {
-		conn_abort(c);
+	struct pop3_session *s =
+	    proto_session_new(c, sizeof *s, &pop3_callbacks, (size_t)x->settings->max_line);
+	if (!s)
 		return;
-	}
 	s->conn = c;
 	s->env = x->env;
 	s->cfg = x->settings;
@@ -314,8 +314,6 @@ void pop3_session_start(struct conn *c, void *ctx)
 	s->sid = conn_id(c);
 	snprintf(s->peer, sizeof s->peer, "%s", conn_peer(c));
 	s->state = POP3_AUTHORIZATION;
-	conn_set_callbacks(c, &pop3_callbacks, s);
-	conn_set_max_line(c, (size_t)s->cfg->max_line);
 
 	pop3_log(s, LOG_INFO, "event=connect tls=%s", conn_is_tls(c) ? "yes" : "no");
 	if (s->env->stopping) {

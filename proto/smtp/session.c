@@ -57,6 +57,7 @@
 #include <strings.h>
 
 #include "proto/common/env.h"
+#include "proto/common/session.h"
 #include "net/conn.h"
 #include "lib/log.h"
 #include "store/accounts.h"
@@ -1071,12 +1072,11 @@ static const struct conn_callbacks smtp_callbacks = {
 void smtp_session_start(struct conn *c, void *ctx)
 {
 	const struct smtp_ctx *x = ctx;
-	struct smtp_session *s = calloc(1, sizeof *s);
+	struct smtp_session *s =
+	    proto_session_new(c, sizeof *s, &smtp_callbacks, (size_t)x->settings->max_line);
 
-	if (!s) {
-		conn_abort(c);
+	if (!s)
 		return;
-	}
 	s->c = c;
 	s->env = x->env;
 	s->cfg = x->settings;
@@ -1084,8 +1084,6 @@ void smtp_session_start(struct conn *c, void *ctx)
 	s->submission = x->submission;
 	s->refs = 1;
 	s->state = SMTP_S_GREETING;
-	conn_set_callbacks(c, &smtp_callbacks, s);
-	conn_set_max_line(c, (size_t)s->cfg->max_line);
 	log_session(LOG_INFO, conn_id(c), conn_peer(c), "smtp", "event=connect mode=%s tls=%d",
 	            s->submission ? "submission" : "mx", conn_is_tls(c));
 
