@@ -44,6 +44,13 @@ struct config_key {
 	{                                                                                          \
 		sec, key, KT_BOOL, OFF(field), 0, #def, 0, 0, NULL                                 \
 	}
+/* A choice stored as the index of its value in `choices` (an enum whose
+ * values follow that order), not as a string. */
+#define CHOICE_ENUM(sec, key, field, def, choices)                                                 \
+	{                                                                                          \
+		sec, key, KT_CHOICE, OFF(field), 0, def, 0, 0, choices                             \
+	}
+_Static_assert(sizeof(enum smtp_bare_newline) == sizeof(int), "a choice enum is stored as an int");
 #define CHOICE(sec, key, field, def, choices)                                                      \
 	{                                                                                          \
 		sec, key, KT_CHOICE, OFF(field), sizeof(((struct config *)0)->field), def, 0, 0,   \
@@ -63,51 +70,51 @@ static const struct config_key config_keys[] = {
     INT("limits", "max_connections_per_ip", max_connections_per_ip, 200, 1, 1000000),
     INT("limits", "max_output", max_output, 1048576, 4096, 1073741824),
 
-    BOOL("auth", "plaintext_loopback", auth_plaintext_loopback, false),
-    INT("auth", "fail_delay_ms", auth_fail_delay_ms, 250, 0, 60000),
-    INT("auth", "fail_max_delay_ms", auth_fail_max_delay_ms, 5000, 0, 600000),
-    INT("auth", "fail_limit", auth_fail_limit, 20, 1, 1000000),
-    INT("auth", "fail_window", auth_fail_window, 600, 1, 86400),
+    BOOL("auth", "plaintext_loopback", auth.plaintext_loopback, false),
+    INT("auth", "fail_delay_ms", auth.fail_delay_ms, 250, 0, 60000),
+    INT("auth", "fail_max_delay_ms", auth.fail_max_delay_ms, 5000, 0, 600000),
+    INT("auth", "fail_limit", auth.fail_limit, 20, 1, 1000000),
+    INT("auth", "fail_window", auth.fail_window, 600, 1, 86400),
 
-    INT("smtp", "max_message_size", smtp_max_message_size, 52428800, 1024, 2147483647),
-    INT("smtp", "spool_memory", smtp_spool_memory, 536870912, 1048576, INT64_MAX),
-    INT("smtp", "max_recipients", smtp_max_recipients, 100, 1, 100000),
-    INT("smtp", "max_errors", smtp_max_errors, 10, 1, 1000),
-    INT("smtp", "max_line", smtp_max_line, 1000, 512, 65536),
-    INT("smtp", "timeout_command", smtp_timeout_command, 300, 1, 3600),
-    INT("smtp", "timeout_data", smtp_timeout_data, 180, 1, 3600),
-    CHOICE("smtp", "bare_newline", smtp_bare_newline, "reject", "reject|normalize"),
-    BOOL("smtp", "vrfy", smtp_vrfy_enabled, false),
-    INT("smtp", "greet_delay_ms", smtp_greet_delay_ms, 250, 0, 30000),
+    INT("smtp", "max_message_size", smtp.max_message_size, 52428800, 1024, 2147483647),
+    INT("smtp", "spool_memory", smtp.spool_memory, 536870912, 1048576, INT64_MAX),
+    INT("smtp", "max_recipients", smtp.max_recipients, 100, 1, 100000),
+    INT("smtp", "max_errors", smtp.max_errors, 10, 1, 1000),
+    INT("smtp", "max_line", smtp.max_line, 1000, 512, 65536),
+    INT("smtp", "timeout_command", smtp.timeout_command, 300, 1, 3600),
+    INT("smtp", "timeout_data", smtp.timeout_data, 180, 1, 3600),
+    CHOICE_ENUM("smtp", "bare_newline", smtp.bare_newline, "reject", "reject|normalize"),
+    BOOL("smtp", "vrfy", smtp.vrfy_enabled, false),
+    INT("smtp", "greet_delay_ms", smtp.greet_delay_ms, 250, 0, 30000),
 
-    INT("pop3", "max_errors", pop3_max_errors, 10, 1, 1000),
-    INT("pop3", "max_line", pop3_max_line, 512, 255, 65536),
-    INT("pop3", "timeout", pop3_timeout, 600, 1, 86400),
+    INT("pop3", "max_errors", pop3.max_errors, 10, 1, 1000),
+    INT("pop3", "max_line", pop3.max_line, 512, 255, 65536),
+    INT("pop3", "timeout", pop3.timeout, 600, 1, 86400),
 
-    INT("imap", "max_errors", imap_max_errors, 20, 1, 1000),
-    INT("imap", "max_line", imap_max_line, 65536, 1024, 10485760),
-    INT("imap", "max_literal", imap_max_literal, 52428800, 1024, 2147483647),
-    INT("imap", "timeout", imap_timeout, 1800, 60, 86400),
+    INT("imap", "max_errors", imap.max_errors, 20, 1, 1000),
+    INT("imap", "max_line", imap.max_line, 65536, 1024, 10485760),
+    INT("imap", "max_literal", imap.max_literal, 52428800, 1024, 2147483647),
+    INT("imap", "timeout", imap.timeout, 1800, 60, 86400),
 
-    INT("queue", "retry_first", queue_retry_first, 300, 1, 86400),
-    INT("queue", "retry_max", queue_retry_max, 3600, 1, 604800),
-    INT("queue", "lifetime", queue_lifetime, 432000, 60, 2592000),
-    INT("queue", "scan_interval", queue_scan_interval, 5, 1, 3600),
-    STR("queue", "dns_servers", queue_dns_servers, ""),
-    INT("queue", "dns_timeout", queue_dns_timeout, 5, 1, 60),
-    INT("queue", "remote_port", queue_remote_port, 25, 1, 65535),
-    INT("queue", "connect_timeout", queue_connect_timeout, 30, 1, 600),
-    STR("queue", "smarthost", queue_smarthost, ""),
-    INT("queue", "smarthost_port", queue_smarthost_port, 587, 1, 65535),
-    STR("queue", "smarthost_user", queue_smarthost_user, ""),
-    STR("queue", "smarthost_password_file", queue_smarthost_password_file, ""),
-    BOOL("queue", "require_tls", queue_require_tls, false),
-    STR("queue", "require_tls_domains", queue_require_tls_domains, ""),
-    BOOL("queue", "verify_tls", queue_verify_tls, false),
-    INT("queue", "max_connections", queue_max_connections, 20, 1, 10000),
-    INT("queue", "max_per_domain", queue_max_per_domain, 4, 1, 1000),
-    INT("queue", "delay_dsn_after", queue_delay_dsn_after, 0, 0, 2592000),
-    INT("queue", "max_received_headers", queue_max_received_headers, 50, 5, 1000),
+    INT("queue", "retry_first", queue.retry_first, 300, 1, 86400),
+    INT("queue", "retry_max", queue.retry_max, 3600, 1, 604800),
+    INT("queue", "lifetime", queue.lifetime, 432000, 60, 2592000),
+    INT("queue", "scan_interval", queue.scan_interval, 5, 1, 3600),
+    STR("queue", "dns_servers", queue.dns_servers, ""),
+    INT("queue", "dns_timeout", queue.dns_timeout, 5, 1, 60),
+    INT("queue", "remote_port", queue.remote_port, 25, 1, 65535),
+    INT("queue", "connect_timeout", queue.connect_timeout, 30, 1, 600),
+    STR("queue", "smarthost", queue.smarthost, ""),
+    INT("queue", "smarthost_port", queue.smarthost_port, 587, 1, 65535),
+    STR("queue", "smarthost_user", queue.smarthost_user, ""),
+    STR("queue", "smarthost_password_file", queue.smarthost_password_file, ""),
+    BOOL("queue", "require_tls", queue.require_tls, false),
+    STR("queue", "require_tls_domains", queue.require_tls_domains, ""),
+    BOOL("queue", "verify_tls", queue.verify_tls, false),
+    INT("queue", "max_connections", queue.max_connections, 20, 1, 10000),
+    INT("queue", "max_per_domain", queue.max_per_domain, 4, 1, 1000),
+    INT("queue", "delay_dsn_after", queue.delay_dsn_after, 0, 0, 2592000),
+    INT("queue", "max_received_headers", queue.max_received_headers, 50, 5, 1000),
 };
 
 #undef OFF
@@ -143,11 +150,6 @@ const char *config_tls_name(enum listen_tls t)
 {
 	return (unsigned)t < 3 ? tls_names[t] : "?";
 }
-enum bare_newline_policy config_bare_newline(const struct config *cfg)
-{
-	return strcmp(cfg->smtp_bare_newline, "normalize") == 0 ? BARE_NEWLINE_NORMALIZE
-	                                                        : BARE_NEWLINE_REJECT;
-}
 
 /* Index of `value` in a '|'-separated list, or -1. */
 static int choice_index(const char *choices, const char *value, size_t vlen)
@@ -167,8 +169,9 @@ static int choice_index(const char *choices, const char *value, size_t vlen)
 	return -1;
 }
 
-/* Choice fields in struct config are strings; in listen entries they are
- * enums. The key table tells which by its size field (0 = enum). */
+/* A choice field is a string or an enum (every listen entry's, and
+ * smtp.bare_newline). The key table tells which by its size field
+ * (0 = enum). */
 static void key_store_default(const struct config_key *k, void *base)
 {
 	char *field = (char *)base + k->offset;

@@ -15,12 +15,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/auth.h"
+#include "proto/imap/imap.h"
+#include "proto/pop3/pop3.h"
+#include "proto/smtp/smtp.h"
+#include "relay/scheduler.h"
+
 #define CONFIG_MAX_LISTEN 32
 #define CONFIG_MAX_CERTS 16
 
 enum listen_protocol { PROTO_SMTP = 0, PROTO_SUBMISSION, PROTO_POP3, PROTO_IMAP };
 enum listen_tls { LISTEN_TLS_NONE = 0, LISTEN_TLS_STARTTLS, LISTEN_TLS_IMPLICIT };
-enum bare_newline_policy { BARE_NEWLINE_REJECT = 0, BARE_NEWLINE_NORMALIZE };
 
 struct config_listen {
 	enum listen_protocol protocol;
@@ -55,56 +60,12 @@ struct config {
 	int64_t max_connections_per_ip;
 	int64_t max_output;
 
-	/* [auth] */
-	bool auth_plaintext_loopback; /* allow AUTH/LOGIN without TLS from loopback */
-	int64_t auth_fail_delay_ms;   /* first failure delay, doubles per failure */
-	int64_t auth_fail_max_delay_ms;
-	int64_t auth_fail_limit;  /* failures per IP before temporary refusal */
-	int64_t auth_fail_window; /* seconds a failure counts */
-
-	/* [smtp] */
-	int64_t smtp_max_message_size;
-	int64_t smtp_spool_memory; /* all messages being received, together */
-	int64_t smtp_max_recipients;
-	int64_t smtp_max_errors;
-	int64_t smtp_max_line;
-	int64_t smtp_timeout_command; /* RFC 5321 4.5.3.2: 5 minutes */
-	int64_t smtp_timeout_data;    /* 3 minutes per data block */
-	char smtp_bare_newline[16];   /* "reject" | "normalize" */
-	bool smtp_vrfy_enabled;
-	int64_t smtp_greet_delay_ms; /* mx: wait before the greeting to catch early talkers */
-
-	/* [pop3] */
-	int64_t pop3_max_errors;
-	int64_t pop3_max_line;
-	int64_t pop3_timeout; /* 10 minutes */
-
-	/* [imap] */
-	int64_t imap_max_errors;
-	int64_t imap_max_line;
-	int64_t imap_max_literal;
-	int64_t imap_timeout; /* 30 minutes */
-
-	/* [queue] */
-	int64_t queue_retry_first;     /* seconds */
-	int64_t queue_retry_max;       /* seconds */
-	int64_t queue_lifetime;        /* seconds */
-	int64_t queue_scan_interval;   /* seconds between scans for due rows */
-	char queue_dns_servers[512];   /* "ip:port,ip:port"; "" = /etc/resolv.conf */
-	int64_t queue_dns_timeout;     /* seconds per DNS try */
-	int64_t queue_remote_port;     /* port of MX hosts (25) */
-	int64_t queue_connect_timeout; /* seconds */
-	char queue_smarthost[256];     /* "" = deliver by MX */
-	int64_t queue_smarthost_port;
-	char queue_smarthost_user[256];
-	char queue_smarthost_password_file[512];
-	bool queue_require_tls;               /* every hop must offer STARTTLS */
-	char queue_require_tls_domains[1024]; /* comma-separated domains */
-	bool queue_verify_tls;                /* verify the peer's certificate */
-	int64_t queue_max_connections;        /* outbound connections in total */
-	int64_t queue_max_per_domain;         /* outbound connections per domain */
-	int64_t queue_delay_dsn_after;        /* seconds; 0 = no delay DSN */
-	int64_t queue_max_received_headers;   /* loop limit */
+	/* The sections each layer reads, in the structs those layers own. */
+	struct auth_settings auth;   /* [auth] */
+	struct smtp_settings smtp;   /* [smtp] */
+	struct pop3_settings pop3;   /* [pop3] */
+	struct imap_settings imap;   /* [imap] */
+	struct relay_settings queue; /* [queue] */
 
 	/* [[listen]] */
 	struct config_listen listen[CONFIG_MAX_LISTEN];
@@ -125,7 +86,6 @@ int config_validate(const struct config *cfg, char *err, size_t errlen);
 
 const char *config_protocol_name(enum listen_protocol p);
 const char *config_tls_name(enum listen_tls t);
-enum bare_newline_policy config_bare_newline(const struct config *cfg);
 
 /* Walk the key table: section ("" for top level, "listen" for [[listen]],
  * "tls.cert" for [[tls.cert]]), key, type name, default as TOML text. For the

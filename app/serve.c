@@ -1,6 +1,13 @@
 /* serve: `tern serve` — open the store, load TLS, bind listeners, run the
  * loop, and stop cleanly.
  *
+ * The parts below the app are handed what they use, never reach up for
+ * it: the auth pool gets the loop, the store and [auth]; the relay gets
+ * [queue] and its services (struct relay_services); each protocol gets,
+ * through its listener, a context made by the protocols[] table: its own
+ * settings struct, the struct proto_env all protocols share (store, auth
+ * pool, names, the stopping flag) and the [[listen]] entry's options.
+ *
  * Shutdown (SIGTERM/SIGINT) happens in three steps:
  *   1. stop accepting and mark the server stopping;
  *   2. give live sessions up to server.shutdown_grace seconds to finish
@@ -29,11 +36,21 @@
 #include "net/listener.h"
 #include "lib/log.h"
 #include "relay/scheduler.h"
-#include "app/server.h"
 #include "proto/imap/index.h"
 #include "store/accounts.h"
 #include "store/store.h"
 #include "tls/tls.h"
+
+/* The state of the one running `tern serve`, on the loop thread only
+ * (except the store, whose writer thread is internal to store/). */
+struct server {
+	uv_loop_t *loop;
+	struct config *cfg;
+	struct store *store;
+	struct auth_pool *auth;
+	struct tls_server *tls;
+	struct proto_env env; /* what every protocol gets; env.stopping is the shutdown flag */
+};
 
 static struct server the_server;
 static uv_signal_t sig_term, sig_int, sig_hup;
@@ -70,12 +87,12 @@ static void on_shutdown_tick(uv_timer_t *t)
 static void begin_shutdown(const char *why)
 {
 	signals_seen++;
-	if (the_server.stopping) {
+	if (the_server.env.stopping) {
 		log_info("event=shutdown_now reason=%s", why);
 		shutdown_deadline = 0;
 		return;
 	}
-	the_server.stopping = true;
+	the_server.env.stopping = true;
 	log_info("event=shutdown reason=%s sessions=%zu grace=%llds", why, conn_live_count(),
 	         (long long)the_server.cfg->shutdown_grace);
 	listeners_stop();
@@ -204,6 +221,85 @@ static void on_trim_tick(uv_timer_t *t)
 	}
 }
 
+/* ---- protocols and listeners ---- */
+
+/* Each protocol's part of the wiring: its context in w, and the line limit
+ * and idle timeout of its conns. Returns the context. */
+typedef void *(*wire_fn)(struct serve_listener *w, const struct config *cfg,
+                         const struct config_listen *lc, const struct proto_env *env);
+
+static void *wire_smtp(struct serve_listener *w, const struct config *cfg,
+                       const struct config_listen *lc, const struct proto_env *env)
+{
+	w->ctx.smtp = (struct smtp_ctx){
+	    .settings = &cfg->smtp,
+	    .env = env,
+	    .submission = lc->protocol == PROTO_SUBMISSION,
+	    .idle_timeout_ms = (uint64_t)lc->idle_timeout * 1000,
+	};
+	w->spec.limits.max_line = (size_t)cfg->smtp.max_line;
+	w->spec.limits.idle_timeout_ms = (uint64_t)cfg->smtp.timeout_command * 1000;
+	return &w->ctx.smtp;
+}
+
+static void *wire_pop3(struct serve_listener *w, const struct config *cfg,
+                       const struct config_listen *lc, const struct proto_env *env)
+{
+	w->ctx.pop3 = (struct pop3_ctx){.settings = &cfg->pop3, .env = env};
+	w->spec.limits.max_line = (size_t)cfg->pop3.max_line;
+	w->spec.limits.idle_timeout_ms = (uint64_t)cfg->pop3.timeout * 1000;
+	return &w->ctx.pop3;
+}
+
+static void *wire_imap(struct serve_listener *w, const struct config *cfg,
+                       const struct config_listen *lc, const struct proto_env *env)
+{
+	w->ctx.imap = (struct imap_ctx){.settings = &cfg->imap, .env = env};
+	w->spec.limits.max_line = (size_t)cfg->imap.max_line;
+	w->spec.limits.idle_timeout_ms = (uint64_t)cfg->imap.timeout * 1000;
+	return &w->ctx.imap;
+}
+
+/* Protocol -> its entry point and its wiring. */
+static const struct {
+	conn_start_fn start;
+	wire_fn wire;
+} protocols[] = {
+    [PROTO_SMTP] = {smtp_session_start, wire_smtp},
+    [PROTO_SUBMISSION] = {smtp_session_start, wire_smtp},
+    [PROTO_POP3] = {pop3_session_start, wire_pop3},
+    [PROTO_IMAP] = {imap_session_start, wire_imap},
+};
+
+_Static_assert((int)LISTEN_TLS_NONE == (int)CONN_TLS_NONE &&
+                   (int)LISTEN_TLS_STARTTLS == (int)CONN_TLS_STARTTLS &&
+                   (int)LISTEN_TLS_IMPLICIT == (int)CONN_TLS_IMPLICIT,
+               "[[listen]] tls is a conn TLS mode");
+
+void serve_wire_listener(struct serve_listener *w, const struct config *cfg,
+                         const struct config_listen *lc, const struct proto_env *env,
+                         struct tls_server *tls)
+{
+	memset(w, 0, sizeof *w);
+	struct listener_spec *spec = &w->spec;
+	spec->name = config_protocol_name(lc->protocol);
+	spec->address = lc->address;
+	spec->tls = (enum conn_tls_mode)lc->tls;
+	spec->tls_server = tls;
+	spec->start = protocols[lc->protocol].start;
+	spec->ctx = protocols[lc->protocol].wire(w, cfg, lc, env);
+	struct conn_limits *lim = &spec->limits;
+	if (lc->idle_timeout > 0)
+		lim->idle_timeout_ms = (uint64_t)lc->idle_timeout * 1000;
+	lim->handshake_timeout_ms = (uint64_t)cfg->tls_handshake_timeout * 1000;
+	lim->max_output = (size_t)cfg->max_output;
+	lim->max_conn_total =
+	    (unsigned)(lc->max_connections > 0 ? lc->max_connections : cfg->max_connections);
+	lim->max_conn_per_ip =
+	    (unsigned)(lc->max_connections_per_ip > 0 ? lc->max_connections_per_ip
+	                                              : cfg->max_connections_per_ip);
+}
+
 /* Before the loop blocks, the lines its callbacks logged go out (log.c). */
 static uv_prepare_t log_flusher;
 
@@ -244,7 +340,12 @@ int serve_run(struct config *cfg)
 	conn_set_input_hook(note_client, srv->store);
 	if (ensure_first_start(srv) < 0)
 		return 1;
-	mime_spool_set_budget((size_t)cfg->smtp_spool_memory);
+	cfg->auth.domain = cfg->domain; /* bare user names are in the primary domain */
+	if (auth_pool_new(&srv->auth, srv->loop, srv->store, &cfg->auth) < 0) {
+		fprintf(stderr, "tern: out of memory\n");
+		return 1;
+	}
+	mime_spool_set_budget((size_t)cfg->smtp.spool_memory);
 
 	struct tls_cert_spec specs[CONFIG_MAX_CERTS];
 	for (size_t i = 0; i < cfg->ncerts; i++) {
@@ -271,12 +372,36 @@ int serve_run(struct config *cfg)
 	uv_signal_start(&sig_int, on_signal, SIGINT);
 	uv_signal_start(&sig_hup, on_signal, SIGHUP);
 
-	if (listeners_start(srv, err, sizeof err) < 0) {
-		fprintf(stderr, "tern: %s\n", err);
-		return 1;
+	srv->env = (struct proto_env){
+	    .store = srv->store,
+	    .auth = srv->auth,
+	    .hostname = cfg->hostname,
+	    .domain = cfg->domain,
+	    .auth_plaintext_loopback = cfg->auth.plaintext_loopback,
+	};
+	static struct serve_listener wired[CONFIG_MAX_LISTEN];
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		serve_wire_listener(&wired[i], cfg, &cfg->listen[i], &srv->env, srv->tls);
+		if (listener_open(srv->loop, &wired[i].spec, NULL, err, sizeof err) < 0) {
+			fprintf(stderr, "tern: %s\n", err);
+			return 1;
+		}
 	}
 
-	queue_runner_start(srv);
+	static const char *self_smtp[CONFIG_MAX_LISTEN];
+	size_t nself_smtp = 0;
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		if (cfg->listen[i].protocol == PROTO_SMTP)
+			self_smtp[nself_smtp++] = cfg->listen[i].address;
+	struct relay_services relay = {
+	    .loop = srv->loop,
+	    .store = srv->store,
+	    .hostname = cfg->hostname,
+	    .stopping = &srv->env.stopping,
+	    .self_smtp = self_smtp,
+	    .nself_smtp = nself_smtp,
+	};
+	queue_runner_start(&cfg->queue, &relay);
 
 	log_info("event=ready version=%s data_dir=%s domain=%s listeners=%zu", TERN_VERSION,
 	         cfg->data_dir, cfg->domain, cfg->nlisten);
@@ -306,6 +431,7 @@ int serve_run(struct config *cfg)
 	conn_set_input_hook(NULL, NULL);
 	store_close(&srv->store);
 	uv_run(srv->loop, UV_RUN_DEFAULT);
+	auth_pool_free(&srv->auth);
 	tls_server_free(&srv->tls);
 	log_info("event=stopped");
 	return 0;

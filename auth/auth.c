@@ -22,6 +22,7 @@
 #include "auth/auth.h"
 
 #include <crypt.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,6 @@
 #include <uv.h>
 
 #include "lib/log.h"
-#include "app/server.h"
 #include "store/accounts.h"
 #include "store/store.h"
 
@@ -43,7 +43,12 @@ struct throttle_entry {
 	uint64_t first_ms; /* start of the window */
 };
 
-static struct throttle_entry throttle_table[THROTTLE_SLOTS];
+struct auth_pool {
+	uv_loop_t *loop;
+	struct store *store;
+	const struct auth_settings *settings;
+	struct throttle_entry throttle[THROTTLE_SLOTS];
+};
 
 static uint32_t ip_hash(const char *ip)
 {
@@ -55,13 +60,13 @@ static uint32_t ip_hash(const char *ip)
 
 /* Open addressing with a short probe; when the probe finds no slot, the
  * oldest entry in it is reused (bounded memory whatever the attacker). */
-static struct throttle_entry *throttle_find(const char *ip, uint64_t now, uint64_t window_ms,
-                                            bool create)
+static struct throttle_entry *throttle_find(struct auth_pool *pool, const char *ip, uint64_t now,
+                                            uint64_t window_ms, bool create)
 {
 	uint32_t h = ip_hash(ip);
 	struct throttle_entry *oldest = NULL;
 	for (int probe = 0; probe < 8; probe++) {
-		struct throttle_entry *e = &throttle_table[(h + (uint32_t)probe) % THROTTLE_SLOTS];
+		struct throttle_entry *e = &pool->throttle[(h + (uint32_t)probe) % THROTTLE_SLOTS];
 		if (e->ip[0] && now - e->first_ms > window_ms)
 			e->ip[0] = '\0'; /* expired */
 		if (e->ip[0] && strcmp(e->ip, ip) == 0)
@@ -82,7 +87,7 @@ static struct throttle_entry *throttle_find(const char *ip, uint64_t now, uint64
 struct auth_req {
 	uv_work_t work;
 	uv_timer_t timer;
-	struct server *srv;
+	struct auth_pool *pool;
 	auth_done_fn done;
 	void *ud;
 	bool cancelled;
@@ -145,45 +150,67 @@ static void work_hash(uv_work_t *w)
 static void after_hash(uv_work_t *w, int status)
 {
 	struct auth_req *req = w->data;
-	const struct config *cfg = req->srv->cfg;
+	const struct auth_settings *set = req->pool->settings;
 	if (status == 0 && req->matched && !req->disabled) {
 		answer_after(req, AUTH_OK, 0);
 		return;
 	}
-	uint64_t now = uv_now(req->srv->loop);
+	uint64_t now = uv_now(req->pool->loop);
 	struct throttle_entry *e =
-		throttle_find(req->ip, now, (uint64_t)cfg->auth_fail_window * 1000, true);
+	    throttle_find(req->pool, req->ip, now, (uint64_t)set->fail_window * 1000, true);
 	e->failures++;
-	uint64_t delay = (uint64_t)cfg->auth_fail_delay_ms;
-	for (uint32_t i = 1; i < e->failures && delay < (uint64_t)cfg->auth_fail_max_delay_ms; i++)
+	uint64_t delay = (uint64_t)set->fail_delay_ms;
+	for (uint32_t i = 1; i < e->failures && delay < (uint64_t)set->fail_max_delay_ms; i++)
 		delay *= 2;
-	if (delay > (uint64_t)cfg->auth_fail_max_delay_ms)
-		delay = (uint64_t)cfg->auth_fail_max_delay_ms;
+	if (delay > (uint64_t)set->fail_max_delay_ms)
+		delay = (uint64_t)set->fail_max_delay_ms;
 	answer_after(req, AUTH_FAIL, delay);
 }
 
-struct auth_req *auth_check(struct server *srv, const char *peer_ip, const char *user,
+int auth_pool_new(struct auth_pool **out, uv_loop_t *loop, struct store *store,
+                  const struct auth_settings *settings)
+{
+	struct auth_pool *pool = calloc(1, sizeof *pool);
+	*out = pool;
+	if (!pool)
+		return -ENOMEM;
+	pool->loop = loop;
+	pool->store = store;
+	pool->settings = settings;
+	return 0;
+}
+
+void auth_pool_free(struct auth_pool **pool)
+{
+	if (!*pool)
+		return;
+	explicit_bzero(*pool, sizeof **pool);
+	free(*pool);
+	*pool = NULL;
+}
+
+struct auth_req *auth_check(struct auth_pool *pool, const char *peer_ip, const char *user,
                             const char *password, auth_done_fn done, void *ud)
 {
 	struct auth_req *req = calloc(1, sizeof *req);
 	if (!req)
 		return NULL;
-	req->srv = srv;
+	req->pool = pool;
 	req->done = done;
 	req->ud = ud;
 	req->work.data = req;
 	req->timer.data = req;
 	dummy_setting_init();
-	uv_timer_init(srv->loop, &req->timer);
+	uv_timer_init(pool->loop, &req->timer);
 	snprintf(req->ip, sizeof req->ip, "%s", peer_ip ? peer_ip : "");
 
-	const struct config *cfg = srv->cfg;
-	uint64_t now = uv_now(srv->loop);
+	const struct auth_settings *set = pool->settings;
+	uint64_t now = uv_now(pool->loop);
 	struct throttle_entry *e =
-		throttle_find(req->ip, now, (uint64_t)cfg->auth_fail_window * 1000, false);
-	if (e && e->failures >= (uint64_t)cfg->auth_fail_limit) {
+	    throttle_find(pool, req->ip, now, (uint64_t)set->fail_window * 1000, false);
+	if (e && e->failures >= (uint64_t)set->fail_limit) {
 		log_warn("event=auth_throttled ip=%s failures=%u", req->ip, e->failures);
-		answer_after(req, AUTH_THROTTLED, (uint64_t)cfg->auth_fail_delay_ms);
+		answer_after(req, AUTH_THROTTLED, (uint64_t)set->fail_delay_ms);
 		return req;
 	}
 
@@ -199,10 +226,10 @@ struct auth_req *auth_check(struct server *srv, const char *peer_ip, const char 
 	if (strchr(user, '@'))
 		snprintf(address, sizeof address, "%s", user);
 	else
-		snprintf(address, sizeof address, "%s@%s", user, cfg->domain);
+		snprintf(address, sizeof address, "%s@%s", user, set->domain);
 
 	struct store_account acct;
-	int rc = store_account_lookup(store_reader(srv->store), address, &acct);
+	int rc = store_account_lookup(store_reader(pool->store), address, &acct);
 	if (rc < 0) {
 		log_error("event=auth_lookup_failed err=%d", rc);
 		explicit_bzero(req->password, sizeof req->password);
@@ -216,7 +243,7 @@ struct auth_req *auth_check(struct server *srv, const char *peer_ip, const char 
 		req->acct.account_id = acct.id;
 		snprintf(req->acct.address, sizeof req->acct.address, "%s", acct.address);
 	}
-	if (uv_queue_work(srv->loop, &req->work, work_hash, after_hash) < 0) {
+	if (uv_queue_work(pool->loop, &req->work, work_hash, after_hash) < 0) {
 		explicit_bzero(req->password, sizeof req->password);
 		answer_after(req, AUTH_TEMPFAIL, 0);
 	}

@@ -6,17 +6,23 @@
  * pool. An unknown user is checked against a dummy hash of the same kind,
  * so it costs the same time as a wrong password and reveals nothing.
  *
- * Failures are throttled per client IP: every failure adds a growing delay
- * before the answer, and past auth_fail_limit failures within the window
- * the IP is refused outright (AUTH_THROTTLED, a temporary error) until the
- * window passes. A success does not clear earlier failures of that IP. */
+ * The checks go through a struct auth_pool, which the app creates once with
+ * the loop, the store and the [auth] settings, and hands to the protocols.
+ * Failures are throttled per client IP, in a table the pool owns: every
+ * failure adds a growing delay before the answer, and past fail_limit
+ * failures within the window the IP is refused outright (AUTH_THROTTLED, a
+ * temporary error) until the window passes. A success does not clear
+ * earlier failures of that IP. */
 #ifndef TERN_AUTH_H
 #define TERN_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
-struct server;
+struct store;
+struct auth_pool;
 struct auth_req;
 
 enum auth_result {
@@ -26,6 +32,18 @@ enum auth_result {
 	AUTH_TEMPFAIL,  /* store trouble: try later */
 };
 
+/* [auth] */
+struct auth_settings {
+	bool plaintext_loopback; /* allow AUTH/LOGIN without TLS from loopback */
+	int64_t fail_delay_ms;   /* first failure delay, doubles per failure */
+	int64_t fail_max_delay_ms;
+	int64_t fail_limit;  /* failures per IP before temporary refusal */
+	int64_t fail_window; /* seconds a failure counts */
+	/* The primary domain ([server] domain), in which a bare user name
+	 * is taken. Not an [auth] key: whoever creates the pool sets it. */
+	const char *domain;
+};
+
 struct auth_account {
 	int64_t account_id;
 	char address[320]; /* canonical address of the account */
@@ -33,11 +51,19 @@ struct auth_account {
 
 typedef void (*auth_done_fn)(void *ud, enum auth_result result, const struct auth_account *acct);
 
+/* A pool checking passwords against store's accounts, with settings (kept
+ * by pointer: they must outlive the pool). Returns 0, or -ENOMEM. */
+int auth_pool_new(struct auth_pool **out, uv_loop_t *loop, struct store *store,
+                  const struct auth_settings *settings);
+/* Free the pool and set *pool to NULL; safe on NULL. Only once no check
+ * is pending (after the loop has run its handles to the end). */
+void auth_pool_free(struct auth_pool **pool);
+
 /* Start a check. user is an address ("alice@example.com"); a bare local
- * part is taken in the configured primary domain. The done callback runs
+ * part is taken in the settings' primary domain. The done callback runs
  * later on the loop, never from inside this call, unless the returned
  * request is cancelled first. Returns NULL only on allocation failure. */
-struct auth_req *auth_check(struct server *srv, const char *peer_ip, const char *user,
+struct auth_req *auth_check(struct auth_pool *pool, const char *peer_ip, const char *user,
                             const char *password, auth_done_fn done, void *ud);
 /* The session is going away: done will not be called. Safe on NULL. */
 void auth_cancel(struct auth_req *req);

@@ -108,9 +108,9 @@ struct conn {
 	struct conn *prev, *next; /* live list */
 	uint64_t id;
 	uv_loop_t *loop;
-	const struct listener *listener;
 	struct conn_limits limits;
 	conn_start_fn start;
+	void *start_ctx;
 	struct conn_callbacks cb;
 	bool have_cb;
 	void *session;
@@ -722,7 +722,7 @@ static void begin_handshake(struct conn *c)
 
 static void start_protocol(struct conn *c)
 {
-	c->start(c);
+	c->start(c, c->start_ctx);
 	if (c->handles_closing)
 		return;
 	if (!c->have_cb) {
@@ -1197,11 +1197,6 @@ uv_loop_t *conn_loop(const struct conn *c)
 	return c->loop;
 }
 
-const struct listener *conn_listener(const struct conn *c)
-{
-	return c->listener;
-}
-
 void conn_set_idle_timeout(struct conn *c, uint64_t ms)
 {
 	c->limits.idle_timeout_ms = ms;
@@ -1291,9 +1286,9 @@ static void reject_stream(uv_loop_t *loop, uv_stream_t *server)
 	uv_close((uv_handle_t *)t, free_raw);
 }
 
-struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, const struct listener *listener,
-                         enum conn_tls_mode tls_mode, struct tls_server *tls,
-                         const struct conn_limits *limits, conn_start_fn start)
+struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, enum conn_tls_mode tls_mode,
+                         struct tls_server *tls, const struct conn_limits *limits,
+                         conn_start_fn start, void *start_ctx)
 {
 	/* libuv writes with write(2): a peer that vanished must be an EPIPE
 	 * for one conn, never a signal that kills the server. */
@@ -1309,10 +1304,10 @@ struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, const struct list
 	}
 	c->id = next_id();
 	c->loop = loop;
-	c->listener = listener;
 	c->tls_mode = tls_mode;
 	c->tls_server = tls;
 	c->start = start;
+	c->start_ctx = start_ctx;
 	if (limits)
 		c->limits = *limits;
 	if (c->limits.max_line == 0)

@@ -145,21 +145,22 @@ const char *conn_peer_ip(const struct conn *c);  /* "127.0.0.1" / "::1" */
 const char *conn_local_ip(const struct conn *c); /* address the client connected to */
 bool conn_peer_is_loopback(const struct conn *c);
 uv_loop_t *conn_loop(const struct conn *c);
-const struct listener *conn_listener(const struct conn *c);
 
 /* Timers. The idle timer is re-armed on every input. */
 void conn_set_idle_timeout(struct conn *c, uint64_t ms);
 
+/* A protocol's entry point: start(c, ctx) must call conn_set_callbacks().
+ * ctx is what the listener was given for it (the protocol's settings and
+ * services), passed through untouched. */
+typedef void (*conn_start_fn)(struct conn *c, void *ctx);
+
 /* Called by the listener for an accepted stream. tls may be NULL (no
- * certificate). For CONN_TLS_IMPLICIT the handshake starts at once and the
- * protocol's start function runs when it completes. start is the protocol
- * entry point; it must call conn_set_callbacks(). Returns NULL on failure
- * (the stream is closed). */
-struct listener;
-typedef void (*conn_start_fn)(struct conn *c);
-struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, const struct listener *listener,
-                         enum conn_tls_mode tls_mode, struct tls_server *tls,
-                         const struct conn_limits *limits, conn_start_fn start);
+ * certificate). For CONN_TLS_IMPLICIT the handshake starts at once and
+ * start(c, start_ctx) runs when it completes; otherwise it runs at once.
+ * Returns NULL on failure (the stream is closed). */
+struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, enum conn_tls_mode tls_mode,
+                         struct tls_server *tls, const struct conn_limits *limits,
+                         conn_start_fn start, void *start_ctx);
 
 /* Count of live conns (for shutdown and limits). */
 size_t conn_live_count(void);

@@ -1,9 +1,8 @@
-/* listener: one uv_tcp per [[listen]] entry, all on the one loop.
+/* listener: one uv_tcp per listener_open(), all on the one loop.
  *
- * Each listener knows its protocol's entry point and the conn limits that
- * apply to it (line length and idle timeout per protocol, connection
- * counts from [limits] unless the entry overrides them). Accepting is all
- * it does; conn takes over from there. */
+ * Accepting is all a listener does: each connection goes to conn_accept()
+ * with the spec's TLS mode, TLS server, limits and start function, and
+ * conn takes over from there. */
 #include "net/listener.h"
 
 #include <stdio.h>
@@ -11,10 +10,21 @@
 #include <string.h>
 
 #include "lib/log.h"
-#include "app/server.h"
 
-static struct listener listeners[CONFIG_MAX_LISTEN];
+struct listener {
+	struct listener_spec spec;
+	char address[128];
+	uv_tcp_t tcp;
+};
+
+static struct listener listeners[LISTENER_MAX];
 static size_t nlisteners;
+
+static const char *tls_name(enum conn_tls_mode t)
+{
+	static const char *const names[] = {"none", "starttls", "implicit"};
+	return (unsigned)t < 3 ? names[t] : "?";
+}
 
 /* Parse "1.2.3.4:25" or "[::1]:25" into a sockaddr. */
 static int parse_address(const char *text, struct sockaddr_storage *out)
@@ -45,81 +55,47 @@ static void on_connection(uv_stream_t *server, int status)
 {
 	struct listener *l = server->data;
 	if (status < 0) {
-		log_warn("event=accept_error listen=%s err=%s", l->cfg->address, uv_strerror(status));
+		log_warn("event=accept_error listen=%s err=%s", l->address, uv_strerror(status));
 		return;
 	}
-	struct server *srv = l->server;
-	conn_accept(srv->loop, server, l, (enum conn_tls_mode)l->cfg->tls, srv->tls, &l->limits,
-	            l->start);
+	conn_accept(server->loop, server, l->spec.tls, l->spec.tls_server, &l->spec.limits,
+	            l->spec.start, l->spec.ctx);
 }
 
-static void protocol_defaults(const struct config *cfg, const struct config_listen *lc,
-                              struct listener *l)
+int listener_open(uv_loop_t *loop, const struct listener_spec *spec, struct sockaddr_storage *bound,
+                  char *err, size_t errlen)
 {
-	struct conn_limits *lim = &l->limits;
-	memset(lim, 0, sizeof *lim);
-	uint64_t idle_s = 300;
-	switch (lc->protocol) {
-	case PROTO_SMTP:
-	case PROTO_SUBMISSION:
-		lim->max_line = (size_t)cfg->smtp_max_line;
-		idle_s = (uint64_t)cfg->smtp_timeout_command;
-		l->start = smtp_session_start;
-		break;
-	case PROTO_POP3:
-		lim->max_line = (size_t)cfg->pop3_max_line;
-		idle_s = (uint64_t)cfg->pop3_timeout;
-		l->start = pop3_session_start;
-		break;
-	case PROTO_IMAP:
-		lim->max_line = (size_t)cfg->imap_max_line;
-		idle_s = (uint64_t)cfg->imap_timeout;
-		l->start = imap_session_start;
-		break;
+	if (nlisteners == LISTENER_MAX) {
+		snprintf(err, errlen, "too many listeners (at most %d)", LISTENER_MAX);
+		return -1;
 	}
-	if (lc->idle_timeout > 0)
-		idle_s = (uint64_t)lc->idle_timeout;
-	lim->idle_timeout_ms = idle_s * 1000;
-	lim->handshake_timeout_ms = (uint64_t)cfg->tls_handshake_timeout * 1000;
-	lim->max_output = (size_t)cfg->max_output;
-	lim->max_conn_total = (unsigned)(lc->max_connections > 0 ? lc->max_connections
-	                                                         : cfg->max_connections);
-	lim->max_conn_per_ip = (unsigned)(lc->max_connections_per_ip > 0
-	                                          ? lc->max_connections_per_ip
-	                                          : cfg->max_connections_per_ip);
-}
-
-int listeners_start(struct server *srv, char *err, size_t errlen)
-{
-	const struct config *cfg = srv->cfg;
-	nlisteners = 0;
-	for (size_t i = 0; i < cfg->nlisten; i++) {
-		const struct config_listen *lc = &cfg->listen[i];
-		struct listener *l = &listeners[nlisteners];
-		memset(l, 0, sizeof *l);
-		l->server = srv;
-		l->cfg = lc;
-		protocol_defaults(cfg, lc, l);
-		struct sockaddr_storage addr;
-		if (parse_address(lc->address, &addr) < 0) {
-			snprintf(err, errlen, "listen address \"%s\" is not IP:PORT", lc->address);
-			return -1;
-		}
-		uv_tcp_init(srv->loop, &l->tcp);
-		l->tcp.data = l;
-		nlisteners++;
-		int rc = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&addr, 0);
-		if (rc == 0)
-			rc = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
-		if (rc < 0) {
-			snprintf(err, errlen, "cannot listen on %s (%s): %s", lc->address,
-			         config_protocol_name(lc->protocol), uv_strerror(rc));
-			return -1;
-		}
-		l->bound = true;
-		log_info("event=listen protocol=%s address=%s tls=%s", config_protocol_name(lc->protocol),
-		         lc->address, config_tls_name(lc->tls));
+	struct listener *l = &listeners[nlisteners];
+	memset(l, 0, sizeof *l);
+	l->spec = *spec;
+	snprintf(l->address, sizeof l->address, "%s", spec->address);
+	l->spec.address = l->address;
+	struct sockaddr_storage addr;
+	if (parse_address(spec->address, &addr) < 0) {
+		snprintf(err, errlen, "listen address \"%s\" is not IP:PORT", spec->address);
+		return -1;
 	}
+	uv_tcp_init(loop, &l->tcp);
+	l->tcp.data = l;
+	nlisteners++;
+	int rc = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&addr, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
+	if (rc == 0 && bound) {
+		int len = sizeof *bound;
+		rc = uv_tcp_getsockname(&l->tcp, (struct sockaddr *)bound, &len);
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot listen on %s (%s): %s", spec->address, spec->name,
+		         uv_strerror(rc));
+		return -1;
+	}
+	log_info("event=listen protocol=%s address=%s tls=%s", spec->name, spec->address,
+	         tls_name(spec->tls));
 	return 0;
 }
 
@@ -129,6 +105,5 @@ void listeners_stop(void)
 		struct listener *l = &listeners[i];
 		if (!uv_is_closing((uv_handle_t *)&l->tcp))
 			uv_close((uv_handle_t *)&l->tcp, NULL);
-		l->bound = false;
 	}
 }

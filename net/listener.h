@@ -1,41 +1,37 @@
-/* listener: binds every [[listen]] entry on the loop and hands accepted
- * sockets to conn with the listener's protocol, TLS mode and limits. */
+/* listener: listening sockets on the loop, each handing accepted streams
+ * to conn with its TLS mode, limits and protocol entry point.
+ *
+ * A listener knows no configuration and no protocol: the app describes
+ * each one in a struct listener_spec (address, TLS, limits, the protocol's
+ * start function and its context) and opens it. */
 #ifndef TERN_LISTENER_H
 #define TERN_LISTENER_H
 
-#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
 #include <uv.h>
 
-#include "app/config.h"
 #include "net/conn.h"
 
-struct server;
+#define LISTENER_MAX 64
 
-struct listener {
-	struct server *server;
-	const struct config_listen *cfg;
+struct listener_spec {
+	const char *name;    /* for logs and errors: "smtp", "imap", ... (static) */
+	const char *address; /* "127.0.0.1:2525", "[::1]:2525", "0.0.0.0:25" */
+	enum conn_tls_mode tls;
+	struct tls_server *tls_server; /* NULL: no certificate */
 	struct conn_limits limits;
-	conn_start_fn start;
-	uv_tcp_t tcp;
-	bool bound;
+	conn_start_fn start; /* called as start(c, ctx) for each connection */
+	void *ctx;           /* must outlive the listener's connections */
 };
 
-/* Bind all listeners; on failure, err names the address and the reason. */
-int listeners_start(struct server *srv, char *err, size_t errlen);
-/* Stop accepting (close the listening sockets). */
+/* Bind and listen (the spec is copied). bound, if not NULL, gets the
+ * address the socket got (the port the kernel chose for port 0). Returns
+ * 0, or -1 with err naming the address and the reason. Logs
+ * "event=listen". */
+int listener_open(uv_loop_t *loop, const struct listener_spec *spec, struct sockaddr_storage *bound,
+                  char *err, size_t errlen);
+/* Stop accepting: close every listening socket. */
 void listeners_stop(void);
-
-static inline struct server *listener_server(const struct listener *l)
-{
-	return l->server;
-}
-static inline const struct config_listen *listener_config(const struct listener *l)
-{
-	return l->cfg;
-}
-static inline enum listen_protocol listener_protocol(const struct listener *l)
-{
-	return l->cfg->protocol;
-}
 
 #endif

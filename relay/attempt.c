@@ -29,20 +29,18 @@
 #include <strings.h>
 
 #include "relay/smtp_client.h"
-#include "app/config.h"
 #include "net/conn_client.h"
 #include "net/dns.h"
 #include "lib/log.h"
-#include "app/server.h"
 #include "tls/tls_client.h"
 
 #define MAX_TARGETS 10
 
 static void next_target(struct qjob *job);
 
-static struct config *cfg(void)
+static const struct relay_settings *cfg(void)
 {
-	return queue_rt.srv->cfg;
+	return queue_rt.cfg;
 }
 
 static void jlog(struct qjob *job, enum log_level lvl, const char *fmt, ...)
@@ -72,18 +70,16 @@ static bool is_self(const struct sockaddr_storage *ss)
 		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
 		port = ntohs(a->sin6_port);
 	}
-	for (size_t i = 0; i < cfg()->nlisten; i++) {
-		const struct config_listen *l = &cfg()->listen[i];
-		if (l->protocol != PROTO_SMTP)
-			continue;
-		const char *colon = strrchr(l->address, ':');
+	for (size_t i = 0; i < queue_rt.svc.nself_smtp; i++) {
+		const char *address = queue_rt.svc.self_smtp[i];
+		const char *colon = strrchr(address, ':');
 		if (!colon || atoi(colon + 1) != port)
 			continue;
 		char host[128];
-		size_t hl = (size_t)(colon - l->address);
+		size_t hl = (size_t)(colon - address);
 		if (hl >= sizeof host)
 			continue;
-		memcpy(host, l->address, hl);
+		memcpy(host, address, hl);
 		host[hl] = '\0';
 		char *h = host;
 		if (h[0] == '[') {
@@ -178,7 +174,7 @@ static void on_mx(void *ud, const struct dns_mx_result *res)
 		jlog(job, LOG_DEBUG, "event=mx host=%s pref=%u addrs=%zu%s", mx->name, mx->pref,
 		     mx->naddrs, res->implicit ? " implicit=yes" : "");
 		for (size_t a = 0; a < mx->naddrs; a++)
-			add_target(job, mx->name, &mx->addrs[a], (int)cfg()->queue_remote_port);
+			add_target(job, mx->name, &mx->addrs[a], (int)cfg()->remote_port);
 	}
 	targets_done(job);
 }
@@ -196,7 +192,7 @@ static void on_smarthost_resolved(uv_getaddrinfo_t *req, int status, struct addr
 		struct sockaddr_storage ss;
 		memset(&ss, 0, sizeof ss);
 		memcpy(&ss, p->ai_addr, p->ai_addrlen);
-		add_target(job, cfg()->queue_smarthost, &ss, (int)cfg()->queue_smarthost_port);
+		add_target(job, cfg()->smarthost, &ss, (int)cfg()->smarthost_port);
 	}
 	uv_freeaddrinfo(ai);
 	targets_done(job);
@@ -204,8 +200,8 @@ static void on_smarthost_resolved(uv_getaddrinfo_t *req, int status, struct addr
 
 void queue_job_deliver(struct qjob *job)
 {
-	const char *rcpt_tls = cfg()->queue_require_tls_domains;
-	job->require_tls = cfg()->queue_require_tls;
+	const char *rcpt_tls = cfg()->require_tls_domains;
+	job->require_tls = cfg()->require_tls;
 	if (!job->require_tls && rcpt_tls[0]) {
 		/* Comma-separated list, case-insensitive, whole names. */
 		const char *p = rcpt_tls;
@@ -226,19 +222,18 @@ void queue_job_deliver(struct qjob *job)
 		return;
 	}
 	/* Smarthost: everything goes there. */
-	if (cfg()->queue_smarthost[0]) {
+	if (cfg()->smarthost[0]) {
 		struct sockaddr_storage ss;
-		if (parse_ip(cfg()->queue_smarthost, (int)cfg()->queue_smarthost_port, &ss)) {
-			add_target(job, cfg()->queue_smarthost, &ss,
-			           (int)cfg()->queue_smarthost_port);
+		if (parse_ip(cfg()->smarthost, (int)cfg()->smarthost_port, &ss)) {
+			add_target(job, cfg()->smarthost, &ss, (int)cfg()->smarthost_port);
 			targets_done(job);
 			return;
 		}
 		uv_getaddrinfo_t *req = calloc(1, sizeof *req);
 		struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
 		if (!req ||
-		    (req->data = job, uv_getaddrinfo(queue_rt.srv->loop, req, on_smarthost_resolved,
-		                                     cfg()->queue_smarthost, NULL, &hints) != 0)) {
+		    (req->data = job, uv_getaddrinfo(queue_rt.svc.loop, req, on_smarthost_resolved,
+		                                     cfg()->smarthost, NULL, &hints) != 0)) {
 			free(req);
 			queue_rows_set(job, QR_TEMP, 451, "4.4.3",
 			               "451 4.4.3 cannot resolve the smarthost");
@@ -253,12 +248,12 @@ void queue_job_deliver(struct qjob *job)
 		lit[strcspn(lit, "]")] = '\0';
 		const char *ip = strncasecmp(lit, "IPv6:", 5) == 0 ? lit + 5 : lit;
 		struct sockaddr_storage ss;
-		if (!parse_ip(ip, (int)cfg()->queue_remote_port, &ss)) {
+		if (!parse_ip(ip, (int)cfg()->remote_port, &ss)) {
 			queue_rows_set(job, QR_PERM, 550, "5.1.2", "550 5.1.2 bad address literal");
 			queue_job_delivered(job);
 			return;
 		}
-		add_target(job, lit, &ss, (int)cfg()->queue_remote_port);
+		add_target(job, lit, &ss, (int)cfg()->remote_port);
 		targets_done(job);
 		return;
 	}
@@ -410,8 +405,7 @@ static void io_failed(void *ud, const struct smtp_reply *why)
 	 * (RFC 3207 leaves the choice to the client; this is what MTAs without
 	 * a TLS policy do). */
 	if (strcmp(why->enhanced, "4.7.5") == 0 && !job->require_tls && !job->plaintext_retry &&
-	    !cfg()->queue_verify_tls &&
-	    !(cfg()->queue_smarthost[0] && cfg()->queue_smarthost_user[0])) {
+	    !cfg()->verify_tls && !(cfg()->smarthost[0] && cfg()->smarthost_user[0])) {
 		job->retry_same = true;
 		jlog(job, LOG_INFO, "event=tls_fallback host=%s note=retrying_without_tls",
 		     cur_host(job));
@@ -455,13 +449,13 @@ static void cc_connected(struct conn_client *cc, int status)
 	jlog(job, LOG_DEBUG, "event=connected host=%s peer=%s", cur_host(job),
 	     conn_client_peer(cc));
 	struct smtp_client_opts o = {
-	    .helo = cfg()->hostname,
+	    .helo = queue_rt.svc.hostname,
 	    .peer_name = cur_host(job),
 	    .tls_available = queue_rt.tls != NULL && !job->plaintext_retry,
 	    .require_tls = job->require_tls,
 	};
-	if (cfg()->queue_smarthost[0] && cfg()->queue_smarthost_user[0]) {
-		o.auth_user = cfg()->queue_smarthost_user;
+	if (cfg()->smarthost[0] && cfg()->smarthost_user[0]) {
+		o.auth_user = cfg()->smarthost_user;
 		o.auth_pass = queue_rt.smarthost_password;
 		o.require_tls = true;
 	}
@@ -573,9 +567,9 @@ static void next_target(struct qjob *job)
 	while (job->cur < job->ntargets) {
 		struct qtarget *t = &job->targets[job->cur];
 		queue_job_enter(job, QJ_CONNECT);
-		job->cc = conn_client_connect(queue_rt.srv->loop, (const struct sockaddr *)&t->addr,
-		                              (uint64_t)cfg()->queue_connect_timeout * 1000,
-		                              &cc_cbs, job);
+		job->cc =
+		    conn_client_connect(queue_rt.svc.loop, (const struct sockaddr *)&t->addr,
+		                        (uint64_t)cfg()->connect_timeout * 1000, &cc_cbs, job);
 		if (job->cc)
 			return;
 		snprintf(job->last_error, sizeof job->last_error, "451 4.4.1 cannot connect to %s",

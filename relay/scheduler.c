@@ -41,10 +41,8 @@
 
 #include "relay/dsn.h"
 #include "relay/smtp_body.h"
-#include "app/config.h"
 #include "net/dns.h"
 #include "lib/log.h"
-#include "app/server.h"
 #include "store/accounts.h"
 #include "store/mail.h"
 #include "store/queue.h"
@@ -431,7 +429,7 @@ static void record_done(void *arg, int status)
 
 void queue_job_delivered(struct qjob *job)
 {
-	struct config *cfg = queue_rt.srv->cfg;
+	const struct relay_settings *cfg = queue_rt.cfg;
 	queue_job_enter(job, QJ_RECORD);
 	struct record_ctx *rc = calloc(1, sizeof *rc);
 	if (!rc) {
@@ -441,14 +439,15 @@ void queue_job_delivered(struct qjob *job)
 	}
 	rc->job = job;
 	rc->now = (int64_t)time(NULL);
-	rc->retry_first = cfg->queue_retry_first;
-	rc->retry_max = cfg->queue_retry_max;
-	rc->lifetime = cfg->queue_lifetime;
-	rc->delay_after = cfg->queue_delay_dsn_after;
-	rc->hostname = cfg->hostname;
-	snprintf(rc->postmaster_buf, sizeof rc->postmaster_buf, "MAILER-DAEMON@%s", cfg->hostname);
+	rc->retry_first = cfg->retry_first;
+	rc->retry_max = cfg->retry_max;
+	rc->lifetime = cfg->lifetime;
+	rc->delay_after = cfg->delay_dsn_after;
+	rc->hostname = queue_rt.svc.hostname;
+	snprintf(rc->postmaster_buf, sizeof rc->postmaster_buf, "MAILER-DAEMON@%s",
+	         queue_rt.svc.hostname);
 	rc->postmaster = rc->postmaster_buf;
-	if (store_submit(queue_rt.srv->store, record_job, record_done, rc) < 0) {
+	if (store_submit(queue_rt.svc.store, record_job, record_done, rc) < 0) {
 		log_error("queue event=record_submit_failed domain=%s", job->domain);
 		free(rc);
 		if (!job->abandoned)
@@ -501,9 +500,9 @@ static int claim_job(struct store_tx *tx, void *arg)
 /* Checks that need no network: expiry, loops, local domains. */
 static void precheck(struct qjob *job)
 {
-	struct config *cfg = queue_rt.srv->cfg;
+	const struct relay_settings *cfg = queue_rt.cfg;
 	int64_t now = (int64_t)time(NULL);
-	struct store_rd *rd = store_reader(queue_rt.srv->store);
+	struct store_rd *rd = store_reader(queue_rt.svc.store);
 	bool local = store_domain_exists(rd, job->domain) == 1;
 	for (size_t e = 0; e < job->nenvs; e++) {
 		struct qenv *env = &job->envs[e];
@@ -514,8 +513,8 @@ static void precheck(struct qjob *job)
 			if (!row->claimed || row->result != QR_PENDING)
 				continue;
 			int64_t expires = row->expires;
-			if (row->created + cfg->queue_lifetime < expires)
-				expires = row->created + cfg->queue_lifetime;
+			if (row->created + cfg->lifetime < expires)
+				expires = row->created + cfg->lifetime;
 			if (row->cancelled) {
 				row->result = QR_PERM;
 				row->code = 554;
@@ -535,15 +534,15 @@ static void precheck(struct qjob *job)
 				         (long long)row->attempts,
 				         row->last_error ? "; last error: " : "",
 				         row->last_error ? row->last_error : "");
-			} else if (bi.received > (unsigned)cfg->queue_max_received_headers) {
+			} else if (bi.received > (unsigned)cfg->max_received_headers) {
 				row->result = QR_PERM;
 				row->code = 554;
 				snprintf(row->enhanced, sizeof row->enhanced, "5.4.6");
 				snprintf(row->reply, sizeof row->reply,
 				         "554 5.4.6 routing loop detected: %u Received: headers "
 				         "(limit %lld)",
-				         bi.received, (long long)cfg->queue_max_received_headers);
-			} else if (local && !cfg->queue_smarthost[0]) {
+				         bi.received, (long long)cfg->max_received_headers);
+			} else if (local && !cfg->smarthost[0]) {
 				row->result = QR_PERM;
 				row->code = 554;
 				snprintf(row->enhanced, sizeof row->enhanced, "5.4.6");
@@ -719,19 +718,19 @@ static int scan_row(void *ud, const struct store_queue_row *r)
 
 static void scan(void)
 {
-	struct config *cfg = queue_rt.srv->cfg;
-	if (!queue_rt.running || queue_rt.srv->stopping)
+	const struct relay_settings *cfg = queue_rt.cfg;
+	if (!queue_rt.running || *queue_rt.svc.stopping)
 		return;
 	scan_again = false;
-	struct store_rd *rd = store_reader(queue_rt.srv->store);
+	struct store_rd *rd = store_reader(queue_rt.svc.store);
 	queue_rt.stats.queued = store_queue_count(rd);
-	if ((int64_t)njobs >= cfg->queue_max_connections) {
+	if ((int64_t)njobs >= cfg->max_connections) {
 		scan_again = true;
 		return;
 	}
 	struct scan_ctx sc = {
-	    .max_new = (size_t)cfg->queue_max_connections - njobs,
-	    .per_domain = cfg->queue_max_per_domain,
+	    .max_new = (size_t)cfg->max_connections - njobs,
+	    .per_domain = cfg->max_per_domain,
 	};
 	int64_t now = (int64_t)time(NULL);
 	int rc = store_queue_due(rd, now, SCAN_LIMIT, scan_row, &sc);
@@ -751,7 +750,7 @@ static void scan(void)
 			cc->job = job;
 			cc->now = now;
 		}
-		if (!cc || store_submit(queue_rt.srv->store, claim_job, claim_done, cc) < 0) {
+		if (!cc || store_submit(queue_rt.svc.store, claim_job, claim_done, cc) < 0) {
 			free(cc);
 			job_unlink(job);
 			queue_job_free(job);
@@ -819,35 +818,35 @@ static void read_password_file(const char *path, char *out, size_t len)
 	fclose(f);
 }
 
-void queue_runner_start(struct server *srv)
+void queue_runner_start(const struct relay_settings *cfg, const struct relay_services *svc)
 {
-	struct config *cfg = srv->cfg;
 	memset(&queue_rt, 0, sizeof queue_rt);
-	queue_rt.srv = srv;
+	queue_rt.cfg = cfg;
+	queue_rt.svc = *svc;
 	char err[512];
 	int recovered = 0;
-	int rc = store_exec(srv->store, recover_job, &recovered);
+	int rc = store_exec(svc->store, recover_job, &recovered);
 	if (rc < 0)
 		log_error("queue event=recover_failed err=%d", rc);
 	else if (recovered)
 		log_info("queue event=stale_claims_recovered rows=%d", recovered);
-	if (dns_resolver_new(&queue_rt.dns, srv->loop, cfg->queue_dns_servers,
-	                     (unsigned)cfg->queue_dns_timeout * 1000, err, sizeof err) < 0)
+	if (dns_resolver_new(&queue_rt.dns, svc->loop, cfg->dns_servers,
+	                     (unsigned)cfg->dns_timeout * 1000, err, sizeof err) < 0)
 		log_error("queue event=dns_init_failed err=\"%s\" note=mx_delivery_disabled", err);
-	if (tls_client_ctx_new(&queue_rt.tls, cfg->queue_verify_tls, NULL, err, sizeof err) < 0)
+	if (tls_client_ctx_new(&queue_rt.tls, cfg->verify_tls, NULL, err, sizeof err) < 0)
 		log_error("queue event=tls_client_init_failed err=\"%s\" note=no_starttls", err);
-	if (cfg->queue_smarthost_password_file[0])
-		read_password_file(cfg->queue_smarthost_password_file, queue_rt.smarthost_password,
+	if (cfg->smarthost_password_file[0])
+		read_password_file(cfg->smarthost_password_file, queue_rt.smarthost_password,
 		                   sizeof queue_rt.smarthost_password);
-	uv_timer_init(srv->loop, &scan_timer);
-	uv_idle_init(srv->loop, &kick_idle);
-	uv_timer_init(srv->loop, &kick_timer);
-	uint64_t every = (uint64_t)cfg->queue_scan_interval * 1000;
+	uv_timer_init(svc->loop, &scan_timer);
+	uv_idle_init(svc->loop, &kick_idle);
+	uv_timer_init(svc->loop, &kick_timer);
+	uint64_t every = (uint64_t)cfg->scan_interval * 1000;
 	uv_timer_start(&scan_timer, on_scan_timer, 200, every);
 	queue_rt.running = true;
 	log_info("queue event=runner_started scan_interval=%llds mode=%s dns=%s",
-	         (long long)cfg->queue_scan_interval, cfg->queue_smarthost[0] ? "smarthost" : "mx",
-	         cfg->queue_dns_servers[0] ? cfg->queue_dns_servers : "resolv.conf");
+	         (long long)cfg->scan_interval, cfg->smarthost[0] ? "smarthost" : "mx",
+	         cfg->dns_servers[0] ? cfg->dns_servers : "resolv.conf");
 }
 
 void queue_runner_stop(void)

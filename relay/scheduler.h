@@ -12,14 +12,54 @@
 #ifndef TERN_QUEUE_H
 #define TERN_QUEUE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
-struct server;
+struct store;
+
+/* [queue] */
+struct relay_settings {
+	int64_t retry_first;     /* seconds */
+	int64_t retry_max;       /* seconds */
+	int64_t lifetime;        /* seconds */
+	int64_t scan_interval;   /* seconds between scans for due rows */
+	char dns_servers[512];   /* "ip:port,ip:port"; "" = /etc/resolv.conf */
+	int64_t dns_timeout;     /* seconds per DNS try */
+	int64_t remote_port;     /* port of MX hosts (25) */
+	int64_t connect_timeout; /* seconds */
+	char smarthost[256];     /* "" = deliver by MX */
+	int64_t smarthost_port;
+	char smarthost_user[256];
+	char smarthost_password_file[512];
+	bool require_tls;               /* every hop must offer STARTTLS */
+	char require_tls_domains[1024]; /* comma-separated domains */
+	bool verify_tls;                /* verify the peer's certificate */
+	int64_t max_connections;        /* outbound connections in total */
+	int64_t max_per_domain;         /* outbound connections per domain */
+	int64_t delay_dsn_after;        /* seconds; 0 = no delay DSN */
+	int64_t max_received_headers;   /* loop limit */
+};
+
+/* What the runner uses of the rest of the server, handed over at start.
+ * Everything pointed to must outlive the runner. */
+struct relay_services {
+	uv_loop_t *loop;
+	struct store *store;
+	const char *hostname; /* HELO name; DSNs come from MAILER-DAEMON@hostname */
+	const bool *stopping; /* the server is shutting down: no more scans */
+	/* "host:port" of our own SMTP (MX) listeners: a target that is one of
+	 * them is mail looping back to us. */
+	const char *const *self_smtp;
+	size_t nself_smtp;
+};
 
 /* Start the runner (after the listeners): recovers stale claims, creates
- * the resolver, arms the scan timer. Logs and keeps serving without relay if
- * something is missing. */
-void queue_runner_start(struct server *srv);
+ * the resolver and the TLS client context, arms the scan timer. Logs and
+ * keeps serving without relay if something is missing. settings is kept by
+ * pointer, svc is copied. */
+void queue_runner_start(const struct relay_settings *settings, const struct relay_services *svc);
 /* Stop: cancel DNS, abort connections; claimed rows are recovered at the
  * next start. Run the loop afterwards so handles can close. */
 void queue_runner_stop(void);

@@ -11,7 +11,6 @@
 #include "relay/smtp_client.h"
 #include "relay/scheduler.h"
 
-struct server;
 struct dns_req;
 struct conn_client;
 struct smtp_client;
@@ -89,7 +88,8 @@ struct qjob {
 };
 
 struct queue_runner {
-	struct server *srv;
+	const struct relay_settings *cfg;
+	struct relay_services svc;
 	struct dns_resolver *dns;
 	struct tls_client_ctx *tls;
 	struct queue_stats stats;

@@ -25,9 +25,9 @@
 #include <string.h>
 
 #include "auth/auth.h"
-#include "app/config.h"
+#include "proto/imap/imap.h"
 #include "net/conn.h"
-#include "app/server.h"
+#include "proto/common/env.h"
 #include "store/accounts.h"
 
 const char *imap_capabilities(const struct imap_session *s, char *buf, size_t len)
@@ -43,7 +43,7 @@ const char *imap_capabilities(const struct imap_session *s, char *buf, size_t le
 	         "IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
 	         "MOVE SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE UTF8=ACCEPT "
 	         "CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%lld BINARY%s",
-	         (long long)s->srv->cfg->imap_max_literal, s->compress ? "" : " COMPRESS=DEFLATE");
+	         (long long)s->cfg->max_literal, s->compress ? "" : " COMPRESS=DEFLATE");
 	return buf;
 }
 
@@ -152,7 +152,7 @@ static enum imap_cmd_result check_password(struct imap_session *s, struct imap_c
 	struct login_ctx *lc = cmd->ctx;
 	imap_log(s, LOG_DEBUG, "event=auth_check mech=%s user=%s", lc->mech,
 	         log_kv_escape(u, sizeof u, user, strlen(user)));
-	s->auth = auth_check(s->srv, conn_peer_ip(s->conn), user, pass, on_auth_done, s);
+	s->auth = auth_check(s->env->auth, conn_peer_ip(s->conn), user, pass, on_auth_done, s);
 	imap_sasl_end(s);
 	if (!s->auth) {
 		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Out of memory, try again later");

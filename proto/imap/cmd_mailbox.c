@@ -25,9 +25,8 @@
 #include <string.h>
 
 #include "lib/mutf7.h"
-#include "app/config.h"
+#include "proto/imap/imap.h"
 #include "store/notify.h"
-#include "app/server.h"
 #include "store/mailboxes.h"
 #include "store/mail.h"
 #include "store/store.h"
@@ -532,7 +531,7 @@ static int write_status(struct imap_session *s, const char *name, int64_t id, un
 	if (items & ST_HIGHESTMODSEQ)
 		ADD(" HIGHESTMODSEQ %lld", (long long)mb.highestmodseq);
 	if (items & ST_APPENDLIMIT)
-		ADD(" APPENDLIMIT %lld", (long long)s->srv->cfg->imap_max_literal);
+		ADD(" APPENDLIMIT %lld", (long long)s->cfg->max_literal);
 #undef ADD
 	imap_write(s, "* STATUS ", 9);
 	imap_write_mailbox(s, name);

@@ -100,7 +100,8 @@
 #include "lib/log.h"
 
 struct conn;
-struct server;
+struct proto_env;
+struct imap_settings;
 struct notify_sub;
 struct auth_req;
 struct imap_parser;
@@ -267,13 +268,14 @@ enum imap_input_mode {
 
 struct imap_session {
 	struct conn *conn;
-	struct server *srv;
+	const struct proto_env *env;
+	const struct imap_settings *cfg;
 	unsigned refs;
 	bool closed; /* the conn is gone (closed callback ran) */
 	enum imap_state state;
 	uint64_t sid;
 	char peer[64];
-	unsigned errors; /* BADs so far; cfg->imap_max_errors -> BYE */
+	unsigned errors; /* BADs so far; cfg->max_errors -> BYE */
 
 	/* Authenticated identity (state >= IMAP_AUTH). */
 	int64_t account_id;

@@ -46,11 +46,11 @@
 
 #include "lib/mutf7.h"
 #include "proto/imap/parser.h"
-#include "app/config.h"
+#include "proto/imap/imap.h"
+#include "proto/common/env.h"
+#include "proto/common/session.h"
 #include "net/conn.h"
-#include "net/listener.h"
 #include "store/notify.h"
-#include "app/server.h"
 #include "store/store.h"
 
 static const char *const state_names[] = {
@@ -78,12 +78,12 @@ void imap_enter_state(struct imap_session *s, enum imap_state to)
 
 struct store *imap_store(const struct imap_session *s)
 {
-	return s->srv->store;
+	return s->env->store;
 }
 
 struct store_rd *imap_reader(const struct imap_session *s)
 {
-	return store_reader(s->srv->store);
+	return store_reader(s->env->store);
 }
 
 void imap_condstore_enable(struct imap_session *s)
@@ -95,24 +95,24 @@ bool imap_login_allowed(const struct imap_session *s)
 {
 	if (s->closed)
 		return false;
-	if (conn_is_tls(s->conn))
-		return true;
-	return s->srv->cfg->auth_plaintext_loopback && conn_peer_is_loopback(s->conn);
+	return proto_auth_allowed(s->env, s->conn);
 }
+
+/* The line limit before login (the parser's own: imap_parser_limits_preauth()). */
+#define PREAUTH_MAX_LINE 8192
 
 void imap_apply_limits(struct imap_session *s)
 {
 	struct imap_parser_limits l;
-	const struct config *cfg = s->srv->cfg;
+	const struct imap_settings *cfg = s->cfg;
 	if (s->state == IMAP_NOT_AUTH) {
 		imap_parser_limits_preauth(&l);
 		if (!s->closed)
-			conn_set_max_line(s->conn, 8192);
+			conn_set_max_line(s->conn, PREAUTH_MAX_LINE);
 	} else {
-		imap_parser_limits_auth(&l, (uint64_t)cfg->imap_max_literal,
-		                        (size_t)cfg->imap_max_line);
+		imap_parser_limits_auth(&l, (uint64_t)cfg->max_literal, (size_t)cfg->max_line);
 		if (!s->closed)
-			conn_set_max_line(s->conn, (size_t)cfg->imap_max_line);
+			conn_set_max_line(s->conn, (size_t)cfg->max_line);
 	}
 	imap_parser_set_limits(s->parser, &l);
 }
@@ -483,7 +483,7 @@ static void resume_input(struct imap_session *s)
 
 static void check_errors(struct imap_session *s)
 {
-	if (s->state == IMAP_LOGOUT || s->errors < (unsigned)s->srv->cfg->imap_max_errors)
+	if (s->state == IMAP_LOGOUT || s->errors < (unsigned)s->cfg->max_errors)
 		return;
 	imap_log(s, LOG_INFO, "event=too_many_errors errors=%u", s->errors);
 	imap_untagged(s, "BYE Too many invalid commands");
@@ -634,7 +634,7 @@ static void feed(struct imap_session *s, const char *data, size_t len)
 		case IMAP_PARSE_LITERAL: {
 			uint64_t lit = imap_parser_literal_len(s->parser);
 			if (imap_parser_literal_skip(s->parser)) {
-				if (lit > (uint64_t)s->srv->cfg->imap_max_literal) {
+				if (lit > (uint64_t)s->cfg->max_literal) {
 					imap_untagged(s, "BYE [TOOBIG] Literal too big");
 					imap_close(s);
 					return;
@@ -735,7 +735,7 @@ static void on_timeout(struct conn *c)
 	 * (FETCH streams bodies in pieces), where a BYE would count as bytes
 	 * of it: then close without one. */
 	bool mid_response = s->cur && s->waiting;
-	if (s->srv->stopping) {
+	if (s->env->stopping) {
 		imap_log(s, LOG_INFO, "event=shutdown state=%s", state_names[s->state]);
 		if (!mid_response)
 			imap_untagged(s, "BYE [UNAVAILABLE] Server shutting down");
@@ -793,32 +793,34 @@ static const struct conn_callbacks imap_callbacks = {
     .closed = on_closed,
 };
 
-void imap_session_start(struct conn *c)
+void imap_session_start(struct conn *c, void *ctx)
 {
-	struct imap_session *s = calloc(1, sizeof *s);
-	if (!s) {
+	const struct imap_ctx *x = ctx;
+	/* The limits imap_apply_limits() sets in IMAP_NOT_AUTH: the parser's
+	 * here, the line limit through proto_session_new(). */
+	struct imap_parser_limits l;
+	imap_parser_limits_preauth(&l);
+	struct imap_parser *parser = imap_parser_new(&l);
+	if (!parser) {
 		conn_abort(c);
 		return;
 	}
+	struct imap_session *s = proto_session_new(c, sizeof *s, &imap_callbacks, PREAUTH_MAX_LINE);
+	if (!s) {
+		imap_parser_free(&parser);
+		return;
+	}
 	s->conn = c;
-	s->srv = listener_server(conn_listener(c));
+	s->env = x->env;
+	s->cfg = x->settings;
 	s->refs = 1;
 	s->sid = conn_id(c);
 	snprintf(s->peer, sizeof s->peer, "%s", conn_peer(c));
 	s->state = IMAP_NOT_AUTH;
-	struct imap_parser_limits l;
-	imap_parser_limits_preauth(&l);
-	s->parser = imap_parser_new(&l);
-	if (!s->parser) {
-		free(s);
-		conn_abort(c);
-		return;
-	}
-	conn_set_callbacks(c, &imap_callbacks, s);
-	imap_apply_limits(s);
+	s->parser = parser;
 
 	imap_log(s, LOG_INFO, "event=connect tls=%s", conn_is_tls(c) ? "yes" : "no");
-	if (s->srv->stopping) {
+	if (s->env->stopping) {
 		imap_untagged(s, "BYE [UNAVAILABLE] Server shutting down");
 		imap_close(s);
 		return;

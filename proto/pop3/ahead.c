@@ -22,7 +22,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "app/server.h"
+#include "proto/common/env.h"
 #include "store/mail.h"
 #include "store/store.h"
 
@@ -44,7 +44,7 @@ static ssize_t copy_out(const struct pop3_ahead *a, uint32_t msgno, char *buf)
 static ssize_t fill(struct pop3_session *s, uint32_t msgno, char *buf)
 {
 	struct pop3_ahead *a = &s->ahead;
-	struct store_rd *rd = store_reader(s->srv->store);
+	struct store_rd *rd = store_reader(s->env->store);
 	if (!a->buf && !(a->buf = malloc(POP3_AHEAD_BYTES + POP3_READ_PIECE)))
 		return -EAGAIN; /* no memory for it: read the usual way */
 	a->first = msgno;

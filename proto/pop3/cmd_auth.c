@@ -20,7 +20,7 @@
 
 #include "proto/pop3/lock.h"
 #include "net/conn.h"
-#include "app/server.h"
+#include "proto/common/env.h"
 
 #define NEED_TLS_HINT                                                                              \
 	"-ERR [AUTH] Plaintext authentication is not allowed without TLS: "                        \
@@ -156,7 +156,7 @@ static void check_password(struct pop3_session *s, const char *user, const char 
 	char u[128];
 	pop3_log(s, LOG_DEBUG, "event=auth_check mech=%s user=%s", s->mech_name,
 	         log_kv_escape(u, sizeof u, user, strlen(user)));
-	s->auth = auth_check(s->srv, conn_peer_ip(s->conn), user, pass, on_auth_done, s);
+	s->auth = auth_check(s->env->auth, conn_peer_ip(s->conn), user, pass, on_auth_done, s);
 	if (!s->auth) {
 		pop3_reply(s, "-ERR [SYS/TEMP] Out of memory, try again later");
 		pop3_enter_state(s, POP3_AUTHORIZATION);

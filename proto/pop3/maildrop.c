@@ -31,7 +31,7 @@
 
 #include "net/conn.h"
 #include "store/notify.h"
-#include "app/server.h"
+#include "proto/common/env.h"
 #include "store/mail.h"
 #include "store/store.h"
 #include "store/entries.h"
@@ -67,7 +67,7 @@ static int add_entry(void *ud, const struct store_entry *e)
 
 int pop3_maildrop_open(struct pop3_session *s)
 {
-	struct store_rd *rd = store_reader(s->srv->store);
+	struct store_rd *rd = store_reader(s->env->store);
 	int64_t mbid;
 	int rc = store_mailbox_find(rd, s->account_id, "INBOX", &mbid);
 	if (rc == 0)
@@ -240,7 +240,7 @@ void pop3_maildrop_flush_seen(struct pop3_session *s)
 	}
 	j->s = s;
 	j->mailbox_id = s->mailbox_id;
-	int rc = store_submit_lazy(s->srv->store, seen_job_run, seen_job_done, j);
+	int rc = store_submit_lazy(s->env->store, seen_job_run, seen_job_done, j);
 	if (rc < 0) {
 		pop3_log(s, LOG_WARN, "event=seen_failed count=%zu err=%d", j->set.n, rc);
 		seen_free(&j->set);
@@ -343,7 +343,7 @@ void pop3_maildrop_commit(struct pop3_session *s)
 		pop3_close(s);
 		return;
 	}
-	int rc = store_submit(s->srv->store, quit_job_run, quit_job_done, j);
+	int rc = store_submit(s->env->store, quit_job_run, quit_job_done, j);
 	if (rc < 0) {
 		pop3_log(s, LOG_ERROR, "event=update_failed marked=%zu err=%d", j->n, rc);
 		seen_free(&j->seen);

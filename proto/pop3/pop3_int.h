@@ -21,12 +21,13 @@
 
 #include "proto/pop3/dot.h"
 #include "proto/pop3/parse.h"
+#include "proto/pop3/pop3.h"
 #include "proto/sasl/sasl.h"
 #include "auth/auth.h"
 #include "lib/log.h"
 
 struct conn;
-struct server;
+struct proto_env;
 
 /* See the diagram in session.c. */
 enum pop3_state {
@@ -73,7 +74,8 @@ struct pop3_ahead {
 
 struct pop3_session {
 	struct conn *conn;
-	struct server *srv;
+	const struct proto_env *env;
+	const struct pop3_settings *cfg;
 	unsigned refs;
 	bool closed; /* the conn is gone (closed callback ran) */
 	enum pop3_state state;

@@ -24,7 +24,7 @@
 #include <sys/types.h>
 
 #include "net/conn.h"
-#include "app/server.h"
+#include "proto/common/env.h"
 #include "store/mail.h"
 #include "store/store.h"
 
@@ -44,7 +44,7 @@ void pop3_stream_start(struct pop3_session *s, uint32_t msgno, int64_t top_lines
 	/* The first piece decides between +OK and -ERR. */
 	ssize_t n = 0;
 	if (st->size > 0 && (n = pop3_ahead_read(s, msgno, s->rbuf)) == -EAGAIN)
-		n = store_message_read(store_reader(s->srv->store), st->message_id, 0, s->rbuf,
+		n = store_message_read(store_reader(s->env->store), st->message_id, 0, s->rbuf,
 		                       POP3_READ_PIECE);
 	if (n < 0) {
 		st->active = false;
@@ -91,7 +91,7 @@ void pop3_stream_pump(struct pop3_session *s)
 		}
 		if (conn_output_full(s->conn))
 			return; /* `drained` calls us again */
-		ssize_t n = store_message_read(store_reader(s->srv->store), st->message_id,
+		ssize_t n = store_message_read(store_reader(s->env->store), st->message_id,
 		                               (size_t)st->offset, s->rbuf, POP3_READ_PIECE);
 		if (n < 0) {
 			pop3_log(s, LOG_ERROR, "event=retr_error msg=%u offset=%llu err=%zd",

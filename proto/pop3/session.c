@@ -61,11 +61,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/common/env.h"
+#include "proto/common/session.h"
 #include "proto/pop3/lock.h"
-#include "app/config.h"
 #include "net/conn.h"
-#include "net/listener.h"
-#include "app/server.h"
 
 static const char *const state_names[] = {
     [POP3_AUTHORIZATION] = "AUTHORIZATION",
@@ -162,7 +161,7 @@ void pop3_close(struct pop3_session *s)
 
 bool pop3_error(struct pop3_session *s)
 {
-	if (++s->errors < s->srv->cfg->pop3_max_errors)
+	if (++s->errors < s->cfg->max_errors)
 		return false;
 	pop3_log(s, LOG_INFO, "event=too_many_errors errors=%lld", (long long)s->errors);
 	pop3_reply(s, "-ERR too many errors");
@@ -172,9 +171,7 @@ bool pop3_error(struct pop3_session *s)
 
 bool pop3_login_allowed(const struct pop3_session *s)
 {
-	if (conn_is_tls(s->conn))
-		return true;
-	return s->srv->cfg->auth_plaintext_loopback && conn_peer_is_loopback(s->conn);
+	return proto_auth_allowed(s->env, s->conn);
 }
 
 /* ---- conn callbacks ---- */
@@ -259,7 +256,7 @@ static void on_tls_done(struct conn *c, bool ok)
 static void on_timeout(struct conn *c)
 {
 	struct pop3_session *s = conn_session(c);
-	if (s->srv->stopping) {
+	if (s->env->stopping) {
 		pop3_log(s, LOG_INFO, "event=shutdown state=%s", state_names[s->state]);
 		/* In the middle of a RETR or TOP a reply would be a line of the
 		 * message: close without one, and the missing "." tells the
@@ -303,24 +300,23 @@ static const struct conn_callbacks pop3_callbacks = {
     .closed = on_closed,
 };
 
-void pop3_session_start(struct conn *c)
+void pop3_session_start(struct conn *c, void *ctx)
 {
-	struct pop3_session *s = calloc(1, sizeof *s);
-	if (!s) {
-		conn_abort(c);
+	const struct pop3_ctx *x = ctx;
+	struct pop3_session *s =
+	    proto_session_new(c, sizeof *s, &pop3_callbacks, (size_t)x->settings->max_line);
+	if (!s)
 		return;
-	}
 	s->conn = c;
-	s->srv = listener_server(conn_listener(c));
+	s->env = x->env;
+	s->cfg = x->settings;
 	s->refs = 1;
 	s->sid = conn_id(c);
 	snprintf(s->peer, sizeof s->peer, "%s", conn_peer(c));
 	s->state = POP3_AUTHORIZATION;
-	conn_set_callbacks(c, &pop3_callbacks, s);
-	conn_set_max_line(c, (size_t)s->srv->cfg->pop3_max_line);
 
 	pop3_log(s, LOG_INFO, "event=connect tls=%s", conn_is_tls(c) ? "yes" : "no");
-	if (s->srv->stopping) {
+	if (s->env->stopping) {
 		pop3_reply(s, "-ERR [SYS/TEMP] server shutting down");
 		pop3_close(s);
 		return;

@@ -27,20 +27,19 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "app/config.h"
 #include "relay/dsn.h"
 #include "net/conn.h"
 #include "relay/scheduler.h"
 #include "lib/log.h"
 #include "store/notify.h"
-#include "app/server.h"
+#include "proto/common/env.h"
 #include "store/accounts.h"
 #include "store/mail.h"
 #include "store/store.h"
 
 static struct store_rd *reader(struct smtp_session *s)
 {
-	return s->srv->store ? store_reader(s->srv->store) : NULL;
+	return s->env->store ? store_reader(s->env->store) : NULL;
 }
 
 enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
@@ -51,15 +50,15 @@ enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_p
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (!s->srv->store)
+	if (!s->env->store)
 		return SMTP_R_STORE_FAIL;
 	if (p->postmaster)
-		snprintf(addr, sizeof addr, "postmaster@%s", s->cfg->domain);
+		snprintf(addr, sizeof addr, "postmaster@%s", s->env->domain);
 	else
 		snprintf(addr, sizeof addr, "%s", p->addr);
 
 	memset(&r, 0, sizeof r);
-	rc = store_resolve_rcpt_cached(s->srv->store, addr, &r);
+	rc = store_resolve_rcpt_cached(s->env->store, addr, &r);
 	if (rc == STORE_RCPT_LOCAL) {
 		out->account_id = r.account_id;
 		out->mailbox_id = r.mailbox_id;
@@ -352,7 +351,7 @@ static size_t submission_headers(struct smtp_session *s, char *out, size_t cap, 
 			rnd = (uint64_t)now ^ ((uint64_t)conn_id(s->c) << 20) ^ s->ntxn;
 		w = snprintf(out + n, cap - n, "Message-ID: <%llx.%016llx.%s@%s>\r\n",
 		             (long long)now, (unsigned long long)rnd, s->txn.id,
-		             s->cfg->hostname[0] ? s->cfg->hostname : "localhost");
+		             s->env->hostname[0] ? s->env->hostname : "localhost");
 		if (w > 0 && (size_t)w < cap - n)
 			n += (size_t)w;
 	}
@@ -380,13 +379,13 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, const char **why)
 			return r;
 		nextra = submission_headers(s, extra, sizeof extra, now);
 	}
-	if (!s->srv->store)
+	if (!s->env->store)
 		return SMTP_R_STORE_FAIL;
 
 	struct smtp_trace tr = {
 	    .helo = s->helo,
 	    .peer_ip = conn_peer_ip(s->c),
-	    .hostname = s->cfg->hostname,
+	    .hostname = s->env->hostname,
 	    .esmtp = s->esmtp,
 	    .tls = conn_is_tls(s->c),
 	    .auth = s->authenticated,
@@ -429,7 +428,7 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, const char **why)
 	j->remote = calloc(j->nremote ? j->nremote : 1, sizeof *j->remote);
 	j->strings = calloc(t->nrcpts * 3 + 1, sizeof *j->strings);
 	j->delivered = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->delivered);
-	j->hostname = s->cfg->hostname[0] ? s->cfg->hostname : "localhost";
+	j->hostname = s->env->hostname[0] ? s->env->hostname : "localhost";
 	if (!j->mail_from || (t->params.has_envid && !j->envid) || !j->local || !j->uids ||
 	    !j->modseqs || !j->remote || !j->strings || !j->delivered)
 		goto oom;
@@ -496,7 +495,7 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, const char **why)
 	t->msg.len = msg_len; /* kept for the log line */
 
 	smtp_session_ref(s);
-	if (store_submit(s->srv->store, job_run, job_done, j) < 0) {
+	if (store_submit(s->env->store, job_run, job_done, j) < 0) {
 		smtp_session_unref(s);
 		job_free(j);
 		return SMTP_R_STORE_FAIL;

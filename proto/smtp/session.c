@@ -56,11 +56,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "app/config.h"
+#include "proto/common/env.h"
+#include "proto/common/session.h"
 #include "net/conn.h"
-#include "net/listener.h"
 #include "lib/log.h"
-#include "app/server.h"
 #include "store/accounts.h"
 #include "store/store.h"
 
@@ -130,7 +129,7 @@ void smtp_reply(struct smtp_session *s, enum smtp_reply_id id, const char *detai
 		close_session(s);
 		return;
 	}
-	if (d->code >= 500 && s->errors >= s->cfg->smtp_max_errors) {
+	if (d->code >= 500 && s->errors >= s->cfg->max_errors) {
 		LOGS(s, LOG_WARN, "event=too_many_errors errors=%d", s->errors);
 		n = smtp_reply_format(buf, sizeof buf, SMTP_R_TOO_MANY_ERRORS, NULL);
 		conn_write(s->c, buf, n);
@@ -143,7 +142,7 @@ static void reply_host(struct smtp_session *s, enum smtp_reply_id id, const char
 {
 	char detail[600];
 	snprintf(detail, sizeof detail, "%s %s",
-	         s->cfg->hostname[0] ? s->cfg->hostname : "localhost", text);
+	         s->env->hostname[0] ? s->env->hostname : "localhost", text);
 	smtp_reply(s, id, detail);
 }
 
@@ -174,16 +173,9 @@ static void to_idle(struct smtp_session *s)
 
 static uint64_t command_timeout_ms(const struct smtp_session *s)
 {
-	const struct listener *l = conn_listener(s->c);
-	if (l && l->limits.idle_timeout_ms)
-		return l->limits.idle_timeout_ms;
-	return (uint64_t)s->cfg->smtp_timeout_command * 1000;
-}
-
-static bool auth_allowed(const struct smtp_session *s)
-{
-	return conn_is_tls(s->c) ||
-	       (s->cfg->auth_plaintext_loopback && conn_peer_is_loopback(s->c));
+	if (s->idle_timeout_ms)
+		return s->idle_timeout_ms;
+	return (uint64_t)s->cfg->timeout_command * 1000;
 }
 
 /* ---- commands ------------------------------------------------------- */
@@ -260,7 +252,7 @@ static void set_helo(struct smtp_session *s, struct cmd_ctx *x, bool esmtp)
 static void proceed_helo(struct smtp_session *s, struct cmd_ctx *x)
 {
 	set_helo(s, x, false);
-	smtp_reply(s, SMTP_R_HELO, s->cfg->hostname[0] ? s->cfg->hostname : "localhost");
+	smtp_reply(s, SMTP_R_HELO, s->env->hostname[0] ? s->env->hostname : "localhost");
 }
 
 static void proceed_ehlo(struct smtp_session *s, struct cmd_ctx *x)
@@ -273,9 +265,8 @@ static void proceed_ehlo(struct smtp_session *s, struct cmd_ctx *x)
 
 	set_helo(s, x, true);
 	snprintf(host_line, sizeof host_line, "%s",
-	         s->cfg->hostname[0] ? s->cfg->hostname : "localhost");
-	snprintf(size_line, sizeof size_line, "SIZE %lld",
-	         (long long)s->cfg->smtp_max_message_size);
+	         s->env->hostname[0] ? s->env->hostname : "localhost");
+	snprintf(size_line, sizeof size_line, "SIZE %lld", (long long)s->cfg->max_message_size);
 	lines[nl++] = host_line;
 	lines[nl++] = size_line;
 	lines[nl++] = "PIPELINING";
@@ -286,7 +277,7 @@ static void proceed_ehlo(struct smtp_session *s, struct cmd_ctx *x)
 	lines[nl++] = "DSN";
 	if (!conn_is_tls(s->c) && conn_tls_available(s->c))
 		lines[nl++] = "STARTTLS";
-	if (auth_allowed(s) && !s->authenticated)
+	if (proto_auth_allowed(s->env, s->c) && !s->authenticated)
 		lines[nl++] = "AUTH PLAIN LOGIN";
 	lines[nl++] = "HELP";
 	for (size_t i = 0; i < nl; i++) {
@@ -354,7 +345,7 @@ static enum smtp_reply_id check_mail(struct smtp_session *s, struct cmd_ctx *x)
 	const char *bad;
 	enum smtp_reply_id r;
 
-	if (s->srv->stopping)
+	if (s->env->stopping)
 		return SMTP_R_SHUTDOWN;
 	if (s->submission && !s->authenticated)
 		return SMTP_R_AUTH_REQUIRED;
@@ -367,7 +358,7 @@ static enum smtp_reply_id check_mail(struct smtp_session *s, struct cmd_ctx *x)
 		return r;
 	if (x->path.utf8 && !x->mp.smtputf8)
 		return SMTP_R_UTF8_REQUIRED;
-	if (x->mp.has_size && x->mp.size > (uint64_t)s->cfg->smtp_max_message_size)
+	if (x->mp.has_size && x->mp.size > (uint64_t)s->cfg->max_message_size)
 		return SMTP_R_TOO_BIG;
 	if (s->submission) {
 		if (x->path.null)
@@ -391,8 +382,8 @@ static void proceed_mail(struct smtp_session *s, struct cmd_ctx *x)
 	smtp_enter_state(s, SMTP_S_MAIL);
 	/* The transaction's recipients resolve against the directory as of
 	 * now: an alias added a moment ago by the CLI counts. */
-	if (s->srv->store)
-		store_rcpt_cache_check(s->srv->store);
+	if (s->env->store)
+		store_rcpt_cache_check(s->env->store);
 	LOGS(s, LOG_INFO, "event=mail id=%s from=%s size=%llu", s->txn.id,
 	     log_kv_escape(esc, sizeof esc, x->path.addr, strlen(x->path.addr)),
 	     (unsigned long long)x->mp.size);
@@ -414,7 +405,7 @@ static enum smtp_reply_id check_rcpt(struct smtp_session *s, struct cmd_ctx *x)
 		return r;
 	if (x->path.utf8 && !s->txn.params.smtputf8)
 		return SMTP_R_UTF8_REQUIRED;
-	if (s->txn.naccepted >= (size_t)s->cfg->smtp_max_recipients)
+	if (s->txn.naccepted >= (size_t)s->cfg->max_recipients)
 		return SMTP_R_TOO_MANY_RCPTS;
 	return smtp_rcpt_resolve(s, &x->path, &x->rp, &x->rcpt);
 }
@@ -461,11 +452,11 @@ static void proceed_rcpt(struct smtp_session *s, struct cmd_ctx *x)
 static void start_body(struct smtp_session *s)
 {
 	if (!s->txn.msg_started) {
-		mime_spool_init(&s->txn.msg, (size_t)s->cfg->smtp_max_message_size,
-		                config_bare_newline(s->cfg) == BARE_NEWLINE_NORMALIZE);
+		mime_spool_init(&s->txn.msg, (size_t)s->cfg->max_message_size,
+		                s->cfg->bare_newline == SMTP_BARE_NEWLINE_NORMALIZE);
 		s->txn.msg_started = true;
 	}
-	conn_set_idle_timeout(s->c, (uint64_t)s->cfg->smtp_timeout_data * 1000);
+	conn_set_idle_timeout(s->c, (uint64_t)s->cfg->timeout_data * 1000);
 }
 
 static void proceed_data(struct smtp_session *s, struct cmd_ctx *x)
@@ -551,7 +542,7 @@ static enum smtp_reply_id check_vrfy(struct smtp_session *s, struct cmd_ctx *x)
  * and an unknown one 550 5.1.1, as Postfix does with VRFY enabled. */
 static void proceed_vrfy(struct smtp_session *s, struct cmd_ctx *x)
 {
-	if (!s->cfg->smtp_vrfy_enabled) {
+	if (!s->cfg->vrfy_enabled) {
 		smtp_reply(s, SMTP_R_VRFY, NULL);
 		return;
 	}
@@ -569,9 +560,9 @@ static void proceed_vrfy(struct smtp_session *s, struct cmd_ctx *x)
 	if (memchr(a, '@', n))
 		snprintf(addr, sizeof addr, "%.*s", (int)n, a);
 	else
-		snprintf(addr, sizeof addr, "%.*s@%s", (int)n, a, s->cfg->domain);
+		snprintf(addr, sizeof addr, "%.*s@%s", (int)n, a, s->env->domain);
 	struct store_rcpt r;
-	int rc = store_resolve_rcpt(store_reader(s->srv->store), addr, &r);
+	int rc = store_resolve_rcpt(store_reader(s->env->store), addr, &r);
 	if (rc == STORE_RCPT_LOCAL) {
 		char detail[STORE_ADDR_MAX + 8];
 		snprintf(detail, sizeof detail, "<%s>", r.address);
@@ -643,7 +634,7 @@ static enum smtp_reply_id check_auth(struct smtp_session *s, struct cmd_ctx *x)
 {
 	if (s->authenticated)
 		return SMTP_R_ALREADY_AUTH;
-	if (!auth_allowed(s))
+	if (!proto_auth_allowed(s->env, s->c))
 		return SMTP_R_AUTH_NEED_TLS;
 	const char *sp = memchr(x->arg, ' ', x->len);
 	size_t mlen = sp ? (size_t)(sp - x->arg) : x->len;
@@ -679,8 +670,8 @@ static void auth_status(struct smtp_session *s, enum sasl_status st)
 		smtp_enter_state(s, SMTP_S_AUTH_CHECK);
 		smtp_session_ref(s);
 		conn_pause(s->c);
-		s->auth_req = auth_check(s->srv, conn_peer_ip(s->c), s->sasl.user, s->sasl.pass,
-		                         auth_result, s);
+		s->auth_req = auth_check(s->env->auth, conn_peer_ip(s->c), s->sasl.user,
+		                         s->sasl.pass, auth_result, s);
 		if (!s->auth_req) {
 			sasl_clear(&s->sasl);
 			conn_resume(s->c);
@@ -759,7 +750,7 @@ static void auth_result(void *ud, enum auth_result result, const struct auth_acc
 	}
 	conn_resume(s->c);
 	if (s->close_after)
-		smtp_reply(s, s->srv->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT, NULL);
+		smtp_reply(s, s->env->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT, NULL);
 	smtp_session_unref(s);
 }
 
@@ -998,7 +989,7 @@ void smtp_session_committed(struct smtp_session *s, int status)
 	}
 	conn_resume(s->c);
 	if (s->close_after)
-		smtp_reply(s, s->srv->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT, NULL);
+		smtp_reply(s, s->env->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT, NULL);
 }
 
 static void on_timeout(struct conn *c)
@@ -1009,7 +1000,7 @@ static void on_timeout(struct conn *c)
 		s->close_after = true;
 		return;
 	}
-	LOGS(s, LOG_INFO, "event=%s state=%s", s->srv->stopping ? "shutdown" : "timeout",
+	LOGS(s, LOG_INFO, "event=%s state=%s", s->env->stopping ? "shutdown" : "timeout",
 	     state_names[s->state]);
 	if (s->state == SMTP_S_GREETING && s->timer_open)
 		uv_timer_stop(&s->greet_timer);
@@ -1017,8 +1008,8 @@ static void on_timeout(struct conn *c)
 		conn_close(c);
 		return;
 	}
-	reply_host(s, s->srv->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT,
-	           smtp_reply_def(s->srv->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT)->text);
+	reply_host(s, s->env->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT,
+	           smtp_reply_def(s->env->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT)->text);
 	conn_close(c);
 }
 
@@ -1052,7 +1043,7 @@ static void on_closed(struct conn *c)
 
 static void send_greeting(struct smtp_session *s)
 {
-	if (s->srv->stopping) {
+	if (s->env->stopping) {
 		reply_host(s, SMTP_R_SHUTDOWN, smtp_reply_def(SMTP_R_SHUTDOWN)->text);
 		return;
 	}
@@ -1078,34 +1069,31 @@ static const struct conn_callbacks smtp_callbacks = {
     .closed = on_closed,
 };
 
-void smtp_session_start(struct conn *c)
+void smtp_session_start(struct conn *c, void *ctx)
 {
-	const struct listener *l = conn_listener(c);
-	struct smtp_session *s = calloc(1, sizeof *s);
+	const struct smtp_ctx *x = ctx;
+	struct smtp_session *s =
+	    proto_session_new(c, sizeof *s, &smtp_callbacks, (size_t)x->settings->max_line);
 
-	if (!s) {
-		conn_abort(c);
+	if (!s)
 		return;
-	}
 	s->c = c;
-	s->srv = listener_server(l);
-	s->cfg = s->srv->cfg;
-	s->lcfg = listener_config(l);
-	s->submission = listener_protocol(l) == PROTO_SUBMISSION;
+	s->env = x->env;
+	s->cfg = x->settings;
+	s->idle_timeout_ms = x->idle_timeout_ms;
+	s->submission = x->submission;
 	s->refs = 1;
 	s->state = SMTP_S_GREETING;
-	conn_set_callbacks(c, &smtp_callbacks, s);
-	conn_set_max_line(c, (size_t)s->cfg->smtp_max_line);
 	log_session(LOG_INFO, conn_id(c), conn_peer(c), "smtp", "event=connect mode=%s tls=%d",
 	            s->submission ? "submission" : "mx", conn_is_tls(c));
 
-	if (!s->submission && !conn_is_tls(c) && s->cfg->smtp_greet_delay_ms > 0 &&
+	if (!s->submission && !conn_is_tls(c) && s->cfg->greet_delay_ms > 0 &&
 	    uv_timer_init(conn_loop(c), &s->greet_timer) == 0) {
 		s->greet_timer.data = s;
 		s->timer_open = true;
 		smtp_session_ref(s); /* dropped in on_timer_closed */
-		uv_timer_start(&s->greet_timer, on_greet_timer,
-		               (uint64_t)s->cfg->smtp_greet_delay_ms, 0);
+		uv_timer_start(&s->greet_timer, on_greet_timer, (uint64_t)s->cfg->greet_delay_ms,
+		               0);
 		return;
 	}
 	send_greeting(s);

@@ -1,7 +1,7 @@
 /* session: the SMTP server session, shared between session.c (the state
  * machine and command table) and deliver.c (recipient resolution and the
  * store job). Not a public API: the entry point is smtp_session_start() in
- * server/server.h. */
+ * smtp.h. */
 #ifndef TERN_SMTP_SESSION_H
 #define TERN_SMTP_SESSION_H
 
@@ -14,12 +14,11 @@
 #include "proto/smtp/address.h"
 #include "proto/smtp/message.h"
 #include "proto/smtp/replies.h"
+#include "proto/smtp/smtp.h"
 #include "auth/auth.h"
 
 struct conn;
-struct server;
-struct config;
-struct config_listen;
+struct proto_env;
 
 /* See the diagram at the top of session.c. */
 enum smtp_state {
@@ -62,13 +61,13 @@ struct smtp_txn {
 
 struct smtp_session {
 	struct conn *c;
-	struct server *srv;
-	const struct config *cfg;
-	const struct config_listen *lcfg;
+	const struct proto_env *env;
+	const struct smtp_settings *cfg;
+	uint64_t idle_timeout_ms; /* the listener's command timeout, 0 = cfg's */
 	enum smtp_state state;
 	int refs;
 	bool closed;     /* conn's closed callback ran: never touch c again */
-	bool submission; /* PROTO_SUBMISSION listener */
+	bool submission; /* a submission listener, not MX */
 	bool esmtp;
 	bool close_after; /* timeout/shutdown while waiting: close after the reply */
 	char helo[256];

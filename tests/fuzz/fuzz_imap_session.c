@@ -127,13 +127,13 @@ static void configure(struct harness_variant *v, size_t i)
 {
 	unsigned f = variants[i];
 	struct config *cfg = &v->cfg;
-	cfg->auth_plaintext_loopback = (f & V_PLAIN_AUTH) != 0;
-	cfg->imap_max_errors = 1000; /* keep going: the input decides when to stop */
+	cfg->auth.plaintext_loopback = (f & V_PLAIN_AUTH) != 0;
+	cfg->imap.max_errors = 1000; /* keep going: the input decides when to stop */
 	if (f & V_SMALL) {
 		/* The smallest the config allows. */
-		cfg->imap_max_line = 1024;
-		cfg->imap_max_literal = 1024;
-		cfg->imap_max_errors = 5;
+		cfg->imap.max_line = 1024;
+		cfg->imap.max_literal = 1024;
+		cfg->imap.max_errors = 5;
 	}
 	if (f & V_BACKPRESSURE)
 		v->max_output = 64;

@@ -111,11 +111,11 @@ static void configure(struct harness_variant *v, size_t i)
 {
 	unsigned f = variants[i];
 	struct config *cfg = &v->cfg;
-	cfg->auth_plaintext_loopback = (f & V_PLAIN_AUTH) != 0;
-	cfg->pop3_max_errors = 1000; /* keep going: the input decides when to stop */
+	cfg->auth.plaintext_loopback = (f & V_PLAIN_AUTH) != 0;
+	cfg->pop3.max_errors = 1000; /* keep going: the input decides when to stop */
 	if (f & V_SMALL) {
-		cfg->pop3_max_line = 255; /* the smallest the config allows */
-		cfg->pop3_max_errors = 5;
+		cfg->pop3.max_line = 255; /* the smallest the config allows */
+		cfg->pop3.max_errors = 5;
 	}
 	if (f & V_BACKPRESSURE)
 		v->max_output = 64;

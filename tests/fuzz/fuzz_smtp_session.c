@@ -105,18 +105,18 @@ static void configure(struct harness_variant *v, size_t i)
 {
 	unsigned f = variants[i];
 	struct config *cfg = &v->cfg;
-	cfg->auth_plaintext_loopback = (f & V_PLAIN_AUTH) != 0;
-	snprintf(cfg->smtp_bare_newline, sizeof cfg->smtp_bare_newline, "%s",
-	         f & V_NORMALIZE ? "normalize" : "reject");
-	cfg->smtp_vrfy_enabled = (f & V_VRFY) != 0;
-	cfg->smtp_greet_delay_ms = f & V_EARLY_TALKER ? 1000 : 0;
-	cfg->smtp_max_errors = 1000; /* keep going: the input decides when to stop */
-	cfg->smtp_max_message_size = 4096;
+	cfg->auth.plaintext_loopback = (f & V_PLAIN_AUTH) != 0;
+	cfg->smtp.bare_newline =
+	    f & V_NORMALIZE ? SMTP_BARE_NEWLINE_NORMALIZE : SMTP_BARE_NEWLINE_REJECT;
+	cfg->smtp.vrfy_enabled = (f & V_VRFY) != 0;
+	cfg->smtp.greet_delay_ms = f & V_EARLY_TALKER ? 1000 : 0;
+	cfg->smtp.max_errors = 1000; /* keep going: the input decides when to stop */
+	cfg->smtp.max_message_size = 4096;
 	if (f & V_SMALL) {
-		cfg->smtp_max_line = 512;
-		cfg->smtp_max_message_size = 1024;
-		cfg->smtp_max_recipients = 2;
-		cfg->smtp_max_errors = 10;
+		cfg->smtp.max_line = 512;
+		cfg->smtp.max_message_size = 1024;
+		cfg->smtp.max_recipients = 2;
+		cfg->smtp.max_errors = 10;
 		/* Below any config bound: a reply or two fills the output
 		 * queue until its write completes, so pipelined input runs
 		 * into backpressure (stop, drained, resume) all the time. */

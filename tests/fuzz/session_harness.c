@@ -1,6 +1,7 @@
 /* session_harness: see session_harness.h. */
 #include "tests/fuzz/session_harness.h"
 
+#include "auth/auth.h"
 #include "net/conn.h"
 #include "proto/imap/index.h"
 #include "lib/log.h"
@@ -35,6 +36,8 @@ static struct {
 	char dir[256];
 	char store_dir[300];
 	struct store *store;
+	struct auth_settings auth_settings;
+	struct auth_pool *auth;
 	struct tls_server *tls;
 	struct harness_variant v[MAX_VARIANTS];
 	uv_handle_t *base[MAX_BASE_HANDLES]; /* handles that live across inputs */
@@ -197,13 +200,19 @@ static void open_store(void)
 	imap_index_register(g.store); /* as serve does */
 	if (store_exec(g.store, populate, NULL) < 0)
 		harness_die("store", "cannot create the accounts");
-	for (size_t i = 0; i < g.spec->nvariants; i++)
-		g.v[i].srv.store = g.store;
+	if (auth_pool_new(&g.auth, &g.loop, g.store, &g.auth_settings) < 0)
+		harness_die("auth_pool_new", NULL);
+	for (size_t i = 0; i < g.spec->nvariants; i++) {
+		g.v[i].env.store = g.store;
+		g.v[i].env.auth = g.auth;
+	}
 }
 
-/* A fresh database: the old one only grows. */
+/* A fresh database: the old one only grows. The auth pool, which reads
+ * it, goes with it (and its throttle table: every 5000 inputs). */
 void harness_reset_store(void)
 {
+	auth_pool_free(&g.auth);
 	store_close(&g.store);
 	uv_run(&g.loop, UV_RUN_NOWAIT);
 	nftw(g.store_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -211,15 +220,12 @@ void harness_reset_store(void)
 	record_base_handles();
 }
 
-static void on_connection(uv_stream_t *server, int status)
+/* In front of the protocol's start function: one more connection. */
+static void on_start(struct conn *c, void *ctx)
 {
-	struct harness_variant *v = server->data;
-	if (status < 0)
-		harness_die("accept", uv_strerror(status));
+	struct harness_variant *v = ctx;
 	g.accepted++;
-	bool starttls = v->l.cfg->tls == LISTEN_TLS_STARTTLS;
-	conn_accept(&g.loop, server, &v->l, starttls ? CONN_TLS_STARTTLS : CONN_TLS_NONE,
-	            starttls ? g.tls : NULL, &v->l.limits, v->l.start);
+	v->wired.spec.start(c, v->wired.spec.ctx);
 }
 
 static void setup_variant(struct harness_variant *v, size_t i)
@@ -229,12 +235,6 @@ static void setup_variant(struct harness_variant *v, size_t i)
 	snprintf(cfg->hostname, sizeof cfg->hostname, "mail." HARNESS_DOMAIN);
 	snprintf(cfg->domain, sizeof cfg->domain, HARNESS_DOMAIN);
 	snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", g.store_dir);
-	/* Failures answer at once; past 20 a second the client's address is
-	 * throttled until the second is over (a path of its own). */
-	cfg->auth_fail_delay_ms = 0;
-	cfg->auth_fail_max_delay_ms = 0;
-	cfg->auth_fail_limit = 20;
-	cfg->auth_fail_window = 1;
 	cfg->nlisten = 1;
 	struct config_listen *lc = &cfg->listen[0];
 	memset(lc, 0, sizeof *lc);
@@ -242,51 +242,24 @@ static void setup_variant(struct harness_variant *v, size_t i)
 	v->max_output = 0;
 	g.spec->configure(v, i);
 
-	v->srv.loop = &g.loop;
-	v->srv.cfg = cfg;
-	v->srv.tls = g.tls;
+	/* What serve_run() sets (the store and the auth pool: open_store()). */
+	v->env.hostname = cfg->hostname;
+	v->env.domain = cfg->domain;
+	v->env.auth_plaintext_loopback = cfg->auth.plaintext_loopback;
+	v->env.stopping = false;
+	bool starttls = lc->tls == LISTEN_TLS_STARTTLS;
+	serve_wire_listener(&v->wired, cfg, lc, &v->env, starttls ? g.tls : NULL);
 
-	/* What listener.c's protocol_defaults() sets. */
-	struct listener *l = &v->l;
-	l->server = &v->srv;
-	l->cfg = lc;
-	memset(&l->limits, 0, sizeof l->limits);
-	uint64_t idle_s = 300;
-	switch (lc->protocol) {
-	case PROTO_SMTP:
-	case PROTO_SUBMISSION:
-		l->limits.max_line = (size_t)cfg->smtp_max_line;
-		idle_s = (uint64_t)cfg->smtp_timeout_command;
-		l->start = smtp_session_start;
-		break;
-	case PROTO_POP3:
-		l->limits.max_line = (size_t)cfg->pop3_max_line;
-		idle_s = (uint64_t)cfg->pop3_timeout;
-		l->start = pop3_session_start;
-		break;
-	case PROTO_IMAP:
-		l->limits.max_line = (size_t)cfg->imap_max_line;
-		idle_s = (uint64_t)cfg->imap_timeout;
-		l->start = imap_session_start;
-		break;
-	}
-	l->limits.idle_timeout_ms = idle_s * 1000;
-	l->limits.handshake_timeout_ms = (uint64_t)cfg->tls_handshake_timeout * 1000;
-	l->limits.max_output = v->max_output ? v->max_output : (size_t)cfg->max_output;
-
-	uv_tcp_init(&g.loop, &l->tcp);
-	l->tcp.data = v;
-	struct sockaddr_in a;
-	uv_ip4_addr("127.0.0.1", 0, &a);
-	int alen = sizeof v->addr;
-	int rc = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&a, 0);
-	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&l->tcp, 128, on_connection);
-	if (rc == 0)
-		rc = uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&v->addr, &alen);
-	if (rc != 0)
-		harness_die("listen on 127.0.0.1", uv_strerror(rc));
-	l->bound = true;
+	struct listener_spec spec = v->wired.spec;
+	spec.start = on_start;
+	spec.ctx = v;
+	if (v->max_output)
+		spec.limits.max_output = v->max_output;
+	struct sockaddr_storage bound;
+	char err[512];
+	if (listener_open(&g.loop, &spec, &bound, err, sizeof err) < 0)
+		harness_die("listener_open", err);
+	memcpy(&v->addr, &bound, sizeof v->addr);
 }
 
 void harness_setup(const struct harness_spec *spec)
@@ -316,6 +289,15 @@ void harness_setup(const struct harness_spec *spec)
 		harness_die("mkdtemp", NULL);
 	atexit(cleanup);
 	snprintf(g.store_dir, sizeof g.store_dir, "%s/data", g.dir);
+	/* Failures answer at once; past 20 a second the client's address is
+	 * throttled until the second is over (a path of its own). */
+	g.auth_settings = (struct auth_settings){
+	    .fail_delay_ms = 0,
+	    .fail_max_delay_ms = 0,
+	    .fail_limit = 20,
+	    .fail_window = 1,
+	    .domain = HARNESS_DOMAIN,
+	};
 
 	if (uv_loop_init(&g.loop) != 0)
 		harness_die("uv_loop_init", NULL);
@@ -443,7 +425,7 @@ bool harness_run(struct harness_variant *v, const struct harness_session *hs)
 	for (;;) {
 		bool busy = false, wr_blocked = false;
 		if (!stopped && (off >= stop_at || (wr_done && stop))) {
-			v->srv.stopping = true;
+			v->env.stopping = true;
 			conn_shutdown_all();
 			stopped = true;
 		}
@@ -507,7 +489,7 @@ bool harness_run(struct harness_variant *v, const struct harness_session *hs)
 			pf[1].events = (short)(POLLIN | (wr_blocked ? POLLOUT : 0));
 		poll(pf, fd >= 0 ? 2 : 1, timeout);
 	}
-	v->srv.stopping = false;
+	v->env.stopping = false;
 	if (hs->fail_commit)
 		store_test_fail_next_commits(g.store, 0);
 	return clean_eof;

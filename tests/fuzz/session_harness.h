@@ -8,11 +8,13 @@
  * temporary directory (tmpfs when there is one: every change is a COMMIT;
  * directories left by dead runs are removed) with the domain and the
  * account USER (a cheap sha512-crypt hash of PASSWORD), plus whatever the
- * target's populate() adds; a self-signed TLS server; and one listening
+ * target's populate() adds; the auth pool over it (failures answered at
+ * once, 20 a second per address); a self-signed TLS server; and one listening
  * socket on 127.0.0.1:0 per server variant, configured by the target's
- * configure(). Our own accept callback hands each connection to
- * conn_accept() with the listener's session-start function, like
- * net/listener.c does.
+ * configure() and wired as `tern serve` wires its own: the variant's
+ * struct proto_env, serve_wire_listener() and listener_open(). The only
+ * difference is a start function of ours in front of the protocol's, which
+ * counts the connections.
  *
  * Per input (harness_run()): a TCP loopback client connects, writes the
  * stream in chunks whose sizes come from a seed, pumping the loop between
@@ -39,8 +41,8 @@ struct store_tx;
 #include <stdint.h>
 
 #include "app/config.h"
-#include "net/listener.h"
-#include "app/server.h"
+#include "app/serve.h"
+#include "proto/common/env.h"
 
 #define HARNESS_DOMAIN "example.test"
 #define HARNESS_USER "user@" HARNESS_DOMAIN
@@ -54,9 +56,9 @@ struct store_tx;
 
 struct harness_variant {
 	struct config cfg;
-	struct server srv;
-	struct listener l; /* l.tcp is the listening socket */
-	struct sockaddr_in addr;
+	struct proto_env env;
+	struct serve_listener wired; /* the protocol's start function and context */
+	struct sockaddr_in addr;     /* where the listener is */
 	/* Set by configure(): replaces cfg.max_output as the conn's output
 	 * limit when non-zero (below any config bound: backpressure). */
 	size_t max_output;
@@ -68,11 +70,11 @@ struct harness_spec {
 	const char *name;
 	size_t nvariants;
 	/* Called once per variant after config_defaults() and the common
-	 * settings (hostname, domain, data_dir, auth failure delays of 0,
-	 * one listener on 127.0.0.1:0): sets the protocol and TLS mode of
+	 * settings (hostname, domain, data_dir, one listener on
+	 * 127.0.0.1:0): sets the protocol and TLS mode of
 	 * cfg->listen[0] and whatever else the variant needs. The listener's
-	 * limits and start function are then derived from the config as
-	 * listener.c does. */
+	 * limits, start function and context are then derived from the
+	 * config by serve_wire_listener(), as `tern serve` does. */
 	void (*configure)(struct harness_variant *v, size_t i);
 	/* Called in the store's setup transaction after the domain and the
 	 * account USER were created. hash: USER's password hash (to give

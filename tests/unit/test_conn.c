@@ -198,8 +198,12 @@ static const struct conn_callbacks callbacks = {
     .closed = p_closed,
 };
 
-static void p_start(struct conn *c)
+/* What the accept callbacks give conn_accept() for p_start. */
+static int start_ctx;
+
+static void p_start(struct conn *c, void *ctx)
 {
+	CHECK(ctx == &start_ctx, "the start function gets the context given to conn_accept");
 	struct sess *s = calloc(1, sizeof *s);
 	s->c = c;
 	uv_timer_init(conn_loop(c), &s->timer);
@@ -225,17 +229,17 @@ static struct conn_limits limits2 = {
 
 static void on_conn_plain(uv_stream_t *server, int status)
 {
-	conn_accept(server->loop, server, NULL, CONN_TLS_STARTTLS, g_tls, &limits, p_start);
+	conn_accept(server->loop, server, CONN_TLS_STARTTLS, g_tls, &limits, p_start, &start_ctx);
 }
 
 static void on_conn_tls(uv_stream_t *server, int status)
 {
-	conn_accept(server->loop, server, NULL, CONN_TLS_IMPLICIT, g_tls, &limits, p_start);
+	conn_accept(server->loop, server, CONN_TLS_IMPLICIT, g_tls, &limits, p_start, &start_ctx);
 }
 
 static void on_conn_limited(uv_stream_t *server, int status)
 {
-	conn_accept(server->loop, server, NULL, CONN_TLS_NONE, NULL, &limits2, p_start);
+	conn_accept(server->loop, server, CONN_TLS_NONE, NULL, &limits2, p_start, &start_ctx);
 }
 
 static uv_tcp_t lst[3];

@@ -1,0 +1,43 @@
+/* smtp: what the app needs to serve SMTP (MX and submission).
+ *
+ * The app loads struct smtp_settings from [smtp] (it is part of struct
+ * config), fills one struct smtp_ctx per listener and gives the listener
+ * smtp_session_start() with it; nothing in proto/smtp reads the config. */
+#ifndef TERN_SMTP_H
+#define TERN_SMTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct conn;
+struct proto_env;
+
+/* [smtp] bare_newline; the order is the config's "reject|normalize". */
+enum smtp_bare_newline { SMTP_BARE_NEWLINE_REJECT = 0, SMTP_BARE_NEWLINE_NORMALIZE };
+
+/* [smtp] */
+struct smtp_settings {
+	int64_t max_message_size;
+	int64_t spool_memory; /* all messages being received, together */
+	int64_t max_recipients;
+	int64_t max_errors;
+	int64_t max_line;
+	int64_t timeout_command; /* RFC 5321 4.5.3.2: 5 minutes */
+	int64_t timeout_data;    /* 3 minutes per data block */
+	enum smtp_bare_newline bare_newline;
+	bool vrfy_enabled;
+	int64_t greet_delay_ms; /* mx: wait before the greeting to catch early talkers */
+};
+
+/* One listener's context: what smtp_session_start() gets as ctx. */
+struct smtp_ctx {
+	const struct smtp_settings *settings;
+	const struct proto_env *env;
+	bool submission;          /* submission (587/465), not MX */
+	uint64_t idle_timeout_ms; /* the listener's command timeout; 0: settings->timeout_command */
+};
+
+/* A conn_start_fn (net/conn.h); ctx is a struct smtp_ctx. */
+void smtp_session_start(struct conn *c, void *ctx);
+
+#endif
