@@ -928,6 +928,13 @@ static void pump(struct conn *c)
 			handshake_done(c);
 			continue;
 		}
+		/* A filter installed since the last feed (inside a callback, or
+		 * outside any, with input buffered) takes over the unread rest of
+		 * in[] before anything more is framed. */
+		if (c->filt_new && filter_adopt(c) != 0) {
+			conn_abort(c);
+			break;
+		}
 		ssize_t added = 0;
 		if (c->tls_state == TS_ON && (added = decrypt(c)) < 0)
 			break;
@@ -950,10 +957,6 @@ static void pump(struct conn *c)
 			break;
 		}
 		c->in_r += n;
-		if (c->filt_new && filter_adopt(c) != 0) {
-			conn_abort(c);
-			break;
-		}
 		if (c->discard_input) {
 			c->discard_input = false;
 			c->in_r = c->in_w = 0;
