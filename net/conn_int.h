@@ -40,6 +40,8 @@
 #include <sys/types.h>
 #include <uv.h>
 
+struct tls_session;
+
 struct out_chunk {
 	struct out_chunk *next;
 	size_t len, cap;
