@@ -1,6 +1,12 @@
 /* conn: TCP + optional TLS byte stream with framing, flow control and a
  * careful lifecycle. The contract is in conn.h; this is how it is kept.
  *
+ * Files. This file is the connection's life: accept, callbacks, the input
+ * buffer and framing, pause/resume, close, timers, limits. The output queue
+ * is conn_output.c, the TLS glue (handshake, decryption, STARTTLS) is
+ * conn_tls.c, and their shared struct is conn_int.h, which also says how
+ * the three call each other without a cycle.
+ *
  * Handles. A conn owns four libuv handles: the TCP stream, an idle timer,
  * an auxiliary timer (TLS handshake deadline, then the deadline for a
  * graceful close) and an idle handle used as a "tick" to run deferred
@@ -19,9 +25,11 @@
  *
  * Plain bytes are read straight into c->in; TLS ciphertext goes to the
  * session's buffer and is decrypted into c->in. So both reach the same
- * framer. The framer consumes bytes only as it emits events, so whatever
- * the protocol has not been given yet is still in c->in: pausing, mode
- * switches and STARTTLS's "discard buffered plaintext" are all exact.
+ * framer. (With a filter installed, both land in raw[] first and are
+ * decoded into c->in.) The framer consumes bytes only as it emits events,
+ * so whatever the protocol has not been given yet is still in c->in:
+ * pausing, mode switches and STARTTLS's "discard buffered plaintext" are
+ * all exact.
  *
  * pump() is the one place that drives input: handshake, decryption,
  * delivery. It runs after a read, and from the tick when something that
@@ -36,137 +44,42 @@
  * STARTTLS reply is being flushed, so a slow or hostile client costs at
  * most a few buffers.
  *
- * Output path. conn_write() copies into a queue of chunks; small writes
- * coalesce into the tail chunk. Flushing is deferred to the end of pump()
- * or to the tick, so a burst of small replies becomes one uv_write with
- * several buffers. One uv_write is in flight at a time. With TLS the
- * plaintext is encrypted at conn_write() time and the session's output
- * callback appends ciphertext to the same queue; plaintext written while a
- * handshake is pending waits in a second queue.
- *
- * STARTTLS (CVE-2011-0411): conn_starttls() drops everything buffered after
- * the STARTTLS line, stops reading, flushes the queued reply, and only
- * then creates the TLS session and starts reading again. Bytes that
- * arrive after our last read stay in the kernel and are read as TLS, where
- * injected plaintext can only fail the handshake.
+ * Output path (conn_output.c). conn_write() copies into a queue of chunks,
+ * and the queue is flushed at the end of pump() or from the tick, so a
+ * burst of small replies becomes one write. When the queue is empty,
+ * output_empty() here decides what that means: a STARTTLS reply is out
+ * (start the handshake), or a graceful close can shut the socket down.
  *
  * Graceful close: stop delivering input, send close_notify when TLS is up,
  * flush, shutdown(SHUT_WR), then wait briefly for the peer's EOF (reading
  * and discarding) before closing, so unread pipelined input does not turn
  * our last reply into a reset. A deadline bounds the whole thing.
  */
-#include "net/conn.h"
-#include "net/framing.h"
+#include "net/conn_int.h"
 #include "net/limits.h"
-#include "lib/log.h"
 #include "tls/tls.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define CHUNK_SIZE 16384
-#define MAX_WRITE_BUFS 32
 #define READ_SLACK 16384
 #define CLOSE_DEADLINE_MS 30000
 #define LINGER_MS 2000
 #define DEFAULT_MAX_LINE 8192
 #define DEFAULT_MAX_OUTPUT (1024 * 1024)
 
-struct out_chunk {
-	struct out_chunk *next;
-	size_t len, cap;
-	char data[];
-};
-
-struct outq {
-	struct out_chunk *head, *tail;
-	size_t bytes;
-};
-
-enum tls_state {
-	TS_OFF = 0,  /* plaintext */
-	TS_FLUSHING, /* STARTTLS accepted: flushing the reply, reading stopped */
-	TS_HANDSHAKE,
-	TS_ON,
-};
-
-struct conn {
-	uv_tcp_t tcp;
-	uv_timer_t idle_timer;
-	uv_timer_t aux_timer;
-	uv_idle_t tick;
-	uv_write_t wreq;
-	uv_shutdown_t sreq;
-	int open_handles;
-
-	struct conn *prev, *next; /* live list */
-	uint64_t id;
-	uv_loop_t *loop;
-	struct conn_limits limits;
-	conn_start_fn start;
-	void *start_ctx;
-	struct conn_callbacks cb;
-	bool have_cb;
-	void *session;
-
-	struct framer framer;
-	char *in;
-	size_t in_r, in_w, in_cap;
-	unsigned events; /* framer events delivered, to detect progress */
-
-	struct outq out;    /* ready for the wire */
-	struct outq flight; /* being written */
-	struct outq pt;     /* plaintext waiting for the handshake */
-	bool writing;
-	bool was_full;
-
-	enum conn_tls_mode tls_mode;
-	enum tls_state tls_state;
-	struct tls_server *tls_server;
-	struct tls_session *tls;
-
-	unsigned pauses;
-	bool reading;
-	bool in_dispatch;
-	bool discard_input;
-	bool closing;
-	bool handles_closing;
-	bool shut;
-	bool peer_eof;
-	bool limits_held;
-	bool loopback;
-
-	/* Byte filter (COMPRESS=DEFLATE) between TLS and the framer. Raw
-	 * input from the wire (or from TLS) lands in raw[] and is decoded
-	 * into in[]. filt_new: just installed inside a callback; the unread
-	 * rest of in[] is moved to raw[] once the framer returns. */
-	const struct conn_filter *filt;
-	void *filt_ud;
-	bool filt_dirty, filt_new;
-	char *raw;
-	size_t raw_r, raw_w, raw_cap;
-
-	char peer[64];
-	char peer_ip[48];
-	char local_ip[48];
-};
-
 static struct conn *live_head;
 static size_t live_count;
 static char discard_buf[65536];
 
 static void pump(struct conn *c);
-static void flush(struct conn *c);
-static void filter_flush(struct conn *c);
 static void update_reading(struct conn *c);
 static void close_all(struct conn *c);
-static void begin_handshake(struct conn *c);
 static void on_close_deadline(uv_timer_t *t);
 static void arm_idle(struct conn *c);
 
@@ -196,35 +109,8 @@ static uint64_t next_id(void)
 	return z ^ (z >> 31);
 }
 
-static void cev(struct conn *c, enum log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void cev(struct conn *c, enum log_level level, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	log_session(level, c->id, c->peer, "conn", "%s", buf);
-}
-
-static size_t queued(const struct conn *c)
-{
-	return c->out.bytes + c->flight.bytes + c->pt.bytes;
-}
-
-bool conn_output_full(const struct conn *c)
-{
-	return c->limits.max_output && queued(c) > c->limits.max_output;
-}
-
-size_t conn_output_queued(const struct conn *c)
-{
-	return queued(c);
-}
-
 /* Input waits while output is over max_output, and after that until the
- * queue has gone to the socket (was_full is cleared by note_written()). */
+ * queue has gone to the socket (conn_output.c clears was_full). */
 static bool can_deliver(const struct conn *c)
 {
 	return !c->closing && c->have_cb && c->pauses == 0 && !conn_output_full(c) &&
@@ -246,69 +132,48 @@ static void schedule_tick(struct conn *c)
 		uv_idle_start(&c->tick, on_tick);
 }
 
-/* ---- output queue ---- */
+/* ---- closing ---- */
 
-static void outq_free(struct outq *q)
+static void on_handle_closed(uv_handle_t *h)
 {
-	struct out_chunk *ch = q->head;
-	while (ch) {
-		struct out_chunk *n = ch->next;
-		free(ch);
-		ch = n;
-	}
-	q->head = q->tail = NULL;
-	q->bytes = 0;
+	struct conn *c = h->data;
+	if (--c->open_handles > 0)
+		return;
+	if (c->have_cb && c->cb.closed)
+		c->cb.closed(c);
+	if (c->limits_held)
+		limits_conn_release(c->peer_ip);
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (live_head == c)
+		live_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	live_count--;
+	tls_session_free(c->tls);
+	framer_free(&c->framer);
+	conn_out_free(c);
+	free(c->in);
+	free(c->raw);
+	free(c);
 }
 
-static int outq_append(struct outq *q, const void *data, size_t len)
+static void close_all(struct conn *c)
 {
-	const char *p = data;
-	while (len > 0) {
-		struct out_chunk *t = q->tail;
-		if (!t || t->len == t->cap) {
-			size_t cap = len > CHUNK_SIZE ? len : CHUNK_SIZE;
-			t = malloc(sizeof *t + cap);
-			if (!t)
-				return -1;
-			t->next = NULL;
-			t->len = 0;
-			t->cap = cap;
-			if (q->tail)
-				q->tail->next = t;
-			else
-				q->head = t;
-			q->tail = t;
-		}
-		size_t n = t->cap - t->len;
-		if (n > len)
-			n = len;
-		memcpy(t->data + t->len, p, n);
-		t->len += n;
-		q->bytes += n;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static void note_full(struct conn *c)
-{
-	if (conn_output_full(c))
-		c->was_full = true;
-}
-
-/* Ciphertext from the TLS session. */
-static int tls_out(void *ctx, const unsigned char *data, size_t len)
-{
-	struct conn *c = ctx;
 	if (c->handles_closing)
-		return -1;
-	if (outq_append(&c->out, data, len) != 0)
-		return -1;
-	note_full(c);
-	if (!c->in_dispatch)
-		schedule_tick(c);
-	return 0;
+		return;
+	c->handles_closing = true;
+	c->closing = true;
+	c->open_handles = 4;
+	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+	uv_close((uv_handle_t *)&c->idle_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&c->aux_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&c->tick, on_handle_closed);
+}
+
+static void on_close_deadline(uv_timer_t *t)
+{
+	close_all(t->data);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -324,8 +189,9 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 	uv_timer_start(&c->aux_timer, on_close_deadline, LINGER_MS, 0);
 }
 
-/* Nothing queued and nothing in flight. */
-static void on_output_empty(struct conn *c)
+/* Nothing queued and nothing in flight (an upcall from conn_output.c): a
+ * graceful close shuts the socket down, a STARTTLS reply has gone out. */
+static void output_empty(struct conn *c)
 {
 	if (c->closing) {
 		if (!c->shut) {
@@ -337,178 +203,120 @@ static void on_output_empty(struct conn *c)
 		return;
 	}
 	if (c->tls_state == TS_FLUSHING)
-		begin_handshake(c);
+		conn_handshake_begin(c);
 }
 
-/* Output went out: tell a producer that waited for room. */
-static void note_written(struct conn *c)
-{
-	if (c->was_full && !conn_output_full(c)) {
-		c->was_full = false;
-		if (c->have_cb && !c->closing && c->cb.drained)
-			c->cb.drained(c);
-		schedule_tick(c); /* delivery may have been held back by the full queue */
-	}
-}
-
-static void on_write(uv_write_t *req, int status)
-{
-	struct conn *c = req->data;
-	c->writing = false;
-	outq_free(&c->flight);
-	if (c->handles_closing)
-		return;
-	if (status < 0) {
-		if (!c->closing)
-			cev(c, LOG_DEBUG, "event=write_error err=%s", uv_err_name(status));
-		close_all(c);
-		return;
-	}
-	note_written(c);
-	flush(c);
-	update_reading(c);
-}
-
-/* Write what the socket takes right now (uv_try_write) and drop it from the
- * queue. Most replies fit the socket buffer whole, and then no write
- * request, no completion callback on the next iteration and no epoll change
- * are needed: one write(2). Returns whether anything was written. */
-static bool write_now(struct conn *c)
-{
-	uv_buf_t bufs[MAX_WRITE_BUFS];
-	unsigned n = 0;
-	for (struct out_chunk *ch = c->out.head; ch && n < MAX_WRITE_BUFS; ch = ch->next)
-		bufs[n++] = uv_buf_init(ch->data, (unsigned)ch->len);
-	int w = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
-	if (w <= 0)
-		return false; /* EAGAIN, or an error uv_write will report */
-	size_t left = (size_t)w;
-	c->out.bytes -= left;
-	while (left > 0) {
-		struct out_chunk *ch = c->out.head;
-		if (left < ch->len) {
-			memmove(ch->data, ch->data + left, ch->len - left);
-			ch->len -= left;
-			break;
-		}
-		left -= ch->len;
-		c->out.head = ch->next;
-		if (!c->out.head)
-			c->out.tail = NULL;
-		free(ch);
-	}
-	return true;
-}
-
-static void flush(struct conn *c)
-{
-	filter_flush(c);
-	if (c->handles_closing || c->writing)
-		return;
-	bool wrote = false;
-	while (c->out.head && write_now(c)) {
-		wrote = true;
-		if (c->out.head)
-			break;   /* the socket is full: wait for it below */
-		note_written(c); /* may queue more (RETR, FETCH): write that too */
-		if (c->handles_closing)
-			return;
-		filter_flush(c);
-	}
-	if (!c->out.head) {
-		on_output_empty(c);
-		if (wrote)
-			update_reading(c);
-		return;
-	}
-	uv_buf_t bufs[MAX_WRITE_BUFS];
-	unsigned n = 0;
-	while (c->out.head && n < MAX_WRITE_BUFS) {
-		struct out_chunk *ch = c->out.head;
-		c->out.head = ch->next;
-		if (!c->out.head)
-			c->out.tail = NULL;
-		c->out.bytes -= ch->len;
-		ch->next = NULL;
-		if (c->flight.tail)
-			c->flight.tail->next = ch;
-		else
-			c->flight.head = ch;
-		c->flight.tail = ch;
-		c->flight.bytes += ch->len;
-		bufs[n++] = uv_buf_init(ch->data, (unsigned)ch->len);
-	}
-	c->wreq.data = c;
-	int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, n, on_write);
-	if (rc != 0) {
-		outq_free(&c->flight);
-		close_all(c);
-		return;
-	}
-	c->writing = true;
-}
-
-/* Bytes for the wire (after the filter, before TLS). */
-static int write_bytes(struct conn *c, const void *data, size_t len)
-{
-	if (c->handles_closing)
-		return -1;
-	if (len == 0)
-		return 0;
-	int rc;
-	if (c->tls_state == TS_ON)
-		rc = tls_session_write(c->tls, data, len);
-	else if (c->tls_state == TS_OFF)
-		rc = outq_append(&c->out, data, len);
-	else
-		rc = outq_append(&c->pt, data, len);
-	if (rc != 0) {
-		cev(c, LOG_WARN, "event=write_failed err=%s",
-		    c->tls_state == TS_ON ? tls_session_error(c->tls) : "out of memory");
-		conn_abort(c);
-		return -1;
-	}
-	note_full(c);
-	if (!c->in_dispatch)
-		schedule_tick(c);
-	return 0;
-}
-
-static int filter_emit(void *ctx, const void *data, size_t len)
-{
-	return write_bytes(ctx, data, len);
-}
-
-/* End of a write batch: make the filter emit everything it holds. */
-static void filter_flush(struct conn *c)
-{
-	if (!c->filt || !c->filt_dirty || c->handles_closing)
-		return;
-	c->filt_dirty = false;
-	if (c->filt->encode(c->filt_ud, NULL, 0, true, filter_emit, c) != 0) {
-		cev(c, LOG_WARN, "event=filter_failed dir=out");
-		conn_abort(c);
-	}
-}
-
-int conn_write(struct conn *c, const void *data, size_t len)
+void conn_close(struct conn *c)
 {
 	if (c->closing)
-		return -1;
-	if (len == 0)
-		return 0;
-	if (!c->filt)
-		return write_bytes(c, data, len);
-	c->filt_dirty = true;
-	if (c->filt->encode(c->filt_ud, data, len, false, filter_emit, c) != 0) {
-		cev(c, LOG_WARN, "event=filter_failed dir=out");
-		conn_abort(c);
-		return -1;
-	}
-	if (!c->in_dispatch)
+		return;
+	conn_out_filter_flush(c);
+	c->closing = true;
+	uv_timer_stop(&c->idle_timer);
+	if (c->tls_state == TS_ON)
+		tls_session_close_notify(c->tls);
+	conn_out_drop_pending(c);
+	uv_timer_start(&c->aux_timer, on_close_deadline, CLOSE_DEADLINE_MS, 0);
+	if (c->in_dispatch)
+		framer_stop(&c->framer);
+	else
 		schedule_tick(c);
+}
+
+void conn_abort(struct conn *c)
+{
+	c->closing = true;
+	close_all(c);
+}
+
+bool conn_is_closing(const struct conn *c)
+{
+	return c->closing;
+}
+
+/* Run the protocol's start function: at accept, or for implicit TLS once
+ * the handshake is done. */
+static void start_protocol(struct conn *c)
+{
+	c->start(c, c->start_ctx);
+	if (c->handles_closing)
+		return;
+	if (!c->have_cb) {
+		cev(c, LOG_ERROR, "event=conn_error err=no_callbacks");
+		conn_abort(c);
+		return;
+	}
+	arm_idle(c);
+}
+
+/* ---- input ---- */
+
+static void fr_line(void *ud, char *line, size_t len, bool too_long)
+{
+	struct conn *c = ud;
+	c->events++;
+	if (c->cb.line)
+		c->cb.line(c, line, len, too_long);
+	if (!can_deliver(c))
+		framer_stop(&c->framer);
+}
+
+static void fr_block(void *ud, const char *data, size_t len, bool last)
+{
+	struct conn *c = ud;
+	c->events++;
+	if (c->cb.block)
+		c->cb.block(c, data, len, last);
+	if (!can_deliver(c))
+		framer_stop(&c->framer);
+}
+
+static void fr_dot(void *ud, const char *data, size_t len, bool end, unsigned flags)
+{
+	struct conn *c = ud;
+	c->events++;
+	if (c->cb.dot)
+		c->cb.dot(c, data, len, end, flags);
+	if (!can_deliver(c))
+		framer_stop(&c->framer);
+}
+
+static const struct framer_ops framer_ops = {fr_line, fr_block, fr_dot};
+
+/* Everything read has been handled: give the input buffer (a line's worth
+ * plus READ_SLACK, ~24 KiB) back until the next read. Most connections are
+ * idle most of the time (IMAP IDLE), and that buffer is most of what an
+ * idle connection costs. */
+static void release_idle_input(struct conn *c)
+{
+	if (c->in && !c->filt && c->in_r == c->in_w && !framer_has_pending(&c->framer)) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = c->in_r = c->in_w = 0;
+	}
+}
+
+/* Make c->in big enough for the current max_line and move unread bytes to
+ * the front. Never called while the framer holds pointers into c->in. */
+static int prepare_in(struct conn *c)
+{
+	size_t need = framer_min_buffer(&c->framer) + READ_SLACK;
+	if (c->in_cap < need) {
+		char *n = realloc(c->in, need);
+		if (!n)
+			return -1;
+		c->in = n;
+		c->in_cap = need;
+	}
+	if (c->in_r > 0) {
+		memmove(c->in, c->in + c->in_r, c->in_w - c->in_r);
+		c->in_w -= c->in_r;
+		c->in_r = 0;
+	}
 	return 0;
 }
+
+/* ---- the input side of a filter (COMPRESS) ---- */
 
 void conn_set_filter(struct conn *c, const struct conn_filter *f, void *ud)
 {
@@ -569,8 +377,6 @@ static int prepare_raw(struct conn *c)
 	return 0;
 }
 
-static int prepare_in(struct conn *c);
-
 /* Decode raw[] into in[]. Returns bytes added to in[], or -1. */
 static ssize_t filter_in(struct conn *c)
 {
@@ -591,288 +397,8 @@ static ssize_t filter_in(struct conn *c)
 	return (ssize_t)produced;
 }
 
-int conn_printf(struct conn *c, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -1;
-	if ((size_t)n < sizeof buf)
-		return conn_write(c, buf, (size_t)n);
-	char *big = malloc((size_t)n + 1);
-	if (!big)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	int rc = conn_write(c, big, (size_t)n);
-	free(big);
-	return rc;
-}
-
-/* ---- closing ---- */
-
-static void on_handle_closed(uv_handle_t *h)
-{
-	struct conn *c = h->data;
-	if (--c->open_handles > 0)
-		return;
-	if (c->have_cb && c->cb.closed)
-		c->cb.closed(c);
-	if (c->limits_held)
-		limits_conn_release(c->peer_ip);
-	if (c->prev)
-		c->prev->next = c->next;
-	else if (live_head == c)
-		live_head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	live_count--;
-	tls_session_free(c->tls);
-	framer_free(&c->framer);
-	outq_free(&c->out);
-	outq_free(&c->flight);
-	outq_free(&c->pt);
-	free(c->in);
-	free(c->raw);
-	free(c);
-}
-
-static void close_all(struct conn *c)
-{
-	if (c->handles_closing)
-		return;
-	c->handles_closing = true;
-	c->closing = true;
-	c->open_handles = 4;
-	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-	uv_close((uv_handle_t *)&c->idle_timer, on_handle_closed);
-	uv_close((uv_handle_t *)&c->aux_timer, on_handle_closed);
-	uv_close((uv_handle_t *)&c->tick, on_handle_closed);
-}
-
-static void on_close_deadline(uv_timer_t *t)
-{
-	close_all(t->data);
-}
-
-void conn_close(struct conn *c)
-{
-	if (c->closing)
-		return;
-	filter_flush(c);
-	c->closing = true;
-	uv_timer_stop(&c->idle_timer);
-	if (c->tls_state == TS_ON)
-		tls_session_close_notify(c->tls);
-	outq_free(&c->pt);
-	uv_timer_start(&c->aux_timer, on_close_deadline, CLOSE_DEADLINE_MS, 0);
-	if (c->in_dispatch)
-		framer_stop(&c->framer);
-	else
-		schedule_tick(c);
-}
-
-void conn_abort(struct conn *c)
-{
-	c->closing = true;
-	close_all(c);
-}
-
-bool conn_is_closing(const struct conn *c)
-{
-	return c->closing;
-}
-
-/* ---- TLS ---- */
-
-static void on_handshake_timeout(uv_timer_t *t)
-{
-	struct conn *c = t->data;
-	if (c->tls_state != TS_HANDSHAKE)
-		return;
-	cev(c, LOG_INFO, "event=tls_fail err=handshake_timeout");
-	if (c->tls_mode == CONN_TLS_STARTTLS && c->have_cb && c->cb.tls_done)
-		c->cb.tls_done(c, false);
-	conn_abort(c);
-}
-
-static void begin_handshake(struct conn *c)
-{
-	c->tls = tls_session_new(c->tls_server, tls_out, c);
-	if (!c->tls) {
-		cev(c, LOG_WARN, "event=tls_fail err=session_setup");
-		if (c->tls_mode == CONN_TLS_STARTTLS && c->have_cb && c->cb.tls_done)
-			c->cb.tls_done(c, false);
-		conn_abort(c);
-		return;
-	}
-	c->tls_state = TS_HANDSHAKE;
-	framer_reset(&c->framer);
-	c->in_r = c->in_w = 0;
-	if (c->limits.handshake_timeout_ms)
-		uv_timer_start(&c->aux_timer, on_handshake_timeout, c->limits.handshake_timeout_ms,
-		               0);
-	update_reading(c);
-	schedule_tick(c);
-}
-
-static void start_protocol(struct conn *c)
-{
-	c->start(c, c->start_ctx);
-	if (c->handles_closing)
-		return;
-	if (!c->have_cb) {
-		cev(c, LOG_ERROR, "event=conn_error err=no_callbacks");
-		conn_abort(c);
-		return;
-	}
-	arm_idle(c);
-}
-
-static void handshake_done(struct conn *c)
-{
-	uv_timer_stop(&c->aux_timer);
-	c->tls_state = TS_ON;
-	cev(c, LOG_DEBUG, "event=tls version=%s cipher=%s sni=%s", tls_session_version(c->tls),
-	    tls_session_cipher(c->tls), tls_session_sni(c->tls) ? tls_session_sni(c->tls) : "-");
-	/* Plaintext written while the handshake ran goes out now, encrypted. */
-	for (struct out_chunk *ch = c->pt.head; ch; ch = ch->next)
-		if (tls_session_write(c->tls, ch->data, ch->len) != 0) {
-			conn_abort(c);
-			return;
-		}
-	outq_free(&c->pt);
-	if (c->tls_mode == CONN_TLS_IMPLICIT && !c->have_cb)
-		start_protocol(c);
-	else if (c->have_cb && c->cb.tls_done)
-		c->cb.tls_done(c, true);
-}
-
-static void handshake_failed(struct conn *c)
-{
-	char e[200];
-	log_kv_escape(e, sizeof e, tls_session_error(c->tls), strlen(tls_session_error(c->tls)));
-	cev(c, LOG_INFO, "event=tls_fail err=%s", e);
-	if (c->tls_mode == CONN_TLS_STARTTLS && c->have_cb && c->cb.tls_done)
-		c->cb.tls_done(c, false);
-	conn_close(c); /* graceful: the alert mbedTLS queued still goes out */
-}
-
-int conn_starttls(struct conn *c)
-{
-	if (!c->tls_server || c->tls_state != TS_OFF || c->closing || c->filt)
-		return -1;
-	c->tls_mode = CONN_TLS_STARTTLS;
-	c->tls_state = TS_FLUSHING;
-	framer_reset(&c->framer);
-	if (c->in_dispatch) {
-		c->discard_input = true; /* pump drops it once the framer returns */
-		framer_stop(&c->framer);
-	} else {
-		c->in_r = c->in_w = 0;
-		schedule_tick(c);
-	}
-	update_reading(c);
-	return 0;
-}
-
-bool conn_tls_available(const struct conn *c)
-{
-	return c->tls_server != NULL;
-}
-
-bool conn_is_tls(const struct conn *c)
-{
-	return c->tls_state == TS_ON;
-}
-
-const char *conn_tls_version(const struct conn *c)
-{
-	return c->tls_state == TS_ON ? tls_session_version(c->tls) : NULL;
-}
-
-const char *conn_tls_cipher(const struct conn *c)
-{
-	return c->tls_state == TS_ON ? tls_session_cipher(c->tls) : NULL;
-}
-
-const char *conn_tls_sni(const struct conn *c)
-{
-	return c->tls ? tls_session_sni(c->tls) : NULL;
-}
-
-/* ---- input ---- */
-
-static void fr_line(void *ud, char *line, size_t len, bool too_long)
-{
-	struct conn *c = ud;
-	c->events++;
-	if (c->cb.line)
-		c->cb.line(c, line, len, too_long);
-	if (!can_deliver(c))
-		framer_stop(&c->framer);
-}
-
-static void fr_block(void *ud, const char *data, size_t len, bool last)
-{
-	struct conn *c = ud;
-	c->events++;
-	if (c->cb.block)
-		c->cb.block(c, data, len, last);
-	if (!can_deliver(c))
-		framer_stop(&c->framer);
-}
-
-static void fr_dot(void *ud, const char *data, size_t len, bool end, unsigned flags)
-{
-	struct conn *c = ud;
-	c->events++;
-	if (c->cb.dot)
-		c->cb.dot(c, data, len, end, flags);
-	if (!can_deliver(c))
-		framer_stop(&c->framer);
-}
-
-static const struct framer_ops framer_ops = {fr_line, fr_block, fr_dot};
-
-/* Make c->in big enough for the current max_line and move unread bytes to
- * the front. Never called while the framer holds pointers into c->in. */
-/* Everything read has been handled: give the input buffer (a line's worth
- * plus READ_SLACK, ~24 KiB) back until the next read. Most connections are
- * idle most of the time (IMAP IDLE), and that buffer is most of what an
- * idle connection costs. */
-static void release_idle_input(struct conn *c)
-{
-	if (c->in && !c->filt && c->in_r == c->in_w && !framer_has_pending(&c->framer)) {
-		free(c->in);
-		c->in = NULL;
-		c->in_cap = c->in_r = c->in_w = 0;
-	}
-}
-
-static int prepare_in(struct conn *c)
-{
-	size_t need = framer_min_buffer(&c->framer) + READ_SLACK;
-	if (c->in_cap < need) {
-		char *n = realloc(c->in, need);
-		if (!n)
-			return -1;
-		c->in = n;
-		c->in_cap = need;
-	}
-	if (c->in_r > 0) {
-		memmove(c->in, c->in + c->in_r, c->in_w - c->in_r);
-		c->in_w -= c->in_r;
-		c->in_r = 0;
-	}
-	return 0;
-}
-
-/* Decrypt what fits into c->in. Returns bytes added, or -1 (conn closing). */
+/* Decrypt what fits into c->in (raw[] under a filter): conn supplies the
+ * room, TLS fills it. Returns bytes added, or -1 (conn closing). */
 static ssize_t decrypt(struct conn *c)
 {
 	char **buf = c->filt ? &c->raw : &c->in;
@@ -882,28 +408,13 @@ static ssize_t decrypt(struct conn *c)
 		conn_abort(c);
 		return -1;
 	}
-	size_t added = 0;
-	while (*w < *cap) {
-		ssize_t n = tls_session_read(c->tls, *buf + *w, *cap - *w);
-		if (n > 0) {
-			*w += (size_t)n;
-			added += (size_t)n;
-			continue;
-		}
-		if (n == 0)
-			break;
-		if (n == TLS_ERR_CLOSED) {
-			c->peer_eof = true;
-			break;
-		}
-		char e[200];
-		const char *m = tls_session_error(c->tls);
-		cev(c, LOG_INFO, "event=tls_error err=%s",
-		    log_kv_escape(e, sizeof e, m, strlen(m)));
+	ssize_t added = conn_decrypt(c, *buf + *w, *cap - *w);
+	if (added < 0) {
 		conn_abort(c);
 		return -1;
 	}
-	return (ssize_t)added;
+	*w += (size_t)added;
+	return added;
 }
 
 static void pump(struct conn *c)
@@ -913,7 +424,7 @@ static void pump(struct conn *c)
 	c->in_dispatch = true;
 	while (!c->closing) {
 		if (c->tls_state == TS_HANDSHAKE) {
-			int rc = tls_session_handshake(c->tls);
+			int rc = conn_handshake_step(c);
 			if (rc == TLS_AGAIN) {
 				if (c->peer_eof) {
 					cev(c, LOG_INFO, "event=tls_fail err=eof_in_handshake");
@@ -922,11 +433,22 @@ static void pump(struct conn *c)
 				break;
 			}
 			if (rc < 0) {
-				handshake_failed(c);
+				/* Graceful: the alert mbedTLS queued still goes out
+				 * (nothing happens if the conn is already closing). */
+				conn_close(c);
 				break;
 			}
-			handshake_done(c);
+			/* TLS is on. An implicit-TLS conn starts its protocol now. */
+			if (c->tls_mode == CONN_TLS_IMPLICIT && !c->have_cb)
+				start_protocol(c);
 			continue;
+		}
+		/* A filter installed since the last feed (inside a callback, or
+		 * outside any, with input buffered) takes over the unread rest of
+		 * in[] before anything more is framed. */
+		if (c->filt_new && filter_adopt(c) != 0) {
+			conn_abort(c);
+			break;
 		}
 		ssize_t added = 0;
 		if (c->tls_state == TS_ON && (added = decrypt(c)) < 0)
@@ -950,10 +472,6 @@ static void pump(struct conn *c)
 			break;
 		}
 		c->in_r += n;
-		if (c->filt_new && filter_adopt(c) != 0) {
-			conn_abort(c);
-			break;
-		}
 		if (c->discard_input) {
 			c->discard_input = false;
 			c->in_r = c->in_w = 0;
@@ -975,7 +493,7 @@ static void pump(struct conn *c)
 	 * close once our replies are out. */
 	if (c->peer_eof && !c->closing && can_deliver(c))
 		conn_close(c);
-	flush(c);
+	conn_out_flush(c);
 	update_reading(c);
 }
 
@@ -1223,6 +741,15 @@ void conn_shutdown_all(void)
 	}
 }
 
+/* What conn_output.c and conn_tls.c may ask of conn.c (conn_int.h says why
+ * these go through a table). */
+static const struct conn_upcalls upcalls = {
+    .schedule_tick = schedule_tick,
+    .close_all = close_all,
+    .update_reading = update_reading,
+    .output_empty = output_empty,
+};
+
 /* "1.2.3.4" for IPv4 and IPv4-mapped IPv6, "::1" otherwise; port out. */
 static void addr_string(const struct sockaddr_storage *ss, char *ip, size_t iplen, int *port,
                         bool *v6, bool *loopback)
@@ -1302,6 +829,7 @@ struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, enum conn_tls_mod
 		reject_stream(loop, server);
 		return NULL;
 	}
+	c->up = &upcalls;
 	c->id = next_id();
 	c->loop = loop;
 	c->tls_mode = tls_mode;
@@ -1353,7 +881,7 @@ struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, enum conn_tls_mod
 			close_all(c);
 			return NULL;
 		}
-		begin_handshake(c);
+		conn_handshake_begin(c);
 	} else {
 		start_protocol(c);
 	}

@@ -6,6 +6,9 @@
  *   "TLS"        reply, then conn_starttls()
  *   "TLSINFO"    version, cipher and SNI
  *   "PAUSE"      pause, resume 50 ms later ("RESUMED")
+ *   "FILTER"     pause; 50 ms later, outside any callback, install a filter
+ *                that flips the case bit of every input byte, and resume
+ *                ("FILTERED")
  *   "BIG"        16 MB of 1 KB lines written as output drains, then "END"
  *   "IDLE n"     idle timeout n ms ("TIMEOUT" when it fires)
  *   "BLK n"      read an n-byte block ("BLOCK <data>")
@@ -95,6 +98,34 @@ static void on_resume_timer(uv_timer_t *t)
 	conn_resume(s->c);
 }
 
+/* The "FILTER" filter: input bytes are XORed with 0x20 (so the client
+ * sends '*' for LF and '-' for CR), output passes through unchanged. */
+static int xor_decode(void *ud, const char *in, size_t inlen, size_t *consumed, char *out,
+                      size_t outcap, size_t *produced)
+{
+	size_t n = inlen < outcap ? inlen : outcap;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)(in[i] ^ 0x20);
+	*consumed = *produced = n;
+	return 0;
+}
+
+static int pass_encode(void *ud, const void *data, size_t len, bool flush,
+                       int (*emit)(void *ctx, const void *data, size_t len), void *ctx)
+{
+	return len ? emit(ctx, data, len) : 0;
+}
+
+static const struct conn_filter xor_filter = {xor_decode, pass_encode};
+
+static void on_filter_timer(uv_timer_t *t)
+{
+	struct sess *s = t->data;
+	conn_set_filter(s->c, &xor_filter, NULL);
+	conn_write(s->c, "FILTERED\r\n", 10);
+	conn_resume(s->c);
+}
+
 static void p_line(struct conn *c, const char *line, size_t len, bool too_long)
 {
 	struct sess *s = conn_session(c);
@@ -118,6 +149,9 @@ static void p_line(struct conn *c, const char *line, size_t len, bool too_long)
 		conn_pause(c);
 		conn_write(c, "PAUSED\r\n", 8);
 		uv_timer_start(&s->timer, on_resume_timer, 50, 0);
+	} else if (strcmp(line, "FILTER") == 0) {
+		conn_pause(c);
+		uv_timer_start(&s->timer, on_filter_timer, 50, 0);
 	} else if (strcmp(line, "BIG") == 0) {
 		s->bigleft = BIG_LINES;
 		s->big_active = true;
@@ -493,6 +527,23 @@ static void test_echo_pipeline(void)
 	cl_close(&k);
 }
 
+/* A filter installed outside any callback (here from a timer, while input
+ * was paused) applies to the input already buffered: "X\nY-*" is the
+ * encoded "x*y\r\n", which must not be framed as the line "X". */
+static void test_filter_outside_callback(void)
+{
+	struct cl k;
+	CHECK(cl_connect(&k, port_plain, 0) == 0, "connect");
+	expect(&k, "HELLO plain lo", "greeting");
+	cl_send(&k, "FILTER\r\nX\nY-*");
+	expect(&k, "FILTERED", "filter installed");
+	expect(&k, "ECHO x*y", "buffered input decoded by the new filter");
+	cl_send(&k, "quit-*");
+	expect(&k, "BYE", "filtered quit");
+	expect_eof(&k, "close after filtered quit");
+	cl_close(&k);
+}
+
 static void test_backpressure(void)
 {
 	struct cl k;
@@ -622,6 +673,7 @@ static void *client_main(void *arg)
 	snprintf(ca_a, sizeof ca_a, "%s/tls/selfsigned.crt", dir_a);
 	snprintf(ca_b, sizeof ca_b, "%s/selfsigned.crt", dir_b);
 	test_echo_pipeline();
+	test_filter_outside_callback();
 	test_backpressure();
 	test_idle();
 	test_starttls(ca_a, false);
