@@ -75,6 +75,8 @@ static const struct config_key config_keys[] = {
     INT("auth", "fail_max_delay_ms", auth.fail_max_delay_ms, 5000, 0, 600000),
     INT("auth", "fail_limit", auth.fail_limit, 20, 1, 1000000),
     INT("auth", "fail_window", auth.fail_window, 600, 1, 86400),
+    INT("auth", "account_fail_limit", auth.account_fail_limit, 50, 1, 1000000),
+    INT("auth", "account_fail_interval_ms", auth.account_fail_interval_ms, 1000, 0, 3600000),
 
     INT("smtp", "max_message_size", smtp.max_message_size, 52428800, 1024, 2147483647),
     INT("smtp", "spool_memory", smtp.spool_memory, 536870912, 1048576, INT64_MAX),
