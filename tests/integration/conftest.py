@@ -237,5 +237,6 @@ def tern_factory():
 @pytest.fixture
 def tern(tern_factory):
     """A started server for domain example.test (postmaster@example.test
-    is created on first start; its password is in tern.stdout())."""
+    is created on first start; with stdout not a terminal, its password is
+    in <data_dir>/postmaster.password)."""
     return tern_factory()
