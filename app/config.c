@@ -63,6 +63,7 @@ static const struct config_key config_keys[] = {
     STR("server", "domain", domain, "localhost"),
     CHOICE("server", "log_level", log_level, "info", "debug|info|warn|error"),
     INT("server", "shutdown_grace", shutdown_grace, 10, 0, 3600),
+    INT("server", "disk_reserve", disk_reserve, 67108864, 0, 68719476736),
 
     INT("tls", "handshake_timeout", tls_handshake_timeout, 30, 1, 600),
 

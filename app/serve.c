@@ -261,6 +261,8 @@ int serve_run(struct config *cfg)
 		return 1;
 	}
 	imap_index_register(srv->store); /* what IMAP precomputes, in idle time */
+	if (store_set_disk_reserve(srv->store, cfg->data_dir, (uint64_t)cfg->disk_reserve) < 0)
+		log_warn("event=no_disk_reserve dir=%s", cfg->data_dir);
 	conn_set_input_hook(note_client, srv->store);
 	if (first_start(cfg, srv->store) < 0)
 		return 1;
