@@ -5,6 +5,7 @@
  * while `tern serve` is running: the server reads through to SQLite and
  * sees the change at once. */
 #include "app/cli.h"
+#include "app/first_start.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -81,8 +82,9 @@ static int read_password(bool from_stdin, char *out, size_t outlen)
 	} else {
 		FILE *tty = fopen("/dev/tty", "r+");
 		if (!tty) {
-			fprintf(stderr, "tern: no terminal to ask for the password; pipe it in with "
-			                "--password-stdin\n");
+			fprintf(stderr,
+			        "tern: no terminal to ask for the password; pipe it in with "
+			        "--password-stdin\n");
 			return -1;
 		}
 		struct termios old, quiet;
@@ -176,13 +178,13 @@ static const char usage_domain[] = "usage: tern domain add NAME | list | del NAM
                                    "Domains tern accepts mail for. Deleting a domain that still\n"
                                    "has accounts is refused.\n";
 static const char usage_user[] =
-	"usage: tern user add ADDRESS [--password-stdin]\n"
-	"       tern user passwd ADDRESS [--password-stdin]\n"
-	"       tern user list\n"
-	"       tern user del ADDRESS\n\n"
-	"The password is read from the terminal (twice), or as one line from standard\n"
-	"input with --password-stdin. It is never taken from the command line.\n"
-	"A new account gets INBOX, Sent, Drafts, Trash, Junk and Archive.\n";
+    "usage: tern user add ADDRESS [--password-stdin]\n"
+    "       tern user passwd ADDRESS [--password-stdin]\n"
+    "       tern user list\n"
+    "       tern user del ADDRESS\n\n"
+    "The password is read from the terminal (twice), or as one line from standard\n"
+    "input with --password-stdin. It is never taken from the command line.\n"
+    "A new account gets INBOX, Sent, Drafts, Trash, Junk and Archive.\n";
 static const char usage_alias[] = "usage: tern alias add SOURCE TARGET | list | del SOURCE\n\n"
                                   "SOURCE is an address, or @domain for a catch-all.\n"
                                   "TARGET is a local account or any other address.\n";
@@ -204,7 +206,7 @@ static int cmd_domain(struct store *st, int argc, char **argv)
 	return 2;
 }
 
-static int cmd_user(struct store *st, int argc, char **argv)
+static int cmd_user(const struct config *cfg, struct store *st, int argc, char **argv)
 {
 	struct store_rd *rd = store_reader(st);
 	bool pw_stdin = false;
@@ -227,8 +229,8 @@ static int cmd_user(struct store *st, int argc, char **argv)
 	if (argc == 2 && (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "passwd") == 0)) {
 		bool add = argv[0][0] == 'a';
 		if (!strchr(argv[1], '@')) {
-			fprintf(stderr, "tern user %s: '%s' is not an address (user@domain)\n", argv[0],
-			        argv[1]);
+			fprintf(stderr, "tern user %s: '%s' is not an address (user@domain)\n",
+			        argv[0], argv[1]);
 			return 2;
 		}
 		if (!add) {
@@ -251,6 +253,9 @@ static int cmd_user(struct store *st, int argc, char **argv)
 			printf(add ? "user %s added (INBOX, Sent, Drafts, Trash, Junk, Archive)\n"
 			           : "password of %s changed\n",
 			       argv[1]);
+		if (rc == 0 && !add && first_start_password_changed(cfg, argv[1]))
+			printf("removed %s/%s (the first start's password)\n", cfg->data_dir,
+			       FIRST_START_PASSWORD_FILE);
 		return report(add ? "user add" : "user passwd", argv[1], rc);
 	}
 	fputs(usage_user, stderr);
@@ -300,7 +305,7 @@ int cli_admin(const struct config *cfg, const char *cmd, int argc, char **argv)
 	if (strcmp(cmd, "domain") == 0)
 		rc = cmd_domain(st, argc, argv);
 	else if (strcmp(cmd, "user") == 0)
-		rc = cmd_user(st, argc, argv);
+		rc = cmd_user(cfg, st, argc, argv);
 	else
 		rc = cmd_alias(st, argc, argv);
 	store_close(&st);

@@ -63,6 +63,7 @@ static const struct config_key config_keys[] = {
     STR("server", "domain", domain, "localhost"),
     CHOICE("server", "log_level", log_level, "info", "debug|info|warn|error"),
     INT("server", "shutdown_grace", shutdown_grace, 10, 0, 3600),
+    INT("server", "disk_reserve", disk_reserve, 67108864, 0, 68719476736),
 
     INT("tls", "handshake_timeout", tls_handshake_timeout, 30, 1, 600),
 
@@ -75,6 +76,8 @@ static const struct config_key config_keys[] = {
     INT("auth", "fail_max_delay_ms", auth.fail_max_delay_ms, 5000, 0, 600000),
     INT("auth", "fail_limit", auth.fail_limit, 20, 1, 1000000),
     INT("auth", "fail_window", auth.fail_window, 600, 1, 86400),
+    INT("auth", "account_fail_limit", auth.account_fail_limit, 50, 1, 1000000),
+    INT("auth", "account_fail_interval_ms", auth.account_fail_interval_ms, 1000, 0, 3600000),
 
     INT("smtp", "max_message_size", smtp.max_message_size, 52428800, 1024, 2147483647),
     INT("smtp", "spool_memory", smtp.spool_memory, 536870912, 1048576, INT64_MAX),

@@ -49,6 +49,7 @@ struct config {
 	char domain[256];
 	char log_level[16];
 	int64_t shutdown_grace; /* seconds */
+	int64_t disk_reserve;   /* bytes kept aside so that deletes commit on a full disk */
 
 	/* [tls] */
 	struct config_cert certs[CONFIG_MAX_CERTS];

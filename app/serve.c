@@ -19,6 +19,7 @@
  * A second signal skips the grace period. SIGHUP reloads certificates;
  * sessions already running keep their TLS state. */
 #include "app/serve.h"
+#include "app/first_start.h"
 #include "mime/spool.h"
 
 #include <errno.h>
@@ -122,83 +123,6 @@ static void log_fingerprints(void)
 	for (size_t i = 0; i < n; i++)
 		log_info("event=tls_cert file=%s sha256=%s",
 		         tls_server_cert_file(the_server.tls, i), fps[i]);
-}
-
-/* First start of a fresh data directory: the primary domain and, if no
- * account exists, postmaster with a random password printed once. */
-struct first_start {
-	const char *domain;
-	char address[320];
-	char password[32];
-	char hash[256];
-	bool created;
-};
-
-static int first_start_job(struct store_tx *tx, void *arg)
-{
-	struct first_start *fs = arg;
-	if (store_domain_exists(store_tx_reader(tx), fs->domain) != 1) {
-		int rc = store_domain_add(tx, fs->domain);
-		if (rc < 0)
-			return rc;
-	}
-	if (store_account_count(store_tx_reader(tx)) > 0)
-		return 0;
-	int64_t id;
-	int rc = store_account_add(tx, fs->address, fs->hash, &id);
-	if (rc == 0)
-		fs->created = true;
-	return rc;
-}
-
-static void random_password(char *out, size_t len)
-{
-	static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-	unsigned char raw[64];
-	FILE *f = fopen("/dev/urandom", "rb");
-	if (!f || fread(raw, 1, sizeof raw, f) != sizeof raw) {
-		fprintf(stderr, "tern: cannot read /dev/urandom\n");
-		exit(1);
-	}
-	fclose(f);
-	for (size_t i = 0; i + 1 < len && i < sizeof raw; i++)
-		out[i] = alphabet[raw[i] % (sizeof alphabet - 1)];
-	out[len - 1] = '\0';
-}
-
-static int ensure_first_start(struct server *srv)
-{
-	struct first_start fs = {.domain = srv->cfg->domain};
-	struct store_rd *rd = store_reader(srv->store);
-	if (store_domain_exists(rd, fs.domain) == 1 || store_account_count(rd) > 0) {
-		if (store_domain_exists(rd, fs.domain) != 1)
-			log_warn(
-			    "event=primary_domain_missing domain=%s hint=\"tern domain add %s\"",
-			    fs.domain, fs.domain);
-		return 0;
-	}
-	snprintf(fs.address, sizeof fs.address, "postmaster@%s", fs.domain);
-	random_password(fs.password, 17);
-	char err[256];
-	if (auth_hash_password(fs.password, fs.hash, sizeof fs.hash, err, sizeof err) < 0) {
-		log_error("event=first_start_failed err=\"%s\"", err);
-		return -1;
-	}
-	int rc = store_exec(srv->store, first_start_job, &fs);
-	if (rc < 0) {
-		log_error("event=first_start_failed err=%d", rc);
-		return -1;
-	}
-	if (fs.created) {
-		/* Printed once, to stdout, never to the log. */
-		printf("\n  tern: created account %s\n  password: %s\n"
-		       "  (shown only now; change it with: tern user passwd %s)\n\n",
-		       fs.address, fs.password, fs.address);
-		fflush(stdout);
-		log_info("event=account_created address=%s reason=first_start", fs.address);
-	}
-	explicit_bzero(fs.password, sizeof fs.password);
-	return 0;
 }
 
 /* Memory back to the system after a burst. Connections that log in
@@ -337,8 +261,10 @@ int serve_run(struct config *cfg)
 		return 1;
 	}
 	imap_index_register(srv->store); /* what IMAP precomputes, in idle time */
+	if (store_set_disk_reserve(srv->store, cfg->data_dir, (uint64_t)cfg->disk_reserve) < 0)
+		log_warn("event=no_disk_reserve dir=%s", cfg->data_dir);
 	conn_set_input_hook(note_client, srv->store);
-	if (ensure_first_start(srv) < 0)
+	if (first_start(cfg, srv->store) < 0)
 		return 1;
 	cfg->auth.domain = cfg->domain; /* bare user names are in the primary domain */
 	if (auth_pool_new(&srv->auth, srv->loop, srv->store, &cfg->auth) < 0) {

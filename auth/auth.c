@@ -29,58 +29,17 @@
 #include <string.h>
 #include <uv.h>
 
+#include "auth/throttle.h"
 #include "lib/log.h"
 #include "store/accounts.h"
 #include "store/store.h"
-
-/* ---- per-IP failure throttle ---- */
-
-#define THROTTLE_SLOTS 4096
-
-struct throttle_entry {
-	char ip[48];
-	uint32_t failures;
-	uint64_t first_ms; /* start of the window */
-};
 
 struct auth_pool {
 	uv_loop_t *loop;
 	struct store *store;
 	const struct auth_settings *settings;
-	struct throttle_entry throttle[THROTTLE_SLOTS];
+	struct throttle *throttle; /* auth/throttle.h */
 };
-
-static uint32_t ip_hash(const char *ip)
-{
-	uint32_t h = 2166136261u;
-	for (; *ip; ip++)
-		h = (h ^ (unsigned char)*ip) * 16777619u;
-	return h;
-}
-
-/* Open addressing with a short probe; when the probe finds no slot, the
- * oldest entry in it is reused (bounded memory whatever the attacker). */
-static struct throttle_entry *throttle_find(struct auth_pool *pool, const char *ip, uint64_t now,
-                                            uint64_t window_ms, bool create)
-{
-	uint32_t h = ip_hash(ip);
-	struct throttle_entry *oldest = NULL;
-	for (int probe = 0; probe < 8; probe++) {
-		struct throttle_entry *e = &pool->throttle[(h + (uint32_t)probe) % THROTTLE_SLOTS];
-		if (e->ip[0] && now - e->first_ms > window_ms)
-			e->ip[0] = '\0'; /* expired */
-		if (e->ip[0] && strcmp(e->ip, ip) == 0)
-			return e;
-		if (!oldest || !e->ip[0] || e->first_ms < oldest->first_ms)
-			oldest = e;
-	}
-	if (!create)
-		return NULL;
-	memset(oldest, 0, sizeof *oldest);
-	snprintf(oldest->ip, sizeof oldest->ip, "%s", ip);
-	oldest->first_ms = now;
-	return oldest;
-}
 
 /* ---- requests ---- */
 
@@ -96,6 +55,7 @@ struct auth_req {
 	bool matched;
 	enum auth_result result;
 	char ip[48];
+	char address[STORE_ADDR_MAX]; /* what the throttle charged */
 	char password[1024];
 	char hash[STORE_HASH_MAX];
 	struct auth_account acct;
@@ -150,21 +110,10 @@ static void work_hash(uv_work_t *w)
 static void after_hash(uv_work_t *w, int status)
 {
 	struct auth_req *req = w->data;
-	const struct auth_settings *set = req->pool->settings;
-	if (status == 0 && req->matched && !req->disabled) {
-		answer_after(req, AUTH_OK, 0);
-		return;
-	}
-	uint64_t now = uv_now(req->pool->loop);
-	struct throttle_entry *e =
-	    throttle_find(req->pool, req->ip, now, (uint64_t)set->fail_window * 1000, true);
-	e->failures++;
-	uint64_t delay = (uint64_t)set->fail_delay_ms;
-	for (uint32_t i = 1; i < e->failures && delay < (uint64_t)set->fail_max_delay_ms; i++)
-		delay *= 2;
-	if (delay > (uint64_t)set->fail_max_delay_ms)
-		delay = (uint64_t)set->fail_max_delay_ms;
-	answer_after(req, AUTH_FAIL, delay);
+	bool ok = status == 0 && req->matched && !req->disabled;
+	uint64_t delay =
+	    throttle_end(req->pool->throttle, req->ip, req->address, ok, uv_now(req->pool->loop));
+	answer_after(req, ok ? AUTH_OK : AUTH_FAIL, delay);
 }
 
 int auth_pool_new(struct auth_pool **out, uv_loop_t *loop, struct store *store,
@@ -177,6 +126,12 @@ int auth_pool_new(struct auth_pool **out, uv_loop_t *loop, struct store *store,
 	pool->loop = loop;
 	pool->store = store;
 	pool->settings = settings;
+	pool->throttle = throttle_new(settings);
+	if (!pool->throttle) {
+		free(pool);
+		*out = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -184,6 +139,7 @@ void auth_pool_free(struct auth_pool **pool)
 {
 	if (!*pool)
 		return;
+	throttle_free(&(*pool)->throttle);
 	explicit_bzero(*pool, sizeof **pool);
 	free(*pool);
 	*pool = NULL;
@@ -205,11 +161,16 @@ struct auth_req *auth_check(struct auth_pool *pool, const char *peer_ip, const c
 	snprintf(req->ip, sizeof req->ip, "%s", peer_ip ? peer_ip : "");
 
 	const struct auth_settings *set = pool->settings;
-	uint64_t now = uv_now(pool->loop);
-	struct throttle_entry *e =
-	    throttle_find(pool, req->ip, now, (uint64_t)set->fail_window * 1000, false);
-	if (e && e->failures >= (uint64_t)set->fail_limit) {
-		log_warn("event=auth_throttled ip=%s failures=%u", req->ip, e->failures);
+	if (strchr(user, '@'))
+		snprintf(req->address, sizeof req->address, "%s", user);
+	else
+		snprintf(req->address, sizeof req->address, "%s@%s", user, set->domain);
+	/* Charged now, before the hash runs: parallel guesses count at once. */
+	enum throttle_verdict v =
+	    throttle_begin(pool->throttle, req->ip, req->address, uv_now(pool->loop));
+	if (v != THROTTLE_GO) {
+		log_warn("event=auth_throttled ip=%s by=%s", req->ip,
+		         v == THROTTLE_NETWORK ? "network" : "account");
 		answer_after(req, AUTH_THROTTLED, (uint64_t)set->fail_delay_ms);
 		return req;
 	}
@@ -222,17 +183,12 @@ struct auth_req *auth_check(struct auth_pool *pool, const char *peer_ip, const c
 	memcpy(req->password, password, plen);
 	req->password[plen] = '\0';
 
-	char address[STORE_ADDR_MAX];
-	if (strchr(user, '@'))
-		snprintf(address, sizeof address, "%s", user);
-	else
-		snprintf(address, sizeof address, "%s@%s", user, set->domain);
-
 	struct store_account acct;
-	int rc = store_account_lookup(store_reader(pool->store), address, &acct);
+	int rc = store_account_lookup(store_reader(pool->store), req->address, &acct);
 	if (rc < 0) {
 		log_error("event=auth_lookup_failed err=%d", rc);
 		explicit_bzero(req->password, sizeof req->password);
+		throttle_cancel(pool->throttle, req->ip, req->address, uv_now(pool->loop));
 		answer_after(req, AUTH_TEMPFAIL, 0);
 		return req;
 	}
@@ -245,6 +201,7 @@ struct auth_req *auth_check(struct auth_pool *pool, const char *peer_ip, const c
 	}
 	if (uv_queue_work(pool->loop, &req->work, work_hash, after_hash) < 0) {
 		explicit_bzero(req->password, sizeof req->password);
+		throttle_cancel(pool->throttle, req->ip, req->address, uv_now(pool->loop));
 		answer_after(req, AUTH_TEMPFAIL, 0);
 	}
 	return req;

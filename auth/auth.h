@@ -8,11 +8,13 @@
  *
  * The checks go through a struct auth_pool, which the app creates once with
  * the loop, the store and the [auth] settings, and hands to the protocols.
- * Failures are throttled per client IP, in a table the pool owns: every
- * failure adds a growing delay before the answer, and past fail_limit
- * failures within the window the IP is refused outright (AUTH_THROTTLED, a
- * temporary error) until the window passes. A success does not clear
- * earlier failures of that IP. */
+ * Guesses are throttled per client network and per account
+ * (auth/throttle.h): every failure adds a growing delay before the answer;
+ * past fail_limit failures within the window a network is refused outright
+ * (AUTH_THROTTLED, a temporary error) until the window passes; past
+ * account_fail_limit failures an account takes one guess per
+ * account_fail_interval_ms from networks it never logged in from. Attempts
+ * count when they start. A success does not clear earlier failures. */
 #ifndef TERN_AUTH_H
 #define TERN_AUTH_H
 
@@ -28,7 +30,7 @@ struct auth_req;
 enum auth_result {
 	AUTH_OK = 0,
 	AUTH_FAIL,      /* unknown user, wrong password, or disabled account */
-	AUTH_THROTTLED, /* too many failures from this IP: try later */
+	AUTH_THROTTLED, /* too many failures from this network, or against this account: later */
 	AUTH_TEMPFAIL,  /* store trouble: try later */
 };
 
@@ -37,8 +39,10 @@ struct auth_settings {
 	bool plaintext_loopback; /* allow AUTH/LOGIN without TLS from loopback */
 	int64_t fail_delay_ms;   /* first failure delay, doubles per failure */
 	int64_t fail_max_delay_ms;
-	int64_t fail_limit;  /* failures per IP before temporary refusal */
+	int64_t fail_limit;  /* failures per network (IPv4 /32, IPv6 /64) before refusal */
 	int64_t fail_window; /* seconds a failure counts */
+	int64_t account_fail_limit;       /* failures per account before slowing */
+	int64_t account_fail_interval_ms; /* then: one guess per interval from elsewhere */
 	/* The primary domain ([server] domain), in which a bare user name
 	 * is taken. Not an [auth] key: whoever creates the pool sets it. */
 	const char *domain;

@@ -4,6 +4,7 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,10 +47,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 		 * the WAL from starting over, so at a steady trickle of mail
 		 * each commit would bring a checkpoint (two fsyncs) of its own. */
 		s->ckpt_at = pages + STORE_CHECKPOINT_STEP;
-		uv_mutex_lock(&s->kmu);
-		s->kwanted = true;
-		uv_cond_signal(&s->kcond);
-		uv_mutex_unlock(&s->kmu);
+		store_checkpointer_wake(s);
 	}
 	return SQLITE_OK;
 }
@@ -73,8 +71,20 @@ static void checkpointer_main(void *arg)
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warn("store event=checkpoint_failed rc=%d err=\"%s\"", rc,
 			         sqlite3_errmsg(s->ckpt));
+		if ((rc & 0xff) == SQLITE_FULL) /* the writer gives it the reserve */
+			atomic_store(&s->ckpt_full, true);
 		uv_mutex_lock(&s->kmu);
 	}
+	uv_mutex_unlock(&s->kmu);
+}
+
+void store_checkpointer_wake(struct store *s)
+{
+	if (!s->have_checkpointer)
+		return;
+	uv_mutex_lock(&s->kmu);
+	s->kwanted = true;
+	uv_cond_signal(&s->kcond);
 	uv_mutex_unlock(&s->kmu);
 }
 

@@ -171,6 +171,7 @@ int store_open(struct store **out, const char *dir, uv_loop_t *loop, char *err, 
 	uv_cond_init(&s->cond);
 
 	s->wal_fd = -1;
+	s->reserve_fd = -1;
 	uv_mutex_init(&s->smu);
 	uv_cond_init(&s->scond);
 	uv_mutex_init(&s->kmu);
@@ -280,5 +281,6 @@ void store_close(struct store **sp)
 	uv_mutex_destroy(&s->kmu);
 	uv_mutex_destroy(&s->wlock);
 	uv_mutex_destroy(&s->cmu);
+	store_reserve_close(s);
 	free(s);
 }

@@ -128,6 +128,12 @@ int store_submit(struct store *s, store_job_fn run, store_done_fn done, void *ar
  * synchronous commit, at the latest 200 ms later (see store.c). Never for
  * a message or anything a reply promises is on disk. */
 int store_submit_lazy(struct store *s, store_job_fn run, store_done_fn done, void *arg);
+/* Keep bytes of disk space aside in <dir>/tern.reserve (dir: the data
+ * directory given to store_open()): when the disk is full, it is given
+ * back so that lazy jobs (flags, expunges: what a user does to make room)
+ * still commit; see store/reserve.c. 0 = none. Returns 0 or a negative
+ * errno (the file cannot be made); no room for it is only logged. */
+int store_set_disk_reserve(struct store *s, const char *dir, uint64_t bytes);
 /* Loop thread: a client sent something. Idle work waits until clients
  * have been quiet for a second as well. */
 void store_note_client(struct store *s);

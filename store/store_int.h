@@ -113,12 +113,21 @@ struct store {
 	struct rcpt_cache *rcpt_cache; /* the loop's, store/rcpt_cache.c */
 	sqlite3 *writer;
 	struct store_tx tx; /* the writer's transaction: writer, under wlock */
-	uv_mutex_t wlock; /* held while the write connection is in use */
+	uv_mutex_t wlock;   /* held while the write connection is in use */
 	/* The syncer (see "Durability"): our own descriptor of tern.db-wal
 	 * (-1: none, the writer then commits with synchronous=FULL), and
 	 * under smu the committed jobs waiting for a sync of it and the time
 	 * of the oldest commit not yet synced (0: none). */
 	int wal_fd;
+	/* The disk reserve (store/reserve.c), under wlock; ckpt_full: the
+	 * checkpointer found the disk full. */
+	int reserve_fd;
+	uint64_t reserve_bytes;
+	bool reserve_held;
+	uint64_t reserve_retry_ns;
+	uint64_t room_checked_ns;
+	bool room;
+	_Atomic bool ckpt_full;
 	uv_mutex_t smu;
 	uv_cond_t scond;
 	struct store_job *shead, *stail;
@@ -150,7 +159,7 @@ struct store {
 	 * work also waits for the clients to be quiet, so that the indexer
 	 * never takes the CPU from a download or a command. */
 	_Atomic uint64_t client_ms;
-	int64_t index_cursor; /* writer thread only: messages below are done */
+	int64_t index_cursor;              /* writer thread only: messages below are done */
 	_Atomic(store_indexer_fn) indexer; /* store_set_indexer() */
 
 	/* Jobs the loop submitted wake the writer once per loop iteration,
@@ -188,6 +197,7 @@ void store_syncer_stop(struct store *s);
 /* checkpointer.c */
 void store_checkpointer_start(struct store *s);
 void store_checkpointer_stop(struct store *s); /* after the writer ended */
+void store_checkpointer_wake(struct store *s);
 
 /* connect.c */
 int store_mkdir_p(const char *dir);
@@ -195,6 +205,15 @@ int store_open_conn(sqlite3 **db, const char *path, bool reader, char *err, size
 
 /* schema.c: migrate db to STORE_SCHEMA_VERSION (err says why not). */
 int store_migrate(sqlite3 *db, char *err, size_t errlen);
+
+/* reserve.c: give the reserve back (true if there was one to give), try
+ * to take it again, and close it. Under wlock. */
+bool store_reserve_release(struct store *s);
+void store_reserve_rearm(struct store *s);
+void store_reserve_close(struct store *s);
+/* Without the reserve: is there room for jobs that add data, beyond a
+ * reserve's worth kept for the ones that make room? */
+bool store_reserve_room(struct store *s);
 
 /* writer.c */
 void store_writer_main(void *arg);

@@ -14,6 +14,52 @@
 
 static int exec_txn(struct store *s, store_job_fn fn, void *arg, bool lazy);
 
+static size_t count(const struct store_job *j)
+{
+	size_t n = 0;
+	for (; j; j = j->next)
+		n++;
+	return n;
+}
+
+static bool disk_full(const struct store_job *batch)
+{
+	for (const struct store_job *j = batch; j; j = j->next)
+		if (j->status == -ENOSPC)
+			return true;
+	return false;
+}
+
+/* The disk is full: the reserve goes back (store/reserve.c), and the
+ * checkpointer, which may have given up for want of room, tries again.
+ * False when there was no reserve to give. wlock held. */
+static bool give_reserve(struct store *s)
+{
+	if (!store_reserve_release(s))
+		return false;
+	store_checkpointer_wake(s);
+	return true;
+}
+
+/* Take the lazy jobs (lazy true: flags, expunges, what makes room) or the
+ * others (false: what adds data) out of *batch, in order. */
+static struct store_job *take(struct store_job **batch, bool lazy)
+{
+	struct store_job *taken = NULL, **tt = &taken, **link = batch;
+	while (*link) {
+		struct store_job *j = *link;
+		if (j->lazy == lazy) {
+			*link = j->next;
+			j->next = NULL;
+			*tt = j;
+			tt = &j->next;
+		} else {
+			link = &j->next;
+		}
+	}
+	return taken;
+}
+
 struct idle_slice {
 	struct store *s;
 	uint64_t deadline_ns;
@@ -172,18 +218,37 @@ void store_writer_main(void *arg)
 		uv_mutex_unlock(&s->mu);
 
 		uv_mutex_lock(&s->wlock);
-		bool committed = run_batch(s, batch, n);
+		if (atomic_exchange(&s->ckpt_full, false))
+			give_reserve(s);
+		/* Without the reserve and the room it stood for, jobs that add
+		 * data wait outside (see store/reserve.c). */
+		struct store_job *refused = store_reserve_room(s) ? NULL : take(&batch, false);
+		bool committed = batch && run_batch(s, batch, count(batch));
+		struct store_job *retried = NULL;
+		bool retry_committed = false;
+		if (committed)
+			store_reserve_rearm(s);
+		else if (batch && disk_full(batch) && give_reserve(s))
+			retried = take(&batch, true); /* they may make room: again, alone */
+		if (retried)
+			retry_committed = run_batch(s, retried, count(retried));
 		uv_mutex_unlock(&s->wlock);
+		for (struct store_job *j = refused; j; j = j->next)
+			j->status = -ENOSPC;
 		last_job_ns = uv_hrtime();
 
 		uint64_t failed = 0;
 		for (struct store_job *j = batch; j; j = j->next)
 			failed += j->status < 0;
+		for (struct store_job *j = retried; j; j = j->next)
+			failed += j->status < 0;
+		for (struct store_job *j = refused; j; j = j->next)
+			failed++;
 
 		uv_mutex_lock(&s->mu);
 		s->stats.jobs += n;
 		s->stats.failed += failed;
-		s->stats.commits += committed;
+		s->stats.commits += committed || retry_committed;
 		s->idle_work |= committed;
 		if (n > s->stats.max_batch)
 			s->stats.max_batch = n;
@@ -191,7 +256,12 @@ void store_writer_main(void *arg)
 
 		/* Only now, after COMMIT returned (and, through the syncer,
 		 * after it is on disk), may anyone hear about it. */
-		store_hand_over(s, batch, committed);
+		if (batch)
+			store_hand_over(s, batch, committed);
+		if (retried)
+			store_hand_over(s, retried, retry_committed);
+		if (refused)
+			store_hand_over(s, refused, false);
 		uv_mutex_lock(&s->mu);
 	}
 	uv_mutex_unlock(&s->mu);

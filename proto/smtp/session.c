@@ -985,7 +985,8 @@ void smtp_session_committed(struct smtp_session *s, int status)
 	} else {
 		LOGS(s, LOG_WARN, "event=store_failed id=%s status=%d", s->txn.id, status);
 		to_idle(s);
-		smtp_reply(s, SMTP_R_STORE_FAIL, NULL);
+		/* A full disk is RFC 3463's 4.3.1, "mail system full". */
+		smtp_reply(s, status == -ENOSPC ? SMTP_R_NO_SPACE : SMTP_R_STORE_FAIL, NULL);
 	}
 	conn_resume(s->c);
 	if (s->close_after)

@@ -290,12 +290,15 @@ void harness_setup(const struct harness_spec *spec)
 	atexit(cleanup);
 	snprintf(g.store_dir, sizeof g.store_dir, "%s/data", g.dir);
 	/* Failures answer at once; past 20 a second the client's address is
-	 * throttled until the second is over (a path of its own). */
+	 * throttled until the second is over (a path of its own), and past 10
+	 * the account takes one guess a second (another). */
 	g.auth_settings = (struct auth_settings){
 	    .fail_delay_ms = 0,
 	    .fail_max_delay_ms = 0,
 	    .fail_limit = 20,
 	    .fail_window = 1,
+	    .account_fail_limit = 10,
+	    .account_fail_interval_ms = 1000,
 	    .domain = HARNESS_DOMAIN,
 	};
 

@@ -82,7 +82,7 @@ class Tern:
     """One tern server under test."""
 
     def __init__(self, tmpdir, extra_config="", listeners=None, domain="example.test",
-                 host=HOST, auth=None):
+                 host=HOST, auth=None, server=None):
         self.dir = tmpdir
         self.host = host
         self.data_dir = os.path.join(tmpdir, "data")
@@ -95,6 +95,7 @@ class Tern:
         # [auth] settings: fast failure delays for tests, overridable.
         self.auth = {"fail_delay_ms": 10, "fail_max_delay_ms": 50}
         self.auth.update(auth or {})
+        self.server = server or {}  # more [server] keys
         self.proc = None
         self.stdout_path = os.path.join(tmpdir, "tern.stdout")
         self.write_config()
@@ -111,9 +112,10 @@ class Tern:
             'domain = "%s"' % self.domain,
             'log_level = "debug"',
             "shutdown_grace = 2",
-            "",
-            "[auth]",
         ]
+        for k, v in self.server.items():
+            lines.append("%s = %s" % (k, v))
+        lines += ["", "[auth]"]
         for k, v in self.auth.items():
             lines.append("%s = %s" % (k, str(v).lower() if isinstance(v, bool) else v))
         lines.append("")
@@ -237,5 +239,6 @@ def tern_factory():
 @pytest.fixture
 def tern(tern_factory):
     """A started server for domain example.test (postmaster@example.test
-    is created on first start; its password is in tern.stdout())."""
+    is created on first start; with stdout not a terminal, its password is
+    in <data_dir>/postmaster.password)."""
     return tern_factory()

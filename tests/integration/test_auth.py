@@ -1,7 +1,10 @@
-"""Authentication: constant cost for unknown users, per-IP throttling with a
-growing delay, and secrets never reaching the log. Driven through SMTP AUTH
-on the implicit-TLS submission port, as a mail client would."""
+"""Authentication: constant cost for unknown users, per-network throttling
+with a growing delay, guesses counted when they start, a per-account budget
+that slows attackers rotating addresses but not the account's owner, and
+secrets never reaching the log. Driven through SMTP AUTH on the
+implicit-TLS submission port, as a mail client would."""
 import base64
+import concurrent.futures
 import smtplib
 import statistics
 import time
@@ -12,9 +15,11 @@ LISTENERS = [("submissions", "submission", "implicit")]
 PASSWORD = "Tr0ub4dor&3-horse"
 
 
-def attempt(t, user, password):
-    """One AUTH PLAIN; returns (code, seconds)."""
-    with smtplib.SMTP_SSL(t.host, t.port("submissions"), context=ssl_ctx(), timeout=30) as s:
+def attempt(t, user, password, source=None):
+    """One AUTH PLAIN, from the loopback address source if given; returns
+    (code, seconds)."""
+    with smtplib.SMTP_SSL(t.host, t.port("submissions"), context=ssl_ctx(), timeout=60,
+                          source_address=(source, 0) if source else None) as s:
         s.ehlo("client.test")
         blob = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
         start = time.monotonic()
@@ -58,6 +63,44 @@ def test_failures_are_throttled_per_ip(tern_factory):
     code, _ = attempt(t, "bob@example.test", PASSWORD)
     assert code == 454
     assert "event=auth_throttled" in t.logs()
+
+
+def test_parallel_guesses_count_when_they_start(tern_factory):
+    """150 guesses at once from one address with fail_limit = 20: exactly 20
+    password checks run, the others are refused before hashing (they used
+    to be counted only when their check failed, so 83 ran)."""
+    t = tern_factory(listeners=LISTENERS,
+                     auth={"fail_delay_ms": 0, "fail_max_delay_ms": 0, "fail_limit": 20,
+                           "account_fail_limit": 100000})
+    t.add_user("dan@example.test", PASSWORD)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=150) as pool:
+        codes = list(pool.map(lambda _: attempt(t, "dan@example.test", "guess")[0],
+                              range(150)))
+    assert codes.count(535) == 20, sorted(set(codes))
+    assert codes.count(454) == 130
+    assert t.logs().count("event=auth_throttled") == 130
+
+
+def test_rotating_addresses_slow_the_account_not_its_owner(tern_factory):
+    """100 guesses against one account, each from another address: past the
+    account's budget they are refused (one per interval gets through),
+    while the owner, from the address it logged in from before, still
+    logs in at once."""
+    t = tern_factory(listeners=LISTENERS,
+                     auth={"fail_delay_ms": 0, "fail_max_delay_ms": 0, "fail_limit": 20,
+                           "account_fail_limit": 5, "account_fail_interval_ms": 600000})
+    t.add_user("erin@example.test", PASSWORD)
+    assert attempt(t, "erin@example.test", PASSWORD, source="127.0.0.1")[0] == 235
+    codes = [attempt(t, "erin@example.test", "guess%d" % i, source="127.0.1.%d" % (i + 1))[0]
+             for i in range(100)]
+    assert codes.count(535) == 6, codes  # the budget, then one per interval
+    assert codes.count(454) == 94
+    assert "by=account" in t.logs()
+    code, dt = attempt(t, "erin@example.test", PASSWORD, source="127.0.0.1")
+    assert code == 235 and dt < 2, (code, dt)
+    # Another account is not affected.
+    t.add_user("fay@example.test", PASSWORD)
+    assert attempt(t, "fay@example.test", PASSWORD, source="127.0.2.1")[0] == 235
 
 
 def test_secrets_never_logged(tern_factory):

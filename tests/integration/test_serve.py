@@ -9,7 +9,9 @@ import time
 
 import pytest
 
-from conftest import TERN_BIN, wait_port
+import imaplib
+
+from conftest import TERN_BIN, free_port, ssl_ctx, wait_port
 
 DEFAULT_PORTS = [2525, 2587, 2465, 2110, 2995, 2143, 2993]
 
@@ -40,15 +42,19 @@ def test_embedded_default():
         out, _ = p.communicate(timeout=20)
         assert p.returncode == 0
         out = out.decode()
-        assert "postmaster@localhost" in out
-        m = re.search(r"password: (\S+)", out)
-        assert m and len(m.group(1)) >= 12
+        # stdout is a pipe, not a terminal: the password is in a file.
+        assert "password" not in out
+        pwfile = os.path.join(d, "tern-data", "postmaster.password")
+        assert os.stat(pwfile).st_mode & 0o777 == 0o600
+        password = open(pwfile).read().strip()
+        assert len(password) >= 12
         logf.seek(0)
         log = logf.read().decode()
         for port in DEFAULT_PORTS:
             assert "address=127.0.0.1:%d" % port in log
         assert re.search(r"event=tls_cert .*sha256=([0-9A-F]{2}:){31}[0-9A-F]{2}", log)
-        assert m.group(1) not in log, "the password is never logged"
+        assert "event=postmaster_password account=postmaster@localhost file=" in log
+        assert password not in log, "the password is never logged"
         # Second start: no new account, no password printed.
         p = subprocess.Popen([TERN_BIN, "serve"], cwd=d, stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, env=env)
@@ -66,11 +72,65 @@ def test_embedded_default():
 
 
 def test_first_start_creates_postmaster_and_domain(tern):
-    assert "postmaster@example.test" in tern.stdout()
+    assert "event=account_created address=postmaster@example.test" in tern.logs()
     r = tern.cli("domain", "list")
     assert "example.test" in r.stdout
     with tern.db() as db:
         assert db.execute("SELECT count(*) FROM mailboxes").fetchone()[0] == 6
+
+
+def test_first_start_password_goes_to_a_file_without_a_terminal(tern):
+    """Under a service manager or in a container, stdout is a journal: the
+    password goes to <data_dir>/postmaster.password (0600), the log names
+    the file, the password works, and `tern user passwd` removes the
+    file once it is out of date."""
+    path = os.path.join(tern.data_dir, "postmaster.password")
+    st = os.stat(path)
+    assert st.st_mode & 0o777 == 0o600
+    password = open(path).read().strip()
+    assert "password" not in tern.stdout()
+    assert "file=%s" % path in tern.logs()
+    assert password not in tern.logs()
+    with imaplib.IMAP4(tern.host, tern.port("imap")) as c:
+        c.starttls(ssl_ctx())
+        assert c.login("postmaster@example.test", password)[0] == "OK"
+    # Another account's password change leaves it alone.
+    tern.add_user("zoe@example.test", "an0ther-Passw0rd")
+    tern.cli("user", "passwd", "zoe@example.test", "--password-stdin",
+             input="n3w-Passw0rd-zoe\n")
+    assert os.path.exists(path)
+    r = tern.cli("user", "passwd", "Postmaster@example.test", "--password-stdin",
+                 input="n3w-Passw0rd-postmaster\n")
+    assert "removed %s" % path in r.stdout
+    assert not os.path.exists(path)
+
+
+def test_first_start_password_is_shown_on_a_terminal(tmp_path):
+    """With stdout a terminal (a person running `tern serve`), the password
+    is printed once and no file is written."""
+    import pty
+    cfg = tmp_path / "tern.toml"
+    port = free_port()
+    cfg.write_text('[server]\ndata_dir = "%s"\ndomain = "tty.test"\n'
+                   '[[listen]]\nprotocol = "smtp"\naddress = "127.0.0.1:%d"\n'
+                   % (tmp_path / "data", port))
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(TERN_BIN, [TERN_BIN, "--config", str(cfg), "serve"])
+    out = b""
+    try:
+        deadline = time.time() + 20
+        while b"shown only now" not in out and time.time() < deadline:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+        assert re.search(rb"password: (\S{12,})", out), out
+        assert not (tmp_path / "data" / "postmaster.password").exists()
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+        os.close(fd)
 
 
 def test_sigterm_waits_for_sessions_then_closes(tern_factory):
