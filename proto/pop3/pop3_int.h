@@ -121,9 +121,14 @@ struct pop3_session {
 
 typedef void (*pop3_handler)(struct pop3_session *s, struct pop3_cmd *cmd);
 
+/* The handler takes the rest of the line as its one argument, spaces and
+ * all (PASS), so "too many arguments" does not apply to it. */
+#define POP3_CMD_RAW_ARG (1u << 0)
+
 struct pop3_command {
 	const char *verb;
 	unsigned states; /* POP3_ST() mask of the states it is valid in */
+	unsigned flags;  /* POP3_CMD_* */
 	pop3_handler handler;
 };
 

@@ -229,7 +229,7 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 		pop3_error(s);
 		return;
 	}
-	if (cmd.too_many && def->handler != pop3_cmd_pass) {
+	if (cmd.too_many && !(def->flags & POP3_CMD_RAW_ARG)) {
 		pop3_reply(s, "-ERR too many arguments");
 		pop3_error(s);
 		return;
