@@ -6,7 +6,8 @@
  *   cmd_mail.c  TRANSACTION: STAT LIST UIDL RETR TOP DELE NOOP RSET QUIT
  *   retr.c      streaming RETR/TOP from the store with backpressure
  *   ahead.c     read-ahead of small messages for RETR/TOP
- *   maildrop.c  snapshot at login, \Seen and QUIT store jobs
+ *   maildrop.c  the \Seen and QUIT store jobs
+ *   snapshot.c  the INBOX snapshot taken at login
  *   dot.c       byte-stuffing / TOP limit (pure)
  *   parse.c     command line parsing (pure)
  *   lock.c      the IN-USE registry
@@ -184,10 +185,12 @@ void pop3_stream_pump(struct pop3_session *s);
 ssize_t pop3_ahead_read(struct pop3_session *s, uint32_t msgno, char *buf);
 void pop3_ahead_free(struct pop3_session *s);
 
-/* maildrop.c */
+/* snapshot.c */
 /* Take the INBOX snapshot for s->account_id. 0 or negative errno. */
-int pop3_maildrop_open(struct pop3_session *s);
-void pop3_maildrop_free(struct pop3_session *s);
+int pop3_snapshot_open(struct pop3_session *s);
+void pop3_snapshot_free(struct pop3_session *s);
+
+/* maildrop.c */
 /* Queue \Seen for message msgno (1-based) and start a job if none runs. */
 void pop3_maildrop_mark_seen(struct pop3_session *s, uint32_t msgno);
 /* Start a \Seen job for whatever is queued, if none runs. */

@@ -121,7 +121,7 @@ void pop3_ref(struct pop3_session *s)
 static void session_free(struct pop3_session *s)
 {
 	sasl_clear(&s->sasl);
-	pop3_maildrop_free(s);
+	pop3_snapshot_free(s);
 	free(s->rbuf);
 	free(s->wbuf);
 	free(s->linebuf);
