@@ -4,7 +4,10 @@
  * Why it is separate from scheduler.c: scheduling and durability are about
  * rows and transactions; this file is about hosts and sessions. The job
  * enters in phase RESOLVE with its rows claimed and messages loaded, and
- * leaves through queue_job_delivered() with a result on every row.
+ * leaves through the completion the runner gave to queue_job_deliver(),
+ * with a result on every row. Nothing here names the runner: what it needs
+ * of it (settings, services, resolver, TLS context, counters) comes in as
+ * job->rt.
  *
  * Host order: the MX hosts by preference (dns.c shuffles equal ones), each
  * with its addresses, or the smarthost, or the literal address of a
@@ -38,9 +41,9 @@
 
 static void next_target(struct qjob *job);
 
-static const struct relay_settings *cfg(void)
+static const struct relay_settings *cfg(const struct qjob *job)
 {
-	return queue_rt.cfg;
+	return job->rt->cfg;
 }
 
 static void jlog(struct qjob *job, enum log_level lvl, const char *fmt, ...)
@@ -57,7 +60,7 @@ static void jlog(struct qjob *job, enum log_level lvl, const char *fmt, ...)
 
 /* ---- is this address one of our own SMTP listeners? ---- */
 
-static bool is_self(const struct sockaddr_storage *ss)
+static bool is_self(const struct queue_runner *rt, const struct sockaddr_storage *ss)
 {
 	char ip[INET6_ADDRSTRLEN] = "";
 	int port = 0;
@@ -70,8 +73,8 @@ static bool is_self(const struct sockaddr_storage *ss)
 		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
 		port = ntohs(a->sin6_port);
 	}
-	for (size_t i = 0; i < queue_rt.svc.nself_smtp; i++) {
-		const char *address = queue_rt.svc.self_smtp[i];
+	for (size_t i = 0; i < rt->svc.nself_smtp; i++) {
+		const char *address = rt->svc.self_smtp[i];
 		const char *colon = strrchr(address, ':');
 		if (!colon || atoi(colon + 1) != port)
 			continue;
@@ -109,7 +112,7 @@ static void add_target(struct qjob *job, const char *host, const struct sockaddr
 	snprintf(t->host, sizeof t->host, "%s", host);
 	t->addr = *ss;
 	set_port(&t->addr, port);
-	if (is_self(&t->addr)) {
+	if (is_self(job->rt, &t->addr)) {
 		job->loop_detected = true;
 		jlog(job, LOG_WARN, "event=mx_is_self host=%s note=skipped", host);
 		return;
@@ -139,7 +142,7 @@ static void targets_done(struct qjob *job)
 		else
 			queue_rows_set(job, QR_TEMP, 451, "4.4.4",
 			               "451 4.4.4 no host to deliver to");
-		queue_job_delivered(job);
+		job->done(job);
 		return;
 	}
 	queue_job_enter(job, QJ_CONNECT);
@@ -166,7 +169,7 @@ static void on_mx(void *ud, const struct dns_mx_result *res)
 		               : perm                    ? "5.1.2"
 		                                         : "4.4.3",
 		               text);
-		queue_job_delivered(job);
+		job->done(job);
 		return;
 	}
 	for (size_t h = 0; h < res->nhosts; h++) {
@@ -174,7 +177,7 @@ static void on_mx(void *ud, const struct dns_mx_result *res)
 		jlog(job, LOG_DEBUG, "event=mx host=%s pref=%u addrs=%zu%s", mx->name, mx->pref,
 		     mx->naddrs, res->implicit ? " implicit=yes" : "");
 		for (size_t a = 0; a < mx->naddrs; a++)
-			add_target(job, mx->name, &mx->addrs[a], (int)cfg()->remote_port);
+			add_target(job, mx->name, &mx->addrs[a], (int)cfg(job)->remote_port);
 	}
 	targets_done(job);
 }
@@ -185,23 +188,25 @@ static void on_smarthost_resolved(uv_getaddrinfo_t *req, int status, struct addr
 	free(req);
 	if (job->abandoned) {
 		uv_freeaddrinfo(ai);
-		queue_job_free(job);
+		job->done(job);
 		return;
 	}
 	for (struct addrinfo *p = ai; status == 0 && p; p = p->ai_next) {
 		struct sockaddr_storage ss;
 		memset(&ss, 0, sizeof ss);
 		memcpy(&ss, p->ai_addr, p->ai_addrlen);
-		add_target(job, cfg()->smarthost, &ss, (int)cfg()->smarthost_port);
+		add_target(job, cfg(job)->smarthost, &ss, (int)cfg(job)->smarthost_port);
 	}
 	uv_freeaddrinfo(ai);
 	targets_done(job);
 }
 
-void queue_job_deliver(struct qjob *job)
+void queue_job_deliver(struct qjob *job, struct queue_runner *rt, queue_job_done_fn done)
 {
-	const char *rcpt_tls = cfg()->require_tls_domains;
-	job->require_tls = cfg()->require_tls;
+	job->rt = rt;
+	job->done = done;
+	const char *rcpt_tls = cfg(job)->require_tls_domains;
+	job->require_tls = cfg(job)->require_tls;
 	if (!job->require_tls && rcpt_tls[0]) {
 		/* Comma-separated list, case-insensitive, whole names. */
 		const char *p = rcpt_tls;
@@ -218,26 +223,26 @@ void queue_job_deliver(struct qjob *job)
 	job->targets = calloc(MAX_TARGETS, sizeof *job->targets);
 	if (!job->targets) {
 		queue_rows_set(job, QR_TEMP, 451, "4.3.0", "451 4.3.0 out of memory");
-		queue_job_delivered(job);
+		job->done(job);
 		return;
 	}
 	/* Smarthost: everything goes there. */
-	if (cfg()->smarthost[0]) {
+	if (cfg(job)->smarthost[0]) {
 		struct sockaddr_storage ss;
-		if (parse_ip(cfg()->smarthost, (int)cfg()->smarthost_port, &ss)) {
-			add_target(job, cfg()->smarthost, &ss, (int)cfg()->smarthost_port);
+		if (parse_ip(cfg(job)->smarthost, (int)cfg(job)->smarthost_port, &ss)) {
+			add_target(job, cfg(job)->smarthost, &ss, (int)cfg(job)->smarthost_port);
 			targets_done(job);
 			return;
 		}
 		uv_getaddrinfo_t *req = calloc(1, sizeof *req);
 		struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
 		if (!req ||
-		    (req->data = job, uv_getaddrinfo(queue_rt.svc.loop, req, on_smarthost_resolved,
-		                                     cfg()->smarthost, NULL, &hints) != 0)) {
+		    (req->data = job, uv_getaddrinfo(job->rt->svc.loop, req, on_smarthost_resolved,
+		                                     cfg(job)->smarthost, NULL, &hints) != 0)) {
 			free(req);
 			queue_rows_set(job, QR_TEMP, 451, "4.4.3",
 			               "451 4.4.3 cannot resolve the smarthost");
-			queue_job_delivered(job);
+			job->done(job);
 		}
 		return;
 	}
@@ -248,24 +253,24 @@ void queue_job_deliver(struct qjob *job)
 		lit[strcspn(lit, "]")] = '\0';
 		const char *ip = strncasecmp(lit, "IPv6:", 5) == 0 ? lit + 5 : lit;
 		struct sockaddr_storage ss;
-		if (!parse_ip(ip, (int)cfg()->remote_port, &ss)) {
+		if (!parse_ip(ip, (int)cfg(job)->remote_port, &ss)) {
 			queue_rows_set(job, QR_PERM, 550, "5.1.2", "550 5.1.2 bad address literal");
-			queue_job_delivered(job);
+			job->done(job);
 			return;
 		}
-		add_target(job, lit, &ss, (int)cfg()->remote_port);
+		add_target(job, lit, &ss, (int)cfg(job)->remote_port);
 		targets_done(job);
 		return;
 	}
-	if (!queue_rt.dns) {
+	if (!job->rt->dns) {
 		queue_rows_set(job, QR_TEMP, 451, "4.4.3", "451 4.4.3 no DNS resolver available");
-		queue_job_delivered(job);
+		job->done(job);
 		return;
 	}
-	job->dns = dns_resolve_mx(queue_rt.dns, job->domain, on_mx, job);
+	job->dns = dns_resolve_mx(job->rt->dns, job->domain, on_mx, job);
 	if (!job->dns) {
 		queue_rows_set(job, QR_TEMP, 451, "4.4.3", "451 4.4.3 cannot start the MX lookup");
-		queue_job_delivered(job);
+		job->done(job);
 	}
 }
 
@@ -280,9 +285,9 @@ static int io_write(void *ud, const void *data, size_t len)
 static int io_starttls(void *ud)
 {
 	struct qjob *job = ud;
-	if (!queue_rt.tls)
+	if (!job->rt->tls)
 		return -1;
-	return conn_client_starttls(job->cc, queue_rt.tls, job->targets[job->cur].host);
+	return conn_client_starttls(job->cc, job->rt->tls, job->targets[job->cur].host);
 }
 
 static void io_timeout(void *ud, uint64_t ms)
@@ -351,7 +356,7 @@ static void io_ready(void *ud)
 		return;
 	}
 	job->tx_running = true;
-	queue_rt.stats.attempts++;
+	job->rt->stats.attempts++;
 	jlog(job, LOG_DEBUG, "event=tx_start host=%s message=%lld rcpts=%zu", cur_host(job),
 	     (long long)env->message_id, env->tx.nrcpts);
 	smtp_client_send(job->cl, &env->tx);
@@ -405,7 +410,7 @@ static void io_failed(void *ud, const struct smtp_reply *why)
 	 * (RFC 3207 leaves the choice to the client; this is what MTAs without
 	 * a TLS policy do). */
 	if (strcmp(why->enhanced, "4.7.5") == 0 && !job->require_tls && !job->plaintext_retry &&
-	    !cfg()->verify_tls && !(cfg()->smarthost[0] && cfg()->smarthost_user[0])) {
+	    !cfg(job)->verify_tls && !(cfg(job)->smarthost[0] && cfg(job)->smarthost_user[0])) {
 		job->retry_same = true;
 		jlog(job, LOG_INFO, "event=tls_fallback host=%s note=retrying_without_tls",
 		     cur_host(job));
@@ -444,19 +449,19 @@ static void cc_connected(struct conn_client *cc, int status)
 		     conn_client_peer(cc), uv_strerror(status));
 		return; /* closed follows */
 	}
-	queue_rt.stats.connections++;
+	job->rt->stats.connections++;
 	queue_job_enter(job, QJ_SESSION);
 	jlog(job, LOG_DEBUG, "event=connected host=%s peer=%s", cur_host(job),
 	     conn_client_peer(cc));
 	struct smtp_client_opts o = {
-	    .helo = queue_rt.svc.hostname,
+	    .helo = job->rt->svc.hostname,
 	    .peer_name = cur_host(job),
-	    .tls_available = queue_rt.tls != NULL && !job->plaintext_retry,
+	    .tls_available = job->rt->tls != NULL && !job->plaintext_retry,
 	    .require_tls = job->require_tls,
 	};
-	if (cfg()->smarthost[0] && cfg()->smarthost_user[0]) {
-		o.auth_user = cfg()->smarthost_user;
-		o.auth_pass = queue_rt.smarthost_password;
+	if (cfg(job)->smarthost[0] && cfg(job)->smarthost_user[0]) {
+		o.auth_user = cfg(job)->smarthost_user;
+		o.auth_pass = job->rt->smarthost_password;
 		o.require_tls = true;
 	}
 	job->cl = smtp_client_new(&o, &client_io, job);
@@ -502,16 +507,6 @@ static bool any_result(struct qjob *job)
 	return false;
 }
 
-static bool any_pending(struct qjob *job)
-{
-	for (size_t e = 0; e < job->nenvs; e++)
-		for (size_t i = 0; i < job->envs[e].nrows; i++)
-			if (job->envs[e].rows[i].claimed &&
-			    job->envs[e].rows[i].result == QR_PENDING)
-				return true;
-	return false;
-}
-
 static void cc_closed(struct conn_client *cc)
 {
 	struct qjob *job = conn_client_ud(cc);
@@ -521,25 +516,25 @@ static void cc_closed(struct conn_client *cc)
 	}
 	job->cc = NULL;
 	if (job->abandoned) {
-		queue_job_free(job);
+		job->done(job);
 		return;
 	}
 	(void)any_result;
-	if (any_pending(job) && job->retry_same) {
+	if (queue_job_has_pending(job) && job->retry_same) {
 		job->retry_same = false;
 		job->plaintext_retry = true;
 		job->cur_env = 0;
 		next_target(job);
 		return;
 	}
-	if (any_pending(job) && job->cur + 1 < job->ntargets) {
+	if (queue_job_has_pending(job) && job->cur + 1 < job->ntargets) {
 		job->cur++;
 		job->plaintext_retry = false;
 		job->cur_env = 0;
 		next_target(job);
 		return;
 	}
-	if (any_pending(job)) {
+	if (queue_job_has_pending(job)) {
 		enum qrow_result r = job->last_code >= 500 ? QR_PERM : QR_TEMP;
 		queue_rows_set(job, r, job->last_code ? job->last_code : 451,
 		               job->last_enhanced[0] ? job->last_enhanced : "4.4.1",
@@ -551,7 +546,7 @@ static void cc_closed(struct conn_client *cc)
 					         sizeof job->envs[e].rows[i].mta, "%s",
 					         cur_host(job));
 	}
-	queue_job_delivered(job);
+	job->done(job);
 }
 
 static const struct conn_client_callbacks cc_cbs = {
@@ -568,8 +563,8 @@ static void next_target(struct qjob *job)
 		struct qtarget *t = &job->targets[job->cur];
 		queue_job_enter(job, QJ_CONNECT);
 		job->cc =
-		    conn_client_connect(queue_rt.svc.loop, (const struct sockaddr *)&t->addr,
-		                        (uint64_t)cfg()->connect_timeout * 1000, &cc_cbs, job);
+		    conn_client_connect(job->rt->svc.loop, (const struct sockaddr *)&t->addr,
+		                        (uint64_t)cfg(job)->connect_timeout * 1000, &cc_cbs, job);
 		if (job->cc)
 			return;
 		snprintf(job->last_error, sizeof job->last_error, "451 4.4.1 cannot connect to %s",
@@ -579,7 +574,7 @@ static void next_target(struct qjob *job)
 	}
 	queue_rows_set(job, QR_TEMP, job->last_code ? job->last_code : 451, "4.4.1",
 	               job->last_error[0] ? job->last_error : "451 4.4.1 no host reachable");
-	queue_job_delivered(job);
+	job->done(job);
 }
 
 void queue_job_abandon(struct qjob *job)
@@ -589,20 +584,21 @@ void queue_job_abandon(struct qjob *job)
 		if (job->dns) {
 			dns_cancel(job->dns);
 			job->dns = NULL;
-			queue_job_free(job);
+			job->done(job);
 		}
-		/* else: a smarthost getaddrinfo is pending; its callback frees */
+		/* else: a smarthost getaddrinfo is pending; its callback hands
+		 * the job back */
 		return;
 	case QJ_CONNECT:
 	case QJ_SESSION:
 		if (job->cc) {
-			conn_client_abort(job->cc); /* cc_closed frees */
+			conn_client_abort(job->cc); /* cc_closed hands the job back */
 			return;
 		}
-		queue_job_free(job);
+		job->done(job);
 		return;
 	case QJ_CLAIM:
 	case QJ_RECORD:
-		return; /* the store completion frees */
+		return; /* the runner's store completion frees it */
 	}
 }

@@ -55,7 +55,7 @@
 #define MAX_RCPTS_PER_ENV 100
 #define MAX_JOB_BYTES (64 * 1024 * 1024) /* messages loaded per job */
 
-struct queue_runner queue_rt;
+static struct queue_runner queue_rt;
 
 static uv_timer_t scan_timer;
 static uv_idle_t kick_idle;
@@ -153,33 +153,7 @@ static char *xstrdup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-void queue_rows_set(struct qjob *job, enum qrow_result r, int code, const char *enhanced,
-                    const char *text)
-{
-	for (size_t e = 0; e < job->nenvs; e++)
-		for (size_t i = 0; i < job->envs[e].nrows; i++) {
-			struct qrow *row = &job->envs[e].rows[i];
-			if (!row->claimed || row->result != QR_PENDING)
-				continue;
-			row->result = r;
-			row->code = code;
-			snprintf(row->enhanced, sizeof row->enhanced, "%s",
-			         enhanced ? enhanced : "");
-			snprintf(row->reply, sizeof row->reply, "%s", text);
-		}
-}
-
-static const char *const phase_names[] = {"claim", "resolve", "connect", "session", "record"};
-
-void queue_job_enter(struct qjob *job, enum qjob_phase to)
-{
-	if (job->phase != to)
-		log_debug("queue domain=%s event=phase from=%s to=%s", job->domain,
-		          phase_names[job->phase], phase_names[to]);
-	job->phase = to;
-}
-
-void queue_job_free(struct qjob *job)
+static void queue_job_free(struct qjob *job)
 {
 	if (!job)
 		return;
@@ -240,7 +214,8 @@ struct record_ctx {
 };
 
 /* Build and store one DSN for the rows of env with the given action. */
-static int send_dsn(struct store_tx *tx, struct record_ctx *rc, struct qenv *env, enum dsn_action act)
+static int send_dsn(struct store_tx *tx, struct record_ctx *rc, struct qenv *env,
+                    enum dsn_action act)
 {
 	struct dsn_rcpt rr[MAX_RCPTS_PER_ENV];
 	char status[MAX_RCPTS_PER_ENV][16];
@@ -427,7 +402,8 @@ static void record_done(void *arg, int status)
 		schedule_kick();
 }
 
-void queue_job_delivered(struct qjob *job)
+/* The job has results for every row: record them. */
+static void queue_job_delivered(struct qjob *job)
 {
 	const struct relay_settings *cfg = queue_rt.cfg;
 	queue_job_enter(job, QJ_RECORD);
@@ -454,6 +430,17 @@ void queue_job_delivered(struct qjob *job)
 			job_unlink(job);
 		queue_job_free(job);
 	}
+}
+
+/* The attempt (attempt.c) gives the job back: record its results, or free
+ * it if the runner stopped meanwhile (queue_runner_stop() abandoned it). */
+static void attempt_done(struct qjob *job)
+{
+	if (job->abandoned) {
+		queue_job_free(job);
+		return;
+	}
+	queue_job_delivered(job);
 }
 
 /* ---- claiming (writer job) ---- */
@@ -488,7 +475,8 @@ static int claim_job(struct store_tx *tx, void *arg)
 		env->data = malloc((size_t)size + 1);
 		if (!env->data)
 			return -ENOMEM;
-		ssize_t got = store_message_read(store_tx_reader(tx), env->message_id, 0, env->data, (size_t)size);
+		ssize_t got = store_message_read(store_tx_reader(tx), env->message_id, 0, env->data,
+		                                 (size_t)size);
 		if (got < 0)
 			return (int)got;
 		env->len = (size_t)got;
@@ -555,16 +543,6 @@ static void precheck(struct qjob *job)
 	}
 }
 
-static bool job_has_pending(struct qjob *job)
-{
-	for (size_t e = 0; e < job->nenvs; e++)
-		for (size_t i = 0; i < job->envs[e].nrows; i++)
-			if (job->envs[e].rows[i].claimed &&
-			    job->envs[e].rows[i].result == QR_PENDING)
-				return true;
-	return false;
-}
-
 static bool job_has_claimed(struct qjob *job)
 {
 	for (size_t e = 0; e < job->nenvs; e++)
@@ -595,12 +573,12 @@ static void claim_done(void *arg, int status)
 		return;
 	}
 	precheck(job);
-	if (!job_has_pending(job)) {
+	if (!queue_job_has_pending(job)) {
 		queue_job_delivered(job);
 		return;
 	}
 	queue_job_enter(job, QJ_RESOLVE);
-	queue_job_deliver(job);
+	queue_job_deliver(job, &queue_rt, attempt_done);
 }
 
 /* ---- scanning ---- */

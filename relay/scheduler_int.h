@@ -1,5 +1,9 @@
-/* scheduler_int: what the runner (scheduler.c) and the delivery of one job
- * (attempt.c) share. Not an API. */
+/* scheduler_int: what the runner (scheduler.c), the delivery of one job
+ * (attempt.c) and the job helpers they both call (job.c) share. Not an API.
+ *
+ * The order, top to bottom: scheduler.c starts attempts; attempt.c reports
+ * back only through the completion callback it was given; job.c is below
+ * both. */
 #ifndef TERN_QUEUE_INT_H
 #define TERN_QUEUE_INT_H
 
@@ -14,6 +18,11 @@
 struct dns_req;
 struct conn_client;
 struct smtp_client;
+struct queue_runner;
+struct qjob;
+
+/* How an attempt gives its job back to the runner (queue_job_deliver()). */
+typedef void (*queue_job_done_fn)(struct qjob *job);
 
 enum qrow_result { QR_PENDING = 0, QR_OK, QR_TEMP, QR_PERM };
 
@@ -71,6 +80,8 @@ struct qjob {
 	size_t nenvs, capenvs;
 	int64_t bytes; /* message bytes the job will hold in memory */
 	/* delivery */
+	struct queue_runner *rt; /* what the attempt uses of the runner */
+	queue_job_done_fn done;  /* the attempt's completion */
 	struct dns_req *dns;
 	struct qtarget *targets;
 	size_t ntargets, cur;
@@ -97,23 +108,25 @@ struct queue_runner {
 	char smarthost_password[512];
 };
 
-extern struct queue_runner queue_rt;
-
-/* scheduler.c: the one place a job changes phase (logged at debug). */
-void queue_job_enter(struct qjob *job, enum qjob_phase to);
-
-/* attempt.c: take a claimed job from RESOLVE to RECORD; calls
- * queue_job_delivered() at the end (or immediately on a local failure). */
-void queue_job_deliver(struct qjob *job);
-/* scheduler.c: the job has results for every row; record them. */
-void queue_job_delivered(struct qjob *job);
-/* scheduler.c: free a job's memory. */
-void queue_job_free(struct qjob *job);
-/* attempt.c: stop everything the job is waiting on (runner stop). */
+/* attempt.c: take a claimed job in phase RESOLVE through the network, using
+ * rt's settings, services, resolver and TLS context. done(job) runs exactly
+ * once, when the attempt lets go of the job (it may run before this
+ * returns, on a local failure): with a result on every claimed row, or, if
+ * the job was abandoned meanwhile, with nothing to record. Either way the
+ * job is the runner's again, to record or to free. */
+void queue_job_deliver(struct qjob *job, struct queue_runner *rt, queue_job_done_fn done);
+/* attempt.c: stop everything the job is waiting on (runner stop; the job is
+ * marked abandoned first). done(job) follows, at once or when the cancelled
+ * wait ends (a smarthost lookup, a connection closing). A job in CLAIM or
+ * RECORD is the store's: nothing happens. */
 void queue_job_abandon(struct qjob *job);
 
-/* Set every pending row of the job (or of one envelope) to a result. */
+/* job.c: the one place a job changes phase (logged at debug). */
+void queue_job_enter(struct qjob *job, enum qjob_phase to);
+/* job.c: set every pending row of the job to a result. */
 void queue_rows_set(struct qjob *job, enum qrow_result r, int code, const char *enhanced,
                     const char *text);
+/* job.c: does a claimed row still wait for a result? */
+bool queue_job_has_pending(const struct qjob *job);
 
 #endif

@@ -1,6 +1,6 @@
 /* queue: outbound queue rows (see queue.h). Plain statements over the
  * `queue` table; the policy (backoff, grouping, bounces) lives in the
- * runner, server/queue.c. */
+ * runner, relay/scheduler.c. */
 #include "store/queue.h"
 #include "store/mail.h"
 #include "store/store.h"

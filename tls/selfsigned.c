@@ -15,11 +15,13 @@
  * 0600, so a crash never leaves a half-written pair that the next start
  * would trust; if either file is missing both are regenerated.
  */
-#include "tls/tls.h"
+#include "tls/selfsigned.h"
+#include "tls/rng.h"
 #include "tls/tls_compat.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

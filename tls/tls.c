@@ -18,9 +18,9 @@
  *   first member, so the session (to remember the name) is a cast away;
  *   mbedtls_ssl_set_user_data_p() would do but is 3.x-only.
  *
- * - The DRBG is process-wide, seeded once from the entropy collector. All
- *   TLS runs on the loop thread; mbedTLS's own threading support guards the
- *   DRBG for the rare caller elsewhere.
+ * - Random numbers come from the process-wide DRBG of rng.c; a missing
+ *   self-signed certificate is made by selfsigned.c. Both sit below this
+ *   file: nothing there calls back into it.
  *
  * - Sessions speak to mbedTLS through custom bio callbacks: recv takes from
  *   a ciphertext buffer that conn fills from uv_read, send appends to conn's
@@ -28,6 +28,8 @@
  *   means "wait for the next read".
  */
 #include "tls/tls.h"
+#include "tls/rng.h"
+#include "tls/selfsigned.h"
 #include "tls/tls_compat.h"
 
 #include <ctype.h>
@@ -37,7 +39,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
 
@@ -78,46 +79,6 @@ struct tls_session {
 	char cipher[96];
 	char error[160];
 };
-
-/* ---- the DRBG ---- */
-
-static mbedtls_entropy_context entropy;
-static mbedtls_ctr_drbg_context drbg;
-static bool drbg_ready;
-
-static int rng_init(char *err, size_t errlen)
-{
-	if (drbg_ready)
-		return 0;
-	if (tc_crypto_init() != 0) {
-		snprintf(err, errlen, "psa_crypto_init failed");
-		return -1;
-	}
-	mbedtls_entropy_init(&entropy);
-	mbedtls_ctr_drbg_init(&drbg);
-	static const unsigned char pers[] = "tern-tls";
-	int rc =
-	    mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, pers, sizeof pers - 1);
-	if (rc != 0) {
-		char e[100];
-		mbedtls_strerror(rc, e, sizeof e);
-		snprintf(err, errlen, "seeding the DRBG: %s", e);
-		return -1;
-	}
-	drbg_ready = true;
-	return 0;
-}
-
-int tls_rng(void *p_rng, unsigned char *out, size_t len)
-{
-	return mbedtls_ctr_drbg_random(p_rng, out, len);
-}
-
-void *tls_rng_ctx(void)
-{
-	char err[160];
-	return rng_init(err, sizeof err) == 0 ? &drbg : NULL;
-}
 
 /* ---- names and SNI ---- */
 
@@ -231,12 +192,12 @@ static int load_cert(struct tls_cert *c, const char *cert_file, const char *key_
 		fmt_err(err, errlen, "loading certificate", cert_file, rc);
 		return -1;
 	}
-	rc = tc_pk_parse_keyfile(&c->key, key_file, &drbg);
+	rc = tc_pk_parse_keyfile(&c->key, key_file, tls_rng_ctx());
 	if (rc != 0) {
 		fmt_err(err, errlen, "loading key", key_file, rc);
 		return -1;
 	}
-	rc = tc_pk_check_pair(&c->chain.pk, &c->key, &drbg);
+	rc = tc_pk_check_pair(&c->chain.pk, &c->key, tls_rng_ctx());
 	if (rc != 0) {
 		fmt_err(err, errlen, "key does not match certificate", cert_file, rc);
 		return -1;
@@ -279,7 +240,7 @@ static struct tls_gen *gen_build(const struct tls_server *t, char *err, size_t e
 		goto fail;
 	}
 	tc_conf_min_tls12(&g->conf);
-	mbedtls_ssl_conf_rng(&g->conf, mbedtls_ctr_drbg_random, &drbg);
+	mbedtls_ssl_conf_rng(&g->conf, mbedtls_ctr_drbg_random, tls_rng_ctx());
 	rc = mbedtls_ssl_conf_own_cert(&g->conf, &g->certs[0].chain, &g->certs[0].key);
 	if (rc != 0) {
 		fmt_err(err, errlen, "installing certificate", t->cert_files[0], rc);
@@ -328,7 +289,7 @@ int tls_server_create(struct tls_server **out, const struct tls_cert_spec *certs
                       const char *data_dir, const char *hostname, char *err, size_t errlen)
 {
 	*out = NULL;
-	if (rng_init(err, errlen) != 0)
+	if (tls_rng_init(err, errlen) != 0)
 		return -1;
 	struct tls_server *t = calloc(1, sizeof *t);
 	if (!t)

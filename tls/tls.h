@@ -46,23 +46,14 @@ size_t tls_server_cert_count(const struct tls_server *t);
 const char *tls_server_cert_file(const struct tls_server *t, size_t i);
 size_t tls_server_fingerprints(const struct tls_server *t, char out[][96], size_t max);
 
-/* Self-signed certificate for the no-configuration case: make sure
- * <dir>/selfsigned.crt and <dir>/selfsigned.key exist (generating them
- * atomically if either is missing). Returns 0 or -1 with err. */
-int tls_selfsigned_ensure(const char *dir, const char *hostname, char *err, size_t errlen);
-
-/* The process-wide DRBG (seeded once) as an mbedTLS f_rng/p_rng pair. */
-int tls_rng(void *p_rng, unsigned char *out, size_t len);
-void *tls_rng_ctx(void);
-
 /* Sessions. out() receives ciphertext to send; it returns 0 or -1. */
 typedef int (*tls_out_fn)(void *ctx, const unsigned char *data, size_t len);
 struct tls_session *tls_session_new(struct tls_server *t, tls_out_fn out, void *ctx);
 /* A client session on the outbound side's config (tls/tls_client.h);
  * host is sent as SNI and checked when the config verifies. */
 struct mbedtls_ssl_config;
-struct tls_session *tls_session_new_client(const struct mbedtls_ssl_config *conf,
-                                           const char *host, tls_out_fn out, void *ctx);
+struct tls_session *tls_session_new_client(const struct mbedtls_ssl_config *conf, const char *host,
+                                           tls_out_fn out, void *ctx);
 void tls_session_free(struct tls_session *s);
 /* The peer's certificate verified (client side). */
 bool tls_session_verified(const struct tls_session *s);

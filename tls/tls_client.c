@@ -12,6 +12,7 @@
  * MBEDTLS_SSL_VERIFY_REQUIRED and the host name is checked.
  */
 #include "tls/tls_client.h"
+#include "tls/rng.h"
 #include "tls/tls_compat.h"
 
 #include <stdio.h>

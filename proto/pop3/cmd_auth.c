@@ -98,7 +98,7 @@ static void login_succeeded(struct pop3_session *s, const struct auth_account *a
 	s->locked = true;
 	s->account_id = acct->account_id;
 	snprintf(s->address, sizeof s->address, "%s", acct->address);
-	int rc = pop3_maildrop_open(s);
+	int rc = pop3_snapshot_open(s);
 	if (rc < 0) {
 		pop3_log(s, LOG_ERROR, "event=maildrop_error user=%s err=%d", u, rc);
 		pop3_lock_release(s->account_id);

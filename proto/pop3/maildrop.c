@@ -1,9 +1,4 @@
-/* maildrop: the session's view of INBOX and its two store jobs.
- *
- * The snapshot: at login the session reads INBOX's entries once (UID,
- * message id, size, flags, MODSEQ) on the loop's read connection. Message
- * numbers are indexes into that array for the rest of the session; mail
- * delivered later is not in it and appears at the next login.
+/* maildrop: the session's two store jobs, \Seen and QUIT.
  *
  * \Seen: RETR marks a message seen for IMAP, as Dovecot does. Setting it is
  * a store job; rather than one job per RETR (a client downloading 10,000
@@ -22,6 +17,9 @@
  * Jobs hold a reference on the session: if the conn closes while one runs,
  * the completion still finishes the store side (publishing events) and
  * touches no I/O.
+ *
+ * The snapshot these jobs work on (message numbers, UIDs, MODSEQs) is
+ * taken at login by snapshot.c.
  */
 #include "proto/pop3/pop3_int.h"
 
@@ -36,76 +34,6 @@
 #include "store/store.h"
 #include "store/entries.h"
 #include "store/mailboxes.h"
-
-/* ---- snapshot ---- */
-
-static int add_entry(void *ud, const struct store_entry *e)
-{
-	struct pop3_session *s = ud;
-	static const uint32_t max = 0xfffffffeu;
-	if (s->nmsgs == max)
-		return -EOVERFLOW;
-	if (s->nmsgs == s->capmsgs) {
-		size_t ncap = s->capmsgs ? (size_t)s->capmsgs * 2 : 64;
-		if (ncap > max)
-			ncap = max;
-		struct pop3_msg *p = realloc(s->msgs, ncap * sizeof *p);
-		if (!p)
-			return -ENOMEM;
-		s->msgs = p;
-		s->capmsgs = (uint32_t)ncap;
-	}
-	struct pop3_msg *m = &s->msgs[s->nmsgs++];
-	m->uid = e->uid;
-	m->message_id = e->message_id;
-	m->size = e->size;
-	m->modseq = e->modseq;
-	m->deleted = false;
-	m->seen = (e->flags & STORE_FLAG_SEEN) != 0;
-	return 0;
-}
-
-int pop3_maildrop_open(struct pop3_session *s)
-{
-	struct store_rd *rd = store_reader(s->env->store);
-	int64_t mbid;
-	int rc = store_mailbox_find(rd, s->account_id, "INBOX", &mbid);
-	if (rc == 0)
-		return -ENOENT;
-	if (rc < 0)
-		return rc;
-	struct store_mailbox mb;
-	rc = store_mailbox_get(rd, mbid, &mb);
-	if (rc == 0)
-		return -ENOENT;
-	if (rc < 0)
-		return rc;
-	s->mailbox_id = mbid;
-	s->uidvalidity = mb.uidvalidity;
-
-	if (!s->rbuf)
-		s->rbuf = malloc(POP3_READ_PIECE);
-	if (!s->wbuf)
-		s->wbuf = malloc(2 * POP3_READ_PIECE + POP3_DOT_FINISH_MAX);
-	if (!s->rbuf || !s->wbuf)
-		return -ENOMEM;
-
-	pop3_maildrop_free(s);
-	rc = store_entries_list(rd, mbid, add_entry, s);
-	if (rc < 0) {
-		pop3_maildrop_free(s);
-		return rc;
-	}
-	return 0;
-}
-
-void pop3_maildrop_free(struct pop3_session *s)
-{
-	pop3_ahead_free(s); /* it is numbered by this snapshot */
-	free(s->msgs);
-	s->msgs = NULL;
-	s->nmsgs = s->capmsgs = 0;
-}
 
 /* ---- \Seen ---- */
 

@@ -1,15 +1,23 @@
 /* pop3_int: what the POP3 files share. Not for use outside proto/pop3.
  *
- *   session.c   lifecycle, conn callbacks, states, dispatch, replies
+ *   session.c   conn callbacks, the start, dispatch through the table
  *   commands.c  the commands[] table
  *   cmd_auth.c  AUTHORIZATION: CAPA USER PASS AUTH APOP STLS
  *   cmd_mail.c  TRANSACTION: STAT LIST UIDL RETR TOP DELE NOOP RSET QUIT
  *   retr.c      streaming RETR/TOP from the store with backpressure
+ *   maildrop.c  the \Seen and QUIT store jobs
+ *   reply.c     replies, raw output, the error count
+ *   life.c      states, references, pause/resume, close
+ *   snapshot.c  the INBOX snapshot taken at login
  *   ahead.c     read-ahead of small messages for RETR/TOP
- *   maildrop.c  snapshot at login, \Seen and QUIT store jobs
  *   dot.c       byte-stuffing / TOP limit (pure)
  *   parse.c     command line parsing (pure)
  *   lock.c      the IN-USE registry
+ *
+ * The list runs top to bottom: a file calls only files listed below it.
+ * session.c reaches the command handlers only through the table; it calls
+ * cmd_auth.c directly for two continuations (a SASL response line, the end
+ * of the STLS handshake) and retr.c to resume a stream, both below it.
  */
 #ifndef TERN_POP3_INT_H
 #define TERN_POP3_INT_H
@@ -121,30 +129,21 @@ struct pop3_session {
 
 typedef void (*pop3_handler)(struct pop3_session *s, struct pop3_cmd *cmd);
 
+/* The handler takes the rest of the line as its one argument, spaces and
+ * all (PASS), so "too many arguments" does not apply to it. */
+#define POP3_CMD_RAW_ARG (1u << 0)
+
 struct pop3_command {
 	const char *verb;
 	unsigned states; /* POP3_ST() mask of the states it is valid in */
+	unsigned flags;  /* POP3_CMD_* */
 	pop3_handler handler;
 };
 
+#define pop3_log(s, lvl, ...) log_session((lvl), (s)->sid, (s)->peer, "pop3", __VA_ARGS__)
+
 /* commands.c */
 const struct pop3_command *pop3_command_find(const char *verb);
-
-/* session.c */
-void pop3_enter_state(struct pop3_session *s, enum pop3_state to);
-const char *pop3_state_name(enum pop3_state st);
-void pop3_reply(struct pop3_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void pop3_write(struct pop3_session *s, const void *data, size_t len);
-/* Count an error; after max_errors, "-ERR too many errors" and close.
- * Returns true if the session is now closing. */
-bool pop3_error(struct pop3_session *s);
-void pop3_ref(struct pop3_session *s);
-void pop3_unref(struct pop3_session *s);
-void pop3_pause(struct pop3_session *s);
-void pop3_resume(struct pop3_session *s);
-void pop3_close(struct pop3_session *s);
-bool pop3_login_allowed(const struct pop3_session *s);
-#define pop3_log(s, lvl, ...) log_session((lvl), (s)->sid, (s)->peer, "pop3", __VA_ARGS__)
 
 /* cmd_auth.c */
 void pop3_cmd_capa(struct pop3_session *s, struct pop3_cmd *cmd);
@@ -173,16 +172,7 @@ void pop3_cmd_quit(struct pop3_session *s, struct pop3_cmd *cmd);
 void pop3_stream_start(struct pop3_session *s, uint32_t msgno, int64_t top_lines);
 void pop3_stream_pump(struct pop3_session *s);
 
-/* ahead.c: the whole of message msgno (<= POP3_READ_PIECE bytes) into
- * buf, from the read-ahead (filling it if needed). -EAGAIN: not a small
- * message, read it the usual way; other negative errno: the store's. */
-ssize_t pop3_ahead_read(struct pop3_session *s, uint32_t msgno, char *buf);
-void pop3_ahead_free(struct pop3_session *s);
-
 /* maildrop.c */
-/* Take the INBOX snapshot for s->account_id. 0 or negative errno. */
-int pop3_maildrop_open(struct pop3_session *s);
-void pop3_maildrop_free(struct pop3_session *s);
 /* Queue \Seen for message msgno (1-based) and start a job if none runs. */
 void pop3_maildrop_mark_seen(struct pop3_session *s, uint32_t msgno);
 /* Start a \Seen job for whatever is queued, if none runs. */
@@ -190,5 +180,33 @@ void pop3_maildrop_flush_seen(struct pop3_session *s);
 /* QUIT in TRANSACTION: commit deletions (and queued \Seen) in one job,
  * then reply and close. */
 void pop3_maildrop_commit(struct pop3_session *s);
+
+/* reply.c */
+void pop3_reply(struct pop3_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pop3_write(struct pop3_session *s, const void *data, size_t len);
+/* Count an error; after max_errors, "-ERR too many errors" and close.
+ * Returns true if the session is now closing. */
+bool pop3_error(struct pop3_session *s);
+
+/* life.c */
+void pop3_enter_state(struct pop3_session *s, enum pop3_state to);
+const char *pop3_state_name(enum pop3_state st);
+void pop3_ref(struct pop3_session *s);
+void pop3_unref(struct pop3_session *s);
+void pop3_pause(struct pop3_session *s);
+void pop3_resume(struct pop3_session *s);
+void pop3_close(struct pop3_session *s);
+bool pop3_login_allowed(const struct pop3_session *s);
+
+/* snapshot.c */
+/* Take the INBOX snapshot for s->account_id. 0 or negative errno. */
+int pop3_snapshot_open(struct pop3_session *s);
+void pop3_snapshot_free(struct pop3_session *s);
+
+/* ahead.c: the whole of message msgno (<= POP3_READ_PIECE bytes) into
+ * buf, from the read-ahead (filling it if needed). -EAGAIN: not a small
+ * message, read it the usual way; other negative errno: the store's. */
+ssize_t pop3_ahead_read(struct pop3_session *s, uint32_t msgno, char *buf);
+void pop3_ahead_free(struct pop3_session *s);
 
 #endif

@@ -56,7 +56,6 @@
  */
 #include "proto/pop3/pop3_int.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,114 +64,6 @@
 #include "proto/common/session.h"
 #include "proto/pop3/lock.h"
 #include "net/conn.h"
-
-static const char *const state_names[] = {
-    [POP3_AUTHORIZATION] = "AUTHORIZATION",
-    [POP3_SASL] = "SASL",
-    [POP3_TRANSACTION] = "TRANSACTION",
-    [POP3_UPDATE] = "UPDATE",
-    [POP3_LOGOUT] = "LOGOUT",
-};
-
-const char *pop3_state_name(enum pop3_state st)
-{
-	return state_names[st];
-}
-
-void pop3_enter_state(struct pop3_session *s, enum pop3_state to)
-{
-	if (s->state == to)
-		return;
-	pop3_log(s, LOG_DEBUG, "event=state from=%s to=%s", state_names[s->state], state_names[to]);
-	s->state = to;
-}
-
-/* ---- output ---- */
-
-void pop3_write(struct pop3_session *s, const void *data, size_t len)
-{
-	if (!s->closed)
-		conn_write(s->conn, data, len);
-}
-
-void pop3_reply(struct pop3_session *s, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf - 2, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof buf - 3)
-		n = (int)(sizeof buf - 3);
-	buf[n++] = '\r';
-	buf[n++] = '\n';
-	pop3_write(s, buf, (size_t)n);
-}
-
-/* ---- lifecycle ---- */
-
-void pop3_ref(struct pop3_session *s)
-{
-	s->refs++;
-}
-
-static void session_free(struct pop3_session *s)
-{
-	sasl_clear(&s->sasl);
-	pop3_maildrop_free(s);
-	free(s->rbuf);
-	free(s->wbuf);
-	free(s->linebuf);
-	free(s->seen_uids);
-	free(s->seen_modseqs);
-	free(s);
-}
-
-void pop3_unref(struct pop3_session *s)
-{
-	if (--s->refs == 0)
-		session_free(s);
-}
-
-void pop3_pause(struct pop3_session *s)
-{
-	if (!s->closed)
-		conn_pause(s->conn);
-}
-
-void pop3_resume(struct pop3_session *s)
-{
-	if (!s->closed)
-		conn_resume(s->conn);
-}
-
-void pop3_close(struct pop3_session *s)
-{
-	pop3_enter_state(s, POP3_LOGOUT);
-	if (s->locked) {
-		pop3_lock_release(s->account_id);
-		s->locked = false;
-	}
-	if (!s->closed)
-		conn_close(s->conn);
-}
-
-bool pop3_error(struct pop3_session *s)
-{
-	if (++s->errors < s->cfg->max_errors)
-		return false;
-	pop3_log(s, LOG_INFO, "event=too_many_errors errors=%lld", (long long)s->errors);
-	pop3_reply(s, "-ERR too many errors");
-	pop3_close(s);
-	return true;
-}
-
-bool pop3_login_allowed(const struct pop3_session *s)
-{
-	return proto_auth_allowed(s->env, s->conn);
-}
 
 /* ---- conn callbacks ---- */
 
@@ -225,11 +116,11 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 	}
 	if (!(def->states & POP3_ST(s->state))) {
 		pop3_reply(s, "-ERR %s is not valid in the %s state", def->verb,
-		           state_names[s->state]);
+		           pop3_state_name(s->state));
 		pop3_error(s);
 		return;
 	}
-	if (cmd.too_many && def->handler != pop3_cmd_pass) {
+	if (cmd.too_many && !(def->flags & POP3_CMD_RAW_ARG)) {
 		pop3_reply(s, "-ERR too many arguments");
 		pop3_error(s);
 		return;
@@ -257,7 +148,7 @@ static void on_timeout(struct conn *c)
 {
 	struct pop3_session *s = conn_session(c);
 	if (s->env->stopping) {
-		pop3_log(s, LOG_INFO, "event=shutdown state=%s", state_names[s->state]);
+		pop3_log(s, LOG_INFO, "event=shutdown state=%s", pop3_state_name(s->state));
 		/* In the middle of a RETR or TOP a reply would be a line of the
 		 * message: close without one, and the missing "." tells the
 		 * client the message is incomplete. */
@@ -266,7 +157,7 @@ static void on_timeout(struct conn *c)
 	} else {
 		/* RFC 1939 section 3: the autologout timer closes without a
 		 * response and without entering UPDATE. */
-		pop3_log(s, LOG_INFO, "event=timeout state=%s", state_names[s->state]);
+		pop3_log(s, LOG_INFO, "event=timeout state=%s", pop3_state_name(s->state));
 	}
 	pop3_close(s);
 }
@@ -274,7 +165,7 @@ static void on_timeout(struct conn *c)
 static void on_closed(struct conn *c)
 {
 	struct pop3_session *s = conn_session(c);
-	pop3_log(s, LOG_INFO, "event=close state=%s errors=%lld", state_names[s->state],
+	pop3_log(s, LOG_INFO, "event=close state=%s errors=%lld", pop3_state_name(s->state),
 	         (long long)s->errors);
 	s->closed = true;
 	s->conn = NULL;

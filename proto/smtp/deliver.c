@@ -15,7 +15,10 @@
  *
  * The job owns copies of everything it touches (the session may be gone
  * before it completes): the message buffers, the recipient arrays and
- * strings. */
+ * strings. It knows nothing of the session's life: the session keeps
+ * itself alive for the job (a reference) and hears of the commit through
+ * the callback it passes to smtp_deliver_start(), so this file calls
+ * nothing in session.c. */
 #include "proto/smtp/session.h"
 #include "mime/header.h"
 
@@ -40,6 +43,14 @@
 static struct store_rd *reader(struct smtp_session *s)
 {
 	return s->env->store ? store_reader(s->env->store) : NULL;
+}
+
+void smtp_rcpt_free(struct smtp_rcpt *r)
+{
+	free(r->addr);
+	free(r->notify);
+	free(r->orcpt);
+	memset(r, 0, sizeof *r);
 }
 
 enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
@@ -165,7 +176,8 @@ static enum smtp_reply_id check_header_from(struct smtp_session *s, const char *
 /* ---- the store job ---------------------------------------------------- */
 
 struct smtp_job {
-	struct smtp_session *s;
+	smtp_deliver_done_fn done; /* the session's completion */
+	void *ud;
 	uint64_t origin; /* conn id, for notifications */
 	char *local_data;
 	size_t local_len;
@@ -297,7 +309,6 @@ static int job_run(struct store_tx *tx, void *arg)
 static void job_done(void *arg, int status)
 {
 	struct smtp_job *j = arg;
-	struct smtp_session *s = j->s;
 
 	if (status >= 0) {
 		for (size_t i = 0; i < j->nlocal; i++) {
@@ -319,9 +330,8 @@ static void job_done(void *arg, int status)
 		if (j->nremote)
 			queue_runner_kick(); /* deliver now, not at the next scan */
 	}
-	smtp_session_committed(s, status);
+	j->done(j->ud, status);
 	job_free(j);
-	smtp_session_unref(s);
 }
 
 static char *join3(const char *a, size_t alen, const char *b, size_t blen, const char *c,
@@ -365,7 +375,8 @@ static size_t submission_headers(struct smtp_session *s, char *out, size_t cap, 
 	return n;
 }
 
-enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, const char **why)
+enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_fn done, void *ud,
+                                      const char **why)
 {
 	struct smtp_txn *t = &s->txn;
 	enum smtp_reply_id r;
@@ -407,7 +418,8 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, const char **why)
 	struct smtp_job *j = calloc(1, sizeof *j);
 	if (!j)
 		return SMTP_R_STORE_FAIL;
-	j->s = s;
+	j->done = done;
+	j->ud = ud;
 	j->origin = conn_id(s->c);
 	j->internal_date = (int64_t)now;
 	j->mail_from = strdup(t->from.null ? "" : t->from.addr);
@@ -494,14 +506,10 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, const char **why)
 	mime_spool_free(&t->msg);
 	t->msg.len = msg_len; /* kept for the log line */
 
-	smtp_session_ref(s);
 	if (store_submit(s->env->store, job_run, job_done, j) < 0) {
-		smtp_session_unref(s);
 		job_free(j);
 		return SMTP_R_STORE_FAIL;
 	}
-	smtp_enter_state(s, SMTP_S_COMMIT);
-	conn_pause(s->c);
 	return SMTP_R_OK;
 oom:
 	job_free(j);

@@ -83,7 +83,7 @@ static const char *const state_names[SMTP_S_COUNT] = {
 			            __VA_ARGS__);                                                  \
 	} while (0)
 
-void smtp_enter_state(struct smtp_session *s, enum smtp_state to)
+static void smtp_enter_state(struct smtp_session *s, enum smtp_state to)
 {
 	if (s->state == to)
 		return;
@@ -91,12 +91,14 @@ void smtp_enter_state(struct smtp_session *s, enum smtp_state to)
 	s->state = to;
 }
 
-void smtp_session_ref(struct smtp_session *s)
+static void smtp_txn_reset(struct smtp_session *s);
+
+static void smtp_session_ref(struct smtp_session *s)
 {
 	s->refs++;
 }
 
-void smtp_session_unref(struct smtp_session *s)
+static void smtp_session_unref(struct smtp_session *s)
 {
 	if (--s->refs > 0)
 		return;
@@ -111,7 +113,7 @@ static void close_session(struct smtp_session *s)
 	conn_close(s->c);
 }
 
-void smtp_reply(struct smtp_session *s, enum smtp_reply_id id, const char *detail)
+static void smtp_reply(struct smtp_session *s, enum smtp_reply_id id, const char *detail)
 {
 	char buf[1100];
 	const struct smtp_reply_def *d = smtp_reply_def(id);
@@ -146,15 +148,7 @@ static void reply_host(struct smtp_session *s, enum smtp_reply_id id, const char
 	smtp_reply(s, id, detail);
 }
 
-void smtp_rcpt_free(struct smtp_rcpt *r)
-{
-	free(r->addr);
-	free(r->notify);
-	free(r->orcpt);
-	memset(r, 0, sizeof *r);
-}
-
-void smtp_txn_reset(struct smtp_session *s)
+static void smtp_txn_reset(struct smtp_session *s)
 {
 	struct smtp_txn *t = &s->txn;
 	for (size_t i = 0; i < t->nrcpts; i++)
@@ -901,6 +895,8 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 	dispatch(s, line, len);
 }
 
+static void on_committed(void *ud, int status);
+
 /* End of a message (DATA or last BDAT chunk): check it, then commit. */
 static void end_of_data(struct smtp_session *s)
 {
@@ -915,10 +911,16 @@ static void end_of_data(struct smtp_session *s)
 	} else {
 		r = smtp_msg_check(&t->msg, allow_8bit, &why);
 	}
-	if (r == SMTP_R_OK)
-		r = smtp_deliver_start(s, &why);
-	if (r == SMTP_R_OK)
-		return; /* COMMIT: smtp_session_committed() answers */
+	if (r == SMTP_R_OK) {
+		smtp_session_ref(s); /* the store job's, dropped in on_committed() */
+		r = smtp_deliver_start(s, on_committed, s, &why);
+		if (r == SMTP_R_OK) {
+			smtp_enter_state(s, SMTP_S_COMMIT);
+			conn_pause(s->c);
+			return; /* COMMIT: on_committed() answers */
+		}
+		smtp_session_unref(s);
+	}
 	LOGS(s, LOG_INFO, "event=rejected id=%s code=%d size=%llu", t->id, smtp_reply_def(r)->code,
 	     (unsigned long long)t->msg.seen);
 	to_idle(s);
@@ -970,7 +972,8 @@ static void on_block(struct conn *c, const char *data, size_t len, bool last)
 	smtp_reply(s, SMTP_R_CHUNK_OK, text);
 }
 
-void smtp_session_committed(struct smtp_session *s, int status)
+/* The store job finished (deliver.c): reply, resume input. */
+static void committed(struct smtp_session *s, int status)
 {
 	char text[120];
 
@@ -991,6 +994,14 @@ void smtp_session_committed(struct smtp_session *s, int status)
 	conn_resume(s->c);
 	if (s->close_after)
 		smtp_reply(s, s->env->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT, NULL);
+}
+
+/* smtp_deliver_start()'s completion. */
+static void on_committed(void *ud, int status)
+{
+	struct smtp_session *s = ud;
+	committed(s, status);
+	smtp_session_unref(s);
 }
 
 static void on_timeout(struct conn *c)

@@ -1,7 +1,11 @@
 /* session: the SMTP server session, shared between session.c (the state
  * machine and command table) and deliver.c (recipient resolution and the
  * store job). Not a public API: the entry point is smtp_session_start() in
- * smtp.h. */
+ * smtp.h.
+ *
+ * deliver.c is below session.c: it reads the session's fields but calls
+ * nothing in session.c. The session takes a reference for a store job and
+ * hears of its commit through the callback it gives smtp_deliver_start(). */
 #ifndef TERN_SMTP_SESSION_H
 #define TERN_SMTP_SESSION_H
 
@@ -95,15 +99,6 @@ struct smtp_session {
 	struct smtp_txn txn;
 };
 
-/* session.c */
-void smtp_reply(struct smtp_session *s, enum smtp_reply_id id, const char *detail);
-void smtp_enter_state(struct smtp_session *s, enum smtp_state to);
-void smtp_txn_reset(struct smtp_session *s);
-void smtp_session_ref(struct smtp_session *s);
-void smtp_session_unref(struct smtp_session *s);
-/* A store job finished (deliver.c): reply, resume input. */
-void smtp_session_committed(struct smtp_session *s, int status);
-
 /* deliver.c */
 /* Resolve a RCPT path to a recipient (out filled, strings allocated).
  * Returns SMTP_R_OK or the reply to send. */
@@ -112,11 +107,17 @@ enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_p
 /* Submission: is addr the authenticated account's own address or alias?
  * SMTP_R_OK, SMTP_R_NOT_OWNED or SMTP_R_STORE_FAIL. */
 enum smtp_reply_id smtp_sender_owned(struct smtp_session *s, const char *addr, size_t len);
+/* A store job finished, on the loop: status >= 0 after COMMIT, or the
+ * store's negative error. The session may be closed by then. */
+typedef void (*smtp_deliver_done_fn)(void *ud, int status);
 /* End of data passed the content checks: check the header From: on
  * submission, build the message and submit the store job. SMTP_R_OK means the
- * job is queued and smtp_session_committed() will run; anything else is
- * the reply to send now (with *why as its detail text, or NULL). */
-enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, const char **why);
+ * job is queued and done(ud, status) will run once it has finished, never
+ * before this returns; anything else is the reply to send now (with *why as
+ * its detail text, or NULL), and done will not run. */
+enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_fn done, void *ud,
+                                      const char **why);
+/* Free what smtp_rcpt_resolve() allocated, and zero *r. */
 void smtp_rcpt_free(struct smtp_rcpt *r);
 
 #endif

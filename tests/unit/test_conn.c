@@ -22,6 +22,8 @@
  */
 #include "net/conn.h"
 #include "net/limits.h"
+#include "tls/rng.h"
+#include "tls/selfsigned.h"
 #include "tls/tls.h"
 #include "tls/tls_compat.h"
 
