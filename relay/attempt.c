@@ -496,17 +496,6 @@ static void cc_timeout(struct conn_client *cc)
 		conn_client_abort(cc);
 }
 
-static bool any_result(struct qjob *job)
-{
-	for (size_t e = 0; e < job->nenvs; e++)
-		for (size_t i = 0; i < job->envs[e].nrows; i++)
-			if (job->envs[e].rows[i].claimed &&
-			    job->envs[e].rows[i].result != QR_PENDING &&
-			    job->envs[e].rows[i].mta[0])
-				return true;
-	return false;
-}
-
 static void cc_closed(struct conn_client *cc)
 {
 	struct qjob *job = conn_client_ud(cc);
@@ -519,7 +508,6 @@ static void cc_closed(struct conn_client *cc)
 		job->done(job);
 		return;
 	}
-	(void)any_result;
 	if (queue_job_has_pending(job) && job->retry_same) {
 		job->retry_same = false;
 		job->plaintext_retry = true;

@@ -9,8 +9,8 @@
  * temporary failures are rescheduled with exponential backoff, permanent
  * failures and expired rows are bounced (a DSN stored in the same
  * transaction) and deleted. */
-#ifndef TERN_QUEUE_H
-#define TERN_QUEUE_H
+#ifndef TERN_RELAY_SCHEDULER_H
+#define TERN_RELAY_SCHEDULER_H
 
 #include <stdbool.h>
 #include <stddef.h>

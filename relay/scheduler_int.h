@@ -4,8 +4,8 @@
  * The order, top to bottom: scheduler.c starts attempts; attempt.c reports
  * back only through the completion callback it was given; job.c is below
  * both. */
-#ifndef TERN_QUEUE_INT_H
-#define TERN_QUEUE_INT_H
+#ifndef TERN_RELAY_SCHEDULER_INT_H
+#define TERN_RELAY_SCHEDULER_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
