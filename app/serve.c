@@ -210,6 +210,8 @@ void serve_wire_listener(struct serve_listener *w, const struct config *cfg,
 	spec->address = lc->address;
 	spec->tls = (enum conn_tls_mode)lc->tls;
 	spec->tls_server = tls;
+	/* mx: TLS is opportunistic, a refused suite means plaintext */
+	spec->tls_profile = lc->protocol == PROTO_SMTP ? TLS_PROFILE_MTA : TLS_PROFILE_CLIENTS;
 	spec->start = protocols[lc->protocol].start;
 	spec->ctx = protocols[lc->protocol].wire(w, cfg, lc, env);
 	struct conn_limits *lim = &spec->limits;

@@ -814,8 +814,8 @@ static void reject_stream(uv_loop_t *loop, uv_stream_t *server)
 }
 
 struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, enum conn_tls_mode tls_mode,
-                         struct tls_server *tls, const struct conn_limits *limits,
-                         conn_start_fn start, void *start_ctx)
+                         struct tls_server *tls, enum tls_profile tls_profile,
+                         const struct conn_limits *limits, conn_start_fn start, void *start_ctx)
 {
 	/* libuv writes with write(2): a peer that vanished must be an EPIPE
 	 * for one conn, never a signal that kills the server. */
@@ -834,6 +834,7 @@ struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, enum conn_tls_mod
 	c->loop = loop;
 	c->tls_mode = tls_mode;
 	c->tls_server = tls;
+	c->tls_profile = tls_profile;
 	c->start = start;
 	c->start_ctx = start_ctx;
 	if (limits)

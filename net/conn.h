@@ -35,6 +35,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "tls/suites.h"
+
 struct conn;
 struct tls_server;
 
@@ -155,12 +157,13 @@ void conn_set_idle_timeout(struct conn *c, uint64_t ms);
 typedef void (*conn_start_fn)(struct conn *c, void *ctx);
 
 /* Called by the listener for an accepted stream. tls may be NULL (no
- * certificate). For CONN_TLS_IMPLICIT the handshake starts at once and
+ * certificate); tls_profile picks its cipher suites (tls/suites.h). For
+ * CONN_TLS_IMPLICIT the handshake starts at once and
  * start(c, start_ctx) runs when it completes; otherwise it runs at once.
  * Returns NULL on failure (the stream is closed). */
 struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, enum conn_tls_mode tls_mode,
-                         struct tls_server *tls, const struct conn_limits *limits,
-                         conn_start_fn start, void *start_ctx);
+                         struct tls_server *tls, enum tls_profile tls_profile,
+                         const struct conn_limits *limits, conn_start_fn start, void *start_ctx);
 
 /* Count of live conns (for shutdown and limits). */
 size_t conn_live_count(void);

@@ -111,6 +111,7 @@ struct conn {
 	enum conn_tls_mode tls_mode;
 	enum tls_state tls_state;
 	struct tls_server *tls_server;
+	enum tls_profile tls_profile; /* its cipher suites */
 	struct tls_session *tls;
 
 	/* Flow and closing (conn.c). */
