@@ -181,7 +181,7 @@ struct imap_cmd {
 	uint64_t started_ms; /* uv_now() when dispatched, for logs */
 };
 
-/* Argument accessors. They return false if the argument is missing or of
+/* Argument accessors (args.c). They return false if the argument is missing or of
  * the wrong type; `i` is an index into cmd->args (or a list). */
 bool imap_arg_is_atom(const struct imap_arg *a, const char *word); /* case-insensitive */
 /* astring: atom, quoted, literal (not literal8), or NIL read as "NIL". */
