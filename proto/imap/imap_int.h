@@ -91,12 +91,15 @@
 #ifndef TERN_IMAP_INT_H
 #define TERN_IMAP_INT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "proto/sasl/sasl.h"
+#include "proto/common/env.h"
+#include "store/store.h"
 #include "lib/log.h"
 
 struct conn;
@@ -349,6 +352,10 @@ const struct imap_command *imap_command_find(const char *name, size_t len);
 /* Raw output (through COMPRESS when active). 0, or -1 if closing. */
 int imap_write(struct imap_session *s, const void *data, size_t len);
 int imap_printf(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* prefix, then fmt, then CRLF when crlf: what imap_printf, imap_untagged and
+ * imap_tagged write with. */
+int imap_vwritef(struct imap_session *s, const char *prefix, const char *fmt, va_list ap, bool crlf)
+    __attribute__((format(printf, 3, 0)));
 /* "* " fmt CRLF. */
 void imap_untagged(struct imap_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -412,11 +419,20 @@ void imap_ref(struct imap_session *s);
 void imap_unref(struct imap_session *s);
 
 /* The store and the loop's read view of it. */
-struct store *imap_store(const struct imap_session *s);
-struct store_rd *imap_reader(const struct imap_session *s);
+static inline struct store *imap_store(const struct imap_session *s)
+{
+	return s->env->store;
+}
+static inline struct store_rd *imap_reader(const struct imap_session *s)
+{
+	return store_reader(s->env->store);
+}
 
 /* CONDSTORE enabled by use (FETCH MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE). */
-void imap_condstore_enable(struct imap_session *s);
+static inline void imap_condstore_enable(struct imap_session *s)
+{
+	s->enabled |= IMAP_EXT_CONDSTORE;
+}
 
 #define imap_log(s, lvl, ...) log_session((lvl), (s)->sid, (s)->peer, "imap", __VA_ARGS__)
 

@@ -37,14 +37,12 @@
  */
 #include "proto/imap/core.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
-#include "lib/mutf7.h"
 #include "proto/imap/parser.h"
 #include "proto/imap/imap.h"
 #include "proto/common/env.h"
@@ -74,21 +72,6 @@ void imap_enter_state(struct imap_session *s, enum imap_state to)
 	s->state = to;
 	if (from == IMAP_NOT_AUTH && to != IMAP_LOGOUT)
 		imap_apply_limits(s);
-}
-
-struct store *imap_store(const struct imap_session *s)
-{
-	return s->env->store;
-}
-
-struct store_rd *imap_reader(const struct imap_session *s)
-{
-	return store_reader(s->env->store);
-}
-
-void imap_condstore_enable(struct imap_session *s)
-{
-	s->enabled |= IMAP_EXT_CONDSTORE;
 }
 
 bool imap_login_allowed(const struct imap_session *s)
@@ -122,74 +105,7 @@ void imap_set_input(struct imap_session *s, enum imap_input_mode mode)
 	s->input = mode;
 }
 
-/* ---- output ---- */
-
-int imap_write(struct imap_session *s, const void *data, size_t len)
-{
-	if (s->closed)
-		return -1;
-	return conn_write(s->conn, data, len);
-}
-
-static int vwritef(struct imap_session *s, const char *prefix, const char *fmt, va_list ap,
-                   bool crlf) __attribute__((format(printf, 3, 0)));
-
-static int vwritef(struct imap_session *s, const char *prefix, const char *fmt, va_list ap,
-                   bool crlf)
-{
-	char buf[2048];
-	size_t plen = strlen(prefix);
-	va_list ap2;
-	va_copy(ap2, ap);
-	int n = vsnprintf(buf + plen, sizeof buf - plen - 2, fmt, ap);
-	if (n < 0) {
-		va_end(ap2);
-		return -1;
-	}
-	memcpy(buf, prefix, plen);
-	if ((size_t)n < sizeof buf - plen - 2) {
-		va_end(ap2);
-		size_t len = plen + (size_t)n;
-		if (crlf) {
-			buf[len++] = '\r';
-			buf[len++] = '\n';
-		}
-		return imap_write(s, buf, len);
-	}
-	char *big = malloc(plen + (size_t)n + 3);
-	if (!big) {
-		va_end(ap2);
-		return -1;
-	}
-	memcpy(big, prefix, plen);
-	vsnprintf(big + plen, (size_t)n + 1, fmt, ap2);
-	va_end(ap2);
-	size_t len = plen + (size_t)n;
-	if (crlf) {
-		big[len++] = '\r';
-		big[len++] = '\n';
-	}
-	int rc = imap_write(s, big, len);
-	free(big);
-	return rc;
-}
-
-int imap_printf(struct imap_session *s, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = vwritef(s, "", fmt, ap, false);
-	va_end(ap);
-	return rc;
-}
-
-void imap_untagged(struct imap_session *s, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vwritef(s, "* ", fmt, ap, true);
-	va_end(ap);
-}
+/* ---- the tagged reply ---- */
 
 void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *status, const char *code,
                  const char *fmt, ...)
@@ -207,7 +123,7 @@ void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *statu
 		snprintf(prefix, sizeof prefix, "%.150s %s ", tag, status);
 	va_list ap;
 	va_start(ap, fmt);
-	vwritef(s, prefix, fmt, ap, true);
+	imap_vwritef(s, prefix, fmt, ap, true);
 	va_end(ap);
 	if (strcmp(status, "BAD") == 0)
 		s->errors++;
@@ -217,157 +133,6 @@ void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *statu
 		         cmd->name ? cmd->name : "-", status,
 		         log_kv_escape(t, sizeof t, code ? code : "", code ? strlen(code) : 0));
 	}
-}
-
-bool imap_output_full(const struct imap_session *s)
-{
-	return !s->closed && conn_output_full(s->conn);
-}
-
-static bool atom_safe(const char *str, size_t len)
-{
-	if (len == 0 || len > 256)
-		return false;
-	if (len == 3 && strncasecmp(str, "NIL", 3) == 0)
-		return false;
-	/* ATOM-CHARs only, and no "[" either */
-	for (size_t i = 0; i < len; i++)
-		if (!imap_is_atom_char((unsigned char)str[i]) || str[i] == '[')
-			return false;
-	return true;
-}
-
-static bool quotable(const struct imap_session *s, const char *str, size_t len)
-{
-	if (len > 4096)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!imap_is_quoted_char((unsigned char)str[i], s->enabled & IMAP_EXT_UTF8))
-			return false;
-	if (s->enabled & IMAP_EXT_UTF8)
-		return utf8_valid(str, len);
-	return true;
-}
-
-void imap_write_literal(struct imap_session *s, const char *data, size_t len)
-{
-	bool nul = memchr(data, '\0', len) != NULL;
-	imap_printf(s, "%s{%zu}\r\n", nul ? "~" : "", len);
-	imap_write(s, data, len);
-}
-
-void imap_write_quoted(struct imap_session *s, const char *str, size_t len)
-{
-	if (!quotable(s, str, len)) {
-		imap_write_literal(s, str, len);
-		return;
-	}
-	char buf[2 * 4096 + 2];
-	size_t w = 0;
-	buf[w++] = '"';
-	for (size_t i = 0; i < len; i++) {
-		if (str[i] == '"' || str[i] == '\\')
-			buf[w++] = '\\';
-		buf[w++] = str[i];
-	}
-	buf[w++] = '"';
-	imap_write(s, buf, w);
-}
-
-void imap_write_astring(struct imap_session *s, const char *str, size_t len)
-{
-	if (atom_safe(str, len))
-		imap_write(s, str, len);
-	else
-		imap_write_quoted(s, str, len);
-}
-
-void imap_write_nstring(struct imap_session *s, const char *str, size_t len)
-{
-	if (!str)
-		imap_write(s, "NIL", 3);
-	else
-		imap_write_quoted(s, str, len);
-}
-
-ssize_t imap_mailbox_name_encode(const struct imap_session *s, const char *name, char *out,
-                                 size_t outcap)
-{
-	size_t len = strlen(name);
-	if (s->enabled & IMAP_EXT_UTF8) {
-		if (len + 1 > outcap)
-			return -ENAMETOOLONG;
-		memcpy(out, name, len + 1);
-		return (ssize_t)len;
-	}
-	return mutf7_encode(name, len, out, outcap);
-}
-
-void imap_write_mailbox(struct imap_session *s, const char *name)
-{
-	char buf[IMAP_MAILBOX_NAME_MAX * 4 + 16];
-	ssize_t n = imap_mailbox_name_encode(s, name, buf, sizeof buf);
-	if (n < 0) {
-		imap_write_quoted(s, name, strlen(name));
-		return;
-	}
-	/* Always quoted: some clients mis-handle atoms with '/' or '&'. An
-	 * atom is only used for INBOX. */
-	if (strcmp(buf, "INBOX") == 0)
-		imap_write(s, buf, (size_t)n);
-	else
-		imap_write_quoted(s, buf, (size_t)n);
-}
-
-ssize_t imap_mailbox_name_decode(const struct imap_session *s, const char *wire, size_t len,
-                                 char *out, size_t outcap, bool strip_trailing_sep)
-{
-	if (memchr(wire, '\0', len))
-		return -EINVAL;
-	if (len > IMAP_MAILBOX_NAME_MAX)
-		return -ENAMETOOLONG;
-	ssize_t n;
-	bool ascii = true;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)wire[i] >= 0x80)
-			ascii = false;
-	if (!ascii) {
-		/* raw UTF-8: only with UTF8=ACCEPT (RFC 9755) */
-		if (!(s->enabled & IMAP_EXT_UTF8) || !utf8_valid(wire, len))
-			return -EINVAL;
-		if (len + 1 > outcap)
-			return -ENAMETOOLONG;
-		memcpy(out, wire, len);
-		out[len] = '\0';
-		n = (ssize_t)len;
-	} else {
-		n = mutf7_decode(wire, len, out, outcap);
-		if (n < 0) {
-			if (!(s->enabled & IMAP_EXT_UTF8) || n == -ENAMETOOLONG)
-				return n;
-			/* UTF8=ACCEPT: a name with a literal '&' is just a name */
-			if (len + 1 > outcap)
-				return -ENAMETOOLONG;
-			memcpy(out, wire, len);
-			out[len] = '\0';
-			n = (ssize_t)len;
-		}
-	}
-	for (ssize_t i = 0; i < n; i++)
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-			return -EINVAL;
-	if (strip_trailing_sep)
-		while (n > 0 && out[n - 1] == '/')
-			out[--n] = '\0';
-	if (n == 0)
-		return -EINVAL;
-	/* no empty components ("a//b", "/a") */
-	if (out[0] == '/' || strstr(out, "//") || out[n - 1] == '/')
-		return -EINVAL;
-	/* INBOX in any case is INBOX, also as a parent */
-	if (n >= 5 && strncasecmp(out, "INBOX", 5) == 0 && (n == 5 || out[5] == '/'))
-		memcpy(out, "INBOX", 5);
-	return n;
 }
 
 /* ---- lifecycle ---- */
