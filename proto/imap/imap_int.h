@@ -359,7 +359,7 @@ int imap_vwritef(struct imap_session *s, const char *prefix, const char *fmt, va
 /* "* " fmt CRLF. */
 void imap_untagged(struct imap_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* "<tag> <status> [<code>] <text>" CRLF. status is "OK", "NO" or "BAD";
+/* reply.c: "<tag> <status> [<code>] <text>" CRLF. status is "OK", "NO" or "BAD";
  * code is the response code without brackets ("TRYCREATE", "APPENDUID 7 3")
  * or NULL. Flushes pending untagged updates first, per the table flags.
  * A BAD counts towards max_errors (the session says BYE when exceeded). */

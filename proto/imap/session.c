@@ -105,36 +105,6 @@ void imap_set_input(struct imap_session *s, enum imap_input_mode mode)
 	s->input = mode;
 }
 
-/* ---- the tagged reply ---- */
-
-void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *status, const char *code,
-                 const char *fmt, ...)
-{
-	unsigned flags = cmd->def ? cmd->def->flags : 0;
-	if (s->state == IMAP_SELECTED && !(flags & IMAP_CMD_NO_UPDATES)) {
-		bool allow = !((flags & IMAP_CMD_NO_EXPUNGE) && !cmd->uid);
-		imap_updates_flush(s, allow);
-	}
-	char prefix[1280];
-	const char *tag = cmd->tag ? cmd->tag : "*";
-	if (code && *code)
-		snprintf(prefix, sizeof prefix, "%.150s %s [%.1000s] ", tag, status, code);
-	else
-		snprintf(prefix, sizeof prefix, "%.150s %s ", tag, status);
-	va_list ap;
-	va_start(ap, fmt);
-	imap_vwritef(s, prefix, fmt, ap, true);
-	va_end(ap);
-	if (strcmp(status, "BAD") == 0)
-		s->errors++;
-	if (strcmp(status, "OK") != 0) {
-		char t[64];
-		imap_log(s, LOG_DEBUG, "event=reply cmd=%s status=%s code=%s",
-		         cmd->name ? cmd->name : "-", status,
-		         log_kv_escape(t, sizeof t, code ? code : "", code ? strlen(code) : 0));
-	}
-}
-
 /* ---- lifecycle ---- */
 
 void imap_ref(struct imap_session *s)
