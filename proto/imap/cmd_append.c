@@ -8,7 +8,7 @@
  * into ONE store job: either all of them are appended or none (RFC 3502
  * §6.3.11), and the OK is sent only after the commit.
  */
-#include "proto/imap/fetch.h"
+#include "proto/imap/flags.h"
 #include "proto/imap/imap_int.h"
 #include "proto/imap/dates.h"
 
@@ -161,9 +161,9 @@ enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cm
 			i++;
 		}
 		ssize_t ml = imap_mailbox_name_decode(s, name, nlen, mbname, sizeof mbname, true);
-		int r = ml < 0
-		            ? 0
-		            : store_mailbox_find(imap_reader(s), s->account_id, mbname, &c->mailbox_id);
+		int r = ml < 0 ? 0
+		               : store_mailbox_find(imap_reader(s), s->account_id, mbname,
+		                                    &c->mailbox_id);
 		if (r <= 0) {
 			imap_tagged(s, cmd, "NO", r < 0 ? "UNAVAILABLE" : "TRYCREATE",
 			            r < 0 ? "Cannot look up the mailbox" : "No such mailbox");

@@ -380,9 +380,7 @@ bool imap_is_recent(const struct imap_session *s, uint32_t uid);
 uint32_t imap_recent_count(const struct imap_session *s);
 int64_t imap_recent_status(struct imap_session *s, int64_t mailbox_id);
 void imap_recent_forget(int64_t mailbox_id);
-/* Not a store flag: added to flags for output only (imap_format_flags). */
-#define IMAP_FLAG_RECENT (1u << 5)
-/* flags | IMAP_FLAG_RECENT when uid is recent in this session. */
+/* flags | IMAP_FLAG_RECENT (flags.h) when uid is recent in this session. */
 uint32_t imap_output_flags(const struct imap_session *s, uint32_t uid, uint32_t flags);
 
 /* Strings on the wire. astring: atom if safe, else quoted if possible,

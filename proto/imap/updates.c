@@ -21,8 +21,8 @@
  * the EXISTS queue like anyone else's.
  */
 #include "proto/imap/core.h"
-#include "proto/imap/fetch.h"
-#include "mime/mime.h"
+#include "proto/imap/flags.h"
+#include "lib/buf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -128,11 +128,6 @@ void imap_updates_unsubscribe(struct imap_session *s)
 {
 	notify_unsubscribe(s->sub);
 	s->sub = NULL;
-}
-
-uint32_t imap_output_flags(const struct imap_session *s, uint32_t uid, uint32_t flags)
-{
-	return imap_is_recent(s, uid) ? flags | IMAP_FLAG_RECENT : flags;
 }
 
 void imap_write_flag_list(struct imap_session *s, uint32_t uid, uint32_t flags,
@@ -304,8 +299,8 @@ void imap_updates_flush(struct imap_session *s, bool allow_expunge)
 			uint32_t seq = imap_view_seq(s, v[i]);
 			uint32_t flags;
 			int64_t modseq;
-			if (!seq || store_entry_flags(imap_reader(s), s->sel.mailbox_id, v[i], &flags,
-			                            &modseq, kw, sizeof kw) != 1)
+			if (!seq || store_entry_flags(imap_reader(s), s->sel.mailbox_id, v[i],
+			                              &flags, &modseq, kw, sizeof kw) != 1)
 				continue; /* gone: its EXPUNGE is on the way */
 			imap_printf(s, "* %u FETCH (UID %u FLAGS ", seq, v[i]);
 			imap_write_flag_list(s, v[i], flags, kw);
