@@ -30,23 +30,6 @@
 #include "proto/common/env.h"
 #include "store/accounts.h"
 
-const char *imap_capabilities(const struct imap_session *s, char *buf, size_t len)
-{
-	const bool tls = !s->closed && conn_is_tls(s->conn);
-	if (s->state == IMAP_NOT_AUTH || s->state == IMAP_LOGOUT) {
-		snprintf(buf, len, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE%s%s",
-		         !tls && !s->closed && conn_tls_available(s->conn) ? " STARTTLS" : "",
-		         imap_login_allowed(s) ? " AUTH=PLAIN AUTH=LOGIN" : " LOGINDISABLED");
-		return buf;
-	}
-	snprintf(buf, len,
-	         "IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
-	         "MOVE SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE UTF8=ACCEPT "
-	         "CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%lld BINARY%s",
-	         (long long)s->cfg->max_literal, s->compress ? "" : " COMPRESS=DEFLATE");
-	return buf;
-}
-
 enum imap_cmd_result imap_cmd_capability(struct imap_session *s, struct imap_cmd *cmd)
 {
 	char caps[1024];

@@ -8,8 +8,7 @@
 /* session.c */
 void imap_enter_state(struct imap_session *s, enum imap_state to);
 const char *imap_state_name(enum imap_state st);
-void imap_close(struct imap_session *s); /* graceful, state LOGOUT */
-bool imap_login_allowed(const struct imap_session *s);
+void imap_close(struct imap_session *s);        /* graceful, state LOGOUT */
 void imap_apply_limits(struct imap_session *s); /* parser + line limits for the state */
 /* Input mode for AUTHENTICATE / IDLE lines. */
 /* Stop delivering input until the current command is DONE. */
@@ -18,9 +17,13 @@ void imap_set_input(struct imap_session *s, enum imap_input_mode mode);
 /* A BAD outside a command (parse errors): count, maybe BYE. */
 void imap_bad_untagged(struct imap_session *s, const char *tag, const char *code, const char *msg);
 
-/* cmd_auth.c */
+/* capability.c */
 /* The capability list for the session's state, without "CAPABILITY". */
 const char *imap_capabilities(const struct imap_session *s, char *buf, size_t len);
+/* May a password be sent on this connection (proto_auth_allowed)? */
+bool imap_login_allowed(const struct imap_session *s);
+
+/* cmd_auth.c */
 void imap_auth_line(struct imap_session *s, const char *line, size_t len);
 void imap_auth_abort(struct imap_session *s); /* connection gone */
 void imap_sasl_end(struct imap_session *s);   /* wipe and free the SASL state */

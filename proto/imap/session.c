@@ -74,13 +74,6 @@ void imap_enter_state(struct imap_session *s, enum imap_state to)
 		imap_apply_limits(s);
 }
 
-bool imap_login_allowed(const struct imap_session *s)
-{
-	if (s->closed)
-		return false;
-	return proto_auth_allowed(s->env, s->conn);
-}
-
 /* The line limit before login (the parser's own: imap_parser_limits_preauth()). */
 #define PREAUTH_MAX_LINE 8192
 
