@@ -13,7 +13,7 @@
  * (auth_check), the command returns IMAP_ASYNC and the check's completion
  * wakes it. AUTHENTICATE additionally reads continuation lines: the
  * session is put in IMAP_IN_AUTH so raw base64 lines go to
- * imap_auth_line() instead of the parser; input stays flowing for those
+ * auth_line() instead of the parser; input stays flowing for those
  * lines and is paused only while the password is checked.
  */
 #include "proto/imap/core.h"
@@ -72,26 +72,7 @@ enum imap_cmd_result imap_cmd_starttls(struct imap_session *s, struct imap_cmd *
 	return IMAP_DONE;
 }
 
-void imap_tls_done(struct imap_session *s, bool ok)
-{
-	s->tls_pending = false;
-	imap_log(s, LOG_INFO, "event=starttls ok=%s", ok ? "yes" : "no");
-	/* Nothing from before the handshake survives (RFC 9051 §6.2.1). */
-	imap_parser_reset(s->parser);
-	imap_sasl_end(s);
-}
-
 /* ---- password check ---- */
-
-/* Wipe and free the SASL exchange (it holds the password). */
-void imap_sasl_end(struct imap_session *s)
-{
-	if (s->sasl) {
-		sasl_clear(s->sasl);
-		free(s->sasl);
-		s->sasl = NULL;
-	}
-}
 
 struct login_ctx {
 	enum auth_result result;
@@ -110,21 +91,6 @@ static void on_auth_done(void *ud, enum auth_result result, const struct auth_ac
 			lc->acct = *acct;
 	}
 	imap_cmd_wake(s);
-}
-
-void imap_auth_abort(struct imap_session *s)
-{
-	imap_sasl_end(s);
-	if (s->auth) {
-		auth_cancel(s->auth);
-		s->auth = NULL;
-	}
-	if (s->input == IMAP_IN_AUTH || (s->async && s->cur && s->cur->def &&
-	                                 (s->cur->def->handler == imap_cmd_login ||
-	                                  s->cur->def->handler == imap_cmd_authenticate))) {
-		s->input = IMAP_IN_COMMAND;
-		imap_cmd_wake(s);
-	}
 }
 
 /* Start the check; the command goes ASYNC. */
@@ -204,6 +170,21 @@ enum imap_cmd_result imap_cmd_login(struct imap_session *s, struct imap_cmd *cmd
 	return check_password(s, cmd, user, pass);
 }
 
+/* An AUTHENTICATE continuation line: one SASL step, then wake the
+ * command with the status. */
+static void auth_line(struct imap_session *s, const char *line, size_t len)
+{
+	if (!s->cur || s->cur->step != 1) {
+		imap_set_input(s, IMAP_IN_COMMAND, NULL);
+		return;
+	}
+	struct login_ctx *lc = s->cur->ctx;
+	/* The status travels to the handler through the context. */
+	lc->acct.account_id = s->sasl ? (int64_t)sasl_step(s->sasl, line, len) : SASL_EPROTO;
+	imap_set_input(s, IMAP_IN_COMMAND, NULL);
+	imap_cmd_wake(s);
+}
+
 /* AUTHENTICATE: step 0 start, 1 waiting for a continuation line, 2 checking. */
 static enum imap_cmd_result sasl_next(struct imap_session *s, struct imap_cmd *cmd,
                                       enum sasl_status st)
@@ -212,10 +193,10 @@ static enum imap_cmd_result sasl_next(struct imap_session *s, struct imap_cmd *c
 	case SASL_CHALLENGE:
 		imap_printf(s, "+ %s\r\n", s->sasl->challenge);
 		cmd->step = 1;
-		s->input = IMAP_IN_AUTH;
+		imap_set_input(s, IMAP_IN_AUTH, auth_line);
 		return IMAP_ASYNC;
 	case SASL_DONE: {
-		s->input = IMAP_IN_COMMAND;
+		imap_set_input(s, IMAP_IN_COMMAND, NULL);
 		char user[SASL_USER_MAX + 1], pass[SASL_PASS_MAX + 1];
 		memcpy(user, s->sasl->user, sizeof user);
 		memcpy(pass, s->sasl->pass, sizeof pass);
@@ -224,17 +205,17 @@ static enum imap_cmd_result sasl_next(struct imap_session *s, struct imap_cmd *c
 		return r;
 	}
 	case SASL_CANCELLED:
-		s->input = IMAP_IN_COMMAND;
+		imap_set_input(s, IMAP_IN_COMMAND, NULL);
 		imap_sasl_end(s);
 		imap_tagged(s, cmd, "BAD", NULL, "AUTHENTICATE cancelled");
 		return IMAP_DONE;
 	case SASL_EBASE64:
-		s->input = IMAP_IN_COMMAND;
+		imap_set_input(s, IMAP_IN_COMMAND, NULL);
 		imap_sasl_end(s);
 		imap_tagged(s, cmd, "BAD", NULL, "Invalid base64");
 		return IMAP_DONE;
 	default:
-		s->input = IMAP_IN_COMMAND;
+		imap_set_input(s, IMAP_IN_COMMAND, NULL);
 		imap_sasl_end(s);
 		imap_tagged(s, cmd, "NO", "AUTHENTICATIONFAILED", "Authentication failed");
 		return IMAP_DONE;
@@ -247,7 +228,7 @@ enum imap_cmd_result imap_cmd_authenticate(struct imap_session *s, struct imap_c
 	if (cmd->step == 2)
 		return login_result(s, cmd);
 	if (cmd->step == 1) {
-		/* woken by imap_auth_line with a status in lc->result */
+		/* woken by auth_line with a status in lc->result */
 		enum sasl_status st = (enum sasl_status)lc->acct.account_id;
 		if (s->closed)
 			return IMAP_DONE;
@@ -286,19 +267,6 @@ enum imap_cmd_result imap_cmd_authenticate(struct imap_session *s, struct imap_c
 		return IMAP_DONE;
 	}
 	return sasl_next(s, cmd, sasl_start(s->sasl, m, ir, irlen));
-}
-
-void imap_auth_line(struct imap_session *s, const char *line, size_t len)
-{
-	if (!s->cur || s->cur->step != 1) {
-		s->input = IMAP_IN_COMMAND;
-		return;
-	}
-	struct login_ctx *lc = s->cur->ctx;
-	/* The status travels to the handler through the context. */
-	lc->acct.account_id = s->sasl ? (int64_t)sasl_step(s->sasl, line, len) : SASL_EPROTO;
-	s->input = IMAP_IN_COMMAND;
-	imap_cmd_wake(s);
 }
 
 /* ---- ENABLE, ID, NAMESPACE ---- */

@@ -13,9 +13,12 @@ void imap_apply_limits(struct imap_session *s); /* parser + line limits for the 
 /* Input mode for AUTHENTICATE / IDLE lines. */
 /* Stop delivering input until the current command is DONE. */
 void imap_pause_input(struct imap_session *s);
-void imap_set_input(struct imap_session *s, enum imap_input_mode mode);
+/* line: where lines go in IMAP_IN_AUTH and IMAP_IN_IDLE (NULL for
+ * IMAP_IN_COMMAND). */
+void imap_set_input(struct imap_session *s, enum imap_input_mode mode, imap_line_fn line);
 /* A BAD outside a command (parse errors): count, maybe BYE. */
 void imap_bad_untagged(struct imap_session *s, const char *tag, const char *code, const char *msg);
+void imap_sasl_end(struct imap_session *s); /* wipe and free the SASL state */
 
 /* capability.c */
 /* The capability list for the session's state, without "CAPABILITY". */
@@ -24,13 +27,6 @@ const char *imap_capabilities(const struct imap_session *s, char *buf, size_t le
 bool imap_login_allowed(const struct imap_session *s);
 
 /* cmd_auth.c */
-void imap_auth_line(struct imap_session *s, const char *line, size_t len);
-void imap_auth_abort(struct imap_session *s); /* connection gone */
-void imap_sasl_end(struct imap_session *s);   /* wipe and free the SASL state */
-void imap_tls_done(struct imap_session *s, bool ok);
-
-/* cmd_idle.c */
-void imap_idle_line(struct imap_session *s, const char *line, size_t len);
 
 /* cmd_select.c / cmd_mailbox.c: leave the selected state (no responses). */
 void imap_unselect(struct imap_session *s);

@@ -261,7 +261,14 @@ struct imap_pending {
 	bool keywords_changed; /* a new keyword appeared: re-send FLAGS */
 };
 
-/* What the connection is reading right now, for session.c. */
+/* What the connection is reading right now, for session.c. In IMAP_IN_AUTH
+ * and IMAP_IN_IDLE the command reads its own lines (AUTHENTICATE's
+ * continuations, IDLE's DONE): they go to the imap_line_fn it gave
+ * imap_set_input(), never to the parser. A line over the limit in
+ * IMAP_IN_AUTH arrives there as "*", the SASL cancel. */
+struct imap_session;
+typedef void (*imap_line_fn)(struct imap_session *s, const char *line, size_t len);
+
 enum imap_input_mode {
 	IMAP_IN_COMMAND = 0, /* lines and literals to the parser */
 	IMAP_IN_AUTH,        /* AUTHENTICATE continuation lines */
@@ -302,6 +309,7 @@ struct imap_session {
 
 	/* Core-private below this line. */
 	enum imap_input_mode input;
+	imap_line_fn line; /* the command's line reader, when input is not IMAP_IN_COMMAND */
 	struct imap_parser *parser;
 	struct imap_compress *z;
 	struct sasl *sasl; /* during AUTHENTICATE only (900 bytes an idle session need not keep) */

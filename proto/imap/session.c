@@ -47,6 +47,7 @@
 #include "proto/imap/imap.h"
 #include "proto/common/env.h"
 #include "proto/common/session.h"
+#include "auth/auth.h"
 #include "net/conn.h"
 #include "store/notify.h"
 #include "store/store.h"
@@ -93,9 +94,10 @@ void imap_apply_limits(struct imap_session *s)
 	imap_parser_set_limits(s->parser, &l);
 }
 
-void imap_set_input(struct imap_session *s, enum imap_input_mode mode)
+void imap_set_input(struct imap_session *s, enum imap_input_mode mode, imap_line_fn line)
 {
 	s->input = mode;
+	s->line = line;
 }
 
 /* ---- lifecycle ---- */
@@ -118,6 +120,16 @@ static void session_free(struct imap_session *s)
 	free(s->searchres);
 	free(s->timer);
 	free(s);
+}
+
+/* Wipe and free the SASL exchange (it holds the password). */
+void imap_sasl_end(struct imap_session *s)
+{
+	if (s->sasl) {
+		sasl_clear(s->sasl);
+		free(s->sasl);
+		s->sasl = NULL;
+	}
 }
 
 void imap_unref(struct imap_session *s)
@@ -330,6 +342,19 @@ static void feed(struct imap_session *s, const char *data, size_t len)
 
 /* ---- conn callbacks ---- */
 
+/* A line for the command that reads its own input (s->input is not
+ * IMAP_IN_COMMAND: AUTHENTICATE's continuations, IDLE's DONE), through
+ * the function it gave imap_set_input(): the session knows no command by
+ * name. */
+static void command_line(struct imap_session *s, const char *line, size_t len)
+{
+	if (!s->cur || !s->line) {
+		imap_set_input(s, IMAP_IN_COMMAND, NULL);
+		return;
+	}
+	s->line(s, line, len);
+}
+
 static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 {
 	struct imap_session *s = conn_session(c);
@@ -338,7 +363,7 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 	if (too_long) {
 		imap_log(s, LOG_INFO, "event=line_too_long");
 		if (s->input == IMAP_IN_AUTH) {
-			imap_auth_line(s, "*", 1); /* cancel the exchange */
+			command_line(s, "*", 1); /* cancel the exchange */
 			return;
 		}
 		/* The tag: from the parser if the line continues a command,
@@ -361,15 +386,9 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 		imap_bad_untagged(s, t, NULL, "Line too long");
 		return;
 	}
-	switch (s->input) {
-	case IMAP_IN_IDLE:
-		imap_idle_line(s, line, len);
+	if (s->input != IMAP_IN_COMMAND) {
+		command_line(s, line, len);
 		return;
-	case IMAP_IN_AUTH:
-		imap_auth_line(s, line, len);
-		return;
-	default:
-		break;
 	}
 	feed(s, line, len);
 	feed(s, "\r\n", 2);
@@ -394,7 +413,12 @@ static void on_drained(struct conn *c)
 
 static void on_tls_done(struct conn *c, bool ok)
 {
-	imap_tls_done(conn_session(c), ok);
+	struct imap_session *s = conn_session(c);
+	s->tls_pending = false;
+	imap_log(s, LOG_INFO, "event=starttls ok=%s", ok ? "yes" : "no");
+	/* Nothing from before the handshake survives (RFC 9051 §6.2.1). */
+	imap_parser_reset(s->parser);
+	imap_sasl_end(s);
 }
 
 static void on_timeout(struct conn *c)
@@ -430,10 +454,20 @@ static void on_closed(struct conn *c)
 	s->closed = true;
 	s->conn = NULL;
 	s->state = IMAP_LOGOUT;
-	imap_auth_abort(s);
+	/* A command waiting for what only the connection could bring (an
+	 * AUTHENTICATE continuation, IDLE's DONE) or for the password check
+	 * cancelled here will not be woken by anyone else: wake it, and the
+	 * wake frees it (the session is closed). A store job completes
+	 * anyway and wakes its command itself. */
+	bool orphaned = s->input != IMAP_IN_COMMAND || s->auth;
+	imap_sasl_end(s);
+	if (s->auth) {
+		auth_cancel(s->auth);
+		s->auth = NULL;
+	}
 	imap_updates_unsubscribe(s);
-	if (s->async && s->input == IMAP_IN_IDLE) {
-		s->input = IMAP_IN_COMMAND;
+	if (orphaned) {
+		imap_set_input(s, IMAP_IN_COMMAND, NULL);
 		imap_cmd_wake(s);
 	}
 	if (s->cur && !s->async) {
