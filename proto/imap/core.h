@@ -6,6 +6,11 @@
 #include "proto/imap/imap_int.h"
 
 /* session.c */
+/* Start a session on c with the listener's context and a command table
+ * (imap_session_start() in imap.c passes commands.c's). */
+struct imap_ctx;
+void imap_session_open(struct conn *c, const struct imap_ctx *x,
+                       const struct imap_command *commands, size_t ncommands);
 void imap_enter_state(struct imap_session *s, enum imap_state to);
 const char *imap_state_name(enum imap_state st);
 void imap_close(struct imap_session *s);        /* graceful, state LOGOUT */

@@ -308,6 +308,8 @@ struct imap_session {
 	struct imap_cmd *cur;
 
 	/* Core-private below this line. */
+	const struct imap_command *commands; /* the command table (commands.c) */
+	size_t ncommands;
 	enum imap_input_mode input;
 	imap_line_fn line; /* the command's line reader, when input is not IMAP_IN_COMMAND */
 	struct imap_parser *parser;
@@ -350,8 +352,10 @@ struct imap_command {
 	unsigned flags;
 };
 
-/* Case-insensitive lookup; NULL if unknown. */
-const struct imap_command *imap_command_find(const char *name, size_t len);
+/* The table: what imap_session_start() (imap.c) hands the session, which
+ * looks commands up in it case-insensitively. */
+extern const struct imap_command imap_commands[];
+extern const size_t imap_ncommands;
 
 /* ------------------------------------------------------------------ */
 /* Session helpers (session.c)                                          */

@@ -269,9 +269,20 @@ void imap_cmd_wake(struct imap_session *s)
 	imap_unref(s);
 }
 
+/* The table entry for a command name (case-insensitive), or NULL. */
+static const struct imap_command *command_find(const struct imap_session *s, const char *name,
+                                               size_t len)
+{
+	for (size_t i = 0; i < s->ncommands; i++)
+		if (strlen(s->commands[i].name) == len &&
+		    strncasecmp(s->commands[i].name, name, len) == 0)
+			return &s->commands[i];
+	return NULL;
+}
+
 static void dispatch(struct imap_session *s, struct imap_cmd *cmd)
 {
-	const struct imap_command *def = imap_command_find(cmd->name, strlen(cmd->name));
+	const struct imap_command *def = command_find(s, cmd->name, strlen(cmd->name));
 	char nm[40];
 	if (!def) {
 		imap_log(s, LOG_DEBUG, "event=unknown_command name=%s",
@@ -496,9 +507,9 @@ static const struct conn_callbacks imap_callbacks = {
     .closed = on_closed,
 };
 
-void imap_session_start(struct conn *c, void *ctx)
+void imap_session_open(struct conn *c, const struct imap_ctx *x,
+                       const struct imap_command *commands, size_t ncommands)
 {
-	const struct imap_ctx *x = ctx;
 	/* The limits imap_apply_limits() sets in IMAP_NOT_AUTH: the parser's
 	 * here, the line limit through proto_session_new(). */
 	struct imap_parser_limits l;
@@ -521,6 +532,8 @@ void imap_session_start(struct conn *c, void *ctx)
 	snprintf(s->peer, sizeof s->peer, "%s", conn_peer(c));
 	s->state = IMAP_NOT_AUTH;
 	s->parser = parser;
+	s->commands = commands;
+	s->ncommands = ncommands;
 
 	imap_log(s, LOG_INFO, "event=connect tls=%s", conn_is_tls(c) ? "yes" : "no");
 	if (s->env->stopping) {
