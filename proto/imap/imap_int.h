@@ -483,15 +483,17 @@ void imap_updates_flush(struct imap_session *s, bool allow_expunge);
 /* Handlers                                                             */
 /* ------------------------------------------------------------------ */
 
-/* core: cmd_auth.c */
+/* cmd_any.c */
 enum imap_cmd_result imap_cmd_capability(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_noop(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_logout(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd);
+/* cmd_login.c */
 enum imap_cmd_result imap_cmd_starttls(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_authenticate(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_login(struct imap_session *s, struct imap_cmd *cmd);
+/* cmd_setup.c */
 enum imap_cmd_result imap_cmd_enable(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_namespace(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_compress(struct imap_session *s, struct imap_cmd *cmd);
 /* core: cmd_mailbox.c */

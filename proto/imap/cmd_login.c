@@ -1,60 +1,24 @@
-/* cmd_auth: CAPABILITY, NOOP, LOGOUT, STARTTLS, AUTHENTICATE, LOGIN,
- * ENABLE, ID, NAMESPACE, COMPRESS.
- *
- * Why the capability list is computed. What a client may do depends on
- * the connection: before TLS on a public address, login is disabled
- * (LOGINDISABLED, no AUTH= mechanisms, RFC 9051 §6.2.3) and STARTTLS is
- * offered; on loopback the config may allow plaintext; after login the
- * extensions that need a user appear. One function builds the list for
- * the greeting, CAPABILITY and the OK of LOGIN/AUTHENTICATE, so the three
- * can never disagree.
+/* cmd_login: the not-authenticated commands (RFC 9051 §6.2): STARTTLS,
+ * AUTHENTICATE (PLAIN and LOGIN, with SASL-IR) and LOGIN.
  *
  * Login is asynchronous: the password check runs in the thread pool
  * (auth_check), the command returns IMAP_ASYNC and the check's completion
  * wakes it. AUTHENTICATE additionally reads continuation lines: the
  * session is put in IMAP_IN_AUTH so raw base64 lines go to
  * auth_line() instead of the parser; input stays flowing for those
- * lines and is paused only while the password is checked.
+ * lines and is paused only while the password is checked. What happens
+ * after the STARTTLS handshake (the parser and SASL state forgotten) is
+ * session.c's: it owns both.
  */
 #include "proto/imap/core.h"
-#include "proto/imap/parser.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth/auth.h"
-#include "proto/imap/imap.h"
 #include "net/conn.h"
 #include "proto/common/env.h"
-#include "store/accounts.h"
-
-enum imap_cmd_result imap_cmd_capability(struct imap_session *s, struct imap_cmd *cmd)
-{
-	char caps[1024];
-	if (cmd->nargs) {
-		imap_tagged(s, cmd, "BAD", NULL, "CAPABILITY takes no arguments");
-		return IMAP_DONE;
-	}
-	imap_untagged(s, "CAPABILITY %s", imap_capabilities(s, caps, sizeof caps));
-	imap_tagged(s, cmd, "OK", NULL, "CAPABILITY completed");
-	return IMAP_DONE;
-}
-
-enum imap_cmd_result imap_cmd_noop(struct imap_session *s, struct imap_cmd *cmd)
-{
-	imap_tagged(s, cmd, "OK", NULL, "NOOP completed");
-	return IMAP_DONE;
-}
-
-enum imap_cmd_result imap_cmd_logout(struct imap_session *s, struct imap_cmd *cmd)
-{
-	imap_untagged(s, "BYE tern logging out");
-	imap_tagged(s, cmd, "OK", NULL, "LOGOUT completed");
-	imap_close(s);
-	return IMAP_DONE;
-}
 
 enum imap_cmd_result imap_cmd_starttls(struct imap_session *s, struct imap_cmd *cmd)
 {
@@ -267,122 +231,4 @@ enum imap_cmd_result imap_cmd_authenticate(struct imap_session *s, struct imap_c
 		return IMAP_DONE;
 	}
 	return sasl_next(s, cmd, sasl_start(s->sasl, m, ir, irlen));
-}
-
-/* ---- ENABLE, ID, NAMESPACE ---- */
-
-enum imap_cmd_result imap_cmd_enable(struct imap_session *s, struct imap_cmd *cmd)
-{
-	if (cmd->nargs == 0) {
-		imap_tagged(s, cmd, "BAD", NULL, "Usage: ENABLE capability...");
-		return IMAP_DONE;
-	}
-	char out[256] = "";
-	for (size_t i = 0; i < cmd->nargs; i++) {
-		const struct imap_arg *a = &cmd->args[i];
-		unsigned bit = 0;
-		const char *name = NULL;
-		if (a->type != IMAP_ARG_ATOM) {
-			imap_tagged(s, cmd, "BAD", NULL, "Invalid argument");
-			return IMAP_DONE;
-		}
-		if (imap_arg_is_atom(a, "CONDSTORE")) {
-			bit = IMAP_EXT_CONDSTORE;
-			name = "CONDSTORE";
-		} else if (imap_arg_is_atom(a, "QRESYNC")) {
-			bit = IMAP_EXT_QRESYNC | IMAP_EXT_CONDSTORE;
-			name = "QRESYNC";
-		} else if (imap_arg_is_atom(a, "UTF8=ACCEPT")) {
-			bit = IMAP_EXT_UTF8;
-			name = "UTF8=ACCEPT";
-		} else if (imap_arg_is_atom(a, "IMAP4rev2")) {
-			bit = IMAP_EXT_REV2;
-			name = "IMAP4rev2";
-		}
-		if (!bit)
-			continue; /* unknown: ignored (RFC 5161 §3.1) */
-		bool already = (s->enabled & bit) == bit;
-		if (bit == (IMAP_EXT_QRESYNC | IMAP_EXT_CONDSTORE))
-			already = s->enabled & IMAP_EXT_QRESYNC;
-		s->enabled |= bit;
-		if (!already && strlen(out) + strlen(name) + 2 < sizeof out) {
-			strcat(out, " ");
-			strcat(out, name);
-		}
-	}
-	imap_untagged(s, "ENABLED%s", out);
-	imap_tagged(s, cmd, "OK", NULL, "ENABLE completed");
-	return IMAP_DONE;
-}
-
-enum imap_cmd_result imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd)
-{
-	if (cmd->nargs != 1 ||
-	    (cmd->args[0].type != IMAP_ARG_NIL && cmd->args[0].type != IMAP_ARG_LIST)) {
-		imap_tagged(s, cmd, "BAD", NULL, "Usage: ID NIL | ID (field value ...)");
-		return IMAP_DONE;
-	}
-	const struct imap_arg *l = &cmd->args[0];
-	if (l->type == IMAP_ARG_LIST) {
-		if (l->nlist % 2 != 0 || l->nlist > 60) {
-			imap_tagged(s, cmd, "BAD", NULL, "Invalid ID parameters");
-			return IMAP_DONE;
-		}
-		char line[512] = "";
-		size_t w = 0;
-		for (size_t i = 0; i < l->nlist; i += 2) {
-			const char *k, *v;
-			size_t kl, vl;
-			if (!imap_arg_string(&l->list[i], &k, &kl) || kl > 30 ||
-			    (l->list[i + 1].type != IMAP_ARG_NIL &&
-			     !imap_arg_string(&l->list[i + 1], &v, &vl))) {
-				imap_tagged(s, cmd, "BAD", NULL, "Invalid ID parameters");
-				return IMAP_DONE;
-			}
-			if (l->list[i + 1].type == IMAP_ARG_NIL) {
-				v = "";
-				vl = 0;
-			}
-			char ke[64], ve[128];
-			int n = snprintf(line + w, sizeof line - w, " %s=%s",
-			                 log_kv_escape(ke, sizeof ke, k, kl),
-			                 log_kv_escape(ve, sizeof ve, v, vl > 100 ? 100 : vl));
-			if (n > 0 && (size_t)n < sizeof line - w)
-				w += (size_t)n;
-		}
-		imap_log(s, LOG_INFO, "event=client_id%s", line);
-	}
-	imap_untagged(s, "ID (\"name\" \"tern\" \"version\" \"%s\")", TERN_VERSION);
-	imap_tagged(s, cmd, "OK", NULL, "ID completed");
-	return IMAP_DONE;
-}
-
-enum imap_cmd_result imap_cmd_namespace(struct imap_session *s, struct imap_cmd *cmd)
-{
-	imap_untagged(s, "NAMESPACE ((\"\" \"/\")) NIL NIL");
-	imap_tagged(s, cmd, "OK", NULL, "NAMESPACE completed");
-	return IMAP_DONE;
-}
-
-enum imap_cmd_result imap_cmd_compress(struct imap_session *s, struct imap_cmd *cmd)
-{
-	if (cmd->nargs != 1 || cmd->args[0].type != IMAP_ARG_ATOM) {
-		imap_tagged(s, cmd, "BAD", NULL, "Usage: COMPRESS DEFLATE");
-		return IMAP_DONE;
-	}
-	if (s->compress) {
-		imap_tagged(s, cmd, "NO", "COMPRESSIONACTIVE", "Compression already active");
-		return IMAP_DONE;
-	}
-	if (!imap_arg_is_atom(&cmd->args[0], "DEFLATE")) {
-		imap_tagged(s, cmd, "NO", "CANNOT", "Unknown compression mechanism");
-		return IMAP_DONE;
-	}
-	imap_tagged(s, cmd, "OK", NULL, "DEFLATE active");
-	if (imap_compress_start(s) != 0) {
-		imap_close(s);
-		return IMAP_DONE;
-	}
-	imap_log(s, LOG_DEBUG, "event=compress mech=deflate");
-	return IMAP_DONE;
 }
