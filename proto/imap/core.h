@@ -33,8 +33,10 @@ bool imap_login_allowed(const struct imap_session *s);
 
 /* cmd_auth.c */
 
-/* cmd_select.c / cmd_mailbox.c: leave the selected state (no responses). */
-void imap_unselect(struct imap_session *s);
+/* cmd_status.c: STATUS items ("(MESSAGES UNSEEN ...)") as a bit set, and
+ * the "* STATUS" line for them, which LIST-STATUS writes too. */
+int imap_status_items(const struct imap_arg *list, unsigned *items);
+int imap_write_status(struct imap_session *s, const char *name, int64_t mailbox_id, unsigned items);
 
 /* updates.c */
 int imap_updates_subscribe(struct imap_session *s);

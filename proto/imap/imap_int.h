@@ -409,6 +409,12 @@ void imap_write_mailbox(struct imap_session *s, const char *name);
 
 bool imap_output_full(const struct imap_session *s);
 
+/* reply.c: decode argument i of cmd as a mailbox name into buf (see
+ * imap_mailbox_name_decode). On failure it answers BAD (no name) or NO
+ * [CANNOT] (not a valid name) itself and returns false. */
+bool imap_arg_mailbox(struct imap_session *s, struct imap_cmd *cmd, size_t i, char *buf, size_t cap,
+                      bool strip_trailing_sep);
+
 /* Internal mailbox names are UTF-8 with '/' as the hierarchy separator and
  * "INBOX" spelled in upper case. Decode a client's name (astring bytes) to
  * that form: modified UTF-7 unless UTF8=ACCEPT (then UTF-8 as sent; valid
@@ -496,23 +502,25 @@ enum imap_cmd_result imap_cmd_login(struct imap_session *s, struct imap_cmd *cmd
 enum imap_cmd_result imap_cmd_enable(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_namespace(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_compress(struct imap_session *s, struct imap_cmd *cmd);
-/* core: cmd_mailbox.c */
+/* cmd_select.c */
 enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cmd); /* + EXAMINE */
+enum imap_cmd_result imap_cmd_close(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_unselect(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_check(struct imap_session *s, struct imap_cmd *cmd);
+/* cmd_list.c */
+enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd); /* + LSUB */
+/* cmd_status.c */
+enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);
+/* cmd_mailbox.c */
 enum imap_cmd_result imap_cmd_create(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_delete(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_rename(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s,
                                         struct imap_cmd *cmd); /* + UNSUBSCRIBE */
-enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd); /* + LSUB */
-enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);
-/* core: cmd_quota.c */
+/* cmd_quota.c */
 enum imap_cmd_result imap_cmd_getquota(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_getquotaroot(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_setquota(struct imap_session *s, struct imap_cmd *cmd);
-/* core: cmd_select.c */
-enum imap_cmd_result imap_cmd_close(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_unselect(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_check(struct imap_session *s, struct imap_cmd *cmd);
 /* core: cmd_idle.c */
 enum imap_cmd_result imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd);
 

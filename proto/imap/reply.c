@@ -1,8 +1,10 @@
-/* reply: a command's tagged reply. Before the status line it flushes the
- * untagged updates the command table allows (updates.c), so it sits above
- * the update queue, which writes through output.c; a BAD counts towards
- * the session's error limit, which session.c enforces when the command
- * ends. */
+/* reply: how a command answers. imap_tagged() writes the tagged reply:
+ * before the status line it flushes the untagged updates the command
+ * table allows (updates.c), so it sits above the update queue, which
+ * writes through output.c; a BAD counts towards the session's error
+ * limit, which session.c enforces when the command ends. And
+ * imap_arg_mailbox(), the mailbox-name argument of SELECT, STATUS and the
+ * mailbox commands, which answers BAD or NO itself when it is no name. */
 #include "proto/imap/imap_int.h"
 
 #include <stdarg.h>
@@ -35,4 +37,23 @@ void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *statu
 		         cmd->name ? cmd->name : "-", status,
 		         log_kv_escape(t, sizeof t, code ? code : "", code ? strlen(code) : 0));
 	}
+}
+
+/* Decode argument i as a mailbox name into buf. Writes BAD/NO itself and
+ * returns false on failure. */
+bool imap_arg_mailbox(struct imap_session *s, struct imap_cmd *cmd, size_t i, char *buf, size_t cap,
+                      bool strip)
+{
+	const char *name;
+	size_t len;
+	if (i >= cmd->nargs || !imap_arg_astring(&cmd->args[i], &name, &len)) {
+		imap_tagged(s, cmd, "BAD", NULL, "Mailbox name expected");
+		return false;
+	}
+	ssize_t n = imap_mailbox_name_decode(s, name, len, buf, cap, strip);
+	if (n < 0) {
+		imap_tagged(s, cmd, "NO", "CANNOT", "Invalid mailbox name");
+		return false;
+	}
+	return true;
 }
