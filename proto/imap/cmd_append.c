@@ -25,8 +25,6 @@
 
 #define APPEND_MAX_MESSAGES 1000
 
-uint64_t imap_account_quota(struct imap_session *s); /* cmd_copy.c */
-
 struct append_ctx {
 	struct imap_session *s;
 	struct store_append_req *msgs;

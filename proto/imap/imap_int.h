@@ -521,6 +521,8 @@ enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s,
 enum imap_cmd_result imap_cmd_getquota(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_getquotaroot(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_setquota(struct imap_session *s, struct imap_cmd *cmd);
+/* The account's quota in bytes (0 = none), for APPEND, COPY and MOVE. */
+uint64_t imap_account_quota(struct imap_session *s);
 /* core: cmd_idle.c */
 enum imap_cmd_result imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd);
 
