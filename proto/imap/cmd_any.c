@@ -1,6 +1,6 @@
 /* cmd_any: the commands valid in any state: CAPABILITY, NOOP, LOGOUT
  * (RFC 9051 §6.1) and ID (RFC 2971). */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * literal8 (RFC 3516), UTF8 (RFC 9755), several messages in one command
  * (RFC 3502 MULTIAPPEND syntax), APPENDUID (RFC 4315) and quota.
  *
- * The core's parser has already read every literal (checked against the
+ * The parser (parser.c) has already read every literal (checked against the
  * literal size limit before any "+" was sent) into the command's arena, so
  * by the time the handler runs the whole command is here. All messages go
  * into ONE store job: either all of them are appended or none (RFC 3502

@@ -4,7 +4,7 @@
  * every notification is written the moment it arrives (updates.c flushes
  * when s->input is IMAP_IN_IDLE). The command is ASYNC; lines go to
  * idle_line() instead of the parser until the client sends DONE. */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 
 #include <strings.h>
 

@@ -9,7 +9,7 @@
  * LSUB response, not only with RETURN (SPECIAL-USE): Thunderbird reads
  * them from LSUB, and RFC 6154 allows it.
  */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
  * after the STARTTLS handshake (the parser and SASL state forgotten) is
  * session.c's: it owns both.
  */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +32,6 @@ enum imap_cmd_result imap_cmd_starttls(struct imap_session *s, struct imap_cmd *
 		imap_close(s);
 		return IMAP_DONE;
 	}
-	s->tls_pending = true;
 	return IMAP_DONE;
 }
 

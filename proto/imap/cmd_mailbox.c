@@ -6,7 +6,7 @@
  * (mailbox_name.c's rules); the reads (SELECT, LIST, STATUS) have files
  * of their own.
  */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
  * its mailboxes, so there is one quota root, "". An account without a
  * quota has no root at all. Quotas are set by the administrator (tern
  * user ...), so SETQUOTA is refused. */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -10,7 +10,7 @@
  * client is leaving the mailbox) unless it was opened with EXAMINE; the
  * expunge itself is cmd_expunge.c's (imap_expunge_deleted), this file only
  * leaves the selected state once it committed. */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 
 #include <errno.h>
 #include <stdlib.h>

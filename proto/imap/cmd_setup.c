@@ -2,7 +2,7 @@
  * ENABLE (RFC 5161: CONDSTORE, QRESYNC, UTF8=ACCEPT, IMAP4rev2), NAMESPACE
  * (RFC 2342: one personal namespace, "/" between levels) and COMPRESS
  * (RFC 4978: the deflate filter itself is compress.c). */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * HIGHESTMODSEQ (RFC 7162), APPENDLIMIT (RFC 7889), and the same
  * "* STATUS" line for LIST's RETURN (STATUS ...) (RFC 5819, cmd_list.c).
  * A read: it uses the loop's read connection directly. */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -2,9 +2,10 @@
  *
  * Every command the server knows, with the state it needs and how it
  * interacts with untagged updates. The session checks the flags before a
- * handler runs, so handlers never re-check the state. Message commands
- * (FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE, APPEND) are implemented by
- * their own files; see imap_int.h for the split.
+ * handler runs, so handlers never re-check the state. Each handler lives
+ * in the cmd_*.c file of its family (imap_int.h has the map). This is
+ * the only file that names the handlers: imap.c hands the table to the
+ * session, which reaches them through it.
  *
  *   NOAUTH      only before login          AUTH      after login
  *   SELECTED    a mailbox is selected      UID       "UID <cmd>" allowed

@@ -1,6 +1,6 @@
 /* fetch_parse: FETCH attribute and modifier parsing (fetch.h).
  *
- * The core's parser hands an attribute with a section as ONE atom, e.g.
+ * The parser (parser.c) hands an attribute with a section as ONE atom, e.g.
  * "BODY.PEEK[HEADER.FIELDS (From To)]<0.2048>". This file splits it into
  * name, section and partial, and checks the section against the RFC 9051
  * grammar:

@@ -3,7 +3,7 @@
  * names every handler and the session reaches them only through the table
  * it is given, so no file below calls up into a command. */
 #include "proto/imap/imap.h"
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 
 void imap_session_start(struct conn *c, void *ctx)
 {

@@ -14,7 +14,7 @@
  * A session's recent messages are the range (recent_lo, recent_hi] it
  * claimed at SELECT, plus single UIDs claimed later (recent_more).
  */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 #include "proto/imap/flags.h"
 #include "proto/imap/seqset.h"
 

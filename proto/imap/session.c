@@ -1,5 +1,7 @@
 /* session: the IMAP server session (RFC 9051, RFC 3501): lifecycle, conn
- * callbacks, dispatch through the command table, replies.
+ * callbacks, dispatch through the command table it was opened with, the
+ * wake of async commands. What it writes goes through output.c; a
+ * command's tagged reply is reply.c's.
  *
  * Why it looks like this. An IMAP command is not a line: literals split it
  * across lines and blocks, so every byte goes through one resumable parser
@@ -24,6 +26,11 @@
  * one while its handle closes. Completions that arrive after the conn
  * closed find s->closed and only release their command.
  *
+ * The session knows no command by name: handlers are reached through the
+ * table (commands.c, handed over by imap.c), and a command that reads its
+ * own lines (AUTHENTICATE, IDLE) hands imap_set_input() the function that
+ * takes them. So no file below the commands calls up into one.
+ *
  * Untagged updates from other sessions are queued by updates.c and
  * written by imap_tagged() before the tagged line (never in the middle of a
  * command's own untagged stream), or at once in IDLE.
@@ -35,7 +42,7 @@
  *     |                                                   SELECTED-+
  *     +--- LOGOUT / BYE / drop / timeout / too many errors ---> LOGOUT
  */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,26 +66,11 @@ static const char *const state_names[] = {
     [IMAP_LOGOUT] = "LOGOUT",
 };
 
-const char *imap_state_name(enum imap_state st)
-{
-	return state_names[st];
-}
-
-void imap_enter_state(struct imap_session *s, enum imap_state to)
-{
-	if (s->state == to)
-		return;
-	imap_log(s, LOG_DEBUG, "event=state from=%s to=%s", state_names[s->state], state_names[to]);
-	enum imap_state from = s->state;
-	s->state = to;
-	if (from == IMAP_NOT_AUTH && to != IMAP_LOGOUT)
-		imap_apply_limits(s);
-}
-
 /* The line limit before login (the parser's own: imap_parser_limits_preauth()). */
 #define PREAUTH_MAX_LINE 8192
 
-void imap_apply_limits(struct imap_session *s)
+/* The parser's and the conn's limits for the session's state. */
+static void apply_limits(struct imap_session *s)
 {
 	struct imap_parser_limits l;
 	const struct imap_settings *cfg = s->cfg;
@@ -92,6 +84,17 @@ void imap_apply_limits(struct imap_session *s)
 			conn_set_max_line(s->conn, (size_t)cfg->max_line);
 	}
 	imap_parser_set_limits(s->parser, &l);
+}
+
+void imap_enter_state(struct imap_session *s, enum imap_state to)
+{
+	if (s->state == to)
+		return;
+	imap_log(s, LOG_DEBUG, "event=state from=%s to=%s", state_names[s->state], state_names[to]);
+	enum imap_state from = s->state;
+	s->state = to;
+	if (from == IMAP_NOT_AUTH && to != IMAP_LOGOUT)
+		apply_limits(s);
 }
 
 void imap_set_input(struct imap_session *s, enum imap_input_mode mode, imap_line_fn line)
@@ -171,7 +174,8 @@ static void check_errors(struct imap_session *s)
 	imap_close(s);
 }
 
-void imap_bad_untagged(struct imap_session *s, const char *tag, const char *code, const char *msg)
+/* A BAD outside a command (parse errors): count, maybe BYE. */
+static void bad_untagged(struct imap_session *s, const char *tag, const char *code, const char *msg)
 {
 	if (code)
 		imap_printf(s, "%s BAD [%s] %s\r\n", tag ? tag : "*", code, msg);
@@ -287,7 +291,7 @@ static void dispatch(struct imap_session *s, struct imap_cmd *cmd)
 	if (!def) {
 		imap_log(s, LOG_DEBUG, "event=unknown_command name=%s",
 		         log_kv_escape(nm, sizeof nm, cmd->name, strlen(cmd->name)));
-		imap_bad_untagged(s, cmd->tag, NULL, "Unknown command");
+		bad_untagged(s, cmd->tag, NULL, "Unknown command");
 		imap_cmd_free(&cmd);
 		return;
 	}
@@ -302,7 +306,7 @@ static void dispatch(struct imap_session *s, struct imap_cmd *cmd)
 	else if ((def->flags & IMAP_CMD_SELECTED) && s->state != IMAP_SELECTED)
 		why = "No mailbox selected";
 	if (why) {
-		imap_bad_untagged(s, cmd->tag, NULL, why);
+		bad_untagged(s, cmd->tag, NULL, why);
 		imap_cmd_free(&cmd);
 		return;
 	}
@@ -341,7 +345,7 @@ static void feed(struct imap_session *s, const char *data, size_t len)
 		case IMAP_PARSE_ERROR: {
 			const char *tag = imap_parser_tag(s->parser);
 			const char *code = imap_parser_error_code(s->parser);
-			imap_bad_untagged(s, tag, code, imap_parser_error(s->parser));
+			bad_untagged(s, tag, code, imap_parser_error(s->parser));
 			break;
 		}
 		case IMAP_PARSE_COMMAND:
@@ -394,7 +398,7 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 			t[n ? n : 1] = '\0';
 		}
 		imap_parser_reset(s->parser);
-		imap_bad_untagged(s, t, NULL, "Line too long");
+		bad_untagged(s, t, NULL, "Line too long");
 		return;
 	}
 	if (s->input != IMAP_IN_COMMAND) {
@@ -425,7 +429,6 @@ static void on_drained(struct conn *c)
 static void on_tls_done(struct conn *c, bool ok)
 {
 	struct imap_session *s = conn_session(c);
-	s->tls_pending = false;
 	imap_log(s, LOG_INFO, "event=starttls ok=%s", ok ? "yes" : "no");
 	/* Nothing from before the handshake survives (RFC 9051 §6.2.1). */
 	imap_parser_reset(s->parser);
@@ -510,7 +513,7 @@ static const struct conn_callbacks imap_callbacks = {
 void imap_session_open(struct conn *c, const struct imap_ctx *x,
                        const struct imap_command *commands, size_t ncommands)
 {
-	/* The limits imap_apply_limits() sets in IMAP_NOT_AUTH: the parser's
+	/* The limits apply_limits() sets in IMAP_NOT_AUTH: the parser's
 	 * here, the line limit through proto_session_new(). */
 	struct imap_parser_limits l;
 	imap_parser_limits_preauth(&l);

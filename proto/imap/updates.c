@@ -20,7 +20,7 @@
  * the selected mailbox) are not reported by those commands and go through
  * the EXISTS queue like anyone else's.
  */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 #include "proto/imap/flags.h"
 #include "lib/buf.h"
 
