@@ -13,6 +13,7 @@
  */
 #include "proto/imap/fetch.h"
 #include "proto/imap/imap_int.h"
+#include "proto/imap/parser.h"
 
 #include <errno.h>
 #include <string.h>
@@ -55,9 +56,9 @@ static int header_list_check(const char *s, size_t n)
 			size_t st = i;
 			while (i < n && s[i] != ' ') {
 				unsigned char c = (unsigned char)s[i];
-				if (c <= 0x20 || c == 0x7f || c == '(' || c == ')' || c == '{' ||
-				    c == '"' || c == '\\' || c == '%' || c == '*' || c == ']' ||
-				    c == ':')
+				/* ATOM-CHARs but ':', which ends a field name; an
+				 * 8-bit byte passes (it always has here) */
+				if ((c < 0x80 && !imap_is_atom_char(c)) || c == ':')
 					return -EINVAL;
 				i++;
 			}

@@ -1,6 +1,7 @@
 /* flags: IMAP flag lists <-> store flag bits and keywords (flags.h). */
 #include "proto/imap/flags.h"
 #include "proto/imap/imap_int.h"
+#include "proto/imap/parser.h"
 
 #include <errno.h>
 #include <string.h>
@@ -40,6 +41,16 @@ int imap_format_flags(struct buf *b, uint32_t flags, const char *keywords)
 	return r;
 }
 
+bool imap_keyword_valid(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!imap_is_atom_char((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
 /* System flag bit for "\Seen" etc., 0 for a keyword, -1 for an unknown or
  * unstorable system flag. */
 int imap_flag_parse(const char *s, size_t len, uint32_t *bit)
@@ -65,12 +76,7 @@ int imap_flag_parse(const char *s, size_t len, uint32_t *bit)
 			return 2; /* ignored */
 		return -1;
 	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c))
-			return -1;
-	}
-	return 0;
+	return imap_keyword_valid(s, len) ? 0 : -1;
 }
 
 /* Flags from a list or a run of atoms into (mask, keywords). */

@@ -7,6 +7,7 @@
 #ifndef TERN_IMAP_FLAGS_H
 #define TERN_IMAP_FLAGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,10 @@ struct imap_arg;
 /* "(\Seen \Deleted kw1 kw2)" appended to b. 0, or negative when out of
  * memory. */
 int imap_format_flags(struct buf *b, uint32_t flags, const char *keywords);
+
+/* A keyword (RFC 9051 flag-keyword: an atom): one or more ATOM-CHARs
+ * (parser.h). */
+bool imap_keyword_valid(const char *s, size_t len);
 
 /* One flag atom: 1 and *bit for a storable system flag, 2 for \Recent
  * (ignored), 0 for a valid keyword, -1 otherwise. */
