@@ -223,10 +223,10 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 					gone[told++] = gone[i];
 		}
 		if (told) {
-			struct imap_arena a = {0};
+			struct arena a = {0};
 			imap_untagged(s, "VANISHED (EARLIER) %s",
 			              imap_seqset_format(&a, gone, told));
-			imap_arena_reset(&a);
+			arena_reset(&a);
 		}
 		free(gone);
 		char kw[2048];

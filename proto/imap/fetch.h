@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 struct imap_arg;
-struct imap_arena;
+struct arena;
 
 enum imap_fetch_kind {
 	IMAP_FA_FLAGS = 1,
@@ -61,7 +61,7 @@ struct imap_fetch_spec {
  * modifier list (may be NULL). uid adds UID; CHANGEDSINCE adds MODSEQ.
  * Returns 0, or -EINVAL with *err set to a static text for the BAD reply. */
 int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, bool uid,
-                     struct imap_arena *a, struct imap_fetch_spec *out, const char **err);
+                     struct arena *a, struct imap_fetch_spec *out, const char **err);
 
 /* Check a BODY section spec (RFC 9051 section-spec): "", "1.2",
  * "HEADER", "1.HEADER.FIELDS (A B)", "2.MIME", ... Returns 0 or -EINVAL. */

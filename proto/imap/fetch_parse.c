@@ -168,7 +168,7 @@ static const struct {
     {"RFC822.TEXT", IMAP_FA_RFC822_TEXT},
 };
 
-static int parse_att(const char *s, size_t n, struct imap_fetch_spec *f, struct imap_arena *a,
+static int parse_att(const char *s, size_t n, struct imap_fetch_spec *f, struct arena *a,
                      const char **err)
 {
 	struct imap_fetch_att att = {0};
@@ -250,7 +250,7 @@ bool imap_fetch_has(const struct imap_fetch_spec *f, enum imap_fetch_kind k)
 }
 
 int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, bool uid,
-                     struct imap_arena *a, struct imap_fetch_spec *f, const char **err)
+                     struct arena *a, struct imap_fetch_spec *f, const char **err)
 {
 	memset(f, 0, sizeof *f);
 	f->changedsince = -1;

@@ -80,7 +80,7 @@ int imap_flag_parse(const char *s, size_t len, uint32_t *bit)
 }
 
 /* Flags from a list or a run of atoms into (mask, keywords). */
-int imap_flags_collect(const struct imap_arg *args, size_t n, struct imap_arena *a, uint32_t *mask,
+int imap_flags_collect(const struct imap_arg *args, size_t n, struct arena *a, uint32_t *mask,
                        char **keywords)
 {
 	struct buf kw = {0};

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 struct buf;
-struct imap_arena;
+struct arena;
 struct imap_arg;
 
 /* Not a store flag: added to flags for output only (imap_output_flags(),
@@ -34,7 +34,7 @@ int imap_flag_parse(const char *s, size_t len, uint32_t *bit);
 /* A run of flag atoms (a list's children, or STORE's trailing atoms) into
  * a system flag mask and a space-separated keyword list (in the arena),
  * each keyword once. -EINVAL for a bad flag. */
-int imap_flags_collect(const struct imap_arg *args, size_t n, struct imap_arena *a, uint32_t *mask,
+int imap_flags_collect(const struct imap_arg *args, size_t n, struct arena *a, uint32_t *mask,
                        char **keywords);
 
 #endif

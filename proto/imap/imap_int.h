@@ -125,6 +125,7 @@
 #include "proto/sasl/sasl.h"
 #include "proto/common/env.h"
 #include "store/store.h"
+#include "lib/arena.h"
 #include "lib/log.h"
 
 struct conn;
@@ -137,24 +138,17 @@ struct imap_compress;
 struct store_rd;
 
 /* ------------------------------------------------------------------ */
-/* Arena: bump allocator in chunks, freed all at once.                 */
+/* The per-command arena (arena.c over lib/arena.h)                     */
 /* ------------------------------------------------------------------ */
 
-struct imap_arena_chunk;
-struct imap_arena {
-	struct imap_arena_chunk *head;
-	size_t total; /* bytes handed out (for limits and logs) */
-};
-
-/* Never returns NULL: aborts on allocation failure (like the rest of tern's
- * small allocations would on OOM). Memory is 16-byte aligned and zeroed. */
-void *imap_arena_alloc(struct imap_arena *a, size_t n);
+/* lib/arena.h's allocators, but never NULL: out of memory aborts (like
+ * the rest of tern's small allocations). Memory is 16-byte aligned and
+ * zeroed. arena_reset() frees it all. */
+void *imap_arena_alloc(struct arena *a, size_t n);
 /* Copy of [s, s+n) with a NUL appended. */
-char *imap_arena_strndup(struct imap_arena *a, const char *s, size_t n);
-char *imap_arena_printf(struct imap_arena *a, const char *fmt, ...)
+char *imap_arena_strndup(struct arena *a, const char *s, size_t n);
+char *imap_arena_printf(struct arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Frees every chunk; the arena can be reused. */
-void imap_arena_reset(struct imap_arena *a);
 
 /* ------------------------------------------------------------------ */
 /* Parsed command                                                       */
@@ -198,7 +192,7 @@ struct imap_cmd {
 	struct imap_arg *args; /* top-level arguments after the name */
 	size_t nargs;
 	const struct imap_command *def; /* table entry */
-	struct imap_arena arena;        /* everything above lives here */
+	struct arena arena;             /* everything above lives here */
 
 	/* Handler-owned, for resumable (AGAIN) and async (ASYNC) commands.
 	 * step starts at 0; the session never touches step or ctx. */

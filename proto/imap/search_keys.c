@@ -15,7 +15,7 @@
 struct sp {
 	const struct imap_arg *args;
 	size_t n, i;
-	struct imap_arena *a;
+	struct arena *a;
 	struct imap_search *q;
 	const char **err;
 };
@@ -287,8 +287,8 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 	return 0;
 }
 
-int imap_search_parse(const struct imap_arg *args, size_t n, struct imap_arena *a,
-                      struct imap_search *q, const char **err)
+int imap_search_parse(const struct imap_arg *args, size_t n, struct arena *a, struct imap_search *q,
+                      const char **err)
 {
 	struct sp p = {.args = args, .n = n, .a = a, .q = q, .err = err};
 	memset(q, 0, sizeof *q);

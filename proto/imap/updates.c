@@ -212,9 +212,9 @@ void imap_view_expunged(struct imap_session *s, const uint32_t *uids, size_t n, 
 	}
 	if (m) {
 		if (s->enabled & IMAP_EXT_QRESYNC) {
-			struct imap_arena a = {0};
+			struct arena a = {0};
 			imap_untagged(s, "VANISHED %s", imap_seqset_format(&a, sorted, m));
-			imap_arena_reset(&a);
+			arena_reset(&a);
 		} else {
 			/* highest first: earlier numbers stay valid while we go */
 			for (size_t i = m; i-- > 0;)
