@@ -2,9 +2,9 @@
  * proto/imap (its unit tests and fuzz targets aside).
  *
  * ---------------------------------------------------------------------
- * The files, bottom to top
+ * The files, lowest first
  * ---------------------------------------------------------------------
- * A file calls only files above it in this list (and lib/, net/, store/,
+ * A file calls only files listed before it (and lib/, net/, store/,
  * mime/, auth/, proto/common, proto/sasl); the commands call one another
  * only where noted. The session reaches the handlers through the table
  * it is given, so nothing calls up into a command file.
