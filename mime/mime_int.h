@@ -3,8 +3,8 @@
  * The files call each other in one direction only, bottom to top:
  * arena.c (the parse arena) <- header.c (fields) <- decode.c (transfer
  * encodings, charsets, RFC 2047) <- mime.c (the parser, Content-Type) <-
- * text.c (searchable text); address.c (address lists) needs buf.c only,
- * spool.c (messages being received) nothing. */
+ * text.c (searchable text); address.c (address lists) and spool.c
+ * (messages being received) need none of them. */
 #ifndef TERN_MIME_MIME_INT_H
 #define TERN_MIME_MIME_INT_H
 
