@@ -31,13 +31,15 @@ SQLITE_ALLOWED_TESTS = {"tests/unit/test_store.c", "tests/unit/test_imap_store.c
                         "tests/unit/test_wal_vfs.c"}
 
 
-def objects(build):
-    """Source path (relative to the tree) -> object file, for every floor."""
+def objects(build, source):
+    """Source path (relative to the tree) -> object file, for every floor;
+    objects left behind by a deleted source are not the program."""
     out = {}
     for obj in glob.glob(os.path.join(build, "CMakeFiles", "tern_*.dir", "**", "*.c.o"),
                          recursive=True):
         rel = obj.split(".dir" + os.sep, 1)[1][: -len(".o")]
-        out[rel] = obj
+        if os.path.exists(os.path.join(source, rel)):
+            out[rel] = obj
     return out
 
 
@@ -121,7 +123,7 @@ def sqlite_users(source):
 
 def main():
     build, source = sys.argv[1], sys.argv[2]
-    objs = objects(build)
+    objs = objects(build, source)
     if not objs:
         print("check_layers: no object files under %s" % build)
         return 1
