@@ -1,65 +1,27 @@
-/* arena: the bump allocator that holds what a parsed message owns (see
- * mime_int.h). */
+/* arena: the parse arena that holds what a parsed message owns (see
+ * mime_int.h): lib/arena.h's allocator in fixed chunks of 8 KiB (or a
+ * request's size, when bigger). Out of memory it returns NULL, and the
+ * parser fails with -ENOMEM. */
 #include "mime/mime_int.h"
 
-#include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
-struct arena_block {
-	struct arena_block *next;
-	size_t used, cap;
-	_Alignas(16) unsigned char data[];
-};
+#define MIME_ARENA_CHUNK 8192
 
-struct mime_arena {
-	struct arena_block *head;
-};
-
-struct mime_arena *mime_arena_new(void)
+struct arena *mime_arena_new(void)
 {
-	return calloc(1, sizeof(struct mime_arena));
+	struct arena *a = calloc(1, sizeof(*a));
+	if (a) {
+		a->chunk = MIME_ARENA_CHUNK;
+		a->fixed = true;
+	}
+	return a;
 }
 
-void mime_arena_free(struct mime_arena *a)
+void mime_arena_free(struct arena *a)
 {
 	if (!a)
 		return;
-	struct arena_block *b = a->head;
-	while (b) {
-		struct arena_block *n = b->next;
-		free(b);
-		b = n;
-	}
+	arena_reset(a);
 	free(a);
-}
-
-void *mime_arena_alloc(struct mime_arena *a, size_t n)
-{
-	n = (n + 15) & ~(size_t)15;
-	struct arena_block *b = a->head;
-	if (!b || b->cap - b->used < n) {
-		size_t cap = n > 8192 ? n : 8192;
-		b = malloc(sizeof(*b) + cap);
-		if (!b)
-			return NULL;
-		b->used = 0;
-		b->cap = cap;
-		b->next = a->head;
-		a->head = b;
-	}
-	void *p = b->data + b->used;
-	b->used += n;
-	memset(p, 0, n);
-	return p;
-}
-
-char *mime_arena_strndup(struct mime_arena *a, const char *s, size_t n)
-{
-	char *p = mime_arena_alloc(a, n + 1);
-	if (p) {
-		memcpy(p, s, n);
-		p[n] = '\0';
-	}
-	return p;
 }

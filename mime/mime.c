@@ -51,12 +51,12 @@ bool mime_header_get(const struct mime_message *m, const struct mime_part *p, co
 	return false;
 }
 
-static const char *unfold_dup(struct mime_arena *a, const char *v, size_t len)
+static const char *unfold_dup(struct arena *a, const char *v, size_t len)
 {
 	struct buf b = {0};
 	if (mime_unfold(v, len, &b) < 0)
 		return NULL;
-	char *s = mime_arena_strndup(a, b.data, b.len);
+	char *s = arena_strndup(a, b.data, b.len);
 	buf_free(&b);
 	return s;
 }
@@ -83,7 +83,7 @@ struct seg {
 };
 
 /* Build one parameter from its RFC 2231 segments (already in order). */
-static int param_build(struct mime_arena *a, struct seg **g, unsigned n, struct mime_param *out)
+static int param_build(struct arena *a, struct seg **g, unsigned n, struct mime_param *out)
 {
 	struct buf wire = {0}, dec = {0}, tmp = {0};
 	char lname[128];
@@ -168,10 +168,10 @@ static int param_build(struct mime_arena *a, struct seg **g, unsigned n, struct 
 	if (r == 0) {
 		char wname[130];
 		snprintf(wname, sizeof(wname), "%.*s%s", (int)bl, g[0]->base, enc ? "*" : "");
-		out->name = mime_arena_strndup(a, lname, strlen(lname));
-		out->wire_name = mime_arena_strndup(a, wname, strlen(wname));
-		out->wire_value = mime_arena_strndup(a, wire.data ? wire.data : "", wire.len);
-		out->value = mime_arena_strndup(a, tmp.data ? tmp.data : "", tmp.len);
+		out->name = arena_strndup(a, lname, strlen(lname));
+		out->wire_name = arena_strndup(a, wname, strlen(wname));
+		out->wire_value = arena_strndup(a, wire.data ? wire.data : "", wire.len);
+		out->value = arena_strndup(a, tmp.data ? tmp.data : "", tmp.len);
 		if (!out->name || !out->wire_name || !out->wire_value || !out->value)
 			r = -ENOMEM;
 	}
@@ -183,7 +183,7 @@ static int param_build(struct mime_arena *a, struct seg **g, unsigned n, struct 
 
 #define MAX_SEGS 128
 
-static void params_parse(struct mime_arena *a, const char *s, size_t len, size_t i,
+static void params_parse(struct arena *a, const char *s, size_t len, size_t i,
                          struct mime_param **params, unsigned *nparams)
 {
 	struct seg segs[MAX_SEGS];
@@ -191,7 +191,7 @@ static void params_parse(struct mime_arena *a, const char *s, size_t len, size_t
 	char *vstore = NULL;
 	/* Collect segments; values go into one arena string to stay valid. */
 	size_t vcap = len + 1;
-	vstore = mime_arena_alloc(a, vcap);
+	vstore = arena_alloc(a, vcap);
 	size_t vused = 0;
 	if (!vstore)
 		return;
@@ -280,7 +280,7 @@ static void params_parse(struct mime_arena *a, const char *s, size_t len, size_t
 				g->encoded = false;
 			}
 		}
-		g->base = mime_arena_strndup(a, s + ns, star - ns);
+		g->base = arena_strndup(a, s + ns, star - ns);
 		g->val = vstore + vstart;
 		g->vlen = vused - vstart;
 		g->used = false;
@@ -290,7 +290,7 @@ static void params_parse(struct mime_arena *a, const char *s, size_t len, size_t
 	}
 	if (!nseg)
 		return;
-	struct mime_param *ps = mime_arena_alloc(a, nseg * sizeof(*ps));
+	struct mime_param *ps = arena_alloc(a, nseg * sizeof(*ps));
 	if (!ps)
 		return;
 	unsigned np = 0;
@@ -345,7 +345,7 @@ static void params_parse(struct mime_arena *a, const char *s, size_t len, size_t
 			char nm[160];
 			snprintf(nm, sizeof(nm), "%.100s*%d%s", one.base,
 			         one.section < 0 ? 0 : one.section, one.encoded ? "*" : "");
-			one.base = mime_arena_strndup(a, nm, strlen(nm));
+			one.base = arena_strndup(a, nm, strlen(nm));
 			one.section = -1;
 			one.encoded = false;
 			struct seg *op = &one;
@@ -357,7 +357,7 @@ static void params_parse(struct mime_arena *a, const char *s, size_t len, size_t
 	*nparams = np;
 }
 
-bool mime_ctype_parse(struct mime_arena *a, const char *v, size_t len, bool want_subtype,
+bool mime_ctype_parse(struct arena *a, const char *v, size_t len, bool want_subtype,
                       const char **type, const char **subtype, struct mime_param **params,
                       unsigned *nparams)
 {
@@ -389,12 +389,12 @@ bool mime_ctype_parse(struct mime_arena *a, const char *v, size_t len, bool want
 			while (i < n && token_char((unsigned char)s[i]))
 				i++;
 			if (i > ss) {
-				*subtype = mime_arena_strndup(a, s + ss, i - ss);
+				*subtype = arena_strndup(a, s + ss, i - ss);
 				ok = *subtype != NULL;
 			}
 		}
 		if (ok) {
-			*type = mime_arena_strndup(a, s + ts, te - ts);
+			*type = arena_strndup(a, s + ts, te - ts);
 			ok = *type != NULL;
 		}
 	}
@@ -439,7 +439,7 @@ struct parser {
 	const char *raw;
 	size_t len;
 	struct mime_message *m;
-	struct mime_arena *a;
+	struct arena *a;
 	struct mime_part *cur;
 	enum pstate st;
 	size_t field; /* start of the pending header field or SIZE_MAX */
@@ -458,10 +458,10 @@ struct part_ext {
 	bool have_ct, have_cte, have_id, have_desc, have_md5, have_loc, have_disp, have_lang;
 };
 
-static char *lower_dup(struct mime_arena *a, const char *s)
+static char *lower_dup(struct arena *a, const char *s)
 {
 	size_t n = strlen(s);
-	char *d = mime_arena_strndup(a, s, n);
+	char *d = arena_strndup(a, s, n);
 	if (d)
 		for (size_t i = 0; i < n; i++)
 			d[i] = (char)mime_lc((unsigned char)d[i]);
@@ -470,7 +470,7 @@ static char *lower_dup(struct mime_arena *a, const char *s)
 
 static struct mime_part *part_new(struct parser *ps, struct mime_part *parent, size_t hdr_start)
 {
-	struct part_ext *x = mime_arena_alloc(ps->a, sizeof(*x));
+	struct part_ext *x = arena_alloc(ps->a, sizeof(*x));
 	if (!x) {
 		ps->nomem = true;
 		return NULL;
@@ -549,7 +549,7 @@ static void field_done(struct parser *ps, size_t start, size_t end)
 		if (cnt > 64)
 			cnt = 64;
 		if (cnt)
-			p->languages = mime_arena_alloc(ps->a, cnt * sizeof(char *));
+			p->languages = arena_alloc(ps->a, cnt * sizeof(char *));
 		for (size_t i = 0; p->languages && i < b.len && p->nlanguages < cnt;) {
 			while (i < b.len && (mime_wsp(b.data[i]) || b.data[i] == ','))
 				i++;
@@ -557,7 +557,7 @@ static void field_done(struct parser *ps, size_t start, size_t end)
 			while (i < b.len && !mime_wsp(b.data[i]) && b.data[i] != ',')
 				i++;
 			if (i > s) {
-				const char *l = mime_arena_strndup(ps->a, b.data + s, i - s);
+				const char *l = arena_strndup(ps->a, b.data + s, i - s);
 				if (l)
 					p->languages[p->nlanguages++] = l;
 			}

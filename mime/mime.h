@@ -75,6 +75,8 @@
 
 #include "lib/buf.h"
 
+struct arena;
+
 #define MIME_MAX_DEPTH 64    /* nested multiparts + embedded messages */
 #define MIME_MAX_PARTS 10000 /* parts in one message, all levels */
 
@@ -143,7 +145,7 @@ struct mime_message {
 	size_t len;
 	struct mime_part *root;
 	unsigned nparts;
-	struct mime_arena *arena; /* private */
+	struct arena *arena; /* private */
 };
 
 /* Parse msg[0..len).  Never fails on bad input (every byte sequence is some
@@ -205,8 +207,7 @@ int mime_decode_header_value(const char *v, size_t len, struct buf *out);
  * part (HTML tags, scripts and styles stripped, entities decoded).
  * SEARCH BODY wants BODY only; SEARCH TEXT both. */
 enum { MIME_TEXT_HEADERS = 1, MIME_TEXT_BODY = 2 };
-int mime_searchable_text(const struct mime_message *m, unsigned what, size_t max,
-                         struct buf *out);
+int mime_searchable_text(const struct mime_message *m, unsigned what, size_t max, struct buf *out);
 /* The header of message/part p as UTF-8 text, appended to out: a line
  * "Name: value\n" per field, in message order, the value unfolded and its
  * encoded words decoded (mime_decode_header_value).  Stops before a field

@@ -1,24 +1,24 @@
 /* mime_int.h: helpers shared by the files of mime/, not an API.
  *
  * The files call each other in one direction only, bottom to top:
- * buf.c (buffers, arena) <- header.c (fields) <- decode.c (transfer
+ * arena.c (the parse arena) <- header.c (fields) <- decode.c (transfer
  * encodings, charsets, RFC 2047) <- mime.c (the parser, Content-Type) <-
- * text.c (searchable text); address.c (address lists) needs buf.c only,
- * spool.c (messages being received) nothing. */
+ * text.c (searchable text); address.c (address lists) and spool.c
+ * (messages being received) need none of them. */
 #ifndef TERN_MIME_MIME_INT_H
 #define TERN_MIME_MIME_INT_H
 
 #include "mime/mime.h"
+#include "lib/arena.h"
 
 #include <stdint.h>
 
-/* A bump allocator (buf.c): everything a parse result owns lives in one
- * arena and goes away with it.  Allocations are zeroed. */
-struct mime_arena;
-struct mime_arena *mime_arena_new(void);
-void mime_arena_free(struct mime_arena *a);
-void *mime_arena_alloc(struct mime_arena *a, size_t n);
-char *mime_arena_strndup(struct mime_arena *a, const char *s, size_t n);
+/* The parse arena (arena.c): everything a parse result owns lives in one
+ * lib/arena.h arena and goes away with it.  Allocations are zeroed.  Out
+ * of memory, arena_alloc() and arena_strndup() return NULL and the parse
+ * fails with -ENOMEM. */
+struct arena *mime_arena_new(void);
+void mime_arena_free(struct arena *a);
 
 static inline int mime_lc(int c)
 {
@@ -42,7 +42,7 @@ int mime_strip_comments(const char *v, size_t len, struct buf *out);
  * or "type; params" (Content-Disposition).  Returns false if the type is
  * not a valid token (the caller applies defaults); params are parsed
  * anyway.  Strings are arena-allocated. */
-bool mime_ctype_parse(struct mime_arena *a, const char *v, size_t len, bool want_subtype,
+bool mime_ctype_parse(struct arena *a, const char *v, size_t len, bool want_subtype,
                       const char **type, const char **subtype, struct mime_param **params,
                       unsigned *nparams);
 

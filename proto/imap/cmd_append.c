@@ -2,13 +2,13 @@
  * literal8 (RFC 3516), UTF8 (RFC 9755), several messages in one command
  * (RFC 3502 MULTIAPPEND syntax), APPENDUID (RFC 4315) and quota.
  *
- * The core's parser has already read every literal (checked against the
+ * The parser (parser.c) has already read every literal (checked against the
  * literal size limit before any "+" was sent) into the command's arena, so
  * by the time the handler runs the whole command is here. All messages go
  * into ONE store job: either all of them are appended or none (RFC 3502
  * §6.3.11), and the OK is sent only after the commit.
  */
-#include "proto/imap/fetch.h"
+#include "proto/imap/flags.h"
 #include "proto/imap/imap_int.h"
 #include "proto/imap/dates.h"
 
@@ -24,8 +24,6 @@
 #include "store/mailboxes.h"
 
 #define APPEND_MAX_MESSAGES 1000
-
-uint64_t imap_account_quota(struct imap_session *s); /* cmd_copy.c */
 
 struct append_ctx {
 	struct imap_session *s;
@@ -161,9 +159,9 @@ enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cm
 			i++;
 		}
 		ssize_t ml = imap_mailbox_name_decode(s, name, nlen, mbname, sizeof mbname, true);
-		int r = ml < 0
-		            ? 0
-		            : store_mailbox_find(imap_reader(s), s->account_id, mbname, &c->mailbox_id);
+		int r = ml < 0 ? 0
+		               : store_mailbox_find(imap_reader(s), s->account_id, mbname,
+		                                    &c->mailbox_id);
 		if (r <= 0) {
 			imap_tagged(s, cmd, "NO", r < 0 ? "UNAVAILABLE" : "TRYCREATE",
 			            r < 0 ? "Cannot look up the mailbox" : "No such mailbox");

@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "store/notify.h"
-#include "store/accounts.h"
 #include "store/entries.h"
 #include "store/mail.h"
 #include "store/store.h"
@@ -53,15 +52,6 @@ static void copy_done(void *arg, int status)
 	struct copy_ctx *c = arg;
 	c->status = status;
 	imap_cmd_wake(c->s);
-}
-
-/* The account's quota in bytes (0 = none). */
-uint64_t imap_account_quota(struct imap_session *s)
-{
-	struct store_account a;
-	if (store_account_get(imap_reader(s), s->account_id, &a) != 1 || a.quota_bytes <= 0)
-		return 0;
-	return (uint64_t)a.quota_bytes;
 }
 
 static enum imap_cmd_result copy_or_move(struct imap_session *s, struct imap_cmd *cmd, bool move)

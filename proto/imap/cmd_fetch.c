@@ -21,6 +21,7 @@
  * returns IMAP_AGAIN and resumes exactly where it stopped.
  */
 #include "proto/imap/fetch.h"
+#include "proto/imap/flags.h"
 #include "proto/imap/header_cache.h"
 #include "proto/imap/imap_int.h"
 
@@ -131,37 +132,7 @@ static void fetch_ctx_free(struct imap_cmd *cmd)
 	cmd->ctx = NULL;
 }
 
-/* ---- formatting helpers shared with STORE ---- */
-
-int imap_format_flags(struct buf *b, uint32_t flags, const char *keywords)
-{
-	static const struct {
-		uint32_t bit;
-		const char *name;
-	} sys[] = {{STORE_FLAG_SEEN, "\\Seen"},       {STORE_FLAG_ANSWERED, "\\Answered"},
-	           {STORE_FLAG_FLAGGED, "\\Flagged"}, {STORE_FLAG_DELETED, "\\Deleted"},
-	           {STORE_FLAG_DRAFT, "\\Draft"},     {IMAP_FLAG_RECENT, "\\Recent"}};
-	int r = buf_addc(b, '(');
-	bool first = true;
-	for (size_t i = 0; r == 0 && i < sizeof sys / sizeof sys[0]; i++) {
-		if (flags & sys[i].bit) {
-			if (!first)
-				r = buf_addc(b, ' ');
-			if (r == 0)
-				r = buf_adds(b, sys[i].name);
-			first = false;
-		}
-	}
-	if (r == 0 && keywords && *keywords) {
-		if (!first)
-			r = buf_addc(b, ' ');
-		if (r == 0)
-			r = buf_adds(b, keywords);
-	}
-	if (r == 0)
-		r = buf_addc(b, ')');
-	return r;
-}
+/* ---- formatting ---- */
 
 static void flush_out(struct fetch_ctx *c)
 {
@@ -209,7 +180,7 @@ static int load_message(struct fetch_ctx *c, const struct fent *e)
 			return mime_parse(c->raw, c->rawlen, &c->mm);
 		}
 		int r = imap_message_read_header(imap_reader(s), e->message_id, (size_t)e->size,
-		                                  &c->raw, &c->rawlen, &c->mm);
+		                                 &c->raw, &c->rawlen, &c->mm);
 		if (r == 0)
 			imap_raw_header_put(s->sel.mailbox_id, s->sel.uidvalidity, e->uid, c->raw,
 			                    c->mm->root->body_start);
@@ -218,7 +189,8 @@ static int load_message(struct fetch_ctx *c, const struct fent *e)
 	c->raw = malloc((size_t)e->size + 1);
 	if (!c->raw)
 		return -ENOMEM;
-	ssize_t n = store_message_read(imap_reader(c->s), e->message_id, 0, c->raw, (size_t)e->size);
+	ssize_t n =
+	    store_message_read(imap_reader(c->s), e->message_id, 0, c->raw, (size_t)e->size);
 	if (n < 0)
 		return (int)n;
 	c->rawlen = (size_t)n;
@@ -389,15 +361,15 @@ static int emit_atts(struct fetch_ctx *c, const struct fent *e)
 			if ((r = load_info(c, e)) < 0) {
 				imap_log(c->s, LOG_ERROR, "event=fetch_info_error uid=%u err=%d",
 				         e->uid, r);
-				buf_adds(&c->out, a->kind == IMAP_FA_ENVELOPE ? "ENVELOPE NIL"
-				                                                   : "BODY NIL");
+				buf_adds(&c->out,
+				         a->kind == IMAP_FA_ENVELOPE ? "ENVELOPE NIL" : "BODY NIL");
 				break;
 			}
 			buf_adds(&c->out, a->name);
 			buf_addc(&c->out, ' ');
 			buf_adds(&c->out, a->kind == IMAP_FA_ENVELOPE ? c->info.envelope
-			                       : a->kind == IMAP_FA_BODY   ? c->info.body
-			                                                   : c->info.bodystructure);
+			                  : a->kind == IMAP_FA_BODY   ? c->info.body
+			                                              : c->info.bodystructure);
 			break;
 		case IMAP_FA_RFC822:
 		case IMAP_FA_SECTION:
@@ -484,9 +456,8 @@ static int next_batch(struct fetch_ctx *c)
 			continue;
 		}
 		uint32_t lo = imap_view_uid(c->s, c->next_seq), hi = imap_view_uid(c->s, rg->hi);
-		int r =
-		    store_entries_range(imap_reader(c->s), c->s->sel.mailbox_id, lo, hi,
-		                             FETCH_BATCH, STORE_COLS_ENTRY, load_batch_cb, c);
+		int r = store_entries_range(imap_reader(c->s), c->s->sel.mailbox_id, lo, hi,
+		                            FETCH_BATCH, STORE_COLS_ENTRY, load_batch_cb, c);
 		if (r < 0)
 			return r;
 		if ((size_t)r < FETCH_BATCH || r == 0) {
@@ -639,8 +610,8 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 					hi = t;
 				}
 				if (store_expunged_uids(imap_reader(s), s->sel.mailbox_id,
-				                              c->spec.changedsince, lo, hi, &u,
-				                              &n) == 0) {
+				                        c->spec.changedsince, lo, hi, &u,
+				                        &n) == 0) {
 					char *fmt = imap_seqset_format(&cmd->arena, u, n);
 					if (n) {
 						if (vb.len)

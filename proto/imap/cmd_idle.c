@@ -3,12 +3,22 @@
  * "+ idling" goes out, queued updates are flushed at once, and from then on
  * every notification is written the moment it arrives (updates.c flushes
  * when s->input is IMAP_IN_IDLE). The command is ASYNC; lines go to
- * imap_idle_line() instead of the parser until the client sends DONE. */
-#include "proto/imap/core.h"
+ * idle_line() instead of the parser until the client sends DONE. */
+#include "proto/imap/imap_int.h"
 
 #include <strings.h>
 
 enum { IDLE_START = 0, IDLE_WAIT, IDLE_DONE, IDLE_BAD };
+
+/* A line while idling: DONE ends the command, anything else is BAD. */
+static void idle_line(struct imap_session *s, const char *line, size_t len)
+{
+	imap_set_input(s, IMAP_IN_COMMAND, NULL);
+	if (!s->cur || s->cur->step != IDLE_WAIT)
+		return;
+	s->cur->step = (len == 4 && strncasecmp(line, "DONE", 4) == 0) ? IDLE_DONE : IDLE_BAD;
+	imap_cmd_wake(s);
+}
 
 enum imap_cmd_result imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd)
 {
@@ -19,7 +29,7 @@ enum imap_cmd_result imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd)
 			return IMAP_DONE;
 		}
 		imap_write(s, "+ idling\r\n", 10);
-		imap_set_input(s, IMAP_IN_IDLE);
+		imap_set_input(s, IMAP_IN_IDLE, idle_line);
 		imap_updates_flush(s, true);
 		cmd->step = IDLE_WAIT;
 		return IMAP_ASYNC;
@@ -30,13 +40,4 @@ enum imap_cmd_result imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd)
 		imap_tagged(s, cmd, "BAD", NULL, "Expected DONE");
 		return IMAP_DONE;
 	}
-}
-
-void imap_idle_line(struct imap_session *s, const char *line, size_t len)
-{
-	imap_set_input(s, IMAP_IN_COMMAND);
-	if (!s->cur || s->cur->step != IDLE_WAIT)
-		return;
-	s->cur->step = (len == 4 && strncasecmp(line, "DONE", 4) == 0) ? IDLE_DONE : IDLE_BAD;
-	imap_cmd_wake(s);
 }

@@ -1,10 +1,12 @@
-/* cmd_quota: GETQUOTA, GETQUOTAROOT, SETQUOTA (RFC 9208), STORAGE only.
+/* cmd_quota: GETQUOTA, GETQUOTAROOT, SETQUOTA (RFC 9208), STORAGE only,
+ * and the account's quota that APPEND, COPY and MOVE pass to their store
+ * jobs (imap_account_quota).
  *
  * An account has one quota (accounts.quota_bytes, 0 = unlimited) over all
  * its mailboxes, so there is one quota root, "". An account without a
  * quota has no root at all. Quotas are set by the administrator (tern
  * user ...), so SETQUOTA is refused. */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +15,15 @@
 #include "store/mailboxes.h"
 #include "store/entries.h"
 #include "store/mail.h"
+
+/* The account's quota in bytes (0 = none). */
+uint64_t imap_account_quota(struct imap_session *s)
+{
+	struct store_account a;
+	if (store_account_get(imap_reader(s), s->account_id, &a) != 1 || a.quota_bytes <= 0)
+		return 0;
+	return (uint64_t)a.quota_bytes;
+}
 
 /* 1 quota (used/limit in KiB), 0 none, negative. */
 static int quota(struct imap_session *s, uint64_t *used_kb, uint64_t *limit_kb)

@@ -7,7 +7,7 @@
  * other sessions through notify, and answers OK, or OK [MODIFIED set] for
  * the messages that failed the UNCHANGEDSINCE test.
  */
-#include "proto/imap/fetch.h"
+#include "proto/imap/flags.h"
 #include "proto/imap/imap_int.h"
 
 #include <errno.h>
@@ -46,70 +46,6 @@ static void store_ctx_free(struct imap_cmd *cmd)
 	free(c->req.res);
 	free(c->uids);
 	cmd->ctx = NULL;
-}
-
-/* System flag bit for "\Seen" etc., 0 for a keyword, -1 for an unknown or
- * unstorable system flag. */
-int imap_flag_parse(const char *s, size_t len, uint32_t *bit)
-{
-	static const struct {
-		const char *name;
-		uint32_t bit;
-	} sys[] = {{"\\Seen", STORE_FLAG_SEEN},
-	           {"\\Answered", STORE_FLAG_ANSWERED},
-	           {"\\Flagged", STORE_FLAG_FLAGGED},
-	           {"\\Deleted", STORE_FLAG_DELETED},
-	           {"\\Draft", STORE_FLAG_DRAFT}};
-	*bit = 0;
-	if (len == 0)
-		return -1;
-	if (s[0] == '\\') {
-		for (size_t i = 0; i < 5; i++)
-			if (strlen(sys[i].name) == len && strncasecmp(s, sys[i].name, len) == 0) {
-				*bit = sys[i].bit;
-				return 1;
-			}
-		if (len == 7 && strncasecmp(s, "\\Recent", 7) == 0)
-			return 2; /* ignored */
-		return -1;
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c))
-			return -1;
-	}
-	return 0;
-}
-
-/* Flags from a list or a run of atoms into (mask, keywords). */
-int imap_flags_collect(const struct imap_arg *args, size_t n, struct imap_arena *a, uint32_t *mask,
-                       char **keywords)
-{
-	struct buf kw = {0};
-	*mask = 0;
-	buf_add(&kw, "", 0);
-	for (size_t i = 0; i < n; i++) {
-		if (args[i].type != IMAP_ARG_ATOM) {
-			buf_free(&kw);
-			return -EINVAL;
-		}
-		uint32_t bit;
-		int r = imap_flag_parse(args[i].str, args[i].len, &bit);
-		if (r < 0) {
-			buf_free(&kw);
-			return -EINVAL;
-		}
-		if (r == 1)
-			*mask |= bit;
-		else if (r == 0 && !store_keyword_has(kw.data, args[i].str, args[i].len)) {
-			if (kw.len)
-				buf_addc(&kw, ' ');
-			buf_add(&kw, args[i].str, args[i].len);
-		}
-	}
-	*keywords = imap_arena_strndup(a, kw.data, kw.len);
-	buf_free(&kw);
-	return 0;
 }
 
 static void store_done(void *arg, int status)
@@ -263,8 +199,8 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 				while (*e && *e != ' ')
 					e++;
 				if (e > p &&
-				    !store_keyword_has(s->sel.keywords ? s->sel.keywords : "",
-				                            p, (size_t)(e - p)))
+				    !store_keyword_has(s->sel.keywords ? s->sel.keywords : "", p,
+				                       (size_t)(e - p)))
 					imap_view_keyword_seen(s, p, (size_t)(e - p));
 				p = e;
 			}

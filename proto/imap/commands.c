@@ -2,9 +2,10 @@
  *
  * Every command the server knows, with the state it needs and how it
  * interacts with untagged updates. The session checks the flags before a
- * handler runs, so handlers never re-check the state. Message commands
- * (FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE, APPEND) are implemented by
- * their own files; see imap_int.h for the split.
+ * handler runs, so handlers never re-check the state. Each handler lives
+ * in the cmd_*.c file of its family (imap_int.h has the map). This is
+ * the only file that names the handlers: imap.c hands the table to the
+ * session, which reaches them through it.
  *
  *   NOAUTH      only before login          AUTH      after login
  *   SELECTED    a mailbox is selected      UID       "UID <cmd>" allowed
@@ -14,13 +15,12 @@
  */
 #include "proto/imap/imap_int.h"
 
-#include <string.h>
-#include <strings.h>
+#include <stddef.h>
 
 #define A IMAP_CMD_AUTH
 #define S (IMAP_CMD_AUTH | IMAP_CMD_SELECTED)
 
-static const struct imap_command commands[] = {
+const struct imap_command imap_commands[] = {
     /* any state */
     {"CAPABILITY", imap_cmd_capability, 0},
     {"NOOP", imap_cmd_noop, 0},
@@ -61,11 +61,4 @@ static const struct imap_command commands[] = {
     {"MOVE", imap_cmd_move, S | IMAP_CMD_UID | IMAP_CMD_BREAKS_SEQ | IMAP_CMD_WRITE},
 };
 
-const struct imap_command *imap_command_find(const char *name, size_t len)
-{
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strlen(commands[i].name) == len &&
-		    strncasecmp(commands[i].name, name, len) == 0)
-			return &commands[i];
-	return NULL;
-}
+const size_t imap_ncommands = sizeof imap_commands / sizeof imap_commands[0];

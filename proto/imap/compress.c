@@ -19,7 +19,7 @@
  *    unit. Pending inflated output (when the input buffer was full) comes
  *    out on the next call, even with no new input.
  */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 
 #include <stdlib.h>
 #include <string.h>

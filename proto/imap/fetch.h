@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 struct imap_arg;
-struct imap_arena;
+struct arena;
 
 enum imap_fetch_kind {
 	IMAP_FA_FLAGS = 1,
@@ -61,7 +61,7 @@ struct imap_fetch_spec {
  * modifier list (may be NULL). uid adds UID; CHANGEDSINCE adds MODSEQ.
  * Returns 0, or -EINVAL with *err set to a static text for the BAD reply. */
 int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, bool uid,
-                     struct imap_arena *a, struct imap_fetch_spec *out, const char **err);
+                     struct arena *a, struct imap_fetch_spec *out, const char **err);
 
 /* Check a BODY section spec (RFC 9051 section-spec): "", "1.2",
  * "HEADER", "1.HEADER.FIELDS (A B)", "2.MIME", ... Returns 0 or -EINVAL. */
@@ -69,18 +69,5 @@ int imap_fetch_section_check(const char *s, size_t len, bool binary);
 
 /* Does an attribute list contain this kind? */
 bool imap_fetch_has(const struct imap_fetch_spec *f, enum imap_fetch_kind k);
-
-/* "(\\Seen \\Deleted kw1 kw2)" appended to b (a struct buf). */
-struct buf;
-int imap_format_flags(struct buf *b, uint32_t flags, const char *keywords);
-
-/* Flags (cmd_store.c, also used by APPEND). imap_flag_parse: 1 and *bit
- * for a storable system flag, 2 for \\Recent (ignored), 0 for a valid
- * keyword, -1 otherwise. imap_flags_collect: a run of flag atoms into a
- * system flag mask and a space-separated keyword list (in the arena);
- * -EINVAL for a bad flag. */
-int imap_flag_parse(const char *s, size_t len, uint32_t *bit);
-int imap_flags_collect(const struct imap_arg *args, size_t n, struct imap_arena *a, uint32_t *mask,
-                       char **keywords);
 
 #endif

@@ -1,6 +1,6 @@
 /* fetch_parse: FETCH attribute and modifier parsing (fetch.h).
  *
- * The core's parser hands an attribute with a section as ONE atom, e.g.
+ * The parser (parser.c) hands an attribute with a section as ONE atom, e.g.
  * "BODY.PEEK[HEADER.FIELDS (From To)]<0.2048>". This file splits it into
  * name, section and partial, and checks the section against the RFC 9051
  * grammar:
@@ -13,6 +13,7 @@
  */
 #include "proto/imap/fetch.h"
 #include "proto/imap/imap_int.h"
+#include "proto/imap/parser.h"
 
 #include <errno.h>
 #include <string.h>
@@ -55,9 +56,9 @@ static int header_list_check(const char *s, size_t n)
 			size_t st = i;
 			while (i < n && s[i] != ' ') {
 				unsigned char c = (unsigned char)s[i];
-				if (c <= 0x20 || c == 0x7f || c == '(' || c == ')' || c == '{' ||
-				    c == '"' || c == '\\' || c == '%' || c == '*' || c == ']' ||
-				    c == ':')
+				/* ATOM-CHARs but ':', which ends a field name; an
+				 * 8-bit byte passes (it always has here) */
+				if ((c < 0x80 && !imap_is_atom_char(c)) || c == ':')
 					return -EINVAL;
 				i++;
 			}
@@ -167,7 +168,7 @@ static const struct {
     {"RFC822.TEXT", IMAP_FA_RFC822_TEXT},
 };
 
-static int parse_att(const char *s, size_t n, struct imap_fetch_spec *f, struct imap_arena *a,
+static int parse_att(const char *s, size_t n, struct imap_fetch_spec *f, struct arena *a,
                      const char **err)
 {
 	struct imap_fetch_att att = {0};
@@ -249,7 +250,7 @@ bool imap_fetch_has(const struct imap_fetch_spec *f, enum imap_fetch_kind k)
 }
 
 int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, bool uid,
-                     struct imap_arena *a, struct imap_fetch_spec *f, const char **err)
+                     struct arena *a, struct imap_fetch_spec *f, const char **err)
 {
 	memset(f, 0, sizeof *f);
 	f->changedsince = -1;

@@ -1,31 +1,55 @@
-/* imap_int: the internal contract of the IMAP server. Not for use outside
- * proto/imap (and store/imap_*.c, tests).
+/* imap_int: what the files of proto/imap share. Not for use outside
+ * proto/imap (its unit tests and fuzz targets aside).
  *
- * CHANGES: (additive only; newest last. Read this block when you pull.)
- *   v1  first version.
- *   v1.m1 (messages) all seven message handlers and imap_expunge_deleted()
- *         are real (cmd_fetch.c, cmd_store.c, cmd_search.c, cmd_copy.c,
- *         cmd_append.c, cmd_expunge.c); cmd_message_pending.c is deleted.
- *         Nothing in this header changed. Helpers the messages side
- *         exports for others: imap_format_flags(), imap_flag_parse(),
- *         imap_flags_collect() in fetch.h; imap_account_quota() in
- *         cmd_copy.c. Store schema v2 (store/store.c migration 1->2):
- *         imap_message_info + imap_fts (FTS5 trigram), filled at delivery
- *         by a call in store/mail.c message_put() (store/entries.h).
+ * ---------------------------------------------------------------------
+ * The files, lowest first
+ * ---------------------------------------------------------------------
+ * A file calls only files listed before it (and lib/, net/, store/,
+ * mime/, auth/, proto/common, proto/sasl); the commands call one another
+ * only where noted. The session reaches the handlers through the table
+ * it is given, so nothing calls up into a command file.
  *
- * Two engineers code against this file at the same time:
- *   core     (session.c, parser.c, commands.c, seqset.c, mutf7.c, arena.c,
- *             updates.c, compress.c, cmd_auth.c, cmd_mailbox.c,
- *             cmd_select.c, cmd_idle.c, cmd_quota.c, store/imap_mailbox.c)
- *   messages (cmd_fetch*.c, cmd_store.c, cmd_search*.c, cmd_copy.c,
- *             cmd_append.c, cmd_expunge.c, imap_fetch*.c, imap_search*.c,
- *             store/imap_*.c except imap_mailbox.c)
- * commands.c lists EVERY command, including the message commands, by their
- * real handler names (declared at the bottom of this file). Until the real
- * handlers exist, proto/imap/cmd_message_pending.c defines each of them as
- * "NO [UNAVAILABLE] not implemented yet". Whoever adds a real handler
- * DELETES its stub from cmd_message_pending.c in the same change (and the
- * whole file once it is empty), or the link fails with a duplicate symbol.
+ *   no session: pure code and the loop's caches
+ *     arena.c         the per-command arena (aborts when out of memory)
+ *     parser.[ch]     the incremental command parser; the character classes
+ *     args.c          reading parsed arguments: imap_arg_*()
+ *     seqset.[ch]     sequence sets; ascending UID arrays
+ *     flags.[ch]      flag lists <-> store flag bits and keywords
+ *     dates.[ch]      IMAP and RFC 5322 dates
+ *     fetch_parse.c   FETCH attributes and modifiers (fetch.h)
+ *     search_keys.[ch] SEARCH keys, parsed and evaluated per message
+ *     render.[ch]     ENVELOPE, BODYSTRUCTURE and IMAP strings of a message
+ *     section.[ch]    BODY[section] and BINARY[section] of a parsed message
+ *     index.[ch]      IMAP's precomputed data of a message (store/msg_index)
+ *     header_cache.[ch] the loop's caches of header text and raw headers
+ *   the session and its services
+ *     mailbox_name.c  mailbox names between the wire and the store
+ *     output.c        writing: bytes, lines, untagged responses, strings
+ *     compress.c      COMPRESS=DEFLATE as a conn filter
+ *     capability.c    the capability list; may a password be sent here
+ *     recent.c        \Recent (IMAP4rev1)
+ *     updates.c       the session's view and other sessions' changes
+ *     reply.c         the tagged reply; the mailbox-name argument check
+ *     session.c       lifecycle, conn callbacks, dispatch, async wake
+ *   the commands, one file per family (imap_cmd_*() below)
+ *     cmd_any.c       CAPABILITY NOOP LOGOUT ID
+ *     cmd_login.c     STARTTLS AUTHENTICATE LOGIN
+ *     cmd_setup.c     ENABLE NAMESPACE COMPRESS
+ *     cmd_quota.c     GETQUOTA GETQUOTAROOT SETQUOTA; the account's quota
+ *     cmd_expunge.c   EXPUNGE; the silent expunge of CLOSE
+ *     cmd_select.c    SELECT EXAMINE CLOSE UNSELECT CHECK (-> cmd_expunge)
+ *     cmd_status.c    STATUS; its "* STATUS" line
+ *     cmd_list.c      LIST LSUB (-> cmd_status for LIST-STATUS)
+ *     cmd_mailbox.c   CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE
+ *     cmd_append.c    APPEND (-> cmd_quota)
+ *     cmd_copy.c      COPY MOVE (-> cmd_quota)
+ *     cmd_fetch.c     FETCH
+ *     cmd_store.c     STORE
+ *     cmd_search.c    SEARCH
+ *     cmd_idle.c      IDLE
+ *   the top
+ *     commands.c      the command table: name, handler, flags
+ *     imap.c          imap_session_start(): a session given that table
  *
  * ---------------------------------------------------------------------
  * How a command runs
@@ -48,10 +72,11 @@
  *               and cmd->ctx.
  *   IMAP_ASYNC  the handler started something asynchronous (store_submit,
  *               auth_check) and will be woken by imap_cmd_wake(s) from its
- *               completion. Until then input is paused (conn_pause), the
- *               session holds a reference (so `s` stays valid for the
- *               completion even if the connection closed), and the handler
- *               is not called. imap_cmd_wake() MUST be called exactly once
+ *               completion. Until then input is paused (conn_pause; not
+ *               while the command reads lines itself, IMAP_IN_AUTH and
+ *               IMAP_IN_IDLE), the session holds a reference (so `s` stays
+ *               valid for the completion even if the connection closed),
+ *               and the handler is not called. imap_cmd_wake() MUST be called exactly once
  *               per ASYNC return. If the connection closed meanwhile, wake
  *               does not call the handler again: it runs cmd->ctx_free,
  *               frees the command and drops the reference. So a completion
@@ -91,12 +116,16 @@
 #ifndef TERN_IMAP_INT_H
 #define TERN_IMAP_INT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "proto/sasl/sasl.h"
+#include "proto/common/env.h"
+#include "store/store.h"
+#include "lib/arena.h"
 #include "lib/log.h"
 
 struct conn;
@@ -109,24 +138,17 @@ struct imap_compress;
 struct store_rd;
 
 /* ------------------------------------------------------------------ */
-/* Arena: bump allocator in chunks, freed all at once.                 */
+/* The per-command arena (arena.c over lib/arena.h)                     */
 /* ------------------------------------------------------------------ */
 
-struct imap_arena_chunk;
-struct imap_arena {
-	struct imap_arena_chunk *head;
-	size_t total; /* bytes handed out (for limits and logs) */
-};
-
-/* Never returns NULL: aborts on allocation failure (like the rest of tern's
- * small allocations would on OOM). Memory is 16-byte aligned and zeroed. */
-void *imap_arena_alloc(struct imap_arena *a, size_t n);
+/* lib/arena.h's allocators, but never NULL: out of memory aborts (like
+ * the rest of tern's small allocations). Memory is 16-byte aligned and
+ * zeroed. arena_reset() frees it all. */
+void *imap_arena_alloc(struct arena *a, size_t n);
 /* Copy of [s, s+n) with a NUL appended. */
-char *imap_arena_strndup(struct imap_arena *a, const char *s, size_t n);
-char *imap_arena_printf(struct imap_arena *a, const char *fmt, ...)
+char *imap_arena_strndup(struct arena *a, const char *s, size_t n);
+char *imap_arena_printf(struct arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Frees every chunk; the arena can be reused. */
-void imap_arena_reset(struct imap_arena *a);
 
 /* ------------------------------------------------------------------ */
 /* Parsed command                                                       */
@@ -170,7 +192,7 @@ struct imap_cmd {
 	struct imap_arg *args; /* top-level arguments after the name */
 	size_t nargs;
 	const struct imap_command *def; /* table entry */
-	struct imap_arena arena;        /* everything above lives here */
+	struct arena arena;             /* everything above lives here */
 
 	/* Handler-owned, for resumable (AGAIN) and async (ASYNC) commands.
 	 * step starts at 0; the session never touches step or ctx. */
@@ -181,8 +203,8 @@ struct imap_cmd {
 	uint64_t started_ms; /* uv_now() when dispatched, for logs */
 };
 
-/* Argument accessors. They return false if the argument is missing or of
- * the wrong type; `i` is an index into cmd->args (or a list). */
+/* Argument accessors (args.c). They return false if the argument is
+ * missing or of the wrong type. */
 bool imap_arg_is_atom(const struct imap_arg *a, const char *word); /* case-insensitive */
 /* astring: atom, quoted, literal (not literal8), or NIL read as "NIL". */
 bool imap_arg_astring(const struct imap_arg *a, const char **str, size_t *len);
@@ -258,12 +280,18 @@ struct imap_pending {
 	bool keywords_changed; /* a new keyword appeared: re-send FLAGS */
 };
 
-/* What the connection is reading right now, for session.c. */
+/* What the connection is reading right now, for session.c. In IMAP_IN_AUTH
+ * and IMAP_IN_IDLE the command reads its own lines (AUTHENTICATE's
+ * continuations, IDLE's DONE): they go to the imap_line_fn it gave
+ * imap_set_input(), never to the parser. A line over the limit in
+ * IMAP_IN_AUTH arrives there as "*", the SASL cancel. */
+struct imap_session;
+typedef void (*imap_line_fn)(struct imap_session *s, const char *line, size_t len);
+
 enum imap_input_mode {
 	IMAP_IN_COMMAND = 0, /* lines and literals to the parser */
 	IMAP_IN_AUTH,        /* AUTHENTICATE continuation lines */
 	IMAP_IN_IDLE,        /* waiting for DONE */
-	IMAP_IN_SKIP,        /* discarding a refused literal / rest of a bad command */
 };
 
 struct imap_session {
@@ -297,23 +325,25 @@ struct imap_session {
 	/* The command being executed (NULL between commands). */
 	struct imap_cmd *cur;
 
-	/* Core-private below this line. */
-	enum imap_input_mode input;
+	/* The session's machinery: session.c's, but for the fields the
+	 * files named beside them set. */
+	const struct imap_command *commands; /* the command table (commands.c) */
+	size_t ncommands;
+	enum imap_input_mode input; /* imap_set_input() */
+	imap_line_fn line;          /* the command's line reader, when input is not COMMAND */
 	struct imap_parser *parser;
-	struct imap_compress *z;
-	struct sasl *sasl; /* during AUTHENTICATE only (900 bytes an idle session need not keep) */
-	struct auth_req *auth;
-	void *timer;  /* uv_timer_t for IMAP_AGAIN */
-	bool waiting; /* AGAIN: waiting for drained / timer */
-	bool async;   /* ASYNC: waiting for imap_cmd_wake */
-	bool in_dispatch;
-	unsigned paused; /* our conn_pause() count */
-	bool tls_pending;
-	uint64_t skip_bytes;
+	struct imap_compress *z; /* compress.c */
+	struct sasl *sasl;       /* cmd_login.c, during AUTHENTICATE only (900 bytes an idle
+	                            session need not keep) */
+	struct auth_req *auth;   /* cmd_login.c: the password check in flight */
+	void *timer;             /* uv_timer_t for IMAP_AGAIN */
+	bool waiting;            /* AGAIN: waiting for drained / timer */
+	bool async;              /* ASYNC: waiting for imap_cmd_wake */
+	unsigned paused;         /* our conn_pause() count */
 };
 
 /* ------------------------------------------------------------------ */
-/* Command table (commands.c)                                           */
+/* The command table (commands.c)                                       */
 /* ------------------------------------------------------------------ */
 
 enum imap_cmd_result {
@@ -339,58 +369,32 @@ struct imap_command {
 	unsigned flags;
 };
 
-/* Case-insensitive lookup; NULL if unknown. */
-const struct imap_command *imap_command_find(const char *name, size_t len);
+/* The table: what imap_session_start() (imap.c) hands the session, which
+ * looks commands up in it case-insensitively. */
+extern const struct imap_command imap_commands[];
+extern const size_t imap_ncommands;
+
+#define imap_log(s, lvl, ...) log_session((lvl), (s)->sid, (s)->peer, "imap", __VA_ARGS__)
+
+/* The store and the loop's read view of it. */
+static inline struct store *imap_store(const struct imap_session *s)
+{
+	return s->env->store;
+}
+static inline struct store_rd *imap_reader(const struct imap_session *s)
+{
+	return store_reader(s->env->store);
+}
+
+/* CONDSTORE enabled by use (FETCH MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE). */
+static inline void imap_condstore_enable(struct imap_session *s)
+{
+	s->enabled |= IMAP_EXT_CONDSTORE;
+}
 
 /* ------------------------------------------------------------------ */
-/* Session helpers (session.c)                                          */
+/* Mailbox names (mailbox_name.c)                                       */
 /* ------------------------------------------------------------------ */
-
-/* Raw output (through COMPRESS when active). 0, or -1 if closing. */
-int imap_write(struct imap_session *s, const void *data, size_t len);
-int imap_printf(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* "* " fmt CRLF. */
-void imap_untagged(struct imap_session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* "<tag> <status> [<code>] <text>" CRLF. status is "OK", "NO" or "BAD";
- * code is the response code without brackets ("TRYCREATE", "APPENDUID 7 3")
- * or NULL. Flushes pending untagged updates first, per the table flags.
- * A BAD counts towards max_errors (the session says BYE when exceeded). */
-void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *status, const char *code,
-                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* The code for the OK of FETCH, STORE and SEARCH, which may not send
- * EXPUNGE (RFC 9051 7.5.1): "EXPUNGEISSUED" when another session expunged
- * messages that this one has not been told about yet, else NULL. */
-const char *imap_expunge_issued(const struct imap_session *s);
-
-/* recent.c: \Recent (RFC 3501 2.3.2), for sessions without IMAP4rev2.
- * select: claim what arrived since the last session (EXAMINE: only look);
- * arrived: a new UID joins the view; status: how many a SELECT would get
- * now; forget: the mailbox was deleted. */
-void imap_recent_select(struct imap_session *s);
-void imap_recent_arrived(struct imap_session *s, uint32_t uid);
-bool imap_is_recent(const struct imap_session *s, uint32_t uid);
-uint32_t imap_recent_count(const struct imap_session *s);
-int64_t imap_recent_status(struct imap_session *s, int64_t mailbox_id);
-void imap_recent_forget(int64_t mailbox_id);
-/* Not a store flag: added to flags for output only (imap_format_flags). */
-#define IMAP_FLAG_RECENT (1u << 5)
-/* flags | IMAP_FLAG_RECENT when uid is recent in this session. */
-uint32_t imap_output_flags(const struct imap_session *s, uint32_t uid, uint32_t flags);
-
-/* Strings on the wire. astring: atom if safe, else quoted if possible,
- * else literal. quoted: a quoted string if it can be (no CR/LF/NUL; 8-bit
- * only with UTF8=ACCEPT), else a literal. nstring: NIL for str == NULL.
- * literal: "{n}" CRLF bytes (literal8 "~{n}" if the bytes contain NUL). */
-void imap_write_astring(struct imap_session *s, const char *str, size_t len);
-void imap_write_quoted(struct imap_session *s, const char *str, size_t len);
-void imap_write_nstring(struct imap_session *s, const char *str, size_t len);
-void imap_write_literal(struct imap_session *s, const char *data, size_t len);
-/* A mailbox name (internal UTF-8) as the client must see it: modified
- * UTF-7 unless UTF8=ACCEPT is enabled, then as an astring. */
-void imap_write_mailbox(struct imap_session *s, const char *name);
-
-bool imap_output_full(const struct imap_session *s);
 
 /* Internal mailbox names are UTF-8 with '/' as the hierarchy separator and
  * "INBOX" spelled in upper case. Decode a client's name (astring bytes) to
@@ -405,20 +409,69 @@ ssize_t imap_mailbox_name_encode(const struct imap_session *s, const char *name,
                                  size_t outcap);
 #define IMAP_MAILBOX_NAME_MAX 1024
 
-/* Async commands: see the top of this file. */
-void imap_cmd_wake(struct imap_session *s);
+/* ------------------------------------------------------------------ */
+/* Output (output.c)                                                    */
+/* ------------------------------------------------------------------ */
 
-void imap_ref(struct imap_session *s);
-void imap_unref(struct imap_session *s);
+/* Raw output (through COMPRESS when active). 0, or -1 if closing. */
+int imap_write(struct imap_session *s, const void *data, size_t len);
+int imap_printf(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* prefix, then fmt, then CRLF when crlf: what imap_printf, imap_untagged and
+ * imap_tagged write with. */
+int imap_vwritef(struct imap_session *s, const char *prefix, const char *fmt, va_list ap, bool crlf)
+    __attribute__((format(printf, 3, 0)));
+/* "* " fmt CRLF. */
+void imap_untagged(struct imap_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
-/* The store and the loop's read view of it. */
-struct store *imap_store(const struct imap_session *s);
-struct store_rd *imap_reader(const struct imap_session *s);
+/* Strings on the wire. astring: atom if safe, else quoted if possible,
+ * else literal. quoted: a quoted string if it can be (no CR/LF/NUL; 8-bit
+ * only with UTF8=ACCEPT), else a literal. nstring: NIL for str == NULL.
+ * literal: "{n}" CRLF bytes (literal8 "~{n}" if the bytes contain NUL). */
+void imap_write_astring(struct imap_session *s, const char *str, size_t len);
+void imap_write_quoted(struct imap_session *s, const char *str, size_t len);
+void imap_write_nstring(struct imap_session *s, const char *str, size_t len);
+void imap_write_literal(struct imap_session *s, const char *data, size_t len);
+/* A mailbox name (internal UTF-8) as the client must see it: modified
+ * UTF-7 unless UTF8=ACCEPT is enabled, then as an astring. */
+void imap_write_mailbox(struct imap_session *s, const char *name);
 
-/* CONDSTORE enabled by use (FETCH MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE). */
-void imap_condstore_enable(struct imap_session *s);
+/* The conn's output queue is over its limit: stop producing (IMAP_AGAIN). */
+bool imap_output_full(const struct imap_session *s);
 
-#define imap_log(s, lvl, ...) log_session((lvl), (s)->sid, (s)->peer, "imap", __VA_ARGS__)
+/* ------------------------------------------------------------------ */
+/* COMPRESS=DEFLATE (compress.c)                                        */
+/* ------------------------------------------------------------------ */
+
+/* Install the filter on the conn (after the OK went out). 0 or -1. */
+int imap_compress_start(struct imap_session *s);
+void imap_compress_free(struct imap_session *s);
+
+/* ------------------------------------------------------------------ */
+/* Capabilities (capability.c)                                          */
+/* ------------------------------------------------------------------ */
+
+/* The capability list for the session's state, without "CAPABILITY". */
+const char *imap_capabilities(const struct imap_session *s, char *buf, size_t len);
+/* May a password be sent on this connection (proto_auth_allowed)? */
+bool imap_login_allowed(const struct imap_session *s);
+
+/* ------------------------------------------------------------------ */
+/* \Recent (recent.c)                                                   */
+/* ------------------------------------------------------------------ */
+
+/* \Recent (RFC 3501 2.3.2), for sessions without IMAP4rev2.
+ * select: claim what arrived since the last session (EXAMINE: only look);
+ * arrived: a new UID joins the view; status: how many a SELECT would get
+ * now; forget: the mailbox was deleted. */
+void imap_recent_select(struct imap_session *s);
+void imap_recent_arrived(struct imap_session *s, uint32_t uid);
+bool imap_is_recent(const struct imap_session *s, uint32_t uid);
+uint32_t imap_recent_count(const struct imap_session *s);
+int64_t imap_recent_status(struct imap_session *s, int64_t mailbox_id);
+void imap_recent_forget(int64_t mailbox_id);
+/* flags | IMAP_FLAG_RECENT (flags.h) when uid is recent in this session. */
+uint32_t imap_output_flags(const struct imap_session *s, uint32_t uid, uint32_t flags);
 
 /* ------------------------------------------------------------------ */
 /* The view and the update queue (updates.c)                            */
@@ -450,67 +503,141 @@ void imap_view_keyword_seen(struct imap_session *s, const char *kw, size_t len);
 
 /* Write everything queued that may be written now. allow_expunge false
  * holds back EXPUNGE/VANISHED (and EXISTS is still written). Called by
- * imap_tagged(), IDLE and NOOP; message commands need not call it. */
+ * imap_tagged() and by IDLE; commands need not call it. */
 void imap_updates_flush(struct imap_session *s, bool allow_expunge);
 
+/* The code for the OK of FETCH, STORE and SEARCH, which may not send
+ * EXPUNGE (RFC 9051 7.5.1): "EXPUNGEISSUED" when another session expunged
+ * messages that this one has not been told about yet, else NULL. */
+const char *imap_expunge_issued(const struct imap_session *s);
+
+/* Subscribe to the selected mailbox's notifications (SELECT), and stop. */
+int imap_updates_subscribe(struct imap_session *s);
+void imap_updates_unsubscribe(struct imap_session *s);
+/* Forget every queued update. */
+void imap_pending_clear(struct imap_session *s);
+/* "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" for the selection. */
+void imap_write_flags_responses(struct imap_session *s);
+/* Write "(\Seen \Flagged kw)" for the flag bits and keywords of uid
+ * (with \Recent when it is recent in this session). */
+void imap_write_flag_list(struct imap_session *s, uint32_t uid, uint32_t flags,
+                          const char *keywords);
+
 /* ------------------------------------------------------------------ */
-/* Handlers                                                             */
+/* Replies (reply.c)                                                    */
 /* ------------------------------------------------------------------ */
 
-/* core: cmd_auth.c */
+/* "<tag> <status> [<code>] <text>" CRLF. status is "OK", "NO" or "BAD";
+ * code is the response code without brackets ("TRYCREATE", "APPENDUID 7 3")
+ * or NULL. Flushes pending untagged updates first, per the table flags.
+ * A BAD counts towards max_errors (the session says BYE when exceeded). */
+void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *status, const char *code,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Decode argument i of cmd as a mailbox name into buf (see
+ * imap_mailbox_name_decode). On failure it answers BAD (no name) or NO
+ * [CANNOT] (not a valid name) itself and returns false. */
+bool imap_arg_mailbox(struct imap_session *s, struct imap_cmd *cmd, size_t i, char *buf, size_t cap,
+                      bool strip_trailing_sep);
+
+/* ------------------------------------------------------------------ */
+/* The session (session.c)                                              */
+/* ------------------------------------------------------------------ */
+
+/* Start a session on c with the listener's context and a command table
+ * (imap_session_start() in imap.c passes commands.c's). */
+struct imap_ctx;
+void imap_session_open(struct conn *c, const struct imap_ctx *x,
+                       const struct imap_command *commands, size_t ncommands);
+
+/* Async commands: see the top of this file. */
+void imap_cmd_wake(struct imap_session *s);
+
+void imap_ref(struct imap_session *s);
+void imap_unref(struct imap_session *s);
+
+/* The one state transition (logged; leaving NOT_AUTH raises the limits). */
+void imap_enter_state(struct imap_session *s, enum imap_state to);
+/* Close gracefully: state LOGOUT, the conn flushes and closes. */
+void imap_close(struct imap_session *s);
+/* Stop delivering input until the current command is DONE. */
+void imap_pause_input(struct imap_session *s);
+/* What the connection reads next; line is where lines go in IMAP_IN_AUTH
+ * and IMAP_IN_IDLE (NULL for IMAP_IN_COMMAND). */
+void imap_set_input(struct imap_session *s, enum imap_input_mode mode, imap_line_fn line);
+/* Wipe and free the SASL exchange (it holds the password). */
+void imap_sasl_end(struct imap_session *s);
+
+/* ------------------------------------------------------------------ */
+/* The commands                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Handlers, by file; their table entries (flags) are in commands.c.
+ * cmd->uid tells the UID form of FETCH, STORE, SEARCH, COPY, MOVE and
+ * EXPUNGE. */
+
+/* cmd_any.c */
 enum imap_cmd_result imap_cmd_capability(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_noop(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_logout(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd);
+/* cmd_login.c */
 enum imap_cmd_result imap_cmd_starttls(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_authenticate(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_login(struct imap_session *s, struct imap_cmd *cmd);
+/* cmd_setup.c */
 enum imap_cmd_result imap_cmd_enable(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_namespace(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_compress(struct imap_session *s, struct imap_cmd *cmd);
-/* core: cmd_mailbox.c */
-enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cmd); /* + EXAMINE */
-enum imap_cmd_result imap_cmd_create(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_delete(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_rename(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s,
-                                        struct imap_cmd *cmd); /* + UNSUBSCRIBE */
-enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd); /* + LSUB */
-enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);
-/* core: cmd_quota.c */
+
+/* cmd_quota.c */
 enum imap_cmd_result imap_cmd_getquota(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_getquotaroot(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_setquota(struct imap_session *s, struct imap_cmd *cmd);
-/* core: cmd_select.c */
-enum imap_cmd_result imap_cmd_close(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_unselect(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_check(struct imap_session *s, struct imap_cmd *cmd);
-/* core: cmd_idle.c */
-enum imap_cmd_result imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd);
+/* The account's quota in bytes (0 = none), for APPEND, COPY and MOVE. */
+uint64_t imap_account_quota(struct imap_session *s);
 
-/* messages (stubs in cmd_message_pending.c until the real ones land).
- * cmd->uid tells the UID form; the table entries are in commands.c:
- *   FETCH   SELECTED|UID|NO_EXPUNGE
- *   STORE   SELECTED|UID|NO_EXPUNGE|WRITE
- *   SEARCH  SELECTED|UID|NO_EXPUNGE
- *   COPY    SELECTED|UID
- *   MOVE    SELECTED|UID|BREAKS_SEQ|WRITE
- *   EXPUNGE SELECTED|UID|BREAKS_SEQ|WRITE
- *   APPEND  AUTH
- * CLOSE (core) needs to expunge \Deleted silently: the messages side
- * provides imap_expunge_deleted() below (stubbed to "nothing to do"). */
-enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_copy(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_move(struct imap_session *s, struct imap_cmd *cmd);
+/* cmd_expunge.c */
 enum imap_cmd_result imap_cmd_expunge(struct imap_session *s, struct imap_cmd *cmd);
-enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd);
-
 /* Expunge every \Deleted message of the selected mailbox WITHOUT telling
  * the client (CLOSE, RFC 9051 §6.4.1). Submits a store job; done(ud,
  * status) runs on the loop after commit (status = count or negative).
  * Returns 0 if submitted, negative if not (done not called). */
 int imap_expunge_deleted(struct imap_session *s, void (*done)(void *ud, int status), void *ud);
+
+/* cmd_select.c */
+enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cmd); /* + EXAMINE */
+enum imap_cmd_result imap_cmd_close(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_unselect(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_check(struct imap_session *s, struct imap_cmd *cmd);
+
+/* cmd_status.c */
+enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);
+/* STATUS items ("(MESSAGES UNSEEN ...)") as a bit set, and the
+ * "* STATUS" line for them, which LIST-STATUS writes too. */
+int imap_status_items(const struct imap_arg *list, unsigned *items);
+int imap_write_status(struct imap_session *s, const char *name, int64_t mailbox_id, unsigned items);
+
+/* cmd_list.c */
+enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd); /* + LSUB */
+/* cmd_mailbox.c */
+enum imap_cmd_result imap_cmd_create(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_delete(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_rename(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s,
+                                        struct imap_cmd *cmd); /* + UNSUBSCRIBE */
+/* cmd_append.c */
+enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd);
+/* cmd_copy.c */
+enum imap_cmd_result imap_cmd_copy(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_move(struct imap_session *s, struct imap_cmd *cmd);
+/* cmd_fetch.c */
+enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd);
+/* cmd_store.c */
+enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd);
+/* cmd_search.c */
+enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd);
+/* cmd_idle.c */
+enum imap_cmd_result imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd);
 
 #endif

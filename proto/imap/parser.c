@@ -132,7 +132,7 @@ void imap_cmd_free(struct imap_cmd **cmdp)
 		c->ctx_free = NULL;
 		fn(c);
 	}
-	imap_arena_reset(&c->arena);
+	arena_reset(&c->arena);
 	free(c);
 	*cmdp = NULL;
 }
@@ -151,7 +151,7 @@ static void start_over(struct imap_parser *p)
 	p->tag[0] = '\0';
 	p->lit_buf = NULL;
 	if (p->cmd)
-		imap_arena_reset(&p->cmd->arena);
+		arena_reset(&p->cmd->arena);
 	else
 		p->cmd = cmd_new();
 	memset(p->cmd, 0, sizeof(*p->cmd));

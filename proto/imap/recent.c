@@ -14,7 +14,8 @@
  * A session's recent messages are the range (recent_lo, recent_hi] it
  * claimed at SELECT, plus single UIDs claimed later (recent_more).
  */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
+#include "proto/imap/flags.h"
 #include "proto/imap/seqset.h"
 
 #include <stdlib.h>
@@ -138,6 +139,11 @@ bool imap_is_recent(const struct imap_session *s, uint32_t uid)
 	return imap_uids_contain(s->sel.recent_more, s->sel.nrecent_more, uid);
 }
 
+uint32_t imap_output_flags(const struct imap_session *s, uint32_t uid, uint32_t flags)
+{
+	return imap_is_recent(s, uid) ? flags | IMAP_FLAG_RECENT : flags;
+}
+
 uint32_t imap_recent_count(const struct imap_session *s)
 {
 	uint32_t n = 0;
@@ -148,7 +154,7 @@ uint32_t imap_recent_count(const struct imap_session *s)
 	for (; first < s->sel.count && s->sel.uids[first] <= s->sel.recent_hi; first++)
 		n++;
 	for (size_t i = 0; i < s->sel.nrecent_more; i++)
-		n += imap_view_seq(s, s->sel.recent_more[i]) != 0;
+		n += imap_uids_contain(s->sel.uids, s->sel.count, s->sel.recent_more[i]);
 	return n;
 }
 

@@ -2,6 +2,7 @@
 #include "proto/imap/search_keys.h"
 #include "proto/imap/imap_int.h"
 #include "proto/imap/dates.h"
+#include "proto/imap/flags.h"
 #include "proto/imap/seqset.h"
 
 #include <errno.h>
@@ -14,7 +15,7 @@
 struct sp {
 	const struct imap_arg *args;
 	size_t n, i;
-	struct imap_arena *a;
+	struct arena *a;
 	struct imap_search *q;
 	const char **err;
 };
@@ -54,18 +55,6 @@ static int arg_date(struct sp *p, int64_t *day)
 	if (arg_astring(p, &s, &len) < 0 || imap_parse_date(s, len, day) < 0)
 		return bad(p, "Invalid date");
 	return 0;
-}
-
-static bool keyword_ok(const char *s, size_t len)
-{
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c))
-			return false;
-	}
-	return true;
 }
 
 static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth);
@@ -194,7 +183,7 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 		k = newkey(p, IMAP_SK_KEYWORD);
 		k->neg = w[0] == 'U' || w[0] == 'u';
 		const struct imap_arg *kw = next_arg(p);
-		if (!kw || kw->type != IMAP_ARG_ATOM || !keyword_ok(kw->str, kw->len))
+		if (!kw || kw->type != IMAP_ARG_ATOM || !imap_keyword_valid(kw->str, kw->len))
 			return bad(p, "Invalid keyword");
 		k->str = kw->str;
 		k->len = kw->len;
@@ -298,8 +287,8 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 	return 0;
 }
 
-int imap_search_parse(const struct imap_arg *args, size_t n, struct imap_arena *a,
-                      struct imap_search *q, const char **err)
+int imap_search_parse(const struct imap_arg *args, size_t n, struct arena *a, struct imap_search *q,
+                      const char **err)
 {
 	struct sp p = {.args = args, .n = n, .a = a, .q = q, .err = err};
 	memset(q, 0, sizeof *q);

@@ -23,7 +23,7 @@
 #include "proto/imap/seqset.h"
 
 struct imap_arg;
-struct imap_arena;
+struct arena;
 
 #define IMAP_SEARCH_MAX_DEPTH 64
 #define IMAP_SEARCH_MAX_FTS 16
@@ -97,7 +97,7 @@ struct imap_search {
 
 /* Parse args[0..n). Returns 0; -EINVAL (BAD, *err says why) or -ENOTSUP
  * for an unknown CHARSET (NO [BADCHARSET]). */
-int imap_search_parse(const struct imap_arg *args, size_t n, struct imap_arena *a,
+int imap_search_parse(const struct imap_arg *args, size_t n, struct arena *a,
                       struct imap_search *out, const char **err);
 
 /* One message as SEARCH sees it. */

@@ -37,7 +37,7 @@ static int parse_num(const char *t, size_t len, size_t *i, uint32_t *out)
 	return 0;
 }
 
-int imap_seqset_parse(const char *t, size_t len, struct imap_seqset *out, struct imap_arena *a)
+int imap_seqset_parse(const char *t, size_t len, struct imap_seqset *out, struct arena *a)
 {
 	memset(out, 0, sizeof(*out));
 	if (len == 1 && t[0] == '$') {
@@ -141,7 +141,7 @@ static void merge(struct imap_seqset *out)
 
 int imap_seqset_resolve(const uint32_t *uids, uint32_t count, const uint32_t *saved, size_t nsaved,
                         const struct imap_seqset *set, bool uid_mode, struct imap_seqset *out,
-                        struct imap_arena *a)
+                        struct arena *a)
 {
 	memset(out, 0, sizeof(*out));
 	if (set->dollar) {
@@ -224,7 +224,7 @@ bool imap_seqset_contains(const struct imap_seqset *r, uint32_t n)
 	return lo < r->n && r->r[lo].lo <= n && n <= r->r[lo].hi;
 }
 
-char *imap_seqset_format(struct imap_arena *a, const uint32_t *nums, size_t n)
+char *imap_seqset_format(struct arena *a, const uint32_t *nums, size_t n)
 {
 	/* at most 10 digits + separator per number */
 	char *buf = imap_arena_alloc(a, n * 11 + 1);

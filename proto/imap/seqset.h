@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct imap_arena;
+struct arena;
 
 #define IMAP_SEQ_STAR UINT32_MAX
 
@@ -35,7 +35,7 @@ struct imap_seqset {
 /* Parse "1,3:5,7:*" / "*" / "$". Numbers are nz-number (1..2^32-1); "0"
  * is an error. Ranges may be written either way round ("5:1"). Returns 0
  * or -EINVAL. */
-int imap_seqset_parse(const char *text, size_t len, struct imap_seqset *out, struct imap_arena *a);
+int imap_seqset_parse(const char *text, size_t len, struct imap_seqset *out, struct arena *a);
 
 /* Resolve against a view: uids[0..count) ascending. uid_mode: the numbers
  * are UIDs (a UID not in the view is skipped; '*' is the highest UID in the
@@ -47,7 +47,7 @@ int imap_seqset_parse(const char *text, size_t len, struct imap_seqset *out, str
  * none). Returns 0, -ERANGE, or -EINVAL. */
 int imap_seqset_resolve(const uint32_t *uids, uint32_t count, const uint32_t *saved, size_t nsaved,
                         const struct imap_seqset *set, bool uid_mode, struct imap_seqset *out,
-                        struct imap_arena *a);
+                        struct arena *a);
 
 /* Messages in a resolved set. */
 uint64_t imap_seqset_count(const struct imap_seqset *resolved);
@@ -65,6 +65,6 @@ bool imap_uids_push(uint32_t **v, size_t *n, size_t *cap, uint32_t x);
  * "a:b" ("3,4,5,9" -> "3:5,9"). For VANISHED (sorted input) and COPYUID
  * (source and destination UIDs in corresponding order). Returns a string
  * in the arena; "" for n == 0. */
-char *imap_seqset_format(struct imap_arena *a, const uint32_t *nums, size_t n);
+char *imap_seqset_format(struct arena *a, const uint32_t *nums, size_t n);
 
 #endif

@@ -1,5 +1,7 @@
 /* session: the IMAP server session (RFC 9051, RFC 3501): lifecycle, conn
- * callbacks, dispatch through the command table, replies.
+ * callbacks, dispatch through the command table it was opened with, the
+ * wake of async commands. What it writes goes through output.c; a
+ * command's tagged reply is reply.c's.
  *
  * Why it looks like this. An IMAP command is not a line: literals split it
  * across lines and blocks, so every byte goes through one resumable parser
@@ -24,6 +26,11 @@
  * one while its handle closes. Completions that arrive after the conn
  * closed find s->closed and only release their command.
  *
+ * The session knows no command by name: handlers are reached through the
+ * table (commands.c, handed over by imap.c), and a command that reads its
+ * own lines (AUTHENTICATE, IDLE) hands imap_set_input() the function that
+ * takes them. So no file below the commands calls up into one.
+ *
  * Untagged updates from other sessions are queued by updates.c and
  * written by imap_tagged() before the tagged line (never in the middle of a
  * command's own untagged stream), or at once in IDLE.
@@ -35,20 +42,19 @@
  *     |                                                   SELECTED-+
  *     +--- LOGOUT / BYE / drop / timeout / too many errors ---> LOGOUT
  */
-#include "proto/imap/core.h"
+#include "proto/imap/imap_int.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
-#include "lib/mutf7.h"
 #include "proto/imap/parser.h"
 #include "proto/imap/imap.h"
 #include "proto/common/env.h"
 #include "proto/common/session.h"
+#include "auth/auth.h"
 #include "net/conn.h"
 #include "store/notify.h"
 #include "store/store.h"
@@ -60,48 +66,11 @@ static const char *const state_names[] = {
     [IMAP_LOGOUT] = "LOGOUT",
 };
 
-const char *imap_state_name(enum imap_state st)
-{
-	return state_names[st];
-}
-
-void imap_enter_state(struct imap_session *s, enum imap_state to)
-{
-	if (s->state == to)
-		return;
-	imap_log(s, LOG_DEBUG, "event=state from=%s to=%s", state_names[s->state], state_names[to]);
-	enum imap_state from = s->state;
-	s->state = to;
-	if (from == IMAP_NOT_AUTH && to != IMAP_LOGOUT)
-		imap_apply_limits(s);
-}
-
-struct store *imap_store(const struct imap_session *s)
-{
-	return s->env->store;
-}
-
-struct store_rd *imap_reader(const struct imap_session *s)
-{
-	return store_reader(s->env->store);
-}
-
-void imap_condstore_enable(struct imap_session *s)
-{
-	s->enabled |= IMAP_EXT_CONDSTORE;
-}
-
-bool imap_login_allowed(const struct imap_session *s)
-{
-	if (s->closed)
-		return false;
-	return proto_auth_allowed(s->env, s->conn);
-}
-
 /* The line limit before login (the parser's own: imap_parser_limits_preauth()). */
 #define PREAUTH_MAX_LINE 8192
 
-void imap_apply_limits(struct imap_session *s)
+/* The parser's and the conn's limits for the session's state. */
+static void apply_limits(struct imap_session *s)
 {
 	struct imap_parser_limits l;
 	const struct imap_settings *cfg = s->cfg;
@@ -117,316 +86,21 @@ void imap_apply_limits(struct imap_session *s)
 	imap_parser_set_limits(s->parser, &l);
 }
 
-void imap_set_input(struct imap_session *s, enum imap_input_mode mode)
+void imap_enter_state(struct imap_session *s, enum imap_state to)
+{
+	if (s->state == to)
+		return;
+	imap_log(s, LOG_DEBUG, "event=state from=%s to=%s", state_names[s->state], state_names[to]);
+	enum imap_state from = s->state;
+	s->state = to;
+	if (from == IMAP_NOT_AUTH && to != IMAP_LOGOUT)
+		apply_limits(s);
+}
+
+void imap_set_input(struct imap_session *s, enum imap_input_mode mode, imap_line_fn line)
 {
 	s->input = mode;
-}
-
-/* ---- output ---- */
-
-int imap_write(struct imap_session *s, const void *data, size_t len)
-{
-	if (s->closed)
-		return -1;
-	return conn_write(s->conn, data, len);
-}
-
-static int vwritef(struct imap_session *s, const char *prefix, const char *fmt, va_list ap,
-                   bool crlf) __attribute__((format(printf, 3, 0)));
-
-static int vwritef(struct imap_session *s, const char *prefix, const char *fmt, va_list ap,
-                   bool crlf)
-{
-	char buf[2048];
-	size_t plen = strlen(prefix);
-	va_list ap2;
-	va_copy(ap2, ap);
-	int n = vsnprintf(buf + plen, sizeof buf - plen - 2, fmt, ap);
-	if (n < 0) {
-		va_end(ap2);
-		return -1;
-	}
-	memcpy(buf, prefix, plen);
-	if ((size_t)n < sizeof buf - plen - 2) {
-		va_end(ap2);
-		size_t len = plen + (size_t)n;
-		if (crlf) {
-			buf[len++] = '\r';
-			buf[len++] = '\n';
-		}
-		return imap_write(s, buf, len);
-	}
-	char *big = malloc(plen + (size_t)n + 3);
-	if (!big) {
-		va_end(ap2);
-		return -1;
-	}
-	memcpy(big, prefix, plen);
-	vsnprintf(big + plen, (size_t)n + 1, fmt, ap2);
-	va_end(ap2);
-	size_t len = plen + (size_t)n;
-	if (crlf) {
-		big[len++] = '\r';
-		big[len++] = '\n';
-	}
-	int rc = imap_write(s, big, len);
-	free(big);
-	return rc;
-}
-
-int imap_printf(struct imap_session *s, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = vwritef(s, "", fmt, ap, false);
-	va_end(ap);
-	return rc;
-}
-
-void imap_untagged(struct imap_session *s, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vwritef(s, "* ", fmt, ap, true);
-	va_end(ap);
-}
-
-void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *status, const char *code,
-                 const char *fmt, ...)
-{
-	unsigned flags = cmd->def ? cmd->def->flags : 0;
-	if (s->state == IMAP_SELECTED && !(flags & IMAP_CMD_NO_UPDATES)) {
-		bool allow = !((flags & IMAP_CMD_NO_EXPUNGE) && !cmd->uid);
-		imap_updates_flush(s, allow);
-	}
-	char prefix[1280];
-	const char *tag = cmd->tag ? cmd->tag : "*";
-	if (code && *code)
-		snprintf(prefix, sizeof prefix, "%.150s %s [%.1000s] ", tag, status, code);
-	else
-		snprintf(prefix, sizeof prefix, "%.150s %s ", tag, status);
-	va_list ap;
-	va_start(ap, fmt);
-	vwritef(s, prefix, fmt, ap, true);
-	va_end(ap);
-	if (strcmp(status, "BAD") == 0)
-		s->errors++;
-	if (strcmp(status, "OK") != 0) {
-		char t[64];
-		imap_log(s, LOG_DEBUG, "event=reply cmd=%s status=%s code=%s",
-		         cmd->name ? cmd->name : "-", status,
-		         log_kv_escape(t, sizeof t, code ? code : "", code ? strlen(code) : 0));
-	}
-}
-
-bool imap_output_full(const struct imap_session *s)
-{
-	return !s->closed && conn_output_full(s->conn);
-}
-
-static bool atom_safe(const char *str, size_t len)
-{
-	if (len == 0 || len > 256)
-		return false;
-	if (len == 3 && strncasecmp(str, "NIL", 3) == 0)
-		return false;
-	/* ATOM-CHARs only, and no "[" either */
-	for (size_t i = 0; i < len; i++)
-		if (!imap_is_atom_char((unsigned char)str[i]) || str[i] == '[')
-			return false;
-	return true;
-}
-
-static bool quotable(const struct imap_session *s, const char *str, size_t len)
-{
-	if (len > 4096)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!imap_is_quoted_char((unsigned char)str[i], s->enabled & IMAP_EXT_UTF8))
-			return false;
-	if (s->enabled & IMAP_EXT_UTF8)
-		return utf8_valid(str, len);
-	return true;
-}
-
-void imap_write_literal(struct imap_session *s, const char *data, size_t len)
-{
-	bool nul = memchr(data, '\0', len) != NULL;
-	imap_printf(s, "%s{%zu}\r\n", nul ? "~" : "", len);
-	imap_write(s, data, len);
-}
-
-void imap_write_quoted(struct imap_session *s, const char *str, size_t len)
-{
-	if (!quotable(s, str, len)) {
-		imap_write_literal(s, str, len);
-		return;
-	}
-	char buf[2 * 4096 + 2];
-	size_t w = 0;
-	buf[w++] = '"';
-	for (size_t i = 0; i < len; i++) {
-		if (str[i] == '"' || str[i] == '\\')
-			buf[w++] = '\\';
-		buf[w++] = str[i];
-	}
-	buf[w++] = '"';
-	imap_write(s, buf, w);
-}
-
-void imap_write_astring(struct imap_session *s, const char *str, size_t len)
-{
-	if (atom_safe(str, len))
-		imap_write(s, str, len);
-	else
-		imap_write_quoted(s, str, len);
-}
-
-void imap_write_nstring(struct imap_session *s, const char *str, size_t len)
-{
-	if (!str)
-		imap_write(s, "NIL", 3);
-	else
-		imap_write_quoted(s, str, len);
-}
-
-ssize_t imap_mailbox_name_encode(const struct imap_session *s, const char *name, char *out,
-                                 size_t outcap)
-{
-	size_t len = strlen(name);
-	if (s->enabled & IMAP_EXT_UTF8) {
-		if (len + 1 > outcap)
-			return -ENAMETOOLONG;
-		memcpy(out, name, len + 1);
-		return (ssize_t)len;
-	}
-	return mutf7_encode(name, len, out, outcap);
-}
-
-void imap_write_mailbox(struct imap_session *s, const char *name)
-{
-	char buf[IMAP_MAILBOX_NAME_MAX * 4 + 16];
-	ssize_t n = imap_mailbox_name_encode(s, name, buf, sizeof buf);
-	if (n < 0) {
-		imap_write_quoted(s, name, strlen(name));
-		return;
-	}
-	/* Always quoted: some clients mis-handle atoms with '/' or '&'. An
-	 * atom is only used for INBOX. */
-	if (strcmp(buf, "INBOX") == 0)
-		imap_write(s, buf, (size_t)n);
-	else
-		imap_write_quoted(s, buf, (size_t)n);
-}
-
-ssize_t imap_mailbox_name_decode(const struct imap_session *s, const char *wire, size_t len,
-                                 char *out, size_t outcap, bool strip_trailing_sep)
-{
-	if (memchr(wire, '\0', len))
-		return -EINVAL;
-	if (len > IMAP_MAILBOX_NAME_MAX)
-		return -ENAMETOOLONG;
-	ssize_t n;
-	bool ascii = true;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)wire[i] >= 0x80)
-			ascii = false;
-	if (!ascii) {
-		/* raw UTF-8: only with UTF8=ACCEPT (RFC 9755) */
-		if (!(s->enabled & IMAP_EXT_UTF8) || !utf8_valid(wire, len))
-			return -EINVAL;
-		if (len + 1 > outcap)
-			return -ENAMETOOLONG;
-		memcpy(out, wire, len);
-		out[len] = '\0';
-		n = (ssize_t)len;
-	} else {
-		n = mutf7_decode(wire, len, out, outcap);
-		if (n < 0) {
-			if (!(s->enabled & IMAP_EXT_UTF8) || n == -ENAMETOOLONG)
-				return n;
-			/* UTF8=ACCEPT: a name with a literal '&' is just a name */
-			if (len + 1 > outcap)
-				return -ENAMETOOLONG;
-			memcpy(out, wire, len);
-			out[len] = '\0';
-			n = (ssize_t)len;
-		}
-	}
-	for (ssize_t i = 0; i < n; i++)
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-			return -EINVAL;
-	if (strip_trailing_sep)
-		while (n > 0 && out[n - 1] == '/')
-			out[--n] = '\0';
-	if (n == 0)
-		return -EINVAL;
-	/* no empty components ("a//b", "/a") */
-	if (out[0] == '/' || strstr(out, "//") || out[n - 1] == '/')
-		return -EINVAL;
-	/* INBOX in any case is INBOX, also as a parent */
-	if (n >= 5 && strncasecmp(out, "INBOX", 5) == 0 && (n == 5 || out[5] == '/'))
-		memcpy(out, "INBOX", 5);
-	return n;
-}
-
-/* ---- arguments ---- */
-
-bool imap_arg_is_atom(const struct imap_arg *a, const char *word)
-{
-	return a && (a->type == IMAP_ARG_ATOM || a->type == IMAP_ARG_NIL) &&
-	       strlen(word) == a->len && strncasecmp(a->str, word, a->len) == 0;
-}
-
-bool imap_arg_astring(const struct imap_arg *a, const char **str, size_t *len)
-{
-	if (!a)
-		return false;
-	switch (a->type) {
-	case IMAP_ARG_ATOM:
-	case IMAP_ARG_QUOTED:
-	case IMAP_ARG_LITERAL:
-	case IMAP_ARG_NIL:
-		*str = a->str;
-		*len = a->len;
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool imap_arg_string(const struct imap_arg *a, const char **str, size_t *len)
-{
-	if (!a || (a->type != IMAP_ARG_QUOTED && a->type != IMAP_ARG_LITERAL))
-		return false;
-	*str = a->str;
-	*len = a->len;
-	return true;
-}
-
-bool imap_arg_u64(const struct imap_arg *a, uint64_t *out)
-{
-	if (!a || a->type != IMAP_ARG_ATOM || a->len == 0 || a->len > 19)
-		return false;
-	uint64_t v = 0;
-	for (size_t i = 0; i < a->len; i++) {
-		if (a->str[i] < '0' || a->str[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(a->str[i] - '0');
-	}
-	if (v > (uint64_t)INT64_MAX)
-		return false;
-	*out = v;
-	return true;
-}
-
-bool imap_arg_u32(const struct imap_arg *a, uint32_t *out)
-{
-	uint64_t v;
-	if (!imap_arg_u64(a, &v) || v > UINT32_MAX)
-		return false;
-	*out = (uint32_t)v;
-	return true;
+	s->line = line;
 }
 
 /* ---- lifecycle ---- */
@@ -449,6 +123,16 @@ static void session_free(struct imap_session *s)
 	free(s->searchres);
 	free(s->timer);
 	free(s);
+}
+
+/* Wipe and free the SASL exchange (it holds the password). */
+void imap_sasl_end(struct imap_session *s)
+{
+	if (s->sasl) {
+		sasl_clear(s->sasl);
+		free(s->sasl);
+		s->sasl = NULL;
+	}
 }
 
 void imap_unref(struct imap_session *s)
@@ -490,7 +174,8 @@ static void check_errors(struct imap_session *s)
 	imap_close(s);
 }
 
-void imap_bad_untagged(struct imap_session *s, const char *tag, const char *code, const char *msg)
+/* A BAD outside a command (parse errors): count, maybe BYE. */
+static void bad_untagged(struct imap_session *s, const char *tag, const char *code, const char *msg)
 {
 	if (code)
 		imap_printf(s, "%s BAD [%s] %s\r\n", tag ? tag : "*", code, msg);
@@ -588,14 +273,25 @@ void imap_cmd_wake(struct imap_session *s)
 	imap_unref(s);
 }
 
+/* The table entry for a command name (case-insensitive), or NULL. */
+static const struct imap_command *command_find(const struct imap_session *s, const char *name,
+                                               size_t len)
+{
+	for (size_t i = 0; i < s->ncommands; i++)
+		if (strlen(s->commands[i].name) == len &&
+		    strncasecmp(s->commands[i].name, name, len) == 0)
+			return &s->commands[i];
+	return NULL;
+}
+
 static void dispatch(struct imap_session *s, struct imap_cmd *cmd)
 {
-	const struct imap_command *def = imap_command_find(cmd->name, strlen(cmd->name));
+	const struct imap_command *def = command_find(s, cmd->name, strlen(cmd->name));
 	char nm[40];
 	if (!def) {
 		imap_log(s, LOG_DEBUG, "event=unknown_command name=%s",
 		         log_kv_escape(nm, sizeof nm, cmd->name, strlen(cmd->name)));
-		imap_bad_untagged(s, cmd->tag, NULL, "Unknown command");
+		bad_untagged(s, cmd->tag, NULL, "Unknown command");
 		imap_cmd_free(&cmd);
 		return;
 	}
@@ -610,7 +306,7 @@ static void dispatch(struct imap_session *s, struct imap_cmd *cmd)
 	else if ((def->flags & IMAP_CMD_SELECTED) && s->state != IMAP_SELECTED)
 		why = "No mailbox selected";
 	if (why) {
-		imap_bad_untagged(s, cmd->tag, NULL, why);
+		bad_untagged(s, cmd->tag, NULL, why);
 		imap_cmd_free(&cmd);
 		return;
 	}
@@ -649,7 +345,7 @@ static void feed(struct imap_session *s, const char *data, size_t len)
 		case IMAP_PARSE_ERROR: {
 			const char *tag = imap_parser_tag(s->parser);
 			const char *code = imap_parser_error_code(s->parser);
-			imap_bad_untagged(s, tag, code, imap_parser_error(s->parser));
+			bad_untagged(s, tag, code, imap_parser_error(s->parser));
 			break;
 		}
 		case IMAP_PARSE_COMMAND:
@@ -661,6 +357,19 @@ static void feed(struct imap_session *s, const char *data, size_t len)
 
 /* ---- conn callbacks ---- */
 
+/* A line for the command that reads its own input (s->input is not
+ * IMAP_IN_COMMAND: AUTHENTICATE's continuations, IDLE's DONE), through
+ * the function it gave imap_set_input(): the session knows no command by
+ * name. */
+static void command_line(struct imap_session *s, const char *line, size_t len)
+{
+	if (!s->cur || !s->line) {
+		imap_set_input(s, IMAP_IN_COMMAND, NULL);
+		return;
+	}
+	s->line(s, line, len);
+}
+
 static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 {
 	struct imap_session *s = conn_session(c);
@@ -669,7 +378,7 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 	if (too_long) {
 		imap_log(s, LOG_INFO, "event=line_too_long");
 		if (s->input == IMAP_IN_AUTH) {
-			imap_auth_line(s, "*", 1); /* cancel the exchange */
+			command_line(s, "*", 1); /* cancel the exchange */
 			return;
 		}
 		/* The tag: from the parser if the line continues a command,
@@ -689,18 +398,12 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 			t[n ? n : 1] = '\0';
 		}
 		imap_parser_reset(s->parser);
-		imap_bad_untagged(s, t, NULL, "Line too long");
+		bad_untagged(s, t, NULL, "Line too long");
 		return;
 	}
-	switch (s->input) {
-	case IMAP_IN_IDLE:
-		imap_idle_line(s, line, len);
+	if (s->input != IMAP_IN_COMMAND) {
+		command_line(s, line, len);
 		return;
-	case IMAP_IN_AUTH:
-		imap_auth_line(s, line, len);
-		return;
-	default:
-		break;
 	}
 	feed(s, line, len);
 	feed(s, "\r\n", 2);
@@ -725,7 +428,11 @@ static void on_drained(struct conn *c)
 
 static void on_tls_done(struct conn *c, bool ok)
 {
-	imap_tls_done(conn_session(c), ok);
+	struct imap_session *s = conn_session(c);
+	imap_log(s, LOG_INFO, "event=starttls ok=%s", ok ? "yes" : "no");
+	/* Nothing from before the handshake survives (RFC 9051 §6.2.1). */
+	imap_parser_reset(s->parser);
+	imap_sasl_end(s);
 }
 
 static void on_timeout(struct conn *c)
@@ -761,10 +468,20 @@ static void on_closed(struct conn *c)
 	s->closed = true;
 	s->conn = NULL;
 	s->state = IMAP_LOGOUT;
-	imap_auth_abort(s);
+	/* A command waiting for what only the connection could bring (an
+	 * AUTHENTICATE continuation, IDLE's DONE) or for the password check
+	 * cancelled here will not be woken by anyone else: wake it, and the
+	 * wake frees it (the session is closed). A store job completes
+	 * anyway and wakes its command itself. */
+	bool orphaned = s->input != IMAP_IN_COMMAND || s->auth;
+	imap_sasl_end(s);
+	if (s->auth) {
+		auth_cancel(s->auth);
+		s->auth = NULL;
+	}
 	imap_updates_unsubscribe(s);
-	if (s->async && s->input == IMAP_IN_IDLE) {
-		s->input = IMAP_IN_COMMAND;
+	if (orphaned) {
+		imap_set_input(s, IMAP_IN_COMMAND, NULL);
 		imap_cmd_wake(s);
 	}
 	if (s->cur && !s->async) {
@@ -793,10 +510,10 @@ static const struct conn_callbacks imap_callbacks = {
     .closed = on_closed,
 };
 
-void imap_session_start(struct conn *c, void *ctx)
+void imap_session_open(struct conn *c, const struct imap_ctx *x,
+                       const struct imap_command *commands, size_t ncommands)
 {
-	const struct imap_ctx *x = ctx;
-	/* The limits imap_apply_limits() sets in IMAP_NOT_AUTH: the parser's
+	/* The limits apply_limits() sets in IMAP_NOT_AUTH: the parser's
 	 * here, the line limit through proto_session_new(). */
 	struct imap_parser_limits l;
 	imap_parser_limits_preauth(&l);
@@ -818,6 +535,8 @@ void imap_session_start(struct conn *c, void *ctx)
 	snprintf(s->peer, sizeof s->peer, "%s", conn_peer(c));
 	s->state = IMAP_NOT_AUTH;
 	s->parser = parser;
+	s->commands = commands;
+	s->ncommands = ncommands;
 
 	imap_log(s, LOG_INFO, "event=connect tls=%s", conn_is_tls(c) ? "yes" : "no");
 	if (s->env->stopping) {

@@ -20,9 +20,9 @@
  * the selected mailbox) are not reported by those commands and go through
  * the EXISTS queue like anyone else's.
  */
-#include "proto/imap/core.h"
-#include "proto/imap/fetch.h"
-#include "mime/mime.h"
+#include "proto/imap/imap_int.h"
+#include "proto/imap/flags.h"
+#include "lib/buf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -130,11 +130,6 @@ void imap_updates_unsubscribe(struct imap_session *s)
 	s->sub = NULL;
 }
 
-uint32_t imap_output_flags(const struct imap_session *s, uint32_t uid, uint32_t flags)
-{
-	return imap_is_recent(s, uid) ? flags | IMAP_FLAG_RECENT : flags;
-}
-
 void imap_write_flag_list(struct imap_session *s, uint32_t uid, uint32_t flags,
                           const char *keywords)
 {
@@ -217,9 +212,9 @@ void imap_view_expunged(struct imap_session *s, const uint32_t *uids, size_t n, 
 	}
 	if (m) {
 		if (s->enabled & IMAP_EXT_QRESYNC) {
-			struct imap_arena a = {0};
+			struct arena a = {0};
 			imap_untagged(s, "VANISHED %s", imap_seqset_format(&a, sorted, m));
-			imap_arena_reset(&a);
+			arena_reset(&a);
 		} else {
 			/* highest first: earlier numbers stay valid while we go */
 			for (size_t i = m; i-- > 0;)
@@ -304,8 +299,8 @@ void imap_updates_flush(struct imap_session *s, bool allow_expunge)
 			uint32_t seq = imap_view_seq(s, v[i]);
 			uint32_t flags;
 			int64_t modseq;
-			if (!seq || store_entry_flags(imap_reader(s), s->sel.mailbox_id, v[i], &flags,
-			                            &modseq, kw, sizeof kw) != 1)
+			if (!seq || store_entry_flags(imap_reader(s), s->sel.mailbox_id, v[i],
+			                              &flags, &modseq, kw, sizeof kw) != 1)
 				continue; /* gone: its EXPUNGE is on the way */
 			imap_printf(s, "* %u FETCH (UID %u FLAGS ", seq, v[i]);
 			imap_write_flag_list(s, v[i], flags, kw);

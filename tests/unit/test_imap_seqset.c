@@ -16,7 +16,7 @@ static const uint32_t nview = 7;
 static const char *res(const char *text, bool uid, int *rc_out)
 {
 	static char out[256];
-	struct imap_arena a = {0};
+	struct arena a = {0};
 	struct imap_seqset set, r;
 	static const uint32_t saved[] = {3, 4, 9};
 	int rc = imap_seqset_parse(text, strlen(text), &set, &a);
@@ -30,7 +30,7 @@ static const char *res(const char *text, bool uid, int *rc_out)
 			w += (size_t)snprintf(out + w, sizeof out - w, "%s%u:%u", i ? "," : "",
 			                      r.r[i].lo, r.r[i].hi);
 	}
-	imap_arena_reset(&a);
+	arena_reset(&a);
 	return out;
 }
 
@@ -44,12 +44,13 @@ static const char *res(const char *text, bool uid, int *rc_out)
 
 int main(void)
 {
-	struct imap_arena a = {0};
+	struct arena a = {0};
 	struct imap_seqset s;
-	const char *bad[] = {"", "0", "1:0", "a", "1,", ",1", "1::2", "01", "4294967296", "1:*:2",
-	                     "$1", "1 2"};
+	const char *bad[] = {"",     "0",  "1:0",        "a",     "1,", ",1",
+	                     "1::2", "01", "4294967296", "1:*:2", "$1", "1 2"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		CHECK(imap_seqset_parse(bad[i], strlen(bad[i]), &s, &a) == -EINVAL, "bad %s", bad[i]);
+		CHECK(imap_seqset_parse(bad[i], strlen(bad[i]), &s, &a) == -EINVAL, "bad %s",
+		      bad[i]);
 	CHECK(imap_seqset_parse("4294967295", 10, &s, &a) == 0 && s.r[0].lo == 4294967295u, "max");
 	CHECK(imap_seqset_parse("5:1", 3, &s, &a) == 0 && s.r[0].lo == 1 && s.r[0].hi == 5, "rev");
 	CHECK(imap_seqset_parse("*:3", 3, &s, &a) == 0 && s.r[0].lo == 3 &&
@@ -105,7 +106,7 @@ int main(void)
 		CHECK(strcmp(imap_seqset_format(&a, w, 3), "9,3:4") == 0, "format keeps order");
 		CHECK(strcmp(imap_seqset_format(&a, w, 0), "") == 0, "format empty");
 	}
-	imap_arena_reset(&a);
+	arena_reset(&a);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
