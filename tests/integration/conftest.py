@@ -29,7 +29,8 @@ HOST = "127.0.0.1"
 # dies after the report, which a test may not notice (the race can happen
 # while it is being stopped), so stop() and cli() look for the report
 # itself and fail the test with it.
-SANITIZER_MARKS = ("WARNING: ThreadSanitizer:", "ERROR: ThreadSanitizer:", "FATAL: ThreadSanitizer")
+SANITIZER_MARKS = ("WARNING: ThreadSanitizer:", "ERROR: ThreadSanitizer:", "FATAL: ThreadSanitizer",
+                   "ERROR: AddressSanitizer:", "ERROR: LeakSanitizer:", ": runtime error: ")
 
 
 def sanitizer_report(text):
