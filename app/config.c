@@ -88,6 +88,7 @@ static const struct config_key config_keys[] = {
     INT("smtp", "timeout_data", smtp.timeout_data, 180, 1, 3600),
     CHOICE_ENUM("smtp", "bare_newline", smtp.bare_newline, "reject", "reject|normalize"),
     BOOL("smtp", "vrfy", smtp.vrfy_enabled, false),
+    BOOL("smtp", "mx_auth", smtp.mx_auth, false),
     INT("smtp", "greet_delay_ms", smtp.greet_delay_ms, 250, 0, 30000),
 
     INT("pop3", "max_errors", pop3.max_errors, 10, 1, 1000),

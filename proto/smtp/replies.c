@@ -56,6 +56,7 @@ static const struct smtp_reply_def replies[SMTP_R_COUNT] = {
     [SMTP_R_WRONG_PROTO] = {502, "5.7.0", "This is an SMTP server"},
     [SMTP_R_BAD_SEQUENCE] = {503, "5.5.1", "Bad sequence of commands"},
     [SMTP_R_ALREADY_AUTH] = {503, "5.5.1", "Already authenticated"},
+    [SMTP_R_AUTH_DISABLED] = {503, "5.5.1", "Authentication not enabled on this port"},
     [SMTP_R_AUTH_MECH] = {504, "5.5.4", "Unrecognized authentication type"},
     [SMTP_R_AUTH_REQUIRED] = {530, "5.7.0", "Authentication required"},
     [SMTP_R_AUTH_FAILED] = {535, "5.7.8", "Authentication credentials invalid"},

@@ -46,6 +46,7 @@ enum smtp_reply_id {
 	SMTP_R_WRONG_PROTO,     /* 502 5.7.0 (an HTTP request: the connection is closed) */
 	SMTP_R_BAD_SEQUENCE,    /* 503 5.5.1 */
 	SMTP_R_ALREADY_AUTH,    /* 503 5.5.1 */
+	SMTP_R_AUTH_DISABLED,   /* 503 5.5.1 (no AUTH on this listener) */
 	SMTP_R_AUTH_MECH,       /* 504 5.5.4 */
 	SMTP_R_AUTH_REQUIRED,   /* 530 5.7.0 */
 	SMTP_R_AUTH_FAILED,     /* 535 5.7.8 */

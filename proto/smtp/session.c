@@ -21,6 +21,16 @@
  * parsed until the reply it must follow has been queued. The 250 for a
  * message is sent only from the store completion, after COMMIT.
  *
+ * Senders: an authenticated session relays, so it may only send as an
+ * address its account owns (the envelope sender at MAIL, every header
+ * From: at end of data, deliver.c). That rule follows authentication, not
+ * the listener: were it tied to submission listeners, AUTH on an mx
+ * listener would relay mail from anyone for anyone who has an account.
+ * AUTH itself is offered on submission listeners, and on mx listeners
+ * only with [smtp] mx_auth (off by default, as Postfix's
+ * smtpd_sasl_auth_enable): people submit on 587/465, and port 25 gives a
+ * password guesser nothing to try.
+ *
  * Lifetime: the session is reference counted. The conn holds one reference
  * (dropped in its `closed` callback), a pending auth check one, a pending
  * store job one, the greeting timer one (dropped in its uv_close callback).
@@ -271,7 +281,7 @@ static void proceed_ehlo(struct smtp_session *s, struct cmd_ctx *x)
 	lines[nl++] = "DSN";
 	if (!conn_is_tls(s->c) && conn_tls_available(s->c))
 		lines[nl++] = "STARTTLS";
-	if (proto_auth_allowed(s->env, s->c) && !s->authenticated)
+	if (s->auth_offered && proto_auth_allowed(s->env, s->c) && !s->authenticated)
 		lines[nl++] = "AUTH PLAIN LOGIN";
 	lines[nl++] = "HELP";
 	for (size_t i = 0; i < nl; i++) {
@@ -354,7 +364,8 @@ static enum smtp_reply_id check_mail(struct smtp_session *s, struct cmd_ctx *x)
 		return SMTP_R_UTF8_REQUIRED;
 	if (x->mp.has_size && x->mp.size > (uint64_t)s->cfg->max_message_size)
 		return SMTP_R_TOO_BIG;
-	if (s->submission) {
+	/* Any authenticated session, whatever the listener (see the top). */
+	if (s->authenticated) {
 		if (x->path.null)
 			return SMTP_R_NOT_OWNED;
 		r = smtp_sender_owned(s, x->path.addr, strlen(x->path.addr));
@@ -626,6 +637,8 @@ static void on_tls_done(struct conn *c, bool ok)
 /* AUTH <mech> [initial-response] */
 static enum smtp_reply_id check_auth(struct smtp_session *s, struct cmd_ctx *x)
 {
+	if (!s->auth_offered)
+		return SMTP_R_AUTH_DISABLED;
 	if (s->authenticated)
 		return SMTP_R_ALREADY_AUTH;
 	if (!proto_auth_allowed(s->env, s->c))
@@ -1094,6 +1107,7 @@ void smtp_session_start(struct conn *c, void *ctx)
 	s->cfg = x->settings;
 	s->idle_timeout_ms = x->idle_timeout_ms;
 	s->submission = x->submission;
+	s->auth_offered = x->submission || x->settings->mx_auth;
 	s->refs = 1;
 	s->state = SMTP_S_GREETING;
 	log_session(LOG_INFO, conn_id(c), conn_peer(c), "smtp", "event=connect mode=%s tls=%d",

@@ -26,6 +26,7 @@ struct smtp_settings {
 	int64_t timeout_data;    /* 3 minutes per data block */
 	enum smtp_bare_newline bare_newline;
 	bool vrfy_enabled;
+	bool mx_auth;           /* offer AUTH on mx listeners too (submission always does) */
 	int64_t greet_delay_ms; /* mx: wait before the greeting to catch early talkers */
 };
 

@@ -35,8 +35,6 @@ DIFFERENT = {
     ("line_too_long.cmy", 1): 500,
     # unknown mechanism: RFC 4954's 504 5.5.4
     ("auth_multi_dialog.cmy", 2): 504,
-    # AUTH before TLS: 538 5.7.11 (RFC 4954)
-    ("auth_not_tls.cmy", 2): 538,
     # tern sends the third error's own 501, then 421
     ("auth_too_many_failures.cmy", 4): 501,
 }

@@ -59,7 +59,9 @@ def test_ehlo_keywords_plain_and_tls(srv):
     r.starttls()
     kw = ehlo_keywords(r)
     assert "STARTTLS" not in kw
-    assert "AUTH PLAIN LOGIN" in kw
+    assert not any(k.startswith("AUTH") for k in kw)  # mx: no AUTH at all by default
+    r = tls_session(srv, "submission")
+    assert "AUTH PLAIN LOGIN" in ehlo_keywords(r)
 
 
 def test_helo(srv):
@@ -545,6 +547,52 @@ def test_submission_sender_ownership(srv):
     assert send_data(r, "From: \"Sales (team)\" <Sales@Example.TEST>\r\nSubject: s\r\n\r\n"
                         "x\r\n.\r\n").startswith("250")
     assert len(inbox_messages(srv, "bob@example.test")) == 1
+
+
+def test_mx_listener_offers_no_auth(srv):
+    """Issue 14 item 2: by default the mx listener offers no AUTH (as
+    Postfix's smtpd_sasl_auth_enable = no), even over TLS, so nobody can
+    log in there and relay."""
+    r = tls_session(srv, "smtp")
+    assert not any(k.startswith("AUTH") for k in ehlo_keywords(r))
+    r.send("AUTH PLAIN %s\r\n" % b64("\0alice@example.test\0" + PW))
+    assert r.full() == "503 5.5.1 Authentication not enabled on this port"
+    assert r.cmd("MAIL FROM:<ceo@bank.test>")[0] == 250
+    r.send("RCPT TO:<victim@elsewhere.example>\r\n")
+    assert r.full().startswith("554 5.7.1")  # still no relay
+
+
+def test_mx_auth_applies_every_sender_rule(tern_factory):
+    """Issue 14 item 2: with [smtp] mx_auth = true an mx session may log in,
+    and then it is held to the submission rules: it may not send as an
+    address its account does not own, in the envelope or in From:, and
+    nothing it is refused is queued."""
+    t = tern_factory(extra_config="[smtp]\nmx_auth = true\n")
+    t.add_user("alice@example.test", PW)
+    r = tls_session(t, "smtp")
+    assert "AUTH PLAIN LOGIN" in ehlo_keywords(r)
+    assert r.cmd("AUTH PLAIN " + b64("\0alice@example.test\0" + PW))[0] == 235
+    r.send("MAIL FROM:<ceo@bank.test>\r\n")
+    assert r.full().startswith("553 5.7.1")
+    r.send("MAIL FROM:<>\r\n")
+    assert r.full().startswith("553 5.7.1")
+    assert r.cmd("MAIL FROM:<alice@example.test>")[0] == 250
+    assert r.cmd("RCPT TO:<victim@elsewhere.example>")[0] == 250
+    assert send_data(r, "From: ceo@bank.test\r\nTo: victim@elsewhere.example\r\n"
+                        "Subject: wire the money\r\n\r\nx\r\n.\r\n").startswith("553 5.7.1")
+    assert count(t, "SELECT count(*) FROM queue") == 0
+    # Its own address in both places: relayed, like on submission.
+    assert r.cmd("MAIL FROM:<alice@example.test>")[0] == 250
+    assert r.cmd("RCPT TO:<victim@elsewhere.example>")[0] == 250
+    assert send_data(r, "From: alice@example.test\r\nSubject: hi\r\n\r\nx\r\n.\r\n") \
+        .startswith("250")
+    assert count(t, "SELECT count(*) FROM queue") == 1
+    # Unauthenticated mx mail from outside still arrives as before.
+    r2 = smtp_raw(t)
+    r2.ehlo()
+    assert r2.cmd("MAIL FROM:<ceo@bank.test>")[0] == 250
+    assert r2.cmd("RCPT TO:<alice@example.test>")[0] == 250
+    assert send_data(r2, "From: ceo@bank.test\r\n\r\nx\r\n.\r\n").startswith("250")
 
 
 def test_auth_plaintext_loopback(tern_factory):
