@@ -3,15 +3,25 @@
  * The spool scans every byte as it arrives (mime/spool.c says why); the
  * verdict here turns what it saw into SMTP's answer: over the size limit
  * 552, over the spool budget 452, a bare LF or bare CR 554 5.5.2 unless
- * the "normalize" policy rewrote it, NUL bytes, 8-bit bytes without
- * BODY=8BITMIME and a malformed header 554 5.6.0. */
+ * the "normalize" policy rewrote it, NUL bytes and a malformed header
+ * 554 5.6.0.
+ *
+ * 8-bit bytes are accepted and stored as sent even when MAIL did not say
+ * BODY=8BITMIME. RFC 6152 asks the client to declare them, but msmtp never
+ * does (nor everything that uses it as its sendmail: mutt, git, cron),
+ * nor smtplib's send_message() for a plain UTF-8 message, nor swaks;
+ * refusing them refused ordinary mail, and Postfix and Exim accept it.
+ * Nothing downstream relies on the declaration: IMAP serves the bytes as
+ * stored, and the relay looks at the content itself before it passes a
+ * message on (BODY=8BITMIME to a next hop that offers 8BITMIME, a bounce
+ * otherwise). */
 #include "proto/smtp/message.h"
 #include "mime/header.h"
 
 #include <stdio.h>
 #include <string.h>
 
-enum smtp_reply_id smtp_msg_check(const struct mime_spool *m, bool allow_8bit, const char **why)
+enum smtp_reply_id smtp_msg_check(const struct mime_spool *m, const char **why)
 {
 	*why = NULL;
 	if (mime_spool_too_big(m))
@@ -24,10 +34,6 @@ enum smtp_reply_id smtp_msg_check(const struct mime_spool *m, bool allow_8bit, c
 	}
 	if ((m->flags & (MIME_SPOOL_BARE_LF | MIME_SPOOL_BARE_CR)) && !m->normalize)
 		return SMTP_R_BARE_NEWLINE;
-	if ((m->flags & MIME_SPOOL_8BIT) && !allow_8bit) {
-		*why = "8-bit data requires BODY=8BITMIME";
-		return SMTP_R_BAD_CONTENT;
-	}
 	if (mime_header_check(m->buf, m->len) < 0) {
 		*why = "Malformed message header";
 		return SMTP_R_BAD_CONTENT;

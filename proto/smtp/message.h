@@ -17,8 +17,9 @@
 
 /* The end-of-data verdict on a spool: SMTP_R_OK, or the reply to send
  * (SMTP_R_TOO_BIG, SMTP_R_NO_SPACE, SMTP_R_BAD_CONTENT, SMTP_R_BARE_NEWLINE),
- * with *why a detail text for the reply. */
-enum smtp_reply_id smtp_msg_check(const struct mime_spool *m, bool allow_8bit, const char **why);
+ * with *why a detail text for the reply. 8-bit bytes are accepted whether
+ * or not MAIL declared BODY=8BITMIME (message.c says why). */
+enum smtp_reply_id smtp_msg_check(const struct mime_spool *m, const char **why);
 
 /* RFC 5322 date-time, "Mon, 23 Nov 2026 09:00:00 +0000" (always UTC, in
  * English whatever the locale). */

@@ -5,9 +5,10 @@
  * enhanced codes; those entries have an empty `enh`.
  *
  * Choices made here, documented once:
- *   - NUL bytes and 8-bit data without BODY=8BITMIME (or SMTPUTF8) get
- *     554 5.6.0 after the final dot, like a malformed header: the content
- *     is not acceptable as sent, and the client must not retry it as is.
+ *   - NUL bytes get 554 5.6.0 after the final dot, like a malformed
+ *     header: the content is not acceptable as sent, and the client must
+ *     not retry it as is. 8-bit data is accepted with or without
+ *     BODY=8BITMIME (message.c says why).
  *   - Bare LF / bare CR in a body gets 554 5.5.2 (smuggling defence).
  *   - Address syntax errors use the address-specific enhanced codes 5.1.7
  *     (sender) and 5.1.3 (recipient); other syntax errors use 5.5.4.

@@ -915,14 +915,13 @@ static void end_of_data(struct smtp_session *s)
 {
 	const char *why = NULL;
 	struct smtp_txn *t = &s->txn;
-	bool allow_8bit = t->params.body == SMTP_BODY_8BITMIME || t->params.smtputf8;
 	enum smtp_reply_id r;
 
 	conn_set_idle_timeout(s->c, command_timeout_ms(s));
 	if (mime_spool_end(&t->msg) < 0) {
 		r = SMTP_R_STORE_FAIL;
 	} else {
-		r = smtp_msg_check(&t->msg, allow_8bit, &why);
+		r = smtp_msg_check(&t->msg, &why);
 	}
 	if (r == SMTP_R_OK) {
 		smtp_session_ref(s); /* the store job's, dropped in on_committed() */

@@ -296,13 +296,18 @@ def test_nul_bytes(srv):
     assert inbox_messages(srv, "alice@example.test") == []
 
 
-def test_8bit_requires_8bitmime(srv):
+def test_8bit_without_8bitmime_stored_as_sent(srv):
+    """Issue 14 item 6: 8-bit data without BODY=8BITMIME (msmtp, swaks,
+    smtplib's send_message) is accepted, as Postfix and Exim accept it,
+    and stored byte for byte; declared, the same."""
     r = begin(srv)
-    body = "Subject: x\r\n\r\ncaf\u00e9\r\n.\r\n".encode()
-    assert send_data(r, body).startswith("554 5.6.0")
+    msg = "Subject: x\r\n\r\ncaf\u00e9 \u00fcber \u2603\r\n".encode()
+    assert send_data(r, msg + b".\r\n").startswith("250 2.0.0")
     assert r.cmd("MAIL FROM:<s@remote.example> BODY=8BITMIME")[0] == 250
     assert r.cmd("RCPT TO:<alice@example.test>")[0] == 250
-    assert send_data(r, body).startswith("250")
+    assert send_data(r, msg + b".\r\n").startswith("250")
+    got = inbox_messages(srv, "alice@example.test")
+    assert [strip_trace(g) for g in got] == [msg, msg]
 
 
 def test_message_too_big(tern_factory):
