@@ -41,6 +41,46 @@ enum smtp_reply_id smtp_msg_check(const struct mime_spool *m, const char **why)
 	return SMTP_R_OK;
 }
 
+/* Only bare LF is taken as a line end here, as Postfix's
+ * smtpd_forbid_bare_newline = normalize does: clients that write LF lines
+ * exist (smtplib.sendmail() of msg.as_bytes(), scripts), clients that
+ * write CR lines do not, and a bare CR is stored as CRLF (mime/spool.c)
+ * but not un-stuffed. A bare LF is a '\n' the framer passed on without a
+ * '\r' before it: it emits a CRLF line end as "\r\n" and nothing else as
+ * a '\r' followed by '\n'. */
+int smtp_body_append(struct mime_spool *m, struct smtp_body_state *st, const char *d, size_t n)
+{
+	size_t start = 0, i = 0;
+	int rc;
+
+	if (!m->normalize || n == 0)
+		return n ? mime_spool_append(m, d, n) : 0;
+	if (st->bol_after_lf && d[0] == '.')
+		start = i = 1;
+	st->bol_after_lf = false;
+	while (i < n) {
+		const char *lf = memchr(d + i, '\n', n - i);
+		if (!lf)
+			break;
+		size_t k = (size_t)(lf - d);
+		char before = k > 0 ? d[k - 1] : st->prev;
+		i = k + 1;
+		if (before == '\r')
+			continue;
+		if (i == n) {
+			st->bol_after_lf = true;
+			break;
+		}
+		if (d[i] == '.') {
+			if ((rc = mime_spool_append(m, d + start, i - start)) < 0)
+				return rc;
+			start = ++i;
+		}
+	}
+	st->prev = d[n - 1];
+	return start < n ? mime_spool_append(m, d + start, n - start) : 0;
+}
+
 size_t smtp_date_format(char *out, size_t cap, time_t t)
 {
 	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};

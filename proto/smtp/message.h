@@ -21,6 +21,22 @@
  * or not MAIL declared BODY=8BITMIME (message.c says why). */
 enum smtp_reply_id smtp_msg_check(const struct mime_spool *m, const char **why);
 
+/* What smtp_body_append() carries from one DATA piece to the next. */
+struct smtp_body_state {
+	char prev;         /* the last byte of the previous piece */
+	bool bol_after_lf; /* the previous piece ended with a bare LF */
+};
+
+/* Append a piece of a DATA body (conn's dot mode: the body ends only at
+ * <CRLF>.<CRLF>, and a '.' that starts a line after a CRLF is already
+ * removed) to the spool. When the spool normalizes bare newlines, a bare
+ * LF ends a line as CRLF does, so a '.' that starts the line after it is
+ * transparency stuffing too (RFC 5321 4.5.2) and is dropped: a client that
+ * writes LF lines stuffs them (smtplib does), and "\n..x\n" is the line
+ * ".x". Returns mime_spool_append()'s result. st starts zeroed. */
+int smtp_body_append(struct mime_spool *m, struct smtp_body_state *st, const char *data,
+                     size_t len);
+
 /* RFC 5322 date-time, "Mon, 23 Nov 2026 09:00:00 +0000" (always UTC, in
  * English whatever the locale). */
 size_t smtp_date_format(char *out, size_t cap, time_t t);

@@ -9,7 +9,9 @@
  *     header: the content is not acceptable as sent, and the client must
  *     not retry it as is. 8-bit data is accepted with or without
  *     BODY=8BITMIME (message.c says why).
- *   - Bare LF / bare CR in a body gets 554 5.5.2 (smuggling defence).
+ *   - Bare LF / bare CR in a body gets 554 5.5.2 with [smtp]
+ *     bare_newline = "reject"; the default, "normalize", stores them as
+ *     CRLF. Either way only <CRLF>.<CRLF> ends a body (smuggling).
  *   - Address syntax errors use the address-specific enhanced codes 5.1.7
  *     (sender) and 5.1.3 (recipient); other syntax errors use 5.5.4.
  *   - EXPN is never implemented (502 5.5.1): it would list alias members. */

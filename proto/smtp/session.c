@@ -944,7 +944,7 @@ static void on_dot(struct conn *c, const char *data, size_t len, bool end, unsig
 	struct smtp_session *s = conn_session(c);
 	if (s->state != SMTP_S_DATA)
 		return;
-	if (len && mime_spool_append(&s->txn.msg, data, len) < 0)
+	if (smtp_body_append(&s->txn.msg, &s->txn.body, data, len) < 0)
 		s->txn.msg.seen = UINT64_MAX; /* out of memory: answered as too big */
 	if (end)
 		end_of_data(s);

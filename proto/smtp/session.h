@@ -59,6 +59,7 @@ struct smtp_txn {
 	size_t naccepted; /* RCPTs answered 250, duplicates included (the limit) */
 	bool bdat;        /* BDAT used: DATA not allowed any more */
 	struct mime_spool msg;
+	struct smtp_body_state body; /* DATA: un-stuffing after bare LF */
 	bool msg_started;
 	char id[40]; /* "<sid>.<n>", in Received: and the 250 */
 };

@@ -106,6 +106,25 @@ def test_smtplib_send_message_utf8_body(srv):
     assert strip_trace(inbox_messages(srv, "alice@example.test")[0]) == buf.getvalue()
 
 
+def test_smtplib_sendmail_as_bytes_lf(srv):
+    """Issue 14 item 7: smtplib.sendmail(frm, to, msg.as_bytes()), the
+    everyday pattern, sends LF line ends (only str messages get CRLF) and
+    dot-stuffs after each LF. Stored as CRLF lines, the dot un-stuffed."""
+    msg = email.message.EmailMessage()
+    msg["From"] = "s@remote.example"
+    msg["To"] = "alice@example.test"
+    msg["Subject"] = "lf"
+    msg.set_content("first line\n.a line with a leading dot\nlast\n")
+    raw = msg.as_bytes()
+    assert b"\r\n" not in raw and b"\n.a line" in raw
+    with smtplib.SMTP(srv.host, srv.port("smtp")) as s:
+        assert s.sendmail("s@remote.example", ["alice@example.test"], raw) == {}
+    # smtplib ends the data with CRLF "." CRLF after the last LF: an empty
+    # line more, as Postfix stores it too.
+    assert strip_trace(inbox_messages(srv, "alice@example.test")[0]) == \
+        raw.replace(b"\n", b"\r\n") + b"\r\n"
+
+
 def test_smtplib_bdat_via_docmd(srv):
     with smtplib.SMTP(srv.host, srv.port("smtp")) as s:
         s.ehlo()

@@ -265,7 +265,10 @@ def test_empty_and_headerless_messages(srv):
     assert send_data(r, "Bad header line\r\n\r\nbody\r\n.\r\n").startswith("554 5.6.0")
 
 
-def test_bare_lf_rejected(srv):
+def test_bare_lf_rejected_when_configured(tern_factory):
+    t = tern_factory(extra_config='[smtp]\nbare_newline = "reject"\n')
+    t.add_user("alice@example.test", PW)
+    srv = t
     r = begin(srv)
     assert send_data(r, "Subject: x\r\n\r\nline\nbare lf\r\n.\r\n").startswith("554 5.5.2")
     assert r.cmd("MAIL FROM:<>")[0] == 250
@@ -274,13 +277,32 @@ def test_bare_lf_rejected(srv):
     assert inbox_messages(srv, "alice@example.test") == []
 
 
-def test_bare_lf_normalized(tern_factory):
-    t = tern_factory(extra_config='[smtp]\nbare_newline = "normalize"\n')
-    t.add_user("alice@example.test", PW)
-    r = begin(t)
-    assert send_data(r, "Subject: x\r\n\r\na\nb\rc\r\n.\r\n").startswith("250")
-    assert strip_trace(inbox_messages(t, "alice@example.test")[0]) == \
-        b"Subject: x\r\n\r\na\r\nb\r\nc\r\n"
+def test_bare_lf_normalized_by_default(srv):
+    """Issue 14 item 7: bare_newline = "normalize" is the default (as in
+    Postfix 3.9): a line ending in a bare LF is a CRLF line, its leading
+    dot is stuffing, a bare CR becomes CRLF."""
+    r = begin(srv)
+    assert send_data(r, "Subject: x\r\n\r\na\nb\rc\n..d\r\n.\r\n").startswith("250")
+    assert strip_trace(inbox_messages(srv, "alice@example.test")[0]) == \
+        b"Subject: x\r\n\r\na\r\nb\r\nc\r\n.d\r\n"
+
+
+@pytest.mark.parametrize("eod", ["\n.\n", "\r\n.\n", "\n.\r\n"])
+def test_normalize_still_defeats_smuggling(srv, eod):
+    """Issue 14 item 7: with normalize, only <CR><LF>.<CR><LF> ends DATA.
+    The smuggled transaction behind a bare-LF "end of data" is a part of
+    the first message, never a second one: bob gets nothing."""
+    r = begin(srv)
+    smuggled = ("Subject: outer\r\n\r\nhello" + eod +
+                "MAIL FROM:<admin@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
+                "From: admin@example.test\r\nSubject: smuggled\r\n\r\nowned\r\n.\r\n")
+    assert send_data(r, smuggled).startswith("250 2.0.0")
+    assert r.cmd("NOOP")[0] == 250  # the next reply is NOOP's: no stray replies
+    assert inbox_messages(srv, "bob@example.test") == []
+    got = strip_trace(inbox_messages(srv, "alice@example.test")[0])
+    assert got == (b"Subject: outer\r\n\r\nhello\r\n\r\nMAIL FROM:<admin@example.test>\r\n"
+                   b"RCPT TO:<bob@example.test>\r\nDATA\r\nFrom: admin@example.test\r\n"
+                   b"Subject: smuggled\r\n\r\nowned\r\n")
 
 
 def test_nul_bytes(srv):
@@ -414,14 +436,25 @@ def test_bdat_then_data_refused(srv):
     assert r.cmd("MAIL FROM:<a@remote.example>")[0] == 250
 
 
-def test_bdat_bad_syntax_and_bare_lf(srv):
-    r = begin(srv)
+def test_bdat_bad_syntax_and_bare_lf(tern_factory):
+    t = tern_factory(extra_config='[smtp]\nbare_newline = "reject"\n')
+    t.add_user("alice@example.test", PW)
+    r = begin(t)
     assert r.cmd("BDAT")[0] == 501
     assert r.cmd("BDAT x")[0] == 501
     assert r.cmd("BDAT 5 NOTLAST")[0] == 501
     body = b"Subject: x\r\n\r\nbare\nlf\r\n"
     r.send(b"BDAT %d LAST\r\n" % len(body) + body)
     assert r.full().startswith("554 5.5.2")
+
+
+def test_bdat_bare_lf_normalized(srv):
+    r = begin(srv)
+    body = b"Subject: x\r\n\r\nbare\n.lf\r\n"  # BDAT has no dot-stuffing
+    r.send(b"BDAT %d LAST\r\n" % len(body) + body)
+    assert r.full().startswith("250 2.0.0")
+    assert strip_trace(inbox_messages(srv, "alice@example.test")[0]) == \
+        b"Subject: x\r\n\r\nbare\r\n.lf\r\n"
 
 
 def test_bdat_too_big(tern_factory):
