@@ -401,6 +401,7 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 	    .esmtp = s->esmtp,
 	    .tls = conn_is_tls(s->c),
 	    .auth = s->authenticated,
+	    .utf8 = t->params.smtputf8,
 	    .tls_version = conn_tls_version(s->c),
 	    .tls_cipher = conn_tls_cipher(s->c),
 	    .id = t->id,

@@ -3,8 +3,10 @@
  * The spool scans every byte as it arrives (mime/spool.c says why); the
  * verdict here turns what it saw into SMTP's answer: over the size limit
  * 552, over the spool budget 452, a bare LF or bare CR 554 5.5.2 unless
- * the "normalize" policy rewrote it, NUL bytes and a malformed header
- * 554 5.6.0.
+ * the "normalize" policy rewrote it, NUL bytes, a malformed header and an
+ * empty message 554 5.6.0. An empty message (no byte between DATA and the
+ * dot, or "BDAT 0 LAST" as the only chunk) has no header at all, not even
+ * a From:: RFC 5321 4.1.1.4 says the "no mail data" case does not conform.
  *
  * 8-bit bytes are accepted and stored as sent even when MAIL did not say
  * BODY=8BITMIME. RFC 6152 asks the client to declare them, but msmtp never
@@ -28,6 +30,10 @@ enum smtp_reply_id smtp_msg_check(const struct mime_spool *m, const char **why)
 		return SMTP_R_TOO_BIG;
 	if (m->no_space)
 		return SMTP_R_NO_SPACE;
+	if (m->seen == 0) {
+		*why = "Empty message";
+		return SMTP_R_BAD_CONTENT;
+	}
 	if (m->flags & MIME_SPOOL_NUL) {
 		*why = "Message contains NUL bytes";
 		return SMTP_R_BAD_CONTENT;
@@ -94,10 +100,15 @@ size_t smtp_date_format(char *out, size_t cap, time_t t)
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
-const char *smtp_with_protocol(bool esmtp, bool tls, bool auth)
+const char *smtp_with_protocol(bool esmtp, bool tls, bool auth, bool utf8)
 {
 	if (!esmtp)
 		return "SMTP";
+	if (utf8)
+		return tls && auth ? "UTF8SMTPSA"
+		       : tls       ? "UTF8SMTPS"
+		       : auth      ? "UTF8SMTPA"
+		                   : "UTF8SMTP";
 	if (tls && auth)
 		return "ESMTPSA";
 	if (tls)
@@ -135,13 +146,13 @@ size_t smtp_received_format(char *out, size_t cap, const struct smtp_trace *t)
 		         t->tls_cipher ? t->tls_cipher : "unknown");
 	if (t->for_rcpt)
 		snprintf(forinfo, sizeof forinfo, "\r\n\tfor <%s>", t->for_rcpt);
-	int n =
-	    snprintf(out, cap,
-	             "Received: from %s (%s)\r\n"
-	             "\tby %s (tern) with %s id %s%s%s;\r\n"
-	             "\t%s\r\n",
-	             helo_printable(t->helo) ? t->helo : "unknown", ip,
-	             t->hostname && t->hostname[0] ? t->hostname : "localhost",
-	             smtp_with_protocol(t->esmtp, t->tls, t->auth), t->id, tlsinfo, forinfo, date);
+	int n = snprintf(out, cap,
+	                 "Received: from %s (%s)\r\n"
+	                 "\tby %s (tern) with %s id %s%s%s;\r\n"
+	                 "\t%s\r\n",
+	                 helo_printable(t->helo) ? t->helo : "unknown", ip,
+	                 t->hostname && t->hostname[0] ? t->hostname : "localhost",
+	                 smtp_with_protocol(t->esmtp, t->tls, t->auth, t->utf8), t->id, tlsinfo,
+	                 forinfo, date);
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }

@@ -5,10 +5,10 @@
  * enhanced codes; those entries have an empty `enh`.
  *
  * Choices made here, documented once:
- *   - NUL bytes get 554 5.6.0 after the final dot, like a malformed
- *     header: the content is not acceptable as sent, and the client must
- *     not retry it as is. 8-bit data is accepted with or without
- *     BODY=8BITMIME (message.c says why).
+ *   - NUL bytes and an empty message get 554 5.6.0 after the final dot,
+ *     like a malformed header: the content is not acceptable as sent, and
+ *     the client must not retry it as is. 8-bit data is accepted with or
+ *     without BODY=8BITMIME (message.c says why).
  *   - Bare LF / bare CR in a body gets 554 5.5.2 with [smtp]
  *     bare_newline = "reject"; the default, "normalize", stores them as
  *     CRLF. Either way only <CRLF>.<CRLF> ends a body (smuggling).
@@ -35,9 +35,9 @@ static const struct smtp_reply_def replies[SMTP_R_COUNT] = {
     [SMTP_R_VRFY] = {252, "2.5.0",
                      "Cannot VRFY user, but will accept message and attempt delivery"},
     [SMTP_R_EXPN] = {502, "5.5.1", "EXPN not available"},
-    [SMTP_R_HELP] =
-        {214, "2.0.0",
-         "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH"},
+    /* proceed_help() adds STARTTLS and AUTH where EHLO offers them. */
+    [SMTP_R_HELP] = {214, "2.0.0",
+                     "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
     [SMTP_R_AUTH_CHALLENGE] = {334, "", ""},
     [SMTP_R_DATA_GO] = {354, "", "End data with <CR><LF>.<CR><LF>"},
     [SMTP_R_TIMEOUT] = {421, "4.4.2", "Error: timeout exceeded, closing connection"},

@@ -58,7 +58,7 @@ enum smtp_reply_id {
 	SMTP_R_UTF8_REQUIRED,   /* 553 5.6.7 */
 	SMTP_R_RELAY_DENIED,    /* 554 5.7.1 */
 	SMTP_R_BARE_NEWLINE,    /* 554 5.5.2 */
-	SMTP_R_BAD_CONTENT,     /* 554 5.6.0 (NUL, broken header) */
+	SMTP_R_BAD_CONTENT,     /* 554 5.6.0 (NUL, broken header, empty message) */
 	SMTP_R_EARLY_TALKER,    /* 554 5.5.1 */
 	SMTP_R_PARAM_UNKNOWN,   /* 555 5.5.4 */
 	SMTP_R_COUNT

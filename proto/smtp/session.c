@@ -259,6 +259,17 @@ static void proceed_helo(struct smtp_session *s, struct cmd_ctx *x)
 	smtp_reply(s, SMTP_R_HELO, s->env->hostname[0] ? s->env->hostname : "localhost");
 }
 
+/* What EHLO lists, and HELP with it. */
+static bool starttls_offered(const struct smtp_session *s)
+{
+	return !conn_is_tls(s->c) && conn_tls_available(s->c);
+}
+
+static bool auth_advertised(const struct smtp_session *s)
+{
+	return s->auth_offered && proto_auth_allowed(s->env, s->c) && !s->authenticated;
+}
+
 static void proceed_ehlo(struct smtp_session *s, struct cmd_ctx *x)
 {
 	char buf[1024];
@@ -279,9 +290,9 @@ static void proceed_ehlo(struct smtp_session *s, struct cmd_ctx *x)
 	lines[nl++] = "ENHANCEDSTATUSCODES";
 	lines[nl++] = "CHUNKING";
 	lines[nl++] = "DSN";
-	if (!conn_is_tls(s->c) && conn_tls_available(s->c))
+	if (starttls_offered(s))
 		lines[nl++] = "STARTTLS";
-	if (s->auth_offered && proto_auth_allowed(s->env, s->c) && !s->authenticated)
+	if (auth_advertised(s))
 		lines[nl++] = "AUTH PLAIN LOGIN";
 	lines[nl++] = "HELP";
 	for (size_t i = 0; i < nl; i++) {
@@ -586,7 +597,10 @@ static void proceed_expn(struct smtp_session *s, struct cmd_ctx *x)
 
 static void proceed_help(struct smtp_session *s, struct cmd_ctx *x)
 {
-	smtp_reply(s, SMTP_R_HELP, NULL);
+	char text[200];
+	snprintf(text, sizeof text, "%s%s%s", smtp_reply_def(SMTP_R_HELP)->text,
+	         starttls_offered(s) ? " STARTTLS" : "", auth_advertised(s) ? " AUTH" : "");
+	smtp_reply(s, SMTP_R_HELP, text);
 }
 
 static enum smtp_reply_id check_starttls(struct smtp_session *s, struct cmd_ctx *x)

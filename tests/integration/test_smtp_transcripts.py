@@ -72,6 +72,25 @@ def test_helo(srv):
     assert r.full() if False else True
 
 
+def test_help_lists_auth_only_where_offered(tern_factory):
+    """Issue 14 item 17: HELP lists STARTTLS and AUTH where EHLO offers
+    them, not everywhere."""
+    t = tern_factory(extra_config="plaintext_loopback = true\n")
+    t.add_user("alice@example.test", PW)
+    base = "2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"
+    r = smtp_raw(t)  # mx: no AUTH without mx_auth, even from loopback
+    assert r.cmd("HELP") == (214, [base + " STARTTLS"])
+    r.starttls()
+    assert r.cmd("HELP") == (214, [base])
+    r = smtp_raw(t, "submission")
+    assert r.cmd("HELP") == (214, [base + " STARTTLS AUTH"])
+    r.ehlo()
+    assert r.cmd("AUTH PLAIN " + b64("\0alice@example.test\0" + PW))[0] == 235
+    assert r.cmd("HELP") == (214, [base + " STARTTLS"])  # AUTH is done
+    r = smtp_raw(t, "submissions", tls=True)
+    assert r.cmd("HELP") == (214, [base + " AUTH"])
+
+
 def test_noop_rset_vrfy_expn_help(srv):
     r = smtp_raw(srv)
     assert r.cmd("NOOP") == (250, ["2.0.0 Ok"])
@@ -258,11 +277,16 @@ def test_dot_stuffing(srv):
 
 def test_empty_and_headerless_messages(srv):
     r = begin(srv)
-    assert send_data(r, ".\r\n").startswith("250")  # empty message
+    # An empty message: no header, not even From: (RFC 5321 4.1.1.4).
+    assert send_data(r, ".\r\n") == "554 5.6.0 Empty message"
     r.send("MAIL FROM:<>\r\n")
     assert r.code() == 250
     assert r.cmd("RCPT TO:<alice@example.test>")[0] == 250
     assert send_data(r, "Bad header line\r\n\r\nbody\r\n.\r\n").startswith("554 5.6.0")
+    assert r.cmd("MAIL FROM:<>")[0] == 250
+    assert r.cmd("RCPT TO:<alice@example.test>")[0] == 250
+    assert send_data(r, "\r\n.\r\n").startswith("250")  # an empty header and body: a message
+    assert len(inbox_messages(srv, "alice@example.test")) == 1
 
 
 def test_bare_lf_rejected_when_configured(tern_factory):
@@ -423,6 +447,58 @@ def test_bdat_last_single_and_pipelined(srv):
            b"BDAT %d LAST\r\n" % len(msg) + msg + b"QUIT\r\n")
     assert [r.code() for _ in range(4)] == [250, 250, 250, 221]
     assert strip_trace(inbox_messages(srv, "bob@example.test")[0]) == msg
+
+
+def test_bdat_0_last_alone_is_an_empty_message(srv):
+    """Issue 14 item 17: BDAT 0 LAST with no data before it is an empty
+    message, refused like an empty DATA; the session goes on."""
+    r = begin(srv)
+    r.send(b"BDAT 0 LAST\r\n")
+    assert r.full() == "554 5.6.0 Empty message"
+    r.send(b"MAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@example.test>\r\n"
+           b"BDAT 0\r\nBDAT 0 LAST\r\n")
+    assert [r.code() for _ in range(3)] == [250, 250, 250]
+    assert r.full() == "554 5.6.0 Empty message"
+    assert inbox_messages(srv, "alice@example.test") == []
+    msg = b"Subject: s\r\n\r\nx\r\n"
+    r.send(b"MAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@example.test>\r\n"
+           b"BDAT %d\r\n" % len(msg) + msg + b"BDAT 0 LAST\r\n")
+    assert [r.code() for _ in range(4)] == [250, 250, 250, 250]
+    assert strip_trace(inbox_messages(srv, "alice@example.test")[0]) == msg
+
+
+def test_received_names_utf8smtp(tern_factory):
+    """Issue 14 item 17: an SMTPUTF8 transaction's Received: says
+    UTF8SMTP, UTF8SMTPS, UTF8SMTPA or UTF8SMTPSA (RFC 6531 4.3)."""
+    t = tern_factory(extra_config="plaintext_loopback = true\n")
+    t.add_user("alice@example.test", PW)
+    msg = "From: alice@example.test\r\nSubject: s\r\n\r\nx\r\n.\r\n"
+
+    def send(r, params):
+        assert r.cmd("MAIL FROM:<alice@example.test>" + params)[0] == 250
+        assert r.cmd("RCPT TO:<alice@example.test>")[0] == 250
+        assert send_data(r, msg).startswith("250")
+
+    r = smtp_raw(t)
+    r.ehlo()
+    send(r, " SMTPUTF8")
+    send(r, "")
+    r.starttls()
+    r.ehlo()
+    send(r, " SMTPUTF8")
+    r = smtp_raw(t, "submission")
+    r.ehlo()
+    assert r.cmd("AUTH PLAIN " + b64("\0alice@example.test\0" + PW))[0] == 235
+    send(r, " SMTPUTF8")
+    r = smtp_raw(t, "submissions", tls=True)
+    r.ehlo()
+    assert r.cmd("AUTH PLAIN " + b64("\0alice@example.test\0" + PW))[0] == 235
+    send(r, " SMTPUTF8 BODY=8BITMIME")
+    send(r, "")
+    withs = [m.split(b") with ", 1)[1].split(b" ", 1)[0]
+             for m in inbox_messages(t, "alice@example.test")]
+    assert withs == [b"UTF8SMTP", b"ESMTP", b"UTF8SMTPS", b"UTF8SMTPA", b"UTF8SMTPSA",
+                     b"ESMTPSA"]
 
 
 def test_bdat_then_data_refused(srv):
