@@ -90,6 +90,8 @@ static const struct config_key config_keys[] = {
     BOOL("smtp", "vrfy", smtp.vrfy_enabled, false),
     BOOL("smtp", "mx_auth", smtp.mx_auth, false),
     INT("smtp", "greet_delay_ms", smtp.greet_delay_ms, 250, 0, 30000),
+    INT("smtp", "greet_pass_ttl", smtp.greet_pass_ttl, 86400, 0, 2592000),
+    INT("smtp", "greet_pass_max", smtp.greet_pass_max, 65536, 256, 16777216),
 
     INT("pop3", "max_errors", pop3.max_errors, 10, 1, 1000),
     INT("pop3", "max_line", pop3.max_line, 512, 255, 65536),

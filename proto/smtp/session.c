@@ -40,7 +40,8 @@
  *
  * States
  * ------
- *                 (greeting delay; input here = early talker -> 554, close)
+ *       (greeting delay, skipped by a greet pass; input here = early talker
+ *        -> 554, close; the timer grants the address a pass)
  *   GREETING --timer--> CONNECTED --HELO/EHLO--> READY <-----------------+
  *                          ^                       |  \                  |
  *        STARTTLS ok       |            AUTH ---> AUTH --> AUTH_CHECK ---+
@@ -59,6 +60,7 @@
  *   QUIT, 421 (timeout, shutdown, too many errors): CLOSING.
  */
 #include "proto/smtp/session.h"
+#include "proto/smtp/greet_pass.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -74,7 +76,12 @@
 #include "store/store.h"
 
 /* Input before the greeting is an early talker. Real clients wait for the
- * 220; spam bots often do not. Only the MX listener pays this delay. */
+ * 220; spam bots often do not. Only the MX listener pays this delay, and
+ * only until its client has waited once: the addresses that did are
+ * greeted at once for [smtp] greet_pass_ttl (greet_pass.h). One table
+ * for the process, shared by every mx listener, made when the first pass
+ * is earned. */
+static struct smtp_greet_pass *greet_passes;
 
 static const char *const state_names[SMTP_S_COUNT] = {
     [SMTP_S_GREETING] = "greeting", [SMTP_S_CONNECTED] = "connected",
@@ -883,8 +890,10 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 
 	switch (s->state) {
 	case SMTP_S_GREETING:
-		/* Talked before the greeting: refuse and hang up. */
+		/* Talked before the greeting: refuse and hang up, and the
+		 * address loses its pass if another connection had earned one. */
 		LOGS(s, LOG_INFO, "event=early_talker");
+		smtp_greet_pass_revoke(greet_passes, conn_peer_ip(c));
 		if (s->timer_open)
 			uv_timer_stop(&s->greet_timer);
 		smtp_reply(s, SMTP_R_EARLY_TALKER, NULL);
@@ -1094,6 +1103,15 @@ static void on_greet_timer(uv_timer_t *t)
 	struct smtp_session *s = t->data;
 	if (s->closed || s->state != SMTP_S_GREETING)
 		return;
+	/* It waited: its address passes. */
+	if (s->cfg->greet_pass_ttl > 0) {
+		if (!greet_passes)
+			greet_passes = smtp_greet_pass_new((size_t)s->cfg->greet_pass_max);
+		smtp_greet_pass_grant(greet_passes, conn_peer_ip(s->c), uv_now(t->loop),
+		                      (uint64_t)s->cfg->greet_pass_ttl * 1000);
+		LOGS(s, LOG_DEBUG, "event=greet_pass_granted ttl=%lld",
+		     (long long)s->cfg->greet_pass_ttl);
+	}
 	send_greeting(s);
 }
 
@@ -1126,8 +1144,12 @@ void smtp_session_start(struct conn *c, void *ctx)
 	log_session(LOG_INFO, conn_id(c), conn_peer(c), "smtp", "event=connect mode=%s tls=%d",
 	            s->submission ? "submission" : "mx", conn_is_tls(c));
 
-	if (!s->submission && !conn_is_tls(c) && s->cfg->greet_delay_ms > 0 &&
-	    uv_timer_init(conn_loop(c), &s->greet_timer) == 0) {
+	bool delay = !s->submission && !conn_is_tls(c) && s->cfg->greet_delay_ms > 0;
+	if (delay && smtp_greet_pass_check(greet_passes, conn_peer_ip(c), uv_now(conn_loop(c)))) {
+		LOGS(s, LOG_DEBUG, "event=greet_pass");
+		delay = false;
+	}
+	if (delay && uv_timer_init(conn_loop(c), &s->greet_timer) == 0) {
 		s->greet_timer.data = s;
 		s->timer_open = true;
 		smtp_session_ref(s); /* dropped in on_timer_closed */

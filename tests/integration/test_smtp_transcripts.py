@@ -786,6 +786,68 @@ def test_greet_delay_zero_disables_early_talker_wait(tern_factory):
     s.close()
 
 
+def greeted_after(t, source="127.0.0.1"):
+    """Connect from source; (seconds until the 220, socket)."""
+    s = socket.create_connection((t.host, t.port("smtp")), timeout=10,
+                                 source_address=(source, 0))
+    start = time.monotonic()
+    data = s.recv(512)
+    assert data.startswith(b"220 "), data
+    return time.monotonic() - start, s
+
+
+def test_greet_pass_remembers_a_polite_client(tern_factory):
+    """Issue 14 item 8: as with postscreen, a client that waited for the
+    greeting once passes, and later connections from its address are
+    greeted at once; an early talker still gets its 554 and its address
+    loses the pass."""
+    t = tern_factory(extra_config="[smtp]\ngreet_delay_ms = 1000\n")
+    src = "127.0.0.2"
+    first = socket.create_connection((t.host, t.port("smtp")), timeout=10,
+                                     source_address=(src, 0))
+    start = time.monotonic()
+    time.sleep(0.4)
+    early = socket.create_connection((t.host, t.port("smtp")), timeout=10,
+                                     source_address=(src, 0))  # waits too, until 1.4 s
+    assert first.recv(512).startswith(b"220 ")
+    assert time.monotonic() - start >= 0.95  # the first one waited
+    took, again = greeted_after(t, src)
+    assert took < 0.3, took  # it passed: no delay now
+    assert sock_cmd(again, b"EHLO polite.example\r\n").startswith(b"250")
+    # The second connection talks before its own greeting: 554, and the
+    # address's pass is gone.
+    early.sendall(b"EHLO fast.example\r\n")
+    assert early.recv(512).startswith(b"554 5.5.1")
+    took, last = greeted_after(t, src)
+    assert took >= 0.95, took
+    # Another address never had one.
+    took, other = greeted_after(t, "127.0.0.3")
+    assert took >= 0.95, took
+    for s in (first, again, other, early, last):
+        s.close()
+
+
+def sock_cmd(sock, line):
+    """Send a command line on a plain socket; the whole reply."""
+    sock.sendall(line)
+    data = b""
+    while not data.endswith(b"\r\n") or data.split(b"\r\n")[-2][3:4] == b"-":
+        data += sock.recv(4096)
+    return data
+
+
+def test_greet_pass_ttl(tern_factory):
+    """[smtp] greet_pass_ttl: a pass runs out; 0 keeps no passes at all."""
+    t = tern_factory(extra_config="[smtp]\ngreet_delay_ms = 600\ngreet_pass_ttl = 2\n")
+    assert greeted_after(t)[0] >= 0.55
+    assert greeted_after(t)[0] < 0.3
+    time.sleep(2.2)
+    assert greeted_after(t)[0] >= 0.55  # expired: tested again
+    t = tern_factory(extra_config="[smtp]\ngreet_delay_ms = 600\ngreet_pass_ttl = 0\n")
+    assert greeted_after(t)[0] >= 0.55
+    assert greeted_after(t)[0] >= 0.55
+
+
 def test_spool_budget_gives_452_then_retry_works(tern_factory):
     """[smtp] spool_memory bounds the memory of all messages being received
     together: a DATA or BDAT that would go over it is read to its end and
