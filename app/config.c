@@ -86,9 +86,12 @@ static const struct config_key config_keys[] = {
     INT("smtp", "max_line", smtp.max_line, 1000, 512, 65536),
     INT("smtp", "timeout_command", smtp.timeout_command, 300, 1, 3600),
     INT("smtp", "timeout_data", smtp.timeout_data, 180, 1, 3600),
-    CHOICE_ENUM("smtp", "bare_newline", smtp.bare_newline, "reject", "reject|normalize"),
+    CHOICE_ENUM("smtp", "bare_newline", smtp.bare_newline, "normalize", "reject|normalize"),
     BOOL("smtp", "vrfy", smtp.vrfy_enabled, false),
+    BOOL("smtp", "mx_auth", smtp.mx_auth, false),
     INT("smtp", "greet_delay_ms", smtp.greet_delay_ms, 250, 0, 30000),
+    INT("smtp", "greet_pass_ttl", smtp.greet_pass_ttl, 86400, 0, 2592000),
+    INT("smtp", "greet_pass_max", smtp.greet_pass_max, 65536, 256, 16777216),
 
     INT("pop3", "max_errors", pop3.max_errors, 10, 1, 1000),
     INT("pop3", "max_line", pop3.max_line, 512, 255, 65536),

@@ -166,10 +166,24 @@ static void *wire_smtp(struct serve_listener *w, const struct config *cfg,
 	return &w->ctx.smtp;
 }
 
+/* The port of the first implicit-TLS POP3 listener, which POP3 names to a
+ * client that tries to log in without TLS; 0 if there is none. */
+static int pop3_tls_port(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		const struct config_listen *l = &cfg->listen[i];
+		const char *colon = strrchr(l->address, ':');
+		if (l->protocol == PROTO_POP3 && l->tls == LISTEN_TLS_IMPLICIT && colon)
+			return atoi(colon + 1);
+	}
+	return 0;
+}
+
 static void *wire_pop3(struct serve_listener *w, const struct config *cfg,
                        const struct config_listen *lc, const struct proto_env *env)
 {
-	w->ctx.pop3 = (struct pop3_ctx){.settings = &cfg->pop3, .env = env};
+	w->ctx.pop3 =
+	    (struct pop3_ctx){.settings = &cfg->pop3, .env = env, .tls_port = pop3_tls_port(cfg)};
 	w->spec.limits.max_line = (size_t)cfg->pop3.max_line;
 	w->spec.limits.idle_timeout_ms = (uint64_t)cfg->pop3.timeout * 1000;
 	return &w->ctx.pop3;

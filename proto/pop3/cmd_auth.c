@@ -22,10 +22,6 @@
 #include "net/conn.h"
 #include "proto/common/env.h"
 
-#define NEED_TLS_HINT                                                                              \
-	"-ERR [AUTH] Plaintext authentication is not allowed without TLS: "                        \
-	"use STLS first, or the POP3S port (995)"
-
 void pop3_auth_reset(struct pop3_session *s)
 {
 	sasl_clear(&s->sasl);
@@ -57,12 +53,30 @@ void pop3_cmd_capa(struct pop3_session *s, struct pop3_cmd *cmd)
 		pop3_write(s, buf, (size_t)n);
 }
 
+/* The refusal names what this server has: STLS where the listener offers
+ * it, and the port of the implicit-TLS listener if there is one (the
+ * configured one: 995 is only the usual number). */
+static void reply_need_tls(struct pop3_session *s)
+{
+	char how[80];
+	bool stls = conn_tls_available(s->conn);
+
+	if (stls && s->tls_port > 0)
+		snprintf(how, sizeof how, "STLS first, or the POP3S port (%d)", s->tls_port);
+	else if (s->tls_port > 0)
+		snprintf(how, sizeof how, "the POP3S port (%d)", s->tls_port);
+	else
+		snprintf(how, sizeof how, "%s", stls ? "STLS first" : "TLS");
+	pop3_reply(s, "-ERR [AUTH] Plaintext authentication is not allowed without TLS: use %s",
+	           how);
+}
+
 static bool refuse_plaintext(struct pop3_session *s, const char *what)
 {
 	if (pop3_login_allowed(s))
 		return false;
 	pop3_log(s, LOG_INFO, "event=login_refused reason=no_tls cmd=%s", what);
-	pop3_reply(s, NEED_TLS_HINT);
+	reply_need_tls(s);
 	pop3_error(s);
 	return true;
 }
@@ -232,7 +246,7 @@ void pop3_cmd_auth(struct pop3_session *s, struct pop3_cmd *cmd)
 		/* Not in RFC 5034, but clients (and Dovecot) use it to list
 		 * mechanisms: answer it like CAPA's SASL line. */
 		if (!pop3_login_allowed(s)) {
-			pop3_reply(s, NEED_TLS_HINT);
+			reply_need_tls(s);
 			return;
 		}
 		pop3_reply(s, "+OK\r\nPLAIN\r\nLOGIN\r\n.");

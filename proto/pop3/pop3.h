@@ -22,6 +22,7 @@ struct pop3_settings {
 struct pop3_ctx {
 	const struct pop3_settings *settings;
 	const struct proto_env *env;
+	int tls_port; /* an implicit-TLS POP3 listener's port, for hints; 0 = none */
 };
 
 /* A conn_start_fn (net/conn.h); ctx is a struct pop3_ctx. */

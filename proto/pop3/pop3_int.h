@@ -84,6 +84,7 @@ struct pop3_session {
 	struct conn *conn;
 	const struct proto_env *env;
 	const struct pop3_settings *cfg;
+	int tls_port; /* pop3_ctx's: the POP3S port named in hints, 0 = none */
 	unsigned refs;
 	bool closed; /* the conn is gone (closed callback ran) */
 	enum pop3_state state;

@@ -201,6 +201,7 @@ void pop3_session_start(struct conn *c, void *ctx)
 	s->conn = c;
 	s->env = x->env;
 	s->cfg = x->settings;
+	s->tls_port = x->tls_port;
 	s->refs = 1;
 	s->sid = conn_id(c);
 	snprintf(s->peer, sizeof s->peer, "%s", conn_peer(c));

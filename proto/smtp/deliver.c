@@ -124,7 +124,7 @@ enum smtp_reply_id smtp_sender_owned(struct smtp_session *s, const char *addr, s
 	return rc == 1 ? SMTP_R_OK : SMTP_R_NOT_OWNED;
 }
 
-/* ---- the header From: ownership check (submission) -------------------- */
+/* ---- the header From: ownership check (authenticated sessions) -------- */
 
 struct from_check {
 	struct smtp_session *s;
@@ -348,7 +348,8 @@ static char *join3(const char *a, size_t alen, const char *b, size_t blen, const
 	return p;
 }
 
-/* Headers added on submission when the client left them out (RFC 6409 8). */
+/* Headers added to a submitted message (an authenticated session's, on
+ * whatever listener) when the client left them out (RFC 6409 8). */
 static size_t submission_headers(struct smtp_session *s, char *out, size_t cap, time_t now)
 {
 	const struct mime_spool *m = &s->txn.msg;
@@ -384,7 +385,7 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 	size_t nrecv, nextra = 0;
 	time_t now = time(NULL);
 
-	if (s->submission) {
+	if (s->authenticated) {
 		r = check_header_from(s, why);
 		if (r != SMTP_R_OK)
 			return r;
@@ -400,6 +401,7 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 	    .esmtp = s->esmtp,
 	    .tls = conn_is_tls(s->c),
 	    .auth = s->authenticated,
+	    .utf8 = t->params.smtputf8,
 	    .tls_version = conn_tls_version(s->c),
 	    .tls_cipher = conn_tls_cipher(s->c),
 	    .id = t->id,

@@ -5,10 +5,13 @@
  * enhanced codes; those entries have an empty `enh`.
  *
  * Choices made here, documented once:
- *   - NUL bytes and 8-bit data without BODY=8BITMIME (or SMTPUTF8) get
- *     554 5.6.0 after the final dot, like a malformed header: the content
- *     is not acceptable as sent, and the client must not retry it as is.
- *   - Bare LF / bare CR in a body gets 554 5.5.2 (smuggling defence).
+ *   - NUL bytes and an empty message get 554 5.6.0 after the final dot,
+ *     like a malformed header: the content is not acceptable as sent, and
+ *     the client must not retry it as is. 8-bit data is accepted with or
+ *     without BODY=8BITMIME (message.c says why).
+ *   - Bare LF / bare CR in a body gets 554 5.5.2 with [smtp]
+ *     bare_newline = "reject"; the default, "normalize", stores them as
+ *     CRLF. Either way only <CRLF>.<CRLF> ends a body (smuggling).
  *   - Address syntax errors use the address-specific enhanced codes 5.1.7
  *     (sender) and 5.1.3 (recipient); other syntax errors use 5.5.4.
  *   - EXPN is never implemented (502 5.5.1): it would list alias members. */
@@ -32,9 +35,9 @@ static const struct smtp_reply_def replies[SMTP_R_COUNT] = {
     [SMTP_R_VRFY] = {252, "2.5.0",
                      "Cannot VRFY user, but will accept message and attempt delivery"},
     [SMTP_R_EXPN] = {502, "5.5.1", "EXPN not available"},
-    [SMTP_R_HELP] =
-        {214, "2.0.0",
-         "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH"},
+    /* proceed_help() adds STARTTLS and AUTH where EHLO offers them. */
+    [SMTP_R_HELP] = {214, "2.0.0",
+                     "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"},
     [SMTP_R_AUTH_CHALLENGE] = {334, "", ""},
     [SMTP_R_DATA_GO] = {354, "", "End data with <CR><LF>.<CR><LF>"},
     [SMTP_R_TIMEOUT] = {421, "4.4.2", "Error: timeout exceeded, closing connection"},
@@ -56,6 +59,7 @@ static const struct smtp_reply_def replies[SMTP_R_COUNT] = {
     [SMTP_R_WRONG_PROTO] = {502, "5.7.0", "This is an SMTP server"},
     [SMTP_R_BAD_SEQUENCE] = {503, "5.5.1", "Bad sequence of commands"},
     [SMTP_R_ALREADY_AUTH] = {503, "5.5.1", "Already authenticated"},
+    [SMTP_R_AUTH_DISABLED] = {503, "5.5.1", "Authentication not enabled on this port"},
     [SMTP_R_AUTH_MECH] = {504, "5.5.4", "Unrecognized authentication type"},
     [SMTP_R_AUTH_REQUIRED] = {530, "5.7.0", "Authentication required"},
     [SMTP_R_AUTH_FAILED] = {535, "5.7.8", "Authentication credentials invalid"},

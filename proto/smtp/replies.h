@@ -46,6 +46,7 @@ enum smtp_reply_id {
 	SMTP_R_WRONG_PROTO,     /* 502 5.7.0 (an HTTP request: the connection is closed) */
 	SMTP_R_BAD_SEQUENCE,    /* 503 5.5.1 */
 	SMTP_R_ALREADY_AUTH,    /* 503 5.5.1 */
+	SMTP_R_AUTH_DISABLED,   /* 503 5.5.1 (no AUTH on this listener) */
 	SMTP_R_AUTH_MECH,       /* 504 5.5.4 */
 	SMTP_R_AUTH_REQUIRED,   /* 530 5.7.0 */
 	SMTP_R_AUTH_FAILED,     /* 535 5.7.8 */
@@ -57,7 +58,7 @@ enum smtp_reply_id {
 	SMTP_R_UTF8_REQUIRED,   /* 553 5.6.7 */
 	SMTP_R_RELAY_DENIED,    /* 554 5.7.1 */
 	SMTP_R_BARE_NEWLINE,    /* 554 5.5.2 */
-	SMTP_R_BAD_CONTENT,     /* 554 5.6.0 (NUL, undeclared 8-bit, broken header) */
+	SMTP_R_BAD_CONTENT,     /* 554 5.6.0 (NUL, broken header, empty message) */
 	SMTP_R_EARLY_TALKER,    /* 554 5.5.1 */
 	SMTP_R_PARAM_UNKNOWN,   /* 555 5.5.4 */
 	SMTP_R_COUNT

@@ -21,6 +21,16 @@
  * parsed until the reply it must follow has been queued. The 250 for a
  * message is sent only from the store completion, after COMMIT.
  *
+ * Senders: an authenticated session relays, so it may only send as an
+ * address its account owns (the envelope sender at MAIL, every header
+ * From: at end of data, deliver.c). That rule follows authentication, not
+ * the listener: were it tied to submission listeners, AUTH on an mx
+ * listener would relay mail from anyone for anyone who has an account.
+ * AUTH itself is offered on submission listeners, and on mx listeners
+ * only with [smtp] mx_auth (off by default, as Postfix's
+ * smtpd_sasl_auth_enable): people submit on 587/465, and port 25 gives a
+ * password guesser nothing to try.
+ *
  * Lifetime: the session is reference counted. The conn holds one reference
  * (dropped in its `closed` callback), a pending auth check one, a pending
  * store job one, the greeting timer one (dropped in its uv_close callback).
@@ -30,7 +40,8 @@
  *
  * States
  * ------
- *                 (greeting delay; input here = early talker -> 554, close)
+ *       (greeting delay, skipped by a greet pass; input here = early talker
+ *        -> 554, close; the timer grants the address a pass)
  *   GREETING --timer--> CONNECTED --HELO/EHLO--> READY <-----------------+
  *                          ^                       |  \                  |
  *        STARTTLS ok       |            AUTH ---> AUTH --> AUTH_CHECK ---+
@@ -49,6 +60,7 @@
  *   QUIT, 421 (timeout, shutdown, too many errors): CLOSING.
  */
 #include "proto/smtp/session.h"
+#include "proto/smtp/greet_pass.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -64,7 +76,12 @@
 #include "store/store.h"
 
 /* Input before the greeting is an early talker. Real clients wait for the
- * 220; spam bots often do not. Only the MX listener pays this delay. */
+ * 220; spam bots often do not. Only the MX listener pays this delay, and
+ * only until its client has waited once: the addresses that did are
+ * greeted at once for [smtp] greet_pass_ttl (greet_pass.h). One table
+ * for the process, shared by every mx listener, made when the first pass
+ * is earned. */
+static struct smtp_greet_pass *greet_passes;
 
 static const char *const state_names[SMTP_S_COUNT] = {
     [SMTP_S_GREETING] = "greeting", [SMTP_S_CONNECTED] = "connected",
@@ -249,6 +266,17 @@ static void proceed_helo(struct smtp_session *s, struct cmd_ctx *x)
 	smtp_reply(s, SMTP_R_HELO, s->env->hostname[0] ? s->env->hostname : "localhost");
 }
 
+/* What EHLO lists, and HELP with it. */
+static bool starttls_offered(const struct smtp_session *s)
+{
+	return !conn_is_tls(s->c) && conn_tls_available(s->c);
+}
+
+static bool auth_advertised(const struct smtp_session *s)
+{
+	return s->auth_offered && proto_auth_allowed(s->env, s->c) && !s->authenticated;
+}
+
 static void proceed_ehlo(struct smtp_session *s, struct cmd_ctx *x)
 {
 	char buf[1024];
@@ -269,9 +297,9 @@ static void proceed_ehlo(struct smtp_session *s, struct cmd_ctx *x)
 	lines[nl++] = "ENHANCEDSTATUSCODES";
 	lines[nl++] = "CHUNKING";
 	lines[nl++] = "DSN";
-	if (!conn_is_tls(s->c) && conn_tls_available(s->c))
+	if (starttls_offered(s))
 		lines[nl++] = "STARTTLS";
-	if (proto_auth_allowed(s->env, s->c) && !s->authenticated)
+	if (auth_advertised(s))
 		lines[nl++] = "AUTH PLAIN LOGIN";
 	lines[nl++] = "HELP";
 	for (size_t i = 0; i < nl; i++) {
@@ -354,7 +382,8 @@ static enum smtp_reply_id check_mail(struct smtp_session *s, struct cmd_ctx *x)
 		return SMTP_R_UTF8_REQUIRED;
 	if (x->mp.has_size && x->mp.size > (uint64_t)s->cfg->max_message_size)
 		return SMTP_R_TOO_BIG;
-	if (s->submission) {
+	/* Any authenticated session, whatever the listener (see the top). */
+	if (s->authenticated) {
 		if (x->path.null)
 			return SMTP_R_NOT_OWNED;
 		r = smtp_sender_owned(s, x->path.addr, strlen(x->path.addr));
@@ -575,7 +604,10 @@ static void proceed_expn(struct smtp_session *s, struct cmd_ctx *x)
 
 static void proceed_help(struct smtp_session *s, struct cmd_ctx *x)
 {
-	smtp_reply(s, SMTP_R_HELP, NULL);
+	char text[200];
+	snprintf(text, sizeof text, "%s%s%s", smtp_reply_def(SMTP_R_HELP)->text,
+	         starttls_offered(s) ? " STARTTLS" : "", auth_advertised(s) ? " AUTH" : "");
+	smtp_reply(s, SMTP_R_HELP, text);
 }
 
 static enum smtp_reply_id check_starttls(struct smtp_session *s, struct cmd_ctx *x)
@@ -626,6 +658,8 @@ static void on_tls_done(struct conn *c, bool ok)
 /* AUTH <mech> [initial-response] */
 static enum smtp_reply_id check_auth(struct smtp_session *s, struct cmd_ctx *x)
 {
+	if (!s->auth_offered)
+		return SMTP_R_AUTH_DISABLED;
 	if (s->authenticated)
 		return SMTP_R_ALREADY_AUTH;
 	if (!proto_auth_allowed(s->env, s->c))
@@ -856,8 +890,10 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 
 	switch (s->state) {
 	case SMTP_S_GREETING:
-		/* Talked before the greeting: refuse and hang up. */
+		/* Talked before the greeting: refuse and hang up, and the
+		 * address loses its pass if another connection had earned one. */
 		LOGS(s, LOG_INFO, "event=early_talker");
+		smtp_greet_pass_revoke(greet_passes, conn_peer_ip(c));
 		if (s->timer_open)
 			uv_timer_stop(&s->greet_timer);
 		smtp_reply(s, SMTP_R_EARLY_TALKER, NULL);
@@ -902,14 +938,13 @@ static void end_of_data(struct smtp_session *s)
 {
 	const char *why = NULL;
 	struct smtp_txn *t = &s->txn;
-	bool allow_8bit = t->params.body == SMTP_BODY_8BITMIME || t->params.smtputf8;
 	enum smtp_reply_id r;
 
 	conn_set_idle_timeout(s->c, command_timeout_ms(s));
 	if (mime_spool_end(&t->msg) < 0) {
 		r = SMTP_R_STORE_FAIL;
 	} else {
-		r = smtp_msg_check(&t->msg, allow_8bit, &why);
+		r = smtp_msg_check(&t->msg, &why);
 	}
 	if (r == SMTP_R_OK) {
 		smtp_session_ref(s); /* the store job's, dropped in on_committed() */
@@ -932,7 +967,7 @@ static void on_dot(struct conn *c, const char *data, size_t len, bool end, unsig
 	struct smtp_session *s = conn_session(c);
 	if (s->state != SMTP_S_DATA)
 		return;
-	if (len && mime_spool_append(&s->txn.msg, data, len) < 0)
+	if (smtp_body_append(&s->txn.msg, &s->txn.body, data, len) < 0)
 		s->txn.msg.seen = UINT64_MAX; /* out of memory: answered as too big */
 	if (end)
 		end_of_data(s);
@@ -1068,6 +1103,15 @@ static void on_greet_timer(uv_timer_t *t)
 	struct smtp_session *s = t->data;
 	if (s->closed || s->state != SMTP_S_GREETING)
 		return;
+	/* It waited: its address passes. */
+	if (s->cfg->greet_pass_ttl > 0) {
+		if (!greet_passes)
+			greet_passes = smtp_greet_pass_new((size_t)s->cfg->greet_pass_max);
+		smtp_greet_pass_grant(greet_passes, conn_peer_ip(s->c), uv_now(t->loop),
+		                      (uint64_t)s->cfg->greet_pass_ttl * 1000);
+		LOGS(s, LOG_DEBUG, "event=greet_pass_granted ttl=%lld",
+		     (long long)s->cfg->greet_pass_ttl);
+	}
 	send_greeting(s);
 }
 
@@ -1094,13 +1138,18 @@ void smtp_session_start(struct conn *c, void *ctx)
 	s->cfg = x->settings;
 	s->idle_timeout_ms = x->idle_timeout_ms;
 	s->submission = x->submission;
+	s->auth_offered = x->submission || x->settings->mx_auth;
 	s->refs = 1;
 	s->state = SMTP_S_GREETING;
 	log_session(LOG_INFO, conn_id(c), conn_peer(c), "smtp", "event=connect mode=%s tls=%d",
 	            s->submission ? "submission" : "mx", conn_is_tls(c));
 
-	if (!s->submission && !conn_is_tls(c) && s->cfg->greet_delay_ms > 0 &&
-	    uv_timer_init(conn_loop(c), &s->greet_timer) == 0) {
+	bool delay = !s->submission && !conn_is_tls(c) && s->cfg->greet_delay_ms > 0;
+	if (delay && smtp_greet_pass_check(greet_passes, conn_peer_ip(c), uv_now(conn_loop(c)))) {
+		LOGS(s, LOG_DEBUG, "event=greet_pass");
+		delay = false;
+	}
+	if (delay && uv_timer_init(conn_loop(c), &s->greet_timer) == 0) {
 		s->greet_timer.data = s;
 		s->timer_open = true;
 		smtp_session_ref(s); /* dropped in on_timer_closed */

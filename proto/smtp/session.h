@@ -59,6 +59,7 @@ struct smtp_txn {
 	size_t naccepted; /* RCPTs answered 250, duplicates included (the limit) */
 	bool bdat;        /* BDAT used: DATA not allowed any more */
 	struct mime_spool msg;
+	struct smtp_body_state body; /* DATA: un-stuffing after bare LF */
 	bool msg_started;
 	char id[40]; /* "<sid>.<n>", in Received: and the 250 */
 };
@@ -70,8 +71,9 @@ struct smtp_session {
 	uint64_t idle_timeout_ms; /* the listener's command timeout, 0 = cfg's */
 	enum smtp_state state;
 	int refs;
-	bool closed;     /* conn's closed callback ran: never touch c again */
-	bool submission; /* a submission listener, not MX */
+	bool closed;       /* conn's closed callback ran: never touch c again */
+	bool submission;   /* a submission listener, not MX */
+	bool auth_offered; /* AUTH on this listener: submission, or mx with [smtp] mx_auth */
 	bool esmtp;
 	bool close_after; /* timeout/shutdown while waiting: close after the reply */
 	char helo[256];
@@ -104,17 +106,17 @@ struct smtp_session {
  * Returns SMTP_R_OK or the reply to send. */
 enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
                                      const struct smtp_rcpt_params *rp, struct smtp_rcpt *out);
-/* Submission: is addr the authenticated account's own address or alias?
+/* An authenticated session: is addr the account's own address or alias?
  * SMTP_R_OK, SMTP_R_NOT_OWNED or SMTP_R_STORE_FAIL. */
 enum smtp_reply_id smtp_sender_owned(struct smtp_session *s, const char *addr, size_t len);
 /* A store job finished, on the loop: status >= 0 after COMMIT, or the
  * store's negative error. The session may be closed by then. */
 typedef void (*smtp_deliver_done_fn)(void *ud, int status);
-/* End of data passed the content checks: check the header From: on
- * submission, build the message and submit the store job. SMTP_R_OK means the
- * job is queued and done(ud, status) will run once it has finished, never
- * before this returns; anything else is the reply to send now (with *why as
- * its detail text, or NULL), and done will not run. */
+/* End of data passed the content checks: check the header From: of an
+ * authenticated session, build the message and submit the store job.
+ * SMTP_R_OK means the job is queued and done(ud, status) will run once it
+ * has finished, never before this returns; anything else is the reply to
+ * send now (with *why as its detail text, or NULL), and done will not run. */
 enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_fn done, void *ud,
                                       const char **why);
 /* Free what smtp_rcpt_resolve() allocated, and zero *r. */

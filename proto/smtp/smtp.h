@@ -26,7 +26,10 @@ struct smtp_settings {
 	int64_t timeout_data;    /* 3 minutes per data block */
 	enum smtp_bare_newline bare_newline;
 	bool vrfy_enabled;
+	bool mx_auth;           /* offer AUTH on mx listeners too (submission always does) */
 	int64_t greet_delay_ms; /* mx: wait before the greeting to catch early talkers */
+	int64_t greet_pass_ttl; /* seconds an address that waited is greeted at once */
+	int64_t greet_pass_max; /* addresses remembered for that */
 };
 
 /* One listener's context: what smtp_session_start() gets as ctx. */

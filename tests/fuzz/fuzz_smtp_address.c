@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mime_spool_end(&m);
 		if (m.len > m.max + 2)
 			abort();
-		smtp_msg_check(&m, sel & 0x40, &why);
+		smtp_msg_check(&m, &why);
 		mime_spool_free(&m);
 		break;
 	}
@@ -93,17 +93,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t k = n < sizeof helo - 1 ? n : sizeof helo - 1;
 		memcpy(helo, s, k);
 		helo[k] = '\0';
-		struct smtp_trace t = {helo,
-		                       "127.0.0.1",
-		                       "mx.example",
-		                       true,
-		                       true,
-		                       true,
-		                       "TLSv1.3",
-		                       "TLS_AES_128_GCM_SHA256",
-		                       "1.1",
-		                       helo,
-		                       0};
+		struct smtp_trace t = {
+		    .helo = helo,
+		    .peer_ip = "127.0.0.1",
+		    .hostname = "mx.example",
+		    .esmtp = true,
+		    .tls = true,
+		    .auth = true,
+		    .utf8 = n & 1,
+		    .tls_version = "TLSv1.3",
+		    .tls_cipher = "TLS_AES_128_GCM_SHA256",
+		    .id = "1.1",
+		    .for_rcpt = helo,
+		    .now = 0,
+		};
 		smtp_received_format(out, sizeof out, &t);
 		break;
 	}

@@ -24,6 +24,21 @@ SHARED = os.environ.get("TERN_SHARED") or os.path.join(
     os.path.dirname(__file__), "..", "..", "..", "shared")
 HOST = "127.0.0.1"
 
+# What a sanitizer writes to stderr when it finds something. A server
+# built with TERN_TSAN (or TERN_SANITIZE) and run with halt_on_error=1
+# dies after the report, which a test may not notice (the race can happen
+# while it is being stopped), so stop() and cli() look for the report
+# itself and fail the test with it.
+SANITIZER_MARKS = ("WARNING: ThreadSanitizer:", "ERROR: ThreadSanitizer:", "FATAL: ThreadSanitizer",
+                   "ERROR: AddressSanitizer:", "ERROR: LeakSanitizer:", ": runtime error: ")
+
+
+def sanitizer_report(text):
+    """The first sanitizer report in text (up to 6000 characters of it),
+    or None."""
+    at = min((i for i in (text.find(m) for m in SANITIZER_MARKS) if i >= 0), default=-1)
+    return None if at < 0 else text[at:at + 6000]
+
 # (name, protocol, tls) for the default listener set of a test server.
 LISTENERS = [
     ("smtp", "smtp", "starttls"),
@@ -97,6 +112,7 @@ class Tern:
         self.auth.update(auth or {})
         self.server = server or {}  # more [server] keys
         self.proc = None
+        self.log_checked = 0  # how much of the log stop() has searched for a report
         self.stdout_path = os.path.join(tmpdir, "tern.stdout")
         self.write_config()
 
@@ -177,7 +193,17 @@ class Tern:
         self.proc = None
         self.log.close()
         self.out.close()
+        self.check_sanitizer()
         return rc
+
+    def check_sanitizer(self):
+        """Fail if the server wrote a sanitizer report since the last look."""
+        text = self.logs()
+        report = sanitizer_report(text[self.log_checked:])
+        self.log_checked = len(text)
+        if report:
+            pytest.fail("tern (%s) wrote a sanitizer report:\n%s" % (self.log_path, report),
+                        pytrace=False)
 
     def kill9(self):
         return self.stop(signal.SIGKILL)
@@ -187,9 +213,14 @@ class Tern:
         return self.start()
 
     def cli(self, *args, input=None, check=False):
-        return subprocess.run([TERN_BIN, "--config", self.config_path, *args],
-                              input=input, capture_output=True, text=True,
-                              timeout=60, check=check)
+        r = subprocess.run([TERN_BIN, "--config", self.config_path, *args],
+                           input=input, capture_output=True, text=True,
+                           timeout=60, check=check)
+        report = sanitizer_report(r.stderr)
+        if report:
+            pytest.fail("tern %s wrote a sanitizer report:\n%s" % (" ".join(args), report),
+                        pytrace=False)
+        return r
 
     def add_user(self, address, password):
         r = self.cli("user", "add", address, "--password-stdin", input=password + "\n")
@@ -230,10 +261,16 @@ def tern_factory():
         return t
 
     yield make
+    failures = []
     for t in made:
-        t.stop()
+        try:
+            t.stop()
+        except pytest.fail.Exception as e:  # stop the others all the same
+            failures.append(str(e))
     for d in dirs:
         subprocess.run(["rm", "-rf", d])
+    if failures:
+        pytest.fail("\n".join(failures), pytrace=False)
 
 
 @pytest.fixture

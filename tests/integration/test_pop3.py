@@ -202,6 +202,20 @@ def test_plaintext_capa_and_login_refused(box):
     assert r.closed()
 
 
+def test_plaintext_hint_names_the_configured_tls_port(box, tern_factory):
+    """Issue 14 item 17: the refusal names this server's implicit-TLS port,
+    not a hard-coded 995; without such a listener it names none."""
+    r = Raw(box, tls=False)
+    reply = r.cmd("USER " + USER)
+    assert reply == (b"-ERR [AUTH] Plaintext authentication is not allowed without TLS: "
+                     b"use STLS first, or the POP3S port (%d)" % box.port("pop3s"))
+    r.close()
+    t = tern_factory(listeners=[("pop3", "pop3", "starttls")])
+    r = Raw(t, tls=False)
+    assert r.cmd("USER " + USER) == (b"-ERR [AUTH] Plaintext authentication is not allowed "
+                                     b"without TLS: use STLS first")
+
+
 def test_stls_then_everything(box):
     put_message(box, USER, make_message(1))
     p = poplib.POP3(HOST, box.port("pop3"), timeout=10)

@@ -1,5 +1,8 @@
 """Real SMTP clients from Debian against tern, as a user would run them:
 Python smtplib, swaks, curl and msmtp. Each checks the stored bytes."""
+import email.generator
+import email.message
+import io
 import os
 import shutil
 import smtplib
@@ -83,6 +86,43 @@ def test_smtplib_smtp_ssl(srv, mech):
                           msg) == {}
     db = srv.db()
     assert db.execute("SELECT rcpt FROM queue").fetchall() == [("x@remote.example",)]
+
+
+def test_smtplib_send_message_utf8_body(srv):
+    """Issue 14 item 6: the everyday EmailMessage with a UTF-8 body goes
+    out with Content-Transfer-Encoding: 8bit, and send_message() does not
+    add BODY=8BITMIME (only SMTPUTF8 addresses make it); tern stores it
+    as sent."""
+    msg = email.message.EmailMessage()
+    msg["From"] = "s@remote.example"
+    msg["To"] = "alice@example.test"
+    msg["Subject"] = "Gr\u00fc\u00dfe"
+    msg.set_content("Gr\u00fc\u00dfe aus K\u00f6ln, caf\u00e9 \u2603\n")
+    assert msg["Content-Transfer-Encoding"] == "8bit"
+    buf = io.BytesIO()
+    email.generator.BytesGenerator(buf).flatten(msg, linesep="\r\n")
+    with smtplib.SMTP(srv.host, srv.port("smtp")) as s:
+        assert s.send_message(msg) == {}
+    assert strip_trace(inbox_messages(srv, "alice@example.test")[0]) == buf.getvalue()
+
+
+def test_smtplib_sendmail_as_bytes_lf(srv):
+    """Issue 14 item 7: smtplib.sendmail(frm, to, msg.as_bytes()), the
+    everyday pattern, sends LF line ends (only str messages get CRLF) and
+    dot-stuffs after each LF. Stored as CRLF lines, the dot un-stuffed."""
+    msg = email.message.EmailMessage()
+    msg["From"] = "s@remote.example"
+    msg["To"] = "alice@example.test"
+    msg["Subject"] = "lf"
+    msg.set_content("first line\n.a line with a leading dot\nlast\n")
+    raw = msg.as_bytes()
+    assert b"\r\n" not in raw and b"\n.a line" in raw
+    with smtplib.SMTP(srv.host, srv.port("smtp")) as s:
+        assert s.sendmail("s@remote.example", ["alice@example.test"], raw) == {}
+    # smtplib ends the data with CRLF "." CRLF after the last LF: an empty
+    # line more, as Postfix stores it too.
+    assert strip_trace(inbox_messages(srv, "alice@example.test")[0]) == \
+        raw.replace(b"\n", b"\r\n") + b"\r\n"
 
 
 def test_smtplib_bdat_via_docmd(srv):
@@ -201,3 +241,24 @@ def test_msmtp(srv, tmp_path):
                        capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert strip_trace(inbox_messages(srv, "bob@example.test")[0]) == msg.encode()
+
+
+def test_msmtp_utf8_body(srv, tmp_path):
+    """Issue 14 item 6: msmtp never sends BODY=8BITMIME, and everything
+    that uses it as its sendmail (mutt, git, cron) sends ordinary UTF-8
+    mail through it; written with LF line ends, as those programs do."""
+    need("msmtp")
+    conf = tmp_path / "msmtprc"
+    conf.write_text("account default\nhost %s\nport %d\nauth on\nuser alice@example.test\n"
+                    "password %s\ntls on\ntls_starttls on\ntls_certcheck off\n"
+                    "from alice@example.test\nlogfile %s\n"
+                    % (srv.host, srv.port("submission"), PW, tmp_path / "msmtp.log"))
+    conf.chmod(0o600)
+    msg = ("From: alice@example.test\nTo: bob@example.test\nSubject: caf\u00e9\n"
+           "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+           "Content-Transfer-Encoding: 8bit\n\nGr\u00fc\u00dfe aus K\u00f6ln \u2603\n")
+    r = subprocess.run(["msmtp", "-C", str(conf), "bob@example.test"], input=msg.encode(),
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = strip_trace(inbox_messages(srv, "bob@example.test")[0])
+    assert got.endswith(msg.replace("\n", "\r\n").encode())

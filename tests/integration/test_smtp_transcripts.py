@@ -59,7 +59,9 @@ def test_ehlo_keywords_plain_and_tls(srv):
     r.starttls()
     kw = ehlo_keywords(r)
     assert "STARTTLS" not in kw
-    assert "AUTH PLAIN LOGIN" in kw
+    assert not any(k.startswith("AUTH") for k in kw)  # mx: no AUTH at all by default
+    r = tls_session(srv, "submission")
+    assert "AUTH PLAIN LOGIN" in ehlo_keywords(r)
 
 
 def test_helo(srv):
@@ -68,6 +70,25 @@ def test_helo(srv):
     assert r.cmd("HELO")[0] == 501
     assert r.cmd("EHLO")[0] == 501
     assert r.full() if False else True
+
+
+def test_help_lists_auth_only_where_offered(tern_factory):
+    """Issue 14 item 17: HELP lists STARTTLS and AUTH where EHLO offers
+    them, not everywhere."""
+    t = tern_factory(extra_config="plaintext_loopback = true\n")
+    t.add_user("alice@example.test", PW)
+    base = "2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP"
+    r = smtp_raw(t)  # mx: no AUTH without mx_auth, even from loopback
+    assert r.cmd("HELP") == (214, [base + " STARTTLS"])
+    r.starttls()
+    assert r.cmd("HELP") == (214, [base])
+    r = smtp_raw(t, "submission")
+    assert r.cmd("HELP") == (214, [base + " STARTTLS AUTH"])
+    r.ehlo()
+    assert r.cmd("AUTH PLAIN " + b64("\0alice@example.test\0" + PW))[0] == 235
+    assert r.cmd("HELP") == (214, [base + " STARTTLS"])  # AUTH is done
+    r = smtp_raw(t, "submissions", tls=True)
+    assert r.cmd("HELP") == (214, [base + " AUTH"])
 
 
 def test_noop_rset_vrfy_expn_help(srv):
@@ -256,14 +277,22 @@ def test_dot_stuffing(srv):
 
 def test_empty_and_headerless_messages(srv):
     r = begin(srv)
-    assert send_data(r, ".\r\n").startswith("250")  # empty message
+    # An empty message: no header, not even From: (RFC 5321 4.1.1.4).
+    assert send_data(r, ".\r\n") == "554 5.6.0 Empty message"
     r.send("MAIL FROM:<>\r\n")
     assert r.code() == 250
     assert r.cmd("RCPT TO:<alice@example.test>")[0] == 250
     assert send_data(r, "Bad header line\r\n\r\nbody\r\n.\r\n").startswith("554 5.6.0")
+    assert r.cmd("MAIL FROM:<>")[0] == 250
+    assert r.cmd("RCPT TO:<alice@example.test>")[0] == 250
+    assert send_data(r, "\r\n.\r\n").startswith("250")  # an empty header and body: a message
+    assert len(inbox_messages(srv, "alice@example.test")) == 1
 
 
-def test_bare_lf_rejected(srv):
+def test_bare_lf_rejected_when_configured(tern_factory):
+    t = tern_factory(extra_config='[smtp]\nbare_newline = "reject"\n')
+    t.add_user("alice@example.test", PW)
+    srv = t
     r = begin(srv)
     assert send_data(r, "Subject: x\r\n\r\nline\nbare lf\r\n.\r\n").startswith("554 5.5.2")
     assert r.cmd("MAIL FROM:<>")[0] == 250
@@ -272,13 +301,32 @@ def test_bare_lf_rejected(srv):
     assert inbox_messages(srv, "alice@example.test") == []
 
 
-def test_bare_lf_normalized(tern_factory):
-    t = tern_factory(extra_config='[smtp]\nbare_newline = "normalize"\n')
-    t.add_user("alice@example.test", PW)
-    r = begin(t)
-    assert send_data(r, "Subject: x\r\n\r\na\nb\rc\r\n.\r\n").startswith("250")
-    assert strip_trace(inbox_messages(t, "alice@example.test")[0]) == \
-        b"Subject: x\r\n\r\na\r\nb\r\nc\r\n"
+def test_bare_lf_normalized_by_default(srv):
+    """Issue 14 item 7: bare_newline = "normalize" is the default (as in
+    Postfix 3.9): a line ending in a bare LF is a CRLF line, its leading
+    dot is stuffing, a bare CR becomes CRLF."""
+    r = begin(srv)
+    assert send_data(r, "Subject: x\r\n\r\na\nb\rc\n..d\r\n.\r\n").startswith("250")
+    assert strip_trace(inbox_messages(srv, "alice@example.test")[0]) == \
+        b"Subject: x\r\n\r\na\r\nb\r\nc\r\n.d\r\n"
+
+
+@pytest.mark.parametrize("eod", ["\n.\n", "\r\n.\n", "\n.\r\n"])
+def test_normalize_still_defeats_smuggling(srv, eod):
+    """Issue 14 item 7: with normalize, only <CR><LF>.<CR><LF> ends DATA.
+    The smuggled transaction behind a bare-LF "end of data" is a part of
+    the first message, never a second one: bob gets nothing."""
+    r = begin(srv)
+    smuggled = ("Subject: outer\r\n\r\nhello" + eod +
+                "MAIL FROM:<admin@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
+                "From: admin@example.test\r\nSubject: smuggled\r\n\r\nowned\r\n.\r\n")
+    assert send_data(r, smuggled).startswith("250 2.0.0")
+    assert r.cmd("NOOP")[0] == 250  # the next reply is NOOP's: no stray replies
+    assert inbox_messages(srv, "bob@example.test") == []
+    got = strip_trace(inbox_messages(srv, "alice@example.test")[0])
+    assert got == (b"Subject: outer\r\n\r\nhello\r\n\r\nMAIL FROM:<admin@example.test>\r\n"
+                   b"RCPT TO:<bob@example.test>\r\nDATA\r\nFrom: admin@example.test\r\n"
+                   b"Subject: smuggled\r\n\r\nowned\r\n")
 
 
 def test_nul_bytes(srv):
@@ -294,13 +342,18 @@ def test_nul_bytes(srv):
     assert inbox_messages(srv, "alice@example.test") == []
 
 
-def test_8bit_requires_8bitmime(srv):
+def test_8bit_without_8bitmime_stored_as_sent(srv):
+    """Issue 14 item 6: 8-bit data without BODY=8BITMIME (msmtp, swaks,
+    smtplib's send_message) is accepted, as Postfix and Exim accept it,
+    and stored byte for byte; declared, the same."""
     r = begin(srv)
-    body = "Subject: x\r\n\r\ncaf\u00e9\r\n.\r\n".encode()
-    assert send_data(r, body).startswith("554 5.6.0")
+    msg = "Subject: x\r\n\r\ncaf\u00e9 \u00fcber \u2603\r\n".encode()
+    assert send_data(r, msg + b".\r\n").startswith("250 2.0.0")
     assert r.cmd("MAIL FROM:<s@remote.example> BODY=8BITMIME")[0] == 250
     assert r.cmd("RCPT TO:<alice@example.test>")[0] == 250
-    assert send_data(r, body).startswith("250")
+    assert send_data(r, msg + b".\r\n").startswith("250")
+    got = inbox_messages(srv, "alice@example.test")
+    assert [strip_trace(g) for g in got] == [msg, msg]
 
 
 def test_message_too_big(tern_factory):
@@ -396,6 +449,58 @@ def test_bdat_last_single_and_pipelined(srv):
     assert strip_trace(inbox_messages(srv, "bob@example.test")[0]) == msg
 
 
+def test_bdat_0_last_alone_is_an_empty_message(srv):
+    """Issue 14 item 17: BDAT 0 LAST with no data before it is an empty
+    message, refused like an empty DATA; the session goes on."""
+    r = begin(srv)
+    r.send(b"BDAT 0 LAST\r\n")
+    assert r.full() == "554 5.6.0 Empty message"
+    r.send(b"MAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@example.test>\r\n"
+           b"BDAT 0\r\nBDAT 0 LAST\r\n")
+    assert [r.code() for _ in range(3)] == [250, 250, 250]
+    assert r.full() == "554 5.6.0 Empty message"
+    assert inbox_messages(srv, "alice@example.test") == []
+    msg = b"Subject: s\r\n\r\nx\r\n"
+    r.send(b"MAIL FROM:<s@remote.example>\r\nRCPT TO:<alice@example.test>\r\n"
+           b"BDAT %d\r\n" % len(msg) + msg + b"BDAT 0 LAST\r\n")
+    assert [r.code() for _ in range(4)] == [250, 250, 250, 250]
+    assert strip_trace(inbox_messages(srv, "alice@example.test")[0]) == msg
+
+
+def test_received_names_utf8smtp(tern_factory):
+    """Issue 14 item 17: an SMTPUTF8 transaction's Received: says
+    UTF8SMTP, UTF8SMTPS, UTF8SMTPA or UTF8SMTPSA (RFC 6531 4.3)."""
+    t = tern_factory(extra_config="plaintext_loopback = true\n")
+    t.add_user("alice@example.test", PW)
+    msg = "From: alice@example.test\r\nSubject: s\r\n\r\nx\r\n.\r\n"
+
+    def send(r, params):
+        assert r.cmd("MAIL FROM:<alice@example.test>" + params)[0] == 250
+        assert r.cmd("RCPT TO:<alice@example.test>")[0] == 250
+        assert send_data(r, msg).startswith("250")
+
+    r = smtp_raw(t)
+    r.ehlo()
+    send(r, " SMTPUTF8")
+    send(r, "")
+    r.starttls()
+    r.ehlo()
+    send(r, " SMTPUTF8")
+    r = smtp_raw(t, "submission")
+    r.ehlo()
+    assert r.cmd("AUTH PLAIN " + b64("\0alice@example.test\0" + PW))[0] == 235
+    send(r, " SMTPUTF8")
+    r = smtp_raw(t, "submissions", tls=True)
+    r.ehlo()
+    assert r.cmd("AUTH PLAIN " + b64("\0alice@example.test\0" + PW))[0] == 235
+    send(r, " SMTPUTF8 BODY=8BITMIME")
+    send(r, "")
+    withs = [m.split(b") with ", 1)[1].split(b" ", 1)[0]
+             for m in inbox_messages(t, "alice@example.test")]
+    assert withs == [b"UTF8SMTP", b"ESMTP", b"UTF8SMTPS", b"UTF8SMTPA", b"UTF8SMTPSA",
+                     b"ESMTPSA"]
+
+
 def test_bdat_then_data_refused(srv):
     r = begin(srv)
     r.send(b"BDAT 5\r\nabcde")
@@ -407,14 +512,25 @@ def test_bdat_then_data_refused(srv):
     assert r.cmd("MAIL FROM:<a@remote.example>")[0] == 250
 
 
-def test_bdat_bad_syntax_and_bare_lf(srv):
-    r = begin(srv)
+def test_bdat_bad_syntax_and_bare_lf(tern_factory):
+    t = tern_factory(extra_config='[smtp]\nbare_newline = "reject"\n')
+    t.add_user("alice@example.test", PW)
+    r = begin(t)
     assert r.cmd("BDAT")[0] == 501
     assert r.cmd("BDAT x")[0] == 501
     assert r.cmd("BDAT 5 NOTLAST")[0] == 501
     body = b"Subject: x\r\n\r\nbare\nlf\r\n"
     r.send(b"BDAT %d LAST\r\n" % len(body) + body)
     assert r.full().startswith("554 5.5.2")
+
+
+def test_bdat_bare_lf_normalized(srv):
+    r = begin(srv)
+    body = b"Subject: x\r\n\r\nbare\n.lf\r\n"  # BDAT has no dot-stuffing
+    r.send(b"BDAT %d LAST\r\n" % len(body) + body)
+    assert r.full().startswith("250 2.0.0")
+    assert strip_trace(inbox_messages(srv, "alice@example.test")[0]) == \
+        b"Subject: x\r\n\r\nbare\r\n.lf\r\n"
 
 
 def test_bdat_too_big(tern_factory):
@@ -547,6 +663,52 @@ def test_submission_sender_ownership(srv):
     assert len(inbox_messages(srv, "bob@example.test")) == 1
 
 
+def test_mx_listener_offers_no_auth(srv):
+    """Issue 14 item 2: by default the mx listener offers no AUTH (as
+    Postfix's smtpd_sasl_auth_enable = no), even over TLS, so nobody can
+    log in there and relay."""
+    r = tls_session(srv, "smtp")
+    assert not any(k.startswith("AUTH") for k in ehlo_keywords(r))
+    r.send("AUTH PLAIN %s\r\n" % b64("\0alice@example.test\0" + PW))
+    assert r.full() == "503 5.5.1 Authentication not enabled on this port"
+    assert r.cmd("MAIL FROM:<ceo@bank.test>")[0] == 250
+    r.send("RCPT TO:<victim@elsewhere.example>\r\n")
+    assert r.full().startswith("554 5.7.1")  # still no relay
+
+
+def test_mx_auth_applies_every_sender_rule(tern_factory):
+    """Issue 14 item 2: with [smtp] mx_auth = true an mx session may log in,
+    and then it is held to the submission rules: it may not send as an
+    address its account does not own, in the envelope or in From:, and
+    nothing it is refused is queued."""
+    t = tern_factory(extra_config="[smtp]\nmx_auth = true\n")
+    t.add_user("alice@example.test", PW)
+    r = tls_session(t, "smtp")
+    assert "AUTH PLAIN LOGIN" in ehlo_keywords(r)
+    assert r.cmd("AUTH PLAIN " + b64("\0alice@example.test\0" + PW))[0] == 235
+    r.send("MAIL FROM:<ceo@bank.test>\r\n")
+    assert r.full().startswith("553 5.7.1")
+    r.send("MAIL FROM:<>\r\n")
+    assert r.full().startswith("553 5.7.1")
+    assert r.cmd("MAIL FROM:<alice@example.test>")[0] == 250
+    assert r.cmd("RCPT TO:<victim@elsewhere.example>")[0] == 250
+    assert send_data(r, "From: ceo@bank.test\r\nTo: victim@elsewhere.example\r\n"
+                        "Subject: wire the money\r\n\r\nx\r\n.\r\n").startswith("553 5.7.1")
+    assert count(t, "SELECT count(*) FROM queue") == 0
+    # Its own address in both places: relayed, like on submission.
+    assert r.cmd("MAIL FROM:<alice@example.test>")[0] == 250
+    assert r.cmd("RCPT TO:<victim@elsewhere.example>")[0] == 250
+    assert send_data(r, "From: alice@example.test\r\nSubject: hi\r\n\r\nx\r\n.\r\n") \
+        .startswith("250")
+    assert count(t, "SELECT count(*) FROM queue") == 1
+    # Unauthenticated mx mail from outside still arrives as before.
+    r2 = smtp_raw(t)
+    r2.ehlo()
+    assert r2.cmd("MAIL FROM:<ceo@bank.test>")[0] == 250
+    assert r2.cmd("RCPT TO:<alice@example.test>")[0] == 250
+    assert send_data(r2, "From: ceo@bank.test\r\n\r\nx\r\n.\r\n").startswith("250")
+
+
 def test_auth_plaintext_loopback(tern_factory):
     t = tern_factory(extra_config="plaintext_loopback = true\n")
     t.add_user("alice@example.test", PW)
@@ -622,6 +784,68 @@ def test_greet_delay_zero_disables_early_talker_wait(tern_factory):
     assert s.recv(512).startswith(b"220 ")
     assert time.monotonic() - start < 0.2
     s.close()
+
+
+def greeted_after(t, source="127.0.0.1"):
+    """Connect from source; (seconds until the 220, socket)."""
+    s = socket.create_connection((t.host, t.port("smtp")), timeout=10,
+                                 source_address=(source, 0))
+    start = time.monotonic()
+    data = s.recv(512)
+    assert data.startswith(b"220 "), data
+    return time.monotonic() - start, s
+
+
+def test_greet_pass_remembers_a_polite_client(tern_factory):
+    """Issue 14 item 8: as with postscreen, a client that waited for the
+    greeting once passes, and later connections from its address are
+    greeted at once; an early talker still gets its 554 and its address
+    loses the pass."""
+    t = tern_factory(extra_config="[smtp]\ngreet_delay_ms = 1000\n")
+    src = "127.0.0.2"
+    first = socket.create_connection((t.host, t.port("smtp")), timeout=10,
+                                     source_address=(src, 0))
+    start = time.monotonic()
+    time.sleep(0.4)
+    early = socket.create_connection((t.host, t.port("smtp")), timeout=10,
+                                     source_address=(src, 0))  # waits too, until 1.4 s
+    assert first.recv(512).startswith(b"220 ")
+    assert time.monotonic() - start >= 0.95  # the first one waited
+    took, again = greeted_after(t, src)
+    assert took < 0.3, took  # it passed: no delay now
+    assert sock_cmd(again, b"EHLO polite.example\r\n").startswith(b"250")
+    # The second connection talks before its own greeting: 554, and the
+    # address's pass is gone.
+    early.sendall(b"EHLO fast.example\r\n")
+    assert early.recv(512).startswith(b"554 5.5.1")
+    took, last = greeted_after(t, src)
+    assert took >= 0.95, took
+    # Another address never had one.
+    took, other = greeted_after(t, "127.0.0.3")
+    assert took >= 0.95, took
+    for s in (first, again, other, early, last):
+        s.close()
+
+
+def sock_cmd(sock, line):
+    """Send a command line on a plain socket; the whole reply."""
+    sock.sendall(line)
+    data = b""
+    while not data.endswith(b"\r\n") or data.split(b"\r\n")[-2][3:4] == b"-":
+        data += sock.recv(4096)
+    return data
+
+
+def test_greet_pass_ttl(tern_factory):
+    """[smtp] greet_pass_ttl: a pass runs out; 0 keeps no passes at all."""
+    t = tern_factory(extra_config="[smtp]\ngreet_delay_ms = 600\ngreet_pass_ttl = 2\n")
+    assert greeted_after(t)[0] >= 0.55
+    assert greeted_after(t)[0] < 0.3
+    time.sleep(2.2)
+    assert greeted_after(t)[0] >= 0.55  # expired: tested again
+    t = tern_factory(extra_config="[smtp]\ngreet_delay_ms = 600\ngreet_pass_ttl = 0\n")
+    assert greeted_after(t)[0] >= 0.55
+    assert greeted_after(t)[0] >= 0.55
 
 
 def test_spool_budget_gives_452_then_retry_works(tern_factory):

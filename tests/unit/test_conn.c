@@ -44,7 +44,8 @@
 
 #define BIG_LINES 16384
 
-static int passed, failed;
+/* Atomic: CHECK() runs on the loop thread (p_start) and the client thread. */
+static _Atomic int passed, failed;
 #define CHECK(cond, ...)                                                                           \
 	do {                                                                                       \
 		if (cond)                                                                          \
