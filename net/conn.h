@@ -54,6 +54,17 @@ struct conn_limits {
 	uint64_t handshake_timeout_ms; /* TLS handshake must finish within this */
 	unsigned max_conn_per_ip;      /* open conns per client IP (0 = unlimited) */
 	unsigned max_conn_total;       /* open conns on this process (0 = unlimited) */
+	/* A deadline that activity does not move (against clients that send
+	 * a byte every few seconds to hold a connection): armed at accept,
+	 * it calls the timeout callback when it passes, unless the protocol
+	 * cleared or restarted it (conn_clear_deadline, after a login;
+	 * conn_restart_deadline, after a transaction). 0 = none. */
+	uint64_t deadline_ms;
+	/* Said, on a plaintext or STARTTLS listener, to a client that a
+	 * connection limit refuses ("421 ...\r\n", "* BYE ...\r\n"); an
+	 * implicit-TLS client is closed without a word (it would take a
+	 * handshake to say it). NULL: close silently. */
+	const char *refusal;
 };
 
 struct conn_callbacks {
@@ -148,8 +159,11 @@ const char *conn_local_ip(const struct conn *c); /* address the client connected
 bool conn_peer_is_loopback(const struct conn *c);
 uv_loop_t *conn_loop(const struct conn *c);
 
-/* Timers. The idle timer is re-armed on every input. */
+/* Timers. The idle timer is re-armed on every input; the deadline
+ * (limits.deadline_ms) is not. */
 void conn_set_idle_timeout(struct conn *c, uint64_t ms);
+void conn_clear_deadline(struct conn *c);
+void conn_restart_deadline(struct conn *c);
 
 /* A protocol's entry point: start(c, ctx) must call conn_set_callbacks().
  * ctx is what the listener was given for it (the protocol's settings and
