@@ -70,6 +70,7 @@ static const struct config_key config_keys[] = {
     INT("limits", "max_connections", max_connections, 10000, 1, 1000000),
     INT("limits", "max_connections_per_ip", max_connections_per_ip, 200, 1, 1000000),
     INT("limits", "max_output", max_output, 1048576, 4096, 1073741824),
+    INT("limits", "login_deadline", login_deadline, 60, 0, 86400),
 
     BOOL("auth", "plaintext_loopback", auth.plaintext_loopback, false),
     INT("auth", "fail_delay_ms", auth.fail_delay_ms, 250, 0, 60000),
@@ -86,6 +87,7 @@ static const struct config_key config_keys[] = {
     INT("smtp", "max_line", smtp.max_line, 1000, 512, 65536),
     INT("smtp", "timeout_command", smtp.timeout_command, 300, 1, 3600),
     INT("smtp", "timeout_data", smtp.timeout_data, 180, 1, 3600),
+    INT("smtp", "transaction_deadline", smtp.transaction_deadline, 600, 0, 86400),
     CHOICE_ENUM("smtp", "bare_newline", smtp.bare_newline, "normalize", "reject|normalize"),
     BOOL("smtp", "vrfy", smtp.vrfy_enabled, false),
     BOOL("smtp", "mx_auth", smtp.mx_auth, false),

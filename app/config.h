@@ -60,6 +60,7 @@ struct config {
 	int64_t max_connections;
 	int64_t max_connections_per_ip;
 	int64_t max_output;
+	int64_t login_deadline; /* seconds to log in (submission, POP3, IMAP), whatever is sent */
 
 	/* The sections each layer reads, in the structs those layers own. */
 	struct auth_settings auth;   /* [auth] */

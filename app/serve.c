@@ -163,6 +163,15 @@ static void *wire_smtp(struct serve_listener *w, const struct config *cfg,
 	};
 	w->spec.limits.max_line = (size_t)cfg->smtp.max_line;
 	w->spec.limits.idle_timeout_ms = (uint64_t)cfg->smtp.timeout_command * 1000;
+	/* mx: each transaction must end within the deadline; submission: the
+	 * login (smtp/session.c clears or restarts it). */
+	w->spec.limits.deadline_ms =
+	    (uint64_t)(lc->protocol == PROTO_SUBMISSION ? cfg->login_deadline
+	                                                : cfg->smtp.transaction_deadline) *
+	    1000;
+	snprintf(w->refusal, sizeof w->refusal,
+	         "421 4.7.0 %s Too many connections, try again later\r\n", cfg->hostname);
+	w->spec.limits.refusal = w->refusal;
 	return &w->ctx.smtp;
 }
 
@@ -186,6 +195,8 @@ static void *wire_pop3(struct serve_listener *w, const struct config *cfg,
 	    (struct pop3_ctx){.settings = &cfg->pop3, .env = env, .tls_port = pop3_tls_port(cfg)};
 	w->spec.limits.max_line = (size_t)cfg->pop3.max_line;
 	w->spec.limits.idle_timeout_ms = (uint64_t)cfg->pop3.timeout * 1000;
+	w->spec.limits.deadline_ms = (uint64_t)cfg->login_deadline * 1000;
+	w->spec.limits.refusal = "-ERR [SYS/TEMP] Too many connections, try again later\r\n";
 	return &w->ctx.pop3;
 }
 
@@ -195,6 +206,8 @@ static void *wire_imap(struct serve_listener *w, const struct config *cfg,
 	w->ctx.imap = (struct imap_ctx){.settings = &cfg->imap, .env = env};
 	w->spec.limits.max_line = (size_t)cfg->imap.max_line;
 	w->spec.limits.idle_timeout_ms = (uint64_t)cfg->imap.timeout * 1000;
+	w->spec.limits.deadline_ms = (uint64_t)cfg->login_deadline * 1000;
+	w->spec.limits.refusal = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
 	return &w->ctx.imap;
 }
 
@@ -224,6 +237,8 @@ void serve_wire_listener(struct serve_listener *w, const struct config *cfg,
 	spec->address = lc->address;
 	spec->tls = (enum conn_tls_mode)lc->tls;
 	spec->tls_server = tls;
+	/* mx: TLS is opportunistic, a refused suite means plaintext */
+	spec->tls_profile = lc->protocol == PROTO_SMTP ? TLS_PROFILE_MTA : TLS_PROFILE_CLIENTS;
 	spec->start = protocols[lc->protocol].start;
 	spec->ctx = protocols[lc->protocol].wire(w, cfg, lc, env);
 	struct conn_limits *lim = &spec->limits;

@@ -26,6 +26,7 @@ struct serve_listener {
 		struct imap_ctx imap;
 	} ctx;
 	struct listener_spec spec;
+	char refusal[320]; /* spec.limits.refusal, when it names the host */
 };
 
 /* Fill w for the entry lc of cfg: the protocol's start function and

@@ -164,9 +164,10 @@ static void close_all(struct conn *c)
 		return;
 	c->handles_closing = true;
 	c->closing = true;
-	c->open_handles = 4;
+	c->open_handles = 5;
 	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 	uv_close((uv_handle_t *)&c->idle_timer, on_handle_closed);
+	uv_close((uv_handle_t *)&c->deadline_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&c->aux_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&c->tick, on_handle_closed);
 }
@@ -213,6 +214,7 @@ void conn_close(struct conn *c)
 	conn_out_filter_flush(c);
 	c->closing = true;
 	uv_timer_stop(&c->idle_timer);
+	uv_timer_stop(&c->deadline_timer);
 	if (c->tls_state == TS_ON)
 		tls_session_close_notify(c->tls);
 	conn_out_drop_pending(c);
@@ -552,6 +554,37 @@ static void on_idle(uv_timer_t *t)
 		arm_idle(c);
 }
 
+/* The deadline passed: the same farewell as for an idle client. A client
+ * waiting on us (a password check, a commit) gets a second more. */
+static void on_deadline(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	if (c->closing)
+		return;
+	if (c->pauses > 0) {
+		uv_timer_start(&c->deadline_timer, on_deadline, 1000, 0);
+		return;
+	}
+	cev(c, LOG_INFO, "event=deadline ms=%llu", (unsigned long long)c->limits.deadline_ms);
+	if (c->have_cb && c->cb.timeout)
+		c->cb.timeout(c);
+	else
+		conn_close(c);
+	if (!c->closing)
+		conn_close(c); /* the protocol did not: a deadline is final */
+}
+
+void conn_clear_deadline(struct conn *c)
+{
+	uv_timer_stop(&c->deadline_timer);
+}
+
+void conn_restart_deadline(struct conn *c)
+{
+	if (c->limits.deadline_ms && !c->closing)
+		uv_timer_start(&c->deadline_timer, on_deadline, c->limits.deadline_ms, 0);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct conn *c = s->data;
@@ -801,6 +834,17 @@ static void free_raw(uv_handle_t *h)
 	free(h);
 }
 
+/* A client a connection limit refused is told why, in its protocol's
+ * words, on a plaintext socket: one short line that fits in the socket's
+ * buffer (a try-write; if it does not go at once, it is not said). */
+static void say_refusal(struct conn *c)
+{
+	if (!c->limits.refusal || c->tls_mode == CONN_TLS_IMPLICIT)
+		return;
+	uv_buf_t b = uv_buf_init((char *)c->limits.refusal, (unsigned)strlen(c->limits.refusal));
+	(void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+}
+
 /* Accept and drop a connection we cannot even allocate a conn for, so the
  * listening socket does not stay readable forever. */
 static void reject_stream(uv_loop_t *loop, uv_stream_t *server)
@@ -814,8 +858,8 @@ static void reject_stream(uv_loop_t *loop, uv_stream_t *server)
 }
 
 struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, enum conn_tls_mode tls_mode,
-                         struct tls_server *tls, const struct conn_limits *limits,
-                         conn_start_fn start, void *start_ctx)
+                         struct tls_server *tls, enum tls_profile tls_profile,
+                         const struct conn_limits *limits, conn_start_fn start, void *start_ctx)
 {
 	/* libuv writes with write(2): a peer that vanished must be an EPIPE
 	 * for one conn, never a signal that kills the server. */
@@ -834,6 +878,7 @@ struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, enum conn_tls_mod
 	c->loop = loop;
 	c->tls_mode = tls_mode;
 	c->tls_server = tls;
+	c->tls_profile = tls_profile;
 	c->start = start;
 	c->start_ctx = start_ctx;
 	if (limits)
@@ -844,9 +889,11 @@ struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, enum conn_tls_mod
 		c->limits.max_output = DEFAULT_MAX_OUTPUT;
 	uv_tcp_init(loop, &c->tcp);
 	uv_timer_init(loop, &c->idle_timer);
+	uv_timer_init(loop, &c->deadline_timer);
 	uv_timer_init(loop, &c->aux_timer);
 	uv_idle_init(loop, &c->tick);
-	c->tcp.data = c->idle_timer.data = c->aux_timer.data = c->tick.data = c;
+	c->tcp.data = c->idle_timer.data = c->deadline_timer.data = c->aux_timer.data =
+	    c->tick.data = c;
 	framer_init(&c->framer, c->limits.max_line, &framer_ops, c);
 	c->prev = NULL;
 	c->next = live_head;
@@ -866,10 +913,12 @@ struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, enum conn_tls_mod
 		    c->limits.max_conn_total && limits_conn_total() >= c->limits.max_conn_total;
 		cev(c, LOG_INFO, "event=conn_refused reason=%s",
 		    total ? "total_limit" : "per_ip_limit");
+		say_refusal(c);
 		close_all(c);
 		return NULL;
 	}
 	c->limits_held = true;
+	conn_restart_deadline(c);
 	if (prepare_in(c) != 0) {
 		close_all(c);
 		return NULL;

@@ -35,6 +35,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "tls/suites.h"
+
 struct conn;
 struct tls_server;
 
@@ -52,6 +54,17 @@ struct conn_limits {
 	uint64_t handshake_timeout_ms; /* TLS handshake must finish within this */
 	unsigned max_conn_per_ip;      /* open conns per client IP (0 = unlimited) */
 	unsigned max_conn_total;       /* open conns on this process (0 = unlimited) */
+	/* A deadline that activity does not move (against clients that send
+	 * a byte every few seconds to hold a connection): armed at accept,
+	 * it calls the timeout callback when it passes, unless the protocol
+	 * cleared or restarted it (conn_clear_deadline, after a login;
+	 * conn_restart_deadline, after a transaction). 0 = none. */
+	uint64_t deadline_ms;
+	/* Said, on a plaintext or STARTTLS listener, to a client that a
+	 * connection limit refuses ("421 ...\r\n", "* BYE ...\r\n"); an
+	 * implicit-TLS client is closed without a word (it would take a
+	 * handshake to say it). NULL: close silently. */
+	const char *refusal;
 };
 
 struct conn_callbacks {
@@ -146,8 +159,11 @@ const char *conn_local_ip(const struct conn *c); /* address the client connected
 bool conn_peer_is_loopback(const struct conn *c);
 uv_loop_t *conn_loop(const struct conn *c);
 
-/* Timers. The idle timer is re-armed on every input. */
+/* Timers. The idle timer is re-armed on every input; the deadline
+ * (limits.deadline_ms) is not. */
 void conn_set_idle_timeout(struct conn *c, uint64_t ms);
+void conn_clear_deadline(struct conn *c);
+void conn_restart_deadline(struct conn *c);
 
 /* A protocol's entry point: start(c, ctx) must call conn_set_callbacks().
  * ctx is what the listener was given for it (the protocol's settings and
@@ -155,12 +171,13 @@ void conn_set_idle_timeout(struct conn *c, uint64_t ms);
 typedef void (*conn_start_fn)(struct conn *c, void *ctx);
 
 /* Called by the listener for an accepted stream. tls may be NULL (no
- * certificate). For CONN_TLS_IMPLICIT the handshake starts at once and
+ * certificate); tls_profile picks its cipher suites (tls/suites.h). For
+ * CONN_TLS_IMPLICIT the handshake starts at once and
  * start(c, start_ctx) runs when it completes; otherwise it runs at once.
  * Returns NULL on failure (the stream is closed). */
 struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, enum conn_tls_mode tls_mode,
-                         struct tls_server *tls, const struct conn_limits *limits,
-                         conn_start_fn start, void *start_ctx);
+                         struct tls_server *tls, enum tls_profile tls_profile,
+                         const struct conn_limits *limits, conn_start_fn start, void *start_ctx);
 
 /* Count of live conns (for shutdown and limits). */
 size_t conn_live_count(void);

@@ -77,7 +77,8 @@ struct conn {
 	/* Handles and life (conn.c). */
 	uv_tcp_t tcp;
 	uv_timer_t idle_timer;
-	uv_timer_t aux_timer; /* handshake deadline (conn_tls.c), then the close deadline */
+	uv_timer_t deadline_timer; /* limits.deadline_ms, not moved by input */
+	uv_timer_t aux_timer;      /* handshake deadline (conn_tls.c), then the close deadline */
 	uv_idle_t tick;
 	uv_write_t wreq; /* conn_output.c */
 	uv_shutdown_t sreq;
@@ -111,6 +112,7 @@ struct conn {
 	enum conn_tls_mode tls_mode;
 	enum tls_state tls_state;
 	struct tls_server *tls_server;
+	enum tls_profile tls_profile; /* its cipher suites */
 	struct tls_session *tls;
 
 	/* Flow and closing (conn.c). */

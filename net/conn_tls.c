@@ -50,7 +50,7 @@ static void on_handshake_timeout(uv_timer_t *t)
 
 void conn_handshake_begin(struct conn *c)
 {
-	c->tls = tls_session_new(c->tls_server, tls_out, c);
+	c->tls = tls_session_new(c->tls_server, c->tls_profile, tls_out, c);
 	if (!c->tls) {
 		cev(c, LOG_WARN, "event=tls_fail err=session_setup");
 		if (c->tls_mode == CONN_TLS_STARTTLS && c->have_cb && c->cb.tls_done)

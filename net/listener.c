@@ -58,8 +58,8 @@ static void on_connection(uv_stream_t *server, int status)
 		log_warn("event=accept_error listen=%s err=%s", l->address, uv_strerror(status));
 		return;
 	}
-	conn_accept(server->loop, server, l->spec.tls, l->spec.tls_server, &l->spec.limits,
-	            l->spec.start, l->spec.ctx);
+	conn_accept(server->loop, server, l->spec.tls, l->spec.tls_server, l->spec.tls_profile,
+	            &l->spec.limits, l->spec.start, l->spec.ctx);
 }
 
 int listener_open(uv_loop_t *loop, const struct listener_spec *spec, struct sockaddr_storage *bound,

@@ -20,6 +20,7 @@ struct listener_spec {
 	const char *address; /* "127.0.0.1:2525", "[::1]:2525", "0.0.0.0:25" */
 	enum conn_tls_mode tls;
 	struct tls_server *tls_server; /* NULL: no certificate */
+	enum tls_profile tls_profile;  /* people's clients, or other mail servers */
 	struct conn_limits limits;
 	conn_start_fn start; /* called as start(c, ctx) for each connection */
 	void *ctx;           /* must outlive the listener's connections */

@@ -28,6 +28,7 @@
  *   means "wait for the next read".
  */
 #include "tls/tls.h"
+#include "tls/suites.h"
 #include "tls/rng.h"
 #include "tls/selfsigned.h"
 #include "tls/tls_compat.h"
@@ -54,7 +55,7 @@ struct tls_cert {
 
 struct tls_gen {
 	unsigned refs;
-	mbedtls_ssl_config conf;
+	mbedtls_ssl_config conf[2]; /* by enum tls_profile (tls/suites.h) */
 	struct tls_cert *certs;
 	size_t ncerts;
 };
@@ -164,7 +165,8 @@ static void gen_unref(struct tls_gen *g)
 {
 	if (!g || --g->refs > 0)
 		return;
-	mbedtls_ssl_config_free(&g->conf);
+	mbedtls_ssl_config_free(&g->conf[TLS_PROFILE_CLIENTS]);
+	mbedtls_ssl_config_free(&g->conf[TLS_PROFILE_MTA]);
 	for (size_t i = 0; i < g->ncerts; i++) {
 		struct tls_cert *c = &g->certs[i];
 		mbedtls_x509_crt_free(&c->chain);
@@ -222,7 +224,8 @@ static struct tls_gen *gen_build(const struct tls_server *t, char *err, size_t e
 		return NULL;
 	}
 	g->refs = 1;
-	mbedtls_ssl_config_init(&g->conf);
+	mbedtls_ssl_config_init(&g->conf[TLS_PROFILE_CLIENTS]);
+	mbedtls_ssl_config_init(&g->conf[TLS_PROFILE_MTA]);
 	for (size_t i = 0; i < t->nfiles; i++) {
 		mbedtls_x509_crt_init(&g->certs[i].chain);
 		mbedtls_pk_init(&g->certs[i].key);
@@ -232,21 +235,26 @@ static struct tls_gen *gen_build(const struct tls_server *t, char *err, size_t e
 		if (load_cert(&g->certs[i], t->cert_files[i], t->key_files[i], err, errlen) != 0)
 			goto fail;
 
-	int rc =
-	    mbedtls_ssl_config_defaults(&g->conf, MBEDTLS_SSL_IS_SERVER,
-	                                MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
-	if (rc != 0) {
-		fmt_err(err, errlen, "ssl config", "", rc);
-		goto fail;
+	/* One configuration per profile, sharing the certificates. */
+	for (int p = TLS_PROFILE_CLIENTS; p <= TLS_PROFILE_MTA; p++) {
+		mbedtls_ssl_config *conf = &g->conf[p];
+		int rc = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_SERVER,
+		                                     MBEDTLS_SSL_TRANSPORT_STREAM,
+		                                     MBEDTLS_SSL_PRESET_DEFAULT);
+		if (rc != 0) {
+			fmt_err(err, errlen, "ssl config", "", rc);
+			goto fail;
+		}
+		tc_conf_min_tls12(conf);
+		mbedtls_ssl_conf_ciphersuites(conf, tls_suites((enum tls_profile)p));
+		mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, tls_rng_ctx());
+		rc = mbedtls_ssl_conf_own_cert(conf, &g->certs[0].chain, &g->certs[0].key);
+		if (rc != 0) {
+			fmt_err(err, errlen, "installing certificate", t->cert_files[0], rc);
+			goto fail;
+		}
+		mbedtls_ssl_conf_sni(conf, sni_cb, g);
 	}
-	tc_conf_min_tls12(&g->conf);
-	mbedtls_ssl_conf_rng(&g->conf, mbedtls_ctr_drbg_random, tls_rng_ctx());
-	rc = mbedtls_ssl_conf_own_cert(&g->conf, &g->certs[0].chain, &g->certs[0].key);
-	if (rc != 0) {
-		fmt_err(err, errlen, "installing certificate", t->cert_files[0], rc);
-		goto fail;
-	}
-	mbedtls_ssl_conf_sni(&g->conf, sni_cb, g);
 	return g;
 fail:
 	gen_unref(g);
@@ -433,9 +441,10 @@ static struct tls_session *session_new(const mbedtls_ssl_config *conf, const cha
 	return s;
 }
 
-struct tls_session *tls_session_new(struct tls_server *t, tls_out_fn out, void *ctx)
+struct tls_session *tls_session_new(struct tls_server *t, enum tls_profile profile, tls_out_fn out,
+                                    void *ctx)
 {
-	struct tls_session *s = session_new(&t->gen->conf, NULL, out, ctx);
+	struct tls_session *s = session_new(&t->gen->conf[profile], NULL, out, ctx);
 	if (s) {
 		s->gen = t->gen;
 		s->gen->refs++;

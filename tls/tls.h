@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "tls/suites.h"
+
 struct tls_server;
 struct tls_session;
 
@@ -46,9 +48,12 @@ size_t tls_server_cert_count(const struct tls_server *t);
 const char *tls_server_cert_file(const struct tls_server *t, size_t i);
 size_t tls_server_fingerprints(const struct tls_server *t, char out[][96], size_t max);
 
-/* Sessions. out() receives ciphertext to send; it returns 0 or -1. */
+/* Sessions. profile picks the cipher suites (tls/suites.h: people's
+ * clients or other mail servers). out() receives ciphertext to send; it
+ * returns 0 or -1. */
 typedef int (*tls_out_fn)(void *ctx, const unsigned char *data, size_t len);
-struct tls_session *tls_session_new(struct tls_server *t, tls_out_fn out, void *ctx);
+struct tls_session *tls_session_new(struct tls_server *t, enum tls_profile profile, tls_out_fn out,
+                                    void *ctx);
 /* A client session on the outbound side's config (tls/tls_client.h);
  * host is sent as SNI and checked when the config verifies. */
 struct mbedtls_ssl_config;

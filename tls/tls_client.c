@@ -12,6 +12,7 @@
  * MBEDTLS_SSL_VERIFY_REQUIRED and the host name is checked.
  */
 #include "tls/tls_client.h"
+#include "tls/suites.h"
 #include "tls/rng.h"
 #include "tls/tls_compat.h"
 
@@ -54,6 +55,8 @@ int tls_client_ctx_new(struct tls_client_ctx **out, bool verify, const char *ca_
 		goto fail;
 	}
 	tc_conf_min_tls12(&c->conf);
+	/* Opportunistic between servers: the wider list (tls/suites.h). */
+	mbedtls_ssl_conf_ciphersuites(&c->conf, tls_suites(TLS_PROFILE_MTA));
 	mbedtls_ssl_conf_rng(&c->conf, tls_rng, rng);
 	const char *ca = ca_file && *ca_file ? ca_file : DEFAULT_CA_FILE;
 	rc = mbedtls_x509_crt_parse_file(&c->ca, ca);

@@ -83,6 +83,7 @@ static enum imap_cmd_result login_result(struct imap_session *s, struct imap_cmd
 	case AUTH_OK: {
 		s->account_id = lc->acct.account_id;
 		snprintf(s->address, sizeof s->address, "%s", lc->acct.address);
+		conn_clear_deadline(s->conn); /* logged in: only the idle timeout now */
 		imap_enter_state(s, IMAP_AUTH);
 		imap_log(s, LOG_INFO, "event=login mech=%s user=%s", lc->mech,
 		         log_kv_escape(u, sizeof u, s->address, strlen(s->address)));

@@ -449,7 +449,9 @@ static void on_timeout(struct conn *c)
 	} else {
 		imap_log(s, LOG_INFO, "event=timeout state=%s", state_names[s->state]);
 		if (!mid_response)
-			imap_untagged(s, "BYE Autologout; idle for too long");
+			imap_untagged(s, s->state == IMAP_NOT_AUTH
+			                     ? "BYE Autologout; too long without logging in"
+			                     : "BYE Autologout; idle for too long");
 	}
 	imap_close(s);
 }

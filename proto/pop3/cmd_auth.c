@@ -128,6 +128,7 @@ static void login_succeeded(struct pop3_session *s, const struct auth_account *a
 		total += s->msgs[i].size;
 	pop3_log(s, LOG_INFO, "event=login user=%s mech=%s messages=%u octets=%lld", u,
 	         s->mech_name ? s->mech_name : "?", s->nmsgs, (long long)total);
+	conn_clear_deadline(s->conn); /* logged in: only the idle timeout from now on */
 	pop3_enter_state(s, POP3_TRANSACTION);
 	pop3_reply(s, "+OK Logged in, %u messages (%lld octets)", s->nmsgs, (long long)total);
 }

@@ -760,6 +760,7 @@ static void auth_result(void *ud, enum auth_result result, const struct auth_acc
 	case AUTH_OK:
 		s->authenticated = true;
 		s->acct = *acct;
+		conn_clear_deadline(s->c); /* logged in: only the idle timeout now */
 		LOGS(s, LOG_INFO, "event=auth result=ok mech=%s user=%s",
 		     s->auth_mech == SASL_MECH_PLAIN ? "plain" : "login", esc);
 		smtp_reply(s, SMTP_R_AUTH_OK, NULL);
@@ -1020,6 +1021,8 @@ static void committed(struct smtp_session *s, int status)
 		snprintf(text, sizeof text, "Ok: queued as %s", s->txn.id);
 		to_idle(s);
 		smtp_reply(s, SMTP_R_QUEUED, text);
+		if (!s->authenticated)
+			conn_restart_deadline(s->c); /* mx: the next transaction's time */
 	} else {
 		LOGS(s, LOG_WARN, "event=store_failed id=%s status=%d", s->txn.id, status);
 		to_idle(s);

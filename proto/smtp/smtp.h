@@ -22,8 +22,9 @@ struct smtp_settings {
 	int64_t max_recipients;
 	int64_t max_errors;
 	int64_t max_line;
-	int64_t timeout_command; /* RFC 5321 4.5.3.2: 5 minutes */
-	int64_t timeout_data;    /* 3 minutes per data block */
+	int64_t timeout_command;      /* RFC 5321 4.5.3.2: 5 minutes */
+	int64_t timeout_data;         /* 3 minutes per data block */
+	int64_t transaction_deadline; /* mx: seconds for each transaction, whatever is sent */
 	enum smtp_bare_newline bare_newline;
 	bool vrfy_enabled;
 	bool mx_auth;           /* offer AUTH on mx listeners too (submission always does) */

@@ -2,6 +2,7 @@
 import os
 import re
 import signal
+import smtplib
 import socket
 import subprocess
 import tempfile
@@ -176,8 +177,10 @@ def test_per_ip_connection_limit(tern_factory):
     b = socket.create_connection((t.host, t.port("pop3")), timeout=5)
     assert a.recv(100) and b.recv(100)
     c = socket.create_connection((t.host, t.port("pop3")), timeout=5)
+    # the third connection from one IP is told why and closed
+    assert c.recv(100) == b"-ERR [SYS/TEMP] Too many connections, try again later\r\n"
     try:
-        assert c.recv(100) == b"", "the third connection from one IP is closed"
+        assert c.recv(100) == b""
     except ConnectionResetError:
         pass
     a.close()
@@ -187,7 +190,7 @@ def test_per_ip_connection_limit(tern_factory):
         time.sleep(0.1)
         d = socket.create_connection((t.host, t.port("pop3")), timeout=5)
         try:
-            if d.recv(100):
+            if d.recv(100).startswith(b"+OK"):
                 break
         except ConnectionResetError:
             pass
@@ -196,6 +199,125 @@ def test_per_ip_connection_limit(tern_factory):
         raise AssertionError("no connection accepted after one closed")
     for s in (b, c, d):
         s.close()
+
+
+def read_until_closed(sock, seconds):
+    """Everything sock receives until the peer closes it (returns (data,
+    True)) or seconds pass (data, False)."""
+    sock.settimeout(0.2)
+    data, end = b"", time.time() + seconds
+    while time.time() < end:
+        try:
+            chunk = sock.recv(4096)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return data, True
+        if not chunk:
+            return data, True
+        data += chunk
+    return data, False
+
+
+def test_connection_limit_refusals_say_why(tern_factory):
+    """A client a connection limit refuses hears it in its protocol's words
+    (issue 14, item 5: it was closed without a word)."""
+    listeners = [("smtp", "smtp", "none"), ("pop3", "pop3", "none"), ("imap", "imap", "none")]
+    t = tern_factory(listeners=listeners, extra_config="[limits]\nmax_connections_per_ip = 1\n")
+    time.sleep(0.5)  # let the start-up probe connection finish closing
+    held = socket.create_connection((t.host, t.port("pop3")), timeout=5)
+    assert held.recv(100).startswith(b"+OK")
+    expect = {"smtp": b"421 4.7.0 mail.example.test Too many connections, try again later\r\n",
+              "pop3": b"-ERR [SYS/TEMP] Too many connections, try again later\r\n",
+              "imap": b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n"}
+    for name, line in expect.items():
+        with socket.create_connection((t.host, t.port(name)), timeout=5) as c:
+            data, closed = read_until_closed(c, 5)
+            assert data == line and closed, (name, data)
+    held.close()
+
+
+@pytest.mark.parametrize("proto", ["imap", "pop3"])
+def test_login_deadline_closes_a_dribbling_client(tern_factory, proto):
+    """A client that sends a byte every half second never goes idle, but
+    must log in within [limits] login_deadline (issue 14, item 5: it held
+    its connection forever)."""
+    t = tern_factory(listeners=[(proto, proto, "none")],
+                     extra_config="[limits]\nlogin_deadline = 2\n")
+    s = socket.create_connection((t.host, t.port(proto)), timeout=5)
+    s.recv(200)
+    start, data, closed = time.time(), b"", False
+    s.settimeout(0.5)
+    while time.time() - start < 8 and not closed:
+        try:
+            s.send(b"x")
+        except OSError:
+            closed = True
+            break
+        try:
+            chunk = s.recv(4096)
+            data += chunk
+            closed = chunk == b""
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            closed = True
+    s.close()
+    assert closed, "still open after 8 s of dribbling"
+    assert 1.5 < time.time() - start < 6
+    if proto == "imap":
+        assert data == b"* BYE Autologout; too long without logging in\r\n", data
+    else:
+        assert data == b"", data  # RFC 1939 3: an autologout closes without a reply
+    assert "event=deadline" in t.logs()
+
+
+def test_mx_transaction_deadline(tern_factory):
+    """On mx, a client dribbling bytes is cut off at transaction_deadline
+    with a 421, while one that keeps finishing transactions stays."""
+    t = tern_factory(listeners=[("smtp", "smtp", "none")],
+                     extra_config="[smtp]\ngreet_delay_ms = 0\ntransaction_deadline = 2\n")
+    t.add_user("lee@example.test", "Passw0rd-lee-1")
+    s = socket.create_connection((t.host, t.port("smtp")), timeout=5)
+    assert s.recv(200).startswith(b"220")
+    start, data, closed = time.time(), b"", False
+    s.settimeout(0.5)
+    while time.time() - start < 8 and not closed:
+        try:
+            s.send(b"x")
+            chunk = s.recv(4096)
+            data += chunk
+            closed = chunk == b""
+        except socket.timeout:
+            pass
+        except OSError:
+            closed = True
+    s.close()
+    assert closed and data.startswith(b"421 "), data
+    assert 1.5 < time.time() - start < 6
+    # Three transactions over four seconds: each restarts the deadline.
+    with smtplib.SMTP(t.host, t.port("smtp"), timeout=10) as c:
+        for i in range(3):
+            c.sendmail("a@remote.test", ["lee@example.test"],
+                       b"Subject: %d\r\n\r\nbody\r\n" % i)
+            time.sleep(1.3)
+        assert c.noop()[0] == 250
+
+
+def test_login_deadline_ends_at_login(tern_factory):
+    t = tern_factory(listeners=[("imap", "imap", "none"), ("submission", "submission", "none")],
+                     extra_config="[limits]\nlogin_deadline = 1\n",
+                     auth={"plaintext_loopback": True})
+    t.add_user("kim@example.test", "Passw0rd-kim-1")
+    c = imaplib.IMAP4(t.host, t.port("imap"))
+    c.login("kim@example.test", "Passw0rd-kim-1")
+    with smtplib.SMTP(t.host, t.port("submission"), timeout=10) as m:
+        m.login("kim@example.test", "Passw0rd-kim-1")
+        time.sleep(2.5)
+        assert c.noop()[0] == "OK"
+        m.sendmail("kim@example.test", ["kim@example.test"],
+                   b"From: kim@example.test\r\nSubject: late\r\n\r\nstill here\r\n")
+    c.logout()
 
 
 def test_bind_failure_is_reported(tern_factory):

@@ -8,6 +8,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import smtplib
 import time
 
 from conftest import ssl_ctx
@@ -142,3 +143,58 @@ def test_handshake_garbage_is_closed(tern_factory):
     assert b"+OK" not in data
     # The server is still up.
     assert peer_cert_der(t.host, t.port("pop3s"))[0]
+
+
+# Every TLS 1.2 suite OpenSSL knows for an ECDSA certificate (tern's
+# self-signed one), offered one at a time.
+def ecdsa_tls12_suites():
+    out = subprocess.run(["openssl", "ciphers", "-s", "-v", "ALL:@SECLEVEL=0"],
+                         capture_output=True, text=True, check=True).stdout
+    return [line.split()[0] for line in out.splitlines()
+            if "ECDSA" in line.split()[0] and line.split()[1] == "TLSv1.2"]
+
+
+def accepted_suites(handshake):
+    """The suites a server accepts, each offered alone by a TLS 1.2 client."""
+    ok = set()
+    for suite in ecdsa_tls12_suites():
+        ctx = ssl_ctx()
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers(suite + ":@SECLEVEL=0")
+        try:
+            handshake(ctx)
+            ok.add(suite)
+        except (ssl.SSLError, ConnectionError, smtplib.SMTPException):
+            pass
+    return ok
+
+
+STRICT = {"ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305",
+          "ECDHE-ECDSA-AES128-GCM-SHA256"}
+
+
+def test_client_listeners_offer_only_ecdhe_with_aead(tern_factory):
+    """Submission, IMAP and POP3 (people's clients): ECDHE with AES-GCM or
+    ChaCha20-Poly1305, nothing else (issue 14, item 9: they offered CBC
+    with SHA-1/SHA-2, CCM_8 and Camellia)."""
+    t = tern_factory(listeners=IMPLICIT)
+    for name in ("submissions", "imaps", "pop3s"):
+        def handshake(ctx):
+            with socket.create_connection((t.host, t.port(name)), timeout=10) as raw:
+                with ctx.wrap_socket(raw) as s:
+                    s.recv(64)
+        assert accepted_suites(handshake) == STRICT, name
+
+
+def test_mx_listener_is_wider_but_never_sha1_ccm8_or_camellia(tern_factory):
+    """On the mx listener TLS is opportunistic (a refused handshake means
+    plaintext), so CBC with SHA-2 MACs stays; SHA-1 MACs, CCM_8, Camellia
+    and ARIA do not."""
+    t = tern_factory(listeners=[("smtp", "smtp", "starttls")])
+
+    def handshake(ctx):
+        with smtplib.SMTP(t.host, t.port("smtp"), timeout=10) as s:
+            s.starttls(context=ctx)
+            s.ehlo("client.test")
+    assert accepted_suites(handshake) == STRICT | {"ECDHE-ECDSA-AES256-SHA384",
+                                                   "ECDHE-ECDSA-AES128-SHA256"}
