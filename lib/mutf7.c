@@ -1,5 +1,6 @@
 /* mutf7: modified UTF-7 <-> UTF-8. See mutf7.h. */
 #include "lib/mutf7.h"
+#include "lib/utf8.h"
 #include "lib/base64.h"
 
 #include <errno.h>
@@ -11,52 +12,6 @@ static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 static int b64val(unsigned char c)
 {
 	return base64_value(c, ',');
-}
-
-/* Decode one UTF-8 scalar at s[*i]; -1 if invalid. */
-static int32_t utf8_next(const unsigned char *s, size_t len, size_t *i)
-{
-	unsigned char c = s[*i];
-	uint32_t cp;
-	size_t n;
-	if (c < 0x80) {
-		(*i)++;
-		return c;
-	} else if ((c & 0xE0) == 0xC0) {
-		cp = c & 0x1F;
-		n = 1;
-	} else if ((c & 0xF0) == 0xE0) {
-		cp = c & 0x0F;
-		n = 2;
-	} else if ((c & 0xF8) == 0xF0) {
-		cp = c & 0x07;
-		n = 3;
-	} else {
-		return -1;
-	}
-	if (*i + n >= len)
-		return -1;
-	for (size_t k = 1; k <= n; k++) {
-		if ((s[*i + k] & 0xC0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (s[*i + k] & 0x3F);
-	}
-	static const uint32_t min[] = {0, 0x80, 0x800, 0x10000};
-	if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return -1;
-	*i += n + 1;
-	return (int32_t)cp;
-}
-
-bool utf8_valid(const char *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		int32_t cp = utf8_next((const unsigned char *)s, len, &i);
-		if (cp <= 0)
-			return false;
-	}
-	return true;
 }
 
 struct out {
@@ -100,7 +55,7 @@ ssize_t mutf7_encode(const char *utf8, size_t len, char *out, size_t cap)
 		int nbits = 0;
 		put(&o, '&');
 		while (i < len && !(s[i] >= 0x20 && s[i] < 0x7f)) {
-			int32_t cp = utf8_next(s, len, &i);
+			int32_t cp = utf8_decode(s, len, &i);
 			if (cp <= 0)
 				return -EINVAL;
 			uint16_t units[2];
@@ -132,21 +87,10 @@ ssize_t mutf7_encode(const char *utf8, size_t len, char *out, size_t cap)
 
 static void put_utf8(struct out *o, uint32_t cp)
 {
-	if (cp < 0x80) {
-		put(o, (char)cp);
-	} else if (cp < 0x800) {
-		put(o, (char)(0xC0 | (cp >> 6)));
-		put(o, (char)(0x80 | (cp & 0x3F)));
-	} else if (cp < 0x10000) {
-		put(o, (char)(0xE0 | (cp >> 12)));
-		put(o, (char)(0x80 | ((cp >> 6) & 0x3F)));
-		put(o, (char)(0x80 | (cp & 0x3F)));
-	} else {
-		put(o, (char)(0xF0 | (cp >> 18)));
-		put(o, (char)(0x80 | ((cp >> 12) & 0x3F)));
-		put(o, (char)(0x80 | ((cp >> 6) & 0x3F)));
-		put(o, (char)(0x80 | (cp & 0x3F)));
-	}
+	char u[4];
+	size_t n = utf8_encode(cp, u);
+	for (size_t k = 0; k < n; k++)
+		put(o, u[k]);
 }
 
 ssize_t mutf7_decode(const char *in, size_t len, char *out, size_t cap)

@@ -1,5 +1,5 @@
 /* mutf7: IMAP's modified UTF-7 for mailbox names (RFC 3501 §5.1.3,
- * RFC 9051 §5.1.3) and UTF-8 validation.
+ * RFC 9051 §5.1.3).
  *
  * Printable US-ASCII stands for itself except '&', which is "&-"; any run
  * of other characters is "&" + modified BASE64 (',' instead of '/', no
@@ -20,7 +20,5 @@
 ssize_t mutf7_encode(const char *utf8, size_t len, char *out, size_t cap);
 /* Modified UTF-7 -> UTF-8. Same returns. */
 ssize_t mutf7_decode(const char *in, size_t len, char *out, size_t cap);
-/* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF), no NUL. */
-bool utf8_valid(const char *s, size_t len);
 
 #endif

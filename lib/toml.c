@@ -28,6 +28,7 @@
  * toml_free walks the tree through an intrusive list: no recursion. */
 
 #include "lib/toml.h"
+#include "lib/utf8.h"
 #include "lib/hex.h"
 
 #include <errno.h>
@@ -250,27 +251,7 @@ static int sb_put(struct parser *p, struct sbuf *b, const char *data, size_t n)
 static int sb_utf8(struct parser *p, struct sbuf *b, uint32_t cp)
 {
 	char u[4];
-	size_t n;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	return sb_put(p, b, u, n);
+	return sb_put(p, b, u, utf8_encode(cp, u));
 }
 
 /* Hand the buffer's bytes over (NUL-terminated, possibly empty). */

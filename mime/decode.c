@@ -13,6 +13,7 @@
  * a name is attacker-controlled text.
  */
 #include "mime/mime_int.h"
+#include "lib/utf8.h"
 #include "lib/base64.h"
 #include "lib/hex.h"
 
@@ -140,65 +141,14 @@ static const unsigned short cp1252[32] = {
 int mime_put_utf8(struct buf *out, unsigned cp)
 {
 	char u[4];
-	size_t n;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	}
-	return buf_add(out, u, n);
+	return buf_add(out, u, utf8_encode(cp, u));
 }
 
 /* Length of the valid UTF-8 sequence at s (0 if invalid). */
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {
-	if (s[0] < 0x80)
-		return 1;
-	size_t l;
-	unsigned cp;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		l = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		l = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		l = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < l)
-		return 0;
-	for (size_t i = 1; i < l; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return l;
-}
-
-bool mime_utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < n;) {
-		size_t l = utf8_seq(u + i, n - i);
-		if (!l)
-			return false;
-		i += l;
-	}
-	return true;
+	size_t i = 0;
+	return utf8_decode(s, n, &i) < 0 ? 0 : i;
 }
 
 /* Valid UTF-8 kept, other bytes read as Windows-1252; NUL dropped. */
@@ -340,8 +290,7 @@ static int ew_decode(char enc, const char *t, size_t tl, struct buf *bytes)
 			r = buf_addc(bytes, ' ');
 		} else if (t[i] == '=' && i + 2 < tl && hex_value(t[i + 1]) >= 0 &&
 		           hex_value(t[i + 2]) >= 0) {
-			r = buf_addc(bytes,
-			                  (char)(hex_value(t[i + 1]) * 16 + hex_value(t[i + 2])));
+			r = buf_addc(bytes, (char)(hex_value(t[i + 1]) * 16 + hex_value(t[i + 2])));
 			i += 2;
 		} else {
 			r = buf_addc(bytes, t[i]);
@@ -369,8 +318,7 @@ int mime_decode_header_value(const char *v, size_t len, struct buf *out)
 				j++;
 			}
 			if (un.len && j < len && !(fold && q >= 3))
-				r = fold ? buf_addc(&un, ' ')
-				         : buf_add(&un, v + i, j - i);
+				r = fold ? buf_addc(&un, ' ') : buf_add(&un, v + i, j - i);
 			if (!fold || q < 3)
 				q = 0;
 			i = j;

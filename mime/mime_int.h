@@ -47,9 +47,7 @@ bool mime_ctype_parse(struct arena *a, const char *v, size_t len, bool want_subt
                       unsigned *nparams);
 
 /* decode.c */
-/* Append code point cp (below 0x10000) as UTF-8. */
+/* Append code point cp as UTF-8 (lib/utf8.h: U+FFFD for one UTF-8 cannot carry). */
 int mime_put_utf8(struct buf *out, unsigned cp);
-/* UTF-8 validity of a byte string. */
-bool mime_utf8_valid(const char *s, size_t n);
 
 #endif

@@ -69,9 +69,8 @@ static int html_strip(const char *s, size_t n, struct buf *out)
 					j++;
 				}
 				if (j > ds && j < n && s[j] == ';') {
-					if (cp == 0 || cp > 0xffff ||
-					    (cp >= 0xd800 && cp <= 0xdfff))
-						cp = 0xfffd;
+					if (cp == 0)
+						cp = 0xfffd; /* utf8_encode() takes the rest */
 					r = mime_put_utf8(out, cp);
 					i = j + 1;
 					done = true;
@@ -111,8 +110,7 @@ int mime_header_text(const struct mime_message *m, const struct mime_part *p, si
 	return r;
 }
 
-int mime_searchable_text(const struct mime_message *m, unsigned what, size_t max,
-                         struct buf *out)
+int mime_searchable_text(const struct mime_message *m, unsigned what, size_t max, struct buf *out)
 {
 	struct buf dec = {0}, conv = {0};
 	int r = buf_add(out, "", 0);

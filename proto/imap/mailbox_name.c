@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "lib/mutf7.h"
+#include "lib/utf8.h"
 
 ssize_t imap_mailbox_name_encode(const struct imap_session *s, const char *name, char *out,
                                  size_t outcap)

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "lib/mutf7.h"
+#include "lib/utf8.h"
 #include "net/conn.h"
 #include "proto/imap/parser.h"
 

@@ -1,6 +1,7 @@
 /* test_mutf7: modified UTF-7 both ways (RFC 3501 §5.1.3 examples) and the
  * strictness rules. */
 #include "lib/mutf7.h"
+#include "lib/utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
