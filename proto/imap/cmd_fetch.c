@@ -601,14 +601,14 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 		if (c->spec.vanished) {
 			struct buf vb = {0};
 			for (size_t i = 0; i < c->parsed.n; i++) {
-				uint32_t lo = c->parsed.r[i].lo, hi = c->parsed.r[i].hi;
+				/* '*' reaches past the last message to every UID
+				 * given out, as RFC 7162 §3.2.5.1 reads a missing
+				 * known-uids ("1:<UIDNEXT-1>"): the last messages
+				 * may be the expunged ones */
+				uint32_t lo, hi;
+				imap_seqrange_bounds(&c->parsed.r[i], UINT32_MAX, &lo, &hi);
 				uint32_t *u = NULL;
 				size_t n = 0;
-				if (lo > hi) {
-					uint32_t t = lo;
-					lo = hi;
-					hi = t;
-				}
 				if (store_expunged_uids(imap_reader(s), s->sel.mailbox_id,
 				                        c->spec.changedsince, lo, hi, &u,
 				                        &n) == 0) {

@@ -137,16 +137,8 @@ static int resolve_keys(struct imap_session *s, struct imap_cmd *cmd, struct ima
 		struct imap_seqrange *r = imap_arena_alloc(&cmd->arena, (set.n + 1) * sizeof *r);
 		size_t n = 0;
 		for (size_t i = 0; i < set.n; i++) {
-			uint32_t lo = set.r[i].lo, hi = set.r[i].hi;
-			if (lo == IMAP_SEQ_STAR)
-				lo = s->sel.count;
-			if (hi == IMAP_SEQ_STAR)
-				hi = s->sel.count;
-			if (lo > hi) {
-				uint32_t t = lo;
-				lo = hi;
-				hi = t;
-			}
+			uint32_t lo, hi;
+			imap_seqrange_bounds(&set.r[i], s->sel.count, &lo, &hi);
 			if (lo == 0)
 				lo = 1;
 			if (hi > s->sel.count)
@@ -414,7 +406,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		}
 		uint32_t view_last = s->sel.uids[s->sel.count - 1];
 		int r = store_index_missing_in(imap_reader(s), s->sel.mailbox_id,
-		                                     indexed_upto(s->sel.mailbox_id), view_last);
+		                               indexed_upto(s->sel.mailbox_id), view_last);
 		if (r == 1 && (c->idx.done > 0 || c->idx.mailbox_id == 0)) {
 			c->idx.mailbox_id = s->sel.mailbox_id;
 			c->idx.limit = 200;
@@ -432,7 +424,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			if (f->off)
 				continue;
 			int r = store_search_text(imap_reader(s), s->sel.mailbox_id, f->needle,
-			                            f->len, f->scope, &f->uids, &f->n);
+			                          f->len, f->scope, &f->uids, &f->n);
 			if (r < 0) {
 				imap_log(s, LOG_ERROR, "event=search_fts_error err=%d", r);
 				imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
@@ -470,8 +462,8 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		if (f && f->n <= SEARCH_SLICE && f->n * 4 < s->sel.count) {
 			for (size_t i = 0; i < f->n; i++) {
 				int r = store_entries_range(imap_reader(s), s->sel.mailbox_id,
-				                                 f->uids[i], f->uids[i], 1,
-				                                 search_cols(need), scan_cb, c);
+				                            f->uids[i], f->uids[i], 1,
+				                            search_cols(need), scan_cb, c);
 				if (r < 0) {
 					imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
 					return IMAP_DONE;
@@ -496,7 +488,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 				cols = search_cols(need & ~(unsigned)IMAP_NEED_HEADERS);
 		}
 		int r = store_entries_range(imap_reader(s), s->sel.mailbox_id, from, last,
-		                                 SEARCH_SLICE, cols, scan_cb, c);
+		                            SEARCH_SLICE, cols, scan_cb, c);
 		if (r < 0) {
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
 			return IMAP_DONE;

@@ -194,3 +194,55 @@ def test_id_beyond_rfc2971_limits_is_bad_not_bye(box, authenticated):
     assert r.cmd("f", "NOOP") == ["f OK NOOP completed"]
     if not authenticated:
         r.login()  # not counted against it either
+
+
+# ---- 14: '*' and 4294967295 ---------------------------------------------------
+
+
+def test_only_star_is_the_largest_uid(box):
+    """RFC 9051 §9: "*" is the largest number in use; 4294967295 is a
+    number like any other, so <uidnext>:4294967295 names no message while
+    <uidnext>:* names the last one (§6.4.9). Every user of the sequence-set
+    code: SEARCH (UID and sequence keys), FETCH, STORE, COPY, MOVE, UID
+    EXPUNGE, and QRESYNC's known-uids. Before: 4294967295 meant "*"."""
+    r = session(box)
+    r.ok("c", "CREATE Other")
+    r.ok("s", "SELECT INBOX")
+    for _ in range(3):
+        append(r)
+    r.ok("n", "NOOP")
+    big = "4:4294967295"
+    assert r.cmd("a1", "UID SEARCH UID " + big) == ["* SEARCH", "a1 OK UID SEARCH completed"]
+    assert r.cmd("a2", "UID SEARCH UID 4:*") == ["* SEARCH 3", "a2 OK UID SEARCH completed"]
+    assert r.cmd("a3", "SEARCH " + big) == ["* SEARCH", "a3 OK SEARCH completed"]
+    assert r.cmd("a4", "SEARCH 4:*") == ["* SEARCH 3", "a4 OK SEARCH completed"]
+    assert r.cmd("a5", "SEARCH RETURN (MAX) UID 2:4294967295") == [
+        '* ESEARCH (TAG "a5") MAX 3', "a5 OK SEARCH completed"]
+    assert r.cmd("b1", "UID FETCH %s UID" % big) == ["b1 OK UID FETCH completed"]
+    assert r.cmd("b2", "UID FETCH 4:* UID") == ["* 3 FETCH (UID 3)", "b2 OK UID FETCH completed"]
+    # sequence numbers: 4294967295 is past the end like any other number
+    assert r.cmd("b3", "FETCH 1:4294967295 UID")[-1].startswith("b3 BAD ")
+    assert r.cmd("b4", "FETCH 3:* UID") == ["* 3 FETCH (UID 3)", "b4 OK FETCH completed"]
+    assert r.cmd("c1", "UID STORE %s +FLAGS (\\Flagged)" % big) == ["c1 OK STORE completed"]
+    assert r.cmd("c2", "SEARCH FLAGGED") == ["* SEARCH", "c2 OK SEARCH completed"]
+    assert r.cmd("d1", "UID COPY %s Other" % big)[-1].startswith("d1 OK")
+    assert r.cmd("d2", "UID MOVE %s Other" % big)[-1].startswith("d2 OK")
+    assert r.cmd("d3", "STATUS Other (MESSAGES)") == [
+        '* STATUS "Other" (MESSAGES 0)', "d3 OK STATUS completed"]
+    r.ok("e0", "STORE 1:* +FLAGS.SILENT (\\Deleted)")
+    assert r.cmd("e1", "UID EXPUNGE " + big) == ["e1 OK UID EXPUNGE completed"]
+    assert r.cmd("e2", "UID EXPUNGE 4:*") == ["* 3 EXPUNGE", "e2 OK UID EXPUNGE completed"]
+    assert r.cmd("e3", "SEARCH ALL") == ["* SEARCH 1 2", "e3 OK SEARCH completed"]
+    # what '*' means to VANISHED: every UID given out, so the expunged
+    # last message is reported for 1:* (as it is for 1:4294967295)
+    r.ok("q0", "ENABLE QRESYNC")
+    for tag, uids in (("q1", "1:*"), ("q2", "1:4294967295")):
+        assert r.cmd(tag, "UID FETCH %s (FLAGS) (CHANGEDSINCE 1 VANISHED)" % uids)[0] == \
+            "* VANISHED (EARLIER) 3"
+    validity = re.search(r"UIDVALIDITY (\d+)", " ".join(r.cmd("q3", "STATUS INBOX (UIDVALIDITY)"))).group(1)
+    r.ok("q4", "UNSELECT")
+    # QRESYNC known-uids: "*" is not allowed (RFC 7162 §7); 4294967295 is a UID
+    assert r.cmd("q5", "SELECT INBOX (QRESYNC (%s 1 1:*))" % validity)[-1].startswith("q5 BAD ")
+    out = r.cmd("q6", "SELECT INBOX (QRESYNC (%s 1 3:4294967295))" % validity)
+    assert out[-1].startswith("q6 OK"), out
+    assert "* VANISHED (EARLIER) 3" in out, out
