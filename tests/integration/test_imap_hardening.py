@@ -246,3 +246,69 @@ def test_only_star_is_the_largest_uid(box):
     out = r.cmd("q6", "SELECT INBOX (QRESYNC (%s 1 3:4294967295))" % validity)
     assert out[-1].startswith("q6 OK"), out
     assert "* VANISHED (EARLIER) 3" in out, out
+
+
+# ---- 16: group syntax in ENVELOPE and SEARCH ----------------------------------
+
+GROUP_TO = "group: a@b.test, c@d.test;, group2: ;"
+# RFC 5322 appendix A.1.3, folded as there
+A13_TO = ("A Group(Some people)\r\n     :Chris Jones <c@(Chris's host.)public.example>,\r\n"
+          "         joe@example.org,\r\n  John <jdoe@one.test> (my dear friend); "
+          "(the end of the group)")
+A13_CC = "(Empty list)(start)Hidden recipients  :(nobody(that I know))  ;"
+
+
+def test_group_syntax_envelope_and_search(box):
+    """RFC 3501 §7.4.2 (RFC 9051 §7.5.2): a group is (NIL NIL "name" NIL),
+    its members, then (NIL NIL NIL NIL); nothing else. Before: a comment
+    after a group, or a group of only a comment, became an invented
+    address (NIL NIL "the end of the group" "MISSING_DOMAIN"). SEARCH
+    FROM/TO/CC finds every member of a group and the group's name."""
+    r = session(box, "INBOX")
+    append(r, to=GROUP_TO, subject="one")
+    append(r, to=A13_TO, subject="two", extra="Cc: %s\r\n" % A13_CC)
+    append(r, to="x@y.test", subject="three",
+           extra="Reply-To: Senders: s1@x.test, s2@x.test;\r\n")
+    out = r.cmd("f", "FETCH 1:3 (ENVELOPE)")
+    assert out[-1] == "f OK FETCH completed", out
+    frm = '(("Alice" NIL "alice" "example.org"))'
+    assert out[0] == (
+        '* 1 FETCH (ENVELOPE (NIL "one" %s %s %s ((NIL NIL "group" NIL)'
+        '(NIL NIL "a" "b.test")(NIL NIL "c" "d.test")(NIL NIL NIL NIL)'
+        '(NIL NIL "group2" NIL)(NIL NIL NIL NIL)) NIL NIL NIL NIL))' % (frm, frm, frm))
+    assert out[1] == (
+        '* 2 FETCH (ENVELOPE (NIL "two" %s %s %s ((NIL NIL "A Group" NIL)'
+        '("Chris Jones" NIL "c" "public.example")(NIL NIL "joe" "example.org")'
+        '("John" NIL "jdoe" "one.test")(NIL NIL NIL NIL)) '
+        '((NIL NIL "Hidden recipients" NIL)(NIL NIL NIL NIL)) NIL NIL NIL))' % (frm, frm, frm))
+    assert out[2] == (
+        '* 3 FETCH (ENVELOPE (NIL "three" %s %s ((NIL NIL "Senders" NIL)'
+        '(NIL NIL "s1" "x.test")(NIL NIL "s2" "x.test")(NIL NIL NIL NIL)) '
+        '((NIL NIL "x" "y.test")) NIL NIL NIL NIL))' % (frm, frm))
+    assert "MISSING_" not in " ".join(out)
+    search_group_members(r)
+
+
+def search_group_members(r):
+    for key, want in (("TO a@b.test", "1"), ("TO c@d.test", "1"), ("TO group2", "1"),
+                      ("TO group", "1 2"), ("TO joe@example.org", "2"),
+                      ("TO jdoe@one.test", "2"), ("TO \"Chris Jones\"", "2"),
+                      ("CC \"Hidden recipients\"", "2"), ("TO s1@x.test", ""),
+                      ("HEADER Reply-To s2@x.test", "3"), ("FROM alice@example.org", "1 2 3")):
+        got = r.cmd("s", "SEARCH " + key)
+        assert got == [("* SEARCH " + want).rstrip(), "s OK SEARCH completed"], (key, got)
+
+
+def test_group_members_searchable_through_the_fts_prefilter(tern_factory, monkeypatch):
+    """The same searches where a large mailbox goes: the FTS5 header
+    prefilter, then the field check (search_keys.c)."""
+    monkeypatch.setenv("TERN_TEST_SEARCH_PREFILTER_MIN", "1")
+    t = tern_factory()
+    t.add_user(USER, PASSWORD)
+    r = session(t, "INBOX")
+    append(r, to=GROUP_TO, subject="one")
+    append(r, to=A13_TO, subject="two", extra="Cc: %s\r\n" % A13_CC)
+    append(r, to="x@y.test", subject="three",
+           extra="Reply-To: Senders: s1@x.test, s2@x.test;\r\n")
+    r.ok("n", "NOOP")
+    search_group_members(r)
