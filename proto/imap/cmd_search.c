@@ -56,7 +56,9 @@ struct search_ctx {
 	uint32_t next_uid;
 	uint32_t *hits; /* matching UIDs, ascending */
 	size_t nhits, cap;
-	int64_t maxmodseq;
+	int64_t maxmodseq;   /* the highest MODSEQ of the hits */
+	int64_t firstmodseq; /* the MODSEQ of hits[0] (RETURN (MIN)) */
+	int64_t lastmodseq;  /* the MODSEQ of hits[nhits - 1] (RETURN (MAX)) */
 	int error;
 	unsigned need; /* imap_search_needs() of the query */
 	/* Header texts and Date: days from memory (header_cache.c), for the
@@ -247,9 +249,31 @@ static int scan_cb(void *ud, const struct store_entry *e)
 		return 0;
 	if (add_hit(c, e->uid) < 0)
 		return -ENOMEM;
+	/* entries come in ascending UID order, so the hits do too */
+	if (c->nhits == 1)
+		c->firstmodseq = e->modseq;
+	c->lastmodseq = e->modseq;
 	if (e->modseq > c->maxmodseq)
 		c->maxmodseq = e->modseq;
 	return 0;
+}
+
+/* The MODSEQ an ESEARCH reply with a MODSEQ key reports (RFC 4731 §3.2,
+ * which RFC 7162 §3.1.10 refers to): a lone MIN or MAX, that message's;
+ * MIN and MAX without ALL or COUNT, the higher of those two; otherwise
+ * the highest of every message found. */
+static int64_t reply_modseq(const struct search_ctx *c, unsigned ret)
+{
+	if (ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT))
+		return c->maxmodseq;
+	bool min = ret & IMAP_SEARCH_RET_MIN, max = ret & IMAP_SEARCH_RET_MAX;
+	if (min && max)
+		return c->firstmodseq > c->lastmodseq ? c->firstmodseq : c->lastmodseq;
+	if (min)
+		return c->firstmodseq;
+	if (max)
+		return c->lastmodseq;
+	return c->maxmodseq;
 }
 
 static void save_result(struct imap_session *s, const uint32_t *uids, size_t n)
@@ -339,7 +363,7 @@ static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
 			buf_adds(&b, imap_seqset_format(&cmd->arena, nums, n));
 		}
 		if (q->has_modseq && n) {
-			snprintf(num, sizeof num, " MODSEQ %lld", (long long)c->maxmodseq);
+			snprintf(num, sizeof num, " MODSEQ %lld", (long long)reply_modseq(c, ret));
 			buf_adds(&b, num);
 		}
 		buf_adds(&b, "\r\n");

@@ -312,3 +312,39 @@ def test_group_members_searchable_through_the_fts_prefilter(tern_factory, monkey
            extra="Reply-To: Senders: s1@x.test, s2@x.test;\r\n")
     r.ok("n", "NOOP")
     search_group_members(r)
+
+
+# ---- 15: SEARCH RETURN (MIN/MAX) MODSEQ ---------------------------------------
+
+
+def test_esearch_min_max_modseq_is_the_returned_messages(box):
+    """RFC 4731 §3.2 (RFC 7162 §3.1.10 defers to it): with a lone MIN or
+    MAX the MODSEQ is the found message's; MIN and MAX without ALL/COUNT,
+    the higher of the two; otherwise the highest of all found (§3.2's own
+    examples a1-a4, on messages flagged in the order 1, 3, 2). Before: the
+    highest of all found in every case."""
+    r = session(box, "INBOX")
+    for _ in range(3):
+        append(r)
+    r.ok("n", "NOOP")
+    ms = {}
+    for seq in (1, 3, 2):
+        r.ok("f%d" % seq, "STORE %d +FLAGS.SILENT (\\Flagged)" % seq)
+    for ln in r.cmd("g", "FETCH 1:3 (MODSEQ)")[:-1]:
+        m = re.match(r"\* (\d+) FETCH \(MODSEQ \((\d+)\)\)", ln)
+        ms[int(m.group(1))] = int(m.group(2))
+    assert ms[1] < ms[3] < ms[2], ms
+    for tag, ret, want in (("a1", "MIN", "MIN 1 MODSEQ %d" % ms[1]),
+                           ("a2", "MAX", "MAX 3 MODSEQ %d" % ms[3]),
+                           ("a3", "MIN MAX", "MIN 1 MAX 3 MODSEQ %d" % ms[3]),
+                           ("a4", "MIN COUNT", "MIN 1 COUNT 3 MODSEQ %d" % ms[2]),
+                           ("a5", "ALL", "ALL 1:3 MODSEQ %d" % ms[2]),
+                           ("a6", "MAX SAVE", "MAX 3 MODSEQ %d" % ms[3])):
+        assert r.cmd(tag, "SEARCH RETURN (%s) MODSEQ 1 FLAGGED" % ret) == [
+            '* ESEARCH (TAG "%s") %s' % (tag, want), tag + " OK SEARCH completed"]
+    # UID SEARCH: the same messages by UID
+    assert r.cmd("u", "UID SEARCH RETURN (MAX) MODSEQ 1") == [
+        '* ESEARCH (TAG "u") UID MAX 3 MODSEQ %d' % ms[3], "u OK UID SEARCH completed"]
+    # and the IMAP4rev1 form keeps the highest of all
+    assert r.cmd("o", "SEARCH MODSEQ 1") == [
+        "* SEARCH 1 2 3 (MODSEQ %d)" % ms[2], "o OK SEARCH completed"]
