@@ -348,3 +348,238 @@ def test_esearch_min_max_modseq_is_the_returned_messages(box):
     # and the IMAP4rev1 form keeps the highest of all
     assert r.cmd("o", "SEARCH MODSEQ 1") == [
         "* SEARCH 1 2 3 (MODSEQ %d)" % ms[2], "o OK SEARCH completed"]
+
+
+# ---- 15: LSUB, LIST (SUBSCRIBED), RECURSIVEMATCH: RFC 5258 §5 ------------------
+#
+# RFC 5258 §5's examples as transcripts. tern differs from them only where
+# the RFC leaves a choice: it always sends \HasChildren or \HasNoChildren
+# (§4 allows it; for a name without a mailbox they count mailboxes), it has
+# no \Marked, \NoInferiors or remote mailboxes, and it creates the parents
+# of a new mailbox, so a name like example 9's "qux2" is a mailbox here.
+
+DEFAULTS = ("Archive", "Drafts", "Junk", "Sent", "Trash")
+
+
+def bare_account(t, user):
+    """A session of a new account holding INBOX and nothing else."""
+    t.add_user(user, PASSWORD)
+    r = Raw(t)
+    r.ok("L", 'LOGIN "%s" "%s"' % (user, PASSWORD))
+    for name in DEFAULTS:
+        r.ok("u", "UNSUBSCRIBE " + name)
+        r.ok("d", "DELETE " + name)
+    return r
+
+
+def lines(r, tag, text):
+    out = r.cmd(tag, text)
+    assert out[-1].startswith(tag + " OK"), out
+    return out[:-1]
+
+
+def mailboxes(r, create=(), unsubscribe=(), delete=()):
+    """CREATE (the new names are subscribed), then UNSUBSCRIBE, then
+    DELETE (the names stay subscribed)."""
+    for name in create:
+        r.ok("c", "CREATE " + name)
+    for name in unsubscribe:
+        r.ok("u", "UNSUBSCRIBE " + name)
+    for name in delete:
+        r.ok("d", "DELETE " + name)
+
+
+def test_rfc5258_examples_1_to_7(tern):
+    """The hierarchy of example 1; "Fruit/Peach" is subscribed but was
+    deleted. Before: LIST (SUBSCRIBED) lost "Fruit/Peach" (a subscription
+    went with its mailbox) and UNSUBSCRIBE of it was NO."""
+    r = bare_account(tern, "rfc5258@example.test")
+    mailboxes(r, create=("Fruit/Apple", "Fruit/Banana", "Fruit/Peach", "Tofu",
+                         "Vegetable/Broccoli", "Vegetable/Corn"),
+              delete=("Fruit/Peach",),
+              unsubscribe=("Fruit", "Fruit/Apple", "Tofu", "Vegetable/Corn"))
+    assert lines(r, "A01", 'LIST "" "*"') == [
+        '* LIST (\\HasNoChildren) "/" INBOX',
+        '* LIST (\\HasChildren) "/" "Fruit"',
+        '* LIST (\\HasNoChildren) "/" "Fruit/Apple"',
+        '* LIST (\\HasNoChildren) "/" "Fruit/Banana"',
+        '* LIST (\\HasNoChildren) "/" "Tofu"',
+        '* LIST (\\HasChildren) "/" "Vegetable"',
+        '* LIST (\\HasNoChildren) "/" "Vegetable/Broccoli"',
+        '* LIST (\\HasNoChildren) "/" "Vegetable/Corn"']
+    subscribed = [
+        '* LIST (\\HasNoChildren \\Subscribed) "/" INBOX',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "Fruit/Banana"',
+        '* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "Fruit/Peach"',
+        '* LIST (\\HasChildren \\Subscribed) "/" "Vegetable"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "Vegetable/Broccoli"']
+    assert lines(r, "A02", 'LIST (SUBSCRIBED) "" "*"') == subscribed
+    assert lines(r, "A03", 'LIST () "" "%" RETURN (CHILDREN)') == [
+        '* LIST (\\HasNoChildren) "/" INBOX',
+        '* LIST (\\HasChildren) "/" "Fruit"',
+        '* LIST (\\HasNoChildren) "/" "Tofu"',
+        '* LIST (\\HasChildren) "/" "Vegetable"']
+    assert lines(r, "A05", 'LIST (REMOTE SUBSCRIBED) "" "*"') == subscribed
+    # example 6: not a superset of 5: no "Fruit/Peach"
+    assert lines(r, "A06", 'LIST (REMOTE) "" "*" RETURN (SUBSCRIBED)') == [
+        '* LIST (\\HasNoChildren \\Subscribed) "/" INBOX',
+        '* LIST (\\HasChildren) "/" "Fruit"',
+        '* LIST (\\HasNoChildren) "/" "Fruit/Apple"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "Fruit/Banana"',
+        '* LIST (\\HasNoChildren) "/" "Tofu"',
+        '* LIST (\\HasChildren \\Subscribed) "/" "Vegetable"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "Vegetable/Broccoli"',
+        '* LIST (\\HasNoChildren) "/" "Vegetable/Corn"']
+    # example 7, on this hierarchy: several patterns, one response each
+    assert lines(r, "BBB", 'LIST "" ("INBOX" "Tofu" "Fruit/%" "Fruit/B*")') == [
+        '* LIST (\\HasNoChildren) "/" INBOX',
+        '* LIST (\\HasNoChildren) "/" "Fruit/Apple"',
+        '* LIST (\\HasNoChildren) "/" "Fruit/Banana"',
+        '* LIST (\\HasNoChildren) "/" "Tofu"']
+    # LSUB (RFC 3501 §6.3.9): the subscribed names, \Noselect where no
+    # mailbox has the name; with "%", a parent of subscribed names
+    assert lines(r, "L1", 'LSUB "" "*"') == [
+        '* LSUB (\\HasNoChildren) "/" INBOX',
+        '* LSUB (\\HasNoChildren) "/" "Fruit/Banana"',
+        '* LSUB (\\Noselect \\HasNoChildren) "/" "Fruit/Peach"',
+        '* LSUB (\\HasChildren) "/" "Vegetable"',
+        '* LSUB (\\HasNoChildren) "/" "Vegetable/Broccoli"']
+    assert lines(r, "L2", 'LSUB "" "%"') == [
+        '* LSUB (\\HasNoChildren) "/" INBOX',
+        '* LSUB (\\Noselect \\HasChildren) "/" "Fruit"',
+        '* LSUB (\\HasChildren) "/" "Vegetable"']
+    # a subscription without its mailbox is taken off the list like any
+    r.ok("U", "UNSUBSCRIBE Fruit/Peach")
+    assert r.cmd("U2", "UNSUBSCRIBE Fruit/Peach")[-1].startswith("U2 NO [NONEXISTENT]")
+    assert r.cmd("S", "SUBSCRIBE Fruit/Peach")[-1].startswith("S NO [NONEXISTENT]")
+    assert lines(r, "A07", 'LIST (SUBSCRIBED) "" "Fruit/*"') == [
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "Fruit/Banana"']
+
+
+def test_rfc5258_example_8_childinfo(tern):
+    """Before: A2 (a subscribed child whose parents are both gone) gave
+    nothing, and so did LSUB for it."""
+    r = bare_account(tern, "ex8@example.test")
+    mailboxes(r, create=("Foo/Bar", "Foo/Baz", "Moo"),
+              unsubscribe=("INBOX", "Foo", "Foo/Bar", "Moo"))
+    assert lines(r, "CA3", 'LIST "" "%" RETURN (CHILDREN)') == [
+        '* LIST (\\HasNoChildren) "/" INBOX',
+        '* LIST (\\HasChildren) "/" "Foo"',
+        '* LIST (\\HasNoChildren) "/" "Moo"']
+    # A: only "Foo/Baz" is subscribed
+    assert lines(r, "C02", 'LIST (SUBSCRIBED) "" "*"') == [
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "Foo/Baz"']
+    assert lines(r, "C03", 'LIST (SUBSCRIBED) "" "%"') == []
+    assert lines(r, "C04", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"') == [
+        '* LIST (\\HasChildren) "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))']
+    # A1: "Foo" subscribed too
+    r.ok("s", "SUBSCRIBE Foo")
+    assert lines(r, "C04", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"') == [
+        '* LIST (\\HasChildren \\Subscribed) "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))']
+    # B: nothing subscribed
+    mailboxes(r, unsubscribe=("Foo", "Foo/Baz"))
+    assert lines(r, "C04", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"') == []
+    # C: "Foo" and "Moo"
+    r.ok("s1", "SUBSCRIBE Foo")
+    r.ok("s2", "SUBSCRIBE Moo")
+    assert lines(r, "C04", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%" RETURN (CHILDREN)') == [
+        '* LIST (\\HasChildren \\Subscribed) "/" "Foo"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "Moo"']
+    # A2: "Foo" is no mailbox and not subscribed; "Foo/Baz" is subscribed
+    # (its mailbox deleted, so that its parent can go too)
+    mailboxes(r, unsubscribe=("Foo", "Moo"))
+    r.ok("s3", "SUBSCRIBE Foo/Baz")
+    mailboxes(r, delete=("Foo/Bar", "Foo/Baz", "Foo"), unsubscribe=("Foo/Bar",))
+    assert lines(r, "C04", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"') == [
+        '* LIST (\\NonExistent \\HasNoChildren) "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))']
+    # and LSUB's view of the same (RFC 3501 §6.3.9)
+    assert lines(r, "L1", 'LSUB "" "%"') == ['* LSUB (\\Noselect \\HasNoChildren) "/" "Foo"']
+    assert lines(r, "L2", 'LSUB "" "*"') == [
+        '* LSUB (\\Noselect \\HasNoChildren) "/" "Foo/Baz"']
+
+
+def test_rfc5258_example_9_childinfo_whatever_the_pattern(tern):
+    r = bare_account(tern, "ex9@example.test")
+    mailboxes(r, create=("foo2/bar1", "foo2/bar2", "baz2/bar2", "baz2/bar22", "baz2/bar222",
+                         "eps2/mamba", "qux2/bar2"),
+              unsubscribe=("INBOX", "foo2", "baz2", "qux2"))
+    assert lines(r, "D02", 'LIST (SUBSCRIBED) "" "*"') == [
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "baz2/bar2"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "baz2/bar22"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "baz2/bar222"',
+        '* LIST (\\HasChildren \\Subscribed) "/" "eps2"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "eps2/mamba"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "foo2/bar1"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "foo2/bar2"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "qux2/bar2"']
+    # "baz2" and "qux2" are the example's "may also include" lines
+    assert lines(r, "D03", 'LIST (RECURSIVEMATCH SUBSCRIBED) "" "*2"') == [
+        '* LIST (\\HasChildren) "/" "baz2" ("CHILDINFO" ("SUBSCRIBED"))',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "baz2/bar2"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "baz2/bar22"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "baz2/bar222"',
+        '* LIST (\\HasChildren \\Subscribed) "/" "eps2" ("CHILDINFO" ("SUBSCRIBED"))',
+        '* LIST (\\HasChildren) "/" "foo2" ("CHILDINFO" ("SUBSCRIBED"))',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "foo2/bar2"',
+        '* LIST (\\HasChildren) "/" "qux2" ("CHILDINFO" ("SUBSCRIBED"))',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "qux2/bar2"']
+    assert lines(r, "D04", 'LIST (RECURSIVEMATCH SUBSCRIBED) "" "*"') == [
+        '* LIST (\\HasChildren) "/" "baz2" ("CHILDINFO" ("SUBSCRIBED"))',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "baz2/bar2"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "baz2/bar22"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "baz2/bar222"',
+        '* LIST (\\HasChildren \\Subscribed) "/" "eps2" ("CHILDINFO" ("SUBSCRIBED"))',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "eps2/mamba"',
+        '* LIST (\\HasChildren) "/" "foo2" ("CHILDINFO" ("SUBSCRIBED"))',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "foo2/bar1"',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "foo2/bar2"',
+        '* LIST (\\HasChildren) "/" "qux2" ("CHILDINFO" ("SUBSCRIBED"))',
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "qux2/bar2"']
+
+
+def test_rfc5258_example_10_childinfo_without_children(tern):
+    """CHILDINFO counts subscriptions, \\HasChildren mailboxes: "foo/bar"
+    is subscribed but no mailbox. Before: "foo/bar" was not listed."""
+    r = bare_account(tern, "ex10@example.test")
+    mailboxes(r, create=("foo/bar",), delete=("foo/bar",), unsubscribe=("INBOX", "foo"))
+    assert lines(r, "a1", 'LIST "" ("foo" "foo/*")') == ['* LIST (\\HasNoChildren) "/" "foo"']
+    assert lines(r, "a2", 'LIST (SUBSCRIBED) "" "foo/*"') == [
+        '* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "foo/bar"']
+    assert lines(r, "a3", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" foo RETURN (CHILDREN)') == [
+        '* LIST (\\HasNoChildren) "/" "foo" ("CHILDINFO" ("SUBSCRIBED"))']
+    # RENAME takes the subscriptions under the name along
+    r.ok("r", "RENAME foo bar")
+    assert lines(r, "a4", 'LIST (SUBSCRIBED) "" "*"') == [
+        '* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "bar/bar"']
+
+
+def test_upgrade_from_schema_5_keeps_subscriptions(box):
+    """Schema 6 makes subscriptions names of their own: what a database
+    of schema 5 had subscribed (a mailbox column) is subscribed after the
+    upgrade, nothing more, and the column is gone."""
+    r = session(box)
+    mailboxes(r, create=("Lists/rust", "Lists/go", "Work"), unsubscribe=("Lists", "Work"))
+    before = lines(r, "l", 'LSUB "" "*"')
+    r.close()
+    box.stop()
+    db = box.db()
+    db.executescript("""
+        BEGIN;
+        ALTER TABLE mailboxes ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1;
+        UPDATE mailboxes SET subscribed = EXISTS(SELECT 1 FROM subscriptions s
+          WHERE s.account_id = mailboxes.account_id AND s.name = mailboxes.name);
+        DROP TABLE subscriptions;
+        PRAGMA user_version = 5;
+        COMMIT;
+    """)
+    db.close()
+    box.start()
+    assert "event=migrated from=5 to=6" in box.logs()
+    db = box.db()
+    assert "subscribed" not in {c[1] for c in db.execute("PRAGMA table_info(mailboxes)")}
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    db.close()
+    r = session(box)
+    assert lines(r, "l", 'LSUB "" "*"') == before
+    assert '* LSUB (\\HasNoChildren) "/" "Lists/go"' in before
+    assert not any('"Work"' in ln for ln in before)
