@@ -482,6 +482,22 @@ static int next_batch(struct fetch_ctx *c)
 	return 0;
 }
 
+/* A keyword of the batch that FLAGS did not list yet (another session
+ * stored it, or a message came with it, and this session has not been
+ * told): FLAGS and PERMANENTFLAGS go out before the batch's first line,
+ * after the complete lines already buffered. */
+static void announce_keywords(struct fetch_ctx *c)
+{
+	if (!imap_fetch_has(&c->spec, IMAP_FA_FLAGS) && !c->spec.sets_seen)
+		return;
+	for (size_t i = 0; i < c->nb; i++)
+		imap_view_keywords_seen(c->s, c->batch[i].keywords);
+	if (c->s->pending.keywords_changed) {
+		flush_out(c);
+		imap_keywords_announce(c->s);
+	}
+}
+
 static void seen_done(void *arg, int status)
 {
 	struct fetch_ctx *c = arg;
@@ -682,6 +698,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			}
 			if (r == 0)
 				return finish(s, cmd, c);
+			announce_keywords(c);
 		}
 		const struct fent *e = &c->batch[c->bi];
 		addf(&c->out, "* %u FETCH (", e->seq);

@@ -583,3 +583,122 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
     assert lines(r, "l", 'LSUB "" "*"') == before
     assert '* LSUB (\\HasNoChildren) "/" "Lists/go"' in before
     assert not any('"Work"' in ln for ln in before)
+
+
+# ---- 12: keywords are announced before a FETCH names them --------------------
+
+
+class FlagTracker:
+    """What a strict client keeps: the keywords of the last untagged FLAGS
+    and PERMANENTFLAGS. Every keyword a FETCH names must be in both."""
+
+    def __init__(self):
+        self.flags = None
+        self.permanent = None
+        self.fetched = set()
+
+    def feed(self, lines):
+        for ln in lines:
+            m = re.match(r"\* FLAGS \((.*)\)$", ln)
+            if m:
+                self.flags = {f.lower() for f in m.group(1).split()}
+                continue
+            m = re.match(r"\* OK \[PERMANENTFLAGS \((.*)\)\]", ln)
+            if m:
+                self.permanent = {f.lower() for f in m.group(1).split()}
+                continue
+            m = re.match(r"\* \d+ FETCH \(.*FLAGS \(([^)]*)\)", ln)
+            if m:
+                for f in m.group(1).split():
+                    if f.startswith("\\"):
+                        continue
+                    self.fetched.add(f.lower())
+                    assert self.flags is not None and f.lower() in self.flags, \
+                        "keyword %s fetched before FLAGS named it: %r" % (f, ln)
+                    assert self.permanent is not None and f.lower() in self.permanent, \
+                        "keyword %s fetched before PERMANENTFLAGS named it: %r" % (f, ln)
+        return lines
+
+
+class Tracked(Raw):
+    def __init__(self, t):
+        super().__init__(t)
+        self.tracker = FlagTracker()
+
+    def until(self, tag):
+        return self.tracker.feed(super().until(tag))
+
+    def idle_until(self, pred, timeout=10):
+        """IDLE until a line satisfies pred; then DONE. All the lines."""
+        self.send("I IDLE\r\n")
+        assert self.line().startswith("+ ")
+        out = []
+        deadline = time.time() + timeout
+        while not any(pred(ln) for ln in out):
+            assert time.time() < deadline, out
+            out.append(self.line())
+            self.tracker.feed(out[-1:])
+        self.send("DONE\r\n")
+        return out + self.until("I")
+
+
+def fetch_line(uid, kw):
+    return lambda ln: re.match(r"\* \d+ FETCH \(.*UID %d.*%s" % (uid, re.escape(kw)), ln)
+
+
+def test_keywords_announced_before_fetch(box):
+    """A FETCH never names a keyword the session has not seen in FLAGS and
+    PERMANENTFLAGS, whoever added it and however the session hears of it:
+    its own STORE, another session's STORE seen in IDLE, at NOOP and in its
+    own FETCH, APPEND and COPY into the selected mailbox (its own and
+    another session's). Before: FLAGS came after STORE's FETCH, and never
+    for another session's keyword or a new message's."""
+    a = Tracked(box)
+    a.login()
+    a.ok("c", "CREATE Other")
+    append(a)
+    a.ok("s", "SELECT INBOX")
+    b = session(box, "INBOX")
+
+    # its own STORE: FLAGS, then the FETCH
+    out = a.ok("a1", "STORE 1 +FLAGS ($Own)")
+    assert out.index(next(l for l in out if l.startswith("* FLAGS"))) < \
+        out.index(next(l for l in out if " FETCH " in l)), out
+    # another session's STORE, seen in IDLE
+    b.ok("b1", "STORE 1 +FLAGS ($Idle)")
+    out = a.idle_until(fetch_line(1, "$Idle"))
+    assert any("$Idle" in l for l in out if l.startswith("* FLAGS")), out
+    # ... at NOOP
+    b.ok("b2", "STORE 1 +FLAGS ($Noop)")
+    time.sleep(0.2)
+    out = a.ok("a2", "NOOP")
+    assert "$Noop" in out[0] and out[0].startswith("* FLAGS"), out
+    # ... in this session's own FETCH, before anything told it
+    b.ok("b3", "STORE 1 +FLAGS ($Fetch)")
+    time.sleep(0.2)
+    out = a.ok("a3", "FETCH 1 (FLAGS)")
+    assert out[0].startswith("* FLAGS") and "$Fetch" in out[0], out
+    # the session's own APPEND with a new keyword
+    append(a, flags="$Appended")
+    assert a.tracker.flags and "$appended" in a.tracker.flags
+    a.ok("a4", "FETCH 2 (FLAGS)")
+    # another session's APPEND, seen in IDLE
+    append(b, flags="$TheirAppend")
+    a.idle_until(lambda l: l == "* 3 EXISTS")
+    assert "$theirappend" in a.tracker.flags
+    # COPY into the selected mailbox from another mailbox
+    b.ok("b4", "SELECT Other")
+    append(b, mailbox="Other", flags="$Copied")
+    b.ok("b5", "COPY 1 INBOX")
+    a.ok("a5", "NOOP")
+    assert "$copied" in a.tracker.flags
+    a.ok("a6", "FETCH 1:* (FLAGS)")
+    a.ok("a7", "UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)")
+    assert {"$own", "$idle", "$noop", "$fetch", "$appended", "$theirappend",
+            "$copied"} <= a.tracker.fetched
+    # and the FETCH that sets \\Seen on a message whose keyword is new
+    b.ok("b6", "SELECT INBOX")
+    b.ok("b7", "STORE 4 +FLAGS ($Seen1)")
+    time.sleep(0.2)
+    out = a.ok("a8", "FETCH 4 (BODY[TEXT])")
+    assert out[0].startswith("* FLAGS") and "$Seen1" in out[0], out
