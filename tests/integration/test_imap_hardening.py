@@ -13,10 +13,10 @@ found, each pinned by a transcript against the real binary.
       RECURSIVEMATCH (RFC 5258 §5's examples);
   16  ENVELOPE and SEARCH of group syntax (RFC 3501 §7.4.2).
 
-Raw sockets where the exact replies and their order matter; imaplib where
-a real client's view is enough.
+Raw sockets throughout: the exact replies and their order are the point.
+The keyword test's client keeps FLAGS and PERMANENTFLAGS as a strict,
+state-tracking client does.
 """
-import imaplib
 import re
 import socket
 import time
