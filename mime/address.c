@@ -9,7 +9,8 @@
  *
  * Nothing fails on bad input: tokens that fit nowhere are dropped, a
  * missing "@" gives an empty host, an unclosed quote or comment runs to
- * the end.  Token and address counts are capped (MAX_TOKS, MAX_ADDRS). */
+ * the end.  Comments alone between separators are no address.  Token and address counts are capped
+ * (MAX_TOKS, MAX_ADDRS). */
 #include "mime/mime_int.h"
 
 #include <errno.h>
@@ -186,6 +187,15 @@ static int join(struct alex *lx, size_t s, size_t e, const char *sep, bool skip_
 /* One mailbox from tokens [s, e) (no top-level ',', ':' or ';'). */
 static int mailbox(struct alex *lx, size_t s, size_t e, struct alist *l)
 {
+	/* Comments alone are CFWS, not an address: "g: a@b; (end of group)"
+	 * (RFC 5322 appendix A.1.3) or "Hidden: (nobody) ;" hold no mailbox,
+	 * and making one of the comment would invent an entry (an ENVELOPE
+	 * address "MISSING_DOMAIN" inside or after a group). */
+	size_t k = s;
+	while (k < e && lx->t[k].kind == T_COMMENT)
+		k++;
+	if (k == e)
+		return 0;
 	struct buf name = {0}, route = {0}, local = {0}, dom = {0};
 	int r = 0;
 	size_t lt = s;

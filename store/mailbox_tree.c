@@ -205,18 +205,25 @@ int store_mailbox_rename_job(struct store_tx *tx, void *arg)
 	j->mailbox_id = id;
 	if ((rc = create_parents(tx, j->account_id, j->newname)) < 0)
 		return rc;
-	sqlite3_stmt *st;
-	rc = store_prep(db, &st,
-	                "UPDATE mailboxes SET name = ?3 || substr(name, ?4) WHERE account_id = ?1 "
-	                "AND (name = ?2 OR substr(name, 1, ?4) = ?2 || '/')");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, j->account_id);
-	sqlite3_bind_text(st, 2, j->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, j->newname, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)ol + 1);
-	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	/* the mailboxes, and the subscriptions with them (a subscription of
+	 * a name under the new one that no mailbox had gives way) */
+	static const char *const sql[] = {
+	    "UPDATE mailboxes SET name = ?3 || substr(name, ?4) WHERE account_id = ?1 "
+	    "AND (name = ?2 OR substr(name, 1, ?4) = ?2 || '/')",
+	    "UPDATE OR REPLACE subscriptions SET name = ?3 || substr(name, ?4) "
+	    "WHERE account_id = ?1 AND (name = ?2 OR substr(name, 1, ?4) = ?2 || '/')",
+	};
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0] && rc == 0; i++) {
+		sqlite3_stmt *st;
+		if ((rc = store_prep(db, &st, sql[i])) < 0)
+			return rc;
+		sqlite3_bind_int64(st, 1, j->account_id);
+		sqlite3_bind_text(st, 2, j->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, j->newname, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)ol + 1);
+		rc = store_step_done(st);
+		sqlite3_finalize(st);
+	}
 	return rc;
 }
 
@@ -224,16 +231,15 @@ int store_mailbox_subscribe_job(struct store_tx *tx, void *arg)
 {
 	sqlite3 *db = tx->rd.db;
 	struct store_mailbox_req *j = arg;
-	int64_t id;
-	int rc = exists(tx, j->account_id, j->name, &id);
-	if (rc <= 0)
+	/* SUBSCRIBE checks that the mailbox exists (RFC 9051 §6.3.7 allows
+	 * it); UNSUBSCRIBE takes a name off the list whether or not a mailbox
+	 * has it, and fails only for a name that is neither */
+	int rc = exists(tx, j->account_id, j->name, NULL);
+	if (rc < 0 || (rc == 0 && j->subscribe))
 		return rc < 0 ? rc : -ENOENT;
-	sqlite3_stmt *st;
-	if ((rc = store_prep(db, &st, "UPDATE mailboxes SET subscribed = ?2 WHERE id = ?1")) < 0)
+	bool mailbox = rc == 1;
+	rc = store_subscription_set(db, j->account_id, j->name, j->subscribe);
+	if (rc < 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, j->subscribe ? 1 : 0);
-	rc = store_step_done(st);
-	sqlite3_finalize(st);
-	return rc;
+	return rc == 0 && !mailbox ? -ENOENT : 0;
 }

@@ -64,7 +64,8 @@ static const char *mailbox_name(const char *name)
 	return strcasecmp(name, "INBOX") == 0 ? "INBOX" : name;
 }
 
-int store_mailbox_find(struct store_rd *rd, int64_t account_id, const char *name, int64_t *mailbox_id)
+int store_mailbox_find(struct store_rd *rd, int64_t account_id, const char *name,
+                       int64_t *mailbox_id)
 {
 	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;
@@ -89,7 +90,9 @@ int store_mailbox_find(struct store_rd *rd, int64_t account_id, const char *name
 }
 
 #define MAILBOX_COLS                                                                               \
-	"id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq, subscribed"
+	"id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq, "                 \
+	"EXISTS(SELECT 1 FROM subscriptions s WHERE s.account_id = mailboxes.account_id "          \
+	"AND s.name = mailboxes.name)"
 
 static void mailbox_row(sqlite3_stmt *st, struct store_mailbox *mb)
 {
@@ -148,8 +151,8 @@ int store_mailbox_list(struct store_rd *rd, int64_t account_id,
 	return ret;
 }
 
-int store_mailbox_create(struct store_tx *tx, int64_t account_id, const char *name, const char *special_use,
-                         int64_t *id)
+int store_mailbox_create(struct store_tx *tx, int64_t account_id, const char *name,
+                         const char *special_use, int64_t *id)
 {
 	sqlite3 *db = tx->rd.db;
 	if (!name || !*name)
@@ -160,8 +163,8 @@ int store_mailbox_create(struct store_tx *tx, int64_t account_id, const char *na
 	sqlite3_stmt *st;
 	int rc = store_prep(db, &st,
 	                    "INSERT INTO mailboxes(account_id, name, special_use, uidvalidity, "
-	                    "uidnext, highestmodseq, subscribed, created) "
-	                    "VALUES(?1, ?2, ?3, ?4, 1, 1, 1, ?5)");
+	                    "uidnext, highestmodseq, created) "
+	                    "VALUES(?1, ?2, ?3, ?4, 1, 1, ?5)");
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, account_id);
@@ -173,7 +176,49 @@ int store_mailbox_create(struct store_tx *tx, int64_t account_id, const char *na
 	sqlite3_finalize(st);
 	if (rc == 0 && id)
 		*id = sqlite3_last_insert_rowid(db);
+	if (rc == 0) {
+		int sub = store_subscription_set(db, account_id, name, true);
+		rc = sub < 0 ? sub : 0;
+	}
 	return rc;
+}
+
+int store_subscription_set(sqlite3 *db, int64_t account_id, const char *name, bool on)
+{
+	sqlite3_stmt *st;
+	int rc =
+	    store_prep(db, &st,
+	               on ? "INSERT OR IGNORE INTO subscriptions(account_id, name) VALUES(?1, ?2)"
+	                  : "DELETE FROM subscriptions WHERE account_id = ?1 AND name = ?2");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_text(st, 2, mailbox_name(name), -1, SQLITE_STATIC);
+	rc = store_step_done(st);
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : sqlite3_changes(db);
+}
+
+int store_subscription_list(struct store_rd *rd, int64_t account_id,
+                            int (*cb)(void *ud, const char *name), void *ud)
+{
+	sqlite3 *db = rd->db;
+	sqlite3_stmt *st;
+	int rc = store_prep(db, &st,
+	                    "SELECT name FROM subscriptions WHERE account_id = ?1 "
+	                    "ORDER BY name <> 'INBOX', name");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, account_id);
+	int ret = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((ret = cb(ud, (const char *)sqlite3_column_text(st, 0))) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_errno(rc);
+	sqlite3_finalize(st);
+	return ret;
 }
 
 int64_t store_mailbox_modseq(sqlite3 *db, int64_t mailbox_id)

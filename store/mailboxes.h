@@ -6,6 +6,11 @@
  * any case and is stored in upper case. Every new mailbox gets a
  * UIDVALIDITY never handed out before in this store.
  *
+ * Subscriptions are names of their own (RFC 3501 §6.3.6): a new mailbox
+ * is subscribed, a RENAME takes the subscriptions of the name and the
+ * names under it along, and a DELETE leaves the name subscribed until
+ * the client unsubscribes it.
+ *
  * The *_job functions have the store_job_fn signature (arg: the struct
  * named in their comment); the others read through a view. */
 #ifndef TERN_STORE_MAILBOXES_H
@@ -25,7 +30,7 @@ struct store_mailbox {
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	int64_t highestmodseq;
-	int subscribed;
+	int subscribed; /* the account is subscribed to the name */
 };
 
 /* 1 found (*mailbox_id set), 0 not found, negative on error. */
@@ -36,6 +41,12 @@ int store_mailbox_get(struct store_rd *rd, int64_t mailbox_id, struct store_mail
 /* INBOX first, then by name. */
 int store_mailbox_list(struct store_rd *rd, int64_t account_id,
                        int (*cb)(void *ud, const struct store_mailbox *mb), void *ud);
+/* Every name the account is subscribed to, whether a mailbox has it or
+ * not (a subscribed mailbox that was deleted), INBOX first, then by name;
+ * name is valid during the callback only. 0, cb's non-zero return, or a
+ * negative errno. */
+int store_subscription_list(struct store_rd *rd, int64_t account_id,
+                            int (*cb)(void *ud, const char *name), void *ud);
 /* Creates one mailbox with a fresh UIDVALIDITY, uidnext 1, subscribed.
  * -EEXIST, -EINVAL (empty name). id may be NULL. */
 int store_mailbox_create(struct store_tx *tx, int64_t account_id, const char *name,
@@ -47,8 +58,7 @@ struct store_mailbox_counts {
 	uint32_t deleted;
 	uint64_t size; /* octets of all messages */
 };
-int store_mailbox_counts(struct store_rd *rd, int64_t mailbox_id,
-                         struct store_mailbox_counts *out);
+int store_mailbox_counts(struct store_rd *rd, int64_t mailbox_id, struct store_mailbox_counts *out);
 
 /* The \Recent mark (RFC 3501 2.3.2): the highest UID of the mailbox that
  * some session has been given as \Recent, or negative; and a job (arg:
@@ -73,7 +83,8 @@ struct store_mailbox_req {
 	int64_t modseq; /* RENAME INBOX: INBOX's new HIGHESTMODSEQ */
 };
 
-/* Creates name and any missing parent. -EEXIST if name exists. */
+/* Creates name and any missing parent (all of them subscribed). -EEXIST if
+ * name exists. */
 int store_mailbox_create_job(struct store_tx *tx, void *arg);
 /* -ENOENT, -EPERM (INBOX), -ENOTEMPTY (has children). Drops the messages. */
 int store_mailbox_delete_job(struct store_tx *tx, void *arg);
@@ -82,7 +93,8 @@ int store_mailbox_delete_job(struct store_tx *tx, void *arg);
  * its UIDVALIDITY and UIDNEXT) and its children do not move.
  * -ENOENT, -EEXIST, -EINVAL (into itself). */
 int store_mailbox_rename_job(struct store_tx *tx, void *arg);
-/* -ENOENT if no such mailbox. */
+/* SUBSCRIBE: -ENOENT if no such mailbox. UNSUBSCRIBE: -ENOENT if the name
+ * is neither subscribed nor a mailbox. */
 int store_mailbox_subscribe_job(struct store_tx *tx, void *arg);
 
 #endif

@@ -186,6 +186,19 @@ static const char *const migrations[] = {
     "CREATE TRIGGER imap_fts_gc AFTER DELETE ON messages BEGIN\n"
     "  DELETE FROM imap_fts WHERE rowid = old.id;\n"
     "END;\n",
+    /* 5 -> 6: a subscription is a name, not a mailbox's column. RFC 3501
+     * §6.3.6 (RFC 9051 §6.3.7): the server must not drop a subscription
+     * because its mailbox is gone, and LIST (SUBSCRIBED) shows such a name
+     * with \NonExistent (RFC 5258 §3). A new mailbox is still subscribed
+     * when created; DELETE leaves the name subscribed. */
+    "CREATE TABLE subscriptions(\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  name TEXT NOT NULL,\n"
+    "  PRIMARY KEY(account_id, name)\n"
+    ") WITHOUT ROWID;\n"
+    "INSERT INTO subscriptions(account_id, name)\n"
+    "  SELECT account_id, name FROM mailboxes WHERE subscribed = 1;\n"
+    "ALTER TABLE mailboxes DROP COLUMN subscribed;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -251,7 +264,8 @@ static int migrate_steps(sqlite3 *db, char *err, size_t errlen)
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(db, "COMMIT", NULL, NULL, &msg);
 		if (rc != SQLITE_OK) {
-			snprintf(err, errlen, "store_migrate %d->%d: %s", v, v + 1, msg ? msg : "?");
+			snprintf(err, errlen, "store_migrate %d->%d: %s", v, v + 1,
+			         msg ? msg : "?");
 			sqlite3_free(msg);
 			store_run(db, "ROLLBACK");
 			return store_errno(rc);

@@ -44,6 +44,10 @@ int64_t store_scalar(sqlite3 *db, const char *sql, int64_t arg);
  * (store/mailboxes.c). */
 int64_t store_mailbox_modseq(sqlite3 *db, int64_t mailbox_id);
 int store_set_mailbox_modseq(sqlite3 *db, int64_t mailbox_id, int64_t modseq);
+/* Subscribe (on) or unsubscribe an account to a name, whether or not a
+ * mailbox has it (store/mailboxes.c): 1 if that changed something, 0 if
+ * not, or a negative errno. */
+int store_subscription_set(sqlite3 *db, int64_t account_id, const char *name, bool on);
 /* Run a statement without results (bind nothing); negative errno on failure. */
 int store_run(sqlite3 *db, const char *sql);
 /* Step a statement expected to finish (SQLITE_DONE); 0 or negative errno. */

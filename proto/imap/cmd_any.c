@@ -31,6 +31,10 @@ enum imap_cmd_result imap_cmd_logout(struct imap_session *s, struct imap_cmd *cm
 	return IMAP_DONE;
 }
 
+#define ID_MAX_PAIRS 30
+#define ID_MAX_FIELD 30
+#define ID_MAX_VALUE 1024
+
 enum imap_cmd_result imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd)
 {
 	if (cmd->nargs != 1 ||
@@ -40,7 +44,12 @@ enum imap_cmd_result imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd)
 	}
 	const struct imap_arg *l = &cmd->args[0];
 	if (l->type == IMAP_ARG_LIST) {
-		if (l->nlist % 2 != 0 || l->nlist > 60) {
+		/* RFC 2971 §3.3: at most 30 pairs, fields of at most 30 octets,
+		 * values of at most 1024. Up to those the command is fine
+		 * before login too (the preauth limits in parser.c and
+		 * session.c leave room for it); beyond them it is BAD, like
+		 * any malformed command, and the session goes on. */
+		if (l->nlist % 2 != 0 || l->nlist > 2 * ID_MAX_PAIRS) {
 			imap_tagged(s, cmd, "BAD", NULL, "Invalid ID parameters");
 			return IMAP_DONE;
 		}
@@ -49,9 +58,9 @@ enum imap_cmd_result imap_cmd_id(struct imap_session *s, struct imap_cmd *cmd)
 		for (size_t i = 0; i < l->nlist; i += 2) {
 			const char *k, *v;
 			size_t kl, vl;
-			if (!imap_arg_string(&l->list[i], &k, &kl) || kl > 30 ||
+			if (!imap_arg_string(&l->list[i], &k, &kl) || kl > ID_MAX_FIELD ||
 			    (l->list[i + 1].type != IMAP_ARG_NIL &&
-			     !imap_arg_string(&l->list[i + 1], &v, &vl))) {
+			     (!imap_arg_string(&l->list[i + 1], &v, &vl) || vl > ID_MAX_VALUE))) {
 				imap_tagged(s, cmd, "BAD", NULL, "Invalid ID parameters");
 				return IMAP_DONE;
 			}

@@ -482,6 +482,22 @@ static int next_batch(struct fetch_ctx *c)
 	return 0;
 }
 
+/* A keyword of the batch that FLAGS did not list yet (another session
+ * stored it, or a message came with it, and this session has not been
+ * told): FLAGS and PERMANENTFLAGS go out before the batch's first line,
+ * after the complete lines already buffered. */
+static void announce_keywords(struct fetch_ctx *c)
+{
+	if (!imap_fetch_has(&c->spec, IMAP_FA_FLAGS) && !c->spec.sets_seen)
+		return;
+	for (size_t i = 0; i < c->nb; i++)
+		imap_view_keywords_seen(c->s, c->batch[i].keywords);
+	if (c->s->pending.keywords_changed) {
+		flush_out(c);
+		imap_keywords_announce(c->s);
+	}
+}
+
 static void seen_done(void *arg, int status)
 {
 	struct fetch_ctx *c = arg;
@@ -601,14 +617,14 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 		if (c->spec.vanished) {
 			struct buf vb = {0};
 			for (size_t i = 0; i < c->parsed.n; i++) {
-				uint32_t lo = c->parsed.r[i].lo, hi = c->parsed.r[i].hi;
+				/* '*' reaches past the last message to every UID
+				 * given out, as RFC 7162 §3.2.5.1 reads a missing
+				 * known-uids ("1:<UIDNEXT-1>"): the last messages
+				 * may be the expunged ones */
+				uint32_t lo, hi;
+				imap_seqrange_bounds(&c->parsed.r[i], UINT32_MAX, &lo, &hi);
 				uint32_t *u = NULL;
 				size_t n = 0;
-				if (lo > hi) {
-					uint32_t t = lo;
-					lo = hi;
-					hi = t;
-				}
 				if (store_expunged_uids(imap_reader(s), s->sel.mailbox_id,
 				                        c->spec.changedsince, lo, hi, &u,
 				                        &n) == 0) {
@@ -682,6 +698,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			}
 			if (r == 0)
 				return finish(s, cmd, c);
+			announce_keywords(c);
 		}
 		const struct fent *e = &c->batch[c->bi];
 		addf(&c->out, "* %u FETCH (", e->seq);

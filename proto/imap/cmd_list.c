@@ -1,9 +1,30 @@
 /* cmd_list: LIST (RFC 9051 §6.3.9, RFC 5258 LIST-EXTENDED, RFC 5819
  * LIST-STATUS, RFC 6154 SPECIAL-USE, RFC 3348 CHILDREN) and LSUB.
  *
- * A read: one account's mailboxes from the loop's read connection, sorted
- * (INBOX first), matched against each pattern ('*' anything, '%' anything
- * but '/') after the reference is prefixed.
+ * A read: one account's mailboxes and subscribed names from the loop's
+ * read connection, sorted (INBOX first), matched against each pattern
+ * ('*' anything, '%' anything but '/') after the reference is prefixed.
+ *
+ * The names LIST knows are the mailboxes, the subscribed names (a
+ * subscription outlives its mailbox, RFC 3501 §6.3.6) and, for LSUB and
+ * RECURSIVEMATCH, the parents of subscribed names. Which are answered:
+ *
+ *   LIST                  the mailboxes;
+ *   LIST (SUBSCRIBED)     the subscribed names, \NonExistent when no
+ *                         mailbox has the name (RFC 5258 §3.1);
+ *     + RECURSIVEMATCH    also a name with a subscribed descendant, with
+ *                         CHILDINFO: a mailbox always (as RFC 5258 §5's
+ *                         example 9 shows, "*" included), a name without a
+ *                         mailbox only when some subscribed descendant does
+ *                         not match the pattern (§3.5: CHILDINFO is not to
+ *                         be redundant; example 8 A2);
+ *   LSUB                  the subscribed names, \Noselect when no mailbox
+ *                         has the name, and (RFC 3501 §6.3.9) a name with a
+ *                         subscribed descendant that no pattern matches,
+ *                         \Noselect.
+ *
+ * \HasChildren / \HasNoChildren count mailboxes only; CHILDINFO counts
+ * subscriptions.
  *
  * Special-use attributes (\Sent, \Drafts, ...) are shown in every LIST and
  * LSUB response, not only with RETURN (SPECIAL-USE): Thunderbird reads
@@ -24,7 +45,10 @@ struct mbox_info {
 	char *name;
 	char special[16];
 	int64_t id;
-	bool subscribed, children, subscribed_child;
+	bool exists;           /* a mailbox has the name (else id is 0) */
+	bool subscribed;       /* the name is subscribed */
+	bool children;         /* a mailbox below it */
+	bool subscribed_child; /* a subscribed name below it */
 };
 
 struct mbox_vec {
@@ -32,37 +56,119 @@ struct mbox_vec {
 	size_t n, cap;
 };
 
-static int collect_mbox(void *ud, const struct store_mailbox *mb)
+/* A new entry named name (its first len bytes), or NULL when out of
+ * memory. */
+static struct mbox_info *add_name(struct mbox_vec *mv, const char *name, size_t len)
 {
-	struct mbox_vec *mv = ud;
 	if (mv->n == mv->cap) {
 		size_t cap = mv->cap ? mv->cap * 2 : 16;
 		struct mbox_info *v = realloc(mv->v, cap * sizeof *v);
 		if (!v)
-			return -ENOMEM;
+			return NULL;
 		mv->v = v;
 		mv->cap = cap;
 	}
 	struct mbox_info *m = &mv->v[mv->n];
 	memset(m, 0, sizeof *m);
-	m->name = strdup(mb->name);
+	m->name = strndup(name, len);
 	if (!m->name)
+		return NULL;
+	mv->n++;
+	return m;
+}
+
+static int collect_mbox(void *ud, const struct store_mailbox *mb)
+{
+	struct mbox_info *m = add_name(ud, mb->name, strlen(mb->name));
+	if (!m)
 		return -ENOMEM;
 	snprintf(m->special, sizeof m->special, "%s", mb->special_use ? mb->special_use : "");
 	m->id = mb->id;
+	m->exists = true;
 	m->subscribed = mb->subscribed;
-	mv->n++;
 	return 0;
+}
+
+/* The entry named name[0..len), or NULL. The vector is sorted by cmp_mbox
+ * up to sorted; the rest is searched in order. */
+static struct mbox_info *find_name(const struct mbox_vec *mv, size_t sorted, const char *name,
+                                   size_t len);
+
+struct sub_collect {
+	struct mbox_vec *mv;
+	size_t sorted; /* entries before this are the mailboxes, sorted */
+};
+
+/* A subscribed name no mailbox has. */
+static int collect_subscription(void *ud, const char *name)
+{
+	struct sub_collect *sc = ud;
+	if (find_name(sc->mv, sc->sorted, name, strlen(name)))
+		return 0; /* a mailbox: collect_mbox knew it is subscribed */
+	struct mbox_info *m = add_name(sc->mv, name, strlen(name));
+	if (!m)
+		return -ENOMEM;
+	m->subscribed = true;
+	return 0;
+}
+
+/* INBOX first, then by name (bytes). */
+static int cmp_names(const char *x, size_t xl, const char *y, size_t yl)
+{
+	bool xi = xl == 5 && memcmp(x, "INBOX", 5) == 0, yi = yl == 5 && memcmp(y, "INBOX", 5) == 0;
+	if (xi != yi)
+		return xi ? -1 : 1;
+	int c = memcmp(x, y, xl < yl ? xl : yl);
+	return c ? c : (xl > yl) - (xl < yl);
 }
 
 static int cmp_mbox(const void *a, const void *b)
 {
 	const struct mbox_info *x = a, *y = b;
-	/* INBOX first, then by name */
-	bool xi = strcmp(x->name, "INBOX") == 0, yi = strcmp(y->name, "INBOX") == 0;
-	if (xi != yi)
-		return xi ? -1 : 1;
-	return strcmp(x->name, y->name);
+	return cmp_names(x->name, strlen(x->name), y->name, strlen(y->name));
+}
+
+static struct mbox_info *find_name(const struct mbox_vec *mv, size_t sorted, const char *name,
+                                   size_t len)
+{
+	size_t lo = 0, hi = sorted;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *mn = mv->v[mid].name;
+		int c = cmp_names(mn, strlen(mn), name, len);
+		if (c == 0)
+			return &mv->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = sorted; i < mv->n; i++)
+		if (strlen(mv->v[i].name) == len && memcmp(mv->v[i].name, name, len) == 0)
+			return &mv->v[i];
+	return NULL;
+}
+
+/* Add the parents of every subscribed name that are not names yet
+ * ("a" and "a/b" for a subscribed "a/b/c" whose parents are gone): LSUB
+ * and RECURSIVEMATCH answer for them. The vector is sorted again. */
+static int add_parents(struct mbox_vec *mv)
+{
+	size_t known = mv->n;
+	for (size_t i = 0; i < known; i++) {
+		if (!mv->v[i].subscribed)
+			continue;
+		for (const char *p = strchr(mv->v[i].name, '/'); p; p = strchr(p + 1, '/')) {
+			const char *name = mv->v[i].name; /* add_name may move mv->v */
+			size_t len = (size_t)(p - name);
+			if (len == 0 || find_name(mv, known, name, len))
+				continue;
+			if (!add_name(mv, name, len))
+				return -ENOMEM;
+		}
+	}
+	qsort(mv->v, mv->n, sizeof *mv->v, cmp_mbox);
+	return 0;
 }
 
 /* Wildcard match: '*' anything, '%' anything but '/'. O(|p| * |n|). */
@@ -108,29 +214,34 @@ struct list_opts {
 };
 
 static void write_list_line(struct imap_session *s, const struct list_opts *o,
-                            const struct mbox_info *m, bool childinfo, bool nonexistent)
+                            const struct mbox_info *m, bool childinfo)
 {
 	char attrs[128] = "";
 	size_t w = 0;
 #define ATTR(x) w += (size_t)snprintf(attrs + w, sizeof attrs - w, "%s%s", w ? " " : "", x)
-	if (nonexistent)
-		ATTR(o->lsub ? "\\Noselect" : "\\NonExistent");
+	/* LSUB's \Noselect: no mailbox has the name, or it is only the
+	 * parent of subscribed names (RFC 3501 §6.3.9) */
+	if (o->lsub && !(m->exists && m->subscribed))
+		ATTR("\\Noselect");
+	else if (!o->lsub && !m->exists)
+		ATTR("\\NonExistent");
 	ATTR(m->children ? "\\HasChildren" : "\\HasNoChildren");
-	if (m->subscribed && !nonexistent && (o->ret_subscribed || o->sel_subscribed) && !o->lsub)
+	if (m->subscribed && (o->ret_subscribed || o->sel_subscribed) && !o->lsub)
 		ATTR("\\Subscribed");
 	if (m->special[0])
 		ATTR(m->special);
 #undef ATTR
 	imap_printf(s, "* %s (%s) \"/\" ", o->lsub ? "LSUB" : "LIST", attrs);
 	imap_write_mailbox(s, m->name);
+	static const char childinfo_item[] = " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
 	if (childinfo)
-		imap_write(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))", 30);
+		imap_write(s, childinfo_item, sizeof childinfo_item - 1);
 	imap_write(s, "\r\n", 2);
-	if (o->status && !nonexistent)
+	if (o->status && m->exists)
 		imap_write_status(s, m->name, m->id, o->status_items);
 }
 
-/* A subscribed mailbox under m that no pattern matches itself. */
+/* A subscribed name under m that no pattern matches itself. */
 static bool has_unmatched_subscribed_child(const struct mbox_vec *mv, const struct mbox_info *m,
                                            char *const *full, size_t npats)
 {
@@ -287,8 +398,21 @@ enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd)
 		return IMAP_DONE;
 	}
 
+	bool subscribed_only = o.lsub || o.sel_subscribed;
 	struct mbox_vec mv = {0};
 	int rc = store_mailbox_list(imap_reader(s), s->account_id, collect_mbox, &mv);
+	qsort(mv.v, mv.n, sizeof *mv.v, cmp_mbox);
+	if (rc == 0 && subscribed_only) {
+		/* subscribed names without a mailbox, and for LSUB and
+		 * RECURSIVEMATCH the parents of subscribed names */
+		struct sub_collect sc = {.mv = &mv, .sorted = mv.n};
+		rc = store_subscription_list(imap_reader(s), s->account_id, collect_subscription,
+		                             &sc);
+		if (rc == 0)
+			qsort(mv.v, mv.n, sizeof *mv.v, cmp_mbox);
+		if (rc == 0 && (o.lsub || o.sel_recursive))
+			rc = add_parents(&mv);
+	}
 	if (rc < 0) {
 		for (size_t k = 0; k < mv.n; k++)
 			free(mv.v[k].name);
@@ -296,19 +420,18 @@ enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd)
 		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Try again later");
 		return IMAP_DONE;
 	}
-	qsort(mv.v, mv.n, sizeof *mv.v, cmp_mbox);
 	for (size_t a = 0; a < mv.n; a++) {
 		size_t al = strlen(mv.v[a].name);
 		for (size_t b = 0; b < mv.n; b++) {
 			if (strncmp(mv.v[b].name, mv.v[a].name, al) == 0 &&
 			    mv.v[b].name[al] == '/') {
-				mv.v[a].children = true;
+				if (mv.v[b].exists)
+					mv.v[a].children = true;
 				if (mv.v[b].subscribed)
 					mv.v[a].subscribed_child = true;
 			}
 		}
 	}
-	bool subscribed_only = o.lsub || o.sel_subscribed;
 	for (size_t a = 0; a < mv.n; a++) {
 		struct mbox_info *m = &mv.v[a];
 		bool matched = false;
@@ -318,18 +441,26 @@ enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd)
 			continue;
 		if (o.sel_special && !m->special[0])
 			continue;
-		if (subscribed_only && !m->subscribed) {
-			if (o.sel_recursive && m->subscribed_child)
-				write_list_line(s, &o, m, true, false);
-			else if (o.lsub && m->subscribed_child &&
-			         has_unmatched_subscribed_child(&mv, m, full, npats))
-				/* RFC 3501 6.3.9: "foo/bar" is subscribed, "foo" is
-				 * not, and "%" stops at foo: LSUB returns foo with
-				 * \Noselect. */
-				write_list_line(s, &o, m, false, true);
+		if (!subscribed_only) {
+			if (m->exists)
+				write_list_line(s, &o, m, false);
 			continue;
 		}
-		write_list_line(s, &o, m, o.sel_recursive && m->subscribed_child, false);
+		if (m->subscribed) {
+			write_list_line(s, &o, m, o.sel_recursive && m->subscribed_child);
+			continue;
+		}
+		if (!m->subscribed_child)
+			continue;
+		bool unmatched = has_unmatched_subscribed_child(&mv, m, full, npats);
+		if (o.sel_recursive && (m->exists || unmatched))
+			/* RFC 5258 §3.5 and §5's examples 8 and 9 */
+			write_list_line(s, &o, m, true);
+		else if (o.lsub && unmatched)
+			/* RFC 3501 §6.3.9: "foo/bar" is subscribed, "foo" is
+			 * not, and "%" stops at foo: LSUB returns foo with
+			 * \Noselect. */
+			write_list_line(s, &o, m, false);
 	}
 	for (size_t k = 0; k < mv.n; k++)
 		free(mv.v[k].name);

@@ -56,7 +56,9 @@ struct search_ctx {
 	uint32_t next_uid;
 	uint32_t *hits; /* matching UIDs, ascending */
 	size_t nhits, cap;
-	int64_t maxmodseq;
+	int64_t maxmodseq;   /* the highest MODSEQ of the hits */
+	int64_t firstmodseq; /* the MODSEQ of hits[0] (RETURN (MIN)) */
+	int64_t lastmodseq;  /* the MODSEQ of hits[nhits - 1] (RETURN (MAX)) */
 	int error;
 	unsigned need; /* imap_search_needs() of the query */
 	/* Header texts and Date: days from memory (header_cache.c), for the
@@ -137,16 +139,8 @@ static int resolve_keys(struct imap_session *s, struct imap_cmd *cmd, struct ima
 		struct imap_seqrange *r = imap_arena_alloc(&cmd->arena, (set.n + 1) * sizeof *r);
 		size_t n = 0;
 		for (size_t i = 0; i < set.n; i++) {
-			uint32_t lo = set.r[i].lo, hi = set.r[i].hi;
-			if (lo == IMAP_SEQ_STAR)
-				lo = s->sel.count;
-			if (hi == IMAP_SEQ_STAR)
-				hi = s->sel.count;
-			if (lo > hi) {
-				uint32_t t = lo;
-				lo = hi;
-				hi = t;
-			}
+			uint32_t lo, hi;
+			imap_seqrange_bounds(&set.r[i], s->sel.count, &lo, &hi);
 			if (lo == 0)
 				lo = 1;
 			if (hi > s->sel.count)
@@ -255,9 +249,31 @@ static int scan_cb(void *ud, const struct store_entry *e)
 		return 0;
 	if (add_hit(c, e->uid) < 0)
 		return -ENOMEM;
+	/* entries come in ascending UID order, so the hits do too */
+	if (c->nhits == 1)
+		c->firstmodseq = e->modseq;
+	c->lastmodseq = e->modseq;
 	if (e->modseq > c->maxmodseq)
 		c->maxmodseq = e->modseq;
 	return 0;
+}
+
+/* The MODSEQ an ESEARCH reply with a MODSEQ key reports (RFC 4731 §3.2,
+ * which RFC 7162 §3.1.10 refers to): a lone MIN or MAX, that message's;
+ * MIN and MAX without ALL or COUNT, the higher of those two; otherwise
+ * the highest of every message found. */
+static int64_t reply_modseq(const struct search_ctx *c, unsigned ret)
+{
+	if (ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT))
+		return c->maxmodseq;
+	bool min = ret & IMAP_SEARCH_RET_MIN, max = ret & IMAP_SEARCH_RET_MAX;
+	if (min && max)
+		return c->firstmodseq > c->lastmodseq ? c->firstmodseq : c->lastmodseq;
+	if (min)
+		return c->firstmodseq;
+	if (max)
+		return c->lastmodseq;
+	return c->maxmodseq;
 }
 
 static void save_result(struct imap_session *s, const uint32_t *uids, size_t n)
@@ -347,7 +363,7 @@ static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
 			buf_adds(&b, imap_seqset_format(&cmd->arena, nums, n));
 		}
 		if (q->has_modseq && n) {
-			snprintf(num, sizeof num, " MODSEQ %lld", (long long)c->maxmodseq);
+			snprintf(num, sizeof num, " MODSEQ %lld", (long long)reply_modseq(c, ret));
 			buf_adds(&b, num);
 		}
 		buf_adds(&b, "\r\n");
@@ -414,7 +430,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		}
 		uint32_t view_last = s->sel.uids[s->sel.count - 1];
 		int r = store_index_missing_in(imap_reader(s), s->sel.mailbox_id,
-		                                     indexed_upto(s->sel.mailbox_id), view_last);
+		                               indexed_upto(s->sel.mailbox_id), view_last);
 		if (r == 1 && (c->idx.done > 0 || c->idx.mailbox_id == 0)) {
 			c->idx.mailbox_id = s->sel.mailbox_id;
 			c->idx.limit = 200;
@@ -432,7 +448,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			if (f->off)
 				continue;
 			int r = store_search_text(imap_reader(s), s->sel.mailbox_id, f->needle,
-			                            f->len, f->scope, &f->uids, &f->n);
+			                          f->len, f->scope, &f->uids, &f->n);
 			if (r < 0) {
 				imap_log(s, LOG_ERROR, "event=search_fts_error err=%d", r);
 				imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
@@ -470,8 +486,8 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		if (f && f->n <= SEARCH_SLICE && f->n * 4 < s->sel.count) {
 			for (size_t i = 0; i < f->n; i++) {
 				int r = store_entries_range(imap_reader(s), s->sel.mailbox_id,
-				                                 f->uids[i], f->uids[i], 1,
-				                                 search_cols(need), scan_cb, c);
+				                            f->uids[i], f->uids[i], 1,
+				                            search_cols(need), scan_cb, c);
 				if (r < 0) {
 					imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
 					return IMAP_DONE;
@@ -496,7 +512,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 				cols = search_cols(need & ~(unsigned)IMAP_NEED_HEADERS);
 		}
 		int r = store_entries_range(imap_reader(s), s->sel.mailbox_id, from, last,
-		                                 SEARCH_SLICE, cols, scan_cb, c);
+		                            SEARCH_SLICE, cols, scan_cb, c);
 		if (r < 0) {
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
 			return IMAP_DONE;

@@ -89,7 +89,7 @@ static int select_entry(void *ud, const struct store_entry *e)
 	return 0;
 }
 
-/* QRESYNC's known-uids as parsed (any order, '*' as the largest UID). */
+/* QRESYNC's known-uids as parsed (any order; no '*', RFC 7162 §7). */
 static bool in_known_uids(const struct imap_seqset *known, uint32_t uid)
 {
 	for (size_t i = 0; i < known->n; i++)
@@ -135,7 +135,8 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 				    (q->nlist >= 3 &&
 				     (q->list[2].type != IMAP_ARG_ATOM ||
 				      imap_seqset_parse(q->list[2].str, q->list[2].len, &known,
-				                        &cmd->arena) < 0))) {
+				                        &cmd->arena) < 0 ||
+				      known.dollar || imap_seqset_has_star(&known)))) {
 					imap_tagged(s, cmd, "BAD", NULL,
 					            "Invalid QRESYNC parameters");
 					return IMAP_DONE;

@@ -167,6 +167,12 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 		return IMAP_DONE;
 	}
 	bool condstore = s->enabled & (IMAP_EXT_CONDSTORE | IMAP_EXT_QRESYNC);
+	/* keywords the FETCH replies below name, and FLAGS did not list yet
+	 * (this STORE's own, or another session's not told yet): FLAGS first */
+	for (size_t i = 0; i < c->req.n; i++)
+		if (c->req.res[i].status >= 0)
+			imap_view_keywords_seen(s, c->req.res[i].keywords);
+	imap_keywords_announce(s);
 	struct buf out = {0};
 	uint32_t *modified = NULL;
 	size_t nmod = 0;
@@ -191,19 +197,6 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 			                          .origin = s->sid};
 			imap_view_flags_changed(s, r->uid, r->modseq);
 			notify_publish(&ev);
-			/* keywords the session's FLAGS did not list yet */
-			for (const char *p = r->keywords; p && *p;) {
-				while (*p == ' ')
-					p++;
-				const char *e = p;
-				while (*e && *e != ' ')
-					e++;
-				if (e > p &&
-				    !store_keyword_has(s->sel.keywords ? s->sel.keywords : "", p,
-				                       (size_t)(e - p)))
-					imap_view_keyword_seen(s, p, (size_t)(e - p));
-				p = e;
-			}
 		}
 		bool report = !c->silent || (r->status == 1 && c->req.unchangedsince >= 0);
 		if (!report)

@@ -87,7 +87,9 @@ int imap_flags_collect(const struct imap_arg *args, size_t n, struct arena *a, u
 	*mask = 0;
 	buf_add(&kw, "", 0);
 	for (size_t i = 0; i < n; i++) {
-		if (args[i].type != IMAP_ARG_ATOM) {
+		/* NIL is an atom to the grammar of a flag (RFC 9051 §9: flag-keyword
+		 * = atom): the keyword "NIL", as the client spelled it */
+		if (args[i].type != IMAP_ARG_ATOM && args[i].type != IMAP_ARG_NIL) {
 			buf_free(&kw);
 			return -EINVAL;
 		}

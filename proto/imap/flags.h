@@ -33,7 +33,8 @@ int imap_flag_parse(const char *s, size_t len, uint32_t *bit);
 
 /* A run of flag atoms (a list's children, or STORE's trailing atoms) into
  * a system flag mask and a space-separated keyword list (in the arena),
- * each keyword once. -EINVAL for a bad flag. */
+ * each keyword once. The atom NIL is the keyword "NIL". -EINVAL for a bad
+ * flag. */
 int imap_flags_collect(const struct imap_arg *args, size_t n, struct arena *a, uint32_t *mask,
                        char **keywords);
 

@@ -497,9 +497,15 @@ void imap_view_expunged(struct imap_session *s, const uint32_t *uids, size_t n, 
  * sel.highestmodseq, and forget any pending FETCH for it. */
 void imap_view_flags_changed(struct imap_session *s, uint32_t uid, int64_t modseq);
 
-/* A keyword the client stored that FLAGS did not list yet: re-send FLAGS
- * and PERMANENTFLAGS at the next flush point. */
+/* A keyword the session is about to name that FLAGS did not list yet:
+ * add it, and re-send FLAGS and PERMANENTFLAGS at imap_keywords_announce()
+ * or the next flush point. _keywords_seen takes a space-separated list. */
 void imap_view_keyword_seen(struct imap_session *s, const char *kw, size_t len);
+void imap_view_keywords_seen(struct imap_session *s, const char *keywords);
+/* Write FLAGS and PERMANENTFLAGS now if a keyword was added since they
+ * were last written: call it before a FETCH that may name the keywords
+ * passed to imap_view_keyword(s)_seen(). */
+void imap_keywords_announce(struct imap_session *s);
 
 /* Write everything queued that may be written now. allow_expunge false
  * holds back EXPUNGE/VANISHED (and EXISTS is still written). Called by

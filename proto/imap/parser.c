@@ -96,10 +96,12 @@ struct imap_parser {
 
 void imap_parser_limits_preauth(struct imap_parser_limits *l)
 {
-	/* LOGIN with literals, AUTHENTICATE with SASL-IR, ID with a dozen
-	 * pairs: nothing before login needs more. */
+	/* LOGIN with literals, AUTHENTICATE with SASL-IR, and ID at RFC
+	 * 2971's limits (30 pairs, fields of 30 octets, values of 1024, all
+	 * of them literals: 31,620 octets; 61 arguments): nothing before
+	 * login needs more. */
 	l->max_literal = 8192;
-	l->max_total_literal = 16384;
+	l->max_total_literal = 32768;
 	l->max_token = 8192;
 	l->max_args = 64;
 	l->max_depth = 2;
@@ -739,9 +741,15 @@ size_t imap_parser_feed(struct imap_parser *p, const void *data, size_t len,
 
 		case P_LIT8:
 			if (c != '{') {
-				fail(p, "invalid literal8", NULL, c == '\n');
-				*ev = IMAP_PARSE_ERROR;
-				return i;
+				/* "~" starts a literal8 only before "{": otherwise it
+				 * is an ATOM-CHAR like any other (LIST ~/Mail/ %,
+				 * RFC 3501 §6.3.8). Read the atom from the "~" on and
+				 * let P_ATOM see this byte, delimiter or not. */
+				p->toklen = 0;
+				tok_add(p, '~');
+				p->st = P_ATOM;
+				i--;
+				break;
 			}
 			p->lit8 = true;
 			p->lit_nonsync = false;

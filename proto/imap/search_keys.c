@@ -183,7 +183,8 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 		k = newkey(p, IMAP_SK_KEYWORD);
 		k->neg = w[0] == 'U' || w[0] == 'u';
 		const struct imap_arg *kw = next_arg(p);
-		if (!kw || kw->type != IMAP_ARG_ATOM || !imap_keyword_valid(kw->str, kw->len))
+		if (!kw || (kw->type != IMAP_ARG_ATOM && kw->type != IMAP_ARG_NIL) ||
+		    !imap_keyword_valid(kw->str, kw->len))
 			return bad(p, "Invalid keyword");
 		k->str = kw->str;
 		k->len = kw->len;

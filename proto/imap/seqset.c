@@ -61,7 +61,8 @@ int imap_seqset_parse(const char *t, size_t len, struct imap_seqset *out, struct
 			if (parse_num(t, len, &i, &hi) < 0)
 				return -EINVAL;
 		}
-		if (lo > hi) {
+		/* numbers in order; a '*' goes to hi ("*:3" is 3:*) */
+		if (lo == IMAP_SEQ_STAR || (hi != IMAP_SEQ_STAR && lo > hi)) {
 			uint32_t x = lo;
 			lo = hi;
 			hi = x;
@@ -75,6 +76,14 @@ int imap_seqset_parse(const char *t, size_t len, struct imap_seqset *out, struct
 			return -EINVAL;
 		i++;
 	}
+}
+
+bool imap_seqset_has_star(const struct imap_seqset *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->r[i].lo == IMAP_SEQ_STAR || set->r[i].hi == IMAP_SEQ_STAR)
+			return true;
+	return false;
 }
 
 static int cmp_range(const void *a, const void *b)
@@ -159,20 +168,13 @@ int imap_seqset_resolve(const uint32_t *uids, uint32_t count, const uint32_t *sa
 	}
 	out->r = imap_arena_alloc(a, (set->n ? set->n : 1) * sizeof(*out->r));
 	for (size_t i = 0; i < set->n; i++) {
-		uint32_t lo = set->r[i].lo, hi = set->r[i].hi;
+		uint32_t lo, hi;
 		if (uid_mode) {
 			if (count == 0)
 				continue;
-			uint32_t max = uids[count - 1];
-			if (lo == IMAP_SEQ_STAR)
-				lo = max;
-			if (hi == IMAP_SEQ_STAR)
-				hi = max;
-			if (lo > hi) {
-				uint32_t x = lo;
-				lo = hi;
-				hi = x;
-			}
+			/* '*' is the highest UID in the view: "n:*" with n above
+			 * it still names that message (RFC 9051 §6.4.9) */
+			imap_seqrange_bounds(&set->r[i], uids[count - 1], &lo, &hi);
 			uint32_t a0 = lower_bound(uids, count, lo);
 			uint32_t b0 = hi == UINT32_MAX ? count : lower_bound(uids, count, hi + 1);
 			if (a0 >= b0)
@@ -183,15 +185,7 @@ int imap_seqset_resolve(const uint32_t *uids, uint32_t count, const uint32_t *sa
 		} else {
 			if (count == 0)
 				return -ERANGE;
-			if (lo == IMAP_SEQ_STAR)
-				lo = count;
-			if (hi == IMAP_SEQ_STAR)
-				hi = count;
-			if (lo > hi) {
-				uint32_t x = lo;
-				lo = hi;
-				hi = x;
-			}
+			imap_seqrange_bounds(&set->r[i], count, &lo, &hi);
 			if (hi > count)
 				return -ERANGE;
 			out->r[out->n].lo = lo;

@@ -7,6 +7,13 @@
  * SEQUENCE NUMBERS of messages that exist in that view; iterate those and
  * look the UID up with uids[seq - 1].
  *
+ * Only '*' is "the largest number in use" (RFC 9051 §9 seq-number): the
+ * number 4294967295 is a number like any other, so "UID SEARCH UID
+ * <uidnext>:4294967295" matches nothing while "<uidnext>:*" matches the
+ * last message. A parsed bound is therefore either a number or '*', never
+ * a number that stands for '*': code that reads parsed ranges goes through
+ * imap_seqrange_bounds() and says what '*' means to it.
+ *
  * Everything is bounded by the input: a set of n characters has at most
  * n/2 ranges, and resolving costs O(r log r + r log count) whatever the
  * numbers are, so "1:4294967295" is as cheap as "1".
@@ -20,17 +27,34 @@
 
 struct arena;
 
-#define IMAP_SEQ_STAR UINT32_MAX
+/* '*' in a parsed range. Numbers are nz-number (1..4294967295), so 0 is
+ * free to mean '*'. */
+#define IMAP_SEQ_STAR 0u
 
 struct imap_seqrange {
-	uint32_t lo, hi; /* parsed: lo <= hi, either may be IMAP_SEQ_STAR */
+	/* parsed: numbers with lo <= hi, or '*' (IMAP_SEQ_STAR) in hi, or in
+	 * both; resolved: sequence numbers, 1 <= lo <= hi */
+	uint32_t lo, hi;
 };
+
+/* The bounds of a parsed range with '*' standing for star, in order. */
+static inline void imap_seqrange_bounds(const struct imap_seqrange *r, uint32_t star, uint32_t *lo,
+                                        uint32_t *hi)
+{
+	uint32_t a = r->lo == IMAP_SEQ_STAR ? star : r->lo;
+	uint32_t b = r->hi == IMAP_SEQ_STAR ? star : r->hi;
+	*lo = a < b ? a : b;
+	*hi = a < b ? b : a;
+}
 
 struct imap_seqset {
 	struct imap_seqrange *r; /* in the arena */
 	size_t n;
 	bool dollar; /* the set is "$" (SEARCHRES) */
 };
+
+/* Does the parsed set have a '*' anywhere? */
+bool imap_seqset_has_star(const struct imap_seqset *set);
 
 /* Parse "1,3:5,7:*" / "*" / "$". Numbers are nz-number (1..2^32-1); "0"
  * is an error. Ranges may be written either way round ("5:1"). Returns 0
@@ -41,7 +65,8 @@ int imap_seqset_parse(const char *text, size_t len, struct imap_seqset *out, str
  * are UIDs (a UID not in the view is skipped; '*' is the highest UID in the
  * view, or matches nothing when the view is empty); otherwise they are
  * sequence numbers and one above count is -ERANGE ('*' is count; on an
- * empty view any set is -ERANGE). "$" resolves to the saved UIDs
+ * empty view any set is -ERANGE; 4294967295 is -ERANGE like any number
+ * above count). "$" resolves to the saved UIDs
  * (saved[0..nsaved) ascending) that are in the view, in either mode.
  * out gets ascending, disjoint, merged sequence-number ranges (possibly
  * none). Returns 0, -ERANGE, or -EINVAL. */

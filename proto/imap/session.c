@@ -66,8 +66,12 @@ static const char *const state_names[] = {
     [IMAP_LOGOUT] = "LOGOUT",
 };
 
-/* The line limit before login (the parser's own: imap_parser_limits_preauth()). */
-#define PREAUTH_MAX_LINE 8192
+/* The line limit before login (the parser's own: imap_parser_limits_preauth()).
+ * An ID command at RFC 2971's limits (30 pairs, 1024-octet values) in
+ * quoted strings with every octet escaped is 62.6 KiB, and clients send ID
+ * before they log in. The conn holds a buffer this big only while it
+ * reads a line. */
+#define PREAUTH_MAX_LINE 65536
 
 /* The parser's and the conn's limits for the session's state. */
 static void apply_limits(struct imap_session *s)

@@ -19,6 +19,15 @@
  * origin == our sid are dropped; its own new messages (APPEND, COPY into
  * the selected mailbox) are not reported by those commands and go through
  * the EXISTS queue like anyone else's.
+ *
+ * Keywords. No FETCH names a keyword before an untagged FLAGS (and
+ * PERMANENTFLAGS) has: RFC 9051 only obliges clients to take what FLAGS
+ * says, but Dovecot and Cyrus announce first, and strict clients treat an
+ * unannounced keyword as a protocol error. sel.keywords is what FLAGS said.
+ * Whatever writes flags (the flush below, STORE's replies, FETCH) passes
+ * the keywords through imap_view_keywords_seen() and calls
+ * imap_keywords_announce() before its first line that could name a new
+ * one; the flush also announces the keywords new messages arrive with.
  */
 #include "proto/imap/imap_int.h"
 #include "proto/imap/flags.h"
@@ -184,6 +193,34 @@ void imap_view_keyword_seen(struct imap_session *s, const char *kwd, size_t len)
 	s->pending.keywords_changed = true;
 }
 
+void imap_view_keywords_seen(struct imap_session *s, const char *keywords)
+{
+	for (const char *p = keywords; p && *p;) {
+		while (*p == ' ')
+			p++;
+		const char *e = p;
+		while (*e && *e != ' ')
+			e++;
+		if (e > p)
+			imap_view_keyword_seen(s, p, (size_t)(e - p));
+		p = e;
+	}
+}
+
+void imap_keywords_announce(struct imap_session *s)
+{
+	if (!s->pending.keywords_changed || s->state != IMAP_SELECTED || s->closed)
+		return;
+	s->pending.keywords_changed = false;
+	imap_write_flags_responses(s);
+}
+
+static int new_entry_keywords(void *ud, const struct store_entry *e)
+{
+	imap_view_keywords_seen(ud, e->keywords);
+	return 0;
+}
+
 void imap_view_flags_changed(struct imap_session *s, uint32_t uid, int64_t modseq)
 {
 	if (modseq > s->sel.highestmodseq)
@@ -268,11 +305,14 @@ void imap_updates_flush(struct imap_session *s, bool allow_expunge)
 			s->sel.uids = u;
 			s->sel.cap = (uint32_t)need;
 		}
+		uint32_t first = 0;
 		for (size_t i = 0; i < p->nexists; i++) {
 			if (p->exists[i] <= last)
 				continue; /* cannot happen: UIDs only grow */
 			s->sel.uids[s->sel.count++] = p->exists[i];
 			last = p->exists[i];
+			if (!first)
+				first = last;
 			if (last >= s->sel.uidnext)
 				s->sel.uidnext = last + 1;
 			imap_recent_arrived(s, last);
@@ -281,35 +321,57 @@ void imap_updates_flush(struct imap_session *s, bool allow_expunge)
 		imap_untagged(s, "%u EXISTS", s->sel.count);
 		if (!(s->enabled & IMAP_EXT_REV2))
 			imap_untagged(s, "%u RECENT", imap_recent_count(s));
+		/* keywords the new messages came with (APPEND, COPY): FLAGS
+		 * lists them from now on (a read error only delays that to the
+		 * FETCH that names them) */
+		if (first)
+			store_entries_range(imap_reader(s), s->sel.mailbox_id, first, last, 0,
+			                    STORE_COLS_ENTRY, new_entry_keywords, s);
 	}
 
-	if (p->keywords_changed) {
-		p->keywords_changed = false;
-		imap_write_flags_responses(s);
-	}
-
+	struct flag_update {
+		uint32_t seq, uid, flags;
+		int64_t modseq;
+		char *kw;
+	} *fu = NULL;
+	size_t nfu = 0;
 	if (p->nflags) {
+		/* read them all first: a keyword among them is announced before
+		 * the first FETCH */
 		uint32_t *v = p->flags;
 		size_t n = p->nflags;
 		p->flags = NULL;
 		p->nflags = p->capflags = 0;
 		qsort(v, n, sizeof *v, cmp_u32);
+		fu = calloc(n, sizeof *fu);
 		char kw[2048];
-		for (size_t i = 0; i < n; i++) {
-			uint32_t seq = imap_view_seq(s, v[i]);
-			uint32_t flags;
-			int64_t modseq;
-			if (!seq || store_entry_flags(imap_reader(s), s->sel.mailbox_id, v[i],
-			                              &flags, &modseq, kw, sizeof kw) != 1)
+		for (size_t i = 0; fu && i < n; i++) {
+			struct flag_update *f = &fu[nfu];
+			f->uid = v[i];
+			f->seq = imap_view_seq(s, v[i]);
+			if (!f->seq || store_entry_flags(imap_reader(s), s->sel.mailbox_id, v[i],
+			                                 &f->flags, &f->modseq, kw, sizeof kw) != 1)
 				continue; /* gone: its EXPUNGE is on the way */
-			imap_printf(s, "* %u FETCH (UID %u FLAGS ", seq, v[i]);
-			imap_write_flag_list(s, v[i], flags, kw);
-			if (s->enabled & IMAP_EXT_CONDSTORE)
-				imap_printf(s, " MODSEQ (%lld)", (long long)modseq);
-			imap_write(s, ")\r\n", 3);
-			if (modseq > s->sel.highestmodseq)
-				s->sel.highestmodseq = modseq;
+			if (!(f->kw = strdup(kw)))
+				break;
+			imap_view_keywords_seen(s, kw);
+			nfu++;
 		}
 		free(v);
 	}
+
+	imap_keywords_announce(s);
+
+	for (size_t i = 0; i < nfu; i++) {
+		const struct flag_update *f = &fu[i];
+		imap_printf(s, "* %u FETCH (UID %u FLAGS ", f->seq, f->uid);
+		imap_write_flag_list(s, f->uid, f->flags, f->kw);
+		if (s->enabled & IMAP_EXT_CONDSTORE)
+			imap_printf(s, " MODSEQ (%lld)", (long long)f->modseq);
+		imap_write(s, ")\r\n", 3);
+		if (f->modseq > s->sel.highestmodseq)
+			s->sel.highestmodseq = f->modseq;
+		free(f->kw);
+	}
+	free(fu);
 }

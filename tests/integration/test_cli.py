@@ -39,7 +39,8 @@ def test_user_add_creates_special_mailboxes(tern_factory):
     assert "alice@example.test" in r.stdout
     with t.db() as db:
         rows = db.execute(
-            "SELECT m.name, m.special_use, m.subscribed FROM mailboxes m "
+            "SELECT m.name, m.special_use, EXISTS(SELECT 1 FROM subscriptions s "
+            "WHERE s.account_id = m.account_id AND s.name = m.name) FROM mailboxes m "
             "JOIN accounts a ON a.id = m.account_id WHERE a.address = ?",
             ("alice@example.test",)).fetchall()
         got = {name: (special or "") for name, special, _ in rows}

@@ -614,7 +614,7 @@ def test_too_many_errors(box):
 
 def test_line_too_long(box):
     r = Raw(box)
-    r.send("a NOOP " + "x" * 10000 + "\r\n")
+    r.send("a NOOP " + "x" * 70000 + "\r\n")
     assert r.line() == "a BAD Line too long"
     assert r.cmd("b", "NOOP") == ["b OK NOOP completed"]
 
@@ -624,7 +624,7 @@ def test_line_too_long_invalid_tag(box):
     # (RFC 9051: no "%", "*", "\\" or ")"); otherwise the BAD is untagged.
     r = Raw(box)
     for tag in ("%a", "a*", "a\\b", "a)"):
-        r.send(tag + " NOOP " + "x" * 10000 + "\r\n")
+        r.send(tag + " NOOP " + "x" * 70000 + "\r\n")
         assert r.line() == "* BAD Line too long"
     assert r.cmd("b", "NOOP") == ["b OK NOOP completed"]
 

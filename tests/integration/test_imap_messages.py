@@ -448,6 +448,9 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
         db.execute("DROP TRIGGER %s" % name)
     db.execute("ALTER TABLE mailbox_entries DROP COLUMN size")
     db.execute("DELETE FROM meta WHERE key = 'directory'")
+    # before schema 6, a subscription was a mailbox column
+    db.execute("ALTER TABLE mailboxes ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1")
+    db.execute("DROP TABLE subscriptions")
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -511,6 +514,8 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         CREATE TRIGGER imap_fts_gc AFTER DELETE ON messages BEGIN
           DELETE FROM imap_fts WHERE rowid = old.id;
         END;
+        ALTER TABLE mailboxes ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1;
+        DROP TABLE subscriptions;
         PRAGMA user_version = 4;
         COMMIT;
     """)

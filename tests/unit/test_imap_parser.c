@@ -92,8 +92,9 @@ static void expect_lim(const char *in, size_t len, const char *want,
 	size_t chunks[] = {0, 1, 2, 3, 5, 7, 13};
 	for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
 		run(in, len, chunks[i], out, sizeof out, lim);
-		CHECK(strcmp(out, want) == 0, "(input line %d, chunk %zu)\n   got:  %s\n   want: %s",
-		      line, chunks[i], out, want);
+		CHECK(strcmp(out, want) == 0,
+		      "(input line %d, chunk %zu)\n   got:  %s\n   want: %s", line, chunks[i], out,
+		      want);
 	}
 }
 
@@ -120,10 +121,20 @@ int main(void)
 	EXPECT("t FETCH 1 BODY[]\r\n", "{t FETCH A:1 A:BODY[]}");
 	EXPECT("t CREATE [Gmail]/Sent\r\n", "{t CREATE A:[Gmail]/Sent}");
 	/* literals */
-	EXPECT("t LOGIN {5}\r\nalice {3+}\r\npw!\r\n", "[+sync5][+nonsync3]{t LOGIN L5:alice L3:pw!}");
+	EXPECT("t LOGIN {5}\r\nalice {3+}\r\npw!\r\n",
+	       "[+sync5][+nonsync3]{t LOGIN L5:alice L3:pw!}");
 	EXPECT("t APPEND x {0}\r\n\r\n", "[+sync0]{t APPEND A:x L0:}");
 	EXPECT("t APPEND x ~{3}\r\na\0b\r\n", "[+sync3]{t APPEND A:x L8-3}");
 	EXPECT("t X {4}\r\n\r\n\r\n\r\n", "[+sync4]{t X L4:\r\n\r\n}");
+	/* "~" not followed by "{" is an ATOM-CHAR (RFC 9051 §9), at the start
+	 * of an atom as anywhere else */
+	EXPECT("t LIST \"\" ~foo\r\n", "{t LIST Q: A:~foo}");
+	EXPECT("t LIST ~/Mail/ %\r\n", "{t LIST A:~/Mail/ A:%}");
+	EXPECT("t X ~ (~a ~)\r\n", "{t X A:~ (A:~a A:~)}");
+	EXPECT("t X ~\r\n", "{t X A:~}");
+	EXPECT("t X ~\n", "{t X A:~}");
+	EXPECT("t X a~{3}\r\nu NOOP\r\n", "[ERR t invalid character in atom]{u NOOP}");
+	EXPECT("t X ~{x}\r\nu NOOP\r\n", "[ERR t invalid literal]{u NOOP}");
 	/* errors, and recovery at the next line */
 	EXPECT("t X \"abc\r\nu NOOP\r\n", "[ERR t unterminated quoted string]{u NOOP}");
 	EXPECT("t X (a\r\nu NOOP\r\n", "[ERR t unbalanced parentheses]{u NOOP}");
@@ -139,7 +150,8 @@ int main(void)
 	       "[+nonsync3][ERR t unbalanced parentheses]{v NOOP}");
 	EXPECT("t X a\"b {4+}\r\nu NO\r\nv NOOP\r\n",
 	       "[ERR t invalid character in atom][+skip4]{v NOOP}");
-	EXPECT("t X {3}\r\na\0b\r\nu NOOP\r\n", "[+sync3][ERR t NUL in literal (use literal8)]{u NOOP}");
+	EXPECT("t X {3}\r\na\0b\r\nu NOOP\r\n",
+	       "[+sync3][ERR t NUL in literal (use literal8)]{u NOOP}");
 	EXPECT("t X {3}x\r\nu NOOP\r\n", "[ERR t literal must end the line]{u NOOP}");
 	EXPECT("t X ((((((a))))))\r\nu NOOP\r\n", "[ERR t lists nested too deep]{u NOOP}");
 	EXPECT("t UID\r\n", "[ERR t missing command]");
@@ -152,7 +164,8 @@ int main(void)
 		for (int i = 0; i < 60; i++)
 			strcat(buf, " a");
 		strcat(buf, "\r\nu NOOP\r\n");
-		expect_lim(buf, strlen(buf), "[ERR t too many arguments]{u NOOP}", &auth_lim, __LINE__);
+		expect_lim(buf, strlen(buf), "[ERR t too many arguments]{u NOOP}", &auth_lim,
+		           __LINE__);
 	}
 	/* before authentication: literals over 8 KiB and depth 3 refused */
 	{
@@ -160,8 +173,8 @@ int main(void)
 		imap_parser_limits_preauth(&pre);
 		const char *in = "t LOGIN {9000}\r\nu ID (((a)))\r\nv NOOP\r\n";
 		expect_lim(in, strlen(in),
-		           "[ERR t TOOBIGliteral too big][ERR u lists nested too deep]{v NOOP}", &pre,
-		           __LINE__);
+		           "[ERR t TOOBIGliteral too big][ERR u lists nested too deep]{v NOOP}",
+		           &pre, __LINE__);
 	}
 
 	printf("%d passed, %d failed\n", passed, failed);

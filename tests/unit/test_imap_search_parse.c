@@ -164,6 +164,12 @@ int main(void)
 	CHECK(match("a SEARCH OR DELETED (SEEN FLAGGED)", &m) == 1, "OR true");
 	CHECK(match("a SEARCH KEYWORD work", &m) == 1, "keyword case-insensitive");
 	CHECK(match("a SEARCH UNKEYWORD $Forwarded", &m) == 0, "UNKEYWORD");
+	/* NIL is a keyword to the grammar (flag-keyword = atom) */
+	CHECK(match("a SEARCH KEYWORD NIL", &m) == 0, "KEYWORD NIL parses");
+	CHECK(match("a SEARCH UNKEYWORD nil", &m) == 1, "UNKEYWORD nil parses");
+	m.keywords = "$Forwarded Work Nil";
+	CHECK(match("a SEARCH KEYWORD NIL", &m) == 1, "KEYWORD NIL matches Nil");
+	m.keywords = "$Forwarded Work";
 	CHECK(match("a SEARCH LARGER 1499 SMALLER 1501", &m) == 1, "sizes");
 	CHECK(match("a SEARCH LARGER 1500", &m) == 0, "LARGER strict");
 	CHECK(match("a SEARCH ON 15-Mar-2024", &m) == 1, "ON");

@@ -51,11 +51,30 @@ int main(void)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		CHECK(imap_seqset_parse(bad[i], strlen(bad[i]), &s, &a) == -EINVAL, "bad %s",
 		      bad[i]);
-	CHECK(imap_seqset_parse("4294967295", 10, &s, &a) == 0 && s.r[0].lo == 4294967295u, "max");
+	CHECK(imap_seqset_parse("4294967295", 10, &s, &a) == 0 && s.r[0].lo == 4294967295u &&
+	          s.r[0].lo != IMAP_SEQ_STAR && !imap_seqset_has_star(&s),
+	      "max is a number, not '*'");
 	CHECK(imap_seqset_parse("5:1", 3, &s, &a) == 0 && s.r[0].lo == 1 && s.r[0].hi == 5, "rev");
 	CHECK(imap_seqset_parse("*:3", 3, &s, &a) == 0 && s.r[0].lo == 3 &&
-	          s.r[0].hi == IMAP_SEQ_STAR,
+	          s.r[0].hi == IMAP_SEQ_STAR && imap_seqset_has_star(&s),
 	      "star");
+	CHECK(imap_seqset_parse("3:*", 3, &s, &a) == 0 && s.r[0].lo == 3 &&
+	          s.r[0].hi == IMAP_SEQ_STAR,
+	      "star in hi");
+	CHECK(imap_seqset_parse("*", 1, &s, &a) == 0 && s.r[0].lo == IMAP_SEQ_STAR &&
+	          s.r[0].hi == IMAP_SEQ_STAR,
+	      "lone star");
+	CHECK(imap_seqset_parse("4294967295:*", 12, &s, &a) == 0 && s.r[0].lo == 4294967295u &&
+	          s.r[0].hi == IMAP_SEQ_STAR,
+	      "max:star");
+	{
+		uint32_t lo, hi;
+		imap_seqset_parse("*:3", 3, &s, &a);
+		imap_seqrange_bounds(&s.r[0], 2, &lo, &hi);
+		CHECK(lo == 2 && hi == 3, "bounds: * below the number");
+		imap_seqrange_bounds(&s.r[0], 9, &lo, &hi);
+		CHECK(lo == 3 && hi == 9, "bounds: * above the number");
+	}
 
 	/* sequence numbers */
 	RES("1", false, "1:1");
@@ -67,6 +86,11 @@ int main(void)
 	int rc;
 	res("8", false, &rc);
 	CHECK(rc == -ERANGE, "seq 8 out of range");
+	/* 4294967295 is a sequence number like any other: out of range */
+	res("1:4294967295", false, &rc);
+	CHECK(rc == -ERANGE, "seq 1:4294967295 out of range");
+	res("4294967295", false, &rc);
+	CHECK(rc == -ERANGE, "seq 4294967295 out of range");
 	/* UIDs */
 	RES("1:4", true, "1:2");
 	RES("4", true, "");
@@ -74,11 +98,30 @@ int main(void)
 	RES("21:*", true, "7:7"); /* n:* with n above the max matches the max */
 	RES("*", true, "7:7");
 	RES("1:4294967295", true, "1:7");
+	/* only '*' is the highest UID: 4294967295 is not (issue 14 item 14) */
+	RES("21:4294967295", true, "");
+	RES("4294967295:21", true, "");
+	RES("4294967295", true, "");
+	RES("4294967295:*", true, "7:7");
+	RES("*:4294967295", true, "7:7");
+	RES("20:4294967295", true, "7:7");
 	RES("10,2,20", true, "1:1,6:7");
 	/* $ = saved UIDs 3, 4, 9: 4 is gone */
 	RES("$", true, "2:2,5:5");
 	RES("$", false, "2:2,5:5");
 
+	/* a view whose last UID is 4294967295: the number names it, as '*' does */
+	{
+		static const uint32_t top[] = {5, 4294967295u};
+		struct imap_seqset r;
+		const char *sets[] = {"4294967295", "*", "6:4294967295", "4294967295:*"};
+		for (size_t i = 0; i < 4; i++) {
+			imap_seqset_parse(sets[i], strlen(sets[i]), &s, &a);
+			CHECK(imap_seqset_resolve(top, 2, NULL, 0, &s, true, &r, &a) == 0 &&
+			          r.n == 1 && r.r[0].lo == 2 && r.r[0].hi == 2,
+			      "top uid %s", sets[i]);
+		}
+	}
 	/* empty view */
 	{
 		struct imap_seqset r;

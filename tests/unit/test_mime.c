@@ -875,11 +875,11 @@ static void test_header_vectors(void)
 			snprintf(why, sizeof(why), "missing address %s", ea ? ea : en);            \
 			break;                                                                     \
 		}                                                                                  \
-		buf_reset(&dn);                                                               \
+		buf_reset(&dn);                                                                    \
 		if (a[k].name && strstr(a[k].name, "=?"))                                          \
 			mime_decode_header_value(a[k].name, strlen(a[k].name), &dn);               \
 		else if (a[k].name)                                                                \
-			buf_adds(&dn, a[k].name);                                             \
+			buf_adds(&dn, a[k].name);                                                  \
 		char got[1024];                                                                    \
 		snprintf(got, sizeof(got), "%s%s%s%s%s", a[k].route ? a[k].route : "",             \
 		         a[k].route ? ":" : "", a[k].mailbox ? a[k].mailbox : "",                  \
@@ -1193,6 +1193,25 @@ static void test_handwritten(void)
 	    "((NIL NIL \"Group\" NIL)(NIL NIL \"a\" \"b.c\")(\"Quoted \\\"x\\\"\" NIL \"q\" "
 	    "\"d.e\")(NIL NIL NIL NIL)(NIL NIL \"undisclosed-recipients\" NIL)(NIL NIL NIL NIL)) "
 	    "NIL NIL NIL NIL)");
+	/* group syntax (RFC 3501 §7.4.2): a group is (NIL NIL "name" NIL), its
+	 * members, then (NIL NIL NIL NIL); comments are no members */
+	expect_env("To: group: a@b.test, c@d.test;, group2: ;\r\n\r\n",
+	           "(NIL NIL NIL NIL NIL ((NIL NIL \"group\" NIL)(NIL NIL \"a\" \"b.test\")(NIL "
+	           "NIL \"c\" \"d.test\")(NIL NIL NIL NIL)(NIL NIL \"group2\" NIL)(NIL NIL NIL "
+	           "NIL)) NIL NIL NIL NIL)");
+	/* RFC 5322 appendix A.1.3 */
+	expect_env(
+	    "To: A Group(Some people)\r\n     :Chris Jones <c@(Chris's host.)public.example>,\r\n"
+	    "         joe@example.org,\r\n  John <jdoe@one.test> (my dear friend); (the end "
+	    "of the group)\r\nCc:(Empty list)(start)Hidden recipients  :(nobody(that I "
+	    "know))  ;\r\n\r\n",
+	    "(NIL NIL NIL NIL NIL ((NIL NIL \"A Group\" NIL)(\"Chris Jones\" NIL \"c\" "
+	    "\"public.example\")(NIL NIL \"joe\" \"example.org\")(\"John\" NIL \"jdoe\" "
+	    "\"one.test\")(NIL NIL NIL NIL)) ((NIL NIL \"Hidden recipients\" NIL)(NIL NIL NIL "
+	    "NIL)) NIL NIL NIL)");
+	expect_env("To: a@b.test, (just a comment), c@d.test\r\nFrom: (nobody)\r\n\r\n",
+	           "(NIL NIL NIL NIL NIL ((NIL NIL \"a\" \"b.test\")(NIL NIL \"c\" \"d.test\")) "
+	           "NIL NIL NIL NIL)");
 	/* broken addresses are filled in, as Dovecot does */
 	expect_env("To: root, <@host>\r\n\r\n",
 	           "(NIL NIL NIL NIL NIL ((NIL NIL \"root\" \"MISSING_DOMAIN\")(NIL NIL "

@@ -267,7 +267,8 @@ static int accounts_body(struct store_tx *tx, void *arg)
 	CHECK_EQ(store_mailbox_create(tx, 999999, "X", "", NULL), -ENOENT);
 	struct store_mailbox mb1, mb2;
 	CHECK_EQ(store_mailbox_get(store_tx_reader(tx), id, &mb1), 1);
-	CHECK_EQ(sqlite3_exec(tx->rd.db, "DELETE FROM mailboxes WHERE name='Projects'", NULL, NULL, NULL),
+	CHECK_EQ(sqlite3_exec(tx->rd.db, "DELETE FROM mailboxes WHERE name='Projects'", NULL, NULL,
+	                      NULL),
 	         SQLITE_OK);
 	CHECK_EQ(store_mailbox_create(tx, ids[0], "Projects", "", &id), 0);
 	CHECK_EQ(store_mailbox_get(store_tx_reader(tx), id, &mb2), 1);
@@ -292,6 +293,102 @@ static void test_accounts(void)
 	store_close(&s);
 }
 
+/* ---- subscriptions ---- */
+
+struct names {
+	char buf[512];
+};
+
+static int name_cb(void *ud, const char *name)
+{
+	struct names *n = ud;
+	size_t w = strlen(n->buf);
+	snprintf(n->buf + w, sizeof n->buf - w, "%s%s", w ? " " : "", name);
+	return 0;
+}
+
+static const char *subscriptions(struct store_tx *tx, int64_t account, struct names *n)
+{
+	n->buf[0] = '\0';
+	CHECK_EQ(store_subscription_list(store_tx_reader(tx), account, name_cb, n), 0);
+	return n->buf;
+}
+
+static int tree_job(struct store_tx *tx, int (*job)(struct store_tx *, void *), int64_t account,
+                    const char *name, const char *newname, int subscribe)
+{
+	struct store_mailbox_req j = {
+	    .account_id = account, .name = name, .newname = newname, .subscribe = subscribe};
+	int rc = job(tx, &j);
+	free(j.uids);
+	return rc;
+}
+
+static int subscribed_mailboxes_cb(void *ud, const struct store_mailbox *mb)
+{
+	if (mb->subscribed)
+		name_cb(ud, mb->name);
+	return 0;
+}
+
+/* RFC 3501 §6.3.6: a subscription is a name, kept when its mailbox goes. */
+static int subscriptions_body(struct store_tx *tx, void *arg)
+{
+	int64_t ids[3];
+	struct names n;
+	CHECK_EQ(setup_users(tx, ids), 0);
+	int64_t alice = ids[0];
+	CHECK(strcmp(subscriptions(tx, alice, &n), "INBOX Archive Drafts Junk Sent Trash") == 0);
+	/* a new mailbox and its new parent are subscribed */
+	CHECK_EQ(tree_job(tx, store_mailbox_create_job, alice, "Fruit/Peach", NULL, 0), 0);
+	CHECK(strcmp(subscriptions(tx, alice, &n),
+	             "INBOX Archive Drafts Fruit Fruit/Peach Junk Sent Trash") == 0);
+	/* DELETE keeps the subscription; UNSUBSCRIBE drops it, then knows
+	 * the name no more */
+	CHECK_EQ(tree_job(tx, store_mailbox_delete_job, alice, "Fruit/Peach", NULL, 0), 0);
+	CHECK(strstr(subscriptions(tx, alice, &n), "Fruit/Peach") != NULL);
+	n.buf[0] = '\0';
+	CHECK_EQ(store_mailbox_list(store_tx_reader(tx), alice, subscribed_mailboxes_cb, &n), 0);
+	CHECK(strcmp(n.buf, "INBOX Archive Drafts Fruit Junk Sent Trash") == 0);
+	CHECK_EQ(tree_job(tx, store_mailbox_subscribe_job, alice, "Fruit/Peach", NULL, 1), -ENOENT);
+	CHECK_EQ(tree_job(tx, store_mailbox_subscribe_job, alice, "Fruit/Peach", NULL, 0), 0);
+	CHECK(strstr(subscriptions(tx, alice, &n), "Fruit/Peach") == NULL);
+	CHECK_EQ(tree_job(tx, store_mailbox_subscribe_job, alice, "Fruit/Peach", NULL, 0), -ENOENT);
+	/* an existing mailbox: unsubscribing twice is fine */
+	CHECK_EQ(tree_job(tx, store_mailbox_subscribe_job, alice, "Fruit", NULL, 0), 0);
+	CHECK_EQ(tree_job(tx, store_mailbox_subscribe_job, alice, "Fruit", NULL, 0), 0);
+	struct store_mailbox mb;
+	int64_t id;
+	CHECK_EQ(store_mailbox_find(store_tx_reader(tx), alice, "Fruit", &id), 1);
+	CHECK_EQ(store_mailbox_get(store_tx_reader(tx), id, &mb), 1);
+	CHECK_EQ(mb.subscribed, 0);
+	CHECK_EQ(tree_job(tx, store_mailbox_subscribe_job, alice, "inbox", NULL, 1), 0);
+	/* RENAME takes the subscriptions under the old name along, also of a
+	 * name whose mailbox is gone */
+	CHECK_EQ(tree_job(tx, store_mailbox_create_job, alice, "Veg/Corn", NULL, 0), 0);
+	CHECK_EQ(tree_job(tx, store_mailbox_create_job, alice, "Veg/Kale", NULL, 0), 0);
+	CHECK_EQ(tree_job(tx, store_mailbox_delete_job, alice, "Veg/Kale", NULL, 0), 0);
+	CHECK_EQ(tree_job(tx, store_mailbox_subscribe_job, alice, "Veg", NULL, 0), 0);
+	CHECK_EQ(tree_job(tx, store_mailbox_rename_job, alice, "Veg", "Greens", 0), 0);
+	CHECK(strcmp(subscriptions(tx, alice, &n),
+	             "INBOX Archive Drafts Greens/Corn Greens/Kale Junk Sent Trash") == 0);
+	/* the other accounts' are their own, and go with the account */
+	CHECK(strcmp(subscriptions(tx, ids[1], &n), "INBOX Archive Drafts Junk Sent Trash") == 0);
+	CHECK_EQ(store_account_del(tx, "alice@example.org"), 0);
+	CHECK_EQ(
+	    q_int(tx->rd.db, "SELECT count(*) FROM subscriptions WHERE account_id = ?1", alice), 0);
+	return 0;
+}
+
+static void test_subscriptions(void)
+{
+	struct store *s = open_store("subscriptions", NULL);
+	if (!s)
+		return;
+	CHECK_EQ(store_exec(s, subscriptions_body, NULL), 0);
+	store_close(&s);
+}
+
 /* ---- resolution ---- */
 
 static int resolve_body(struct store_tx *tx, void *arg)
@@ -301,11 +398,13 @@ static int resolve_body(struct store_tx *tx, void *arg)
 	char a[64], b[64];
 	CHECK_EQ(setup_users(tx, ids), 0);
 	int64_t alice = ids[0], bob = ids[1];
-	int64_t alice_inbox = inbox_of(store_tx_reader(tx), alice), bob_inbox = inbox_of(store_tx_reader(tx), bob);
+	int64_t alice_inbox = inbox_of(store_tx_reader(tx), alice),
+	        bob_inbox = inbox_of(store_tx_reader(tx), bob);
 	CHECK_EQ(store_mailbox_find(store_tx_reader(tx), bob, "Sent", &sent), 1);
 
 	/* Exact account, any case. */
-	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "ALICE@Example.Org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "ALICE@Example.Org", &r),
+	         STORE_RCPT_LOCAL);
 	CHECK_EQ(r.account_id, alice);
 	CHECK_EQ(r.mailbox_id, alice_inbox);
 	CHECK(strcmp(r.address, "alice@example.org") == 0);
@@ -344,12 +443,15 @@ static int resolve_body(struct store_tx *tx, void *arg)
 	CHECK_EQ(store_alias_add(tx, "dangling@example.org", "ghost@example.org"), 0);
 
 	/* +tag: an existing folder (any case), else INBOX. */
-	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "bob+sent@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "bob+sent@example.org", &r),
+	         STORE_RCPT_LOCAL);
 	CHECK_EQ(r.account_id, bob);
 	CHECK_EQ(r.mailbox_id, sent);
-	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "BOB+lists@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "BOB+lists@example.org", &r),
+	         STORE_RCPT_LOCAL);
 	CHECK_EQ(r.mailbox_id, bob_inbox);
-	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "info+x@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "info+x@example.org", &r),
+	         STORE_RCPT_LOCAL);
 	CHECK_EQ(r.account_id, alice);
 	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "ghost+x@example.org", &r), 0);
 
@@ -361,11 +463,13 @@ static int resolve_body(struct store_tx *tx, void *arg)
 
 	/* Catch-all. */
 	CHECK_EQ(store_alias_add(tx, "@EXAMPLE.org", "bob@example.org"), 0);
-	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "random@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "random@example.org", &r),
+	         STORE_RCPT_LOCAL);
 	CHECK_EQ(r.account_id, bob);
 	CHECK_EQ(r.mailbox_id, bob_inbox);
 	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "dangling@example.org", &r), 0);
-	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "alice@example.org", &r), STORE_RCPT_LOCAL);
+	CHECK_EQ(store_resolve_rcpt(store_tx_reader(tx), "alice@example.org", &r),
+	         STORE_RCPT_LOCAL);
 	CHECK_EQ(r.account_id, alice); /* exact beats catch-all */
 
 	/* Ownership for submission. */
@@ -373,7 +477,8 @@ static int resolve_body(struct store_tx *tx, void *arg)
 	CHECK_EQ(store_address_owned_by(store_tx_reader(tx), alice, "info@example.org"), 1);
 	CHECK_EQ(store_address_owned_by(store_tx_reader(tx), alice, "bob@example.org"), 0);
 	CHECK_EQ(store_address_owned_by(store_tx_reader(tx), bob, "c0@example.org"), 1);
-	CHECK_EQ(store_address_owned_by(store_tx_reader(tx), bob, "random@example.org"), 0); /* catch-all */
+	CHECK_EQ(store_address_owned_by(store_tx_reader(tx), bob, "random@example.org"),
+	         0); /* catch-all */
 	CHECK_EQ(store_address_owned_by(store_tx_reader(tx), bob, "@example.org"), 0);
 	CHECK_EQ(store_address_owned_by(store_tx_reader(tx), alice, "loop1@example.org"), 0);
 
@@ -403,14 +508,15 @@ static void test_resolve(void)
  * (the CLI's) moves through the schema's triggers. */
 static int rename_archive(struct store_tx *tx, void *arg)
 {
-	return store_run(tx->rd.db, "UPDATE mailboxes SET name = 'Archives' WHERE name = 'Archive'");
+	return store_run(tx->rd.db,
+	                 "UPDATE mailboxes SET name = 'Archives' WHERE name = 'Archive'");
 }
 
 /* What every delivery does to the mailboxes row: not a directory change. */
 static int bump_uidnext(struct store_tx *tx, void *arg)
 {
 	return store_run(tx->rd.db, "UPDATE mailboxes SET uidnext = uidnext + 1, "
-	                     "highestmodseq = highestmodseq + 1");
+	                            "highestmodseq = highestmodseq + 1");
 }
 
 static int add_info_alias(struct store_tx *tx, void *arg)
@@ -575,14 +681,15 @@ static int deliver_body(struct store_tx *tx, void *arg)
 	CHECK_EQ(store_entries_expunge(tx, alice_inbox, ex, 2), 1);
 	CHECK_EQ(q_int(tx->rd.db, "SELECT refcount FROM messages WHERE id=?1", first), 2);
 	CHECK_EQ(store_mailbox_get(store_tx_reader(tx), alice_inbox, &mb), 1);
-	CHECK_EQ(
-	    q_int(tx->rd.db, "SELECT modseq FROM expunged WHERE uid=1 AND mailbox_id=?1", alice_inbox),
-	    mb.highestmodseq);
+	CHECK_EQ(q_int(tx->rd.db, "SELECT modseq FROM expunged WHERE uid=1 AND mailbox_id=?1",
+	               alice_inbox),
+	         mb.highestmodseq);
 	CHECK_EQ(store_entries_expunge(tx, alice_inbox, ex, 2), 0);
 
 	/* Dropping every holder deletes the message. */
 	CHECK_EQ(store_account_del(tx, "alice@example.org"), 0); /* INBOX uid 2 + Archive */
-	CHECK_EQ(q_int(tx->rd.db, "SELECT refcount FROM messages WHERE id=?1", second), 1); /* queue */
+	CHECK_EQ(q_int(tx->rd.db, "SELECT refcount FROM messages WHERE id=?1", second),
+	         1); /* queue */
 	CHECK_EQ(store_account_del(tx, "bob@example.org"), 0);
 	CHECK_EQ(q_int(tx->rd.db, "SELECT refcount FROM messages WHERE id=?1", first), 1);
 	CHECK_EQ(store_account_del(tx, "carol@example.net"), 0);
@@ -707,7 +814,8 @@ static int setup_one(struct store_tx *tx, void *arg)
 	int64_t *ids = arg;
 	int rc = setup_users(tx, ids);
 	if (rc == 0)
-		rc = store_mailbox_find(store_tx_reader(tx), ids[0], "INBOX", &ids[3]) == 1 ? 0 : -EIO;
+		rc = store_mailbox_find(store_tx_reader(tx), ids[0], "INBOX", &ids[3]) == 1 ? 0
+		                                                                            : -EIO;
 	return rc;
 }
 
@@ -1138,6 +1246,7 @@ int main(void)
 	}
 	test_open_migrate();
 	test_accounts();
+	test_subscriptions();
 	test_resolve();
 	test_rcpt_cache();
 	test_deliver();
