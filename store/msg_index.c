@@ -3,6 +3,7 @@
 #include "store/mail.h"
 #include "store/store.h"
 #include "store/store_int.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -208,12 +209,32 @@ int store_index_missing_job(struct store_tx *tx, void *arg)
 	return q->done;
 }
 
-void store_set_indexer(struct store *s, store_indexer_fn fn)
+int store_index_drop_outdated(struct store_tx *tx, void *arg)
 {
-	atomic_store(&s->indexer, fn);
-	uv_mutex_lock(&s->mu);
-	s->idle_work = true;
-	uv_mutex_unlock(&s->mu);
+	sqlite3 *db = tx->rd.db;
+	int64_t version = *(const int64_t *)arg;
+	int64_t had = store_scalar(db,
+	                           "SELECT value FROM meta WHERE key = 'indexer_version' "
+	                           "AND ?1",
+	                           1);
+	if (had == version)
+		return 0;
+	int64_t rows = store_scalar(db, "SELECT count(*) FROM imap_message_info WHERE ?1", 1);
+	int r = store_run(db, "DELETE FROM imap_fts; DELETE FROM imap_message_info;");
+	tx->rd.s->index_cursor = 0; /* the idle work starts over (under wlock, as it runs) */
+	sqlite3_stmt *st;
+	if (r == 0 &&
+	    (r = store_prep(db, &st,
+	                    "INSERT INTO meta(key, value) VALUES('indexer_version', ?1) "
+	                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value")) == 0) {
+		sqlite3_bind_int64(st, 1, version);
+		r = store_step_done(st);
+		sqlite3_finalize(st);
+	}
+	if (r == 0 && rows > 0)
+		log_info("store event=index_outdated version=%lld was=%lld rows=%lld",
+		         (long long)version, (long long)had, (long long)rows);
+	return r;
 }
 
 store_indexer_fn store_indexer(struct store *s)

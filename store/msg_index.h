@@ -56,16 +56,19 @@ void store_index_data_free(struct store_index_data *d);
 /* Parse data and fill *out (every string malloc'd). Called on the writer
  * thread, so it must not touch anything shared. 0 or a negative errno. */
 typedef int (*store_indexer_fn)(const char *data, size_t len, struct store_index_data *out);
-/* Before store_open() returns to serving (or at least before the loop
- * runs): without an indexer nothing is indexed. */
-void store_set_indexer(struct store *s, store_indexer_fn fn);
+/* Register the indexer, right after store_open() and before the loop runs
+ * (without one nothing is indexed). version says what it computes: when
+ * it differs from the version the stored rows were made by, those rows are
+ * dropped (in a transaction, now) and made again in idle time, so a fix in
+ * the indexer reaches the mail stored before it. Returns 0, or a negative
+ * errno when the old rows could not be dropped (they are kept then). */
+int store_set_indexer(struct store *s, store_indexer_fn fn, int64_t version);
 
 /* 1 and *out filled (hdr_text and body_text stay NULL), 0 if the message
  * has no row yet, negative on error. */
 int store_index_get(struct store_rd *rd, int64_t message_id, struct store_index_data *out);
 /* 1 if some message of the mailbox with above < uid <= upto has no row. */
-int store_index_missing_in(struct store_rd *rd, int64_t mailbox_id, uint32_t above,
-                           uint32_t upto);
+int store_index_missing_in(struct store_rd *rd, int64_t mailbox_id, uint32_t above, uint32_t upto);
 
 /* Job (arg: struct store_index_req): index up to `limit` messages of a
  * mailbox that have no row. Sets remaining = 1 if more are left. */

@@ -71,6 +71,9 @@ store_indexer_fn store_indexer(struct store *s);
  * *cursor past it (also when its indexing fails, so a bad message is not
  * retried forever). 1 if one was handled, 0 if none is left. */
 int store_index_next(struct store_tx *tx, int64_t *cursor);
+/* A job (arg: const int64_t *version): drop the index rows another
+ * indexer version made, and start the idle work over (store_set_indexer). */
+int store_index_drop_outdated(struct store_tx *tx, void *arg);
 
 /* store/wal_vfs.c: registers the VFS the write connection opens with
  * (once per process) and returns its name, or NULL to use SQLite's own. */

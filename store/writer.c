@@ -379,3 +379,13 @@ int store_exec(struct store *s, store_job_fn fn, void *arg)
 {
 	return exec_txn(s, fn, arg, false);
 }
+
+int store_set_indexer(struct store *s, store_indexer_fn fn, int64_t version)
+{
+	int r = fn ? store_exec(s, store_index_drop_outdated, &version) : 0;
+	atomic_store(&s->indexer, fn);
+	uv_mutex_lock(&s->mu);
+	s->idle_work = true;
+	uv_mutex_unlock(&s->mu);
+	return r;
+}

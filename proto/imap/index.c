@@ -18,6 +18,7 @@
 #include "mime/mime.h"
 #include "proto/imap/dates.h"
 #include "proto/imap/render.h"
+#include "lib/log.h"
 #include "store/mail.h"
 #include "store/msg_index.h"
 /* The day of the Date: field, IMAP_NO_DAY if none or unparsable. */
@@ -33,7 +34,7 @@ static int64_t sent_day_of(const struct mime_message *m)
 }
 
 int imap_message_read_header(struct store_rd *rd, int64_t message_id, size_t size, char **raw,
-                              size_t *rawlen, struct mime_message **mm)
+                             size_t *rawlen, struct mime_message **mm)
 {
 	size_t want = size > IMAP_HEADER_PROBE ? IMAP_HEADER_PROBE : size;
 	*rawlen = 0;
@@ -81,8 +82,7 @@ int imap_header_info(struct store_rd *rd, int64_t message_id, char **headers, in
 	return r;
 }
 
-int imap_index_compute(const char *data, size_t len, bool with_text,
-                       struct store_index_data *out)
+int imap_index_compute(const char *data, size_t len, bool with_text, struct store_index_data *out)
 {
 	struct mime_message *m = NULL;
 	struct buf env = {0}, bs = {0}, body = {0}, hdrs = {0}, ht = {0}, bt = {0};
@@ -133,7 +133,8 @@ static int imap_index_message(const char *data, size_t len, struct store_index_d
 
 void imap_index_register(struct store *store)
 {
-	store_set_indexer(store, imap_index_message);
+	if (store_set_indexer(store, imap_index_message, IMAP_INDEX_VERSION) < 0)
+		log_warn("imap event=index_upgrade_failed note=old_rows_kept");
 }
 
 _Static_assert(IMAP_NO_DAY == STORE_NO_DAY, "one marker for a message without a date");

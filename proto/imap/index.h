@@ -15,6 +15,11 @@ struct mime_message;
 /* Decoded text kept per message for SEARCH (each of headers and body). */
 #define IMAP_INDEX_TEXT_MAX (1u << 20)
 
+/* What the indexer computes, by version: raise it when its output for a
+ * message changes, and the store makes every row again in idle time.
+ * 2: ENVELOPE of group syntax without invented entries (issue 14). */
+#define IMAP_INDEX_VERSION 2
+
 /* Makes imap_index_compute(..., with_text = true) the store's indexer. */
 void imap_index_register(struct store *store);
 
@@ -22,8 +27,7 @@ void imap_index_register(struct store *store);
  * top-level header and the Date: day, and with with_text the searchable
  * header and body text. Pure: any thread. 0 or a negative errno (*out is
  * empty then). */
-int imap_index_compute(const char *data, size_t len, bool with_text,
-                       struct store_index_data *out);
+int imap_index_compute(const char *data, size_t len, bool with_text, struct store_index_data *out);
 
 /* A prefix of the message (size bytes in all) that holds its whole
  * header, parsed: IMAP_HEADER_PROBE bytes, four times more while the
