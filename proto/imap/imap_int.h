@@ -193,6 +193,7 @@ struct imap_cmd {
 	size_t nargs;
 	const struct imap_command *def; /* table entry */
 	struct arena arena;             /* everything above lives here */
+	size_t charged;                 /* spool budget its literals hold (parser.c) */
 
 	/* Handler-owned, for resumable (AGAIN) and async (ASYNC) commands.
 	 * step starts at 0; the session never touches step or ctx. */
