@@ -14,10 +14,18 @@ import zlib
 
 import pytest
 
-from conftest import HOST
+from conftest import HOST, TERN_BIN
 
 USER = "alice@example.test"
 PASSWORD = "correct horse 1"
+
+
+def sanitized_build():
+    """An ASan or TSan build: freed memory sits in quarantine and shadow
+    memory grows with use, so RSS says nothing about tern's own bound."""
+    with open(TERN_BIN, "rb") as f:
+        data = f.read()
+    return b"__asan_init" in data or b"__tsan_init" in data
 
 
 def rss_kb(pid):
@@ -155,7 +163,8 @@ def test_compress_flood_does_not_stall_other_clients(tern_factory, reads_replies
           % (sent, max(smtp), max(imap), base, grown_mb, got))
     assert max(smtp) < 0.5, smtp
     assert max(imap) < 0.5, imap
-    assert grown_mb < 32, "RSS grew by %.1f MiB during the flood" % grown_mb
+    if not sanitized_build():
+        assert grown_mb < 32, "RSS grew by %.1f MiB during the flood" % grown_mb
     # The flooding session itself is served too, in slices, not starved.
     if reads_replies:
         assert got > 0
