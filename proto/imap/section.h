@@ -58,7 +58,7 @@ const struct mime_part *imap_part_find(const struct mime_message *m, const char 
  * them made a 20 MB attachment cost a whole decode per 64 KiB. So the
  * first decode of a part also maps it: its decoded size, and checkpoints
  * where decoding can start again (a base64 decoder's state, the start of
- * a quoted-printable line) every stride of decoded bytes. With the map, a
+ * a quoted-printable line) every stride of raw bytes. With the map, a
  * range is decoded from the checkpoint before it, reading only the raw
  * bytes it needs, and the size is known without decoding at all. */
 
@@ -77,10 +77,11 @@ struct imap_binary_map {
 	size_t nmarks;
 };
 
-/* At most this many checkpoints per part (the stride grows with the part),
- * and at least this much decoded data between two. */
-#define IMAP_BINARY_MAX_MARKS 1024
+/* At least this many raw bytes between two checkpoints (a quoted-printable
+ * one runs on to the end of its line), more for a huge part: at most
+ * IMAP_BINARY_MAX_MARKS of them. */
 #define IMAP_BINARY_STRIDE (64u << 10)
+#define IMAP_BINARY_MAX_MARKS 1024
 
 /* Append the decoded body of part p (BINARY[section]: multipart and
  * message parts raw) to out, the bytes mime_decode_body() gives, and
