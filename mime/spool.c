@@ -29,6 +29,19 @@ size_t mime_spool_in_use(void)
 	return spool_total;
 }
 
+int mime_spool_reserve(size_t n)
+{
+	if (spool_total > spool_budget || n > spool_budget - spool_total)
+		return -ENOSPC;
+	spool_total += n;
+	return 0;
+}
+
+void mime_spool_release(size_t n)
+{
+	spool_total -= n < spool_total ? n : spool_total;
+}
+
 void mime_spool_init(struct mime_spool *m, size_t max, bool normalize)
 {
 	memset(m, 0, sizeof *m);

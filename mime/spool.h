@@ -6,7 +6,11 @@
  * (mime_spool_set_budget, set from [smtp] spool_memory): a piece that
  * would go over it is dropped and no_space is set, so the message is read
  * to its end and SMTP answers 452 4.3.1; many clients sending big
- * messages at once get "try later", not an exhausted server.  (DESIGN.md's
+ * messages at once get "try later", not an exhausted server.  Memory that
+ * holds a message being received elsewhere (an IMAP literal, which the
+ * parser reads into its command's arena) draws from the same budget
+ * through mime_spool_reserve(), so APPENDs and SMTP transactions together
+ * stay within it.  (DESIGN.md's
  * "spill to a temp file" is not needed while store_deliver() takes the
  * message as one buffer; the limit bounds it.)
  *
@@ -42,6 +46,11 @@ struct mime_spool {
 /* The most all spools together may hold (0: no limit, the default). */
 void mime_spool_set_budget(size_t bytes);
 size_t mime_spool_in_use(void);
+/* Take n bytes of the budget for memory held outside a spool: 0, or
+ * -ENOSPC when they do not fit (nothing is taken then). Give them back
+ * with mime_spool_release(n). */
+int mime_spool_reserve(size_t n);
+void mime_spool_release(size_t n);
 
 void mime_spool_init(struct mime_spool *m, size_t max, bool normalize);
 /* Append a piece. Returns 0, or -ENOMEM. Over the limit, bytes are dropped

@@ -26,10 +26,10 @@
  * Plain bytes are read straight into c->in; TLS ciphertext goes to the
  * session's buffer and is decrypted into c->in. So both reach the same
  * framer. (With a filter installed, both land in raw[] first and are
- * decoded into c->in.) The framer consumes bytes only as it emits events,
- * so whatever the protocol has not been given yet is still in c->in:
- * pausing, mode switches and STARTTLS's "discard buffered plaintext" are
- * all exact.
+ * decoded into c->in, a slice per loop turn: FILTER_SLICE.) The framer
+ * consumes bytes only as it emits events, so whatever the protocol has not
+ * been given yet is still in c->in: pausing, mode switches and STARTTLS's
+ * "discard buffered plaintext" are all exact.
  *
  * pump() is the one place that drives input: handshake, decryption,
  * delivery. It runs after a read, and from the tick when something that
@@ -72,6 +72,15 @@
 #define LINGER_MS 2000
 #define DEFAULT_MAX_LINE 8192
 #define DEFAULT_MAX_OUTPUT (1024 * 1024)
+/* The most a filter (COMPRESS) may produce in one loop turn. A socket read
+ * brings at most a buffer of input, and pump() returns to the loop when
+ * the protocol has handled it. Inflated input has no such bound: a few
+ * hundred KB of deflate hold tens of MB of "a NOOP" lines, which, handled
+ * in one go, stopped every listener for half a minute. So decoding stops
+ * after this many bytes (filt_wait), reads meanwhile only fill raw[], and
+ * the rest waits for the tick, which runs once per loop turn, after the
+ * other connections' events. */
+#define FILTER_SLICE (64 * 1024)
 
 static struct conn *live_head;
 static size_t live_count;
@@ -123,6 +132,7 @@ static void on_tick(uv_idle_t *h)
 {
 	struct conn *c = h->data;
 	uv_idle_stop(h);
+	c->filt_wait = false; /* a new loop turn: a new slice */
 	pump(c);
 }
 
@@ -424,6 +434,8 @@ static void pump(struct conn *c)
 	if (c->in_dispatch || c->handles_closing)
 		return;
 	c->in_dispatch = true;
+	size_t inflated = 0; /* bytes the filter produced in this call */
+	bool more = false;   /* the slice ran out with filtered input left */
 	while (!c->closing) {
 		if (c->tls_state == TS_HANDSHAKE) {
 			int rc = conn_handshake_step(c);
@@ -455,13 +467,20 @@ static void pump(struct conn *c)
 		ssize_t added = 0;
 		if (c->tls_state == TS_ON && (added = decrypt(c)) < 0)
 			break;
-		if (c->filt && !c->filt_new) {
-			ssize_t f = filter_in(c);
-			if (f < 0) {
-				conn_abort(c);
-				break;
+		/* Decode only while the protocol may take input, and at most
+		 * a slice per loop turn (FILTER_SLICE). */
+		if (c->filt && !c->filt_new && can_deliver(c)) {
+			if (c->filt_wait || inflated >= FILTER_SLICE) {
+				more = true;
+			} else {
+				ssize_t f = filter_in(c);
+				if (f < 0) {
+					conn_abort(c);
+					break;
+				}
+				inflated += (size_t)f;
+				added += f;
 			}
-			added += f;
 		}
 		if (!can_deliver(c))
 			break;
@@ -493,10 +512,16 @@ static void pump(struct conn *c)
 	release_idle_input(c);
 	/* The peer finished sending and everything it sent has been handled:
 	 * close once our replies are out. */
-	if (c->peer_eof && !c->closing && can_deliver(c))
+	if (c->peer_eof && !c->closing && !more && can_deliver(c))
 		conn_close(c);
 	conn_out_flush(c);
 	update_reading(c);
+	/* The rest of the filtered input waits for the next loop turn, after
+	 * every other connection has had its turn. */
+	if (more && !c->closing && !c->handles_closing) {
+		c->filt_wait = true;
+		schedule_tick(c);
+	}
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)

@@ -137,7 +137,10 @@ const char *conn_tls_sni(const struct conn *c);     /* server name the client as
  *         Output goes through emit(ctx, bytes, n), which returns 0 or -1.
  * conn calls encode(flush = true) once per write batch (before it hands
  * bytes to the socket) and before a graceful close. STARTTLS is refused
- * while a filter is installed. */
+ * while a filter is installed.
+ * Decoded input is throttled like plain input: nothing is decoded while
+ * delivery is held (paused, output over max_output), and at most a slice
+ * (64 KiB) per loop turn, however much the decoder could still produce. */
 struct conn_filter {
 	int (*decode)(void *ud, const char *in, size_t inlen, size_t *consumed, char *out,
 	              size_t outcap, size_t *produced);

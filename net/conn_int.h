@@ -135,6 +135,9 @@ struct conn {
 	const struct conn_filter *filt;
 	void *filt_ud;
 	bool filt_dirty, filt_new;
+	/* A slice of filtered input was used up: no more is decoded until
+	 * the tick (the next loop turn), reads in between only buffer. */
+	bool filt_wait;
 	char *raw;
 	size_t raw_r, raw_w, raw_cap;
 

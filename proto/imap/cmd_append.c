@@ -7,6 +7,14 @@
  * by the time the handler runs the whole command is here. All messages go
  * into ONE store job: either all of them are appended or none (RFC 3502
  * §6.3.11), and the OK is sent only after the commit.
+ *
+ * Memory. Every message being appended draws from the process's spool
+ * budget ([smtp] spool_memory, mime/spool.h), which SMTP's messages draw
+ * from too: the parser charges a big literal before it sends "+" (or
+ * refuses it with NO [UNAVAILABLE], parser.h), and a copy made here to
+ * turn bare line ends into CRLF is a spool of its own, charged as it
+ * grows. So twelve 50 MB APPENDs at once cost what the budget allows, and
+ * the rest are told to try later.
  */
 #include "proto/imap/flags.h"
 #include "proto/imap/imap_int.h"
@@ -31,7 +39,21 @@ struct append_ctx {
 	size_t n;
 	int64_t mailbox_id;
 	int status;
+	/* CRLF copies of messages with bare line ends (crlf_lines), one per
+	 * message at most, freed with the command. */
+	struct mime_spool *copies;
+	size_t ncopies;
 };
+
+static void append_ctx_free(struct imap_cmd *cmd)
+{
+	struct append_ctx *c = cmd->ctx;
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->ncopies; i++)
+		mime_spool_free(&c->copies[i]);
+	c->ncopies = 0;
+}
 
 static int append_all_job(struct store_tx *tx, void *arg)
 {
@@ -55,9 +77,11 @@ static void append_done(void *arg, int status)
  * RFC822.SIZE and POP3's octet counts are the stored size, and both must
  * equal what is sent (RFC 9051 2.3.4, RFC 1939 11). A bare LF or bare CR of
  * an ordinary literal becomes CRLF, the way SMTP's "normalize" policy does
- * (the same code: mime/spool.h). A literal8 is left alone: its binary parts
- * are bytes, not lines. Returns 0, or -ENOMEM. */
-static int crlf_lines(struct imap_cmd *cmd, const char **data, size_t *len)
+ * (the same code: mime/spool.h). The copy is a spool kept until the
+ * command ends, so it counts against the spool budget. A literal8 is left
+ * alone: its binary parts are bytes, not lines. Returns 0, -ENOSPC (over
+ * the budget) or -ENOMEM. */
+static int crlf_lines(struct append_ctx *c, const char **data, size_t *len)
 {
 	const char *p = *data;
 	size_t n = *len, i;
@@ -67,17 +91,14 @@ static int crlf_lines(struct imap_cmd *cmd, const char **data, size_t *len)
 			break;
 	if (i == n)
 		return 0; /* the usual case: nothing to change */
-	struct mime_spool m;
-	mime_spool_init(&m, 2 * n + 2, true);
-	if (mime_spool_append(&m, p, n) < 0 || mime_spool_end(&m) < 0 || m.no_space) {
-		mime_spool_free(&m);
+	struct mime_spool *m = &c->copies[c->ncopies++];
+	mime_spool_init(m, 2 * n + 2, true);
+	if (mime_spool_append(m, p, n) < 0 || mime_spool_end(m) < 0)
 		return -ENOMEM;
-	}
-	char *copy = imap_arena_alloc(&cmd->arena, m.len ? m.len : 1);
-	memcpy(copy, m.buf, m.len);
-	*data = copy;
-	*len = m.len;
-	mime_spool_free(&m);
+	if (m->no_space)
+		return -ENOSPC;
+	*data = m->buf;
+	*len = m->len;
 	return 0;
 }
 
@@ -95,7 +116,9 @@ enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cm
 		c = imap_arena_alloc(&cmd->arena, sizeof *c);
 		c->s = s;
 		cmd->ctx = c;
+		cmd->ctx_free = append_ctx_free;
 		c->msgs = imap_arena_alloc(&cmd->arena, sizeof *c->msgs * (cmd->nargs));
+		c->copies = imap_arena_alloc(&cmd->arena, sizeof *c->copies * (cmd->nargs));
 		uint64_t quota = imap_account_quota(s);
 		size_t i = 1;
 		while (i < cmd->nargs) {
@@ -151,7 +174,13 @@ enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cm
 			}
 			m->data = a->str;
 			m->len = a->len;
-			if (a->type == IMAP_ARG_LITERAL && crlf_lines(cmd, &m->data, &m->len) < 0) {
+			int r = a->type == IMAP_ARG_LITERAL ? crlf_lines(c, &m->data, &m->len) : 0;
+			if (r == -ENOSPC) {
+				imap_tagged(s, cmd, "NO", "UNAVAILABLE",
+				            "Too much mail arriving, try again later");
+				return IMAP_DONE;
+			}
+			if (r < 0) {
 				imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
 				return IMAP_DONE;
 			}

@@ -19,7 +19,8 @@
  *     fetch_parse.c   FETCH attributes and modifiers (fetch.h)
  *     search_keys.[ch] SEARCH keys, parsed and evaluated per message
  *     render.[ch]     ENVELOPE, BODYSTRUCTURE and IMAP strings of a message
- *     section.[ch]    BODY[section] and BINARY[section] of a parsed message
+ *     section.[ch]    BODY[section] and BINARY[section] of a parsed message;
+ *                     a BINARY part mapped, to decode a range of it alone
  *     index.[ch]      IMAP's precomputed data of a message (store/msg_index)
  *     header_cache.[ch] the loop's caches of header text and raw headers
  *   the session and its services
@@ -193,6 +194,7 @@ struct imap_cmd {
 	size_t nargs;
 	const struct imap_command *def; /* table entry */
 	struct arena arena;             /* everything above lives here */
+	size_t charged;                 /* spool budget its literals hold (parser.c) */
 
 	/* Handler-owned, for resumable (AGAIN) and async (ASYNC) commands.
 	 * step starts at 0; the session never touches step or ctx. */

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "proto/imap/imap_int.h"
+#include "mime/spool.h"
 
 #define PARSER_MAX_DEPTH 16
 
@@ -86,6 +87,9 @@ struct imap_parser {
 	/* trailing "{n+}" detector while skipping */
 	int tail;
 	uint64_t tail_n;
+	/* Skipping the rest of a command whose literal did not fit the spool
+	 * budget: IMAP_PARSE_REFUSED at its end. */
+	bool refusing;
 
 	const char *err;
 	const char *errcode;
@@ -105,6 +109,7 @@ void imap_parser_limits_preauth(struct imap_parser_limits *l)
 	l->max_token = 8192;
 	l->max_args = 64;
 	l->max_depth = 2;
+	l->charge_literals = false;
 }
 
 void imap_parser_limits_auth(struct imap_parser_limits *l, uint64_t max_literal, size_t max_line)
@@ -114,6 +119,7 @@ void imap_parser_limits_auth(struct imap_parser_limits *l, uint64_t max_literal,
 	l->max_token = max_line;
 	l->max_args = 100000; /* a SEARCH or STORE with many terms */
 	l->max_depth = PARSER_MAX_DEPTH;
+	l->charge_literals = true;
 }
 
 static struct imap_cmd *cmd_new(void)
@@ -134,9 +140,22 @@ void imap_cmd_free(struct imap_cmd **cmdp)
 		c->ctx_free = NULL;
 		fn(c);
 	}
+	mime_spool_release(c->charged);
 	arena_reset(&c->arena);
 	free(c);
 	*cmdp = NULL;
+}
+
+/* Free the memory of the command being parsed and give its literals' share
+ * of the spool budget back; the parser's own state is left alone. */
+static void drop_command_memory(struct imap_parser *p)
+{
+	if (!p->cmd)
+		return;
+	mime_spool_release(p->cmd->charged);
+	p->cmd->charged = 0;
+	arena_reset(&p->cmd->arena);
+	p->lit_buf = NULL;
 }
 
 static void start_over(struct imap_parser *p)
@@ -151,12 +170,26 @@ static void start_over(struct imap_parser *p)
 	p->have_tag = false;
 	p->started = false;
 	p->tag[0] = '\0';
-	p->lit_buf = NULL;
+	p->refusing = false;
 	if (p->cmd)
-		arena_reset(&p->cmd->arena);
+		drop_command_memory(p);
 	else
 		p->cmd = cmd_new();
+	p->lit_buf = NULL;
 	memset(p->cmd, 0, sizeof(*p->cmd));
+}
+
+/* Start over, but keep the tag readable for the caller's reply (a BAD, or
+ * the NO of a refused literal). */
+static void start_over_keep_tag(struct imap_parser *p)
+{
+	char tag[sizeof(p->tag)];
+	bool have = p->have_tag;
+	memcpy(tag, p->tag, sizeof(tag));
+	start_over(p);
+	memcpy(p->tag, tag, sizeof(tag));
+	p->have_tag = have;
+	p->started = false;
 }
 
 struct imap_parser *imap_parser_new(const struct imap_parser_limits *l)
@@ -255,14 +288,7 @@ static void fail(struct imap_parser *p, const char *msg, const char *code, bool 
 	p->tail = 0;
 	p->tail_n = 0;
 	if (at_eol) {
-		char tag[sizeof(p->tag)];
-		bool have = p->have_tag;
-		memcpy(tag, p->tag, sizeof(tag));
-		start_over(p);
-		/* keep the tag readable for the caller's BAD */
-		memcpy(p->tag, tag, sizeof(tag));
-		p->have_tag = have;
-		p->started = false;
+		start_over_keep_tag(p);
 	} else {
 		p->st = P_SKIP;
 	}
@@ -443,12 +469,44 @@ static void tail_track(struct imap_parser *p, unsigned char c)
 		p->tail = 1;
 }
 
+/* A literal the spool budget has no room for (IMAP_PARSE_REFUSED). The
+ * client sends nothing more of a command whose synchronising literal got
+ * no "+": the command is over, answer at once. A non-synchronising
+ * literal's bytes and the rest of its command come anyway: drop the
+ * command's memory now, discard them (the caller reads them as a skip
+ * literal), and report the refusal at the command's end. */
+static enum imap_parse_event refuse_literal(struct imap_parser *p)
+{
+	p->err = "no memory for the literal";
+	p->errcode = "UNAVAILABLE";
+	if (!p->lit_nonsync) {
+		start_over_keep_tag(p);
+		return IMAP_PARSE_REFUSED;
+	}
+	drop_command_memory(p);
+	p->refusing = true;
+	p->lit_pos = 0;
+	p->lit_skip = true;
+	p->tail = 0;
+	p->tail_n = 0;
+	p->st = P_SKIPLIT;
+	return IMAP_PARSE_LITERAL;
+}
+
 static enum imap_parse_event literal_header_done(struct imap_parser *p)
 {
 	struct level *l = &p->lv[p->depth];
 	struct imap_arg *a = &l->v[l->n - 1]; /* added at '}' */
 	p->lit_pos = 0;
 	p->lit_skip = false;
+	/* A big literal is a message being received (APPEND, mostly): it
+	 * shares the spool budget with SMTP's, so that many at once get "try
+	 * later" instead of exhausting the server's memory. */
+	if (p->lim.charge_literals && p->lit_len > IMAP_LITERAL_UNCHARGED) {
+		if (mime_spool_reserve((size_t)p->lit_len) < 0)
+			return refuse_literal(p);
+		p->cmd->charged += (size_t)p->lit_len;
+	}
 	p->lit_buf = imap_arena_alloc(&p->cmd->arena, p->lit_len + 1);
 	a->str = p->lit_buf;
 	a->len = p->lit_len;
@@ -831,8 +889,17 @@ size_t imap_parser_feed(struct imap_parser *p, const void *data, size_t len,
 			if (c == '\n') {
 				bool lit = (p->tail == 3 || p->tail == 4);
 				uint64_t n = p->tail_n;
-				start_over(p);
+				if (p->refusing && !lit) {
+					/* the refused command has been read to its end */
+					start_over_keep_tag(p);
+					*ev = IMAP_PARSE_REFUSED;
+					return i;
+				}
+				if (!p->refusing)
+					start_over(p); /* a refused command keeps its tag */
 				if (lit) {
+					p->tail = 0;
+					p->tail_n = 0;
 					p->lit_len = n;
 					p->lit_pos = 0;
 					p->lit_skip = true;

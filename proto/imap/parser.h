@@ -25,10 +25,25 @@
  *                       input to the end of the line (and a trailing
  *                       non-synchronising literal, see LITERAL above) and
  *                       starts over with the next command.
+ *   IMAP_PARSE_REFUSED  a literal of the command did not fit the spool budget
+ *                       (charge_literals below), and the command is over:
+ *                       answer it with a NO (imap_parser_tag() is its tag;
+ *                       imap_parser_error_code() is "UNAVAILABLE"). For a
+ *                       synchronising literal this comes at once, in place
+ *                       of the LITERAL event (send no "+": the client sends
+ *                       nothing more of the command). For a
+ *                       non-synchronising one, LITERAL comes first with
+ *                       imap_parser_literal_skip() true, the client's bytes
+ *                       and the rest of its command are read and dropped,
+ *                       and REFUSED comes at the command's end. Nothing of
+ *                       the command is kept.
  *
  * Bounds: token length (quoted/atom), literal size, total literal bytes per
  * command, argument count (all levels), list depth. Memory held is
- * O(max_token + total literal), all in the command's arena.
+ * O(max_token + total literal), all in the command's arena; with
+ * charge_literals, every literal over IMAP_LITERAL_UNCHARGED bytes holds
+ * its size of the process's spool budget (mime/spool.h) until the command
+ * is freed (imap_cmd_free) or dropped.
  */
 #ifndef TERN_IMAP_PARSER_H
 #define TERN_IMAP_PARSER_H
@@ -45,7 +60,12 @@ enum imap_parse_event {
 	IMAP_PARSE_LITERAL,
 	IMAP_PARSE_COMMAND,
 	IMAP_PARSE_ERROR,
+	IMAP_PARSE_REFUSED,
 };
+
+/* Literals up to this size cost no more than a line: they are not charged
+ * to the spool budget. */
+#define IMAP_LITERAL_UNCHARGED 65536
 
 struct imap_parser_limits {
 	uint64_t max_literal;       /* one literal */
@@ -53,6 +73,7 @@ struct imap_parser_limits {
 	size_t max_token;           /* atom / quoted string / tag bytes */
 	size_t max_args;            /* arguments at all levels */
 	unsigned max_depth;         /* nested parentheses */
+	bool charge_literals;       /* big literals draw from the spool budget */
 };
 
 /* Limits for a session before authentication, and after. */

@@ -15,8 +15,10 @@
  */
 #include "proto/imap/section.h"
 #include "mime/header.h"
+#include "lib/base64.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -217,11 +219,229 @@ int imap_header_fields(const char *hdr, size_t len, const char *fields, size_t f
 	return r ? r : buf_add(out, "\r\n", 2);
 }
 
-int imap_section_fetch(const struct mime_message *m, const struct imap_section *s,
-                       struct buf *out)
+int imap_section_fetch(const struct mime_message *m, const struct imap_section *s, struct buf *out)
 {
 	if (s->kind == IMAP_SECTION_FIELDS || s->kind == IMAP_SECTION_FIELDS_NOT)
 		return imap_header_fields(m->raw + s->offset, s->length, s->fields, s->fields_len,
 		                          s->kind == IMAP_SECTION_FIELDS_NOT, out);
 	return buf_add(out, m->raw + s->offset, s->length);
+}
+
+/* ---- BINARY[section] of a big part, a piece at a time ---------------------
+ *
+ * How a range is found again without decoding what comes before it:
+ *
+ *  - identity (and multipart/message parts, which BINARY returns raw): the
+ *    decoded offset is the raw offset.
+ *  - base64: the decoder below is mime_decode_base64() (mime/decode.c) with
+ *    its state in a struct, so it can stop after any byte and go on later:
+ *    characters outside the alphabet are skipped, "=" drops the bits held.
+ *    A mark records the raw offset, the decoded offset and the bits held
+ *    there (at most 6 of them matter).
+ *  - quoted-printable: mime_decode_qp() decodes line by line, and what a
+ *    line decodes to depends on that line alone. So the raw body is cut
+ *    only after an LF, each piece goes through mime_decode_qp() as it is,
+ *    and a mark is the start of a line.
+ *
+ * The first decode of a part walks it in blocks of at least a stride of
+ * raw bytes and marks the start of each; the output is the same bytes
+ * mime_decode_body() gives (tests/unit/test_imap_binary.c compares them
+ * on random and broken input). */
+
+#define RAW_PIECE (256u << 10) /* raw bytes read at once for a range */
+
+struct b64_state {
+	unsigned acc; /* only the low `bits` bits matter */
+	int bits;
+};
+
+/* mime_decode_base64() over in[0..len), continuing from st. */
+static int b64_run(struct b64_state *st, const char *in, size_t len, struct buf *out)
+{
+	unsigned acc = st->acc;
+	int bits = st->bits, r = 0;
+	char chunk[256];
+	size_t cn = 0;
+	for (size_t i = 0; i < len && r == 0; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '=') {
+			bits = 0;
+			acc = 0;
+			continue;
+		}
+		int v = base64_value(c, '/');
+		if (v < 0)
+			continue;
+		acc = ((acc << 6) | (unsigned)v) & 0x3fff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			chunk[cn++] = (char)((acc >> bits) & 0xff);
+			if (cn == sizeof(chunk)) {
+				r = buf_add(out, chunk, cn);
+				cn = 0;
+			}
+		}
+	}
+	if (r == 0)
+		r = buf_add(out, chunk, cn);
+	st->acc = acc & ((1u << bits) - 1);
+	st->bits = bits;
+	return r;
+}
+
+/* The end of a quoted-printable piece that starts at raw[0] and may run to
+ * raw[len): just after the last LF, or len at the end of the body (last);
+ * 0 when the piece holds no whole line. */
+static size_t qp_cut(const char *raw, size_t len, bool last)
+{
+	if (last)
+		return len;
+	for (size_t i = len; i > 0; i--)
+		if (raw[i - 1] == '\n')
+			return i;
+	return 0;
+}
+
+void imap_binary_map_free(struct imap_binary_map *map)
+{
+	free(map->marks);
+	memset(map, 0, sizeof(*map));
+}
+
+static int add_mark(struct imap_binary_map *map, size_t *cap, uint64_t raw, uint64_t dec,
+                    const struct b64_state *st)
+{
+	if (map->nmarks == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct imap_binary_mark *n = realloc(map->marks, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		map->marks = n;
+		*cap = ncap;
+	}
+	map->marks[map->nmarks++] = (struct imap_binary_mark){
+	    .raw = raw, .dec = dec, .acc = (uint8_t)st->acc, .bits = (uint8_t)st->bits};
+	return 0;
+}
+
+int imap_binary_decode(const struct mime_message *m, const struct mime_part *p, struct buf *out,
+                       struct imap_binary_map *map)
+{
+	memset(map, 0, sizeof(*map));
+	enum mime_encoding enc = (p->flags & MIME_PART_MULTIPART) || p->message
+	                             ? MIME_ENC_IDENTITY
+	                             : mime_part_encoding(p);
+	if (enc == MIME_ENC_UNKNOWN)
+		return -EINVAL;
+	map->enc = enc;
+	map->raw_off = p->body_start;
+	map->raw_len = p->size;
+	const char *raw = m->raw + p->body_start;
+	size_t len = p->size, start = out->len, cap = 0;
+	struct b64_state st = {0, 0};
+	int r = buf_add(out, "", 0);
+	if (r == 0)
+		r = add_mark(map, &cap, 0, 0, &st);
+	if (r == 0 && enc == MIME_ENC_IDENTITY)
+		r = buf_add(out, raw, len);
+	/* The stride: a mark per IMAP_BINARY_STRIDE, fewer for a huge part. */
+	size_t stride = len / IMAP_BINARY_MAX_MARKS + 1;
+	if (stride < IMAP_BINARY_STRIDE)
+		stride = IMAP_BINARY_STRIDE;
+	for (size_t pos = 0; r == 0 && enc != MIME_ENC_IDENTITY && pos < len;) {
+		size_t n = len - pos < stride ? len - pos : stride;
+		if (enc == MIME_ENC_QP) {
+			/* run on to the end of the line */
+			const char *nl = memchr(raw + pos + n, '\n', len - pos - n);
+			n = nl ? (size_t)(nl - (raw + pos)) + 1 : len - pos;
+			r = mime_decode_qp(raw + pos, n, out);
+		} else {
+			r = b64_run(&st, raw + pos, n, out);
+		}
+		pos += n;
+		if (r == 0 && pos < len)
+			r = add_mark(map, &cap, pos, out->len - start, &st);
+	}
+	if (r < 0) {
+		imap_binary_map_free(map);
+		return r;
+	}
+	map->size = out->len - start;
+	return 0;
+}
+
+int imap_binary_range(const struct imap_binary_map *map, uint64_t off, uint64_t len,
+                      imap_raw_read_fn read, void *ud, struct buf *out)
+{
+	int r = buf_add(out, "", 0);
+	if (r < 0 || off >= map->size || len == 0)
+		return r;
+	uint64_t end = len < map->size - off ? off + len : map->size;
+	bool identity = map->enc == MIME_ENC_IDENTITY;
+	/* the last mark at or before off (marks[0] is the start) */
+	size_t lo = 0, hi = map->nmarks;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (map->marks[mid].dec <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	const struct imap_binary_mark *mk = &map->marks[lo];
+	uint64_t pos = identity ? off : mk->raw, dec = identity ? off : mk->dec;
+	struct b64_state st = {mk->acc, mk->bits};
+	size_t cap = RAW_PIECE;
+	char *piece = malloc(cap);
+	struct buf tmp = {0};
+	if (!piece)
+		return -ENOMEM;
+	while (r == 0 && dec < end && pos < map->raw_len) {
+		size_t n = map->raw_len - pos < cap ? (size_t)(map->raw_len - pos) : cap;
+		if (identity && n > end - dec)
+			n = (size_t)(end - dec);
+		ssize_t got = read(ud, map->raw_off + pos, piece, n);
+		if (got < 0 || (size_t)got != n) {
+			r = got < 0 ? (int)got : -EIO;
+			break;
+		}
+		const char *d = piece;
+		size_t dn = n;
+		if (map->enc == MIME_ENC_BASE64) {
+			buf_reset(&tmp);
+			r = b64_run(&st, piece, n, &tmp);
+			d = tmp.data;
+			dn = tmp.len;
+		} else if (map->enc == MIME_ENC_QP) {
+			size_t cut = qp_cut(piece, n, pos + n == map->raw_len);
+			if (cut == 0) {
+				/* not one whole line in the piece: read a longer one */
+				char *np = realloc(piece, cap * 2);
+				if (!np) {
+					r = -ENOMEM;
+					break;
+				}
+				piece = np;
+				cap *= 2;
+				continue;
+			}
+			buf_reset(&tmp);
+			r = mime_decode_qp(piece, cut, &tmp);
+			d = tmp.data;
+			dn = tmp.len;
+			n = cut;
+		}
+		pos += n;
+		/* what of [dec, dec + dn) lies in [off, end) */
+		if (r == 0 && dec + dn > off) {
+			uint64_t from = off > dec ? off - dec : 0;
+			uint64_t to = end - dec < dn ? end - dec : dn;
+			if (to > from)
+				r = buf_add(out, d + from, (size_t)(to - from));
+		}
+		dec += dn;
+	}
+	free(piece);
+	buf_free(&tmp);
+	return r;
 }

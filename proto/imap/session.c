@@ -352,6 +352,17 @@ static void feed(struct imap_session *s, const char *data, size_t len)
 			bad_untagged(s, tag, code, imap_parser_error(s->parser));
 			break;
 		}
+		case IMAP_PARSE_REFUSED: {
+			/* A big literal (an APPEND's message) found the spool
+			 * budget spent: a temporary condition, like SMTP's 452,
+			 * so UNAVAILABLE (RFC 5530), not a BAD or a LIMIT. */
+			const char *tag = imap_parser_tag(s->parser);
+			imap_log(s, LOG_INFO, "event=literal_refused reason=spool_memory");
+			imap_printf(
+			    s, "%s NO [UNAVAILABLE] Too much mail arriving, try again later\r\n",
+			    tag ? tag : "*");
+			break;
+		}
 		case IMAP_PARSE_COMMAND:
 			dispatch(s, imap_parser_take(s->parser));
 			break;

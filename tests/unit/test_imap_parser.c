@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "mime/spool.h"
 
 /* Render events and commands as text so splits can be compared. */
 static void dump_arg(char *out, size_t cap, const struct imap_arg *a)
@@ -42,6 +43,8 @@ static void dump_arg(char *out, size_t cap, const struct imap_arg *a)
 	}
 }
 
+static size_t charged_seen;
+
 static void run(const char *in, size_t len, size_t chunk, char *out, size_t cap,
                 const struct imap_parser_limits *lim)
 {
@@ -69,15 +72,26 @@ static void run(const char *in, size_t len, size_t chunk, char *out, size_t cap,
 				const char *c = imap_parser_error_code(p);
 				snprintf(out + w, cap - w, "[ERR %s %s%s]", t ? t : "*", c ? c : "",
 				         imap_parser_error(p));
+			} else if (ev == IMAP_PARSE_REFUSED) {
+				const char *t = imap_parser_tag(p);
+				snprintf(out + w, cap - w, "[NO %s %s]", t ? t : "*",
+				         imap_parser_error_code(p));
 			} else if (ev == IMAP_PARSE_COMMAND) {
 				struct imap_cmd *c = imap_parser_take(p);
 				snprintf(out + w, cap - w, "{%s %s%s", c->tag, c->uid ? "UID " : "",
 				         c->name);
 				for (size_t i = 0; i < c->nargs; i++) {
 					strncat(out, " ", cap - strlen(out) - 1);
-					dump_arg(out, cap, &c->args[i]);
+					if (c->args[i].type == IMAP_ARG_LITERAL &&
+					    c->args[i].len > 64) /* big ones: the size */
+						snprintf(out + strlen(out), cap - strlen(out),
+						         "L%zu", c->args[i].len);
+					else
+						dump_arg(out, cap, &c->args[i]);
 				}
 				strncat(out, "}", cap - strlen(out) - 1);
+				/* what the command's literals hold of the budget */
+				charged_seen = mime_spool_in_use();
 				imap_cmd_free(&c);
 			}
 		}
@@ -99,6 +113,89 @@ static void expect_lim(const char *in, size_t len, const char *want,
 }
 
 static struct imap_parser_limits auth_lim;
+
+/* in = the parts joined, where "#" stands for a 70000-byte literal body
+ * (lines of "u NOOP", so that a body parsed as commands would show). */
+static char *with_bodies(const char *const *parts, size_t n, size_t *len)
+{
+	static const char line[] = "u NOOP\r\n";
+	size_t cap = 1;
+	for (size_t i = 0; i < n; i++)
+		cap += strcmp(parts[i], "#") == 0 ? 70000 : strlen(parts[i]);
+	char *in = malloc(cap);
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(parts[i], "#") == 0) {
+			for (size_t k = 0; k < 70000; k++)
+				in[w++] = line[k % (sizeof line - 1)];
+		} else {
+			memcpy(in + w, parts[i], strlen(parts[i]));
+			w += strlen(parts[i]);
+		}
+	}
+	in[w] = '\0';
+	*len = w;
+	return in;
+}
+
+static void expect_budget(size_t budget, const char *const *parts, size_t n, const char *want,
+                          size_t want_charged, int line)
+{
+	size_t len;
+	char *in = with_bodies(parts, n, &len);
+	static struct imap_parser_limits big;
+	imap_parser_limits_auth(&big, 1 << 20, 65536);
+	mime_spool_set_budget(budget);
+	charged_seen = 0;
+	expect_lim(in, len, want, &big, line);
+	CHECK(charged_seen == want_charged, "(input line %d) a command held %zu bytes, want %zu",
+	      line, charged_seen, want_charged);
+	CHECK(mime_spool_in_use() == 0, "(input line %d) %zu bytes of the budget still held", line,
+	      mime_spool_in_use());
+	mime_spool_set_budget(0);
+	free(in);
+}
+
+#define EXPECT_BUDGET(budget, want, charged, ...)                                                  \
+	do {                                                                                       \
+		const char *const parts_[] = {__VA_ARGS__};                                        \
+		expect_budget((budget), parts_, sizeof parts_ / sizeof parts_[0], (want),          \
+		              (charged), __LINE__);                                                \
+	} while (0)
+
+/* Literals over IMAP_LITERAL_UNCHARGED draw from the spool budget; one that
+ * does not fit gets a NO (IMAP_PARSE_REFUSED), at once when synchronising,
+ * after its bytes and the rest of its command when not; the command's
+ * share of the budget is back when it is freed or dropped. */
+static void test_spool_budget(void)
+{
+	/* fits: charged while the command lives */
+	EXPECT_BUDGET(100000, "[+sync70000]{t APPEND A:x L70000}", 70000, "t APPEND x {70000}\r\n",
+	              "#", "\r\n");
+	/* small literals are not charged, even with the budget spent */
+	EXPECT_BUDGET(1, "[+sync5]{t LOGIN L5:alice A:x}", 0, "t LOGIN {5}\r\nalice x\r\n");
+	/* a synchronising literal: NO instead of "+", the next line is a command */
+	EXPECT_BUDGET(60000, "[NO t UNAVAILABLE]{u NOOP}", 0, "t APPEND x {70000}\r\n",
+	              "u NOOP\r\n");
+	/* a non-synchronising one: its bytes are skipped, NO at the command's end */
+	EXPECT_BUDGET(60000, "[+skip70000][NO t UNAVAILABLE]{v NOOP}", 0, "t APPEND x {70000+}\r\n",
+	              "#", " (\\Seen) y\r\nv NOOP\r\n");
+	/* several messages: the second does not fit, the first is let go too */
+	EXPECT_BUDGET(100000, "[+nonsync70000][+skip70000][NO t UNAVAILABLE]{v NOOP}", 0,
+	              "t APPEND x {70000+}\r\n", "#", " {70000+}\r\n", "#", "\r\nv NOOP\r\n");
+	/* ... and a refused command's trailing literals are skipped as well */
+	EXPECT_BUDGET(60000, "[+skip70000][+skip5][NO t UNAVAILABLE]{v NOOP}", 0,
+	              "t APPEND x {70000+}\r\n", "#", " {5+}\r\nabcde\r\nv NOOP\r\n");
+	/* a synchronising second message refused: NO at once */
+	EXPECT_BUDGET(100000, "[+nonsync70000][NO t UNAVAILABLE]{v NOOP}", 0,
+	              "t APPEND x {70000+}\r\n", "#", " {70000}\r\nv NOOP\r\n");
+	/* both fit */
+	EXPECT_BUDGET(140000, "[+nonsync70000][+sync70000]{t APPEND A:x L70000 L70000}", 140000,
+	              "t APPEND x {70000+}\r\n", "#", " {70000}\r\n", "#", "\r\n");
+	/* a bad command's charge is given back too */
+	EXPECT_BUDGET(100000, "[+sync70000][ERR t unbalanced parentheses]{v NOOP}", 0,
+	              "t APPEND x ({70000}\r\n", "#", "\r\nv NOOP\r\n");
+}
 
 #define EXPECT(in, want) expect_lim((in), sizeof(in) - 1, (want), &auth_lim, __LINE__)
 
@@ -176,6 +273,8 @@ int main(void)
 		           "[ERR t TOOBIGliteral too big][ERR u lists nested too deep]{v NOOP}",
 		           &pre, __LINE__);
 	}
+
+	test_spool_budget();
 
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

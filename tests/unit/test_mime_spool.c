@@ -6,6 +6,7 @@
 #include "mime/spool.h"
 #include "tests/unit/check.h"
 
+#include <errno.h>
 #include <string.h>
 
 static void spool_bytes(struct mime_spool *m, const char *s, size_t n, bool bytewise)
@@ -80,6 +81,32 @@ static void test_budget(void)
 	mime_spool_set_budget(0);
 }
 
+/* Memory held outside a spool (an IMAP literal) shares the budget. */
+static void test_reserve(void)
+{
+	char big[10000];
+	memset(big, 'x', sizeof big);
+	mime_spool_set_budget(40000);
+	CHECK(mime_spool_reserve(30000) == 0 && mime_spool_in_use() == 30000, "reserve: taken");
+	CHECK(mime_spool_reserve(10001) == -ENOSPC && mime_spool_in_use() == 30000,
+	      "reserve: over the budget refused, nothing taken");
+	struct mime_spool a;
+	mime_spool_init(&a, 1 << 20, false);
+	mime_spool_append(&a, big, sizeof big);
+	CHECK(a.no_space, "reserve: a spool cannot take what a reservation holds");
+	mime_spool_free(&a);
+	mime_spool_release(30000);
+	CHECK(mime_spool_in_use() == 0, "reserve: released, %zu in use", mime_spool_in_use());
+	mime_spool_init(&a, 1 << 20, false);
+	mime_spool_append(&a, big, sizeof big);
+	CHECK(!a.no_space && mime_spool_reserve(40000) == -ENOSPC && mime_spool_reserve(1000) == 0,
+	      "reserve: a spool's memory counts against reservations");
+	mime_spool_release(1000);
+	mime_spool_free(&a);
+	CHECK(mime_spool_in_use() == 0, "reserve: %zu in use at the end", mime_spool_in_use());
+	mime_spool_set_budget(0);
+}
+
 static int collect(void *ud, const char *a, size_t n)
 {
 	char *out = ud;
@@ -121,6 +148,7 @@ int main(void)
 {
 	test_spool();
 	test_budget();
+	test_reserve();
 	test_strict_header();
 	return check_report("mime_spool");
 }
