@@ -21,24 +21,24 @@
 #include "app/serve.h"
 
 static const char usage_main[] =
-	"tern — a complete mail server in one binary\n"
-	"\n"
-	"usage: tern [--config FILE] COMMAND [ARGS]\n"
-	"\n"
-	"commands:\n"
-	"  serve                     run the server (SMTP, submission, POP3, IMAP)\n"
-	"  check-config              load and check the configuration, then exit\n"
-	"  domain add|list|del       manage the domains tern receives mail for\n"
-	"  user add|list|passwd|del  manage accounts\n"
-	"  alias add|list|del        manage aliases, including catch-all @domain\n"
-	"  queue list|show|retry|delete|bounce\n"
-	"                            inspect and manage the outbound queue\n"
-	"  version                   print the version\n"
-	"\n"
-	"options:\n"
-	"  -c, --config FILE   configuration file (default: $TERN_CONFIG, else the\n"
-	"                      embedded default: loopback ports, ./tern-data)\n"
-	"  -h, --help          this help; `tern COMMAND --help` for a command\n";
+    "tern — a complete mail server in one binary\n"
+    "\n"
+    "usage: tern [--config FILE] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  serve                     run the server (SMTP, submission, POP3, IMAP)\n"
+    "  check-config              load and check the configuration, then exit\n"
+    "  domain add|list|del       manage the domains tern receives mail for\n"
+    "  user add|list|passwd|del  manage accounts\n"
+    "  alias add|list|del        manage aliases, including catch-all @domain\n"
+    "  queue list|show|retry|delete|bounce\n"
+    "                            inspect and manage the outbound queue\n"
+    "  version                   print the version\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE   configuration file (default: $TERN_CONFIG, else the\n"
+    "                      embedded default: loopback ports, ./tern-data)\n"
+    "  -h, --help          this help; `tern COMMAND --help` for a command\n";
 
 static bool wants_help(int argc, char **argv)
 {
@@ -56,8 +56,9 @@ static int load_config(const char *path, struct config *cfg)
 	char err[1024];
 	if (config_load_file(cfg, path, err, sizeof err) < 0) {
 		fprintf(stderr, "tern: %s\n", err);
-		fprintf(stderr, "tern: fix the configuration (see config.example.toml), then run "
-		                "`tern check-config --config %s`\n",
+		fprintf(stderr,
+		        "tern: fix the configuration (see config.example.toml), then run "
+		        "`tern check-config --config %s`\n",
 		        path);
 		return -1;
 	}
@@ -84,8 +85,9 @@ static int cmd_check_config(struct config *cfg, int argc, char **argv)
 	}
 	printf("configuration ok: %s\n", cfg->path[0] ? cfg->path : "(embedded default)");
 	for (size_t i = 0; i < cfg->nlisten; i++)
-		printf("  listen %-10s %-22s tls=%s\n", config_protocol_name(cfg->listen[i].protocol),
-		       cfg->listen[i].address, config_tls_name(cfg->listen[i].tls));
+		printf("  listen %-10s %-22s tls=%s\n",
+		       config_protocol_name(cfg->listen[i].protocol), cfg->listen[i].address,
+		       config_tls_name(cfg->listen[i].tls));
 	printf("  data_dir %s, domain %s, hostname %s\n", cfg->data_dir, cfg->domain,
 	       cfg->hostname);
 	return 0;
@@ -127,7 +129,8 @@ int main(int argc, char **argv)
 		if ((strcmp(sub_argv[j], "-c") == 0 || strcmp(sub_argv[j], "--config") == 0) &&
 		    j + 1 < sub_argc) {
 			config_path = sub_argv[j + 1];
-			memmove(&sub_argv[j], &sub_argv[j + 2], sizeof(char *) * (size_t)(sub_argc - j - 2));
+			memmove(&sub_argv[j], &sub_argv[j + 2],
+			        sizeof(char *) * (size_t)(sub_argc - j - 2));
 			sub_argc -= 2;
 			j--;
 		}
@@ -145,16 +148,19 @@ int main(int argc, char **argv)
 	struct config cfg;
 	if (strcmp(cmd, "serve") == 0) {
 		if (wants_help(sub_argc, sub_argv)) {
-			printf("usage: tern [--config FILE] serve\n\n"
-			       "Runs every listener of the configuration on one event loop.\n"
-			       "With no configuration: SMTP 127.0.0.1:2525, submission 2587 (STARTTLS)\n"
-			       "and 2465 (TLS), POP3 2110/2995, IMAP 2143/2993, data in ./tern-data,\n"
-			       "domain localhost, a self-signed certificate made on first start.\n"
-			       "SIGTERM/SIGINT stop gracefully; SIGHUP reloads certificates.\n");
+			printf(
+			    "usage: tern [--config FILE] serve\n\n"
+			    "Runs every listener of the configuration on one event loop.\n"
+			    "With no configuration: SMTP 127.0.0.1:2525, submission 2587 "
+			    "(STARTTLS)\n"
+			    "and 2465 (TLS), POP3 2110/2995, IMAP 2143/2993, data in ./tern-data,\n"
+			    "domain localhost, a self-signed certificate made on first start.\n"
+			    "SIGTERM/SIGINT stop gracefully; SIGHUP reloads certificates.\n");
 			return 0;
 		}
 		if (sub_argc > 0) {
-			fprintf(stderr, "tern serve: unexpected argument '%s' (see tern serve --help)\n",
+			fprintf(stderr,
+			        "tern serve: unexpected argument '%s' (see tern serve --help)\n",
 			        sub_argv[0]);
 			return 2;
 		}

@@ -39,9 +39,9 @@ struct auth_settings {
 	bool plaintext_loopback; /* allow AUTH/LOGIN without TLS from loopback */
 	int64_t fail_delay_ms;   /* first failure delay, doubles per failure */
 	int64_t fail_max_delay_ms;
-	int64_t fail_limit;  /* failures per network (IPv4 /32, IPv6 /64) before refusal */
-	int64_t fail_window; /* seconds a failure counts */
-	int64_t account_fail_limit;       /* failures per account before slowing */
+	int64_t fail_limit;         /* failures per network (IPv4 /32, IPv6 /64) before refusal */
+	int64_t fail_window;        /* seconds a failure counts */
+	int64_t account_fail_limit; /* failures per account before slowing */
 	int64_t account_fail_interval_ms; /* then: one guess per interval from elsewhere */
 	/* The primary domain ([server] domain), in which a bare user name
 	 * is taken. Not an [auth] key: whoever creates the pool sets it. */

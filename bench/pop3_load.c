@@ -167,11 +167,21 @@ int main(int argc, char **argv)
 	long max = -1;
 	while ((c = getopt(argc, argv, "u:p:w:n:")) != -1) {
 		switch (c) {
-		case 'u': user = optarg; break;
-		case 'p': pass = optarg; break;
-		case 'w': window = atoi(optarg); break;
-		case 'n': max = atol(optarg); break;
-		default: fail(2, "usage: pop3_load [-u user] [-p pass] [-w window] [-n max] HOST:PORT");
+		case 'u':
+			user = optarg;
+			break;
+		case 'p':
+			pass = optarg;
+			break;
+		case 'w':
+			window = atoi(optarg);
+			break;
+		case 'n':
+			max = atol(optarg);
+			break;
+		default:
+			fail(2,
+			     "usage: pop3_load [-u user] [-p pass] [-w window] [-n max] HOST:PORT");
 		}
 	}
 	if (optind != argc - 1 || window < 1)
@@ -182,7 +192,8 @@ int main(int argc, char **argv)
 	if (!colon)
 		fail(2, "need HOST:PORT");
 	*colon = 0;
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_port = htons((uint16_t)atoi(colon + 1))};
 	if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
 		fail(2, "bad IPv4 address %s", host);
 	buf = malloc(bufcap);

@@ -41,13 +41,13 @@ enum state {
 	ST_CONNECTING,
 	ST_GREETING,
 	ST_EHLO,
-	ST_MAIL,   /* waiting for the reply to MAIL */
-	ST_RCPT,   /* waiting for the reply to RCPT */
-	ST_DATA,   /* waiting for 354 */
-	ST_BODY,   /* writing the message */
-	ST_DOT,    /* waiting for the 250 after end of data */
-	ST_RSET,   /* waiting for the reply to RSET after a failure */
-	ST_QUIT,   /* waiting for 221 */
+	ST_MAIL, /* waiting for the reply to MAIL */
+	ST_RCPT, /* waiting for the reply to RCPT */
+	ST_DATA, /* waiting for 354 */
+	ST_BODY, /* writing the message */
+	ST_DOT,  /* waiting for the 250 after end of data */
+	ST_RSET, /* waiting for the reply to RSET after a failure */
+	ST_QUIT, /* waiting for 221 */
 	ST_CLOSED,
 };
 
@@ -101,8 +101,8 @@ static long started, accepted, failed, conn_errors, protocol_errors;
 static double t_start, t_last_accept, deadline;
 static double *lat;
 static size_t nlat;
-static char *body;   /* the static part of every message (-B random) */
-static char *pool;   /* -B text: word lines, each message's body starts at another line */
+static char *body; /* the static part of every message (-B random) */
+static char *pool; /* -B text: word lines, each message's body starts at another line */
 static size_t pool_len, *pool_lines, pool_nlines;
 static size_t hdrlen; /* fixed length of the per-message header */
 static int open_sessions;
@@ -130,10 +130,11 @@ static void die(const char *fmt, ...)
 static void note_error(struct sess *s, const char *what, const char *reply)
 {
 	if (!errsample[0])
-		snprintf(errsample, sizeof errsample, "session %d state %d: %s: %.200s", s->idx, s->st,
-		         what, reply ? reply : "");
+		snprintf(errsample, sizeof errsample, "session %d state %d: %s: %.200s", s->idx,
+		         s->st, what, reply ? reply : "");
 	if (opt.verbose)
-		fprintf(stderr, "smtp_load: session %d: %s: %s\n", s->idx, what, reply ? reply : "");
+		fprintf(stderr, "smtp_load: session %d: %s: %s\n", s->idx, what,
+		        reply ? reply : "");
 }
 
 static void sess_connect(struct sess *s);
@@ -538,21 +539,32 @@ static void on_event(struct sess *s, uint32_t ev)
 static void build_pool(size_t blen)
 {
 	static const char *const words[] = {
-	    "the", "of", "and", "to", "a", "in", "is", "it", "you", "that", "he", "was", "for", "on",
-	    "are", "with", "as", "I", "his", "they", "be", "at", "one", "have", "this", "from", "or",
-	    "had", "by", "hot", "word", "but", "what", "some", "we", "can", "out", "other", "were",
-	    "all", "there", "when", "up", "use", "your", "how", "said", "an", "each", "she", "which",
-	    "do", "their", "time", "if", "will", "way", "about", "many", "then", "them", "write",
-	    "would", "like", "so", "these", "her", "long", "make", "thing", "see", "him", "two",
-	    "has", "look", "more", "day", "could", "go", "come", "did", "number", "sound", "no",
-	    "most", "people", "my", "over", "know", "water", "than", "call", "first", "who", "may",
-	    "down", "side", "been", "now", "find", "meeting", "report", "project", "schedule",
-	    "attached", "please", "review", "thanks", "regards", "invoice", "budget", "customer",
-	    "server", "release", "deadline", "tomorrow", "Monday", "Friday", "question", "answer",
-	    "update", "document", "version", "change", "team", "office", "account", "payment",
-	    "order", "delivery", "address", "information", "following", "important", "message",
-	    "discussed", "agreed", "proposal", "contract", "quarter", "results", "numbers", "figures",
-	    "morning", "afternoon", "weekend", "holiday", "travel", "hotel", "flight", "conference",
+	    "the",        "of",        "and",      "to",        "a",        "in",
+	    "is",         "it",        "you",      "that",      "he",       "was",
+	    "for",        "on",        "are",      "with",      "as",       "I",
+	    "his",        "they",      "be",       "at",        "one",      "have",
+	    "this",       "from",      "or",       "had",       "by",       "hot",
+	    "word",       "but",       "what",     "some",      "we",       "can",
+	    "out",        "other",     "were",     "all",       "there",    "when",
+	    "up",         "use",       "your",     "how",       "said",     "an",
+	    "each",       "she",       "which",    "do",        "their",    "time",
+	    "if",         "will",      "way",      "about",     "many",     "then",
+	    "them",       "write",     "would",    "like",      "so",       "these",
+	    "her",        "long",      "make",     "thing",     "see",      "him",
+	    "two",        "has",       "look",     "more",      "day",      "could",
+	    "go",         "come",      "did",      "number",    "sound",    "no",
+	    "most",       "people",    "my",       "over",      "know",     "water",
+	    "than",       "call",      "first",    "who",       "may",      "down",
+	    "side",       "been",      "now",      "find",      "meeting",  "report",
+	    "project",    "schedule",  "attached", "please",    "review",   "thanks",
+	    "regards",    "invoice",   "budget",   "customer",  "server",   "release",
+	    "deadline",   "tomorrow",  "Monday",   "Friday",    "question", "answer",
+	    "update",     "document",  "version",  "change",    "team",     "office",
+	    "account",    "payment",   "order",    "delivery",  "address",  "information",
+	    "following",  "important", "message",  "discussed", "agreed",   "proposal",
+	    "contract",   "quarter",   "results",  "numbers",   "figures",  "morning",
+	    "afternoon",  "weekend",   "holiday",  "travel",    "hotel",    "flight",
+	    "conference",
 	};
 	const size_t nw = sizeof words / sizeof words[0];
 	size_t target = ((size_t)4 << 20) + blen + 256;
@@ -614,17 +626,39 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt(argc, argv, "s:n:t:l:f:r:H:R:PvL:B:")) != -1) {
 		switch (c) {
-		case 's': opt.sessions = atoi(optarg); break;
-		case 'n': opt.total = atol(optarg); break;
-		case 't': opt.max_seconds = atof(optarg); break;
-		case 'l': opt.size = (size_t)atol(optarg); break;
-		case 'f': opt.from = optarg; break;
-		case 'r': opt.rcpt = optarg; break;
-		case 'H': opt.helo = optarg; break;
-		case 'R': opt.per_conn = atoi(optarg); break;
-		case 'P': opt.use_pipelining = 0; break;
-		case 'v': opt.verbose = 1; break;
-		case 'L': opt.label = optarg; break;
+		case 's':
+			opt.sessions = atoi(optarg);
+			break;
+		case 'n':
+			opt.total = atol(optarg);
+			break;
+		case 't':
+			opt.max_seconds = atof(optarg);
+			break;
+		case 'l':
+			opt.size = (size_t)atol(optarg);
+			break;
+		case 'f':
+			opt.from = optarg;
+			break;
+		case 'r':
+			opt.rcpt = optarg;
+			break;
+		case 'H':
+			opt.helo = optarg;
+			break;
+		case 'R':
+			opt.per_conn = atoi(optarg);
+			break;
+		case 'P':
+			opt.use_pipelining = 0;
+			break;
+		case 'v':
+			opt.verbose = 1;
+			break;
+		case 'L':
+			opt.label = optarg;
+			break;
 		case 'B':
 			if (strcmp(optarg, "random") == 0)
 				opt.random_body = 1;
@@ -633,7 +667,8 @@ int main(int argc, char **argv)
 			else
 				usage();
 			break;
-		default: usage();
+		default:
+			usage();
 		}
 	}
 	if (optind != argc - 1 || opt.sessions < 1 || opt.total < 1)
@@ -651,10 +686,11 @@ int main(int argc, char **argv)
 
 	/* The per-message header has a fixed length; the body fills the rest
 	 * with 78-byte lines (76 characters + CRLF), none starting with '.'. */
-	hdrlen = (size_t)snprintf(NULL, 0,
-	                          "From: <%s>\r\nTo: <%s>\r\nSubject: bench %012llu\r\n"
-	                          "Message-ID: <%012llu.%s>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\n",
-	                          opt.from, opt.rcpt, 0ULL, 0ULL, opt.helo);
+	hdrlen = (size_t)snprintf(
+	    NULL, 0,
+	    "From: <%s>\r\nTo: <%s>\r\nSubject: bench %012llu\r\n"
+	    "Message-ID: <%012llu.%s>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\n",
+	    opt.from, opt.rcpt, 0ULL, 0ULL, opt.helo);
 	if (opt.size < hdrlen + 2)
 		die("message size %zu is smaller than the header (%zu)", opt.size, hdrlen + 2);
 	size_t blen = opt.size - hdrlen;
@@ -663,7 +699,8 @@ int main(int argc, char **argv)
 		die("out of memory");
 	if (!opt.random_body)
 		build_pool(blen);
-	static const char alpha[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	static const char alpha[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	uint32_t rnd = 12345;
 	for (size_t i = 0; i < blen;) {
 		size_t rem = blen - i;

@@ -365,7 +365,8 @@ int store_account_del(struct store_tx *tx, const char *address)
 	return 0;
 }
 
-int store_account_list(struct store_rd *rd, int (*cb)(void *ud, const struct store_account *a), void *ud)
+int store_account_list(struct store_rd *rd, int (*cb)(void *ud, const struct store_account *a),
+                       void *ud)
 {
 	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;
@@ -447,8 +448,8 @@ int store_alias_del(struct store_tx *tx, const char *source)
 	return sqlite3_changes(db) > 0 ? 0 : -ENOENT;
 }
 
-int store_alias_list(struct store_rd *rd, int (*cb)(void *ud, const char *source, const char *target),
-                     void *ud)
+int store_alias_list(struct store_rd *rd,
+                     int (*cb)(void *ud, const char *source, const char *target), void *ud)
 {
 	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;

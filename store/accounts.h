@@ -26,9 +26,9 @@ struct store_tx;
 
 /* Domains. Names are validated (non-empty, <= 253 bytes, no '@' or spaces)
  * and lower-cased. */
-int store_domain_add(struct store_tx *tx, const char *name);    /* 0, -EEXIST, -EINVAL */
-int store_domain_del(struct store_tx *tx, const char *name);    /* 0, -ENOENT, -ENOTEMPTY (accounts);
-                                                         * the domain's aliases go with it */
+int store_domain_add(struct store_tx *tx, const char *name); /* 0, -EEXIST, -EINVAL */
+int store_domain_del(struct store_tx *tx, const char *name); /* 0, -ENOENT, -ENOTEMPTY (accounts);
+                                                              * the domain's aliases go with it */
 int store_domain_exists(struct store_rd *rd, const char *name); /* 1, 0, or negative */
 int store_domain_list(struct store_rd *rd, int (*cb)(void *ud, const char *name), void *ud);
 
@@ -49,13 +49,16 @@ struct store_account {
  * not fit struct store_account. account_id may be NULL. */
 int store_account_add(struct store_tx *tx, const char *address, const char *password_hash,
                       int64_t *account_id);
-int store_account_set_password(struct store_tx *tx, const char *address, const char *hash); /* -ENOENT */
-int store_account_set_disabled(struct store_tx *tx, const char *address, int disabled);     /* -ENOENT */
+int store_account_set_password(struct store_tx *tx, const char *address,
+                               const char *hash); /* -ENOENT */
+int store_account_set_disabled(struct store_tx *tx, const char *address,
+                               int disabled); /* -ENOENT */
 /* Removes the account, its mailboxes and entries, drops the message
  * reference counts (deleting messages nobody references any more) and
  * removes the aliases whose target is this address. -ENOENT if none. */
 int store_account_del(struct store_tx *tx, const char *address);
-int store_account_list(struct store_rd *rd, int (*cb)(void *ud, const struct store_account *a), void *ud);
+int store_account_list(struct store_rd *rd, int (*cb)(void *ud, const struct store_account *a),
+                       void *ud);
 int store_account_count(struct store_rd *rd); /* count or negative */
 /* 1 found (out filled), 0 not found, negative on error. */
 int store_account_lookup(struct store_rd *rd, const char *address, struct store_account *out);
@@ -67,8 +70,8 @@ int store_account_get(struct store_rd *rd, int64_t account_id, struct store_acco
  * target forwards). -EEXIST if the source exists as alias or account. */
 int store_alias_add(struct store_tx *tx, const char *source, const char *target);
 int store_alias_del(struct store_tx *tx, const char *source); /* 0, -ENOENT */
-int store_alias_list(struct store_rd *rd, int (*cb)(void *ud, const char *source, const char *target),
-                     void *ud);
+int store_alias_list(struct store_rd *rd,
+                     int (*cb)(void *ud, const char *source, const char *target), void *ud);
 
 /* Maximum number of alias hops store_resolve_rcpt() follows. */
 #define STORE_ALIAS_DEPTH 8

@@ -36,8 +36,8 @@ static void entry_row(sqlite3_stmt *st, struct store_entry *e)
 #define RANGE_WHERE "WHERE e.mailbox_id = ?1 AND e.uid BETWEEN ?2 AND ?3 ORDER BY e.uid LIMIT ?4"
 
 int store_entries_range(struct store_rd *rd, int64_t mailbox_id, uint32_t lo, uint32_t hi,
-                             size_t limit, enum store_entry_cols cols,
-                             int (*cb)(void *ud, const struct store_entry *e), void *ud)
+                        size_t limit, enum store_entry_cols cols,
+                        int (*cb)(void *ud, const struct store_entry *e), void *ud)
 {
 	sqlite3 *db = rd->db;
 	/* The same columns for all four, so entry_row() reads any of them;
@@ -79,8 +79,8 @@ int store_entries_range(struct store_rd *rd, int64_t mailbox_id, uint32_t lo, ui
 	return ret ? ret : rows;
 }
 
-int store_entry_get(struct store_rd *rd, int64_t mailbox_id, uint32_t uid,
-                         struct store_entry *out, char *kwbuf, size_t kwcap)
+int store_entry_get(struct store_rd *rd, int64_t mailbox_id, uint32_t uid, struct store_entry *out,
+                    char *kwbuf, size_t kwcap)
 {
 	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;
@@ -152,7 +152,7 @@ static size_t utf8_chars(const char *s, size_t n)
 }
 
 int store_search_text(struct store_rd *rd, int64_t mailbox_id, const char *needle, size_t nlen,
-                        enum store_fts_scope scope, uint32_t **uids, size_t *n)
+                      enum store_fts_scope scope, uint32_t **uids, size_t *n)
 {
 	sqlite3 *db = rd->db;
 	struct buf q = {0};
@@ -173,8 +173,8 @@ int store_search_text(struct store_rd *rd, int64_t mailbox_id, const char *needl
 	} else {
 		/* One FTS5 string: double quotes doubled. */
 		r = buf_adds(&q, scope == STORE_FTS_TEXT   ? "\""
-		                      : scope == STORE_FTS_BODY ? "body : \""
-		                                                : "hdr : \"");
+		                 : scope == STORE_FTS_BODY ? "body : \""
+		                                           : "hdr : \"");
 		for (size_t i = 0; r == 0 && i < nlen; i++) {
 			if (needle[i] == '"')
 				r = buf_addc(&q, '"');
@@ -215,7 +215,7 @@ int store_search_text(struct store_rd *rd, int64_t mailbox_id, const char *needl
 }
 
 int store_expunged_uids(struct store_rd *rd, int64_t mailbox_id, int64_t modseq, uint32_t lo,
-                              uint32_t hi, uint32_t **uids, size_t *n)
+                        uint32_t hi, uint32_t **uids, size_t *n)
 {
 	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;
@@ -361,7 +361,7 @@ int store_flags_job(struct store_tx *tx, void *arg)
 		int64_t em = sqlite3_column_int64(sel, 2);
 		uint32_t nf = q->op == STORE_FLAGS_SET   ? q->flags
 		              : q->op == STORE_FLAGS_ADD ? flags | q->flags
-		                                        : flags & ~q->flags;
+		                                         : flags & ~q->flags;
 		nf &= STORE_FLAG_ALL;
 		char *nk = keywords_apply(cur ? cur : "", q->op, kws);
 		if (!nk) {
@@ -765,8 +765,9 @@ out:
 	return rc < 0 ? rc : count;
 }
 
-int store_entries_update_flags(struct store_tx *tx, int64_t mailbox_id, uint32_t uid, uint32_t add_mask,
-                               uint32_t remove_mask, uint32_t *flags_out, int64_t *modseq_out)
+int store_entries_update_flags(struct store_tx *tx, int64_t mailbox_id, uint32_t uid,
+                               uint32_t add_mask, uint32_t remove_mask, uint32_t *flags_out,
+                               int64_t *modseq_out)
 {
 	sqlite3 *db = tx->rd.db;
 	sqlite3_stmt *st;
@@ -829,8 +830,8 @@ int64_t store_entries_count_above(struct store_rd *rd, int64_t mailbox_id, uint3
 	return n;
 }
 
-int store_entry_flags(struct store_rd *rd, int64_t mailbox_id, uint32_t uid, uint32_t *flags, int64_t *modseq,
-                    char *kw, size_t kwcap)
+int store_entry_flags(struct store_rd *rd, int64_t mailbox_id, uint32_t uid, uint32_t *flags,
+                      int64_t *modseq, char *kw, size_t kwcap)
 {
 	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;

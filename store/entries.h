@@ -77,12 +77,12 @@ enum store_fts_scope { STORE_FTS_BODY, STORE_FTS_TEXT, STORE_FTS_HEADERS };
 /* UIDs of the mailbox whose text matches needle (UTF-8), case-
  * insensitively, as a substring, in scope. *uids is malloc'd, ascending. */
 int store_search_text(struct store_rd *rd, int64_t mailbox_id, const char *needle, size_t nlen,
-                        enum store_fts_scope scope, uint32_t **uids, size_t *n);
+                      enum store_fts_scope scope, uint32_t **uids, size_t *n);
 
 /* UIDs expunged since modseq (QRESYNC VANISHED (EARLIER)), ascending,
  * restricted to lo..hi. *uids malloc'd. */
 int store_expunged_uids(struct store_rd *rd, int64_t mailbox_id, int64_t modseq, uint32_t lo,
-                              uint32_t hi, uint32_t **uids, size_t *n);
+                        uint32_t hi, uint32_t **uids, size_t *n);
 
 /* ---- keywords ---- */
 
@@ -106,10 +106,10 @@ struct store_flags_req {
 	size_t n;
 	enum store_flag_op op;
 	uint32_t flags;
-	const char *keywords;               /* space-separated, distinct; "" for none */
-	int64_t unchangedsince;             /* < 0: none */
+	const char *keywords;          /* space-separated, distinct; "" for none */
+	int64_t unchangedsince;        /* < 0: none */
 	struct store_flag_result *res; /* n entries, caller-allocated */
-	int64_t highestmodseq;              /* result */
+	int64_t highestmodseq;         /* result */
 };
 int store_flags_job(struct store_tx *tx, void *arg);
 void store_flags_req_clear(struct store_flags_req *r);

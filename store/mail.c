@@ -30,7 +30,8 @@
 
 /* ---- messages ---- */
 
-ssize_t store_message_read(struct store_rd *rd, int64_t message_id, size_t offset, void *buf, size_t len)
+ssize_t store_message_read(struct store_rd *rd, int64_t message_id, size_t offset, void *buf,
+                           size_t len)
 {
 	sqlite3 *db = rd->db;
 	sqlite3_blob *blob = NULL;

@@ -75,7 +75,8 @@ int store_deliver_job(struct store_tx *tx, void *arg);
 /* Reads up to len bytes of the message from offset (incrementally, so a
  * big message is never loaded whole). Returns bytes read (0 at or past the
  * end), -ENOENT if no such message, negative on error. */
-ssize_t store_message_read(struct store_rd *rd, int64_t message_id, size_t offset, void *buf, size_t len);
+ssize_t store_message_read(struct store_rd *rd, int64_t message_id, size_t offset, void *buf,
+                           size_t len);
 /* Size in bytes, -ENOENT, or negative. */
 int64_t store_message_size(struct store_rd *rd, int64_t message_id);
 /* Add delta to a message's refcount; a message that reaches 0 is deleted.

@@ -62,8 +62,8 @@ void rcpt_cache_free(struct rcpt_cache *c)
 /* Re-read the counter; empty the cache if it moved (or cannot be read). */
 static void check(struct rcpt_cache *c, struct store *s, uint64_t now)
 {
-	int64_t serial = store_scalar(s->rd.db,
-	                              "SELECT value FROM meta WHERE key = 'directory' LIMIT ?1", 1);
+	int64_t serial =
+	    store_scalar(s->rd.db, "SELECT value FROM meta WHERE key = 'directory' LIMIT ?1", 1);
 	if (serial < 0 || serial != c->serial)
 		clear(c);
 	c->serial = serial;

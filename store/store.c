@@ -67,8 +67,6 @@
 #include <unistd.h>
 #include <time.h>
 
-
-
 /* ---- small helpers ---- */
 
 const char *store_path(const struct store *s)
@@ -125,14 +123,6 @@ void store_read_end(struct store_rd *rd, bool begun)
 		read_step(rd->db, "ROLLBACK");
 	}
 }
-
-
-
-
-
-
-
-
 
 /* ---- open / close ---- */
 

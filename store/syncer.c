@@ -53,7 +53,7 @@ int store_wal_sync(struct store *s)
  * comes at the latest STORE_LAZY_SYNC_MS after the oldest unsynced commit;
  * with jobs waiting the syncer syncs at once. wlock held. */
 void store_queue_for_sync(struct store *s, struct store_job *jobs, struct store_job *last,
-                           bool lazy_only)
+                          bool lazy_only)
 {
 	uv_mutex_lock(&s->smu);
 	if (jobs) {

@@ -202,7 +202,7 @@ struct imap_header_cache *imap_header_cache_get(struct store_rd *rd, int64_t mai
 	if (h->upto < UINT32_MAX) {
 		struct fill f = {.rd = rd, .h = h};
 		int r = store_entries_range(rd, mailbox_id, h->upto + 1, UINT32_MAX, 0,
-		                                 STORE_COLS_HEADERS, fill_cb, &f);
+		                            STORE_COLS_HEADERS, fill_cb, &f);
 		if (r < 0)
 			return NULL; /* what was read is right: entries come in UID order */
 		if (h->n > IMAP_HEADER_CACHE_MAX * 2) {

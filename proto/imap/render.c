@@ -233,8 +233,7 @@ static int params_write(struct buf *out, const struct mime_param *ps, unsigned n
 			r = imap_nstring(out, ps[i].wire_value);
 	}
 	if (r == 0 && default_charset && !seen)
-		r = buf_adds(out,
-		                  n ? " \"charset\" \"us-ascii\"" : "\"charset\" \"us-ascii\"");
+		r = buf_adds(out, n ? " \"charset\" \"us-ascii\"" : "\"charset\" \"us-ascii\"");
 	return r ? r : buf_addc(out, ')');
 }
 
@@ -300,8 +299,7 @@ static int num(struct buf *out, size_t v)
 }
 
 /* The fields of a non-multipart part up to and including size. */
-static int single_head(const struct mime_message *m, const struct mime_part *p,
-                       struct buf *out)
+static int single_head(const struct mime_message *m, const struct mime_part *p, struct buf *out)
 {
 	const char *type = p->type, *subtype = p->subtype;
 	const struct mime_param *ps = p->params;

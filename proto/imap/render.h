@@ -36,8 +36,7 @@ int imap_part_bodystructure(const struct mime_message *m, const struct mime_part
 /* ENVELOPE of the message whose root is msgpart (m->root or p->message):
  * ("date" "subject" (from) (sender) (reply-to) (to) (cc) (bcc)
  * "in-reply-to" "message-id").  Encoded words are left encoded. */
-int imap_envelope(const struct mime_message *m, const struct mime_part *msgpart,
-                  struct buf *out);
+int imap_envelope(const struct mime_message *m, const struct mime_part *msgpart, struct buf *out);
 
 /* Append s as an IMAP string: quoted when it is short 7-bit text without
  * CR/LF, a literal {n}\r\n otherwise; NUL bytes are dropped. */

@@ -266,17 +266,20 @@ static struct conn_limits limits2 = {
 
 static void on_conn_plain(uv_stream_t *server, int status)
 {
-	conn_accept(server->loop, server, CONN_TLS_STARTTLS, g_tls, TLS_PROFILE_CLIENTS, &limits, p_start, &start_ctx);
+	conn_accept(server->loop, server, CONN_TLS_STARTTLS, g_tls, TLS_PROFILE_CLIENTS, &limits,
+	            p_start, &start_ctx);
 }
 
 static void on_conn_tls(uv_stream_t *server, int status)
 {
-	conn_accept(server->loop, server, CONN_TLS_IMPLICIT, g_tls, TLS_PROFILE_CLIENTS, &limits, p_start, &start_ctx);
+	conn_accept(server->loop, server, CONN_TLS_IMPLICIT, g_tls, TLS_PROFILE_CLIENTS, &limits,
+	            p_start, &start_ctx);
 }
 
 static void on_conn_limited(uv_stream_t *server, int status)
 {
-	conn_accept(server->loop, server, CONN_TLS_NONE, NULL, TLS_PROFILE_CLIENTS, &limits2, p_start, &start_ctx);
+	conn_accept(server->loop, server, CONN_TLS_NONE, NULL, TLS_PROFILE_CLIENTS, &limits2,
+	            p_start, &start_ctx);
 }
 
 static uv_tcp_t lst[3];

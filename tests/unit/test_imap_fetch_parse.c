@@ -43,7 +43,8 @@ int main(void)
 	done(&c);
 	CHECK(fetch("a FETCH 1 fast", &c, &f, &err) == 0 && f.n == 3, "FAST");
 	done(&c);
-	CHECK(fetch("a FETCH 1 FULL", &c, &f, &err) == 0 && f.n == 5 && f.atts[4].kind == IMAP_FA_BODY,
+	CHECK(fetch("a FETCH 1 FULL", &c, &f, &err) == 0 && f.n == 5 &&
+	          f.atts[4].kind == IMAP_FA_BODY,
 	      "FULL");
 	done(&c);
 	CHECK(fetch("a UID FETCH 1:* (FLAGS)", &c, &f, &err) == 0 && f.n == 2 &&
@@ -83,12 +84,13 @@ int main(void)
 	done(&c);
 	CHECK(fetch("a FETCH 1 (BINARY[1] BINARY.SIZE[1] BINARY.PEEK[2]<0.10>)", &c, &f, &err) ==
 	              0 &&
-	          f.n == 3 && f.atts[0].kind == IMAP_FA_BINARY && f.atts[1].kind == IMAP_FA_BINARY_SIZE &&
-	          f.atts[2].peek && strcmp(f.atts[1].name, "BINARY.SIZE[1]") == 0,
+	          f.n == 3 && f.atts[0].kind == IMAP_FA_BINARY &&
+	          f.atts[1].kind == IMAP_FA_BINARY_SIZE && f.atts[2].peek &&
+	          strcmp(f.atts[1].name, "BINARY.SIZE[1]") == 0,
 	      "BINARY");
 	done(&c);
-	CHECK(fetch("a FETCH 1 (RFC822 RFC822.HEADER RFC822.TEXT)", &c, &f, &err) == 0 && f.n == 3 &&
-	          f.sets_seen && f.needs_message,
+	CHECK(fetch("a FETCH 1 (RFC822 RFC822.HEADER RFC822.TEXT)", &c, &f, &err) == 0 &&
+	          f.n == 3 && f.sets_seen && f.needs_message,
 	      "RFC822*");
 	done(&c);
 	CHECK(fetch("a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345 VANISHED)", &c, &f, &err) == 0 &&
@@ -119,7 +121,8 @@ int main(void)
 	done(&c);
 	CHECK(fetch("a FETCH 1 BINARY[HEADER]", &c, &f, &err) == -EINVAL, "BINARY[HEADER]");
 	done(&c);
-	CHECK(fetch("a FETCH 1 BINARY.SIZE[1]<0.5>", &c, &f, &err) == -EINVAL, "BINARY.SIZE partial");
+	CHECK(fetch("a FETCH 1 BINARY.SIZE[1]<0.5>", &c, &f, &err) == -EINVAL,
+	      "BINARY.SIZE partial");
 	done(&c);
 	CHECK(fetch("a FETCH 1 (FLAGS) (VANISHED)", &c, &f, &err) == -EINVAL, "VANISHED alone");
 	done(&c);
@@ -140,7 +143,8 @@ int main(void)
 	int64_t d, t;
 	CHECK(imap_parse_date("1-Feb-1994", 10, &d) == 0 && d == imap_days_from_civil(1994, 2, 1),
 	      "date");
-	CHECK(imap_parse_date("\"01-feb-1994\"", 13, &d) == 0 && d == imap_days_from_civil(1994, 2, 1),
+	CHECK(imap_parse_date("\"01-feb-1994\"", 13, &d) == 0 &&
+	          d == imap_days_from_civil(1994, 2, 1),
 	      "quoted date");
 	CHECK(imap_parse_date("30-Feb-1994", 11, &d) < 0, "Feb 30");
 	CHECK(imap_parse_date("1-Foo-1994", 10, &d) < 0, "bad month");
@@ -152,10 +156,12 @@ int main(void)
 	imap_format_date_time(837596665, buf);
 	CHECK(strcmp(buf, "17-Jul-1996 09:44:25 +0000") == 0, "format %s", buf);
 	const char *rd = "Tue, 1 Jul 2003 10:52:37 +0200";
-	CHECK(imap_parse_rfc5322_day(rd, strlen(rd), &d) == 0 && d == imap_days_from_civil(2003, 7, 1),
+	CHECK(imap_parse_rfc5322_day(rd, strlen(rd), &d) == 0 &&
+	          d == imap_days_from_civil(2003, 7, 1),
 	      "rfc5322");
 	rd = "(comment) 5 Nov 98 23:59 EST";
-	CHECK(imap_parse_rfc5322_day(rd, strlen(rd), &d) == 0 && d == imap_days_from_civil(1998, 11, 5),
+	CHECK(imap_parse_rfc5322_day(rd, strlen(rd), &d) == 0 &&
+	          d == imap_days_from_civil(1998, 11, 5),
 	      "obsolete year");
 	rd = "garbage";
 	CHECK(imap_parse_rfc5322_day(rd, strlen(rd), &d) < 0, "garbage date");

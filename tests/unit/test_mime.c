@@ -1173,14 +1173,15 @@ static void test_handwritten(void)
 	/* An HTML numeric reference above the BMP is the character (it was
 	 * U+FFFD), a surrogate or one past U+10FFFF is U+FFFD. */
 	{
-		static const char html[] = "Content-Type: text/html\r\n\r\n"
-		                           "<p>smile &#x1F600; &#128512; &#xD800; &#x110000;</p>\r\n";
+		static const char html[] =
+		    "Content-Type: text/html\r\n\r\n"
+		    "<p>smile &#x1F600; &#128512; &#xD800; &#x110000;</p>\r\n";
 		struct mime_message *m;
 		CHECK(mime_parse(html, strlen(html), &m) == 0, "html parses");
 		struct buf b = {0};
 		mime_searchable_text(m, MIME_TEXT_BODY, 0, &b);
 		CHECK(b.data && strstr(b.data, "smile \xf0\x9f\x98\x80 \xf0\x9f\x98\x80 "
-		                                "\xef\xbf\xbd \xef\xbf\xbd"),
+		                               "\xef\xbf\xbd \xef\xbf\xbd"),
 		      "numeric references: %s", b.data ? b.data : "(none)");
 		buf_free(&b);
 		mime_free(&m);

@@ -13,9 +13,11 @@ static void both(const char *utf8, const char *m7)
 {
 	char out[256];
 	ssize_t n = mutf7_encode(utf8, strlen(utf8), out, sizeof out);
-	CHECK(n >= 0 && strcmp(out, m7) == 0, "encode %s -> %s (got %s)", utf8, m7, n >= 0 ? out : "ERR");
+	CHECK(n >= 0 && strcmp(out, m7) == 0, "encode %s -> %s (got %s)", utf8, m7,
+	      n >= 0 ? out : "ERR");
 	n = mutf7_decode(m7, strlen(m7), out, sizeof out);
-	CHECK(n >= 0 && strcmp(out, utf8) == 0, "decode %s -> %s (got %s)", m7, utf8, n >= 0 ? out : "ERR");
+	CHECK(n >= 0 && strcmp(out, utf8) == 0, "decode %s -> %s (got %s)", m7, utf8,
+	      n >= 0 ? out : "ERR");
 }
 
 static void bad(const char *m7)
@@ -35,17 +37,17 @@ int main(void)
 	both("a😀b€", "a&2D3eAA-b&IKw-");
 	both("", "");
 
-	bad("&");          /* unterminated */
-	bad("&AGE-");      /* encodes printable ASCII 'a' */
-	bad("&Jjo!");      /* bad base64 */
+	bad("&");                  /* unterminated */
+	bad("&AGE-");              /* encodes printable ASCII 'a' */
+	bad("&Jjo!");              /* bad base64 */
 	bad("&U,BTFw-&ZeVnLIqe-"); /* two adjacent shifts must be one */
-	bad("&2D0-");      /* lone high surrogate */
-	bad("&3gA-");      /* lone low surrogate */
-	bad("&AAA-");      /* NUL */
-	bad("&APw");       /* missing '-' */
-	bad("&APx-");      /* non-zero padding bits */
-	bad("\xc3\xbc");   /* raw 8-bit */
-	bad("a\tb");       /* control */
+	bad("&2D0-");              /* lone high surrogate */
+	bad("&3gA-");              /* lone low surrogate */
+	bad("&AAA-");              /* NUL */
+	bad("&APw");               /* missing '-' */
+	bad("&APx-");              /* non-zero padding bits */
+	bad("\xc3\xbc");           /* raw 8-bit */
+	bad("a\tb");               /* control */
 
 	char out[8];
 	CHECK(mutf7_encode("Entwürfe", 9, out, sizeof out) == -ENAMETOOLONG, "overflow");
