@@ -49,7 +49,7 @@ static size_t receive(struct rx *r, const char *in, size_t n, bool normalize, co
 	size_t have = 0, fed = 0, si = 0;
 	while (!r->ended && fed < n) {
 		size_t step = steps[si] ? steps[si] : n;
-		if (steps[si + 1])
+		if (steps[si] && steps[si + 1]) /* a 0 ends the list */
 			si++;
 		if (step > n - fed)
 			step = n - fed;
