@@ -21,8 +21,9 @@ static int failures, passes;
 static const char *const known[] = {
     "$y$j9T$wgXLXvMoM6vk.N0DW6Pb0.$0fAs2zS6o0d/4.YQeUqegDNTFAW29kpc3Pd55PRLQXD",
     "$2b$08$0tFmRy3nrhe71Xu54K9RWugkZJqW3sQ6lBn.FBMrvRq6.QjtCaxAC",
-    "$6$kb64Une3M5cXpgPK$6UfGwie8iwqTwxcwBjKpFScl/"
-    "WRoECSvUosa56zR6LIxlpqNHsI.E2kdcxpZLtfsjVVo5aH04jhCp9f8GIgXp0",
+    /* one literal, split (parenthesised: -Wstring-concatenation) */
+    ("$6$kb64Une3M5cXpgPK$6UfGwie8iwqTwxcwBjKpFScl/"
+     "WRoECSvUosa56zR6LIxlpqNHsI.E2kdcxpZLtfsjVVo5aH04jhCp9f8GIgXp0"),
 };
 
 static double now_s(void)
