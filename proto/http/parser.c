@@ -31,7 +31,9 @@
  *    quoted-pair; §7.1.1 is followed here), a chunk line of at most
  *    HTTP_CHUNK_LINE_MAX bytes.
  *  - The request line: one SP each side of the target, the target VCHARs
- *    only (llhttp also refuses obs-text there), "HTTP/" in capitals. A
+ *    only (llhttp also refuses obs-text there) and in one of the four
+ *    forms of §3.2 (llhttp also checks the first byte, but takes "*x"),
+ *    "HTTP/" in capitals. A
  *    method is any token: unknown ones (and lowercase "get") are
  *    HTTP_OTHER for the caller to answer 501 (llhttp refuses methods it
  *    does not know). HTTP/1.x other than 1.0 and 1.1, and any other
@@ -382,6 +384,30 @@ static enum http_parse_event end_head(struct http_parser *p)
 	return HTTP_PARSE_HEAD;
 }
 
+/* The request-target is one of the four forms of RFC 9112 §3.2 (its bytes
+ * are VCHARs already): origin-form "/...", asterisk-form "*", absolute-form
+ * "scheme:..." (RFC 3986 §3.1), or, for CONNECT only, authority-form. */
+static bool target_form(const char *method, const char *t, size_t n)
+{
+	if (n == 0)
+		return false;
+	if (strcmp(method, "CONNECT") == 0 || t[0] == '/')
+		return true;
+	if (t[0] == '*')
+		return n == 1;
+	if (!((t[0] >= 'a' && t[0] <= 'z') || (t[0] >= 'A' && t[0] <= 'Z')))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+		if (c == ':')
+			return true;
+		if (!(c >= '0' && c <= '9') && !((c | 0x20) >= 'a' && (c | 0x20) <= 'z') &&
+		    c != '+' && c != '-' && c != '.')
+			return false;
+	}
+	return false;
+}
+
 /* One byte of the head (request line and header fields). */
 static enum http_parse_event head_byte(struct http_parser *p, unsigned char c)
 {
@@ -411,7 +437,7 @@ static enum http_parse_event head_byte(struct http_parser *p, unsigned char c)
 			p->req.target_len++;
 			return HTTP_PARSE_MORE;
 		}
-		if (c != ' ' || p->req.target_len == 0)
+		if (c != ' ' || !target_form(p->req.method_name, p->req.target, p->req.target_len))
 			return fail(p, 400, "invalid request-target");
 		p->head[p->w++] = '\0';
 		p->st = S_VERSION;

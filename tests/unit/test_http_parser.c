@@ -471,6 +471,16 @@ static void test_request_line(void)
 	EXPECT("obs-text in target", "GET /\xe4 HTTP/1.1\r\n" HOST "\r\n", H400);
 	EXPECT("NUL in target", "GET /\0 HTTP/1.1\r\n" HOST "\r\n", H400);
 	EXPECT("tab in target", "GET /a\tb HTTP/1.1\r\n" HOST "\r\n", H400);
+	EXPECT("target not a form", "GET 1 HTTP/1.1\r\n" HOST "\r\n", H400);
+	EXPECT("target quote", "GET \" HTTP/1.1\r\n" HOST "\r\n", H400);
+	EXPECT("target star", "OPTIONS *x HTTP/1.1\r\n" HOST "\r\n", H400);
+	EXPECT("target scheme without colon", "GET http HTTP/1.1\r\n" HOST "\r\n", H400);
+	EXPECT("target bad scheme", "GET ht_tp://a/ HTTP/1.1\r\n" HOST "\r\n", H400);
+	EXPECT("target urn", "GET urn:a HTTP/1.1\r\n" HOST "\r\n",
+	       "HEAD GET urn:a 1.1 {Host=h} cl=-1 ka host=h\nDONE\nidle\n");
+	EXPECT("target authority", "CONNECT [::1]:443 HTTP/1.1\r\n" HOST "\r\n",
+	       "HEAD other:CONNECT [::1]:443 1.1 {Host=h} cl=-1 ka host=h\nDONE\nidle\n");
+	EXPECT("target authority not CONNECT", "GET [::1]:443 HTTP/1.1\r\n" HOST "\r\n", H400);
 	EXPECT("garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", H400);
 }
 
