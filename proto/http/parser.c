@@ -423,7 +423,7 @@ static enum http_parse_event head_byte(struct http_parser *p, unsigned char c)
 			p->head[p->w++] = (char)c;
 			return HTTP_PARSE_MORE;
 		}
-		if (c != ' ')
+		if (c != ' ' || p->w == 0)
 			return fail(p, 400, "invalid method");
 		p->head[p->w++] = '\0';
 		p->req.method_name = p->head;

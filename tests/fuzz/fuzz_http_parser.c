@@ -27,8 +27,12 @@ struct run {
 
 static void check_request(const struct http_request *r)
 {
-	if (!r->method_name || !r->target || strlen(r->target) != r->target_len || !r->target_len)
+	if (!r->method_name || !*r->method_name || !r->target ||
+	    strlen(r->target) != r->target_len || !r->target_len)
 		abort();
+	for (const char *m = r->method_name; *m; m++)
+		if (*m <= ' ' || *m >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", *m))
+			abort(); /* a token */
 	if (r->version_minor != 0 && r->version_minor != 1)
 		abort();
 	if (r->chunked && r->content_length != -1)

@@ -463,7 +463,10 @@ static void test_request_line(void)
 	EXPECT("two spaces after target", "GET /  HTTP/1.1\r\n" HOST "\r\n", H400);
 	EXPECT("tab separator", "GET\t/ HTTP/1.1\r\n" HOST "\r\n", H400);
 	EXPECT("leading space", " GET / HTTP/1.1\r\n" HOST "\r\n", H400);
-	EXPECT("empty method", "/ HTTP/1.1\r\n" HOST "\r\n", H400);
+	EXPECT("empty method", " / HTTP/1.1\r\n" HOST "\r\n", H400);
+	EXPECT("space after a request", "GET / HTTP/1.1\r\n" HOST "\r\n / HTTP/1.1\r\n",
+	       "HEAD GET / 1.1 {Host=h} cl=-1 ka host=h\nDONE\nERROR 400\n");
+	EXPECT("slash method", "/ HTTP/1.1\r\n" HOST "\r\n", H400);
 	EXPECT("method with a slash", "GE/T / HTTP/1.1\r\n" HOST "\r\n", H400);
 	EXPECT("lowercase method", "get / HTTP/1.1\r\n" HOST "\r\n",
 	       "HEAD other:get / 1.1 {Host=h} cl=-1 ka host=h\nDONE\nidle\n");
