@@ -15,9 +15,10 @@
  * obs-fold header line, whitespace between a field name and its colon, a
  * bare CR anywhere in the head, a NUL or control byte in a field value, a
  * chunk size that overflows, and anything after a chunk size that is not a
- * chunk extension are all 400. A bare LF ends a line only where RFC 9112
- * §2.2 lets a recipient accept it (it is refused in chunked framing, where
- * request smugglers use it).
+ * chunk extension are all 400. A bare LF ends no line (RFC 9112 §2.2 only
+ * lets a recipient accept it; Node's llhttp refuses it in the head and in
+ * chunked framing, where request smugglers use it): it is 400 except as an
+ * empty line before the request line.
  *
  * Limits: the request head (request line and every header line, CRLFs
  * included) must fit in max_head bytes (431 if over, 414 if the request
@@ -42,8 +43,9 @@
  *                     read and dropped). The parser is ready for the next
  *                     request.
  *   HTTP_PARSE_ERROR  the input is not a valid request: http_parser_status()
- *                     is the status to answer (400, 414, 431, 501, 505)
- *                     and http_parser_error() a short reason for the log.
+ *                     is the status to answer (400, 414, 417, 431, 501,
+ *                     505) and http_parser_error() a short reason for the
+ *                     log.
  *                     The parser is stuck in the error state (every later
  *                     call returns ERROR and uses nothing): the caller
  *                     answers and closes the connection.
