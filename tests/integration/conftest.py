@@ -33,6 +33,14 @@ SANITIZER_MARKS = ("WARNING: ThreadSanitizer:", "ERROR: ThreadSanitizer:", "FATA
                    "ERROR: AddressSanitizer:", "ERROR: LeakSanitizer:", ": runtime error: ")
 
 
+def sanitized_build():
+    """An ASan or TSan build: freed memory sits in quarantine and shadow
+    memory grows with use, so RSS says nothing about tern's own bound."""
+    with open(TERN_BIN, "rb") as f:
+        data = f.read()
+    return b"__asan_init" in data or b"__tsan_init" in data
+
+
 def sanitizer_report(text):
     """The first sanitizer report in text (up to 6000 characters of it),
     or None."""

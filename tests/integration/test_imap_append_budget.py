@@ -12,21 +12,13 @@ import socket
 import threading
 import time
 
-from conftest import HOST, TERN_BIN
+from conftest import HOST, sanitized_build
 
 USER = "alice@example.test"
 PASSWORD = "correct horse 1"
 MB = 1024 * 1024
 BUDGET = 64 * MB
 SIZE = 20 * MB  # three fit in the budget, a fourth does not
-
-
-def sanitized_build():
-    """An ASan or TSan build: freed memory sits in quarantine and shadow
-    memory grows with use, so RSS says nothing about tern's own bound."""
-    with open(TERN_BIN, "rb") as f:
-        data = f.read()
-    return b"__asan_init" in data or b"__tsan_init" in data
 
 
 def rss_kb(pid):
