@@ -31,6 +31,7 @@
 
 #include "auth/throttle.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "store/accounts.h"
 #include "store/store.h"
 
@@ -82,6 +83,10 @@ static void on_timer_closed(uv_handle_t *h)
 static void on_answer(uv_timer_t *t)
 {
 	struct auth_req *req = t->data;
+	metric_add(req->result == AUTH_OK          ? MET_LOGIN_OK
+	           : req->result == AUTH_THROTTLED ? MET_LOGIN_THROTTLED
+	                                           : MET_LOGIN_FAILED,
+	           1);
 	if (!req->cancelled)
 		req->done(req->ud, req->result, req->result == AUTH_OK ? &req->acct : NULL);
 	uv_close((uv_handle_t *)&req->timer, on_timer_closed);

@@ -23,6 +23,7 @@ void buf_reset(struct buf *b); /* len = 0, keeps the memory */
 int buf_add(struct buf *b, const void *p, size_t n);
 int buf_adds(struct buf *b, const char *s);
 int buf_addc(struct buf *b, char c);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The contents as a malloc'd string ("" when empty) that the caller
  * frees; the buffer is empty afterwards. NULL on allocation failure. */
 char *buf_take(struct buf *b);

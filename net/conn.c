@@ -55,6 +55,7 @@
  * and discarding) before closing, so unread pipelined input does not turn
  * our last reply into a reset. A deadline bounds the whole thing.
  */
+#include "lib/metrics.h"
 #include "net/conn_int.h"
 #include "net/limits.h"
 #include "tls/tls.h"
@@ -151,8 +152,11 @@ static void on_handle_closed(uv_handle_t *h)
 		return;
 	if (c->have_cb && c->cb.closed)
 		c->cb.closed(c);
-	if (c->limits_held)
+	if (c->limits_held) {
 		limits_conn_release(c->peer_ip);
+		if (c->limits.metrics_slot)
+			metric_add(MET_OPEN_SMTP + c->limits.metrics_slot - 1, -1);
+	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else if (live_head == c)
@@ -293,7 +297,17 @@ static void fr_dot(void *ud, const char *data, size_t len, bool end, unsigned fl
 		framer_stop(&c->framer);
 }
 
-static const struct framer_ops framer_ops = {fr_line, fr_block, fr_dot};
+static size_t fr_raw(void *ud, const char *data, size_t len)
+{
+	struct conn *c = ud;
+	c->events++;
+	size_t used = c->cb.raw ? c->cb.raw(c, data, len) : len;
+	if (!can_deliver(c))
+		framer_stop(&c->framer);
+	return used;
+}
+
+static const struct framer_ops framer_ops = {fr_line, fr_block, fr_dot, fr_raw};
 
 /* Everything read has been handled: give the input buffer (a line's worth
  * plus READ_SLACK, ~24 KiB) back until the next read. Most connections are
@@ -306,6 +320,8 @@ static void release_idle_input(struct conn *c)
 		c->in = NULL;
 		c->in_cap = c->in_r = c->in_w = 0;
 	}
+	if (c->tls && c->tls_state == TS_ON)
+		tls_session_release_input(c->tls);
 }
 
 /* Make c->in big enough for the current max_line and move unread bytes to
@@ -715,6 +731,12 @@ void conn_read_block(struct conn *c, uint64_t n)
 	mode_changed(c);
 }
 
+void conn_read_raw(struct conn *c)
+{
+	framer_set_raw(&c->framer);
+	mode_changed(c);
+}
+
 void conn_read_dot(struct conn *c)
 {
 	framer_set_dot(&c->framer);
@@ -940,9 +962,14 @@ struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, enum conn_tls_mod
 		    total ? "total_limit" : "per_ip_limit");
 		say_refusal(c);
 		close_all(c);
+		metric_add(MET_CONN_REFUSED, 1);
 		return NULL;
 	}
 	c->limits_held = true;
+	if (c->limits.metrics_slot) {
+		metric_add(MET_OPEN_SMTP + c->limits.metrics_slot - 1, 1);
+		metric_add(MET_ACCEPTED_SMTP + c->limits.metrics_slot - 1, 1);
+	}
 	conn_restart_deadline(c);
 	if (prepare_in(c) != 0) {
 		close_all(c);

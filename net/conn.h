@@ -11,6 +11,9 @@
  *   BLOCK  exactly n bytes (IMAP literal, BDAT chunk) in pieces;
  *   DOT    an SMTP DATA body until <CRLF>.<CRLF>, un-stuffed, streamed in
  *          pieces, reporting bare LF / bare CR.
+ *   RAW    all buffered bytes, for a protocol with its own parser (HTTP);
+ *          its callback returns how many it used, and uses them all
+ *          unless it paused the conn or closed it.
  * After a BLOCK or DOT completes, the mode returns to LINE by itself.
  *
  * Lifecycle (libuv rules): a conn is freed only in its uv_close callback.
@@ -65,6 +68,9 @@ struct conn_limits {
 	 * implicit-TLS client is closed without a word (it would take a
 	 * handshake to say it). NULL: close silently. */
 	const char *refusal;
+	/* Counted in lib/metrics.h: 1 + the protocol's offset from
+	 * MET_OPEN_SMTP (and MET_ACCEPTED_SMTP); 0 = not counted. */
+	int metrics_slot;
 };
 
 struct conn_callbacks {
@@ -88,6 +94,11 @@ struct conn_callbacks {
 	void (*timeout)(struct conn *c);
 	/* Last call ever for this conn: free the session here. */
 	void (*closed)(struct conn *c);
+	/* RAW mode input (conn_read_raw): returns the bytes used. Fewer than
+	 * len only after conn_pause() or conn_close(), or while
+	 * conn_output_full(); the rest is delivered again after
+	 * conn_resume() or once the output drained. */
+	size_t (*raw)(struct conn *c, const char *data, size_t len);
 };
 
 /* Attach a protocol. Called by the protocol's start function. */
@@ -101,6 +112,7 @@ void *conn_session(const struct conn *c);
 void conn_read_line(struct conn *c); /* the default */
 void conn_read_block(struct conn *c, uint64_t n);
 void conn_read_dot(struct conn *c);
+void conn_read_raw(struct conn *c);
 void conn_set_max_line(struct conn *c, size_t max_line);
 
 /* Output. Data is copied; returns 0, or -1 if the conn is closing. */

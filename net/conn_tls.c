@@ -26,6 +26,7 @@
  *
  * Upward calls (run pump() later, abort, update reading) go through c->up.
  */
+#include "lib/metrics.h"
 #include "net/conn_int.h"
 #include "tls/tls.h"
 
@@ -72,6 +73,8 @@ static int handshake_done(struct conn *c)
 {
 	uv_timer_stop(&c->aux_timer);
 	c->tls_state = TS_ON;
+	const char *version = tls_session_version(c->tls);
+	metric_add(version && strcmp(version, "TLSv1.3") == 0 ? MET_TLS_13 : MET_TLS_12, 1);
 	cev(c, LOG_DEBUG, "event=tls version=%s cipher=%s sni=%s", tls_session_version(c->tls),
 	    tls_session_cipher(c->tls), tls_session_sni(c->tls) ? tls_session_sni(c->tls) : "-");
 	/* Plaintext written while the handshake ran goes out now, encrypted. */
@@ -91,6 +94,7 @@ static int handshake_failed(struct conn *c)
 	char e[200];
 	log_kv_escape(e, sizeof e, tls_session_error(c->tls), strlen(tls_session_error(c->tls)));
 	cev(c, LOG_INFO, "event=tls_fail err=%s", e);
+	metric_add(MET_TLS_FAILED, 1);
 	if (c->tls_mode == CONN_TLS_STARTTLS && c->have_cb && c->cb.tls_done)
 		c->cb.tls_done(c, false);
 	return -1;

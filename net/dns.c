@@ -19,6 +19,7 @@
  */
 #include "net/dns.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
@@ -79,6 +80,7 @@ enum dns_status dns_status_from_ares(int st)
 	case ARES_EBADNAME:
 		return DNS_PERM;
 	default: /* SERVFAIL, REFUSED, timeouts, network trouble */
+		metric_add(MET_DNS_FAILURES, 1);
 		return DNS_TEMP;
 	}
 }
@@ -350,6 +352,7 @@ static void resolve_hosts(struct dns_req *q)
 		q->hctx[i].req = q;
 		q->hctx[i].idx = i;
 		q->pending++;
+		metric_add(MET_DNS_LOOKUPS, 1);
 		ares_getaddrinfo(q->r->channel, q->all[i].name, NULL, &hints, on_addrinfo,
 		                 &q->hctx[i]);
 	}
@@ -430,6 +433,7 @@ struct dns_req *dns_resolve_mx(struct dns_resolver *r, const char *domain, dns_m
 	q->ud = ud;
 	snprintf(q->domain, sizeof q->domain, "%s", domain);
 	q->pending = 1;
+	metric_add(MET_DNS_LOOKUPS, 1);
 	ares_query(r->channel, domain, ns_c_in, ns_t_mx, on_mx, q);
 	resched(r);
 	return q;

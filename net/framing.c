@@ -86,6 +86,12 @@ void framer_set_dot(struct framer *f)
 	f->discarding = false;
 }
 
+void framer_set_raw(struct framer *f)
+{
+	f->mode = FRAMER_RAW;
+	f->discarding = false;
+}
+
 void framer_set_max_line(struct framer *f, size_t max_line)
 {
 	f->max_line = max_line < FRAMER_MIN_LINE ? FRAMER_MIN_LINE : max_line;
@@ -293,6 +299,13 @@ size_t framer_feed(struct framer *f, char *data, size_t len)
 			n = dot_run(f, p, avail);
 			if (n == (size_t)-1)
 				return (size_t)-1;
+			break;
+		case FRAMER_RAW:
+			n = f->ops->raw(f->ud, p, avail);
+			if (n > avail)
+				n = avail;
+			if (n < avail)
+				return pos + n;
 			break;
 		default:
 			return pos;

@@ -11,6 +11,11 @@
  *   DOT    an SMTP DATA body that ends only at <CRLF>.<CRLF>, un-stuffed,
  *          streamed in pieces of at most FRAMER_DOT_PIECE bytes; the final
  *          piece has end = true and the CONN_DOT_* flags.
+ *   RAW    every byte as it is, for a protocol that frames its own input
+ *          (HTTP's parser): the callback is handed all that is buffered
+ *          and returns how much it used. Using less than all of it stops
+ *          the feed; the rest stays in the caller's buffer for the next
+ *          one. RAW lasts until another mode is set.
  * After BLOCK or DOT completes, the mode returns to LINE.
  *
  * The caller owns the input buffer. framer_feed() is given everything that
@@ -46,12 +51,13 @@
 #define FRAMER_DOT_PIECE 8192
 #define FRAMER_MIN_LINE 3 /* max_line is clamped to at least this */
 
-enum framer_mode { FRAMER_LINE = 0, FRAMER_BLOCK, FRAMER_DOT };
+enum framer_mode { FRAMER_LINE = 0, FRAMER_BLOCK, FRAMER_DOT, FRAMER_RAW };
 
 struct framer_ops {
 	void (*line)(void *ud, char *line, size_t len, bool too_long);
 	void (*block)(void *ud, const char *data, size_t len, bool last);
 	void (*dot)(void *ud, const char *data, size_t len, bool end, unsigned flags);
+	size_t (*raw)(void *ud, const char *data, size_t len); /* RAW mode only */
 };
 
 struct framer {
@@ -86,6 +92,7 @@ void framer_stop(struct framer *f);
 void framer_set_line(struct framer *f);
 void framer_set_block(struct framer *f, uint64_t n);
 void framer_set_dot(struct framer *f);
+void framer_set_raw(struct framer *f);
 void framer_set_max_line(struct framer *f, size_t max_line);
 /* Forget any partial state (a STARTTLS boundary): LINE mode, no discard. */
 void framer_reset(struct framer *f);

@@ -30,6 +30,7 @@
  * jobs (claim_job, record_job), which touch only the job they are given.
  */
 #include "relay/scheduler.h"
+#include "lib/metrics.h"
 #include "relay/scheduler_int.h"
 
 #include <errno.h>
@@ -376,6 +377,9 @@ static void record_done(void *arg, int status)
 		queue_rt.stats.delivered += rc->ok;
 		queue_rt.stats.deferred += rc->temp;
 		queue_rt.stats.bounced += rc->perm;
+		metric_add(MET_MSG_RELAYED, (int64_t)rc->ok);
+		metric_add(MET_MSG_DEFERRED, (int64_t)rc->temp);
+		metric_add(MET_MSG_BOUNCED, (int64_t)rc->perm);
 		queue_rt.stats.dsn_sent += rc->dsn;
 		for (size_t e = 0; e < job->nenvs; e++)
 			for (size_t i = 0; i < job->envs[e].nrows; i++) {

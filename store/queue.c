@@ -114,6 +114,11 @@ int64_t store_queue_count(struct store_rd *rd)
 	return scalar(db, "SELECT count(*) FROM queue");
 }
 
+int64_t store_queue_oldest(struct store_rd *rd)
+{
+	return scalar(rd->db, "SELECT coalesce(min(created), 0) FROM queue");
+}
+
 static int run_changes(sqlite3 *db, const char *sql, int64_t a, int64_t b, int64_t c,
                        const char *text)
 {

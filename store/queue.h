@@ -52,6 +52,8 @@ int store_queue_list(struct store_rd *rd, store_queue_cb cb, void *ud);
 int store_queue_get(struct store_rd *rd, int64_t id, store_queue_cb cb, void *ud);
 /* Rows in the queue, or negative. */
 int64_t store_queue_count(struct store_rd *rd);
+/* When the oldest row was queued (unix seconds), 0 if none, or negative. */
+int64_t store_queue_oldest(struct store_rd *rd);
 
 /* Claim row id until `until` if it is unclaimed at `now`: 1 claimed, 0 not
  * (gone or claimed by someone else), negative on error. */

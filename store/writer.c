@@ -1,6 +1,7 @@
 /* writer: the one thread that writes, in batches (group commit), its idle
  * work, and store_exec() for callers without a loop. The design is told at
  * the top of store.c. */
+#include "lib/metrics.h"
 #include "store/store.h"
 #include "store/store_int.h"
 #include "lib/log.h"
@@ -223,7 +224,10 @@ void store_writer_main(void *arg)
 		/* Without the reserve and the room it stood for, jobs that add
 		 * data wait outside (see store/reserve.c). */
 		struct store_job *refused = store_reserve_room(s) ? NULL : take(&batch, false);
+		uint64_t t0 = uv_hrtime();
 		bool committed = batch && run_batch(s, batch, count(batch));
+		if (committed)
+			metric_observe_commit((double)(uv_hrtime() - t0) / 1e9);
 		struct store_job *retried = NULL;
 		bool retry_committed = false;
 		if (committed)

@@ -422,16 +422,10 @@ static struct tls_session *session_new(const mbedtls_ssl_config *conf, const cha
 	struct tls_session *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
-	s->in = malloc(TLS_IN_CAP);
-	if (!s->in) {
-		free(s);
-		return NULL;
-	}
 	mbedtls_ssl_init(&s->ssl);
 	if (mbedtls_ssl_setup(&s->ssl, conf) != 0 ||
 	    (host && *host && mbedtls_ssl_set_hostname(&s->ssl, host) != 0)) {
 		mbedtls_ssl_free(&s->ssl);
-		free(s->in);
 		free(s);
 		return NULL;
 	}
@@ -475,6 +469,11 @@ void tls_session_free(struct tls_session *s)
 
 void tls_session_in_space(struct tls_session *s, char **buf, size_t *len)
 {
+	if (!s->in && !(s->in = malloc(TLS_IN_CAP))) {
+		*buf = NULL;
+		*len = 0;
+		return;
+	}
 	if (s->in_r > 0 && s->in_w == TLS_IN_CAP) {
 		memmove(s->in, s->in + s->in_r, s->in_w - s->in_r);
 		s->in_w -= s->in_r;
@@ -482,6 +481,15 @@ void tls_session_in_space(struct tls_session *s, char **buf, size_t *len)
 	}
 	*buf = (char *)s->in + s->in_w;
 	*len = TLS_IN_CAP - s->in_w;
+}
+
+void tls_session_release_input(struct tls_session *s)
+{
+	if (s->in && s->in_r == s->in_w) {
+		free(s->in);
+		s->in = NULL;
+		s->in_r = s->in_w = 0;
+	}
 }
 
 void tls_session_in_commit(struct tls_session *s, size_t n)

@@ -67,6 +67,9 @@ bool tls_session_verified(const struct tls_session *s);
  * buffer is full and reading should stop), then commit what was read. */
 void tls_session_in_space(struct tls_session *s, char **buf, size_t *len);
 void tls_session_in_commit(struct tls_session *s, size_t n);
+/* Give the ciphertext buffer back while nothing is in it (an idle
+ * connection); the next tls_session_in_space() makes a new one. */
+void tls_session_release_input(struct tls_session *s);
 
 #define TLS_AGAIN 1         /* needs more ciphertext input */
 #define TLS_ERR_CLOSED (-2) /* the peer sent close_notify */

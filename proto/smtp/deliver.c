@@ -20,6 +20,7 @@
  * the callback it passes to smtp_deliver_start(), so this file calls
  * nothing in session.c. */
 #include "proto/smtp/session.h"
+#include "lib/metrics.h"
 #include "mime/header.h"
 
 #include <errno.h>
@@ -311,6 +312,9 @@ static void job_done(void *arg, int status)
 	struct smtp_job *j = arg;
 
 	if (status >= 0) {
+		metric_add(MET_MSG_ACCEPTED, 1);
+		metric_add(MET_MSG_STORED, (int64_t)j->nlocal);
+		metric_add(MET_MSG_QUEUED, (int64_t)j->nremote);
 		for (size_t i = 0; i < j->nlocal; i++) {
 			/* the same mailbox twice has one entry: notify once */
 			bool seen = false;

@@ -60,6 +60,7 @@
  *   QUIT, 421 (timeout, shutdown, too many errors): CLOSING.
  */
 #include "proto/smtp/session.h"
+#include "lib/metrics.h"
 #include "proto/smtp/greet_pass.h"
 
 #include <errno.h>
@@ -139,6 +140,8 @@ static void smtp_reply(struct smtp_session *s, enum smtp_reply_id id, const char
 		return;
 	size_t n = smtp_reply_format(buf, sizeof buf, id, detail);
 	conn_write(s->c, buf, n);
+	if (d->code >= 200 && d->code < 600)
+		metric_add(MET_SMTP_REPLY_2 + d->code / 100 - 2, 1);
 	if (d->code >= 500) {
 		s->errors++;
 		LOGS(s, LOG_INFO, "event=reply code=%d enh=%s errors=%d", d->code, d->enh,

@@ -99,7 +99,7 @@ static void on_dot(void *ud, const char *data, size_t len, bool end, unsigned fl
 	log_add(&d->log, data, len);
 }
 
-static const struct framer_ops ops = {on_line, on_block, on_dot};
+static const struct framer_ops ops = {on_line, on_block, on_dot, NULL};
 
 static struct log run(const uint8_t *in, size_t inlen, size_t max_line, int mode, int chunking,
                       unsigned seed)

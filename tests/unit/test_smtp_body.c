@@ -35,7 +35,7 @@ static void on_dot(void *ud, const char *data, size_t len, bool end, unsigned fl
 	}
 }
 
-static const struct framer_ops ops = {on_line, on_block, on_dot};
+static const struct framer_ops ops = {on_line, on_block, on_dot, NULL};
 
 /* Feed in[0..n) in pieces of the given sizes (0-terminated list; the last
  * size repeats). Returns the bytes left after the end of the body. */

@@ -1,0 +1,174 @@
+/* metrics: the table behind /metrics (see metrics.h). */
+#include "lib/metrics.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct {
+	const char *name;
+	const char *labels; /* "" or `key="value"` */
+	const char *type;
+	const char *help;
+} table[MET__COUNT] = {
+#define G "gauge"
+#define C "counter"
+    [MET_OPEN_SMTP] = {"tern_connections", "protocol=\"smtp\"", G, "Connections open now."},
+    [MET_OPEN_SUBMISSION] = {"tern_connections", "protocol=\"submission\"", G, ""},
+    [MET_OPEN_POP3] = {"tern_connections", "protocol=\"pop3\"", G, ""},
+    [MET_OPEN_IMAP] = {"tern_connections", "protocol=\"imap\"", G, ""},
+    [MET_OPEN_HTTP] = {"tern_connections", "protocol=\"http\"", G, ""},
+    [MET_ACCEPTED_SMTP] = {"tern_connections_accepted_total", "protocol=\"smtp\"", C,
+                           "Connections accepted."},
+    [MET_ACCEPTED_SUBMISSION] = {"tern_connections_accepted_total", "protocol=\"submission\"", C,
+                                 ""},
+    [MET_ACCEPTED_POP3] = {"tern_connections_accepted_total", "protocol=\"pop3\"", C, ""},
+    [MET_ACCEPTED_IMAP] = {"tern_connections_accepted_total", "protocol=\"imap\"", C, ""},
+    [MET_ACCEPTED_HTTP] = {"tern_connections_accepted_total", "protocol=\"http\"", C, ""},
+    [MET_CONN_REFUSED] = {"tern_connections_refused_total", "", C,
+                          "Connections refused by a connection limit."},
+    [MET_LOGIN_OK] = {"tern_logins_total", "result=\"ok\"", C, "Password checks, by result."},
+    [MET_LOGIN_FAILED] = {"tern_logins_total", "result=\"failed\"", C, ""},
+    [MET_LOGIN_THROTTLED] = {"tern_logins_total", "result=\"throttled\"", C, ""},
+    [MET_SMTP_REPLY_2] = {"tern_smtp_replies_total", "class=\"2\"", C,
+                          "SMTP replies sent, by class."},
+    [MET_SMTP_REPLY_3] = {"tern_smtp_replies_total", "class=\"3\"", C, ""},
+    [MET_SMTP_REPLY_4] = {"tern_smtp_replies_total", "class=\"4\"", C, ""},
+    [MET_SMTP_REPLY_5] = {"tern_smtp_replies_total", "class=\"5\"", C, ""},
+    [MET_MSG_ACCEPTED] = {"tern_messages_accepted_total", "", C,
+                          "SMTP transactions committed to disk."},
+    [MET_MSG_STORED] = {"tern_messages_stored_total", "", C,
+                        "Copies delivered into local mailboxes."},
+    [MET_MSG_QUEUED] = {"tern_messages_queued_total", "", C, "Recipients queued for relay."},
+    [MET_MSG_RELAYED] = {"tern_messages_relayed_total", "", C,
+                         "Recipients delivered to a remote server."},
+    [MET_MSG_DEFERRED] = {"tern_relay_deferred_total", "", C,
+                          "Relay attempts that failed temporarily."},
+    [MET_MSG_BOUNCED] = {"tern_messages_bounced_total", "", C,
+                         "Recipients given up on and bounced."},
+    [MET_DNS_LOOKUPS] = {"tern_dns_lookups_total", "", C, "DNS queries made."},
+    [MET_DNS_FAILURES] = {"tern_dns_failures_total", "", C,
+                          "DNS queries that failed (not NXDOMAIN)."},
+    [MET_TLS_12] = {"tern_tls_handshakes_total", "version=\"TLSv1.2\"", C,
+                    "TLS handshakes, by version or failed."},
+    [MET_TLS_13] = {"tern_tls_handshakes_total", "version=\"TLSv1.3\"", C, ""},
+    [MET_TLS_FAILED] = {"tern_tls_handshakes_total", "version=\"failed\"", C, ""},
+    [MET_HTTP_2XX] = {"tern_http_responses_total", "class=\"2xx\"", C,
+                      "HTTP responses, by status class."},
+    [MET_HTTP_3XX] = {"tern_http_responses_total", "class=\"3xx\"", C, ""},
+    [MET_HTTP_4XX] = {"tern_http_responses_total", "class=\"4xx\"", C, ""},
+    [MET_HTTP_5XX] = {"tern_http_responses_total", "class=\"5xx\"", C, ""},
+#undef G
+#undef C
+};
+
+static int64_t values[MET__COUNT];
+
+/* Upper bounds of the commit latency buckets, seconds. */
+static const double commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                       0.025,  0.05,  0.1,    0.25,  1};
+#define NBOUNDS (sizeof commit_bounds / sizeof commit_bounds[0])
+static uint64_t commit_buckets[NBOUNDS + 1]; /* the last is +Inf */
+static uint64_t commit_count, commit_sum_us;
+
+void metric_add(enum metric_id id, int64_t n)
+{
+	if ((unsigned)id < MET__COUNT)
+		__atomic_fetch_add(&values[id], n, __ATOMIC_RELAXED);
+}
+
+int64_t metric_get(enum metric_id id)
+{
+	return (unsigned)id < MET__COUNT ? __atomic_load_n(&values[id], __ATOMIC_RELAXED) : 0;
+}
+
+void metric_observe_commit(double seconds)
+{
+	size_t i = 0;
+	while (i < NBOUNDS && seconds > commit_bounds[i])
+		i++;
+	__atomic_fetch_add(&commit_buckets[i], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&commit_count, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&commit_sum_us, (uint64_t)(seconds * 1e6), __ATOMIC_RELAXED);
+}
+
+static int header(struct buf *out, const char *name, const char *type, const char *help)
+{
+	return buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+int metrics_render_one(struct buf *out, const char *name, const char *type, const char *help,
+                       double value)
+{
+	if (header(out, name, type, help) < 0)
+		return -1;
+	return buf_printf(out, "%s %.17g\n", name, value) < 0 ? -1 : 0;
+}
+
+static long resident_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, rss = 0;
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+		rss = 0;
+	fclose(f);
+	return rss * sysconf(_SC_PAGESIZE);
+}
+
+static long open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	long n = 0;
+	if (!d)
+		return 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 3; /* ".", ".." and the directory's own descriptor */
+}
+
+int metrics_render(struct buf *out)
+{
+	int r = 0;
+	for (size_t i = 0; i < MET__COUNT && r >= 0; i++) {
+		if (i == 0 || strcmp(table[i].name, table[i - 1].name) != 0)
+			r = header(out, table[i].name, table[i].type, table[i].help);
+		if (r < 0)
+			break;
+		if (table[i].labels[0])
+			r = buf_printf(out, "%s{%s} %lld\n", table[i].name, table[i].labels,
+			               (long long)metric_get((enum metric_id)i));
+		else
+			r = buf_printf(out, "%s %lld\n", table[i].name,
+			               (long long)metric_get((enum metric_id)i));
+	}
+	if (r >= 0)
+		r = header(out, "tern_store_commit_seconds", "histogram",
+		           "Time from BEGIN to the end of COMMIT of a store batch.");
+	uint64_t cum = 0;
+	for (size_t i = 0; i <= NBOUNDS && r >= 0; i++) {
+		cum += __atomic_load_n(&commit_buckets[i], __ATOMIC_RELAXED);
+		if (i < NBOUNDS)
+			r = buf_printf(out, "tern_store_commit_seconds_bucket{le=\"%g\"} %llu\n",
+			               commit_bounds[i], (unsigned long long)cum);
+		else
+			r = buf_printf(out, "tern_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
+			               (unsigned long long)cum);
+	}
+	if (r >= 0)
+		r = buf_printf(
+		    out,
+		    "tern_store_commit_seconds_sum %.6f\ntern_store_commit_seconds_count %llu\n",
+		    (double)__atomic_load_n(&commit_sum_us, __ATOMIC_RELAXED) / 1e6,
+		    (unsigned long long)__atomic_load_n(&commit_count, __ATOMIC_RELAXED));
+	if (r >= 0)
+		r = metrics_render_one(out, "process_resident_memory_bytes", "gauge",
+		                       "Resident memory size in bytes.", (double)resident_bytes());
+	if (r >= 0)
+		r = metrics_render_one(out, "process_open_fds", "gauge", "Open file descriptors.",
+		                       (double)open_fds());
+	return r < 0 ? -1 : 0;
+}

@@ -1,0 +1,81 @@
+/* metrics: the process's counters, for the Prometheus page (/metrics).
+ *
+ * One fixed table (metrics.c) names every series: its metric name, its
+ * labels, whether it is a counter or a gauge, and a line of help. Code
+ * anywhere counts with metric_add(MET_x, n): a relaxed atomic add on a
+ * plain array, so the loop thread and the store's threads may both count,
+ * and nothing is allocated or locked. The page is rendered from the table
+ * (metrics_render), plus what is read at scrape time (RSS, open files) and
+ * what the caller appends (the store's own counters, the queue's depth).
+ *
+ * A fixed enum rather than a registry: every series exists from the start
+ * (a scraper sees 0, not a missing series), and the set is reviewed in one
+ * place. */
+#ifndef TERN_METRICS_H
+#define TERN_METRICS_H
+
+#include <stdint.h>
+
+#include "lib/buf.h"
+
+enum metric_id {
+	/* connections open now, by protocol (gauges) */
+	MET_OPEN_SMTP,
+	MET_OPEN_SUBMISSION,
+	MET_OPEN_POP3,
+	MET_OPEN_IMAP,
+	MET_OPEN_HTTP,
+	/* connections accepted, by protocol */
+	MET_ACCEPTED_SMTP,
+	MET_ACCEPTED_SUBMISSION,
+	MET_ACCEPTED_POP3,
+	MET_ACCEPTED_IMAP,
+	MET_ACCEPTED_HTTP,
+	MET_CONN_REFUSED, /* over a connection limit */
+	/* password checks */
+	MET_LOGIN_OK,
+	MET_LOGIN_FAILED,
+	MET_LOGIN_THROTTLED,
+	/* SMTP replies sent, by class */
+	MET_SMTP_REPLY_2,
+	MET_SMTP_REPLY_3,
+	MET_SMTP_REPLY_4,
+	MET_SMTP_REPLY_5,
+	/* messages */
+	MET_MSG_ACCEPTED, /* SMTP transactions committed (250 after DATA/BDAT) */
+	MET_MSG_STORED,   /* copies delivered into local mailboxes */
+	MET_MSG_QUEUED,   /* recipients queued for relay */
+	MET_MSG_RELAYED,  /* recipients delivered to a remote MX */
+	MET_MSG_DEFERRED, /* relay attempts that failed temporarily */
+	MET_MSG_BOUNCED,  /* recipients given up on (DSN sent) */
+	/* DNS */
+	MET_DNS_LOOKUPS,
+	MET_DNS_FAILURES,
+	/* TLS handshakes finished, by version, and failed */
+	MET_TLS_12,
+	MET_TLS_13,
+	MET_TLS_FAILED,
+	/* HTTP responses, by class */
+	MET_HTTP_2XX,
+	MET_HTTP_3XX,
+	MET_HTTP_4XX,
+	MET_HTTP_5XX,
+	MET__COUNT
+};
+
+void metric_add(enum metric_id id, int64_t n);
+int64_t metric_get(enum metric_id id);
+
+/* The store's commit latency, in a fixed-bucket histogram. */
+void metric_observe_commit(double seconds);
+
+/* Append the whole table, the commit histogram and the process's RSS and
+ * open files in Prometheus text format 0.0.4. Returns 0, -1 on ENOMEM. */
+int metrics_render(struct buf *out);
+
+/* Append one series: "# HELP/# TYPE" lines and the sample. For what the
+ * caller reads at scrape time. type is "counter" or "gauge". */
+int metrics_render_one(struct buf *out, const char *name, const char *type, const char *help,
+                       double value);
+
+#endif
