@@ -104,6 +104,15 @@ static const struct config_key config_keys[] = {
     INT("imap", "max_literal", imap.max_literal, 52428800, 1024, 2147483647),
     INT("imap", "timeout", imap.timeout, 1800, 60, 86400),
 
+    INT("http", "max_head", http.max_head, 16384, 1024, 1048576),
+    INT("http", "max_headers", http.max_headers, 100, 10, 256),
+    INT("http", "max_body", http.max_body, 1048576, 1024, 1073741824),
+    INT("http", "header_timeout", http.header_timeout, 10, 1, 3600),
+    INT("http", "keepalive_timeout", http.keepalive_timeout, 60, 1, 3600),
+    INT("http", "max_requests", http.max_requests, 1000, 1, 1000000),
+    STR("http", "metrics_token", http.metrics_token, ""),
+    INT("http", "hsts_max_age", http.hsts_max_age, 31536000, 0, 315360000),
+
     INT("queue", "retry_first", queue.retry_first, 300, 1, 86400),
     INT("queue", "retry_max", queue.retry_max, 3600, 1, 604800),
     INT("queue", "lifetime", queue.lifetime, 432000, 60, 2592000),
@@ -128,7 +137,8 @@ static const struct config_key config_keys[] = {
 #undef OFF
 #define LOFF(f) offsetof(struct config_listen, f)
 static const struct config_key listen_keys[] = {
-    {"listen", "protocol", KT_CHOICE, LOFF(protocol), 0, "smtp", 0, 0, "smtp|submission|pop3|imap"},
+    {"listen", "protocol", KT_CHOICE, LOFF(protocol), 0, "smtp", 0, 0,
+     "smtp|submission|pop3|imap|http"},
     {"listen", "address", KT_STRING, LOFF(address), sizeof(((struct config_listen *)0)->address),
      "127.0.0.1:2525", 0, 0, NULL},
     {"listen", "tls", KT_CHOICE, LOFF(tls), 0, "none", 0, 0, "none|starttls|implicit"},
@@ -147,12 +157,12 @@ static const struct config_key cert_keys[] = {
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
-static const char *const protocol_names[] = {"smtp", "submission", "pop3", "imap"};
+static const char *const protocol_names[] = {"smtp", "submission", "pop3", "imap", "http"};
 static const char *const tls_names[] = {"none", "starttls", "implicit"};
 
 const char *config_protocol_name(enum listen_protocol p)
 {
-	return (unsigned)p < 4 ? protocol_names[p] : "?";
+	return (unsigned)p < 5 ? protocol_names[p] : "?";
 }
 const char *config_tls_name(enum listen_tls t)
 {
@@ -229,6 +239,8 @@ void config_defaults(struct config *cfg)
 	    {PROTO_POP3, "127.0.0.1:2995", LISTEN_TLS_IMPLICIT},
 	    {PROTO_IMAP, "127.0.0.1:2143", LISTEN_TLS_STARTTLS},
 	    {PROTO_IMAP, "127.0.0.1:2993", LISTEN_TLS_IMPLICIT},
+	    {PROTO_HTTP, "127.0.0.1:2080", LISTEN_TLS_NONE},
+	    {PROTO_HTTP, "127.0.0.1:2443", LISTEN_TLS_IMPLICIT},
 	};
 	for (size_t i = 0; i < NKEYS(defaults); i++)
 		listen_default(&cfg->listen[i], defaults[i].p, defaults[i].addr, defaults[i].tls);
@@ -524,6 +536,13 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 		}
 		if (l->protocol == PROTO_SMTP && l->tls == LISTEN_TLS_IMPLICIT) {
 			/* allowed: some sites run inbound SMTPS; nothing to reject */
+		}
+		if (l->protocol == PROTO_HTTP && l->tls == LISTEN_TLS_STARTTLS) {
+			snprintf(err, errlen,
+			         "%s:%d: an http listener is tls = \"none\" or \"implicit\" (HTTP "
+			         "has no STARTTLS)",
+			         name, l->line);
+			return -1;
 		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(cfg->listen[j].address, l->address) == 0) {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "auth/auth.h"
+#include "proto/http/http.h"
 #include "proto/imap/imap.h"
 #include "proto/pop3/pop3.h"
 #include "proto/smtp/smtp.h"
@@ -24,7 +25,7 @@
 #define CONFIG_MAX_LISTEN 32
 #define CONFIG_MAX_CERTS 16
 
-enum listen_protocol { PROTO_SMTP = 0, PROTO_SUBMISSION, PROTO_POP3, PROTO_IMAP };
+enum listen_protocol { PROTO_SMTP = 0, PROTO_SUBMISSION, PROTO_POP3, PROTO_IMAP, PROTO_HTTP };
 enum listen_tls { LISTEN_TLS_NONE = 0, LISTEN_TLS_STARTTLS, LISTEN_TLS_IMPLICIT };
 
 struct config_listen {
@@ -67,6 +68,7 @@ struct config {
 	struct smtp_settings smtp;   /* [smtp] */
 	struct pop3_settings pop3;   /* [pop3] */
 	struct imap_settings imap;   /* [imap] */
+	struct http_settings http;   /* [http] */
 	struct relay_settings queue; /* [queue] */
 
 	/* [[listen]] */

@@ -35,6 +35,7 @@
 #include "auth/auth.h"
 #include "net/conn.h"
 #include "net/listener.h"
+#include "lib/metrics.h"
 #include "lib/log.h"
 #include "relay/scheduler.h"
 #include "proto/imap/index.h"
@@ -211,6 +212,66 @@ static void *wire_imap(struct serve_listener *w, const struct config *cfg,
 	return &w->ctx.imap;
 }
 
+static int listen_port(const struct config_listen *l)
+{
+	const char *colon = strrchr(l->address, ':');
+	return colon ? atoi(colon + 1) : 0;
+}
+
+/* What the autoconfiguration endpoints announce: the mail listeners, IMAP
+ * before POP3 before submission, and of each implicit TLS first (RFC 8314
+ * §3.3 prefers it); and the first HTTPS listener, where plain HTTP
+ * redirects to. */
+static void http_site_from(struct http_site *site, const struct config *cfg)
+{
+	memset(site, 0, sizeof *site);
+	static const struct {
+		enum listen_protocol protocol;
+		enum http_service_kind kind;
+	} kinds[] = {{PROTO_IMAP, HTTP_SVC_IMAP},
+	             {PROTO_POP3, HTTP_SVC_POP3},
+	             {PROTO_SUBMISSION, HTTP_SVC_SUBMISSION}};
+	static const struct {
+		enum listen_tls listen;
+		enum http_service_tls svc;
+	} tls[] = {{LISTEN_TLS_IMPLICIT, HTTP_SVC_TLS},
+	           {LISTEN_TLS_STARTTLS, HTTP_SVC_STARTTLS},
+	           {LISTEN_TLS_NONE, HTTP_SVC_PLAIN}};
+	for (size_t k = 0; k < 3; k++)
+		for (size_t o = 0; o < 3; o++)
+			for (size_t i = 0; i < cfg->nlisten && site->nservices < HTTP_MAX_SERVICES;
+			     i++) {
+				const struct config_listen *l = &cfg->listen[i];
+				if (l->protocol == kinds[k].protocol && l->tls == tls[o].listen)
+					site->services[site->nservices++] = (struct http_service){
+					    kinds[k].kind, tls[o].svc, listen_port(l)};
+			}
+	for (size_t i = 0; i < cfg->nlisten && !site->https_port; i++)
+		if (cfg->listen[i].protocol == PROTO_HTTP &&
+		    cfg->listen[i].tls == LISTEN_TLS_IMPLICIT)
+			site->https_port = listen_port(&cfg->listen[i]);
+}
+
+static void *wire_http(struct serve_listener *w, const struct config *cfg,
+                       const struct config_listen *lc, const struct proto_env *env)
+{
+	http_site_from(&w->http_site, cfg);
+	w->ctx.http = (struct http_ctx){
+	    .settings = &cfg->http,
+	    .env = env,
+	    .site = &w->http_site,
+	    .https = lc->tls == LISTEN_TLS_IMPLICIT,
+	};
+	/* conn's buffer must hold what the parser may leave unconsumed: a
+	 * pipelined request behind a held one, up to a whole head. */
+	w->spec.limits.max_line = (size_t)cfg->http.max_head;
+	w->spec.limits.idle_timeout_ms = (uint64_t)cfg->http.keepalive_timeout * 1000;
+	w->spec.limits.deadline_ms = (uint64_t)cfg->http.header_timeout * 1000;
+	w->spec.limits.refusal = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+	                         "Connection: close\r\nRetry-After: 5\r\n\r\n";
+	return &w->ctx.http;
+}
+
 /* Protocol -> its entry point and its wiring. */
 static const struct {
 	conn_start_fn start;
@@ -220,8 +281,12 @@ static const struct {
     [PROTO_SUBMISSION] = {smtp_session_start, wire_smtp},
     [PROTO_POP3] = {pop3_session_start, wire_pop3},
     [PROTO_IMAP] = {imap_session_start, wire_imap},
+    [PROTO_HTTP] = {http_session_start, wire_http},
 };
 
+_Static_assert(MET_OPEN_HTTP - MET_OPEN_SMTP == PROTO_HTTP &&
+                   MET_ACCEPTED_HTTP - MET_ACCEPTED_SMTP == PROTO_HTTP,
+               "lib/metrics.h counts connections in [[listen]]'s protocol order");
 _Static_assert((int)LISTEN_TLS_NONE == (int)CONN_TLS_NONE &&
                    (int)LISTEN_TLS_STARTTLS == (int)CONN_TLS_STARTTLS &&
                    (int)LISTEN_TLS_IMPLICIT == (int)CONN_TLS_IMPLICIT,
@@ -241,6 +306,7 @@ void serve_wire_listener(struct serve_listener *w, const struct config *cfg,
 	spec->tls_profile = lc->protocol == PROTO_SMTP ? TLS_PROFILE_MTA : TLS_PROFILE_CLIENTS;
 	spec->start = protocols[lc->protocol].start;
 	spec->ctx = protocols[lc->protocol].wire(w, cfg, lc, env);
+	spec->limits.metrics_slot = 1 + (int)lc->protocol; /* lib/metrics.h's order */
 	struct conn_limits *lim = &spec->limits;
 	if (lc->idle_timeout > 0)
 		lim->idle_timeout_ms = (uint64_t)lc->idle_timeout * 1000;

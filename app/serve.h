@@ -10,6 +10,7 @@
 #include "app/config.h"
 #include "net/listener.h"
 #include "proto/common/env.h"
+#include "proto/http/http.h"
 #include "proto/imap/imap.h"
 #include "proto/pop3/pop3.h"
 #include "proto/smtp/smtp.h"
@@ -24,7 +25,9 @@ struct serve_listener {
 		struct smtp_ctx smtp;
 		struct pop3_ctx pop3;
 		struct imap_ctx imap;
+		struct http_ctx http;
 	} ctx;
+	struct http_site http_site; /* an http listener's: the services it announces */
 	struct listener_spec spec;
 	char refusal[320]; /* spec.limits.refusal, when it names the host */
 };

@@ -14,7 +14,7 @@ import imaplib
 
 from conftest import TERN_BIN, free_port, ssl_ctx, wait_port
 
-DEFAULT_PORTS = [2525, 2587, 2465, 2110, 2995, 2143, 2993]
+DEFAULT_PORTS = [2525, 2587, 2465, 2110, 2995, 2143, 2993, 2080, 2443]
 
 
 def port_free(port):

@@ -1,0 +1,83 @@
+/* http_int: the HTTP session and what its parts share (not for the app). */
+#ifndef TERN_HTTP_INT_H
+#define TERN_HTTP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "proto/http/http.h"
+#include "proto/http/parser.h"
+
+struct conn;
+
+struct http_session {
+	struct conn *c;
+	const struct http_ctx *ctx;
+	struct http_limits limits;
+	struct http_parser *parser;     /* NULL while idle between requests */
+	const struct http_request *req; /* between HEAD and the response */
+	struct buf body;                /* the request's body, up to max_body */
+	bool too_big;                   /* the body ran over max_body: 413 at DONE */
+	bool waiting;                   /* a handler answers later (paused) */
+	bool closed;                    /* the conn is gone; a late answer only frees */
+	int refs;                       /* the conn's, and a waiting handler's */
+	unsigned requests;              /* answered on this connection */
+	char path[1024];                /* the target's path, percent-decoded */
+	const char *query;              /* the target's query ("" if none), raw */
+};
+
+/* ---- responses (response.c) ---- */
+
+/* What a response is, besides its status. */
+#define HTTP_R_CACHE 0x1u   /* give an ETag and honour If-None-Match (GET/HEAD) */
+#define HTTP_R_GZIP 0x2u    /* compress if the client accepts gzip and it pays */
+#define HTTP_R_HTML 0x4u    /* send the HTML Content-Security-Policy */
+#define HTTP_R_NOSTORE 0x8u /* Cache-Control: no-store (secrets, live figures) */
+
+/* Answer the current request: status line, the headers every response
+ * has (Date, security headers, Content-Length, Connection), extra (each
+ * "Name: value\r\n", may be NULL), then the body unless the method was
+ * HEAD or the status has none. Closes the connection afterwards when the
+ * request or the status demands it. */
+void http_respond(struct http_session *s, int status, const char *content_type,
+                  const char *extra_headers, const void *body, size_t len, unsigned flags);
+/* A short text/plain answer ("404 Not Found\n"). */
+void http_respond_error(struct http_session *s, int status);
+const char *http_reason(int status);
+
+/* ---- routing (routes.c) ---- */
+
+/* Dispatch a complete request (head and body in s). */
+void http_route(struct http_session *s);
+
+/* ---- the target (target.c) ---- */
+
+/* Split s->req's target into s->path (decoded) and s->query. 0, or -1
+ * (answer 400): not origin- or absolute-form, a bad escape, an encoded NUL
+ * or slash, or a dot segment. */
+int http_split_target(struct http_session *s);
+/* The value of the query parameter name, percent-decoded into out.
+ * Returns its length, or -1 if absent or too long. */
+int http_query_param(const char *query, const char *name, char *out, size_t outlen);
+
+/* ---- the session's life (life.c) ---- */
+
+/* A handler that answers later (a store job) holds the session: conn
+ * paused, no more requests parsed. http_session_resume() after it has
+ * responded (or not, when s->closed). */
+void http_session_hold(struct http_session *s);
+void http_session_resume(struct http_session *s);
+/* Drop a reference; the last one frees the session. */
+void http_session_release(struct http_session *s);
+
+/* ---- endpoints ---- */
+void http_autoconfig_thunderbird(struct http_session *s);
+void http_autodiscover_outlook(struct http_session *s);
+void http_mobileconfig_apple(struct http_session *s);
+void http_healthz(struct http_session *s);
+void http_readyz(struct http_session *s);
+void http_metrics(struct http_session *s);
+
+#endif
