@@ -10,13 +10,16 @@
  * overflow when the raw count is within the limit.
  *
  * Why this strict. Where RFC 9112 lets a recipient choose, the choice is
- * the one Node's llhttp makes in its default (non-lenient) mode, so a
- * front end built on llhttp and tern read the same requests the same way,
- * which is what closes the smuggling gaps (RFC 9112 §11.2):
+ * the one Node's llhttp makes in its default (non-lenient) mode, so that a
+ * front end built on llhttp and tern read the same bytes as the same
+ * requests, which is what closes the smuggling gaps (RFC 9112 §11.2);
+ * where the RFCs say otherwise than llhttp, tern follows the RFCs. Choice
+ * by choice:
  *  - Lines end in CRLF, in the head too: a bare LF is 400 there as in
  *    chunked framing (§2.2 only says MAY accept it; llhttp refuses it).
  *    Before the request line, empty lines are skipped, CRLF or LF alike
- *    (llhttp skips both), and consuming them is all they do.
+ *    (llhttp skips both), and consuming them is all they do; a bare CR
+ *    there is 400 as anywhere else (llhttp skips it too).
  *  - Content-Length may appear once: a second field is 400 even with the
  *    same value, and a list ("5, 5") is 400 (RFC 9110 §8.6 allows either;
  *    llhttp refuses both). Digits only, at most 2^62.
@@ -32,12 +35,12 @@
  *    HTTP_CHUNK_LINE_MAX bytes.
  *  - The request line: one SP each side of the target, the target VCHARs
  *    only (llhttp also refuses obs-text there) and in one of the four
- *    forms of §3.2 (llhttp also checks the first byte, but takes "*x"),
- *    "HTTP/" in capitals. A
- *    method is any token: unknown ones (and lowercase "get") are
- *    HTTP_OTHER for the caller to answer 501 (llhttp refuses methods it
- *    does not know). HTTP/1.x other than 1.0 and 1.1, and any other
- *    version digits, are 505.
+ *    forms of §3.2, checked by its first bytes and, for absolute-form,
+ *    its scheme (llhttp takes "*x" and checks an absolute URI's authority),
+ *    "HTTP/" in capitals. A method is any token: unknown ones (and
+ *    lowercase "get") are HTTP_OTHER for the caller to answer 501 (llhttp
+ *    refuses methods it does not know). HTTP/1.x other than 1.0 and 1.1,
+ *    and any other version digits, are 505 (llhttp passes 0.9 and 2.0).
  *  - Host: exactly one on HTTP/1.1, at most one on HTTP/1.0 (RFC 9112
  *    §3.2; Node's server checks the missing one, not a second one).
  *  - Expect on HTTP/1.1: only "100-continue" (any case); any other
@@ -45,6 +48,9 @@
  *    HTTP/1.0 it is ignored (same section).
  *  - Connection: "close" wins over "keep-alive" on HTTP/1.0 too (llhttp
  *    keeps a 1.0 connection that names both).
+ *  - Bytes after a request that closes the connection are the next
+ *    request as far as the parser knows; the session closes instead of
+ *    reading them (llhttp refuses them itself).
  * The differential test (tests/integration/test_http_parser_diff.py) lists
  * each of these as an expected difference.
  *
