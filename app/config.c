@@ -112,6 +112,7 @@ static const struct config_key config_keys[] = {
     INT("http", "max_requests", http.max_requests, 1000, 1, 1000000),
     STR("http", "metrics_token", http.metrics_token, ""),
     INT("http", "hsts_max_age", http.hsts_max_age, 31536000, 0, 315360000),
+    STR("http", "static_dir", http.static_dir, ""),
 
     INT("queue", "retry_first", queue.retry_first, 300, 1, 86400),
     INT("queue", "retry_max", queue.retry_max, 3600, 1, 604800),

@@ -25,6 +25,7 @@ struct http_settings {
 	int64_t max_requests;      /* requests per connection */
 	char metrics_token[256];   /* bearer token for /metrics; "" = loopback clients only */
 	int64_t hsts_max_age;      /* seconds, Strict-Transport-Security on HTTPS */
+	char static_dir[512];      /* files served for paths no route claims; "" = none */
 };
 
 /* A mail service the autoconfiguration endpoints announce. */

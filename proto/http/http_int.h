@@ -43,6 +43,22 @@ struct http_session {
  * request or the status demands it. */
 void http_respond(struct http_session *s, int status, const char *content_type,
                   const char *extra_headers, const void *body, size_t len, unsigned flags);
+/* The same from a representation prepared in advance (static files):
+ * etag and a gzip-compressed copy may be given; If-None-Match and
+ * Accept-Encoding choose among them. */
+struct http_entity {
+	const char *content_type;
+	const char *extra; /* more header lines, or NULL */
+	const void *body;
+	size_t len;
+	const void *gz; /* the body gzip-compressed, or NULL */
+	size_t gzlen;
+	const char *etag; /* a quoted entity-tag, or NULL */
+	unsigned flags;   /* HTTP_R_HTML, HTTP_R_NOSTORE */
+};
+void http_respond_entity(struct http_session *s, int status, const struct http_entity *e);
+/* gzip of body into out: 0, or -1 when it failed or did not pay. */
+int http_gzip(struct buf *out, const void *body, size_t len);
 /* A short text/plain answer ("404 Not Found\n"). */
 void http_respond_error(struct http_session *s, int status);
 const char *http_reason(int status);
@@ -79,5 +95,8 @@ void http_mobileconfig_apple(struct http_session *s);
 void http_healthz(struct http_session *s);
 void http_readyz(struct http_session *s);
 void http_metrics(struct http_session *s);
+/* A file under [http] static_dir for s->path: answered (true), or not
+ * there (false: the caller says 404). */
+bool http_static(struct http_session *s);
 
 #endif

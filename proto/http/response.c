@@ -195,6 +195,36 @@ void http_respond(struct http_session *s, int status, const char *content_type,
                   const char *extra_headers, const void *body, size_t len, unsigned flags)
 {
 	const struct http_request *r = s->req;
+	struct http_entity e = {
+	    .content_type = content_type,
+	    .extra = extra_headers,
+	    .body = body,
+	    .len = len,
+	    .flags = flags,
+	};
+	char etag[24];
+	if ((flags & HTTP_R_CACHE) && status == 200 && r) {
+		make_etag(etag, sizeof etag, body, len);
+		e.etag = etag;
+	}
+	struct buf gz = {0};
+	if ((flags & HTTP_R_GZIP) && status == 200 && r && len >= 512 && accepts_gzip(r) &&
+	    !(e.etag && none_match(r, e.etag)) && gzip_body(&gz, body, len) == 0) {
+		e.gz = gz.data;
+		e.gzlen = gz.len;
+	}
+	http_respond_entity(s, status, &e);
+	buf_free(&gz);
+}
+
+int http_gzip(struct buf *out, const void *body, size_t len)
+{
+	return gzip_body(out, body, len);
+}
+
+void http_respond_entity(struct http_session *s, int status, const struct http_entity *ent)
+{
+	const struct http_request *r = s->req;
 	const struct http_settings *cfg = s->ctx->settings;
 	if (conn_is_closing(s->c))
 		return;
@@ -202,18 +232,16 @@ void http_respond(struct http_session *s, int status, const char *content_type,
 	bool close = !r || !r->keep_alive || status == 400 || status == 408 || status == 413 ||
 	             status == 414 || status == 431 || status == 501 || status == 505 ||
 	             s->requests + 1 >= (unsigned)cfg->max_requests || s->ctx->env->stopping;
-	char etag[24] = "";
-	if ((flags & HTTP_R_CACHE) && status == 200 && r) {
-		make_etag(etag, sizeof etag, body, len);
-		if (none_match(r, etag))
-			status = 304;
-	}
-	struct buf gz = {0};
+	unsigned flags = ent->flags;
+	const void *body = ent->body;
+	size_t len = ent->len;
+	const char *etag = status == 200 && r ? ent->etag : NULL;
+	if (etag && none_match(r, etag))
+		status = 304;
 	bool gzipped = false;
-	if ((flags & HTTP_R_GZIP) && status == 200 && r && len >= 512 && accepts_gzip(r) &&
-	    gzip_body(&gz, body, len) == 0) {
-		body = gz.data;
-		len = gz.len;
+	if (ent->gz && status == 200 && r && accepts_gzip(r)) {
+		body = ent->gz;
+		len = ent->gzlen;
 		gzipped = true;
 	}
 
@@ -222,13 +250,14 @@ void http_respond(struct http_session *s, int status, const char *content_type,
 	                   http_reason(status), http_date());
 	if (status_has_body(status)) {
 		e |= buf_printf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n",
-		                content_type ? content_type : "text/plain; charset=utf-8", len);
+		                ent->content_type ? ent->content_type : "text/plain; charset=utf-8",
+		                len);
 	}
 	if (gzipped)
 		e |= buf_adds(&h, "Content-Encoding: gzip\r\n");
-	if (flags & HTTP_R_GZIP)
+	if ((flags & HTTP_R_GZIP) || ent->gz)
 		e |= buf_adds(&h, "Vary: Accept-Encoding\r\n");
-	if (etag[0])
+	if (etag)
 		e |= buf_printf(&h, "ETag: %s\r\n", etag);
 	e |= buf_adds(&h, "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
 	                  "X-Frame-Options: DENY\r\n");
@@ -244,12 +273,11 @@ void http_respond(struct http_session *s, int status, const char *content_type,
 		e |= buf_adds(&h, "Connection: close\r\n");
 	else if (r && r->version_minor == 0)
 		e |= buf_adds(&h, "Connection: keep-alive\r\n");
-	if (extra_headers)
-		e |= buf_adds(&h, extra_headers);
+	if (ent->extra)
+		e |= buf_adds(&h, ent->extra);
 	e |= buf_adds(&h, "\r\n");
 	if (e != 0) {
 		buf_free(&h);
-		buf_free(&gz);
 		conn_abort(s->c);
 		return;
 	}
@@ -266,7 +294,6 @@ void http_respond(struct http_session *s, int status, const char *content_type,
 		            status_has_body(status) && !head ? len : 0);
 	}
 	buf_free(&h);
-	buf_free(&gz);
 	s->requests++;
 	if (close)
 		conn_close(s->c);

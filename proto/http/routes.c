@@ -147,6 +147,8 @@ void http_route(struct http_session *s)
 		return;
 	}
 	if (!rt) {
+		if ((r->method == HTTP_GET || r->method == HTTP_HEAD) && http_static(s))
+			return;
 		http_respond_error(s, 404);
 		return;
 	}

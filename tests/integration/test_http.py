@@ -533,3 +533,66 @@ def test_many_idle_connections_stay_cheap(tern_factory):
     if sanitized_build():
         return
     assert per_conn < 8192, "%.0f bytes per idle connection" % per_conn
+
+
+# ---- static files ----
+
+def static_server(tern_factory, tmp_path):
+    root = tmp_path / "www"
+    (root / "assets").mkdir(parents=True)
+    (root / "index.html").write_text("<!doctype html><title>t</title>" + "x" * 2000)
+    (root / "assets" / "app.js").write_text("console.log('hi');\n" * 200)
+    (root / "assets" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    (root / "assets" / "pre.css").write_text("body{}\n" * 300)
+    with gzip.open(root / "assets" / "pre.css.gz", "wb") as f:
+        f.write(b"/* precompressed */" + b"body{}\n" * 300)
+    (root / "empty").mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for you")
+    os.symlink(secret, root / "assets" / "link.txt")
+    os.symlink(tmp_path, root / "up")
+    t = web(tern_factory, '[http]\nstatic_dir = "%s"\n' % root)
+    return t, root
+
+
+def test_static_files(tern_factory, tmp_path):
+    t, root = static_server(tern_factory, tmp_path)
+    r, body = get(t, "/")
+    assert r.status == 200 and body.startswith(b"<!doctype html>")
+    assert r.getheader("Content-Type") == "text/html; charset=utf-8"
+    assert "default-src 'none'" in r.getheader("Content-Security-Policy")
+    r, body = get(t, "/assets/app.js", headers={"Accept-Encoding": "gzip"})
+    assert r.status == 200 and r.getheader("Content-Encoding") == "gzip"
+    assert gzip.decompress(body) == (root / "assets" / "app.js").read_bytes()
+    assert r.getheader("Content-Type").startswith("text/javascript")
+    etag = r.getheader("ETag")
+    r, body = get(t, "/assets/app.js", headers={"If-None-Match": etag})
+    assert r.status == 304 and body == b""
+    r, body = get(t, "/assets/logo.png", headers={"Accept-Encoding": "gzip"})
+    assert r.getheader("Content-Type") == "image/png" and r.getheader("Content-Encoding") is None
+    assert body == (root / "assets" / "logo.png").read_bytes()
+    # the .gz beside it is what gzip clients get; others get the file
+    r, body = get(t, "/assets/pre.css", headers={"Accept-Encoding": "gzip"})
+    assert gzip.decompress(body).startswith(b"/* precompressed */")
+    r, body = get(t, "/assets/pre.css")
+    assert body == (root / "assets" / "pre.css").read_bytes()
+    # a change on disk is seen (within the second the cache trusts it)
+    time.sleep(1.1)
+    (root / "assets" / "app.js").write_text("changed\n")
+    r, body = get(t, "/assets/app.js")
+    assert body == b"changed\n" and r.getheader("ETag") != etag
+    # curl sees the same
+    out = subprocess.run(["curl", "-sk", "--http1.1", "https://%s:%d/assets/app.js" % (
+        HOST, t.port("https"))], capture_output=True, timeout=20).stdout
+    assert out == b"changed\n"
+
+
+@pytest.mark.parametrize("path", ["/empty/", "/empty", "/assets/link.txt", "/up/secret.txt",
+                                  "/missing.js", "/assets/../../secret.txt",
+                                  "/assets/%2e%2e/%2e%2e/secret.txt", "/assets%2f..%2fsecret.txt"])
+def test_static_files_stay_inside(tern_factory, tmp_path, path):
+    t, _ = static_server(tern_factory, tmp_path)
+    out, _ = raw(t, b"GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" % path.encode(),
+                 name="https")
+    assert status_of(out) in (400, 404), out[:200]
+    assert b"not for you" not in out
