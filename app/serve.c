@@ -129,7 +129,9 @@ static void log_fingerprints(void)
 /* Memory back to the system after a burst. Connections that log in
  * together leave their transient buffers (replies, literals, parse state)
  * as free holes in the heap, which glibc keeps resident; once clients have
- * been quiet for a second, malloc_trim() returns those pages. */
+ * been quiet for a second, malloc_trim() returns those pages. And each TLS
+ * connection quiet for a second gives back its record buffers' pages
+ * (conn_trim_idle()), whatever the others do. */
 #define TRIM_QUIET_MS 1000
 #define TRIM_TICK_MS 500
 static uv_timer_t trim_timer;
@@ -138,6 +140,7 @@ static bool input_since_trim;
 
 static void on_trim_tick(uv_timer_t *t)
 {
+	conn_trim_idle(uv_now(t->loop), TRIM_QUIET_MS);
 	if (input_since_trim && uv_now(t->loop) - last_input_ms >= TRIM_QUIET_MS) {
 		input_since_trim = false;
 #ifdef __GLIBC__

@@ -656,6 +656,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	if (c->closing)
 		return; /* discarding while a graceful close completes */
+	c->last_input_ms = uv_now(c->loop);
+	c->tls_trimmed = false;
 	arm_idle(c);
 	if (input_hook)
 		input_hook(input_hook_ud);
@@ -802,6 +804,16 @@ void conn_set_idle_timeout(struct conn *c, uint64_t ms)
 		uv_timer_stop(&c->idle_timer);
 	else
 		arm_idle(c);
+}
+
+void conn_trim_idle(uint64_t now_ms, uint64_t quiet_ms)
+{
+	for (struct conn *c = live_head; c; c = c->next) {
+		if (!c->tls || c->tls_state != TS_ON || c->tls_trimmed || c->closing ||
+		    now_ms - c->last_input_ms < quiet_ms)
+			continue;
+		c->tls_trimmed = tls_session_trim_idle(c->tls);
+	}
 }
 
 size_t conn_live_count(void)

@@ -194,6 +194,13 @@ struct conn *conn_accept(uv_loop_t *loop, uv_stream_t *server, enum conn_tls_mod
                          struct tls_server *tls, enum tls_profile tls_profile,
                          const struct conn_limits *limits, conn_start_fn start, void *start_ctx);
 
+/* Every TLS conn that has read nothing for quiet_ms gives back the
+ * resident pages of its record buffers (tls_session_trim_idle()), once per
+ * quiet spell. The app calls it from a periodic timer: an idle HTTPS or
+ * IMAPS connection then costs about what a plaintext one does plus the
+ * TLS state. */
+void conn_trim_idle(uint64_t now_ms, uint64_t quiet_ms);
+
 /* Count of live conns (for shutdown and limits). */
 size_t conn_live_count(void);
 /* Close every idle conn at shutdown: calls the timeout callback of each

@@ -124,6 +124,8 @@ struct conn {
 	bool handles_closing;
 	bool shut;
 	bool peer_eof;
+	uint64_t last_input_ms; /* loop time of the last read that brought bytes */
+	bool tls_trimmed;       /* conn_trim_idle() gave the TLS buffers' pages back */
 	bool limits_held;
 	bool loopback;
 

@@ -38,7 +38,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
@@ -490,6 +492,37 @@ void tls_session_release_input(struct tls_session *s)
 		s->in = NULL;
 		s->in_r = s->in_w = 0;
 	}
+}
+
+/* Give back the resident pages of one record buffer: from a page boundary
+ * past its first 64 bytes (2.28 keeps the record sequence number at its
+ * start) to the last page boundary inside it. The memory stays allocated;
+ * the kernel hands zeroed pages back when mbedTLS next writes there. */
+static void discard_pages(unsigned char *buf, size_t len)
+{
+	static uintptr_t page;
+	if (!page)
+		page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	if (!buf)
+		return;
+	uintptr_t lo = ((uintptr_t)buf + 64 + page - 1) & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)buf + len) & ~(page - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+bool tls_session_trim_idle(struct tls_session *s)
+{
+	mbedtls_ssl_context *ssl = &s->ssl;
+	/* Only between records: nothing received and not yet processed, no
+	 * plaintext waiting to be read, nothing waiting to be sent. */
+	if (TC_FIELD(ssl, state) != MBEDTLS_SSL_HANDSHAKE_OVER || TC_FIELD(ssl, in_left) ||
+	    TC_FIELD(ssl, in_offt) || TC_FIELD(ssl, out_left) || (s->in && s->in_r != s->in_w))
+		return false;
+	tls_session_release_input(s);
+	discard_pages(TC_FIELD(ssl, in_buf), MBEDTLS_SSL_IN_CONTENT_LEN);
+	discard_pages(TC_FIELD(ssl, out_buf), MBEDTLS_SSL_OUT_CONTENT_LEN);
+	return true;
 }
 
 void tls_session_in_commit(struct tls_session *s, size_t n)

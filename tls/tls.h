@@ -70,6 +70,12 @@ void tls_session_in_commit(struct tls_session *s, size_t n);
 /* Give the ciphertext buffer back while nothing is in it (an idle
  * connection); the next tls_session_in_space() makes a new one. */
 void tls_session_release_input(struct tls_session *s);
+/* A session idle between records gives back what it holds resident: the
+ * ciphertext buffer, and the pages of mbedTLS's 16 KiB input and output
+ * record buffers (about 32 KiB, which mbedTLS allocates per session for
+ * its whole life). Returns false, doing nothing, when a record is partly
+ * received, plaintext is unread or output is pending. */
+bool tls_session_trim_idle(struct tls_session *s);
 
 #define TLS_AGAIN 1         /* needs more ciphertext input */
 #define TLS_ERR_CLOSED (-2) /* the peer sent close_notify */

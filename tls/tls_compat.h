@@ -18,6 +18,13 @@
 #include <mbedtls/bignum.h>
 #endif
 
+/* A field of an mbedTLS struct: 3.x renames the ones it calls private
+ * (MBEDTLS_PRIVATE), 2.28 does not. Only for what no function exposes. */
+#ifndef MBEDTLS_PRIVATE
+#define MBEDTLS_PRIVATE(member) member
+#endif
+#define TC_FIELD(ptr, member) ((ptr)->MBEDTLS_PRIVATE(member))
+
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
 
 static inline int tc_pk_parse_keyfile(mbedtls_pk_context *pk, const char *path,
