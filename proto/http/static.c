@@ -32,7 +32,8 @@
 #define STATIC_MAX_BYTES (64u << 20)
 
 struct entry {
-	char *path; /* the resolved file name */
+	char *asked; /* the request's path, decoded: the cache's key */
+	char *path;  /* the file it resolved to */
 	char *data;
 	size_t len;
 	char *gz;
@@ -95,6 +96,7 @@ static const char *type_of(const char *path, bool *compress)
 
 static void entry_free(struct entry *e)
 {
+	free(e->asked);
 	free(e->path);
 	free(e->data);
 	free(e->gz);
@@ -164,7 +166,10 @@ static int fill(struct entry *e, const char *path, const struct stat *hint)
 		}
 		buf_free(&b);
 	}
+	char *asked = e->asked;
+	e->asked = NULL;
 	entry_free(e);
+	e->asked = asked;
 	e->path = strdup(path);
 	e->data = data;
 	e->len = len;
@@ -180,22 +185,26 @@ static int fill(struct entry *e, const char *path, const struct stat *hint)
 	return e->path ? 0 : -1;
 }
 
-static struct entry *lookup(const char *path)
+static struct entry *lookup(const char *asked)
 {
 	for (size_t i = 0; i < cache.n; i++)
-		if (strcmp(cache.e[i].path, path) == 0)
+		if (strcmp(cache.e[i].asked, asked) == 0)
 			return &cache.e[i];
 	return NULL;
 }
 
-/* The cached entry for the file at path (resolved), read or refreshed as
- * needed; NULL if it cannot be served. */
-static struct entry *get(const char *path)
+/* The cached entry for the request path asked, which resolved to the file
+ * at path, read or refreshed as needed; NULL if it cannot be served. */
+static struct entry *get(const char *asked, const char *path)
 {
-	struct entry *e = lookup(path);
+	struct entry *e = lookup(asked);
 	time_t now = time(NULL);
-	if (e && e->checked == now)
-		return e;
+	if (e && strcmp(e->path, path) != 0) {
+		cache.bytes -= e->len + e->gzlen;
+		entry_free(e);
+		*e = cache.e[--cache.n];
+		e = NULL;
+	}
 	struct stat st;
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		return NULL;
@@ -217,7 +226,7 @@ static struct entry *get(const char *path)
 		}
 		e = &cache.e[cache.n];
 		memset(e, 0, sizeof *e);
-		if (fill(e, path, &st) < 0) {
+		if (!(e->asked = strdup(asked)) || fill(e, path, &st) < 0) {
 			entry_free(e);
 			return NULL;
 		}
@@ -247,6 +256,8 @@ static bool resolve(const char *root, const char *path, char *out)
 	return strncmp(out, root, rl) == 0 && (out[rl] == '/' || out[rl] == '\0');
 }
 
+static bool respond(struct http_session *s, const struct entry *e);
+
 bool http_static(struct http_session *s)
 {
 	const char *dir = s->ctx->settings->static_dir;
@@ -258,6 +269,10 @@ bool http_static(struct http_session *s)
 			return false;
 		snprintf(cache.configured, sizeof cache.configured, "%s", dir);
 	}
+	/* Checked within this second: served without a system call. */
+	struct entry *e = lookup(s->path);
+	if (e && e->checked == time(NULL))
+		return respond(s, e);
 	char file[PATH_MAX];
 	if (!resolve(cache.root, s->path, file))
 		return false;
@@ -269,9 +284,14 @@ bool http_static(struct http_session *s)
 			return false;
 		memcpy(file + n, "/index.html", sizeof "/index.html");
 	}
-	struct entry *e = get(file);
+	e = get(s->path, file);
 	if (!e)
 		return false;
+	return respond(s, e);
+}
+
+static bool respond(struct http_session *s, const struct entry *e)
+{
 	bool html = strncmp(e->type, "text/html", 9) == 0;
 	struct http_entity ent = {
 	    .content_type = e->type,

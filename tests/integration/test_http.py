@@ -596,3 +596,58 @@ def test_static_files_stay_inside(tern_factory, tmp_path, path):
                  name="https")
     assert status_of(out) in (400, 404), out[:200]
     assert b"not for you" not in out
+
+
+def test_idle_tls_connections_give_their_record_buffers_back(tern_factory, tmp_path):
+    """A TLS connection quiet for a second gives back the pages of its
+    record buffers (conn_trim_idle); it then still works, with responses
+    larger than those pages, again and again."""
+    root = tmp_path / "www"
+    root.mkdir()
+    big = os.urandom(60000)
+    (root / "big.bin").write_bytes(big)
+    t = web(tern_factory, '[limits]\nmax_connections_per_ip = 1000\n[http]\nstatic_dir = "%s"\n'
+            % root)
+    pid = t.proc.pid
+
+    def rss():
+        with open("/proc/%d/statm" % pid) as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    c = http.client.HTTPSConnection(HOST, t.port("https"), context=ssl_ctx(), timeout=10)
+    for i in range(3):
+        c.request("GET", "/big.bin")
+        r = c.getresponse()
+        assert r.status == 200 and r.read() == big
+        c.request("POST", "/autodiscover/autodiscover.xml",
+                  body=AUTODISCOVER_REQ % ("u%d@example.test" % i))
+        r = c.getresponse()
+        assert r.status == 200 and b"u%d@example.test" % i in r.read()
+        time.sleep(1.6)  # trimmed in here
+    c.close()
+
+    socks = []
+    time.sleep(1.5)
+    base = rss()
+    for _ in range(300):
+        s = ssl_ctx().wrap_socket(socket.create_connection((HOST, t.port("https")), timeout=10))
+        s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+        socks.append(s)
+    for s in socks:
+        got = b""
+        while len(got) < len(big):
+            got += s.recv(65536)
+    deadline = time.time() + 8
+    while True:
+        time.sleep(0.5)
+        per_conn = (rss() - base) / 300
+        if per_conn < 40 * 1024 or time.time() > deadline:
+            break
+    # and every one of them still answers
+    for s in socks[:20]:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert b"200 OK" in s.recv(4096)
+    for s in socks:
+        s.close()
+    if not sanitized_build():
+        assert per_conn < 40 * 1024, "%.0f bytes per idle TLS connection" % per_conn
