@@ -79,5 +79,6 @@ void http_mobileconfig_apple(struct http_session *s);
 void http_healthz(struct http_session *s);
 void http_readyz(struct http_session *s);
 void http_metrics(struct http_session *s);
+void http_admin_api(struct http_session *s); /* /api/admin/ (admin_api.c) */
 
 #endif
