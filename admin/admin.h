@@ -76,6 +76,11 @@ int admin_domains(struct store_rd *rd, int (*cb)(void *ud, const char *name), vo
 int admin_users(struct store_rd *rd, int (*cb)(void *ud, const struct store_account *a), void *ud);
 /* 1 found, 0 not, negative on error; out may be NULL. */
 int admin_user_get(struct store_rd *rd, const char *address, struct store_account *out);
+/* Before hashing a new account's password: 0 if the add may work,
+ * -EEXIST (an account has the address), -ENOENT (its domain is not
+ * local), -EINVAL (not user@domain), or a store error. The add itself
+ * checks again (and for aliases). */
+int admin_user_add_check(struct store_rd *rd, const char *address);
 int admin_aliases(struct store_rd *rd, int (*cb)(void *ud, const char *source, const char *target),
                   void *ud);
 /* Every queue row, by id (the count, or negative); one row (1, 0, negative). */

@@ -3,6 +3,9 @@
  * later is added once. */
 #include "admin/admin.h"
 
+#include <errno.h>
+#include <string.h>
+
 #include "store/store.h"
 
 int admin_domains(struct store_rd *rd, int (*cb)(void *ud, const char *name), void *ud)
@@ -19,6 +22,18 @@ int admin_user_get(struct store_rd *rd, const char *address, struct store_accoun
 {
 	struct store_account tmp;
 	return store_account_lookup(rd, address, out ? out : &tmp);
+}
+
+int admin_user_add_check(struct store_rd *rd, const char *address)
+{
+	const char *at = strrchr(address, '@');
+	if (!at || at == address || !at[1])
+		return -EINVAL;
+	int rc = admin_user_get(rd, address, NULL);
+	if (rc != 0)
+		return rc < 0 ? rc : -EEXIST;
+	rc = store_domain_exists(rd, at + 1);
+	return rc < 0 ? rc : rc == 0 ? -ENOENT : 0;
 }
 
 int admin_aliases(struct store_rd *rd, int (*cb)(void *ud, const char *source, const char *target),

@@ -186,6 +186,9 @@ static int cmd_user(const struct config *cfg, struct store *st, int argc, char *
 			return report(&op, argv[1], -EINVAL);
 		if (!add && admin_user_get(rd, argv[1], NULL) != 1)
 			return report(&op, argv[1], -ENOENT);
+		int check = add ? admin_user_add_check(rd, argv[1]) : 0;
+		if (check < 0) /* before asking for a password that could not be used */
+			return report(&op, argv[1], check);
 		char password[1024], hash[256], err[256];
 		if (read_password(pw_stdin, password, sizeof password) < 0)
 			return 1;

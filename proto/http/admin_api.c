@@ -345,7 +345,18 @@ static void user_add(struct api_req *q)
 	wipe_body(q->s);
 	if (rc < 0)
 		return;
-	change_with_password(q, ADMIN_USER_ADD, v[0], v[1]);
+	/* Before the slow hash: would the add fail anyway? */
+	struct admin_op op;
+	rc = admin_op_set(&op, ADMIN_USER_ADD, v[0], NULL);
+	if (rc == 0)
+		rc = admin_user_add_check(reader(q), v[0]);
+	if (rc < 0) {
+		char msg[400];
+		http_json_error(q->s, status_for(&op, rc),
+		                admin_op_error(&op, rc, false, msg, sizeof msg), NULL);
+	} else {
+		change_with_password(q, ADMIN_USER_ADD, v[0], v[1]);
+	}
 	json_decref(doc);
 }
 
