@@ -64,6 +64,9 @@ struct api_job {
 	struct admin_op op;
 	int64_t token_id;
 	int ok_status; /* 201, 200 or 204 */
+	/* for the log: the conn may be gone when the job completes */
+	uint64_t sid;
+	char peer[64];
 };
 
 static int status_for(const struct admin_op *op, int rc)
@@ -95,8 +98,8 @@ static void audit(const struct api_job *j, int status)
 		snprintf(id, sizeof id, "%lld", (long long)j->op.id);
 		a = id;
 	}
-	log_session(status < 400 ? LOG_INFO : LOG_DEBUG, conn_id(j->s->c), conn_peer(j->s->c),
-	            "http", "event=admin op=\"%s\" arg=%s token=%lld status=%d",
+	log_session(status < 400 ? LOG_INFO : LOG_DEBUG, j->sid, j->peer, "http",
+	            "event=admin op=\"%s\" arg=%s token=%lld status=%d",
 	            admin_kind_name(j->op.kind), log_kv_escape(arg, sizeof arg, a, strlen(a)),
 	            (long long)j->token_id, status);
 }
@@ -171,6 +174,8 @@ static struct api_job *new_job(struct api_req *q, enum admin_kind kind, const ch
 		return NULL;
 	}
 	j->s = s;
+	j->sid = conn_id(s->c);
+	snprintf(j->peer, sizeof j->peer, "%s", conn_peer(s->c));
 	j->token_id = q->token_id;
 	j->ok_status = ok_status;
 	j->op.id = q->id;
@@ -192,7 +197,7 @@ static void hashed(void *ud, int rc, const char *hash, const char *err)
 {
 	struct api_job *j = ud;
 	if (rc < 0 || snprintf(j->op.b, sizeof j->op.b, "%s", hash) >= (int)sizeof j->op.b) {
-		log_session(LOG_ERROR, conn_id(j->s->c), conn_peer(j->s->c), "http",
+		log_session(LOG_ERROR, j->sid, j->peer, "http",
 		            "event=admin_hash_failed err=\"%s\"", err ? err : "too long");
 		job_done(j, -EIO);
 		return;

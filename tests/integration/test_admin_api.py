@@ -11,6 +11,7 @@ import http.client
 import imaplib
 import json
 import re
+import socket
 import subprocess
 import time
 
@@ -343,3 +344,24 @@ def test_request_errors(api):
     # nothing of the above changed anything
     assert cli_lines(t, "domain", "list") == ["example.test"]
     assert cli_lines(t, "user", "list") == ["postmaster@example.test"]
+
+
+def test_client_gone_while_the_password_hashes(api):
+    """The session is held through the hash and the store job; a client
+    that hangs up meanwhile leaves a change that still happens and a
+    server that goes on."""
+    t = api
+    body = json.dumps({"address": "gone@example.test", "password": PW}).encode()
+    for _ in range(3):
+        s = ssl_ctx().wrap_socket(socket.create_connection((HOST, t.port("https")), timeout=10),
+                                  server_hostname="localhost")
+        s.sendall(b"POST /api/admin/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                  t.token.encode() + b"\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        s.close()
+    deadline = time.time() + 10
+    while time.time() < deadline and "gone@example.test" not in cli_lines(t, "user", "list"):
+        time.sleep(0.1)
+    assert "gone@example.test" in cli_lines(t, "user", "list")
+    assert call(t, "GET", "/api/admin/users/gone@example.test")[0] == 200
+    assert t.stop() == 0  # and it stops cleanly (sanitizer reports fail here)
