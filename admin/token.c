@@ -27,6 +27,7 @@ bool admin_scope_valid(const char *scope)
 	return false;
 }
 
+/* Keep in step with scopes[]. */
 const char *admin_scope_names(void)
 {
 	return "admin";
