@@ -5,4 +5,6 @@
 int cli_admin(const struct config *cfg, const char *cmd, int argc, char **argv);
 /* `tern queue ...`; cfg NULL prints its help. */
 int cli_queue(const struct config *cfg, int argc, char **argv);
+/* `tern token ...`; cfg NULL prints its help. */
+int cli_token(const struct config *cfg, int argc, char **argv);
 #endif

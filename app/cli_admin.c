@@ -3,7 +3,9 @@
  * Each subcommand opens the store without a loop (no writer thread) and
  * makes its change in one store_exec() transaction, so it is safe to run
  * while `tern serve` is running: the server reads through to SQLite and
- * sees the change at once. */
+ * sees the change at once. The change itself, its rules and its error
+ * words are admin/'s, shared with the admin API; this file parses argv,
+ * reads passwords and prints. */
 #include "app/cli.h"
 #include "app/first_start.h"
 
@@ -14,50 +16,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "admin/admin.h"
 #include "auth/auth.h"
 #include "store/accounts.h"
 #include "store/store.h"
-
-struct admin_op {
-	const char *a; /* first argument (domain, address, alias source) */
-	const char *b; /* second argument (hash, alias target) */
-	int (*fn)(struct store_tx *tx, const char *a, const char *b);
-};
-
-static int run_op(struct store_tx *tx, void *arg)
-{
-	struct admin_op *op = arg;
-	return op->fn(tx, op->a, op->b);
-}
-
-static int op_domain_add(struct store_tx *tx, const char *a, const char *b)
-{
-	return store_domain_add(tx, a);
-}
-static int op_domain_del(struct store_tx *tx, const char *a, const char *b)
-{
-	return store_domain_del(tx, a);
-}
-static int op_user_add(struct store_tx *tx, const char *a, const char *b)
-{
-	return store_account_add(tx, a, b, NULL);
-}
-static int op_user_passwd(struct store_tx *tx, const char *a, const char *b)
-{
-	return store_account_set_password(tx, a, b);
-}
-static int op_user_del(struct store_tx *tx, const char *a, const char *b)
-{
-	return store_account_del(tx, a);
-}
-static int op_alias_add(struct store_tx *tx, const char *a, const char *b)
-{
-	return store_alias_add(tx, a, b);
-}
-static int op_alias_del(struct store_tx *tx, const char *a, const char *b)
-{
-	return store_alias_del(tx, a);
-}
 
 static int open_store(const struct config *cfg, struct store **st)
 {
@@ -116,8 +78,9 @@ static int read_password(bool from_stdin, char *out, size_t outlen)
 			return -1;
 		}
 	}
-	if (strlen(out) < 8) {
-		fprintf(stderr, "tern: the password must have at least 8 characters\n");
+	const char *problem = admin_password_problem(out, strlen(out));
+	if (problem) {
+		fprintf(stderr, "tern: %s\n", problem);
 		return -1;
 	}
 	return 0;
@@ -139,39 +102,24 @@ static int print_alias(void *ud, const char *source, const char *target)
 	return 0;
 }
 
-/* Explain a store error in the words of the command that caused it. */
-static int report(const char *what, const char *arg, int rc)
+/* Explain a failed op in the words of the command that caused it. */
+static int report(const struct admin_op *op, const char *arg, int rc)
 {
 	if (rc >= 0)
 		return 0;
-	const char *hint = "";
-	char domain_hint[400] = "";
-	const char *at = arg ? strrchr(arg, '@') : NULL;
-	switch (-rc) {
-	case EEXIST:
-		hint = "it already exists";
-		break;
-	case ENOENT:
-		if (strcmp(what, "user add") == 0 || strcmp(what, "alias add") == 0) {
-			snprintf(domain_hint, sizeof domain_hint,
-			         "its domain is not local; add it first with: tern domain add %s",
-			         at ? at + 1 : arg);
-			hint = domain_hint;
-		} else {
-			hint = "no such entry (see the list subcommand)";
-		}
-		break;
-	case ENOTEMPTY:
-		hint = "it still has accounts; delete them first with: tern user del ADDRESS";
-		break;
-	case EINVAL:
-		hint = "malformed name or address";
-		break;
-	default:
-		hint = strerror(-rc);
-	}
-	fprintf(stderr, "tern %s %s: %s\n", what, arg ? arg : "", hint);
+	char buf[400];
+	fprintf(stderr, "tern %s %s: %s\n", admin_kind_name(op->kind), arg,
+	        admin_op_error(op, rc, true, buf, sizeof buf));
 	return 1;
+}
+
+/* Run one op in its own transaction; rc as store_exec(). */
+static int run(struct store *st, struct admin_op *op, enum admin_kind kind, const char *a,
+               const char *b)
+{
+	if (admin_op_set(op, kind, a, b) < 0)
+		return -EINVAL; /* longer than any valid name */
+	return store_exec(st, admin_op_run, op);
 }
 
 static const char usage_domain[] = "usage: tern domain add NAME | list | del NAME\n\n"
@@ -193,14 +141,14 @@ static int cmd_domain(struct store *st, int argc, char **argv)
 {
 	struct store_rd *rd = store_reader(st);
 	if (argc == 1 && strcmp(argv[0], "list") == 0)
-		return store_domain_list(rd, print_domain, NULL) < 0 ? 1 : 0;
+		return admin_domains(rd, print_domain, NULL) < 0 ? 1 : 0;
 	if (argc == 2 && (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "del") == 0)) {
 		bool add = argv[0][0] == 'a';
-		struct admin_op op = {argv[1], NULL, add ? op_domain_add : op_domain_del};
-		int rc = store_exec(st, run_op, &op);
+		struct admin_op op;
+		int rc = run(st, &op, add ? ADMIN_DOMAIN_ADD : ADMIN_DOMAIN_DEL, argv[1], NULL);
 		if (rc == 0)
 			printf("domain %s %s\n", argv[1], add ? "added" : "deleted");
-		return report(add ? "domain add" : "domain del", argv[1], rc);
+		return report(&op, argv[1], rc);
 	}
 	fputs(usage_domain, stderr);
 	return 2;
@@ -218,13 +166,13 @@ static int cmd_user(const struct config *cfg, struct store *st, int argc, char *
 			i--;
 		}
 	if (argc == 1 && strcmp(argv[0], "list") == 0)
-		return store_account_list(rd, print_account, NULL) < 0 ? 1 : 0;
+		return admin_users(rd, print_account, NULL) < 0 ? 1 : 0;
 	if (argc == 2 && strcmp(argv[0], "del") == 0) {
-		struct admin_op op = {argv[1], NULL, op_user_del};
-		int rc = store_exec(st, run_op, &op);
+		struct admin_op op;
+		int rc = run(st, &op, ADMIN_USER_DEL, argv[1], NULL);
 		if (rc == 0)
 			printf("user %s deleted\n", argv[1]);
-		return report("user del", argv[1], rc);
+		return report(&op, argv[1], rc);
 	}
 	if (argc == 2 && (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "passwd") == 0)) {
 		bool add = argv[0][0] == 'a';
@@ -233,11 +181,14 @@ static int cmd_user(const struct config *cfg, struct store *st, int argc, char *
 			        argv[0], argv[1]);
 			return 2;
 		}
-		if (!add) {
-			struct store_account acct;
-			if (store_account_lookup(rd, argv[1], &acct) != 1)
-				return report("user passwd", argv[1], -ENOENT);
-		}
+		struct admin_op op;
+		if (admin_op_set(&op, add ? ADMIN_USER_ADD : ADMIN_USER_PASSWD, argv[1], NULL) < 0)
+			return report(&op, argv[1], -EINVAL);
+		if (!add && admin_user_get(rd, argv[1], NULL) != 1)
+			return report(&op, argv[1], -ENOENT);
+		int check = add ? admin_user_add_check(rd, argv[1]) : 0;
+		if (check < 0) /* before asking for a password that could not be used */
+			return report(&op, argv[1], check);
 		char password[1024], hash[256], err[256];
 		if (read_password(pw_stdin, password, sizeof password) < 0)
 			return 1;
@@ -247,8 +198,8 @@ static int cmd_user(const struct config *cfg, struct store *st, int argc, char *
 			fprintf(stderr, "tern: %s\n", err);
 			return 1;
 		}
-		struct admin_op op = {argv[1], hash, add ? op_user_add : op_user_passwd};
-		rc = store_exec(st, run_op, &op);
+		rc = run(st, &op, op.kind, argv[1], hash);
+		explicit_bzero(hash, sizeof hash);
 		if (rc == 0)
 			printf(add ? "user %s added (INBOX, Sent, Drafts, Trash, Junk, Archive)\n"
 			           : "password of %s changed\n",
@@ -256,7 +207,7 @@ static int cmd_user(const struct config *cfg, struct store *st, int argc, char *
 		if (rc == 0 && !add && first_start_password_changed(cfg, argv[1]))
 			printf("removed %s/%s (the first start's password)\n", cfg->data_dir,
 			       FIRST_START_PASSWORD_FILE);
-		return report(add ? "user add" : "user passwd", argv[1], rc);
+		return report(&op, argv[1], rc);
 	}
 	fputs(usage_user, stderr);
 	return 2;
@@ -266,20 +217,20 @@ static int cmd_alias(struct store *st, int argc, char **argv)
 {
 	struct store_rd *rd = store_reader(st);
 	if (argc == 1 && strcmp(argv[0], "list") == 0)
-		return store_alias_list(rd, print_alias, NULL) < 0 ? 1 : 0;
+		return admin_aliases(rd, print_alias, NULL) < 0 ? 1 : 0;
 	if (argc == 3 && strcmp(argv[0], "add") == 0) {
-		struct admin_op op = {argv[1], argv[2], op_alias_add};
-		int rc = store_exec(st, run_op, &op);
+		struct admin_op op;
+		int rc = run(st, &op, ADMIN_ALIAS_ADD, argv[1], argv[2]);
 		if (rc == 0)
 			printf("alias %s -> %s added\n", argv[1], argv[2]);
-		return report("alias add", argv[1], rc);
+		return report(&op, argv[1], rc);
 	}
 	if (argc == 2 && strcmp(argv[0], "del") == 0) {
-		struct admin_op op = {argv[1], NULL, op_alias_del};
-		int rc = store_exec(st, run_op, &op);
+		struct admin_op op;
+		int rc = run(st, &op, ADMIN_ALIAS_DEL, argv[1], NULL);
 		if (rc == 0)
 			printf("alias %s deleted\n", argv[1]);
-		return report("alias del", argv[1], rc);
+		return report(&op, argv[1], rc);
 	}
 	fputs(usage_alias, stderr);
 	return 2;

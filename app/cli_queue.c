@@ -11,7 +11,10 @@
  *   delete  removes the row without a bounce (and drops its message
  *           reference);
  *   bounce  makes the row expire now: the runner bounces it to the sender
- *           at its next scan. */
+ *           at its next scan.
+ *
+ * The changes are admin/'s ops (the admin API runs the same ones); this
+ * file parses argv and prints. */
 #include "app/cli.h"
 
 #include <errno.h>
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin/admin.h"
 #include "store/queue.h"
 #include "store/store.h"
 
@@ -79,29 +83,6 @@ static int show_cb(void *ud, const struct store_queue_row *r)
 	return 0;
 }
 
-struct op {
-	const char *cmd;
-	int64_t id;
-	int changed;
-};
-
-static int run(struct store_tx *tx, void *arg)
-{
-	struct op *op = arg;
-	int64_t now = (int64_t)time(NULL);
-	int rc;
-	if (strcmp(op->cmd, "retry") == 0)
-		rc = store_queue_retry(tx, op->id, now);
-	else if (strcmp(op->cmd, "delete") == 0)
-		rc = store_queue_finish(tx, op->id) == 0 ? 1 : 0;
-	else
-		rc = store_queue_cancel(tx, op->id, now);
-	if (rc < 0)
-		return rc;
-	op->changed = rc;
-	return 0;
-}
-
 static int parse_id(const char *s, int64_t *id)
 {
 	char *end;
@@ -131,12 +112,16 @@ int cli_queue(const struct config *cfg, int argc, char **argv)
 		int n = 0;
 		printf("%-8s %-3s %-20s %s\n", "ID", "TRY", "NEXT ATTEMPT",
 		       "FROM -> TO  LAST ERROR");
-		if (store_queue_list(rd, list_cb, &n) < 0)
+		if (admin_queue(rd, list_cb, &n) < 0)
 			ret = 1;
 		printf("%d queued\n", n);
 	} else if (strcmp(cmd, "show") == 0 || strcmp(cmd, "retry") == 0 ||
 	           strcmp(cmd, "delete") == 0 || strcmp(cmd, "bounce") == 0) {
-		struct op op = {.cmd = cmd};
+		struct admin_op op = {
+		    .kind = strcmp(cmd, "retry") == 0    ? ADMIN_QUEUE_RETRY
+		            : strcmp(cmd, "delete") == 0 ? ADMIN_QUEUE_DELETE
+		                                         : ADMIN_QUEUE_BOUNCE,
+		};
 		bool all = argc >= 2 && strcmp(argv[1], "--all") == 0 && strcmp(cmd, "retry") == 0;
 		if (!all && (argc < 2 || parse_id(argv[1], &op.id) < 0)) {
 			fprintf(stderr,
@@ -146,7 +131,7 @@ int cli_queue(const struct config *cfg, int argc, char **argv)
 			return 2;
 		}
 		if (strcmp(cmd, "show") == 0) {
-			int r = store_queue_get(rd, op.id, show_cb, NULL);
+			int r = admin_queue_get(rd, op.id, show_cb, NULL);
 			if (r == 0) {
 				fprintf(stderr, "tern queue show: no queue entry %lld\n",
 				        (long long)op.id);
@@ -154,8 +139,8 @@ int cli_queue(const struct config *cfg, int argc, char **argv)
 			} else if (r < 0)
 				ret = 1;
 		} else {
-			int r = store_exec(st, run, &op);
-			if (r < 0) {
+			int r = store_exec(st, admin_op_run, &op);
+			if (r < 0 && r != -ENOENT) {
 				fprintf(stderr, "tern queue %s: failed (%s)\n", cmd, strerror(-r));
 				ret = 1;
 			} else if (op.changed == 0) {

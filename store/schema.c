@@ -199,6 +199,20 @@ static const char *const migrations[] = {
     "INSERT INTO subscriptions(account_id, name)\n"
     "  SELECT account_id, name FROM mailboxes WHERE subscribed = 1;\n"
     "ALTER TABLE mailboxes DROP COLUMN subscribed;\n",
+    /* 6 -> 7: API tokens (store/tokens.c). Only the SHA-256 of a secret is
+     * kept, never the secret: a copy of the database gives no one the
+     * right to call the API. The scope is text so that a new scope needs
+     * no migration (admin/ validates it against its list). expires 0 =
+     * never; last_used 0 = not yet. */
+    "CREATE TABLE tokens(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL DEFAULT '',\n"
+    "  scope TEXT NOT NULL,\n"
+    "  secret_sha256 BLOB NOT NULL UNIQUE,\n"
+    "  created INTEGER NOT NULL,\n"
+    "  last_used INTEGER NOT NULL DEFAULT 0,\n"
+    "  expires INTEGER NOT NULL DEFAULT 0\n"
+    ");\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

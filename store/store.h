@@ -2,7 +2,7 @@
  *
  * Nothing above store/ sees the database itself. It sees three opaque
  * handles and named operations on them (accounts.h, mailboxes.h, mail.h,
- * entries.h, msg_index.h, queue.h):
+ * entries.h, msg_index.h, queue.h, tokens.h):
  *
  *   struct store     the store as a whole: open, close, submit jobs;
  *   struct store_rd  a read view: the loop's reader (store_reader()), or a
@@ -44,7 +44,7 @@ struct store_rd;
 struct store_tx;
 
 /* Current schema version (PRAGMA user_version after store_open). */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* Largest number of jobs the writer puts into one transaction. */
 #define STORE_MAX_BATCH 1024

@@ -98,5 +98,6 @@ void http_metrics(struct http_session *s);
 /* A file under [http] static_dir for s->path: answered (true), or not
  * there (false: the caller says 404). */
 bool http_static(struct http_session *s);
+void http_admin_api(struct http_session *s); /* /api/admin/ (admin_api.c) */
 
 #endif

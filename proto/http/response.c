@@ -46,14 +46,20 @@ const char *http_reason(int status)
 		return "Method Not Allowed";
 	case 408:
 		return "Request Timeout";
+	case 409:
+		return "Conflict";
 	case 411:
 		return "Length Required";
 	case 413:
 		return "Content Too Large";
 	case 414:
 		return "URI Too Long";
+	case 415:
+		return "Unsupported Media Type";
 	case 417:
 		return "Expectation Failed";
+	case 422:
+		return "Unprocessable Content";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 500:

@@ -45,6 +45,10 @@ static const struct route {
     {"/metrics", M(HTTP_GET) | M(HTTP_HEAD), http_metrics, false, false, false},
     {"/.well-known/acme-challenge/", M(HTTP_GET) | M(HTTP_HEAD), not_yet, true, true, false},
     {"/.well-known/mta-sts.txt", M(HTTP_GET) | M(HTTP_HEAD), not_yet, true, false, false},
+    /* admin_api.c checks the token, then paths and methods itself */
+    {"/api/admin/",
+     M(HTTP_GET) | M(HTTP_HEAD) | M(HTTP_POST) | M(HTTP_PUT) | M(HTTP_DELETE) | M(HTTP_PATCH),
+     http_admin_api, false, true, false},
 };
 
 /* Host without its port, if it is a plain host name or address. */

@@ -1,0 +1,131 @@
+/* admin: what `tern domain|user|alias|queue|token` and the admin API
+ * (proto/http/admin_api.c) both do, in one place.
+ *
+ * Nothing here prints or parses: the CLI parses argv and prints, the API
+ * parses JSON and renders it. A change is a struct admin_op, run as a
+ * store job (admin_op_run is a store_job_fn): the CLI runs it with
+ * store_exec(), the server with store_submit(), and both explain a failure
+ * with admin_op_error(). Reads take a store_rd: the CLI's, or the loop's.
+ *
+ * Passwords are hashed by auth_hash_password (yescrypt): the CLI does it
+ * inline, the server off the loop with admin_hash_password_async(). Token
+ * secrets are made and hashed here (admin/token.c); the store keeps their
+ * SHA-256 only. */
+#ifndef TERN_ADMIN_H
+#define TERN_ADMIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "store/accounts.h"
+#include "store/queue.h"
+#include "store/tokens.h"
+
+struct store_rd;
+struct store_tx;
+
+enum admin_kind {
+	ADMIN_DOMAIN_ADD,
+	ADMIN_DOMAIN_DEL,
+	ADMIN_USER_ADD,    /* a: address, b: password hash */
+	ADMIN_USER_PASSWD, /* a: address, b: password hash */
+	ADMIN_USER_DEL,
+	ADMIN_ALIAS_ADD, /* a: source, b: target */
+	ADMIN_ALIAS_DEL,
+	ADMIN_QUEUE_RETRY, /* id; 0 = every row */
+	ADMIN_QUEUE_DELETE,
+	ADMIN_QUEUE_BOUNCE,
+	ADMIN_TOKEN_CREATE, /* a: name, b: scope, digest, expires */
+	ADMIN_TOKEN_REVOKE, /* id */
+	ADMIN_TOKEN_TOUCH,  /* id, now: last_used */
+};
+
+/* One change. Fill it with admin_op_set() (or by hand for ids), run it as
+ * a job, then read the results. */
+struct admin_op {
+	enum admin_kind kind;
+	char a[STORE_ADDR_MAX];
+	char b[STORE_ADDR_MAX];
+	int64_t id;
+	int64_t now; /* unix seconds; 0: the time the job runs */
+	int64_t expires;
+	unsigned char digest[STORE_TOKEN_DIGEST];
+	/* results */
+	int changed;    /* queue rows changed */
+	int64_t new_id; /* ADMIN_TOKEN_CREATE */
+};
+
+/* Start an op of kind with its strings (either may be NULL). 0, or
+ * -ENAMETOOLONG when one does not fit. */
+int admin_op_set(struct admin_op *op, enum admin_kind kind, const char *a, const char *b);
+/* The job: 0 or a negative errno (store.h). A queue op that changed no
+ * row, or a token op on no token, is -ENOENT. */
+int admin_op_run(struct store_tx *tx, void *op);
+/* The command's name ("domain add", "queue retry", ...). */
+const char *admin_kind_name(enum admin_kind kind);
+/* Why op failed with rc, in words. for_cli: the words `tern` has always
+ * printed (they name the commands that help); else plain ones for the
+ * API. Returns buf. */
+const char *admin_op_error(const struct admin_op *op, int rc, bool for_cli, char *buf, size_t len);
+
+/* ---- reads (admin/read.c); callbacks return 0 to go on ---- */
+
+int admin_domains(struct store_rd *rd, int (*cb)(void *ud, const char *name), void *ud);
+int admin_users(struct store_rd *rd, int (*cb)(void *ud, const struct store_account *a), void *ud);
+/* 1 found, 0 not, negative on error; out may be NULL. */
+int admin_user_get(struct store_rd *rd, const char *address, struct store_account *out);
+/* Before hashing a new account's password: 0 if the add may work,
+ * -EEXIST (an account has the address), -ENOENT (its domain is not
+ * local), -EINVAL (not user@domain), or a store error. The add itself
+ * checks again (and for aliases). */
+int admin_user_add_check(struct store_rd *rd, const char *address);
+int admin_aliases(struct store_rd *rd, int (*cb)(void *ud, const char *source, const char *target),
+                  void *ud);
+/* Every queue row, by id (the count, or negative); one row (1, 0, negative). */
+int admin_queue(struct store_rd *rd, store_queue_cb cb, void *ud);
+int admin_queue_get(struct store_rd *rd, int64_t id, store_queue_cb cb, void *ud);
+int admin_tokens(struct store_rd *rd, int (*cb)(void *ud, const struct store_token *t), void *ud);
+
+/* ---- passwords (admin/password.c) ---- */
+
+#define ADMIN_PASSWORD_MIN 8
+#define ADMIN_PASSWORD_MAX 1023
+
+/* Whether a new password is acceptable: NULL, or why not ("the password
+ * must have at least 8 characters"). */
+const char *admin_password_problem(const char *password, size_t len);
+
+/* Hash password (yescrypt) in libuv's thread pool; done runs on the loop
+ * with rc 0 and the hash, or -1 and err. The password is copied and the
+ * copy wiped once hashed; the caller may wipe its own at once. Returns 0,
+ * or a negative errno (done is then never called). */
+typedef void (*admin_hash_fn)(void *ud, int rc, const char *hash, const char *err);
+int admin_hash_password_async(uv_loop_t *loop, const char *password, admin_hash_fn done, void *ud);
+
+/* ---- tokens (admin/token.c) ---- */
+
+#define ADMIN_TOKEN_PREFIX "tern_"
+/* "tern_" + 32 random bytes in unpadded base64url (43) + NUL */
+#define ADMIN_TOKEN_SIZE (5 + 43 + 1)
+
+/* Is scope one tokens may have ("admin"; "send" comes with its issue)? */
+bool admin_scope_valid(const char *scope);
+/* The scopes, comma-separated, for messages. */
+const char *admin_scope_names(void);
+/* A new secret and its digest. 0, or -1 (no randomness). */
+int admin_token_make(char secret[ADMIN_TOKEN_SIZE], unsigned char digest[STORE_TOKEN_DIGEST]);
+
+enum admin_auth {
+	ADMIN_AUTH_OK,
+	ADMIN_AUTH_INVALID, /* unknown, revoked, expired or malformed */
+	ADMIN_AUTH_SCOPE,   /* a valid token of another scope */
+	ADMIN_AUTH_ERROR,   /* the store failed */
+};
+/* Check a presented secret for scope at now: its SHA-256 looked up (out
+ * is filled when the token exists). */
+enum admin_auth admin_token_check(struct store_rd *rd, const char *secret, size_t len,
+                                  const char *scope, int64_t now, struct store_token *out);
+
+#endif

@@ -1,0 +1,95 @@
+/* errors: why an admin op failed, in words.
+ *
+ * The CLI's words are the ones `tern` has always printed (tests and
+ * scripts read them); they name the command that helps. The API's are the
+ * same facts without the commands, for an "error" field. */
+#include "admin/admin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* What kind of entry an op is about, for "no such ...". */
+static const char *entry_word(enum admin_kind kind)
+{
+	switch (kind) {
+	case ADMIN_DOMAIN_ADD:
+	case ADMIN_DOMAIN_DEL:
+		return "domain";
+	case ADMIN_USER_ADD:
+	case ADMIN_USER_PASSWD:
+	case ADMIN_USER_DEL:
+		return "user";
+	case ADMIN_ALIAS_ADD:
+	case ADMIN_ALIAS_DEL:
+		return "alias";
+	case ADMIN_QUEUE_RETRY:
+	case ADMIN_QUEUE_DELETE:
+	case ADMIN_QUEUE_BOUNCE:
+		return "queue entry";
+	default:
+		return "token";
+	}
+}
+
+static const char *cli_words(const struct admin_op *op, int rc, char *buf, size_t len)
+{
+	const char *at = strrchr(op->a, '@');
+	switch (-rc) {
+	case EEXIST:
+		return "it already exists";
+	case ENOENT:
+		if (op->kind == ADMIN_USER_ADD || op->kind == ADMIN_ALIAS_ADD) {
+			snprintf(buf, len,
+			         "its domain is not local; add it first with: tern domain add %s",
+			         at ? at + 1 : op->a);
+			return buf;
+		}
+		return "no such entry (see the list subcommand)";
+	case ENOTEMPTY:
+		return "it still has accounts; delete them first with: tern user del ADDRESS";
+	case EINVAL:
+		return "malformed name or address";
+	default:
+		return strerror(-rc);
+	}
+}
+
+static const char *api_words(const struct admin_op *op, int rc, char *buf, size_t len)
+{
+	const char *at = strrchr(op->a, '@');
+	bool by_id = op->kind >= ADMIN_QUEUE_RETRY;
+	switch (-rc) {
+	case EEXIST:
+		snprintf(buf, len, "%s already exists", op->a);
+		break;
+	case ENOENT:
+		if (op->kind == ADMIN_USER_ADD || op->kind == ADMIN_ALIAS_ADD)
+			snprintf(buf, len, "the domain %s is not local; add it first",
+			         at ? at + 1 : op->a);
+		else if (by_id)
+			snprintf(buf, len, "no %s %lld", entry_word(op->kind), (long long)op->id);
+		else
+			snprintf(buf, len, "no %s %s", entry_word(op->kind), op->a);
+		break;
+	case ENOTEMPTY:
+		snprintf(buf, len, "the domain %s still has accounts; delete them first", op->a);
+		break;
+	case EINVAL:
+		snprintf(buf, len, "%s",
+		         op->kind == ADMIN_TOKEN_CREATE ? "unknown scope"
+		                                        : "malformed name or address");
+		break;
+	case ENAMETOOLONG:
+		snprintf(buf, len, "name or address too long");
+		break;
+	default:
+		snprintf(buf, len, "%s", strerror(-rc));
+	}
+	return buf;
+}
+
+const char *admin_op_error(const struct admin_op *op, int rc, bool for_cli, char *buf, size_t len)
+{
+	return for_cli ? cli_words(op, rc, buf, len) : api_words(op, rc, buf, len);
+}

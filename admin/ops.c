@@ -1,0 +1,108 @@
+/* ops: the changes `tern` and the admin API make, as one store job.
+ *
+ * A struct admin_op names the change and carries its arguments; the job
+ * calls the store's operation for it. The queue ops keep what `tern queue`
+ * always did: delete drops the row without a bounce, bounce makes it
+ * expire now (the runner bounces it at its next scan), retry makes it due
+ * now. A queue op that found no row is -ENOENT, so that both callers
+ * report "no such entry" the same way. */
+#include "admin/admin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/store.h"
+
+static int copy(char *dst, size_t n, const char *src)
+{
+	if (!src) {
+		dst[0] = '\0';
+		return 0;
+	}
+	size_t len = strlen(src);
+	if (len >= n)
+		return -ENAMETOOLONG;
+	memcpy(dst, src, len + 1);
+	return 0;
+}
+
+int admin_op_set(struct admin_op *op, enum admin_kind kind, const char *a, const char *b)
+{
+	memset(op, 0, sizeof *op);
+	op->kind = kind;
+	int rc = copy(op->a, sizeof op->a, a);
+	if (rc == 0)
+		rc = copy(op->b, sizeof op->b, b);
+	return rc;
+}
+
+static int queue_op(struct store_tx *tx, struct admin_op *op, int64_t now)
+{
+	int rc;
+	switch (op->kind) {
+	case ADMIN_QUEUE_RETRY:
+		rc = store_queue_retry(tx, op->id, now);
+		break;
+	case ADMIN_QUEUE_DELETE:
+		rc = store_queue_finish(tx, op->id) == 0 ? 1 : 0;
+		break;
+	default:
+		rc = store_queue_cancel(tx, op->id, now);
+		break;
+	}
+	if (rc < 0)
+		return rc;
+	op->changed = rc;
+	return rc == 0 ? -ENOENT : 0;
+}
+
+int admin_op_run(struct store_tx *tx, void *arg)
+{
+	struct admin_op *op = arg;
+	int64_t now = op->now ? op->now : (int64_t)time(NULL);
+	switch (op->kind) {
+	case ADMIN_DOMAIN_ADD:
+		return store_domain_add(tx, op->a);
+	case ADMIN_DOMAIN_DEL:
+		return store_domain_del(tx, op->a);
+	case ADMIN_USER_ADD:
+		return store_account_add(tx, op->a, op->b, NULL);
+	case ADMIN_USER_PASSWD:
+		return store_account_set_password(tx, op->a, op->b);
+	case ADMIN_USER_DEL:
+		return store_account_del(tx, op->a);
+	case ADMIN_ALIAS_ADD:
+		return store_alias_add(tx, op->a, op->b);
+	case ADMIN_ALIAS_DEL:
+		return store_alias_del(tx, op->a);
+	case ADMIN_QUEUE_RETRY:
+	case ADMIN_QUEUE_DELETE:
+	case ADMIN_QUEUE_BOUNCE:
+		return queue_op(tx, op, now);
+	case ADMIN_TOKEN_CREATE:
+		if (!admin_scope_valid(op->b))
+			return -EINVAL;
+		return store_token_add(tx, op->a, op->b, op->digest, op->expires, &op->new_id);
+	case ADMIN_TOKEN_REVOKE:
+		return store_token_del(tx, op->id);
+	case ADMIN_TOKEN_TOUCH:
+		return store_token_touch(tx, op->id, now);
+	}
+	return -EINVAL;
+}
+
+const char *admin_kind_name(enum admin_kind kind)
+{
+	static const char *const names[] = {
+	    [ADMIN_DOMAIN_ADD] = "domain add",     [ADMIN_DOMAIN_DEL] = "domain del",
+	    [ADMIN_USER_ADD] = "user add",         [ADMIN_USER_PASSWD] = "user passwd",
+	    [ADMIN_USER_DEL] = "user del",         [ADMIN_ALIAS_ADD] = "alias add",
+	    [ADMIN_ALIAS_DEL] = "alias del",       [ADMIN_QUEUE_RETRY] = "queue retry",
+	    [ADMIN_QUEUE_DELETE] = "queue delete", [ADMIN_QUEUE_BOUNCE] = "queue bounce",
+	    [ADMIN_TOKEN_CREATE] = "token create", [ADMIN_TOKEN_REVOKE] = "token revoke",
+	    [ADMIN_TOKEN_TOUCH] = "token touch",
+	};
+	return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}

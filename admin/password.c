@@ -1,0 +1,79 @@
+/* password: what a new password must be, and hashing it off the loop.
+ *
+ * yescrypt takes tens of milliseconds of CPU on purpose. On the loop that
+ * would stall every connection; in a store job it would stall every
+ * commit (the writer is one thread). So the server hashes in libuv's
+ * thread pool, like auth/ verifies, and submits the store job with the
+ * finished hash. The copy of the password made for the pool is wiped as
+ * soon as it has been hashed, and neither it nor the hash is logged. */
+#include "admin/admin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "store/accounts.h"
+
+const char *admin_password_problem(const char *password, size_t len)
+{
+	if (len < ADMIN_PASSWORD_MIN)
+		return "the password must have at least 8 characters";
+	if (len > ADMIN_PASSWORD_MAX)
+		return "the password must have at most 1023 characters";
+	if (memchr(password, '\0', len) || memchr(password, '\r', len) ||
+	    memchr(password, '\n', len))
+		return "the password must not contain NUL, CR or LF";
+	return NULL;
+}
+
+struct hash_work {
+	uv_work_t work;
+	admin_hash_fn done;
+	void *ud;
+	int rc;
+	char password[ADMIN_PASSWORD_MAX + 1];
+	char hash[STORE_HASH_MAX];
+	char err[128];
+};
+
+static void work_hash(uv_work_t *w)
+{
+	struct hash_work *h = w->data;
+	h->rc = auth_hash_password(h->password, h->hash, sizeof h->hash, h->err, sizeof h->err);
+	explicit_bzero(h->password, sizeof h->password);
+}
+
+static void after_hash(uv_work_t *w, int status)
+{
+	struct hash_work *h = w->data;
+	if (status < 0) { /* cancelled: never ran */
+		h->rc = -1;
+		snprintf(h->err, sizeof h->err, "password hashing was cancelled");
+	}
+	h->done(h->ud, h->rc, h->rc == 0 ? h->hash : NULL, h->err);
+	explicit_bzero(h, sizeof *h);
+	free(h);
+}
+
+int admin_hash_password_async(uv_loop_t *loop, const char *password, admin_hash_fn done, void *ud)
+{
+	size_t len = strlen(password);
+	if (len > ADMIN_PASSWORD_MAX)
+		return -EINVAL;
+	struct hash_work *h = calloc(1, sizeof *h);
+	if (!h)
+		return -ENOMEM;
+	memcpy(h->password, password, len + 1);
+	h->done = done;
+	h->ud = ud;
+	h->work.data = h;
+	int rc = uv_queue_work(loop, &h->work, work_hash, after_hash);
+	if (rc < 0) {
+		explicit_bzero(h, sizeof *h);
+		free(h);
+		return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,614 @@
+/* admin_api: the admin JSON API under /api/admin/ (issue 17).
+ *
+ * The same operations as `tern domain|user|alias|queue` (admin/), over
+ * HTTPS, for a client with a bearer token of scope "admin":
+ *
+ *   GET    /api/admin/domains                 POST {"name"}
+ *   DELETE /api/admin/domains/NAME
+ *   GET    /api/admin/users                   POST {"address", "password"}
+ *   GET    /api/admin/users/ADDRESS           DELETE /api/admin/users/ADDRESS
+ *   POST   /api/admin/users/ADDRESS/password  {"password"}
+ *   GET    /api/admin/aliases                 POST {"source", "target"}
+ *   DELETE /api/admin/aliases/SOURCE
+ *   GET    /api/admin/queue                   GET, DELETE /api/admin/queue/ID
+ *   POST   /api/admin/queue/ID/retry          POST /api/admin/queue/ID/bounce
+ *
+ * Order of checks: HTTPS (403 on a plain listener; with an HTTPS listener
+ * the router has already redirected), then the token (401 with
+ * WWW-Authenticate: Bearer when it is missing, unknown, revoked or
+ * expired; 403 for a token of another scope), then the path (404) and the
+ * method (405 with Allow), then the body (admin_json.c: 400, 415). The
+ * path is looked at only after the token, so that nobody without one
+ * learns which paths exist.
+ *
+ * Reads run on the loop's read view. A change is an admin/ op submitted
+ * as a store job: the session is held until the job's completion answers,
+ * so the loop never waits for a commit. A password is hashed first, in
+ * libuv's thread pool (admin_hash_password_async), never on the loop or
+ * the writer thread; the body that carried it is wiped once parsed.
+ * Every change is logged with the op, its argument and the token's id;
+ * passwords and token secrets never are. A token's last use is written
+ * at most once a minute, as a lazy job. */
+#include "proto/http/admin_json.h"
+#include "proto/http/http_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "admin/admin.h"
+#include "lib/log.h"
+#include "net/conn.h"
+#include "proto/common/env.h"
+#include "store/store.h"
+
+#define API_PREFIX "/api/admin/"
+#define TOUCH_EVERY 60 /* seconds between writes of a token's last use */
+
+/* A request, once its token is good. */
+struct api_req {
+	struct http_session *s;
+	int64_t token_id;
+	const char *item; /* the second path segment, or NULL */
+	int64_t id;       /* item as a queue id (0 when it is not one) */
+};
+
+/* ---- answering a change ---- */
+
+/* A change on its way: the op, then its completion answers. */
+struct api_job {
+	struct http_session *s;
+	struct admin_op op;
+	int64_t token_id;
+	int ok_status; /* 201, 200 or 204 */
+	/* for the log: the conn may be gone when the job completes */
+	uint64_t sid;
+	char peer[64];
+};
+
+static int status_for(const struct admin_op *op, int rc)
+{
+	switch (-rc) {
+	case EEXIST:
+	case ENOTEMPTY:
+		return 409;
+	case ENOENT: /* an add whose domain is not local: the URL is fine */
+		return op->kind == ADMIN_USER_ADD || op->kind == ADMIN_ALIAS_ADD ? 422 : 404;
+	case EINVAL:
+	case ENAMETOOLONG:
+		return 400;
+	case ENOSPC:
+	case EBUSY:
+	case ESHUTDOWN:
+		return 503;
+	default:
+		return 500;
+	}
+}
+
+static void audit(const struct api_job *j, int status)
+{
+	char arg[200];
+	const char *a = j->op.a;
+	char id[24];
+	if (j->op.kind >= ADMIN_QUEUE_RETRY) {
+		snprintf(id, sizeof id, "%lld", (long long)j->op.id);
+		a = id;
+	}
+	log_session(status < 400 ? LOG_INFO : LOG_DEBUG, j->sid, j->peer, "http",
+	            "event=admin op=\"%s\" arg=%s token=%lld status=%d",
+	            admin_kind_name(j->op.kind), log_kv_escape(arg, sizeof arg, a, strlen(a)),
+	            (long long)j->token_id, status);
+}
+
+static json_t *success_body(const struct admin_op *op)
+{
+	switch (op->kind) {
+	case ADMIN_DOMAIN_ADD:
+		return json_pack("{s:s}", "name", op->a);
+	case ADMIN_USER_ADD:
+		return json_pack("{s:s}", "address", op->a);
+	case ADMIN_ALIAS_ADD:
+		return json_pack("{s:s, s:s}", "source", op->a, "target", op->b);
+	default:
+		return json_pack("{s:I, s:i}", "id", (json_int_t)op->id, "changed", op->changed);
+	}
+}
+
+static void job_done(void *arg, int rc)
+{
+	struct api_job *j = arg;
+	struct http_session *s = j->s;
+	int status = rc < 0 ? status_for(&j->op, rc) : j->ok_status;
+	if (!s->closed) {
+		if (rc < 0) {
+			char msg[400];
+			http_json_error(s, status,
+			                admin_op_error(&j->op, rc, false, msg, sizeof msg), NULL);
+		} else if (status == 204) {
+			http_respond(s, 204, NULL, NULL, NULL, 0, HTTP_R_NOSTORE);
+		} else {
+			http_json_respond(s, status, success_body(&j->op), NULL);
+		}
+	}
+	audit(j, status);
+	explicit_bzero(j->op.b, sizeof j->op.b); /* a password hash, perhaps */
+	free(j);
+	http_session_resume(s);
+}
+
+/* The writer thread: the op alone. */
+static int run_job(struct store_tx *tx, void *arg)
+{
+	struct api_job *j = arg;
+	return admin_op_run(tx, &j->op);
+}
+
+/* Submit j (held session); answers through job_done either way. */
+static void submit(struct api_job *j)
+{
+	int rc = store_submit(j->s->ctx->env->store, run_job, job_done, j);
+	if (rc < 0)
+		job_done(j, rc);
+}
+
+static struct api_job *new_job(struct api_req *q, enum admin_kind kind, const char *a,
+                               const char *b, int ok_status)
+{
+	struct http_session *s = q->s;
+	if (s->ctx->env->stopping) {
+		http_json_error(s, 503, "the server is stopping", NULL);
+		return NULL;
+	}
+	struct api_job *j = calloc(1, sizeof *j);
+	if (!j) {
+		http_json_error(s, 500, "out of memory", NULL);
+		return NULL;
+	}
+	if (admin_op_set(&j->op, kind, a, b) < 0) {
+		free(j);
+		http_json_error(s, 400, "name or address too long", NULL);
+		return NULL;
+	}
+	j->s = s;
+	j->sid = conn_id(s->c);
+	snprintf(j->peer, sizeof j->peer, "%s", conn_peer(s->c));
+	j->token_id = q->token_id;
+	j->ok_status = ok_status;
+	j->op.id = q->id;
+	return j;
+}
+
+/* Run a change without a password. */
+static void change(struct api_req *q, enum admin_kind kind, const char *a, const char *b,
+                   int ok_status)
+{
+	struct api_job *j = new_job(q, kind, a, b, ok_status);
+	if (!j)
+		return;
+	http_session_hold(q->s);
+	submit(j);
+}
+
+static void hashed(void *ud, int rc, const char *hash, const char *err)
+{
+	struct api_job *j = ud;
+	if (rc < 0 || snprintf(j->op.b, sizeof j->op.b, "%s", hash) >= (int)sizeof j->op.b) {
+		log_session(LOG_ERROR, j->sid, j->peer, "http",
+		            "event=admin_hash_failed err=\"%s\"", err ? err : "too long");
+		job_done(j, -EIO);
+		return;
+	}
+	submit(j);
+}
+
+/* Run a change that needs a password hashed first. */
+static void change_with_password(struct api_req *q, enum admin_kind kind, const char *address,
+                                 const char *password)
+{
+	const char *problem = admin_password_problem(password, strlen(password));
+	if (problem) {
+		http_json_error(q->s, 400, problem, NULL);
+		return;
+	}
+	struct api_job *j = new_job(q, kind, address, NULL, kind == ADMIN_USER_ADD ? 201 : 204);
+	if (!j)
+		return;
+	http_session_hold(q->s);
+	int rc = admin_hash_password_async(conn_loop(q->s->c), password, hashed, j);
+	if (rc < 0)
+		job_done(j, rc);
+}
+
+/* ---- bodies ---- */
+
+/* Parse the body's fields (all required unless optional); on a problem
+ * answer and return -1. */
+static int fields(struct api_req *q, const char *const *names, const char **values, size_t n,
+                  bool optional, json_t **doc)
+{
+	char err[200];
+	int status = http_json_fields(q->s, names, values, n, doc, err, sizeof err);
+	if (status == 0 && !optional)
+		for (size_t i = 0; i < n; i++)
+			if (!values[i]) {
+				snprintf(err, sizeof err, "missing field \"%s\"", names[i]);
+				status = 400;
+				break;
+			}
+	if (status != 0) {
+		json_decref(*doc);
+		*doc = NULL;
+		http_json_error(q->s, status, err, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* The body carried a password: forget it (jansson's copy goes with doc). */
+static void wipe_body(struct http_session *s)
+{
+	if (s->body.data)
+		explicit_bzero(s->body.data, s->body.len);
+}
+
+/* ---- handlers ---- */
+
+static int add_name(void *ud, const char *name)
+{
+	return json_array_append_new(ud, json_pack("{s:s}", "name", name));
+}
+
+static int add_user(void *ud, const struct store_account *a)
+{
+	return json_array_append_new(ud, http_json_user(a));
+}
+
+static int add_alias(void *ud, const char *source, const char *target)
+{
+	return json_array_append_new(ud,
+	                             json_pack("{s:s, s:s}", "source", source, "target", target));
+}
+
+static int add_row(void *ud, const struct store_queue_row *r)
+{
+	return json_array_append_new(ud, http_json_queue_row(r));
+}
+
+static int set_row(void *ud, const struct store_queue_row *r)
+{
+	*(json_t **)ud = http_json_queue_row(r);
+	return 0;
+}
+
+/* Answer {"<key>": [...]} from a list function's walk. */
+static void answer_list(struct api_req *q, const char *key, json_t *list, int rc)
+{
+	if (rc < 0 || !list) {
+		json_decref(list);
+		http_json_error(q->s, 500, "the store could not be read", NULL);
+		return;
+	}
+	http_json_respond(q->s, 200, json_pack("{s:o}", key, list), NULL);
+}
+
+static struct store_rd *reader(struct api_req *q)
+{
+	return store_reader(q->s->ctx->env->store);
+}
+
+static void domains_list(struct api_req *q)
+{
+	json_t *list = json_array();
+	answer_list(q, "domains", list, list ? admin_domains(reader(q), add_name, list) : -1);
+}
+
+static void domain_add(struct api_req *q)
+{
+	static const char *const names[] = {"name"};
+	const char *v[1];
+	json_t *doc;
+	if (fields(q, names, v, 1, false, &doc) < 0)
+		return;
+	change(q, ADMIN_DOMAIN_ADD, v[0], NULL, 201);
+	json_decref(doc);
+}
+
+static void domain_del(struct api_req *q)
+{
+	change(q, ADMIN_DOMAIN_DEL, q->item, NULL, 204);
+}
+
+static void users_list(struct api_req *q)
+{
+	json_t *list = json_array();
+	answer_list(q, "users", list, list ? admin_users(reader(q), add_user, list) : -1);
+}
+
+static void user_get(struct api_req *q)
+{
+	struct store_account a;
+	int rc = admin_user_get(reader(q), q->item, &a);
+	if (rc < 0)
+		http_json_error(q->s, 500, "the store could not be read", NULL);
+	else if (rc == 0)
+		http_json_error(q->s, 404, "no such user", NULL);
+	else
+		http_json_respond(q->s, 200, http_json_user(&a), NULL);
+	explicit_bzero(a.password_hash, sizeof a.password_hash);
+}
+
+static void user_add(struct api_req *q)
+{
+	static const char *const names[] = {"address", "password"};
+	const char *v[2];
+	json_t *doc;
+	int rc = fields(q, names, v, 2, false, &doc);
+	wipe_body(q->s);
+	if (rc < 0)
+		return;
+	/* Before the slow hash: would the add fail anyway? */
+	struct admin_op op;
+	rc = admin_op_set(&op, ADMIN_USER_ADD, v[0], NULL);
+	if (rc == 0)
+		rc = admin_user_add_check(reader(q), v[0]);
+	if (rc < 0) {
+		char msg[400];
+		http_json_error(q->s, status_for(&op, rc),
+		                admin_op_error(&op, rc, false, msg, sizeof msg), NULL);
+	} else {
+		change_with_password(q, ADMIN_USER_ADD, v[0], v[1]);
+	}
+	json_decref(doc);
+}
+
+static void user_del(struct api_req *q)
+{
+	change(q, ADMIN_USER_DEL, q->item, NULL, 204);
+}
+
+static void user_password(struct api_req *q)
+{
+	static const char *const names[] = {"password"};
+	const char *v[1];
+	json_t *doc;
+	int rc = fields(q, names, v, 1, false, &doc);
+	wipe_body(q->s);
+	if (rc < 0)
+		return;
+	/* Before the slow hash: is there such a user at all? */
+	int found = admin_user_get(reader(q), q->item, NULL);
+	if (found != 1)
+		http_json_error(q->s, found < 0 ? 500 : 404,
+		                found < 0 ? "the store could not be read" : "no such user", NULL);
+	else
+		change_with_password(q, ADMIN_USER_PASSWD, q->item, v[0]);
+	json_decref(doc);
+}
+
+static void aliases_list(struct api_req *q)
+{
+	json_t *list = json_array();
+	answer_list(q, "aliases", list, list ? admin_aliases(reader(q), add_alias, list) : -1);
+}
+
+static void alias_add(struct api_req *q)
+{
+	static const char *const names[] = {"source", "target"};
+	const char *v[2];
+	json_t *doc;
+	if (fields(q, names, v, 2, false, &doc) < 0)
+		return;
+	change(q, ADMIN_ALIAS_ADD, v[0], v[1], 201);
+	json_decref(doc);
+}
+
+static void alias_del(struct api_req *q)
+{
+	change(q, ADMIN_ALIAS_DEL, q->item, NULL, 204);
+}
+
+static void queue_list(struct api_req *q)
+{
+	json_t *list = json_array();
+	answer_list(q, "queue", list, list ? admin_queue(reader(q), add_row, list) : -1);
+}
+
+static void queue_get(struct api_req *q)
+{
+	json_t *row = NULL;
+	int rc = admin_queue_get(reader(q), q->id, set_row, &row);
+	if (rc < 0 || (rc == 1 && !row))
+		http_json_error(q->s, 500, "the store could not be read", NULL);
+	else if (rc == 0)
+		http_json_error(q->s, 404, "no such queue entry", NULL);
+	else
+		http_json_respond(q->s, 200, row, NULL);
+}
+
+static void queue_delete(struct api_req *q)
+{
+	change(q, ADMIN_QUEUE_DELETE, NULL, NULL, 204);
+}
+
+/* retry and bounce take no fields: an empty body, or {}. */
+static void queue_action(struct api_req *q, enum admin_kind kind)
+{
+	json_t *doc;
+	if (fields(q, NULL, NULL, 0, true, &doc) < 0)
+		return;
+	json_decref(doc);
+	change(q, kind, NULL, NULL, 200);
+}
+
+static void queue_retry(struct api_req *q)
+{
+	queue_action(q, ADMIN_QUEUE_RETRY);
+}
+
+static void queue_bounce(struct api_req *q)
+{
+	queue_action(q, ADMIN_QUEUE_BOUNCE);
+}
+
+/* ---- the table ---- */
+
+enum shape { COLLECTION, ITEM, ACTION };
+
+static const struct api_route {
+	const char *collection;
+	enum shape shape;
+	const char *action; /* ACTION only */
+	enum http_method method;
+	void (*fn)(struct api_req *q);
+} api_routes[] = {
+    {"domains", COLLECTION, NULL, HTTP_GET, domains_list},
+    {"domains", COLLECTION, NULL, HTTP_POST, domain_add},
+    {"domains", ITEM, NULL, HTTP_DELETE, domain_del},
+    {"users", COLLECTION, NULL, HTTP_GET, users_list},
+    {"users", COLLECTION, NULL, HTTP_POST, user_add},
+    {"users", ITEM, NULL, HTTP_GET, user_get},
+    {"users", ITEM, NULL, HTTP_DELETE, user_del},
+    {"users", ACTION, "password", HTTP_POST, user_password},
+    {"aliases", COLLECTION, NULL, HTTP_GET, aliases_list},
+    {"aliases", COLLECTION, NULL, HTTP_POST, alias_add},
+    {"aliases", ITEM, NULL, HTTP_DELETE, alias_del},
+    {"queue", COLLECTION, NULL, HTTP_GET, queue_list},
+    {"queue", ITEM, NULL, HTTP_GET, queue_get},
+    {"queue", ITEM, NULL, HTTP_DELETE, queue_delete},
+    {"queue", ACTION, "retry", HTTP_POST, queue_retry},
+    {"queue", ACTION, "bounce", HTTP_POST, queue_bounce},
+};
+
+static const char *method_name(enum http_method m)
+{
+	switch (m) {
+	case HTTP_GET:
+		return "GET, HEAD";
+	case HTTP_POST:
+		return "POST";
+	case HTTP_DELETE:
+		return "DELETE";
+	default:
+		return "?";
+	}
+}
+
+/* ---- the token ---- */
+
+static void free_op(void *arg, int status)
+{
+	free(arg);
+}
+
+/* The token's check; false when it answered (401, 403, 500). */
+static bool authorized(struct http_session *s, int64_t *token_id)
+{
+	static const char challenge[] = "WWW-Authenticate: Bearer realm=\"tern admin\"\r\n";
+	static const char invalid[] =
+	    "WWW-Authenticate: Bearer realm=\"tern admin\", error=\"invalid_token\"\r\n";
+	const struct http_field *f = http_request_field(s->req, "Authorization");
+	if (!f || f->value_len < 7 || strncasecmp(f->value, "Bearer ", 7) != 0) {
+		http_json_error(s, 401, "a bearer token is required", challenge);
+		return false;
+	}
+	const char *secret = f->value + 7;
+	size_t len = f->value_len - 7;
+	while (len && *secret == ' ') {
+		secret++;
+		len--;
+	}
+	struct store_token t;
+	int64_t now = (int64_t)time(NULL);
+	struct store *st = s->ctx->env->store;
+	switch (admin_token_check(store_reader(st), secret, len, "admin", now, &t)) {
+	case ADMIN_AUTH_OK:
+		break;
+	case ADMIN_AUTH_SCOPE:
+		http_json_error(s, 403, "this token's scope is not admin", NULL);
+		return false;
+	case ADMIN_AUTH_ERROR:
+		http_json_error(s, 500, "the store could not be read", NULL);
+		return false;
+	default:
+		http_json_error(s, 401, "the token is unknown, revoked or expired", invalid);
+		return false;
+	}
+	*token_id = t.id;
+	if (now - t.last_used >= TOUCH_EVERY && !s->ctx->env->stopping) {
+		struct admin_op *op = calloc(1, sizeof *op);
+		if (op) {
+			*op = (struct admin_op){.kind = ADMIN_TOKEN_TOUCH, .id = t.id, .now = now};
+			if (store_submit_lazy(st, admin_op_run, free_op, op) < 0)
+				free(op);
+		}
+	}
+	return true;
+}
+
+/* ---- dispatch ---- */
+
+void http_admin_api(struct http_session *s)
+{
+	if (!conn_is_tls(s->c)) {
+		http_json_error(s, 403, "the admin API is served over HTTPS only", NULL);
+		return;
+	}
+	struct api_req q = {.s = s};
+	if (!authorized(s, &q.token_id))
+		return;
+	/* collection[/item[/action]] */
+	char path[sizeof s->path];
+	snprintf(path, sizeof path, "%s", s->path + strlen(API_PREFIX));
+	char *seg[3] = {path, NULL, NULL};
+	int nseg = 1;
+	for (char *p = path; *p; p++)
+		if (*p == '/') {
+			if (nseg == 3) {
+				nseg = 4;
+				break;
+			}
+			*p = '\0';
+			seg[nseg++] = p + 1;
+		}
+	bool empty = false;
+	for (int i = 0; i < nseg && i < 3; i++)
+		empty |= seg[i][0] == '\0';
+	enum shape shape = (enum shape)(nseg - 1);
+	if (!empty && nseg <= 3 && strcmp(seg[0], "queue") == 0 && nseg >= 2) {
+		char *end;
+		long long id = strtoll(seg[1], &end, 10);
+		if (*end != '\0' || id <= 0)
+			empty = true; /* not a queue id: no such resource */
+		q.id = id;
+	}
+	q.item = seg[1];
+	enum http_method m = s->req->method == HTTP_HEAD ? HTTP_GET : s->req->method;
+	char allow[80] = "";
+	bool found = false;
+	for (size_t i = 0; !empty && nseg <= 3 && i < sizeof api_routes / sizeof api_routes[0];
+	     i++) {
+		const struct api_route *r = &api_routes[i];
+		if (r->shape != shape || strcmp(r->collection, seg[0]) != 0 ||
+		    (shape == ACTION && strcmp(r->action, seg[2]) != 0))
+			continue;
+		found = true;
+		if (r->method == m) {
+			r->fn(&q);
+			return;
+		}
+		size_t n = strlen(allow);
+		snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "",
+		         method_name(r->method));
+	}
+	if (!found) {
+		http_json_error(s, 404, "no such resource", NULL);
+		return;
+	}
+	char extra[120];
+	snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+	http_json_error(s, 405, "method not allowed", extra);
+}
