@@ -123,7 +123,7 @@ def pebble_factory(tmp_path):
 
 
 def acme_server(tern_factory, pebble_factory, validity=None, start=True, domains=DOMAIN,
-                retry_ms=300):
+                retry_ms=300, nonce_reject=5):
     """tern with one [[tls.acme]] entry against a fresh pebble."""
     holder = {}
 
@@ -135,15 +135,21 @@ def acme_server(tern_factory, pebble_factory, validity=None, start=True, domains
                                                       holder["pebble"].cert))
 
     t = tern_factory(extra_config=extra, listeners=LISTENERS, start=False)
-    holder["pebble"] = pebble_factory(t.port("http"), validity=validity)
+    holder["pebble"] = pebble_factory(t.port("http"), validity=validity,
+                                      nonce_reject=nonce_reject)
     t.write_config()
+    # The first retry after a failed order (1 min in production); tern
+    # inherits it from this process (the fixture below removes it after).
     os.environ["TERN_ACME_TEST_RETRY_MS"] = str(retry_ms)
-    try:
-        if start:
-            t.start()
-    finally:
-        pass
+    if start:
+        t.start()
     return t, holder["pebble"]
+
+
+@pytest.fixture(autouse=True)
+def _retry_env(monkeypatch):
+    monkeypatch.setenv("TERN_ACME_TEST_RETRY_MS", "300")  # undone after the test
+    yield
 
 
 def wait_log(t, pattern, count=1, timeout=30):
@@ -233,6 +239,14 @@ def test_established_connection_survives_the_swap(tern_factory, pebble_factory):
     assert "Pebble" not in issuer_before
     issuer, _, _ = cert_info(peer_cert(t.port("imaps")))
     assert "Pebble" in issuer
+
+
+def test_bad_nonces_are_retried(tern_factory, pebble_factory):
+    # pebble refuses half of the good nonces as badNonce (RFC 8555 §6.5):
+    # each is signed again with the nonce that came with the refusal.
+    t, pebble = acme_server(tern_factory, pebble_factory, nonce_reject=50)
+    wait_log(t, r"acme event=issued", timeout=60)
+    assert "acme event=bad_nonce_retry" in t.logs()
 
 
 def test_restart_keeps_the_certificate(tern_factory, pebble_factory):
