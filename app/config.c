@@ -4,7 +4,8 @@
  * section, name, type, default, bounds and location in struct config.
  * Defaults are applied by walking it, files are checked against it, and
  * `tern check-config --keys` prints it so the example file can be tested
- * for agreement. Array-of-table sections ([[listen]], [[tls.cert]]) have
+ * for agreement. Array-of-table sections ([[listen]], [[tls.cert]],
+ * [[tls.acme]]) have
  * their own small tables with offsets into their entry structs. */
 #include "app/config.h"
 
@@ -155,6 +156,17 @@ static const struct config_key cert_keys[] = {
     {"tls.cert", "key", KT_STRING, COFF(key), sizeof(((struct config_cert *)0)->key), "", 0, 0,
      NULL},
 };
+
+#define AOFF(f) offsetof(struct acme_entry_config, f)
+#define ASIZE(f) sizeof(((struct acme_entry_config *)0)->f)
+static const struct config_key acme_keys[] = {
+    {"tls.acme", "directory", KT_STRING, AOFF(directory), ASIZE(directory), "", 0, 0, NULL},
+    {"tls.acme", "contact", KT_STRING, AOFF(contact), ASIZE(contact), "", 0, 0, NULL},
+    {"tls.acme", "domains", KT_STRING, AOFF(domains), ASIZE(domains), "", 0, 0, NULL},
+    {"tls.acme", "ca_file", KT_STRING, AOFF(ca_file), ASIZE(ca_file), "", 0, 0, NULL},
+    {"tls.acme", "challenge", KT_CHOICE, AOFF(challenge), 0, "http-01", 0, 0, "http-01"},
+};
+_Static_assert(sizeof(enum acme_challenge_type) == sizeof(int), "a choice enum is an int");
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
@@ -405,6 +417,76 @@ static int apply_certs(struct load_ctx *lc, struct config *cfg, const struct tom
 	return 0;
 }
 
+/* domains may also be a TOML array of strings: joined with commas. */
+static int acme_domains_array(struct load_ctx *lc, struct acme_entry_config *a,
+                              const struct toml_value *v)
+{
+	size_t n = 0;
+	a->domains[0] = '\0';
+	for (size_t i = 0; i < toml_array_size(v); i++) {
+		const struct toml_value *e = toml_array_get(v, i);
+		size_t len;
+		const char *s = toml_type(e) == TOML_STRING ? toml_string(e, &len) : NULL;
+		if (!s || memchr(s, '\0', len))
+			return load_fail(lc, e, "tls.acme.domains must hold strings");
+		if (n + len + 2 > sizeof a->domains)
+			return load_fail(lc, e, "tls.acme.domains is too long");
+		if (n)
+			a->domains[n++] = ',';
+		memcpy(a->domains + n, s, len);
+		n += len;
+		a->domains[n] = '\0';
+	}
+	return 0;
+}
+
+static int apply_acme(struct load_ctx *lc, struct config *cfg, const struct toml_value *arr)
+{
+	if (toml_type(arr) != TOML_ARRAY)
+		return load_fail(lc, arr, "'tls.acme' must be an array of tables ([[tls.acme]])");
+	for (size_t i = 0; i < toml_array_size(arr); i++) {
+		const struct toml_value *t = toml_array_get(arr, i);
+		if (toml_type(t) != TOML_TABLE)
+			return load_fail(lc, t, "'tls.acme' entries must be tables");
+		if (cfg->nacme >= CONFIG_MAX_ACME)
+			return load_fail(lc, t, "too many [[tls.acme]] entries (at most %d)",
+			                 CONFIG_MAX_ACME);
+		struct acme_entry_config *a = &cfg->acme[cfg->nacme++];
+		memset(a, 0, sizeof *a);
+		const struct toml_value *d = toml_table_get(t, "domains");
+		for (size_t j = 0; j < toml_table_size(t); j++) {
+			const struct toml_value *v = toml_table_value(t, j);
+			if (v == d && toml_type(d) == TOML_ARRAY) {
+				if (acme_domains_array(lc, a, d) < 0)
+					return -1;
+				continue;
+			}
+			const char *name = toml_table_key(t, j);
+			const struct config_key *k = NULL;
+			for (size_t n = 0; n < NKEYS(acme_keys); n++)
+				if (strcmp(acme_keys[n].name, name) == 0)
+					k = &acme_keys[n];
+			char full[256];
+			snprintf(full, sizeof full, "tls.acme.%s", name);
+			if (!k)
+				return load_fail(lc, v, "unknown key '%s'", full);
+			if (apply_key(lc, k, full, v, a) < 0)
+				return -1;
+		}
+		if (!a->directory[0] || !a->domains[0])
+			return load_fail(lc, t, "[[tls.acme]] needs 'directory' and 'domains'");
+		if (strncmp(a->directory, "https://", 8) != 0)
+			return load_fail(lc, t, "tls.acme.directory must be an https:// URL");
+		char buf[sizeof a->domains];
+		char *names[32];
+		if (acme_split_domains(a->domains, buf, sizeof buf, names, 32) < 0)
+			return load_fail(lc, t,
+			                 "tls.acme.domains must be DNS names (at most 32), "
+			                 "comma-separated");
+	}
+	return 0;
+}
+
 static bool is_section(const char *name)
 {
 	for (size_t i = 0; i < NKEYS(config_keys); i++)
@@ -430,14 +512,17 @@ static int apply_root(struct load_ctx *lc, struct config *cfg, const struct toml
 		if (strcmp(name, "tls") == 0) {
 			/* [tls] holds plain keys and the [[tls.cert]] array. */
 			for (size_t j = 0; j < toml_table_size(v); j++) {
-				if (strcmp(toml_table_key(v, j), "cert") != 0)
-					continue;
-				if (apply_certs(lc, cfg, toml_table_value(v, j)) < 0)
+				const char *key = toml_table_key(v, j);
+				if (strcmp(key, "cert") == 0 &&
+				    apply_certs(lc, cfg, toml_table_value(v, j)) < 0)
+					return -1;
+				if (strcmp(key, "acme") == 0 &&
+				    apply_acme(lc, cfg, toml_table_value(v, j)) < 0)
 					return -1;
 			}
 			for (size_t j = 0; j < toml_table_size(v); j++) {
 				const char *key = toml_table_key(v, j);
-				if (strcmp(key, "cert") == 0)
+				if (strcmp(key, "cert") == 0 || strcmp(key, "acme") == 0)
 					continue;
 				const struct toml_value *kv = toml_table_value(v, j);
 				char full[256];
@@ -578,5 +663,6 @@ void config_each_key(config_key_cb cb, void *ud)
 {
 	emit_keys(cb, ud, config_keys, NKEYS(config_keys));
 	emit_keys(cb, ud, cert_keys, NKEYS(cert_keys));
+	emit_keys(cb, ud, acme_keys, NKEYS(acme_keys));
 	emit_keys(cb, ud, listen_keys, NKEYS(listen_keys));
 }

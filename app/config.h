@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acme/acme.h"
 #include "auth/auth.h"
 #include "proto/http/http.h"
 #include "proto/imap/imap.h"
@@ -24,6 +25,7 @@
 
 #define CONFIG_MAX_LISTEN 32
 #define CONFIG_MAX_CERTS 16
+#define CONFIG_MAX_ACME 8
 
 enum listen_protocol { PROTO_SMTP = 0, PROTO_SUBMISSION, PROTO_POP3, PROTO_IMAP, PROTO_HTTP };
 enum listen_tls { LISTEN_TLS_NONE = 0, LISTEN_TLS_STARTTLS, LISTEN_TLS_IMPLICIT };
@@ -55,6 +57,8 @@ struct config {
 	/* [tls] */
 	struct config_cert certs[CONFIG_MAX_CERTS];
 	size_t ncerts;
+	struct acme_entry_config acme[CONFIG_MAX_ACME]; /* [[tls.acme]] */
+	size_t nacme;
 	int64_t tls_handshake_timeout;
 
 	/* [limits] */
@@ -92,8 +96,9 @@ const char *config_protocol_name(enum listen_protocol p);
 const char *config_tls_name(enum listen_tls t);
 
 /* Walk the key table: section ("" for top level, "listen" for [[listen]],
- * "tls.cert" for [[tls.cert]]), key, type name, default as TOML text. For the
- * example-file test and `tern check-config --keys`. */
+ * "tls.cert" for [[tls.cert]], "tls.acme" for [[tls.acme]]), key, type
+ * name, default as TOML text. For the example-file test and
+ * `tern check-config --keys`. */
 typedef void (*config_key_cb)(void *ud, const char *section, const char *key, const char *type,
                               const char *default_toml);
 void config_each_key(config_key_cb cb, void *ud);

@@ -17,7 +17,10 @@
  *      IMAP BYE, POP3 -ERR) through conn_shutdown_all(), the loop stops,
  *      and the store writer drains its queue before the process exits.
  * A second signal skips the grace period. SIGHUP reloads certificates;
- * sessions already running keep their TLS state. */
+ * sessions already running keep their TLS state. Certificates from ACME
+ * (acme/) come first in the TLS server's list; when acme/ stores a new
+ * one, the list is handed to the TLS server again (tls_server_set_certs),
+ * which swaps it in the same way. */
 #include "app/serve.h"
 #include "app/first_start.h"
 #include "mime/spool.h"
@@ -32,6 +35,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "acme/acme.h"
 #include "auth/auth.h"
 #include "net/conn.h"
 #include "net/listener.h"
@@ -119,11 +123,37 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static void log_fingerprints(void)
 {
-	char fps[CONFIG_MAX_CERTS + 1][96];
-	size_t n = tls_server_fingerprints(the_server.tls, fps, CONFIG_MAX_CERTS + 1);
+	char fps[CONFIG_MAX_CERTS + CONFIG_MAX_ACME + 1][96];
+	size_t n = tls_server_fingerprints(the_server.tls, fps, sizeof fps / sizeof fps[0]);
 	for (size_t i = 0; i < n; i++)
 		log_info("event=tls_cert file=%s sha256=%s",
 		         tls_server_cert_file(the_server.tls, i), fps[i]);
+}
+
+/* The certificates to serve: ACME's that are usable now, then the
+ * configured ones. Returns the count (0: the self-signed one). */
+static size_t cert_specs(const struct config *cfg, struct tls_cert_spec *specs)
+{
+	size_t n = acme_certs(specs, CONFIG_MAX_ACME);
+	for (size_t i = 0; i < cfg->ncerts; i++)
+		specs[n++] = (struct tls_cert_spec){cfg->certs[i].cert, cfg->certs[i].key};
+	return n;
+}
+
+static void on_acme_installed(void *ud)
+{
+	struct server *srv = ud;
+	struct tls_cert_spec specs[CONFIG_MAX_CERTS + CONFIG_MAX_ACME];
+	size_t n = cert_specs(srv->cfg, specs);
+	char err[512];
+	if (n == 0 || tls_server_set_certs(srv->tls, specs, n, err, sizeof err) < 0) {
+		log_error(
+		    "event=tls_reload_failed reason=acme err=\"%s\" note=old_certificates_kept",
+		    n ? err : "no certificate");
+		return;
+	}
+	log_info("event=tls_reloaded reason=acme certificates=%zu", n);
+	log_fingerprints();
 }
 
 /* Memory back to the system after a burst. Connections that log in
@@ -371,12 +401,19 @@ int serve_run(struct config *cfg)
 	}
 	mime_spool_set_budget((size_t)cfg->smtp.spool_memory);
 
-	struct tls_cert_spec specs[CONFIG_MAX_CERTS];
-	for (size_t i = 0; i < cfg->ncerts; i++) {
-		specs[i].cert_file = cfg->certs[i].cert;
-		specs[i].key_file = cfg->certs[i].key;
+	struct acme_services acme = {
+	    .loop = srv->loop,
+	    .data_dir = cfg->data_dir,
+	    .installed = on_acme_installed,
+	    .ud = srv,
+	};
+	if (acme_init(cfg->acme, cfg->nacme, &acme, err, sizeof err) < 0) {
+		fprintf(stderr, "tern: ACME setup failed: %s\n", err);
+		return 1;
 	}
-	if (tls_server_create(&srv->tls, specs, cfg->ncerts, cfg->data_dir, cfg->hostname, err,
+	struct tls_cert_spec specs[CONFIG_MAX_CERTS + CONFIG_MAX_ACME];
+	size_t nspecs = cert_specs(cfg, specs);
+	if (tls_server_create(&srv->tls, specs, nspecs, cfg->data_dir, cfg->hostname, err,
 	                      sizeof err) < 0) {
 		fprintf(stderr, "tern: TLS setup failed: %s\n", err);
 		return 1;
@@ -426,6 +463,7 @@ int serve_run(struct config *cfg)
 	    .nself_smtp = nself_smtp,
 	};
 	queue_runner_start(&cfg->queue, &relay);
+	acme_start();
 
 	log_info("event=ready version=%s data_dir=%s domain=%s listeners=%zu", TERN_VERSION,
 	         cfg->data_dir, cfg->domain, cfg->nlisten);
@@ -445,6 +483,7 @@ int serve_run(struct config *cfg)
 	uv_close((uv_handle_t *)&log_flusher, NULL);
 	listeners_stop();
 	queue_runner_stop();
+	acme_stop();
 	conn_shutdown_all();
 	uv_run(srv->loop, UV_RUN_NOWAIT);
 	struct store_stats st;
@@ -456,6 +495,7 @@ int serve_run(struct config *cfg)
 	store_close(&srv->store);
 	uv_run(srv->loop, UV_RUN_DEFAULT);
 	auth_pool_free(&srv->auth);
+	acme_free();
 	tls_server_free(&srv->tls);
 	log_info("event=stopped");
 	return 0;

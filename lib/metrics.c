@@ -59,6 +59,9 @@ static const struct {
     [MET_HTTP_3XX] = {"tern_http_responses_total", "class=\"3xx\"", C, ""},
     [MET_HTTP_4XX] = {"tern_http_responses_total", "class=\"4xx\"", C, ""},
     [MET_HTTP_5XX] = {"tern_http_responses_total", "class=\"5xx\"", C, ""},
+    [MET_ACME_ISSUED] = {"tern_acme_orders_total", "result=\"issued\"", C,
+                         "ACME certificate orders, by result."},
+    [MET_ACME_FAILED] = {"tern_acme_orders_total", "result=\"failed\"", C, ""},
 #undef G
 #undef C
 };

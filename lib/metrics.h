@@ -60,6 +60,9 @@ enum metric_id {
 	MET_HTTP_3XX,
 	MET_HTTP_4XX,
 	MET_HTTP_5XX,
+	/* ACME certificate orders (acme/) */
+	MET_ACME_ISSUED,
+	MET_ACME_FAILED,
 	MET__COUNT
 };
 

@@ -226,6 +226,10 @@ static void split_lines(struct conn_client *cc)
 
 static void add_plain(struct conn_client *cc, const char *p, size_t n)
 {
+	if (cc->cb->data) {
+		cc->cb->data(cc, p, n);
+		return;
+	}
 	cc->tls_switched = false;
 	while (n > 0 && !cc->closing && !cc->tls_switched) {
 		size_t room = IN_CAP - cc->in_len;

@@ -1,5 +1,6 @@
 /* conn_client: an outbound TCP (+ client STARTTLS) byte stream for the
- * SMTP client, the counterpart of conn.h's accepted connections.
+ * SMTP client (and acme/'s HTTPS client), the counterpart of conn.h's
+ * accepted connections.
  *
  * It connects, splits input into lines, writes, upgrades to TLS on request
  * and runs one timer that the protocol re-arms for every wait. Much smaller
@@ -26,6 +27,9 @@ struct tls_client_ctx;
 struct conn_client_callbacks {
 	void (*connected)(struct conn_client *cc, int status); /* 0 or a uv error */
 	void (*line)(struct conn_client *cc, const char *line, size_t len);
+	/* Set instead of line: input as it comes, unsplit (a protocol with
+	 * its own parser: acme/'s HTTP client). */
+	void (*data)(struct conn_client *cc, const char *p, size_t len);
 	void (*tls_done)(struct conn_client *cc, bool ok, const char *err);
 	void (*timeout)(struct conn_client *cc);
 	void (*closed)(struct conn_client *cc);

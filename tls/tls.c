@@ -349,6 +349,48 @@ fail:
 	return -1;
 }
 
+int tls_server_set_certs(struct tls_server *t, const struct tls_cert_spec *certs, size_t ncerts,
+                         char *err, size_t errlen)
+{
+	if (ncerts == 0) {
+		snprintf(err, errlen, "no certificate given");
+		return -1;
+	}
+	/* The new file lists in a scratch server, so a failure changes nothing. */
+	struct tls_server n = {0};
+	n.cert_files = calloc(ncerts, sizeof(char *));
+	n.key_files = calloc(ncerts, sizeof(char *));
+	n.nfiles = ncerts;
+	bool ok = n.cert_files && n.key_files;
+	for (size_t i = 0; ok && i < ncerts; i++) {
+		n.cert_files[i] = strdup(certs[i].cert_file);
+		n.key_files[i] = strdup(certs[i].key_file);
+		ok = n.cert_files[i] && n.key_files[i];
+	}
+	struct tls_gen *g = NULL;
+	if (!ok)
+		snprintf(err, errlen, "out of memory");
+	else
+		g = gen_build(&n, err, errlen);
+	if (!g) {
+		if (!n.cert_files || !n.key_files)
+			n.nfiles = 0;
+		server_free_files(&n);
+		return -1;
+	}
+	n.hostname = t->hostname; /* kept: the self-signed fallback's name */
+	t->hostname = NULL;
+	server_free_files(t);
+	t->cert_files = n.cert_files;
+	t->key_files = n.key_files;
+	t->nfiles = n.nfiles;
+	t->selfsigned_dir = NULL;
+	t->hostname = n.hostname;
+	gen_unref(t->gen);
+	t->gen = g;
+	return 0;
+}
+
 int tls_server_reload(struct tls_server *t, char *err, size_t errlen)
 {
 	if (t->selfsigned_dir &&

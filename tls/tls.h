@@ -40,6 +40,12 @@ int tls_server_create(struct tls_server **out, const struct tls_cert_spec *certs
                       const char *data_dir, const char *hostname, char *err, size_t errlen);
 /* Re-read the same files. On failure the old certificates stay in use. */
 int tls_server_reload(struct tls_server *t, char *err, size_t errlen);
+/* Replace the certificate files (ncerts >= 1; the first is the default)
+ * and build a generation from them, as reload does: new sessions use it,
+ * established ones keep theirs. On failure nothing changes. Later reloads
+ * re-read these files. For certificates obtained at run time (acme/). */
+int tls_server_set_certs(struct tls_server *t, const struct tls_cert_spec *certs, size_t ncerts,
+                         char *err, size_t errlen);
 void tls_server_free(struct tls_server **t);
 
 /* Certificates in use: count, file name and SHA-256 fingerprint of each

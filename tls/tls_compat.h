@@ -2,7 +2,8 @@
  * and 3.x, behind one name each. Everything else in tls/ is written against
  * the API common to both. 3.x added an RNG argument to private-key parsing
  * and pair checking, renamed the SHA-256 one-shot, replaced the
- * major/minor version setters and took an MPI-free serial setter. */
+ * major/minor version setters and took an MPI-free serial setter; signing
+ * got a buffer size and CSR extensions a criticality flag (acme/). */
 #ifndef TERN_TLS_COMPAT_H
 #define TERN_TLS_COMPAT_H
 
@@ -12,6 +13,7 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
+#include <mbedtls/x509_csr.h>
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
 #include <psa/crypto.h>
 #else
@@ -53,6 +55,18 @@ static inline int tc_crt_set_serial(mbedtls_x509write_cert *crt, unsigned char *
 {
 	return mbedtls_x509write_crt_set_serial_raw(crt, serial, len);
 }
+static inline int tc_pk_sign(mbedtls_pk_context *pk, const unsigned char hash[32],
+                             unsigned char *sig, size_t sig_size, size_t *sig_len,
+                             mbedtls_ctr_drbg_context *drbg)
+{
+	return mbedtls_pk_sign(pk, MBEDTLS_MD_SHA256, hash, 32, sig, sig_size, sig_len,
+	                       mbedtls_ctr_drbg_random, drbg);
+}
+static inline int tc_csr_set_extension(mbedtls_x509write_csr *csr, const char *oid, size_t oid_len,
+                                       const unsigned char *val, size_t val_len)
+{
+	return mbedtls_x509write_csr_set_extension(csr, oid, oid_len, 0, val, val_len);
+}
 
 #else /* 2.28 */
 
@@ -90,6 +104,20 @@ static inline int tc_crt_set_serial(mbedtls_x509write_cert *crt, unsigned char *
 		rc = mbedtls_x509write_crt_set_serial(crt, &mpi);
 	mbedtls_mpi_free(&mpi);
 	return rc;
+}
+static inline int tc_pk_sign(mbedtls_pk_context *pk, const unsigned char hash[32],
+                             unsigned char *sig, size_t sig_size, size_t *sig_len,
+                             mbedtls_ctr_drbg_context *drbg)
+{
+	if (sig_size < MBEDTLS_PK_SIGNATURE_MAX_SIZE)
+		return -1;
+	return mbedtls_pk_sign(pk, MBEDTLS_MD_SHA256, hash, 32, sig, sig_len,
+	                       mbedtls_ctr_drbg_random, drbg);
+}
+static inline int tc_csr_set_extension(mbedtls_x509write_csr *csr, const char *oid, size_t oid_len,
+                                       const unsigned char *val, size_t val_len)
+{
+	return mbedtls_x509write_csr_set_extension(csr, oid, oid_len, val, val_len);
 }
 
 #endif

@@ -15,15 +15,31 @@
 #include <string.h>
 #include <strings.h>
 
+#include "acme/challenge.h"
 #include "net/conn.h"
 
 #define M(x) (1u << (x))
 
 static void not_yet(struct http_session *s)
 {
-	/* ACME challenges and the MTA-STS policy have their issues; until
-	 * they answer, these paths are known and empty. */
+	/* The MTA-STS policy has its issue; until it answers, the path is
+	 * known and empty. */
 	http_respond_error(s, 404);
+}
+
+#define ACME_PREFIX "/.well-known/acme-challenge/"
+
+/* http-01 (RFC 8555 §8.3): the key authorization for a token an order of
+ * acme/ is being validated with, byte for byte; 404 for any other. */
+static void acme_challenge(struct http_session *s)
+{
+	const char *token = s->path + sizeof ACME_PREFIX - 1;
+	const char *ka = acme_challenge_lookup(token, strlen(token));
+	if (!ka) {
+		http_respond_error(s, 404);
+		return;
+	}
+	http_respond(s, 200, "application/octet-stream", NULL, ka, strlen(ka), HTTP_R_NOSTORE);
 }
 
 static const struct route {
@@ -43,7 +59,7 @@ static const struct route {
     {"/healthz", M(HTTP_GET) | M(HTTP_HEAD), http_healthz, true, false, false},
     {"/readyz", M(HTTP_GET) | M(HTTP_HEAD), http_readyz, false, false, false},
     {"/metrics", M(HTTP_GET) | M(HTTP_HEAD), http_metrics, false, false, false},
-    {"/.well-known/acme-challenge/", M(HTTP_GET) | M(HTTP_HEAD), not_yet, true, true, false},
+    {ACME_PREFIX, M(HTTP_GET) | M(HTTP_HEAD), acme_challenge, true, true, false},
     {"/.well-known/mta-sts.txt", M(HTTP_GET) | M(HTTP_HEAD), not_yet, true, false, false},
     /* admin_api.c checks the token, then paths and methods itself */
     {"/api/admin/",

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "acme/acme.h"
 #include "lib/metrics.h"
 #include "net/conn.h"
 #include "proto/common/env.h"
@@ -112,6 +113,9 @@ static int store_figures(struct http_session *s, struct buf *b)
 	r |= metrics_render_one(b, "tern_queue_oldest_age_seconds", "gauge",
 	                        "Age of the oldest entry in the relay queue.",
 	                        age < 0 ? 0 : (double)age);
+	r |= metrics_render_one(b, "tern_acme_cert_expiry_timestamp_seconds", "gauge",
+	                        "When the first ACME certificate to expire does (0: none).",
+	                        (double)acme_earliest_expiry());
 	return r;
 }
 
