@@ -569,6 +569,7 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         UPDATE mailboxes SET subscribed = EXISTS(SELECT 1 FROM subscriptions s
           WHERE s.account_id = mailboxes.account_id AND s.name = mailboxes.name);
         DROP TABLE subscriptions;
+        DROP TABLE tokens;  -- schema 7's
         PRAGMA user_version = 5;
         COMMIT;
     """)

@@ -451,6 +451,7 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     # before schema 6, a subscription was a mailbox column
     db.execute("ALTER TABLE mailboxes ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1")
     db.execute("DROP TABLE subscriptions")
+    db.execute("DROP TABLE tokens")  # schema 7's
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -516,6 +517,7 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         END;
         ALTER TABLE mailboxes ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1;
         DROP TABLE subscriptions;
+        DROP TABLE tokens;  -- schema 7's
         PRAGMA user_version = 4;
         COMMIT;
     """)
