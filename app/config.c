@@ -114,6 +114,9 @@ static const struct config_key config_keys[] = {
     STR("http", "metrics_token", http.metrics_token, ""),
     INT("http", "hsts_max_age", http.hsts_max_age, 31536000, 0, 315360000),
     STR("http", "static_dir", http.static_dir, ""),
+    CHOICE_ENUM("http", "mta_sts_mode", http.mta_sts_mode, "off", "off|none|testing|enforce"),
+    STR("http", "mta_sts_mx", http.mta_sts_mx, ""),
+    INT("http", "mta_sts_max_age", http.mta_sts_max_age, 604800, 86400, 31557600),
 
     INT("queue", "retry_first", queue.retry_first, 300, 1, 86400),
     INT("queue", "retry_max", queue.retry_max, 3600, 1, 604800),

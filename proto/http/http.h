@@ -26,6 +26,17 @@ struct http_settings {
 	char metrics_token[256];   /* bearer token for /metrics; "" = loopback clients only */
 	int64_t hsts_max_age;      /* seconds, Strict-Transport-Security on HTTPS */
 	char static_dir[512];      /* files served for paths no route claims; "" = none */
+	/* Our MTA-STS policy (RFC 8461), served to https://mta-sts.<domain>/ */
+	int mta_sts_mode;        /* enum http_mta_sts_mode */
+	char mta_sts_mx[512];    /* comma-separated MX names; "" = [server] hostname */
+	int64_t mta_sts_max_age; /* seconds */
+};
+
+enum http_mta_sts_mode {
+	HTTP_MTA_STS_OFF = 0,
+	HTTP_MTA_STS_NONE,
+	HTTP_MTA_STS_TESTING,
+	HTTP_MTA_STS_ENFORCE
 };
 
 /* A mail service the autoconfiguration endpoints announce. */

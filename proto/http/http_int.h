@@ -95,6 +95,7 @@ void http_mobileconfig_apple(struct http_session *s);
 void http_healthz(struct http_session *s);
 void http_readyz(struct http_session *s);
 void http_metrics(struct http_session *s);
+void http_mta_sts(struct http_session *s);
 /* A file under [http] static_dir for s->path: answered (true), or not
  * there (false: the caller says 404). */
 bool http_static(struct http_session *s);

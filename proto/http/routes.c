@@ -20,13 +20,6 @@
 
 #define M(x) (1u << (x))
 
-static void not_yet(struct http_session *s)
-{
-	/* The MTA-STS policy has its issue; until it answers, the path is
-	 * known and empty. */
-	http_respond_error(s, 404);
-}
-
 #define ACME_PREFIX "/.well-known/acme-challenge/"
 
 /* http-01 (RFC 8555 §8.3): the key authorization for a token an order of
@@ -60,7 +53,7 @@ static const struct route {
     {"/readyz", M(HTTP_GET) | M(HTTP_HEAD), http_readyz, false, false, false},
     {"/metrics", M(HTTP_GET) | M(HTTP_HEAD), http_metrics, false, false, false},
     {ACME_PREFIX, M(HTTP_GET) | M(HTTP_HEAD), acme_challenge, true, true, false},
-    {"/.well-known/mta-sts.txt", M(HTTP_GET) | M(HTTP_HEAD), not_yet, true, false, false},
+    {"/.well-known/mta-sts.txt", M(HTTP_GET) | M(HTTP_HEAD), http_mta_sts, true, false, false},
     /* admin_api.c checks the token, then paths and methods itself */
     {"/api/admin/",
      M(HTTP_GET) | M(HTTP_HEAD) | M(HTTP_POST) | M(HTTP_PUT) | M(HTTP_DELETE) | M(HTTP_PATCH),

@@ -651,3 +651,26 @@ def test_idle_tls_connections_give_their_record_buffers_back(tern_factory, tmp_p
         s.close()
     if not sanitized_build():
         assert per_conn < 40 * 1024, "%.0f bytes per idle TLS connection" % per_conn
+
+
+def test_mta_sts_policy(tern_factory):
+    t = web(tern_factory, '[http]\nmta_sts_mode = "enforce"\n'
+                          'mta_sts_mx = "mail.example.test, *.backup.example.test"\n')
+    r, body = get(t, "/.well-known/mta-sts.txt", headers={"Host": "mta-sts.example.test"})
+    assert r.status == 200 and r.getheader("Content-Type") == "text/plain"
+    # RFC 8461 §3.2: CRLF-separated key/value pairs, version first
+    assert body == (b"version: STSv1\r\nmode: enforce\r\nmx: mail.example.test\r\n"
+                    b"mx: *.backup.example.test\r\nmax_age: 604800\r\n")
+    # answered over plain HTTP too (no redirect), but only for mta-sts.<domain>
+    r, _ = get(t, "/.well-known/mta-sts.txt", name="http",
+               headers={"Host": "mta-sts.example.test"})
+    assert r.status == 200
+    r, _ = get(t, "/.well-known/mta-sts.txt", headers={"Host": "mail.example.test"})
+    assert r.status == 404
+    # off by default; the MX defaults to our host name
+    t2 = web(tern_factory)
+    r, _ = get(t2, "/.well-known/mta-sts.txt", headers={"Host": "mta-sts.example.test"})
+    assert r.status == 404
+    t3 = web(tern_factory, '[http]\nmta_sts_mode = "testing"\nmta_sts_max_age = 86400\n')
+    r, body = get(t3, "/.well-known/mta-sts.txt", headers={"Host": "MTA-STS.example.test"})
+    assert body == b"version: STSv1\r\nmode: testing\r\nmx: mail.example.test\r\nmax_age: 86400\r\n"
