@@ -8,25 +8,9 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/x509_csr.h>
 
+#include "tls/der.h"
 #include "tls/rng.h"
 #include "tls/tls_compat.h"
-
-static size_t der_len(unsigned char *out, size_t n)
-{
-	if (n < 128) {
-		out[0] = (unsigned char)n;
-		return 1;
-	}
-	if (n < 256) {
-		out[0] = 0x81;
-		out[1] = (unsigned char)n;
-		return 2;
-	}
-	out[0] = 0x82;
-	out[1] = (unsigned char)(n >> 8);
-	out[2] = (unsigned char)n;
-	return 3;
-}
 
 int acme_csr_make(mbedtls_pk_context *key, char *const *domains, size_t ndomains,
                   unsigned char *out, size_t outlen, size_t *len)

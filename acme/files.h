@@ -10,10 +10,6 @@
 
 /* mkdir -p with mode 0700. 0 or -1 (errno). */
 int acme_mkdir_p(const char *path);
-/* Write to a temporary name, fsync, rename over path, fsync the folder.
- * 0 or -1 with err. */
-int acme_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err,
-                      size_t errlen);
 
 /* A PEM chain (NUL-terminated, len without the NUL) and its key (PEM):
  * both parse, the key is the leaf's, and the leaf's names cover every one

@@ -7,6 +7,7 @@
  * uncompressed point 04 || X || Y: the same code on mbedTLS 2.28 and 3.x,
  * whose key structs differ. JSON is built and printed by jansson; sorted
  * compact output is exactly RFC 7638's canonical form. */
+#include "lib/file.h"
 #include "acme/jws.h"
 #include "acme/b64url.h"
 #include "acme/files.h"
@@ -100,7 +101,7 @@ int acme_key_load_or_create(struct acme_key *k, const char *path, char *err, siz
 			snprintf(err, errlen, "making the account key: -0x%04x", (unsigned)-rc);
 			return -1;
 		}
-		rc = acme_write_atomic(path, pem, strlen((char *)pem), 0600, err, errlen);
+		rc = file_write_atomic(path, pem, strlen((char *)pem), 0600, err, errlen);
 		memset(pem, 0, sizeof pem);
 		if (rc != 0)
 			return -1;

@@ -9,6 +9,7 @@
  * or 1 s. Bounds: 5 badNonce retries per request, 120 polls and 10
  * minutes per order. The server's JSON is read with jansson; a missing or
  * mistyped member is an error, never a crash. */
+#include "lib/file.h"
 #include "acme/order.h"
 #include "acme/b64url.h"
 #include "acme/challenge.h"
@@ -496,10 +497,10 @@ static void on_certificate(struct acme_order *o, struct acme_resp *r, json_t *j)
 	}
 	/* The key first: a crash between the two renames leaves a pair that
 	 * does not match, which the next start orders again. */
-	int rc = acme_write_atomic(o->p->key_path, key, klen, 0600, err, sizeof err);
+	int rc = file_write_atomic(o->p->key_path, key, klen, 0600, err, sizeof err);
 	memset(key, 0, sizeof key);
 	if (rc == 0)
-		rc = acme_write_atomic(o->p->crt_path, r->body, r->body_len, 0644, err, sizeof err);
+		rc = file_write_atomic(o->p->crt_path, r->body, r->body_len, 0644, err, sizeof err);
 	if (rc != 0) {
 		failf(o, "storing the certificate: %s", err);
 		return;

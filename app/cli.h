@@ -1,6 +1,12 @@
 #ifndef TERN_CLI_H
 #define TERN_CLI_H
 #include "app/config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A unix time as "2026-12-06T08:00:00Z" (UTC), "-" for none (<= 0). */
+void cli_fmt_time(int64_t t, char *out, size_t len);
 /* `tern domain|user|alias ...`; cfg NULL prints the command's help. */
 int cli_admin(const struct config *cfg, const char *cmd, int argc, char **argv);
 /* `tern queue ...`; cfg NULL prints its help. */

@@ -36,22 +36,10 @@ static const char usage[] =
     "  delete ID         drop a row without bouncing it\n"
     "  bounce ID         give up on a row now: the sender gets a bounce\n";
 
-static void fmt_time(int64_t t, char *out, size_t len)
-{
-	if (t <= 0) {
-		snprintf(out, len, "-");
-		return;
-	}
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int list_cb(void *ud, const struct store_queue_row *r)
 {
 	char next[32];
-	fmt_time(r->next_attempt, next, sizeof next);
+	cli_fmt_time(r->next_attempt, next, sizeof next);
 	printf("%-8lld %-3lld %-20s %s -> %s%s%.60s\n", (long long)r->id, (long long)r->attempts,
 	       next, r->mail_from[0] ? r->mail_from : "<>", r->rcpt, r->last_error ? "  " : "",
 	       r->last_error ? r->last_error : "");
@@ -62,10 +50,10 @@ static int list_cb(void *ud, const struct store_queue_row *r)
 static int show_cb(void *ud, const struct store_queue_row *r)
 {
 	char next[32], exp[32], cr[32], cl[32];
-	fmt_time(r->next_attempt, next, sizeof next);
-	fmt_time(r->expires, exp, sizeof exp);
-	fmt_time(r->created, cr, sizeof cr);
-	fmt_time(r->claimed_until, cl, sizeof cl);
+	cli_fmt_time(r->next_attempt, next, sizeof next);
+	cli_fmt_time(r->expires, exp, sizeof exp);
+	cli_fmt_time(r->created, cr, sizeof cr);
+	cli_fmt_time(r->claimed_until, cl, sizeof cl);
 	printf("id:            %lld\n", (long long)r->id);
 	printf("message:       %lld (%lld bytes)\n", (long long)r->message_id, (long long)r->size);
 	printf("from:          <%s>\n", r->mail_from);

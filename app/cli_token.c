@@ -28,24 +28,12 @@ static const char usage[] =
     "\n"
     "Scopes: admin (the admin API, /api/admin/).\n";
 
-static void fmt_time(int64_t t, char *out, size_t len)
-{
-	if (t <= 0) {
-		snprintf(out, len, "-");
-		return;
-	}
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int list_cb(void *ud, const struct store_token *t)
 {
 	char cr[32], used[32], exp[32];
-	fmt_time(t->created, cr, sizeof cr);
-	fmt_time(t->last_used, used, sizeof used);
-	fmt_time(t->expires, exp, sizeof exp);
+	cli_fmt_time(t->created, cr, sizeof cr);
+	cli_fmt_time(t->last_used, used, sizeof used);
+	cli_fmt_time(t->expires, exp, sizeof exp);
 	printf("%-6lld %-8s %-20s %-20s %-20s %s\n", (long long)t->id, t->scope, cr, used, exp,
 	       t->name[0] ? t->name : "-");
 	(*(int *)ud)++;

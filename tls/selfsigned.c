@@ -16,6 +16,8 @@
  * would trust; if either file is missing both are regenerated.
  */
 #include "tls/selfsigned.h"
+#include "lib/file.h"
+#include "tls/der.h"
 #include "tls/rng.h"
 #include "tls/tls_compat.h"
 
@@ -34,61 +36,6 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/x509_crt.h>
-
-static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err,
-                        size_t errlen)
-{
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
-		snprintf(err, errlen, "creating %s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	const char *p = data;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "writing %s: %s", tmp, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fchmod(fd, mode) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-		snprintf(err, errlen, "writing %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) != 0) {
-		snprintf(err, errlen, "renaming %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
-/* DER length. */
-static size_t der_len(unsigned char *out, size_t n)
-{
-	if (n < 128) {
-		out[0] = (unsigned char)n;
-		return 1;
-	}
-	if (n < 256) {
-		out[0] = 0x81;
-		out[1] = (unsigned char)n;
-		return 2;
-	}
-	out[0] = 0x82;
-	out[1] = (unsigned char)(n >> 8);
-	out[2] = (unsigned char)n;
-	return 3;
-}
 
 /* GeneralNames: dNSName host, dNSName localhost, iPAddress 127.0.0.1, ::1. */
 static size_t build_san(unsigned char *out, const char *host)
@@ -202,12 +149,12 @@ static int generate(const char *crt_path, const char *key_path, const char *host
 	step = "writing key";
 	if ((rc = mbedtls_pk_write_key_pem(&key, pem, 8192)) != 0)
 		goto mbed_fail;
-	if (write_atomic(key_path, pem, strlen((char *)pem), 0600, err, errlen) != 0)
+	if (file_write_atomic(key_path, pem, strlen((char *)pem), 0600, err, errlen) != 0)
 		goto out_quiet;
 	step = "writing certificate";
 	if ((rc = mbedtls_x509write_crt_pem(&crt, pem, 8192, tls_rng, rng)) != 0)
 		goto mbed_fail;
-	if (write_atomic(crt_path, pem, strlen((char *)pem), 0644, err, errlen) != 0)
+	if (file_write_atomic(crt_path, pem, strlen((char *)pem), 0644, err, errlen) != 0)
 		goto out_quiet;
 	ret = 0;
 	goto out_quiet;
