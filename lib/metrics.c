@@ -19,6 +19,12 @@ static const struct {
     [MET_OPEN_POP3] = {"tern_connections", "protocol=\"pop3\"", G, ""},
     [MET_OPEN_IMAP] = {"tern_connections", "protocol=\"imap\"", G, ""},
     [MET_OPEN_HTTP] = {"tern_connections", "protocol=\"http\"", G, ""},
+    [MET_TLS_OPEN_SMTP] = {"tern_connections_tls", "protocol=\"smtp\"", G,
+                           "Connections open now with TLS on."},
+    [MET_TLS_OPEN_SUBMISSION] = {"tern_connections_tls", "protocol=\"submission\"", G, ""},
+    [MET_TLS_OPEN_POP3] = {"tern_connections_tls", "protocol=\"pop3\"", G, ""},
+    [MET_TLS_OPEN_IMAP] = {"tern_connections_tls", "protocol=\"imap\"", G, ""},
+    [MET_TLS_OPEN_HTTP] = {"tern_connections_tls", "protocol=\"http\"", G, ""},
     [MET_ACCEPTED_SMTP] = {"tern_connections_accepted_total", "protocol=\"smtp\"", C,
                            "Connections accepted."},
     [MET_ACCEPTED_SUBMISSION] = {"tern_connections_accepted_total", "protocol=\"submission\"", C,
@@ -68,12 +74,25 @@ static const struct {
 
 static int64_t values[MET__COUNT];
 
-/* Upper bounds of the commit latency buckets, seconds. */
-static const double commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                       0.025,  0.05,  0.1,    0.25,  1};
-#define NBOUNDS (sizeof commit_bounds / sizeof commit_bounds[0])
-static uint64_t commit_buckets[NBOUNDS + 1]; /* the last is +Inf */
-static uint64_t commit_count, commit_sum_us;
+#define MAX_BOUNDS 12
+
+static const struct {
+	const char *name;
+	const char *help;
+	double bounds[MAX_BOUNDS]; /* upper bounds, seconds, ascending; 0 ends */
+} hists[HIST__COUNT] = {
+    [HIST_COMMIT] = {"tern_store_commit_seconds",
+                     "Time from BEGIN to the end of COMMIT of a store batch.",
+                     {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}},
+    [HIST_DNS] = {"tern_dns_mx_seconds",
+                  "Time to resolve a domain's MX hosts and their addresses.",
+                  {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}},
+};
+
+static struct {
+	uint64_t buckets[MAX_BOUNDS + 1]; /* the last is +Inf */
+	uint64_t count, sum_us;
+} hist_values[HIST__COUNT];
 
 void metric_add(enum metric_id id, int64_t n)
 {
@@ -86,14 +105,18 @@ int64_t metric_get(enum metric_id id)
 	return (unsigned)id < MET__COUNT ? __atomic_load_n(&values[id], __ATOMIC_RELAXED) : 0;
 }
 
-void metric_observe_commit(double seconds)
+void metric_observe(enum metric_hist h, double seconds)
 {
+	if ((unsigned)h >= HIST__COUNT)
+		return;
 	size_t i = 0;
-	while (i < NBOUNDS && seconds > commit_bounds[i])
+	while (i < MAX_BOUNDS && hists[h].bounds[i] > 0 && seconds > hists[h].bounds[i])
 		i++;
-	__atomic_fetch_add(&commit_buckets[i], 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&commit_count, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&commit_sum_us, (uint64_t)(seconds * 1e6), __ATOMIC_RELAXED);
+	if (i < MAX_BOUNDS && hists[h].bounds[i] == 0)
+		i = MAX_BOUNDS; /* past the last bound: +Inf */
+	__atomic_fetch_add(&hist_values[h].buckets[i], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&hist_values[h].count, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&hist_values[h].sum_us, (uint64_t)(seconds * 1e6), __ATOMIC_RELAXED);
 }
 
 static int header(struct buf *out, const char *name, const char *type, const char *help)
@@ -133,6 +156,26 @@ static long open_fds(void)
 	return n - 3; /* ".", ".." and the directory's own descriptor */
 }
 
+static int render_hist(struct buf *out, size_t h)
+{
+	const char *name = hists[h].name;
+	int r = header(out, name, "histogram", hists[h].help);
+	uint64_t cum = 0;
+	for (size_t i = 0; i < MAX_BOUNDS && hists[h].bounds[i] > 0 && r >= 0; i++) {
+		cum += __atomic_load_n(&hist_values[h].buckets[i], __ATOMIC_RELAXED);
+		r = buf_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name, hists[h].bounds[i],
+		               (unsigned long long)cum);
+	}
+	cum += __atomic_load_n(&hist_values[h].buckets[MAX_BOUNDS], __ATOMIC_RELAXED);
+	if (r >= 0)
+		r = buf_printf(
+		    out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+		    (unsigned long long)cum, name,
+		    (double)__atomic_load_n(&hist_values[h].sum_us, __ATOMIC_RELAXED) / 1e6, name,
+		    (unsigned long long)__atomic_load_n(&hist_values[h].count, __ATOMIC_RELAXED));
+	return r;
+}
+
 int metrics_render(struct buf *out)
 {
 	int r = 0;
@@ -148,25 +191,8 @@ int metrics_render(struct buf *out)
 			r = buf_printf(out, "%s %lld\n", table[i].name,
 			               (long long)metric_get((enum metric_id)i));
 	}
-	if (r >= 0)
-		r = header(out, "tern_store_commit_seconds", "histogram",
-		           "Time from BEGIN to the end of COMMIT of a store batch.");
-	uint64_t cum = 0;
-	for (size_t i = 0; i <= NBOUNDS && r >= 0; i++) {
-		cum += __atomic_load_n(&commit_buckets[i], __ATOMIC_RELAXED);
-		if (i < NBOUNDS)
-			r = buf_printf(out, "tern_store_commit_seconds_bucket{le=\"%g\"} %llu\n",
-			               commit_bounds[i], (unsigned long long)cum);
-		else
-			r = buf_printf(out, "tern_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n",
-			               (unsigned long long)cum);
-	}
-	if (r >= 0)
-		r = buf_printf(
-		    out,
-		    "tern_store_commit_seconds_sum %.6f\ntern_store_commit_seconds_count %llu\n",
-		    (double)__atomic_load_n(&commit_sum_us, __ATOMIC_RELAXED) / 1e6,
-		    (unsigned long long)__atomic_load_n(&commit_count, __ATOMIC_RELAXED));
+	for (size_t h = 0; h < HIST__COUNT && r >= 0; h++)
+		r = render_hist(out, h);
 	if (r >= 0)
 		r = metrics_render_one(out, "process_resident_memory_bytes", "gauge",
 		                       "Resident memory size in bytes.", (double)resident_bytes());

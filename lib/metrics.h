@@ -25,6 +25,12 @@ enum metric_id {
 	MET_OPEN_POP3,
 	MET_OPEN_IMAP,
 	MET_OPEN_HTTP,
+	/* of those, with TLS on (gauges) */
+	MET_TLS_OPEN_SMTP,
+	MET_TLS_OPEN_SUBMISSION,
+	MET_TLS_OPEN_POP3,
+	MET_TLS_OPEN_IMAP,
+	MET_TLS_OPEN_HTTP,
 	/* connections accepted, by protocol */
 	MET_ACCEPTED_SMTP,
 	MET_ACCEPTED_SUBMISSION,
@@ -69,11 +75,16 @@ enum metric_id {
 void metric_add(enum metric_id id, int64_t n);
 int64_t metric_get(enum metric_id id);
 
-/* The store's commit latency, in a fixed-bucket histogram. */
-void metric_observe_commit(double seconds);
+/* Latencies, in fixed-bucket histograms. */
+enum metric_hist {
+	HIST_COMMIT, /* a store batch, BEGIN to the end of COMMIT */
+	HIST_DNS,    /* an MX lookup with its hosts' addresses */
+	HIST__COUNT
+};
+void metric_observe(enum metric_hist h, double seconds);
 
-/* Append the whole table, the commit histogram and the process's RSS and
- * open files in Prometheus text format 0.0.4. Returns 0, -1 on ENOMEM. */
+/* Append the whole table, the histograms and the process's RSS and open
+ * files in Prometheus text format 0.0.4. Returns 0, -1 on ENOMEM. */
 int metrics_render(struct buf *out);
 
 /* Append one series: "# HELP/# TYPE" lines and the sample. For what the

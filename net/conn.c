@@ -156,6 +156,8 @@ static void on_handle_closed(uv_handle_t *h)
 		limits_conn_release(c->peer_ip);
 		if (c->limits.metrics_slot)
 			metric_add(MET_OPEN_SMTP + c->limits.metrics_slot - 1, -1);
+		if (c->limits.metrics_slot && c->tls_state == TS_ON)
+			metric_add(MET_TLS_OPEN_SMTP + c->limits.metrics_slot - 1, -1);
 	}
 	if (c->prev)
 		c->prev->next = c->next;

@@ -75,6 +75,8 @@ static int handshake_done(struct conn *c)
 	c->tls_state = TS_ON;
 	const char *version = tls_session_version(c->tls);
 	metric_add(version && strcmp(version, "TLSv1.3") == 0 ? MET_TLS_13 : MET_TLS_12, 1);
+	if (c->limits.metrics_slot)
+		metric_add(MET_TLS_OPEN_SMTP + c->limits.metrics_slot - 1, 1);
 	cev(c, LOG_DEBUG, "event=tls version=%s cipher=%s sni=%s", tls_session_version(c->tls),
 	    tls_session_cipher(c->tls), tls_session_sni(c->tls) ? tls_session_sni(c->tls) : "-");
 	/* Plaintext written while the handshake ran goes out now, encrypted. */

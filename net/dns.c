@@ -67,6 +67,7 @@ struct dns_req {
 	struct dns_mx_host all[DNS_MAX_HOSTS]; /* before dropping address-less hosts */
 	size_t nall;
 	struct dns_host_ctx hctx[DNS_MAX_HOSTS];
+	uint64_t started_ns; /* for the latency histogram */
 };
 
 /* ---- pure helpers ---- */
@@ -285,6 +286,7 @@ static void req_finish(struct dns_req *q)
 	if (q->pending > 0)
 		return;
 	if (!q->cancelled && !q->r->destroying) {
+		metric_observe(HIST_DNS, (double)(uv_hrtime() - q->started_ns) / 1e9);
 		struct dns_mx_result *res = &q->res;
 		if (res->status == DNS_OK) {
 			bool any_temp = false;
@@ -433,6 +435,7 @@ struct dns_req *dns_resolve_mx(struct dns_resolver *r, const char *domain, dns_m
 	q->ud = ud;
 	snprintf(q->domain, sizeof q->domain, "%s", domain);
 	q->pending = 1;
+	q->started_ns = uv_hrtime();
 	metric_add(MET_DNS_LOOKUPS, 1);
 	ares_query(r->channel, domain, ns_c_in, ns_t_mx, on_mx, q);
 	resched(r);

@@ -227,7 +227,7 @@ void store_writer_main(void *arg)
 		uint64_t t0 = uv_hrtime();
 		bool committed = batch && run_batch(s, batch, count(batch));
 		if (committed)
-			metric_observe_commit((double)(uv_hrtime() - t0) / 1e9);
+			metric_observe(HIST_COMMIT, (double)(uv_hrtime() - t0) / 1e9);
 		struct store_job *retried = NULL;
 		bool retry_committed = false;
 		if (committed)

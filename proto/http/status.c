@@ -96,8 +96,8 @@ static int store_figures(struct http_session *s, struct buf *b)
 	                        "Batches the writer committed.", (double)ss.commits);
 	r |= metrics_render_one(b, "tern_store_failed_jobs_total", "counter",
 	                        "Store jobs that failed.", (double)ss.failed);
-	r |= metrics_render_one(b, "tern_store_wal_syncs_total", "counter",
-	                        "fsyncs of the WAL for lazily committed batches.",
+	r |= metrics_render_one(b, "tern_store_fsyncs_total", "counter",
+	                        "fdatasync()s of the WAL (a batch of commits shares one).",
 	                        (double)ss.wal_syncs);
 	r |= metrics_render_one(b, "tern_store_checkpoints_total", "counter",
 	                        "Passes of the checkpointer.", (double)ss.checkpoints);

@@ -317,6 +317,10 @@ def test_metrics_count_what_happens(tern_factory):
     assert sample(after, "tern_messages_stored_total") == 1
     assert sample(after, "tern_smtp_replies_total", 'class="2"') >= 5
     assert sample(after, "tern_connections", 'protocol="imap"') == 1  # im is still open
+    assert sample(after, "tern_connections_tls", 'protocol="imap"') == 1  # over IMAPS
+    assert sample(after, "tern_connections_tls", 'protocol="smtp"') == 0
+    assert sample(after, "tern_dns_mx_seconds_count") == 0  # nothing relayed
+    assert sample(after, "tern_store_fsyncs_total") >= 1
     assert sample(after, "tern_connections_accepted_total", 'protocol="smtp"') == sample(
         before, "tern_connections_accepted_total", 'protocol="smtp"') + 1
     assert sample(after, "tern_tls_handshakes_total", 'version="TLSv1.2"') + sample(
