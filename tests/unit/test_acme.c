@@ -249,8 +249,8 @@ static void test_url_and_domains(void)
 	                           "a.example.",
 	                           "bad name.example",
 	                           "a_b.example",
-	                           "a.example,b.example,c.example,"
-	                           "d.example,e.example"};
+	                           ("a.example,b.example,c.example,"
+	                            "d.example,e.example")};
 	for (size_t i = 0; i < sizeof bad_lists / sizeof bad_lists[0]; i++)
 		CHECK(acme_split_domains(bad_lists[i], buf, sizeof buf, names, 4) == -1,
 		      "refused list: %s", bad_lists[i]);
