@@ -9,6 +9,7 @@
  * renewal fails. The environment variable TERN_ACME_TEST_RETRY_MS (tests
  * only, undocumented) replaces the first retry delay of one minute. */
 #include "acme/acme.h"
+#include "acme/alpn.h"
 #include "acme/files.h"
 #include "acme/jws.h"
 #include "acme/order.h"
@@ -222,8 +223,13 @@ int acme_init(const struct acme_entry_config *entries, size_t n, const struct ac
 		if (tls_client_ctx_new(&c->acct.tls, true, e->ca_file[0] ? e->ca_file : NULL, err,
 		                       errlen) != 0)
 			goto fail;
-		c->params =
-		    (struct acme_order_params){c->names, c->nnames, c->crt_path, c->key_path};
+		c->params = (struct acme_order_params){c->names, c->nnames, c->crt_path,
+		                                       c->key_path, e->challenge};
+		if (e->challenge == ACME_TLS_ALPN_01 &&
+		    tls_set_alpn_challenge(acme_alpn_lookup, NULL) != 0) {
+			snprintf(err, errlen, "%s", ACME_TLS_ALPN_UNSUPPORTED);
+			goto fail;
+		}
 		A.n = i + 1;
 		uv_timer_init(svc->loop, &c->timer);
 		c->timer.data = c;
@@ -270,6 +276,8 @@ void acme_free(void)
 	if (A.key_loaded)
 		acme_key_free(&A.key);
 	A.key_loaded = false;
+	tls_set_alpn_challenge(NULL, NULL);
+	acme_alpn_clear();
 }
 
 size_t acme_certs(struct tls_cert_spec *out, size_t max)

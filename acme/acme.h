@@ -21,7 +21,13 @@
 
 #include "tls/tls.h"
 
-enum acme_challenge_type { ACME_HTTP_01 = 0 };
+enum acme_challenge_type { ACME_HTTP_01 = 0, ACME_TLS_ALPN_01 = 1 };
+
+/* tls-alpn-01 needs mbedTLS 3.x (tls_alpn_challenge_supported()); the
+ * config and acme_init() refuse it otherwise, with this message. */
+#define ACME_TLS_ALPN_UNSUPPORTED                                                                  \
+	"tls.acme.challenge = \"tls-alpn-01\" needs tern built with mbedTLS 3.x: mbedTLS 2.28 "    \
+	"has no certificate-selection callback to pick a certificate by ALPN; use \"http-01\""
 
 /* One [[tls.acme]] entry, as the config holds it. */
 struct acme_entry_config {

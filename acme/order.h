@@ -1,6 +1,7 @@
 /* order: one certificate from an ACME server, start to finish (RFC 8555
  * §7): directory, nonce, account, newOrder, each authorization's http-01
- * challenge (its token served through challenge.h), finalize with a CSR
+ * challenge (its token served through challenge.h) or tls-alpn-01
+ * challenge (its certificate served through alpn.h), finalize with a CSR
  * for a fresh P-256 key, poll, download, check, store.
  *
  * An acme_account is what outlives one order: the directory's URLs, the
@@ -32,6 +33,7 @@ struct acme_order_params {
 	char *const *domains; /* the first is the subject; all go in the SAN */
 	size_t ndomains;
 	const char *crt_path, *key_path; /* where the result is written */
+	int challenge;                   /* enum acme_challenge_type (acme.h) */
 };
 
 /* err NULL: the chain and key are on disk, valid from nb to na. */
