@@ -223,8 +223,11 @@ int acme_init(const struct acme_entry_config *entries, size_t n, const struct ac
 		if (tls_client_ctx_new(&c->acct.tls, true, e->ca_file[0] ? e->ca_file : NULL, err,
 		                       errlen) != 0)
 			goto fail;
-		c->params = (struct acme_order_params){c->names, c->nnames, c->crt_path,
-		                                       c->key_path, e->challenge};
+		c->params = (struct acme_order_params){.domains = c->names,
+		                                       .ndomains = c->nnames,
+		                                       .crt_path = c->crt_path,
+		                                       .key_path = c->key_path,
+		                                       .challenge = e->challenge};
 		if (e->challenge == ACME_TLS_ALPN_01 &&
 		    tls_set_alpn_challenge(acme_alpn_lookup, NULL) != 0) {
 			snprintf(err, errlen, "%s", ACME_TLS_ALPN_UNSUPPORTED);
@@ -278,6 +281,28 @@ void acme_free(void)
 	A.key_loaded = false;
 	tls_set_alpn_challenge(NULL, NULL);
 	acme_alpn_clear();
+}
+
+size_t acme_recheck(void)
+{
+	size_t changed = 0;
+	for (size_t i = 0; i < A.n; i++) {
+		struct acme_cert *c = &A.certs[i];
+		bool had = c->have;
+		load_existing(c);
+		if (c->have)
+			continue;
+		if (had) {
+			changed++;
+			log_info("acme event=certificate_gone domain=%s file=%s", c->names[0],
+			         c->crt_path);
+		}
+		if (A.started && !c->order) {
+			c->backoff_ms = 0;
+			schedule(c, 0);
+		}
+	}
+	return changed;
 }
 
 size_t acme_certs(struct tls_cert_spec *out, size_t max)

@@ -57,6 +57,20 @@ void acme_stop(void);
 /* After the loop has run the closes: free the rest. */
 void acme_free(void);
 
+/* SIGHUP: look at the files again. A certificate that is no longer
+ * servable (deleted by `tern acme revoke`, replaced by hand with a bad
+ * one) stops being listed by acme_certs() and is ordered at once. Returns
+ * how many entries changed that way. */
+size_t acme_recheck(void);
+
+/* `tern acme revoke DOMAIN`, in the CLI's process (blocking, on the
+ * default loop): revoke the certificate on disk of the entry naming
+ * domain at its CA (RFC 8555 §7.6, signed with the account key, reason
+ * keyCompromise) and, once the CA confirmed, delete its .crt and .key.
+ * 0, or -1 with err (nothing deleted). */
+int acme_revoke(const struct acme_entry_config *entries, size_t n, const char *data_dir,
+                const char *domain, char *err, size_t errlen);
+
 /* The certificates that can be served now (present, matching, not
  * expired), in configuration order. Returns how many were written. */
 size_t acme_certs(struct tls_cert_spec *out, size_t max);

@@ -272,6 +272,9 @@ static void on_directory(struct acme_order *o, struct acme_resp *r, json_t *j)
 		      o->a->directory);
 		return;
 	}
+	/* optional in the directory until a revocation needs it */
+	if (!copy_url(o->a->revoke_cert, sizeof o->a->revoke_cert, jstr(j, "revokeCert")))
+		o->a->revoke_cert[0] = '\0';
 	step_account(o);
 }
 
@@ -343,8 +346,40 @@ static void on_order(struct acme_order *o, struct acme_resp *r, json_t *j)
 	step_authz(o);
 }
 
+/* ---- revocation (§7.6) ---- */
+
+static void on_revoked(struct acme_order *o, struct acme_resp *r, json_t *j)
+{
+	(void)r, (void)j;
+	log_info("acme event=revoked domain=%s", o->p->domains[0]);
+	finish(o, NULL, 0, 0);
+}
+
+static void step_revoke(struct acme_order *o)
+{
+	if (!o->a->revoke_cert[0]) {
+		failf(o, "the directory %s has no revokeCert", o->a->directory);
+		return;
+	}
+	size_t n = b64url_len(o->p->revoke_len) + 1;
+	char *b = malloc(n);
+	if (!b) {
+		failf(o, "out of memory");
+		return;
+	}
+	b64url_encode(o->p->revoke_der, o->p->revoke_len, b, n);
+	/* reason 1: keyCompromise (RFC 5280 §5.3.1) */
+	json_t *p = json_pack("{s:s, s:i}", "certificate", b, "reason", 1);
+	free(b);
+	send_signed_json(o, o->a->revoke_cert, p, true, on_revoked);
+}
+
 static void step_order(struct acme_order *o)
 {
+	if (o->p->revoke_der) {
+		step_revoke(o);
+		return;
+	}
 	json_t *ids = json_array();
 	for (size_t i = 0; ids && i < o->p->ndomains; i++)
 		json_array_append_new(

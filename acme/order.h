@@ -24,7 +24,7 @@ struct acme_account {
 	struct acme_key *key;
 	struct tls_client_ctx *tls;
 	/* learnt */
-	char new_nonce[512], new_account[512], new_order[512];
+	char new_nonce[512], new_account[512], new_order[512], revoke_cert[512];
 	char kid[512];
 	char nonce[256];
 };
@@ -34,6 +34,11 @@ struct acme_order_params {
 	size_t ndomains;
 	const char *crt_path, *key_path; /* where the result is written */
 	int challenge;                   /* enum acme_challenge_type (acme.h) */
+	/* Set: revoke this certificate (DER) instead of ordering one
+	 * (§7.6, signed with the account key, reason keyCompromise); the
+	 * callback's nb/na are 0 and nothing is written. */
+	const unsigned char *revoke_der;
+	size_t revoke_len;
 };
 
 /* err NULL: the chain and key are on disk, valid from nb to na. */
