@@ -2,7 +2,8 @@
 certificate served by every TLS listener without a restart, persistence,
 renewal, a failed challenge retried, and an expired certificate replaced;
 issuance over tls-alpn-01 (RFC 8737) where tern is built with mbedTLS 3.x,
-and its refusal at config load where it is built with 2.28.
+and its refusal at config load where it is built with 2.28; `tern acme
+revoke` (RFC 8555 §7.6) and the new order SIGHUP starts.
 
 pebble runs on loopback with a certificate made here (Debian ships none),
 its DNS pointed at pebble-challtestsrv, which answers 127.0.0.1 for every
@@ -437,3 +438,44 @@ def test_issue_over_tls_alpn_01(tern_factory, pebble_factory, tmp_path):
     with socket.create_connection((HOST, t.port("imaps")), timeout=10) as s:
         with ctx.wrap_socket(s, server_hostname=DOMAIN) as ss:
             assert ss.recv(100).startswith(b"* OK")
+
+
+def test_revoke_then_sighup_orders_a_new_one(tern_factory, pebble_factory):
+    import signal
+    import urllib.request
+    t, pebble = acme_server(tern_factory, pebble_factory)
+    wait_log(t, r"acme event=issued domain=%s" % re.escape(DOMAIN), timeout=30)
+    wait_log(t, r"event=tls_reloaded reason=acme")
+    crt = os.path.join(t.data_dir, "acme", DOMAIN + ".crt")
+    key = os.path.join(t.data_dir, "acme", DOMAIN + ".key")
+    _, _, old = cert_info(peer_cert(t.port("https")))
+
+    # Not a configured name: refused, nothing touched.
+    r = t.cli("acme", "revoke", "other.example.test")
+    assert r.returncode == 1 and "no [[tls.acme]] entry names" in r.stderr, r.stderr
+    assert os.path.exists(crt)
+
+    r = t.cli("acme", "revoke", DOMAIN.upper())
+    assert r.returncode == 0, r.stderr
+    assert "SIGHUP" in r.stdout
+    assert not os.path.exists(crt) and not os.path.exists(key)
+    # pebble knows it as revoked (its management API, by serial).
+    url = "https://%s:%d/cert-status-by-serial/%x" % (HOST, pebble.mgmt, old.serial_number)
+    ctx = ssl.create_default_context(cafile=pebble.cert)
+    ctx.check_hostname = False
+    status = json.loads(urllib.request.urlopen(url, context=ctx, timeout=10).read())
+    assert status.get("Status") == "Revoked", status
+    # A second revocation has nothing left to revoke.
+    r = t.cli("acme", "revoke", DOMAIN)
+    assert r.returncode == 1 and "no readable certificate" in r.stderr, r.stderr
+
+    # SIGHUP: the server notices, orders a new one and serves it.
+    t.proc.send_signal(signal.SIGHUP)
+    wait_log(t, r"acme event=certificate_gone domain=%s" % re.escape(DOMAIN))
+    wait_log(t, r"event=tls_reload_skipped reason=acme_certificate_gone")
+    wait_log(t, r"acme event=issued domain=%s" % re.escape(DOMAIN), count=2, timeout=30)
+    wait_log(t, r"event=tls_reloaded reason=acme", count=2)
+    issuer, names, new = cert_info(peer_cert(t.port("https")))
+    assert "Pebble" in issuer and names == [DOMAIN]
+    assert new.serial_number != old.serial_number
+    assert os.path.exists(crt)
