@@ -9,6 +9,7 @@
  * renewal fails. The environment variable TERN_ACME_TEST_RETRY_MS (tests
  * only, undocumented) replaces the first retry delay of one minute. */
 #include "acme/acme.h"
+#include "acme/alpn.h"
 #include "acme/files.h"
 #include "acme/jws.h"
 #include "acme/order.h"
@@ -222,8 +223,16 @@ int acme_init(const struct acme_entry_config *entries, size_t n, const struct ac
 		if (tls_client_ctx_new(&c->acct.tls, true, e->ca_file[0] ? e->ca_file : NULL, err,
 		                       errlen) != 0)
 			goto fail;
-		c->params =
-		    (struct acme_order_params){c->names, c->nnames, c->crt_path, c->key_path};
+		c->params = (struct acme_order_params){.domains = c->names,
+		                                       .ndomains = c->nnames,
+		                                       .crt_path = c->crt_path,
+		                                       .key_path = c->key_path,
+		                                       .challenge = e->challenge};
+		if (e->challenge == ACME_TLS_ALPN_01 &&
+		    tls_set_alpn_challenge(acme_alpn_lookup, NULL) != 0) {
+			snprintf(err, errlen, "%s", ACME_TLS_ALPN_UNSUPPORTED);
+			goto fail;
+		}
 		A.n = i + 1;
 		uv_timer_init(svc->loop, &c->timer);
 		c->timer.data = c;
@@ -270,6 +279,30 @@ void acme_free(void)
 	if (A.key_loaded)
 		acme_key_free(&A.key);
 	A.key_loaded = false;
+	tls_set_alpn_challenge(NULL, NULL);
+	acme_alpn_clear();
+}
+
+size_t acme_recheck(void)
+{
+	size_t changed = 0;
+	for (size_t i = 0; i < A.n; i++) {
+		struct acme_cert *c = &A.certs[i];
+		bool had = c->have;
+		load_existing(c);
+		if (c->have)
+			continue;
+		if (had) {
+			changed++;
+			log_info("acme event=certificate_gone domain=%s file=%s", c->names[0],
+			         c->crt_path);
+		}
+		if (A.started && !c->order) {
+			c->backoff_ms = 0;
+			schedule(c, 0);
+		}
+	}
+	return changed;
 }
 
 size_t acme_certs(struct tls_cert_spec *out, size_t max)

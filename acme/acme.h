@@ -21,7 +21,13 @@
 
 #include "tls/tls.h"
 
-enum acme_challenge_type { ACME_HTTP_01 = 0 };
+enum acme_challenge_type { ACME_HTTP_01 = 0, ACME_TLS_ALPN_01 = 1 };
+
+/* tls-alpn-01 needs mbedTLS 3.x (tls_alpn_challenge_supported()); the
+ * config and acme_init() refuse it otherwise, with this message. */
+#define ACME_TLS_ALPN_UNSUPPORTED                                                                  \
+	"tls.acme.challenge = \"tls-alpn-01\" needs tern built with mbedTLS 3.x: mbedTLS 2.28 "    \
+	"has no certificate-selection callback to pick a certificate by ALPN; use \"http-01\""
 
 /* One [[tls.acme]] entry, as the config holds it. */
 struct acme_entry_config {
@@ -50,6 +56,20 @@ void acme_start(void);
 void acme_stop(void);
 /* After the loop has run the closes: free the rest. */
 void acme_free(void);
+
+/* SIGHUP: look at the files again. A certificate that is no longer
+ * servable (deleted by `tern acme revoke`, replaced by hand with a bad
+ * one) stops being listed by acme_certs() and is ordered at once. Returns
+ * how many entries changed that way. */
+size_t acme_recheck(void);
+
+/* `tern acme revoke DOMAIN`, in the CLI's process (blocking, on the
+ * default loop): revoke the certificate on disk of the entry naming
+ * domain at its CA (RFC 8555 §7.6, signed with the account key, reason
+ * keyCompromise) and, once the CA confirmed, delete its .crt and .key.
+ * 0, or -1 with err (nothing deleted). */
+int acme_revoke(const struct acme_entry_config *entries, size_t n, const char *data_dir,
+                const char *domain, char *err, size_t errlen);
 
 /* The certificates that can be served now (present, matching, not
  * expired), in configuration order. Returns how many were written. */

@@ -11,6 +11,8 @@
  * mistyped member is an error, never a crash. */
 #include "lib/file.h"
 #include "acme/order.h"
+#include "acme/acme.h"
+#include "acme/alpn.h"
 #include "acme/b64url.h"
 #include "acme/challenge.h"
 #include "acme/csr.h"
@@ -65,6 +67,7 @@ struct acme_order {
 	size_t nauthz, authz_i;
 	bool authz_triggered;
 	char token[160];
+	char alpn_domain[256]; /* a tls-alpn-01 certificate being served */
 	int polls;
 	mbedtls_pk_context cert_key;
 };
@@ -81,11 +84,19 @@ static void on_timer_closed(uv_handle_t *h)
 	free(o);
 }
 
-static void release(struct acme_order *o)
+static void withdraw(struct acme_order *o)
 {
 	if (o->token[0])
 		acme_challenge_remove(o->token);
 	o->token[0] = '\0';
+	if (o->alpn_domain[0])
+		acme_alpn_remove(o->alpn_domain);
+	o->alpn_domain[0] = '\0';
+}
+
+static void release(struct acme_order *o)
+{
+	withdraw(o);
 	acme_http_cancel(o->http);
 	o->http = NULL;
 	uv_close((uv_handle_t *)&o->timer, on_timer_closed);
@@ -261,6 +272,9 @@ static void on_directory(struct acme_order *o, struct acme_resp *r, json_t *j)
 		      o->a->directory);
 		return;
 	}
+	/* optional in the directory until a revocation needs it */
+	if (!copy_url(o->a->revoke_cert, sizeof o->a->revoke_cert, jstr(j, "revokeCert")))
+		o->a->revoke_cert[0] = '\0';
 	step_account(o);
 }
 
@@ -332,8 +346,40 @@ static void on_order(struct acme_order *o, struct acme_resp *r, json_t *j)
 	step_authz(o);
 }
 
+/* ---- revocation (§7.6) ---- */
+
+static void on_revoked(struct acme_order *o, struct acme_resp *r, json_t *j)
+{
+	(void)r, (void)j;
+	log_info("acme event=revoked domain=%s", o->p->domains[0]);
+	finish(o, NULL, 0, 0);
+}
+
+static void step_revoke(struct acme_order *o)
+{
+	if (!o->a->revoke_cert[0]) {
+		failf(o, "the directory %s has no revokeCert", o->a->directory);
+		return;
+	}
+	size_t n = b64url_len(o->p->revoke_len) + 1;
+	char *b = malloc(n);
+	if (!b) {
+		failf(o, "out of memory");
+		return;
+	}
+	b64url_encode(o->p->revoke_der, o->p->revoke_len, b, n);
+	/* reason 1: keyCompromise (RFC 5280 §5.3.1) */
+	json_t *p = json_pack("{s:s, s:i}", "certificate", b, "reason", 1);
+	free(b);
+	send_signed_json(o, o->a->revoke_cert, p, true, on_revoked);
+}
+
 static void step_order(struct acme_order *o)
 {
+	if (o->p->revoke_der) {
+		step_revoke(o);
+		return;
+	}
 	json_t *ids = json_array();
 	for (size_t i = 0; ids && i < o->p->ndomains; i++)
 		json_array_append_new(
@@ -385,9 +431,7 @@ static void on_authz(struct acme_order *o, struct acme_resp *r, json_t *j)
 	const char *ident = jstr(json_object_get(j, "identifier"), "value");
 	if (strcmp(status, "valid") == 0) {
 		log_info("acme event=authorization_valid domain=%s", ident);
-		if (o->token[0])
-			acme_challenge_remove(o->token);
-		o->token[0] = '\0';
+		withdraw(o);
 		o->authz_i++;
 		o->authz_triggered = false;
 		step_authz(o);
@@ -402,27 +446,37 @@ static void on_authz(struct acme_order *o, struct acme_resp *r, json_t *j)
 		wait_then(o, r, step_authz);
 		return;
 	}
+	bool alpn = o->p->challenge == ACME_TLS_ALPN_01;
+	const char *type = alpn ? "tls-alpn-01" : "http-01";
 	json_t *chs = json_object_get(j, "challenges");
 	json_t *ch = NULL;
 	for (size_t i = 0; i < json_array_size(chs) && !ch; i++)
-		if (strcmp(jstr(json_array_get(chs, i), "type"), "http-01") == 0)
+		if (strcmp(jstr(json_array_get(chs, i), "type"), type) == 0)
 			ch = json_array_get(chs, i);
 	const char *token = jstr(ch, "token");
 	char url[1024];
 	if (!ch || !copy_url(url, sizeof url, jstr(ch, "url")) || !*token ||
-	    strlen(token) >= sizeof o->token) {
-		failf(o, "no usable http-01 challenge for %s", ident);
+	    strlen(token) >= sizeof o->token || (alpn && strlen(ident) >= sizeof o->alpn_domain)) {
+		failf(o, "no usable %s challenge for %s", type, ident);
 		return;
 	}
 	char keyauth[256];
 	snprintf(keyauth, sizeof keyauth, "%s.%s", token, o->a->key->thumbprint);
-	if (acme_challenge_add(token, keyauth) != 0) {
-		failf(o, "cannot serve the challenge token for %s", ident);
-		return;
+	if (alpn) {
+		if (acme_alpn_add(ident, keyauth) != 0) {
+			failf(o, "cannot make the tls-alpn-01 certificate for %s", ident);
+			return;
+		}
+		snprintf(o->alpn_domain, sizeof o->alpn_domain, "%s", ident);
+	} else {
+		if (acme_challenge_add(token, keyauth) != 0) {
+			failf(o, "cannot serve the challenge token for %s", ident);
+			return;
+		}
+		snprintf(o->token, sizeof o->token, "%s", token);
 	}
-	snprintf(o->token, sizeof o->token, "%s", token);
 	o->authz_triggered = true;
-	log_info("acme event=challenge domain=%s type=http-01", ident);
+	log_info("acme event=challenge domain=%s type=%s", ident, type);
 	send_signed(o, url, "{}", true, NULL, on_challenge);
 }
 

@@ -1,6 +1,7 @@
 /* order: one certificate from an ACME server, start to finish (RFC 8555
  * §7): directory, nonce, account, newOrder, each authorization's http-01
- * challenge (its token served through challenge.h), finalize with a CSR
+ * challenge (its token served through challenge.h) or tls-alpn-01
+ * challenge (its certificate served through alpn.h), finalize with a CSR
  * for a fresh P-256 key, poll, download, check, store.
  *
  * An acme_account is what outlives one order: the directory's URLs, the
@@ -23,7 +24,7 @@ struct acme_account {
 	struct acme_key *key;
 	struct tls_client_ctx *tls;
 	/* learnt */
-	char new_nonce[512], new_account[512], new_order[512];
+	char new_nonce[512], new_account[512], new_order[512], revoke_cert[512];
 	char kid[512];
 	char nonce[256];
 };
@@ -32,6 +33,12 @@ struct acme_order_params {
 	char *const *domains; /* the first is the subject; all go in the SAN */
 	size_t ndomains;
 	const char *crt_path, *key_path; /* where the result is written */
+	int challenge;                   /* enum acme_challenge_type (acme.h) */
+	/* Set: revoke this certificate (DER) instead of ordering one
+	 * (§7.6, signed with the account key, reason keyCompromise); the
+	 * callback's nb/na are 0 and nothing is written. */
+	const unsigned char *revoke_der;
+	size_t revoke_len;
 };
 
 /* err NULL: the chain and key are on disk, valid from nb to na. */

@@ -167,7 +167,8 @@ static const struct config_key acme_keys[] = {
     {"tls.acme", "contact", KT_STRING, AOFF(contact), ASIZE(contact), "", 0, 0, NULL},
     {"tls.acme", "domains", KT_STRING, AOFF(domains), ASIZE(domains), "", 0, 0, NULL},
     {"tls.acme", "ca_file", KT_STRING, AOFF(ca_file), ASIZE(ca_file), "", 0, 0, NULL},
-    {"tls.acme", "challenge", KT_CHOICE, AOFF(challenge), 0, "http-01", 0, 0, "http-01"},
+    {"tls.acme", "challenge", KT_CHOICE, AOFF(challenge), 0, "http-01", 0, 0,
+     "http-01|tls-alpn-01"},
 };
 _Static_assert(sizeof(enum acme_challenge_type) == sizeof(int), "a choice enum is an int");
 
@@ -486,6 +487,8 @@ static int apply_acme(struct load_ctx *lc, struct config *cfg, const struct toml
 			return load_fail(lc, t,
 			                 "tls.acme.domains must be DNS names (at most 32), "
 			                 "comma-separated");
+		if (a->challenge == ACME_TLS_ALPN_01 && !tls_alpn_challenge_supported())
+			return load_fail(lc, t, "%s", ACME_TLS_ALPN_UNSUPPORTED);
 	}
 	return 0;
 }

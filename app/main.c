@@ -1,6 +1,6 @@
 /* main: the `tern` command line.
  *
- *   tern serve | check-config | domain | user | alias | queue | token | version
+ *   tern serve | check-config | domain | user | alias | queue | token | acme | version
  *
  * Admin commands open the same SQLite store as the running server (WAL lets
  * both work at once) and write through store_exec(). Passwords come from a
@@ -34,6 +34,7 @@ static const char usage_main[] =
     "  queue list|show|retry|delete|bounce\n"
     "                            inspect and manage the outbound queue\n"
     "  token create|list|revoke  API tokens (the admin API: /api/admin/)\n"
+    "  acme revoke DOMAIN        revoke an ACME certificate and delete it\n"
     "  version                   print the version\n"
     "\n"
     "options:\n"
@@ -203,6 +204,14 @@ int main(int argc, char **argv)
 			return 1;
 		log_set_level(LOG_WARN);
 		return cli_token(&cfg, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "acme") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_acme(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		log_set_level(LOG_WARN);
+		return cli_acme(&cfg, sub_argc, sub_argv);
 	}
 	fprintf(stderr, "tern: unknown command '%s'\n\n%s", cmd, usage_main);
 	return 2;

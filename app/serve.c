@@ -107,11 +107,26 @@ static void begin_shutdown(const char *why)
 	uv_timer_start(&shutdown_timer, on_shutdown_tick, 0, 100);
 }
 
+static size_t cert_specs(const struct config *cfg, struct tls_cert_spec *specs);
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	if (signum == SIGHUP) {
 		char err[512];
-		if (tls_server_reload(the_server.tls, err, sizeof err) < 0)
+		/* ACME files gone (tern acme revoke): stop serving them and
+		 * order anew; the rest is re-read as usual. */
+		struct tls_cert_spec specs[CONFIG_MAX_CERTS + CONFIG_MAX_ACME];
+		size_t gone = acme_recheck();
+		size_t n = gone ? cert_specs(the_server.cfg, specs) : 0;
+		if (gone && n == 0) {
+			/* nothing else to serve: the old one stays until the new
+			 * one is installed */
+			log_warn("event=tls_reload_skipped reason=acme_certificate_gone "
+			         "note=old_certificates_kept_until_reordered");
+			return;
+		}
+		if (n > 0 ? tls_server_set_certs(the_server.tls, specs, n, err, sizeof err) < 0
+		          : tls_server_reload(the_server.tls, err, sizeof err) < 0)
 			log_error("event=tls_reload_failed err=\"%s\" note=old_certificates_kept",
 			          err);
 		else

@@ -18,6 +18,18 @@
  *   first member, so the session (to remember the name) is a cast away;
  *   mbedtls_ssl_set_user_data_p() would do but is 3.x-only.
  *
+ * - tls-alpn-01 (RFC 8737): acme/ registers a process-wide hook
+ *   (tls_set_alpn_challenge) before the server is built. Only mbedTLS 3.x
+ *   can serve it: its certificate-selection callback
+ *   (mbedtls_ssl_conf_cert_cb) runs after the whole ClientHello, when the
+ *   negotiated ALPN is known; 2.28 has only the SNI callback, which runs
+ *   mid-parse, before ALPN. With a hook, the configs offer ALPN: the
+ *   protocols tern speaks (mbedTLS refuses a client whose list shares
+ *   nothing with ours, so the list is only set when the hook is) plus
+ *   "acme-tls/1". A handshake that picked "acme-tls/1" gets the hook's
+ *   certificate for its SNI, or fails when no challenge is pending; once
+ *   done it is closed (tls_session_handshake returns -1), as RFC 8737 asks.
+ *
  * - Random numbers come from the process-wide DRBG of rng.c; a missing
  *   self-signed certificate is made by selfsigned.c. Both sit below this
  *   file: nothing there calls back into it.
@@ -161,6 +173,61 @@ static int sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, 
 	return 0;
 }
 
+/* ---- tls-alpn-01 ---- */
+
+#define ACME_TLS_ALPN "acme-tls/1"
+
+static tls_alpn_challenge_fn alpn_fn;
+static void *alpn_ud;
+
+bool tls_alpn_challenge_supported(void)
+{
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_SSL_ALPN)
+	return true;
+#else
+	return false;
+#endif
+}
+
+int tls_set_alpn_challenge(tls_alpn_challenge_fn fn, void *ud)
+{
+	if (fn && !tls_alpn_challenge_supported())
+		return -1;
+	alpn_fn = fn;
+	alpn_ud = ud;
+	return 0;
+}
+
+static bool is_acme_alpn(const mbedtls_ssl_context *ssl)
+{
+#if defined(MBEDTLS_SSL_ALPN)
+	const char *p = mbedtls_ssl_get_alpn_protocol(ssl);
+	return p && strcmp(p, ACME_TLS_ALPN) == 0;
+#else
+	(void)ssl;
+	return false;
+#endif
+}
+
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_SSL_ALPN)
+/* Ours first; "acme-tls/1" is only ever offered alone (by validators). */
+static const char *alpn_list[] = {ACME_TLS_ALPN, "http/1.1",    "imap", "pop3",
+                                  "smtp",        "managesieve", NULL};
+
+static int cert_cb(mbedtls_ssl_context *ssl)
+{
+	if (!is_acme_alpn(ssl))
+		return 0;
+	struct tls_session *s = (struct tls_session *)ssl;
+	mbedtls_x509_crt *crt = NULL;
+	mbedtls_pk_context *key = NULL;
+	if (!alpn_fn || !s->sni[0] || alpn_fn(alpn_ud, s->sni, &crt, &key) != 0 || !crt || !key)
+		return MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE;      /* no challenge pending */
+	int rc = mbedtls_ssl_set_hs_own_cert(ssl, NULL, NULL); /* drop SNI's pick */
+	return rc ? rc : mbedtls_ssl_set_hs_own_cert(ssl, crt, key);
+}
+#endif
+
 /* ---- generations ---- */
 
 static void gen_unref(struct tls_gen *g)
@@ -256,6 +323,15 @@ static struct tls_gen *gen_build(const struct tls_server *t, char *err, size_t e
 			goto fail;
 		}
 		mbedtls_ssl_conf_sni(conf, sni_cb, g);
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_SSL_ALPN)
+		if (alpn_fn) {
+			if ((rc = mbedtls_ssl_conf_alpn_protocols(conf, alpn_list)) != 0) {
+				fmt_err(err, errlen, "ssl config", "alpn", rc);
+				goto fail;
+			}
+			mbedtls_ssl_conf_cert_cb(conf, cert_cb);
+		}
+#endif
 	}
 	return g;
 fail:
@@ -582,6 +658,12 @@ static void set_error(struct tls_session *s, int rc)
 int tls_session_handshake(struct tls_session *s)
 {
 	int rc = mbedtls_ssl_handshake(&s->ssl);
+	if (rc == 0 && is_acme_alpn(&s->ssl)) {
+		/* A tls-alpn-01 validation: the certificate was the answer. */
+		mbedtls_ssl_close_notify(&s->ssl);
+		snprintf(s->error, sizeof s->error, "tls-alpn-01 challenge answered, closing");
+		return -1;
+	}
 	if (rc == 0)
 		return 0;
 	if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)

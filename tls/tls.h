@@ -48,6 +48,20 @@ int tls_server_set_certs(struct tls_server *t, const struct tls_cert_spec *certs
                          char *err, size_t errlen);
 void tls_server_free(struct tls_server **t);
 
+/* tls-alpn-01 (RFC 8737) for acme/: fn(ud, sni, &crt, &key) gives the
+ * challenge certificate for a name whose challenge is pending (0), or -1.
+ * Pointers must stay valid until the challenge is withdrawn (they are
+ * used within the loop turn that calls fn). Process-wide; set before
+ * tls_server_create() (generations built from then on offer ALPN with
+ * "acme-tls/1"). Needs mbedTLS 3.x (the certificate-selection callback):
+ * tls_alpn_challenge_supported() says so; setting it otherwise fails. */
+struct mbedtls_x509_crt;
+struct mbedtls_pk_context;
+typedef int (*tls_alpn_challenge_fn)(void *ud, const char *sni, struct mbedtls_x509_crt **crt,
+                                     struct mbedtls_pk_context **key);
+bool tls_alpn_challenge_supported(void);
+int tls_set_alpn_challenge(tls_alpn_challenge_fn fn, void *ud);
+
 /* Certificates in use: count, file name and SHA-256 fingerprint of each
  * leaf as colon-separated upper-case hex ("AB:CD:..", 95 chars + NUL). */
 size_t tls_server_cert_count(const struct tls_server *t);

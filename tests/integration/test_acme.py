@@ -1,11 +1,15 @@
 """ACME (RFC 8555) against Debian's pebble: issuance over http-01, the
 certificate served by every TLS listener without a restart, persistence,
-renewal, a failed challenge retried, and an expired certificate replaced.
+renewal, a failed challenge retried, and an expired certificate replaced;
+issuance over tls-alpn-01 (RFC 8737) where tern is built with mbedTLS 3.x,
+and its refusal at config load where it is built with 2.28; `tern acme
+revoke` (RFC 8555 §7.6) and the new order SIGHUP starts.
 
 pebble runs on loopback with a certificate made here (Debian ships none),
 its DNS pointed at pebble-challtestsrv, which answers 127.0.0.1 for every
-name, and its http-01 port set to tern's plain HTTP listener. Nothing
-leaves 127.0.0.1.
+name, its http-01 port set to tern's plain HTTP listener and its
+tls-alpn-01 port (tlsPort) to tern's HTTPS listener. Nothing leaves
+127.0.0.1.
 """
 import datetime
 import json
@@ -35,10 +39,12 @@ LISTENERS = [("http", "http", "none"), ("https", "http", "implicit"),
 class Pebble:
     """pebble and its DNS on free loopback ports; stop() ends both."""
 
-    def __init__(self, tmp, http_port, validity=None, nonce_reject=5):
+    def __init__(self, tmp, http_port, validity=None, nonce_reject=5, tls_port=None):
         self.dir = os.path.join(tmp, "pebble")
         os.makedirs(self.dir, exist_ok=True)
         self.port, self.mgmt, self.dns, self.dns_mgmt, self.tls_port = free_ports(5)
+        if tls_port:
+            self.tls_port = tls_port
         self.cert = os.path.join(self.dir, "cert.pem")
         key = os.path.join(self.dir, "key.pem")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
@@ -123,7 +129,7 @@ def pebble_factory(tmp_path):
 
 
 def acme_server(tern_factory, pebble_factory, validity=None, start=True, domains=DOMAIN,
-                retry_ms=300, nonce_reject=5):
+                retry_ms=300, nonce_reject=5, challenge=None):
     """tern with one [[tls.acme]] entry against a fresh pebble."""
     holder = {}
 
@@ -131,12 +137,14 @@ def acme_server(tern_factory, pebble_factory, validity=None, start=True, domains
         if "pebble" not in holder:
             return ""
         return ('[[tls.acme]]\ndirectory = "%s"\ncontact = "mailto:postmaster@example.test"\n'
-                'domains = "%s"\nca_file = "%s"\n' % (holder["pebble"].directory, domains,
-                                                      holder["pebble"].cert))
+                'domains = "%s"\nca_file = "%s"\n%s' % (
+                    holder["pebble"].directory, domains, holder["pebble"].cert,
+                    'challenge = "%s"\n' % challenge if challenge else ""))
 
     t = tern_factory(extra_config=extra, listeners=LISTENERS, start=False)
     holder["pebble"] = pebble_factory(t.port("http"), validity=validity,
-                                      nonce_reject=nonce_reject)
+                                      nonce_reject=nonce_reject,
+                                      tls_port=t.port("https") if challenge else None)
     t.write_config()
     # The first retry after a failed order (1 min in production); tern
     # inherits it from this process (the fixture below removes it after).
@@ -364,3 +372,110 @@ def test_bad_config_is_refused(tern_factory, tmp_path):
     r = subprocess.run([TERN_BIN, "--config", str(p), "check-config"], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 0, r.stderr
+
+
+ALPN_REFUSED = "needs tern built with mbedTLS 3.x"
+
+
+def tls_alpn_supported(tmp_path):
+    """Does this build take challenge = "tls-alpn-01"? (2.28 builds refuse it at
+    config load, with ALPN_REFUSED in the message.)"""
+    from conftest import TERN_BIN
+    p = tmp_path / "alpn.toml"
+    p.write_text('[[tls.acme]]\ndirectory = "https://x/dir"\ndomains = "a.example"\n'
+                 'challenge = "tls-alpn-01"\n')
+    r = subprocess.run([TERN_BIN, "--config", str(p), "check-config"], capture_output=True,
+                       text=True, timeout=30)
+    if r.returncode != 0:
+        assert ALPN_REFUSED in r.stderr, r.stderr
+        return False
+    return True
+
+
+def test_tls_alpn_01_refused_or_accepted(tmp_path):
+    # Either answer is fine; a build must give one of them, and clearly.
+    tls_alpn_supported(tmp_path)
+
+
+def alpn_handshake(port, protocols, server_name=DOMAIN):
+    """(negotiated ALPN, DER certificate) of a handshake offering protocols."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if protocols:
+        ctx.set_alpn_protocols(protocols)
+    with socket.create_connection((HOST, port), timeout=10) as s:
+        with ctx.wrap_socket(s, server_hostname=server_name) as ss:
+            return ss.selected_alpn_protocol(), ss.getpeercert(binary_form=True)
+
+
+def test_issue_over_tls_alpn_01(tern_factory, pebble_factory, tmp_path):
+    if not tls_alpn_supported(tmp_path):
+        pytest.skip("tern is built with mbedTLS 2.28: tls-alpn-01 needs 3.x")
+    t, pebble = acme_server(tern_factory, pebble_factory, challenge="tls-alpn-01")
+    wait_log(t, r"acme event=challenge domain=%s type=tls-alpn-01" % re.escape(DOMAIN))
+    wait_log(t, r"acme event=issued domain=%s" % re.escape(DOMAIN), timeout=30)
+    wait_log(t, r"event=tls_reloaded reason=acme")
+    assert "type=http-01" not in t.logs()
+    # pebble's VA did connect with ALPN acme-tls/1 and got its answer.
+    assert "tls-alpn-01 challenge answered" in t.logs()
+    # Ordinary clients, with the ALPN they use or none, are unaffected.
+    for name, protos, want in (("https", ["http/1.1"], "http/1.1"), ("https", None, None),
+                               ("imaps", ["imap"], "imap"), ("imaps", None, None),
+                               ("https", ["h2", "http/1.1"], "http/1.1")):
+        got, der = alpn_handshake(t.port(name), protos)
+        assert got == want, (name, protos, got)
+        issuer, names, _ = cert_info(der)
+        assert "Pebble" in issuer and names == [DOMAIN], issuer
+    # acme-tls/1 with no challenge pending: refused, not the normal certificate.
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        alpn_handshake(t.port("https"), ["acme-tls/1"])
+    # The IMAPS listener still speaks IMAP after an ALPN handshake.
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["imap"])
+    with socket.create_connection((HOST, t.port("imaps")), timeout=10) as s:
+        with ctx.wrap_socket(s, server_hostname=DOMAIN) as ss:
+            assert ss.recv(100).startswith(b"* OK")
+
+
+def test_revoke_then_sighup_orders_a_new_one(tern_factory, pebble_factory):
+    import signal
+    import urllib.request
+    t, pebble = acme_server(tern_factory, pebble_factory)
+    wait_log(t, r"acme event=issued domain=%s" % re.escape(DOMAIN), timeout=30)
+    wait_log(t, r"event=tls_reloaded reason=acme")
+    crt = os.path.join(t.data_dir, "acme", DOMAIN + ".crt")
+    key = os.path.join(t.data_dir, "acme", DOMAIN + ".key")
+    _, _, old = cert_info(peer_cert(t.port("https")))
+
+    # Not a configured name: refused, nothing touched.
+    r = t.cli("acme", "revoke", "other.example.test")
+    assert r.returncode == 1 and "no [[tls.acme]] entry names" in r.stderr, r.stderr
+    assert os.path.exists(crt)
+
+    r = t.cli("acme", "revoke", DOMAIN.upper())
+    assert r.returncode == 0, r.stderr
+    assert "SIGHUP" in r.stdout
+    assert not os.path.exists(crt) and not os.path.exists(key)
+    # pebble knows it as revoked (its management API, by serial).
+    url = "https://%s:%d/cert-status-by-serial/%x" % (HOST, pebble.mgmt, old.serial_number)
+    ctx = ssl.create_default_context(cafile=pebble.cert)
+    ctx.check_hostname = False
+    status = json.loads(urllib.request.urlopen(url, context=ctx, timeout=10).read())
+    assert status.get("Status") == "Revoked", status
+    # A second revocation has nothing left to revoke.
+    r = t.cli("acme", "revoke", DOMAIN)
+    assert r.returncode == 1 and "no readable certificate" in r.stderr, r.stderr
+
+    # SIGHUP: the server notices, orders a new one and serves it.
+    t.proc.send_signal(signal.SIGHUP)
+    wait_log(t, r"acme event=certificate_gone domain=%s" % re.escape(DOMAIN))
+    wait_log(t, r"event=tls_reload_skipped reason=acme_certificate_gone")
+    wait_log(t, r"acme event=issued domain=%s" % re.escape(DOMAIN), count=2, timeout=30)
+    wait_log(t, r"event=tls_reloaded reason=acme", count=2)
+    issuer, names, new = cert_info(peer_cert(t.port("https")))
+    assert "Pebble" in issuer and names == [DOMAIN]
+    assert new.serial_number != old.serial_number
+    assert os.path.exists(crt)

@@ -1,9 +1,11 @@
 /* test_acme: the pure parts of acme/: base64url, the RFC 7638 thumbprint
  * (the RFC's own example and an EC key), DER to r||s, a JWS checked by
  * verifying its signature, the CSR, the URL splitter, the domain list,
- * the challenge table, and the HTTP response parser (every framing, fed
+ * the challenge table, the tls-alpn-01 certificate (RFC 8737) and its
+ * table, and the HTTP response parser (every framing, fed
  * whole and split at every byte, and its errors and limits). */
 #include "acme/acme.h"
+#include "acme/alpn.h"
 #include "acme/b64url.h"
 #include "acme/challenge.h"
 #include "acme/csr.h"
@@ -421,6 +423,69 @@ static void test_resp(void)
 	acme_resp_free(&r);
 }
 
+/* What the parser saw of acmeIdentifier (accepted by this callback). */
+static struct {
+	int seen, critical;
+	unsigned char value[64];
+	size_t len;
+} ext;
+
+static int ext_cb(void *ctx, mbedtls_x509_crt const *crt, mbedtls_x509_buf const *oid, int critical,
+                  const unsigned char *p, const unsigned char *end)
+{
+	(void)ctx, (void)crt;
+	static const unsigned char want[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x1f};
+	if (oid->len != sizeof want || memcmp(oid->p, want, sizeof want) != 0 ||
+	    (size_t)(end - p) > sizeof ext.value)
+		return -1;
+	ext.seen++;
+	ext.critical = critical;
+	ext.len = (size_t)(end - p);
+	memcpy(ext.value, p, ext.len);
+	return 0;
+}
+
+static void test_alpn_cert(void)
+{
+	char err[200];
+	CHECK(tls_rng_init(err, sizeof err) == 0, "rng");
+	mbedtls_pk_context k;
+	mbedtls_pk_init(&k);
+	CHECK(acme_key_generate(&k) == 0, "key");
+	const char *keyauth = "tok.thumb";
+	unsigned char der[2048], h[32];
+	size_t len = 0;
+	CHECK(acme_alpn_make_cert("mail.example.org", keyauth, &k, der, sizeof der, &len) == 0,
+	      "made");
+	mbedtls_x509_crt c;
+	mbedtls_x509_crt_init(&c);
+	CHECK(mbedtls_x509_crt_parse_der_with_ext_cb(&c, der, len, 1, ext_cb, NULL) == 0, "parses");
+	tc_sha256((const unsigned char *)keyauth, strlen(keyauth), h);
+	CHECK(ext.seen == 1 && ext.critical && ext.len == 34 && ext.value[0] == 0x04 &&
+	          ext.value[1] == 0x20 && memcmp(ext.value + 2, h, 32) == 0,
+	      "acmeIdentifier: critical OCTET STRING of SHA-256(key authorization)");
+	const mbedtls_x509_sequence *san = &c.subject_alt_names;
+	CHECK(san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2) && san->buf.len == 16 &&
+	          memcmp(san->buf.p, "mail.example.org", 16) == 0 && san->next == NULL,
+	      "one dNSName, the domain");
+	CHECK(mbedtls_pk_get_type(&c.pk) == MBEDTLS_PK_ECKEY, "EC key");
+	mbedtls_x509_crt_free(&c);
+	mbedtls_pk_free(&k);
+
+	/* The table behind the TLS hook. */
+	struct mbedtls_x509_crt *crt = NULL;
+	struct mbedtls_pk_context *key = NULL;
+	CHECK(acme_alpn_add("a.example", keyauth) == 0 && acme_alpn_add("b.example", keyauth) == 0,
+	      "added");
+	CHECK(acme_alpn_lookup(NULL, "b.example", &crt, &key) == 0 && crt && key, "found");
+	CHECK(acme_alpn_lookup(NULL, "c.example", &crt, &key) == -1, "unknown name");
+	acme_alpn_remove("a.example");
+	CHECK(acme_alpn_count() == 1 && acme_alpn_lookup(NULL, "a.example", &crt, &key) == -1,
+	      "removed");
+	acme_alpn_clear();
+	CHECK(acme_alpn_count() == 0, "cleared");
+}
+
 int main(void)
 {
 	test_b64url();
@@ -429,6 +494,7 @@ int main(void)
 	test_jws();
 	test_url_and_domains();
 	test_challenges();
+	test_alpn_cert();
 	test_resp();
 	return check_report("test_acme");
 }
