@@ -56,3 +56,9 @@ int admin_tokens(struct store_rd *rd, int (*cb)(void *ud, const struct store_tok
 {
 	return store_token_list(rd, cb, ud);
 }
+
+int admin_dkim_keys(struct store_rd *rd, const char *domain,
+                    int (*cb)(void *ud, const struct store_dkim_key *k), void *ud)
+{
+	return store_dkim_list(rd, domain, cb, ud);
+}
