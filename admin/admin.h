@@ -81,6 +81,8 @@ const char *admin_op_error(const struct admin_op *op, int rc, bool for_cli, char
 /* ---- reads (admin/read.c); callbacks return 0 to go on ---- */
 
 int admin_domains(struct store_rd *rd, int (*cb)(void *ud, const char *name), void *ud);
+/* 1, 0, or negative. */
+int admin_domain_exists(struct store_rd *rd, const char *name);
 int admin_users(struct store_rd *rd, int (*cb)(void *ud, const struct store_account *a), void *ud);
 /* 1 found, 0 not, negative on error; out may be NULL. */
 int admin_user_get(struct store_rd *rd, const char *address, struct store_account *out);

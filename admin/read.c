@@ -13,6 +13,11 @@ int admin_domains(struct store_rd *rd, int (*cb)(void *ud, const char *name), vo
 	return store_domain_list(rd, cb, ud);
 }
 
+int admin_domain_exists(struct store_rd *rd, const char *name)
+{
+	return store_domain_exists(rd, name);
+}
+
 int admin_users(struct store_rd *rd, int (*cb)(void *ud, const struct store_account *a), void *ud)
 {
 	return store_account_list(rd, cb, ud);
