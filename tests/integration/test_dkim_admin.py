@@ -11,6 +11,7 @@ of the TXT record.
 import base64
 import imaplib
 import re
+import smtplib
 import time
 
 import pytest
@@ -69,6 +70,28 @@ def test_quota_over_the_api_reaches_imap(api):
     typ, _ = m.append("INBOX", None, None, big)
     assert typ == "OK"
     m.logout()
+
+
+def test_delivery_over_quota_is_refused(api):
+    t = api
+    st, _, _ = call(t, "POST", "/api/admin/users", {"address": "full@example.test", "password": PW})
+    assert st == 201
+    st, _, _ = call(t, "POST", "/api/admin/users/full@example.test/quota", {"quota_bytes": 2048})
+    assert st == 200
+
+    def send(body):
+        with smtplib.SMTP(HOST, t.port("smtp"), timeout=15) as c:
+            c.ehlo("client.example")
+            c.mail("someone@remote.example")
+            code, msg = c.rcpt("full@example.test")
+            if code == 250:
+                c.data("Subject: q\r\n\r\n" + body + "\r\n")
+            return code, msg
+    assert send("x" * 3000)[0] == 250  # fits at RCPT: taken, now over
+    code, msg = send("more")
+    assert code == 452 and msg.startswith(b"4.2.2"), msg
+    st, _, _ = call(t, "POST", "/api/admin/users/full@example.test/quota", {"quota_bytes": 0})
+    assert send("more")[0] == 250
 
 
 def test_quota_errors(api):
