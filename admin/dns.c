@@ -25,7 +25,7 @@
 struct emit {
 	int (*cb)(void *ud, const struct admin_dns_record *r);
 	void *ud;
-	char name[320];
+	char name[400]; /* selector._domainkey.domain at their longest */
 	char value[1400];
 };
 
