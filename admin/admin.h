@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "store/accounts.h"
+#include "store/dkim.h"
 #include "store/queue.h"
 #include "store/tokens.h"
 
@@ -40,7 +41,12 @@ enum admin_kind {
 	ADMIN_TOKEN_CREATE, /* a: name, b: scope, digest, expires */
 	ADMIN_TOKEN_REVOKE, /* id */
 	ADMIN_TOKEN_TOUCH,  /* id, now: last_used */
+	ADMIN_USER_QUOTA,   /* a: address, quota: bytes (0 = unlimited) */
+	ADMIN_DKIM_ADD,     /* a: domain, b: selector, key: the generated key */
+	ADMIN_DKIM_RETIRE,  /* a: domain, b: selector */
 };
+
+struct admin_dkim_key;
 
 /* One change. Fill it with admin_op_set() (or by hand for ids), run it as
  * a job, then read the results. */
@@ -52,6 +58,8 @@ struct admin_op {
 	int64_t now; /* unix seconds; 0: the time the job runs */
 	int64_t expires;
 	unsigned char digest[STORE_TOKEN_DIGEST];
+	int64_t quota;              /* ADMIN_USER_QUOTA */
+	struct admin_dkim_key *key; /* ADMIN_DKIM_ADD; the caller's */
 	/* results */
 	int changed;    /* queue rows changed */
 	int64_t new_id; /* ADMIN_TOKEN_CREATE */
@@ -73,6 +81,8 @@ const char *admin_op_error(const struct admin_op *op, int rc, bool for_cli, char
 /* ---- reads (admin/read.c); callbacks return 0 to go on ---- */
 
 int admin_domains(struct store_rd *rd, int (*cb)(void *ud, const char *name), void *ud);
+/* 1, 0, or negative. */
+int admin_domain_exists(struct store_rd *rd, const char *name);
 int admin_users(struct store_rd *rd, int (*cb)(void *ud, const struct store_account *a), void *ud);
 /* 1 found, 0 not, negative on error; out may be NULL. */
 int admin_user_get(struct store_rd *rd, const char *address, struct store_account *out);
@@ -87,6 +97,9 @@ int admin_aliases(struct store_rd *rd, int (*cb)(void *ud, const char *source, c
 int admin_queue(struct store_rd *rd, store_queue_cb cb, void *ud);
 int admin_queue_get(struct store_rd *rd, int64_t id, store_queue_cb cb, void *ud);
 int admin_tokens(struct store_rd *rd, int (*cb)(void *ud, const struct store_token *t), void *ud);
+/* The DKIM keys of domain (NULL: all), public side only. */
+int admin_dkim_keys(struct store_rd *rd, const char *domain,
+                    int (*cb)(void *ud, const struct store_dkim_key *k), void *ud);
 
 /* ---- passwords (admin/password.c) ---- */
 
@@ -127,5 +140,76 @@ enum admin_auth {
  * is filled when the token exists). */
 enum admin_auth admin_token_check(struct store_rd *rd, const char *secret, size_t len,
                                   const char *scope, int64_t now, struct store_token *out);
+
+/* ---- DKIM keys (admin/dkim.c) ---- */
+
+enum admin_dkim_alg { ADMIN_DKIM_RSA, ADMIN_DKIM_ED25519 };
+
+#define ADMIN_DKIM_PRIVATE_MAX 4096
+
+/* A generated key pair. private_key never leaves the store again: wipe
+ * the struct once the add job has run (admin_dkim_key_wipe). */
+struct admin_dkim_key {
+	enum admin_dkim_alg alg;
+	char private_key[ADMIN_DKIM_PRIVATE_MAX]; /* RSA: PEM; Ed25519: base64 seed */
+	char public_key[STORE_DKIM_PUBLIC_MAX];   /* base64, the record's p= */
+};
+
+/* "rsa-2048" (or "rsa", "rsa-sha256") and "ed25519" (or
+ * "ed25519-sha256"): 0, or -1 for another name. */
+int admin_dkim_alg_parse(const char *name, enum admin_dkim_alg *out);
+/* The DKIM a= name ("rsa-sha256"), and the key type of k= ("rsa"). */
+const char *admin_dkim_alg_name(enum admin_dkim_alg alg);
+const char *admin_dkim_key_type(const char *algorithm);
+/* The default selector for a key made at now: "tYYYYMMr" (RSA) or
+ * "tYYYYMMe" (Ed25519), in UTC. */
+void admin_dkim_selector(enum admin_dkim_alg alg, int64_t now, char *out, size_t len);
+/* Is s a selector (letters, digits, '-', '.' between labels; < 64)? */
+bool admin_dkim_selector_valid(const char *s);
+/* Make a key pair (RSA-2048 takes a fraction of a second): 0, or -1
+ * with err. Synchronous: the CLI's way. */
+int admin_dkim_generate(enum admin_dkim_alg alg, struct admin_dkim_key *out, char *err,
+                        size_t errlen);
+/* The same in libuv's thread pool; done runs on the loop with rc 0 and
+ * the key (valid during the call only), or -1 and err. 0, or a negative
+ * errno (done is then never called). */
+typedef void (*admin_dkim_fn)(void *ud, int rc, struct admin_dkim_key *key, const char *err);
+int admin_dkim_generate_async(uv_loop_t *loop, enum admin_dkim_alg alg, admin_dkim_fn done,
+                              void *ud);
+void admin_dkim_key_wipe(struct admin_dkim_key *k);
+
+/* ---- DNS records to publish (admin/dns.c) ---- */
+
+enum admin_svc { ADMIN_SVC_IMAP, ADMIN_SVC_POP3, ADMIN_SVC_SUBMISSION };
+
+struct admin_dns_service {
+	enum admin_svc kind;
+	bool implicit_tls; /* else STARTTLS (or plain) */
+	int port;
+};
+
+/* What the records describe besides the store: the server's name, its
+ * mail listeners (best first), and the MTA-STS policy it serves. */
+struct admin_dns_site {
+	const char *hostname; /* [server] hostname */
+	const struct admin_dns_service *services;
+	size_t nservices;
+	const char *mta_sts_mode; /* "none", "testing", "enforce"; NULL or "" = off */
+	const char *mta_sts_mx;   /* "" = hostname */
+	int64_t mta_sts_max_age;
+};
+
+struct admin_dns_record {
+	const char *name;  /* owner name, no trailing dot */
+	const char *type;  /* "MX", "TXT", "CNAME", "SRV" */
+	const char *value; /* as in a zone file (host names end in a dot); TXT unquoted */
+};
+
+/* The records a local domain should publish: MX, SPF, one DKIM TXT per
+ * live key, DMARC, MTA-STS (when a policy is served), TLS-RPT, the
+ * autoconfig CNAME and RFC 6186/8314 SRV records for the listeners.
+ * 0, -ENOENT (not a local domain), a store error, or cb's non-zero. */
+int admin_dns_records(struct store_rd *rd, const char *domain, const struct admin_dns_site *site,
+                      int (*cb)(void *ud, const struct admin_dns_record *r), void *ud);
 
 #endif

@@ -19,7 +19,11 @@ static const char *entry_word(enum admin_kind kind)
 	case ADMIN_USER_ADD:
 	case ADMIN_USER_PASSWD:
 	case ADMIN_USER_DEL:
+	case ADMIN_USER_QUOTA:
 		return "user";
+	case ADMIN_DKIM_ADD:
+	case ADMIN_DKIM_RETIRE:
+		return "DKIM key";
 	case ADMIN_ALIAS_ADD:
 	case ADMIN_ALIAS_DEL:
 		return "alias";
@@ -37,9 +41,15 @@ static const char *cli_words(const struct admin_op *op, int rc, char *buf, size_
 	const char *at = strrchr(op->a, '@');
 	switch (-rc) {
 	case EEXIST:
+		if (op->kind == ADMIN_DKIM_ADD)
+			return "the domain has a key with that selector (live or retired); "
+			       "choose another with --selector";
 		return "it already exists";
 	case ENOENT:
-		if (op->kind == ADMIN_USER_ADD || op->kind == ADMIN_ALIAS_ADD) {
+		if (op->kind == ADMIN_DKIM_RETIRE)
+			return "no live key with that selector (see: tern dkim list)";
+		if (op->kind == ADMIN_USER_ADD || op->kind == ADMIN_ALIAS_ADD ||
+		    op->kind == ADMIN_DKIM_ADD) {
 			snprintf(buf, len,
 			         "its domain is not local; add it first with: tern domain add %s",
 			         at ? at + 1 : op->a);
@@ -49,7 +59,8 @@ static const char *cli_words(const struct admin_op *op, int rc, char *buf, size_
 	case ENOTEMPTY:
 		return "it still has accounts; delete them first with: tern user del ADDRESS";
 	case EINVAL:
-		return "malformed name or address";
+		return op->kind == ADMIN_DKIM_ADD ? "malformed selector"
+		                                  : "malformed name or address";
 	default:
 		return strerror(-rc);
 	}
@@ -58,13 +69,21 @@ static const char *cli_words(const struct admin_op *op, int rc, char *buf, size_
 static const char *api_words(const struct admin_op *op, int rc, char *buf, size_t len)
 {
 	const char *at = strrchr(op->a, '@');
-	bool by_id = op->kind >= ADMIN_QUEUE_RETRY;
+	bool by_id = op->kind >= ADMIN_QUEUE_RETRY && op->kind <= ADMIN_TOKEN_TOUCH;
+	bool dkim = op->kind == ADMIN_DKIM_ADD || op->kind == ADMIN_DKIM_RETIRE;
 	switch (-rc) {
 	case EEXIST:
-		snprintf(buf, len, "%s already exists", op->a);
+		if (dkim)
+			snprintf(buf, len, "%s has a key with selector %s (live or retired)", op->a,
+			         op->b);
+		else
+			snprintf(buf, len, "%s already exists", op->a);
 		break;
 	case ENOENT:
-		if (op->kind == ADMIN_USER_ADD || op->kind == ADMIN_ALIAS_ADD)
+		if (op->kind == ADMIN_DKIM_RETIRE)
+			snprintf(buf, len, "no live DKIM key %s for %s", op->b, op->a);
+		else if (op->kind == ADMIN_USER_ADD || op->kind == ADMIN_ALIAS_ADD ||
+		         op->kind == ADMIN_DKIM_ADD)
 			snprintf(buf, len, "the domain %s is not local; add it first",
 			         at ? at + 1 : op->a);
 		else if (by_id)
@@ -78,6 +97,8 @@ static const char *api_words(const struct admin_op *op, int rc, char *buf, size_
 	case EINVAL:
 		snprintf(buf, len, "%s",
 		         op->kind == ADMIN_TOKEN_CREATE ? "unknown scope"
+		         : op->kind == ADMIN_DKIM_ADD   ? "malformed selector"
+		         : op->kind == ADMIN_USER_QUOTA ? "the quota must be 0 or more bytes"
 		                                        : "malformed name or address");
 		break;
 	case ENAMETOOLONG:

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/dkim.h"
 #include "store/store.h"
 
 static int copy(char *dst, size_t n, const char *src)
@@ -89,6 +90,15 @@ int admin_op_run(struct store_tx *tx, void *arg)
 		return store_token_del(tx, op->id);
 	case ADMIN_TOKEN_TOUCH:
 		return store_token_touch(tx, op->id, now);
+	case ADMIN_USER_QUOTA:
+		return store_account_set_quota(tx, op->a, op->quota);
+	case ADMIN_DKIM_ADD:
+		if (!op->key || !admin_dkim_selector_valid(op->b))
+			return -EINVAL;
+		return store_dkim_add(tx, op->a, op->b, admin_dkim_alg_name(op->key->alg),
+		                      op->key->private_key, op->key->public_key);
+	case ADMIN_DKIM_RETIRE:
+		return store_dkim_retire(tx, op->a, op->b, now);
 	}
 	return -EINVAL;
 }
@@ -102,7 +112,8 @@ const char *admin_kind_name(enum admin_kind kind)
 	    [ADMIN_ALIAS_DEL] = "alias del",       [ADMIN_QUEUE_RETRY] = "queue retry",
 	    [ADMIN_QUEUE_DELETE] = "queue delete", [ADMIN_QUEUE_BOUNCE] = "queue bounce",
 	    [ADMIN_TOKEN_CREATE] = "token create", [ADMIN_TOKEN_REVOKE] = "token revoke",
-	    [ADMIN_TOKEN_TOUCH] = "token touch",
+	    [ADMIN_TOKEN_TOUCH] = "token touch",   [ADMIN_USER_QUOTA] = "user quota",
+	    [ADMIN_DKIM_ADD] = "dkim keygen",      [ADMIN_DKIM_RETIRE] = "dkim retire",
 	};
 	return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
 }

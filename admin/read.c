@@ -13,6 +13,11 @@ int admin_domains(struct store_rd *rd, int (*cb)(void *ud, const char *name), vo
 	return store_domain_list(rd, cb, ud);
 }
 
+int admin_domain_exists(struct store_rd *rd, const char *name)
+{
+	return store_domain_exists(rd, name);
+}
+
 int admin_users(struct store_rd *rd, int (*cb)(void *ud, const struct store_account *a), void *ud)
 {
 	return store_account_list(rd, cb, ud);
@@ -55,4 +60,10 @@ int admin_queue_get(struct store_rd *rd, int64_t id, store_queue_cb cb, void *ud
 int admin_tokens(struct store_rd *rd, int (*cb)(void *ud, const struct store_token *t), void *ud)
 {
 	return store_token_list(rd, cb, ud);
+}
+
+int admin_dkim_keys(struct store_rd *rd, const char *domain,
+                    int (*cb)(void *ud, const struct store_dkim_key *k), void *ud)
+{
+	return store_dkim_list(rd, domain, cb, ud);
 }

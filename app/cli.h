@@ -7,6 +7,17 @@
 
 /* A unix time as "2026-12-06T08:00:00Z" (UTC), "-" for none (<= 0). */
 void cli_fmt_time(int64_t t, char *out, size_t len);
+/* A size in bytes as "500M", "2G", "1536K" when it divides evenly, else
+ * bytes ("1000"). */
+void cli_fmt_size(int64_t bytes, char *out, size_t len);
+/* "500M", "2G", "1048576", "0", "none": bytes (K, M, G, T are powers of
+ * 1024; a trailing B is allowed). 0, or -1 when s is not a size. */
+int cli_parse_size(const char *s, int64_t *out);
+struct store_rd;
+/* `tern domain dns NAME`: the records to publish, as zone-file lines. */
+int cli_domain_dns(const struct config *cfg, struct store_rd *rd, const char *domain);
+/* `tern dkim ...`; cfg NULL prints its help. */
+int cli_dkim(const struct config *cfg, int argc, char **argv);
 /* `tern domain|user|alias ...`; cfg NULL prints the command's help. */
 int cli_admin(const struct config *cfg, const char *cmd, int argc, char **argv);
 /* `tern queue ...`; cfg NULL prints its help. */

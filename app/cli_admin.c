@@ -93,7 +93,13 @@ static int print_domain(void *ud, const char *name)
 }
 static int print_account(void *ud, const struct store_account *a)
 {
-	printf("%s%s\n", a->address, a->disabled ? " (disabled)" : "");
+	char quota[48] = "";
+	if (a->quota_bytes > 0) {
+		char size[32];
+		cli_fmt_size(a->quota_bytes, size, sizeof size);
+		snprintf(quota, sizeof quota, " (quota %s)", size);
+	}
+	printf("%s%s%s\n", a->address, a->disabled ? " (disabled)" : "", quota);
 	return 0;
 }
 static int print_alias(void *ud, const char *source, const char *target)
@@ -122,26 +128,33 @@ static int run(struct store *st, struct admin_op *op, enum admin_kind kind, cons
 	return store_exec(st, admin_op_run, op);
 }
 
-static const char usage_domain[] = "usage: tern domain add NAME | list | del NAME\n\n"
-                                   "Domains tern accepts mail for. Deleting a domain that still\n"
-                                   "has accounts is refused.\n";
+static const char usage_domain[] =
+    "usage: tern domain add NAME | list | del NAME | dns NAME\n\n"
+    "Domains tern accepts mail for. Deleting a domain that still\n"
+    "has accounts is refused. dns prints the records to publish for NAME\n"
+    "(MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, autoconfig, SRV) as zone-file lines.\n";
 static const char usage_user[] =
     "usage: tern user add ADDRESS [--password-stdin]\n"
     "       tern user passwd ADDRESS [--password-stdin]\n"
     "       tern user list\n"
+    "       tern user quota ADDRESS SIZE\n"
     "       tern user del ADDRESS\n\n"
     "The password is read from the terminal (twice), or as one line from standard\n"
     "input with --password-stdin. It is never taken from the command line.\n"
-    "A new account gets INBOX, Sent, Drafts, Trash, Junk and Archive.\n";
+    "A new account gets INBOX, Sent, Drafts, Trash, Junk and Archive.\n"
+    "SIZE is bytes, or with K, M, G or T (powers of 1024): 500M, 2G; 0 or none\n"
+    "for no limit.\n";
 static const char usage_alias[] = "usage: tern alias add SOURCE TARGET | list | del SOURCE\n\n"
                                   "SOURCE is an address, or @domain for a catch-all.\n"
                                   "TARGET is a local account or any other address.\n";
 
-static int cmd_domain(struct store *st, int argc, char **argv)
+static int cmd_domain(const struct config *cfg, struct store *st, int argc, char **argv)
 {
 	struct store_rd *rd = store_reader(st);
 	if (argc == 1 && strcmp(argv[0], "list") == 0)
 		return admin_domains(rd, print_domain, NULL) < 0 ? 1 : 0;
+	if (argc == 2 && strcmp(argv[0], "dns") == 0)
+		return cli_domain_dns(cfg, rd, argv[1]);
 	if (argc == 2 && (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "del") == 0)) {
 		bool add = argv[0][0] == 'a';
 		struct admin_op op;
@@ -167,6 +180,28 @@ static int cmd_user(const struct config *cfg, struct store *st, int argc, char *
 		}
 	if (argc == 1 && strcmp(argv[0], "list") == 0)
 		return admin_users(rd, print_account, NULL) < 0 ? 1 : 0;
+	if (argc == 3 && strcmp(argv[0], "quota") == 0) {
+		struct admin_op op;
+		int64_t bytes;
+		if (cli_parse_size(argv[2], &bytes) < 0) {
+			fprintf(stderr,
+			        "tern user quota: '%s' is not a size (500M, 2G, 1048576, or 0 "
+			        "or none for no limit)\n",
+			        argv[2]);
+			return 2;
+		}
+		if (admin_op_set(&op, ADMIN_USER_QUOTA, argv[1], NULL) < 0)
+			return report(&op, argv[1], -EINVAL);
+		op.quota = bytes;
+		int rc = store_exec(st, admin_op_run, &op);
+		if (rc == 0) {
+			char size[32];
+			cli_fmt_size(bytes, size, sizeof size);
+			printf("quota of %s set to %s\n", argv[1],
+			       bytes ? size : "none (no limit)");
+		}
+		return report(&op, argv[1], rc);
+	}
 	if (argc == 2 && strcmp(argv[0], "del") == 0) {
 		struct admin_op op;
 		int rc = run(st, &op, ADMIN_USER_DEL, argv[1], NULL);
@@ -254,7 +289,7 @@ int cli_admin(const struct config *cfg, const char *cmd, int argc, char **argv)
 		return 1;
 	int rc;
 	if (strcmp(cmd, "domain") == 0)
-		rc = cmd_domain(st, argc, argv);
+		rc = cmd_domain(cfg, st, argc, argv);
 	else if (strcmp(cmd, "user") == 0)
 		rc = cmd_user(cfg, st, argc, argv);
 	else

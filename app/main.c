@@ -1,6 +1,7 @@
 /* main: the `tern` command line.
  *
- *   tern serve | check-config | domain | user | alias | queue | token | acme | version
+ *   tern serve | check-config | domain | user | alias | queue | token | acme | dkim |
+ *   version
  *
  * Admin commands open the same SQLite store as the running server (WAL lets
  * both work at once) and write through store_exec(). Passwords come from a
@@ -28,13 +29,15 @@ static const char usage_main[] =
     "commands:\n"
     "  serve                     run the server (SMTP, submission, POP3, IMAP)\n"
     "  check-config              load and check the configuration, then exit\n"
-    "  domain add|list|del       manage the domains tern receives mail for\n"
-    "  user add|list|passwd|del  manage accounts\n"
+    "  domain add|list|del|dns   manage the domains tern receives mail for\n"
+    "  user add|list|passwd|quota|del\n"
+    "                            manage accounts\n"
     "  alias add|list|del        manage aliases, including catch-all @domain\n"
     "  queue list|show|retry|delete|bounce\n"
     "                            inspect and manage the outbound queue\n"
     "  token create|list|revoke  API tokens (the admin API: /api/admin/)\n"
     "  acme revoke DOMAIN        revoke an ACME certificate and delete it\n"
+    "  dkim keygen|list|retire   DKIM keys per domain\n"
     "  version                   print the version\n"
     "\n"
     "options:\n"
@@ -212,6 +215,14 @@ int main(int argc, char **argv)
 			return 1;
 		log_set_level(LOG_WARN);
 		return cli_acme(&cfg, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "dkim") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_dkim(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		log_set_level(LOG_WARN);
+		return cli_dkim(&cfg, sub_argc, sub_argv);
 	}
 	fprintf(stderr, "tern: unknown command '%s'\n\n%s", cmd, usage_main);
 	return 2;

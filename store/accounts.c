@@ -321,6 +321,14 @@ int store_account_set_password(struct store_tx *tx, const char *address, const c
 	                      address, hash, 0);
 }
 
+int store_account_set_quota(struct store_tx *tx, const char *address, int64_t quota_bytes)
+{
+	if (quota_bytes < 0)
+		return -EINVAL;
+	return account_update(tx->rd.db, "UPDATE accounts SET quota_bytes = ?2 WHERE address = ?1",
+	                      address, NULL, quota_bytes);
+}
+
 int store_account_set_disabled(struct store_tx *tx, const char *address, int disabled)
 {
 	sqlite3 *db = tx->rd.db;

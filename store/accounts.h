@@ -51,6 +51,8 @@ int store_account_add(struct store_tx *tx, const char *address, const char *pass
                       int64_t *account_id);
 int store_account_set_password(struct store_tx *tx, const char *address,
                                const char *hash); /* -ENOENT */
+/* 0 = unlimited; -EINVAL below 0, -ENOENT for no such account. */
+int store_account_set_quota(struct store_tx *tx, const char *address, int64_t quota_bytes);
 int store_account_set_disabled(struct store_tx *tx, const char *address,
                                int disabled); /* -ENOENT */
 /* Removes the account, its mailboxes and entries, drops the message

@@ -213,6 +213,23 @@ static const char *const migrations[] = {
     "  last_used INTEGER NOT NULL DEFAULT 0,\n"
     "  expires INTEGER NOT NULL DEFAULT 0\n"
     ");\n",
+    /* 7 -> 8: DKIM keys (store/dkim.c), per domain and selector. The
+     * private key is kept for the signer (issue 16): PEM for RSA, the
+     * base64 32-byte seed for Ed25519; public_key is the DNS record's p=.
+     * A retired key (retired > 0) is no longer published or used; its row
+     * stays so that a selector is never reused for another key. The keys
+     * go with their domain. */
+    "CREATE TABLE dkim_keys(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,\n"
+    "  selector TEXT NOT NULL COLLATE NOCASE,\n"
+    "  algorithm TEXT NOT NULL,\n"
+    "  private_key TEXT NOT NULL,\n"
+    "  public_key TEXT NOT NULL,\n"
+    "  created INTEGER NOT NULL,\n"
+    "  retired INTEGER,\n"
+    "  UNIQUE(domain_id, selector)\n"
+    ");\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -8,10 +8,14 @@
  *   GET    /api/admin/users                   POST {"address", "password"}
  *   GET    /api/admin/users/ADDRESS           DELETE /api/admin/users/ADDRESS
  *   POST   /api/admin/users/ADDRESS/password  {"password"}
+ *   POST   /api/admin/users/ADDRESS/quota     {"quota_bytes": N} (0: no limit)
  *   GET    /api/admin/aliases                 POST {"source", "target"}
  *   DELETE /api/admin/aliases/SOURCE
  *   GET    /api/admin/queue                   GET, DELETE /api/admin/queue/ID
  *   POST   /api/admin/queue/ID/retry          POST /api/admin/queue/ID/bounce
+ *   GET    /api/admin/domains/NAME/dkim       POST {"algorithm", "selector"?}
+ *   DELETE /api/admin/domains/NAME/dkim/SELECTOR (retire)
+ *   GET    /api/admin/domains/NAME/dns        the records to publish
  *
  * Order of checks: HTTPS (403 on a plain listener; with an HTTPS listener
  * the router has already redirected), then the token (401 with
@@ -25,7 +29,10 @@
  * as a store job: the session is held until the job's completion answers,
  * so the loop never waits for a commit. A password is hashed first, in
  * libuv's thread pool (admin_hash_password_async), never on the loop or
- * the writer thread; the body that carried it is wiped once parsed.
+ * the writer thread; the body that carried it is wiped once parsed. A
+ * DKIM key pair is made in the pool too (admin_dkim_generate_async); its
+ * private half goes to the store job and is wiped after it, and no answer
+ * ever carries one.
  * Every change is logged with the op, its argument and the token's id;
  * passwords and token secrets never are. A token's last use is written
  * at most once a minute, as a lazy job. */
@@ -53,6 +60,7 @@ struct api_req {
 	struct http_session *s;
 	int64_t token_id;
 	const char *item; /* the second path segment, or NULL */
+	const char *sub;  /* the fourth, or NULL */
 	int64_t id;       /* item as a queue id (0 when it is not one) */
 };
 
@@ -63,7 +71,8 @@ struct api_job {
 	struct http_session *s;
 	struct admin_op op;
 	int64_t token_id;
-	int ok_status; /* 201, 200 or 204 */
+	int ok_status;              /* 201, 200 or 204 */
+	struct admin_dkim_key *key; /* ADMIN_DKIM_ADD: wiped and freed with the job */
 	/* for the log: the conn may be gone when the job completes */
 	uint64_t sid;
 	char peer[64];
@@ -75,7 +84,7 @@ static int status_for(const struct admin_op *op, int rc)
 	case EEXIST:
 	case ENOTEMPTY:
 		return 409;
-	case ENOENT: /* an add whose domain is not local: the URL is fine */
+	case ENOENT: /* a user or alias add whose domain is not local: the URL is fine */
 		return op->kind == ADMIN_USER_ADD || op->kind == ADMIN_ALIAS_ADD ? 422 : 404;
 	case EINVAL:
 	case ENAMETOOLONG:
@@ -94,7 +103,7 @@ static void audit(const struct api_job *j, int status)
 	char arg[200];
 	const char *a = j->op.a;
 	char id[24];
-	if (j->op.kind >= ADMIN_QUEUE_RETRY) {
+	if (j->op.kind >= ADMIN_QUEUE_RETRY && j->op.kind <= ADMIN_TOKEN_TOUCH) {
 		snprintf(id, sizeof id, "%lld", (long long)j->op.id);
 		a = id;
 	}
@@ -102,6 +111,19 @@ static void audit(const struct api_job *j, int status)
 	            "event=admin op=\"%s\" arg=%s token=%lld status=%d",
 	            admin_kind_name(j->op.kind), log_kv_escape(arg, sizeof arg, a, strlen(a)),
 	            (long long)j->token_id, status);
+}
+
+/* The new key's public side, and the TXT record to publish. */
+static json_t *dkim_added(const struct admin_op *op)
+{
+	const char *alg = admin_dkim_alg_name(op->key->alg);
+	char name[2 * STORE_ADDR_MAX + 16], value[STORE_DKIM_PUBLIC_MAX + 40];
+	snprintf(name, sizeof name, "%s._domainkey.%s", op->b, op->a);
+	snprintf(value, sizeof value, "v=DKIM1; k=%s; p=%s", admin_dkim_key_type(alg),
+	         op->key->public_key);
+	return json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "domain", op->a, "selector",
+	                 op->b, "algorithm", alg, "public_key", op->key->public_key, "dns", "name",
+	                 name, "type", "TXT", "value", value);
 }
 
 static json_t *success_body(const struct admin_op *op)
@@ -113,6 +135,11 @@ static json_t *success_body(const struct admin_op *op)
 		return json_pack("{s:s}", "address", op->a);
 	case ADMIN_ALIAS_ADD:
 		return json_pack("{s:s, s:s}", "source", op->a, "target", op->b);
+	case ADMIN_USER_QUOTA:
+		return json_pack("{s:s, s:I}", "address", op->a, "quota_bytes",
+		                 (json_int_t)op->quota);
+	case ADMIN_DKIM_ADD:
+		return dkim_added(op);
 	default:
 		return json_pack("{s:I, s:i}", "id", (json_int_t)op->id, "changed", op->changed);
 	}
@@ -136,6 +163,10 @@ static void job_done(void *arg, int rc)
 	}
 	audit(j, status);
 	explicit_bzero(j->op.b, sizeof j->op.b); /* a password hash, perhaps */
+	if (j->key) {
+		admin_dkim_key_wipe(j->key);
+		free(j->key);
+	}
 	free(j);
 	http_session_resume(s);
 }
@@ -389,6 +420,148 @@ static void user_password(struct api_req *q)
 	json_decref(doc);
 }
 
+static void user_quota(struct api_req *q)
+{
+	static const char *const names[] = {"quota_bytes"};
+	json_t *v[1], *doc;
+	char err[200];
+	int status = http_json_members(q->s, names, v, 1, &doc, err, sizeof err);
+	if (status == 0 && (!v[0] || !json_is_integer(v[0]) || json_integer_value(v[0]) < 0)) {
+		snprintf(err, sizeof err,
+		         v[0] ? "\"quota_bytes\" must be an integer, 0 or more (0: no limit)"
+		              : "missing field \"quota_bytes\"");
+		status = 400;
+	}
+	if (status != 0) {
+		http_json_error(q->s, status, err, NULL);
+	} else {
+		struct api_job *j = new_job(q, ADMIN_USER_QUOTA, q->item, NULL, 200);
+		if (j) {
+			j->op.quota = (int64_t)json_integer_value(v[0]);
+			http_session_hold(q->s);
+			submit(j);
+		}
+	}
+	json_decref(doc);
+}
+
+/* ---- DKIM keys and DNS records ---- */
+
+/* 1 when the domain of the URL is local; else answered (404, 500). */
+static int domain_found(struct api_req *q)
+{
+	int rc = admin_domain_exists(reader(q), q->item);
+	if (rc == 1)
+		return 1;
+	http_json_error(q->s, rc < 0 ? 500 : 404,
+	                rc < 0 ? "the store could not be read" : "no such domain", NULL);
+	return 0;
+}
+
+static int add_key(void *ud, const struct store_dkim_key *k)
+{
+	return json_array_append_new(ud, http_json_dkim_key(k));
+}
+
+static void dkim_list(struct api_req *q)
+{
+	if (!domain_found(q))
+		return;
+	json_t *list = json_array();
+	answer_list(q, "keys", list,
+	            list ? admin_dkim_keys(reader(q), q->item, add_key, list) : -1);
+}
+
+static void dkim_made(void *ud, int rc, struct admin_dkim_key *key, const char *err)
+{
+	struct api_job *j = ud;
+	if (rc < 0 || !(j->key = malloc(sizeof *j->key))) {
+		log_session(LOG_ERROR, j->sid, j->peer, "http",
+		            "event=admin_dkim_keygen_failed err=\"%s\"",
+		            err ? err : "out of memory");
+		job_done(j, -EIO);
+		return;
+	}
+	memcpy(j->key, key, sizeof *key);
+	j->op.key = j->key;
+	submit(j);
+}
+
+static void dkim_add(struct api_req *q)
+{
+	static const char *const names[] = {"algorithm", "selector"};
+	const char *v[2];
+	json_t *doc;
+	if (fields(q, names, v, 2, true, &doc) < 0)
+		return;
+	enum admin_dkim_alg alg;
+	char sel[STORE_DKIM_SELECTOR_MAX];
+	if (!v[0] || admin_dkim_alg_parse(v[0], &alg) < 0) {
+		http_json_error(q->s, 400, "\"algorithm\" must be \"rsa-2048\" or \"ed25519\"",
+		                NULL);
+	} else if (v[1] && !admin_dkim_selector_valid(v[1])) {
+		http_json_error(q->s, 400, "malformed selector", NULL);
+	} else if (domain_found(q)) {
+		if (v[1])
+			snprintf(sel, sizeof sel, "%s", v[1]);
+		else
+			admin_dkim_selector(alg, (int64_t)time(NULL), sel, sizeof sel);
+		struct api_job *j = new_job(q, ADMIN_DKIM_ADD, q->item, sel, 201);
+		if (j) {
+			http_session_hold(q->s);
+			int rc = admin_dkim_generate_async(conn_loop(q->s->c), alg, dkim_made, j);
+			if (rc < 0)
+				job_done(j, rc);
+		}
+	}
+	json_decref(doc);
+}
+
+static void dkim_retire(struct api_req *q)
+{
+	change(q, ADMIN_DKIM_RETIRE, q->item, q->sub, 204);
+}
+
+static int add_record(void *ud, const struct admin_dns_record *r)
+{
+	return json_array_append_new(
+	    ud, json_pack("{s:s, s:s, s:s}", "name", r->name, "type", r->type, "value", r->value));
+}
+
+static void domain_dns(struct api_req *q)
+{
+	static const char *const modes[] = {"", "none", "testing", "enforce"};
+	const struct http_site *site = q->s->ctx->site;
+	const struct http_settings *set = q->s->ctx->settings;
+	struct admin_dns_service svc[HTTP_MAX_SERVICES];
+	size_t n = 0;
+	for (size_t i = 0; site && i < site->nservices && i < HTTP_MAX_SERVICES; i++) {
+		const struct http_service *h = &site->services[i];
+		svc[n++] =
+		    (struct admin_dns_service){h->kind == HTTP_SVC_IMAP   ? ADMIN_SVC_IMAP
+		                               : h->kind == HTTP_SVC_POP3 ? ADMIN_SVC_POP3
+		                                                          : ADMIN_SVC_SUBMISSION,
+		                               h->tls == HTTP_SVC_TLS, h->port};
+	}
+	int mode = set->mta_sts_mode;
+	struct admin_dns_site ds = {
+	    .hostname = q->s->ctx->env->hostname,
+	    .services = svc,
+	    .nservices = n,
+	    .mta_sts_mode = mode >= 0 && mode < 4 ? modes[mode] : "",
+	    .mta_sts_mx = set->mta_sts_mx,
+	    .mta_sts_max_age = set->mta_sts_max_age,
+	};
+	json_t *list = json_array();
+	int rc = list ? admin_dns_records(reader(q), q->item, &ds, add_record, list) : -1;
+	if (rc == -ENOENT) {
+		json_decref(list);
+		http_json_error(q->s, 404, "no such domain", NULL);
+		return;
+	}
+	answer_list(q, "records", list, rc);
+}
+
 static void aliases_list(struct api_req *q)
 {
 	json_t *list = json_array();
@@ -456,12 +629,12 @@ static void queue_bounce(struct api_req *q)
 
 /* ---- the table ---- */
 
-enum shape { COLLECTION, ITEM, ACTION };
+enum shape { COLLECTION, ITEM, ACTION, SUBITEM };
 
 static const struct api_route {
 	const char *collection;
 	enum shape shape;
-	const char *action; /* ACTION only */
+	const char *action; /* ACTION and SUBITEM */
 	enum http_method method;
 	void (*fn)(struct api_req *q);
 } api_routes[] = {
@@ -473,6 +646,11 @@ static const struct api_route {
     {"users", ITEM, NULL, HTTP_GET, user_get},
     {"users", ITEM, NULL, HTTP_DELETE, user_del},
     {"users", ACTION, "password", HTTP_POST, user_password},
+    {"users", ACTION, "quota", HTTP_POST, user_quota},
+    {"domains", ACTION, "dkim", HTTP_GET, dkim_list},
+    {"domains", ACTION, "dkim", HTTP_POST, dkim_add},
+    {"domains", SUBITEM, "dkim", HTTP_DELETE, dkim_retire},
+    {"domains", ACTION, "dns", HTTP_GET, domain_dns},
     {"aliases", COLLECTION, NULL, HTTP_GET, aliases_list},
     {"aliases", COLLECTION, NULL, HTTP_POST, alias_add},
     {"aliases", ITEM, NULL, HTTP_DELETE, alias_del},
@@ -560,25 +738,25 @@ void http_admin_api(struct http_session *s)
 	struct api_req q = {.s = s};
 	if (!authorized(s, &q.token_id))
 		return;
-	/* collection[/item[/action]] */
+	/* collection[/item[/action[/sub]]] */
 	char path[sizeof s->path];
 	snprintf(path, sizeof path, "%s", s->path + strlen(API_PREFIX));
-	char *seg[3] = {path, NULL, NULL};
+	char *seg[4] = {path, NULL, NULL, NULL};
 	int nseg = 1;
 	for (char *p = path; *p; p++)
 		if (*p == '/') {
-			if (nseg == 3) {
-				nseg = 4;
+			if (nseg == 4) {
+				nseg = 5;
 				break;
 			}
 			*p = '\0';
 			seg[nseg++] = p + 1;
 		}
 	bool empty = false;
-	for (int i = 0; i < nseg && i < 3; i++)
+	for (int i = 0; i < nseg && i < 4; i++)
 		empty |= seg[i][0] == '\0';
 	enum shape shape = (enum shape)(nseg - 1);
-	if (!empty && nseg <= 3 && strcmp(seg[0], "queue") == 0 && nseg >= 2) {
+	if (!empty && nseg <= 4 && strcmp(seg[0], "queue") == 0 && nseg >= 2) {
 		char *end;
 		long long id = strtoll(seg[1], &end, 10);
 		if (*end != '\0' || id <= 0)
@@ -586,14 +764,15 @@ void http_admin_api(struct http_session *s)
 		q.id = id;
 	}
 	q.item = seg[1];
+	q.sub = seg[3];
 	enum http_method m = s->req->method == HTTP_HEAD ? HTTP_GET : s->req->method;
 	char allow[80] = "";
 	bool found = false;
-	for (size_t i = 0; !empty && nseg <= 3 && i < sizeof api_routes / sizeof api_routes[0];
+	for (size_t i = 0; !empty && nseg <= 4 && i < sizeof api_routes / sizeof api_routes[0];
 	     i++) {
 		const struct api_route *r = &api_routes[i];
 		if (r->shape != shape || strcmp(r->collection, seg[0]) != 0 ||
-		    (shape == ACTION && strcmp(r->action, seg[2]) != 0))
+		    (shape >= ACTION && strcmp(r->action, seg[2]) != 0))
 			continue;
 		found = true;
 		if (r->method == m) {

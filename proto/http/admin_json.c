@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "store/accounts.h"
+#include "store/dkim.h"
 #include "store/queue.h"
 
 void http_json_respond(struct http_session *s, int status, json_t *body, const char *extra)
@@ -101,8 +102,8 @@ static bool is_json_type(const struct http_field *f)
 	return f->value_len == n || f->value[n] == ';' || f->value[n] == ' ' || f->value[n] == '\t';
 }
 
-int http_json_fields(struct http_session *s, const char *const *names, const char **values,
-                     size_t n, json_t **doc, char *err, size_t errlen)
+int http_json_members(struct http_session *s, const char *const *names, json_t **values, size_t n,
+                      json_t **doc, char *err, size_t errlen)
 {
 	*doc = NULL;
 	for (size_t i = 0; i < n; i++)
@@ -138,13 +139,43 @@ int http_json_fields(struct http_session *s, const char *const *names, const cha
 			json_decref(root);
 			return 400;
 		}
-		if (!json_is_string(value)) {
-			snprintf(err, errlen, "\"%s\" must be a string", names[i]);
-			json_decref(root);
-			return 400;
-		}
-		values[i] = json_string_value(value);
+		values[i] = value;
 	}
 	*doc = root;
 	return 0;
+}
+
+int http_json_fields(struct http_session *s, const char *const *names, const char **values,
+                     size_t n, json_t **doc, char *err, size_t errlen)
+{
+	json_t *v[HTTP_JSON_FIELDS_MAX];
+	if (n > HTTP_JSON_FIELDS_MAX) {
+		snprintf(err, errlen, "too many fields");
+		return 500;
+	}
+	int status = http_json_members(s, names, v, n, doc, err, errlen);
+	for (size_t i = 0; i < n; i++) {
+		values[i] = NULL;
+		if (status != 0 || !v[i])
+			continue;
+		if (!json_is_string(v[i])) {
+			snprintf(err, errlen, "\"%s\" must be a string", names[i]);
+			json_decref(*doc);
+			*doc = NULL;
+			return 400;
+		}
+		values[i] = json_string_value(v[i]);
+	}
+	return status;
+}
+
+json_t *http_json_dkim_key(const struct store_dkim_key *k)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "domain", k->domain, "selector", k->selector,
+	                      "algorithm", k->algorithm, "public_key", k->public_key);
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "created", http_json_time(k->created));
+	json_object_set_new(o, "retired", http_json_time(k->retired));
+	return o;
 }

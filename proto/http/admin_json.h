@@ -9,6 +9,9 @@
 struct http_session;
 struct store_account;
 struct store_queue_row;
+struct store_dkim_key;
+
+#define HTTP_JSON_FIELDS_MAX 8
 
 /* Answer with body (which this takes over) as application/json, never
  * cached. extra: more header lines, or NULL. */
@@ -20,6 +23,8 @@ void http_json_error(struct http_session *s, int status, const char *msg, const 
 json_t *http_json_time(int64_t t);
 json_t *http_json_user(const struct store_account *a);
 json_t *http_json_queue_row(const struct store_queue_row *r);
+/* A DKIM key's public side (the private key is not in the struct). */
+json_t *http_json_dkim_key(const struct store_dkim_key *k);
 
 /* The request's body as a JSON object whose members are all among the n
  * names and all strings; values[i] is the string of names[i], or NULL
@@ -27,6 +32,10 @@ json_t *http_json_queue_row(const struct store_queue_row *r);
  * counts as {}. Returns 0, or the status to answer (400: not JSON, not
  * an object, an unknown member, a member not a string; 415: a body whose
  * Content-Type is not application/json) with err set. */
+/* The same checks, members of any JSON type: values[i] is the member
+ * named names[i], or NULL. */
+int http_json_members(struct http_session *s, const char *const *names, json_t **values, size_t n,
+                      json_t **doc, char *err, size_t errlen);
 int http_json_fields(struct http_session *s, const char *const *names, const char **values,
                      size_t n, json_t **doc, char *err, size_t errlen);
 

@@ -2,7 +2,12 @@
  *
  * Recipients are resolved at RCPT time, on the loop thread's read
  * connection, so a client learns about an unknown user (550 5.1.1) or a
- * relay attempt (554 5.7.1) at once, not after sending the body.
+ * relay attempt (554 5.7.1) at once, not after sending the body. An
+ * account whose quota is used up already refuses with 452 4.2.2 (mailbox
+ * full, RFC 3463): temporary, so the sender retries once mail is deleted
+ * or the quota raised. The check costs a sum over the account's entries,
+ * only for accounts with a quota; a message that fits at RCPT is taken
+ * even if it ends over the limit (IMAP APPEND checks the exact size).
  *
  * At end of data one writer job stores everything, atomically: the message
  * with its trace headers, one mailbox entry per distinct local mailbox, one
@@ -38,6 +43,7 @@
 #include "store/notify.h"
 #include "proto/common/env.h"
 #include "store/accounts.h"
+#include "store/entries.h"
 #include "store/mail.h"
 #include "store/store.h"
 
@@ -52,6 +58,17 @@ void smtp_rcpt_free(struct smtp_rcpt *r)
 	free(r->notify);
 	free(r->orcpt);
 	memset(r, 0, sizeof *r);
+}
+
+/* Is the account's quota used up (a read error counts as no)? */
+static bool over_quota(struct smtp_session *s, int64_t account_id)
+{
+	struct store_rd *rd = store_reader(s->env->store);
+	struct store_account a;
+	if (store_account_get(rd, account_id, &a) != 1 || a.quota_bytes <= 0)
+		return false;
+	int64_t used = store_account_usage(rd, account_id);
+	return used >= 0 && used >= a.quota_bytes;
 }
 
 enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
@@ -72,6 +89,8 @@ enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_p
 	memset(&r, 0, sizeof r);
 	rc = store_resolve_rcpt_cached(s->env->store, addr, &r);
 	if (rc == STORE_RCPT_LOCAL) {
+		if (over_quota(s, r.account_id))
+			return SMTP_R_MAILBOX_FULL;
 		out->account_id = r.account_id;
 		out->mailbox_id = r.mailbox_id;
 		out->addr = strdup(addr);

@@ -46,6 +46,7 @@ static const struct smtp_reply_def replies[SMTP_R_COUNT] = {
     [SMTP_R_STORE_FAIL] = {451, "4.3.0", "Temporary local problem, try again later"},
     [SMTP_R_NO_SPACE] = {452, "4.3.1", "Insufficient system storage, try again later"},
     [SMTP_R_TOO_MANY_RCPTS] = {452, "4.5.3", "Too many recipients"},
+    [SMTP_R_MAILBOX_FULL] = {452, "4.2.2", "Mailbox full, try again later"},
     [SMTP_R_AUTH_TEMPFAIL] = {454, "4.7.0", "Temporary authentication failure, try again later"},
     [SMTP_R_TLS_UNAVAIL] = {454, "4.7.0", "TLS not available"},
     [SMTP_R_UNKNOWN_CMD] = {500, "5.5.2", "Command unrecognized"},

@@ -33,6 +33,7 @@ enum smtp_reply_id {
 	SMTP_R_STORE_FAIL,      /* 451 4.3.0 */
 	SMTP_R_NO_SPACE,        /* 452 4.3.1 (the spool budget is used up) */
 	SMTP_R_TOO_MANY_RCPTS,  /* 452 4.5.3 */
+	SMTP_R_MAILBOX_FULL,    /* 452 4.2.2 (the account's quota is used up) */
 	SMTP_R_AUTH_TEMPFAIL,   /* 454 4.7.0 */
 	SMTP_R_TLS_UNAVAIL,     /* 454 4.7.0 */
 	SMTP_R_UNKNOWN_CMD,     /* 500 5.5.2 */

@@ -570,6 +570,7 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
           WHERE s.account_id = mailboxes.account_id AND s.name = mailboxes.name);
         DROP TABLE subscriptions;
         DROP TABLE tokens;  -- schema 7's
+        DROP TABLE dkim_keys;  -- schema 8's
         PRAGMA user_version = 5;
         COMMIT;
     """)

@@ -452,6 +452,7 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("ALTER TABLE mailboxes ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1")
     db.execute("DROP TABLE subscriptions")
     db.execute("DROP TABLE tokens")  # schema 7's
+    db.execute("DROP TABLE dkim_keys")  # schema 8's
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -518,6 +519,7 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         ALTER TABLE mailboxes ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1;
         DROP TABLE subscriptions;
         DROP TABLE tokens;  -- schema 7's
+        DROP TABLE dkim_keys;  -- schema 8's
         PRAGMA user_version = 4;
         COMMIT;
     """)
