@@ -31,6 +31,8 @@ static void put(struct out *o, const char *data, size_t n)
 	o->s[o->len] = '\0';
 }
 
+static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void putf(struct out *o, const char *fmt, ...)
 {
 	char tmp[512];
