@@ -59,6 +59,8 @@
  */
 #include "proto/http/parser.h"
 
+#include "lib/hex.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -161,17 +163,6 @@ static bool is_fvchar(unsigned char c)
 static bool is_ws(unsigned char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 struct http_parser *http_parser_new(const struct http_limits *limits)
@@ -553,7 +544,7 @@ static enum http_parse_event chunk_byte(struct http_parser *p, unsigned char c)
 	switch (p->st) {
 	case S_CSIZE0:
 	case S_CSIZE: {
-		int h = hexval(c);
+		int h = hex_value(c);
 		if (h >= 0) {
 			if (++p->cdigits > HTTP_CHUNK_DIGITS_MAX)
 				return fail(p, 400, "chunk size too large");
