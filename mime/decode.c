@@ -40,10 +40,10 @@ static int b64val(unsigned char c)
 	return base64_value(c, '/');
 }
 
-int mime_decode_base64(const char *in, size_t len, struct buf *out)
+int mime_decode_base64_run(struct mime_b64_state *st, const char *in, size_t len, struct buf *out)
 {
-	unsigned acc = 0;
-	int bits = 0, r = 0;
+	unsigned acc = st->acc;
+	int bits = st->bits, r = 0;
 	char chunk[256];
 	size_t cn = 0;
 	for (size_t i = 0; i < len && r == 0; i++) {
@@ -58,7 +58,7 @@ int mime_decode_base64(const char *in, size_t len, struct buf *out)
 		int v = b64val(c);
 		if (v < 0)
 			continue;
-		acc = (acc << 6) | (unsigned)v;
+		acc = ((acc << 6) | (unsigned)v) & 0x3fff;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
@@ -71,7 +71,15 @@ int mime_decode_base64(const char *in, size_t len, struct buf *out)
 	}
 	if (r == 0)
 		r = buf_add(out, chunk, cn);
+	st->acc = acc & ((1u << bits) - 1);
+	st->bits = bits;
 	return r;
+}
+
+int mime_decode_base64(const char *in, size_t len, struct buf *out)
+{
+	struct mime_b64_state st = {0, 0};
+	return mime_decode_base64_run(&st, in, len, out);
 }
 
 int mime_decode_qp(const char *in, size_t len, struct buf *out)

@@ -189,6 +189,13 @@ enum mime_encoding mime_part_encoding(const struct mime_part *p);
 /* Decode base64 / quoted-printable (whole buffer; output is never longer
  * than the input).  Bad characters are skipped (base64) or kept (QP). */
 int mime_decode_base64(const char *in, size_t len, struct buf *out);
+/* The same over input that comes in pieces: st (zeroed at the start)
+ * carries the bits of a group split between two calls. */
+struct mime_b64_state {
+	unsigned acc; /* only the low `bits` bits matter */
+	int bits;
+};
+int mime_decode_base64_run(struct mime_b64_state *st, const char *in, size_t len, struct buf *out);
 int mime_decode_qp(const char *in, size_t len, struct buf *out);
 /* The decoded body of part p (BINARY[section]).  -EINVAL for an unknown
  * transfer encoding. */

@@ -250,46 +250,6 @@ int imap_section_fetch(const struct mime_message *m, const struct imap_section *
 
 #define RAW_PIECE (256u << 10) /* raw bytes read at once for a range */
 
-struct b64_state {
-	unsigned acc; /* only the low `bits` bits matter */
-	int bits;
-};
-
-/* mime_decode_base64() over in[0..len), continuing from st. */
-static int b64_run(struct b64_state *st, const char *in, size_t len, struct buf *out)
-{
-	unsigned acc = st->acc;
-	int bits = st->bits, r = 0;
-	char chunk[256];
-	size_t cn = 0;
-	for (size_t i = 0; i < len && r == 0; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (c == '=') {
-			bits = 0;
-			acc = 0;
-			continue;
-		}
-		int v = base64_value(c, '/');
-		if (v < 0)
-			continue;
-		acc = ((acc << 6) | (unsigned)v) & 0x3fff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			chunk[cn++] = (char)((acc >> bits) & 0xff);
-			if (cn == sizeof(chunk)) {
-				r = buf_add(out, chunk, cn);
-				cn = 0;
-			}
-		}
-	}
-	if (r == 0)
-		r = buf_add(out, chunk, cn);
-	st->acc = acc & ((1u << bits) - 1);
-	st->bits = bits;
-	return r;
-}
-
 /* The end of a quoted-printable piece that starts at raw[0] and may run to
  * raw[len): just after the last LF, or len at the end of the body (last);
  * 0 when the piece holds no whole line. */
@@ -310,7 +270,7 @@ void imap_binary_map_free(struct imap_binary_map *map)
 }
 
 static int add_mark(struct imap_binary_map *map, size_t *cap, uint64_t raw, uint64_t dec,
-                    const struct b64_state *st)
+                    const struct mime_b64_state *st)
 {
 	if (map->nmarks == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
@@ -339,7 +299,7 @@ int imap_binary_decode(const struct mime_message *m, const struct mime_part *p, 
 	map->raw_len = p->size;
 	const char *raw = m->raw + p->body_start;
 	size_t len = p->size, start = out->len, cap = 0;
-	struct b64_state st = {0, 0};
+	struct mime_b64_state st = {0, 0};
 	int r = buf_add(out, "", 0);
 	if (r == 0)
 		r = add_mark(map, &cap, 0, 0, &st);
@@ -357,7 +317,7 @@ int imap_binary_decode(const struct mime_message *m, const struct mime_part *p, 
 			n = nl ? (size_t)(nl - (raw + pos)) + 1 : len - pos;
 			r = mime_decode_qp(raw + pos, n, out);
 		} else {
-			r = b64_run(&st, raw + pos, n, out);
+			r = mime_decode_base64_run(&st, raw + pos, n, out);
 		}
 		pos += n;
 		if (r == 0 && pos < len)
@@ -390,7 +350,7 @@ int imap_binary_range(const struct imap_binary_map *map, uint64_t off, uint64_t 
 	}
 	const struct imap_binary_mark *mk = &map->marks[lo];
 	uint64_t pos = identity ? off : mk->raw, dec = identity ? off : mk->dec;
-	struct b64_state st = {mk->acc, mk->bits};
+	struct mime_b64_state st = {mk->acc, mk->bits};
 	size_t cap = RAW_PIECE;
 	char *piece = malloc(cap);
 	struct buf tmp = {0};
@@ -409,7 +369,7 @@ int imap_binary_range(const struct imap_binary_map *map, uint64_t off, uint64_t 
 		size_t dn = n;
 		if (map->enc == MIME_ENC_BASE64) {
 			buf_reset(&tmp);
-			r = b64_run(&st, piece, n, &tmp);
+			r = mime_decode_base64_run(&st, piece, n, &tmp);
 			d = tmp.data;
 			dn = tmp.len;
 		} else if (map->enc == MIME_ENC_QP) {
