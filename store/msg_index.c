@@ -19,6 +19,7 @@ void store_index_data_free(struct store_index_data *d)
 	free(d->headers);
 	free(d->hdr_text);
 	free(d->body_text);
+	free(d->sort_keys);
 	memset(d, 0, sizeof *d);
 	d->sent_day = STORE_NO_DAY;
 }
@@ -50,6 +51,15 @@ static int index_put(sqlite3 *db, int64_t message_id, const struct store_index_d
 	}
 	if (r == 0 && (r = store_prep(db, &st, "DELETE FROM imap_fts WHERE rowid = ?1")) == 0) {
 		sqlite3_bind_int64(st, 1, message_id);
+		r = store_step_done(st);
+		sqlite3_finalize(st);
+	}
+	if (r == 0 && d->sort_keys &&
+	    (r = store_prep(db, &st,
+	                    "INSERT OR REPLACE INTO imap_sort_keys(message_id, keys) "
+	                    "VALUES(?1, ?2)")) == 0) {
+		sqlite3_bind_int64(st, 1, message_id);
+		sqlite3_bind_blob(st, 2, d->sort_keys, (int)d->sort_keys_len, SQLITE_STATIC);
 		r = store_step_done(st);
 		sqlite3_finalize(st);
 	}
@@ -220,7 +230,8 @@ int store_index_drop_outdated(struct store_tx *tx, void *arg)
 	if (had == version)
 		return 0;
 	int64_t rows = store_scalar(db, "SELECT count(*) FROM imap_message_info WHERE ?1", 1);
-	int r = store_run(db, "DELETE FROM imap_fts; DELETE FROM imap_message_info;");
+	int r = store_run(db, "DELETE FROM imap_fts; DELETE FROM imap_message_info; "
+	                      "DELETE FROM imap_sort_keys;");
 	tx->rd.s->index_cursor = 0; /* the idle work starts over (under wlock, as it runs) */
 	sqlite3_stmt *st;
 	if (r == 0 &&
@@ -235,6 +246,42 @@ int store_index_drop_outdated(struct store_tx *tx, void *arg)
 		log_info("store event=index_outdated version=%lld was=%lld rows=%lld",
 		         (long long)version, (long long)had, (long long)rows);
 	return r;
+}
+
+int store_sort_rows(struct store_rd *rd, int64_t mailbox_id, uint32_t lo, uint32_t hi, size_t limit,
+                    int (*cb)(void *ud, const struct store_sort_row *r), void *ud)
+{
+	sqlite3_stmt *st;
+	int r = store_prep_cached(rd->db, &st,
+	                          "SELECT e.uid, e.message_id, e.size, e.internal_date, k.keys "
+	                          "FROM mailbox_entries e LEFT JOIN imap_sort_keys k "
+	                          "ON k.message_id = e.message_id "
+	                          "WHERE e.mailbox_id = ?1 AND e.uid BETWEEN ?2 AND ?3 "
+	                          "ORDER BY e.uid LIMIT ?4");
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, lo);
+	sqlite3_bind_int64(st, 3, hi);
+	sqlite3_bind_int64(st, 4, limit ? (int64_t)limit : -1);
+	int rc, seen = 0, ret = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_sort_row row = {
+		    .uid = (uint32_t)sqlite3_column_int64(st, 0),
+		    .message_id = sqlite3_column_int64(st, 1),
+		    .size = sqlite3_column_int64(st, 2),
+		    .internal_date = sqlite3_column_int64(st, 3),
+		    .keys = sqlite3_column_blob(st, 4),
+		};
+		row.keys_len = row.keys ? (size_t)sqlite3_column_bytes(st, 4) : 0;
+		seen++;
+		if ((ret = cb(ud, &row)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = store_errno(rc);
+	store_release(st);
+	return ret ? ret : seen;
 }
 
 store_indexer_fn store_indexer(struct store *s)

@@ -9,6 +9,7 @@
  *   imap_message_info(message_id, sent_day, envelope, body, bodystructure,
  *                     headers)   one row per message, cascade-deleted with
  *                                the message;
+ *   imap_sort_keys(message_id, keys)  the sort record (schema 9)
  *   imap_fts(hdr, body)          FTS5 with the trigram tokenizer
  *                                (case-insensitive), rowid = messages.id;
  *                                a trigger on messages deletes its row.
@@ -50,6 +51,9 @@ struct store_index_data {
 	char *headers;   /* the decoded top-level header, "Name: value\n" lines */
 	char *hdr_text;  /* searchable text of every header (NULL: none) */
 	char *body_text; /* searchable text of the body (NULL: none) */
+	/* IMAP's sort record (SORT/THREAD keys), opaque bytes; NULL: none */
+	char *sort_keys;
+	size_t sort_keys_len;
 };
 void store_index_data_free(struct store_index_data *d);
 
@@ -79,5 +83,22 @@ struct store_index_req {
 	int remaining; /* result: 1 if not all were done */
 };
 int store_index_missing_job(struct store_tx *tx, void *arg);
+
+/* SORT's read (schema 9): the entries with lo <= uid <= hi in UID order,
+ * at most limit (0: no limit), each with its size, internal date and its
+ * sort record (imap_sort_keys, a table of its own so that reading it
+ * walks no overflow page of the large info row); keys is NULL when the
+ * message has no record yet. Returns the callback's non-zero value, or
+ * the number of rows seen. */
+struct store_sort_row {
+	uint32_t uid;
+	int64_t message_id;
+	int64_t size;
+	int64_t internal_date;
+	const void *keys; /* valid during the callback */
+	size_t keys_len;
+};
+int store_sort_rows(struct store_rd *rd, int64_t mailbox_id, uint32_t lo, uint32_t hi, size_t limit,
+                    int (*cb)(void *ud, const struct store_sort_row *r), void *ud);
 
 #endif

@@ -230,6 +230,16 @@ static const char *const migrations[] = {
     "  retired INTEGER,\n"
     "  UNIQUE(domain_id, selector)\n"
     ");\n",
+    /* 8 -> 9: IMAP's sort record per message (SORT and THREAD keys:
+     * collation keys of the base subject and addresses, the sent time,
+     * Message-ID and references; store/msg_index.h), made by the indexer
+     * beside imap_message_info. A table of its own: a column after the
+     * large texts of imap_message_info would cost a walk of their
+     * overflow pages for every message a SORT reads. */
+    "CREATE TABLE imap_sort_keys(\n"
+    "  message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,\n"
+    "  keys BLOB NOT NULL\n"
+    ");\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -64,6 +64,11 @@ struct search_ctx {
 	/* Header texts and Date: days from memory (header_cache.c), for the
 	 * slice being scanned; NULL: from the store. */
 	const struct imap_header_cache *hc;
+	/* what runs when the messages are found: SEARCH's reply, or SORT's
+	 * and THREAD's next step (cmd_sort.c) with their state */
+	imap_search_done_fn done;
+	void *ud;
+	void (*ud_free)(void *ud);
 };
 
 /* The writer job gets the request inside the context; the completion gets
@@ -81,6 +86,8 @@ static void search_ctx_free(struct imap_cmd *cmd)
 	for (size_t i = 0; i < c->q.nfts; i++)
 		free(c->q.fts[i].uids);
 	free(c->hits);
+	if (c->ud_free)
+		c->ud_free(c->ud);
 	cmd->ctx = NULL;
 }
 
@@ -290,9 +297,83 @@ static void save_result(struct imap_session *s, const uint32_t *uids, size_t n)
 	s->nsearchres = n;
 }
 
-static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
-                                  struct search_ctx *c)
+static int cmp_u32(const void *a, const void *b)
 {
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void imap_search_save(struct imap_session *s, const uint32_t *uids, size_t n, bool ascending,
+                      unsigned ret)
+{
+	/* RFC 5182 §2.4: with MIN or MAX (and neither ALL nor COUNT) only
+	 * those are saved */
+	if ((ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX)) &&
+	    !(ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT))) {
+		uint32_t two[2];
+		size_t k = 0;
+		if (n && (ret & IMAP_SEARCH_RET_MIN))
+			two[k++] = uids[0];
+		if (n && (ret & IMAP_SEARCH_RET_MAX) && !(k && uids[n - 1] == two[0]))
+			two[k++] = uids[n - 1];
+		if (k == 2 && two[0] > two[1]) {
+			uint32_t x = two[0];
+			two[0] = two[1];
+			two[1] = x;
+		}
+		save_result(s, two, k);
+	} else if (ascending || n < 2) {
+		save_result(s, uids, n);
+	} else { /* a SORT's order: the saved set is ascending */
+		save_result(s, uids, n);
+		if (s->searchres)
+			qsort(s->searchres, s->nsearchres, sizeof *s->searchres, cmp_u32);
+	}
+}
+
+void imap_write_esearch(struct imap_session *s, struct imap_cmd *cmd, const uint32_t *nums,
+                        size_t n, unsigned ret, const int64_t *modseq)
+{
+	struct buf b = {0};
+	char num[64];
+	buf_adds(&b, "* ESEARCH (TAG ");
+	imap_string(&b, cmd->tag, strlen(cmd->tag));
+	buf_addc(&b, ')');
+	if (cmd->uid)
+		buf_adds(&b, " UID");
+	/* nums are in the result's order: ascending for SEARCH, the sort
+	 * order for SORT, whose MIN and MAX are its first and last (RFC 5267
+	 * §3.1) */
+	if (n && (ret & IMAP_SEARCH_RET_MIN)) {
+		snprintf(num, sizeof num, " MIN %u", nums[0]);
+		buf_adds(&b, num);
+	}
+	if (n && (ret & IMAP_SEARCH_RET_MAX)) {
+		snprintf(num, sizeof num, " MAX %u", nums[n - 1]);
+		buf_adds(&b, num);
+	}
+	if (ret & IMAP_SEARCH_RET_COUNT) {
+		snprintf(num, sizeof num, " COUNT %zu", n);
+		buf_adds(&b, num);
+	}
+	if (n && (ret & IMAP_SEARCH_RET_ALL)) {
+		/* ranges only of ascending runs, in order (RFC 5267 §3.2) */
+		buf_adds(&b, " ALL ");
+		buf_adds(&b, imap_seqset_format(&cmd->arena, nums, n));
+	}
+	if (modseq && n) {
+		snprintf(num, sizeof num, " MODSEQ %lld", (long long)*modseq);
+		buf_adds(&b, num);
+	}
+	buf_adds(&b, "\r\n");
+	imap_write(s, b.data, b.len);
+	buf_free(&b);
+}
+
+static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
+                                  const struct imap_search_found *f)
+{
+	struct search_ctx *c = f->ud;
 	struct imap_search *q = &c->q;
 	size_t n = c->nhits;
 	/* numbers to report: UIDs or sequence numbers (both ascending) */
@@ -307,26 +388,12 @@ static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
 	bool esearch = q->esearch || (s->enabled & IMAP_EXT_REV2);
 	unsigned ret = q->esearch ? q->ret : IMAP_SEARCH_RET_ALL;
 
-	if (ret & IMAP_SEARCH_RET_SAVE) {
-		/* RFC 5182 §2.4: with MIN or MAX (and neither ALL nor COUNT)
-		 * only those are saved */
-		if ((ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX)) &&
-		    !(ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT))) {
-			uint32_t two[2];
-			size_t k = 0;
-			if (n && (ret & IMAP_SEARCH_RET_MIN))
-				two[k++] = c->hits[0];
-			if (n && (ret & IMAP_SEARCH_RET_MAX) && !(k && c->hits[n - 1] == two[0]))
-				two[k++] = c->hits[n - 1];
-			save_result(s, two, k);
-		} else {
-			save_result(s, c->hits, n);
-		}
-	}
+	if (ret & IMAP_SEARCH_RET_SAVE)
+		imap_search_save(s, c->hits, n, true, ret);
 
-	struct buf b = {0};
-	char num[64];
 	if (!esearch) {
+		struct buf b = {0};
+		char num[64];
 		buf_adds(&b, "* SEARCH");
 		for (size_t i = 0; i < n; i++) {
 			snprintf(num, sizeof num, " %u", nums[i]);
@@ -337,89 +404,127 @@ static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
 			buf_adds(&b, num);
 		}
 		buf_adds(&b, "\r\n");
-	} else if (ret != IMAP_SEARCH_RET_SAVE) {
-		buf_adds(&b, "* ESEARCH (TAG ");
-		struct buf t = {0};
-		imap_string(&t, cmd->tag, strlen(cmd->tag));
-		buf_add(&b, t.data, t.len);
-		buf_free(&t);
-		buf_addc(&b, ')');
-		if (cmd->uid)
-			buf_adds(&b, " UID");
-		if (n && (ret & IMAP_SEARCH_RET_MIN)) {
-			snprintf(num, sizeof num, " MIN %u", nums[0]);
-			buf_adds(&b, num);
-		}
-		if (n && (ret & IMAP_SEARCH_RET_MAX)) {
-			snprintf(num, sizeof num, " MAX %u", nums[n - 1]);
-			buf_adds(&b, num);
-		}
-		if (ret & IMAP_SEARCH_RET_COUNT) {
-			snprintf(num, sizeof num, " COUNT %zu", n);
-			buf_adds(&b, num);
-		}
-		if (n && (ret & IMAP_SEARCH_RET_ALL)) {
-			buf_adds(&b, " ALL ");
-			buf_adds(&b, imap_seqset_format(&cmd->arena, nums, n));
-		}
-		if (q->has_modseq && n) {
-			snprintf(num, sizeof num, " MODSEQ %lld", (long long)reply_modseq(c, ret));
-			buf_adds(&b, num);
-		}
-		buf_adds(&b, "\r\n");
-	}
-	if (b.len)
 		imap_write(s, b.data, b.len);
-	buf_free(&b);
+		buf_free(&b);
+	} else if (ret != IMAP_SEARCH_RET_SAVE) {
+		int64_t modseq = reply_modseq(c, ret);
+		imap_write_esearch(s, cmd, nums, n, ret, q->has_modseq ? &modseq : NULL);
+	}
 	free(nums);
 	imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sSEARCH completed",
 	            cmd->uid ? "UID " : "");
 	return IMAP_DONE;
 }
 
+/* The messages are found: hand them to whoever asked. */
+static enum imap_cmd_result found(struct imap_session *s, struct imap_cmd *cmd,
+                                  struct search_ctx *c)
+{
+	struct imap_search_found f = {
+	    .uids = c->hits,
+	    .n = c->nhits,
+	    .q = &c->q,
+	    .maxmodseq = c->maxmodseq,
+	    .ud = c->ud,
+	};
+	return c->done(s, cmd, &f);
+}
+
+static enum imap_cmd_result run(struct imap_session *s, struct imap_cmd *cmd);
+
+/* After parsing: resolve the sets, pick the FTS lists, and run. */
+static enum imap_cmd_result start(struct imap_session *s, struct imap_cmd *cmd,
+                                  struct search_ctx *c)
+{
+	if (c->q.has_seqset && resolve_keys(s, cmd, c->q.root) < 0) {
+		imap_tagged(s, cmd, "BAD", NULL, "Invalid sequence set");
+		return IMAP_DONE;
+	}
+	if (c->q.has_modseq)
+		imap_condstore_enable(s);
+	c->need = imap_search_needs(c->q.root);
+	/* The FTS index covers every mailbox: a common word of a header
+	 * matches thousands of messages elsewhere, which costs more than
+	 * reading a small mailbox's entries. */
+	bool fts = false;
+	for (size_t i = 0; i < c->q.nfts; i++) {
+		struct imap_search_fts *f = &c->q.fts[i];
+		f->off = f->scope == STORE_FTS_HEADERS && s->sel.count < prefilter_min();
+		fts |= !f->off;
+	}
+	/* Only the FTS lists need the index first; header fields and
+	 * dates of unindexed mail are read from the message (scan_cb). */
+	cmd->step = 1;
+	c->status = 0;
+	if (!fts || s->sel.count == 0 ||
+	    indexed_upto(s->sel.mailbox_id) >= s->sel.uids[s->sel.count - 1])
+		cmd->step = 2;
+	return run(s, cmd);
+}
+
+static struct search_ctx *new_ctx(struct imap_session *s, struct imap_cmd *cmd)
+{
+	struct search_ctx *c = imap_arena_alloc(&cmd->arena, sizeof *c);
+	c->s = s;
+	cmd->ctx = c;
+	cmd->ctx_free = search_ctx_free;
+	return c;
+}
+
+enum imap_cmd_result imap_search_start(struct imap_session *s, struct imap_cmd *cmd,
+                                       const struct imap_arg *args, size_t nargs,
+                                       imap_search_done_fn done, void *ud,
+                                       void (*ud_free)(void *ud), struct imap_search **q)
+{
+	struct search_ctx *c = new_ctx(s, cmd);
+	c->done = done;
+	c->ud = ud;
+	c->ud_free = ud_free;
+	const char *err = NULL;
+	if (imap_search_parse_keys(args, nargs, &cmd->arena, &c->q, &err) < 0) {
+		imap_tagged(s, cmd, "BAD", NULL, "%s", err ? err : "Invalid search criteria");
+		return IMAP_DONE;
+	}
+	if (q)
+		*q = &c->q;
+	return start(s, cmd, c);
+}
+
+enum imap_cmd_result imap_search_continue(struct imap_session *s, struct imap_cmd *cmd)
+{
+	return run(s, cmd);
+}
+
+void *imap_search_ud(const struct imap_cmd *cmd)
+{
+	const struct search_ctx *c = cmd->ctx;
+	return c ? c->ud : NULL;
+}
+
 enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd)
 {
-	struct search_ctx *c = cmd->ctx;
+	if (cmd->step > 0)
+		return run(s, cmd);
+	struct search_ctx *c = new_ctx(s, cmd);
+	c->done = reply;
+	c->ud = c;
 	const char *err = NULL;
-
-	if (cmd->step == 0) {
-		c = imap_arena_alloc(&cmd->arena, sizeof *c);
-		c->s = s;
-		cmd->ctx = c;
-		cmd->ctx_free = search_ctx_free;
-		int r = imap_search_parse(cmd->args, cmd->nargs, &cmd->arena, &c->q, &err);
-		if (r == -ENOTSUP) {
-			imap_tagged(s, cmd, "NO", "BADCHARSET (UTF-8 US-ASCII)", "%s", err);
-			return IMAP_DONE;
-		}
-		if (r < 0) {
-			imap_tagged(s, cmd, "BAD", NULL, "%s", err ? err : "Invalid SEARCH");
-			return IMAP_DONE;
-		}
-		if (c->q.has_seqset && resolve_keys(s, cmd, c->q.root) < 0) {
-			imap_tagged(s, cmd, "BAD", NULL, "Invalid sequence set");
-			return IMAP_DONE;
-		}
-		if (c->q.has_modseq)
-			imap_condstore_enable(s);
-		c->need = imap_search_needs(c->q.root);
-		/* The FTS index covers every mailbox: a common word of a header
-		 * matches thousands of messages elsewhere, which costs more than
-		 * reading a small mailbox's entries. */
-		bool fts = false;
-		for (size_t i = 0; i < c->q.nfts; i++) {
-			struct imap_search_fts *f = &c->q.fts[i];
-			f->off = f->scope == STORE_FTS_HEADERS && s->sel.count < prefilter_min();
-			fts |= !f->off;
-		}
-		/* Only the FTS lists need the index first; header fields and
-		 * dates of unindexed mail are read from the message (scan_cb). */
-		cmd->step = 1;
-		c->status = 0;
-		if (!fts || s->sel.count == 0 ||
-		    indexed_upto(s->sel.mailbox_id) >= s->sel.uids[s->sel.count - 1])
-			cmd->step = 2;
+	int r = imap_search_parse(cmd->args, cmd->nargs, &cmd->arena, &c->q, &err);
+	if (r == -ENOTSUP) {
+		imap_tagged(s, cmd, "NO", "BADCHARSET (UTF-8 US-ASCII)", "%s", err);
+		return IMAP_DONE;
 	}
+	if (r < 0) {
+		imap_tagged(s, cmd, "BAD", NULL, "%s", err ? err : "Invalid SEARCH");
+		return IMAP_DONE;
+	}
+	return start(s, cmd, c);
+}
+
+/* Steps 1-3 (the top of this file), then found(). */
+static enum imap_cmd_result run(struct imap_session *s, struct imap_cmd *cmd)
+{
+	struct search_ctx *c = cmd->ctx;
 
 	if (cmd->step == 1) {
 		if (c->status < 0) {
@@ -458,7 +563,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		c->next_uid = 0;
 		cmd->step = 3;
 		if (s->sel.count == 0)
-			return reply(s, cmd, c);
+			return found(s, cmd, c);
 	}
 
 	unsigned need = c->need;
@@ -476,7 +581,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 				return IMAP_DONE;
 			}
 		}
-		return reply(s, cmd, c);
+		return found(s, cmd, c);
 	}
 
 	if (cmd->step == 3) {
@@ -493,14 +598,14 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 					return IMAP_DONE;
 				}
 			}
-			return reply(s, cmd, c);
+			return found(s, cmd, c);
 		}
 	}
 
 	if (cmd->step == 3) {
 		uint32_t last = s->sel.uids[s->sel.count - 1];
 		if (c->next_uid >= last)
-			return reply(s, cmd, c);
+			return found(s, cmd, c);
 		uint32_t from = c->next_uid + 1;
 		c->next_uid = last; /* unless the slice stops early */
 		enum store_entry_cols cols = search_cols(need);
@@ -518,8 +623,8 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			return IMAP_DONE;
 		}
 		if ((size_t)r < SEARCH_SLICE)
-			return reply(s, cmd, c);
+			return found(s, cmd, c);
 		return IMAP_AGAIN;
 	}
-	return reply(s, cmd, c);
+	return found(s, cmd, c);
 }

@@ -210,3 +210,73 @@ int imap_parse_rfc5322_day(const char *s, size_t len, int64_t *day)
 	}
 	return -EINVAL;
 }
+
+/* A zone after the time: "+hhmm"/"-hhmm", or an RFC 5322 §4.3 name;
+ * anything else is UTC (RFC 5256 §2.2: an invalid zone is UTC). Seconds
+ * east of UTC. */
+static int64_t zone_offset(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i + 5 <= len && (s[i] == '+' || s[i] == '-')) {
+		int v = 0;
+		for (size_t k = 1; k <= 4; k++) {
+			if (s[i + k] < '0' || s[i + k] > '9')
+				return 0;
+			v = v * 10 + (s[i + k] - '0');
+		}
+		int64_t off = (int64_t)(v / 100) * 3600 + (v % 100) * 60;
+		return s[i] == '-' ? -off : off;
+	}
+	static const struct {
+		const char *name;
+		int hours;
+	} names[] = {{"EST", -5}, {"EDT", -4}, {"CST", -6}, {"CDT", -5},
+	             {"MST", -7}, {"MDT", -6}, {"PST", -8}, {"PDT", -7}};
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+		if (i + 3 <= len && strncasecmp(s + i, names[k].name, 3) == 0)
+			return (int64_t)names[k].hours * 3600;
+	return 0;
+}
+
+int imap_parse_rfc5322_time(const char *s, size_t len, int64_t *t)
+{
+	int64_t day;
+	if (imap_parse_rfc5322_day(s, len, &day) < 0)
+		return -EINVAL;
+	*t = day * 86400;
+	/* the first "h:mm[:ss]" outside a comment */
+	int depth = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '(')
+			depth++;
+		else if (c == ')' && depth > 0)
+			depth--;
+		if (depth || c < '0' || c > '9' || (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9'))
+			continue;
+		unsigned part[3] = {0, 0, 0}, np = 0;
+		size_t j = i;
+		while (np < 3) {
+			size_t st = j;
+			unsigned v = 0;
+			while (j < len && s[j] >= '0' && s[j] <= '9' && j - st < 2)
+				v = v * 10 + (unsigned)(s[j++] - '0');
+			if (j == st)
+				break;
+			part[np++] = v;
+			if (j < len && s[j] == ':' && np < 3)
+				j++;
+			else
+				break;
+		}
+		if (np < 2)
+			continue;
+		if (part[0] > 23 || part[1] > 59 || part[2] > 60)
+			return 0; /* an invalid time is 00:00:00 (RFC 5256 §2.2) */
+		*t += part[0] * 3600 + part[1] * 60 + part[2] - zone_offset(s + j, len - j);
+		return 0;
+	}
+	return 0;
+}

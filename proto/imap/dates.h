@@ -35,6 +35,10 @@ void imap_format_date_time(int64_t t, char out[32]);
  * two- and three-digit years, missing weekday, comments, any case).
  * 0 and *day, or -EINVAL. */
 int imap_parse_rfc5322_day(const char *s, size_t len, int64_t *day);
+/* The sent date of RFC 5256 §2.2: the Date: value's date and time in
+ * UTC seconds (an invalid zone counts as UTC, an invalid time as
+ * 00:00:00). 0 and *t, or -EINVAL when it has no valid date. */
+int imap_parse_rfc5322_time(const char *s, size_t len, int64_t *t);
 /* Unix seconds -> day number (UTC). */
 int64_t imap_day_of(int64_t t);
 

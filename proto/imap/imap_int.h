@@ -21,6 +21,8 @@
  *     render.[ch]     ENVELOPE, BODYSTRUCTURE and IMAP strings of a message
  *     section.[ch]    BODY[section] and BINARY[section] of a parsed message;
  *                     a BINARY part mapped, to decode a range of it alone
+ *     sort_keys.[ch]  SORT/THREAD keys: base subject, collation, msg-ids
+ *     thread.[ch]     THREAD=ORDEREDSUBJECT and THREAD=REFERENCES
  *     index.[ch]      IMAP's precomputed data of a message (store/msg_index)
  *     header_cache.[ch] the loop's caches of header text and raw headers
  *   the session and its services
@@ -46,7 +48,8 @@
  *     cmd_copy.c      COPY MOVE (-> cmd_quota)
  *     cmd_fetch.c     FETCH
  *     cmd_store.c     STORE
- *     cmd_search.c    SEARCH
+ *     cmd_search.c    SEARCH; the search and ESEARCH writer SORT shares
+ *     cmd_sort.c      SORT THREAD (-> cmd_search)
  *     cmd_idle.c      IDLE
  *   the top
  *     commands.c      the command table: name, handler, flags
@@ -645,6 +648,41 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd);
 /* cmd_search.c */
 enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd);
+/* The search SORT and THREAD run (cmd_sort.c): the keys args[0..nargs)
+ * (after their charset), evaluated as SEARCH does, then done() gets the
+ * matching UIDs (ascending) and ud, and answers the command. BAD for bad
+ * keys. *q (may be NULL) gets the parsed query. cmd->ctx and cmd->step
+ * belong to the search: the handler calls imap_search_continue() when it
+ * is called again, and finds its ud with imap_search_ud() (NULL before
+ * the start); ud_free (may be NULL) runs when the command ends. */
+struct imap_search;
+struct imap_search_found {
+	const uint32_t *uids;
+	size_t n;
+	const struct imap_search *q;
+	int64_t maxmodseq; /* the highest MODSEQ of the messages found */
+	void *ud;
+};
+typedef enum imap_cmd_result (*imap_search_done_fn)(struct imap_session *s, struct imap_cmd *cmd,
+                                                    const struct imap_search_found *f);
+enum imap_cmd_result imap_search_start(struct imap_session *s, struct imap_cmd *cmd,
+                                       const struct imap_arg *args, size_t nargs,
+                                       imap_search_done_fn done, void *ud,
+                                       void (*ud_free)(void *ud), struct imap_search **q);
+enum imap_cmd_result imap_search_continue(struct imap_session *s, struct imap_cmd *cmd);
+void *imap_search_ud(const struct imap_cmd *cmd);
+/* The one ESEARCH writer (RFC 4731; RFC 5267 ESORT): nums in the
+ * result's order (ascending for SEARCH, sorted for SORT), the RETURN
+ * options ret (IMAP_SEARCH_RET_*), and MODSEQ when modseq is not NULL. */
+void imap_write_esearch(struct imap_session *s, struct imap_cmd *cmd, const uint32_t *nums,
+                        size_t n, unsigned ret, const int64_t *modseq);
+/* RETURN (SAVE): keep uids (in result order; ascending says whether they
+ * are) as the session's $ (RFC 5182). */
+void imap_search_save(struct imap_session *s, const uint32_t *uids, size_t n, bool ascending,
+                      unsigned ret);
+/* cmd_sort.c (-> cmd_search) */
+enum imap_cmd_result imap_cmd_sort(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_thread(struct imap_session *s, struct imap_cmd *cmd);
 /* cmd_idle.c */
 enum imap_cmd_result imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd);
 

@@ -18,6 +18,7 @@
 #include "mime/mime.h"
 #include "proto/imap/dates.h"
 #include "proto/imap/render.h"
+#include "proto/imap/sort_keys.h"
 #include "lib/log.h"
 #include "store/mail.h"
 #include "store/msg_index.h"
@@ -85,7 +86,7 @@ int imap_header_info(struct store_rd *rd, int64_t message_id, char **headers, in
 int imap_index_compute(const char *data, size_t len, bool with_text, struct store_index_data *out)
 {
 	struct mime_message *m = NULL;
-	struct buf env = {0}, bs = {0}, body = {0}, hdrs = {0}, ht = {0}, bt = {0};
+	struct buf env = {0}, bs = {0}, body = {0}, hdrs = {0}, ht = {0}, bt = {0}, sk = {0};
 	memset(out, 0, sizeof *out);
 	out->sent_day = IMAP_NO_DAY;
 	int r = mime_parse(data, len, &m);
@@ -97,6 +98,8 @@ int imap_index_compute(const char *data, size_t len, bool with_text, struct stor
 		r = imap_bodystructure(m, false, &body);
 	if (r == 0)
 		r = mime_header_text(m, m->root, IMAP_INDEX_TEXT_MAX, &hdrs);
+	if (r == 0)
+		r = imap_sort_record(m, &sk);
 	if (r == 0 && with_text)
 		r = mime_searchable_text(m, MIME_TEXT_HEADERS, IMAP_INDEX_TEXT_MAX, &ht);
 	if (r == 0 && with_text)
@@ -107,7 +110,10 @@ int imap_index_compute(const char *data, size_t len, bool with_text, struct stor
 		out->bodystructure = buf_take(&bs);
 		out->body = buf_take(&body);
 		out->headers = buf_take(&hdrs);
-		if (!out->envelope || !out->bodystructure || !out->body || !out->headers)
+		out->sort_keys_len = sk.len;
+		out->sort_keys = buf_take(&sk);
+		if (!out->envelope || !out->bodystructure || !out->body || !out->headers ||
+		    !out->sort_keys)
 			r = -ENOMEM;
 		if (with_text && r == 0 && !(out->hdr_text = buf_take(&ht)))
 			r = -ENOMEM;
@@ -122,7 +128,24 @@ int imap_index_compute(const char *data, size_t len, bool with_text, struct stor
 	buf_free(&hdrs);
 	buf_free(&ht);
 	buf_free(&bt);
+	buf_free(&sk);
 	mime_free(&m);
+	return r;
+}
+
+int imap_sort_record_read(struct store_rd *rd, int64_t message_id, struct buf *out)
+{
+	int64_t size = store_message_size(rd, message_id);
+	if (size < 0)
+		return (int)size;
+	char *raw = NULL;
+	size_t rawlen;
+	struct mime_message *m = NULL;
+	int r = imap_message_read_header(rd, message_id, (size_t)size, &raw, &rawlen, &m);
+	if (r == 0)
+		r = imap_sort_record(m, out);
+	mime_free(&m);
+	free(raw);
 	return r;
 }
 

@@ -17,8 +17,9 @@ struct mime_message;
 
 /* What the indexer computes, by version: raise it when its output for a
  * message changes, and the store makes every row again in idle time.
- * 2: ENVELOPE of group syntax without invented entries (issue 14). */
-#define IMAP_INDEX_VERSION 2
+ * 2: ENVELOPE of group syntax without invented entries (issue 14).
+ * 3: the sort record of SORT and THREAD (sort_keys.h, issue 15). */
+#define IMAP_INDEX_VERSION 3
 
 /* Makes imap_index_compute(..., with_text = true) the store's indexer. */
 void imap_index_register(struct store *store);
@@ -41,5 +42,9 @@ int imap_message_read_header(struct store_rd *rd, int64_t message_id, size_t siz
  * the row would hold it, and the day of its Date: field (IMAP_NO_DAY if
  * none). *headers is malloc'd. */
 int imap_header_info(struct store_rd *rd, int64_t message_id, char **headers, int64_t *sent_day);
+/* For a message without its index row yet: its sort record (sort_keys.h)
+ * from its header, appended to out. */
+struct buf;
+int imap_sort_record_read(struct store_rd *rd, int64_t message_id, struct buf *out);
 
 #endif

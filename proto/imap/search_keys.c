@@ -288,6 +288,49 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 	return 0;
 }
 
+int imap_search_parse_return(const struct imap_arg *l, unsigned *ret, const char **err)
+{
+	*ret = 0;
+	if (!l || l->type != IMAP_ARG_LIST) {
+		*err = "RETURN needs a list";
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < l->nlist; i++) {
+		const struct imap_arg *o = &l->list[i];
+		if (imap_arg_is_atom(o, "MIN"))
+			*ret |= IMAP_SEARCH_RET_MIN;
+		else if (imap_arg_is_atom(o, "MAX"))
+			*ret |= IMAP_SEARCH_RET_MAX;
+		else if (imap_arg_is_atom(o, "ALL"))
+			*ret |= IMAP_SEARCH_RET_ALL;
+		else if (imap_arg_is_atom(o, "COUNT"))
+			*ret |= IMAP_SEARCH_RET_COUNT;
+		else if (imap_arg_is_atom(o, "SAVE"))
+			*ret |= IMAP_SEARCH_RET_SAVE;
+		else {
+			*err = "Unknown RETURN option";
+			return -EINVAL;
+		}
+	}
+	if (*ret == 0)
+		*ret = IMAP_SEARCH_RET_ALL;
+	return 0;
+}
+
+bool imap_search_charset_ok(const char *cs)
+{
+	return strcasecmp(cs, "UTF-8") == 0 || strcasecmp(cs, "US-ASCII") == 0;
+}
+
+int imap_search_parse_keys(const struct imap_arg *args, size_t n, struct arena *a,
+                           struct imap_search *q, const char **err)
+{
+	struct sp p = {.args = args, .n = n, .a = a, .q = q, .err = err};
+	memset(q, 0, sizeof *q);
+	*err = NULL;
+	return parse_keys(&p, &q->root, 0);
+}
+
 int imap_search_parse(const struct imap_arg *args, size_t n, struct arena *a, struct imap_search *q,
                       const char **err)
 {
@@ -297,27 +340,9 @@ int imap_search_parse(const struct imap_arg *args, size_t n, struct arena *a, st
 	/* [RETURN (opts)] */
 	if (p.i < n && imap_arg_is_atom(&args[p.i], "RETURN")) {
 		p.i++;
-		const struct imap_arg *l = next_arg(&p);
-		if (!l || l->type != IMAP_ARG_LIST)
-			return bad(&p, "RETURN needs a list");
+		if (imap_search_parse_return(next_arg(&p), &q->ret, err) < 0)
+			return -EINVAL;
 		q->esearch = true;
-		for (size_t i = 0; i < l->nlist; i++) {
-			const struct imap_arg *o = &l->list[i];
-			if (imap_arg_is_atom(o, "MIN"))
-				q->ret |= IMAP_SEARCH_RET_MIN;
-			else if (imap_arg_is_atom(o, "MAX"))
-				q->ret |= IMAP_SEARCH_RET_MAX;
-			else if (imap_arg_is_atom(o, "ALL"))
-				q->ret |= IMAP_SEARCH_RET_ALL;
-			else if (imap_arg_is_atom(o, "COUNT"))
-				q->ret |= IMAP_SEARCH_RET_COUNT;
-			else if (imap_arg_is_atom(o, "SAVE"))
-				q->ret |= IMAP_SEARCH_RET_SAVE;
-			else
-				return bad(&p, "Unknown RETURN option");
-		}
-		if (q->ret == 0)
-			q->ret = IMAP_SEARCH_RET_ALL;
 	}
 	/* [CHARSET x] */
 	if (p.i < n && imap_arg_is_atom(&args[p.i], "CHARSET")) {
@@ -327,7 +352,7 @@ int imap_search_parse(const struct imap_arg *args, size_t n, struct arena *a, st
 		if (arg_astring(&p, &cs, &cl) < 0)
 			return -EINVAL;
 		q->charset = cs;
-		if (strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "US-ASCII") != 0) {
+		if (!imap_search_charset_ok(cs)) {
 			*err = "Unsupported charset";
 			return -ENOTSUP;
 		}

@@ -100,6 +100,15 @@ struct imap_search {
 int imap_search_parse(const struct imap_arg *args, size_t n, struct arena *a,
                       struct imap_search *out, const char **err);
 
+/* The keys alone, without RETURN or CHARSET (SORT and THREAD name their
+ * charset before the keys, RFC 5256). Same results. */
+int imap_search_parse_keys(const struct imap_arg *args, size_t n, struct arena *a,
+                           struct imap_search *out, const char **err);
+/* A RETURN option list -> IMAP_SEARCH_RET_* (empty: ALL). 0 or -EINVAL. */
+int imap_search_parse_return(const struct imap_arg *list, unsigned *ret, const char **err);
+/* UTF-8 or US-ASCII, the charsets SEARCH, SORT and THREAD accept. */
+bool imap_search_charset_ok(const char *charset);
+
 /* One message as SEARCH sees it. */
 struct imap_search_msg {
 	uint32_t seq, uid;

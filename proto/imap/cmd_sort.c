@@ -1,0 +1,494 @@
+/* cmd_sort: SORT and THREAD (RFC 5256), SORT=DISPLAY (RFC 5957) and the
+ * RETURN options of ESORT (RFC 5267 §3).
+ *
+ * The criteria after the charset are SEARCH's: cmd_search.c finds the
+ * messages (imap_search_start) and hands their UIDs to found() here. Then:
+ *   load   the sort record of each message found (sort_keys.h), as the
+ *          indexer stored it (store_sort_rows, LOAD_SLICE rows per call,
+ *          IMAP_AGAIN between slices), or read from the message's header
+ *          for mail the indexer has not reached yet;
+ *   order  qsort by the criteria with memcmp on the collation keys, the
+ *          sequence number last (§3: "an implicit sort criterion"); or
+ *          thread (thread.c);
+ *   reply  "* SORT", "* THREAD", or ESEARCH through cmd_search.c's
+ *          writer, so RETURN options mean the same for SEARCH and SORT.
+ * Memory is bounded by the mailbox: one item per message found, and of
+ * its record only the fields the criteria use. */
+#include "proto/imap/imap_int.h"
+#include "proto/imap/search_keys.h"
+#include "proto/imap/sort_keys.h"
+#include "proto/imap/thread.h"
+#include "proto/imap/index.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/buf.h"
+#include "store/msg_index.h"
+
+#define LOAD_SLICE 20000
+#define MAX_CRITERIA 16
+
+enum sort_key {
+	K_ARRIVAL,
+	K_CC,
+	K_DATE,
+	K_FROM,
+	K_SIZE,
+	K_SUBJECT,
+	K_TO,
+	K_DISPLAYFROM,
+	K_DISPLAYTO,
+};
+
+static const struct {
+	const char *name;
+	enum sort_key key;
+	int field; /* sort record field, -1 for none */
+} sort_keys[] = {
+    {"ARRIVAL", K_ARRIVAL, -1},
+    {"CC", K_CC, IMAP_SF_CC},
+    {"DATE", K_DATE, -1},
+    {"FROM", K_FROM, IMAP_SF_FROM},
+    {"SIZE", K_SIZE, -1},
+    {"SUBJECT", K_SUBJECT, IMAP_SF_SUBJECT},
+    {"TO", K_TO, IMAP_SF_TO},
+    {"DISPLAYFROM", K_DISPLAYFROM, IMAP_SF_DISPLAYFROM},
+    {"DISPLAYTO", K_DISPLAYTO, IMAP_SF_DISPLAYTO},
+};
+
+struct criterion {
+	enum sort_key key;
+	int field; /* record field, or -1 */
+	int slot;  /* its string among the item's slices, or -1 */
+	bool reverse;
+};
+
+struct slice {
+	uint32_t off, len; /* in sort_ctx.strings */
+};
+
+struct item {
+	uint32_t uid, seq;
+	int64_t arrival, size, date;
+	bool reply;
+};
+
+struct sort_ctx {
+	bool thread;
+	enum imap_thread_alg alg;
+	struct criterion crit[MAX_CRITERIA];
+	size_t ncrit;
+	int fields[IMAP_SF_COUNT]; /* record field -> slot, or -1 */
+	size_t nslots;
+	bool esort;
+	unsigned ret;
+	bool loading;
+	/* from the search */
+	const uint32_t *uids;
+	size_t n, next;
+	int64_t maxmodseq;
+	bool has_modseq;
+	/* loaded */
+	struct item *items;
+	struct slice *slices; /* n * nslots */
+	struct buf strings;
+	struct buf tmp;
+	struct imap_session *s;
+	int error;
+};
+
+static void sort_ctx_free(void *ud)
+{
+	struct sort_ctx *c = ud;
+	free(c->items);
+	free(c->slices);
+	buf_free(&c->strings);
+	buf_free(&c->tmp);
+}
+
+static const char *str_of(const struct sort_ctx *c, size_t i, int slot, size_t *len)
+{
+	if (slot < 0) {
+		*len = 0;
+		return "";
+	}
+	const struct slice *s = &c->slices[i * c->nslots + (size_t)slot];
+	*len = s->len;
+	return c->strings.data ? c->strings.data + s->off : "";
+}
+
+/* ---- loading ---- */
+
+static int keep_record(struct sort_ctx *c, size_t i, const void *rec, size_t len)
+{
+	struct imap_sort_info info;
+	struct item *it = &c->items[i];
+	if (!rec || imap_sort_record_parse(rec, len, &info) < 0)
+		return 0; /* no keys: empty strings, the internal date */
+	it->reply = info.flags & IMAP_SORT_REPLY;
+	if (info.flags & IMAP_SORT_HAS_DATE)
+		it->date = info.sent_time;
+	for (int f = 0; f < IMAP_SF_COUNT; f++) {
+		int slot = c->fields[f];
+		if (slot < 0)
+			continue;
+		struct slice *s = &c->slices[i * c->nslots + (size_t)slot];
+		s->off = (uint32_t)c->strings.len;
+		s->len = (uint32_t)info.f[f].len;
+		if (info.f[f].len && buf_add(&c->strings, info.f[f].p, info.f[f].len) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int load_cb(void *ud, const struct store_sort_row *r)
+{
+	struct sort_ctx *c = ud;
+	while (c->next < c->n && c->uids[c->next] < r->uid)
+		c->next++;
+	if (c->next >= c->n || c->uids[c->next] != r->uid)
+		return 0;
+	size_t i = c->next++;
+	struct item *it = &c->items[i];
+	it->arrival = r->internal_date;
+	it->size = r->size;
+	it->date = r->internal_date;
+	if (r->keys)
+		return keep_record(c, i, r->keys, r->keys_len);
+	/* not indexed yet: from the header, as the indexer would */
+	buf_reset(&c->tmp);
+	int e = imap_sort_record_read(imap_reader(c->s), r->message_id, &c->tmp);
+	if (e == -ENOMEM)
+		return e;
+	return keep_record(c, i, e == 0 ? c->tmp.data : NULL, c->tmp.len);
+}
+
+/* ---- ordering ---- */
+
+static int cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
+{
+	size_t l = al < bl ? al : bl;
+	int r = l ? memcmp(a, b, l) : 0;
+	if (r == 0 && al != bl)
+		r = al < bl ? -1 : 1;
+	return r;
+}
+
+static int cmp_i64(int64_t a, int64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int cmp_items(const void *pa, const void *pb, void *arg)
+{
+	const struct sort_ctx *c = arg;
+	size_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+	const struct item *x = &c->items[a], *y = &c->items[b];
+	for (size_t k = 0; k < c->ncrit; k++) {
+		const struct criterion *cr = &c->crit[k];
+		int r;
+		switch (cr->key) {
+		case K_ARRIVAL:
+			r = cmp_i64(x->arrival, y->arrival);
+			break;
+		case K_DATE:
+			r = cmp_i64(x->date, y->date);
+			break;
+		case K_SIZE:
+			r = cmp_i64(x->size, y->size);
+			break;
+		default: {
+			size_t al, bl;
+			const char *as = str_of(c, a, cr->slot, &al);
+			const char *bs = str_of(c, b, cr->slot, &bl);
+			r = cmp_bytes(as, al, bs, bl);
+		}
+		}
+		if (r)
+			return cr->reverse ? -r : r;
+	}
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* ---- replies ---- */
+
+static enum imap_cmd_result reply_sort(struct imap_session *s, struct imap_cmd *cmd,
+                                       struct sort_ctx *c)
+{
+	size_t n = c->n;
+	uint32_t *order = malloc((n ? n : 1) * sizeof *order);
+	uint32_t *nums = malloc((n ? n : 1) * sizeof *nums);
+	uint32_t *uids = malloc((n ? n : 1) * sizeof *uids);
+	if (!order || !nums || !uids) {
+		free(order);
+		free(nums);
+		free(uids);
+		imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
+		return IMAP_DONE;
+	}
+	for (size_t i = 0; i < n; i++)
+		order[i] = (uint32_t)i;
+	qsort_r(order, n, sizeof *order, cmp_items, c);
+	for (size_t i = 0; i < n; i++) {
+		const struct item *it = &c->items[order[i]];
+		nums[i] = cmd->uid ? it->uid : it->seq;
+		uids[i] = it->uid;
+	}
+	if (c->esort && (c->ret & IMAP_SEARCH_RET_SAVE))
+		imap_search_save(s, uids, n, false, c->ret);
+	if (!c->esort) {
+		struct buf b = {0};
+		char num[64];
+		buf_adds(&b, "* SORT");
+		for (size_t i = 0; i < n; i++) {
+			snprintf(num, sizeof num, " %u", nums[i]);
+			buf_adds(&b, num);
+		}
+		if (c->has_modseq && n) {
+			snprintf(num, sizeof num, " (MODSEQ %lld)", (long long)c->maxmodseq);
+			buf_adds(&b, num);
+		}
+		buf_adds(&b, "\r\n");
+		imap_write(s, b.data, b.len);
+		buf_free(&b);
+	} else if (c->ret != IMAP_SEARCH_RET_SAVE) {
+		imap_write_esearch(s, cmd, nums, n, c->ret, c->has_modseq ? &c->maxmodseq : NULL);
+	}
+	free(order);
+	free(nums);
+	free(uids);
+	imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sSORT completed",
+	            cmd->uid ? "UID " : "");
+	return IMAP_DONE;
+}
+
+static enum imap_cmd_result reply_thread(struct imap_session *s, struct imap_cmd *cmd,
+                                         struct sort_ctx *c)
+{
+	struct imap_thread_msg *m = calloc(c->n ? c->n : 1, sizeof *m);
+	if (!m) {
+		imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
+		return IMAP_DONE;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		const struct item *it = &c->items[i];
+		m[i].num = cmd->uid ? it->uid : it->seq;
+		m[i].seq = it->seq;
+		m[i].date = it->date;
+		m[i].reply = it->reply;
+		m[i].subj = str_of(c, i, c->fields[IMAP_SF_SUBJECT], &m[i].subjlen);
+		m[i].msgid = str_of(c, i, c->fields[IMAP_SF_MSGID], &m[i].msgidlen);
+		m[i].refs = str_of(c, i, c->fields[IMAP_SF_REFS], &m[i].refslen);
+	}
+	struct buf b = {0};
+	buf_adds(&b, "* THREAD");
+	size_t head = b.len;
+	buf_addc(&b, ' ');
+	int r = imap_thread(c->alg, m, c->n, &b);
+	free(m);
+	if (r < 0) {
+		buf_free(&b);
+		imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
+		return IMAP_DONE;
+	}
+	if (b.len == head + 1)
+		b.len = head;
+	buf_adds(&b, "\r\n");
+	imap_write(s, b.data, b.len);
+	buf_free(&b);
+	imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sTHREAD completed",
+	            cmd->uid ? "UID " : "");
+	return IMAP_DONE;
+}
+
+/* Load a slice of records; reply when all are in. */
+static enum imap_cmd_result load(struct imap_session *s, struct imap_cmd *cmd, struct sort_ctx *c)
+{
+	if (c->n > 0 && c->next < c->n) {
+		int r = store_sort_rows(imap_reader(s), s->sel.mailbox_id, c->uids[c->next],
+		                        c->uids[c->n - 1], LOAD_SLICE, load_cb, c);
+		if (r < 0) {
+			imap_log(s, LOG_ERROR, "event=sort_load_failed err=%d", r);
+			imap_tagged(s, cmd, "NO", "UNAVAILABLE",
+			            "Cannot read the mailbox, try again");
+			return IMAP_DONE;
+		}
+		if (r == LOAD_SLICE && c->next < c->n)
+			return IMAP_AGAIN;
+	}
+	return c->thread ? reply_thread(s, cmd, c) : reply_sort(s, cmd, c);
+}
+
+static enum imap_cmd_result found(struct imap_session *s, struct imap_cmd *cmd,
+                                  const struct imap_search_found *f)
+{
+	struct sort_ctx *c = f->ud;
+	c->uids = f->uids;
+	c->n = f->n;
+	c->maxmodseq = f->maxmodseq;
+	c->has_modseq = f->q->has_modseq;
+	c->loading = true;
+	c->items = calloc(c->n ? c->n : 1, sizeof *c->items);
+	c->slices = calloc((c->n ? c->n : 1) * (c->nslots ? c->nslots : 1), sizeof *c->slices);
+	if (!c->items || !c->slices) {
+		imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
+		return IMAP_DONE;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		c->items[i].uid = c->uids[i];
+		c->items[i].seq = imap_view_seq(s, c->uids[i]);
+	}
+	return load(s, cmd, c);
+}
+
+/* ---- parsing ---- */
+
+static int use_field(struct sort_ctx *c, int field)
+{
+	if (field < 0)
+		return -1;
+	if (c->fields[field] < 0)
+		c->fields[field] = (int)c->nslots++;
+	return c->fields[field];
+}
+
+static int parse_criteria(struct sort_ctx *c, const struct imap_arg *l, const char **err)
+{
+	if (!l || l->type != IMAP_ARG_LIST || l->nlist == 0) {
+		*err = "Sort criteria must be a non-empty list";
+		return -EINVAL;
+	}
+	bool reverse = false;
+	for (size_t i = 0; i < l->nlist; i++) {
+		const struct imap_arg *a = &l->list[i];
+		if (a->type != IMAP_ARG_ATOM) {
+			*err = "Invalid sort criterion";
+			return -EINVAL;
+		}
+		if (strcasecmp(a->str, "REVERSE") == 0) {
+			if (reverse) {
+				*err = "REVERSE REVERSE";
+				return -EINVAL;
+			}
+			reverse = true;
+			continue;
+		}
+		size_t k = 0;
+		while (k < sizeof sort_keys / sizeof sort_keys[0] &&
+		       strcasecmp(a->str, sort_keys[k].name) != 0)
+			k++;
+		if (k == sizeof sort_keys / sizeof sort_keys[0]) {
+			*err = "Unknown sort criterion";
+			return -EINVAL;
+		}
+		if (c->ncrit == MAX_CRITERIA) {
+			*err = "Too many sort criteria";
+			return -EINVAL;
+		}
+		struct criterion *cr = &c->crit[c->ncrit++];
+		cr->key = sort_keys[k].key;
+		cr->field = sort_keys[k].field;
+		cr->slot = use_field(c, cr->field);
+		cr->reverse = reverse;
+		reverse = false;
+	}
+	if (reverse) {
+		*err = "REVERSE without a sort key";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The charset at args[i]: true if accepted, else the reply is written. */
+static bool charset_ok(struct imap_session *s, struct imap_cmd *cmd, size_t i)
+{
+	const char *cs;
+	size_t len;
+	if (i >= cmd->nargs || !imap_arg_astring(&cmd->args[i], &cs, &len)) {
+		imap_tagged(s, cmd, "BAD", NULL, "Missing charset");
+		return false;
+	}
+	if (i + 1 >= cmd->nargs) {
+		imap_tagged(s, cmd, "BAD", NULL, "Missing search criteria");
+		return false;
+	}
+	if (!imap_search_charset_ok(cs)) {
+		imap_tagged(s, cmd, "NO", "BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset");
+		return false;
+	}
+	return true;
+}
+
+static struct sort_ctx *new_sort_ctx(struct imap_session *s, struct imap_cmd *cmd)
+{
+	struct sort_ctx *c = imap_arena_alloc(&cmd->arena, sizeof *c);
+	c->s = s;
+	for (int f = 0; f < IMAP_SF_COUNT; f++)
+		c->fields[f] = -1;
+	return c;
+}
+
+static enum imap_cmd_result resume(struct imap_session *s, struct imap_cmd *cmd)
+{
+	struct sort_ctx *c = imap_search_ud(cmd);
+	return c->loading ? load(s, cmd, c) : imap_search_continue(s, cmd);
+}
+
+enum imap_cmd_result imap_cmd_sort(struct imap_session *s, struct imap_cmd *cmd)
+{
+	if (imap_search_ud(cmd))
+		return resume(s, cmd);
+	struct sort_ctx *c = new_sort_ctx(s, cmd);
+	const char *err = NULL;
+	size_t i = 0;
+	if (cmd->nargs > 0 && imap_arg_is_atom(&cmd->args[0], "RETURN")) {
+		if (imap_search_parse_return(cmd->nargs > 1 ? &cmd->args[1] : NULL, &c->ret, &err) <
+		    0) {
+			imap_tagged(s, cmd, "BAD", NULL, "%s", err);
+			return IMAP_DONE;
+		}
+		c->esort = true;
+		i = 2;
+	}
+	if (parse_criteria(c, i < cmd->nargs ? &cmd->args[i] : NULL, &err) < 0) {
+		imap_tagged(s, cmd, "BAD", NULL, "%s", err);
+		return IMAP_DONE;
+	}
+	if (!charset_ok(s, cmd, i + 1))
+		return IMAP_DONE;
+	return imap_search_start(s, cmd, cmd->args + i + 2, cmd->nargs - i - 2, found, c,
+	                         sort_ctx_free, NULL);
+}
+
+enum imap_cmd_result imap_cmd_thread(struct imap_session *s, struct imap_cmd *cmd)
+{
+	if (imap_search_ud(cmd))
+		return resume(s, cmd);
+	struct sort_ctx *c = new_sort_ctx(s, cmd);
+	c->thread = true;
+	if (cmd->nargs == 0) {
+		imap_tagged(s, cmd, "BAD", NULL, "Missing threading algorithm");
+		return IMAP_DONE;
+	}
+	if (imap_arg_is_atom(&cmd->args[0], "REFERENCES"))
+		c->alg = IMAP_THREAD_REFERENCES;
+	else if (imap_arg_is_atom(&cmd->args[0], "ORDEREDSUBJECT"))
+		c->alg = IMAP_THREAD_ORDEREDSUBJECT;
+	else {
+		imap_tagged(s, cmd, "BAD", NULL, "Unknown threading algorithm");
+		return IMAP_DONE;
+	}
+	use_field(c, IMAP_SF_SUBJECT);
+	if (c->alg == IMAP_THREAD_REFERENCES) {
+		use_field(c, IMAP_SF_MSGID);
+		use_field(c, IMAP_SF_REFS);
+	}
+	if (!charset_ok(s, cmd, 1))
+		return IMAP_DONE;
+	return imap_search_start(s, cmd, cmd->args + 2, cmd->nargs - 2, found, c, sort_ctx_free,
+	                         NULL);
+}

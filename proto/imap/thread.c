@@ -1,0 +1,534 @@
+/* thread: RFC 5256 THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (see
+ * thread.h). The tree is arrays of node indices (parent, first and last
+ * child, next sibling); a node without a message is a dummy. Every walk
+ * uses an explicit stack. */
+#include "proto/imap/thread.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/buf.h"
+
+struct node {
+	int msg; /* index into msgs, -1 for a dummy */
+	int parent, first, last, next, prev;
+};
+
+struct tree {
+	const struct imap_thread_msg *msgs;
+	struct node *n;
+	size_t count, cap;
+};
+
+static int new_node(struct tree *t, int msg)
+{
+	if (t->count == t->cap) {
+		size_t nc = t->cap ? t->cap * 2 : 64;
+		struct node *nn = realloc(t->n, nc * sizeof *nn);
+		if (!nn)
+			return -ENOMEM;
+		t->n = nn;
+		t->cap = nc;
+	}
+	t->n[t->count] = (struct node){
+	    .msg = msg, .parent = -1, .first = -1, .last = -1, .next = -1, .prev = -1};
+	return (int)t->count++;
+}
+
+static void append_child(struct tree *t, int parent, int c)
+{
+	struct node *p = &t->n[parent];
+	t->n[c].parent = parent;
+	t->n[c].next = -1;
+	t->n[c].prev = p->last;
+	if (p->last >= 0)
+		t->n[p->last].next = c;
+	else
+		p->first = c;
+	p->last = c;
+}
+
+static void unlink_node(struct tree *t, int c)
+{
+	int p = t->n[c].parent;
+	if (p < 0)
+		return;
+	int prev = t->n[c].prev, next = t->n[c].next;
+	if (prev >= 0)
+		t->n[prev].next = next;
+	else
+		t->n[p].first = next;
+	if (next >= 0)
+		t->n[next].prev = prev;
+	else
+		t->n[p].last = prev;
+	t->n[c].parent = t->n[c].next = t->n[c].prev = -1;
+}
+
+/* d (unlinked) takes o's place among its siblings; o is unlinked. */
+static void replace_node(struct tree *t, int o, int d)
+{
+	struct node *x = &t->n[o];
+	t->n[d].parent = x->parent;
+	t->n[d].prev = x->prev;
+	t->n[d].next = x->next;
+	if (x->prev >= 0)
+		t->n[x->prev].next = d;
+	else
+		t->n[x->parent].first = d;
+	if (x->next >= 0)
+		t->n[x->next].prev = d;
+	else
+		t->n[x->parent].last = d;
+	x->parent = x->next = x->prev = -1;
+}
+
+/* Is a the same as d or one of its descendants? */
+static bool descends(const struct tree *t, int a, int d)
+{
+	for (int k = a; k >= 0; k = t->n[k].parent)
+		if (k == d)
+			return true;
+	return false;
+}
+
+/* The (date, seq) that orders a node: its message's, or for a dummy its
+ * first child's. */
+static const struct imap_thread_msg *order_msg(const struct tree *t, int k)
+{
+	while (k >= 0 && t->n[k].msg < 0)
+		k = t->n[k].first;
+	return k >= 0 ? &t->msgs[t->n[k].msg] : NULL;
+}
+
+static const struct tree *cmp_tree;
+static int cmp_nodes(const void *a, const void *b)
+{
+	const struct imap_thread_msg *x = order_msg(cmp_tree, *(const int *)a);
+	const struct imap_thread_msg *y = order_msg(cmp_tree, *(const int *)b);
+	if (!x || !y)
+		return !x - !y;
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sort the children of parent by date; tmp has room for every node. */
+static void sort_children(struct tree *t, int parent, int *tmp)
+{
+	size_t m = 0;
+	for (int k = t->n[parent].first; k >= 0; k = t->n[k].next)
+		tmp[m++] = k;
+	if (m < 2)
+		return;
+	cmp_tree = t;
+	qsort(tmp, m, sizeof *tmp, cmp_nodes);
+	t->n[parent].first = t->n[parent].last = -1;
+	for (size_t i = 0; i < m; i++)
+		append_child(t, parent, tmp[i]);
+}
+
+/* Nodes below (and including) root in post-order: children first. */
+static size_t post_order(const struct tree *t, int root, int *out, int *stack)
+{
+	size_t n = 0, sp = 0;
+	/* pre-order with children pushed, reversed = post-order of the mirror;
+	 * reversing the child order keeps "children before parent" */
+	stack[sp++] = root;
+	while (sp) {
+		int k = stack[--sp];
+		out[n++] = k;
+		for (int c = t->n[k].first; c >= 0; c = t->n[c].next)
+			stack[sp++] = c;
+	}
+	for (size_t i = 0; i < n / 2; i++) {
+		int x = out[i];
+		out[i] = out[n - 1 - i];
+		out[n - 1 - i] = x;
+	}
+	return n;
+}
+
+/* ---- the THREAD response ---- */
+
+static int write_num(struct buf *b, uint32_t num, bool *sp)
+{
+	char s[16];
+	int l = snprintf(s, sizeof s, "%s%u", *sp ? " " : "", num);
+	*sp = true;
+	return buf_add(b, s, (size_t)l);
+}
+
+static int write_thread(struct buf *b, const struct tree *t, int root, int *stack)
+{
+	size_t sp_n = 0;
+	bool sp = false;
+	int cur = root, r = buf_addc(b, '(');
+	while (r == 0) {
+		if (t->n[cur].msg >= 0)
+			r = write_num(b, t->msgs[t->n[cur].msg].num, &sp);
+		int c = t->n[cur].first;
+		if (c >= 0 && t->n[c].next < 0) { /* one child: the chain goes on */
+			cur = c;
+			continue;
+		}
+		if (c >= 0) { /* siblings: each in a list of its own */
+			if (sp)
+				r = buf_addc(b, ' ');
+			if (r == 0)
+				r = buf_addc(b, '(');
+			stack[sp_n++] = c;
+			cur = c;
+			sp = false;
+			continue;
+		}
+		if (r == 0)
+			r = buf_addc(b, ')');
+		for (;;) {
+			if (r < 0 || sp_n == 0)
+				return r;
+			int top = stack[sp_n - 1];
+			if (t->n[top].next >= 0) {
+				cur = stack[sp_n - 1] = t->n[top].next;
+				sp = false;
+				r = buf_addc(b, '(');
+				break;
+			}
+			sp_n--;
+			r = buf_addc(b, ')');
+		}
+	}
+	return r;
+}
+
+/* ---- message-id table ---- */
+
+struct idtab {
+	int *slot; /* node index, -1 empty */
+	size_t mask;
+};
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3u;
+	return h;
+}
+
+/* The id of a node: its message's, or (dummy) the one it was made for. */
+struct ids {
+	const char **p;
+	size_t *len;
+};
+
+static int *id_slot(struct idtab *h, const struct ids *ids, const char *p, size_t len)
+{
+	size_t i = hash_bytes(p, len) & h->mask;
+	for (;; i = (i + 1) & h->mask) {
+		int k = h->slot[i];
+		if (k < 0 || (ids->len[k] == len && memcmp(ids->p[k], p, len) == 0))
+			return &h->slot[i];
+	}
+}
+
+/* ---- REFERENCES (RFC 5256 §3) ---- */
+
+static int references(struct tree *t, size_t n, int *root_out, int **work)
+{
+	/* every node: n messages and at most one dummy per reference */
+	size_t maxnodes = n;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < t->msgs[i].refslen; k++)
+			maxnodes += t->msgs[i].refs[k] == ' ';
+	for (size_t i = 0; i < n; i++)
+		maxnodes += t->msgs[i].refslen > 0;
+	maxnodes += 1 + n; /* the root and the dummies of step 5 */
+	size_t hsize = 16;
+	while (hsize < maxnodes * 2)
+		hsize *= 2;
+	struct idtab h = {.slot = malloc(hsize * sizeof(int)), .mask = hsize - 1};
+	struct ids ids = {.p = malloc(maxnodes * sizeof(char *)),
+	                  .len = malloc(maxnodes * sizeof(size_t))};
+	t->n = malloc(maxnodes * sizeof *t->n);
+	t->cap = maxnodes;
+	*work = malloc(2 * maxnodes * sizeof(int));
+	if (!h.slot || !ids.p || !ids.len || !t->n || !*work) {
+		free(h.slot);
+		free(ids.p);
+		free(ids.len);
+		return -ENOMEM;
+	}
+	memset(h.slot, 0xff, hsize * sizeof(int));
+
+	/* (1) */
+	for (size_t i = 0; i < n; i++) {
+		const struct imap_thread_msg *m = &t->msgs[i];
+		int self = -1;
+		if (m->msgidlen) {
+			int *s = id_slot(&h, &ids, m->msgid, m->msgidlen);
+			if (*s >= 0 && t->n[*s].msg < 0) { /* a dummy made for it */
+				self = *s;
+				t->n[self].msg = (int)i;
+			} else if (*s < 0) {
+				self = *s = new_node(t, (int)i);
+				ids.p[self] = m->msgid;
+				ids.len[self] = m->msgidlen;
+			}
+		}
+		if (self < 0) { /* none, or a duplicate: a unique id of its own */
+			self = new_node(t, (int)i);
+			ids.p[self] = "";
+			ids.len[self] = 0;
+		}
+		/* (A) link the references as a chain */
+		int prev = -1;
+		const char *p = m->refs, *end = m->refs + m->refslen;
+		while (p < end) {
+			const char *sp = memchr(p, ' ', (size_t)(end - p));
+			size_t len = (size_t)((sp ? sp : end) - p);
+			int *s = id_slot(&h, &ids, p, len);
+			if (*s < 0) {
+				*s = new_node(t, -1);
+				ids.p[*s] = p;
+				ids.len[*s] = len;
+			}
+			int cur = *s;
+			if (prev >= 0 && cur != prev && t->n[cur].parent < 0 &&
+			    !descends(t, prev, cur))
+				append_child(t, prev, cur);
+			prev = cur;
+			p += len + (sp != NULL);
+		}
+		/* (B) the last reference is the parent */
+		if (prev < 0 || prev == self) {
+			if (prev < 0)
+				unlink_node(t, self);
+		} else if (!descends(t, prev, self)) {
+			if (t->n[self].parent != prev) {
+				unlink_node(t, self);
+				append_child(t, prev, self);
+			}
+		}
+	}
+	free(h.slot);
+	free(ids.p);
+	free(ids.len);
+
+	/* (2) the root */
+	size_t made = t->count;
+	int root = new_node(t, -1);
+	for (size_t k = 0; k < made; k++)
+		if (t->n[k].parent < 0)
+			append_child(t, root, (int)k);
+	*root_out = root;
+
+	/* (3) prune dummies, children before parents */
+	int *order = *work, *stack = *work + maxnodes;
+	size_t no = post_order(t, root, order, stack);
+	for (size_t i = 0; i < no; i++) {
+		int k = order[i];
+		int c = t->n[k].first;
+		t->n[k].first = t->n[k].last = -1;
+		while (c >= 0) {
+			int next = t->n[c].next;
+			bool dummy = t->n[c].msg < 0;
+			int kids = 0;
+			for (int g = t->n[c].first; g >= 0 && kids < 2; g = t->n[g].next)
+				kids++;
+			if (dummy && kids == 0) {
+				/* dropped */
+			} else if (dummy && (k != root || kids == 1)) {
+				for (int g = t->n[c].first; g >= 0;) {
+					int gn = t->n[g].next;
+					append_child(t, k, g);
+					g = gn;
+				}
+			} else {
+				append_child(t, k, c);
+			}
+			c = next;
+		}
+	}
+	/* (4) the top level by date (a dummy by its first child's) */
+	for (int c = t->n[root].first; c >= 0; c = t->n[c].next)
+		if (t->n[c].msg < 0)
+			sort_children(t, c, order);
+	sort_children(t, root, order);
+	return 0;
+}
+
+/* (5) subjects: the thread subject of a top-level node */
+static const struct imap_thread_msg *subject_msg(const struct tree *t, int k)
+{
+	if (t->n[k].msg < 0)
+		k = t->n[k].first;
+	return k >= 0 && t->n[k].msg >= 0 ? &t->msgs[t->n[k].msg] : NULL;
+}
+
+static int group_subjects(struct tree *t, int root, size_t n)
+{
+	size_t hsize = 16;
+	while (hsize < n * 2 + 2)
+		hsize *= 2;
+	int *slot = malloc(hsize * sizeof(int));
+	if (!slot)
+		return -ENOMEM;
+	memset(slot, 0xff, hsize * sizeof(int));
+	/* slot -> the node in the table; the subject is read from it. The
+	 * top level as it was before the merges: a node merged into another
+	 * thread is no longer a child of the root, and is skipped. */
+	size_t ntop = 0;
+	int *top = malloc((n + 1) * sizeof(int));
+	if (!top) {
+		free(slot);
+		return -ENOMEM;
+	}
+	for (int c = t->n[root].first; c >= 0; c = t->n[c].next)
+		top[ntop++] = c;
+	int r = 0;
+	for (int pass = 0; pass < 2 && r == 0; pass++) {
+		for (size_t j = 0; j < ntop; j++) {
+			int c = top[j];
+			if (t->n[c].parent != root)
+				continue;
+			const struct imap_thread_msg *m = subject_msg(t, c);
+			if (!m || m->subjlen == 0)
+				continue;
+			size_t i = hash_bytes(m->subj, m->subjlen) & (hsize - 1);
+			for (;; i = (i + 1) & (hsize - 1)) {
+				if (slot[i] < 0)
+					break;
+				const struct imap_thread_msg *o = subject_msg(t, slot[i]);
+				if (o->subjlen == m->subjlen &&
+				    memcmp(o->subj, m->subj, m->subjlen) == 0)
+					break;
+			}
+			bool cur_dummy = t->n[c].msg < 0;
+			if (pass == 0) { /* (B) one message per subject */
+				if (slot[i] < 0) {
+					slot[i] = c;
+				} else {
+					int o = slot[i];
+					bool odummy = t->n[o].msg < 0;
+					bool oreply = !odummy && t->msgs[t->n[o].msg].reply;
+					if (!odummy && (cur_dummy || (oreply && !m->reply)))
+						slot[i] = c;
+				}
+				continue;
+			}
+			/* (C) merge */
+			int o = slot[i];
+			if (o == c)
+				continue;
+			bool odummy = t->n[o].msg < 0;
+			unlink_node(t, c);
+			if (odummy && cur_dummy) {
+				for (int g = t->n[c].first; g >= 0;) {
+					int gn = t->n[g].next;
+					append_child(t, o, g);
+					g = gn;
+				}
+				t->n[c].first = t->n[c].last = -1;
+			} else if (odummy) {
+				append_child(t, o, c);
+			} else if (!cur_dummy && m->reply && !t->msgs[t->n[o].msg].reply) {
+				append_child(t, o, c);
+			} else {
+				int d = new_node(t, -1);
+				if (d < 0) {
+					r = d;
+					break;
+				}
+				replace_node(t, o, d);
+				append_child(t, d, o);
+				append_child(t, d, c);
+				slot[i] = d;
+			}
+		}
+	}
+	free(top);
+	free(slot);
+	return r;
+}
+
+/* (6) every set of siblings by date, the deepest first */
+static void sort_all(struct tree *t, int root, int *order, int *stack)
+{
+	size_t no = post_order(t, root, order, stack);
+	int *tmp = stack; /* free again once the order is known */
+	for (size_t i = 0; i < no; i++)
+		sort_children(t, order[i], tmp);
+}
+
+/* ---- ORDEREDSUBJECT ---- */
+
+static int cmp_subject_date(const void *a, const void *b)
+{
+	const struct imap_thread_msg *x = *(const struct imap_thread_msg *const *)a;
+	const struct imap_thread_msg *y = *(const struct imap_thread_msg *const *)b;
+	size_t l = x->subjlen < y->subjlen ? x->subjlen : y->subjlen;
+	int c = l ? memcmp(x->subj, y->subj, l) : 0;
+	if (c == 0 && x->subjlen != y->subjlen)
+		c = x->subjlen < y->subjlen ? -1 : 1;
+	if (c)
+		return c;
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int ordered_subject(struct tree *t, size_t n, int *root_out, int **work)
+{
+	const struct imap_thread_msg **v = malloc((n ? n : 1) * sizeof *v);
+	t->n = malloc((n + 1) * sizeof *t->n);
+	t->cap = n + 1;
+	*work = malloc(2 * (n + 1) * sizeof(int));
+	if (!v || !t->n || !*work) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = &t->msgs[i];
+	qsort(v, n, sizeof *v, cmp_subject_date);
+	int root = new_node(t, -1);
+	int head = -1;
+	for (size_t i = 0; i < n; i++) {
+		int k = new_node(t, (int)(v[i] - t->msgs));
+		bool same = i > 0 && v[i]->subjlen == v[i - 1]->subjlen &&
+		            memcmp(v[i]->subj, v[i - 1]->subj, v[i]->subjlen) == 0;
+		if (same) {
+			append_child(t, head, k);
+		} else {
+			append_child(t, root, k);
+			head = k;
+		}
+	}
+	free(v);
+	sort_children(t, root, *work);
+	*root_out = root;
+	return 0;
+}
+
+int imap_thread(enum imap_thread_alg alg, const struct imap_thread_msg *msgs, size_t n,
+                struct buf *out)
+{
+	if (n == 0)
+		return 0;
+	struct tree t = {.msgs = msgs};
+	int root = -1, *work = NULL;
+	int r = alg == IMAP_THREAD_REFERENCES ? references(&t, n, &root, &work)
+	                                      : ordered_subject(&t, n, &root, &work);
+	if (r == 0 && alg == IMAP_THREAD_REFERENCES) {
+		r = group_subjects(&t, root, n);
+		if (r == 0)
+			sort_all(&t, root, work, work + t.cap);
+	}
+	for (int c = r == 0 ? t.n[root].first : -1; c >= 0 && r == 0; c = t.n[c].next)
+		r = write_thread(out, &t, c, work);
+	free(t.n);
+	free(work);
+	return r;
+}
