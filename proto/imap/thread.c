@@ -85,11 +85,17 @@ static void replace_node(struct tree *t, int o, int d)
 	x->parent = x->next = x->prev = -1;
 }
 
-/* Is a the same as d or one of its descendants? */
+/* Is a the same as d or one of its descendants? A link is refused when
+ * this says yes (it would make a loop), and also when a is deeper than
+ * MAX_DEPTH: the walk up is bounded, so crafted References chains as long
+ * as the mailbox cost O(n * MAX_DEPTH), not O(n^2), on the loop thread;
+ * such a chain is cut into threads of MAX_DEPTH. */
+#define MAX_DEPTH 256
 static bool descends(const struct tree *t, int a, int d)
 {
+	int depth = 0;
 	for (int k = a; k >= 0; k = t->n[k].parent)
-		if (k == d)
+		if (k == d || ++depth > MAX_DEPTH)
 			return true;
 	return false;
 }

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""SORT/THREAD benchmark: tern vs a private Dovecot on the same --count
+(100,000) message INBOX.
+
+Issue 15's target: SORT (ARRIVAL, DATE, FROM, SUBJECT) and THREAD=REFERENCES
+on 100k messages each < 100 ms. Both servers get imap_bench.py's mailbox
+(the same generator, the same fill and index wait: tern over SMTP, then
+its background indexer; Dovecot from Maildirs, its index built by a first
+SELECT). One connection per server, logged in and INBOX selected; each
+command is sent once untimed (Dovecot builds its sort cache then; tern
+has its sort records from the indexer), then --runs times, timed from the
+send to the tagged OK with the whole response read. The table shows
+medians (and the first, untimed run). Servers alternate per command.
+
+Benchmarks only: never part of the test suite or CI. See bench/README.md.
+"""
+
+import argparse
+import os
+import re
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib as bl  # noqa: E402
+import imap_bench as ib  # noqa: E402
+
+COMMANDS = [
+    ("SORT ARRIVAL", "UID SORT (ARRIVAL) UTF-8 ALL"),
+    ("SORT DATE", "UID SORT (DATE) UTF-8 ALL"),
+    ("SORT FROM", "UID SORT (FROM) UTF-8 ALL"),
+    ("SORT SUBJECT", "UID SORT (SUBJECT) UTF-8 ALL"),
+    ("SORT REVERSE DATE", "UID SORT (REVERSE DATE) UTF-8 ALL"),
+    ("SORT DISPLAYFROM", "UID SORT (DISPLAYFROM) UTF-8 ALL"),
+    ("ESORT MIN MAX COUNT", "UID SORT RETURN (MIN MAX COUNT) (DATE) UTF-8 ALL"),
+    ("THREAD REFERENCES", "UID THREAD REFERENCES UTF-8 ALL"),
+    ("THREAD ORDEREDSUBJECT", "UID THREAD ORDEREDSUBJECT UTF-8 ALL"),
+]
+
+
+class Client:
+    """A plain IMAP connection: one command at a time, the reply read
+    whole (no literals come back from SORT, THREAD or SELECT)."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=600)
+        self.buf = b""
+        self.n = 0
+        self.read_until(b"\r\n")
+
+    def read_until(self, end):
+        while end not in self.buf:
+            c = self.sock.recv(1 << 20)
+            if not c:
+                raise ConnectionError("closed")
+            self.buf += c
+        i = self.buf.index(end) + len(end)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def cmd(self, text):
+        self.n += 1
+        tag = b"t%d" % self.n
+        self.sock.sendall(tag + b" " + text.encode() + b"\r\n")
+        data = b""
+        while True:
+            ln = self.read_until(b"\r\n")
+            data += ln
+            if ln.startswith(tag + b" "):
+                if not ln.startswith(tag + b" OK"):
+                    raise RuntimeError("%s: %r" % (text, ln))
+                return data
+
+    def timed(self, text):
+        t0 = time.perf_counter()
+        data = self.cmd(text)
+        return (time.perf_counter() - t0) * 1000.0, data
+
+
+def connect(port):
+    c = Client(port)
+    c.cmd('LOGIN "%s" "%s"' % (ib.BIG_USER, bl.BENCH_PASS))
+    data = c.cmd("SELECT INBOX")
+    m = re.search(rb"\* (\d+) EXISTS", data)
+    return c, int(m.group(1)) if m else 0
+
+
+def summary(data):
+    """How many numbers the untagged reply carries (a sanity check)."""
+    line = data.split(b"\r\n", 1)[0]
+    if line.startswith(b"* ESEARCH"):
+        return line[:80].decode(errors="replace")
+    return "%d numbers" % len(re.findall(rb"\d+", line))
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=100000, help="messages in the INBOX")
+    ap.add_argument("--runs", type=int, default=7, help="timed runs per command and server")
+    ap.add_argument("--servers", default="tern,dovecot")
+    ap.add_argument("--tern", default=None)
+    ap.add_argument("--index-wait", type=int, default=1200,
+                    help="seconds to wait for tern's background index after the fill")
+    ap.add_argument("--fill-sessions", type=int, default=8)
+    ap.add_argument("--cache", default=None, metavar="DIR",
+                    help="as imap_bench.py's --cache (the same data sets)")
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    # what imap_bench.py's helpers read: the big INBOX only
+    a.accounts, a.mix_msgs, a.word, a.rare_every = 0, 0, "quokkaberry", 100
+    a.index_timeout = 3600
+    return a
+
+
+def main():
+    args = parse_args()
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    tern_bin = args.tern or bl.find_tern()
+    notes = []
+    hashed = ib.password_hash()
+    imap_load = bl.bin_path("imap_load")
+    inst, conns, res = {}, {}, {}
+    try:
+        if "tern" in servers:
+            bl.log("tern: filling %d messages" % args.count)
+            t = ib.tern_setup(args, tern_bin, hashed, notes)
+            inst["tern"] = t
+            ib.tern_wait_index(t, args, notes, imap_load)
+            conns["tern"] = connect(t.ports["imap"])
+        if "dovecot" in servers:
+            bl.log("dovecot: filling %d messages" % args.count)
+            dv = ib.dovecot_setup(args, hashed, imap_load)
+            inst["dovecot"] = dv
+            conns["dovecot"] = connect(dv.port)
+        for name, (c, exists) in conns.items():
+            bl.log("%s: INBOX has %d messages" % (name, exists))
+        for label, cmd in COMMANDS:
+            for name, (c, _) in conns.items():
+                first, data = c.timed(cmd)
+                res.setdefault(label, {})[name] = {"first": first, "runs": [],
+                                                   "what": summary(data)}
+            for _ in range(args.runs):
+                for name, (c, _) in conns.items():
+                    ms, _ = c.timed(cmd)
+                    res[label][name]["runs"].append(ms)
+            bl.log("  %s: %s" % (label, ", ".join(
+                "%s %.1f ms" % (n, bl.median(r["runs"])) for n, r in res[label].items())))
+    finally:
+        for c, _ in conns.values():
+            try:
+                c.sock.close()
+            except OSError:
+                pass
+        for i in inst.values():
+            try:
+                i.cleanup()
+            except Exception as e:
+                bl.log("cleanup: %s" % e)
+    names = [n for n in ("tern", "dovecot") if n in conns]
+    print()
+    print("SORT/THREAD on a %d-message INBOX, medians of %d runs (ms; first untimed run in "
+          "brackets)" % (args.count, args.runs))
+    print("%-24s" % "command" + "".join("%22s" % n for n in names) +
+          ("%10s" % "ratio" if len(names) == 2 else ""))
+    for label, _ in COMMANDS:
+        row = res.get(label, {})
+        cells = []
+        for n in names:
+            r = row.get(n)
+            cells.append("%10.1f (%7.1f)" % (bl.median(r["runs"]), r["first"]) if r else "n/a")
+        line = "%-24s" % label + "".join("%22s" % c for c in cells)
+        if len(names) == 2 and all(n in row for n in names):
+            line += "%9.2fx" % (bl.median(row["dovecot"]["runs"]) /
+                                max(bl.median(row["tern"]["runs"]), 1e-9))
+        print(line)
+    for label, _ in COMMANDS:
+        for n in names:
+            if label in res and n in res[label]:
+                print("  %s %s: %s" % (label, n, res[label][n]["what"]))
+    for n in notes:
+        print("note: %s" % n)
+
+
+if __name__ == "__main__":
+    main()
