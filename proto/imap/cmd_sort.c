@@ -3,10 +3,12 @@
  *
  * The criteria after the charset are SEARCH's: cmd_search.c finds the
  * messages (imap_search_start) and hands their UIDs to found() here. Then:
- *   load   the sort record of each message found (sort_keys.h), as the
- *          indexer stored it (store_sort_rows, LOAD_SLICE rows per call,
- *          IMAP_AGAIN between slices), or read from the message's header
- *          for mail the indexer has not reached yet;
+ *   load   the sort record of each message found (sort_keys.h), from the
+ *          mailbox's cache (sort_cache.c), which reads what it lacks as
+ *          the indexer stored it (store_sort_rows, LOAD_SLICE rows per
+ *          call, IMAP_AGAIN between slices) or, for mail the indexer has
+ *          not reached yet, from the message's header; a mailbox too big
+ *          for the cache is read here the same way;
  *   order  qsort by the criteria with memcmp on the collation keys, the
  *          sequence number last (§3: "an implicit sort criterion"); or
  *          thread (thread.c);
@@ -19,6 +21,7 @@
 #include "proto/imap/sort_keys.h"
 #include "proto/imap/thread.h"
 #include "proto/imap/index.h"
+#include "proto/imap/sort_cache.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -87,6 +90,7 @@ struct sort_ctx {
 	bool esort;
 	unsigned ret;
 	bool loading;
+	bool direct; /* the mailbox is too big for sort_cache.c */
 	/* from the search */
 	const uint32_t *uids;
 	size_t n, next;
@@ -305,9 +309,53 @@ static enum imap_cmd_result reply_thread(struct imap_session *s, struct imap_cmd
 	return IMAP_DONE;
 }
 
+static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd, struct sort_ctx *c)
+{
+	return c->thread ? reply_thread(s, cmd, c) : reply_sort(s, cmd, c);
+}
+
+/* The records from the mailbox's cache, brought up to date a slice at a
+ * time; -EFBIG: not cached. */
+static int load_cached(struct imap_session *s, struct sort_ctx *c)
+{
+	struct imap_sort_cache *sc;
+	int r = imap_sort_cache_get(imap_reader(s), s->sel.mailbox_id, s->sel.uidvalidity,
+	                            c->uids[c->n - 1], LOAD_SLICE, &sc);
+	if (r <= 0)
+		return r;
+	for (size_t i = 0; i < c->n; i++) {
+		struct imap_sort_cached tmp;
+		const struct imap_sort_cached *e = imap_sort_cache_find(sc, c->uids[i], &tmp);
+		if (!e)
+			continue; /* expunged meanwhile: empty keys */
+		struct item *it = &c->items[i];
+		it->arrival = it->date = e->arrival;
+		it->size = e->size;
+		if (keep_record(c, i, e->rec, e->len) < 0)
+			return -ENOMEM;
+	}
+	return 1;
+}
+
 /* Load a slice of records; reply when all are in. */
 static enum imap_cmd_result load(struct imap_session *s, struct imap_cmd *cmd, struct sort_ctx *c)
 {
+	if (c->n > 0 && !c->direct) {
+		int r = load_cached(s, c);
+		if (r == 0)
+			return IMAP_AGAIN;
+		if (r == 1)
+			return reply(s, cmd, c);
+		if (r != -EFBIG) {
+			imap_log(s, LOG_ERROR, "event=sort_load_failed err=%d", r);
+			imap_tagged(s, cmd, "NO", "UNAVAILABLE",
+			            "Cannot read the mailbox, try again");
+			return IMAP_DONE;
+		}
+		c->direct = true;
+		c->next = 0;
+		buf_reset(&c->strings);
+	}
 	if (c->n > 0 && c->next < c->n) {
 		int r = store_sort_rows(imap_reader(s), s->sel.mailbox_id, c->uids[c->next],
 		                        c->uids[c->n - 1], LOAD_SLICE, load_cb, c);
@@ -320,7 +368,7 @@ static enum imap_cmd_result load(struct imap_session *s, struct imap_cmd *cmd, s
 		if (r == LOAD_SLICE && c->next < c->n)
 			return IMAP_AGAIN;
 	}
-	return c->thread ? reply_thread(s, cmd, c) : reply_sort(s, cmd, c);
+	return reply(s, cmd, c);
 }
 
 static enum imap_cmd_result found(struct imap_session *s, struct imap_cmd *cmd,

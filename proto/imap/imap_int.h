@@ -25,6 +25,7 @@
  *     thread.[ch]     THREAD=ORDEREDSUBJECT and THREAD=REFERENCES
  *     index.[ch]      IMAP's precomputed data of a message (store/msg_index)
  *     header_cache.[ch] the loop's caches of header text and raw headers
+ *     sort_cache.[ch] the loop's cache of sort records per mailbox
  *   the session and its services
  *     mailbox_name.c  mailbox names between the wire and the store
  *     output.c        writing: bytes, lines, untagged responses, strings

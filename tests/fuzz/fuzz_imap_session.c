@@ -3,7 +3,7 @@
  *
  * Why this target exists: fuzz_imap_parser and fuzz_imap_search cover the
  * parsers, but the command handlers (FETCH sections and partials, STORE,
- * COPY/MOVE, EXPUNGE, SEARCH, APPEND literals, IDLE, ENABLE
+ * COPY/MOVE, EXPUNGE, SEARCH, SORT, THREAD, APPEND literals, IDLE, ENABLE
  * CONDSTORE/QRESYNC, SELECT with QRESYNC, RENAME/DELETE, STATUS, quotas,
  * COMPRESS) and their sequencing (AGAIN/ASYNC, store commits, pipelined
  * input behind a literal, a close while a job runs) only run in a session.
@@ -396,10 +396,10 @@ static const char *const tokens[] = {
     "RENAME ",
     "SUBSCRIBE ",
     "LIST ",
-    "LSUB ",
+    "SORT (REVERSE SUBJECT DISPLAYFROM DATE) UTF-8 ",
     "ENABLE ",
     "GETQUOTAROOT INBOX",
-    "GETQUOTA \"\"",
+    "THREAD REFERENCES UTF-8 ",
     "SETQUOTA \"\" (STORAGE 1)",
     "CHECK",
     "CLOSE",

@@ -5,11 +5,14 @@
  * sizes and line counts consistent with the bytes, depth and part limits),
  * write BODY/BODYSTRUCTURE/ENVELOPE and check they are well-formed IMAP,
  * resolve section specs for every part, decode every body, build the
- * searchable text, and run the address and RFC 2047 parsers on the raw
- * input.  Every walk is iterative: the tree may be MIME_MAX_DEPTH deep. */
+ * searchable text, build the SORT/THREAD record (base subject, collation
+ * keys, msg-ids; read back and threaded), and run the address and RFC 2047
+ * parsers on the raw input.  Every walk is iterative: the tree may be MIME_MAX_DEPTH deep. */
 #include "mime/mime.h"
 #include "proto/imap/render.h"
 #include "proto/imap/section.h"
+#include "proto/imap/sort_keys.h"
+#include "proto/imap/thread.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -122,6 +125,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_reset(&b);
 	if (imap_envelope(m, m->root, &b) == 0)
 		check_wellformed(&b);
+
+	/* the sort record: it reads back, its keys are bounded, and the
+	 * message threads with a copy of itself (a duplicate Message-ID) */
+	buf_reset(&b);
+	if (imap_sort_record(m, &b) == 0) {
+		struct imap_sort_info info;
+		if (imap_sort_record_parse(b.data, b.len, &info) < 0)
+			__builtin_trap();
+		for (int f = 0; f < IMAP_SF_MSGID; f++)
+			if (info.f[f].len > IMAP_SORT_KEY_MAX)
+				__builtin_trap();
+		if (info.f[IMAP_SF_REFS].len > IMAP_SORT_REFS_MAX + IMAP_SORT_KEY_MAX)
+			__builtin_trap();
+		struct imap_thread_msg tm = {
+		    .num = 1,
+		    .seq = 1,
+		    .date = info.sent_time,
+		    .subj = info.f[IMAP_SF_SUBJECT].p,
+		    .subjlen = info.f[IMAP_SF_SUBJECT].len,
+		    .reply = info.flags & IMAP_SORT_REPLY,
+		    .msgid = info.f[IMAP_SF_MSGID].p,
+		    .msgidlen = info.f[IMAP_SF_MSGID].len,
+		    .refs = info.f[IMAP_SF_REFS].p,
+		    .refslen = info.f[IMAP_SF_REFS].len,
+		};
+		struct imap_thread_msg two[2] = {tm, tm};
+		two[1].num = two[1].seq = 2;
+		struct buf t = {0};
+		for (int alg = 0; alg < 2; alg++) {
+			buf_reset(&t);
+			if (imap_thread((enum imap_thread_alg)alg, two, 2, &t) == 0)
+				check_wellformed(&t);
+		}
+		buf_free(&t);
+	}
 
 	static const char *const specs[] = {"",
 	                                    "1",

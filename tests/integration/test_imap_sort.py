@@ -331,3 +331,23 @@ def test_imaplib_sort_and_thread(box):
     typ, data = m.thread("REFERENCES", "UTF-8", "ALL")
     assert typ == "OK" and data[0].startswith(b"(")
     m.logout()
+
+
+def test_new_mail_after_a_sort(box):
+    """The records of a mailbox are kept between SORTs (sort_cache.c):
+    mail that arrives later, and expunges, still show."""
+    fill(box, FIVE[:3], FIVE_ARRIVAL[:3])
+    r = raw(box)
+    assert nums(r, "SORT (SUBJECT) UTF-8 ALL") == [2, 1, 3]
+    m = login(box)
+    append(m, mk("aardvark", "a@b", msgid="<new@x>"))
+    m.logout()
+    r.cmd("n", "NOOP")
+    assert nums(r, "SORT (SUBJECT) UTF-8 ALL") == [4, 2, 1, 3]
+    r.cmd("d", "STORE 2 +FLAGS.SILENT (\\Deleted)")
+    r.cmd("e", "EXPUNGE")
+    assert nums(r, "SORT (SUBJECT) UTF-8 ALL") == [3, 1, 2]
+    # another session of the same mailbox sees the same
+    r2 = raw(box)
+    assert nums(r2, "SORT (SUBJECT) UTF-8 ALL") == [3, 1, 2]
+    assert thread(r2, "THREAD ORDEREDSUBJECT UTF-8 ALL").count("(") == 3
