@@ -291,7 +291,7 @@ static int references(struct tree *t, size_t n, int *root_out, int **work)
 		}
 		/* (A) link the references as a chain */
 		int prev = -1;
-		const char *p = m->refs, *end = m->refs + m->refslen;
+		const char *p = m->refs ? m->refs : "", *end = p + m->refslen;
 		while (p < end) {
 			const char *sp = memchr(p, ' ', (size_t)(end - p));
 			size_t len = (size_t)((sp ? sp : end) - p);
