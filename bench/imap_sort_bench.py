@@ -45,18 +45,26 @@ class Client:
 
     def __init__(self, port):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=600)
-        self.buf = b""
+        self.buf = bytearray()
         self.n = 0
         self.read_until(b"\r\n")
 
     def read_until(self, end):
-        while end not in self.buf:
+        """Up to and including end; the buffer is searched only where new
+        bytes came in (a reply of 100,000 numbers is one line)."""
+        start = 0
+        while True:
+            i = self.buf.find(end, start)
+            if i >= 0:
+                break
+            start = max(0, len(self.buf) - len(end) + 1)
             c = self.sock.recv(1 << 20)
             if not c:
                 raise ConnectionError("closed")
             self.buf += c
-        i = self.buf.index(end) + len(end)
-        out, self.buf = self.buf[:i], self.buf[i:]
+        i += len(end)
+        out = bytes(self.buf[:i])
+        del self.buf[:i]
         return out
 
     def cmd(self, text):

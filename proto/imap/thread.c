@@ -221,7 +221,13 @@ static uint64_t hash_bytes(const char *p, size_t n)
 	uint64_t h = 0xcbf29ce484222325u;
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (unsigned char)p[i]) * 0x100000001b3u;
-	return h;
+	/* FNV's low bits, which index the tables, mix poorly: finish with
+	 * MurmurHash3's fmix64 so that the linear probes stay short */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdu;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53u;
+	return h ^ (h >> 33);
 }
 
 /* The id of a node: its message's, or (dummy) the one it was made for. */
