@@ -161,10 +161,18 @@ static size_t post_order(const struct tree *t, int root, int *out, int *stack)
 
 static int write_num(struct buf *b, uint32_t num, bool *sp)
 {
-	char s[16];
-	int l = snprintf(s, sizeof s, "%s%u", *sp ? " " : "", num);
+	char d[12], s[12];
+	size_t n = 0, l = 0;
+	do {
+		d[n++] = (char)('0' + num % 10);
+		num /= 10;
+	} while (num);
+	if (*sp)
+		s[l++] = ' ';
+	while (n)
+		s[l++] = d[--n];
 	*sp = true;
-	return buf_add(b, s, (size_t)l);
+	return buf_add(b, s, l);
 }
 
 static int write_thread(struct buf *b, const struct tree *t, int root, int *stack)
