@@ -94,6 +94,37 @@ def connect(port):
     return c, int(m.group(1)) if m else 0
 
 
+def cpu_ms(pids):
+    """CPU time (user + system) of these processes so far, in ms."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])
+    return total * 1000.0 / tick
+
+
+def server_pids(name, inst):
+    """The processes that work for our one connection: tern itself; for
+    Dovecot its imap processes (one per connection)."""
+    if name == "tern":
+        return [inst.proc.pid]
+    out = []
+    for pid in bl.descendants(inst.proc.pid):
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                if f.read().strip() == "imap":
+                    out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
 def summary(data):
     """How many numbers the untagged reply carries (a sanity check)."""
     line = data.split(b"\r\n", 1)[0]
@@ -151,8 +182,12 @@ def main():
                                                    "what": summary(data)}
             for _ in range(args.runs):
                 for name, (c, _) in conns.items():
+                    pids = server_pids(name, inst[name])
+                    cpu0 = cpu_ms(pids)
                     ms, _ = c.timed(cmd)
                     res[label][name]["runs"].append(ms)
+                    res[label][name].setdefault("cpu", 0.0)
+                    res[label][name]["cpu"] += cpu_ms(pids) - cpu0
             bl.log("  %s: %s" % (label, ", ".join(
                 "%s %.1f ms" % (n, bl.median(r["runs"])) for n, r in res[label].items())))
     finally:
@@ -183,6 +218,14 @@ def main():
             line += "%9.2fx" % (bl.median(row["dovecot"]["runs"]) /
                                 max(bl.median(row["tern"]["runs"]), 1e-9))
         print(line)
+    print()
+    print("server CPU time per command, mean of the timed runs (ms; the machine is shared, "
+          "wall-clock medians above include waiting for a core)")
+    for label, _ in COMMANDS:
+        row = res.get(label, {})
+        print("%-24s" % label + "".join(
+            "%22s" % ("%.1f" % (row[n]["cpu"] / len(row[n]["runs"])) if n in row else "n/a")
+            for n in names))
     for label, _ in COMMANDS:
         for n in names:
             if label in res and n in res[label]:
