@@ -110,12 +110,14 @@ int admin_dkim_keys(struct store_rd *rd, const char *domain,
  * must have at least 8 characters"). */
 const char *admin_password_problem(const char *password, size_t len);
 
-/* Hash password (yescrypt) in libuv's thread pool; done runs on the loop
+/* Hash password (yescrypt) on auth's hashing threads; done runs on the loop
  * with rc 0 and the hash, or -1 and err. The password is copied and the
  * copy wiped once hashed; the caller may wipe its own at once. Returns 0,
  * or a negative errno (done is then never called). */
 typedef void (*admin_hash_fn)(void *ud, int rc, const char *hash, const char *err);
-int admin_hash_password_async(uv_loop_t *loop, const char *password, admin_hash_fn done, void *ud);
+struct auth_pool;
+int admin_hash_password_async(struct auth_pool *auth, const char *password, admin_hash_fn done,
+                              void *ud);
 
 /* ---- tokens (admin/token.c) ---- */
 

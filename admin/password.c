@@ -2,8 +2,8 @@
  *
  * yescrypt takes tens of milliseconds of CPU on purpose. On the loop that
  * would stall every connection; in a store job it would stall every
- * commit (the writer is one thread). So the server hashes in libuv's
- * thread pool, like auth/ verifies, and submits the store job with the
+ * commit (the writer is one thread). So the server hashes on auth's
+ * hashing threads (auth/hashpool.h), where logins are verified, and submits the store job with the
  * finished hash. The copy of the password made for the pool is wiped as
  * soon as it has been hashed, and neither it nor the hash is logged. */
 #include "admin/admin.h"
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "auth/hashpool.h"
 #include "store/accounts.h"
 
 const char *admin_password_problem(const char *password, size_t len)
@@ -29,7 +30,7 @@ const char *admin_password_problem(const char *password, size_t len)
 }
 
 struct hash_work {
-	uv_work_t work;
+	struct hash_job work; /* first: the job is the struct */
 	admin_hash_fn done;
 	void *ud;
 	int rc;
@@ -38,26 +39,23 @@ struct hash_work {
 	char err[128];
 };
 
-static void work_hash(uv_work_t *w)
+static void work_hash(struct hash_job *w)
 {
-	struct hash_work *h = w->data;
+	struct hash_work *h = (struct hash_work *)w;
 	h->rc = auth_hash_password(h->password, h->hash, sizeof h->hash, h->err, sizeof h->err);
 	explicit_bzero(h->password, sizeof h->password);
 }
 
-static void after_hash(uv_work_t *w, int status)
+static void after_hash(struct hash_job *w)
 {
-	struct hash_work *h = w->data;
-	if (status < 0) { /* cancelled: never ran */
-		h->rc = -1;
-		snprintf(h->err, sizeof h->err, "password hashing was cancelled");
-	}
+	struct hash_work *h = (struct hash_work *)w;
 	h->done(h->ud, h->rc, h->rc == 0 ? h->hash : NULL, h->err);
 	explicit_bzero(h, sizeof *h);
 	free(h);
 }
 
-int admin_hash_password_async(uv_loop_t *loop, const char *password, admin_hash_fn done, void *ud)
+int admin_hash_password_async(struct auth_pool *auth, const char *password, admin_hash_fn done,
+                              void *ud)
 {
 	size_t len = strlen(password);
 	if (len > ADMIN_PASSWORD_MAX)
@@ -68,8 +66,7 @@ int admin_hash_password_async(uv_loop_t *loop, const char *password, admin_hash_
 	memcpy(h->password, password, len + 1);
 	h->done = done;
 	h->ud = ud;
-	h->work.data = h;
-	int rc = uv_queue_work(loop, &h->work, work_hash, after_hash);
+	int rc = hash_pool_submit(auth_pool_hashers(auth), &h->work, work_hash, after_hash);
 	if (rc < 0) {
 		explicit_bzero(h, sizeof *h);
 		free(h);

@@ -80,6 +80,8 @@ static const struct config_key config_keys[] = {
     INT("auth", "fail_window", auth.fail_window, 600, 1, 86400),
     INT("auth", "account_fail_limit", auth.account_fail_limit, 50, 1, 1000000),
     INT("auth", "account_fail_interval_ms", auth.account_fail_interval_ms, 1000, 0, 3600000),
+    INT("auth", "cache_ttl", auth.cache_ttl, 3600, 0, 2592000),
+    INT("auth", "cache_size", auth.cache_size, 10000, 0, 10000000),
 
     INT("smtp", "max_message_size", smtp.max_message_size, 52428800, 1024, 2147483647),
     INT("smtp", "spool_memory", smtp.spool_memory, 536870912, 1048576, INT64_MAX),
