@@ -3,14 +3,21 @@
  * waiting job, runs it unlocked, appends it to the done list and wakes
  * the loop (uv_async_send coalesces wake-ups; the callback takes the whole
  * list). pending is the loop's own count of jobs not yet handed back; the
- * async handle is referenced only while it is non-zero. */
+ * async handle is referenced only while it is non-zero.
+ *
+ * The threads run at a lower priority (nice +HASH_NICE) than the rest of
+ * the process: when the cores are busy, the loop (every other connection)
+ * and the store's writer go first, and logins wait a little longer. */
 #include "auth/hashpool.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define HASH_POOL_MAX_THREADS 64
+#define HASH_NICE 5
 
 struct hash_pool {
 	uv_loop_t *loop;
@@ -38,6 +45,12 @@ static void append(struct hash_job **head, struct hash_job **tail, struct hash_j
 static void worker(void *arg)
 {
 	struct hash_pool *p = arg;
+	/* Linux: a thread's nice value is its own (PRIO_PROCESS on its tid).
+	 * Raising it needs no privilege; failing to is harmless. */
+	errno = 0;
+	int prio = getpriority(PRIO_PROCESS, (id_t)gettid());
+	if (errno == 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), prio + HASH_NICE);
 	uv_mutex_lock(&p->mu);
 	for (;;) {
 		while (!p->wait_head && !p->stopping)
