@@ -53,7 +53,7 @@ struct auth_pool {
 /* ---- requests ---- */
 
 struct auth_req {
-	struct hash_job work;
+	struct hash_job work; /* first: the job is the request */
 	uv_timer_t timer;
 	struct auth_pool *pool;
 	auth_done_fn done;
