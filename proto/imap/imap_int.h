@@ -42,7 +42,7 @@
  *     cmd_status.c    STATUS; its "* STATUS" line
  *     cmd_list.c      LIST LSUB (-> cmd_status for LIST-STATUS)
  *     cmd_mailbox.c   CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE
- *     cmd_append.c    APPEND (-> cmd_quota)
+ *     cmd_append.c    APPEND REPLACE (-> cmd_quota)
  *     cmd_copy.c      COPY MOVE (-> cmd_quota)
  *     cmd_fetch.c     FETCH
  *     cmd_store.c     STORE
@@ -636,6 +636,7 @@ enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s,
                                         struct imap_cmd *cmd); /* + UNSUBSCRIBE */
 /* cmd_append.c */
 enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_replace(struct imap_session *s, struct imap_cmd *cmd); /* + UID */
 /* cmd_copy.c */
 enum imap_cmd_result imap_cmd_copy(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_move(struct imap_session *s, struct imap_cmd *cmd);
