@@ -21,11 +21,14 @@
 #include "proto/imap/flags.h"
 #include "proto/imap/imap_int.h"
 #include "proto/imap/dates.h"
+#include "proto/imap/imap.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mailurl/fetch.h"
+#include "mailurl/url.h"
 #include "mime/spool.h"
 #include "store/notify.h"
 #include "store/entries.h"
@@ -34,6 +37,8 @@
 #include "store/mailboxes.h"
 
 #define APPEND_MAX_MESSAGES 1000
+#define CATENATE_MAX_PARTS 1000
+#define BADURL_SHOWN 512 /* the longest URL a BADURL code repeats */
 
 struct append_ctx {
 	struct imap_session *s;
@@ -112,6 +117,124 @@ static int crlf_lines(struct append_ctx *c, const char **data, size_t *len)
 	return 0;
 }
 
+/* "BADURL <url>": the URL as sent, cut short, with the bytes a response
+ * code cannot carry (CTL, "]", 8-bit) shown as "?" (RFC 4469 4.1). */
+static const char *badurl_code(struct imap_cmd *cmd, const char *url, size_t len)
+{
+	size_t n = len < BADURL_SHOWN ? len : BADURL_SHOWN;
+	char *t = imap_arena_alloc(&cmd->arena, n + 8);
+	memcpy(t, "BADURL ", 7);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)url[i];
+		t[7 + i] = ch < 0x20 || ch >= 0x7f || ch == ']' ? '?' : (char)ch;
+	}
+	if (n == 0)
+		t[7 + n++] = '?';
+	t[7 + n] = '\0';
+	return t;
+}
+
+/* The bytes of one URL part of CATENATE into the message being built. Only
+ * relative URLs to this account's own messages (RFC 4469 3): no server,
+ * no URLAUTH. Answers NO [BADURL] or [TOOBIG] itself and returns false. */
+static bool catenate_url(struct imap_session *s, struct imap_cmd *cmd, struct mime_spool *m,
+                         const char *url, size_t len)
+{
+	struct mailurl *u = imap_arena_alloc(&cmd->arena, sizeof *u);
+	char mbname[IMAP_MAILBOX_NAME_MAX + 1];
+	struct buf bytes = {0};
+	int r = mailurl_parse(url, len, u) < 0 || u->has_server || u->has_urlauth || !u->uid ||
+	                imap_mailbox_name_decode(s, u->mailbox, strlen(u->mailbox), mbname,
+	                                         sizeof mbname, true) < 0
+	            ? -ENOENT
+	            : 0;
+	size_t room = m->max > m->seen ? m->max - (size_t)m->seen : 0;
+	if (r == 0)
+		r = mailurl_fetch(imap_reader(s), s->account_id, mbname, u, room, &bytes);
+	if (r == 0 && mime_spool_append(m, bytes.data ? bytes.data : "", bytes.len) < 0)
+		r = -ENOMEM;
+	buf_free(&bytes);
+	if (r == -E2BIG) {
+		imap_tagged(s, cmd, "NO", "TOOBIG", "The message would be too big");
+		return false;
+	}
+	if (r == -ENOMEM) {
+		imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
+		return false;
+	}
+	if (r < 0) {
+		imap_tagged(s, cmd, "NO", badurl_code(cmd, url, len), "Cannot fetch that URL");
+		return false;
+	}
+	return true;
+}
+
+/* CATENATE (RFC 4469): the message is the TEXT literals and the bytes of
+ * the URLs in the list, in order, built in a spool of its own (charged to
+ * the spool budget as it grows, bare line ends of TEXT made CRLF) no
+ * bigger than APPENDLIMIT. Answers and returns false on any failure. */
+static bool catenate(struct imap_session *s, struct imap_cmd *cmd, struct append_ctx *c,
+                     const struct imap_arg *list, struct store_append_req *msg)
+{
+	if (list->type != IMAP_ARG_LIST || list->nlist == 0 || list->nlist % 2) {
+		imap_tagged(s, cmd, "BAD", NULL, "CATENATE needs a list of TEXT and URL parts");
+		return false;
+	}
+	if (list->nlist / 2 > CATENATE_MAX_PARTS) {
+		imap_tagged(s, cmd, "NO", "LIMIT", "Too many parts in CATENATE");
+		return false;
+	}
+	for (size_t k = 0; k < list->nlist; k += 2) {
+		const struct imap_arg *kind = &list->list[k], *v = &list->list[k + 1];
+		const char *str;
+		size_t len;
+		if (imap_arg_is_atom(kind, "TEXT")
+		        ? v->type != IMAP_ARG_LITERAL
+		        : !imap_arg_is_atom(kind, "URL") || !imap_arg_astring(v, &str, &len)) {
+			imap_tagged(s, cmd, "BAD", NULL,
+			            "CATENATE parts are TEXT literal or URL string");
+			return false;
+		}
+	}
+	struct mime_spool *m = &c->copies[c->ncopies++];
+	mime_spool_init(m, (size_t)s->cfg->max_literal, true);
+	for (size_t k = 0; k < list->nlist; k += 2) {
+		const struct imap_arg *v = &list->list[k + 1];
+		if (v->type == IMAP_ARG_LITERAL) {
+			if (mime_spool_append(m, v->str, v->len) < 0) {
+				imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
+				return false;
+			}
+		} else {
+			const char *url;
+			size_t len;
+			imap_arg_astring(v, &url, &len);
+			if (!catenate_url(s, cmd, m, url, len))
+				return false;
+		}
+		if (mime_spool_too_big(m)) {
+			imap_tagged(s, cmd, "NO", "TOOBIG", "The message would be too big");
+			return false;
+		}
+		if (m->no_space) {
+			imap_tagged(s, cmd, "NO", "UNAVAILABLE",
+			            "Too much mail arriving, try again later");
+			return false;
+		}
+	}
+	if (mime_spool_end(m) < 0 || m->no_space) {
+		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Too much mail arriving, try again later");
+		return false;
+	}
+	if (m->len == 0) {
+		imap_tagged(s, cmd, "NO", NULL, "Empty message");
+		return false;
+	}
+	msg->data = m->buf;
+	msg->len = m->len;
+	return true;
+}
+
 /* The append-message arguments from args[i] to the end (RFC 3502
  * append-message, repeated up to max times) into c->msgs. On a bad one it
  * answers (BAD, or NO with a code) and returns false: then nothing is
@@ -170,6 +293,17 @@ static bool parse_messages(struct imap_session *s, struct imap_cmd *cmd, struct 
 				return false;
 			}
 			a = &a->list[0];
+		} else if (a && imap_arg_is_atom(a, "CATENATE")) {
+			a = ++i < cmd->nargs ? &cmd->args[i] : NULL;
+			if (!a) {
+				imap_tagged(s, cmd, "BAD", NULL, "CATENATE needs a list");
+				return false;
+			}
+			if (!catenate(s, cmd, c, a, m))
+				return false;
+			c->n++;
+			i++;
+			continue;
 		}
 		if (!a || (a->type != IMAP_ARG_LITERAL && a->type != IMAP_ARG_LITERAL8)) {
 			imap_tagged(s, cmd, "BAD", NULL, "%s needs the message as a literal",

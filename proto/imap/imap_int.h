@@ -5,7 +5,8 @@
  * The files, lowest first
  * ---------------------------------------------------------------------
  * A file calls only files listed before it (and lib/, net/, store/,
- * mime/, auth/, proto/common, proto/sasl); the commands call one another
+ * mime/ (section.h: BODY[section] and BINARY[section] of a parsed message),
+ * mailurl/, auth/, proto/common, proto/sasl); the commands call one another
  * only where noted. The session reaches the handlers through the table
  * it is given, so nothing calls up into a command file.
  *
@@ -19,8 +20,6 @@
  *     fetch_parse.c   FETCH attributes and modifiers (fetch.h)
  *     search_keys.[ch] SEARCH keys, parsed and evaluated per message
  *     render.[ch]     ENVELOPE, BODYSTRUCTURE and IMAP strings of a message
- *     section.[ch]    BODY[section] and BINARY[section] of a parsed message;
- *                     a BINARY part mapped, to decode a range of it alone
  *     index.[ch]      IMAP's precomputed data of a message (store/msg_index)
  *     header_cache.[ch] the loop's caches of header text and raw headers
  *   the session and its services

@@ -417,3 +417,192 @@ def test_replace_quota_is_net(box):
     assert not any(b"EXPUNGE" in ln for ln in out), out
     r.close()
     assert count(box, "Drafts") == 1
+
+
+# ---- CATENATE -------------------------------------------------------------
+
+BOUNDARY = b"------------030308070208000400050907"
+DRAFT = (b"Message-ID: <419399E1.6000505@example.org>\r\n"
+         b"Date: Thu, 12 Nov 2004 16:57:05 +0000\r\n"
+         b"From: Bob Ar <bar@example.org>\r\n"
+         b"MIME-Version: 1.0\r\n"
+         b"To: foo@example.net\r\n"
+         b"Subject: About our holiday trip\r\n"
+         b"Content-Type: multipart/mixed;\r\n"
+         b"              boundary=\"" + BOUNDARY + b"\"\r\n"
+         b"\r\n"
+         b"--" + BOUNDARY + b"\r\n"
+         b"Content-Type: text/plain; charset=us-ascii; format=flowed\r\n"
+         b"Content-Transfer-Encoding: 7bit\r\n"
+         b"\r\n"
+         b"Our travel agent has sent the schedule.\r\n"
+         b"\r\n"
+         b"--" + BOUNDARY + b"\r\n"
+         b"Content-Type: application/x-zip-compressed; name=\"x.zip\"\r\n"
+         b"Content-Transfer-Encoding: base64\r\n"
+         b"\r\n"
+         b"UEsDBBQAAAAIAHVZ\r\n"
+         b"\r\n"
+         b"--" + BOUNDARY + b"--\r\n")
+HEADER_END = DRAFT.index(b"\r\n\r\n") + 4
+
+
+def draft_in_drafts(box):
+    r = Raw(box)
+    _, tag = r.cmd(b"a", b"APPEND Drafts (\\Draft) " + lit(DRAFT, True))
+    m = re.match(rb"a OK \[APPENDUID (\d+) (\d+)\]", tag)
+    assert m, tag
+    return r, int(m.group(1)), int(m.group(2))
+
+
+def fetch_uid(r, mailbox, uid):
+    r.cmd(b"x", b"EXAMINE " + mailbox)
+    out, tag = r.cmd(b"f", b"UID FETCH %d (FLAGS BODY.PEEK[])" % uid)
+    assert tag.startswith(b"f OK") and len(out) == 1, (out, tag)
+    m = re.match(rb"\* \d+ FETCH \(UID \d+ FLAGS \(([^)]*)\) BODY\[\] \{(\d+)\}\r\n", out[0]) or \
+        re.match(rb"\* \d+ FETCH \(FLAGS \(([^)]*)\) UID \d+ BODY\[\] \{(\d+)\}\r\n", out[0])
+    assert m, out[0][:200]
+    start = m.end()
+    return m.group(1), out[0][start:start + int(m.group(2))]
+
+
+def test_catenate_rfc4469_examples(box):
+    r, uv, uid = draft_in_drafts(box)
+    _, tag = r.cmd(b"c", b"CAPABILITY")
+    base = b"/Drafts;UIDVALIDITY=%d/;UID=%d" % (uv, uid)
+    sep = b"\r\n--" + BOUNDARY + b"\r\n"
+    end = b"\r\n--" + BOUNDARY + b"--\r\n"
+    # Example 1: header, the text part (MIME header and body), the whole
+    # earlier message as the second part's body, with synchronising TEXTs
+    out, tag = r.sync(b"A003", [
+        b'APPEND Drafts (\\Seen \\Draft $MDNSent) CATENATE (URL "' + base +
+        b'/;section=HEADER" TEXT {%d}\r\n' % len(sep),
+        sep + b' URL "' + base + b'/;section=1.MIME" URL "' + base +
+        b'/;section=1" TEXT {%d}\r\n' % len(sep),
+        sep + b' URL "/Drafts;UIDVALIDITY=%d/;UID=%d" TEXT {%d}\r\n' % (uv, uid, len(end)),
+        end + b")"])
+    m = re.match(rb"A003 OK \[APPENDUID %d (\d+)\]" % uv, tag)
+    assert m, tag
+    text_mime = (b"Content-Type: text/plain; charset=us-ascii; format=flowed\r\n"
+                 b"Content-Transfer-Encoding: 7bit\r\n\r\n")
+    text_body = b"Our travel agent has sent the schedule.\r\n"
+    want = DRAFT[:HEADER_END] + sep + text_mime + text_body + sep + DRAFT + end
+    flags, got = fetch_uid(r, b"Drafts", int(m.group(1)))
+    assert got == want
+    assert set(flags.split()) - {b"\\Recent"} == {b"\\Seen", b"\\Draft", b"$MDNSent"}, flags
+    # the source was not marked \Seen by being read
+    flags, got = fetch_uid(r, b"Drafts", uid)
+    assert got == DRAFT and b"\\Seen" not in flags, flags
+
+    # Example 2: new text, the old attachment (Section=2.MIME, 2) by URL,
+    # with LITERAL+ this time; APPENDUID in the tagged OK
+    new_text = (DRAFT[:HEADER_END] + b"--" + BOUNDARY + b"\r\n" + text_mime +
+                b"Our travel agent has sent the updated schedule.\r\n\r\nCheers,\r\nBob\r\n"
+                b"--" + BOUNDARY + b"\r\n")
+    out, tag = r.cmd(b"A004", b"APPEND Drafts (\\Seen \\Draft $MDNSent) CATENATE (TEXT " +
+                     lit(new_text, True) + b' URL "' + base + b'/;Section=2.MIME" URL "' + base +
+                     b'/;Section=2" TEXT ' + lit(end, True) + b")")
+    m = re.match(rb"A004 OK \[APPENDUID %d (\d+)\]" % uv, tag)
+    assert m, tag
+    att_mime = DRAFT[DRAFT.index(b"Content-Type: application"):DRAFT.index(b"UEsD")]
+    flags, got = fetch_uid(r, b"Drafts", int(m.group(1)))
+    assert got == new_text + att_mime + b"UEsDBBQAAAAIAHVZ\r\n" + end
+    r.close()
+
+
+def test_catenate_badurl_stores_nothing(box):
+    r, uv, uid = draft_in_drafts(box)
+    r.cmd(b"c", b"CREATE Sent")
+    good = b"/Drafts;UIDVALIDITY=%d/;UID=%d" % (uv, uid)
+    head = b"Subject: Digest\r\nContent-Type: multipart/digest; boundary=x\r\n\r\n--x\r\n"
+    # Example 4: the second URL names no such message
+    bad = b"/Drafts;UIDVALIDITY=%d/;UID=113330/;section=1.5.9" % uv
+    out, tag = r.cmd(b"A003", b"APPEND Sent (\\Seen $MDNSent) CATENATE (TEXT " + lit(head, True) +
+                     b' URL "' + good + b'" TEXT ' + lit(b"\r\n--x\r\n", True) + b' URL "' +
+                     bad + b'" TEXT ' + lit(b"\r\n--x--\r\n", True) + b")")
+    assert tag == b"A003 NO [BADURL " + bad + b"] Cannot fetch that URL", tag
+    for url in [
+        b"/Drafts;UIDVALIDITY=%d/;UID=%d" % (uv + 1, uid),   # UIDVALIDITY changed
+        good + b"/;section=7",                               # no such part
+        good + b"/;section=1.FOO",                           # not a section
+        b"/NoSuchBox/;UID=1",
+        b"imap://%s@localhost/Drafts/;UID=%d" % (USER.encode(), uid),  # absolute
+        good + b";URLAUTH=anonymous",
+        b"Drafts/;UID=1",                                    # not a path
+        b"/Drafts?SUBJECT%20x",
+    ]:
+        out, tag = r.cmd(b"b", b'APPEND Sent CATENATE (URL "' + url + b'")')
+        assert tag.startswith(b"b NO [BADURL " + url.replace(b"]", b"?") + b"]"), (url, tag)
+    # a URL with "]" in it: shown with "?" so the code stays one code
+    out, tag = r.cmd(b"c", b'APPEND Sent CATENATE (URL "/Dr]afts/;UID=1")')
+    assert tag.startswith(b"c NO [BADURL /Dr?afts/;UID=1]"), tag
+    # MULTIAPPEND: a good CATENATE message, then one with a bad URL
+    out, tag = r.cmd(b"d", b'APPEND Sent CATENATE (URL "' + good + b'") CATENATE (URL "' + bad +
+                     b'")')
+    assert tag.startswith(b"d NO [BADURL"), tag
+    # syntax
+    for args in [b"CATENATE ()", b'CATENATE (TEXT "quoted")', b"CATENATE (FOO {1+}\r\nx)",
+                 b"CATENATE (URL)", b"CATENATE", b"CATENATE TEXT"]:
+        out, tag = r.cmd(b"e", b"APPEND Sent " + args)
+        assert tag.startswith(b"e BAD"), (args, tag)
+    _, tag = r.cmd(b"n", b"NOOP")
+    assert tag.startswith(b"n OK")
+    r.close()
+    assert count(box, "Sent") == 0
+
+
+def test_catenate_other_accounts_are_out_of_reach(box):
+    box.add_user("eve@example.test", "eve-secret-1")
+    r, uv, uid = draft_in_drafts(box)
+    # eve's relative URL names eve's own Drafts, where there is nothing
+    s = socket.create_connection((HOST, box.port("imaps")), timeout=30)
+    e = Raw.__new__(Raw)
+    e.sock = ssl_ctx().wrap_socket(s, server_hostname="localhost")
+    e.buf = b""
+    e.line()
+    _, tag = e.cmd(b"l", b'LOGIN "eve@example.test" "eve-secret-1"')
+    assert tag.startswith(b"l OK")
+    _, tag = e.cmd(b"a", b'APPEND Drafts CATENATE (URL "/Drafts;UIDVALIDITY=%d/;UID=%d")'
+                   % (uv, uid))
+    assert tag.startswith(b"a NO [BADURL"), tag
+    e.close()
+    r.close()
+
+
+def test_catenate_toobig_and_multiappend_and_replace(tern_factory):
+    t = tern_factory(extra_config="[imap]\nmax_literal = 4096\n")
+    t.add_user(USER, PASSWORD)
+    r = Raw(t)
+    one = mail("one", 1500)
+    _, tag = r.cmd(b"a", b"APPEND Drafts " + lit(one, True))
+    uv, uid = map(int, re.match(rb"a OK \[APPENDUID (\d+) (\d+)\]", tag).groups())
+    url = b'URL "/Drafts;UIDVALIDITY=%d/;UID=%d"' % (uv, uid)
+    # twice fits APPENDLIMIT, three times does not
+    out, tag = r.cmd(b"b", b"APPEND Drafts CATENATE (" + url + b" " + url + b")")
+    assert re.match(rb"b OK \[APPENDUID %d 2\]" % uv, tag), tag
+    out, tag = r.cmd(b"c", b"APPEND Drafts CATENATE (" + url + b" " + url + b" " + url + b")")
+    assert tag.startswith(b"c NO [TOOBIG]"), tag
+    out, tag = r.cmd(b"d", b"APPEND Drafts CATENATE (TEXT " + lit(b"x" * 3000, True) + b" " +
+                     url + b")")
+    assert tag.startswith(b"d NO [TOOBIG]"), tag
+    # MULTIAPPEND of two CATENATE messages and a plain one
+    out, tag = r.cmd(b"e", b"APPEND Drafts (\\Seen) CATENATE (" + url + b") CATENATE (TEXT " +
+                     lit(b"Subject: x\r\n\r\n", True) + b" " + url[:-1] + b'/;SECTION=TEXT") ' +
+                     lit(one, True))
+    assert re.match(rb"e OK \[APPENDUID %d 3:5\]" % uv, tag), tag
+    flags, got = fetch_uid(r, b"Drafts", 4)
+    assert got == b"Subject: x\r\n\r\n" + one[one.index(b"\r\n\r\n") + 4:]
+    # RFC 8508 4.2: UID REPLACE with CATENATE, the URL naming the message
+    # being replaced
+    r.cmd(b"s", b"SELECT Drafts")
+    out, tag = r.sync(b"A011", [b"UID REPLACE %d Drafts CATENATE (TEXT {71}\r\n" % uid,
+                                b"To: Mitzy <miss.mitzy@example.org>\r\n"
+                                b"Subject: My view of the fireworks\r\n"
+                                b' URL "/Drafts/;UID=%d")' % uid])
+    assert re.fullmatch(rb"\* OK \[APPENDUID %d 6\] Replacement Message ready" % uv, out[0]), out
+    assert out[1:] == [b"* 6 EXISTS", b"* 6 RECENT", b"* 1 EXPUNGE"], out
+    assert tag == b"A011 OK UID REPLACE completed"
+    flags, got = fetch_uid(r, b"Drafts", 6)
+    assert got == (b"To: Mitzy <miss.mitzy@example.org>\r\n"
+                   b"Subject: My view of the fireworks\r\n") + one
+    r.close()
