@@ -42,6 +42,7 @@
  *     cmd_list.c      LIST LSUB (-> cmd_status for LIST-STATUS)
  *     cmd_mailbox.c   CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE
  *     cmd_append.c    APPEND REPLACE (-> cmd_quota)
+ *     cmd_urlauth.c   GENURLAUTH RESETKEY URLFETCH
  *     cmd_copy.c      COPY MOVE (-> cmd_quota)
  *     cmd_fetch.c     FETCH
  *     cmd_store.c     STORE
@@ -636,6 +637,10 @@ enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s,
 /* cmd_append.c */
 enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_replace(struct imap_session *s, struct imap_cmd *cmd); /* + UID */
+/* cmd_urlauth.c */
+enum imap_cmd_result imap_cmd_genurlauth(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_resetkey(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_urlfetch(struct imap_session *s, struct imap_cmd *cmd);
 /* cmd_copy.c */
 enum imap_cmd_result imap_cmd_copy(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_move(struct imap_session *s, struct imap_cmd *cmd);

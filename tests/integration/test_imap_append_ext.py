@@ -606,3 +606,172 @@ def test_catenate_toobig_and_multiappend_and_replace(tern_factory):
     assert got == (b"To: Mitzy <miss.mitzy@example.org>\r\n"
                    b"Subject: My view of the fireworks\r\n") + one
     r.close()
+
+
+# ---- URLAUTH --------------------------------------------------------------
+
+import hashlib  # noqa: E402
+import hmac  # noqa: E402
+
+OWNER = USER.replace("@", "%40")
+BODY = (b"From: Joe <joe@example.com>\r\nSubject: urlauth\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        b"Content-Type: text/plain\r\n\r\nfirst\r\n--b\r\nContent-Type: multipart/alternative; "
+        b"boundary=c\r\n\r\n--c\r\nContent-Type: text/plain\r\n\r\nnot this\r\n--c\r\n"
+        b"Content-Type: text/plain\r\n\r\nSi vis pacem, para bellum.\r\n\r\n--c--\r\n--b--\r\n")
+
+
+def key_of(t, mailbox):
+    db = t.db()
+    row = db.execute("SELECT k.key FROM urlauth_keys k JOIN mailboxes m ON m.id = k.mailbox_id "
+                     "WHERE m.name = ?", (mailbox,)).fetchone()
+    db.close()
+    return row and bytes(row[0])
+
+
+def genurlauth(r, rump, tag=b"g"):
+    out, tag_line = r.cmd(tag, b'GENURLAUTH "' + rump + b'" INTERNAL')
+    assert tag_line == tag + b" OK GENURLAUTH completed", (out, tag_line)
+    m = re.fullmatch(rb'\* GENURLAUTH "(.*)"', out[0])
+    assert m, out
+    return m.group(1)
+
+
+def urlfetch(r, url, tag=b"u"):
+    out, tag_line = r.cmd(tag, b'URLFETCH "' + url + b'"')
+    assert tag_line == tag + b" OK URLFETCH completed", (out, tag_line)
+    assert len(out) == 1, out
+    head = b"* URLFETCH "
+    assert out[0].startswith(head), out
+    rest = out[0][len(head):]
+    m = re.match(rb'"?([^" ]*)"? (NIL|\{(\d+)\}\r\n)', rest)
+    assert m and m.group(1) == url, out
+    if m.group(2) == b"NIL":
+        return None
+    return rest[m.end():m.end() + int(m.group(3))]
+
+
+def test_urlauth_rfc4467_examples(box):
+    r = Raw(box)
+    _, tag = r.cmd(b"a", b"APPEND INBOX " + lit(BODY, True))
+    uid = int(re.match(rb"a OK \[APPENDUID \d+ (\d+)\]", tag).group(1))
+    # a775, a776: no access identifier, no owner
+    _, tag = r.cmd(b"a775", b'GENURLAUTH "imap://%s@example.test/INBOX/;uid=%d/;section=1.2" '
+                   b"INTERNAL" % (OWNER.encode(), uid))
+    assert tag.startswith(b"a775 BAD"), tag
+    _, tag = r.cmd(b"a776", b'GENURLAUTH "imap://example.test/INBOX/;uid=%d/;section=1.2'
+                   b';urlauth=submit+fred" INTERNAL' % uid)
+    assert tag.startswith(b"a776 BAD"), tag
+    # a777: the token is HMAC-SHA1 of the rump under INBOX's new key
+    rump = b"imap://%s@example.test/INBOX/;uid=%d/;section=2.2;urlauth=user+%s" % (
+        OWNER.encode(), uid, USER.encode())
+    full = genurlauth(r, rump, b"a777")
+    key = key_of(box, "INBOX")
+    assert key and len(key) == 32
+    assert full == rump + b":internal:" + hmac.new(key, rump, hashlib.sha1).hexdigest().encode()
+    # a002: URLFETCH gives the part
+    assert urlfetch(r, full, b"a002") == b"Si vis pacem, para bellum.\r\n"
+    # the key stays: a second URL is signed with the same one
+    again = genurlauth(r, rump)
+    assert again == full
+    r.close()
+
+
+def test_urlauth_access_identifiers_and_tampering(box):
+    box.add_user("eve@example.test", "eve-secret-1")
+    r = Raw(box)
+    _, tag = r.cmd(b"a", b"APPEND INBOX " + lit(BODY, True) + b" " + lit(mail("other"), True))
+    base = b"imap://%s@example.test/INBOX/;uid=1" % OWNER.encode()
+    urls = {acc: genurlauth(r, base + b";urlauth=" + acc)
+            for acc in (b"anonymous", b"authuser", b"user+eve%40example.test",
+                        b"user+" + OWNER.encode(), b"submit+" + OWNER.encode())}
+    e = Raw.__new__(Raw)
+    s = socket.create_connection((HOST, box.port("imaps")), timeout=30)
+    e.sock = ssl_ctx().wrap_socket(s, server_hostname="localhost")
+    e.buf = b""
+    e.line()
+    _, tag = e.cmd(b"l", b'LOGIN "eve@example.test" "eve-secret-1"')
+    for acc, url in urls.items():
+        for who, c in ((b"owner", r), (b"eve", e)):
+            got = urlfetch(c, url)
+            allowed = acc in (b"anonymous", b"authuser") or \
+                (acc == b"user+eve%40example.test" and who == b"eve") or \
+                (acc == b"user+" + OWNER.encode() and who == b"owner")
+            assert (got == BODY) == allowed, (acc, who, got)
+    good = urls[b"anonymous"]
+    token = good.rsplit(b":", 1)[1]
+    for bad in [
+        good[:-1] + (b"0" if good[-1:] != b"0" else b"1"),         # wrong token
+        good.replace(b"/;uid=1", b"/;uid=2"),                      # another message
+        good.replace(b"INBOX", b"Drafts"),                         # another mailbox
+        good.replace(b":internal:", b":other:"),                   # another mechanism
+        good.replace(b"example.test/", b"example.test/INBOX/;uid=1;urlauth=anonymous:internal:" +
+                     token + b"/"),
+        b"/INBOX/;uid=1;urlauth=anonymous:internal:" + token,     # relative
+        base + b";urlauth=anonymous",                              # no token
+        b"imap://eve%40example.test@example.test/INBOX/;uid=1;urlauth=anonymous:internal:" +
+        token,                                                     # another owner
+    ]:
+        assert urlfetch(e, bad) is None, bad
+    # EXPIRE: signed in, and checked
+    past = genurlauth(r, base + b";EXPIRE=2001-01-01T00:00:00Z;urlauth=anonymous")
+    assert urlfetch(e, past) is None
+    future = genurlauth(r, base + b";EXPIRE=2099-01-01T00:00:00Z;urlauth=anonymous")
+    assert urlfetch(e, future) == BODY
+    assert urlfetch(e, future.replace(b"2099", b"2098")) is None
+    # eve cannot sign URLs to dora's mailbox
+    _, tag = e.cmd(b"x", b'GENURLAUTH "' + base + b';urlauth=anonymous" INTERNAL')
+    assert tag.startswith(b"x BAD"), tag
+    # several at once, and bounds
+    out, tag = e.cmd(b"m", b'URLFETCH "' + good + b'" "' + base + b'" "/x"')
+    assert tag.startswith(b"m OK") and out[0].count(b" NIL") == 2, out
+    _, tag = e.cmd(b"n", b"URLFETCH " + b" ".join([b'"/x"'] * 101))
+    assert tag.startswith(b"n NO [LIMIT]"), tag
+    _, tag = e.cmd(b"o", b"URLFETCH")
+    assert tag.startswith(b"o BAD"), tag
+    _, tag = r.cmd(b"p", b'GENURLAUTH "' + base + b';urlauth=anonymous" XSAMPLE')
+    assert tag.startswith(b"p BAD"), tag
+    _, tag = r.cmd(b"q", b'GENURLAUTH "' + base + b';urlauth=anonymous"')
+    assert tag.startswith(b"q BAD"), tag
+    _, tag = r.cmd(b"q", b'GENURLAUTH "' + base + b';urlauth=someone" INTERNAL')
+    assert tag.startswith(b"q BAD"), tag
+    e.close()
+    r.close()
+
+
+def test_urlauth_resetkey(box):
+    r = Raw(box)
+    _, tag = r.cmd(b"a", b"APPEND INBOX " + lit(BODY, True))
+    _, tag = r.cmd(b"b", b"APPEND Drafts " + lit(BODY, True))
+    inbox = genurlauth(r, b"imap://%s@example.test/INBOX/;uid=1;urlauth=authuser" %
+                       OWNER.encode())
+    drafts = genurlauth(r, b"imap://%s@example.test/Drafts/;uid=1;urlauth=authuser" %
+                        OWNER.encode())
+    assert urlfetch(r, inbox) == BODY and urlfetch(r, drafts) == BODY
+    # a32: one mailbox's key, with URLMECH; what it signed is revoked
+    _, tag = r.cmd(b"a32", b"RESETKEY INBOX")
+    assert tag == b"a32 OK [URLMECH INTERNAL] Key reset", tag
+    assert urlfetch(r, inbox) is None and urlfetch(r, drafts) == BODY
+    inbox2 = genurlauth(r, inbox.rsplit(b":", 2)[0])
+    assert inbox2 != inbox and urlfetch(r, inbox2) == BODY
+    _, tag = r.cmd(b"a33", b"RESETKEY INBOX XSAMPLE")
+    assert tag.startswith(b"a33 BAD"), tag
+    _, tag = r.cmd(b"a34", b"RESETKEY INBOX INTERNAL")
+    assert tag.startswith(b"a34 OK [URLMECH INTERNAL]"), tag
+    _, tag = r.cmd(b"a35", b"RESETKEY NoSuchBox")
+    assert tag.startswith(b"a35 NO"), tag
+    # a31: every key
+    drafts2 = genurlauth(r, drafts.rsplit(b":", 2)[0])
+    _, tag = r.cmd(b"a31", b"RESETKEY")
+    assert tag == b"a31 OK All keys removed", tag
+    assert urlfetch(r, drafts2) is None and urlfetch(r, drafts) is None
+    # a deleted mailbox takes its key along
+    r.cmd(b"c", b"CREATE Tmp")
+    r.cmd(b"d", b"APPEND Tmp " + lit(BODY, True))
+    tmp = genurlauth(r, b"imap://%s@example.test/Tmp/;uid=1;urlauth=authuser" % OWNER.encode())
+    assert urlfetch(r, tmp) == BODY
+    r.cmd(b"e", b"DELETE Tmp")
+    r.cmd(b"f", b"CREATE Tmp")
+    r.cmd(b"g", b"APPEND Tmp " + lit(BODY, True))
+    assert urlfetch(r, tmp) is None
+    r.close()

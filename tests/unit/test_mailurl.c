@@ -1,6 +1,7 @@
 /* test_mailurl: the IMAP URL parser (mailurl/url.h) on the RFC 4469,
  * RFC 4467 and RFC 5092 examples, and what it must refuse. */
 #include "mailurl/url.h"
+#include "mailurl/urlauth.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -95,5 +96,50 @@ int main(void)
 	big[0] = '/';
 	CHECK(mailurl_parse(big, sizeof big, &u) == -EINVAL, "too long");
 	CHECK(mailurl_parse("/INBOX\0/;UID=1", 14, &u) == -EINVAL, "NUL in the URL");
+
+	/* INTERNAL tokens: HMAC-SHA1 of the rump (Python's hmac agrees) */
+	uint8_t key[STORE_URLAUTH_KEY_LEN];
+	char token[MAILURL_TOKEN_HEX + 1];
+	for (int i = 0; i < STORE_URLAUTH_KEY_LEN; i++)
+		key[i] = (uint8_t)i;
+	const char *rump = "imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred";
+	CHECK(mailurl_urlauth_token(key, rump, strlen(rump), token) == 0 &&
+	          strcmp(token, "db1589be4a824223fcc168c923e08ae6bdb5ec6f") == 0,
+	      "token %s", token);
+
+	/* access identifiers */
+	struct mailurl_requester joe = {.address = "joe@example.com"}, anon = {0},
+	                         joe_submit = {.address = "joe@example.com", .submit = true};
+	CHECK(parse("imap://o@h/INBOX/;UID=1;URLAUTH=anonymous") == 0 &&
+	          mailurl_urlauth_allows(&u, &anon) && mailurl_urlauth_allows(&u, &joe),
+	      "anonymous");
+	CHECK(parse("imap://o@h/INBOX/;UID=1;URLAUTH=authuser") == 0 &&
+	          !mailurl_urlauth_allows(&u, &anon) && mailurl_urlauth_allows(&u, &joe),
+	      "authuser");
+	CHECK(parse("imap://o@h/INBOX/;UID=1;URLAUTH=user+JOE%40example.com") == 0 &&
+	          mailurl_urlauth_allows(&u, &joe) && !mailurl_urlauth_allows(&u, &joe_submit) &&
+	          !mailurl_urlauth_allows(&u, &anon),
+	      "user+");
+	CHECK(parse("imap://o@h/INBOX/;UID=1;URLAUTH=submit+joe%40example.com") == 0 &&
+	          !mailurl_urlauth_allows(&u, &joe) && mailurl_urlauth_allows(&u, &joe_submit),
+	      "submit+");
+	CHECK(parse("imap://o@h/INBOX/;UID=1;URLAUTH=user+fred") == 0 &&
+	          !mailurl_urlauth_allows(&u, &joe),
+	      "user+ another");
+
+	/* mailbox names from URLs */
+	char name[64];
+	CHECK(mailurl_mailbox_name("inbox", name, sizeof name) == 5 && strcmp(name, "INBOX") == 0,
+	      "inbox");
+	CHECK(mailurl_mailbox_name("Entw&APw-rfe", name, sizeof name) > 0 &&
+	          strcmp(name, "Entwürfe") == 0,
+	      "mutf7");
+	CHECK(mailurl_mailbox_name("Entwürfe", name, sizeof name) > 0 &&
+	          strcmp(name, "Entwürfe") == 0,
+	      "utf8");
+	CHECK(mailurl_mailbox_name("a\xff"
+	                           "b",
+	                           name, sizeof name) < 0,
+	      "not UTF-8");
 	return check_report("test_mailurl");
 }
