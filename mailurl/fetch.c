@@ -27,7 +27,7 @@ static int add_range(struct buf *out, const char *data, size_t n, const struct m
 }
 
 int mailurl_fetch(struct store_rd *rd, int64_t account_id, const char *mailbox,
-                  const struct mailurl *u, size_t max, struct buf *out)
+                  const struct mailurl *u, size_t max, uint64_t *read_left, struct buf *out)
 {
 	int64_t mailbox_id;
 	struct store_mailbox mb;
@@ -46,8 +46,11 @@ int mailurl_fetch(struct store_rd *rd, int64_t account_id, const char *mailbox,
 		return r < 0 ? r : -ENOENT;
 	/* a whole message must fit; a section is cut from whatever the store
 	 * accepted, and then must fit */
-	if (e.size < 0 || (!u->section[0] && !u->has_partial && (uint64_t)e.size > max))
+	if (e.size < 0 || (!u->section[0] && !u->has_partial && (uint64_t)e.size > max) ||
+	    (read_left && (uint64_t)e.size > *read_left))
 		return -E2BIG;
+	if (read_left)
+		*read_left -= (uint64_t)e.size;
 	char *raw = malloc((size_t)e.size + 1);
 	if (!raw)
 		return -ENOMEM;

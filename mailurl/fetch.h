@@ -21,12 +21,14 @@ struct store_rd;
 
 /* Append the bytes u names to out, from the mailbox called mailbox (the
  * store's internal UTF-8 name: the caller decodes u->mailbox its way) of
- * account_id. Returns 0; -ENOENT when the mailbox, its UIDVALIDITY, the
- * message or the section is not there (or u names no message); -EINVAL
- * for a section that is not valid IMAP syntax; -E2BIG when the message to
- * read or the result would exceed max bytes; -ENOMEM; or the store's
- * error. */
+ * account_id. The whole message is read (and parsed for a section), so a
+ * command that fetches many URLs passes *read_left, the message bytes it
+ * may still read, which this lowers (NULL: no such bound). Returns 0;
+ * -ENOENT when the mailbox, its UIDVALIDITY, the message or the section is
+ * not there (or u names no message); -EINVAL for a section that is not
+ * valid IMAP syntax; -E2BIG when the result would exceed max bytes or the
+ * message is more than *read_left; -ENOMEM; or the store's error. */
 int mailurl_fetch(struct store_rd *rd, int64_t account_id, const char *mailbox,
-                  const struct mailurl *u, size_t max, struct buf *out);
+                  const struct mailurl *u, size_t max, uint64_t *read_left, struct buf *out);
 
 #endif

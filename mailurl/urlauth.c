@@ -72,7 +72,7 @@ static bool token_equal(const char *a, const char *b)
 
 int mailurl_urlauth_fetch(struct store_rd *rd, const char *url, size_t len, const struct mailurl *u,
                           int64_t now, const struct mailurl_requester *r, size_t max,
-                          struct buf *out)
+                          uint64_t *read_left, struct buf *out)
 {
 	struct store_account owner;
 	int64_t mailbox_id;
@@ -90,5 +90,5 @@ int mailurl_urlauth_fetch(struct store_rd *rd, const char *url, size_t len, cons
 	    store_urlauth_key_get(rd, mailbox_id, key) != 1 ||
 	    mailurl_urlauth_token(key, url, u->rump_len, want) < 0 || !token_equal(u->token, want))
 		return -EACCES;
-	return mailurl_fetch(rd, owner.id, name, u, max, out);
+	return mailurl_fetch(rd, owner.id, name, u, max, read_left, out);
 }

@@ -42,11 +42,12 @@ bool mailurl_urlauth_allows(const struct mailurl *u, const struct mailurl_reques
 /* Check a full URLAUTH URL (url[0..len) parsed into u) and append its
  * bytes to out: absolute, INTERNAL, not expired at now, allowed for r,
  * the owner's account enabled, the token right for the mailbox's current
- * key, then mailurl_fetch() within max. 0, -EACCES (any check failed:
- * the caller says no more than that), or mailurl_fetch()'s errors. */
+ * key, then mailurl_fetch() within max and *read_left (may be NULL).
+ * 0, -EACCES (any check failed: the caller says no more than that), or
+ * mailurl_fetch()'s errors. */
 int mailurl_urlauth_fetch(struct store_rd *rd, const char *url, size_t len, const struct mailurl *u,
                           int64_t now, const struct mailurl_requester *r, size_t max,
-                          struct buf *out);
+                          uint64_t *read_left, struct buf *out);
 
 /* The store's internal mailbox name for a URL's wire name: modified
  * UTF-7 decoded (UTF-8 as is when it is not valid mUTF-7), INBOX in any

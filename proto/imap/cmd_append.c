@@ -42,6 +42,10 @@
 
 struct append_ctx {
 	struct imap_session *s;
+	/* Message bytes CATENATE's URLs may still read in this command: each
+	 * reads its whole message, so 1000 URLs to parts of one big message
+	 * must not read it 1000 times (twice APPENDLIMIT in all). */
+	uint64_t url_read_left;
 	struct store_append_req *msgs;
 	size_t n;
 	int64_t mailbox_id;
@@ -137,8 +141,8 @@ static const char *badurl_code(struct imap_cmd *cmd, const char *url, size_t len
 /* The bytes of one URL part of CATENATE into the message being built. Only
  * relative URLs to this account's own messages (RFC 4469 3): no server,
  * no URLAUTH. Answers NO [BADURL] or [TOOBIG] itself and returns false. */
-static bool catenate_url(struct imap_session *s, struct imap_cmd *cmd, struct mime_spool *m,
-                         const char *url, size_t len)
+static bool catenate_url(struct imap_session *s, struct imap_cmd *cmd, struct append_ctx *c,
+                         struct mime_spool *m, const char *url, size_t len)
 {
 	struct mailurl *u = imap_arena_alloc(&cmd->arena, sizeof *u);
 	char mbname[IMAP_MAILBOX_NAME_MAX + 1];
@@ -150,7 +154,8 @@ static bool catenate_url(struct imap_session *s, struct imap_cmd *cmd, struct mi
 	            : 0;
 	size_t room = m->max > m->seen ? m->max - (size_t)m->seen : 0;
 	if (r == 0)
-		r = mailurl_fetch(imap_reader(s), s->account_id, mbname, u, room, &bytes);
+		r = mailurl_fetch(imap_reader(s), s->account_id, mbname, u, room, &c->url_read_left,
+		                  &bytes);
 	if (r == 0 && mime_spool_append(m, bytes.data ? bytes.data : "", bytes.len) < 0)
 		r = -ENOMEM;
 	buf_free(&bytes);
@@ -209,7 +214,7 @@ static bool catenate(struct imap_session *s, struct imap_cmd *cmd, struct append
 			const char *url;
 			size_t len;
 			imap_arg_astring(v, &url, &len);
-			if (!catenate_url(s, cmd, m, url, len))
+			if (!catenate_url(s, cmd, c, m, url, len))
 				return false;
 		}
 		if (mime_spool_too_big(m)) {
@@ -242,6 +247,7 @@ static bool catenate(struct imap_session *s, struct imap_cmd *cmd, struct append
 static bool parse_messages(struct imap_session *s, struct imap_cmd *cmd, struct append_ctx *c,
                            size_t i, size_t max)
 {
+	c->url_read_left = 2 * (uint64_t)s->cfg->max_literal;
 	c->msgs = imap_arena_alloc(&cmd->arena, sizeof *c->msgs * (cmd->nargs));
 	c->copies = imap_arena_alloc(&cmd->arena, sizeof *c->copies * (cmd->nargs));
 	uint64_t quota = imap_account_quota(s);

@@ -221,6 +221,9 @@ enum imap_cmd_result imap_cmd_urlfetch(struct imap_session *s, struct imap_cmd *
 	}
 	struct mailurl_requester who = {.address = s->address, .submit = false};
 	struct mailurl *u = imap_arena_alloc(&cmd->arena, sizeof *u);
+	/* Each URL reads its whole message: the command may read twice
+	 * APPENDLIMIT, the rest get NIL. */
+	uint64_t read_left = 2 * (uint64_t)s->cfg->max_literal;
 	imap_printf(s, "* URLFETCH");
 	for (size_t i = 0; i < cmd->nargs; i++) {
 		const char *url;
@@ -230,7 +233,8 @@ enum imap_cmd_result imap_cmd_urlfetch(struct imap_session *s, struct imap_cmd *
 		int r = mailurl_parse(url, len, u);
 		if (r == 0)
 			r = mailurl_urlauth_fetch(imap_reader(s), url, len, u, (int64_t)time(NULL),
-			                          &who, (size_t)s->cfg->max_literal, &data);
+			                          &who, (size_t)s->cfg->max_literal, &read_left,
+			                          &data);
 		if (r < 0)
 			imap_log(s, LOG_INFO, "event=urlfetch_refused err=%d", r);
 		imap_write(s, " ", 1);

@@ -616,7 +616,7 @@ static void proceed_burl(struct smtp_session *s, struct cmd_ctx *x)
 		size_t room =
 		    s->txn.msg.max > s->txn.msg.seen ? s->txn.msg.max - s->txn.msg.seen : 0;
 		int rc = mailurl_urlauth_fetch(store_reader(s->env->store), x->arg, x->len, u,
-		                               (int64_t)time(NULL), &who, room, &data);
+		                               (int64_t)time(NULL), &who, room, NULL, &data);
 		if (rc == -EACCES)
 			r = SMTP_R_BURL_AUTH;
 		else if (rc == -E2BIG)

@@ -585,12 +585,20 @@ def test_catenate_toobig_and_multiappend_and_replace(tern_factory):
     out, tag = r.cmd(b"d", b"APPEND Drafts CATENATE (TEXT " + lit(b"x" * 3000, True) + b" " +
                      url + b")")
     assert tag.startswith(b"d NO [TOOBIG]"), tag
+    # a command's URLs read at most twice APPENDLIMIT of messages, however
+    # small the parts they take: five headers of the 1.5 KB message fit,
+    # six do not
+    hdr = b" " + url[:-1] + b'/;SECTION=HEADER"'
+    out, tag = r.cmd(b"d2", b"APPEND Drafts CATENATE (" + (hdr * 5)[1:] + b")")
+    assert tag.startswith(b"d2 OK"), tag
+    out, tag = r.cmd(b"d3", b"APPEND Drafts CATENATE (" + (hdr * 6)[1:] + b")")
+    assert tag.startswith(b"d3 NO [TOOBIG]"), tag
     # MULTIAPPEND of two CATENATE messages and a plain one
     out, tag = r.cmd(b"e", b"APPEND Drafts (\\Seen) CATENATE (" + url + b") CATENATE (TEXT " +
                      lit(b"Subject: x\r\n\r\n", True) + b" " + url[:-1] + b'/;SECTION=TEXT") ' +
                      lit(one, True))
-    assert re.match(rb"e OK \[APPENDUID %d 3:5\]" % uv, tag), tag
-    flags, got = fetch_uid(r, b"Drafts", 4)
+    assert re.match(rb"e OK \[APPENDUID %d 4:6\]" % uv, tag), tag
+    flags, got = fetch_uid(r, b"Drafts", 5)
     assert got == b"Subject: x\r\n\r\n" + one[one.index(b"\r\n\r\n") + 4:]
     # RFC 8508 4.2: UID REPLACE with CATENATE, the URL naming the message
     # being replaced
@@ -599,10 +607,10 @@ def test_catenate_toobig_and_multiappend_and_replace(tern_factory):
                                 b"To: Mitzy <miss.mitzy@example.org>\r\n"
                                 b"Subject: My view of the fireworks\r\n"
                                 b' URL "/Drafts/;UID=%d")' % uid])
-    assert re.fullmatch(rb"\* OK \[APPENDUID %d 6\] Replacement Message ready" % uv, out[0]), out
-    assert out[1:] == [b"* 6 EXISTS", b"* 6 RECENT", b"* 1 EXPUNGE"], out
+    assert re.fullmatch(rb"\* OK \[APPENDUID %d 7\] Replacement Message ready" % uv, out[0]), out
+    assert out[1:] == [b"* 7 EXISTS", b"* 7 RECENT", b"* 1 EXPUNGE"], out
     assert tag == b"A011 OK UID REPLACE completed"
-    flags, got = fetch_uid(r, b"Drafts", 6)
+    flags, got = fetch_uid(r, b"Drafts", 7)
     assert got == (b"To: Mitzy <miss.mitzy@example.org>\r\n"
                    b"Subject: My view of the fireworks\r\n") + one
     r.close()
