@@ -46,6 +46,7 @@ struct append_ctx {
 	 * reads its whole message, so 1000 URLs to parts of one big message
 	 * must not read it 1000 times (twice APPENDLIMIT in all). */
 	uint64_t url_read_left;
+	struct mailurl *url; /* CATENATE's URL being read, one for the command */
 	struct store_append_req *msgs;
 	size_t n;
 	int64_t mailbox_id;
@@ -144,7 +145,9 @@ static const char *badurl_code(struct imap_cmd *cmd, const char *url, size_t len
 static bool catenate_url(struct imap_session *s, struct imap_cmd *cmd, struct append_ctx *c,
                          struct mime_spool *m, const char *url, size_t len)
 {
-	struct mailurl *u = imap_arena_alloc(&cmd->arena, sizeof *u);
+	if (!c->url)
+		c->url = imap_arena_alloc(&cmd->arena, sizeof *c->url);
+	struct mailurl *u = c->url;
 	char mbname[IMAP_MAILBOX_NAME_MAX + 1];
 	struct buf bytes = {0};
 	int r = mailurl_parse(url, len, u) < 0 || u->has_server || u->has_urlauth || !u->uid ||
