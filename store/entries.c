@@ -613,6 +613,19 @@ int store_append_job(struct store_tx *tx, void *arg)
 	return 0;
 }
 
+int store_replace_job(struct store_tx *tx, void *arg)
+{
+	struct store_replace_req *q = arg;
+	int r = store_entries_expunge(tx, q->old_mailbox_id, &q->old_uid, 1);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return -ESTALE;
+	int64_t m = store_mailbox_modseq(tx->rd.db, q->old_mailbox_id);
+	q->expunge_modseq = m > 0 ? m : 0;
+	return store_append_job(tx, &q->append);
+}
+
 int store_expunge_job(struct store_tx *tx, void *arg)
 {
 	sqlite3 *db = tx->rd.db;

@@ -147,6 +147,19 @@ struct store_append_req {
 };
 int store_append_job(struct store_tx *tx, void *arg);
 
+/* IMAP REPLACE (RFC 8508): expunge one message and append another as one
+ * step. The expunge comes first, so the append's quota check sees the net
+ * change (RFC 8508 3.4). -ESTALE: the old message is gone (nothing done);
+ * otherwise store_append_job's errors, with nothing done either. */
+struct store_replace_req {
+	struct store_append_req append;
+	int64_t old_mailbox_id;
+	uint32_t old_uid;
+	/* result: old_mailbox_id's highestmodseq after the expunge */
+	int64_t expunge_modseq;
+};
+int store_replace_job(struct store_tx *tx, void *arg);
+
 struct store_expunge_req {
 	int64_t mailbox_id;
 	const uint32_t *uids; /* candidates, ascending; NULL = every \Deleted */

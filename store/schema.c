@@ -230,6 +230,13 @@ static const char *const migrations[] = {
     "  retired INTEGER,\n"
     "  UNIQUE(domain_id, selector)\n"
     ");\n",
+    /* 8 -> 9: URLAUTH's mailbox access keys (store/urlauth.c, RFC 4467):
+     * one secret per mailbox that signs the URLs GENURLAUTH hands out.
+     * Made on first use, replaced by RESETKEY, gone with the mailbox. */
+    "CREATE TABLE urlauth_keys(\n"
+    "  mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,\n"
+    "  key BLOB NOT NULL\n"
+    ");\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

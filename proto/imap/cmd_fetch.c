@@ -40,7 +40,7 @@
 #include <string.h>
 
 #include "proto/imap/dates.h"
-#include "proto/imap/section.h"
+#include "mime/section.h"
 #include "mime/mime.h"
 #include "store/notify.h"
 #include "store/entries.h"

@@ -46,6 +46,9 @@ const struct imap_command imap_commands[] = {
     {"STATUS", imap_cmd_status, A},
     {"APPEND", imap_cmd_append, A},
     {"IDLE", imap_cmd_idle, A},
+    {"GENURLAUTH", imap_cmd_genurlauth, A},
+    {"RESETKEY", imap_cmd_resetkey, A},
+    {"URLFETCH", imap_cmd_urlfetch, A},
     {"GETQUOTA", imap_cmd_getquota, A},
     {"GETQUOTAROOT", imap_cmd_getquotaroot, A},
     {"SETQUOTA", imap_cmd_setquota, A},
@@ -58,6 +61,7 @@ const struct imap_command imap_commands[] = {
     {"STORE", imap_cmd_store, S | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE | IMAP_CMD_WRITE},
     {"SEARCH", imap_cmd_search, S | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE},
     {"COPY", imap_cmd_copy, S | IMAP_CMD_UID},
+    {"REPLACE", imap_cmd_replace, S | IMAP_CMD_UID | IMAP_CMD_BREAKS_SEQ | IMAP_CMD_WRITE},
     {"MOVE", imap_cmd_move, S | IMAP_CMD_UID | IMAP_CMD_BREAKS_SEQ | IMAP_CMD_WRITE},
 };
 

@@ -5,7 +5,8 @@
  * The files, lowest first
  * ---------------------------------------------------------------------
  * A file calls only files listed before it (and lib/, net/, store/,
- * mime/, auth/, proto/common, proto/sasl); the commands call one another
+ * mime/ (section.h: BODY[section] and BINARY[section] of a parsed message),
+ * mailurl/, auth/, proto/common, proto/sasl); the commands call one another
  * only where noted. The session reaches the handlers through the table
  * it is given, so nothing calls up into a command file.
  *
@@ -19,8 +20,6 @@
  *     fetch_parse.c   FETCH attributes and modifiers (fetch.h)
  *     search_keys.[ch] SEARCH keys, parsed and evaluated per message
  *     render.[ch]     ENVELOPE, BODYSTRUCTURE and IMAP strings of a message
- *     section.[ch]    BODY[section] and BINARY[section] of a parsed message;
- *                     a BINARY part mapped, to decode a range of it alone
  *     index.[ch]      IMAP's precomputed data of a message (store/msg_index)
  *     header_cache.[ch] the loop's caches of header text and raw headers
  *   the session and its services
@@ -42,7 +41,8 @@
  *     cmd_status.c    STATUS; its "* STATUS" line
  *     cmd_list.c      LIST LSUB (-> cmd_status for LIST-STATUS)
  *     cmd_mailbox.c   CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE
- *     cmd_append.c    APPEND (-> cmd_quota)
+ *     cmd_append.c    APPEND REPLACE (-> cmd_quota)
+ *     cmd_urlauth.c   GENURLAUTH RESETKEY URLFETCH
  *     cmd_copy.c      COPY MOVE (-> cmd_quota)
  *     cmd_fetch.c     FETCH
  *     cmd_store.c     STORE
@@ -636,6 +636,11 @@ enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s,
                                         struct imap_cmd *cmd); /* + UNSUBSCRIBE */
 /* cmd_append.c */
 enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_replace(struct imap_session *s, struct imap_cmd *cmd); /* + UID */
+/* cmd_urlauth.c */
+enum imap_cmd_result imap_cmd_genurlauth(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_resetkey(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_urlfetch(struct imap_session *s, struct imap_cmd *cmd);
 /* cmd_copy.c */
 enum imap_cmd_result imap_cmd_copy(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_move(struct imap_session *s, struct imap_cmd *cmd);

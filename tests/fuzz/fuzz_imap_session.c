@@ -3,7 +3,7 @@
  *
  * Why this target exists: fuzz_imap_parser and fuzz_imap_search cover the
  * parsers, but the command handlers (FETCH sections and partials, STORE,
- * COPY/MOVE, EXPUNGE, SEARCH, APPEND literals, IDLE, ENABLE
+ * COPY/MOVE, EXPUNGE, SEARCH, APPEND literals (MULTIAPPEND, CATENATE, REPLACE), IDLE, ENABLE
  * CONDSTORE/QRESYNC, SELECT with QRESYNC, RENAME/DELETE, STATUS, quotas,
  * COMPRESS) and their sequencing (AGAIN/ASYNC, store commits, pipelined
  * input behind a literal, a close while a job runs) only run in a session.
@@ -399,8 +399,9 @@ static const char *const tokens[] = {
     "LSUB ",
     "ENABLE ",
     "GETQUOTAROOT INBOX",
-    "GETQUOTA \"\"",
-    "SETQUOTA \"\" (STORAGE 1)",
+    "a APPEND INBOX CATENATE (URL \"/INBOX/;UID=1/;SECTION=1.MIME\" TEXT {2+}\r\nhi "
+    "URL \"/INBOX;UIDVALIDITY=1/;UID=2/;PARTIAL=3.9\")\r\n",
+    "REPLACE 1 INBOX ",
     "CHECK",
     "CLOSE",
     "UNSELECT",

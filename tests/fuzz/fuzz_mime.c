@@ -1,5 +1,5 @@
 /* fuzz_mime: arbitrary bytes through everything mime/ offers, and through
- * the IMAP renderings of its tree (proto/imap/render.c, section.c).
+ * the IMAP renderings of its tree (proto/imap/render.c) and mime/section.c.
  *
  * Parse, then check the tree's invariants (offsets nested and in range,
  * sizes and line counts consistent with the bytes, depth and part limits),
@@ -9,7 +9,7 @@
  * input.  Every walk is iterative: the tree may be MIME_MAX_DEPTH deep. */
 #include "mime/mime.h"
 #include "proto/imap/render.h"
-#include "proto/imap/section.h"
+#include "mime/section.h"
 
 #include <stddef.h>
 #include <stdint.h>
