@@ -32,6 +32,10 @@ static void unselect(struct imap_session *s)
 	free(s->sel.keywords);
 	free(s->sel.recent_more);
 	memset(&s->sel, 0, sizeof s->sel);
+	/* $ (RFC 5182 §2.1) names messages of this mailbox only */
+	free(s->searchres);
+	s->searchres = NULL;
+	s->nsearchres = 0;
 	imap_enter_state(s, IMAP_AUTH);
 }
 

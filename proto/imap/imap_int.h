@@ -28,6 +28,7 @@
  *     output.c        writing: bytes, lines, untagged responses, strings
  *     compress.c      COMPRESS=DEFLATE as a conn filter
  *     capability.c    the capability list; may a password be sent here
+ *     esearch.[ch]    the "* ESEARCH" writer (RETURN data, PARTIAL, ADDTO)
  *     recent.c        \Recent (IMAP4rev1)
  *     updates.c       the session's view and other sessions' changes
  *     reply.c         the tagged reply; the mailbox-name argument check
@@ -46,7 +47,7 @@
  *     cmd_copy.c      COPY MOVE (-> cmd_quota)
  *     cmd_fetch.c     FETCH
  *     cmd_store.c     STORE
- *     cmd_search.c    SEARCH
+ *     cmd_search.c    SEARCH (SAVE/$, RETURN via esearch.c)
  *     cmd_idle.c      IDLE
  *   the top
  *     commands.c      the command table: name, handler, flags
