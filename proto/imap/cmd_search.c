@@ -1,7 +1,9 @@
 /* cmd_search: SEARCH and UID SEARCH (RFC 9051 §6.4.4), with ESEARCH
  * return options (RFC 4731) and PARTIAL (RFC 9394) written by esearch.c,
  * SAVE/$ (RFC 5182: a NO of a SAVE search empties $, SELECT resets it),
- * WITHIN's OLDER/YOUNGER (RFC 5032) and MODSEQ (RFC 7162).
+ * WITHIN's OLDER/YOUNGER (RFC 5032), MODSEQ (RFC 7162), and RETURN
+ * (UPDATE) / CANCELUPDATE of CONTEXT=SEARCH (RFC 5267 §4, the contexts
+ * themselves in search_context.c).
  *
  * Steps (cmd->step):
  *   0  parse; resolve every sequence/UID set against the view;
@@ -388,8 +390,53 @@ static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
 		buf_free(&b);
 	}
 	free(nums);
-	imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sSEARCH completed",
-	            cmd->uid ? "UID " : "");
+	const char *done = "";
+	if (q->ret & IMAP_SEARCH_RET_UPDATE) {
+		/* CONTEXT=SEARCH (RFC 5267 §4.3): keep the query and its result;
+		 * the context takes the command's arena, search_ctx_free frees
+		 * what the context copied */
+		int r = imap_search_context_add(s, cmd, q, c->hits, c->nhits);
+		if (r == 0) {
+			search_ctx_free(cmd);
+			done = ", will notify";
+		} else {
+			imap_printf(s, "* NO [NOUPDATE \"%s\"] %s\r\n", cmd->tag,
+			            r == -ENOSPC    ? "Too many contexts"
+			            : r == -ENOTSUP ? "No updates for BODY or TEXT"
+			                            : "Out of memory");
+			done = ", will not notify";
+		}
+	}
+	imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sSEARCH completed%s",
+	            cmd->uid ? "UID " : "", done);
+	return IMAP_DONE;
+}
+
+/* CANCELUPDATE "tag" ... (RFC 5267 §4.3.5). Every tag must name a live
+ * context; then all of them end. */
+enum imap_cmd_result imap_cmd_cancelupdate(struct imap_session *s, struct imap_cmd *cmd)
+{
+	const char *tag;
+	size_t len;
+	if (cmd->nargs == 0) {
+		imap_tagged(s, cmd, "BAD", NULL, "CANCELUPDATE needs a tag");
+		return IMAP_DONE;
+	}
+	for (size_t i = 0; i < cmd->nargs; i++) {
+		if (!imap_arg_string(&cmd->args[i], &tag, &len) || strlen(tag) != len) {
+			imap_tagged(s, cmd, "BAD", NULL, "CANCELUPDATE takes quoted tags");
+			return IMAP_DONE;
+		}
+		if (!imap_search_context_exists(s, tag)) {
+			imap_tagged(s, cmd, "BAD", NULL, "No update context for that tag");
+			return IMAP_DONE;
+		}
+	}
+	for (size_t i = 0; i < cmd->nargs; i++) {
+		imap_arg_string(&cmd->args[i], &tag, &len);
+		imap_search_context_cancel(s, tag);
+	}
+	imap_tagged(s, cmd, "OK", NULL, "No further updates");
 	return IMAP_DONE;
 }
 
@@ -408,6 +455,13 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			return search_no(s, cmd, c, "BADCHARSET (UTF-8 US-ASCII)", err);
 		if (r < 0) {
 			imap_tagged(s, cmd, "BAD", NULL, "%s", err ? err : "Invalid SEARCH");
+			return IMAP_DONE;
+		}
+		if ((c->q.ret & IMAP_SEARCH_RET_UPDATE) &&
+		    imap_search_context_exists(s, cmd->tag)) {
+			/* RFC 5267 §4.3: the tag correlates the updates */
+			imap_tagged(s, cmd, "BAD", NULL,
+			            "Tag reuse: an update context has this tag");
 			return IMAP_DONE;
 		}
 		if (c->q.has_seqset && resolve_keys(s, cmd, c->q.root) < 0) {

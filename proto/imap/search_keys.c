@@ -315,6 +315,10 @@ int imap_search_return_parse(const struct imap_arg *l, unsigned *ret, struct ima
 			*ret |= IMAP_SEARCH_RET_COUNT;
 		else if (imap_arg_is_atom(o, "SAVE"))
 			*ret |= IMAP_SEARCH_RET_SAVE;
+		else if (imap_arg_is_atom(o, "UPDATE"))
+			*ret |= IMAP_SEARCH_RET_UPDATE;
+		else if (imap_arg_is_atom(o, "CONTEXT"))
+			*ret |= IMAP_SEARCH_RET_CONTEXT;
 		else if (imap_arg_is_atom(o, "PARTIAL")) {
 			if (*ret & IMAP_SEARCH_RET_PARTIAL) {
 				*err = "PARTIAL given twice";
@@ -510,9 +514,8 @@ bool imap_search_match(const struct imap_search *q, const struct imap_search_key
 			return false;
 		return imap_uids_contain(q->fts[k->fts].uids, q->fts[k->fts].n, m->uid);
 	case IMAP_SK_SEQ:
-		return imap_seqset_contains(&k->resolved, m->seq);
 	case IMAP_SK_UID:
-		return imap_seqset_contains(&k->resolved, m->seq);
+		return imap_seqset_contains(&k->resolved, k->by_uid ? m->uid : m->seq);
 	case IMAP_SK_MODSEQ:
 		return m->modseq >= k->num;
 	case IMAP_SK_OLDER: /* at or before now - interval */

@@ -66,6 +66,7 @@ struct imap_search_key {
 	size_t len;
 	struct imap_seqset set;      /* SEQ/UID, parsed */
 	struct imap_seqset resolved; /* SEQ/UID, resolved (sequence numbers) */
+	bool by_uid;                 /* resolved holds UIDs (an update context's) */
 	int fts;                     /* BODY/TEXT: index into imap_search.fts */
 	struct imap_search_key **kids;
 	size_t nkids;
@@ -78,6 +79,8 @@ struct imap_search_key {
 #define IMAP_SEARCH_RET_COUNT 0x08u
 #define IMAP_SEARCH_RET_SAVE 0x10u
 #define IMAP_SEARCH_RET_PARTIAL 0x20u /* RFC 9394 / RFC 5267 §4.4 */
+#define IMAP_SEARCH_RET_UPDATE 0x40u  /* RFC 5267 §4.3 */
+#define IMAP_SEARCH_RET_CONTEXT 0x80u /* RFC 5267 §4.2: a hint, ignored */
 /* the options that ask for data in the ESEARCH response */
 #define IMAP_SEARCH_RET_DATA                                                                       \
 	(IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX | IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT | \

@@ -347,3 +347,157 @@ def test_partial_uid_fetch(box):
     bad(r, "b3", "UID FETCH 1:* (UID) (PARTIAL 1:5 PARTIAL 1:2)")
     bad(r, "b4", "UID FETCH 1:* (UID) (PARTIAL)")
     bad(r, "b5", "UID FETCH 1:* (UID) (PARTIAL -1:3)")
+
+
+# ---------------------------------------------------------------- CONTEXT=SEARCH
+
+def esearch(out, tag=None):
+    return [ln for ln in out if ln.startswith(b"* ESEARCH") and
+            (tag is None or ln.startswith(b'* ESEARCH (TAG "%s")' % tag.encode()))]
+
+
+def index_of(out, prefix):
+    return next(i for i, ln in enumerate(out) if ln.startswith(prefix))
+
+
+def test_context_search_rfc5267_examples(box):
+    """§4.2 (CONTEXT hint), §4.3 (UPDATE, tag reuse), §4.3.3 (ADDTO after
+    the FETCH that caused it, and after EXISTS), §4.3.4 (REMOVEFROM before
+    the EXPUNGE), §4.3.5 (CANCELUPDATE), across two sessions."""
+    uids = fill(box, 6, junk=(4,))
+    r = raw(box)
+    other = raw(box)
+    out = ok(r, "A01", "SEARCH RETURN (CONTEXT COUNT) UNDELETED UNKEYWORD $Junk")
+    assert out == [b'* ESEARCH (TAG "A01") COUNT 5']
+    out, line = r.cmd("B01", "UID SEARCH RETURN (UPDATE COUNT) DELETED KEYWORD $Junk")
+    assert out == [b'* ESEARCH (TAG "B01") UID COUNT 0'] and b"will notify" in line, (out, line)
+    bad(r, "B01", "SEARCH RETURN (UPDATE) FLAGGED")  # tag reuse
+    # another session flags messages 2 and 3: FETCH, then ADDTO
+    ok(other, "o1", r"STORE 2:4 +FLAGS (\Deleted $Junk)")
+    out = ok(r, "n1", "NOOP")
+    assert esearch(out) == [b'* ESEARCH (TAG "B01") UID ADDTO (0 %d:%d)' % (uids[1], uids[3])], out
+    assert index_of(out, b"* ESEARCH") > index_of(out, b"* 4 FETCH")
+    # one of them stops matching
+    ok(other, "o2", "STORE 3 -FLAGS ($Junk)")
+    out = ok(r, "n2", "NOOP")
+    assert esearch(out) == [b'* ESEARCH (TAG "B01") UID REMOVEFROM (0 %d)' % uids[2]], out
+    # expunged: REMOVEFROM first, EXPUNGE after
+    ok(other, "o3", "EXPUNGE")
+    out = ok(r, "n3", "NOOP")
+    assert esearch(out) == [b'* ESEARCH (TAG "B01") UID REMOVEFROM (0 %d,%d)' % (uids[1],
+                                                                                  uids[3])], out
+    assert index_of(out, b"* ESEARCH") < index_of(out, b"* 2 EXPUNGE")
+    # new mail that matches: EXISTS, then ADDTO
+    m = login(box)
+    new = append(m, msg("junk arrives"), flags=r"(\Deleted $Junk)")
+    append(m, msg("clean arrives"))
+    m.logout()
+    out = ok(r, "n4", "NOOP")
+    assert esearch(out) == [b'* ESEARCH (TAG "B01") UID ADDTO (0 %d)' % new], out
+    assert index_of(out, b"* ESEARCH") > index_of(out, b"* 5 EXISTS")
+    # CANCELUPDATE: no more updates
+    out, line = r.cmd("B04", 'CANCELUPDATE "B01"')
+    assert line == b"B04 OK No further updates", line
+    ok(other, "o4", r"STORE 1 +FLAGS (\Deleted $Junk)")
+    out = ok(r, "n5", "NOOP")
+    assert esearch(out) == [] and any(b"FETCH" in ln for ln in out), out
+    bad(r, "B05", 'CANCELUPDATE "B01"')  # gone
+    bad(r, "B06", "CANCELUPDATE")
+    # the tag is free again
+    ok(r, "B01", "SEARCH RETURN (UPDATE COUNT) DELETED")
+
+
+def test_context_search_sequence_numbers_and_own_changes(box):
+    """A SEARCH (not UID) context reports sequence numbers that are valid
+    when told; this session's own STORE updates its contexts before the
+    tagged OK; sequence numbers in the query name the messages of the
+    moment (RFC 5267 §4.3), UID ranges stay ranges."""
+    uids = fill(box, 5, flagged=(2,))
+    r = raw(box)
+    other = raw(box)
+    out = ok(r, "C01", "SEARCH RETURN (UPDATE) FLAGGED")
+    assert out == [b'* ESEARCH (TAG "C01") ALL 2']
+    out = ok(r, "s1", r"STORE 4 +FLAGS (\Flagged)")
+    assert out[-1] == b'* ESEARCH (TAG "C01") ADDTO (0 4)', out
+    out = ok(r, "s2", r"STORE 2 -FLAGS (\Flagged)")
+    assert out[-1] == b'* ESEARCH (TAG "C01") REMOVEFROM (0 2)', out
+    out = ok(r, "s3", r"STORE 1 +FLAGS.SILENT (\Flagged)")
+    assert out == [b'* ESEARCH (TAG "C01") ADDTO (0 1)'], out
+    # another session expunges message 1: REMOVEFROM 1, then "1 EXPUNGE";
+    # message 4 is now 3
+    ok(other, "o1", r"STORE 1 +FLAGS.SILENT (\Deleted)")
+    ok(other, "o2", "EXPUNGE")
+    out = ok(r, "n1", "NOOP")
+    assert out == [b'* ESEARCH (TAG "C01") REMOVEFROM (0 1)', b"* 1 EXPUNGE"], out
+    ok(other, "o3", r"STORE 2 +FLAGS (\Flagged)")  # message 3 to r as well
+    out = ok(r, "n2", "NOOP")
+    assert esearch(out) == [b'* ESEARCH (TAG "C01") ADDTO (0 2)'], out
+    # frozen sequence numbers: "1:2" meant UIDs 2 and 3 (now seq 1 and 2)
+    out = ok(r, "D01", "UID SEARCH RETURN (UPDATE) 1:2 UNANSWERED")
+    assert out == [b'* ESEARCH (TAG "D01") UID ALL %d:%d' % (uids[1], uids[2])], out
+    ok(other, "o4", r"STORE 1 +FLAGS (\Answered)")
+    out = ok(r, "n3", "NOOP")
+    assert esearch(out, "D01") == [b'* ESEARCH (TAG "D01") UID REMOVEFROM (0 %d)' % uids[1]]
+    ok(other, "o5", "EXPUNGE")  # nothing deleted now
+    # UID ranges are numbers: a new message inside one matches
+    top = uids[-1]
+    out = ok(r, "E01", "UID SEARCH RETURN (UPDATE COUNT) UID %d:%d" % (top, top + 10))
+    assert out == [b'* ESEARCH (TAG "E01") UID COUNT 1'], out
+    m = login(box)
+    new = append(m, msg("in range"))
+    m.logout()
+    out = ok(r, "n4", "NOOP")
+    assert esearch(out, "E01") == [b'* ESEARCH (TAG "E01") UID ADDTO (0 %d)' % new], out
+    # UPDATE ignores PARTIAL: all changes are told
+    ok(r, "F01", "UID SEARCH RETURN (UPDATE PARTIAL 1:1) UNFLAGGED")
+    ok(other, "o6", r"STORE 1:* -FLAGS (\Flagged)")
+    out = ok(r, "n5", "NOOP")
+    add = esearch(out, "F01")
+    assert len(add) == 1 and b"ADDTO" in add[0], out
+
+
+def test_context_search_idle_limits_and_end(box):
+    fill(box, 3)
+    r = raw(box)
+    other = raw(box)
+    # while IDLE the updates come at once
+    ok(r, "Y01", "UID SEARCH RETURN (UPDATE) FLAGGED")
+    r.send("i IDLE\r\n")
+    assert r.line().startswith(b"+")
+    ok(other, "o1", r"STORE 2 +FLAGS (\Flagged)")
+    got = [r.line(), r.line()]
+    assert got[0].startswith(b"* 2 FETCH") and got[1].startswith(
+        b'* ESEARCH (TAG "Y01") UID ADDTO (0 '), got
+    r.send("DONE\r\n")
+    assert r.line().startswith(b"i OK")
+    # WITHIN in a context: a new message is young
+    ok(r, "W01", "SEARCH RETURN (UPDATE COUNT) YOUNGER 3600")
+    m = login(box)
+    append(m, msg("young"))
+    m.logout()
+    out = ok(r, "n0", "NOOP")
+    assert b'* ESEARCH (TAG "W01") ADDTO (0 4)' in out, out
+    # BODY/TEXT: refused with NOUPDATE, the other options answered
+    out, line = r.cmd("T01", "SEARCH RETURN (UPDATE COUNT) BODY small")
+    assert out == [b'* ESEARCH (TAG "T01") COUNT 3', b'* NO [NOUPDATE "T01"] No updates for '
+                   b'BODY or TEXT'] and b"will not notify" in line, (out, line)
+    # at most 8 contexts: W01, Y01 and 6 more, then NOUPDATE (§4.3.1)
+    for i in range(6):
+        ok(r, "U%d" % i, "SEARCH RETURN (UPDATE) ALL")
+    out, line = r.cmd("U9", "SEARCH RETURN (UPDATE COUNT) ALL")
+    assert out == [b'* ESEARCH (TAG "U9") COUNT 4',
+                   b'* NO [NOUPDATE "U9"] Too many contexts'], out
+    assert line.startswith(b"U9 OK"), line
+    ok(r, "c1", 'CANCELUPDATE "U0" "U1"')
+    ok(r, "U9", "SEARCH RETURN (UPDATE) ALL")
+    bad(r, "c2", 'CANCELUPDATE "U2" "nosuch"')  # all or nothing
+    ok(r, "c3", 'CANCELUPDATE "U2"')
+    bad(r, "c4", "CANCELUPDATE U3")  # quoted tags only
+    # leaving the mailbox ends every context
+    ok(r, "u", "UNSELECT")
+    ok(r, "s", "SELECT INBOX")
+    ok(other, "o2", r"STORE 1 +FLAGS (\Flagged)")
+    out = ok(r, "n1", "NOOP")
+    assert esearch(out) == [] and any(b"FETCH" in ln for ln in out), out
+    bad(r, "c5", 'CANCELUPDATE "Y01"')
+    bad(r, "c6", 'CANCELUPDATE "W01"')
