@@ -184,7 +184,8 @@ int imap_search_context_add(struct imap_session *s, struct imap_cmd *cmd,
 		context_free(x);
 		return -ENOMEM;
 	}
-	memcpy(x->uids, hits, n * sizeof *hits);
+	if (n)
+		memcpy(x->uids, hits, n * sizeof *hits);
 	x->n = x->cap = n;
 	x->uid = cmd->uid;
 	/* The key tree lives in the command's arena: it becomes ours. What

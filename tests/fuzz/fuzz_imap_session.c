@@ -3,7 +3,8 @@
  *
  * Why this target exists: fuzz_imap_parser and fuzz_imap_search cover the
  * parsers, but the command handlers (FETCH sections and partials, STORE,
- * COPY/MOVE, EXPUNGE, SEARCH, APPEND literals, IDLE, ENABLE
+ * COPY/MOVE, EXPUNGE, SEARCH (SAVE/$, PARTIAL, UPDATE contexts told by
+ * other commands' flushes, CANCELUPDATE), APPEND literals, IDLE, ENABLE
  * CONDSTORE/QRESYNC, SELECT with QRESYNC, RENAME/DELETE, STATUS, quotas,
  * COMPRESS) and their sequencing (AGAIN/ASYNC, store commits, pipelined
  * input behind a literal, a close while a job runs) only run in a session.
@@ -396,16 +397,16 @@ static const char *const tokens[] = {
     "RENAME ",
     "SUBSCRIBE ",
     "LIST ",
-    "LSUB ",
+    "RETURN (PARTIAL -1:-2 SAVE) ",
     "ENABLE ",
     "GETQUOTAROOT INBOX",
     "GETQUOTA \"\"",
     "SETQUOTA \"\" (STORAGE 1)",
-    "CHECK",
+    "CANCELUPDATE \"a\"",
     "CLOSE",
     "UNSELECT",
-    "NAMESPACE",
-    "CAPABILITY",
+    "RETURN (UPDATE COUNT) ",
+    "(UID) (PARTIAL 1:2)",
     "LOGOUT",
     /* 0xa0: login and session */
     "a LOGIN " USER " pw\r\n",
@@ -469,7 +470,7 @@ static const char *const tokens[] = {
     "BODY hello",
     "TEXT world",
     "HEADER Content-Type multipart",
-    "SINCE 1-Jan-2020 BEFORE 1-Feb-2030",
+    "SINCE 1-Jan-2020 BEFORE 1-Feb-2030 YOUNGER 99999 OLDER 1",
     "LARGER 100 SMALLER 10000",
     "MODSEQ 1",
     "CHARSET UTF-8 ",
