@@ -20,6 +20,12 @@
  * the selected mailbox) are not reported by those commands and go through
  * the EXISTS queue like anyone else's.
  *
+ * CONTEXT=SEARCH update contexts (search_context.c) are told at the same
+ * points, in the order RFC 5267 §4.3 needs: REMOVEFROM before the EXPUNGE
+ * that renumbers, ADDTO after the EXISTS that numbers, both after the
+ * FETCH FLAGS of a change (and, for this session's own STORE, whose FETCH
+ * the command wrote, at the next flush).
+ *
  * Keywords. No FETCH names a keyword before an untagged FLAGS (and
  * PERMANENTFLAGS) has: RFC 9051 only obliges clients to take what FLAGS
  * says, but Dovecot and Cyrus announce first, and strict clients treat an
