@@ -716,6 +716,15 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			imap_tagged(s, cmd, "BAD", NULL, "Invalid sequence set: no such message");
 			return IMAP_DONE;
 		}
+		if (c->spec.has_partial) {
+			/* RFC 9394 §3.3: the range of the set's messages, before
+			 * CHANGEDSINCE filters them */
+			size_t from, to;
+			imap_partial_slice(&c->spec.partial, (size_t)imap_seqset_count(&c->set),
+			                   &from, &to);
+			struct imap_seqset all = c->set;
+			imap_seqset_slice(&all, from, to, &c->set, &cmd->arena);
+		}
 		if (c->spec.changedsince >= 0 || imap_fetch_has(&c->spec, IMAP_FA_MODSEQ))
 			imap_condstore_enable(s);
 		if ((s->enabled & (IMAP_EXT_CONDSTORE | IMAP_EXT_QRESYNC)) &&

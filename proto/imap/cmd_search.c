@@ -1,5 +1,9 @@
 /* cmd_search: SEARCH and UID SEARCH (RFC 9051 §6.4.4), with ESEARCH
- * return options (RFC 4731), SAVE/$ (RFC 5182) and MODSEQ (RFC 7162).
+ * return options (RFC 4731) and PARTIAL (RFC 9394) written by esearch.c,
+ * SAVE/$ (RFC 5182: a NO of a SAVE search empties $, SELECT resets it),
+ * WITHIN's OLDER/YOUNGER (RFC 5032), MODSEQ (RFC 7162), and RETURN
+ * (UPDATE) / CANCELUPDATE of CONTEXT=SEARCH (RFC 5267 §4, the contexts
+ * themselves in search_context.c).
  *
  * Steps (cmd->step):
  *   0  parse; resolve every sequence/UID set against the view;
@@ -21,11 +25,13 @@
 #include "proto/imap/dates.h"
 #include "proto/imap/seqset.h"
 #include "proto/imap/render.h"
+#include "proto/imap/esearch.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mime/mime.h"
 #include "store/entries.h"
@@ -226,6 +232,7 @@ static int scan_cb(void *ud, const struct store_entry *e)
 	    .keywords = e->keywords,
 	    .size = e->size,
 	    .internal_day = imap_day_of(e->internal_date),
+	    .internal_date = e->internal_date,
 	    .sent_day = e->sent_day,
 	    .modseq = e->modseq,
 	    .headers = e->headers,
@@ -276,18 +283,64 @@ static int64_t reply_modseq(const struct search_ctx *c, unsigned ret)
 	return c->maxmodseq;
 }
 
-static void save_result(struct imap_session *s, const uint32_t *uids, size_t n)
+/* Replace $ with uids[0..n). False when out of memory ($ is then empty:
+ * the caller answers NO [NOTSAVED], RFC 5182 §2.5). */
+static bool save_result(struct imap_session *s, const uint32_t *uids, size_t n)
 {
 	free(s->searchres);
 	s->searchres = NULL;
 	s->nsearchres = 0;
 	if (n == 0)
-		return;
+		return true;
 	s->searchres = malloc(n * sizeof *uids);
 	if (!s->searchres)
-		return;
+		return false;
 	memcpy(s->searchres, uids, n * sizeof *uids);
 	s->nsearchres = n;
+	return true;
+}
+
+/* A SEARCH that fails with NO. With SAVE it empties $ (RFC 5182 §2.1). */
+static enum imap_cmd_result search_no(struct imap_session *s, struct imap_cmd *cmd,
+                                      const struct search_ctx *c, const char *code,
+                                      const char *text)
+{
+	if (c->q.ret & IMAP_SEARCH_RET_SAVE)
+		save_result(s, NULL, 0);
+	imap_tagged(s, cmd, "NO", code, "%s", text);
+	return IMAP_DONE;
+}
+
+/* What RETURN (SAVE) keeps in $ (RFC 5182 §2.4, RFC 9394 §3.2): every
+ * hit with ALL or COUNT or without MIN/MAX/PARTIAL; otherwise the hits
+ * MIN, MAX and PARTIAL report. */
+static bool save_hits(struct imap_session *s, const struct search_ctx *c)
+{
+	unsigned ret = c->q.ret;
+	size_t n = c->nhits;
+	const unsigned some = IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX | IMAP_SEARCH_RET_PARTIAL;
+	if ((ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT)) || !(ret & some) || n == 0)
+		return save_result(s, c->hits, n);
+	size_t from = 0, to = 0;
+	if (ret & IMAP_SEARCH_RET_PARTIAL)
+		imap_partial_slice(&c->q.partial, n, &from, &to);
+	uint32_t *v = malloc((to - from + 2) * sizeof *v);
+	if (!v) {
+		save_result(s, NULL, 0);
+		return false;
+	}
+	size_t k = 0;
+	if ((ret & IMAP_SEARCH_RET_MIN) && from != 0)
+		v[k++] = c->hits[0];
+	for (size_t i = from; i < to; i++)
+		v[k++] = c->hits[i];
+	if ((ret & IMAP_SEARCH_RET_MIN) && from == 0 && to == 0)
+		v[k++] = c->hits[0];
+	if ((ret & IMAP_SEARCH_RET_MAX) && to != n && !(k && v[k - 1] == c->hits[n - 1]))
+		v[k++] = c->hits[n - 1];
+	bool ok = save_result(s, v, k);
+	free(v);
+	return ok;
 }
 
 static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
@@ -297,36 +350,32 @@ static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
 	size_t n = c->nhits;
 	/* numbers to report: UIDs or sequence numbers (both ascending) */
 	uint32_t *nums = n ? malloc(n * sizeof *nums) : NULL;
-	if (n && !nums) {
-		imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
-		return IMAP_DONE;
-	}
+	if (n && !nums)
+		return search_no(s, cmd, c, "SERVERBUG", "Out of memory");
 	for (size_t i = 0; i < n; i++)
 		nums[i] = cmd->uid ? c->hits[i] : imap_view_seq(s, c->hits[i]);
 
-	bool esearch = q->esearch || (s->enabled & IMAP_EXT_REV2);
-	unsigned ret = q->esearch ? q->ret : IMAP_SEARCH_RET_ALL;
-
-	if (ret & IMAP_SEARCH_RET_SAVE) {
-		/* RFC 5182 §2.4: with MIN or MAX (and neither ALL nor COUNT)
-		 * only those are saved */
-		if ((ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX)) &&
-		    !(ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT))) {
-			uint32_t two[2];
-			size_t k = 0;
-			if (n && (ret & IMAP_SEARCH_RET_MIN))
-				two[k++] = c->hits[0];
-			if (n && (ret & IMAP_SEARCH_RET_MAX) && !(k && c->hits[n - 1] == two[0]))
-				two[k++] = c->hits[n - 1];
-			save_result(s, two, k);
-		} else {
-			save_result(s, c->hits, n);
-		}
+	if ((q->ret & IMAP_SEARCH_RET_SAVE) && !save_hits(s, c)) {
+		free(nums);
+		imap_tagged(s, cmd, "NO", "NOTSAVED", "Out of memory, result not saved");
+		return IMAP_DONE;
 	}
 
-	struct buf b = {0};
-	char num[64];
-	if (!esearch) {
+	if (q->esearch || (s->enabled & IMAP_EXT_REV2)) {
+		struct imap_esearch e = {
+		    .tag = cmd->tag,
+		    .uid = cmd->uid,
+		    .ret = q->esearch ? q->ret : IMAP_SEARCH_RET_ALL,
+		    .partial = q->partial,
+		    .nums = nums,
+		    .n = n,
+		    .has_modseq = q->has_modseq,
+		};
+		e.modseq = reply_modseq(c, e.ret);
+		imap_esearch_write(s, &e);
+	} else {
+		struct buf b = {0};
+		char num[64];
 		buf_adds(&b, "* SEARCH");
 		for (size_t i = 0; i < n; i++) {
 			snprintf(num, sizeof num, " %u", nums[i]);
@@ -337,43 +386,57 @@ static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
 			buf_adds(&b, num);
 		}
 		buf_adds(&b, "\r\n");
-	} else if (ret != IMAP_SEARCH_RET_SAVE) {
-		buf_adds(&b, "* ESEARCH (TAG ");
-		struct buf t = {0};
-		imap_string(&t, cmd->tag, strlen(cmd->tag));
-		buf_add(&b, t.data, t.len);
-		buf_free(&t);
-		buf_addc(&b, ')');
-		if (cmd->uid)
-			buf_adds(&b, " UID");
-		if (n && (ret & IMAP_SEARCH_RET_MIN)) {
-			snprintf(num, sizeof num, " MIN %u", nums[0]);
-			buf_adds(&b, num);
-		}
-		if (n && (ret & IMAP_SEARCH_RET_MAX)) {
-			snprintf(num, sizeof num, " MAX %u", nums[n - 1]);
-			buf_adds(&b, num);
-		}
-		if (ret & IMAP_SEARCH_RET_COUNT) {
-			snprintf(num, sizeof num, " COUNT %zu", n);
-			buf_adds(&b, num);
-		}
-		if (n && (ret & IMAP_SEARCH_RET_ALL)) {
-			buf_adds(&b, " ALL ");
-			buf_adds(&b, imap_seqset_format(&cmd->arena, nums, n));
-		}
-		if (q->has_modseq && n) {
-			snprintf(num, sizeof num, " MODSEQ %lld", (long long)reply_modseq(c, ret));
-			buf_adds(&b, num);
-		}
-		buf_adds(&b, "\r\n");
-	}
-	if (b.len)
 		imap_write(s, b.data, b.len);
-	buf_free(&b);
+		buf_free(&b);
+	}
 	free(nums);
-	imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sSEARCH completed",
-	            cmd->uid ? "UID " : "");
+	const char *done = "";
+	if (q->ret & IMAP_SEARCH_RET_UPDATE) {
+		/* CONTEXT=SEARCH (RFC 5267 §4.3): keep the query and its result;
+		 * the context takes the command's arena, search_ctx_free frees
+		 * what the context copied */
+		int r = imap_search_context_add(s, cmd, q, c->hits, c->nhits);
+		if (r == 0) {
+			search_ctx_free(cmd);
+			done = ", will notify";
+		} else {
+			imap_printf(s, "* NO [NOUPDATE \"%s\"] %s\r\n", cmd->tag,
+			            r == -ENOSPC    ? "Too many contexts"
+			            : r == -ENOTSUP ? "No updates for BODY or TEXT"
+			                            : "Out of memory");
+			done = ", will not notify";
+		}
+	}
+	imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sSEARCH completed%s",
+	            cmd->uid ? "UID " : "", done);
+	return IMAP_DONE;
+}
+
+/* CANCELUPDATE "tag" ... (RFC 5267 §4.3.5). Every tag must name a live
+ * context; then all of them end. */
+enum imap_cmd_result imap_cmd_cancelupdate(struct imap_session *s, struct imap_cmd *cmd)
+{
+	const char *tag;
+	size_t len;
+	if (cmd->nargs == 0) {
+		imap_tagged(s, cmd, "BAD", NULL, "CANCELUPDATE needs a tag");
+		return IMAP_DONE;
+	}
+	for (size_t i = 0; i < cmd->nargs; i++) {
+		if (!imap_arg_string(&cmd->args[i], &tag, &len) || strlen(tag) != len) {
+			imap_tagged(s, cmd, "BAD", NULL, "CANCELUPDATE takes quoted tags");
+			return IMAP_DONE;
+		}
+		if (!imap_search_context_exists(s, tag)) {
+			imap_tagged(s, cmd, "BAD", NULL, "No update context for that tag");
+			return IMAP_DONE;
+		}
+	}
+	for (size_t i = 0; i < cmd->nargs; i++) {
+		imap_arg_string(&cmd->args[i], &tag, &len);
+		imap_search_context_cancel(s, tag);
+	}
+	imap_tagged(s, cmd, "OK", NULL, "No further updates");
 	return IMAP_DONE;
 }
 
@@ -388,12 +451,17 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		cmd->ctx = c;
 		cmd->ctx_free = search_ctx_free;
 		int r = imap_search_parse(cmd->args, cmd->nargs, &cmd->arena, &c->q, &err);
-		if (r == -ENOTSUP) {
-			imap_tagged(s, cmd, "NO", "BADCHARSET (UTF-8 US-ASCII)", "%s", err);
-			return IMAP_DONE;
-		}
+		if (r == -ENOTSUP)
+			return search_no(s, cmd, c, "BADCHARSET (UTF-8 US-ASCII)", err);
 		if (r < 0) {
 			imap_tagged(s, cmd, "BAD", NULL, "%s", err ? err : "Invalid SEARCH");
+			return IMAP_DONE;
+		}
+		if ((c->q.ret & IMAP_SEARCH_RET_UPDATE) &&
+		    imap_search_context_exists(s, cmd->tag)) {
+			/* RFC 5267 §4.3: the tag correlates the updates */
+			imap_tagged(s, cmd, "BAD", NULL,
+			            "Tag reuse: an update context has this tag");
 			return IMAP_DONE;
 		}
 		if (c->q.has_seqset && resolve_keys(s, cmd, c->q.root) < 0) {
@@ -402,6 +470,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		}
 		if (c->q.has_modseq)
 			imap_condstore_enable(s);
+		c->q.now = (int64_t)time(NULL);
 		c->need = imap_search_needs(c->q.root);
 		/* The FTS index covers every mailbox: a common word of a header
 		 * matches thousands of messages elsewhere, which costs more than
@@ -424,9 +493,8 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 	if (cmd->step == 1) {
 		if (c->status < 0) {
 			imap_log(s, LOG_ERROR, "event=search_index_failed err=%d", c->status);
-			imap_tagged(s, cmd, "NO", "UNAVAILABLE",
-			            "Cannot index the mailbox, try again");
-			return IMAP_DONE;
+			return search_no(s, cmd, c, "UNAVAILABLE",
+			                 "Cannot index the mailbox, try again");
 		}
 		uint32_t view_last = s->sel.uids[s->sel.count - 1];
 		int r = store_index_missing_in(imap_reader(s), s->sel.mailbox_id,
@@ -451,8 +519,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			                          f->len, f->scope, &f->uids, &f->n);
 			if (r < 0) {
 				imap_log(s, LOG_ERROR, "event=search_fts_error err=%d", r);
-				imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
-				return IMAP_DONE;
+				return search_no(s, cmd, c, "UNAVAILABLE", "Search failed");
 			}
 		}
 		c->next_uid = 0;
@@ -472,8 +539,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			    .recent = imap_is_recent(s, s->sel.uids[i]),
 			};
 			if (imap_search_match(&c->q, c->q.root, &m) && add_hit(c, m.uid) < 0) {
-				imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
-				return IMAP_DONE;
+				return search_no(s, cmd, c, "UNAVAILABLE", "Search failed");
 			}
 		}
 		return reply(s, cmd, c);
@@ -489,8 +555,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 				                            f->uids[i], f->uids[i], 1,
 				                            search_cols(need), scan_cb, c);
 				if (r < 0) {
-					imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
-					return IMAP_DONE;
+					return search_no(s, cmd, c, "UNAVAILABLE", "Search failed");
 				}
 			}
 			return reply(s, cmd, c);
@@ -514,8 +579,7 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		int r = store_entries_range(imap_reader(s), s->sel.mailbox_id, from, last,
 		                            SEARCH_SLICE, cols, scan_cb, c);
 		if (r < 0) {
-			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
-			return IMAP_DONE;
+			return search_no(s, cmd, c, "UNAVAILABLE", "Search failed");
 		}
 		if ((size_t)r < SEARCH_SLICE)
 			return reply(s, cmd, c);

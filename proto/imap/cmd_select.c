@@ -32,6 +32,12 @@ static void unselect(struct imap_session *s)
 	free(s->sel.keywords);
 	free(s->sel.recent_more);
 	memset(&s->sel, 0, sizeof s->sel);
+	/* $ (RFC 5182 §2.1) and update contexts (RFC 5267 §4.3) are of
+	 * this mailbox only */
+	imap_search_contexts_free(s);
+	free(s->searchres);
+	s->searchres = NULL;
+	s->nsearchres = 0;
 	imap_enter_state(s, IMAP_AUTH);
 }
 

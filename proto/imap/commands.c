@@ -60,6 +60,7 @@ const struct imap_command imap_commands[] = {
     {"FETCH", imap_cmd_fetch, S | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE},
     {"STORE", imap_cmd_store, S | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE | IMAP_CMD_WRITE},
     {"SEARCH", imap_cmd_search, S | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE},
+    {"CANCELUPDATE", imap_cmd_cancelupdate, S},
     {"COPY", imap_cmd_copy, S | IMAP_CMD_UID},
     {"REPLACE", imap_cmd_replace, S | IMAP_CMD_UID | IMAP_CMD_BREAKS_SEQ | IMAP_CMD_WRITE},
     {"MOVE", imap_cmd_move, S | IMAP_CMD_UID | IMAP_CMD_BREAKS_SEQ | IMAP_CMD_WRITE},

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/imap/seqset.h"
+
 struct imap_arg;
 struct arena;
 
@@ -55,6 +57,8 @@ struct imap_fetch_spec {
 	bool header_only;     /* the message is needed for top-level HEADER* sections only */
 	int64_t changedsince; /* -1: none */
 	bool vanished;        /* VANISHED modifier */
+	bool has_partial;     /* PARTIAL modifier (RFC 9394 §3.3, UID FETCH only) */
+	struct imap_partial partial;
 };
 
 /* Parse the attribute argument (an atom or a list) and the optional

@@ -307,10 +307,23 @@ int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, b
 				i++;
 			} else if (imap_arg_is_atom(m, "VANISHED") && !f->vanished) {
 				f->vanished = true;
+			} else if (imap_arg_is_atom(m, "PARTIAL") && !f->has_partial) {
+				const struct imap_arg *rg =
+				    i + 1 < mods->nlist ? &mods->list[++i] : NULL;
+				if (!rg || rg->type != IMAP_ARG_ATOM ||
+				    imap_partial_parse(rg->str, rg->len, &f->partial) < 0) {
+					*err = "Invalid PARTIAL range";
+					return -EINVAL;
+				}
+				f->has_partial = true;
 			} else {
 				*err = "Unknown FETCH modifier";
 				return -EINVAL;
 			}
+		}
+		if (f->has_partial && !uid) {
+			*err = "PARTIAL needs UID FETCH";
+			return -EINVAL;
 		}
 		if (f->vanished && (!uid || f->changedsince < 0)) {
 			*err = "VANISHED needs UID FETCH and CHANGEDSINCE";

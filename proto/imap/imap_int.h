@@ -27,6 +27,8 @@
  *     output.c        writing: bytes, lines, untagged responses, strings
  *     compress.c      COMPRESS=DEFLATE as a conn filter
  *     capability.c    the capability list; may a password be sent here
+ *     esearch.[ch]    the "* ESEARCH" writer (RETURN data, PARTIAL, ADDTO)
+ *     search_context.c CONTEXT=SEARCH update contexts (-> esearch.c)
  *     recent.c        \Recent (IMAP4rev1)
  *     updates.c       the session's view and other sessions' changes
  *     reply.c         the tagged reply; the mailbox-name argument check
@@ -46,7 +48,7 @@
  *     cmd_copy.c      COPY MOVE (-> cmd_quota)
  *     cmd_fetch.c     FETCH
  *     cmd_store.c     STORE
- *     cmd_search.c    SEARCH
+ *     cmd_search.c    SEARCH (SAVE/$, RETURN via esearch.c)
  *     cmd_idle.c      IDLE
  *   the top
  *     commands.c      the command table: name, handler, flags
@@ -280,7 +282,16 @@ struct imap_pending {
 	uint32_t *flags; /* UIDs whose flags changed (FETCH FLAGS to send) */
 	size_t nflags, capflags;
 	bool keywords_changed; /* a new keyword appeared: re-send FLAGS */
+	/* UIDs this session changed the flags of, for its update contexts
+	 * (search_context.c) to evaluate again at the next flush */
+	uint32_t *recheck;
+	size_t nrecheck, caprecheck;
 };
+
+/* CONTEXT=SEARCH update contexts a session keeps (RFC 5267 §4.3.1: at
+ * least one); a further RETURN (UPDATE) gets NOUPDATE. */
+#define IMAP_MAX_SEARCH_CONTEXTS 8
+struct imap_search_context;
 
 /* What the connection is reading right now, for session.c. In IMAP_IN_AUTH
  * and IMAP_IN_IDLE the command reads its own lines (AUTHENTICATE's
@@ -323,6 +334,10 @@ struct imap_session {
 	 * malloc'd, owned by the session (free and replace to update). */
 	uint32_t *searchres;
 	size_t nsearchres;
+
+	/* CONTEXT=SEARCH (search_context.c), for the selected mailbox. */
+	struct imap_search_context *contexts[IMAP_MAX_SEARCH_CONTEXTS];
+	size_t ncontexts;
 
 	/* The command being executed (NULL between commands). */
 	struct imap_cmd *cur;
@@ -474,6 +489,32 @@ int64_t imap_recent_status(struct imap_session *s, int64_t mailbox_id);
 void imap_recent_forget(int64_t mailbox_id);
 /* flags | IMAP_FLAG_RECENT (flags.h) when uid is recent in this session. */
 uint32_t imap_output_flags(const struct imap_session *s, uint32_t uid, uint32_t flags);
+
+/* ------------------------------------------------------------------ */
+/* CONTEXT=SEARCH update contexts (search_context.c)                    */
+/* ------------------------------------------------------------------ */
+
+struct imap_search;
+/* Keep a context for cmd (SEARCH RETURN (UPDATE)) whose result is
+ * hits[0..n) (ascending UIDs). Takes cmd's arena (q lives in it; cmd->tag
+ * stays valid). 0; -ENOSPC (too many contexts) or -ENOTSUP (BODY/TEXT)
+ * for NOUPDATE; -ENOMEM. */
+int imap_search_context_add(struct imap_session *s, struct imap_cmd *cmd,
+                            const struct imap_search *q, const uint32_t *hits, size_t n);
+/* Is tag the tag of a live context? */
+bool imap_search_context_exists(const struct imap_session *s, const char *tag);
+/* CANCELUPDATE: drop the context of tag; how many were dropped. */
+size_t imap_search_context_cancel(struct imap_session *s, const char *tag);
+/* Drop every context (the mailbox is no longer selected). */
+void imap_search_contexts_free(struct imap_session *s);
+/* Called by updates.c when it tells the client: gone (ascending, in the
+ * view) are about to be expunged (REMOVEFROM); first..last arrived and
+ * are in the view (ADDTO); uids (ascending) may have changed (both). */
+void imap_search_contexts_expunging(struct imap_session *s, const uint32_t *gone, size_t n);
+void imap_search_contexts_arrived(struct imap_session *s, uint32_t first, uint32_t last);
+void imap_search_contexts_recheck(struct imap_session *s, const uint32_t *uids, size_t n);
+/* This session changed uid's flags: evaluate it at the next flush. */
+void imap_search_context_recheck_later(struct imap_session *s, uint32_t uid);
 
 /* ------------------------------------------------------------------ */
 /* The view and the update queue (updates.c)                            */
@@ -650,6 +691,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd);
 /* cmd_search.c */
 enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_cancelupdate(struct imap_session *s, struct imap_cmd *cmd);
 /* cmd_idle.c */
 enum imap_cmd_result imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd);
 

@@ -201,6 +201,17 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 		*out = k;
 		return 0;
 	}
+	if (strcasecmp(w, "OLDER") == 0 || strcasecmp(w, "YOUNGER") == 0) {
+		/* RFC 5032: an interval in seconds, nz-number */
+		k = newkey(p, w[0] == 'O' || w[0] == 'o' ? IMAP_SK_OLDER : IMAP_SK_YOUNGER);
+		uint32_t v;
+		const struct imap_arg *n = next_arg(p);
+		if (!n || !imap_arg_u32(n, &v) || v == 0)
+			return bad(p, "Invalid interval");
+		k->num = v;
+		*out = k;
+		return 0;
+	}
 	if (strcasecmp(w, "MODSEQ") == 0) {
 		k = newkey(p, IMAP_SK_MODSEQ);
 		uint64_t v;
@@ -288,6 +299,53 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 	return 0;
 }
 
+int imap_search_return_parse(const struct imap_arg *l, unsigned *ret, struct imap_partial *partial,
+                             const char **err)
+{
+	*ret = 0;
+	for (size_t i = 0; i < l->nlist; i++) {
+		const struct imap_arg *o = &l->list[i];
+		if (imap_arg_is_atom(o, "MIN"))
+			*ret |= IMAP_SEARCH_RET_MIN;
+		else if (imap_arg_is_atom(o, "MAX"))
+			*ret |= IMAP_SEARCH_RET_MAX;
+		else if (imap_arg_is_atom(o, "ALL"))
+			*ret |= IMAP_SEARCH_RET_ALL;
+		else if (imap_arg_is_atom(o, "COUNT"))
+			*ret |= IMAP_SEARCH_RET_COUNT;
+		else if (imap_arg_is_atom(o, "SAVE"))
+			*ret |= IMAP_SEARCH_RET_SAVE;
+		else if (imap_arg_is_atom(o, "UPDATE"))
+			*ret |= IMAP_SEARCH_RET_UPDATE;
+		else if (imap_arg_is_atom(o, "CONTEXT"))
+			*ret |= IMAP_SEARCH_RET_CONTEXT;
+		else if (imap_arg_is_atom(o, "PARTIAL")) {
+			if (*ret & IMAP_SEARCH_RET_PARTIAL) {
+				*err = "PARTIAL given twice";
+				return -EINVAL;
+			}
+			const struct imap_arg *r = i + 1 < l->nlist ? &l->list[++i] : NULL;
+			if (!r || r->type != IMAP_ARG_ATOM ||
+			    imap_partial_parse(r->str, r->len, partial) < 0) {
+				*err = "Invalid PARTIAL range";
+				return -EINVAL;
+			}
+			*ret |= IMAP_SEARCH_RET_PARTIAL;
+		} else {
+			*err = "Unknown RETURN option";
+			return -EINVAL;
+		}
+	}
+	if ((*ret & IMAP_SEARCH_RET_PARTIAL) && (*ret & IMAP_SEARCH_RET_ALL)) {
+		*err = "PARTIAL and ALL cannot be combined";
+		return -EINVAL;
+	}
+	/* RETURN () (or only options asking for no data but SAVE) means ALL */
+	if (!(*ret & (IMAP_SEARCH_RET_DATA | IMAP_SEARCH_RET_SAVE)))
+		*ret |= IMAP_SEARCH_RET_ALL;
+	return 0;
+}
+
 int imap_search_parse(const struct imap_arg *args, size_t n, struct arena *a, struct imap_search *q,
                       const char **err)
 {
@@ -301,23 +359,9 @@ int imap_search_parse(const struct imap_arg *args, size_t n, struct arena *a, st
 		if (!l || l->type != IMAP_ARG_LIST)
 			return bad(&p, "RETURN needs a list");
 		q->esearch = true;
-		for (size_t i = 0; i < l->nlist; i++) {
-			const struct imap_arg *o = &l->list[i];
-			if (imap_arg_is_atom(o, "MIN"))
-				q->ret |= IMAP_SEARCH_RET_MIN;
-			else if (imap_arg_is_atom(o, "MAX"))
-				q->ret |= IMAP_SEARCH_RET_MAX;
-			else if (imap_arg_is_atom(o, "ALL"))
-				q->ret |= IMAP_SEARCH_RET_ALL;
-			else if (imap_arg_is_atom(o, "COUNT"))
-				q->ret |= IMAP_SEARCH_RET_COUNT;
-			else if (imap_arg_is_atom(o, "SAVE"))
-				q->ret |= IMAP_SEARCH_RET_SAVE;
-			else
-				return bad(&p, "Unknown RETURN option");
-		}
-		if (q->ret == 0)
-			q->ret = IMAP_SEARCH_RET_ALL;
+		int r = imap_search_return_parse(l, &q->ret, &q->partial, err);
+		if (r < 0)
+			return r;
 	}
 	/* [CHARSET x] */
 	if (p.i < n && imap_arg_is_atom(&args[p.i], "CHARSET")) {
@@ -470,11 +514,14 @@ bool imap_search_match(const struct imap_search *q, const struct imap_search_key
 			return false;
 		return imap_uids_contain(q->fts[k->fts].uids, q->fts[k->fts].n, m->uid);
 	case IMAP_SK_SEQ:
-		return imap_seqset_contains(&k->resolved, m->seq);
 	case IMAP_SK_UID:
-		return imap_seqset_contains(&k->resolved, m->seq);
+		return imap_seqset_contains(&k->resolved, k->by_uid ? m->uid : m->seq);
 	case IMAP_SK_MODSEQ:
 		return m->modseq >= k->num;
+	case IMAP_SK_OLDER: /* at or before now - interval */
+		return m->internal_date <= q->now - k->num;
+	case IMAP_SK_YOUNGER: /* at or after now - interval */
+		return m->internal_date >= q->now - k->num;
 	}
 	return false;
 }

@@ -125,6 +125,7 @@ static void session_free(struct imap_session *s)
 	free(s->sel.keywords);
 	free(s->sel.recent_more);
 	free(s->searchres);
+	imap_search_contexts_free(s);
 	free(s->timer);
 	free(s);
 }

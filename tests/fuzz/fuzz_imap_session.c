@@ -3,7 +3,9 @@
  *
  * Why this target exists: fuzz_imap_parser and fuzz_imap_search cover the
  * parsers, but the command handlers (FETCH sections and partials, STORE,
- * COPY/MOVE, EXPUNGE, SEARCH, APPEND literals (MULTIAPPEND, CATENATE, REPLACE), IDLE, ENABLE
+ * COPY/MOVE, EXPUNGE, SEARCH (SAVE/$, PARTIAL, UPDATE contexts told by
+ * other commands' flushes, CANCELUPDATE), APPEND literals (MULTIAPPEND,
+ * CATENATE, REPLACE), IDLE, ENABLE
  * CONDSTORE/QRESYNC, SELECT with QRESYNC, RENAME/DELETE, STATUS, quotas,
  * COMPRESS) and their sequencing (AGAIN/ASYNC, store commits, pipelined
  * input behind a literal, a close while a job runs) only run in a session.
@@ -396,17 +398,17 @@ static const char *const tokens[] = {
     "RENAME ",
     "SUBSCRIBE ",
     "LIST ",
-    "LSUB ",
+    "RETURN (PARTIAL -1:-2 SAVE) ",
     "ENABLE ",
     "GETQUOTAROOT INBOX",
     "a APPEND INBOX CATENATE (URL \"/INBOX/;UID=1/;SECTION=1.MIME\" TEXT {2+}\r\nhi "
     "URL \"/INBOX;UIDVALIDITY=1/;UID=2/;PARTIAL=3.9\")\r\n",
     "REPLACE 1 INBOX ",
-    "CHECK",
+    "CANCELUPDATE \"a\"",
     "CLOSE",
     "UNSELECT",
-    "NAMESPACE",
-    "CAPABILITY",
+    "RETURN (UPDATE COUNT) ",
+    "(UID) (PARTIAL 1:2)",
     "LOGOUT",
     /* 0xa0: login and session */
     "a LOGIN " USER " pw\r\n",
@@ -470,7 +472,7 @@ static const char *const tokens[] = {
     "BODY hello",
     "TEXT world",
     "HEADER Content-Type multipart",
-    "SINCE 1-Jan-2020 BEFORE 1-Feb-2030",
+    "SINCE 1-Jan-2020 BEFORE 1-Feb-2030 YOUNGER 99999 OLDER 1",
     "LARGER 100 SMALLER 10000",
     "MODSEQ 1",
     "CHARSET UTF-8 ",

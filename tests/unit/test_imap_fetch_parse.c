@@ -97,6 +97,12 @@ int main(void)
 	          f.changedsince == 12345 && f.vanished && imap_fetch_has(&f, IMAP_FA_MODSEQ),
 	      "CHANGEDSINCE VANISHED");
 	done(&c);
+	CHECK(fetch("a UID FETCH 1:* (FLAGS) (PARTIAL -1:-30 CHANGEDSINCE 98305)", &c, &f, &err) ==
+	              0 &&
+	          f.has_partial && f.partial.from_end && f.partial.lo == 1 && f.partial.hi == 30 &&
+	          f.changedsince == 98305,
+	      "PARTIAL CHANGEDSINCE (RFC 9394 3.4)");
+	done(&c);
 
 	/* errors */
 	CHECK(fetch("a FETCH 1 (FLAGS BOGUS)", &c, &f, &err) == -EINVAL, "unknown att");
@@ -130,6 +136,17 @@ int main(void)
 	      "VANISHED needs UID FETCH");
 	done(&c);
 	CHECK(fetch("a FETCH 1 (FLAGS) (CHANGEDSINCE x)", &c, &f, &err) == -EINVAL, "bad modseq");
+	done(&c);
+	CHECK(fetch("a FETCH 1:* (FLAGS) (PARTIAL 1:5)", &c, &f, &err) == -EINVAL,
+	      "PARTIAL needs UID FETCH");
+	done(&c);
+	CHECK(fetch("a UID FETCH 1:* (FLAGS) (PARTIAL 1:5 PARTIAL 1:5)", &c, &f, &err) == -EINVAL,
+	      "PARTIAL twice");
+	done(&c);
+	CHECK(fetch("a UID FETCH 1:* (FLAGS) (PARTIAL 0:5)", &c, &f, &err) == -EINVAL, "PARTIAL 0");
+	done(&c);
+	CHECK(fetch("a UID FETCH 1:* (FLAGS) (PARTIAL)", &c, &f, &err) == -EINVAL,
+	      "PARTIAL without range");
 	done(&c);
 
 	/* section checker directly */

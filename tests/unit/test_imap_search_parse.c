@@ -198,6 +198,53 @@ int main(void)
 	CHECK(!imap_search_substr("Hello", 5, "hello!", 6), "substr longer");
 	CHECK(imap_search_substr("", 0, "", 0), "empty needle");
 
+	/* WITHIN (RFC 5032): now - interval, inclusive both ways */
+	{
+		struct imap_search_msg w = m;
+		w.internal_date = 1000000;
+		const char *keys[][2] = {
+		    {"a SEARCH OLDER 100", "1"},   {"a SEARCH OLDER 101", "0"},
+		    {"a SEARCH YOUNGER 100", "1"}, {"a SEARCH YOUNGER 99", "0"},
+		    {"a SEARCH OLDER 99", "1"},    {"a SEARCH YOUNGER 4294967295", "1"},
+		};
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+			CHECK(search(keys[i][0], &c, &q) == 0, "parse %s", keys[i][0]);
+			q.now = 1000100;
+			CHECK(imap_search_match(&q, q.root, &w) == (keys[i][1][0] == '1'), "%s",
+			      keys[i][0]);
+			done(&c);
+		}
+		const char *badw[] = {"a SEARCH OLDER 0", "a SEARCH YOUNGER", "a SEARCH OLDER -1",
+		                      "a SEARCH YOUNGER 4294967296", "a SEARCH OLDER x"};
+		for (size_t i = 0; i < sizeof badw / sizeof badw[0]; i++) {
+			CHECK(search(badw[i], &c, &q) == -EINVAL, "must fail: %s", badw[i]);
+			done(&c);
+		}
+	}
+	/* RETURN options: PARTIAL, and what combines */
+	CHECK(search("a SEARCH RETURN (PARTIAL -1:-50 COUNT) ALL", &c, &q) == 0 &&
+	          q.ret == (IMAP_SEARCH_RET_PARTIAL | IMAP_SEARCH_RET_COUNT) &&
+	          q.partial.from_end && q.partial.hi == 50,
+	      "RETURN PARTIAL");
+	done(&c);
+	CHECK(search("a SEARCH RETURN (SAVE) ALL", &c, &q) == 0 && q.ret == IMAP_SEARCH_RET_SAVE,
+	      "SAVE alone asks for no data");
+	done(&c);
+	CHECK(search("a SEARCH RETURN () ALL", &c, &q) == 0 && q.ret == IMAP_SEARCH_RET_ALL,
+	      "RETURN () is ALL");
+	done(&c);
+	{
+		const char *badr[] = {"a SEARCH RETURN (PARTIAL 1:5 ALL) ALL",
+		                      "a SEARCH RETURN (PARTIAL 1:5 PARTIAL 1:5) ALL",
+		                      "a SEARCH RETURN (PARTIAL) ALL",
+		                      "a SEARCH RETURN (PARTIAL 0:1) ALL",
+		                      "a SEARCH RETURN (PARTIAL (1:2)) ALL"};
+		for (size_t i = 0; i < sizeof badr / sizeof badr[0]; i++) {
+			CHECK(search(badr[i], &c, &q) == -EINVAL, "must fail: %s", badr[i]);
+			done(&c);
+		}
+	}
+
 	printf("test_imap_search_parse: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
