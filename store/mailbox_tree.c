@@ -161,7 +161,9 @@ static int rename_inbox(struct store_tx *tx, struct store_mailbox_req *j, int64_
 	    /* the new mailbox continues INBOX's numbering: UIDs stay valid */
 	    "UPDATE mailboxes SET uidnext = (SELECT uidnext FROM mailboxes WHERE id = ?1), "
 	    "highestmodseq = ?3 WHERE id = ?2",
-	    "UPDATE mailbox_entries SET mailbox_id = ?2 WHERE mailbox_id = ?1",
+	    /* moved into a new mailbox: saved there now (RFC 8514 §3) */
+	    "UPDATE mailbox_entries SET mailbox_id = ?2, "
+	    "save_date = CAST(strftime('%s', 'now') AS INTEGER) WHERE mailbox_id = ?1",
 	    "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
 	    "SELECT ?1, uid, ?3 FROM mailbox_entries WHERE mailbox_id = ?2",
 	    "UPDATE mailboxes SET highestmodseq = ?3 WHERE id = ?1",

@@ -24,12 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mime/msgid.h"
 #include "mime/spool.h"
 #include "store/notify.h"
 #include "store/entries.h"
 #include "store/mail.h"
 #include "store/store.h"
 #include "store/mailboxes.h"
+#include "store/threads.h"
 
 #define APPEND_MAX_MESSAGES 1000
 
@@ -100,6 +102,17 @@ static int crlf_lines(struct append_ctx *c, const char **data, size_t *len)
 	*data = m->buf;
 	*len = m->len;
 	return 0;
+}
+
+/* The message's threading keys (store/threads.h), read here on the loop
+ * so the writer does not parse; they live in the arena, like the job. */
+static const struct store_thread_keys *thread_keys(struct arena *a, const char *data, size_t len)
+{
+	struct mime_thread_ids *t = imap_arena_alloc(a, sizeof *t);
+	struct store_thread_keys *k = imap_arena_alloc(a, sizeof *k);
+	mime_thread_ids_read(data, len, t);
+	*k = (struct store_thread_keys){t->message_id, t->parents, t->nparents};
+	return k;
 }
 
 enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd)
@@ -184,6 +197,7 @@ enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cm
 				imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
 				return IMAP_DONE;
 			}
+			m->thread = thread_keys(&cmd->arena, m->data, m->len);
 			c->n++;
 			i++;
 		}

@@ -89,8 +89,17 @@ enum imap_cmd_result imap_cmd_create(struct imap_session *s, struct imap_cmd *cm
 {
 	struct mbox_cmd *mc = cmd->ctx;
 	if (cmd->step == 1) {
-		if (mc->status < 0)
+		if (mc->status < 0) {
 			tagged_store_error(s, cmd, mc->status);
+			return IMAP_DONE;
+		}
+		/* RFC 8474 §4.1: the new mailbox's MAILBOXID (objectid.h) */
+		struct store_mailbox mb;
+		if (store_mailbox_get(imap_reader(s), mc->job.mailbox_id, &mb) == 1)
+			imap_tagged(
+			    s, cmd, "OK",
+			    imap_arena_printf(&cmd->arena, "MAILBOXID (F%u)", mb.uidvalidity),
+			    "CREATE completed");
 		else
 			imap_tagged(s, cmd, "OK", NULL, "CREATE completed");
 		return IMAP_DONE;

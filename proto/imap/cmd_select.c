@@ -209,6 +209,7 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", s->sel.uidvalidity);
 	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID", s->sel.uidnext);
 	imap_untagged(s, "OK [HIGHESTMODSEQ %lld] Highest", (long long)s->sel.highestmodseq);
+	imap_untagged(s, "OK [MAILBOXID (F%u)] Ok", s->sel.uidvalidity); /* objectid.h */
 	if (s->enabled & IMAP_EXT_REV2) {
 		imap_write(s, "* LIST () \"/\" ", 14);
 		imap_write_mailbox(s, name);

@@ -14,6 +14,7 @@
  *     parser.[ch]     the incremental command parser; the character classes
  *     args.c          reading parsed arguments: imap_arg_*()
  *     seqset.[ch]     sequence sets; ascending UID arrays
+ *     objectid.[ch]   RFC 8474 object ids: how tern spells them
  *     flags.[ch]      flag lists <-> store flag bits and keywords
  *     dates.[ch]      IMAP and RFC 5322 dates
  *     fetch_parse.c   FETCH attributes and modifiers (fetch.h)

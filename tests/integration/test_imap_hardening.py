@@ -24,6 +24,7 @@ import time
 import pytest
 
 from conftest import HOST, ssl_ctx
+from test_imap_messages import UNDO_SCHEMA_9
 
 USER = "dora@example.test"
 PASSWORD = "hardening-pw-1"
@@ -571,6 +572,7 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         DROP TABLE subscriptions;
         DROP TABLE tokens;  -- schema 7's
         DROP TABLE dkim_keys;  -- schema 8's
+    """ + UNDO_SCHEMA_9 + """
         PRAGMA user_version = 5;
         COMMIT;
     """)
