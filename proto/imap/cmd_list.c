@@ -43,7 +43,7 @@
 
 struct mbox_info {
 	char *name;
-	char special[16];
+	char special[64]; /* "\\Drafts \\Sent": CREATE (USE ...) may give several */
 	int64_t id;
 	bool exists;           /* a mailbox has the name (else id is 0) */
 	bool subscribed;       /* the name is subscribed */
