@@ -34,9 +34,10 @@ const char *imap_capabilities(const struct imap_session *s, char *buf, size_t le
 	}
 	snprintf(buf, len,
 	         "IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
-	         "MOVE SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE UTF8=ACCEPT "
+	         "MOVE SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH "
+	         "STATUS=SIZE UTF8=ACCEPT "
 	         "CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%lld BINARY "
-	         "OBJECTID SAVEDATE PREVIEW%s",
+	         "OBJECTID SAVEDATE PREVIEW UNAUTHENTICATE%s",
 	         (long long)s->cfg->max_literal, s->compress ? "" : " COMPRESS=DEFLATE");
 	return buf;
 }

@@ -49,6 +49,7 @@ const struct imap_command imap_commands[] = {
     {"GETQUOTA", imap_cmd_getquota, A},
     {"GETQUOTAROOT", imap_cmd_getquotaroot, A},
     {"SETQUOTA", imap_cmd_setquota, A},
+    {"UNAUTHENTICATE", imap_cmd_unauthenticate, A | IMAP_CMD_NO_UPDATES},
     /* selected */
     {"CHECK", imap_cmd_check, S},
     {"CLOSE", imap_cmd_close, S | IMAP_CMD_BREAKS_SEQ | IMAP_CMD_NO_UPDATES},

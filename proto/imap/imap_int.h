@@ -39,7 +39,7 @@
  *     cmd_setup.c     ENABLE NAMESPACE COMPRESS
  *     cmd_quota.c     GETQUOTA GETQUOTAROOT SETQUOTA; the account's quota
  *     cmd_expunge.c   EXPUNGE; the silent expunge of CLOSE
- *     cmd_select.c    SELECT EXAMINE CLOSE UNSELECT CHECK (-> cmd_expunge)
+ *     cmd_select.c    SELECT EXAMINE CLOSE UNSELECT CHECK UNAUTHENTICATE (-> cmd_expunge)
  *     cmd_status.c    STATUS; its "* STATUS" line
  *     cmd_list.c      LIST LSUB (-> cmd_status for LIST-STATUS)
  *     cmd_mailbox.c   CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE
@@ -229,6 +229,7 @@ bool imap_arg_u64(const struct imap_arg *a, uint64_t *out); /* mod-sequence-valu
 
 /*
  *   greeting --> NOT_AUTH --LOGIN/AUTHENTICATE ok--> AUTH <--CLOSE/UNSELECT--+
+ *                  ^ (UNAUTHENTICATE, from AUTH or SELECTED)
  *                   |                                 |                     |
  *                   |                         SELECT/EXAMINE ok --> SELECTED-+
  *                   |                                 |                 |
@@ -619,6 +620,7 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 enum imap_cmd_result imap_cmd_close(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_unselect(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_check(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_unauthenticate(struct imap_session *s, struct imap_cmd *cmd);
 
 /* cmd_status.c */
 enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);
