@@ -37,7 +37,7 @@ const char *imap_capabilities(const struct imap_session *s, char *buf, size_t le
 	         "MOVE SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH "
 	         "STATUS=SIZE UTF8=ACCEPT "
 	         "CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%lld BINARY "
-	         "OBJECTID SAVEDATE PREVIEW UNAUTHENTICATE%s",
+	         "OBJECTID SAVEDATE PREVIEW UNAUTHENTICATE ACL RIGHTS=texk LIST-MYRIGHTS%s",
 	         (long long)s->cfg->max_literal, s->compress ? "" : " COMPRESS=DEFLATE");
 	return buf;
 }

@@ -41,6 +41,7 @@
  *     cmd_expunge.c   EXPUNGE; the silent expunge of CLOSE
  *     cmd_select.c    SELECT EXAMINE CLOSE UNSELECT CHECK UNAUTHENTICATE (-> cmd_expunge)
  *     cmd_status.c    STATUS; its "* STATUS" line
+ *     cmd_acl.c       MYRIGHTS GETACL LISTRIGHTS SETACL DELETEACL
  *     cmd_list.c      LIST LSUB (-> cmd_status for LIST-STATUS)
  *     cmd_mailbox.c   CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE
  *     cmd_append.c    APPEND (-> cmd_quota)
@@ -628,6 +629,15 @@ enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cm
  * "* STATUS" line for them, which LIST-STATUS writes too. */
 int imap_status_items(const struct imap_arg *list, unsigned *items);
 int imap_write_status(struct imap_session *s, const char *name, int64_t mailbox_id, unsigned items);
+
+/* cmd_acl.c: ACL (RFC 4314), read-only; + DELETEACL (imap_cmd_setacl) */
+enum imap_cmd_result imap_cmd_myrights(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_getacl(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_listrights(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_setacl(struct imap_session *s, struct imap_cmd *cmd);
+/* What the owner may do with each of its mailboxes: everything (RFC 4314
+ * §2.1, with the obsolete c and d, §2.1.1); no one else has any right. */
+#define IMAP_OWNER_RIGHTS "lrswipkxtecda"
 
 /* cmd_list.c */
 enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd); /* + LSUB */
