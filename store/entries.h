@@ -20,6 +20,7 @@
 
 struct store_rd;
 struct store_tx;
+struct store_thread_keys;
 
 /* ---- reading ---- */
 
@@ -34,6 +35,8 @@ struct store_entry {
 	int64_t sent_day;     /* STORE_NO_DAY when unknown (no index row) */
 	const char *headers;  /* STORE_COLS_HEADERS only; NULL when unknown */
 	bool indexed;         /* the message has its index row (msg_index.h) */
+	int64_t thread_id;    /* threads.h (THREADID); message_id is the EMAILID */
+	int64_t save_date;    /* unix seconds it was put in this mailbox (SAVEDATE) */
 };
 /* Which columns an entries query fills: ENTRY only the mailbox_entries
  * row, size included (sent_day STORE_NO_DAY, not indexed, no headers: the
@@ -138,8 +141,9 @@ struct store_append_req {
 	size_t len;
 	int64_t internal_date; /* 0 = now */
 	uint32_t flags;
-	const char *keywords; /* "" none */
-	uint64_t quota_bytes; /* 0: none */
+	const char *keywords;                   /* "" none */
+	uint64_t quota_bytes;                   /* 0: none */
+	const struct store_thread_keys *thread; /* threads.h; NULL: none */
 	/* results */
 	uint32_t uid;
 	uint32_t uidvalidity;

@@ -237,6 +237,33 @@ static const char *const migrations[] = {
     "  mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,\n"
     "  key BLOB NOT NULL\n"
     ");\n",
+    /* 9 -> 10: object ids (RFC 8474), save dates (RFC 8514), previews
+     * (RFC 8970); JMAP will use the same ids.
+     * EMAILID is the message row's id, so a message id must never be
+     * handed out twice: SQLite gives max(id) + 1, which repeats an id once
+     * the newest row is deleted. meta 'message_hw' remembers the highest
+     * id ever deleted, and message_insert() starts above it.
+     * THREADID: each entry's thread, assigned when the message is stored
+     * (store/threads.c) from its Message-ID and references, which
+     * thread_refs maps to a thread per account, for good. An entry stored
+     * before (NULL) is a thread of its own, numbered like its message.
+     * save_date: when the entry was put in its mailbox; NULL before this
+     * step (SAVEDATE then reads the internal date). */
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('message_hw', 0);\n"
+    "CREATE TRIGGER messages_hw AFTER DELETE ON messages\n"
+    "  WHEN old.id > (SELECT value FROM meta WHERE key = 'message_hw') BEGIN\n"
+    "  UPDATE meta SET value = old.id WHERE key = 'message_hw';\n"
+    "END;\n"
+    "ALTER TABLE mailbox_entries ADD COLUMN thread_id INTEGER;\n"
+    "ALTER TABLE mailbox_entries ADD COLUMN save_date INTEGER;\n"
+    "CREATE TABLE thread_refs(\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  msgid TEXT NOT NULL,\n"
+    "  thread_id INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(account_id, msgid)\n"
+    ") WITHOUT ROWID;\n"
+    /* PREVIEW (RFC 8970): the indexer's text preview of the message. */
+    "ALTER TABLE imap_message_info ADD COLUMN preview TEXT;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -29,12 +29,14 @@
 
 #include "mailurl/fetch.h"
 #include "mailurl/url.h"
+#include "mime/msgid.h"
 #include "mime/spool.h"
 #include "store/notify.h"
 #include "store/entries.h"
 #include "store/mail.h"
 #include "store/store.h"
 #include "store/mailboxes.h"
+#include "store/threads.h"
 
 #define APPEND_MAX_MESSAGES 1000
 #define CATENATE_MAX_PARTS 1000
@@ -120,6 +122,17 @@ static int crlf_lines(struct append_ctx *c, const char **data, size_t *len)
 	*data = m->buf;
 	*len = m->len;
 	return 0;
+}
+
+/* The message's threading keys (store/threads.h), read here on the loop
+ * so the writer does not parse; they live in the arena, like the job. */
+static const struct store_thread_keys *thread_keys(struct arena *a, const char *data, size_t len)
+{
+	struct mime_thread_ids *t = imap_arena_alloc(a, sizeof *t);
+	struct store_thread_keys *k = imap_arena_alloc(a, sizeof *k);
+	mime_thread_ids_read(data, len, t);
+	*k = (struct store_thread_keys){t->message_id, t->parents, t->nparents};
+	return k;
 }
 
 /* "BADURL <url>": the URL as sent, cut short, with the bytes a response
@@ -310,6 +323,7 @@ static bool parse_messages(struct imap_session *s, struct imap_cmd *cmd, struct 
 			}
 			if (!catenate(s, cmd, c, a, m))
 				return false;
+			m->thread = thread_keys(&cmd->arena, m->data, m->len);
 			c->n++;
 			i++;
 			continue;
@@ -335,6 +349,7 @@ static bool parse_messages(struct imap_session *s, struct imap_cmd *cmd, struct 
 			imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
 			return false;
 		}
+		m->thread = thread_keys(&cmd->arena, m->data, m->len);
 		c->n++;
 		i++;
 	}

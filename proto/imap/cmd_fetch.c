@@ -41,6 +41,7 @@
 
 #include "proto/imap/dates.h"
 #include "mime/section.h"
+#include "proto/imap/render.h"
 #include "mime/mime.h"
 #include "store/notify.h"
 #include "store/entries.h"
@@ -57,6 +58,7 @@
 struct fent {
 	uint32_t uid, seq, flags;
 	int64_t message_id, size, modseq, idate;
+	int64_t thread_id, save_date;
 	char *keywords;
 };
 
@@ -222,6 +224,45 @@ static int load_info(struct fetch_ctx *c, const struct fent *e)
 		return r;
 	c->info_loaded = true;
 	return 0;
+}
+
+/* The index row alone (PREVIEW (LAZY) works nothing out): 1 loaded, 0
+ * the message has none yet, or negative. */
+static int load_info_indexed(struct fetch_ctx *c, const struct fent *e)
+{
+	if (c->info_loaded)
+		return 1;
+	int r = store_index_get(imap_reader(c->s), e->message_id, &c->info);
+	if (r == 1)
+		c->info_loaded = true;
+	return r;
+}
+
+/* "PREVIEW ..." (RFC 8970): from the index row, or worked out now; with
+ * LAZY, NIL when that would take parsing the message. Never NIL without
+ * LAZY (§3.2): "" when nothing can be had. */
+static void emit_preview(struct fetch_ctx *c, const struct fent *e, const struct imap_fetch_att *a)
+{
+	int r = a->lazy ? load_info_indexed(c, e) : load_info(c, e) == 0 ? 1 : -1;
+	buf_adds(&c->out, "PREVIEW ");
+	if (r == 1 && c->info.preview) {
+		imap_string(&c->out, c->info.preview, strlen(c->info.preview));
+		return;
+	}
+	if (a->lazy) {
+		buf_adds(&c->out, "NIL");
+		return;
+	}
+	/* a row from before previews: work it out from the message */
+	struct store_index_data d;
+	if (r == 1 && load_message(c, e) == 0 &&
+	    imap_index_compute(c->raw, c->rawlen, false, &d) == 0) {
+		imap_string(&c->out, d.preview, strlen(d.preview));
+		store_index_data_free(&d);
+		return;
+	}
+	imap_log(c->s, LOG_ERROR, "event=fetch_preview_error uid=%u", e->uid);
+	buf_adds(&c->out, "\"\"");
 }
 
 /* Literal header then a stream of [off, end) of the message BLOB
@@ -506,6 +547,21 @@ static int emit_atts(struct fetch_ctx *c, const struct fent *e)
 		case IMAP_FA_RFC822_SIZE:
 			addf(&c->out, "RFC822.SIZE %lld", (long long)e->size);
 			break;
+		case IMAP_FA_EMAILID: /* objectid.h */
+			addf(&c->out, "EMAILID (M%lld)", (long long)e->message_id);
+			break;
+		case IMAP_FA_THREADID:
+			addf(&c->out, "THREADID (T%lld)", (long long)e->thread_id);
+			break;
+		case IMAP_FA_PREVIEW:
+			emit_preview(c, e, a);
+			break;
+		case IMAP_FA_SAVEDATE: {
+			char d[32];
+			imap_format_date_time(e->save_date, d);
+			addf(&c->out, "SAVEDATE \"%s\"", d);
+			break;
+		}
 		case IMAP_FA_ENVELOPE:
 		case IMAP_FA_BODY:
 		case IMAP_FA_BODYSTRUCTURE:
@@ -602,6 +658,8 @@ static int load_batch_cb(void *ud, const struct store_entry *e)
 	f->size = e->size;
 	f->modseq = e->modseq;
 	f->idate = e->internal_date;
+	f->thread_id = e->thread_id;
+	f->save_date = e->save_date;
 	f->keywords = strdup(e->keywords ? e->keywords : "");
 	return 0;
 }

@@ -235,6 +235,9 @@ static int scan_cb(void *ud, const struct store_entry *e)
 	    .internal_date = e->internal_date,
 	    .sent_day = e->sent_day,
 	    .modseq = e->modseq,
+	    .email_id = e->message_id,
+	    .thread_id = e->thread_id,
+	    .save_day = imap_day_of(e->save_date),
 	    .headers = e->headers,
 	    .recent = imap_is_recent(c->s, e->uid),
 	};

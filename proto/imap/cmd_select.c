@@ -1,6 +1,7 @@
 /* cmd_select: entering and leaving the selected state: SELECT, EXAMINE
  * (RFC 9051 §6.3.2, §6.3.3; CONDSTORE and QRESYNC parameters, RFC 7162),
- * CLOSE, UNSELECT (RFC 3691) and CHECK.
+ * CLOSE, UNSELECT (RFC 3691), CHECK, and UNAUTHENTICATE (RFC 8437), which
+ * leaves the authenticated state altogether.
  *
  * SELECT reads the mailbox's index (UIDs, flags, keywords) from the loop's
  * read connection into the session's view (s->sel), after subscribing to
@@ -215,6 +216,7 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", s->sel.uidvalidity);
 	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID", s->sel.uidnext);
 	imap_untagged(s, "OK [HIGHESTMODSEQ %lld] Highest", (long long)s->sel.highestmodseq);
+	imap_untagged(s, "OK [MAILBOXID (F%u)] Ok", s->sel.uidvalidity); /* objectid.h */
 	if (s->enabled & IMAP_EXT_REV2) {
 		imap_write(s, "* LIST () \"/\" ", 14);
 		imap_write_mailbox(s, name);
@@ -293,6 +295,39 @@ enum imap_cmd_result imap_cmd_unselect(struct imap_session *s, struct imap_cmd *
 	}
 	unselect(s);
 	imap_tagged(s, cmd, "OK", NULL, "UNSELECT completed");
+	return IMAP_DONE;
+}
+
+/* UNAUTHENTICATE (RFC 8437): back to not authenticated, as if the
+ * connection were new but for TLS (and ID, which is kept): the selected
+ * mailbox is left without an expunge and its updates unsubscribed, the
+ * ENABLEd extensions (CONDSTORE, QRESYNC, UTF8=ACCEPT, IMAP4rev2) end, $
+ * is empty, the user is forgotten and the pre-login limits return. NO is
+ * not allowed (§3). Under COMPRESS the RFC has both sides end the
+ * compression layer right after the command and its OK; tern's filter
+ * cannot be taken off a running stream, so it takes the way out §3
+ * leaves: BYE, and the client reconnects. */
+enum imap_cmd_result imap_cmd_unauthenticate(struct imap_session *s, struct imap_cmd *cmd)
+{
+	if (cmd->nargs) {
+		imap_tagged(s, cmd, "BAD", NULL, "UNAUTHENTICATE takes no arguments");
+		return IMAP_DONE;
+	}
+	if (s->compress) {
+		imap_untagged(s, "BYE Cannot end COMPRESS on this connection, reconnect");
+		imap_close(s);
+		return IMAP_DONE;
+	}
+	unselect(s);
+	imap_log(s, LOG_INFO, "event=unauthenticate");
+	s->enabled = 0;
+	free(s->searchres);
+	s->searchres = NULL;
+	s->nsearchres = 0;
+	s->account_id = 0;
+	s->address[0] = '\0';
+	imap_tagged(s, cmd, "OK", NULL, "UNAUTHENTICATE completed");
+	imap_enter_state(s, IMAP_NOT_AUTH);
 	return IMAP_DONE;
 }
 

@@ -52,6 +52,12 @@ const struct imap_command imap_commands[] = {
     {"GETQUOTA", imap_cmd_getquota, A},
     {"GETQUOTAROOT", imap_cmd_getquotaroot, A},
     {"SETQUOTA", imap_cmd_setquota, A},
+    {"UNAUTHENTICATE", imap_cmd_unauthenticate, A | IMAP_CMD_NO_UPDATES},
+    {"MYRIGHTS", imap_cmd_myrights, A},
+    {"GETACL", imap_cmd_getacl, A},
+    {"LISTRIGHTS", imap_cmd_listrights, A},
+    {"SETACL", imap_cmd_setacl, A},
+    {"DELETEACL", imap_cmd_setacl, A},
     /* selected */
     {"CHECK", imap_cmd_check, S},
     {"CLOSE", imap_cmd_close, S | IMAP_CMD_BREAKS_SEQ | IMAP_CMD_NO_UPDATES},

@@ -34,6 +34,10 @@ enum imap_fetch_kind {
 	IMAP_FA_RFC822,        /* = BODY[] with \Seen, named RFC822 */
 	IMAP_FA_RFC822_HEADER, /* = BODY.PEEK[HEADER] */
 	IMAP_FA_RFC822_TEXT,   /* = BODY[TEXT] with \Seen */
+	IMAP_FA_EMAILID,       /* RFC 8474 */
+	IMAP_FA_THREADID,
+	IMAP_FA_SAVEDATE, /* RFC 8514 */
+	IMAP_FA_PREVIEW,  /* RFC 8970; lazy: PREVIEW (LAZY) */
 };
 
 struct imap_fetch_att {
@@ -44,6 +48,7 @@ struct imap_fetch_att {
 	bool partial;
 	uint64_t offset, count; /* <offset.count> */
 	const char *name;       /* response name, e.g. "BODY[HEADER]<0>"; in the arena */
+	bool lazy;              /* PREVIEW (LAZY): NIL rather than work it out now */
 };
 
 #define IMAP_FETCH_MAX_ATTS 64

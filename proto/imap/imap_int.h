@@ -15,6 +15,7 @@
  *     parser.[ch]     the incremental command parser; the character classes
  *     args.c          reading parsed arguments: imap_arg_*()
  *     seqset.[ch]     sequence sets; ascending UID arrays
+ *     objectid.[ch]   RFC 8474 object ids: how tern spells them
  *     flags.[ch]      flag lists <-> store flag bits and keywords
  *     dates.[ch]      IMAP and RFC 5322 dates
  *     fetch_parse.c   FETCH attributes and modifiers (fetch.h)
@@ -39,8 +40,9 @@
  *     cmd_setup.c     ENABLE NAMESPACE COMPRESS
  *     cmd_quota.c     GETQUOTA GETQUOTAROOT SETQUOTA; the account's quota
  *     cmd_expunge.c   EXPUNGE; the silent expunge of CLOSE
- *     cmd_select.c    SELECT EXAMINE CLOSE UNSELECT CHECK (-> cmd_expunge)
+ *     cmd_select.c    SELECT EXAMINE CLOSE UNSELECT CHECK UNAUTHENTICATE (-> cmd_expunge)
  *     cmd_status.c    STATUS; its "* STATUS" line
+ *     cmd_acl.c       MYRIGHTS GETACL LISTRIGHTS SETACL DELETEACL
  *     cmd_list.c      LIST LSUB (-> cmd_status for LIST-STATUS)
  *     cmd_mailbox.c   CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE
  *     cmd_append.c    APPEND REPLACE (-> cmd_quota)
@@ -230,6 +232,7 @@ bool imap_arg_u64(const struct imap_arg *a, uint64_t *out); /* mod-sequence-valu
 
 /*
  *   greeting --> NOT_AUTH --LOGIN/AUTHENTICATE ok--> AUTH <--CLOSE/UNSELECT--+
+ *                  ^ (UNAUTHENTICATE, from AUTH or SELECTED)
  *                   |                                 |                     |
  *                   |                         SELECT/EXAMINE ok --> SELECTED-+
  *                   |                                 |                 |
@@ -659,6 +662,7 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 enum imap_cmd_result imap_cmd_close(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_unselect(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_check(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_unauthenticate(struct imap_session *s, struct imap_cmd *cmd);
 
 /* cmd_status.c */
 enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);
@@ -666,6 +670,15 @@ enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cm
  * "* STATUS" line for them, which LIST-STATUS writes too. */
 int imap_status_items(const struct imap_arg *list, unsigned *items);
 int imap_write_status(struct imap_session *s, const char *name, int64_t mailbox_id, unsigned items);
+
+/* cmd_acl.c: ACL (RFC 4314), read-only; + DELETEACL (imap_cmd_setacl) */
+enum imap_cmd_result imap_cmd_myrights(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_getacl(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_listrights(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_setacl(struct imap_session *s, struct imap_cmd *cmd);
+/* What the owner may do with each of its mailboxes: everything (RFC 4314
+ * §2.1, with the obsolete c and d, §2.1.1); no one else has any right. */
+#define IMAP_OWNER_RIGHTS "lrswipkxtecda"
 
 /* cmd_list.c */
 enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd); /* + LSUB */

@@ -3,6 +3,7 @@
 #include "proto/imap/imap_int.h"
 #include "proto/imap/dates.h"
 #include "proto/imap/flags.h"
+#include "proto/imap/objectid.h"
 #include "proto/imap/seqset.h"
 
 #include <errno.h>
@@ -93,9 +94,15 @@ static const struct {
 	const char *name;
 	enum imap_sk kind;
 } datekeys[] = {
-    {"BEFORE", IMAP_SK_BEFORE}, {"ON", IMAP_SK_ON},
-    {"SINCE", IMAP_SK_SINCE},   {"SENTBEFORE", IMAP_SK_SENTBEFORE},
-    {"SENTON", IMAP_SK_SENTON}, {"SENTSINCE", IMAP_SK_SENTSINCE},
+    {"BEFORE", IMAP_SK_BEFORE},
+    {"ON", IMAP_SK_ON},
+    {"SINCE", IMAP_SK_SINCE},
+    {"SENTBEFORE", IMAP_SK_SENTBEFORE},
+    {"SENTON", IMAP_SK_SENTON},
+    {"SENTSINCE", IMAP_SK_SENTSINCE},
+    {"SAVEDBEFORE", IMAP_SK_SAVEDBEFORE},
+    {"SAVEDON", IMAP_SK_SAVEDON},
+    {"SAVEDSINCE", IMAP_SK_SAVEDSINCE},
 };
 
 /* k's needle as FTS query number k->fts; the caller checked for room. */
@@ -171,6 +178,20 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 			*out = k;
 			return arg_date(p, &k->num);
 		}
+	}
+	if (strcasecmp(w, "SAVEDATESUPPORTED") == 0) {
+		*out = newkey(p, IMAP_SK_SAVEDATESUPPORTED);
+		return 0;
+	}
+	if (strcasecmp(w, "EMAILID") == 0 || strcasecmp(w, "THREADID") == 0) {
+		bool email = w[0] == 'E' || w[0] == 'e';
+		k = newkey(p, email ? IMAP_SK_EMAILID : IMAP_SK_THREADID);
+		const struct imap_arg *id = next_arg(p);
+		if (!id || id->type != IMAP_ARG_ATOM || !imap_objectid_valid(id->str, id->len))
+			return bad(p, "Invalid object id");
+		k->num = imap_objectid_number(id->str, id->len, email ? 'M' : 'T');
+		*out = k;
+		return 0;
 	}
 	if (strcasecmp(w, "NEW") == 0 || strcasecmp(w, "OLD") == 0 ||
 	    strcasecmp(w, "RECENT") == 0) {
@@ -447,6 +468,7 @@ unsigned imap_search_needs(const struct imap_search_key *k)
 	case IMAP_SK_TEXT:
 	case IMAP_SK_SEQ:
 	case IMAP_SK_UID:
+	case IMAP_SK_SAVEDATESUPPORTED:
 		return 0;
 	case IMAP_SK_SENTBEFORE:
 	case IMAP_SK_SENTON:
@@ -522,6 +544,18 @@ bool imap_search_match(const struct imap_search *q, const struct imap_search_key
 		return m->internal_date <= q->now - k->num;
 	case IMAP_SK_YOUNGER: /* at or after now - interval */
 		return m->internal_date >= q->now - k->num;
+	case IMAP_SK_EMAILID:
+		return k->num >= 0 && m->email_id == k->num;
+	case IMAP_SK_THREADID:
+		return k->num >= 0 && m->thread_id == k->num;
+	case IMAP_SK_SAVEDBEFORE:
+		return m->save_day < k->num;
+	case IMAP_SK_SAVEDON:
+		return m->save_day == k->num;
+	case IMAP_SK_SAVEDSINCE:
+		return m->save_day >= k->num;
+	case IMAP_SK_SAVEDATESUPPORTED:
+		return true;
 	}
 	return false;
 }

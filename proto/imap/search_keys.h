@@ -47,14 +47,20 @@ enum imap_sk {
 	IMAP_SK_SENTBEFORE,
 	IMAP_SK_SENTON,
 	IMAP_SK_SENTSINCE,
-	IMAP_SK_HEADER,  /* field, str */
-	IMAP_SK_BODY,    /* str; fts */
-	IMAP_SK_TEXT,    /* str; fts */
-	IMAP_SK_SEQ,     /* set (sequence numbers) */
-	IMAP_SK_UID,     /* set (UIDs) */
-	IMAP_SK_MODSEQ,  /* num */
-	IMAP_SK_OLDER,   /* num = seconds (RFC 5032 WITHIN) */
-	IMAP_SK_YOUNGER, /* num = seconds */
+	IMAP_SK_HEADER,      /* field, str */
+	IMAP_SK_BODY,        /* str; fts */
+	IMAP_SK_TEXT,        /* str; fts */
+	IMAP_SK_SEQ,         /* set (sequence numbers) */
+	IMAP_SK_UID,         /* set (UIDs) */
+	IMAP_SK_MODSEQ,      /* num */
+	IMAP_SK_OLDER,       /* num = seconds (RFC 5032 WITHIN) */
+	IMAP_SK_YOUNGER,     /* num = seconds */
+	IMAP_SK_EMAILID,     /* num: the message id, -1 for an id that names nothing (RFC 8474) */
+	IMAP_SK_THREADID,    /* num: the thread, -1 likewise */
+	IMAP_SK_SAVEDBEFORE, /* num = day (RFC 8514) */
+	IMAP_SK_SAVEDON,
+	IMAP_SK_SAVEDSINCE,
+	IMAP_SK_SAVEDATESUPPORTED, /* every message: every mailbox keeps save dates */
 };
 
 struct imap_search_key {
@@ -130,8 +136,10 @@ struct imap_search_msg {
 	int64_t internal_date; /* INTERNALDATE, Unix seconds (OLDER/YOUNGER) */
 	int64_t sent_day;      /* IMAP_NO_DAY when unknown */
 	int64_t modseq;
-	const char *headers; /* "Name: value\n" lines, decoded; may be NULL */
-	bool recent;         /* \Recent in this session */
+	int64_t email_id, thread_id; /* RFC 8474 (objectid.h) */
+	int64_t save_day;            /* day of the save date (UTC) */
+	const char *headers;         /* "Name: value\n" lines, decoded; may be NULL */
+	bool recent;                 /* \Recent in this session */
 };
 
 /* What evaluating k needs besides UID, sequence number, \Recent and the

@@ -97,7 +97,8 @@ void imap_enter_state(struct imap_session *s, enum imap_state to)
 	imap_log(s, LOG_DEBUG, "event=state from=%s to=%s", state_names[s->state], state_names[to]);
 	enum imap_state from = s->state;
 	s->state = to;
-	if (from == IMAP_NOT_AUTH && to != IMAP_LOGOUT)
+	/* leaving NOT_AUTH raises the limits; UNAUTHENTICATE lowers them */
+	if ((from == IMAP_NOT_AUTH || to == IMAP_NOT_AUTH) && to != IMAP_LOGOUT)
 		apply_limits(s);
 }
 

@@ -24,6 +24,7 @@ import time
 import pytest
 
 from conftest import HOST, ssl_ctx
+from test_imap_messages import UNDO_SCHEMA_10
 
 USER = "dora@example.test"
 PASSWORD = "hardening-pw-1"
@@ -572,6 +573,7 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         DROP TABLE tokens;  -- schema 7's
         DROP TABLE dkim_keys;  -- schema 8's
         DROP TABLE urlauth_keys;  -- schema 9's
+    """ + UNDO_SCHEMA_10 + """
         PRAGMA user_version = 5;
         COMMIT;
     """)

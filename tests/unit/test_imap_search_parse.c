@@ -58,6 +58,28 @@ int main(void)
 
 	CHECK(search("a SEARCH ALL", &c, &q) == 0 && q.root->kind == IMAP_SK_ALL, "ALL");
 	done(&c);
+	{
+		/* RFC 8474 EMAILID/THREADID, RFC 8514 SAVED* (days: 2015-01-01 = 16436) */
+		struct imap_search_msg m = {.seq = 1,
+		                            .uid = 1,
+		                            .email_id = 42,
+		                            .thread_id = 7,
+		                            .save_day = 16436,
+		                            .internal_day = 1};
+		CHECK(match("a SEARCH EMAILID M42", &m) == 1, "EMAILID");
+		CHECK(match("a SEARCH EMAILID M43", &m) == 0, "other EMAILID");
+		CHECK(match("a SEARCH EMAILID T42", &m) == 0, "a THREADID is no EMAILID");
+		CHECK(match("a SEARCH THREADID T7", &m) == 1, "THREADID");
+		CHECK(match("a SEARCH THREADID t7", &m) == 0, "ids are case-sensitive");
+		CHECK(match("a SEARCH EMAILID M4.2", &m) == -1, "not an objectid");
+		CHECK(match("a SEARCH EMAILID", &m) == -1, "no objectid");
+		CHECK(match("a SEARCH SAVEDON 1-Jan-2015", &m) == 1, "SAVEDON");
+		CHECK(match("a SEARCH SAVEDSINCE 2-Jan-2015", &m) == 0, "SAVEDSINCE");
+		CHECK(match("a SEARCH SAVEDBEFORE 2-Jan-2015", &m) == 1, "SAVEDBEFORE");
+		CHECK(match("a SEARCH SAVEDATESUPPORTED", &m) == 1, "SAVEDATESUPPORTED");
+		CHECK(match("a SEARCH SAVEDON", &m) == -1, "SAVEDON needs a date");
+		CHECK(match("a SEARCH SAVEDON 1-Foo-2015", &m) == -1, "SAVEDON bad date");
+	}
 	CHECK(search("a SEARCH UNSEEN FLAGGED", &c, &q) == 0 && q.root->kind == IMAP_SK_AND &&
 	          q.root->nkids == 2 && q.root->kids[0]->neg,
 	      "implicit AND");

@@ -14,6 +14,7 @@
 #include "store/queue.h"
 #include "store/notify.h"
 #include "store/store_int.h"
+#include "store/threads.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -711,6 +712,82 @@ static void test_deliver(void)
 	store_close(&s);
 }
 
+/* ---- threads and ids that never repeat (schema 9) ---- */
+
+static int64_t deliver_keyed(struct store_tx *tx, int64_t account, const char *mid,
+                             const char *const *parents, size_t np)
+{
+	struct store_local_rcpt local = {account, 0};
+	struct store_thread_keys keys = {mid, parents, np};
+	struct store_delivery d = {.data = msg1,
+	                           .len = strlen(msg1),
+	                           .mail_from = "",
+	                           .local = &local,
+	                           .nlocal = 1,
+	                           .thread = &keys};
+	CHECK_EQ(store_deliver(tx, &d), 0);
+	return d.message_id;
+}
+
+static int64_t thread_of(struct store_tx *tx, int64_t message_id)
+{
+	return q_int(tx->rd.db, "SELECT thread_id FROM mailbox_entries WHERE message_id = ?1",
+	             message_id);
+}
+
+static int threads_body(struct store_tx *tx, void *arg)
+{
+	(void)arg;
+	int64_t ids[3];
+	CHECK_EQ(setup_users(tx, ids), 0);
+	int64_t alice = ids[0], bob = ids[1];
+	/* the reply first: it starts a thread and records its parent's id */
+	const char *to_p[] = {"p@x"};
+	int64_t child = deliver_keyed(tx, alice, "c@x", to_p, 1);
+	CHECK_EQ(thread_of(tx, child), child);
+	int64_t parent = deliver_keyed(tx, alice, "p@x", NULL, 0);
+	CHECK_EQ(thread_of(tx, parent), child);
+	/* a grandchild naming only the parent; an unrelated message */
+	int64_t grand = deliver_keyed(tx, alice, "g@x", to_p, 1);
+	CHECK_EQ(thread_of(tx, grand), child);
+	int64_t other = deliver_keyed(tx, alice, "o@x", NULL, 0);
+	CHECK_EQ(thread_of(tx, other), other);
+	/* per account: bob's copy of a reply to p@x does not join alice's */
+	int64_t bobs = deliver_keyed(tx, bob, "c2@x", to_p, 1);
+	CHECK_EQ(thread_of(tx, bobs), bobs);
+	/* no keys, empty and too long keys: a thread of its own */
+	char longid[STORE_THREAD_MAX_ID + 2];
+	memset(longid, 'a', sizeof longid - 1);
+	longid[sizeof longid - 1] = '\0';
+	const char *bad[] = {"", longid};
+	int64_t lone = deliver_keyed(tx, alice, NULL, bad, 2);
+	CHECK_EQ(thread_of(tx, lone), lone);
+	CHECK_EQ(q_int(tx->rd.db, "SELECT count(*) FROM thread_refs WHERE length(msgid) > ?1",
+	               STORE_THREAD_MAX_ID),
+	         0);
+
+	/* the newest message goes: the next one still gets a new id */
+	int64_t inbox = inbox_of(store_tx_reader(tx), alice);
+	uint32_t last = (uint32_t)q_int(tx->rd.db,
+	                                "SELECT uid FROM mailbox_entries WHERE "
+	                                "message_id = ?1",
+	                                lone);
+	CHECK_EQ(store_entries_expunge(tx, inbox, &last, 1), 1);
+	CHECK_EQ(q_int(tx->rd.db, "SELECT count(*) FROM messages WHERE id = ?1", lone), 0);
+	int64_t next = deliver_keyed(tx, alice, "n@x", NULL, 0);
+	CHECK(next > lone);
+	return 0;
+}
+
+static void test_threads(void)
+{
+	struct store *s = open_store("threads", NULL);
+	if (!s)
+		return;
+	CHECK_EQ(store_exec(s, threads_body, NULL), 0);
+	store_close(&s);
+}
+
 /* ---- group commit ---- */
 
 struct gc_ctx {
@@ -1250,6 +1327,7 @@ int main(void)
 	test_resolve();
 	test_rcpt_cache();
 	test_deliver();
+	test_threads();
 	test_group_commit();
 	test_lazy_commits();
 	test_checkpoints();
