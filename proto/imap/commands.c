@@ -49,6 +49,8 @@ const struct imap_command imap_commands[] = {
     {"GETQUOTA", imap_cmd_getquota, A},
     {"GETQUOTAROOT", imap_cmd_getquotaroot, A},
     {"SETQUOTA", imap_cmd_setquota, A},
+    {"GETMETADATA", imap_cmd_getmetadata, A},
+    {"SETMETADATA", imap_cmd_setmetadata, A},
     /* selected */
     {"CHECK", imap_cmd_check, S},
     {"CLOSE", imap_cmd_close, S | IMAP_CMD_BREAKS_SEQ | IMAP_CMD_NO_UPDATES},

@@ -22,6 +22,7 @@
  *     section.[ch]    BODY[section] and BINARY[section] of a parsed message;
  *                     a BINARY part mapped, to decode a range of it alone
  *     index.[ch]      IMAP's precomputed data of a message (store/msg_index)
+ *     metadata_entry.c METADATA entry names: checked, folded, matched
  *     header_cache.[ch] the loop's caches of header text and raw headers
  *   the session and its services
  *     mailbox_name.c  mailbox names between the wire and the store
@@ -37,6 +38,7 @@
  *     cmd_login.c     STARTTLS AUTHENTICATE LOGIN
  *     cmd_setup.c     ENABLE NAMESPACE COMPRESS
  *     cmd_quota.c     GETQUOTA GETQUOTAROOT SETQUOTA; the account's quota
+ *     cmd_metadata.c  GETMETADATA SETMETADATA
  *     cmd_expunge.c   EXPUNGE; the silent expunge of CLOSE
  *     cmd_select.c    SELECT EXAMINE CLOSE UNSELECT CHECK (-> cmd_expunge)
  *     cmd_status.c    STATUS; its "* STATUS" line
@@ -395,6 +397,20 @@ static inline void imap_condstore_enable(struct imap_session *s)
 }
 
 /* ------------------------------------------------------------------ */
+/* METADATA entry names (metadata_entry.c)                              */
+/* ------------------------------------------------------------------ */
+
+#define IMAP_METADATA_ENTRY_MAX 1024
+/* Check an entry name (RFC 5464 §3.2: "/private/..." or "/shared/...",
+ * no "*" "%" CTL or 8-bit, no empty component, no trailing "/", vendor
+ * entries with 4 components) and write it in lower case to out. prefix
+ * (GETMETADATA) also lets a bare scope or vendor prefix through, to look
+ * below it. Returns the length, or -EINVAL. */
+ssize_t imap_metadata_entry(const char *name, size_t len, char *out, size_t cap, bool prefix);
+/* Is name the entry itself, or below it within depth (0, 1, -1 = any)? */
+bool imap_metadata_match(const char *entry, int depth, const char *name);
+
+/* ------------------------------------------------------------------ */
 /* Mailbox names (mailbox_name.c)                                       */
 /* ------------------------------------------------------------------ */
 
@@ -604,6 +620,10 @@ enum imap_cmd_result imap_cmd_getquotaroot(struct imap_session *s, struct imap_c
 enum imap_cmd_result imap_cmd_setquota(struct imap_session *s, struct imap_cmd *cmd);
 /* The account's quota in bytes (0 = none), for APPEND, COPY and MOVE. */
 uint64_t imap_account_quota(struct imap_session *s);
+
+/* cmd_metadata.c */
+enum imap_cmd_result imap_cmd_getmetadata(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_setmetadata(struct imap_session *s, struct imap_cmd *cmd);
 
 /* cmd_expunge.c */
 enum imap_cmd_result imap_cmd_expunge(struct imap_session *s, struct imap_cmd *cmd);

@@ -135,6 +135,9 @@ static void configure(struct harness_variant *v, size_t i)
 		cfg->imap.max_line = 1024;
 		cfg->imap.max_literal = 1024;
 		cfg->imap.max_errors = 5;
+		cfg->imap.metadata_max_size = 1024;
+		cfg->imap.metadata_max_entries = 10;
+		cfg->imap.metadata_max_account_entries = 10;
 	}
 	if (f & V_BACKPRESSURE)
 		v->max_output = 64;
@@ -396,11 +399,11 @@ static const char *const tokens[] = {
     "RENAME ",
     "SUBSCRIBE ",
     "LIST ",
-    "LSUB ",
+    "SETMETADATA INBOX (/private/comment ", /* LSUB shares LIST's paths */
     "ENABLE ",
     "GETQUOTAROOT INBOX",
     "GETQUOTA \"\"",
-    "SETQUOTA \"\" (STORAGE 1)",
+    "GETMETADATA (DEPTH infinity MAXSIZE 5) \"\" (/shared /private/vendor/x/y)",
     "CHECK",
     "CLOSE",
     "UNSELECT",

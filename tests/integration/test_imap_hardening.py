@@ -571,6 +571,7 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         DROP TABLE subscriptions;
         DROP TABLE tokens;  -- schema 7's
         DROP TABLE dkim_keys;  -- schema 8's
+        DROP TABLE metadata;  -- schema 9's
         PRAGMA user_version = 5;
         COMMIT;
     """)

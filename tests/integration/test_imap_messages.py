@@ -453,6 +453,7 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("DROP TABLE subscriptions")
     db.execute("DROP TABLE tokens")  # schema 7's
     db.execute("DROP TABLE dkim_keys")  # schema 8's
+    db.execute("DROP TABLE metadata")  # schema 9's
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -520,6 +521,7 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         DROP TABLE subscriptions;
         DROP TABLE tokens;  -- schema 7's
         DROP TABLE dkim_keys;  -- schema 8's
+        DROP TABLE metadata;  -- schema 9's
         PRAGMA user_version = 4;
         COMMIT;
     """)
