@@ -681,6 +681,17 @@ static enum imap_cmd_result finish(struct imap_session *s, struct imap_cmd *cmd,
 	return IMAP_DONE;
 }
 
+/* Did the client name the UID item itself? */
+static bool asks_uid(const struct imap_arg *atts)
+{
+	if (atts->type != IMAP_ARG_LIST)
+		return imap_arg_is_atom(atts, "UID");
+	for (size_t i = 0; i < atts->nlist; i++)
+		if (imap_arg_is_atom(&atts->list[i], "UID"))
+			return true;
+	return false;
+}
+
 enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd)
 {
 	struct fetch_ctx *c = cmd->ctx;
@@ -709,6 +720,12 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 		if (c->spec.vanished && !(s->enabled & IMAP_EXT_QRESYNC)) {
 			imap_tagged(s, cmd, "BAD", NULL, "VANISHED needs ENABLE QRESYNC");
 			return IMAP_DONE;
+		}
+		if ((s->enabled & IMAP_EXT_UIDONLY) && !asks_uid(&cmd->args[1]) && c->spec.n &&
+		    c->spec.atts[0].kind == IMAP_FA_UID) {
+			/* UIDFETCH leads with the UID: the UID item only when asked
+			 * for (RFC 9586 §3.3) */
+			memmove(c->spec.atts, c->spec.atts + 1, --c->spec.n * sizeof *c->spec.atts);
 		}
 		int r = imap_seqset_resolve(s->sel.uids, s->sel.count, s->searchres, s->nsearchres,
 		                            &c->parsed, cmd->uid, &c->set, &cmd->arena);
@@ -871,7 +888,10 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			announce_keywords(c);
 		}
 		const struct fent *e = &c->batch[c->bi];
-		addf(&c->out, "* %u FETCH (", e->seq);
+		if (s->enabled & IMAP_EXT_UIDONLY)
+			addf(&c->out, "* %u UIDFETCH (", e->uid);
+		else
+			addf(&c->out, "* %u FETCH (", e->seq);
 		c->in_msg = true;
 		c->ai = 0;
 	}

@@ -123,6 +123,17 @@ static void set_indexed_upto(int64_t id, uint32_t uid)
 	marks[nmarks++] = (struct indexed_mark){id, uid};
 }
 
+/* A sequence-set key anywhere in the tree (BAD under UIDONLY). */
+static bool uses_seqnums(const struct imap_search_key *k)
+{
+	if (k->kind == IMAP_SK_SEQ)
+		return true;
+	for (size_t i = 0; i < k->nkids; i++)
+		if (uses_seqnums(k->kids[i]))
+			return true;
+	return false;
+}
+
 /* Resolve SEQ/UID keys. A sequence number above the mailbox size matches
  * nothing (rather than making the whole SEARCH fail). */
 static int resolve_keys(struct imap_session *s, struct imap_cmd *cmd, struct imap_search_key *k)
@@ -394,6 +405,12 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		}
 		if (r < 0) {
 			imap_tagged(s, cmd, "BAD", NULL, "%s", err ? err : "Invalid SEARCH");
+			return IMAP_DONE;
+		}
+		if (c->q.has_seqset && (s->enabled & IMAP_EXT_UIDONLY) && uses_seqnums(c->q.root)) {
+			/* RFC 9586 §3.5 */
+			imap_tagged(s, cmd, "BAD", "UIDREQUIRED",
+			            "Message numbers are not allowed once UIDONLY is enabled");
 			return IMAP_DONE;
 		}
 		if (c->q.has_seqset && resolve_keys(s, cmd, c->q.root) < 0) {

@@ -247,6 +247,12 @@ enum imap_state {
 #define IMAP_EXT_QRESYNC 0x02u   /* implies CONDSTORE */
 #define IMAP_EXT_UTF8 0x04u      /* UTF8=ACCEPT: names and quoted strings in UTF-8 */
 #define IMAP_EXT_REV2 0x08u /* IMAP4rev2 semantics (no \Recent, ESEARCH replies to SEARCH, ...) */
+/* UIDONLY (RFC 9586): no sequence numbers either way. FETCH, STORE,
+ * SEARCH, COPY, MOVE are BAD [UIDREQUIRED] (IMAP_CMD_SEQNUM), so are a
+ * sequence-set SEARCH key and QRESYNC's sequence match data; FETCH
+ * responses are "* uid UIDFETCH (...)", expunges VANISHED, and SELECT
+ * sends no [UNSEEN n]. */
+#define IMAP_EXT_UIDONLY 0x10u
 
 /* The selected mailbox as THIS session sees it.
  *
@@ -365,7 +371,8 @@ typedef enum imap_cmd_result (*imap_handler)(struct imap_session *s, struct imap
 #define IMAP_CMD_NO_EXPUNGE 0x010u /* non-UID form: no EXPUNGE/VANISHED while it runs (§7.5.1) */
 #define IMAP_CMD_BREAKS_SEQ 0x020u /* may change sequence numbers (EXPUNGE, MOVE, CLOSE) */
 #define IMAP_CMD_NO_UPDATES 0x040u /* flush no untagged updates at its tagged reply */
-#define IMAP_CMD_WRITE 0x080u /* modifies the selected mailbox: NO in EXAMINE (handler checks) */
+#define IMAP_CMD_WRITE 0x080u  /* modifies the selected mailbox: NO in EXAMINE (handler checks) */
+#define IMAP_CMD_SEQNUM 0x100u /* non-UID form takes sequence numbers: BAD under UIDONLY */
 
 struct imap_command {
 	const char *name; /* upper case */
