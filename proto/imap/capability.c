@@ -36,7 +36,7 @@ const char *imap_capabilities(const struct imap_session *s, char *buf, size_t le
 	         "IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
 	         "MOVE SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE UTF8=ACCEPT "
 	         "CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%lld BINARY METADATA "
-	         "METADATA-SERVER UIDONLY%s",
+	         "METADATA-SERVER UIDONLY INPROGRESS%s",
 	         (long long)s->cfg->max_literal, s->compress ? "" : " COMPRESS=DEFLATE");
 	return buf;
 }

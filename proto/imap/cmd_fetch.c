@@ -96,6 +96,8 @@ struct fetch_ctx {
 	int status;
 
 	const char *error_code; /* a NO to give at the end */
+
+	uint64_t done, goal; /* messages answered, and to answer (INPROGRESS) */
 };
 
 /* The writer job gets the request inside the context; the completion gets
@@ -744,6 +746,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 		}
 		cmd->step = 2;
 		uint64_t cnt = imap_seqset_count(&c->set);
+		c->goal = cnt;
 		if (c->spec.sets_seen && !s->sel.readonly && cnt > 0) {
 			c->seen_uids = malloc(cnt * sizeof *c->seen_uids);
 			c->seen.res = calloc(cnt, sizeof *c->seen.res);
@@ -868,6 +871,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			buf_adds(&c->out, ")\r\n");
 			msg_clear(c);
 			c->bi++;
+			c->done++;
 			if (c->out.len >= FETCH_FLUSH)
 				flush_out(c);
 			if (imap_output_full(s) || ++msgs >= FETCH_MSGS_PER_CALL) {
@@ -886,6 +890,11 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			if (r == 0)
 				return finish(s, cmd, c);
 			announce_keywords(c);
+		}
+		if (imap_progress_due(s, cmd)) {
+			/* between two responses: after those already made */
+			flush_out(c);
+			imap_progress(s, cmd, c->done, c->goal);
 		}
 		const struct fent *e = &c->batch[c->bi];
 		if (s->enabled & IMAP_EXT_UIDONLY)

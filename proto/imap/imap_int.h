@@ -27,6 +27,7 @@
  *   the session and its services
  *     mailbox_name.c  mailbox names between the wire and the store
  *     output.c        writing: bytes, lines, untagged responses, strings
+ *     progress.c      INPROGRESS responses of long commands
  *     compress.c      COMPRESS=DEFLATE as a conn filter
  *     capability.c    the capability list; may a password be sent here
  *     recent.c        \Recent (IMAP4rev1)
@@ -204,7 +205,8 @@ struct imap_cmd {
 	void *ctx;
 	void (*ctx_free)(struct imap_cmd *cmd); /* optional, runs once at the end */
 
-	uint64_t started_ms; /* uv_now() when dispatched, for logs */
+	uint64_t started_ms;  /* uv_now() when dispatched, for logs and INPROGRESS */
+	uint64_t progress_ms; /* uv_now() of its last INPROGRESS, 0 = none yet */
 };
 
 /* Argument accessors (args.c). They return false if the argument is
@@ -463,6 +465,19 @@ void imap_write_mailbox(struct imap_session *s, const char *name);
 
 /* The conn's output queue is over its limit: stop producing (IMAP_AGAIN). */
 bool imap_output_full(const struct imap_session *s);
+
+/* ------------------------------------------------------------------ */
+/* INPROGRESS (progress.c)                                              */
+/* ------------------------------------------------------------------ */
+
+#define IMAP_PROGRESS_FIRST_MS 1000 /* none before the command ran this long */
+#define IMAP_PROGRESS_EVERY_MS 1000 /* then at most one per this */
+/* Is it time for the next one? (cheap: the loop's clock) */
+bool imap_progress_due(const struct imap_session *s, const struct imap_cmd *cmd);
+/* A slicing command where nothing of its own is half written:
+ * "* OK [INPROGRESS ("tag" done goal)]" if it is time (goal 0: unknown,
+ * NIL). */
+void imap_progress(struct imap_session *s, struct imap_cmd *cmd, uint64_t done, uint64_t goal);
 
 /* ------------------------------------------------------------------ */
 /* COMPRESS=DEFLATE (compress.c)                                        */
