@@ -224,7 +224,8 @@ enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cm
 		                          .kind = NOTIFY_EXISTS,
 		                          .uid = c->msgs[k].uid,
 		                          .modseq = c->msgs[k].modseq,
-		                          .origin = s->sid};
+		                          .origin = s->sid,
+		                          .account_id = s->account_id};
 		notify_publish(&ev);
 	}
 	imap_tagged(s, cmd, "OK",

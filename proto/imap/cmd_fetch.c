@@ -788,7 +788,8 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 				                          .kind = NOTIFY_FLAGS,
 				                          .uid = c->seen.res[i].uid,
 				                          .modseq = c->seen.res[i].modseq,
-				                          .origin = s->sid};
+				                          .origin = s->sid,
+				                          .account_id = s->account_id};
 				imap_view_flags_changed(s, c->seen.res[i].uid,
 				                        c->seen.res[i].modseq);
 				notify_publish(&ev);

@@ -23,6 +23,7 @@
 #include "proto/imap/imap.h"
 #include "store/mailboxes.h"
 #include "store/metadata.h"
+#include "store/notify.h"
 #include "store/store.h"
 
 #define MAX_ENTRIES 1000 /* names in one GETMETADATA or SETMETADATA */
@@ -241,6 +242,7 @@ struct set_cmd {
 	struct store_metadata_set job; /* first: the store job's arg */
 	struct imap_session *s;
 	int status;
+	const char *mailbox; /* internal name, "" for the server */
 };
 
 static void set_done(void *arg, int status)
@@ -255,9 +257,17 @@ enum imap_cmd_result imap_cmd_setmetadata(struct imap_session *s, struct imap_cm
 	struct set_cmd *sc = cmd->ctx;
 	if (cmd->step == 1) {
 		switch (sc->status) {
-		case 0:
+		case 0: {
+			/* for the account's other watchers (store/notify.h) */
+			struct notify_event ev = {.mailbox_id = sc->job.mailbox_id,
+			                          .kind = NOTIFY_METADATA,
+			                          .origin = s->sid,
+			                          .account_id = s->account_id,
+			                          .name = sc->mailbox};
+			notify_publish(&ev);
 			imap_tagged(s, cmd, "OK", NULL, "SETMETADATA completed");
 			break;
+		}
 		case -EDQUOT:
 			imap_tagged(s, cmd, "NO", "METADATA TOOMANY", "Too many annotations");
 			break;
@@ -329,6 +339,7 @@ enum imap_cmd_result imap_cmd_setmetadata(struct imap_session *s, struct imap_cm
 	}
 	sc = imap_arena_alloc(&cmd->arena, sizeof *sc);
 	sc->s = s;
+	sc->mailbox = imap_arena_strndup(&cmd->arena, name, strlen(name));
 	sc->job = (struct store_metadata_set){
 	    .account_id = s->account_id,
 	    .mailbox_id = mailbox_id,

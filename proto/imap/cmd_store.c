@@ -194,7 +194,8 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 			                          .kind = NOTIFY_FLAGS,
 			                          .uid = r->uid,
 			                          .modseq = r->modseq,
-			                          .origin = s->sid};
+			                          .origin = s->sid,
+			                          .account_id = s->account_id};
 			imap_view_flags_changed(s, r->uid, r->modseq);
 			notify_publish(&ev);
 		}

@@ -121,6 +121,8 @@ static void on_event(void *ud, const struct notify_event *ev)
 			return;
 		imap_uids_push(&p->flags, &p->nflags, &p->capflags, ev->uid);
 		break;
+	default: /* account events never reach a mailbox's subscribers */
+		return;
 	}
 	if (s->input == IMAP_IN_IDLE)
 		imap_updates_flush(s, true);
