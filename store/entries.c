@@ -31,7 +31,7 @@ static void entry_row(sqlite3_stmt *st, struct store_entry *e)
 	    sqlite3_column_type(st, 7) == SQLITE_NULL ? STORE_NO_DAY : sqlite3_column_int64(st, 7);
 	e->indexed = sqlite3_column_int(st, 8) != 0;
 	e->headers = (const char *)sqlite3_column_text(st, 9);
-	/* before schema 9: a thread of its own, saved when it arrived */
+	/* before schema 10: a thread of its own, saved when it arrived */
 	e->thread_id = sqlite3_column_type(st, 10) == SQLITE_NULL ? e->message_id
 	                                                          : sqlite3_column_int64(st, 10);
 	e->save_date = sqlite3_column_type(st, 11) == SQLITE_NULL ? e->internal_date

@@ -94,7 +94,7 @@ static int64_t message_insert(sqlite3 *db, const char *data, size_t len)
 {
 	sqlite3_stmt *st;
 	/* The id is above every id handed out before, deleted ones included
-	 * (meta 'message_hw', schema 9): it is the message's EMAILID, which
+	 * (meta 'message_hw', schema 10): it is the message's EMAILID, which
 	 * must never name two messages. */
 	int rc = store_prep_cached(
 	    db, &st,

@@ -197,6 +197,10 @@ static int rename_inbox(struct store_tx *tx, struct store_mailbox_req *j, int64_
 	    "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
 	    "SELECT ?1, uid, ?3 FROM mailbox_entries WHERE mailbox_id = ?2",
 	    "UPDATE mailboxes SET highestmodseq = ?3 WHERE id = ?1",
+	    /* RFC 5464 §4.1: INBOX keeps its annotations, the new mailbox
+	     * gets a copy */
+	    "INSERT INTO metadata(account_id, mailbox_id, name, value) "
+	    "SELECT account_id, ?2, name, value FROM metadata WHERE mailbox_id = ?1",
 	};
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
 		if ((rc = store_prep(db, &st, sql[i])) < 0)

@@ -51,7 +51,7 @@ struct store_index_data {
 	char *hdr_text;  /* searchable text of every header (NULL: none) */
 	char *body_text; /* searchable text of the body (NULL: none) */
 	/* PREVIEW (RFC 8970): the text preview, opaque UTF-8 ("" for none;
-	 * NULL from a row made before schema 9 had the column) */
+	 * NULL from a row made before schema 10 had the column) */
 	char *preview;
 };
 void store_index_data_free(struct store_index_data *d);

@@ -264,6 +264,17 @@ static const char *const migrations[] = {
     ") WITHOUT ROWID;\n"
     /* PREVIEW (RFC 8970): the indexer's text preview of the message. */
     "ALTER TABLE imap_message_info ADD COLUMN preview TEXT;\n",
+    /* 10 -> 11: IMAP METADATA annotations (store/metadata.c). mailbox_id
+     * NULL is the server's entry (tern has no sharing: the account's own);
+     * a mailbox's entries go with it. Names in lower case. */
+    "CREATE TABLE metadata(\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  mailbox_id INTEGER REFERENCES mailboxes(id) ON DELETE CASCADE,\n"
+    "  name TEXT NOT NULL,\n"
+    "  value BLOB NOT NULL\n"
+    ");\n"
+    "CREATE UNIQUE INDEX metadata_entry ON metadata(account_id, ifnull(mailbox_id, 0), name);\n"
+    "CREATE INDEX metadata_mailbox ON metadata(mailbox_id) WHERE mailbox_id IS NOT NULL;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -13,7 +13,7 @@
  * either role, so the order of arrival does not matter: a reply that
  * comes first records its parent's id, and the parent then finds it. A
  * new thread is numbered with the id of the message that starts it:
- * message ids are never reused (schema 9), so neither are thread ids. */
+ * message ids are never reused (schema 10), so neither are thread ids. */
 #ifndef TERN_STORE_THREADS_H
 #define TERN_STORE_THREADS_H
 

@@ -398,7 +398,8 @@ static void publish_appended(struct imap_session *s, const struct append_ctx *c)
 		                          .kind = NOTIFY_EXISTS,
 		                          .uid = c->msgs[k].uid,
 		                          .modseq = c->msgs[k].modseq,
-		                          .origin = s->sid};
+		                          .origin = s->sid,
+		                          .account_id = s->account_id};
 		notify_publish(&ev);
 	}
 }
@@ -507,7 +508,8 @@ enum imap_cmd_result imap_cmd_replace(struct imap_session *s, struct imap_cmd *c
 	                          .kind = NOTIFY_EXPUNGE,
 	                          .uid = c->replace.old_uid,
 	                          .modseq = c->replace.expunge_modseq,
-	                          .origin = s->sid};
+	                          .origin = s->sid,
+	                          .account_id = s->account_id};
 	notify_publish(&ev);
 	imap_updates_flush(s, true);
 	imap_view_expunged(s, &c->replace.old_uid, 1, c->replace.expunge_modseq);

@@ -98,6 +98,8 @@ struct fetch_ctx {
 	int status;
 
 	const char *error_code; /* a NO to give at the end */
+
+	uint64_t done, goal; /* messages answered, and to answer (INPROGRESS) */
 };
 
 /* The writer job gets the request inside the context; the completion gets
@@ -739,6 +741,17 @@ static enum imap_cmd_result finish(struct imap_session *s, struct imap_cmd *cmd,
 	return IMAP_DONE;
 }
 
+/* Did the client name the UID item itself? */
+static bool asks_uid(const struct imap_arg *atts)
+{
+	if (atts->type != IMAP_ARG_LIST)
+		return imap_arg_is_atom(atts, "UID");
+	for (size_t i = 0; i < atts->nlist; i++)
+		if (imap_arg_is_atom(&atts->list[i], "UID"))
+			return true;
+	return false;
+}
+
 enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd)
 {
 	struct fetch_ctx *c = cmd->ctx;
@@ -768,6 +781,12 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			imap_tagged(s, cmd, "BAD", NULL, "VANISHED needs ENABLE QRESYNC");
 			return IMAP_DONE;
 		}
+		if ((s->enabled & IMAP_EXT_UIDONLY) && !asks_uid(&cmd->args[1]) && c->spec.n &&
+		    c->spec.atts[0].kind == IMAP_FA_UID) {
+			/* UIDFETCH leads with the UID: the UID item only when asked
+			 * for (RFC 9586 §3.3) */
+			memmove(c->spec.atts, c->spec.atts + 1, --c->spec.n * sizeof *c->spec.atts);
+		}
 		int r = imap_seqset_resolve(s->sel.uids, s->sel.count, s->searchres, s->nsearchres,
 		                            &c->parsed, cmd->uid, &c->set, &cmd->arena);
 		if (r < 0) {
@@ -794,6 +813,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 		}
 		cmd->step = 2;
 		uint64_t cnt = imap_seqset_count(&c->set);
+		c->goal = cnt;
 		if (c->spec.sets_seen && !s->sel.readonly && cnt > 0) {
 			c->seen_uids = malloc(cnt * sizeof *c->seen_uids);
 			c->seen.res = calloc(cnt, sizeof *c->seen.res);
@@ -835,7 +855,8 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 				                          .kind = NOTIFY_FLAGS,
 				                          .uid = c->seen.res[i].uid,
 				                          .modseq = c->seen.res[i].modseq,
-				                          .origin = s->sid};
+				                          .origin = s->sid,
+				                          .account_id = s->account_id};
 				imap_view_flags_changed(s, c->seen.res[i].uid,
 				                        c->seen.res[i].modseq);
 				notify_publish(&ev);
@@ -918,6 +939,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			buf_adds(&c->out, ")\r\n");
 			msg_clear(c);
 			c->bi++;
+			c->done++;
 			if (c->out.len >= FETCH_FLUSH)
 				flush_out(c);
 			if (imap_output_full(s) || ++msgs >= FETCH_MSGS_PER_CALL) {
@@ -937,8 +959,16 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 				return finish(s, cmd, c);
 			announce_keywords(c);
 		}
+		if (imap_progress_due(s, cmd)) {
+			/* between two responses: after those already made */
+			flush_out(c);
+			imap_progress(s, cmd, c->done, c->goal);
+		}
 		const struct fent *e = &c->batch[c->bi];
-		addf(&c->out, "* %u FETCH (", e->seq);
+		if (s->enabled & IMAP_EXT_UIDONLY)
+			addf(&c->out, "* %u UIDFETCH (", e->uid);
+		else
+			addf(&c->out, "* %u FETCH (", e->seq);
 		c->in_msg = true;
 		c->ai = 0;
 	}

@@ -57,6 +57,21 @@ static enum imap_cmd_result submit(struct imap_session *s, struct imap_cmd *cmd,
 	return IMAP_ASYNC;
 }
 
+/* Tell the account's other watchers (store/notify.h) what changed in its
+ * mailbox list, after the commit. */
+static void publish_list_event(struct imap_session *s, const struct mbox_cmd *mc,
+                               enum notify_kind kind)
+{
+	bool renamed = kind == NOTIFY_MAILBOX_RENAMED;
+	struct notify_event ev = {.mailbox_id = mc->job.mailbox_id,
+	                          .kind = kind,
+	                          .origin = s->sid,
+	                          .account_id = s->account_id,
+	                          .name = renamed ? mc->job.newname : mc->job.name,
+	                          .old_name = renamed ? mc->job.name : NULL};
+	notify_publish(&ev);
+}
+
 static void tagged_store_error(struct imap_session *s, struct imap_cmd *cmd, int status)
 {
 	switch (status) {
@@ -143,6 +158,7 @@ enum imap_cmd_result imap_cmd_create(struct imap_session *s, struct imap_cmd *cm
 			tagged_store_error(s, cmd, mc->status);
 			return IMAP_DONE;
 		}
+		publish_list_event(s, mc, NOTIFY_MAILBOX_CREATED);
 		/* RFC 8474 §4.1: the new mailbox's MAILBOXID (objectid.h) */
 		struct store_mailbox mb;
 		if (store_mailbox_get(imap_reader(s), mc->job.mailbox_id, &mb) == 1)
@@ -184,6 +200,7 @@ enum imap_cmd_result imap_cmd_delete(struct imap_session *s, struct imap_cmd *cm
 			tagged_store_error(s, cmd, mc->status);
 		} else {
 			imap_recent_forget(mc->job.mailbox_id);
+			publish_list_event(s, mc, NOTIFY_MAILBOX_DELETED);
 			imap_tagged(s, cmd, "OK", NULL, "DELETE completed");
 		}
 		return IMAP_DONE;
@@ -214,7 +231,8 @@ enum imap_cmd_result imap_cmd_rename(struct imap_session *s, struct imap_cmd *cm
 		}
 		/* INBOX's messages moved out: tell everyone watching INBOX */
 		for (size_t i = 0; i < mc->job.nuids; i++) {
-			struct notify_event ev = {.mailbox_id = 0, .kind = NOTIFY_EXPUNGE};
+			struct notify_event ev = {
+			    .mailbox_id = 0, .kind = NOTIFY_EXPUNGE, .account_id = s->account_id};
 			int64_t inbox;
 			if (store_mailbox_find(imap_reader(s), s->account_id, "INBOX", &inbox) != 1)
 				break;
@@ -227,6 +245,13 @@ enum imap_cmd_result imap_cmd_rename(struct imap_session *s, struct imap_cmd *cm
 		    s->sel.mailbox_id == mc->job.mailbox_id) {
 			free(s->sel.name);
 			s->sel.name = strdup(mc->job.newname);
+		}
+		if (strcmp(mc->job.name, "INBOX") == 0) { /* INBOX stays: newname is new */
+			struct mbox_cmd created = *mc;
+			created.job.name = mc->job.newname;
+			publish_list_event(s, &created, NOTIFY_MAILBOX_CREATED);
+		} else {
+			publish_list_event(s, mc, NOTIFY_MAILBOX_RENAMED);
 		}
 		imap_tagged(s, cmd, "OK", NULL, "RENAME completed");
 		return IMAP_DONE;
@@ -253,10 +278,12 @@ enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s, struct imap_cmd 
 {
 	struct mbox_cmd *mc = cmd->ctx;
 	if (cmd->step == 1) {
-		if (mc->status < 0)
+		if (mc->status < 0) {
 			tagged_store_error(s, cmd, mc->status);
-		else
+		} else {
+			publish_list_event(s, mc, NOTIFY_SUBSCRIPTION);
 			imap_tagged(s, cmd, "OK", NULL, "%s completed", cmd->name);
+		}
 		return IMAP_DONE;
 	}
 	char name[IMAP_MAILBOX_NAME_MAX + 1];

@@ -66,7 +66,9 @@ struct search_ctx {
 	int64_t firstmodseq; /* the MODSEQ of hits[0] (RETURN (MIN)) */
 	int64_t lastmodseq;  /* the MODSEQ of hits[nhits - 1] (RETURN (MAX)) */
 	int error;
-	unsigned need; /* imap_search_needs() of the query */
+	unsigned need;    /* imap_search_needs() of the query */
+	uint64_t scanned; /* entries scanned so far (INPROGRESS) */
+	uint64_t indexed; /* messages indexed for this SEARCH so far (INPROGRESS) */
 	/* Header texts and Date: days from memory (header_cache.c), for the
 	 * slice being scanned; NULL: from the store. */
 	const struct imap_header_cache *hc;
@@ -127,6 +129,17 @@ static void set_indexed_upto(int64_t id, uint32_t uid)
 		capmarks = nc;
 	}
 	marks[nmarks++] = (struct indexed_mark){id, uid};
+}
+
+/* A sequence-set key anywhere in the tree (BAD under UIDONLY). */
+static bool uses_seqnums(const struct imap_search_key *k)
+{
+	if (k->kind == IMAP_SK_SEQ)
+		return true;
+	for (size_t i = 0; i < k->nkids; i++)
+		if (uses_seqnums(k->kids[i]))
+			return true;
+	return false;
 }
 
 /* Resolve SEQ/UID keys. A sequence number above the mailbox size matches
@@ -467,6 +480,12 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 			            "Tag reuse: an update context has this tag");
 			return IMAP_DONE;
 		}
+		if (c->q.has_seqset && (s->enabled & IMAP_EXT_UIDONLY) && uses_seqnums(c->q.root)) {
+			/* RFC 9586 §3.5 */
+			imap_tagged(s, cmd, "BAD", "UIDREQUIRED",
+			            "Message numbers are not allowed once UIDONLY is enabled");
+			return IMAP_DONE;
+		}
 		if (c->q.has_seqset && resolve_keys(s, cmd, c->q.root) < 0) {
 			imap_tagged(s, cmd, "BAD", NULL, "Invalid sequence set");
 			return IMAP_DONE;
@@ -503,6 +522,9 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		int r = store_index_missing_in(imap_reader(s), s->sel.mailbox_id,
 		                               indexed_upto(s->sel.mailbox_id), view_last);
 		if (r == 1 && (c->idx.done > 0 || c->idx.mailbox_id == 0)) {
+			/* how many are left is not known: no GOAL */
+			c->indexed += (uint64_t)(c->idx.done > 0 ? c->idx.done : 0);
+			imap_progress(s, cmd, c->indexed, 0);
 			c->idx.mailbox_id = s->sel.mailbox_id;
 			c->idx.limit = 200;
 			if (store_submit_lazy(imap_store(s), index_job, index_done, c) == 0)
@@ -586,6 +608,8 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 		}
 		if ((size_t)r < SEARCH_SLICE)
 			return reply(s, cmd, c);
+		c->scanned += (uint64_t)r;
+		imap_progress(s, cmd, c->scanned, s->sel.count);
 		return IMAP_AGAIN;
 	}
 	return reply(s, cmd, c);

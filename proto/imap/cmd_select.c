@@ -136,6 +136,15 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 					imap_tagged(s, cmd, "BAD", NULL, "QRESYNC is not enabled");
 					return IMAP_DONE;
 				}
+				if ((s->enabled & IMAP_EXT_UIDONLY) &&
+				    (q->nlist >= 4 ||
+				     (q->nlist == 3 && q->list[2].type == IMAP_ARG_LIST))) {
+					/* RFC 9586 §3.7: no sequence match data */
+					imap_tagged(s, cmd, "BAD", "UIDREQUIRED",
+					            "Message numbers are not allowed once UIDONLY "
+					            "is enabled");
+					return IMAP_DONE;
+				}
 				if (q->nlist < 2 || !imap_arg_u32(&q->list[0], &q_uidvalidity) ||
 				    q_uidvalidity == 0 || !imap_arg_u64(&q->list[1], &q_modseq) ||
 				    q_modseq == 0 ||
@@ -210,7 +219,7 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 	imap_untagged(s, "%u EXISTS", s->sel.count);
 	if (!(s->enabled & IMAP_EXT_REV2)) {
 		imap_untagged(s, "%u RECENT", imap_recent_count(s));
-		if (sc.first_unseen)
+		if (sc.first_unseen && !(s->enabled & IMAP_EXT_UIDONLY))
 			imap_untagged(s, "OK [UNSEEN %u] First unseen", sc.first_unseen);
 	}
 	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", s->sel.uidvalidity);
@@ -246,7 +255,11 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 			if (store_entry_flags(imap_reader(s), id, uid, &flags, &modseq, kw,
 			                      sizeof kw) != 1)
 				continue;
-			imap_printf(s, "* %u FETCH (UID %u FLAGS ", imap_view_seq(s, uid), uid);
+			if (s->enabled & IMAP_EXT_UIDONLY)
+				imap_printf(s, "* %u UIDFETCH (FLAGS ", uid);
+			else
+				imap_printf(s, "* %u FETCH (UID %u FLAGS ", imap_view_seq(s, uid),
+				            uid);
 			imap_write_flag_list(s, uid, flags, kw);
 			imap_printf(s, " MODSEQ (%lld))\r\n", (long long)modseq);
 		}

@@ -22,10 +22,12 @@
  *     search_keys.[ch] SEARCH keys, parsed and evaluated per message
  *     render.[ch]     ENVELOPE, BODYSTRUCTURE and IMAP strings of a message
  *     index.[ch]      IMAP's precomputed data of a message (store/msg_index)
+ *     metadata_entry.c METADATA entry names: checked, folded, matched
  *     header_cache.[ch] the loop's caches of header text and raw headers
  *   the session and its services
  *     mailbox_name.c  mailbox names between the wire and the store
  *     output.c        writing: bytes, lines, untagged responses, strings
+ *     progress.c      INPROGRESS responses of long commands
  *     compress.c      COMPRESS=DEFLATE as a conn filter
  *     capability.c    the capability list; may a password be sent here
  *     esearch.[ch]    the "* ESEARCH" writer (RETURN data, PARTIAL, ADDTO)
@@ -39,6 +41,7 @@
  *     cmd_login.c     STARTTLS AUTHENTICATE LOGIN
  *     cmd_setup.c     ENABLE NAMESPACE COMPRESS
  *     cmd_quota.c     GETQUOTA GETQUOTAROOT SETQUOTA; the account's quota
+ *     cmd_metadata.c  GETMETADATA SETMETADATA
  *     cmd_expunge.c   EXPUNGE; the silent expunge of CLOSE
  *     cmd_select.c    SELECT EXAMINE CLOSE UNSELECT CHECK UNAUTHENTICATE (-> cmd_expunge)
  *     cmd_status.c    STATUS; its "* STATUS" line
@@ -206,7 +209,8 @@ struct imap_cmd {
 	void *ctx;
 	void (*ctx_free)(struct imap_cmd *cmd); /* optional, runs once at the end */
 
-	uint64_t started_ms; /* uv_now() when dispatched, for logs */
+	uint64_t started_ms;  /* uv_now() when dispatched, for logs and INPROGRESS */
+	uint64_t progress_ms; /* uv_now() of its last INPROGRESS, 0 = none yet */
 };
 
 /* Argument accessors (args.c). They return false if the argument is
@@ -250,6 +254,12 @@ enum imap_state {
 #define IMAP_EXT_QRESYNC 0x02u   /* implies CONDSTORE */
 #define IMAP_EXT_UTF8 0x04u      /* UTF8=ACCEPT: names and quoted strings in UTF-8 */
 #define IMAP_EXT_REV2 0x08u /* IMAP4rev2 semantics (no \Recent, ESEARCH replies to SEARCH, ...) */
+/* UIDONLY (RFC 9586): no sequence numbers either way. FETCH, STORE,
+ * SEARCH, COPY, MOVE are BAD [UIDREQUIRED] (IMAP_CMD_SEQNUM), so are a
+ * sequence-set SEARCH key and QRESYNC's sequence match data; FETCH
+ * responses are "* uid UIDFETCH (...)", expunges VANISHED, and SELECT
+ * sends no [UNSEEN n]. */
+#define IMAP_EXT_UIDONLY 0x10u
 
 /* The selected mailbox as THIS session sees it.
  *
@@ -381,7 +391,8 @@ typedef enum imap_cmd_result (*imap_handler)(struct imap_session *s, struct imap
 #define IMAP_CMD_NO_EXPUNGE 0x010u /* non-UID form: no EXPUNGE/VANISHED while it runs (§7.5.1) */
 #define IMAP_CMD_BREAKS_SEQ 0x020u /* may change sequence numbers (EXPUNGE, MOVE, CLOSE) */
 #define IMAP_CMD_NO_UPDATES 0x040u /* flush no untagged updates at its tagged reply */
-#define IMAP_CMD_WRITE 0x080u /* modifies the selected mailbox: NO in EXAMINE (handler checks) */
+#define IMAP_CMD_WRITE 0x080u  /* modifies the selected mailbox: NO in EXAMINE (handler checks) */
+#define IMAP_CMD_SEQNUM 0x100u /* non-UID form takes sequence numbers: BAD under UIDONLY */
 
 struct imap_command {
 	const char *name; /* upper case */
@@ -411,6 +422,20 @@ static inline void imap_condstore_enable(struct imap_session *s)
 {
 	s->enabled |= IMAP_EXT_CONDSTORE;
 }
+
+/* ------------------------------------------------------------------ */
+/* METADATA entry names (metadata_entry.c)                              */
+/* ------------------------------------------------------------------ */
+
+#define IMAP_METADATA_ENTRY_MAX 1024
+/* Check an entry name (RFC 5464 §3.2: "/private/..." or "/shared/...",
+ * no "*" "%" CTL or 8-bit, no empty component, no trailing "/", vendor
+ * entries with 4 components) and write it in lower case to out. prefix
+ * (GETMETADATA) also lets a bare scope or vendor prefix through, to look
+ * below it. Returns the length, or -EINVAL. */
+ssize_t imap_metadata_entry(const char *name, size_t len, char *out, size_t cap, bool prefix);
+/* Is name the entry itself, or below it within depth (0, 1, -1 = any)? */
+bool imap_metadata_match(const char *entry, int depth, const char *name);
 
 /* ------------------------------------------------------------------ */
 /* Mailbox names (mailbox_name.c)                                       */
@@ -458,6 +483,19 @@ void imap_write_mailbox(struct imap_session *s, const char *name);
 
 /* The conn's output queue is over its limit: stop producing (IMAP_AGAIN). */
 bool imap_output_full(const struct imap_session *s);
+
+/* ------------------------------------------------------------------ */
+/* INPROGRESS (progress.c)                                              */
+/* ------------------------------------------------------------------ */
+
+#define IMAP_PROGRESS_FIRST_MS 1000 /* none before the command ran this long */
+#define IMAP_PROGRESS_EVERY_MS 1000 /* then at most one per this */
+/* Is it time for the next one? (cheap: the loop's clock) */
+bool imap_progress_due(const struct imap_session *s, const struct imap_cmd *cmd);
+/* A slicing command where nothing of its own is half written:
+ * "* OK [INPROGRESS ("tag" done goal)]" if it is time (goal 0: unknown,
+ * NIL). */
+void imap_progress(struct imap_session *s, struct imap_cmd *cmd, uint64_t done, uint64_t goal);
 
 /* ------------------------------------------------------------------ */
 /* COMPRESS=DEFLATE (compress.c)                                        */
@@ -648,6 +686,10 @@ enum imap_cmd_result imap_cmd_getquotaroot(struct imap_session *s, struct imap_c
 enum imap_cmd_result imap_cmd_setquota(struct imap_session *s, struct imap_cmd *cmd);
 /* The account's quota in bytes (0 = none), for APPEND, COPY and MOVE. */
 uint64_t imap_account_quota(struct imap_session *s);
+
+/* cmd_metadata.c */
+enum imap_cmd_result imap_cmd_getmetadata(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_setmetadata(struct imap_session *s, struct imap_cmd *cmd);
 
 /* cmd_expunge.c */
 enum imap_cmd_result imap_cmd_expunge(struct imap_session *s, struct imap_cmd *cmd);

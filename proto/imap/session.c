@@ -302,7 +302,7 @@ static void dispatch(struct imap_session *s, struct imap_cmd *cmd)
 		return;
 	}
 	cmd->def = def;
-	const char *why = NULL;
+	const char *why = NULL, *code = NULL;
 	if (cmd->uid && !(def->flags & IMAP_CMD_UID))
 		why = "UID not allowed with this command";
 	else if ((def->flags & IMAP_CMD_NOAUTH) && s->state != IMAP_NOT_AUTH)
@@ -311,8 +311,12 @@ static void dispatch(struct imap_session *s, struct imap_cmd *cmd)
 		why = "Log in first";
 	else if ((def->flags & IMAP_CMD_SELECTED) && s->state != IMAP_SELECTED)
 		why = "No mailbox selected";
+	else if ((def->flags & IMAP_CMD_SEQNUM) && !cmd->uid && (s->enabled & IMAP_EXT_UIDONLY)) {
+		why = "Message numbers are not allowed once UIDONLY is enabled"; /* RFC 9586 §3 */
+		code = "UIDREQUIRED";
+	}
 	if (why) {
-		bad_untagged(s, cmd->tag, NULL, why);
+		bad_untagged(s, cmd->tag, code, why);
 		imap_cmd_free(&cmd);
 		return;
 	}

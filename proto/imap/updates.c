@@ -128,6 +128,8 @@ static void on_event(void *ud, const struct notify_event *ev)
 			return;
 		imap_uids_push(&p->flags, &p->nflags, &p->capflags, ev->uid);
 		break;
+	default: /* account events never reach a mailbox's subscribers */
+		return;
 	}
 	if (s->input == IMAP_IN_IDLE)
 		imap_updates_flush(s, true);
@@ -258,7 +260,7 @@ void imap_view_expunged(struct imap_session *s, const uint32_t *uids, size_t n, 
 	if (m) {
 		/* REMOVEFROM while the sequence numbers are still valid */
 		imap_search_contexts_expunging(s, sorted, m);
-		if (s->enabled & IMAP_EXT_QRESYNC) {
+		if (s->enabled & (IMAP_EXT_QRESYNC | IMAP_EXT_UIDONLY)) {
 			struct arena a = {0};
 			imap_untagged(s, "VANISHED %s", imap_seqset_format(&a, sorted, m));
 			arena_reset(&a);
@@ -376,7 +378,10 @@ void imap_updates_flush(struct imap_session *s, bool allow_expunge)
 
 	for (size_t i = 0; i < nfu; i++) {
 		const struct flag_update *f = &fu[i];
-		imap_printf(s, "* %u FETCH (UID %u FLAGS ", f->seq, f->uid);
+		if (s->enabled & IMAP_EXT_UIDONLY)
+			imap_printf(s, "* %u UIDFETCH (FLAGS ", f->uid);
+		else
+			imap_printf(s, "* %u FETCH (UID %u FLAGS ", f->seq, f->uid);
 		imap_write_flag_list(s, f->uid, f->flags, f->kw);
 		if (s->enabled & IMAP_EXT_CONDSTORE)
 			imap_printf(s, " MODSEQ (%lld)", (long long)f->modseq);

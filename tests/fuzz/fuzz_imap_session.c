@@ -137,6 +137,9 @@ static void configure(struct harness_variant *v, size_t i)
 		cfg->imap.max_line = 1024;
 		cfg->imap.max_literal = 1024;
 		cfg->imap.max_errors = 5;
+		cfg->imap.metadata_max_size = 1024;
+		cfg->imap.metadata_max_entries = 10;
+		cfg->imap.metadata_max_account_entries = 10;
 	}
 	if (f & V_BACKPRESSURE)
 		v->max_output = 64;
@@ -400,7 +403,8 @@ static const char *const tokens[] = {
     "LIST ",
     "RETURN (PARTIAL -1:-2 SAVE) ",
     "ENABLE ",
-    "GETQUOTAROOT INBOX",
+    "GETQUOTAROOT INBOX\r\na GETMETADATA (DEPTH infinity MAXSIZE 5) \"\" (/shared "
+    "/private/vendor/x/y)\r\na SETMETADATA INBOX (/private/comment ",
     "a APPEND INBOX CATENATE (URL \"/INBOX/;UID=1/;SECTION=1.MIME\" TEXT {2+}\r\nhi "
     "URL \"/INBOX;UIDVALIDITY=1/;UID=2/;PARTIAL=3.9\")\r\n",
     "REPLACE 1 INBOX ",

@@ -574,6 +574,7 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         DROP TABLE dkim_keys;  -- schema 8's
         DROP TABLE urlauth_keys;  -- schema 9's
     """ + UNDO_SCHEMA_10 + """
+        DROP TABLE metadata;  -- schema 11's
         PRAGMA user_version = 5;
         COMMIT;
     """)

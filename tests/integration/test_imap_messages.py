@@ -467,6 +467,7 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("DROP TABLE dkim_keys")  # schema 8's
     db.execute("DROP TABLE urlauth_keys")  # schema 9's
     db.executescript(UNDO_SCHEMA_10)
+    db.execute("DROP TABLE metadata")  # schema 11's
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -536,6 +537,7 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         DROP TABLE dkim_keys;  -- schema 8's
         DROP TABLE urlauth_keys;  -- schema 9's
     """ + UNDO_SCHEMA_10 + """
+        DROP TABLE metadata;  -- schema 11's
         PRAGMA user_version = 4;
         COMMIT;
     """)

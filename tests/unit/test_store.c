@@ -1250,6 +1250,39 @@ static void ncb(void *ud, const struct notify_event *ev)
 	}
 }
 
+/* Account subscriptions: the account's list events, and the message
+ * events whose publisher named the account; a mailbox's subscribers
+ * never see list events. */
+static void test_notify_account(void)
+{
+	struct nsub acct = {0}, other_acct = {0}, box = {0};
+	acct.h = notify_subscribe_account(3, ncb, &acct);
+	other_acct.h = notify_subscribe_account(4, ncb, &other_acct);
+	box.h = notify_subscribe(70, ncb, &box);
+	CHECK(acct.h && other_acct.h && box.h);
+	CHECK(notify_subscribe_account(0, ncb, &acct) == NULL);
+
+	struct notify_event created = {
+	    .mailbox_id = 70, .account_id = 3, .kind = NOTIFY_MAILBOX_CREATED, .name = "Work"};
+	CHECK_EQ(notify_publish(&created), 1);
+	CHECK_EQ(acct.calls, 1);
+	CHECK_EQ(box.calls, 0);
+	CHECK_EQ(other_acct.calls, 0);
+
+	struct notify_event exists = {.mailbox_id = 70, .kind = NOTIFY_EXISTS, .uid = 1};
+	CHECK_EQ(notify_publish(&exists), 1); /* no account named: the mailbox only */
+	exists.account_id = 3;
+	CHECK_EQ(notify_publish(&exists), 2);
+	CHECK_EQ(acct.calls, 2);
+	CHECK_EQ(box.calls, 2);
+	CHECK_EQ(notify_count(70), 1); /* account keys never count as a mailbox's */
+
+	notify_unsubscribe(acct.h);
+	notify_unsubscribe(other_acct.h);
+	notify_unsubscribe(box.h);
+	CHECK_EQ(notify_publish(&created), 0);
+}
+
 static void test_notify(void)
 {
 	struct nsub s[3] = {0}, other = {0}, spawned = {0};
@@ -1333,6 +1366,7 @@ int main(void)
 	test_checkpoints();
 	test_batch_failures();
 	test_notify();
+	test_notify_account();
 	nftw(tmproot, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	printf("store: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
