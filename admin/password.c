@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "auth/scram_keys.h"
 #include "store/accounts.h"
 
 const char *admin_password_problem(const char *password, size_t len)
@@ -35,6 +36,8 @@ struct hash_work {
 	int rc;
 	char password[ADMIN_PASSWORD_MAX + 1];
 	char hash[STORE_HASH_MAX];
+	char scram_sha1[SCRAM_KEYS_TEXT_MAX];
+	char scram_sha256[SCRAM_KEYS_TEXT_MAX];
 	char err[128];
 };
 
@@ -42,6 +45,10 @@ static void work_hash(uv_work_t *w)
 {
 	struct hash_work *h = w->data;
 	h->rc = auth_hash_password(h->password, h->hash, sizeof h->hash, h->err, sizeof h->err);
+	if (h->rc == 0 && scram_keys_make(h->password, h->scram_sha1, h->scram_sha256) < 0) {
+		h->rc = -1;
+		snprintf(h->err, sizeof h->err, "making the SCRAM keys failed");
+	}
 	explicit_bzero(h->password, sizeof h->password);
 }
 
@@ -52,7 +59,9 @@ static void after_hash(uv_work_t *w, int status)
 		h->rc = -1;
 		snprintf(h->err, sizeof h->err, "password hashing was cancelled");
 	}
-	h->done(h->ud, h->rc, h->rc == 0 ? h->hash : NULL, h->err);
+	bool ok = h->rc == 0;
+	h->done(h->ud, h->rc, ok ? h->hash : NULL, ok ? h->scram_sha1 : NULL,
+	        ok ? h->scram_sha256 : NULL, h->err);
 	explicit_bzero(h, sizeof *h);
 	free(h);
 }

@@ -230,6 +230,12 @@ static const char *const migrations[] = {
     "  retired INTEGER,\n"
     "  UNIQUE(domain_id, selector)\n"
     ");\n",
+    /* 8 -> 9: the SCRAM keys of an account (auth/scram_keys.h), beside its
+     * password hash: "iterations,salt,StoredKey,ServerKey" per hash
+     * function, '' until a password is set or the account logs in with
+     * PLAIN/LOGIN once. A password change empties them with the hash. */
+    "ALTER TABLE accounts ADD COLUMN scram_sha1 TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE accounts ADD COLUMN scram_sha256 TEXT NOT NULL DEFAULT '';\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
