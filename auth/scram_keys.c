@@ -133,8 +133,14 @@ void scram_keys_fake(enum hmac_hash h, const char *user, struct scram_keys *out)
 	out->iterations = SCRAM_ITERATIONS;
 	out->salt_len = SCRAM_SALT_LEN;
 	/* The salt of a real account is random per hash function: so is this. */
+	/* Addresses compare without case (store/accounts.h): so must this,
+	 * or "Ghost@x" and "ghost@x" would differ where a real account's
+	 * salt does not. */
 	char msg[400];
 	int n = snprintf(msg, sizeof msg, "%d:%s", (int)h, user);
+	for (int i = 0; i < n && i < (int)sizeof msg; i++)
+		if (msg[i] >= 'A' && msg[i] <= 'Z')
+			msg[i] = (char)(msg[i] - 'A' + 'a');
 	hmac_sign(HMAC_SHA256, fake_secret, sizeof fake_secret, msg, n > 0 ? (size_t)n : 0, mac);
 	memcpy(out->salt, mac, SCRAM_SALT_LEN);
 	/* StoredKey all zero: no ClientKey hashes to it (a preimage of zero). */

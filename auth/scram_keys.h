@@ -46,7 +46,8 @@ int scram_keys_format(const struct scram_keys *k, char out[SCRAM_KEYS_TEXT_MAX])
 
 /* For a user without keys (unknown, or not upgraded yet): a salt that is
  * the same each time it is asked for (an HMAC of a secret drawn once per
- * process and the user name), SCRAM_ITERATIONS, and keys no proof matches. */
+ * process and the user name, without case), SCRAM_ITERATIONS, and keys no
+ * proof matches. */
 void scram_keys_fake(enum hmac_hash h, const char *user, struct scram_keys *out);
 
 /* After a successful password check of an account without SCRAM keys, on

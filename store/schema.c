@@ -234,8 +234,10 @@ static const char *const migrations[] = {
      * password hash: "iterations,salt,StoredKey,ServerKey" per hash
      * function, '' until a password is set or the account logs in with
      * PLAIN/LOGIN once. A password change empties them with the hash. */
-    "ALTER TABLE accounts ADD COLUMN scram_sha1 TEXT NOT NULL DEFAULT '';\n"
-    "ALTER TABLE accounts ADD COLUMN scram_sha256 TEXT NOT NULL DEFAULT '';\n",
+    "ALTER TABLE accounts\n"
+    "  ADD COLUMN scram_sha1 TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE accounts\n"
+    "  ADD COLUMN scram_sha256 TEXT NOT NULL DEFAULT '';\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -453,6 +453,8 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("DROP TABLE subscriptions")
     db.execute("DROP TABLE tokens")  # schema 7's
     db.execute("DROP TABLE dkim_keys")  # schema 8's
+    db.execute("ALTER TABLE accounts DROP COLUMN scram_sha1")  # schema 9's
+    db.execute("ALTER TABLE accounts DROP COLUMN scram_sha256")
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -520,6 +522,8 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         DROP TABLE subscriptions;
         DROP TABLE tokens;  -- schema 7's
         DROP TABLE dkim_keys;  -- schema 8's
+        ALTER TABLE accounts DROP COLUMN scram_sha1;  -- schema 9's
+        ALTER TABLE accounts DROP COLUMN scram_sha256;
         PRAGMA user_version = 4;
         COMMIT;
     """)
