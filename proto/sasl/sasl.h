@@ -58,7 +58,7 @@ enum sasl_status {
 struct sasl_peer {
 	struct auth_pool *pool; /* checks, SCRAM's keys and the throttle */
 	const char *ip;         /* the client's address, for the throttle */
-	/* The channel binding this connection offers (proto/sasl/cbind.c):
+	/* The channel binding this connection offers (conn_channel_binding):
 	 * "tls-unique" or "tls-exporter" and its data, or NULL: no -PLUS. */
 	const char *cb_type;
 	const unsigned char *cb;

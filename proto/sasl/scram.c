@@ -15,9 +15,10 @@
  * for everyone; only the proof fails.
  *
  * Channel binding (RFC 5802 §6, RFC 5056): the connection says which
- * binding it can offer (proto/sasl/cbind.c: tls-unique on TLS 1.2 with
- * extended master secret, tls-exporter on TLS 1.3), and only then are the
- * -PLUS mechanisms advertised. A -PLUS exchange must send "p=<that type>"
+ * binding it can offer (tls_session_channel_binding, tls/tls.c: tls-unique
+ * on TLS 1.2 with the extended master secret, with mbedTLS 2.28 only;
+ * tls-exporter on TLS 1.3, mbedTLS 3.x; docs/design.md "SASL" says why),
+ * and only then are the -PLUS mechanisms advertised. A -PLUS exchange must send "p=<that type>"
  * and its c= must carry the binding data. A client that sends "y" (it
  * could bind, but thinks the server cannot) while the server offers -PLUS
  * sees a downgrade, and fails; "p=" with a plain mechanism fails too.
