@@ -269,6 +269,8 @@ def keys(t, user=USER):
 def test_keys_are_made_with_the_password(srv):
     sha1, sha256 = keys(srv)
     assert sha1.startswith("4096,") and sha256.startswith("4096,")
+    # the first start's postmaster too
+    assert keys(srv, "postmaster@example.test")[1].startswith("4096,")
     assert PW not in sha1 + sha256
     r = srv.cli("user", "passwd", USER, "--password-stdin", input="another password 2\n")
     assert r.returncode == 0, r.stderr
