@@ -3,18 +3,21 @@
  * yescrypt takes tens of milliseconds of CPU on purpose. On the loop that
  * would stall every connection; in a store job it would stall every
  * commit (the writer is one thread). So the server hashes on auth's
- * hashing threads (auth/hashpool.h), where logins are verified, and submits the store job with the
- * finished hash. The copy of the password made for the pool is wiped as
- * soon as it has been hashed, and neither it nor the hash is logged. */
+ * hashing threads (auth/hashpool.h), where logins are verified, makes the
+ * SCRAM keys there too, and submits the store job with the finished hash. The copy of the password
+ * made for the pool is wiped as soon as it has been hashed, and neither it nor the hash is logged.
+ */
 #include "admin/admin.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth/auth.h"
 #include "auth/hashpool.h"
+#include "auth/scram_keys.h"
 #include "store/accounts.h"
 
 const char *admin_password_problem(const char *password, size_t len)
@@ -36,6 +39,8 @@ struct hash_work {
 	int rc;
 	char password[ADMIN_PASSWORD_MAX + 1];
 	char hash[STORE_HASH_MAX];
+	char scram_sha1[SCRAM_KEYS_TEXT_MAX];
+	char scram_sha256[SCRAM_KEYS_TEXT_MAX];
 	char err[128];
 };
 
@@ -43,13 +48,19 @@ static void work_hash(struct hash_job *w)
 {
 	struct hash_work *h = (struct hash_work *)w;
 	h->rc = auth_hash_password(h->password, h->hash, sizeof h->hash, h->err, sizeof h->err);
+	if (h->rc == 0 && scram_keys_make(h->password, h->scram_sha1, h->scram_sha256) < 0) {
+		h->rc = -1;
+		snprintf(h->err, sizeof h->err, "making the SCRAM keys failed");
+	}
 	explicit_bzero(h->password, sizeof h->password);
 }
 
 static void after_hash(struct hash_job *w)
 {
 	struct hash_work *h = (struct hash_work *)w;
-	h->done(h->ud, h->rc, h->rc == 0 ? h->hash : NULL, h->err);
+	bool ok = h->rc == 0;
+	h->done(h->ud, h->rc, ok ? h->hash : NULL, ok ? h->scram_sha1 : NULL,
+	        ok ? h->scram_sha256 : NULL, h->err);
 	explicit_bzero(h, sizeof *h);
 	free(h);
 }

@@ -35,6 +35,7 @@
 
 #include "auth/cache.h"
 #include "auth/hashpool.h"
+#include "auth/scram_keys.h"
 #include "auth/throttle.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
@@ -63,6 +64,7 @@ struct auth_req {
 	bool disabled;
 	bool matched;
 	bool cacheable; /* the MAC and digest below are set */
+	bool has_scram; /* the account has SCRAM keys already */
 	enum auth_result result;
 	char ip[48];
 	char address[STORE_ADDR_MAX]; /* what the throttle charged */
@@ -119,6 +121,8 @@ static void work_hash(struct hash_job *w)
 	const char *setting = req->found ? req->hash : dummy_setting;
 	const char *out = crypt_r(req->password, setting, cd);
 	req->matched = req->found && out && out[0] != '*' && strcmp(out, req->hash) == 0;
+	if (req->matched && !req->disabled && !req->has_scram)
+		auth_scram_upgrade(req->pool->store, req->acct.address, req->hash, req->password);
 	explicit_bzero(req->password, sizeof req->password);
 	explicit_bzero(cd, sizeof *cd);
 	free(cd);
@@ -245,6 +249,7 @@ struct auth_req *auth_check(struct auth_pool *pool, const char *peer_ip, const c
 	if (rc == 1) {
 		req->found = true;
 		req->disabled = acct.disabled != 0;
+		req->has_scram = acct.scram_sha1[0] && acct.scram_sha256[0];
 		snprintf(req->hash, sizeof req->hash, "%s", acct.password_hash);
 		req->acct.account_id = acct.id;
 		snprintf(req->acct.address, sizeof req->acct.address, "%s", acct.address);
@@ -302,4 +307,36 @@ int auth_verify_hash(const char *password, const char *hash)
 	explicit_bzero(cd, sizeof *cd);
 	free(cd);
 	return ok;
+}
+
+/* ---- checks made elsewhere (auth/scram_login.c) ---- */
+
+struct auth_pool_parts auth_pool_parts(struct auth_pool *pool)
+{
+	return (struct auth_pool_parts){pool->loop, pool->store, pool->settings, pool->throttle};
+}
+
+struct auth_req *auth_answer(struct auth_pool *pool, const char *ip, const char *address,
+                             enum auth_result result, const struct auth_account *acct,
+                             auth_done_fn done, void *ud)
+{
+	struct auth_req *req = calloc(1, sizeof *req);
+	if (!req)
+		return NULL;
+	req->pool = pool;
+	req->done = done;
+	req->ud = ud;
+	req->timer.data = req;
+	uv_timer_init(pool->loop, &req->timer);
+	if (acct)
+		req->acct = *acct;
+	uint64_t now = uv_now(pool->loop), delay = 0;
+	if (result == AUTH_THROTTLED)
+		delay = (uint64_t)pool->settings->fail_delay_ms;
+	else if (result == AUTH_TEMPFAIL)
+		throttle_cancel(pool->throttle, ip, address, now);
+	else
+		delay = throttle_end(pool->throttle, ip, address, result == AUTH_OK, now);
+	answer_after(req, result, delay);
+	return req;
 }

@@ -81,6 +81,24 @@ void auth_cancel(struct auth_req *req);
 /* The pool's hashing threads (auth/hashpool.h), for other yescrypt work
  * (a password set over the admin API). */
 struct hash_pool *auth_pool_hashers(struct auth_pool *pool);
+/* For checks that are not a password against a hash (SCRAM,
+ * auth/scram_login.c): the pool's parts, and the end of auth_check's path.
+ * auth_answer finishes an attempt whose throttle charge the caller took
+ * (throttle_begin said go; not for AUTH_THROTTLED, answered after the
+ * first failure delay): AUTH_OK/AUTH_FAIL settle it with throttle_end and
+ * answer after its delay, AUTH_TEMPFAIL refunds it. done runs later on the
+ * loop, as for auth_check; auth_cancel applies. NULL on allocation failure. */
+struct throttle;
+struct auth_pool_parts {
+	uv_loop_t *loop;
+	struct store *store;
+	const struct auth_settings *settings;
+	struct throttle *throttle;
+};
+struct auth_pool_parts auth_pool_parts(struct auth_pool *pool);
+struct auth_req *auth_answer(struct auth_pool *pool, const char *ip, const char *address,
+                             enum auth_result result, const struct auth_account *acct,
+                             auth_done_fn done, void *ud);
 
 /* Hash a new password with yescrypt. Returns 0, or -1 (err set). */
 int auth_hash_password(const char *password, char *out, size_t outlen, char *err, size_t errlen);

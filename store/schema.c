@@ -275,6 +275,14 @@ static const char *const migrations[] = {
     ");\n"
     "CREATE UNIQUE INDEX metadata_entry ON metadata(account_id, ifnull(mailbox_id, 0), name);\n"
     "CREATE INDEX metadata_mailbox ON metadata(mailbox_id) WHERE mailbox_id IS NOT NULL;\n",
+    /* 11 -> 12: the SCRAM keys of an account (auth/scram_keys.h), beside its
+     * password hash: "iterations,salt,StoredKey,ServerKey" per hash
+     * function, '' until a password is set or the account logs in with
+     * PLAIN/LOGIN once. A password change empties them with the hash. */
+    "ALTER TABLE accounts\n"
+    "  ADD COLUMN scram_sha1 TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE accounts\n"
+    "  ADD COLUMN scram_sha256 TEXT NOT NULL DEFAULT '';\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -224,10 +224,15 @@ static void change(struct api_req *q, enum admin_kind kind, const char *a, const
 	submit(j);
 }
 
-static void hashed(void *ud, int rc, const char *hash, const char *err)
+static void hashed(void *ud, int rc, const char *hash, const char *scram_sha1,
+                   const char *scram_sha256, const char *err)
 {
 	struct api_job *j = ud;
-	if (rc < 0 || snprintf(j->op.b, sizeof j->op.b, "%s", hash) >= (int)sizeof j->op.b) {
+	if (rc < 0 || snprintf(j->op.b, sizeof j->op.b, "%s", hash) >= (int)sizeof j->op.b ||
+	    snprintf(j->op.scram_sha1, sizeof j->op.scram_sha1, "%s", scram_sha1) >=
+	        (int)sizeof j->op.scram_sha1 ||
+	    snprintf(j->op.scram_sha256, sizeof j->op.scram_sha256, "%s", scram_sha256) >=
+	        (int)sizeof j->op.scram_sha256) {
 		log_session(LOG_ERROR, j->sid, j->peer, "http",
 		            "event=admin_hash_failed err=\"%s\"", err ? err : "too long");
 		job_done(j, -EIO);

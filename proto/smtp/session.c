@@ -320,8 +320,16 @@ static void proceed_ehlo(struct smtp_session *s, struct cmd_ctx *x)
 	lines[nl++] = "DSN";
 	if (starttls_offered(s))
 		lines[nl++] = "STARTTLS";
-	if (auth_advertised(s))
-		lines[nl++] = "AUTH PLAIN LOGIN";
+	char auth_line_buf[200];
+	if (auth_advertised(s)) {
+		unsigned char cb[SASL_CB_MAX];
+		size_t cblen = 0;
+		bool plus = conn_channel_binding(s->c, cb, sizeof cb, &cblen) != NULL;
+		explicit_bzero(cb, sizeof cb);
+		memcpy(auth_line_buf, "AUTH ", 5);
+		sasl_mech_list_sep(plus, " ", auth_line_buf + 5, sizeof auth_line_buf - 5);
+		lines[nl++] = auth_line_buf;
+	}
 	if (burl_offered(s))
 		lines[nl++] = "BURL imap";
 	lines[nl++] = "HELP";
@@ -800,13 +808,12 @@ static void auth_status(struct smtp_session *s, enum sasl_status st)
 		return;
 	case SASL_DONE:
 		LOGS(s, LOG_DEBUG, "event=auth_check mech=%s user=%s",
-		     s->auth_mech == SASL_MECH_PLAIN ? "plain" : "login",
+		     sasl_mech_log_name(s->auth_mech),
 		     log_kv_escape(esc, sizeof esc, s->sasl.user, strlen(s->sasl.user)));
 		smtp_enter_state(s, SMTP_S_AUTH_CHECK);
 		smtp_session_ref(s);
 		conn_pause(s->c);
-		s->auth_req = auth_check(s->env->auth, conn_peer_ip(s->c), s->sasl.user,
-		                         s->sasl.pass, auth_result, s);
+		s->auth_req = sasl_auth_check(&s->sasl, auth_result, s);
 		if (!s->auth_req) {
 			sasl_clear(&s->sasl);
 			conn_resume(s->c);
@@ -846,7 +853,12 @@ static void auth_status(struct smtp_session *s, enum sasl_status st)
 static void proceed_auth(struct smtp_session *s, struct cmd_ctx *x)
 {
 	s->auth_mech = x->mech;
-	auth_status(s, sasl_start(&s->sasl, x->mech, x->initial, x->initial_len));
+	unsigned char cb[SASL_CB_MAX];
+	struct sasl_peer peer = {.pool = s->env->auth, .ip = conn_peer_ip(s->c), .cb = cb};
+	peer.cb_type = conn_channel_binding(s->c, cb, sizeof cb, &peer.cb_len);
+	enum sasl_status st = sasl_start_peer(&s->sasl, x->mech, x->initial, x->initial_len, &peer);
+	explicit_bzero(cb, sizeof cb);
+	auth_status(s, st);
 }
 
 static void auth_result(void *ud, enum auth_result result, const struct auth_account *acct)
@@ -869,7 +881,7 @@ static void auth_result(void *ud, enum auth_result result, const struct auth_acc
 		s->acct = *acct;
 		conn_clear_deadline(s->c); /* logged in: only the idle timeout now */
 		LOGS(s, LOG_INFO, "event=auth result=ok mech=%s user=%s",
-		     s->auth_mech == SASL_MECH_PLAIN ? "plain" : "login", esc);
+		     sasl_mech_log_name(s->auth_mech), esc);
 		smtp_reply(s, SMTP_R_AUTH_OK, NULL);
 		break;
 	case AUTH_FAIL:

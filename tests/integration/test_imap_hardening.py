@@ -575,6 +575,8 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         DROP TABLE urlauth_keys;  -- schema 9's
     """ + UNDO_SCHEMA_10 + """
         DROP TABLE metadata;  -- schema 11's
+        ALTER TABLE accounts DROP COLUMN scram_sha1;  -- schema 12's
+        ALTER TABLE accounts DROP COLUMN scram_sha256;
         PRAGMA user_version = 5;
         COMMIT;
     """)
@@ -583,6 +585,8 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
     assert "event=migrated from=5 to=6" in box.logs()
     db = box.db()
     assert "subscribed" not in {c[1] for c in db.execute("PRAGMA table_info(mailboxes)")}
+    # schema 9: the accounts have no SCRAM keys yet (they come with a login)
+    assert db.execute("SELECT count(*) FROM accounts WHERE scram_sha256 != ''").fetchone()[0] == 0
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     db.close()
     r = session(box)

@@ -468,6 +468,8 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("DROP TABLE urlauth_keys")  # schema 9's
     db.executescript(UNDO_SCHEMA_10)
     db.execute("DROP TABLE metadata")  # schema 11's
+    db.execute("ALTER TABLE accounts DROP COLUMN scram_sha1")  # schema 12's
+    db.execute("ALTER TABLE accounts DROP COLUMN scram_sha256")
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -538,6 +540,8 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         DROP TABLE urlauth_keys;  -- schema 9's
     """ + UNDO_SCHEMA_10 + """
         DROP TABLE metadata;  -- schema 11's
+        ALTER TABLE accounts DROP COLUMN scram_sha1;  -- schema 12's
+        ALTER TABLE accounts DROP COLUMN scram_sha256;
         PRAGMA user_version = 4;
         COMMIT;
     """)

@@ -237,6 +237,17 @@ static int accounts_body(struct store_tx *tx, void *arg)
 	CHECK_EQ(store_account_set_password(tx, "bob@example.org", "$y$new"), 0);
 	CHECK_EQ(store_account_lookup(store_tx_reader(tx), "bob@example.org", &a), 1);
 	CHECK(strcmp(a.password_hash, "$y$new") == 0);
+	CHECK(a.scram_sha1[0] == 0 && a.scram_sha256[0] == 0);
+	/* SCRAM keys: only while the hash is the one checked; a password
+	 * change empties them */
+	CHECK_EQ(store_account_set_scram(tx, "bob@example.org", "$y$old", "1,a", "2,b"), -ENOENT);
+	CHECK_EQ(store_account_set_scram(tx, "bob@example.org", "$y$new", "1,a", "2,b"), 0);
+	CHECK_EQ(store_account_lookup(store_tx_reader(tx), "bob@example.org", &a), 1);
+	CHECK(strcmp(a.scram_sha1, "1,a") == 0 && strcmp(a.scram_sha256, "2,b") == 0);
+	CHECK_EQ(store_account_set_scram(tx, "zed@example.org", NULL, "1,a", "2,b"), -ENOENT);
+	CHECK_EQ(store_account_set_password(tx, "bob@example.org", "$y$new"), 0);
+	CHECK_EQ(store_account_lookup(store_tx_reader(tx), "bob@example.org", &a), 1);
+	CHECK(a.scram_sha1[0] == 0 && a.scram_sha256[0] == 0);
 	CHECK_EQ(store_account_set_password(tx, "zed@example.org", "$y$new"), -ENOENT);
 	CHECK_EQ(store_account_count(store_tx_reader(tx)), 3);
 	int na = 0;
