@@ -60,6 +60,10 @@ struct admin_op {
 	unsigned char digest[STORE_TOKEN_DIGEST];
 	int64_t quota;              /* ADMIN_USER_QUOTA */
 	struct admin_dkim_key *key; /* ADMIN_DKIM_ADD; the caller's */
+	/* ADMIN_USER_ADD, ADMIN_USER_PASSWD: the new password's SCRAM keys
+	 * (auth/scram_keys.h), set after admin_op_set(); "" leaves none */
+	char scram_sha1[STORE_SCRAM_MAX];
+	char scram_sha256[STORE_SCRAM_MAX];
 	/* results */
 	int changed;    /* queue rows changed */
 	int64_t new_id; /* ADMIN_TOKEN_CREATE */
@@ -110,12 +114,16 @@ int admin_dkim_keys(struct store_rd *rd, const char *domain,
  * must have at least 8 characters"). */
 const char *admin_password_problem(const char *password, size_t len);
 
-/* Hash password (yescrypt) in libuv's thread pool; done runs on the loop
- * with rc 0 and the hash, or -1 and err. The password is copied and the
- * copy wiped once hashed; the caller may wipe its own at once. Returns 0,
- * or a negative errno (done is then never called). */
-typedef void (*admin_hash_fn)(void *ud, int rc, const char *hash, const char *err);
-int admin_hash_password_async(uv_loop_t *loop, const char *password, admin_hash_fn done, void *ud);
+/* Hash password (yescrypt) and make its SCRAM keys on auth's hashing
+ * threads; done runs on the loop with rc 0, the hash and the keys (texts
+ * for struct admin_op), or -1 and err. The password is copied and the copy
+ * wiped once hashed; the caller may wipe its own at once. Returns 0, or a
+ * negative errno (done is then never called). */
+typedef void (*admin_hash_fn)(void *ud, int rc, const char *hash, const char *scram_sha1,
+                              const char *scram_sha256, const char *err);
+struct auth_pool;
+int admin_hash_password_async(struct auth_pool *auth, const char *password, admin_hash_fn done,
+                              void *ud);
 
 /* ---- tokens (admin/token.c) ---- */
 

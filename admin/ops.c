@@ -69,9 +69,14 @@ int admin_op_run(struct store_tx *tx, void *arg)
 	case ADMIN_DOMAIN_DEL:
 		return store_domain_del(tx, op->a);
 	case ADMIN_USER_ADD:
-		return store_account_add(tx, op->a, op->b, NULL);
-	case ADMIN_USER_PASSWD:
-		return store_account_set_password(tx, op->a, op->b);
+	case ADMIN_USER_PASSWD: {
+		int rc = op->kind == ADMIN_USER_ADD ? store_account_add(tx, op->a, op->b, NULL)
+		                                    : store_account_set_password(tx, op->a, op->b);
+		if (rc == 0 && op->scram_sha1[0] && op->scram_sha256[0])
+			rc = store_account_set_scram(tx, op->a, NULL, op->scram_sha1,
+			                             op->scram_sha256);
+		return rc;
+	}
 	case ADMIN_USER_DEL:
 		return store_account_del(tx, op->a);
 	case ADMIN_ALIAS_ADD:

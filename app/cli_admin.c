@@ -18,6 +18,7 @@
 
 #include "admin/admin.h"
 #include "auth/auth.h"
+#include "auth/scram_keys.h"
 #include "store/accounts.h"
 #include "store/store.h"
 
@@ -228,13 +229,18 @@ static int cmd_user(const struct config *cfg, struct store *st, int argc, char *
 		if (read_password(pw_stdin, password, sizeof password) < 0)
 			return 1;
 		int rc = auth_hash_password(password, hash, sizeof hash, err, sizeof err);
+		if (rc == 0 && admin_op_set(&op, op.kind, argv[1], hash) == 0 &&
+		    scram_keys_make(password, op.scram_sha1, op.scram_sha256) < 0) {
+			snprintf(err, sizeof err, "making the SCRAM keys failed");
+			rc = -1;
+		}
 		explicit_bzero(password, sizeof password);
+		explicit_bzero(hash, sizeof hash);
 		if (rc < 0) {
 			fprintf(stderr, "tern: %s\n", err);
 			return 1;
 		}
-		rc = run(st, &op, op.kind, argv[1], hash);
-		explicit_bzero(hash, sizeof hash);
+		rc = store_exec(st, admin_op_run, &op);
 		if (rc == 0)
 			printf(add ? "user %s added (INBOX, Sent, Drafts, Trash, Junk, Archive)\n"
 			           : "password of %s changed\n",

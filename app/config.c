@@ -80,6 +80,8 @@ static const struct config_key config_keys[] = {
     INT("auth", "fail_window", auth.fail_window, 600, 1, 86400),
     INT("auth", "account_fail_limit", auth.account_fail_limit, 50, 1, 1000000),
     INT("auth", "account_fail_interval_ms", auth.account_fail_interval_ms, 1000, 0, 3600000),
+    INT("auth", "cache_ttl", auth.cache_ttl, 3600, 0, 2592000),
+    INT("auth", "cache_size", auth.cache_size, 10000, 0, 10000000),
 
     INT("smtp", "max_message_size", smtp.max_message_size, 52428800, 1024, 2147483647),
     INT("smtp", "spool_memory", smtp.spool_memory, 536870912, 1048576, INT64_MAX),
@@ -104,6 +106,11 @@ static const struct config_key config_keys[] = {
     INT("imap", "max_line", imap.max_line, 65536, 1024, 10485760),
     INT("imap", "max_literal", imap.max_literal, 52428800, 1024, 2147483647),
     INT("imap", "timeout", imap.timeout, 1800, 60, 86400),
+    /* RFC 5464 §4.1: at least 1024 octets and 10 entries */
+    INT("imap", "metadata_max_size", imap.metadata_max_size, 65536, 1024, 16777216),
+    INT("imap", "metadata_max_entries", imap.metadata_max_entries, 100, 10, 100000),
+    INT("imap", "metadata_max_account_entries", imap.metadata_max_account_entries, 1000, 10,
+        10000000),
 
     INT("http", "max_head", http.max_head, 16384, 1024, 1048576),
     INT("http", "max_headers", http.max_headers, 100, 10, 256),

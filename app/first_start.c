@@ -13,6 +13,7 @@
 
 #include "app/config.h"
 #include "auth/auth.h"
+#include "auth/scram_keys.h"
 #include "lib/log.h"
 #include "store/accounts.h"
 #include "store/store.h"
@@ -22,6 +23,8 @@ struct first_start {
 	char address[320];
 	char password[32];
 	char hash[256];
+	char scram_sha1[SCRAM_KEYS_TEXT_MAX];
+	char scram_sha256[SCRAM_KEYS_TEXT_MAX];
 	bool created;
 };
 
@@ -37,6 +40,9 @@ static int first_start_job(struct store_tx *tx, void *arg)
 		return 0;
 	int64_t id;
 	int rc = store_account_add(tx, fs->address, fs->hash, &id);
+	if (rc == 0)
+		rc = store_account_set_scram(tx, fs->address, NULL, fs->scram_sha1,
+		                             fs->scram_sha256);
 	if (rc == 0)
 		fs->created = true;
 	return rc;
@@ -123,7 +129,12 @@ int first_start(const struct config *cfg, struct store *store)
 	snprintf(fs.address, sizeof fs.address, "postmaster@%s", fs.domain);
 	random_password(fs.password, 17);
 	char err[256];
-	if (auth_hash_password(fs.password, fs.hash, sizeof fs.hash, err, sizeof err) < 0) {
+	int made = auth_hash_password(fs.password, fs.hash, sizeof fs.hash, err, sizeof err);
+	if (made == 0 && scram_keys_make(fs.password, fs.scram_sha1, fs.scram_sha256) < 0) {
+		snprintf(err, sizeof err, "making the SCRAM keys failed");
+		made = -1;
+	}
+	if (made < 0) {
 		log_error("event=first_start_failed err=\"%s\"", err);
 		return -1;
 	}

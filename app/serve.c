@@ -510,6 +510,7 @@ int serve_run(struct config *cfg)
 	store_close(&srv->store);
 	uv_run(srv->loop, UV_RUN_DEFAULT);
 	auth_pool_free(&srv->auth);
+	uv_run(srv->loop, UV_RUN_NOWAIT); /* its hashing threads' wake-up handle closes */
 	acme_free();
 	tls_server_free(&srv->tls);
 	log_info("event=stopped");

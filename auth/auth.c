@@ -8,17 +8,21 @@
  *              account lookup (indexed read on the loop's connection)
  *                     │
  *                     ▼
- *              uv_queue_work: crypt_r(password, hash or dummy setting)
- *                     │
+ *              cached? (auth/cache.h: same password, same stored hash,
+ *                     │   within the TTL) ──yes──► success, as below
+ *                     │no
  *                     ▼
- *              match? ──yes──► done(OK)
+ *              hash pool (auth/hashpool.h): crypt_r(password, hash or
+ *                     │   dummy setting)
+ *                     ▼
+ *              match? ──yes──► remember in the cache ──► done(OK)
  *                     │no
  *                     ▼
  *              record failure ──► timer(growing delay) ──► done(FAIL)
  *
  * The password is copied into the request and wiped as soon as the hash
- * ran. A cancelled request still finishes its work item (libuv cannot
- * abort one) but never calls back. */
+ * ran; its MAC for the cache is computed before. A cancelled request still
+ * finishes its hash (a thread cannot abort one) but never calls back. */
 #include "auth/auth.h"
 
 #include <crypt.h>
@@ -29,6 +33,9 @@
 #include <string.h>
 #include <uv.h>
 
+#include "auth/cache.h"
+#include "auth/hashpool.h"
+#include "auth/scram_keys.h"
 #include "auth/throttle.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
@@ -40,12 +47,14 @@ struct auth_pool {
 	struct store *store;
 	const struct auth_settings *settings;
 	struct throttle *throttle; /* auth/throttle.h */
+	struct cred_cache *cache;  /* auth/cache.h */
+	struct hash_pool *hashers; /* auth/hashpool.h */
 };
 
 /* ---- requests ---- */
 
 struct auth_req {
-	uv_work_t work;
+	struct hash_job work; /* first: the job is the request */
 	uv_timer_t timer;
 	struct auth_pool *pool;
 	auth_done_fn done;
@@ -54,12 +63,16 @@ struct auth_req {
 	bool found;
 	bool disabled;
 	bool matched;
+	bool cacheable; /* the MAC and digest below are set */
+	bool has_scram; /* the account has SCRAM keys already */
 	enum auth_result result;
 	char ip[48];
 	char address[STORE_ADDR_MAX]; /* what the throttle charged */
 	char password[1024];
 	char hash[STORE_HASH_MAX];
 	struct auth_account acct;
+	unsigned char mac[CRED_MAC_LEN];    /* of account and password */
+	unsigned char digest[CRED_MAC_LEN]; /* of hash */
 };
 
 /* A yescrypt setting with a random salt, made once: hashing an unknown
@@ -98,24 +111,30 @@ static void answer_after(struct auth_req *req, enum auth_result result, uint64_t
 	uv_timer_start(&req->timer, on_answer, delay_ms, 0);
 }
 
-static void work_hash(uv_work_t *w)
+static void work_hash(struct hash_job *w)
 {
-	struct auth_req *req = w->data;
+	struct auth_req *req = (struct auth_req *)w;
+	metric_add(MET_AUTH_HASHES, 1);
 	struct crypt_data *cd = calloc(1, sizeof *cd);
 	if (!cd)
 		return;
 	const char *setting = req->found ? req->hash : dummy_setting;
 	const char *out = crypt_r(req->password, setting, cd);
 	req->matched = req->found && out && out[0] != '*' && strcmp(out, req->hash) == 0;
+	if (req->matched && !req->disabled && !req->has_scram)
+		auth_scram_upgrade(req->pool->store, req->acct.address, req->hash, req->password);
 	explicit_bzero(req->password, sizeof req->password);
 	explicit_bzero(cd, sizeof *cd);
 	free(cd);
 }
 
-static void after_hash(uv_work_t *w, int status)
+static void after_hash(struct hash_job *w)
 {
-	struct auth_req *req = w->data;
-	bool ok = status == 0 && req->matched && !req->disabled;
+	struct auth_req *req = (struct auth_req *)w;
+	bool ok = req->matched && !req->disabled;
+	if (ok && req->cacheable)
+		cred_cache_put(req->pool->cache, req->acct.account_id, req->digest, req->mac,
+		               uv_now(req->pool->loop));
 	uint64_t delay =
 	    throttle_end(req->pool->throttle, req->ip, req->address, ok, uv_now(req->pool->loop));
 	answer_after(req, ok ? AUTH_OK : AUTH_FAIL, delay);
@@ -132,12 +151,20 @@ int auth_pool_new(struct auth_pool **out, uv_loop_t *loop, struct store *store,
 	pool->store = store;
 	pool->settings = settings;
 	pool->throttle = throttle_new(settings);
-	if (!pool->throttle) {
-		free(pool);
-		*out = NULL;
+	uint64_t ttl_ms = settings->cache_ttl > 0 ? (uint64_t)settings->cache_ttl * 1000 : 0;
+	pool->cache =
+	    cred_cache_new(settings->cache_size > 0 ? (size_t)settings->cache_size : 0, ttl_ms);
+	pool->hashers = hash_pool_new(loop, 0);
+	if (!pool->throttle || !pool->cache || !pool->hashers) {
+		auth_pool_free(out);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+struct hash_pool *auth_pool_hashers(struct auth_pool *pool)
+{
+	return pool->hashers;
 }
 
 void auth_pool_free(struct auth_pool **pool)
@@ -145,9 +172,32 @@ void auth_pool_free(struct auth_pool **pool)
 	if (!*pool)
 		return;
 	throttle_free(&(*pool)->throttle);
+	cred_cache_free(&(*pool)->cache);
+	hash_pool_free(&(*pool)->hashers);
 	explicit_bzero(*pool, sizeof **pool);
 	free(*pool);
 	*pool = NULL;
+}
+
+/* A password verified before for this account and this stored hash: the
+ * check succeeds without hashing (the throttle charged it already, and
+ * hears of the success as after a hash). Otherwise the request keeps the
+ * MAC and digest, for the cache to remember if the hash matches. */
+static bool known_cheaply(struct auth_pool *pool, struct auth_req *req, size_t plen)
+{
+	cred_cache_mac(pool->cache, req->acct.account_id, req->password, plen, req->mac);
+	cred_cache_digest(req->hash, req->digest);
+	req->cacheable = true;
+	if (cred_cache_check(pool->cache, req->acct.account_id, req->digest, req->mac,
+	                     uv_now(pool->loop)) != CRED_HIT)
+		return false;
+	metric_add(MET_AUTH_CACHE_HITS, 1);
+	explicit_bzero(req->password, sizeof req->password);
+	req->matched = true;
+	uint64_t delay =
+	    throttle_end(pool->throttle, req->ip, req->address, true, uv_now(pool->loop));
+	answer_after(req, AUTH_OK, delay);
+	return true;
 }
 
 struct auth_req *auth_check(struct auth_pool *pool, const char *peer_ip, const char *user,
@@ -159,7 +209,6 @@ struct auth_req *auth_check(struct auth_pool *pool, const char *peer_ip, const c
 	req->pool = pool;
 	req->done = done;
 	req->ud = ud;
-	req->work.data = req;
 	req->timer.data = req;
 	dummy_setting_init();
 	uv_timer_init(pool->loop, &req->timer);
@@ -200,11 +249,16 @@ struct auth_req *auth_check(struct auth_pool *pool, const char *peer_ip, const c
 	if (rc == 1) {
 		req->found = true;
 		req->disabled = acct.disabled != 0;
+		req->has_scram = acct.scram_sha1[0] && acct.scram_sha256[0];
 		snprintf(req->hash, sizeof req->hash, "%s", acct.password_hash);
 		req->acct.account_id = acct.id;
 		snprintf(req->acct.address, sizeof req->acct.address, "%s", acct.address);
+		if (req->disabled)
+			cred_cache_forget(pool->cache, acct.id);
+		else if (cred_cache_enabled(pool->cache) && known_cheaply(pool, req, plen))
+			return req;
 	}
-	if (uv_queue_work(pool->loop, &req->work, work_hash, after_hash) < 0) {
+	if (hash_pool_submit(pool->hashers, &req->work, work_hash, after_hash) < 0) {
 		explicit_bzero(req->password, sizeof req->password);
 		throttle_cancel(pool->throttle, req->ip, req->address, uv_now(pool->loop));
 		answer_after(req, AUTH_TEMPFAIL, 0);
@@ -253,4 +307,36 @@ int auth_verify_hash(const char *password, const char *hash)
 	explicit_bzero(cd, sizeof *cd);
 	free(cd);
 	return ok;
+}
+
+/* ---- checks made elsewhere (auth/scram_login.c) ---- */
+
+struct auth_pool_parts auth_pool_parts(struct auth_pool *pool)
+{
+	return (struct auth_pool_parts){pool->loop, pool->store, pool->settings, pool->throttle};
+}
+
+struct auth_req *auth_answer(struct auth_pool *pool, const char *ip, const char *address,
+                             enum auth_result result, const struct auth_account *acct,
+                             auth_done_fn done, void *ud)
+{
+	struct auth_req *req = calloc(1, sizeof *req);
+	if (!req)
+		return NULL;
+	req->pool = pool;
+	req->done = done;
+	req->ud = ud;
+	req->timer.data = req;
+	uv_timer_init(pool->loop, &req->timer);
+	if (acct)
+		req->acct = *acct;
+	uint64_t now = uv_now(pool->loop), delay = 0;
+	if (result == AUTH_THROTTLED)
+		delay = (uint64_t)pool->settings->fail_delay_ms;
+	else if (result == AUTH_TEMPFAIL)
+		throttle_cancel(pool->throttle, ip, address, now);
+	else
+		delay = throttle_end(pool->throttle, ip, address, result == AUTH_OK, now);
+	answer_after(req, result, delay);
+	return req;
 }

@@ -236,8 +236,11 @@ class Tern:
     POP3 listener on free loopback ports, account rcpt@bench.test."""
 
     def __init__(self, binary, protocols=("smtp",), keep=False, log_level="warn",
-                 count_fsyncs=True, greet_delay_ms=0, extra_config="", nofile=None):
+                 count_fsyncs=True, greet_delay_ms=0, extra_config="", nofile=None,
+                 auth_config=""):
         self.bin = binary
+        # more [auth] keys, one per line (e.g. "cache_ttl = 0\n")
+        self.auth_config = auth_config
         # TOML appended after [auth]/[smtp] (e.g. "[limits]\n..."), and a
         # RLIMIT_NOFILE for the server (10,000 IMAP connections need more
         # than the usual 1024..20000).
@@ -271,8 +274,8 @@ class Tern:
         with open(self.conf, "w") as f:
             f.write('[server]\ndata_dir = "%s"\ndomain = "%s"\nhostname = "tern.%s"\n'
                     'log_level = "%s"\nshutdown_grace = 5\n\n'
-                    '[auth]\nplaintext_loopback = true\n%s%s%s'
-                    % (self.data, BENCH_DOMAIN, BENCH_DOMAIN, self.log_level, smtp,
+                    '[auth]\nplaintext_loopback = true\n%s%s%s%s'
+                    % (self.data, BENCH_DOMAIN, BENCH_DOMAIN, self.log_level, self.auth_config, smtp,
                        ("\n" + self.extra_config) if self.extra_config else "", self.listens))
 
     def cli(self, *args, stdin=None, check=True):

@@ -12,6 +12,14 @@
  *                                        UID SEARCH BODY <word>, -r times
  *   imap_load idle    [opts] HOST:PORT   -c connections: LOGIN, SELECT, IDLE;
  *                                        then wait for a line on stdin
+ *   imap_load stress  [opts] HOST:PORT   N clients, usually on one mailbox,
+ *                                        each cycling for -t seconds: LOGIN,
+ *                                        SELECT, FETCH (UID FLAGS), FETCH
+ *                                        (ENVELOPE), FETCH (BODY.PEEK[]),
+ *                                        STORE +/-FLAGS (\Seen), STORE
+ *                                        +/-FLAGS ($Stress), APPEND, STORE
+ *                                        \Deleted beyond -b, EXPUNGE, LOGOUT
+ *                                        (10 counted commands per login)
  *
  * Options:
  *   -u USER   login name; "%d" in it is replaced by the account number
@@ -40,6 +48,14 @@
  * prints {"event":"ready",...} when every connection is idling (or failed),
  * then reads stdin; on a line or EOF it sends DONE and LOGOUT, closes, and
  * prints the final object.
+ *
+ * stress prints what mix prints, plus its state checks: every FETCH and
+ * EXPUNGE names a message 1..EXISTS as the client tracks it (EXISTS from
+ * SELECT, grown by EXISTS, shrunk by each EXPUNGE), EXISTS never shrinks,
+ * nothing arrives that the client did not ask for; violations, NO/BAD
+ * replies and lost connections add up to protocol_errors. The FLAGS a
+ * STORE reports are checked too, but counted apart (flag_mismatches):
+ * another client may change the same message at the same moment.
  *
  * Exit status: 0 ok, 1 when commands failed or connections were lost,
  * 2 on usage/setup errors. Not part of the test suite: built by
@@ -84,7 +100,7 @@ static const char *const body_words[] = {
     "customer", "server", "backup", "monday",   "friday",  "office",  "thanks", "regards"};
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-enum mode { M_MIX, M_LATENCY, M_IDLE };
+enum mode { M_MIX, M_LATENCY, M_IDLE, M_STRESS };
 
 enum state {
 	ST_CONNECTING,
@@ -113,11 +129,14 @@ enum kind {
 	K_MARK, /* the STORE half of K_EXPUNGE */
 	K_LOGIN,
 	K_SELECT,
+	K_FETCH_ENV,  /* stress */
+	K_FETCH_BODY, /* stress */
+	K_KEYWORD,    /* stress: STORE +/-FLAGS ($Stress) */
 	NKINDS
 };
-static const char *const kind_names[NKINDS] = {"fetch_flags", "fetch_headers", "store", "search",
-                                               "append",      "expunge",       "noop",  "mark",
-                                               "login",       "select"};
+static const char *const kind_names[NKINDS] = {
+    "fetch_flags", "fetch_headers", "store",  "search",         "append",     "expunge", "noop",
+    "mark",        "login",         "select", "fetch_envelope", "fetch_body", "keyword"};
 static const int kind_weight[K_NOOP + 1] = {20, 20, 20, 15, 10, 5, 10};
 
 struct conn {
@@ -146,6 +165,11 @@ struct conn {
 	unsigned gen;  /* bumped when the connection closes: stale pointers stop */
 	char *pending; /* synchronizing APPEND: the literal held back for the "+" */
 	size_t pending_len;
+	/* stress: the state checks */
+	int selected;
+	const char *want_flag; /* the flag the STORE in flight sets or clears */
+	int want_set;
+	long want_lo, want_hi; /* on these messages */
 	/* latency mode counters */
 	long fetch_lines, search_hits;
 	size_t bytes;
@@ -179,6 +203,7 @@ static int nready, nfailed, nidling, nclosed, nsetup, next_conn;
 static int running, stopping;
 static double t_start, t_end;
 static long ncmds, nfail_cmds, nlost;
+static long nproto, nflag_mismatch; /* stress: state violations; FLAGS not as stored */
 static long kind_count[NKINDS];
 static double *lat[NKINDS];
 static size_t nlat[NKINDS], caplat[NKINDS];
@@ -425,12 +450,42 @@ static void on_untagged(struct conn *c, const char *line, size_t len)
 	const char *end = line + len, *p = line + 2;
 	if (p < end && *p >= '0' && *p <= '9') {
 		long n = parse_long(p, end, &p);
-		if (starts(p, (size_t)(end - p), " EXISTS"))
+		if (starts(p, (size_t)(end - p), " EXISTS")) {
+			if (opt.mode == M_STRESS && c->selected && n < c->exists) {
+				nproto++;
+				note_error(c, "EXISTS shrank", line, len);
+			}
 			c->exists = n;
-		else if (starts(p, (size_t)(end - p), " EXPUNGE"))
+		} else if (starts(p, (size_t)(end - p), " EXPUNGE")) {
+			if (opt.mode == M_STRESS && (n < 1 || n > c->exists)) {
+				nproto++;
+				note_error(c, "EXPUNGE out of range", line, len);
+			}
 			c->exists--;
-		else if (starts(p, (size_t)(end - p), " FETCH"))
+		} else if (starts(p, (size_t)(end - p), " FETCH")) {
 			c->fetch_lines++;
+			if (opt.mode == M_STRESS && (n < 1 || n > c->exists)) {
+				nproto++;
+				note_error(c, "FETCH out of range", line, len);
+			}
+			const char *f = memmem(line, len, "FLAGS (", 7);
+			if (opt.mode == M_STRESS && c->want_flag && f && n >= c->want_lo &&
+			    n <= c->want_hi) {
+				const char *close = memchr(f, ')', (size_t)(end - f));
+				size_t fl = strlen(c->want_flag);
+				const char *q = f + 7;
+				int has = 0;
+				while (close && q + fl <= close) {
+					if (strncasecmp(q, c->want_flag, fl) == 0 &&
+					    (q + fl == close || q[fl] == ' '))
+						has = 1;
+					const char *sp = memchr(q, ' ', (size_t)(close - q));
+					q = sp ? sp + 1 : close;
+				}
+				if (has != c->want_set)
+					nflag_mismatch++;
+			}
+		}
 		return;
 	}
 	if (starts(line, len, "* SEARCH") || starts(line, len, "* ESEARCH")) {
@@ -506,6 +561,7 @@ static void on_tagged(struct conn *c, const char *line, size_t len)
 				setup_failed(c, "write", NULL, 0);
 			break;
 		}
+		c->selected = 1;
 		if (opt.base == 0 && c->base == 0)
 			c->base = c->exists;
 		if (running) {
@@ -610,6 +666,8 @@ static void on_line(struct conn *c, const char *line, size_t len)
 		on_tagged(c, line, len);
 		return;
 	}
+	if (opt.mode == M_STRESS)
+		nproto++;
 	note_error(c, "unexpected line", line, len);
 }
 
@@ -643,6 +701,8 @@ static void conn_start(struct conn *c)
 	c->outlen = c->outoff = 0;
 	c->tag[0] = 0;
 	c->exists = 0;
+	c->selected = 0;
+	c->want_flag = NULL;
 	c->cmds_on_conn = 0;
 	struct epoll_event e = {.events = EPOLLOUT | EPOLLIN, .data.ptr = c};
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &e) < 0)
@@ -844,7 +904,15 @@ static void mix_next(struct conn *c)
 	}
 	long base = opt.base ? opt.base : c->base;
 	enum kind k;
-	if (c->kind == K_MARK && c->st == ST_RUN && c->tagged) {
+	c->want_flag = NULL;
+	if (opt.mode == M_STRESS) {
+		static const enum kind cycle[] = {K_FETCH_FLAGS, K_FETCH_ENV, K_FETCH_BODY,
+		                                  K_STORE,       K_KEYWORD,   K_APPEND,
+		                                  K_MARK,        K_EXPUNGE};
+		k = cycle[c->cmds_on_conn % NELEM(cycle)];
+		if (k == K_MARK && c->exists <= base)
+			k = K_NOOP;
+	} else if (c->kind == K_MARK && c->st == ST_RUN && c->tagged) {
 		k = K_EXPUNGE; /* the second half of the pair */
 	} else {
 		int r = (int)(rnd(c) % 100), acc = 0;
@@ -860,7 +928,9 @@ static void mix_next(struct conn *c)
 				k = K_NOOP;
 		}
 	}
-	if ((k == K_FETCH_FLAGS || k == K_FETCH_HDRS || k == K_STORE) && c->exists <= 0)
+	if ((k == K_FETCH_FLAGS || k == K_FETCH_HDRS || k == K_STORE || k == K_FETCH_ENV ||
+	     k == K_FETCH_BODY || k == K_KEYWORD) &&
+	    c->exists <= 0)
 		k = K_NOOP;
 	long a = 0, b = 0;
 	if (c->exists > 0) {
@@ -884,8 +954,32 @@ static void mix_next(struct conn *c)
 	case K_STORE: {
 		static const char *const ops[] = {"+FLAGS (\\Seen)", "-FLAGS (\\Seen)",
 		                                  "+FLAGS (\\Flagged)", "-FLAGS (\\Flagged)"};
+		static const char *const flag[] = {"\\Seen", "\\Seen", "\\Flagged", "\\Flagged"};
+		int op = (int)(rnd(c) % 4);
 		cmd_start(c, k);
-		out_printf(c, "STORE %ld:%ld %s\r\n", a, b, ops[rnd(c) % 4]);
+		out_printf(c, "STORE %ld:%ld %s\r\n", a, b, ops[op]);
+		c->want_flag = flag[op];
+		c->want_set = op % 2 == 0;
+		c->want_lo = a;
+		c->want_hi = b;
+		break;
+	}
+	case K_FETCH_ENV:
+		cmd_start(c, k);
+		out_printf(c, "FETCH %ld:%ld (UID ENVELOPE)\r\n", a, b);
+		break;
+	case K_FETCH_BODY:
+		cmd_start(c, k);
+		out_printf(c, "FETCH %ld (UID BODY.PEEK[])\r\n", a);
+		break;
+	case K_KEYWORD: {
+		int set = (int)(rnd(c) % 2);
+		cmd_start(c, k);
+		out_printf(c, "STORE %ld:%ld %sFLAGS ($Stress)\r\n", a, b, set ? "+" : "-");
+		c->want_flag = "$Stress";
+		c->want_set = set;
+		c->want_lo = a;
+		c->want_hi = b;
 		break;
 	}
 	case K_SEARCH:
@@ -973,6 +1067,11 @@ static int run_mix(void)
 	double setup_s = now() - t0;
 	if (!nready)
 		die("no client got through LOGIN and SELECT: %s", errsample);
+	if (opt.mode == M_STRESS) {
+		/* for a caller measuring the server's CPU over the window only */
+		printf("{\"event\":\"running\",\"setup_s\":%.3f}\n", now() - t0);
+		fflush(stdout);
+	}
 	running = 1;
 	t_start = now();
 	t_end = t_start + opt.seconds;
@@ -1003,13 +1102,17 @@ static int run_mix(void)
 		memcpy(all + n, lat[k], nlat[k] * sizeof(double));
 		n += nlat[k];
 	}
-	printf("{\"mode\":\"mix\",\"clients\":%d,\"ready\":%d,\"setup_failed\":%d,"
+	printf("{\"mode\":\"%s\",\"clients\":%d,\"ready\":%d,\"setup_failed\":%d,"
 	       "\"seconds\":%.3f,\"setup_s\":%.3f,\"commands\":%ld,\"failed\":%ld,\"lost\":%ld,"
 	       "\"commands_per_s\":%.1f,\"lat_p50_ms\":%.3f,\"lat_p90_ms\":%.3f,"
 	       "\"lat_p99_ms\":%.3f",
-	       opt.clients, nready, nfailed, opt.seconds, setup_s, ncmds, nfail_cmds, nlost,
-	       ncmds / opt.seconds, pct(all, n, 0.5) * 1000, pct(all, n, 0.9) * 1000,
-	       pct(all, n, 0.99) * 1000);
+	       opt.mode == M_STRESS ? "stress" : "mix", opt.clients, nready, nfailed, opt.seconds,
+	       setup_s, ncmds, nfail_cmds, nlost, ncmds / opt.seconds, pct(all, n, 0.5) * 1000,
+	       pct(all, n, 0.9) * 1000, pct(all, n, 0.99) * 1000);
+	if (opt.mode == M_STRESS)
+		printf(",\"logins\":%ld,\"protocol_errors\":%ld,\"state_violations\":%ld,"
+		       "\"flag_mismatches\":%ld",
+		       kind_count[K_LOGIN], nfail_cmds + nlost + nproto, nproto, nflag_mismatch);
 	print_kinds();
 	/* sanity: the searches find something, the mailboxes stay near -b */
 	long hits = 0, exists = 0;
@@ -1019,7 +1122,7 @@ static int run_mix(void)
 	}
 	printf(",\"search_hits\":%ld,\"exists_avg\":%.1f,\"first_error\":\"%s\"}\n", hits,
 	       (double)exists / opt.clients, errsample);
-	return (nfail_cmds || nlost || nfailed) ? 1 : 0;
+	return (nfail_cmds || nlost || nfailed || nproto) ? 1 : 0;
 }
 
 /* ---- latency (one blocking connection) ---- */
@@ -1235,7 +1338,7 @@ static int run_idle(void)
 
 static void usage(void)
 {
-	die("usage: imap_load mix|latency|idle [-u user] [-U accounts] [-p pass] [-c n] "
+	die("usage: imap_load mix|latency|idle|stress [-u user] [-U accounts] [-p pass] [-c n] "
 	    "[-t secs] [-b base] [-R n] [-r reps] [-W warmups] [-w word] [-o sfb] [-S srcs] "
 	    "[-P parallel] [-T secs] [-L label] HOST:PORT");
 }
@@ -1250,6 +1353,8 @@ int main(int argc, char **argv)
 		opt.mode = M_LATENCY;
 	else if (strcmp(argv[1], "idle") == 0)
 		opt.mode = M_IDLE;
+	else if (strcmp(argv[1], "stress") == 0)
+		opt.mode = M_STRESS;
 	else
 		usage();
 	argv++;
@@ -1323,5 +1428,7 @@ int main(int argc, char **argv)
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		die("epoll_create1: %s", strerror(errno));
-	return opt.mode == M_MIX ? run_mix() : run_idle();
+	if (opt.mode == M_STRESS)
+		opt.relogin = 8; /* the cycle: LOGIN, SELECT, 8 commands, LOGOUT */
+	return opt.mode == M_MIX || opt.mode == M_STRESS ? run_mix() : run_idle();
 }

@@ -42,6 +42,8 @@ enum metric_id {
 	MET_LOGIN_OK,
 	MET_LOGIN_FAILED,
 	MET_LOGIN_THROTTLED,
+	MET_AUTH_HASHES,     /* password hashes computed (yescrypt & co) */
+	MET_AUTH_CACHE_HITS, /* logins recognised by the credentials cache */
 	/* SMTP replies sent, by class */
 	MET_SMTP_REPLY_2,
 	MET_SMTP_REPLY_3,

@@ -222,6 +222,15 @@ int mime_searchable_text(const struct mime_message *m, unsigned what, size_t max
 int mime_header_text(const struct mime_message *m, const struct mime_part *p, size_t max,
                      struct buf *out);
 
+/* A preview of the message (RFC 8970 §3.3), appended to out: the text of
+ * its first text/plain part that is not an attachment (else of its first
+ * text/html part, markup dropped), decoded to UTF-8, quoted lines ('>')
+ * and the signature left out, white space collapsed, at most
+ * MIME_PREVIEW_CHARS characters. Empty when the message has no such text.
+ * Attached messages are not looked into. */
+#define MIME_PREVIEW_CHARS 200
+int mime_preview(const struct mime_message *m, struct buf *out);
+
 /* The first field called name in the header of message/part p, raw (see
  * mime_header_next() in mime/header.h). */
 bool mime_header_get(const struct mime_message *m, const struct mime_part *p, const char *name,

@@ -3,7 +3,7 @@
  * The files call each other in one direction only, bottom to top:
  * arena.c (the parse arena) <- header.c (fields) <- decode.c (transfer
  * encodings, charsets, RFC 2047) <- mime.c (the parser, Content-Type) <-
- * text.c (searchable text); address.c (address lists) and spool.c
+ * text.c (searchable text) <- preview.c (RFC 8970 previews); address.c (address lists) and spool.c
  * (messages being received) need none of them. */
 #ifndef TERN_MIME_MIME_INT_H
 #define TERN_MIME_MIME_INT_H
@@ -45,6 +45,10 @@ int mime_strip_comments(const char *v, size_t len, struct buf *out);
 bool mime_ctype_parse(struct arena *a, const char *v, size_t len, bool want_subtype,
                       const char **type, const char **subtype, struct mime_param **params,
                       unsigned *nparams);
+
+/* text.c */
+/* HTML as text: tags, scripts and styles dropped, entities decoded. */
+int mime_html_strip(const char *s, size_t n, struct buf *out);
 
 /* decode.c */
 /* Append code point cp as UTF-8 (lib/utf8.h: U+FFFD for one UTF-8 cannot carry). */

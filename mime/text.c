@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-static int html_strip(const char *s, size_t n, struct buf *out)
+int mime_html_strip(const char *s, size_t n, struct buf *out)
 {
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0;) {
@@ -133,7 +133,7 @@ int mime_searchable_text(const struct mime_message *m, unsigned what, size_t max
 				r = mime_to_utf8(mime_part_param(p, "charset"),
 				                 dec.data ? dec.data : "", dec.len, &conv);
 			if (r == 0 && strcmp(p->lsubtype, "html") == 0)
-				r = html_strip(conv.data, conv.len, out);
+				r = mime_html_strip(conv.data, conv.len, out);
 			else if (r == 0)
 				r = buf_add(out, conv.data, conv.len);
 			if (r == 0)

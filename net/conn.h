@@ -133,8 +133,11 @@ int conn_starttls(struct conn *c);
 bool conn_tls_available(const struct conn *c); /* a certificate is configured */
 bool conn_is_tls(const struct conn *c);
 const char *conn_tls_version(const struct conn *c); /* "TLSv1.3", or NULL */
-const char *conn_tls_cipher(const struct conn *c);  /* IANA suite name, or NULL */
-const char *conn_tls_sni(const struct conn *c);     /* server name the client asked for */
+/* SCRAM-*-PLUS's channel binding: its type and data, or NULL (no TLS, or
+ * none this TLS can give; tls_session_channel_binding). */
+const char *conn_channel_binding(const struct conn *c, unsigned char *out, size_t cap, size_t *len);
+const char *conn_tls_cipher(const struct conn *c); /* IANA suite name, or NULL */
+const char *conn_tls_sni(const struct conn *c);    /* server name the client asked for */
 
 /* A byte filter between the wire (after TLS) and the protocol, for IMAP
  * COMPRESS=DEFLATE (RFC 4978). Installed from inside a callback, it applies

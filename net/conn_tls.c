@@ -169,6 +169,11 @@ const char *conn_tls_version(const struct conn *c)
 	return c->tls_state == TS_ON ? tls_session_version(c->tls) : NULL;
 }
 
+const char *conn_channel_binding(const struct conn *c, unsigned char *out, size_t cap, size_t *len)
+{
+	return c->tls_state == TS_ON ? tls_session_channel_binding(c->tls, out, cap, len) : NULL;
+}
+
 const char *conn_tls_cipher(const struct conn *c)
 {
 	return c->tls_state == TS_ON ? tls_session_cipher(c->tls) : NULL;

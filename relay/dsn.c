@@ -7,6 +7,7 @@
  * DSN does too, and the outer Content-Transfer-Encoding says 8bit.
  */
 #include "relay/dsn.h"
+#include "mime/msgid.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -195,6 +196,16 @@ char *dsn_build(const struct dsn_info *in, size_t *out_len)
 	               : "Undelivered Mail Returned to Sender");
 	putf(&b, "Date: %s\r\n", date);
 	putf(&b, "Message-ID: <dsn.%s@%s>\r\n", msgid_rnd, in->reporting_mta);
+	/* the report threads with the message it reports on (RFC 5322 3.6.4;
+	 * store/threads.h) */
+	struct mime_thread_ids *orig = malloc(sizeof *orig);
+	if (orig) {
+		mime_thread_ids_read(in->original, hlen, orig);
+		if (orig->message_id)
+			putf(&b, "In-Reply-To: <%s>\r\nReferences: <%s>\r\n", orig->message_id,
+			     orig->message_id);
+		free(orig);
+	}
 	PUTS(&b, "Auto-Submitted: auto-replied\r\n");
 	PUTS(&b, "MIME-Version: 1.0\r\n");
 	putf(&b,

@@ -197,7 +197,9 @@ int store_domain_list(struct store_rd *rd, int (*cb)(void *ud, const char *name)
 
 /* ---- accounts ---- */
 
-#define ACCOUNT_COLS "id, domain_id, address, password_hash, disabled, quota_bytes, created"
+#define ACCOUNT_COLS                                                                               \
+	"id, domain_id, address, password_hash, disabled, quota_bytes, created, scram_sha1, "      \
+	"scram_sha256"
 
 static void account_row(sqlite3_stmt *st, struct store_account *a)
 {
@@ -208,6 +210,8 @@ static void account_row(sqlite3_stmt *st, struct store_account *a)
 	a->disabled = sqlite3_column_int(st, 4);
 	a->quota_bytes = sqlite3_column_int64(st, 5);
 	a->created = sqlite3_column_int64(st, 6);
+	copy_str(a->scram_sha1, sizeof a->scram_sha1, sqlite3_column_text(st, 7));
+	copy_str(a->scram_sha256, sizeof a->scram_sha256, sqlite3_column_text(st, 8));
 }
 
 static int account_query(sqlite3 *db, const char *sql, const char *address, int64_t id,
@@ -317,8 +321,38 @@ int store_account_set_password(struct store_tx *tx, const char *address, const c
 	sqlite3 *db = tx->rd.db;
 	if (!hash || strlen(hash) >= STORE_HASH_MAX)
 		return hash ? -ENAMETOOLONG : -EINVAL;
-	return account_update(db, "UPDATE accounts SET password_hash = ?2 WHERE address = ?1",
+	/* The SCRAM keys were made from the old password: they go with it. */
+	return account_update(db,
+	                      "UPDATE accounts SET password_hash = ?2, scram_sha1 = '', "
+	                      "scram_sha256 = '' WHERE address = ?1",
 	                      address, hash, 0);
+}
+
+int store_account_set_scram(struct store_tx *tx, const char *address, const char *if_hash,
+                            const char *sha1, const char *sha256)
+{
+	sqlite3 *db = tx->rd.db;
+	sqlite3_stmt *st;
+	if (!sha1 || !sha256 || strlen(sha1) >= STORE_SCRAM_MAX ||
+	    strlen(sha256) >= STORE_SCRAM_MAX)
+		return -EINVAL;
+	int rc = store_prep(db, &st,
+	                    "UPDATE accounts SET scram_sha1 = ?2, scram_sha256 = ?3 "
+	                    "WHERE address = ?1 AND (?4 IS NULL OR password_hash = ?4)");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, address, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sha1, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sha256, -1, SQLITE_STATIC);
+	if (if_hash)
+		sqlite3_bind_text(st, 4, if_hash, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 4);
+	rc = store_step_done(st);
+	sqlite3_finalize(st);
+	if (rc < 0)
+		return rc;
+	return sqlite3_changes(db) > 0 ? 0 : -ENOENT;
 }
 
 int store_account_set_quota(struct store_tx *tx, const char *address, int64_t quota_bytes)

@@ -23,6 +23,7 @@ struct store_tx;
 
 #define STORE_ADDR_MAX 320 /* 64 local + '@' + 255 domain, NUL included with room */
 #define STORE_HASH_MAX 256
+#define STORE_SCRAM_MAX 160 /* auth/scram_keys.h's SCRAM_KEYS_TEXT_MAX */
 
 /* Domains. Names are validated (non-empty, <= 253 bytes, no '@' or spaces)
  * and lower-cased. */
@@ -40,6 +41,10 @@ struct store_account {
 	int disabled;
 	int64_t quota_bytes; /* 0 = unlimited */
 	int64_t created;     /* unix seconds */
+	/* SCRAM keys, "iterations,salt,StoredKey,ServerKey" (auth/scram_keys.h),
+	 * or "" until made. */
+	char scram_sha1[STORE_SCRAM_MAX];
+	char scram_sha256[STORE_SCRAM_MAX];
 };
 
 /* Creates the account and its six mailboxes (INBOX, Sent, Drafts, Trash,
@@ -49,8 +54,14 @@ struct store_account {
  * not fit struct store_account. account_id may be NULL. */
 int store_account_add(struct store_tx *tx, const char *address, const char *password_hash,
                       int64_t *account_id);
+/* Also empties the SCRAM keys: set them again with the new password's. */
 int store_account_set_password(struct store_tx *tx, const char *address,
                                const char *hash); /* -ENOENT */
+/* Set the SCRAM keys (texts < STORE_SCRAM_MAX, else -EINVAL). if_hash:
+ * only while the password hash is still this one (NULL: whatever it is).
+ * -ENOENT when no row matched. */
+int store_account_set_scram(struct store_tx *tx, const char *address, const char *if_hash,
+                            const char *sha1, const char *sha256);
 /* 0 = unlimited; -EINVAL below 0, -ENOENT for no such account. */
 int store_account_set_quota(struct store_tx *tx, const char *address, int64_t quota_bytes);
 int store_account_set_disabled(struct store_tx *tx, const char *address,

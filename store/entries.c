@@ -31,6 +31,11 @@ static void entry_row(sqlite3_stmt *st, struct store_entry *e)
 	    sqlite3_column_type(st, 7) == SQLITE_NULL ? STORE_NO_DAY : sqlite3_column_int64(st, 7);
 	e->indexed = sqlite3_column_int(st, 8) != 0;
 	e->headers = (const char *)sqlite3_column_text(st, 9);
+	/* before schema 10: a thread of its own, saved when it arrived */
+	e->thread_id = sqlite3_column_type(st, 10) == SQLITE_NULL ? e->message_id
+	                                                          : sqlite3_column_int64(st, 10);
+	e->save_date = sqlite3_column_type(st, 11) == SQLITE_NULL ? e->internal_date
+	                                                          : sqlite3_column_int64(st, 11);
 }
 
 #define RANGE_WHERE "WHERE e.mailbox_id = ?1 AND e.uid BETWEEN ?2 AND ?3 ORDER BY e.uid LIMIT ?4"
@@ -46,15 +51,17 @@ int store_entries_range(struct store_rd *rd, int64_t mailbox_id, uint32_t lo, ui
 	static const char *const sql[] = {
 	    [STORE_COLS_ENTRY] =
 	        "SELECT e.uid, e.message_id, e.size, e.flags, e.modseq, e.internal_date, "
-	        "e.keywords, NULL, 0, NULL FROM mailbox_entries e " RANGE_WHERE,
+	        "e.keywords, NULL, 0, NULL, e.thread_id, e.save_date FROM mailbox_entries "
+	        "e " RANGE_WHERE,
 	    [STORE_COLS_INFO] =
 	        "SELECT e.uid, e.message_id, e.size, e.flags, e.modseq, e.internal_date, "
-	        "e.keywords, i.sent_day, i.message_id IS NOT NULL, NULL FROM mailbox_entries e "
-	        "LEFT JOIN imap_message_info i ON i.message_id = e.message_id " RANGE_WHERE,
+	        "e.keywords, i.sent_day, i.message_id IS NOT NULL, NULL, e.thread_id, e.save_date "
+	        "FROM mailbox_entries e LEFT JOIN imap_message_info i ON i.message_id = "
+	        "e.message_id " RANGE_WHERE,
 	    [STORE_COLS_HEADERS] =
 	        "SELECT e.uid, e.message_id, e.size, e.flags, e.modseq, e.internal_date, "
-	        "e.keywords, i.sent_day, i.message_id IS NOT NULL, i.headers FROM "
-	        "mailbox_entries e "
+	        "e.keywords, i.sent_day, i.message_id IS NOT NULL, i.headers, e.thread_id, "
+	        "e.save_date FROM mailbox_entries e "
 	        "LEFT JOIN imap_message_info i ON i.message_id = e.message_id " RANGE_WHERE,
 	};
 	sqlite3_stmt *st;
@@ -87,7 +94,8 @@ int store_entry_get(struct store_rd *rd, int64_t mailbox_id, uint32_t uid, struc
 	int r = store_prep(db, &st,
 	                   "SELECT e.uid, e.message_id, e.size, e.flags, e.modseq, "
 	                   "e.internal_date, e.keywords, i.sent_day, "
-	                   "i.message_id IS NOT NULL, NULL FROM mailbox_entries e "
+	                   "i.message_id IS NOT NULL, NULL, e.thread_id, e.save_date "
+	                   "FROM mailbox_entries e "
 	                   "LEFT JOIN imap_message_info i ON i.message_id = e.message_id "
 	                   "WHERE e.mailbox_id = ?1 AND e.uid = ?2");
 	if (r < 0)
@@ -476,14 +484,13 @@ int store_copy_job(struct store_tx *tx, void *arg)
 		}
 	}
 
-	if ((r = store_prep(
-	         db, &sel,
-	         "SELECT message_id, flags, keywords, internal_date, size FROM mailbox_entries "
-	         "WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
+	if ((r = store_prep(db, &sel,
+	                    "SELECT message_id, flags, keywords, internal_date, size, thread_id "
+	                    "FROM mailbox_entries WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
 	    (r = store_prep(db, &ins,
 	                    "INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, "
-	                    "keywords, modseq, internal_date, size) "
-	                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")) < 0)
+	                    "keywords, modseq, internal_date, size, thread_id, save_date) "
+	                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")) < 0)
 		goto out;
 	for (size_t i = 0; i < q->n; i++) {
 		q->new_uids[i] = 0;
@@ -515,6 +522,10 @@ int store_copy_job(struct store_tx *tx, void *arg)
 		sqlite3_bind_int64(ins, 6, modseq);
 		sqlite3_bind_int64(ins, 7, sqlite3_column_int64(sel, 3));
 		sqlite3_bind_int64(ins, 8, sqlite3_column_int64(sel, 4));
+		/* the copy is the same email (EMAILID, THREADID: the same message
+		 * row and thread); its save date is now (RFC 8514 §3) */
+		sqlite3_bind_value(ins, 9, sqlite3_column_value(sel, 5));
+		sqlite3_bind_int64(ins, 10, store_now());
 		sqlite3_reset(sel);
 		if ((r = store_step_done(ins)) < 0)
 			goto out;
@@ -585,6 +596,7 @@ int store_append_job(struct store_tx *tx, void *arg)
 	    .nlocal = 1,
 	    .uids = &uid,
 	    .modseqs = &modseq,
+	    .thread = q->thread,
 	};
 	if ((r = store_deliver(tx, &d)) < 0)
 		return r;
@@ -611,6 +623,19 @@ int store_append_job(struct store_tx *tx, void *arg)
 	q->modseq = modseq;
 	q->uidvalidity = (uint32_t)uidvalidity;
 	return 0;
+}
+
+int store_replace_job(struct store_tx *tx, void *arg)
+{
+	struct store_replace_req *q = arg;
+	int r = store_entries_expunge(tx, q->old_mailbox_id, &q->old_uid, 1);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return -ESTALE;
+	int64_t m = store_mailbox_modseq(tx->rd.db, q->old_mailbox_id);
+	q->expunge_modseq = m > 0 ? m : 0;
+	return store_append_job(tx, &q->append);
 }
 
 int store_expunge_job(struct store_tx *tx, void *arg)

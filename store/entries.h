@@ -20,6 +20,7 @@
 
 struct store_rd;
 struct store_tx;
+struct store_thread_keys;
 
 /* ---- reading ---- */
 
@@ -34,6 +35,8 @@ struct store_entry {
 	int64_t sent_day;     /* STORE_NO_DAY when unknown (no index row) */
 	const char *headers;  /* STORE_COLS_HEADERS only; NULL when unknown */
 	bool indexed;         /* the message has its index row (msg_index.h) */
+	int64_t thread_id;    /* threads.h (THREADID); message_id is the EMAILID */
+	int64_t save_date;    /* unix seconds it was put in this mailbox (SAVEDATE) */
 };
 /* Which columns an entries query fills: ENTRY only the mailbox_entries
  * row, size included (sent_day STORE_NO_DAY, not indexed, no headers: the
@@ -138,14 +141,28 @@ struct store_append_req {
 	size_t len;
 	int64_t internal_date; /* 0 = now */
 	uint32_t flags;
-	const char *keywords; /* "" none */
-	uint64_t quota_bytes; /* 0: none */
+	const char *keywords;                   /* "" none */
+	uint64_t quota_bytes;                   /* 0: none */
+	const struct store_thread_keys *thread; /* threads.h; NULL: none */
 	/* results */
 	uint32_t uid;
 	uint32_t uidvalidity;
 	int64_t modseq;
 };
 int store_append_job(struct store_tx *tx, void *arg);
+
+/* IMAP REPLACE (RFC 8508): expunge one message and append another as one
+ * step. The expunge comes first, so the append's quota check sees the net
+ * change (RFC 8508 3.4). -ESTALE: the old message is gone (nothing done);
+ * otherwise store_append_job's errors, with nothing done either. */
+struct store_replace_req {
+	struct store_append_req append;
+	int64_t old_mailbox_id;
+	uint32_t old_uid;
+	/* result: old_mailbox_id's highestmodseq after the expunge */
+	int64_t expunge_modseq;
+};
+int store_replace_job(struct store_tx *tx, void *arg);
 
 struct store_expunge_req {
 	int64_t mailbox_id;

@@ -20,6 +20,7 @@
 #include "store/mailboxes.h"
 #include "store/store.h"
 #include "store/store_int.h"
+#include "store/threads.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -92,8 +93,14 @@ int store_message_ref(struct store_tx *tx, int64_t message_id, int delta)
 static int64_t message_insert(sqlite3 *db, const char *data, size_t len)
 {
 	sqlite3_stmt *st;
+	/* The id is above every id handed out before, deleted ones included
+	 * (meta 'message_hw', schema 10): it is the message's EMAILID, which
+	 * must never name two messages. */
 	int rc = store_prep_cached(
-	    db, &st, "INSERT INTO messages(size, refcount, created, data) VALUES(?1, 0, ?2, ?3)");
+	    db, &st,
+	    "INSERT INTO messages(id, size, refcount, created, data) VALUES("
+	    "max(coalesce((SELECT max(id) FROM messages), 0), "
+	    "coalesce((SELECT value FROM meta WHERE key = 'message_hw'), 0)) + 1, ?1, 0, ?2, ?3)");
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)len);
@@ -124,7 +131,8 @@ static void deliver_stmts_free(struct deliver_stmts *s)
 
 /* Adds one entry to mailbox mbid of account_id. */
 static int add_entry(struct deliver_stmts *s, int64_t account_id, int64_t mbid, int64_t msgid,
-                     int64_t size, int64_t idate, uint32_t *uid_out, int64_t *modseq_out)
+                     int64_t size, int64_t idate, int64_t thread_id, uint32_t *uid_out,
+                     int64_t *modseq_out)
 {
 	int rc;
 	sqlite3_reset(s->mbox);
@@ -153,6 +161,8 @@ static int add_entry(struct deliver_stmts *s, int64_t account_id, int64_t mbid, 
 	sqlite3_bind_int64(s->entry, 4, modseq);
 	sqlite3_bind_int64(s->entry, 5, idate);
 	sqlite3_bind_int64(s->entry, 6, size);
+	sqlite3_bind_int64(s->entry, 7, thread_id);
+	sqlite3_bind_int64(s->entry, 8, store_now());
 	if ((rc = store_step_done(s->entry)) < 0)
 		return rc;
 	*uid_out = (uint32_t)uid;
@@ -172,15 +182,18 @@ int store_deliver(struct store_tx *tx, struct store_delivery *d)
 {
 	sqlite3 *db = tx->rd.db;
 	struct deliver_stmts s = {0};
-	int64_t *mbids = NULL, refs = 0, now = store_now();
+	int64_t *mbids = NULL, *threads = NULL, refs = 0, now = store_now();
 	int64_t idate = d->internal_date ? d->internal_date : now;
 	int rc;
 
 	if (!d->data || (d->nlocal == 0 && d->nremote == 0) || (d->nlocal && !d->local) ||
 	    (d->nremote && !d->remote))
 		return -EINVAL;
-	if (d->nlocal && !(mbids = calloc(d->nlocal, sizeof *mbids)))
+	if (d->nlocal && (!(mbids = calloc(d->nlocal, sizeof *mbids)) ||
+	                  !(threads = calloc(d->nlocal, sizeof *threads)))) {
+		free(mbids);
 		return -ENOMEM;
+	}
 
 	int64_t msgid = message_insert(db, d->data, d->len);
 	if (msgid < 0) {
@@ -196,7 +209,8 @@ int store_deliver(struct store_tx *tx, struct store_delivery *d)
 	    (rc = store_prep_cached(
 	         db, &s.entry,
 	         "INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, "
-	         "modseq, internal_date, size) VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6)")) < 0 ||
+	         "modseq, internal_date, size, thread_id, save_date) "
+	         "VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8)")) < 0 ||
 	    (rc = store_prep_cached(
 	         db, &s.queue,
 	         "INSERT INTO queue(message_id, mail_from, rcpt, notify, orcpt, ret, "
@@ -227,8 +241,16 @@ int store_deliver(struct store_tx *tx, struct store_delivery *d)
 				d->modseqs[i] = d->modseqs[j];
 			continue;
 		}
-		rc = add_entry(&s, r->account_id, mbid, msgid, (int64_t)d->len, idate, &uid,
-		               &modseq);
+		/* one thread per account: the first entry of the account assigns it */
+		for (j = 0; j < i && d->local[j].account_id != r->account_id; j++)
+			;
+		if (j < i)
+			threads[i] = threads[j];
+		else if ((rc = store_thread_assign(tx, r->account_id, msgid, d->thread,
+		                                   &threads[i])) < 0)
+			goto out;
+		rc = add_entry(&s, r->account_id, mbid, msgid, (int64_t)d->len, idate, threads[i],
+		               &uid, &modseq);
 		if (rc < 0)
 			goto out;
 		refs++;
@@ -264,6 +286,7 @@ int store_deliver(struct store_tx *tx, struct store_delivery *d)
 out:
 	deliver_stmts_free(&s);
 	free(mbids);
+	free(threads);
 	return rc;
 }
 

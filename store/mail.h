@@ -18,6 +18,7 @@
 
 struct store_rd;
 struct store_tx;
+struct store_thread_keys;
 
 /* System flags, as stored in mailbox_entries.flags. (\Recent is per session
  * and never stored.) */
@@ -54,6 +55,9 @@ struct store_delivery {
 	size_t nlocal;
 	const struct store_remote_rcpt *remote;
 	size_t nremote;
+	/* The message's threading keys (threads.h), read from its header by
+	 * the caller; NULL: each local entry starts a thread of its own. */
+	const struct store_thread_keys *thread;
 	/* results filled by the job: */
 	int64_t message_id;
 	uint32_t *uids;   /* nlocal entries, caller-allocated, or NULL */
@@ -62,7 +66,8 @@ struct store_delivery {
 
 /* A job body: the message is stored once (refcount bumped
  * by one per entry and per queue row), one mailbox entry per distinct local
- * mailbox (UID = uidnext++, MODSEQ = ++highestmodseq; the same mailbox twice
+ * mailbox (UID = uidnext++, MODSEQ = ++highestmodseq, save date now, the
+ * thread assigned once per account (threads.h); the same mailbox twice
  * in `local` gets one entry and the same uid/modseq in both result slots),
  * one queue row per remote rcpt (next_attempt = now, expires = now +
  * STORE_QUEUE_LIFETIME). -ENOENT if a mailbox does not belong to its

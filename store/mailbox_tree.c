@@ -44,6 +44,33 @@ static int create_parents(struct store_tx *tx, int64_t account_id, const char *n
 	return rc;
 }
 
+/* 1 if a mailbox of the account has one of the space-separated special
+ * uses in uses (each mailbox's own list is space-separated too), 0, or
+ * negative. */
+static int special_use_taken(sqlite3 *db, int64_t account_id, const char *uses)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep(db, &st,
+	                    "SELECT 1 FROM mailboxes WHERE account_id = ?1 AND "
+	                    "instr(' ' || special_use || ' ', ' ' || ?2 || ' ') > 0 LIMIT 1");
+	if (rc < 0)
+		return rc;
+	for (const char *p = uses; *p && rc == 0;) {
+		const char *e = strchr(p, ' ');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n) {
+			sqlite3_reset(st);
+			sqlite3_bind_int64(st, 1, account_id);
+			sqlite3_bind_text(st, 2, p, (int)n, SQLITE_STATIC);
+			rc = sqlite3_step(st);
+			rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : store_errno(rc);
+		}
+		p += n + (e != NULL);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int store_mailbox_create_job(struct store_tx *tx, void *arg)
 {
 	struct store_mailbox_req *j = arg;
@@ -52,9 +79,12 @@ int store_mailbox_create_job(struct store_tx *tx, void *arg)
 		return rc;
 	if (rc == 1)
 		return -EEXIST;
+	const char *use = j->special_use ? j->special_use : "";
+	if (*use && (rc = special_use_taken(tx->rd.db, j->account_id, use)) != 0)
+		return rc < 0 ? rc : -EADDRINUSE;
 	if ((rc = create_parents(tx, j->account_id, j->name)) < 0)
 		return rc;
-	return store_mailbox_create(tx, j->account_id, j->name, "", &j->mailbox_id);
+	return store_mailbox_create(tx, j->account_id, j->name, use, &j->mailbox_id);
 }
 
 static int has_children(sqlite3 *db, int64_t account_id, const char *name)
@@ -161,10 +191,16 @@ static int rename_inbox(struct store_tx *tx, struct store_mailbox_req *j, int64_
 	    /* the new mailbox continues INBOX's numbering: UIDs stay valid */
 	    "UPDATE mailboxes SET uidnext = (SELECT uidnext FROM mailboxes WHERE id = ?1), "
 	    "highestmodseq = ?3 WHERE id = ?2",
-	    "UPDATE mailbox_entries SET mailbox_id = ?2 WHERE mailbox_id = ?1",
+	    /* moved into a new mailbox: saved there now (RFC 8514 §3) */
+	    "UPDATE mailbox_entries SET mailbox_id = ?2, "
+	    "save_date = CAST(strftime('%s', 'now') AS INTEGER) WHERE mailbox_id = ?1",
 	    "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
 	    "SELECT ?1, uid, ?3 FROM mailbox_entries WHERE mailbox_id = ?2",
 	    "UPDATE mailboxes SET highestmodseq = ?3 WHERE id = ?1",
+	    /* RFC 5464 §4.1: INBOX keeps its annotations, the new mailbox
+	     * gets a copy */
+	    "INSERT INTO metadata(account_id, mailbox_id, name, value) "
+	    "SELECT account_id, ?2, name, value FROM metadata WHERE mailbox_id = ?1",
 	};
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
 		if ((rc = store_prep(db, &st, sql[i])) < 0)

@@ -76,6 +76,9 @@ struct store_mailbox_req {
 	const char *name;    /* internal UTF-8 name */
 	const char *newname; /* RENAME target */
 	int subscribe;       /* SUBSCRIBE 1 / UNSUBSCRIBE 0 */
+	/* CREATE: special-use attributes, space-separated ("\\Drafts \\Sent"),
+	 * or NULL/"" for none */
+	const char *special_use;
 	/* results */
 	int64_t mailbox_id; /* CREATE: the new mailbox; DELETE/RENAME: the one affected */
 	uint32_t *uids;     /* RENAME INBOX: UIDs moved out of INBOX (malloc'd) */
@@ -84,7 +87,9 @@ struct store_mailbox_req {
 };
 
 /* Creates name and any missing parent (all of them subscribed). -EEXIST if
- * name exists. */
+ * name exists; -EADDRINUSE if another mailbox of the account already has
+ * one of the special uses asked for (one mailbox per use, so a client
+ * never has to choose between two Drafts). */
 int store_mailbox_create_job(struct store_tx *tx, void *arg);
 /* -ENOENT, -EPERM (INBOX), -ENOTEMPTY (has children). Drops the messages. */
 int store_mailbox_delete_job(struct store_tx *tx, void *arg);

@@ -20,6 +20,7 @@ void store_index_data_free(struct store_index_data *d)
 	free(d->hdr_text);
 	free(d->body_text);
 	free(d->sort_keys);
+	free(d->preview);
 	memset(d, 0, sizeof *d);
 	d->sent_day = STORE_NO_DAY;
 }
@@ -35,7 +36,8 @@ static int index_put(sqlite3 *db, int64_t message_id, const struct store_index_d
 		return r;
 	r = store_prep(db, &st,
 	               "INSERT OR REPLACE INTO imap_message_info(message_id, sent_day, envelope, "
-	               "body, bodystructure, headers) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+	               "body, bodystructure, headers, preview) "
+	               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
 	if (r == 0) {
 		sqlite3_bind_int64(st, 1, message_id);
 		if (d->sent_day == STORE_NO_DAY)
@@ -46,6 +48,7 @@ static int index_put(sqlite3 *db, int64_t message_id, const struct store_index_d
 		sqlite3_bind_text(st, 4, d->body, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, d->bodystructure, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 6, d->headers, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, d->preview, -1, SQLITE_STATIC); /* NULL -> NULL */
 		r = store_step_done(st);
 		sqlite3_finalize(st);
 	}
@@ -91,7 +94,7 @@ int store_index_get(struct store_rd *rd, int64_t message_id, struct store_index_
 	memset(out, 0, sizeof *out);
 	out->sent_day = STORE_NO_DAY;
 	int r = store_prep(db, &st,
-	                   "SELECT sent_day, envelope, body, bodystructure, headers "
+	                   "SELECT sent_day, envelope, body, bodystructure, headers, preview "
 	                   "FROM imap_message_info WHERE message_id = ?1");
 	if (r < 0)
 		return r;
@@ -104,6 +107,8 @@ int store_index_get(struct store_rd *rd, int64_t message_id, struct store_index_
 		out->body = col_dup(st, 2);
 		out->bodystructure = col_dup(st, 3);
 		out->headers = col_dup(st, 4);
+		if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+			out->preview = col_dup(st, 5);
 		r = (out->envelope && out->body && out->bodystructure && out->headers) ? 1
 		                                                                       : -ENOMEM;
 		if (r < 0)

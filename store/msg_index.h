@@ -54,6 +54,9 @@ struct store_index_data {
 	/* IMAP's sort record (SORT/THREAD keys), opaque bytes; NULL: none */
 	char *sort_keys;
 	size_t sort_keys_len;
+	/* PREVIEW (RFC 8970): the text preview, opaque UTF-8 ("" for none;
+	 * NULL from a row made before schema 10 had the column) */
+	char *preview;
 };
 void store_index_data_free(struct store_index_data *d);
 

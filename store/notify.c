@@ -9,6 +9,9 @@
  * pushed at the head of their bucket, behind the walk, and carry the
  * generation they were born in so a nested walk from the head skips them
  * too.
+ *
+ * An account's subscriptions live in the same table under the key
+ * -account_id: mailbox ids are positive, so the two never meet.
  */
 #include "store/notify.h"
 
@@ -20,7 +23,7 @@
 
 struct notify_sub {
 	struct notify_sub *prev, *next;
-	int64_t mailbox_id;
+	int64_t mailbox_id; /* the key: a mailbox id, or -account_id */
 	notify_cb cb;
 	void *ud;
 	uint64_t born; /* publish generation at subscribe time */
@@ -81,6 +84,13 @@ struct notify_sub *notify_subscribe(int64_t mailbox_id, notify_cb cb, void *ud)
 	return n;
 }
 
+struct notify_sub *notify_subscribe_account(int64_t account_id, notify_cb cb, void *ud)
+{
+	if (account_id <= 0)
+		return NULL;
+	return notify_subscribe(-account_id, cb, ud);
+}
+
 void notify_unsubscribe(struct notify_sub *h)
 {
 	if (!h)
@@ -94,18 +104,29 @@ void notify_unsubscribe(struct notify_sub *h)
 	unlink_free(h);
 }
 
+/* Call the live subscribers under key that were there before gen. */
+static size_t publish_to(int64_t key, uint64_t gen, const struct notify_event *ev)
+{
+	size_t called = 0;
+	for (struct notify_sub *n = buckets[bucket_of(key)]; n; n = n->next) {
+		if (n->dead || n->born > gen || n->mailbox_id != key)
+			continue;
+		n->cb(n->ud, ev);
+		called++;
+	}
+	return called;
+}
+
 size_t notify_publish(const struct notify_event *ev)
 {
 	size_t called = 0;
 	/* Everything subscribed from now on is born in a later generation. */
 	uint64_t gen = generation++;
 	publish_depth++;
-	for (struct notify_sub *n = buckets[bucket_of(ev->mailbox_id)]; n; n = n->next) {
-		if (n->dead || n->born > gen || n->mailbox_id != ev->mailbox_id)
-			continue;
-		n->cb(n->ud, ev);
-		called++;
-	}
+	if (!NOTIFY_ACCOUNT_EVENT(ev->kind) && ev->mailbox_id > 0)
+		called += publish_to(ev->mailbox_id, gen, ev);
+	if (ev->account_id > 0)
+		called += publish_to(-ev->account_id, gen, ev);
 	if (--publish_depth == 0 && need_sweep)
 		sweep();
 	return called;

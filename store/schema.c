@@ -230,7 +230,60 @@ static const char *const migrations[] = {
     "  retired INTEGER,\n"
     "  UNIQUE(domain_id, selector)\n"
     ");\n",
-    /* 8 -> 9: IMAP's sort record per message (SORT and THREAD keys:
+    /* 8 -> 9: URLAUTH's mailbox access keys (store/urlauth.c, RFC 4467):
+     * one secret per mailbox that signs the URLs GENURLAUTH hands out.
+     * Made on first use, replaced by RESETKEY, gone with the mailbox. */
+    "CREATE TABLE urlauth_keys(\n"
+    "  mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,\n"
+    "  key BLOB NOT NULL\n"
+    ");\n",
+    /* 9 -> 10: object ids (RFC 8474), save dates (RFC 8514), previews
+     * (RFC 8970); JMAP will use the same ids.
+     * EMAILID is the message row's id, so a message id must never be
+     * handed out twice: SQLite gives max(id) + 1, which repeats an id once
+     * the newest row is deleted. meta 'message_hw' remembers the highest
+     * id ever deleted, and message_insert() starts above it.
+     * THREADID: each entry's thread, assigned when the message is stored
+     * (store/threads.c) from its Message-ID and references, which
+     * thread_refs maps to a thread per account, for good. An entry stored
+     * before (NULL) is a thread of its own, numbered like its message.
+     * save_date: when the entry was put in its mailbox; NULL before this
+     * step (SAVEDATE then reads the internal date). */
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('message_hw', 0);\n"
+    "CREATE TRIGGER messages_hw AFTER DELETE ON messages\n"
+    "  WHEN old.id > (SELECT value FROM meta WHERE key = 'message_hw') BEGIN\n"
+    "  UPDATE meta SET value = old.id WHERE key = 'message_hw';\n"
+    "END;\n"
+    "ALTER TABLE mailbox_entries ADD COLUMN thread_id INTEGER;\n"
+    "ALTER TABLE mailbox_entries ADD COLUMN save_date INTEGER;\n"
+    "CREATE TABLE thread_refs(\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  msgid TEXT NOT NULL,\n"
+    "  thread_id INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(account_id, msgid)\n"
+    ") WITHOUT ROWID;\n"
+    /* PREVIEW (RFC 8970): the indexer's text preview of the message. */
+    "ALTER TABLE imap_message_info ADD COLUMN preview TEXT;\n",
+    /* 10 -> 11: IMAP METADATA annotations (store/metadata.c). mailbox_id
+     * NULL is the server's entry (tern has no sharing: the account's own);
+     * a mailbox's entries go with it. Names in lower case. */
+    "CREATE TABLE metadata(\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  mailbox_id INTEGER REFERENCES mailboxes(id) ON DELETE CASCADE,\n"
+    "  name TEXT NOT NULL,\n"
+    "  value BLOB NOT NULL\n"
+    ");\n"
+    "CREATE UNIQUE INDEX metadata_entry ON metadata(account_id, ifnull(mailbox_id, 0), name);\n"
+    "CREATE INDEX metadata_mailbox ON metadata(mailbox_id) WHERE mailbox_id IS NOT NULL;\n",
+    /* 11 -> 12: the SCRAM keys of an account (auth/scram_keys.h), beside its
+     * password hash: "iterations,salt,StoredKey,ServerKey" per hash
+     * function, '' until a password is set or the account logs in with
+     * PLAIN/LOGIN once. A password change empties them with the hash. */
+    "ALTER TABLE accounts\n"
+    "  ADD COLUMN scram_sha1 TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE accounts\n"
+    "  ADD COLUMN scram_sha256 TEXT NOT NULL DEFAULT '';\n",
+    /* 12 -> 13: IMAP's sort record per message (SORT and THREAD keys:
      * collation keys of the base subject and addresses, the sent time,
      * Message-ID and references; store/msg_index.h), made by the indexer
      * beside imap_message_info. A table of its own: a column after the

@@ -38,6 +38,22 @@
  *   a ciphertext buffer that conn fills from uv_read, send appends to conn's
  *   output queue. send never blocks, so WANT_WRITE never surfaces; WANT_READ
  *   means "wait for the next read".
+ *
+ * - Channel binding for SCRAM's -PLUS mechanisms
+ *   (tls_session_channel_binding): on TLS 1.3 "tls-exporter" (RFC 9266),
+ *   the exporter with label "EXPORTER-Channel-Binding" and no context,
+ *   through mbedtls_ssl_export_keying_material (3.x). On TLS 1.2
+ *   "tls-unique" (RFC 5929), the first Finished message of the handshake,
+ *   but only when the extended master secret (RFC 7627) was negotiated:
+ *   without it a man in the middle can make two connections share it (the
+ *   triple handshake attack). The server keeps no session cache and no
+ *   tickets, so every handshake is a full one, whose first Finished is the
+ *   client's: mbedTLS keeps it as peer_verify_data (for secure
+ *   renegotiation, MBEDTLS_SSL_RENEGOTIATION). Whether EMS was negotiated
+ *   is known only to the handshake parameters, which 2.28 publishes
+ *   (ssl_internal.h) and frees when the handshake ends: the session notes
+ *   it while the handshake waits for the client's second flight. 3.x hides
+ *   them (library/ssl_misc.h), so there TLS 1.2 offers no binding.
  */
 #include "tls/tls.h"
 #include "tls/suites.h"
@@ -55,6 +71,9 @@
 #include <unistd.h>
 
 #include <mbedtls/error.h>
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
+#include <mbedtls/ssl_internal.h> /* the handshake's extended_ms */
+#endif
 #include <mbedtls/oid.h>
 
 #define TLS_IN_CAP (40 * 1024) /* two full records plus slack */
@@ -93,6 +112,7 @@ struct tls_session {
 	char sni[256];
 	char cipher[96];
 	char error[160];
+	bool ems; /* TLS 1.2 negotiated the extended master secret (2.28 only) */
 };
 
 /* ---- names and SNI ---- */
@@ -658,6 +678,10 @@ static void set_error(struct tls_session *s, int rc)
 int tls_session_handshake(struct tls_session *s)
 {
 	int rc = mbedtls_ssl_handshake(&s->ssl);
+#if MBEDTLS_VERSION_NUMBER < 0x03000000 && defined(MBEDTLS_SSL_EXTENDED_MASTER_SECRET)
+	if (s->ssl.handshake)
+		s->ems = s->ssl.handshake->extended_ms == MBEDTLS_SSL_EXTENDED_MS_ENABLED;
+#endif
 	if (rc == 0 && is_acme_alpn(&s->ssl)) {
 		/* A tls-alpn-01 validation: the certificate was the answer. */
 		mbedtls_ssl_close_notify(&s->ssl);
@@ -722,6 +746,35 @@ void tls_session_close_notify(struct tls_session *s)
 const char *tls_session_error(const struct tls_session *s)
 {
 	return s->error[0] ? s->error : "unknown";
+}
+
+const char *tls_session_channel_binding(struct tls_session *s, unsigned char *out, size_t cap,
+                                        size_t *len)
+{
+	if (TC_FIELD(&s->ssl, state) != MBEDTLS_SSL_HANDSHAKE_OVER)
+		return NULL;
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_SSL_KEYING_MATERIAL_EXPORT)
+	if (mbedtls_ssl_get_version_number(&s->ssl) == MBEDTLS_SSL_VERSION_TLS1_3) {
+		static const char label[] = "EXPORTER-Channel-Binding";
+		if (cap < 32 || mbedtls_ssl_export_keying_material(
+		                    &s->ssl, out, 32, label, sizeof label - 1, NULL, 0, 0) != 0)
+			return NULL;
+		*len = 32;
+		return "tls-exporter";
+	}
+#endif
+#if MBEDTLS_VERSION_NUMBER < 0x03000000 && defined(MBEDTLS_SSL_RENEGOTIATION)
+	size_t n = s->ssl.verify_data_len;
+	if (s->ems && n > 0 && n <= cap && !strcmp(mbedtls_ssl_get_version(&s->ssl), "TLSv1.2")) {
+		memcpy(out, s->ssl.peer_verify_data, n);
+		*len = n;
+		return "tls-unique";
+	}
+#endif
+	(void)out;
+	(void)cap;
+	(void)len;
+	return NULL;
 }
 
 const char *tls_session_version(const struct tls_session *s)

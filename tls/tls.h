@@ -111,7 +111,12 @@ void tls_session_close_notify(struct tls_session *s);
 
 const char *tls_session_error(const struct tls_session *s);
 const char *tls_session_version(const struct tls_session *s); /* "TLSv1.2" */
-const char *tls_session_cipher(struct tls_session *s);        /* IANA name */
-const char *tls_session_sni(const struct tls_session *s);     /* or NULL */
+/* The channel binding a server session can give SCRAM-*-PLUS: writes it to
+ * out and returns its type ("tls-exporter" on TLS 1.3, "tls-unique" on
+ * TLS 1.2 with the extended master secret; see tls.c), or NULL: none. */
+const char *tls_session_channel_binding(struct tls_session *s, unsigned char *out, size_t cap,
+                                        size_t *len);
+const char *tls_session_cipher(struct tls_session *s);    /* IANA name */
+const char *tls_session_sni(const struct tls_session *s); /* or NULL */
 
 #endif

@@ -28,7 +28,7 @@
  * Reads run on the loop's read view. A change is an admin/ op submitted
  * as a store job: the session is held until the job's completion answers,
  * so the loop never waits for a commit. A password is hashed first, in
- * libuv's thread pool (admin_hash_password_async), never on the loop or
+ * auth's hashing threads (admin_hash_password_async), never on the loop or
  * the writer thread; the body that carried it is wiped once parsed. A
  * DKIM key pair is made in the pool too (admin_dkim_generate_async); its
  * private half goes to the store job and is wiped after it, and no answer
@@ -224,10 +224,15 @@ static void change(struct api_req *q, enum admin_kind kind, const char *a, const
 	submit(j);
 }
 
-static void hashed(void *ud, int rc, const char *hash, const char *err)
+static void hashed(void *ud, int rc, const char *hash, const char *scram_sha1,
+                   const char *scram_sha256, const char *err)
 {
 	struct api_job *j = ud;
-	if (rc < 0 || snprintf(j->op.b, sizeof j->op.b, "%s", hash) >= (int)sizeof j->op.b) {
+	if (rc < 0 || snprintf(j->op.b, sizeof j->op.b, "%s", hash) >= (int)sizeof j->op.b ||
+	    snprintf(j->op.scram_sha1, sizeof j->op.scram_sha1, "%s", scram_sha1) >=
+	        (int)sizeof j->op.scram_sha1 ||
+	    snprintf(j->op.scram_sha256, sizeof j->op.scram_sha256, "%s", scram_sha256) >=
+	        (int)sizeof j->op.scram_sha256) {
 		log_session(LOG_ERROR, j->sid, j->peer, "http",
 		            "event=admin_hash_failed err=\"%s\"", err ? err : "too long");
 		job_done(j, -EIO);
@@ -249,7 +254,7 @@ static void change_with_password(struct api_req *q, enum admin_kind kind, const 
 	if (!j)
 		return;
 	http_session_hold(q->s);
-	int rc = admin_hash_password_async(conn_loop(q->s->c), password, hashed, j);
+	int rc = admin_hash_password_async(q->s->ctx->env->auth, password, hashed, j);
 	if (rc < 0)
 		job_done(j, rc);
 }

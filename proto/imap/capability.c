@@ -11,8 +11,10 @@
 #include "proto/imap/imap_int.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "net/conn.h"
+#include "proto/sasl/sasl.h"
 #include "proto/common/env.h"
 #include "proto/imap/imap.h"
 
@@ -27,17 +29,28 @@ const char *imap_capabilities(const struct imap_session *s, char *buf, size_t le
 {
 	const bool tls = !s->closed && conn_is_tls(s->conn);
 	if (s->state == IMAP_NOT_AUTH || s->state == IMAP_LOGOUT) {
-		snprintf(buf, len, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE%s%s",
+		char mechs[200] = "";
+		unsigned char cb[SASL_CB_MAX];
+		size_t cblen = 0;
+		if (imap_login_allowed(s))
+			sasl_mech_list_sep(conn_channel_binding(s->conn, cb, sizeof cb, &cblen) !=
+			                       NULL,
+			                   " AUTH=", mechs, sizeof mechs);
+		snprintf(buf, len, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE%s%s%s",
 		         !tls && !s->closed && conn_tls_available(s->conn) ? " STARTTLS" : "",
-		         imap_login_allowed(s) ? " AUTH=PLAIN AUTH=LOGIN" : " LOGINDISABLED");
+		         mechs[0] ? " AUTH=" : " LOGINDISABLED", mechs);
+		explicit_bzero(cb, sizeof cb);
 		return buf;
 	}
-	snprintf(
-	    buf, len,
-	    "IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
-	    "MOVE SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE UTF8=ACCEPT "
-	    "CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%lld BINARY SORT SORT=DISPLAY "
-	    "THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT%s",
-	    (long long)s->cfg->max_literal, s->compress ? "" : " COMPRESS=DEFLATE");
+	snprintf(buf, len,
+	         "IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
+	         "MOVE MULTIAPPEND REPLACE CATENATE URLAUTH SPECIAL-USE CREATE-SPECIAL-USE "
+	         "LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES WITHIN PARTIAL CONTEXT=SEARCH "
+	         "STATUS=SIZE UTF8=ACCEPT "
+	         "CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%lld BINARY "
+	         "SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT "
+	         "OBJECTID SAVEDATE PREVIEW UNAUTHENTICATE ACL RIGHTS=texk LIST-MYRIGHTS "
+	         "METADATA METADATA-SERVER UIDONLY INPROGRESS%s",
+	         (long long)s->cfg->max_literal, s->compress ? "" : " COMPRESS=DEFLATE");
 	return buf;
 }

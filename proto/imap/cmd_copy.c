@@ -152,7 +152,8 @@ static enum imap_cmd_result copy_or_move(struct imap_session *s, struct imap_cmd
 		                          .kind = NOTIFY_EXISTS,
 		                          .uid = c->new_uids[i],
 		                          .modseq = c->new_modseqs[i],
-		                          .origin = s->sid};
+		                          .origin = s->sid,
+		                          .account_id = s->account_id};
 		notify_publish(&ev);
 		if (src && dst) {
 			src[n] = c->uids[i];
@@ -173,7 +174,8 @@ static enum imap_cmd_result copy_or_move(struct imap_session *s, struct imap_cmd
 			                          .kind = NOTIFY_EXPUNGE,
 			                          .uid = src[i],
 			                          .modseq = c->req.src_modseq,
-			                          .origin = s->sid};
+			                          .origin = s->sid,
+			                          .account_id = s->account_id};
 			notify_publish(&ev);
 		}
 		imap_view_expunged(s, src, n, c->req.src_modseq);

@@ -34,14 +34,16 @@ static int expunge_job(struct store_tx *tx, void *arg)
 	return store_expunge_job(tx, &((struct expunge_ctx *)arg)->req);
 }
 
-static void publish(int64_t mailbox_id, const struct store_expunge_req *q, uint64_t origin)
+static void publish(int64_t account_id, int64_t mailbox_id, const struct store_expunge_req *q,
+                    uint64_t origin)
 {
 	for (size_t i = 0; i < q->nexpunged; i++) {
 		struct notify_event ev = {.mailbox_id = mailbox_id,
 		                          .kind = NOTIFY_EXPUNGE,
 		                          .uid = q->expunged[i],
 		                          .modseq = q->modseq,
-		                          .origin = origin};
+		                          .origin = origin,
+		                          .account_id = account_id};
 		notify_publish(&ev);
 	}
 }
@@ -127,7 +129,7 @@ enum imap_cmd_result imap_cmd_expunge(struct imap_session *s, struct imap_cmd *c
 		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "EXPUNGE failed, try again");
 		return IMAP_DONE;
 	}
-	publish(s->sel.mailbox_id, &c->req, s->sid);
+	publish(s->account_id, s->sel.mailbox_id, &c->req, s->sid);
 	imap_view_expunged(s, c->req.expunged, c->req.nexpunged, c->req.modseq);
 	if (c->req.modseq > 0 && (s->enabled & (IMAP_EXT_CONDSTORE | IMAP_EXT_QRESYNC)))
 		imap_tagged(
@@ -145,7 +147,7 @@ static void deleted_done(void *arg, int status)
 {
 	struct expunge_ctx *c = arg;
 	if (status >= 0)
-		publish(c->mailbox_id, &c->req, c->s->sid);
+		publish(c->s->account_id, c->mailbox_id, &c->req, c->s->sid);
 	c->done(c->ud, status < 0 ? status : (int)c->req.nexpunged);
 	imap_unref(c->s);
 	free(c->uids);

@@ -40,7 +40,8 @@
 #include <string.h>
 
 #include "proto/imap/dates.h"
-#include "proto/imap/section.h"
+#include "mime/section.h"
+#include "proto/imap/render.h"
 #include "mime/mime.h"
 #include "store/notify.h"
 #include "store/entries.h"
@@ -57,6 +58,7 @@
 struct fent {
 	uint32_t uid, seq, flags;
 	int64_t message_id, size, modseq, idate;
+	int64_t thread_id, save_date;
 	char *keywords;
 };
 
@@ -96,6 +98,8 @@ struct fetch_ctx {
 	int status;
 
 	const char *error_code; /* a NO to give at the end */
+
+	uint64_t done, goal; /* messages answered, and to answer (INPROGRESS) */
 };
 
 /* The writer job gets the request inside the context; the completion gets
@@ -222,6 +226,45 @@ static int load_info(struct fetch_ctx *c, const struct fent *e)
 		return r;
 	c->info_loaded = true;
 	return 0;
+}
+
+/* The index row alone (PREVIEW (LAZY) works nothing out): 1 loaded, 0
+ * the message has none yet, or negative. */
+static int load_info_indexed(struct fetch_ctx *c, const struct fent *e)
+{
+	if (c->info_loaded)
+		return 1;
+	int r = store_index_get(imap_reader(c->s), e->message_id, &c->info);
+	if (r == 1)
+		c->info_loaded = true;
+	return r;
+}
+
+/* "PREVIEW ..." (RFC 8970): from the index row, or worked out now; with
+ * LAZY, NIL when that would take parsing the message. Never NIL without
+ * LAZY (§3.2): "" when nothing can be had. */
+static void emit_preview(struct fetch_ctx *c, const struct fent *e, const struct imap_fetch_att *a)
+{
+	int r = a->lazy ? load_info_indexed(c, e) : load_info(c, e) == 0 ? 1 : -1;
+	buf_adds(&c->out, "PREVIEW ");
+	if (r == 1 && c->info.preview) {
+		imap_string(&c->out, c->info.preview, strlen(c->info.preview));
+		return;
+	}
+	if (a->lazy) {
+		buf_adds(&c->out, "NIL");
+		return;
+	}
+	/* a row from before previews: work it out from the message */
+	struct store_index_data d;
+	if (r == 1 && load_message(c, e) == 0 &&
+	    imap_index_compute(c->raw, c->rawlen, false, &d) == 0) {
+		imap_string(&c->out, d.preview, strlen(d.preview));
+		store_index_data_free(&d);
+		return;
+	}
+	imap_log(c->s, LOG_ERROR, "event=fetch_preview_error uid=%u", e->uid);
+	buf_adds(&c->out, "\"\"");
 }
 
 /* Literal header then a stream of [off, end) of the message BLOB
@@ -506,6 +549,21 @@ static int emit_atts(struct fetch_ctx *c, const struct fent *e)
 		case IMAP_FA_RFC822_SIZE:
 			addf(&c->out, "RFC822.SIZE %lld", (long long)e->size);
 			break;
+		case IMAP_FA_EMAILID: /* objectid.h */
+			addf(&c->out, "EMAILID (M%lld)", (long long)e->message_id);
+			break;
+		case IMAP_FA_THREADID:
+			addf(&c->out, "THREADID (T%lld)", (long long)e->thread_id);
+			break;
+		case IMAP_FA_PREVIEW:
+			emit_preview(c, e, a);
+			break;
+		case IMAP_FA_SAVEDATE: {
+			char d[32];
+			imap_format_date_time(e->save_date, d);
+			addf(&c->out, "SAVEDATE \"%s\"", d);
+			break;
+		}
 		case IMAP_FA_ENVELOPE:
 		case IMAP_FA_BODY:
 		case IMAP_FA_BODYSTRUCTURE:
@@ -602,6 +660,8 @@ static int load_batch_cb(void *ud, const struct store_entry *e)
 	f->size = e->size;
 	f->modseq = e->modseq;
 	f->idate = e->internal_date;
+	f->thread_id = e->thread_id;
+	f->save_date = e->save_date;
 	f->keywords = strdup(e->keywords ? e->keywords : "");
 	return 0;
 }
@@ -681,6 +741,17 @@ static enum imap_cmd_result finish(struct imap_session *s, struct imap_cmd *cmd,
 	return IMAP_DONE;
 }
 
+/* Did the client name the UID item itself? */
+static bool asks_uid(const struct imap_arg *atts)
+{
+	if (atts->type != IMAP_ARG_LIST)
+		return imap_arg_is_atom(atts, "UID");
+	for (size_t i = 0; i < atts->nlist; i++)
+		if (imap_arg_is_atom(&atts->list[i], "UID"))
+			return true;
+	return false;
+}
+
 enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd)
 {
 	struct fetch_ctx *c = cmd->ctx;
@@ -710,11 +781,26 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			imap_tagged(s, cmd, "BAD", NULL, "VANISHED needs ENABLE QRESYNC");
 			return IMAP_DONE;
 		}
+		if ((s->enabled & IMAP_EXT_UIDONLY) && !asks_uid(&cmd->args[1]) && c->spec.n &&
+		    c->spec.atts[0].kind == IMAP_FA_UID) {
+			/* UIDFETCH leads with the UID: the UID item only when asked
+			 * for (RFC 9586 §3.3) */
+			memmove(c->spec.atts, c->spec.atts + 1, --c->spec.n * sizeof *c->spec.atts);
+		}
 		int r = imap_seqset_resolve(s->sel.uids, s->sel.count, s->searchres, s->nsearchres,
 		                            &c->parsed, cmd->uid, &c->set, &cmd->arena);
 		if (r < 0) {
 			imap_tagged(s, cmd, "BAD", NULL, "Invalid sequence set: no such message");
 			return IMAP_DONE;
+		}
+		if (c->spec.has_partial) {
+			/* RFC 9394 §3.3: the range of the set's messages, before
+			 * CHANGEDSINCE filters them */
+			size_t from, to;
+			imap_partial_slice(&c->spec.partial, (size_t)imap_seqset_count(&c->set),
+			                   &from, &to);
+			struct imap_seqset all = c->set;
+			imap_seqset_slice(&all, from, to, &c->set, &cmd->arena);
 		}
 		if (c->spec.changedsince >= 0 || imap_fetch_has(&c->spec, IMAP_FA_MODSEQ))
 			imap_condstore_enable(s);
@@ -727,6 +813,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 		}
 		cmd->step = 2;
 		uint64_t cnt = imap_seqset_count(&c->set);
+		c->goal = cnt;
 		if (c->spec.sets_seen && !s->sel.readonly && cnt > 0) {
 			c->seen_uids = malloc(cnt * sizeof *c->seen_uids);
 			c->seen.res = calloc(cnt, sizeof *c->seen.res);
@@ -768,7 +855,8 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 				                          .kind = NOTIFY_FLAGS,
 				                          .uid = c->seen.res[i].uid,
 				                          .modseq = c->seen.res[i].modseq,
-				                          .origin = s->sid};
+				                          .origin = s->sid,
+				                          .account_id = s->account_id};
 				imap_view_flags_changed(s, c->seen.res[i].uid,
 				                        c->seen.res[i].modseq);
 				notify_publish(&ev);
@@ -851,6 +939,7 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 			buf_adds(&c->out, ")\r\n");
 			msg_clear(c);
 			c->bi++;
+			c->done++;
 			if (c->out.len >= FETCH_FLUSH)
 				flush_out(c);
 			if (imap_output_full(s) || ++msgs >= FETCH_MSGS_PER_CALL) {
@@ -870,8 +959,16 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 				return finish(s, cmd, c);
 			announce_keywords(c);
 		}
+		if (imap_progress_due(s, cmd)) {
+			/* between two responses: after those already made */
+			flush_out(c);
+			imap_progress(s, cmd, c->done, c->goal);
+		}
 		const struct fent *e = &c->batch[c->bi];
-		addf(&c->out, "* %u FETCH (", e->seq);
+		if (s->enabled & IMAP_EXT_UIDONLY)
+			addf(&c->out, "* %u UIDFETCH (", e->uid);
+		else
+			addf(&c->out, "* %u FETCH (", e->seq);
 		c->in_msg = true;
 		c->ai = 0;
 	}

@@ -43,7 +43,7 @@
 
 struct mbox_info {
 	char *name;
-	char special[16];
+	char special[64]; /* "\\Drafts \\Sent": CREATE (USE ...) may give several */
 	int64_t id;
 	bool exists;           /* a mailbox has the name (else id is 0) */
 	bool subscribed;       /* the name is subscribed */
@@ -211,6 +211,7 @@ struct list_opts {
 	bool ret_subscribed, ret_children, ret_special;
 	unsigned status_items;
 	bool status;
+	bool myrights; /* RETURN (MYRIGHTS), RFC 8440 */
 };
 
 static void write_list_line(struct imap_session *s, const struct list_opts *o,
@@ -239,6 +240,13 @@ static void write_list_line(struct imap_session *s, const struct list_opts *o,
 	imap_write(s, "\r\n", 2);
 	if (o->status && m->exists)
 		imap_write_status(s, m->name, m->id, o->status_items);
+	/* RFC 8440 §3: after its LIST line, for a mailbox that exists and
+	 * matches the selection itself (not only through its children) */
+	if (o->myrights && m->exists && (!o->sel_subscribed || m->subscribed)) {
+		imap_write(s, "* MYRIGHTS ", 11);
+		imap_write_mailbox(s, m->name);
+		imap_printf(s, " %s\r\n", IMAP_OWNER_RIGHTS);
+	}
 }
 
 /* A subscribed name under m that no pattern matches itself. */
@@ -326,6 +334,8 @@ enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd)
 				o.ret_children = true;
 			else if (imap_arg_is_atom(&l->list[k], "SPECIAL-USE"))
 				o.ret_special = true;
+			else if (imap_arg_is_atom(&l->list[k], "MYRIGHTS"))
+				o.myrights = true;
 			else if (imap_arg_is_atom(&l->list[k], "STATUS") && k + 1 < l->nlist &&
 			         imap_status_items(&l->list[k + 1], &o.status_items) == 0) {
 				o.status = true;

@@ -1,5 +1,6 @@
 /* cmd_login: the not-authenticated commands (RFC 9051 §6.2): STARTTLS,
- * AUTHENTICATE (PLAIN and LOGIN, with SASL-IR) and LOGIN.
+ * AUTHENTICATE (PLAIN, LOGIN, SCRAM-SHA-1/256 and their -PLUS, with
+ * SASL-IR; proto/sasl) and LOGIN.
  *
  * Login is asynchronous: the password check runs in the thread pool
  * (auth_check), the command returns IMAP_ASYNC and the check's completion
@@ -56,15 +57,21 @@ static void on_auth_done(void *ud, enum auth_result result, const struct auth_ac
 	imap_cmd_wake(s);
 }
 
-/* Start the check; the command goes ASYNC. */
+/* Start the check (LOGIN's user and password, or the finished SASL
+ * exchange's when user is NULL); the command goes ASYNC. */
 static enum imap_cmd_result check_password(struct imap_session *s, struct imap_cmd *cmd,
                                            const char *user, const char *pass)
 {
 	char u[128];
 	struct login_ctx *lc = cmd->ctx;
+	const char *who = user ? user : s->sasl->user;
 	imap_log(s, LOG_DEBUG, "event=auth_check mech=%s user=%s", lc->mech,
-	         log_kv_escape(u, sizeof u, user, strlen(user)));
-	s->auth = auth_check(s->env->auth, conn_peer_ip(s->conn), user, pass, on_auth_done, s);
+	         log_kv_escape(u, sizeof u, who, strlen(who)));
+	if (user)
+		s->auth =
+		    auth_check(s->env->auth, conn_peer_ip(s->conn), user, pass, on_auth_done, s);
+	else
+		s->auth = sasl_auth_check(s->sasl, on_auth_done, s);
 	imap_sasl_end(s);
 	if (!s->auth) {
 		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Out of memory, try again later");
@@ -159,15 +166,9 @@ static enum imap_cmd_result sasl_next(struct imap_session *s, struct imap_cmd *c
 		cmd->step = 1;
 		imap_set_input(s, IMAP_IN_AUTH, auth_line);
 		return IMAP_ASYNC;
-	case SASL_DONE: {
+	case SASL_DONE:
 		imap_set_input(s, IMAP_IN_COMMAND, NULL);
-		char user[SASL_USER_MAX + 1], pass[SASL_PASS_MAX + 1];
-		memcpy(user, s->sasl->user, sizeof user);
-		memcpy(pass, s->sasl->pass, sizeof pass);
-		enum imap_cmd_result r = check_password(s, cmd, user, pass);
-		memset(pass, 0, sizeof pass);
-		return r;
-	}
+		return check_password(s, cmd, NULL, NULL);
 	case SASL_CANCELLED:
 		imap_set_input(s, IMAP_IN_COMMAND, NULL);
 		imap_sasl_end(s);
@@ -223,12 +224,17 @@ enum imap_cmd_result imap_cmd_authenticate(struct imap_session *s, struct imap_c
 		return IMAP_DONE;
 	}
 	lc = imap_arena_alloc(&cmd->arena, sizeof *lc);
-	lc->mech = m == SASL_MECH_PLAIN ? "plain" : "login";
+	lc->mech = sasl_mech_log_name(m);
 	cmd->ctx = lc;
 	imap_sasl_end(s);
 	if (!(s->sasl = calloc(1, sizeof *s->sasl))) {
 		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Out of memory, try again later");
 		return IMAP_DONE;
 	}
-	return sasl_next(s, cmd, sasl_start(s->sasl, m, ir, irlen));
+	unsigned char cb[SASL_CB_MAX];
+	struct sasl_peer peer = {.pool = s->env->auth, .ip = conn_peer_ip(s->conn), .cb = cb};
+	peer.cb_type = conn_channel_binding(s->conn, cb, sizeof cb, &peer.cb_len);
+	enum sasl_status st = sasl_start_peer(s->sasl, m, ir, irlen, &peer);
+	explicit_bzero(cb, sizeof cb);
+	return sasl_next(s, cmd, st);
 }

@@ -57,6 +57,21 @@ static enum imap_cmd_result submit(struct imap_session *s, struct imap_cmd *cmd,
 	return IMAP_ASYNC;
 }
 
+/* Tell the account's other watchers (store/notify.h) what changed in its
+ * mailbox list, after the commit. */
+static void publish_list_event(struct imap_session *s, const struct mbox_cmd *mc,
+                               enum notify_kind kind)
+{
+	bool renamed = kind == NOTIFY_MAILBOX_RENAMED;
+	struct notify_event ev = {.mailbox_id = mc->job.mailbox_id,
+	                          .kind = kind,
+	                          .origin = s->sid,
+	                          .account_id = s->account_id,
+	                          .name = renamed ? mc->job.newname : mc->job.name,
+	                          .old_name = renamed ? mc->job.name : NULL};
+	notify_publish(&ev);
+}
+
 static void tagged_store_error(struct imap_session *s, struct imap_cmd *cmd, int status)
 {
 	switch (status) {
@@ -76,6 +91,10 @@ static void tagged_store_error(struct imap_session *s, struct imap_cmd *cmd, int
 	case -EINVAL:
 		imap_tagged(s, cmd, "NO", "CANNOT", "Invalid mailbox name");
 		break;
+	case -EADDRINUSE: /* CREATE (USE ...), RFC 6154 §3 */
+		imap_tagged(s, cmd, "NO", "USEATTR",
+		            "Another mailbox already has that special use");
+		break;
 	case -ENOSPC:
 		imap_tagged(s, cmd, "NO", "OVERQUOTA", "Disk full");
 		break;
@@ -85,19 +104,80 @@ static void tagged_store_error(struct imap_session *s, struct imap_cmd *cmd, int
 	}
 }
 
+/* CREATE's parameter list (RFC 4466 create-param), of which tern knows
+ * USE (RFC 6154 §3): "(USE (\\Drafts \\Sent))". *use gets the special
+ * uses, canonical and space-separated ("" for "USE ()"). On -EINVAL, *err
+ * says why and *use is NULL for a syntax error (BAD), else non-NULL for a
+ * use tern cannot give (NO [USEATTR]). */
+static int create_use(struct imap_cmd *cmd, const struct imap_arg *l, const char **use,
+                      const char **err)
+{
+	/* what a mailbox here can be; \All and \Flagged would be virtual
+	 * mailboxes, which tern does not have */
+	static const char *const uses[] = {"\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash"};
+	*use = NULL;
+	if (l->type != IMAP_ARG_LIST || l->nlist != 2 || !imap_arg_is_atom(&l->list[0], "USE") ||
+	    l->list[1].type != IMAP_ARG_LIST) {
+		*err = "Unknown CREATE parameter";
+		return -EINVAL;
+	}
+	const struct imap_arg *a = &l->list[1];
+	bool have[sizeof uses / sizeof uses[0]] = {false};
+	for (size_t i = 0; i < a->nlist; i++) {
+		if (a->list[i].type != IMAP_ARG_ATOM || a->list[i].str[0] != '\\' ||
+		    a->list[i].len < 2) {
+			*err = "USE takes special-use attributes";
+			return -EINVAL;
+		}
+	}
+	char *out = imap_arena_alloc(&cmd->arena, 64);
+	size_t w = 0;
+	for (size_t i = 0; i < a->nlist; i++) {
+		size_t k = 0;
+		while (k < sizeof uses / sizeof uses[0] && !imap_arg_is_atom(&a->list[i], uses[k]))
+			k++;
+		if (k == sizeof uses / sizeof uses[0]) {
+			*use = "";
+			*err = imap_arena_printf(&cmd->arena, "%s not supported", a->list[i].str);
+			return -EINVAL;
+		}
+		if (have[k])
+			continue;
+		have[k] = true;
+		w += (size_t)snprintf(out + w, 64 - w, "%s%s", w ? " " : "", uses[k]);
+	}
+	*use = out;
+	return 0;
+}
+
 enum imap_cmd_result imap_cmd_create(struct imap_session *s, struct imap_cmd *cmd)
 {
 	struct mbox_cmd *mc = cmd->ctx;
 	if (cmd->step == 1) {
-		if (mc->status < 0)
+		if (mc->status < 0) {
 			tagged_store_error(s, cmd, mc->status);
+			return IMAP_DONE;
+		}
+		publish_list_event(s, mc, NOTIFY_MAILBOX_CREATED);
+		/* RFC 8474 §4.1: the new mailbox's MAILBOXID (objectid.h) */
+		struct store_mailbox mb;
+		if (store_mailbox_get(imap_reader(s), mc->job.mailbox_id, &mb) == 1)
+			imap_tagged(
+			    s, cmd, "OK",
+			    imap_arena_printf(&cmd->arena, "MAILBOXID (F%u)", mb.uidvalidity),
+			    "CREATE completed");
 		else
 			imap_tagged(s, cmd, "OK", NULL, "CREATE completed");
 		return IMAP_DONE;
 	}
 	char name[IMAP_MAILBOX_NAME_MAX + 1];
-	if (cmd->nargs < 1 || cmd->nargs > 2) { /* a CREATE-SPECIAL-USE list is ignored */
-		imap_tagged(s, cmd, "BAD", NULL, "Usage: CREATE mailbox");
+	if (cmd->nargs < 1 || cmd->nargs > 2) {
+		imap_tagged(s, cmd, "BAD", NULL, "Usage: CREATE mailbox [(USE (attributes))]");
+		return IMAP_DONE;
+	}
+	const char *use = "", *err = NULL;
+	if (cmd->nargs == 2 && create_use(cmd, &cmd->args[1], &use, &err) < 0) {
+		imap_tagged(s, cmd, use ? "NO" : "BAD", use ? "USEATTR" : NULL, "%s", err);
 		return IMAP_DONE;
 	}
 	if (!imap_arg_mailbox(s, cmd, 0, name, sizeof name, true))
@@ -108,6 +188,7 @@ enum imap_cmd_result imap_cmd_create(struct imap_session *s, struct imap_cmd *cm
 	}
 	mc = imap_arena_alloc(&cmd->arena, sizeof *mc);
 	mc->job.name = imap_arena_strndup(&cmd->arena, name, strlen(name));
+	mc->job.special_use = use;
 	return submit(s, cmd, mc, store_mailbox_create_job);
 }
 
@@ -119,6 +200,7 @@ enum imap_cmd_result imap_cmd_delete(struct imap_session *s, struct imap_cmd *cm
 			tagged_store_error(s, cmd, mc->status);
 		} else {
 			imap_recent_forget(mc->job.mailbox_id);
+			publish_list_event(s, mc, NOTIFY_MAILBOX_DELETED);
 			imap_tagged(s, cmd, "OK", NULL, "DELETE completed");
 		}
 		return IMAP_DONE;
@@ -149,7 +231,8 @@ enum imap_cmd_result imap_cmd_rename(struct imap_session *s, struct imap_cmd *cm
 		}
 		/* INBOX's messages moved out: tell everyone watching INBOX */
 		for (size_t i = 0; i < mc->job.nuids; i++) {
-			struct notify_event ev = {.mailbox_id = 0, .kind = NOTIFY_EXPUNGE};
+			struct notify_event ev = {
+			    .mailbox_id = 0, .kind = NOTIFY_EXPUNGE, .account_id = s->account_id};
 			int64_t inbox;
 			if (store_mailbox_find(imap_reader(s), s->account_id, "INBOX", &inbox) != 1)
 				break;
@@ -162,6 +245,13 @@ enum imap_cmd_result imap_cmd_rename(struct imap_session *s, struct imap_cmd *cm
 		    s->sel.mailbox_id == mc->job.mailbox_id) {
 			free(s->sel.name);
 			s->sel.name = strdup(mc->job.newname);
+		}
+		if (strcmp(mc->job.name, "INBOX") == 0) { /* INBOX stays: newname is new */
+			struct mbox_cmd created = *mc;
+			created.job.name = mc->job.newname;
+			publish_list_event(s, &created, NOTIFY_MAILBOX_CREATED);
+		} else {
+			publish_list_event(s, mc, NOTIFY_MAILBOX_RENAMED);
 		}
 		imap_tagged(s, cmd, "OK", NULL, "RENAME completed");
 		return IMAP_DONE;
@@ -188,10 +278,12 @@ enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s, struct imap_cmd 
 {
 	struct mbox_cmd *mc = cmd->ctx;
 	if (cmd->step == 1) {
-		if (mc->status < 0)
+		if (mc->status < 0) {
 			tagged_store_error(s, cmd, mc->status);
-		else
+		} else {
+			publish_list_event(s, mc, NOTIFY_SUBSCRIPTION);
 			imap_tagged(s, cmd, "OK", NULL, "%s completed", cmd->name);
+		}
 		return IMAP_DONE;
 	}
 	char name[IMAP_MAILBOX_NAME_MAX + 1];

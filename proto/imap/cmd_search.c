@@ -1,5 +1,9 @@
 /* cmd_search: SEARCH and UID SEARCH (RFC 9051 §6.4.4), with ESEARCH
- * return options (RFC 4731), SAVE/$ (RFC 5182) and MODSEQ (RFC 7162).
+ * return options (RFC 4731) and PARTIAL (RFC 9394) written by esearch.c,
+ * SAVE/$ (RFC 5182: a NO of a SAVE search empties $, SELECT resets it),
+ * WITHIN's OLDER/YOUNGER (RFC 5032), MODSEQ (RFC 7162), and RETURN
+ * (UPDATE) / CANCELUPDATE of CONTEXT=SEARCH (RFC 5267 §4, the contexts
+ * themselves in search_context.c).
  *
  * Steps (cmd->step):
  *   0  parse; resolve every sequence/UID set against the view;
@@ -21,11 +25,13 @@
 #include "proto/imap/dates.h"
 #include "proto/imap/seqset.h"
 #include "proto/imap/render.h"
+#include "proto/imap/esearch.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mime/mime.h"
 #include "store/entries.h"
@@ -60,7 +66,9 @@ struct search_ctx {
 	int64_t firstmodseq; /* the MODSEQ of hits[0] (RETURN (MIN)) */
 	int64_t lastmodseq;  /* the MODSEQ of hits[nhits - 1] (RETURN (MAX)) */
 	int error;
-	unsigned need; /* imap_search_needs() of the query */
+	unsigned need;    /* imap_search_needs() of the query */
+	uint64_t scanned; /* entries scanned so far (INPROGRESS) */
+	uint64_t indexed; /* messages indexed for this SEARCH so far (INPROGRESS) */
 	/* Header texts and Date: days from memory (header_cache.c), for the
 	 * slice being scanned; NULL: from the store. */
 	const struct imap_header_cache *hc;
@@ -128,6 +136,17 @@ static void set_indexed_upto(int64_t id, uint32_t uid)
 		capmarks = nc;
 	}
 	marks[nmarks++] = (struct indexed_mark){id, uid};
+}
+
+/* A sequence-set key anywhere in the tree (BAD under UIDONLY). */
+static bool uses_seqnums(const struct imap_search_key *k)
+{
+	if (k->kind == IMAP_SK_SEQ)
+		return true;
+	for (size_t i = 0; i < k->nkids; i++)
+		if (uses_seqnums(k->kids[i]))
+			return true;
+	return false;
 }
 
 /* Resolve SEQ/UID keys. A sequence number above the mailbox size matches
@@ -233,8 +252,12 @@ static int scan_cb(void *ud, const struct store_entry *e)
 	    .keywords = e->keywords,
 	    .size = e->size,
 	    .internal_day = imap_day_of(e->internal_date),
+	    .internal_date = e->internal_date,
 	    .sent_day = e->sent_day,
 	    .modseq = e->modseq,
+	    .email_id = e->message_id,
+	    .thread_id = e->thread_id,
+	    .save_day = imap_day_of(e->save_date),
 	    .headers = e->headers,
 	    .recent = imap_is_recent(c->s, e->uid),
 	};
@@ -283,18 +306,32 @@ static int64_t reply_modseq(const struct search_ctx *c, unsigned ret)
 	return c->maxmodseq;
 }
 
-static void save_result(struct imap_session *s, const uint32_t *uids, size_t n)
+/* Replace $ with uids[0..n). False when out of memory ($ is then empty:
+ * the caller answers NO [NOTSAVED], RFC 5182 §2.5). */
+static bool save_result(struct imap_session *s, const uint32_t *uids, size_t n)
 {
 	free(s->searchres);
 	s->searchres = NULL;
 	s->nsearchres = 0;
 	if (n == 0)
-		return;
+		return true;
 	s->searchres = malloc(n * sizeof *uids);
 	if (!s->searchres)
-		return;
+		return false;
 	memcpy(s->searchres, uids, n * sizeof *uids);
 	s->nsearchres = n;
+	return true;
+}
+
+/* A SEARCH that fails with NO. With SAVE it empties $ (RFC 5182 §2.1). */
+static enum imap_cmd_result search_no(struct imap_session *s, struct imap_cmd *cmd,
+                                      const struct search_ctx *c, const char *code,
+                                      const char *text)
+{
+	if (c->q.ret & IMAP_SEARCH_RET_SAVE)
+		save_result(s, NULL, 0);
+	imap_tagged(s, cmd, "NO", code, "%s", text);
+	return IMAP_DONE;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -303,71 +340,52 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-void imap_search_save(struct imap_session *s, const uint32_t *uids, size_t n, bool ascending,
-                      unsigned ret)
+/* What RETURN (SAVE) keeps in $ (RFC 5182 §2.4, RFC 9394 §3.2): every
+ * hit with ALL or COUNT or without MIN/MAX/PARTIAL; otherwise the hits
+ * MIN, MAX and PARTIAL report. uids are in the result's order (SORT's
+ * for ESORT: MIN and MAX are its first and last); $ is kept ascending. */
+bool imap_search_save_hits(struct imap_session *s, const uint32_t *uids, size_t n, unsigned ret,
+                           const struct imap_partial *partial)
 {
-	/* RFC 5182 §2.4: with MIN or MAX (and neither ALL nor COUNT) only
-	 * those are saved */
-	if ((ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX)) &&
-	    !(ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT))) {
-		uint32_t two[2];
-		size_t k = 0;
-		if (n && (ret & IMAP_SEARCH_RET_MIN))
-			two[k++] = uids[0];
-		if (n && (ret & IMAP_SEARCH_RET_MAX) && !(k && uids[n - 1] == two[0]))
-			two[k++] = uids[n - 1];
-		if (k == 2 && two[0] > two[1]) {
-			uint32_t x = two[0];
-			two[0] = two[1];
-			two[1] = x;
+	const unsigned some = IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX | IMAP_SEARCH_RET_PARTIAL;
+	bool ok;
+	if ((ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT)) || !(ret & some) || n == 0) {
+		ok = save_result(s, uids, n);
+	} else {
+		size_t from = 0, to = 0;
+		if (ret & IMAP_SEARCH_RET_PARTIAL)
+			imap_partial_slice(partial, n, &from, &to);
+		uint32_t *v = malloc((to - from + 2) * sizeof *v);
+		if (!v) {
+			save_result(s, NULL, 0);
+			return false;
 		}
-		save_result(s, two, k);
-	} else if (ascending || n < 2) {
-		save_result(s, uids, n);
-	} else { /* a SORT's order: the saved set is ascending */
-		save_result(s, uids, n);
-		if (s->searchres)
-			qsort(s->searchres, s->nsearchres, sizeof *s->searchres, cmp_u32);
+		size_t k = 0;
+		if ((ret & IMAP_SEARCH_RET_MIN) && from != 0)
+			v[k++] = uids[0];
+		for (size_t i = from; i < to; i++)
+			v[k++] = uids[i];
+		if ((ret & IMAP_SEARCH_RET_MIN) && from == 0 && to == 0)
+			v[k++] = uids[0];
+		if ((ret & IMAP_SEARCH_RET_MAX) && to != n && !(k && v[k - 1] == uids[n - 1]))
+			v[k++] = uids[n - 1];
+		ok = save_result(s, v, k);
+		free(v);
 	}
-}
-
-void imap_write_esearch(struct imap_session *s, struct imap_cmd *cmd, const uint32_t *nums,
-                        size_t n, unsigned ret, const int64_t *modseq)
-{
-	struct buf b = {0};
-	char num[64];
-	buf_adds(&b, "* ESEARCH (TAG ");
-	imap_string(&b, cmd->tag, strlen(cmd->tag));
-	buf_addc(&b, ')');
-	if (cmd->uid)
-		buf_adds(&b, " UID");
-	/* nums are in the result's order: ascending for SEARCH, the sort
-	 * order for SORT, whose MIN and MAX are its first and last (RFC 5267
-	 * §3.1) */
-	if (n && (ret & IMAP_SEARCH_RET_MIN)) {
-		snprintf(num, sizeof num, " MIN %u", nums[0]);
-		buf_adds(&b, num);
+	/* a SORT's order: $ is a set, kept ascending and without repeats */
+	size_t m = s->nsearchres;
+	bool ascending = true;
+	for (size_t i = 1; i < m && ascending; i++)
+		ascending = s->searchres[i - 1] < s->searchres[i];
+	if (!ascending) {
+		qsort(s->searchres, m, sizeof *s->searchres, cmp_u32);
+		size_t k = 1;
+		for (size_t i = 1; i < m; i++)
+			if (s->searchres[i] != s->searchres[k - 1])
+				s->searchres[k++] = s->searchres[i];
+		s->nsearchres = k;
 	}
-	if (n && (ret & IMAP_SEARCH_RET_MAX)) {
-		snprintf(num, sizeof num, " MAX %u", nums[n - 1]);
-		buf_adds(&b, num);
-	}
-	if (ret & IMAP_SEARCH_RET_COUNT) {
-		snprintf(num, sizeof num, " COUNT %zu", n);
-		buf_adds(&b, num);
-	}
-	if (n && (ret & IMAP_SEARCH_RET_ALL)) {
-		/* ranges only of ascending runs, in order (RFC 5267 §3.2) */
-		buf_adds(&b, " ALL ");
-		buf_adds(&b, imap_seqset_format(&cmd->arena, nums, n));
-	}
-	if (modseq && n) {
-		snprintf(num, sizeof num, " MODSEQ %lld", (long long)*modseq);
-		buf_adds(&b, num);
-	}
-	buf_adds(&b, "\r\n");
-	imap_write(s, b.data, b.len);
-	buf_free(&b);
+	return ok;
 }
 
 static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
@@ -378,20 +396,31 @@ static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
 	size_t n = c->nhits;
 	/* numbers to report: UIDs or sequence numbers (both ascending) */
 	uint32_t *nums = n ? malloc(n * sizeof *nums) : NULL;
-	if (n && !nums) {
-		imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
-		return IMAP_DONE;
-	}
+	if (n && !nums)
+		return search_no(s, cmd, c, "SERVERBUG", "Out of memory");
 	for (size_t i = 0; i < n; i++)
 		nums[i] = cmd->uid ? c->hits[i] : imap_view_seq(s, c->hits[i]);
 
-	bool esearch = q->esearch || (s->enabled & IMAP_EXT_REV2);
-	unsigned ret = q->esearch ? q->ret : IMAP_SEARCH_RET_ALL;
+	if ((q->ret & IMAP_SEARCH_RET_SAVE) &&
+	    !imap_search_save_hits(s, c->hits, c->nhits, q->ret, &q->partial)) {
+		free(nums);
+		imap_tagged(s, cmd, "NO", "NOTSAVED", "Out of memory, result not saved");
+		return IMAP_DONE;
+	}
 
-	if (ret & IMAP_SEARCH_RET_SAVE)
-		imap_search_save(s, c->hits, n, true, ret);
-
-	if (!esearch) {
+	if (q->esearch || (s->enabled & IMAP_EXT_REV2)) {
+		struct imap_esearch e = {
+		    .tag = cmd->tag,
+		    .uid = cmd->uid,
+		    .ret = q->esearch ? q->ret : IMAP_SEARCH_RET_ALL,
+		    .partial = q->partial,
+		    .nums = nums,
+		    .n = n,
+		    .has_modseq = q->has_modseq,
+		};
+		e.modseq = reply_modseq(c, e.ret);
+		imap_esearch_write(s, &e);
+	} else {
 		struct buf b = {0};
 		char num[64];
 		buf_adds(&b, "* SEARCH");
@@ -406,13 +435,55 @@ static enum imap_cmd_result reply(struct imap_session *s, struct imap_cmd *cmd,
 		buf_adds(&b, "\r\n");
 		imap_write(s, b.data, b.len);
 		buf_free(&b);
-	} else if (ret != IMAP_SEARCH_RET_SAVE) {
-		int64_t modseq = reply_modseq(c, ret);
-		imap_write_esearch(s, cmd, nums, n, ret, q->has_modseq ? &modseq : NULL);
 	}
 	free(nums);
-	imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sSEARCH completed",
-	            cmd->uid ? "UID " : "");
+	const char *done = "";
+	if (q->ret & IMAP_SEARCH_RET_UPDATE) {
+		/* CONTEXT=SEARCH (RFC 5267 §4.3): keep the query and its result;
+		 * the context takes the command's arena, search_ctx_free frees
+		 * what the context copied */
+		int r = imap_search_context_add(s, cmd, q, c->hits, c->nhits);
+		if (r == 0) {
+			search_ctx_free(cmd);
+			done = ", will notify";
+		} else {
+			imap_printf(s, "* NO [NOUPDATE \"%s\"] %s\r\n", cmd->tag,
+			            r == -ENOSPC    ? "Too many contexts"
+			            : r == -ENOTSUP ? "No updates for BODY or TEXT"
+			                            : "Out of memory");
+			done = ", will not notify";
+		}
+	}
+	imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sSEARCH completed%s",
+	            cmd->uid ? "UID " : "", done);
+	return IMAP_DONE;
+}
+
+/* CANCELUPDATE "tag" ... (RFC 5267 §4.3.5). Every tag must name a live
+ * context; then all of them end. */
+enum imap_cmd_result imap_cmd_cancelupdate(struct imap_session *s, struct imap_cmd *cmd)
+{
+	const char *tag;
+	size_t len;
+	if (cmd->nargs == 0) {
+		imap_tagged(s, cmd, "BAD", NULL, "CANCELUPDATE needs a tag");
+		return IMAP_DONE;
+	}
+	for (size_t i = 0; i < cmd->nargs; i++) {
+		if (!imap_arg_string(&cmd->args[i], &tag, &len) || strlen(tag) != len) {
+			imap_tagged(s, cmd, "BAD", NULL, "CANCELUPDATE takes quoted tags");
+			return IMAP_DONE;
+		}
+		if (!imap_search_context_exists(s, tag)) {
+			imap_tagged(s, cmd, "BAD", NULL, "No update context for that tag");
+			return IMAP_DONE;
+		}
+	}
+	for (size_t i = 0; i < cmd->nargs; i++) {
+		imap_arg_string(&cmd->args[i], &tag, &len);
+		imap_search_context_cancel(s, tag);
+	}
+	imap_tagged(s, cmd, "OK", NULL, "No further updates");
 	return IMAP_DONE;
 }
 
@@ -436,12 +507,21 @@ static enum imap_cmd_result run(struct imap_session *s, struct imap_cmd *cmd);
 static enum imap_cmd_result start(struct imap_session *s, struct imap_cmd *cmd,
                                   struct search_ctx *c)
 {
+	if (c->q.has_seqset && (s->enabled & IMAP_EXT_UIDONLY) && uses_seqnums(c->q.root)) {
+		/* RFC 9586 §3.5, for SEARCH, SORT and THREAD */
+		if (c->q.ret & IMAP_SEARCH_RET_SAVE)
+			save_result(s, NULL, 0);
+		imap_tagged(s, cmd, "BAD", "UIDREQUIRED",
+		            "Message numbers are not allowed once UIDONLY is enabled");
+		return IMAP_DONE;
+	}
 	if (c->q.has_seqset && resolve_keys(s, cmd, c->q.root) < 0) {
 		imap_tagged(s, cmd, "BAD", NULL, "Invalid sequence set");
 		return IMAP_DONE;
 	}
 	if (c->q.has_modseq)
 		imap_condstore_enable(s);
+	c->q.now = (int64_t)time(NULL);
 	c->need = imap_search_needs(c->q.root);
 	/* The FTS index covers every mailbox: a common word of a header
 	 * matches thousands of messages elsewhere, which costs more than
@@ -474,7 +554,8 @@ static struct search_ctx *new_ctx(struct imap_session *s, struct imap_cmd *cmd)
 enum imap_cmd_result imap_search_start(struct imap_session *s, struct imap_cmd *cmd,
                                        const struct imap_arg *args, size_t nargs,
                                        imap_search_done_fn done, void *ud,
-                                       void (*ud_free)(void *ud), struct imap_search **q)
+                                       void (*ud_free)(void *ud), unsigned ret,
+                                       struct imap_search **q)
 {
 	struct search_ctx *c = new_ctx(s, cmd);
 	c->done = done;
@@ -485,6 +566,7 @@ enum imap_cmd_result imap_search_start(struct imap_session *s, struct imap_cmd *
 		imap_tagged(s, cmd, "BAD", NULL, "%s", err ? err : "Invalid search criteria");
 		return IMAP_DONE;
 	}
+	c->q.ret = ret & IMAP_SEARCH_RET_SAVE; /* a NO empties $ (search_no) */
 	if (q)
 		*q = &c->q;
 	return start(s, cmd, c);
@@ -510,8 +592,12 @@ enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cm
 	c->ud = c;
 	const char *err = NULL;
 	int r = imap_search_parse(cmd->args, cmd->nargs, &cmd->arena, &c->q, &err);
-	if (r == -ENOTSUP) {
-		imap_tagged(s, cmd, "NO", "BADCHARSET (UTF-8 US-ASCII)", "%s", err);
+	if (r == -ENOTSUP)
+		return search_no(s, cmd, c, "BADCHARSET (UTF-8 US-ASCII)", err);
+	if (r == 0 && (c->q.ret & IMAP_SEARCH_RET_UPDATE) &&
+	    imap_search_context_exists(s, cmd->tag)) {
+		/* RFC 5267 §4.3: the tag correlates the updates */
+		imap_tagged(s, cmd, "BAD", NULL, "Tag reuse: an update context has this tag");
 		return IMAP_DONE;
 	}
 	if (r < 0) {
@@ -529,14 +615,16 @@ static enum imap_cmd_result run(struct imap_session *s, struct imap_cmd *cmd)
 	if (cmd->step == 1) {
 		if (c->status < 0) {
 			imap_log(s, LOG_ERROR, "event=search_index_failed err=%d", c->status);
-			imap_tagged(s, cmd, "NO", "UNAVAILABLE",
-			            "Cannot index the mailbox, try again");
-			return IMAP_DONE;
+			return search_no(s, cmd, c, "UNAVAILABLE",
+			                 "Cannot index the mailbox, try again");
 		}
 		uint32_t view_last = s->sel.uids[s->sel.count - 1];
 		int r = store_index_missing_in(imap_reader(s), s->sel.mailbox_id,
 		                               indexed_upto(s->sel.mailbox_id), view_last);
 		if (r == 1 && (c->idx.done > 0 || c->idx.mailbox_id == 0)) {
+			/* how many are left is not known: no GOAL */
+			c->indexed += (uint64_t)(c->idx.done > 0 ? c->idx.done : 0);
+			imap_progress(s, cmd, c->indexed, 0);
 			c->idx.mailbox_id = s->sel.mailbox_id;
 			c->idx.limit = 200;
 			if (store_submit_lazy(imap_store(s), index_job, index_done, c) == 0)
@@ -556,8 +644,7 @@ static enum imap_cmd_result run(struct imap_session *s, struct imap_cmd *cmd)
 			                          f->len, f->scope, &f->uids, &f->n);
 			if (r < 0) {
 				imap_log(s, LOG_ERROR, "event=search_fts_error err=%d", r);
-				imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
-				return IMAP_DONE;
+				return search_no(s, cmd, c, "UNAVAILABLE", "Search failed");
 			}
 		}
 		c->next_uid = 0;
@@ -577,8 +664,7 @@ static enum imap_cmd_result run(struct imap_session *s, struct imap_cmd *cmd)
 			    .recent = imap_is_recent(s, s->sel.uids[i]),
 			};
 			if (imap_search_match(&c->q, c->q.root, &m) && add_hit(c, m.uid) < 0) {
-				imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
-				return IMAP_DONE;
+				return search_no(s, cmd, c, "UNAVAILABLE", "Search failed");
 			}
 		}
 		return found(s, cmd, c);
@@ -594,8 +680,7 @@ static enum imap_cmd_result run(struct imap_session *s, struct imap_cmd *cmd)
 				                            f->uids[i], f->uids[i], 1,
 				                            search_cols(need), scan_cb, c);
 				if (r < 0) {
-					imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
-					return IMAP_DONE;
+					return search_no(s, cmd, c, "UNAVAILABLE", "Search failed");
 				}
 			}
 			return found(s, cmd, c);
@@ -619,11 +704,12 @@ static enum imap_cmd_result run(struct imap_session *s, struct imap_cmd *cmd)
 		int r = store_entries_range(imap_reader(s), s->sel.mailbox_id, from, last,
 		                            SEARCH_SLICE, cols, scan_cb, c);
 		if (r < 0) {
-			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Search failed");
-			return IMAP_DONE;
+			return search_no(s, cmd, c, "UNAVAILABLE", "Search failed");
 		}
 		if ((size_t)r < SEARCH_SLICE)
 			return found(s, cmd, c);
+		c->scanned += (uint64_t)r;
+		imap_progress(s, cmd, c->scanned, s->sel.count);
 		return IMAP_AGAIN;
 	}
 	return found(s, cmd, c);

@@ -1,6 +1,7 @@
 /* cmd_select: entering and leaving the selected state: SELECT, EXAMINE
  * (RFC 9051 §6.3.2, §6.3.3; CONDSTORE and QRESYNC parameters, RFC 7162),
- * CLOSE, UNSELECT (RFC 3691) and CHECK.
+ * CLOSE, UNSELECT (RFC 3691), CHECK, and UNAUTHENTICATE (RFC 8437), which
+ * leaves the authenticated state altogether.
  *
  * SELECT reads the mailbox's index (UIDs, flags, keywords) from the loop's
  * read connection into the session's view (s->sel), after subscribing to
@@ -32,6 +33,12 @@ static void unselect(struct imap_session *s)
 	free(s->sel.keywords);
 	free(s->sel.recent_more);
 	memset(&s->sel, 0, sizeof s->sel);
+	/* $ (RFC 5182 §2.1) and update contexts (RFC 5267 §4.3) are of
+	 * this mailbox only */
+	imap_search_contexts_free(s);
+	free(s->searchres);
+	s->searchres = NULL;
+	s->nsearchres = 0;
 	imap_enter_state(s, IMAP_AUTH);
 }
 
@@ -129,6 +136,15 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 					imap_tagged(s, cmd, "BAD", NULL, "QRESYNC is not enabled");
 					return IMAP_DONE;
 				}
+				if ((s->enabled & IMAP_EXT_UIDONLY) &&
+				    (q->nlist >= 4 ||
+				     (q->nlist == 3 && q->list[2].type == IMAP_ARG_LIST))) {
+					/* RFC 9586 §3.7: no sequence match data */
+					imap_tagged(s, cmd, "BAD", "UIDREQUIRED",
+					            "Message numbers are not allowed once UIDONLY "
+					            "is enabled");
+					return IMAP_DONE;
+				}
 				if (q->nlist < 2 || !imap_arg_u32(&q->list[0], &q_uidvalidity) ||
 				    q_uidvalidity == 0 || !imap_arg_u64(&q->list[1], &q_modseq) ||
 				    q_modseq == 0 ||
@@ -203,12 +219,13 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 	imap_untagged(s, "%u EXISTS", s->sel.count);
 	if (!(s->enabled & IMAP_EXT_REV2)) {
 		imap_untagged(s, "%u RECENT", imap_recent_count(s));
-		if (sc.first_unseen)
+		if (sc.first_unseen && !(s->enabled & IMAP_EXT_UIDONLY))
 			imap_untagged(s, "OK [UNSEEN %u] First unseen", sc.first_unseen);
 	}
 	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", s->sel.uidvalidity);
 	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID", s->sel.uidnext);
 	imap_untagged(s, "OK [HIGHESTMODSEQ %lld] Highest", (long long)s->sel.highestmodseq);
+	imap_untagged(s, "OK [MAILBOXID (F%u)] Ok", s->sel.uidvalidity); /* objectid.h */
 	if (s->enabled & IMAP_EXT_REV2) {
 		imap_write(s, "* LIST () \"/\" ", 14);
 		imap_write_mailbox(s, name);
@@ -238,7 +255,11 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 			if (store_entry_flags(imap_reader(s), id, uid, &flags, &modseq, kw,
 			                      sizeof kw) != 1)
 				continue;
-			imap_printf(s, "* %u FETCH (UID %u FLAGS ", imap_view_seq(s, uid), uid);
+			if (s->enabled & IMAP_EXT_UIDONLY)
+				imap_printf(s, "* %u UIDFETCH (FLAGS ", uid);
+			else
+				imap_printf(s, "* %u FETCH (UID %u FLAGS ", imap_view_seq(s, uid),
+				            uid);
 			imap_write_flag_list(s, uid, flags, kw);
 			imap_printf(s, " MODSEQ (%lld))\r\n", (long long)modseq);
 		}
@@ -287,6 +308,39 @@ enum imap_cmd_result imap_cmd_unselect(struct imap_session *s, struct imap_cmd *
 	}
 	unselect(s);
 	imap_tagged(s, cmd, "OK", NULL, "UNSELECT completed");
+	return IMAP_DONE;
+}
+
+/* UNAUTHENTICATE (RFC 8437): back to not authenticated, as if the
+ * connection were new but for TLS (and ID, which is kept): the selected
+ * mailbox is left without an expunge and its updates unsubscribed, the
+ * ENABLEd extensions (CONDSTORE, QRESYNC, UTF8=ACCEPT, IMAP4rev2) end, $
+ * is empty, the user is forgotten and the pre-login limits return. NO is
+ * not allowed (§3). Under COMPRESS the RFC has both sides end the
+ * compression layer right after the command and its OK; tern's filter
+ * cannot be taken off a running stream, so it takes the way out §3
+ * leaves: BYE, and the client reconnects. */
+enum imap_cmd_result imap_cmd_unauthenticate(struct imap_session *s, struct imap_cmd *cmd)
+{
+	if (cmd->nargs) {
+		imap_tagged(s, cmd, "BAD", NULL, "UNAUTHENTICATE takes no arguments");
+		return IMAP_DONE;
+	}
+	if (s->compress) {
+		imap_untagged(s, "BYE Cannot end COMPRESS on this connection, reconnect");
+		imap_close(s);
+		return IMAP_DONE;
+	}
+	unselect(s);
+	imap_log(s, LOG_INFO, "event=unauthenticate");
+	s->enabled = 0;
+	free(s->searchres);
+	s->searchres = NULL;
+	s->nsearchres = 0;
+	s->account_id = 0;
+	s->address[0] = '\0';
+	imap_tagged(s, cmd, "OK", NULL, "UNAUTHENTICATE completed");
+	imap_enter_state(s, IMAP_NOT_AUTH);
 	return IMAP_DONE;
 }
 

@@ -33,6 +33,9 @@ enum imap_cmd_result imap_cmd_enable(struct imap_session *s, struct imap_cmd *cm
 		} else if (imap_arg_is_atom(a, "IMAP4rev2")) {
 			bit = IMAP_EXT_REV2;
 			name = "IMAP4rev2";
+		} else if (imap_arg_is_atom(a, "UIDONLY")) {
+			bit = IMAP_EXT_UIDONLY;
+			name = "UIDONLY";
 		}
 		if (!bit)
 			continue; /* unknown: ignored (RFC 5161 §3.1) */

@@ -12,8 +12,13 @@
  *   order  qsort by the criteria with memcmp on the collation keys, the
  *          sequence number last (§3: "an implicit sort criterion"); or
  *          thread (thread.c);
- *   reply  "* SORT", "* THREAD", or ESEARCH through cmd_search.c's
- *          writer, so RETURN options mean the same for SEARCH and SORT.
+ *   reply  "* SORT", "* THREAD", or ESEARCH through esearch.c's writer,
+ *          so RETURN options (PARTIAL and SAVE too) mean the same for
+ *          SEARCH and SORT; MIN and MAX are the first and last in the
+ *          sort order (RFC 5267 §3.2). RETURN (UPDATE) and CONTEXT are
+ *          BAD: CONTEXT=SORT is not offered.
+ * Loading runs in slices and reports INPROGRESS (progress.c) as SEARCH
+ * does.
  * Memory is bounded by the mailbox: one item per message found, and of
  * its record only the fields the criteria use. */
 #include "proto/imap/imap_int.h"
@@ -22,6 +27,7 @@
 #include "proto/imap/thread.h"
 #include "proto/imap/index.h"
 #include "proto/imap/sort_cache.h"
+#include "proto/imap/esearch.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -89,6 +95,8 @@ struct sort_ctx {
 	size_t nslots;
 	bool esort;
 	unsigned ret;
+	struct imap_partial partial; /* RETURN (PARTIAL) */
+	uint64_t cached;             /* rows the cache read for this command (INPROGRESS) */
 	bool loading;
 	bool direct; /* the mailbox is too big for sort_cache.c */
 	/* from the search */
@@ -258,8 +266,14 @@ static enum imap_cmd_result reply_sort(struct imap_session *s, struct imap_cmd *
 		nums[i] = cmd->uid ? it->uid : it->seq;
 		uids[i] = it->uid;
 	}
-	if (c->esort && (c->ret & IMAP_SEARCH_RET_SAVE))
-		imap_search_save(s, uids, n, false, c->ret);
+	if (c->esort && (c->ret & IMAP_SEARCH_RET_SAVE) &&
+	    !imap_search_save_hits(s, uids, n, c->ret, &c->partial)) {
+		free(order);
+		free(nums);
+		free(uids);
+		imap_tagged(s, cmd, "NO", "NOTSAVED", "Out of memory, result not saved");
+		return IMAP_DONE;
+	}
 	if (!c->esort) {
 		struct buf b = {0};
 		char num[64];
@@ -285,8 +299,18 @@ static enum imap_cmd_result reply_sort(struct imap_session *s, struct imap_cmd *
 		buf_adds(&b, "\r\n");
 		imap_write(s, b.data, b.len);
 		buf_free(&b);
-	} else if (c->ret != IMAP_SEARCH_RET_SAVE) {
-		imap_write_esearch(s, cmd, nums, n, c->ret, c->has_modseq ? &c->maxmodseq : NULL);
+	} else {
+		struct imap_esearch e = {
+		    .tag = cmd->tag,
+		    .uid = cmd->uid,
+		    .ret = c->ret,
+		    .partial = c->partial,
+		    .nums = nums,
+		    .n = n,
+		    .has_modseq = c->has_modseq,
+		    .modseq = c->maxmodseq,
+		};
+		imap_esearch_write(s, &e); /* nothing for a lone SAVE */
 	}
 	free(order);
 	free(nums);
@@ -368,8 +392,12 @@ static enum imap_cmd_result load(struct imap_session *s, struct imap_cmd *cmd, s
 {
 	if (c->n > 0 && !c->direct) {
 		int r = load_cached(s, c);
-		if (r == 0)
+		if (r == 0) {
+			/* how many rows the cache still lacks is not known: no GOAL */
+			c->cached += LOAD_SLICE;
+			imap_progress(s, cmd, c->cached, 0);
 			return IMAP_AGAIN;
+		}
 		if (r == 1)
 			return reply(s, cmd, c);
 		if (r != -EFBIG) {
@@ -391,8 +419,10 @@ static enum imap_cmd_result load(struct imap_session *s, struct imap_cmd *cmd, s
 			            "Cannot read the mailbox, try again");
 			return IMAP_DONE;
 		}
-		if (r == LOAD_SLICE && c->next < c->n)
+		if (r == LOAD_SLICE && c->next < c->n) {
+			imap_progress(s, cmd, c->next, c->n);
 			return IMAP_AGAIN;
+		}
 	}
 	return reply(s, cmd, c);
 }
@@ -520,9 +550,15 @@ enum imap_cmd_result imap_cmd_sort(struct imap_session *s, struct imap_cmd *cmd)
 	const char *err = NULL;
 	size_t i = 0;
 	if (cmd->nargs > 0 && imap_arg_is_atom(&cmd->args[0], "RETURN")) {
-		if (imap_search_parse_return(cmd->nargs > 1 ? &cmd->args[1] : NULL, &c->ret, &err) <
-		    0) {
+		if (imap_search_return_parse(cmd->nargs > 1 ? &cmd->args[1] : NULL, &c->ret,
+		                             &c->partial, &err) < 0) {
 			imap_tagged(s, cmd, "BAD", NULL, "%s", err);
+			return IMAP_DONE;
+		}
+		if (c->ret & (IMAP_SEARCH_RET_UPDATE | IMAP_SEARCH_RET_CONTEXT)) {
+			/* RFC 5267 §4: only with CONTEXT=SORT, not offered */
+			imap_tagged(s, cmd, "BAD", NULL,
+			            "RETURN (UPDATE) and CONTEXT are not supported for SORT");
 			return IMAP_DONE;
 		}
 		c->esort = true;
@@ -535,7 +571,7 @@ enum imap_cmd_result imap_cmd_sort(struct imap_session *s, struct imap_cmd *cmd)
 	if (!charset_ok(s, cmd, i + 1))
 		return IMAP_DONE;
 	return imap_search_start(s, cmd, cmd->args + i + 2, cmd->nargs - i - 2, found, c,
-	                         sort_ctx_free, NULL);
+	                         sort_ctx_free, c->esort ? c->ret : 0, NULL);
 }
 
 enum imap_cmd_result imap_cmd_thread(struct imap_session *s, struct imap_cmd *cmd)
@@ -563,6 +599,6 @@ enum imap_cmd_result imap_cmd_thread(struct imap_session *s, struct imap_cmd *cm
 	}
 	if (!charset_ok(s, cmd, 1))
 		return IMAP_DONE;
-	return imap_search_start(s, cmd, cmd->args + 2, cmd->nargs - 2, found, c, sort_ctx_free,
+	return imap_search_start(s, cmd, cmd->args + 2, cmd->nargs - 2, found, c, sort_ctx_free, 0,
 	                         NULL);
 }

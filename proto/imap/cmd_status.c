@@ -1,5 +1,5 @@
 /* cmd_status: STATUS (RFC 9051 §6.3.11) with SIZE (RFC 8438),
- * HIGHESTMODSEQ (RFC 7162), APPENDLIMIT (RFC 7889), and the same
+ * HIGHESTMODSEQ (RFC 7162), APPENDLIMIT (RFC 7889), MAILBOXID (RFC 8474), and the same
  * "* STATUS" line for LIST's RETURN (STATUS ...) (RFC 5819, cmd_list.c).
  * A read: it uses the loop's read connection directly. */
 #include "proto/imap/imap_int.h"
@@ -19,6 +19,7 @@
 #define ST_HIGHESTMODSEQ 0x040u
 #define ST_RECENT 0x080u
 #define ST_APPENDLIMIT 0x100u
+#define ST_MAILBOXID 0x200u
 /* A list of status items ("(MESSAGES UNSEEN)") as ST_* bits. 0 or -EINVAL. */
 int imap_status_items(const struct imap_arg *l, unsigned *out)
 {
@@ -33,7 +34,8 @@ int imap_status_items(const struct imap_arg *l, unsigned *out)
 	             {"SIZE", ST_SIZE},
 	             {"HIGHESTMODSEQ", ST_HIGHESTMODSEQ},
 	             {"RECENT", ST_RECENT},
-	             {"APPENDLIMIT", ST_APPENDLIMIT}};
+	             {"APPENDLIMIT", ST_APPENDLIMIT},
+	             {"MAILBOXID", ST_MAILBOXID}};
 	if (l->type != IMAP_ARG_LIST || l->nlist == 0)
 		return -EINVAL;
 	*out = 0;
@@ -83,6 +85,8 @@ int imap_write_status(struct imap_session *s, const char *name, int64_t id, unsi
 		ADD(" HIGHESTMODSEQ %lld", (long long)mb.highestmodseq);
 	if (items & ST_APPENDLIMIT)
 		ADD(" APPENDLIMIT %lld", (long long)s->cfg->max_literal);
+	if (items & ST_MAILBOXID) /* objectid.h */
+		ADD(" MAILBOXID (F%u)", mb.uidvalidity);
 #undef ADD
 	imap_write(s, "* STATUS ", 9);
 	imap_write_mailbox(s, name);

@@ -194,16 +194,20 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 			                          .kind = NOTIFY_FLAGS,
 			                          .uid = r->uid,
 			                          .modseq = r->modseq,
-			                          .origin = s->sid};
+			                          .origin = s->sid,
+			                          .account_id = s->account_id};
 			imap_view_flags_changed(s, r->uid, r->modseq);
 			notify_publish(&ev);
 		}
 		bool report = !c->silent || (r->status == 1 && c->req.unchangedsince >= 0);
 		if (!report)
 			continue;
-		snprintf(num, sizeof num, "* %u FETCH (", seq);
+		if (s->enabled & IMAP_EXT_UIDONLY) /* RFC 9586 §3.3 */
+			snprintf(num, sizeof num, "* %u UIDFETCH (", r->uid);
+		else
+			snprintf(num, sizeof num, "* %u FETCH (", seq);
 		buf_adds(&out, num);
-		if (cmd->uid) {
+		if (cmd->uid && !(s->enabled & IMAP_EXT_UIDONLY)) {
 			snprintf(num, sizeof num, "UID %u ", r->uid);
 			buf_adds(&out, num);
 		}

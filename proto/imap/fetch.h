@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/imap/seqset.h"
+
 struct imap_arg;
 struct arena;
 
@@ -32,6 +34,10 @@ enum imap_fetch_kind {
 	IMAP_FA_RFC822,        /* = BODY[] with \Seen, named RFC822 */
 	IMAP_FA_RFC822_HEADER, /* = BODY.PEEK[HEADER] */
 	IMAP_FA_RFC822_TEXT,   /* = BODY[TEXT] with \Seen */
+	IMAP_FA_EMAILID,       /* RFC 8474 */
+	IMAP_FA_THREADID,
+	IMAP_FA_SAVEDATE, /* RFC 8514 */
+	IMAP_FA_PREVIEW,  /* RFC 8970; lazy: PREVIEW (LAZY) */
 };
 
 struct imap_fetch_att {
@@ -42,6 +48,7 @@ struct imap_fetch_att {
 	bool partial;
 	uint64_t offset, count; /* <offset.count> */
 	const char *name;       /* response name, e.g. "BODY[HEADER]<0>"; in the arena */
+	bool lazy;              /* PREVIEW (LAZY): NIL rather than work it out now */
 };
 
 #define IMAP_FETCH_MAX_ATTS 64
@@ -55,6 +62,8 @@ struct imap_fetch_spec {
 	bool header_only;     /* the message is needed for top-level HEADER* sections only */
 	int64_t changedsince; /* -1: none */
 	bool vanished;        /* VANISHED modifier */
+	bool has_partial;     /* PARTIAL modifier (RFC 9394 §3.3, UID FETCH only) */
+	struct imap_partial partial;
 };
 
 /* Parse the attribute argument (an atom or a list) and the optional

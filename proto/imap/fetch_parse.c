@@ -166,7 +166,30 @@ static const struct {
     {"RFC822", IMAP_FA_RFC822},
     {"RFC822.HEADER", IMAP_FA_RFC822_HEADER},
     {"RFC822.TEXT", IMAP_FA_RFC822_TEXT},
+    {"EMAILID", IMAP_FA_EMAILID},
+    {"THREADID", IMAP_FA_THREADID},
+    {"SAVEDATE", IMAP_FA_SAVEDATE},
+    {"PREVIEW", IMAP_FA_PREVIEW},
 };
+
+/* PREVIEW's modifier list "(LAZY)" (RFC 8970 §4: preview-mod = "LAZY"),
+ * applied to the attribute just added. 0 or -EINVAL. */
+static int preview_mods(struct imap_fetch_spec *f, const struct imap_arg *l, const char **err)
+{
+	struct imap_fetch_att *att = f->n ? &f->atts[f->n - 1] : NULL;
+	if (!att || att->kind != IMAP_FA_PREVIEW || l->type != IMAP_ARG_LIST || l->nlist == 0) {
+		*err = "Invalid FETCH attribute";
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < l->nlist; i++) {
+		if (!imap_arg_is_atom(&l->list[i], "LAZY")) {
+			*err = "Unknown PREVIEW modifier";
+			return -EINVAL;
+		}
+	}
+	att->lazy = true;
+	return 0;
+}
 
 static int parse_att(const char *s, size_t n, struct imap_fetch_spec *f, struct arena *a,
                      const char **err)
@@ -274,6 +297,13 @@ int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, b
 				parse_att(all[i], strlen(all[i]), f, a, err);
 		} else {
 			r = parse_att(atts->str, atts->len, f, a, err);
+			/* "FETCH 1 PREVIEW (LAZY)": the list is PREVIEW's, not FETCH's */
+			if (r == 0 && mods && mods->type == IMAP_ARG_LIST && mods->nlist > 0 &&
+			    f->atts[f->n - 1].kind == IMAP_FA_PREVIEW &&
+			    imap_arg_is_atom(&mods->list[0], "LAZY")) {
+				r = preview_mods(f, mods, err);
+				mods = NULL;
+			}
 		}
 	} else if (atts->type == IMAP_ARG_LIST) {
 		if (atts->nlist == 0) {
@@ -281,6 +311,10 @@ int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, b
 			return -EINVAL;
 		}
 		for (size_t i = 0; r == 0 && i < atts->nlist; i++) {
+			if (atts->list[i].type == IMAP_ARG_LIST && i > 0) {
+				r = preview_mods(f, &atts->list[i], err);
+				continue;
+			}
 			if (atts->list[i].type != IMAP_ARG_ATOM) {
 				*err = "Invalid FETCH attribute";
 				return -EINVAL;
@@ -307,10 +341,23 @@ int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, b
 				i++;
 			} else if (imap_arg_is_atom(m, "VANISHED") && !f->vanished) {
 				f->vanished = true;
+			} else if (imap_arg_is_atom(m, "PARTIAL") && !f->has_partial) {
+				const struct imap_arg *rg =
+				    i + 1 < mods->nlist ? &mods->list[++i] : NULL;
+				if (!rg || rg->type != IMAP_ARG_ATOM ||
+				    imap_partial_parse(rg->str, rg->len, &f->partial) < 0) {
+					*err = "Invalid PARTIAL range";
+					return -EINVAL;
+				}
+				f->has_partial = true;
 			} else {
 				*err = "Unknown FETCH modifier";
 				return -EINVAL;
 			}
+		}
+		if (f->has_partial && !uid) {
+			*err = "PARTIAL needs UID FETCH";
+			return -EINVAL;
 		}
 		if (f->vanished && (!uid || f->changedsince < 0)) {
 			*err = "VANISHED needs UID FETCH and CHANGEDSINCE";
@@ -363,6 +410,7 @@ int imap_fetch_parse(const struct imap_arg *atts, const struct imap_arg *mods, b
 		case IMAP_FA_ENVELOPE:
 		case IMAP_FA_BODY:
 		case IMAP_FA_BODYSTRUCTURE:
+		case IMAP_FA_PREVIEW:
 			f->needs_info = true;
 			break;
 		default:

@@ -17,6 +17,11 @@ struct imap_settings {
 	int64_t max_line;
 	int64_t max_literal;
 	int64_t timeout; /* seconds: the autologout timer, 30 minutes */
+	/* METADATA (RFC 5464): the largest value, the entries of one mailbox
+	 * (or of the server), the entries of an account in all */
+	int64_t metadata_max_size;
+	int64_t metadata_max_entries;
+	int64_t metadata_max_account_entries;
 };
 
 /* A listener's context: what imap_session_start() gets as ctx. */

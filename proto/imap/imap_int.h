@@ -5,7 +5,8 @@
  * The files, lowest first
  * ---------------------------------------------------------------------
  * A file calls only files listed before it (and lib/, net/, store/,
- * mime/, auth/, proto/common, proto/sasl); the commands call one another
+ * mime/ (section.h: BODY[section] and BINARY[section] of a parsed message),
+ * mailurl/, auth/, proto/common, proto/sasl); the commands call one another
  * only where noted. The session reaches the handlers through the table
  * it is given, so nothing calls up into a command file.
  *
@@ -14,23 +15,26 @@
  *     parser.[ch]     the incremental command parser; the character classes
  *     args.c          reading parsed arguments: imap_arg_*()
  *     seqset.[ch]     sequence sets; ascending UID arrays
+ *     objectid.[ch]   RFC 8474 object ids: how tern spells them
  *     flags.[ch]      flag lists <-> store flag bits and keywords
  *     dates.[ch]      IMAP and RFC 5322 dates
  *     fetch_parse.c   FETCH attributes and modifiers (fetch.h)
  *     search_keys.[ch] SEARCH keys, parsed and evaluated per message
  *     render.[ch]     ENVELOPE, BODYSTRUCTURE and IMAP strings of a message
- *     section.[ch]    BODY[section] and BINARY[section] of a parsed message;
- *                     a BINARY part mapped, to decode a range of it alone
  *     sort_keys.[ch]  SORT/THREAD keys: base subject, collation, msg-ids
  *     thread.[ch]     THREAD=ORDEREDSUBJECT and THREAD=REFERENCES
  *     index.[ch]      IMAP's precomputed data of a message (store/msg_index)
+ *     metadata_entry.c METADATA entry names: checked, folded, matched
  *     header_cache.[ch] the loop's caches of header text and raw headers
  *     sort_cache.[ch] the loop's cache of sort records per mailbox
  *   the session and its services
  *     mailbox_name.c  mailbox names between the wire and the store
  *     output.c        writing: bytes, lines, untagged responses, strings
+ *     progress.c      INPROGRESS responses of long commands
  *     compress.c      COMPRESS=DEFLATE as a conn filter
  *     capability.c    the capability list; may a password be sent here
+ *     esearch.[ch]    the "* ESEARCH" writer (RETURN data, PARTIAL, ADDTO)
+ *     search_context.c CONTEXT=SEARCH update contexts (-> esearch.c)
  *     recent.c        \Recent (IMAP4rev1)
  *     updates.c       the session's view and other sessions' changes
  *     reply.c         the tagged reply; the mailbox-name argument check
@@ -40,17 +44,20 @@
  *     cmd_login.c     STARTTLS AUTHENTICATE LOGIN
  *     cmd_setup.c     ENABLE NAMESPACE COMPRESS
  *     cmd_quota.c     GETQUOTA GETQUOTAROOT SETQUOTA; the account's quota
+ *     cmd_metadata.c  GETMETADATA SETMETADATA
  *     cmd_expunge.c   EXPUNGE; the silent expunge of CLOSE
- *     cmd_select.c    SELECT EXAMINE CLOSE UNSELECT CHECK (-> cmd_expunge)
+ *     cmd_select.c    SELECT EXAMINE CLOSE UNSELECT CHECK UNAUTHENTICATE (-> cmd_expunge)
  *     cmd_status.c    STATUS; its "* STATUS" line
+ *     cmd_acl.c       MYRIGHTS GETACL LISTRIGHTS SETACL DELETEACL
  *     cmd_list.c      LIST LSUB (-> cmd_status for LIST-STATUS)
  *     cmd_mailbox.c   CREATE DELETE RENAME SUBSCRIBE UNSUBSCRIBE
- *     cmd_append.c    APPEND (-> cmd_quota)
+ *     cmd_append.c    APPEND REPLACE (-> cmd_quota)
+ *     cmd_urlauth.c   GENURLAUTH RESETKEY URLFETCH
  *     cmd_copy.c      COPY MOVE (-> cmd_quota)
  *     cmd_fetch.c     FETCH
  *     cmd_store.c     STORE
- *     cmd_search.c    SEARCH; the search and ESEARCH writer SORT shares
- *     cmd_sort.c      SORT THREAD (-> cmd_search)
+ *     cmd_search.c    SEARCH (SAVE/$, RETURN via esearch.c); the search SORT shares
+ *     cmd_sort.c      SORT THREAD (-> cmd_search; ESORT via esearch.c)
  *     cmd_idle.c      IDLE
  *   the top
  *     commands.c      the command table: name, handler, flags
@@ -206,7 +213,8 @@ struct imap_cmd {
 	void *ctx;
 	void (*ctx_free)(struct imap_cmd *cmd); /* optional, runs once at the end */
 
-	uint64_t started_ms; /* uv_now() when dispatched, for logs */
+	uint64_t started_ms;  /* uv_now() when dispatched, for logs and INPROGRESS */
+	uint64_t progress_ms; /* uv_now() of its last INPROGRESS, 0 = none yet */
 };
 
 /* Argument accessors (args.c). They return false if the argument is
@@ -232,6 +240,7 @@ bool imap_arg_u64(const struct imap_arg *a, uint64_t *out); /* mod-sequence-valu
 
 /*
  *   greeting --> NOT_AUTH --LOGIN/AUTHENTICATE ok--> AUTH <--CLOSE/UNSELECT--+
+ *                  ^ (UNAUTHENTICATE, from AUTH or SELECTED)
  *                   |                                 |                     |
  *                   |                         SELECT/EXAMINE ok --> SELECTED-+
  *                   |                                 |                 |
@@ -249,6 +258,12 @@ enum imap_state {
 #define IMAP_EXT_QRESYNC 0x02u   /* implies CONDSTORE */
 #define IMAP_EXT_UTF8 0x04u      /* UTF8=ACCEPT: names and quoted strings in UTF-8 */
 #define IMAP_EXT_REV2 0x08u /* IMAP4rev2 semantics (no \Recent, ESEARCH replies to SEARCH, ...) */
+/* UIDONLY (RFC 9586): no sequence numbers either way. FETCH, STORE,
+ * SEARCH, COPY, MOVE are BAD [UIDREQUIRED] (IMAP_CMD_SEQNUM), so are a
+ * sequence-set SEARCH key and QRESYNC's sequence match data; FETCH
+ * responses are "* uid UIDFETCH (...)", expunges VANISHED, and SELECT
+ * sends no [UNSEEN n]. */
+#define IMAP_EXT_UIDONLY 0x10u
 
 /* The selected mailbox as THIS session sees it.
  *
@@ -284,7 +299,16 @@ struct imap_pending {
 	uint32_t *flags; /* UIDs whose flags changed (FETCH FLAGS to send) */
 	size_t nflags, capflags;
 	bool keywords_changed; /* a new keyword appeared: re-send FLAGS */
+	/* UIDs this session changed the flags of, for its update contexts
+	 * (search_context.c) to evaluate again at the next flush */
+	uint32_t *recheck;
+	size_t nrecheck, caprecheck;
 };
+
+/* CONTEXT=SEARCH update contexts a session keeps (RFC 5267 §4.3.1: at
+ * least one); a further RETURN (UPDATE) gets NOUPDATE. */
+#define IMAP_MAX_SEARCH_CONTEXTS 8
+struct imap_search_context;
 
 /* What the connection is reading right now, for session.c. In IMAP_IN_AUTH
  * and IMAP_IN_IDLE the command reads its own lines (AUTHENTICATE's
@@ -328,6 +352,10 @@ struct imap_session {
 	uint32_t *searchres;
 	size_t nsearchres;
 
+	/* CONTEXT=SEARCH (search_context.c), for the selected mailbox. */
+	struct imap_search_context *contexts[IMAP_MAX_SEARCH_CONTEXTS];
+	size_t ncontexts;
+
 	/* The command being executed (NULL between commands). */
 	struct imap_cmd *cur;
 
@@ -367,7 +395,8 @@ typedef enum imap_cmd_result (*imap_handler)(struct imap_session *s, struct imap
 #define IMAP_CMD_NO_EXPUNGE 0x010u /* non-UID form: no EXPUNGE/VANISHED while it runs (§7.5.1) */
 #define IMAP_CMD_BREAKS_SEQ 0x020u /* may change sequence numbers (EXPUNGE, MOVE, CLOSE) */
 #define IMAP_CMD_NO_UPDATES 0x040u /* flush no untagged updates at its tagged reply */
-#define IMAP_CMD_WRITE 0x080u /* modifies the selected mailbox: NO in EXAMINE (handler checks) */
+#define IMAP_CMD_WRITE 0x080u  /* modifies the selected mailbox: NO in EXAMINE (handler checks) */
+#define IMAP_CMD_SEQNUM 0x100u /* non-UID form takes sequence numbers: BAD under UIDONLY */
 
 struct imap_command {
 	const char *name; /* upper case */
@@ -397,6 +426,20 @@ static inline void imap_condstore_enable(struct imap_session *s)
 {
 	s->enabled |= IMAP_EXT_CONDSTORE;
 }
+
+/* ------------------------------------------------------------------ */
+/* METADATA entry names (metadata_entry.c)                              */
+/* ------------------------------------------------------------------ */
+
+#define IMAP_METADATA_ENTRY_MAX 1024
+/* Check an entry name (RFC 5464 §3.2: "/private/..." or "/shared/...",
+ * no "*" "%" CTL or 8-bit, no empty component, no trailing "/", vendor
+ * entries with 4 components) and write it in lower case to out. prefix
+ * (GETMETADATA) also lets a bare scope or vendor prefix through, to look
+ * below it. Returns the length, or -EINVAL. */
+ssize_t imap_metadata_entry(const char *name, size_t len, char *out, size_t cap, bool prefix);
+/* Is name the entry itself, or below it within depth (0, 1, -1 = any)? */
+bool imap_metadata_match(const char *entry, int depth, const char *name);
 
 /* ------------------------------------------------------------------ */
 /* Mailbox names (mailbox_name.c)                                       */
@@ -446,6 +489,19 @@ void imap_write_mailbox(struct imap_session *s, const char *name);
 bool imap_output_full(const struct imap_session *s);
 
 /* ------------------------------------------------------------------ */
+/* INPROGRESS (progress.c)                                              */
+/* ------------------------------------------------------------------ */
+
+#define IMAP_PROGRESS_FIRST_MS 1000 /* none before the command ran this long */
+#define IMAP_PROGRESS_EVERY_MS 1000 /* then at most one per this */
+/* Is it time for the next one? (cheap: the loop's clock) */
+bool imap_progress_due(const struct imap_session *s, const struct imap_cmd *cmd);
+/* A slicing command where nothing of its own is half written:
+ * "* OK [INPROGRESS ("tag" done goal)]" if it is time (goal 0: unknown,
+ * NIL). */
+void imap_progress(struct imap_session *s, struct imap_cmd *cmd, uint64_t done, uint64_t goal);
+
+/* ------------------------------------------------------------------ */
 /* COMPRESS=DEFLATE (compress.c)                                        */
 /* ------------------------------------------------------------------ */
 
@@ -478,6 +534,32 @@ int64_t imap_recent_status(struct imap_session *s, int64_t mailbox_id);
 void imap_recent_forget(int64_t mailbox_id);
 /* flags | IMAP_FLAG_RECENT (flags.h) when uid is recent in this session. */
 uint32_t imap_output_flags(const struct imap_session *s, uint32_t uid, uint32_t flags);
+
+/* ------------------------------------------------------------------ */
+/* CONTEXT=SEARCH update contexts (search_context.c)                    */
+/* ------------------------------------------------------------------ */
+
+struct imap_search;
+/* Keep a context for cmd (SEARCH RETURN (UPDATE)) whose result is
+ * hits[0..n) (ascending UIDs). Takes cmd's arena (q lives in it; cmd->tag
+ * stays valid). 0; -ENOSPC (too many contexts) or -ENOTSUP (BODY/TEXT)
+ * for NOUPDATE; -ENOMEM. */
+int imap_search_context_add(struct imap_session *s, struct imap_cmd *cmd,
+                            const struct imap_search *q, const uint32_t *hits, size_t n);
+/* Is tag the tag of a live context? */
+bool imap_search_context_exists(const struct imap_session *s, const char *tag);
+/* CANCELUPDATE: drop the context of tag; how many were dropped. */
+size_t imap_search_context_cancel(struct imap_session *s, const char *tag);
+/* Drop every context (the mailbox is no longer selected). */
+void imap_search_contexts_free(struct imap_session *s);
+/* Called by updates.c when it tells the client: gone (ascending, in the
+ * view) are about to be expunged (REMOVEFROM); first..last arrived and
+ * are in the view (ADDTO); uids (ascending) may have changed (both). */
+void imap_search_contexts_expunging(struct imap_session *s, const uint32_t *gone, size_t n);
+void imap_search_contexts_arrived(struct imap_session *s, uint32_t first, uint32_t last);
+void imap_search_contexts_recheck(struct imap_session *s, const uint32_t *uids, size_t n);
+/* This session changed uid's flags: evaluate it at the next flush. */
+void imap_search_context_recheck_later(struct imap_session *s, uint32_t uid);
 
 /* ------------------------------------------------------------------ */
 /* The view and the update queue (updates.c)                            */
@@ -609,6 +691,10 @@ enum imap_cmd_result imap_cmd_setquota(struct imap_session *s, struct imap_cmd *
 /* The account's quota in bytes (0 = none), for APPEND, COPY and MOVE. */
 uint64_t imap_account_quota(struct imap_session *s);
 
+/* cmd_metadata.c */
+enum imap_cmd_result imap_cmd_getmetadata(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_setmetadata(struct imap_session *s, struct imap_cmd *cmd);
+
 /* cmd_expunge.c */
 enum imap_cmd_result imap_cmd_expunge(struct imap_session *s, struct imap_cmd *cmd);
 /* Expunge every \Deleted message of the selected mailbox WITHOUT telling
@@ -622,6 +708,7 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 enum imap_cmd_result imap_cmd_close(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_unselect(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_check(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_unauthenticate(struct imap_session *s, struct imap_cmd *cmd);
 
 /* cmd_status.c */
 enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);
@@ -629,6 +716,15 @@ enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cm
  * "* STATUS" line for them, which LIST-STATUS writes too. */
 int imap_status_items(const struct imap_arg *list, unsigned *items);
 int imap_write_status(struct imap_session *s, const char *name, int64_t mailbox_id, unsigned items);
+
+/* cmd_acl.c: ACL (RFC 4314), read-only; + DELETEACL (imap_cmd_setacl) */
+enum imap_cmd_result imap_cmd_myrights(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_getacl(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_listrights(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_setacl(struct imap_session *s, struct imap_cmd *cmd);
+/* What the owner may do with each of its mailboxes: everything (RFC 4314
+ * §2.1, with the obsolete c and d, §2.1.1); no one else has any right. */
+#define IMAP_OWNER_RIGHTS "lrswipkxtecda"
 
 /* cmd_list.c */
 enum imap_cmd_result imap_cmd_list(struct imap_session *s, struct imap_cmd *cmd); /* + LSUB */
@@ -640,6 +736,11 @@ enum imap_cmd_result imap_cmd_subscribe(struct imap_session *s,
                                         struct imap_cmd *cmd); /* + UNSUBSCRIBE */
 /* cmd_append.c */
 enum imap_cmd_result imap_cmd_append(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_replace(struct imap_session *s, struct imap_cmd *cmd); /* + UID */
+/* cmd_urlauth.c */
+enum imap_cmd_result imap_cmd_genurlauth(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_resetkey(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_urlfetch(struct imap_session *s, struct imap_cmd *cmd);
 /* cmd_copy.c */
 enum imap_cmd_result imap_cmd_copy(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_move(struct imap_session *s, struct imap_cmd *cmd);
@@ -649,13 +750,15 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd);
 /* cmd_search.c */
 enum imap_cmd_result imap_cmd_search(struct imap_session *s, struct imap_cmd *cmd);
+enum imap_cmd_result imap_cmd_cancelupdate(struct imap_session *s, struct imap_cmd *cmd);
 /* The search SORT and THREAD run (cmd_sort.c): the keys args[0..nargs)
  * (after their charset), evaluated as SEARCH does, then done() gets the
  * matching UIDs (ascending) and ud, and answers the command. BAD for bad
- * keys. *q (may be NULL) gets the parsed query. cmd->ctx and cmd->step
- * belong to the search: the handler calls imap_search_continue() when it
- * is called again, and finds its ud with imap_search_ud() (NULL before
- * the start); ud_free (may be NULL) runs when the command ends. */
+ * keys (and for sequence numbers under UIDONLY). ret: the RETURN options
+ * (only SAVE matters here: a NO empties $). *q (may be NULL) gets the parsed query. cmd->ctx and
+ * cmd->step belong to the search: the handler calls imap_search_continue() when it is called again,
+ * and finds its ud with imap_search_ud() (NULL before the start); ud_free (may be NULL) runs when
+ * the command ends. */
 struct imap_search;
 struct imap_search_found {
 	const uint32_t *uids;
@@ -669,18 +772,16 @@ typedef enum imap_cmd_result (*imap_search_done_fn)(struct imap_session *s, stru
 enum imap_cmd_result imap_search_start(struct imap_session *s, struct imap_cmd *cmd,
                                        const struct imap_arg *args, size_t nargs,
                                        imap_search_done_fn done, void *ud,
-                                       void (*ud_free)(void *ud), struct imap_search **q);
+                                       void (*ud_free)(void *ud), unsigned ret,
+                                       struct imap_search **q);
 enum imap_cmd_result imap_search_continue(struct imap_session *s, struct imap_cmd *cmd);
 void *imap_search_ud(const struct imap_cmd *cmd);
-/* The one ESEARCH writer (RFC 4731; RFC 5267 ESORT): nums in the
- * result's order (ascending for SEARCH, sorted for SORT), the RETURN
- * options ret (IMAP_SEARCH_RET_*), and MODSEQ when modseq is not NULL. */
-void imap_write_esearch(struct imap_session *s, struct imap_cmd *cmd, const uint32_t *nums,
-                        size_t n, unsigned ret, const int64_t *modseq);
-/* RETURN (SAVE): keep uids (in result order; ascending says whether they
- * are) as the session's $ (RFC 5182). */
-void imap_search_save(struct imap_session *s, const uint32_t *uids, size_t n, bool ascending,
-                      unsigned ret);
+/* RETURN (SAVE): keep as the session's $ (RFC 5182 §2.4) what ret and
+ * partial report of uids (in the result's order: ascending for SEARCH,
+ * sorted for SORT). False when out of memory ($ is then empty). */
+struct imap_partial;
+bool imap_search_save_hits(struct imap_session *s, const uint32_t *uids, size_t n, unsigned ret,
+                           const struct imap_partial *partial);
 /* cmd_sort.c (-> cmd_search) */
 enum imap_cmd_result imap_cmd_sort(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_thread(struct imap_session *s, struct imap_cmd *cmd);

@@ -1,6 +1,7 @@
 /* index: what IMAP works out once per message and the store keeps
  * (store/msg_index.h): ENVELOPE, BODY and BODYSTRUCTURE, the decoded
- * header, the day of its Date: field, and the text SEARCH looks in.
+ * header, the day of its Date: field, the PREVIEW text, and the text
+ * SEARCH looks in.
  *
  * imap_index_message() is the store's indexer (registered with
  * imap_index_register()); it runs on the writer thread, so it is pure: it
@@ -87,6 +88,7 @@ int imap_index_compute(const char *data, size_t len, bool with_text, struct stor
 {
 	struct mime_message *m = NULL;
 	struct buf env = {0}, bs = {0}, body = {0}, hdrs = {0}, ht = {0}, bt = {0}, sk = {0};
+	struct buf preview = {0};
 	memset(out, 0, sizeof *out);
 	out->sent_day = IMAP_NO_DAY;
 	int r = mime_parse(data, len, &m);
@@ -100,6 +102,8 @@ int imap_index_compute(const char *data, size_t len, bool with_text, struct stor
 		r = mime_header_text(m, m->root, IMAP_INDEX_TEXT_MAX, &hdrs);
 	if (r == 0)
 		r = imap_sort_record(m, &sk);
+	if (r == 0)
+		r = mime_preview(m, &preview);
 	if (r == 0 && with_text)
 		r = mime_searchable_text(m, MIME_TEXT_HEADERS, IMAP_INDEX_TEXT_MAX, &ht);
 	if (r == 0 && with_text)
@@ -112,8 +116,9 @@ int imap_index_compute(const char *data, size_t len, bool with_text, struct stor
 		out->headers = buf_take(&hdrs);
 		out->sort_keys_len = sk.len;
 		out->sort_keys = buf_take(&sk);
+		out->preview = buf_take(&preview);
 		if (!out->envelope || !out->bodystructure || !out->body || !out->headers ||
-		    !out->sort_keys)
+		    !out->sort_keys || !out->preview)
 			r = -ENOMEM;
 		if (with_text && r == 0 && !(out->hdr_text = buf_take(&ht)))
 			r = -ENOMEM;
@@ -129,6 +134,7 @@ int imap_index_compute(const char *data, size_t len, bool with_text, struct stor
 	buf_free(&ht);
 	buf_free(&bt);
 	buf_free(&sk);
+	buf_free(&preview);
 	mime_free(&m);
 	return r;
 }

@@ -18,14 +18,15 @@ struct mime_message;
 /* What the indexer computes, by version: raise it when its output for a
  * message changes, and the store makes every row again in idle time.
  * 2: ENVELOPE of group syntax without invented entries (issue 14).
- * 3: the sort record of SORT and THREAD (sort_keys.h, issue 15). */
-#define IMAP_INDEX_VERSION 3
+ * 3: PREVIEW (RFC 8970) text.
+ * 4: the sort record of SORT and THREAD (sort_keys.h, issue 15). */
+#define IMAP_INDEX_VERSION 4
 
 /* Makes imap_index_compute(..., with_text = true) the store's indexer. */
 void imap_index_register(struct store *store);
 
 /* Parse data and fill *out: ENVELOPE, BODY, BODYSTRUCTURE, the decoded
- * top-level header and the Date: day, and with with_text the searchable
+ * top-level header, the Date: day and the PREVIEW text, and with with_text the searchable
  * header and body text. Pure: any thread. 0 or a negative errno (*out is
  * empty then). */
 int imap_index_compute(const char *data, size_t len, bool with_text, struct store_index_data *out);

@@ -3,6 +3,7 @@
 #include "proto/imap/imap_int.h"
 #include "proto/imap/dates.h"
 #include "proto/imap/flags.h"
+#include "proto/imap/objectid.h"
 #include "proto/imap/seqset.h"
 
 #include <errno.h>
@@ -93,9 +94,15 @@ static const struct {
 	const char *name;
 	enum imap_sk kind;
 } datekeys[] = {
-    {"BEFORE", IMAP_SK_BEFORE}, {"ON", IMAP_SK_ON},
-    {"SINCE", IMAP_SK_SINCE},   {"SENTBEFORE", IMAP_SK_SENTBEFORE},
-    {"SENTON", IMAP_SK_SENTON}, {"SENTSINCE", IMAP_SK_SENTSINCE},
+    {"BEFORE", IMAP_SK_BEFORE},
+    {"ON", IMAP_SK_ON},
+    {"SINCE", IMAP_SK_SINCE},
+    {"SENTBEFORE", IMAP_SK_SENTBEFORE},
+    {"SENTON", IMAP_SK_SENTON},
+    {"SENTSINCE", IMAP_SK_SENTSINCE},
+    {"SAVEDBEFORE", IMAP_SK_SAVEDBEFORE},
+    {"SAVEDON", IMAP_SK_SAVEDON},
+    {"SAVEDSINCE", IMAP_SK_SAVEDSINCE},
 };
 
 /* k's needle as FTS query number k->fts; the caller checked for room. */
@@ -172,6 +179,20 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 			return arg_date(p, &k->num);
 		}
 	}
+	if (strcasecmp(w, "SAVEDATESUPPORTED") == 0) {
+		*out = newkey(p, IMAP_SK_SAVEDATESUPPORTED);
+		return 0;
+	}
+	if (strcasecmp(w, "EMAILID") == 0 || strcasecmp(w, "THREADID") == 0) {
+		bool email = w[0] == 'E' || w[0] == 'e';
+		k = newkey(p, email ? IMAP_SK_EMAILID : IMAP_SK_THREADID);
+		const struct imap_arg *id = next_arg(p);
+		if (!id || id->type != IMAP_ARG_ATOM || !imap_objectid_valid(id->str, id->len))
+			return bad(p, "Invalid object id");
+		k->num = imap_objectid_number(id->str, id->len, email ? 'M' : 'T');
+		*out = k;
+		return 0;
+	}
 	if (strcasecmp(w, "NEW") == 0 || strcasecmp(w, "OLD") == 0 ||
 	    strcasecmp(w, "RECENT") == 0) {
 		*out = newkey(p, strcasecmp(w, "NEW") == 0   ? IMAP_SK_NEW
@@ -198,6 +219,17 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 		if (!n || !imap_arg_u64(n, &v))
 			return bad(p, "Invalid size");
 		k->num = (int64_t)v;
+		*out = k;
+		return 0;
+	}
+	if (strcasecmp(w, "OLDER") == 0 || strcasecmp(w, "YOUNGER") == 0) {
+		/* RFC 5032: an interval in seconds, nz-number */
+		k = newkey(p, w[0] == 'O' || w[0] == 'o' ? IMAP_SK_OLDER : IMAP_SK_YOUNGER);
+		uint32_t v;
+		const struct imap_arg *n = next_arg(p);
+		if (!n || !imap_arg_u32(n, &v) || v == 0)
+			return bad(p, "Invalid interval");
+		k->num = v;
 		*out = k;
 		return 0;
 	}
@@ -288,7 +320,8 @@ static int parse_key(struct sp *p, struct imap_search_key **out, unsigned depth)
 	return 0;
 }
 
-int imap_search_parse_return(const struct imap_arg *l, unsigned *ret, const char **err)
+int imap_search_return_parse(const struct imap_arg *l, unsigned *ret, struct imap_partial *partial,
+                             const char **err)
 {
 	*ret = 0;
 	if (!l || l->type != IMAP_ARG_LIST) {
@@ -307,13 +340,34 @@ int imap_search_parse_return(const struct imap_arg *l, unsigned *ret, const char
 			*ret |= IMAP_SEARCH_RET_COUNT;
 		else if (imap_arg_is_atom(o, "SAVE"))
 			*ret |= IMAP_SEARCH_RET_SAVE;
-		else {
+		else if (imap_arg_is_atom(o, "UPDATE"))
+			*ret |= IMAP_SEARCH_RET_UPDATE;
+		else if (imap_arg_is_atom(o, "CONTEXT"))
+			*ret |= IMAP_SEARCH_RET_CONTEXT;
+		else if (imap_arg_is_atom(o, "PARTIAL")) {
+			if (*ret & IMAP_SEARCH_RET_PARTIAL) {
+				*err = "PARTIAL given twice";
+				return -EINVAL;
+			}
+			const struct imap_arg *r = i + 1 < l->nlist ? &l->list[++i] : NULL;
+			if (!r || r->type != IMAP_ARG_ATOM ||
+			    imap_partial_parse(r->str, r->len, partial) < 0) {
+				*err = "Invalid PARTIAL range";
+				return -EINVAL;
+			}
+			*ret |= IMAP_SEARCH_RET_PARTIAL;
+		} else {
 			*err = "Unknown RETURN option";
 			return -EINVAL;
 		}
 	}
-	if (*ret == 0)
-		*ret = IMAP_SEARCH_RET_ALL;
+	if ((*ret & IMAP_SEARCH_RET_PARTIAL) && (*ret & IMAP_SEARCH_RET_ALL)) {
+		*err = "PARTIAL and ALL cannot be combined";
+		return -EINVAL;
+	}
+	/* RETURN () (or only options asking for no data but SAVE) means ALL */
+	if (!(*ret & (IMAP_SEARCH_RET_DATA | IMAP_SEARCH_RET_SAVE)))
+		*ret |= IMAP_SEARCH_RET_ALL;
 	return 0;
 }
 
@@ -340,7 +394,7 @@ int imap_search_parse(const struct imap_arg *args, size_t n, struct arena *a, st
 	/* [RETURN (opts)] */
 	if (p.i < n && imap_arg_is_atom(&args[p.i], "RETURN")) {
 		p.i++;
-		if (imap_search_parse_return(next_arg(&p), &q->ret, err) < 0)
+		if (imap_search_return_parse(next_arg(&p), &q->ret, &q->partial, err) < 0)
 			return -EINVAL;
 		q->esearch = true;
 	}
@@ -428,6 +482,7 @@ unsigned imap_search_needs(const struct imap_search_key *k)
 	case IMAP_SK_TEXT:
 	case IMAP_SK_SEQ:
 	case IMAP_SK_UID:
+	case IMAP_SK_SAVEDATESUPPORTED:
 		return 0;
 	case IMAP_SK_SENTBEFORE:
 	case IMAP_SK_SENTON:
@@ -495,11 +550,26 @@ bool imap_search_match(const struct imap_search *q, const struct imap_search_key
 			return false;
 		return imap_uids_contain(q->fts[k->fts].uids, q->fts[k->fts].n, m->uid);
 	case IMAP_SK_SEQ:
-		return imap_seqset_contains(&k->resolved, m->seq);
 	case IMAP_SK_UID:
-		return imap_seqset_contains(&k->resolved, m->seq);
+		return imap_seqset_contains(&k->resolved, k->by_uid ? m->uid : m->seq);
 	case IMAP_SK_MODSEQ:
 		return m->modseq >= k->num;
+	case IMAP_SK_OLDER: /* at or before now - interval */
+		return m->internal_date <= q->now - k->num;
+	case IMAP_SK_YOUNGER: /* at or after now - interval */
+		return m->internal_date >= q->now - k->num;
+	case IMAP_SK_EMAILID:
+		return k->num >= 0 && m->email_id == k->num;
+	case IMAP_SK_THREADID:
+		return k->num >= 0 && m->thread_id == k->num;
+	case IMAP_SK_SAVEDBEFORE:
+		return m->save_day < k->num;
+	case IMAP_SK_SAVEDON:
+		return m->save_day == k->num;
+	case IMAP_SK_SAVEDSINCE:
+		return m->save_day >= k->num;
+	case IMAP_SK_SAVEDATESUPPORTED:
+		return true;
 	}
 	return false;
 }

@@ -1,5 +1,6 @@
 /* search_keys: the SEARCH key grammar (RFC 9051 §6.4.4, RFC 7162 MODSEQ,
- * RFC 4731 ESEARCH / RFC 5182 SEARCHRES return options) as an AST, and
+ * RFC 5032 WITHIN, RFC 4731 ESEARCH / RFC 5182 SEARCHRES return options)
+ * as an AST, and
  * its evaluation against one message.
  *
  * Parsing is pure: it takes the argument AST of the command (after the
@@ -46,12 +47,20 @@ enum imap_sk {
 	IMAP_SK_SENTBEFORE,
 	IMAP_SK_SENTON,
 	IMAP_SK_SENTSINCE,
-	IMAP_SK_HEADER, /* field, str */
-	IMAP_SK_BODY,   /* str; fts */
-	IMAP_SK_TEXT,   /* str; fts */
-	IMAP_SK_SEQ,    /* set (sequence numbers) */
-	IMAP_SK_UID,    /* set (UIDs) */
-	IMAP_SK_MODSEQ, /* num */
+	IMAP_SK_HEADER,      /* field, str */
+	IMAP_SK_BODY,        /* str; fts */
+	IMAP_SK_TEXT,        /* str; fts */
+	IMAP_SK_SEQ,         /* set (sequence numbers) */
+	IMAP_SK_UID,         /* set (UIDs) */
+	IMAP_SK_MODSEQ,      /* num */
+	IMAP_SK_OLDER,       /* num = seconds (RFC 5032 WITHIN) */
+	IMAP_SK_YOUNGER,     /* num = seconds */
+	IMAP_SK_EMAILID,     /* num: the message id, -1 for an id that names nothing (RFC 8474) */
+	IMAP_SK_THREADID,    /* num: the thread, -1 likewise */
+	IMAP_SK_SAVEDBEFORE, /* num = day (RFC 8514) */
+	IMAP_SK_SAVEDON,
+	IMAP_SK_SAVEDSINCE,
+	IMAP_SK_SAVEDATESUPPORTED, /* every message: every mailbox keeps save dates */
 };
 
 struct imap_search_key {
@@ -63,6 +72,7 @@ struct imap_search_key {
 	size_t len;
 	struct imap_seqset set;      /* SEQ/UID, parsed */
 	struct imap_seqset resolved; /* SEQ/UID, resolved (sequence numbers) */
+	bool by_uid;                 /* resolved holds UIDs (an update context's) */
 	int fts;                     /* BODY/TEXT: index into imap_search.fts */
 	struct imap_search_key **kids;
 	size_t nkids;
@@ -74,6 +84,20 @@ struct imap_search_key {
 #define IMAP_SEARCH_RET_ALL 0x04u
 #define IMAP_SEARCH_RET_COUNT 0x08u
 #define IMAP_SEARCH_RET_SAVE 0x10u
+#define IMAP_SEARCH_RET_PARTIAL 0x20u /* RFC 9394 / RFC 5267 §4.4 */
+#define IMAP_SEARCH_RET_UPDATE 0x40u  /* RFC 5267 §4.3 */
+#define IMAP_SEARCH_RET_CONTEXT 0x80u /* RFC 5267 §4.2: a hint, ignored */
+/* the options that ask for data in the ESEARCH response */
+#define IMAP_SEARCH_RET_DATA                                                                       \
+	(IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX | IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT | \
+	 IMAP_SEARCH_RET_PARTIAL)
+
+/* Parse a RETURN option list (SEARCH, and SORT's ESORT form): the
+ * IMAP_SEARCH_RET_* bits and the PARTIAL range. An empty list means ALL.
+ * PARTIAL together with ALL, or twice, is an error (RFC 9394 §3.1).
+ * 0, or -EINVAL with *err saying why. */
+int imap_search_return_parse(const struct imap_arg *list, unsigned *ret,
+                             struct imap_partial *partial, const char **err);
 
 struct imap_search_fts {
 	const char *needle;
@@ -86,11 +110,13 @@ struct imap_search_fts {
 
 struct imap_search {
 	struct imap_search_key *root;
-	bool esearch;        /* RETURN given */
-	unsigned ret;        /* IMAP_SEARCH_RET_* (RETURN () means ALL) */
-	bool has_modseq;     /* a MODSEQ key: reply with the highest MODSEQ */
-	bool has_seqset;     /* some SEQ/UID key (needs resolving) */
-	const char *charset; /* NULL, or as given */
+	bool esearch;                /* RETURN given */
+	unsigned ret;                /* IMAP_SEARCH_RET_* (RETURN () means ALL) */
+	struct imap_partial partial; /* with IMAP_SEARCH_RET_PARTIAL */
+	bool has_modseq;             /* a MODSEQ key: reply with the highest MODSEQ */
+	bool has_seqset;             /* some SEQ/UID key (needs resolving) */
+	const char *charset;         /* NULL, or as given */
+	int64_t now;                 /* OLDER/YOUNGER: the caller's clock (Unix seconds) */
 	struct imap_search_fts fts[IMAP_SEARCH_MAX_FTS];
 	size_t nfts;
 };
@@ -104,8 +130,6 @@ int imap_search_parse(const struct imap_arg *args, size_t n, struct arena *a,
  * charset before the keys, RFC 5256). Same results. */
 int imap_search_parse_keys(const struct imap_arg *args, size_t n, struct arena *a,
                            struct imap_search *out, const char **err);
-/* A RETURN option list -> IMAP_SEARCH_RET_* (empty: ALL). 0 or -EINVAL. */
-int imap_search_parse_return(const struct imap_arg *list, unsigned *ret, const char **err);
 /* UTF-8 or US-ASCII, the charsets SEARCH, SORT and THREAD accept. */
 bool imap_search_charset_ok(const char *charset);
 
@@ -115,11 +139,14 @@ struct imap_search_msg {
 	uint32_t flags;
 	const char *keywords; /* space-separated */
 	int64_t size;
-	int64_t internal_day; /* day of INTERNALDATE (UTC) */
-	int64_t sent_day;     /* IMAP_NO_DAY when unknown */
+	int64_t internal_day;  /* day of INTERNALDATE (UTC) */
+	int64_t internal_date; /* INTERNALDATE, Unix seconds (OLDER/YOUNGER) */
+	int64_t sent_day;      /* IMAP_NO_DAY when unknown */
 	int64_t modseq;
-	const char *headers; /* "Name: value\n" lines, decoded; may be NULL */
-	bool recent;         /* \Recent in this session */
+	int64_t email_id, thread_id; /* RFC 8474 (objectid.h) */
+	int64_t save_day;            /* day of the save date (UTC) */
+	const char *headers;         /* "Name: value\n" lines, decoded; may be NULL */
+	bool recent;                 /* \Recent in this session */
 };
 
 /* What evaluating k needs besides UID, sequence number, \Recent and the

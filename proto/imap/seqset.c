@@ -218,6 +218,74 @@ bool imap_seqset_contains(const struct imap_seqset *r, uint32_t n)
 	return lo < r->n && r->r[lo].lo <= n && n <= r->r[lo].hi;
 }
 
+int imap_partial_parse(const char *t, size_t len, struct imap_partial *out)
+{
+	memset(out, 0, sizeof *out);
+	bool neg = len > 0 && t[0] == '-';
+	uint64_t v[2] = {0, 0};
+	size_t i = 0;
+	for (int k = 0; k < 2; k++) {
+		if (neg) {
+			if (i >= len || t[i] != '-')
+				return -EINVAL;
+			i++;
+		}
+		size_t start = i;
+		while (i < len && t[i] >= '0' && t[i] <= '9') {
+			v[k] = v[k] * 10 + (uint64_t)(t[i] - '0');
+			if (v[k] > UINT32_MAX)
+				return -EINVAL;
+			i++;
+		}
+		if (i == start || v[k] == 0 || t[start] == '0')
+			return -EINVAL;
+		if (k == 0 && (i >= len || t[i++] != ':'))
+			return -EINVAL;
+	}
+	if (i != len)
+		return -EINVAL;
+	out->from_end = neg;
+	out->first = (uint32_t)v[0];
+	out->second = (uint32_t)v[1];
+	out->lo = out->first < out->second ? out->first : out->second;
+	out->hi = out->first < out->second ? out->second : out->first;
+	return 0;
+}
+
+void imap_partial_slice(const struct imap_partial *p, size_t n, size_t *from, size_t *to)
+{
+	*from = *to = 0;
+	if (p->lo == 0 || p->lo > n)
+		return;
+	size_t hi = p->hi < n ? p->hi : n;
+	if (!p->from_end) {
+		*from = p->lo - 1;
+		*to = hi;
+	} else { /* -lo is position n - lo + 1 (1-based) */
+		*from = n - hi;
+		*to = n - p->lo + 1;
+	}
+}
+
+void imap_seqset_slice(const struct imap_seqset *r, uint64_t from, uint64_t to,
+                       struct imap_seqset *out, struct arena *a)
+{
+	memset(out, 0, sizeof *out);
+	out->r = imap_arena_alloc(a, (r->n ? r->n : 1) * sizeof *out->r);
+	uint64_t pos = 0; /* position of r->r[i].lo */
+	for (size_t i = 0; i < r->n && pos < to; i++) {
+		uint64_t len = (uint64_t)r->r[i].hi - r->r[i].lo + 1;
+		uint64_t lo = from > pos ? from - pos : 0; /* offsets in this range */
+		uint64_t hi = to - pos < len ? to - pos : len;
+		if (lo < hi) {
+			out->r[out->n].lo = r->r[i].lo + (uint32_t)lo;
+			out->r[out->n].hi = r->r[i].lo + (uint32_t)hi - 1;
+			out->n++;
+		}
+		pos += len;
+	}
+}
+
 char *imap_seqset_format(struct arena *a, const uint32_t *nums, size_t n)
 {
 	/* at most 10 digits + separator per number */

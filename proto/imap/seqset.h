@@ -78,6 +78,26 @@ int imap_seqset_resolve(const uint32_t *uids, uint32_t count, const uint32_t *sa
 uint64_t imap_seqset_count(const struct imap_seqset *resolved);
 bool imap_seqset_contains(const struct imap_seqset *resolved, uint32_t n);
 
+/* A PARTIAL range (RFC 9394 partial-range): positions lo..hi (1-based,
+ * lo <= hi) in the ordered result, counted from the first result, or
+ * from the last when from_end ("-1:-50": the last 50). first/second
+ * are the numbers as the client wrote them, for the echo in the reply. */
+struct imap_partial {
+	bool from_end;
+	uint32_t lo, hi;
+	uint32_t first, second;
+};
+/* Parse "a:b" or "-a:-b" (nz-numbers, no '*', no 0). 0 or -EINVAL. */
+int imap_partial_parse(const char *text, size_t len, struct imap_partial *out);
+/* The slice [*from, *to) of an ordered result of n that the range names
+ * (empty, *from == *to, when it names none). */
+void imap_partial_slice(const struct imap_partial *p, size_t n, size_t *from, size_t *to);
+
+/* The messages at positions [from, to) (0-based) of a resolved set, as a
+ * resolved set (PARTIAL on UID FETCH). */
+void imap_seqset_slice(const struct imap_seqset *resolved, uint64_t from, uint64_t to,
+                       struct imap_seqset *out, struct arena *a);
+
 /* Ascending UID arrays (the view, FTS hit lists, \Recent arrivals): the
  * first index with v[i] >= x, and whether x is in v. */
 size_t imap_uids_lower_bound(const uint32_t *v, size_t n, uint32_t x);

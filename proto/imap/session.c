@@ -97,7 +97,8 @@ void imap_enter_state(struct imap_session *s, enum imap_state to)
 	imap_log(s, LOG_DEBUG, "event=state from=%s to=%s", state_names[s->state], state_names[to]);
 	enum imap_state from = s->state;
 	s->state = to;
-	if (from == IMAP_NOT_AUTH && to != IMAP_LOGOUT)
+	/* leaving NOT_AUTH raises the limits; UNAUTHENTICATE lowers them */
+	if ((from == IMAP_NOT_AUTH || to == IMAP_NOT_AUTH) && to != IMAP_LOGOUT)
 		apply_limits(s);
 }
 
@@ -125,6 +126,7 @@ static void session_free(struct imap_session *s)
 	free(s->sel.keywords);
 	free(s->sel.recent_more);
 	free(s->searchres);
+	imap_search_contexts_free(s);
 	free(s->timer);
 	free(s);
 }
@@ -300,7 +302,7 @@ static void dispatch(struct imap_session *s, struct imap_cmd *cmd)
 		return;
 	}
 	cmd->def = def;
-	const char *why = NULL;
+	const char *why = NULL, *code = NULL;
 	if (cmd->uid && !(def->flags & IMAP_CMD_UID))
 		why = "UID not allowed with this command";
 	else if ((def->flags & IMAP_CMD_NOAUTH) && s->state != IMAP_NOT_AUTH)
@@ -309,8 +311,12 @@ static void dispatch(struct imap_session *s, struct imap_cmd *cmd)
 		why = "Log in first";
 	else if ((def->flags & IMAP_CMD_SELECTED) && s->state != IMAP_SELECTED)
 		why = "No mailbox selected";
+	else if ((def->flags & IMAP_CMD_SEQNUM) && !cmd->uid && (s->enabled & IMAP_EXT_UIDONLY)) {
+		why = "Message numbers are not allowed once UIDONLY is enabled"; /* RFC 9586 §3 */
+		code = "UIDREQUIRED";
+	}
 	if (why) {
-		bad_untagged(s, cmd->tag, NULL, why);
+		bad_untagged(s, cmd->tag, code, why);
 		imap_cmd_free(&cmd);
 		return;
 	}

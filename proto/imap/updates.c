@@ -20,6 +20,12 @@
  * the selected mailbox) are not reported by those commands and go through
  * the EXISTS queue like anyone else's.
  *
+ * CONTEXT=SEARCH update contexts (search_context.c) are told at the same
+ * points, in the order RFC 5267 §4.3 needs: REMOVEFROM before the EXPUNGE
+ * that renumbers, ADDTO after the EXISTS that numbers, both after the
+ * FETCH FLAGS of a change (and, for this session's own STORE, whose FETCH
+ * the command wrote, at the next flush).
+ *
  * Keywords. No FETCH names a keyword before an untagged FLAGS (and
  * PERMANENTFLAGS) has: RFC 9051 only obliges clients to take what FLAGS
  * says, but Dovecot and Cyrus announce first, and strict clients treat an
@@ -74,6 +80,7 @@ void imap_pending_clear(struct imap_session *s)
 	free(s->pending.exists);
 	free(s->pending.expunged);
 	free(s->pending.flags);
+	free(s->pending.recheck);
 	memset(&s->pending, 0, sizeof s->pending);
 }
 
@@ -121,6 +128,8 @@ static void on_event(void *ud, const struct notify_event *ev)
 			return;
 		imap_uids_push(&p->flags, &p->nflags, &p->capflags, ev->uid);
 		break;
+	default: /* account events never reach a mailbox's subscribers */
+		return;
 	}
 	if (s->input == IMAP_IN_IDLE)
 		imap_updates_flush(s, true);
@@ -226,6 +235,7 @@ void imap_view_flags_changed(struct imap_session *s, uint32_t uid, int64_t modse
 	if (modseq > s->sel.highestmodseq)
 		s->sel.highestmodseq = modseq;
 	vec_remove(s->pending.flags, &s->pending.nflags, uid);
+	imap_search_context_recheck_later(s, uid);
 }
 
 void imap_view_expunged(struct imap_session *s, const uint32_t *uids, size_t n, int64_t modseq)
@@ -248,7 +258,9 @@ void imap_view_expunged(struct imap_session *s, const uint32_t *uids, size_t n, 
 		sorted[m++] = sorted[i];
 	}
 	if (m) {
-		if (s->enabled & IMAP_EXT_QRESYNC) {
+		/* REMOVEFROM while the sequence numbers are still valid */
+		imap_search_contexts_expunging(s, sorted, m);
+		if (s->enabled & (IMAP_EXT_QRESYNC | IMAP_EXT_UIDONLY)) {
 			struct arena a = {0};
 			imap_untagged(s, "VANISHED %s", imap_seqset_format(&a, sorted, m));
 			arena_reset(&a);
@@ -327,6 +339,8 @@ void imap_updates_flush(struct imap_session *s, bool allow_expunge)
 		if (first)
 			store_entries_range(imap_reader(s), s->sel.mailbox_id, first, last, 0,
 			                    STORE_COLS_ENTRY, new_entry_keywords, s);
+		/* ADDTO after the EXISTS that numbers them */
+		imap_search_contexts_arrived(s, first, last);
 	}
 
 	struct flag_update {
@@ -364,7 +378,10 @@ void imap_updates_flush(struct imap_session *s, bool allow_expunge)
 
 	for (size_t i = 0; i < nfu; i++) {
 		const struct flag_update *f = &fu[i];
-		imap_printf(s, "* %u FETCH (UID %u FLAGS ", f->seq, f->uid);
+		if (s->enabled & IMAP_EXT_UIDONLY)
+			imap_printf(s, "* %u UIDFETCH (FLAGS ", f->uid);
+		else
+			imap_printf(s, "* %u FETCH (UID %u FLAGS ", f->seq, f->uid);
 		imap_write_flag_list(s, f->uid, f->flags, f->kw);
 		if (s->enabled & IMAP_EXT_CONDSTORE)
 			imap_printf(s, " MODSEQ (%lld)", (long long)f->modseq);
@@ -373,5 +390,27 @@ void imap_updates_flush(struct imap_session *s, bool allow_expunge)
 			s->sel.highestmodseq = f->modseq;
 		free(f->kw);
 	}
+	/* update contexts: the messages whose flags changed, by others (told
+	 * above) or by this session's own STORE/FETCH */
+	uint32_t *re = NULL;
+	size_t nre = 0;
+	if (s->ncontexts && (nfu || p->nrecheck)) {
+		re = malloc((nfu + p->nrecheck) * sizeof *re);
+		for (size_t i = 0; re && i < nfu; i++)
+			re[nre++] = fu[i].uid;
+		for (size_t i = 0; re && i < p->nrecheck; i++)
+			if (imap_view_seq(s, p->recheck[i]))
+				re[nre++] = p->recheck[i];
+	}
+	p->nrecheck = 0;
+	if (nre) {
+		qsort(re, nre, sizeof *re, cmp_u32);
+		size_t w = 0;
+		for (size_t i = 0; i < nre; i++)
+			if (!w || re[w - 1] != re[i])
+				re[w++] = re[i];
+		imap_search_contexts_recheck(s, re, w);
+	}
+	free(re);
 	free(fu);
 }

@@ -30,25 +30,36 @@ void pop3_auth_reset(struct pop3_session *s)
 	s->mech_name = NULL;
 }
 
+/* The SASL mechanisms this connection offers, separated by sep. */
+static const char *mech_list(struct pop3_session *s, const char *sep, char *buf, size_t len)
+{
+	unsigned char cb[SASL_CB_MAX];
+	size_t cblen = 0;
+	bool plus = conn_channel_binding(s->conn, cb, sizeof cb, &cblen) != NULL;
+	explicit_bzero(cb, sizeof cb);
+	return sasl_mech_list_sep(plus, sep, buf, len);
+}
+
 void pop3_cmd_capa(struct pop3_session *s, struct pop3_cmd *cmd)
 {
 	bool authz = s->state == POP3_AUTHORIZATION;
 	bool login = authz && pop3_login_allowed(s);
 	bool stls = authz && !conn_is_tls(s->conn) && conn_tls_available(s->conn);
+	char mechs[200];
 	char buf[512];
-	int n =
-	    snprintf(buf, sizeof buf,
-	             "+OK Capability list follows\r\n"
-	             "TOP\r\n"
-	             "UIDL\r\n"
-	             "RESP-CODES\r\n"
-	             "AUTH-RESP-CODE\r\n"
-	             "PIPELINING\r\n"
-	             "%s%s%s%s%s"
-	             "IMPLEMENTATION tern\r\n"
-	             ".\r\n",
-	             login ? "USER\r\n" : "", login ? "SASL " : "", login ? sasl_mech_list() : "",
-	             login ? "\r\n" : "", stls ? "STLS\r\n" : "");
+	int n = snprintf(buf, sizeof buf,
+	                 "+OK Capability list follows\r\n"
+	                 "TOP\r\n"
+	                 "UIDL\r\n"
+	                 "RESP-CODES\r\n"
+	                 "AUTH-RESP-CODE\r\n"
+	                 "PIPELINING\r\n"
+	                 "%s%s%s%s%s"
+	                 "IMPLEMENTATION tern\r\n"
+	                 ".\r\n",
+	                 login ? "USER\r\n" : "", login ? "SASL " : "",
+	                 login ? mech_list(s, " ", mechs, sizeof mechs) : "", login ? "\r\n" : "",
+	                 stls ? "STLS\r\n" : "");
 	if (n > 0 && (size_t)n < sizeof buf)
 		pop3_write(s, buf, (size_t)n);
 }
@@ -165,13 +176,19 @@ static void on_auth_done(void *ud, enum auth_result result, const struct auth_ac
 	}
 }
 
-/* Start the asynchronous check; the conn is paused until it answers. */
+/* Start the asynchronous check (USER/PASS, or the finished SASL exchange's
+ * when user is NULL); the conn is paused until it answers. */
 static void check_password(struct pop3_session *s, const char *user, const char *pass)
 {
 	char u[128];
+	const char *who = user ? user : s->sasl.user;
 	pop3_log(s, LOG_DEBUG, "event=auth_check mech=%s user=%s", s->mech_name,
-	         log_kv_escape(u, sizeof u, user, strlen(user)));
-	s->auth = auth_check(s->env->auth, conn_peer_ip(s->conn), user, pass, on_auth_done, s);
+	         log_kv_escape(u, sizeof u, who, strlen(who)));
+	if (user)
+		s->auth =
+		    auth_check(s->env->auth, conn_peer_ip(s->conn), user, pass, on_auth_done, s);
+	else
+		s->auth = sasl_auth_check(&s->sasl, on_auth_done, s);
 	if (!s->auth) {
 		pop3_reply(s, "-ERR [SYS/TEMP] Out of memory, try again later");
 		pop3_enter_state(s, POP3_AUTHORIZATION);
@@ -217,7 +234,7 @@ static void sasl_result(struct pop3_session *s, enum sasl_status st)
 		return;
 	case SASL_DONE:
 		pop3_enter_state(s, POP3_AUTHORIZATION);
-		check_password(s, s->sasl.user, s->sasl.pass);
+		check_password(s, NULL, NULL);
 		sasl_clear(&s->sasl);
 		return;
 	case SASL_CANCELLED:
@@ -250,7 +267,8 @@ void pop3_cmd_auth(struct pop3_session *s, struct pop3_cmd *cmd)
 			reply_need_tls(s);
 			return;
 		}
-		pop3_reply(s, "+OK\r\nPLAIN\r\nLOGIN\r\n.");
+		char mechs[200];
+		pop3_reply(s, "+OK\r\n%s\r\n.", mech_list(s, "\r\n", mechs, sizeof mechs));
 		return;
 	}
 	if (refuse_plaintext(s, "AUTH"))
@@ -262,9 +280,13 @@ void pop3_cmd_auth(struct pop3_session *s, struct pop3_cmd *cmd)
 		return;
 	}
 	pop3_auth_reset(s);
-	s->mech_name = mech == SASL_MECH_PLAIN ? "plain" : "login";
+	s->mech_name = sasl_mech_log_name(mech);
 	const char *ir = cmd->nargs > 1 ? cmd->args[1] : NULL;
-	sasl_result(s, sasl_start(&s->sasl, mech, ir, ir ? strlen(ir) : 0));
+	unsigned char cb[SASL_CB_MAX];
+	struct sasl_peer peer = {.pool = s->env->auth, .ip = conn_peer_ip(s->conn), .cb = cb};
+	peer.cb_type = conn_channel_binding(s->conn, cb, sizeof cb, &peer.cb_len);
+	sasl_result(s, sasl_start_peer(&s->sasl, mech, ir, ir ? strlen(ir) : 0, &peer));
+	explicit_bzero(cb, sizeof cb);
 	if (ir)
 		memset(cmd->args[1], 0, strlen(cmd->args[1]));
 }

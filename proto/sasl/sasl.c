@@ -13,98 +13,86 @@
  * inside a name or password (a NUL there would let "alice\0junk" compare
  * equal to "alice" further down, in C strings). */
 #include "proto/sasl/sasl.h"
-#include "lib/base64.h"
+#include "proto/sasl/scram.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int b64val(unsigned char c)
-{
-	return base64_value(c, '/');
-}
-
-long sasl_base64_decode(const char *in, size_t len, unsigned char *out, size_t outcap)
-{
-	size_t o = 0;
-
-	if (len % 4 != 0)
-		return -1;
-	for (size_t i = 0; i < len; i += 4) {
-		int v[4];
-		int pad = 0;
-		for (int k = 0; k < 4; k++) {
-			unsigned char c = (unsigned char)in[i + k];
-			if (c == '=') {
-				/* padding only in the last quantum, at its end */
-				if (i + 4 != len || k < 2)
-					return -1;
-				pad++;
-				v[k] = 0;
-				continue;
-			}
-			if (pad)
-				return -1;
-			v[k] = b64val(c);
-			if (v[k] < 0)
-				return -1;
-		}
-		unsigned n = ((unsigned)v[0] << 18) | ((unsigned)v[1] << 12) |
-		             ((unsigned)v[2] << 6) | (unsigned)v[3];
-		int bytes = 3 - pad;
-		/* Non-canonical encodings (stray bits under the padding). */
-		if ((pad == 1 && (v[2] & 0x3)) || (pad == 2 && (v[1] & 0xf)))
-			return -1;
-		if (o + (size_t)bytes > outcap)
-			return -1;
-		out[o++] = (unsigned char)(n >> 16);
-		if (bytes > 1)
-			out[o++] = (unsigned char)(n >> 8);
-		if (bytes > 2)
-			out[o++] = (unsigned char)n;
-	}
-	return (long)o;
-}
-
-long sasl_base64_encode(const unsigned char *in, size_t len, char *out, size_t outcap)
-{
-	size_t need = (len + 2) / 3 * 4 + 1;
-	size_t o = 0;
-
-	if (outcap < need)
-		return -1;
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned n = (unsigned)in[i] << 16;
-		if (i + 1 < len)
-			n |= (unsigned)in[i + 1] << 8;
-		if (i + 2 < len)
-			n |= in[i + 2];
-		out[o++] = b64chars[(n >> 18) & 63];
-		out[o++] = b64chars[(n >> 12) & 63];
-		out[o++] = i + 1 < len ? b64chars[(n >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? b64chars[n & 63] : '=';
-	}
-	out[o] = '\0';
-	return (long)o;
-}
+/* Strongest first: the order of the advertised lists. */
+static const struct {
+	enum sasl_mech mech;
+	const char *name;
+	bool plus;
+} mechs[] = {
+    {SASL_MECH_SCRAM_SHA256_PLUS, "SCRAM-SHA-256-PLUS", true},
+    {SASL_MECH_SCRAM_SHA256, "SCRAM-SHA-256", false},
+    {SASL_MECH_SCRAM_SHA1_PLUS, "SCRAM-SHA-1-PLUS", true},
+    {SASL_MECH_SCRAM_SHA1, "SCRAM-SHA-1", false},
+    {SASL_MECH_PLAIN, "PLAIN", false},
+    {SASL_MECH_LOGIN, "LOGIN", false},
+};
 
 enum sasl_mech sasl_mech_parse(const char *name, size_t len)
 {
-	if (len == 5 && strncasecmp(name, "PLAIN", 5) == 0)
-		return SASL_MECH_PLAIN;
-	if (len == 5 && strncasecmp(name, "LOGIN", 5) == 0)
-		return SASL_MECH_LOGIN;
+	for (size_t i = 0; i < sizeof mechs / sizeof mechs[0]; i++)
+		if (strlen(mechs[i].name) == len && strncasecmp(name, mechs[i].name, len) == 0)
+			return mechs[i].mech;
 	return SASL_MECH_NONE;
+}
+
+const char *sasl_mech_log_name(enum sasl_mech mech)
+{
+	static const char *const names[] = {
+	    [SASL_MECH_PLAIN] = "plain",
+	    [SASL_MECH_LOGIN] = "login",
+	    [SASL_MECH_SCRAM_SHA1] = "scram-sha-1",
+	    [SASL_MECH_SCRAM_SHA1_PLUS] = "scram-sha-1-plus",
+	    [SASL_MECH_SCRAM_SHA256] = "scram-sha-256",
+	    [SASL_MECH_SCRAM_SHA256_PLUS] = "scram-sha-256-plus",
+	};
+	return mech > 0 && mech <= SASL_MECH_SCRAM_SHA256_PLUS ? names[mech] : "none";
+}
+
+const char *sasl_mech_name(enum sasl_mech mech)
+{
+	for (size_t i = 0; i < sizeof mechs / sizeof mechs[0]; i++)
+		if (mechs[i].mech == mech)
+			return mechs[i].name;
+	return "NONE";
+}
+
+bool sasl_is_scram(enum sasl_mech mech)
+{
+	return mech >= SASL_MECH_SCRAM_SHA1 && mech <= SASL_MECH_SCRAM_SHA256_PLUS;
+}
+
+const char *sasl_mech_list_sep(bool plus, const char *sep, char *buf, size_t len)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof mechs / sizeof mechs[0]; i++) {
+		if (mechs[i].plus && !plus)
+			continue;
+		int n = snprintf(buf + o, len - o, "%s%s", o ? sep : "", mechs[i].name);
+		if (n < 0 || (size_t)n >= len - o) {
+			buf[o] = '\0';
+			break;
+		}
+		o += (size_t)n;
+	}
+	return buf;
 }
 
 const char *sasl_mech_list(void)
 {
-	return "PLAIN LOGIN";
+	return "SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN";
 }
 
 void sasl_clear(struct sasl *s)
 {
+	scram_free(s->scram);
 	/* volatile-free wipe that the compiler may not drop: explicit_bzero
 	 * is in glibc >= 2.25. */
 	explicit_bzero(s, sizeof *s);
@@ -112,26 +100,8 @@ void sasl_clear(struct sasl *s)
 
 static void set_challenge(struct sasl *s, const char *b64)
 {
-	strcpy(s->challenge, b64);
-}
-
-/* Decode a response into buf. "=" is the empty response (RFC 4954 4). */
-static enum sasl_status decode(const char *resp, size_t len, unsigned char *buf, size_t cap,
-                               size_t *out)
-{
-	long n;
-
-	if (len == 1 && resp[0] == '*')
-		return SASL_CANCELLED;
-	if (len == 1 && resp[0] == '=') {
-		*out = 0;
-		return SASL_DONE;
-	}
-	n = sasl_base64_decode(resp, len, buf, cap);
-	if (n < 0)
-		return (len / 4 * 3 > cap) ? SASL_EPROTO : SASL_EBASE64;
-	*out = (size_t)n;
-	return SASL_DONE;
+	strcpy(s->challenge_buf, b64);
+	s->challenge = s->challenge_buf;
 }
 
 static enum sasl_status plain_message(struct sasl *s, const unsigned char *m, size_t n)
@@ -174,9 +144,11 @@ static enum sasl_status login_field(char *dst, size_t max, const unsigned char *
 
 static enum sasl_status feed(struct sasl *s, const char *resp, size_t len)
 {
+	if (sasl_is_scram(s->mech))
+		return scram_feed(s, resp, len);
 	unsigned char buf[SASL_USER_MAX + SASL_PASS_MAX + SASL_USER_MAX + 8];
 	size_t n = 0;
-	enum sasl_status st = decode(resp, len, buf, sizeof buf, &n);
+	enum sasl_status st = sasl_decode(resp, len, buf, sizeof buf, &n);
 
 	if (st != SASL_DONE)
 		goto out;
@@ -206,10 +178,23 @@ out:
 	return st;
 }
 
-enum sasl_status sasl_start(struct sasl *s, enum sasl_mech mech, const char *initial, size_t len)
+enum sasl_status sasl_start_peer(struct sasl *s, enum sasl_mech mech, const char *initial,
+                                 size_t len, const struct sasl_peer *peer)
 {
 	memset(s, 0, sizeof *s);
 	s->mech = mech;
+	if (peer) {
+		s->pool = peer->pool;
+		snprintf(s->ip, sizeof s->ip, "%s", peer->ip ? peer->ip : "");
+	}
+	if (sasl_is_scram(mech)) {
+		if (scram_begin(s, peer) < 0)
+			return SASL_EPROTO;
+		if (initial)
+			return feed(s, initial, len);
+		set_challenge(s, "");
+		return SASL_CHALLENGE;
+	}
 	if (mech != SASL_MECH_PLAIN && mech != SASL_MECH_LOGIN)
 		return SASL_EPROTO;
 	if (initial)
@@ -221,7 +206,19 @@ enum sasl_status sasl_start(struct sasl *s, enum sasl_mech mech, const char *ini
 	return SASL_CHALLENGE;
 }
 
+enum sasl_status sasl_start(struct sasl *s, enum sasl_mech mech, const char *initial, size_t len)
+{
+	return sasl_start_peer(s, mech, initial, len, NULL);
+}
+
 enum sasl_status sasl_step(struct sasl *s, const char *resp, size_t len)
 {
 	return feed(s, resp, len);
+}
+
+struct auth_req *sasl_auth_check(struct sasl *s, auth_done_fn done, void *ud)
+{
+	if (sasl_is_scram(s->mech))
+		return scram_check(s, done, ud);
+	return auth_check(s->pool, s->ip, s->user, s->pass, done, ud);
 }

@@ -27,6 +27,7 @@
 #include "proto/smtp/session.h"
 #include "lib/metrics.h"
 #include "mime/header.h"
+#include "mime/msgid.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@
 #include "store/entries.h"
 #include "store/mail.h"
 #include "store/store.h"
+#include "store/threads.h"
 
 static struct store_rd *reader(struct smtp_session *s)
 {
@@ -219,12 +221,16 @@ struct smtp_job {
 	struct dsn_rcpt *delivered;
 	size_t ndelivered;
 	const char *hostname;
+	/* Message-ID and references, read on the loop (store/threads.h) */
+	struct mime_thread_ids *tids;
+	struct store_thread_keys thread;
 };
 
 static void job_free(struct smtp_job *j)
 {
 	free(j->local_data);
 	free(j->remote_data);
+	free(j->tids);
 	free(j->mail_from);
 	free(j->envid);
 	free(j->local);
@@ -300,6 +306,7 @@ static int job_run(struct store_tx *tx, void *arg)
 		    .nlocal = j->nlocal,
 		    .uids = j->uids,
 		    .modseqs = j->modseqs,
+		    .thread = j->tids ? &j->thread : NULL,
 		};
 		rc = store_deliver(tx, &d);
 		if (rc < 0)
@@ -519,6 +526,14 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 		                      t->msg.buf ? t->msg.buf : "", t->msg.len, &j->local_len);
 		if (!j->local_data)
 			goto oom;
+		if (!(j->tids = malloc(sizeof *j->tids)))
+			goto oom;
+		mime_thread_ids_read(j->local_data, j->local_len, j->tids);
+		j->thread = (struct store_thread_keys){
+		    .message_id = j->tids->message_id,
+		    .parents = j->tids->parents,
+		    .nparents = j->tids->nparents,
+		};
 	}
 	if (j->nremote) {
 		j->remote_data = join3("", 0, received, nrecv, t->msg.buf ? t->msg.buf : "",

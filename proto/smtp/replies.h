@@ -21,6 +21,7 @@ enum smtp_reply_id {
 	SMTP_R_RCPT_OK,         /* 250 2.1.5 */
 	SMTP_R_QUEUED,          /* 250 2.0.0, detail = "Ok: queued as <id>" */
 	SMTP_R_CHUNK_OK,        /* 250 2.0.0, BDAT chunk received */
+	SMTP_R_BURL_MORE,       /* 250 2.5.0, a BURL without LAST resolved (RFC 4468 6) */
 	SMTP_R_VRFY,            /* 252 2.5.0 */
 	SMTP_R_VRFY_OK,         /* 250 2.1.5, detail = <address> ([smtp] vrfy = true) */
 	SMTP_R_EXPN,            /* 502 5.5.1 */
@@ -61,6 +62,11 @@ enum smtp_reply_id {
 	SMTP_R_BARE_NEWLINE,    /* 554 5.5.2 */
 	SMTP_R_BAD_CONTENT,     /* 554 5.6.0 (NUL, broken header, empty message) */
 	SMTP_R_EARLY_TALKER,    /* 554 5.5.1 */
+	SMTP_R_BURL_NO_RCPT,    /* 554 5.5.0 BURL and no recipient accepted */
+	SMTP_R_BURL_TOO_BIG,    /* 554 5.3.4 the message after the URL is over SIZE */
+	SMTP_R_BURL_FAILED,     /* 554 5.6.6 the URL named nothing that could be read */
+	SMTP_R_BURL_AUTH,       /* 554 5.7.0 the URL's URLAUTH did not verify */
+	SMTP_R_BURL_TRUST,      /* 554 5.7.8 the URL names another server */
 	SMTP_R_PARAM_UNKNOWN,   /* 555 5.5.4 */
 	SMTP_R_COUNT
 };

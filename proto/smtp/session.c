@@ -38,6 +38,13 @@
  * completion that arrives later still publishes its notifications (the
  * mail is delivered) but sends nothing.
  *
+ * BURL (RFC 4468): on a submission listener an authenticated client may
+ * send, in place of DATA or between BDAT chunks, the URLAUTH URL of a
+ * message (or part) in its IMAP mailboxes. tern is the IMAP server too,
+ * so the URL is checked and read here, from the same store
+ * (mailurl/urlauth.h), never over a connection; only URLs that name this
+ * server's host name are taken.
+ *
  * States
  * ------
  *       (greeting delay, skipped by a greet pass; input here = early talker
@@ -68,11 +75,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "proto/common/env.h"
 #include "proto/common/session.h"
 #include "net/conn.h"
 #include "lib/log.h"
+#include "mailurl/url.h"
+#include "mailurl/urlauth.h"
 #include "store/accounts.h"
 #include "store/store.h"
 
@@ -211,6 +221,7 @@ struct cmd_ctx {
 	size_t initial_len;
 	uint64_t bdat_size;
 	bool bdat_last;
+	struct mailurl *burl; /* BURL's URL, parsed */
 };
 
 struct smtp_command {
@@ -280,6 +291,13 @@ static bool auth_advertised(const struct smtp_session *s)
 	return s->auth_offered && proto_auth_allowed(s->env, s->c) && !s->authenticated;
 }
 
+/* BURL: to authenticated sessions of a submission listener, whose URLs
+ * this process can resolve (it has the store IMAP serves). */
+static bool burl_offered(const struct smtp_session *s)
+{
+	return s->submission && s->authenticated && s->env->store;
+}
+
 static void proceed_ehlo(struct smtp_session *s, struct cmd_ctx *x)
 {
 	char buf[1024];
@@ -302,8 +320,18 @@ static void proceed_ehlo(struct smtp_session *s, struct cmd_ctx *x)
 	lines[nl++] = "DSN";
 	if (starttls_offered(s))
 		lines[nl++] = "STARTTLS";
-	if (auth_advertised(s))
-		lines[nl++] = "AUTH PLAIN LOGIN";
+	char auth_line_buf[200];
+	if (auth_advertised(s)) {
+		unsigned char cb[SASL_CB_MAX];
+		size_t cblen = 0;
+		bool plus = conn_channel_binding(s->c, cb, sizeof cb, &cblen) != NULL;
+		explicit_bzero(cb, sizeof cb);
+		memcpy(auth_line_buf, "AUTH ", 5);
+		sasl_mech_list_sep(plus, " ", auth_line_buf + 5, sizeof auth_line_buf - 5);
+		lines[nl++] = auth_line_buf;
+	}
+	if (burl_offered(s))
+		lines[nl++] = "BURL imap";
 	lines[nl++] = "HELP";
 	for (size_t i = 0; i < nl; i++) {
 		int w = snprintf(buf + n, sizeof buf - n, "250%c%s\r\n", i + 1 < nl ? '-' : ' ',
@@ -541,6 +569,90 @@ static void proceed_bdat(struct smtp_session *s, struct cmd_ctx *x)
 	conn_read_block(s->c, x->bdat_size);
 }
 
+static void end_of_data(struct smtp_session *s);
+
+/* BURL <imap-url> [LAST]: only where EHLO offers it (elsewhere it is an
+ * unknown command). The URL is parsed here; sequence errors and the
+ * URL's checks are proceed_burl's. */
+static enum smtp_reply_id check_burl(struct smtp_session *s, struct cmd_ctx *x)
+{
+	static struct mailurl u; /* the loop thread's: one command at a time */
+	if (!s->submission || !s->env->store)
+		return SMTP_R_UNKNOWN_CMD;
+	if (!s->authenticated)
+		return SMTP_R_AUTH_REQUIRED;
+	size_t ulen = 0;
+	while (ulen < x->len && x->arg[ulen] != ' ')
+		ulen++;
+	x->bdat_last = false;
+	if (ulen < x->len) {
+		if (x->len - ulen == 5 && strncasecmp(x->arg + ulen, " LAST", 5) == 0)
+			x->bdat_last = true;
+		else
+			return SMTP_R_SYNTAX;
+	}
+	if (ulen == 0 || mailurl_parse(x->arg, ulen, &u) < 0) {
+		x->detail = "Syntax: BURL imap-url [LAST]";
+		return SMTP_R_SYNTAX;
+	}
+	x->len = ulen;
+	x->burl = &u;
+	return SMTP_R_OK;
+}
+
+static void proceed_burl(struct smtp_session *s, struct cmd_ctx *x)
+{
+	const struct mailurl *u = x->burl;
+	if (s->state == SMTP_S_READY || s->state == SMTP_S_CONNECTED) {
+		smtp_reply(s, SMTP_R_BAD_SEQUENCE, "Valid RCPT TO required before BURL");
+		return;
+	}
+	if (s->state == SMTP_S_MAIL) { /* every RCPT failed: the URL is not read */
+		to_idle(s);
+		smtp_reply(s, SMTP_R_BURL_NO_RCPT, NULL);
+		return;
+	}
+	enum smtp_reply_id r = SMTP_R_OK;
+	const char *host = s->env->hostname[0] ? s->env->hostname : "localhost";
+	struct buf data = {0};
+	if (!u->has_server || strcasecmp(u->host, host) != 0) {
+		r = SMTP_R_BURL_TRUST;
+	} else {
+		start_body(s);
+		conn_set_idle_timeout(s->c, command_timeout_ms(s));
+		struct mailurl_requester who = {.address = s->acct.address, .submit = true};
+		size_t room =
+		    s->txn.msg.max > s->txn.msg.seen ? s->txn.msg.max - s->txn.msg.seen : 0;
+		int rc = mailurl_urlauth_fetch(store_reader(s->env->store), x->arg, x->len, u,
+		                               (int64_t)time(NULL), &who, room, NULL, &data);
+		if (rc == -EACCES)
+			r = SMTP_R_BURL_AUTH;
+		else if (rc == -E2BIG)
+			r = SMTP_R_BURL_TOO_BIG;
+		else if (rc < 0)
+			r = SMTP_R_BURL_FAILED;
+		else if (mime_spool_append(&s->txn.msg, data.data ? data.data : "", data.len) < 0 ||
+		         s->txn.msg.no_space)
+			r = SMTP_R_NO_SPACE;
+		else if (mime_spool_too_big(&s->txn.msg))
+			r = SMTP_R_BURL_TOO_BIG;
+		LOGS(s, LOG_INFO, "event=burl id=%s bytes=%zu rc=%d", s->txn.id, data.len, rc);
+	}
+	buf_free(&data);
+	if (r != SMTP_R_OK) { /* RFC 4468 3.2: the whole transaction fails */
+		to_idle(s);
+		smtp_reply(s, r, NULL);
+		return;
+	}
+	s->txn.bdat = true;
+	if (x->bdat_last) {
+		end_of_data(s);
+		return;
+	}
+	smtp_enter_state(s, SMTP_S_BDAT_WAIT);
+	smtp_reply(s, SMTP_R_BURL_MORE, NULL);
+}
+
 static void proceed_rset(struct smtp_session *s, struct cmd_ctx *x)
 {
 	to_idle(s);
@@ -696,13 +808,12 @@ static void auth_status(struct smtp_session *s, enum sasl_status st)
 		return;
 	case SASL_DONE:
 		LOGS(s, LOG_DEBUG, "event=auth_check mech=%s user=%s",
-		     s->auth_mech == SASL_MECH_PLAIN ? "plain" : "login",
+		     sasl_mech_log_name(s->auth_mech),
 		     log_kv_escape(esc, sizeof esc, s->sasl.user, strlen(s->sasl.user)));
 		smtp_enter_state(s, SMTP_S_AUTH_CHECK);
 		smtp_session_ref(s);
 		conn_pause(s->c);
-		s->auth_req = auth_check(s->env->auth, conn_peer_ip(s->c), s->sasl.user,
-		                         s->sasl.pass, auth_result, s);
+		s->auth_req = sasl_auth_check(&s->sasl, auth_result, s);
 		if (!s->auth_req) {
 			sasl_clear(&s->sasl);
 			conn_resume(s->c);
@@ -742,7 +853,12 @@ static void auth_status(struct smtp_session *s, enum sasl_status st)
 static void proceed_auth(struct smtp_session *s, struct cmd_ctx *x)
 {
 	s->auth_mech = x->mech;
-	auth_status(s, sasl_start(&s->sasl, x->mech, x->initial, x->initial_len));
+	unsigned char cb[SASL_CB_MAX];
+	struct sasl_peer peer = {.pool = s->env->auth, .ip = conn_peer_ip(s->c), .cb = cb};
+	peer.cb_type = conn_channel_binding(s->c, cb, sizeof cb, &peer.cb_len);
+	enum sasl_status st = sasl_start_peer(&s->sasl, x->mech, x->initial, x->initial_len, &peer);
+	explicit_bzero(cb, sizeof cb);
+	auth_status(s, st);
 }
 
 static void auth_result(void *ud, enum auth_result result, const struct auth_account *acct)
@@ -765,7 +881,7 @@ static void auth_result(void *ud, enum auth_result result, const struct auth_acc
 		s->acct = *acct;
 		conn_clear_deadline(s->c); /* logged in: only the idle timeout now */
 		LOGS(s, LOG_INFO, "event=auth result=ok mech=%s user=%s",
-		     s->auth_mech == SASL_MECH_PLAIN ? "plain" : "login", esc);
+		     sasl_mech_log_name(s->auth_mech), esc);
 		smtp_reply(s, SMTP_R_AUTH_OK, NULL);
 		break;
 	case AUTH_FAIL:
@@ -805,6 +921,7 @@ static const struct smtp_command commands[] = {
     {"RCPT", ST(MAIL) | ST(RCPT), "Need MAIL before RCPT", check_rcpt, proceed_rcpt},
     {"DATA", ST(RCPT), "Need RCPT before DATA", check_no_arg, proceed_data},
     {"BDAT", ST_LINE, NULL, check_bdat, proceed_bdat},
+    {"BURL", ST_LINE, NULL, check_burl, proceed_burl},
     {"RSET", ST_LINE, NULL, check_no_arg, proceed_rset},
     {"NOOP", ST_LINE, NULL, check_any, proceed_noop},
     {"QUIT", ST_LINE, NULL, check_no_arg, proceed_quit},
@@ -830,7 +947,7 @@ static const char *sequence_text(const struct smtp_session *s, const struct smtp
 	if (s->state == SMTP_S_CONNECTED)
 		return "Send HELO/EHLO first";
 	if (s->state == SMTP_S_BDAT_WAIT)
-		return "Only BDAT, RSET, NOOP or QUIT during BDAT";
+		return "Only BDAT, BURL, RSET, NOOP or QUIT during BDAT";
 	if (!strcmp(cmd->verb, "MAIL"))
 		return "Nested MAIL command";
 	if (!strcmp(cmd->verb, "AUTH"))
@@ -871,9 +988,10 @@ static void dispatch(struct smtp_session *s, const char *line, size_t len)
 		smtp_reply(s, SMTP_R_BAD_SEQUENCE, sequence_text(s, cmd));
 		return;
 	}
-	/* The BDAT_WAIT state only admits BDAT, RSET, NOOP and QUIT. */
+	/* The BDAT_WAIT state only admits BDAT, BURL, RSET, NOOP and QUIT. */
 	if (s->state == SMTP_S_BDAT_WAIT && strcmp(cmd->verb, "BDAT") &&
-	    strcmp(cmd->verb, "RSET") && strcmp(cmd->verb, "NOOP") && strcmp(cmd->verb, "QUIT")) {
+	    strcmp(cmd->verb, "BURL") && strcmp(cmd->verb, "RSET") && strcmp(cmd->verb, "NOOP") &&
+	    strcmp(cmd->verb, "QUIT")) {
 		smtp_reply(s, SMTP_R_BAD_SEQUENCE, sequence_text(s, cmd));
 		return;
 	}

@@ -38,12 +38,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct imap_search q;
 		const char *err;
 		if (imap_search_parse(cmd->args, cmd->nargs, &cmd->arena, &q, &err) == 0) {
+			q.now = 1700000000; /* OLDER/YOUNGER */
 			struct imap_search_msg m = {.seq = 1,
 			                            .uid = 1,
+			                            .internal_date = 1699990000,
 			                            .keywords = "a b",
 			                            .sent_day = IMAP_NO_DAY,
 			                            .headers = "From: x\nSubject: y\n"};
 			(void)imap_search_match(&q, q.root, &m);
+			/* what the RETURN options ask of a result of 5 */
+			size_t from, to;
+			if (q.ret & IMAP_SEARCH_RET_PARTIAL) {
+				imap_partial_slice(&q.partial, 5, &from, &to);
+				if (from > to || to > 5)
+					abort();
+			}
 		}
 		imap_cmd_free(&cmd);
 	}

@@ -3,7 +3,9 @@
  *
  * Why this target exists: fuzz_imap_parser and fuzz_imap_search cover the
  * parsers, but the command handlers (FETCH sections and partials, STORE,
- * COPY/MOVE, EXPUNGE, SEARCH, SORT, THREAD, APPEND literals, IDLE, ENABLE
+ * COPY/MOVE, EXPUNGE, SEARCH (SAVE/$, PARTIAL, UPDATE contexts told by
+ * other commands' flushes, CANCELUPDATE), SORT, THREAD, APPEND literals
+ * (MULTIAPPEND, CATENATE, REPLACE), IDLE, ENABLE
  * CONDSTORE/QRESYNC, SELECT with QRESYNC, RENAME/DELETE, STATUS, quotas,
  * COMPRESS) and their sequencing (AGAIN/ASYNC, store commits, pipelined
  * input behind a literal, a close while a job runs) only run in a session.
@@ -135,6 +137,9 @@ static void configure(struct harness_variant *v, size_t i)
 		cfg->imap.max_line = 1024;
 		cfg->imap.max_literal = 1024;
 		cfg->imap.max_errors = 5;
+		cfg->imap.metadata_max_size = 1024;
+		cfg->imap.metadata_max_entries = 10;
+		cfg->imap.metadata_max_account_entries = 10;
 	}
 	if (f & V_BACKPRESSURE)
 		v->max_output = 64;
@@ -397,15 +402,23 @@ static const char *const tokens[] = {
     "SUBSCRIBE ",
     "LIST ",
     "SORT (REVERSE SUBJECT DISPLAYFROM DATE) UTF-8 ",
+    "RETURN (PARTIAL -1:-2 SAVE) ",
     "ENABLE ",
-    "GETQUOTAROOT INBOX",
+    "GETQUOTAROOT INBOX\r\na GETMETADATA (DEPTH infinity MAXSIZE 5) \"\" (/shared "
+    "/private/vendor/x/y)\r\na SETMETADATA INBOX (/private/comment ",
+    /* CATENATE, then a REPLACE for what follows */
+    "a APPEND INBOX CATENATE (URL \"/INBOX/;UID=1/;SECTION=1.MIME\" TEXT {2+}\r\nhi "
+    "URL \"/INBOX;UIDVALIDITY=1/;UID=2/;PARTIAL=3.9\")\r\na REPLACE 1 INBOX ",
     "THREAD REFERENCES UTF-8 ",
-    "SETQUOTA \"\" (STORAGE 1)",
-    "CHECK",
-    "CLOSE",
+    /* CANCELUPDATE (every tag is "a"), ACL (read-only) and CREATE (USE ...)
+     * (RFC 5267, 4314, 6154) */
+    "CANCELUPDATE \"a\"\r\na MYRIGHTS INBOX\r\na GETACL Work\r\na LISTRIGHTS INBOX x\r\n"
+    "a SETACL Work x +lr\r\na DELETEACL Work x\r\na CREATE Spam (USE (\\Junk \\All))\r\n"
+    "a CREATE S2 (USE ())",
     "UNSELECT",
-    "NAMESPACE",
-    "CAPABILITY",
+    "UNAUTHENTICATE",
+    "RETURN (UPDATE COUNT) ",
+    "(UID) (PARTIAL 1:2)",
     "LOGOUT",
     /* 0xa0: login and session */
     "a LOGIN " USER " pw\r\n",
@@ -454,7 +467,7 @@ static const char *const tokens[] = {
     "BODY[TEXT]<5.20>",
     "BODY.PEEK[3.1]",
     "BODY[3.HEADER]",
-    "(RFC822.SIZE INTERNALDATE RFC822.HEADER BODY)",
+    "(RFC822.SIZE INTERNALDATE RFC822.HEADER BODY EMAILID THREADID SAVEDATE PREVIEW (LAZY))",
     "FULL",
     "(MODSEQ) (CHANGEDSINCE 1)",
     "(FLAGS) (CHANGEDSINCE 1 VANISHED)",
@@ -469,12 +482,12 @@ static const char *const tokens[] = {
     "BODY hello",
     "TEXT world",
     "HEADER Content-Type multipart",
-    "SINCE 1-Jan-2020 BEFORE 1-Feb-2030",
+    "SINCE 1-Jan-2020 BEFORE 1-Feb-2030 YOUNGER 99999 OLDER 1",
     "LARGER 100 SMALLER 10000",
     "MODSEQ 1",
     "CHARSET UTF-8 ",
     "RETURN (MIN MAX COUNT ALL SAVE) ",
-    "(OR KEYWORD $Fuzz SENTON 1-Jan-2024)",
+    "(OR KEYWORD $Fuzz SENTON 1-Jan-2024 SAVEDON 1-Jan-2024 EMAILID M1 THREADID T2)",
     /* 0xe0: flags, STORE, STATUS, LIST */
     "+FLAGS (\\Seen)",
     "-FLAGS.SILENT (\\Deleted)",
@@ -484,11 +497,11 @@ static const char *const tokens[] = {
     "\\Deleted",
     "(\\Answered \\Draft) ",
     "\"1-Jan-2024 00:00:00 +0000\" ",
-    "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ RECENT)",
+    "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ RECENT MAILBOXID)",
     "\"\" \"*\"",
     "\"\" %",
     "(SPECIAL-USE) \"\" *",
-    "\"\" * RETURN (CHILDREN STATUS (MESSAGES UNSEEN))",
+    "\"\" * RETURN (CHILDREN MYRIGHTS STATUS (MESSAGES UNSEEN MAILBOXID))",
     "(QRESYNC (1 1 1:5 (1:3 1:3)))",
     "a UID FETCH 1:* (BODY.PEEK[] BINARY.PEEK[1.1] BODYSTRUCTURE ENVELOPE)\r\n",
     "a FETCH 1:* (BODY[1.2] BINARY[2] BINARY[3.2] BODY[3.TEXT]<0.7> UID)\r\n",

@@ -1,5 +1,5 @@
 /* fuzz_mime: arbitrary bytes through everything mime/ offers, and through
- * the IMAP renderings of its tree (proto/imap/render.c, section.c).
+ * the IMAP renderings of its tree (proto/imap/render.c) and mime/section.c.
  *
  * Parse, then check the tree's invariants (offsets nested and in range,
  * sizes and line counts consistent with the bytes, depth and part limits),
@@ -9,8 +9,9 @@
  * keys, msg-ids; read back and threaded), and run the address and RFC 2047
  * parsers on the raw input.  Every walk is iterative: the tree may be MIME_MAX_DEPTH deep. */
 #include "mime/mime.h"
+#include "mime/msgid.h"
 #include "proto/imap/render.h"
-#include "proto/imap/section.h"
+#include "mime/section.h"
 #include "proto/imap/sort_keys.h"
 #include "proto/imap/thread.h"
 
@@ -196,7 +197,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	buf_reset(&b);
 	mime_searchable_text(m, MIME_TEXT_HEADERS | MIME_TEXT_BODY, 1 << 20, &b);
+	/* RFC 8970's preview: bounded, and whole UTF-8 characters */
+	buf_reset(&b);
+	if (mime_preview(m, &b) == 0) {
+		size_t chars = 0;
+		for (size_t i = 0; i < b.len; i++)
+			chars += ((unsigned char)b.data[i] & 0xc0) != 0x80;
+		if (chars > MIME_PREVIEW_CHARS)
+			abort();
+	}
 	mime_free(&m);
+	/* the threading keys (mime/msgid.h): bounded whatever the header */
+	struct mime_thread_ids *t = malloc(sizeof *t);
+	if (t) {
+		mime_thread_ids_read(raw, size, t);
+		if (t->nparents > MIME_MSGID_MAX_PARENTS ||
+		    (t->message_id && strlen(t->message_id) > MIME_MSGID_MAX))
+			abort();
+		free(t);
+	}
 
 	size_t small = size < 4096 ? size : 4096;
 	struct mime_address *a;

@@ -8,10 +8,19 @@
 #include <string.h>
 
 #include "proto/sasl/sasl.h"
+#include "proto/sasl/scram.h"
 #include "proto/smtp/address.h"
 #include "proto/smtp/message.h"
 #include "mime/header.h"
 #include "mime/spool.h"
+
+static int fuzz_scram_keys(const char *user, enum hmac_hash h, struct scram_keys *out)
+{
+	static const unsigned char salt[] = "fuzz-salt";
+	if (strcmp(user, "user") != 0)
+		return -1;
+	return scram_keys_derive(h, "pencil", salt, sizeof salt - 1, 1, out);
+}
 
 static int count_cb(void *ud, const char *a, size_t n)
 {
@@ -78,13 +87,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 4: {
+		/* Any mechanism (SCRAM's with the test nonce "SNONCE" and the
+		 * keys of user/pencil at one iteration, -PLUS with a fake
+		 * tls-unique), then up to four response lines. */
+		static const enum sasl_mech mechs[8] = {
+		    SASL_MECH_PLAIN,           SASL_MECH_LOGIN,        SASL_MECH_SCRAM_SHA1,
+		    SASL_MECH_SCRAM_SHA1_PLUS, SASL_MECH_SCRAM_SHA256, SASL_MECH_SCRAM_SHA256_PLUS,
+		    SASL_MECH_SCRAM_SHA256,    SASL_MECH_PLAIN,
+		};
+		static const unsigned char cb[12] = "finished-msg";
+		struct sasl_peer peer = {
+		    .cb_type = (sel & 0x40) ? "tls-unique" : NULL, .cb = cb, .cb_len = sizeof cb};
 		struct sasl sa;
-		enum sasl_mech mech = (sel & 0x8) ? SASL_MECH_LOGIN : SASL_MECH_PLAIN;
+		sasl_scram_test_nonce = "SNONCE";
+		sasl_scram_test_keys = fuzz_scram_keys;
 		const char *nl = memchr(s, '\n', n);
 		size_t first = nl ? (size_t)(nl - s) : n;
-		enum sasl_status st = sasl_start(&sa, mech, (sel & 0x10) ? s : NULL, first);
-		if (st == SASL_CHALLENGE && nl)
-			sasl_step(&sa, nl + 1, n - first - 1);
+		enum sasl_status st = sasl_start_peer(&sa, mechs[(sel >> 3) & 7],
+		                                      (sel & 0x80) ? s : NULL, first, &peer);
+		for (int i = 0; i < 4 && st == SASL_CHALLENGE && nl; i++) {
+			const char *line = nl + 1;
+			size_t left = n - (size_t)(line - s);
+			nl = memchr(line, '\n', left);
+			st = sasl_step(&sa, line, nl ? (size_t)(nl - line) : left);
+		}
 		sasl_clear(&sa);
 		break;
 	}

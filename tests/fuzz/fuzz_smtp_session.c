@@ -2,7 +2,7 @@
  *
  * Why this target exists: fuzz_smtp_address covers the pure parsers, but
  * SMTP servers break in their sequencing: a reply owed after an
- * asynchronous step, a mode switch (DATA, BDAT, STARTTLS) in the middle of
+ * asynchronous step, a mode switch (DATA, BDAT, BURL, STARTTLS) in the middle of
  * pipelined input, a session that closes while a store job or a password
  * check is still running. So this target runs the real thing: conn,
  * framing, the session state machine, SASL, the store writer thread and
@@ -353,8 +353,9 @@ static const char *const tokens[] = {
     "BDAT 99999999999999999999\r\n",
     "EHLO [127.0.0.1]\r\n",
     "HELO\r\n",
-    "RSET x\r\n",
-    "STARTTLS x\r\n",
+    "BURL imap://user%40" DOMAIN "@localhost/INBOX;uidvalidity=1/;uid=1/;section=1;urlauth="
+    "submit+user%40" DOMAIN ":internal:0123456789abcdef0123456789abcdef01234567 LAST\r\n",
+    "BURL ",
     "GET / HTTP/1.1\r\n",
     "\r\n.\r\nQUIT\r\n",
     "DATA\r\nFrom: " USER "\r\nSubject: x\r\n\r\nbody\r\n.\r\n",

@@ -157,16 +157,28 @@ def imap_login(t, user, password):
         return False
 
 
+def scram_keys(t, address):
+    db = t.db()
+    row = db.execute("SELECT scram_sha1, scram_sha256 FROM accounts WHERE address = ?",
+                     (address,)).fetchone()
+    db.close()
+    return row
+
+
 def test_user_made_over_the_api_logs_in_over_imap(api):
     t = api
     st, _, _ = call(t, "POST", "/api/admin/users", {"address": "bo@example.test", "password": PW})
     assert st == 201
+    keys = scram_keys(t, "bo@example.test")  # made with the hash, before any login
+    assert keys[0].startswith("4096,") and keys[1].startswith("4096,")
     assert imap_login(t, "bo@example.test", PW)
     assert not imap_login(t, "bo@example.test", PW + "x")
 
     new = "an0ther long password"
     st, _, _ = call(t, "POST", "/api/admin/users/bo@example.test/password", {"password": new})
     assert st == 204
+    new_keys = scram_keys(t, "bo@example.test")
+    assert new_keys[1].startswith("4096,") and new_keys != keys
     assert imap_login(t, "bo@example.test", new)
     assert not imap_login(t, "bo@example.test", PW)
     # a password the CLI set works the same way

@@ -5,6 +5,7 @@ secrets never reaching the log. Driven through SMTP AUTH on the
 implicit-TLS submission port, as a mail client would."""
 import base64
 import concurrent.futures
+import http.client
 import smtplib
 import statistics
 import time
@@ -118,3 +119,143 @@ def test_secrets_never_logged(tern_factory):
         assert base64.b64encode(secret.encode()).decode()[:12] not in log
         blob = base64.b64encode(b"\0carol@example.test\0" + secret.encode()).decode()
         assert blob[:24] not in log
+
+
+# ---- the verified-credentials cache ----
+
+WEB = LISTENERS + [("https", "http", "implicit")]
+
+
+def counters(t):
+    """(password hashes computed, cache hits) from /metrics."""
+    c = http.client.HTTPSConnection(t.host, t.port("https"), context=ssl_ctx(), timeout=10)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    got = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("tern_auth_hashes_total", "tern_auth_cache_hits_total"):
+            got[name] = int(float(value))
+    return got["tern_auth_hashes_total"], got["tern_auth_cache_hits_total"]
+
+
+def cached_server(tern_factory, **auth):
+    settings = {"fail_delay_ms": 0, "fail_max_delay_ms": 0, "fail_limit": 1000}
+    settings.update(auth)
+    return tern_factory(listeners=WEB, auth=settings)
+
+
+def test_second_login_is_not_hashed_again(tern_factory):
+    t = cached_server(tern_factory)
+    t.add_user("gus@example.test", PASSWORD)
+    assert counters(t) == (0, 0)
+    code, first = attempt(t, "gus@example.test", PASSWORD)
+    assert code == 235 and counters(t) == (1, 0)
+    again = []
+    for _ in range(5):
+        code, dt = attempt(t, "gus@example.test", PASSWORD)
+        assert code == 235
+        again.append(dt)
+    assert counters(t) == (1, 5)
+    # yescrypt's tens of milliseconds are gone from the answer.
+    assert statistics.median(again) < first, (first, again)
+    # A bare local part is the same account: still cached.
+    assert attempt(t, "gus", PASSWORD)[0] == 235
+    assert counters(t) == (1, 6)
+    # A wrong password after a cached success is hashed and refused.
+    assert attempt(t, "gus@example.test", PASSWORD + "x")[0] == 535
+    assert counters(t) == (2, 6)
+    # ...and the right one still hits: a guess does not evict it.
+    assert attempt(t, "gus@example.test", PASSWORD)[0] == 235
+    assert counters(t) == (2, 7)
+
+
+def test_cached_password_does_not_skip_the_throttle(tern_factory):
+    t = cached_server(tern_factory, fail_delay_ms=100, fail_max_delay_ms=400, fail_limit=3)
+    t.add_user("hal@example.test", PASSWORD)
+    assert attempt(t, "hal@example.test", PASSWORD)[0] == 235
+    assert attempt(t, "hal@example.test", PASSWORD)[0] == 235
+    hashes, hits = counters(t)
+    assert hits == 1
+    for i in range(3):
+        code, dt = attempt(t, "hal@example.test", "guess%d" % i)
+        assert code == 535 and dt >= 0.09, (code, dt)  # delayed as ever
+    assert counters(t) == (hashes + 3, hits)  # every guess hashed
+    # Past the network's limit the cached password is refused too: a hit
+    # is an attempt like any other.
+    assert attempt(t, "hal@example.test", PASSWORD)[0] == 454
+    assert counters(t) == (hashes + 3, hits)
+
+
+def test_cli_password_change_invalidates_at_once(tern_factory):
+    t = cached_server(tern_factory)
+    t.add_user("ida@example.test", PASSWORD)
+    assert attempt(t, "ida@example.test", PASSWORD)[0] == 235
+    assert attempt(t, "ida@example.test", PASSWORD)[0] == 235
+    assert counters(t) == (1, 1)
+    new = "a-new-Passw0rd"
+    r = t.cli("user", "passwd", "ida@example.test", "--password-stdin", input=new + "\n")
+    assert r.returncode == 0, r.stderr
+    assert attempt(t, "ida@example.test", PASSWORD)[0] == 535  # at once: no wait, no restart
+    assert attempt(t, "ida@example.test", new)[0] == 235
+    assert attempt(t, "ida@example.test", new)[0] == 235
+    assert counters(t) == (3, 2)
+    assert attempt(t, "ida@example.test", PASSWORD)[0] == 535
+
+
+def test_disable_and_delete_invalidate_at_once(tern_factory):
+    t = cached_server(tern_factory)
+    t.add_user("jo@example.test", PASSWORD)
+    assert attempt(t, "jo@example.test", PASSWORD)[0] == 235
+    assert attempt(t, "jo@example.test", PASSWORD)[0] == 235
+    assert counters(t)[1] == 1
+    # Disabled by another process (the CLI has no disable command; the
+    # admin tools write the same column).
+    with t.db() as db:
+        db.execute("UPDATE accounts SET disabled = 1 WHERE address = 'jo@example.test'")
+    assert attempt(t, "jo@example.test", PASSWORD)[0] == 535
+    with t.db() as db:
+        db.execute("UPDATE accounts SET disabled = 0 WHERE address = 'jo@example.test'")
+    hashes, hits = counters(t)
+    assert attempt(t, "jo@example.test", PASSWORD)[0] == 235
+    assert counters(t) == (hashes + 1, hits)  # the entry went with the disable
+    assert attempt(t, "jo@example.test", PASSWORD)[0] == 235
+    assert counters(t) == (hashes + 1, hits + 1)
+    r = t.cli("user", "del", "jo@example.test")
+    assert r.returncode == 0, r.stderr
+    assert attempt(t, "jo@example.test", PASSWORD)[0] == 535
+    # Created again with the same password: a new hash (new salt), hashed.
+    t.add_user("jo@example.test", PASSWORD)
+    hashes, hits = counters(t)
+    assert attempt(t, "jo@example.test", PASSWORD)[0] == 235
+    assert counters(t) == (hashes + 1, hits)
+
+
+def test_cache_ttl_and_bound(tern_factory):
+    t = cached_server(tern_factory, cache_ttl=1, cache_size=2)
+    for u in ("kim", "lou", "max"):
+        t.add_user(u + "@example.test", PASSWORD)
+    assert attempt(t, "kim@example.test", PASSWORD)[0] == 235
+    assert attempt(t, "kim@example.test", PASSWORD)[0] == 235
+    assert counters(t) == (1, 1)
+    time.sleep(1.2)  # past the TTL: hashed again
+    assert attempt(t, "kim@example.test", PASSWORD)[0] == 235
+    assert counters(t) == (2, 1)
+    # Two entries at most: the least recently used goes.
+    assert attempt(t, "lou@example.test", PASSWORD)[0] == 235
+    assert attempt(t, "max@example.test", PASSWORD)[0] == 235  # evicts kim
+    assert counters(t) == (4, 1)
+    assert attempt(t, "max@example.test", PASSWORD)[0] == 235
+    assert attempt(t, "lou@example.test", PASSWORD)[0] == 235
+    assert counters(t) == (4, 3)
+    assert attempt(t, "kim@example.test", PASSWORD)[0] == 235
+    assert counters(t) == (5, 3)
+
+
+def test_cache_off(tern_factory):
+    t = cached_server(tern_factory, cache_ttl=0)
+    t.add_user("ned@example.test", PASSWORD)
+    for _ in range(3):
+        assert attempt(t, "ned@example.test", PASSWORD)[0] == 235
+    assert counters(t) == (3, 0)

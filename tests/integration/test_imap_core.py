@@ -5,6 +5,7 @@ The message commands (FETCH, STORE, SEARCH, ...) are tested by their own
 files. Here: python imaplib for the happy paths, raw sockets for exact
 transcripts."""
 import imaplib
+import re
 import smtplib
 import socket
 import ssl
@@ -22,13 +23,20 @@ USER = "alice@example.test"
 PASSWORD = "correct horse 1"
 
 PRE_TLS = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE STARTTLS LOGINDISABLED"
-PRE_TLS_LOOPBACK = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE STARTTLS AUTH=PLAIN AUTH=LOGIN"
-PRE_AUTH_TLS = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN"
+PRE_TLS_LOOPBACK = ("IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE STARTTLS "
+                    "AUTH=SCRAM-SHA-256 AUTH=SCRAM-SHA-1 AUTH=PLAIN AUTH=LOGIN")
+# Over TLS the -PLUS mechanisms come too: the test clients' TLS (1.2 with
+# the extended master secret, or 1.3) has a channel binding (tls/tls.c).
+PRE_AUTH_TLS = ("IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=SCRAM-SHA-256-PLUS "
+                "AUTH=SCRAM-SHA-256 AUTH=SCRAM-SHA-1-PLUS AUTH=SCRAM-SHA-1 AUTH=PLAIN AUTH=LOGIN")
 POST_AUTH = ("IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
-             "MOVE SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE UTF8=ACCEPT "
+             "MOVE MULTIAPPEND REPLACE CATENATE URLAUTH SPECIAL-USE CREATE-SPECIAL-USE "
+             "LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES WITHIN PARTIAL CONTEXT=SEARCH "
+             "STATUS=SIZE UTF8=ACCEPT "
              "CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE APPENDLIMIT=52428800 BINARY "
              "SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT "
-             "COMPRESS=DEFLATE")
+             "OBJECTID SAVEDATE PREVIEW UNAUTHENTICATE ACL RIGHTS=texk LIST-MYRIGHTS "
+             "METADATA METADATA-SERVER UIDONLY INPROGRESS COMPRESS=DEFLATE")
 
 
 class Raw:
@@ -279,7 +287,8 @@ def test_select_examine(box):
     assert out[5] == "* OK [UIDVALIDITY %d] UIDs valid" % uv
     assert out[6] == "* OK [UIDNEXT 2] Predicted next UID"
     assert out[7].startswith("* OK [HIGHESTMODSEQ ")
-    assert out[8] == "a OK [READ-WRITE] SELECT completed"
+    assert out[8] == "* OK [MAILBOXID (F%d)] Ok" % uv  # RFC 8474 §4.2
+    assert out[9] == "a OK [READ-WRITE] SELECT completed"
     out = r.cmd("b", "EXAMINE inbox")
     assert out[0] == "* OK [CLOSED] Previous mailbox closed"
     assert "* OK [PERMANENTFLAGS ()] Read-only mailbox" in out
@@ -465,13 +474,15 @@ def test_status_and_list_status(box):
 def test_utf8_names(box):
     r = Raw(box)
     r.login()
-    assert r.cmd("a", 'CREATE "Entw&APw-rfe"')[-1] == "a OK CREATE completed"
+    assert re.match(r"a OK \[MAILBOXID \(F\d+\)\] CREATE completed$",
+                    r.cmd("a", 'CREATE "Entw&APw-rfe"')[-1])
     assert list_lines(r, "b", 'LIST "" "Entw*"') == ['* LIST (\\HasNoChildren) "/" "Entw&APw-rfe"']
     assert r.cmd("c", 'CREATE "bad&name"')[-1] == "c NO [CANNOT] Invalid mailbox name"
     assert r.cmd("d", 'CREATE "Entwürfe2"')[-1] == "d NO [CANNOT] Invalid mailbox name"
     r.cmd("e", "ENABLE UTF8=ACCEPT")
     assert list_lines(r, "f", 'LIST "" "Entw*"') == ['* LIST (\\HasNoChildren) "/" "Entwürfe"']
-    assert r.cmd("g", 'CREATE "Entwürfe2"')[-1] == "g OK CREATE completed"
+    assert re.match(r"g OK \[MAILBOXID \(F\d+\)\] CREATE completed$",
+                    r.cmd("g", 'CREATE "Entwürfe2"')[-1])
     r2 = Raw(box)
     r2.login()
     assert '* LIST (\\HasNoChildren) "/" "Entw&APw-rfe2"' in list_lines(r2, "h", 'LIST "" "*"')

@@ -24,6 +24,7 @@ import time
 import pytest
 
 from conftest import HOST, ssl_ctx
+from test_imap_messages import UNDO_SCHEMA_10
 
 USER = "dora@example.test"
 PASSWORD = "hardening-pw-1"
@@ -571,7 +572,12 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         DROP TABLE subscriptions;
         DROP TABLE tokens;  -- schema 7's
         DROP TABLE dkim_keys;  -- schema 8's
-        DROP TABLE imap_sort_keys;  -- schema 9's
+        DROP TABLE urlauth_keys;  -- schema 9's
+    """ + UNDO_SCHEMA_10 + """
+        DROP TABLE metadata;  -- schema 11's
+        ALTER TABLE accounts DROP COLUMN scram_sha1;  -- schema 12's
+        ALTER TABLE accounts DROP COLUMN scram_sha256;
+        DROP TABLE imap_sort_keys;  -- schema 13's
         PRAGMA user_version = 5;
         COMMIT;
     """)
@@ -580,6 +586,8 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
     assert "event=migrated from=5 to=6" in box.logs()
     db = box.db()
     assert "subscribed" not in {c[1] for c in db.execute("PRAGMA table_info(mailboxes)")}
+    # schema 9: the accounts have no SCRAM keys yet (they come with a login)
+    assert db.execute("SELECT count(*) FROM accounts WHERE scram_sha256 != ''").fetchone()[0] == 0
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     db.close()
     r = session(box)

@@ -432,6 +432,18 @@ def test_header_search_cache_follows_the_mailbox(box):
     m2.logout()
 
 
+# What schema 10 added (object ids, save dates, previews), taken away again
+# to make an older database.
+UNDO_SCHEMA_10 = """
+    DROP TRIGGER IF EXISTS messages_hw;
+    DELETE FROM meta WHERE key = 'message_hw';
+    ALTER TABLE mailbox_entries DROP COLUMN thread_id;
+    ALTER TABLE mailbox_entries DROP COLUMN save_date;
+    DROP TABLE thread_refs;
+    ALTER TABLE imap_message_info DROP COLUMN preview;
+"""
+
+
 def test_upgrade_from_schema_3_fills_entry_sizes(box):
     """A database from before schema 4 (no size in mailbox_entries, no
     directory counter) is upgraded when tern starts: every entry gets its
@@ -453,7 +465,12 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("DROP TABLE subscriptions")
     db.execute("DROP TABLE tokens")  # schema 7's
     db.execute("DROP TABLE dkim_keys")  # schema 8's
-    db.execute("DROP TABLE imap_sort_keys")  # schema 9's
+    db.execute("DROP TABLE urlauth_keys")  # schema 9's
+    db.executescript(UNDO_SCHEMA_10)
+    db.execute("DROP TABLE metadata")  # schema 11's
+    db.execute("ALTER TABLE accounts DROP COLUMN scram_sha1")  # schema 12's
+    db.execute("ALTER TABLE accounts DROP COLUMN scram_sha256")
+    db.execute("DROP TABLE imap_sort_keys")  # schema 13's
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -521,7 +538,12 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         DROP TABLE subscriptions;
         DROP TABLE tokens;  -- schema 7's
         DROP TABLE dkim_keys;  -- schema 8's
-        DROP TABLE imap_sort_keys;  -- schema 9's
+        DROP TABLE urlauth_keys;  -- schema 9's
+    """ + UNDO_SCHEMA_10 + """
+        DROP TABLE metadata;  -- schema 11's
+        ALTER TABLE accounts DROP COLUMN scram_sha1;  -- schema 12's
+        ALTER TABLE accounts DROP COLUMN scram_sha256;
+        DROP TABLE imap_sort_keys;  -- schema 13's
         PRAGMA user_version = 4;
         COMMIT;
     """)

@@ -223,7 +223,8 @@ def test_stls_then_everything(box):
     p.stls(ssl_ctx())
     caps = p.capa()
     assert "STLS" not in caps
-    assert "USER" in caps and caps["SASL"] == ["PLAIN", "LOGIN"]
+    assert "USER" in caps and caps["SASL"] == ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256",
+                                            "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", "PLAIN", "LOGIN"]
     p.user(USER)
     assert p.pass_(PASSWORD).startswith(b"+OK")
     assert p.stat()[0] == 1
@@ -339,7 +340,8 @@ def test_sasl_plain_and_login(box):
     assert r.cmd("!!!notbase64").startswith(b"-ERR")
     assert r.cmd("AUTH CRAM-MD5").startswith(b"-ERR")
     assert r.cmd("AUTH") == b"+OK"
-    assert r.multiline() == b"PLAIN\r\nLOGIN\r\n"
+    assert r.multiline() == (b"SCRAM-SHA-256-PLUS\r\nSCRAM-SHA-256\r\nSCRAM-SHA-1-PLUS\r\n"
+                             b"SCRAM-SHA-1\r\nPLAIN\r\nLOGIN\r\n")
     r.login()
     r.cmd("QUIT")
 

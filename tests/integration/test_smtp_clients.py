@@ -243,6 +243,25 @@ def test_msmtp(srv, tmp_path):
     assert strip_trace(inbox_messages(srv, "bob@example.test")[0]) == msg.encode()
 
 
+@pytest.mark.parametrize("mech", ["scram-sha-256", "scram-sha-1"])
+def test_msmtp_scram(srv, tmp_path, mech):
+    """A real SCRAM client: msmtp with GNU SASL, over STARTTLS."""
+    need("msmtp")
+    conf = tmp_path / "msmtprc"
+    log = tmp_path / "msmtp.log"
+    conf.write_text("account default\nhost %s\nport %d\nauth %s\nuser alice@example.test\n"
+                    "password %s\ntls on\ntls_starttls on\ntls_certcheck off\n"
+                    "from alice@example.test\n" % (srv.host, srv.port("submission"), mech, PW))
+    conf.chmod(0o600)
+    msg = simple_message(frm="alice@example.test", to="bob@example.test", subject=mech)
+    r = subprocess.run(["msmtp", "-d", "-C", str(conf), "bob@example.test"], input=msg.encode(),
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert b"AUTH " + mech.upper().encode() in r.stdout + r.stderr
+    assert strip_trace(inbox_messages(srv, "bob@example.test")[0]) == msg.encode()
+    assert "event=auth result=ok mech=%s " % mech in srv.logs()
+
+
 def test_msmtp_utf8_body(srv, tmp_path):
     """Issue 14 item 6: msmtp never sends BODY=8BITMIME, and everything
     that uses it as its sendmail (mutt, git, cron) sends ordinary UTF-8

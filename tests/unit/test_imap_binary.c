@@ -7,7 +7,7 @@
  * gives the same bytes as that slice of the whole decode, reading the raw
  * body through a callback (counted here, so that a range near the end is
  * seen to read little). */
-#include "proto/imap/section.h"
+#include "mime/section.h"
 #include "tests/unit/check.h"
 
 #include <errno.h>

@@ -43,6 +43,29 @@ int main(void)
 	done(&c);
 	CHECK(fetch("a FETCH 1 fast", &c, &f, &err) == 0 && f.n == 3, "FAST");
 	done(&c);
+	/* RFC 8474, 8514, 8970 */
+	CHECK(fetch("a FETCH 1 (EMAILID THREADID SAVEDATE PREVIEW (LAZY) preview)", &c, &f, &err) ==
+	              0 &&
+	          f.n == 5 && f.atts[0].kind == IMAP_FA_EMAILID &&
+	          f.atts[1].kind == IMAP_FA_THREADID && f.atts[2].kind == IMAP_FA_SAVEDATE &&
+	          f.atts[3].kind == IMAP_FA_PREVIEW && f.atts[3].lazy &&
+	          f.atts[4].kind == IMAP_FA_PREVIEW && !f.atts[4].lazy && f.needs_info &&
+	          !f.header_only,
+	      "object ids, save date, preview");
+	done(&c);
+	CHECK(fetch("a FETCH 1 PREVIEW (LAZY)", &c, &f, &err) == 0 && f.n == 1 && f.atts[0].lazy,
+	      "PREVIEW (LAZY) alone");
+	done(&c);
+	CHECK(fetch("a FETCH 1 PREVIEW (CHANGEDSINCE 1)", &c, &f, &err) == 0 && !f.atts[0].lazy &&
+	          f.changedsince == 1,
+	      "PREVIEW and a FETCH modifier");
+	done(&c);
+	CHECK(fetch("a FETCH 1 (PREVIEW (LAZY X))", &c, &f, &err) < 0, "unknown preview mod");
+	done(&c);
+	CHECK(fetch("a FETCH 1 (FLAGS (LAZY))", &c, &f, &err) < 0, "LAZY on FLAGS");
+	done(&c);
+	CHECK(fetch("a FETCH 1 ((LAZY))", &c, &f, &err) < 0, "a list first");
+	done(&c);
 	CHECK(fetch("a FETCH 1 FULL", &c, &f, &err) == 0 && f.n == 5 &&
 	          f.atts[4].kind == IMAP_FA_BODY,
 	      "FULL");
@@ -97,6 +120,12 @@ int main(void)
 	          f.changedsince == 12345 && f.vanished && imap_fetch_has(&f, IMAP_FA_MODSEQ),
 	      "CHANGEDSINCE VANISHED");
 	done(&c);
+	CHECK(fetch("a UID FETCH 1:* (FLAGS) (PARTIAL -1:-30 CHANGEDSINCE 98305)", &c, &f, &err) ==
+	              0 &&
+	          f.has_partial && f.partial.from_end && f.partial.lo == 1 && f.partial.hi == 30 &&
+	          f.changedsince == 98305,
+	      "PARTIAL CHANGEDSINCE (RFC 9394 3.4)");
+	done(&c);
 
 	/* errors */
 	CHECK(fetch("a FETCH 1 (FLAGS BOGUS)", &c, &f, &err) == -EINVAL, "unknown att");
@@ -130,6 +159,17 @@ int main(void)
 	      "VANISHED needs UID FETCH");
 	done(&c);
 	CHECK(fetch("a FETCH 1 (FLAGS) (CHANGEDSINCE x)", &c, &f, &err) == -EINVAL, "bad modseq");
+	done(&c);
+	CHECK(fetch("a FETCH 1:* (FLAGS) (PARTIAL 1:5)", &c, &f, &err) == -EINVAL,
+	      "PARTIAL needs UID FETCH");
+	done(&c);
+	CHECK(fetch("a UID FETCH 1:* (FLAGS) (PARTIAL 1:5 PARTIAL 1:5)", &c, &f, &err) == -EINVAL,
+	      "PARTIAL twice");
+	done(&c);
+	CHECK(fetch("a UID FETCH 1:* (FLAGS) (PARTIAL 0:5)", &c, &f, &err) == -EINVAL, "PARTIAL 0");
+	done(&c);
+	CHECK(fetch("a UID FETCH 1:* (FLAGS) (PARTIAL)", &c, &f, &err) == -EINVAL,
+	      "PARTIAL without range");
 	done(&c);
 
 	/* section checker directly */

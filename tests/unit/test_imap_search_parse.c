@@ -58,6 +58,28 @@ int main(void)
 
 	CHECK(search("a SEARCH ALL", &c, &q) == 0 && q.root->kind == IMAP_SK_ALL, "ALL");
 	done(&c);
+	{
+		/* RFC 8474 EMAILID/THREADID, RFC 8514 SAVED* (days: 2015-01-01 = 16436) */
+		struct imap_search_msg m = {.seq = 1,
+		                            .uid = 1,
+		                            .email_id = 42,
+		                            .thread_id = 7,
+		                            .save_day = 16436,
+		                            .internal_day = 1};
+		CHECK(match("a SEARCH EMAILID M42", &m) == 1, "EMAILID");
+		CHECK(match("a SEARCH EMAILID M43", &m) == 0, "other EMAILID");
+		CHECK(match("a SEARCH EMAILID T42", &m) == 0, "a THREADID is no EMAILID");
+		CHECK(match("a SEARCH THREADID T7", &m) == 1, "THREADID");
+		CHECK(match("a SEARCH THREADID t7", &m) == 0, "ids are case-sensitive");
+		CHECK(match("a SEARCH EMAILID M4.2", &m) == -1, "not an objectid");
+		CHECK(match("a SEARCH EMAILID", &m) == -1, "no objectid");
+		CHECK(match("a SEARCH SAVEDON 1-Jan-2015", &m) == 1, "SAVEDON");
+		CHECK(match("a SEARCH SAVEDSINCE 2-Jan-2015", &m) == 0, "SAVEDSINCE");
+		CHECK(match("a SEARCH SAVEDBEFORE 2-Jan-2015", &m) == 1, "SAVEDBEFORE");
+		CHECK(match("a SEARCH SAVEDATESUPPORTED", &m) == 1, "SAVEDATESUPPORTED");
+		CHECK(match("a SEARCH SAVEDON", &m) == -1, "SAVEDON needs a date");
+		CHECK(match("a SEARCH SAVEDON 1-Foo-2015", &m) == -1, "SAVEDON bad date");
+	}
 	CHECK(search("a SEARCH UNSEEN FLAGGED", &c, &q) == 0 && q.root->kind == IMAP_SK_AND &&
 	          q.root->nkids == 2 && q.root->kids[0]->neg,
 	      "implicit AND");
@@ -197,6 +219,53 @@ int main(void)
 	CHECK(imap_search_substr("Hello World", 11, "o w", 3), "substr");
 	CHECK(!imap_search_substr("Hello", 5, "hello!", 6), "substr longer");
 	CHECK(imap_search_substr("", 0, "", 0), "empty needle");
+
+	/* WITHIN (RFC 5032): now - interval, inclusive both ways */
+	{
+		struct imap_search_msg w = m;
+		w.internal_date = 1000000;
+		const char *keys[][2] = {
+		    {"a SEARCH OLDER 100", "1"},   {"a SEARCH OLDER 101", "0"},
+		    {"a SEARCH YOUNGER 100", "1"}, {"a SEARCH YOUNGER 99", "0"},
+		    {"a SEARCH OLDER 99", "1"},    {"a SEARCH YOUNGER 4294967295", "1"},
+		};
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+			CHECK(search(keys[i][0], &c, &q) == 0, "parse %s", keys[i][0]);
+			q.now = 1000100;
+			CHECK(imap_search_match(&q, q.root, &w) == (keys[i][1][0] == '1'), "%s",
+			      keys[i][0]);
+			done(&c);
+		}
+		const char *badw[] = {"a SEARCH OLDER 0", "a SEARCH YOUNGER", "a SEARCH OLDER -1",
+		                      "a SEARCH YOUNGER 4294967296", "a SEARCH OLDER x"};
+		for (size_t i = 0; i < sizeof badw / sizeof badw[0]; i++) {
+			CHECK(search(badw[i], &c, &q) == -EINVAL, "must fail: %s", badw[i]);
+			done(&c);
+		}
+	}
+	/* RETURN options: PARTIAL, and what combines */
+	CHECK(search("a SEARCH RETURN (PARTIAL -1:-50 COUNT) ALL", &c, &q) == 0 &&
+	          q.ret == (IMAP_SEARCH_RET_PARTIAL | IMAP_SEARCH_RET_COUNT) &&
+	          q.partial.from_end && q.partial.hi == 50,
+	      "RETURN PARTIAL");
+	done(&c);
+	CHECK(search("a SEARCH RETURN (SAVE) ALL", &c, &q) == 0 && q.ret == IMAP_SEARCH_RET_SAVE,
+	      "SAVE alone asks for no data");
+	done(&c);
+	CHECK(search("a SEARCH RETURN () ALL", &c, &q) == 0 && q.ret == IMAP_SEARCH_RET_ALL,
+	      "RETURN () is ALL");
+	done(&c);
+	{
+		const char *badr[] = {"a SEARCH RETURN (PARTIAL 1:5 ALL) ALL",
+		                      "a SEARCH RETURN (PARTIAL 1:5 PARTIAL 1:5) ALL",
+		                      "a SEARCH RETURN (PARTIAL) ALL",
+		                      "a SEARCH RETURN (PARTIAL 0:1) ALL",
+		                      "a SEARCH RETURN (PARTIAL (1:2)) ALL"};
+		for (size_t i = 0; i < sizeof badr / sizeof badr[0]; i++) {
+			CHECK(search(badr[i], &c, &q) == -EINVAL, "must fail: %s", badr[i]);
+			done(&c);
+		}
+	}
 
 	printf("test_imap_search_parse: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -149,6 +149,61 @@ int main(void)
 		CHECK(strcmp(imap_seqset_format(&a, w, 3), "9,3:4") == 0, "format keeps order");
 		CHECK(strcmp(imap_seqset_format(&a, w, 0), "") == 0, "format empty");
 	}
+	/* PARTIAL ranges (RFC 9394) and the slices they name */
+	{
+		struct imap_partial p;
+		const char *badp[] = {"",       "0:5",    "1:0",  "-1:5",  "1:-5", "1:*",
+		                      "-0:-1",  "1",      "-1",   "1:2:3", "01:5", "1:4294967296",
+		                      "--1:-2", "-1:--2", "1:2 ", "1,2"};
+		for (size_t i = 0; i < sizeof badp / sizeof badp[0]; i++)
+			CHECK(imap_partial_parse(badp[i], strlen(badp[i]), &p) == -EINVAL,
+			      "bad partial %s", badp[i]);
+		CHECK(imap_partial_parse("500:400", 7, &p) == 0 && !p.from_end && p.lo == 400 &&
+		          p.hi == 500 && p.first == 500 && p.second == 400,
+		      "partial reversed");
+		CHECK(imap_partial_parse("-1:-100", 7, &p) == 0 && p.from_end && p.lo == 1 &&
+		          p.hi == 100,
+		      "partial from the end");
+		CHECK(imap_partial_parse("1:4294967295", 12, &p) == 0 && p.hi == 4294967295u,
+		      "partial max");
+		size_t from, to;
+		imap_partial_parse("2:4", 3, &p);
+		imap_partial_slice(&p, 10, &from, &to);
+		CHECK(from == 1 && to == 4, "slice 2:4");
+		imap_partial_slice(&p, 3, &from, &to);
+		CHECK(from == 1 && to == 3, "slice 2:4 of 3");
+		imap_partial_slice(&p, 1, &from, &to);
+		CHECK(from == to, "slice 2:4 of 1: none");
+		imap_partial_slice(&p, 0, &from, &to);
+		CHECK(from == to, "slice of nothing");
+		imap_partial_parse("-1:-3", 5, &p);
+		imap_partial_slice(&p, 10, &from, &to);
+		CHECK(from == 7 && to == 10, "slice -1:-3");
+		imap_partial_slice(&p, 2, &from, &to);
+		CHECK(from == 0 && to == 2, "slice -1:-3 of 2");
+		imap_partial_parse("-4:-4294967295", 14, &p);
+		imap_partial_slice(&p, 10, &from, &to);
+		CHECK(from == 0 && to == 7, "slice -4:-max");
+		imap_partial_slice(&p, 3, &from, &to);
+		CHECK(from == to, "slice -4:-max of 3: none");
+		imap_partial_parse("1:4294967295", 12, &p);
+		imap_partial_slice(&p, 5, &from, &to);
+		CHECK(from == 0 && to == 5, "slice 1:max");
+		/* a resolved set's positions */
+		struct imap_seqset r, out;
+		struct imap_seqrange rr[] = {{1, 3}, {5, 5}, {8, 10}};
+		r.r = rr;
+		r.n = 3;
+		imap_seqset_slice(&r, 2, 5, &out, &a);
+		CHECK(out.n == 3 && out.r[0].lo == 3 && out.r[0].hi == 3 && out.r[1].lo == 5 &&
+		          out.r[2].lo == 8 && out.r[2].hi == 8,
+		      "seqset slice 2:5");
+		imap_seqset_slice(&r, 4, 7, &out, &a);
+		CHECK(out.n == 1 && out.r[0].lo == 8 && out.r[0].hi == 10,
+		      "seqset slice to the end");
+		imap_seqset_slice(&r, 7, 7, &out, &a);
+		CHECK(out.n == 0, "seqset slice empty");
+	}
 	arena_reset(&a);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

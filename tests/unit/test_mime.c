@@ -21,7 +21,7 @@
  */
 #include "mime/mime.h"
 #include "proto/imap/render.h"
-#include "proto/imap/section.h"
+#include "mime/section.h"
 #include "tests/unit/check.h"
 
 #include <dirent.h>

@@ -14,6 +14,7 @@
 #include "store/queue.h"
 #include "store/notify.h"
 #include "store/store_int.h"
+#include "store/threads.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -236,6 +237,17 @@ static int accounts_body(struct store_tx *tx, void *arg)
 	CHECK_EQ(store_account_set_password(tx, "bob@example.org", "$y$new"), 0);
 	CHECK_EQ(store_account_lookup(store_tx_reader(tx), "bob@example.org", &a), 1);
 	CHECK(strcmp(a.password_hash, "$y$new") == 0);
+	CHECK(a.scram_sha1[0] == 0 && a.scram_sha256[0] == 0);
+	/* SCRAM keys: only while the hash is the one checked; a password
+	 * change empties them */
+	CHECK_EQ(store_account_set_scram(tx, "bob@example.org", "$y$old", "1,a", "2,b"), -ENOENT);
+	CHECK_EQ(store_account_set_scram(tx, "bob@example.org", "$y$new", "1,a", "2,b"), 0);
+	CHECK_EQ(store_account_lookup(store_tx_reader(tx), "bob@example.org", &a), 1);
+	CHECK(strcmp(a.scram_sha1, "1,a") == 0 && strcmp(a.scram_sha256, "2,b") == 0);
+	CHECK_EQ(store_account_set_scram(tx, "zed@example.org", NULL, "1,a", "2,b"), -ENOENT);
+	CHECK_EQ(store_account_set_password(tx, "bob@example.org", "$y$new"), 0);
+	CHECK_EQ(store_account_lookup(store_tx_reader(tx), "bob@example.org", &a), 1);
+	CHECK(a.scram_sha1[0] == 0 && a.scram_sha256[0] == 0);
 	CHECK_EQ(store_account_set_password(tx, "zed@example.org", "$y$new"), -ENOENT);
 	CHECK_EQ(store_account_count(store_tx_reader(tx)), 3);
 	int na = 0;
@@ -711,6 +723,82 @@ static void test_deliver(void)
 	store_close(&s);
 }
 
+/* ---- threads and ids that never repeat (schema 9) ---- */
+
+static int64_t deliver_keyed(struct store_tx *tx, int64_t account, const char *mid,
+                             const char *const *parents, size_t np)
+{
+	struct store_local_rcpt local = {account, 0};
+	struct store_thread_keys keys = {mid, parents, np};
+	struct store_delivery d = {.data = msg1,
+	                           .len = strlen(msg1),
+	                           .mail_from = "",
+	                           .local = &local,
+	                           .nlocal = 1,
+	                           .thread = &keys};
+	CHECK_EQ(store_deliver(tx, &d), 0);
+	return d.message_id;
+}
+
+static int64_t thread_of(struct store_tx *tx, int64_t message_id)
+{
+	return q_int(tx->rd.db, "SELECT thread_id FROM mailbox_entries WHERE message_id = ?1",
+	             message_id);
+}
+
+static int threads_body(struct store_tx *tx, void *arg)
+{
+	(void)arg;
+	int64_t ids[3];
+	CHECK_EQ(setup_users(tx, ids), 0);
+	int64_t alice = ids[0], bob = ids[1];
+	/* the reply first: it starts a thread and records its parent's id */
+	const char *to_p[] = {"p@x"};
+	int64_t child = deliver_keyed(tx, alice, "c@x", to_p, 1);
+	CHECK_EQ(thread_of(tx, child), child);
+	int64_t parent = deliver_keyed(tx, alice, "p@x", NULL, 0);
+	CHECK_EQ(thread_of(tx, parent), child);
+	/* a grandchild naming only the parent; an unrelated message */
+	int64_t grand = deliver_keyed(tx, alice, "g@x", to_p, 1);
+	CHECK_EQ(thread_of(tx, grand), child);
+	int64_t other = deliver_keyed(tx, alice, "o@x", NULL, 0);
+	CHECK_EQ(thread_of(tx, other), other);
+	/* per account: bob's copy of a reply to p@x does not join alice's */
+	int64_t bobs = deliver_keyed(tx, bob, "c2@x", to_p, 1);
+	CHECK_EQ(thread_of(tx, bobs), bobs);
+	/* no keys, empty and too long keys: a thread of its own */
+	char longid[STORE_THREAD_MAX_ID + 2];
+	memset(longid, 'a', sizeof longid - 1);
+	longid[sizeof longid - 1] = '\0';
+	const char *bad[] = {"", longid};
+	int64_t lone = deliver_keyed(tx, alice, NULL, bad, 2);
+	CHECK_EQ(thread_of(tx, lone), lone);
+	CHECK_EQ(q_int(tx->rd.db, "SELECT count(*) FROM thread_refs WHERE length(msgid) > ?1",
+	               STORE_THREAD_MAX_ID),
+	         0);
+
+	/* the newest message goes: the next one still gets a new id */
+	int64_t inbox = inbox_of(store_tx_reader(tx), alice);
+	uint32_t last = (uint32_t)q_int(tx->rd.db,
+	                                "SELECT uid FROM mailbox_entries WHERE "
+	                                "message_id = ?1",
+	                                lone);
+	CHECK_EQ(store_entries_expunge(tx, inbox, &last, 1), 1);
+	CHECK_EQ(q_int(tx->rd.db, "SELECT count(*) FROM messages WHERE id = ?1", lone), 0);
+	int64_t next = deliver_keyed(tx, alice, "n@x", NULL, 0);
+	CHECK(next > lone);
+	return 0;
+}
+
+static void test_threads(void)
+{
+	struct store *s = open_store("threads", NULL);
+	if (!s)
+		return;
+	CHECK_EQ(store_exec(s, threads_body, NULL), 0);
+	store_close(&s);
+}
+
 /* ---- group commit ---- */
 
 struct gc_ctx {
@@ -1173,6 +1261,39 @@ static void ncb(void *ud, const struct notify_event *ev)
 	}
 }
 
+/* Account subscriptions: the account's list events, and the message
+ * events whose publisher named the account; a mailbox's subscribers
+ * never see list events. */
+static void test_notify_account(void)
+{
+	struct nsub acct = {0}, other_acct = {0}, box = {0};
+	acct.h = notify_subscribe_account(3, ncb, &acct);
+	other_acct.h = notify_subscribe_account(4, ncb, &other_acct);
+	box.h = notify_subscribe(70, ncb, &box);
+	CHECK(acct.h && other_acct.h && box.h);
+	CHECK(notify_subscribe_account(0, ncb, &acct) == NULL);
+
+	struct notify_event created = {
+	    .mailbox_id = 70, .account_id = 3, .kind = NOTIFY_MAILBOX_CREATED, .name = "Work"};
+	CHECK_EQ(notify_publish(&created), 1);
+	CHECK_EQ(acct.calls, 1);
+	CHECK_EQ(box.calls, 0);
+	CHECK_EQ(other_acct.calls, 0);
+
+	struct notify_event exists = {.mailbox_id = 70, .kind = NOTIFY_EXISTS, .uid = 1};
+	CHECK_EQ(notify_publish(&exists), 1); /* no account named: the mailbox only */
+	exists.account_id = 3;
+	CHECK_EQ(notify_publish(&exists), 2);
+	CHECK_EQ(acct.calls, 2);
+	CHECK_EQ(box.calls, 2);
+	CHECK_EQ(notify_count(70), 1); /* account keys never count as a mailbox's */
+
+	notify_unsubscribe(acct.h);
+	notify_unsubscribe(other_acct.h);
+	notify_unsubscribe(box.h);
+	CHECK_EQ(notify_publish(&created), 0);
+}
+
 static void test_notify(void)
 {
 	struct nsub s[3] = {0}, other = {0}, spawned = {0};
@@ -1250,11 +1371,13 @@ int main(void)
 	test_resolve();
 	test_rcpt_cache();
 	test_deliver();
+	test_threads();
 	test_group_commit();
 	test_lazy_commits();
 	test_checkpoints();
 	test_batch_failures();
 	test_notify();
+	test_notify_account();
 	nftw(tmproot, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	printf("store: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

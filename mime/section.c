@@ -13,7 +13,7 @@
  * imap_header_fields(): fields in message order, continuation lines kept,
  * and the blank line that ends a header.
  */
-#include "proto/imap/section.h"
+#include "mime/section.h"
 #include "mime/header.h"
 #include "lib/base64.h"
 

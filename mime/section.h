@@ -1,11 +1,13 @@
 /* section: IMAP section specs (RFC 9051 §6.4.5) resolved against a parsed
  * message (mime/mime.h): BODY[section] and BINARY[section] byte ranges,
- * HEADER.FIELDS subsets, and parts by number.
+ * HEADER.FIELDS subsets, and parts by number. In mime/ rather than
+ * proto/imap because IMAP URLs name parts by the same sections, and
+ * mailurl/ (below the protocols) cuts them for CATENATE and BURL.
  *
  * Functions return 0 or a negative errno value (-EINVAL, -ENOENT, -ENOMEM,
  * -E2BIG) and append output to a struct buf. */
-#ifndef TERN_IMAP_SECTION_H
-#define TERN_IMAP_SECTION_H
+#ifndef TERN_MIME_SECTION_H
+#define TERN_MIME_SECTION_H
 
 #include <stdbool.h>
 #include <stddef.h>
