@@ -404,18 +404,17 @@ static const char *const tokens[] = {
     "SORT (REVERSE SUBJECT DISPLAYFROM DATE) UTF-8 ",
     "RETURN (PARTIAL -1:-2 SAVE) ",
     "ENABLE ",
-    "GETQUOTAROOT INBOX\r\na GETMETADATA (DEPTH infinity MAXSIZE 5) \"\" (/shared "
-    "/private/vendor/x/y)\r\na SETMETADATA INBOX (/private/comment ",
     /* CATENATE, then a REPLACE for what follows */
     "a APPEND INBOX CATENATE (URL \"/INBOX/;UID=1/;SECTION=1.MIME\" TEXT {2+}\r\nhi "
     "URL \"/INBOX;UIDVALIDITY=1/;UID=2/;PARTIAL=3.9\")\r\na REPLACE 1 INBOX ",
     "THREAD REFERENCES UTF-8 ",
-    /* CANCELUPDATE (every tag is "a"), ACL (read-only) and CREATE (USE ...)
-     * (RFC 5267, 4314, 6154) */
-    "CANCELUPDATE \"a\"\r\na MYRIGHTS INBOX\r\na GETACL Work\r\na LISTRIGHTS INBOX x\r\n"
-    "a SETACL Work x +lr\r\na DELETEACL Work x\r\na CREATE Spam (USE (\\Junk \\All))\r\n"
-    "a CREATE S2 (USE ())",
-    "UNSELECT",
+    /* ACL (read-only) and CREATE (USE ...) (RFC 4314, 6154), quotas and
+     * METADATA */
+    "MYRIGHTS INBOX\r\na GETACL Work\r\na LISTRIGHTS INBOX x\r\na SETACL Work x +lr\r\n"
+    "a DELETEACL Work x\r\na CREATE Spam (USE (\\Junk \\All))\r\na CREATE S2 (USE ())\r\n"
+    "a GETQUOTAROOT INBOX\r\na GETMETADATA (DEPTH infinity MAXSIZE 5) \"\" (/shared "
+    "/private/vendor/x/y)\r\na SETMETADATA INBOX (/private/comment ",
+    "CANCELUPDATE \"a\"\r\na UNSELECT",
     "UNAUTHENTICATE",
     "RETURN (UPDATE COUNT) ",
     "(UID) (PARTIAL 1:2)",

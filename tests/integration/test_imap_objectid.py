@@ -323,7 +323,12 @@ def test_upgrade_from_schema_9(box):
     r.sock.close()
     box.stop()
     db = box.db()
-    db.executescript("BEGIN;" + UNDO_SCHEMA_10 + "PRAGMA user_version = 9; COMMIT;")
+    db.executescript("BEGIN;" + UNDO_SCHEMA_10 + """
+        DROP TABLE metadata;  -- schema 11's
+        ALTER TABLE accounts DROP COLUMN scram_sha1;  -- schema 12's
+        ALTER TABLE accounts DROP COLUMN scram_sha256;
+        DROP TABLE imap_sort_keys;  -- schema 13's
+        PRAGMA user_version = 9; COMMIT;""")
     db.close()
     box.start()
     assert "event=migrated from=9 to=10" in box.logs()

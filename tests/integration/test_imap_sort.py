@@ -351,3 +351,47 @@ def test_new_mail_after_a_sort(box):
     r2 = raw(box)
     assert nums(r2, "SORT (SUBJECT) UTF-8 ALL") == [3, 1, 2]
     assert thread(r2, "THREAD ORDEREDSUBJECT UTF-8 ALL").count("(") == 3
+
+
+def test_esort_partial_and_save(box):
+    """ESORT through the one ESEARCH writer: PARTIAL (RFC 9394) slices the
+    sorted result, SAVE (RFC 5182 §2.4) keeps what is reported as $, MIN
+    and MAX are first and last in sort order; no CONTEXT=SORT."""
+    fill(box, FIVE, FIVE_ARRIVAL)
+    r = raw(box)  # REVERSE ARRIVAL: 5,3,1,2,4
+    out, tag = r.cmd("P1", "SORT RETURN (PARTIAL 1:2) (REVERSE ARRIVAL) UTF-8 ALL")
+    assert out == [b'* ESEARCH (TAG "P1") PARTIAL (1:2 5,3)'], out
+    out, tag = r.cmd("P2", "UID SORT RETURN (PARTIAL -1:-2) (REVERSE ARRIVAL) UTF-8 ALL")
+    assert out == [b'* ESEARCH (TAG "P2") UID PARTIAL (-1:-2 2,4)'], out
+    out, tag = r.cmd("P3", "SORT RETURN (PARTIAL 9:10 COUNT) (REVERSE ARRIVAL) UTF-8 ALL")
+    assert out == [b'* ESEARCH (TAG "P3") COUNT 5 PARTIAL (9:10 NIL)'], out
+    for i, bad in enumerate(["RETURN (PARTIAL 1:2 ALL)", "RETURN (PARTIAL 0:2)",
+                             "RETURN (UPDATE)", "RETURN (CONTEXT COUNT)"]):
+        out, tag = r.cmd("B%d" % i, "SORT %s (DATE) UTF-8 ALL" % bad)
+        assert tag.startswith(b"B%d BAD" % i) and not out, (bad, out, tag)
+    # SAVE alone: no ESEARCH; $ is every hit, ascending
+    out, tag = r.cmd("S1", "UID SORT RETURN (SAVE) (REVERSE ARRIVAL) UTF-8 2:5")
+    assert out == [] and tag.startswith(b"S1 OK"), (out, tag)
+    assert nums_search(r, "UID SEARCH UID $") == [2, 3, 4, 5]
+    # SAVE with MIN and MAX: the first and last in sort order
+    out, tag = r.cmd("S2", "SORT RETURN (SAVE MIN MAX) (REVERSE ARRIVAL) UTF-8 ALL")
+    assert out == [b'* ESEARCH (TAG "S2") MIN 5 MAX 4'], out
+    assert nums_search(r, "SEARCH $") == [4, 5]
+    # SAVE with PARTIAL: the slice reported
+    out, tag = r.cmd("S3", "SORT RETURN (SAVE PARTIAL 2:3) (REVERSE ARRIVAL) UTF-8 ALL")
+    assert out == [b'* ESEARCH (TAG "S3") PARTIAL (2:3 3,1)'], out
+    assert nums_search(r, "SEARCH $") == [1, 3]
+    # $ in SORT's own keys
+    assert nums(r, "SORT (ARRIVAL) UTF-8 $") == [1, 3]
+    # nothing found: $ is empty
+    out, tag = r.cmd("S4", "SORT RETURN (SAVE) (SUBJECT) UTF-8 TEXT nothingmatches")
+    assert out == [] and tag.startswith(b"S4 OK"), (out, tag)
+    assert nums_search(r, "SEARCH $") == []
+
+
+def nums_search(r, cmd):
+    out, tag = r.cmd("q", cmd)
+    assert tag.startswith(b"q OK"), (cmd, out, tag)
+    line = [ln for ln in out if ln.startswith(b"* SEARCH")]
+    assert len(line) == 1, out
+    return [int(x) for x in line[0].split()[2:]]

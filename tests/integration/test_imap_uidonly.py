@@ -97,3 +97,25 @@ def test_without_uidonly_unchanged(box):
     assert untagged(r.cmd("a", "FETCH 1 (FLAGS)"), "a") == ["* 1 FETCH (FLAGS ())"]
     assert untagged(r.cmd("b", "UID FETCH %d (FLAGS)" % u), "b") == [
         "* 1 FETCH (UID %d FLAGS ())" % u]
+
+
+def test_sort_and_thread(box):
+    """§3, §3.5: SORT and THREAD take message numbers (BAD), so do their
+    UID forms' sequence-set keys; UID SORT/THREAD with UIDs work."""
+    r, uids = uidonly(box)
+    for i, c in enumerate(["SORT (SUBJECT) UTF-8 ALL", "THREAD REFERENCES UTF-8 ALL",
+                           "SORT RETURN (COUNT) (DATE) UTF-8 ALL",
+                           "UID SORT (SUBJECT) UTF-8 1:2",
+                           "UID SORT RETURN (ALL) (ARRIVAL) UTF-8 OR 1 UID 1",
+                           "UID THREAD ORDEREDSUBJECT UTF-8 NOT 2"]):
+        out = r.cmd("b%d" % i, c)
+        assert out == ["b%d BAD [UIDREQUIRED] Message numbers are not allowed once "
+                       "UIDONLY is enabled" % i], (c, out)
+    out = untagged(r.cmd("u", "UID SORT (REVERSE SUBJECT) UTF-8 UID %d:%d" % (uids[0], uids[2])),
+                   "u")
+    assert out == ["* SORT %d %d %d" % (uids[2], uids[1], uids[0])], out
+    out = untagged(r.cmd("v", "UID SORT RETURN (MIN COUNT) (REVERSE SUBJECT) UTF-8 ALL"), "v")
+    assert out == ['* ESEARCH (TAG "v") UID MIN %d COUNT 3' % uids[2]], out
+    out = untagged(r.cmd("t", "UID THREAD ORDEREDSUBJECT UTF-8 ALL"), "t")
+    assert len(out) == 1 and out[0].startswith("* THREAD ("), out
+    assert sorted(int(x) for x in re.findall(r"\d+", out[0])) == sorted(uids), out
