@@ -411,8 +411,7 @@ static const char *const tokens[] = {
     /* ACL (read-only) and CREATE (USE ...) (RFC 4314, 6154) */
     "MYRIGHTS INBOX\r\na GETACL Work\r\na LISTRIGHTS INBOX x\r\na SETACL Work x +lr\r\n"
     "a DELETEACL Work x\r\na CREATE Spam (USE (\\Junk \\All))\r\na CREATE S2 (USE ())",
-    "CANCELUPDATE \"a\"",
-    "UNSELECT",
+    "CANCELUPDATE \"a\"\r\na UNSELECT",
     "UNAUTHENTICATE",
     "RETURN (UPDATE COUNT) ",
     "(UID) (PARTIAL 1:2)",
