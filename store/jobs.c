@@ -34,6 +34,7 @@ void store_run_completions(struct store *s)
 		if (j->done)
 			j->done(j->arg, j->status);
 		free(j);
+		s->outstanding--;
 		j = next;
 	}
 }

@@ -148,6 +148,9 @@ struct store_stats {
 	uint64_t checkpoints;  /* passes of the checkpointer thread */
 };
 void store_get_stats(struct store *s, struct store_stats *out);
+/* Jobs submitted whose completion has not run yet: a test harness waits
+ * for 0 before it checks what the completions give back. Any thread. */
+uint64_t store_jobs_outstanding(struct store *s);
 
 /* Test hook: make the next n writer-batch COMMITs fail (the batch is rolled
  * back and every job in it gets -EIO). Thread-safe. */

@@ -160,6 +160,8 @@ struct store {
 	struct store_job *head, *tail;
 	bool closing;
 	int fail_commits; /* test hook */
+	/* Jobs submitted whose completion has not run yet (store_jobs_outstanding). */
+	_Atomic uint64_t outstanding;
 	struct store_stats stats;
 	bool idle_work; /* something may be left for the idle indexer */
 	/* uv_now() of the loop's last client input (store_note_client): idle

@@ -293,6 +293,7 @@ static int submit(struct store *s, store_job_fn run, store_done_fn done, void *a
 	else
 		s->head = j;
 	s->tail = j;
+	s->outstanding++;
 	uv_thread_t self = uv_thread_self();
 	if (s->waker && uv_thread_equal(&self, &s->loop_thread))
 		s->wake = true;
@@ -325,6 +326,11 @@ int store_submit(struct store *s, store_job_fn run, store_done_fn done, void *ar
 int store_submit_lazy(struct store *s, store_job_fn run, store_done_fn done, void *arg)
 {
 	return submit(s, run, done, arg, true);
+}
+
+uint64_t store_jobs_outstanding(struct store *s)
+{
+	return s->outstanding;
 }
 
 void store_get_stats(struct store *s, struct store_stats *out)

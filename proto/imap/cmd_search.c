@@ -245,22 +245,10 @@ static int scan_cb(void *ud, const struct store_entry *e)
 	uint32_t seq = imap_view_seq(c->s, e->uid);
 	if (seq == 0)
 		return 0;
-	struct imap_search_msg m = {
-	    .seq = seq,
-	    .uid = e->uid,
-	    .flags = e->flags,
-	    .keywords = e->keywords,
-	    .size = e->size,
-	    .internal_day = imap_day_of(e->internal_date),
-	    .internal_date = e->internal_date,
-	    .sent_day = e->sent_day,
-	    .modseq = e->modseq,
-	    .email_id = e->message_id,
-	    .thread_id = e->thread_id,
-	    .save_day = imap_day_of(e->save_date),
-	    .headers = e->headers,
-	    .recent = imap_is_recent(c->s, e->uid),
-	};
+	struct imap_search_msg m;
+	imap_search_msg_from_entry(&m, e);
+	m.seq = seq;
+	m.recent = imap_is_recent(c->s, e->uid);
 	const struct imap_header_entry *cached =
 	    c->hc ? imap_header_cache_find(c->hc, e->uid) : NULL;
 	if (cached) {

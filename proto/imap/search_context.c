@@ -229,17 +229,8 @@ static int eval_cb(void *ud, const struct store_entry *e)
 	size_t i = imap_uids_lower_bound(ev->uids, ev->n, e->uid);
 	if (i >= ev->n || ev->uids[i] != e->uid)
 		return 0;
-	struct imap_search_msg m = {
-	    .uid = e->uid,
-	    .flags = e->flags,
-	    .keywords = e->keywords,
-	    .size = e->size,
-	    .internal_day = imap_day_of(e->internal_date),
-	    .internal_date = e->internal_date,
-	    .sent_day = e->sent_day,
-	    .modseq = e->modseq,
-	    .headers = e->headers,
-	};
+	struct imap_search_msg m;
+	imap_search_msg_from_entry(&m, e);
 	char *headers = NULL;
 	if (!e->indexed && (ev->x->need & (IMAP_NEED_HEADERS | IMAP_NEED_INFO)) &&
 	    imap_header_info(imap_reader(ev->s), e->message_id, &headers, &m.sent_day) == 0)

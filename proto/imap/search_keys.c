@@ -573,3 +573,21 @@ bool imap_search_match(const struct imap_search *q, const struct imap_search_key
 	}
 	return false;
 }
+
+void imap_search_msg_from_entry(struct imap_search_msg *m, const struct store_entry *e)
+{
+	*m = (struct imap_search_msg){
+	    .uid = e->uid,
+	    .flags = e->flags,
+	    .keywords = e->keywords,
+	    .size = e->size,
+	    .internal_day = imap_day_of(e->internal_date),
+	    .internal_date = e->internal_date,
+	    .sent_day = e->sent_day,
+	    .modseq = e->modseq,
+	    .email_id = e->message_id,
+	    .thread_id = e->thread_id,
+	    .save_day = imap_day_of(e->save_date),
+	    .headers = e->headers,
+	};
+}

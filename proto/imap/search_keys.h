@@ -149,6 +149,11 @@ struct imap_search_msg {
 	bool recent;                 /* \Recent in this session */
 };
 
+/* The fields of m a store entry gives (not seq, recent, or headers the
+ * entry lacks): SEARCH and the update contexts read messages the same way. */
+struct store_entry;
+void imap_search_msg_from_entry(struct imap_search_msg *m, const struct store_entry *e);
+
 /* What evaluating k needs besides UID, sequence number, \Recent and the
  * BODY/TEXT UID lists: the mailbox entry (flags, keywords, dates, MODSEQ,
  * size), the message's Date: day (info), its header fields. 0 means the

@@ -345,6 +345,10 @@ static bool settled(void)
 {
 	if (conn_live_count() != 0 || g.loop.active_reqs.count != 0)
 		return false;
+	/* A session that closed with a store job in flight (an APPEND whose
+	 * connection went away) gives its memory back in the completion. */
+	if (store_jobs_outstanding(g.store) != 0)
+		return false;
 	size_t extra = 0;
 	uv_walk(&g.loop, on_walk_count, &extra);
 	return extra == 0;

@@ -442,6 +442,16 @@ UNDO_SCHEMA_10 = """
     DROP TABLE thread_refs;
     ALTER TABLE imap_message_info DROP COLUMN preview;
 """
+# What the steps after 10 added (schema 11's metadata table, schema 12's SCRAM
+# keys, schema 13's sort records), taken away again: a test that goes back to
+# schema 9 or 10 runs them.
+UNDO_AFTER_10 = """
+    DROP TABLE metadata;
+    ALTER TABLE accounts DROP COLUMN scram_sha1;
+    ALTER TABLE accounts DROP COLUMN scram_sha256;
+    DROP TABLE imap_sort_keys;
+"""
+
 
 
 def test_upgrade_from_schema_3_fills_entry_sizes(box):

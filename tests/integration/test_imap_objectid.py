@@ -313,7 +313,7 @@ def test_upgrade_from_schema_9(box):
     stable), its SAVEDATE is its internal date, and ids given after the
     upgrade never repeat one given before, even when the newest message
     was expunged."""
-    from test_imap_messages import UNDO_SCHEMA_10
+    from test_imap_messages import UNDO_SCHEMA_10, UNDO_AFTER_10
     r = Raw(box)
     r.login()
     append_raw(r, "a1", m("old1@x", "old1"), date="01-Jan-2015 18:50:53 +0100")
@@ -323,12 +323,7 @@ def test_upgrade_from_schema_9(box):
     r.sock.close()
     box.stop()
     db = box.db()
-    db.executescript("BEGIN;" + UNDO_SCHEMA_10 + """
-        DROP TABLE metadata;  -- schema 11's
-        ALTER TABLE accounts DROP COLUMN scram_sha1;  -- schema 12's
-        ALTER TABLE accounts DROP COLUMN scram_sha256;
-        DROP TABLE imap_sort_keys;  -- schema 13's
-        PRAGMA user_version = 9; COMMIT;""")
+    db.executescript("BEGIN;" + UNDO_SCHEMA_10 + UNDO_AFTER_10 + "PRAGMA user_version = 9; COMMIT;")
     db.close()
     box.start()
     assert "event=migrated from=9 to=10" in box.logs()
