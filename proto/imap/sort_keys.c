@@ -253,7 +253,7 @@ static int refs_of(const struct mime_message *m, struct buf *out)
 		const char *sp = memchr(all.data + st, ' ', all.len - st);
 		st = sp ? (size_t)(sp - all.data) + 1 : all.len;
 	}
-	if (r == 0)
+	if (r == 0 && all.len > st) /* all.data is NULL without references */
 		r = buf_add(out, all.data + st, all.len - st);
 	buf_free(&all);
 	return r;
