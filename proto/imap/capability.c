@@ -49,7 +49,7 @@ const char *imap_capabilities(const struct imap_session *s, char *buf, size_t le
 	         "STATUS=SIZE UTF8=ACCEPT "
 	         "CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%lld BINARY "
 	         "OBJECTID SAVEDATE PREVIEW UNAUTHENTICATE ACL RIGHTS=texk LIST-MYRIGHTS "
-	         "METADATA METADATA-SERVER UIDONLY INPROGRESS%s",
+	         "METADATA METADATA-SERVER NOTIFY UIDONLY INPROGRESS%s",
 	         (long long)s->cfg->max_literal, s->compress ? "" : " COMPRESS=DEFLATE");
 	return buf;
 }

@@ -55,6 +55,7 @@
  *     cmd_store.c     STORE
  *     cmd_search.c    SEARCH (SAVE/$, RETURN via esearch.c)
  *     cmd_idle.c      IDLE
+ *     cmd_notify.c    NOTIFY (RFC 5465): event groups, the queue, STATUS/LIST/METADATA
  *   the top
  *     commands.c      the command table: name, handler, flags
  *     imap.c          imap_session_start(): a session given that table
@@ -342,6 +343,9 @@ struct imap_session {
 	struct imap_selected sel;
 	struct imap_pending pending;
 	struct notify_sub *sub; /* notification subscription for sel.mailbox_id */
+	/* NOTIFY (cmd_notify.c): the client's event groups and the queue */
+	struct imap_notify *notify;
+	bool notify_overflowed; /* OK [NOTIFICATIONOVERFLOW] still to say */
 
 	/* SEARCHRES ($): UIDs saved by SEARCH RETURN (SAVE), ascending,
 	 * malloc'd, owned by the session (free and replace to update). */
@@ -705,6 +709,17 @@ enum imap_cmd_result imap_cmd_close(struct imap_session *s, struct imap_cmd *cmd
 enum imap_cmd_result imap_cmd_unselect(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_check(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_unauthenticate(struct imap_session *s, struct imap_cmd *cmd);
+
+/* cmd_notify.c */
+enum imap_cmd_result imap_cmd_notify(struct imap_session *s, struct imap_cmd *cmd);
+/* Write what NOTIFY queued (and the overflow notice). */
+void imap_notify_flush(struct imap_session *s);
+void imap_notify_flush_overflow(struct imap_session *s);
+/* Drop NOTIFY state (NOTIFY NONE, UNAUTHENTICATE, close). */
+void imap_notify_end(struct imap_session *s);
+/* May the selected mailbox's updates go out now (NOTIFY between commands
+ * or IDLE)? Sets *allow_expunge. */
+bool imap_notify_selected_now(const struct imap_session *s, bool *allow_expunge);
 
 /* cmd_status.c */
 enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);

@@ -121,6 +121,7 @@ static void session_free(struct imap_session *s)
 	imap_parser_free(&s->parser);
 	imap_compress_free(s);
 	imap_pending_clear(s);
+	imap_notify_end(s);
 	free(s->sel.uids);
 	free(s->sel.name);
 	free(s->sel.keywords);
@@ -503,6 +504,7 @@ static void on_closed(struct conn *c)
 		s->auth = NULL;
 	}
 	imap_updates_unsubscribe(s);
+	imap_notify_end(s);
 	if (orphaned) {
 		imap_set_input(s, IMAP_IN_COMMAND, NULL);
 		imap_cmd_wake(s);
