@@ -55,7 +55,8 @@
  *     cmd_store.c     STORE
  *     cmd_search.c    SEARCH (SAVE/$, RETURN via esearch.c)
  *     cmd_idle.c      IDLE
- *     cmd_notify.c    NOTIFY (RFC 5465): event groups, the queue, STATUS/LIST/METADATA
+ *     cmd_notify.c    NOTIFY (RFC 5465): the event groups parsed
+ *     notify_queue.c  NOTIFY's queue: STATUS/LIST/METADATA, between commands
  *   the top
  *     commands.c      the command table: name, handler, flags
  *     imap.c          imap_session_start(): a session given that table
