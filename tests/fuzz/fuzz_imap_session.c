@@ -408,9 +408,14 @@ static const char *const tokens[] = {
     "a APPEND INBOX CATENATE (URL \"/INBOX/;UID=1/;SECTION=1.MIME\" TEXT {2+}\r\nhi "
     "URL \"/INBOX;UIDVALIDITY=1/;UID=2/;PARTIAL=3.9\")\r\n",
     "REPLACE 1 INBOX ",
-    /* ACL (read-only) and CREATE (USE ...) (RFC 4314, 6154) */
+    /* ACL (read-only), CREATE (USE ...), NOTIFY (RFC 4314, 6154, 5465) */
     "MYRIGHTS INBOX\r\na GETACL Work\r\na LISTRIGHTS INBOX x\r\na SETACL Work x +lr\r\n"
-    "a DELETEACL Work x\r\na CREATE Spam (USE (\\Junk \\All))\r\na CREATE S2 (USE ())",
+    "a DELETEACL Work x\r\na CREATE Spam (USE (\\Junk \\All))\r\n"
+    /* and NOTIFY (RFC 5465) */
+    "a NOTIFY SET STATUS (selected-delayed (MessageNew MessageExpunge FlagChange)) "
+    "(subtree (Work INBOX) (MailboxName SubscriptionChange MessageNew MessageExpunge)) "
+    "(personal (ServerMetadataChange Foo))\r\na NOTIFY SET (inboxes NONE)\r\n"
+    "a NOTIFY NONE\r\na CREATE S2 (USE ())",
     "CANCELUPDATE \"a\"",
     "UNSELECT",
     "UNAUTHENTICATE",
