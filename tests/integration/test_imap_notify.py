@@ -128,6 +128,10 @@ def test_mailbox_name_and_subscription(box):
     assert unsolicited(a, 1) == ['* LIST (\\Subscribed) "/" "Other"']
     b.ok("d", "DELETE Other")
     assert unsolicited(a, 1) == ['* LIST (\\NonExistent) "/" "Other"']
+    # CREATE's missing parents are told too
+    b.ok("c3", "CREATE Top/Mid/Leaf")
+    assert sorted(unsolicited(a, 3)) == sorted([
+        '* LIST () "/" "Top/Mid/Leaf"', '* LIST () "/" "Top"', '* LIST () "/" "Top/Mid"'])
     # this session's own changes are not told (§5)
     a.ok("c2", "CREATE Mine")
     assert silent(a)
