@@ -718,6 +718,8 @@ void imap_notify_flush(struct imap_session *s);
 void imap_notify_flush_overflow(struct imap_session *s);
 /* Drop NOTIFY state (NOTIFY NONE, UNAUTHENTICATE, close). */
 void imap_notify_end(struct imap_session *s);
+/* The output drained: write what waited for it, if the session may speak. */
+void imap_notify_drained(struct imap_session *s);
 /* May the selected mailbox's updates go out now (NOTIFY between commands
  * or IDLE)? Sets *allow_expunge. */
 bool imap_notify_selected_now(const struct imap_session *s, bool *allow_expunge);

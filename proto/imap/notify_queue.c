@@ -25,6 +25,7 @@
 
 #include "proto/imap/imap.h"
 #include "proto/imap/parser.h"
+#include "net/conn.h"
 #include "store/mailboxes.h"
 #include "store/notify.h"
 
@@ -133,6 +134,9 @@ static const struct notify_group *selected_group(const struct imap_notify *n)
 static bool can_speak(const struct imap_session *s)
 {
 	if (s->closed || s->state == IMAP_LOGOUT || s->state == IMAP_NOT_AUTH)
+		return false;
+	/* a client that does not read: let the queue (and its bound) hold it */
+	if (conn_output_full(s->conn))
 		return false;
 	if (s->input == IMAP_IN_IDLE)
 		return true;
@@ -245,6 +249,14 @@ void imap_notify_flush(struct imap_session *s)
 		free(items[i].entry);
 	}
 	free(items);
+}
+
+void imap_notify_drained(struct imap_session *s)
+{
+	if (!can_speak(s))
+		return;
+	imap_notify_flush_overflow(s);
+	imap_notify_flush(s);
 }
 
 static void overflow(struct imap_session *s)

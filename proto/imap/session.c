@@ -445,6 +445,8 @@ static void on_drained(struct conn *c)
 	if (s->waiting && s->cur && !s->async) {
 		s->waiting = false;
 		run_handler(s);
+	} else if (!s->cur) {
+		imap_notify_drained(s); /* NOTIFY's queue, held while output was full */
 	}
 }
 
