@@ -191,6 +191,16 @@ def test_badevent(box):
     assert out[-1].startswith("c NO [BADEVENT (")
 
 
+def test_rfc_example_fetch_att_refused(box):
+    """§3's example asks for a fetch-att list with MessageNew; tern sends
+    no FETCH for new messages, so it says NO rather than ignore it."""
+    a = session(box)
+    out = a.cmd("b", "notify set status (selected (MessageNew (uid "
+                     "body.peek[header.fields (from to subject)]) MessageExpunge)) "
+                     "(subtree Lists (MessageNew MessageExpunge))")
+    assert out[-1] == "b NO [CANNOT] MessageNew takes no fetch attributes here"
+
+
 def test_overflow(tern_factory):
     t = tern_factory(extra_config="[imap]\nnotify_max_pending = 2\n")
     t.add_user(USER, PASSWORD)
