@@ -223,6 +223,8 @@ void imap_notify_flush(struct imap_session *s)
 	bool txn = store_read_begin(imap_reader(s));
 	for (size_t i = 0; i < nitems; i++) {
 		const struct notify_item *it = &items[i];
+		if ((it->kind != IT_STATUS && !it->name) || (it->kind == IT_METADATA && !it->entry))
+			continue; /* out of memory when queued */
 		switch (it->kind) {
 		case IT_STATUS:
 			write_status(s, it->mailbox_id, it->evbits);
@@ -320,6 +322,15 @@ void imap_notify_on_event(void *ud, const struct notify_event *ev)
 		unsigned bit = ev->kind == NOTIFY_EXISTS    ? EV_NEW
 		               : ev->kind == NOTIFY_EXPUNGE ? EV_EXPUNGE
 		                                            : EV_FLAGS;
+		/* no group wants it anywhere: nothing to queue (the mailbox's
+		 * name, needed for the rest of the test, is read at flush) */
+		unsigned any = 0;
+		for (size_t g = 0; g < n->ngroups; g++)
+			if (n->groups[g].filter != F_SELECTED &&
+			    n->groups[g].filter != F_SELECTED_DELAYED)
+				any |= n->groups[g].events;
+		if (!(any & bit))
+			return;
 		for (size_t i = 0; i < n->nitems; i++)
 			if (n->items[i].kind == IT_STATUS &&
 			    n->items[i].mailbox_id == ev->mailbox_id) {
