@@ -416,8 +416,7 @@ static const char *const tokens[] = {
     "(subtree (Work INBOX) (MailboxName SubscriptionChange MessageNew MessageExpunge)) "
     "(personal (ServerMetadataChange Foo))\r\na NOTIFY SET (inboxes NONE)\r\n"
     "a NOTIFY NONE\r\na CREATE S2 (USE ())",
-    "CANCELUPDATE \"a\"",
-    "UNSELECT",
+    "CANCELUPDATE \"a\"\r\na UNSELECT",
     "UNAUTHENTICATE",
     "RETURN (UPDATE COUNT) ",
     "(UID) (PARTIAL 1:2)",
