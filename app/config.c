@@ -107,6 +107,7 @@ static const struct config_key config_keys[] = {
     INT("imap", "max_literal", imap.max_literal, 52428800, 1024, 2147483647),
     INT("imap", "timeout", imap.timeout, 1800, 60, 86400),
     /* RFC 5464 §4.1: at least 1024 octets and 10 entries */
+    INT("imap", "notify_max_pending", imap.notify_max_pending, 1000, 1, 1000000),
     INT("imap", "metadata_max_size", imap.metadata_max_size, 65536, 1024, 16777216),
     INT("imap", "metadata_max_entries", imap.metadata_max_entries, 100, 10, 100000),
     INT("imap", "metadata_max_account_entries", imap.metadata_max_account_entries, 1000, 10,

@@ -47,6 +47,7 @@ struct notify_event {
 	int64_t account_id;   /* the mailbox's account, 0 = not said */
 	const char *name;     /* mailbox-list events: valid during the call */
 	const char *old_name; /* NOTIFY_MAILBOX_RENAMED */
+	const char *entry;    /* NOTIFY_METADATA: the entry set or deleted */
 };
 
 #define NOTIFY_ACCOUNT_EVENT(kind) ((kind) >= NOTIFY_MAILBOX_CREATED)

@@ -50,7 +50,7 @@ const char *imap_capabilities(const struct imap_session *s, char *buf, size_t le
 	         "CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%lld BINARY "
 	         "SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT "
 	         "OBJECTID SAVEDATE PREVIEW UNAUTHENTICATE ACL RIGHTS=texk LIST-MYRIGHTS "
-	         "METADATA METADATA-SERVER UIDONLY INPROGRESS%s",
+	         "METADATA METADATA-SERVER NOTIFY UIDONLY INPROGRESS%s",
 	         (long long)s->cfg->max_literal, s->compress ? "" : " COMPRESS=DEFLATE");
 	return buf;
 }

@@ -31,6 +31,8 @@ enum imap_cmd_result imap_cmd_idle(struct imap_session *s, struct imap_cmd *cmd)
 		imap_write(s, "+ idling\r\n", 10);
 		imap_set_input(s, IMAP_IN_IDLE, idle_line);
 		imap_updates_flush(s, true);
+		imap_notify_flush_overflow(s);
+		imap_notify_flush(s);
 		cmd->step = IDLE_WAIT;
 		return IMAP_ASYNC;
 	case IDLE_DONE:

@@ -24,6 +24,9 @@ struct mbox_cmd {
 	struct store_mailbox_req job;
 	struct imap_session *s;
 	int status;
+	/* CREATE: the length of the shortest parent name that did not exist
+	 * (0: none), so the parents it makes are told too */
+	size_t missing_parent;
 };
 
 static void mbox_done(void *arg, int status)
@@ -159,6 +162,16 @@ enum imap_cmd_result imap_cmd_create(struct imap_session *s, struct imap_cmd *cm
 			return IMAP_DONE;
 		}
 		publish_list_event(s, mc, NOTIFY_MAILBOX_CREATED);
+		for (size_t i = mc->missing_parent; i && mc->job.name[i]; i++) {
+			if (mc->job.name[i] != '/')
+				continue;
+			char *parent = imap_arena_strndup(&cmd->arena, mc->job.name, i);
+			struct notify_event ev = {.kind = NOTIFY_MAILBOX_CREATED,
+			                          .origin = s->sid,
+			                          .account_id = s->account_id,
+			                          .name = parent};
+			notify_publish(&ev);
+		}
 		/* RFC 8474 §4.1: the new mailbox's MAILBOXID (objectid.h) */
 		struct store_mailbox mb;
 		if (store_mailbox_get(imap_reader(s), mc->job.mailbox_id, &mb) == 1)
@@ -189,6 +202,19 @@ enum imap_cmd_result imap_cmd_create(struct imap_session *s, struct imap_cmd *cm
 	mc = imap_arena_alloc(&cmd->arena, sizeof *mc);
 	mc->job.name = imap_arena_strndup(&cmd->arena, name, strlen(name));
 	mc->job.special_use = use;
+	mc->missing_parent = 0;
+	for (size_t i = 1; name[i]; i++) {
+		if (name[i] != '/')
+			continue;
+		char parent[IMAP_MAILBOX_NAME_MAX + 1];
+		int64_t id;
+		memcpy(parent, name, i);
+		parent[i] = '\0';
+		if (store_mailbox_find(imap_reader(s), s->account_id, parent, &id) == 0) {
+			mc->missing_parent = i;
+			break;
+		}
+	}
 	return submit(s, cmd, mc, store_mailbox_create_job);
 }
 

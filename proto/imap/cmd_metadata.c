@@ -259,12 +259,15 @@ enum imap_cmd_result imap_cmd_setmetadata(struct imap_session *s, struct imap_cm
 		switch (sc->status) {
 		case 0: {
 			/* for the account's other watchers (store/notify.h) */
-			struct notify_event ev = {.mailbox_id = sc->job.mailbox_id,
-			                          .kind = NOTIFY_METADATA,
-			                          .origin = s->sid,
-			                          .account_id = s->account_id,
-			                          .name = sc->mailbox};
-			notify_publish(&ev);
+			for (size_t k = 0; k < sc->job.n; k++) {
+				struct notify_event ev = {.mailbox_id = sc->job.mailbox_id,
+				                          .kind = NOTIFY_METADATA,
+				                          .origin = s->sid,
+				                          .account_id = s->account_id,
+				                          .name = sc->mailbox,
+				                          .entry = sc->job.names[k]};
+				notify_publish(&ev);
+			}
 			imap_tagged(s, cmd, "OK", NULL, "SETMETADATA completed");
 			break;
 		}

@@ -170,6 +170,7 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 
 	bool was_selected = s->state == IMAP_SELECTED;
 	unselect(s);
+	imap_notify_end(s);
 	if (was_selected)
 		imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
 

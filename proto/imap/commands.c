@@ -48,6 +48,7 @@ const struct imap_command imap_commands[] = {
     {"STATUS", imap_cmd_status, A},
     {"APPEND", imap_cmd_append, A},
     {"IDLE", imap_cmd_idle, A},
+    {"NOTIFY", imap_cmd_notify, A},
     {"GENURLAUTH", imap_cmd_genurlauth, A},
     {"RESETKEY", imap_cmd_resetkey, A},
     {"URLFETCH", imap_cmd_urlfetch, A},

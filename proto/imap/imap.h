@@ -22,6 +22,8 @@ struct imap_settings {
 	int64_t metadata_max_size;
 	int64_t metadata_max_entries;
 	int64_t metadata_max_account_entries;
+	/* NOTIFY (RFC 5465): responses a session may have waiting */
+	int64_t notify_max_pending;
 };
 
 /* A listener's context: what imap_session_start() gets as ctx. */

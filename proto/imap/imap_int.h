@@ -59,6 +59,8 @@
  *     cmd_search.c    SEARCH (SAVE/$, RETURN via esearch.c); the search SORT shares
  *     cmd_sort.c      SORT THREAD (-> cmd_search; ESORT via esearch.c)
  *     cmd_idle.c      IDLE
+ *     cmd_notify.c    NOTIFY (RFC 5465): the event groups parsed
+ *     notify_queue.c  NOTIFY's queue: STATUS/LIST/METADATA, between commands
  *   the top
  *     commands.c      the command table: name, handler, flags
  *     imap.c          imap_session_start(): a session given that table
@@ -346,6 +348,9 @@ struct imap_session {
 	struct imap_selected sel;
 	struct imap_pending pending;
 	struct notify_sub *sub; /* notification subscription for sel.mailbox_id */
+	/* NOTIFY (cmd_notify.c): the client's event groups and the queue */
+	struct imap_notify *notify;
+	bool notify_overflowed; /* OK [NOTIFICATIONOVERFLOW] still to say */
 
 	/* SEARCHRES ($): UIDs saved by SEARCH RETURN (SAVE), ascending,
 	 * malloc'd, owned by the session (free and replace to update). */
@@ -709,6 +714,19 @@ enum imap_cmd_result imap_cmd_close(struct imap_session *s, struct imap_cmd *cmd
 enum imap_cmd_result imap_cmd_unselect(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_check(struct imap_session *s, struct imap_cmd *cmd);
 enum imap_cmd_result imap_cmd_unauthenticate(struct imap_session *s, struct imap_cmd *cmd);
+
+/* cmd_notify.c */
+enum imap_cmd_result imap_cmd_notify(struct imap_session *s, struct imap_cmd *cmd);
+/* Write what NOTIFY queued (and the overflow notice). */
+void imap_notify_flush(struct imap_session *s);
+void imap_notify_flush_overflow(struct imap_session *s);
+/* Drop NOTIFY state (NOTIFY NONE, UNAUTHENTICATE, close). */
+void imap_notify_end(struct imap_session *s);
+/* The output drained: write what waited for it, if the session may speak. */
+void imap_notify_drained(struct imap_session *s);
+/* May the selected mailbox's updates go out now (NOTIFY between commands
+ * or IDLE)? Sets *allow_expunge. */
+bool imap_notify_selected_now(const struct imap_session *s, bool *allow_expunge);
 
 /* cmd_status.c */
 enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);

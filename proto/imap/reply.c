@@ -19,6 +19,8 @@ void imap_tagged(struct imap_session *s, struct imap_cmd *cmd, const char *statu
 		bool allow = !((flags & IMAP_CMD_NO_EXPUNGE) && !cmd->uid);
 		imap_updates_flush(s, allow);
 	}
+	imap_notify_flush_overflow(s);
+	imap_notify_flush(s);
 	char prefix[1280];
 	const char *tag = cmd->tag ? cmd->tag : "*";
 	if (code && *code)

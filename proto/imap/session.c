@@ -121,6 +121,7 @@ static void session_free(struct imap_session *s)
 	imap_parser_free(&s->parser);
 	imap_compress_free(s);
 	imap_pending_clear(s);
+	imap_notify_end(s);
 	free(s->sel.uids);
 	free(s->sel.name);
 	free(s->sel.keywords);
@@ -444,6 +445,8 @@ static void on_drained(struct conn *c)
 	if (s->waiting && s->cur && !s->async) {
 		s->waiting = false;
 		run_handler(s);
+	} else if (!s->cur) {
+		imap_notify_drained(s); /* NOTIFY's queue, held while output was full */
 	}
 }
 
@@ -503,6 +506,7 @@ static void on_closed(struct conn *c)
 		s->auth = NULL;
 	}
 	imap_updates_unsubscribe(s);
+	imap_notify_end(s);
 	if (orphaned) {
 		imap_set_input(s, IMAP_IN_COMMAND, NULL);
 		imap_cmd_wake(s);

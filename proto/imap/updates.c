@@ -131,8 +131,11 @@ static void on_event(void *ud, const struct notify_event *ev)
 	default: /* account events never reach a mailbox's subscribers */
 		return;
 	}
+	bool allow;
 	if (s->input == IMAP_IN_IDLE)
 		imap_updates_flush(s, true);
+	else if (imap_notify_selected_now(s, &allow)) /* NOTIFY: between commands */
+		imap_updates_flush(s, allow);
 }
 
 int imap_updates_subscribe(struct imap_session *s)

@@ -70,6 +70,7 @@ static void seen_publish(struct pop3_session *s, const struct seen_set *set)
 			continue;
 		struct notify_event ev = {
 		    .mailbox_id = s->mailbox_id,
+		    .account_id = s->account_id,
 		    .kind = NOTIFY_FLAGS,
 		    .uid = set->uids[i],
 		    .modseq = set->modseqs[i],
@@ -221,6 +222,7 @@ static void quit_job_done(void *arg, int status)
 		for (size_t i = 0; i < j->n; i++) {
 			struct notify_event ev = {
 			    .mailbox_id = j->mailbox_id,
+			    .account_id = s->account_id,
 			    .kind = NOTIFY_EXPUNGE,
 			    .uid = j->uids[i],
 			    .modseq = j->modseq,

@@ -350,6 +350,7 @@ static void job_done(void *arg, int status)
 				continue;
 			struct notify_event ev = {
 			    .mailbox_id = j->local[i].mailbox_id,
+			    .account_id = j->local[i].account_id,
 			    .kind = NOTIFY_EXISTS,
 			    .uid = j->uids[i],
 			    .modseq = j->modseqs[i],

@@ -408,12 +408,16 @@ static const char *const tokens[] = {
     "a APPEND INBOX CATENATE (URL \"/INBOX/;UID=1/;SECTION=1.MIME\" TEXT {2+}\r\nhi "
     "URL \"/INBOX;UIDVALIDITY=1/;UID=2/;PARTIAL=3.9\")\r\na REPLACE 1 INBOX ",
     "THREAD REFERENCES UTF-8 ",
-    /* ACL (read-only) and CREATE (USE ...) (RFC 4314, 6154), quotas and
-     * METADATA */
+    /* ACL (read-only) and CREATE (USE ...) (RFC 4314, 6154), quotas,
+     * METADATA and NOTIFY (RFC 5465) */
     "MYRIGHTS INBOX\r\na GETACL Work\r\na LISTRIGHTS INBOX x\r\na SETACL Work x +lr\r\n"
     "a DELETEACL Work x\r\na CREATE Spam (USE (\\Junk \\All))\r\na CREATE S2 (USE ())\r\n"
     "a GETQUOTAROOT INBOX\r\na GETMETADATA (DEPTH infinity MAXSIZE 5) \"\" (/shared "
-    "/private/vendor/x/y)\r\na SETMETADATA INBOX (/private/comment ",
+    "/private/vendor/x/y)\r\na SETMETADATA INBOX (/private/comment x)\r\n"
+    "a NOTIFY SET STATUS (selected-delayed (MessageNew MessageExpunge FlagChange)) "
+    "(subtree (Work INBOX) (MailboxName SubscriptionChange MessageNew MessageExpunge)) "
+    "(personal (ServerMetadataChange Foo))\r\na NOTIFY SET (inboxes NONE)\r\n"
+    "a NOTIFY NONE\r\na SETMETADATA INBOX (/private/comment ",
     "CANCELUPDATE \"a\"\r\na UNSELECT",
     "UNAUTHENTICATE",
     "RETURN (UPDATE COUNT) ",

@@ -1,0 +1,230 @@
+"""NOTIFY (RFC 5465): one session sets NOTIFY, another (or SMTP) changes
+the account, and the first hears of it without sending a command (read
+with a timeout) and in IDLE: STATUS for other mailboxes, EXISTS/EXPUNGE/
+FETCH for the selected one, LIST for MailboxName and SubscriptionChange,
+METADATA for metadata changes. The error paths: BAD for the RFC's event
+rules and bad syntax, NO [BADEVENT ...] for an unsupported event,
+OK [NOTIFICATIONOVERFLOW] past imap.notify_max_pending."""
+import smtplib
+import socket
+
+import pytest
+
+from conftest import HOST
+from test_imap_hardening import Raw, USER, PASSWORD, session, append, box  # noqa: F401
+
+
+def unsolicited(r, n, timeout=5):
+    """n lines the server sends on its own (no command outstanding)."""
+    r.sock.settimeout(timeout)
+    try:
+        return [r.line() for _ in range(n)]
+    finally:
+        r.sock.settimeout(20)
+
+
+def silent(r, timeout=0.5):
+    """Nothing arrives within timeout."""
+    r.sock.settimeout(timeout)
+    try:
+        got = r.line()
+    except (socket.timeout, TimeoutError):
+        return True
+    finally:
+        r.sock.settimeout(20)
+    raise AssertionError("unexpected %r" % got)
+
+
+def test_capability(box):
+    r = session(box)
+    assert "NOTIFY" in r.cmd("c", "CAPABILITY")[0].split()
+
+
+def test_status_option_and_other_mailbox(box):
+    a = session(box)
+    a.ok("c1", "CREATE Lists/Lemonade")
+    a.ok("c2", "CREATE misc")
+    b = session(box)
+    append(b, "Lists/Lemonade")
+    out = a.ok("n", "NOTIFY SET STATUS (selected (MessageNew MessageExpunge)) "
+                    "(subtree Lists (MessageNew MessageExpunge))")
+    # Lists (made as Lemonade's parent) and Lists/Lemonade, not misc
+    assert out[0].startswith('* STATUS "Lists" (MESSAGES 0 UIDNEXT 1 UIDVALIDITY ')
+    assert out[1].startswith('* STATUS "Lists/Lemonade" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY ')
+    assert len(out) == 3 and out[2] == "n OK NOTIFY completed"
+    # a new message in Lists/Lemonade: STATUS between commands
+    append(b, "Lists/Lemonade")
+    st = unsolicited(a, 1)[0]
+    assert st.startswith('* STATUS "Lists/Lemonade" (MESSAGES 2 UIDNEXT 3 ')
+    # misc is not watched
+    append(b, "misc")
+    assert silent(a)
+    # expunge in the watched mailbox
+    b.ok("s", "SELECT Lists/Lemonade")
+    b.ok("f", "STORE 1 +FLAGS (\\Deleted)")
+    b.ok("e", "EXPUNGE")
+    st = unsolicited(a, 1)[0]
+    assert st.startswith('* STATUS "Lists/Lemonade" (MESSAGES 1 UIDNEXT 3 ')
+
+
+def test_selected_between_commands_and_idle(box):
+    a = session(box, select="INBOX")
+    b = session(box, select="INBOX")
+    a.ok("n", "NOTIFY SET (selected (MessageNew MessageExpunge FlagChange))")
+    append(b)
+    assert unsolicited(a, 2) == ["* 1 EXISTS", "* 1 RECENT"]
+    b.ok("f", "STORE 1 +FLAGS (\\Flagged)")
+    ln = unsolicited(a, 1)[0]
+    assert ln.startswith("* 1 FETCH (UID 1 FLAGS (") and "\\Flagged" in ln
+    b.ok("f2", "STORE 1 +FLAGS (\\Deleted)")
+    unsolicited(a, 1)
+    b.ok("e", "EXPUNGE")
+    assert unsolicited(a, 1) == ["* 1 EXPUNGE"]
+    # and in IDLE
+    a.send("i IDLE\r\n")
+    assert a.line().startswith("+ ")
+    append(b)
+    assert unsolicited(a, 2) == ["* 1 EXISTS", "* 1 RECENT"]
+    a.send("DONE\r\n")
+    assert a.until("i")[-1] == "i OK IDLE terminated"
+
+
+def test_selected_delayed_holds_expunge(box):
+    a = session(box, select="INBOX")
+    b = session(box, select="INBOX")
+    append(b)
+    a.ok("n0", "NOOP")
+    a.ok("n", "NOTIFY SET (selected-delayed (MessageNew MessageExpunge))")
+    b.ok("f", "STORE 1 +FLAGS (\\Deleted)")
+    # the flag change goes out between commands, the EXPUNGE waits
+    assert unsolicited(a, 1)[0].startswith("* 1 FETCH (UID 1 FLAGS (")
+    b.ok("e", "EXPUNGE")
+    assert silent(a)
+    out = a.ok("x", "NOOP")
+    assert "* 1 EXPUNGE" in out
+
+
+def test_smtp_delivery_reaches_subscriber(box):
+    a = session(box)
+    a.ok("n", "NOTIFY SET (inboxes (MessageNew MessageExpunge))")
+    with smtplib.SMTP(HOST, box.port("smtp"), timeout=20) as s:
+        s.sendmail("alice@example.org", [USER],
+                   b"From: alice@example.org\r\nSubject: hi\r\n\r\nbody\r\n")
+    st = unsolicited(a, 1)[0]
+    assert st.startswith('* STATUS INBOX (MESSAGES 1 UIDNEXT 2 ')
+
+
+def test_mailbox_name_and_subscription(box):
+    a = session(box)
+    b = session(box)
+    a.ok("n", "NOTIFY SET (personal (MailboxName SubscriptionChange))")
+    b.ok("c", "CREATE NewMailbox")
+    assert unsolicited(a, 1) == ['* LIST () "/" "NewMailbox"']
+    b.ok("r", "RENAME NewMailbox Other")
+    assert unsolicited(a, 1) == ['* LIST () "/" "Other" ("OLDNAME" ("NewMailbox"))']
+    b.ok("u", "UNSUBSCRIBE Other")
+    assert unsolicited(a, 1) == ['* LIST () "/" "Other"']
+    b.ok("s", "SUBSCRIBE Other")
+    assert unsolicited(a, 1) == ['* LIST (\\Subscribed) "/" "Other"']
+    b.ok("d", "DELETE Other")
+    assert unsolicited(a, 1) == ['* LIST (\\NonExistent) "/" "Other"']
+    # CREATE's missing parents are told too
+    b.ok("c3", "CREATE Top/Mid/Leaf")
+    assert sorted(unsolicited(a, 3)) == sorted([
+        '* LIST () "/" "Top/Mid/Leaf"', '* LIST () "/" "Top"', '* LIST () "/" "Top/Mid"'])
+    # this session's own changes are not told (§5)
+    a.ok("c2", "CREATE Mine")
+    assert silent(a)
+
+
+def test_metadata_events_in_idle(box):
+    a = session(box)
+    b = session(box)
+    a.ok("n", "NOTIFY SET (inboxes (MailboxMetadataChange)) (personal (ServerMetadataChange))")
+    a.send("i IDLE\r\n")
+    assert a.line().startswith("+ ")
+    b.ok("m", 'SETMETADATA INBOX (/shared/comment "hi")')
+    assert unsolicited(a, 1) == ['* METADATA INBOX /shared/comment']
+    b.ok("m2", 'SETMETADATA "" (/shared/comment NIL)')
+    assert unsolicited(a, 1) == ['* METADATA "" /shared/comment']
+    a.send("DONE\r\n")
+    a.until("i")
+
+
+def test_none_stops(box):
+    a = session(box)
+    b = session(box)
+    a.ok("n", "NOTIFY SET (personal (MailboxName))")
+    a.ok("x", "NOTIFY NONE")
+    b.ok("c", "CREATE Quiet")
+    assert silent(a)
+
+
+@pytest.mark.parametrize("args", [
+    "SET (selected (MessageNew))",                     # needs MessageExpunge
+    "SET (selected (MessageExpunge))",                 # needs MessageNew
+    "SET (personal (FlagChange))",                     # needs both
+    "SET (selected (MailboxName))",                    # selected: message events only
+    "SET (selected (MessageNew MessageExpunge)) (selected-delayed (MessageNew MessageExpunge))",
+    "SET (nosuch (MailboxName))",
+    "SET (subtree (MailboxName))",
+    "SET STATUS",
+    "SET",
+    "FOO",
+    "SET personal MailboxName",
+    "SET (personal ())",
+    "SET (personal (MessageNew (UID) MessageExpunge))",  # fetch-att: selected only
+])
+def test_bad(box, args):
+    a = session(box)
+    out = a.cmd("b", "NOTIFY " + args)
+    assert out[-1].startswith("b BAD"), out
+
+
+def test_badevent(box):
+    a = session(box)
+    out = a.cmd("b", "NOTIFY SET (personal (MailboxName Frobnicate))")
+    assert out[-1] == ("b NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName "
+                       "SubscriptionChange MailboxMetadataChange ServerMetadataChange)] "
+                       "Unsupported event")
+    out = a.cmd("c", "NOTIFY SET (selected (MessageNew MessageExpunge AnnotationChange))")
+    assert out[-1].startswith("c NO [BADEVENT (")
+
+
+def test_rfc_example_fetch_att_refused(box):
+    """§3's example asks for a fetch-att list with MessageNew; tern sends
+    no FETCH for new messages, so it says NO rather than ignore it."""
+    a = session(box)
+    out = a.cmd("b", "notify set status (selected (MessageNew (uid "
+                     "body.peek[header.fields (from to subject)]) MessageExpunge)) "
+                     "(subtree Lists (MessageNew MessageExpunge))")
+    assert out[-1] == "b NO [CANNOT] MessageNew takes no fetch attributes here"
+
+
+def test_overflow(tern_factory):
+    t = tern_factory(extra_config="[imap]\nnotify_max_pending = 2\n")
+    t.add_user(USER, PASSWORD)
+    a = session(t)
+    b = session(t)
+    a.ok("n", "NOTIFY SET (personal (MailboxName))")
+    # a command in progress (a literal not yet sent): events queue up
+    a.send("x APPEND INBOX {5}\r\n")
+    assert a.line().startswith("+ ")
+    for i in range(4):
+        b.ok("c%d" % i, "CREATE Box%d" % i)
+    a.send("hello\r\n")
+    out = a.until("x")
+    assert "* OK [NOTIFICATIONOVERFLOW] Too many notifications, NOTIFY NONE in effect" in out
+    assert out[-1].startswith("x OK")
+    # as after NOTIFY NONE
+    b.ok("c9", "CREATE Later")
+    assert silent(a)
+
+
+def test_unauthenticate_drops_notify(box):
+    a = session(box)
+    b = session(box)
+    a.ok("n", "NOTIFY SET (personal (MailboxName))")
+    a.ok("u", "UNAUTHENTICATE")
+    b.ok("c", "CREATE Gone")
+    assert silent(a)
