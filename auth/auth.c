@@ -200,8 +200,8 @@ static bool known_cheaply(struct auth_pool *pool, struct auth_req *req, size_t p
 	return true;
 }
 
-struct auth_req *auth_check(struct auth_pool *pool, const char *peer_ip, const char *user,
-                            const char *password, auth_done_fn done, void *ud)
+/* A request whose answer goes to done(ud) through its own timer. */
+static struct auth_req *req_new(struct auth_pool *pool, auth_done_fn done, void *ud)
 {
 	struct auth_req *req = calloc(1, sizeof *req);
 	if (!req)
@@ -210,8 +210,17 @@ struct auth_req *auth_check(struct auth_pool *pool, const char *peer_ip, const c
 	req->done = done;
 	req->ud = ud;
 	req->timer.data = req;
-	dummy_setting_init();
 	uv_timer_init(pool->loop, &req->timer);
+	return req;
+}
+
+struct auth_req *auth_check(struct auth_pool *pool, const char *peer_ip, const char *user,
+                            const char *password, auth_done_fn done, void *ud)
+{
+	struct auth_req *req = req_new(pool, done, ud);
+	if (!req)
+		return NULL;
+	dummy_setting_init();
 	snprintf(req->ip, sizeof req->ip, "%s", peer_ip ? peer_ip : "");
 
 	const struct auth_settings *set = pool->settings;
@@ -320,14 +329,9 @@ struct auth_req *auth_answer(struct auth_pool *pool, const char *ip, const char 
                              enum auth_result result, const struct auth_account *acct,
                              auth_done_fn done, void *ud)
 {
-	struct auth_req *req = calloc(1, sizeof *req);
+	struct auth_req *req = req_new(pool, done, ud);
 	if (!req)
 		return NULL;
-	req->pool = pool;
-	req->done = done;
-	req->ud = ud;
-	req->timer.data = req;
-	uv_timer_init(pool->loop, &req->timer);
 	if (acct)
 		req->acct = *acct;
 	uint64_t now = uv_now(pool->loop), delay = 0;
