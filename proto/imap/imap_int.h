@@ -371,14 +371,16 @@ struct imap_session {
 	enum imap_input_mode input; /* imap_set_input() */
 	imap_line_fn line;          /* the command's line reader, when input is not COMMAND */
 	struct imap_parser *parser;
-	struct imap_compress *z; /* compress.c */
-	struct sasl *sasl;       /* cmd_login.c, during AUTHENTICATE only (900 bytes an idle
-	                            session need not keep) */
-	struct auth_req *auth;   /* cmd_login.c: the password check in flight */
-	void *timer;             /* uv_timer_t for IMAP_AGAIN */
-	bool waiting;            /* AGAIN: waiting for drained / timer */
-	bool async;              /* ASYNC: waiting for imap_cmd_wake */
-	unsigned paused;         /* our conn_pause() count */
+	struct imap_compress *z;         /* compress.c */
+	struct sasl *sasl;               /* cmd_login.c, during AUTHENTICATE only (900 bytes an idle
+	                                    session need not keep) */
+	struct auth_req *auth;           /* cmd_login.c: the password check in flight */
+	void *timer;                     /* uv_timer_t for IMAP_AGAIN */
+	void *progress_timer;            /* uv_timer_t: INPROGRESS of a store job (progress.c) */
+	struct store_progress *progress; /* the job it reads, while ASYNC */
+	bool waiting;                    /* AGAIN: waiting for drained / timer */
+	bool async;                      /* ASYNC: waiting for imap_cmd_wake */
+	unsigned paused;                 /* our conn_pause() count */
 };
 
 /* ------------------------------------------------------------------ */
@@ -505,6 +507,13 @@ bool imap_progress_due(const struct imap_session *s, const struct imap_cmd *cmd)
  * "* OK [INPROGRESS ("tag" done goal)]" if it is time (goal 0: unknown,
  * NIL). */
 void imap_progress(struct imap_session *s, struct imap_cmd *cmd, uint64_t done, uint64_t goal);
+/* A command about to return IMAP_ASYNC for a store job that counts into p
+ * (store/entries.h): INPROGRESS from p at the same rate until the job
+ * wakes the command (imap_cmd_wake stops it). p must live until then. */
+struct store_progress;
+void imap_progress_watch(struct imap_session *s, struct store_progress *p);
+/* Stop watching (imap_cmd_wake; on_closed closes the timer). */
+void imap_progress_unwatch(struct imap_session *s);
 
 /* ------------------------------------------------------------------ */
 /* COMPRESS=DEFLATE (compress.c)                                        */
