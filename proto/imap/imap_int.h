@@ -30,6 +30,7 @@
  *   the session and its services
  *     mailbox_name.c  mailbox names between the wire and the store
  *     output.c        writing: bytes, lines, untagged responses, strings
+ *     list_line.[ch]  a LIST line's attributes (for LIST and NOTIFY)
  *     progress.c      INPROGRESS responses of long commands
  *     compress.c      COMPRESS=DEFLATE as a conn filter
  *     capability.c    the capability list; may a password be sent here

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "proto/imap/imap.h"
+#include "proto/imap/list_line.h"
 #include "proto/imap/parser.h"
 #include "net/conn.h"
 #include "store/mailboxes.h"
@@ -192,22 +193,12 @@ static void write_status(struct imap_session *s, int64_t mailbox_id, unsigned ev
 	free(no.name);
 }
 
+/* MailboxName / SubscriptionChange: the LIST line as a LIST RETURN
+ * (CHILDREN SUBSCRIBED) would give it now (list_line.c): a deleted name
+ * is \NonExistent by itself, a renamed one carries OLDNAME. */
 static void write_list(struct imap_session *s, const struct notify_item *it)
 {
-	const char *attr = "()";
-	if (it->ev == NOTIFY_MAILBOX_DELETED)
-		attr = "(\\NonExistent)";
-	else if (it->ev == NOTIFY_SUBSCRIPTION)
-		attr = is_subscribed(s, it->name) > 0 ? "(\\Subscribed)" : "()";
-	imap_printf(s, "* LIST %s \"/\" ", attr);
-	imap_write_mailbox(s, it->name);
-	if (it->ev == NOTIFY_MAILBOX_RENAMED && it->old_name) {
-		static const char oldname[] = " (\"OLDNAME\" (";
-		imap_write(s, oldname, sizeof oldname - 1);
-		imap_write_mailbox(s, it->old_name);
-		imap_write(s, "))", 2);
-	}
-	imap_write(s, "\r\n", 2);
+	imap_list_write_event(s, it->name, it->ev == NOTIFY_MAILBOX_RENAMED ? it->old_name : NULL);
 }
 
 void imap_notify_flush(struct imap_session *s)

@@ -115,23 +115,43 @@ def test_smtp_delivery_reaches_subscriber(box):
 
 
 def test_mailbox_name_and_subscription(box):
+    """The LIST lines carry what LIST RETURN (CHILDREN SUBSCRIBED) would say
+    (RFC 5465 §5.4-§5.5): tern subscribes what CREATE makes, and says
+    \HasChildren / \HasNoChildren; OLDNAME on RENAME."""
     a = session(box)
     b = session(box)
     a.ok("n", "NOTIFY SET (personal (MailboxName SubscriptionChange))")
     b.ok("c", "CREATE NewMailbox")
-    assert unsolicited(a, 1) == ['* LIST () "/" "NewMailbox"']
+    assert unsolicited(a, 1) == ['* LIST (\\HasNoChildren \\Subscribed) "/" "NewMailbox"']
     b.ok("r", "RENAME NewMailbox Other")
-    assert unsolicited(a, 1) == ['* LIST () "/" "Other" ("OLDNAME" ("NewMailbox"))']
+    assert unsolicited(a, 1) == [
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "Other" ("OLDNAME" ("NewMailbox"))']
     b.ok("u", "UNSUBSCRIBE Other")
-    assert unsolicited(a, 1) == ['* LIST () "/" "Other"']
+    assert unsolicited(a, 1) == ['* LIST (\\HasNoChildren) "/" "Other"']
     b.ok("s", "SUBSCRIBE Other")
-    assert unsolicited(a, 1) == ['* LIST (\\Subscribed) "/" "Other"']
+    assert unsolicited(a, 1) == ['* LIST (\\HasNoChildren \\Subscribed) "/" "Other"']
+    # the same line as LIST RETURN (CHILDREN SUBSCRIBED) gives
+    assert a.ok("l", 'LIST "" Other RETURN (CHILDREN SUBSCRIBED)')[0] == \
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "Other"'
     b.ok("d", "DELETE Other")
-    assert unsolicited(a, 1) == ['* LIST (\\NonExistent) "/" "Other"']
-    # CREATE's missing parents are told too
+    # a subscription outlives its mailbox (RFC 3501 §6.3.6)
+    assert unsolicited(a, 1) == ['* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "Other"']
+    # CREATE's missing parents are told too, each with its children
     b.ok("c3", "CREATE Top/Mid/Leaf")
     assert sorted(unsolicited(a, 3)) == sorted([
-        '* LIST () "/" "Top/Mid/Leaf"', '* LIST () "/" "Top"', '* LIST () "/" "Top/Mid"'])
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "Top/Mid/Leaf"',
+        '* LIST (\\HasChildren \\Subscribed) "/" "Top"',
+        '* LIST (\\HasChildren \\Subscribed) "/" "Top/Mid"'])
+    # a renamed parent: its children went with it, no events of their own
+    b.ok("r2", "RENAME Top/Mid Top/Middle")
+    assert unsolicited(a, 1) == [
+        '* LIST (\\HasChildren \\Subscribed) "/" "Top/Middle" ("OLDNAME" ("Top/Mid"))']
+    assert silent(a)
+    # special-use attributes as LIST shows them
+    b.ok("d4", "DELETE Archive")  # it has \\Archive: one mailbox per use
+    unsolicited(a, 1)
+    b.ok("c4", "CREATE Starred (USE (\\Archive))")
+    assert unsolicited(a, 1) == ['* LIST (\\HasNoChildren \\Subscribed \\Archive) "/" "Starred"']
     # this session's own changes are not told (§5)
     a.ok("c2", "CREATE Mine")
     assert silent(a)
