@@ -734,9 +734,12 @@ void imap_notify_flush_overflow(struct imap_session *s);
 void imap_notify_end(struct imap_session *s);
 /* The output drained: write what waited for it, if the session may speak. */
 void imap_notify_drained(struct imap_session *s);
-/* May the selected mailbox's updates go out now (NOTIFY between commands
- * or IDLE)? Sets *allow_expunge. */
-bool imap_notify_selected_now(const struct imap_session *s, bool *allow_expunge);
+/* NOTIFY is in effect: may the selected mailbox's updates go out now, on
+ * an event of this kind (enum notify_kind), between commands or in IDLE?
+ * Only if a SELECTED / SELECTED-DELAYED group asks for it (RFC 5465 §3:
+ * none means SELECTED NONE; §4: IDLE sends what NOTIFY asks for, no more).
+ * Sets *allow_expunge. */
+bool imap_notify_selected_now(const struct imap_session *s, int kind, bool *allow_expunge);
 
 /* cmd_status.c */
 enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);

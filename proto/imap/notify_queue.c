@@ -13,7 +13,13 @@
  *
  * The selected mailbox keeps its own path (updates.c): NOTIFY only lets its
  * updates go out between commands too (selected: all of them;
- * selected-delayed: EXPUNGE waits for a command that allows it).
+ * selected-delayed: EXPUNGE waits for a command that allows it), and only
+ * the events its SELECTED group names (FlagChange). Without a SELECTED or
+ * SELECTED-DELAYED group, "the client doesn't want to receive any
+ * message-events for the currently selected mailbox. This is the same as
+ * specifying SELECTED NONE" (RFC 5465 §3): its updates then wait for a
+ * tagged reply, as the base protocol has them, in IDLE too (§4: IDLE sends
+ * what NOTIFY asks for), and no group naming it gets STATUS for it.
  *
  * Events this session caused are not told (RFC 5465 §5 SHOULD). */
 #include "proto/imap/notify_queue.h"
@@ -68,6 +74,9 @@ static bool name_matches(const struct notify_group *g, const char *name,
 {
 	switch (g->filter) {
 	case F_INBOXES:
+		/* "the mailboxes where messages are delivered" (RFC 5465
+		 * §6.3, the server's choice): today delivery only files into
+		 * INBOX. Sieve's fileinto would add the mailboxes it targets. */
 		return strcmp(name, "INBOX") == 0;
 	case F_PERSONAL:
 		return true;
@@ -144,11 +153,13 @@ static bool can_speak(const struct imap_session *s)
 	return !s->cur && s->input == IMAP_IN_COMMAND && imap_parser_at_start(s->parser);
 }
 
-bool imap_notify_selected_now(const struct imap_session *s, bool *allow_expunge)
+bool imap_notify_selected_now(const struct imap_session *s, int kind, bool *allow_expunge)
 {
 	const struct notify_group *g = selected_group(s->notify);
 	if (!g || !(g->events & EV_NEW) || !can_speak(s))
 		return false;
+	if (kind == NOTIFY_FLAGS && !(g->events & EV_FLAGS))
+		return false; /* told with the next command's updates */
 	*allow_expunge = g->filter == F_SELECTED || s->input == IMAP_IN_IDLE;
 	return true;
 }

@@ -132,10 +132,14 @@ static void on_event(void *ud, const struct notify_event *ev)
 		return;
 	}
 	bool allow;
-	if (s->input == IMAP_IN_IDLE)
+	if (s->notify) {
+		/* NOTIFY decides, in IDLE too; without a SELECTED group the
+		 * updates wait for a tagged reply, as in the base protocol */
+		if (imap_notify_selected_now(s, ev->kind, &allow))
+			imap_updates_flush(s, allow);
+	} else if (s->input == IMAP_IN_IDLE) {
 		imap_updates_flush(s, true);
-	else if (imap_notify_selected_now(s, &allow)) /* NOTIFY: between commands */
-		imap_updates_flush(s, allow);
+	}
 }
 
 int imap_updates_subscribe(struct imap_session *s)

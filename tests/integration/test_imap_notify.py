@@ -94,7 +94,7 @@ def test_selected_delayed_holds_expunge(box):
     b = session(box, select="INBOX")
     append(b)
     a.ok("n0", "NOOP")
-    a.ok("n", "NOTIFY SET (selected-delayed (MessageNew MessageExpunge))")
+    a.ok("n", "NOTIFY SET (selected-delayed (MessageNew MessageExpunge FlagChange))")
     b.ok("f", "STORE 1 +FLAGS (\\Deleted)")
     # the flag change goes out between commands, the EXPUNGE waits
     assert unsolicited(a, 1)[0].startswith("* 1 FETCH (UID 1 FLAGS (")
@@ -248,3 +248,48 @@ def test_unauthenticate_drops_notify(box):
     a.ok("u", "UNAUTHENTICATE")
     b.ok("c", "CREATE Gone")
     assert silent(a)
+
+
+@pytest.mark.parametrize("groups", [
+    "(personal (MessageNew MessageExpunge FlagChange))",  # INBOX matches, but is selected
+    "(selected NONE) (personal (MailboxName))",
+])
+def test_no_selected_group_is_selected_none(box, groups):
+    """RFC 5465 §3: without SELECTED / SELECTED-DELAYED the client gets no
+    message events for the selected mailbox, "the same as specifying
+    SELECTED NONE": no STATUS for it (even when another group names it),
+    nothing between commands, and (§4) nothing in IDLE either; its updates
+    wait for a tagged reply, as in the base protocol."""
+    a = session(box, select="INBOX")
+    b = session(box, select="INBOX")
+    out = a.ok("n", "NOTIFY SET STATUS " + groups)
+    assert not any(ln.startswith("* STATUS INBOX") for ln in out), out
+    append(b)
+    assert silent(a)
+    out = a.ok("x", "NOOP")
+    assert out[0] == "* 1 EXISTS", out
+    a.send("i IDLE\r\n")
+    assert a.line().startswith("+ ")
+    b.ok("f", "STORE 1 +FLAGS (\\Flagged)")
+    append(b)
+    assert silent(a)
+    a.send("DONE\r\n")
+    out = a.until("i")
+    assert "* 2 EXISTS" in out and any(ln.startswith("* 1 FETCH (UID 1 FLAGS (") for ln in out)
+    assert out[-1] == "i OK IDLE terminated"
+
+
+def test_selected_without_flagchange(box):
+    """SELECTED (MessageNew MessageExpunge): flag changes are not told
+    between commands or in IDLE, only at the next command."""
+    a = session(box, select="INBOX")
+    b = session(box, select="INBOX")
+    append(b)
+    a.ok("n0", "NOOP")
+    a.ok("n", "NOTIFY SET (selected (MessageNew MessageExpunge))")
+    b.ok("f", "STORE 1 +FLAGS (\\Flagged)")
+    assert silent(a)
+    out = a.ok("x", "NOOP")
+    assert out[0].startswith("* 1 FETCH (UID 1 FLAGS ("), out
+    append(b)
+    assert unsolicited(a, 2)[0] == "* 2 EXISTS"
