@@ -306,6 +306,10 @@ struct imap_pending {
 	 * (search_context.c) to evaluate again at the next flush */
 	uint32_t *recheck;
 	size_t nrecheck, caprecheck;
+	/* new UIDs from other sessions, for NOTIFY's MessageNew (fetch-att)
+	 * FETCH after their EXISTS (RFC 5465 §5.2: not for our own) */
+	uint32_t *fetchnew;
+	size_t nfetchnew, capfetchnew;
 };
 
 /* CONTEXT=SEARCH update contexts a session keeps (RFC 5267 §4.3.1: at
@@ -740,6 +744,10 @@ void imap_notify_drained(struct imap_session *s);
  * none means SELECTED NONE; §4: IDLE sends what NOTIFY asks for, no more).
  * Sets *allow_expunge. */
 bool imap_notify_selected_now(const struct imap_session *s, int kind, bool *allow_expunge);
+/* Does NOTIFY want a FETCH for new messages of the selected mailbox? */
+bool imap_notify_wants_fetch(const struct imap_session *s);
+/* Write that FETCH for each of uids (ascending, in the view). */
+void imap_notify_fetch_new(struct imap_session *s, const uint32_t *uids, size_t n);
 
 /* cmd_status.c */
 enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);
@@ -777,6 +785,11 @@ enum imap_cmd_result imap_cmd_copy(struct imap_session *s, struct imap_cmd *cmd)
 enum imap_cmd_result imap_cmd_move(struct imap_session *s, struct imap_cmd *cmd);
 /* cmd_fetch.c */
 enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd);
+/* NOTIFY's MessageNew (fetch-att ...): "* n FETCH (...)" for one new
+ * message of the selected mailbox, written whole now (the spec is bounded
+ * by cmd_notify.c). Inside a read transaction. */
+struct imap_fetch_spec;
+void imap_fetch_write_new(struct imap_session *s, const struct imap_fetch_spec *spec, uint32_t uid);
 /* cmd_store.c */
 enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd);
 /* cmd_search.c */

@@ -53,6 +53,7 @@ void imap_notify_free(struct imap_notify *n)
 	notify_unsubscribe(n->sub);
 	items_clear(n);
 	free(n->items);
+	arena_reset(&n->arena);
 	for (size_t g = 0; g < n->ngroups; g++) {
 		for (size_t k = 0; k < n->groups[g].nnames; k++)
 			free(n->groups[g].names[k]);
@@ -164,6 +165,18 @@ bool imap_notify_selected_now(const struct imap_session *s, int kind, bool *allo
 	return true;
 }
 
+bool imap_notify_wants_fetch(const struct imap_session *s)
+{
+	const struct notify_group *g = selected_group(s->notify);
+	return g && (g->events & EV_NEW) && s->notify->fetch && s->notify->write_fetch;
+}
+
+void imap_notify_fetch_new(struct imap_session *s, const uint32_t *uids, size_t n)
+{
+	for (size_t i = 0; i < n && s->notify && !s->closed; i++)
+		s->notify->write_fetch(s, s->notify->fetch, uids[i]);
+}
+
 struct name_of {
 	int64_t id;
 	char *name;
@@ -196,6 +209,8 @@ void imap_notify_write_status(struct imap_session *s, const char *name, int64_t 
 
 static void write_status(struct imap_session *s, int64_t mailbox_id, unsigned evbits)
 {
+	if (s->state == IMAP_SELECTED && mailbox_id == s->sel.mailbox_id)
+		return; /* selected since it was queued: updates.c tells it */
 	struct name_of no = {.id = mailbox_id};
 	if (store_mailbox_list(imap_reader(s), s->account_id, find_name, &no) != 1 || !no.name)
 		return; /* gone since: its MailboxName event says so */

@@ -211,14 +211,71 @@ def test_badevent(box):
     assert out[-1].startswith("c NO [BADEVENT (")
 
 
-def test_rfc_example_fetch_att_refused(box):
-    """§3's example asks for a fetch-att list with MessageNew; tern sends
-    no FETCH for new messages, so it says NO rather than ignore it."""
+def test_rfc_example_fetch_att(box):
+    """§3's example: MessageNew with a fetch-att list on the selected
+    mailbox; a new message then comes as EXISTS and a FETCH with those
+    attributes (§5.2), between commands; none for this session's own
+    APPEND (§5.2 SHOULD NOT)."""
     a = session(box)
-    out = a.cmd("b", "notify set status (selected (MessageNew (uid "
-                     "body.peek[header.fields (from to subject)]) MessageExpunge)) "
-                     "(subtree Lists (MessageNew MessageExpunge))")
-    assert out[-1] == "b NO [CANNOT] MessageNew takes no fetch attributes here"
+    a.ok("c", "CREATE Lists/Lemonade")
+    b = session(box)
+    out = a.ok("b", "notify set status (selected (MessageNew (uid "
+                    "body.peek[header.fields (from to subject)]) MessageExpunge)) "
+                    "(subtree Lists (MessageNew MessageExpunge))")
+    assert out[-1] == "b OK NOTIFY completed"
+    a.ok("c2", "select inbox")
+    append(b, "Lists/Lemonade")
+    assert unsolicited(a, 1)[0].startswith('* STATUS "Lists/Lemonade" (MESSAGES 1 ')
+    uid = append(b, subject="Re: good morning")
+    got = unsolicited(a, 3)
+    assert got[:2] == ["* 1 EXISTS", "* 1 RECENT"], got
+    assert got[2] == "* 1 FETCH (UID %d BODY[header.fields (from to subject)] {85}" % uid, got
+    assert unsolicited(a, 5) == ["From: Alice <alice@example.org>", "To: dora@example.test",
+                                 "Subject: Re: good morning", "", ")"]
+    # its own APPEND: EXISTS at the tagged reply, no FETCH
+    append(a)
+    out = a.ok("n2", "NOOP")
+    assert not any("FETCH" in ln for ln in out), out
+    assert silent(a)
+
+
+def test_fetch_att_envelope_flags_and_partial(box):
+    a = session(box, select="INBOX")
+    b = session(box, select="INBOX")
+    a.ok("n", "NOTIFY SET (selected (MessageNew (FLAGS ENVELOPE MODSEQ "
+              "BODY.PEEK[]<0.4>) MessageExpunge FlagChange))")
+    append(b, flags="\\Flagged", subject="hi")
+    got = unsolicited(a, 3)
+    assert got[0] == "* 1 EXISTS"
+    assert got[2].startswith('* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent) ENVELOPE (NIL "hi" ') \
+        or got[2].startswith('* 1 FETCH (UID 1 FLAGS (\\Flagged) ENVELOPE (NIL "hi" '), got
+    assert " MODSEQ (" in got[2] and got[2].endswith(" BODY[]<0> {4}"), got
+    assert a.line() == "From)"
+
+
+@pytest.mark.parametrize("atts,why", [
+    ("(BODY[HEADER])", "sets \\Seen"),
+    ("(RFC822)", "sets \\Seen"),
+    ("(BODY.PEEK[1])", "header sections"),
+    ("(BODY.PEEK[TEXT])", "header sections"),
+    ("(BODY.PEEK[])", "header sections"),
+    ("(BODY.PEEK[]<0.100000>)", "header sections"),
+    ("(BINARY.PEEK[1])", "no body part"),
+    ("(BINARY.SIZE[1])", "no body part"),
+])
+def test_fetch_att_refused(box, atts, why):
+    """Attributes that set \\Seen or need a body part (§5.2 SHOULD NOT), and
+    unbounded bodies: NO [CANNOT]."""
+    a = session(box)
+    out = a.cmd("b", "NOTIFY SET (selected (MessageNew %s MessageExpunge))" % atts)
+    assert out[-1].startswith("b NO [CANNOT] MessageNew takes ") and why in out[-1], out
+
+
+@pytest.mark.parametrize("atts", ["()", "(NOSUCH)", "(BODY.PEEK[HEADER.FIELDS])"])
+def test_fetch_att_bad(box, atts):
+    a = session(box)
+    out = a.cmd("b", "NOTIFY SET (selected (MessageNew %s MessageExpunge))" % atts)
+    assert out[-1].startswith("b BAD"), out
 
 
 def test_overflow(tern_factory):
