@@ -994,6 +994,12 @@ void imap_fetch_write_new(struct imap_session *s, const struct imap_fetch_spec *
 	c->s = s;
 	c->spec = *spec;
 	c->spec.changedsince = -1;
+	if ((s->enabled & IMAP_EXT_UIDONLY) && c->spec.n > 1 &&
+	    c->spec.atts[0].kind == IMAP_FA_UID) {
+		/* UIDFETCH leads with the UID (RFC 9586 §3.3) */
+		c->spec.atts++;
+		c->spec.n--;
+	}
 	if (store_entries_range(imap_reader(s), s->sel.mailbox_id, uid, uid, 1, STORE_COLS_ENTRY,
 	                        load_batch_cb, c) < 0 ||
 	    c->nb == 0)

@@ -253,6 +253,20 @@ def test_fetch_att_envelope_flags_and_partial(box):
     assert a.line() == "From)"
 
 
+def test_fetch_att_uidonly(box):
+    """Under UIDONLY (RFC 9586) the FETCH is a UIDFETCH, which leads with
+    the UID: no UID item besides."""
+    a = session(box)
+    a.ok("e", "ENABLE UIDONLY")
+    a.ok("s", "SELECT INBOX")
+    b = session(box)
+    a.ok("n", "NOTIFY SET (selected (MessageNew (UID FLAGS) MessageExpunge))")
+    uid = append(b)
+    got = unsolicited(a, 3)
+    assert got[:2] == ["* 1 EXISTS", "* 1 RECENT"]
+    assert got[2].startswith("* %d UIDFETCH (FLAGS (" % uid), got
+
+
 @pytest.mark.parametrize("atts,why", [
     ("(BODY[HEADER])", "sets \\Seen"),
     ("(RFC822)", "sets \\Seen"),
