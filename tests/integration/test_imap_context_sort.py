@@ -254,7 +254,8 @@ def test_context_sort_randomized_against_fresh_sort(box):
     count = 8
     for step in range(45):
         ok(other, "on", "NOOP")  # its view has what r's has
-        op = rnd.choice(["smtp", "append", "seen", "unseen", "expunge", "move", "own", "flag"])
+        op = rnd.choice(["smtp", "append", "seen", "unseen", "expunge", "move", "own", "flag",
+                         "ownexp"])
         if op == "smtp":
             deliver_smtp(box, mk(rnd.choice(SUBJECTS), rnd.choice(DATES),
                                  frm=rnd.choice(["a@x.example", "b@x.example"])))
@@ -292,6 +293,13 @@ def test_context_sort_randomized_against_fresh_sort(box):
                 mm.select("Other")
                 mm.uid("MOVE", "1:*", "INBOX")
                 mm.logout()
+        elif op == "ownexp" and count > 2:
+            # this session expunges: REMOVEFROM before its own EXPUNGE lines
+            out = ok(r, "own", r"STORE %d +FLAGS.SILENT (\Deleted)" % rnd.randint(1, count))
+            out += ok(r, "own", "EXPUNGE")
+            for ln in out:
+                for mo in models:
+                    mo.apply(ln)
         elif op == "own" and count:
             # this session's own STORE: its output carries the updates
             out = ok(r, "own", "STORE %d %sFLAGS (\\Seen)" % (rnd.randint(1, count),
@@ -370,3 +378,27 @@ def test_context_sort_errors_limits_and_end(box):
     ok(other, "o4", "EXPUNGE")
     out = ok(u, "n3", "NOOP")
     assert out == [b'* ESEARCH (TAG "X2") UID REMOVEFROM (1 2)', b"* VANISHED 2"], out
+
+
+def test_context_sort_memory_bound(tern_factory, monkeypatch):
+    """The sort keys a session's contexts keep are bounded (32 MiB; the
+    test lowers it): past it, NOUPDATE, the other options answered, and a
+    SEARCH context (no keys) is still given."""
+    monkeypatch.setenv("TERN_TEST_SORT_CONTEXT_BYTES", "2000")
+    t = tern_factory()
+    t.add_user(USER, PASSWORD)
+    m = login(t)
+    for i in range(12):
+        append(m, mk("subject number %d of a few" % i, DATES[i % 3]))
+    m.logout()
+    r = raw(t)
+    out, line = r.cmd("K1", "UID SORT RETURN (UPDATE COUNT) (SUBJECT) UTF-8 ALL")
+    assert out == [b'* ESEARCH (TAG "K1") UID COUNT 12'], out
+    assert line == b"K1 OK UID SORT completed, will notify", line
+    out, line = r.cmd("K2", "UID SORT RETURN (UPDATE COUNT) (SUBJECT) UTF-8 ALL")
+    assert out == [b'* ESEARCH (TAG "K2") UID COUNT 12',
+                   b'* NO [NOUPDATE "K2"] Too many messages in sort contexts'], out
+    assert line == b"K2 OK UID SORT completed, will not notify", line
+    ok(r, "K3", "UID SEARCH RETURN (UPDATE COUNT) ALL")
+    ok(r, "c", 'CANCELUPDATE "K1"')
+    ok(r, "K4", "UID SORT RETURN (UPDATE COUNT) (SUBJECT) UTF-8 ALL")
