@@ -267,6 +267,13 @@ static const char *keep_context(struct imap_session *s, struct imap_cmd *cmd, st
 	}
 	struct imap_sort_result *r = imap_sort_result_new(&spec);
 	int e = r ? 0 : -ENOMEM;
+	size_t key_bytes = 0, len;
+	for (size_t i = 0; e == 0 && i < c->n; i++)
+		for (int f = 0; f < IMAP_SF_COUNT; f++)
+			if (c->fields[f] >= 0 && str_of(c, i, c->fields[f], &len))
+				key_bytes += len;
+	if (e == 0)
+		e = imap_sort_result_reserve(r, c->n, key_bytes);
 	for (size_t i = 0; e == 0 && i < c->n; i++) {
 		const struct item *it = &c->items[order[i]];
 		struct imap_sort_rec rec = {

@@ -3,7 +3,9 @@
  *
  * The result is an array of records in the requested order; each record
  * holds what the criteria compare (arrival, date, size, and the strings
- * of the fields used, in one malloc'd blob). Inserting n messages sorts
+ * of the fields used, in one blob: for the SORT's own result all of them
+ * in one block (100,000 mallocs cost more than the sort), for a later
+ * member its own malloc). Inserting n messages sorts
  * them and merges them in one pass; removing walks the array once: a
  * change costs O(result + n log n), whatever its size. */
 #include "proto/imap/sort_context.h"
@@ -31,8 +33,12 @@ struct imap_sort_result {
 	size_t nslots;
 	struct rec *v; /* in the requested order */
 	size_t n, cap;
-	size_t key_bytes;
+	size_t key_bytes; /* of the records malloc'd one by one */
+	char *block;      /* imap_sort_result_reserve's, for the first records */
+	size_t block_len, block_used;
 };
+
+static void keys_free(struct imap_sort_result *r, char *keys);
 
 struct imap_sort_result *imap_sort_result_new(const struct imap_sort_spec *spec)
 {
@@ -56,8 +62,9 @@ void imap_sort_result_free(struct imap_sort_result *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->n; i++)
-		free(r->v[i].keys);
+		keys_free(r, r->v[i].keys);
 	free(r->v);
+	free(r->block);
 	free(r);
 }
 
@@ -68,7 +75,7 @@ size_t imap_sort_result_count(const struct imap_sort_result *r)
 
 size_t imap_sort_result_bytes(const struct imap_sort_result *r)
 {
-	return sizeof *r + r->cap * sizeof *r->v + r->key_bytes;
+	return sizeof *r + r->cap * sizeof *r->v + r->key_bytes + r->block_len;
 }
 
 uint32_t imap_sort_result_uid_at(const struct imap_sort_result *r, size_t pos)
@@ -83,6 +90,52 @@ static size_t keys_size(const struct imap_sort_result *r, const char *keys)
 	return (r->nslots + 1) * sizeof end + end;
 }
 
+static bool in_block(const struct imap_sort_result *r, const char *keys)
+{
+	return r->block && keys >= r->block && keys < r->block + r->block_len;
+}
+
+/* From the block while it has room, else malloc'd. */
+static char *keys_alloc(struct imap_sort_result *r, size_t size)
+{
+	if (r->block && r->block_len - r->block_used >= size) {
+		char *p = r->block + r->block_used;
+		r->block_used += size;
+		return p;
+	}
+	char *p = malloc(size);
+	if (p)
+		r->key_bytes += size;
+	return p;
+}
+
+/* A record of the block stays until the result goes: the block never
+ * grows, so that is bounded by the SORT's result. */
+static void keys_free(struct imap_sort_result *r, char *keys)
+{
+	if (in_block(r, keys))
+		return;
+	r->key_bytes -= keys_size(r, keys);
+	free(keys);
+}
+
+int imap_sort_result_reserve(struct imap_sort_result *r, size_t n, size_t key_bytes)
+{
+	if (r->block || r->n)
+		return 0;
+	size_t bytes = n * (r->nslots + 1) * sizeof(uint32_t) + key_bytes;
+	r->v = malloc((n ? n : 1) * sizeof *r->v);
+	r->block = bytes ? malloc(bytes) : NULL;
+	if (!r->v || (bytes && !r->block)) {
+		free(r->block);
+		r->block = NULL;
+		return -ENOMEM;
+	}
+	r->cap = n ? n : 1;
+	r->block_len = bytes;
+	return 0;
+}
+
 /* The record of in, its strings copied. false when out of memory. */
 static bool make_rec(struct imap_sort_result *r, const struct imap_sort_rec *in, struct rec *out)
 {
@@ -90,7 +143,7 @@ static bool make_rec(struct imap_sort_result *r, const struct imap_sort_rec *in,
 	for (int f = 0; f < IMAP_SF_COUNT; f++)
 		if (r->slot[f] >= 0)
 			total += in->str[f] ? in->len[f] : 0;
-	char *k = malloc(hdr + total + 1);
+	char *k = keys_alloc(r, hdr + total);
 	if (!k)
 		return false;
 	uint32_t off[IMAP_SF_COUNT + 1];
@@ -116,7 +169,6 @@ static bool make_rec(struct imap_sort_result *r, const struct imap_sort_rec *in,
 	out->date = in->date;
 	out->size = in->size;
 	out->keys = k;
-	r->key_bytes += hdr + total;
 	return true;
 }
 
@@ -206,10 +258,8 @@ int imap_sort_result_insert(struct imap_sort_result *r, const struct imap_sort_r
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!make_rec(r, &recs[i], &add[i])) {
-			for (size_t j = 0; j < i; j++) {
-				r->key_bytes -= keys_size(r, add[j].keys);
-				free(add[j].keys);
-			}
+			for (size_t j = 0; j < i; j++)
+				keys_free(r, add[j].keys);
 			free(add);
 			return -ENOMEM;
 		}
@@ -242,8 +292,7 @@ size_t imap_sort_result_remove(struct imap_sort_result *r, const uint32_t *gone,
 			/* where it is once the ones before it have gone */
 			pos[k] = (uint32_t)(i - k) + 1;
 			uids[k++] = x->uid;
-			r->key_bytes -= keys_size(r, x->keys);
-			free(x->keys);
+			keys_free(r, x->keys);
 			continue;
 		}
 		r->v[w++] = *x;

@@ -65,6 +65,9 @@ size_t imap_sort_result_count(const struct imap_sort_result *r);
 size_t imap_sort_result_bytes(const struct imap_sort_result *r);
 /* The UID at position pos (1-based), 0 if none. */
 uint32_t imap_sort_result_uid_at(const struct imap_sort_result *r, size_t pos);
+/* Room for the first n records with key_bytes of strings in all, in one
+ * block (before the first append). 0 or -ENOMEM. */
+int imap_sort_result_reserve(struct imap_sort_result *r, size_t n, size_t key_bytes);
 /* Append rec, which sorts after everything already there (building the
  * result of the SORT in its order). 0 or -ENOMEM. */
 int imap_sort_result_append(struct imap_sort_result *r, const struct imap_sort_rec *rec);
