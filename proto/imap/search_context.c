@@ -32,8 +32,9 @@
  *
  * Limits: IMAP_MAX_SEARCH_CONTEXTS contexts per session (more: NOUPDATE);
  * each holds at most the mailbox's UIDs; the sort contexts of a session
- * hold at most IMAP_MAX_SORT_CONTEXT_BYTES of keys (more: NOUPDATE). Contexts end with the
- * selection (imap_search_contexts_free from unselect) or CANCELUPDATE.
+ * hold at most IMAP_MAX_SORT_CONTEXT_BYTES of keys (more: NOUPDATE).
+ * Contexts end with the selection (imap_search_contexts_free from
+ * unselect) or CANCELUPDATE.
  */
 #include "proto/imap/imap_int.h"
 #include "proto/imap/esearch.h"
