@@ -445,3 +445,9 @@ void imap_view_cache_forget(int64_t mailbox_id)
 			return;
 		}
 }
+
+void imap_view_cache_clear(void)
+{
+	while (caches)
+		drop(caches);
+}

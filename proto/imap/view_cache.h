@@ -37,5 +37,8 @@ void imap_view_cache_keywords(const struct imap_view_cache *c,
 
 /* The mailbox was deleted: free its index now rather than at eviction. */
 void imap_view_cache_forget(int64_t mailbox_id);
+/* Free every index: the store was replaced by another (a fuzz harness's
+ * fresh database can reuse a mailbox id and UIDVALIDITY). */
+void imap_view_cache_clear(void);
 
 #endif

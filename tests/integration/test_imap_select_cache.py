@@ -4,16 +4,18 @@ answers exactly what a cold read of the store answers.
 After random mixes of changes by other IMAP sessions (APPEND with flags and
 keywords, STORE of flags and keywords, the last use of a keyword removed
 included, EXPUNGE, MOVE out and in, COPY in), by the selected session
-itself, and by SMTP deliveries, a SELECT (or EXAMINE) says what the
-database says (read-only, sqlite3): EXISTS, FLAGS (keywords in the order a
-scan by UID meets them), [UNSEEN n], UIDNEXT, UIDVALIDITY, HIGHESTMODSEQ,
-then `UID SEARCH ALL` and `FETCH 1:* (UID FLAGS)`. At the end the server is
+itself, by SMTP deliveries and by POP3 (RETR sets \\Seen, DELE), a SELECT
+(or EXAMINE) says what the database says (read-only, sqlite3): EXISTS,
+FLAGS (keywords in the order a scan by UID meets them), [UNSEEN n],
+UIDNEXT, UIDVALIDITY, HIGHESTMODSEQ, then `UID SEARCH ALL` and
+`FETCH 1:* (UID FLAGS)`. At the end the server is
 restarted (no cache) and must answer the same. QRESYNC's VANISHED (EARLIER)
 and changed FETCHes come out of a cached SELECT as the database has them;
 an account deleted and added again by the CLI (another process) gets an
 empty INBOX, whatever the cache held for the old one.
 """
 import imaplib
+import poplib
 import random
 import re
 import smtplib
@@ -274,5 +276,24 @@ def test_account_deleted_and_added_by_the_cli(box):
         assert got["exists"] == 0 and got["keywords"] == [] and got["uids"] == []
         deliver(box, 1)
         assert observe(m) == oracle(box)
+    finally:
+        m.logout()
+
+
+def test_pop3_seen_and_dele_reach_a_cached_select(box):
+    deliver(box, 4)
+    m = login(box)
+    try:
+        assert observe(m) == oracle(box)  # the cache of INBOX is made
+        assert observe(m)["unseen"] == 1
+        p = poplib.POP3_SSL(HOST, box.port("pop3s"), context=ssl_ctx(), timeout=10)
+        p.user(USER)
+        p.pass_(PASSWORD)
+        p.retr(1)  # \Seen
+        p.dele(2)
+        p.quit()
+        got = observe(m)
+        assert got == oracle(box)
+        assert got["exists"] == 3 and got["unseen"] == 2
     finally:
         m.logout()
