@@ -90,7 +90,8 @@ static int read_view(struct imap_session *s, int64_t id, uint32_t *first_unseen)
 	const uint32_t *uids = imap_view_cache_uids(vc, &n);
 	if (n > UINT32_MAX || !(s->sel.uids = malloc((n ? n : 1) * sizeof *uids)))
 		return -ENOMEM;
-	memcpy(s->sel.uids, uids, n * sizeof *uids);
+	if (n)
+		memcpy(s->sel.uids, uids, n * sizeof *uids);
 	s->sel.count = s->sel.cap = (uint32_t)n;
 	/* a UID that arrived after the mailbox row was read */
 	if (n && uids[n - 1] >= s->sel.uidnext)
