@@ -88,11 +88,14 @@ static int read_view(struct imap_session *s, int64_t id, uint32_t *first_unseen)
 	s->sel.highestmodseq = mb.highestmodseq;
 	size_t n;
 	const uint32_t *uids = imap_view_cache_uids(vc, &n);
-	if (n > UINT32_MAX || !(s->sel.uids = malloc((n ? n : 1) * sizeof *uids)))
+	/* room for mail that arrives while selected (updates.c grows it) */
+	size_t cap = n + n / 8 + 256;
+	if (cap > UINT32_MAX || !(s->sel.uids = malloc(cap * sizeof *uids)))
 		return -ENOMEM;
 	if (n)
 		memcpy(s->sel.uids, uids, n * sizeof *uids);
-	s->sel.count = s->sel.cap = (uint32_t)n;
+	s->sel.count = (uint32_t)n;
+	s->sel.cap = (uint32_t)cap;
 	/* a UID that arrived after the mailbox row was read */
 	if (n && uids[n - 1] >= s->sel.uidnext)
 		s->sel.uidnext = uids[n - 1] + 1;
