@@ -10,17 +10,17 @@
  * it leaves FLAGS, as with a scan).
  *
  * Why it cannot go stale: every change to a mailbox's entries (delivery,
- * APPEND, COPY/MOVE in or out, STORE, EXPUNGE, from this process or the
- * CLI) gives the entries it touches, or the expunged UIDs it records, a
- * new MODSEQ and raises the mailbox's HIGHESTMODSEQ in the same
- * transaction (store/entries.h). The index is valid as of a MODSEQ m:
- * when the mailbox row says HIGHESTMODSEQ == m nothing changed; when it
- * is higher, the entries with MODSEQ > m (store_entries_changed_since,
- * the (mailbox_id, modseq) index) and the UIDs expunged since m
- * (store_expunged_uids) are exactly what changed. Applying them is
- * idempotent (an entry is set to what it is now; an expunged UID never
- * comes back), so rows newer than the HIGHESTMODSEQ the caller read do
- * no harm: they are applied again at the next call. A new UIDVALIDITY
+ * DSNs, APPEND, COPY/MOVE in or out, STORE, EXPUNGE, POP3's \Seen and
+ * DELE, from this process or another) gives the entries it touches, or
+ * the expunged UIDs it records, a new MODSEQ and raises the mailbox's
+ * HIGHESTMODSEQ in the same transaction (store/entries.h). The index is
+ * valid as of a MODSEQ m: when the mailbox row says HIGHESTMODSEQ == m
+ * nothing changed; when it is higher, the entries with MODSEQ > m
+ * (store_entries_changed_since, the (mailbox_id, modseq) index) and the
+ * UIDs expunged since m (store_expunged_uids) are exactly what changed.
+ * Applying them is idempotent (an entry is set to what it is now; an
+ * expunged UID never comes back), so rows newer than the HIGHESTMODSEQ
+ * the caller read do no harm: they are applied again at the next call. A new UIDVALIDITY
  * (the mailbox deleted and its id reused) starts afresh.
  *
  * Bounds: at most MAX_MAILBOXES indexes and BUDGET bytes, least recently
