@@ -5,7 +5,8 @@
  * index (brought up to date from the changes since its MODSEQ) says
  * exactly what a cold scan of the entries says: the UIDs, the first
  * unseen message, and the keywords in use in the order a scan meets
- * them. */
+ * them; also after more mailboxes than it keeps were selected (evicted
+ * ones come back right) and under a new UIDVALIDITY. */
 #include "proto/imap/view_cache.h"
 #include "store/accounts.h"
 #include "store/entries.h"
@@ -37,6 +38,29 @@ static int setup(struct store_tx *tx, void *arg)
 		return -EIO;
 	if (store_mailbox_create(tx, account, "Other", "", &other) < 0)
 		return -EIO;
+	return 0;
+}
+
+static const char *MANY_MSG = "Subject: x\r\n\r\nx\r\n";
+
+static int make_many(struct store_tx *tx, void *arg)
+{
+	int64_t *ids = arg;
+	for (int i = 0; i < 70; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "Box%d", i);
+		int r = store_mailbox_create(tx, account, name, "", &ids[i]);
+		if (r < 0)
+			return r;
+		struct store_append_req aq = {.account_id = account,
+		                              .mailbox_id = ids[i],
+		                              .data = MANY_MSG,
+		                              .len = strlen(MANY_MSG),
+		                              .flags = i % 2 ? STORE_FLAG_SEEN : 0,
+		                              .keywords = i % 3 ? "" : "Many"};
+		if ((r = store_append_job(tx, &aq)) < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -306,6 +330,21 @@ int main(void)
 				bad++;
 		}
 	}
+
+	/* more mailboxes than the cache keeps: the least recently used go,
+	 * and come back right */
+	static int64_t many[70];
+	CHECK(store_exec(st, make_many, many) == 0, "70 mailboxes");
+	for (int i = 0; i < 70; i++) {
+		char when[32];
+		snprintf(when, sizeof when, "mailbox %d", i);
+		same_as_scan(st, many[i], when);
+		if (i % 10 == 0)
+			same_as_scan(st, inbox, "among many");
+	}
+	random_op(st);
+	CHECK(same_as_scan(st, other, "evicted"), "Other after eviction");
+	CHECK(same_as_scan(st, many[0], "evicted"), "the first of many after eviction");
 
 	/* a new UIDVALIDITY under the same id starts afresh */
 	store_mailbox_get(store_reader(st), inbox, &mb);
