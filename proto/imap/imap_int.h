@@ -27,6 +27,7 @@
  *     metadata_entry.c METADATA entry names: checked, folded, matched
  *     header_cache.[ch] the loop's caches of header text and raw headers
  *     sort_cache.[ch] the loop's cache of sort records per mailbox
+ *     view_cache.[ch] the loop's cache of SELECT's index per mailbox
  *   the session and its services
  *     mailbox_name.c  mailbox names between the wire and the store
  *     output.c        writing: bytes, lines, untagged responses, strings
