@@ -356,7 +356,8 @@ def test_new_mail_after_a_sort(box):
 def test_esort_partial_and_save(box):
     """ESORT through the one ESEARCH writer: PARTIAL (RFC 9394) slices the
     sorted result, SAVE (RFC 5182 §2.4) keeps what is reported as $, MIN
-    and MAX are first and last in sort order; no CONTEXT=SORT."""
+    and MAX are first and last in sort order (RETURN (UPDATE): see
+    test_imap_context_sort.py)."""
     fill(box, FIVE, FIVE_ARRIVAL)
     r = raw(box)  # REVERSE ARRIVAL: 5,3,1,2,4
     out, tag = r.cmd("P1", "SORT RETURN (PARTIAL 1:2) (REVERSE ARRIVAL) UTF-8 ALL")
@@ -366,7 +367,7 @@ def test_esort_partial_and_save(box):
     out, tag = r.cmd("P3", "SORT RETURN (PARTIAL 9:10 COUNT) (REVERSE ARRIVAL) UTF-8 ALL")
     assert out == [b'* ESEARCH (TAG "P3") COUNT 5 PARTIAL (9:10 NIL)'], out
     for i, bad in enumerate(["RETURN (PARTIAL 1:2 ALL)", "RETURN (PARTIAL 0:2)",
-                             "RETURN (UPDATE)", "RETURN (CONTEXT COUNT)"]):
+                             "RETURN (UPDATE BOGUS)", "RETURN (PARTIAL 1:2 PARTIAL 3:4)"]):
         out, tag = r.cmd("B%d" % i, "SORT %s (DATE) UTF-8 ALL" % bad)
         assert tag.startswith(b"B%d BAD" % i) and not out, (bad, out, tag)
     # SAVE alone: no ESEARCH; $ is every hit, ascending
