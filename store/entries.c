@@ -14,6 +14,23 @@
 #include "store/mailboxes.h"
 #include "store/msg_index.h"
 
+/* ---- progress (entries.h: relaxed stores, read by the loop) ---- */
+
+static void progress_goal(struct store_progress *p, size_t goal)
+{
+	if (p)
+		atomic_store_explicit(&p->goal, goal, memory_order_relaxed);
+}
+
+static void progress_done(struct store_progress *p, size_t done)
+{
+	if (p)
+		atomic_store_explicit(&p->done, done, memory_order_relaxed);
+}
+
+static int expunge_uids(struct store_tx *tx, int64_t mailbox_id, const uint32_t *uids, size_t n,
+                        struct store_progress *p, size_t base);
+
 /* ---- entries ---- */
 
 static void entry_row(sqlite3_stmt *st, struct store_entry *e)
@@ -350,8 +367,10 @@ int store_flags_job(struct store_tx *tx, void *arg)
 	                           "modseq = ?5 WHERE mailbox_id = ?1 AND uid = ?2")) < 0)
 		goto out;
 	const char *kws = q->keywords ? q->keywords : "";
+	progress_goal(q->progress, q->n);
 	for (size_t i = 0; i < q->n; i++) {
 		struct store_flag_result *res = &q->res[i];
+		progress_done(q->progress, i);
 		res->uid = q->uids[i];
 		res->status = -1;
 		sqlite3_reset(sel);
@@ -492,7 +511,9 @@ int store_copy_job(struct store_tx *tx, void *arg)
 	                    "keywords, modseq, internal_date, size, thread_id, save_date) "
 	                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")) < 0)
 		goto out;
+	progress_goal(q->progress, q->move ? 2 * q->n : q->n);
 	for (size_t i = 0; i < q->n; i++) {
+		progress_done(q->progress, i);
 		q->new_uids[i] = 0;
 		if (q->new_modseqs)
 			q->new_modseqs[i] = 0;
@@ -556,7 +577,9 @@ int store_copy_job(struct store_tx *tx, void *arg)
 		for (size_t i = 0; i < q->n; i++)
 			if (q->new_uids[i])
 				gone[ng++] = q->uids[i];
-		r = store_entries_expunge(tx, q->src_mailbox_id, gone, ng);
+		/* the expunge half of a MOVE counts on from n */
+		progress_done(q->progress, q->n + (q->n - ng));
+		r = expunge_uids(tx, q->src_mailbox_id, gone, ng, q->progress, q->n + (q->n - ng));
 		free(gone);
 		if (r < 0)
 			goto out;
@@ -675,7 +698,8 @@ int store_expunge_job(struct store_tx *tx, void *arg)
 	q->nexpunged = ndel;
 	if (ndel == 0)
 		return 0;
-	r = store_entries_expunge(tx, q->mailbox_id, del, ndel);
+	progress_goal(q->progress, ndel);
+	r = expunge_uids(tx, q->mailbox_id, del, ndel, q->progress, 0);
 	if (r < 0)
 		return r;
 	int64_t m = store_mailbox_modseq(db, q->mailbox_id);
@@ -765,6 +789,13 @@ int store_entries_changed_since(struct store_rd *rd, int64_t mailbox_id, int64_t
 
 int store_entries_expunge(struct store_tx *tx, int64_t mailbox_id, const uint32_t *uids, size_t n)
 {
+	return expunge_uids(tx, mailbox_id, uids, n, NULL, 0);
+}
+
+/* store_entries_expunge, counting base + i into p as it goes. */
+static int expunge_uids(struct store_tx *tx, int64_t mailbox_id, const uint32_t *uids, size_t n,
+                        struct store_progress *p, size_t base)
+{
 	sqlite3 *db = tx->rd.db;
 	sqlite3_stmt *sel = NULL, *del = NULL, *rec = NULL;
 	int64_t modseq = store_mailbox_modseq(db, mailbox_id);
@@ -782,6 +813,7 @@ int store_entries_expunge(struct store_tx *tx, int64_t mailbox_id, const uint32_
 	                            "VALUES(?1, ?2, ?3)")) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
+		progress_done(p, base + i);
 		sqlite3_reset(sel);
 		sqlite3_bind_int64(sel, 1, mailbox_id);
 		sqlite3_bind_int64(sel, 2, uids[i]);

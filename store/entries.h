@@ -14,6 +14,7 @@
 #ifndef TERN_STORE_ENTRIES_H
 #define TERN_STORE_ENTRIES_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,16 @@
 struct store_rd;
 struct store_tx;
 struct store_thread_keys;
+
+/* How far a message write job is, for INPROGRESS (RFC 9585): the job
+ * (writer thread) sets goal when it knows it and counts the messages done,
+ * with relaxed atomic stores; the loop reads both from a timer while the
+ * command waits for the job. Nothing else is shared before the job's
+ * completion, and the commit stays all or nothing. goal 0: not known yet.
+ * Units are messages; a MOVE counts each message twice (copy, expunge). */
+struct store_progress {
+	atomic_size_t done, goal;
+};
 
 /* ---- reading ---- */
 
@@ -116,10 +127,11 @@ struct store_flags_req {
 	size_t n;
 	enum store_flag_op op;
 	uint32_t flags;
-	const char *keywords;          /* space-separated, distinct; "" for none */
-	int64_t unchangedsince;        /* < 0: none */
-	struct store_flag_result *res; /* n entries, caller-allocated */
-	int64_t highestmodseq;         /* result */
+	const char *keywords;            /* space-separated, distinct; "" for none */
+	int64_t unchangedsince;          /* < 0: none */
+	struct store_flag_result *res;   /* n entries, caller-allocated */
+	struct store_progress *progress; /* NULL: none */
+	int64_t highestmodseq;           /* result */
 };
 int store_flags_job(struct store_tx *tx, void *arg);
 void store_flags_req_clear(struct store_flags_req *r);
@@ -130,7 +142,8 @@ struct store_copy_req {
 	const uint32_t *uids; /* ascending */
 	size_t n;
 	bool move;
-	uint64_t quota_bytes; /* 0: no quota check */
+	uint64_t quota_bytes;            /* 0: no quota check */
+	struct store_progress *progress; /* NULL: none */
 	/* results */
 	uint32_t *new_uids; /* n entries, caller-allocated; 0 = source gone */
 	int64_t *new_modseqs;
@@ -175,6 +188,7 @@ struct store_expunge_req {
 	int64_t mailbox_id;
 	const uint32_t *uids; /* candidates, ascending; NULL = every \Deleted */
 	size_t n;
+	struct store_progress *progress; /* NULL: none */
 	/* results */
 	uint32_t *expunged; /* malloc'd by the job, ascending */
 	size_t nexpunged;

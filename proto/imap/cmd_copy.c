@@ -26,6 +26,7 @@ struct copy_ctx {
 	uint32_t *uids;
 	uint32_t *new_uids;
 	int64_t *new_modseqs;
+	struct store_progress progress; /* INPROGRESS (progress.c) */
 	int status;
 };
 
@@ -122,12 +123,14 @@ static enum imap_cmd_result copy_or_move(struct imap_session *s, struct imap_cmd
 		c->req.quota_bytes = imap_account_quota(s);
 		c->req.new_uids = c->new_uids;
 		c->req.new_modseqs = c->new_modseqs;
+		c->req.progress = &c->progress;
 		if (store_submit(imap_store(s), copy_job, copy_done, c) < 0) {
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Cannot %s now",
 			            move ? "move" : "copy");
 			return IMAP_DONE;
 		}
 		cmd->step = 1;
+		imap_progress_watch(s, &c->progress);
 		return IMAP_ASYNC;
 	}
 

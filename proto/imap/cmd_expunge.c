@@ -20,6 +20,7 @@ struct expunge_ctx {
 	struct imap_session *s;
 	struct store_expunge_req req;
 	uint32_t *uids;
+	struct store_progress progress; /* INPROGRESS (progress.c), not CLOSE's */
 	int status;
 	/* imap_expunge_deleted */
 	void (*done)(void *ud, int status);
@@ -117,11 +118,13 @@ enum imap_cmd_result imap_cmd_expunge(struct imap_session *s, struct imap_cmd *c
 		c->req.mailbox_id = s->sel.mailbox_id;
 		c->req.uids = c->uids;
 		c->req.n = k;
+		c->req.progress = &c->progress;
 		if (store_submit_lazy(imap_store(s), expunge_job, expunge_done, c) < 0) {
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Cannot expunge now");
 			return IMAP_DONE;
 		}
 		cmd->step = 1;
+		imap_progress_watch(s, &c->progress);
 		return IMAP_ASYNC;
 	}
 	if (c->status < 0) {

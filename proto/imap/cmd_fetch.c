@@ -288,11 +288,11 @@ static void start_literal(struct fetch_ctx *c, int64_t msgid, const char *mem, u
 /* Returns 1 when the stream finished, 0 when the output is full, <0 on a
  * read error (the connection is then aborted: a half-sent literal cannot
  * be taken back). */
-static int pump(struct fetch_ctx *c)
+static int pump_ex(struct fetch_ctx *c, bool wait_for_room)
 {
 	flush_out(c);
 	while (c->streaming) {
-		if (imap_output_full(c->s))
+		if (wait_for_room && imap_output_full(c->s))
 			return 0;
 		uint64_t want = c->st_end - c->st_off;
 		if (want > FETCH_PIECE)
@@ -314,6 +314,11 @@ static int pump(struct fetch_ctx *c)
 			c->streaming = false;
 	}
 	return 1;
+}
+
+static int pump(struct fetch_ctx *c)
+{
+	return pump_ex(c, true);
 }
 
 /* Apply <offset.count> to a length. */
@@ -972,4 +977,66 @@ enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd
 		c->in_msg = true;
 		c->ai = 0;
 	}
+}
+
+/* ---- NOTIFY's FETCH for a new message ---- */
+
+/* One "* n FETCH (...)" for uid, written whole now (RFC 5465 §5.2,
+ * MessageNew (fetch-att ...)), through the same emit_atts as FETCH. The
+ * spec was bounded when NOTIFY took it (cmd_notify.c: no \Seen, body
+ * sections only headers or a small <partial>), so writing it without
+ * waiting for the output queue to drain stays small. */
+void imap_fetch_write_new(struct imap_session *s, const struct imap_fetch_spec *spec, uint32_t uid)
+{
+	struct fetch_ctx *c = calloc(1, sizeof *c);
+	if (!c)
+		return;
+	c->s = s;
+	c->spec = *spec;
+	c->spec.changedsince = -1;
+	if ((s->enabled & IMAP_EXT_UIDONLY) && c->spec.n > 1 &&
+	    c->spec.atts[0].kind == IMAP_FA_UID) {
+		/* UIDFETCH leads with the UID (RFC 9586 §3.3) */
+		c->spec.atts++;
+		c->spec.n--;
+	}
+	if (store_entries_range(imap_reader(s), s->sel.mailbox_id, uid, uid, 1, STORE_COLS_ENTRY,
+	                        load_batch_cb, c) < 0 ||
+	    c->nb == 0)
+		goto out; /* gone already: its EXPUNGE follows */
+	const struct fent *e = &c->batch[0];
+	int lr = c->spec.needs_message ? load_message(c, e) : 0;
+	if (lr < 0) {
+		imap_log(s, LOG_ERROR, "event=notify_fetch_error uid=%u err=%d", uid, lr);
+		goto out; /* nothing written yet: the client can FETCH it */
+	}
+	announce_keywords(c);
+	if (s->enabled & IMAP_EXT_UIDONLY)
+		addf(&c->out, "* %u UIDFETCH (", e->uid);
+	else
+		addf(&c->out, "* %u FETCH (", e->seq);
+	for (;;) {
+		int r = emit_atts(c, e);
+		if (r < 0) {
+			imap_log(s, LOG_ERROR, "event=notify_fetch_error uid=%u err=%d", uid, r);
+			/* a line begun cannot be taken back: end the session */
+			imap_close(s);
+			goto out;
+		}
+		if (r == 1)
+			break;
+		if ((r = pump_ex(c, false)) < 0) {
+			imap_close(s);
+			goto out;
+		}
+	}
+	buf_adds(&c->out, ")\r\n");
+	flush_out(c);
+out:
+	fent_clear(c);
+	msg_clear(c);
+	buf_free(&c->out);
+	buf_free(&c->tmp);
+	free(c->piece);
+	free(c);
 }

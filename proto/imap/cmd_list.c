@@ -31,6 +31,7 @@
  * them from LSUB, and RFC 6154 allows it.
  */
 #include "proto/imap/imap_int.h"
+#include "proto/imap/list_line.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -217,21 +218,12 @@ struct list_opts {
 static void write_list_line(struct imap_session *s, const struct list_opts *o,
                             const struct mbox_info *m, bool childinfo)
 {
-	char attrs[128] = "";
-	size_t w = 0;
-#define ATTR(x) w += (size_t)snprintf(attrs + w, sizeof attrs - w, "%s%s", w ? " " : "", x)
-	/* LSUB's \Noselect: no mailbox has the name, or it is only the
-	 * parent of subscribed names (RFC 3501 §6.3.9) */
-	if (o->lsub && !(m->exists && m->subscribed))
-		ATTR("\\Noselect");
-	else if (!o->lsub && !m->exists)
-		ATTR("\\NonExistent");
-	ATTR(m->children ? "\\HasChildren" : "\\HasNoChildren");
-	if (m->subscribed && (o->ret_subscribed || o->sel_subscribed) && !o->lsub)
-		ATTR("\\Subscribed");
-	if (m->special[0])
-		ATTR(m->special);
-#undef ATTR
+	char attrs[128];
+	struct imap_list_facts f = {.exists = m->exists,
+	                            .children = m->children,
+	                            .subscribed = m->subscribed,
+	                            .special = m->special};
+	imap_list_attrs(attrs, sizeof attrs, &f, o->lsub, o->ret_subscribed || o->sel_subscribed);
 	imap_printf(s, "* %s (%s) \"/\" ", o->lsub ? "LSUB" : "LIST", attrs);
 	imap_write_mailbox(s, m->name);
 	static const char childinfo_item[] = " (\"CHILDINFO\" (\"SUBSCRIBED\"))";

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "proto/imap/fetch.h"
 #include "proto/imap/imap.h"
 #include "proto/imap/parser.h"
 #include "store/mailboxes.h"
@@ -45,9 +46,50 @@ static bool parse_event(const struct imap_arg *a, const struct imap_arg *next, u
 
 enum parse_result { P_OK, P_BAD, P_BADEVENT, P_NOFETCH };
 
+/* MessageNew (fetch-att ...): which attributes, and why so few bodies.
+ * The FETCH is written whole at the flush, from the loop, for every new
+ * message, in every session that asked (imap_fetch_write_new), so what
+ * it may cost is bounded here. RFC 5465 §5.2: the client SHOULD NOT use
+ * attributes that set \Seen (an unsolicited response cannot change
+ * state: refused) or that presuppose a body part (refused: part numbers,
+ * TEXT, BINARY, MIME). Allowed: the message's own data (UID, FLAGS,
+ * MODSEQ, sizes, dates, ids, ENVELOPE, BODY, BODYSTRUCTURE, PREVIEW:
+ * the index row, or one parse the indexer makes anyway), the top-level
+ * header (HEADER, HEADER.FIELDS[.NOT]: only the header is read unless
+ * ENVELOPE and the like parse the message anyway), and the
+ * raw message with a <partial> of at most NOTIFY_FETCH_PARTIAL_MAX bytes
+ * (streamed from the store, the rest never read). */
+#define NOTIFY_FETCH_PARTIAL_MAX (64u << 10)
+
+static const char *fetch_refused(const struct imap_fetch_spec *f)
+{
+	if (f->sets_seen)
+		return "MessageNew takes no fetch attribute that sets \\Seen";
+	for (size_t i = 0; i < f->n; i++) {
+		const struct imap_fetch_att *a = &f->atts[i];
+		switch (a->kind) {
+		case IMAP_FA_SECTION:
+			if (a->section_len >= 6 && strncasecmp(a->section, "HEADER", 6) == 0)
+				break;
+			if (a->section_len == 0 && a->partial &&
+			    a->count <= NOTIFY_FETCH_PARTIAL_MAX)
+				break;
+			return "MessageNew takes header sections, or BODY.PEEK[]<0.n> "
+			       "up to 65536 bytes";
+		case IMAP_FA_BINARY:
+		case IMAP_FA_BINARY_SIZE:
+		case IMAP_FA_RFC822_TEXT:
+			return "MessageNew takes no body part";
+		default:
+			break;
+		}
+	}
+	return NULL;
+}
+
 static enum parse_result parse_group(struct imap_session *s, struct imap_cmd *cmd,
                                      const struct imap_arg *l, struct notify_group *g,
-                                     size_t *names_left, const char **why)
+                                     size_t *names_left, const char **why, struct imap_notify *n)
 {
 	*why = "Invalid event group";
 	if (l->type != IMAP_ARG_LIST || l->nlist < 2)
@@ -118,8 +160,17 @@ static enum parse_result parse_group(struct imap_session *s, struct imap_cmd *cm
 				*why = "A fetch-att list is only for the selected mailbox";
 				return P_BAD;
 			}
-			/* FETCH responses for new messages are not made */
-			return P_NOFETCH;
+			const char *err = NULL;
+			struct imap_fetch_spec *spec = arena_alloc(&n->arena, sizeof *spec);
+			if (!spec ||
+			    imap_fetch_parse(next, NULL, true, &n->arena, spec, &err) < 0) {
+				*why = err ? err : "Invalid fetch-att list";
+				return P_BAD;
+			}
+			if ((*why = fetch_refused(spec)))
+				return P_NOFETCH;
+			n->fetch = spec;
+			j++; /* the list was MessageNew's */
 		}
 		if (!bit || bit == EV_ANNOTATION)
 			unknown = true;
@@ -220,7 +271,7 @@ enum imap_cmd_result imap_cmd_notify(struct imap_session *s, struct imap_cmd *cm
 	for (; i < cmd->nargs; i++) {
 		const char *why;
 		struct notify_group *g = &n->groups[n->ngroups++];
-		enum parse_result r = parse_group(s, cmd, &cmd->args[i], g, &names_left, &why);
+		enum parse_result r = parse_group(s, cmd, &cmd->args[i], g, &names_left, &why, n);
 		if (r == P_OK && (g->filter == F_SELECTED || g->filter == F_SELECTED_DELAYED)) {
 			if (selected) {
 				r = P_BAD;
@@ -234,9 +285,8 @@ enum imap_cmd_result imap_cmd_notify(struct imap_session *s, struct imap_cmd *cm
 			return IMAP_DONE;
 		}
 		if (r == P_NOFETCH) {
+			imap_tagged(s, cmd, "NO", "CANNOT", "%s", why);
 			imap_notify_free(n);
-			imap_tagged(s, cmd, "NO", "CANNOT",
-			            "MessageNew takes no fetch attributes here");
 			return IMAP_DONE;
 		}
 		badevent |= r == P_BADEVENT;
@@ -246,6 +296,7 @@ enum imap_cmd_result imap_cmd_notify(struct imap_session *s, struct imap_cmd *cm
 		imap_tagged(s, cmd, "NO", supported, "Unsupported event");
 		return IMAP_DONE;
 	}
+	n->write_fetch = imap_fetch_write_new;
 	n->sub = notify_subscribe_account(s->account_id, imap_notify_on_event, s);
 	if (!n->sub) {
 		imap_notify_free(n);

@@ -178,7 +178,9 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 
 	bool was_selected = s->state == IMAP_SELECTED;
 	unselect(s);
-	imap_notify_end(s);
+	/* NOTIFY stays: it "lasts until the next NOTIFY command or until the
+	 * IMAP connection is closed" (RFC 5465 §3), and SELECTED follows
+	 * whatever mailbox is selected */
 	if (was_selected)
 		imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
 

@@ -39,6 +39,7 @@
 #include <strings.h>
 
 #include "lib/buf.h"
+#include "store/entries.h"
 #include "store/msg_index.h"
 
 #define LOAD_SLICE 20000
@@ -248,6 +249,33 @@ static size_t put_num(char *p, uint32_t v)
 	return n + 1;
 }
 
+/* The MODSEQ of an ESORT reply with a MODSEQ key, as SEARCH's
+ * (RFC 4731 §3.2, RFC 7162 §3.1.10): with MIN and/or MAX but neither ALL
+ * nor COUNT, the higher of those messages' (here the first and the last
+ * in the sort order, read now); otherwise the highest of all found. */
+static int64_t esort_modseq(struct imap_session *s, const struct sort_ctx *c, const uint32_t *uids,
+                            size_t n)
+{
+	bool min = c->ret & IMAP_SEARCH_RET_MIN, max = c->ret & IMAP_SEARCH_RET_MAX;
+	if (!n || (c->ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT)) || !(min || max))
+		return c->maxmodseq;
+	int64_t best = 0;
+	for (int k = 0; k < 2; k++) {
+		if (!(k == 0 ? min : max))
+			continue;
+		uint32_t flags;
+		int64_t m;
+		char kw[1024];
+		if (store_entry_flags(imap_reader(s), s->sel.mailbox_id,
+		                      k == 0 ? uids[0] : uids[n - 1], &flags, &m, kw,
+		                      sizeof kw) != 1)
+			return c->maxmodseq; /* gone since the search: the highest found */
+		if (m > best)
+			best = m;
+	}
+	return best;
+}
+
 /* RETURN (UPDATE): the records in their order (order[0..n)) become a
  * CONTEXT=SORT context; the end of the tagged OK's text, or "". */
 static const char *keep_context(struct imap_session *s, struct imap_cmd *cmd, struct sort_ctx *c,
@@ -360,7 +388,7 @@ static enum imap_cmd_result reply_sort(struct imap_session *s, struct imap_cmd *
 		    .nums = nums,
 		    .n = n,
 		    .has_modseq = c->has_modseq,
-		    .modseq = c->maxmodseq,
+		    .modseq = c->has_modseq ? esort_modseq(s, c, uids, n) : 0,
 		};
 		imap_esearch_write(s, &e); /* nothing for a lone SAVE */
 	}

@@ -26,6 +26,7 @@ struct store_ctx {
 	struct imap_session *s;
 	struct store_flags_req req;
 	uint32_t *uids;
+	struct store_progress progress; /* INPROGRESS (progress.c) */
 	bool silent;
 	int status;
 };
@@ -152,11 +153,13 @@ enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd
 		c->req.flags = mask;
 		c->req.keywords = kws;
 		c->req.unchangedsince = unchangedsince;
+		c->req.progress = &c->progress;
 		if ((r = store_submit_lazy(imap_store(s), flags_job, store_done, c)) < 0) {
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Cannot store flags now");
 			return IMAP_DONE;
 		}
 		cmd->step = 1;
+		imap_progress_watch(s, &c->progress);
 		return IMAP_ASYNC;
 	}
 

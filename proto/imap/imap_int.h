@@ -31,6 +31,7 @@
  *   the session and its services
  *     mailbox_name.c  mailbox names between the wire and the store
  *     output.c        writing: bytes, lines, untagged responses, strings
+ *     list_line.[ch]  a LIST line's attributes (for LIST and NOTIFY)
  *     progress.c      INPROGRESS responses of long commands
  *     compress.c      COMPRESS=DEFLATE as a conn filter
  *     capability.c    the capability list; may a password be sent here
@@ -307,6 +308,10 @@ struct imap_pending {
 	 * (search_context.c) to evaluate again at the next flush */
 	uint32_t *recheck;
 	size_t nrecheck, caprecheck;
+	/* new UIDs from other sessions, for NOTIFY's MessageNew (fetch-att)
+	 * FETCH after their EXISTS (RFC 5465 §5.2: not for our own) */
+	uint32_t *fetchnew;
+	size_t nfetchnew, capfetchnew;
 };
 
 /* CONTEXT=SEARCH update contexts a session keeps (RFC 5267 §4.3.1: at
@@ -376,14 +381,16 @@ struct imap_session {
 	enum imap_input_mode input; /* imap_set_input() */
 	imap_line_fn line;          /* the command's line reader, when input is not COMMAND */
 	struct imap_parser *parser;
-	struct imap_compress *z; /* compress.c */
-	struct sasl *sasl;       /* cmd_login.c, during AUTHENTICATE only (900 bytes an idle
-	                            session need not keep) */
-	struct auth_req *auth;   /* cmd_login.c: the password check in flight */
-	void *timer;             /* uv_timer_t for IMAP_AGAIN */
-	bool waiting;            /* AGAIN: waiting for drained / timer */
-	bool async;              /* ASYNC: waiting for imap_cmd_wake */
-	unsigned paused;         /* our conn_pause() count */
+	struct imap_compress *z;         /* compress.c */
+	struct sasl *sasl;               /* cmd_login.c, during AUTHENTICATE only (900 bytes an idle
+	                                    session need not keep) */
+	struct auth_req *auth;           /* cmd_login.c: the password check in flight */
+	void *timer;                     /* uv_timer_t for IMAP_AGAIN */
+	void *progress_timer;            /* uv_timer_t: INPROGRESS of a store job (progress.c) */
+	struct store_progress *progress; /* the job it reads, while ASYNC */
+	bool waiting;                    /* AGAIN: waiting for drained / timer */
+	bool async;                      /* ASYNC: waiting for imap_cmd_wake */
+	unsigned paused;                 /* our conn_pause() count */
 };
 
 /* ------------------------------------------------------------------ */
@@ -510,6 +517,13 @@ bool imap_progress_due(const struct imap_session *s, const struct imap_cmd *cmd)
  * "* OK [INPROGRESS ("tag" done goal)]" if it is time (goal 0: unknown,
  * NIL). */
 void imap_progress(struct imap_session *s, struct imap_cmd *cmd, uint64_t done, uint64_t goal);
+/* A command about to return IMAP_ASYNC for a store job that counts into p
+ * (store/entries.h): INPROGRESS from p at the same rate until the job
+ * wakes the command (imap_cmd_wake stops it). p must live until then. */
+struct store_progress;
+void imap_progress_watch(struct imap_session *s, struct store_progress *p);
+/* Stop watching (imap_cmd_wake; on_closed closes the timer). */
+void imap_progress_unwatch(struct imap_session *s);
 
 /* ------------------------------------------------------------------ */
 /* COMPRESS=DEFLATE (compress.c)                                        */
@@ -737,9 +751,16 @@ void imap_notify_flush_overflow(struct imap_session *s);
 void imap_notify_end(struct imap_session *s);
 /* The output drained: write what waited for it, if the session may speak. */
 void imap_notify_drained(struct imap_session *s);
-/* May the selected mailbox's updates go out now (NOTIFY between commands
- * or IDLE)? Sets *allow_expunge. */
-bool imap_notify_selected_now(const struct imap_session *s, bool *allow_expunge);
+/* NOTIFY is in effect: may the selected mailbox's updates go out now, on
+ * an event of this kind (enum notify_kind), between commands or in IDLE?
+ * Only if a SELECTED / SELECTED-DELAYED group asks for it (RFC 5465 §3:
+ * none means SELECTED NONE; §4: IDLE sends what NOTIFY asks for, no more).
+ * Sets *allow_expunge. */
+bool imap_notify_selected_now(const struct imap_session *s, int kind, bool *allow_expunge);
+/* Does NOTIFY want a FETCH for new messages of the selected mailbox? */
+bool imap_notify_wants_fetch(const struct imap_session *s);
+/* Write that FETCH for each of uids (ascending, in the view). */
+void imap_notify_fetch_new(struct imap_session *s, const uint32_t *uids, size_t n);
 
 /* cmd_status.c */
 enum imap_cmd_result imap_cmd_status(struct imap_session *s, struct imap_cmd *cmd);
@@ -777,6 +798,11 @@ enum imap_cmd_result imap_cmd_copy(struct imap_session *s, struct imap_cmd *cmd)
 enum imap_cmd_result imap_cmd_move(struct imap_session *s, struct imap_cmd *cmd);
 /* cmd_fetch.c */
 enum imap_cmd_result imap_cmd_fetch(struct imap_session *s, struct imap_cmd *cmd);
+/* NOTIFY's MessageNew (fetch-att ...): "* n FETCH (...)" for one new
+ * message of the selected mailbox, written whole now (the spec is bounded
+ * by cmd_notify.c). Inside a read transaction. */
+struct imap_fetch_spec;
+void imap_fetch_write_new(struct imap_session *s, const struct imap_fetch_spec *spec, uint32_t uid);
 /* cmd_store.c */
 enum imap_cmd_result imap_cmd_store(struct imap_session *s, struct imap_cmd *cmd);
 /* cmd_search.c */

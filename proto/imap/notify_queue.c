@@ -13,7 +13,13 @@
  *
  * The selected mailbox keeps its own path (updates.c): NOTIFY only lets its
  * updates go out between commands too (selected: all of them;
- * selected-delayed: EXPUNGE waits for a command that allows it).
+ * selected-delayed: EXPUNGE waits for a command that allows it), and only
+ * the events its SELECTED group names (FlagChange). Without a SELECTED or
+ * SELECTED-DELAYED group, "the client doesn't want to receive any
+ * message-events for the currently selected mailbox. This is the same as
+ * specifying SELECTED NONE" (RFC 5465 §3): its updates then wait for a
+ * tagged reply, as the base protocol has them, in IDLE too (§4: IDLE sends
+ * what NOTIFY asks for), and no group naming it gets STATUS for it.
  *
  * Events this session caused are not told (RFC 5465 §5 SHOULD). */
 #include "proto/imap/notify_queue.h"
@@ -24,6 +30,7 @@
 #include <string.h>
 
 #include "proto/imap/imap.h"
+#include "proto/imap/list_line.h"
 #include "proto/imap/parser.h"
 #include "net/conn.h"
 #include "store/mailboxes.h"
@@ -46,6 +53,7 @@ void imap_notify_free(struct imap_notify *n)
 	notify_unsubscribe(n->sub);
 	items_clear(n);
 	free(n->items);
+	arena_reset(&n->arena);
 	for (size_t g = 0; g < n->ngroups; g++) {
 		for (size_t k = 0; k < n->groups[g].nnames; k++)
 			free(n->groups[g].names[k]);
@@ -67,6 +75,9 @@ static bool name_matches(const struct notify_group *g, const char *name,
 {
 	switch (g->filter) {
 	case F_INBOXES:
+		/* "the mailboxes where messages are delivered" (RFC 5465
+		 * §6.3, the server's choice): today delivery only files into
+		 * INBOX. Sieve's fileinto would add the mailboxes it targets. */
 		return strcmp(name, "INBOX") == 0;
 	case F_PERSONAL:
 		return true;
@@ -143,13 +154,27 @@ static bool can_speak(const struct imap_session *s)
 	return !s->cur && s->input == IMAP_IN_COMMAND && imap_parser_at_start(s->parser);
 }
 
-bool imap_notify_selected_now(const struct imap_session *s, bool *allow_expunge)
+bool imap_notify_selected_now(const struct imap_session *s, int kind, bool *allow_expunge)
 {
 	const struct notify_group *g = selected_group(s->notify);
 	if (!g || !(g->events & EV_NEW) || !can_speak(s))
 		return false;
+	if (kind == NOTIFY_FLAGS && !(g->events & EV_FLAGS))
+		return false; /* told with the next command's updates */
 	*allow_expunge = g->filter == F_SELECTED || s->input == IMAP_IN_IDLE;
 	return true;
+}
+
+bool imap_notify_wants_fetch(const struct imap_session *s)
+{
+	const struct notify_group *g = selected_group(s->notify);
+	return g && (g->events & EV_NEW) && s->notify->fetch && s->notify->write_fetch;
+}
+
+void imap_notify_fetch_new(struct imap_session *s, const uint32_t *uids, size_t n)
+{
+	for (size_t i = 0; i < n && s->notify && !s->closed; i++)
+		s->notify->write_fetch(s, s->notify->fetch, uids[i]);
 }
 
 struct name_of {
@@ -184,6 +209,8 @@ void imap_notify_write_status(struct imap_session *s, const char *name, int64_t 
 
 static void write_status(struct imap_session *s, int64_t mailbox_id, unsigned evbits)
 {
+	if (s->state == IMAP_SELECTED && mailbox_id == s->sel.mailbox_id)
+		return; /* selected since it was queued: updates.c tells it */
 	struct name_of no = {.id = mailbox_id};
 	if (store_mailbox_list(imap_reader(s), s->account_id, find_name, &no) != 1 || !no.name)
 		return; /* gone since: its MailboxName event says so */
@@ -192,22 +219,12 @@ static void write_status(struct imap_session *s, int64_t mailbox_id, unsigned ev
 	free(no.name);
 }
 
+/* MailboxName / SubscriptionChange: the LIST line as a LIST RETURN
+ * (CHILDREN SUBSCRIBED) would give it now (list_line.c): a deleted name
+ * is \NonExistent by itself, a renamed one carries OLDNAME. */
 static void write_list(struct imap_session *s, const struct notify_item *it)
 {
-	const char *attr = "()";
-	if (it->ev == NOTIFY_MAILBOX_DELETED)
-		attr = "(\\NonExistent)";
-	else if (it->ev == NOTIFY_SUBSCRIPTION)
-		attr = is_subscribed(s, it->name) > 0 ? "(\\Subscribed)" : "()";
-	imap_printf(s, "* LIST %s \"/\" ", attr);
-	imap_write_mailbox(s, it->name);
-	if (it->ev == NOTIFY_MAILBOX_RENAMED && it->old_name) {
-		static const char oldname[] = " (\"OLDNAME\" (";
-		imap_write(s, oldname, sizeof oldname - 1);
-		imap_write_mailbox(s, it->old_name);
-		imap_write(s, "))", 2);
-	}
-	imap_write(s, "\r\n", 2);
+	imap_list_write_event(s, it->name, it->ev == NOTIFY_MAILBOX_RENAMED ? it->old_name : NULL);
 }
 
 void imap_notify_flush(struct imap_session *s)

@@ -5,6 +5,7 @@
 #define TERN_IMAP_NOTIFY_QUEUE_H
 
 #include "proto/imap/imap_int.h"
+#include "lib/arena.h"
 #include "store/notify.h"
 
 #define EV_NEW 0x01u
@@ -49,6 +50,13 @@ struct notify_item {
 struct imap_notify {
 	struct notify_group groups[MAX_GROUPS];
 	size_t ngroups;
+	/* MessageNew (fetch-att ...) of the SELECTED group: the parsed spec
+	 * (its strings in arena) and who writes it (cmd_fetch.c's
+	 * imap_fetch_write_new, set by cmd_notify.c: this file is below it) */
+	struct imap_fetch_spec *fetch;
+	void (*write_fetch)(struct imap_session *s, const struct imap_fetch_spec *spec,
+	                    uint32_t uid);
+	struct arena arena;
 	struct notify_sub *sub;
 	struct notify_item *items;
 	size_t nitems, cap;

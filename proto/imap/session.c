@@ -267,6 +267,7 @@ void imap_cmd_wake(struct imap_session *s)
 	if (!s->async)
 		return;
 	s->async = false;
+	imap_progress_unwatch(s);
 	if (s->closed || s->state == IMAP_LOGOUT) {
 		if (s->cur) {
 			struct imap_cmd *cmd = s->cur;
@@ -516,6 +517,14 @@ static void on_closed(struct conn *c)
 		s->cur = NULL;
 		s->waiting = false;
 		imap_cmd_free(&cmd);
+	}
+	imap_progress_unwatch(s);
+	if (s->progress_timer) {
+		imap_ref(s);
+		uv_handle_t *h = s->progress_timer;
+		h->data = s;
+		s->progress_timer = NULL;
+		uv_close(h, timer_closed); /* frees the handle, drops the ref */
 	}
 	if (s->timer) {
 		imap_ref(s);

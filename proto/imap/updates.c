@@ -81,6 +81,7 @@ void imap_pending_clear(struct imap_session *s)
 	free(s->pending.expunged);
 	free(s->pending.flags);
 	free(s->pending.recheck);
+	free(s->pending.fetchnew);
 	memset(&s->pending, 0, sizeof s->pending);
 }
 
@@ -111,6 +112,8 @@ static void on_event(void *ud, const struct notify_event *ev)
 		if (imap_view_seq(s, ev->uid) || vec_has(p->exists, p->nexists, ev->uid))
 			return;
 		imap_uids_push(&p->exists, &p->nexists, &p->capexists, ev->uid);
+		if (ev->origin != s->sid && imap_notify_wants_fetch(s))
+			imap_uids_push(&p->fetchnew, &p->nfetchnew, &p->capfetchnew, ev->uid);
 		break;
 	case NOTIFY_EXPUNGE:
 		if (ev->origin == s->sid)
@@ -132,10 +135,14 @@ static void on_event(void *ud, const struct notify_event *ev)
 		return;
 	}
 	bool allow;
-	if (s->input == IMAP_IN_IDLE)
+	if (s->notify) {
+		/* NOTIFY decides, in IDLE too; without a SELECTED group the
+		 * updates wait for a tagged reply, as in the base protocol */
+		if (imap_notify_selected_now(s, ev->kind, &allow))
+			imap_updates_flush(s, allow);
+	} else if (s->input == IMAP_IN_IDLE) {
 		imap_updates_flush(s, true);
-	else if (imap_notify_selected_now(s, &allow)) /* NOTIFY: between commands */
-		imap_updates_flush(s, allow);
+	}
 }
 
 int imap_updates_subscribe(struct imap_session *s)
@@ -344,6 +351,20 @@ void imap_updates_flush(struct imap_session *s, bool allow_expunge)
 			                    STORE_COLS_ENTRY, new_entry_keywords, s);
 		/* ADDTO after the EXISTS that numbers them */
 		imap_search_contexts_arrived(s, first, last);
+	}
+	if (p->nfetchnew) {
+		/* NOTIFY's FETCH after the EXISTS and the ADDTO (RFC 5465 §5.2) */
+		uint32_t *v = p->fetchnew;
+		size_t n = 0;
+		qsort(v, p->nfetchnew, sizeof *v, cmp_u32);
+		for (size_t i = 0; i < p->nfetchnew; i++)
+			if (imap_view_seq(s, v[i]))
+				v[n++] = v[i];
+		p->fetchnew = NULL;
+		p->nfetchnew = p->capfetchnew = 0;
+		if (imap_notify_wants_fetch(s))
+			imap_notify_fetch_new(s, v, n);
+		free(v);
 	}
 
 	struct flag_update {

@@ -425,6 +425,10 @@ static const char *const tokens[] = {
     "a NOTIFY SET STATUS (selected-delayed (MessageNew MessageExpunge FlagChange)) "
     "(subtree (Work INBOX) (MailboxName SubscriptionChange MessageNew MessageExpunge)) "
     "(personal (ServerMetadataChange Foo))\r\na NOTIFY SET (inboxes NONE)\r\n"
+    /* ... and NOTIFY's MessageNew (fetch-att ...) (RFC 5465 §5.2) */
+    "a NOTIFY SET (selected (MessageNew (UID FLAGS ENVELOPE BODY.PEEK[HEADER.FIELDS (FROM)] "
+    "BODY.PEEK[]<0.10>) MessageExpunge))\r\na APPEND INBOX {1+}\r\nx\r\na NOOP\r\n"
+    "a NOTIFY SET (selected (MessageNew (BODY[1]) MessageExpunge))\r\n"
     "a NOTIFY NONE\r\na SETMETADATA INBOX (/private/comment ",
     "CANCELUPDATE \"a\"\r\na UNSELECT",
     "UNAUTHENTICATE",

@@ -351,6 +351,36 @@ def test_esearch_min_max_modseq_is_the_returned_messages(box):
         "* SEARCH 1 2 3 (MODSEQ %d)" % ms[2], "o OK SEARCH completed"]
 
 
+def test_esort_min_max_modseq_is_the_returned_messages(box):
+    """SORT RETURN the same as SEARCH RETURN above, MIN and MAX being the
+    first and last in the sort order (RFC 5267 §3.2): SUBJECT sorts the
+    messages 3, 2, 1. Before: the highest of all found in every case."""
+    r = session(box, "INBOX")
+    for subject in ("c", "b", "a"):
+        append(r, subject=subject)
+    r.ok("n", "NOOP")
+    for seq in (1, 3, 2):
+        r.ok("f%d" % seq, "STORE %d +FLAGS.SILENT (\\Flagged)" % seq)
+    ms = {}
+    for ln in r.cmd("g", "FETCH 1:3 (MODSEQ)")[:-1]:
+        m = re.match(r"\* (\d+) FETCH \(MODSEQ \((\d+)\)\)", ln)
+        ms[int(m.group(1))] = int(m.group(2))
+    assert ms[1] < ms[3] < ms[2], ms
+    for tag, ret, want in (("s1", "MIN", "MIN 3 MODSEQ %d" % ms[3]),
+                           ("s2", "MAX", "MAX 1 MODSEQ %d" % ms[1]),
+                           ("s3", "MIN MAX", "MIN 3 MAX 1 MODSEQ %d" % ms[3]),
+                           ("s4", "MAX COUNT", "MAX 1 COUNT 3 MODSEQ %d" % ms[2]),
+                           ("s5", "ALL", "ALL 3,2,1 MODSEQ %d" % ms[2]),
+                           ("s6", "MIN SAVE", "MIN 3 MODSEQ %d" % ms[3])):
+        assert r.cmd(tag, "SORT RETURN (%s) (SUBJECT) UTF-8 MODSEQ 1 FLAGGED" % ret) == [
+            '* ESEARCH (TAG "%s") %s' % (tag, want), tag + " OK SORT completed"]
+    assert r.cmd("su", "UID SORT RETURN (MAX) (REVERSE SUBJECT) UTF-8 MODSEQ 1") == [
+        '* ESEARCH (TAG "su") UID MAX 3 MODSEQ %d' % ms[3], "su OK UID SORT completed"]
+    # the RFC 5256 form keeps the highest of all
+    assert r.cmd("o", "SORT (SUBJECT) UTF-8 MODSEQ 1") == [
+        "* SORT 3 2 1 (MODSEQ %d)" % ms[2], "o OK SORT completed"]
+
+
 # ---- 15: LSUB, LIST (SUBSCRIBED), RECURSIVEMATCH: RFC 5258 §5 ------------------
 #
 # RFC 5258 §5's examples as transcripts. tern differs from them only where

@@ -88,3 +88,74 @@ def test_long_fetch_reports_progress(box):
     progress = re.findall(rb"\* OK \[INPROGRESS \((\S+) \d+ \d+\)\]", data)
     assert progress and set(progress) == {b"NIL"}, progress
     r.close()
+
+
+# ---- STORE, COPY, MOVE, EXPUNGE: one store job each -------------------------
+# The job counts what it has done (store/entries.h, struct store_progress)
+# and a timer of the session reads it while the command waits. A job over
+# thousands of messages takes far less than INPROGRESS's one second here, so
+# the server runs with TERN_TEST_PROGRESS_MS=1 (progress.c: both intervals
+# 1 ms, for tests only).
+
+JOB_N = 16384  # 2**14: APPEND one message, then COPY 1:* doubles it
+
+
+def progress_of(out, tag):
+    return [(int(a), b) for a, b in
+            (re.match(r'\* OK \[INPROGRESS \("%s" (\d+) (\d+|NIL)\)\] ' % re.escape(tag),
+                      ln).groups() for ln in out if "INPROGRESS" in ln)]
+
+
+def test_store_copy_move_expunge_report_progress(tern_factory, monkeypatch):
+    monkeypatch.setenv("TERN_TEST_PROGRESS_MS", "1")
+    t = tern_factory()
+    t.add_user(USER, PASSWORD)
+    r = session(t)
+    r.ok("c", "CREATE Other")
+    r.ok("c2", "CREATE Third")
+    data = b"Subject: x\r\n\r\nbody\r\n"
+    r.send("a APPEND INBOX {%d+}\r\n" % len(data))
+    r.send(data + b"\r\n")
+    assert r.until("a")[-1].startswith("a OK")
+    r.ok("s", "SELECT INBOX")
+    count = 1
+    while count < JOB_N:
+        out = r.ok("d", "COPY 1:* INBOX")
+        count = [int(ln.split()[1]) for ln in out if ln.endswith(" EXISTS")][-1]
+
+    def check(tag, command, goal):
+        out = r.cmd(tag, command)
+        assert out[-1].startswith(tag + " OK"), out[-3:]
+        seen = progress_of(out, tag)
+        assert seen, "no INPROGRESS for %s" % command
+        assert len(seen) == sum("INPROGRESS" in ln for ln in out)
+        for done, g in seen:
+            assert g == "NIL" or (int(g) == goal and 0 <= done < goal), seen
+        assert any(g != "NIL" and 0 < done < goal for done, g in seen), seen
+        dones = [d for d, _ in seen]
+        assert dones == sorted(dones), seen
+        return out
+
+    check("st", "UID STORE 1:* +FLAGS.SILENT (\\Flagged)", JOB_N)
+    check("cp", "UID COPY 1:* Other", JOB_N)
+    check("mv", "UID MOVE 1:* Third", 2 * JOB_N)  # copy, then expunge: 2n
+    r.ok("s2", "SELECT Other")
+    r.ok("del", "STORE 1:* +FLAGS.SILENT (\\Deleted)")
+    check("ex", "EXPUNGE", JOB_N)
+    r.close()
+
+
+def test_quick_store_copy_expunge_send_none(box):
+    r = session(box)
+    r.ok("c", "CREATE Other")
+    data = b"Subject: x\r\n\r\nbody\r\n"
+    r.send("a APPEND INBOX {%d+}\r\n" % len(data))
+    r.send(data + b"\r\n")
+    assert r.until("a")[-1].startswith("a OK")
+    r.ok("s", "SELECT INBOX")
+    for tag, command in [("st", "STORE 1 +FLAGS (\\Deleted)"), ("cp", "COPY 1 Other"),
+                         ("mv", "MOVE 1 Other"), ("s2", "SELECT Other"),
+                         ("ex", "EXPUNGE")]:
+        out = r.cmd(tag, command)
+        assert out[-1].startswith(tag + " OK"), out
+        assert not any("INPROGRESS" in ln for ln in out), out

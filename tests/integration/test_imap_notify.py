@@ -94,7 +94,7 @@ def test_selected_delayed_holds_expunge(box):
     b = session(box, select="INBOX")
     append(b)
     a.ok("n0", "NOOP")
-    a.ok("n", "NOTIFY SET (selected-delayed (MessageNew MessageExpunge))")
+    a.ok("n", "NOTIFY SET (selected-delayed (MessageNew MessageExpunge FlagChange))")
     b.ok("f", "STORE 1 +FLAGS (\\Deleted)")
     # the flag change goes out between commands, the EXPUNGE waits
     assert unsolicited(a, 1)[0].startswith("* 1 FETCH (UID 1 FLAGS (")
@@ -115,23 +115,43 @@ def test_smtp_delivery_reaches_subscriber(box):
 
 
 def test_mailbox_name_and_subscription(box):
+    """The LIST lines carry what LIST RETURN (CHILDREN SUBSCRIBED) would say
+    (RFC 5465 §5.4-§5.5): tern subscribes what CREATE makes, and says
+    \HasChildren / \HasNoChildren; OLDNAME on RENAME."""
     a = session(box)
     b = session(box)
     a.ok("n", "NOTIFY SET (personal (MailboxName SubscriptionChange))")
     b.ok("c", "CREATE NewMailbox")
-    assert unsolicited(a, 1) == ['* LIST () "/" "NewMailbox"']
+    assert unsolicited(a, 1) == ['* LIST (\\HasNoChildren \\Subscribed) "/" "NewMailbox"']
     b.ok("r", "RENAME NewMailbox Other")
-    assert unsolicited(a, 1) == ['* LIST () "/" "Other" ("OLDNAME" ("NewMailbox"))']
+    assert unsolicited(a, 1) == [
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "Other" ("OLDNAME" ("NewMailbox"))']
     b.ok("u", "UNSUBSCRIBE Other")
-    assert unsolicited(a, 1) == ['* LIST () "/" "Other"']
+    assert unsolicited(a, 1) == ['* LIST (\\HasNoChildren) "/" "Other"']
     b.ok("s", "SUBSCRIBE Other")
-    assert unsolicited(a, 1) == ['* LIST (\\Subscribed) "/" "Other"']
+    assert unsolicited(a, 1) == ['* LIST (\\HasNoChildren \\Subscribed) "/" "Other"']
+    # the same line as LIST RETURN (CHILDREN SUBSCRIBED) gives
+    assert a.ok("l", 'LIST "" Other RETURN (CHILDREN SUBSCRIBED)')[0] == \
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "Other"'
     b.ok("d", "DELETE Other")
-    assert unsolicited(a, 1) == ['* LIST (\\NonExistent) "/" "Other"']
-    # CREATE's missing parents are told too
+    # a subscription outlives its mailbox (RFC 3501 §6.3.6)
+    assert unsolicited(a, 1) == ['* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "Other"']
+    # CREATE's missing parents are told too, each with its children
     b.ok("c3", "CREATE Top/Mid/Leaf")
     assert sorted(unsolicited(a, 3)) == sorted([
-        '* LIST () "/" "Top/Mid/Leaf"', '* LIST () "/" "Top"', '* LIST () "/" "Top/Mid"'])
+        '* LIST (\\HasNoChildren \\Subscribed) "/" "Top/Mid/Leaf"',
+        '* LIST (\\HasChildren \\Subscribed) "/" "Top"',
+        '* LIST (\\HasChildren \\Subscribed) "/" "Top/Mid"'])
+    # a renamed parent: its children went with it, no events of their own
+    b.ok("r2", "RENAME Top/Mid Top/Middle")
+    assert unsolicited(a, 1) == [
+        '* LIST (\\HasChildren \\Subscribed) "/" "Top/Middle" ("OLDNAME" ("Top/Mid"))']
+    assert silent(a)
+    # special-use attributes as LIST shows them
+    b.ok("d4", "DELETE Archive")  # it has \\Archive: one mailbox per use
+    unsolicited(a, 1)
+    b.ok("c4", "CREATE Starred (USE (\\Archive))")
+    assert unsolicited(a, 1) == ['* LIST (\\HasNoChildren \\Subscribed \\Archive) "/" "Starred"']
     # this session's own changes are not told (§5)
     a.ok("c2", "CREATE Mine")
     assert silent(a)
@@ -191,14 +211,85 @@ def test_badevent(box):
     assert out[-1].startswith("c NO [BADEVENT (")
 
 
-def test_rfc_example_fetch_att_refused(box):
-    """§3's example asks for a fetch-att list with MessageNew; tern sends
-    no FETCH for new messages, so it says NO rather than ignore it."""
+def test_rfc_example_fetch_att(box):
+    """§3's example: MessageNew with a fetch-att list on the selected
+    mailbox; a new message then comes as EXISTS and a FETCH with those
+    attributes (§5.2), between commands; none for this session's own
+    APPEND (§5.2 SHOULD NOT)."""
     a = session(box)
-    out = a.cmd("b", "notify set status (selected (MessageNew (uid "
-                     "body.peek[header.fields (from to subject)]) MessageExpunge)) "
-                     "(subtree Lists (MessageNew MessageExpunge))")
-    assert out[-1] == "b NO [CANNOT] MessageNew takes no fetch attributes here"
+    a.ok("c", "CREATE Lists/Lemonade")
+    b = session(box)
+    out = a.ok("b", "notify set status (selected (MessageNew (uid "
+                    "body.peek[header.fields (from to subject)]) MessageExpunge)) "
+                    "(subtree Lists (MessageNew MessageExpunge))")
+    assert out[-1] == "b OK NOTIFY completed"
+    a.ok("c2", "select inbox")
+    append(b, "Lists/Lemonade")
+    assert unsolicited(a, 1)[0].startswith('* STATUS "Lists/Lemonade" (MESSAGES 1 ')
+    uid = append(b, subject="Re: good morning")
+    got = unsolicited(a, 3)
+    assert got[:2] == ["* 1 EXISTS", "* 1 RECENT"], got
+    assert got[2] == "* 1 FETCH (UID %d BODY[header.fields (from to subject)] {85}" % uid, got
+    assert unsolicited(a, 5) == ["From: Alice <alice@example.org>", "To: dora@example.test",
+                                 "Subject: Re: good morning", "", ")"]
+    # its own APPEND: EXISTS at the tagged reply, no FETCH
+    append(a)
+    out = a.ok("n2", "NOOP")
+    assert not any("FETCH" in ln for ln in out), out
+    assert silent(a)
+
+
+def test_fetch_att_envelope_flags_and_partial(box):
+    a = session(box, select="INBOX")
+    b = session(box, select="INBOX")
+    a.ok("n", "NOTIFY SET (selected (MessageNew (FLAGS ENVELOPE MODSEQ "
+              "BODY.PEEK[]<0.4>) MessageExpunge FlagChange))")
+    append(b, flags="\\Flagged", subject="hi")
+    got = unsolicited(a, 3)
+    assert got[0] == "* 1 EXISTS"
+    assert got[2].startswith('* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent) ENVELOPE (NIL "hi" ') \
+        or got[2].startswith('* 1 FETCH (UID 1 FLAGS (\\Flagged) ENVELOPE (NIL "hi" '), got
+    assert " MODSEQ (" in got[2] and got[2].endswith(" BODY[]<0> {4}"), got
+    assert a.line() == "From)"
+
+
+def test_fetch_att_uidonly(box):
+    """Under UIDONLY (RFC 9586) the FETCH is a UIDFETCH, which leads with
+    the UID: no UID item besides."""
+    a = session(box)
+    a.ok("e", "ENABLE UIDONLY")
+    a.ok("s", "SELECT INBOX")
+    b = session(box)
+    a.ok("n", "NOTIFY SET (selected (MessageNew (UID FLAGS) MessageExpunge))")
+    uid = append(b)
+    got = unsolicited(a, 3)
+    assert got[:2] == ["* 1 EXISTS", "* 1 RECENT"]
+    assert got[2].startswith("* %d UIDFETCH (FLAGS (" % uid), got
+
+
+@pytest.mark.parametrize("atts,why", [
+    ("(BODY[HEADER])", "sets \\Seen"),
+    ("(RFC822)", "sets \\Seen"),
+    ("(BODY.PEEK[1])", "header sections"),
+    ("(BODY.PEEK[TEXT])", "header sections"),
+    ("(BODY.PEEK[])", "header sections"),
+    ("(BODY.PEEK[]<0.100000>)", "header sections"),
+    ("(BINARY.PEEK[1])", "no body part"),
+    ("(BINARY.SIZE[1])", "no body part"),
+])
+def test_fetch_att_refused(box, atts, why):
+    """Attributes that set \\Seen or need a body part (§5.2 SHOULD NOT), and
+    unbounded bodies: NO [CANNOT]."""
+    a = session(box)
+    out = a.cmd("b", "NOTIFY SET (selected (MessageNew %s MessageExpunge))" % atts)
+    assert out[-1].startswith("b NO [CANNOT] MessageNew takes ") and why in out[-1], out
+
+
+@pytest.mark.parametrize("atts", ["()", "(NOSUCH)", "(BODY.PEEK[HEADER.FIELDS])"])
+def test_fetch_att_bad(box, atts):
+    a = session(box)
+    out = a.cmd("b", "NOTIFY SET (selected (MessageNew %s MessageExpunge))" % atts)
+    assert out[-1].startswith("b BAD"), out
 
 
 def test_overflow(tern_factory):
@@ -228,3 +319,48 @@ def test_unauthenticate_drops_notify(box):
     a.ok("u", "UNAUTHENTICATE")
     b.ok("c", "CREATE Gone")
     assert silent(a)
+
+
+@pytest.mark.parametrize("groups", [
+    "(personal (MessageNew MessageExpunge FlagChange))",  # INBOX matches, but is selected
+    "(selected NONE) (personal (MailboxName))",
+])
+def test_no_selected_group_is_selected_none(box, groups):
+    """RFC 5465 §3: without SELECTED / SELECTED-DELAYED the client gets no
+    message events for the selected mailbox, "the same as specifying
+    SELECTED NONE": no STATUS for it (even when another group names it),
+    nothing between commands, and (§4) nothing in IDLE either; its updates
+    wait for a tagged reply, as in the base protocol."""
+    a = session(box, select="INBOX")
+    b = session(box, select="INBOX")
+    out = a.ok("n", "NOTIFY SET STATUS " + groups)
+    assert not any(ln.startswith("* STATUS INBOX") for ln in out), out
+    append(b)
+    assert silent(a)
+    out = a.ok("x", "NOOP")
+    assert out[0] == "* 1 EXISTS", out
+    a.send("i IDLE\r\n")
+    assert a.line().startswith("+ ")
+    b.ok("f", "STORE 1 +FLAGS (\\Flagged)")
+    append(b)
+    assert silent(a)
+    a.send("DONE\r\n")
+    out = a.until("i")
+    assert "* 2 EXISTS" in out and any(ln.startswith("* 1 FETCH (UID 1 FLAGS (") for ln in out)
+    assert out[-1] == "i OK IDLE terminated"
+
+
+def test_selected_without_flagchange(box):
+    """SELECTED (MessageNew MessageExpunge): flag changes are not told
+    between commands or in IDLE, only at the next command."""
+    a = session(box, select="INBOX")
+    b = session(box, select="INBOX")
+    append(b)
+    a.ok("n0", "NOOP")
+    a.ok("n", "NOTIFY SET (selected (MessageNew MessageExpunge))")
+    b.ok("f", "STORE 1 +FLAGS (\\Flagged)")
+    assert silent(a)
+    out = a.ok("x", "NOOP")
+    assert out[0].startswith("* 1 FETCH (UID 1 FLAGS ("), out
+    append(b)
+    assert unsolicited(a, 2)[0] == "* 2 EXISTS"
