@@ -171,10 +171,21 @@ bool imap_notify_wants_fetch(const struct imap_session *s)
 	return g && (g->events & EV_NEW) && s->notify->fetch && s->notify->write_fetch;
 }
 
+/* Each FETCH is bounded (cmd_notify.c), but a burst of new mail for a
+ * client that does not read would not be: past NOTIFY_FETCH_MAX_QUEUED
+ * bytes waiting in the output, the rest of the burst gets its EXISTS only
+ * (the client can FETCH what it was not sent). */
+#define NOTIFY_FETCH_MAX_QUEUED (4u << 20)
+
 void imap_notify_fetch_new(struct imap_session *s, const uint32_t *uids, size_t n)
 {
-	for (size_t i = 0; i < n && s->notify && !s->closed; i++)
+	for (size_t i = 0; i < n && s->notify && !s->closed; i++) {
+		if (conn_output_queued(s->conn) > NOTIFY_FETCH_MAX_QUEUED) {
+			imap_log(s, LOG_INFO, "event=notify_fetch_skipped count=%zu", n - i);
+			return;
+		}
 		s->notify->write_fetch(s, s->notify->fetch, uids[i]);
+	}
 }
 
 struct name_of {

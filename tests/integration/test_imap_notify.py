@@ -364,3 +364,33 @@ def test_selected_without_flagchange(box):
     assert out[0].startswith("* 1 FETCH (UID 1 FLAGS ("), out
     append(b)
     assert unsolicited(a, 2)[0] == "* 2 EXISTS"
+
+
+def test_fetch_att_burst_to_a_client_not_reading(box):
+    """A burst of new mail for a client that does not read: the FETCHes stop
+    once ~4 MiB wait in the server's output (notify_queue.c), so memory
+    stays bounded; every EXISTS still comes, and the client can FETCH the
+    rest."""
+    a = session(box, select="INBOX")
+    a.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    b = session(box)
+    a.ok("n", "NOTIFY SET (selected (MessageNew (UID BODY.PEEK[]<0.65536>) MessageExpunge))")
+    msg = ("From: a@example.org\r\nSubject: burst\r\n\r\n" +
+           ("x" * 78 + "\r\n") * 800).encode()  # 64 KB
+    total = 200
+    for i in range(total):
+        b.send("A%d APPEND INBOX {%d+}\r\n" % (i, len(msg)))
+        b.send(msg + b"\r\n")
+        assert b.until("A%d" % i)[-1].startswith("A%d OK" % i)
+    b.close()
+    fetches = exists = 0
+    a.send("z NOOP\r\n")
+    for ln in a.until("z"):
+        if ln.startswith("* ") and " FETCH (UID " in ln:
+            fetches += 1
+        if ln.endswith(" EXISTS"):
+            exists = int(ln.split()[1])
+    assert exists == total
+    assert 0 < fetches < total, fetches
+    out = a.ok("f", "FETCH %d (UID)" % total)
+    assert out[0].startswith("* %d FETCH (UID " % total), out
