@@ -16,22 +16,21 @@ struct node {
 	int parent, first, last, next, prev;
 };
 
+struct sib_key;
+
 struct tree {
 	const struct imap_thread_msg *msgs;
 	struct node *n;
+	struct sib_key *keys; /* cap of them: sort_children's room */
 	size_t count, cap;
 };
 
+static int grow(struct tree *t);
+
 static int new_node(struct tree *t, int msg)
 {
-	if (t->count == t->cap) {
-		size_t nc = t->cap ? t->cap * 2 : 64;
-		struct node *nn = realloc(t->n, nc * sizeof *nn);
-		if (!nn)
-			return -ENOMEM;
-		t->n = nn;
-		t->cap = nc;
-	}
+	if (t->count == t->cap && grow(t) < 0)
+		return -ENOMEM;
 	t->n[t->count] = (struct node){
 	    .msg = msg, .parent = -1, .first = -1, .last = -1, .next = -1, .prev = -1};
 	return (int)t->count++;
@@ -109,31 +108,61 @@ static const struct imap_thread_msg *order_msg(const struct tree *t, int k)
 	return k >= 0 ? &t->msgs[t->n[k].msg] : NULL;
 }
 
-static const struct tree *cmp_tree;
-static int cmp_nodes(const void *a, const void *b)
+/* A child's place among its siblings, worked out once per sort (not in
+ * every comparison: order_msg walks the tree, and the nodes of a big
+ * mailbox's top level are scattered in memory). */
+struct sib_key {
+	int64_t date;
+	uint32_t seq;
+	int none; /* no message below it: after the others */
+	int node;
+};
+
+static int cmp_sib(const void *a, const void *b)
 {
-	const struct imap_thread_msg *x = order_msg(cmp_tree, *(const int *)a);
-	const struct imap_thread_msg *y = order_msg(cmp_tree, *(const int *)b);
-	if (!x || !y)
-		return !x - !y;
+	const struct sib_key *x = a, *y = b;
+	if (x->none || y->none)
+		return x->none - y->none;
 	if (x->date != y->date)
 		return x->date < y->date ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Sort the children of parent by date; tmp has room for every node. */
-static void sort_children(struct tree *t, int parent, int *tmp)
+/* Room for nc nodes (and as many sort keys). */
+static int alloc_nodes(struct tree *t, size_t nc)
 {
+	struct node *nn = realloc(t->n, nc * sizeof *nn);
+	if (nn)
+		t->n = nn;
+	struct sib_key *nk = nn ? realloc(t->keys, nc * sizeof *nk) : NULL;
+	if (!nk)
+		return -ENOMEM;
+	t->keys = nk;
+	t->cap = nc;
+	return 0;
+}
+
+static int grow(struct tree *t)
+{
+	return alloc_nodes(t, t->cap ? t->cap * 2 : 64);
+}
+
+/* Sort the children of parent by date. */
+static void sort_children(struct tree *t, int parent)
+{
+	struct sib_key *keys = t->keys;
 	size_t m = 0;
-	for (int k = t->n[parent].first; k >= 0; k = t->n[k].next)
-		tmp[m++] = k;
+	for (int k = t->n[parent].first; k >= 0; k = t->n[k].next) {
+		const struct imap_thread_msg *o = order_msg(t, k);
+		keys[m++] = (struct sib_key){
+		    .date = o ? o->date : 0, .seq = o ? o->seq : 0, .none = !o, .node = k};
+	}
 	if (m < 2)
 		return;
-	cmp_tree = t;
-	qsort(tmp, m, sizeof *tmp, cmp_nodes);
+	qsort(keys, m, sizeof *keys, cmp_sib);
 	t->n[parent].first = t->n[parent].last = -1;
 	for (size_t i = 0; i < m; i++)
-		append_child(t, parent, tmp[i]);
+		append_child(t, parent, keys[i].node);
 }
 
 /* Nodes below (and including) root in post-order: children first. */
@@ -219,23 +248,41 @@ static int write_thread(struct buf *b, const struct tree *t, int root, int *stac
 
 /* ---- message-id table ---- */
 
+/* Open addressing; a slot keeps 32 bits of its key's hash beside the node
+ * so that a probe past another key rarely reads that key. */
+struct idslot {
+	uint32_t h;
+	int node; /* -1 empty */
+};
+
 struct idtab {
-	int *slot; /* node index, -1 empty */
+	struct idslot *slot;
 	size_t mask;
 };
 
-static uint64_t hash_bytes(const char *p, size_t n)
+static uint64_t fmix64(uint64_t h)
 {
-	uint64_t h = 0xcbf29ce484222325u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 0x100000001b3u;
-	/* FNV's low bits, which index the tables, mix poorly: finish with
-	 * MurmurHash3's fmix64 so that the linear probes stay short */
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdu;
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53u;
 	return h ^ (h >> 33);
+}
+
+/* Eight bytes a step (Message-IDs and subjects run to tens of bytes),
+ * finished with MurmurHash3's fmix64 so that the low bits, which index
+ * the tables, mix well and the linear probes stay short. */
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15u ^ n, w;
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x100000001b3u;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, p, n);
+	return fmix64(h ^ w);
 }
 
 /* The id of a node: its message's, or (dummy) the one it was made for. */
@@ -244,13 +291,19 @@ struct ids {
 	size_t *len;
 };
 
-static int *id_slot(struct idtab *h, const struct ids *ids, const char *p, size_t len)
+static struct idslot *id_slot(struct idtab *h, const struct ids *ids, const char *p, size_t len)
 {
-	size_t i = hash_bytes(p, len) & h->mask;
+	uint64_t hv = hash_bytes(p, len);
+	uint32_t h32 = (uint32_t)(hv >> 32);
+	size_t i = hv & h->mask;
 	for (;; i = (i + 1) & h->mask) {
-		int k = h->slot[i];
-		if (k < 0 || (ids->len[k] == len && memcmp(ids->p[k], p, len) == 0))
-			return &h->slot[i];
+		struct idslot *e = &h->slot[i];
+		if (e->node < 0) {
+			e->h = h32;
+			return e;
+		}
+		if (e->h == h32 && ids->len[e->node] == len && memcmp(ids->p[e->node], p, len) == 0)
+			return e;
 	}
 }
 
@@ -269,31 +322,30 @@ static int references(struct tree *t, size_t n, int *root_out, int **work)
 	size_t hsize = 16;
 	while (hsize < maxnodes * 2)
 		hsize *= 2;
-	struct idtab h = {.slot = malloc(hsize * sizeof(int)), .mask = hsize - 1};
+	struct idtab h = {.slot = malloc(hsize * sizeof *h.slot), .mask = hsize - 1};
 	struct ids ids = {.p = malloc(maxnodes * sizeof(char *)),
 	                  .len = malloc(maxnodes * sizeof(size_t))};
-	t->n = malloc(maxnodes * sizeof *t->n);
-	t->cap = maxnodes;
+	int na = alloc_nodes(t, maxnodes);
 	*work = malloc(2 * maxnodes * sizeof(int));
-	if (!h.slot || !ids.p || !ids.len || !t->n || !*work) {
+	if (!h.slot || !ids.p || !ids.len || na < 0 || !*work) {
 		free(h.slot);
 		free(ids.p);
 		free(ids.len);
 		return -ENOMEM;
 	}
-	memset(h.slot, 0xff, hsize * sizeof(int));
+	memset(h.slot, 0xff, hsize * sizeof *h.slot);
 
 	/* (1) */
 	for (size_t i = 0; i < n; i++) {
 		const struct imap_thread_msg *m = &t->msgs[i];
 		int self = -1;
 		if (m->msgidlen) {
-			int *s = id_slot(&h, &ids, m->msgid, m->msgidlen);
-			if (*s >= 0 && t->n[*s].msg < 0) { /* a dummy made for it */
-				self = *s;
+			struct idslot *s = id_slot(&h, &ids, m->msgid, m->msgidlen);
+			if (s->node >= 0 && t->n[s->node].msg < 0) { /* a dummy made for it */
+				self = s->node;
 				t->n[self].msg = (int)i;
-			} else if (*s < 0) {
-				self = *s = new_node(t, (int)i);
+			} else if (s->node < 0) {
+				self = s->node = new_node(t, (int)i);
 				ids.p[self] = m->msgid;
 				ids.len[self] = m->msgidlen;
 			}
@@ -309,13 +361,13 @@ static int references(struct tree *t, size_t n, int *root_out, int **work)
 		while (p < end) {
 			const char *sp = memchr(p, ' ', (size_t)(end - p));
 			size_t len = (size_t)((sp ? sp : end) - p);
-			int *s = id_slot(&h, &ids, p, len);
-			if (*s < 0) {
-				*s = new_node(t, -1);
-				ids.p[*s] = p;
-				ids.len[*s] = len;
+			struct idslot *s = id_slot(&h, &ids, p, len);
+			if (s->node < 0) {
+				s->node = new_node(t, -1);
+				ids.p[s->node] = p;
+				ids.len[s->node] = len;
 			}
-			int cur = *s;
+			int cur = s->node;
 			if (prev >= 0 && cur != prev && t->n[cur].parent < 0 &&
 			    !descends(t, prev, cur))
 				append_child(t, prev, cur);
@@ -375,8 +427,8 @@ static int references(struct tree *t, size_t n, int *root_out, int **work)
 	/* (4) the top level by date (a dummy by its first child's) */
 	for (int c = t->n[root].first; c >= 0; c = t->n[c].next)
 		if (t->n[c].msg < 0)
-			sort_children(t, c, order);
-	sort_children(t, root, order);
+			sort_children(t, c);
+	sort_children(t, root);
 	return 0;
 }
 
@@ -393,19 +445,21 @@ static int group_subjects(struct tree *t, int root, size_t n)
 	size_t hsize = 16;
 	while (hsize < n * 2 + 2)
 		hsize *= 2;
-	int *slot = malloc(hsize * sizeof(int));
-	if (!slot)
-		return -ENOMEM;
-	memset(slot, 0xff, hsize * sizeof(int));
 	/* slot -> the node in the table; the subject is read from it. The
 	 * top level as it was before the merges: a node merged into another
-	 * thread is no longer a child of the root, and is skipped. */
-	size_t ntop = 0;
+	 * thread is no longer a child of the root, and is skipped. at[j] is
+	 * top[j]'s slot, found in (B) and used again in (C). */
+	struct idslot *slot = malloc(hsize * sizeof *slot);
 	int *top = malloc((n + 1) * sizeof(int));
-	if (!top) {
+	size_t *at = malloc((n + 1) * sizeof *at);
+	if (!slot || !top || !at) {
 		free(slot);
+		free(top);
+		free(at);
 		return -ENOMEM;
 	}
+	memset(slot, 0xff, hsize * sizeof *slot);
+	size_t ntop = 0;
 	for (int c = t->n[root].first; c >= 0; c = t->n[c].next)
 		top[ntop++] = c;
 	int r = 0;
@@ -417,30 +471,38 @@ static int group_subjects(struct tree *t, int root, size_t n)
 			const struct imap_thread_msg *m = subject_msg(t, c);
 			if (!m || m->subjlen == 0)
 				continue;
-			size_t i = hash_bytes(m->subj, m->subjlen) & (hsize - 1);
-			for (;; i = (i + 1) & (hsize - 1)) {
-				if (slot[i] < 0)
-					break;
-				const struct imap_thread_msg *o = subject_msg(t, slot[i]);
-				if (o->subjlen == m->subjlen &&
-				    memcmp(o->subj, m->subj, m->subjlen) == 0)
-					break;
-			}
 			bool cur_dummy = t->n[c].msg < 0;
 			if (pass == 0) { /* (B) one message per subject */
-				if (slot[i] < 0) {
-					slot[i] = c;
+				uint64_t hv = hash_bytes(m->subj, m->subjlen);
+				uint32_t h32 = (uint32_t)(hv >> 32);
+				size_t i = hv & (hsize - 1);
+				for (;; i = (i + 1) & (hsize - 1)) {
+					if (slot[i].node < 0)
+						break;
+					if (slot[i].h != h32)
+						continue;
+					const struct imap_thread_msg *o =
+					    subject_msg(t, slot[i].node);
+					if (o->subjlen == m->subjlen &&
+					    memcmp(o->subj, m->subj, m->subjlen) == 0)
+						break;
+				}
+				at[j] = i;
+				if (slot[i].node < 0) {
+					slot[i].node = c;
+					slot[i].h = h32;
 				} else {
-					int o = slot[i];
+					int o = slot[i].node;
 					bool odummy = t->n[o].msg < 0;
 					bool oreply = !odummy && t->msgs[t->n[o].msg].reply;
 					if (!odummy && (cur_dummy || (oreply && !m->reply)))
-						slot[i] = c;
+						slot[i].node = c;
 				}
 				continue;
 			}
 			/* (C) merge */
-			int o = slot[i];
+			size_t i = at[j];
+			int o = slot[i].node;
 			if (o == c)
 				continue;
 			bool odummy = t->n[o].msg < 0;
@@ -465,10 +527,11 @@ static int group_subjects(struct tree *t, int root, size_t n)
 				replace_node(t, o, d);
 				append_child(t, d, o);
 				append_child(t, d, c);
-				slot[i] = d;
+				slot[i].node = d;
 			}
 		}
 	}
+	free(at);
 	free(top);
 	free(slot);
 	return r;
@@ -478,9 +541,8 @@ static int group_subjects(struct tree *t, int root, size_t n)
 static void sort_all(struct tree *t, int root, int *order, int *stack)
 {
 	size_t no = post_order(t, root, order, stack);
-	int *tmp = stack; /* free again once the order is known */
 	for (size_t i = 0; i < no; i++)
-		sort_children(t, order[i], tmp);
+		sort_children(t, order[i]);
 }
 
 /* ---- ORDEREDSUBJECT ---- */
@@ -503,10 +565,9 @@ static int cmp_subject_date(const void *a, const void *b)
 static int ordered_subject(struct tree *t, size_t n, int *root_out, int **work)
 {
 	const struct imap_thread_msg **v = malloc((n ? n : 1) * sizeof *v);
-	t->n = malloc((n + 1) * sizeof *t->n);
-	t->cap = n + 1;
+	int na = alloc_nodes(t, n + 1);
 	*work = malloc(2 * (n + 1) * sizeof(int));
-	if (!v || !t->n || !*work) {
+	if (!v || na < 0 || !*work) {
 		free(v);
 		return -ENOMEM;
 	}
@@ -527,7 +588,7 @@ static int ordered_subject(struct tree *t, size_t n, int *root_out, int **work)
 		}
 	}
 	free(v);
-	sort_children(t, root, *work);
+	sort_children(t, root);
 	*root_out = root;
 	return 0;
 }
@@ -549,6 +610,7 @@ int imap_thread(enum imap_thread_alg alg, const struct imap_thread_msg *msgs, si
 	for (int c = r == 0 ? t.n[root].first : -1; c >= 0 && r == 0; c = t.n[c].next)
 		r = write_thread(out, &t, c, work);
 	free(t.n);
+	free(t.keys);
 	free(work);
 	return r;
 }
