@@ -223,7 +223,92 @@ static int cmp_items(const void *pa, const void *pb, void *arg)
 		if (r)
 			return cr->reverse ? -r : r;
 	}
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->uid < y->uid ? -1 : x->uid > y->uid; /* a total order */
+}
+
+static void swap_u32(uint32_t *a, uint32_t *b)
+{
+	uint32_t t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* Quickselect: v[lo..hi) rearranged so that v[k] is what a full sort
+ * would put there, smaller ones before it, larger ones after. Depth
+ * bounded: past it, the rest is sorted (O(n log n) at worst). */
+static void select_nth(uint32_t *v, size_t lo, size_t hi, size_t k, struct sort_ctx *c)
+{
+	int depth = 64;
+	while (hi - lo > 8) {
+		if (--depth == 0)
+			break;
+		size_t mid = lo + (hi - lo) / 2;
+		/* median of three to v[lo] as the pivot */
+		if (cmp_items(&v[mid], &v[lo], c) < 0)
+			swap_u32(&v[mid], &v[lo]);
+		if (cmp_items(&v[hi - 1], &v[lo], c) < 0)
+			swap_u32(&v[hi - 1], &v[lo]);
+		if (cmp_items(&v[hi - 1], &v[mid], c) < 0)
+			swap_u32(&v[hi - 1], &v[mid]);
+		swap_u32(&v[lo], &v[mid]);
+		size_t store = lo + 1;
+		for (size_t i = lo + 1; i < hi; i++)
+			if (cmp_items(&v[i], &v[lo], c) < 0)
+				swap_u32(&v[i], &v[store++]);
+		swap_u32(&v[lo], &v[store - 1]);
+		size_t p = store - 1;
+		if (k == p)
+			return;
+		if (k < p)
+			hi = p;
+		else
+			lo = p + 1;
+	}
+	qsort_r(v + lo, hi - lo, sizeof *v, cmp_items, c);
+}
+
+/* Put the ends at the ends: v[at] becomes the least (dir < 0) or the
+ * greatest of v[lo..hi). */
+static void extreme_to(uint32_t *v, size_t lo, size_t hi, size_t at, int dir, struct sort_ctx *c)
+{
+	size_t best = lo;
+	for (size_t i = lo + 1; i < hi; i++)
+		if (cmp_items(&v[i], &v[best], c) * dir > 0)
+			best = i;
+	swap_u32(&v[at], &v[best]);
+}
+
+/* Sort order[0..n) as far as the reply reads it: all of it, unless an
+ * ESORT asks only for MIN, MAX, COUNT and/or a PARTIAL range (a
+ * webmail's page of 50 of 100,000): then only positions 0 and n - 1 and
+ * the range are right, found in O(n) by selection, not O(n log n); SAVE
+ * reads the same positions or keeps the whole set, which is unordered. */
+static void order_items(struct sort_ctx *c, uint32_t *order, size_t n)
+{
+	if (!c->esort || (c->ret & IMAP_SEARCH_RET_ALL) || n < 64) {
+		qsort_r(order, n, sizeof *order, cmp_items, c);
+		return;
+	}
+	size_t from = 0, to = 0;
+	if (c->ret & IMAP_SEARCH_RET_PARTIAL)
+		imap_partial_slice(&c->partial, n, &from, &to);
+	if (from < to) {
+		if (from > 0)
+			select_nth(order, 0, n, from, c);
+		if (to < n)
+			select_nth(order, from, n, to, c);
+		qsort_r(order + from, to - from, sizeof *order, cmp_items, c);
+	}
+	if ((c->ret & IMAP_SEARCH_RET_MIN) && from == to)
+		extreme_to(order, 0, n, 0, -1, c);
+	else if ((c->ret & IMAP_SEARCH_RET_MIN) && from > 0)
+		extreme_to(order, 0, from, 0, -1, c);
+	if ((c->ret & IMAP_SEARCH_RET_MAX) && from == to) /* v[0] is no max */
+		extreme_to(order, (c->ret & IMAP_SEARCH_RET_MIN) ? 1 : 0, n, n - 1, 1, c);
+	else if ((c->ret & IMAP_SEARCH_RET_MAX) && to < n)
+		extreme_to(order, to, n, n - 1, 1, c);
 }
 
 /* ---- replies ---- */
@@ -260,7 +345,7 @@ static enum imap_cmd_result reply_sort(struct imap_session *s, struct imap_cmd *
 	}
 	for (size_t i = 0; i < n; i++)
 		order[i] = (uint32_t)i;
-	qsort_r(order, n, sizeof *order, cmp_items, c);
+	order_items(c, order, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct item *it = &c->items[order[i]];
 		nums[i] = cmd->uid ? it->uid : it->seq;
