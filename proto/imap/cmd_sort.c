@@ -77,7 +77,7 @@ struct criterion {
 };
 
 struct slice {
-	uint32_t off, len; /* in sort_ctx.strings */
+	uint32_t off, len; /* from sort_ctx.base, or in sort_ctx.strings */
 };
 
 struct item {
@@ -107,7 +107,8 @@ struct sort_ctx {
 	/* loaded */
 	struct item *items;
 	struct slice *slices; /* n * nslots */
-	struct buf strings;
+	const char *base;     /* the cache's records (not copied), or NULL */
+	struct buf strings;   /* the records' strings read from the store */
 	struct buf tmp;
 	struct imap_session *s;
 	int error;
@@ -130,6 +131,8 @@ static const char *str_of(const struct sort_ctx *c, size_t i, int slot, size_t *
 	}
 	const struct slice *s = &c->slices[i * c->nslots + (size_t)slot];
 	*len = s->len;
+	if (c->base)
+		return c->base + s->off;
 	return c->strings.data ? c->strings.data + s->off : "";
 }
 
@@ -149,8 +152,12 @@ static int keep_record(struct sort_ctx *c, size_t i, const void *rec, size_t len
 		if (slot < 0)
 			continue;
 		struct slice *s = &c->slices[i * c->nslots + (size_t)slot];
-		s->off = (uint32_t)c->strings.len;
 		s->len = (uint32_t)info.f[f].len;
+		if (c->base) { /* rec is in the cache: no copy */
+			s->off = info.f[f].len ? (uint32_t)(info.f[f].p - c->base) : 0;
+			continue;
+		}
+		s->off = (uint32_t)c->strings.len;
 		if (info.f[f].len && buf_add(&c->strings, info.f[f].p, info.f[f].len) < 0)
 			return -ENOMEM;
 	}
@@ -458,9 +465,13 @@ static int load_cached(struct imap_session *s, struct sort_ctx *c)
 	                            c->uids[c->n - 1], LOAD_SLICE, &sc);
 	if (r <= 0)
 		return r;
+	/* the reply follows at once, before the cache can change: the
+	 * strings stay where the cache keeps them */
+	c->base = imap_sort_cache_data(sc);
+	size_t pos = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		struct imap_sort_cached tmp;
-		const struct imap_sort_cached *e = imap_sort_cache_find(sc, c->uids[i], &tmp);
+		const struct imap_sort_cached *e = imap_sort_cache_next(sc, c->uids[i], &pos, &tmp);
 		if (!e)
 			continue; /* expunged meanwhile: empty keys */
 		struct item *it = &c->items[i];
@@ -493,6 +504,7 @@ static enum imap_cmd_result load(struct imap_session *s, struct imap_cmd *cmd, s
 		}
 		c->direct = true;
 		c->next = 0;
+		c->base = NULL;
 		buf_reset(&c->strings);
 	}
 	if (c->n > 0 && c->next < c->n) {
@@ -527,9 +539,14 @@ static enum imap_cmd_result found(struct imap_session *s, struct imap_cmd *cmd,
 		imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
 		return IMAP_DONE;
 	}
+	/* the hits ascend, as the view does: one pass for the numbers */
+	size_t j = 0;
 	for (size_t i = 0; i < c->n; i++) {
-		c->items[i].uid = c->uids[i];
-		c->items[i].seq = imap_view_seq(s, c->uids[i]);
+		uint32_t uid = c->uids[i];
+		while (j < s->sel.count && s->sel.uids[j] < uid)
+			j++;
+		c->items[i].uid = uid;
+		c->items[i].seq = j < s->sel.count && s->sel.uids[j] == uid ? (uint32_t)j + 1 : 0;
 	}
 	return load(s, cmd, c);
 }
