@@ -147,19 +147,79 @@ static int grow(struct tree *t)
 	return alloc_nodes(t, t->cap ? t->cap * 2 : 64);
 }
 
+/* keys[0..m) by (none, date, seq) as cmp_sib orders them, when the dates
+ * span less than 2^32 s: an LSD radix sort of (date - min, seq) packed in
+ * 64 bits, 16 bits a pass (stable, as qsort's merge sort is; only keys
+ * without a message can tie). false: the caller sorts. */
+static bool radix_sort_keys(struct sib_key *keys, size_t m)
+{
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	for (size_t i = 0; i < m; i++)
+		if (!keys[i].none) {
+			lo = keys[i].date < lo ? keys[i].date : lo;
+			hi = keys[i].date > hi ? keys[i].date : hi;
+		}
+	if (lo <= hi && (uint64_t)hi - (uint64_t)lo >= UINT32_MAX)
+		return false;
+	struct pk {
+		uint64_t k;
+		int node;
+	};
+	struct pk *a = malloc(m * sizeof *a), *b = malloc(m * sizeof *b);
+	uint32_t *count = malloc(65536 * sizeof *count);
+	if (!a || !b || !count) {
+		free(a);
+		free(b);
+		free(count);
+		return false;
+	}
+	for (size_t i = 0; i < m; i++) {
+		const struct sib_key *x = &keys[i];
+		a[i].k = x->none ? UINT64_MAX
+		                 : ((uint64_t)(x->date - lo) << 32 | x->seq); /* < UINT64_MAX */
+		a[i].node = x->node;
+	}
+	for (int shift = 0; shift < 64; shift += 16) {
+		memset(count, 0, 65536 * sizeof *count);
+		for (size_t i = 0; i < m; i++)
+			count[(a[i].k >> shift) & 0xffff]++;
+		if (count[(a[0].k >> shift) & 0xffff] == m)
+			continue; /* all alike in these bits */
+		uint32_t sum = 0;
+		for (size_t d = 0; d < 65536; d++) {
+			uint32_t c = count[d];
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < m; i++)
+			b[count[(a[i].k >> shift) & 0xffff]++] = a[i];
+		struct pk *x = a;
+		a = b;
+		b = x;
+	}
+	for (size_t i = 0; i < m; i++)
+		keys[i].node = a[i].node;
+	free(a);
+	free(b);
+	free(count);
+	return true;
+}
+
 /* Sort the children of parent by date. */
 static void sort_children(struct tree *t, int parent)
 {
+	int first = t->n[parent].first;
+	if (first < 0 || t->n[first].next < 0)
+		return; /* fewer than two */
 	struct sib_key *keys = t->keys;
 	size_t m = 0;
-	for (int k = t->n[parent].first; k >= 0; k = t->n[k].next) {
+	for (int k = first; k >= 0; k = t->n[k].next) {
 		const struct imap_thread_msg *o = order_msg(t, k);
 		keys[m++] = (struct sib_key){
 		    .date = o ? o->date : 0, .seq = o ? o->seq : 0, .none = !o, .node = k};
 	}
-	if (m < 2)
-		return;
-	qsort(keys, m, sizeof *keys, cmp_sib);
+	if (m < 1024 || !radix_sort_keys(keys, m))
+		qsort(keys, m, sizeof *keys, cmp_sib);
 	t->n[parent].first = t->n[parent].last = -1;
 	for (size_t i = 0; i < m; i++)
 		append_child(t, parent, keys[i].node);
@@ -248,6 +308,9 @@ static int write_thread(struct buf *b, const struct tree *t, int root, int *stac
 
 /* ---- message-id table ---- */
 
+/* How many items ahead the big loops fetch what they will read. */
+#define AHEAD 8
+
 /* Open addressing; a slot keeps 32 bits of its key's hash beside the node
  * so that a probe past another key rarely reads that key. */
 struct idslot {
@@ -286,14 +349,14 @@ static uint64_t hash_bytes(const char *p, size_t n)
 }
 
 /* The id of a node: its message's, or (dummy) the one it was made for. */
-struct ids {
-	const char **p;
-	size_t *len;
+struct idkey {
+	const char *p;
+	size_t len;
 };
 
-static struct idslot *id_slot(struct idtab *h, const struct ids *ids, const char *p, size_t len)
+static struct idslot *id_slot_h(struct idtab *h, const struct idkey *ids, const char *p, size_t len,
+                                uint64_t hv)
 {
-	uint64_t hv = hash_bytes(p, len);
 	uint32_t h32 = (uint32_t)(hv >> 32);
 	size_t i = hv & h->mask;
 	for (;; i = (i + 1) & h->mask) {
@@ -302,9 +365,14 @@ static struct idslot *id_slot(struct idtab *h, const struct ids *ids, const char
 			e->h = h32;
 			return e;
 		}
-		if (e->h == h32 && ids->len[e->node] == len && memcmp(ids->p[e->node], p, len) == 0)
+		if (e->h == h32 && ids[e->node].len == len && memcmp(ids[e->node].p, p, len) == 0)
 			return e;
 	}
+}
+
+static struct idslot *id_slot(struct idtab *h, const struct idkey *ids, const char *p, size_t len)
+{
+	return id_slot_h(h, ids, p, len, hash_bytes(p, len));
 }
 
 /* ---- REFERENCES (RFC 5256 §3) ---- */
@@ -312,48 +380,57 @@ static struct idslot *id_slot(struct idtab *h, const struct ids *ids, const char
 static int references(struct tree *t, size_t n, int *root_out, int **work)
 {
 	/* every node: n messages and at most one dummy per reference */
-	size_t maxnodes = n;
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < t->msgs[i].refslen; k++)
-			maxnodes += t->msgs[i].refs[k] == ' ';
-	for (size_t i = 0; i < n; i++)
-		maxnodes += t->msgs[i].refslen > 0;
-	maxnodes += 1 + n; /* the root and the dummies of step 5 */
-	size_t hsize = 16;
-	while (hsize < maxnodes * 2)
+	size_t nrefs = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct imap_thread_msg *m = &t->msgs[i];
+		if (m->refslen == 0)
+			continue;
+		nrefs++;
+		for (const char *p = m->refs, *end = p + m->refslen;
+		     (p = memchr(p, ' ', (size_t)(end - p))) != NULL; p++)
+			nrefs++;
+	}
+	size_t maxnodes = n + nrefs + 1 + n; /* + the root and the dummies of step 5 */
+	size_t hsize = 16;                   /* the ids: at most n + nrefs, half full */
+	while (hsize < (n + nrefs) * 2)
 		hsize *= 2;
 	struct idtab h = {.slot = malloc(hsize * sizeof *h.slot), .mask = hsize - 1};
-	struct ids ids = {.p = malloc(maxnodes * sizeof(char *)),
-	                  .len = malloc(maxnodes * sizeof(size_t))};
+	struct idkey *ids = malloc(maxnodes * sizeof *ids);
+	uint64_t *mh = malloc(n * sizeof *mh);
 	int na = alloc_nodes(t, maxnodes);
 	*work = malloc(2 * maxnodes * sizeof(int));
-	if (!h.slot || !ids.p || !ids.len || na < 0 || !*work) {
+	if (!h.slot || !ids || !mh || na < 0 || !*work) {
 		free(h.slot);
-		free(ids.p);
-		free(ids.len);
+		free(ids);
+		free(mh);
 		return -ENOMEM;
 	}
 	memset(h.slot, 0xff, hsize * sizeof *h.slot);
+	/* the Message-IDs' hashes first, so that step (1) can fetch the
+	 * slots a few messages ahead: a big mailbox's table is far bigger
+	 * than the caches, and every lookup would wait for memory */
+	for (size_t i = 0; i < n; i++)
+		mh[i] = hash_bytes(t->msgs[i].msgid, t->msgs[i].msgidlen);
 
 	/* (1) */
 	for (size_t i = 0; i < n; i++) {
 		const struct imap_thread_msg *m = &t->msgs[i];
+		if (i + AHEAD < n)
+			__builtin_prefetch(&h.slot[mh[i + AHEAD] & h.mask]);
 		int self = -1;
 		if (m->msgidlen) {
-			struct idslot *s = id_slot(&h, &ids, m->msgid, m->msgidlen);
+			struct idslot *s = id_slot_h(&h, ids, m->msgid, m->msgidlen, mh[i]);
 			if (s->node >= 0 && t->n[s->node].msg < 0) { /* a dummy made for it */
 				self = s->node;
 				t->n[self].msg = (int)i;
 			} else if (s->node < 0) {
 				self = s->node = new_node(t, (int)i);
-				ids.p[self] = m->msgid;
-				ids.len[self] = m->msgidlen;
+				ids[self] = (struct idkey){m->msgid, m->msgidlen};
 			}
 		}
 		if (self < 0) { /* none, or a duplicate: a unique id of its own */
 			self = new_node(t, (int)i);
-			ids.p[self] = "";
-			ids.len[self] = 0;
+			ids[self] = (struct idkey){"", 0};
 		}
 		/* (A) link the references as a chain */
 		int prev = -1;
@@ -361,11 +438,10 @@ static int references(struct tree *t, size_t n, int *root_out, int **work)
 		while (p < end) {
 			const char *sp = memchr(p, ' ', (size_t)(end - p));
 			size_t len = (size_t)((sp ? sp : end) - p);
-			struct idslot *s = id_slot(&h, &ids, p, len);
+			struct idslot *s = id_slot(&h, ids, p, len);
 			if (s->node < 0) {
 				s->node = new_node(t, -1);
-				ids.p[s->node] = p;
-				ids.len[s->node] = len;
+				ids[s->node] = (struct idkey){p, len};
 			}
 			int cur = s->node;
 			if (prev >= 0 && cur != prev && t->n[cur].parent < 0 &&
@@ -386,8 +462,8 @@ static int references(struct tree *t, size_t n, int *root_out, int **work)
 		}
 	}
 	free(h.slot);
-	free(ids.p);
-	free(ids.len);
+	free(ids);
+	free(mh);
 
 	/* (2) the root */
 	size_t made = t->count;
@@ -452,28 +528,50 @@ static int group_subjects(struct tree *t, int root, size_t n)
 	struct idslot *slot = malloc(hsize * sizeof *slot);
 	int *top = malloc((n + 1) * sizeof(int));
 	size_t *at = malloc((n + 1) * sizeof *at);
-	if (!slot || !top || !at) {
+	const struct imap_thread_msg **sm = malloc((n + 1) * sizeof *sm);
+	uint64_t *hs = malloc((n + 1) * sizeof *hs);
+	if (!slot || !top || !at || !sm || !hs) {
 		free(slot);
 		free(top);
 		free(at);
+		free(sm);
+		free(hs);
 		return -ENOMEM;
 	}
 	memset(slot, 0xff, hsize * sizeof *slot);
 	size_t ntop = 0;
 	for (int c = t->n[root].first; c >= 0; c = t->n[c].next)
 		top[ntop++] = c;
+	/* Each top-level node's subject (sm, stable through the merges: a
+	 * node keeps its message or first child) and its hash (hs), in passes
+	 * that fetch a few nodes ahead: the top level is in date order, all
+	 * over memory in a big mailbox. */
+	for (size_t j = 0; j < ntop; j++) {
+		if (j + AHEAD < ntop)
+			__builtin_prefetch(&t->n[top[j + AHEAD]]);
+		sm[j] = subject_msg(t, top[j]);
+	}
+	for (size_t j = 0; j < ntop; j++) {
+		if (j + 2 * AHEAD < ntop && sm[j + 2 * AHEAD])
+			__builtin_prefetch(sm[j + 2 * AHEAD]);
+		if (j + AHEAD < ntop && sm[j + AHEAD])
+			__builtin_prefetch(sm[j + AHEAD]->subj);
+		hs[j] = sm[j] && sm[j]->subjlen ? hash_bytes(sm[j]->subj, sm[j]->subjlen) : 0;
+	}
 	int r = 0;
 	for (int pass = 0; pass < 2 && r == 0; pass++) {
 		for (size_t j = 0; j < ntop; j++) {
+			if (pass == 0 && j + AHEAD < ntop)
+				__builtin_prefetch(&slot[hs[j + AHEAD] & (hsize - 1)]);
 			int c = top[j];
 			if (t->n[c].parent != root)
 				continue;
-			const struct imap_thread_msg *m = subject_msg(t, c);
+			const struct imap_thread_msg *m = sm[j];
 			if (!m || m->subjlen == 0)
 				continue;
 			bool cur_dummy = t->n[c].msg < 0;
 			if (pass == 0) { /* (B) one message per subject */
-				uint64_t hv = hash_bytes(m->subj, m->subjlen);
+				uint64_t hv = hs[j];
 				uint32_t h32 = (uint32_t)(hv >> 32);
 				size_t i = hv & (hsize - 1);
 				for (;; i = (i + 1) & (hsize - 1)) {
@@ -534,6 +632,8 @@ static int group_subjects(struct tree *t, int root, size_t n)
 	free(at);
 	free(top);
 	free(slot);
+	free(sm);
+	free(hs);
 	return r;
 }
 
