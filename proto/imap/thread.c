@@ -23,6 +23,7 @@ struct tree {
 	struct node *n;
 	struct sib_key *keys; /* cap of them: sort_children's room */
 	size_t count, cap;
+	size_t wcap; /* the work array has 2 * wcap ints */
 };
 
 static int grow(struct tree *t);
@@ -399,6 +400,7 @@ static int references(struct tree *t, size_t n, int *root_out, int **work)
 	uint64_t *mh = malloc(n * sizeof *mh);
 	int na = alloc_nodes(t, maxnodes);
 	*work = malloc(2 * maxnodes * sizeof(int));
+	t->wcap = maxnodes;
 	if (!h.slot || !ids || !mh || na < 0 || !*work) {
 		free(h.slot);
 		free(ids);
@@ -667,6 +669,7 @@ static int ordered_subject(struct tree *t, size_t n, int *root_out, int **work)
 	const struct imap_thread_msg **v = malloc((n ? n : 1) * sizeof *v);
 	int na = alloc_nodes(t, n + 1);
 	*work = malloc(2 * (n + 1) * sizeof(int));
+	t->wcap = n + 1;
 	if (!v || na < 0 || !*work) {
 		free(v);
 		return -ENOMEM;
@@ -702,13 +705,30 @@ int imap_thread(enum imap_thread_alg alg, const struct imap_thread_msg *msgs, si
 	int root = -1, *work = NULL;
 	int r = alg == IMAP_THREAD_REFERENCES ? references(&t, n, &root, &work)
 	                                      : ordered_subject(&t, n, &root, &work);
-	if (r == 0 && alg == IMAP_THREAD_REFERENCES) {
+	if (r == 0 && alg == IMAP_THREAD_REFERENCES)
 		r = group_subjects(&t, root, n);
-		if (r == 0)
-			sort_all(&t, root, work, work + t.cap);
+	if (r == 0 && t.count > t.wcap) { /* more nodes than foreseen: room */
+		int *w = realloc(work, 2 * t.count * sizeof(int));
+		if (!w)
+			r = -ENOMEM;
+		else
+			work = w, t.wcap = t.count;
 	}
-	for (int c = r == 0 ? t.n[root].first : -1; c >= 0 && r == 0; c = t.n[c].next)
-		r = write_thread(out, &t, c, work);
+	if (r == 0 && alg == IMAP_THREAD_REFERENCES)
+		sort_all(&t, root, work, work + t.wcap);
+	/* the top level in an array (after the stack's room), so that the
+	 * nodes and messages of the threads to come are fetched ahead */
+	int *top = r == 0 ? work + t.wcap : NULL;
+	size_t ntop = 0;
+	for (int c = r == 0 ? t.n[root].first : -1; c >= 0; c = t.n[c].next)
+		top[ntop++] = c;
+	for (size_t j = 0; j < ntop && r == 0; j++) {
+		if (j + 2 * AHEAD < ntop)
+			__builtin_prefetch(&t.n[top[j + 2 * AHEAD]]);
+		if (j + AHEAD < ntop && t.n[top[j + AHEAD]].msg >= 0)
+			__builtin_prefetch(&msgs[t.n[top[j + AHEAD]].msg]);
+		r = write_thread(out, &t, top[j], work);
+	}
 	free(t.n);
 	free(t.keys);
 	free(work);
