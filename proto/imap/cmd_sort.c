@@ -83,6 +83,7 @@ struct slice {
 struct item {
 	uint32_t uid, seq;
 	int64_t arrival, size, date;
+	uint64_t pfx; /* the first criterion's key's first 8 bytes, big-endian */
 	bool reply;
 };
 
@@ -91,6 +92,7 @@ struct sort_ctx {
 	enum imap_thread_alg alg;
 	struct criterion crit[MAX_CRITERIA];
 	size_t ncrit;
+	bool pfx;                  /* items' pfx set: compare them before the strings */
 	int fields[IMAP_SF_COUNT]; /* record field -> slot, or -1 */
 	size_t nslots;
 	bool esort;
@@ -207,6 +209,10 @@ static int cmp_items(const void *pa, const void *pb, void *arg)
 	const struct sort_ctx *c = arg;
 	size_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
 	const struct item *x = &c->items[a], *y = &c->items[b];
+	if (c->pfx && x->pfx != y->pfx) { /* the strings differ in 8 bytes */
+		int r = x->pfx < y->pfx ? -1 : 1;
+		return c->crit[0].reverse ? -r : r;
+	}
 	for (size_t k = 0; k < c->ncrit; k++) {
 		const struct criterion *cr = &c->crit[k];
 		int r;
@@ -294,6 +300,20 @@ static void extreme_to(uint32_t *v, size_t lo, size_t hi, size_t at, int dir, st
  * reads the same positions or keeps the whole set, which is unordered. */
 static void order_items(struct sort_ctx *c, uint32_t *order, size_t n)
 {
+	/* A string first criterion: its first 8 bytes as a number (zero
+	 * padded, so a shorter key still comes first), compared before the
+	 * strings; most comparisons then touch no string at all. */
+	if (c->ncrit && c->crit[0].slot >= 0) {
+		for (size_t i = 0; i < n; i++) {
+			size_t len;
+			const char *p = str_of(c, i, c->crit[0].slot, &len);
+			uint64_t v = 0;
+			for (size_t k = 0; k < 8; k++)
+				v = v << 8 | (k < len ? (unsigned char)p[k] : 0);
+			c->items[i].pfx = v;
+		}
+		c->pfx = true;
+	}
 	if (!c->esort || (c->ret & IMAP_SEARCH_RET_ALL) || n < 64) {
 		qsort_r(order, n, sizeof *order, cmp_items, c);
 		return;
