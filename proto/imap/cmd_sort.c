@@ -9,9 +9,11 @@
  *          call, IMAP_AGAIN between slices) or, for mail the indexer has
  *          not reached yet, from the message's header; a mailbox too big
  *          for the cache is read here the same way;
- *   order  qsort by the criteria with memcmp on the collation keys, the
- *          sequence number last (§3: "an implicit sort criterion"); or
- *          thread (thread.c);
+ *   order  qsort by the criteria with memcmp on the collation keys (the
+ *          first string key's first 8 bytes compared as a number first),
+ *          the sequence number last (§3: "an implicit sort criterion");
+ *          an ESORT that reports only MIN/MAX/COUNT/PARTIAL selects just
+ *          those positions (order_items); or thread (thread.c);
  *   reply  "* SORT", "* THREAD", or ESEARCH through esearch.c's writer,
  *          so RETURN options (PARTIAL and SAVE too) mean the same for
  *          SEARCH and SORT; MIN and MAX are the first and last in the
@@ -20,7 +22,8 @@
  * Loading runs in slices and reports INPROGRESS (progress.c) as SEARCH
  * does.
  * Memory is bounded by the mailbox: one item per message found, and of
- * its record only the fields the criteria use. */
+ * its record only the fields the criteria use (offsets into the cache's
+ * records, or copies when the mailbox is too big for the cache). */
 #include "proto/imap/imap_int.h"
 #include "proto/imap/search_keys.h"
 #include "proto/imap/sort_keys.h"
