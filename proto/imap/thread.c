@@ -664,9 +664,25 @@ static int cmp_subject_date(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* A message and its subject's first 8 bytes as a number (zero padded: a
+ * shorter key still comes first), compared before the subjects: most
+ * comparisons then read neither message nor subject. */
+struct os_key {
+	uint64_t pfx;
+	const struct imap_thread_msg *m;
+};
+
+static int cmp_os_key(const void *a, const void *b)
+{
+	const struct os_key *x = a, *y = b;
+	if (x->pfx != y->pfx)
+		return x->pfx < y->pfx ? -1 : 1;
+	return cmp_subject_date(&x->m, &y->m);
+}
+
 static int ordered_subject(struct tree *t, size_t n, int *root_out, int **work)
 {
-	const struct imap_thread_msg **v = malloc((n ? n : 1) * sizeof *v);
+	struct os_key *v = malloc((n ? n : 1) * sizeof *v);
 	int na = alloc_nodes(t, n + 1);
 	*work = malloc(2 * (n + 1) * sizeof(int));
 	t->wcap = n + 1;
@@ -674,15 +690,21 @@ static int ordered_subject(struct tree *t, size_t n, int *root_out, int **work)
 		free(v);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = &t->msgs[i];
-	qsort(v, n, sizeof *v, cmp_subject_date);
+	for (size_t i = 0; i < n; i++) {
+		const struct imap_thread_msg *m = &t->msgs[i];
+		uint64_t pfx = 0;
+		for (size_t k = 0; k < 8; k++)
+			pfx = pfx << 8 | (k < m->subjlen ? (unsigned char)m->subj[k] : 0);
+		v[i] = (struct os_key){pfx, m};
+	}
+	qsort(v, n, sizeof *v, cmp_os_key);
 	int root = new_node(t, -1);
 	int head = -1;
 	for (size_t i = 0; i < n; i++) {
-		int k = new_node(t, (int)(v[i] - t->msgs));
-		bool same = i > 0 && v[i]->subjlen == v[i - 1]->subjlen &&
-		            memcmp(v[i]->subj, v[i - 1]->subj, v[i]->subjlen) == 0;
+		const struct imap_thread_msg *m = v[i].m, *p = i > 0 ? v[i - 1].m : NULL;
+		int k = new_node(t, (int)(m - t->msgs));
+		bool same = p && v[i].pfx == v[i - 1].pfx && m->subjlen == p->subjlen &&
+		            memcmp(m->subj, p->subj, m->subjlen) == 0;
 		if (same) {
 			append_child(t, head, k);
 		} else {
