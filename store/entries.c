@@ -735,6 +735,34 @@ int store_entries_list_flags(struct store_rd *rd, int64_t mailbox_id,
 	                    false, cb, ud);
 }
 
+int store_entries_changed_since(struct store_rd *rd, int64_t mailbox_id, int64_t modseq,
+                                int (*cb)(void *ud, const struct store_entry *e), void *ud)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep_cached(rd->db, &st,
+	                           "SELECT uid, flags, modseq, keywords FROM mailbox_entries "
+	                           "INDEXED BY mailbox_entries_modseq "
+	                           "WHERE mailbox_id = ?1 AND modseq > ?2");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, modseq);
+	int ret = 0;
+	struct store_entry e = {0};
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		e.uid = (uint32_t)sqlite3_column_int64(st, 0);
+		e.flags = (uint32_t)sqlite3_column_int64(st, 1);
+		e.modseq = sqlite3_column_int64(st, 2);
+		e.keywords = (const char *)sqlite3_column_text(st, 3);
+		if ((ret = cb(ud, &e)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_errno(rc);
+	store_release(st);
+	return ret;
+}
+
 int store_entries_expunge(struct store_tx *tx, int64_t mailbox_id, const uint32_t *uids, size_t n)
 {
 	sqlite3 *db = tx->rd.db;

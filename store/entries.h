@@ -60,6 +60,13 @@ int store_entries_list(struct store_rd *rd, int64_t mailbox_id,
  * way through a big mailbox (IMAP SELECT). */
 int store_entries_list_flags(struct store_rd *rd, int64_t mailbox_id,
                              int (*cb)(void *ud, const struct store_entry *e), void *ud);
+/* The entries whose MODSEQ is above modseq (changed or added since:
+ * every change of an entry gives it a new MODSEQ), with uid, flags, modseq
+ * and keywords as _list_flags gives them, in no particular order: a range
+ * of the (mailbox_id, modseq) index. With store_expunged_uids, what
+ * happened to a mailbox since a MODSEQ (IMAP's view cache, QRESYNC). */
+int store_entries_changed_since(struct store_rd *rd, int64_t mailbox_id, int64_t modseq,
+                                int (*cb)(void *ud, const struct store_entry *e), void *ud);
 /* One entry. 1 found, 0 not, negative. keywords are copied into kwbuf
  * (truncated to kwcap); headers are not read. */
 int store_entry_get(struct store_rd *rd, int64_t mailbox_id, uint32_t uid, struct store_entry *out,

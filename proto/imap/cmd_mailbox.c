@@ -7,6 +7,7 @@
  * of their own.
  */
 #include "proto/imap/imap_int.h"
+#include "proto/imap/view_cache.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -226,6 +227,7 @@ enum imap_cmd_result imap_cmd_delete(struct imap_session *s, struct imap_cmd *cm
 			tagged_store_error(s, cmd, mc->status);
 		} else {
 			imap_recent_forget(mc->job.mailbox_id);
+			imap_view_cache_forget(mc->job.mailbox_id);
 			publish_list_event(s, mc, NOTIFY_MAILBOX_DELETED);
 			imap_tagged(s, cmd, "OK", NULL, "DELETE completed");
 		}

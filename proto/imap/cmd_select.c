@@ -3,15 +3,17 @@
  * CLOSE, UNSELECT (RFC 3691), CHECK, and UNAUTHENTICATE (RFC 8437), which
  * leaves the authenticated state altogether.
  *
- * SELECT reads the mailbox's index (UIDs, flags, keywords) from the loop's
- * read connection into the session's view (s->sel), after subscribing to
- * its notifications, so that nothing committed in between is lost.
+ * SELECT reads the mailbox's index (UIDs, first unseen, keywords in use)
+ * from the loop's cache of it (view_cache.c, brought up to date from the
+ * store) into the session's view (s->sel), after subscribing to its
+ * notifications, so that nothing committed in between is lost.
  *
  * CLOSE expunges \Deleted messages silently (no untagged EXPUNGE: the
  * client is leaving the mailbox) unless it was opened with EXAMINE; the
  * expunge itself is cmd_expunge.c's (imap_expunge_deleted), this file only
  * leaves the selected state once it committed. */
 #include "proto/imap/imap_int.h"
+#include "proto/imap/view_cache.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -42,58 +44,64 @@ static void unselect(struct imap_session *s)
 	imap_enter_state(s, IMAP_AUTH);
 }
 
-struct select_scan {
-	struct imap_session *s;
-	uint32_t first_unseen; /* seq */
-	int64_t changedsince;  /* QRESYNC: report entries with modseq > this */
-	uint32_t *changed;
-	size_t nchanged, capchanged;
-	bool oom;
+/* The UIDs of the entries changed since a MODSEQ (QRESYNC). */
+struct changed {
+	uint32_t *v;
+	size_t n, cap;
 };
 
-static int select_entry(void *ud, const struct store_entry *e)
+static int changed_entry(void *ud, const struct store_entry *e)
 {
-	struct select_scan *sc = ud;
-	struct imap_selected *sel = &sc->s->sel;
-	if (sel->count == sel->cap) {
-		uint32_t cap = sel->cap ? sel->cap * 2 : 256;
-		uint32_t *u = realloc(sel->uids, cap * sizeof *u);
-		if (!u) {
-			sc->oom = true;
-			return -ENOMEM;
-		}
-		sel->uids = u;
-		sel->cap = cap;
-	}
-	sel->uids[sel->count++] = e->uid;
-	if (!(e->flags & STORE_FLAG_SEEN) && !sc->first_unseen)
-		sc->first_unseen = sel->count;
-	if (e->keywords && *e->keywords) {
-		const char *p = e->keywords;
-		while (*p) {
-			const char *q = strchr(p, ' ');
-			size_t n = q ? (size_t)(q - p) : strlen(p);
-			if (n)
-				imap_view_keyword_seen(sc->s, p, n);
-			p += n;
-			while (*p == ' ')
-				p++;
-		}
-	}
-	if (sc->changedsince >= 0 && e->modseq > sc->changedsince) {
-		if (sc->nchanged == sc->capchanged) {
-			size_t cap = sc->capchanged ? sc->capchanged * 2 : 64;
-			uint32_t *u = realloc(sc->changed, cap * sizeof *u);
-			if (!u) {
-				sc->oom = true;
-				return -ENOMEM;
-			}
-			sc->changed = u;
-			sc->capchanged = cap;
-		}
-		sc->changed[sc->nchanged++] = e->uid;
-	}
-	return 0;
+	struct changed *c = ud;
+	return imap_uids_push(&c->v, &c->n, &c->cap, e->uid) ? 0 : -ENOMEM;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void keywords_in_use(void *ud, const char *list)
+{
+	imap_view_keywords_seen(ud, list);
+}
+
+/* The view from the loop's index of the mailbox (view_cache.c), read
+ * after subscribing so that nothing committed in between is lost (an
+ * event for a UID the view has already is ignored). 1, 0 the mailbox is
+ * gone, negative. */
+static int read_view(struct imap_session *s, int64_t id, uint32_t *first_unseen)
+{
+	struct store_rd *rd = imap_reader(s);
+	bool begun = store_read_begin(rd);
+	struct store_mailbox mb;
+	struct imap_view_cache *vc = NULL;
+	int rc = store_mailbox_get(rd, id, &mb);
+	if (rc == 1)
+		rc = imap_view_cache_get(rd, id, mb.uidvalidity, mb.highestmodseq, &vc);
+	store_read_end(rd, begun);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	s->sel.uidvalidity = mb.uidvalidity;
+	s->sel.uidnext = mb.uidnext;
+	s->sel.highestmodseq = mb.highestmodseq;
+	size_t n;
+	const uint32_t *uids = imap_view_cache_uids(vc, &n);
+	/* room for mail that arrives while selected (updates.c grows it) */
+	size_t cap = n + n / 8 + 256;
+	if (cap > UINT32_MAX || !(s->sel.uids = malloc(cap * sizeof *uids)))
+		return -ENOMEM;
+	if (n)
+		memcpy(s->sel.uids, uids, n * sizeof *uids);
+	s->sel.count = (uint32_t)n;
+	s->sel.cap = (uint32_t)cap;
+	/* a UID that arrived after the mailbox row was read */
+	if (n && uids[n - 1] >= s->sel.uidnext)
+		s->sel.uidnext = uids[n - 1] + 1;
+	*first_unseen = imap_view_cache_first_unseen(vc);
+	imap_view_cache_keywords(vc, keywords_in_use, s);
+	return 1;
 }
 
 /* QRESYNC's known-uids as parsed (any order; no '*', RFC 7162 §7). */
@@ -175,10 +183,7 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 		imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
 
 	int64_t id;
-	struct store_mailbox mb;
 	int rc = store_mailbox_find(imap_reader(s), s->account_id, name, &id);
-	if (rc == 1)
-		rc = store_mailbox_get(imap_reader(s), id, &mb);
 	if (rc <= 0) {
 		if (rc < 0)
 			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Try again later");
@@ -192,36 +197,36 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 	memset(&s->sel, 0, sizeof s->sel);
 	s->sel.mailbox_id = id;
 	s->sel.name = strdup(name);
-	s->sel.uidvalidity = mb.uidvalidity;
-	s->sel.uidnext = mb.uidnext;
-	s->sel.highestmodseq = mb.highestmodseq;
 	s->sel.readonly = examine;
 	imap_pending_clear(s);
 
-	bool do_qresync = qresync && q_uidvalidity == mb.uidvalidity;
-	struct select_scan sc = {.s = s, .changedsince = do_qresync ? (int64_t)q_modseq : -1};
-	/* Subscribe before reading so nothing committed in between is lost:
-	 * an event for a UID the scan already saw is ignored. */
+	/* Subscribe before reading so nothing committed in between is lost. */
+	uint32_t first_unseen = 0;
 	s->state = IMAP_SELECTED;
-	if (imap_updates_subscribe(s) != 0 ||
-	    store_entries_list_flags(imap_reader(s), id, select_entry, &sc) < 0 || !s->sel.name) {
-		free(sc.changed);
+	rc = !s->sel.name ? -ENOMEM : imap_updates_subscribe(s);
+	if (rc == 0)
+		rc = read_view(s, id, &first_unseen);
+	if (rc <= 0) {
 		unselect(s);
-		imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Try again later");
+		if (rc < 0)
+			imap_tagged(s, cmd, "NO", "UNAVAILABLE", "Try again later");
+		else
+			imap_tagged(s, cmd, "NO", "NONEXISTENT", "No such mailbox");
 		return IMAP_DONE;
 	}
 	s->state = IMAP_AUTH;
 	imap_enter_state(s, IMAP_SELECTED);
-	/* Events that raced the scan for UIDs it saw are already in the view. */
+	/* Events that raced the read for UIDs it saw are already in the view. */
 	s->pending.keywords_changed = false;
+	bool do_qresync = qresync && q_uidvalidity == s->sel.uidvalidity;
 
 	imap_recent_select(s);
 	imap_write_flags_responses(s);
 	imap_untagged(s, "%u EXISTS", s->sel.count);
 	if (!(s->enabled & IMAP_EXT_REV2)) {
 		imap_untagged(s, "%u RECENT", imap_recent_count(s));
-		if (sc.first_unseen && !(s->enabled & IMAP_EXT_UIDONLY))
-			imap_untagged(s, "OK [UNSEEN %u] First unseen", sc.first_unseen);
+		if (first_unseen && !(s->enabled & IMAP_EXT_UIDONLY))
+			imap_untagged(s, "OK [UNSEEN %u] First unseen", first_unseen);
 	}
 	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", s->sel.uidvalidity);
 	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID", s->sel.uidnext);
@@ -248,11 +253,20 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 			arena_reset(&a);
 		}
 		free(gone);
+		/* the messages of the view changed since, by UID */
+		struct changed ch = {0};
+		if (store_entries_changed_since(imap_reader(s), id, (int64_t)q_modseq,
+		                                changed_entry, &ch) < 0)
+			ch.n = 0;
+		if (ch.n)
+			qsort(ch.v, ch.n, sizeof *ch.v, cmp_u32);
 		char kw[2048];
-		for (size_t i = 0; i < sc.nchanged; i++) {
+		for (size_t i = 0; i < ch.n; i++) {
 			uint32_t flags;
 			int64_t modseq;
-			uint32_t uid = sc.changed[i];
+			uint32_t uid = ch.v[i];
+			if (!imap_view_seq(s, uid))
+				continue; /* arrived after the view was read: EXISTS tells */
 			if (store_entry_flags(imap_reader(s), id, uid, &flags, &modseq, kw,
 			                      sizeof kw) != 1)
 				continue;
@@ -264,8 +278,8 @@ enum imap_cmd_result imap_cmd_select(struct imap_session *s, struct imap_cmd *cm
 			imap_write_flag_list(s, uid, flags, kw);
 			imap_printf(s, " MODSEQ (%lld))\r\n", (long long)modseq);
 		}
+		free(ch.v);
 	}
-	free(sc.changed);
 	imap_log(s, LOG_DEBUG, "event=select mailbox_id=%lld exists=%u readonly=%d", (long long)id,
 	         s->sel.count, examine);
 	imap_tagged(s, cmd, "OK", examine ? "READ-ONLY" : "READ-WRITE", "%s completed",

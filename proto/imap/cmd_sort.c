@@ -17,8 +17,10 @@
  *   reply  "* SORT", "* THREAD", or ESEARCH through esearch.c's writer,
  *          so RETURN options (PARTIAL and SAVE too) mean the same for
  *          SEARCH and SORT; MIN and MAX are the first and last in the
- *          sort order (RFC 5267 §3.2). RETURN (UPDATE) and CONTEXT are
- *          BAD: CONTEXT=SORT is not offered.
+ *          sort order (RFC 5267 §3.2); RETURN (UPDATE) leaves a
+ *          CONTEXT=SORT context (RFC 5267 §4.3) behind: the query with
+ *          search_context.c, the ordered records with sort_context.c
+ *          (keep_context below), CONTEXT is a hint and ignored.
  * Loading runs in slices and reports INPROGRESS (progress.c) as SEARCH
  * does.
  * Memory is bounded by the mailbox: one item per message found, and of
@@ -31,6 +33,7 @@
 #include "proto/imap/index.h"
 #include "proto/imap/sort_cache.h"
 #include "proto/imap/esearch.h"
+#include "proto/imap/sort_context.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -107,6 +110,7 @@ struct sort_ctx {
 	/* from the search */
 	const uint32_t *uids;
 	size_t n, next;
+	const struct imap_search *q; /* for RETURN (UPDATE) */
 	int64_t maxmodseq;
 	bool has_modseq;
 	/* loaded */
@@ -300,7 +304,8 @@ static void extreme_to(uint32_t *v, size_t lo, size_t hi, size_t at, int dir, st
  * ESORT asks only for MIN, MAX, COUNT and/or a PARTIAL range (a
  * webmail's page of 50 of 100,000): then only positions 0 and n - 1 and
  * the range are right, found in O(n) by selection, not O(n log n); SAVE
- * reads the same positions or keeps the whole set, which is unordered. */
+ * reads the same positions or keeps the whole set, which is unordered.
+ * RETURN (UPDATE) keeps the whole order (keep_context): sorted all. */
 static void order_items(struct sort_ctx *c, uint32_t *order, size_t n)
 {
 	/* A string first criterion: its first 8 bytes as a number (zero
@@ -317,7 +322,7 @@ static void order_items(struct sort_ctx *c, uint32_t *order, size_t n)
 		}
 		c->pfx = true;
 	}
-	if (!c->esort || (c->ret & IMAP_SEARCH_RET_ALL) || n < 64) {
+	if (!c->esort || (c->ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_UPDATE)) || n < 64) {
 		qsort_r(order, n, sizeof *order, cmp_items, c);
 		return;
 	}
@@ -357,6 +362,54 @@ static size_t put_num(char *p, uint32_t v)
 	for (size_t i = 0; i < n; i++)
 		p[1 + i] = d[n - 1 - i];
 	return n + 1;
+}
+
+/* RETURN (UPDATE): the records in their order (order[0..n)) become a
+ * CONTEXT=SORT context; the end of the tagged OK's text, or "". */
+static const char *keep_context(struct imap_session *s, struct imap_cmd *cmd, struct sort_ctx *c,
+                                const uint32_t *order)
+{
+	if (!c->esort || !(c->ret & IMAP_SEARCH_RET_UPDATE))
+		return "";
+	struct imap_sort_spec spec = {.ncrit = c->ncrit};
+	for (size_t k = 0; k < c->ncrit; k++) {
+		const struct criterion *cr = &c->crit[k];
+		spec.crit[k].by = cr->key == K_ARRIVAL ? IMAP_SORT_BY_ARRIVAL
+		                  : cr->key == K_DATE  ? IMAP_SORT_BY_DATE
+		                  : cr->key == K_SIZE  ? IMAP_SORT_BY_SIZE
+		                                       : IMAP_SORT_BY_FIELD;
+		spec.crit[k].field = cr->field;
+		spec.crit[k].reverse = cr->reverse;
+	}
+	struct imap_sort_result *r = imap_sort_result_new(&spec);
+	int e = r ? 0 : -ENOMEM;
+	size_t key_bytes = 0, len;
+	for (size_t i = 0; e == 0 && i < c->n; i++)
+		for (int f = 0; f < IMAP_SF_COUNT; f++)
+			if (c->fields[f] >= 0 && str_of(c, i, c->fields[f], &len))
+				key_bytes += len;
+	if (e == 0)
+		e = imap_sort_result_reserve(r, c->n, key_bytes);
+	for (size_t i = 0; e == 0 && i < c->n; i++) {
+		const struct item *it = &c->items[order[i]];
+		struct imap_sort_rec rec = {
+		    .uid = it->uid, .arrival = it->arrival, .date = it->date, .size = it->size};
+		for (int f = 0; f < IMAP_SF_COUNT; f++)
+			if (c->fields[f] >= 0)
+				rec.str[f] = str_of(c, order[i], c->fields[f], &rec.len[f]);
+		e = imap_sort_result_append(r, &rec);
+	}
+	if (e == 0)
+		e = imap_sort_context_keep(s, cmd, c->q, c->uids, c->n, r);
+	if (e == 0)
+		return ", will notify"; /* the context holds r, and cmd's arena */
+	imap_sort_result_free(r);
+	imap_printf(s, "* NO [NOUPDATE \"%s\"] %s\r\n", cmd->tag,
+	            e == -ENOSPC    ? "Too many contexts"
+	            : e == -ENOTSUP ? "No updates for BODY or TEXT"
+	            : e == -E2BIG   ? "Too many messages in sort contexts"
+	                            : "Out of memory");
+	return ", will not notify";
 }
 
 static enum imap_cmd_result reply_sort(struct imap_session *s, struct imap_cmd *cmd,
@@ -427,11 +480,12 @@ static enum imap_cmd_result reply_sort(struct imap_session *s, struct imap_cmd *
 		};
 		imap_esearch_write(s, &e); /* nothing for a lone SAVE */
 	}
+	const char *done = keep_context(s, cmd, c, order);
 	free(order);
 	free(nums);
 	free(uids);
-	imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sSORT completed",
-	            cmd->uid ? "UID " : "");
+	imap_tagged(s, cmd, "OK", imap_expunge_issued(s), "%sSORT completed%s",
+	            cmd->uid ? "UID " : "", done);
 	return IMAP_DONE;
 }
 
@@ -555,6 +609,7 @@ static enum imap_cmd_result found(struct imap_session *s, struct imap_cmd *cmd,
 	c->n = f->n;
 	c->maxmodseq = f->maxmodseq;
 	c->has_modseq = f->q->has_modseq;
+	c->q = f->q;
 	c->loading = true;
 	c->items = calloc(c->n ? c->n : 1, sizeof *c->items);
 	c->slices = calloc((c->n ? c->n : 1) * (c->nslots ? c->nslots : 1), sizeof *c->slices);
@@ -680,10 +735,10 @@ enum imap_cmd_result imap_cmd_sort(struct imap_session *s, struct imap_cmd *cmd)
 			imap_tagged(s, cmd, "BAD", NULL, "%s", err);
 			return IMAP_DONE;
 		}
-		if (c->ret & (IMAP_SEARCH_RET_UPDATE | IMAP_SEARCH_RET_CONTEXT)) {
-			/* RFC 5267 §4: only with CONTEXT=SORT, not offered */
+		if ((c->ret & IMAP_SEARCH_RET_UPDATE) && imap_search_context_exists(s, cmd->tag)) {
+			/* RFC 5267 §4.3: the tag correlates the updates */
 			imap_tagged(s, cmd, "BAD", NULL,
-			            "RETURN (UPDATE) and CONTEXT are not supported for SORT");
+			            "Tag reuse: an update context has this tag");
 			return IMAP_DONE;
 		}
 		c->esort = true;

@@ -86,3 +86,44 @@ void imap_esearch_write_update(struct imap_session *s, const char *tag, bool uid
 	buf_free(&b);
 	arena_reset(&a);
 }
+
+int imap_esearch_format_positioned(struct buf *out, bool adding, const uint32_t *pos,
+                                   const uint32_t *nums, size_t n)
+{
+	int r = buf_adds(out, " (");
+	for (size_t i = 0; i < n && r >= 0;) {
+		/* a pair: the run of positions that starts at i */
+		size_t j = i + 1;
+		while (j < n && pos[j] == (adding ? pos[j - 1] + 1 : pos[i]))
+			j++;
+		r = buf_printf(out, "%s%u ", i ? " " : "", pos[i]);
+		/* its set, in order: steps of one upward become a:b */
+		for (size_t k = i; k < j && r >= 0;) {
+			size_t e = k + 1;
+			while (e < j && nums[e] == nums[e - 1] + 1)
+				e++;
+			const char *sep = k > i ? "," : "";
+			r = e - k > 1 ? buf_printf(out, "%s%u:%u", sep, nums[k], nums[e - 1])
+			              : buf_printf(out, "%s%u", sep, nums[k]);
+			k = e;
+		}
+		i = j;
+	}
+	return r < 0 ? r : buf_addc(out, ')');
+}
+
+void imap_esearch_write_update_at(struct imap_session *s, const char *tag, bool uid,
+                                  const char *what, const uint32_t *pos, const uint32_t *nums,
+                                  size_t n)
+{
+	if (n == 0)
+		return;
+	struct buf b = {0};
+	tag_prefix(&b, tag, uid);
+	buf_addc(&b, ' ');
+	buf_adds(&b, what);
+	if (imap_esearch_format_positioned(&b, strcmp(what, "ADDTO") == 0, pos, nums, n) == 0 &&
+	    buf_adds(&b, "\r\n") == 0)
+		imap_write(s, b.data, b.len);
+	buf_free(&b);
+}

@@ -42,4 +42,17 @@ void imap_esearch_write(struct imap_session *s, const struct imap_esearch *e);
 void imap_esearch_write_update(struct imap_session *s, const char *tag, bool uid, const char *what,
                                const uint32_t *nums, size_t n);
 
+/* The same for a CONTEXT=SORT context (sort_context.h): "ADDTO (p set p
+ * set ...)" with nums[0..n) at positions pos[0..n) (ascending), one pair
+ * per run: when adding, a run's positions go up by one; when removing,
+ * they are equal. Nothing for n == 0. */
+void imap_esearch_write_update_at(struct imap_session *s, const char *tag, bool uid,
+                                  const char *what, const uint32_t *pos, const uint32_t *nums,
+                                  size_t n);
+/* Append " (p set p set ...)" as above to out; a set is written in its
+ * order, ascending steps of one as "a:b". 0 or -ENOMEM. */
+struct buf;
+int imap_esearch_format_positioned(struct buf *out, bool adding, const uint32_t *pos,
+                                   const uint32_t *nums, size_t n);
+
 #endif

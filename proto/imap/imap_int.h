@@ -27,6 +27,7 @@
  *     metadata_entry.c METADATA entry names: checked, folded, matched
  *     header_cache.[ch] the loop's caches of header text and raw headers
  *     sort_cache.[ch] the loop's cache of sort records per mailbox
+ *     view_cache.[ch] the loop's cache of SELECT's index per mailbox
  *   the session and its services
  *     mailbox_name.c  mailbox names between the wire and the store
  *     output.c        writing: bytes, lines, untagged responses, strings
@@ -34,7 +35,8 @@
  *     compress.c      COMPRESS=DEFLATE as a conn filter
  *     capability.c    the capability list; may a password be sent here
  *     esearch.[ch]    the "* ESEARCH" writer (RETURN data, PARTIAL, ADDTO)
- *     search_context.c CONTEXT=SEARCH update contexts (-> esearch.c)
+ *     sort_context.[ch] CONTEXT=SORT: a context's ordered result, positions
+ *     search_context.c CONTEXT=SEARCH/SORT update contexts (-> esearch.c)
  *     recent.c        \Recent (IMAP4rev1)
  *     updates.c       the session's view and other sessions' changes
  *     reply.c         the tagged reply; the mailbox-name argument check
@@ -310,6 +312,9 @@ struct imap_pending {
 /* CONTEXT=SEARCH update contexts a session keeps (RFC 5267 §4.3.1: at
  * least one); a further RETURN (UPDATE) gets NOUPDATE. */
 #define IMAP_MAX_SEARCH_CONTEXTS 8
+/* The keys the CONTEXT=SORT contexts of a session keep, together (about
+ * 100 bytes a message): past it, SORT RETURN (UPDATE) gets NOUPDATE. */
+#define IMAP_MAX_SORT_CONTEXT_BYTES (32u << 20)
 struct imap_search_context;
 
 /* What the connection is reading right now, for session.c. In IMAP_IN_AUTH
@@ -551,6 +556,14 @@ struct imap_search;
  * for NOUPDATE; -ENOMEM. */
 int imap_search_context_add(struct imap_session *s, struct imap_cmd *cmd,
                             const struct imap_search *q, const uint32_t *hits, size_t n);
+/* The same for SORT RETURN (UPDATE): sorted (sort_context.h) is the
+ * result in the requested order, which the context takes on success.
+ * Also -E2BIG (the session's sort contexts would exceed
+ * IMAP_MAX_SORT_CONTEXT_BYTES). */
+struct imap_sort_result;
+int imap_sort_context_keep(struct imap_session *s, struct imap_cmd *cmd,
+                           const struct imap_search *q, const uint32_t *hits, size_t n,
+                           struct imap_sort_result *sorted);
 /* Is tag the tag of a live context? */
 bool imap_search_context_exists(const struct imap_session *s, const char *tag);
 /* CANCELUPDATE: drop the context of tag; how many were dropped. */

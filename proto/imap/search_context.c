@@ -1,4 +1,5 @@
-/* search_context: CONTEXT=SEARCH update contexts (RFC 5267 §4.3).
+/* search_context: CONTEXT=SEARCH and CONTEXT=SORT update contexts (RFC
+ * 5267 §4.3).
  *
  * A SEARCH or UID SEARCH with RETURN (UPDATE) leaves a context behind: its
  * query (the command's arena, moved here, so the parsed key tree lives on)
@@ -24,9 +25,16 @@
  * OLDER/YOUNGER are evaluated against the clock of the change, not on a
  * timer (RFC 5032 §2 allows delayed updates).
  *
+ * A SORT context (cmd_sort.c) is the same with its result also kept in
+ * the requested order (sort_context.c), which gives the positions of its
+ * ADDTO and REMOVEFROM pairs (a SEARCH context says position 0); the
+ * keys of a new member are read at the flush that tells it.
+ *
  * Limits: IMAP_MAX_SEARCH_CONTEXTS contexts per session (more: NOUPDATE);
- * each holds at most the mailbox's UIDs. Contexts end with the selection
- * (imap_search_contexts_free from unselect) or CANCELUPDATE.
+ * each holds at most the mailbox's UIDs; the sort contexts of a session
+ * hold at most IMAP_MAX_SORT_CONTEXT_BYTES of keys (more: NOUPDATE).
+ * Contexts end with the selection (imap_search_contexts_free from
+ * unselect) or CANCELUPDATE.
  */
 #include "proto/imap/imap_int.h"
 #include "proto/imap/esearch.h"
@@ -34,6 +42,7 @@
 #include "proto/imap/search_keys.h"
 #include "proto/imap/seqset.h"
 #include "proto/imap/dates.h"
+#include "proto/imap/sort_context.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -50,6 +59,8 @@ struct imap_search_context {
 	unsigned need;  /* imap_search_needs() of the query */
 	uint32_t *uids; /* the current result, ascending */
 	size_t n, cap;
+	/* CONTEXT=SORT: the same result in the requested order, or NULL */
+	struct imap_sort_result *sort;
 };
 
 /* The view's sequence number of uid, or 0 (updates.c's imap_view_seq,
@@ -66,6 +77,7 @@ static void context_free(struct imap_search_context *x)
 		return;
 	free(x->tag);
 	free(x->uids);
+	imap_sort_result_free(x->sort);
 	arena_reset(&x->arena);
 	free(x);
 }
@@ -168,13 +180,33 @@ static void freeze_keys(struct imap_session *s, struct imap_search_key *k, struc
 	k->by_uid = true;
 }
 
-int imap_search_context_add(struct imap_session *s, struct imap_cmd *cmd,
-                            const struct imap_search *q, const uint32_t *hits, size_t n)
+/* IMAP_MAX_SORT_CONTEXT_BYTES, or TERN_TEST_SORT_CONTEXT_BYTES (tests
+ * reach the bound with a small mailbox). */
+static size_t sort_context_budget(void)
+{
+	static long long budget = -1;
+	if (budget < 0) {
+		const char *env = getenv("TERN_TEST_SORT_CONTEXT_BYTES");
+		budget = env && *env ? atoll(env) : (long long)IMAP_MAX_SORT_CONTEXT_BYTES;
+	}
+	return (size_t)budget;
+}
+
+static int context_add(struct imap_session *s, struct imap_cmd *cmd, const struct imap_search *q,
+                       const uint32_t *hits, size_t n, struct imap_sort_result *sort)
 {
 	if (has_fts_key(q->root))
 		return -ENOTSUP;
 	if (s->ncontexts >= IMAP_MAX_SEARCH_CONTEXTS)
 		return -ENOSPC;
+	if (sort) {
+		size_t bytes = imap_sort_result_bytes(sort);
+		for (size_t i = 0; i < s->ncontexts; i++)
+			if (s->contexts[i]->sort)
+				bytes += imap_sort_result_bytes(s->contexts[i]->sort);
+		if (bytes > sort_context_budget())
+			return -E2BIG;
+	}
 	struct imap_search_context *x = calloc(1, sizeof *x);
 	if (!x)
 		return -ENOMEM;
@@ -201,8 +233,22 @@ int imap_search_context_add(struct imap_session *s, struct imap_cmd *cmd,
 	}
 	freeze_keys(s, x->q.root, &x->arena);
 	x->need = imap_search_needs(x->q.root);
+	x->sort = sort;
 	s->contexts[s->ncontexts++] = x;
 	return 0;
+}
+
+int imap_search_context_add(struct imap_session *s, struct imap_cmd *cmd,
+                            const struct imap_search *q, const uint32_t *hits, size_t n)
+{
+	return context_add(s, cmd, q, hits, n, NULL);
+}
+
+int imap_sort_context_keep(struct imap_session *s, struct imap_cmd *cmd,
+                           const struct imap_search *q, const uint32_t *hits, size_t n,
+                           struct imap_sort_result *sorted)
+{
+	return context_add(s, cmd, q, hits, n, sorted);
 }
 
 /* ---- evaluation of a few messages ---- */
@@ -327,8 +373,12 @@ void imap_search_contexts_expunging(struct imap_session *s, const uint32_t *gone
 				hit[k++] = gone[i];
 		if (!k)
 			continue;
-		client_numbers(s, x->uid, hit, k, nums);
-		imap_esearch_write_update(s, x->tag, x->uid, "REMOVEFROM", nums, k);
+		if (x->sort) {
+			imap_sort_context_remove(s, x->sort, x->tag, x->uid, hit, k);
+		} else {
+			client_numbers(s, x->uid, hit, k, nums);
+			imap_esearch_write_update(s, x->tag, x->uid, "REMOVEFROM", nums, k);
+		}
 		result_remove(x, hit, k);
 	}
 	free(hit);
@@ -353,14 +403,21 @@ void imap_search_contexts_recheck(struct imap_session *s, const uint32_t *uids, 
 			else if (!match[i] && had && view_seq(s, uids[i]))
 				out[nout++] = uids[i];
 		}
-		if (nout) {
+		if (nout && x->sort) {
+			imap_sort_context_remove(s, x->sort, x->tag, x->uid, out, nout);
+		} else if (nout) {
 			client_numbers(s, x->uid, out, nout, nums);
 			imap_esearch_write_update(s, x->tag, x->uid, "REMOVEFROM", nums, nout);
-			result_remove(x, out, nout);
 		}
+		result_remove(x, out, nout);
 		if (nin && result_add(x, in, nin)) {
-			client_numbers(s, x->uid, in, nin, nums);
-			imap_esearch_write_update(s, x->tag, x->uid, "ADDTO", nums, nin);
+			if (x->sort) {
+				/* at their places in the order (keys read now) */
+				imap_sort_context_add(s, x->sort, x->tag, x->uid, in, nin);
+			} else {
+				client_numbers(s, x->uid, in, nin, nums);
+				imap_esearch_write_update(s, x->tag, x->uid, "ADDTO", nums, nin);
+			}
 		}
 	}
 	free(match);

@@ -4,7 +4,8 @@
  * Why this target exists: fuzz_imap_parser and fuzz_imap_search cover the
  * parsers, but the command handlers (FETCH sections and partials, STORE,
  * COPY/MOVE, EXPUNGE, SEARCH (SAVE/$, PARTIAL, UPDATE contexts told by
- * other commands' flushes, CANCELUPDATE), SORT, THREAD, APPEND literals
+ * other commands' flushes, CANCELUPDATE), SORT (and its UPDATE contexts,
+ * CONTEXT=SORT), THREAD, APPEND literals
  * (MULTIAPPEND, CATENATE, REPLACE), IDLE, ENABLE
  * CONDSTORE/QRESYNC, SELECT with QRESYNC, RENAME/DELETE, STATUS, quotas,
  * COMPRESS) and their sequencing (AGAIN/ASYNC, store commits, pipelined
@@ -399,7 +400,14 @@ static const char *const tokens[] = {
     "CREATE ",
     "DELETE ",
     "RENAME ",
-    "SUBSCRIBE ",
+    /* CONTEXT=SORT: contexts told by own STORE/APPEND/MOVE flushes, tag
+     * reuse, CANCELUPDATE (SUBSCRIBE, which this replaced, is plain bytes) */
+    "a UID SORT RETURN (UPDATE PARTIAL 1:2) (REVERSE ARRIVAL SUBJECT) UTF-8 UNSEEN\r\n"
+    "a SORT RETURN (UPDATE MIN) (DATE) UTF-8 OR FLAGGED NOT SEEN\r\n"
+    "b SORT RETURN (UPDATE COUNT) (REVERSE SIZE FROM) UTF-8 UNSEEN\r\n"
+    "c STORE 1:3 -FLAGS (\\Seen)\r\nc STORE 2 +FLAGS (\\Seen)\r\nc UID MOVE 1 Work\r\n"
+    "c APPEND INBOX {21+}\r\nSubject: a\r\n\r\nhello\r\nc CANCELUPDATE \"a\"\r\n"
+    "c SORT RETURN (UPDATE) (CC) UTF-8 ",
     "LIST ",
     "SORT (REVERSE SUBJECT DISPLAYFROM DATE) UTF-8 ",
     "RETURN (PARTIAL -1:-2 SAVE) ",

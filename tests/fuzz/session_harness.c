@@ -4,6 +4,7 @@
 #include "auth/auth.h"
 #include "net/conn.h"
 #include "proto/imap/index.h"
+#include "proto/imap/view_cache.h"
 #include "lib/log.h"
 #include "store/accounts.h"
 #include "store/store.h"
@@ -214,6 +215,7 @@ void harness_reset_store(void)
 {
 	auth_pool_free(&g.auth);
 	store_close(&g.store);
+	imap_view_cache_clear(); /* SELECT's indexes were of the old one */
 	uv_run(&g.loop, UV_RUN_NOWAIT);
 	nftw(g.store_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	open_store();

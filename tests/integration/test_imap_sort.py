@@ -356,7 +356,8 @@ def test_new_mail_after_a_sort(box):
 def test_esort_partial_and_save(box):
     """ESORT through the one ESEARCH writer: PARTIAL (RFC 9394) slices the
     sorted result, SAVE (RFC 5182 §2.4) keeps what is reported as $, MIN
-    and MAX are first and last in sort order; no CONTEXT=SORT."""
+    and MAX are first and last in sort order (RETURN (UPDATE): see
+    test_imap_context_sort.py)."""
     fill(box, FIVE, FIVE_ARRIVAL)
     r = raw(box)  # REVERSE ARRIVAL: 5,3,1,2,4
     out, tag = r.cmd("P1", "SORT RETURN (PARTIAL 1:2) (REVERSE ARRIVAL) UTF-8 ALL")
@@ -366,7 +367,7 @@ def test_esort_partial_and_save(box):
     out, tag = r.cmd("P3", "SORT RETURN (PARTIAL 9:10 COUNT) (REVERSE ARRIVAL) UTF-8 ALL")
     assert out == [b'* ESEARCH (TAG "P3") COUNT 5 PARTIAL (9:10 NIL)'], out
     for i, bad in enumerate(["RETURN (PARTIAL 1:2 ALL)", "RETURN (PARTIAL 0:2)",
-                             "RETURN (UPDATE)", "RETURN (CONTEXT COUNT)"]):
+                             "RETURN (UPDATE BOGUS)", "RETURN (PARTIAL 1:2 PARTIAL 3:4)"]):
         out, tag = r.cmd("B%d" % i, "SORT %s (DATE) UTF-8 ALL" % bad)
         assert tag.startswith(b"B%d BAD" % i) and not out, (bad, out, tag)
     # SAVE alone: no ESEARCH; $ is every hit, ascending
@@ -467,3 +468,22 @@ def test_esort_partial_ranges_many(box):
             assert tag.startswith(b"S OK"), tag
             assert nums_search(r, "%sSEARCH %s$" % (uid, "UID " if uid else "")) == \
                 sorted(full[-5:])
+
+
+def test_esort_partial_update_keeps_whole_order(box):
+    """RETURN (UPDATE PARTIAL ...) on more messages than the selection
+    threshold: the CONTEXT=SORT context needs the whole order (not just
+    the page), so a new message's ADDTO position is its place in a SORT
+    from scratch."""
+    dates = ["Mon, %d Jan 2001 10:00:00 +0000" % (1 + (i * 7) % 28) for i in range(100)]
+    fill(box, [mk("s%d" % i, "a@b", date=d, msgid="<u%d@x>" % i) for i, d in enumerate(dates)])
+    r = raw(box)
+    out, tag = r.cmd("U1", "UID SORT RETURN (UPDATE PARTIAL 1:5) (DATE) UTF-8 ALL")
+    assert tag.startswith(b"U1 OK"), (out, tag)
+    m = login(box)
+    uid = append(m, mk("new", "a@b", date="Mon, 15 Jan 2001 09:00:00 +0000", msgid="<new@x>"))
+    m.logout()
+    out, tag = r.cmd("n", "NOOP")
+    adds = [ln for ln in out if b"ADDTO" in ln]
+    full = nums(r, "UID SORT (DATE) UTF-8 ALL")
+    assert adds == [b'* ESEARCH (TAG "U1") UID ADDTO (%d %d)' % (full.index(uid) + 1, uid)], out
