@@ -9,9 +9,11 @@
  *          call, IMAP_AGAIN between slices) or, for mail the indexer has
  *          not reached yet, from the message's header; a mailbox too big
  *          for the cache is read here the same way;
- *   order  qsort by the criteria with memcmp on the collation keys, the
- *          sequence number last (§3: "an implicit sort criterion"); or
- *          thread (thread.c);
+ *   order  qsort by the criteria with memcmp on the collation keys (the
+ *          first string key's first 8 bytes compared as a number first),
+ *          the sequence number last (§3: "an implicit sort criterion");
+ *          an ESORT that reports only MIN/MAX/COUNT/PARTIAL selects just
+ *          those positions (order_items); or thread (thread.c);
  *   reply  "* SORT", "* THREAD", or ESEARCH through esearch.c's writer,
  *          so RETURN options (PARTIAL and SAVE too) mean the same for
  *          SEARCH and SORT; MIN and MAX are the first and last in the
@@ -22,7 +24,8 @@
  * Loading runs in slices and reports INPROGRESS (progress.c) as SEARCH
  * does.
  * Memory is bounded by the mailbox: one item per message found, and of
- * its record only the fields the criteria use. */
+ * its record only the fields the criteria use (offsets into the cache's
+ * records, or copies when the mailbox is too big for the cache). */
 #include "proto/imap/imap_int.h"
 #include "proto/imap/search_keys.h"
 #include "proto/imap/sort_keys.h"
@@ -81,12 +84,13 @@ struct criterion {
 };
 
 struct slice {
-	uint32_t off, len; /* in sort_ctx.strings */
+	uint32_t off, len; /* from sort_ctx.base, or in sort_ctx.strings */
 };
 
 struct item {
 	uint32_t uid, seq;
 	int64_t arrival, size, date;
+	uint64_t pfx; /* the first criterion's key's first 8 bytes, big-endian */
 	bool reply;
 };
 
@@ -95,6 +99,7 @@ struct sort_ctx {
 	enum imap_thread_alg alg;
 	struct criterion crit[MAX_CRITERIA];
 	size_t ncrit;
+	bool pfx;                  /* items' pfx set: compare them before the strings */
 	int fields[IMAP_SF_COUNT]; /* record field -> slot, or -1 */
 	size_t nslots;
 	bool esort;
@@ -112,7 +117,8 @@ struct sort_ctx {
 	/* loaded */
 	struct item *items;
 	struct slice *slices; /* n * nslots */
-	struct buf strings;
+	const char *base;     /* the cache's records (not copied), or NULL */
+	struct buf strings;   /* the records' strings read from the store */
 	struct buf tmp;
 	struct imap_session *s;
 	int error;
@@ -135,6 +141,8 @@ static const char *str_of(const struct sort_ctx *c, size_t i, int slot, size_t *
 	}
 	const struct slice *s = &c->slices[i * c->nslots + (size_t)slot];
 	*len = s->len;
+	if (c->base)
+		return c->base + s->off;
 	return c->strings.data ? c->strings.data + s->off : "";
 }
 
@@ -154,8 +162,12 @@ static int keep_record(struct sort_ctx *c, size_t i, const void *rec, size_t len
 		if (slot < 0)
 			continue;
 		struct slice *s = &c->slices[i * c->nslots + (size_t)slot];
-		s->off = (uint32_t)c->strings.len;
 		s->len = (uint32_t)info.f[f].len;
+		if (c->base) { /* rec is in the cache: no copy */
+			s->off = info.f[f].len ? (uint32_t)(info.f[f].p - c->base) : 0;
+			continue;
+		}
+		s->off = (uint32_t)c->strings.len;
 		if (info.f[f].len && buf_add(&c->strings, info.f[f].p, info.f[f].len) < 0)
 			return -ENOMEM;
 	}
@@ -205,6 +217,10 @@ static int cmp_items(const void *pa, const void *pb, void *arg)
 	const struct sort_ctx *c = arg;
 	size_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
 	const struct item *x = &c->items[a], *y = &c->items[b];
+	if (c->pfx && x->pfx != y->pfx) { /* the strings differ in 8 bytes */
+		int r = x->pfx < y->pfx ? -1 : 1;
+		return c->crit[0].reverse ? -r : r;
+	}
 	for (size_t k = 0; k < c->ncrit; k++) {
 		const struct criterion *cr = &c->crit[k];
 		int r;
@@ -228,7 +244,107 @@ static int cmp_items(const void *pa, const void *pb, void *arg)
 		if (r)
 			return cr->reverse ? -r : r;
 	}
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->uid < y->uid ? -1 : x->uid > y->uid; /* a total order */
+}
+
+static void swap_u32(uint32_t *a, uint32_t *b)
+{
+	uint32_t t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* Quickselect: v[lo..hi) rearranged so that v[k] is what a full sort
+ * would put there, smaller ones before it, larger ones after. Depth
+ * bounded: past it, the rest is sorted (O(n log n) at worst). */
+static void select_nth(uint32_t *v, size_t lo, size_t hi, size_t k, struct sort_ctx *c)
+{
+	int depth = 64;
+	while (hi - lo > 8) {
+		if (--depth == 0)
+			break;
+		size_t mid = lo + (hi - lo) / 2;
+		/* median of three to v[lo] as the pivot */
+		if (cmp_items(&v[mid], &v[lo], c) < 0)
+			swap_u32(&v[mid], &v[lo]);
+		if (cmp_items(&v[hi - 1], &v[lo], c) < 0)
+			swap_u32(&v[hi - 1], &v[lo]);
+		if (cmp_items(&v[hi - 1], &v[mid], c) < 0)
+			swap_u32(&v[hi - 1], &v[mid]);
+		swap_u32(&v[lo], &v[mid]);
+		size_t store = lo + 1;
+		for (size_t i = lo + 1; i < hi; i++)
+			if (cmp_items(&v[i], &v[lo], c) < 0)
+				swap_u32(&v[i], &v[store++]);
+		swap_u32(&v[lo], &v[store - 1]);
+		size_t p = store - 1;
+		if (k == p)
+			return;
+		if (k < p)
+			hi = p;
+		else
+			lo = p + 1;
+	}
+	qsort_r(v + lo, hi - lo, sizeof *v, cmp_items, c);
+}
+
+/* Put the ends at the ends: v[at] becomes the least (dir < 0) or the
+ * greatest of v[lo..hi). */
+static void extreme_to(uint32_t *v, size_t lo, size_t hi, size_t at, int dir, struct sort_ctx *c)
+{
+	size_t best = lo;
+	for (size_t i = lo + 1; i < hi; i++)
+		if (cmp_items(&v[i], &v[best], c) * dir > 0)
+			best = i;
+	swap_u32(&v[at], &v[best]);
+}
+
+/* Sort order[0..n) as far as the reply reads it: all of it, unless an
+ * ESORT asks only for MIN, MAX, COUNT and/or a PARTIAL range (a
+ * webmail's page of 50 of 100,000): then only positions 0 and n - 1 and
+ * the range are right, found in O(n) by selection, not O(n log n); SAVE
+ * reads the same positions or keeps the whole set, which is unordered.
+ * RETURN (UPDATE) keeps the whole order (keep_context): sorted all. */
+static void order_items(struct sort_ctx *c, uint32_t *order, size_t n)
+{
+	/* A string first criterion: its first 8 bytes as a number (zero
+	 * padded, so a shorter key still comes first), compared before the
+	 * strings; most comparisons then touch no string at all. */
+	if (c->ncrit && c->crit[0].slot >= 0) {
+		for (size_t i = 0; i < n; i++) {
+			size_t len;
+			const char *p = str_of(c, i, c->crit[0].slot, &len);
+			uint64_t v = 0;
+			for (size_t k = 0; k < 8; k++)
+				v = v << 8 | (k < len ? (unsigned char)p[k] : 0);
+			c->items[i].pfx = v;
+		}
+		c->pfx = true;
+	}
+	if (!c->esort || (c->ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_UPDATE)) || n < 64) {
+		qsort_r(order, n, sizeof *order, cmp_items, c);
+		return;
+	}
+	size_t from = 0, to = 0;
+	if (c->ret & IMAP_SEARCH_RET_PARTIAL)
+		imap_partial_slice(&c->partial, n, &from, &to);
+	if (from < to) {
+		if (from > 0)
+			select_nth(order, 0, n, from, c);
+		if (to < n)
+			select_nth(order, from, n, to, c);
+		qsort_r(order + from, to - from, sizeof *order, cmp_items, c);
+	}
+	if ((c->ret & IMAP_SEARCH_RET_MIN) && from == to)
+		extreme_to(order, 0, n, 0, -1, c);
+	else if ((c->ret & IMAP_SEARCH_RET_MIN) && from > 0)
+		extreme_to(order, 0, from, 0, -1, c);
+	if ((c->ret & IMAP_SEARCH_RET_MAX) && from == to) /* v[0] is no max */
+		extreme_to(order, (c->ret & IMAP_SEARCH_RET_MIN) ? 1 : 0, n, n - 1, 1, c);
+	else if ((c->ret & IMAP_SEARCH_RET_MAX) && to < n)
+		extreme_to(order, to, n, n - 1, 1, c);
 }
 
 /* ---- replies ---- */
@@ -340,7 +456,7 @@ static enum imap_cmd_result reply_sort(struct imap_session *s, struct imap_cmd *
 	}
 	for (size_t i = 0; i < n; i++)
 		order[i] = (uint32_t)i;
-	qsort_r(order, n, sizeof *order, cmp_items, c);
+	order_items(c, order, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct item *it = &c->items[order[i]];
 		nums[i] = cmd->uid ? it->uid : it->seq;
@@ -454,9 +570,13 @@ static int load_cached(struct imap_session *s, struct sort_ctx *c)
 	                            c->uids[c->n - 1], LOAD_SLICE, &sc);
 	if (r <= 0)
 		return r;
+	/* the reply follows at once, before the cache can change: the
+	 * strings stay where the cache keeps them */
+	c->base = imap_sort_cache_data(sc);
+	size_t pos = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		struct imap_sort_cached tmp;
-		const struct imap_sort_cached *e = imap_sort_cache_find(sc, c->uids[i], &tmp);
+		const struct imap_sort_cached *e = imap_sort_cache_next(sc, c->uids[i], &pos, &tmp);
 		if (!e)
 			continue; /* expunged meanwhile: empty keys */
 		struct item *it = &c->items[i];
@@ -489,6 +609,7 @@ static enum imap_cmd_result load(struct imap_session *s, struct imap_cmd *cmd, s
 		}
 		c->direct = true;
 		c->next = 0;
+		c->base = NULL;
 		buf_reset(&c->strings);
 	}
 	if (c->n > 0 && c->next < c->n) {
@@ -524,9 +645,14 @@ static enum imap_cmd_result found(struct imap_session *s, struct imap_cmd *cmd,
 		imap_tagged(s, cmd, "NO", "SERVERBUG", "Out of memory");
 		return IMAP_DONE;
 	}
+	/* the hits ascend, as the view does: one pass for the numbers */
+	size_t j = 0;
 	for (size_t i = 0; i < c->n; i++) {
-		c->items[i].uid = c->uids[i];
-		c->items[i].seq = imap_view_seq(s, c->uids[i]);
+		uint32_t uid = c->uids[i];
+		while (j < s->sel.count && s->sel.uids[j] < uid)
+			j++;
+		c->items[i].uid = uid;
+		c->items[i].seq = j < s->sel.count && s->sel.uids[j] == uid ? (uint32_t)j + 1 : 0;
 	}
 	return load(s, cmd, c);
 }

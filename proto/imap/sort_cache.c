@@ -169,23 +169,45 @@ int imap_sort_cache_get(struct store_rd *rd, int64_t mailbox_id, uint32_t uidval
 	return 0;
 }
 
-const struct imap_sort_cached *imap_sort_cache_find(const struct imap_sort_cache *c, uint32_t uid,
-                                                    struct imap_sort_cached *tmp)
+static const struct imap_sort_cached *entry(const struct imap_sort_cache *c, size_t i,
+                                            struct imap_sort_cached *tmp)
 {
-	size_t lo = 0, hi = c->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo >= c->n || c->uids[lo] != uid)
-		return NULL;
-	const struct slot *s = &c->slots[lo];
+	const struct slot *s = &c->slots[i];
 	tmp->arrival = s->arrival;
 	tmp->size = s->size;
 	tmp->rec = s->len ? c->recs.data + s->off : NULL;
 	tmp->len = s->len;
 	return tmp;
+}
+
+const struct imap_sort_cached *imap_sort_cache_next(const struct imap_sort_cache *c, uint32_t uid,
+                                                    size_t *pos, struct imap_sort_cached *tmp)
+{
+	size_t i = *pos;
+	if (i < c->n && c->uids[i] < uid) {
+		/* gallop, then binary search: a sparse result skips far */
+		size_t step = 1, lo = i;
+		while (i + step < c->n && c->uids[i + step] < uid) {
+			lo = i + step;
+			step *= 2;
+		}
+		size_t hi = i + step < c->n ? i + step : c->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (c->uids[mid] < uid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		i = lo;
+	}
+	*pos = i;
+	if (i >= c->n || c->uids[i] != uid)
+		return NULL;
+	return entry(c, i, tmp);
+}
+
+const char *imap_sort_cache_data(const struct imap_sort_cache *c)
+{
+	return c->recs.data;
 }

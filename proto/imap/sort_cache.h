@@ -25,8 +25,13 @@ struct imap_sort_cached {
  * until the next call of any sort_cache function. */
 int imap_sort_cache_get(struct store_rd *rd, int64_t mailbox_id, uint32_t uidvalidity,
                         uint32_t upto, size_t slice, struct imap_sort_cache **out);
-/* The entry of uid, or NULL (expunged before it was read). */
-const struct imap_sort_cached *imap_sort_cache_find(const struct imap_sort_cache *c, uint32_t uid,
-                                                    struct imap_sort_cached *tmp);
+/* The entry of uid, or NULL (expunged before it was read). *pos is a
+ * cursor: start it at 0 and pass it again for ascending UIDs, and each
+ * lookup goes on from the last (a whole mailbox in one pass). */
+const struct imap_sort_cached *imap_sort_cache_next(const struct imap_sort_cache *c, uint32_t uid,
+                                                    size_t *pos, struct imap_sort_cached *tmp);
+/* Where the records live: an entry's rec points into it, so a reader can
+ * keep offsets (valid as long as *out of imap_sort_cache_get). */
+const char *imap_sort_cache_data(const struct imap_sort_cache *c);
 
 #endif

@@ -16,22 +16,22 @@ struct node {
 	int parent, first, last, next, prev;
 };
 
+struct sib_key;
+
 struct tree {
 	const struct imap_thread_msg *msgs;
 	struct node *n;
+	struct sib_key *keys; /* cap of them: sort_children's room */
 	size_t count, cap;
+	size_t wcap; /* the work array has 2 * wcap ints */
 };
+
+static int grow(struct tree *t);
 
 static int new_node(struct tree *t, int msg)
 {
-	if (t->count == t->cap) {
-		size_t nc = t->cap ? t->cap * 2 : 64;
-		struct node *nn = realloc(t->n, nc * sizeof *nn);
-		if (!nn)
-			return -ENOMEM;
-		t->n = nn;
-		t->cap = nc;
-	}
+	if (t->count == t->cap && grow(t) < 0)
+		return -ENOMEM;
 	t->n[t->count] = (struct node){
 	    .msg = msg, .parent = -1, .first = -1, .last = -1, .next = -1, .prev = -1};
 	return (int)t->count++;
@@ -109,31 +109,121 @@ static const struct imap_thread_msg *order_msg(const struct tree *t, int k)
 	return k >= 0 ? &t->msgs[t->n[k].msg] : NULL;
 }
 
-static const struct tree *cmp_tree;
-static int cmp_nodes(const void *a, const void *b)
+/* A child's place among its siblings, worked out once per sort (not in
+ * every comparison: order_msg walks the tree, and the nodes of a big
+ * mailbox's top level are scattered in memory). */
+struct sib_key {
+	int64_t date;
+	uint32_t seq;
+	int none; /* no message below it: after the others */
+	int node;
+};
+
+static int cmp_sib(const void *a, const void *b)
 {
-	const struct imap_thread_msg *x = order_msg(cmp_tree, *(const int *)a);
-	const struct imap_thread_msg *y = order_msg(cmp_tree, *(const int *)b);
-	if (!x || !y)
-		return !x - !y;
+	const struct sib_key *x = a, *y = b;
+	if (x->none || y->none)
+		return x->none - y->none;
 	if (x->date != y->date)
 		return x->date < y->date ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Sort the children of parent by date; tmp has room for every node. */
-static void sort_children(struct tree *t, int parent, int *tmp)
+/* Room for nc nodes (and as many sort keys). */
+static int alloc_nodes(struct tree *t, size_t nc)
 {
+	struct node *nn = realloc(t->n, nc * sizeof *nn);
+	if (nn)
+		t->n = nn;
+	struct sib_key *nk = nn ? realloc(t->keys, nc * sizeof *nk) : NULL;
+	if (!nk)
+		return -ENOMEM;
+	t->keys = nk;
+	t->cap = nc;
+	return 0;
+}
+
+static int grow(struct tree *t)
+{
+	return alloc_nodes(t, t->cap ? t->cap * 2 : 64);
+}
+
+/* keys[0..m) by (none, date, seq) as cmp_sib orders them, when the dates
+ * span less than 2^32 s: an LSD radix sort of (date - min, seq) packed in
+ * 64 bits, 16 bits a pass (stable, as qsort's merge sort is; only keys
+ * without a message can tie). false: the caller sorts. */
+static bool radix_sort_keys(struct sib_key *keys, size_t m)
+{
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	for (size_t i = 0; i < m; i++)
+		if (!keys[i].none) {
+			lo = keys[i].date < lo ? keys[i].date : lo;
+			hi = keys[i].date > hi ? keys[i].date : hi;
+		}
+	if (lo <= hi && (uint64_t)hi - (uint64_t)lo >= UINT32_MAX)
+		return false;
+	struct pk {
+		uint64_t k;
+		int node;
+	};
+	struct pk *a = malloc(m * sizeof *a), *b = malloc(m * sizeof *b);
+	uint32_t *count = malloc(65536 * sizeof *count);
+	if (!a || !b || !count) {
+		free(a);
+		free(b);
+		free(count);
+		return false;
+	}
+	for (size_t i = 0; i < m; i++) {
+		const struct sib_key *x = &keys[i];
+		a[i].k = x->none ? UINT64_MAX
+		                 : ((uint64_t)(x->date - lo) << 32 | x->seq); /* < UINT64_MAX */
+		a[i].node = x->node;
+	}
+	for (int shift = 0; shift < 64; shift += 16) {
+		memset(count, 0, 65536 * sizeof *count);
+		for (size_t i = 0; i < m; i++)
+			count[(a[i].k >> shift) & 0xffff]++;
+		if (count[(a[0].k >> shift) & 0xffff] == m)
+			continue; /* all alike in these bits */
+		uint32_t sum = 0;
+		for (size_t d = 0; d < 65536; d++) {
+			uint32_t c = count[d];
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < m; i++)
+			b[count[(a[i].k >> shift) & 0xffff]++] = a[i];
+		struct pk *x = a;
+		a = b;
+		b = x;
+	}
+	for (size_t i = 0; i < m; i++)
+		keys[i].node = a[i].node;
+	free(a);
+	free(b);
+	free(count);
+	return true;
+}
+
+/* Sort the children of parent by date. */
+static void sort_children(struct tree *t, int parent)
+{
+	int first = t->n[parent].first;
+	if (first < 0 || t->n[first].next < 0)
+		return; /* fewer than two */
+	struct sib_key *keys = t->keys;
 	size_t m = 0;
-	for (int k = t->n[parent].first; k >= 0; k = t->n[k].next)
-		tmp[m++] = k;
-	if (m < 2)
-		return;
-	cmp_tree = t;
-	qsort(tmp, m, sizeof *tmp, cmp_nodes);
+	for (int k = first; k >= 0; k = t->n[k].next) {
+		const struct imap_thread_msg *o = order_msg(t, k);
+		keys[m++] = (struct sib_key){
+		    .date = o ? o->date : 0, .seq = o ? o->seq : 0, .none = !o, .node = k};
+	}
+	if (m < 1024 || !radix_sort_keys(keys, m))
+		qsort(keys, m, sizeof *keys, cmp_sib);
 	t->n[parent].first = t->n[parent].last = -1;
 	for (size_t i = 0; i < m; i++)
-		append_child(t, parent, tmp[i]);
+		append_child(t, parent, keys[i].node);
 }
 
 /* Nodes below (and including) root in post-order: children first. */
@@ -219,18 +309,23 @@ static int write_thread(struct buf *b, const struct tree *t, int root, int *stac
 
 /* ---- message-id table ---- */
 
+/* How many items ahead the big loops fetch what they will read. */
+#define AHEAD 8
+
+/* Open addressing; a slot keeps 32 bits of its key's hash beside the node
+ * so that a probe past another key rarely reads that key. */
+struct idslot {
+	uint32_t h;
+	int node; /* -1 empty */
+};
+
 struct idtab {
-	int *slot; /* node index, -1 empty */
+	struct idslot *slot;
 	size_t mask;
 };
 
-static uint64_t hash_bytes(const char *p, size_t n)
+static uint64_t fmix64(uint64_t h)
 {
-	uint64_t h = 0xcbf29ce484222325u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 0x100000001b3u;
-	/* FNV's low bits, which index the tables, mix poorly: finish with
-	 * MurmurHash3's fmix64 so that the linear probes stay short */
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdu;
 	h ^= h >> 33;
@@ -238,20 +333,47 @@ static uint64_t hash_bytes(const char *p, size_t n)
 	return h ^ (h >> 33);
 }
 
+/* Eight bytes a step (Message-IDs and subjects run to tens of bytes),
+ * finished with MurmurHash3's fmix64 so that the low bits, which index
+ * the tables, mix well and the linear probes stay short. */
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15u ^ n, w;
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x100000001b3u;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, p, n);
+	return fmix64(h ^ w);
+}
+
 /* The id of a node: its message's, or (dummy) the one it was made for. */
-struct ids {
-	const char **p;
-	size_t *len;
+struct idkey {
+	const char *p;
+	size_t len;
 };
 
-static int *id_slot(struct idtab *h, const struct ids *ids, const char *p, size_t len)
+static struct idslot *id_slot_h(struct idtab *h, const struct idkey *ids, const char *p, size_t len,
+                                uint64_t hv)
 {
-	size_t i = hash_bytes(p, len) & h->mask;
+	uint32_t h32 = (uint32_t)(hv >> 32);
+	size_t i = hv & h->mask;
 	for (;; i = (i + 1) & h->mask) {
-		int k = h->slot[i];
-		if (k < 0 || (ids->len[k] == len && memcmp(ids->p[k], p, len) == 0))
-			return &h->slot[i];
+		struct idslot *e = &h->slot[i];
+		if (e->node < 0) {
+			e->h = h32;
+			return e;
+		}
+		if (e->h == h32 && ids[e->node].len == len && memcmp(ids[e->node].p, p, len) == 0)
+			return e;
 	}
+}
+
+static struct idslot *id_slot(struct idtab *h, const struct idkey *ids, const char *p, size_t len)
+{
+	return id_slot_h(h, ids, p, len, hash_bytes(p, len));
 }
 
 /* ---- REFERENCES (RFC 5256 §3) ---- */
@@ -259,49 +381,58 @@ static int *id_slot(struct idtab *h, const struct ids *ids, const char *p, size_
 static int references(struct tree *t, size_t n, int *root_out, int **work)
 {
 	/* every node: n messages and at most one dummy per reference */
-	size_t maxnodes = n;
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < t->msgs[i].refslen; k++)
-			maxnodes += t->msgs[i].refs[k] == ' ';
-	for (size_t i = 0; i < n; i++)
-		maxnodes += t->msgs[i].refslen > 0;
-	maxnodes += 1 + n; /* the root and the dummies of step 5 */
-	size_t hsize = 16;
-	while (hsize < maxnodes * 2)
+	size_t nrefs = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct imap_thread_msg *m = &t->msgs[i];
+		if (m->refslen == 0)
+			continue;
+		nrefs++;
+		for (const char *p = m->refs, *end = p + m->refslen;
+		     (p = memchr(p, ' ', (size_t)(end - p))) != NULL; p++)
+			nrefs++;
+	}
+	size_t maxnodes = n + nrefs + 1 + n; /* + the root and the dummies of step 5 */
+	size_t hsize = 16;                   /* the ids: at most n + nrefs, half full */
+	while (hsize < (n + nrefs) * 2)
 		hsize *= 2;
-	struct idtab h = {.slot = malloc(hsize * sizeof(int)), .mask = hsize - 1};
-	struct ids ids = {.p = malloc(maxnodes * sizeof(char *)),
-	                  .len = malloc(maxnodes * sizeof(size_t))};
-	t->n = malloc(maxnodes * sizeof *t->n);
-	t->cap = maxnodes;
+	struct idtab h = {.slot = malloc(hsize * sizeof *h.slot), .mask = hsize - 1};
+	struct idkey *ids = malloc(maxnodes * sizeof *ids);
+	uint64_t *mh = malloc(n * sizeof *mh);
+	int na = alloc_nodes(t, maxnodes);
 	*work = malloc(2 * maxnodes * sizeof(int));
-	if (!h.slot || !ids.p || !ids.len || !t->n || !*work) {
+	t->wcap = maxnodes;
+	if (!h.slot || !ids || !mh || na < 0 || !*work) {
 		free(h.slot);
-		free(ids.p);
-		free(ids.len);
+		free(ids);
+		free(mh);
 		return -ENOMEM;
 	}
-	memset(h.slot, 0xff, hsize * sizeof(int));
+	memset(h.slot, 0xff, hsize * sizeof *h.slot);
+	/* the Message-IDs' hashes first, so that step (1) can fetch the
+	 * slots a few messages ahead: a big mailbox's table is far bigger
+	 * than the caches, and every lookup would wait for memory */
+	for (size_t i = 0; i < n; i++)
+		mh[i] = hash_bytes(t->msgs[i].msgid, t->msgs[i].msgidlen);
 
 	/* (1) */
 	for (size_t i = 0; i < n; i++) {
 		const struct imap_thread_msg *m = &t->msgs[i];
+		if (i + AHEAD < n)
+			__builtin_prefetch(&h.slot[mh[i + AHEAD] & h.mask]);
 		int self = -1;
 		if (m->msgidlen) {
-			int *s = id_slot(&h, &ids, m->msgid, m->msgidlen);
-			if (*s >= 0 && t->n[*s].msg < 0) { /* a dummy made for it */
-				self = *s;
+			struct idslot *s = id_slot_h(&h, ids, m->msgid, m->msgidlen, mh[i]);
+			if (s->node >= 0 && t->n[s->node].msg < 0) { /* a dummy made for it */
+				self = s->node;
 				t->n[self].msg = (int)i;
-			} else if (*s < 0) {
-				self = *s = new_node(t, (int)i);
-				ids.p[self] = m->msgid;
-				ids.len[self] = m->msgidlen;
+			} else if (s->node < 0) {
+				self = s->node = new_node(t, (int)i);
+				ids[self] = (struct idkey){m->msgid, m->msgidlen};
 			}
 		}
 		if (self < 0) { /* none, or a duplicate: a unique id of its own */
 			self = new_node(t, (int)i);
-			ids.p[self] = "";
-			ids.len[self] = 0;
+			ids[self] = (struct idkey){"", 0};
 		}
 		/* (A) link the references as a chain */
 		int prev = -1;
@@ -309,13 +440,12 @@ static int references(struct tree *t, size_t n, int *root_out, int **work)
 		while (p < end) {
 			const char *sp = memchr(p, ' ', (size_t)(end - p));
 			size_t len = (size_t)((sp ? sp : end) - p);
-			int *s = id_slot(&h, &ids, p, len);
-			if (*s < 0) {
-				*s = new_node(t, -1);
-				ids.p[*s] = p;
-				ids.len[*s] = len;
+			struct idslot *s = id_slot(&h, ids, p, len);
+			if (s->node < 0) {
+				s->node = new_node(t, -1);
+				ids[s->node] = (struct idkey){p, len};
 			}
-			int cur = *s;
+			int cur = s->node;
 			if (prev >= 0 && cur != prev && t->n[cur].parent < 0 &&
 			    !descends(t, prev, cur))
 				append_child(t, prev, cur);
@@ -334,8 +464,8 @@ static int references(struct tree *t, size_t n, int *root_out, int **work)
 		}
 	}
 	free(h.slot);
-	free(ids.p);
-	free(ids.len);
+	free(ids);
+	free(mh);
 
 	/* (2) the root */
 	size_t made = t->count;
@@ -375,8 +505,8 @@ static int references(struct tree *t, size_t n, int *root_out, int **work)
 	/* (4) the top level by date (a dummy by its first child's) */
 	for (int c = t->n[root].first; c >= 0; c = t->n[c].next)
 		if (t->n[c].msg < 0)
-			sort_children(t, c, order);
-	sort_children(t, root, order);
+			sort_children(t, c);
+	sort_children(t, root);
 	return 0;
 }
 
@@ -393,54 +523,86 @@ static int group_subjects(struct tree *t, int root, size_t n)
 	size_t hsize = 16;
 	while (hsize < n * 2 + 2)
 		hsize *= 2;
-	int *slot = malloc(hsize * sizeof(int));
-	if (!slot)
-		return -ENOMEM;
-	memset(slot, 0xff, hsize * sizeof(int));
 	/* slot -> the node in the table; the subject is read from it. The
 	 * top level as it was before the merges: a node merged into another
-	 * thread is no longer a child of the root, and is skipped. */
-	size_t ntop = 0;
+	 * thread is no longer a child of the root, and is skipped. at[j] is
+	 * top[j]'s slot, found in (B) and used again in (C). */
+	struct idslot *slot = malloc(hsize * sizeof *slot);
 	int *top = malloc((n + 1) * sizeof(int));
-	if (!top) {
+	size_t *at = malloc((n + 1) * sizeof *at);
+	const struct imap_thread_msg **sm = malloc((n + 1) * sizeof *sm);
+	uint64_t *hs = malloc((n + 1) * sizeof *hs);
+	if (!slot || !top || !at || !sm || !hs) {
 		free(slot);
+		free(top);
+		free(at);
+		free(sm);
+		free(hs);
 		return -ENOMEM;
 	}
+	memset(slot, 0xff, hsize * sizeof *slot);
+	size_t ntop = 0;
 	for (int c = t->n[root].first; c >= 0; c = t->n[c].next)
 		top[ntop++] = c;
+	/* Each top-level node's subject (sm, stable through the merges: a
+	 * node keeps its message or first child) and its hash (hs), in passes
+	 * that fetch a few nodes ahead: the top level is in date order, all
+	 * over memory in a big mailbox. */
+	for (size_t j = 0; j < ntop; j++) {
+		if (j + AHEAD < ntop)
+			__builtin_prefetch(&t->n[top[j + AHEAD]]);
+		sm[j] = subject_msg(t, top[j]);
+	}
+	for (size_t j = 0; j < ntop; j++) {
+		if (j + 2 * AHEAD < ntop && sm[j + 2 * AHEAD])
+			__builtin_prefetch(sm[j + 2 * AHEAD]);
+		if (j + AHEAD < ntop && sm[j + AHEAD])
+			__builtin_prefetch(sm[j + AHEAD]->subj);
+		hs[j] = sm[j] && sm[j]->subjlen ? hash_bytes(sm[j]->subj, sm[j]->subjlen) : 0;
+	}
 	int r = 0;
 	for (int pass = 0; pass < 2 && r == 0; pass++) {
 		for (size_t j = 0; j < ntop; j++) {
+			if (pass == 0 && j + AHEAD < ntop)
+				__builtin_prefetch(&slot[hs[j + AHEAD] & (hsize - 1)]);
 			int c = top[j];
 			if (t->n[c].parent != root)
 				continue;
-			const struct imap_thread_msg *m = subject_msg(t, c);
+			const struct imap_thread_msg *m = sm[j];
 			if (!m || m->subjlen == 0)
 				continue;
-			size_t i = hash_bytes(m->subj, m->subjlen) & (hsize - 1);
-			for (;; i = (i + 1) & (hsize - 1)) {
-				if (slot[i] < 0)
-					break;
-				const struct imap_thread_msg *o = subject_msg(t, slot[i]);
-				if (o->subjlen == m->subjlen &&
-				    memcmp(o->subj, m->subj, m->subjlen) == 0)
-					break;
-			}
 			bool cur_dummy = t->n[c].msg < 0;
 			if (pass == 0) { /* (B) one message per subject */
-				if (slot[i] < 0) {
-					slot[i] = c;
+				uint64_t hv = hs[j];
+				uint32_t h32 = (uint32_t)(hv >> 32);
+				size_t i = hv & (hsize - 1);
+				for (;; i = (i + 1) & (hsize - 1)) {
+					if (slot[i].node < 0)
+						break;
+					if (slot[i].h != h32)
+						continue;
+					const struct imap_thread_msg *o =
+					    subject_msg(t, slot[i].node);
+					if (o->subjlen == m->subjlen &&
+					    memcmp(o->subj, m->subj, m->subjlen) == 0)
+						break;
+				}
+				at[j] = i;
+				if (slot[i].node < 0) {
+					slot[i].node = c;
+					slot[i].h = h32;
 				} else {
-					int o = slot[i];
+					int o = slot[i].node;
 					bool odummy = t->n[o].msg < 0;
 					bool oreply = !odummy && t->msgs[t->n[o].msg].reply;
 					if (!odummy && (cur_dummy || (oreply && !m->reply)))
-						slot[i] = c;
+						slot[i].node = c;
 				}
 				continue;
 			}
 			/* (C) merge */
-			int o = slot[i];
+			size_t i = at[j];
+			int o = slot[i].node;
 			if (o == c)
 				continue;
 			bool odummy = t->n[o].msg < 0;
@@ -465,12 +627,15 @@ static int group_subjects(struct tree *t, int root, size_t n)
 				replace_node(t, o, d);
 				append_child(t, d, o);
 				append_child(t, d, c);
-				slot[i] = d;
+				slot[i].node = d;
 			}
 		}
 	}
+	free(at);
 	free(top);
 	free(slot);
+	free(sm);
+	free(hs);
 	return r;
 }
 
@@ -478,9 +643,8 @@ static int group_subjects(struct tree *t, int root, size_t n)
 static void sort_all(struct tree *t, int root, int *order, int *stack)
 {
 	size_t no = post_order(t, root, order, stack);
-	int *tmp = stack; /* free again once the order is known */
 	for (size_t i = 0; i < no; i++)
-		sort_children(t, order[i], tmp);
+		sort_children(t, order[i]);
 }
 
 /* ---- ORDEREDSUBJECT ---- */
@@ -500,25 +664,47 @@ static int cmp_subject_date(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* A message and its subject's first 8 bytes as a number (zero padded: a
+ * shorter key still comes first), compared before the subjects: most
+ * comparisons then read neither message nor subject. */
+struct os_key {
+	uint64_t pfx;
+	const struct imap_thread_msg *m;
+};
+
+static int cmp_os_key(const void *a, const void *b)
+{
+	const struct os_key *x = a, *y = b;
+	if (x->pfx != y->pfx)
+		return x->pfx < y->pfx ? -1 : 1;
+	return cmp_subject_date(&x->m, &y->m);
+}
+
 static int ordered_subject(struct tree *t, size_t n, int *root_out, int **work)
 {
-	const struct imap_thread_msg **v = malloc((n ? n : 1) * sizeof *v);
-	t->n = malloc((n + 1) * sizeof *t->n);
-	t->cap = n + 1;
+	struct os_key *v = malloc((n ? n : 1) * sizeof *v);
+	int na = alloc_nodes(t, n + 1);
 	*work = malloc(2 * (n + 1) * sizeof(int));
-	if (!v || !t->n || !*work) {
+	t->wcap = n + 1;
+	if (!v || na < 0 || !*work) {
 		free(v);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = &t->msgs[i];
-	qsort(v, n, sizeof *v, cmp_subject_date);
+	for (size_t i = 0; i < n; i++) {
+		const struct imap_thread_msg *m = &t->msgs[i];
+		uint64_t pfx = 0;
+		for (size_t k = 0; k < 8; k++)
+			pfx = pfx << 8 | (k < m->subjlen ? (unsigned char)m->subj[k] : 0);
+		v[i] = (struct os_key){pfx, m};
+	}
+	qsort(v, n, sizeof *v, cmp_os_key);
 	int root = new_node(t, -1);
 	int head = -1;
 	for (size_t i = 0; i < n; i++) {
-		int k = new_node(t, (int)(v[i] - t->msgs));
-		bool same = i > 0 && v[i]->subjlen == v[i - 1]->subjlen &&
-		            memcmp(v[i]->subj, v[i - 1]->subj, v[i]->subjlen) == 0;
+		const struct imap_thread_msg *m = v[i].m, *p = i > 0 ? v[i - 1].m : NULL;
+		int k = new_node(t, (int)(m - t->msgs));
+		bool same = p && v[i].pfx == v[i - 1].pfx && m->subjlen == p->subjlen &&
+		            memcmp(m->subj, p->subj, m->subjlen) == 0;
 		if (same) {
 			append_child(t, head, k);
 		} else {
@@ -527,7 +713,7 @@ static int ordered_subject(struct tree *t, size_t n, int *root_out, int **work)
 		}
 	}
 	free(v);
-	sort_children(t, root, *work);
+	sort_children(t, root);
 	*root_out = root;
 	return 0;
 }
@@ -541,14 +727,32 @@ int imap_thread(enum imap_thread_alg alg, const struct imap_thread_msg *msgs, si
 	int root = -1, *work = NULL;
 	int r = alg == IMAP_THREAD_REFERENCES ? references(&t, n, &root, &work)
 	                                      : ordered_subject(&t, n, &root, &work);
-	if (r == 0 && alg == IMAP_THREAD_REFERENCES) {
+	if (r == 0 && alg == IMAP_THREAD_REFERENCES)
 		r = group_subjects(&t, root, n);
-		if (r == 0)
-			sort_all(&t, root, work, work + t.cap);
+	if (r == 0 && t.count > t.wcap) { /* more nodes than foreseen: room */
+		int *w = realloc(work, 2 * t.count * sizeof(int));
+		if (!w)
+			r = -ENOMEM;
+		else
+			work = w, t.wcap = t.count;
 	}
-	for (int c = r == 0 ? t.n[root].first : -1; c >= 0 && r == 0; c = t.n[c].next)
-		r = write_thread(out, &t, c, work);
+	if (r == 0 && alg == IMAP_THREAD_REFERENCES)
+		sort_all(&t, root, work, work + t.wcap);
+	/* the top level in an array (after the stack's room), so that the
+	 * nodes and messages of the threads to come are fetched ahead */
+	int *top = r == 0 ? work + t.wcap : NULL;
+	size_t ntop = 0;
+	for (int c = r == 0 ? t.n[root].first : -1; c >= 0; c = t.n[c].next)
+		top[ntop++] = c;
+	for (size_t j = 0; j < ntop && r == 0; j++) {
+		if (j + 2 * AHEAD < ntop)
+			__builtin_prefetch(&t.n[top[j + 2 * AHEAD]]);
+		if (j + AHEAD < ntop && t.n[top[j + AHEAD]].msg >= 0)
+			__builtin_prefetch(&msgs[t.n[top[j + AHEAD]].msg]);
+		r = write_thread(out, &t, top[j], work);
+	}
 	free(t.n);
+	free(t.keys);
 	free(work);
 	return r;
 }

@@ -396,3 +396,94 @@ def nums_search(r, cmd):
     line = [ln for ln in out if ln.startswith(b"* SEARCH")]
     assert len(line) == 1, out
     return [int(x) for x in line[0].split()[2:]]
+
+
+def esearch_set(text):
+    """An ESEARCH sequence set (ascending runs as a:b) as a list."""
+    if text == "NIL":
+        return []
+    out = []
+    for part in text.split(","):
+        if ":" in part:
+            a, b = (int(x) for x in part.split(":"))
+            out.extend(range(a, b + 1) if a <= b else range(a, b - 1, -1))
+        else:
+            out.append(int(part))
+    return out
+
+
+def test_esort_partial_ranges_many(box):
+    """An ESORT that reports only MIN, MAX, COUNT or a PARTIAL range is not
+    sorted whole (cmd_sort.c selects the positions it needs): the slices
+    must be exactly those of the full sort, at the edges (1:1, the last
+    page, past the end, -1:-50, REVERSE) and with many equal keys (ties in
+    sequence order); sequence numbers differ from UIDs (expunged ones)."""
+    n_all = 160
+    subjects = ["apple", "banana", "cherry", "Re: apple"]
+    dates = ["Mon, 3 Jan 2000 10:00:00 +0000", "Sun, 2 Jan 2000 10:00:00 +0000",
+             "Tue, 4 Jan 2000 10:00:00 +0000"]
+    msgs, arrival = [], []
+    for i in range(n_all):
+        msgs.append(mk(subjects[(i * 7) % 4], "u%d@b.example" % (i % 5), date=dates[(i * 3) % 3],
+                       msgid="<m%d@x>" % i, body="x" * (10 + (i * 37) % 13)))
+        arrival.append("%02d-Jan-2001 00:00:00 +0000" % (1 + (i * 11) % 5))
+    fill(box, msgs, arrival)
+    r = raw(box)
+    out, tag = r.cmd("d", "STORE 1:10 +FLAGS.SILENT (\\Deleted)")
+    assert tag.startswith(b"d OK"), tag
+    out, tag = r.cmd("x", "EXPUNGE")
+    assert tag.startswith(b"x OK"), tag
+    n = n_all - 10
+    criteria = ["(DATE)", "(REVERSE ARRIVAL)", "(SUBJECT)", "(REVERSE DATE SUBJECT)",
+                "(SIZE)", "(REVERSE FROM ARRIVAL)"]
+    ranges = ["1:1", "1:50", "51:100", "%d:%d" % (n - 49, n), "%d:%d" % (n - 9, n + 20),
+              "%d:%d" % (n + 1, n + 50), "-1:-50", "-1:-1", "-%d:-%d" % (n - 9, n + 20),
+              "60:70", "-%d:-%d" % (n + 1, n + 9)]
+    k = 0
+    for uid in ("", "UID "):
+        for crit in criteria:
+            full = nums(r, "%sSORT %s UTF-8 ALL" % (uid, crit))
+            assert len(full) == n
+            for rng in ranges:
+                k += 1
+                tag_ = "P%d" % k
+                out, tag = r.cmd(tag_, "%sSORT RETURN (PARTIAL %s) %s UTF-8 ALL" % (uid, rng, crit))
+                assert tag.startswith(tag_.encode() + b" OK"), (crit, rng, tag)
+                m = re.search(rb"PARTIAL \((\S+) ([^)]*)\)", out[0])
+                assert m and m.group(1).decode() == rng, (crit, rng, out)
+                a, b = (abs(int(x)) for x in rng.split(":"))
+                lo, hi = min(a, b), max(a, b)
+                want = full[lo - 1:hi] if not rng.startswith("-") else \
+                    full[max(n - hi, 0):max(n - lo + 1, 0)]
+                assert esearch_set(m.group(2).decode()) == want, (uid, crit, rng)
+            out, tag = r.cmd("M", "%sSORT RETURN (MIN MAX COUNT PARTIAL 60:70) %s UTF-8 ALL"
+                             % (uid, crit))
+            want = "MIN %d MAX %d COUNT %d" % (full[0], full[-1], n)
+            assert want.encode() in out[0], (crit, out)
+            for opt, v in (("MIN", full[0]), ("MAX", full[-1])):
+                out, tag = r.cmd("N", "%sSORT RETURN (%s) %s UTF-8 ALL" % (uid, opt, crit))
+                assert out[0].endswith(b" %s %d" % (opt.encode(), v)), (crit, opt, out)
+            out, tag = r.cmd("S", "%sSORT RETURN (SAVE PARTIAL -1:-5) %s UTF-8 ALL"
+                             % (uid, crit))
+            assert tag.startswith(b"S OK"), tag
+            assert nums_search(r, "%sSEARCH %s$" % (uid, "UID " if uid else "")) == \
+                sorted(full[-5:])
+
+
+def test_esort_partial_update_keeps_whole_order(box):
+    """RETURN (UPDATE PARTIAL ...) on more messages than the selection
+    threshold: the CONTEXT=SORT context needs the whole order (not just
+    the page), so a new message's ADDTO position is its place in a SORT
+    from scratch."""
+    dates = ["Mon, %d Jan 2001 10:00:00 +0000" % (1 + (i * 7) % 28) for i in range(100)]
+    fill(box, [mk("s%d" % i, "a@b", date=d, msgid="<u%d@x>" % i) for i, d in enumerate(dates)])
+    r = raw(box)
+    out, tag = r.cmd("U1", "UID SORT RETURN (UPDATE PARTIAL 1:5) (DATE) UTF-8 ALL")
+    assert tag.startswith(b"U1 OK"), (out, tag)
+    m = login(box)
+    uid = append(m, mk("new", "a@b", date="Mon, 15 Jan 2001 09:00:00 +0000", msgid="<new@x>"))
+    m.logout()
+    out, tag = r.cmd("n", "NOOP")
+    adds = [ln for ln in out if b"ADDTO" in ln]
+    full = nums(r, "UID SORT (DATE) UTF-8 ALL")
+    assert adds == [b'* ESEARCH (TAG "U1") UID ADDTO (%d %d)' % (full.index(uid) + 1, uid)], out

@@ -312,6 +312,47 @@ static void test_deep_chain(void)
 	free(ids);
 }
 
+/* Many threads at the top level (the radix sort of big sibling sets) in
+ * (date, sequence) order: equal dates by sequence, negative dates, and
+ * dates too far apart for the radix sort's 32 bits (qsort then). */
+static void big_top_level(int64_t spread, const char *what)
+{
+	enum { N = 3000 };
+	struct imap_thread_msg *m = calloc(N, sizeof *m);
+	char *ids = malloc((size_t)N * 16), *subj = malloc((size_t)N * 16);
+	for (size_t i = 0; i < N; i++) {
+		snprintf(ids + i * 16, 16, "%zu@x", i);
+		snprintf(subj + i * 16, 16, "s%zu", i);
+		/* date order: i % 7 descending, then i ascending among equals */
+		m[i] = (struct imap_thread_msg){.num = (uint32_t)i + 1,
+		                                .seq = (uint32_t)i + 1,
+		                                .date = (int64_t)(6 - i % 7) * spread - 5,
+		                                .subj = subj + i * 16,
+		                                .subjlen = strlen(subj + i * 16),
+		                                .msgid = ids + i * 16,
+		                                .msgidlen = strlen(ids + i * 16)};
+	}
+	struct buf want = {0}, got = {0};
+	for (size_t g = 7; g-- > 0;) /* i % 7 == 6 has the least date */
+		for (size_t i = 0; i < N; i++)
+			if (i % 7 == g)
+				buf_printf(&want, "(%zu)", i + 1);
+	CHECK(imap_thread(IMAP_THREAD_REFERENCES, m, N, &got) == 0 && got.len == want.len &&
+	          memcmp(got.data, want.data, want.len) == 0,
+	      "%s", what);
+	buf_free(&want);
+	buf_free(&got);
+	free(m);
+	free(ids);
+	free(subj);
+}
+
+static void test_big_top_level(void)
+{
+	big_top_level(1, "big top level, close dates");
+	big_top_level(INT64_C(1) << 40, "big top level, far dates");
+}
+
 int main(void)
 {
 	test_base_subjects();
@@ -321,5 +362,6 @@ int main(void)
 	test_record();
 	test_threads();
 	test_deep_chain();
+	test_big_top_level();
 	return check_report("test_imap_sort");
 }
