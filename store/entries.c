@@ -707,14 +707,20 @@ int store_expunge_job(struct store_tx *tx, void *arg)
 	return (int)ndel;
 }
 
-static int entries_walk(sqlite3 *db, int64_t mailbox_id, const char *sql, bool with_message,
-                        int (*cb)(void *ud, const struct store_entry *e), void *ud)
+/* The entries sql selects (uid, flags, modseq, keywords[, message_id,
+ * internal_date, size] with with_message), ?1 the mailbox, ?2 modseq when
+ * it is not negative. */
+static int entries_walk(sqlite3 *db, int64_t mailbox_id, int64_t modseq, const char *sql,
+                        bool with_message, int (*cb)(void *ud, const struct store_entry *e),
+                        void *ud)
 {
 	sqlite3_stmt *st;
 	int rc = store_prep_cached(db, &st, sql);
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, mailbox_id);
+	if (modseq >= 0)
+		sqlite3_bind_int64(st, 2, modseq);
 	int ret = 0;
 	struct store_entry e = {0};
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -740,7 +746,7 @@ int store_entries_list(struct store_rd *rd, int64_t mailbox_id,
                        int (*cb)(void *ud, const struct store_entry *e), void *ud)
 {
 	sqlite3 *db = rd->db;
-	return entries_walk(db, mailbox_id,
+	return entries_walk(db, mailbox_id, -1,
 	                    "SELECT e.uid, e.flags, e.modseq, e.keywords, e.message_id, "
 	                    "e.internal_date, e.size FROM mailbox_entries e "
 	                    "WHERE e.mailbox_id = ?1 ORDER BY e.uid",
@@ -753,7 +759,7 @@ int store_entries_list_flags(struct store_rd *rd, int64_t mailbox_id,
 	sqlite3 *db = rd->db;
 	/* mailbox_entries alone: a sequential scan of its primary key. The
 	 * join for the size reads one page of every message. */
-	return entries_walk(db, mailbox_id,
+	return entries_walk(db, mailbox_id, -1,
 	                    "SELECT uid, flags, modseq, keywords FROM mailbox_entries "
 	                    "WHERE mailbox_id = ?1 ORDER BY uid",
 	                    false, cb, ud);
@@ -762,29 +768,11 @@ int store_entries_list_flags(struct store_rd *rd, int64_t mailbox_id,
 int store_entries_changed_since(struct store_rd *rd, int64_t mailbox_id, int64_t modseq,
                                 int (*cb)(void *ud, const struct store_entry *e), void *ud)
 {
-	sqlite3_stmt *st;
-	int rc = store_prep_cached(rd->db, &st,
-	                           "SELECT uid, flags, modseq, keywords FROM mailbox_entries "
-	                           "INDEXED BY mailbox_entries_modseq "
-	                           "WHERE mailbox_id = ?1 AND modseq > ?2");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, modseq);
-	int ret = 0;
-	struct store_entry e = {0};
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		e.uid = (uint32_t)sqlite3_column_int64(st, 0);
-		e.flags = (uint32_t)sqlite3_column_int64(st, 1);
-		e.modseq = sqlite3_column_int64(st, 2);
-		e.keywords = (const char *)sqlite3_column_text(st, 3);
-		if ((ret = cb(ud, &e)) != 0)
-			break;
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = store_errno(rc);
-	store_release(st);
-	return ret;
+	return entries_walk(rd->db, mailbox_id, modseq,
+	                    "SELECT uid, flags, modseq, keywords FROM mailbox_entries "
+	                    "INDEXED BY mailbox_entries_modseq "
+	                    "WHERE mailbox_id = ?1 AND modseq > ?2",
+	                    false, cb, ud);
 }
 
 int store_entries_expunge(struct store_tx *tx, int64_t mailbox_id, const uint32_t *uids, size_t n)

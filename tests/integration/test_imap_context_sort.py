@@ -16,27 +16,7 @@ import pytest
 
 from test_imap_messages import Raw, append, deliver_smtp, login, USER, PASSWORD  # noqa: F401
 from test_imap_messages import box  # noqa: F401  (the fixture)
-
-
-def raw(t, select="INBOX"):
-    r = Raw(t)
-    r.login()
-    if select:
-        out, tag = r.cmd("s", "SELECT " + select)
-        assert b" OK" in tag, tag
-    return r
-
-
-def ok(r, tag, text):
-    out, line = r.cmd(tag, text)
-    assert line.startswith(tag.encode() + b" OK"), (text, line, out)
-    return out
-
-
-def bad(r, tag, text):
-    out, line = r.cmd(tag, text)
-    assert line.startswith(tag.encode() + b" BAD"), (text, line, out)
-    return out
+from test_imap_search_ext import raw, ok, bad  # noqa: F401
 
 
 def esearch(out, tag=None):
