@@ -378,17 +378,45 @@ void imap_notify_on_event(void *ud, const struct notify_event *ev)
 	case NOTIFY_SUBSCRIPTION: {
 		unsigned want = ev->kind == NOTIFY_SUBSCRIPTION ? EV_SUBSCRIPTION : EV_NAME;
 		const char *name = ev->name ? ev->name : "";
+		/* §5.4: a mailbox created or deleted affects its direct parent
+		 * too, existing or not: a LIST for each (the parent's says
+		 * \HasChildren, \HasNoChildren or \NonExistent as it is now) */
+		char parent[IMAP_MAILBOX_NAME_MAX + 1];
+		const char *slash = strrchr(name, '/');
+		bool with_parent = (ev->kind == NOTIFY_MAILBOX_CREATED ||
+		                    ev->kind == NOTIFY_MAILBOX_DELETED) &&
+		                   slash && slash > name && (size_t)(slash - name) < sizeof parent;
+		if (with_parent) {
+			memcpy(parent, name, (size_t)(slash - name));
+			parent[slash - name] = '\0';
+		}
 		bool txn = store_read_begin(imap_reader(s));
 		bool hit = (imap_notify_events_for(s, name) & want) ||
 		           (ev->old_name && (imap_notify_events_for(s, ev->old_name) & want));
+		with_parent = with_parent && (imap_notify_events_for(s, parent) & want);
 		store_read_end(imap_reader(s), txn);
-		if (!hit || !(it = push(s)))
+		if (hit) {
+			if (!(it = push(s)))
+				return;
+			it->kind = IT_LIST;
+			it->ev = ev->kind;
+			it->name = dup_or_empty(name);
+			if (ev->old_name)
+				it->old_name = strdup(ev->old_name);
+		}
+		for (size_t i = 0; with_parent && i < n->nitems; i++)
+			if (n->items[i].kind == IT_LIST && n->items[i].name &&
+			    !n->items[i].old_name && strcmp(n->items[i].name, parent) == 0)
+				with_parent = false; /* told already, as it is at flush */
+		if (with_parent) {
+			if (!(it = push(s)))
+				return;
+			it->kind = IT_LIST;
+			it->ev = ev->kind;
+			it->name = strdup(parent);
+		}
+		if (!it)
 			return;
-		it->kind = IT_LIST;
-		it->ev = ev->kind;
-		it->name = dup_or_empty(name);
-		if (ev->old_name)
-			it->old_name = strdup(ev->old_name);
 		break;
 	}
 	case NOTIFY_METADATA: {
