@@ -383,9 +383,9 @@ void imap_notify_on_event(void *ud, const struct notify_event *ev)
 		 * \HasChildren, \HasNoChildren or \NonExistent as it is now) */
 		char parent[IMAP_MAILBOX_NAME_MAX + 1];
 		const char *slash = strrchr(name, '/');
-		bool with_parent = (ev->kind == NOTIFY_MAILBOX_CREATED ||
-		                    ev->kind == NOTIFY_MAILBOX_DELETED) &&
-		                   slash && slash > name && (size_t)(slash - name) < sizeof parent;
+		bool with_parent =
+		    (ev->kind == NOTIFY_MAILBOX_CREATED || ev->kind == NOTIFY_MAILBOX_DELETED) &&
+		    slash && slash > name && (size_t)(slash - name) < sizeof parent;
 		if (with_parent) {
 			memcpy(parent, name, (size_t)(slash - name));
 			parent[slash - name] = '\0';
