@@ -4,8 +4,11 @@
  *   StoredKey      = H(HMAC(SaltedPassword, "Client Key"))
  *   ServerKey      = HMAC(SaltedPassword, "Server Key")
  *
- * The password is taken as its UTF-8 bytes; SASLprep (RFC 4013) is not
- * applied, which changes nothing for ASCII passwords. */
+ * password is SASLprep(password) (RFC 5802 §2.2, RFC 4013; lib/saslprep.h)
+ * as a stored string: what a client that prepares its password derives
+ * too. A password that cannot be prepared (a control character, an
+ * unassigned code point, bad bidi, ...) gets no SCRAM keys: SCRAM cannot
+ * log in with it, PLAIN/LOGIN still can. Printable ASCII is unchanged. */
 #include "auth/scram_keys.h"
 
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <sys/random.h>
 
 #include "lib/log.h"
+#include "lib/saslprep.h"
 #include "store/accounts.h"
 #include "store/store.h"
 
@@ -68,15 +72,28 @@ int scram_keys_make(const char *password, char sha1[SCRAM_KEYS_TEXT_MAX],
 	unsigned char salt[SCRAM_SALT_LEN];
 	struct scram_keys k;
 	int rc = -1;
+	char *prepared = NULL;
+	size_t prepared_len = 0;
+	sha1[0] = sha256[0] = '\0';
+	int prep = saslprep(password, strlen(password), SASLPREP_STORED, &prepared, &prepared_len);
+	if (prep == SASLPREP_ENOMEM)
+		return -1;
+	if (prep != SASLPREP_OK) {
+		log_info("event=scram_keys_skipped reason=saslprep_%s", saslprep_strerror(prep));
+		return 0;
+	}
 	for (int i = 0; i < 2; i++) {
 		enum hmac_hash h = i ? HMAC_SHA256 : HMAC_SHA1;
 		if (getrandom(salt, sizeof salt, 0) != (ssize_t)sizeof salt ||
-		    scram_keys_derive(h, password, salt, sizeof salt, SCRAM_ITERATIONS, &k) < 0 ||
+		    scram_keys_derive(h, prepared, salt, sizeof salt, SCRAM_ITERATIONS, &k) < 0 ||
 		    scram_keys_format(&k, i ? sha256 : sha1) < 0)
 			goto out;
 	}
 	rc = 0;
 out:
+	if (rc < 0)
+		sha1[0] = sha256[0] = '\0';
+	saslprep_free(prepared, prepared_len);
 	explicit_bzero(&k, sizeof k);
 	return rc;
 }
@@ -178,7 +195,7 @@ void auth_scram_upgrade(struct store *store, const char *address, const char *ch
 		return;
 	snprintf(u->address, sizeof u->address, "%s", address);
 	snprintf(u->hash, sizeof u->hash, "%s", checked_hash);
-	if (scram_keys_make(password, u->sha1, u->sha256) < 0 ||
+	if (scram_keys_make(password, u->sha1, u->sha256) < 0 || !u->sha1[0] ||
 	    store_submit_lazy(store, upgrade_run, upgrade_done, u) < 0) {
 		explicit_bzero(u, sizeof *u);
 		free(u);

@@ -5,9 +5,10 @@
  *
  * Kept beside the yescrypt hash in the accounts table, one text per hash
  * function, in Dovecot's layout: "iterations,salt,StoredKey,ServerKey",
- * the last three in base64. Made whenever a password is set (the CLI, the
- * admin API) and, for accounts made before, after their next successful
- * PLAIN/LOGIN (auth_scram_upgrade, on the auth thread pool). */
+ * the last three in base64, derived from the SASLprep'd password. Made
+ * whenever a password is set (the CLI, the admin API) and, for accounts
+ * made before, after their next successful PLAIN/LOGIN (auth_scram_upgrade,
+ * on the auth thread pool). */
 #ifndef TERN_AUTH_SCRAM_KEYS_H
 #define TERN_AUTH_SCRAM_KEYS_H
 
@@ -33,11 +34,15 @@ struct scram_keys {
 	unsigned char server_key[HMAC_MAX_LEN];
 };
 
-/* Derive the keys of password with salt and iterations. 0, or -1. */
+/* Derive the keys of password with salt and iterations. 0, or -1. The
+ * password is used as it is: SASLprep it first (scram_keys_make does). */
 int scram_keys_derive(enum hmac_hash h, const char *password, const unsigned char *salt,
                       size_t salt_len, unsigned iterations, struct scram_keys *out);
-/* Keys with a fresh random salt and SCRAM_ITERATIONS, as text for the
- * store: both functions at once. 0, or -1. */
+/* Keys of SASLprep(password) (a stored string, lib/saslprep.h) with a
+ * fresh random salt and SCRAM_ITERATIONS, as text for the store: both
+ * functions at once. 0, or -1. A password SASLprep refuses gets no keys:
+ * 0 with sha1 and sha256 empty (what the store keeps for "none"), and a
+ * line at info that says why (never the password). */
 int scram_keys_make(const char *password, char sha1[SCRAM_KEYS_TEXT_MAX],
                     char sha256[SCRAM_KEYS_TEXT_MAX]);
 /* Stored text -> keys. 0, or -1 (empty or malformed). */

@@ -23,9 +23,15 @@
  * could bind, but thinks the server cannot) while the server offers -PLUS
  * sees a downgrade, and fails; "p=" with a plain mechanism fails too.
  *
- * Not implemented: SASLprep of user names and passwords (ASCII is
- * unaffected), proxy authorization (an authzid must be the user), and the
- * m= extension (refused, as RFC 5802 §5.1 says). */
+ * SASLprep (RFC 4013, lib/saslprep.h): the user name of n= (and a=), after
+ * the =2C/=3D decoding, is prepared as a query before the lookup (RFC 5802
+ * §5.1); one that cannot be prepared, or prepares to nothing, ends the
+ * exchange. The password is the client's business: the keys were derived
+ * from its SASLprep'd form (auth/scram_keys.c), and a client that prepares
+ * it the same way sends a proof that matches.
+ *
+ * Not implemented: proxy authorization (an authzid must be the user), and
+ * the m= extension (refused, as RFC 5802 §5.1 says). */
 #include "proto/sasl/scram.h"
 
 #include <stdbool.h>
@@ -34,6 +40,7 @@
 #include <sys/random.h>
 
 #include "auth/scram_login.h"
+#include "lib/saslprep.h"
 #include "tls/hmac.h"
 
 const char *sasl_scram_test_nonce;
@@ -100,11 +107,13 @@ static void challenge(struct sasl *s, const void *msg, size_t len)
 	s->challenge = s->scram->challenge;
 }
 
-/* saslname (RFC 5802 §5.1): "=2C" is ',', "=3D" is '=', no other '='. */
+/* saslname (RFC 5802 §5.1): "=2C" is ',', "=3D" is '=', no other '=';
+ * then SASLprep'd as a query. */
 static bool saslname(const char *in, size_t len, char *out, size_t cap)
 {
 	size_t o = 0;
-	if (len == 0)
+	char decoded[SASL_USER_MAX + 1];
+	if (len == 0 || cap > sizeof decoded)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = in[i];
@@ -119,10 +128,17 @@ static bool saslname(const char *in, size_t len, char *out, size_t cap)
 		}
 		if (o + 1 >= cap)
 			return false;
-		out[o++] = c;
+		decoded[o++] = c;
 	}
-	out[o] = '\0';
-	return true;
+	char *prepared;
+	size_t prepared_len;
+	if (saslprep(decoded, o, SASLPREP_QUERY, &prepared, &prepared_len) != SASLPREP_OK)
+		return false;
+	bool fits = prepared_len < cap;
+	if (fits)
+		memcpy(out, prepared, prepared_len + 1);
+	saslprep_free(prepared, prepared_len);
+	return fits;
 }
 
 /* The next attribute "k=value" up to ',' or the end; NULL at the end. */

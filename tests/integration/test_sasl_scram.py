@@ -12,8 +12,12 @@ import hashlib
 import hmac
 import imaplib
 import os
+import shutil
 import socket
+import stringprep
+import subprocess
 import time
+import unicodedata
 
 import pytest
 
@@ -490,3 +494,115 @@ def test_smtp_scram_plus(srv):
     sc.check(unb64(ln[4:]))
     r.send("")
     assert r.line().startswith("235")
+
+
+# ---- SASLprep (RFC 4013): the keys are those of the prepared password ----
+
+def saslprep(s):
+    """The client side of SASLprep as a query (RFC 4013 §2), with the RFC 3454
+    tables Python carries in its stringprep module."""
+    s = "".join(" " if stringprep.in_table_c12(c) else c
+                for c in s if not stringprep.in_table_b1(c))
+    s = unicodedata.normalize("NFKC", s)
+    prohibited = (stringprep.in_table_c12, stringprep.in_table_c21_c22, stringprep.in_table_c3,
+                  stringprep.in_table_c4, stringprep.in_table_c5, stringprep.in_table_c6,
+                  stringprep.in_table_c7, stringprep.in_table_c8, stringprep.in_table_c9)
+    assert s and not any(f(c) for c in s for f in prohibited)
+    if any(stringprep.in_table_d1(c) for c in s):
+        assert not any(stringprep.in_table_d2(c) for c in s)
+        assert stringprep.in_table_d1(s[0]) and stringprep.in_table_d1(s[-1])
+    return s
+
+
+# a soft hyphen (mapped to nothing), ROMAN NUMERAL NINE (NFKC: "IX"), an o with umlaut
+PW_COMPAT = "pa\u00adss\u2168w\u00f6rd"
+PW_NFD = unicodedata.normalize("NFD", "caf\u00e9 \u00a0cr\u00e8me")  # NFD, and a no-break space
+BOB = "bob@example.test"
+
+
+def imap_plain(t, user, password):
+    r = ImapRaw(t)
+    r.send("p AUTHENTICATE PLAIN " + b64("\0%s\0%s" % (user, password)))
+    return r.line()
+
+
+@pytest.mark.parametrize("password", [PW_COMPAT, PW_NFD], ids=["compat", "nfd"])
+def test_saslprep_non_ascii_password(srv, password):
+    prepared = saslprep(password)
+    assert prepared != password  # the preparation changes it: a raw proof cannot match
+    srv.add_user(BOB, password)
+    sha1, sha256 = keys(srv, BOB)
+    assert sha1.startswith("4096,") and sha256.startswith("4096,")
+    for mech in ("SCRAM-SHA-256", "SCRAM-SHA-1"):
+        r = ImapRaw(srv)
+        assert imap_exchange(r, Scram(BOB, prepared, mech), mech).startswith("a OK")
+    # a client that does not prepare derives other keys: its proof fails
+    r = ImapRaw(srv)
+    assert imap_exchange(r, Scram(BOB, password), "SCRAM-SHA-256").startswith("a NO")
+    # PLAIN takes the password as it was set, byte for byte
+    assert imap_plain(srv, BOB, password).startswith("p OK")
+    assert imap_plain(srv, BOB, prepared).startswith("p NO")
+
+
+def test_saslprep_lazy_keys_are_of_the_prepared_password(srv):
+    srv.add_user(BOB, PW_COMPAT)
+    db = srv.db()
+    db.execute("UPDATE accounts SET scram_sha1 = '', scram_sha256 = '' WHERE address = ?", (BOB,))
+    db.commit()
+    db.close()
+    assert imap_plain(srv, BOB, PW_COMPAT).startswith("p OK")
+    deadline = time.time() + 5
+    while time.time() < deadline and not keys(srv, BOB)[1]:
+        time.sleep(0.05)
+    r = ImapRaw(srv)
+    assert imap_exchange(r, Scram(BOB, saslprep(PW_COMPAT)), "SCRAM-SHA-256").startswith("a OK")
+
+
+def test_saslprep_password_that_cannot_be_prepared_gets_no_keys(srv):
+    """A control character is prohibited (RFC 4013 §2.3): no SCRAM keys, a
+    line at info without the password, and PLAIN still works."""
+    password = "tab\there"
+    srv.add_user(BOB, password)
+    assert keys(srv, BOB) == ("", "")
+    assert imap_plain(srv, BOB, password).startswith("p OK")
+    # no keys either after that PLAIN login: the lazy path prepares too, and says why
+    deadline = time.time() + 5
+    while time.time() < deadline and "event=scram_keys_skipped" not in srv.logs():
+        time.sleep(0.05)
+    assert "event=scram_keys_skipped reason=saslprep_prohibited" in srv.logs()
+    assert password not in srv.logs()
+    assert keys(srv, BOB) == ("", "")
+    r = ImapRaw(srv)
+    assert imap_exchange(r, Scram(BOB, password), "SCRAM-SHA-256").startswith("a NO")
+
+
+def test_saslprep_user_name_is_prepared(srv):
+    """RFC 5802 §5.1: the n= name is SASLprep'd (as a query) before the lookup."""
+    r = ImapRaw(srv)
+    name = "al\u00adice@example.test"  # a soft hyphen inside: mapped to nothing
+    assert imap_exchange(r, Scram(name, PW), "SCRAM-SHA-256").startswith("a OK")
+    # a name that cannot be prepared ends the exchange
+    for bad in ("alice\u0007@example.test", "\u00ad", "\u0627" + "1"):
+        r = ImapRaw(srv)
+        r.send("b AUTHENTICATE SCRAM-SHA-256 " + b64("n,,n=%s,r=abc" % bad))
+        ln = r.line()
+        assert ln.startswith("b NO") or ln.startswith("b BAD"), ln
+
+
+def test_saslprep_msmtp(srv, tmp_path):
+    """A real client that SASLpreps: msmtp with GNU SASL (libidn's SASLprep)."""
+    if not shutil.which("msmtp"):
+        pytest.skip("no msmtp")
+    srv.add_user(BOB, PW_COMPAT)
+    conf = tmp_path / "msmtprc"
+    conf.write_text("account default\nhost %s\nport %d\nauth scram-sha-256\nuser %s\n"
+                    "password %s\ntls on\ntls_starttls off\ntls_certcheck off\n"
+                    "from %s\n" % (srv.host, srv.port("submissions"), BOB, PW_COMPAT, BOB),
+                    encoding="utf-8")
+    conf.chmod(0o600)
+    msg = b"From: %s\r\nTo: %s\r\nSubject: saslprep\r\n\r\nhello\r\n" % (BOB.encode(), BOB.encode())
+    r = subprocess.run(["msmtp", "-d", "-C", str(conf), BOB], input=msg, capture_output=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert b"AUTH SCRAM-SHA-256" in r.stdout + r.stderr
+    assert "event=auth result=ok mech=scram-sha-256 " in srv.logs()

@@ -238,6 +238,24 @@ static void test_scram_rfc(void)
 	scram_keys_fake(HMAC_SHA256, "other@example.com", &f3);
 	CHECK(!memcmp(f1.salt, f2.salt, 16) && memcmp(f1.salt, f3.salt, 16) != 0);
 	CHECK(f1.iterations == 4096);
+
+	/* the keys are those of SASLprep(password) (RFC 5802 §2.2) */
+	struct scram_keys again;
+	CHECK(scram_keys_make("pa\xC2\xADss\xE2\x85\xA8w\xC3\xB6rd", sha1, sha256) == 0);
+	CHECK(scram_keys_parse(HMAC_SHA256, sha256, &back) == 0);
+	CHECK(scram_keys_derive(HMAC_SHA256, "passIXw\xC3\xB6rd", back.salt, back.salt_len,
+	                        back.iterations, &again) == 0 &&
+	      !memcmp(back.stored_key, again.stored_key, sizeof again.stored_key) &&
+	      !memcmp(back.server_key, again.server_key, sizeof again.server_key));
+	CHECK(scram_keys_make("cafe\xCC\x81", sha1, sha256) == 0); /* NFD */
+	CHECK(scram_keys_parse(HMAC_SHA1, sha1, &back) == 0);
+	CHECK(scram_keys_derive(HMAC_SHA1, "caf\xC3\xA9", back.salt, back.salt_len, back.iterations,
+	                        &again) == 0 &&
+	      !memcmp(back.stored_key, again.stored_key, sizeof again.stored_key));
+	/* a password SASLprep refuses gets no keys, and that is no error */
+	CHECK(scram_keys_make("tab\there", sha1, sha256) == 0 && !sha1[0] && !sha256[0]);
+	CHECK(scram_keys_make("\xC2\xAD", sha1, sha256) == 0 && !sha1[0] && !sha256[0]);
+	CHECK(scram_keys_make("a\xC8\xA1", sha1, sha256) == 0 && !sha1[0]); /* unassigned */
 }
 
 /* Start a SHA-1 exchange with the RFC nonces; returns the status of
@@ -281,6 +299,26 @@ static void test_scram_errors(void)
 	/* escaped names */
 	CHECK(first(&s, SASL_MECH_SCRAM_SHA1, NULL, "n,,n=a=2Cb=3Dc,r=abc") == SASL_CHALLENGE &&
 	      !strcmp(s.user, "a,b=c"));
+	sasl_clear(&s);
+	/* SASLprep'd names (RFC 5802 §5.1), as queries */
+	CHECK(first(&s, SASL_MECH_SCRAM_SHA1, NULL, "n,,n=I\xC2\xADX,r=abc") == SASL_CHALLENGE &&
+	      !strcmp(s.user, "IX"));
+	sasl_clear(&s);
+	CHECK(first(&s, SASL_MECH_SCRAM_SHA1, NULL, "n,,n=\xE2\x85\xA8\xC2\xA0x,r=abc") ==
+	          SASL_CHALLENGE &&
+	      !strcmp(s.user, "IX x"));
+	sasl_clear(&s);
+	CHECK(first(&s, SASL_MECH_SCRAM_SHA1, NULL, "n,a=I\xC2\xADX,n=IX,r=abc") == SASL_CHALLENGE);
+	sasl_clear(&s);
+	CHECK(first(&s, SASL_MECH_SCRAM_SHA1, NULL, "n,,n=a\x07,r=abc") == SASL_EPROTO);
+	sasl_clear(&s);
+	CHECK(first(&s, SASL_MECH_SCRAM_SHA1, NULL, "n,,n=\xC2\xAD,r=abc") == SASL_EPROTO);
+	sasl_clear(&s);
+	CHECK(first(&s, SASL_MECH_SCRAM_SHA1, NULL,
+	            "n,,n=\xD8\xA7"
+	            "1,r=abc") == SASL_EPROTO);
+	sasl_clear(&s);
+	CHECK(first(&s, SASL_MECH_SCRAM_SHA1, NULL, "n,,n=a\xC3,r=abc") == SASL_EPROTO);
 	sasl_clear(&s);
 	/* channel binding: no -PLUS without a binding; "y" is fine when none
 	 * is offered; p= with a plain mechanism is not */
