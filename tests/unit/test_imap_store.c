@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "store_jobs_testutil.h"
 
 static int64_t account, inbox, work;
 
@@ -53,23 +54,6 @@ static int deliver(struct store_tx *tx, void *arg)
 	struct store_delivery d = {
 	    .data = m, .len = strlen(m), .mail_from = "", .local = &r, .nlocal = 1};
 	return store_deliver(tx, &d);
-}
-
-static int fn_flags(struct store_tx *tx, void *arg)
-{
-	return store_flags_job(tx, arg);
-}
-static int fn_copy(struct store_tx *tx, void *arg)
-{
-	return store_copy_job(tx, arg);
-}
-static int fn_expunge(struct store_tx *tx, void *arg)
-{
-	return store_expunge_job(tx, arg);
-}
-static int fn_append(struct store_tx *tx, void *arg)
-{
-	return store_append_job(tx, arg);
 }
 
 /* The writer's idle work, run to the end: returns how many it indexed. */

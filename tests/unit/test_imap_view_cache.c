@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "store_jobs_testutil.h"
 
 static int64_t account, inbox, other;
 
@@ -73,22 +74,6 @@ static int deliver(struct store_tx *tx, void *arg)
 	struct store_delivery d = {
 	    .data = m, .len = strlen(m), .mail_from = "", .local = &r, .nlocal = 1};
 	return store_deliver(tx, &d);
-}
-static int fn_flags(struct store_tx *tx, void *arg)
-{
-	return store_flags_job(tx, arg);
-}
-static int fn_copy(struct store_tx *tx, void *arg)
-{
-	return store_copy_job(tx, arg);
-}
-static int fn_expunge(struct store_tx *tx, void *arg)
-{
-	return store_expunge_job(tx, arg);
-}
-static int fn_append(struct store_tx *tx, void *arg)
-{
-	return store_append_job(tx, arg);
 }
 
 /* What FLAGS would list: each word once, the first spelling met. */
