@@ -448,8 +448,10 @@ int serve_run(struct config *cfg)
 	 * own, a heap top trimmed past twice the biggest freed block) made
 	 * page faults most of its time (THREAD=REFERENCES ~4x faster without
 	 * them). on_trim_tick's malloc_trim() returns it all after a quiet
-	 * second, as before. */
-	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	 * second, as before. Not 32 MiB: a big APPEND's buffer (up to the
+	 * message size limit) is mapped of its own and unmapped when freed,
+	 * so concurrent APPENDs stay within the spool budget's bound. */
+	mallopt(M_MMAP_THRESHOLD, 16 << 20);
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 #endif
 	uv_unref((uv_handle_t *)&trim_timer);
