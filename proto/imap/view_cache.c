@@ -27,6 +27,7 @@
  * used evicted first; the one just returned stays even when alone over
  * the budget (it is dropped at the next call for another mailbox). */
 #include "proto/imap/view_cache.h"
+#include "proto/imap/seqset.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -231,19 +232,6 @@ static int append_entry(void *ud, const struct store_entry *e)
 	return 0;
 }
 
-static size_t find(const struct imap_view_cache *c, uint32_t uid)
-{
-	size_t lo = 0, hi = c->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 struct added {
 	uint32_t uid, kw;
 	uint8_t flags;
@@ -265,7 +253,7 @@ static int apply_entry(void *ud, const struct store_entry *e)
 	if (kw < 0)
 		return -ENOMEM;
 	uint8_t flags = (uint8_t)(e->flags & STORE_FLAG_ALL);
-	size_t i = find(c, e->uid);
+	size_t i = imap_uids_lower_bound(c->uids, c->n, e->uid);
 	if (i < c->n && c->uids[i] == e->uid) {
 		count_message(c, c->flags[i], c->kw[i], -1);
 		c->flags[i] = flags;
@@ -327,7 +315,7 @@ static void remove_expunged(struct imap_view_cache *c, const uint32_t *gone, siz
 {
 	if (!n)
 		return;
-	size_t w = find(c, gone[0]), k = 0;
+	size_t w = imap_uids_lower_bound(c->uids, c->n, gone[0]), k = 0;
 	for (size_t r = w; r < c->n; r++) {
 		uint32_t u = c->uids[r];
 		while (k < n && gone[k] < u)
