@@ -26,4 +26,8 @@ int cli_queue(const struct config *cfg, int argc, char **argv);
 int cli_token(const struct config *cfg, int argc, char **argv);
 /* `tern acme revoke DOMAIN`; cfg NULL prints its help. */
 int cli_acme(const struct config *cfg, int argc, char **argv);
+/* `tern backup|restore|verify ...` (cli_backup.c, cli_verify.c); cfg NULL
+ * prints the command's help. */
+int cli_backup(const struct config *cfg, const char *cmd, int argc, char **argv);
+int cli_verify(const struct config *cfg, int argc, char **argv);
 #endif

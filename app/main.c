@@ -224,6 +224,15 @@ int main(int argc, char **argv)
 		log_set_level(LOG_WARN);
 		return cli_dkim(&cfg, sub_argc, sub_argv);
 	}
+	if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0 ||
+	    strcmp(cmd, "verify") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_backup(NULL, cmd, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return strcmp(cmd, "verify") == 0 ? 2 : 1;
+		log_set_level(LOG_WARN);
+		return cli_backup(&cfg, cmd, sub_argc, sub_argv);
+	}
 	fprintf(stderr, "tern: unknown command '%s'\n\n%s", cmd, usage_main);
 	return 2;
 }
