@@ -311,6 +311,11 @@ static int check_name(void *ud, const char *name, const void *data, size_t len, 
 		        name);
 		return -EPROTO;
 	}
+	if (len > KEPT_FILE_MAX) {
+		fprintf(stderr, "tern restore: the backup's file %s is too large (%zu bytes)\n",
+		        name, len);
+		return -EPROTO;
+	}
 	struct restore_ctx *c = ud;
 	char path[4500];
 	snprintf(path, sizeof path, "%s/%s", c->data_dir, name);

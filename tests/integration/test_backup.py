@@ -272,6 +272,12 @@ def test_restore_refusals(box, tern_factory, tmp_path):
     r = w.cli("restore", evil)
     assert r.returncode == 1 and "outside acme/ and tls/" in r.stderr
     assert not os.path.exists(os.path.join(w.dir, "escape"))
+    big = str(tmp_path / "big.db")
+    shutil.copy(backup, big)
+    subprocess.run(["sqlite3", big, "INSERT INTO backup_files "
+                    "VALUES('tls/huge.crt', 384, zeroblob(2 * 1024 * 1024))"], check=True)
+    r = w.cli("restore", big)
+    assert r.returncode == 1 and "too large" in r.stderr
     assert not os.path.exists(os.path.join(w.data_dir, "tern.db"))
     # And the good one still restores there.
     assert w.cli("restore", backup).returncode == 0
