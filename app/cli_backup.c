@@ -77,6 +77,16 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
+/* Is path the store's own tern.db (the same file, by any name)? */
+static bool is_the_store(const struct config *cfg, const char *path)
+{
+	char db[4200];
+	snprintf(db, sizeof db, "%s/tern.db", cfg->data_dir);
+	struct stat a, b;
+	return stat(path, &a) == 0 && stat(db, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
 /* Parses [--force] FILE. 0, or 2 (usage error, printed). */
 static int parse_args(const char *cmd, int argc, char **argv, bool *force, const char **file)
 {
@@ -192,6 +202,10 @@ static int cmd_backup(const struct config *cfg, int argc, char **argv)
 	if (rc)
 		return rc;
 	struct stat sb;
+	if (is_the_store(cfg, file)) {
+		fprintf(stderr, "tern backup: %s is the store itself; name another file\n", file);
+		return 1;
+	}
 	if (stat(file, &sb) == 0) {
 		if (!S_ISREG(sb.st_mode)) {
 			fprintf(stderr, "tern backup: %s exists and is not a file\n", file);
@@ -394,6 +408,11 @@ static int cmd_restore(const struct config *cfg, int argc, char **argv)
 		return rc;
 	char err[1024];
 	struct store_backup_summary sum;
+	if (is_the_store(cfg, file)) {
+		fprintf(stderr, "tern restore: %s is the store of %s itself; nothing changed\n",
+		        file, cfg->data_dir);
+		return 1;
+	}
 	/* 1. The backup, before anything is touched. */
 	if (store_backup_check(file, &sum, err, sizeof err) < 0) {
 		fprintf(stderr, "tern restore: %s; nothing changed\n", err);

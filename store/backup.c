@@ -395,54 +395,43 @@ int store_backup_files(const char *path, store_backup_file_fn fn, void *ud, char
 	return rc;
 }
 
-/* Byte copy of from into a new file to (bounded memory: 64 KiB at a time). */
-static int copy_file(const char *from, const char *to, char *err, size_t errlen)
+/* Copies the database at from into a new file to with the backup API,
+ * not byte by byte: a copy of a store that has a -wal beside it then
+ * carries what the WAL holds too. */
+static int copy_db(const char *from, const char *to, char *err, size_t errlen)
 {
-	int in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", from, strerror(e));
-		return -e;
-	}
-	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (out < 0) {
+	int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "%s: %s", to, strerror(e));
-		close(in);
 		return -e;
 	}
-	static char buf[65536];
-	int rc = 0;
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			snprintf(err, errlen, "%s: %s", from, strerror(-rc));
-			break;
-		}
-		if (n == 0)
-			break;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = -errno;
-				snprintf(err, errlen, "%s: %s", to, strerror(-rc));
-				break;
-			}
-			off += w;
-		}
-		if (rc < 0)
-			break;
+	close(fd);
+	sqlite3 *src = NULL, *dst = NULL;
+	int rc = open_readonly(&src, from, err, errlen);
+	if (rc < 0)
+		return rc;
+	if ((rc = sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE, NULL)) != SQLITE_OK) {
+		rc = fail(dst, rc, err, errlen, to);
+		goto out;
 	}
-	close(in);
-	if (close(out) < 0 && rc == 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", to, strerror(-rc));
+	sqlite3_backup *bk = sqlite3_backup_init(dst, "main", src, "main");
+	if (!bk) {
+		rc = fail(dst, sqlite3_errcode(dst), err, errlen, to);
+		goto out;
 	}
+	while ((rc = sqlite3_backup_step(bk, 1024)) == SQLITE_OK)
+		;
+	int frc = sqlite3_backup_finish(bk);
+	if (rc != SQLITE_DONE || frc != SQLITE_OK) {
+		rc = fail(dst, rc != SQLITE_DONE ? rc : frc, err, errlen, to);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_close(src);
+	if (dst && sqlite3_close(dst) != SQLITE_OK && rc == 0)
+		rc = fail(dst, sqlite3_errcode(dst), err, errlen, to);
 	return rc;
 }
 
@@ -475,7 +464,7 @@ int store_restore_install(const char *path, const char *data_dir, char *err, siz
 	unlink(tmp);
 	snprintf(side, sizeof side, "%s-journal", tmp);
 	unlink(side);
-	int rc = copy_file(path, tmp, err, errlen);
+	int rc = copy_db(path, tmp, err, errlen);
 	if (rc == 0)
 		rc = strip_copy(tmp, err, errlen);
 	if (rc == 0 && (rc = fsync_path(tmp)) < 0)

@@ -74,7 +74,8 @@ int store_backup_files(const char *path, store_backup_file_fn fn, void *ud, char
                        size_t errlen);
 
 /* Installs the backup at path as <data_dir>/tern.db: copies it beside it
- * (tern.db.restore), drops the backup's own tables from the copy, fsyncs
+ * (tern.db.restore, with SQLite's backup API, so a -wal beside path is
+ * included), drops the backup's own tables from the copy, fsyncs
  * it, removes the old store's -wal and -shm, renames the copy over
  * tern.db and fsyncs the directory. The caller holds the exclusive lock
  * and has checked the backup. 0, or a negative errno (err). */

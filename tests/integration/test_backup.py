@@ -102,6 +102,13 @@ def test_backup_while_delivering_then_restore_elsewhere(box, tern_factory, tmp_p
     m.uid("STORE", "3", "+FLAGS", "(\\Seen)")
     m.logout()
 
+    # What ACME keeps in the data directory (acme/files.c): in the backup too.
+    acme = os.path.join(t.data_dir, "acme")
+    os.makedirs(os.path.join(acme, "not-a-file"))
+    with open(os.path.join(acme, "account.key"), "wb") as f:
+        f.write(b"-----BEGIN EC PRIVATE KEY-----\nnot really\n-----END EC PRIVATE KEY-----\n")
+    os.chmod(os.path.join(acme, "account.key"), 0o600)
+
     acked = []
     stop = threading.Event()
     errors = []
@@ -133,7 +140,7 @@ def test_backup_while_delivering_then_restore_elsewhere(box, tern_factory, tmp_p
     assert not errors, errors
     assert r.returncode == 0, r.stderr
     assert re.fullmatch(r"backup \S+: \d+ bytes, \d+ messages \(\d+ mailbox entries, "
-                        r"2 accounts\), 2 files, \d+\.\d seconds\n", r.stdout), r.stdout
+                        r"2 accounts\), 3 files, \d+\.\d seconds\n", r.stdout), r.stdout
     assert os.stat(backup).st_mode & 0o777 == 0o600
     assert not os.path.exists(backup + ".tmp")
     during = [n for n, at in acked if started < at < ended]
@@ -159,7 +166,11 @@ def test_backup_while_delivering_then_restore_elsewhere(box, tern_factory, tmp_p
     r = u.cli("restore", backup)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("restored %s into %s: " % (backup, u.data_dir)), r.stdout
-    assert "2 files" in r.stdout
+    assert "3 files" in r.stdout
+    key = os.path.join(u.data_dir, "acme", "account.key")
+    assert open(key, "rb").read().startswith(b"-----BEGIN EC PRIVATE KEY-----\nnot really")
+    assert os.stat(key).st_mode & 0o777 == 0o600
+    assert not os.path.exists(os.path.join(u.data_dir, "acme", "not-a-file"))
     assert open(os.path.join(u.data_dir, "tls", "selfsigned.crt"), "rb").read() == original_crt
     assert not os.path.exists(os.path.join(u.data_dir, "tern.db.restore"))
     db = sqlite3.connect(os.path.join(u.data_dir, "tern.db"))
@@ -202,6 +213,9 @@ def test_restore_refusals(box, tern_factory, tmp_path):
     open(str(tmp_path / "c.db.tmp"), "w").close()
     r = t.cli("backup", str(tmp_path / "c.db"))
     assert r.returncode == 1 and "c.db.tmp exists" in r.stderr
+    live = os.path.join(t.data_dir, "tern.db")
+    r = t.cli("backup", "--force", live)
+    assert r.returncode == 1 and "is the store itself" in r.stderr
     r = t.cli("backup")
     assert r.returncode == 2 and "which FILE" in r.stderr
     r = t.cli("backup", "--bogus", backup)
@@ -224,6 +238,8 @@ def test_restore_refusals(box, tern_factory, tmp_path):
     assert "tern.db already exists; add --force" in r.stderr
     r = u.cli("user", "list")
     assert "bob@example.test" in r.stdout
+    r = u.cli("restore", "--force", os.path.join(u.data_dir, "tern.db"))
+    assert r.returncode == 1 and "is the store of" in r.stderr
     r = u.cli("restore", "--force", backup)
     assert r.returncode == 0, r.stderr
     r = u.cli("user", "list")
@@ -375,3 +391,24 @@ def test_backup_needs_a_store(tern_factory, tmp_path):
     assert not os.path.exists(str(tmp_path / "x.db.tmp"))
     r = t.cli("verify")
     assert r.returncode == 2
+
+
+def test_restore_a_copy_of_tern_db_with_its_wal(box, tern_factory, tmp_path):
+    """A plain copy of a store killed mid-flight (tern.db and its -wal):
+    restore copies it through SQLite, so what only the WAL held comes too."""
+    t = box
+    send(t, 0, 20)
+    assert t.kill9() == -9
+    copy = str(tmp_path / "copy.db")
+    shutil.copy(os.path.join(t.data_dir, "tern.db"), copy)
+    if os.path.exists(os.path.join(t.data_dir, "tern.db-wal")):
+        shutil.copy(os.path.join(t.data_dir, "tern.db-wal"), copy + "-wal")
+    u = restore_target(tern_factory)
+    r = u.cli("restore", copy)
+    assert r.returncode == 0, r.stderr
+    assert "20 messages" in r.stdout, r.stdout
+    assert "0 files" in r.stdout
+    assert u.cli("verify").returncode == 0
+    u.start()
+    _, rows = read_mailbox(u)
+    assert message_ids(rows) == set(range(20))
