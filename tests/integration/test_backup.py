@@ -412,3 +412,23 @@ def test_restore_a_copy_of_tern_db_with_its_wal(box, tern_factory, tmp_path):
     u.start()
     _, rows = read_mailbox(u)
     assert message_ids(rows) == set(range(20))
+
+
+def test_store_refuses_to_open_while_a_restore_holds_the_lock(tern_factory):
+    """What tern restore holds while it replaces tern.db: an exclusive
+    flock on <data_dir>/tern.lock. Neither the server nor a command opens
+    the store meanwhile."""
+    import fcntl
+    t = tern_factory()
+    assert t.stop() == 0
+    with open(os.path.join(t.data_dir, "tern.lock"), "r+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        r = t.cli("user", "list")
+        assert r.returncode != 0
+        assert "tern restore is replacing the store" in r.stderr
+        t.start(wait=False)
+        assert t.proc.wait(timeout=15) != 0
+        assert "tern restore is replacing the store" in t.logs()
+        t.stop()
+    t.start()
+    assert t.cli("user", "list").returncode == 0
