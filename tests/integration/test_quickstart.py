@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import HOST, TERN_BIN, ssl_ctx
+from conftest import HOST, TERN_BIN, sanitizer_report, ssl_ctx
 
 ADDRESS = "you@example.org"
 # (name, protocol, tls) as quickstart writes them, by standard port.
@@ -31,7 +31,11 @@ def quickstart(*args, cwd=None, config=None, data_dir=None):
         cmd += ["--config", config]
     if data_dir:
         cmd += ["--data-dir", data_dir]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=cwd)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=cwd)
+    report = sanitizer_report(r.stderr)
+    if report:
+        pytest.fail("tern quickstart wrote a sanitizer report:\n" + report, pytrace=False)
+    return r
 
 
 def password_of(out):
