@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -403,7 +404,14 @@ static int settle_config(struct config *cfg, const char *path, const struct opti
 	char err[1024];
 	*wrote = false;
 	config_defaults(cfg);
-	if (!o->force && access(path, F_OK) == 0) {
+	struct stat st;
+	bool exists = stat(path, &st) == 0;
+	if (exists && !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "tern quickstart: %s is not a file; give --config a file name\n",
+		        path);
+		return 1;
+	}
+	if (!o->force && exists) {
 		if (config_load_file(cfg, path, err, sizeof err) < 0) {
 			fprintf(stderr,
 			        "tern quickstart: %s\n"

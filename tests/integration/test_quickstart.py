@@ -263,6 +263,8 @@ def test_existing_config_is_checked(tmp_path):
     config = os.path.join(d, "tern.toml")
     with open(config, "w") as f:
         f.write("[server]\nnonsense = 1\n")
+    r = quickstart(ADDRESS, cwd=d, config=d)
+    assert r.returncode == 1 and "is not a file" in r.stderr
     r = quickstart(ADDRESS, cwd=d, config=config)
     assert r.returncode == 1 and "is not a valid config" in r.stderr and "unknown key" in r.stderr
     with open(config) as f:
