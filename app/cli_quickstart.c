@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,77 +47,6 @@ static const char usage[] =
     "\n"
     "Run again, it keeps what exists and says so: the config unless --force\n"
     "(the old one is kept as FILE.bak), the password unless --reset-password.\n";
-
-#define PASSWORD_LEN 24
-
-/* A password from the CSPRNG: 24 characters of 55 that are not easily
- * confused (no 0/O, 1/l/I), about 138 bits. Rejection sampling: every
- * character is equally likely. */
-static int make_password(char out[PASSWORD_LEN + 1])
-{
-	static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-	const unsigned n = sizeof alphabet - 1, limit = 256 - 256 % n;
-	size_t have = 0;
-	while (have < PASSWORD_LEN) {
-		unsigned char raw[64];
-		if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
-			return -1;
-		for (size_t i = 0; i < sizeof raw && have < PASSWORD_LEN; i++)
-			if (raw[i] < limit)
-				out[have++] = alphabet[raw[i] % n];
-		explicit_bzero(raw, sizeof raw);
-	}
-	out[PASSWORD_LEN] = '\0';
-	return 0;
-}
-
-/* A host name: dot-separated labels of letters, digits and inner hyphens,
- * at least two of them, the last not all digits. */
-static bool valid_hostname(const char *s)
-{
-	size_t len = strlen(s), label = 0, labels = 1;
-	bool last_alpha = false;
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		char c = s[i];
-		if (c == '.' || c == '\0') {
-			if (label == 0 || s[i - 1] == '-')
-				return false;
-			if (c == '.') {
-				labels++;
-				label = 0;
-				last_alpha = false;
-			}
-			continue;
-		}
-		if (!isalnum((unsigned char)c) && !(c == '-' && label > 0))
-			return false;
-		if (++label > 63)
-			return false;
-		last_alpha |= isalpha((unsigned char)c) != 0;
-	}
-	return labels >= 2 && last_alpha;
-}
-
-/* user@domain with an RFC 5322 dot-atom local part; the domain is
- * lowercased in place. */
-static bool valid_address(char *addr, char **domain)
-{
-	char *at = strrchr(addr, '@');
-	if (!at || at == addr || at - addr > 64 || strlen(addr) >= STORE_ADDR_MAX)
-		return false;
-	for (char *p = addr; p < at; p++) {
-		unsigned char c = (unsigned char)*p;
-		bool dot_ok = c == '.' && p > addr && p + 1 < at && p[1] != '.';
-		if (!isalnum(c) && !strchr("!#$%&'*+/=?^_`{|}~-", c) && !dot_ok)
-			return false;
-	}
-	for (char *p = at + 1; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	*domain = at + 1;
-	return valid_hostname(at + 1);
-}
 
 struct options {
 	char *address;
@@ -279,7 +207,7 @@ static int setup_job(struct store_tx *tx, void *arg)
 
 /* Make what the transaction may need: the password's hash and SCRAM keys,
  * the DKIM keys. 0, or -1 (said). */
-static int prepare(struct setup *s, struct store_rd *rd, char password[PASSWORD_LEN + 1])
+static int prepare(struct setup *s, struct store_rd *rd, char password[QUICKSTART_PASSWORD_LEN + 1])
 {
 	static struct admin_dkim_key keys[2]; /* 5 KiB each: not on the stack */
 	char err[256];
@@ -290,7 +218,7 @@ static int prepare(struct setup *s, struct store_rd *rd, char password[PASSWORD_
 	}
 	if (have == 0 || s->reset_password) {
 		char hash[256];
-		if (make_password(password) < 0) {
+		if (quickstart_password(password) < 0) {
 			fprintf(stderr, "tern quickstart: no random numbers (getrandom)\n");
 			return -1;
 		}
@@ -458,7 +386,7 @@ int cli_quickstart(const char *config_path, int argc, char **argv)
 	if (parse(argc, argv, &o) < 0)
 		return 2;
 	char *domain;
-	if (!valid_address(o.address, &domain)) {
+	if (!quickstart_valid_address(o.address, &domain)) {
 		fprintf(stderr, "tern quickstart: '%s' is not an address like you@example.org\n",
 		        o.address);
 		return 2;
@@ -468,7 +396,7 @@ int cli_quickstart(const char *config_path, int argc, char **argv)
 	         o.hostname ? o.hostname : domain);
 	for (char *p = hostname; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	if (!valid_hostname(hostname)) {
+	if (!quickstart_valid_hostname(hostname)) {
 		fprintf(stderr, "tern quickstart: '%s' is not a host name like mail.example.org\n",
 		        hostname);
 		return 2;
@@ -520,7 +448,7 @@ int cli_quickstart(const char *config_path, int argc, char **argv)
 	struct setup s = {
 	    .domain = domain, .address = o.address, .reset_password = o.reset_password};
 	snprintf(s.postmaster, sizeof s.postmaster, "postmaster@%s", domain);
-	char password[PASSWORD_LEN + 1] = "";
+	char password[QUICKSTART_PASSWORD_LEN + 1] = "";
 	rc = prepare(&s, store_reader(st), password);
 	if (rc == 0) {
 		rc = store_exec(st, setup_job, &s);

@@ -38,4 +38,17 @@ int quickstart_write_file(const char *path, const char *text, bool backup, char 
  * are left for the kernel). 0, or -1 (too long, no cwd). */
 int quickstart_absolute(const char *path, char *out, size_t len);
 
+/* ---- names and the password (app/quickstart_names.c) ---- */
+
+#define QUICKSTART_PASSWORD_LEN 24
+
+/* A random password of QUICKSTART_PASSWORD_LEN characters from the
+ * kernel's CSPRNG. 0, or -1. */
+int quickstart_password(char out[QUICKSTART_PASSWORD_LEN + 1]);
+/* A host name of two or more labels, the last not numeric. */
+bool quickstart_valid_hostname(const char *s);
+/* user@domain, a dot-atom local part; lowercases the domain in place and
+ * points *domain at it. */
+bool quickstart_valid_address(char *addr, char **domain);
+
 #endif
