@@ -26,4 +26,8 @@ int cli_queue(const struct config *cfg, int argc, char **argv);
 int cli_token(const struct config *cfg, int argc, char **argv);
 /* `tern acme revoke DOMAIN`; cfg NULL prints its help. */
 int cli_acme(const struct config *cfg, int argc, char **argv);
+/* `tern export ...` and `tern import ...` (cli_export.c, cli_import.c);
+ * cfg NULL prints the command's help. */
+int cli_export(const struct config *cfg, int argc, char **argv);
+int cli_import(const struct config *cfg, int argc, char **argv);
 #endif
