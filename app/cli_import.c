@@ -318,11 +318,13 @@ static void uids_free(struct uid_entry *u, size_t n)
 /* Parses folder/dovecot-uidlist: header, and the entries sorted by base
  * name. 0, or -1 with the message printed (naming the file and line). */
 static int read_uidlist(const char *folder, struct uidlist_header *h, struct uid_entry **out,
-                        size_t *nout)
+                        size_t *nout, bool quiet)
 {
 	char path[4200];
 	snprintf(path, sizeof path, "%s/dovecot-uidlist", folder);
 	FILE *f = fopen(path, "r");
+	if (!f && quiet)
+		return -1;
 	if (!f) {
 		fprintf(stderr, "tern import: cannot read %s: %s%s\n", path, strerror(errno),
 		        errno == ENOENT ? " (not a Dovecot Maildir? use --format maildir)" : "");
@@ -334,13 +336,14 @@ static int read_uidlist(const char *folder, struct uidlist_header *h, struct uid
 	struct uid_entry *u = NULL;
 	int rc = 0;
 	uint32_t last = 0;
-	while ((len = getline(&line, &lcap, f)) >= 0) {
+	FILE *err = quiet ? fopen("/dev/null", "w") : stderr;
+	while (err && (len = getline(&line, &lcap, f)) >= 0) {
 		lineno++;
 		if (len && line[len - 1] == '\n')
 			line[--len] = '\0';
 		if (lineno == 1) {
 			if (uidlist_header_parse(line, (size_t)len, h) < 0) {
-				fprintf(stderr,
+				fprintf(err,
 				        "tern import: %s: line 1: not a dovecot-uidlist header "
 				        "(version 1 or 3 with V and N)\n",
 				        path);
@@ -351,7 +354,7 @@ static int read_uidlist(const char *folder, struct uidlist_header *h, struct uid
 		}
 		struct uidlist_entry e;
 		if (uidlist_line_parse(h->version, line, (size_t)len, &e) < 0 || e.uid <= last) {
-			fprintf(stderr, "tern import: %s: line %zu: %s\n", path, lineno,
+			fprintf(err, "tern import: %s: line %zu: %s\n", path, lineno,
 			        e.uid && e.uid <= last
 			            ? "UID not above the line before's"
 			            : "malformed (expected \"<uid> ... :<file name>\")");
@@ -375,15 +378,19 @@ static int read_uidlist(const char *folder, struct uidlist_header *h, struct uid
 		u[n++].uid = e.uid;
 	}
 	if (rc == 0 && lineno == 0) {
-		fprintf(stderr, "tern import: %s: empty\n", path);
+		fprintf(err, "tern import: %s: empty\n", path);
 		rc = -1;
 	}
 	if (rc == 0 && ferror(f)) {
-		fprintf(stderr, "tern import: cannot read %s: %s\n", path, strerror(errno));
+		fprintf(err, "tern import: cannot read %s: %s\n", path, strerror(errno));
 		rc = -1;
 	}
 	free(line);
 	fclose(f);
+	if (!err)
+		rc = -1;
+	else if (quiet)
+		fclose(err);
 	if (rc < 0) {
 		uids_free(u, n);
 		return -1;
@@ -487,14 +494,21 @@ static int import_maildir_folder(struct import *x, const struct source *src)
 	struct mfile *files = NULL;
 	char *kw[MAILDIR_MAX_KEYWORDS] = {0};
 	int rc = -1;
-	if (dovecot && read_uidlist(src->path, &h, &uids, &nuids) < 0)
-		return -1;
+	/* Maildir: the order of a uidlist when there is a good one, not its
+	 * UIDs; else the order of the times in the names. */
+	if (read_uidlist(src->path, &h, &uids, &nuids, !dovecot) < 0) {
+		if (dovecot)
+			return -1;
+		h = (struct uidlist_header){0};
+		uids = NULL;
+		nuids = 0;
+	}
 	if (list_files(src->path, &files, &nfiles) < 0)
 		goto out;
 	read_keywords(src->path, kw);
 	qsort(files, nfiles, sizeof *files, cmp_time);
 	uint32_t next = h.nextuid;
-	if (dovecot) {
+	if (nuids) {
 		for (size_t i = 0; i < nuids; i++)
 			if (uids[i].uid >= next)
 				next = uids[i].uid + 1;
@@ -510,7 +524,7 @@ static int import_maildir_folder(struct import *x, const struct source *src)
 		}
 		qsort(files, nfiles, sizeof *files, cmp_uid);
 		for (size_t i = 1; i < nfiles; i++) {
-			if (files[i].uid == files[i - 1].uid) {
+			if (dovecot && files[i].uid == files[i - 1].uid) {
 				fprintf(stderr,
 				        "tern import: %s/dovecot-uidlist: two files for UID %u "
 				        "(%s, %s)\n",
@@ -856,7 +870,7 @@ static int precheck_dovecot(struct import *x, const struct sources *s)
 		struct uidlist_header h;
 		struct uid_entry *u;
 		size_t n;
-		if (read_uidlist(s->v[i].path, &h, &u, &n) < 0) {
+		if (read_uidlist(s->v[i].path, &h, &u, &n, false) < 0) {
 			rc = -1;
 			continue;
 		}
