@@ -506,7 +506,8 @@ static int import_maildir_folder(struct import *x, const struct source *src)
 	if (list_files(src->path, &files, &nfiles) < 0)
 		goto out;
 	read_keywords(src->path, kw);
-	qsort(files, nfiles, sizeof *files, cmp_time);
+	if (nfiles)
+		qsort(files, nfiles, sizeof *files, cmp_time);
 	uint32_t next = h.nextuid;
 	if (nuids) {
 		for (size_t i = 0; i < nuids; i++)
@@ -522,7 +523,8 @@ static int import_maildir_folder(struct import *x, const struct source *src)
 			/* a file Dovecot has not seen yet gets the next UID */
 			files[i].uid = hit ? hit->uid : next++;
 		}
-		qsort(files, nfiles, sizeof *files, cmp_uid);
+		if (nfiles)
+			qsort(files, nfiles, sizeof *files, cmp_uid);
 		for (size_t i = 1; i < nfiles; i++) {
 			if (dovecot && files[i].uid == files[i - 1].uid) {
 				fprintf(stderr,
@@ -974,7 +976,8 @@ int cli_import(const struct config *cfg, int argc, char **argv)
 	x->account_id = acc.id;
 	if (find_sources(fmt, path, mailbox, &s) < 0)
 		goto out;
-	qsort(s.v, s.n, sizeof *s.v, cmp_source);
+	if (s.n)
+		qsort(s.v, s.n, sizeof *s.v, cmp_source);
 	for (size_t i = 1; i < s.n; i++) {
 		if (strcmp(s.v[i].name, s.v[i - 1].name) == 0 ||
 		    (strcasecmp(s.v[i].name, "INBOX") == 0 &&
