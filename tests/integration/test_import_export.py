@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from conftest import HOST, free_port, ssl_ctx, wait_port
+from conftest import HOST, free_port, sanitized_build, ssl_ctx, wait_port
 
 A = "alice@example.test"
 B = "bob@example.test"
@@ -483,3 +483,38 @@ def test_import_dovecot_keeps_uids(dovecot, tern_factory, tmp_path):
     # again into the same (now full) mailboxes: refused, nothing written
     r = t.cli("import", B, "--format", "dovecot", dv.maildir)
     assert r.returncode == 1 and "already has" in r.stderr and "nothing was imported" in r.stderr
+
+
+def peak_rss_kib(t, out, *args):
+    """Run a tern command under GNU time (whose own fork is small: the
+    peak of a child forked from pytest would count pytest's pages); its
+    peak RSS in KiB."""
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out, os.environ.get("TERN_BIN", "tern"),
+                        "--config", t.config_path, *args], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    return int(open(out).read().split()[-1])
+
+
+def test_export_memory_does_not_grow_with_messages(two, tmp_path):
+    """Export reads messages in slices: four 12 MB messages cost no more
+    peak memory than an empty account, but for the read connection's page
+    cache (32 MiB at most, store/connect.c) and 6 MiB: one message held
+    whole would take it past that."""
+    if sanitized_build():
+        pytest.skip("an ASan/TSan build: RSS says nothing of tern's own bound")
+    if not os.path.exists("/usr/bin/time"):
+        print("SKIPPED: test_import_export memory: /usr/bin/time (Debian: time) is missing")
+        pytest.skip("SKIPPED: /usr/bin/time (Debian: time) is missing")
+    t = two
+    m = login(t, A)
+    line = b"x" * 998 + b"\r\n"
+    big = b"Subject: big\r\n\r\n" + line * (12 * 1024 * 1024 // len(line))
+    for _ in range(4):
+        assert m.append("Archive", None, None, big)[0] == "OK"
+    m.logout()
+    for fmt in ("maildir", "mbox"):
+        rss = str(tmp_path / "rss")
+        base = peak_rss_kib(t, rss, "export", B, "--format", fmt, str(tmp_path / ("e-" + fmt)))
+        peak = peak_rss_kib(t, rss, "export", A, "--format", fmt, str(tmp_path / ("a-" + fmt)))
+        assert peak < base + (32 + 6) * 1024, (fmt, base, peak)
