@@ -47,6 +47,7 @@ static const char usage_export[] =
     "Writes the account's mailboxes (or only M) into DIR, which must not exist\n"
     "or be empty:\n"
     "  maildir  a Maildir++ tree as Dovecot keeps it: INBOX in DIR, A/B in DIR/.A.B\n"
+    "           (with --mailbox, M in DIR itself)\n"
     "           (modified UTF-7 names), flags in the file names, keywords in\n"
     "           dovecot-keywords, UIDs in dovecot-uidlist, the internal date as\n"
     "           the file's time; lines end in LF\n"
@@ -78,6 +79,7 @@ struct export
 {
 	struct store *st;
 	bool maildir;
+	bool single; /* --mailbox: a Maildir at DIR itself */
 	const char *dir;
 	struct cli_progress prog;
 	uint64_t done, bytes, skipped;
@@ -355,7 +357,7 @@ static int export_mailbox(struct export *x, const struct mbox_info *mb)
 	int r = 0;
 	x->fd = -1;
 	if (x->maildir) {
-		if (strcmp(mb->name, "INBOX") == 0) {
+		if (strcmp(mb->name, "INBOX") == 0 || x->single) {
 			snprintf(folder, sizeof folder, "%s", x->dir);
 		} else {
 			char enc[2048];
@@ -373,7 +375,7 @@ static int export_mailbox(struct export *x, const struct mbox_info *mb)
 			if ((r = make_dirs(path)) < 0)
 				return fail("cannot create", path, r);
 		}
-		if (strcmp(mb->name, "INBOX") != 0) {
+		if (strcmp(mb->name, "INBOX") != 0 && !x->single) {
 			snprintf(path, sizeof path, "%s/maildirfolder", folder);
 			int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 			if (fd >= 0)
@@ -523,6 +525,7 @@ int cli_export(const struct config *cfg, int argc, char **argv)
 		return 1;
 	x->maildir = strcmp(format, "maildir") == 0;
 	x->dir = dir;
+	x->single = mailbox != NULL;
 	char err[512];
 	if (store_open(&x->st, cfg->data_dir, NULL, err, sizeof err) < 0) {
 		fprintf(stderr, "tern: cannot open the store in %s: %s\n", cfg->data_dir, err);

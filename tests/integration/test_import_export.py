@@ -518,3 +518,22 @@ def test_export_memory_does_not_grow_with_messages(two, tmp_path):
         base = peak_rss_kib(t, rss, "export", B, "--format", fmt, str(tmp_path / ("e-" + fmt)))
         peak = peak_rss_kib(t, rss, "export", A, "--format", fmt, str(tmp_path / ("a-" + fmt)))
         assert peak < base + (32 + 6) * 1024, (fmt, base, peak)
+
+
+def test_one_mailbox(two, tmp_path):
+    """--mailbox: a Maildir export of one mailbox is that Maildir itself,
+    imported anywhere with --mailbox; an mbox one is one file, whose name
+    names the mailbox on import."""
+    t = two
+    fill(t)
+    md, mb = str(tmp_path / "md"), str(tmp_path / "mb")
+    r = run_ok(t, "export", A, "--mailbox", NESTED, "--format", "maildir", md)
+    assert "exported 2 messages" in r.stdout and os.path.isdir(os.path.join(md, "cur"))
+    run_ok(t, "import", B, "--format", "maildir", md, "--mailbox", "Kopie")
+    run_ok(t, "export", A, "--mailbox", "Sent", "--format", "mbox", mb)
+    run_ok(t, "import", B, "--format", "mbox", os.path.join(mb, "Sent.mbox"))
+    ma, mbx = login(t, A), login(t, B)
+    assert content(snapshot(ma, NESTED)) == content(snapshot(mbx, "Kopie"))
+    assert content(snapshot(ma, "Sent")) == content(snapshot(mbx, "Sent"))
+    ma.logout()
+    mbx.logout()
