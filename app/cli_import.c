@@ -440,8 +440,12 @@ static char *read_message(const char *path, size_t *len, int64_t *mtime)
 		return NULL;
 	}
 	struct stat sb;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > MESSAGE_MAX) {
-		err_at(path, !S_ISREG(sb.st_mode) ? "not a regular file" : "too big to import");
+	const char *problem = fstat(fd, &sb) < 0         ? "cannot be read"
+	                      : !S_ISREG(sb.st_mode)     ? "not a regular file"
+	                      : sb.st_size > MESSAGE_MAX ? "too big to import"
+	                                                 : NULL;
+	if (problem) {
+		err_at(path, problem);
 		close(fd);
 		return NULL;
 	}
@@ -761,6 +765,10 @@ static int find_maildirs(const char *root, const char *prefix, struct sources *s
 			break;
 		}
 		target(name, sizeof name, prefix, dec);
+		if (!good_name(name)) {
+			rc = err_at(path, "its name is not a mailbox name");
+			break;
+		}
 		rc = add_source(s, path, name, count_files(path));
 	}
 	closedir(d);
@@ -787,8 +795,8 @@ static int find_mboxes(const char *root, const char *rel, const char *prefix, st
 		snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name);
 		snprintf(full, sizeof full, "%s/%s", root, sub);
 		struct stat sb;
-		if (stat(full, &sb) < 0)
-			continue;
+		if (lstat(full, &sb) < 0)
+			continue; /* symbolic links are not followed: no loops */
 		if (S_ISDIR(sb.st_mode)) {
 			rc = find_mboxes(root, sub, prefix, s);
 			continue;
