@@ -24,8 +24,15 @@ int cli_admin(const struct config *cfg, const char *cmd, int argc, char **argv);
 int cli_queue(const struct config *cfg, int argc, char **argv);
 /* `tern token ...`; cfg NULL prints its help. */
 int cli_token(const struct config *cfg, int argc, char **argv);
+/* `tern quickstart ADDRESS ...`: config_path is --config or $TERN_CONFIG
+ * (NULL: DATA_DIR/tern.toml). */
+int cli_quickstart(const char *config_path, int argc, char **argv);
 /* `tern acme revoke DOMAIN`; cfg NULL prints its help. */
 int cli_acme(const struct config *cfg, int argc, char **argv);
+/* `tern backup|restore|verify ...` (cli_backup.c, cli_verify.c); cfg NULL
+ * prints the command's help. */
+int cli_backup(const struct config *cfg, const char *cmd, int argc, char **argv);
+int cli_verify(const struct config *cfg, int argc, char **argv);
 /* `tern export ...` and `tern import ...` (cli_export.c, cli_import.c);
  * cfg NULL prints the command's help. */
 int cli_export(const struct config *cfg, int argc, char **argv);
