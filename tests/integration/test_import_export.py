@@ -161,6 +161,8 @@ def test_round_trip(two, tmp_path, fmt):
     assert re.search(r"exported 7 messages \(\d+ bytes\) from \d+ mailboxes", r.stdout), r.stdout
     r = run_ok(t, "import", B, "--format", fmt, out)
     assert "imported 7 messages" in r.stdout, r.stdout
+    r = t.cli("verify")  # refcounts, UIDs against UIDNEXT, MODSEQs, UIDVALIDITY unique
+    assert r.returncode == 0, r.stdout + r.stderr
     ma, mb = login(t, A), login(t, B)
     for box in boxes:
         sa, sb = snapshot(ma, box), snapshot(mb, box)
@@ -468,6 +470,8 @@ def test_import_dovecot_keeps_uids(dovecot, tern_factory, tmp_path):
     t.add_user(B, PW)
     r = run_ok(t, "import", B, "--format", "dovecot", dv.maildir)
     assert "imported 7 messages" in r.stdout, r.stdout
+    r = t.cli("verify")
+    assert r.returncode == 0, r.stdout + r.stderr
     mb = login(t, B)
     for name, snap in want.items():
         tname = name.replace(sep, "/")
