@@ -33,4 +33,8 @@ int cli_acme(const struct config *cfg, int argc, char **argv);
  * prints the command's help. */
 int cli_backup(const struct config *cfg, const char *cmd, int argc, char **argv);
 int cli_verify(const struct config *cfg, int argc, char **argv);
+/* `tern export ...` and `tern import ...` (cli_export.c, cli_import.c);
+ * cfg NULL prints the command's help. */
+int cli_export(const struct config *cfg, int argc, char **argv);
+int cli_import(const struct config *cfg, int argc, char **argv);
 #endif

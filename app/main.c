@@ -39,6 +39,10 @@ static const char usage_main[] =
     "  token create|list|revoke  API tokens (the admin API: /api/admin/)\n"
     "  acme revoke DOMAIN        revoke an ACME certificate and delete it\n"
     "  dkim keygen|list|retire   DKIM keys per domain\n"
+    "  export ACCOUNT --format maildir|mbox DIR\n"
+    "                            write an account's mail as Maildir or mbox\n"
+    "  import ACCOUNT --format maildir|mbox|dovecot PATH\n"
+    "                            add mail from a Maildir, mbox or Dovecot Maildir\n"
     "  version                   print the version\n"
     "\n"
     "options:\n"
@@ -238,6 +242,16 @@ int main(int argc, char **argv)
 			return strcmp(cmd, "verify") == 0 ? 2 : 1;
 		log_set_level(LOG_WARN);
 		return cli_backup(&cfg, cmd, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "export") == 0 || strcmp(cmd, "import") == 0) {
+		int (*run)(const struct config *, int, char **) =
+		    cmd[0] == 'e' ? cli_export : cli_import;
+		if (wants_help(sub_argc, sub_argv))
+			return run(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		log_set_level(LOG_WARN);
+		return run(&cfg, sub_argc, sub_argv);
 	}
 	fprintf(stderr, "tern: unknown command '%s'\n\n%s", cmd, usage_main);
 	return 2;
