@@ -1,9 +1,12 @@
-/* test_dns_query: net/dns_query.c against a real DNS server: dnsmasq on 127.0.0.1 and a free port,
+/* test_dns_query: net/dns_query.c against a real DNS server, and SPF
+ * (mailauth/spf.c) through it: dnsmasq on 127.0.0.1 and a free port,
  * started here with TXT (several strings in one RR, several RRs), A, AAAA,
  * MX, PTR records, a name without the asked type (NODATA), a missing name
- * (NXDOMAIN) and a zone whose upstream is unreachable (temporary). Skipped, with one line,
+ * (NXDOMAIN) and a zone whose upstream is unreachable (temporary), then a
+ * few SPF checks answered by c-ares on the loop. Skipped, with one line,
  * when dnsmasq is not installed. */
 #include "check.h"
+#include "mailauth/spf.h"
 #include "net/dns.h"
 #include "net/dns_query.h"
 
@@ -23,9 +26,8 @@ static void test_pure(void)
 	CHECK(strcmp(rev, "1.2.0.192.in-addr.arpa") == 0, "%s", rev);
 	inet_pton(AF_INET6, "2001:db8::1", v6);
 	dns_reverse_name(AF_INET6, v6, rev, sizeof rev);
-	CHECK(strcmp(rev,
-	             "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa") ==
-	          0,
+	CHECK(strcmp(rev, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1."
+	                  "0.0.2.ip6.arpa") == 0,
 	      "%s", rev);
 	/* Bounded: records past the pool or DNS_Q_MAX_RRS are dropped. */
 	static struct dns_answer a;
@@ -136,12 +138,73 @@ static void test_queries(uv_loop_t *loop, struct dns_resolver *r)
 	CHECK(!c.done, "cancelled query called back");
 }
 
+struct spf_got {
+	bool done;
+	struct spf_outcome o;
+};
+
+static void on_spf(void *ud, const struct spf_outcome *o)
+{
+	struct spf_got *g = ud;
+	g->done = true;
+	g->o = *o;
+}
+
+static struct spf_outcome spf(uv_loop_t *loop, struct dns_resolver *r, const char *ip,
+                              const char *mail_from, const char *helo)
+{
+	struct spf_resolver res = spf_resolver_dns(r);
+	struct spf_request req = {.mail_from = mail_from, .helo = helo, .receiver = "mx.tern.test"};
+	spf_ip_parse(ip, &req.ip);
+	struct spf_got g = {0};
+	struct spf_check *c = spf_check_start(&res, &req, on_spf, &g);
+	while (c && !g.done && uv_run(loop, UV_RUN_ONCE))
+		;
+	CHECK(g.done, "spf %s %s finished", ip, mail_from);
+	return g.o;
+}
+
+static void test_spf(uv_loop_t *loop, struct dns_resolver *r)
+{
+	struct spf_outcome o = spf(loop, r, "127.0.0.20", "a@example.test", "h.test");
+	CHECK(o.result == SPF_PASS, "a: %s %s", spf_result_name(o.result), o.problem);
+	o = spf(loop, r, "127.0.0.30", "a@example.test", "h.test");
+	CHECK(o.result == SPF_PASS, "mx: %s %s", spf_result_name(o.result), o.problem);
+	o = spf(loop, r, "192.0.2.7", "a@example.test", "h.test");
+	CHECK(o.result == SPF_PASS, "ip4 in a split string: %s %s", spf_result_name(o.result),
+	      o.problem);
+	o = spf(loop, r, "127.0.0.99", "a@example.test", "h.test");
+	CHECK(o.result == SPF_PASS, "include+exists: %s %s", spf_result_name(o.result), o.problem);
+	o = spf(loop, r, "198.51.100.1", "a@example.test", "h.test");
+	CHECK(o.result == SPF_FAIL && strcmp(o.explanation, "198.51.100.1 may not send for a") == 0,
+	      "fail with exp: %s \"%s\"", spf_result_name(o.result), o.explanation);
+	o = spf(loop, r, "127.0.0.20", "", "ptr.test");
+	CHECK(o.result == SPF_PASS, "helo identity, ptr: %s %s", spf_result_name(o.result),
+	      o.problem);
+	o = spf(loop, r, "127.0.0.20", "a@missing.test", "h.test");
+	CHECK(o.result == SPF_NONE, "none: %s", spf_result_name(o.result));
+	o = spf(loop, r, "127.0.0.20", "a@x.fail.test", "h.test");
+	CHECK(o.result == SPF_TEMPERROR, "temperror: %s", spf_result_name(o.result));
+
+	/* Cancelled while its queries are in flight: no callback. */
+	struct spf_resolver res = spf_resolver_dns(r);
+	struct spf_request req = {.mail_from = "a@example.test", .helo = "h.test"};
+	spf_ip_parse("198.51.100.1", &req.ip);
+	struct spf_got g = {0};
+	struct spf_check *c = spf_check_start(&res, &req, on_spf, &g);
+	CHECK(c != NULL, "in flight");
+	spf_check_cancel(c);
+	spf(loop, r, "127.0.0.20", "a@example.test", "h.test");
+	CHECK(!g.done, "cancelled check called back");
+}
+
 int main(void)
 {
 	test_pure();
 	const char *dnsmasq = "/usr/sbin/dnsmasq";
 	if (access(dnsmasq, X_OK) != 0) {
-		printf("SKIPPED: test_dns_query: live queries: /usr/sbin/dnsmasq not installed\n");
+		printf("SKIPPED: test_dns_query: live queries: /usr/sbin/dnsmasq not "
+		       "installed\n");
 		return check_report("test_dns_query");
 	}
 	int port = free_udp_tcp_port();
@@ -176,6 +239,7 @@ int main(void)
 	CHECK(dns_resolver_new(&r, &loop, servers, 1000, err, sizeof err) == 0, "%s", err);
 	if (r) {
 		test_queries(&loop, r);
+		test_spf(&loop, r);
 		/* Freeing with a query in flight: no callback. */
 		struct qres d = {0};
 		dns_query(r, "multi.test", DNS_Q_TXT, on_answer, &d);
