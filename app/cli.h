@@ -24,6 +24,8 @@ int cli_admin(const struct config *cfg, const char *cmd, int argc, char **argv);
 int cli_queue(const struct config *cfg, int argc, char **argv);
 /* `tern token ...`; cfg NULL prints its help. */
 int cli_token(const struct config *cfg, int argc, char **argv);
+/* `tern spf check IP MAIL_FROM HELO`; cfg NULL prints its help. */
+int cli_spf(const struct config *cfg, int argc, char **argv);
 /* `tern acme revoke DOMAIN`; cfg NULL prints its help. */
 int cli_acme(const struct config *cfg, int argc, char **argv);
 #endif
