@@ -27,6 +27,8 @@ int cli_token(const struct config *cfg, int argc, char **argv);
 /* `tern quickstart ADDRESS ...`: config_path is --config or $TERN_CONFIG
  * (NULL: DATA_DIR/tern.toml). */
 int cli_quickstart(const char *config_path, int argc, char **argv);
+/* `tern spf check IP MAIL_FROM HELO`; cfg NULL prints its help. */
+int cli_spf(const struct config *cfg, int argc, char **argv);
 /* `tern acme revoke DOMAIN`; cfg NULL prints its help. */
 int cli_acme(const struct config *cfg, int argc, char **argv);
 /* `tern backup|restore|verify ...` (cli_backup.c, cli_verify.c); cfg NULL

@@ -43,6 +43,7 @@ static const char usage_main[] =
     "                            write an account's mail as Maildir or mbox\n"
     "  import ACCOUNT --format maildir|mbox|dovecot PATH\n"
     "                            add mail from a Maildir, mbox or Dovecot Maildir\n"
+    "  spf check IP FROM HELO    evaluate SPF for a client, as the mx listener would\n"
     "  version                   print the version\n"
     "\n"
     "options:\n"
@@ -252,6 +253,14 @@ int main(int argc, char **argv)
 			return 1;
 		log_set_level(LOG_WARN);
 		return run(&cfg, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "spf") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_spf(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		log_set_level(LOG_WARN);
+		return cli_spf(&cfg, sub_argc, sub_argv);
 	}
 	fprintf(stderr, "tern: unknown command '%s'\n\n%s", cmd, usage_main);
 	return 2;

@@ -18,6 +18,7 @@
  * some; the pragmas keep -Werror builds working there.
  */
 #include "net/dns.h"
+#include "net/dns_internal.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 
@@ -277,6 +278,21 @@ void dns_resolver_free(struct dns_resolver **rp)
 	}
 	uv_timer_stop(&r->timer);
 	uv_close((uv_handle_t *)&r->timer, on_resolver_handle_closed);
+}
+
+ares_channel dns_resolver_channel(struct dns_resolver *r)
+{
+	return r->channel;
+}
+
+bool dns_resolver_closing(const struct dns_resolver *r)
+{
+	return r->destroying;
+}
+
+void dns_resolver_kick(struct dns_resolver *r)
+{
+	resched(r);
 }
 
 /* ---- requests ---- */
