@@ -20,14 +20,12 @@ static void split_fields(struct dkim_msg *m)
 	for (const char *p = s; p < end; p++)
 		if ((p == s || p[-1] == '\n') && *p != ' ' && *p != '\t')
 			n++;
-	if (n > DKIM_FIELDS_MAX) {
-		m->error = "too many header fields";
-		return;
-	}
-	if (n == 0)
-		return;
 	if (s[0] == ' ' || s[0] == '\t') {
 		m->error = "invalid header: bad continuation";
+		return;
+	}
+	if (n > DKIM_FIELDS_MAX) {
+		m->error = "too many header fields";
 		return;
 	}
 	m->field = calloc(n, sizeof *m->field);
