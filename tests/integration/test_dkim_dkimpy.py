@@ -7,6 +7,7 @@ algorithms, every canonicalization; a tampered body or signed header
 fails, an added unsigned header passes, an added over-signed header fails.
 The keys are dkimpy's own test keys, from $TERN_SHARED/testdata/dkim.
 """
+import base64
 import os
 import subprocess
 
@@ -124,3 +125,23 @@ def test_dual_signature(tmp_path):
     assert len(lines) == 2 and all(line.startswith("pass") for line in lines), lines
     # dkimpy checks the first signature (the Ed25519 one) with the record for its key type
     assert dkim.verify(both, dnsfunc=lambda name, timeout=5: record("ed25519-sha256"))
+
+
+def test_short_rsa_key_refused(tmp_path):
+    """RFC 8301: a signature by an RSA key under 1024 bits is not valid,
+    though dkimpy makes one and the signature itself is good."""
+    need_vectors()
+    key = tmp_path / "rsa512.pem"
+    subprocess.run(["openssl", "genrsa", "-traditional", "-out", str(key), "512"], check=True,
+                   capture_output=True)
+    der = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+                         check=True, capture_output=True).stdout
+    rec = b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
+    signed = dkim.sign(MESSAGE, b"test", b"example.com", key.read_bytes(),
+                       include_headers=[b"from", b"to", b"subject"])
+    signed += MESSAGE
+    dns = tmp_path / "short.dns"
+    dns.write_bytes(b"test._domainkey.example.com: " + rec + b"\n")
+    out = subprocess.run([TOOL, "verify", "--dns", str(dns)], input=signed, capture_output=True)
+    lines = out.stdout.decode().splitlines()
+    assert lines and lines[0].startswith("permerror") and "1024" in lines[0], lines
