@@ -68,6 +68,10 @@ struct dkim_sig_result {
 
 struct dkim_verify;
 
+/* now: unix seconds, for x=. max_sigs: how many DKIM-Signature fields
+ * (from the top) to check; 0 or more than DKIM_VERIFY_MAX_SIGS means
+ * DKIM_VERIFY_MAX_SIGS. NULL when out of memory. A signature whose key was
+ * never given stays DKIM_PENDING ("none"). */
 struct dkim_verify *dkim_verify_new(int64_t now, size_t max_sigs);
 void dkim_verify_free(struct dkim_verify **v);
 void dkim_verify_feed(struct dkim_verify *v, const void *data, size_t len);
