@@ -132,8 +132,9 @@ static struct dkim_verify *verify_file(const char *msgpath, const char *dnspath,
 	size_t len = 0;
 	char *msg = dnsfile_slurp(p, &len);
 	struct dnsfile d = {0};
-	if (dnspath) {
-		snprintf(p, sizeof p, "%s/%s", vec, dnspath);
+	if (dnspath) { /* under vec, or absolute */
+		snprintf(p, sizeof p, "%s%s%s", dnspath[0] == '/' ? "" : vec,
+		         dnspath[0] == '/' ? "" : "/", dnspath);
 		dnsfile_load(&d, p);
 	}
 	struct dkim_verify *v = dkim_verify_new(now, max);
@@ -274,7 +275,7 @@ static char *file_line(const char *rel)
 	char p[700];
 	snprintf(p, sizeof p, "%s/%s", vec, rel);
 	char *s = dnsfile_slurp(p, NULL);
-	return s ? dnsfile_trim(s) == s ? s : s : NULL;
+	return s;
 }
 
 static void test_dkimpy_vectors(void)
@@ -294,11 +295,8 @@ static void test_dkimpy_vectors(void)
 	write_dns(dns, lines, 2);
 	free(rsa);
 	free(ed);
-	/* verify_file wants paths under vec: use absolute ones through ../ */
-	char rel[700];
-	snprintf(rel, sizeof rel, "../../../../../../../../..%s", dns);
-	expect("dkimpy/rfc6376.signed.msg", rel, 2, DKIM_PASS, "RFC 8463 App. A (simple/simple)");
-	expect("mimekit/rfc8463-example.msg", rel, 2, DKIM_PASS, "MimeKit RFC 8463 example");
+	expect("dkimpy/rfc6376.signed.msg", dns, 2, DKIM_PASS, "RFC 8463 App. A (simple/simple)");
+	expect("mimekit/rfc8463-example.msg", dns, 2, DKIM_PASS, "MimeKit RFC 8463 example");
 	expect("dkimpy/ed25519test2.msg", "dkimpy/eximtest.dns", 1, DKIM_PASS, "Exim ed25519");
 	expect("dkimpy/test2.message", "dkimpy/gmail-20120113.dns.txt", 1, DKIM_PASS,
 	       "Gmail degenerate folding");
@@ -311,11 +309,10 @@ static void test_dkimpy_vectors(void)
 		snprintf(dns, sizeof dns, "%s/gmail.dns", tmp);
 		const char *l[] = {p};
 		write_dns(dns, l, 1);
-		snprintf(rel, sizeof rel, "../../../../../../../../..%s", dns);
-		expect("mimekit/gmail.msg", rel, 1, DKIM_PASS, "MimeKit gmail");
-		expect("mimekit/related.msg", rel, 1, DKIM_PASS,
+		expect("mimekit/gmail.msg", dns, 1, DKIM_PASS, "MimeKit gmail");
+		expect("mimekit/related.msg", dns, 1, DKIM_PASS,
 		       "MimeKit 214 KB multipart/related");
-		expect("mimekit/multipart-no-end-boundary.msg", rel, 1, DKIM_PASS,
+		expect("mimekit/multipart-no-end-boundary.msg", dns, 1, DKIM_PASS,
 		       "MimeKit no end boundary");
 		free(pub);
 	}
