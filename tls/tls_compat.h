@@ -39,6 +39,11 @@ static inline int tc_pk_check_pair(const mbedtls_pk_context *pub, const mbedtls_
 {
 	return mbedtls_pk_check_pair(pub, prv, mbedtls_ctr_drbg_random, drbg);
 }
+static inline int tc_pk_parse_key(mbedtls_pk_context *pk, const unsigned char *key, size_t len,
+                                  mbedtls_ctr_drbg_context *drbg)
+{
+	return mbedtls_pk_parse_key(pk, key, len, NULL, 0, mbedtls_ctr_drbg_random, drbg);
+}
 static inline int tc_sha256(const unsigned char *in, size_t len, unsigned char out[32])
 {
 	return mbedtls_sha256(in, len, out, 0);
@@ -81,6 +86,12 @@ static inline int tc_pk_check_pair(const mbedtls_pk_context *pub, const mbedtls_
 {
 	(void)drbg;
 	return mbedtls_pk_check_pair(pub, prv);
+}
+static inline int tc_pk_parse_key(mbedtls_pk_context *pk, const unsigned char *key, size_t len,
+                                  mbedtls_ctr_drbg_context *drbg)
+{
+	(void)drbg;
+	return mbedtls_pk_parse_key(pk, key, len, NULL, 0);
 }
 static inline int tc_sha256(const unsigned char *in, size_t len, unsigned char out[32])
 {
