@@ -26,4 +26,7 @@ int cli_queue(const struct config *cfg, int argc, char **argv);
 int cli_token(const struct config *cfg, int argc, char **argv);
 /* `tern acme revoke DOMAIN`; cfg NULL prints its help. */
 int cli_acme(const struct config *cfg, int argc, char **argv);
+/* `tern health`: 0 when the running server answers, else 1; cfg NULL
+ * prints its help. */
+int cli_health(const struct config *cfg, int argc, char **argv);
 #endif
