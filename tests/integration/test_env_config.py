@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import TERN_BIN, free_ports, ssl_ctx, wait_port
+from conftest import TERN_BIN, free_ports, sanitizer_report, ssl_ctx, wait_port
 
 HOST = "127.0.0.1"
 
@@ -27,8 +27,13 @@ def clean_env(**tern_vars):
 
 
 def run(args, env, cwd=None, timeout=30):
-    return subprocess.run([TERN_BIN, *args], env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+    r = subprocess.run([TERN_BIN, *args], env=env, cwd=cwd, capture_output=True, text=True,
+                       timeout=timeout)
+    report = sanitizer_report(r.stderr)
+    if report:
+        pytest.fail("tern %s wrote a sanitizer report:\n%s" % (" ".join(args), report),
+                    pytrace=False)
+    return r
 
 
 class EnvServer:
@@ -60,7 +65,11 @@ class EnvServer:
         return self.proc.returncode if self.proc else None
 
     def log(self):
-        return self.log_path.read_text(errors="replace")
+        text = self.log_path.read_text(errors="replace")
+        report = sanitizer_report(text)
+        if report:
+            pytest.fail("tern serve wrote a sanitizer report:\n%s" % report, pytrace=False)
+        return text
 
 
 @pytest.fixture
@@ -68,6 +77,8 @@ def env_server(tmp_path):
     s = EnvServer(tmp_path)
     yield s
     s.stop()
+    if s.log_path.exists():
+        s.log()  # fails the test on a sanitizer report
 
 
 def test_env_sets_listeners_domain_hostname_data_dir(env_server, tmp_path):
