@@ -205,6 +205,7 @@ struct admin_dns_site {
 	const char *mta_sts_mode; /* "none", "testing", "enforce"; NULL or "" = off */
 	const char *mta_sts_mx;   /* "" = hostname */
 	int64_t mta_sts_max_age;
+	int https_port; /* the first HTTPS listener's (autodiscover's SRV); 0 = none */
 };
 
 struct admin_dns_record {
@@ -215,7 +216,8 @@ struct admin_dns_record {
 
 /* The records a local domain should publish: MX, SPF, one DKIM TXT per
  * live key, DMARC, MTA-STS (when a policy is served), TLS-RPT, the
- * autoconfig CNAME and RFC 6186/8314 SRV records for the listeners.
+ * autoconfig and autodiscover CNAMEs, RFC 6186/8314 SRV records for the
+ * listeners and Outlook's _autodiscover._tcp SRV (with an HTTPS listener).
  * 0, -ENOENT (not a local domain), a store error, or cb's non-zero. */
 int admin_dns_records(struct store_rd *rd, const char *domain, const struct admin_dns_site *site,
                       int (*cb)(void *ud, const struct admin_dns_record *r), void *ud);

@@ -12,6 +12,10 @@
  *   exactly when the policy does (RFC 8461 §3.1).
  * - SRV records (RFC 6186, RFC 8314 §5.1) only for the services a listener
  *   offers, the first listener of each name winning.
+ * - autoconfig and autodiscover CNAMEs to the host, where Thunderbird and
+ *   Outlook look first; autodiscover over HTTPS needs a certificate for
+ *   that name, so Outlook's _autodiscover._tcp SRV (pointing at the host's
+ *   own name and HTTPS port) comes too when there is an HTTPS listener.
  * Host names in values end with a dot, as in a zone file. */
 #include "admin/admin.h"
 
@@ -125,6 +129,12 @@ int admin_dns_records(struct store_rd *rd, const char *domain, const struct admi
 	}
 	RECORD("TXT", "_smtp._tls.%s", domain, "v=TLSRPTv1; rua=mailto:postmaster@%s", domain);
 	RECORD("CNAME", "autoconfig.%s", domain, "%s.", host);
+	RECORD("CNAME", "autodiscover.%s", domain, "%s.", host);
+	if ((rc = srv_records(&e, domain, site)) != 0)
+		return rc;
+	if (site->https_port > 0)
+		RECORD("SRV", "_autodiscover._tcp.%s", domain, "0 1 %d %s.", site->https_port,
+		       host);
 #undef RECORD
-	return srv_records(&e, domain, site);
+	return 0;
 }

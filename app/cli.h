@@ -24,9 +24,16 @@ int cli_admin(const struct config *cfg, const char *cmd, int argc, char **argv);
 int cli_queue(const struct config *cfg, int argc, char **argv);
 /* `tern token ...`; cfg NULL prints its help. */
 int cli_token(const struct config *cfg, int argc, char **argv);
+/* `tern quickstart ADDRESS ...`: config_path is --config or $TERN_CONFIG
+ * (NULL: DATA_DIR/tern.toml). */
+int cli_quickstart(const char *config_path, int argc, char **argv);
 /* `tern acme revoke DOMAIN`; cfg NULL prints its help. */
 int cli_acme(const struct config *cfg, int argc, char **argv);
 /* `tern health`: 0 when the running server answers, else 1; cfg NULL
  * prints its help. */
 int cli_health(const struct config *cfg, int argc, char **argv);
+/* `tern backup|restore|verify ...` (cli_backup.c, cli_verify.c); cfg NULL
+ * prints the command's help. */
+int cli_backup(const struct config *cfg, const char *cmd, int argc, char **argv);
+int cli_verify(const struct config *cfg, int argc, char **argv);
 #endif

@@ -133,7 +133,8 @@ static const char usage_domain[] =
     "usage: tern domain add NAME | list | del NAME | dns NAME\n\n"
     "Domains tern accepts mail for. Deleting a domain that still\n"
     "has accounts is refused. dns prints the records to publish for NAME\n"
-    "(MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, autoconfig, SRV) as zone-file lines.\n";
+    "(A/AAAA hint, MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, autoconfig and\n"
+    "autodiscover, SRV) as zone-file lines.\n";
 static const char usage_user[] =
     "usage: tern user add ADDRESS [--password-stdin]\n"
     "       tern user passwd ADDRESS [--password-stdin]\n"

@@ -1,7 +1,7 @@
 /* main: the `tern` command line.
  *
- *   tern serve | check-config | domain | user | alias | queue | token | acme | dkim |
- *   version
+ *   tern quickstart | serve | check-config | domain | user | alias | queue | token |
+ *   acme | dkim | version
  *
  * Admin commands open the same SQLite store as the running server (WAL lets
  * both work at once) and write through store_exec(). Passwords come from a
@@ -28,6 +28,7 @@ static const char usage_main[] =
     "usage: tern [--config FILE] COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
+    "  quickstart ADDRESS        set up: config, domain, account, DKIM, DNS records\n"
     "  serve                     run the server (SMTP, submission, POP3, IMAP)\n"
     "  check-config              load and check the configuration, then exit\n"
     "  domain add|list|del|dns   manage the domains tern receives mail for\n"
@@ -167,6 +168,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	if (strcmp(cmd, "quickstart") == 0) { /* writes the config it may find missing */
+		log_set_level(LOG_WARN);
+		return cli_quickstart(config_path, sub_argc, sub_argv);
+	}
+
 	struct config cfg;
 	if (strcmp(cmd, "serve") == 0) {
 		if (wants_help(sub_argc, sub_argv)) {
@@ -247,6 +253,15 @@ int main(int argc, char **argv)
 		if (load_config(config_path, &cfg) < 0)
 			return 1;
 		return cli_health(&cfg, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0 ||
+	    strcmp(cmd, "verify") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_backup(NULL, cmd, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return strcmp(cmd, "verify") == 0 ? 2 : 1;
+		log_set_level(LOG_WARN);
+		return cli_backup(&cfg, cmd, sub_argc, sub_argv);
 	}
 	fprintf(stderr, "tern: unknown command '%s'\n\n%s", cmd, usage_main);
 	return 2;

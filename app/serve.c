@@ -17,7 +17,10 @@
  *      IMAP BYE, POP3 -ERR) through conn_shutdown_all(), the loop stops,
  *      and the store writer drains its queue before the process exits.
  * A second signal skips the grace period. SIGHUP reloads certificates;
- * sessions already running keep their TLS state. Certificates from ACME
+ * sessions already running keep their TLS state. A service manager that
+ * set $NOTIFY_SOCKET hears READY=1 once every listener is bound,
+ * RELOADING=1 then READY=1 around a SIGHUP, STOPPING=1 at step 1
+ * (lib/sd_notify.h). Certificates from ACME
  * (acme/) come first in the TLS server's list; when acme/ stores a new
  * one, the list is handed to the TLS server again (tls_server_set_certs),
  * which swaps it in the same way. */
@@ -42,6 +45,7 @@
 #include "net/listener.h"
 #include "lib/metrics.h"
 #include "lib/log.h"
+#include "lib/sd_notify.h"
 #include "relay/scheduler.h"
 #include "proto/imap/index.h"
 #include "store/accounts.h"
@@ -100,6 +104,8 @@ static void begin_shutdown(const char *why)
 		return;
 	}
 	the_server.env.stopping = true;
+	sd_notify_sendf("STOPPING=1\nSTATUS=stopping (%s): %zu sessions, grace %llds", why,
+	                conn_live_count(), (long long)the_server.cfg->shutdown_grace);
 	log_info("event=shutdown reason=%s sessions=%zu grace=%llds", why, conn_live_count(),
 	         (long long)the_server.cfg->shutdown_grace);
 	listeners_stop();
@@ -110,28 +116,35 @@ static void begin_shutdown(const char *why)
 
 static size_t cert_specs(const struct config *cfg, struct tls_cert_spec *specs);
 
+/* SIGHUP: the certificates again (and ACME's that are gone). */
+static void reload_tls(void)
+{
+	char err[512];
+	/* ACME files gone (tern acme revoke): stop serving them and
+	 * order anew; the rest is re-read as usual. */
+	struct tls_cert_spec specs[CONFIG_MAX_CERTS + CONFIG_MAX_ACME];
+	size_t gone = acme_recheck();
+	size_t n = gone ? cert_specs(the_server.cfg, specs) : 0;
+	if (gone && n == 0) {
+		/* nothing else to serve: the old one stays until the new
+		 * one is installed */
+		log_warn("event=tls_reload_skipped reason=acme_certificate_gone "
+		         "note=old_certificates_kept_until_reordered");
+		return;
+	}
+	if (n > 0 ? tls_server_set_certs(the_server.tls, specs, n, err, sizeof err) < 0
+	          : tls_server_reload(the_server.tls, err, sizeof err) < 0)
+		log_error("event=tls_reload_failed err=\"%s\" note=old_certificates_kept", err);
+	else
+		log_info("event=tls_reloaded");
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	if (signum == SIGHUP) {
-		char err[512];
-		/* ACME files gone (tern acme revoke): stop serving them and
-		 * order anew; the rest is re-read as usual. */
-		struct tls_cert_spec specs[CONFIG_MAX_CERTS + CONFIG_MAX_ACME];
-		size_t gone = acme_recheck();
-		size_t n = gone ? cert_specs(the_server.cfg, specs) : 0;
-		if (gone && n == 0) {
-			/* nothing else to serve: the old one stays until the new
-			 * one is installed */
-			log_warn("event=tls_reload_skipped reason=acme_certificate_gone "
-			         "note=old_certificates_kept_until_reordered");
-			return;
-		}
-		if (n > 0 ? tls_server_set_certs(the_server.tls, specs, n, err, sizeof err) < 0
-		          : tls_server_reload(the_server.tls, err, sizeof err) < 0)
-			log_error("event=tls_reload_failed err=\"%s\" note=old_certificates_kept",
-			          err);
-		else
-			log_info("event=tls_reloaded");
+		sd_notify_reloading("reloading certificates");
+		reload_tls();
+		sd_notify_sendf("READY=1\nSTATUS=%s", "serving (reloaded)");
 		return;
 	}
 	begin_shutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -498,6 +511,10 @@ int serve_run(struct config *cfg)
 
 	log_info("event=ready version=%s data_dir=%s domain=%s listeners=%zu", TERN_VERSION,
 	         cfg->data_dir, cfg->domain, cfg->nlisten);
+	/* Every listener is bound and the store open: a service manager
+	 * ($NOTIFY_SOCKET, Type=notify) may send clients now. */
+	sd_notify_sendf("READY=1\nSTATUS=serving: %zu listeners, domain %s", cfg->nlisten,
+	                cfg->domain);
 	uv_prepare_init(srv->loop, &log_flusher);
 	uv_prepare_start(&log_flusher, on_loop_idle_soon);
 	uv_unref((uv_handle_t *)&log_flusher);

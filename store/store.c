@@ -52,6 +52,7 @@
  * processes (the CLI while the server runs) are serialised by SQLite's own
  * locking with busy_timeout.
  */
+#include "store/backup.h"
 #include "store/store.h"
 #include "store/store_int.h"
 #include "lib/log.h"
@@ -155,6 +156,17 @@ int store_open(struct store **out, const char *dir, uv_loop_t *loop, char *err, 
 		return -ENAMETOOLONG;
 	}
 	s->loop = loop;
+	/* Held shared by every process that has the store open; `tern
+	 * restore` takes it exclusively before it replaces tern.db. */
+	s->lock_fd = store_lock_dir(dir, false);
+	if (s->lock_fd == -EWOULDBLOCK) {
+		snprintf(err, errlen,
+		         "%s: tern restore is replacing the store; try again when it ends", dir);
+		free(s);
+		return -EBUSY;
+	}
+	if (s->lock_fd < 0)
+		log_warn("store event=no_lock_file dir=%s err=\"%s\"", dir, strerror(-s->lock_fd));
 	uv_mutex_init(&s->mu);
 	uv_mutex_init(&s->wlock);
 	uv_mutex_init(&s->cmu);
@@ -231,6 +243,8 @@ fail:
 	uv_mutex_destroy(&s->kmu);
 	uv_mutex_destroy(&s->wlock);
 	uv_mutex_destroy(&s->cmu);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	free(s);
 	return rc;
 }
@@ -272,5 +286,7 @@ void store_close(struct store **sp)
 	uv_mutex_destroy(&s->wlock);
 	uv_mutex_destroy(&s->cmu);
 	store_reserve_close(s);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	free(s);
 }

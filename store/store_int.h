@@ -114,6 +114,9 @@ struct store_job {
 
 struct store {
 	char path[4096];
+	/* A shared flock on <dir>/tern.lock for as long as the store is open
+	 * (store/backup.h: a restore needs it exclusively); -1: none. */
+	int lock_fd;
 	uv_loop_t *loop;
 	sqlite3 *reader;
 	struct store_rd rd;            /* the loop's view: reader */

@@ -556,6 +556,7 @@ static void domain_dns(struct api_req *q)
 	    .mta_sts_mode = mode >= 0 && mode < 4 ? modes[mode] : "",
 	    .mta_sts_mx = set->mta_sts_mx,
 	    .mta_sts_max_age = set->mta_sts_max_age,
+	    .https_port = site ? site->https_port : 0,
 	};
 	json_t *list = json_array();
 	int rc = list ? admin_dns_records(reader(q), q->item, &ds, add_record, list) : -1;

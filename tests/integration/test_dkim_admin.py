@@ -222,6 +222,9 @@ def test_dns_records_over_the_api(api):
     assert recs[("_dmarc.example.test", "TXT")].startswith("v=DMARC1; p=quarantine; rua=mailto:")
     assert recs[("_smtp._tls.example.test", "TXT")].startswith("v=TLSRPTv1; rua=mailto:")
     assert ("autoconfig.example.test", "CNAME") in recs
+    assert ("autodiscover.example.test", "CNAME") in recs
+    prio, weight, port, target = recs[("_autodiscover._tcp.example.test", "SRV")].split()
+    assert int(port) == t.port("https") and target.endswith(".")
     for name, listener in (("_submissions._tcp", "submissions"), ("_submission._tcp", "submission"),
                            ("_imaps._tcp", "imaps"), ("_imap._tcp", "imap"),
                            ("_pop3s._tcp", "pop3s"), ("_pop3._tcp", "pop3")):
