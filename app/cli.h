@@ -31,6 +31,9 @@ int cli_quickstart(const char *config_path, int argc, char **argv);
 int cli_spf(const struct config *cfg, int argc, char **argv);
 /* `tern acme revoke DOMAIN`; cfg NULL prints its help. */
 int cli_acme(const struct config *cfg, int argc, char **argv);
+/* `tern health`: 0 when the running server answers, else 1; cfg NULL
+ * prints its help. */
+int cli_health(const struct config *cfg, int argc, char **argv);
 /* `tern backup|restore|verify ...` (cli_backup.c, cli_verify.c); cfg NULL
  * prints the command's help. */
 int cli_backup(const struct config *cfg, const char *cmd, int argc, char **argv);

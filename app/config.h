@@ -80,6 +80,8 @@ struct config {
 	size_t nlisten;
 
 	char path[512]; /* the file it came from, "" for the embedded default */
+	/* The TERN_* variables applied under it (app/config_env.h), "" for none. */
+	char env_vars[96];
 };
 
 /* The embedded default (also the base every file is applied on). */

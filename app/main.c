@@ -18,6 +18,7 @@
 #include "auth/auth.h"
 #include "app/cli.h"
 #include "app/config.h"
+#include "app/config_env.h"
 #include "lib/log.h"
 #include "app/serve.h"
 
@@ -47,11 +48,17 @@ static const char usage_main[] =
     "  import ACCOUNT --format maildir|mbox|dovecot PATH\n"
     "                            add mail from a Maildir, mbox or Dovecot Maildir\n"
     "  spf check IP FROM HELO    evaluate SPF for a client, as the mx listener would\n"
+    "  health                    is the running server answering? (exit 0/1)\n"
     "  version                   print the version\n"
     "\n"
     "options:\n"
-    "  -c, --config FILE   configuration file (default: $TERN_CONFIG, else the\n"
+    "  -c, --config FILE   configuration file (default: $TERN_CONFIG, else\n"
+    "                      $TERN_DATA_DIR/tern.toml if it exists, else the\n"
     "                      embedded default: loopback ports, ./tern-data)\n"
+    "\n"
+    "environment: TERN_DOMAIN, TERN_HOSTNAME, TERN_DATA_DIR, TERN_LOG_LEVEL and\n"
+    "TERN_LISTEN (\"imaps=0.0.0.0:993 smtp=0.0.0.0:25 ...\") set those keys under\n"
+    "the config file: a file's keys win.\n"
     "  -h, --help          this help; `tern COMMAND --help` for a command\n";
 
 static bool wants_help(int argc, char **argv)
@@ -62,12 +69,20 @@ static bool wants_help(int argc, char **argv)
 	return false;
 }
 
+/* The embedded default, the TERN_* variables over it, then the file
+ * (app/config_env.h). */
 static int load_config(const char *path, struct config *cfg)
 {
 	config_defaults(cfg);
+	char err[1024], found[600];
+	if (config_env_apply(cfg, getenv, err, sizeof err) < 0) {
+		fprintf(stderr, "tern: %s\n", err);
+		return -1;
+	}
 	if (!path || !*path)
+		path = config_env_file(getenv, found, sizeof found);
+	if (!path)
 		return 0;
-	char err[1024];
 	if (config_load_file(cfg, path, err, sizeof err) < 0) {
 		fprintf(stderr, "tern: %s\n", err);
 		fprintf(stderr,
@@ -98,6 +113,8 @@ static int cmd_check_config(struct config *cfg, int argc, char **argv)
 		return 0;
 	}
 	printf("configuration ok: %s\n", cfg->path[0] ? cfg->path : "(embedded default)");
+	if (cfg->env_vars[0])
+		printf("  from the environment: %s (a file's keys win)\n", cfg->env_vars);
 	for (size_t i = 0; i < cfg->nlisten; i++)
 		printf("  listen %-10s %-22s tls=%s\n",
 		       config_protocol_name(cfg->listen[i].protocol), cfg->listen[i].address,
@@ -237,6 +254,13 @@ int main(int argc, char **argv)
 			return 1;
 		log_set_level(LOG_WARN);
 		return cli_dkim(&cfg, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "health") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_health(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		return cli_health(&cfg, sub_argc, sub_argv);
 	}
 	if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0 ||
 	    strcmp(cmd, "verify") == 0) {

@@ -25,6 +25,7 @@
  * one, the list is handed to the TLS server again (tls_server_set_certs),
  * which swaps it in the same way. */
 #include "app/serve.h"
+#include "app/config_env.h"
 #include "app/first_start.h"
 #include "mime/spool.h"
 
@@ -406,6 +407,7 @@ int serve_run(struct config *cfg)
 	srv->loop = uv_default_loop();
 	signal(SIGPIPE, SIG_IGN);
 
+	config_env_log(cfg);
 	char err[1024];
 	if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "tern: cannot create data directory %s: %s\n", cfg->data_dir,

@@ -53,6 +53,9 @@ def test_embedded_default():
         log = logf.read().decode()
         for port in DEFAULT_PORTS:
             assert "address=127.0.0.1:%d" % port in log
+        # Loopback only, and the log says so.
+        assert 'event=config file="(embedded default)" env=-' in log
+        assert "event=loopback_only listeners=9" in log
         assert re.search(r"event=tls_cert .*sha256=([0-9A-F]{2}:){31}[0-9A-F]{2}", log)
         assert "event=postmaster_password account=postmaster@localhost file=" in log
         assert password not in log, "the password is never logged"
