@@ -39,8 +39,8 @@ static const char usage[] =
     "  - writes FILE (default: DIR/tern.toml; --config, $TERN_CONFIG) with the\n"
     "    standard ports (25, 587, 465, 110, 995, 143, 993, 80, 443) on every\n"
     "    interface, HOST as [server] hostname (default: mail.DOMAIN), DIR as\n"
-    "    data_dir (default: ./tern-data) and Let's Encrypt certificates (not\n"
-    "    with --no-acme);\n"
+    "    data_dir (default: $TERN_DATA_DIR, else ./tern-data) and Let's Encrypt\n"
+    "    certificates (not with --no-acme);\n"
     "  - creates the domain, the account with a random password (printed once),\n"
     "    postmaster@DOMAIN as its alias, and DKIM keys (RSA and Ed25519);\n"
     "  - prints the DNS records to publish and how to start the server.\n"
@@ -402,8 +402,11 @@ int cli_quickstart(const char *config_path, int argc, char **argv)
 		return 2;
 	}
 	char data_dir[512], path[512];
-	if (quickstart_absolute(o.data_dir ? o.data_dir : "tern-data", data_dir, sizeof data_dir) <
-	    0) {
+	/* In the container image TERN_DATA_DIR is /data: quickstart writes
+	 * there, where `tern serve` looks for tern.toml, without a flag. */
+	const char *env_dir = getenv("TERN_DATA_DIR");
+	const char *dir = o.data_dir ? o.data_dir : env_dir && *env_dir ? env_dir : "tern-data";
+	if (quickstart_absolute(dir, data_dir, sizeof data_dir) < 0) {
 		fprintf(stderr, "tern quickstart: the data directory's path is too long\n");
 		return 2;
 	}
