@@ -173,6 +173,8 @@ int main(int argc, char **argv)
 			return 1;
 		int level = log_level_parse(cfg.log_level);
 		log_set_level(level < 0 ? LOG_INFO : (enum log_level)level);
+		int format = log_format_parse(cfg.log_format);
+		log_set_format(format < 0 ? LOG_FORMAT_LOGFMT : (enum log_format)format);
 		return serve_run(&cfg);
 	}
 	if (strcmp(cmd, "check-config") == 0) {
