@@ -26,4 +26,6 @@ int cli_queue(const struct config *cfg, int argc, char **argv);
 int cli_token(const struct config *cfg, int argc, char **argv);
 /* `tern acme revoke DOMAIN`; cfg NULL prints its help. */
 int cli_acme(const struct config *cfg, int argc, char **argv);
+/* `tern log level LEVEL`; cfg NULL prints its help. */
+int cli_log(const struct config *cfg, int argc, char **argv);
 #endif

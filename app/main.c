@@ -38,6 +38,7 @@ static const char usage_main[] =
     "  token create|list|revoke  API tokens (the admin API: /api/admin/)\n"
     "  acme revoke DOMAIN        revoke an ACME certificate and delete it\n"
     "  dkim keygen|list|retire   DKIM keys per domain\n"
+    "  log level LEVEL           change the running server's log level\n"
     "  version                   print the version\n"
     "\n"
     "options:\n"
@@ -225,6 +226,13 @@ int main(int argc, char **argv)
 			return 1;
 		log_set_level(LOG_WARN);
 		return cli_dkim(&cfg, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "log") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_log(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		return cli_log(&cfg, sub_argc, sub_argv);
 	}
 	fprintf(stderr, "tern: unknown command '%s'\n\n%s", cmd, usage_main);
 	return 2;

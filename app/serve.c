@@ -23,6 +23,7 @@
  * which swaps it in the same way. */
 #include "app/serve.h"
 #include "app/first_start.h"
+#include "app/log_control.h"
 #include "mime/spool.h"
 
 #include <errno.h>
@@ -493,6 +494,7 @@ int serve_run(struct config *cfg)
 	};
 	queue_runner_start(&cfg->queue, &relay);
 	acme_start();
+	log_control_start(srv->loop, cfg->data_dir);
 
 	log_info("event=ready version=%s data_dir=%s domain=%s listeners=%zu", TERN_VERSION,
 	         cfg->data_dir, cfg->domain, cfg->nlisten);
@@ -508,6 +510,7 @@ int serve_run(struct config *cfg)
 	uv_close((uv_handle_t *)&sig_hup, NULL);
 	uv_close((uv_handle_t *)&shutdown_timer, NULL);
 	uv_close((uv_handle_t *)&trim_timer, NULL);
+	log_control_stop();
 	log_buffer_this_thread(false);
 	uv_close((uv_handle_t *)&log_flusher, NULL);
 	listeners_stop();
