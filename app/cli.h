@@ -28,4 +28,6 @@ int cli_token(const struct config *cfg, int argc, char **argv);
 int cli_acme(const struct config *cfg, int argc, char **argv);
 /* `tern log level LEVEL`; cfg NULL prints its help. */
 int cli_log(const struct config *cfg, int argc, char **argv);
+/* `tern stats [--json]`; cfg NULL prints its help. */
+int cli_stats(const struct config *cfg, int argc, char **argv);
 #endif

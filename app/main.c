@@ -39,6 +39,7 @@ static const char usage_main[] =
     "  acme revoke DOMAIN        revoke an ACME certificate and delete it\n"
     "  dkim keygen|list|retire   DKIM keys per domain\n"
     "  log level LEVEL           change the running server's log level\n"
+    "  stats [--json]            count domains, accounts, messages, bytes, queue\n"
     "  version                   print the version\n"
     "\n"
     "options:\n"
@@ -226,6 +227,14 @@ int main(int argc, char **argv)
 			return 1;
 		log_set_level(LOG_WARN);
 		return cli_dkim(&cfg, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "stats") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_stats(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		log_set_level(LOG_WARN);
+		return cli_stats(&cfg, sub_argc, sub_argv);
 	}
 	if (strcmp(cmd, "log") == 0) {
 		if (wants_help(sub_argc, sub_argv))
