@@ -462,6 +462,8 @@ int serve_run(struct config *cfg)
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
 	uv_signal_start(&sig_int, on_signal, SIGINT);
 	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+	/* before the ports open: a stale `tern log level` request is gone by then */
+	log_control_start(srv->loop, cfg->data_dir);
 
 	srv->env = (struct proto_env){
 	    .store = srv->store,
@@ -494,7 +496,6 @@ int serve_run(struct config *cfg)
 	};
 	queue_runner_start(&cfg->queue, &relay);
 	acme_start();
-	log_control_start(srv->loop, cfg->data_dir);
 
 	log_info("event=ready version=%s data_dir=%s domain=%s listeners=%zu", TERN_VERSION,
 	         cfg->data_dir, cfg->domain, cfg->nlisten);
