@@ -42,4 +42,8 @@ int cli_verify(const struct config *cfg, int argc, char **argv);
  * cfg NULL prints the command's help. */
 int cli_export(const struct config *cfg, int argc, char **argv);
 int cli_import(const struct config *cfg, int argc, char **argv);
+/* `tern log level LEVEL`; cfg NULL prints its help. */
+int cli_log(const struct config *cfg, int argc, char **argv);
+/* `tern stats [--json]`; cfg NULL prints its help. */
+int cli_stats(const struct config *cfg, int argc, char **argv);
 #endif

@@ -66,6 +66,8 @@ static const struct config_key config_keys[] = {
     INT("server", "shutdown_grace", shutdown_grace, 10, 0, 3600),
     INT("server", "disk_reserve", disk_reserve, 67108864, 0, 68719476736),
 
+    CHOICE("log", "format", log_format, "logfmt", "logfmt|json"),
+
     INT("tls", "handshake_timeout", tls_handshake_timeout, 30, 1, 600),
 
     INT("limits", "max_connections", max_connections, 10000, 1, 1000000),

@@ -51,6 +51,8 @@ struct config {
 	char data_dir[512];
 	char domain[256];
 	char log_level[16];
+	/* [log] */
+	char log_format[16];    /* "logfmt" | "json" */
 	int64_t shutdown_grace; /* seconds */
 	int64_t disk_reserve;   /* bytes kept aside so that deletes commit on a full disk */
 

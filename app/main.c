@@ -49,6 +49,8 @@ static const char usage_main[] =
     "                            add mail from a Maildir, mbox or Dovecot Maildir\n"
     "  spf check IP FROM HELO    evaluate SPF for a client, as the mx listener would\n"
     "  health                    is the running server answering? (exit 0/1)\n"
+    "  log level LEVEL           change the running server's log level\n"
+    "  stats [--json]            count domains, accounts, messages, bytes, queue\n"
     "  version                   print the version\n"
     "\n"
     "options:\n"
@@ -204,6 +206,8 @@ int main(int argc, char **argv)
 			return 1;
 		int level = log_level_parse(cfg.log_level);
 		log_set_level(level < 0 ? LOG_INFO : (enum log_level)level);
+		int format = log_format_parse(cfg.log_format);
+		log_set_format(format < 0 ? LOG_FORMAT_LOGFMT : (enum log_format)format);
 		return serve_run(&cfg);
 	}
 	if (strcmp(cmd, "check-config") == 0) {
@@ -288,6 +292,21 @@ int main(int argc, char **argv)
 			return 1;
 		log_set_level(LOG_WARN);
 		return cli_spf(&cfg, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "stats") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_stats(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		log_set_level(LOG_WARN);
+		return cli_stats(&cfg, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "log") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_log(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		return cli_log(&cfg, sub_argc, sub_argv);
 	}
 	fprintf(stderr, "tern: unknown command '%s'\n\n%s", cmd, usage_main);
 	return 2;

@@ -27,6 +27,7 @@
 #include "app/serve.h"
 #include "app/config_env.h"
 #include "app/first_start.h"
+#include "app/log_control.h"
 #include "mime/spool.h"
 
 #include <errno.h>
@@ -476,6 +477,8 @@ int serve_run(struct config *cfg)
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
 	uv_signal_start(&sig_int, on_signal, SIGINT);
 	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+	/* before the ports open: a stale `tern log level` request is gone by then */
+	log_control_start(srv->loop, cfg->data_dir);
 
 	srv->env = (struct proto_env){
 	    .store = srv->store,
@@ -527,6 +530,7 @@ int serve_run(struct config *cfg)
 	uv_close((uv_handle_t *)&sig_hup, NULL);
 	uv_close((uv_handle_t *)&shutdown_timer, NULL);
 	uv_close((uv_handle_t *)&trim_timer, NULL);
+	log_control_stop();
 	log_buffer_this_thread(false);
 	uv_close((uv_handle_t *)&log_flusher, NULL);
 	listeners_stop();

@@ -318,7 +318,8 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-static void test_isemail(const char *file)
+/* False when the file is not there (said on one SKIPPED line). */
+static bool test_isemail(const char *file)
 {
 	const char *shared = getenv("TERN_SHARED");
 	char path_buf[1024];
@@ -327,8 +328,10 @@ static void test_isemail(const char *file)
 	         shared ? shared : "../shared", file);
 	char *xml = slurp(path_buf, &len);
 	if (!xml) {
-		fprintf(stderr, "skip isemail: cannot read %s\n", path_buf);
-		return;
+		printf(
+		    "SKIPPED: test_smtp_address: isemail vectors: %s missing (set TERN_SHARED)\n",
+		    path_buf);
+		return false;
 	}
 	int n = 0, agree = 0;
 	for (char *t = strstr(xml, "<test id=\""); t; t = strstr(t + 1, "<test id=\"")) {
@@ -384,14 +387,15 @@ static void test_isemail(const char *file)
 	}
 	printf("isemail %s: %d/%d agree\n", file, agree, n);
 	free(xml);
+	return true;
 }
 
 int main(void)
 {
 	test_paths();
 	test_params();
-	test_isemail("tests.xml");
-	test_isemail("tests-original.xml");
+	if (test_isemail("tests.xml"))
+		test_isemail("tests-original.xml");
 	printf("%d checks, %d failures\n", checks, failures);
 	return failures ? 1 : 0;
 }
