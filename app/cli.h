@@ -10,6 +10,15 @@ void cli_fmt_time(int64_t t, char *out, size_t len);
 /* A size in bytes as "500M", "2G", "1536K" when it divides evenly, else
  * bytes ("1000"). */
 void cli_fmt_size(int64_t bytes, char *out, size_t len);
+/* `tern export|import ACCOUNT [--mailbox M] --format F PLACE`: the
+ * arguments both take. On a usage error prints it (with usage) and
+ * returns 2; else 0, with mailbox NULL when not given. PLACE is called
+ * place_name ("DIR", "PATH") in the messages. */
+struct cli_transfer_args {
+	const char *account, *mailbox, *format, *place;
+};
+int cli_transfer_args(const char *cmd, const char *usage, const char *place_name, int argc,
+                      char **argv, struct cli_transfer_args *out);
 /* "500M", "2G", "1048576", "0", "none": bytes (K, M, G, T are powers of
  * 1024; a trailing B is allowed). 0, or -1 when s is not a size. */
 int cli_parse_size(const char *s, int64_t *out);

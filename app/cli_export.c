@@ -486,35 +486,10 @@ int cli_export(const struct config *cfg, int argc, char **argv)
 		fputs(usage_export, stdout);
 		return 0;
 	}
-	const char *account = NULL, *mailbox = NULL, *format = NULL, *dir = NULL;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--mailbox") == 0 || strcmp(argv[i], "--format") == 0) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "tern export: %s needs a value\n\n%s", argv[i],
-				        usage_export);
-				return 2;
-			}
-			*(argv[i][2] == 'm' ? &mailbox : &format) = argv[i + 1];
-			i++;
-		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "tern export: unknown option %s\n\n%s", argv[i],
-			        usage_export);
-			return 2;
-		} else if (!account) {
-			account = argv[i];
-		} else if (!dir) {
-			dir = argv[i];
-		} else {
-			fprintf(stderr, "tern export: unexpected argument '%s'\n\n%s", argv[i],
-			        usage_export);
-			return 2;
-		}
-	}
-	if (!account || !dir || !format) {
-		fprintf(stderr, "tern export: ACCOUNT, --format and DIR are needed\n\n%s",
-		        usage_export);
+	struct cli_transfer_args a;
+	if (cli_transfer_args("export", usage_export, "DIR", argc, argv, &a))
 		return 2;
-	}
+	const char *account = a.account, *mailbox = a.mailbox, *format = a.format, *dir = a.place;
 	if (strcmp(format, "maildir") != 0 && strcmp(format, "mbox") != 0) {
 		fprintf(stderr, "tern export: unknown format '%s' (maildir or mbox)\n", format);
 		return 2;

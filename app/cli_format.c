@@ -65,3 +65,37 @@ int cli_parse_size(const char *s, int64_t *out)
 	*out = v * mult;
 	return 0;
 }
+
+int cli_transfer_args(const char *cmd, const char *usage, const char *place_name, int argc,
+                      char **argv, struct cli_transfer_args *out)
+{
+	*out = (struct cli_transfer_args){0};
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--mailbox") == 0 || strcmp(argv[i], "--format") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "tern %s: %s needs a value\n\n%s", cmd, argv[i],
+				        usage);
+				return 2;
+			}
+			*(argv[i][2] == 'm' ? &out->mailbox : &out->format) = argv[i + 1];
+			i++;
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "tern %s: unknown option %s\n\n%s", cmd, argv[i], usage);
+			return 2;
+		} else if (!out->account) {
+			out->account = argv[i];
+		} else if (!out->place) {
+			out->place = argv[i];
+		} else {
+			fprintf(stderr, "tern %s: unexpected argument '%s'\n\n%s", cmd, argv[i],
+			        usage);
+			return 2;
+		}
+	}
+	if (!out->account || !out->place || !out->format) {
+		fprintf(stderr, "tern %s: ACCOUNT, --format and %s are needed\n\n%s", cmd,
+		        place_name, usage);
+		return 2;
+	}
+	return 0;
+}

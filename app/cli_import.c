@@ -918,35 +918,10 @@ int cli_import(const struct config *cfg, int argc, char **argv)
 		fputs(usage_import, stdout);
 		return 0;
 	}
-	const char *account = NULL, *mailbox = NULL, *format = NULL, *path = NULL;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--mailbox") == 0 || strcmp(argv[i], "--format") == 0) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "tern import: %s needs a value\n\n%s", argv[i],
-				        usage_import);
-				return 2;
-			}
-			*(argv[i][2] == 'm' ? &mailbox : &format) = argv[i + 1];
-			i++;
-		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "tern import: unknown option %s\n\n%s", argv[i],
-			        usage_import);
-			return 2;
-		} else if (!account) {
-			account = argv[i];
-		} else if (!path) {
-			path = argv[i];
-		} else {
-			fprintf(stderr, "tern import: unexpected argument '%s'\n\n%s", argv[i],
-			        usage_import);
-			return 2;
-		}
-	}
-	if (!account || !path || !format) {
-		fprintf(stderr, "tern import: ACCOUNT, --format and PATH are needed\n\n%s",
-		        usage_import);
+	struct cli_transfer_args a;
+	if (cli_transfer_args("import", usage_import, "PATH", argc, argv, &a))
 		return 2;
-	}
+	const char *account = a.account, *mailbox = a.mailbox, *format = a.format, *path = a.place;
 	enum format fmt;
 	if (strcmp(format, "maildir") == 0)
 		fmt = FMT_MAILDIR;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "mailauth/dkim_tags.h"
+#include "tls/der.h"
 #include "tls/rng.h"
 #include "tls/tls_compat.h"
 
@@ -91,23 +92,6 @@ int dkim_key_record_parse(const char *txt, size_t len, struct dkim_key_record *o
 		return -1;
 	}
 	return 0;
-}
-
-static size_t der_len(unsigned char *out, size_t n)
-{
-	if (n < 0x80) {
-		out[0] = (unsigned char)n;
-		return 1;
-	}
-	if (n < 0x100) {
-		out[0] = 0x81;
-		out[1] = (unsigned char)n;
-		return 2;
-	}
-	out[0] = 0x82;
-	out[1] = (unsigned char)(n >> 8);
-	out[2] = (unsigned char)n;
-	return 3;
 }
 
 /* SubjectPublicKeyInfo { rsaEncryption, BIT STRING { RSAPublicKey } } */

@@ -52,23 +52,12 @@ static int fail(sqlite3 *db, int rc, char *err, size_t errlen, const char *what)
 	return store_errno(rc) < 0 ? store_errno(rc) : -EIO;
 }
 
-/* One integer from a query without parameters, or -1. */
-static int64_t query_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_finalize(st);
-	return v;
-}
-
 static void read_summary(sqlite3 *db, struct store_backup_summary *sum)
 {
-	sum->schema = (int)query_int(db, "PRAGMA user_version");
-	sum->messages = query_int(db, "SELECT count(*) FROM messages");
-	sum->entries = query_int(db, "SELECT count(*) FROM mailbox_entries");
-	sum->accounts = query_int(db, "SELECT count(*) FROM accounts");
+	sum->schema = (int)store_scalar_uncached(db, "PRAGMA user_version");
+	sum->messages = store_scalar_uncached(db, "SELECT count(*) FROM messages");
+	sum->entries = store_scalar_uncached(db, "SELECT count(*) FROM mailbox_entries");
+	sum->accounts = store_scalar_uncached(db, "SELECT count(*) FROM accounts");
 }
 
 static int open_readonly(sqlite3 **db, const char *path, char *err, size_t errlen)
@@ -131,7 +120,7 @@ int store_backup_begin(struct store_backup **out, const char *data_dir, const ch
 		goto out;
 	/* The snapshot: BEGIN alone takes no lock; the first read does. */
 	if ((rc = sqlite3_exec(b->src, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK ||
-	    query_int(b->src, "SELECT count(*) FROM sqlite_schema") < 0) {
+	    store_scalar_uncached(b->src, "SELECT count(*) FROM sqlite_schema") < 0) {
 		rc = fail(b->src, rc == SQLITE_OK ? sqlite3_errcode(b->src) : rc, err, errlen, src);
 		goto out;
 	}
@@ -366,8 +355,9 @@ int store_backup_files(const char *path, store_backup_file_fn fn, void *ud, char
 	if (rc < 0)
 		return rc;
 	sqlite3_stmt *st = NULL;
-	if (query_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = "
-	                  "'" BACKUP_FILES_TABLE "'") <= 0) {
+	if (store_scalar_uncached(
+	        db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = "
+	            "'" BACKUP_FILES_TABLE "'") <= 0) {
 		sqlite3_close(db); /* a plain tern.db: no files kept */
 		return 0;
 	}

@@ -154,3 +154,13 @@ int64_t store_scalar(sqlite3 *db, const char *sql, int64_t arg)
 	store_release(st);
 	return v;
 }
+
+int64_t store_scalar_uncached(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	return v;
+}

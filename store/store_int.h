@@ -40,6 +40,9 @@ void store_stmt_cache_drop(sqlite3 *db);
 /* The first column of the first row of a query bound to one integer
  * (?1): a non-negative value, -ENOENT for no row, or a negative errno. */
 int64_t store_scalar(sqlite3 *db, const char *sql, int64_t arg);
+/* The same for a query without parameters on a connection whose statements
+ * are not cached (backup's and verify's own): the value, or -1. */
+int64_t store_scalar_uncached(sqlite3 *db, const char *sql);
 /* mailboxes.highestmodseq, or -ENOENT / a negative errno; and setting it
  * (store/mailboxes.c). */
 int64_t store_mailbox_modseq(sqlite3 *db, int64_t mailbox_id);

@@ -140,16 +140,6 @@ static void run_check(sqlite3 *db, const char *name, const char *sql, bool skip_
 	sum->checks++;
 }
 
-static int64_t count_rows(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_finalize(st);
-	return v;
-}
-
 int store_verify(const char *path, bool quick, store_verify_fn fn, void *ud,
                  struct store_verify_summary *sum, char *err, size_t errlen)
 {
@@ -201,10 +191,10 @@ int store_verify(const char *path, bool quick, store_verify_fn fn, void *ud,
 	          quick ? "PRAGMA quick_check" : "PRAGMA integrity_check", true, fn, ud, sum);
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
 		run_check(db, checks[i].name, checks[i].sql, false, fn, ud, sum);
-	sum->messages = count_rows(db, "SELECT count(*) FROM messages");
-	sum->entries = count_rows(db, "SELECT count(*) FROM mailbox_entries");
-	sum->mailboxes = count_rows(db, "SELECT count(*) FROM mailboxes");
-	sum->queue = count_rows(db, "SELECT count(*) FROM queue");
+	sum->messages = store_scalar_uncached(db, "SELECT count(*) FROM messages");
+	sum->entries = store_scalar_uncached(db, "SELECT count(*) FROM mailbox_entries");
+	sum->mailboxes = store_scalar_uncached(db, "SELECT count(*) FROM mailboxes");
+	sum->queue = store_scalar_uncached(db, "SELECT count(*) FROM queue");
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close(db);
 	return 0;
