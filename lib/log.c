@@ -4,6 +4,7 @@
  * the loop more than parsing the whole SMTP transaction. Warnings and errors,
  * and lines from other threads, are written at once. */
 #include "lib/log.h"
+#include "lib/hex.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -143,17 +144,6 @@ static void jstr_bytes(struct jout *o, const char *s, size_t n)
 	}
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A value as logfmt wrote it: bare up to the next space, or quoted as
  * log_kv_escape() quotes (\" \\ \xNN). Its bytes, unescaped, go to val
  * (at most vcap); returns where the value ends in s. */
@@ -172,9 +162,9 @@ static size_t logfmt_value(const char *s, size_t n, char *val, size_t vcap, size
 	for (i = 1; i < n && s[i] != '"'; i++) {
 		char c = s[i];
 		if (c == '\\' && i + 1 < n) {
-			if (s[i + 1] == 'x' && i + 3 < n && hexval(s[i + 2]) >= 0 &&
-			    hexval(s[i + 3]) >= 0) {
-				c = (char)(hexval(s[i + 2]) * 16 + hexval(s[i + 3]));
+			if (s[i + 1] == 'x' && i + 3 < n && hex_value(s[i + 2]) >= 0 &&
+			    hex_value(s[i + 3]) >= 0) {
+				c = (char)(hex_value(s[i + 2]) * 16 + hex_value(s[i + 3]));
 				i += 3;
 			} else {
 				c = s[++i];

@@ -3,6 +3,7 @@
  * port, started here with records for every case (skipped, with a note,
  * when dnsmasq is not installed). */
 #include "net/dns.h"
+#include "tests/unit/dns_testutil.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
@@ -75,28 +76,6 @@ static void on_result(void *ud, const struct dns_mx_result *res)
 	struct result *r = ud;
 	r->done = true;
 	r->res = *res;
-}
-
-/* A loopback port free for both UDP and TCP (dnsmasq binds both; on a busy
- * machine a free UDP port is often taken by some TCP connection). */
-static int free_udp_tcp_port(void)
-{
-	for (int attempt = 0; attempt < 100; attempt++) {
-		int u = socket(AF_INET, SOCK_DGRAM, 0), t = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in a = {.sin_family = AF_INET,
-		                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-		socklen_t l = sizeof a;
-		int port = 0;
-		if (u >= 0 && t >= 0 && bind(u, (struct sockaddr *)&a, sizeof a) == 0 &&
-		    getsockname(u, (struct sockaddr *)&a, &l) == 0 &&
-		    bind(t, (struct sockaddr *)&a, sizeof a) == 0)
-			port = ntohs(a.sin_port);
-		close(u);
-		close(t);
-		if (port)
-			return port;
-	}
-	return 0;
 }
 
 static struct result resolve(uv_loop_t *loop, struct dns_resolver *r, const char *domain)

@@ -8,6 +8,7 @@
 #include "check.h"
 #include "mailauth/spf.h"
 #include "net/dns.h"
+#include "tests/unit/dns_testutil.h"
 #include "net/dns_query.h"
 
 #include <arpa/inet.h>
@@ -42,27 +43,6 @@ static void test_pure(void)
 	for (int i = 0; i < DNS_Q_MAX_RRS + 3; i++)
 		dns_answer_add_addr(&a, AF_INET, v4);
 	CHECK(a.nrrs == DNS_Q_MAX_RRS && a.truncated, "rr bound");
-}
-
-/* A loopback port free for both UDP and TCP (as in test_dns.c). */
-static int free_udp_tcp_port(void)
-{
-	for (int attempt = 0; attempt < 100; attempt++) {
-		int u = socket(AF_INET, SOCK_DGRAM, 0), t = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in a = {.sin_family = AF_INET,
-		                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-		socklen_t l = sizeof a;
-		int port = 0;
-		if (u >= 0 && t >= 0 && bind(u, (struct sockaddr *)&a, sizeof a) == 0 &&
-		    getsockname(u, (struct sockaddr *)&a, &l) == 0 &&
-		    bind(t, (struct sockaddr *)&a, sizeof a) == 0)
-			port = ntohs(a.sin_port);
-		close(u);
-		close(t);
-		if (port)
-			return port;
-	}
-	return 0;
 }
 
 struct qres {
