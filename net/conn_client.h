@@ -50,6 +50,9 @@ bool conn_client_is_tls(const struct conn_client *cc);
 const char *conn_client_tls_version(const struct conn_client *cc);
 const char *conn_client_tls_cipher(const struct conn_client *cc);
 bool conn_client_tls_verified(const struct conn_client *cc);
+/* tls_session_verify_problem() of the session; "starttls-not-supported"
+ * without TLS. */
+const char *conn_client_tls_verify_problem(const struct conn_client *cc);
 /* (Re)arm the timer: `timeout` fires after ms of waiting (0 = disarm). */
 void conn_client_set_timeout(struct conn_client *cc, uint64_t ms);
 /* Graceful: queued output is written, TLS close_notify, FIN, close. */

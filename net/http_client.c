@@ -21,6 +21,8 @@ struct http_client {
 	struct tls_client_ctx *tls;
 	uv_getaddrinfo_t gai;
 	struct addrinfo *ai, *next_ai;
+	struct addrinfo given; /* req->connect_addr, as a one-entry list */
+	struct sockaddr_storage given_addr;
 	struct conn_client *cc;
 	bool resolving, done, connected, https;
 	http_client_cb cb;
@@ -293,6 +295,24 @@ struct http_client *http_client_start(uv_loop_t *loop, struct tls_client_ctx *tl
 		memcpy(h->request + n, req->body, req->body_len);
 	h->request_len = (size_t)n + req->body_len;
 
+	if (req->connect_addr) {
+		/* One address, given: what on_resolved would do with it. */
+		socklen_t alen = req->connect_addr->sa_family == AF_INET6
+		                     ? sizeof(struct sockaddr_in6)
+		                     : sizeof(struct sockaddr_in);
+		memcpy(&h->given_addr, req->connect_addr, alen);
+		h->given.ai_family = req->connect_addr->sa_family;
+		h->given.ai_socktype = SOCK_STREAM;
+		h->given.ai_addr = (struct sockaddr *)&h->given_addr;
+		h->given.ai_addrlen = alen;
+		h->next_ai = &h->given;
+		try_connect(h);
+		if (!h->cc) {
+			free_http(h);
+			return NULL;
+		}
+		return h;
+	}
 	char portstr[8];
 	snprintf(portstr, sizeof portstr, "%d", port);
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};

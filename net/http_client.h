@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "net/http_resp.h"
@@ -37,7 +38,12 @@ struct http_client_req {
 	/* More header lines, each "Name: value\r\n"; NULL: none. Together
 	 * with the rest of the head at most 8 KiB. */
 	const char *headers;
-	size_t max_body;     /* 0: HTTP_RESP_MAX_BODY (the most allowed) */
+	size_t max_body; /* 0: HTTP_RESP_MAX_BODY (the most allowed) */
+	/* Non-NULL: connect to this address (and its port) instead of
+	 * resolving the URL's host, which still names the server for Host,
+	 * SNI and the certificate check (the caller resolved it with its own
+	 * resolver, as the relay does). */
+	const struct sockaddr *connect_addr;
 	uint64_t timeout_ms; /* 0: 30 s */
 };
 
