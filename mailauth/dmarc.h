@@ -51,6 +51,8 @@ struct dmarc_outcome {
 	/* "none" "quarantine" "reject": the p/sp/np that applied, for A-R policy.dmarc */
 	char policy_text[16];
 	char problem[256]; /* for logs: why none/temperror/permerror */
+	unsigned
+	    dns_queries; /* questions asked (not counting those answered from the check's cache) */
 };
 
 typedef void (*dmarc_done_cb)(void *ud, const struct dmarc_outcome *o);
