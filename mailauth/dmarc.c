@@ -523,10 +523,31 @@ static void exist_step(struct dmarc_check *c)
 	finish(c, DMARC_FAIL, NULL);
 }
 
+/* The Author Domain has a record of its own (so it is the policy): is
+ * its Organizational Domain needed? Only for relaxed alignment of an
+ * identifier that is not the Author Domain itself (4.10.2 lists when no
+ * evaluation is needed: identical names, strict alignment). */
+static bool author_org_needed(const struct dmarc_check *c)
+{
+	const struct dmarc_record *r = &c->author_recs[0];
+	for (size_t i = 0; i < c->nids; i++) {
+		const struct ident *id = &c->ids[i];
+		bool strict = id->is_spf ? r->aspf_strict : r->adkim_strict;
+		if (!strict && strcmp(id->domain, c->out.from_domain) != 0)
+			return true;
+	}
+	return false;
+}
+
 static void step(struct dmarc_check *c)
 {
 	switch (c->phase) {
 	case PH_AUTHOR:
+		if (!c->author.done && c->author.i == 1 && c->author.state[0] == NS_RECORD &&
+		    !author_org_needed(c)) {
+			c->author.done = true; /* 4.10.2: the Author Domain serves as its own */
+			c->author.org_off = 0;
+		}
 		if (!c->author.done)
 			walk_step(c, &c->author, false);
 		else
