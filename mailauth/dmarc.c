@@ -86,6 +86,7 @@ struct dmarc_check {
 	struct ident ids[MAX_IDS];
 	size_t nids, id_i;
 	bool id_walking, id_temp;
+	bool org_unknown; /* the author walk failed after the From domain's own record */
 	struct walk idw;
 
 	int exist_step; /* 0 A, 1 AAAA, 2 MX */
@@ -375,12 +376,19 @@ static enum dmarc_policy or_else(enum dmarc_policy p, enum dmarc_policy fallback
 static void author_decided(struct dmarc_check *c)
 {
 	struct walk *w = &c->author;
-	if (w->temp) {
+	if (w->temp && w->state[0] != NS_RECORD) {
 		finish(c, DMARC_TEMPERROR, "temporary DNS failure for _dmarc.%s",
 		       walk_name(w, w->i - 1));
 		return;
 	}
-	snprintf(c->out.org_domain, sizeof c->out.org_domain, "%s", w->domain + w->org_off);
+	if (w->temp) {
+		/* The From domain's own record is the policy; only its
+		 * Organizational Domain is unknown, which matters (temperror)
+		 * only if no identifier aligns without it. */
+		c->org_unknown = true;
+	} else {
+		snprintf(c->out.org_domain, sizeof c->out.org_domain, "%s", w->domain + w->org_off);
+	}
 	size_t idx = SIZE_MAX;
 	if (w->state[0] == NS_RECORD) {
 		idx = 0;
@@ -446,8 +454,15 @@ static void identifiers_decided(struct dmarc_check *c)
 	}
 	if (c->id_temp) {
 		apply_policy(c, applies, false);
-		finish(c, DMARC_TEMPERROR,
-		       "temporary DNS failure finding an identifier's Organizational Domain");
+		if (c->org_unknown)
+			finish(c, DMARC_TEMPERROR,
+			       "temporary DNS failure for _dmarc.%s (the From domain's "
+			       "Organizational Domain)",
+			       walk_name(&c->author, c->author.i - 1));
+		else
+			finish(
+			    c, DMARC_TEMPERROR,
+			    "temporary DNS failure finding an identifier's Organizational Domain");
 		return;
 	}
 	if (c->is_subdomain && c->np_effective != c->sp_effective) {
@@ -495,6 +510,11 @@ static void ident_step(struct dmarc_check *c)
 	}
 	if (strcmp(id->domain, c->out.from_domain) == 0) {
 		*aligned_flag(c, id) = true; /* identical: strict, and so relaxed too */
+		c->id_i++;
+		return;
+	}
+	if (!mode_strict(c, id) && c->org_unknown) {
+		c->id_temp = true; /* relaxed, but the From domain's org is unknown */
 		c->id_i++;
 		return;
 	}

@@ -881,6 +881,16 @@ static void test_records_and_errors(void)
 	          __LINE__);
 	RESULT(o, DMARC_TEMPERROR, DMARC_DISP_NONE); /* the walk could not end at _dmarc.example */
 	CHECK(strstr(o.problem, "_dmarc.example"), "temperror says where: %s", o.problem);
+	/* the From domain's own record, the walk above it failing: an
+	 * identical identifier still passes, a relaxed one cannot tell */
+	o = check(tld_temp,
+	          &(struct msg){"ok.example", "pass:bounce.ok.example", {"pass:ok.example"}},
+	          __LINE__);
+	RESULT(o, DMARC_PASS, DMARC_DISP_NONE);
+	CHECK(o.dkim_aligned && !o.spf_aligned && !strcmp(o.policy_domain, "ok.example"),
+	      "own record, org unknown");
+	o = check(tld_temp, &(struct msg){"sub.ok.example", "pass:ok.example", {NULL}}, __LINE__);
+	RESULT(o, DMARC_TEMPERROR, DMARC_DISP_NONE); /* no own record: the policy is unknown */
 	static const struct zrr zone2[] = {{"_dmarc.ok.test", DNS_Q_TXT, "v=DMARC1; p=reject"},
 	                                   {"_dmarc.idtmp.ok.test", DNS_Q_TXT, "TEMP"},
 	                                   {0}};
