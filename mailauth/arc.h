@@ -105,13 +105,14 @@ int arc_seal(struct dkim_signing_key *key, const char *domain, const char *selec
 /* RFC 8617 §7.2: may a DMARC failure be overridden? True when the chain
  * passes and the oldest instance sealed by one of the sealer domains
  * (case-insensitive, exact) has an AAR that says dmarc=pass (or, with
- * no dmarc result in it, dkim=pass or spf=pass). *instance: that
+ * no dmarc result in it, some dkim=pass or spf=pass). *instance: that
  * instance; *why: the reason either way (static text). */
 bool arc_trusted_override(const struct arc_verify *v, const char *const *sealers, size_t n,
                           unsigned *instance, const char **why);
 
-/* The results of an AAR payload (authserv-id; resinfo; ...): the result
- * word of method (e.g. "dmarc") into out, or false when absent. */
+/* The results of an AAR payload (authserv-id; resinfo; ...): the first
+ * result word of method (e.g. "dmarc"), lowercased, into out, or false
+ * when absent. */
 bool arc_aar_method_result(const char *payload, size_t len, const char *method, char *out,
                            size_t outlen);
 

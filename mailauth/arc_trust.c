@@ -5,7 +5,7 @@
  * forwarder). The chain must pass, so every seal verifies; then the
  * oldest instance sealed by a configured sealer domain is the one that
  * saw the message closest to its origin, and its AAR must say dmarc=pass
- * (or, if it has no dmarc result, dkim=pass or spf=pass).
+ * (or, if it has no dmarc result, some dkim=pass or spf=pass).
  *
  * The AAR is read with a small RFC 8601 resinfo scanner: the payload is
  * split at ';' outside comments and quoted strings, and each part's
@@ -48,8 +48,10 @@ static const char *skip_cfws(const char *p, const char *end)
 	}
 }
 
-bool arc_aar_method_result(const char *payload, size_t len, const char *method, char *out,
-                           size_t outlen)
+/* Scans the payload for method's results: each one found goes to match
+ * (lowercased into out); the scan stops when match returns true. */
+static bool scan(const char *payload, size_t len, const char *method, char *out, size_t outlen,
+                 bool (*match)(const char *result, const void *arg), const void *arg)
 {
 	const char *p = payload, *end = payload + len;
 	bool first = true; /* the authserv-id part */
@@ -101,9 +103,33 @@ bool arc_aar_method_result(const char *payload, size_t len, const char *method, 
 		for (size_t i = 0; i < (size_t)(q - r); i++)
 			out[i] = r[i] >= 'A' && r[i] <= 'Z' ? (char)(r[i] + 32) : r[i];
 		out[q - r] = '\0';
-		return true;
+		if (match(out, arg))
+			return true;
 	}
 	return false;
+}
+
+static bool any(const char *result, const void *arg)
+{
+	return true;
+}
+
+static bool equals(const char *result, const void *arg)
+{
+	return strcmp(result, arg) == 0;
+}
+
+bool arc_aar_method_result(const char *payload, size_t len, const char *method, char *out,
+                           size_t outlen)
+{
+	return scan(payload, len, method, out, outlen, any, NULL);
+}
+
+/* Some result of method in the payload is pass. */
+static bool has_pass(const char *payload, size_t len, const char *method)
+{
+	char res[32];
+	return scan(payload, len, method, res, sizeof res, equals, "pass");
 }
 
 bool arc_trusted_override(const struct arc_verify *v, const char *const *sealers, size_t n,
@@ -127,16 +153,14 @@ bool arc_trusted_override(const struct arc_verify *v, const char *const *sealers
 		*instance = i;
 		char res[32];
 		if (arc_aar_method_result(in->aar, in->aar_len, "dmarc", res, sizeof res)) {
-			bool pass = strcmp(res, "pass") == 0;
+			bool pass = has_pass(in->aar, in->aar_len, "dmarc");
 			*why = pass
 			           ? "a trusted sealer saw dmarc=pass"
 			           : "the oldest trusted sealer saw a dmarc result other than pass";
 			return pass;
 		}
-		if ((arc_aar_method_result(in->aar, in->aar_len, "dkim", res, sizeof res) &&
-		     strcmp(res, "pass") == 0) ||
-		    (arc_aar_method_result(in->aar, in->aar_len, "spf", res, sizeof res) &&
-		     strcmp(res, "pass") == 0)) {
+		if (has_pass(in->aar, in->aar_len, "dkim") ||
+		    has_pass(in->aar, in->aar_len, "spf")) {
 			*why = "a trusted sealer saw dkim=pass or spf=pass";
 			return true;
 		}

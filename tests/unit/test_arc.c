@@ -308,6 +308,29 @@ static void round_trip(void)
 	CHECK(arc_trusted_override(v, trusted, 1, &inst, &why) && inst == 1, "oldest trusted: %s",
 	      why);
 	arc_verify_free(&v);
+	/* what the trusted sealer's AAR says decides */
+	static const struct {
+		const char *authres;
+		bool override;
+	} aars[] = {
+	    {"fwd.example; dkim=fail header.d=x; dkim=pass header.d=y", true},
+	    {"fwd.example; spf=pass smtp.mailfrom=a@y", true},
+	    {"fwd.example; dkim=fail; spf=neutral", false},
+	    {"fwd.example; dmarc=fail (p=reject); dkim=pass", false},
+	    {"fwd.example; dmarc=none; dmarc=pass", true},
+	};
+	for (size_t k = 0; k < sizeof aars / sizeof *aars; k++) {
+		struct buf set = {0};
+		rc = arc_seal(key, "example.org", "dummy", 1000, NULL, 0, ARC_NONE, aars[k].authres,
+		              msg, strlen(msg), &set, err, sizeof err);
+		buf_adds(&set, msg);
+		v = verify(set.data, set.len, records, 64);
+		bool o = arc_trusted_override(v, trusted, 1, &inst, &why);
+		CHECK(rc == 0 && o == aars[k].override, "override for %s: %d (%s)", aars[k].authres,
+		      o, why);
+		arc_verify_free(&v);
+		buf_free(&set);
+	}
 	/* a changed body breaks AMS(2): fail */
 	buf_adds(&m3, "tampered\r\n");
 	v = verify(m3.data, m3.len, records, 64);
