@@ -132,6 +132,8 @@ static void smtp_session_unref(struct smtp_session *s)
 		return;
 	smtp_txn_reset(s);
 	sasl_clear(&s->sasl);
+	mx_reputation_cancel(s->rep);
+	free(s->rep);
 	free(s);
 }
 
@@ -461,6 +463,14 @@ static enum smtp_reply_id check_rcpt(struct smtp_session *s, struct cmd_ctx *x)
 		return SMTP_R_UTF8_REQUIRED;
 	if (s->txn.naccepted >= (size_t)s->cfg->max_recipients)
 		return SMTP_R_TOO_MANY_RCPTS;
+	/* A client a blocklist names is refused at RCPT, as Postfix's
+	 * postscreen does: the sender's log then shows whom it could not
+	 * reach, and the answers had the whole greeting to arrive. */
+	if (!s->authenticated &&
+	    mx_reputation_reject(s->rep, s->rep_detail, sizeof s->rep_detail)) {
+		x->detail = s->rep_detail;
+		return SMTP_R_LISTED;
+	}
 	return smtp_rcpt_resolve(s, &x->path, &x->rp, &x->rcpt);
 }
 
@@ -878,6 +888,7 @@ static void auth_result(void *ud, enum auth_result result, const struct auth_acc
 	switch (result) {
 	case AUTH_OK:
 		s->authenticated = true;
+		mx_reputation_exempt(s->rep);
 		s->acct = *acct;
 		conn_clear_deadline(s->c); /* logged in: only the idle timeout now */
 		LOGS(s, LOG_INFO, "event=auth result=ok mech=%s user=%s",
@@ -1198,6 +1209,7 @@ static void on_closed(struct conn *c)
 	            state_names[s->state], s->errors);
 	s->closed = true;
 	s->c = NULL;
+	mx_reputation_cancel(s->rep);
 	if (s->auth_req) {
 		/* done will never run: drop its reference here. */
 		auth_cancel(s->auth_req);
@@ -1214,6 +1226,10 @@ static void on_closed(struct conn *c)
 
 static void send_greeting(struct smtp_session *s)
 {
+	if (s->timer_open)
+		uv_timer_stop(&s->greet_timer);
+	if (s->rep)
+		mx_reputation_log(s->rep, conn_id(s->c), conn_peer(s->c));
 	if (s->env->stopping) {
 		reply_host(s, SMTP_R_SHUTDOWN, smtp_reply_def(SMTP_R_SHUTDOWN)->text);
 		return;
@@ -1222,11 +1238,15 @@ static void send_greeting(struct smtp_session *s)
 	reply_host(s, SMTP_R_GREETING, "ESMTP tern");
 }
 
+static void greet_when_ready(struct smtp_session *s);
+static void on_rep_deadline(uv_timer_t *t);
+
 static void on_greet_timer(uv_timer_t *t)
 {
 	struct smtp_session *s = t->data;
 	if (s->closed || s->state != SMTP_S_GREETING)
 		return;
+	s->greet_delay_over = true;
 	/* It waited: its address passes. */
 	if (s->cfg->greet_pass_ttl > 0) {
 		if (!greet_passes)
@@ -1236,7 +1256,50 @@ static void on_greet_timer(uv_timer_t *t)
 		LOGS(s, LOG_DEBUG, "event=greet_pass_granted ttl=%lld",
 		     (long long)s->cfg->greet_pass_ttl);
 	}
+	greet_when_ready(s);
+}
+
+/* The greeting goes out once the early-talker delay is over and the
+ * reputation answers are in, or their deadline has passed. */
+static void greet_when_ready(struct smtp_session *s)
+{
+	if (s->closed || s->state != SMTP_S_GREETING || !s->greet_delay_over)
+		return;
+	uint64_t now = uv_now(conn_loop(s->c));
+	if (s->rep && !s->rep->done && now < s->rep_deadline && s->timer_open) {
+		uv_timer_start(&s->greet_timer, on_rep_deadline, s->rep_deadline - now, 0);
+		return;
+	}
 	send_greeting(s);
+}
+
+static void on_rep_deadline(uv_timer_t *t)
+{
+	struct smtp_session *s = t->data;
+	if (s->closed || s->state != SMTP_S_GREETING)
+		return;
+	send_greeting(s);
+}
+
+static void on_rep_done(void *ud)
+{
+	greet_when_ready(ud);
+}
+
+/* mx listeners only: ask DNS about the client. true when the greeting is
+ * to wait for the answers. */
+static bool start_reputation(struct smtp_session *s)
+{
+	const struct smtp_spam_settings *sp = s->spam;
+	if (s->submission || !sp || !s->env->dns || (sp->ndnsbl == 0 && !sp->fcrdns))
+		return false;
+	s->rep = calloc(1, sizeof *s->rep);
+	if (!s->rep)
+		return false;
+	bool wait =
+	    mx_reputation_start(s->rep, s->env->dns, sp, conn_peer_ip(s->c), on_rep_done, s);
+	s->rep_deadline = uv_now(conn_loop(s->c)) + (uint64_t)sp->check_timeout_ms;
+	return wait && sp->check_timeout_ms > 0;
 }
 
 static const struct conn_callbacks smtp_callbacks = {
@@ -1262,6 +1325,7 @@ void smtp_session_start(struct conn *c, void *ctx)
 	s->cfg = x->settings;
 	s->idle_timeout_ms = x->idle_timeout_ms;
 	s->submission = x->submission;
+	s->spam = x->spam;
 	s->auth_offered = x->submission || x->settings->mx_auth;
 	s->refs = 1;
 	s->state = SMTP_S_GREETING;
@@ -1273,13 +1337,20 @@ void smtp_session_start(struct conn *c, void *ctx)
 		LOGS(s, LOG_DEBUG, "event=greet_pass");
 		delay = false;
 	}
-	if (delay && uv_timer_init(conn_loop(c), &s->greet_timer) == 0) {
+	bool wait_rep = start_reputation(s);
+	if ((delay || wait_rep) && uv_timer_init(conn_loop(c), &s->greet_timer) == 0) {
 		s->greet_timer.data = s;
 		s->timer_open = true;
 		smtp_session_ref(s); /* dropped in on_timer_closed */
-		uv_timer_start(&s->greet_timer, on_greet_timer, (uint64_t)s->cfg->greet_delay_ms,
-		               0);
+		if (delay) {
+			uv_timer_start(&s->greet_timer, on_greet_timer,
+			               (uint64_t)s->cfg->greet_delay_ms, 0);
+			return;
+		}
+		s->greet_delay_over = true;
+		greet_when_ready(s);
 		return;
 	}
+	s->greet_delay_over = true;
 	send_greeting(s);
 }

@@ -17,6 +17,7 @@
 #include "proto/sasl/sasl.h"
 #include "proto/smtp/address.h"
 #include "proto/smtp/message.h"
+#include "proto/smtp/mx_reputation.h"
 #include "proto/smtp/replies.h"
 #include "proto/smtp/smtp.h"
 #include "auth/auth.h"
@@ -90,6 +91,15 @@ struct smtp_session {
 	/* greeting delay (early-talker detection) */
 	uv_timer_t greet_timer;
 	bool timer_open;
+	bool greet_delay_over; /* the early-talker delay has passed (or there is none) */
+
+	/* mx: DNSBL and FCrDNS answers (NULL: none asked); the greeting waits
+	 * for them until rep_deadline (uv_now), so RCPT and Received: have
+	 * them. */
+	const struct smtp_spam_settings *spam;
+	struct mx_reputation *rep;
+	uint64_t rep_deadline;
+	char rep_detail[320]; /* the 554's "<ip> listed by <zone>" */
 
 	/* BDAT chunk in progress */
 	bool bdat_last;
