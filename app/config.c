@@ -154,6 +154,7 @@ static const struct config_key config_keys[] = {
     BOOL("spam", "fcrdns", spam.fcrdns, false),
     STR("spam", "trusted_networks", spam.trusted_networks, ""),
     STR("spam", "rspamd_url", spam.rspamd_url, ""),
+    INT("spam", "rspamd_timeout_ms", spam.rspamd_timeout_ms, 10000, 100, 600000),
 };
 
 #undef OFF

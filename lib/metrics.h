@@ -66,6 +66,8 @@ enum metric_id {
 	MET_REP_TIMEOUT, /* the greeting did not wait for every answer */
 	MET_FCRDNS_PASS,
 	MET_FCRDNS_FAIL,
+	MET_RSPAMD_CHECKED, /* messages rspamd answered */
+	MET_RSPAMD_FAILED,  /* rspamd errors and timeouts: delivered unchecked */
 	/* TLS handshakes finished, by version, and failed */
 	MET_TLS_12,
 	MET_TLS_13,

@@ -418,10 +418,15 @@ static bool reputation_junk(const struct smtp_session *s)
 
 static size_t reputation_headers(const struct smtp_session *s, char *out, size_t cap)
 {
-	if (!reputation_junk(s))
+	int n;
+	if (s->txn.spam_flag) /* rspamd's "add header" decides, with its score */
+		n = snprintf(out, cap, "X-Spam-Flag: YES\r\nX-Spam-Score: %.2f\r\n",
+		             s->txn.spam_score);
+	else if (reputation_junk(s))
+		n = snprintf(out, cap, "X-Spam-Flag: YES\r\nX-Spam-Score: %lld\r\n",
+		             (long long)mx_reputation_score(s->rep));
+	else
 		return 0;
-	int n = snprintf(out, cap, "X-Spam-Flag: YES\r\nX-Spam-Score: %lld\r\n",
-	                 (long long)mx_reputation_score(s->rep));
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 

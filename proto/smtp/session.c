@@ -69,6 +69,7 @@
 #include "proto/smtp/session.h"
 #include "lib/metrics.h"
 #include "proto/smtp/greet_pass.h"
+#include "proto/smtp/rspamd_check.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -1066,7 +1067,117 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 
 static void on_committed(void *ud, int status);
 
-/* End of a message (DATA or last BDAT chunk): check it, then commit. */
+static void reject_message(struct smtp_session *s, enum smtp_reply_id r, const char *why)
+{
+	LOGS(s, LOG_INFO, "event=rejected id=%s code=%d size=%llu", s->txn.id,
+	     smtp_reply_def(r)->code, (unsigned long long)s->txn.msg.seen);
+	to_idle(s);
+	smtp_reply(s, r, why);
+}
+
+/* The checks are done: the store job. paused: the conn is already paused
+ * for an earlier step (rspamd), which this pause takes over. */
+static void deliver_message(struct smtp_session *s, bool paused)
+{
+	const char *why = NULL;
+	smtp_session_ref(s); /* the store job's, dropped in on_committed() */
+	enum smtp_reply_id r = smtp_deliver_start(s, on_committed, s, &why);
+	if (r == SMTP_R_OK) {
+		smtp_enter_state(s, SMTP_S_COMMIT);
+		if (!paused)
+			conn_pause(s->c);
+		return; /* COMMIT: on_committed() answers */
+	}
+	smtp_session_unref(s);
+	if (paused)
+		conn_resume(s->c);
+	reject_message(s, r, why);
+}
+
+/* rspamd's answer, or its failure (fail open: delivered, counted). */
+static void on_rspamd(void *ud, bool ok, const char *why, const struct rspamd_result *res)
+{
+	struct smtp_session *s = ud;
+	s->rspamd = NULL;
+	if (s->closed) {
+		smtp_session_unref(s);
+		return;
+	}
+	if (!ok) {
+		metric_add(MET_RSPAMD_FAILED, 1);
+		LOGS(s, LOG_WARN, "event=rspamd_failed id=%s err=\"%s\" note=delivered_unchecked",
+		     s->txn.id, why ? why : "");
+		deliver_message(s, true);
+		smtp_session_unref(s);
+		return;
+	}
+	metric_add(MET_RSPAMD_CHECKED, 1);
+	LOGS(s, LOG_INFO, "event=rspamd id=%s action=\"%s\" score=%.2f required=%.2f", s->txn.id,
+	     rspamd_action_name(res->action), res->score, res->required_score);
+	enum smtp_reply_id r = SMTP_R_OK;
+	switch (res->action) {
+	case RSPAMD_REJECT:
+		r = SMTP_R_SPAM_REJECT;
+		break;
+	case RSPAMD_SOFT_REJECT:
+	case RSPAMD_GREYLIST:
+		r = SMTP_R_SPAM_DEFER;
+		break;
+	case RSPAMD_ADD_HEADER:
+	case RSPAMD_REWRITE_SUBJECT:
+		s->txn.spam_flag = true;
+		s->txn.spam_score = res->score;
+		break;
+	default:
+		break;
+	}
+	if (r == SMTP_R_OK) {
+		deliver_message(s, true);
+	} else {
+		conn_resume(s->c);
+		reject_message(s, r, NULL);
+		if (s->close_after)
+			smtp_reply(s, s->env->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT, NULL);
+	}
+	smtp_session_unref(s);
+}
+
+/* mx, not authenticated, [spam] rspamd_url set: post the message to
+ * rspamd first. true when it is on its way (on_rspamd() goes on). */
+static bool start_rspamd(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	if (s->submission || s->authenticated || !s->spam || !s->spam->rspamd_url[0])
+		return false;
+	const char *rcpts[256];
+	size_t n = 0;
+	for (size_t i = 0; i < t->nrcpts && n < 256; i++)
+		rcpts[n++] = t->rcpts[i].addr;
+	struct rspamd_envelope env = {
+	    .ip = conn_peer_ip(s->c),
+	    .helo = s->helo,
+	    .hostname = mx_reputation_name(s->rep),
+	    .mail_from = t->from.null ? "" : t->from.addr,
+	    .rcpts = rcpts,
+	    .nrcpts = n,
+	    .queue_id = t->id,
+	};
+	s->rspamd = rspamd_check_start(conn_loop(s->c), s->spam->rspamd_url,
+	                               (uint64_t)s->spam->rspamd_timeout_ms, &env,
+	                               t->msg.buf ? t->msg.buf : "", t->msg.len, on_rspamd, s);
+	if (!s->rspamd) {
+		metric_add(MET_RSPAMD_FAILED, 1);
+		LOGS(s, LOG_WARN, "event=rspamd_failed id=%s err=\"cannot start\"", t->id);
+		return false;
+	}
+	smtp_session_ref(s); /* dropped in on_rspamd(), or in on_closed() */
+	smtp_enter_state(s, SMTP_S_COMMIT);
+	conn_pause(s->c);
+	return true;
+}
+
+/* End of a message (DATA or last BDAT chunk): check it, ask rspamd, then
+ * commit. */
 static void end_of_data(struct smtp_session *s)
 {
 	const char *why = NULL;
@@ -1079,20 +1190,13 @@ static void end_of_data(struct smtp_session *s)
 	} else {
 		r = smtp_msg_check(&t->msg, &why);
 	}
-	if (r == SMTP_R_OK) {
-		smtp_session_ref(s); /* the store job's, dropped in on_committed() */
-		r = smtp_deliver_start(s, on_committed, s, &why);
-		if (r == SMTP_R_OK) {
-			smtp_enter_state(s, SMTP_S_COMMIT);
-			conn_pause(s->c);
-			return; /* COMMIT: on_committed() answers */
-		}
-		smtp_session_unref(s);
+	if (r != SMTP_R_OK) {
+		reject_message(s, r, why);
+		return;
 	}
-	LOGS(s, LOG_INFO, "event=rejected id=%s code=%d size=%llu", t->id, smtp_reply_def(r)->code,
-	     (unsigned long long)t->msg.seen);
-	to_idle(s);
-	smtp_reply(s, r, why);
+	if (start_rspamd(s))
+		return;
+	deliver_message(s, false);
 }
 
 static void on_dot(struct conn *c, const char *data, size_t len, bool end, unsigned flags)
@@ -1210,6 +1314,12 @@ static void on_closed(struct conn *c)
 	s->closed = true;
 	s->c = NULL;
 	mx_reputation_cancel(s->rep);
+	if (s->rspamd) {
+		/* on_rspamd will never run: drop its reference here. */
+		rspamd_check_cancel(s->rspamd);
+		s->rspamd = NULL;
+		smtp_session_unref(s);
+	}
 	if (s->auth_req) {
 		/* done will never run: drop its reference here. */
 		auth_cancel(s->auth_req);

@@ -24,6 +24,7 @@
 
 struct conn;
 struct proto_env;
+struct rspamd_check;
 
 /* See the diagram at the top of session.c. */
 enum smtp_state {
@@ -62,7 +63,9 @@ struct smtp_txn {
 	struct mime_spool msg;
 	struct smtp_body_state body; /* DATA: un-stuffing after bare LF */
 	bool msg_started;
-	char id[40]; /* "<sid>.<n>", in Received: and the 250 */
+	bool spam_flag;    /* rspamd said "add header"/"rewrite subject": X-Spam, Junk */
+	double spam_score; /* rspamd's score, for X-Spam-Score */
+	char id[40];       /* "<sid>.<n>", in Received: and the 250 */
 };
 
 struct smtp_session {
@@ -99,7 +102,8 @@ struct smtp_session {
 	const struct smtp_spam_settings *spam;
 	struct mx_reputation *rep;
 	uint64_t rep_deadline;
-	char rep_detail[320]; /* the 554's "<ip> listed by <zone>" */
+	char rep_detail[320];        /* the 554's "<ip> listed by <zone>" */
+	struct rspamd_check *rspamd; /* the message is with rspamd (holds a reference) */
 
 	/* BDAT chunk in progress */
 	bool bdat_last;

@@ -44,7 +44,8 @@ struct smtp_spam_settings {
 	int64_t check_timeout_ms;    /* how long the greeting waits for DNSBL/FCrDNS answers */
 	bool fcrdns;                 /* look up the client's name for Received: */
 	char trusted_networks[1024]; /* "10.0.0.0/8, 2001:db8::/32": never checked */
-	char rspamd_url[512];        /* not used yet */
+	char rspamd_url[512];        /* "http://127.0.0.1:11333": each mx message to /checkv2 */
+	int64_t rspamd_timeout_ms;   /* then delivered unchecked (fail open) */
 };
 
 /* One listener's context: what smtp_session_start() gets as ctx. */
