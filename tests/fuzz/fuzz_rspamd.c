@@ -6,18 +6,20 @@
  * and ends a line). */
 #include "mailauth/rspamd.h"
 
-#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* MUST() is compiled out of release builds; these checks are not. */
+#define MUST(c) ((c) ? (void)0 : abort())
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rspamd_result r;
 	if (rspamd_parse_reply((const char *)data, size, &r) == 0)
-		assert(r.action < RSPAMD_UNKNOWN);
+		MUST(r.action < RSPAMD_UNKNOWN);
 
 	char *s = malloc(size + 1);
 	if (!s)
@@ -34,12 +36,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                            .user = s};
 	char h[RSPAMD_HEADERS_MAX];
 	size_t n = rspamd_request_headers(&e, h, sizeof h);
-	assert(n < sizeof h && strlen(h) == n);
+	MUST(n < sizeof h && strlen(h) == n);
 	for (size_t i = 0; i < n; i++) {
 		if (h[i] == '\r')
-			assert(i + 1 < n && h[i + 1] == '\n');
+			MUST(i + 1 < n && h[i + 1] == '\n');
 		if (h[i] == '\n')
-			assert(i > 0 && h[i - 1] == '\r');
+			MUST(i > 0 && h[i - 1] == '\r');
 	}
 	free(s);
 	return 0;
