@@ -5,7 +5,7 @@
  * Defaults are applied by walking it, files are checked against it, and
  * `tern check-config --keys` prints it so the example file can be tested
  * for agreement. Array-of-table sections ([[listen]], [[tls.cert]],
- * [[tls.acme]]) have
+ * [[tls.acme]], [[spam.dnsbl]]) have
  * their own small tables with offsets into their entry structs. */
 #include "app/config.h"
 
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/ipnet.h"
 #include "lib/toml.h"
 
 enum key_type { KT_STRING, KT_INT, KT_BOOL, KT_CHOICE };
@@ -150,6 +151,13 @@ static const struct config_key config_keys[] = {
     INT("queue", "max_per_domain", queue.max_per_domain, 4, 1, 1000),
     INT("queue", "delay_dsn_after", queue.delay_dsn_after, 0, 0, 2592000),
     INT("queue", "max_received_headers", queue.max_received_headers, 50, 5, 1000),
+
+    INT("spam", "junk_score", spam.junk_score, 5, -1000000, 1000000),
+    INT("spam", "check_timeout_ms", spam.check_timeout_ms, 2000, 0, 60000),
+    BOOL("spam", "fcrdns", spam.fcrdns, false),
+    STR("spam", "trusted_networks", spam.trusted_networks, ""),
+    STR("spam", "rspamd_url", spam.rspamd_url, ""),
+    INT("spam", "rspamd_timeout_ms", spam.rspamd_timeout_ms, 10000, 100, 600000),
 };
 
 #undef OFF
@@ -184,6 +192,15 @@ static const struct config_key acme_keys[] = {
      "http-01|tls-alpn-01"},
 };
 _Static_assert(sizeof(enum acme_challenge_type) == sizeof(int), "a choice enum is an int");
+
+#define DOFF(f) offsetof(struct dnsbl_zone, f)
+static const struct config_key dnsbl_keys[] = {
+    {"spam.dnsbl", "zone", KT_STRING, DOFF(zone), sizeof(((struct dnsbl_zone *)0)->zone), "", 0, 0,
+     NULL},
+    {"spam.dnsbl", "weight", KT_INT, DOFF(weight), 0, "5", -1000000, 1000000, NULL},
+    {"spam.dnsbl", "action", KT_CHOICE, DOFF(action), 0, "junk", 0, 0, "junk|reject"},
+};
+_Static_assert(sizeof(enum dnsbl_action) == sizeof(int), "a choice enum is an int");
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
@@ -506,6 +523,30 @@ static int apply_acme(struct load_ctx *lc, struct config *cfg, const struct toml
 	return 0;
 }
 
+static int apply_dnsbl(struct load_ctx *lc, struct config *cfg, const struct toml_value *arr)
+{
+	if (toml_type(arr) != TOML_ARRAY)
+		return load_fail(lc, arr,
+		                 "'spam.dnsbl' must be an array of tables ([[spam.dnsbl]])");
+	for (size_t i = 0; i < toml_array_size(arr); i++) {
+		const struct toml_value *t = toml_array_get(arr, i);
+		if (toml_type(t) != TOML_TABLE)
+			return load_fail(lc, t, "'spam.dnsbl' entries must be tables");
+		if (cfg->spam.ndnsbl >= DNSBL_MAX_ZONES)
+			return load_fail(lc, t, "too many [[spam.dnsbl]] entries (at most %d)",
+			                 DNSBL_MAX_ZONES);
+		struct dnsbl_zone *z = &cfg->spam.dnsbl[cfg->spam.ndnsbl++];
+		for (size_t n = 0; n < NKEYS(dnsbl_keys); n++)
+			key_store_default(&dnsbl_keys[n], z);
+		if (apply_table(lc, dnsbl_keys, NKEYS(dnsbl_keys), "spam.dnsbl", t, z) < 0)
+			return -1;
+		if (!dnsbl_zone_valid(z->zone))
+			return load_fail(lc, t, "spam.dnsbl.zone must be a DNS name, not \"%s\"",
+			                 z->zone);
+	}
+	return 0;
+}
+
 static bool is_section(const char *name)
 {
 	for (size_t i = 0; i < NKEYS(config_keys); i++)
@@ -528,6 +569,30 @@ static int apply_root(struct load_ctx *lc, struct config *cfg, const struct toml
 			return load_fail(lc, v, "unknown key '%s'", name);
 		if (toml_type(v) != TOML_TABLE)
 			return load_fail(lc, v, "'%s' must be a table ([%s])", name, name);
+		if (strcmp(name, "spam") == 0) {
+			/* [spam] holds plain keys and the [[spam.dnsbl]] array. */
+			for (size_t j = 0; j < toml_table_size(v); j++) {
+				const char *key = toml_table_key(v, j);
+				const struct toml_value *kv = toml_table_value(v, j);
+				if (strcmp(key, "dnsbl") == 0) {
+					if (apply_dnsbl(lc, cfg, kv) < 0)
+						return -1;
+					continue;
+				}
+				char full[256];
+				snprintf(full, sizeof full, "spam.%s", key);
+				const struct config_key *k = NULL;
+				for (size_t n = 0; n < NKEYS(config_keys); n++)
+					if (strcmp(config_keys[n].section, "spam") == 0 &&
+					    strcmp(config_keys[n].name, key) == 0)
+						k = &config_keys[n];
+				if (!k)
+					return load_fail(lc, kv, "unknown key '%s'", full);
+				if (apply_key(lc, k, full, kv, cfg) < 0)
+					return -1;
+			}
+			continue;
+		}
 		if (strcmp(name, "tls") == 0) {
 			/* [tls] holds plain keys and the [[tls.cert]] array. */
 			for (size_t j = 0; j < toml_table_size(v); j++) {
@@ -656,6 +721,13 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 				return -1;
 			}
 	}
+	if (!ipnet_list_valid(cfg->spam.trusted_networks)) {
+		snprintf(err, errlen,
+		         "%s: spam.trusted_networks must be addresses or address/prefix, "
+		         "comma-separated",
+		         name);
+		return -1;
+	}
 	if (!cfg->domain[0] || !cfg->hostname[0] || !cfg->data_dir[0]) {
 		snprintf(err, errlen,
 		         "%s: server.domain, server.hostname and server.data_dir must not be empty",
@@ -683,5 +755,6 @@ void config_each_key(config_key_cb cb, void *ud)
 	emit_keys(cb, ud, config_keys, NKEYS(config_keys));
 	emit_keys(cb, ud, cert_keys, NKEYS(cert_keys));
 	emit_keys(cb, ud, acme_keys, NKEYS(acme_keys));
+	emit_keys(cb, ud, dnsbl_keys, NKEYS(dnsbl_keys));
 	emit_keys(cb, ud, listen_keys, NKEYS(listen_keys));
 }

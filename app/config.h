@@ -77,6 +77,8 @@ struct config {
 	struct http_settings http;   /* [http] */
 	struct relay_settings queue; /* [queue] */
 
+	struct smtp_spam_settings spam; /* [spam] and [[spam.dnsbl]] */
+
 	/* [[listen]] */
 	struct config_listen listen[CONFIG_MAX_LISTEN];
 	size_t nlisten;

@@ -47,6 +47,7 @@
 #include "lib/metrics.h"
 #include "lib/log.h"
 #include "lib/sd_notify.h"
+#include "net/dns.h"
 #include "relay/dkim_signer.h"
 #include "relay/scheduler.h"
 #include "proto/imap/index.h"
@@ -62,7 +63,8 @@ struct server {
 	struct store *store;
 	struct auth_pool *auth;
 	struct tls_server *tls;
-	struct proto_env env; /* what every protocol gets; env.stopping is the shutdown flag */
+	struct proto_env env;     /* what every protocol gets; env.stopping is the shutdown flag */
+	struct dns_resolver *dns; /* mx clients' DNSBL and FCrDNS lookups, NULL if none */
 };
 
 static struct server the_server;
@@ -222,6 +224,7 @@ static void *wire_smtp(struct serve_listener *w, const struct config *cfg,
 {
 	w->ctx.smtp = (struct smtp_ctx){
 	    .settings = &cfg->smtp,
+	    .spam = &cfg->spam,
 	    .env = env,
 	    .submission = lc->protocol == PROTO_SUBMISSION,
 	    .idle_timeout_ms = (uint64_t)lc->idle_timeout * 1000,
@@ -401,6 +404,23 @@ static void note_client(void *store)
 	input_since_trim = true;
 }
 
+/* The resolver of the mx listeners' connect-time checks ([spam]): the
+ * queue's servers and timeout, its own c-ares channel. NULL when nothing
+ * is checked. */
+static struct dns_resolver *start_reputation_dns(struct server *srv)
+{
+	const struct config *cfg = srv->cfg;
+	if (cfg->spam.ndnsbl == 0 && !cfg->spam.fcrdns)
+		return NULL;
+	char err[512];
+	if (dns_resolver_new(&srv->dns, srv->loop, cfg->queue.dns_servers,
+	                     (unsigned)cfg->queue.dns_timeout * 1000, err, sizeof err) < 0) {
+		log_error("event=dns_init_failed err=\"%s\" note=no_dnsbl_checks", err);
+		return NULL;
+	}
+	return srv->dns;
+}
+
 int serve_run(struct config *cfg)
 {
 	struct server *srv = &the_server;
@@ -487,6 +507,7 @@ int serve_run(struct config *cfg)
 	    .hostname = cfg->hostname,
 	    .domain = cfg->domain,
 	    .auth_plaintext_loopback = cfg->auth.plaintext_loopback,
+	    .dns = start_reputation_dns(srv),
 	};
 	static struct serve_listener wired[CONFIG_MAX_LISTEN];
 	for (size_t i = 0; i < cfg->nlisten; i++) {
@@ -541,6 +562,8 @@ int serve_run(struct config *cfg)
 	acme_stop();
 	conn_shutdown_all();
 	uv_run(srv->loop, UV_RUN_NOWAIT);
+	srv->env.dns = NULL;
+	dns_resolver_free(&srv->dns);
 	struct store_stats st;
 	store_get_stats(srv->store, &st);
 	log_info("event=store_stats jobs=%llu commits=%llu max_batch=%llu failed=%llu",

@@ -59,6 +59,15 @@ enum metric_id {
 	/* DNS */
 	MET_DNS_LOOKUPS,
 	MET_DNS_FAILURES,
+	/* mx clients' reputation at connect (proto/smtp/mx_reputation.c) */
+	MET_REP_CLEAN,
+	MET_REP_JUNK,
+	MET_REP_REJECT,
+	MET_REP_TIMEOUT, /* the greeting did not wait for every answer */
+	MET_FCRDNS_PASS,
+	MET_FCRDNS_FAIL,
+	MET_RSPAMD_CHECKED, /* messages rspamd answered */
+	MET_RSPAMD_FAILED,  /* rspamd errors and timeouts: delivered unchecked */
 	/* TLS handshakes finished, by version, and failed */
 	MET_TLS_12,
 	MET_TLS_13,

@@ -438,6 +438,29 @@ static size_t submission_headers(struct smtp_session *s, char *out, size_t cap, 
 	return n;
 }
 
+/* The client's DNSBL score says Junk (mx_reputation.h, [spam] junk_score).
+ * Until the store files mail into Junk (the DMARC quarantine's work), the
+ * message is marked with X-Spam-Flag/X-Spam-Score, as rspamd's "add
+ * header" action does; the Junk delivery ORs this in. */
+static bool reputation_junk(const struct smtp_session *s)
+{
+	return !s->submission && !s->authenticated && mx_reputation_junk(s->rep);
+}
+
+static size_t reputation_headers(const struct smtp_session *s, char *out, size_t cap)
+{
+	int n;
+	if (s->txn.spam_flag) /* rspamd's "add header" decides, with its score */
+		n = snprintf(out, cap, "X-Spam-Flag: YES\r\nX-Spam-Score: %.2f\r\n",
+		             s->txn.spam_score);
+	else if (reputation_junk(s))
+		n = snprintf(out, cap, "X-Spam-Flag: YES\r\nX-Spam-Score: %lld\r\n",
+		             (long long)mx_reputation_score(s->rep));
+	else
+		return 0;
+	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
 enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_fn done, void *ud,
                                       const char **why)
 {
@@ -459,6 +482,8 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 	struct smtp_trace tr = {
 	    .helo = s->helo,
 	    .peer_ip = conn_peer_ip(s->c),
+	    .peer_name = mx_reputation_name(s->rep),
+	    .peer_checked = s->rep && s->spam && s->spam->fcrdns,
 	    .hostname = s->env->hostname,
 	    .esmtp = s->esmtp,
 	    .tls = conn_is_tls(s->c),
@@ -478,6 +503,7 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 		return SMTP_R_STORE_FAIL;
 	memcpy(received + nrecv, extra, nextra);
 	nrecv += nextra;
+	nrecv += reputation_headers(s, received + nrecv, sizeof received - nrecv);
 
 	struct smtp_job *j = calloc(1, sizeof *j);
 	if (!j)

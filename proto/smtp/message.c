@@ -136,11 +136,16 @@ static bool helo_printable(const char *h)
 
 size_t smtp_received_format(char *out, size_t cap, const struct smtp_trace *t)
 {
-	char date[64], ip[80], tlsinfo[200] = "", forinfo[340] = "";
+	char date[64], ip[340], tlsinfo[200] = "", forinfo[340] = "";
 	bool v6 = strchr(t->peer_ip, ':') != NULL;
 
 	smtp_date_format(date, sizeof date, t->now);
-	snprintf(ip, sizeof ip, "[%s%s]", v6 ? "IPv6:" : "", t->peer_ip);
+	/* RFC 5321 4.4 TCP-info: the verified name, then the literal. */
+	const char *name = t->peer_name && helo_printable(t->peer_name) ? t->peer_name
+	                   : t->peer_checked                            ? "unknown"
+	                                                                : NULL;
+	snprintf(ip, sizeof ip, "%s%s[%s%s]", name ? name : "", name ? " " : "", v6 ? "IPv6:" : "",
+	         t->peer_ip);
 	if (t->tls && t->tls_version)
 		snprintf(tlsinfo, sizeof tlsinfo, "\r\n\t(using %s with cipher %s)", t->tls_version,
 		         t->tls_cipher ? t->tls_cipher : "unknown");

@@ -43,8 +43,12 @@ int smtp_body_append(struct mime_spool *m, struct smtp_body_state *st, const cha
 size_t smtp_date_format(char *out, size_t cap, time_t t);
 
 struct smtp_trace {
-	const char *helo;     /* HELO/EHLO argument, "" if none */
-	const char *peer_ip;  /* "127.0.0.1" / "::1" */
+	const char *helo;    /* HELO/EHLO argument, "" if none */
+	const char *peer_ip; /* "127.0.0.1" / "::1" */
+	/* The client's FCrDNS-verified name (mx_reputation.h), or NULL; with
+	 * peer_checked and no name, TCP-info says "unknown". */
+	const char *peer_name;
+	bool peer_checked;
 	const char *hostname; /* our name */
 	bool esmtp;           /* EHLO (else HELO) */
 	bool tls;
@@ -56,7 +60,8 @@ struct smtp_trace {
 	const char *for_rcpt; /* the one recipient, or NULL */
 	time_t now;
 };
-/* "Received: ...\r\n" in RFC 5321 4.4 form with the RFC 3848 / RFC 6531
+/* "Received: ...\r\n" in RFC 5321 4.4 form (TCP-info "(name [ip])" when
+ * the name was looked up) with the RFC 3848 / RFC 6531
  * protocol (smtp_with_protocol()). Returns the length, 0 if cap is too
  * small. */
 size_t smtp_received_format(char *out, size_t cap, const struct smtp_trace *t);

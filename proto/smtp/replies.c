@@ -80,6 +80,9 @@ static const struct smtp_reply_def replies[SMTP_R_COUNT] = {
     [SMTP_R_RELAY_DENIED] = {554, "5.7.1", "Relay access denied"},
     [SMTP_R_BARE_NEWLINE] = {554, "5.5.2", "Bare LF or CR in message, lines must end with CRLF"},
     [SMTP_R_BAD_CONTENT] = {554, "5.6.0", "Message content rejected"},
+    [SMTP_R_SPAM_DEFER] = {451, "4.7.1", "Try again later"},
+    [SMTP_R_SPAM_REJECT] = {550, "5.7.1", "Message rejected as spam"},
+    [SMTP_R_LISTED] = {554, "5.7.1", "Client host rejected by a DNS blocklist"},
     [SMTP_R_EARLY_TALKER] = {554, "5.5.1", "Protocol error: client talked before the greeting"},
     [SMTP_R_PARAM_UNKNOWN] = {555, "5.5.4", "Parameter not recognized or not implemented"},
 };

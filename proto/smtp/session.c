@@ -69,6 +69,7 @@
 #include "proto/smtp/session.h"
 #include "lib/metrics.h"
 #include "proto/smtp/greet_pass.h"
+#include "proto/smtp/rspamd_check.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -132,6 +133,8 @@ static void smtp_session_unref(struct smtp_session *s)
 		return;
 	smtp_txn_reset(s);
 	sasl_clear(&s->sasl);
+	mx_reputation_cancel(s->rep);
+	free(s->rep);
 	free(s);
 }
 
@@ -461,6 +464,14 @@ static enum smtp_reply_id check_rcpt(struct smtp_session *s, struct cmd_ctx *x)
 		return SMTP_R_UTF8_REQUIRED;
 	if (s->txn.naccepted >= (size_t)s->cfg->max_recipients)
 		return SMTP_R_TOO_MANY_RCPTS;
+	/* A client a blocklist names is refused at RCPT, as Postfix's
+	 * postscreen does: the sender's log then shows whom it could not
+	 * reach, and the answers had the whole greeting to arrive. */
+	if (!s->authenticated &&
+	    mx_reputation_reject(s->rep, s->rep_detail, sizeof s->rep_detail)) {
+		x->detail = s->rep_detail;
+		return SMTP_R_LISTED;
+	}
 	return smtp_rcpt_resolve(s, &x->path, &x->rp, &x->rcpt);
 }
 
@@ -878,6 +889,7 @@ static void auth_result(void *ud, enum auth_result result, const struct auth_acc
 	switch (result) {
 	case AUTH_OK:
 		s->authenticated = true;
+		mx_reputation_exempt(s->rep);
 		s->acct = *acct;
 		conn_clear_deadline(s->c); /* logged in: only the idle timeout now */
 		LOGS(s, LOG_INFO, "event=auth result=ok mech=%s user=%s",
@@ -1055,7 +1067,117 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 
 static void on_committed(void *ud, int status);
 
-/* End of a message (DATA or last BDAT chunk): check it, then commit. */
+static void reject_message(struct smtp_session *s, enum smtp_reply_id r, const char *why)
+{
+	LOGS(s, LOG_INFO, "event=rejected id=%s code=%d size=%llu", s->txn.id,
+	     smtp_reply_def(r)->code, (unsigned long long)s->txn.msg.seen);
+	to_idle(s);
+	smtp_reply(s, r, why);
+}
+
+/* The checks are done: the store job. paused: the conn is already paused
+ * for an earlier step (rspamd), which this pause takes over. */
+static void deliver_message(struct smtp_session *s, bool paused)
+{
+	const char *why = NULL;
+	smtp_session_ref(s); /* the store job's, dropped in on_committed() */
+	enum smtp_reply_id r = smtp_deliver_start(s, on_committed, s, &why);
+	if (r == SMTP_R_OK) {
+		smtp_enter_state(s, SMTP_S_COMMIT);
+		if (!paused)
+			conn_pause(s->c);
+		return; /* COMMIT: on_committed() answers */
+	}
+	smtp_session_unref(s);
+	if (paused)
+		conn_resume(s->c);
+	reject_message(s, r, why);
+}
+
+/* rspamd's answer, or its failure (fail open: delivered, counted). */
+static void on_rspamd(void *ud, bool ok, const char *why, const struct rspamd_result *res)
+{
+	struct smtp_session *s = ud;
+	s->rspamd = NULL;
+	if (s->closed) {
+		smtp_session_unref(s);
+		return;
+	}
+	if (!ok) {
+		metric_add(MET_RSPAMD_FAILED, 1);
+		LOGS(s, LOG_WARN, "event=rspamd_failed id=%s err=\"%s\" note=delivered_unchecked",
+		     s->txn.id, why ? why : "");
+		deliver_message(s, true);
+		smtp_session_unref(s);
+		return;
+	}
+	metric_add(MET_RSPAMD_CHECKED, 1);
+	LOGS(s, LOG_INFO, "event=rspamd id=%s action=\"%s\" score=%.2f required=%.2f", s->txn.id,
+	     rspamd_action_name(res->action), res->score, res->required_score);
+	enum smtp_reply_id r = SMTP_R_OK;
+	switch (res->action) {
+	case RSPAMD_REJECT:
+		r = SMTP_R_SPAM_REJECT;
+		break;
+	case RSPAMD_SOFT_REJECT:
+	case RSPAMD_GREYLIST:
+		r = SMTP_R_SPAM_DEFER;
+		break;
+	case RSPAMD_ADD_HEADER:
+	case RSPAMD_REWRITE_SUBJECT:
+		s->txn.spam_flag = true;
+		s->txn.spam_score = res->score;
+		break;
+	default:
+		break;
+	}
+	if (r == SMTP_R_OK) {
+		deliver_message(s, true);
+	} else {
+		conn_resume(s->c);
+		reject_message(s, r, NULL);
+		if (s->close_after)
+			smtp_reply(s, s->env->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT, NULL);
+	}
+	smtp_session_unref(s);
+}
+
+/* mx, not authenticated, [spam] rspamd_url set: post the message to
+ * rspamd first. true when it is on its way (on_rspamd() goes on). */
+static bool start_rspamd(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	if (s->submission || s->authenticated || !s->spam || !s->spam->rspamd_url[0])
+		return false;
+	const char *rcpts[256];
+	size_t n = 0;
+	for (size_t i = 0; i < t->nrcpts && n < 256; i++)
+		rcpts[n++] = t->rcpts[i].addr;
+	struct rspamd_envelope env = {
+	    .ip = conn_peer_ip(s->c),
+	    .helo = s->helo,
+	    .hostname = mx_reputation_name(s->rep),
+	    .mail_from = t->from.null ? "" : t->from.addr,
+	    .rcpts = rcpts,
+	    .nrcpts = n,
+	    .queue_id = t->id,
+	};
+	s->rspamd = rspamd_check_start(conn_loop(s->c), s->spam->rspamd_url,
+	                               (uint64_t)s->spam->rspamd_timeout_ms, &env,
+	                               t->msg.buf ? t->msg.buf : "", t->msg.len, on_rspamd, s);
+	if (!s->rspamd) {
+		metric_add(MET_RSPAMD_FAILED, 1);
+		LOGS(s, LOG_WARN, "event=rspamd_failed id=%s err=\"cannot start\"", t->id);
+		return false;
+	}
+	smtp_session_ref(s); /* dropped in on_rspamd(), or in on_closed() */
+	smtp_enter_state(s, SMTP_S_COMMIT);
+	conn_pause(s->c);
+	return true;
+}
+
+/* End of a message (DATA or last BDAT chunk): check it, ask rspamd, then
+ * commit. */
 static void end_of_data(struct smtp_session *s)
 {
 	const char *why = NULL;
@@ -1068,20 +1190,13 @@ static void end_of_data(struct smtp_session *s)
 	} else {
 		r = smtp_msg_check(&t->msg, &why);
 	}
-	if (r == SMTP_R_OK) {
-		smtp_session_ref(s); /* the store job's, dropped in on_committed() */
-		r = smtp_deliver_start(s, on_committed, s, &why);
-		if (r == SMTP_R_OK) {
-			smtp_enter_state(s, SMTP_S_COMMIT);
-			conn_pause(s->c);
-			return; /* COMMIT: on_committed() answers */
-		}
-		smtp_session_unref(s);
+	if (r != SMTP_R_OK) {
+		reject_message(s, r, why);
+		return;
 	}
-	LOGS(s, LOG_INFO, "event=rejected id=%s code=%d size=%llu", t->id, smtp_reply_def(r)->code,
-	     (unsigned long long)t->msg.seen);
-	to_idle(s);
-	smtp_reply(s, r, why);
+	if (start_rspamd(s))
+		return;
+	deliver_message(s, false);
 }
 
 static void on_dot(struct conn *c, const char *data, size_t len, bool end, unsigned flags)
@@ -1198,6 +1313,13 @@ static void on_closed(struct conn *c)
 	            state_names[s->state], s->errors);
 	s->closed = true;
 	s->c = NULL;
+	mx_reputation_cancel(s->rep);
+	if (s->rspamd) {
+		/* on_rspamd will never run: drop its reference here. */
+		rspamd_check_cancel(s->rspamd);
+		s->rspamd = NULL;
+		smtp_session_unref(s);
+	}
 	if (s->auth_req) {
 		/* done will never run: drop its reference here. */
 		auth_cancel(s->auth_req);
@@ -1214,6 +1336,10 @@ static void on_closed(struct conn *c)
 
 static void send_greeting(struct smtp_session *s)
 {
+	if (s->timer_open)
+		uv_timer_stop(&s->greet_timer);
+	if (s->rep)
+		mx_reputation_log(s->rep, conn_id(s->c), conn_peer(s->c));
 	if (s->env->stopping) {
 		reply_host(s, SMTP_R_SHUTDOWN, smtp_reply_def(SMTP_R_SHUTDOWN)->text);
 		return;
@@ -1222,11 +1348,15 @@ static void send_greeting(struct smtp_session *s)
 	reply_host(s, SMTP_R_GREETING, "ESMTP tern");
 }
 
+static void greet_when_ready(struct smtp_session *s);
+static void on_rep_deadline(uv_timer_t *t);
+
 static void on_greet_timer(uv_timer_t *t)
 {
 	struct smtp_session *s = t->data;
 	if (s->closed || s->state != SMTP_S_GREETING)
 		return;
+	s->greet_delay_over = true;
 	/* It waited: its address passes. */
 	if (s->cfg->greet_pass_ttl > 0) {
 		if (!greet_passes)
@@ -1236,7 +1366,50 @@ static void on_greet_timer(uv_timer_t *t)
 		LOGS(s, LOG_DEBUG, "event=greet_pass_granted ttl=%lld",
 		     (long long)s->cfg->greet_pass_ttl);
 	}
+	greet_when_ready(s);
+}
+
+/* The greeting goes out once the early-talker delay is over and the
+ * reputation answers are in, or their deadline has passed. */
+static void greet_when_ready(struct smtp_session *s)
+{
+	if (s->closed || s->state != SMTP_S_GREETING || !s->greet_delay_over)
+		return;
+	uint64_t now = uv_now(conn_loop(s->c));
+	if (s->rep && !s->rep->done && now < s->rep_deadline && s->timer_open) {
+		uv_timer_start(&s->greet_timer, on_rep_deadline, s->rep_deadline - now, 0);
+		return;
+	}
 	send_greeting(s);
+}
+
+static void on_rep_deadline(uv_timer_t *t)
+{
+	struct smtp_session *s = t->data;
+	if (s->closed || s->state != SMTP_S_GREETING)
+		return;
+	send_greeting(s);
+}
+
+static void on_rep_done(void *ud)
+{
+	greet_when_ready(ud);
+}
+
+/* mx listeners only: ask DNS about the client. true when the greeting is
+ * to wait for the answers. */
+static bool start_reputation(struct smtp_session *s)
+{
+	const struct smtp_spam_settings *sp = s->spam;
+	if (s->submission || !sp || !s->env->dns || (sp->ndnsbl == 0 && !sp->fcrdns))
+		return false;
+	s->rep = calloc(1, sizeof *s->rep);
+	if (!s->rep)
+		return false;
+	bool wait =
+	    mx_reputation_start(s->rep, s->env->dns, sp, conn_peer_ip(s->c), on_rep_done, s);
+	s->rep_deadline = uv_now(conn_loop(s->c)) + (uint64_t)sp->check_timeout_ms;
+	return wait && sp->check_timeout_ms > 0;
 }
 
 static const struct conn_callbacks smtp_callbacks = {
@@ -1262,6 +1435,7 @@ void smtp_session_start(struct conn *c, void *ctx)
 	s->cfg = x->settings;
 	s->idle_timeout_ms = x->idle_timeout_ms;
 	s->submission = x->submission;
+	s->spam = x->spam;
 	s->auth_offered = x->submission || x->settings->mx_auth;
 	s->refs = 1;
 	s->state = SMTP_S_GREETING;
@@ -1273,13 +1447,20 @@ void smtp_session_start(struct conn *c, void *ctx)
 		LOGS(s, LOG_DEBUG, "event=greet_pass");
 		delay = false;
 	}
-	if (delay && uv_timer_init(conn_loop(c), &s->greet_timer) == 0) {
+	bool wait_rep = start_reputation(s);
+	if ((delay || wait_rep) && uv_timer_init(conn_loop(c), &s->greet_timer) == 0) {
 		s->greet_timer.data = s;
 		s->timer_open = true;
 		smtp_session_ref(s); /* dropped in on_timer_closed */
-		uv_timer_start(&s->greet_timer, on_greet_timer, (uint64_t)s->cfg->greet_delay_ms,
-		               0);
+		if (delay) {
+			uv_timer_start(&s->greet_timer, on_greet_timer,
+			               (uint64_t)s->cfg->greet_delay_ms, 0);
+			return;
+		}
+		s->greet_delay_over = true;
+		greet_when_ready(s);
 		return;
 	}
+	s->greet_delay_over = true;
 	send_greeting(s);
 }

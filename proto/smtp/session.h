@@ -17,12 +17,14 @@
 #include "proto/sasl/sasl.h"
 #include "proto/smtp/address.h"
 #include "proto/smtp/message.h"
+#include "proto/smtp/mx_reputation.h"
 #include "proto/smtp/replies.h"
 #include "proto/smtp/smtp.h"
 #include "auth/auth.h"
 
 struct conn;
 struct proto_env;
+struct rspamd_check;
 
 /* See the diagram at the top of session.c. */
 enum smtp_state {
@@ -61,7 +63,9 @@ struct smtp_txn {
 	struct mime_spool msg;
 	struct smtp_body_state body; /* DATA: un-stuffing after bare LF */
 	bool msg_started;
-	char id[40]; /* "<sid>.<n>", in Received: and the 250 */
+	bool spam_flag;    /* rspamd said "add header"/"rewrite subject": X-Spam, Junk */
+	double spam_score; /* rspamd's score, for X-Spam-Score */
+	char id[40];       /* "<sid>.<n>", in Received: and the 250 */
 };
 
 struct smtp_session {
@@ -90,6 +94,16 @@ struct smtp_session {
 	/* greeting delay (early-talker detection) */
 	uv_timer_t greet_timer;
 	bool timer_open;
+	bool greet_delay_over; /* the early-talker delay has passed (or there is none) */
+
+	/* mx: DNSBL and FCrDNS answers (NULL: none asked); the greeting waits
+	 * for them until rep_deadline (uv_now), so RCPT and Received: have
+	 * them. */
+	const struct smtp_spam_settings *spam;
+	struct mx_reputation *rep;
+	uint64_t rep_deadline;
+	char rep_detail[320];        /* the 554's "<ip> listed by <zone>" */
+	struct rspamd_check *rspamd; /* the message is with rspamd (holds a reference) */
 
 	/* BDAT chunk in progress */
 	bool bdat_last;

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mailauth/dnsbl.h"
+
 struct conn;
 struct proto_env;
 
@@ -33,9 +35,23 @@ struct smtp_settings {
 	int64_t greet_pass_max; /* addresses remembered for that */
 };
 
+/* [spam]: connection-time reputation of mx clients (mx_reputation.h) and
+ * the Junk decision. Submission listeners are never checked. */
+struct smtp_spam_settings {
+	struct dnsbl_zone dnsbl[DNSBL_MAX_ZONES]; /* [[spam.dnsbl]] */
+	size_t ndnsbl;
+	int64_t junk_score;          /* a DNSBL score at least this: the mail goes to Junk */
+	int64_t check_timeout_ms;    /* how long the greeting waits for DNSBL/FCrDNS answers */
+	bool fcrdns;                 /* look up the client's name for Received: */
+	char trusted_networks[1024]; /* "10.0.0.0/8, 2001:db8::/32": never checked */
+	char rspamd_url[512];        /* "http://127.0.0.1:11333": each mx message to /checkv2 */
+	int64_t rspamd_timeout_ms;   /* then delivered unchecked (fail open) */
+};
+
 /* One listener's context: what smtp_session_start() gets as ctx. */
 struct smtp_ctx {
 	const struct smtp_settings *settings;
+	const struct smtp_spam_settings *spam;
 	const struct proto_env *env;
 	bool submission;          /* submission (587/465), not MX */
 	uint64_t idle_timeout_ms; /* the listener's command timeout; 0: settings->timeout_command */
