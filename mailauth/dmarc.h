@@ -1,16 +1,32 @@
 /* dmarc: DMARC (RFC 9989, which obsoletes RFC 7489 and RFC 9091) policy
  * discovery and evaluation, asynchronous.
  *
- * Implementation in progress: this header is committed first so that the
- * SMTP wiring can code against it; the API below is fixed (fields and
- * functions may be added, none renamed or removed).
- *
  * Given the RFC5322.From domain and the SPF and DKIM results, the check
- * walks the DNS tree (RFC 9989 4.10, at most 8 queries) for the policy
- * record and the organizational domains, decides identifier alignment,
- * the DMARC result, and the disposition the domain owner asks for (p, sp
- * for subdomains, np for non-existent subdomains, t=y testing). It never
- * blocks: DNS questions go through a struct spf_resolver. */
+ * walks the DNS tree (RFC 9989 4.10, at most 8 queries per walk) for the
+ * policy record and the Organizational Domains, decides identifier
+ * alignment, the DMARC result, and the disposition the domain owner asks
+ * for (p, sp for subdomains, np for non-existent subdomains, t=y testing).
+ * It never blocks: DNS questions go through a struct spf_resolver
+ * (spf_resolver_dns() in the server, a fake zone in tests).
+ *
+ * Results (RFC 8601 words):
+ *   none       no DMARC policy record for the From domain (or only names
+ *              with several records, which count as none);
+ *   pass       a passing SPF or DKIM identifier is aligned;
+ *   fail       none is; `disposition` is what the record asks for;
+ *   temperror  a DNS question failed for now (policy lookup, an
+ *              identifier's walk when nothing else aligned, or the
+ *              existence test np= needs): answer 4xx at most, never pass;
+ *   permerror  the From domain is not a domain name, or the record's
+ *              p/sp/np is invalid and it has no valid rua= (4.10.1).
+ * The disposition is DMARC_DISP_NONE unless the result is fail. With t=y
+ * (or the legacy pct=0) it is one level below the policy: reject gives
+ * quarantine, quarantine gives none. policy_text is the p/sp/np that
+ * applied before t= lowered it ("" when no record applied); on pass a
+ * subdomain's is sp= (or p=), np= only being looked at on fail.
+ * org_domain is the From domain's Organizational Domain, or the From
+ * domain itself when the RFC needs no walk for it (its own record, and
+ * every identifier identical or in strict mode). */
 #ifndef TERN_MAILAUTH_DMARC_H
 #define TERN_MAILAUTH_DMARC_H
 
@@ -51,6 +67,8 @@ struct dmarc_outcome {
 	/* "none" "quarantine" "reject": the p/sp/np that applied, for A-R policy.dmarc */
 	char policy_text[16];
 	char problem[256]; /* for logs: why none/temperror/permerror */
+	unsigned
+	    dns_queries; /* questions asked (not counting those answered from the check's cache) */
 };
 
 typedef void (*dmarc_done_cb)(void *ud, const struct dmarc_outcome *o);
