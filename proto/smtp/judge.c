@@ -333,7 +333,10 @@ static void start_dmarc(struct smtp_judge *j)
 static bool forwarder(const struct smtp_judge *j)
 {
 	const struct netlist *l = j->forwarders;
-	return j->forwarder_ip || (l && netlist_has_name(l, j->s->helo));
+	/* A HELO name counts only when SPF vouches for it: anyone can say
+	 * any name. */
+	bool helo_ok = j->helo_done && j->helo.result == SPF_PASS;
+	return j->forwarder_ip || (l && helo_ok && netlist_has_name(l, j->s->helo));
 }
 
 /* Append the strings to the log fields (NULL ends the list). */

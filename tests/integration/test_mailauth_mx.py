@@ -60,7 +60,7 @@ def server(dns, request):
              listeners=[("smtp", "smtp", "none"), ("imap", "imap", "starttls")],
              auth={"check_timeout": 3, "plaintext_loopback": "true",
                    "trusted_networks": '"127.0.0.1, 127.0.0.4"',
-                   "dmarc_trusted_forwarders": '"127.0.0.5"'})
+                   "dmarc_trusted_forwarders": '"127.0.0.5, helo.test"'})
     t.start()
     t.add_user(USER, PASSWORD)
     yield t
@@ -265,3 +265,13 @@ def test_client_gone_while_judging(server):
     time.sleep(0.2)
     code, _ = send(server, "127.0.0.2", "a@good.test", message("a@good.test", "after gone"))
     assert code == 250
+
+
+def test_trusted_forwarder_by_helo_name(server):
+    # helo.test's SPF passes for 127.0.0.2 only: the name counts from there
+    msg = message("a@signed.test", "helo forwarder")
+    code, _ = send(server, "127.0.0.2", "bounce@other.test", msg, helo="helo.test")
+    assert code == 250
+    code, _ = send(server, "127.0.0.3", "bounce@other.test",
+                   message("a@signed.test", "helo forged"), helo="helo.test")
+    assert code == 550
