@@ -558,6 +558,8 @@ void smtp_judge_mail(struct smtp_session *s)
 	if (!j)
 		return;
 	smtp_judge_txn_reset(s);
+	if (s->authenticated) /* mx_auth: the sender's own mail, not judged */
+		return;
 	j->in_txn = true;
 	if (j->cfg->check_dkim)
 		j->dkim = dkim_verify_new((int64_t)time(NULL), DKIM_VERIFY_MAX_SIGS);
