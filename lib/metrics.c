@@ -100,6 +100,15 @@ static const struct {
     [MET_DMARC_OVERRIDDEN] = {"tern_smtp_dmarc_actions_total", "action=\"override\"", C, ""},
     [MET_AR_REMOVED] = {"tern_smtp_auth_results_removed_total", "", C,
                         "Incoming Authentication-Results fields that claimed our authserv-id."},
+    [MET_DKIM_SIGNED_RSA] = {"tern_dkim_signatures_total", "algorithm=\"rsa-sha256\"", C,
+                             "DKIM signatures made for outgoing mail, by algorithm."},
+    [MET_DKIM_SIGNED_ED25519] = {"tern_dkim_signatures_total", "algorithm=\"ed25519-sha256\"", C,
+                                 ""},
+    [MET_DKIM_SIGN_FAILED] = {"tern_dkim_sign_failures_total", "", C,
+                              "DKIM signatures that could not be made (the mail went unsigned "
+                              "by that key)."},
+    [MET_DKIM_SIGN_CPU_US] = {"tern_dkim_sign_cpu_microseconds_total", "", C,
+                              "CPU time the thread pool spent DKIM-signing."},
 #undef G
 #undef C
 };

@@ -98,6 +98,11 @@ enum metric_id {
 	MET_DMARC_DEFERRED,   /* temperror: 4xx */
 	MET_DMARC_OVERRIDDEN, /* a failure not enforced: trusted forwarder, dmarc_reject = false */
 	MET_AR_REMOVED,       /* incoming Authentication-Results claiming our authserv-id */
+
+	MET_DKIM_SIGNED_RSA,     /* DKIM-Signature fields made, rsa-sha256 */
+	MET_DKIM_SIGNED_ED25519, /* ... ed25519-sha256 */
+	MET_DKIM_SIGN_FAILED,    /* a key that could not sign (mail went on without) */
+	MET_DKIM_SIGN_CPU_US,    /* worker CPU spent signing, microseconds */
 	MET__COUNT
 };
 
