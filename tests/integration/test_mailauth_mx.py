@@ -279,6 +279,38 @@ def test_trusted_forwarder_by_helo_name(server):
     assert code == 550
 
 
+def test_bdat_signed_message(server):
+    """BDAT chunks feed DKIM as DATA does."""
+    import socket
+    msg = signed("bdat ok")
+    s = socket.create_connection((server.host, server.port("smtp")), timeout=30,
+                                 source_address=("127.0.0.3", 0))
+    f = s.makefile("rb")
+
+    def reply():
+        lines = []
+        while True:
+            line = f.readline().decode()
+            lines.append(line)
+            if line[3:4] != "-":
+                return lines[-1]
+    assert reply().startswith("220")
+    s.sendall(b"EHLO client.test\r\n")
+    assert reply().startswith("250")
+    s.sendall(b"MAIL FROM:<bounce@other.test>\r\nRCPT TO:<" + USER.encode() + b">\r\n")
+    assert reply().startswith("250") and reply().startswith("250")
+    half = len(msg) // 3  # a chunk border inside the header section
+    s.sendall(b"BDAT %d\r\n" % half + msg[:half])
+    assert reply().startswith("250")
+    rest = msg[half:]
+    s.sendall(b"BDAT %d LAST\r\n" % len(rest) + rest)
+    assert reply().startswith("250"), "not accepted"
+    s.sendall(b"QUIT\r\n")
+    s.close()
+    ar = ar_fields(stored(server, "bdat ok")[0])
+    assert "dkim=pass header.d=signed.test" in ar[0] and "dmarc=pass" in ar[0], ar
+
+
 def test_verdicts_are_metrics(server):
     """Runs last: the counters of what the tests above sent."""
     c = http.client.HTTPSConnection(server.host, server.port("https"), context=ssl_ctx(),
