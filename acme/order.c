@@ -17,7 +17,7 @@
 #include "acme/challenge.h"
 #include "acme/csr.h"
 #include "acme/files.h"
-#include "acme/http_client.h"
+#include "net/http_client.h"
 #include "acme/jws.h"
 
 #include <jansson.h>
@@ -35,7 +35,7 @@
 #define REQUEST_TIMEOUT_MS 30000
 
 struct acme_order;
-typedef void (*handler_fn)(struct acme_order *o, struct acme_resp *r, json_t *j);
+typedef void (*handler_fn)(struct acme_order *o, struct http_resp *r, json_t *j);
 typedef void (*step_fn)(struct acme_order *o);
 
 /* What a response is for: the directory, a nonce, or a signed request. */
@@ -47,7 +47,7 @@ struct acme_order {
 	const struct acme_order_params *p;
 	acme_order_cb cb;
 	void *ud;
-	struct acme_http *http;
+	struct http_client *http;
 	uv_timer_t timer;
 	uint64_t deadline;
 	bool finished;
@@ -97,7 +97,7 @@ static void withdraw(struct acme_order *o)
 static void release(struct acme_order *o)
 {
 	withdraw(o);
-	acme_http_cancel(o->http);
+	http_client_cancel(o->http);
 	o->http = NULL;
 	uv_close((uv_handle_t *)&o->timer, on_timer_closed);
 }
@@ -138,7 +138,7 @@ static bool copy_url(char *dst, size_t dstlen, const char *src)
 	return true;
 }
 
-static void on_response(void *ud, const char *err, struct acme_resp *r);
+static void on_response(void *ud, const char *err, struct http_resp *r);
 
 static void send_request(struct acme_order *o, const char *method, const char *url,
                          const char *body, const char *accept)
@@ -147,15 +147,16 @@ static void send_request(struct acme_order *o, const char *method, const char *u
 		failf(o, "the order took too long");
 		return;
 	}
-	struct acme_http_req req = {
+	struct http_client_req req = {
 	    .method = method,
 	    .url = url,
 	    .accept = accept,
+	    .content_type = body ? "application/jose+json" : NULL,
 	    .body = body,
 	    .body_len = body ? strlen(body) : 0,
 	    .timeout_ms = REQUEST_TIMEOUT_MS,
 	};
-	o->http = acme_http_start(o->loop, o->a->tls, &req, on_response, o);
+	o->http = http_client_start(o->loop, o->a->tls, &req, on_response, o);
 	if (!o->http)
 		failf(o, "cannot request %s", url);
 }
@@ -212,10 +213,10 @@ static void send_signed_json(struct acme_order *o, const char *url, json_t *payl
 	free(s);
 }
 
-static void on_directory(struct acme_order *o, struct acme_resp *r, json_t *j);
+static void on_directory(struct acme_order *o, struct http_resp *r, json_t *j);
 static void step_account(struct acme_order *o);
 
-static void on_response(void *ud, const char *err, struct acme_resp *r)
+static void on_response(void *ud, const char *err, struct http_resp *r)
 {
 	struct acme_order *o = ud;
 	o->http = NULL;
@@ -261,7 +262,7 @@ static void on_response(void *ud, const char *err, struct acme_resp *r)
 
 /* ---- directory and account ---- */
 
-static void on_directory(struct acme_order *o, struct acme_resp *r, json_t *j)
+static void on_directory(struct acme_order *o, struct http_resp *r, json_t *j)
 {
 	if (!json_is_object(j) ||
 	    !copy_url(o->a->new_nonce, sizeof o->a->new_nonce, jstr(j, "newNonce")) ||
@@ -280,7 +281,7 @@ static void on_directory(struct acme_order *o, struct acme_resp *r, json_t *j)
 
 static void step_order(struct acme_order *o);
 
-static void on_account(struct acme_order *o, struct acme_resp *r, json_t *j)
+static void on_account(struct acme_order *o, struct http_resp *r, json_t *j)
 {
 	if (!copy_url(o->a->kid, sizeof o->a->kid, r->location)) {
 		failf(o, "newAccount gave no account URL");
@@ -315,7 +316,7 @@ static void step_finalize(struct acme_order *o);
 static void step_poll_order(struct acme_order *o);
 static void step_download(struct acme_order *o);
 
-static void on_order(struct acme_order *o, struct acme_resp *r, json_t *j)
+static void on_order(struct acme_order *o, struct http_resp *r, json_t *j)
 {
 	if (!copy_url(o->order_url, sizeof o->order_url, r->location)) {
 		failf(o, "newOrder gave no order URL");
@@ -348,7 +349,7 @@ static void on_order(struct acme_order *o, struct acme_resp *r, json_t *j)
 
 /* ---- revocation (§7.6) ---- */
 
-static void on_revoked(struct acme_order *o, struct acme_resp *r, json_t *j)
+static void on_revoked(struct acme_order *o, struct http_resp *r, json_t *j)
 {
 	(void)r, (void)j;
 	log_info("acme event=revoked domain=%s", o->p->domains[0]);
@@ -396,7 +397,7 @@ static void on_wait_timer(uv_timer_t *t)
 }
 
 /* Come back to step after the server's Retry-After (1..30 s) or 1 s. */
-static void wait_then(struct acme_order *o, struct acme_resp *r, step_fn step)
+static void wait_then(struct acme_order *o, struct http_resp *r, step_fn step)
 {
 	if (++o->polls > MAX_POLLS) {
 		failf(o, "gave up polling after %d tries", MAX_POLLS);
@@ -408,7 +409,7 @@ static void wait_then(struct acme_order *o, struct acme_resp *r, step_fn step)
 	uv_timer_start(&o->timer, on_wait_timer, ms, 0);
 }
 
-static void on_challenge(struct acme_order *o, struct acme_resp *r, json_t *j)
+static void on_challenge(struct acme_order *o, struct http_resp *r, json_t *j)
 {
 	/* The challenge is processing: poll the authorization. */
 	wait_then(o, r, step_authz);
@@ -425,7 +426,7 @@ static const char *authz_error(json_t *j)
 	return "";
 }
 
-static void on_authz(struct acme_order *o, struct acme_resp *r, json_t *j)
+static void on_authz(struct acme_order *o, struct http_resp *r, json_t *j)
 {
 	const char *status = jstr(j, "status");
 	const char *ident = jstr(json_object_get(j, "identifier"), "value");
@@ -491,7 +492,7 @@ static void step_authz(struct acme_order *o)
 
 /* ---- finalize, poll, download ---- */
 
-static void on_order_state(struct acme_order *o, struct acme_resp *r, json_t *j)
+static void on_order_state(struct acme_order *o, struct http_resp *r, json_t *j)
 {
 	const char *status = jstr(j, "status");
 	if (strcmp(status, "valid") == 0) {
@@ -532,7 +533,7 @@ static void step_finalize(struct acme_order *o)
 	send_signed_json(o, o->finalize_url, p, true, on_order_state);
 }
 
-static void on_certificate(struct acme_order *o, struct acme_resp *r, json_t *j)
+static void on_certificate(struct acme_order *o, struct http_resp *r, json_t *j)
 {
 	unsigned char key[800];
 	if (mbedtls_pk_write_key_pem(&o->cert_key, key, sizeof key) != 0) {

@@ -359,6 +359,12 @@ bool conn_client_tls_verified(const struct conn_client *cc)
 	return conn_client_is_tls(cc) && tls_session_verified(cc->tls);
 }
 
+const char *conn_client_tls_verify_problem(const struct conn_client *cc)
+{
+	return conn_client_is_tls(cc) ? tls_session_verify_problem(cc->tls)
+	                              : "starttls-not-supported";
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
 	struct conn_client *cc = req->data;

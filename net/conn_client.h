@@ -1,5 +1,5 @@
 /* conn_client: an outbound TCP (+ client STARTTLS) byte stream for the
- * SMTP client (and acme/'s HTTPS client), the counterpart of conn.h's
+ * SMTP client (and net/http_client), the counterpart of conn.h's
  * accepted connections.
  *
  * It connects, splits input into lines, writes, upgrades to TLS on request
@@ -28,7 +28,7 @@ struct conn_client_callbacks {
 	void (*connected)(struct conn_client *cc, int status); /* 0 or a uv error */
 	void (*line)(struct conn_client *cc, const char *line, size_t len);
 	/* Set instead of line: input as it comes, unsplit (a protocol with
-	 * its own parser: acme/'s HTTP client). */
+	 * its own parser: net/http_client). */
 	void (*data)(struct conn_client *cc, const char *p, size_t len);
 	void (*tls_done)(struct conn_client *cc, bool ok, const char *err);
 	void (*timeout)(struct conn_client *cc);
@@ -50,6 +50,9 @@ bool conn_client_is_tls(const struct conn_client *cc);
 const char *conn_client_tls_version(const struct conn_client *cc);
 const char *conn_client_tls_cipher(const struct conn_client *cc);
 bool conn_client_tls_verified(const struct conn_client *cc);
+/* tls_session_verify_problem() of the session; "starttls-not-supported"
+ * without TLS. */
+const char *conn_client_tls_verify_problem(const struct conn_client *cc);
 /* (Re)arm the timer: `timeout` fires after ms of waiting (0 = disarm). */
 void conn_client_set_timeout(struct conn_client *cc, uint64_t ms);
 /* Graceful: queued output is written, TLS close_notify, FIN, close. */

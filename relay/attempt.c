@@ -31,7 +31,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "relay/mta_sts.h"
 #include "relay/smtp_client.h"
+#include "relay/tlsrpt.h"
 #include "net/conn_client.h"
 #include "net/dns.h"
 #include "lib/log.h"
@@ -172,14 +174,63 @@ static void on_mx(void *ud, const struct dns_mx_result *res)
 		job->done(job);
 		return;
 	}
+	bool sts_refused = false;
 	for (size_t h = 0; h < res->nhosts; h++) {
 		const struct dns_mx_host *mx = &res->hosts[h];
 		jlog(job, LOG_DEBUG, "event=mx host=%s pref=%u addrs=%zu%s", mx->name, mx->pref,
 		     mx->naddrs, res->implicit ? " implicit=yes" : "");
+		if (job->sts_mode != MTA_STS_NONE &&
+		    !mta_sts_mx_matches(&job->sts_policy, mx->name)) {
+			/* RFC 8461 4.1: an MX the policy does not name. */
+			jlog(job, LOG_INFO, "event=mta_sts_mx_mismatch host=%s mode=%s", mx->name,
+			     mta_sts_mode_name(job->sts_mode));
+			tlsrpt_count(job->domain, "validation-failure");
+			if (job->sts_mode == MTA_STS_ENFORCE) {
+				sts_refused = true;
+				continue;
+			}
+		}
 		for (size_t a = 0; a < mx->naddrs; a++)
 			add_target(job, mx->name, &mx->addrs[a], (int)cfg(job)->remote_port);
 	}
+	if (job->ntargets == 0 && sts_refused) {
+		queue_rows_set(job, QR_TEMP, 451, "4.7.5",
+		               "451 4.7.5 no MX host matches the domain's MTA-STS policy");
+		job->done(job);
+		return;
+	}
 	targets_done(job);
+}
+
+static void start_mx(struct qjob *job)
+{
+	job->dns = dns_resolve_mx(job->rt->dns, job->domain, on_mx, job);
+	if (!job->dns) {
+		queue_rows_set(job, QR_TEMP, 451, "4.4.3", "451 4.4.3 cannot start the MX lookup");
+		job->done(job);
+	}
+}
+
+static void on_sts(void *ud, const struct mta_sts_policy *policy, const char *failure)
+{
+	struct qjob *job = ud;
+	job->sts = NULL;
+	if (failure)
+		tlsrpt_count(job->domain, failure);
+	if (job->abandoned) {
+		job->done(job);
+		return;
+	}
+	if (policy) {
+		job->sts_policy = *policy;
+		job->sts_mode = policy->mode;
+		/* enforce: STARTTLS required, no plaintext fallback, and the
+		 * certificate checked in cc_tls_done. */
+		if (policy->mode == MTA_STS_ENFORCE)
+			job->require_tls = true;
+		jlog(job, LOG_DEBUG, "event=mta_sts mode=%s", mta_sts_mode_name(policy->mode));
+	}
+	start_mx(job);
 }
 
 static void on_smarthost_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
@@ -267,11 +318,21 @@ void queue_job_deliver(struct qjob *job, struct queue_runner *rt, queue_job_done
 		job->done(job);
 		return;
 	}
-	job->dns = dns_resolve_mx(job->rt->dns, job->domain, on_mx, job);
-	if (!job->dns) {
-		queue_rows_set(job, QR_TEMP, 451, "4.4.3", "451 4.4.3 cannot start the MX lookup");
-		job->done(job);
+	job->sts_mode = MTA_STS_NONE;
+	if (cfg(job)->mta_sts && job->rt->tls_verify) {
+		struct mta_sts_env env = {
+		    .loop = job->rt->svc.loop,
+		    .dns = job->rt->dns,
+		    .tls = job->rt->tls_verify,
+		    .port = (int)cfg(job)->mta_sts_port,
+		    .timeout_ms = (uint64_t)cfg(job)->connect_timeout * 1000,
+		};
+		job->sts = mta_sts_lookup_start(&env, job->domain, on_sts, job);
+		if (job->sts)
+			return;
+		jlog(job, LOG_DEBUG, "event=mta_sts_not_started");
 	}
+	start_mx(job);
 }
 
 /* ---- the SMTP session ---- */
@@ -355,6 +416,12 @@ static void io_ready(void *ud)
 		conn_client_close(job->cc);
 		return;
 	}
+	if (job->sts_mode == MTA_STS_TESTING && !smtp_client_tls_active(job->cl) &&
+	    !job->sts_plain_counted) {
+		/* testing: delivered in clear anyway, counted */
+		job->sts_plain_counted = true;
+		tlsrpt_count(job->domain, "starttls-not-supported");
+	}
 	job->tx_running = true;
 	job->rt->stats.attempts++;
 	jlog(job, LOG_DEBUG, "event=tx_start host=%s message=%lld rcpts=%zu", cur_host(job),
@@ -405,6 +472,9 @@ static void io_failed(void *ud, const struct smtp_reply *why)
 	char esc[700];
 	log_kv_escape(esc, sizeof esc, job->last_error, strlen(job->last_error));
 	jlog(job, LOG_INFO, "event=session_failed host=%s reply=%s", cur_host(job), esc);
+	if (job->sts_mode == MTA_STS_ENFORCE && strcmp(why->enhanced, "4.7.10") == 0 && job->cl &&
+	    !smtp_client_tls_active(job->cl))
+		tlsrpt_count(job->domain, "starttls-not-supported");
 	/* Opportunistic TLS: a failed handshake is retried once in plaintext
 	 * on the same host, unless TLS is required or certificates are verified
 	 * (RFC 3207 leaves the choice to the client; this is what MTAs without
@@ -450,6 +520,7 @@ static void cc_connected(struct conn_client *cc, int status)
 		return; /* closed follows */
 	}
 	job->rt->stats.connections++;
+	job->sts_plain_counted = false;
 	queue_job_enter(job, QJ_SESSION);
 	jlog(job, LOG_DEBUG, "event=connected host=%s peer=%s", cur_host(job),
 	     conn_client_peer(cc));
@@ -483,6 +554,19 @@ static void cc_tls_done(struct conn_client *cc, bool ok, const char *err)
 		jlog(job, LOG_DEBUG, "event=tls host=%s version=%s cipher=%s verified=%s",
 		     cur_host(job), conn_client_tls_version(cc), conn_client_tls_cipher(cc),
 		     conn_client_tls_verified(cc) ? "yes" : "no");
+	if (ok && job->sts_mode != MTA_STS_NONE) {
+		/* RFC 8461 4.2: a certificate valid for the MX host name. */
+		const char *problem = conn_client_tls_verify_problem(cc);
+		tlsrpt_count(job->domain, problem ? problem : TLSRPT_SUCCESS);
+		if (problem) {
+			jlog(job, LOG_INFO, "event=mta_sts_tls_failed host=%s mode=%s result=%s",
+			     cur_host(job), mta_sts_mode_name(job->sts_mode), problem);
+			if (job->sts_mode == MTA_STS_ENFORCE) {
+				ok = false;
+				err = "certificate not valid for the MX host (MTA-STS enforce)";
+			}
+		}
+	}
 	if (job->cl)
 		smtp_client_tls_done(job->cl, ok, err);
 }
@@ -569,6 +653,12 @@ void queue_job_abandon(struct qjob *job)
 {
 	switch (job->phase) {
 	case QJ_RESOLVE:
+		if (job->sts) {
+			mta_sts_lookup_cancel(job->sts);
+			job->sts = NULL;
+			job->done(job);
+			return;
+		}
 		if (job->dns) {
 			dns_cancel(job->dns);
 			job->dns = NULL;

@@ -889,8 +889,11 @@ void queue_runner_start(const struct relay_settings *cfg, const struct relay_ser
 	if (dns_resolver_new(&queue_rt.dns, svc->loop, cfg->dns_servers,
 	                     (unsigned)cfg->dns_timeout * 1000, err, sizeof err) < 0)
 		log_error("queue event=dns_init_failed err=\"%s\" note=mx_delivery_disabled", err);
-	if (tls_client_ctx_new(&queue_rt.tls, cfg->verify_tls, NULL, err, sizeof err) < 0)
+	if (tls_client_ctx_new(&queue_rt.tls, cfg->verify_tls, cfg->ca_file, err, sizeof err) < 0)
 		log_error("queue event=tls_client_init_failed err=\"%s\" note=no_starttls", err);
+	if (cfg->mta_sts &&
+	    tls_client_ctx_new(&queue_rt.tls_verify, true, cfg->ca_file, err, sizeof err) < 0)
+		log_error("queue event=tls_client_init_failed err=\"%s\" note=no_mta_sts", err);
 	if (cfg->smarthost_password_file[0])
 		read_password_file(cfg->smarthost_password_file, queue_rt.smarthost_password,
 		                   sizeof queue_rt.smarthost_password);
@@ -925,6 +928,7 @@ void queue_runner_stop(void)
 	njobs = 0;
 	dns_resolver_free(&queue_rt.dns);
 	tls_client_ctx_free(&queue_rt.tls);
+	tls_client_ctx_free(&queue_rt.tls_verify);
 	explicit_bzero(queue_rt.smarthost_password, sizeof queue_rt.smarthost_password);
 	log_info("queue event=runner_stopped attempts=%llu delivered=%llu deferred=%llu "
 	         "bounced=%llu dsn=%llu",

@@ -36,6 +36,9 @@ struct relay_settings {
 	bool require_tls;               /* every hop must offer STARTTLS */
 	char require_tls_domains[1024]; /* comma-separated domains */
 	bool verify_tls;                /* verify the peer's certificate */
+	char ca_file[512];              /* CA bundle for verification; "" = the system's */
+	bool mta_sts;                   /* look up and apply MTA-STS policies (RFC 8461) */
+	int64_t mta_sts_port;           /* port of the policy host (443; tests change it) */
 	int64_t max_connections;        /* outbound connections in total */
 	int64_t max_per_domain;         /* outbound connections per domain */
 	int64_t delay_dsn_after;        /* seconds; 0 = no delay DSN */

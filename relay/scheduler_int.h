@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "mailauth/mta_sts_policy.h"
 #include "relay/smtp_client.h"
 #include "relay/scheduler.h"
 
@@ -87,6 +88,12 @@ struct qjob {
 	struct qtarget *targets;
 	size_t ntargets, cur;
 	bool require_tls;
+	/* MTA-STS (relay/mta_sts.c): the lookup in flight, then the policy in
+	 * force for this attempt (sts_mode NONE: none). */
+	struct mta_sts_lookup *sts;
+	enum mta_sts_mode sts_mode;
+	struct mta_sts_policy sts_policy;
+	bool sts_plain_counted; /* this session's "no STARTTLS" is counted */
 	struct conn_client *cc;
 	struct smtp_client *cl;
 	size_t cur_env;
@@ -104,6 +111,7 @@ struct queue_runner {
 	struct relay_services svc;
 	struct dns_resolver *dns;
 	struct tls_client_ctx *tls;
+	struct tls_client_ctx *tls_verify; /* MTA-STS policy fetches: always verified */
 	struct queue_stats stats;
 	bool running;
 	char smarthost_password[512];

@@ -597,6 +597,20 @@ bool tls_session_verified(const struct tls_session *s)
 	return mbedtls_ssl_get_verify_result(&s->ssl) == 0;
 }
 
+const char *tls_session_verify_problem(const struct tls_session *s)
+{
+	uint32_t f = mbedtls_ssl_get_verify_result(&s->ssl);
+	if (f == 0)
+		return NULL;
+	if (f & MBEDTLS_X509_BADCERT_EXPIRED)
+		return "certificate-expired";
+	if (f & MBEDTLS_X509_BADCERT_CN_MISMATCH)
+		return "certificate-host-mismatch";
+	if (f & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
+		return "certificate-not-trusted";
+	return "validation-failure";
+}
+
 void tls_session_free(struct tls_session *s)
 {
 	if (!s)

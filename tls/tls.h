@@ -82,6 +82,10 @@ struct tls_session *tls_session_new_client(const struct mbedtls_ssl_config *conf
 void tls_session_free(struct tls_session *s);
 /* The peer's certificate verified (client side). */
 bool tls_session_verified(const struct tls_session *s);
+/* Why it did not verify, in TLS-RPT's result-type words (RFC 8460 4.3):
+ * "certificate-expired", "certificate-host-mismatch",
+ * "certificate-not-trusted" or "validation-failure"; NULL when verified. */
+const char *tls_session_verify_problem(const struct tls_session *s);
 
 /* Ciphertext input: space to read into (after compaction; *len 0 means the
  * buffer is full and reading should stop), then commit what was read. */

@@ -9,9 +9,9 @@
 #include "acme/b64url.h"
 #include "acme/challenge.h"
 #include "acme/csr.h"
-#include "acme/http_client.h"
+#include "net/http_client.h"
 #include "acme/jws.h"
-#include "acme/resp.h"
+#include "net/http_resp.h"
 #include "tests/unit/check.h"
 #include "tls/tls_compat.h"
 
@@ -218,23 +218,24 @@ static void test_url_and_domains(void)
 {
 	char host[64], path[64];
 	int port;
-	CHECK(acme_url_split("https://ca.example/dir", host, sizeof host, &port, path,
-	                     sizeof path) == 0 &&
+	CHECK(http_url_split("https://ca.example/dir", host, sizeof host, &port, path, sizeof path,
+	                     NULL) == 0 &&
 	          strcmp(host, "ca.example") == 0 && port == 443 && strcmp(path, "/dir") == 0,
 	      "plain URL");
-	CHECK(acme_url_split("https://localhost:14000", host, sizeof host, &port, path,
-	                     sizeof path) == 0 &&
+	CHECK(http_url_split("https://localhost:14000", host, sizeof host, &port, path, sizeof path,
+	                     NULL) == 0 &&
 	          port == 14000 && strcmp(path, "/") == 0,
 	      "port, no path");
-	CHECK(acme_url_split("https://[::1]:8443/a?b#c", host, sizeof host, &port, path,
-	                     sizeof path) == 0 &&
+	CHECK(http_url_split("https://[::1]:8443/a?b#c", host, sizeof host, &port, path,
+	                     sizeof path, NULL) == 0 &&
 	          strcmp(host, "::1") == 0 && port == 8443 && strcmp(path, "/a?b") == 0,
 	      "IPv6 literal");
-	const char *bad[] = {"http://ca.example/", "https://",         "https://:80/",
-	                     "https://a:0/",       "https://a:99999/", "https://a:x/",
-	                     "https://u@a/",       "https://a/b c",    "https://[::1/"};
+	const char *bad[] = {"ftp://ca.example/", "https://",         "https://:80/",
+	                     "https://a:0/",      "https://a:99999/", "https://a:x/",
+	                     "https://u@a/",      "https://a/b c",    "https://[::1/"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		CHECK(acme_url_split(bad[i], host, sizeof host, &port, path, sizeof path) == -1,
+		CHECK(http_url_split(bad[i], host, sizeof host, &port, path, sizeof path, NULL) ==
+		          -1,
 		      "refused: %s", bad[i]);
 
 	char buf[256], *names[4];
@@ -286,18 +287,18 @@ static void test_challenges(void)
 
 /* Feed whole, then split at every position: the same result. Returns the
  * final rc of the whole feed (with eof applied when eof is set). */
-static int parse_all(const char *in, size_t len, bool head, bool eof, struct acme_resp *out)
+static int parse_all(const char *in, size_t len, bool head, bool eof, struct http_resp *out)
 {
 	int whole = 0;
 	for (size_t split = 0; split <= len; split++) {
-		struct acme_resp r;
-		acme_resp_init(&r);
+		struct http_resp r;
+		http_resp_init(&r);
 		r.head_request = head;
-		int rc = acme_resp_feed(&r, in, split);
+		int rc = http_resp_feed(&r, in, split);
 		if (rc == 0 && split < len)
-			rc = acme_resp_feed(&r, in + split, len - split);
+			rc = http_resp_feed(&r, in + split, len - split);
 		if (rc == 0 && eof)
-			rc = acme_resp_eof(&r);
+			rc = http_resp_eof(&r);
 		if (split == 0) {
 			whole = rc;
 			*out = r;
@@ -306,21 +307,21 @@ static int parse_all(const char *in, size_t len, bool head, bool eof, struct acm
 		bool same = rc == whole && r.status == out->status && r.body_len == out->body_len &&
 		            (r.body_len == 0 || memcmp(r.body, out->body, r.body_len) == 0);
 		CHECK(same, "split at %zu differs (rc %d vs %d)", split, rc, whole);
-		acme_resp_free(&r);
+		http_resp_free(&r);
 		if (!same)
 			break;
 	}
 	/* One byte at a time. */
-	struct acme_resp r;
-	acme_resp_init(&r);
+	struct http_resp r;
+	http_resp_init(&r);
 	r.head_request = head;
 	int rc = 0;
 	for (size_t i = 0; i < len && rc == 0; i++)
-		rc = acme_resp_feed(&r, in + i, 1);
+		rc = http_resp_feed(&r, in + i, 1);
 	if (rc == 0 && eof)
-		rc = acme_resp_eof(&r);
+		rc = http_resp_eof(&r);
 	CHECK(rc == whole && r.body_len == out->body_len, "bytewise differs");
-	acme_resp_free(&r);
+	http_resp_free(&r);
 	return whole;
 }
 
@@ -328,7 +329,7 @@ static int parse_all(const char *in, size_t len, bool head, bool eof, struct acm
 
 static void test_resp(void)
 {
-	struct acme_resp r;
+	struct http_resp r;
 	int rc = parse_all(S("HTTP/1.1 201 Created\r\nReplay-Nonce: abc\r\nLocation: "
 	                     "https://ca/acct/1\r\ncontent-type: application/json\r\n"
 	                     "Content-Length: 7\r\nRetry-After: 3\r\nLink: "
@@ -341,39 +342,39 @@ static void test_resp(void)
 	          strcmp(r.content_type, "application/json") == 0 && r.body_len == 7 &&
 	          strcmp(r.body, "{\"a\":1}") == 0,
 	      "Content-Length response");
-	acme_resp_free(&r);
+	http_resp_free(&r);
 
 	rc = parse_all(S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nWiki"
 	                 "\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nX-T: 1\r\n\r\n"),
 	               false, false, &r);
 	CHECK(rc == 1 && r.body_len == 23 && strcmp(r.body, "Wikipedia in\r\n\r\nchunks.") == 0,
 	      "chunked: %s", r.body ? r.body : "(null)");
-	acme_resp_free(&r);
+	http_resp_free(&r);
 
 	rc = parse_all(S("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\nuntil close"), false,
 	               true, &r);
 	CHECK(rc == 1 && r.status == 200 && strcmp(r.body, "until close") == 0,
 	      "1xx skipped, body until EOF");
-	acme_resp_free(&r);
+	http_resp_free(&r);
 
 	rc = parse_all(S("HTTP/1.1 200 OK\nReplay-Nonce: n2\nContent-Length: 10\n\n"), true, false,
 	               &r);
 	CHECK(rc == 1 && strcmp(r.nonce, "n2") == 0 && r.body_len == 0, "HEAD with bare LF");
-	acme_resp_free(&r);
+	http_resp_free(&r);
 
 	rc = parse_all(S("HTTP/1.1 204 No Content\r\n\r\n"), false, false, &r);
 	CHECK(rc == 1 && r.body_len == 0, "204");
-	acme_resp_free(&r);
+	http_resp_free(&r);
 
 	rc = parse_all(
 	    S("HTTP/1.1 503 Busy\r\nRetry-After: 99999999999\r\nContent-Length: 0\r\n\r\n"), false,
 	    false, &r);
 	CHECK(rc == 1 && r.retry_after == 86400, "Retry-After capped: %ld", r.retry_after);
-	acme_resp_free(&r);
+	http_resp_free(&r);
 
 	rc = parse_all(S("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"), false, true, &r);
 	CHECK(rc == -1, "truncated body at EOF");
-	acme_resp_free(&r);
+	http_resp_free(&r);
 
 	static const char *bad[] = {
 	    "HTTP/2 200 OK\r\n\r\n",
@@ -393,34 +394,34 @@ static void test_resp(void)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		rc = parse_all(bad[i], strlen(bad[i]), false, false, &r);
-		CHECK(rc == -1 && r.state == RESP_ERROR && r.error, "refused: %s", bad[i]);
-		CHECK(acme_resp_feed(&r, "x", 1) == -1, "the error sticks");
-		acme_resp_free(&r);
+		CHECK(rc == -1 && r.state == HTTP_RESP_ERROR && r.error, "refused: %s", bad[i]);
+		CHECK(http_resp_feed(&r, "x", 1) == -1, "the error sticks");
+		http_resp_free(&r);
 	}
 
 	/* Limits: a head that never ends; a body over the bound. */
-	char *big = malloc(RESP_MAX_HEAD + 100);
+	char *big = malloc(HTTP_RESP_MAX_HEAD + 100);
 	memcpy(big, "HTTP/1.1 200 OK\r\nX: ", 20);
-	memset(big + 20, 'a', RESP_MAX_HEAD + 80);
-	acme_resp_init(&r);
-	CHECK(acme_resp_feed(&r, big, RESP_MAX_HEAD + 100) == -1, "head bounded");
-	acme_resp_free(&r);
+	memset(big + 20, 'a', HTTP_RESP_MAX_HEAD + 80);
+	http_resp_init(&r);
+	CHECK(http_resp_feed(&r, big, HTTP_RESP_MAX_HEAD + 100) == -1, "head bounded");
+	http_resp_free(&r);
 	free(big);
 	char hdr[100];
 	snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n",
-	         RESP_MAX_BODY + 1);
-	acme_resp_init(&r);
-	CHECK(acme_resp_feed(&r, hdr, strlen(hdr)) == -1, "declared body bounded");
-	acme_resp_free(&r);
-	acme_resp_init(&r);
-	acme_resp_feed(&r, S("HTTP/1.1 200 OK\r\n\r\n"));
+	         HTTP_RESP_MAX_BODY + 1);
+	http_resp_init(&r);
+	CHECK(http_resp_feed(&r, hdr, strlen(hdr)) == -1, "declared body bounded");
+	http_resp_free(&r);
+	http_resp_init(&r);
+	http_resp_feed(&r, S("HTTP/1.1 200 OK\r\n\r\n"));
 	char chunk[65536];
 	memset(chunk, 'b', sizeof chunk);
 	rc = 0;
 	for (int i = 0; i < 20 && rc == 0; i++)
-		rc = acme_resp_feed(&r, chunk, sizeof chunk);
-	CHECK(rc == -1 && r.body_len <= RESP_MAX_BODY, "body until close bounded");
-	acme_resp_free(&r);
+		rc = http_resp_feed(&r, chunk, sizeof chunk);
+	CHECK(rc == -1 && r.body_len <= HTTP_RESP_MAX_BODY, "body until close bounded");
+	http_resp_free(&r);
 }
 
 /* What the parser saw of acmeIdentifier (accepted by this callback). */

@@ -1,10 +1,10 @@
-/* http_client: one HTTPS request over net/conn_client (http_client.h).
+/* http_client: one HTTP(S) request over net/conn_client (http_client.h).
  *
  * Lifecycle: the struct lives until the connection's `closed` callback (or
  * the resolver's callback, when cancelled before a connection exists).
  * The owner's callback runs exactly once unless it cancelled first:
  * `done` guards it. */
-#include "acme/http_client.h"
+#include "net/http_client.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,28 +16,33 @@
 
 #define CONNECT_TIMEOUT_MS 10000
 
-struct acme_http {
+struct http_client {
 	uv_loop_t *loop;
 	struct tls_client_ctx *tls;
 	uv_getaddrinfo_t gai;
 	struct addrinfo *ai, *next_ai;
+	struct addrinfo given; /* req->connect_addr, as a one-entry list */
+	struct sockaddr_storage given_addr;
 	struct conn_client *cc;
-	bool resolving, done, connected;
-	acme_http_cb cb;
+	bool resolving, done, connected, https;
+	http_client_cb cb;
 	void *ud;
 	uint64_t timeout_ms;
 	char host[256];
 	char *request;
 	size_t request_len;
-	struct acme_resp resp;
+	struct http_resp resp;
 };
 
-int acme_url_split(const char *url, char *host, size_t hostlen, int *port, char *path,
-                   size_t pathlen)
+int http_url_split(const char *url, char *host, size_t hostlen, int *port, char *path,
+                   size_t pathlen, bool *https)
 {
-	if (strncmp(url, "https://", 8) != 0)
+	bool tls = strncmp(url, "https://", 8) == 0;
+	if (!tls && strncmp(url, "http://", 7) != 0)
 		return -1;
-	const char *h = url + 8;
+	if (https)
+		*https = tls;
+	const char *h = url + (tls ? 8 : 7);
 	const char *slash = strchr(h, '/');
 	const char *he = slash ? slash : h + strlen(h);
 	const char *colon = NULL;
@@ -65,7 +70,7 @@ int acme_url_split(const char *url, char *host, size_t hostlen, int *port, char 
 			return -1;
 	memcpy(host, h, hl);
 	host[hl] = '\0';
-	*port = 443;
+	*port = tls ? 443 : 80;
 	if (colon) {
 		long p = 0;
 		const char *q = colon + 1;
@@ -92,7 +97,7 @@ int acme_url_split(const char *url, char *host, size_t hostlen, int *port, char 
 	return 0;
 }
 
-static void finish(struct acme_http *h, const char *err)
+static void finish(struct http_client *h, const char *err)
 {
 	if (h->done)
 		return;
@@ -100,24 +105,31 @@ static void finish(struct acme_http *h, const char *err)
 	h->cb(h->ud, err, err ? NULL : &h->resp);
 }
 
-static void free_http(struct acme_http *h)
+static void free_http(struct http_client *h)
 {
 	if (h->ai)
 		uv_freeaddrinfo(h->ai);
-	acme_resp_free(&h->resp);
+	http_resp_free(&h->resp);
 	free(h->request);
 	free(h);
 }
 
-static void try_connect(struct acme_http *h);
+static void try_connect(struct http_client *h);
 
 static void on_connected(struct conn_client *cc, int status)
 {
-	struct acme_http *h = conn_client_ud(cc);
+	struct http_client *h = conn_client_ud(cc);
 	if (status != 0 || h->done)
 		return; /* closed follows: the next address, or the error */
 	h->connected = true;
 	conn_client_set_timeout(cc, h->timeout_ms);
+	if (!h->https) {
+		if (conn_client_write(cc, h->request, h->request_len) != 0) {
+			finish(h, "write failed");
+			conn_client_abort(cc);
+		}
+		return;
+	}
 	if (conn_client_starttls(cc, h->tls, h->host) != 0) {
 		finish(h, "TLS could not start");
 		conn_client_abort(cc);
@@ -126,7 +138,7 @@ static void on_connected(struct conn_client *cc, int status)
 
 static void on_tls_done(struct conn_client *cc, bool ok, const char *err)
 {
-	struct acme_http *h = conn_client_ud(cc);
+	struct http_client *h = conn_client_ud(cc);
 	if (h->done)
 		return;
 	if (!ok) {
@@ -144,10 +156,10 @@ static void on_tls_done(struct conn_client *cc, bool ok, const char *err)
 
 static void on_data(struct conn_client *cc, const char *p, size_t n)
 {
-	struct acme_http *h = conn_client_ud(cc);
+	struct http_client *h = conn_client_ud(cc);
 	if (h->done)
 		return;
-	int rc = acme_resp_feed(&h->resp, p, n);
+	int rc = http_resp_feed(&h->resp, p, n);
 	if (rc == 0)
 		return;
 	if (rc < 0) {
@@ -163,14 +175,14 @@ static void on_data(struct conn_client *cc, const char *p, size_t n)
 
 static void on_timeout(struct conn_client *cc)
 {
-	struct acme_http *h = conn_client_ud(cc);
+	struct http_client *h = conn_client_ud(cc);
 	finish(h, "timed out");
 	conn_client_abort(cc);
 }
 
 static void on_closed(struct conn_client *cc)
 {
-	struct acme_http *h = conn_client_ud(cc);
+	struct http_client *h = conn_client_ud(cc);
 	h->cc = NULL;
 	if (!h->done && !h->connected && h->next_ai) {
 		try_connect(h);
@@ -178,7 +190,7 @@ static void on_closed(struct conn_client *cc)
 			return;
 	}
 	if (!h->done) {
-		if (h->connected && acme_resp_eof(&h->resp) == 1)
+		if (h->connected && http_resp_eof(&h->resp) == 1)
 			finish(h, NULL);
 		else if (h->connected)
 			finish(h, "connection closed before the response ended");
@@ -197,7 +209,7 @@ static const struct conn_client_callbacks callbacks = {
 };
 
 /* Connect to the next address; leaves h->cc NULL when none could start. */
-static void try_connect(struct acme_http *h)
+static void try_connect(struct http_client *h)
 {
 	while (h->next_ai && !h->cc) {
 		struct addrinfo *a = h->next_ai;
@@ -208,7 +220,7 @@ static void try_connect(struct acme_http *h)
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
-	struct acme_http *h = req->data;
+	struct http_client *h = req->data;
 	h->resolving = false;
 	h->ai = h->next_ai = res;
 	if (h->done) { /* cancelled */
@@ -229,15 +241,18 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	}
 }
 
-struct acme_http *acme_http_start(uv_loop_t *loop, struct tls_client_ctx *tls,
-                                  const struct acme_http_req *req, acme_http_cb cb, void *ud)
+struct http_client *http_client_start(uv_loop_t *loop, struct tls_client_ctx *tls,
+                                      const struct http_client_req *req, http_client_cb cb,
+                                      void *ud)
 {
 	char path[2048];
 	int port;
-	struct acme_http *h = calloc(1, sizeof *h);
+	struct http_client *h = calloc(1, sizeof *h);
 	if (!h)
 		return NULL;
-	if (acme_url_split(req->url, h->host, sizeof h->host, &port, path, sizeof path) != 0) {
+	if (http_url_split(req->url, h->host, sizeof h->host, &port, path, sizeof path,
+	                   &h->https) != 0 ||
+	    (h->https && !tls)) {
 		free(h);
 		return NULL;
 	}
@@ -246,25 +261,31 @@ struct acme_http *acme_http_start(uv_loop_t *loop, struct tls_client_ctx *tls,
 	h->cb = cb;
 	h->ud = ud;
 	h->timeout_ms = req->timeout_ms ? req->timeout_ms : 30000;
-	acme_resp_init(&h->resp);
+	http_resp_init(&h->resp);
 	h->resp.head_request = strcmp(req->method, "HEAD") == 0;
+	h->resp.max_body = req->max_body;
 	char hosthdr[300];
 	bool v6 = strchr(h->host, ':') != NULL;
-	if (port == 443)
+	if (port == (h->https ? 443 : 80))
 		snprintf(hosthdr, sizeof hosthdr, v6 ? "[%s]" : "%s", h->host);
 	else
 		snprintf(hosthdr, sizeof hosthdr, v6 ? "[%s]:%d" : "%s:%d", h->host, port);
-	char head[3000];
+	char head[8192];
 	int n =
 	    snprintf(head, sizeof head,
 	             "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tern/%s\r\nAccept: %s\r\n"
 	             "Connection: close\r\n",
 	             req->method, path, hosthdr, TERN_VERSION, req->accept ? req->accept : "*/*");
-	if (req->body)
-		n += snprintf(head + n, sizeof head - (size_t)n,
-		              "Content-Type: application/jose+json\r\nContent-Length: %zu\r\n",
+	if (n < (int)sizeof head && req->content_type)
+		n += snprintf(head + n, sizeof head - (size_t)n, "Content-Type: %s\r\n",
+		              req->content_type);
+	if (n < (int)sizeof head && req->body)
+		n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %zu\r\n",
 		              req->body_len);
-	n += snprintf(head + n, sizeof head - (size_t)n, "\r\n");
+	if (n < (int)sizeof head && req->headers)
+		n += snprintf(head + n, sizeof head - (size_t)n, "%s", req->headers);
+	if (n < (int)sizeof head)
+		n += snprintf(head + n, sizeof head - (size_t)n, "\r\n");
 	if (n >= (int)sizeof head || !(h->request = malloc((size_t)n + req->body_len))) {
 		free_http(h);
 		return NULL;
@@ -274,6 +295,24 @@ struct acme_http *acme_http_start(uv_loop_t *loop, struct tls_client_ctx *tls,
 		memcpy(h->request + n, req->body, req->body_len);
 	h->request_len = (size_t)n + req->body_len;
 
+	if (req->connect_addr) {
+		/* One address, given: what on_resolved would do with it. */
+		socklen_t alen = req->connect_addr->sa_family == AF_INET6
+		                     ? sizeof(struct sockaddr_in6)
+		                     : sizeof(struct sockaddr_in);
+		memcpy(&h->given_addr, req->connect_addr, alen);
+		h->given.ai_family = req->connect_addr->sa_family;
+		h->given.ai_socktype = SOCK_STREAM;
+		h->given.ai_addr = (struct sockaddr *)&h->given_addr;
+		h->given.ai_addrlen = alen;
+		h->next_ai = &h->given;
+		try_connect(h);
+		if (!h->cc) {
+			free_http(h);
+			return NULL;
+		}
+		return h;
+	}
 	char portstr[8];
 	snprintf(portstr, sizeof portstr, "%d", port);
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
@@ -286,7 +325,7 @@ struct acme_http *acme_http_start(uv_loop_t *loop, struct tls_client_ctx *tls,
 	return h;
 }
 
-void acme_http_cancel(struct acme_http *h)
+void http_client_cancel(struct http_client *h)
 {
 	if (!h || h->done)
 		return;

@@ -1,10 +1,11 @@
-/* resp: the ACME client's HTTP/1.1 response parser (resp.h).
+/* http_resp: the HTTP/1.1 response parser of net/http_client (http_resp.h).
  *
  * A state machine over whatever piece arrives: the head is collected into
  * one bounded buffer and parsed when its blank line is in; a chunk-size
  * line or a trailer line goes through the same buffer. Body bytes are
- * copied straight into a buffer that grows up to RESP_MAX_BODY. */
-#include "acme/resp.h"
+ * copied straight into a buffer that grows up to the body cap (max_body,
+ * or HTTP_RESP_MAX_BODY). */
+#include "net/http_resp.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -16,30 +17,30 @@
 #define MAX_LINE 1024 /* a chunk-size or trailer line */
 #define MAX_RETRY_AFTER 86400L
 
-void acme_resp_init(struct acme_resp *r)
+void http_resp_init(struct http_resp *r)
 {
 	memset(r, 0, sizeof *r);
 	r->retry_after = -1;
-	r->state = RESP_HEAD;
+	r->state = HTTP_RESP_HEAD;
 }
 
-void acme_resp_free(struct acme_resp *r)
+void http_resp_free(struct http_resp *r)
 {
 	free(r->body);
 	free(r->raw);
 	r->body = r->raw = NULL;
 }
 
-static int fail(struct acme_resp *r, const char *why)
+static int fail(struct http_resp *r, const char *why)
 {
-	r->state = RESP_ERROR;
+	r->state = HTTP_RESP_ERROR;
 	r->error = why;
 	return -1;
 }
 
-static int raw_add(struct acme_resp *r, const char *p, size_t n, size_t cap)
+static int raw_add(struct http_resp *r, const char *p, size_t n, size_t cap)
 {
-	if (!r->raw && !(r->raw = malloc(RESP_MAX_HEAD + 1)))
+	if (!r->raw && !(r->raw = malloc(HTTP_RESP_MAX_HEAD + 1)))
 		return -1;
 	if (r->raw_len + n > cap)
 		return -1;
@@ -49,9 +50,14 @@ static int raw_add(struct acme_resp *r, const char *p, size_t n, size_t cap)
 	return 0;
 }
 
-static int body_add(struct acme_resp *r, const char *p, size_t n)
+static size_t body_cap(const struct http_resp *r)
 {
-	if (n > RESP_MAX_BODY - r->body_len)
+	return r->max_body && r->max_body < HTTP_RESP_MAX_BODY ? r->max_body : HTTP_RESP_MAX_BODY;
+}
+
+static int body_add(struct http_resp *r, const char *p, size_t n)
+{
+	if (n > body_cap(r) - r->body_len)
 		return fail(r, "body too large");
 	size_t need = r->body_len + n + 1;
 	size_t cap = 4096;
@@ -101,7 +107,7 @@ static long parse_retry_after(const char *v, size_t n)
 }
 
 /* Link: <url>;rel="up", <url2>;rel="alternate" */
-static void parse_link(struct acme_resp *r, const char *v, size_t n)
+static void parse_link(struct http_resp *r, const char *v, size_t n)
 {
 	const char *e = v + n;
 	while (v < e && !r->link_up[0]) {
@@ -128,7 +134,7 @@ static bool name_is(const char *name, size_t n, const char *want)
 }
 
 /* Parse the head in raw[0..len). 0, or -1. */
-static int parse_head(struct acme_resp *r, size_t len)
+static int parse_head(struct http_resp *r, size_t len)
 {
 	char *p = r->raw, *end = r->raw + len;
 	char *nl = memchr(p, '\n', len);
@@ -172,7 +178,7 @@ static int parse_head(struct acme_resp *r, size_t len)
 			if (vlen == 0)
 				return fail(r, "bad Content-Length");
 			for (size_t i = 0; i < vlen; i++) {
-				if (!isdigit((unsigned char)v[i]) || c > RESP_MAX_BODY)
+				if (!isdigit((unsigned char)v[i]) || c > body_cap(r))
 					return fail(r, vlen && isdigit((unsigned char)v[i])
 					                   ? "body too large"
 					                   : "bad Content-Length");
@@ -201,26 +207,26 @@ static int parse_head(struct acme_resp *r, size_t len)
 		p = next;
 	}
 	if (r->status >= 100 && r->status < 200) {
-		r->state = RESP_HEAD; /* interim: the real response follows */
+		r->state = HTTP_RESP_HEAD; /* interim: the real response follows */
 		return 0;
 	}
-	if (clen > RESP_MAX_BODY)
+	if (clen > body_cap(r))
 		return fail(r, "body too large");
 	if (r->head_request || r->status == 204 || r->status == 304)
-		r->state = RESP_DONE;
+		r->state = HTTP_RESP_DONE;
 	else if (chunked)
-		r->state = RESP_CHUNK_SIZE;
+		r->state = HTTP_RESP_CHUNK_SIZE;
 	else if (has_len) {
 		r->want = clen;
-		r->state = clen ? RESP_BODY_LEN : RESP_DONE;
+		r->state = clen ? HTTP_RESP_BODY_LEN : HTTP_RESP_DONE;
 	} else
-		r->state = RESP_BODY_EOF;
+		r->state = HTTP_RESP_BODY_EOF;
 	return 0;
 }
 
 /* Collect one line into raw; returns bytes used from p, and sets *done
  * when the line (LF included) is complete. -1 when too long. */
-static long take_line(struct acme_resp *r, const char *p, size_t n, bool *done)
+static long take_line(struct http_resp *r, const char *p, size_t n, bool *done)
 {
 	const char *nl = memchr(p, '\n', n);
 	size_t k = nl ? (size_t)(nl - p) + 1 : n;
@@ -230,12 +236,12 @@ static long take_line(struct acme_resp *r, const char *p, size_t n, bool *done)
 	return (long)k;
 }
 
-static int parse_chunk_size(struct acme_resp *r)
+static int parse_chunk_size(struct http_resp *r)
 {
 	size_t v = 0;
 	size_t i = 0;
 	for (; i < r->raw_len && isxdigit((unsigned char)r->raw[i]); i++) {
-		if (v > RESP_MAX_BODY)
+		if (v > body_cap(r))
 			return fail(r, "body too large");
 		char c = (char)tolower((unsigned char)r->raw[i]);
 		v = v * 16 + (size_t)(c <= '9' ? c - '0' : c - 'a' + 10);
@@ -245,25 +251,25 @@ static int parse_chunk_size(struct acme_resp *r)
 	char c = r->raw[i];
 	if (c != '\0' && c != ';' && c != ' ' && c != '\t')
 		return fail(r, "bad chunk size");
-	if (v > RESP_MAX_BODY - r->body_len)
+	if (v > body_cap(r) - r->body_len)
 		return fail(r, "body too large");
 	r->want = v;
-	r->state = v ? RESP_CHUNK_DATA : RESP_TRAILER;
+	r->state = v ? HTTP_RESP_CHUNK_DATA : HTTP_RESP_TRAILER;
 	return 0;
 }
 
-int acme_resp_feed(struct acme_resp *r, const char *p, size_t n)
+int http_resp_feed(struct http_resp *r, const char *p, size_t n)
 {
-	while (n > 0 || r->state == RESP_DONE) {
+	while (n > 0 || r->state == HTTP_RESP_DONE) {
 		switch (r->state) {
-		case RESP_DONE:
+		case HTTP_RESP_DONE:
 			return 1;
-		case RESP_ERROR:
+		case HTTP_RESP_ERROR:
 			return -1;
-		case RESP_HEAD: {
+		case HTTP_RESP_HEAD: {
 			size_t old = r->raw_len;
-			size_t k = n < RESP_MAX_HEAD - old ? n : RESP_MAX_HEAD - old;
-			if (k == 0 || raw_add(r, p, k, RESP_MAX_HEAD) != 0)
+			size_t k = n < HTTP_RESP_MAX_HEAD - old ? n : HTTP_RESP_MAX_HEAD - old;
+			if (k == 0 || raw_add(r, p, k, HTTP_RESP_MAX_HEAD) != 0)
 				return fail(r, "response head too large");
 			size_t from = old > 3 ? old - 3 : 0;
 			size_t end = 0;
@@ -288,27 +294,27 @@ int acme_resp_feed(struct acme_resp *r, const char *p, size_t n)
 			n -= used;
 			break;
 		}
-		case RESP_BODY_LEN:
-		case RESP_CHUNK_DATA:
-		case RESP_BODY_EOF: {
+		case HTTP_RESP_BODY_LEN:
+		case HTTP_RESP_CHUNK_DATA:
+		case HTTP_RESP_BODY_EOF: {
 			size_t k = n;
-			if (r->state != RESP_BODY_EOF && k > r->want)
+			if (r->state != HTTP_RESP_BODY_EOF && k > r->want)
 				k = r->want;
 			if (body_add(r, p, k) != 0)
 				return -1;
 			p += k;
 			n -= k;
-			if (r->state != RESP_BODY_EOF)
+			if (r->state != HTTP_RESP_BODY_EOF)
 				r->want -= k;
-			if (r->state == RESP_BODY_LEN && r->want == 0)
-				r->state = RESP_DONE;
-			else if (r->state == RESP_CHUNK_DATA && r->want == 0)
-				r->state = RESP_CHUNK_END;
+			if (r->state == HTTP_RESP_BODY_LEN && r->want == 0)
+				r->state = HTTP_RESP_DONE;
+			else if (r->state == HTTP_RESP_CHUNK_DATA && r->want == 0)
+				r->state = HTTP_RESP_CHUNK_END;
 			break;
 		}
-		case RESP_CHUNK_SIZE:
-		case RESP_CHUNK_END:
-		case RESP_TRAILER: {
+		case HTTP_RESP_CHUNK_SIZE:
+		case HTTP_RESP_CHUNK_END:
+		case HTTP_RESP_TRAILER: {
 			bool done;
 			long k = take_line(r, p, n, &done);
 			if (k < 0)
@@ -324,13 +330,13 @@ int acme_resp_feed(struct acme_resp *r, const char *p, size_t n)
 				len--;
 			enum resp_state st = r->state;
 			r->raw_len = 0;
-			if (st == RESP_CHUNK_END) {
+			if (st == HTTP_RESP_CHUNK_END) {
 				if (len != 0)
 					return fail(r, "chunk not followed by CRLF");
-				r->state = RESP_CHUNK_SIZE;
-			} else if (st == RESP_TRAILER) {
+				r->state = HTTP_RESP_CHUNK_SIZE;
+			} else if (st == HTTP_RESP_TRAILER) {
 				if (len == 0)
-					r->state = RESP_DONE;
+					r->state = HTTP_RESP_DONE;
 			} else {
 				r->raw[len] = '\0';
 				r->raw_len = len;
@@ -343,20 +349,20 @@ int acme_resp_feed(struct acme_resp *r, const char *p, size_t n)
 		}
 		}
 	}
-	return r->state == RESP_DONE ? 1 : r->state == RESP_ERROR ? -1 : 0;
+	return r->state == HTTP_RESP_DONE ? 1 : r->state == HTTP_RESP_ERROR ? -1 : 0;
 }
 
-int acme_resp_eof(struct acme_resp *r)
+int http_resp_eof(struct http_resp *r)
 {
-	if (r->state == RESP_DONE)
+	if (r->state == HTTP_RESP_DONE)
 		return 1;
-	if (r->state == RESP_BODY_EOF) {
-		r->state = RESP_DONE;
+	if (r->state == HTTP_RESP_BODY_EOF) {
+		r->state = HTTP_RESP_DONE;
 		if (!r->body && body_add(r, "", 0) != 0)
 			return -1;
 		return 1;
 	}
-	if (r->state != RESP_ERROR)
+	if (r->state != HTTP_RESP_ERROR)
 		fail(r, "connection closed before the response ended");
 	return -1;
 }
