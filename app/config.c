@@ -8,6 +8,7 @@
  * [[tls.acme]], [[spam.dnsbl]]) have
  * their own small tables with offsets into their entry structs. */
 #include "app/config.h"
+#include "mailauth/netlist.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -16,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/ipnet.h"
 #include "lib/toml.h"
 
 enum key_type { KT_STRING, KT_INT, KT_BOOL, KT_CHOICE };
@@ -85,6 +85,14 @@ static const struct config_key config_keys[] = {
     INT("auth", "account_fail_interval_ms", auth.account_fail_interval_ms, 1000, 0, 3600000),
     INT("auth", "cache_ttl", auth.cache_ttl, 3600, 0, 2592000),
     INT("auth", "cache_size", auth.cache_size, 10000, 0, 10000000),
+    BOOL("auth", "check_spf", smtp.check_spf, true),
+    BOOL("auth", "check_dkim", smtp.check_dkim, true),
+    BOOL("auth", "check_dmarc", smtp.check_dmarc, true),
+    BOOL("auth", "dmarc_reject", smtp.dmarc_reject, true),
+    INT("auth", "check_timeout", smtp.check_timeout, 10, 1, 300),
+    STR("auth", "trusted_networks", smtp.trusted_networks, "127.0.0.1, ::1"),
+    STR("auth", "dmarc_trusted_forwarders", smtp.dmarc_forwarders, ""),
+    STR("auth", "authserv_id", smtp.authserv_id, ""),
 
     INT("smtp", "max_message_size", smtp.max_message_size, 52428800, 1024, 2147483647),
     INT("smtp", "spool_memory", smtp.spool_memory, 536870912, 1048576, INT64_MAX),
@@ -155,7 +163,6 @@ static const struct config_key config_keys[] = {
     INT("spam", "junk_score", spam.junk_score, 5, -1000000, 1000000),
     INT("spam", "check_timeout_ms", spam.check_timeout_ms, 2000, 0, 60000),
     BOOL("spam", "fcrdns", spam.fcrdns, false),
-    STR("spam", "trusted_networks", spam.trusted_networks, ""),
     STR("spam", "rspamd_url", spam.rspamd_url, ""),
     INT("spam", "rspamd_timeout_ms", spam.rspamd_timeout_ms, 10000, 100, 600000),
 };
@@ -721,11 +728,14 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 				return -1;
 			}
 	}
-	if (!ipnet_list_valid(cfg->spam.trusted_networks)) {
-		snprintf(err, errlen,
-		         "%s: spam.trusted_networks must be addresses or address/prefix, "
-		         "comma-separated",
-		         name);
+	struct netlist nl;
+	char why[200];
+	if (netlist_parse(&nl, cfg->smtp.trusted_networks, false, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: auth.trusted_networks: %s", name, why);
+		return -1;
+	}
+	if (netlist_parse(&nl, cfg->smtp.dmarc_forwarders, true, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: auth.dmarc_trusted_forwarders: %s", name, why);
 		return -1;
 	}
 	if (!cfg->domain[0] || !cfg->hostname[0] || !cfg->data_dir[0]) {

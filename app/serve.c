@@ -47,6 +47,7 @@
 #include "lib/metrics.h"
 #include "lib/log.h"
 #include "lib/sd_notify.h"
+#include "mailauth/netlist.h"
 #include "net/dns.h"
 #include "relay/dkim_signer.h"
 #include "relay/scheduler.h"
@@ -64,10 +65,14 @@ struct server {
 	struct auth_pool *auth;
 	struct tls_server *tls;
 	struct proto_env env;     /* what every protocol gets; env.stopping is the shutdown flag */
-	struct dns_resolver *dns; /* mx clients' DNSBL and FCrDNS lookups, NULL if none */
 };
 
 static struct server the_server;
+
+/* Mail authentication of mx listeners: a resolver of their own (the
+ * relay's is the queue runner's), and the [auth] lists, parsed once. */
+static struct dns_resolver *mx_dns;
+static struct netlist mx_trusted, mx_forwarders;
 static uv_signal_t sig_term, sig_int, sig_hup;
 static uv_timer_t shutdown_timer;
 static uint64_t shutdown_deadline;
@@ -228,6 +233,9 @@ static void *wire_smtp(struct serve_listener *w, const struct config *cfg,
 	    .env = env,
 	    .submission = lc->protocol == PROTO_SUBMISSION,
 	    .idle_timeout_ms = (uint64_t)lc->idle_timeout * 1000,
+	    .dns = mx_dns,
+	    .trusted_networks = &mx_trusted,
+	    .dmarc_forwarders = &mx_forwarders,
 	};
 	w->spec.limits.max_line = (size_t)cfg->smtp.max_line;
 	w->spec.limits.idle_timeout_ms = (uint64_t)cfg->smtp.timeout_command * 1000;
@@ -404,21 +412,19 @@ static void note_client(void *store)
 	input_since_trim = true;
 }
 
-/* The resolver of the mx listeners' connect-time checks ([spam]): the
- * queue's servers and timeout, its own c-ares channel. NULL when nothing
- * is checked. */
-static struct dns_resolver *start_reputation_dns(struct server *srv)
+/* The resolver of the mx listeners' checks: SPF, DKIM, DMARC ([auth]),
+ * DNSBL and FCrDNS ([spam]), with the queue's servers and timeout on its
+ * own c-ares channel. None when nothing is checked. */
+static void start_mx_dns(struct server *srv)
 {
 	const struct config *cfg = srv->cfg;
-	if (cfg->spam.ndnsbl == 0 && !cfg->spam.fcrdns)
-		return NULL;
+	if (!cfg->smtp.check_spf && !cfg->smtp.check_dkim && !cfg->smtp.check_dmarc &&
+	    cfg->spam.ndnsbl == 0 && !cfg->spam.fcrdns)
+		return;
 	char err[512];
-	if (dns_resolver_new(&srv->dns, srv->loop, cfg->queue.dns_servers,
-	                     (unsigned)cfg->queue.dns_timeout * 1000, err, sizeof err) < 0) {
-		log_error("event=dns_init_failed err=\"%s\" note=no_dnsbl_checks", err);
-		return NULL;
-	}
-	return srv->dns;
+	if (dns_resolver_new(&mx_dns, srv->loop, cfg->queue.dns_servers,
+	                     (unsigned)cfg->queue.dns_timeout * 1000, err, sizeof err) < 0)
+		log_warn("event=mailauth_unavailable error=\"%s\"", err);
 }
 
 int serve_run(struct config *cfg)
@@ -507,8 +513,14 @@ int serve_run(struct config *cfg)
 	    .hostname = cfg->hostname,
 	    .domain = cfg->domain,
 	    .auth_plaintext_loopback = cfg->auth.plaintext_loopback,
-	    .dns = start_reputation_dns(srv),
 	};
+	{
+		char why[200];
+		/* config_validate() has parsed both lists already */
+		netlist_parse(&mx_trusted, cfg->smtp.trusted_networks, false, why, sizeof why);
+		netlist_parse(&mx_forwarders, cfg->smtp.dmarc_forwarders, true, why, sizeof why);
+	}
+	start_mx_dns(srv);
 	static struct serve_listener wired[CONFIG_MAX_LISTEN];
 	for (size_t i = 0; i < cfg->nlisten; i++) {
 		serve_wire_listener(&wired[i], cfg, &cfg->listen[i], &srv->env, srv->tls);
@@ -562,8 +574,6 @@ int serve_run(struct config *cfg)
 	acme_stop();
 	conn_shutdown_all();
 	uv_run(srv->loop, UV_RUN_NOWAIT);
-	srv->env.dns = NULL;
-	dns_resolver_free(&srv->dns);
 	struct store_stats st;
 	store_get_stats(srv->store, &st);
 	log_info("event=store_stats jobs=%llu commits=%llu max_batch=%llu failed=%llu",
@@ -571,6 +581,7 @@ int serve_run(struct config *cfg)
 	         (unsigned long long)st.max_batch, (unsigned long long)st.failed);
 	conn_set_input_hook(NULL, NULL);
 	store_close(&srv->store);
+	dns_resolver_free(&mx_dns);
 	uv_run(srv->loop, UV_RUN_DEFAULT);
 	auth_pool_free(&srv->auth);
 	uv_run(srv->loop, UV_RUN_NOWAIT); /* its hashing threads' wake-up handle closes */

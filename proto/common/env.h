@@ -12,7 +12,6 @@
 struct conn;
 struct store;
 struct auth_pool;
-struct dns_resolver;
 
 struct proto_env {
 	struct store *store;
@@ -20,7 +19,6 @@ struct proto_env {
 	const char *hostname;         /* [server] hostname: greetings, Received: */
 	const char *domain;           /* [server] domain: the primary domain */
 	bool auth_plaintext_loopback; /* [auth] plaintext_loopback */
-	struct dns_resolver *dns;     /* checks of mx clients (DNSBL, FCrDNS); NULL: none */
 	bool stopping;                /* SIGTERM/SIGINT received: no new sessions, no new work */
 };
 

@@ -10,7 +10,6 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include "lib/ipnet.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "net/dns_query.h"
@@ -110,7 +109,8 @@ static bool parse_ip(struct mx_reputation *r, const char *ip)
 }
 
 bool mx_reputation_start(struct mx_reputation *r, struct dns_resolver *dns,
-                         const struct smtp_spam_settings *cfg, const char *ip,
+                         const struct smtp_spam_settings *cfg,
+                         const struct netlist *trusted, const char *ip,
                          mx_reputation_done_fn done, void *ud)
 {
 	memset(r, 0, sizeof *r);
@@ -121,7 +121,8 @@ bool mx_reputation_start(struct mx_reputation *r, struct dns_resolver *dns,
 	snprintf(r->ip, sizeof r->ip, "%s", ip);
 	if (!cfg || !dns || !parse_ip(r, ip))
 		return false;
-	if (ipnet_list_match(cfg->trusted_networks, ip)) {
+	struct spf_ip addr;
+	if (trusted && spf_ip_parse(ip, &addr) == 0 && netlist_has_ip(trusted, &addr)) {
 		r->exempt = true;
 		return false;
 	}

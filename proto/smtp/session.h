@@ -20,6 +20,7 @@
 #include "proto/smtp/mx_reputation.h"
 #include "proto/smtp/replies.h"
 #include "proto/smtp/smtp.h"
+#include "proto/smtp/judge.h"
 #include "auth/auth.h"
 
 struct conn;
@@ -38,6 +39,7 @@ enum smtp_state {
 	SMTP_S_BDAT_WAIT,  /* between BDAT chunks: BDAT, RSET, NOOP, QUIT */
 	SMTP_S_AUTH,       /* SASL exchange: lines are client responses */
 	SMTP_S_AUTH_CHECK, /* password check running, input paused */
+	SMTP_S_JUDGE,      /* mail authentication ending (judge.h), input paused */
 	SMTP_S_COMMIT,     /* store job running, input paused */
 	SMTP_S_TLS,        /* STARTTLS handshake running */
 	SMTP_S_CLOSING,    /* farewell sent, waiting for close */
@@ -65,7 +67,11 @@ struct smtp_txn {
 	bool msg_started;
 	bool spam_flag;    /* rspamd said "add header"/"rewrite subject": X-Spam, Junk */
 	double spam_score; /* rspamd's score, for X-Spam-Score */
-	char id[40];       /* "<sid>.<n>", in Received: and the 250 */
+	char id[40]; /* "<sid>.<n>", in Received: and the 250 */
+	/* the judge's verdict for deliver.c (mx) */
+	const struct buf *auth_fields; /* Authentication-Results to prepend, or NULL */
+	bool junk;                     /* DMARC quarantine: into the Junk mailboxes */
+	char auth_log[400];            /* verdict fields for the delivered/rejected line */
 };
 
 struct smtp_session {
@@ -100,6 +106,8 @@ struct smtp_session {
 	 * for them until rep_deadline (uv_now), so RCPT and Received: have
 	 * them. */
 	const struct smtp_spam_settings *spam;
+	struct dns_resolver *dns;      /* mx checks' resolver (smtp_ctx), NULL: none */
+	const struct netlist *trusted; /* [auth] trusted_networks: never checked */
 	struct mx_reputation *rep;
 	uint64_t rep_deadline;
 	char rep_detail[320];        /* the 554's "<ip> listed by <zone>" */
@@ -113,6 +121,8 @@ struct smtp_session {
 	enum smtp_state bdat_return;
 
 	struct smtp_txn txn;
+	struct smtp_judge *judge; /* mx mail authentication, or NULL (judge.h) */
+	const char *authserv_id;  /* whose Authentication-Results fields are removed */
 };
 
 /* deliver.c */

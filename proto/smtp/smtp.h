@@ -33,6 +33,15 @@ struct smtp_settings {
 	int64_t greet_delay_ms; /* mx: wait before the greeting to catch early talkers */
 	int64_t greet_pass_ttl; /* seconds an address that waited is greeted at once */
 	int64_t greet_pass_max; /* addresses remembered for that */
+
+	/* [auth]: mail authentication on mx listeners (judge.h). The lists
+	 * are text here; the app parses them into struct smtp_ctx's. */
+	bool check_spf, check_dkim, check_dmarc;
+	bool dmarc_reject;           /* false: p=reject is treated as quarantine */
+	int64_t check_timeout;       /* seconds from end of data for every pending check */
+	char trusted_networks[1024]; /* CIDRs: no checks at all */
+	char dmarc_forwarders[1024]; /* IPs/CIDRs/HELO names: DMARC failures not enforced */
+	char authserv_id[256];       /* "" = [server] hostname */
 };
 
 /* [spam]: connection-time reputation of mx clients (mx_reputation.h) and
@@ -43,10 +52,11 @@ struct smtp_spam_settings {
 	int64_t junk_score;          /* a DNSBL score at least this: the mail goes to Junk */
 	int64_t check_timeout_ms;    /* how long the greeting waits for DNSBL/FCrDNS answers */
 	bool fcrdns;                 /* look up the client's name for Received: */
-	char trusted_networks[1024]; /* "10.0.0.0/8, 2001:db8::/32": never checked */
 	char rspamd_url[512];        /* "http://127.0.0.1:11333": each mx message to /checkv2 */
 	int64_t rspamd_timeout_ms;   /* then delivered unchecked (fail open) */
 };
+struct dns_resolver;
+struct netlist;
 
 /* One listener's context: what smtp_session_start() gets as ctx. */
 struct smtp_ctx {
@@ -55,6 +65,10 @@ struct smtp_ctx {
 	const struct proto_env *env;
 	bool submission;          /* submission (587/465), not MX */
 	uint64_t idle_timeout_ms; /* the listener's command timeout; 0: settings->timeout_command */
+	/* mx: mail authentication (NULL dns: no checks) */
+	struct dns_resolver *dns;
+	const struct netlist *trusted_networks;
+	const struct netlist *dmarc_forwarders;
 };
 
 /* A conn_start_fn (net/conn.h); ctx is a struct smtp_ctx. */

@@ -39,7 +39,7 @@ RECORDS = [
 def config(dns):
     return ("[queue]\ndns_servers = \"%s\"\ndns_timeout = 1\n\n"
             "[smtp]\ngreet_delay_ms = 0\n\n"
-            "[spam]\nfcrdns = true\ntrusted_networks = \"127.0.0.9/32\"\n"
+            "[auth]\ntrusted_networks = \"127.0.0.9/32\"\n[spam]\nfcrdns = true\n"
             "check_timeout_ms = 3000\n\n"
             "[[spam.dnsbl]]\nzone = \"bl.test\"\nweight = 10\naction = \"reject\"\n\n"
             "[[spam.dnsbl]]\nzone = \"junk.test\"\nweight = 5\naction = \"junk\"\n\n"
