@@ -38,6 +38,8 @@ int cli_token(const struct config *cfg, int argc, char **argv);
 int cli_quickstart(const char *config_path, int argc, char **argv);
 /* `tern spf check IP MAIL_FROM HELO`; cfg NULL prints its help. */
 int cli_spf(const struct config *cfg, int argc, char **argv);
+/* `tern dmarc check --from DOMAIN [--spf R:D] [--dkim R:D]...`; cfg NULL prints its help. */
+int cli_dmarc(const struct config *cfg, int argc, char **argv);
 /* `tern acme revoke DOMAIN`; cfg NULL prints its help. */
 int cli_acme(const struct config *cfg, int argc, char **argv);
 /* `tern health`: 0 when the running server answers, else 1; cfg NULL

@@ -1,10 +1,12 @@
 /* cli_mailauth: `tern spf check IP MAIL_FROM HELO`, one SPF evaluation
- * (mailauth/spf.c) with the resolver the queue uses ([queue] dns_servers,
- * dns_timeout), printed as key=value fields.
+ * (mailauth/spf.c), and `tern dmarc check --from D --spf R:D --dkim R:D`,
+ * one DMARC evaluation (mailauth/dmarc.c), with the resolver the queue
+ * uses ([queue] dns_servers, dns_timeout), printed as key=value fields.
  *
  * Why a command: an operator asks "would tern accept this sender from
- * this address?" without sending mail, and the integration test drives
- * the real c-ares path through it against dnsmasq. */
+ * this address?" (or "what would DMARC say of this From domain?") without
+ * sending mail, and the integration tests drive the real c-ares path
+ * through them against dnsmasq. */
 #include "app/cli.h"
 
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "mailauth/dmarc.h"
 #include "mailauth/spf.h"
 #include "net/dns.h"
 
@@ -96,6 +99,140 @@ int cli_spf(const struct config *cfg, int argc, char **argv)
 		printf(" explanation=\"%s\"", w.o.explanation);
 	if (w.o.problem[0])
 		printf(" problem=\"%s\"", w.o.problem);
+	printf("\n");
+	return 0;
+}
+
+/* ---- tern dmarc check ---- */
+
+static const char usage_dmarc[] =
+    "usage: tern dmarc check --from DOMAIN [--spf RESULT:DOMAIN] [--dkim RESULT:DOMAIN]...\n"
+    "                        [--dns-servers IP:PORT,...] [--timeout S]\n\n"
+    "Evaluates DMARC (RFC 9989) for the RFC5322.From domain (an address is\n"
+    "cut at its '@'), given the SPF result and the domain SPF checked, and\n"
+    "the result and d= of each DKIM signature (up to 8), with the resolver\n"
+    "of [queue] dns_servers and dns_timeout (or --dns-servers, --timeout:\n"
+    "seconds per DNS try), and prints\n"
+    "  dmarc=RESULT from=D policy_domain=P org_domain=O policy=POLICY\n"
+    "  disposition=none|quarantine|reject testing=yes|no spf_aligned=yes|no\n"
+    "  dkim_aligned=yes|no queries=N [problem=\"...\"]\n"
+    "RESULT is none, pass, fail, temperror or permerror; POLICY is the p=,\n"
+    "sp= or np= that applied. SPF results: pass fail softfail neutral none\n"
+    "temperror permerror; DKIM results: pass fail neutral temperror permerror.\n"
+    "Exit status 0 when a result was reached, 2 on a usage error.\n";
+
+struct cli_dmarc_wait {
+	bool done;
+	struct dmarc_outcome o;
+};
+
+static void on_dmarc_done(void *ud, const struct dmarc_outcome *o)
+{
+	struct cli_dmarc_wait *w = ud;
+	w->done = true;
+	w->o = *o;
+}
+
+/* "RESULT:DOMAIN": the result's index among names (via name_of), the
+ * domain after the colon; -1 when malformed. */
+static int split_result(const char *arg, const char *(*name_of)(int), int first, int last,
+                        const char **domain)
+{
+	const char *colon = strchr(arg, ':');
+	if (!colon || !colon[1])
+		return -1;
+	for (int r = first; r <= last; r++) {
+		const char *n = name_of(r);
+		if (strlen(n) == (size_t)(colon - arg) && strncmp(arg, n, strlen(n)) == 0) {
+			*domain = colon + 1;
+			return r;
+		}
+	}
+	return -1;
+}
+
+static const char *spf_name_of(int r)
+{
+	return spf_result_name((enum spf_result)r);
+}
+
+static const char *dkim_name_of(int r)
+{
+	return dkim_result_name((enum dkim_result)r);
+}
+
+int cli_dmarc(const struct config *cfg, int argc, char **argv)
+{
+	if (!cfg) {
+		fputs(usage_dmarc, stdout);
+		return 0;
+	}
+	const char *servers = cfg->queue.dns_servers;
+	long timeout_s = (long)cfg->queue.dns_timeout;
+	struct dmarc_input in = {.spf = SPF_NONE};
+	bool bad = argc < 1 || strcmp(argv[0], "check") != 0;
+	for (int i = 1; i < argc && !bad; i++) {
+		const char *arg = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!val) {
+			bad = true;
+		} else if (strcmp(arg, "--from") == 0) {
+			const char *at = strrchr(val, '@');
+			in.from_domain = at ? at + 1 : val;
+		} else if (strcmp(arg, "--spf") == 0) {
+			int r =
+			    split_result(val, spf_name_of, SPF_NONE, SPF_PERMERROR, &in.spf_domain);
+			bad = r < 0;
+			in.spf = r < 0 ? SPF_NONE : (enum spf_result)r;
+		} else if (strcmp(arg, "--dkim") == 0) {
+			const char **d = &in.dkim[in.ndkim].domain;
+			int r = split_result(val, dkim_name_of, DKIM_PASS, DKIM_PERMERROR, d);
+			bad = r < 0 || in.ndkim >= DMARC_MAX_DKIM;
+			if (!bad)
+				in.dkim[in.ndkim++].result = (enum dkim_result)r;
+		} else if (strcmp(arg, "--dns-servers") == 0) {
+			servers = val;
+		} else if (strcmp(arg, "--timeout") == 0) {
+			timeout_s = strtol(val, NULL, 10);
+		} else {
+			bad = true;
+		}
+		i++;
+	}
+	if (bad || !in.from_domain || timeout_s < 1 || timeout_s > 60) {
+		fputs(usage_dmarc, stderr);
+		return 2;
+	}
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct dns_resolver *dns = NULL;
+	char err[300];
+	if (dns_resolver_new(&dns, &loop, servers, (unsigned)timeout_s * 1000, err, sizeof err) <
+	    0) {
+		fprintf(stderr, "tern dmarc: %s\n", err);
+		uv_loop_close(&loop);
+		return 1;
+	}
+	struct spf_resolver res = spf_resolver_dns(dns);
+	struct cli_dmarc_wait w = {0};
+	dmarc_check_start(&res, &in, on_dmarc_done, &w);
+	while (!w.done && uv_run(&loop, UV_RUN_ONCE))
+		;
+	dns_resolver_free(&dns);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	if (!w.done) {
+		fprintf(stderr, "tern dmarc: the evaluation did not finish\n");
+		return 1;
+	}
+	const struct dmarc_outcome *o = &w.o;
+	printf("dmarc=%s from=%s policy_domain=%s org_domain=%s policy=%s disposition=%s "
+	       "testing=%s spf_aligned=%s dkim_aligned=%s queries=%u",
+	       dmarc_result_name(o->result), o->from_domain, o->policy_domain, o->org_domain,
+	       o->policy_text, dmarc_disposition_name(o->disposition), o->testing ? "yes" : "no",
+	       o->spf_aligned ? "yes" : "no", o->dkim_aligned ? "yes" : "no", o->dns_queries);
+	if (o->problem[0])
+		printf(" problem=\"%s\"", o->problem);
 	printf("\n");
 	return 0;
 }

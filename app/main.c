@@ -48,6 +48,8 @@ static const char usage_main[] =
     "  import ACCOUNT --format maildir|mbox|dovecot PATH\n"
     "                            add mail from a Maildir, mbox or Dovecot Maildir\n"
     "  spf check IP FROM HELO    evaluate SPF for a client, as the mx listener would\n"
+    "  dmarc check --from DOMAIN [--spf RESULT:DOMAIN] [--dkim RESULT:DOMAIN]...\n"
+    "                            evaluate DMARC for a From domain\n"
     "  health                    is the running server answering? (exit 0/1)\n"
     "  log level LEVEL           change the running server's log level\n"
     "  stats [--json]            count domains, accounts, messages, bytes, queue\n"
@@ -292,6 +294,14 @@ int main(int argc, char **argv)
 			return 1;
 		log_set_level(LOG_WARN);
 		return cli_spf(&cfg, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "dmarc") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_dmarc(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		log_set_level(LOG_WARN);
+		return cli_dmarc(&cfg, sub_argc, sub_argv);
 	}
 	if (strcmp(cmd, "stats") == 0) {
 		if (wants_help(sub_argc, sub_argv))
