@@ -319,7 +319,7 @@ def test_b_passes_genuine_mail(world):
     box, raw = genuine(world)
     need_checks(raw)
     ar = " ".join(our_results(raw, "mail.b.test"))
-    assert "spf=pass" in ar and "smtp.mailfrom=alice@a.test" in ar, ar
+    assert "spf=pass" in ar and "smtp.mailfrom=" in ar and "alice@a.test" in ar, ar
     assert "dmarc=pass" in ar and "header.from=a.test" in ar, ar
     if a_signed(raw):
         assert "dkim=pass" in ar and "header.d=a.test" in ar, ar
@@ -409,7 +409,7 @@ def test_postfix_genuine_mail_passes(world, postfix):
     assert b"ESMTPS" in raw.split(b"\r\n\r\n")[0]  # Postfix used STARTTLS
     need_checks(raw)
     ar = " ".join(our_results(raw, "mail.b.test"))
-    assert "spf=pass" in ar and "smtp.mailfrom=pat@pf.test" in ar, ar
+    assert "spf=pass" in ar and "smtp.mailfrom=" in ar and "pat@pf.test" in ar, ar
     assert "dmarc=pass" in ar and "header.from=pf.test" in ar, ar
     assert box == "INBOX", (box, ar)
 
