@@ -47,6 +47,7 @@
 #include "lib/metrics.h"
 #include "lib/log.h"
 #include "lib/sd_notify.h"
+#include "relay/dkim_signer.h"
 #include "relay/scheduler.h"
 #include "proto/imap/index.h"
 #include "store/accounts.h"
@@ -509,6 +510,7 @@ int serve_run(struct config *cfg)
 	    .self_smtp = self_smtp,
 	    .nself_smtp = nself_smtp,
 	};
+	dkim_signer_start(srv->loop, srv->store);
 	queue_runner_start(&cfg->queue, &relay);
 	acme_start();
 
@@ -535,6 +537,7 @@ int serve_run(struct config *cfg)
 	uv_close((uv_handle_t *)&log_flusher, NULL);
 	listeners_stop();
 	queue_runner_stop();
+	dkim_signer_stop();
 	acme_stop();
 	conn_shutdown_all();
 	uv_run(srv->loop, UV_RUN_NOWAIT);

@@ -72,6 +72,15 @@ static const struct {
     [MET_ACME_ISSUED] = {"tern_acme_orders_total", "result=\"issued\"", C,
                          "ACME certificate orders, by result."},
     [MET_ACME_FAILED] = {"tern_acme_orders_total", "result=\"failed\"", C, ""},
+    [MET_DKIM_SIGNED_RSA] = {"tern_dkim_signatures_total", "algorithm=\"rsa-sha256\"", C,
+                             "DKIM signatures made for outgoing mail, by algorithm."},
+    [MET_DKIM_SIGNED_ED25519] = {"tern_dkim_signatures_total", "algorithm=\"ed25519-sha256\"", C,
+                                 ""},
+    [MET_DKIM_SIGN_FAILED] = {"tern_dkim_sign_failures_total", "", C,
+                              "DKIM signatures that could not be made (the mail went unsigned "
+                              "by that key)."},
+    [MET_DKIM_SIGN_CPU_US] = {"tern_dkim_sign_cpu_microseconds_total", "", C,
+                              "CPU time the thread pool spent DKIM-signing."},
 #undef G
 #undef C
 };

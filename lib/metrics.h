@@ -71,6 +71,11 @@ enum metric_id {
 	/* ACME certificate orders (acme/) */
 	MET_ACME_ISSUED,
 	MET_ACME_FAILED,
+
+	MET_DKIM_SIGNED_RSA,     /* DKIM-Signature fields made, rsa-sha256 */
+	MET_DKIM_SIGNED_ED25519, /* ... ed25519-sha256 */
+	MET_DKIM_SIGN_FAILED,    /* a key that could not sign (mail went on without) */
+	MET_DKIM_SIGN_CPU_US,    /* worker CPU spent signing, microseconds */
 	MET__COUNT
 };
 

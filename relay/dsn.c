@@ -162,6 +162,15 @@ static bool has_8bit(const char *s, size_t n)
 	return false;
 }
 
+/* The first line of every DSN (dsn_is_ours()). */
+#define DSN_FROM_PREFIX "From: Mail Delivery System <"
+
+bool dsn_is_ours(const char *data, size_t len)
+{
+	size_t n = sizeof DSN_FROM_PREFIX - 1;
+	return data && len > n && memcmp(data, DSN_FROM_PREFIX, n) == 0;
+}
+
 char *dsn_build(const struct dsn_info *in, size_t *out_len)
 {
 	struct buf b = {0};
@@ -186,7 +195,7 @@ char *dsn_build(const struct dsn_info *in, size_t *out_len)
 	size_t olen = in->ret_full ? in->original_len : hlen;
 	bool eight = has_8bit(in->original, olen);
 
-	putf(&b, "From: Mail Delivery System <%s>\r\n", in->postmaster);
+	putf(&b, DSN_FROM_PREFIX "%s>\r\n", in->postmaster);
 	PUTS(&b, "To: <");
 	put_clean(&b, in->to);
 	PUTS(&b, ">\r\n");

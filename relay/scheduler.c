@@ -40,6 +40,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "relay/dkim_signer.h"
 #include "relay/dsn.h"
 #include "relay/smtp_body.h"
 #include "net/dns.h"
@@ -547,6 +548,80 @@ static void precheck(struct qjob *job)
 	}
 }
 
+/* ---- DKIM-signing our own DSNs, at relay time ----
+ *
+ * A DSN is built inside the writer's job that records the failure (it
+ * depends on what that transaction decides), and signing belongs neither
+ * on the writer thread nor on the loop. So the DSNs tern wrote are signed
+ * here, in the thread pool, each time they are sent: between the claim
+ * and the MX lookup. A DSN that has to be retried is signed again (a few
+ * milliseconds, for the rare bounce that is itself deferred), and the
+ * signature's t= is the time it was sent. The job stays in QJ_CLAIM
+ * meanwhile: queue_runner_stop() leaves it to this completion. */
+
+struct dsn_sign {
+	struct qjob *job;
+	struct qenv *env;
+};
+
+static void sign_release(struct qjob *job)
+{
+	if (--job->signing > 0)
+		return;
+	if (job->abandoned) {
+		queue_job_free(job);
+		return;
+	}
+	queue_job_enter(job, QJ_RESOLVE);
+	queue_job_deliver(job, &queue_rt, attempt_done);
+}
+
+static void dsn_signed(void *ud, const char *fields, size_t len)
+{
+	struct dsn_sign *ds = ud;
+	struct qenv *env = ds->env;
+	struct qjob *job = ds->job;
+	free(ds);
+	char *data = len ? malloc(len + env->len + 1) : NULL;
+	if (data) {
+		memcpy(data, fields, len);
+		memcpy(data + len, env->data, env->len + 1); /* with its NUL */
+		free(env->data);
+		env->data = data;
+		env->len += len;
+	}
+	sign_release(job);
+}
+
+static bool env_pending(const struct qenv *env)
+{
+	for (size_t i = 0; i < env->nrows; i++)
+		if (env->rows[i].claimed && env->rows[i].result == QR_PENDING)
+			return true;
+	return false;
+}
+
+static void sign_dsns(struct qjob *job)
+{
+	job->signing = 1; /* held until every signature has started */
+	for (size_t e = 0; e < job->nenvs; e++) {
+		struct qenv *env = &job->envs[e];
+		if (!env->data || (env->mail_from && env->mail_from[0]) || !env_pending(env) ||
+		    !dsn_is_ours(env->data, env->len))
+			continue;
+		struct dsn_sign *ds = malloc(sizeof *ds);
+		if (!ds)
+			continue;
+		*ds = (struct dsn_sign){job, env};
+		job->signing++;
+		if (dkim_signer_sign(env->data, env->len, dsn_signed, ds) != 1) {
+			job->signing--;
+			free(ds);
+		}
+	}
+	sign_release(job);
+}
+
 static bool job_has_claimed(struct qjob *job)
 {
 	for (size_t e = 0; e < job->nenvs; e++)
@@ -581,8 +656,7 @@ static void claim_done(void *arg, int status)
 		queue_job_delivered(job);
 		return;
 	}
-	queue_job_enter(job, QJ_RESOLVE);
-	queue_job_deliver(job, &queue_rt, attempt_done);
+	sign_dsns(job);
 }
 
 /* ---- scanning ---- */

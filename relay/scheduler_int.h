@@ -75,6 +75,7 @@ struct qjob {
 	struct qjob *prev, *next;
 	enum qjob_phase phase;
 	bool abandoned; /* the runner stopped: free when the holder lets go */
+	size_t signing; /* DSNs being DKIM-signed before delivery (+1 while starting) */
 	char domain[256];
 	struct qenv *envs;
 	size_t nenvs, capenvs;

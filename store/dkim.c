@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int too_long(const char *s, size_t max)
@@ -99,4 +100,68 @@ int store_dkim_list(struct store_rd *rd, const char *domain,
 		ret = store_errno(rc);
 	sqlite3_finalize(st);
 	return ret;
+}
+
+int store_dkim_live_private(struct store_rd *rd, const char *domain,
+                            int (*cb)(void *ud, const struct store_dkim_private *k), void *ud)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep(rd->db, &st,
+	                    "SELECT k.selector, k.algorithm, k.private_key FROM dkim_keys k "
+	                    "JOIN domains d ON d.id = k.domain_id WHERE d.name = ?1 AND "
+	                    "k.retired IS NULL ORDER BY k.id LIMIT ?2");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, domain ? domain : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, STORE_DKIM_LIVE_MAX);
+	int ret = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_dkim_private k;
+		memset(&k, 0, sizeof k);
+		copy_col(k.selector, sizeof k.selector, st, 0);
+		copy_col(k.algorithm, sizeof k.algorithm, st, 1);
+		const unsigned char *v = sqlite3_column_text(st, 2);
+		int n = sqlite3_column_bytes(st, 2);
+		char *copy = v ? malloc((size_t)n + 1) : NULL;
+		if (!copy) {
+			ret = -ENOMEM;
+			break;
+		}
+		memcpy(copy, v, (size_t)n);
+		copy[n] = '\0';
+		k.private_key = copy;
+		ret = cb(ud, &k);
+		explicit_bzero(copy, (size_t)n);
+		free(copy);
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_errno(rc);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int store_dkim_serial(struct store_rd *rd, struct store_dkim_serial *out)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep_cached(rd->db, &st,
+	                           "SELECT (SELECT value FROM meta WHERE key = 'directory'), "
+	                           "count(*), coalesce(max(id), 0), "
+	                           "coalesce(sum(CASE WHEN retired IS NULL THEN 0 ELSE id END), 0) "
+	                           "FROM dkim_keys");
+	if (rc < 0)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->directory = sqlite3_column_int64(st, 0);
+		out->count = sqlite3_column_int64(st, 1);
+		out->max_id = sqlite3_column_int64(st, 2);
+		out->retired_sum = sqlite3_column_int64(st, 3);
+		rc = 0;
+	} else {
+		rc = store_errno(rc);
+	}
+	store_release(st);
+	return rc;
 }

@@ -42,4 +42,32 @@ int store_dkim_retire(struct store_tx *tx, const char *domain, const char *selec
 int store_dkim_list(struct store_rd *rd, const char *domain,
                     int (*cb)(void *ud, const struct store_dkim_key *k), void *ud);
 
+/* ---- for the signer only (relay/dkim_signer.c) ---------------------- */
+
+#define STORE_DKIM_LIVE_MAX 8 /* live keys per domain a signer takes */
+
+/* A live key's private side, as admin/dkim.c stored it. The callback gets
+ * it in a buffer that is wiped as soon as it returns: parse it there,
+ * never keep or log the text. */
+struct store_dkim_private {
+	char selector[STORE_DKIM_SELECTOR_MAX];
+	char algorithm[STORE_DKIM_ALG_MAX];
+	const char *private_key;
+};
+
+/* The live keys of domain (exact name), oldest first, at most
+ * STORE_DKIM_LIVE_MAX. 0, the callback's non-zero value, or negative. */
+int store_dkim_live_private(struct store_rd *rd, const char *domain,
+                            int (*cb)(void *ud, const struct store_dkim_private *k), void *ud);
+
+/* What a signer's cache compares to know the keys did not change since
+ * it read them: the directory counter (domains deleted and added again
+ * move it), the number of keys, the highest id and the sum of the ids of
+ * retired keys (a key is added with a new id, and retired once, for good).
+ * 0, or negative. */
+struct store_dkim_serial {
+	int64_t directory, count, max_id, retired_sum;
+};
+int store_dkim_serial(struct store_rd *rd, struct store_dkim_serial *out);
+
 #endif

@@ -16,7 +16,10 @@
  * not carry it, so when a transaction has both kinds of recipient the job
  * stores two variants of the message, still inside one savepoint: either
  * both are committed or neither is. The 250 is sent from the completion,
- * after COMMIT, and only then are IMAP sessions notified.
+ * after COMMIT, and only then are IMAP sessions notified. A submission
+ * with remote recipients is DKIM-signed first (relay/dkim_signer.h, in the
+ * thread pool): the job is submitted from the signer's completion, with
+ * the signatures on top of the copy that goes out.
  *
  * The job owns copies of everything it touches (the session may be gone
  * before it completes): the message buffers, the recipient arrays and
@@ -37,6 +40,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "relay/dkim_signer.h"
 #include "relay/dsn.h"
 #include "net/conn.h"
 #include "relay/scheduler.h"
@@ -221,6 +225,7 @@ struct smtp_job {
 	struct dsn_rcpt *delivered;
 	size_t ndelivered;
 	const char *hostname;
+	struct store *store;
 	/* Message-ID and references, read on the loop (store/threads.h) */
 	struct mime_thread_ids *tids;
 	struct store_thread_keys thread;
@@ -363,6 +368,32 @@ static void job_done(void *arg, int status)
 	}
 	j->done(j->ud, status);
 	job_free(j);
+}
+
+/* Loop thread, once the thread pool signed the copy that goes out: the
+ * DKIM-Signature fields go on top of it, then the store job runs as it
+ * would have. Signed before the queue row is written, so the 250 still
+ * means committed and a retry sends the same signed bytes. */
+static void submit_signed(void *ud, const char *fields, size_t len)
+{
+	struct smtp_job *j = ud;
+	if (len) {
+		char *signed_data = malloc(len + j->remote_len + 1);
+		if (signed_data) {
+			memcpy(signed_data, fields, len);
+			memcpy(signed_data + len, j->remote_data, j->remote_len);
+			signed_data[len + j->remote_len] = '\0';
+			free(j->remote_data);
+			j->remote_data = signed_data;
+			j->remote_len += len;
+		} else {
+			log_warn("smtp event=dkim_unsigned err=%d", -ENOMEM);
+		}
+	}
+	if (store_submit(j->store, job_run, job_done, j) < 0) {
+		j->done(j->ud, -EIO);
+		job_free(j);
+	}
 }
 
 static char *join3(const char *a, size_t alen, const char *b, size_t blen, const char *c,
@@ -547,7 +578,12 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 	mime_spool_free(&t->msg);
 	t->msg.len = msg_len; /* kept for the log line */
 
-	if (store_submit(s->env->store, job_run, job_done, j) < 0) {
+	j->store = s->env->store;
+	/* A submission going out is DKIM-signed first (submit_signed). */
+	if (s->authenticated && j->nremote &&
+	    dkim_signer_sign(j->remote_data, j->remote_len, submit_signed, j) == 1)
+		return SMTP_R_OK;
+	if (store_submit(j->store, job_run, job_done, j) < 0) {
 		job_free(j);
 		return SMTP_R_STORE_FAIL;
 	}

@@ -1,0 +1,316 @@
+/* dkim_signer: the signing service (dkim_signer.h).
+ *
+ * Why the thread pool: an RSA-2048 signature costs about 2 ms of CPU, a
+ * dual signature a little more; on the loop that would stall every
+ * session, on the writer thread every commit. libuv's pool runs it; the
+ * loop only finds the keys and prepends the result.
+ *
+ * Threads: a key set is reference-counted on the loop only (taken before
+ * the work is queued, given back in its completion), so a cache drop
+ * while a signature is in flight frees the keys afterwards. The workers
+ * only read a key, except that RSA blinding updates the context and draws
+ * from the shared DRBG (tls/rng.c): mbedTLS guards both with its own
+ * mutexes when built with MBEDTLS_THREADING_C (Debian's 2.28 and 3.6 are).
+ * A build without it signs on the loop instead, correct but slower. The
+ * DRBG is seeded on the loop (tls_rng_ctx()) before any key is loaded.
+ *
+ * Private keys: read from the store into a buffer wiped at once, parsed
+ * into struct dkim_signing_key (freed with a wipe), never logged. */
+#include "relay/dkim_signer.h"
+
+#include <errno.h>
+#include <mbedtls/ctr_drbg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "mailauth/dkim.h"
+#include "mime/header.h"
+#include "store/dkim.h"
+#include "store/store.h"
+#include "tls/rng.h"
+
+#define CACHE_MAX 256       /* domains remembered (with or without keys) */
+#define RECHECK_MS 1000     /* how stale the cache may be, at most */
+#define PARENT_LEVELS 4     /* parent domains tried for keys */
+#define MSG_MAX (64u << 20) /* larger messages go unsigned */
+
+struct keyset {
+	int refs;
+	char domain[256];
+	size_t n; /* 0: the domain has no usable key */
+	struct {
+		char selector[STORE_DKIM_SELECTOR_MAX];
+		struct dkim_signing_key *key;
+	} k[STORE_DKIM_LIVE_MAX];
+};
+
+static struct {
+	uv_loop_t *loop;
+	struct store *store;
+	struct keyset *cache[CACHE_MAX];
+	size_t ncache;
+	struct store_dkim_serial serial;
+	bool serial_known;
+	uint64_t checked_ms;
+} S;
+
+static void keyset_unref(struct keyset *ks)
+{
+	if (!ks || --ks->refs > 0)
+		return;
+	for (size_t i = 0; i < ks->n; i++)
+		dkim_signing_key_free(&ks->k[i].key);
+	free(ks);
+}
+
+static void cache_clear(void)
+{
+	for (size_t i = 0; i < S.ncache; i++)
+		keyset_unref(S.cache[i]);
+	S.ncache = 0;
+}
+
+void dkim_signer_start(uv_loop_t *loop, struct store *store)
+{
+	S.loop = loop;
+	S.store = store;
+	S.serial_known = false;
+}
+
+void dkim_signer_stop(void)
+{
+	cache_clear();
+	S.loop = NULL;
+	S.store = NULL;
+}
+
+/* Drop the cache when the keys may have changed since it was filled. */
+static void cache_check(void)
+{
+	uint64_t now = uv_now(S.loop);
+	if (S.serial_known && now - S.checked_ms < RECHECK_MS)
+		return;
+	struct store_dkim_serial cur;
+	if (store_dkim_serial(store_reader(S.store), &cur) < 0) {
+		cache_clear();
+		S.serial_known = false;
+		return;
+	}
+	if (!S.serial_known || memcmp(&cur, &S.serial, sizeof cur) != 0)
+		cache_clear();
+	S.serial = cur;
+	S.serial_known = true;
+	S.checked_ms = now;
+}
+
+static int load_key(void *ud, const struct store_dkim_private *p)
+{
+	struct keyset *ks = ud;
+	char err[160];
+	struct dkim_signing_key *k =
+	    dkim_signing_key_load(p->algorithm, p->private_key, err, sizeof err);
+	if (!k) {
+		metric_add(MET_DKIM_SIGN_FAILED, 1);
+		log_warn("dkim event=key_unusable domain=%s selector=%s err=\"%s\"", ks->domain,
+		         p->selector, err);
+		return 0;
+	}
+	snprintf(ks->k[ks->n].selector, sizeof ks->k[ks->n].selector, "%s", p->selector);
+	ks->k[ks->n++].key = k;
+	return ks->n == STORE_DKIM_LIVE_MAX;
+}
+
+/* The domain's keys, from the cache or the store; NULL on a store error
+ * (not remembered). n == 0: no keys. */
+static struct keyset *keys_of(const char *domain)
+{
+	for (size_t i = 0; i < S.ncache; i++)
+		if (strcasecmp(S.cache[i]->domain, domain) == 0)
+			return S.cache[i];
+	struct keyset *ks = calloc(1, sizeof *ks);
+	if (!ks)
+		return NULL;
+	ks->refs = 1;
+	snprintf(ks->domain, sizeof ks->domain, "%s", domain);
+	int rc = store_dkim_live_private(store_reader(S.store), domain, load_key, ks);
+	if (rc < 0) {
+		log_warn("dkim event=key_read_failed domain=%s err=%d", domain, rc);
+		keyset_unref(ks);
+		return NULL;
+	}
+	if (S.ncache == CACHE_MAX)
+		cache_clear();
+	S.cache[S.ncache++] = ks;
+	return ks;
+}
+
+/* ---- the From domain ---- */
+
+struct from_addr {
+	char domain[256];
+};
+
+static int first_addr(void *ud, const char *addr, size_t alen)
+{
+	struct from_addr *f = ud;
+	const char *at = memrchr(addr, '@', alen);
+	if (!at)
+		return 0;
+	size_t n = alen - (size_t)(at + 1 - addr);
+	if (n == 0 || n >= sizeof f->domain)
+		return 0;
+	memcpy(f->domain, at + 1, n);
+	f->domain[n] = '\0';
+	return 1;
+}
+
+/* The domain of the (first) From field's first address, or false. */
+static bool from_domain(const char *msg, size_t len, char *out, size_t outlen)
+{
+	size_t pos = 0;
+	struct mime_field h;
+	while (mime_field_next(msg, len, &pos, &h) == 1) {
+		if (h.name_len != 4 || strncasecmp(h.name, "From", 4) != 0)
+			continue;
+		struct from_addr f = {{0}};
+		if (mime_addr_specs(h.value, h.value_len, first_addr, &f) <= 0 || !f.domain[0])
+			return false;
+		snprintf(out, outlen, "%s", f.domain);
+		return true;
+	}
+	return false;
+}
+
+/* The keys for the From domain or its nearest parent with keys. */
+static struct keyset *keys_for(const char *from)
+{
+	const char *d = from;
+	for (int level = 0; d && level <= PARENT_LEVELS; level++) {
+		struct keyset *ks = keys_of(d);
+		if (!ks)
+			return NULL;
+		if (ks->n)
+			return ks;
+		const char *dot = strchr(d, '.');
+		/* stop at a name of two labels: "example.com", not "com" */
+		if (!dot || !strchr(dot + 1, '.'))
+			break;
+		d = dot + 1;
+	}
+	return NULL;
+}
+
+/* ---- the work ---- */
+
+struct sign_work {
+	uv_work_t w;
+	struct keyset *ks;
+	const char *msg;
+	size_t len;
+	int64_t now;
+	dkim_signer_done_fn done;
+	void *ud;
+	struct buf out;
+	size_t ok_rsa, ok_ed, failed;
+	char err[160];
+};
+
+static uint64_t thread_cpu_us(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void work_sign(uv_work_t *w)
+{
+	struct sign_work *sw = w->data;
+	uint64_t t0 = thread_cpu_us();
+	for (size_t i = 0; i < sw->ks->n; i++) {
+		struct dkim_signing_key *k = sw->ks->k[i].key;
+		char err[120];
+		if (dkim_sign(k, sw->ks->domain, sw->ks->k[i].selector, sw->now, NULL, sw->msg,
+		              sw->len, &sw->out, err, sizeof err) < 0) {
+			sw->failed++;
+			snprintf(sw->err, sizeof sw->err, "%s: %s", sw->ks->k[i].selector, err);
+			continue;
+		}
+		if (dkim_signing_key_alg(k) == DKIM_ALG_RSA_SHA256)
+			sw->ok_rsa++;
+		else
+			sw->ok_ed++;
+	}
+	metric_add(MET_DKIM_SIGN_CPU_US, (int64_t)(thread_cpu_us() - t0));
+}
+
+static void after_sign(uv_work_t *w, int status)
+{
+	struct sign_work *sw = w->data;
+	if (status < 0) { /* cancelled: never ran */
+		sw->failed = sw->ks->n;
+		snprintf(sw->err, sizeof sw->err, "cancelled");
+		buf_reset(&sw->out);
+	}
+	metric_add(MET_DKIM_SIGNED_RSA, (int64_t)sw->ok_rsa);
+	metric_add(MET_DKIM_SIGNED_ED25519, (int64_t)sw->ok_ed);
+	if (sw->failed) {
+		metric_add(MET_DKIM_SIGN_FAILED, (int64_t)sw->failed);
+		log_warn("dkim event=sign_failed domain=%s failed=%zu signed=%zu err=\"%s\"",
+		         sw->ks->domain, sw->failed, sw->ok_rsa + sw->ok_ed, sw->err);
+	}
+	sw->done(sw->ud, sw->out.data ? sw->out.data : "", sw->out.len);
+	buf_free(&sw->out);
+	keyset_unref(sw->ks);
+	free(sw);
+}
+
+int dkim_signer_sign(const char *msg, size_t len, dkim_signer_done_fn done, void *ud)
+{
+	if (!S.loop || !S.store || !msg || len == 0 || len > MSG_MAX)
+		return 0;
+	char from[256];
+	if (!from_domain(msg, len, from, sizeof from))
+		return 0;
+	cache_check();
+	struct keyset *ks = keys_for(from);
+	if (!ks)
+		return 0;
+	if (!tls_rng_ctx()) { /* seeded here, on the loop, before any worker */
+		log_warn("dkim event=sign_failed domain=%s err=\"no random generator\"",
+		         ks->domain);
+		metric_add(MET_DKIM_SIGN_FAILED, (int64_t)ks->n);
+		return 0;
+	}
+	struct sign_work *sw = calloc(1, sizeof *sw);
+	if (!sw)
+		return 0;
+	sw->w.data = sw;
+	sw->ks = ks;
+	ks->refs++;
+	sw->msg = msg;
+	sw->len = len;
+	sw->now = (int64_t)time(NULL);
+	sw->done = done;
+	sw->ud = ud;
+#if defined(MBEDTLS_THREADING_C)
+	if (uv_queue_work(S.loop, &sw->w, work_sign, after_sign) == 0)
+		return 1;
+	log_warn("dkim event=sign_failed domain=%s err=\"cannot queue the work\"", ks->domain);
+	keyset_unref(ks);
+	free(sw);
+	return 0;
+#else
+	/* mbedTLS without its mutexes: the DRBG is not safe in a worker. */
+	work_sign(&sw->w);
+	after_sign(&sw->w, 0);
+	return 1;
+#endif
+}
