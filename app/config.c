@@ -8,6 +8,7 @@
  * [[tls.acme]]) have
  * their own small tables with offsets into their entry structs. */
 #include "app/config.h"
+#include "mailauth/netlist.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -84,6 +85,14 @@ static const struct config_key config_keys[] = {
     INT("auth", "account_fail_interval_ms", auth.account_fail_interval_ms, 1000, 0, 3600000),
     INT("auth", "cache_ttl", auth.cache_ttl, 3600, 0, 2592000),
     INT("auth", "cache_size", auth.cache_size, 10000, 0, 10000000),
+    BOOL("auth", "check_spf", smtp.check_spf, true),
+    BOOL("auth", "check_dkim", smtp.check_dkim, true),
+    BOOL("auth", "check_dmarc", smtp.check_dmarc, true),
+    BOOL("auth", "dmarc_reject", smtp.dmarc_reject, true),
+    INT("auth", "check_timeout", smtp.check_timeout, 10, 1, 300),
+    STR("auth", "trusted_networks", smtp.trusted_networks, "127.0.0.1, ::1"),
+    STR("auth", "dmarc_trusted_forwarders", smtp.dmarc_forwarders, ""),
+    STR("auth", "authserv_id", smtp.authserv_id, ""),
 
     INT("smtp", "max_message_size", smtp.max_message_size, 52428800, 1024, 2147483647),
     INT("smtp", "spool_memory", smtp.spool_memory, 536870912, 1048576, INT64_MAX),
@@ -652,6 +661,16 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 				         name, l->line, l->address);
 				return -1;
 			}
+	}
+	struct netlist nl;
+	char why[200];
+	if (netlist_parse(&nl, cfg->smtp.trusted_networks, false, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: auth.trusted_networks: %s", name, why);
+		return -1;
+	}
+	if (netlist_parse(&nl, cfg->smtp.dmarc_forwarders, true, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: auth.dmarc_trusted_forwarders: %s", name, why);
+		return -1;
 	}
 	if (!cfg->domain[0] || !cfg->hostname[0] || !cfg->data_dir[0]) {
 		snprintf(err, errlen,

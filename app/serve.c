@@ -48,6 +48,8 @@
 #include "lib/log.h"
 #include "lib/sd_notify.h"
 #include "relay/dkim_signer.h"
+#include "mailauth/netlist.h"
+#include "net/dns.h"
 #include "relay/scheduler.h"
 #include "proto/imap/index.h"
 #include "store/accounts.h"
@@ -66,6 +68,11 @@ struct server {
 };
 
 static struct server the_server;
+
+/* Mail authentication of mx listeners: a resolver of their own (the
+ * relay's is the queue runner's), and the [auth] lists, parsed once. */
+static struct dns_resolver *mx_dns;
+static struct netlist mx_trusted, mx_forwarders;
 static uv_signal_t sig_term, sig_int, sig_hup;
 static uv_timer_t shutdown_timer;
 static uint64_t shutdown_deadline;
@@ -225,6 +232,9 @@ static void *wire_smtp(struct serve_listener *w, const struct config *cfg,
 	    .env = env,
 	    .submission = lc->protocol == PROTO_SUBMISSION,
 	    .idle_timeout_ms = (uint64_t)lc->idle_timeout * 1000,
+	    .dns = mx_dns,
+	    .trusted_networks = &mx_trusted,
+	    .dmarc_forwarders = &mx_forwarders,
 	};
 	w->spec.limits.max_line = (size_t)cfg->smtp.max_line;
 	w->spec.limits.idle_timeout_ms = (uint64_t)cfg->smtp.timeout_command * 1000;
@@ -488,6 +498,15 @@ int serve_run(struct config *cfg)
 	    .domain = cfg->domain,
 	    .auth_plaintext_loopback = cfg->auth.plaintext_loopback,
 	};
+	if (cfg->smtp.check_spf || cfg->smtp.check_dkim || cfg->smtp.check_dmarc) {
+		char why[200];
+		/* config_validate() has parsed both lists already */
+		netlist_parse(&mx_trusted, cfg->smtp.trusted_networks, false, why, sizeof why);
+		netlist_parse(&mx_forwarders, cfg->smtp.dmarc_forwarders, true, why, sizeof why);
+		if (dns_resolver_new(&mx_dns, srv->loop, cfg->queue.dns_servers,
+		                     (unsigned)cfg->queue.dns_timeout * 1000, why, sizeof why) < 0)
+			log_warn("event=mailauth_unavailable error=\"%s\"", why);
+	}
 	static struct serve_listener wired[CONFIG_MAX_LISTEN];
 	for (size_t i = 0; i < cfg->nlisten; i++) {
 		serve_wire_listener(&wired[i], cfg, &cfg->listen[i], &srv->env, srv->tls);
@@ -548,6 +567,7 @@ int serve_run(struct config *cfg)
 	         (unsigned long long)st.max_batch, (unsigned long long)st.failed);
 	conn_set_input_hook(NULL, NULL);
 	store_close(&srv->store);
+	dns_resolver_free(&mx_dns);
 	uv_run(srv->loop, UV_RUN_DEFAULT);
 	auth_pool_free(&srv->auth);
 	uv_run(srv->loop, UV_RUN_NOWAIT); /* its hashing threads' wake-up handle closes */

@@ -76,6 +76,33 @@ enum metric_id {
 	MET_DKIM_SIGNED_ED25519, /* ... ed25519-sha256 */
 	MET_DKIM_SIGN_FAILED,    /* a key that could not sign (mail went on without) */
 	MET_DKIM_SIGN_CPU_US,    /* worker CPU spent signing, microseconds */
+	/* mail authentication verdicts on mx listeners (proto/smtp/judge.c),
+	 * in the order of enum spf_result, enum dkim_result (PENDING = none)
+	 * and enum dmarc_result */
+	MET_SPF_NONE,
+	MET_SPF_NEUTRAL,
+	MET_SPF_PASS,
+	MET_SPF_FAIL,
+	MET_SPF_SOFTFAIL,
+	MET_SPF_TEMPERROR,
+	MET_SPF_PERMERROR,
+	MET_DKIM_NONE,
+	MET_DKIM_PASS,
+	MET_DKIM_FAIL,
+	MET_DKIM_NEUTRAL,
+	MET_DKIM_TEMPERROR,
+	MET_DKIM_PERMERROR,
+	MET_DMARC_NONE,
+	MET_DMARC_PASS,
+	MET_DMARC_FAIL,
+	MET_DMARC_TEMPERROR,
+	MET_DMARC_PERMERROR,
+	/* what the DMARC verdict did to a message */
+	MET_DMARC_REJECTED,
+	MET_DMARC_QUARANTINED,
+	MET_DMARC_DEFERRED,   /* temperror: 4xx */
+	MET_DMARC_OVERRIDDEN, /* a failure not enforced: trusted forwarder, dmarc_reject = false */
+	MET_AR_REMOVED,       /* incoming Authentication-Results claiming our authserv-id */
 	MET__COUNT
 };
 

@@ -131,8 +131,8 @@ static void deliver_stmts_free(struct deliver_stmts *s)
 
 /* Adds one entry to mailbox mbid of account_id. */
 static int add_entry(struct deliver_stmts *s, int64_t account_id, int64_t mbid, int64_t msgid,
-                     int64_t size, int64_t idate, int64_t thread_id, uint32_t *uid_out,
-                     int64_t *modseq_out)
+                     int64_t size, int64_t idate, int64_t thread_id, const char *keywords,
+                     uint32_t *uid_out, int64_t *modseq_out)
 {
 	int rc;
 	sqlite3_reset(s->mbox);
@@ -163,6 +163,7 @@ static int add_entry(struct deliver_stmts *s, int64_t account_id, int64_t mbid, 
 	sqlite3_bind_int64(s->entry, 6, size);
 	sqlite3_bind_int64(s->entry, 7, thread_id);
 	sqlite3_bind_int64(s->entry, 8, store_now());
+	sqlite3_bind_text(s->entry, 9, keywords, -1, SQLITE_STATIC);
 	if ((rc = store_step_done(s->entry)) < 0)
 		return rc;
 	*uid_out = (uint32_t)uid;
@@ -176,6 +177,42 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, i);
+}
+
+/* The account's mailbox with the \Junk special use (RFC 6154); one named
+ * "Junk" is given that use, or created with it, when there is none. */
+static int junk_mailbox(struct store_tx *tx, int64_t account_id, int64_t *mbid)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep_cached(tx->rd.db, &st,
+	                           "SELECT id FROM mailboxes WHERE account_id = ?1 AND "
+	                           "instr(' ' || special_use || ' ', ' \\Junk ') > 0 "
+	                           "ORDER BY id LIMIT 1");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, account_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*mbid = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : store_errno(rc);
+	store_release(st);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	rc = store_mailbox_find(&tx->rd, account_id, "Junk", mbid);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		rc = store_prep(tx->rd.db, &st,
+		                "UPDATE mailboxes SET special_use = trim(special_use || ' \\Junk') "
+		                "WHERE id = ?1");
+		if (rc < 0)
+			return rc;
+		sqlite3_bind_int64(st, 1, *mbid);
+		rc = store_step_done(st);
+		sqlite3_finalize(st);
+		return rc;
+	}
+	return store_mailbox_create(tx, account_id, "Junk", "\\Junk", mbid);
 }
 
 int store_deliver(struct store_tx *tx, struct store_delivery *d)
@@ -209,8 +246,8 @@ int store_deliver(struct store_tx *tx, struct store_delivery *d)
 	    (rc = store_prep_cached(
 	         db, &s.entry,
 	         "INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, "
-	         "modseq, internal_date, size, thread_id, save_date) "
-	         "VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8)")) < 0 ||
+	         "modseq, internal_date, size, thread_id, save_date, keywords) "
+	         "VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9)")) < 0 ||
 	    (rc = store_prep_cached(
 	         db, &s.queue,
 	         "INSERT INTO queue(message_id, mail_from, rcpt, notify, orcpt, ret, "
@@ -223,7 +260,10 @@ int store_deliver(struct store_tx *tx, struct store_delivery *d)
 		int64_t mbid = r->mailbox_id;
 		uint32_t uid = 0;
 		int64_t modseq = 0;
-		if (mbid <= 0) {
+		if (d->junk) {
+			if ((rc = junk_mailbox(tx, r->account_id, &mbid)) < 0)
+				goto out;
+		} else if (mbid <= 0) {
 			rc = store_mailbox_find(&tx->rd, r->account_id, "INBOX", &mbid);
 			if (rc <= 0) {
 				rc = rc == 0 ? -ENOENT : rc;
@@ -231,6 +271,8 @@ int store_deliver(struct store_tx *tx, struct store_delivery *d)
 			}
 		}
 		mbids[i] = mbid;
+		if (d->mailbox_ids)
+			d->mailbox_ids[i] = mbid;
 		size_t j;
 		for (j = 0; j < i && mbids[j] != mbid; j++)
 			;
@@ -250,7 +292,7 @@ int store_deliver(struct store_tx *tx, struct store_delivery *d)
 		                                   &threads[i])) < 0)
 			goto out;
 		rc = add_entry(&s, r->account_id, mbid, msgid, (int64_t)d->len, idate, threads[i],
-		               &uid, &modseq);
+		               d->junk ? "$Junk" : "", &uid, &modseq);
 		if (rc < 0)
 			goto out;
 		refs++;

@@ -12,6 +12,7 @@
 #ifndef TERN_STORE_MAIL_H
 #define TERN_STORE_MAIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -58,10 +59,16 @@ struct store_delivery {
 	/* The message's threading keys (threads.h), read from its header by
 	 * the caller; NULL: each local entry starts a thread of its own. */
 	const struct store_thread_keys *thread;
+	/* Quarantined (DMARC): every local copy goes into its account's \Junk
+	 * mailbox (a "Junk" with that special use is given it, or created,
+	 * when the account has none), with the $Junk keyword; the local
+	 * recipients' mailbox_id is not used then. */
+	bool junk;
 	/* results filled by the job: */
 	int64_t message_id;
-	uint32_t *uids;   /* nlocal entries, caller-allocated, or NULL */
-	int64_t *modseqs; /* nlocal entries, caller-allocated, or NULL */
+	uint32_t *uids;       /* nlocal entries, caller-allocated, or NULL */
+	int64_t *modseqs;     /* nlocal entries, caller-allocated, or NULL */
+	int64_t *mailbox_ids; /* nlocal entries or NULL: the mailbox each went into */
 };
 
 /* A job body: the message is stored once (refcount bumped

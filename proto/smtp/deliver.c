@@ -220,6 +220,8 @@ struct smtp_job {
 	size_t nstrings;
 	uint32_t *uids;
 	int64_t *modseqs;
+	int64_t *mbids; /* the mailbox each local copy went into */
+	bool junk;      /* DMARC quarantine (judge.h) */
 	int64_t internal_date;
 	/* local recipients whose NOTIFY asks for SUCCESS (RFC 3461 4.1) */
 	struct dsn_rcpt *delivered;
@@ -245,6 +247,7 @@ static void job_free(struct smtp_job *j)
 	free(j->strings);
 	free(j->uids);
 	free(j->modseqs);
+	free(j->mbids);
 	free(j->delivered);
 	free(j);
 }
@@ -311,6 +314,8 @@ static int job_run(struct store_tx *tx, void *arg)
 		    .nlocal = j->nlocal,
 		    .uids = j->uids,
 		    .modseqs = j->modseqs,
+		    .mailbox_ids = j->mbids,
+		    .junk = j->junk,
 		    .thread = j->tids ? &j->thread : NULL,
 		};
 		rc = store_deliver(tx, &d);
@@ -350,11 +355,11 @@ static void job_done(void *arg, int status)
 			/* the same mailbox twice has one entry: notify once */
 			bool seen = false;
 			for (size_t k = 0; k < i && !seen; k++)
-				seen = j->local[k].mailbox_id == j->local[i].mailbox_id;
+				seen = j->mbids[k] == j->mbids[i];
 			if (seen)
 				continue;
 			struct notify_event ev = {
-			    .mailbox_id = j->local[i].mailbox_id,
+			    .mailbox_id = j->mbids[i],
 			    .account_id = j->local[i].account_id,
 			    .kind = NOTIFY_EXISTS,
 			    .uid = j->uids[i],
@@ -478,10 +483,21 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 		return SMTP_R_STORE_FAIL;
 	memcpy(received + nrecv, extra, nextra);
 	nrecv += nextra;
+	/* Authentication-Results above the message, under our Received:
+	 * (RFC 8601 5: prepended, so it is ours and not the sender's). */
+	struct buf prefix = {0};
+	if (buf_add(&prefix, received, nrecv) < 0 ||
+	    (t->auth_fields && t->auth_fields->len &&
+	     buf_add(&prefix, t->auth_fields->data, t->auth_fields->len) < 0)) {
+		buf_free(&prefix);
+		return SMTP_R_STORE_FAIL;
+	}
 
 	struct smtp_job *j = calloc(1, sizeof *j);
-	if (!j)
+	if (!j) {
+		buf_free(&prefix);
 		return SMTP_R_STORE_FAIL;
+	}
 	j->done = done;
 	j->ud = ud;
 	j->origin = conn_id(s->c);
@@ -501,12 +517,14 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 	j->local = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->local);
 	j->uids = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->uids);
 	j->modseqs = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->modseqs);
+	j->mbids = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->mbids);
+	j->junk = t->junk;
 	j->remote = calloc(j->nremote ? j->nremote : 1, sizeof *j->remote);
 	j->strings = calloc(t->nrcpts * 3 + 1, sizeof *j->strings);
 	j->delivered = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->delivered);
 	j->hostname = s->env->hostname[0] ? s->env->hostname : "localhost";
 	if (!j->mail_from || (t->params.has_envid && !j->envid) || !j->local || !j->uids ||
-	    !j->modseqs || !j->remote || !j->strings || !j->delivered)
+	    !j->modseqs || !j->mbids || !j->remote || !j->strings || !j->delivered)
 		goto oom;
 	size_t li = 0, ri = 0;
 	for (size_t i = 0; i < t->nrcpts; i++) {
@@ -554,7 +572,7 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 		int n = snprintf(retpath, sizeof retpath, "Return-Path: <%s>\r\n", j->mail_from);
 		if (n < 0 || (size_t)n >= sizeof retpath)
 			goto oom;
-		j->local_data = join3(retpath, (size_t)n, received, nrecv,
+		j->local_data = join3(retpath, (size_t)n, prefix.data, prefix.len,
 		                      t->msg.buf ? t->msg.buf : "", t->msg.len, &j->local_len);
 		if (!j->local_data)
 			goto oom;
@@ -568,11 +586,12 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 		};
 	}
 	if (j->nremote) {
-		j->remote_data = join3("", 0, received, nrecv, t->msg.buf ? t->msg.buf : "",
+		j->remote_data = join3("", 0, prefix.data, prefix.len, t->msg.buf ? t->msg.buf : "",
 		                       t->msg.len, &j->remote_len);
 		if (!j->remote_data)
 			goto oom;
 	}
+	buf_free(&prefix);
 	/* The spool is not needed any more: give the memory back now. */
 	size_t msg_len = t->msg.len;
 	mime_spool_free(&t->msg);
@@ -589,6 +608,7 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 	}
 	return SMTP_R_OK;
 oom:
+	buf_free(&prefix);
 	job_free(j);
 	return SMTP_R_STORE_FAIL;
 }

@@ -32,6 +32,7 @@ enum smtp_reply_id {
 	SMTP_R_SHUTDOWN,        /* 421 4.4.2 */
 	SMTP_R_TOO_MANY_ERRORS, /* 421 4.7.0 */
 	SMTP_R_STORE_FAIL,      /* 451 4.3.0 */
+	SMTP_R_DMARC_TEMPFAIL,  /* 451 4.4.3 the DMARC policy lookup failed for now (judge.h) */
 	SMTP_R_NO_SPACE,        /* 452 4.3.1 (the spool budget is used up) */
 	SMTP_R_TOO_MANY_RCPTS,  /* 452 4.5.3 */
 	SMTP_R_MAILBOX_FULL,    /* 452 4.2.2 (the account's quota is used up) */
@@ -55,6 +56,7 @@ enum smtp_reply_id {
 	SMTP_R_AUTH_NEED_TLS,   /* 538 5.7.11 */
 	SMTP_R_NO_SUCH_USER,    /* 550 5.1.1 */
 	SMTP_R_ALIAS_LOOP,      /* 550 5.4.6 */
+	SMTP_R_DMARC_REJECT,    /* 550 5.7.1 DMARC fail, p=reject (judge.h) */
 	SMTP_R_TOO_BIG,         /* 552 5.3.4 */
 	SMTP_R_NOT_OWNED,       /* 553 5.7.1 */
 	SMTP_R_UTF8_REQUIRED,   /* 553 5.6.7 */

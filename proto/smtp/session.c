@@ -100,8 +100,8 @@ static const char *const state_names[SMTP_S_COUNT] = {
     [SMTP_S_RCPT] = "rcpt",         [SMTP_S_DATA] = "data",
     [SMTP_S_BDAT] = "bdat",         [SMTP_S_BDAT_WAIT] = "bdat_wait",
     [SMTP_S_AUTH] = "auth",         [SMTP_S_AUTH_CHECK] = "auth_check",
-    [SMTP_S_COMMIT] = "commit",     [SMTP_S_TLS] = "tls",
-    [SMTP_S_CLOSING] = "closing",
+    [SMTP_S_JUDGE] = "judge",       [SMTP_S_COMMIT] = "commit",
+    [SMTP_S_TLS] = "tls",           [SMTP_S_CLOSING] = "closing",
 };
 
 #define LOGS(s, level, ...)                                                                        \
@@ -181,6 +181,7 @@ static void reply_host(struct smtp_session *s, enum smtp_reply_id id, const char
 static void smtp_txn_reset(struct smtp_session *s)
 {
 	struct smtp_txn *t = &s->txn;
+	smtp_judge_txn_reset(s);
 	for (size_t i = 0; i < t->nrcpts; i++)
 		smtp_rcpt_free(&t->rcpts[i]);
 	free(t->rcpts);
@@ -270,6 +271,7 @@ static void set_helo(struct smtp_session *s, struct cmd_ctx *x, bool esmtp)
 	s->helo[x->len] = '\0';
 	s->esmtp = esmtp;
 	smtp_enter_state(s, SMTP_S_READY);
+	smtp_judge_helo(s);
 	LOGS(s, LOG_DEBUG, "event=%s name=%s", esmtp ? "ehlo" : "helo",
 	     log_kv_escape(esc, sizeof esc, x->arg, x->len));
 }
@@ -434,6 +436,7 @@ static void proceed_mail(struct smtp_session *s, struct cmd_ctx *x)
 	snprintf(s->txn.id, sizeof s->txn.id, "%llx.%llu", (unsigned long long)conn_id(s->c),
 	         (unsigned long long)s->ntxn);
 	smtp_enter_state(s, SMTP_S_MAIL);
+	smtp_judge_mail(s);
 	/* The transaction's recipients resolve against the directory as of
 	 * now: an alias added a moment ago by the CLI counts. */
 	if (s->env->store)
@@ -1024,6 +1027,7 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 	case SMTP_S_CLOSING:
 	case SMTP_S_DATA:
 	case SMTP_S_BDAT:
+	case SMTP_S_JUDGE:
 	case SMTP_S_COMMIT:
 	case SMTP_S_AUTH_CHECK:
 		/* conn does not deliver lines here (paused, other mode, or
@@ -1055,7 +1059,65 @@ static void on_line(struct conn *c, const char *line, size_t len, bool too_long)
 
 static void on_committed(void *ud, int status);
 
-/* End of a message (DATA or last BDAT chunk): check it, then commit. */
+/* The message passed (or needs no judging): hand it to the store. */
+static void commit_message(struct smtp_session *s)
+{
+	const char *why = NULL;
+	struct smtp_txn *t = &s->txn;
+	if (!s->authenticated && !s->submission) {
+		/* RFC 8601 5: only we speak for our authserv-id. DKIM has seen
+		 * the message as it came; this is the copy that is stored. */
+		size_t n = smtp_judge_strip_ours(&t->msg, s->authserv_id);
+		if (n) {
+			metric_add(MET_AR_REMOVED, (int64_t)n);
+			LOGS(s, LOG_INFO, "event=auth_results_removed id=%s count=%zu", t->id, n);
+		}
+	}
+	smtp_session_ref(s); /* the store job's, dropped in on_committed() */
+	enum smtp_reply_id r = smtp_deliver_start(s, on_committed, s, &why);
+	if (r == SMTP_R_OK) {
+		smtp_enter_state(s, SMTP_S_COMMIT);
+		conn_pause(s->c);
+		return; /* COMMIT: on_committed() answers */
+	}
+	smtp_session_unref(s);
+	LOGS(s, LOG_INFO, "event=rejected id=%s code=%d size=%llu", t->id, smtp_reply_def(r)->code,
+	     (unsigned long long)t->msg.seen);
+	to_idle(s);
+	smtp_reply(s, r, why);
+}
+
+/* The judge's verdict (judge.h), on the loop; the judge's reference. */
+static void on_judged(struct smtp_session *s, struct smtp_verdict *v)
+{
+	struct smtp_txn *t = &s->txn;
+	snprintf(t->auth_log, sizeof t->auth_log, "%s", v->log);
+	if (v->action == SMTP_JUDGE_REJECT || v->action == SMTP_JUDGE_TEMPFAIL) {
+		enum smtp_reply_id r =
+		    v->action == SMTP_JUDGE_REJECT ? SMTP_R_DMARC_REJECT : SMTP_R_DMARC_TEMPFAIL;
+		LOGS(s, LOG_INFO, "event=rejected id=%s code=%d size=%llu %s", t->id,
+		     smtp_reply_def(r)->code, (unsigned long long)t->msg.seen, v->log);
+		char reply[sizeof v->reply];
+		snprintf(reply, sizeof reply, "%s", v->reply);
+		to_idle(s);
+		conn_resume(s->c);
+		smtp_reply(s, r, reply);
+		if (s->close_after)
+			smtp_reply(s, s->env->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT, NULL);
+		smtp_session_unref(s);
+		return;
+	}
+	t->auth_fields = &v->fields;
+	t->junk = v->action == SMTP_JUDGE_JUNK;
+	conn_resume(s->c);
+	commit_message(s);
+	if (s->state != SMTP_S_COMMIT && s->close_after)
+		smtp_reply(s, s->env->stopping ? SMTP_R_SHUTDOWN : SMTP_R_TIMEOUT, NULL);
+	smtp_session_unref(s);
+}
+
+/* End of a message (DATA or last BDAT chunk): check it, judge it (mx),
+ * then commit. */
 static void end_of_data(struct smtp_session *s)
 {
 	const char *why = NULL;
@@ -1069,14 +1131,14 @@ static void end_of_data(struct smtp_session *s)
 		r = smtp_msg_check(&t->msg, &why);
 	}
 	if (r == SMTP_R_OK) {
-		smtp_session_ref(s); /* the store job's, dropped in on_committed() */
-		r = smtp_deliver_start(s, on_committed, s, &why);
-		if (r == SMTP_R_OK) {
-			smtp_enter_state(s, SMTP_S_COMMIT);
+		if (!s->authenticated && smtp_judge_end(s, on_judged)) {
+			smtp_session_ref(s); /* the judge's, dropped in on_judged() */
+			smtp_enter_state(s, SMTP_S_JUDGE);
 			conn_pause(s->c);
-			return; /* COMMIT: on_committed() answers */
+			return;
 		}
-		smtp_session_unref(s);
+		commit_message(s);
+		return;
 	}
 	LOGS(s, LOG_INFO, "event=rejected id=%s code=%d size=%llu", t->id, smtp_reply_def(r)->code,
 	     (unsigned long long)t->msg.seen);
@@ -1089,8 +1151,11 @@ static void on_dot(struct conn *c, const char *data, size_t len, bool end, unsig
 	struct smtp_session *s = conn_session(c);
 	if (s->state != SMTP_S_DATA)
 		return;
+	size_t before = s->txn.msg.len;
 	if (smtp_body_append(&s->txn.msg, &s->txn.body, data, len) < 0)
 		s->txn.msg.seen = UINT64_MAX; /* out of memory: answered as too big */
+	if (s->txn.msg.len > before)
+		smtp_judge_body(s, s->txn.msg.buf + before, s->txn.msg.len - before);
 	if (end)
 		end_of_data(s);
 }
@@ -1102,8 +1167,11 @@ static void on_block(struct conn *c, const char *data, size_t len, bool last)
 
 	if (s->state != SMTP_S_BDAT)
 		return;
+	size_t before = s->txn.msg.len;
 	if (s->bdat_error == SMTP_R_OK && len && mime_spool_append(&s->txn.msg, data, len) < 0)
 		s->txn.msg.seen = UINT64_MAX;
+	if (s->txn.msg.len > before)
+		smtp_judge_body(s, s->txn.msg.buf + before, s->txn.msg.len - before);
 	if (!last)
 		return;
 	if (s->bdat_error != SMTP_R_OK) {
@@ -1137,8 +1205,8 @@ static void committed(struct smtp_session *s, int status)
 	if (s->closed)
 		return;
 	if (status >= 0) {
-		LOGS(s, LOG_INFO, "event=delivered id=%s size=%zu rcpts=%zu", s->txn.id,
-		     s->txn.msg.len, s->txn.nrcpts);
+		LOGS(s, LOG_INFO, "event=delivered id=%s size=%zu rcpts=%zu%s%s", s->txn.id,
+		     s->txn.msg.len, s->txn.nrcpts, s->txn.auth_log[0] ? " " : "", s->txn.auth_log);
 		snprintf(text, sizeof text, "Ok: queued as %s", s->txn.id);
 		to_idle(s);
 		smtp_reply(s, SMTP_R_QUEUED, text);
@@ -1166,7 +1234,8 @@ static void on_committed(void *ud, int status)
 static void on_timeout(struct conn *c)
 {
 	struct smtp_session *s = conn_session(c);
-	if (s->state == SMTP_S_COMMIT || s->state == SMTP_S_AUTH_CHECK) {
+	if (s->state == SMTP_S_COMMIT || s->state == SMTP_S_AUTH_CHECK ||
+	    s->state == SMTP_S_JUDGE) {
 		/* The answer to the pending command goes first. */
 		s->close_after = true;
 		return;
@@ -1197,7 +1266,11 @@ static void on_closed(struct conn *c)
 	log_session(LOG_DEBUG, conn_id(c), conn_peer(c), "smtp", "event=closed state=%s errors=%d",
 	            state_names[s->state], s->errors);
 	s->closed = true;
+	bool judging = s->state == SMTP_S_JUDGE;
+	smtp_judge_free(s); /* no verdict comes any more */
 	s->c = NULL;
+	if (judging)
+		smtp_session_unref(s); /* the judge's */
 	if (s->auth_req) {
 		/* done will never run: drop its reference here. */
 		auth_cancel(s->auth_req);
@@ -1265,6 +1338,11 @@ void smtp_session_start(struct conn *c, void *ctx)
 	s->auth_offered = x->submission || x->settings->mx_auth;
 	s->refs = 1;
 	s->state = SMTP_S_GREETING;
+	s->authserv_id = x->settings->authserv_id[0] ? x->settings->authserv_id
+	                 : x->env->hostname[0]       ? x->env->hostname
+	                                             : "localhost";
+	if (smtp_judge_start(s, x) < 0)
+		log_session(LOG_WARN, conn_id(c), conn_peer(c), "smtp", "event=auth_unavailable");
 	log_session(LOG_INFO, conn_id(c), conn_peer(c), "smtp", "event=connect mode=%s tls=%d",
 	            s->submission ? "submission" : "mx", conn_is_tls(c));
 

@@ -19,6 +19,7 @@
 #include "proto/smtp/message.h"
 #include "proto/smtp/replies.h"
 #include "proto/smtp/smtp.h"
+#include "proto/smtp/judge.h"
 #include "auth/auth.h"
 
 struct conn;
@@ -36,6 +37,7 @@ enum smtp_state {
 	SMTP_S_BDAT_WAIT,  /* between BDAT chunks: BDAT, RSET, NOOP, QUIT */
 	SMTP_S_AUTH,       /* SASL exchange: lines are client responses */
 	SMTP_S_AUTH_CHECK, /* password check running, input paused */
+	SMTP_S_JUDGE,      /* mail authentication ending (judge.h), input paused */
 	SMTP_S_COMMIT,     /* store job running, input paused */
 	SMTP_S_TLS,        /* STARTTLS handshake running */
 	SMTP_S_CLOSING,    /* farewell sent, waiting for close */
@@ -62,6 +64,10 @@ struct smtp_txn {
 	struct smtp_body_state body; /* DATA: un-stuffing after bare LF */
 	bool msg_started;
 	char id[40]; /* "<sid>.<n>", in Received: and the 250 */
+	/* the judge's verdict for deliver.c (mx) */
+	const struct buf *auth_fields; /* Authentication-Results to prepend, or NULL */
+	bool junk;                     /* DMARC quarantine: into the Junk mailboxes */
+	char auth_log[400];            /* verdict fields for the delivered/rejected line */
 };
 
 struct smtp_session {
@@ -99,6 +105,8 @@ struct smtp_session {
 	enum smtp_state bdat_return;
 
 	struct smtp_txn txn;
+	struct smtp_judge *judge; /* mx mail authentication, or NULL (judge.h) */
+	const char *authserv_id;  /* whose Authentication-Results fields are removed */
 };
 
 /* deliver.c */

@@ -31,7 +31,19 @@ struct smtp_settings {
 	int64_t greet_delay_ms; /* mx: wait before the greeting to catch early talkers */
 	int64_t greet_pass_ttl; /* seconds an address that waited is greeted at once */
 	int64_t greet_pass_max; /* addresses remembered for that */
+
+	/* [auth]: mail authentication on mx listeners (judge.h). The lists
+	 * are text here; the app parses them into struct smtp_ctx's. */
+	bool check_spf, check_dkim, check_dmarc;
+	bool dmarc_reject;           /* false: p=reject is treated as quarantine */
+	int64_t check_timeout;       /* seconds from end of data for every pending check */
+	char trusted_networks[1024]; /* CIDRs: no checks at all */
+	char dmarc_forwarders[1024]; /* IPs/CIDRs/HELO names: DMARC failures not enforced */
+	char authserv_id[256];       /* "" = [server] hostname */
 };
+
+struct dns_resolver;
+struct netlist;
 
 /* One listener's context: what smtp_session_start() gets as ctx. */
 struct smtp_ctx {
@@ -39,6 +51,10 @@ struct smtp_ctx {
 	const struct proto_env *env;
 	bool submission;          /* submission (587/465), not MX */
 	uint64_t idle_timeout_ms; /* the listener's command timeout; 0: settings->timeout_command */
+	/* mx: mail authentication (NULL dns: no checks) */
+	struct dns_resolver *dns;
+	const struct netlist *trusted_networks;
+	const struct netlist *dmarc_forwarders;
 };
 
 /* A conn_start_fn (net/conn.h); ctx is a struct smtp_ctx. */
