@@ -206,6 +206,15 @@ def world():
         b = Tern(os.path.join(d, "b"), domain="b.test", host="127.0.0.3")
         a = Tern(os.path.join(d, "a"), domain="a.test", host="127.0.0.2")
         terns += [b, a]
+        # B checks everyone: its default trusted_networks (127.0.0.1, ::1,
+        # like Postfix's mynetworks) would skip A, whose connections come
+        # from 127.0.0.1. A build without the key rejects it: then dropped.
+        b.auth["trusted_networks"] = '""'
+        b.write_config()
+        p = b.cli("check-config")
+        if p.returncode != 0 and "trusted_networks" in p.stdout + p.stderr:
+            del b.auth["trusted_networks"]
+            b.write_config()
         zones = []
         for t in (a, b):
             t.cli("domain", "add", t.domain, check=True)
