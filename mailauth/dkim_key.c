@@ -235,3 +235,36 @@ int dkim_signing_key_sign(struct dkim_signing_key *k, const unsigned char hash[3
 		return -1;
 	return tc_pk_sign(&k->pk, hash, sig, sig_size, sig_len, rng) == 0 ? 0 : -1;
 }
+
+int dkim_key_verify_txt(const char *const *txt, const size_t *txt_len, size_t n, enum dkim_alg alg,
+                        const unsigned char hash[32], const unsigned char *sig, size_t sig_len,
+                        const char **why)
+{
+	struct dkim_key_record *k = malloc(sizeof *k);
+	if (!k) {
+		*why = "out of memory";
+		return -2;
+	}
+	const char *first = NULL;
+	int rc = -2;
+	for (size_t i = 0; i < n && rc == -2; i++) {
+		const char *w = NULL;
+		if (dkim_key_record_parse(txt[i], txt_len[i], k, &w) < 0)
+			;
+		else if (k->key_type != alg)
+			w = "inappropriate key algorithm";
+		else if (k->revoked)
+			w = "key revoked";
+		else if (!k->sha256_ok)
+			w = "inappropriate hash algorithm (key h=)";
+		else
+			rc = dkim_key_verify(k, hash, sig, sig_len, &w);
+		if (rc == -1)
+			w = "signature did not verify";
+		if (!first)
+			first = w;
+	}
+	free(k);
+	*why = rc == 0 ? "" : first ? first : "no key for signature";
+	return rc;
+}

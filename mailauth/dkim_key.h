@@ -41,6 +41,15 @@ int dkim_key_record_parse(const char *txt, size_t len, struct dkim_key_record *o
 int dkim_key_verify(const struct dkim_key_record *k, const unsigned char hash[32],
                     const unsigned char *sig, size_t sig_len, const char **why);
 
+/* Verifies sig over hash with the first of the n TXT records (a key's
+ * answer from DNS) that parses, is for alg, not revoked and allows
+ * sha256. 0 (good), -1 (bad signature) or -2 with *why (no usable key).
+ * For ARC, whose keys
+ * are DKIM keys without DKIM's i=/t=s checks (RFC 8617 §4.1.3). */
+int dkim_key_verify_txt(const char *const *txt, const size_t *txt_len, size_t n, enum dkim_alg alg,
+                        const unsigned char hash[32], const unsigned char *sig, size_t sig_len,
+                        const char **why);
+
 /* A private key, loaded once, signing many messages. */
 struct dkim_signing_key;
 

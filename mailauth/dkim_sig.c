@@ -55,8 +55,10 @@ static bool ws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* h=: colon-separated field names, with FWS around them. */
-static bool parse_h(const struct dkim_tag *t, struct dkim_sig *s)
+/* h=: colon-separated field names, with FWS around them. allow_empty: an
+ * empty name is skipped (it selects no field), as the ARC test suite has
+ * it for the AMS. */
+static bool parse_h(const struct dkim_tag *t, struct dkim_sig *s, bool allow_empty)
 {
 	const char *p = t->value, *end = p + t->value_len;
 	s->nh = 0;
@@ -68,6 +70,12 @@ static bool parse_h(const struct dkim_tag *t, struct dkim_sig *s)
 			a++;
 		while (b > a && ws(b[-1]))
 			b--;
+		if (a == b && allow_empty) {
+			if (!c)
+				break;
+			p = c + 1;
+			continue;
+		}
 		if (a == b || s->nh == DKIM_H_MAX)
 			return false;
 		for (const char *q = a; q < b; q++)
@@ -80,7 +88,7 @@ static bool parse_h(const struct dkim_tag *t, struct dkim_sig *s)
 			break;
 		p = c + 1;
 	}
-	return s->nh > 0;
+	return s->nh > 0 || allow_empty;
 }
 
 /* The domain of i= is d= or a subdomain of it (case-insensitive). */
@@ -109,8 +117,9 @@ static bool auid_in_domain(const char *auid, const char *d)
 		return -1;                                                                         \
 	} while (0)
 
-int dkim_sig_parse(const char *field, size_t len, size_t value_off, int64_t now, struct dkim_sig *s,
-                   const char **why, bool *syntax)
+/* arc: an ARC-Message-Signature rather than a DKIM-Signature. */
+static int parse_sig(const char *field, size_t len, size_t value_off, int64_t now, bool arc,
+                     struct dkim_sig *s, const char **why, bool *syntax)
 {
 	memset(s, 0, sizeof *s);
 	s->t = s->x = -1;
@@ -118,9 +127,9 @@ int dkim_sig_parse(const char *field, size_t len, size_t value_off, int64_t now,
 	if (value_off > len || dkim_tags_parse(field + value_off, len - value_off, &tags) < 0)
 		SYNTAX("signature syntax error");
 	const struct dkim_tag *v = dkim_tags_get(&tags, "v");
-	if (!v)
+	if (!arc && !v)
 		SYNTAX("signature missing required tag (v=)");
-	if (!dkim_tag_is(v, "1"))
+	if (!arc && !dkim_tag_is(v, "1"))
 		SYNTAX("incompatible version");
 	const struct dkim_tag *a = dkim_tags_get(&tags, "a"), *b = dkim_tags_get(&tags, "b"),
 	                      *bh = dkim_tags_get(&tags, "bh"), *d = dkim_tags_get(&tags, "d"),
@@ -130,7 +139,7 @@ int dkim_sig_parse(const char *field, size_t len, size_t value_off, int64_t now,
 	if (!copy_value(d, s->domain, sizeof s->domain) ||
 	    !copy_value(sel, s->selector, sizeof s->selector))
 		SYNTAX("signature d= or s= malformed");
-	if (!parse_h(h, s))
+	if (!(arc && h->value_len == 0) && !parse_h(h, s, arc))
 		SYNTAX("signature h= malformed");
 	size_t n = 0;
 	if (sodium_base642bin(s->bh, sizeof s->bh, bh->value, bh->value_len, " \t\r\n", &n, NULL,
@@ -146,7 +155,9 @@ int dkim_sig_parse(const char *field, size_t len, size_t value_off, int64_t now,
 	s->b_off = value_off + b->value_off;
 	s->b_end = (size_t)(b->value + b->value_len - field);
 	const struct dkim_tag *c = dkim_tags_get(&tags, "c");
-	s->header_canon = s->body_canon = DKIM_CANON_SIMPLE;
+	/* an AMS without c= is relaxed/relaxed, as the ARC test suite and
+	 * dkimpy have it (DKIM's default is simple/simple) */
+	s->header_canon = s->body_canon = arc ? DKIM_CANON_RELAXED : DKIM_CANON_SIMPLE;
 	if (c) {
 		const char *slash = memchr(c->value, '/', c->value_len);
 		size_t hl = slash ? (size_t)(slash - c->value) : c->value_len;
@@ -174,6 +185,14 @@ int dkim_sig_parse(const char *field, size_t len, size_t value_off, int64_t now,
 		s->x = (int64_t)tv;
 	}
 	const struct dkim_tag *i = dkim_tags_get(&tags, "i");
+	if (arc) {
+		uint64_t inst;
+		if (!parse_u64(i, &inst, 2) || inst < 1 || inst > DKIM_ARC_INSTANCE_MAX ||
+		    i->value[0] == '0')
+			SYNTAX("signature i= is not an ARC instance (1..50)");
+		s->instance = (unsigned)inst;
+		i = NULL;
+	}
 	if (i) {
 		if (!copy_value(i, s->auid, sizeof s->auid) || !strchr(s->auid, '@'))
 			SYNTAX("signature i= malformed");
@@ -195,15 +214,32 @@ int dkim_sig_parse(const char *field, size_t len, size_t value_off, int64_t now,
 		REFUSE("unsupported query method");
 	if (!auid_in_domain(s->auid, s->domain))
 		REFUSE("domain mismatch (i= not within d=)");
-	bool from = false;
-	for (size_t k = 0; k < s->nh; k++)
+	bool from = false, seal = false;
+	for (size_t k = 0; k < s->nh; k++) {
 		if (s->h[k].len == 4 && strncasecmp(s->h[k].name, "from", 4) == 0)
 			from = true;
-	if (!from)
+		if (s->h[k].len == 8 && strncasecmp(s->h[k].name, "arc-seal", 8) == 0)
+			seal = true;
+	}
+	if (!arc && !from)
 		REFUSE("From field not signed");
+	if (arc && seal)
+		REFUSE("ARC-Message-Signature signs ARC-Seal (RFC 8617 4.1.2)");
 	if (s->x >= 0 && s->t >= 0 && s->x < s->t)
 		REFUSE("signature expired before it was made (x= < t=)");
 	if (s->x >= 0 && now > s->x)
 		REFUSE("signature expired");
 	return 0;
+}
+
+int dkim_sig_parse(const char *field, size_t len, size_t value_off, int64_t now, struct dkim_sig *s,
+                   const char **why, bool *syntax)
+{
+	return parse_sig(field, len, value_off, now, false, s, why, syntax);
+}
+
+int dkim_sig_parse_ams(const char *field, size_t len, size_t value_off, int64_t now,
+                       struct dkim_sig *s, const char **why, bool *syntax)
+{
+	return parse_sig(field, len, value_off, now, true, s, why, syntax);
 }

@@ -31,6 +31,7 @@ struct dkim_sig {
 	unsigned char b[DKIM_SIG_MAX];
 	size_t b_len;
 	size_t b_off, b_end; /* the b= value's span in the field text, emptied for hashing */
+	unsigned instance;   /* ARC-Message-Signature: i= (1..ARC_MAX_INSTANCE) */
 };
 
 /* field: the whole DKIM-Signature field as in the message (dkim_msg.h);
@@ -39,5 +40,13 @@ struct dkim_sig {
  * malformed; false: well-formed but unacceptable). */
 int dkim_sig_parse(const char *field, size_t len, size_t value_off, int64_t now,
                    struct dkim_sig *out, const char **why, bool *syntax);
+
+/* The same for an ARC-Message-Signature (RFC 8617 §4.1.2): no v=, i= is
+ * the instance number (1..50), h= may be empty (or hold empty names) and
+ * need not name From, but must not name ARC-Seal; no c= means
+ * relaxed/relaxed (the ARC test suite, dkimpy). auid is "@" d=. */
+#define DKIM_ARC_INSTANCE_MAX 50
+int dkim_sig_parse_ams(const char *field, size_t len, size_t value_off, int64_t now,
+                       struct dkim_sig *out, const char **why, bool *syntax);
 
 #endif

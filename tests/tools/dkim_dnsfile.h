@@ -108,6 +108,27 @@ static inline void dnsfile_free(struct dnsfile *d)
 	memset(d, 0, sizeof *d);
 }
 
+/* The answer for name q: its status, and the TXT records in txt/len
+ * (n of them, at most DNSFILE_MAX). */
+static inline enum dkim_dns dnsfile_lookup(const struct dnsfile *d, const char *q, const char **txt,
+                                           size_t *len, size_t *n)
+{
+	*n = 0;
+	for (size_t k = 0; k < d->n; k++) {
+		if (d->name[k] && strcasecmp(d->name[k], q) != 0)
+			continue;
+		if (strcmp(d->value[k], "TEMPERROR") == 0)
+			return DKIM_DNS_TEMPFAIL;
+		if (strcmp(d->value[k], "PERMERROR") == 0)
+			return DKIM_DNS_PERMFAIL;
+		if (strcmp(d->value[k], "NOTFOUND") == 0)
+			return DKIM_DNS_NOKEY;
+		txt[*n] = d->value[k];
+		len[(*n)++] = strlen(d->value[k]);
+	}
+	return *n ? DKIM_DNS_OK : DKIM_DNS_NOKEY;
+}
+
 /* Answers the query of signature i of v from d. */
 static inline void dnsfile_answer(const struct dnsfile *d, struct dkim_verify *v, size_t i)
 {
@@ -116,19 +137,8 @@ static inline void dnsfile_answer(const struct dnsfile *d, struct dkim_verify *v
 		return;
 	const char *txt[DNSFILE_MAX];
 	size_t len[DNSFILE_MAX], n = 0;
-	for (size_t k = 0; k < d->n; k++) {
-		if (d->name[k] && strcasecmp(d->name[k], q) != 0)
-			continue;
-		if (strcmp(d->value[k], "TEMPERROR") == 0)
-			return dkim_verify_key(v, i, DKIM_DNS_TEMPFAIL, NULL, NULL, 0);
-		if (strcmp(d->value[k], "PERMERROR") == 0)
-			return dkim_verify_key(v, i, DKIM_DNS_PERMFAIL, NULL, NULL, 0);
-		if (strcmp(d->value[k], "NOTFOUND") == 0)
-			return dkim_verify_key(v, i, DKIM_DNS_NOKEY, NULL, NULL, 0);
-		txt[n] = d->value[k];
-		len[n++] = strlen(d->value[k]);
-	}
-	dkim_verify_key(v, i, n ? DKIM_DNS_OK : DKIM_DNS_NOKEY, txt, len, n);
+	enum dkim_dns st = dnsfile_lookup(d, q, txt, len, &n);
+	dkim_verify_key(v, i, st, txt, len, n);
 }
 
 #endif
