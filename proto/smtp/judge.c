@@ -392,8 +392,10 @@ static void decide(struct smtp_judge *j)
 		ar.dmarc_from = o->from_domain[0] ? o->from_domain : j->from_domain;
 		ar.dmarc_policy = o->policy_text[0] ? o->policy_text : NULL;
 		metric_add(MET_DMARC_NONE + (int)o->result, 1);
+		char esc[300];
+		log_kv_escape(esc, sizeof esc, ar.dmarc_from, strlen(ar.dmarc_from));
 		log_add(v, v->log[0] ? " " : "", "dmarc=", dmarc_result_name(o->result),
-		        " from=", ar.dmarc_from[0] ? ar.dmarc_from : "-", NULL);
+		        " from=", ar.dmarc_from[0] ? esc : "-", NULL);
 		if (o->result == DMARC_FAIL)
 			log_add(v, " dmarc_disposition=", dmarc_disposition_name(o->disposition),
 			        NULL);
@@ -411,6 +413,11 @@ static void decide(struct smtp_judge *j)
 				metric_add(MET_DMARC_OVERRIDDEN, 1);
 				log_add(v, " override=dmarc_reject_off", NULL);
 			}
+			v->action = SMTP_JUDGE_JUNK;
+		} else if (j->nfrom_domains > 1) {
+			/* RFC 9989 11.5: several author domains are how a forger
+			 * slips past DMARC; such mail is mostly abuse. */
+			log_add(v, " from_domains=several", NULL);
 			v->action = SMTP_JUDGE_JUNK;
 		} else if (o->result == DMARC_TEMPERROR) {
 			v->action = SMTP_JUDGE_TEMPFAIL;

@@ -174,14 +174,23 @@ def test_dkim_tampered_fails(server):
     assert "dkim=fail" in server.logs()
 
 
+def imap_login(server):
+    c = imaplib.IMAP4(server.host, server.port("imap"))
+    c.starttls(ssl_ctx())
+    c.login(USER, PASSWORD)
+    return c
+
+
 def test_quarantine_into_junk(server):
+    # no Junk mailbox: the delivery makes one, with \Junk
+    c = imap_login(server)
+    assert c.delete("Junk")[0] == "OK"
+    c.logout()
     code, _ = send(server, "127.0.0.3", "x@junk.test", message("x@junk.test", "quarantined"))
     assert code == 250
     assert stored(server, "quarantined", "INBOX")[0] is None
-    c = imaplib.IMAP4(server.host, server.port("imap"))
+    c = imap_login(server)
     try:
-        c.starttls(ssl_ctx())
-        c.login(USER, PASSWORD)
         typ, data = c.list()
         junk = [line.decode() for line in data if b"\\Junk" in line]
         assert junk, data
@@ -229,3 +238,30 @@ def test_trusted_forwarder_recorded(server):
     ar = ar_fields(stored(server, "forwarded")[0])
     assert "spf=fail" in ar[0] and "dmarc=fail" in ar[0], ar
     assert "override=trusted_forwarder" in server.logs()
+
+
+def test_several_from_domains_junked(server):
+    msg = message("a@good.test", "two authors").replace(
+        b"From: <a@good.test>", b"From: <a@good.test>, <b@other.test>")
+    code, _ = send(server, "127.0.0.2", "a@good.test", msg)
+    assert code == 250
+    data, kw = stored(server, "two authors", "Junk")
+    assert data is not None and "$Junk" in kw
+    assert "from_domains=several" in server.logs()
+
+
+def test_client_gone_while_judging(server):
+    """The client leaves while the checks run (a DNS timeout): the checks are
+    cancelled, the server goes on serving."""
+    s = smtplib.SMTP(server.host, server.port("smtp"), timeout=30,
+                     source_address=("127.0.0.2", 0))
+    s.ehlo("client.test")
+    s.mail("a@x.fail.test")
+    s.rcpt(USER)
+    s.putcmd("DATA")
+    assert s.getreply()[0] == 354
+    s.send(message("a@x.fail.test", "gone").replace(b"\r\n.", b"\r\n..") + b"\r\n.\r\n")
+    s.sock.close()
+    time.sleep(0.2)
+    code, _ = send(server, "127.0.0.2", "a@good.test", message("a@good.test", "after gone"))
+    assert code == 250
