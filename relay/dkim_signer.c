@@ -266,6 +266,9 @@ static void after_sign(uv_work_t *w, int status)
 		log_warn("dkim event=sign_failed domain=%s failed=%zu signed=%zu err=\"%s\"",
 		         sw->ks->domain, sw->failed, sw->ok_rsa + sw->ok_ed, sw->err);
 	}
+	if (sw->ok_rsa + sw->ok_ed)
+		log_debug("dkim event=signed domain=%s rsa=%zu ed25519=%zu", sw->ks->domain,
+		          sw->ok_rsa, sw->ok_ed);
 	sw->done(sw->ud, sw->out.data ? sw->out.data : "", sw->out.len);
 	buf_free(&sw->out);
 	keyset_unref(sw->ks);

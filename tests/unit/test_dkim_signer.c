@@ -188,6 +188,18 @@ static void test_signer(void)
 	snprintf(msg, sizeof msg, msg_fmt, "mail.example.test");
 	CHECK(sign_and_verify(msg, d, sizeof d) == 2);
 	CHECK(strcmp(d, "example.test") == 0);
+	/* many at once: the pool's workers share the keys and the DRBG */
+	static struct result many[16];
+	int started = 0;
+	for (int i = 0; i < 16; i++)
+		started += dkim_signer_sign(msg, strlen(msg), on_signed, &many[i]) == 1;
+	CHECK(started == 16);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	int good = 0;
+	for (int i = 0; i < 16; i++)
+		good += many[i].calls == 1 && strstr(many[i].fields, "a=rsa-sha256") &&
+		        strstr(many[i].fields, "a=ed25519-sha256");
+	CHECK(good == 16);
 	/* no keys, no From: nothing to sign */
 	snprintf(msg, sizeof msg, msg_fmt, "nokeys.test");
 	CHECK(sign_and_verify(msg, d, sizeof d) == -1);
