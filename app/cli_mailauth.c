@@ -171,7 +171,7 @@ int cli_dmarc(const struct config *cfg, int argc, char **argv)
 	long timeout_s = (long)cfg->queue.dns_timeout;
 	struct dmarc_input in = {.spf = SPF_NONE};
 	bool bad = argc < 1 || strcmp(argv[0], "check") != 0;
-	for (int i = 1; i < argc && !bad; i++) {
+	for (int i = 1; i < argc && !bad; i += 2) { /* --option value */
 		const char *arg = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!val) {
@@ -197,7 +197,6 @@ int cli_dmarc(const struct config *cfg, int argc, char **argv)
 		} else {
 			bad = true;
 		}
-		i++;
 	}
 	if (bad || !in.from_domain || timeout_s < 1 || timeout_s > 60) {
 		fputs(usage_dmarc, stderr);
