@@ -132,6 +132,7 @@ class Dnsmasq:
     2.11 (Debian 12) crashes under concurrent load when it is given one
     (ResolverConfiguration: "fatal flex scanner internal error" and general
     protection faults in libc). Not on eth0: nothing outside may query it."""
+    # more dnsmasq options for debugging, e.g. BENCH_DNSMASQ_OPTS=--log-queries
     extra = os.environ.get("BENCH_DNSMASQ_OPTS", "").split()
 
     def __init__(self, tmp, records):
