@@ -3,7 +3,8 @@
  * The store keeps what admin/ generated: the private key (for the signer,
  * issue 16) and the public key as published in DNS (p=). Listing gives
  * the public side only; nothing here hands a private key to the admin
- * paths, so neither the CLI nor the API can show one.
+ * paths, so neither the CLI nor the API can show one. The signer
+ * (relay/dkim_signer.c) alone reads the private side of live keys.
  *
  * Return convention as in store.h. */
 #ifndef TERN_STORE_DKIM_H
