@@ -333,7 +333,10 @@ static void start_dmarc(struct smtp_judge *j)
 static bool forwarder(const struct smtp_judge *j)
 {
 	const struct netlist *l = j->forwarders;
-	return j->forwarder_ip || (l && netlist_has_name(l, j->s->helo));
+	/* A HELO name counts only when SPF vouches for it: anyone can say
+	 * any name. */
+	bool helo_ok = j->helo_done && j->helo.result == SPF_PASS;
+	return j->forwarder_ip || (l && helo_ok && netlist_has_name(l, j->s->helo));
 }
 
 /* Append the strings to the log fields (NULL ends the list). */
@@ -555,6 +558,8 @@ void smtp_judge_mail(struct smtp_session *s)
 	if (!j)
 		return;
 	smtp_judge_txn_reset(s);
+	if (s->authenticated) /* mx_auth: the sender's own mail, not judged */
+		return;
 	j->in_txn = true;
 	if (j->cfg->check_dkim)
 		j->dkim = dkim_verify_new((int64_t)time(NULL), DKIM_VERIFY_MAX_SIGS);

@@ -9,6 +9,7 @@ Authentication-Results with our authserv-id is removed (another's stays),
 a DNS timeout gives 451 (never a pass), trusted_networks skips the checks,
 a trusted forwarder's failure is recorded and delivered."""
 import base64
+import http.client
 import imaplib
 import os
 import smtplib
@@ -57,10 +58,11 @@ def server(dns, request):
     from conftest import Tern
     d = tempfile.mkdtemp(prefix="tern-mailauth-")
     t = Tern(d, extra_config=queue_config(dns, 25),
-             listeners=[("smtp", "smtp", "none"), ("imap", "imap", "starttls")],
+             listeners=[("smtp", "smtp", "none"), ("imap", "imap", "starttls"),
+                        ("https", "http", "implicit")],
              auth={"check_timeout": 3, "plaintext_loopback": "true",
                    "trusted_networks": '"127.0.0.1, 127.0.0.4"',
-                   "dmarc_trusted_forwarders": '"127.0.0.5"'})
+                   "dmarc_trusted_forwarders": '"127.0.0.5, helo.test"'})
     t.start()
     t.add_user(USER, PASSWORD)
     yield t
@@ -265,3 +267,38 @@ def test_client_gone_while_judging(server):
     time.sleep(0.2)
     code, _ = send(server, "127.0.0.2", "a@good.test", message("a@good.test", "after gone"))
     assert code == 250
+
+
+def test_trusted_forwarder_by_helo_name(server):
+    # helo.test's SPF passes for 127.0.0.2 only: the name counts from there
+    msg = message("a@signed.test", "helo forwarder")
+    code, _ = send(server, "127.0.0.2", "bounce@other.test", msg, helo="helo.test")
+    assert code == 250
+    code, _ = send(server, "127.0.0.3", "bounce@other.test",
+                   message("a@signed.test", "helo forged"), helo="helo.test")
+    assert code == 550
+
+
+def test_verdicts_are_metrics(server):
+    """Runs last: the counters of what the tests above sent."""
+    c = http.client.HTTPSConnection(server.host, server.port("https"), context=ssl_ctx(),
+                                    timeout=10)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    got = {}
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name.startswith("tern_smtp_"):
+            got[name] = int(float(value))
+    assert got['tern_smtp_spf_results_total{result="pass"}'] >= 3, got
+    assert got['tern_smtp_spf_results_total{result="softfail"}'] >= 1
+    assert got['tern_smtp_dkim_results_total{result="pass"}'] >= 1
+    assert got['tern_smtp_dkim_results_total{result="fail"}'] >= 1
+    assert got['tern_smtp_dmarc_results_total{result="fail"}'] >= 3
+    assert got['tern_smtp_dmarc_results_total{result="temperror"}'] >= 1
+    assert got['tern_smtp_dmarc_actions_total{action="reject"}'] >= 2
+    assert got['tern_smtp_dmarc_actions_total{action="quarantine"}'] >= 2
+    assert got['tern_smtp_dmarc_actions_total{action="defer"}'] >= 1
+    assert got['tern_smtp_dmarc_actions_total{action="override"}'] >= 2
+    assert got["tern_smtp_auth_results_removed_total"] == 1
