@@ -16,6 +16,13 @@
  * where seconds runs from the first connect() to the last 250 after DATA,
  * MB = 10^6 bytes of message data, and latency is end-of-data -> 250.
  *
+ * -M FILE sends pre-built messages instead (mailauth_bench.py's pool of
+ * DKIM-signed messages, so that signing is not in the loop): FILE holds
+ * messages in their wire form (CRLF lines, dot-stuffed), each ending with
+ * the ".\r\n" line. Message k is pool entry k mod N with one unsigned
+ * header line "X-Bench-Seq: <k>" in front, which keeps every message
+ * unique without breaking its signature; -l is then the pool's size.
+ *
  * Exit status: 0 if every message was accepted, 1 if some failed (the JSON
  * is still printed), 2 on usage or setup errors.
  *
@@ -82,7 +89,8 @@ static struct {
 	int per_conn; /* messages per connection, 0 = unlimited */
 	int verbose;
 	const char *label;
-	int random_body; /* -B random: random alphanumerics (worst case for a text index) */
+	int random_body;      /* -B random: random alphanumerics (worst case for a text index) */
+	const char *msg_pool; /* -M FILE: pre-built (signed) messages */
 } opt = {
     .sessions = 1,
     .total = 1000,
@@ -108,6 +116,10 @@ static size_t hdrlen; /* fixed length of the per-message header */
 static int open_sessions;
 static int stopping;
 static char errsample[512];
+/* -M: the pre-built messages, each with its terminating ".\r\n" */
+static char *mpool;
+static size_t *mpool_off, *mpool_len, mpool_n;
+#define SEQ_HDR_LEN 27 /* "X-Bench-Seq: %012llu\r\n" */
 
 static double now(void)
 {
@@ -208,8 +220,68 @@ static int flush_out(struct sess *s)
 	return 0;
 }
 
+static void build_pooled_message(struct sess *s)
+{
+	size_t k = (size_t)(s->msg_no % mpool_n);
+	size_t total = SEQ_HDR_LEN + mpool_len[k];
+	char *m = malloc(total + 1);
+	if (!m)
+		die("out of memory");
+	snprintf(m, SEQ_HDR_LEN + 1, "X-Bench-Seq: %012llu\r\n", (unsigned long long)s->msg_no);
+	memcpy(m + SEQ_HDR_LEN, mpool + mpool_off[k], mpool_len[k]);
+	if (s->out_is_msg)
+		free(s->out);
+	s->out = m;
+	s->out_is_msg = 1;
+	s->outlen = total;
+	s->outoff = 0;
+	s->outcap = total;
+}
+
+/* Reads -M FILE and splits it after every "\r\n.\r\n". */
+static void load_msg_pool(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		die("%s: %s", path, strerror(errno));
+	size_t cap = 1 << 20, len = 0;
+	mpool = malloc(cap);
+	for (;;) {
+		if (len == cap && !(mpool = realloc(mpool, cap *= 2)))
+			die("out of memory");
+		size_t r = fread(mpool + len, 1, cap - len, f);
+		if (r == 0)
+			break;
+		len += r;
+	}
+	fclose(f);
+	size_t n = 0, start = 0;
+	for (size_t i = 0; i + 5 <= len; i++)
+		if (memcmp(mpool + i, "\r\n.\r\n", 5) == 0)
+			n++;
+	mpool_off = calloc(n ? n : 1, sizeof *mpool_off);
+	mpool_len = calloc(n ? n : 1, sizeof *mpool_len);
+	if (!mpool_off || !mpool_len)
+		die("out of memory");
+	for (size_t i = 0; i + 5 <= len; i++)
+		if (memcmp(mpool + i, "\r\n.\r\n", 5) == 0) {
+			mpool_off[mpool_n] = start;
+			mpool_len[mpool_n++] = i + 5 - start;
+			start = i + 5;
+			i += 4;
+		}
+	if (mpool_n == 0)
+		die("%s: no message ending with CRLF.CRLF", path);
+	/* -l: the wire size of a message without the final ".\r\n" */
+	opt.size = SEQ_HDR_LEN + mpool_len[0] - 3;
+}
+
 static void build_message(struct sess *s)
 {
+	if (mpool) {
+		build_pooled_message(s);
+		return;
+	}
 	size_t total = opt.size + 3;
 	char *m = malloc(total);
 	if (!m)
@@ -615,7 +687,8 @@ static void usage(void)
 	fprintf(stderr,
 	        "usage: smtp_load [-s sessions] [-n messages] [-t max_seconds] [-l size]\n"
 	        "                 [-f from] [-r rcpt] [-H helo] [-R msgs_per_conn] [-P] [-v]\n"
-	        "                 [-L label] [-B text|random] HOST:PORT\n"
+	        "                 [-L label] [-B text|random] [-M pool] HOST:PORT\n"
+	        "  -M  send pre-built messages from this file (each ends with \".\\r\\n\")\n"
 	        "  -B  body: English-like word lines (default), or random alphanumerics\n"
 	        "  -P  do not pipeline MAIL/RCPT/DATA even if PIPELINING is offered\n");
 	exit(2);
@@ -624,7 +697,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	int c;
-	while ((c = getopt(argc, argv, "s:n:t:l:f:r:H:R:PvL:B:")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:t:l:f:r:H:R:PvL:B:M:")) != -1) {
 		switch (c) {
 		case 's':
 			opt.sessions = atoi(optarg);
@@ -659,6 +732,9 @@ int main(int argc, char **argv)
 		case 'L':
 			opt.label = optarg;
 			break;
+		case 'M':
+			opt.msg_pool = optarg;
+			break;
 		case 'B':
 			if (strcmp(optarg, "random") == 0)
 				opt.random_body = 1;
@@ -684,6 +760,8 @@ int main(int argc, char **argv)
 	if (inet_pton(AF_INET, host, &opt.addr.sin_addr) != 1)
 		die("bad IPv4 address %s", host);
 
+	if (opt.msg_pool)
+		load_msg_pool(opt.msg_pool);
 	/* The per-message header has a fixed length; the body fills the rest
 	 * with 78-byte lines (76 characters + CRLF), none starting with '.'. */
 	hdrlen = (size_t)snprintf(
