@@ -36,10 +36,16 @@ RECORDS = [
 ]
 
 
+# [auth] trusted_networks is one list for every mx check; SPF, DKIM and
+# DMARC are test_mailauth_mx.py's (the zone here has no sender records).
+TRUSTED = {"trusted_networks": '"127.0.0.9/32"', "check_spf": False, "check_dkim": False,
+           "check_dmarc": False}
+
+
 def config(dns):
     return ("[queue]\ndns_servers = \"%s\"\ndns_timeout = 1\n\n"
             "[smtp]\ngreet_delay_ms = 0\n\n"
-            "[auth]\ntrusted_networks = \"127.0.0.9/32\"\n[spam]\nfcrdns = true\n"
+            "[spam]\nfcrdns = true\n"
             "check_timeout_ms = 3000\n\n"
             "[[spam.dnsbl]]\nzone = \"bl.test\"\nweight = 10\naction = \"reject\"\n\n"
             "[[spam.dnsbl]]\nzone = \"junk.test\"\nweight = 5\naction = \"junk\"\n\n"
@@ -50,7 +56,7 @@ def config(dns):
 def server(tern_factory):
     d = tempfile.mkdtemp(prefix="tern-dnsbl-dns-")
     dns = Dns(RECORDS, d)
-    t = tern_factory(extra_config=config(dns))
+    t = tern_factory(extra_config=config(dns), auth=TRUSTED)
     t.add_user("alice@example.test", "pw-alice-123")
     return t
 
@@ -107,10 +113,38 @@ def test_not_rejected(server, source):
     assert m is not None and "X-Spam-Flag" not in m.split("\r\n\r\n")[0]
 
 
+def junk_message(t, subject):
+    """(message, flags) of the message with that subject in alice's Junk, over IMAP."""
+    import imaplib
+    c = imaplib.IMAP4(t.host, t.port("imap"))
+    try:
+        c.starttls(ssl_context=_insecure_tls())
+        assert c.login("alice@example.test", "pw-alice-123")[0] == "OK"
+        assert c.select("Junk")[0] == "OK"
+        typ, data = c.search(None, "SUBJECT", '"%s"' % subject)
+        nums = data[0].split()
+        if not nums:
+            return None, None
+        typ, data = c.fetch(nums[0], "(FLAGS BODY.PEEK[])")
+        return data[0][1].decode("utf-8", "replace"), data[0][0].decode()
+    finally:
+        c.logout()
+
+
+def _insecure_tls():
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 def test_junk_list_marks_the_message(server):
     code, lines = send_mail(server, "127.0.0.5", "junked")
     assert code == 250, lines
-    m = message(server, "junked")
+    assert message(server, "junked") is None  # not in INBOX
+    m, flags = junk_message(server, "junked")
+    assert m is not None and "$Junk" in flags, flags
     head = m.split("\r\n\r\n")[0]
     assert "X-Spam-Flag: YES\r\nX-Spam-Score: 5\r\n" in head, head
     assert "event=reputation verdict=junk score=5" in server.logs()
@@ -130,7 +164,7 @@ def test_authenticated_session_is_not_checked(tern_factory):
     d = tempfile.mkdtemp(prefix="tern-dnsbl-dns-")
     dns = Dns(RECORDS, d)
     t = tern_factory(extra_config=config(dns).replace("[smtp]\n", "[smtp]\nmx_auth = true\n"),
-                     auth={"plaintext_loopback": True})
+                     auth=dict(TRUSTED, plaintext_loopback=True))
     t.add_user("alice@example.test", "pw-alice-123")
     import base64
     c = connect(t, "127.0.0.2")

@@ -71,9 +71,9 @@ def send(t, subject):
     return r
 
 
-def stored(t, subject):
+def stored(t, subject, mailbox="INBOX"):
     wait_quiet(0.2)
-    for m in inbox_messages(t, "alice@example.test"):
+    for m in inbox_messages(t, "alice@example.test", mailbox):
         if ("Subject: %s\r\n" % subject).encode() in m:
             return m.decode()
     return None
@@ -106,7 +106,8 @@ def test_no_action_delivers_and_sends_the_envelope(server):
 def test_add_header_marks_spam(server):
     c, lines = send(server, "add-header")
     assert c == 250, lines
-    m = stored(server, "add-header")
+    assert stored(server, "add-header") is None  # into Junk, not INBOX
+    m = stored(server, "add-header", "Junk")
     assert "X-Spam-Flag: YES\r\nX-Spam-Score: 7.50\r\n" in m.split("\r\n\r\n")[0]
 
 
