@@ -234,8 +234,11 @@ def test_cpu_per_dual_signature(env):
     cpu_ms = sample(text, "tern_dkim_sign_cpu_microseconds_total") / 1000.0 / n
     print("\nDKIM dual signature (rsa-2048 + ed25519, 4 KiB): %.2f ms CPU each, "
           "%.0f dual signatures/s per core" % (cpu_ms, 1000.0 / cpu_ms))
-    # 3 ms is the bound for an optimized build; sanitizers make it slower
-    assert cpu_ms <= (30.0 if sanitized() else 3.0), cpu_ms
+    # The 3 ms holds on an idle machine (2.2 ms here; bench/README.md).
+    # CPU time itself grows when the machine is shared (caches, SMT: 3.5 ms
+    # at a load of 15), so the suite, which runs beside other work in CI,
+    # allows 1.5x before calling it a regression; sanitizers are far slower.
+    assert cpu_ms <= (30.0 if sanitized() else 4.5), cpu_ms
 
 
 def sanitized():
