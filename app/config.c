@@ -8,6 +8,7 @@
  * [[tls.acme]], [[spam.dnsbl]]) have
  * their own small tables with offsets into their entry structs. */
 #include "app/config.h"
+#include "mailauth/arc.h"
 #include "mailauth/netlist.h"
 
 #include <errno.h>
@@ -93,6 +94,7 @@ static const struct config_key config_keys[] = {
     STR("auth", "trusted_networks", smtp.trusted_networks, "127.0.0.1, ::1"),
     STR("auth", "dmarc_trusted_forwarders", smtp.dmarc_forwarders, ""),
     STR("auth", "authserv_id", smtp.authserv_id, ""),
+    STR("auth", "arc_trusted_sealers", smtp.arc_sealers, ""),
 
     INT("smtp", "max_message_size", smtp.max_message_size, 52428800, 1024, 2147483647),
     INT("smtp", "spool_memory", smtp.spool_memory, 536870912, 1048576, INT64_MAX),
@@ -737,6 +739,15 @@ int config_validate(const struct config *cfg, char *err, size_t errlen)
 	if (netlist_parse(&nl, cfg->smtp.dmarc_forwarders, true, why, sizeof why) < 0) {
 		snprintf(err, errlen, "%s: auth.dmarc_trusted_forwarders: %s", name, why);
 		return -1;
+	}
+	{
+		char sealers[sizeof cfg->smtp.arc_sealers];
+		const char *names[ARC_MAX_SEALERS];
+		snprintf(sealers, sizeof sealers, "%s", cfg->smtp.arc_sealers);
+		if (arc_sealers_parse(sealers, names, ARC_MAX_SEALERS, why, sizeof why) < 0) {
+			snprintf(err, errlen, "%s: auth.arc_trusted_sealers: %s", name, why);
+			return -1;
+		}
 	}
 	if (!cfg->domain[0] || !cfg->hostname[0] || !cfg->data_dir[0]) {
 		snprintf(err, errlen,

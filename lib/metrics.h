@@ -101,11 +101,15 @@ enum metric_id {
 	MET_DMARC_FAIL,
 	MET_DMARC_TEMPERROR,
 	MET_DMARC_PERMERROR,
+	MET_ARC_NONE, /* in the order of enum arc_status (PENDING = none) */
+	MET_ARC_PASS,
+	MET_ARC_FAIL,
 	/* what the DMARC verdict did to a message */
 	MET_DMARC_REJECTED,
 	MET_DMARC_QUARANTINED,
 	MET_DMARC_DEFERRED,   /* temperror: 4xx */
-	MET_DMARC_OVERRIDDEN, /* a failure not enforced: trusted forwarder, dmarc_reject = false */
+	MET_DMARC_OVERRIDDEN, /* a failure not enforced: trusted forwarder or ARC sealer,
+	                         dmarc_reject = false */
 	MET_AR_REMOVED,       /* incoming Authentication-Results claiming our authserv-id */
 
 	MET_DKIM_SIGNED_RSA,     /* DKIM-Signature fields made, rsa-sha256 */

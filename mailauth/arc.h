@@ -110,6 +110,14 @@ int arc_seal(struct dkim_signing_key *key, const char *domain, const char *selec
 bool arc_trusted_override(const struct arc_verify *v, const char *const *sealers, size_t n,
                           unsigned *instance, const char **why);
 
+/* The [auth] arc_trusted_sealers list: domain names separated by commas
+ * and/or blanks, split in place (list is modified; out points into it;
+ * a trailing dot is dropped). Names are letters, digits, '-', '_' and
+ * '.', at most 253 characters. Returns how many (0..max), or -1 with why
+ * for a bad name or more than max. */
+#define ARC_MAX_SEALERS 32
+int arc_sealers_parse(char *list, const char **out, size_t max, char *why, size_t whylen);
+
 /* The results of an AAR payload (authserv-id; resinfo; ...): the first
  * result word of method (e.g. "dmarc"), lowercased, into out, or false
  * when absent. */

@@ -12,6 +12,7 @@
  * "method[/version] = result" is taken. */
 #include "mailauth/arc.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -169,4 +170,42 @@ bool arc_trusted_override(const struct arc_verify *v, const char *const *sealers
 	}
 	*why = "no instance sealed by a trusted sealer";
 	return false;
+}
+
+int arc_sealers_parse(char *list, const char **out, size_t max, char *why, size_t whylen)
+{
+	size_t n = 0;
+	char *p = list;
+	for (;;) {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			return (int)n;
+		char *name = p;
+		while (*p && *p != ',' && *p != ' ' && *p != '\t')
+			p++;
+		bool more = *p != '\0';
+		*p = '\0';
+		size_t len = strlen(name);
+		if (len > 1 && name[len - 1] == '.')
+			name[--len] = '\0';
+		bool ok = len > 0 && len <= 253 && name[0] != '.' && name[0] != '-';
+		for (size_t i = 0; ok && i < len; i++) {
+			unsigned char c = (unsigned char)name[i];
+			ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+			     (c == '.' && name[i + 1] != '.');
+		}
+		if (!ok) {
+			snprintf(why, whylen, "\"%.64s\" is not a domain name", name);
+			return -1;
+		}
+		if (n == max) {
+			snprintf(why, whylen, "more than %zu sealers", max);
+			return -1;
+		}
+		out[n++] = name;
+		if (more)
+			p++;
+	}
 }

@@ -95,9 +95,43 @@ static const char *dmarc_word(enum dmarc_result r)
 	return (unsigned)r < sizeof words / sizeof words[0] ? words[r] : "none";
 }
 
+static int add_arc(const struct auth_results *ar, struct buf *out)
+{
+	const char *word = ar->arc == ARC_PASS ? "pass" : ar->arc == ARC_FAIL ? "fail" : "none";
+	if (next_method(out) < 0 || buf_printf(out, "arc=%s", word) < 0)
+		return -1;
+	if (ar->arc == ARC_PASS && ar->arc_oldest_pass > 1 &&
+	    buf_printf(out, " header.oldest-pass=%u", ar->arc_oldest_pass) < 0)
+		return -1;
+	if (ar->arc != ARC_NONE && ar->arc != ARC_PENDING && ar->arc_remote_ip &&
+	    ar->arc_remote_ip[0] &&
+	    (buf_adds(out, " smtp.remote-ip=") < 0 || add_value(out, ar->arc_remote_ip, false) < 0))
+		return -1;
+	return 0;
+}
+
+/* " (text)": a comment (RFC 5322 ccontent), quoting what must be. */
+static int add_comment(struct buf *out, const char *text)
+{
+	if (buf_adds(out, " (") < 0)
+		return -1;
+	for (const char *p = text; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < 32 || c == 127)
+			continue;
+		if ((c == '(' || c == ')' || c == '\\') && buf_addc(out, '\\') < 0)
+			return -1;
+		if (buf_addc(out, (char)c) < 0)
+			return -1;
+	}
+	return buf_addc(out, ')');
+}
+
 static int add_dmarc(const struct auth_results *ar, struct buf *out)
 {
 	if (next_method(out) < 0 || buf_printf(out, "dmarc=%s", dmarc_word(ar->dmarc)) < 0)
+		return -1;
+	if (ar->dmarc_comment && ar->dmarc_comment[0] && add_comment(out, ar->dmarc_comment) < 0)
 		return -1;
 	if (ar->dmarc_from && ar->dmarc_from[0] &&
 	    (buf_adds(out, " header.from=") < 0 || add_value(out, ar->dmarc_from, false) < 0))
@@ -126,6 +160,11 @@ int auth_results_format(const struct auth_results *ar, struct buf *out)
 			if (ar->dkim[i] && add_dkim(ar->dkim[i], out) < 0)
 				return -1;
 		if (n == 0 && (next_method(out) < 0 || buf_adds(out, "dkim=none") < 0))
+			return -1;
+		any = true;
+	}
+	if (ar->arc_checked) {
+		if (add_arc(ar, out) < 0)
 			return -1;
 		any = true;
 	}

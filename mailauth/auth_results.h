@@ -4,7 +4,7 @@
  * speak for our authserv-id).
  *
  * Pure formatting: the session gathers the verdicts (SPF, each DKIM
- * signature, DMARC) and this turns them into the field, folded at 78
+ * signature, ARC, DMARC) and this turns them into the field, folded at 78
  * columns, property values quoted where RFC 2045's token does not allow
  * them as they are. */
 #ifndef TERN_MAILAUTH_AUTH_RESULTS_H
@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "lib/buf.h"
+#include "mailauth/arc.h"
 #include "mailauth/dkim.h"
 #include "mailauth/dmarc.h"
 #include "mailauth/spf.h"
@@ -33,11 +34,23 @@ struct auth_results {
 	bool dkim_checked;
 	size_t ndkim;
 	const struct dkim_sig_result *dkim[AUTH_RESULTS_MAX_DKIM];
+	/* ARC (RFC 8617 §6, the registry entries of RFC 8601's methods):
+	 * "arc=pass header.oldest-pass=K smtp.remote-ip=IP"; oldest-pass is
+	 * given when the chain passes and not every AMS verified (K > 1). */
+	bool arc_checked;
+	enum arc_status arc;       /* PENDING counts as none */
+	unsigned arc_oldest_pass;  /* arc_result.oldest_pass */
+	const char *arc_remote_ip; /* the client's address, or NULL */
 	/* DMARC */
 	bool dmarc_checked;
 	enum dmarc_result dmarc;
 	const char *dmarc_from;   /* header.from */
 	const char *dmarc_policy; /* policy.dmarc: "none" "quarantine" "reject", or NULL */
+	/* A comment after the DMARC result, for a failure not enforced
+	 * (RFC 8617 §7.2.1: "arc=pass as[2].d=... as[2].s=..."), or NULL;
+	 * parentheses, backslashes and control characters are escaped or
+	 * dropped. */
+	const char *dmarc_comment;
 };
 
 /* Append "Authentication-Results: ...\r\n" to out. Method results with

@@ -4,13 +4,16 @@
  *
  *   EHLO/HELO  SPF for the HELO identity starts;
  *   MAIL       SPF for MAIL FROM starts (the HELO result stands for <>),
- *              a DKIM verifier is made;
- *   DATA       every piece the spool takes is fed to the verifier; once
- *              the header section is complete the key lookups start;
- *   end        the verifier ends; when SPF and every key have answered,
+ *              a DKIM verifier and an ARC verifier are made;
+ *   DATA       every piece the spool takes is fed to both verifiers;
+ *              once the header section is complete the key lookups of
+ *              both start;
+ *   end        the verifiers end; when SPF and every key have answered,
  *              DMARC starts with the From: domain; when it answers, the
  *              verdict (deliver, Junk, 550, 451) and the
- *              Authentication-Results field go to the session.
+ *              Authentication-Results field go to the session. A DMARC
+ *              failure is not enforced when a trusted ARC sealer vouches
+ *              for the message (RFC 8617 §7.2).
  *
  * A timer bounds the wait: check_timeout seconds after the end of the
  * message whatever is still pending is cancelled and counts as
@@ -29,6 +32,7 @@
 
 #include "lib/log.h"
 #include "lib/metrics.h"
+#include "mailauth/arc.h"
 #include "mailauth/auth_results.h"
 #include "mailauth/dkim.h"
 #include "mailauth/dmarc.h"
@@ -40,6 +44,7 @@
 
 struct key_query {
 	struct smtp_judge *j;
+	bool arc; /* an ARC key (arc_verify_key), else a DKIM key */
 	size_t index;
 	void *handle;
 	bool pending;
@@ -53,6 +58,9 @@ struct smtp_judge {
 	bool forwarder_ip; /* the client is in dmarc_trusted_forwarders */
 	const struct netlist *forwarders;
 	char authserv_id[256];
+	const char *sealers[ARC_MAX_SEALERS]; /* [auth] arc_trusted_sealers, into sealer_names */
+	size_t nsealers;
+	char sealer_names[sizeof((struct smtp_settings *)0)->arc_sealers];
 
 	/* HELO identity, per HELO/EHLO */
 	struct spf_check *helo_check;
@@ -68,6 +76,10 @@ struct smtp_judge {
 	bool keys_started;
 	size_t keys_pending;
 	struct key_query keys[DKIM_VERIFY_MAX_SIGS];
+	struct arc_verify *arc;
+	bool arc_keys_started;
+	size_t narc_keys;
+	struct key_query *arc_keys; /* [narc_keys] */
 	struct dmarc_check *dmarc_check;
 	bool dmarc_started, dmarc_pending, dmarc_done;
 	struct dmarc_outcome dmarc;
@@ -161,7 +173,10 @@ static void key_answer(void *ud, const struct dns_answer *a)
 	} else if (a->status == DNS_Q_NODATA || a->status == DNS_Q_NXDOMAIN) {
 		st = DKIM_DNS_NOKEY;
 	}
-	dkim_verify_key(j->dkim, q->index, st, txt, len, n);
+	if (q->arc)
+		arc_verify_key(j->arc, q->index, st, txt, len, n);
+	else
+		dkim_verify_key(j->dkim, q->index, st, txt, len, n);
 	try_finish(j);
 }
 
@@ -189,6 +204,39 @@ static void start_keys(struct smtp_judge *j)
 	}
 }
 
+/* ARC's key lookups, once its verifier has the header section: the
+ * same resolver and the same answer handler as DKIM's. */
+static void start_arc_keys(struct smtp_judge *j)
+{
+	j->arc_keys_started = true;
+	size_t n = arc_verify_query_count(j->arc);
+	if (!n)
+		return;
+	j->arc_keys = calloc(n, sizeof *j->arc_keys);
+	if (!j->arc_keys) {
+		for (size_t i = 0; i < n; i++)
+			arc_verify_key(j->arc, i, DKIM_DNS_TEMPFAIL, NULL, NULL, 0);
+		return;
+	}
+	j->narc_keys = n;
+	for (size_t i = 0; i < n; i++) {
+		struct key_query *q = &j->arc_keys[i];
+		*q = (struct key_query){.j = j, .arc = true, .index = i, .pending = true};
+		j->keys_pending++;
+		void *h =
+		    j->res.query(j->res.ud, arc_verify_query(j->arc, i), DNS_Q_TXT, key_answer, q);
+		if (q->pending) {
+			if (h) {
+				q->handle = h;
+			} else {
+				q->pending = false;
+				j->keys_pending--;
+				arc_verify_key(j->arc, i, DKIM_DNS_TEMPFAIL, NULL, NULL, 0);
+			}
+		}
+	}
+}
+
 static void cancel_keys(struct smtp_judge *j, bool as_tempfail)
 {
 	for (size_t i = 0; i < DKIM_VERIFY_MAX_SIGS; i++) {
@@ -202,17 +250,35 @@ static void cancel_keys(struct smtp_judge *j, bool as_tempfail)
 		if (as_tempfail && j->dkim)
 			dkim_verify_key(j->dkim, i, DKIM_DNS_TEMPFAIL, NULL, NULL, 0);
 	}
+	for (size_t i = 0; i < j->narc_keys; i++) {
+		struct key_query *q = &j->arc_keys[i];
+		if (!q->pending)
+			continue;
+		if (q->handle)
+			j->res.cancel(j->res.ud, q->handle);
+		q->pending = false;
+		q->handle = NULL;
+		if (as_tempfail && j->arc)
+			arc_verify_key(j->arc, i, DKIM_DNS_TEMPFAIL, NULL, NULL, 0);
+	}
 	j->keys_pending = 0;
 }
 
 void smtp_judge_body(struct smtp_session *s, const char *data, size_t len)
 {
 	struct smtp_judge *j = s->judge;
-	if (!j || !j->dkim || !len)
+	if (!j || !len)
 		return;
-	dkim_verify_feed(j->dkim, data, len);
-	if (!j->keys_started && dkim_verify_headers_done(j->dkim))
-		start_keys(j);
+	if (j->dkim) {
+		dkim_verify_feed(j->dkim, data, len);
+		if (!j->keys_started && dkim_verify_headers_done(j->dkim))
+			start_keys(j);
+	}
+	if (j->arc) {
+		arc_verify_feed(j->arc, data, len);
+		if (!j->arc_keys_started && arc_verify_headers_done(j->arc))
+			start_arc_keys(j);
+	}
 }
 
 /* ---- the From: domain (RFC 9989 5.3.1) --------------------------------- */
@@ -339,6 +405,24 @@ static bool forwarder(const struct smtp_judge *j)
 	return j->forwarder_ip || (l && helo_ok && netlist_has_name(l, j->s->helo));
 }
 
+/* RFC 8617 §7.2: does a trusted sealer vouch for a message that fails
+ * DMARC? When it does, comment gets RFC 8617 §7.2.1's words for the
+ * override ("arc=pass as[i].d=D as[i].s=S"). */
+static bool arc_vouches(const struct smtp_judge *j, char *comment, size_t len)
+{
+	unsigned inst = 0;
+	const char *why = "";
+	if (!j->arc || !j->nsealers ||
+	    !arc_trusted_override(j->arc, j->sealers, j->nsealers, &inst, &why))
+		return false;
+	const struct arc_instance *in = arc_verify_instance(j->arc, inst);
+	if (!in)
+		return false;
+	snprintf(comment, len, "arc=pass as[%u].d=%s as[%u].s=%s", inst, in->seal_domain, inst,
+	         in->seal_selector);
+	return true;
+}
+
 /* Append the strings to the log fields (NULL ends the list). */
 static void log_add(struct smtp_verdict *v, ...)
 {
@@ -388,6 +472,26 @@ static void decide(struct smtp_judge *j)
 			log_add(v, i ? "," : "", dkim_result_name(r->result), NULL);
 		}
 	}
+	const struct arc_result *arc = j->arc ? arc_verify_result(j->arc) : NULL;
+	if (arc) {
+		enum arc_status st = arc->status == ARC_PENDING ? ARC_NONE : arc->status;
+		ar.arc_checked = true;
+		ar.arc = st;
+		ar.arc_oldest_pass = arc->oldest_pass;
+		ar.arc_remote_ip = conn_peer_ip(j->s->c);
+		metric_add(MET_ARC_NONE + (int)st - (int)ARC_NONE, 1);
+		log_add(v, v->log[0] ? " " : "", "arc=",
+		        st == ARC_PASS   ? "pass"
+		        : st == ARC_FAIL ? "fail"
+		                         : "none",
+		        NULL);
+		if (st == ARC_FAIL && arc->reason && arc->reason[0]) {
+			char esc[200];
+			log_kv_escape(esc, sizeof esc, arc->reason, strlen(arc->reason));
+			log_add(v, " arc_reason=", esc, NULL);
+		}
+	}
+	char arc_comment[DKIM_NAME_MAX * 2 + 64] = "";
 	if (j->dmarc_done) {
 		const struct dmarc_outcome *o = &j->dmarc;
 		ar.dmarc_checked = true;
@@ -406,6 +510,11 @@ static void decide(struct smtp_judge *j)
 		if (o->result == DMARC_FAIL && o->disposition != DMARC_DISP_NONE && forwarder(j)) {
 			metric_add(MET_DMARC_OVERRIDDEN, 1);
 			log_add(v, " override=trusted_forwarder", NULL);
+		} else if (o->result == DMARC_FAIL && o->disposition != DMARC_DISP_NONE &&
+		           arc_vouches(j, arc_comment, sizeof arc_comment)) {
+			metric_add(MET_DMARC_OVERRIDDEN, 1);
+			log_add(v, " override=arc", NULL);
+			ar.dmarc_comment = arc_comment;
 		} else if (o->result == DMARC_FAIL && o->disposition == DMARC_DISP_REJECT &&
 		           cfg->dmarc_reject) {
 			v->action = SMTP_JUDGE_REJECT;
@@ -490,6 +599,11 @@ static void on_deadline(uv_timer_t *t)
 			if (!j->keys_started)
 				start_keys(j);
 		}
+		if (j->arc) {
+			arc_verify_end(j->arc);
+			if (!j->arc_keys_started)
+				start_arc_keys(j);
+		}
 		j->ending = true;
 		uv_timer_start(&j->timer, on_deadline, (uint64_t)j->cfg->check_timeout * 1000, 0);
 		try_finish(j);
@@ -541,6 +655,11 @@ void smtp_judge_txn_reset(struct smtp_session *s)
 	cancel_keys(j, false);
 	dkim_verify_free(&j->dkim);
 	j->keys_started = false;
+	arc_verify_free(&j->arc);
+	free(j->arc_keys);
+	j->arc_keys = NULL;
+	j->narc_keys = 0;
+	j->arc_keys_started = false;
 	if (j->dmarc_check)
 		dmarc_check_cancel(j->dmarc_check);
 	j->dmarc_check = NULL;
@@ -561,8 +680,10 @@ void smtp_judge_mail(struct smtp_session *s)
 	if (s->authenticated) /* mx_auth: the sender's own mail, not judged */
 		return;
 	j->in_txn = true;
-	if (j->cfg->check_dkim)
+	if (j->cfg->check_dkim) {
 		j->dkim = dkim_verify_new((int64_t)time(NULL), DKIM_VERIFY_MAX_SIGS);
+		j->arc = arc_verify_new((int64_t)time(NULL));
+	}
 	if (!j->cfg->check_spf || s->txn.from.null)
 		return; /* <>: the HELO identity stands for it (RFC 7208 2.4) */
 	struct spf_request req = {.ip = j->ip,
@@ -617,6 +738,11 @@ int smtp_judge_start(struct smtp_session *s, const struct smtp_ctx *ctx)
 	j->res = spf_resolver_dns(ctx->dns);
 	j->forwarders = ctx->dmarc_forwarders;
 	j->forwarder_ip = ctx->dmarc_forwarders && netlist_has_ip(ctx->dmarc_forwarders, &ip);
+	char why[100];
+	snprintf(j->sealer_names, sizeof j->sealer_names, "%s", cfg->arc_sealers);
+	int nsealers =
+	    arc_sealers_parse(j->sealer_names, j->sealers, ARC_MAX_SEALERS, why, sizeof why);
+	j->nsealers = nsealers > 0 ? (size_t)nsealers : 0; /* config_validate() checked it */
 	snprintf(j->authserv_id, sizeof j->authserv_id, "%s",
 	         cfg->authserv_id[0] ? cfg->authserv_id
 	                             : (s->env->hostname[0] ? s->env->hostname : "localhost"));

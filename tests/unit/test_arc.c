@@ -418,9 +418,29 @@ static void aar_scanner(void)
 	CHECK(!arc_aar_method_result("a; arc", 6, "arc", r, sizeof r), "no '='");
 }
 
+static void sealers_list(void)
+{
+	const char *out[3];
+	char why[100];
+	char l1[] = " list.example.org, Lists.Example.NET.\tx_y.example ,";
+	int n = arc_sealers_parse(l1, out, 3, why, sizeof why);
+	CHECK(n == 3 && strcmp(out[0], "list.example.org") == 0 &&
+	          strcmp(out[1], "Lists.Example.NET") == 0 && strcmp(out[2], "x_y.example") == 0,
+	      "sealers: three names (%d)", n);
+	char l2[] = "";
+	CHECK(arc_sealers_parse(l2, out, 3, why, sizeof why) == 0, "sealers: empty");
+	char l3[] = "a.example, b..example";
+	CHECK(arc_sealers_parse(l3, out, 3, why, sizeof why) == -1, "sealers: empty label");
+	char l4[] = "a.example;b.example";
+	CHECK(arc_sealers_parse(l4, out, 3, why, sizeof why) == -1, "sealers: bad character");
+	char l5[] = "a,b,c,d";
+	CHECK(arc_sealers_parse(l5, out, 3, why, sizeof why) == -1, "sealers: too many");
+}
+
 int main(void)
 {
 	aar_scanner();
+	sealers_list();
 	const char *shared = getenv("TERN_SHARED");
 	snprintf(vec, sizeof vec, "%s/testdata/dkim/arc_test_suite", shared ? shared : "../shared");
 	json_t *val = load("arc-draft-validation-tests.json"),

@@ -74,6 +74,41 @@ static void test_format(void)
 	expect(&none, "Authentication-Results: mx;\r\n\tdkim=none\r\n", "dkim none");
 }
 
+static void test_arc(void)
+{
+	struct auth_results ar = {.authserv_id = "mx", .arc_checked = true};
+	expect(&ar, "Authentication-Results: mx;\r\n\tarc=none\r\n", "arc pending is none");
+	ar.arc = ARC_NONE;
+	ar.arc_remote_ip = "192.0.2.1";
+	expect(&ar, "Authentication-Results: mx;\r\n\tarc=none\r\n", "no remote-ip for none");
+	ar.arc = ARC_PASS;
+	ar.arc_oldest_pass = 1;
+	expect(&ar, "Authentication-Results: mx;\r\n\tarc=pass smtp.remote-ip=192.0.2.1\r\n",
+	       "arc pass, every AMS verified");
+	ar.arc_oldest_pass = 2;
+	ar.arc_remote_ip = "2001:db8::1";
+	expect(&ar,
+	       "Authentication-Results: mx;\r\n\tarc=pass header.oldest-pass=2 "
+	       "smtp.remote-ip=\"2001:db8::1\"\r\n",
+	       "arc pass with an older AMS broken, IPv6 quoted");
+	ar.arc = ARC_FAIL;
+	ar.arc_remote_ip = NULL;
+	expect(&ar, "Authentication-Results: mx;\r\n\tarc=fail\r\n", "arc fail");
+
+	ar.arc = ARC_PASS;
+	ar.arc_oldest_pass = 0;
+	ar.dmarc_checked = true;
+	ar.dmarc = DMARC_FAIL;
+	ar.dmarc_from = "example.org";
+	ar.dmarc_policy = "reject";
+	ar.dmarc_comment = "arc=pass as[1].d=list.example as[1].s=s(1)\\\r";
+	expect(&ar,
+	       "Authentication-Results: mx;\r\n\tarc=pass;\r\n"
+	       "\tdmarc=fail (arc=pass as[1].d=list.example as[1].s=s\\(1\\)\\\\) "
+	       "header.from=example.org policy.dmarc=reject\r\n",
+	       "dmarc overridden by arc, comment escaped");
+}
+
 static void test_ours(void)
 {
 	const char *id = "mx.example.net";
@@ -95,6 +130,7 @@ static void test_ours(void)
 int main(void)
 {
 	test_format();
+	test_arc();
 	test_ours();
 	return check_report("test_auth_results");
 }
