@@ -317,3 +317,127 @@ int dkim_signer_sign(const char *msg, size_t len, dkim_signer_done_fn done, void
 	return 1;
 #endif
 }
+
+/* ---- ARC sealing of forwarded mail ---- */
+
+struct seal_work {
+	uv_work_t w;
+	struct keyset *ks;
+	struct dkim_signing_key *key;
+	const char *selector;
+	enum arc_status chain;
+	char *authres; /* the A-R value, unfolded */
+	const char *msg;
+	size_t len;
+	int64_t now;
+	dkim_signer_done_fn done;
+	void *ud;
+	struct buf out;
+	int rc;
+	char err[160];
+};
+
+static void work_seal(uv_work_t *w)
+{
+	struct seal_work *sw = w->data;
+	sw->rc = arc_seal(sw->key, sw->ks->domain, sw->selector, sw->now, NULL, 0, sw->chain,
+	                  sw->authres, sw->msg, sw->len, &sw->out, sw->err, sizeof sw->err);
+}
+
+static void after_seal(uv_work_t *w, int status)
+{
+	struct seal_work *sw = w->data;
+	if (status < 0) {
+		sw->rc = -1;
+		snprintf(sw->err, sizeof sw->err, "cancelled");
+	}
+	if (sw->rc != 0)
+		buf_reset(&sw->out);
+	if (sw->rc < 0)
+		log_warn("dkim event=arc_seal_failed domain=%s err=\"%s\"", sw->ks->domain,
+		         sw->err);
+	else if (sw->rc == 0)
+		log_debug("dkim event=arc_sealed domain=%s selector=%s", sw->ks->domain,
+		          sw->selector);
+	sw->done(sw->ud, sw->out.data ? sw->out.data : "", sw->out.len);
+	buf_free(&sw->out);
+	free(sw->authres);
+	keyset_unref(sw->ks);
+	free(sw);
+}
+
+/* "Authentication-Results: id;\r\n\tspf=..\r\n" -> "id; spf=..". */
+static char *authres_value(const char *field, size_t len)
+{
+	const char *colon = memchr(field, ':', len);
+	if (!colon)
+		return NULL;
+	size_t start = (size_t)(colon + 1 - field);
+	char *out = malloc(len - start + 1);
+	if (!out)
+		return NULL;
+	size_t n = 0;
+	for (size_t i = start; i < len; i++) {
+		char c = field[i];
+		if (c == '\r' || c == '\n')
+			continue;
+		if (c == '\t')
+			c = ' ';
+		if (c == ' ' && (n == 0 || out[n - 1] == ' '))
+			continue;
+		out[n++] = c;
+	}
+	while (n && out[n - 1] == ' ')
+		n--;
+	out[n] = '\0';
+	return out;
+}
+
+int dkim_signer_arc_seal(const char *domain, enum arc_status chain, const char *authres,
+                         size_t authres_len, const char *msg, size_t len, dkim_signer_done_fn done,
+                         void *ud)
+{
+	if (!S.loop || !S.store || !msg || len == 0 || len > MSG_MAX || !domain[0])
+		return 0;
+	cache_check();
+	struct keyset *ks = keys_for(domain);
+	if (!ks)
+		return 0;
+	size_t k = 0;
+	while (k < ks->n && dkim_signing_key_alg(ks->k[k].key) != DKIM_ALG_RSA_SHA256)
+		k++;
+	if (k == ks->n || !tls_rng_ctx())
+		return 0;
+	struct seal_work *sw = calloc(1, sizeof *sw);
+	if (!sw)
+		return 0;
+	sw->authres = authres_value(authres, authres_len);
+	if (!sw->authres) {
+		free(sw);
+		return 0;
+	}
+	sw->w.data = sw;
+	sw->ks = ks;
+	ks->refs++;
+	sw->key = ks->k[k].key;
+	sw->selector = ks->k[k].selector;
+	sw->chain = chain;
+	sw->msg = msg;
+	sw->len = len;
+	sw->now = (int64_t)time(NULL);
+	sw->done = done;
+	sw->ud = ud;
+#if defined(MBEDTLS_THREADING_C)
+	if (uv_queue_work(S.loop, &sw->w, work_seal, after_seal) == 0)
+		return 1;
+	log_warn("dkim event=arc_seal_failed domain=%s err=\"cannot queue the work\"", ks->domain);
+	free(sw->authres);
+	keyset_unref(ks);
+	free(sw);
+	return 0;
+#else
+	work_seal(&sw->w);
+	after_seal(&sw->w, 0);
+	return 1;
+#endif
+}

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "mailauth/arc.h"
+
 struct store;
 
 /* Start (after the store is open) and stop (frees the cache; signatures
@@ -39,5 +41,14 @@ typedef void (*dkim_signer_done_fn)(void *ud, const char *fields, size_t len);
  * and the message goes unsigned. (Built without mbedTLS's threading, it
  * signs inline: done() then runs before this returns 1.) */
 int dkim_signer_sign(const char *msg, size_t len, dkim_signer_done_fn done, void *ud);
+
+/* The same for an ARC seal (RFC 8617) by domain (or its nearest parent
+ * with keys; its first RSA key: ARC knows rsa-sha256 only): done() gets
+ * ARC-Seal, ARC-Message-Signature and ARC-Authentication-Results (len 0
+ * when the chain must not be sealed or sealing failed). chain: the
+ * judge's result; authres: our "Authentication-Results: ..." field. */
+int dkim_signer_arc_seal(const char *domain, enum arc_status chain, const char *authres,
+                         size_t authres_len, const char *msg, size_t len, dkim_signer_done_fn done,
+                         void *ud);
 
 #endif

@@ -105,6 +105,9 @@ enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_p
 		 * allowed whoever sends. */
 		out->remote = true;
 		out->addr = strdup(r.address);
+		const char *at = strrchr(addr, '@');
+		if (at && !s->txn.forward_domain[0])
+			snprintf(s->txn.forward_domain, sizeof s->txn.forward_domain, "%s", at + 1);
 	} else if (rc == -ENOENT) {
 		if (!s->authenticated)
 			return SMTP_R_RELAY_DENIED;
@@ -627,6 +630,14 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 	/* A submission going out is DKIM-signed first (submit_signed). */
 	if (s->authenticated && j->nremote &&
 	    dkim_signer_sign(j->remote_data, j->remote_len, submit_signed, j) == 1)
+		return SMTP_R_OK;
+	/* mx mail an alias forwards: ARC-sealed by the alias's domain
+	 * (RFC 8617 5.1) with the judge's chain status and results. */
+	if (!s->authenticated && j->nremote && t->arc_chain && t->forward_domain[0] &&
+	    t->auth_fields && t->auth_fields->len &&
+	    dkim_signer_arc_seal(t->forward_domain, (enum arc_status)t->arc_chain,
+	                         t->auth_fields->data, t->auth_fields->len, j->remote_data,
+	                         j->remote_len, submit_signed, j) == 1)
 		return SMTP_R_OK;
 	if (store_submit(j->store, job_run, job_done, j) < 0) {
 		job_free(j);

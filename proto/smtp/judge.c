@@ -445,6 +445,7 @@ static void decide(struct smtp_judge *j)
 	struct auth_results ar = {.authserv_id = j->authserv_id};
 
 	v->action = SMTP_JUDGE_DELIVER;
+	v->arc = ARC_PENDING;
 	v->reply[0] = v->log[0] = '\0';
 	buf_reset(&v->fields);
 
@@ -477,6 +478,7 @@ static void decide(struct smtp_judge *j)
 		enum arc_status st = arc->status == ARC_PENDING ? ARC_NONE : arc->status;
 		ar.arc_checked = true;
 		ar.arc = st;
+		v->arc = st;
 		ar.arc_oldest_pass = arc->oldest_pass;
 		ar.arc_remote_ip = conn_peer_ip(j->s->c);
 		metric_add(MET_ARC_NONE + (int)st - (int)ARC_NONE, 1);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "lib/buf.h"
+#include "mailauth/arc.h"
 
 struct smtp_session;
 struct smtp_ctx;
@@ -30,9 +31,10 @@ enum smtp_judge_action {
 
 struct smtp_verdict {
 	enum smtp_judge_action action;
-	char reply[600];   /* REJECT/TEMPFAIL: the reply's detail text */
-	char log[400];     /* "spf=pass dkim=pass dmarc=none" fields for the log line */
-	struct buf fields; /* the Authentication-Results field to prepend */
+	char reply[600];     /* REJECT/TEMPFAIL: the reply's detail text */
+	char log[400];       /* "spf=pass dkim=pass dmarc=none" fields for the log line */
+	struct buf fields;   /* the Authentication-Results field to prepend */
+	enum arc_status arc; /* the ARC chain's (PENDING: not checked), for sealing a forward */
 };
 
 /* Whether this session's mail is judged (an mx listener with a resolver,

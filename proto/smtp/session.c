@@ -1211,6 +1211,7 @@ static void on_judged(struct smtp_session *s, struct smtp_verdict *v)
 		return;
 	}
 	t->auth_fields = &v->fields;
+	t->arc_chain = (int)v->arc;
 	t->junk = v->action == SMTP_JUDGE_JUNK;
 	conn_resume(s->c);
 	if (!start_rspamd(s))

@@ -72,6 +72,8 @@ struct smtp_txn {
 	const struct buf *auth_fields; /* Authentication-Results to prepend, or NULL */
 	bool junk;                     /* DMARC quarantine: into the Junk mailboxes */
 	char auth_log[400];            /* verdict fields for the delivered/rejected line */
+	int arc_chain;                 /* the verdict's enum arc_status (0: not judged) */
+	char forward_domain[256];      /* the first alias to a remote address: its domain */
 };
 
 struct smtp_session {

@@ -8,17 +8,23 @@ arc=pass logged); the trusted sealer's copy is delivered with arc=pass in
 our Authentication-Results, a DMARC failure overridden (override=arc in
 the log, RFC 8617 7.2.1's comment in the field, the metric); a chain
 broken after sealing is arc=fail and 550; an unsealed message is arc=none.
-dnsmasq on 127.0.0.1 answers the keys and the DMARC record."""
+dnsmasq on 127.0.0.1 answers the keys and the DMARC record. And tern seals
+what an alias forwards to a remote address with the alias domain's key
+(`tern dkim keygen`): dkimpy's arc_verify passes it, and a sealed list
+message forwarded on gets instance 2 with cv=pass."""
 import base64
 import http.client
 import os
+import re
 import smtplib
+import subprocess
 import tempfile
 
 import pytest
 
-from conftest import ssl_ctx
-from relayutil import dns_cleanup, DNSMASQ, Dns, queue_config  # noqa: F401 (autouse fixture)
+from conftest import free_port, ssl_ctx
+from relayutil import (dns_cleanup, DNSMASQ, Dns, ScriptedSmtp, queue_config,  # noqa: F401
+                       wait_for)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(DNSMASQ), reason="dnsmasq not installed")
 dkim = pytest.importorskip("dkim", reason="python3-dkim (dkimpy) is not installed")
@@ -173,3 +179,60 @@ def test_metrics(server):
     assert got['tern_smtp_arc_results_total{result="pass"}'] >= 2, got
     assert got['tern_smtp_arc_results_total{result="fail"}'] >= 1, got
     assert got['tern_smtp_dmarc_actions_total{action="override"}'] >= 1, got
+
+
+RX = "127.0.0.9"
+
+
+def published_keys(t, domain):
+    """name -> TXT value of the DKIM records `tern domain dns` prints."""
+    r = t.cli("domain", "dns", domain)
+    assert r.returncode == 0, r.stderr
+    keys = {}
+    for m in re.finditer(r"^(\S+\._domainkey\.\S+)\.\s+\d+\s+IN\s+TXT\s+(\(.*?\)|\".*?\")\s*$",
+                         r.stdout, re.M | re.S):
+        keys[m.group(1).lower()] = "".join(re.findall(r'"([^"]*)"', m.group(2))).encode()
+    return keys
+
+
+def test_forward_is_sealed(tern_factory):
+    d = tempfile.mkdtemp(prefix="tern-arc-fwd-dns-")
+    dns = Dns(RECORDS + ["--mx-host=r.test,mx.r.test,10", "--host-record=mx.r.test,%s" % RX], d)
+    rx = ScriptedSmtp(RX, free_port(RX), lambda line, st: None)
+    try:
+        a = tern_factory(domain="a.test", host="127.0.0.2",
+                         listeners=[("smtp", "smtp", "none")],
+                         extra_config=queue_config(dns, rx.port),
+                         auth={"check_timeout": 3, "trusted_networks": '"127.0.0.1"',
+                               "arc_trusted_sealers": '"list.test"'})
+        assert a.cli("dkim", "keygen", "a.test").returncode == 0
+        assert a.cli("alias", "add", "fwd@a.test", "carol@r.test").returncode == 0
+        keys = published_keys(a, "a.test")
+        keys["arc._domainkey.list.test"] = KEY_RECORD.encode()
+        keys["sel._domainkey.orig.test"] = KEY_RECORD.encode()
+
+        def dnsfunc(name, timeout=5):
+            n = name.decode() if isinstance(name, bytes) else name
+            return keys.get(n.rstrip(".").lower(), b"")
+
+        plain = (b"From: <x@r.test>\r\nTo: <fwd@a.test>\r\nSubject: plain fwd\r\n"
+                 b"Message-ID: <plain.fwd@r.test>\r\n\r\nForward me.\r\n")
+        for subject, msg in (("plain fwd", plain),
+                             ("list fwd", through_list("list fwd", "list.test"))):
+            with smtplib.SMTP(a.host, a.port("smtp"), local_hostname="list.test", timeout=20,
+                              source_address=("127.0.0.3", 0)) as s:
+                s.ehlo("list.test")
+                s.sendmail("bounce@list.test", ["fwd@a.test"], msg)
+            (_, rcpts, data), = wait_for(
+                lambda: [m for m in rx.messages if b"Subject: " + subject.encode() in m[2]],
+                timeout=20, what="the forward")
+            assert rcpts == ["carol@r.test"]
+            cv, results, why = dkim.arc_verify(data, dnsfunc=dnsfunc)
+            assert cv == dkim.CV_Pass, (cv, why, data[:1500])
+            n = 1 if subject == "plain fwd" else 2
+            assert results[0]["instance"] == n, results
+            assert b"d=a.test" in data.split(b"ARC-Seal:", 1)[1][:400]
+    finally:
+        rx.stop()
+        dns.stop()
+        subprocess.run(["rm", "-rf", d])
