@@ -84,6 +84,15 @@ void mta_sts_cache_clear(void)
 	ncache = 0;
 }
 
+const struct mta_sts_policy *mta_sts_cached(const char *domain, const char **id)
+{
+	struct cache_entry *e = cache ? cache_find(domain) : NULL;
+	if (!e || e->policy.mode == MTA_STS_NONE)
+		return NULL;
+	*id = e->id;
+	return &e->policy;
+}
+
 /* Report once and free. */
 static void finish(struct mta_sts_lookup *l, const struct mta_sts_policy *p, const char *failure)
 {

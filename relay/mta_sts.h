@@ -43,5 +43,9 @@ struct mta_sts_lookup *mta_sts_lookup_start(const struct mta_sts_env *env, const
 /* No callback after this. */
 void mta_sts_lookup_cancel(struct mta_sts_lookup *l);
 void mta_sts_cache_clear(void);
+/* The domain's cached, fresh policy with its TXT id in *id, or NULL (also
+ * for mode none): which policy a TLS-RPT count belongs to. Valid until the
+ * next call into this module. */
+const struct mta_sts_policy *mta_sts_cached(const char *domain, const char **id);
 
 #endif
