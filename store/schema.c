@@ -308,6 +308,15 @@ static const char *const migrations[] = {
     "  policy_string TEXT NOT NULL DEFAULT '',\n"
     "  PRIMARY KEY(day, policy_domain, policy_type, policy_id, result)\n"
     ") WITHOUT ROWID;\n",
+    /* 14 -> 15: the relay's MTA-STS policy cache (store/mta_sts.c), so a
+     * policy outlives a restart for its max_age (RFC 8461 5.1): the
+     * policy text as fetched, its TXT id, when it expires. */
+    "CREATE TABLE mta_sts_policies(\n"
+    "  domain TEXT PRIMARY KEY,\n"
+    "  policy_id TEXT NOT NULL,\n"
+    "  policy TEXT NOT NULL,\n"
+    "  expires INTEGER NOT NULL\n"
+    ") WITHOUT ROWID;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -451,6 +451,7 @@ UNDO_AFTER_10 = """
     ALTER TABLE accounts DROP COLUMN scram_sha256;
     DROP TABLE imap_sort_keys;
     DROP TABLE tlsrpt_counts;
+    DROP TABLE mta_sts_policies;
 """
 
 
@@ -483,6 +484,7 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("ALTER TABLE accounts DROP COLUMN scram_sha256")
     db.execute("DROP TABLE imap_sort_keys")  # schema 13's
     db.execute("DROP TABLE tlsrpt_counts")  # schema 14's
+    db.execute("DROP TABLE mta_sts_policies")  # schema 15's
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -557,6 +559,7 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         ALTER TABLE accounts DROP COLUMN scram_sha256;
         DROP TABLE imap_sort_keys;  -- schema 13's
         DROP TABLE tlsrpt_counts;  -- schema 14's
+        DROP TABLE mta_sts_policies;  -- schema 15's
         PRAGMA user_version = 4;
         COMMIT;
     """)

@@ -282,6 +282,17 @@ def test_mta_sts_enforce_testing_and_counters(tern_factory):
             in wc["failure-details"], wc
         r = a.cli("tlsrpt", "show", "--json", "--day", "2000-01-01")
         assert json.loads(r.stdout)["policies"] == []
+
+        # The policy cache is in the store too: after the restart a new
+        # message to enforce.test uses the stored policy, no second fetch.
+        assert "event=mta_sts_cache_loaded policies=5" in a.logs()
+        fetched = len(policy.fetches)
+        msg = b"From: alice@a.test\r\nTo: carol@enforce.test\r\nSubject: again\r\n\r\nhi\r\n"
+        submit(a, "alice@a.test", PW, ["carol@enforce.test"], msg)
+        wait_for(lambda: len(by_dom["enforce.test"].messages) == 2, timeout=20,
+                 what="second enforce delivery")
+        assert by_dom["enforce.test"].messages[1][0] is True, "delivered over TLS"
+        assert len(policy.fetches) == fetched, policy.fetches
     except Exception:
         if a:
             print("---- A (relay lines) ----\n" + "\n".join(

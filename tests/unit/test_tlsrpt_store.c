@@ -2,9 +2,11 @@
  * and the relay's batched writing of them (relay/tlsrpt.c): counts add
  * up per day, domain, policy and result, a list filters by day and
  * domain, old days are pruned, malformed rows are refused, and the
- * relay's counts reach the store in one job at flush and at stop. */
+ * relay's counts reach the store in one job at flush and at stop. Also
+ * the stored MTA-STS policy cache (store/mta_sts.c) beside them. */
 #include "relay/tlsrpt.h"
 #include "store/store.h"
+#include "store/mta_sts.h"
 #include "store/tlsrpt.h"
 
 #include <errno.h>
@@ -120,6 +122,47 @@ static void test_store(struct store *st)
 	CHECK(store_exec(st, prune_job, "2026-01-01") == 0);
 }
 
+static struct store_mta_sts_policy pol;
+
+static int put_job(struct store_tx *tx, void *arg)
+{
+	return store_mta_sts_put(tx, &pol, *(int64_t *)arg);
+}
+
+static int pol_cb(void *ud, const struct store_mta_sts_policy *p)
+{
+	char *out = ud;
+	size_t n = strlen(out);
+	snprintf(out + n, 400 - n, "%.60s %s %lld|", p->domain, p->id, (long long)p->expires);
+	return 0;
+}
+
+static void test_mta_sts_store(struct store *st)
+{
+	int64_t now = 1000;
+	memset(&pol, 0, sizeof pol);
+	snprintf(pol.domain, sizeof pol.domain, "A.test");
+	snprintf(pol.id, sizeof pol.id, "id1");
+	pol.text = "version: STSv1\nmode: enforce\nmx: mx.a.test\nmax_age: 86400\n";
+	pol.expires = 2000;
+	CHECK(store_exec(st, put_job, &now) == 0);
+	snprintf(pol.domain, sizeof pol.domain, "b.test");
+	pol.expires = 1500;
+	CHECK(store_exec(st, put_job, &now) == 0);
+	snprintf(pol.domain, sizeof pol.domain, "a.test"); /* replaces */
+	snprintf(pol.id, sizeof pol.id, "id2");
+	pol.expires = 3000;
+	CHECK(store_exec(st, put_job, &now) == 0);
+	char seen[400] = "";
+	CHECK(store_mta_sts_list(store_reader(st), 1000, pol_cb, seen) == 0);
+	CHECK(strcmp(seen, "a.test id2 3000|b.test id1 1500|") == 0);
+	seen[0] = '\0';
+	CHECK(store_mta_sts_list(store_reader(st), 1600, pol_cb, seen) == 0);
+	CHECK(strcmp(seen, "a.test id2 3000|") == 0);
+	pol.id[0] = '\0';
+	CHECK(store_exec(st, put_job, &now) == -EINVAL);
+}
+
 static void test_relay(void)
 {
 	char dir[] = "/tmp/tern-test-tlsrpt-relay-XXXXXX", err[256];
@@ -184,6 +227,7 @@ int main(void)
 		return 1;
 	}
 	test_store(st);
+	test_mta_sts_store(st);
 	store_close(&st);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
