@@ -55,6 +55,8 @@ int cli_export(const struct config *cfg, int argc, char **argv);
 int cli_import(const struct config *cfg, int argc, char **argv);
 /* `tern log level LEVEL`; cfg NULL prints its help. */
 int cli_log(const struct config *cfg, int argc, char **argv);
+/* `tern tlsrpt show [--day D] [--domain D] [--json]`; cfg NULL prints its help. */
+int cli_tlsrpt(const struct config *cfg, int argc, char **argv);
 /* `tern stats [--json]`; cfg NULL prints its help. */
 int cli_stats(const struct config *cfg, int argc, char **argv);
 #endif

@@ -40,6 +40,8 @@ static const char usage_main[] =
     "  token create|list|revoke  API tokens (the admin API: /api/admin/)\n"
     "  acme revoke DOMAIN        revoke an ACME certificate and delete it\n"
     "  dkim keygen|list|retire   DKIM keys per domain\n"
+    "  tlsrpt show [--day D] [--domain D] [--json]\n"
+    "                            TLS-RPT counters of outbound sessions (RFC 8460)\n"
     "  backup FILE               a consistent copy of the store, while it serves\n"
     "  restore FILE              install a backup (the server must be stopped)\n"
     "  verify                    check the store's integrity and invariants\n"
@@ -260,6 +262,14 @@ int main(int argc, char **argv)
 			return 1;
 		log_set_level(LOG_WARN);
 		return cli_dkim(&cfg, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "tlsrpt") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_tlsrpt(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		log_set_level(LOG_WARN);
+		return cli_tlsrpt(&cfg, sub_argc, sub_argv);
 	}
 	if (strcmp(cmd, "health") == 0) {
 		if (wants_help(sub_argc, sub_argv))

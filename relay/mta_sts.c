@@ -18,6 +18,8 @@
 #include "lib/log.h"
 #include "net/dns_query.h"
 #include "net/http_client.h"
+#include "store/mta_sts.h"
+#include "store/store.h"
 
 #define CACHE_SIZE 256
 
@@ -30,6 +32,7 @@ struct cache_entry {
 
 static struct cache_entry *cache;
 static size_t ncache;
+static struct store *cache_store;
 
 struct mta_sts_lookup {
 	struct mta_sts_env env;
@@ -55,7 +58,7 @@ static struct cache_entry *cache_find(const char *domain)
 }
 
 static const struct mta_sts_policy *cache_put(const char *domain, const char *id,
-                                              const struct mta_sts_policy *p)
+                                              const struct mta_sts_policy *p, time_t expires)
 {
 	if (!cache && !(cache = calloc(CACHE_SIZE, sizeof *cache)))
 		return NULL;
@@ -73,8 +76,74 @@ static const struct mta_sts_policy *cache_put(const char *domain, const char *id
 	snprintf(e->domain, sizeof e->domain, "%s", domain);
 	snprintf(e->id, sizeof e->id, "%s", id);
 	e->policy = *p;
-	e->expires = time(NULL) + p->max_age;
+	e->expires = expires;
 	return &e->policy;
+}
+
+/* ---- the stored copy ---- */
+
+struct save_job {
+	struct store_mta_sts_policy row;
+	int64_t now;
+	char text[];
+};
+
+static int save_run(struct store_tx *tx, void *arg)
+{
+	struct save_job *j = arg;
+	return store_mta_sts_put(tx, &j->row, j->now);
+}
+
+static void save_done(void *arg, int status)
+{
+	struct save_job *j = arg;
+	if (status < 0)
+		log_warn("queue domain=%s event=mta_sts_policy_not_stored err=%d", j->row.domain,
+		         status);
+	free(j);
+}
+
+static void cache_save(const char *domain, const char *id, const char *text, size_t len,
+                       time_t expires)
+{
+	if (!cache_store || len >= STORE_MTA_STS_TEXT_MAX || memchr(text, 0, len))
+		return;
+	struct save_job *j = calloc(1, sizeof *j + len + 1);
+	if (!j)
+		return;
+	snprintf(j->row.domain, sizeof j->row.domain, "%s", domain);
+	snprintf(j->row.id, sizeof j->row.id, "%s", id);
+	memcpy(j->text, text, len);
+	j->row.text = j->text;
+	j->row.expires = expires;
+	j->now = time(NULL);
+	if (store_submit(cache_store, save_run, save_done, j) < 0)
+		free(j);
+}
+
+static int load_one(void *ud, const struct store_mta_sts_policy *row)
+{
+	struct mta_sts_policy p;
+	const char *why;
+	if (mta_sts_parse_policy(row->text, strlen(row->text), &p, &why) == 0 &&
+	    cache_put(row->domain, row->id, &p, (time_t)row->expires))
+		(*(int *)ud)++;
+	return 0;
+}
+
+void mta_sts_cache_attach(struct store *store)
+{
+	int n = 0;
+	cache_store = store;
+	if (store_mta_sts_list(store_reader(store), time(NULL), load_one, &n) < 0)
+		log_warn("queue event=mta_sts_cache_load_failed");
+	else if (n)
+		log_info("queue event=mta_sts_cache_loaded policies=%d", n);
+}
+
+void mta_sts_cache_detach(void)
+{
+	cache_store = NULL;
 }
 
 void mta_sts_cache_clear(void)
@@ -82,6 +151,15 @@ void mta_sts_cache_clear(void)
 	free(cache);
 	cache = NULL;
 	ncache = 0;
+}
+
+const struct mta_sts_policy *mta_sts_cached(const char *domain, const char **id)
+{
+	struct cache_entry *e = cache ? cache_find(domain) : NULL;
+	if (!e || e->policy.mode == MTA_STS_NONE)
+		return NULL;
+	*id = e->id;
+	return &e->policy;
 }
 
 /* Report once and free. */
@@ -126,7 +204,9 @@ static void on_policy(void *ud, const char *err, struct http_resp *r)
 	}
 	log_info("queue domain=%s event=mta_sts_policy id=%s mode=%s mx=%zu max_age=%ld", l->domain,
 	         l->id, mta_sts_mode_name(p.mode), p.nmx, p.max_age);
-	const struct mta_sts_policy *cached = cache_put(l->domain, l->id, &p);
+	time_t expires = time(NULL) + p.max_age;
+	const struct mta_sts_policy *cached = cache_put(l->domain, l->id, &p, expires);
+	cache_save(l->domain, l->id, r->body ? r->body : "", r->body_len, expires);
 	finish(l, cached ? cached : &p, NULL);
 }
 

@@ -9,7 +9,10 @@
  * (MTA_STS_MAX_POLICY), then parse it (mailauth/mta_sts_policy.h). A
  * policy is cached in memory by domain until max_age passes or the TXT id
  * changes; a cached, fresh policy also stands in when the TXT record is
- * gone or the fetch fails (RFC 8461 5.1). */
+ * gone or the fetch fails (RFC 8461 5.1). With a store attached, each
+ * fetched policy is also written to it (store/mta_sts.h, one writer job
+ * per fetch) and the cache is loaded from it at attach: a policy outlives
+ * a restart for its max_age. */
 #ifndef TERN_RELAY_MTA_STS_H
 #define TERN_RELAY_MTA_STS_H
 
@@ -18,6 +21,7 @@
 #include "mailauth/mta_sts_policy.h"
 
 struct dns_resolver;
+struct store;
 struct tls_client_ctx;
 
 struct mta_sts_env {
@@ -43,5 +47,14 @@ struct mta_sts_lookup *mta_sts_lookup_start(const struct mta_sts_env *env, const
 /* No callback after this. */
 void mta_sts_lookup_cancel(struct mta_sts_lookup *l);
 void mta_sts_cache_clear(void);
+/* Load the stored policies that are still fresh into the cache and write
+ * the fetched ones to store from now on (loop thread). */
+void mta_sts_cache_attach(struct store *store);
+/* No more writes (the runner stops). */
+void mta_sts_cache_detach(void);
+/* The domain's cached, fresh policy with its TXT id in *id, or NULL (also
+ * for mode none): which policy a TLS-RPT count belongs to. Valid until the
+ * next call into this module. */
+const struct mta_sts_policy *mta_sts_cached(const char *domain, const char **id);
 
 #endif

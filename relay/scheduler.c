@@ -43,6 +43,8 @@
 #include "relay/dkim_signer.h"
 #include "relay/dsn.h"
 #include "relay/smtp_body.h"
+#include "relay/mta_sts.h"
+#include "relay/tlsrpt.h"
 #include "net/dns.h"
 #include "lib/log.h"
 #include "store/accounts.h"
@@ -902,6 +904,9 @@ void queue_runner_start(const struct relay_settings *cfg, const struct relay_ser
 	uv_timer_init(svc->loop, &kick_timer);
 	uint64_t every = (uint64_t)cfg->scan_interval * 1000;
 	uv_timer_start(&scan_timer, on_scan_timer, 200, every);
+	tlsrpt_start(svc->loop, svc->store);
+	if (cfg->mta_sts)
+		mta_sts_cache_attach(svc->store);
 	queue_rt.running = true;
 	log_info("queue event=runner_started scan_interval=%llds mode=%s dns=%s",
 	         (long long)cfg->scan_interval, cfg->smarthost[0] ? "smarthost" : "mx",
@@ -926,6 +931,8 @@ void queue_runner_stop(void)
 		queue_job_abandon(job);
 	}
 	njobs = 0;
+	tlsrpt_stop(); /* after the jobs: an abandoned one may still count */
+	mta_sts_cache_detach();
 	dns_resolver_free(&queue_rt.dns);
 	tls_client_ctx_free(&queue_rt.tls);
 	tls_client_ctx_free(&queue_rt.tls_verify);

@@ -293,6 +293,30 @@ static const char *const migrations[] = {
     "  message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,\n"
     "  keys BLOB NOT NULL\n"
     ");\n",
+    /* 13 -> 14: TLS-RPT (RFC 8460) counters of the relay (store/tlsrpt.c):
+     * per UTC day, policy domain (lower case), policy (type "sts" or
+     * "no-policy-found", the TXT id) and result ("success" or a 4.3
+     * result-type). policy_string is the policy's lines, as the report
+     * gives them. Old days are pruned by the relay. */
+    "CREATE TABLE tlsrpt_counts(\n"
+    "  day TEXT NOT NULL,\n"
+    "  policy_domain TEXT NOT NULL,\n"
+    "  policy_type TEXT NOT NULL,\n"
+    "  policy_id TEXT NOT NULL DEFAULT '',\n"
+    "  result TEXT NOT NULL,\n"
+    "  count INTEGER NOT NULL DEFAULT 0,\n"
+    "  policy_string TEXT NOT NULL DEFAULT '',\n"
+    "  PRIMARY KEY(day, policy_domain, policy_type, policy_id, result)\n"
+    ") WITHOUT ROWID;\n",
+    /* 14 -> 15: the relay's MTA-STS policy cache (store/mta_sts.c), so a
+     * policy outlives a restart for its max_age (RFC 8461 5.1): the
+     * policy text as fetched, its TXT id, when it expires. */
+    "CREATE TABLE mta_sts_policies(\n"
+    "  domain TEXT PRIMARY KEY,\n"
+    "  policy_id TEXT NOT NULL,\n"
+    "  policy TEXT NOT NULL,\n"
+    "  expires INTEGER NOT NULL\n"
+    ") WITHOUT ROWID;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

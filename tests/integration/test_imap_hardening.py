@@ -608,6 +608,8 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         ALTER TABLE accounts DROP COLUMN scram_sha1;  -- schema 12's
         ALTER TABLE accounts DROP COLUMN scram_sha256;
         DROP TABLE imap_sort_keys;  -- schema 13's
+        DROP TABLE tlsrpt_counts;  -- schema 14's
+        DROP TABLE mta_sts_policies;  -- schema 15's
         PRAGMA user_version = 5;
         COMMIT;
     """)

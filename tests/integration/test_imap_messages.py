@@ -443,13 +443,15 @@ UNDO_SCHEMA_10 = """
     ALTER TABLE imap_message_info DROP COLUMN preview;
 """
 # What the steps after 10 added (schema 11's metadata table, schema 12's SCRAM
-# keys, schema 13's sort records), taken away again: a test that goes back to
+# keys, schema 13's sort records, schema 14's TLS-RPT counters), taken away again: a test that goes back to
 # schema 9 or 10 runs them.
 UNDO_AFTER_10 = """
     DROP TABLE metadata;
     ALTER TABLE accounts DROP COLUMN scram_sha1;
     ALTER TABLE accounts DROP COLUMN scram_sha256;
     DROP TABLE imap_sort_keys;
+    DROP TABLE tlsrpt_counts;
+    DROP TABLE mta_sts_policies;
 """
 
 
@@ -481,6 +483,8 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("ALTER TABLE accounts DROP COLUMN scram_sha1")  # schema 12's
     db.execute("ALTER TABLE accounts DROP COLUMN scram_sha256")
     db.execute("DROP TABLE imap_sort_keys")  # schema 13's
+    db.execute("DROP TABLE tlsrpt_counts")  # schema 14's
+    db.execute("DROP TABLE mta_sts_policies")  # schema 15's
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -554,6 +558,8 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         ALTER TABLE accounts DROP COLUMN scram_sha1;  -- schema 12's
         ALTER TABLE accounts DROP COLUMN scram_sha256;
         DROP TABLE imap_sort_keys;  -- schema 13's
+        DROP TABLE tlsrpt_counts;  -- schema 14's
+        DROP TABLE mta_sts_policies;  -- schema 15's
         PRAGMA user_version = 4;
         COMMIT;
     """)

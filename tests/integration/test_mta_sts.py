@@ -14,6 +14,7 @@ certificate from the same CA, or no STARTTLS at all:
   testing.test   testing, MX without STARTTLS          -> delivered, failure counted
 """
 import http.server
+import json
 import os
 import socket
 import ssl
@@ -244,6 +245,54 @@ def test_mta_sts_enforce_testing_and_counters(tern_factory):
         assert nt and "result=starttls-not-supported" in nt[0], nt
         # The policies were fetched once each (then cached).
         assert sorted(h for h, _ in policy.fetches) == sorted(set(h for h, _ in policy.fetches))
+
+        # The counters are in the store: after a restart `tern tlsrpt show`
+        # still has them, and --json is an RFC 8460 report.
+        a.restart()
+        r = a.cli("tlsrpt", "show")
+        assert r.returncode == 0, r.stderr
+        rows = [l.split() for l in r.stdout.splitlines()[1:-1]]
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        assert [day, "enforce.test", "sts", "20261206T1", "success", "1"] in rows, r.stdout
+        assert [day, "testing.test", "sts", "20261206T1", "starttls-not-supported"] == \
+            [x for x in rows if x[1] == "testing.test"][0][:5], r.stdout
+        assert any(x[1] == "badmx.test" and x[4] == "validation-failure" for x in rows), rows
+        r = a.cli("tlsrpt", "show", "--domain", "notls.test")
+        assert "notls.test" in r.stdout and "enforce.test" not in r.stdout, r.stdout
+        r = a.cli("tlsrpt", "show", "--json")
+        assert r.returncode == 0, r.stderr
+        rep = json.loads(r.stdout)
+        assert rep["organization-name"] == "a.test"
+        assert rep["contact-info"] == "postmaster@a.test"
+        assert rep["date-range"] == {"start-datetime": day + "T00:00:00Z",
+                                     "end-datetime": day + "T23:59:59Z"}
+        assert rep["report-id"] != json.loads(a.cli("tlsrpt", "show", "--json").stdout)["report-id"]
+        pol = {p["policy"]["policy-domain"]: p for p in rep["policies"]}
+        enf = pol["enforce.test"]
+        assert enf["policy"]["policy-type"] == "sts"
+        assert enf["policy"]["policy-string"] == [
+            "version: STSv1", "mode: enforce", "mx: %s" % MX["enforce.test"][2], "max_age: 86400"]
+        assert enf["summary"] == {"total-successful-session-count": 1,
+                                  "total-failure-session-count": 0}
+        assert enf["failure-details"] == []
+        wc = pol["wrongcert.test"]
+        assert wc["summary"]["total-failure-session-count"] >= 1
+        assert {"result-type": "certificate-host-mismatch",
+                "failed-session-count": wc["summary"]["total-failure-session-count"]} \
+            in wc["failure-details"], wc
+        r = a.cli("tlsrpt", "show", "--json", "--day", "2000-01-01")
+        assert json.loads(r.stdout)["policies"] == []
+
+        # The policy cache is in the store too: after the restart a new
+        # message to enforce.test uses the stored policy, no second fetch.
+        assert "event=mta_sts_cache_loaded policies=5" in a.logs()
+        fetched = len(policy.fetches)
+        msg = b"From: alice@a.test\r\nTo: carol@enforce.test\r\nSubject: again\r\n\r\nhi\r\n"
+        submit(a, "alice@a.test", PW, ["carol@enforce.test"], msg)
+        wait_for(lambda: len(by_dom["enforce.test"].messages) == 2, timeout=20,
+                 what="second enforce delivery")
+        assert by_dom["enforce.test"].messages[1][0] is True, "delivered over TLS"
+        assert len(policy.fetches) == fetched, policy.fetches
     except Exception:
         if a:
             print("---- A (relay lines) ----\n" + "\n".join(
