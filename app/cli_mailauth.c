@@ -18,6 +18,37 @@
 #include "mailauth/spf.h"
 #include "net/dns.h"
 
+/* One check on a loop of its own, with a resolver asking servers (the
+ * system's when empty): start() begins it, and its callback sets *done.
+ * 0, or -1 said on stderr as "tern NAME: ...". */
+static int run_check(const char *name, const char *servers, long timeout_s,
+                     void (*start)(const struct spf_resolver *res, void *arg), void *arg,
+                     const bool *done)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct dns_resolver *dns = NULL;
+	char err[300];
+	if (dns_resolver_new(&dns, &loop, servers, (unsigned)timeout_s * 1000, err, sizeof err) <
+	    0) {
+		fprintf(stderr, "tern %s: %s\n", name, err);
+		uv_loop_close(&loop);
+		return -1;
+	}
+	struct spf_resolver res = spf_resolver_dns(dns);
+	start(&res, arg);
+	while (!*done && uv_run(&loop, UV_RUN_ONCE))
+		;
+	dns_resolver_free(&dns);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	if (!*done) {
+		fprintf(stderr, "tern %s: the evaluation did not finish\n", name);
+		return -1;
+	}
+	return 0;
+}
+
 static const char usage_spf[] =
     "usage: tern spf check IP MAIL_FROM HELO [--dns-servers IP:PORT,...] [--timeout S]\n\n"
     "Evaluates SPF (RFC 7208) for a client address, the MAIL FROM address\n"
@@ -39,6 +70,17 @@ static void on_spf_done(void *ud, const struct spf_outcome *o)
 	struct cli_spf_wait *w = ud;
 	w->done = true;
 	w->o = *o;
+}
+
+struct spf_start_arg {
+	const struct spf_request *req;
+	struct cli_spf_wait *w;
+};
+
+static void start_spf(const struct spf_resolver *res, void *arg)
+{
+	struct spf_start_arg *a = arg;
+	spf_check_start(res, a->req, on_spf_done, a->w);
 }
 
 int cli_spf(const struct config *cfg, int argc, char **argv)
@@ -71,28 +113,10 @@ int cli_spf(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "tern spf: '%s' is not an IPv4 or IPv6 address\n", pos[0]);
 		return 2;
 	}
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	struct dns_resolver *dns = NULL;
-	char err[300];
-	if (dns_resolver_new(&dns, &loop, servers, (unsigned)timeout_s * 1000, err, sizeof err) <
-	    0) {
-		fprintf(stderr, "tern spf: %s\n", err);
-		uv_loop_close(&loop);
-		return 1;
-	}
-	struct spf_resolver res = spf_resolver_dns(dns);
 	struct cli_spf_wait w = {0};
-	spf_check_start(&res, &req, on_spf_done, &w);
-	while (!w.done && uv_run(&loop, UV_RUN_ONCE))
-		;
-	dns_resolver_free(&dns);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
-	if (!w.done) {
-		fprintf(stderr, "tern spf: the evaluation did not finish\n");
+	struct spf_start_arg a = {&req, &w};
+	if (run_check("spf", servers, timeout_s, start_spf, &a, &w.done) < 0)
 		return 1;
-	}
 	printf("spf=%s identity=%s domain=%s sender=%s", spf_result_name(w.o.result),
 	       pos[1][0] ? "mailfrom" : "helo", w.o.domain, w.o.sender);
 	if (w.o.explanation[0])
@@ -131,6 +155,17 @@ static void on_dmarc_done(void *ud, const struct dmarc_outcome *o)
 	struct cli_dmarc_wait *w = ud;
 	w->done = true;
 	w->o = *o;
+}
+
+struct dmarc_start_arg {
+	const struct dmarc_input *in;
+	struct cli_dmarc_wait *w;
+};
+
+static void start_dmarc(const struct spf_resolver *res, void *arg)
+{
+	struct dmarc_start_arg *a = arg;
+	dmarc_check_start(res, a->in, on_dmarc_done, a->w);
 }
 
 /* "RESULT:DOMAIN": the result's index among names (via name_of), the
@@ -202,28 +237,10 @@ int cli_dmarc(const struct config *cfg, int argc, char **argv)
 		fputs(usage_dmarc, stderr);
 		return 2;
 	}
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	struct dns_resolver *dns = NULL;
-	char err[300];
-	if (dns_resolver_new(&dns, &loop, servers, (unsigned)timeout_s * 1000, err, sizeof err) <
-	    0) {
-		fprintf(stderr, "tern dmarc: %s\n", err);
-		uv_loop_close(&loop);
-		return 1;
-	}
-	struct spf_resolver res = spf_resolver_dns(dns);
 	struct cli_dmarc_wait w = {0};
-	dmarc_check_start(&res, &in, on_dmarc_done, &w);
-	while (!w.done && uv_run(&loop, UV_RUN_ONCE))
-		;
-	dns_resolver_free(&dns);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
-	if (!w.done) {
-		fprintf(stderr, "tern dmarc: the evaluation did not finish\n");
+	struct dmarc_start_arg a = {&in, &w};
+	if (run_check("dmarc", servers, timeout_s, start_dmarc, &a, &w.done) < 0)
 		return 1;
-	}
 	const struct dmarc_outcome *o = &w.o;
 	printf("dmarc=%s from=%s policy_domain=%s org_domain=%s policy=%s disposition=%s "
 	       "testing=%s spf_aligned=%s dkim_aligned=%s queries=%u",

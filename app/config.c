@@ -393,6 +393,20 @@ static int apply_key(struct load_ctx *lc, const struct config_key *k, const char
 	return -1;
 }
 
+/* One plain key of a section that also holds arrays of tables ([tls],
+ * [spam]): found in config_keys by section and name, then applied. */
+static int apply_section_key(struct load_ctx *lc, const char *section, const char *key,
+                             const struct toml_value *kv, struct config *cfg)
+{
+	char full[256];
+	snprintf(full, sizeof full, "%s.%s", section, key);
+	for (size_t n = 0; n < NKEYS(config_keys); n++)
+		if (strcmp(config_keys[n].section, section) == 0 &&
+		    strcmp(config_keys[n].name, key) == 0)
+			return apply_key(lc, &config_keys[n], full, kv, cfg);
+	return load_fail(lc, kv, "unknown key '%s'", full);
+}
+
 /* Apply every key of a TOML table using a key table for `section`. */
 static int apply_table(struct load_ctx *lc, const struct config_key *keys, size_t nkeys,
                        const char *section, const struct toml_value *table, void *base)
@@ -586,16 +600,7 @@ static int apply_root(struct load_ctx *lc, struct config *cfg, const struct toml
 						return -1;
 					continue;
 				}
-				char full[256];
-				snprintf(full, sizeof full, "spam.%s", key);
-				const struct config_key *k = NULL;
-				for (size_t n = 0; n < NKEYS(config_keys); n++)
-					if (strcmp(config_keys[n].section, "spam") == 0 &&
-					    strcmp(config_keys[n].name, key) == 0)
-						k = &config_keys[n];
-				if (!k)
-					return load_fail(lc, kv, "unknown key '%s'", full);
-				if (apply_key(lc, k, full, kv, cfg) < 0)
+				if (apply_section_key(lc, "spam", key, kv, cfg) < 0)
 					return -1;
 			}
 			continue;
@@ -616,16 +621,7 @@ static int apply_root(struct load_ctx *lc, struct config *cfg, const struct toml
 				if (strcmp(key, "cert") == 0 || strcmp(key, "acme") == 0)
 					continue;
 				const struct toml_value *kv = toml_table_value(v, j);
-				char full[256];
-				snprintf(full, sizeof full, "tls.%s", key);
-				const struct config_key *k = NULL;
-				for (size_t n = 0; n < NKEYS(config_keys); n++)
-					if (strcmp(config_keys[n].section, "tls") == 0 &&
-					    strcmp(config_keys[n].name, key) == 0)
-						k = &config_keys[n];
-				if (!k)
-					return load_fail(lc, kv, "unknown key '%s'", full);
-				if (apply_key(lc, k, full, kv, cfg) < 0)
+				if (apply_section_key(lc, "tls", key, kv, cfg) < 0)
 					return -1;
 			}
 			continue;

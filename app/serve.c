@@ -64,7 +64,7 @@ struct server {
 	struct store *store;
 	struct auth_pool *auth;
 	struct tls_server *tls;
-	struct proto_env env;     /* what every protocol gets; env.stopping is the shutdown flag */
+	struct proto_env env; /* what every protocol gets; env.stopping is the shutdown flag */
 };
 
 static struct server the_server;

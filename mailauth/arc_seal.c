@@ -83,14 +83,9 @@ struct arc_sealer *arc_sealer_new(struct dkim_signing_key *key, const char *doma
 
 void arc_sealer_feed(struct arc_sealer *s, const void *data, size_t len)
 {
-	if (!s->msg.done) {
-		size_t used = dkim_msg_feed(&s->msg, data, len);
-		if (!s->msg.done)
-			return;
-		data = (const char *)data + used;
-		len -= used;
-	}
-	dkim_body_feed(&s->body, data, len);
+	dkim_msg_take(&s->msg, &data, &len);
+	if (len)
+		dkim_body_feed(&s->body, data, len);
 }
 
 void arc_sealer_free(struct arc_sealer **sp)

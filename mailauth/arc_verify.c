@@ -21,14 +21,6 @@
 #define ARC_BODIES 8 /* distinct AMS body canonicalizations hashed */
 #define ARC_QUERIES (2 * ARC_MAX_INSTANCE)
 
-struct answer {
-	bool given;
-	enum dkim_dns status;
-	size_t n;
-	char *txt[DKIM_KEY_TXT_MAX];
-	size_t txt_len[DKIM_KEY_TXT_MAX];
-};
-
 /* One signature to check: an AMS or an AS. */
 struct check {
 	bool ready;  /* parsed, hashed, waiting for its key */
@@ -55,7 +47,7 @@ struct arc_verify {
 	struct check ams_check[ARC_MAX_INSTANCE + 1], as_check[ARC_MAX_INSTANCE + 1];
 	size_t nquery;
 	char query[ARC_QUERIES][DKIM_NAME_MAX * 2 + 16];
-	struct answer answer[ARC_QUERIES];
+	struct dkim_key_answer answer[ARC_QUERIES];
 	size_t nbody;
 	struct dkim_body body[ARC_BODIES];
 	unsigned char body_hash[ARC_BODIES][32];
@@ -90,8 +82,7 @@ void arc_verify_free(struct arc_verify **vp)
 	if (!v)
 		return;
 	for (size_t q = 0; q < v->nquery; q++)
-		for (size_t k = 0; k < v->answer[q].n; k++)
-			free(v->answer[q].txt[k]);
+		dkim_key_answer_free(&v->answer[q]);
 	free(v->ams);
 	free(v->seal);
 	dkim_msg_free(&v->msg);
@@ -268,14 +259,10 @@ void arc_verify_feed(struct arc_verify *v, const void *data, size_t len)
 {
 	if (v->ended)
 		return;
-	if (!v->msg.done) {
-		size_t used = dkim_msg_feed(&v->msg, data, len);
-		if (!v->msg.done)
-			return;
+	if (dkim_msg_take(&v->msg, &data, &len))
 		headers_done(v);
-		data = (const char *)data + used;
-		len -= used;
-	}
+	if (!len)
+		return;
 	if (v->res.status != ARC_PENDING)
 		return;
 	for (size_t b = 0; b < v->nbody; b++)
@@ -301,7 +288,7 @@ static void check_one(struct arc_verify *v, struct check *c)
 {
 	if (!c->ready || c->outcome)
 		return;
-	const struct answer *a = &v->answer[c->query];
+	const struct dkim_key_answer *a = &v->answer[c->query];
 	c->outcome = -1;
 	if (a->status == DKIM_DNS_TEMPFAIL) {
 		c->why = "key unavailable (DNS temporary error)";
@@ -337,7 +324,7 @@ static void finish(struct arc_verify *v)
 	for (unsigned i = n; i >= 1 && v->ams_check[i].outcome == 1; i--)
 		oldest = i;
 	v->res.oldest_pass = oldest;
-	const struct answer *a;
+	const struct dkim_key_answer *a;
 	if (v->ams_check[n].outcome != 1) {
 		a = &v->answer[v->ams_check[n].query];
 		v->res.temporary = a->status == DKIM_DNS_TEMPFAIL;
@@ -357,21 +344,7 @@ void arc_verify_key(struct arc_verify *v, size_t k, enum dkim_dns status, const 
 {
 	if (!arc_verify_query(v, k) || v->answer[k].given)
 		return;
-	struct answer *a = &v->answer[k];
-	a->given = true;
-	a->status = status;
-	for (size_t i = 0; status == DKIM_DNS_OK && i < n && a->n < DKIM_KEY_TXT_MAX; i++) {
-		size_t len = txt_len[i] < DKIM_KEY_RECORD_MAX ? txt_len[i] : DKIM_KEY_RECORD_MAX;
-		char *copy = malloc(len + 1);
-		if (!copy)
-			break;
-		memcpy(copy, txt[i], len);
-		copy[len] = '\0';
-		a->txt[a->n] = copy;
-		a->txt_len[a->n++] = txt_len[i]; /* too long a record fails to parse */
-	}
-	if (status == DKIM_DNS_OK && n > 0 && a->n == 0)
-		a->status = DKIM_DNS_TEMPFAIL;
+	dkim_key_answer_set(&v->answer[k], status, txt, txt_len, n);
 	if (v->ended)
 		finish(v);
 }

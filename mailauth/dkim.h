@@ -52,6 +52,22 @@ enum dkim_dns {
 	DKIM_DNS_PERMFAIL, /* any other error */
 };
 
+/* One key name's TXT answer, kept until the body has ended (DKIM's
+ * signatures and ARC's AMS/AS share it). */
+struct dkim_key_answer {
+	bool given;
+	enum dkim_dns status;
+	size_t n;
+	char *txt[DKIM_KEY_TXT_MAX];
+	size_t txt_len[DKIM_KEY_TXT_MAX];
+};
+/* Keep a copy of the answer (each record cut at DKIM_KEY_RECORD_MAX, so
+ * too long a one fails to parse later); a record that could not be kept
+ * makes it a temporary failure. */
+void dkim_key_answer_set(struct dkim_key_answer *a, enum dkim_dns status, const char *const *txt,
+                         const size_t *txt_len, size_t n);
+void dkim_key_answer_free(struct dkim_key_answer *a);
+
 struct dkim_sig_result {
 	enum dkim_result result;
 	const char *reason; /* "" for pass; static text */

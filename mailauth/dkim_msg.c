@@ -97,6 +97,20 @@ size_t dkim_msg_feed(struct dkim_msg *m, const void *data, size_t len)
 	return i;
 }
 
+int dkim_msg_take(struct dkim_msg *m, const void **data, size_t *len)
+{
+	if (m->done)
+		return 0;
+	size_t used = dkim_msg_feed(m, *data, *len);
+	if (!m->done) {
+		*len = 0;
+		return 0;
+	}
+	*data = (const char *)*data + used;
+	*len -= used;
+	return 1;
+}
+
 void dkim_msg_end_headers(struct dkim_msg *m)
 {
 	if (m->done)

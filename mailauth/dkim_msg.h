@@ -38,6 +38,10 @@ struct dkim_msg {
  * section (with the empty line that ends it): once m->done, the rest of
  * data, and everything fed later, is body. */
 size_t dkim_msg_feed(struct dkim_msg *m, const void *data, size_t len);
+/* dkim_msg_feed for a streaming reader: the header bytes of this piece go
+ * to m, and data and len are left on its body bytes (none while the header
+ * section goes on). 1 when this piece ended the header section, else 0. */
+int dkim_msg_take(struct dkim_msg *m, const void **data, size_t *len);
 /* The message has ended (a message without a body). Splits the fields. */
 void dkim_msg_end_headers(struct dkim_msg *m);
 void dkim_msg_free(struct dkim_msg *m);

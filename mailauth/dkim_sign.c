@@ -69,14 +69,9 @@ struct dkim_signer *dkim_signer_new(struct dkim_signing_key *key, const char *do
 
 void dkim_signer_feed(struct dkim_signer *s, const void *data, size_t len)
 {
-	if (!s->msg.done) {
-		size_t used = dkim_msg_feed(&s->msg, data, len);
-		if (!s->msg.done)
-			return;
-		data = (const char *)data + used;
-		len -= used;
-	}
-	dkim_body_feed(&s->body, data, len);
+	dkim_msg_take(&s->msg, &data, &len);
+	if (len)
+		dkim_body_feed(&s->body, data, len);
 }
 
 /* Folding writer: appends text, breaking to "\r\n\t" before a piece that

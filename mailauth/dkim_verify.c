@@ -22,21 +22,13 @@
 #include "mailauth/dkim_msg.h"
 #include "mailauth/dkim_sig.h"
 
-struct key_answer {
-	bool given;
-	enum dkim_dns status;
-	size_t n;
-	char *txt[DKIM_KEY_TXT_MAX];
-	size_t txt_len[DKIM_KEY_TXT_MAX];
-};
-
 struct sig_state {
 	struct dkim_sig sig;
 	bool parsed;
 	char query[DKIM_NAME_MAX * 2 + 16];
 	unsigned char header_hash[32];
 	int body; /* index into bodies */
-	struct key_answer key;
+	struct dkim_key_answer key;
 	struct dkim_sig_result res;
 };
 
@@ -80,11 +72,30 @@ struct dkim_verify *dkim_verify_new(int64_t now, size_t max_sigs)
 	return v;
 }
 
-static void answer_free(struct key_answer *a)
+void dkim_key_answer_free(struct dkim_key_answer *a)
 {
 	for (size_t i = 0; i < a->n; i++)
 		free(a->txt[i]);
 	memset(a, 0, sizeof *a);
+}
+
+void dkim_key_answer_set(struct dkim_key_answer *a, enum dkim_dns status, const char *const *txt,
+                         const size_t *txt_len, size_t n)
+{
+	a->given = true;
+	a->status = status;
+	for (size_t k = 0; status == DKIM_DNS_OK && k < n && a->n < DKIM_KEY_TXT_MAX; k++) {
+		size_t len = txt_len[k] < DKIM_KEY_RECORD_MAX ? txt_len[k] : DKIM_KEY_RECORD_MAX;
+		char *copy = malloc(len + 1);
+		if (!copy)
+			break;
+		memcpy(copy, txt[k], len);
+		copy[len] = '\0';
+		a->txt[a->n] = copy;
+		a->txt_len[a->n++] = txt_len[k]; /* too long a record fails to parse */
+	}
+	if (status == DKIM_DNS_OK && n > 0 && a->n == 0)
+		a->status = DKIM_DNS_TEMPFAIL; /* could not keep it */
 }
 
 void dkim_verify_free(struct dkim_verify **vp)
@@ -93,7 +104,7 @@ void dkim_verify_free(struct dkim_verify **vp)
 	if (!v)
 		return;
 	for (size_t i = 0; i < v->nsig; i++)
-		answer_free(&v->sig[i].key);
+		dkim_key_answer_free(&v->sig[i].key);
 	free(v->sig);
 	dkim_msg_free(&v->msg);
 	free(v);
@@ -182,14 +193,10 @@ void dkim_verify_feed(struct dkim_verify *v, const void *data, size_t len)
 {
 	if (v->ended)
 		return;
-	if (!v->msg.done) {
-		size_t used = dkim_msg_feed(&v->msg, data, len);
-		if (!v->msg.done)
-			return;
+	if (dkim_msg_take(&v->msg, &data, &len))
 		headers_done(v);
-		data = (const char *)data + used;
-		len -= used;
-	}
+	if (!len)
+		return;
 	for (size_t b = 0; b < v->nbody; b++)
 		dkim_body_feed(&v->body[b], data, len);
 }
@@ -226,7 +233,7 @@ static bool auid_is_domain(const struct dkim_sig *g)
 /* Both the key and the body are there: decide signature s. */
 static void finish(struct dkim_verify *v, struct sig_state *s)
 {
-	struct key_answer *a = &s->key;
+	struct dkim_key_answer *a = &s->key;
 	const struct dkim_sig *g = &s->sig;
 	if (a->status == DKIM_DNS_TEMPFAIL)
 		return decide(s, DKIM_TEMPERROR, "key unavailable (DNS temporary error)");
@@ -287,21 +294,7 @@ void dkim_verify_key(struct dkim_verify *v, size_t i, enum dkim_dns status, cons
 {
 	if (!dkim_verify_query(v, i) || v->sig[i].key.given)
 		return;
-	struct key_answer *a = &v->sig[i].key;
-	a->given = true;
-	a->status = status;
-	for (size_t k = 0; status == DKIM_DNS_OK && k < n && a->n < DKIM_KEY_TXT_MAX; k++) {
-		size_t len = txt_len[k] < DKIM_KEY_RECORD_MAX ? txt_len[k] : DKIM_KEY_RECORD_MAX;
-		char *copy = malloc(len + 1);
-		if (!copy)
-			break;
-		memcpy(copy, txt[k], len);
-		copy[len] = '\0';
-		a->txt[a->n] = copy;
-		a->txt_len[a->n++] = txt_len[k]; /* too long a record fails to parse */
-	}
-	if (status == DKIM_DNS_OK && n > 0 && a->n == 0)
-		a->status = DKIM_DNS_TEMPFAIL; /* could not keep it */
+	dkim_key_answer_set(&v->sig[i].key, status, txt, txt_len, n);
 	if (v->ended)
 		finish(v, &v->sig[i]);
 }

@@ -109,9 +109,8 @@ static bool parse_ip(struct mx_reputation *r, const char *ip)
 }
 
 bool mx_reputation_start(struct mx_reputation *r, struct dns_resolver *dns,
-                         const struct smtp_spam_settings *cfg,
-                         const struct netlist *trusted, const char *ip,
-                         mx_reputation_done_fn done, void *ud)
+                         const struct smtp_spam_settings *cfg, const struct netlist *trusted,
+                         const char *ip, mx_reputation_done_fn done, void *ud)
 {
 	memset(r, 0, sizeof *r);
 	r->cfg = cfg;

@@ -76,9 +76,8 @@ struct mx_reputation {
  * zones and no FCrDNS, no resolver, a trusted network, an address that
  * does not parse); the verdict is then clean. */
 bool mx_reputation_start(struct mx_reputation *r, struct dns_resolver *dns,
-                         const struct smtp_spam_settings *cfg,
-                         const struct netlist *trusted, const char *ip,
-                         mx_reputation_done_fn done, void *ud);
+                         const struct smtp_spam_settings *cfg, const struct netlist *trusted,
+                         const char *ip, mx_reputation_done_fn done, void *ud);
 /* Cancel what is still in flight: done will not run. Idempotent. */
 void mx_reputation_cancel(struct mx_reputation *r);
 /* The session is authenticated: nothing counts against it any more. */

@@ -67,7 +67,7 @@ struct smtp_txn {
 	bool msg_started;
 	bool spam_flag;    /* rspamd said "add header"/"rewrite subject": X-Spam, Junk */
 	double spam_score; /* rspamd's score, for X-Spam-Score */
-	char id[40]; /* "<sid>.<n>", in Received: and the 250 */
+	char id[40];       /* "<sid>.<n>", in Received: and the 250 */
 	/* the judge's verdict for deliver.c (mx) */
 	const struct buf *auth_fields; /* Authentication-Results to prepend, or NULL */
 	bool junk;                     /* DMARC quarantine: into the Junk mailboxes */

@@ -49,11 +49,11 @@ struct smtp_settings {
 struct smtp_spam_settings {
 	struct dnsbl_zone dnsbl[DNSBL_MAX_ZONES]; /* [[spam.dnsbl]] */
 	size_t ndnsbl;
-	int64_t junk_score;          /* a DNSBL score at least this: the mail goes to Junk */
-	int64_t check_timeout_ms;    /* how long the greeting waits for DNSBL/FCrDNS answers */
-	bool fcrdns;                 /* look up the client's name for Received: */
-	char rspamd_url[512];        /* "http://127.0.0.1:11333": each mx message to /checkv2 */
-	int64_t rspamd_timeout_ms;   /* then delivered unchecked (fail open) */
+	int64_t junk_score;        /* a DNSBL score at least this: the mail goes to Junk */
+	int64_t check_timeout_ms;  /* how long the greeting waits for DNSBL/FCrDNS answers */
+	bool fcrdns;               /* look up the client's name for Received: */
+	char rspamd_url[512];      /* "http://127.0.0.1:11333": each mx message to /checkv2 */
+	int64_t rspamd_timeout_ms; /* then delivered unchecked (fail open) */
 };
 struct dns_resolver;
 struct netlist;

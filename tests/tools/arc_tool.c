@@ -27,25 +27,6 @@ static int usage(void)
 	return 2;
 }
 
-static char *read_stdin(size_t *len)
-{
-	size_t cap = 1 << 16, n = 0, k;
-	char *s = malloc(cap);
-	while (s && (k = fread(s + n, 1, cap - n, stdin)) > 0) {
-		n += k;
-		if (n == cap) {
-			char *t = realloc(s, cap *= 2);
-			if (!t) {
-				free(s);
-				return NULL;
-			}
-			s = t;
-		}
-	}
-	*len = n;
-	return s;
-}
-
 static struct arc_verify *verify(const char *msg, size_t len, const struct dnsfile *d, int64_t now)
 {
 	struct arc_verify *v = arc_verify_new(now);
@@ -94,7 +75,7 @@ int main(int argc, char **argv)
 	if (dns && dnsfile_load(&d, dns) < 0)
 		return usage();
 	size_t len;
-	char *msg = read_stdin(&len);
+	char *msg = dnsfile_read_all(stdin, &len);
 	if (!msg)
 		return 1;
 	int rc = 1;

@@ -22,11 +22,10 @@ struct dnsfile {
 	char *value[DNSFILE_MAX];
 };
 
-static inline char *dnsfile_slurp(const char *path, size_t *len)
+/* All of f, NUL-terminated (len: its size without the NUL); NULL when out
+ * of memory. */
+static inline char *dnsfile_read_all(FILE *f, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
 	size_t cap = 1 << 16, n = 0;
 	char *s = malloc(cap + 1);
 	size_t k;
@@ -43,11 +42,20 @@ static inline char *dnsfile_slurp(const char *path, size_t *len)
 			cap *= 2;
 		}
 	}
-	fclose(f);
 	if (s)
 		s[n] = '\0';
 	if (len)
 		*len = n;
+	return s;
+}
+
+static inline char *dnsfile_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *s = dnsfile_read_all(f, len);
+	fclose(f);
 	return s;
 }
 

@@ -26,25 +26,6 @@ static int usage(void)
 	return 2;
 }
 
-static char *read_stdin(size_t *len)
-{
-	size_t cap = 1 << 16, n = 0, k;
-	char *s = malloc(cap);
-	while (s && (k = fread(s + n, 1, cap - n, stdin)) > 0) {
-		n += k;
-		if (n == cap) {
-			char *t = realloc(s, cap *= 2);
-			if (!t) {
-				free(s);
-				return NULL;
-			}
-			s = t;
-		}
-	}
-	*len = n;
-	return s;
-}
-
 static struct dkim_signing_key *load_key(const char *path, const char *alg)
 {
 	char *text = dnsfile_slurp(path, NULL), err[200];
@@ -112,7 +93,7 @@ int main(int argc, char **argv)
 		if (!dns || dnsfile_load(&d, dns) < 0)
 			return usage();
 		size_t len;
-		char *msg = read_stdin(&len);
+		char *msg = dnsfile_read_all(stdin, &len);
 		struct dkim_verify *v = dkim_verify_new(now, DKIM_VERIFY_MAX_SIGS);
 		if (!msg || !v)
 			return 1;
@@ -146,7 +127,7 @@ int main(int argc, char **argv)
 	int rc = 0;
 	if (strcmp(mode, "sign") == 0) {
 		size_t len;
-		char *msg = read_stdin(&len);
+		char *msg = dnsfile_read_all(stdin, &len);
 		struct buf out = {0};
 		for (int i = 0; msg && i < nkeys && rc == 0; i++)
 			rc = dkim_sign(key[i], domain, selector, now, &opts, msg, len, &out, err,
