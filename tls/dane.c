@@ -57,8 +57,8 @@ static bool cert_matches(const struct dane_tlsa *t, const mbedtls_x509_crt *crt)
 		der = crt->raw.p;
 		len = crt->raw.len;
 	} else {
-		der = TC_FIELD(crt, pk_raw).p;
-		len = TC_FIELD(crt, pk_raw).len;
+		der = crt->pk_raw.p;
+		len = crt->pk_raw.len;
 	}
 	if (!der || len == 0)
 		return false;
