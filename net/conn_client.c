@@ -19,6 +19,7 @@
  * close goes through uv_shutdown, which libuv runs after pending writes.
  */
 #include "net/conn_client.h"
+#include "tls/dane.h"
 #include "lib/log.h"
 #include "tls/tls_client.h"
 
@@ -363,6 +364,16 @@ const char *conn_client_tls_verify_problem(const struct conn_client *cc)
 {
 	return conn_client_is_tls(cc) ? tls_session_verify_problem(cc->tls)
 	                              : "starttls-not-supported";
+}
+
+int conn_client_dane_check(const struct conn_client *cc, const struct dane_tlsa *recs, size_t n,
+                           const char *host, const char **why)
+{
+	if (!conn_client_is_tls(cc)) {
+		*why = "no TLS";
+		return DANE_NO_CERT;
+	}
+	return tls_session_dane_check(cc->tls, recs, n, host, why);
 }
 
 static void on_connect(uv_connect_t *req, int status)

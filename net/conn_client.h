@@ -53,6 +53,10 @@ bool conn_client_tls_verified(const struct conn_client *cc);
 /* tls_session_verify_problem() of the session; "starttls-not-supported"
  * without TLS. */
 const char *conn_client_tls_verify_problem(const struct conn_client *cc);
+/* tls_session_dane_check() of the session (DANE_NO_CERT without TLS). */
+struct dane_tlsa;
+int conn_client_dane_check(const struct conn_client *cc, const struct dane_tlsa *recs, size_t n,
+                           const char *host, const char **why);
 /* (Re)arm the timer: `timeout` fires after ms of waiting (0 = disarm). */
 void conn_client_set_timeout(struct conn_client *cc, uint64_t ms);
 /* Graceful: queued output is written, TLS close_notify, FIN, close. */

@@ -6,6 +6,8 @@
  * authentication asks many small questions and needs the raw outcome. The
  * channel, its sockets and its timer are shared (dns_internal.h).
  *
+ * TLSA goes out with ares_send() instead (dns_raw.c says why).
+ *
  * ares_query() (no search list) already maps the rcode: NXDOMAIN ->
  * ARES_ENOTFOUND, NOERROR without answers -> ARES_ENODATA. The c-ares
  * parsers then turn the answer into records; an answer with records of
@@ -26,6 +28,8 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
+#define DNS_QBUF 300 /* header, a name of at most 255 bytes, type and class */
+
 struct dns_query {
 	struct dns_resolver *r;
 	enum dns_qtype type;
@@ -35,44 +39,6 @@ struct dns_query {
 	bool starting; /* inside ares_query(): an immediate answer is not passed on */
 	bool failed_at_start;
 };
-
-void dns_answer_init(struct dns_answer *a, enum dns_qstatus st)
-{
-	a->status = st;
-	a->truncated = false;
-	a->nrrs = 0;
-	a->pool_used = 0;
-}
-
-struct dns_rr *dns_answer_add_text(struct dns_answer *a, const char *text, size_t len)
-{
-	if (a->nrrs >= DNS_Q_MAX_RRS || len + 1 > DNS_Q_POOL - a->pool_used) {
-		a->truncated = true;
-		return NULL;
-	}
-	struct dns_rr *rr = &a->rrs[a->nrrs++];
-	memset(rr, 0, sizeof *rr);
-	char *p = a->pool + a->pool_used;
-	memcpy(p, text, len);
-	p[len] = '\0';
-	a->pool_used += len + 1;
-	rr->text = p;
-	rr->len = len;
-	return rr;
-}
-
-struct dns_rr *dns_answer_add_addr(struct dns_answer *a, int family, const void *addr)
-{
-	if (a->nrrs >= DNS_Q_MAX_RRS) {
-		a->truncated = true;
-		return NULL;
-	}
-	struct dns_rr *rr = &a->rrs[a->nrrs++];
-	memset(rr, 0, sizeof *rr);
-	rr->family = family;
-	memcpy(rr->addr, addr, family == AF_INET ? 4 : 16);
-	return rr;
-}
 
 const char *dns_qstatus_name(enum dns_qstatus st)
 {
@@ -188,6 +154,17 @@ static int parse_answer(enum dns_qtype type, const unsigned char *abuf, int alen
 		ares_free_data(mx);
 		return ARES_SUCCESS;
 	}
+	case DNS_Q_TLSA: /* sent with ares_send: the raw answer, header included */
+		switch (dns_parse_tlsa_answer(abuf, (size_t)alen, a)) {
+		case DNS_Q_DATA:
+			return ARES_SUCCESS;
+		case DNS_Q_NODATA:
+			return ARES_ENODATA;
+		case DNS_Q_NXDOMAIN:
+			return ARES_ENOTFOUND;
+		default:
+			return ARES_EBADRESP;
+		}
 	case DNS_Q_PTR: {
 		struct hostent *h = NULL;
 		/* The address is only copied into the hostent; any will do. */
@@ -224,13 +201,20 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 		return;
 	}
 	dns_answer_init(a, DNS_Q_DATA);
-	if (status == ARES_SUCCESS) {
+	/* ares_send (TLSA) may hand over an NXDOMAIN or empty answer with its
+	 * status mapped (c-ares 1.34) or not (1.18): the raw answer decides. */
+	bool raw = q->type == DNS_Q_TLSA && abuf && alen > 0 &&
+	           (status == ARES_SUCCESS || status == ARES_ENOTFOUND || status == ARES_ENODATA);
+	if (status == ARES_SUCCESS || raw) {
 		status = parse_answer(q->type, abuf, alen, a);
-		if (status != ARES_SUCCESS && status != ARES_ENODATA)
+		if (status != ARES_SUCCESS && status != ARES_ENODATA && status != ARES_ENOTFOUND)
 			status = ARES_EBADRESP;
 	}
-	if (status != ARES_SUCCESS)
+	if (status != ARES_SUCCESS) {
+		bool ad = a->authenticated; /* an authenticated denial stays so */
 		dns_answer_init(a, status_of(status));
+		a->authenticated = ad && status != ARES_EBADRESP;
+	}
 	q->cb(q->ud, a);
 	free(a);
 	free(q);
@@ -239,13 +223,15 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 struct dns_query *dns_query(struct dns_resolver *r, const char *name, enum dns_qtype type,
                             dns_query_cb cb, void *ud)
 {
-	static const int types[] = {[DNS_Q_TXT] = ns_t_txt,
-	                            [DNS_Q_A] = ns_t_a,
-	                            [DNS_Q_AAAA] = ns_t_aaaa,
-	                            [DNS_Q_MX] = ns_t_mx,
-	                            [DNS_Q_PTR] = ns_t_ptr};
+	static const int types[] = {
+	    [DNS_Q_TXT] = ns_t_txt, [DNS_Q_A] = ns_t_a,     [DNS_Q_AAAA] = ns_t_aaaa,
+	    [DNS_Q_MX] = ns_t_mx,   [DNS_Q_PTR] = ns_t_ptr, [DNS_Q_TLSA] = 52};
 	if (!r || dns_resolver_closing(r) || !name || !*name || strlen(name) > 253 ||
-	    (unsigned)type > DNS_Q_PTR)
+	    (unsigned)type > DNS_Q_TLSA)
+		return NULL;
+	uint8_t qbuf[DNS_QBUF];
+	size_t qlen = 0;
+	if (type == DNS_Q_TLSA && (qlen = dns_build_query(name, 52, qbuf, sizeof qbuf)) == 0)
 		return NULL;
 	struct dns_query *q = calloc(1, sizeof *q);
 	if (!q)
@@ -256,7 +242,10 @@ struct dns_query *dns_query(struct dns_resolver *r, const char *name, enum dns_q
 	q->ud = ud;
 	metric_add(MET_DNS_LOOKUPS, 1);
 	q->starting = true;
-	ares_query(dns_resolver_channel(r), name, ns_c_in, types[type], on_answer, q);
+	if (type == DNS_Q_TLSA) /* the AD bit set in the query, the raw answer back */
+		ares_send(dns_resolver_channel(r), qbuf, (int)qlen, on_answer, q);
+	else
+		ares_query(dns_resolver_channel(r), name, ns_c_in, types[type], on_answer, q);
 	q->starting = false;
 	if (q->failed_at_start) {
 		free(q);

@@ -1,5 +1,5 @@
-/* dns_query: single DNS queries (TXT, A, AAAA, MX, PTR) on the resolver of
- * net/dns.h, for mail authentication (SPF now, DKIM keys and DMARC later).
+/* dns_query: single DNS queries (TXT, A, AAAA, MX, PTR, TLSA) on the
+ * resolver of net/dns.h, for mail authentication and DANE.
  *
  * Unlike dns_resolve_mx(), which hides how an answer went, these tell the
  * four outcomes apart, because SPF's void-lookup limit and its temperror
@@ -12,6 +12,13 @@
  * TXT: each RR is one record, its character-strings concatenated without
  * anything between them (RFC 7208 3.3); several RRs stay apart. MX: the
  * exchange names with preferences. PTR: the names. A/AAAA: addresses.
+ * TLSA (for DANE, RFC 7672): each RR's RDATA as it came (binary, in
+ * `text`/`len`), and `authenticated`: the AD bit of the answer's header.
+ * The query goes out with AD set (RFC 6840 5.7) so a validating resolver
+ * reports it; AD only means something from a validating resolver on a
+ * trusted path (a local unbound in `[queue] dns_servers`). c-ares 1.18
+ * hides the header in its parsed results, so TLSA is sent with ares_send()
+ * and the raw answer parsed here (dns_parse_tlsa_answer, bounded).
  * Answers are bounded (DNS_Q_MAX_RRS records, DNS_Q_POOL bytes of text);
  * what does not fit is dropped and `truncated` set.
  *
@@ -29,7 +36,7 @@
 #define DNS_Q_MAX_RRS 32
 #define DNS_Q_POOL 8192
 
-enum dns_qtype { DNS_Q_TXT, DNS_Q_A, DNS_Q_AAAA, DNS_Q_MX, DNS_Q_PTR };
+enum dns_qtype { DNS_Q_TXT, DNS_Q_A, DNS_Q_AAAA, DNS_Q_MX, DNS_Q_PTR, DNS_Q_TLSA };
 enum dns_qstatus { DNS_Q_DATA = 0, DNS_Q_NODATA, DNS_Q_NXDOMAIN, DNS_Q_TEMP };
 
 struct dns_rr {
@@ -43,6 +50,7 @@ struct dns_rr {
 struct dns_answer {
 	enum dns_qstatus status;
 	bool truncated;
+	bool authenticated; /* TLSA only: the answer's AD bit */
 	size_t nrrs;
 	struct dns_rr rrs[DNS_Q_MAX_RRS];
 	size_t pool_used;
@@ -66,6 +74,13 @@ void dns_answer_init(struct dns_answer *a, enum dns_qstatus st);
 struct dns_rr *dns_answer_add_text(struct dns_answer *a, const char *text, size_t len);
 struct dns_rr *dns_answer_add_addr(struct dns_answer *a, int family, const void *addr);
 const char *dns_qstatus_name(enum dns_qstatus st);
+/* Parse a raw DNS answer (header and all) for TLSA: the rcode to a status,
+ * the AD bit, the TLSA RRs of the answer section (others, like a CNAME,
+ * skipped). A malformed message is DNS_Q_TEMP. Returns a->status. */
+enum dns_qstatus dns_parse_tlsa_answer(const uint8_t *msg, size_t len, struct dns_answer *a);
+/* Build the TLSA query for name with RD and AD set (RFC 6840 5.7). Returns
+ * its length, or 0 if name does not fit or is not a valid name. */
+size_t dns_build_query(const char *name, uint16_t qtype, uint8_t *out, size_t cap);
 /* The reverse-lookup name of an address (RFC 1035 3.5, RFC 3596 2.5). */
 void dns_reverse_name(int family, const uint8_t *addr, char *out, size_t outlen);
 

@@ -19,6 +19,13 @@
  *
  * One connection carries the job's messages one transaction after another;
  * the SMTP client reports `ready` between them.
+ *
+ * DANE (RFC 7672): before connecting to an MX host, its TLSA records
+ * (`_25._tcp.HOST`, net/dns_query). Only an authenticated answer (AD) with
+ * usable records counts (tls/dane.h); then STARTTLS is mandatory, the
+ * chain is checked against the records instead of the WebPKI (and instead
+ * of MTA-STS, RFC 8461 2), and a failure is a TLS failure (4xx, next
+ * host, no plaintext retry), counted for TLS-RPT as "tlsa-invalid".
  */
 #include "relay/scheduler_int.h"
 
@@ -36,12 +43,15 @@
 #include "relay/tlsrpt.h"
 #include "net/conn_client.h"
 #include "net/dns.h"
+#include "net/dns_query.h"
 #include "lib/log.h"
+#include "tls/dane.h"
 #include "tls/tls_client.h"
 
 #define MAX_TARGETS 10
 
 static void next_target(struct qjob *job);
+static bool dane_active(const struct qjob *job);
 
 static const struct relay_settings *cfg(const struct qjob *job)
 {
@@ -175,6 +185,7 @@ static void on_mx(void *ud, const struct dns_mx_result *res)
 		return;
 	}
 	bool sts_refused = false;
+	job->mx_delivery = true;
 	for (size_t h = 0; h < res->nhosts; h++) {
 		const struct dns_mx_host *mx = &res->hosts[h];
 		jlog(job, LOG_DEBUG, "event=mx host=%s pref=%u addrs=%zu%s", mx->name, mx->pref,
@@ -348,7 +359,9 @@ static int io_starttls(void *ud)
 	struct qjob *job = ud;
 	if (!job->rt->tls)
 		return -1;
-	return conn_client_starttls(job->cc, job->rt->tls, job->targets[job->cur].host);
+	struct tls_client_ctx *ctx =
+	    dane_active(job) && job->rt->tls_dane ? job->rt->tls_dane : job->rt->tls;
+	return conn_client_starttls(job->cc, ctx, job->targets[job->cur].host);
 }
 
 static void io_timeout(void *ud, uint64_t ms)
@@ -361,6 +374,13 @@ static void io_timeout(void *ud, uint64_t ms)
 static const char *cur_host(struct qjob *job)
 {
 	return job->cur < job->ntargets ? job->targets[job->cur].host : "-";
+}
+
+/* Does DANE apply to the session with the current target? */
+static bool dane_active(const struct qjob *job)
+{
+	return job->mx_delivery && job->ndane > 0 && job->cur < job->ntargets &&
+	       strcmp(job->dane_host, job->targets[job->cur].host) == 0;
 }
 
 /* Fill the next envelope that still has pending rows into a transaction. */
@@ -472,15 +492,16 @@ static void io_failed(void *ud, const struct smtp_reply *why)
 	char esc[700];
 	log_kv_escape(esc, sizeof esc, job->last_error, strlen(job->last_error));
 	jlog(job, LOG_INFO, "event=session_failed host=%s reply=%s", cur_host(job), esc);
-	if (job->sts_mode == MTA_STS_ENFORCE && strcmp(why->enhanced, "4.7.10") == 0 && job->cl &&
-	    !smtp_client_tls_active(job->cl))
+	if ((job->sts_mode == MTA_STS_ENFORCE || dane_active(job)) &&
+	    strcmp(why->enhanced, "4.7.10") == 0 && job->cl && !smtp_client_tls_active(job->cl))
 		tlsrpt_count(job->domain, "starttls-not-supported");
 	/* Opportunistic TLS: a failed handshake is retried once in plaintext
 	 * on the same host, unless TLS is required or certificates are verified
 	 * (RFC 3207 leaves the choice to the client; this is what MTAs without
 	 * a TLS policy do). */
-	if (strcmp(why->enhanced, "4.7.5") == 0 && !job->require_tls && !job->plaintext_retry &&
-	    !cfg(job)->verify_tls && !(cfg(job)->smarthost[0] && cfg(job)->smarthost_user[0])) {
+	if (strcmp(why->enhanced, "4.7.5") == 0 && !job->require_tls && !dane_active(job) &&
+	    !job->plaintext_retry && !cfg(job)->verify_tls &&
+	    !(cfg(job)->smarthost[0] && cfg(job)->smarthost_user[0])) {
 		job->retry_same = true;
 		jlog(job, LOG_INFO, "event=tls_fallback host=%s note=retrying_without_tls",
 		     cur_host(job));
@@ -528,7 +549,7 @@ static void cc_connected(struct conn_client *cc, int status)
 	    .helo = job->rt->svc.hostname,
 	    .peer_name = cur_host(job),
 	    .tls_available = job->rt->tls != NULL && !job->plaintext_retry,
-	    .require_tls = job->require_tls,
+	    .require_tls = job->require_tls || dane_active(job),
 	};
 	if (cfg(job)->smarthost[0] && cfg(job)->smarthost_user[0]) {
 		o.auth_user = cfg(job)->smarthost_user;
@@ -554,7 +575,20 @@ static void cc_tls_done(struct conn_client *cc, bool ok, const char *err)
 		jlog(job, LOG_DEBUG, "event=tls host=%s version=%s cipher=%s verified=%s",
 		     cur_host(job), conn_client_tls_version(cc), conn_client_tls_cipher(cc),
 		     conn_client_tls_verified(cc) ? "yes" : "no");
-	if (ok && job->sts_mode != MTA_STS_NONE) {
+	if (ok && dane_active(job)) {
+		/* RFC 7672 3: the TLSA records decide, not the WebPKI or MTA-STS. */
+		const char *why = NULL;
+		int r = conn_client_dane_check(cc, job->dane, job->ndane, cur_host(job), &why);
+		tlsrpt_count(job->domain, r == DANE_MATCH ? TLSRPT_SUCCESS : "tlsa-invalid");
+		jlog(job, r == DANE_MATCH ? LOG_DEBUG : LOG_INFO,
+		     "event=dane host=%s result=%s%s%s%s", cur_host(job),
+		     r == DANE_MATCH ? "match" : "fail", why ? " why=\"" : "", why ? why : "",
+		     why ? "\"" : "");
+		if (r != DANE_MATCH) {
+			ok = false;
+			err = "certificate does not match the MX host's TLSA records (DANE)";
+		}
+	} else if (ok && job->sts_mode != MTA_STS_NONE) {
 		/* RFC 8461 4.2: a certificate valid for the MX host name. */
 		const char *problem = conn_client_tls_verify_problem(cc);
 		tlsrpt_count(job->domain, problem ? problem : TLSRPT_SUCCESS);
@@ -629,11 +663,71 @@ static const struct conn_client_callbacks cc_cbs = {
     .closed = cc_closed,
 };
 
+/* The TLSA answer for the current target's host: keep the usable records
+ * of an authenticated answer, then connect. */
+static void on_tlsa(void *ud, const struct dns_answer *a)
+{
+	struct qjob *job = ud;
+	job->tlsa_q = NULL;
+	if (job->abandoned) {
+		job->done(job);
+		return;
+	}
+	const char *host = cur_host(job);
+	snprintf(job->dane_host, sizeof job->dane_host, "%s", host);
+	job->ndane = 0;
+	size_t malformed = 0;
+	if (a->status == DNS_Q_DATA && a->authenticated) {
+		for (size_t i = 0; i < a->nrrs && job->ndane < QJOB_DANE_MAX; i++) {
+			struct dane_tlsa *t = &job->dane[job->ndane];
+			if (dane_tlsa_parse((const uint8_t *)a->rrs[i].text, a->rrs[i].len, t,
+			                    NULL) != 0) {
+				malformed++;
+				continue;
+			}
+			if (dane_tlsa_usable(t))
+				job->ndane++;
+		}
+		jlog(job, LOG_INFO, "event=dane_tlsa host=%s records=%zu usable=%zu malformed=%zu",
+		     host, a->nrrs, job->ndane, malformed);
+	} else if (a->status == DNS_Q_DATA) {
+		jlog(job, LOG_DEBUG, "event=dane_tlsa host=%s note=not_authenticated_ignored",
+		     host);
+	} else if (a->status == DNS_Q_TEMP) {
+		/* Without the AD bit of the address lookup we cannot tell a
+		 * secure host (defer) from an insecure one (ignore): ignored. */
+		jlog(job, LOG_INFO, "event=dane_tlsa host=%s result=temporary_failure note=ignored",
+		     host);
+	}
+	next_target(job);
+}
+
+/* Start the TLSA lookup for the current target's host if it has not been
+ * looked up yet. true: started, on_tlsa continues. */
+static bool start_tlsa(struct qjob *job)
+{
+	const struct qtarget *t = &job->targets[job->cur];
+	if (!job->mx_delivery || !job->rt->dns || strcmp(job->dane_host, t->host) == 0)
+		return false;
+	if (!job->dane && !(job->dane = calloc(QJOB_DANE_MAX, sizeof *job->dane)))
+		return false;
+	char name[300];
+	snprintf(name, sizeof name, "_25._tcp.%s", t->host);
+	job->tlsa_q = dns_query(job->rt->dns, name, DNS_Q_TLSA, on_tlsa, job);
+	if (job->tlsa_q)
+		return true;
+	snprintf(job->dane_host, sizeof job->dane_host, "%s", t->host);
+	job->ndane = 0;
+	return false;
+}
+
 static void next_target(struct qjob *job)
 {
 	while (job->cur < job->ntargets) {
 		struct qtarget *t = &job->targets[job->cur];
 		queue_job_enter(job, QJ_CONNECT);
+		if (start_tlsa(job))
+			return;
 		job->cc =
 		    conn_client_connect(job->rt->svc.loop, (const struct sockaddr *)&t->addr,
 		                        (uint64_t)cfg(job)->connect_timeout * 1000, &cc_cbs, job);
@@ -669,6 +763,12 @@ void queue_job_abandon(struct qjob *job)
 		return;
 	case QJ_CONNECT:
 	case QJ_SESSION:
+		if (job->tlsa_q) {
+			dns_query_cancel(job->tlsa_q);
+			job->tlsa_q = NULL;
+			job->done(job);
+			return;
+		}
 		if (job->cc) {
 			conn_client_abort(job->cc); /* cc_closed hands the job back */
 			return;

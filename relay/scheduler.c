@@ -180,6 +180,7 @@ static void queue_job_free(struct qjob *job)
 	}
 	free(job->envs);
 	free(job->targets);
+	free(job->dane);
 	free(job);
 }
 
@@ -893,6 +894,11 @@ void queue_runner_start(const struct relay_settings *cfg, const struct relay_ser
 		log_error("queue event=dns_init_failed err=\"%s\" note=mx_delivery_disabled", err);
 	if (tls_client_ctx_new(&queue_rt.tls, cfg->verify_tls, cfg->ca_file, err, sizeof err) < 0)
 		log_error("queue event=tls_client_init_failed err=\"%s\" note=no_starttls", err);
+	/* DANE replaces the WebPKI check: with verify_tls on, the DANE
+	 * sessions need a context that lets the handshake finish. */
+	if (cfg->verify_tls &&
+	    tls_client_ctx_new(&queue_rt.tls_dane, false, cfg->ca_file, err, sizeof err) < 0)
+		log_error("queue event=tls_client_init_failed err=\"%s\" note=no_dane", err);
 	if (cfg->mta_sts &&
 	    tls_client_ctx_new(&queue_rt.tls_verify, true, cfg->ca_file, err, sizeof err) < 0)
 		log_error("queue event=tls_client_init_failed err=\"%s\" note=no_mta_sts", err);
@@ -936,6 +942,7 @@ void queue_runner_stop(void)
 	dns_resolver_free(&queue_rt.dns);
 	tls_client_ctx_free(&queue_rt.tls);
 	tls_client_ctx_free(&queue_rt.tls_verify);
+	tls_client_ctx_free(&queue_rt.tls_dane);
 	explicit_bzero(queue_rt.smarthost_password, sizeof queue_rt.smarthost_password);
 	log_info("queue event=runner_stopped attempts=%llu delivered=%llu deferred=%llu "
 	         "bounced=%llu dsn=%llu",

@@ -17,6 +17,9 @@
 #include "relay/scheduler.h"
 
 struct dns_req;
+struct dns_query;
+struct dane_tlsa;
+#define QJOB_DANE_MAX 8
 struct conn_client;
 struct smtp_client;
 struct queue_runner;
@@ -94,6 +97,14 @@ struct qjob {
 	enum mta_sts_mode sts_mode;
 	struct mta_sts_policy sts_policy;
 	bool sts_plain_counted; /* this session's "no STARTTLS" is counted */
+	/* DANE (RFC 7672): the TLSA lookup in flight for an MX host, then the
+	 * usable records of dane_host from an authenticated answer (ndane 0:
+	 * no DANE for it). Only for MX delivery (mx_delivery). */
+	bool mx_delivery;
+	struct dns_query *tlsa_q;
+	char dane_host[256];
+	struct dane_tlsa *dane; /* QJOB_DANE_MAX, allocated at the first lookup */
+	size_t ndane;
 	struct conn_client *cc;
 	struct smtp_client *cl;
 	size_t cur_env;
@@ -112,6 +123,7 @@ struct queue_runner {
 	struct dns_resolver *dns;
 	struct tls_client_ctx *tls;
 	struct tls_client_ctx *tls_verify; /* MTA-STS policy fetches: always verified */
+	struct tls_client_ctx *tls_dane;   /* verify_tls on: one that does not, for DANE */
 	struct queue_stats stats;
 	bool running;
 	char smarthost_password[512];

@@ -56,6 +56,7 @@
  *   them (library/ssl_misc.h), so there TLS 1.2 offers no binding.
  */
 #include "tls/tls.h"
+#include "tls/dane.h"
 #include "tls/suites.h"
 #include "tls/rng.h"
 #include "tls/selfsigned.h"
@@ -609,6 +610,12 @@ const char *tls_session_verify_problem(const struct tls_session *s)
 	if (f & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
 		return "certificate-not-trusted";
 	return "validation-failure";
+}
+
+int tls_session_dane_check(const struct tls_session *s, const struct dane_tlsa *recs, size_t n,
+                           const char *host, const char **why)
+{
+	return (int)dane_match_chain(recs, n, mbedtls_ssl_get_peer_cert(&s->ssl), host, why);
 }
 
 void tls_session_free(struct tls_session *s)

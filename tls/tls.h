@@ -86,6 +86,12 @@ bool tls_session_verified(const struct tls_session *s);
  * "certificate-expired", "certificate-host-mismatch",
  * "certificate-not-trusted" or "validation-failure"; NULL when verified. */
 const char *tls_session_verify_problem(const struct tls_session *s);
+/* DANE (tls/dane.h): the peer's chain, as presented, against TLSA records
+ * (an enum dane_result; DANE_NO_CERT before a handshake). host: the MX
+ * name for DANE-TA. */
+struct dane_tlsa;
+int tls_session_dane_check(const struct tls_session *s, const struct dane_tlsa *recs, size_t n,
+                           const char *host, const char **why);
 
 /* Ciphertext input: space to read into (after compaction; *len 0 means the
  * buffer is full and reading should stop), then commit what was read. */

@@ -1,7 +1,7 @@
 /* tls_compat: the few mbedTLS calls whose signatures differ between 2.28
  * and 3.x, behind one name each. Everything else in tls/ is written against
  * the API common to both. 3.x added an RNG argument to private-key parsing
- * and pair checking, renamed the SHA-256 one-shot, replaced the
+ * and pair checking, renamed the SHA-256/512 one-shots, replaced the
  * major/minor version setters and took an MPI-free serial setter; signing
  * got a buffer size and CSR extensions a criticality flag (acme/). */
 #ifndef TERN_TLS_COMPAT_H
@@ -11,6 +11,7 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
+#include <mbedtls/sha512.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 #include <mbedtls/x509_csr.h>
@@ -47,6 +48,10 @@ static inline int tc_pk_parse_key(mbedtls_pk_context *pk, const unsigned char *k
 static inline int tc_sha256(const unsigned char *in, size_t len, unsigned char out[32])
 {
 	return mbedtls_sha256(in, len, out, 0);
+}
+static inline int tc_sha512(const unsigned char *in, size_t len, unsigned char out[64])
+{
+	return mbedtls_sha512(in, len, out, 0);
 }
 static inline void tc_conf_min_tls12(mbedtls_ssl_config *conf)
 {
@@ -96,6 +101,10 @@ static inline int tc_pk_parse_key(mbedtls_pk_context *pk, const unsigned char *k
 static inline int tc_sha256(const unsigned char *in, size_t len, unsigned char out[32])
 {
 	return mbedtls_sha256_ret(in, len, out, 0);
+}
+static inline int tc_sha512(const unsigned char *in, size_t len, unsigned char out[64])
+{
+	return mbedtls_sha512_ret(in, len, out, 0);
 }
 static inline void tc_conf_min_tls12(mbedtls_ssl_config *conf)
 {

@@ -3,7 +3,8 @@
  * started here with TXT (several strings in one RR, several RRs), A, AAAA,
  * MX, PTR records, a name without the asked type (NODATA), a missing name
  * (NXDOMAIN) and a zone whose upstream is unreachable (temporary), then a
- * few SPF checks answered by c-ares on the loop. Skipped, with one line,
+ * few SPF checks answered by c-ares on the loop; the TLSA path (raw query
+ * and answer, dns_raw.c) on hand-made messages and through dnsmasq. Skipped, with one line,
  * when dnsmasq is not installed. */
 #include "check.h"
 #include "mailauth/spf.h"
@@ -43,6 +44,58 @@ static void test_pure(void)
 	for (int i = 0; i < DNS_Q_MAX_RRS + 3; i++)
 		dns_answer_add_addr(&a, AF_INET, v4);
 	CHECK(a.nrrs == DNS_Q_MAX_RRS && a.truncated, "rr bound");
+}
+
+/* The TLSA wire path (net/dns_raw.c): the query's header bits, and answers
+ * built by hand: AD set and clear, a CNAME before the TLSA, NXDOMAIN,
+ * SERVFAIL, and truncated or looping messages. */
+static void test_tlsa_raw(void)
+{
+	uint8_t q[300];
+	size_t n = dns_build_query("_25._tcp.mx.test.", 52, q, sizeof q);
+	static const uint8_t want[] = "\x03_25\x04_tcp\x02mx\x04test";
+	CHECK(n == 12 + sizeof want + 4 && q[2] == 0x01 && q[3] == 0x20 && q[5] == 1 &&
+	          memcmp(q + 12, want, sizeof want) == 0 && q[n - 3] == 52 && q[n - 1] == 1,
+	      "query: RD, AD, one question (%zu)", n);
+	uint8_t scratch[300];
+	CHECK(dns_build_query("a..b", 52, scratch, sizeof scratch) == 0, "empty label refused");
+	CHECK(dns_build_query("x", 52, scratch, 10) == 0, "does not fit");
+
+	/* Answer: the question, a CNAME (compressed owner), a TLSA 3 1 1. */
+	uint8_t m[200];
+	memcpy(m, q, n);
+	m[2] = 0x81, m[3] = 0xa0; /* QR RD, RA AD */
+	m[7] = 2;                 /* ANCOUNT */
+	size_t o = n;
+	static const uint8_t cname[] = {0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 4, 1, 'x', 0xc0, 25};
+	memcpy(m + o, cname, sizeof cname);
+	o += sizeof cname;
+	static const uint8_t tlsa_hdr[] = {0xc0, 12, 0, 52, 0, 1, 0, 0, 0, 60, 0, 35, 3, 1, 1};
+	memcpy(m + o, tlsa_hdr, sizeof tlsa_hdr);
+	o += sizeof tlsa_hdr;
+	memset(m + o, 0xab, 32);
+	o += 32;
+	static struct dns_answer a;
+	CHECK(dns_parse_tlsa_answer(m, o, &a) == DNS_Q_DATA && a.nrrs == 1 && a.authenticated &&
+	          a.rrs[0].len == 35 && (uint8_t)a.rrs[0].text[0] == 3 &&
+	          (uint8_t)a.rrs[0].text[34] == 0xab,
+	      "TLSA with AD after a CNAME");
+	m[3] = 0x80;
+	CHECK(dns_parse_tlsa_answer(m, o, &a) == DNS_Q_DATA && !a.authenticated, "AD clear");
+	CHECK(dns_parse_tlsa_answer(m, o - 1, &a) == DNS_Q_TEMP, "RDATA past the end: malformed");
+	m[3] = 0xa3;
+	CHECK(dns_parse_tlsa_answer(m, o, &a) == DNS_Q_NXDOMAIN && a.authenticated,
+	      "authenticated NXDOMAIN");
+	m[3] = 0x82;
+	CHECK(dns_parse_tlsa_answer(m, o, &a) == DNS_Q_TEMP, "SERVFAIL");
+	m[3] = 0xa0, m[7] = 0;
+	CHECK(dns_parse_tlsa_answer(m, o, &a) == DNS_Q_NODATA && a.authenticated, "no answers");
+	m[2] = 0x01;
+	CHECK(dns_parse_tlsa_answer(m, o, &a) == DNS_Q_TEMP, "not a response");
+	CHECK(dns_parse_tlsa_answer(m, 11, &a) == DNS_Q_TEMP, "short header");
+	/* A name of labels running past the end. */
+	uint8_t bad[12 + 5] = {0, 0, 0x81, 0xa0, 0, 1, 0, 1, 0, 0, 0, 0, 63, 'a', 'b'};
+	CHECK(dns_parse_tlsa_answer(bad, sizeof bad, &a) == DNS_Q_TEMP, "label past the end");
 }
 
 struct qres {
@@ -110,6 +163,18 @@ static void test_queries(uv_loop_t *loop, struct dns_resolver *r)
 	CHECK(x->a.status == DNS_Q_NXDOMAIN, "nxdomain: %s", dns_qstatus_name(x->a.status));
 	x = ask(loop, r, "x.fail.test", DNS_Q_TXT);
 	CHECK(x->a.status == DNS_Q_TEMP, "temp: %s", dns_qstatus_name(x->a.status));
+
+	/* TLSA over ares_send: dnsmasq does not validate, so AD stays clear. */
+	x = ask(loop, r, "_25._tcp.mx1.test", DNS_Q_TLSA);
+	CHECK(x->a.status == DNS_Q_DATA && x->a.nrrs == 1 && x->a.rrs[0].len == 35 &&
+	          (uint8_t)x->a.rrs[0].text[0] == 3 && (uint8_t)x->a.rrs[0].text[3] == 0x12 &&
+	          !x->a.authenticated,
+	      "TLSA: %s %zu", dns_qstatus_name(x->a.status), x->a.nrrs);
+	x = ask(loop, r, "_25._tcp.host.test", DNS_Q_TLSA);
+	CHECK(x->a.status == DNS_Q_NODATA || x->a.status == DNS_Q_NXDOMAIN, "TLSA none: %s",
+	      dns_qstatus_name(x->a.status));
+	x = ask(loop, r, "_25._tcp.x.fail.test", DNS_Q_TLSA);
+	CHECK(x->a.status == DNS_Q_TEMP, "TLSA temp: %s", dns_qstatus_name(x->a.status));
 
 	/* Cancelled: no callback. */
 	struct qres c = {0};
@@ -181,6 +246,7 @@ static void test_spf(uv_loop_t *loop, struct dns_resolver *r)
 int main(void)
 {
 	test_pure();
+	test_tlsa_raw();
 	const char *dnsmasq = "/usr/sbin/dnsmasq";
 	if (access(dnsmasq, X_OK) != 0) {
 		printf("SKIPPED: test_dns_query: live queries: /usr/sbin/dnsmasq not "
@@ -207,6 +273,8 @@ int main(void)
 		      "--txt-record=inc.test,v=spf1 exists:%{i}.ok.test -all",
 		      "--host-record=127.0.0.99.ok.test,127.0.0.2",
 		      "--txt-record=ptr.test,v=spf1 ptr:host.test -all",
+		      "--dns-rr=_25._tcp.mx1.test,52,030101"
+		      "1212121212121212121212121212121212121212121212121212121212121212",
 		      "--server=/fail.test/127.0.0.1#9", (char *)NULL);
 		_exit(127);
 	}

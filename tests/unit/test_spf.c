@@ -55,7 +55,7 @@ static json_t *zone_entry(json_t *zone, const char *name)
 
 static const char *type_name(enum dns_qtype t)
 {
-	static const char *n[] = {"TXT", "A", "AAAA", "MX", "PTR"};
+	static const char *n[] = {"TXT", "A", "AAAA", "MX", "PTR", "TLSA"};
 	return n[t];
 }
 
@@ -143,6 +143,8 @@ static bool collect(json_t *zone, const char *name, enum dns_qtype t, struct dns
 		}
 		case DNS_Q_PTR:
 			dns_answer_add_text(a, json_string_value(v), strlen(json_string_value(v)));
+			break;
+		case DNS_Q_TLSA: /* SPF never asks */
 			break;
 		}
 	}
