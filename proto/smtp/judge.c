@@ -237,30 +237,26 @@ static void start_arc_keys(struct smtp_judge *j)
 	}
 }
 
+/* Stop one key query: true when it was still waiting for its answer. */
+static bool cancel_query(struct smtp_judge *j, struct key_query *q)
+{
+	if (!q->pending)
+		return false;
+	if (q->handle)
+		j->res.cancel(j->res.ud, q->handle);
+	q->pending = false;
+	q->handle = NULL;
+	return true;
+}
+
 static void cancel_keys(struct smtp_judge *j, bool as_tempfail)
 {
-	for (size_t i = 0; i < DKIM_VERIFY_MAX_SIGS; i++) {
-		struct key_query *q = &j->keys[i];
-		if (!q->pending)
-			continue;
-		if (q->handle)
-			j->res.cancel(j->res.ud, q->handle);
-		q->pending = false;
-		q->handle = NULL;
-		if (as_tempfail && j->dkim)
+	for (size_t i = 0; i < DKIM_VERIFY_MAX_SIGS; i++)
+		if (cancel_query(j, &j->keys[i]) && as_tempfail && j->dkim)
 			dkim_verify_key(j->dkim, i, DKIM_DNS_TEMPFAIL, NULL, NULL, 0);
-	}
-	for (size_t i = 0; i < j->narc_keys; i++) {
-		struct key_query *q = &j->arc_keys[i];
-		if (!q->pending)
-			continue;
-		if (q->handle)
-			j->res.cancel(j->res.ud, q->handle);
-		q->pending = false;
-		q->handle = NULL;
-		if (as_tempfail && j->arc)
+	for (size_t i = 0; i < j->narc_keys; i++)
+		if (cancel_query(j, &j->arc_keys[i]) && as_tempfail && j->arc)
 			arc_verify_key(j->arc, i, DKIM_DNS_TEMPFAIL, NULL, NULL, 0);
-	}
 	j->keys_pending = 0;
 }
 
