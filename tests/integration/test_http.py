@@ -509,7 +509,12 @@ def test_slow_head_gets_408_and_idle_keepalive_is_closed(tern_factory):
 
 def test_many_idle_connections_stay_cheap(tern_factory):
     """Idle keep-alive connections hold no input buffer: 500 of them add
-    little to the server's memory."""
+    little to the server's memory. What an idle one keeps is ~3 KiB of
+    structs (conn, HTTP session); the input buffer it gave back (~24 KiB)
+    and the parser leave holes in the heap whose partial edge pages stay
+    resident (glibc trims only whole free pages), so a few KiB more per
+    connection is fragmentation, which varies from machine to machine
+    (5.7 to 8.3 KiB seen). A held input buffer would cost 24 KiB or more."""
     t = web(tern_factory, "[limits]\nmax_connections_per_ip = 1000\n")
     pid = t.proc.pid
 
@@ -530,13 +535,13 @@ def test_many_idle_connections_stay_cheap(tern_factory):
     while True:
         time.sleep(0.5)
         per_conn = (rss() - base) / 500
-        if per_conn < 8192 or time.time() > deadline:
+        if per_conn < 12288 or time.time() > deadline:
             break
     for s in socks:
         s.close()
     if sanitized_build():
         return
-    assert per_conn < 8192, "%.0f bytes per idle connection" % per_conn
+    assert per_conn < 12288, "%.0f bytes per idle connection" % per_conn
 
 
 # ---- static files ----
