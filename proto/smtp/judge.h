@@ -17,6 +17,7 @@
 
 #include "lib/buf.h"
 #include "mailauth/arc.h"
+#include "mailauth/junk_score.h"
 
 struct smtp_session;
 struct smtp_ctx;
@@ -31,10 +32,11 @@ enum smtp_judge_action {
 
 struct smtp_verdict {
 	enum smtp_judge_action action;
-	char reply[600];     /* REJECT/TEMPFAIL: the reply's detail text */
-	char log[400];       /* "spf=pass dkim=pass dmarc=none" fields for the log line */
-	struct buf fields;   /* the Authentication-Results field to prepend */
-	enum arc_status arc; /* the ARC chain's (PENDING: not checked), for sealing a forward */
+	char reply[600];       /* REJECT/TEMPFAIL: the reply's detail text */
+	char log[400];         /* "spf=pass dkim=pass dmarc=none" fields for the log line */
+	struct buf fields;     /* the Authentication-Results field to prepend */
+	enum arc_status arc;   /* the ARC chain's (PENDING: not checked), for sealing a forward */
+	struct junk_auth auth; /* the results the built-in spam score weighs (deliver.c) */
 };
 
 /* Whether this session's mail is judged (an mx listener with a resolver,

@@ -1126,6 +1126,7 @@ static void on_rspamd(void *ud, bool ok, const char *why, const struct rspamd_re
 		return;
 	}
 	metric_add(MET_RSPAMD_CHECKED, 1);
+	s->txn.rspamd_checked = true;
 	LOGS(s, LOG_INFO, "event=rspamd id=%s action=\"%s\" score=%.2f required=%.2f", s->txn.id,
 	     rspamd_action_name(res->action), res->score, res->required_score);
 	enum smtp_reply_id r = SMTP_R_OK;
@@ -1212,6 +1213,7 @@ static void on_judged(struct smtp_session *s, struct smtp_verdict *v)
 	}
 	t->auth_fields = &v->fields;
 	t->arc_chain = (int)v->arc;
+	t->auth = v->auth;
 	t->junk = v->action == SMTP_JUDGE_JUNK;
 	conn_resume(s->c);
 	if (!start_rspamd(s))
