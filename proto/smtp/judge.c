@@ -829,3 +829,21 @@ size_t smtp_judge_strip_ours(struct mime_spool *m, const char *id)
 {
 	return strip_fields(m, ours, (void *)id);
 }
+
+/* ---- forged spam verdicts ----------------------------------------------- */
+
+static bool spam_field(const struct mime_field *f, void *ud)
+{
+	(void)ud;
+	static const char *const names[] = {"X-Spam-Flag", "X-Spam-Score", "X-Spam-Status",
+	                                    "X-Spam-Level", "X-Spam-Report"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (named(f, names[i]))
+			return true;
+	return false;
+}
+
+size_t smtp_judge_strip_spam_fields(struct mime_spool *m)
+{
+	return strip_fields(m, spam_field, NULL);
+}

@@ -59,5 +59,10 @@ void smtp_judge_free(struct smtp_session *s);
 /* Remove from the spool's header every Authentication-Results field whose
  * authserv-id is id (RFC 8601 5). Returns how many. */
 size_t smtp_judge_strip_ours(struct mime_spool *m, const char *id);
+/* Remove from the spool's header every X-Spam-Flag, X-Spam-Score,
+ * X-Spam-Status, X-Spam-Level and X-Spam-Report field: on mx mail only
+ * our own verdict may speak (a sender would write "X-Spam-Flag: NO" for a
+ * client's filter to trust). Returns how many. */
+size_t smtp_judge_strip_spam_fields(struct mime_spool *m);
 
 #endif

@@ -1093,6 +1093,10 @@ static void deliver_message(struct smtp_session *s, bool paused)
 			metric_add(MET_AR_REMOVED, (int64_t)n);
 			LOGS(s, LOG_INFO, "event=auth_results_removed id=%s count=%zu", t->id, n);
 		}
+		/* Only our verdict speaks of spam here (rspamd has seen them). */
+		n = smtp_judge_strip_spam_fields(&t->msg);
+		if (n)
+			LOGS(s, LOG_INFO, "event=spam_fields_removed id=%s count=%zu", t->id, n);
 	}
 	smtp_session_ref(s); /* the store job's, dropped in on_committed() */
 	enum smtp_reply_id r = smtp_deliver_start(s, on_committed, s, &why);
