@@ -13,7 +13,7 @@
  * One struct per session, embedded in it; every query is cancelled by
  * mx_reputation_cancel() (the session closes) so no callback outlives it.
  * The session reads the verdict with the functions below: reject at RCPT,
- * junk at delivery (the `wire` policy reads mx_reputation_junk() too).
+ * its DNSBL sum at delivery (mx_reputation_score_input(), the spam score).
  * The session allocates the struct only when there is something to ask;
  * every reader takes NULL as "nothing known" (clean, no name).
  * Loop thread only. */
