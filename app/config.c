@@ -163,6 +163,11 @@ static const struct config_key config_keys[] = {
     INT("queue", "max_received_headers", queue.max_received_headers, 50, 5, 1000),
 
     INT("spam", "junk_score", spam.junk_score, 5, -1000000, 1000000),
+    INT("spam", "spf_fail_weight", spam.weights.spf_fail, 3, -1000000, 1000000),
+    INT("spam", "spf_softfail_weight", spam.weights.spf_softfail, 1, -1000000, 1000000),
+    INT("spam", "dkim_fail_weight", spam.weights.dkim_fail, 2, -1000000, 1000000),
+    INT("spam", "dmarc_fail_weight", spam.weights.dmarc_fail, 1, -1000000, 1000000),
+    INT("spam", "fcrdns_missing_weight", spam.weights.fcrdns_missing, 0, -1000000, 1000000),
     INT("spam", "check_timeout_ms", spam.check_timeout_ms, 2000, 0, 60000),
     BOOL("spam", "fcrdns", spam.fcrdns, false),
     STR("spam", "rspamd_url", spam.rspamd_url, ""),

@@ -29,6 +29,7 @@
  * nothing in session.c. */
 #include "proto/smtp/session.h"
 #include "lib/metrics.h"
+#include "mailauth/junk_score.h"
 #include "mime/header.h"
 #include "mime/msgid.h"
 
@@ -446,27 +447,49 @@ static size_t submission_headers(struct smtp_session *s, char *out, size_t cap, 
 	return n;
 }
 
-/* The client's DNSBL score says Junk (mx_reputation.h, [spam] junk_score).
- * Until the store files mail into Junk (the DMARC quarantine's work), the
- * message is marked with X-Spam-Flag/X-Spam-Score, as rspamd's "add
- * header" action does; the Junk delivery ORs this in. */
-static bool reputation_junk(const struct smtp_session *s)
+/* The built-in spam score (mailauth/junk_score.h) of an mx message: the
+ * client's DNSBL sum plus the judge's authentication results, weighed by
+ * [spam]. false: not scored: submission listeners, authenticated sessions,
+ * and messages rspamd answered for (its action decides; the score stands
+ * in when rspamd is not configured or failed). trusted_networks clients
+ * are scored with nothing (neither DNSBL nor the judge ran): never junk. */
+static bool spam_score(const struct smtp_session *s, struct junk_score *out)
 {
-	return !s->submission && !s->authenticated && mx_reputation_junk(s->rep);
+	if (s->submission || s->authenticated || s->txn.rspamd_checked || !s->spam)
+		return false;
+	struct junk_input in = {.auth = s->txn.auth};
+	mx_reputation_score_input(s->rep, &in);
+	junk_score_sum(&in, &s->spam->weights, out);
+	return true;
 }
 
-static size_t reputation_headers(const struct smtp_session *s, char *out, size_t cap)
+/* X-Spam-Flag/X-Spam-Score for a message going to Junk on a spam verdict:
+ * rspamd's "add header" with its score, or the built-in score. */
+static size_t spam_headers(const struct smtp_session *s, const struct junk_score *score,
+                           bool score_junk, char *out, size_t cap)
 {
 	int n;
 	if (s->txn.spam_flag) /* rspamd's "add header" decides, with its score */
 		n = snprintf(out, cap, "X-Spam-Flag: YES\r\nX-Spam-Score: %.2f\r\n",
 		             s->txn.spam_score);
-	else if (reputation_junk(s))
+	else if (score_junk)
 		n = snprintf(out, cap, "X-Spam-Flag: YES\r\nX-Spam-Score: %lld\r\n",
-		             (long long)mx_reputation_score(s->rep));
+		             (long long)score->total);
 	else
 		return 0;
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+/* " score=6 reasons=spf_fail:3,dkim_fail:2,dmarc_fail:1 spam=junk" after
+ * the judge's fields, for the delivered line. */
+static void log_score(struct smtp_txn *t, const struct junk_score *score, bool junk)
+{
+	char reasons[200];
+	junk_score_reasons(score, reasons, sizeof reasons);
+	size_t o = strlen(t->auth_log);
+	snprintf(t->auth_log + o, sizeof t->auth_log - o, "%sscore=%lld%s%s%s", o ? " " : "",
+	         (long long)score->total, reasons[0] ? " reasons=" : "", reasons,
+	         junk ? " spam=junk" : "");
 }
 
 enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_fn done, void *ud,
@@ -511,7 +534,12 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 		return SMTP_R_STORE_FAIL;
 	memcpy(received + nrecv, extra, nextra);
 	nrecv += nextra;
-	nrecv += reputation_headers(s, received + nrecv, sizeof received - nrecv);
+	struct junk_score score = {0};
+	bool scored = spam_score(s, &score);
+	bool score_junk = scored && junk_score_is_junk(&score, s->spam->junk_score);
+	if (scored)
+		log_score(t, &score, score_junk);
+	nrecv += spam_headers(s, &score, score_junk, received + nrecv, sizeof received - nrecv);
 	/* Authentication-Results above the message, under our Received:
 	 * (RFC 8601 5: prepended, so it is ours and not the sender's). */
 	struct buf prefix = {0};
@@ -547,7 +575,7 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 	j->uids = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->uids);
 	j->modseqs = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->modseqs);
 	j->mbids = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->mbids);
-	j->junk = t->junk || reputation_junk(s) || t->spam_flag;
+	j->junk = t->junk || score_junk || t->spam_flag;
 	j->remote = calloc(j->nremote ? j->nremote : 1, sizeof *j->remote);
 	j->strings = calloc(t->nrcpts * 3 + 1, sizeof *j->strings);
 	j->delivered = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->delivered);

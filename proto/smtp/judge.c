@@ -443,12 +443,15 @@ static void decide(struct smtp_judge *j)
 	v->action = SMTP_JUDGE_DELIVER;
 	v->arc = ARC_PENDING;
 	v->reply[0] = v->log[0] = '\0';
+	v->auth = (struct junk_auth){0};
 	buf_reset(&v->fields);
 
 	if (cfg->check_spf) {
 		spf = spf_for_dmarc(j);
 		ar.spf_checked = spf != NULL;
 		if (spf) {
+			v->auth.spf_checked = true;
+			v->auth.spf = spf->result;
 			ar.spf = spf->result;
 			ar.spf_mail_from = j->s->txn.from.null ? "" : spf->sender;
 			ar.spf_helo = j->s->helo;
@@ -462,6 +465,14 @@ static void decide(struct smtp_judge *j)
 		log_add(v, v->log[0] ? " " : "", "dkim=", n ? "" : "none", NULL);
 		if (!n)
 			metric_add(MET_DKIM_NONE, 1);
+		for (size_t i = 0; i < n; i++) {
+			const struct dkim_sig_result *r = dkim_verify_result(j->dkim, i);
+			/* RFC 6376 3.6.1 t=y: a signer's test is not held against it */
+			if (r && r->result == DKIM_PASS)
+				v->auth.dkim_pass++;
+			else if (r && r->result == DKIM_FAIL && !r->testing)
+				v->auth.dkim_fail++;
+		}
 		for (size_t i = 0; i < n && i < AUTH_RESULTS_MAX_DKIM; i++) {
 			const struct dkim_sig_result *r = dkim_verify_result(j->dkim, i);
 			ar.dkim[ar.ndkim++] = r;
@@ -494,6 +505,8 @@ static void decide(struct smtp_judge *j)
 		const struct dmarc_outcome *o = &j->dmarc;
 		ar.dmarc_checked = true;
 		ar.dmarc = o->result;
+		v->auth.dmarc_checked = true;
+		v->auth.dmarc = o->result;
 		ar.dmarc_from = o->from_domain[0] ? o->from_domain : j->from_domain;
 		ar.dmarc_policy = o->policy_text[0] ? o->policy_text : NULL;
 		metric_add(MET_DMARC_NONE + (int)o->result, 1);
@@ -508,11 +521,13 @@ static void decide(struct smtp_judge *j)
 		if (o->result == DMARC_FAIL && o->disposition != DMARC_DISP_NONE && forwarder(j)) {
 			metric_add(MET_DMARC_OVERRIDDEN, 1);
 			log_add(v, " override=trusted_forwarder", NULL);
+			v->auth.dmarc_excused = true;
 		} else if (o->result == DMARC_FAIL && o->disposition != DMARC_DISP_NONE &&
 		           arc_vouches(j, arc_comment, sizeof arc_comment)) {
 			metric_add(MET_DMARC_OVERRIDDEN, 1);
 			log_add(v, " override=arc", NULL);
 			ar.dmarc_comment = arc_comment;
+			v->auth.dmarc_excused = true;
 		} else if (o->result == DMARC_FAIL && o->disposition == DMARC_DISP_REJECT &&
 		           cfg->dmarc_reject) {
 			v->action = SMTP_JUDGE_REJECT;
@@ -535,6 +550,13 @@ static void decide(struct smtp_judge *j)
 			         "DMARC policy of %s could not be checked now, try again later",
 			         dom);
 		}
+	}
+	/* p=none acts on nothing, but its failure weighs in the spam score
+	 * (deliver.c): not when those we trust to break DMARC vouch. */
+	if (j->dmarc_done && j->dmarc.result == DMARC_FAIL &&
+	    j->dmarc.disposition == DMARC_DISP_NONE) {
+		char unused[sizeof arc_comment];
+		v->auth.dmarc_excused = forwarder(j) || arc_vouches(j, unused, sizeof unused);
 	}
 	switch (v->action) {
 	case SMTP_JUDGE_REJECT:
@@ -771,7 +793,9 @@ void smtp_judge_free(struct smtp_session *s)
 
 /* ---- forged Authentication-Results -------------------------------------- */
 
-size_t smtp_judge_strip_ours(struct mime_spool *m, const char *id)
+/* Remove every header field of the spool that drop(f, ud) says to. */
+static size_t strip_fields(struct mime_spool *m, bool (*drop)(const struct mime_field *, void *),
+                           void *ud)
 {
 	size_t pos = 0, removed = 0;
 	struct mime_field f;
@@ -779,8 +803,7 @@ size_t smtp_judge_strip_ours(struct mime_spool *m, const char *id)
 		size_t start = pos;
 		if (mime_field_next(m->buf, m->len, &pos, &f) != 1)
 			break;
-		if (f.name_len != 22 || strncasecmp(f.name, "Authentication-Results", 22) != 0 ||
-		    !auth_results_is_ours(f.value, f.value_len, id))
+		if (!drop(&f, ud))
 			continue;
 		memmove(m->buf + start, m->buf + pos, m->len - pos);
 		m->len -= pos - start;
@@ -788,4 +811,39 @@ size_t smtp_judge_strip_ours(struct mime_spool *m, const char *id)
 		removed++;
 	}
 	return removed;
+}
+
+static bool named(const struct mime_field *f, const char *name)
+{
+	size_t n = strlen(name);
+	return f->name_len == n && strncasecmp(f->name, name, n) == 0;
+}
+
+static bool ours(const struct mime_field *f, void *id)
+{
+	return named(f, "Authentication-Results") &&
+	       auth_results_is_ours(f->value, f->value_len, id);
+}
+
+size_t smtp_judge_strip_ours(struct mime_spool *m, const char *id)
+{
+	return strip_fields(m, ours, (void *)id);
+}
+
+/* ---- forged spam verdicts ----------------------------------------------- */
+
+static bool spam_field(const struct mime_field *f, void *ud)
+{
+	(void)ud;
+	static const char *const names[] = {"X-Spam-Flag", "X-Spam-Score", "X-Spam-Status",
+	                                    "X-Spam-Level", "X-Spam-Report"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (named(f, names[i]))
+			return true;
+	return false;
+}
+
+size_t smtp_judge_strip_spam_fields(struct mime_spool *m)
+{
+	return strip_fields(m, spam_field, NULL);
 }

@@ -17,6 +17,7 @@
 
 #include "lib/buf.h"
 #include "mailauth/arc.h"
+#include "mailauth/junk_score.h"
 
 struct smtp_session;
 struct smtp_ctx;
@@ -31,10 +32,11 @@ enum smtp_judge_action {
 
 struct smtp_verdict {
 	enum smtp_judge_action action;
-	char reply[600];     /* REJECT/TEMPFAIL: the reply's detail text */
-	char log[400];       /* "spf=pass dkim=pass dmarc=none" fields for the log line */
-	struct buf fields;   /* the Authentication-Results field to prepend */
-	enum arc_status arc; /* the ARC chain's (PENDING: not checked), for sealing a forward */
+	char reply[600];       /* REJECT/TEMPFAIL: the reply's detail text */
+	char log[400];         /* "spf=pass dkim=pass dmarc=none" fields for the log line */
+	struct buf fields;     /* the Authentication-Results field to prepend */
+	enum arc_status arc;   /* the ARC chain's (PENDING: not checked), for sealing a forward */
+	struct junk_auth auth; /* the results the built-in spam score weighs (deliver.c) */
 };
 
 /* Whether this session's mail is judged (an mx listener with a resolver,
@@ -57,5 +59,10 @@ void smtp_judge_free(struct smtp_session *s);
 /* Remove from the spool's header every Authentication-Results field whose
  * authserv-id is id (RFC 8601 5). Returns how many. */
 size_t smtp_judge_strip_ours(struct mime_spool *m, const char *id);
+/* Remove from the spool's header every X-Spam-Flag, X-Spam-Score,
+ * X-Spam-Status, X-Spam-Level and X-Spam-Report field: on mx mail only
+ * our own verdict may speak (a sender would write "X-Spam-Flag: NO" for a
+ * client's filter to trust). Returns how many. */
+size_t smtp_judge_strip_spam_fields(struct mime_spool *m);
 
 #endif

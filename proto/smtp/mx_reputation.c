@@ -194,6 +194,16 @@ int64_t mx_reputation_score(const struct mx_reputation *r)
 	return !r || r->exempt ? 0 : r->verdict.score;
 }
 
+void mx_reputation_score_input(const struct mx_reputation *r, struct junk_input *in)
+{
+	if (!r || r->exempt || !r->started)
+		return;
+	in->dnsbl_listed = r->verdict.listed > 0;
+	in->dnsbl_score = r->verdict.score;
+	/* Only a finished lookup proves there is no name. */
+	in->fcrdns_missing = r->cfg->fcrdns && r->done && r->verified < 0;
+}
+
 const char *mx_reputation_name(const struct mx_reputation *r)
 {
 	return r && r->verified >= 0 && (size_t)r->verified < r->nnames ? r->names[r->verified]

@@ -13,7 +13,7 @@
  * One struct per session, embedded in it; every query is cancelled by
  * mx_reputation_cancel() (the session closes) so no callback outlives it.
  * The session reads the verdict with the functions below: reject at RCPT,
- * junk at delivery (the `wire` policy reads mx_reputation_junk() too).
+ * its DNSBL sum at delivery (mx_reputation_score_input(), the spam score).
  * The session allocates the struct only when there is something to ask;
  * every reader takes NULL as "nothing known" (clean, no name).
  * Loop thread only. */
@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "mailauth/dnsbl.h"
+#include "mailauth/junk_score.h"
 #include "mailauth/netlist.h"
 #include "proto/smtp/smtp.h"
 
@@ -91,6 +92,11 @@ bool mx_reputation_reject(const struct mx_reputation *r, char *detail, size_t ca
 bool mx_reputation_junk(const struct mx_reputation *r);
 /* The sum of the weights of the zones that list the client. */
 int64_t mx_reputation_score(const struct mx_reputation *r);
+/* What the built-in spam score takes from the connection
+ * (mailauth/junk_score.h): the DNSBL sum when a zone lists the client, and
+ * whether FCrDNS ([spam] fcrdns) ended without a verified name. Leaves in
+ * untouched for NULL, an exempt client or one never checked. */
+void mx_reputation_score_input(const struct mx_reputation *r, struct junk_input *in);
 /* The FCrDNS-verified name of the client, or NULL. */
 const char *mx_reputation_name(const struct mx_reputation *r);
 /* Count the verdict in the metrics and log it once (at the greeting). */

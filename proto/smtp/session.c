@@ -1093,6 +1093,10 @@ static void deliver_message(struct smtp_session *s, bool paused)
 			metric_add(MET_AR_REMOVED, (int64_t)n);
 			LOGS(s, LOG_INFO, "event=auth_results_removed id=%s count=%zu", t->id, n);
 		}
+		/* Only our verdict speaks of spam here (rspamd has seen them). */
+		n = smtp_judge_strip_spam_fields(&t->msg);
+		if (n)
+			LOGS(s, LOG_INFO, "event=spam_fields_removed id=%s count=%zu", t->id, n);
 	}
 	smtp_session_ref(s); /* the store job's, dropped in on_committed() */
 	enum smtp_reply_id r = smtp_deliver_start(s, on_committed, s, &why);
@@ -1126,6 +1130,7 @@ static void on_rspamd(void *ud, bool ok, const char *why, const struct rspamd_re
 		return;
 	}
 	metric_add(MET_RSPAMD_CHECKED, 1);
+	s->txn.rspamd_checked = true;
 	LOGS(s, LOG_INFO, "event=rspamd id=%s action=\"%s\" score=%.2f required=%.2f", s->txn.id,
 	     rspamd_action_name(res->action), res->score, res->required_score);
 	enum smtp_reply_id r = SMTP_R_OK;
@@ -1212,6 +1217,7 @@ static void on_judged(struct smtp_session *s, struct smtp_verdict *v)
 	}
 	t->auth_fields = &v->fields;
 	t->arc_chain = (int)v->arc;
+	t->auth = v->auth;
 	t->junk = v->action == SMTP_JUDGE_JUNK;
 	conn_resume(s->c);
 	if (!start_rspamd(s))

@@ -65,14 +65,16 @@ struct smtp_txn {
 	struct mime_spool msg;
 	struct smtp_body_state body; /* DATA: un-stuffing after bare LF */
 	bool msg_started;
-	bool spam_flag;    /* rspamd said "add header"/"rewrite subject": X-Spam, Junk */
-	double spam_score; /* rspamd's score, for X-Spam-Score */
-	char id[40];       /* "<sid>.<n>", in Received: and the 250 */
+	bool rspamd_checked; /* rspamd answered: its action decides, not junk_score */
+	bool spam_flag;      /* rspamd said "add header"/"rewrite subject": X-Spam, Junk */
+	double spam_score;   /* rspamd's score, for X-Spam-Score */
+	char id[40];         /* "<sid>.<n>", in Received: and the 250 */
 	/* the judge's verdict for deliver.c (mx) */
 	const struct buf *auth_fields; /* Authentication-Results to prepend, or NULL */
 	bool junk;                     /* DMARC quarantine: into the Junk mailboxes */
 	char auth_log[400];            /* verdict fields for the delivered/rejected line */
 	int arc_chain;                 /* the verdict's enum arc_status (0: not judged) */
+	struct junk_auth auth;         /* the verdict's results for the spam score */
 	char forward_domain[256];      /* the first alias to a remote address: its domain */
 };
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "mailauth/dnsbl.h"
+#include "mailauth/junk_score.h"
 
 struct conn;
 struct proto_env;
@@ -46,15 +47,17 @@ struct smtp_settings {
 };
 
 /* [spam]: connection-time reputation of mx clients (mx_reputation.h) and
- * the Junk decision. Submission listeners are never checked. */
+ * the Junk decision: the built-in score (mailauth/junk_score.h) when
+ * rspamd does not decide. Submission listeners are never checked. */
 struct smtp_spam_settings {
 	struct dnsbl_zone dnsbl[DNSBL_MAX_ZONES]; /* [[spam.dnsbl]] */
 	size_t ndnsbl;
-	int64_t junk_score;        /* a DNSBL score at least this: the mail goes to Junk */
-	int64_t check_timeout_ms;  /* how long the greeting waits for DNSBL/FCrDNS answers */
-	bool fcrdns;               /* look up the client's name for Received: */
-	char rspamd_url[512];      /* "http://127.0.0.1:11333": each mx message to /checkv2 */
-	int64_t rspamd_timeout_ms; /* then delivered unchecked (fail open) */
+	int64_t junk_score;          /* a score at least this: the mail goes to Junk */
+	struct junk_weights weights; /* what each authentication failure adds (junk_score.h) */
+	int64_t check_timeout_ms;    /* how long the greeting waits for DNSBL/FCrDNS answers */
+	bool fcrdns;                 /* look up the client's name for Received: */
+	char rspamd_url[512];        /* "http://127.0.0.1:11333": each mx message to /checkv2 */
+	int64_t rspamd_timeout_ms;   /* then delivered unchecked (fail open) */
 };
 struct dns_resolver;
 struct netlist;
