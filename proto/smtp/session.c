@@ -86,6 +86,8 @@
 #include "mailurl/urlauth.h"
 #include "store/accounts.h"
 #include "store/store.h"
+#include "mailauth/netlist.h"
+#include "mailauth/spf.h"
 
 /* Input before the greeting is an early talker. Real clients wait for the
  * 220; spam bots often do not. Only the MX listener pays this delay, and
@@ -1093,8 +1095,9 @@ static void deliver_message(struct smtp_session *s, bool paused)
 			metric_add(MET_AR_REMOVED, (int64_t)n);
 			LOGS(s, LOG_INFO, "event=auth_results_removed id=%s count=%zu", t->id, n);
 		}
-		/* Only our verdict speaks of spam here (rspamd has seen them). */
-		n = smtp_judge_strip_spam_fields(&t->msg);
+		/* Only our verdict speaks of spam here (rspamd has seen them);
+		 * a trusted network's (an upstream filter's) verdict stands. */
+		n = s->trusted_client ? 0 : smtp_judge_strip_spam_fields(&t->msg);
 		if (n)
 			LOGS(s, LOG_INFO, "event=spam_fields_removed id=%s count=%zu", t->id, n);
 	}
@@ -1506,6 +1509,9 @@ void smtp_session_start(struct conn *c, void *ctx)
 	s->spam = x->spam;
 	s->dns = x->dns;
 	s->trusted = x->trusted_networks;
+	struct spf_ip peer_ip;
+	s->trusted_client = x->trusted_networks && spf_ip_parse(conn_peer_ip(c), &peer_ip) == 0 &&
+	                    netlist_has_ip(x->trusted_networks, &peer_ip);
 	s->auth_offered = x->submission || x->settings->mx_auth;
 	s->refs = 1;
 	s->state = SMTP_S_GREETING;

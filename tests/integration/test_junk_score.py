@@ -179,9 +179,15 @@ def test_rspamd_down_score_stands_in(server_weights):
 
 
 def test_trusted_network_never_scored(server):
-    # 127.0.0.1 is the default trusted network: no checks, no score
+    # 127.0.0.1 is the default trusted network: no checks, no score, and
+    # the spam verdict of what relays from there (an upstream filter) stays
     code, _ = send(server, "127.0.0.1", "a@forged.test",
                    broken_signature("a@forged.test", "trusted"))
     assert code == 250
     data, _ = stored(server, "trusted")
     assert data is not None and "X-Spam-" not in header(data)
+    code, _ = send(server, "127.0.0.1", "a@forged.test",
+                   message("a@forged.test", "upstream", b"X-Spam-Flag: YES\r\n"))
+    assert code == 250
+    data, _ = stored(server, "upstream")
+    assert "X-Spam-Flag: YES" in header(data)
