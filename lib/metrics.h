@@ -68,6 +68,8 @@ enum metric_id {
 	MET_FCRDNS_FAIL,
 	MET_RSPAMD_CHECKED, /* messages rspamd answered */
 	MET_RSPAMD_FAILED,  /* rspamd errors and timeouts: delivered unchecked */
+	MET_SCORE_CLEAN,    /* mx messages the built-in score let through */
+	MET_SCORE_JUNK,     /* ... and sent to Junk */
 	/* TLS handshakes finished, by version, and failed */
 	MET_TLS_12,
 	MET_TLS_13,

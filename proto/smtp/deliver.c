@@ -537,8 +537,10 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 	struct junk_score score = {0};
 	bool scored = spam_score(s, &score);
 	bool score_junk = scored && junk_score_is_junk(&score, s->spam->junk_score);
-	if (scored)
+	if (scored) {
 		log_score(t, &score, score_junk);
+		metric_add(score_junk ? MET_SCORE_JUNK : MET_SCORE_CLEAN, 1);
+	}
 	nrecv += spam_headers(s, &score, score_junk, received + nrecv, sizeof received - nrecv);
 	/* Authentication-Results above the message, under our Received:
 	 * (RFC 8601 5: prepended, so it is ours and not the sender's). */

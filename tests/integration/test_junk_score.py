@@ -10,6 +10,7 @@ and with rspamd configured but down still junks on the DNSBL + auth sum.
 Forged X-Spam-* fields from an mx client are removed; a submission's
 stay."""
 import base64
+import http.client
 import os
 import tempfile
 
@@ -45,7 +46,8 @@ def make_server(dns, spam):
     d = tempfile.mkdtemp(prefix="tern-junk-")
     t = Tern(d, extra_config=queue_config(dns, 25) + "\n[spam]\n" + spam,
              listeners=[("smtp", "smtp", "none"), ("imap", "imap", "starttls"),
-                        ("submissions", "submission", "implicit")],
+                        ("submissions", "submission", "implicit"),
+                        ("https", "http", "implicit")],
              auth={"check_timeout": 3, "plaintext_loopback": "true"})
     t.start()
     t.add_user(USER, PASSWORD)
@@ -191,3 +193,20 @@ def test_trusted_network_never_scored(server):
     assert code == 250
     data, _ = stored(server, "upstream")
     assert "X-Spam-Flag: YES" in header(data)
+
+
+def test_zz_metrics_count_the_verdicts(server):
+    """Runs last: the score's verdicts of the tests above are counted."""
+    from conftest import ssl_ctx
+    c = http.client.HTTPSConnection(server.host, server.port("https"), context=ssl_ctx(),
+                                    timeout=10)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    got = {}
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name.startswith("tern_spam_score_total"):
+            got[name] = int(float(value))
+    assert got['tern_spam_score_total{verdict="junk"}'] >= 1, got
+    assert got['tern_spam_score_total{verdict="clean"}'] >= 2, got
