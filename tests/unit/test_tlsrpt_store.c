@@ -200,10 +200,7 @@ static void test_relay(void)
 	CHECK_THAT(s.n == 3 && s.sum == 103);
 	store_close(&st);
 	uv_loop_close(&loop);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	check_remove_dir(dir);
 }
 
 int main(void)
@@ -219,10 +216,7 @@ int main(void)
 	test_store(st);
 	test_mta_sts_store(st);
 	store_close(&st);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	check_remove_dir(dir);
 	test_relay();
 	return check_report("test_tlsrpt_store");
 }
