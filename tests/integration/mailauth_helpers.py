@@ -1,9 +1,22 @@
-"""What the mail-authentication integration tests share: reading the
+"""What the mail-authentication integration tests share: running a
+`tern ... check` command against dnsmasq, reading the
 Authentication-Results fields of a stored message and the server's
 /metrics page."""
 import http.client
+import subprocess
+import tempfile
 
-from conftest import ssl_ctx
+from conftest import TERN_BIN, ssl_ctx
+
+
+def check_cli(dns, *args):
+    """`tern ARGS` asking dns (a relayutil.Dns), in an empty directory: its
+    stdout, stripped; it must exit 0."""
+    with tempfile.TemporaryDirectory() as cwd:
+        r = subprocess.run([TERN_BIN, *args, "--dns-servers", dns.servers, "--timeout", "1"],
+                           capture_output=True, text=True, cwd=cwd, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
 
 
 def ar_fields(data):
