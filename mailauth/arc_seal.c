@@ -23,6 +23,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mailauth/dkim_sign_base.h"
+
 #define LINE_MAX_LEN 78
 
 static const char *const default_fields[] = {
@@ -33,15 +35,11 @@ static const char *const default_fields[] = {
 };
 
 struct arc_sealer {
-	struct dkim_signing_key *key;
-	char domain[256], selector[256];
-	int64_t now;
+	struct dkim_sign_base base;
 	struct dkim_name h[DKIM_H_MAX];
 	char hname[DKIM_H_MAX][64];
 	size_t nh;
 	bool default_h;
-	struct dkim_msg msg;
-	struct dkim_body body;
 };
 
 static void add_name(struct arc_sealer *s, const char *name)
@@ -65,27 +63,22 @@ struct arc_sealer *arc_sealer_new(struct dkim_signing_key *key, const char *doma
                                   const char *selector, int64_t now, const char *const *headers,
                                   size_t nheaders)
 {
-	if (strlen(domain) >= 256 || strlen(selector) >= 256)
-		return NULL;
 	struct arc_sealer *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
-	s->key = key;
-	strcpy(s->domain, domain);
-	strcpy(s->selector, selector);
-	s->now = now;
+	if (dkim_sign_base_init(&s->base, key, domain, selector, now, DKIM_CANON_RELAXED) < 0) {
+		free(s);
+		return NULL;
+	}
 	s->default_h = headers == NULL;
 	for (size_t i = 0; headers && i < nheaders; i++)
 		add_name(s, headers[i]);
-	dkim_body_init(&s->body, DKIM_CANON_RELAXED, DKIM_BODY_NO_LIMIT);
 	return s;
 }
 
 void arc_sealer_feed(struct arc_sealer *s, const void *data, size_t len)
 {
-	dkim_msg_take(&s->msg, &data, &len);
-	if (len)
-		dkim_body_feed(&s->body, data, len);
+	dkim_sign_base_feed(&s->base, data, len);
 }
 
 void arc_sealer_free(struct arc_sealer **sp)
@@ -93,7 +86,7 @@ void arc_sealer_free(struct arc_sealer **sp)
 	struct arc_sealer *s = *sp;
 	if (!s)
 		return;
-	dkim_msg_free(&s->msg);
+	dkim_sign_base_free(&s->base);
 	free(s);
 	*sp = NULL;
 }
@@ -149,13 +142,9 @@ static int signed_field(struct arc_sealer *s, const char *name, const char *alg,
 	}
 	dkim_header_hash(sha, DKIM_CANON_RELAXED, h.data, h.len, false);
 	buf_free(&h);
-	unsigned char hash[32], sig[DKIM_SIG_MAX];
-	size_t sig_len = 0;
-	crypto_hash_sha256_final(sha, hash);
-	if (dkim_signing_key_sign(s->key, hash, sig, sizeof sig, &sig_len) < 0)
+	char b64[DKIM_SIGN_B64_MAX], tmp[DKIM_NAME_MAX + 16];
+	if (dkim_sign_base_sign(&s->base, sha, b64) < 0)
 		return -1;
-	char b64[DKIM_SIG_MAX * 4 / 3 + 8], tmp[DKIM_NAME_MAX + 16];
-	sodium_bin2base64(b64, sizeof b64, sig, sig_len, sodium_base64_VARIANT_ORIGINAL);
 	struct out o = {.b = *field};
 	put_raw(&o, name, strlen(name));
 	put_raw(&o, ":", 1);
@@ -173,14 +162,6 @@ static int signed_field(struct arc_sealer *s, const char *name, const char *alg,
 	o.err |= buf_add(&o.b, "\r\n", 2);
 	*field = o.b;
 	return o.err ? -1 : 0;
-}
-
-static size_t count_field(const struct dkim_msg *m, const char *name)
-{
-	size_t n = 0, len = strlen(name);
-	for (size_t i = 0; i < m->nfield; i++)
-		n += dkim_field_is(&m->field[i], name, len);
-	return n;
 }
 
 /* The AAR's value: "i=N; " then authres, its line ends made folds. */
@@ -218,10 +199,11 @@ static int aar_field(unsigned instance, const char *authres, struct buf *out)
 int arc_sealer_finish(struct arc_sealer *s, enum arc_status chain, const char *authres,
                       struct buf *out, char *err, size_t errlen)
 {
-	if (!s->msg.done)
-		dkim_msg_end_headers(&s->msg);
-	if (s->msg.error) {
-		snprintf(err, errlen, "%s", s->msg.error);
+	struct dkim_msg *msg = &s->base.msg;
+	if (!msg->done)
+		dkim_msg_end_headers(msg);
+	if (msg->error) {
+		snprintf(err, errlen, "%s", msg->error);
 		return -1;
 	}
 	struct arc_sets *sets = malloc(sizeof *sets);
@@ -229,11 +211,11 @@ int arc_sealer_finish(struct arc_sealer *s, enum arc_status chain, const char *a
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	arc_sets_collect(&s->msg, sets);
+	arc_sets_collect(msg, sets);
 	/* the highest instance there, also in a broken chain */
 	unsigned n = 0;
-	for (size_t i = 0; i < s->msg.nfield; i++) {
-		const struct dkim_field *f = &s->msg.field[i];
+	for (size_t i = 0; i < msg->nfield; i++) {
+		const struct dkim_field *f = &msg->field[i];
 		if (f->name_len >= 4 && strncasecmp(f->text, "ARC-", 4) == 0) {
 			unsigned k = arc_field_instance(f);
 			n = k > n ? k : n;
@@ -260,27 +242,24 @@ int arc_sealer_finish(struct arc_sealer *s, enum arc_status chain, const char *a
 	/* h=: the default list, of the fields present */
 	if (s->default_h)
 		for (size_t i = 0; i < sizeof default_fields / sizeof *default_fields; i++)
-			for (size_t k = count_field(&s->msg, default_fields[i]); k > 0; k--)
+			for (size_t k = dkim_msg_count(msg, default_fields[i]); k > 0; k--)
 				add_name(s, default_fields[i]);
-	if (s->nh == 0 || count_field(&s->msg, "From") == 0) {
+	if (s->nh == 0 || dkim_msg_count(msg, "From") == 0) {
 		snprintf(err, errlen, "the message has no From field");
 		goto done;
 	}
-	const char *alg =
-	    dkim_signing_key_alg(s->key) == DKIM_ALG_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256";
+	const char *alg = dkim_sign_base_alg(&s->base);
 	struct buf aar = {0}, ams = {0}, as = {0}, hlist = {0};
 	int e = aar_field(inst, authres ? authres : "", &aar);
 
-	unsigned char bh[32];
-	dkim_body_final(&s->body, bh);
 	char bh64[64], itag[16], ttag[32], dtag[DKIM_NAME_MAX + 4], stag[DKIM_NAME_MAX + 4];
-	sodium_bin2base64(bh64, sizeof bh64, bh, sizeof bh, sodium_base64_VARIANT_ORIGINAL);
+	dkim_sign_base_body_hash(&s->base, bh64);
 	char bhtag[80];
 	snprintf(bhtag, sizeof bhtag, "bh=%s", bh64);
 	snprintf(itag, sizeof itag, "i=%u", inst);
-	snprintf(ttag, sizeof ttag, "t=%lld", (long long)s->now);
-	snprintf(dtag, sizeof dtag, "d=%s", s->domain);
-	snprintf(stag, sizeof stag, "s=%s", s->selector);
+	snprintf(ttag, sizeof ttag, "t=%lld", (long long)s->base.now);
+	snprintf(dtag, sizeof dtag, "d=%s", s->base.domain);
+	snprintf(stag, sizeof stag, "s=%s", s->base.selector);
 	e |= buf_adds(&hlist, "h=");
 	for (size_t i = 0; i < s->nh; i++) {
 		e |= buf_add(&hlist, s->h[i].name, s->h[i].len);
@@ -296,7 +275,7 @@ int arc_sealer_finish(struct arc_sealer *s, enum arc_status chain, const char *a
 	/* AMS */
 	crypto_hash_sha256_state sha;
 	crypto_hash_sha256_init(&sha);
-	dkim_msg_hash_fields(&s->msg, &sha, DKIM_CANON_RELAXED, s->h, s->nh);
+	dkim_msg_hash_fields(msg, &sha, DKIM_CANON_RELAXED, s->h, s->nh);
 	const char *ams_tags[] = {bhtag, "c=relaxed/relaxed", dtag, hlist.data, itag, stag, ttag};
 	if (signed_field(s, "ARC-Message-Signature", alg, ams_tags, 7, &sha, &ams) < 0) {
 		snprintf(err, errlen, "signing failed");

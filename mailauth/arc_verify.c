@@ -18,7 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define ARC_BODIES 8 /* distinct AMS body canonicalizations hashed */
 #define ARC_QUERIES (2 * ARC_MAX_INSTANCE)
 
 /* One signature to check: an AMS or an AS. */
@@ -48,9 +47,7 @@ struct arc_verify {
 	size_t nquery;
 	char query[ARC_QUERIES][DKIM_NAME_MAX * 2 + 16];
 	struct dkim_key_answer answer[ARC_QUERIES];
-	size_t nbody;
-	struct dkim_body body[ARC_BODIES];
-	unsigned char body_hash[ARC_BODIES][32];
+	struct dkim_bodies bodies; /* of the AMS */
 };
 
 const char *arc_status_name(enum arc_status s)
@@ -111,21 +108,6 @@ static int add_query(struct arc_verify *v, const char *selector, const char *dom
 	return (int)v->nquery++;
 }
 
-/* Hashes field f canonicalized, with the span [b_off, b_end) left out. */
-static int hash_without_b(crypto_hash_sha256_state *sha, enum dkim_canon canon,
-                          const struct dkim_field *f, size_t b_off, size_t b_end)
-{
-	struct buf self = {0};
-	if (buf_add(&self, f->text, b_off) < 0 ||
-	    buf_add(&self, f->text + b_end, f->len - b_end) < 0) {
-		buf_free(&self);
-		return -1;
-	}
-	dkim_header_hash(sha, canon, self.data, self.len, false);
-	buf_free(&self);
-	return 0;
-}
-
 static size_t value_off(const struct dkim_field *f)
 {
 	return (size_t)((const char *)memchr(f->text, ':', f->len) - f->text) + 1;
@@ -145,22 +127,16 @@ static void setup_ams(struct arc_verify *v, unsigned i)
 		return;
 	}
 	snprintf(v->inst[i].ams_domain, sizeof v->inst[i].ams_domain, "%s", g->domain);
-	uint64_t limit = g->has_l ? g->l : DKIM_BODY_NO_LIMIT;
-	for (size_t b = 0; b < v->nbody && c->body < 0; b++)
-		if (v->body[b].canon == g->body_canon && v->body[b].limit == limit)
-			c->body = (int)b;
+	c->body = dkim_bodies_get(&v->bodies, g->body_canon, g->has_l ? g->l : DKIM_BODY_NO_LIMIT);
 	if (c->body < 0) {
-		if (v->nbody == ARC_BODIES) {
-			c->why = "too many body canonicalizations";
-			return;
-		}
-		c->body = (int)v->nbody;
-		dkim_body_init(&v->body[v->nbody++], g->body_canon, limit);
+		c->why = "too many body canonicalizations";
+		return;
 	}
 	crypto_hash_sha256_state sha;
 	crypto_hash_sha256_init(&sha);
 	dkim_msg_hash_fields(&v->msg, &sha, g->header_canon, g->h, g->nh);
-	if (hash_without_b(&sha, g->header_canon, f, g->b_off, g->b_end) < 0) {
+	if (dkim_header_hash_unsigned(&sha, g->header_canon, f->text, f->len, g->b_off, g->b_end) <
+	    0) {
 		c->why = "out of memory";
 		return;
 	}
@@ -194,7 +170,8 @@ static void setup_as(struct arc_verify *v, unsigned i)
 			dkim_header_hash(&sha, DKIM_CANON_RELAXED, set->as->text, set->as->len,
 			                 true);
 	}
-	if (hash_without_b(&sha, DKIM_CANON_RELAXED, f, s->b_off, s->b_end) < 0) {
+	if (dkim_header_hash_unsigned(&sha, DKIM_CANON_RELAXED, f->text, f->len, s->b_off,
+	                              s->b_end) < 0) {
 		c->why = "out of memory";
 		return;
 	}
@@ -265,8 +242,7 @@ void arc_verify_feed(struct arc_verify *v, const void *data, size_t len)
 		return;
 	if (v->res.status != ARC_PENDING)
 		return;
-	for (size_t b = 0; b < v->nbody; b++)
-		dkim_body_feed(&v->body[b], data, len);
+	dkim_bodies_feed(&v->bodies, data, len);
 }
 
 bool arc_verify_headers_done(const struct arc_verify *v)
@@ -298,7 +274,7 @@ static void check_one(struct arc_verify *v, struct check *c)
 		c->why = "no key for signature";
 		return;
 	}
-	if (c->bh && sodium_memcmp(c->bh, v->body_hash[c->body], 32) != 0) {
+	if (c->bh && sodium_memcmp(c->bh, v->bodies.hash[c->body], 32) != 0) {
 		c->why = "body hash did not verify";
 		return;
 	}
@@ -360,8 +336,7 @@ void arc_verify_end(struct arc_verify *v)
 	}
 	if (v->res.status != ARC_PENDING)
 		return;
-	for (size_t b = 0; b < v->nbody; b++)
-		dkim_body_final(&v->body[b], v->body_hash[b]);
+	dkim_bodies_final(&v->bodies);
 	finish(v);
 }
 

@@ -12,6 +12,8 @@
  * SP, no WSP at the value's end or around the colon. */
 #include "mailauth/dkim_canon.h"
 
+#include "lib/buf.h"
+
 #include <string.h>
 
 static void emit(struct dkim_body *b, const void *p, size_t n)
@@ -188,4 +190,41 @@ void dkim_header_hash(crypto_hash_sha256_state *sha, enum dkim_canon canon, cons
 	if (n)
 		crypto_hash_sha256_update(sha, out, n);
 #undef PUT
+}
+
+int dkim_header_hash_unsigned(crypto_hash_sha256_state *sha, enum dkim_canon canon,
+                              const char *field, size_t len, size_t b_off, size_t b_end)
+{
+	/* one piece: relaxed folds the whitespace on both sides of the gap */
+	struct buf self = {0};
+	if (buf_add(&self, field, b_off) < 0 || buf_add(&self, field + b_end, len - b_end) < 0) {
+		buf_free(&self);
+		return -1;
+	}
+	dkim_header_hash(sha, canon, self.data, self.len, false);
+	buf_free(&self);
+	return 0;
+}
+
+int dkim_bodies_get(struct dkim_bodies *bs, enum dkim_canon canon, uint64_t limit)
+{
+	for (size_t i = 0; i < bs->n; i++)
+		if (bs->body[i].canon == canon && bs->body[i].limit == limit)
+			return (int)i;
+	if (bs->n == DKIM_BODIES_MAX)
+		return -1;
+	dkim_body_init(&bs->body[bs->n], canon, limit);
+	return (int)bs->n++;
+}
+
+void dkim_bodies_feed(struct dkim_bodies *bs, const void *data, size_t len)
+{
+	for (size_t i = 0; i < bs->n; i++)
+		dkim_body_feed(&bs->body[i], data, len);
+}
+
+void dkim_bodies_final(struct dkim_bodies *bs)
+{
+	for (size_t i = 0; i < bs->n; i++)
+		dkim_body_final(&bs->body[i], bs->hash[i]);
 }

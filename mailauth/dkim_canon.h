@@ -45,4 +45,27 @@ void dkim_body_final(struct dkim_body *b, unsigned char hash[32]);
 void dkim_header_hash(crypto_hash_sha256_state *sha, enum dkim_canon canon, const char *field,
                       size_t len, bool crlf);
 
+/* Hashes a signature's own field (DKIM-Signature, ARC-Message-Signature,
+ * ARC-Seal) as its verifier sees it: canonicalized, with its b= value,
+ * field[b_off..b_end), left out and no CRLF after it. -1: out of memory. */
+int dkim_header_hash_unsigned(crypto_hash_sha256_state *sha, enum dkim_canon canon,
+                              const char *field, size_t len, size_t b_off, size_t b_end);
+
+/* The body canonicalizers of a verifier, one per distinct c=/l= pair:
+ * signatures that agree share one, so the body is hashed once for them. */
+#define DKIM_BODIES_MAX 8
+
+struct dkim_bodies {
+	size_t n;
+	struct dkim_body body[DKIM_BODIES_MAX];
+	unsigned char hash[DKIM_BODIES_MAX][32]; /* after dkim_bodies_final */
+};
+
+/* The index of the canonicalizer for canon and limit, started if there is
+ * none yet; -1 when all DKIM_BODIES_MAX are taken. */
+int dkim_bodies_get(struct dkim_bodies *bs, enum dkim_canon canon, uint64_t limit);
+void dkim_bodies_feed(struct dkim_bodies *bs, const void *data, size_t len);
+/* Ends every body and writes its hash. */
+void dkim_bodies_final(struct dkim_bodies *bs);
+
 #endif

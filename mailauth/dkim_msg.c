@@ -151,3 +151,11 @@ void dkim_msg_hash_fields(const struct dkim_msg *m, crypto_hash_sha256_state *sh
 		}
 	}
 }
+
+size_t dkim_msg_count(const struct dkim_msg *m, const char *name)
+{
+	size_t n = 0, len = strlen(name);
+	for (size_t i = 0; i < m->nfield; i++)
+		n += dkim_field_is(&m->field[i], name, len);
+	return n;
+}

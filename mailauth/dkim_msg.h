@@ -58,5 +58,7 @@ void dkim_msg_hash_fields(const struct dkim_msg *m, crypto_hash_sha256_state *sh
                           enum dkim_canon canon, const struct dkim_name *names, size_t n);
 /* field's name is name (case-insensitive). */
 bool dkim_field_is(const struct dkim_field *f, const char *name, size_t name_len);
+/* How many fields of the message are called name (case-insensitive). */
+size_t dkim_msg_count(const struct dkim_msg *m, const char *name);
 
 #endif

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mailauth/dkim_msg.h"
+#include "mailauth/dkim_sign_base.h"
 
 #define LINE_MAX_LEN 78
 
@@ -39,39 +39,29 @@ static const char *const signed_fields[] = {
 static const char *const oversigned_fields[] = {"From", "To", "Subject", "Date", "Message-ID"};
 
 struct dkim_signer {
-	struct dkim_signing_key *key;
-	char domain[256], selector[256];
-	int64_t now;
+	struct dkim_sign_base base;
 	enum dkim_canon hc, bc;
-	struct dkim_msg msg;
-	struct dkim_body body;
-	bool body_started;
 };
 
 struct dkim_signer *dkim_signer_new(struct dkim_signing_key *key, const char *domain,
                                     const char *selector, int64_t now,
                                     const struct dkim_sign_opts *opts)
 {
-	if (strlen(domain) >= 256 || strlen(selector) >= 256)
-		return NULL;
 	struct dkim_signer *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
-	s->key = key;
-	strcpy(s->domain, domain);
-	strcpy(s->selector, selector);
-	s->now = now;
 	s->hc = opts ? opts->header_canon : DKIM_CANON_RELAXED;
 	s->bc = opts ? opts->body_canon : DKIM_CANON_RELAXED;
-	dkim_body_init(&s->body, s->bc, DKIM_BODY_NO_LIMIT);
+	if (dkim_sign_base_init(&s->base, key, domain, selector, now, s->bc) < 0) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
 void dkim_signer_feed(struct dkim_signer *s, const void *data, size_t len)
 {
-	dkim_msg_take(&s->msg, &data, &len);
-	if (len)
-		dkim_body_feed(&s->body, data, len);
+	dkim_sign_base_feed(&s->base, data, len);
 }
 
 /* Folding writer: appends text, breaking to "\r\n\t" before a piece that
@@ -127,14 +117,6 @@ static void put_long(struct folder *f, const char *tag, const char *v, bool last
 		put(f, ";", 1, false);
 }
 
-static size_t count_field(const struct dkim_msg *m, const char *name)
-{
-	size_t n = 0, len = strlen(name);
-	for (size_t i = 0; i < m->nfield; i++)
-		n += dkim_field_is(&m->field[i], name, len);
-	return n;
-}
-
 static bool oversigned(const char *name)
 {
 	for (size_t i = 0; i < sizeof oversigned_fields / sizeof *oversigned_fields; i++)
@@ -145,27 +127,26 @@ static bool oversigned(const char *name)
 
 int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t errlen)
 {
-	if (!s->msg.done)
-		dkim_msg_end_headers(&s->msg);
-	if (s->msg.error) {
-		snprintf(err, errlen, "%s", s->msg.error);
+	struct dkim_msg *msg = &s->base.msg;
+	if (!msg->done)
+		dkim_msg_end_headers(msg);
+	if (msg->error) {
+		snprintf(err, errlen, "%s", msg->error);
 		return -1;
 	}
-	if (count_field(&s->msg, "From") == 0) {
+	if (dkim_msg_count(msg, "From") == 0) {
 		snprintf(err, errlen, "the message has no From field");
 		return -1;
 	}
-	unsigned char bh[32];
-	dkim_body_final(&s->body, bh);
 	char bh64[64];
-	sodium_bin2base64(bh64, sizeof bh64, bh, sizeof bh, sodium_base64_VARIANT_ORIGINAL);
+	dkim_sign_base_body_hash(&s->base, bh64);
 
 	/* h=, lowercase, as a list of names for the header hash too */
 	struct dkim_name names[64];
 	char lower[64][32];
 	size_t nn = 0;
 	for (size_t i = 0; i < sizeof signed_fields / sizeof *signed_fields; i++) {
-		size_t c = count_field(&s->msg, signed_fields[i]);
+		size_t c = dkim_msg_count(msg, signed_fields[i]);
 		if (c && oversigned(signed_fields[i]))
 			c++;
 		else if (!c && oversigned(signed_fields[i]))
@@ -188,18 +169,16 @@ int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t
 	f.err |= buf_adds(&field, "DKIM-Signature:");
 	f.col = field.len;
 	put_tag(&f, "v=1;");
-	snprintf(tmp, sizeof tmp, "a=%s;",
-	         dkim_signing_key_alg(s->key) == DKIM_ALG_RSA_SHA256 ? "rsa-sha256"
-	                                                             : "ed25519-sha256");
+	snprintf(tmp, sizeof tmp, "a=%s;", dkim_sign_base_alg(&s->base));
 	put_tag(&f, tmp);
 	snprintf(tmp, sizeof tmp, "c=%s/%s;", s->hc == DKIM_CANON_RELAXED ? "relaxed" : "simple",
 	         s->bc == DKIM_CANON_RELAXED ? "relaxed" : "simple");
 	put_tag(&f, tmp);
-	snprintf(tmp, sizeof tmp, "d=%s;", s->domain);
+	snprintf(tmp, sizeof tmp, "d=%s;", s->base.domain);
 	put_tag(&f, tmp);
-	snprintf(tmp, sizeof tmp, "s=%s;", s->selector);
+	snprintf(tmp, sizeof tmp, "s=%s;", s->base.selector);
 	put_tag(&f, tmp);
-	snprintf(tmp, sizeof tmp, "t=%lld;", (long long)s->now);
+	snprintf(tmp, sizeof tmp, "t=%lld;", (long long)s->base.now);
 	put_tag(&f, tmp);
 	for (size_t i = 0; i < nn; i++) {
 		snprintf(tmp, sizeof tmp, "%s%s%s", i == 0 ? "h=" : "", names[i].name,
@@ -215,21 +194,15 @@ int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t
 	}
 
 	crypto_hash_sha256_state sha;
-	unsigned char hash[32];
 	crypto_hash_sha256_init(&sha);
-	dkim_msg_hash_fields(&s->msg, &sha, s->hc, names, nn);
+	dkim_msg_hash_fields(msg, &sha, s->hc, names, nn);
 	dkim_header_hash(&sha, s->hc, field.data, field.len, false);
-	crypto_hash_sha256_final(&sha, hash);
-
-	unsigned char sig[DKIM_SIG_MAX];
-	size_t sig_len = 0;
-	if (dkim_signing_key_sign(s->key, hash, sig, sizeof sig, &sig_len) < 0) {
+	char b64[DKIM_SIGN_B64_MAX];
+	if (dkim_sign_base_sign(&s->base, &sha, b64) < 0) {
 		buf_free(&field);
 		snprintf(err, errlen, "signing failed");
 		return -1;
 	}
-	char b64[DKIM_SIG_MAX * 4 / 3 + 8];
-	sodium_bin2base64(b64, sizeof b64, sig, sig_len, sodium_base64_VARIANT_ORIGINAL);
 	/* b= was written with its leading space: the value follows directly */
 	size_t n = strlen(b64);
 	const char *v = b64;
@@ -261,7 +234,7 @@ void dkim_signer_free(struct dkim_signer **sp)
 	struct dkim_signer *s = *sp;
 	if (!s)
 		return;
-	dkim_msg_free(&s->msg);
+	dkim_sign_base_free(&s->base);
 	free(s);
 	*sp = NULL;
 }

@@ -39,10 +39,10 @@ struct dkim_verify {
 	bool ended;
 	size_t nsig;
 	struct sig_state *sig;
-	size_t nbody;
-	struct dkim_body body[DKIM_VERIFY_MAX_SIGS];
-	unsigned char body_hash[DKIM_VERIFY_MAX_SIGS][32];
+	struct dkim_bodies bodies;
 };
+
+_Static_assert(DKIM_VERIFY_MAX_SIGS <= DKIM_BODIES_MAX, "each signature finds a body hasher");
 
 const char *dkim_result_name(enum dkim_result r)
 {
@@ -146,27 +146,16 @@ static void setup_signature(struct dkim_verify *v, struct sig_state *s, const st
 	crypto_hash_sha256_state sha;
 	crypto_hash_sha256_init(&sha);
 	dkim_msg_hash_fields(&v->msg, &sha, g->header_canon, g->h, g->nh);
-	struct buf self = {0};
-	if (buf_add(&self, f->text, g->b_off) < 0 ||
-	    buf_add(&self, f->text + g->b_end, f->len - g->b_end) < 0) {
-		buf_free(&self);
+	if (dkim_header_hash_unsigned(&sha, g->header_canon, f->text, f->len, g->b_off, g->b_end) <
+	    0) {
 		s->parsed = false;
 		decide(s, DKIM_TEMPERROR, "out of memory");
 		return;
 	}
-	dkim_header_hash(&sha, g->header_canon, self.data, self.len, false);
-	buf_free(&self);
 	crypto_hash_sha256_final(&sha, s->header_hash);
 
 	/* a body canonicalizer: shared with an earlier signature that agrees */
-	uint64_t limit = g->has_l ? g->l : DKIM_BODY_NO_LIMIT;
-	for (size_t b = 0; b < v->nbody; b++)
-		if (v->body[b].canon == g->body_canon && v->body[b].limit == limit) {
-			s->body = (int)b;
-			return;
-		}
-	s->body = (int)v->nbody;
-	dkim_body_init(&v->body[v->nbody++], g->body_canon, limit);
+	s->body = dkim_bodies_get(&v->bodies, g->body_canon, g->has_l ? g->l : DKIM_BODY_NO_LIMIT);
 }
 
 static void headers_done(struct dkim_verify *v)
@@ -197,8 +186,7 @@ void dkim_verify_feed(struct dkim_verify *v, const void *data, size_t len)
 		headers_done(v);
 	if (!len)
 		return;
-	for (size_t b = 0; b < v->nbody; b++)
-		dkim_body_feed(&v->body[b], data, len);
+	dkim_bodies_feed(&v->bodies, data, len);
 }
 
 bool dkim_verify_headers_done(const struct dkim_verify *v)
@@ -241,8 +229,8 @@ static void finish(struct dkim_verify *v, struct sig_state *s)
 		return decide(s, DKIM_PERMERROR, "key unavailable (DNS error)");
 	if (a->status == DKIM_DNS_NOKEY || a->n == 0)
 		return decide(s, DKIM_PERMERROR, "no key for signature");
-	struct dkim_body *body = &v->body[s->body];
-	const unsigned char *bh = v->body_hash[s->body];
+	struct dkim_body *body = &v->bodies.body[s->body];
+	const unsigned char *bh = v->bodies.hash[s->body];
 	if (g->has_l)
 		s->res.body_uncovered = body->total > g->l ? body->total - g->l : 0;
 	const char *why = NULL;
@@ -308,8 +296,7 @@ void dkim_verify_end(struct dkim_verify *v)
 		dkim_msg_end_headers(&v->msg);
 		headers_done(v);
 	}
-	for (size_t b = 0; b < v->nbody; b++)
-		dkim_body_final(&v->body[b], v->body_hash[b]);
+	dkim_bodies_final(&v->bodies);
 	for (size_t i = 0; i < v->nsig; i++)
 		if (v->sig[i].parsed && v->sig[i].res.result == DKIM_PENDING && v->sig[i].key.given)
 			finish(v, &v->sig[i]);

@@ -28,6 +28,7 @@
 #include "mailauth/dmarc.h"
 
 #include "mailauth/dmarc_record.h"
+#include "mailauth/dns_asker.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -68,12 +69,10 @@ struct cache_entry {
 };
 
 struct dmarc_check {
-	struct spf_resolver res;
+	struct dns_asker q;
 	dmarc_done_cb cb;
 	void *ud;
 	enum phase phase;
-	bool waiting, in_run;
-	void *pending;
 	enum ask_kind kind;
 
 	struct walk author;
@@ -317,19 +316,8 @@ static bool run(struct dmarc_check *c);
 static void ask(struct dmarc_check *c, const char *name, enum dns_qtype type, enum ask_kind kind)
 {
 	c->kind = kind;
-	c->waiting = true;
-	c->pending = NULL;
 	c->out.dns_queries++;
-	void *h = c->res.query(c->res.ud, name, type, on_answer, c);
-	if (!c->waiting)
-		return; /* answered already */
-	if (h) {
-		c->pending = h;
-		return;
-	}
-	/* could not start: a temporary failure */
-	static const struct dns_answer temp = {.status = DNS_Q_TEMP};
-	on_answer(c, &temp);
+	dns_asker_ask(&c->q, name, type, on_answer, c);
 }
 
 /* Move the current walk on: answer names from the cache, ask the first
@@ -608,10 +596,10 @@ static void handle_answer(struct dmarc_check *c, const struct dns_answer *a)
  * callback and the end. Returns whether the check ended. */
 static bool run(struct dmarc_check *c)
 {
-	c->in_run = true;
-	while (c->phase != PH_DONE && !c->waiting)
+	c->q.in_run = true;
+	while (c->phase != PH_DONE && !c->q.waiting)
 		step(c);
-	c->in_run = false;
+	c->q.in_run = false;
 	if (c->phase != PH_DONE)
 		return false;
 	c->cb(c->ud, &c->out);
@@ -622,10 +610,9 @@ static bool run(struct dmarc_check *c)
 static void on_answer(void *ud, const struct dns_answer *a)
 {
 	struct dmarc_check *c = ud;
-	c->waiting = false;
-	c->pending = NULL;
+	dns_asker_answered(&c->q);
 	handle_answer(c, a);
-	if (!c->in_run)
+	if (!c->q.in_run)
 		run(c);
 }
 
@@ -641,7 +628,7 @@ struct dmarc_check *dmarc_check_start(const struct spf_resolver *res, const stru
 		cb(ud, &o);
 		return NULL;
 	}
-	c->res = *res;
+	c->q.res = *res;
 	c->cb = cb;
 	c->ud = ud;
 	c->exists = -1;
@@ -674,7 +661,6 @@ void dmarc_check_cancel(struct dmarc_check *c)
 {
 	if (!c)
 		return;
-	if (c->pending && c->res.cancel)
-		c->res.cancel(c->res.ud, c->pending);
+	dns_asker_cancel(&c->q);
 	free(c);
 }

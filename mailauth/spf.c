@@ -14,6 +14,8 @@
  * the machine returns to the state it was in. */
 #include "mailauth/spf.h"
 
+#include "mailauth/dns_asker.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +35,7 @@ struct frame {
 };
 
 struct spf_check {
-	struct spf_resolver res;
+	struct dns_asker q;
 	spf_done_cb cb;
 	void *ud;
 	struct spf_ip ip;
@@ -44,8 +46,6 @@ struct spf_check {
 	size_t depth;
 	enum state state;
 	enum op op;
-	void *pending;
-	bool waiting, in_run;
 
 	/* the mechanism being evaluated (a, mx, ptr, exists) */
 	char target[256];
@@ -120,24 +120,7 @@ static void on_answer(void *ud, const struct dns_answer *a);
 static void ask(struct spf_check *c, const char *name, enum dns_qtype type, enum op op)
 {
 	c->op = op;
-	c->waiting = true;
-	c->pending = NULL;
-	void *h = c->res.query(c->res.ud, name, type, on_answer, c);
-	if (!c->waiting)
-		return; /* answered already */
-	if (h) {
-		c->pending = h;
-		return;
-	}
-	struct dns_answer *fail = malloc(sizeof *fail);
-	if (!fail) {
-		c->waiting = false;
-		finish(c, SPF_TEMPERROR, "out of memory");
-		return;
-	}
-	dns_answer_init(fail, DNS_Q_TEMP);
-	on_answer(c, fail);
-	free(fail);
+	dns_asker_ask(&c->q, name, type, on_answer, c);
 }
 
 static enum dns_qtype addr_type(const struct spf_check *c)
@@ -594,10 +577,10 @@ static void handle_answer(struct spf_check *c, const struct dns_answer *a)
  * then delivers and frees. Returns true when c is gone. */
 static bool run(struct spf_check *c)
 {
-	c->in_run = true;
-	while (!c->waiting && c->state != ST_DONE)
+	c->q.in_run = true;
+	while (!c->q.waiting && c->state != ST_DONE)
 		step(c);
-	c->in_run = false;
+	c->q.in_run = false;
 	if (c->state != ST_DONE)
 		return false;
 	c->cb(c->ud, &c->out);
@@ -610,10 +593,9 @@ static bool run(struct spf_check *c)
 static void on_answer(void *ud, const struct dns_answer *a)
 {
 	struct spf_check *c = ud;
-	c->waiting = false;
-	c->pending = NULL;
+	dns_asker_answered(&c->q);
 	handle_answer(c, a);
-	if (!c->in_run)
+	if (!c->q.in_run)
 		run(c);
 }
 
@@ -629,7 +611,7 @@ struct spf_check *spf_check_start(const struct spf_resolver *res, const struct s
 		cb(ud, &o);
 		return NULL;
 	}
-	c->res = *res;
+	c->q.res = *res;
 	c->cb = cb;
 	c->ud = ud;
 	c->ip = req->ip;
@@ -672,8 +654,7 @@ void spf_check_cancel(struct spf_check *c)
 {
 	if (!c)
 		return;
-	if (c->pending && c->res.cancel)
-		c->res.cancel(c->res.ud, c->pending);
+	dns_asker_cancel(&c->q);
 	while (c->depth > 0)
 		pop_frame(c);
 	free(c);

@@ -209,7 +209,9 @@ static struct keyset *keys_for(const char *from)
 
 /* ---- the work ---- */
 
-struct sign_work {
+/* What a signing and a sealing job share: the domain's keys, held while
+ * the job runs, the message, the fields made and whom to give them. */
+struct key_job {
 	uv_work_t w;
 	struct keyset *ks;
 	const char *msg;
@@ -218,8 +220,54 @@ struct sign_work {
 	dkim_signer_done_fn done;
 	void *ud;
 	struct buf out;
-	size_t ok_rsa, ok_ed, failed;
 	char err[160];
+};
+
+static void job_init(struct key_job *j, void *owner, struct keyset *ks, const char *msg, size_t len,
+                     dkim_signer_done_fn done, void *ud)
+{
+	j->w.data = owner;
+	j->ks = ks;
+	ks->refs++;
+	j->msg = msg;
+	j->len = len;
+	j->now = (int64_t)time(NULL);
+	j->done = done;
+	j->ud = ud;
+}
+
+/* Runs work in a worker, then after on the loop. false (logged as
+ * event_failed) when it could not be queued: the caller frees the job. */
+static bool job_start(struct key_job *j, uv_work_cb work, uv_after_work_cb after,
+                      const char *event_failed)
+{
+#if defined(MBEDTLS_THREADING_C)
+	if (uv_queue_work(S.loop, &j->w, work, after) == 0)
+		return true;
+	log_warn("dkim event=%s domain=%s err=\"cannot queue the work\"", event_failed,
+	         j->ks->domain);
+	keyset_unref(j->ks);
+	return false;
+#else
+	/* mbedTLS without its mutexes: the DRBG is not safe in a worker. */
+	(void)event_failed;
+	work(&j->w);
+	after(&j->w, 0);
+	return true;
+#endif
+}
+
+/* The job is over: the caller gets the fields made (none on failure). */
+static void job_end(struct key_job *j)
+{
+	j->done(j->ud, j->out.data ? j->out.data : "", j->out.len);
+	buf_free(&j->out);
+	keyset_unref(j->ks);
+}
+
+struct sign_work {
+	struct key_job job;
+	size_t ok_rsa, ok_ed, failed;
 };
 
 static uint64_t thread_cpu_us(void)
@@ -233,14 +281,15 @@ static uint64_t thread_cpu_us(void)
 static void work_sign(uv_work_t *w)
 {
 	struct sign_work *sw = w->data;
+	struct key_job *j = &sw->job;
 	uint64_t t0 = thread_cpu_us();
-	for (size_t i = 0; i < sw->ks->n; i++) {
-		struct dkim_signing_key *k = sw->ks->k[i].key;
+	for (size_t i = 0; i < j->ks->n; i++) {
+		struct dkim_signing_key *k = j->ks->k[i].key;
 		char err[120];
-		if (dkim_sign(k, sw->ks->domain, sw->ks->k[i].selector, sw->now, NULL, sw->msg,
-		              sw->len, &sw->out, err, sizeof err) < 0) {
+		if (dkim_sign(k, j->ks->domain, j->ks->k[i].selector, j->now, NULL, j->msg, j->len,
+		              &j->out, err, sizeof err) < 0) {
 			sw->failed++;
-			snprintf(sw->err, sizeof sw->err, "%s: %s", sw->ks->k[i].selector, err);
+			snprintf(j->err, sizeof j->err, "%s: %s", j->ks->k[i].selector, err);
 			continue;
 		}
 		if (dkim_signing_key_alg(k) == DKIM_ALG_RSA_SHA256)
@@ -254,24 +303,23 @@ static void work_sign(uv_work_t *w)
 static void after_sign(uv_work_t *w, int status)
 {
 	struct sign_work *sw = w->data;
+	struct key_job *j = &sw->job;
 	if (status < 0) { /* cancelled: never ran */
-		sw->failed = sw->ks->n;
-		snprintf(sw->err, sizeof sw->err, "cancelled");
-		buf_reset(&sw->out);
+		sw->failed = j->ks->n;
+		snprintf(j->err, sizeof j->err, "cancelled");
+		buf_reset(&j->out);
 	}
 	metric_add(MET_DKIM_SIGNED_RSA, (int64_t)sw->ok_rsa);
 	metric_add(MET_DKIM_SIGNED_ED25519, (int64_t)sw->ok_ed);
 	if (sw->failed) {
 		metric_add(MET_DKIM_SIGN_FAILED, (int64_t)sw->failed);
 		log_warn("dkim event=sign_failed domain=%s failed=%zu signed=%zu err=\"%s\"",
-		         sw->ks->domain, sw->failed, sw->ok_rsa + sw->ok_ed, sw->err);
+		         j->ks->domain, sw->failed, sw->ok_rsa + sw->ok_ed, j->err);
 	}
 	if (sw->ok_rsa + sw->ok_ed)
-		log_debug("dkim event=signed domain=%s rsa=%zu ed25519=%zu", sw->ks->domain,
+		log_debug("dkim event=signed domain=%s rsa=%zu ed25519=%zu", j->ks->domain,
 		          sw->ok_rsa, sw->ok_ed);
-	sw->done(sw->ud, sw->out.data ? sw->out.data : "", sw->out.len);
-	buf_free(&sw->out);
-	keyset_unref(sw->ks);
+	job_end(j);
 	free(sw);
 }
 
@@ -295,74 +343,49 @@ int dkim_signer_sign(const char *msg, size_t len, dkim_signer_done_fn done, void
 	struct sign_work *sw = calloc(1, sizeof *sw);
 	if (!sw)
 		return 0;
-	sw->w.data = sw;
-	sw->ks = ks;
-	ks->refs++;
-	sw->msg = msg;
-	sw->len = len;
-	sw->now = (int64_t)time(NULL);
-	sw->done = done;
-	sw->ud = ud;
-#if defined(MBEDTLS_THREADING_C)
-	if (uv_queue_work(S.loop, &sw->w, work_sign, after_sign) == 0)
+	job_init(&sw->job, sw, ks, msg, len, done, ud);
+	if (job_start(&sw->job, work_sign, after_sign, "sign_failed"))
 		return 1;
-	log_warn("dkim event=sign_failed domain=%s err=\"cannot queue the work\"", ks->domain);
-	keyset_unref(ks);
 	free(sw);
 	return 0;
-#else
-	/* mbedTLS without its mutexes: the DRBG is not safe in a worker. */
-	work_sign(&sw->w);
-	after_sign(&sw->w, 0);
-	return 1;
-#endif
 }
 
 /* ---- ARC sealing of forwarded mail ---- */
 
 struct seal_work {
-	uv_work_t w;
-	struct keyset *ks;
+	struct key_job job;
 	struct dkim_signing_key *key;
 	const char *selector;
 	enum arc_status chain;
 	char *authres; /* the A-R value, unfolded */
-	const char *msg;
-	size_t len;
-	int64_t now;
-	dkim_signer_done_fn done;
-	void *ud;
-	struct buf out;
 	int rc;
-	char err[160];
 };
 
 static void work_seal(uv_work_t *w)
 {
 	struct seal_work *sw = w->data;
-	sw->rc = arc_seal(sw->key, sw->ks->domain, sw->selector, sw->now, NULL, 0, sw->chain,
-	                  sw->authres, sw->msg, sw->len, &sw->out, sw->err, sizeof sw->err);
+	struct key_job *j = &sw->job;
+	sw->rc = arc_seal(sw->key, j->ks->domain, sw->selector, j->now, NULL, 0, sw->chain,
+	                  sw->authres, j->msg, j->len, &j->out, j->err, sizeof j->err);
 }
 
 static void after_seal(uv_work_t *w, int status)
 {
 	struct seal_work *sw = w->data;
+	struct key_job *j = &sw->job;
 	if (status < 0) {
 		sw->rc = -1;
-		snprintf(sw->err, sizeof sw->err, "cancelled");
+		snprintf(j->err, sizeof j->err, "cancelled");
 	}
 	if (sw->rc != 0)
-		buf_reset(&sw->out);
+		buf_reset(&j->out);
 	if (sw->rc < 0)
-		log_warn("dkim event=arc_seal_failed domain=%s err=\"%s\"", sw->ks->domain,
-		         sw->err);
+		log_warn("dkim event=arc_seal_failed domain=%s err=\"%s\"", j->ks->domain, j->err);
 	else if (sw->rc == 0)
-		log_debug("dkim event=arc_sealed domain=%s selector=%s", sw->ks->domain,
+		log_debug("dkim event=arc_sealed domain=%s selector=%s", j->ks->domain,
 		          sw->selector);
-	sw->done(sw->ud, sw->out.data ? sw->out.data : "", sw->out.len);
-	buf_free(&sw->out);
+	job_end(j);
 	free(sw->authres);
-	keyset_unref(sw->ks);
 	free(sw);
 }
 
@@ -416,28 +439,13 @@ int dkim_signer_arc_seal(const char *domain, enum arc_status chain, const char *
 		free(sw);
 		return 0;
 	}
-	sw->w.data = sw;
-	sw->ks = ks;
-	ks->refs++;
+	job_init(&sw->job, sw, ks, msg, len, done, ud);
 	sw->key = ks->k[k].key;
 	sw->selector = ks->k[k].selector;
 	sw->chain = chain;
-	sw->msg = msg;
-	sw->len = len;
-	sw->now = (int64_t)time(NULL);
-	sw->done = done;
-	sw->ud = ud;
-#if defined(MBEDTLS_THREADING_C)
-	if (uv_queue_work(S.loop, &sw->w, work_seal, after_seal) == 0)
+	if (job_start(&sw->job, work_seal, after_seal, "arc_seal_failed"))
 		return 1;
-	log_warn("dkim event=arc_seal_failed domain=%s err=\"cannot queue the work\"", ks->domain);
 	free(sw->authres);
-	keyset_unref(ks);
 	free(sw);
 	return 0;
-#else
-	work_seal(&sw->w);
-	after_seal(&sw->w, 0);
-	return 1;
-#endif
 }

@@ -123,6 +123,19 @@ def queue_rows(t):
         db.close()
 
 
+def deferred_rows(t, rcpt):
+    """The queue rows (id, rcpt, attempts, last_error) of rcpt tried at least once."""
+    return [r for r in queue_rows(t) if r[1] == rcpt and r[2] >= 1]
+
+
+def submit_to_each(t, user, password, domains, what):
+    """user sends one message to bob@ each domain, "Subject: <what> <domain>"."""
+    for dom in domains:
+        msg = ("From: %s\r\nTo: bob@%s\r\nSubject: %s %s\r\n\r\nhi\r\n"
+               % (user, dom, what, dom)).encode()
+        submit(t, user, password, ["bob@" + dom], msg)
+
+
 def strip_trace(raw):
     """The message without Received:/Return-Path: fields (and their folded
     continuation lines), for byte comparisons across hops."""

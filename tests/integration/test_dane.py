@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 
-from relayutil import queue_rows, submit, wait_for
+from relayutil import deferred_rows, submit_to_each, wait_for
 from test_mta_sts import TlsSink
 
 PW = "dane-test-password-1"
@@ -130,18 +130,14 @@ def test_dane_match_mismatch_and_unauthenticated(tern_factory):
                          extra_config="[queue]\n" + "".join("%s = %s\n" % kv for kv in q.items()))
         a.add_user("alice@a.test", PW)
         time.sleep(0.5)
-        for dom in MX:
-            msg = ("From: alice@a.test\r\nTo: bob@%s\r\nSubject: dane %s\r\n\r\nhi\r\n"
-                   % (dom, dom)).encode()
-            submit(a, "alice@a.test", PW, ["bob@" + dom], msg)
+        submit_to_each(a, "alice@a.test", PW, MX, "dane")
 
         wait_for(lambda: sinks["good.test"].messages, timeout=20, what="good.test delivery")
         assert sinks["good.test"].messages[0][0] is True, "delivered over TLS"
         wait_for(lambda: sinks["noad.test"].messages, timeout=20, what="noad.test delivery")
 
-        def deferred(dom):
-            return [r for r in queue_rows(a) if r[1] == "bob@" + dom and r[2] >= 1]
-        rows = wait_for(lambda: deferred("bad.test"), timeout=20, what="bad.test deferral")
+        rows = wait_for(lambda: deferred_rows(a, "bob@bad.test"), timeout=20,
+                        what="bad.test deferral")
         assert sinks["bad.test"].messages == [], "nothing delivered, in clear or not"
         assert "DANE" in rows[0][3], rows
         assert all(ad for _, ad in dns.tlsa_queries), "TLSA asked with the AD bit"

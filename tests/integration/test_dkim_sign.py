@@ -11,7 +11,6 @@ From MAILER-DAEMON@mail.a.test. With two live selectors of one algorithm
 both sign; once `tern dkim retire` retired one, it signs no more.
 The CPU per dual signature is read from the server's own counter.
 """
-import http.client
 import os
 import re
 import smtplib
@@ -22,6 +21,7 @@ import time
 import pytest
 
 from conftest import LISTENERS, TERN_BIN, free_port, ssl_ctx
+from mailauth_helpers import metrics_page
 from relayutil import (dns_cleanup, DNSMASQ, Dns, ScriptedSmtp, queue_config, queue_rows,
                       submit, wait_for)  # noqa: F401 (dns_cleanup is an autouse fixture)
 
@@ -103,16 +103,6 @@ def message(subject, to, size=0):
     return (b"From: Alice <alice@a.test>\r\nTo: <%s>\r\nSubject: %s\r\n"
             b"Date: Sun, 06 Dec 2026 21:00:00 +0000\r\nMessage-ID: <%s@a.test>\r\n\r\n"
             % (to.encode(), subject.encode(), subject.encode()) + body)
-
-
-def scrape(t):
-    """The server's /metrics page (the https listener on t's address)."""
-    c = http.client.HTTPSConnection(t.host, t.port("https"), context=ssl_ctx(), timeout=10)
-    c.request("GET", "/metrics")
-    r = c.getresponse()
-    body = r.read().decode()
-    assert r.status == 200, body
-    return body
 
 
 def sample(text, name, labels=""):
@@ -226,7 +216,7 @@ def test_cpu_per_dual_signature(env):
         for i in range(n):
             s.sendmail("alice@a.test", ["bob@r.test"], message("cpu%d" % i, "bob@r.test", 4096))
     wait_for(lambda: len(rx.messages) >= n, timeout=60, what="%d messages" % n)
-    text = scrape(a)
+    text = metrics_page(a)
     rsa = sample(text, "tern_dkim_signatures_total", 'algorithm="rsa-sha256"')
     ed = sample(text, "tern_dkim_signatures_total", 'algorithm="ed25519-sha256"')
     assert rsa == n and ed == n, (rsa, ed)

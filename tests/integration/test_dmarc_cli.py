@@ -11,6 +11,7 @@ import tempfile
 import pytest
 
 from conftest import TERN_BIN
+from mailauth_helpers import check_cli
 from relayutil import dns_cleanup, DNSMASQ, Dns  # noqa: F401 (dns_cleanup is an autouse fixture)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(DNSMASQ), reason="dnsmasq not installed")
@@ -35,12 +36,7 @@ def dns():
 
 
 def dmarc(dns, *args):
-    with tempfile.TemporaryDirectory() as cwd:
-        r = subprocess.run([TERN_BIN, "dmarc", "check", *args, "--dns-servers", dns.servers,
-                            "--timeout", "1"],
-                           capture_output=True, text=True, cwd=cwd, timeout=60)
-    assert r.returncode == 0, r.stderr
-    out = r.stdout.strip()
+    out = check_cli(dns, "dmarc", "check", *args)
     fields = dict(f.split("=", 1) for f in out.split(" ") if "=" in f and not f.startswith("problem"))
     return fields, out
 

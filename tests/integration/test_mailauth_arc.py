@@ -13,7 +13,6 @@ what an alias forwards to a remote address with the alias domain's key
 (`tern dkim keygen`): dkimpy's arc_verify passes it, and a sealed list
 message forwarded on gets instance 2 with cv=pass."""
 import base64
-import http.client
 import os
 import re
 import smtplib
@@ -22,7 +21,8 @@ import tempfile
 
 import pytest
 
-from conftest import free_port, ssl_ctx
+from conftest import free_port
+from mailauth_helpers import ar_fields, smtp_counters
 from relayutil import (dns_cleanup, DNSMASQ, Dns, ScriptedSmtp, queue_config,  # noqa: F401
                        wait_for)
 
@@ -123,11 +123,8 @@ def stored(t, subject):
 
 
 def our_ar(data):
-    head = data.split(b"\r\n\r\n", 1)[0].decode()
-    for f in head.replace("\r\n\t", " ").replace("\r\n ", " ").split("\r\n"):
-        if f.startswith("Authentication-Results: " + AUTHSERV):
-            return f
-    return None
+    return next((f for f in ar_fields(data) if f.startswith("Authentication-Results: " + AUTHSERV)),
+                None)
 
 
 def test_untrusted_sealer_rejected(server):
@@ -166,16 +163,7 @@ def test_unsealed_is_arc_none(server):
 
 def test_metrics(server):
     """Runs last."""
-    c = http.client.HTTPSConnection(server.host, server.port("https"), context=ssl_ctx(),
-                                    timeout=10)
-    c.request("GET", "/metrics")
-    text = c.getresponse().read().decode()
-    c.close()
-    got = {}
-    for line in text.splitlines():
-        name, _, value = line.rpartition(" ")
-        if name.startswith("tern_smtp_"):
-            got[name] = int(float(value))
+    got = smtp_counters(server)
     assert got['tern_smtp_arc_results_total{result="pass"}'] >= 2, got
     assert got['tern_smtp_arc_results_total{result="fail"}'] >= 1, got
     assert got['tern_smtp_dmarc_actions_total{action="override"}'] >= 1, got

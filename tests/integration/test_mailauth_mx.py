@@ -9,7 +9,6 @@ Authentication-Results with our authserv-id is removed (another's stays),
 a DNS timeout gives 451 (never a pass), trusted_networks skips the checks,
 a trusted forwarder's failure is recorded and delivered."""
 import base64
-import http.client
 import imaplib
 import os
 import smtplib
@@ -19,6 +18,7 @@ import time
 import pytest
 
 from conftest import ssl_ctx
+from mailauth_helpers import ar_fields, smtp_counters
 from relayutil import dns_cleanup, DNSMASQ, Dns, queue_config  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(DNSMASQ), reason="dnsmasq not installed")
@@ -104,19 +104,6 @@ def stored(t, subject, mailbox="INBOX"):
     finally:
         db.close()
     return None, None
-
-
-def header(data):
-    return data.split(b"\r\n\r\n", 1)[0].decode()
-
-
-def ar_fields(data):
-    """The Authentication-Results fields, unfolded."""
-    out = []
-    for f in header(data).replace("\r\n\t", " ").replace("\r\n ", " ").split("\r\n"):
-        if f.lower().startswith("authentication-results:"):
-            out.append(f)
-    return out
 
 
 def test_spf_pass_delivered(server):
@@ -313,16 +300,7 @@ def test_bdat_signed_message(server):
 
 def test_verdicts_are_metrics(server):
     """Runs last: the counters of what the tests above sent."""
-    c = http.client.HTTPSConnection(server.host, server.port("https"), context=ssl_ctx(),
-                                    timeout=10)
-    c.request("GET", "/metrics")
-    text = c.getresponse().read().decode()
-    c.close()
-    got = {}
-    for line in text.splitlines():
-        name, _, value = line.rpartition(" ")
-        if name.startswith("tern_smtp_"):
-            got[name] = int(float(value))
+    got = smtp_counters(server)
     assert got['tern_smtp_spf_results_total{result="pass"}'] >= 3, got
     assert got['tern_smtp_spf_results_total{result="softfail"}'] >= 1
     assert got['tern_smtp_dkim_results_total{result="pass"}'] >= 1

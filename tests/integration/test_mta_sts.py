@@ -25,7 +25,8 @@ import time
 
 import pytest
 
-from relayutil import dns_cleanup, DNSMASQ, Dns, queue_config, queue_rows, submit, wait_for  # noqa: F401
+from relayutil import (dns_cleanup, DNSMASQ, Dns, deferred_rows, queue_config,  # noqa: F401
+                       submit, submit_to_each, wait_for)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(DNSMASQ), reason="dnsmasq not installed")
 
@@ -216,10 +217,7 @@ def test_mta_sts_enforce_testing_and_counters(tern_factory):
                                                    mta_sts_port=policy.port))
         a.add_user("alice@a.test", PW)
         time.sleep(0.5)
-        for dom in MX:
-            msg = ("From: alice@a.test\r\nTo: bob@%s\r\nSubject: mta-sts %s\r\n\r\nhi\r\n"
-                   % (dom, dom)).encode()
-            submit(a, "alice@a.test", PW, ["bob@" + dom], msg)
+        submit_to_each(a, "alice@a.test", PW, MX, "mta-sts")
 
         wait_for(lambda: by_dom["enforce.test"].messages, timeout=20, what="enforce delivery")
         assert by_dom["enforce.test"].messages[0][0] is True, "delivered over TLS"
@@ -227,7 +225,7 @@ def test_mta_sts_enforce_testing_and_counters(tern_factory):
         assert by_dom["testing.test"].messages[0][0] is False
 
         def deferred(dom):
-            return [r for r in queue_rows(a) if r[1] == "bob@" + dom and r[2] >= 1]
+            return deferred_rows(a, "bob@" + dom)
         for dom in ("badmx.test", "notls.test", "wrongcert.test"):
             rows = wait_for(lambda: deferred(dom), timeout=20, what="deferral for " + dom)
             assert by_dom[dom].messages == [], dom + ": nothing delivered"

@@ -11,6 +11,7 @@ import tempfile
 import pytest
 
 from conftest import TERN_BIN
+from mailauth_helpers import check_cli
 from relayutil import dns_cleanup, DNSMASQ, Dns  # noqa: F401 (dns_cleanup is an autouse fixture)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(DNSMASQ), reason="dnsmasq not installed")
@@ -37,12 +38,7 @@ def dns():
 
 
 def spf(dns, ip, mail_from, helo="helo.test"):
-    with tempfile.TemporaryDirectory() as cwd:
-        r = subprocess.run([TERN_BIN, "spf", "check", ip, mail_from, helo, "--dns-servers", dns.servers,
-                            "--timeout", "1"],
-                           capture_output=True, text=True, cwd=cwd, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
+    return check_cli(dns, "spf", "check", ip, mail_from, helo)
 
 
 @pytest.mark.parametrize("ip,mail_from,result", [

@@ -1,7 +1,7 @@
 /* check: the counters and CHECK() macro shared by the C unit tests:
  * CHECK(condition, printf-style message) counts a pass or prints the line
- * and message of a failure; main() reports `passed` and `failed`
- * (check_report). */
+ * and message of a failure (CHECK_THAT(condition): the condition's text); main() reports `passed`
+ * and `failed` (check_report). */
 #ifndef TERN_TEST_CHECK_H
 #define TERN_TEST_CHECK_H
 
@@ -21,6 +21,9 @@ static int passed, failed;
 			printf("\n");                                                              \
 		}                                                                                  \
 	} while (0)
+
+/* CHECK whose message is the condition itself. */
+#define CHECK_THAT(cond) CHECK(cond, "%s", #cond)
 
 /* Removes a test's temporary directory and everything in it. */
 static inline void check_remove_dir(const char *dir)

@@ -4,6 +4,7 @@
  * parent domain for a sub-domain's From, nothing for a domain without
  * keys, a retired key dropped once the serial moved, and which queued
  * messages are tern's own DSNs. */
+#include "check.h"
 #include "admin/admin.h"
 #include "mailauth/dkim.h"
 #include "relay/dkim_signer.h"
@@ -17,18 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-		} else {                                                                           \
-			failed++;                                                                  \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-		}                                                                                  \
-	} while (0)
 
 static struct store *st;
 static uv_loop_t loop;
@@ -78,23 +67,23 @@ static int live_cb(void *ud, const struct store_dkim_private *k)
 static void test_store_side(void)
 {
 	struct store_dkim_serial s0, s1, s2;
-	CHECK(store_dkim_serial(store_reader(st), &s0) == 0 && s0.count == 0);
-	CHECK(add_key("example.test", "r1", ADMIN_DKIM_RSA) == 0);
-	CHECK(add_key("example.test", "e1", ADMIN_DKIM_ED25519) == 0);
-	CHECK(store_dkim_serial(store_reader(st), &s1) == 0 && s1.count == 2 && s1.max_id > 0);
+	CHECK_THAT(store_dkim_serial(store_reader(st), &s0) == 0 && s0.count == 0);
+	CHECK_THAT(add_key("example.test", "r1", ADMIN_DKIM_RSA) == 0);
+	CHECK_THAT(add_key("example.test", "e1", ADMIN_DKIM_ED25519) == 0);
+	CHECK_THAT(store_dkim_serial(store_reader(st), &s1) == 0 && s1.count == 2 && s1.max_id > 0);
 	struct live l = {0};
-	CHECK(store_dkim_live_private(store_reader(st), "example.test", live_cb, &l) == 0);
-	CHECK(l.n == 2 && l.loadable == 2 && strcmp(l.sel[0], "r1") == 0);
-	CHECK(add_key("example.test", "e0", ADMIN_DKIM_ED25519) == 0);
-	CHECK(retire("example.test", "e0") == 0);
-	CHECK(store_dkim_serial(store_reader(st), &s2) == 0 && s2.retired_sum > 0);
-	CHECK(memcmp(&s1, &s2, sizeof s1) != 0);
+	CHECK_THAT(store_dkim_live_private(store_reader(st), "example.test", live_cb, &l) == 0);
+	CHECK_THAT(l.n == 2 && l.loadable == 2 && strcmp(l.sel[0], "r1") == 0);
+	CHECK_THAT(add_key("example.test", "e0", ADMIN_DKIM_ED25519) == 0);
+	CHECK_THAT(retire("example.test", "e0") == 0);
+	CHECK_THAT(store_dkim_serial(store_reader(st), &s2) == 0 && s2.retired_sum > 0);
+	CHECK_THAT(memcmp(&s1, &s2, sizeof s1) != 0);
 	memset(&l, 0, sizeof l);
-	CHECK(store_dkim_live_private(store_reader(st), "example.test", live_cb, &l) == 0);
-	CHECK(l.n == 2); /* the retired one is not handed out */
+	CHECK_THAT(store_dkim_live_private(store_reader(st), "example.test", live_cb, &l) == 0);
+	CHECK_THAT(l.n == 2); /* the retired one is not handed out */
 	memset(&l, 0, sizeof l);
-	CHECK(store_dkim_live_private(store_reader(st), "nokeys.test", live_cb, &l) == 0 &&
-	      l.n == 0);
+	CHECK_THAT(store_dkim_live_private(store_reader(st), "nokeys.test", live_cb, &l) == 0 &&
+	           l.n == 0);
 }
 
 /* ---- the signer ---- */
@@ -182,42 +171,42 @@ static void test_signer(void)
 	char msg[600], d[256];
 	dkim_signer_start(&loop, st);
 	snprintf(msg, sizeof msg, msg_fmt, "example.test");
-	CHECK(sign_and_verify(msg, d, sizeof d) == 2); /* r1 and e1 */
-	CHECK(strcmp(d, "example.test") == 0);
+	CHECK_THAT(sign_and_verify(msg, d, sizeof d) == 2); /* r1 and e1 */
+	CHECK_THAT(strcmp(d, "example.test") == 0);
 	/* a sub-domain's From: the parent's keys (relaxed alignment) */
 	snprintf(msg, sizeof msg, msg_fmt, "mail.example.test");
-	CHECK(sign_and_verify(msg, d, sizeof d) == 2);
-	CHECK(strcmp(d, "example.test") == 0);
+	CHECK_THAT(sign_and_verify(msg, d, sizeof d) == 2);
+	CHECK_THAT(strcmp(d, "example.test") == 0);
 	/* many at once: the pool's workers share the keys and the DRBG */
 	static struct result many[16];
 	int started = 0;
 	for (int i = 0; i < 16; i++)
 		started += dkim_signer_sign(msg, strlen(msg), on_signed, &many[i]) == 1;
-	CHECK(started == 16);
+	CHECK_THAT(started == 16);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	int good = 0;
 	for (int i = 0; i < 16; i++)
 		good += many[i].calls == 1 && strstr(many[i].fields, "a=rsa-sha256") &&
 		        strstr(many[i].fields, "a=ed25519-sha256");
-	CHECK(good == 16);
+	CHECK_THAT(good == 16);
 	/* no keys, no From: nothing to sign */
 	snprintf(msg, sizeof msg, msg_fmt, "nokeys.test");
-	CHECK(sign_and_verify(msg, d, sizeof d) == -1);
-	CHECK(sign_and_verify("Subject: no from\r\n\r\nx\r\n", d, sizeof d) == -1);
+	CHECK_THAT(sign_and_verify(msg, d, sizeof d) == -1);
+	CHECK_THAT(sign_and_verify("Subject: no from\r\n\r\nx\r\n", d, sizeof d) == -1);
 	/* a second selector signs as soon as the serial is read again */
-	CHECK(add_key("example.test", "e2", ADMIN_DKIM_ED25519) == 0);
+	CHECK_THAT(add_key("example.test", "e2", ADMIN_DKIM_ED25519) == 0);
 	snprintf(msg, sizeof msg, msg_fmt, "example.test");
 	usleep(1100 * 1000);
 	uv_update_time(&loop);
-	CHECK(sign_and_verify(msg, d, sizeof d) == 3);
-	CHECK(retire("example.test", "r1") == 0);
-	CHECK(retire("example.test", "e1") == 0);
+	CHECK_THAT(sign_and_verify(msg, d, sizeof d) == 3);
+	CHECK_THAT(retire("example.test", "r1") == 0);
+	CHECK_THAT(retire("example.test", "e1") == 0);
 	usleep(1100 * 1000);
 	uv_update_time(&loop);
-	CHECK(sign_and_verify(msg, d, sizeof d) == 1);
+	CHECK_THAT(sign_and_verify(msg, d, sizeof d) == 1);
 	dkim_signer_stop();
 	/* stopped: nothing is signed */
-	CHECK(sign_and_verify(msg, d, sizeof d) == -1);
+	CHECK_THAT(sign_and_verify(msg, d, sizeof d) == -1);
 }
 
 static void test_dsn_is_ours(void)
@@ -234,24 +223,24 @@ static void test_dsn_is_ours(void)
 	};
 	size_t len;
 	char *m = dsn_build(&in, &len);
-	CHECK(m && dsn_is_ours(m, len));
+	CHECK_THAT(m && dsn_is_ours(m, len));
 	free(m);
 	static const char fwd[] = "Received: from a by b\r\nFrom: Mail Delivery System "
 	                          "<MAILER-DAEMON@mail.example.test>\r\n\r\nx\r\n";
-	CHECK(!dsn_is_ours(fwd, sizeof fwd - 1));
-	CHECK(!dsn_is_ours("", 0));
-	CHECK(!dsn_is_ours(NULL, 0));
+	CHECK_THAT(!dsn_is_ours(fwd, sizeof fwd - 1));
+	CHECK_THAT(!dsn_is_ours("", 0));
+	CHECK_THAT(!dsn_is_ours(NULL, 0));
 }
 
 int main(void)
 {
 	char dir[] = "/tmp/tern-dkim-signer-XXXXXX", err[256];
-	CHECK(mkdtemp(dir) != NULL);
-	CHECK(uv_loop_init(&loop) == 0);
-	CHECK(store_open(&st, dir, NULL, err, sizeof err) == 0);
+	CHECK_THAT(mkdtemp(dir) != NULL);
+	CHECK_THAT(uv_loop_init(&loop) == 0);
+	CHECK_THAT(store_open(&st, dir, NULL, err, sizeof err) == 0);
 	struct admin_op op;
 	admin_op_set(&op, ADMIN_DOMAIN_ADD, "example.test", NULL);
-	CHECK(store_exec(st, admin_op_run, &op) == 0);
+	CHECK_THAT(store_exec(st, admin_op_run, &op) == 0);
 
 	test_store_side();
 	test_signer();
@@ -261,7 +250,6 @@ int main(void)
 	uv_loop_close(&loop);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	CHECK(system(cmd) == 0);
-	printf("test_dkim_signer: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	CHECK_THAT(system(cmd) == 0);
+	return check_report("test_dkim_signer");
 }

@@ -12,6 +12,7 @@
  * temporary failures, invalid policies, and records as big senders publish
  * them. */
 #include "check.h"
+#include "fake_resolver_testutil.h"
 #include "mailauth/dmarc.h"
 #include "mailauth/dmarc_record.h"
 
@@ -196,19 +197,10 @@ struct zrr {
 	const char *value;
 };
 
-struct pending {
-	char name[300];
-	enum dns_qtype type;
-	dns_query_cb cb;
-	void *ud;
-	bool cancelled, used;
-};
-
 struct fake {
 	const struct zrr *zone;
 	bool deferred, refuse;
-	struct pending q[16];
-	size_t head, nq;   /* q[head..nq) are waiting */
+	struct fake_queue queue;
 	char log[64][300]; /* "TXT _dmarc.example.com" */
 	size_t nlog;
 	unsigned cancels;
@@ -220,9 +212,9 @@ static const char *qtype_name(enum dns_qtype t)
 	return n[t];
 }
 
-static void fake_answer(struct fake *f, const char *name, enum dns_qtype t, dns_query_cb cb,
-                        void *ud)
+static void fake_answer(void *fake, const char *name, enum dns_qtype t, dns_query_cb cb, void *ud)
 {
+	struct fake *f = fake;
 	static struct dns_answer a;
 	dns_answer_init(&a, DNS_Q_NXDOMAIN);
 	bool name_exists = false, temp = false;
@@ -262,38 +254,20 @@ static void *fake_query(void *ud, const char *name, enum dns_qtype t, dns_query_
 		fake_answer(f, name, t, cb, cb_ud);
 		return NULL;
 	}
-	if (f->nq >= sizeof f->q / sizeof f->q[0])
-		return NULL;
-	struct pending *p = &f->q[f->nq++];
-	memset(p, 0, sizeof *p);
-	snprintf(p->name, sizeof p->name, "%s", name);
-	p->type = t;
-	p->cb = cb;
-	p->ud = cb_ud;
-	return p;
+	return fake_queue_add(&f->queue, name, t, cb, cb_ud);
 }
 
 static void fake_cancel(void *ud, void *handle)
 {
 	struct fake *f = ud;
-	((struct pending *)handle)->cancelled = true;
+	fake_question_cancel(handle);
 	f->cancels++;
 }
 
 /* Answer the questions queued so far (not those their answers ask). */
 static void fake_pump(struct fake *f)
 {
-	size_t n = f->nq;
-	for (size_t i = f->head; i < n; i++) {
-		struct pending *p = &f->q[i];
-		if (p->used || p->cancelled)
-			continue;
-		p->used = true;
-		fake_answer(f, p->name, p->type, p->cb, p->ud);
-	}
-	f->head = n;
-	if (f->head == f->nq) /* no handle is outstanding: the slots can be reused */
-		f->head = f->nq = 0;
+	fake_queue_pump(&f->queue, fake_answer, f);
 }
 
 /* ---- running a check ---- */
@@ -925,7 +899,7 @@ static void test_cancel(void)
 	struct dmarc_check *c = dmarc_check_start(&res, &in, on_done, &g);
 	CHECK(c != NULL && g.calls == 0, "pending");
 	fake_pump(&f); /* first answer; the second question is out */
-	CHECK(g.calls == 0 && f.nq - f.head == 1, "second question out");
+	CHECK(g.calls == 0 && f.queue.nq - f.queue.head == 1, "second question out");
 	dmarc_check_cancel(c);
 	CHECK(f.cancels == 1, "query cancelled");
 	fake_pump(&f);

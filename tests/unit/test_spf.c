@@ -8,6 +8,7 @@
  * too: every case of it passes as written.
  * Plus the macro examples of RFC 7208 7.4 and parser edge cases. */
 #include "check.h"
+#include "fake_resolver_testutil.h"
 #include "mailauth/spf.h"
 
 #include <arpa/inet.h>
@@ -20,19 +21,10 @@
 
 /* ---- the fake resolver: one scenario's zonedata ---- */
 
-struct pending {
-	char name[300];
-	enum dns_qtype type;
-	dns_query_cb cb;
-	void *ud;
-	bool cancelled, used;
-};
-
 struct fake {
 	json_t *zone;
 	bool deferred;
-	struct pending q[64];
-	size_t nq;
+	struct fake_queue queue;
 	unsigned queries;
 };
 
@@ -162,9 +154,9 @@ static bool collect(json_t *zone, const char *name, enum dns_qtype t, struct dns
 	return false;
 }
 
-static void fake_answer(struct fake *f, const char *name, enum dns_qtype t, dns_query_cb cb,
-                        void *ud)
+static void fake_answer(void *fake, const char *name, enum dns_qtype t, dns_query_cb cb, void *ud)
 {
+	struct fake *f = fake;
 	static struct dns_answer a;
 	dns_answer_init(&a, DNS_Q_DATA);
 	f->queries++;
@@ -194,33 +186,17 @@ static void *fake_query(void *ud, const char *name, enum dns_qtype t, dns_query_
 		fake_answer(f, name, t, cb, cb_ud);
 		return NULL;
 	}
-	if (f->nq >= sizeof f->q / sizeof f->q[0])
-		return NULL;
-	struct pending *p = &f->q[f->nq++];
-	memset(p, 0, sizeof *p);
-	snprintf(p->name, sizeof p->name, "%s", name);
-	p->type = t;
-	p->cb = cb;
-	p->ud = cb_ud;
-	return p;
+	return fake_queue_add(&f->queue, name, t, cb, cb_ud);
 }
 
 static void fake_cancel(void *ud, void *handle)
 {
-	((struct pending *)handle)->cancelled = true;
+	fake_question_cancel(handle);
 }
 
-/* Answer queued queries in order until none is left. */
 static void fake_pump(struct fake *f)
 {
-	for (size_t i = 0; i < f->nq; i++) {
-		struct pending *p = &f->q[i];
-		if (p->used || p->cancelled)
-			continue;
-		p->used = true;
-		fake_answer(f, p->name, p->type, p->cb, p->ud);
-	}
-	f->nq = 0;
+	fake_queue_pump(&f->queue, fake_answer, f);
 }
 
 /* ---- running a test ---- */

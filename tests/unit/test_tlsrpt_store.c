@@ -4,6 +4,7 @@
  * domain, old days are pruned, malformed rows are refused, and the
  * relay's counts reach the store in one job at flush and at stop. Also
  * the stored MTA-STS policy cache (store/mta_sts.c) beside them. */
+#include "check.h"
 #include "relay/tlsrpt.h"
 #include "store/store.h"
 #include "store/mta_sts.h"
@@ -16,18 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-		} else {                                                                           \
-			failed++;                                                                  \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-		}                                                                                  \
-	} while (0)
 
 static struct store_tlsrpt_count rows[4];
 
@@ -61,7 +50,7 @@ static int seen_cb(void *ud, const struct store_tlsrpt_count *c)
 static struct seen list(struct store *st, const char *day, const char *domain)
 {
 	struct seen s = {0};
-	CHECK(store_tlsrpt_list(store_reader(st), day, domain, seen_cb, &s) == 0);
+	CHECK_THAT(store_tlsrpt_list(store_reader(st), day, domain, seen_cb, &s) == 0);
 	return s;
 }
 
@@ -86,40 +75,41 @@ static void test_store(struct store *st)
 	set(&rows[2], "2026-01-02", "other.test", "no-policy-found", "", "success", 2);
 	set(&rows[3], "2025-11-01", "example.com", "no-policy-found", "", "success", 7);
 	size_t n = 4;
-	CHECK(store_exec(st, add_job, &n) == 0);
+	CHECK_THAT(store_exec(st, add_job, &n) == 0);
 	n = 1; /* the same row again adds */
-	CHECK(store_exec(st, add_job, &n) == 0);
+	CHECK_THAT(store_exec(st, add_job, &n) == 0);
 	struct seen s = list(st, "2026-01-02", "EXAMPLE.com");
-	CHECK(s.n == 2 && s.sum == 7);
+	CHECK_THAT(s.n == 2 && s.sum == 7);
 	s = list(st, "2026-01-02", NULL);
-	CHECK(s.n == 3 && s.sum == 9);
+	CHECK_THAT(s.n == 3 && s.sum == 9);
 	s = list(st, NULL, "other.test");
-	CHECK(s.n == 1 && strcmp(s.last, "2026-01-02 other.test no-policy-found  success 2 ") == 0);
+	CHECK_THAT(s.n == 1 &&
+	           strcmp(s.last, "2026-01-02 other.test no-policy-found  success 2 ") == 0);
 	s = list(st, NULL, NULL);
-	CHECK(s.n == 4 && s.sum == 16);
+	CHECK_THAT(s.n == 4 && s.sum == 16);
 	s = list(st, "2026-01-02", "example.com");
 	/* ordered by result: success last, with its policy lines */
-	CHECK(strcmp(s.last, "2026-01-02 example.com sts id1 success 6 version: STSv1\nmode: "
-	                     "enforce") == 0);
+	CHECK_THAT(strcmp(s.last, "2026-01-02 example.com sts id1 success 6 version: STSv1\nmode: "
+	                          "enforce") == 0);
 
 	/* malformed rows are refused, nothing of the batch stays */
 	set(&rows[0], "2026-01-02", "example.com", "sts", "id1", "success", 1);
 	set(&rows[1], "2026-1-2", "example.com", "sts", "id1", "success", 1);
 	n = 2;
-	CHECK(store_exec(st, add_job, &n) == -EINVAL);
+	CHECK_THAT(store_exec(st, add_job, &n) == -EINVAL);
 	set(&rows[1], "2026-01-02", "", "sts", "id1", "success", 1);
-	CHECK(store_exec(st, add_job, &n) == -EINVAL);
+	CHECK_THAT(store_exec(st, add_job, &n) == -EINVAL);
 	char longname[300];
 	memset(longname, 'a', sizeof longname - 1);
 	longname[sizeof longname - 1] = '\0';
 	set(&rows[1], "2026-01-02", longname, "sts", "id1", "success", 1);
-	CHECK(store_exec(st, add_job, &n) == -EINVAL);
-	CHECK(list(st, NULL, NULL).sum == 16);
+	CHECK_THAT(store_exec(st, add_job, &n) == -EINVAL);
+	CHECK_THAT(list(st, NULL, NULL).sum == 16);
 
 	/* pruning takes the days before the one given */
-	CHECK(store_exec(st, prune_job, "2026-01-01") == 1);
-	CHECK(list(st, NULL, NULL).n == 3);
-	CHECK(store_exec(st, prune_job, "2026-01-01") == 0);
+	CHECK_THAT(store_exec(st, prune_job, "2026-01-01") == 1);
+	CHECK_THAT(list(st, NULL, NULL).n == 3);
+	CHECK_THAT(store_exec(st, prune_job, "2026-01-01") == 0);
 }
 
 static struct store_mta_sts_policy pol;
@@ -145,22 +135,22 @@ static void test_mta_sts_store(struct store *st)
 	snprintf(pol.id, sizeof pol.id, "id1");
 	pol.text = "version: STSv1\nmode: enforce\nmx: mx.a.test\nmax_age: 86400\n";
 	pol.expires = 2000;
-	CHECK(store_exec(st, put_job, &now) == 0);
+	CHECK_THAT(store_exec(st, put_job, &now) == 0);
 	snprintf(pol.domain, sizeof pol.domain, "b.test");
 	pol.expires = 1500;
-	CHECK(store_exec(st, put_job, &now) == 0);
+	CHECK_THAT(store_exec(st, put_job, &now) == 0);
 	snprintf(pol.domain, sizeof pol.domain, "a.test"); /* replaces */
 	snprintf(pol.id, sizeof pol.id, "id2");
 	pol.expires = 3000;
-	CHECK(store_exec(st, put_job, &now) == 0);
+	CHECK_THAT(store_exec(st, put_job, &now) == 0);
 	char seen[400] = "";
-	CHECK(store_mta_sts_list(store_reader(st), 1000, pol_cb, seen) == 0);
-	CHECK(strcmp(seen, "a.test id2 3000|b.test id1 1500|") == 0);
+	CHECK_THAT(store_mta_sts_list(store_reader(st), 1000, pol_cb, seen) == 0);
+	CHECK_THAT(strcmp(seen, "a.test id2 3000|b.test id1 1500|") == 0);
 	seen[0] = '\0';
-	CHECK(store_mta_sts_list(store_reader(st), 1600, pol_cb, seen) == 0);
-	CHECK(strcmp(seen, "a.test id2 3000|") == 0);
+	CHECK_THAT(store_mta_sts_list(store_reader(st), 1600, pol_cb, seen) == 0);
+	CHECK_THAT(strcmp(seen, "a.test id2 3000|") == 0);
 	pol.id[0] = '\0';
-	CHECK(store_exec(st, put_job, &now) == -EINVAL);
+	CHECK_THAT(store_exec(st, put_job, &now) == -EINVAL);
 }
 
 static void test_relay(void)
@@ -171,7 +161,7 @@ static void test_relay(void)
 	uv_loop_t loop;
 	uv_loop_init(&loop);
 	struct store *st = NULL;
-	CHECK(store_open(&st, dir, &loop, err, sizeof err) == 0);
+	CHECK_THAT(store_open(&st, dir, &loop, err, sizeof err) == 0);
 	if (!st)
 		return;
 	tlsrpt_clear();
@@ -180,7 +170,7 @@ static void test_relay(void)
 		tlsrpt_count("relay.test", TLSRPT_SUCCESS);
 	tlsrpt_count("relay.test", "starttls-not-supported");
 	tlsrpt_count("relay.test", "sts-policy-fetch-error");
-	CHECK(tlsrpt_get("relay.test", TLSRPT_SUCCESS) == 100);
+	CHECK_THAT(tlsrpt_get("relay.test", TLSRPT_SUCCESS) == 100);
 	struct store_stats before, after;
 	store_get_stats(st, &before);
 	tlsrpt_flush(); /* one job for every count so far */
@@ -189,31 +179,28 @@ static void test_relay(void)
 		usleep(5000);
 	}
 	store_get_stats(st, &after);
-	CHECK(after.jobs - before.jobs == 1);
+	CHECK_THAT(after.jobs - before.jobs == 1);
 	char day[11];
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(day, sizeof day, "%Y-%m-%d", &tm);
 	struct seen s = list(st, day, "relay.test");
-	CHECK(s.n == 3 && s.sum == 102);
+	CHECK_THAT(s.n == 3 && s.sum == 102);
 	/* an sts-* failure is of type sts even without a cached policy */
-	CHECK(strstr(s.last, " sts  sts-policy-fetch-error 1") != NULL);
+	CHECK_THAT(strstr(s.last, " sts  sts-policy-fetch-error 1") != NULL);
 
 	/* counts after the flush go at stop, added to the stored ones */
 	tlsrpt_count("relay.test", TLSRPT_SUCCESS);
 	tlsrpt_stop();
 	store_close(&st);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	CHECK(store_open(&st, dir, NULL, err, sizeof err) == 0);
+	CHECK_THAT(store_open(&st, dir, NULL, err, sizeof err) == 0);
 	s = list(st, day, "relay.test");
-	CHECK(s.n == 3 && s.sum == 103);
+	CHECK_THAT(s.n == 3 && s.sum == 103);
 	store_close(&st);
 	uv_loop_close(&loop);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	check_remove_dir(dir);
 }
 
 int main(void)
@@ -229,11 +216,7 @@ int main(void)
 	test_store(st);
 	test_mta_sts_store(st);
 	store_close(&st);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	check_remove_dir(dir);
 	test_relay();
-	printf("test_tlsrpt_store: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_report("test_tlsrpt_store");
 }
