@@ -19,9 +19,14 @@ def check_cli(dns, *args):
     return r.stdout.strip()
 
 
+def header(data):
+    """A message's header section, as text."""
+    return data.split(b"\r\n\r\n", 1)[0].decode()
+
+
 def ar_fields(data):
     """The Authentication-Results fields of a message, unfolded."""
-    head = data.split(b"\r\n\r\n", 1)[0].decode()
+    head = header(data)
     return [f for f in head.replace("\r\n\t", " ").replace("\r\n ", " ").split("\r\n")
             if f.lower().startswith("authentication-results:")]
 

@@ -17,7 +17,8 @@ import tempfile
 import pytest
 
 from relayutil import DNSMASQ, Dns, free_udp_tcp_port, queue_config, submit
-from test_mailauth_mx import PUBKEY, SEED, USER, PASSWORD, header, imap_login, message, send, stored
+from mailauth_helpers import header
+from test_mailauth_mx import PUBKEY, SEED, USER, PASSWORD, imap_login, message, send, stored
 
 pytestmark = pytest.mark.skipif(not os.path.exists(DNSMASQ), reason="dnsmasq not installed")
 dkim = pytest.importorskip("dkim", reason="python3-dkim (dkimpy) is not installed")
