@@ -58,13 +58,14 @@ def server(tern_factory, rspamd):
     return t
 
 
-def send(t, subject):
+def send(t, subject, body="Hello.\r\n", helo="client.example"):
+    """One message to alice over mx; the reply to its end of data."""
     c = smtp_raw(t)
-    c.ehlo("client.example")
+    c.ehlo(helo)
     assert c.cmd("MAIL FROM:<sender@remote.example>")[0] == 250
     assert c.cmd("RCPT TO:<alice@example.test>")[0] == 250
     assert c.cmd("DATA")[0] == 354
-    c.send(simple_message(subject=subject) + ".\r\n")
+    c.send(simple_message(subject=subject, body=body) + ".\r\n")
     r = c.reply()
     assert c.cmd("NOOP")[0] == 250  # the session goes on
     c.close()

@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 
 from conftest import HOST, free_port
-from smtputil import inbox_messages, smtp_raw, simple_message, wait_quiet
+from test_rspamd import send, stored
 
 RSPAMD = shutil.which("rspamd")
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
@@ -117,27 +117,6 @@ def server(tern_factory, rspamd):
                      "rspamd_url = \"%s/\"\nrspamd_timeout_ms = 5000\n" % rspamd)
     t.add_user("alice@example.test", "pw-alice-123")
     return t
-
-
-def send(t, subject, body="Hello.\r\n", helo="client.example"):
-    c = smtp_raw(t)
-    c.ehlo(helo)
-    assert c.cmd("MAIL FROM:<sender@remote.example>")[0] == 250
-    assert c.cmd("RCPT TO:<alice@example.test>")[0] == 250
-    assert c.cmd("DATA")[0] == 354
-    c.send(simple_message(subject=subject, body=body) + ".\r\n")
-    r = c.reply()
-    assert c.cmd("NOOP")[0] == 250
-    c.close()
-    return r
-
-
-def stored(t, subject, mailbox="INBOX"):
-    wait_quiet(0.2)
-    for m in inbox_messages(t, "alice@example.test", mailbox):
-        if ("Subject: %s\r\n" % subject).encode() in m:
-            return m.decode()
-    return None
 
 
 def test_gtube_is_rejected(server):
