@@ -155,7 +155,8 @@ static int parse_answer(enum dns_qtype type, const unsigned char *abuf, int alen
 		return ARES_SUCCESS;
 	}
 	case DNS_Q_TLSA: /* sent with ares_send: the raw answer, header included */
-		switch (dns_parse_tlsa_answer(abuf, (size_t)alen, a)) {
+	case DNS_Q_A_DNSSEC:
+		switch (dns_parse_raw_answer(abuf, (size_t)alen, type == DNS_Q_TLSA ? 52 : 1, a)) {
 		case DNS_Q_DATA:
 			return ARES_SUCCESS;
 		case DNS_Q_NODATA:
@@ -203,7 +204,7 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 	dns_answer_init(a, DNS_Q_DATA);
 	/* ares_send (TLSA) may hand over an NXDOMAIN or empty answer with its
 	 * status mapped (c-ares 1.34) or not (1.18): the raw answer decides. */
-	bool raw = q->type == DNS_Q_TLSA && abuf && alen > 0 &&
+	bool raw = (q->type == DNS_Q_TLSA || q->type == DNS_Q_A_DNSSEC) && abuf && alen > 0 &&
 	           (status == ARES_SUCCESS || status == ARES_ENOTFOUND || status == ARES_ENODATA);
 	if (status == ARES_SUCCESS || raw) {
 		status = parse_answer(q->type, abuf, alen, a);
@@ -224,14 +225,16 @@ struct dns_query *dns_query(struct dns_resolver *r, const char *name, enum dns_q
                             dns_query_cb cb, void *ud)
 {
 	static const int types[] = {
-	    [DNS_Q_TXT] = ns_t_txt, [DNS_Q_A] = ns_t_a,     [DNS_Q_AAAA] = ns_t_aaaa,
-	    [DNS_Q_MX] = ns_t_mx,   [DNS_Q_PTR] = ns_t_ptr, [DNS_Q_TLSA] = 52};
+	    [DNS_Q_TXT] = ns_t_txt,   [DNS_Q_A] = ns_t_a,     [DNS_Q_AAAA] = ns_t_aaaa,
+	    [DNS_Q_MX] = ns_t_mx,     [DNS_Q_PTR] = ns_t_ptr, [DNS_Q_TLSA] = 52,
+	    [DNS_Q_A_DNSSEC] = ns_t_a};
 	if (!r || dns_resolver_closing(r) || !name || !*name || strlen(name) > 253 ||
-	    (unsigned)type > DNS_Q_TLSA)
+	    (unsigned)type > DNS_Q_A_DNSSEC)
 		return NULL;
+	bool raw = type == DNS_Q_TLSA || type == DNS_Q_A_DNSSEC;
 	uint8_t qbuf[DNS_QBUF];
 	size_t qlen = 0;
-	if (type == DNS_Q_TLSA && (qlen = dns_build_query(name, 52, qbuf, sizeof qbuf)) == 0)
+	if (raw && (qlen = dns_build_query(name, (uint16_t)types[type], qbuf, sizeof qbuf)) == 0)
 		return NULL;
 	struct dns_query *q = calloc(1, sizeof *q);
 	if (!q)
@@ -242,7 +245,7 @@ struct dns_query *dns_query(struct dns_resolver *r, const char *name, enum dns_q
 	q->ud = ud;
 	metric_add(MET_DNS_LOOKUPS, 1);
 	q->starting = true;
-	if (type == DNS_Q_TLSA) /* the AD bit set in the query, the raw answer back */
+	if (raw) /* the AD bit set in the query, the raw answer back */
 		ares_send(dns_resolver_channel(r), qbuf, (int)qlen, on_answer, q);
 	else
 		ares_query(dns_resolver_channel(r), name, ns_c_in, types[type], on_answer, q);

@@ -19,6 +19,10 @@
  * trusted path (a local unbound in `[queue] dns_servers`). c-ares 1.18
  * hides the header in its parsed results, so TLSA is sent with ares_send()
  * and the raw answer parsed here (dns_parse_tlsa_answer, bounded).
+ * DNS_Q_A_DNSSEC is an A query sent the same way, for its AD bit: whether
+ * the resolver validated the name's zone (RFC 7672 2.2: a TLSA lookup
+ * that fails for a host in a signed zone must not be taken for "no TLSA";
+ * an authenticated NODATA/NXDOMAIN says signed just as well).
  * Answers are bounded (DNS_Q_MAX_RRS records, DNS_Q_POOL bytes of text);
  * what does not fit is dropped and `truncated` set.
  *
@@ -36,7 +40,7 @@
 #define DNS_Q_MAX_RRS 32
 #define DNS_Q_POOL 8192
 
-enum dns_qtype { DNS_Q_TXT, DNS_Q_A, DNS_Q_AAAA, DNS_Q_MX, DNS_Q_PTR, DNS_Q_TLSA };
+enum dns_qtype { DNS_Q_TXT, DNS_Q_A, DNS_Q_AAAA, DNS_Q_MX, DNS_Q_PTR, DNS_Q_TLSA, DNS_Q_A_DNSSEC };
 enum dns_qstatus { DNS_Q_DATA = 0, DNS_Q_NODATA, DNS_Q_NXDOMAIN, DNS_Q_TEMP };
 
 struct dns_rr {
@@ -50,7 +54,7 @@ struct dns_rr {
 struct dns_answer {
 	enum dns_qstatus status;
 	bool truncated;
-	bool authenticated; /* TLSA only: the answer's AD bit */
+	bool authenticated; /* TLSA and A_DNSSEC only: the answer's AD bit */
 	size_t nrrs;
 	struct dns_rr rrs[DNS_Q_MAX_RRS];
 	size_t pool_used;
@@ -78,6 +82,10 @@ const char *dns_qstatus_name(enum dns_qstatus st);
  * the AD bit, the TLSA RRs of the answer section (others, like a CNAME,
  * skipped). A malformed message is DNS_Q_TEMP. Returns a->status. */
 enum dns_qstatus dns_parse_tlsa_answer(const uint8_t *msg, size_t len, struct dns_answer *a);
+/* The same for any record type want (1: A, kept as addresses; others as
+ * RDATA in text/len). */
+enum dns_qstatus dns_parse_raw_answer(const uint8_t *msg, size_t len, unsigned want,
+                                      struct dns_answer *a);
 /* Build the TLSA query for name with RD and AD set (RFC 6840 5.7). Returns
  * its length, or 0 if name does not fit or is not a valid name. */
 size_t dns_build_query(const char *name, uint16_t qtype, uint8_t *out, size_t cap);

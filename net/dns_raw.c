@@ -1,5 +1,5 @@
-/* dns_raw: build a query and read a raw DNS answer for TLSA (declared in
- * dns_query.h).
+/* dns_raw: build a query and read a raw DNS answer for TLSA, and for an
+ * A query whose AD bit is wanted (declared in dns_query.h).
  *
  * Why by hand: DANE needs the AD bit of the answer's header, and c-ares
  * 1.18 (Debian 12) parses answers into structures without the header
@@ -12,7 +12,9 @@
 #include "net/dns_query.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
+#define T_A 1
 #define T_TLSA 52
 #define C_IN 1
 
@@ -80,6 +82,12 @@ static unsigned u16(const uint8_t *p)
 
 enum dns_qstatus dns_parse_tlsa_answer(const uint8_t *m, size_t len, struct dns_answer *a)
 {
+	return dns_parse_raw_answer(m, len, T_TLSA, a);
+}
+
+enum dns_qstatus dns_parse_raw_answer(const uint8_t *m, size_t len, unsigned want,
+                                      struct dns_answer *a)
+{
 	dns_answer_init(a, DNS_Q_TEMP);
 	if (!m || len < 12 || !(m[2] & 0x80)) /* not a response */
 		return a->status;
@@ -105,8 +113,12 @@ enum dns_qstatus dns_parse_tlsa_answer(const uint8_t *m, size_t len, struct dns_
 		o += 10;
 		if (rdlen > len - o)
 			goto malformed;
-		if (type == T_TLSA && cls == C_IN)
-			dns_answer_add_text(a, (const char *)m + o, rdlen);
+		if (type == want && cls == C_IN) {
+			if (want == T_A && rdlen == 4)
+				dns_answer_add_addr(a, AF_INET, m + o);
+			else if (want != T_A)
+				dns_answer_add_text(a, (const char *)m + o, rdlen);
+		}
 		o += rdlen;
 	}
 	a->status = a->nrrs ? DNS_Q_DATA : DNS_Q_NODATA;

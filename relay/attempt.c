@@ -25,7 +25,10 @@
  * usable records counts (tls/dane.h); then STARTTLS is mandatory, the
  * chain is checked against the records instead of the WebPKI (and instead
  * of MTA-STS, RFC 8461 2), and a failure is a TLS failure (4xx, next
- * host, no plaintext retry), counted for TLS-RPT as "tlsa-invalid".
+ * host, no plaintext retry), counted for TLS-RPT as "tlsa-invalid". A
+ * TLSA lookup that fails is "no TLSA" only when the host's zone is not
+ * signed (its A answer's AD bit, on_zone_signed); in a signed zone the
+ * host is skipped (RFC 7672 2.2).
  */
 #include "relay/scheduler_int.h"
 
@@ -52,6 +55,7 @@
 
 static void next_target(struct qjob *job);
 static bool dane_active(const struct qjob *job);
+static void on_zone_signed(void *ud, const struct dns_answer *a);
 
 static const struct relay_settings *cfg(const struct qjob *job)
 {
@@ -676,6 +680,7 @@ static void on_tlsa(void *ud, const struct dns_answer *a)
 	const char *host = cur_host(job);
 	snprintf(job->dane_host, sizeof job->dane_host, "%s", host);
 	job->ndane = 0;
+	job->dane_unusable = false;
 	size_t malformed = 0;
 	if (a->status == DNS_Q_DATA && a->authenticated) {
 		for (size_t i = 0; i < a->nrrs && job->ndane < QJOB_DANE_MAX; i++) {
@@ -694,10 +699,43 @@ static void on_tlsa(void *ud, const struct dns_answer *a)
 		jlog(job, LOG_DEBUG, "event=dane_tlsa host=%s note=not_authenticated_ignored",
 		     host);
 	} else if (a->status == DNS_Q_TEMP) {
-		/* Without the AD bit of the address lookup we cannot tell a
-		 * secure host (defer) from an insecure one (ignore): ignored. */
+		/* RFC 7672 2.2: a failed TLSA lookup is "no TLSA" only for a
+		 * host in an unsigned zone; ask the resolver whether the
+		 * host's zone is signed (the AD bit of its A answer). */
+		job->tlsa_q = dns_query(job->rt->dns, host, DNS_Q_A_DNSSEC, on_zone_signed, job);
+		if (job->tlsa_q)
+			return;
 		jlog(job, LOG_INFO, "event=dane_tlsa host=%s result=temporary_failure note=ignored",
 		     host);
+	}
+	next_target(job);
+}
+
+/* The TLSA lookup of the current host failed: is its zone signed? Then the
+ * host cannot be used now (its TLSA records may exist), and its other
+ * addresses neither; else the failure is taken for "no TLSA". */
+static void on_zone_signed(void *ud, const struct dns_answer *a)
+{
+	struct qjob *job = ud;
+	job->tlsa_q = NULL;
+	if (job->abandoned) {
+		job->done(job);
+		return;
+	}
+	const char *host = cur_host(job);
+	if (a->authenticated && a->status != DNS_Q_TEMP) {
+		jlog(
+		    job, LOG_WARN,
+		    "event=dane_tlsa host=%s result=temporary_failure zone=signed action=skip_host",
+		    host);
+		job->dane_unusable = true;
+		snprintf(job->last_error, sizeof job->last_error,
+		         "451 4.7.5 TLSA lookup failed for %s, whose zone is DNSSEC-signed", host);
+		job->last_code = 451;
+	} else {
+		jlog(job, LOG_INFO,
+		     "event=dane_tlsa host=%s result=temporary_failure zone=%s note=ignored", host,
+		     a->status == DNS_Q_TEMP ? "unknown" : "unsigned");
 	}
 	next_target(job);
 }
@@ -718,6 +756,7 @@ static bool start_tlsa(struct qjob *job)
 		return true;
 	snprintf(job->dane_host, sizeof job->dane_host, "%s", t->host);
 	job->ndane = 0;
+	job->dane_unusable = false;
 	return false;
 }
 
@@ -728,6 +767,10 @@ static void next_target(struct qjob *job)
 		queue_job_enter(job, QJ_CONNECT);
 		if (start_tlsa(job))
 			return;
+		if (job->dane_unusable && strcmp(job->dane_host, t->host) == 0) {
+			job->cur++; /* on_zone_signed: not this host, at no address */
+			continue;
+		}
 		job->cc =
 		    conn_client_connect(job->rt->svc.loop, (const struct sockaddr *)&t->addr,
 		                        (uint64_t)cfg(job)->connect_timeout * 1000, &cc_cbs, job);

@@ -105,6 +105,9 @@ struct qjob {
 	char dane_host[256];
 	struct dane_tlsa *dane; /* QJOB_DANE_MAX, allocated at the first lookup */
 	size_t ndane;
+	/* dane_host is in a signed zone and its TLSA lookup failed: none of
+	 * its addresses may be used (RFC 7672 2.2) */
+	bool dane_unusable;
 	struct conn_client *cc;
 	struct smtp_client *cl;
 	size_t cur_env;

@@ -8,6 +8,8 @@ local unbound would do for a signed zone). Each MX is a Python SMTP sink
   good.test  TLSA 3 1 1 of the sink's key, AD set   -> delivered over TLS
   bad.test   TLSA 3 1 1 of another hash, AD set     -> deferred, nothing sent in clear
   noad.test  TLSA 3 1 1 of another hash, AD clear   -> TLSA ignored, delivered
+  fails.test TLSA lookup SERVFAIL, zone signed (AD) -> host not used, deferred (RFC 7672 2.2)
+  failu.test TLSA lookup SERVFAIL, zone unsigned    -> taken for no TLSA, delivered
 """
 import hashlib
 import os
@@ -23,19 +25,21 @@ from relayutil import deferred_rows, submit_to_each, wait_for
 from test_mta_sts import TlsSink
 
 PW = "dane-test-password-1"
-MX = {  # domain -> (MX address, TLSA hash right, AD bit)
-    "good.test": ("127.0.0.21", True, True),
-    "bad.test": ("127.0.0.22", False, True),
-    "noad.test": ("127.0.0.23", False, False),
+MX = {  # domain -> (MX address, TLSA hash right, AD bit, TLSA lookup fails)
+    "good.test": ("127.0.0.21", True, True, False),
+    "bad.test": ("127.0.0.22", False, True, False),
+    "noad.test": ("127.0.0.23", False, False, False),
+    "fails.test": ("127.0.0.24", True, True, True),
+    "failu.test": ("127.0.0.25", True, False, True),
 }
 
 
 class TinyDns:
     """UDP DNS on 127.0.0.1: MX, A and TLSA from `zone`; AD set for names in
-    `secure`; anything else NXDOMAIN."""
+    `secure`; SERVFAIL for names in `servfail`; anything else NXDOMAIN."""
 
-    def __init__(self, zone, secure):
-        self.zone, self.secure = zone, secure
+    def __init__(self, zone, secure, servfail=()):
+        self.zone, self.secure, self.servfail = zone, secure, set(servfail)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
@@ -71,6 +75,8 @@ class TinyDns:
         known = any(n == name for (n, _, _) in self.zone)
         ad = 0x20 if any(name.endswith(s) for s in self.secure) else 0
         rcode = 0 if known else 3
+        if name in self.servfail:
+            return struct.pack(">HHHHHH", qid, 0x8182, 1, 0, 0, 0) + question
         hdr = struct.pack(">HHHHHH", qid, 0x8180 | ad | rcode, 1, len(rrs), 0, 0)
         body = b""
         for rdata in rrs:
@@ -101,22 +107,24 @@ def test_dane_match_mismatch_and_unauthenticated(tern_factory):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(os.path.join(d, "mx.crt"), os.path.join(d, "mx.key"))
 
-        zone, secure = [], []
-        for dom, (ip, ok, ad) in MX.items():
+        zone, secure, servfail = [], [], []
+        for dom, (ip, ok, ad, fails) in MX.items():
             mx = "mx." + dom
             zone += [(dom, 15, struct.pack(">H", 10) + TinyDns.name_bytes(mx)),
                      (mx, 1, socket.inet_aton(ip)),
                      ("_25._tcp." + mx, 52, b"\x03\x01\x01" + (right if ok else wrong))]
             if ad:
                 secure.append(dom)
-        dns = TinyDns(zone, secure)
+            if fails:
+                servfail.append("_25._tcp." + mx)
+        dns = TinyDns(zone, secure, servfail)
         port = None
         for _ in range(50):
             with socket.socket() as s:
                 s.bind((MX["good.test"][0], 0))
                 port = s.getsockname()[1]
             try:
-                for dom, (ip, _, _) in MX.items():
+                for dom, (ip, _, _, _) in MX.items():
                     sinks[dom] = TlsSink(ip, port, ctx)
                 break
             except OSError:
@@ -149,6 +157,17 @@ def test_dane_match_mismatch_and_unauthenticated(tern_factory):
         assert any("tlsrpt domain=good.test" in l and "result=success" in l
                    for l in logs.splitlines())
         assert "tlsrpt domain=noad.test" not in logs
+
+        # a failed TLSA lookup: unsigned zone -> no TLSA, delivered; signed
+        # zone -> the host is not used (RFC 7672 2.2)
+        wait_for(lambda: sinks["failu.test"].messages, timeout=20, what="failu.test delivery")
+        rows = wait_for(lambda: deferred_rows(a, "bob@fails.test"), timeout=20,
+                        what="fails.test deferral")
+        assert sinks["fails.test"].messages == [], "a signed host whose TLSA failed is not used"
+        assert "4.7.5 TLSA lookup failed for mx.fails.test" in rows[0][3], rows
+        logs = a.logs()
+        assert "host=mx.fails.test result=temporary_failure zone=signed action=skip_host" in logs
+        assert "host=mx.failu.test result=temporary_failure zone=unsigned note=ignored" in logs
     except Exception:
         if a:
             print("---- A (relay lines) ----\n" + "\n".join(

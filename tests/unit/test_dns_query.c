@@ -96,6 +96,21 @@ static void test_tlsa_raw(void)
 	/* A name of labels running past the end. */
 	uint8_t bad[12 + 5] = {0, 0, 0x81, 0xa0, 0, 1, 0, 1, 0, 0, 0, 0, 63, 'a', 'b'};
 	CHECK(dns_parse_tlsa_answer(bad, sizeof bad, &a) == DNS_Q_TEMP, "label past the end");
+
+	/* The same answer read for A (DNS_Q_A_DNSSEC): the CNAME and the TLSA
+	 * are not addresses; an A record of 4 bytes is, with the AD bit. */
+	m[2] = 0x81, m[3] = 0xa0, m[7] = 3;
+	static const uint8_t arec[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 7};
+	memcpy(m + o, arec, sizeof arec);
+	size_t oa = o + sizeof arec;
+	CHECK(dns_parse_raw_answer(m, oa, 1, &a) == DNS_Q_DATA && a.nrrs == 1 && a.authenticated &&
+	          a.rrs[0].family == AF_INET && a.rrs[0].addr[0] == 192 && a.rrs[0].addr[3] == 7,
+	      "A with AD among other records");
+	m[7] = 2;
+	CHECK(dns_parse_raw_answer(m, o, 1, &a) == DNS_Q_NODATA && a.authenticated,
+	      "no A record: authenticated NODATA");
+	m[3] = 0x80, m[7] = 3;
+	CHECK(dns_parse_raw_answer(m, oa, 1, &a) == DNS_Q_DATA && !a.authenticated, "A, AD clear");
 }
 
 struct qres {

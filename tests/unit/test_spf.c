@@ -137,6 +137,7 @@ static bool collect(json_t *zone, const char *name, enum dns_qtype t, struct dns
 			dns_answer_add_text(a, json_string_value(v), strlen(json_string_value(v)));
 			break;
 		case DNS_Q_TLSA: /* SPF never asks */
+		case DNS_Q_A_DNSSEC:
 			break;
 		}
 	}
