@@ -669,14 +669,22 @@ static const struct conn_client_callbacks cc_cbs = {
 
 /* The TLSA answer for the current target's host: keep the usable records
  * of an authenticated answer, then connect. */
+/* A DANE query of the job answered: false if the job was abandoned
+ * meanwhile (then it is handed back, and the answer is not wanted). */
+static bool dane_answer_wanted(struct qjob *job)
+{
+	job->tlsa_q = NULL;
+	if (!job->abandoned)
+		return true;
+	job->done(job);
+	return false;
+}
+
 static void on_tlsa(void *ud, const struct dns_answer *a)
 {
 	struct qjob *job = ud;
-	job->tlsa_q = NULL;
-	if (job->abandoned) {
-		job->done(job);
+	if (!dane_answer_wanted(job))
 		return;
-	}
 	const char *host = cur_host(job);
 	snprintf(job->dane_host, sizeof job->dane_host, "%s", host);
 	job->ndane = 0;
@@ -717,11 +725,8 @@ static void on_tlsa(void *ud, const struct dns_answer *a)
 static void on_zone_signed(void *ud, const struct dns_answer *a)
 {
 	struct qjob *job = ud;
-	job->tlsa_q = NULL;
-	if (job->abandoned) {
-		job->done(job);
+	if (!dane_answer_wanted(job))
 		return;
-	}
 	const char *host = cur_host(job);
 	if (a->authenticated && a->status != DNS_Q_TEMP) {
 		jlog(
