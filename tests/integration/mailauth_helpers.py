@@ -44,11 +44,12 @@ def metrics_page(t):
     return body
 
 
-def smtp_counters(t):
-    """The tern_smtp_* samples of /metrics: name with labels -> int."""
+def smtp_counters(t, prefix="tern_smtp_"):
+    """The samples of /metrics whose name starts with prefix: name with
+    labels -> int."""
     got = {}
     for line in metrics_page(t).splitlines():
         name, _, value = line.rpartition(" ")
-        if name.startswith("tern_smtp_"):
+        if name.startswith(prefix):
             got[name] = int(float(value))
     return got

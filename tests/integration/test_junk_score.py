@@ -10,14 +10,13 @@ and with rspamd configured but down still junks on the DNSBL + auth sum.
 Forged X-Spam-* fields from an mx client are removed; a submission's
 stay."""
 import base64
-import http.client
 import os
 import tempfile
 
 import pytest
 
 from relayutil import DNSMASQ, Dns, free_udp_tcp_port, queue_config, submit
-from mailauth_helpers import header
+from mailauth_helpers import header, smtp_counters
 from test_mailauth_mx import PUBKEY, SEED, USER, PASSWORD, imap_login, message, send, stored
 
 pytestmark = pytest.mark.skipif(not os.path.exists(DNSMASQ), reason="dnsmasq not installed")
@@ -198,16 +197,6 @@ def test_trusted_network_never_scored(server):
 
 def test_zz_metrics_count_the_verdicts(server):
     """Runs last: the score's verdicts of the tests above are counted."""
-    from conftest import ssl_ctx
-    c = http.client.HTTPSConnection(server.host, server.port("https"), context=ssl_ctx(),
-                                    timeout=10)
-    c.request("GET", "/metrics")
-    text = c.getresponse().read().decode()
-    c.close()
-    got = {}
-    for line in text.splitlines():
-        name, _, value = line.rpartition(" ")
-        if name.startswith("tern_spam_score_total"):
-            got[name] = int(float(value))
+    got = smtp_counters(server, "tern_spam_score_total")
     assert got['tern_spam_score_total{verdict="junk"}'] >= 1, got
     assert got['tern_spam_score_total{verdict="clean"}'] >= 2, got
