@@ -744,7 +744,7 @@ int smtp_judge_start(struct smtp_session *s, const struct smtp_ctx *ctx)
 	struct spf_ip ip;
 	if (spf_ip_parse(conn_peer_ip(s->c), &ip) < 0)
 		return 0;
-	if (ctx->trusted_networks && netlist_has_ip(ctx->trusted_networks, &ip)) {
+	if (s->trusted_client) {
 		log_session(LOG_DEBUG, conn_id(s->c), conn_peer(s->c), "smtp",
 		            "event=auth_skipped reason=trusted_network");
 		return 0;

@@ -112,7 +112,7 @@ struct smtp_session {
 	const struct smtp_spam_settings *spam;
 	struct dns_resolver *dns;      /* mx checks' resolver (smtp_ctx), NULL: none */
 	const struct netlist *trusted; /* [auth] trusted_networks: never checked */
-	bool trusted_client;           /* this client is in it */
+	bool trusted_client;           /* this client is in it (set before the judge starts) */
 	struct mx_reputation *rep;
 	uint64_t rep_deadline;
 	char rep_detail[320];        /* the 554's "<ip> listed by <zone>" */
