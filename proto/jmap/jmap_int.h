@@ -1,0 +1,98 @@
+/* jmap_int: the contract between the JMAP request runner (api.c) and the
+ * method files (mailbox.c, email_*.c, thread.c, identity.c ...).
+ *
+ * A request (RFC 8620 §3.3) is a list of method calls run in order. The
+ * runner resolves each call's result references (§3.7), finds the method
+ * in the tables below and calls it. A method answers exactly once, with
+ * jmap_reply() or jmap_error(), either before it returns (reads: they run
+ * on the loop's read view) or later, from a store job's completion
+ * (writes: store_submit()). The runner starts the next call only after that
+ * answer, so a later call sees what an earlier one wrote. Before its answer
+ * a method may add responses of its own with jmap_reply_also() (an implicit
+ * call, e.g. EmailSubmission/set's onSuccessUpdateEmail -> "Email/set").
+ *
+ * Ids are the IMAP OBJECTIDs (proto/imap, RFC 8474) so that both protocols
+ * name the same things alike:
+ *   mailbox  "F" + the mailbox's UIDVALIDITY   (MAILBOXID)
+ *   email    "M" + the store's message id      (EMAILID)
+ *   thread   "T" + the store's thread id       (THREADID)
+ *   account  "A" + the store's account id
+ *   blob     "B" + message id (the whole message, RFC 5322 bytes), or
+ *            "B" + message id + "." + IMAP part number ("B42.2.1": that
+ *            part's decoded body).
+ *
+ * Everything here runs on the loop thread, except what a method hands to a
+ * store job. */
+#ifndef TERN_JMAP_INT_H
+#define TERN_JMAP_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct jmap_request;
+
+/* The limits advertised in the session resource's core capability
+ * (RFC 8620 §2) and enforced by the runner and the methods. */
+struct jmap_limits {
+	size_t max_size_upload;         /* maxSizeUpload */
+	size_t max_concurrent_upload;   /* maxConcurrentUpload */
+	size_t max_size_request;        /* maxSizeRequest */
+	size_t max_concurrent_requests; /* maxConcurrentRequests */
+	size_t max_calls_in_request;    /* maxCallsInRequest */
+	size_t max_objects_in_get;      /* maxObjectsInGet */
+	size_t max_objects_in_set;      /* maxObjectsInSet */
+};
+
+/* Who a request runs as, and against what. */
+struct jmap_account {
+	struct store *store;
+	int64_t account_id;
+	const char *username; /* the login: the account's address */
+	const struct jmap_limits *limits;
+};
+
+/* One method call of a request. */
+struct jmap_call {
+	struct jmap_request *req;
+	const char *name;    /* "Email/get" */
+	const char *call_id; /* the client's method call id */
+	json_t *args;        /* result references resolved; valid until the answer */
+	const struct jmap_account *acct;
+};
+
+/* The answer: [name, result, call_id] with the call's name. Steals result. */
+void jmap_reply(struct jmap_call *c, json_t *result);
+/* An additional response before the answer, under another name (an
+ * implicit call). Steals result. */
+void jmap_reply_also(struct jmap_call *c, const char *name, json_t *result);
+/* The answer as a method-level error (RFC 8620 §3.6.2):
+ * ["error", {"type": type, "description": description}, call_id].
+ * description may be NULL. */
+void jmap_error(struct jmap_call *c, const char *type, const char *description);
+
+/* A method: run answers the call (now or later). */
+struct jmap_method {
+	const char *name;       /* "Mailbox/get" */
+	const char *capability; /* the capability "using" must hold */
+	void (*run)(struct jmap_call *c);
+};
+
+/* The standard /get arguments (RFC 8620 §5.1): accountId checked against
+ * c->acct, "ids" (NULL: all) and "properties" (NULL: all/default). Answers
+ * the call itself with invalidArguments, accountNotFound or
+ * requestTooLarge (more ids than maxObjectsInGet) and returns false; true
+ * when the method should go on. ids and properties are borrowed from args. */
+bool jmap_get_args(struct jmap_call *c, json_t **ids, json_t **properties);
+/* true if properties (from jmap_get_args) is NULL or names prop. */
+bool jmap_want(const json_t *properties, const char *prop);
+
+/* Ids: "F123" -> 123. false when the prefix differs or the rest is not a
+ * positive decimal without leading zeros that fits in int64_t. */
+bool jmap_id_parse(const char *id, char prefix, int64_t *out);
+/* "F123" into a new JSON string. */
+json_t *jmap_id_json(char prefix, int64_t n);
+
+#endif
