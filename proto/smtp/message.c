@@ -18,6 +18,7 @@
  * message on (BODY=8BITMIME to a next hop that offers 8BITMIME, a bounce
  * otherwise). */
 #include "proto/smtp/message.h"
+#include "deliver/trace.h"
 #include "mime/header.h"
 
 #include <stdio.h>
@@ -87,19 +88,6 @@ int smtp_body_append(struct mime_spool *m, struct smtp_body_state *st, const cha
 	return start < n ? mime_spool_append(m, d + start, n - start) : 0;
 }
 
-size_t smtp_date_format(char *out, size_t cap, time_t t)
-{
-	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	int n = snprintf(out, cap, "%s, %d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7],
-	                 tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
-	                 tm.tm_min, tm.tm_sec);
-	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
-}
-
 const char *smtp_with_protocol(bool esmtp, bool tls, bool auth, bool utf8)
 {
 	if (!esmtp)
@@ -139,7 +127,7 @@ size_t smtp_received_format(char *out, size_t cap, const struct smtp_trace *t)
 	char date[64], ip[340], tlsinfo[200] = "", forinfo[340] = "";
 	bool v6 = strchr(t->peer_ip, ':') != NULL;
 
-	smtp_date_format(date, sizeof date, t->now);
+	deliver_date_format(date, sizeof date, t->now);
 	/* RFC 5321 4.4 TCP-info: the verified name, then the literal. */
 	const char *name = t->peer_name && helo_printable(t->peer_name) ? t->peer_name
 	                   : t->peer_checked                            ? "unknown"

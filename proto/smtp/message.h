@@ -38,10 +38,6 @@ struct smtp_body_state {
 int smtp_body_append(struct mime_spool *m, struct smtp_body_state *st, const char *data,
                      size_t len);
 
-/* RFC 5322 date-time, "Mon, 23 Nov 2026 09:00:00 +0000" (always UTC, in
- * English whatever the locale). */
-size_t smtp_date_format(char *out, size_t cap, time_t t);
-
 struct smtp_trace {
 	const char *helo;    /* HELO/EHLO argument, "" if none */
 	const char *peer_ip; /* "127.0.0.1" / "::1" */

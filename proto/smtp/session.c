@@ -188,7 +188,7 @@ static void smtp_txn_reset(struct smtp_session *s)
 	struct smtp_txn *t = &s->txn;
 	smtp_judge_txn_reset(s);
 	for (size_t i = 0; i < t->nrcpts; i++)
-		smtp_rcpt_free(&t->rcpts[i]);
+		deliver_rcpt_free(&t->rcpts[i]);
 	free(t->rcpts);
 	mime_spool_free(&t->msg);
 	memset(t, 0, sizeof *t);
@@ -221,7 +221,7 @@ struct cmd_ctx {
 	struct smtp_path path;
 	struct smtp_mail_params mp;
 	struct smtp_rcpt_params rp;
-	struct smtp_rcpt rcpt;
+	struct deliver_rcpt rcpt;
 	enum sasl_mech mech;
 	const char *initial;
 	size_t initial_len;
@@ -487,7 +487,7 @@ static void proceed_rcpt(struct smtp_session *s, struct cmd_ctx *x)
 	bool dup = false;
 
 	for (size_t i = 0; i < t->nrcpts && !dup; i++) {
-		struct smtp_rcpt *o = &t->rcpts[i];
+		struct deliver_rcpt *o = &t->rcpts[i];
 		if (o->remote != x->rcpt.remote)
 			continue;
 		if (o->remote)
@@ -497,9 +497,9 @@ static void proceed_rcpt(struct smtp_session *s, struct cmd_ctx *x)
 	}
 	if (!dup && t->nrcpts == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 4;
-		struct smtp_rcpt *nr = realloc(t->rcpts, cap * sizeof *nr);
+		struct deliver_rcpt *nr = realloc(t->rcpts, cap * sizeof *nr);
 		if (!nr) {
-			smtp_rcpt_free(&x->rcpt);
+			deliver_rcpt_free(&x->rcpt);
 			smtp_reply(s, SMTP_R_STORE_FAIL, NULL);
 			return;
 		}
@@ -510,7 +510,7 @@ static void proceed_rcpt(struct smtp_session *s, struct cmd_ctx *x)
 	     log_kv_escape(esc, sizeof esc, x->rcpt.addr, strlen(x->rcpt.addr)), x->rcpt.remote,
 	     dup);
 	if (dup)
-		smtp_rcpt_free(&x->rcpt);
+		deliver_rcpt_free(&x->rcpt);
 	else
 		t->rcpts[t->nrcpts++] = x->rcpt;
 	memset(&x->rcpt, 0, sizeof x->rcpt);
@@ -1014,7 +1014,7 @@ static void dispatch(struct smtp_session *s, const char *line, size_t len)
 	}
 	enum smtp_reply_id r = cmd->check(s, &x);
 	if (r != SMTP_R_OK) {
-		smtp_rcpt_free(&x.rcpt);
+		deliver_rcpt_free(&x.rcpt);
 		smtp_reply(s, r, x.detail);
 		return;
 	}

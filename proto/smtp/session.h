@@ -1,6 +1,6 @@
 /* session: the SMTP server session, shared between session.c (the state
- * machine and command table) and deliver.c (recipient resolution and the
- * store job). Not a public API: the entry point is smtp_session_start() in
+ * machine and command table) and deliver.c (SMTP's side of the submission
+ * path in deliver/). Not a public API: the entry point is smtp_session_start() in
  * smtp.h.
  *
  * deliver.c is below session.c: it reads the session's fields but calls
@@ -22,6 +22,7 @@
 #include "proto/smtp/smtp.h"
 #include "proto/smtp/judge.h"
 #include "auth/auth.h"
+#include "deliver/rcpt.h"
 
 struct conn;
 struct proto_env;
@@ -46,19 +47,10 @@ enum smtp_state {
 	SMTP_S_COUNT
 };
 
-struct smtp_rcpt {
-	char *addr;         /* envelope address as given (or the forward target) */
-	bool remote;        /* a queue row, not a mailbox entry */
-	int64_t account_id; /* local */
-	int64_t mailbox_id; /* local */
-	char *notify;       /* DSN NOTIFY or NULL */
-	char *orcpt;        /* DSN ORCPT or NULL */
-};
-
 struct smtp_txn {
 	struct smtp_path from;
 	struct smtp_mail_params params;
-	struct smtp_rcpt *rcpts;
+	struct deliver_rcpt *rcpts; /* deliver/rcpt.h */
 	size_t nrcpts, cap;
 	size_t naccepted; /* RCPTs answered 250, duplicates included (the limit) */
 	bool bdat;        /* BDAT used: DATA not allowed any more */
@@ -131,10 +123,10 @@ struct smtp_session {
 };
 
 /* deliver.c */
-/* Resolve a RCPT path to a recipient (out filled, strings allocated).
- * Returns SMTP_R_OK or the reply to send. */
+/* Resolve a RCPT path to a recipient (out filled, strings allocated, freed
+ * with deliver_rcpt_free()). Returns SMTP_R_OK or the reply to send. */
 enum smtp_reply_id smtp_rcpt_resolve(struct smtp_session *s, const struct smtp_path *p,
-                                     const struct smtp_rcpt_params *rp, struct smtp_rcpt *out);
+                                     const struct smtp_rcpt_params *rp, struct deliver_rcpt *out);
 /* An authenticated session: is addr the account's own address or alias?
  * SMTP_R_OK, SMTP_R_NOT_OWNED or SMTP_R_STORE_FAIL. */
 enum smtp_reply_id smtp_sender_owned(struct smtp_session *s, const char *addr, size_t len);
@@ -148,7 +140,5 @@ typedef void (*smtp_deliver_done_fn)(void *ud, int status);
  * send now (with *why as its detail text, or NULL), and done will not run. */
 enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_fn done, void *ud,
                                       const char **why);
-/* Free what smtp_rcpt_resolve() allocated, and zero *r. */
-void smtp_rcpt_free(struct smtp_rcpt *r);
 
 #endif

@@ -1,0 +1,400 @@
+/* job: the atomic store job of the submission path (job.h says what it
+ * stores and when it answers). Moved from proto/smtp/deliver.c, where SMTP
+ * built and ran it for itself, so that every submitter (SMTP, JMAP) stores
+ * and queues mail the same way. */
+#include "deliver/job.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "mime/msgid.h"
+#include "relay/dkim_signer.h"
+#include "relay/dsn.h"
+#include "relay/scheduler.h"
+#include "store/mail.h"
+#include "store/notify.h"
+#include "store/store.h"
+#include "store/threads.h"
+
+struct deliver_job {
+	deliver_done_fn done; /* the caller's completion */
+	void *ud;
+	uint64_t origin; /* for notifications */
+	char *local_data;
+	size_t local_len;
+	char *remote_data;
+	size_t remote_len;
+	char *mail_from;
+	const char *ret;
+	char *envid;
+	struct store_local_rcpt *local;
+	size_t nlocal;
+	struct store_remote_rcpt *remote;
+	size_t nremote;
+	char **strings; /* everything the remote array points to */
+	size_t nstrings;
+	uint32_t *uids;
+	int64_t *modseqs;
+	int64_t *mbids; /* the mailbox each local copy went into */
+	bool junk;
+	int64_t internal_date;
+	/* local recipients whose NOTIFY asks for SUCCESS (RFC 3461 4.1) */
+	struct dsn_rcpt *delivered;
+	size_t ndelivered;
+	const char *hostname;
+	struct store *store;
+	/* deliver_job_start() is still running (a signer built without
+	 * threads completes inline): a failure is its return value then, so
+	 * done never runs before it returns */
+	bool starting;
+	bool failed_early;
+	/* Message-ID and references, read on the loop (store/threads.h) */
+	struct mime_thread_ids *tids;
+	struct store_thread_keys thread;
+};
+
+static void job_free(struct deliver_job *j)
+{
+	free(j->local_data);
+	free(j->remote_data);
+	free(j->tids);
+	free(j->mail_from);
+	free(j->envid);
+	free(j->local);
+	free(j->remote);
+	for (size_t i = 0; i < j->nstrings; i++)
+		free(j->strings[i]);
+	free(j->strings);
+	free(j->uids);
+	free(j->modseqs);
+	free(j->mbids);
+	free(j->delivered);
+	free(j);
+}
+
+/* Writer thread, after the local delivery: the "delivered" DSN of RFC 3461
+ * 6.2.1 for the recipients that asked for one, in the same transaction. A
+ * DSN that cannot be stored is logged and does not fail the delivery: it
+ * is tried in a savepoint of its own (store_tx_try). */
+struct success_dsn {
+	struct deliver_job *j;
+	const char *msg;
+	size_t len;
+};
+
+static int deliver_success_dsn(struct store_tx *tx, void *arg)
+{
+	struct success_dsn *d = arg;
+	return dsn_deliver(tx, d->j->mail_from, d->msg, d->len);
+}
+
+static void success_dsn(struct store_tx *tx, struct deliver_job *j)
+{
+	char postmaster[320];
+	snprintf(postmaster, sizeof postmaster, "MAILER-DAEMON@%s", j->hostname);
+	struct dsn_info info = {
+	    .reporting_mta = j->hostname,
+	    .postmaster = postmaster,
+	    .to = j->mail_from,
+	    .envid = j->envid,
+	    .ret_full = j->ret && strcmp(j->ret, "FULL") == 0,
+	    .arrival = (time_t)j->internal_date,
+	    .original = j->local_data,
+	    .original_len = j->local_len,
+	    .rcpts = j->delivered,
+	    .nrcpts = j->ndelivered,
+	};
+	struct success_dsn d = {.j = j};
+	char *msg = dsn_build(&info, &d.len);
+	int r = -ENOMEM;
+	if (msg) {
+		d.msg = msg;
+		r = store_tx_try(tx, deliver_success_dsn, &d);
+	}
+	free(msg);
+	if (r < 0)
+		log_warn("deliver event=success_dsn_undeliverable to=%s err=%d", j->mail_from, r);
+}
+
+/* Writer thread. */
+static int job_run(struct store_tx *tx, void *arg)
+{
+	struct deliver_job *j = arg;
+	int rc;
+
+	if (j->nlocal) {
+		struct store_delivery d = {
+		    .data = j->local_data,
+		    .len = j->local_len,
+		    .mail_from = j->mail_from,
+		    .ret = j->ret,
+		    .envid = j->envid,
+		    .internal_date = j->internal_date,
+		    .local = j->local,
+		    .nlocal = j->nlocal,
+		    .uids = j->uids,
+		    .modseqs = j->modseqs,
+		    .mailbox_ids = j->mbids,
+		    .junk = j->junk,
+		    .thread = j->tids ? &j->thread : NULL,
+		};
+		rc = store_deliver(tx, &d);
+		if (rc < 0)
+			return rc;
+		if (j->ndelivered)
+			success_dsn(tx, j);
+	}
+	if (j->nremote) {
+		struct store_delivery d = {
+		    .data = j->remote_data,
+		    .len = j->remote_len,
+		    .mail_from = j->mail_from,
+		    .ret = j->ret,
+		    .envid = j->envid,
+		    .internal_date = j->internal_date,
+		    .remote = j->remote,
+		    .nremote = j->nremote,
+		};
+		rc = store_deliver(tx, &d);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Loop thread, after COMMIT (or failure). */
+static void job_done(void *arg, int status)
+{
+	struct deliver_job *j = arg;
+
+	if (status >= 0) {
+		metric_add(MET_MSG_ACCEPTED, 1);
+		metric_add(MET_MSG_STORED, (int64_t)j->nlocal);
+		metric_add(MET_MSG_QUEUED, (int64_t)j->nremote);
+		for (size_t i = 0; i < j->nlocal; i++) {
+			/* the same mailbox twice has one entry: notify once */
+			bool seen = false;
+			for (size_t k = 0; k < i && !seen; k++)
+				seen = j->mbids[k] == j->mbids[i];
+			if (seen)
+				continue;
+			struct notify_event ev = {
+			    .mailbox_id = j->mbids[i],
+			    .account_id = j->local[i].account_id,
+			    .kind = NOTIFY_EXISTS,
+			    .uid = j->uids[i],
+			    .modseq = j->modseqs[i],
+			    .origin = j->origin,
+			};
+			notify_publish(&ev);
+		}
+		if (j->nremote)
+			queue_runner_kick(); /* deliver now, not at the next scan */
+	}
+	j->done(j->ud, status);
+	job_free(j);
+}
+
+/* Loop thread, once the thread pool signed the copy that goes out: the
+ * DKIM-Signature fields go on top of it, then the store job runs as it
+ * would have. */
+static void submit_signed(void *ud, const char *fields, size_t len)
+{
+	struct deliver_job *j = ud;
+	if (len) {
+		char *signed_data = malloc(len + j->remote_len + 1);
+		if (signed_data) {
+			memcpy(signed_data, fields, len);
+			memcpy(signed_data + len, j->remote_data, j->remote_len);
+			signed_data[len + j->remote_len] = '\0';
+			free(j->remote_data);
+			j->remote_data = signed_data;
+			j->remote_len += len;
+		} else {
+			log_warn("deliver event=dkim_unsigned err=%d", -ENOMEM);
+		}
+	}
+	if (store_submit(j->store, job_run, job_done, j) < 0) {
+		if (j->starting) {
+			j->failed_early = true;
+			return;
+		}
+		j->done(j->ud, -EIO);
+		job_free(j);
+	}
+}
+
+/* After a signer took the job (it returned 1): 0, or -EIO when the job it
+ * submitted inline was refused (the job is freed, done will not run). */
+static int signer_took(struct deliver_job *j)
+{
+	j->starting = false;
+	if (!j->failed_early)
+		return 0;
+	job_free(j);
+	return -EIO;
+}
+
+static char *join3(const char *a, size_t alen, const char *b, size_t blen, const char *c,
+                   size_t clen, size_t *out_len)
+{
+	char *p = malloc(alen + blen + clen + 1);
+	if (!p)
+		return NULL;
+	memcpy(p, a, alen);
+	memcpy(p + alen, b, blen);
+	memcpy(p + alen + blen, c, clen);
+	p[alen + blen + clen] = '\0';
+	*out_len = alen + blen + clen;
+	return p;
+}
+
+/* The job's copy of a local recipient that asked for a "delivered" DSN. */
+static int add_delivered(struct deliver_job *j, const struct deliver_rcpt *rc)
+{
+	char *a = strdup(rc->addr);
+	char *oc = rc->orcpt ? strdup(rc->orcpt) : NULL;
+	if (a)
+		j->strings[j->nstrings++] = a;
+	if (oc)
+		j->strings[j->nstrings++] = oc;
+	if (!a || (rc->orcpt && !oc))
+		return -ENOMEM;
+	j->delivered[j->ndelivered++] = (struct dsn_rcpt){
+	    .rcpt = a,
+	    .orcpt = oc,
+	    .action = DSN_DELIVERED,
+	    .status = "2.0.0",
+	    .reason = "delivered to the recipient's mailbox",
+	};
+	return 0;
+}
+
+/* The job's copy of a remote recipient: its queue row. */
+static int add_remote(struct deliver_job *j, const struct deliver_rcpt *rc, size_t ri)
+{
+	char *a = strdup(rc->addr);
+	char *nt = rc->notify ? strdup(rc->notify) : NULL;
+	char *oc = rc->orcpt ? strdup(rc->orcpt) : NULL;
+	if (a)
+		j->strings[j->nstrings++] = a;
+	if (nt)
+		j->strings[j->nstrings++] = nt;
+	if (oc)
+		j->strings[j->nstrings++] = oc;
+	if (!a || (rc->notify && !nt) || (rc->orcpt && !oc))
+		return -ENOMEM;
+	j->remote[ri].rcpt = a;
+	j->remote[ri].notify = nt;
+	j->remote[ri].orcpt = oc;
+	return 0;
+}
+
+/* Everything but the signing: the recipients and both copies. */
+static int job_build(struct deliver_job *j, const struct deliver_job_req *q)
+{
+	char retpath[400];
+	const char *msg = q->msg ? q->msg : "";
+
+	for (size_t i = 0; i < q->nrcpts; i++) {
+		if (q->rcpts[i].remote)
+			j->nremote++;
+		else
+			j->nlocal++;
+	}
+	j->local = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->local);
+	j->uids = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->uids);
+	j->modseqs = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->modseqs);
+	j->mbids = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->mbids);
+	j->remote = calloc(j->nremote ? j->nremote : 1, sizeof *j->remote);
+	j->strings = calloc(q->nrcpts * 3 + 1, sizeof *j->strings);
+	j->delivered = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->delivered);
+	if (!j->mail_from || (q->envid && !j->envid) || !j->local || !j->uids || !j->modseqs ||
+	    !j->mbids || !j->remote || !j->strings || !j->delivered)
+		return -ENOMEM;
+	size_t li = 0, ri = 0;
+	for (size_t i = 0; i < q->nrcpts; i++) {
+		const struct deliver_rcpt *rc = &q->rcpts[i];
+		if (!rc->remote) {
+			j->local[li].account_id = rc->account_id;
+			j->local[li].mailbox_id = rc->mailbox_id;
+			li++;
+			if (dsn_wanted(j->mail_from, rc->notify, DSN_DELIVERED) &&
+			    add_delivered(j, rc) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (add_remote(j, rc, ri++) < 0)
+			return -ENOMEM;
+	}
+	if (j->nlocal) {
+		int n = snprintf(retpath, sizeof retpath, "Return-Path: <%s>\r\n", j->mail_from);
+		if (n < 0 || (size_t)n >= sizeof retpath)
+			return -ENOMEM;
+		j->local_data =
+		    join3(retpath, (size_t)n, q->prefix, q->prefix_len, msg, q->len, &j->local_len);
+		if (!j->local_data)
+			return -ENOMEM;
+		if (!(j->tids = malloc(sizeof *j->tids)))
+			return -ENOMEM;
+		mime_thread_ids_read(j->local_data, j->local_len, j->tids);
+		j->thread = (struct store_thread_keys){
+		    .message_id = j->tids->message_id,
+		    .parents = j->tids->parents,
+		    .nparents = j->tids->nparents,
+		};
+	}
+	if (j->nremote) {
+		j->remote_data =
+		    join3("", 0, q->prefix, q->prefix_len, msg, q->len, &j->remote_len);
+		if (!j->remote_data)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int deliver_job_start(const struct deliver_job_req *q, deliver_done_fn done, void *ud)
+{
+	if (!q->store)
+		return -EIO;
+	struct deliver_job *j = calloc(1, sizeof *j);
+	if (!j)
+		return -ENOMEM;
+	j->done = done;
+	j->ud = ud;
+	j->origin = q->origin;
+	j->internal_date = (int64_t)q->now;
+	j->mail_from = strdup(q->mail_from ? q->mail_from : "");
+	j->ret = q->ret;
+	if (q->envid)
+		j->envid = strdup(q->envid);
+	j->junk = q->junk;
+	j->hostname = q->hostname && q->hostname[0] ? q->hostname : "localhost";
+	j->store = q->store;
+	if (job_build(j, q) < 0) {
+		job_free(j);
+		return -ENOMEM;
+	}
+	/* A submission going out is DKIM-signed first (submit_signed). */
+	j->starting = true;
+	if (q->dkim_sign && j->nremote &&
+	    dkim_signer_sign(j->remote_data, j->remote_len, submit_signed, j) == 1)
+		return signer_took(j);
+	/* mail an alias forwards: ARC-sealed by the alias's domain
+	 * (RFC 8617 5.1) with the judge's chain status and results. */
+	if (!q->dkim_sign && j->nremote && q->arc_domain && q->arc_domain[0] &&
+	    q->arc_chain != ARC_PENDING && q->arc_authres && q->arc_authres_len &&
+	    dkim_signer_arc_seal(q->arc_domain, q->arc_chain, q->arc_authres, q->arc_authres_len,
+	                         j->remote_data, j->remote_len, submit_signed, j) == 1)
+		return signer_took(j);
+	j->starting = false;
+	if (store_submit(j->store, job_run, job_done, j) < 0) {
+		job_free(j);
+		return -EIO;
+	}
+	return 0;
+}
