@@ -313,7 +313,7 @@ static json_t *lowercase_or_null(const char *s)
 	return j;
 }
 
-static json_t *part_property(const struct er_tree *t, const struct er_node *nd, const char *prop,
+static json_t *part_property(const struct er_tree *t, struct er_node *nd, const char *prop,
                              long long msgid)
 {
 	const struct mime_part *p = nd->p;
@@ -327,10 +327,14 @@ static json_t *part_property(const struct er_tree *t, const struct er_node *nd, 
 		return n > 0 && (size_t)n < sizeof id ? json_string(id) : json_null();
 	}
 	if (strcmp(prop, "size") == 0) {
-		size_t size = p->size;
-		if (!is_multipart(p) && decoded_size(t->m, p, &size) < 0)
-			return NULL;
-		return json_integer((json_int_t)size);
+		/* a part is in bodyStructure and in a list: decode it once */
+		if (!nd->sized) {
+			nd->size = p->size;
+			if (!is_multipart(p) && decoded_size(t->m, p, &nd->size) < 0)
+				return NULL;
+			nd->sized = true;
+		}
+		return json_integer((json_int_t)nd->size);
 	}
 	if (strcmp(prop, "headers") == 0)
 		return er_header_list(t->m->raw, p->hdr_start, p->body_start);
@@ -359,11 +363,9 @@ static json_t *part_property(const struct er_tree *t, const struct er_node *nd, 
 }
 
 /* A new EmailBodyPart object for node i (subParts not filled in). */
-static json_t *part_json(const struct er_tree *t, size_t i, const json_t *props, long long msgid,
-                         bool *want_sub)
+static json_t *part_json(const struct er_tree *t, size_t i, const json_t *props, long long msgid)
 {
 	json_t *o = json_object();
-	*want_sub = props == NULL;
 	size_t n = props ? json_array_size(props)
 	                 : sizeof(default_body_properties) / sizeof(default_body_properties[0]);
 	for (size_t k = 0; o && k < n; k++) {
@@ -371,10 +373,8 @@ static json_t *part_json(const struct er_tree *t, size_t i, const json_t *props,
 		                         : default_body_properties[k];
 		if (!prop)
 			continue;
-		if (strcmp(prop, "subParts") == 0) {
-			*want_sub = true;
-			continue;
-		}
+		if (strcmp(prop, "subParts") == 0)
+			continue; /* er_body_structure's job */
 		if (json_object_set_new(o, prop, part_property(t, &t->nodes[i], prop, msgid)) < 0) {
 			json_decref(o);
 			return NULL;
@@ -385,12 +385,11 @@ static json_t *part_json(const struct er_tree *t, size_t i, const json_t *props,
 
 json_t *er_body_structure(struct er_tree *t, const json_t *props, long long msgid)
 {
-	/* children come after their parent: build the objects, then, from the
-	 * last node to the first, hang each multipart's subParts on it */
+	/* build every node's object, then hang each multipart's children (a
+	 * range of the array, breadth first) on its subParts: no recursion */
 	for (size_t i = 0; i < t->n; i++) {
-		bool want_sub;
 		json_decref(t->nodes[i].json);
-		t->nodes[i].json = part_json(t, i, props, msgid, &want_sub);
+		t->nodes[i].json = part_json(t, i, props, msgid);
 		if (!t->nodes[i].json)
 			return NULL;
 		if (!is_multipart(t->nodes[i].p))
@@ -423,8 +422,7 @@ json_t *er_body_list(struct er_tree *t, enum er_list which, const json_t *props,
 	size_t n = which == ER_TEXT_BODY ? t->ntext : which == ER_HTML_BODY ? t->nhtml : t->natt;
 	json_t *a = json_array();
 	for (size_t k = 0; a && k < n; k++) {
-		bool want_sub;
-		json_t *o = part_json(t, idx[k], props, msgid, &want_sub);
+		json_t *o = part_json(t, idx[k], props, msgid);
 		if (!o || json_array_append_new(a, o) < 0) {
 			json_decref(a);
 			return NULL;

@@ -62,6 +62,8 @@ struct er_node {
 	char *type;    /* "type/subtype", lower case */
 	char *name;    /* decoded file name, NULL if none */
 	size_t first_child, nkids;
+	size_t size; /* decoded size, once sized */
+	bool sized;
 	json_t *json; /* built by er_body_structure */
 };
 
