@@ -20,6 +20,7 @@
 #include "lib/utf8.h"
 
 #include <errno.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -508,6 +509,38 @@ static size_t count_replacements(const char *s, size_t n)
 	return c;
 }
 
+/* Does mime_to_utf8() know this charset, or does it fall back to "UTF-8,
+ * else Windows-1252"? §4.1.4: an unknown charset is an encoding problem.
+ * The same rules as mime/decode.c (names checked before iconv_open()
+ * sees them: glibc loads gconv modules by name); mime/ does not export
+ * them yet. */
+static bool charset_known(const char *cs)
+{
+	static const char *const builtin[] = {"utf-8",          "utf8",   "us-ascii",     "ascii",
+	                                      "iso-8859-1",     "latin1", "windows-1252", "cp1252",
+	                                      "ks_c_5601-1987", "gb2312"};
+	size_t n = strcspn(cs, "*"); /* RFC 2231 "*lang" */
+	if (n == 0 || n > 40)
+		return false;
+	char name[48];
+	for (size_t i = 0; i < n; i++) {
+		char c = cs[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.' || c == ':'))
+			return false;
+		name[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	name[n] = '\0';
+	for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
+		if (strcmp(name, builtin[i]) == 0)
+			return true;
+	iconv_t cd = iconv_open("UTF-8", name);
+	if (cd == (iconv_t)-1)
+		return false;
+	iconv_close(cd);
+	return true;
+}
+
 static bool charset_is_utf8_or_ascii(const char *cs)
 {
 	return !cs || strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0 ||
@@ -542,7 +575,9 @@ static json_t *body_value(const struct mime_message *m, const struct mime_part *
 		r = mime_to_utf8(cs ? cs : "us-ascii", dec.data ? dec.data : "", dec.len, &text);
 	json_t *o = NULL;
 	if (r == 0) {
-		if (charset_is_utf8_or_ascii(cs))
+		if (cs && !charset_known(cs))
+			problem = true;
+		else if (charset_is_utf8_or_ascii(cs))
 			problem |= !utf8_valid(dec.data ? dec.data : "", dec.len);
 		else
 			problem |= count_replacements(text.data, text.len) >

@@ -488,10 +488,13 @@ static void test_body_values(void)
 	    "PGI+aGk8L2I+\r\n"
 	    "--x\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
 	    "a=ZZb\r\n"
+	    "--x\r\nContent-Type: text/plain; charset=x-no-such-charset\r\n\r\nabc\r\n"
+	    "--x\r\nContent-Type: text/plain; charset=\"../../etc/x\"\r\n\r\nabc\r\n"
+	    "--x\r\nContent-Type: text/plain; charset=koi8-r\r\n\r\n\xf0\xd2\xc9\r\n"
 	    "--x--\r\n";
 	o = render(msg, "bodyValues", "{\"fetchAllBodyValues\":true}");
 	json_t *bv = json_object_get(o, "bodyValues");
-	CHECK(json_object_size(bv) == 6, "six text parts: %zu", json_object_size(bv));
+	CHECK(json_object_size(bv) == 9, "nine text parts: %zu", json_object_size(bv));
 	CHECK(json_is_true(json_object_get(json_object_get(bv, "1"), "isEncodingProblem")),
 	      "bad base64");
 	CHECK(json_is_true(json_object_get(json_object_get(bv, "2"), "isEncodingProblem")),
@@ -508,6 +511,16 @@ static void test_body_values(void)
 	      "good base64");
 	CHECK(json_is_true(json_object_get(json_object_get(bv, "6"), "isEncodingProblem")),
 	      "bad QP");
+	CHECK(json_eq_str(json_object_get(bv, "7"),
+	                  "{\"value\":\"abc\","
+	                  "\"isEncodingProblem\":true,\"isTruncated\":false}"),
+	      "unknown charset: a problem, the text still given");
+	CHECK(json_is_true(json_object_get(json_object_get(bv, "8"), "isEncodingProblem")),
+	      "a charset name that is a path");
+	CHECK(json_eq_str(json_object_get(bv, "9"),
+	                  "{\"value\":\"\\u041f\\u0440\\u0438\","
+	                  "\"isEncodingProblem\":false,\"isTruncated\":false}"),
+	      "KOI8-R through iconv");
 	json_decref(o);
 }
 
