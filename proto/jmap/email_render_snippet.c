@@ -2,7 +2,9 @@
  *
  * The subject (decoded) and the body's text (mime_searchable_text: text
  * parts decoded and converted, HTML stripped) are searched for the terms,
- * ASCII letters compared case-insensitively. The subject is returned
+ * case-insensitively: both sides lower-cased a code point at a time
+ * (libunistring's uc_tolower; no full case folding, so "ß" does not
+ * match "ss"). The subject is returned
  * whole; of the body, a window that starts a little before the first
  * match, white space collapsed, at most 255 octets as the RFC asks, markup
  * included. Everything that is not markup is HTML-escaped, and a cut never
@@ -10,6 +12,8 @@
 #include "proto/jmap/email_render.h"
 #include "proto/jmap/email_render_int.h"
 #include "lib/utf8.h"
+
+#include <unicase.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -19,48 +23,87 @@
 #define SNIPPET_BEFORE 40           /* octets of context before the first match */
 #define SNIPPET_TEXT_MAX (1u << 20) /* body text searched */
 
-struct terms {
-	char **lower; /* the terms, ASCII lower-cased; empty ones left out */
-	size_t *len;
+/* UTF-8 text lower-cased a code point at a time (uc_tolower: one code
+ * point to one, though not always to as many bytes), with, for every byte
+ * of the result, where the code point it belongs to starts in the
+ * original: a match found in the lower-cased text is cut from the
+ * original. Invalid bytes (there are none in what mime/ gives) are kept
+ * as they are. */
+struct folded {
+	char *low;
 	size_t n;
+	size_t *orig; /* n + 1 entries; orig[n] = the original's length */
 };
 
-static char ascii_lower(char c)
+static void folded_free(struct folded *f)
 {
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	free(f->low);
+	free(f->orig);
 }
 
-static void lower_in_place(char *s, size_t n)
+static int fold(const char *s, size_t len, struct folded *f, bool with_map)
 {
-	for (size_t i = 0; i < n; i++)
-		s[i] = ascii_lower(s[i]);
+	memset(f, 0, sizeof(*f));
+	/* lower-casing makes a code point at most one byte longer (2 -> 3),
+	 * so never more than doubles the text */
+	if (len > SIZE_MAX / 2 / sizeof(size_t) - 4)
+		return -ENOMEM;
+	f->low = malloc(len * 2 + 4);
+	f->orig = with_map ? malloc((len * 2 + 4) * sizeof(size_t)) : NULL;
+	if (!f->low || (with_map && !f->orig))
+		return -ENOMEM;
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		int32_t cp = utf8_decode((const unsigned char *)s, len, &j);
+		char enc[4];
+		size_t el;
+		if (cp < 0) {
+			enc[0] = s[i];
+			el = 1;
+			j = i + 1;
+		} else {
+			el = utf8_encode(uc_tolower((ucs4_t)cp), enc);
+			if (el > (j - i) * 2) { /* not so in Unicode 15; stay in bounds */
+				el = j - i;
+				memcpy(enc, s + i, el);
+			}
+		}
+		for (size_t k = 0; k < el; k++) {
+			if (with_map)
+				f->orig[f->n] = i;
+			f->low[f->n++] = enc[k];
+		}
+		i = j;
+	}
+	if (with_map)
+		f->orig[f->n] = len;
+	f->low[f->n] = '\0';
+	return 0;
 }
+
+struct terms {
+	struct folded *t; /* the terms, lower-cased; empty ones left out */
+	size_t n;
+};
 
 static void terms_free(struct terms *t)
 {
 	for (size_t i = 0; i < t->n; i++)
-		free(t->lower[i]);
-	free(t->lower);
-	free(t->len);
+		folded_free(&t->t[i]);
+	free(t->t);
 }
 
 static int terms_init(struct terms *t, const char *const *terms, size_t nterms)
 {
 	memset(t, 0, sizeof(*t));
-	t->lower = calloc(nterms ? nterms : 1, sizeof(char *));
-	t->len = calloc(nterms ? nterms : 1, sizeof(size_t));
-	if (!t->lower || !t->len)
+	t->t = calloc(nterms ? nterms : 1, sizeof(*t->t));
+	if (!t->t)
 		return -ENOMEM;
 	for (size_t i = 0; i < nterms; i++) {
 		if (!terms[i] || !terms[i][0])
 			continue;
-		size_t l = strlen(terms[i]);
-		char *c = strdup(terms[i]);
-		if (!c)
+		if (fold(terms[i], strlen(terms[i]), &t->t[t->n++], false) < 0)
 			return -ENOMEM;
-		lower_in_place(c, l);
-		t->lower[t->n] = c;
-		t->len[t->n++] = l;
 	}
 	return 0;
 }
@@ -70,10 +113,11 @@ static int terms_init(struct terms *t, const char *const *terms, size_t nterms)
 static size_t match_at(const struct terms *t, const char *low, size_t n, size_t i)
 {
 	size_t best = 0;
-	for (size_t k = 0; k < t->n; k++)
-		if (t->len[k] <= n - i && t->len[k] > best &&
-		    memcmp(low + i, t->lower[k], t->len[k]) == 0)
-			best = t->len[k];
+	for (size_t k = 0; k < t->n; k++) {
+		size_t l = t->t[k].n;
+		if (l <= n - i && l > best && memcmp(low + i, t->t[k].low, l) == 0)
+			best = l;
+	}
 	return best;
 }
 
@@ -82,60 +126,66 @@ static size_t first_match(const struct terms *t, const char *low, size_t n)
 {
 	size_t first = SIZE_MAX;
 	for (size_t k = 0; k < t->n; k++) {
-		const char *p = memmem(low, n, t->lower[k], t->len[k]);
+		const char *p = memmem(low, n, t->t[k].low, t->t[k].n);
 		if (p && (size_t)(p - low) < first)
 			first = (size_t)(p - low);
 	}
 	return first;
 }
 
-/* text[i..] escaped into tmp; its length. */
-static size_t escape_char(const char *text, size_t n, size_t i, size_t *adv, char tmp[8])
+/* The original code point at text[i..) escaped into tmp; its length. */
+static size_t escape_char(const char *text, size_t n, size_t i, char tmp[8])
 {
 	switch (text[i]) {
 	case '<':
-		*adv = 1;
 		memcpy(tmp, "&lt;", 4);
 		return 4;
 	case '>':
-		*adv = 1;
 		memcpy(tmp, "&gt;", 4);
 		return 4;
 	case '&':
-		*adv = 1;
 		memcpy(tmp, "&amp;", 5);
 		return 5;
 	case '"':
-		*adv = 1;
 		memcpy(tmp, "&quot;", 6);
 		return 6;
 	}
 	size_t j = i;
 	if (utf8_decode((const unsigned char *)text, n, &j) < 0)
-		j = i + 1; /* cannot happen: the text is UTF-8 */
-	*adv = j - i;
-	memcpy(tmp, text + i, *adv);
-	return *adv;
+		j = i + 1;
+	memcpy(tmp, text + i, j - i);
+	return j - i;
 }
 
-/* text[start..n) with matches marked and the rest escaped, at most max
- * octets. */
-static int mark(const struct terms *t, const char *text, const char *low, size_t n, size_t start,
-                size_t max, struct buf *out)
+/* The original text[a..b) escaped, appended. */
+static int escape_range(const char *text, size_t n, size_t a, size_t b, struct buf *out)
+{
+	int r = 0;
+	for (size_t i = a; i < b && r == 0;) {
+		char tmp[8];
+		size_t j = i;
+		if (utf8_decode((const unsigned char *)text, n, &j) < 0)
+			j = i + 1;
+		r = buf_add(out, tmp, escape_char(text, n, i, tmp));
+		i = j;
+	}
+	return r;
+}
+
+/* From lower-cased offset start on: matches marked, the rest escaped, at
+ * most max octets, taken from the original text. */
+static int mark(const struct terms *t, const char *text, size_t tn, const struct folded *f,
+                size_t start, size_t max, struct buf *out)
 {
 	int r = buf_add(out, "", 0);
-	for (size_t i = start; i < n && r == 0;) {
-		size_t ml = match_at(t, low, n, i);
+	for (size_t k = start; k < f->n && r == 0;) {
+		size_t ml = match_at(t, f->low, f->n, k);
 		if (ml) {
 			/* the match whole, escaped, or nothing */
 			struct buf m = {0};
 			r = buf_adds(&m, "<mark>");
-			for (size_t k = i; k < i + ml && r == 0;) {
-				char tmp[8];
-				size_t adv, l = escape_char(text, i + ml, k, &adv, tmp);
-				r = buf_add(&m, tmp, l);
-				k += adv;
-			}
+			if (r == 0)
+				r = escape_range(text, tn, f->orig[k], f->orig[k + ml], &m);
 			if (r == 0)
 				r = buf_adds(&m, "</mark>");
 			if (r == 0 && out->len + m.len > max) {
@@ -145,15 +195,18 @@ static int mark(const struct terms *t, const char *text, const char *low, size_t
 			if (r == 0)
 				r = buf_add(out, m.data, m.len);
 			buf_free(&m);
-			i += ml;
+			k += ml;
 			continue;
 		}
 		char tmp[8];
-		size_t adv, l = escape_char(text, n, i, &adv, tmp);
+		size_t l = escape_char(text, tn, f->orig[k], tmp);
 		if (out->len + l > max)
 			break;
 		r = buf_add(out, tmp, l);
-		i += adv;
+		/* the next lower-cased code point */
+		size_t o = f->orig[k];
+		while (k < f->n && f->orig[k] == o)
+			k++;
 	}
 	return r;
 }
@@ -180,39 +233,75 @@ static size_t collapse_space(char *s, size_t n)
 	return w;
 }
 
-/* The marked snippet of text (UTF-8) into *out, or JSON null without a
- * match. window: cut to SNIPPET_MAX octets around the first match. */
-static json_t *snippet_of(const struct terms *t, char *text, size_t n, bool window)
+/* The offset in text of the code point that starts at offset at of its
+ * lower-cased form. */
+static size_t original_offset(const char *text, size_t n, size_t at)
 {
-	char *low = malloc(n + 1);
-	if (!low)
-		return NULL;
-	memcpy(low, text, n);
-	lower_in_place(low, n);
-	size_t at = first_match(t, low, n);
+	size_t i = 0, k = 0;
+	while (i < n && k < at) {
+		struct folded one;
+		size_t j = i;
+		if (utf8_decode((const unsigned char *)text, n, &j) < 0)
+			j = i + 1;
+		if (fold(text + i, j - i, &one, false) < 0) {
+			folded_free(&one);
+			return i;
+		}
+		k += one.n;
+		folded_free(&one);
+		i = j;
+	}
+	return i;
+}
+
+/* The marked snippet of text (UTF-8), or JSON null without a match.
+ * window: at most SNIPPET_MAX octets from a little before the first
+ * match; only that part of the text is mapped, so a long body costs
+ * one lower-cased copy and no offset table. */
+static json_t *snippet_of(const struct terms *t, const char *text, size_t n, bool window)
+{
+	struct folded whole, f = {0};
 	json_t *j = NULL;
+	if (fold(text, n, &whole, false) < 0)
+		goto out;
+	size_t at = first_match(t, whole.low, whole.n);
 	if (at == SIZE_MAX) {
 		j = json_null();
-	} else {
-		size_t start = 0, max = SIZE_MAX;
-		if (window) {
-			max = SNIPPET_MAX;
-			start = at > SNIPPET_BEFORE ? at - SNIPPET_BEFORE : 0;
-			while (start > 0 && ((unsigned char)text[start] & 0xc0) == 0x80)
-				start--;
-			/* begin at a word when one starts close enough */
-			for (size_t k = start; start > 0 && k < at; k++)
-				if (text[k] == ' ') {
-					start = k + 1;
-					break;
-				}
-		}
-		struct buf b = {0};
-		if (mark(t, text, low, n, start, max, &b) == 0)
-			j = er_json_string(b.data ? b.data : "", b.len);
-		buf_free(&b);
+		goto out;
 	}
-	free(low);
+	size_t start = 0, end = n, max = SIZE_MAX;
+	if (window) {
+		size_t longest = 0;
+		for (size_t k = 0; k < t->n; k++)
+			longest = t->t[k].n > longest ? t->t[k].n : longest;
+		max = SNIPPET_MAX;
+		size_t oat = original_offset(text, n, at);
+		start = oat > SNIPPET_BEFORE ? oat - SNIPPET_BEFORE : 0;
+		while (start > 0 && ((unsigned char)text[start] & 0xc0) == 0x80)
+			start--; /* the start of a code point */
+		/* begin at a word when one starts close enough */
+		for (size_t k = start; start > 0 && k < oat; k++)
+			if (text[k] == ' ') {
+				start = k + 1;
+				break;
+			}
+		/* every byte of text gives one of output or more; a match that
+		 * starts inside the window may run on by twice its length */
+		if (n - start > SNIPPET_MAX + 2 * longest + 4) {
+			end = start + SNIPPET_MAX + 2 * longest + 4;
+			while (end < n && ((unsigned char)text[end] & 0xc0) == 0x80)
+				end++;
+		}
+	}
+	if (fold(text + start, end - start, &f, true) < 0)
+		goto out;
+	struct buf b = {0};
+	if (mark(t, text + start, end - start, &f, 0, max, &b) == 0)
+		j = er_json_string(b.data ? b.data : "", b.len);
+	buf_free(&b);
+out:
+	folded_free(&whole);
+	folded_free(&f);
 	return j;
 }
 

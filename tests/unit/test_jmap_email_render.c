@@ -573,6 +573,23 @@ static void test_snippets(void)
 	CHECK(p && strncmp(p, "w2", 2) == 0, "starts at a word before it: %.20s", p);
 	json_decref(o);
 
+	/* case-insensitive beyond ASCII, also where lower-casing changes the
+	 * length: U+0130 (2 bytes) lower-cases to "i" (1 byte) */
+	o = snippet("Subject: =?utf-8?q?R=C3=A9SUM=C3=89_=C4=B0stanbul?=\r\n\r\n"
+	            "\xc4\xb0\xc4\xb0\xc4\xb0 a \xc3\x89T\xc3\x89 <b>\r\n",
+	            "r\xc3\xa9sum\xc3\xa9", "\xc3\xa9t\xc3\xa9");
+	CHECK(json_eq_str(json_object_get(o, "subject"),
+	                  "\"<mark>R\u00e9SUM\u00c9</mark> \u0130stanbul\""),
+	      "accented term, any case");
+	CHECK(json_eq_str(json_object_get(o, "preview"),
+	                  "\"\u0130\u0130\u0130 a <mark>\u00c9T\u00c9</mark> &lt;b&gt;\""),
+	      "match after text that lower-cases shorter");
+	json_decref(o);
+	o = snippet("Subject: \xc4\xb0stanbul\r\n\r\n", "istanbul", NULL);
+	CHECK(json_eq_str(json_object_get(o, "subject"), "\"<mark>\u0130stanbul</mark>\""),
+	      "U+0130 matches i");
+	json_decref(o);
+
 	o = snippet("Subject: x\r\n\r\nbody", "", NULL);
 	CHECK(json_is_null(json_object_get(o, "subject")) &&
 	          json_is_null(json_object_get(o, "preview")),
