@@ -2,7 +2,8 @@
  *
  * Every form starts from the raw value mime_header_next() gives (the
  * bytes after the colon up to the line break that ends the field). asText
- * unfolds and decodes encoded words (mime_decode_header_value), the
+ * unfolds and decodes encoded words (mime_decode_header_value) and
+ * normalises to NFC (libunistring's u8_normalize), the
  * address forms use mime_addresses_parse(); message ids, URLs and dates
  * are read here, each by a small loop that only moves forward.
  *
@@ -16,9 +17,11 @@
 #include "lib/utf8.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <uninorm.h>
 
 enum {
 	F_RAW = 1 << ER_RAW,
@@ -171,6 +174,7 @@ static size_t raw_len(const char *v, size_t len)
 	return len;
 }
 
+/* §4.1.2.2: unfolded, encoded words decoded, white space trimmed, NFC. */
 static json_t *as_text(const char *v, size_t len)
 {
 	struct buf b = {0};
@@ -182,7 +186,12 @@ static json_t *as_text(const char *v, size_t len)
 			s++, n--;
 		while (n && is_wsp(s[n - 1]))
 			n--;
-		j = er_json_string(s, n);
+		uint8_t *nfc = NULL;
+		size_t nfc_len = 0;
+		if (n && utf8_valid(s, n))
+			nfc = u8_normalize(UNINORM_NFC, (const uint8_t *)s, n, NULL, &nfc_len);
+		j = nfc ? er_json_string((const char *)nfc, nfc_len) : er_json_string(s, n);
+		free(nfc);
 	}
 	buf_free(&b);
 	return j;

@@ -41,6 +41,28 @@ static void folded_free(struct folded *f)
 	free(f->orig);
 }
 
+/* The code point at s[*i] lower-cased into enc; its length. *i moves past
+ * it. An invalid byte is kept as it is. */
+static size_t lower_code_point(const char *s, size_t len, size_t *i, char enc[4])
+{
+	size_t j = *i;
+	int32_t cp = utf8_decode((const unsigned char *)s, len, &j);
+	size_t el;
+	if (cp < 0) {
+		enc[0] = s[*i];
+		j = *i + 1;
+		el = 1;
+	} else {
+		el = utf8_encode(uc_tolower((ucs4_t)cp), enc);
+		if (el > (j - *i) * 2) { /* not so in Unicode 15; stay in bounds */
+			el = j - *i;
+			memcpy(enc, s + *i, el);
+		}
+	}
+	*i = j;
+	return el;
+}
+
 static int fold(const char *s, size_t len, struct folded *f, bool with_map)
 {
 	memset(f, 0, sizeof(*f));
@@ -53,27 +75,13 @@ static int fold(const char *s, size_t len, struct folded *f, bool with_map)
 	if (!f->low || (with_map && !f->orig))
 		return -ENOMEM;
 	for (size_t i = 0; i < len;) {
-		size_t j = i;
-		int32_t cp = utf8_decode((const unsigned char *)s, len, &j);
 		char enc[4];
-		size_t el;
-		if (cp < 0) {
-			enc[0] = s[i];
-			el = 1;
-			j = i + 1;
-		} else {
-			el = utf8_encode(uc_tolower((ucs4_t)cp), enc);
-			if (el > (j - i) * 2) { /* not so in Unicode 15; stay in bounds */
-				el = j - i;
-				memcpy(enc, s + i, el);
-			}
-		}
+		size_t at = i, el = lower_code_point(s, len, &i, enc);
 		for (size_t k = 0; k < el; k++) {
 			if (with_map)
-				f->orig[f->n] = i;
+				f->orig[f->n] = at;
 			f->low[f->n++] = enc[k];
 		}
-		i = j;
 	}
 	if (with_map)
 		f->orig[f->n] = len;
@@ -239,17 +247,8 @@ static size_t original_offset(const char *text, size_t n, size_t at)
 {
 	size_t i = 0, k = 0;
 	while (i < n && k < at) {
-		struct folded one;
-		size_t j = i;
-		if (utf8_decode((const unsigned char *)text, n, &j) < 0)
-			j = i + 1;
-		if (fold(text + i, j - i, &one, false) < 0) {
-			folded_free(&one);
-			return i;
-		}
-		k += one.n;
-		folded_free(&one);
-		i = j;
+		char enc[4];
+		k += lower_code_point(text, n, &i, enc);
 	}
 	return i;
 }

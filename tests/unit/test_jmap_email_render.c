@@ -356,6 +356,16 @@ static void test_headers(void)
 	CHECK(json_is_null(json_object_get(o, "header:X-D:asDate")), "hour 25");
 	json_decref(o);
 
+	/* asText is NFC: "e" + U+0301 becomes U+00E9; so is a display name */
+	o = render("Subject: =?utf-8?q?caf=65=CC=81?=\r\n"
+	           "From: =?utf-8?q?Ren=65=CC=81?= <r@x.test>\r\n\r\n",
+	           "subject,from,header:Subject:asRaw", NULL);
+	CHECK(json_eq_str(json_object_get(o, "subject"), "\"caf\\u00e9\""), "NFC subject");
+	CHECK(json_eq_str(json_object_get(json_array_get(json_object_get(o, "from"), 0), "name"),
+	                  "\"Ren\\u00e9\""),
+	      "NFC name");
+	json_decref(o);
+
 	/* 8-bit junk in a raw value still gives a JSON string */
 	o = render("Subject: caf\xe9 \xff\r\nX-Nul: a\r\n\r\n", "subject,headers", NULL);
 	CHECK(json_eq_str(json_object_get(o, "subject"), "\"caf\\u00e9 \\u00ff\""),
