@@ -29,7 +29,7 @@ def run(name, argv, want, ok_codes=(0,)):
         print("%s: exit 0, %s" % (name, lines[0]))
 
 
-for suite in ("test_toml", "test_mime", "test_smtp_address", "test_arc"):
+for suite in ("test_toml", "test_mime", "test_smtp_address", "test_arc", "test_jmap_email_render"):
     run(suite, [os.path.join(build, suite)], suite + ":")
 for mod in ("test_smtp_dialogs", "test_mime_cpython"):
     run(mod, [python, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
