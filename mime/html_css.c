@@ -145,7 +145,10 @@ static bool value_ok(const char *prop, const char *v, size_t len)
 		unsigned char c = (unsigned char)v[i];
 		if (c < 0x20 && !is_space(c))
 			return false;
-		if (c == 0x7f || c == '\\')
+		/* Not even in a font name's quotes. */
+		if (c == 0x7f || strchr("\\<>{}@&:`", c) ||
+		    (c == '/' && i + 1 < len && v[i + 1] == '*') ||
+		    (c == '*' && i > 0 && v[i - 1] == '/'))
 			return false;
 		if (quote) {
 			if (c == (unsigned char)quote)
@@ -159,24 +162,8 @@ static bool value_ok(const char *prop, const char *v, size_t len)
 				return false;
 			quote = (char)c;
 			break;
-		case '<':
-		case '>':
-		case '{':
-		case '}':
-		case '@':
-		case '&':
-		case ':':
 		case ';':
-		case '`':
 			return false;
-		case '/':
-			if (i + 1 < len && v[i + 1] == '*')
-				return false;
-			break;
-		case '*':
-			if (i > 0 && v[i - 1] == '/')
-				return false;
-			break;
 		case '(': {
 			size_t e = i, b = i;
 			while (b > 0 && ((v[b - 1] >= 'a' && v[b - 1] <= 'z') || v[b - 1] == '-'))

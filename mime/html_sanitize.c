@@ -805,8 +805,10 @@ static size_t raw_text(struct san *st, size_t k, uint8_t id, bool keep)
 		}
 	}
 	if (keep && st->skip_el == UNKNOWN_EL) {
-		if (e->flags & F_PRE)
+		if (e->flags & F_PRE) {
+			implied_ends(st, F_BLOCK); /* a pre closes an open p */
 			puts_(st, "<pre>");
+		}
 		put_text(st, s + k, end - k, e->flags & F_RCDATA);
 		if (e->flags & F_PRE)
 			puts_(st, "</pre>");

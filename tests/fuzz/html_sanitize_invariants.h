@@ -8,8 +8,10 @@
  * every element closed in order; no control characters, UTF-8 only. Then
  * the attributes by name: no on*, href only http(s)/mailto/#, src only
  * data:image/(png|gif|jpeg|webp) or the cid prefix the caller's callback
- * hands out, style without url( expression javascript position \ or a
- * comment. NULL if the output passes, else what is wrong. */
+ * hands out, data-tern-src only http(s), style without url( expression
+ * javascript position \ @ or a comment. Other values are inert text (a
+ * title may say "javascript:"); the unit test's vectors check the whole
+ * output for such words besides. NULL if the output passes, else what is wrong. */
 #ifndef TERN_TEST_HTML_SANITIZE_INVARIANTS_H
 #define TERN_TEST_HTML_SANITIZE_INVARIANTS_H
 
@@ -166,10 +168,6 @@ static const char *hsi_check(const char *s, size_t n, const char *cid_prefix)
 			const char *v = s + vb;
 			size_t vl = k - vb;
 			k++;
-			if (hsi_contains_ci(v, vl, "javascript") ||
-			    hsi_contains_ci(v, vl, "vbscript") ||
-			    hsi_contains_ci(v, vl, "expression(") || hsi_contains_ci(v, vl, "url("))
-				return "a script or url( in an attribute value";
 			if (al == 4 && memcmp(an, "href", 4) == 0) {
 				href_seen = true;
 				if (!hsi_prefix_ci(v, vl, "http://") &&
@@ -188,9 +186,15 @@ static const char *hsi_check(const char *s, size_t n, const char *cid_prefix)
 			    !hsi_prefix_ci(v, vl, "https://"))
 				return "a data-tern-src that is not http(s)";
 			if (al == 5 && memcmp(an, "style", 5) == 0 &&
-			    (hsi_contains_ci(v, vl, "position") || memchr(v, '\\', vl) ||
-			     hsi_contains_ci(v, vl, "/*") || memchr(v, '@', vl)))
-				return "a style with position, an escape, a comment or an at-rule";
+			    (hsi_contains_ci(v, vl, "javascript") ||
+			     hsi_contains_ci(v, vl, "vbscript") ||
+			     hsi_contains_ci(v, vl, "expression") ||
+			     hsi_contains_ci(v, vl, "url(") || hsi_contains_ci(v, vl, "position") ||
+			     memchr(v, '\\', vl) || hsi_contains_ci(v, vl, "/*") ||
+			     memchr(v, '@', vl)))
+				return "a style with a script, url(, position, an escape, a "
+				       "comment or an "
+				       "at-rule";
 			if (al == 6 && memcmp(an, "target", 6) == 0)
 				target = true;
 		}

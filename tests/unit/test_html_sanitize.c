@@ -209,6 +209,7 @@ static void test_markup(void)
 	EXPECT("<svg><p>breaks out", "<p>breaks out</p>");
 	EXPECT("<object><param name=a><b>fallback</b></object>after", "after");
 	EXPECT("<xmp><b>x</b></xmp>", "<pre>&lt;b&gt;x&lt;/b&gt;</pre>");
+	EXPECT("<p>a<xmp>b</xmp>c</p>", "<p>a</p><pre>b</pre>c");
 	EXPECT("<textarea>&lt;b&gt; <i></textarea>x", "&lt;b&gt; &lt;i&gt;x");
 	EXPECT("<plaintext></plaintext><b>", "<pre>&lt;/plaintext&gt;&lt;b&gt;</pre>");
 	EXPECT("<script>never closed", "");
@@ -288,6 +289,10 @@ static void test_links(void)
 	EXPECT("<a href=\"mailto:a@b.example?subject=hi%20there\">m</a>",
 	       "<a href=\"mailto:a@b.example?subject=hi%20there\" target=\"_blank\" rel=\"noopener "
 	       "noreferrer\">m</a>");
+	/* A word in a URL is not a scheme (found by fuzz_html_sanitize). */
+	EXPECT("<a href=\"https://ok/?q=javascript:x\">j</a>",
+	       "<a href=\"https://ok/?q=javascript:x\" target=\"_blank\" rel=\"noopener "
+	       "noreferrer\">j</a>");
 	EXPECT("<a href=\"#top\">t</a>",
 	       "<a href=\"#top\" target=\"_blank\" rel=\"noopener noreferrer\">t</a>");
 	/* URL clean-up as browsers do it: outer spaces, tabs and newlines. */
@@ -386,6 +391,10 @@ static void test_style(void)
 	EXPECT("<span style=\"font-family:'a;b'; color: blue\">x</span>",
 	       "<span style=\"font-family:'a;b';color:blue\">x</span>");
 	EXPECT("<span style=\"font-family:'unterminated; color: blue\">x</span>", "<span>x</span>");
+	/* Inside a font name's quotes as outside (found by fuzz_html_sanitize). */
+	EXPECT("<span style=\"font-family:'a@b';color:red\">x</span>",
+	       "<span style=\"color:red\">x</span>");
+	EXPECT("<span style=\"font-family:'a/*b'\">x</span>", "<span>x</span>");
 	EXPECT("<span style=\";;color:red;;\">x</span>", "<span style=\"color:red\">x</span>");
 	EXPECT("<span style=\"color\n:\n red ;  line-height : 1.5\">x</span>",
 	       "<span style=\"color:red;line-height:1.5\">x</span>");
