@@ -528,6 +528,32 @@ static void end_tag(struct san *st, uint8_t id)
 
 /* The attribute value p[0..n) with character references decoded into
  * st->val. */
+/* p[0..n) appended to b with ill-formed UTF-8 as U+FFFD, so that what is
+ * checked is byte for byte what put_escaped() writes. */
+static int add_utf8(struct buf *b, const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0;
+	int rc = 0;
+	while (i < n && !rc) {
+		size_t run = i;
+		while (i < n && s[i] < 0x80)
+			i++;
+		rc = buf_add(b, s + run, i - run);
+		if (i >= n || rc)
+			break;
+		size_t j = i;
+		if (utf8_decode(s, n, &j) >= 0) {
+			rc = buf_add(b, s + i, j - i);
+			i = j;
+		} else {
+			rc = buf_add(b, "\xEF\xBF\xBD", 3);
+			i++;
+		}
+	}
+	return rc;
+}
+
 static void decode_value(struct san *st, const char *p, size_t n)
 {
 	buf_reset(&st->val);
@@ -536,7 +562,7 @@ static void decode_value(struct san *st, const char *p, size_t n)
 	while (i < n && !rc) {
 		const char *amp = memchr(p + i, '&', n - i);
 		size_t j = amp ? (size_t)(amp - p) : n;
-		rc = buf_add(&st->val, p + i, j - i);
+		rc = add_utf8(&st->val, p + i, j - i);
 		if (j >= n || rc)
 			break;
 		size_t used;

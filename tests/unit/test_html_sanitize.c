@@ -395,6 +395,24 @@ static void test_style(void)
 	EXPECT("<span style=\"font-family:'a@b';color:red\">x</span>",
 	       "<span style=\"color:red\">x</span>");
 	EXPECT("<span style=\"font-family:'a/*b'\">x</span>", "<span>x</span>");
+	/* Ill-formed UTF-8 is replaced before the checks, so a value is not
+	 * judged on fewer bytes than are written (found by fuzz_html_sanitize:
+	 * 900 bytes of 0xFF passed the length check and came out as 2700). */
+	{
+		struct buf in = {0};
+		buf_adds(&in, "<div style=\"width:1px;font-family:");
+		for (int i = 0; i < 900; i++)
+			buf_addc(&in, (char)0xff);
+		buf_adds(&in, "\" title=\"\xff\">x</div>");
+		char *out = san(in.data, NULL);
+		CHECK(out && strcmp(out,
+		                    "<div style=\"width:1px\" title=\"\xEF\xBF\xBD\">x</div>") == 0,
+		      "long ill-formed style: %.80s", out ? out : "(error)");
+		if (out)
+			check_idempotent(out, "long ill-formed style");
+		free(out);
+		buf_free(&in);
+	}
 	EXPECT("<span style=\";;color:red;;\">x</span>", "<span style=\"color:red\">x</span>");
 	EXPECT("<span style=\"color\n:\n red ;  line-height : 1.5\">x</span>",
 	       "<span style=\"color:red;line-height:1.5\">x</span>");
@@ -673,6 +691,7 @@ static void test_bounds(void)
 		for (const char *p = out; (p = strstr(p, "<div>")); p++)
 			opens++;
 		CHECK(opens == HTML_SANITIZE_MAX_DEPTH, "%zu divs kept", opens);
+		check_idempotent(out, "1000 divs");
 	}
 	free(out);
 	buf_reset(&in);
