@@ -29,7 +29,8 @@ def run(name, argv, want, ok_codes=(0,)):
         print("%s: exit 0, %s" % (name, lines[0]))
 
 
-for suite in ("test_toml", "test_mime", "test_smtp_address", "test_arc", "test_jmap_email_render"):
+for suite in ("test_toml", "test_mime", "test_smtp_address", "test_arc", "test_jmap_email_render",
+              "test_html_sanitize"):
     run(suite, [os.path.join(build, suite)], suite + ":")
 for mod in ("test_smtp_dialogs", "test_mime_cpython"):
     run(mod, [python, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
