@@ -208,7 +208,7 @@ export class MessageList {
       h('span', { class: 'from' }, addrs(email.from, true) || '(no sender)'),
       h('span', { class: 'date' }, shortDate(email.receivedAt)),
       h('span', { class: 'subject' }, email.subject || '(no subject)'),
-      h('span', { class: 'meta' }, (kw.$flagged ? '★ ' : '') + (email.hasAttachment ? '📎 ' : '') + size(email.size || 0)),
+      h('span', { class: 'meta' }, (kw.$flagged ? '★ ' : '') + (email.hasAttachment ? 'att · ' : '') + size(email.size || 0)),
       h('span', { class: 'preview' }, email.preview || ''));
       if (unread) b.setAttribute('aria-label', `Unread: ${addrs(email.from, true)}, ${email.subject || '(no subject)'}`);
     }
