@@ -473,7 +473,7 @@ test('compose: drafts are saved every few seconds into Drafts, the previous one 
   await context.close();
 });
 
-test('reply, reply-all and forward are prefilled', async () => {
+test('reply, reply-all and forward are prefilled; forward can attach the original', async () => {
   const mock = new MockJmap();
   const { context, page } = await open({ mock });
   await loginMock(page, mock);
@@ -496,6 +496,14 @@ test('reply, reply-all and forward are prefilled', async () => {
   await page.waitForSelector('#compose');
   assert.equal(await page.inputValue('#compose-subject'), 'Fwd: Message 1');
   assert.equal(await page.inputValue('#compose-to'), '');
+  assert.ok((await page.inputValue('#compose-body')).includes('---------- Forwarded message ----------'));
+  await page.check('#compose-forward-attached');
+  assert.deepEqual(await page.locator('.compose-attachments li span').allTextContents(), ['Message 1.eml (1001 B)']);
+  await page.fill('#compose-to', 'bob@example.test');
+  await page.click('#compose-send');
+  await page.waitForSelector('#notice:text-is("Sent.")');
+  const fwd = mock.calls.filter(([n]) => n === 'Email/set').map(([, a]) => a).find((a) => a.create && a.create.msg).create.msg;
+  assert.deepEqual(fwd.bodyStructure.subParts[1], { blobId: 'B1', type: 'message/rfc822', name: 'Message 1.eml', disposition: 'attachment' });
   await context.close();
 });
 
@@ -585,7 +593,8 @@ async function loginReal(page, user = ALICE) {
   await page.goto(base);
   await page.fill('#login-user', user);
   await page.fill('#login-pass', server.info.users[user]);
-  await page.click('#login button[type=submit]');
+  const [res] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/jmap/login')), page.click('#login button[type=submit]')]);
+  assert.equal(res.status(), 200, `POST /jmap/login answered ${res.status()}: tern's JMAP login is not there (yet)`);
   await page.waitForSelector('.folder[data-role=inbox]', { timeout: 5000 });
 }
 

@@ -42,7 +42,7 @@ export function parseAddresses(text) {
     const s = raw.trim();
     if (!s) continue;
     const m = /^(.*?)\s*<([^<>]*)>\s*$/.exec(s);
-    let name = m ? m[1].trim().replace(/^"(.*)"$/, '$1').trim() : '';
+    const name = m ? m[1].trim().replace(/^"(.*)"$/, '$1').trim() : '';
     const email = (m ? m[2] : s).trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(email)) { bad.push(s); continue; }
     list.push({ name: name || null, email });
@@ -72,7 +72,7 @@ export function prefill(req, me) {
   const out = { to: '', cc: '', bcc: '', subject: '', body: '', inReplyTo: /** @type {string[] | null} */ (null), references: /** @type {string[] | null} */ (null), attachments: /** @type {Attachment[]} */ ([]) };
   const sig = me && me.textSignature ? `\n\n-- \n${me.textSignature}` : '';
   if (!e || req.mode === 'new') { out.body = sig; return out; }
-  const quoted = textOf(e).split('\n').map((l) => `> ${l}`).join('\n');
+  const quoted = textOf(e).split('\n').map((/** @type {string} */ l) => `> ${l}`).join('\n');
   const when = longDate(e.sentAt || e.receivedAt);
   if (req.mode === 'forward') {
     out.subject = prefixed('Fwd:', e.subject);
@@ -229,9 +229,24 @@ export function renderCompose(pane, ctx) {
     close('Discarded.');
   });
 
+  /* forward as attachment: the original message itself, by its blob */
+  const orig = ctx.request.mode === 'forward' ? ctx.request.email : undefined;
+  const asAttachment = orig && orig.blobId ? h('input', { id: 'compose-forward-attached', type: 'checkbox' }) : null;
+  if (asAttachment && orig) {
+    const whole = { blobId: orig.blobId, name: `${(orig.subject || 'message').replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '_').slice(0, 100)}.eml`, type: 'message/rfc822', size: orig.size || 0 };
+    asAttachment.addEventListener('change', () => {
+      const i = attachments.findIndex((a) => a.blobId === whole.blobId);
+      if (asAttachment.checked && i < 0) attachments.push(whole);
+      if (!asAttachment.checked && i >= 0) attachments.splice(i, 1);
+      dirty = true;
+      drawAttachments();
+    });
+  }
+
   const formEl = h('form', { class: 'compose', id: 'compose', 'aria-label': 'New message' },
     h('div', { class: 'fields' }, toL, to, ccL, cc, bccL, bcc, subjL, subject),
     h('label', { for: 'compose-body', class: 'visually-hidden' }, 'Message'), body,
+    asAttachment ? h('div', { class: 'check' }, asAttachment, h('label', { for: 'compose-forward-attached' }, 'Attach the original message')) : null,
     h('label', { for: 'compose-files' }, 'Attach files'), files, attList,
     h('div', { class: 'buttons' }, send, save, discard), status);
 
