@@ -212,7 +212,7 @@ async function route() {
   const r = parseHash();
   if (state.compose && r.view !== 'compose') { state.compose.close(); state.compose = null; }
   if (r.view === 'settings') {
-    renderSettings(ui.reader, client, state.identity, (id) => { state.identity = id; }, () => history.back());
+    renderSettings(ui.reader, client, state.identity, (id) => { state.identity = id; }, back);
     showPane('reader');
     return;
   }
@@ -346,6 +346,9 @@ function startCompose(mode) {
   if (state.compose) state.compose.close();
   const drafts = role('drafts'), sent = role('sent');
   const email = mode === 'new' ? undefined : state.email;
+  /* where closing it returns: the message or list it was opened from */
+  const [view, arg] = listRoute();
+  const from = parseHash().view === 'compose' ? `#/${view}/${encodeURIComponent(arg)}` : location.hash;
   if (location.hash !== '#/compose') history.pushState(null, '', '#/compose');
   showPane('reader');
   state.compose = renderCompose(ui.reader, {
@@ -355,7 +358,10 @@ function startCompose(mode) {
       state.compose = null;
       if (message) notify(message);
       loadMailboxes().catch(() => {});
-      if (parseHash().view === 'compose') history.back();
+      if (parseHash().view === 'compose') {
+        history.replaceState(null, '', from);
+        route();
+      }
     },
   });
 }

@@ -507,6 +507,24 @@ test('reply, reply-all and forward are prefilled; forward can attach the origina
   await context.close();
 });
 
+test('compose opened by its URL, and settings, return to the list when closed', async () => {
+  const mock = new MockJmap();
+  const { context, page } = await open({ mock });
+  await loginMock(page, mock);
+  await page.goto(`${base}#/compose`);
+  await page.waitForSelector('#compose');
+  await page.click('#compose-discard');
+  await page.waitForFunction(() => location.hash === '#/mailbox/F1');
+  await page.waitForSelector('.placeholder');
+  await page.click('.row[data-id=M2]');
+  await page.waitForSelector('#message-subject:text-is("Message 2")');
+  await page.click('#settings-button');
+  await page.waitForSelector('#settings-identity');
+  await page.click('#reader .back');
+  await page.waitForFunction(() => location.hash === '#/mailbox/F1');
+  await context.close();
+});
+
 test('settings: name and signature through Identity/set; password change errors are told', async () => {
   const mock = new MockJmap();
   const { context, page } = await open({ mock });

@@ -71,7 +71,7 @@ export function renderSettings(pane, client, identity, onSaved, onBack) {
   });
 
   replace(pane,
-    h('div', { class: 'toolbar' }, h('button', { type: 'button', class: 'back', onclick: onBack }, '← Back')),
+    h('div', { class: 'toolbar' }, h('button', { type: 'button', class: 'back always', onclick: onBack }, '← Back')),
     h('section', { class: 'settings', 'aria-labelledby': 'settings-title' },
       h('h2', { id: 'settings-title' }, 'Settings'), idForm, pwForm));
   name.focus();
