@@ -6,12 +6,15 @@ plain HTTP clients: every file of web/ is served byte for byte under
 ETag that answers 304, a gzip copy for clients that take one, the page's
 own CSP, only over TLS, and not at all with [http] webmail = false.
 """
+import base64
 import gzip
 import os
+import subprocess
 import time
 
 import pytest
 
+from conftest import TERN_BIN
 from test_http import get, raw, status_of, web
 
 WEB = os.path.join(os.path.dirname(__file__), "..", "..", "web")
@@ -131,3 +134,29 @@ def test_static_dir_keeps_the_root(tern_factory, tmp_path):
     time.sleep(1.1)  # static.c trusts its cache for a second
     r, body = get(t, "/")
     assert r.status == 200 and b"/webmail/app.js" in body
+
+
+EMBED = os.path.join(os.path.dirname(os.path.abspath(TERN_BIN)), "embed_assets")
+
+
+@pytest.mark.skipif(not os.path.exists(EMBED), reason="no embed_assets beside tern")
+def test_embed_assets_refuses_what_it_cannot_serve(tmp_path):
+    """The generator fails, and writes nothing, over the gzipped budget, for
+    a name that is not plain, a type it does not know, a missing file."""
+    root = tmp_path / "web"
+    root.mkdir()
+    out = tmp_path / "out.c"
+    (root / "big.js").write_bytes(base64.b64encode(os.urandom(300000)))
+    (root / 'a"b.js').write_text("x")
+    (root / "x.exe").write_text("x")
+    for f in ("big.js", 'a"b.js', "x.exe", "missing.js"):
+        r = subprocess.run([EMBED, str(out), str(root), str(root / f)], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 1 and r.stderr, f
+        assert not out.exists(), f
+    (root / "ok.js").write_text("export const x = 1;\n" * 100)
+    r = subprocess.run([EMBED, str(out), str(root), str(root / "ok.js")], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and "1 files, 2000 bytes" in r.stdout
+    assert '{"ok.js", "text/javascript; charset=utf-8", asset0, sizeof asset0, asset0_gz' \
+        in out.read_text()
