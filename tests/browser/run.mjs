@@ -610,6 +610,18 @@ test('a narrow screen shows one pane at a time', async () => {
   await page.click('#reader .back');
   await page.click('#list .back');
   assert.deepEqual(await visible(), { folders: true, list: false, reader: false });
+  // opened on a message: the hidden list measures its rows once shown
+  await page.goto(`${base}#/mailbox/F1/M2`);
+  await page.reload();
+  await page.waitForSelector('#message-subject:text-is("Message 2")');
+  assert.deepEqual(await visible(), { folders: false, list: false, reader: true });
+  await page.click('#reader .back');
+  await page.waitForSelector('.row[data-id=M3]');
+  const gaps = await page.$$eval('#message-scroller .row', (rows) => {
+    const rects = rows.map((r) => r.getBoundingClientRect()).sort((a, b) => a.top - b.top);
+    return rects.slice(1).map((r, k) => Math.round(r.top - rects[k].top - rects[k].height));
+  });
+  assert.ok(gaps.length > 3 && gaps.every((g) => g === 0), `rows overlap or gape: ${gaps}`);
   await context.close();
 });
 

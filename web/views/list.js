@@ -148,6 +148,9 @@ export class MessageList {
   /** @param {boolean} [force] redraw rows even if their message did not change */
   paint(force) {
     if (!this.rowHeight) this.measure();
+    /* hidden (a narrow screen showing another pane): nothing to measure
+     * or show; the ResizeObserver paints when the list is shown */
+    if (!this.rowHeight) return;
     this.spacer.style.height = `${this.total * this.rowHeight}px`;
     this.empty.hidden = !this.loaded || this.total > 0;
     const [first, last] = this.range();
@@ -182,7 +185,7 @@ export class MessageList {
   measure() {
     const probe = h('button', { type: 'button', class: 'row' }, h('span', { class: 'from' }, 'x'));
     this.el.append(probe);
-    this.rowHeight = probe.getBoundingClientRect().height || 44;
+    this.rowHeight = probe.getBoundingClientRect().height;
     probe.remove();
   }
 
