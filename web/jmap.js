@@ -61,6 +61,8 @@ export class JmapClient {
     this.csrf = sessionStorage.getItem(CSRF_KEY) || '';
     /** @type {() => void} called when the server says we are logged out */
     this.onUnauthorized = () => {};
+    /** @type {{call: Invocation, using: string[], resolve: (r: any) => void, reject: (e: any) => void}[]} calls waiting for this turn's request */
+    this.queue = [];
   }
 
   get accountId() {
@@ -157,14 +159,37 @@ export class JmapClient {
   }
 
   /**
-   * One method call; a method-level error is thrown.
+   * One method call; a method-level error is thrown. Calls made in the
+   * same turn of the event loop go out together in one request (batching:
+   * the views ask independently, the server sees one round trip).
    * @param {string} method @param {Record<string, any>} args @param {string[]} [using]
+   * @returns {Promise<any>}
    */
-  async call(method, args, using) {
-    const r = (await this.request([[method, { accountId: this.accountId, ...args }, '0']], using))['0'];
-    if (!r) throw new JmapError('serverFail', `No answer to ${method}.`);
-    if (r.error) throw new JmapError(r.error.type, r.error.description || `${method}: ${r.error.type}`);
-    return r;
+  call(method, args, using = [CORE, MAIL]) {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ call: [method, { accountId: this.accountId, ...args }, `c${this.queue.length}`], using, resolve, reject });
+      if (this.queue.length === 1) queueMicrotask(() => this.flush());
+    });
+  }
+
+  async flush() {
+    const batch = this.queue;
+    this.queue = [];
+    const using = [...new Set(batch.flatMap((b) => b.using))];
+    let res;
+    try {
+      res = await this.request(batch.map((b) => b.call), using);
+    } catch (e) {
+      batch.forEach((b) => b.reject(e));
+      return;
+    }
+    for (const b of batch) {
+      const [method, , id] = b.call;
+      const r = res[id];
+      if (!r) b.reject(new JmapError('serverFail', `No answer to ${method}.`));
+      else if (r.error) b.reject(new JmapError(r.error.type, r.error.description || `${method}: ${r.error.type}`));
+      else b.resolve(r);
+    }
   }
 
   /**

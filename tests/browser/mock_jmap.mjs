@@ -36,6 +36,8 @@ export class MockJmap {
     this.loggedIn = false;
     /** every method call: [name, args] */
     this.calls = [];
+    /** the method names of each /jmap/api request */
+    this.batches = [];
     /** requests other than /api: {method, path, headers, body} */
     this.requests = [];
     /** method name -> error type to answer with */
@@ -167,6 +169,7 @@ export class MockJmap {
 
   /** RFC 8620 3.3-3.7: run the calls in order, resolving back-references. */
   api(request) {
+    this.batches.push((request.methodCalls || []).map((c) => c[0]));
     const out = [];
     const created = {};
     for (const [name, rawArgs, id] of request.methodCalls || []) {

@@ -236,6 +236,8 @@ test('login: a wrong password is shown as text; folders in role order with unrea
   assert.equal(await page.locator('.folder[data-id=F8]').getAttribute('data-depth'), '1');
   assert.equal(await page.locator('.folder[data-role=inbox] .count').textContent(), '1');
   assert.equal(await page.evaluate(() => sessionStorage.getItem('tern.csrf')), CSRF);
+  // asked independently, sent as one request
+  assert.deepEqual(mock.batches[0], ['Mailbox/get', 'Identity/get']);
   await page.waitForSelector('.row[data-id=M1]');
   assert.equal(await page.locator('.row.unread').count(), 1);
   await shot(page, 'mail');
