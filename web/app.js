@@ -237,8 +237,11 @@ async function route() {
   }
 }
 
-/** @param {string} id */
-async function showEmail(id) {
+/**
+ * @param {string} id
+ * @param {boolean} [markSeen] false after "Mark unread", which must stay so
+ */
+async function showEmail(id, markSeen = true) {
   list.select(id);
   showPane('reader');
   let email;
@@ -250,14 +253,21 @@ async function showEmail(id) {
   }
   if (parseHash().emailId !== id) return; /* another one was asked for meanwhile */
   state.email = email;
+  /* opened is read: shown so at once, told to the server after */
+  const wasUnseen = markSeen && (!email.keywords || !email.keywords.$seen);
+  const before = email.keywords || {};
+  if (wasUnseen) email.keywords = { ...before, $seen: true };
   drawEmail();
   ui.reader.querySelector('h2')?.focus();
-  if (!email.keywords || !email.keywords.$seen) {
+  if (wasUnseen) {
     setKeyword(client, id, '$seen', true).then(() => {
-      email.keywords = { ...email.keywords, $seen: true };
       list.patch({ id, keywords: email.keywords });
       loadMailboxes().catch(() => {});
-    }).catch((e) => notify(e.message));
+    }).catch((e) => {
+      email.keywords = before;
+      if (state.email === email) drawEmail();
+      notify(e.message);
+    });
   }
 }
 
@@ -307,7 +317,7 @@ async function act(fn, done, leaves) {
     const [view, arg] = listRoute();
     go(view, arg, next);
   } else if (email) {
-    await showEmail(email.id);
+    await showEmail(email.id, false);
   }
 }
 

@@ -290,13 +290,18 @@ test('an HTML body is in a sandboxed iframe that runs nothing; "show remote imag
   await context.close();
 });
 
-test('opening an unread message marks it seen', async () => {
+test('opening an unread message marks it seen; mark unread undoes it', async () => {
   const mock = new MockJmap();
   const { context, page } = await open({ mock });
   await loginMock(page, mock);
   await page.click('.row[data-id=M1]');
   await page.waitForFunction(() => !document.querySelector('.row[data-id=M1]')?.classList.contains('unread'));
   assert.deepEqual(mock.last('Email/set').update, { M1: { 'keywords/$seen': true } });
+  assert.equal(await page.locator('button:text-is("Mark unread")').count(), 1);
+  await page.click('button:text-is("Mark unread")');
+  await page.waitForSelector('.row[data-id=M1].unread');
+  assert.deepEqual(mock.last('Email/set').update, { M1: { 'keywords/$seen': null } });
+  assert.equal(await page.locator('.folder[data-role=inbox] .count').textContent(), '1');
   await context.close();
 });
 
