@@ -135,6 +135,7 @@ static const struct config_key config_keys[] = {
     STR("http", "metrics_token", http.metrics_token, ""),
     INT("http", "hsts_max_age", http.hsts_max_age, 31536000, 0, 315360000),
     STR("http", "static_dir", http.static_dir, ""),
+    BOOL("http", "webmail", http.webmail, true),
     CHOICE_ENUM("http", "mta_sts_mode", http.mta_sts_mode, "off", "off|none|testing|enforce"),
     STR("http", "mta_sts_mx", http.mta_sts_mx, ""),
     INT("http", "mta_sts_max_age", http.mta_sts_max_age, 604800, 86400, 31557600),

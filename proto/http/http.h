@@ -26,6 +26,7 @@ struct http_settings {
 	char metrics_token[256];   /* bearer token for /metrics; "" = loopback clients only */
 	int64_t hsts_max_age;      /* seconds, Strict-Transport-Security on HTTPS */
 	char static_dir[512];      /* files served for paths no route claims; "" = none */
+	bool webmail;              /* the built-in webmail at / and /webmail/ */
 	/* Our MTA-STS policy (RFC 8461), served to https://mta-sts.<domain>/ */
 	int mta_sts_mode;        /* enum http_mta_sts_mode */
 	char mta_sts_mx[512];    /* comma-separated MX names; "" = [server] hostname */

@@ -100,5 +100,6 @@ void http_mta_sts(struct http_session *s);
  * there (false: the caller says 404). */
 bool http_static(struct http_session *s);
 void http_admin_api(struct http_session *s); /* /api/admin/ (admin_api.c) */
+void http_webmail(struct http_session *s);   /* /, /webmail/ (webmail.c) */
 
 #endif

@@ -58,6 +58,8 @@ static const struct route {
     {"/api/admin/",
      M(HTTP_GET) | M(HTTP_HEAD) | M(HTTP_POST) | M(HTTP_PUT) | M(HTTP_DELETE) | M(HTTP_PATCH),
      http_admin_api, false, true, false},
+    {"/", M(HTTP_GET) | M(HTTP_HEAD), http_webmail, false, false, false},
+    {"/webmail/", M(HTTP_GET) | M(HTTP_HEAD), http_webmail, false, true, false},
 };
 
 /* Host without its port, if it is a plain host name or address. */

@@ -1,0 +1,99 @@
+"""Start a real tern for the browser tests; serve their requests on stdin.
+
+Why Python: tests/integration/conftest.py already knows how to configure
+and start tern (free ports, a data directory, the self-signed certificate
+made on first start, users through the CLI), and Python has SMTP and IMAP
+clients. The browser runner (run.mjs) starts this, reads one JSON line
+(ports, users, paths), then may send one JSON command per line and read
+one JSON answer per line:
+
+    {"cmd": "deliver", "to": ADDR, "raw": TEXT}           over SMTP (the mx listener)
+    {"cmd": "imap_messages", "user": ADDR, "mailbox": M}  raw messages (base64) over IMAPS
+    {"cmd": "import_mbox", "user": ADDR, "mailbox": M, "count": N}
+                                                          N generated messages via `tern import`
+
+Closing stdin stops the server. Usage:
+    TERN_BIN=build/tern /usr/bin/python3 tests/browser/server.py [extra.toml]
+"""
+import base64
+import imaplib
+import json
+import os
+import shutil
+import smtplib
+import subprocess
+import sys
+import tempfile
+from email.utils import formatdate
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from conftest import HOST, LISTENERS, TERN_BIN, Tern, ssl_ctx  # noqa: E402
+
+USERS = {"alice@example.test": "alice-password-1", "bob@example.test": "bob-password-2"}
+
+
+def deliver(t, to, raw):
+    with smtplib.SMTP(HOST, t.port("smtp"), timeout=30) as s:
+        s.sendmail("sender@remote.example", [to], raw.encode())
+    return {"ok": True}
+
+
+def imap_messages(t, user, mailbox):
+    c = imaplib.IMAP4_SSL(HOST, t.port("imaps"), ssl_context=ssl_ctx())
+    try:
+        c.login(user, USERS[user])
+        typ, _ = c.select('"%s"' % mailbox, readonly=True)
+        if typ != "OK":
+            return {"messages": []}
+        _, data = c.uid("SEARCH", None, "ALL")
+        out = []
+        for uid in data[0].split():
+            _, d = c.uid("FETCH", uid, "(BODY.PEEK[])")
+            out.append(base64.b64encode(d[0][1]).decode())
+        return {"messages": out}
+    finally:
+        c.logout()
+
+
+def import_mbox(t, user, mailbox, count):
+    path = os.path.join(t.dir, "big.mbox")
+    with open(path, "w") as f:
+        for i in range(count):
+            f.write("From sender@example.org Mon Dec  7 00:00:00 2026\n"
+                    "From: Sender %d <s%d@example.org>\nTo: %s\nSubject: Big message %d\n"
+                    "Date: %s\nMessage-ID: <big%d@example.org>\n\nbody %d\n\n"
+                    % (i % 50, i % 50, user, i, formatdate(1764547200 - i * 60), i, i))
+    r = subprocess.run([TERN_BIN, "--config", t.config_path, "import", user, "--format", "mbox",
+                        path, "--mailbox", mailbox], capture_output=True, text=True, timeout=900)
+    return {"ok": r.returncode == 0, "stderr": r.stderr[-2000:]}
+
+
+def main():
+    extra = open(sys.argv[1]).read() if len(sys.argv) > 1 else ""
+    d = tempfile.mkdtemp(prefix="tern-browser-")
+    listeners = LISTENERS + [("http", "http", "none"), ("https", "http", "implicit")]
+    t = Tern(d, extra_config=extra, listeners=listeners)
+    try:
+        t.start()
+        for user, password in USERS.items():
+            t.add_user(user, password)
+        print(json.dumps({"ports": t.ports, "users": USERS, "dir": d, "config": t.config_path,
+                          "log": t.log_path}), flush=True)
+        for line in sys.stdin:
+            try:
+                req = json.loads(line)
+                cmd = req.pop("cmd")
+                fn = {"deliver": deliver, "imap_messages": imap_messages,
+                      "import_mbox": import_mbox}[cmd]
+                answer = fn(t, **req)
+            except Exception as e:  # the runner gets the failure as data
+                answer = {"error": "%s: %s" % (type(e).__name__, e)}
+            print(json.dumps(answer), flush=True)
+    finally:
+        t.stop()
+        if not os.environ.get("TERN_KEEP"):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

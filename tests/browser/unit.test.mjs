@@ -1,0 +1,94 @@
+// unit: the front end's pure parts, in node without a browser.
+//
+// Why: the search box's parser, the address parser, the folder order and
+// the message builder decide what is sent to the server; each is checked
+// on its cases here, and the two parsers are fed random input (a small
+// fuzz loop: JavaScript has no libFuzzer) for crashes and unbounded output.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSearch, tokenize, parseDate, MAX_TERMS } from '../../web/search.js';
+import { parseAddresses, prefixed, buildEmail, prefill } from '../../web/views/compose.js';
+import { orderMailboxes } from '../../web/views/folders.js';
+import { fillTemplate } from '../../web/jmap.js';
+
+test('search: words, operators, quotes and dates', () => {
+  assert.equal(parseSearch(''), null);
+  assert.equal(parseSearch('   '), null);
+  assert.deepEqual(parseSearch('hello'), { text: 'hello' });
+  assert.deepEqual(parseSearch('from:ann to:bob subject:"big news" report'), {
+    operator: 'AND', conditions: [{ text: 'report' }, { from: 'ann' }, { to: 'bob' }, { subject: 'big news' }],
+  });
+  assert.deepEqual(parseSearch('has:attachment before:2024-02-29 after:2023'), {
+    operator: 'AND', conditions: [{ hasAttachment: true }, { before: '2024-02-29T00:00:00Z' }, { after: '2023-01-01T00:00:00Z' }],
+  });
+  // not operators: searched as text, never an error
+  assert.deepEqual(parseSearch('before:2023-02-30 has:cats http://x from:'), { text: 'before:2023-02-30 has:cats http://x from:' });
+  assert.deepEqual(parseSearch('is:unread is:flagged'), { operator: 'AND', conditions: [{ notKeyword: '$seen' }, { hasKeyword: '$flagged' }] });
+  assert.deepEqual(parseSearch('FROM:Ann'), { from: 'Ann' });
+  assert.deepEqual(tokenize('a "b c" "" d'), ['a', 'b c', 'd']);
+  assert.equal(parseDate('2024-13-01'), null);
+  assert.equal(parseDate('2024-1-5'), '2024-01-05T00:00:00Z');
+});
+
+test('addresses: names, quotes with commas, bad ones reported', () => {
+  assert.deepEqual(parseAddresses('a@x.org, "Doe, Jane" <jane@y.org>; Bob <bob@z.org>'), {
+    list: [{ name: null, email: 'a@x.org' }, { name: 'Doe, Jane', email: 'jane@y.org' }, { name: 'Bob', email: 'bob@z.org' }], bad: [],
+  });
+  assert.deepEqual(parseAddresses('nobody, <>, x@'), { list: [], bad: ['nobody', '<>', 'x@'] });
+  assert.deepEqual(parseAddresses(''), { list: [], bad: [] });
+  assert.equal(prefixed('Re:', 'RE: hi'), 'RE: hi');
+  assert.equal(prefixed('Re:', 'hi'), 'Re: hi');
+});
+
+test('the message built: text only, or multipart/mixed with the attachments', () => {
+  const base = { from: { id: 'I1', name: 'A', email: 'a@x' }, username: 'a@x', to: 'b@y', cc: '', bcc: 'c@z', subject: 's', body: 'hi', inReplyTo: null, references: null, mailboxId: 'F2', draft: true };
+  const plain = buildEmail({ ...base, attachments: [] });
+  assert.deepEqual(plain.email.textBody, [{ partId: 'text', type: 'text/plain' }]);
+  assert.deepEqual(plain.email.keywords, { $draft: true, $seen: true });
+  assert.deepEqual(plain.recipients.map((r) => r.email), ['b@y', 'c@z']);
+  const att = buildEmail({ ...base, draft: false, attachments: [{ blobId: 'B1', name: 'f.pdf', type: 'application/pdf', size: 3 }] });
+  assert.equal(att.email.textBody, undefined);
+  assert.deepEqual(att.email.bodyStructure.subParts[1], { blobId: 'B1', type: 'application/pdf', name: 'f.pdf', disposition: 'attachment' });
+  assert.deepEqual(att.email.keywords, { $seen: true });
+});
+
+test('reply-all leaves me out and names no one twice', () => {
+  const email = {
+    from: [{ name: 'Ann', email: 'ann@x' }], to: [{ name: 'Me', email: 'ME@x' }, { name: null, email: 'bob@x' }],
+    cc: [{ name: null, email: 'ann@x' }, { name: null, email: 'bob@x' }], subject: 'Hi', messageId: ['id1@x'], references: ['id0@x'],
+    textBody: [{ partId: '1', type: 'text/plain' }], bodyValues: { 1: { value: 'line' } }, receivedAt: '2026-01-01T00:00:00Z',
+  };
+  const p = prefill({ mode: 'replyAll', email }, { id: 'I', name: 'Me', email: 'me@x' });
+  assert.equal(p.to, 'Ann <ann@x>');
+  assert.equal(p.cc, 'bob@x');
+  assert.deepEqual(p.inReplyTo, ['id1@x']);
+  assert.deepEqual(p.references, ['id0@x', 'id1@x']);
+  assert.ok(p.body.includes('> line'));
+});
+
+test('folders: roles first in their order, then a tree; a parentId cycle does not loop', () => {
+  const mb = (id, name, role = null, parentId = null, sortOrder = 0) => ({ id, name, role, parentId, sortOrder, totalEmails: 0, unreadEmails: 0 });
+  const order = orderMailboxes([mb('5', 'zz'), mb('1', 'Trash', 'trash'), mb('2', 'INBOX', 'inbox'), mb('3', 'child', null, '2'), mb('4', 'aa'), mb('6', 'Sent', 'sent'), mb('7', 'orphan', null, 'gone'), mb('8', 'c1', null, '9'), mb('9', 'c2', null, '8')]);
+  assert.deepEqual(order.map((o) => `${o.mailbox.name}:${o.depth}`), ['INBOX:0', 'child:1', 'Sent:0', 'Trash:0', 'aa:0', 'orphan:0', 'zz:0']);
+});
+
+test('URL templates are filled with encoded values', () => {
+  assert.equal(fillTemplate('/d/{accountId}/{blobId}/{name}?type={type}', { accountId: 'A1', blobId: 'B1.2', name: 'a b/c.pdf', type: 'application/pdf' }),
+    '/d/A1/B1.2/a%20b%2Fc.pdf?type=application%2Fpdf');
+});
+
+test('fuzz: random input never throws and stays bounded', () => {
+  const alphabet = 'ab:"<>@,; \t\n\\fromtosubjecthasattachmentbeforeafter2024-01-01\u0000\u{1F600}';
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  for (let i = 0; i < 20000; i++) {
+    const len = Math.floor(rand() * (i % 100 === 0 ? 5000 : 80));
+    let s = '';
+    for (let j = 0; j < len; j++) s += alphabet[Math.floor(rand() * alphabet.length)];
+    const f = parseSearch(s);
+    if (f && f.operator) assert.ok(f.conditions.length <= MAX_TERMS + 1);
+    assert.ok(JSON.stringify(f || '').length < 4 * 1000 + 2000);
+    const a = parseAddresses(s);
+    assert.ok(a.list.length + a.bad.length <= 500);
+  }
+});
