@@ -100,5 +100,32 @@ void http_mta_sts(struct http_session *s);
  * there (false: the caller says 404). */
 bool http_static(struct http_session *s);
 void http_admin_api(struct http_session *s); /* /api/admin/ (admin_api.c) */
+/* JMAP (jmap_routes.c): the session resource (/.well-known/jmap and
+ * /jmap/session), the API, the webmail's login and logout. */
+void http_jmap_session(struct http_session *s);
+void http_jmap_api(struct http_session *s);
+void http_jmap_login(struct http_session *s);
+void http_jmap_logout(struct http_session *s);
+
+/* ---- the webmail's sessions (jmap_web_sessions.c) ---- */
+
+struct jmap_settings;
+#define JMAP_WEB_TOKEN_LEN 43 /* 32 random bytes, base64url */
+struct jmap_web_login {
+	int64_t account_id;
+	char address[320];
+};
+/* A new session for who: its cookie token and CSRF token. 0, or -1 (no
+ * randomness). */
+int jmap_web_login(const struct jmap_settings *js, const struct jmap_web_login *who,
+                   char token[JMAP_WEB_TOKEN_LEN + 1], char csrf[JMAP_WEB_TOKEN_LEN + 1]);
+enum jmap_web_check { JMAP_WEB_OK, JMAP_WEB_NONE, JMAP_WEB_BAD_CSRF };
+/* The session of a cookie token: OK (who filled, the session touched),
+ * NONE (unknown, or expired: then forgotten), or BAD_CSRF when need_csrf
+ * and csrf (csrf_len bytes, may be NULL) is not the session's. */
+enum jmap_web_check jmap_web_check(const struct jmap_settings *js, const char *token, size_t len,
+                                   const char *csrf, size_t csrf_len, bool need_csrf,
+                                   struct jmap_web_login *who);
+void jmap_web_logout(const struct jmap_settings *js, const char *token, size_t len);
 
 #endif

@@ -15,9 +15,16 @@
 
 #include "proto/jmap/jmap_int.h"
 
-/* [jmap] */
+/* [jmap]: the limits of struct jmap_limits as the config holds them,
+ * and the webmail sessions' life. */
 struct jmap_settings {
-	struct jmap_limits limits;
+	int64_t max_size_upload;
+	int64_t max_concurrent_upload;
+	int64_t max_size_request;
+	int64_t max_concurrent_requests;
+	int64_t max_calls_in_request;
+	int64_t max_objects_in_get;
+	int64_t max_objects_in_set;
 	int64_t session_idle;     /* seconds a webmail session lives unused */
 	int64_t session_lifetime; /* seconds a webmail session lives at most */
 };
