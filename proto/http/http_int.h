@@ -106,6 +106,13 @@ void http_jmap_session(struct http_session *s);
 void http_jmap_api(struct http_session *s);
 void http_jmap_login(struct http_session *s);
 void http_jmap_logout(struct http_session *s);
+/* RFC 7617: an Authorization value "Basic " base64(user ":" password)
+ * into user (HTTP_BASIC_USER_MAX bytes) and password
+ * (HTTP_BASIC_PASSWORD_MAX), NUL-terminated. false when malformed, too
+ * long, with a NUL, or an empty user. */
+#define HTTP_BASIC_USER_MAX 320
+#define HTTP_BASIC_PASSWORD_MAX 1024
+bool http_basic_credentials(const char *v, size_t len, char *user, char *password);
 
 /* ---- the webmail's sessions (jmap_web_sessions.c) ---- */
 

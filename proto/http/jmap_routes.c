@@ -41,8 +41,8 @@
 #define COOKIE_NAME "tern_session"
 #define COOKIE_ATTRS "; Path=/; HttpOnly; Secure; SameSite=Strict"
 #define BASIC_CHALLENGE "WWW-Authenticate: Basic realm=\"tern\", charset=\"UTF-8\"\r\n"
-#define MAX_USER 320
-#define MAX_PASSWORD 1024
+#define MAX_USER HTTP_BASIC_USER_MAX
+#define MAX_PASSWORD HTTP_BASIC_PASSWORD_MAX
 
 enum endpoint { EP_SESSION, EP_API, EP_LOGIN, EP_LOGOUT };
 
@@ -112,8 +112,7 @@ static void unauthorized(struct http_session *s)
 	                wants_challenge(s) ? BASIC_CHALLENGE : NULL);
 }
 
-/* RFC 7617: "Basic " base64(user ":" password). false when malformed. */
-static bool basic_credentials(const char *v, size_t len, char *user, char *password)
+bool http_basic_credentials(const char *v, size_t len, char *user, char *password)
 {
 	if (len < 6 || strncasecmp(v, "Basic ", 6) != 0)
 		return false;
@@ -322,7 +321,7 @@ static void start(struct http_session *s, enum endpoint ep)
 		}
 	}
 	char user[MAX_USER], password[MAX_PASSWORD];
-	if (ep == EP_LOGOUT || !auth || !basic_credentials(auth, alen, user, password)) {
+	if (ep == EP_LOGOUT || !auth || !http_basic_credentials(auth, alen, user, password)) {
 		unauthorized(s);
 		jreq_end(j);
 		return;

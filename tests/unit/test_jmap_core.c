@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "proto/http/http_int.h"
 #include "proto/jmap/api.h"
 #include "proto/jmap/methods.h"
 #include "store/accounts.h"
@@ -582,8 +583,33 @@ static void test_store(void)
 	check_remove_dir(dir);
 }
 
+/* The Basic decoder of proto/http/jmap_routes.c (RFC 7617). */
+static void test_basic(void)
+{
+	char u[HTTP_BASIC_USER_MAX], p[HTTP_BASIC_PASSWORD_MAX];
+#define B(s) http_basic_credentials(s, strlen(s), u, p)
+	/* RFC 7617 §2's example: Aladdin:open sesame */
+	CHECK_THAT(B("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==") && strcmp(u, "Aladdin") == 0 &&
+	           strcmp(p, "open sesame") == 0);
+	CHECK_THAT(B("basic   QWxhZGRpbjpvcGVuIHNlc2FtZQ==") && strcmp(u, "Aladdin") == 0);
+	CHECK_THAT(B("Basic dTo=") && strcmp(u, "u") == 0 && strcmp(p, "") == 0); /* u: */
+	CHECK_THAT(B("Basic dTphOmI=") && strcmp(p, "a:b") == 0); /* the first colon splits */
+	CHECK_THAT(!B("Basic Ong="));                             /* ":x": an empty user */
+	CHECK_THAT(!B("Basic bm9jb2xvbg=="));                     /* no colon */
+	CHECK_THAT(!B("Basic dQB4Onk="));                         /* "u\0x:y" */
+	CHECK_THAT(!B("Basic QWxh=ZGRp"));                        /* data after padding */
+	CHECK_THAT(!B("Basic QW!h"));
+	CHECK_THAT(!B("Bearer QWxhZGRpbjpvcGVuIHNlc2FtZQ=="));
+	CHECK_THAT(!B("Basic"));
+	char big[3000] = "Basic ";
+	memset(big + 6, 'Q', 2000);
+	CHECK_THAT(!B(big)); /* longer than any user and password */
+#undef B
+}
+
 int main(void)
 {
+	test_basic();
 	test_ids();
 	test_request_errors();
 	test_calls();
