@@ -303,7 +303,10 @@ static bool array_index(const char *tok, size_t *out)
 
 /* The value at path in v, with "*" over an array mapping the rest of the
  * path over its items (and flattening arrays it gives). A new reference,
- * or NULL when the path does not resolve. */
+ * or NULL when the path does not resolve. It recurses once per level of
+ * v that the path goes into: no deeper than jansson's parser nests
+ * (2048), with a small frame (a token longer than any property name
+ * does not resolve). */
 static json_t *pointer_eval(json_t *v, const char *path)
 {
 	if (!*path)
@@ -314,7 +317,7 @@ static json_t *pointer_eval(json_t *v, const char *path)
 	const char *end = strchr(path, '/');
 	size_t len = end ? (size_t)(end - path) : strlen(path);
 	const char *rest = end ? end : "";
-	char tok[1024];
+	char tok[256];
 	if (!pointer_token(path, len, tok, sizeof tok))
 		return NULL;
 	if (json_is_array(v)) {

@@ -341,6 +341,34 @@ static void test_reference_growth(void)
 	json_decref(a.body);
 }
 
+/* A reference deep into a deeply nested value: bounded recursion. */
+static void test_deep_reference(void)
+{
+	struct jmap_limits big = limits;
+	big.max_size_request = 100000;
+	struct jmap_account acct3 = {NULL, 10, "w@example.test", &big};
+	enum { DEPTH = 2000 };
+	static char body[40000];
+	size_t n = (size_t)snprintf(body, sizeof body,
+	                            "{\"using\":[],\"methodCalls\":[[\"Core/echo\",{\"x\":");
+	for (int i = 0; i < DEPTH; i++)
+		body[n++] = '[';
+	body[n++] = '1';
+	for (int i = 0; i < DEPTH; i++)
+		body[n++] = ']';
+	n += (size_t)snprintf(body + n, sizeof body - n,
+	                      "},\"0\"],[\"Core/echo\",{\"#y\":{\"resultOf\":\"0\",\"name\":"
+	                      "\"Core/echo\",\"path\":\"/x");
+	for (int i = 0; i < DEPTH - 10; i++)
+		n += (size_t)snprintf(body + n, sizeof body - n, i % 2 ? "/0" : "/*");
+	snprintf(body + n, sizeof body - n, "\"}},\"1\"]]}");
+	struct answer a = {0};
+	jmap_api_start(sets, 1, &acct3, body, strlen(body), on_answer, &a);
+	CHECK(a.calls == 1 && a.status == 200, "deep: %d %s", a.status, problem_type(&a));
+	CHECK_THAT(strcmp(resp_name(&a, 1), "Core/echo") == 0);
+	json_decref(a.body);
+}
+
 static void test_later_and_concurrency(void)
 {
 	struct answer a = {0}, b = {0};
@@ -615,6 +643,7 @@ int main(void)
 	test_calls();
 	test_references();
 	test_reference_growth();
+	test_deep_reference();
 	test_later_and_concurrency();
 	test_session();
 	test_store();
