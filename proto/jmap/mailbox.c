@@ -433,6 +433,56 @@ static int compare(const void *a, const void *b)
 	return (i > j) - (i < j); /* the list's own order */
 }
 
+/* filterAsTree: every ancestor of i matches too. */
+static bool ancestors_match(const struct mbox_list *l, size_t i, const bool *match)
+{
+	size_t steps = 0;
+	for (ssize_t p = l->v[i].parent; p >= 0 && steps <= l->n; p = l->v[p].parent, steps++)
+		if (!match[p])
+			return false;
+	return true;
+}
+
+/* sortAsTree (RFC 8621 §2.3): idx[0..n), already sorted, reordered so
+ * that each mailbox comes right after its parent (or, if the parent is
+ * not among them, where it stands), siblings in their sorted order. */
+static void tree_order(const struct mbox_list *l, size_t *idx, size_t n)
+{
+	size_t *out = malloc((n ? n : 1) * sizeof *out);
+	size_t *stack = malloc((n ? n : 1) * sizeof *stack);
+	bool *in = calloc(l->n ? l->n : 1, sizeof *in), *done = calloc(n ? n : 1, sizeof *done);
+	if (!out || !stack || !in || !done)
+		goto end; /* stays sorted flat */
+	for (size_t i = 0; i < n; i++)
+		in[idx[i]] = true;
+	size_t k = 0;
+	for (size_t r = 0; r < n; r++) {
+		ssize_t p = l->v[idx[r]].parent;
+		if (done[r] || (p >= 0 && in[p]))
+			continue; /* a child: placed under its parent */
+		size_t top = 0;
+		stack[top++] = r;
+		while (top) {
+			size_t at = stack[--top];
+			done[at] = true;
+			out[k++] = idx[at];
+			/* its children, pushed last-first so they pop in order */
+			for (size_t j = n; j-- > 0;)
+				if (!done[j] && l->v[idx[j]].parent == (ssize_t)idx[at])
+					stack[top++] = j;
+		}
+	}
+	for (size_t r = 0; r < n && k < n; r++) /* a cycle cannot be, but never lose one */
+		if (!done[r])
+			out[k++] = idx[r];
+	memcpy(idx, out, n * sizeof *idx);
+end:
+	free(out);
+	free(stack);
+	free(in);
+	free(done);
+}
+
 static bool nonneg_int(const json_t *v, int64_t *out, bool allow_negative)
 {
 	if (!v || json_is_null(v))
@@ -484,6 +534,13 @@ void jmap_mailbox_query(struct jmap_call *c)
 			    (struct sort_key){strcmp(p, "name") == 0, !asc || json_is_true(asc)};
 		}
 	}
+	json_t *sort_tree = json_object_get(c->args, "sortAsTree");
+	json_t *filter_tree = json_object_get(c->args, "filterAsTree");
+	if ((sort_tree && !json_is_boolean(sort_tree)) ||
+	    (filter_tree && !json_is_boolean(filter_tree))) {
+		jmap_error(c, "invalidArguments", "sortAsTree and filterAsTree are booleans");
+		return;
+	}
 	int64_t position = 0, limit = -1, anchor_offset = 0;
 	json_t *anchor = json_object_get(c->args, "anchor");
 	json_t *total = json_object_get(c->args, "calculateTotal");
@@ -509,13 +566,25 @@ void jmap_mailbox_query(struct jmap_call *c)
 		jmap_error(c, "serverFail", "out of memory");
 		return;
 	}
+	bool *match = calloc(l.n ? l.n : 1, sizeof *match);
+	if (!match) {
+		free(idx);
+		mbox_list_free(&l);
+		jmap_error(c, "serverFail", "out of memory");
+		return;
+	}
 	for (size_t i = 0; i < l.n; i++)
-		if (!filter || filter_match(&l, &l.v[i], filter))
+		match[i] = !filter || filter_match(&l, &l.v[i], filter);
+	for (size_t i = 0; i < l.n; i++)
+		if (match[i] && (!json_is_true(filter_tree) || ancestors_match(&l, i, match)))
 			idx[n++] = i;
+	free(match);
 	sort_list = &l;
 	sort_keys = keys;
 	nsort_keys = nkeys;
 	qsort(idx, n, sizeof *idx, compare);
+	if (json_is_true(sort_tree))
+		tree_order(&l, idx, n);
 	int64_t start = position;
 	if (anchor && json_is_string(anchor)) {
 		const struct mbox *a = by_id(&l, json_string_value(anchor));

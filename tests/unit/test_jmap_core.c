@@ -589,6 +589,36 @@ static void test_store(void)
 	CHECK_THAT(strcmp(resp_err(&a, 7), "unsupportedFilter") == 0);
 	CHECK_THAT(strcmp(resp_err(&a, 8), "unsupportedSort") == 0);
 
+	/* sortAsTree, filterAsTree */
+	snprintf(
+	    body, sizeof body,
+	    "{\"using\":[\"urn:ietf:params:jmap:mail\"],\"methodCalls\":["
+	    "[\"Mailbox/query\",{\"accountId\":\"A%lld\",\"sort\":[{\"property\":\"name\"}]},"
+	    "\"flat\"],"
+	    "[\"Mailbox/query\",{\"accountId\":\"A%lld\",\"sort\":[{\"property\":\"name\"}],"
+	    "\"sortAsTree\":true},\"tree\"],"
+	    "[\"Mailbox/query\",{\"accountId\":\"A%lld\",\"filter\":{\"name\":\"work\"}},\"f\"],"
+	    "[\"Mailbox/query\",{\"accountId\":\"A%lld\",\"filter\":{\"name\":\"work\"},"
+	    "\"filterAsTree\":true},\"ft\"],"
+	    "[\"Mailbox/query\",{\"accountId\":\"A%lld\",\"sortAsTree\":1},\"bad\"]]}",
+	    (long long)account, (long long)account, (long long)account, (long long)account,
+	    (long long)account);
+	json_t *saved = a.body;
+	a.body = NULL;
+	jmap_api_start(sets, 1, &ac, body, strlen(body), on_answer, &a);
+	json_t *flat = json_object_get(json_array_get(resp(&a, 0), 1), "ids");
+	json_t *tree = json_object_get(json_array_get(resp(&a, 1), 1), "ids");
+	snprintf(want, sizeof want, "F%u", work_uv);
+	CHECK_THAT(json_array_size(flat) == 7 && json_array_size(tree) == 7);
+	CHECK_THAT(strcmp(json_string_value(json_array_get(flat, 6)), want) == 0);
+	CHECK_THAT(strcmp(json_string_value(json_array_get(tree, 1)), want) == 0);
+	CHECK_THAT(json_equal(json_array_get(tree, 0), json_array_get(flat, 0)));
+	CHECK_THAT(json_array_size(json_object_get(json_array_get(resp(&a, 2), 1), "ids")) == 1);
+	CHECK_THAT(json_array_size(json_object_get(json_array_get(resp(&a, 3), 1), "ids")) == 0);
+	CHECK_THAT(strcmp(resp_err(&a, 4), "invalidArguments") == 0);
+	json_decref(a.body);
+	a.body = saved;
+
 	/* changes: the same state -> nothing; after a new message -> cannot */
 	const char *state =
 	    json_string_value(json_object_get(json_array_get(resp(&a, 0), 1), "state"));
