@@ -113,6 +113,9 @@ void http_jmap_logout(struct http_session *s);
 #define HTTP_BASIC_USER_MAX 320
 #define HTTP_BASIC_PASSWORD_MAX 1024
 bool http_basic_credentials(const char *v, size_t len, char *user, char *password);
+/* The value of cookie name in a Cookie field's value (v, n bytes: RFC 6265
+ * §4.2.1 "a=b; c=d"), *len bytes, or NULL. */
+const char *http_cookie_value(const char *v, size_t n, const char *name, size_t *len);
 
 /* ---- the webmail's sessions (jmap_web_sessions.c) ---- */
 

@@ -75,26 +75,31 @@ static const char *field(const struct http_session *s, const char *name, size_t 
 	return f->value;
 }
 
-/* The tern_session cookie's value in the Cookie field, or NULL. */
-static const char *session_cookie(const struct http_session *s, size_t *len)
+const char *http_cookie_value(const char *v, size_t n, const char *name, size_t *len)
 {
-	size_t n;
-	const char *v = field(s, "Cookie", &n);
-	const char *end = v ? v + n : NULL;
-	while (v && v < end) {
+	const char *end = v + n;
+	size_t name_len = strlen(name);
+	while (v < end) {
 		while (v < end && (*v == ' ' || *v == ';'))
 			v++;
 		const char *semi = memchr(v, ';', (size_t)(end - v));
 		const char *stop = semi ? semi : end;
-		size_t name_len = sizeof COOKIE_NAME - 1;
-		if ((size_t)(stop - v) > name_len &&
-		    memcmp(v, COOKIE_NAME "=", name_len + 1) == 0) {
+		if ((size_t)(stop - v) > name_len && memcmp(v, name, name_len) == 0 &&
+		    v[name_len] == '=') {
 			*len = (size_t)(stop - v) - name_len - 1;
 			return v + name_len + 1;
 		}
 		v = stop;
 	}
 	return NULL;
+}
+
+/* The tern_session cookie's value in the Cookie field, or NULL. */
+static const char *session_cookie(const struct http_session *s, size_t *len)
+{
+	size_t n;
+	const char *v = field(s, "Cookie", &n);
+	return v ? http_cookie_value(v, n, COOKIE_NAME, len) : NULL;
 }
 
 static bool wants_challenge(const struct http_session *s)

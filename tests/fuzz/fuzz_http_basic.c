@@ -1,6 +1,8 @@
-/* fuzz_http_basic: the Basic credentials decoder of the JMAP routes
- * (RFC 7617) on arbitrary Authorization values: no overrun, and what it
- * accepts is a non-empty user and a password that fit, without NUL. */
+/* fuzz_http_basic: what the JMAP routes parse out of header fields, on
+ * arbitrary values: the Basic credentials decoder (RFC 7617): no
+ * overrun, and what it accepts is a non-empty user and a password that
+ * fit, without NUL; and the Cookie field's parser: a value found lies
+ * inside the field. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (u == 0 || u >= sizeof user || p >= sizeof password)
 			abort();
 	}
+	size_t len;
+	const char *c = http_cookie_value(v, size, "tern_session", &len);
+	if (c && (c < v || c + len > v + size))
+		abort();
 	free(v);
 	return 0;
 }

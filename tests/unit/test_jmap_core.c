@@ -663,6 +663,16 @@ static void test_basic(void)
 	memset(big + 6, 'Q', 2000);
 	CHECK_THAT(!B(big)); /* longer than any user and password */
 #undef B
+	size_t n = 0;
+#define C(s) http_cookie_value(s, strlen(s), "tern_session", &n)
+	const char *v = C("a=1; tern_session=XYZ; b=2");
+	CHECK_THAT(v && n == 3 && strncmp(v, "XYZ", 3) == 0);
+	v = C("tern_session=");
+	CHECK_THAT(v && n == 0);
+	v = C("tern_sessionx=1;tern_session=ok");
+	CHECK_THAT(v && n == 2 && strncmp(v, "ok", 2) == 0);
+	CHECK_THAT(C("xtern_session=1") == NULL && C("") == NULL && C(";;; ;") == NULL);
+#undef C
 }
 
 int main(void)
