@@ -140,6 +140,16 @@ static const struct config_key config_keys[] = {
     STR("http", "mta_sts_mx", http.mta_sts_mx, ""),
     INT("http", "mta_sts_max_age", http.mta_sts_max_age, 604800, 86400, 31557600),
 
+    INT("jmap", "max_size_upload", jmap.max_size_upload, 52428800, 1024, 2147483647),
+    INT("jmap", "max_concurrent_upload", jmap.max_concurrent_upload, 4, 1, 1000),
+    INT("jmap", "max_size_request", jmap.max_size_request, 10485760, 1024, 1073741824),
+    INT("jmap", "max_concurrent_requests", jmap.max_concurrent_requests, 4, 1, 1000),
+    INT("jmap", "max_calls_in_request", jmap.max_calls_in_request, 64, 1, 10000),
+    INT("jmap", "max_objects_in_get", jmap.max_objects_in_get, 1000, 1, 100000),
+    INT("jmap", "max_objects_in_set", jmap.max_objects_in_set, 1000, 1, 100000),
+    INT("jmap", "session_idle", jmap.session_idle, 1800, 1, 2592000),
+    INT("jmap", "session_lifetime", jmap.session_lifetime, 43200, 1, 31536000),
+
     INT("queue", "retry_first", queue.retry_first, 300, 1, 86400),
     INT("queue", "retry_max", queue.retry_max, 3600, 1, 604800),
     INT("queue", "lifetime", queue.lifetime, 432000, 60, 2592000),

@@ -19,6 +19,7 @@
 #include "auth/auth.h"
 #include "proto/http/http.h"
 #include "proto/imap/imap.h"
+#include "proto/jmap/jmap.h"
 #include "proto/pop3/pop3.h"
 #include "proto/smtp/smtp.h"
 #include "relay/scheduler.h"
@@ -75,6 +76,7 @@ struct config {
 	struct pop3_settings pop3;   /* [pop3] */
 	struct imap_settings imap;   /* [imap] */
 	struct http_settings http;   /* [http] */
+	struct jmap_settings jmap;   /* [jmap] */
 	struct relay_settings queue; /* [queue] */
 
 	struct smtp_spam_settings spam; /* [spam] and [[spam.dnsbl]] */

@@ -335,6 +335,7 @@ static void *wire_http(struct serve_listener *w, const struct config *cfg,
 	    .settings = &cfg->http,
 	    .env = env,
 	    .site = &w->http_site,
+	    .jmap = &cfg->jmap,
 	    .https = lc->tls == LISTEN_TLS_IMPLICIT,
 	};
 	/* conn's buffer must hold what the parser may leave unconsumed: a

@@ -127,6 +127,23 @@ static const struct {
                               "by that key)."},
     [MET_DKIM_SIGN_CPU_US] = {"tern_dkim_sign_cpu_microseconds_total", "", C,
                               "CPU time the thread pool spent DKIM-signing."},
+    [MET_JMAP_REQUESTS] = {"tern_jmap_requests_total", "", C,
+                           "JMAP API requests (POST /jmap/api), answered or refused."},
+    [MET_JMAP_CALL_CORE_ECHO] = {"tern_jmap_calls_total", "method=\"Core/echo\"", C,
+                                 "JMAP method calls, by method name."},
+    [MET_JMAP_CALL_MAILBOX_GET] = {"tern_jmap_calls_total", "method=\"Mailbox/get\"", C, ""},
+    [MET_JMAP_CALL_MAILBOX_QUERY] = {"tern_jmap_calls_total", "method=\"Mailbox/query\"", C, ""},
+    [MET_JMAP_CALL_MAILBOX_CHANGES] = {"tern_jmap_calls_total", "method=\"Mailbox/changes\"", C,
+                                       ""},
+    [MET_JMAP_CALL_IDENTITY_GET] = {"tern_jmap_calls_total", "method=\"Identity/get\"", C, ""},
+    [MET_JMAP_CALL_EMAIL_GET] = {"tern_jmap_calls_total", "method=\"Email/get\"", C, ""},
+    [MET_JMAP_CALL_EMAIL_QUERY] = {"tern_jmap_calls_total", "method=\"Email/query\"", C, ""},
+    [MET_JMAP_CALL_EMAIL_SET] = {"tern_jmap_calls_total", "method=\"Email/set\"", C, ""},
+    [MET_JMAP_CALL_EMAIL_CHANGES] = {"tern_jmap_calls_total", "method=\"Email/changes\"", C, ""},
+    [MET_JMAP_CALL_THREAD_GET] = {"tern_jmap_calls_total", "method=\"Thread/get\"", C, ""},
+    [MET_JMAP_CALL_SEARCHSNIPPET_GET] = {"tern_jmap_calls_total", "method=\"SearchSnippet/get\"", C,
+                                         ""},
+    [MET_JMAP_CALL_OTHER] = {"tern_jmap_calls_total", "method=\"other\"", C, ""},
 #undef G
 #undef C
 };

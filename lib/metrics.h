@@ -118,6 +118,20 @@ enum metric_id {
 	MET_DKIM_SIGNED_ED25519, /* ... ed25519-sha256 */
 	MET_DKIM_SIGN_FAILED,    /* a key that could not sign (mail went on without) */
 	MET_DKIM_SIGN_CPU_US,    /* worker CPU spent signing, microseconds */
+	/* JMAP (proto/jmap): requests, and method calls by name */
+	MET_JMAP_REQUESTS,
+	MET_JMAP_CALL_CORE_ECHO,
+	MET_JMAP_CALL_MAILBOX_GET,
+	MET_JMAP_CALL_MAILBOX_QUERY,
+	MET_JMAP_CALL_MAILBOX_CHANGES,
+	MET_JMAP_CALL_IDENTITY_GET,
+	MET_JMAP_CALL_EMAIL_GET,
+	MET_JMAP_CALL_EMAIL_QUERY,
+	MET_JMAP_CALL_EMAIL_SET,
+	MET_JMAP_CALL_EMAIL_CHANGES,
+	MET_JMAP_CALL_THREAD_GET,
+	MET_JMAP_CALL_SEARCHSNIPPET_GET,
+	MET_JMAP_CALL_OTHER, /* any other name, unknown ones included */
 	MET__COUNT
 };
 

@@ -36,6 +36,34 @@ int store_mailbox_counts(struct store_rd *rd, int64_t mailbox_id, struct store_m
 	return rc;
 }
 
+int store_mailbox_thread_counts(struct store_rd *rd, int64_t mailbox_id,
+                                struct store_mailbox_thread_counts *out)
+{
+	sqlite3_stmt *st;
+	memset(out, 0, sizeof *out);
+	int rc = store_prep_cached(
+	    rd->db, &st,
+	    "SELECT count(*), coalesce(sum((flags & 17) = 0), 0), "
+	    "count(DISTINCT coalesce(thread_id, message_id)), "
+	    "count(DISTINCT CASE WHEN (flags & 17) = 0 THEN coalesce(thread_id, message_id) END) "
+	    "FROM mailbox_entries WHERE mailbox_id = ?1");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->emails = (uint32_t)sqlite3_column_int64(st, 0);
+		out->unread_emails = (uint32_t)sqlite3_column_int64(st, 1);
+		out->threads = (uint32_t)sqlite3_column_int64(st, 2);
+		out->unread_threads = (uint32_t)sqlite3_column_int64(st, 3);
+		rc = 0;
+	} else {
+		rc = store_errno(rc);
+	}
+	store_release(st);
+	return rc;
+}
+
 int64_t store_recent_uid(struct store_rd *rd, int64_t mailbox_id)
 {
 	sqlite3 *db = rd->db;

@@ -60,6 +60,18 @@ struct store_mailbox_counts {
 };
 int store_mailbox_counts(struct store_rd *rd, int64_t mailbox_id, struct store_mailbox_counts *out);
 
+/* What JMAP's Mailbox object counts (RFC 8621 §2): unread means neither
+ * \Seen nor \Draft; a thread is the entries' THREADID (an entry without
+ * one is a thread of its own, numbered like its message); an unread
+ * thread has an unread entry in this mailbox. */
+struct store_mailbox_thread_counts {
+	uint32_t emails;
+	uint32_t unread_emails;
+	uint32_t threads;
+	uint32_t unread_threads;
+};
+int store_mailbox_thread_counts(struct store_rd *rd, int64_t mailbox_id,
+                                struct store_mailbox_thread_counts *out);
 /* The \Recent mark (RFC 3501 2.3.2): the highest UID of the mailbox that
  * some session has been given as \Recent, or negative; and a job (arg:
  * struct store_recent_mark) that raises it (never lowers it). */

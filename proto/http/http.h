@@ -14,6 +14,7 @@
 
 struct conn;
 struct proto_env;
+struct jmap_settings;
 
 /* [http] */
 struct http_settings {
@@ -65,7 +66,8 @@ struct http_ctx {
 	const struct http_settings *settings;
 	const struct proto_env *env;
 	const struct http_site *site;
-	bool https; /* the listener is implicit TLS */
+	const struct jmap_settings *jmap; /* [jmap] */
+	bool https;                       /* the listener is implicit TLS */
 };
 
 /* A conn_start_fn (net/conn.h); ctx is a struct http_ctx. */

@@ -101,5 +101,42 @@ void http_mta_sts(struct http_session *s);
 bool http_static(struct http_session *s);
 void http_admin_api(struct http_session *s); /* /api/admin/ (admin_api.c) */
 void http_webmail(struct http_session *s);   /* /, /webmail/ (webmail.c) */
+/* JMAP (jmap_routes.c): the session resource (/.well-known/jmap and
+ * /jmap/session), the API, the webmail's login and logout. */
+void http_jmap_session(struct http_session *s);
+void http_jmap_api(struct http_session *s);
+void http_jmap_login(struct http_session *s);
+void http_jmap_logout(struct http_session *s);
+/* RFC 7617: an Authorization value "Basic " base64(user ":" password)
+ * into user (HTTP_BASIC_USER_MAX bytes) and password
+ * (HTTP_BASIC_PASSWORD_MAX), NUL-terminated. false when malformed, too
+ * long, with a NUL, or an empty user. */
+#define HTTP_BASIC_USER_MAX 320
+#define HTTP_BASIC_PASSWORD_MAX 1024
+bool http_basic_credentials(const char *v, size_t len, char *user, char *password);
+/* The value of cookie name in a Cookie field's value (v, n bytes: RFC 6265
+ * §4.2.1 "a=b; c=d"), *len bytes, or NULL. */
+const char *http_cookie_value(const char *v, size_t n, const char *name, size_t *len);
+
+/* ---- the webmail's sessions (jmap_web_sessions.c) ---- */
+
+struct jmap_settings;
+#define JMAP_WEB_TOKEN_LEN 43 /* 32 random bytes, base64url */
+struct jmap_web_login {
+	int64_t account_id;
+	char address[320];
+};
+/* A new session for who: its cookie token and CSRF token. 0, or -1 (no
+ * randomness). */
+int jmap_web_login(const struct jmap_settings *js, const struct jmap_web_login *who,
+                   char token[JMAP_WEB_TOKEN_LEN + 1], char csrf[JMAP_WEB_TOKEN_LEN + 1]);
+enum jmap_web_check { JMAP_WEB_OK, JMAP_WEB_NONE, JMAP_WEB_BAD_CSRF };
+/* The session of a cookie token: OK (who filled, the session touched),
+ * NONE (unknown, or expired: then forgotten), or BAD_CSRF when need_csrf
+ * and csrf (csrf_len bytes, may be NULL) is not the session's. */
+enum jmap_web_check jmap_web_check(const struct jmap_settings *js, const char *token, size_t len,
+                                   const char *csrf, size_t csrf_len, bool need_csrf,
+                                   struct jmap_web_login *who);
+void jmap_web_logout(const struct jmap_settings *js, const char *token, size_t len);
 
 #endif

@@ -54,6 +54,12 @@ static const struct route {
     {"/metrics", M(HTTP_GET) | M(HTTP_HEAD), http_metrics, false, false, false},
     {ACME_PREFIX, M(HTTP_GET) | M(HTTP_HEAD), acme_challenge, true, true, false},
     {"/.well-known/mta-sts.txt", M(HTTP_GET) | M(HTTP_HEAD), http_mta_sts, true, false, false},
+    /* JMAP (jmap_routes.c): HTTPS only, authenticated there */
+    {"/.well-known/jmap", M(HTTP_GET) | M(HTTP_HEAD), http_jmap_session, false, false, false},
+    {"/jmap/session", M(HTTP_GET) | M(HTTP_HEAD), http_jmap_session, false, false, false},
+    {"/jmap/api", M(HTTP_POST), http_jmap_api, false, false, false},
+    {"/jmap/login", M(HTTP_POST), http_jmap_login, false, false, false},
+    {"/jmap/logout", M(HTTP_POST), http_jmap_logout, false, false, false},
     /* admin_api.c checks the token, then paths and methods itself */
     {"/api/admin/",
      M(HTTP_GET) | M(HTTP_HEAD) | M(HTTP_POST) | M(HTTP_PUT) | M(HTTP_DELETE) | M(HTTP_PATCH),

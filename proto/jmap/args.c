@@ -1,0 +1,122 @@
+/* args: what every method checks alike: the standard /get arguments
+ * (RFC 8620 §5.1) and the ids of jmap_int.h ("F123", "M42"). */
+#include "proto/jmap/jmap_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* RFC 8620 §1.2: an Id is 1-255 characters of the URL-safe base64
+ * alphabet. */
+static bool is_id(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > 255)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+bool jmap_get_args(struct jmap_call *c, json_t **ids, json_t **properties)
+{
+	*ids = NULL;
+	*properties = NULL;
+	json_t *acct = json_object_get(c->args, "accountId");
+	if (!json_is_string(acct)) {
+		jmap_error(c, "invalidArguments", "accountId must be a string");
+		return false;
+	}
+	int64_t id;
+	if (!jmap_id_parse(json_string_value(acct), 'A', &id) || id != c->acct->account_id) {
+		jmap_error(c, "accountNotFound", NULL);
+		return false;
+	}
+	json_t *v;
+	json_t *i = json_object_get(c->args, "ids");
+	if (i && !json_is_null(i)) {
+		if (!json_is_array(i)) {
+			jmap_error(c, "invalidArguments", "ids must be an array of ids or null");
+			return false;
+		}
+		size_t k;
+		json_array_foreach(i, k, v)
+		{
+			if (!json_is_string(v) || !is_id(json_string_value(v))) {
+				jmap_error(c, "invalidArguments",
+				           "ids must be an array of ids or null");
+				return false;
+			}
+		}
+		if (json_array_size(i) > c->acct->limits->max_objects_in_get) {
+			jmap_error(c, "requestTooLarge", "more ids than maxObjectsInGet");
+			return false;
+		}
+		*ids = i;
+	}
+	json_t *p = json_object_get(c->args, "properties");
+	if (p && !json_is_null(p)) {
+		if (!json_is_array(p)) {
+			jmap_error(c, "invalidArguments",
+			           "properties must be an array of strings or null");
+			return false;
+		}
+		size_t k;
+		json_array_foreach(p, k, v)
+		{
+			if (!json_is_string(v)) {
+				jmap_error(c, "invalidArguments",
+				           "properties must be an array of strings or null");
+				return false;
+			}
+		}
+		*properties = p;
+	}
+	return true;
+}
+
+bool jmap_want(const json_t *properties, const char *prop)
+{
+	if (!properties)
+		return true;
+	size_t i;
+	json_t *v;
+	json_array_foreach(properties, i, v)
+	{
+		const char *s = json_string_value(v);
+		if (s && strcmp(s, prop) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool jmap_id_parse(const char *id, char prefix, int64_t *out)
+{
+	if (!id || id[0] != prefix)
+		return false;
+	const char *p = id + 1;
+	if (*p < '1' || *p > '9')
+		return false;
+	int64_t v = 0;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		int d = *p - '0';
+		if (v > (INT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+json_t *jmap_id_json(char prefix, int64_t n)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%c%" PRId64, prefix, n);
+	return json_string(buf);
+}

@@ -1,0 +1,82 @@
+/* session: the JMAP session resource (RFC 8620 §2): the capabilities
+ * with their limits, the one account a login sees (its own), and the URLs
+ * of the API, downloads, uploads and the event source. Its state is a
+ * hash of what it says, so a client refetches it only when that changes. */
+#include "proto/jmap/api.h"
+#include "proto/jmap/methods.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* RFC 8621 §2: a mailbox name is at most 490 octets here (the IMAP side
+ * keeps room for the path). */
+#define MAX_MAILBOX_NAME 490
+#define MAX_MAILBOX_DEPTH 10
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+void jmap_session_state(const struct jmap_account *acct, char *out)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	h = fnv1a(h, &acct->account_id, sizeof acct->account_id);
+	if (acct->username)
+		h = fnv1a(h, acct->username, strlen(acct->username));
+	h = fnv1a(h, acct->limits, sizeof *acct->limits);
+	snprintf(out, JMAP_STATE_MAX, "S%016" PRIx64, h);
+}
+
+static json_t *core_capability(const struct jmap_limits *l)
+{
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:[s]}", "maxSizeUpload",
+	    (json_int_t)l->max_size_upload, "maxConcurrentUpload",
+	    (json_int_t)l->max_concurrent_upload, "maxSizeRequest", (json_int_t)l->max_size_request,
+	    "maxConcurrentRequests", (json_int_t)l->max_concurrent_requests, "maxCallsInRequest",
+	    (json_int_t)l->max_calls_in_request, "maxObjectsInGet",
+	    (json_int_t)l->max_objects_in_get, "maxObjectsInSet", (json_int_t)l->max_objects_in_set,
+	    "collationAlgorithms", "i;unicode-casemap");
+}
+
+static json_t *mail_account_capability(const struct jmap_limits *l)
+{
+	return json_pack("{s:n, s:I, s:I, s:I, s:[s,s,s,s,s,s], s:b}", "maxMailboxesPerEmail",
+	                 "maxMailboxDepth", (json_int_t)MAX_MAILBOX_DEPTH, "maxSizeMailboxName",
+	                 (json_int_t)MAX_MAILBOX_NAME, "maxSizeAttachmentsPerEmail",
+	                 (json_int_t)l->max_size_upload, "emailQuerySortOptions", "receivedAt",
+	                 "sentAt", "size", "from", "to", "subject", "mayCreateTopLevelMailbox", 1);
+}
+
+static json_t *submission_account_capability(void)
+{
+	return json_pack("{s:i, s:{}}", "maxDelayedSend", 0, "submissionExtensions");
+}
+
+json_t *jmap_session_json(const struct jmap_account *acct)
+{
+	const struct jmap_limits *l = acct->limits;
+	char id[32], state[JMAP_STATE_MAX];
+	snprintf(id, sizeof id, "A%" PRId64, acct->account_id);
+	jmap_session_state(acct, state);
+	const char *user = acct->username ? acct->username : "";
+	json_t *s = json_pack(
+	    "{s:{s:o, s:{}, s:{}}, s:{s:{s:s, s:b, s:b, s:{s:o, s:o}}}, s:{s:s, s:s, s:s},"
+	    " s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "capabilities", JMAP_CAP_CORE, core_capability(l), JMAP_CAP_MAIL, JMAP_CAP_SUBMISSION,
+	    "accounts", id, "name", user, "isPersonal", 1, "isReadOnly", 0, "accountCapabilities",
+	    JMAP_CAP_MAIL, mail_account_capability(l), JMAP_CAP_SUBMISSION,
+	    submission_account_capability(), "primaryAccounts", JMAP_CAP_CORE, id, JMAP_CAP_MAIL,
+	    id, JMAP_CAP_SUBMISSION, id, "username", user, "apiUrl", "/jmap/api", "downloadUrl",
+	    "/jmap/download/{accountId}/{blobId}/{name}?accept={type}", "uploadUrl",
+	    "/jmap/upload/{accountId}/", "eventSourceUrl",
+	    "/jmap/eventsource?types={types}&closeafter={closeafter}&ping={ping}", "state", state);
+	return s;
+}
