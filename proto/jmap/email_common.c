@@ -1,0 +1,154 @@
+/* email_common: helpers of the Email, Thread and SearchSnippet methods
+ * (see email_common.h). */
+#include "proto/jmap/email_common.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+
+#include "lib/buf.h"
+#include "store/entries.h"
+#include "store/mail.h"
+#include "store/store.h"
+
+bool jmap_email_account_ok(struct jmap_call *c)
+{
+	json_t *a = json_object_get(c->args, "accountId");
+	int64_t id;
+	if (!json_is_string(a)) {
+		jmap_error(c, "invalidArguments", "accountId must be a string");
+		return false;
+	}
+	if (!jmap_id_parse(json_string_value(a), 'A', &id) || id != c->acct->account_id) {
+		jmap_error(c, "accountNotFound", NULL);
+		return false;
+	}
+	return true;
+}
+
+int jmap_email_state(const struct jmap_account *a, char *out)
+{
+	return store_email_state(store_reader(a->store), a->account_id, out, STORE_EMAIL_STATE_MAX);
+}
+
+int jmap_keyword_norm(const char *kw, char *out)
+{
+	size_t n = strlen(kw);
+	if (n == 0 || n > JMAP_KEYWORD_MAX)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)kw[i];
+		if (ch < 0x21 || ch > 0x7e || strchr("(){]%*\"\\", ch))
+			return -1;
+		out[i] = (char)tolower(ch);
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static const struct {
+	const char *keyword;
+	uint32_t flag;
+} system_keywords[] = {
+    {"$seen", STORE_FLAG_SEEN},
+    {"$flagged", STORE_FLAG_FLAGGED},
+    {"$answered", STORE_FLAG_ANSWERED},
+    {"$draft", STORE_FLAG_DRAFT},
+};
+
+uint32_t jmap_keyword_flag(const char *kw)
+{
+	for (size_t i = 0; i < sizeof system_keywords / sizeof system_keywords[0]; i++)
+		if (strcasecmp(kw, system_keywords[i].keyword) == 0)
+			return system_keywords[i].flag;
+	return 0;
+}
+
+int jmap_keywords_add(json_t *obj, uint32_t flags, const char *keywords)
+{
+	for (size_t i = 0; i < sizeof system_keywords / sizeof system_keywords[0]; i++)
+		if ((flags & system_keywords[i].flag) &&
+		    json_object_set_new(obj, system_keywords[i].keyword, json_true()) < 0)
+			return -ENOMEM;
+	const char *p = keywords ? keywords : "";
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		const char *e = p;
+		while (*e && *e != ' ')
+			e++;
+		size_t n = (size_t)(e - p);
+		char kw[JMAP_KEYWORD_MAX + 1], norm[JMAP_KEYWORD_MAX + 1];
+		if (n && n <= JMAP_KEYWORD_MAX) {
+			memcpy(kw, p, n);
+			kw[n] = '\0';
+			/* An IMAP keyword JMAP cannot spell is left out. */
+			if (jmap_keyword_norm(kw, norm) == 0 &&
+			    json_object_set_new(obj, norm, json_true()) < 0)
+				return -ENOMEM;
+		}
+		p = e;
+	}
+	return 0;
+}
+
+void jmap_changes_unchanged(struct jmap_call *c)
+{
+	if (!jmap_email_account_ok(c))
+		return;
+	json_t *since = json_object_get(c->args, "sinceState");
+	json_t *max = json_object_get(c->args, "maxChanges");
+	if (!json_is_string(since)) {
+		jmap_error(c, "invalidArguments", "sinceState must be a string");
+		return;
+	}
+	if (max && !json_is_null(max) && (!json_is_integer(max) || json_integer_value(max) < 1)) {
+		jmap_error(c, "invalidArguments", "maxChanges must be a positive integer");
+		return;
+	}
+	char state[STORE_EMAIL_STATE_MAX];
+	if (jmap_email_state(c->acct, state) < 0) {
+		jmap_server_fail(c, "reading the state");
+		return;
+	}
+	if (strcmp(state, json_string_value(since)) != 0) {
+		jmap_error(c, "cannotCalculateChanges", "tern keeps no change log; refetch");
+		return;
+	}
+	json_t *res =
+	    json_pack("{s:O, s:s, s:s, s:b, s:[], s:[], s:[]}", "accountId",
+	              json_object_get(c->args, "accountId"), "oldState", state, "newState", state,
+	              "hasMoreChanges", 0, "created", "updated", "destroyed");
+	if (!res) {
+		jmap_server_fail(c, "out of memory");
+		return;
+	}
+	jmap_reply(c, res);
+}
+
+void jmap_server_fail(struct jmap_call *c, const char *what)
+{
+	jmap_error(c, "serverFail", what);
+}
+
+int jmap_message_bytes(const struct jmap_account *a, int64_t message_id, struct buf *out)
+{
+	struct store_rd *rd = store_reader(a->store);
+	buf_reset(out);
+	int64_t size = store_message_size(rd, message_id);
+	if (size < 0)
+		return (int)size;
+	if ((uint64_t)size >= BUF_MAX)
+		return -EFBIG;
+	char chunk[65536];
+	for (;;) {
+		ssize_t got = store_message_read(rd, message_id, out->len, chunk, sizeof chunk);
+		if (got < 0)
+			return (int)got;
+		if (got == 0)
+			return 0;
+		int r = buf_add(out, chunk, (size_t)got);
+		if (r < 0)
+			return r;
+	}
+}
