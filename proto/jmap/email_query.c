@@ -35,6 +35,7 @@
 #include "proto/jmap/email_common.h"
 #include "proto/jmap/email_filter.h"
 #include "proto/jmap/email_methods.h"
+#include "proto/jmap/email_query_cache.h"
 #include "store/emails.h"
 #include "store/entries.h"
 #include "store/mail.h"
@@ -481,10 +482,11 @@ static bool thread_first(int64_t *slots, size_t mask, int64_t t)
 	return true;
 }
 
-/* The query's matching Emails in order: *items malloc'd. */
-static int run(struct query *q, struct qitem **items, size_t *n)
+/* The query's matching Emails in order: their message ids, *ids
+ * malloc'd. */
+static int run(struct query *q, int64_t **ids, size_t *n)
 {
-	*items = NULL;
+	*ids = NULL;
 	*n = 0;
 	int r = load(q);
 	if (r < 0)
@@ -522,7 +524,13 @@ static int run(struct query *q, struct qitem **items, size_t *n)
 		m = k;
 		free(slots);
 	}
-	*items = it;
+	int64_t *out = malloc((m + 1) * sizeof *out);
+	for (size_t i = 0; out && i < m; i++)
+		out[i] = q->rows[q->first[it[i].email]].message_id;
+	free(it);
+	if (!out)
+		return -ENOMEM;
+	*ids = out;
 	*n = m;
 	return 0;
 }
@@ -583,6 +591,19 @@ static bool int_arg(struct jmap_call *c, const char *name, int64_t *out, int64_t
 	return true;
 }
 
+/* The cache's key for a query (email_query_cache.h), or NULL when its
+ * result may not be kept: it depends on the message index too. */
+static char *cache_key(struct jmap_call *c, const struct query *q)
+{
+	if (q->filter.ntext || q->cols != STORE_COLS_ENTRY)
+		return NULL;
+	json_t *k = json_pack("{s:O?, s:O?, s:b}", "filter", json_object_get(c->args, "filter"),
+	                      "sort", json_object_get(c->args, "sort"), "collapse", q->collapse);
+	char *s = k ? json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(k);
+	return s;
+}
+
 void jmap_email_query(struct jmap_call *c)
 {
 	if (!jmap_email_account_ok(c))
@@ -612,15 +633,30 @@ void jmap_email_query(struct jmap_call *c)
 		limit = JMAP_QUERY_LIMIT_MAX;
 	bool begun = store_read_begin(q.rd);
 	char state[STORE_EMAIL_STATE_MAX];
-	struct qitem *it = NULL;
+	int64_t *found = NULL;
+	const int64_t *order = NULL;
 	size_t n = 0;
+	char *key = cache_key(c, &q);
 	int r = jmap_email_state(c->acct, state);
-	if (r == 0)
-		r = run(&q, &it, &n);
+	if (r == 0 && key)
+		order = jmap_query_cache_get(c->acct->account_id, key, state, &n);
+	if (r == 0 && !order && (r = run(&q, &found, &n)) == 0) {
+		order = found;
+		if (key) {
+			/* The cache owns the array from here. */
+			jmap_query_cache_put(c->acct->account_id, key, state, found, n);
+			found = NULL;
+			order = jmap_query_cache_get(c->acct->account_id, key, state, &n);
+			if (!order) {
+				r = -ENOMEM;
+			}
+		}
+	}
 	store_read_end(q.rd, begun);
+	free(key);
+	query_free(&q);
 	if (r < 0) {
-		query_free(&q);
-		free(it);
+		free(found);
 		jmap_server_fail(c, "reading the mailbox");
 		return;
 	}
@@ -629,13 +665,12 @@ void jmap_email_query(struct jmap_call *c)
 		int64_t mid;
 		size_t i = 0;
 		if (jmap_id_parse(json_string_value(anchor), 'M', &mid))
-			while (i < n && q.rows[q.first[it[i].email]].message_id != mid)
+			while (i < n && order[i] != mid)
 				i++;
 		else
 			i = n;
 		if (i == n) {
-			query_free(&q);
-			free(it);
+			free(found);
 			jmap_error(c, "anchorNotFound", NULL);
 			return;
 		}
@@ -651,13 +686,11 @@ void jmap_email_query(struct jmap_call *c)
 		start = (int64_t)n;
 	json_t *ids = json_array();
 	for (int64_t i = start; ids && i < (int64_t)n && i < start + limit; i++)
-		if (json_array_append_new(
-		        ids, jmap_id_json('M', q.rows[q.first[it[i].email]].message_id)) < 0) {
+		if (json_array_append_new(ids, jmap_id_json('M', order[i])) < 0) {
 			json_decref(ids);
 			ids = NULL;
 		}
-	free(it);
-	query_free(&q);
+	free(found);
 	json_t *res =
 	    ids ? json_pack("{s:O, s:s, s:b, s:I, s:o}", "accountId",
 	                    json_object_get(c->args, "accountId"), "queryState", state,
@@ -701,14 +734,14 @@ void jmap_email_query_changes(struct jmap_call *c)
 	}
 	bool begun = store_read_begin(q.rd);
 	char state[STORE_EMAIL_STATE_MAX];
-	struct qitem *it = NULL;
+	int64_t *found = NULL;
 	size_t n = 0;
 	int r = jmap_email_state(c->acct, state);
 	bool same = r == 0 && strcmp(state, json_string_value(since)) == 0;
 	if (same && json_is_true(total))
-		r = run(&q, &it, &n);
+		r = run(&q, &found, &n);
 	store_read_end(q.rd, begun);
-	free(it);
+	free(found);
 	query_free(&q);
 	if (r < 0) {
 		jmap_server_fail(c, "reading the mailbox");

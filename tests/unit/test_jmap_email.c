@@ -17,6 +17,7 @@
 #include "proto/jmap/email_common.h"
 #include "proto/jmap/email_filter.h"
 #include "proto/jmap/email_methods.h"
+#include "proto/jmap/email_query_cache.h"
 #include "proto/jmap/email_render.h"
 #include "proto/jmap/jmap_int.h"
 #include "store/accounts.h"
@@ -720,6 +721,8 @@ static void test_set(void)
 	struct notify_sub *sub_archive = notify_subscribe(archive, on_event, NULL);
 	char s0[STORE_EMAIL_STATE_MAX], kw[256];
 	snprintf(s0, sizeof s0, "%s", state_now());
+	QUERY_IS("{\"hasKeyword\":\"$flagged\"}", ASC, "", "", "nothing flagged yet (and kept)");
+	QUERY_IS("{\"hasKeyword\":\"$flagged\"}", ASC, "", "", "again, from the result cache");
 
 	/* keywords: the whole set */
 	set("\"update\":{\"%s\":{\"keywords\":{\"$seen\":true,\"Project-X\":true}}}", mid_s[0]);
@@ -883,7 +886,17 @@ static int bulk(struct store_tx *tx, void *arg)
 	return 0;
 }
 
+/* CPU time of this thread: the machine the tests run on is shared, and
+ * wall time there mostly measures the neighbours (the wall time is
+ * printed too). */
 static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double wall_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -899,26 +912,34 @@ static void bench(int64_t n)
 	store_mailbox_get(store_reader(st), mb, &m);
 	char f[64], get[8192];
 	snprintf(f, sizeof f, "{\"inMailbox\":\"F%u\"}", m.uidvalidity);
-	double best_q = 1e9, best_g = 1e9;
-	for (int round = 0; round < 5; round++) {
-		double t0 = now_ms();
+	double cold = 1e9, warm = 1e9, best_g = 1e9, cold_wall = 1e9;
+	for (int round = 0; round < 10; round++) {
+		/* even rounds start from an empty result cache */
+		if (round % 2 == 0)
+			jmap_query_cache_clear();
+		double w0 = wall_ms(), t0 = now_ms();
 		query(f, DESC, ",\"limit\":50");
-		double t1 = now_ms();
-		snprintf(get, sizeof get, "{\"accountId\":\"%s\",\"ids\":%s}", A(),
-		         json_dumps(json_object_get(result(), "ids"), 0));
+		double t1 = now_ms(), w1 = wall_ms();
+		if (round % 2 == 0 && w1 - w0 < cold_wall)
+			cold_wall = w1 - w0;
+		char *list = json_dumps(json_object_get(result(), "ids"), 0);
+		snprintf(get, sizeof get, "{\"accountId\":\"%s\",\"ids\":%s}", A(), list);
+		free(list);
 		CHECK(json_array_size(json_object_get(result(), "ids")) == 50, "50 ids");
 		double t2 = now_ms();
 		call("Email/get", jmap_email_get, "%s", get);
 		double t3 = now_ms();
 		CHECK(json_array_size(json_object_get(result(), "list")) == 50, "50 emails");
-		if (t1 - t0 < best_q)
-			best_q = t1 - t0;
+		double *q = round % 2 == 0 ? &cold : &warm;
+		if (t1 - t0 < *q)
+			*q = t1 - t0;
 		if (t3 - t2 < best_g)
 			best_g = t3 - t2;
 	}
-	printf("bench: %" PRId64 " messages: Email/query (date, limit 50) %.1f ms, Email/get of 50 "
-	       "%.1f ms (best of 5)\n",
-	       n, best_q, best_g);
+	printf("bench: %" PRId64 " messages, sorted by date, limit 50 (best of 5 each, CPU "
+	       "time): Email/query %.1f ms cold (%.1f ms wall), %.2f ms from the result cache; "
+	       "Email/get of the 50 %.1f ms\n",
+	       n, cold, cold_wall, warm, best_g);
 }
 
 int main(void)
@@ -944,6 +965,7 @@ int main(void)
 		bench(atoll(bn));
 	json_decref(answer);
 	answer = NULL;
+	jmap_query_cache_clear();
 	notify_reset();
 	store_close(&st);
 	uv_run(loop, UV_RUN_NOWAIT);
