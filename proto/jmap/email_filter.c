@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/jmap/email_common.h"
+#include "proto/jmap/jmap_int.h"
+#include "proto/jmap/keywords.h"
 
 struct parse {
 	struct jmap_filter_tree *t;

@@ -459,6 +459,12 @@ static json_t *patch_read(const struct jmap_account *a, json_t *patch, struct pa
 			                 "only keywords and mailboxIds can change", key);
 		}
 	}
+	/* RFC 8620 §5.3: a property and a path into it in one patch. */
+	if ((p->set_keywords &&
+	     (p->kw_add.flags || p->kw_add.words.len || p->kw_del.flags || p->kw_del.words.len)) ||
+	    (p->set_mailboxes && (p->nmb_add || p->nmb_del)))
+		return set_error("invalidPatch", "a property is set whole and patched at once",
+		                 NULL);
 	return NULL;
 }
 
@@ -632,7 +638,14 @@ static int plan(struct set_ctx *x, json_t *update, json_t *destroy)
 			entries_free(&s);
 			return r;
 		}
-		if (r == 0 || json_object_get(x->not_destroyed, id)) {
+		bool twice = false;
+		for (size_t k = 0; k < x->nobjs; k++)
+			twice |= x->objs[k].destroy && !strcmp(x->objs[k].id, id);
+		if (twice) { /* RFC 8620 §5.3: each id once in the response */
+			entries_free(&s);
+			continue;
+		}
+		if (r == 0) {
 			entries_free(&s);
 			json_object_set_new(x->not_destroyed, id,
 			                    set_error("notFound", NULL, NULL));

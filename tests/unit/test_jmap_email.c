@@ -848,6 +848,14 @@ static void test_set(void)
 	CHECK(!strcmp(json_string_value(json_object_get(set_part("notUpdated", mid_s[0]), "type")),
 	              "invalidPatch"),
 	      "a patch that is not an object");
+	set("\"update\":{\"%s\":{\"keywords\":{},\"keywords/$seen\":true}}", mid_s[0]);
+	CHECK(!strcmp(json_string_value(json_object_get(set_part("notUpdated", mid_s[0]), "type")),
+	              "invalidPatch"),
+	      "keywords whole and patched in one patch");
+	set("\"destroy\":[\"%s\",\"%s\"]", mid_s[3], mid_s[3]);
+	CHECK(!strcmp(ids_of(json_object_get(result(), "destroyed")), mid_s[3]) &&
+	          !has_key(result(), "notDestroyed") && entries_in(work) == 0,
+	      "an id destroyed twice in one call is answered once");
 	set("\"update\":{\"%s\":{}}", mid_s[0]);
 	CHECK(json_is_null(set_part("updated", mid_s[0])), "an empty patch");
 	call("Email/set", jmap_email_set, "{\"accountId\":\"A999999\"}");
