@@ -25,6 +25,7 @@
 #include "store/entries.h"
 #include "store/mail.h"
 #include "store/mailboxes.h"
+#include "store/msg_index.h"
 #include "store/notify.h"
 #include "store/store.h"
 #include "store/store_int.h" /* the writer's idle indexing step */
@@ -369,7 +370,11 @@ static void fill(void)
 		mids[i] = d[i].message_id;
 		snprintf(mid_s[i], sizeof mid_s[i], "M%" PRId64, mids[i]);
 	}
-	CHECK(store_exec(st, index_all, NULL) == 5, "indexed");
+	/* the writer's idle work may have done some of them already */
+	CHECK(store_exec(st, index_all, NULL) >= 0 &&
+	          store_index_missing_in(store_reader(st), inbox, 0, UINT32_MAX) == 0 &&
+	          store_index_missing_in(store_reader(st), work, 0, UINT32_MAX) == 0,
+	      "indexed");
 }
 
 static void test_store_reads(void)
