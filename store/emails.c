@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/store_int.h"
 
@@ -97,28 +98,53 @@ int store_email_ids(struct store_rd *rd, int64_t account_id, size_t limit, int64
 	return r;
 }
 
-int store_thread_emails(struct store_rd *rd, int64_t account_id, int64_t thread_id, int64_t **ids,
-                        size_t *n)
+int store_threads_emails(struct store_rd *rd, int64_t account_id, const int64_t *thread_ids,
+                         size_t n, int (*cb)(void *ud, int64_t thread_id, int64_t message_id),
+                         void *ud)
 {
-	*ids = NULL;
-	*n = 0;
+	if (n > STORE_THREADS_MAX)
+		return -E2BIG;
+	if (n == 0)
+		return 0;
+	/* No index on thread_id: one walk of the account's entries for all
+	 * the threads a Thread/get asks for. (A schema step for an index is
+	 * the store's to take when that shows up in a profile.) */
+	static const char head[] =
+	    "SELECT coalesce(e.thread_id, e.message_id) AS t, e.message_id, "
+	    "min(e.internal_date) AS d FROM mailbox_entries e "
+	    "JOIN mailboxes b ON b.id = e.mailbox_id "
+	    "WHERE b.account_id = ?1 AND coalesce(e.thread_id, e.message_id) IN (";
+	static const char tail[] = ") GROUP BY e.message_id ORDER BY t, d, e.message_id";
+	size_t len = sizeof head + 2 * n + sizeof tail;
+	char *sql = malloc(len);
+	if (!sql)
+		return -ENOMEM;
+	char *w = sql + sizeof head - 1;
+	memcpy(sql, head, sizeof head - 1);
+	for (size_t i = 0; i < n; i++) {
+		*w++ = i ? ',' : '?';
+		if (i)
+			*w++ = '?';
+	}
+	memcpy(w, tail, sizeof tail);
 	sqlite3_stmt *st;
-	/* No index on thread_id: this walks the account's entries. Threads
-	 * are asked for a few at a time (Thread/get), and a schema step for
-	 * an index is the store's to take when that shows up in a profile. */
-	int r = store_prep_cached(rd->db, &st,
-	                          "SELECT e.message_id, min(e.internal_date) AS d "
-	                          "FROM mailbox_entries e JOIN mailboxes b ON b.id = e.mailbox_id "
-	                          "WHERE b.account_id = ?1 AND "
-	                          "coalesce(e.thread_id, e.message_id) = ?2 "
-	                          "GROUP BY e.message_id ORDER BY d, e.message_id");
+	int r = store_prep(rd->db, &st, sql);
+	free(sql);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_int64(st, 2, thread_id);
-	r = collect_ids(st, ids, n);
-	store_release(st);
-	return r;
+	for (size_t i = 0; i < n; i++)
+		sqlite3_bind_int64(st, (int)i + 2, thread_ids[i]);
+	int ret = 0, rows = 0;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		rows++;
+		if ((ret = cb(ud, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1))) != 0)
+			break;
+	}
+	if (ret == 0 && r != SQLITE_DONE)
+		ret = store_errno(r);
+	sqlite3_finalize(st);
+	return ret ? ret : rows;
 }
 
 int store_mailbox_by_uidvalidity(struct store_rd *rd, int64_t account_id, uint32_t uidvalidity,

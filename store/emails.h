@@ -36,17 +36,22 @@ struct store_email_entry {
 int store_email_entries(struct store_rd *rd, int64_t account_id, int64_t message_id,
                         int (*cb)(void *ud, const struct store_email_entry *e), void *ud);
 
-/* The messages of thread_id in account_id, each once, oldest internal
- * date first (then by message id). *ids is malloc'd (NULL when *n is 0).
- * 0 or a negative errno. */
-int store_thread_emails(struct store_rd *rd, int64_t account_id, int64_t thread_id, int64_t **ids,
-                        size_t *n);
-
 /* The account's messages, each once, by message id: at most limit of
  * them (0: no limit). *ids malloc'd (NULL when *n is 0). 0 or a negative
  * errno. (Email/get with ids null.) */
 int store_email_ids(struct store_rd *rd, int64_t account_id, size_t limit, int64_t **ids,
                     size_t *n);
+
+/* The messages of up to STORE_THREADS_MAX threads of account_id, in
+ * one pass over the account's entries: cb gets each message of each
+ * thread, thread by thread (ascending ids), oldest internal date first
+ * within one (then by message id). Threads the account does not have
+ * give nothing. Returns cb's non-zero value, the number of
+ * messages, or a negative errno (-E2BIG: too many threads). */
+#define STORE_THREADS_MAX 1024
+int store_threads_emails(struct store_rd *rd, int64_t account_id, const int64_t *thread_ids,
+                         size_t n, int (*cb)(void *ud, int64_t thread_id, int64_t message_id),
+                         void *ud);
 
 /* The mailbox of account_id whose UIDVALIDITY is uidvalidity: 1 found
  * (*mailbox_id set), 0 not, or a negative errno. */

@@ -377,17 +377,33 @@ static void fill(void)
 	      "indexed");
 }
 
+static int thread_row(void *ud, int64_t thread_id, int64_t message_id)
+{
+	char *out = ud;
+	snprintf(out + strlen(out), 128 - strlen(out), "%" PRId64 ":%" PRId64 " ", thread_id,
+	         message_id);
+	return 0;
+}
+
 static void test_store_reads(void)
 {
 	struct store_rd *rd = store_reader(st);
 	int64_t *ids;
 	size_t n;
-	CHECK(store_thread_emails(rd, account, mids[0], &ids, &n) == 0 && n == 2 &&
-	          ids[0] == mids[0] && ids[1] == mids[1],
-	      "thread of the first message: it and its reply, by date");
-	free(ids);
-	CHECK(store_thread_emails(rd, other_account, mids[0], &ids, &n) == 0 && n == 0 && !ids,
-	      "another account sees no such thread");
+	int64_t both[] = {mids[2], mids[0], 999999};
+	char seen[128] = "";
+	CHECK(store_threads_emails(rd, account, both, 3, thread_row, seen) == 3,
+	      "three messages in two threads (and none of an unknown one)");
+	char want[128];
+	snprintf(want, sizeof want,
+	         "%" PRId64 ":%" PRId64 " %" PRId64 ":%" PRId64 " %" PRId64 ":%" PRId64 " ",
+	         mids[0], mids[0], mids[0], mids[1], mids[2], mids[2]);
+	CHECK(!strcmp(seen, want), "by thread, oldest first: %s", seen);
+	CHECK(store_threads_emails(rd, other_account, both, 3, thread_row, seen) == 0,
+	      "another account's threads: nothing");
+	CHECK(store_threads_emails(rd, account, both, STORE_THREADS_MAX + 1, thread_row, seen) ==
+	          -E2BIG,
+	      "too many threads at once");
 	CHECK(store_email_ids(rd, account, 0, &ids, &n) == 0 && n == 4, "account has 4 messages");
 	free(ids);
 	CHECK(store_email_ids(rd, account, 2, &ids, &n) == 0 && n == 2 && ids[0] == mids[0],
@@ -949,6 +965,23 @@ static void bench(int64_t n)
 		if (t3 - t2 < best_g)
 			best_g = t3 - t2;
 	}
+	/* Thread/get of the 50 threads of the first page */
+	call("Email/get", jmap_email_get, "%s", get);
+	char tget[8192];
+	json_t *tids = json_array();
+	size_t ti;
+	json_t *te;
+	json_array_foreach(json_object_get(result(), "list"), ti, te)
+	    json_array_append(tids, json_object_get(te, "threadId"));
+	char *tl = json_dumps(tids, 0);
+	snprintf(tget, sizeof tget, "{\"accountId\":\"%s\",\"ids\":%s}", A(), tl);
+	free(tl);
+	json_decref(tids);
+	double t4 = now_ms();
+	call("Thread/get", jmap_thread_get, "%s", tget);
+	double t5 = now_ms();
+	CHECK(json_array_size(json_object_get(result(), "list")) == 50, "50 threads");
+	printf("bench: Thread/get of 50 threads: %.1f ms CPU\n", t5 - t4);
 	printf("bench: %" PRId64 " messages, sorted by date, limit 50 (best of 5 each, CPU "
 	       "time): Email/query %.1f ms cold (%.1f ms wall), %.2f ms from the result cache; "
 	       "Email/get of the 50 %.1f ms\n",
