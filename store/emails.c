@@ -51,6 +51,39 @@ int store_email_entries(struct store_rd *rd, int64_t account_id, int64_t message
 	return ret ? ret : rows;
 }
 
+int store_email_rows(struct store_rd *rd, int64_t mailbox_id,
+                     int (*cb)(void *ud, const struct store_email_entry *e), void *ud)
+{
+	sqlite3_stmt *st;
+	int r = store_prep_cached(rd->db, &st,
+	                          "SELECT uid, message_id, coalesce(thread_id, message_id), flags, "
+	                          "keywords, internal_date, size FROM mailbox_entries "
+	                          "WHERE mailbox_id = ?1 ORDER BY uid");
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	int ret = 0, rows = 0;
+	struct store_email_entry e = {0};
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		e.uid = (uint32_t)sqlite3_column_int64(st, 0);
+		e.message_id = sqlite3_column_int64(st, 1);
+		e.thread_id = sqlite3_column_int64(st, 2);
+		e.flags = (uint32_t)sqlite3_column_int64(st, 3);
+		e.keywords = (const char *)sqlite3_column_text(st, 4);
+		e.internal_date = sqlite3_column_int64(st, 5);
+		e.size = sqlite3_column_int64(st, 6);
+		if (!e.keywords)
+			e.keywords = "";
+		rows++;
+		if ((ret = cb(ud, &e)) != 0)
+			break;
+	}
+	if (ret == 0 && r != SQLITE_DONE)
+		ret = store_errno(r);
+	store_release(st);
+	return ret ? ret : rows;
+}
+
 /* Steps st and collects its first column into a growing array. */
 static int collect_ids(sqlite3_stmt *st, int64_t **ids, size_t *n)
 {

@@ -36,6 +36,14 @@ struct store_email_entry {
 int store_email_entries(struct store_rd *rd, int64_t account_id, int64_t message_id,
                         int (*cb)(void *ud, const struct store_email_entry *e), void *ud);
 
+/* The entries of one mailbox in UID order with what Email/query filters
+ * and sorts on (uid, message_id, thread_id, flags, keywords,
+ * internal_date, size; mailbox_id, uidvalidity and modseq are 0): the
+ * leanest walk of mailbox_entries. Returns cb's non-zero value, the
+ * number of entries, or a negative errno. */
+int store_email_rows(struct store_rd *rd, int64_t mailbox_id,
+                     int (*cb)(void *ud, const struct store_email_entry *e), void *ud);
+
 /* The account's messages, each once, by message id: at most limit of
  * them (0: no limit). *ids malloc'd (NULL when *n is 0). 0 or a negative
  * errno. (Email/get with ids null.) */

@@ -141,19 +141,30 @@ struct load {
 	uint32_t uidvalidity;
 };
 
+/* A new row at the end of q->rows, or NULL (q->err set). */
+static struct qrow *row_new(struct query *q)
+{
+	if (q->nrows == q->caprows) {
+		size_t ncap = q->caprows ? q->caprows * 2 : 1024;
+		struct qrow *p = realloc(q->rows, ncap * sizeof *p);
+		if (!p) {
+			q->err = -ENOMEM;
+			return NULL;
+		}
+		q->rows = p;
+		q->caprows = ncap;
+	}
+	return &q->rows[q->nrows++];
+}
+
+/* A row from store_entries_range: the sorts that need the index. */
 static int load_row(void *ud, const struct store_entry *e)
 {
 	struct load *l = ud;
 	struct query *q = l->q;
-	if (q->nrows == q->caprows) {
-		size_t ncap = q->caprows ? q->caprows * 2 : 1024;
-		struct qrow *p = realloc(q->rows, ncap * sizeof *p);
-		if (!p)
-			return q->err = -ENOMEM;
-		q->rows = p;
-		q->caprows = ncap;
-	}
-	struct qrow *r = &q->rows[q->nrows];
+	struct qrow *r = row_new(q);
+	if (!r)
+		return q->err;
 	*r = (struct qrow){
 	    .message_id = e->message_id,
 	    .thread_id = e->thread_id ? e->thread_id : e->message_id,
@@ -173,7 +184,30 @@ static int load_row(void *ud, const struct store_entry *e)
 		if (v && (q->err = add_string(q, v, len, &r->sort_str)) < 0)
 			return q->err;
 	}
-	q->nrows++;
+	return 0;
+}
+
+/* A row from store_email_rows: everything else. */
+static int load_lean_row(void *ud, const struct store_email_entry *e)
+{
+	struct load *l = ud;
+	struct query *q = l->q;
+	struct qrow *r = row_new(q);
+	if (!r)
+		return q->err;
+	*r = (struct qrow){
+	    .message_id = e->message_id,
+	    .thread_id = e->thread_id,
+	    .internal_date = e->internal_date,
+	    .size = e->size,
+	    .sent = e->internal_date,
+	    .uidvalidity = l->uidvalidity,
+	    .uid = e->uid,
+	    .flags = e->flags,
+	};
+	if (*e->keywords &&
+	    (q->err = add_string(q, e->keywords, strlen(e->keywords), &r->keywords)) < 0)
+		return q->err;
 	return 0;
 }
 
@@ -258,7 +292,9 @@ static int load_mailbox(struct query *q, int64_t mailbox_id, uint32_t uidvalidit
 {
 	size_t lo = q->nrows;
 	struct load l = {q, uidvalidity};
-	int r = store_entries_range(q->rd, mailbox_id, 1, UINT32_MAX, 0, q->cols, load_row, &l);
+	int r = q->cols == STORE_COLS_ENTRY ? store_email_rows(q->rd, mailbox_id, load_lean_row, &l)
+	                                    : store_entries_range(q->rd, mailbox_id, 1, UINT32_MAX,
+	                                                          0, q->cols, load_row, &l);
 	if (r < 0)
 		return q->err ? q->err : r;
 	return q->filter.ntext ? text_search(q, q->filter.root, mailbox_id, lo, q->nrows) : 0;
