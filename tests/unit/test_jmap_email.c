@@ -599,6 +599,10 @@ static void test_query(void)
 	         "before (<)");
 	QUERY_IS("{\"before\":\"2023-11-14 22:14:10\"}", ASC, "", "invalidArguments",
 	         "bad UTCDate");
+	QUERY_IS("{\"before\":\"2023-02-29T00:00:00Z\"}", ASC, "", "invalidArguments",
+	         "no 29 February in 2023");
+	QUERY_IS("{\"before\":\"2024-02-29T00:00:00.5Z\"}", ASC, "", ids(0, 2, 1, 3),
+	         "29 February 2024, with a fraction");
 	call("Email/get", jmap_email_get,
 	     "{\"accountId\":\"%s\",\"ids\":[\"%s\"],\"properties\":[\"size\"]}", A(), mid_s[2]);
 	int64_t big = json_integer_value(
