@@ -227,6 +227,8 @@ static int index_all(struct store_tx *tx, void *arg)
  * for its answer; returns [name, result] (owned by the test until the
  * next call). */
 static json_t *call(const char *name, void (*fn)(struct jmap_call *), const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static json_t *call(const char *name, void (*fn)(struct jmap_call *), const char *fmt, ...)
 {
 	char text[8192];
 	va_list ap;
@@ -714,6 +716,7 @@ static void test_query(void)
 	CHECK(is_error("unsupportedFilter"), "snippet: bad filter");
 }
 
+static json_t *set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_t *set(const char *fmt, ...)
 {
 	char body[4096];
