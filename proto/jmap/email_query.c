@@ -16,13 +16,18 @@
  * in the report of the branch and in test_jmap_email's timing check.
  *
  * Limits of this first version, each said where it applies:
- *   - text conditions find only indexed messages (the writer indexes new
- *     mail in idle time, within a second or so of quiet);
+ *   - text conditions read the message index: a query with one first has
+ *     the writer index what is missing in its mailboxes (index_next()),
+ *     so it answers from that job's completion;
  *   - from/to/cc/bcc/subject/header match a substring of the decoded
  *     field line, ASCII case-insensitively;
  *   - sentAt sorts by the day of the Date: field (the index keeps the
  *     day), from/to/subject by the decoded field text, not by RFC 5051
  *     collation keys (those are IMAP's, which JMAP may not include);
+ *     a message not indexed yet sorts as if it had no such field;
+ *   - with a top-level inMailbox only that mailbox is read, so keyword
+ *     conditions see the keywords of the entry in it (IMAP may set an
+ *     Email's entries apart; Email/get shows their union);
  *   - hasAttachment and the *InThreadHaveKeyword conditions are
  *     unsupportedFilter. */
 #include <errno.h>
@@ -640,10 +645,9 @@ static char *cache_key(struct jmap_call *c, const struct query *q)
 	return s;
 }
 
-void jmap_email_query(struct jmap_call *c)
+/* Answers Email/query from what the store holds now. */
+static void query_answer(struct jmap_call *c)
 {
-	if (!jmap_email_account_ok(c))
-		return;
 	struct query q;
 	if (query_args(c, &q) < 0) {
 		query_free(&q);
@@ -800,4 +804,97 @@ void jmap_email_query_changes(struct jmap_call *c)
 		return;
 	}
 	jmap_reply(c, res);
+}
+
+/* Text conditions look in the message index, which the writer fills in
+ * idle time. So before a query with one, the messages of the mailboxes it
+ * reads that have no index row yet are indexed, as IMAP SEARCH does: a
+ * job of up to 1024 at a time, at most JMAP_QUERY_INDEX_ROUNDS jobs per
+ * mailbox (a message that cannot be indexed is then not found by text).
+ * The query is answered from the last job's completion. */
+#define JMAP_QUERY_INDEX_ROUNDS 200
+
+struct index_wait {
+	struct jmap_call *c;
+	struct buf mailboxes; /* struct qmailbox */
+	size_t i;
+	int rounds;
+	struct store_index_req req;
+};
+
+static int index_job(struct store_tx *tx, void *arg)
+{
+	return store_index_missing_job(tx, &((struct index_wait *)arg)->req);
+}
+
+static void index_next(struct index_wait *w);
+
+static void index_done(void *arg, int status)
+{
+	struct index_wait *w = arg;
+	if (status < 0 || !w->req.remaining || ++w->rounds >= JMAP_QUERY_INDEX_ROUNDS) {
+		w->i++;
+		w->rounds = 0;
+	}
+	index_next(w);
+}
+
+static void index_next(struct index_wait *w)
+{
+	struct store *store = w->c->acct->store;
+	const struct qmailbox *mb = (const struct qmailbox *)w->mailboxes.data;
+	size_t n = w->mailboxes.len / sizeof *mb;
+	for (; w->i < n; w->i++, w->rounds = 0) {
+		if (w->rounds == 0 &&
+		    store_index_missing_in(store_reader(store), mb[w->i].id, 0, UINT32_MAX) != 1)
+			continue;
+		w->req = (struct store_index_req){.mailbox_id = mb[w->i].id, .limit = 1024};
+		if (store_submit_lazy(store, index_job, index_done, w) == 0)
+			return;
+		/* The store takes no jobs: answer from what is indexed. */
+	}
+	struct jmap_call *c = w->c;
+	buf_free(&w->mailboxes);
+	free(w);
+	query_answer(c);
+}
+
+void jmap_email_query(struct jmap_call *c)
+{
+	if (!jmap_email_account_ok(c))
+		return;
+	struct jmap_filter_tree t;
+	const char *type = NULL, *why = NULL;
+	if (jmap_filter_parse(json_object_get(c->args, "filter"), &t, &type, &why) < 0) {
+		jmap_error(c, type, why);
+		return;
+	}
+	uint32_t only = scope_mailbox(t.root);
+	size_t ntext = t.ntext;
+	jmap_filter_tree_free(&t);
+	if (ntext == 0) {
+		query_answer(c);
+		return;
+	}
+	struct index_wait *w = calloc(1, sizeof *w);
+	if (!w) {
+		jmap_server_fail(c, "out of memory");
+		return;
+	}
+	w->c = c;
+	struct buf all = {0};
+	int r = store_mailbox_list(store_reader(c->acct->store), c->acct->account_id,
+	                           collect_mailbox, &all);
+	const struct qmailbox *mb = (const struct qmailbox *)all.data;
+	for (size_t i = 0; r >= 0 && i < all.len / sizeof *mb; i++)
+		if (!only || mb[i].uidvalidity == only)
+			r = buf_add(&w->mailboxes, &mb[i], sizeof mb[i]);
+	buf_free(&all);
+	if (r < 0) {
+		buf_free(&w->mailboxes);
+		free(w);
+		jmap_server_fail(c, "listing the mailboxes");
+		return;
+	}
+	index_next(w);
 }

@@ -890,6 +890,27 @@ static void test_set(void)
 	call("Email/set", jmap_email_set, "{\"accountId\":\"A999999\"}");
 	CHECK(is_error("accountNotFound"), "set: wrong account");
 
+	/* mail not indexed yet is indexed before a text condition is
+	 * answered (the writer's idle work has not run: no quiet second) */
+	static struct delivery fresh = {
+	    "From: Eve <eve@example.org>\r\nSubject: Freshly arrived walrus\r\n\r\nhi\r\n",
+	    0,
+	    0,
+	    T0 + 300,
+	    "w1@x",
+	    NULL,
+	    0};
+	fresh.account = account;
+	fresh.mailbox = work;
+	CHECK(store_exec(st, deliver, &fresh) >= 0, "deliver a fresh one");
+	mids[5] = fresh.message_id;
+	snprintf(mid_s[5], sizeof mid_s[5], "M%" PRId64, mids[5]);
+	CHECK(store_index_missing_in(store_reader(st), work, 0, UINT32_MAX) == 1,
+	      "it is not indexed yet");
+	QUERY_IS("{\"text\":\"walrus\"}", ASC, "", ids(5, -1, -1, -1),
+	         "a text query indexes it first");
+	CHECK(store_index_missing_in(store_reader(st), work, 0, UINT32_MAX) == 0, "now indexed");
+
 	notify_unsubscribe(sub_inbox);
 	notify_unsubscribe(sub_work);
 	notify_unsubscribe(sub_archive);
