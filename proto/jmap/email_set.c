@@ -13,6 +13,8 @@
  * changed to the notification registry, as IMAP's commands do, so IDLE
  * sessions on those mailboxes see it at once.
  *
+ * Copies count against the account's quota (overQuota).
+ *
  * Email creation (from a blob or a bodyStructure) is not written yet:
  * every create is answered in notCreated with "forbidden".
  *
@@ -25,6 +27,7 @@
 #include "lib/buf.h"
 #include "proto/jmap/email_common.h"
 #include "proto/jmap/email_methods.h"
+#include "store/accounts.h"
 #include "store/emails.h"
 #include "store/entries.h"
 #include "store/mail.h"
@@ -59,6 +62,7 @@ struct obj {
 struct set_ctx {
 	struct jmap_call *c;
 	int64_t account_id;
+	uint64_t quota_bytes; /* the account's quota (0: none), for copies */
 	struct obj *objs;
 	size_t nobjs;
 	json_t *not_updated, *not_destroyed, *not_created;
@@ -97,7 +101,7 @@ static struct op *op_add(struct obj *o, enum op_kind kind)
 
 /* ---- the writer ---- */
 
-static int op_run(struct store_tx *tx, struct op *op, int64_t account_id)
+static int op_run(struct store_tx *tx, struct op *op, int64_t account_id, uint64_t quota_bytes)
 {
 	switch (op->kind) {
 	case OP_FLAGS: {
@@ -127,6 +131,7 @@ static int op_run(struct store_tx *tx, struct op *op, int64_t account_id)
 		                           .dst_mailbox_id = op->dst_mailbox_id,
 		                           .uids = &op->uid,
 		                           .n = 1,
+		                           .quota_bytes = quota_bytes,
 		                           .new_uids = &op->new_uid,
 		                           .new_modseqs = &modseq};
 		int r = store_copy_job(tx, &q);
@@ -157,13 +162,14 @@ static int op_run(struct store_tx *tx, struct op *op, int64_t account_id)
 struct obj_run {
 	struct obj *o;
 	int64_t account_id;
+	uint64_t quota_bytes;
 };
 
 static int obj_run(struct store_tx *tx, void *arg)
 {
 	struct obj_run *a = arg;
 	for (size_t i = 0; i < a->o->nops; i++) {
-		int r = op_run(tx, &a->o->ops[i], a->account_id);
+		int r = op_run(tx, &a->o->ops[i], a->account_id, a->quota_bytes);
 		if (r < 0)
 			return r;
 	}
@@ -174,7 +180,7 @@ static int set_job(struct store_tx *tx, void *arg)
 {
 	struct set_ctx *x = arg;
 	for (size_t i = 0; i < x->nobjs; i++) {
-		struct obj_run a = {&x->objs[i], x->account_id};
+		struct obj_run a = {&x->objs[i], x->account_id, x->quota_bytes};
 		x->objs[i].status = store_tx_try(tx, obj_run, &a);
 		if (x->objs[i].status < 0)
 			for (size_t k = 0; k < x->objs[i].nops; k++)
@@ -229,7 +235,9 @@ static void answer(struct set_ctx *x, int status)
 		if (status < 0 && o->status >= 0)
 			o->status = status;
 		if (o->status < 0) {
-			const char *type = o->status == -ESTALE ? "notFound" : "serverFail";
+			const char *type = o->status == -ESTALE   ? "notFound"
+			                   : o->status == -EDQUOT ? "overQuota"
+			                                          : "serverFail";
 			json_object_set_new(o->destroy ? x->not_destroyed : x->not_updated, o->id,
 			                    set_error(type, NULL, NULL));
 			continue;
@@ -709,7 +717,16 @@ void jmap_email_set(struct jmap_call *c)
 	x->account_id = c->acct->account_id;
 	struct store_rd *rd = store_reader(c->acct->store);
 	bool begun = store_read_begin(rd);
-	int r = jmap_email_state(c->acct, x->old_state);
+	struct store_account account;
+	int r = store_account_get(rd, x->account_id, &account);
+	if (r == 1) {
+		x->quota_bytes = account.quota_bytes > 0 ? (uint64_t)account.quota_bytes : 0;
+		r = 0;
+	} else if (r == 0) {
+		r = -ENOENT;
+	}
+	if (r == 0)
+		r = jmap_email_state(c->acct, x->old_state);
 	if (r == 0 && json_is_string(if_in_state) &&
 	    strcmp(json_string_value(if_in_state), x->old_state) != 0) {
 		store_read_end(rd, begun);

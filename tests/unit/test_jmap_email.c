@@ -717,6 +717,11 @@ static void test_query(void)
 	CHECK(is_error("unsupportedFilter"), "snippet: bad filter");
 }
 
+static int set_quota(struct store_tx *tx, void *arg)
+{
+	return store_account_set_quota(tx, "u@example.test", *(int64_t *)arg);
+}
+
 static json_t *set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_t *set(const char *fmt, ...)
 {
@@ -839,6 +844,18 @@ static void test_set(void)
 	CHECK(!strcmp(json_string_value(json_object_get(set_part("notUpdated", mid_s[3]), "type")),
 	              "invalidProperties"),
 	      "an unknown mailbox");
+
+	/* a copy over the account's quota */
+	int64_t quota = 1;
+	CHECK(store_exec(st, set_quota, &quota) == 0, "quota of one byte");
+	int in_archive = entries_in(archive);
+	set("\"update\":{\"%s\":{\"mailboxIds/F%u\":true}}", mid_s[1], uv_archive);
+	CHECK(!strcmp(json_string_value(json_object_get(set_part("notUpdated", mid_s[1]), "type")),
+	              "overQuota") &&
+	          entries_in(archive) == in_archive,
+	      "overQuota, nothing copied");
+	quota = 0;
+	CHECK(store_exec(st, set_quota, &quota) == 0, "no quota");
 
 	/* ifInState */
 	set("\"ifInState\":\"stale\",\"destroy\":[\"%s\"]", mid_s[1]);
