@@ -201,9 +201,22 @@ static int leaf(struct parse *p, const char *key, const json_t *v, struct jmap_f
 		f->text_index = p->t->ntext++;
 		return 0;
 	}
-	if (!strcmp(key, "hasAttachment") || !strcmp(key, "allInThreadHaveKeyword") ||
-	    !strcmp(key, "someInThreadHaveKeyword") || !strcmp(key, "noneInThreadHaveKeyword"))
-		return fail(p, "unsupportedFilter", "this condition is not supported yet");
+	if (!strcmp(key, "allInThreadHaveKeyword") || !strcmp(key, "someInThreadHaveKeyword") ||
+	    !strcmp(key, "noneInThreadHaveKeyword")) {
+		f->kind = key[0] == 'a'   ? JMAP_F_ALL_IN_THREAD
+		          : key[0] == 's' ? JMAP_F_SOME_IN_THREAD
+		                          : JMAP_F_NONE_IN_THREAD;
+		char kw[JMAP_KEYWORD_MAX + 1];
+		const char *s = json_string_value(v);
+		if (!s || jmap_keyword_norm(s, kw) < 0)
+			return fail(p, "invalidArguments", "not a keyword");
+		if (!(f->str = strdup(kw)))
+			return fail(p, "serverFail", "out of memory");
+		f->thread_index = p->t->nthread++;
+		return 0;
+	}
+	if (!strcmp(key, "hasAttachment"))
+		return fail(p, "unsupportedFilter", "hasAttachment is not supported yet");
 	return fail(p, "unsupportedFilter", "unknown filter condition");
 }
 

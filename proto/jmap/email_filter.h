@@ -31,6 +31,10 @@ enum jmap_fkind {
 	JMAP_F_MAX_SIZE, /* size < num */
 	JMAP_F_HAS_KEYWORD,
 	JMAP_F_NOT_KEYWORD,
+	/* str is the keyword; each has its own thread_index */
+	JMAP_F_ALL_IN_THREAD,
+	JMAP_F_SOME_IN_THREAD,
+	JMAP_F_NONE_IN_THREAD,
 	/* text conditions: str is the needle; each has its own text_index */
 	JMAP_F_TEXT,
 	JMAP_F_FROM,
@@ -49,16 +53,18 @@ struct jmap_filter {
 	int64_t num;           /* sizes, dates (unix seconds) */
 	uint32_t *uidvalidity; /* inMailbox: 1, inMailboxOtherThan: n */
 	size_t n;
-	char *str;         /* keyword (lowercased) or needle */
-	char *name;        /* header name */
-	size_t text_index; /* text conditions: 0..ntext-1 */
+	char *str;           /* keyword (lowercased) or needle */
+	char *name;          /* header name */
+	size_t text_index;   /* text conditions: 0..ntext-1 */
+	size_t thread_index; /* thread keyword conditions: 0..nthread-1 */
 };
 
 /* A parsed filter: the root (NULL: no filter, every Email matches) and
- * how many text conditions it holds. */
+ * how many text and thread keyword conditions it holds. */
 struct jmap_filter_tree {
 	struct jmap_filter *root;
 	size_t ntext;
+	size_t nthread;
 	size_t nodes;
 };
 

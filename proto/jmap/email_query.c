@@ -28,8 +28,11 @@
  *   - with a top-level inMailbox only that mailbox is read, so keyword
  *     conditions see the keywords of the entry in it (IMAP may set an
  *     Email's entries apart; Email/get shows their union);
- *   - hasAttachment and the *InThreadHaveKeyword conditions are
- *     unsupportedFilter. */
+ *   - hasAttachment is unsupportedFilter.
+ *
+ * The *InThreadHaveKeyword conditions need every Email of a thread, so a
+ * query with one reads every mailbox; each thread's count of Emails and
+ * of those with the keyword is worked out once, before the filter runs. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +56,8 @@
 #define JMAP_QUERY_LIMIT_MAX 1000
 /* Text conditions per filter: one bit each on a row. */
 #define JMAP_QUERY_MAX_TEXT 64
+/* Thread keyword conditions per filter: a count each per thread. */
+#define JMAP_QUERY_MAX_THREAD 8
 
 struct qrow {
 	int64_t message_id;
@@ -88,7 +93,16 @@ struct query {
 	/* Emails: rows[first[i] .. first[i + 1]) */
 	size_t *first;
 	size_t nemails;
+	/* Thread keyword conditions: a hash table of the threads */
+	struct qthread *threads;
+	size_t thread_mask;
 	int err;
+};
+
+struct qthread {
+	int64_t thread_id; /* 0: a free slot */
+	uint32_t emails;
+	uint32_t with[JMAP_QUERY_MAX_THREAD]; /* Emails with condition i's keyword */
 };
 
 struct qitem {
@@ -98,6 +112,7 @@ struct qitem {
 
 static void query_free(struct query *q)
 {
+	free(q->threads);
 	jmap_filter_tree_free(&q->filter);
 	free(q->rows);
 	free(q->first);
@@ -328,7 +343,9 @@ static bool filter_names(const struct jmap_filter *f, enum jmap_fkind kind)
  * UIDVALIDITY, or 0 when every mailbox must be read. */
 static uint32_t scope_mailbox(const struct jmap_filter *root)
 {
-	if (!root || filter_names(root, JMAP_F_IN_MAILBOX_OTHER_THAN))
+	if (!root || filter_names(root, JMAP_F_IN_MAILBOX_OTHER_THAN) ||
+	    filter_names(root, JMAP_F_ALL_IN_THREAD) || filter_names(root, JMAP_F_SOME_IN_THREAD) ||
+	    filter_names(root, JMAP_F_NONE_IN_THREAD))
 		return 0;
 	if (root->kind == JMAP_F_IN_MAILBOX)
 		return root->uidvalidity[0] ? root->uidvalidity[0] : UINT32_MAX;
@@ -404,6 +421,46 @@ static bool has_keyword(const struct query *q, size_t e, const char *kw)
 	return false;
 }
 
+static struct qthread *thread_slot(const struct query *q, int64_t thread_id)
+{
+	size_t h = (size_t)((uint64_t)thread_id * 0x9e3779b97f4a7c15ull) & q->thread_mask;
+	while (q->threads[h].thread_id && q->threads[h].thread_id != thread_id)
+		h = (h + 1) & q->thread_mask;
+	return &q->threads[h];
+}
+
+/* Gathers the thread keyword conditions of f into conds[]. */
+static void thread_conds(const struct jmap_filter *f, const struct jmap_filter **conds)
+{
+	for (size_t i = 0; i < f->nkids; i++)
+		thread_conds(&f->kids[i], conds);
+	if (f->kind >= JMAP_F_ALL_IN_THREAD && f->kind <= JMAP_F_NONE_IN_THREAD)
+		conds[f->thread_index] = f;
+}
+
+/* Counts, per thread, its Emails and those with each condition's keyword. */
+static int count_threads(struct query *q)
+{
+	size_t cap = 16;
+	while (cap < q->nemails * 2)
+		cap *= 2;
+	if (!(q->threads = calloc(cap, sizeof *q->threads)))
+		return -ENOMEM;
+	q->thread_mask = cap - 1;
+	const struct jmap_filter *conds[JMAP_QUERY_MAX_THREAD] = {0};
+	thread_conds(q->filter.root, conds);
+	for (size_t e = 0; e < q->nemails; e++) {
+		int64_t t = q->rows[q->first[e]].thread_id;
+		struct qthread *s = thread_slot(q, t);
+		s->thread_id = t;
+		s->emails++;
+		for (size_t i = 0; i < q->filter.nthread; i++)
+			if (has_keyword(q, e, conds[i]->str))
+				s->with[i]++;
+	}
+	return 0;
+}
+
 static bool eval(const struct query *q, const struct jmap_filter *f, size_t e)
 {
 	const struct qrow *r0 = &q->rows[q->first[e]];
@@ -450,6 +507,15 @@ static bool eval(const struct query *q, const struct jmap_filter *f, size_t e)
 		return has_keyword(q, e, f->str);
 	case JMAP_F_NOT_KEYWORD:
 		return !has_keyword(q, e, f->str);
+	case JMAP_F_ALL_IN_THREAD:
+	case JMAP_F_SOME_IN_THREAD:
+	case JMAP_F_NONE_IN_THREAD: {
+		const struct qthread *t = thread_slot(q, r0->thread_id);
+		uint32_t with = t->with[f->thread_index];
+		return f->kind == JMAP_F_ALL_IN_THREAD    ? with == t->emails
+		       : f->kind == JMAP_F_SOME_IN_THREAD ? with > 0
+		                                          : with == 0;
+	}
 	default:
 		for (size_t i = lo; i < hi; i++)
 			if (q->rows[i].text_hits & (1ull << f->text_index))
@@ -530,6 +596,8 @@ static int run(struct query *q, int64_t **ids, size_t *n)
 	*ids = NULL;
 	*n = 0;
 	int r = load(q);
+	if (r == 0 && q->filter.nthread)
+		r = count_threads(q);
 	if (r < 0)
 		return r;
 	struct qitem *it = malloc((q->nemails + 1) * sizeof *it);
@@ -588,8 +656,8 @@ static int query_args(struct jmap_call *c, struct query *q)
 		jmap_error(c, type, why);
 		return -1;
 	}
-	if (q->filter.ntext > JMAP_QUERY_MAX_TEXT) {
-		jmap_error(c, "unsupportedFilter", "too many text conditions");
+	if (q->filter.ntext > JMAP_QUERY_MAX_TEXT || q->filter.nthread > JMAP_QUERY_MAX_THREAD) {
+		jmap_error(c, "unsupportedFilter", "too many text or thread keyword conditions");
 		return -1;
 	}
 	json_t *collapse = json_object_get(c->args, "collapseThreads");

@@ -661,8 +661,6 @@ static void test_query(void)
 	         "unsupportedSort", "unknown collation");
 	QUERY_IS("null", "{\"property\":\"size\"}", "", "invalidArguments", "sort not an array");
 	QUERY_IS("{\"hasAttachment\":true}", ASC, "", "unsupportedFilter", "hasAttachment");
-	QUERY_IS("{\"someInThreadHaveKeyword\":\"$seen\"}", ASC, "", "unsupportedFilter",
-	         "thread keywords");
 	QUERY_IS("{\"colour\":\"red\"}", ASC, "", "unsupportedFilter", "unknown condition");
 	QUERY_IS("\"x\"", ASC, "", "invalidArguments", "filter not an object");
 	QUERY_IS("{\"operator\":\"XOR\",\"conditions\":[]}", ASC, "", "invalidArguments",
@@ -783,10 +781,27 @@ static void test_set(void)
 	      "patch: $flagged added, $seen removed, project-x kept");
 	fl = entry_flags(inbox, mids[0], kw, sizeof kw);
 	CHECK((fl & STORE_FLAG_FLAGGED) && !(fl & STORE_FLAG_SEEN), "store flags after the patch");
-	char f[64];
+	char f[160];
 	snprintf(f, sizeof f, "{\"hasKeyword\":\"$flagged\"}");
 	QUERY_IS(f, ASC, "", ids(0, -1, -1, -1), "hasKeyword after the change");
 	QUERY_IS("{\"notKeyword\":\"project-x\"}", ASC, "", ids(2, 1, 3, -1), "notKeyword");
+
+	/* thread keyword conditions: M0 (flagged) and M1 are one thread */
+	QUERY_IS("{\"someInThreadHaveKeyword\":\"$flagged\"}", ASC, "", ids(0, 1, -1, -1),
+	         "someInThreadHaveKeyword");
+	QUERY_IS("{\"allInThreadHaveKeyword\":\"$flagged\"}", ASC, "", "",
+	         "allInThreadHaveKeyword: the reply is not flagged");
+	QUERY_IS("{\"noneInThreadHaveKeyword\":\"$flagged\"}", ASC, "", ids(2, 3, -1, -1),
+	         "noneInThreadHaveKeyword");
+	snprintf(f, sizeof f, "{\"inMailbox\":\"F%u\",\"noneInThreadHaveKeyword\":\"$flagged\"}",
+	         uv_inbox);
+	QUERY_IS(f, ASC, "", ids(2, -1, -1, -1), "a thread condition with inMailbox");
+	set("\"update\":{\"%s\":{\"keywords/$flagged\":true}}", mid_s[1]);
+	QUERY_IS("{\"allInThreadHaveKeyword\":\"$flagged\"}", ASC, "", ids(0, 1, -1, -1),
+	         "allInThreadHaveKeyword once the reply is flagged too");
+	set("\"update\":{\"%s\":{\"keywords/$flagged\":null}}", mid_s[1]);
+	QUERY_IS("{\"someInThreadHaveKeyword\":\"a(b\"}", ASC, "", "invalidArguments",
+	         "a thread condition with a bad keyword");
 
 	/* bad patches */
 	set("\"update\":{\"%s\":{\"keywords/a(b\":true},\"%s\":{\"subject\":\"x\"},"
