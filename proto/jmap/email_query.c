@@ -44,6 +44,7 @@
 #include "proto/jmap/email_filter.h"
 #include "proto/jmap/email_methods.h"
 #include "proto/jmap/email_query_cache.h"
+#include "proto/jmap/query_diff.h"
 #include "store/emails.h"
 #include "store/entries.h"
 #include "store/mail.h"
@@ -820,6 +821,35 @@ static void query_answer(struct jmap_call *c)
 	jmap_reply(c, res);
 }
 
+/* The query's result now: from the cache, or run and kept there. NULL
+ * with *r < 0 on failure. *owned is what the caller frees (a result that
+ * could not be kept). */
+static const int64_t *result_now(struct jmap_call *c, struct query *q, const char *key,
+                                 const char *state, size_t *n, int64_t **owned, int *r)
+{
+	*owned = NULL;
+	const int64_t *order =
+	    key ? jmap_query_cache_get(c->acct->account_id, key, state, n) : NULL;
+	if (order)
+		return order;
+	int64_t *found;
+	if ((*r = run(q, &found, n)) < 0)
+		return NULL;
+	if (!key) {
+		*owned = found;
+		return found;
+	}
+	jmap_query_cache_put(c->acct->account_id, key, state, found, *n);
+	order = jmap_query_cache_get(c->acct->account_id, key, state, n);
+	if (!order)
+		*r = -ENOMEM;
+	return order;
+}
+
+/* Email/queryChanges: from the result of sinceQueryState, when the
+ * result cache still has it (a client asks soon after its query), to the
+ * result now (query_diff.h); otherwise cannotCalculateChanges, and the
+ * client queries again. */
 void jmap_email_query_changes(struct jmap_call *c)
 {
 	if (!jmap_email_account_ok(c))
@@ -832,36 +862,79 @@ void jmap_email_query_changes(struct jmap_call *c)
 	json_t *since = json_object_get(c->args, "sinceQueryState");
 	json_t *total = json_object_get(c->args, "calculateTotal");
 	int64_t max_changes;
-	if (!json_is_string(since) || (total && !json_is_boolean(total) && !json_is_null(total)) ||
-	    !int_arg(c, "maxChanges", &max_changes, 0, 1)) {
+	if (!json_is_string(since) || (total && !json_is_boolean(total) && !json_is_null(total))) {
 		query_free(&q);
-		if (!json_is_string(since) ||
-		    (total && !json_is_boolean(total) && !json_is_null(total)))
-			jmap_error(c, "invalidArguments", "sinceQueryState must be a string");
+		jmap_error(c, "invalidArguments",
+		           "sinceQueryState must be a string, calculateTotal a boolean");
 		return;
 	}
+	if (!int_arg(c, "maxChanges", &max_changes, 0, 1)) {
+		query_free(&q);
+		return;
+	}
+	char *key = cache_key(c, &q);
 	bool begun = store_read_begin(q.rd);
 	char state[STORE_EMAIL_STATE_MAX];
-	int64_t *found = NULL;
-	size_t n = 0;
+	int64_t *old = NULL, *owned = NULL;
+	const int64_t *cur = NULL;
+	size_t nold = 0, n = 0;
 	int r = jmap_email_state(c->acct, state);
 	bool same = r == 0 && strcmp(state, json_string_value(since)) == 0;
-	if (same && json_is_true(total))
-		r = run(&q, &found, &n);
+	const int64_t *was =
+	    !same && r == 0 && key
+	        ? jmap_query_cache_get(c->acct->account_id, key, json_string_value(since), &nold)
+	        : NULL;
+	if (was && !(old = malloc((nold + 1) * sizeof *old)))
+		r = -ENOMEM;
+	else if (was)
+		memcpy(old, was, nold * sizeof *old);
+	if (r == 0 && (old || (same && json_is_true(total))))
+		cur = result_now(c, &q, key, state, &n, &owned, &r);
 	store_read_end(q.rd, begun);
-	free(found);
+	free(key);
 	query_free(&q);
+	struct jmap_query_diff d = {0};
+	if (r == 0 && old)
+		r = jmap_query_diff(old, nold, cur, n, &d);
+	free(old);
+	free(owned);
 	if (r < 0) {
+		jmap_query_diff_free(&d);
 		jmap_server_fail(c, "reading the mailbox");
 		return;
 	}
-	if (!same) {
-		jmap_error(c, "cannotCalculateChanges", "tern keeps no change log; query again");
+	if (!same && !was) {
+		jmap_error(c, "cannotCalculateChanges", "that query state is no longer kept");
 		return;
 	}
-	json_t *res = json_pack("{s:O, s:s, s:s, s:[], s:[]}", "accountId",
-	                        json_object_get(c->args, "accountId"), "oldQueryState", state,
-	                        "newQueryState", state, "removed", "added");
+	if (max_changes && d.nremoved + d.nadded > (uint64_t)max_changes) {
+		jmap_query_diff_free(&d);
+		jmap_error(c, "tooManyChanges", NULL);
+		return;
+	}
+	json_t *removed = json_array(), *added = json_array();
+	for (size_t i = 0; removed && i < d.nremoved; i++)
+		if (json_array_append_new(removed, jmap_id_json('M', d.removed[i])) < 0) {
+			json_decref(removed);
+			removed = NULL;
+		}
+	for (size_t i = 0; added && i < d.nadded; i++)
+		if (json_array_append_new(
+		        added, json_pack("{s:o, s:I}", "id", jmap_id_json('M', d.added[i].id),
+		                         "index", (json_int_t)d.added[i].index)) < 0) {
+			json_decref(added);
+			added = NULL;
+		}
+	jmap_query_diff_free(&d);
+	json_t *res = removed && added
+	                  ? json_pack("{s:O, s:O, s:s, s:o, s:o}", "accountId",
+	                              json_object_get(c->args, "accountId"), "oldQueryState", since,
+	                              "newQueryState", state, "removed", removed, "added", added)
+	                  : NULL;
+	if (!res) {
+		json_decref(removed);
+		json_decref(added);
+	}
 	if (res && json_is_true(total) &&
 	    json_object_set_new(res, "total", json_integer((json_int_t)n)) < 0) {
 		json_decref(res);

@@ -48,11 +48,14 @@ void jmap_query_cache_put(int64_t account_id, const char *key, const char *state
 		free(ids);
 		return;
 	}
-	/* The same query in an older state, or else the least recently used. */
+	/* The same query in the same state, or else a free slot, or else the
+	 * least recently used. Older states of a query stay while they are
+	 * used: Email/queryChanges works out its changes from them. */
 	struct slot *victim = &slots[0];
 	for (size_t i = 0; i < JMAP_QUERY_CACHE_SLOTS; i++) {
 		struct slot *s = &slots[i];
-		if (s->key && s->account_id == account_id && !strcmp(s->key, key)) {
+		if (s->key && s->account_id == account_id && !strcmp(s->key, key) &&
+		    !strcmp(s->state, state)) {
 			victim = s;
 			break;
 		}

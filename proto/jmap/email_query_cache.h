@@ -6,7 +6,9 @@
  * collapseThreads (as canonical JSON) and the Email state it was made
  * in. Any change to the account's mail changes the state (store/emails.h),
  * so a result is only ever found for the mail it was made from: there is
- * nothing to invalidate. Queries whose result also depends on the
+ * nothing to invalidate. A result of an older state stays until it is
+ * the least recently used: Email/queryChanges works out what changed
+ * since then from it. Queries whose result also depends on the
  * message index (text conditions, sorts by header fields), which the
  * writer fills in idle time without changing the state, are not kept.
  *

@@ -20,6 +20,7 @@
 #include "proto/jmap/email_query_cache.h"
 #include "proto/jmap/email_render.h"
 #include "proto/jmap/jmap_int.h"
+#include "proto/jmap/query_diff.h"
 #include "store/accounts.h"
 #include "store/emails.h"
 #include "store/entries.h"
@@ -534,6 +535,78 @@ static void test_thread(void)
 	CHECK(is_error("invalidArguments"), "maxChanges 0");
 }
 
+/* query_diff: removing, then adding in index order, turns old into cur. */
+static void test_query_diff(void)
+{
+	unsigned seed = 12345;
+	int bad = 0;
+	for (int round = 0; round < 300; round++) {
+		int64_t old[64], cur[64], applied[160];
+		size_t nold = 0, ncur = 0;
+		for (int64_t id = 1; id <= 60; id++) {
+			seed = seed * 1103515245 + 12345;
+			if ((seed >> 16) % 3)
+				old[nold++] = id;
+			seed = seed * 1103515245 + 12345;
+			if ((seed >> 16) % 3)
+				cur[ncur++] = id;
+		}
+		/* shuffle a few positions of cur */
+		for (int k = 0; k < round % 7 && ncur > 1; k++) {
+			seed = seed * 1103515245 + 12345;
+			size_t a = (seed >> 16) % ncur, b = (seed >> 8) % ncur;
+			int64_t t = cur[a];
+			cur[a] = cur[b];
+			cur[b] = t;
+		}
+		struct jmap_query_diff d;
+		if (jmap_query_diff(old, nold, cur, ncur, &d) < 0) {
+			bad++;
+			continue;
+		}
+		size_t n = 0;
+		for (size_t i = 0; i < nold; i++) {
+			bool gone = false;
+			for (size_t k = 0; k < d.nremoved; k++)
+				gone |= d.removed[k] == old[i];
+			if (!gone)
+				applied[n++] = old[i];
+		}
+		for (size_t k = 0; k < d.nadded; k++) {
+			size_t at = d.added[k].index;
+			if (at > n) {
+				bad++;
+				break;
+			}
+			memmove(applied + at + 1, applied + at, (n - at) * sizeof *applied);
+			applied[at] = d.added[k].id;
+			n++;
+		}
+		if (n != ncur || memcmp(applied, cur, n * sizeof *cur))
+			bad++;
+		/* with nothing moved, what is in both lists stays */
+		if (round % 7 == 0) {
+			size_t both = 0;
+			for (size_t i = 0; i < nold; i++)
+				for (size_t k = 0; k < ncur; k++)
+					both += old[i] == cur[k];
+			if (d.nremoved != nold - both || d.nadded != ncur - both)
+				bad++;
+		}
+		jmap_query_diff_free(&d);
+	}
+	CHECK(bad == 0, "query_diff: %d of 300 random cases do not apply", bad);
+	int64_t a[] = {5, 4, 3, 2, 1}, b[] = {6, 5, 4, 3, 2, 1};
+	struct jmap_query_diff d;
+	CHECK(jmap_query_diff(a, 5, b, 6, &d) == 0 && d.nremoved == 0 && d.nadded == 1 &&
+	          d.added[0].id == 6 && d.added[0].index == 0,
+	      "a new one on top is one addition");
+	jmap_query_diff_free(&d);
+	CHECK(jmap_query_diff(NULL, 0, NULL, 0, &d) == 0 && d.nremoved == 0 && d.nadded == 0,
+	      "empty lists");
+	jmap_query_diff_free(&d);
+}
+
 /* Email/query's ids for filter, sort and extra arguments (",..." or ""). */
 static const char *query(const char *filter, const char *sort, const char *extra)
 {
@@ -943,6 +1016,55 @@ static void test_set(void)
 	         "a text query indexes it first");
 	CHECK(store_index_missing_in(store_reader(st), work, 0, UINT32_MAX) == 0, "now indexed");
 
+	/* queryChanges from a kept result: a new message, then a destroy */
+	snprintf(f, sizeof f, "{\"inMailbox\":\"F%u\"}", uv_work);
+	QUERY_IS(f, DESC, "", ids(5, -1, -1, -1), "Work before");
+	char qs[STORE_EMAIL_STATE_MAX];
+	snprintf(qs, sizeof qs, "%s", json_string_value(json_object_get(result(), "queryState")));
+	static struct delivery fresh2 = {
+	    "From: Eve <eve@example.org>\r\nSubject: more\r\n\r\nx\r\n",
+	    0,
+	    0,
+	    T0 + 400,
+	    "w2@x",
+	    NULL,
+	    0};
+	fresh2.account = account;
+	fresh2.mailbox = work;
+	CHECK(store_exec(st, deliver, &fresh2) >= 0, "deliver another");
+	mids[6] = fresh2.message_id;
+	snprintf(mid_s[6], sizeof mid_s[6], "M%" PRId64, mids[6]);
+	call("Email/queryChanges", jmap_email_query_changes,
+	     "{\"accountId\":\"%s\",\"filter\":%s,\"sort\":%s,\"sinceQueryState\":\"%s\","
+	     "\"calculateTotal\":true}",
+	     A(), f, DESC, qs);
+	const json_t *added = json_object_get(result(), "added");
+	CHECK(ok("Email/queryChanges") &&
+	          json_array_size(json_object_get(result(), "removed")) == 0 &&
+	          json_array_size(added) == 1 &&
+	          !strcmp(json_string_value(json_object_get(json_array_get(added, 0), "id")),
+	                  mid_s[6]) &&
+	          json_integer_value(json_object_get(json_array_get(added, 0), "index")) == 0 &&
+	          json_integer_value(json_object_get(result(), "total")) == 2 &&
+	          !strcmp(json_string_value(json_object_get(result(), "oldQueryState")), qs),
+	      "queryChanges: the new one added at the top");
+	set("\"destroy\":[\"%s\"]", mid_s[5]);
+	call("Email/queryChanges", jmap_email_query_changes,
+	     "{\"accountId\":\"%s\",\"filter\":%s,\"sort\":%s,\"sinceQueryState\":\"%s\"}", A(), f,
+	     DESC, qs);
+	CHECK(!strcmp(ids_of(json_object_get(result(), "removed")), mid_s[5]) &&
+	          json_array_size(json_object_get(result(), "added")) == 1,
+	      "queryChanges: one removed, one added");
+	call("Email/queryChanges", jmap_email_query_changes,
+	     "{\"accountId\":\"%s\",\"filter\":%s,\"sort\":%s,\"sinceQueryState\":\"%s\","
+	     "\"maxChanges\":1}",
+	     A(), f, DESC, qs);
+	CHECK(is_error("tooManyChanges"), "maxChanges");
+	call("Email/queryChanges", jmap_email_query_changes,
+	     "{\"accountId\":\"%s\",\"filter\":%s,\"sort\":%s,\"sinceQueryState\":\"%s\"}", A(), f,
+	     ASC, qs);
+	CHECK(is_error("cannotCalculateChanges"), "another sort: no kept result");
+
 	notify_unsubscribe(sub_inbox);
 	notify_unsubscribe(sub_work);
 	notify_unsubscribe(sub_archive);
@@ -1101,6 +1223,7 @@ int main(void)
 	if (timing) {
 		bench(atoll(bn));
 	} else {
+		test_query_diff();
 		fill();
 		test_store_reads();
 		test_get();
