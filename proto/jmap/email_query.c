@@ -12,7 +12,7 @@
  * Why in memory: the SQL tables have no index on internal date or size,
  * and a query must also see flags and keywords. A mailbox of 100k
  * entries is read in one pass of mailbox_entries alone (store_email_rows,
- * no message page) and sorted on a 64-bit key per Email: about 35 ms of
+ * no message page) and sorted on a 64-bit key per Email: 22-35 ms of
  * CPU (TERN_JMAP_BENCH_N=100000 test_jmap_email). The whole order is
  * then kept (email_query_cache.h) under the query and the account's
  * state, so the next page, or the same list again, costs nothing until
