@@ -1,0 +1,38 @@
+/* email_query_cache: the last few Email/query results, so that paging
+ * and scrolling through a big mailbox (the same query at other
+ * positions) do not read and sort it again.
+ *
+ * A result is kept under the account, the query's filter, sort and
+ * collapseThreads (as canonical JSON) and the Email state it was made
+ * in. Any change to the account's mail changes the state (store/emails.h),
+ * so a result is only ever found for the mail it was made from: there is
+ * nothing to invalidate. A result of an older state stays until it is
+ * the least recently used: Email/queryChanges works out what changed
+ * since then from it. Queries whose result also depends on the
+ * message index (text conditions, sorts by header fields), which the
+ * writer fills in idle time without changing the state, are not kept.
+ *
+ * Loop thread only. At most JMAP_QUERY_CACHE_SLOTS results, least
+ * recently used dropped first, and none larger than
+ * JMAP_QUERY_CACHE_MAX_IDS. */
+#ifndef TERN_JMAP_EMAIL_QUERY_CACHE_H
+#define TERN_JMAP_EMAIL_QUERY_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define JMAP_QUERY_CACHE_SLOTS 8
+#define JMAP_QUERY_CACHE_MAX_IDS 2000000
+
+/* The message ids of a kept result, in order, valid until the next put
+ * or clear; NULL when there is none. */
+const int64_t *jmap_query_cache_get(int64_t account_id, const char *key, const char *state,
+                                    size_t *n);
+/* Keeps ids (malloc'd; the cache owns them from now on, also when it
+ * does not keep them). */
+void jmap_query_cache_put(int64_t account_id, const char *key, const char *state, int64_t *ids,
+                          size_t n);
+/* Drops every result (tests, shutdown). */
+void jmap_query_cache_clear(void);
+
+#endif
