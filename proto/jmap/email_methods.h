@@ -1,6 +1,6 @@
 /* email_methods: the JMAP Mail methods for Email, Thread and
- * SearchSnippet (RFC 8621 §3, §4, §5), as a table the request runner
- * (api.c) looks calls up in, and the functions behind it. */
+ * SearchSnippet (RFC 8621 §3, §4, §5); methods.c puts them in the table
+ * the request runner (api.c) looks calls up in. */
 #ifndef TERN_JMAP_EMAIL_METHODS_H
 #define TERN_JMAP_EMAIL_METHODS_H
 
@@ -8,11 +8,6 @@
 #include <stdint.h>
 
 #include "proto/jmap/jmap_int.h"
-
-#define JMAP_CAPABILITY_MAIL "urn:ietf:params:jmap:mail"
-
-extern const struct jmap_method jmap_email_methods[];
-extern const size_t jmap_email_methods_count;
 
 void jmap_email_get(struct jmap_call *c);           /* email_get.c */
 void jmap_email_changes(struct jmap_call *c);       /* email_set.c */

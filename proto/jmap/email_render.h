@@ -33,8 +33,8 @@ struct jmap_email_opts {
  * o->properties / o->body_properties is a property this implementation
  * knows (header:Name:asForm:all included). 0, or -1 with *why set to a
  * static description for an invalidArguments error. */
-int jmap_email_opts_parse(const json_t *args, const json_t *properties,
-                          struct jmap_email_opts *o, const char **why);
+int jmap_email_opts_parse(const json_t *args, const json_t *properties, struct jmap_email_opts *o,
+                          const char **why);
 
 /* Add to obj every content property o asks for, from raw (len bytes, the
  * RFC 5322 message whose blob id prefix is "B<message_id>"). A message
@@ -47,8 +47,8 @@ int jmap_email_render(json_t *obj, const char *raw, size_t len, int64_t message_
  * raw into out, its media type (lowercase "type/subtype") into type and
  * its file name (decoded, UTF-8; "" if none) into name. 1 found, 0 no such
  * part, -ENOMEM. */
-int jmap_email_part(const char *raw, size_t len, const char *part_id, struct buf *out,
-                    char *type, size_t typelen, char *name, size_t namelen);
+int jmap_email_part(const char *raw, size_t len, const char *part_id, struct buf *out, char *type,
+                    size_t typelen, char *name, size_t namelen);
 
 /* RFC 8621 §5 SearchSnippet for raw and the search terms (the text,
  * subject and body strings of the query's filter, case-insensitive):

@@ -5,20 +5,29 @@
  * runner, which refer to neither it nor each other in a circle. To add
  * methods, add their table to `sets` below (one line). */
 #include "proto/jmap/api.h"
+#include "proto/jmap/email_methods.h"
 #include "proto/jmap/methods.h"
 
-static const struct jmap_method core_methods[] = {
+static const struct jmap_method all_methods[] = {
     {"Core/echo", JMAP_CAP_CORE, jmap_core_echo},
     {"Mailbox/get", JMAP_CAP_MAIL, jmap_mailbox_get},
     {"Mailbox/changes", JMAP_CAP_MAIL, jmap_mailbox_changes},
     {"Mailbox/query", JMAP_CAP_MAIL, jmap_mailbox_query},
     {"Mailbox/queryChanges", JMAP_CAP_MAIL, jmap_mailbox_query_changes},
     {"Identity/get", JMAP_CAP_SUBMISSION, jmap_identity_get},
+    {"Email/get", JMAP_CAP_MAIL, jmap_email_get},
+    {"Email/changes", JMAP_CAP_MAIL, jmap_email_changes},
+    {"Email/query", JMAP_CAP_MAIL, jmap_email_query},
+    {"Email/queryChanges", JMAP_CAP_MAIL, jmap_email_query_changes},
+    {"Email/set", JMAP_CAP_MAIL, jmap_email_set},
+    {"Thread/get", JMAP_CAP_MAIL, jmap_thread_get},
+    {"Thread/changes", JMAP_CAP_MAIL, jmap_thread_changes},
+    {"SearchSnippet/get", JMAP_CAP_MAIL, jmap_search_snippet_get},
 };
 
-/* Add method tables here (e.g. {jmap_email_methods, jmap_email_methods_count}). */
+/* Add method tables here. */
 static const struct jmap_method_set sets[] = {
-    {core_methods, sizeof core_methods / sizeof core_methods[0]},
+    {all_methods, sizeof all_methods / sizeof all_methods[0]},
 };
 
 struct jmap_request *jmap_request_start(const struct jmap_account *acct, const char *body,

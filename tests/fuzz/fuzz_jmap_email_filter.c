@@ -8,9 +8,7 @@
  * or fails with both an error type and a description and an empty tree;
  * a sort gives at most JMAP_SORT_MAX comparators; a date that parses
  * formats back to the same seconds.
- *
- * jmap_id_parse is the request runner's (api.c/args.c, another part not
- * in this tree yet); a copy of its contract (jmap_int.h) stands in. */
+ */
 #include "proto/jmap/email_filter.h"
 #include "proto/jmap/jmap_int.h"
 
@@ -21,20 +19,6 @@
 #include <time.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-bool jmap_id_parse(const char *id, char prefix, int64_t *out)
-{
-	if (!id || id[0] != prefix || id[1] < '1' || id[1] > '9' || strlen(id) > 19)
-		return false;
-	int64_t n = 0;
-	for (const char *p = id + 1; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		n = n * 10 + (*p - '0');
-	}
-	*out = n;
-	return true;
-}
 
 static size_t depth(const struct jmap_filter *f)
 {
