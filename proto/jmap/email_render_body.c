@@ -547,6 +547,19 @@ static bool charset_is_utf8_or_ascii(const char *cs)
 	       strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "ascii") == 0;
 }
 
+/* RFC 8621 4.1.4: a body value has "any CRLF replaced with a single LF";
+ * done in place (it only shortens), before maxBodyValueBytes counts. */
+static void crlf_to_lf(struct buf *b)
+{
+	size_t w = 0;
+	for (size_t r = 0; r < b->len; r++) {
+		if (b->data[r] == '\r' && r + 1 < b->len && b->data[r + 1] == '\n')
+			continue;
+		b->data[w++] = b->data[r];
+	}
+	b->len = w;
+}
+
 /* The EmailBodyValue of a text part. */
 static json_t *body_value(const struct mime_message *m, const struct mime_part *p, size_t max)
 {
@@ -582,6 +595,7 @@ static json_t *body_value(const struct mime_message *m, const struct mime_part *
 		else
 			problem |= count_replacements(text.data, text.len) >
 			           count_replacements(dec.data ? dec.data : "", dec.len);
+		crlf_to_lf(&text);
 		size_t n = text.len;
 		bool truncated = false;
 		if (max && n > max) {

@@ -485,6 +485,22 @@ static void test_body_values(void)
 	CHECK(json_eq_str(json_object_get(o, "bodyValues"), "{}"), "nothing fetched");
 	json_decref(o);
 
+	/* RFC 8621 4.1.4: CRLF becomes LF (a lone CR stays), before the cut counts */
+	msg = "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+	      "one\r\ntwo=0Dx\r\nthree\r\n";
+	o = render(msg, "bodyValues", "{\"fetchTextBodyValues\":true}");
+	CHECK(json_eq_str(json_object_get(json_object_get(o, "bodyValues"), "1"),
+	                  "{\"value\":\"one\\ntwo\\rx\\nthree\\n\",\"isEncodingProblem\":false,"
+	                  "\"isTruncated\":false}"),
+	      "CRLF as LF");
+	json_decref(o);
+	o = render(msg, "bodyValues", "{\"fetchTextBodyValues\":true,\"maxBodyValueBytes\":8}");
+	CHECK(json_eq_str(json_object_get(json_object_get(o, "bodyValues"), "1"),
+	                  "{\"value\":\"one\\ntwo\\r\",\"isEncodingProblem\":false,"
+	                  "\"isTruncated\":true}"),
+	      "8 bytes of the LF text");
+	json_decref(o);
+
 	/* bad base64, bad UTF-8, an unknown transfer encoding; Latin-1 fine */
 	msg =
 	    "Content-Type: multipart/mixed; boundary=x\r\n\r\n"
@@ -628,8 +644,8 @@ static void test_degenerate(void)
 	CHECK(json_eq_str(json_object_get(o, "preview"), "\"Just text.\""), "preview");
 	CHECK(json_eq_str(
 	          json_object_get(json_object_get(json_object_get(o, "bodyValues"), "1"), "value"),
-	          "\"Just text.\\r\\n\""),
-	      "value");
+	          "\"Just text.\\n\""),
+	      "value, its CRLF as LF (RFC 8621 4.1.4)");
 	json_decref(o);
 
 	o = render_with("", 0, all_props, "{\"fetchAllBodyValues\":true}");
