@@ -24,6 +24,7 @@ import smtplib
 import subprocess
 import sys
 import tempfile
+import time
 from email.utils import formatdate
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
@@ -59,10 +60,12 @@ def import_mbox(t, user, mailbox, count):
     path = os.path.join(t.dir, "big.mbox")
     with open(path, "w") as f:
         for i in range(count):
-            f.write("From sender@example.org Mon Dec  7 00:00:00 2026\n"
+            when = 1764547200 - i * 60  # message 0 the newest, one a minute
+            f.write("From sender@example.org %s\n"
                     "From: Sender %d <s%d@example.org>\nTo: %s\nSubject: Big message %d\n"
                     "Date: %s\nMessage-ID: <big%d@example.org>\n\nbody %d\n\n"
-                    % (i % 50, i % 50, user, i, formatdate(1764547200 - i * 60), i, i))
+                    % (time.asctime(time.gmtime(when)), i % 50, i % 50, user, i,
+                       formatdate(when), i, i))
     r = subprocess.run([TERN_BIN, "--config", t.config_path, "import", user, "--format", "mbox",
                         path, "--mailbox", mailbox], capture_output=True, text=True, timeout=900)
     return {"ok": r.returncode == 0, "stderr": r.stderr[-2000:]}
