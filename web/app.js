@@ -381,15 +381,20 @@ function onKey(ev) {
   if (!ui.reader || ev.ctrlKey || ev.metaKey || ev.altKey) return;
   const t = /** @type {HTMLElement | null} */ (ev.target);
   if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
-  const current = state.email ? state.email.id : '';
+  /* the message the route names: j pressed twice quickly moves two down,
+     even while the first one is still loading */
+  const current = parseHash().emailId || (state.email ? state.email.id : '');
+  const loaded = !!state.email && state.email.id === current;
   /** @type {Record<string, () => void>} */
   const keys = {
     j: () => { const n = list.neighbour(current, 1); if (n) openEmail(n); },
     k: () => { const n = list.neighbour(current, -1); if (n) openEmail(n); },
-    r: () => startCompose('reply'),
-    a: () => startCompose('replyAll'),
-    f: () => startCompose('forward'),
-    '#': del,
+    /* these act on the open message: never on the previous one while the
+       next is loading */
+    r: () => { if (loaded) startCompose('reply'); },
+    a: () => { if (loaded) startCompose('replyAll'); },
+    f: () => { if (loaded) startCompose('forward'); },
+    '#': () => { if (loaded) del(); },
     '/': () => ui.search.focus(),
     u: back,
   };
