@@ -954,7 +954,13 @@ test('e2e: a 100k-message folder paints its first screen < 300 ms after the clic
     // idle time ("a message not indexed yet sorts as if it had no such
     // field", email_query.c), and indexing 100k messages takes about a
     // minute here: the order is not checked, only that rows come
-    await page.selectOption('#sort', 'subject');
+    const [bySubject] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/jmap/api') && (r.request().postData() || '').includes('"property":"subject"')),
+      page.selectOption('#sort', 'subject'),
+    ]);
+    const answer = await bySubject.json();
+    assert.equal(answer.methodResponses[0][0], 'Email/query', JSON.stringify(answer.methodResponses[0]));
+    assert.equal(answer.methodResponses[0][1].total, count);
     await page.waitForSelector('.row[data-index="0"]:not(.loading)');
   } finally { await context.close(); }
 });
