@@ -9,6 +9,7 @@ import email.policy
 import imaplib
 import json
 import re
+import time
 
 import pytest
 
@@ -272,3 +273,111 @@ def test_identity_set_round_trip(t):
     assert r["notUpdated"]["I999"]["type"] == "notFound"
     assert r["notCreated"]["n"]["type"] == "forbidden"
     assert r["notDestroyed"][iid]["type"] == "forbidden"
+
+
+def web_login(t, user=ALICE, pw=PW):
+    r, data = request(t, "POST", "/jmap/login", {"username": user, "password": pw})
+    assert r.status == 200, data
+    tok = re.search(r"tern_session=([A-Za-z0-9_-]+)", r.getheader("Set-Cookie")).group(1)
+    return {"Cookie": "tern_session=" + tok}, json.loads(data)["csrf"]
+
+
+def test_password_change(t):
+    jar, csrf = web_login(t)
+    other, other_csrf = web_login(t)
+    hdr = dict(jar, **{"X-CSRF-Token": csrf})
+    # auth and CSRF are required
+    r, _ = request(t, "POST", "/jmap/password", {"old": PW, "new": "a new long secret"})
+    assert r.status == 401
+    r, _ = request(t, "POST", "/jmap/password", {"old": PW, "new": "a new long secret"}, jar)
+    assert r.status == 403
+    r, _ = request(t, "POST", "/jmap/password", {"old": PW, "new": "a new long secret"},
+                   dict(jar, **{"X-CSRF-Token": other_csrf}))
+    assert r.status == 403
+    # too weak, malformed, wrong old
+    r, data = request(t, "POST", "/jmap/password", {"old": PW, "new": "short"}, hdr)
+    assert r.status == 400 and b"8" in data
+    r, _ = request(t, "POST", "/jmap/password", {"old": PW}, hdr)
+    assert r.status == 400
+    r, _ = request(t, "POST", "/jmap/password", b"{not json",
+                   dict(hdr, **{"Content-Type": "application/json"}))
+    assert r.status == 400
+    r, _ = request(t, "POST", "/jmap/password", {"old": "wrong one", "new": "a new long secret"},
+                   hdr)
+    assert r.status == 403
+    imap(ALICE, PW, t).logout()  # nothing changed yet
+    r, data = request(t, "POST", "/jmap/password", {"old": PW, "new": "a new long secret"}, hdr)
+    assert r.status == 204, data
+    with pytest.raises(imaplib.IMAP4.error):
+        imap(ALICE, PW, t)
+    imap(ALICE, "a new long secret", t).logout()
+    # this session goes on, the other one ended
+    acc = "A" + account_basic(t, "a new long secret")[1:]
+    r, _ = request(t, "POST", "/jmap/api", {"using": USING, "methodCalls": [
+        ["Core/echo", {}, "0"]]}, hdr)
+    assert r.status == 200
+    r, _ = request(t, "POST", "/jmap/api", {"using": USING, "methodCalls": [
+        ["Core/echo", {}, "0"]]}, dict(other, **{"X-CSRF-Token": other_csrf}))
+    assert r.status == 401
+    assert acc.startswith("A")
+
+
+def account_basic(t, pw):
+    r, data = request(t, "GET", "/.well-known/jmap", headers=basic(ALICE, pw))
+    assert r.status == 200
+    return json.loads(data)["primaryAccounts"][MAIL]
+
+
+def test_wrong_old_password_is_throttled(tern_factory):
+    t = tern_factory(extra_config="[jmap]\n", listeners=WEB,
+                     auth={"fail_limit": 3, "fail_delay_ms": 1, "fail_max_delay_ms": 5})
+    t.add_user(ALICE, PW)
+    jar, csrf = web_login(t)
+    hdr = dict(jar, **{"X-CSRF-Token": csrf})
+    statuses = []
+    for _ in range(4):
+        r, _ = request(t, "POST", "/jmap/password", {"old": "nope nope", "new": "a new long secret"},
+                       hdr)
+        statuses.append(r.status)
+    assert statuses == [403, 403, 403, 429], statuses
+    # the same throttle as IMAP's and the login form's
+    r, _ = request(t, "POST", "/jmap/login", {"username": ALICE, "password": PW})
+    assert r.status == 429
+
+
+def test_sending_needs_auth_and_csrf(t):
+    jar, csrf = web_login(t)
+    body = {"using": USING, "methodCalls": [["EmailSubmission/get", {"accountId": "A1"}, "0"]]}
+    r, _ = request(t, "POST", "/jmap/api", body)
+    assert r.status == 401
+    r, _ = request(t, "POST", "/jmap/api", body, jar)
+    assert r.status == 403
+
+
+def test_outgoing_copy_is_dkim_signed_with_a_key(t):
+    assert t.cli("dkim", "keygen", "example.test").returncode == 0
+    acc = account(t)
+    mb = mailboxes(t, acc)
+    res = call(t, [["Email/set", {"accountId": acc, "create": {"k": draft(
+        acc, mb, to=[{"email": BOB}, {"email": "carol@remote.test"}])}}, "0"],
+                   ["EmailSubmission/set", {"accountId": acc, "create": {
+                       "s": {"identityId": "I" + acc[1:], "emailId": "#k"}}}, "1"]])
+    assert "s" in res["methodResponses"][1][1]["created"], res
+    m = imap(BOB, BOBPW, t)
+    local = fetch_all(m, "INBOX")[0][1]
+    m.logout()
+    # remote.test has no MX here: the queued copy bounces at once, and the
+    # bounce quotes the header of what was queued (signed) and nothing else
+    dsn = b""
+    for _ in range(50):
+        m = imap(ALICE, PW, t)
+        got = fetch_all(m, "INBOX")
+        m.logout()
+        if got:
+            dsn = got[0][1]
+            break
+        time.sleep(0.2)
+    quoted = dsn.split(b"text/rfc822-headers", 1)[1]
+    assert b"DKIM-Signature:" in quoted and b"d=example.test" in quoted
+    assert b"Subject: Hello Bob" in quoted
+    assert b"Bcc:" not in quoted
