@@ -107,7 +107,7 @@ static int encoded_words(struct buf *o, const char *s)
 	size_t n = strlen(s), i = 0;
 	bool first = true;
 	while (i < n || first) {
-		size_t k = i + 45 < n ? i + 45 : n;
+		size_t k = i + 39 < n ? i + 39 : n; /* 52 base64 characters */
 		while (k > i && k < n && ((unsigned char)s[k] & 0xc0) == 0x80)
 			k--;
 		int r = buf_adds(o, first ? "=?UTF-8?B?" : "\r\n =?UTF-8?B?");
