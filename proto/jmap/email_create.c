@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "lib/buf.h"
 #include "mime/msgid.h"
@@ -307,8 +306,10 @@ int jmap_email_create(struct jmap_call *c, json_t *create, uint64_t quota_bytes,
 	struct store_rd *rd = store_reader(c->acct->store);
 	bool begun = store_read_begin(rd);
 	struct blob_env be = {rd, c->acct};
-	char host[256] = "localhost";
-	gethostname(host, sizeof host - 1);
+	/* Message-ID's right side: the account's domain (jmap_account has no
+	 * [server] hostname). */
+	const char *at = c->acct->username ? strrchr(c->acct->username, '@') : NULL;
+	const char *host = at && at[1] ? at + 1 : "localhost";
 	const char *key;
 	json_t *e;
 	int err = 0;

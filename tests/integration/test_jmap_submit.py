@@ -94,7 +94,7 @@ def test_draft_then_send_moves_to_sent_and_bob_gets_it(t):
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert parsed["Subject"] == "Hello Bob"
     assert parsed["To"].addresses[0].addr_spec == BOB
-    assert parsed["Message-ID"] and parsed["Date"]
+    assert parsed["Message-ID"].endswith("@example.test>") and parsed["Date"]
     m.logout()
     # send it; onSuccessUpdateEmail moves it to Sent and drops $draft
     res = call(t, [["EmailSubmission/set", {
