@@ -381,3 +381,33 @@ def test_outgoing_copy_is_dkim_signed_with_a_key(t):
     assert b"DKIM-Signature:" in quoted and b"d=example.test" in quoted
     assert b"Subject: Hello Bob" in quoted
     assert b"Bcc:" not in quoted
+
+
+def test_on_success_destroy_query_changes(t):
+    acc = account(t)
+    mb = mailboxes(t, acc)
+    res = call(t, [
+        ["Email/set", {"accountId": acc, "create": {"k": draft(acc, mb)}}, "0"],
+        ["EmailSubmission/set", {"accountId": acc, "create": {
+            "s": {"identityId": "I" + acc[1:], "emailId": "#k",
+                  "envelope": {"mailFrom": {"email": ALICE},
+                               "rcptTo": [{"email": BOB}]}}},
+            "onSuccessDestroyEmail": ["#s"]}, "1"],
+        ["EmailSubmission/query", {"accountId": acc}, "2"],
+        ["EmailSubmission/changes", {"accountId": acc, "sinceState": "0"}, "3"],
+        ["EmailSubmission/set", {"accountId": acc, "update": {"S1": {"undoStatus": "canceled"}}},
+         "4"]])
+    r = res["methodResponses"]
+    eid = r[0][1]["created"]["k"]["id"]
+    assert [x[0] for x in r] == ["Email/set", "EmailSubmission/set", "Email/set",
+                                 "EmailSubmission/query", "error", "EmailSubmission/set"], r
+    assert r[2][1]["destroyed"] == [eid]
+    assert r[3][1]["ids"] == [r[1][1]["created"]["s"]["id"]]
+    assert r[4][1]["type"] == "cannotCalculateChanges"
+    assert r[5][1]["notUpdated"]["S1"]["type"] == "cannotUnsend"
+    m = imap(ALICE, PW, t)
+    assert fetch_all(m, "Drafts") == []
+    m.logout()
+    m = imap(BOB, BOBPW, t)
+    assert len(fetch_all(m, "INBOX")) == 1
+    m.logout()
