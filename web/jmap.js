@@ -153,7 +153,11 @@ export class JmapClient {
     /** @type {Record<string, any>} */
     const out = {};
     for (const [name, args, id] of body.methodResponses || []) {
-      out[id] = name === 'error' ? { error: /** @type {MethodError} */ (args) } : args;
+      /* a call may answer more than once under its id (RFC 8621 7.5: the
+         Email/set of onSuccessUpdateEmail follows EmailSubmission/set's
+         own): the first is the call's, the others are kept as id/name */
+      const key = id in out ? `${id}/${name}` : id;
+      out[key] = name === 'error' ? { error: /** @type {MethodError} */ (args) } : args;
     }
     return out;
   }

@@ -187,7 +187,10 @@ export class MockJmap {
       if (this.fail[name]) { out.push(['error', { type: this.fail[name], description: `${name} is not here yet` }, id]); continue; }
       const fn = this.methods[name];
       if (!fn) { out.push(['error', { type: 'unknownMethod' }, id]); continue; }
-      out.push([name, fn.call(this, args, created), id]);
+      const implicit = [];
+      out.push([name, fn.call(this, args, created, implicit), id]);
+      /* RFC 8621 7.5: onSuccessUpdateEmail answers as an Email/set of the same call id, after it */
+      for (const r of implicit) out.push(['Email/set', r, id]);
     }
     return { methodResponses: out, sessionState: 's1' };
   }
@@ -264,7 +267,7 @@ export class MockJmap {
         }
         return r;
       },
-      'EmailSubmission/set': (a, created) => {
+      'EmailSubmission/set': (a, created, implicit) => {
         const r = { accountId: ACCOUNT, oldState: 's1', newState: 's2', created: {}, notCreated: {} };
         for (const [cid, s] of Object.entries(a.create || {})) {
           const emailId = s.emailId.startsWith('#') ? created[s.emailId] : s.emailId;
@@ -272,7 +275,7 @@ export class MockJmap {
           if (!e) { r.notCreated[cid] = { type: 'invalidProperties', description: 'no such email' }; continue; }
           r.created[cid] = { id: `S${this.nextId++}`, undoStatus: 'final' };
           const patch = (a.onSuccessUpdateEmail || {})[`#${cid}`];
-          if (patch) this.methods['Email/set']({ update: { [emailId]: patch } }, created);
+          if (patch) implicit.push(this.methods['Email/set']({ update: { [emailId]: patch } }, created));
         }
         return r;
       },
