@@ -193,7 +193,7 @@ static void authenticated(struct jreq *j)
 	struct http_session *s = j->s;
 	fill_limits(j);
 	struct jmap_account acct = {s->ctx->env->store, j->who.account_id, j->who.address,
-	                            &j->limits};
+	                            &j->limits, s->ctx->env->hostname};
 	switch (j->ep) {
 	case EP_SESSION: {
 		json_t *doc = jmap_session_json(&acct);

@@ -120,6 +120,9 @@ def test_draft_then_send_moves_to_sent_and_bob_gets_it(t):
     got = inbox[0][1]
     assert got.split(b"\r\n\r\n", 1)[1] == raw.split(b"\r\n\r\n", 1)[1]
     assert b"Subject: Hello Bob" in got
+    # Received: names this server ([server] hostname), not the machine
+    received = got.split(b"\r\n\r\n", 1)[0].split(b"Received:", 1)[1].split(b";", 1)[0]
+    assert (b"by mail.%s" % t.domain.encode()) in received, received
     m.logout()
     # EmailSubmission/get shows it
     res = call(t, [["EmailSubmission/get", {"accountId": acc}, "g"]])
