@@ -115,6 +115,20 @@ void http_jmap_eventsource(struct http_session *s);
  * account either answers an error or turns s into an event stream that
  * lives until the connection closes. */
 void http_jmap_push_start(struct http_session *s, int64_t account_id, const char *address);
+/* What the stream's query asks (?types=...&closeafter=state|no&ping=N):
+ * types a bit set of Mailbox, Email, Thread (HTTP_PUSH_TYPES for "*"; names
+ * the server has no state for are ignored), ping 0 (off) or clamped to
+ * [HTTP_PUSH_PING_MIN, HTTP_PUSH_PING_MAX] seconds. 0, or -1 with a
+ * message in err: types missing or empty, or a bad closeafter or ping. */
+#define HTTP_PUSH_TYPES 0x7u
+#define HTTP_PUSH_PING_MIN 5
+#define HTTP_PUSH_PING_MAX 300
+struct http_push_query {
+	unsigned types;
+	bool close_after_state;
+	unsigned ping_s;
+};
+int http_push_parse_query(const char *query, struct http_push_query *q, char *err, size_t errlen);
 /* The connection sat idle: true to keep the stream open. */
 bool http_push_keep(struct http_session *s);
 /* The connection closed: the stream lets go of s (NULL-safe). */

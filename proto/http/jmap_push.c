@@ -17,8 +17,8 @@
  * COALESCE_MS: the first change arms a timer, the next ones only mark
  * the stream dirty. An event names only the requested types whose state
  * moved. "event: ping" goes out every ping seconds (0: never; otherwise
- * clamped to [PING_MIN_S, PING_MAX_S], the interval sent being the one
- * used), and a stream that pings survives the connection's idle timeout;
+ * clamped to [HTTP_PUSH_PING_MIN, HTTP_PUSH_PING_MAX], the interval sent
+ * being the one used), and a stream that pings survives the connection's idle timeout;
  * one that does not ping survives it only while events flowed since the
  * last one. A client that does not read gets no more events once its
  * output queue is full: the next change is retried later.
@@ -45,11 +45,10 @@
 
 #define COALESCE_MS 100
 #define RETRY_FULL_MS 1000 /* the client's queue was full: try again then */
-#define PING_MIN_S 5
-#define PING_MAX_S 300
 #define STATE_LEN 64
 
 enum push_type { T_MAILBOX, T_EMAIL, T_THREAD, T_COUNT };
+_Static_assert(HTTP_PUSH_TYPES == (1u << T_COUNT) - 1, "the types' bits");
 static const char *const type_names[T_COUNT] = {"Mailbox", "Email", "Thread"};
 
 struct http_push {
@@ -63,9 +62,7 @@ struct http_push {
 	uv_timer_t ping;
 	int open_handles; /* timers not yet closed: freed at 0 */
 	struct jmap_request *inflight;
-	unsigned types; /* 1u << enum push_type */
-	bool close_after_state;
-	unsigned ping_s;
+	struct http_push_query q;
 	bool started; /* the response head is out */
 	bool dirty;   /* a change while the states were being read */
 	bool closing;
@@ -126,35 +123,36 @@ static bool parse_types(const char *v, unsigned *out)
 	return true;
 }
 
-/* 0, or -1 with err filled. */
-static int parse_query(struct http_push *p, const char *query, char *err, size_t errlen)
+int http_push_parse_query(const char *query, struct http_push_query *q, char *err, size_t errlen)
 {
 	char v[256];
-	if (http_query_param(query, "types", v, sizeof v) < 0 || !parse_types(v, &p->types)) {
+	*q = (struct http_push_query){0};
+	if (http_query_param(query, "types", v, sizeof v) < 0 || !parse_types(v, &q->types)) {
 		snprintf(err, errlen, "types must be * or a comma-separated list of type names");
 		return -1;
 	}
-	p->close_after_state = false;
 	if (http_query_param(query, "closeafter", v, sizeof v) >= 0) {
 		if (strcmp(v, "state") == 0)
-			p->close_after_state = true;
+			q->close_after_state = true;
 		else if (strcmp(v, "no") != 0) {
 			snprintf(err, errlen, "closeafter must be state or no");
 			return -1;
 		}
 	}
-	p->ping_s = 0;
 	if (http_query_param(query, "ping", v, sizeof v) >= 0) {
-		char *end;
-		unsigned long n = v[0] >= '0' && v[0] <= '9' ? strtoul(v, &end, 10) : 0;
-		if (!(v[0] >= '0' && v[0] <= '9') || *end || strlen(v) > 9) {
+		size_t len = strlen(v);
+		bool digits = len > 0 && len <= 9;
+		for (size_t i = 0; i < len && digits; i++)
+			digits = v[i] >= '0' && v[i] <= '9';
+		if (!digits) {
 			snprintf(err, errlen, "ping must be a number of seconds");
 			return -1;
 		}
-		p->ping_s = n == 0           ? 0
-		            : n < PING_MIN_S ? PING_MIN_S
-		            : n > PING_MAX_S ? PING_MAX_S
-		                             : (unsigned)n;
+		unsigned long n = strtoul(v, NULL, 10);
+		q->ping_s = n == 0                   ? 0
+		            : n < HTTP_PUSH_PING_MIN ? HTTP_PUSH_PING_MIN
+		            : n > HTTP_PUSH_PING_MAX ? HTTP_PUSH_PING_MAX
+		                                     : (unsigned)n;
 	}
 	return 0;
 }
@@ -176,7 +174,7 @@ static void on_ping(uv_timer_t *t)
 {
 	struct http_push *p = t->data;
 	char data[40];
-	snprintf(data, sizeof data, "{\"interval\":%u}", p->ping_s);
+	snprintf(data, sizeof data, "{\"interval\":%u}", p->q.ping_s);
 	send_event(p, "ping", data); /* a full queue: this one is skipped */
 }
 
@@ -221,10 +219,10 @@ static void send_head(struct http_push *p)
 	};
 	http_respond_entity(p->s, 200, &e);
 	p->started = true;
-	if (p->ping_s)
-		uv_timer_start(&p->ping, on_ping, p->ping_s * 1000ull, p->ping_s * 1000ull);
-	plog(p, LOG_DEBUG, "event=push_open types=%u ping=%u closeafter=%s", p->types, p->ping_s,
-	     p->close_after_state ? "state" : "no");
+	if (p->q.ping_s)
+		uv_timer_start(&p->ping, on_ping, p->q.ping_s * 1000ull, p->q.ping_s * 1000ull);
+	plog(p, LOG_DEBUG, "event=push_open types=%u ping=%u closeafter=%s", p->q.types,
+	     p->q.ping_s, p->q.close_after_state ? "state" : "no");
 }
 
 /* Take the three states out of the runner's answer. */
@@ -250,7 +248,7 @@ static char *state_change(const struct http_push *p, char now[T_COUNT][STATE_LEN
 {
 	json_t *types = json_object();
 	for (int t = 0; t < T_COUNT; t++)
-		if ((p->types & (1u << t)) && strcmp(p->state[t], now[t]) != 0)
+		if ((p->q.types & (1u << t)) && strcmp(p->state[t], now[t]) != 0)
 			json_object_set_new(types, type_names[t], json_string(now[t]));
 	char *out = NULL;
 	if (types && json_object_size(types) > 0) {
@@ -286,7 +284,7 @@ static void on_states(void *ud, int status, const char *type, const char *body, 
 		char *data = state_change(p, now);
 		if (data && send_event(p, "state", data)) {
 			memcpy(p->state, now, sizeof now);
-			if (p->close_after_state)
+			if (p->q.close_after_state)
 				conn_close(p->s->c);
 		} else if (data) {
 			p->dirty = true; /* not sent: the client's queue is full */
@@ -360,7 +358,7 @@ bool http_push_keep(struct http_session *s)
 		return false;
 	if (!p->started)
 		return true; /* the states are being read: the wait is ours */
-	bool keep = p->ping_s > 0 || p->wrote;
+	bool keep = p->q.ping_s > 0 || p->wrote;
 	p->wrote = false;
 	return keep;
 }
@@ -374,7 +372,7 @@ void http_jmap_push_start(struct http_session *s, int64_t account_id, const char
 		return;
 	}
 	char err[120];
-	if (parse_query(p, s->query, err, sizeof err) < 0) {
+	if (http_push_parse_query(s->query, &p->q, err, sizeof err) < 0) {
 		free(p);
 		http_json_error(s, 400, err, NULL);
 		return;
