@@ -182,6 +182,13 @@ def test_eventsource_head_and_errors(tern_factory):
     es.close()
     # the server still answers (the stream was freed with its connection)
     assert email_state(t)
+    # a stream open at shutdown is closed after the grace (2 s), like any session
+    es = EventSource(t, "types=*&closeafter=no&ping=5")
+    assert es.status == 200
+    t0 = time.monotonic()
+    assert t.stop() == 0
+    assert time.monotonic() - t0 < 10
+    assert es.event(2) == "closed"
 
 
 def test_push_on_smtp_delivery(tern_factory):
