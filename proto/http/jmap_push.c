@@ -44,7 +44,7 @@
 #include "store/notify.h"
 
 #define COALESCE_MS 100
-#define RETRY_FULL_MS 1000 /* the client's queue was full: try again then */
+#define RETRY_SLOW_MS 1000 /* the client's queue was full, or the read failed */
 #define STATE_LEN 64
 
 enum push_type { T_MAILBOX, T_EMAIL, T_THREAD, T_COUNT };
@@ -290,10 +290,14 @@ static void on_states(void *ud, int status, const char *type, const char *body, 
 			p->dirty = true; /* not sent: the client's queue is full */
 		}
 		free(data);
+	} else {
+		plog(p, LOG_WARN, "event=push_read_fail status=%d", status);
+		p->dirty = true; /* try again, not at once */
 	}
 	if (p->dirty && !p->closing && !conn_is_closing(p->s->c)) {
 		p->dirty = false;
-		schedule_read(p, conn_output_full(p->s->c) ? RETRY_FULL_MS : COALESCE_MS);
+		bool slow = !ok || conn_output_full(p->s->c);
+		schedule_read(p, slow ? RETRY_SLOW_MS : COALESCE_MS);
 	}
 }
 
