@@ -17,7 +17,12 @@
  * request gets 408.
  *
  * Bad input gets its status (400, 413, 414, 431, 501, 505) with
- * "Connection: close", and the connection closes once that is sent. */
+ * "Connection: close", and the connection closes once that is sent.
+ *
+ * One answer never ends: JMAP's event stream (jmap_push.c). From then on
+ * the session parses nothing more and drops what the client sends (its
+ * close must still be seen), the idle timeout asks the stream whether to
+ * keep the connection, and the close frees the stream. */
 #include "proto/http/http_int.h"
 
 #include <stdarg.h>
