@@ -24,7 +24,10 @@ own. --clients processes run sessions back to back for --seconds; each
 run gives sessions/s, requests/s and p50/p99 of a request's latency; the
 table shows medians of --runs runs (servers interleaved) and tern/dovecot
 ratios. One untimed session on each server comes first (Dovecot indexes
-the Maildir on its first SELECT).
+the Maildir on its first SELECT). Dovecot's mail is that Maildir (as in
+the other benches), so its \\Seen is a file rename in a directory of
+--messages files; with several clients on one mailbox that costs it more
+than the protocol does: read the ratio as "this mailbox, this format".
 
 Benchmarks only: never part of the test suite or CI. See bench/README.md.
 """
