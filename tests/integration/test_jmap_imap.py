@@ -11,9 +11,8 @@ import re
 import select
 import smtplib
 import socket
+import ssl
 import time
-
-import pytest
 
 from conftest import HOST, LISTENERS, ssl_ctx
 
@@ -128,7 +127,7 @@ class EventSource:
                     return None
             try:
                 chunk = self.sock.recv(65536)
-            except (ConnectionError, ssl_error()):
+            except (ConnectionError, ssl.SSLError):
                 chunk = b""
             if not chunk:
                 return "closed"
@@ -144,11 +143,6 @@ class EventSource:
 
     def close(self):
         self.sock.close()
-
-
-def ssl_error():
-    import ssl
-    return ssl.SSLError
 
 
 def state_event(es, timeout=SOON):
