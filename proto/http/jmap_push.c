@@ -317,7 +317,8 @@ static void read_states(struct http_push *p)
 			n += snprintf(body + n, sizeof body - (size_t)n, ",");
 	}
 	n += snprintf(body + n, sizeof body - (size_t)n, "]}");
-	struct jmap_account acct = {p->s->ctx->env->store, p->account_id, p->address, &p->limits};
+	struct jmap_account acct = {p->s->ctx->env->store, p->account_id, p->address, &p->limits,
+	                            p->s->ctx->env->hostname};
 	p->inflight = jmap_request_start(&acct, body, (size_t)n, on_states, p);
 }
 
