@@ -149,6 +149,7 @@ static const struct config_key config_keys[] = {
     INT("jmap", "max_objects_in_set", jmap.max_objects_in_set, 1000, 1, 100000),
     INT("jmap", "session_idle", jmap.session_idle, 1800, 1, 2592000),
     INT("jmap", "session_lifetime", jmap.session_lifetime, 43200, 1, 31536000),
+    INT("jmap", "max_push_connections", jmap.max_push_connections, 8, 1, 1000),
 
     INT("queue", "retry_first", queue.retry_first, 300, 1, 86400),
     INT("queue", "retry_max", queue.retry_max, 3600, 1, 604800),

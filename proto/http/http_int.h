@@ -11,6 +11,7 @@
 #include "proto/http/parser.h"
 
 struct conn;
+struct http_push;
 
 struct http_session {
 	struct conn *c;
@@ -26,6 +27,7 @@ struct http_session {
 	unsigned requests;              /* answered on this connection */
 	char path[1024];                /* the target's path, percent-decoded */
 	const char *query;              /* the target's query ("" if none), raw */
+	struct http_push *push;         /* an event stream (jmap_push.c): input is dropped */
 };
 
 /* ---- responses (response.c) ---- */
@@ -35,6 +37,7 @@ struct http_session {
 #define HTTP_R_GZIP 0x2u    /* compress if the client accepts gzip and it pays */
 #define HTTP_R_HTML 0x4u    /* send the HTML Content-Security-Policy */
 #define HTTP_R_NOSTORE 0x8u /* Cache-Control: no-store (secrets, live figures) */
+#define HTTP_R_STREAM 0x10u /* a head only: the body follows until the connection closes */
 
 /* Answer the current request: status line, the headers every response
  * has (Date, security headers, Content-Length, Connection), extra (each
@@ -108,6 +111,29 @@ void http_jmap_api(struct http_session *s);
 void http_jmap_login(struct http_session *s);
 void http_jmap_logout(struct http_session *s);
 void http_jmap_password(struct http_session *s); /* jmap_password.c */
+void http_jmap_eventsource(struct http_session *s);
+/* JMAP push (jmap_push.c): GET /jmap/eventsource for an authenticated
+ * account either answers an error or turns s into an event stream that
+ * lives until the connection closes. */
+void http_jmap_push_start(struct http_session *s, int64_t account_id, const char *address);
+/* What the stream's query asks (?types=...&closeafter=state|no&ping=N):
+ * types a bit set of Mailbox, Email, Thread (HTTP_PUSH_TYPES for "*"; names
+ * the server has no state for are ignored), ping 0 (off) or clamped to
+ * [HTTP_PUSH_PING_MIN, HTTP_PUSH_PING_MAX] seconds. 0, or -1 with a
+ * message in err: types missing or empty, or a bad closeafter or ping. */
+#define HTTP_PUSH_TYPES 0x7u
+#define HTTP_PUSH_PING_MIN 5
+#define HTTP_PUSH_PING_MAX 300
+struct http_push_query {
+	unsigned types;
+	bool close_after_state;
+	unsigned ping_s;
+};
+int http_push_parse_query(const char *query, struct http_push_query *q, char *err, size_t errlen);
+/* The connection sat idle: true to keep the stream open. */
+bool http_push_keep(struct http_session *s);
+/* The connection closed: the stream lets go of s (NULL-safe). */
+void http_push_closed(struct http_session *s);
 /* RFC 7617: an Authorization value "Basic " base64(user ":" password)
  * into user (HTTP_BASIC_USER_MAX bytes) and password
  * (HTTP_BASIC_PASSWORD_MAX), NUL-terminated. false when malformed, too

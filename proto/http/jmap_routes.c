@@ -6,6 +6,7 @@
  *   POST /jmap/login  {"username","password"} -> {"csrf","username"} and
  *                     the tern_session cookie (jmap_web_sessions.c)
  *   POST /jmap/logout                       ends that session (204)
+ *   GET  /jmap/eventsource                  push (jmap_push.c)
  *
  * Only over TLS: on a plain listener the router has already redirected
  * to HTTPS when there is an HTTPS listener, and 403 answers otherwise.
@@ -44,7 +45,7 @@
 #define MAX_USER HTTP_BASIC_USER_MAX
 #define MAX_PASSWORD HTTP_BASIC_PASSWORD_MAX
 
-enum endpoint { EP_SESSION, EP_API, EP_LOGIN, EP_LOGOUT };
+enum endpoint { EP_SESSION, EP_API, EP_LOGIN, EP_LOGOUT, EP_EVENTSOURCE };
 
 /* One request on its way through authentication and the runner. */
 struct jreq {
@@ -193,7 +194,7 @@ static void authenticated(struct jreq *j)
 	struct http_session *s = j->s;
 	fill_limits(j);
 	struct jmap_account acct = {s->ctx->env->store, j->who.account_id, j->who.address,
-	                            &j->limits};
+	                            &j->limits, s->ctx->env->hostname};
 	switch (j->ep) {
 	case EP_SESSION: {
 		json_t *doc = jmap_session_json(&acct);
@@ -221,6 +222,10 @@ static void authenticated(struct jreq *j)
 	}
 	case EP_LOGIN:
 		login_answer(j);
+		return;
+	case EP_EVENTSOURCE: /* jmap_push.c */
+		http_jmap_push_start(s, j->who.account_id, j->who.address);
+		jreq_end(j);
 		return;
 	case EP_LOGOUT: {
 		size_t n;
@@ -348,6 +353,11 @@ void http_jmap_api(struct http_session *s)
 void http_jmap_logout(struct http_session *s)
 {
 	start(s, EP_LOGOUT);
+}
+
+void http_jmap_eventsource(struct http_session *s)
+{
+	start(s, EP_EVENTSOURCE);
 }
 
 /* ---- login ---- */

@@ -60,6 +60,8 @@ const char *http_reason(int status)
 		return "Expectation Failed";
 	case 422:
 		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 500:
@@ -237,7 +239,8 @@ void http_respond_entity(struct http_session *s, int status, const struct http_e
 	bool head = r && r->method == HTTP_HEAD;
 	bool close = !r || !r->keep_alive || status == 400 || status == 408 || status == 413 ||
 	             status == 414 || status == 431 || status == 501 || status == 505 ||
-	             s->requests + 1 >= (unsigned)cfg->max_requests || s->ctx->env->stopping;
+	             s->requests + 1 >= (unsigned)cfg->max_requests || s->ctx->env->stopping ||
+	             (ent->flags & HTTP_R_STREAM);
 	unsigned flags = ent->flags;
 	const void *body = ent->body;
 	size_t len = ent->len;
@@ -254,7 +257,9 @@ void http_respond_entity(struct http_session *s, int status, const struct http_e
 	struct buf h = {0};
 	int e = buf_printf(&h, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: tern\r\n", status,
 	                   http_reason(status), http_date());
-	if (status_has_body(status)) {
+	if (status_has_body(status) && (flags & HTTP_R_STREAM)) {
+		e |= buf_printf(&h, "Content-Type: %s\r\n", ent->content_type);
+	} else if (status_has_body(status)) {
 		e |= buf_printf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n",
 		                ent->content_type ? ent->content_type : "text/plain; charset=utf-8",
 		                len);
@@ -301,7 +306,7 @@ void http_respond_entity(struct http_session *s, int status, const struct http_e
 	}
 	buf_free(&h);
 	s->requests++;
-	if (close)
+	if (close && !(flags & HTTP_R_STREAM)) /* a stream's body is written later */
 		conn_close(s->c);
 }
 

@@ -17,7 +17,12 @@
  * request gets 408.
  *
  * Bad input gets its status (400, 413, 414, 431, 501, 505) with
- * "Connection: close", and the connection closes once that is sent. */
+ * "Connection: close", and the connection closes once that is sent.
+ *
+ * One answer never ends: JMAP's event stream (jmap_push.c). From then on
+ * the session parses nothing more and drops what the client sends (its
+ * close must still be seen), the idle timeout asks the stream whether to
+ * keep the connection, and the close frees the stream. */
 #include "proto/http/http_int.h"
 
 #include <stdarg.h>
@@ -96,12 +101,14 @@ static size_t on_raw(struct conn *c, const char *data, size_t len)
 {
 	struct http_session *s = conn_session(c);
 	size_t used = 0;
+	if (s->push)
+		return len; /* an event stream reads nothing, but must see the close */
 	if (!s->parser && !(s->parser = http_parser_new(&s->limits))) {
 		conn_abort(c);
 		return len;
 	}
 	while (used < len || !http_parser_idle(s->parser)) {
-		if (s->waiting || conn_is_closing(c))
+		if (s->waiting || s->push || conn_is_closing(c))
 			break;
 		if (conn_output_full(c))
 			return used;
@@ -153,6 +160,8 @@ static void on_drained(struct conn *c)
 static void on_timeout(struct conn *c)
 {
 	struct http_session *s = conn_session(c);
+	if (s->push && http_push_keep(s))
+		return;
 	if (s->parser && !http_parser_idle(s->parser) && !s->waiting && !s->ctx->env->stopping) {
 		slog(s, LOG_INFO, "event=request_timeout");
 		s->req = NULL;
@@ -165,6 +174,7 @@ static void on_closed(struct conn *c)
 {
 	struct http_session *s = conn_session(c);
 	s->closed = true;
+	http_push_closed(s);
 	http_session_release(s);
 }
 

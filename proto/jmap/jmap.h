@@ -25,8 +25,9 @@ struct jmap_settings {
 	int64_t max_calls_in_request;
 	int64_t max_objects_in_get;
 	int64_t max_objects_in_set;
-	int64_t session_idle;     /* seconds a webmail session lives unused */
-	int64_t session_lifetime; /* seconds a webmail session lives at most */
+	int64_t session_idle;         /* seconds a webmail session lives unused */
+	int64_t session_lifetime;     /* seconds a webmail session lives at most */
+	int64_t max_push_connections; /* EventSource streams per account */
 };
 
 /* The answer to a request: status (200, or 400 with a problem), content

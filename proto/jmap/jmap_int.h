@@ -52,6 +52,7 @@ struct jmap_account {
 	int64_t account_id;
 	const char *username; /* the login: the account's address */
 	const struct jmap_limits *limits;
+	const char *hostname; /* [server] hostname (Received:, Message-ID:); NULL: "localhost" */
 };
 
 /* One method call of a request. */

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "deliver/submit.h"
 #include "lib/buf.h"
@@ -349,10 +348,8 @@ static bool send_one(struct sub_ctx *x, const char *cid, json_t *o)
 		}
 	}
 	strip_bcc(&x->msg);
-	char host[256] = "localhost";
-	gethostname(host, sizeof host - 1);
 	struct submit_req q = {.store = a->store,
-	                       .hostname = host,
+	                       .hostname = a->hostname ? a->hostname : "localhost",
 	                       .account_id = a->account_id,
 	                       .login = a->username,
 	                       .with = "HTTP",

@@ -86,7 +86,7 @@ static void on_answer(void *ud, int status, const char *type, const char *body, 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct jmap_account acct = {st, account, "u@example.test", &limits};
+	struct jmap_account acct = {st, account, "u@example.test", &limits, NULL};
 	struct seen s = {0};
 	struct jmap_request *r = jmap_request_start(&acct, (const char *)data, size, on_answer, &s);
 	if (r || s.answers != 1)

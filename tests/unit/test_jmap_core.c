@@ -82,7 +82,7 @@ static struct jmap_limits limits = {
     .max_objects_in_get = 3,
     .max_objects_in_set = 3,
 };
-static struct jmap_account tacct = {NULL, 7, "u@example.test", &limits};
+static struct jmap_account tacct = {NULL, 7, "u@example.test", &limits, NULL};
 
 static struct jmap_request *run(const char *body, struct answer *a)
 {
@@ -318,7 +318,7 @@ static void test_reference_growth(void)
 	struct jmap_limits big = limits;
 	big.max_calls_in_request = 64;
 	big.max_size_request = 100000;
-	struct jmap_account acct2 = {NULL, 8, "v@example.test", &big};
+	struct jmap_account acct2 = {NULL, 8, "v@example.test", &big, NULL};
 	char body[100000];
 	size_t n =
 	    (size_t)snprintf(body, sizeof body,
@@ -346,7 +346,7 @@ static void test_deep_reference(void)
 {
 	struct jmap_limits big = limits;
 	big.max_size_request = 100000;
-	struct jmap_account acct3 = {NULL, 10, "w@example.test", &big};
+	struct jmap_account acct3 = {NULL, 10, "w@example.test", &big, NULL};
 	enum { DEPTH = 2000 };
 	static char body[40000];
 	size_t n = (size_t)snprintf(body, sizeof body,
@@ -502,7 +502,7 @@ static void test_store(void)
 	lim.max_calls_in_request = 10;
 	lim.max_objects_in_get = 100;
 	lim.max_size_request = 100000;
-	struct jmap_account ac = {st, account, "u@example.test", &lim};
+	struct jmap_account ac = {st, account, "u@example.test", &lim, NULL};
 	char body[2000];
 	struct answer a = {0};
 	snprintf(

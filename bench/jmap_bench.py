@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""JMAP benchmark (issue 18): the webmail's load shape against a real tern,
+and the same work done over IMAP by a private Dovecot, side by side.
+
+  tern     default config plus an HTTPS listener (tern's self-signed
+           certificate). One "session" is what the webmail does when a
+           user opens it: POST /jmap/login (cookie + CSRF token), Mailbox/get,
+           Email/query (INBOX, receivedAt descending, limit 50) with
+           Email/get of those 50 (preview, from, subject, keywords,
+           receivedAt) in the same request, open one message (Email/get with
+           fetchTextBodyValues), set $seen (Email/set), after the session
+           resource (GET /jmap/session, for the accountId). Six round trips
+           on one keep-alive HTTPS connection.
+  dovecot  the same five over IMAP: LOGIN (the SAME yescrypt hash, through
+           {CRYPT}), SELECT INBOX, FETCH of the newest 50 (ENVELOPE FLAGS),
+           FETCH one BODY[], STORE +FLAGS (\\Seen), then LOGOUT. Dovecot
+           runs with its auth cache (tern caches verified credentials
+           too), no TLS (tern's side pays TLS: the comparison favours
+           Dovecot).
+
+Both mailboxes hold the same --messages (10,000) messages: a Maildir
+written once, read by `tern import --format maildir` and by Dovecot as its
+own. --clients processes run sessions back to back for --seconds; each
+run gives sessions/s, requests/s and p50/p99 of a request's latency; the
+table shows medians of --runs runs (servers interleaved) and tern/dovecot
+ratios. One untimed session on each server comes first (Dovecot indexes
+the Maildir on its first SELECT). Dovecot's mail is that Maildir (as in
+the other benches), so its \\Seen is a file rename in a directory of
+--messages files; with several clients on one mailbox that costs it more
+than the protocol does: read the ratio as "this mailbox, this format".
+
+Benchmarks only: never part of the test suite or CI. See bench/README.md.
+"""
+
+import argparse
+import http.client
+import imaplib
+import json
+import multiprocessing
+import os
+import random
+import signal
+import socket
+import sqlite3
+import ssl
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib as bl  # noqa: E402
+from imap_bench import DOVECOT_EXTRA, DOVECOT_UID0  # noqa: E402
+
+USER = "webmail@" + bl.BENCH_DOMAIN
+CORE = "urn:ietf:params:jmap:core"
+MAIL = "urn:ietf:params:jmap:mail"
+
+
+def write_maildir(path, n):
+    """n messages of a few KiB in a Maildir (cur/, seen ones flagged S)."""
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(path, sub), exist_ok=True)
+    rnd = random.Random(18)
+    base = 1700000000
+    for i in range(n):
+        body = " ".join(rnd.choice(("lorem", "ipsum", "dolor", "sit", "amet", "quarterly",
+                                    "report", "meeting", "budget", "draft"))
+                        for _ in range(300))
+        msg = ("From: Sender %d <s%d@example.org>\r\nTo: <%s>\r\nSubject: message %d\r\n"
+               "Message-ID: <%d.jmapbench@example.org>\r\n"
+               "Date: Mon, 6 May 2024 10:00:00 +0000\r\nContent-Type: text/plain\r\n\r\n"
+               "%s\r\n" % (i % 97, i % 97, USER, i, i, body))
+        name = "%d.M%dP1.bench:2,%s" % (base + i, i, "S" if i % 3 else "")
+        p = os.path.join(path, "cur", name)
+        with open(p, "w", newline="") as f:
+            f.write(msg)
+        os.utime(p, (base + i, base + i))
+
+
+# ---------------------------------------------------------------- clients
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p))] if xs else 0.0
+
+
+class Jmap:
+    def __init__(self, port):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        self.c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+        self.headers = {"Content-Type": "application/json"}
+
+    def post(self, path, doc):
+        self.c.request("POST", path, body=json.dumps(doc).encode(), headers=self.headers)
+        r = self.c.getresponse()
+        data = r.read()
+        if r.status != 200:
+            raise RuntimeError("%s: %d %s" % (path, r.status, data[:200]))
+        return r, json.loads(data)
+
+    def get(self, path):
+        self.c.request("GET", path, headers=self.headers)
+        r = self.c.getresponse()
+        data = r.read()
+        if r.status != 200:
+            raise RuntimeError("%s: %d %s" % (path, r.status, data[:200]))
+        return json.loads(data)
+
+    def api(self, calls):
+        _, out = self.post("/jmap/api", {"using": [CORE, MAIL], "methodCalls": calls})
+        for m in out["methodResponses"]:
+            if m[0] == "error":
+                raise RuntimeError("JMAP error: %r" % (m,))
+        return out["methodResponses"]
+
+
+def jmap_session(port, lat):
+    """One webmail session; each round trip's seconds go to lat."""
+    j = Jmap(port)
+
+    def timed(f, *a):
+        t0 = time.perf_counter()
+        r = f(*a)
+        lat.append(time.perf_counter() - t0)
+        return r
+
+    r, out = timed(j.post, "/jmap/login", {"username": USER, "password": bl.BENCH_PASS})
+    j.headers["Cookie"] = r.getheader("Set-Cookie").split(";")[0]
+    j.headers["X-CSRF-Token"] = out["csrf"]
+    acct = timed(j.get, "/jmap/session")["primaryAccounts"][MAIL]
+    boxes = timed(j.api, [["Mailbox/get", {"accountId": acct, "ids": None}, "m"]])[0][1]
+    inbox = [b["id"] for b in boxes["list"] if b["role"] == "inbox"][0]
+    res = timed(j.api, [
+        ["Email/query", {"accountId": acct, "filter": {"inMailbox": inbox},
+                         "sort": [{"property": "receivedAt", "isAscending": False}],
+                         "limit": 50}, "q"],
+        ["Email/get", {"accountId": acct, "#ids": {"resultOf": "q", "name": "Email/query",
+                                                   "path": "/ids"},
+                       "properties": ["preview", "from", "subject", "keywords",
+                                      "receivedAt"]}, "g"]])
+    ids = res[0][1]["ids"]
+    one = random.choice(ids)
+    timed(j.api, [["Email/get", {"accountId": acct, "ids": [one],
+                                 "properties": ["bodyValues", "textBody", "subject"],
+                                 "fetchTextBodyValues": True}, "b"]])
+    timed(j.api, [["Email/set", {"accountId": acct,
+                                 "update": {one: {"keywords/$seen": True}}}, "s"]])
+    j.c.close()
+
+
+def imap_session(port, total, lat):
+    def timed(f, *a):
+        t0 = time.perf_counter()
+        typ, data = f(*a)
+        lat.append(time.perf_counter() - t0)
+        if typ != "OK":
+            raise RuntimeError("IMAP: %s %r" % (typ, data))
+        return data
+
+    m = imaplib.IMAP4("127.0.0.1", port)
+    timed(m.login, USER, bl.BENCH_PASS)
+    timed(m.select, "INBOX")
+    timed(m.fetch, "%d:%d" % (max(1, total - 49), total), "(ENVELOPE FLAGS)")
+    n = random.randint(max(1, total - 49), total)
+    timed(m.fetch, str(n), "(BODY[])")
+    timed(m.store, str(n), "+FLAGS", "(\\Seen)")
+    m.logout()
+
+
+def worker(args):
+    kind, port, total, deadline = args
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    lat, sessions, errors = [], 0, 0
+    while time.monotonic() < deadline:
+        try:
+            if kind == "tern":
+                jmap_session(port, lat)
+            else:
+                imap_session(port, total, lat)
+            sessions += 1
+        except Exception as e:  # counted, and the first one is shown
+            errors += 1
+            if errors == 1:
+                print("  %s: %s" % (kind, e), file=sys.stderr)
+    return lat, sessions, errors
+
+
+def run_once(kind, port, total, clients, seconds):
+    deadline = time.monotonic() + seconds
+    t0 = time.monotonic()
+    with multiprocessing.Pool(clients) as pool:
+        parts = pool.map(worker, [(kind, port, total, deadline)] * clients)
+    wall = time.monotonic() - t0
+    lat = [x for p in parts for x in p[0]]
+    sessions = sum(p[1] for p in parts)
+    r = {"sessions_per_s": sessions / wall, "requests_per_s": len(lat) / wall,
+         "p50_ms": pct(lat, 0.50) * 1000, "p99_ms": pct(lat, 0.99) * 1000,
+         "errors": sum(p[2] for p in parts)}
+    bl.log("  %s: %.1f sessions/s, %.0f requests/s, p50 %.1f ms, p99 %.1f ms, %d errors" % (
+        kind, r["sessions_per_s"], r["requests_per_s"], r["p50_ms"], r["p99_ms"], r["errors"]))
+    return r
+
+
+# ---------------------------------------------------------------- main
+
+def wait_listening(port, timeout=20.0):
+    """HTTPS sends no greeting (bl.wait_port waits for one): a connect."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--messages", type=int, default=10000)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--tern", default=None)
+    ap.add_argument("--no-dovecot", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dirs")
+    ap.add_argument("--json", default=None, help="write the raw results here")
+    args = ap.parse_args()
+    tern_bin = args.tern or bl.find_tern()
+    if not tern_bin:
+        sys.exit("no tern binary (build it, or --tern PATH)")
+    https = bl.free_port()
+    t = bl.Tern(tern_bin, ("imap",), keep=args.keep, count_fsyncs=False, extra_config=(
+        '[[listen]]\nprotocol = "http"\naddress = "127.0.0.1:%d"\ntls = "implicit"\n' % https))
+    dv = None
+    out = {"messages": args.messages, "clients": args.clients, "seconds": args.seconds}
+    try:
+        t.setup_account()
+        t.cli("user", "add", USER, "--password-stdin", stdin=bl.BENCH_PASS + "\n")
+        con = sqlite3.connect(os.path.join(t.data, "tern.db"))
+        hashed = con.execute("SELECT password_hash FROM accounts WHERE address = ?",
+                             (USER,)).fetchone()[0]
+        con.close()
+        src = os.path.join(t.dir, "maildir")
+        bl.log("writing %d messages" % args.messages)
+        write_maildir(src, args.messages)
+        t.cli("import", USER, "--format", "maildir", src)
+        t.start()
+        wait_listening(https)
+        if not args.no_dovecot:
+            dv = bl.Dovecot(protocols=("imap",), keep=args.keep,
+                            users=[(USER, "{CRYPT}" + hashed, DOVECOT_UID0 + 1)],
+                            extra_conf=DOVECOT_EXTRA + "auth_cache_size = 10M\n")
+            md = dv.maildir_of(USER)
+            subprocess.run(["cp", "-a", src, md], check=True)
+            subprocess.run(["chown", "-R", "%d:%d" % (DOVECOT_UID0 + 1, dv.gid), md], check=True)
+            dv.start()
+        # One untimed session each first: Dovecot builds its index of the
+        # Maildir on the first SELECT, tern's caches fill on the first query.
+        bl.log("warming up")
+        jmap_session(https, [])
+        if dv:
+            imap_session(dv.port, args.messages, [])
+        res = {}
+        for run in range(args.runs):
+            for kind in ("tern",) + (() if args.no_dovecot else ("dovecot",)):
+                port = https if kind == "tern" else dv.port
+                r = run_once(kind, port, args.messages, args.clients, args.seconds)
+                res.setdefault(kind, []).append(r)
+        out["runs"] = res
+        keys = ("sessions_per_s", "requests_per_s", "p50_ms", "p99_ms")
+        med = {k: {x: statistics.median(r[x] for r in rs) for x in keys}
+               for k, rs in res.items()}
+        print("\nwebmail session on %d messages, %d clients, medians of %d runs of %ds"
+              % (args.messages, args.clients, args.runs, args.seconds))
+        print("%-22s %12s %12s %10s %10s" % ("server", "sessions/s", "requests/s", "p50 ms",
+                                             "p99 ms"))
+        for k, m in med.items():
+            label = "tern (JMAP, HTTPS)" if k == "tern" else "dovecot (IMAP, plain)"
+            print("%-22s %12.1f %12.0f %10.1f %10.1f" % (label, m["sessions_per_s"],
+                                                         m["requests_per_s"], m["p50_ms"],
+                                                         m["p99_ms"]))
+        if "dovecot" in med:
+            a, b = med["tern"], med["dovecot"]
+            ratio = lambda x, y: x / y if y else 0.0  # noqa: E731
+            print("%-22s %11.2fx %11.2fx %9.2fx %9.2fx" % (
+                "tern/dovecot", ratio(a["sessions_per_s"], b["sessions_per_s"]),
+                ratio(a["requests_per_s"], b["requests_per_s"]),
+                ratio(a["p50_ms"], b["p50_ms"]), ratio(a["p99_ms"], b["p99_ms"])))
+            print("(throughput: higher is better; latency ratios: lower is better)")
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(out, f, indent=1)
+    finally:
+        if dv:
+            dv.cleanup()
+        t.stop()
+        t.cleanup()
+
+
+if __name__ == "__main__":
+    main()
