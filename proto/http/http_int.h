@@ -107,6 +107,24 @@ void http_jmap_session(struct http_session *s);
 void http_jmap_api(struct http_session *s);
 void http_jmap_login(struct http_session *s);
 void http_jmap_logout(struct http_session *s);
+struct jmap_web_login;
+/* What an authenticated request does (who: its account). It answers now
+ * and returns false, or returns true and answers later: the session is
+ * held until it calls http_session_resume(). */
+typedef bool (*http_jmap_authed_fn)(struct http_session *s, const struct jmap_web_login *who);
+/* Authenticate s as /jmap/api does (cookie + X-CSRF-Token, or Basic),
+ * answering 401/403/429/503 itself, then call then. */
+void http_jmap_authenticate(struct http_session *s, http_jmap_authed_fn then);
+/* The blob endpoints (jmap_blob.c, RFC 8620 §6): POST /jmap/upload/{accountId}/,
+ * GET /jmap/download/{accountId}/{blobId}/{name}?accept={type}, and the
+ * webmail's sanitized HTML view GET /jmap/html/{accountId}/{emailId}. */
+void http_jmap_upload(struct http_session *s);
+void http_jmap_download(struct http_session *s);
+/* Split a download path's rest "{accountId}/{blobId}/{name}" (after
+ * "/jmap/download/"): account id, blob id (NUL-terminated into blob,
+ * bloblen bytes) and name (a pointer into rest). false when malformed. */
+bool http_jmap_download_split(const char *rest, int64_t *account_id, char *blob, size_t bloblen,
+                              const char **name);
 /* RFC 7617: an Authorization value "Basic " base64(user ":" password)
  * into user (HTTP_BASIC_USER_MAX bytes) and password
  * (HTTP_BASIC_PASSWORD_MAX), NUL-terminated. false when malformed, too

@@ -1,0 +1,210 @@
+"""JMAP binary data over HTTPS against the real binary (RFC 8620 §6):
+upload and download round trips, the limits, another account's blobs,
+the download's headers (accept, RFC 6266 filename*, ETag/304), a part of
+a multipart message decoded byte-exact against Python's email package,
+and authentication (Basic, cookie + CSRF) on every blob endpoint."""
+import email
+import email.policy
+import json
+import os
+import re
+import urllib.parse
+
+from test_jmap_core import (CORE, MAIL, PASSWORD, USER, api, basic, imap_login, request,
+                            server, session)
+
+LIMIT = 2000000
+CONF = "max_size_upload = %d\n[http]\nmax_body = 8388608\n" % LIMIT
+OTHER = "bob@example.test"
+
+
+def acct_of(t, headers=None):
+    r, data = request(t, "GET", "/.well-known/jmap", headers=headers or basic())
+    assert r.status == 200, data
+    return json.loads(data)["primaryAccounts"][MAIL]
+
+
+def upload(t, data, ctype="application/octet-stream", headers=None, acct=None):
+    h = dict(headers or basic())
+    h["Content-Type"] = ctype
+    r, body = request(t, "POST", "/jmap/upload/%s/" % (acct or acct_of(t)), data, h)
+    return r, json.loads(body) if body else None
+
+
+def download(t, acct, blob, name="f.bin", accept=None, headers=None):
+    path = "/jmap/download/%s/%s/%s" % (acct, blob, urllib.parse.quote(name, safe=""))
+    if accept is not None:
+        path += "?accept=" + urllib.parse.quote(accept, safe="")
+    return request(t, "GET", path, headers=headers or basic())
+
+
+def test_upload_download_round_trip(tern_factory):
+    t = server(tern_factory, CONF)
+    acct = acct_of(t)
+    for size in (1, 1 << 20):
+        data = os.urandom(size)
+        r, out = upload(t, data, "image/png")
+        assert r.status == 201, out
+        assert out["accountId"] == acct and out["size"] == size and out["type"] == "image/png"
+        assert re.fullmatch(r"U[1-9][0-9]*", out["blobId"])
+        r, got = download(t, acct, out["blobId"], "pic.png", "image/png")
+        assert r.status == 200 and got == data
+        assert r.getheader("Content-Type") == "image/png"
+    # an empty body is an empty upload; no Content-Type: octet-stream
+    r, out = upload(t, b"", "")
+    assert r.status == 201 and out["size"] == 0
+    r, got = download(t, acct, out["blobId"])
+    assert r.status == 200 and got == b""
+
+
+def test_upload_limits(tern_factory):
+    t = server(tern_factory, CONF)
+    r, out = upload(t, os.urandom(LIMIT + 1))
+    assert r.status == 413
+    assert out["type"] == "urn:ietf:params:jmap:error:limit"
+    assert out["limit"] == "maxSizeUpload"
+    r, out = upload(t, os.urandom(LIMIT))
+    assert r.status == 201
+    # at most 10 x maxSizeUpload of live uploads per account
+    for _ in range(9):
+        r, out = upload(t, b"x" * LIMIT)
+        assert r.status == 201
+    r, out = upload(t, b"y" * 10)
+    assert r.status == 413 and out["limit"] == "maxSizeUpload"
+
+
+def test_download_headers_and_etag(tern_factory):
+    t = server(tern_factory, CONF)
+    acct = acct_of(t)
+    data = b"hello \x00 world"
+    r, out = upload(t, data, "text/plain")
+    blob = out["blobId"]
+    r, got = download(t, acct, blob, "résumé 1.txt", "text/plain")
+    assert r.status == 200 and got == data
+    assert r.getheader("Content-Disposition") == \
+        "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9%201.txt"
+    assert r.getheader("Content-Type") == "text/plain"
+    assert r.getheader("X-Content-Type-Options") == "nosniff"
+    etag = r.getheader("ETag")
+    assert etag == '"%s"' % blob
+    # a bad or missing accept is application/octet-stream
+    for bad in ("text/html; charset=utf-8", "text", "a/b/c", "{type}", "te xt/plain", None):
+        r, got = download(t, acct, blob, "x", bad)
+        assert r.status == 200 and got == data
+        assert r.getheader("Content-Type") == "application/octet-stream", bad
+    h = dict(basic(), **{"If-None-Match": etag})
+    r, got = download(t, acct, blob, headers=h)
+    assert r.status == 304 and got == b""
+    # not found: unknown blob, malformed ids, another account id, no name segment
+    for b in ("U999999", "Uabc", "U0", "B999999", "B1.x", "X1", "U1.2"):
+        r, _ = download(t, acct, b)
+        assert r.status == 404, b
+    r, _ = download(t, "A999", blob)
+    assert r.status == 404
+    r, _ = request(t, "GET", "/jmap/download/%s/%s" % (acct, blob), headers=basic())
+    assert r.status == 404
+    r, _ = request(t, "POST", "/jmap/upload/A999/", b"x", basic())
+    assert r.status == 404
+    r, _ = request(t, "POST", "/jmap/upload/%s" % acct, b"x", basic())
+    assert r.status == 404
+
+
+def test_other_accounts_blobs_are_404(tern_factory):
+    t = server(tern_factory, CONF)
+    t.add_user(OTHER, PASSWORD)
+    acct = acct_of(t)
+    r, out = upload(t, b"secret")
+    blob = out["blobId"]
+    bob = basic(OTHER)
+    bob_acct = acct_of(t, bob)
+    assert bob_acct != acct
+    r, _ = download(t, acct, blob, headers=bob)
+    assert r.status == 404
+    r, _ = download(t, bob_acct, blob, headers=bob)
+    assert r.status == 404
+    # and bob cannot upload into alice's account
+    r, _ = upload(t, b"x", headers=bob, acct=acct)
+    assert r.status == 404
+    # alice's message is not bob's
+    m = imap_login(t)
+    m.append("INBOX", None, None, b"From: a@example.org\r\nSubject: s\r\n\r\nbody\r\n")
+    r, res = api(t, {"using": [CORE, MAIL], "methodCalls": [
+        ["Email/query", {"accountId": acct}, "q"],
+        ["Email/get", {"accountId": acct, "#ids": {"resultOf": "q", "name": "Email/query", "path": "/ids"},
+                       "properties": ["blobId"]}, "g"]]})
+    mblob = res["methodResponses"][1][1]["list"][0]["blobId"]
+    r, got = download(t, acct, mblob, "m.eml", "message/rfc822")
+    assert r.status == 200 and b"Subject: s" in got
+    r, _ = download(t, bob_acct, mblob, headers=bob)
+    assert r.status == 404
+
+
+MULTIPART = (b"From: a@example.org\r\nTo: alice@example.test\r\nSubject: parts\r\n"
+             b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+             b"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nsee attached\r\n"
+             b"--XX\r\nContent-Type: application/octet-stream; name=blob.bin\r\n"
+             b"Content-Disposition: attachment; filename=blob.bin\r\n"
+             b"Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--XX--\r\n")
+
+
+def test_part_decoded_byte_exact(tern_factory):
+    import base64
+    t = server(tern_factory, CONF)
+    acct = acct_of(t)
+    payload = os.urandom(5000)
+    b64 = base64.encodebytes(payload).replace(b"\n", b"\r\n").rstrip(b"\r\n")
+    raw = MULTIPART % b64
+    m = imap_login(t)
+    m.append("INBOX", None, None, raw)
+    r, res = api(t, {"using": [CORE, MAIL], "methodCalls": [
+        ["Email/query", {"accountId": acct}, "q"],
+        ["Email/get", {"accountId": acct, "#ids": {"resultOf": "q", "name": "Email/query", "path": "/ids"},
+                       "properties": ["blobId", "attachments"]}, "g"]]})
+    e = res["methodResponses"][1][1]["list"][0]
+    att = e["attachments"][0]
+    r, got = download(t, acct, att["blobId"], "blob.bin")
+    assert r.status == 200
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    expect = msg.get_payload()[1].get_payload(decode=True)
+    assert expect == payload and got == expect
+    # the whole message blob is the message as appended
+    r, got = download(t, acct, e["blobId"], "m.eml", "message/rfc822")
+    assert r.status == 200 and got.replace(b"\r\n", b"\n") == raw.replace(b"\r\n", b"\n")
+
+
+def login_cookie(t):
+    r, data = request(t, "POST", "/jmap/login", {"username": USER, "password": PASSWORD})
+    assert r.status == 200
+    csrf = json.loads(data)["csrf"]
+    tok = re.match(r"tern_session=([^;]+)", r.getheader("Set-Cookie")).group(1)
+    return {"Cookie": "tern_session=" + tok}, csrf
+
+
+def test_auth_and_csrf(tern_factory):
+    t = server(tern_factory, CONF)
+    acct = acct_of(t)
+    r, out = upload(t, b"abc")
+    blob = out["blobId"]
+    # no credentials, wrong password
+    r, _ = request(t, "POST", "/jmap/upload/%s/" % acct, b"x")
+    assert r.status == 401
+    r, _ = request(t, "POST", "/jmap/upload/%s/" % acct, b"x", basic(password="bad"))
+    assert r.status == 401
+    r, _ = request(t, "GET", "/jmap/download/%s/%s/x" % (acct, blob))
+    assert r.status == 401
+    r, _ = download(t, acct, blob, headers=basic(password="bad"))
+    assert r.status == 401
+    # the webmail's cookie: upload needs the CSRF token, download (GET) does not
+    jar, csrf = login_cookie(t)
+    r, _ = upload(t, b"from the browser", headers=jar)
+    assert r.status == 403
+    r, _ = upload(t, b"from the browser", headers=dict(jar, **{"X-CSRF-Token": "A" * 43}))
+    assert r.status == 403
+    r, out = upload(t, b"from the browser", headers=dict(jar, **{"X-CSRF-Token": csrf}))
+    assert r.status == 201, out
+    r, got = download(t, acct, out["blobId"], headers=jar)
+    assert r.status == 200 and got == b"from the browser"
+    # only over HTTPS
+    r, _ = request(t, "GET", "/jmap/download/%s/%s/x" % (acct, blob), headers=basic(),
+                   name="http")
+    assert r.status in (301, 403)
