@@ -208,3 +208,111 @@ def test_auth_and_csrf(tern_factory):
     r, _ = request(t, "GET", "/jmap/download/%s/%s/x" % (acct, blob), headers=basic(),
                    name="http")
     assert r.status in (301, 403)
+
+
+# ---- Email/import (RFC 8621 §4.8) ----
+
+IMPORTED = (b"From: Carol <carol@example.org>\r\nTo: alice@example.test\r\n"
+            b"Subject: imported\r\nMessage-ID: <imp1@example.org>\r\n"
+            b"Date: Tue, 1 Dec 2026 10:00:00 +0000\r\n\r\nimported body\r\n")
+
+
+def mailbox_ids(t, acct):
+    r, res = api(t, {"using": [CORE, MAIL], "methodCalls": [
+        ["Mailbox/get", {"accountId": acct, "properties": ["name"]}, "m"]]})
+    return {m["name"]: m["id"] for m in res["methodResponses"][0][1]["list"]}
+
+
+def email_import(t, acct, emails, **extra):
+    args = dict({"accountId": acct, "emails": emails}, **extra)
+    r, res = api(t, {"using": [CORE, MAIL], "methodCalls": [["Email/import", args, "i"]]})
+    assert r.status == 200, res
+    return res["methodResponses"][0]
+
+
+def test_email_import_visible_over_imap(tern_factory):
+    t = server(tern_factory, CONF)
+    acct = acct_of(t)
+    boxes = mailbox_ids(t, acct)
+    r, up = upload(t, IMPORTED, "message/rfc822")
+    assert r.status == 201
+    name, res, _ = email_import(t, acct, {"k1": {
+        "blobId": up["blobId"], "mailboxIds": {boxes["INBOX"]: True},
+        "keywords": {"$seen": True, "$Flagged": True, "project-x": True},
+        "receivedAt": "2026-11-30T08:15:30Z"}})
+    assert name == "Email/import", res
+    assert res["oldState"] != res["newState"]
+    c = res["created"]["k1"]
+    assert re.fullmatch(r"M\d+", c["id"]) and re.fullmatch(r"T\d+", c["threadId"])
+    assert c["blobId"] == "B" + c["id"][1:] and c["size"] == len(IMPORTED)
+    assert res["notCreated"] is None
+    # the new message's blob is the upload's bytes
+    r, got = download(t, acct, c["blobId"], "m.eml", "message/rfc822")
+    assert r.status == 200 and got == IMPORTED
+    m = imap_login(t)
+    m.select("INBOX")
+    typ, data = m.fetch("1", "(FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])")
+    assert typ == "OK"
+    meta = data[0][0].decode()
+    flags = re.search(r"FLAGS \(([^)]*)\)", meta).group(1).split()
+    flags = [f for f in flags if f != "\\Recent"]  # new to this IMAP session
+    assert sorted(flags) == sorted(["\\Seen", "\\Flagged", "project-x"])
+    assert 'INTERNALDATE "30-Nov-2026 08:15:30 +0000"' in meta
+    assert data[0][1] == IMPORTED
+    # Email/get sees the same keywords and receivedAt
+    r, out = api(t, {"using": [CORE, MAIL], "methodCalls": [
+        ["Email/get", {"accountId": acct, "ids": [c["id"]],
+                       "properties": ["keywords", "receivedAt", "mailboxIds"]}, "g"]]})
+    e = out["methodResponses"][0][1]["list"][0]
+    assert e["keywords"] == {"$seen": True, "$flagged": True, "project-x": True}
+    assert e["receivedAt"] == "2026-11-30T08:15:30Z"
+    assert e["mailboxIds"] == {boxes["INBOX"]: True}
+    # a message blob imports too (a second copy, a new id)
+    name, res2, _ = email_import(t, acct, {"k2": {"blobId": c["blobId"],
+                                                  "mailboxIds": {boxes["INBOX"]: True}}})
+    assert res2["created"]["k2"]["id"] != c["id"]
+    assert m.select("INBOX")[1] == [b"2"]
+    m.logout()
+
+
+def test_email_import_errors(tern_factory):
+    t = server(tern_factory, CONF)
+    t.add_user(OTHER, PASSWORD)
+    acct = acct_of(t)
+    boxes = mailbox_ids(t, acct)
+    inbox = boxes["INBOX"]
+    r, up = upload(t, IMPORTED)
+    r, binary = upload(t, b"\x00\x01\x02 not mail")
+    r, bobs = upload(t, IMPORTED, headers=basic(OTHER), acct=acct_of(t, basic(OTHER)))
+    name, res, _ = email_import(t, acct, {
+        "nf": {"blobId": "U999999", "mailboxIds": {inbox: True}},
+        "bob": {"blobId": bobs["blobId"], "mailboxIds": {inbox: True}},
+        "bin": {"blobId": binary["blobId"], "mailboxIds": {inbox: True}},
+        "nobox": {"blobId": up["blobId"], "mailboxIds": {"F999999": True}},
+        "nomb": {"blobId": up["blobId"], "mailboxIds": {}},
+        "two": {"blobId": up["blobId"], "mailboxIds": {inbox: True, boxes["Sent"]: True}},
+        "kw": {"blobId": up["blobId"], "mailboxIds": {inbox: True}, "keywords": {"a b": True}},
+        "date": {"blobId": up["blobId"], "mailboxIds": {inbox: True}, "receivedAt": "yesterday"},
+        "noblob": {"mailboxIds": {inbox: True}},
+    })
+    nc = res["notCreated"]
+    assert res["created"] is None and res["oldState"] == res["newState"]
+    assert nc["nf"] == {"type": "notFound", "notFound": ["U999999"]}
+    assert nc["bob"]["type"] == "notFound"
+    assert nc["bin"]["type"] == "invalidEmail"
+    for k in ("nobox", "nomb", "two", "kw", "date", "noblob"):
+        assert nc[k]["type"] == "invalidProperties", k
+    # ifInState
+    name, res, _ = email_import(t, acct, {"a": {"blobId": up["blobId"],
+                                                "mailboxIds": {inbox: True}}},
+                                ifInState="not-the-state")
+    assert name == "error" and res["type"] == "stateMismatch"
+    name, res, _ = email_import(t, acct, [])
+    assert name == "error" and res["type"] == "invalidArguments"
+    name, res, _ = email_import(t, "A999", {})
+    assert name == "error" and res["type"] == "accountNotFound"
+    # over quota
+    assert t.cli("user", "quota", USER, "10").returncode == 0
+    name, res, _ = email_import(t, acct, {"q": {"blobId": up["blobId"],
+                                                "mailboxIds": {inbox: True}}})
+    assert res["notCreated"]["q"]["type"] == "overQuota", res
