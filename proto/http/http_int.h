@@ -31,10 +31,11 @@ struct http_session {
 /* ---- responses (response.c) ---- */
 
 /* What a response is, besides its status. */
-#define HTTP_R_CACHE 0x1u   /* give an ETag and honour If-None-Match (GET/HEAD) */
-#define HTTP_R_GZIP 0x2u    /* compress if the client accepts gzip and it pays */
-#define HTTP_R_HTML 0x4u    /* send the HTML Content-Security-Policy */
-#define HTTP_R_NOSTORE 0x8u /* Cache-Control: no-store (secrets, live figures) */
+#define HTTP_R_CACHE 0x1u       /* give an ETag and honour If-None-Match (GET/HEAD) */
+#define HTTP_R_GZIP 0x2u        /* compress if the client accepts gzip and it pays */
+#define HTTP_R_HTML 0x4u        /* send the HTML Content-Security-Policy */
+#define HTTP_R_NOSTORE 0x8u     /* Cache-Control: no-store (secrets, live figures) */
+#define HTTP_R_FRAME_SELF 0x10u /* may be framed by this origin: X-Frame-Options: SAMEORIGIN */
 
 /* Answer the current request: status line, the headers every response
  * has (Date, security headers, Content-Length, Connection), extra (each
@@ -120,6 +121,7 @@ void http_jmap_authenticate(struct http_session *s, http_jmap_authed_fn then);
  * webmail's sanitized HTML view GET /jmap/html/{accountId}/{emailId}. */
 void http_jmap_upload(struct http_session *s);
 void http_jmap_download(struct http_session *s);
+void http_jmap_html(struct http_session *s);
 /* Split a download path's rest "{accountId}/{blobId}/{name}" (after
  * "/jmap/download/"): account id, blob id (NUL-terminated into blob,
  * bloblen bytes) and name (a pointer into rest). false when malformed. */

@@ -4,6 +4,12 @@
  *                                         "U<n>", type, size}, sent only
  *                                         after the store COMMITted it
  *   GET  /jmap/download/{accountId}/{blobId}/{name}?accept={type}
+ *   GET  /jmap/html/{accountId}/{emailId}[?images=1]   the webmail's view
+ *        of a mail: its first htmlBody part in UTF-8, sanitized
+ *        (mime/html_sanitize.h; cid: images point at their download URL,
+ *        remote ones stay data-tern-src unless images=1), in a minimal
+ *        document under a strict CSP, framable by this origin only; no
+ *        HTML part: the first text/plain part as escaped <pre>.
  *
  * Authentication is jmap_routes.c's (http_jmap_authenticate: cookie +
  * X-CSRF-Token for an upload, or Basic). Only the authenticated account's
@@ -25,8 +31,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mime/html_sanitize.h"
+#include "mime/mime.h"
 #include "proto/common/env.h"
 #include "proto/jmap/blob_read.h"
+#include "proto/jmap/email_render.h"
 #include "proto/jmap/jmap.h"
 #include "store/store.h"
 #include "store/uploads.h"
@@ -322,4 +331,192 @@ static bool download_authed(struct http_session *s, const struct jmap_web_login 
 void http_jmap_download(struct http_session *s)
 {
 	http_jmap_authenticate(s, download_authed);
+}
+
+/* ---- the webmail's view of a mail's HTML ---- */
+
+#define HTML_PREFIX "/jmap/html/"
+#define HTML_CSP                                                                                   \
+	"Content-Security-Policy: default-src 'none'; img-src data: 'self'%s; style-src "          \
+	"'unsafe-inline'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'\r\n"
+
+struct cid_map {
+	int64_t account_id, message_id;
+	const json_t *structure; /* the bodyStructure */
+};
+
+/* The leaf part of the tree whose cid is id (idlen bytes), or NULL. */
+static const json_t *part_by_cid(const json_t *node, const char *id, size_t idlen, int depth)
+{
+	if (!json_is_object(node) || depth > 64)
+		return NULL;
+	const json_t *sub = json_object_get(node, "subParts");
+	if (json_is_array(sub)) {
+		size_t i;
+		const json_t *v;
+		json_array_foreach(sub, i, v)
+		{
+			const json_t *hit = part_by_cid(v, id, idlen, depth + 1);
+			if (hit)
+				return hit;
+		}
+		return NULL;
+	}
+	const char *cid = json_string_value(json_object_get(node, "cid"));
+	return cid && strlen(cid) == idlen && memcmp(cid, id, idlen) == 0 ? node : NULL;
+}
+
+static int cid_url(void *ctx, const char *id, size_t idlen, struct buf *url)
+{
+	const struct cid_map *m = ctx;
+	const json_t *p = part_by_cid(m->structure, id, idlen, 0);
+	const char *part = p ? json_string_value(json_object_get(p, "partId")) : NULL;
+	const char *type = p ? json_string_value(json_object_get(p, "type")) : NULL;
+	if (!part)
+		return 0;
+	if (!type || !media_type_ok(type))
+		type = "application/octet-stream";
+	return buf_printf(url, DOWNLOAD_PREFIX "A%" PRId64 "/B%" PRId64 ".%s/image?accept=%s",
+	                  m->account_id, m->message_id, part, type) < 0
+	           ? -ENOMEM
+	           : 1;
+}
+
+/* The first part of list (htmlBody or textBody) of media type want. */
+static const json_t *first_of(const json_t *list, const char *want)
+{
+	size_t i;
+	const json_t *v;
+	json_array_foreach(list, i, v)
+	{
+		const char *type = json_string_value(json_object_get(v, "type"));
+		if (type && strcmp(type, want) == 0)
+			return v;
+	}
+	return NULL;
+}
+
+static int escape_text(struct buf *out, const char *s, size_t n)
+{
+	int e = 0;
+	for (size_t i = 0; i < n && !e; i++) {
+		switch (s[i]) {
+		case '<':
+			e = buf_adds(out, "&lt;");
+			break;
+		case '>':
+			e = buf_adds(out, "&gt;");
+			break;
+		case '&':
+			e = buf_adds(out, "&amp;");
+			break;
+		default:
+			e = buf_addc(out, s[i]);
+		}
+	}
+	return e;
+}
+
+/* The document for message raw: its first HTML body part sanitized, or
+ * its first text/plain part as <pre>. 0 or a negative errno. */
+static int html_document(const struct cid_map *m, const char *raw, size_t len, bool images,
+                         struct buf *doc, unsigned *found)
+{
+	static const char *const props[] = {"htmlBody", "textBody", "bodyStructure"};
+	static const char *const body_props[] = {"partId", "type", "charset", "cid", "subParts"};
+	json_t *p = json_array(), *bp = json_array(), *obj = json_object();
+	for (size_t i = 0; p && i < sizeof props / sizeof props[0]; i++)
+		json_array_append_new(p, json_string(props[i]));
+	for (size_t i = 0; bp && i < sizeof body_props / sizeof body_props[0]; i++)
+		json_array_append_new(bp, json_string(body_props[i]));
+	struct jmap_email_opts o = {.properties = p, .body_properties = bp};
+	int r = p && bp && obj ? jmap_email_render(obj, raw, len, m->message_id, &o) : -ENOMEM;
+	struct cid_map map = *m;
+	map.structure = obj ? json_object_get(obj, "bodyStructure") : NULL;
+	const json_t *part =
+	    r == 0 ? first_of(json_object_get(obj, "htmlBody"), "text/html") : NULL;
+	bool html = part != NULL;
+	if (r == 0 && !part)
+		part = first_of(json_object_get(obj, "textBody"), "text/plain");
+	struct buf dec = {0}, utf8 = {0};
+	if (r == 0)
+		r = buf_adds(doc, "<!doctype html><meta charset=utf-8>");
+	if (r == 0 && part) {
+		char type[128], name[8];
+		const char *id = json_string_value(json_object_get(part, "partId"));
+		const char *cs = json_string_value(json_object_get(part, "charset"));
+		r = id ? jmap_email_part(raw, len, id, &dec, type, sizeof type, name, sizeof name)
+		       : 0;
+		if (r == 1)
+			r = mime_to_utf8(cs ? cs : "us-ascii", dec.data ? dec.data : "", dec.len,
+			                 &utf8);
+		else if (r == 0)
+			r = -EIO;
+	}
+	if (r == 0 && part && html) {
+		struct html_sanitize_opts so = {
+		    .cid_url = cid_url, .ctx = &map, .remote_images_src = images};
+		r = html_sanitize(utf8.data ? utf8.data : "", utf8.len, &so, doc, found);
+	} else if (r == 0 && part) {
+		r = buf_adds(doc, "<pre>");
+		r |= escape_text(doc, utf8.data ? utf8.data : "", utf8.len);
+		r |= buf_adds(doc, "</pre>");
+	}
+	buf_free(&dec);
+	buf_free(&utf8);
+	json_decref(obj);
+	json_decref(p);
+	json_decref(bp);
+	return r < 0 ? r : 0;
+}
+
+static bool html_authed(struct http_session *s, const struct jmap_web_login *who)
+{
+	const char *rest = s->path + sizeof HTML_PREFIX - 1;
+	const char *slash = strchr(rest, '/');
+	int64_t acct, msgid;
+	if (!slash || !account_part(rest, (size_t)(slash - rest), &acct) ||
+	    acct != who->account_id || !jmap_id_parse(slash + 1, 'M', &msgid)) {
+		problem(s, 404, "about:blank", NULL, "no such email");
+		return false;
+	}
+	char flag[4];
+	bool images =
+	    http_query_param(s->query, "images", flag, sizeof flag) == 1 && flag[0] == '1';
+	struct jmap_limits limits = {0};
+	struct jmap_account account = {s->ctx->env->store, who->account_id, who->address, &limits};
+	struct store_rd *rd = store_reader(s->ctx->env->store);
+	bool begun = store_read_begin(rd);
+	struct buf raw = {0}, doc = {0};
+	char blob[32], type[64], name[8];
+	snprintf(blob, sizeof blob, "B%" PRId64, msgid);
+	int r = jmap_blob_read(rd, &account, blob, &raw, type, sizeof type, name, sizeof name);
+	store_read_end(rd, begun);
+	unsigned found = 0;
+	struct cid_map m = {acct, msgid, NULL};
+	if (r == 1)
+		r = html_document(&m, raw.data ? raw.data : "", raw.len, images, &doc, &found);
+	buf_free(&raw);
+	if (r < 0) {
+		buf_free(&doc);
+		problem(s, 503, "about:blank", NULL, "the email could not be shown");
+		return false;
+	}
+	if (doc.len == 0) {
+		problem(s, 404, "about:blank", NULL, "no such email");
+		return false;
+	}
+	char extra[600];
+	snprintf(extra, sizeof extra, HTML_CSP "Cache-Control: private, no-cache\r\n%s",
+	         images ? " https:" : "",
+	         (found & HTML_FOUND_REMOTE_IMAGES) ? "X-Tern-Remote-Images: 1\r\n" : "");
+	http_respond(s, 200, "text/html; charset=utf-8", extra, doc.data, doc.len,
+	             HTTP_R_FRAME_SELF | HTTP_R_GZIP);
+	buf_free(&doc);
+	return false;
+}
+
+void http_jmap_html(struct http_session *s)
+{
+	http_jmap_authenticate(s, html_authed);
 }

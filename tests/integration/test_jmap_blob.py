@@ -316,3 +316,96 @@ def test_email_import_errors(tern_factory):
     name, res, _ = email_import(t, acct, {"q": {"blobId": up["blobId"],
                                                 "mailboxIds": {inbox: True}}})
     assert res["notCreated"]["q"]["type"] == "overQuota", res
+
+
+# ---- the webmail's HTML view ----
+
+HTML_MAIL = (b"From: a@example.org\r\nTo: alice@example.test\r\nSubject: html\r\n"
+             b"MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=RR\r\n\r\n"
+             b"--RR\r\nContent-Type: text/html; charset=iso-8859-1\r\n"
+             b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+             b"<html><body><p>Caf=E9 &amp; more</p><script>alert(1)</script>"
+             b"<img src=3D\"x\" onerror=3D\"alert(2)\">"
+             b"<img src=3D\"https://remote.example/a.png\">"
+             b"<img src=3D\"cid:logo@example.org\"></body></html>\r\n"
+             b"--RR\r\nContent-Type: image/png\r\nContent-ID: <logo@example.org>\r\n"
+             b"Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--RR--\r\n")
+CSP = ("default-src 'none'; img-src data: 'self'; style-src 'unsafe-inline'; "
+       "form-action 'none'; base-uri 'none'; frame-ancestors 'self'")
+CSP_IMAGES = ("default-src 'none'; img-src data: 'self' https:; style-src 'unsafe-inline'; "
+              "form-action 'none'; base-uri 'none'; frame-ancestors 'self'")
+
+
+def only_email_id(t, acct):
+    r, res = api(t, {"using": [CORE, MAIL], "methodCalls": [
+        ["Email/query", {"accountId": acct}, "q"]]})
+    return res["methodResponses"][0][1]["ids"]
+
+
+def test_html_view(tern_factory):
+    import base64
+    t = server(tern_factory, CONF)
+    t.add_user(OTHER, PASSWORD)
+    acct = acct_of(t)
+    png = os.urandom(700)
+    m = imap_login(t)
+    m.append("INBOX", None, None, HTML_MAIL % base64.b64encode(png))
+    [eid] = only_email_id(t, acct)
+    path = "/jmap/html/%s/%s" % (acct, eid)
+    r, body = request(t, "GET", path, headers=basic())
+    assert r.status == 200, body
+    assert r.getheader("Content-Type") == "text/html; charset=utf-8"
+    assert r.getheader("Content-Security-Policy") == CSP
+    assert r.getheader("X-Frame-Options") == "SAMEORIGIN"
+    assert r.getheader("X-Tern-Remote-Images") == "1"
+    html = body.decode("utf-8")
+    assert html.startswith("<!doctype html><meta charset=utf-8>")
+    assert "Café &amp; more" in html
+    assert "<script" not in html.lower() and "alert" not in html and "onerror" not in html
+    assert 'data-tern-src="https://remote.example/a.png"' in html
+    assert 'src="https://remote.example/a.png"' not in html.replace("data-tern-src", "")
+    cid = re.search(r'<img src="(/jmap/download/[^"]+)"', html).group(1)
+    r, got = request(t, "GET", cid.replace("&amp;", "&"), headers=basic())
+    assert r.status == 200 and got == png
+    assert r.getheader("Content-Type") == "image/png"
+    # images=1: remote images load, and the CSP lets https: images in
+    r, body = request(t, "GET", path + "?images=1", headers=basic())
+    assert r.status == 200
+    assert r.getheader("Content-Security-Policy") == CSP_IMAGES
+    html = body.decode()
+    assert '<img src="https://remote.example/a.png">' in html and "data-tern-src" not in html
+    # every other response still refuses framing
+    r, _ = request(t, "GET", "/.well-known/jmap", headers=basic())
+    assert r.getheader("X-Frame-Options") == "DENY"
+    # auth: none, wrong, another account's user or id, unknown ids
+    r, _ = request(t, "GET", path)
+    assert r.status == 401
+    r, _ = request(t, "GET", path, headers=basic(password="bad"))
+    assert r.status == 401
+    bob = basic(OTHER)
+    r, _ = request(t, "GET", path, headers=bob)
+    assert r.status == 404
+    r, _ = request(t, "GET", "/jmap/html/%s/%s" % (acct_of(t, bob), eid), headers=bob)
+    assert r.status == 404
+    for bad in ("M999999", "Mx", "B1", ""):
+        r, _ = request(t, "GET", "/jmap/html/%s/%s" % (acct, bad), headers=basic())
+        assert r.status == 404, bad
+    # the cookie works (GET: no CSRF token needed)
+    jar, _ = login_cookie(t)
+    r, body = request(t, "GET", path, headers=jar)
+    assert r.status == 200 and b"Caf" in body
+
+
+def test_html_view_plain_text(tern_factory):
+    t = server(tern_factory, CONF)
+    acct = acct_of(t)
+    m = imap_login(t)
+    m.append("INBOX", None, None, b"From: a@example.org\r\nSubject: p\r\n"
+             b"Content-Type: text/plain; charset=utf-8\r\n\r\n<b>not bold</b> & x\r\n")
+    [eid] = only_email_id(t, acct)
+    r, body = request(t, "GET", "/jmap/html/%s/%s" % (acct, eid), headers=basic())
+    assert r.status == 200
+    assert body.decode() == ("<!doctype html><meta charset=utf-8>"
+                             "<pre>&lt;b&gt;not bold&lt;/b&gt; &amp; x\r\n</pre>")
+    assert r.getheader("X-Tern-Remote-Images") is None
+    assert r.getheader("Content-Security-Policy") == CSP
