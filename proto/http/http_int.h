@@ -108,6 +108,7 @@ void http_jmap_session(struct http_session *s);
 void http_jmap_api(struct http_session *s);
 void http_jmap_login(struct http_session *s);
 void http_jmap_logout(struct http_session *s);
+void http_jmap_password(struct http_session *s); /* jmap_password.c */
 struct jmap_web_login;
 /* What an authenticated request does (who: its account). It answers now
  * and returns false, or returns true and answers later: the session is
@@ -158,5 +159,8 @@ enum jmap_web_check jmap_web_check(const struct jmap_settings *js, const char *t
                                    const char *csrf, size_t csrf_len, bool need_csrf,
                                    struct jmap_web_login *who);
 void jmap_web_logout(const struct jmap_settings *js, const char *token, size_t len);
+/* Ends every session of account_id but the one of token (len bytes). */
+void jmap_web_logout_others(const struct jmap_settings *js, int64_t account_id, const char *token,
+                            size_t len);
 
 #endif

@@ -143,3 +143,17 @@ void jmap_web_logout(const struct jmap_settings *js, const char *token, size_t l
 	if (w)
 		explicit_bzero(w, sizeof *w);
 }
+
+void jmap_web_logout_others(const struct jmap_settings *js, int64_t account_id, const char *token,
+                            size_t len)
+{
+	(void)js;
+	unsigned char h[32];
+	if (!token_hash(token, len, h))
+		memset(h, 0, sizeof h);
+	for (size_t i = 0; i < JMAP_WEB_SESSIONS_MAX; i++) {
+		struct web_session *w = &table[i];
+		if (w->used && w->who.account_id == account_id && memcmp(w->hash, h, sizeof h) != 0)
+			explicit_bzero(w, sizeof *w);
+	}
+}

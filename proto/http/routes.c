@@ -60,6 +60,7 @@ static const struct route {
     {"/jmap/api", M(HTTP_POST), http_jmap_api, false, false, false},
     {"/jmap/login", M(HTTP_POST), http_jmap_login, false, false, false},
     {"/jmap/logout", M(HTTP_POST), http_jmap_logout, false, false, false},
+    {"/jmap/password", M(HTTP_POST), http_jmap_password, false, false, false},
     {"/jmap/upload/", M(HTTP_POST), http_jmap_upload, false, true, false},
     {"/jmap/download/", M(HTTP_GET) | M(HTTP_HEAD), http_jmap_download, false, true, false},
     {"/jmap/html/", M(HTTP_GET) | M(HTTP_HEAD), http_jmap_html, false, true, false},

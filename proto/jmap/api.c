@@ -39,6 +39,7 @@ struct jmap_request {
 	json_t *using;     /* borrowed from doc */
 	json_t *calls;     /* borrowed from doc */
 	json_t *responses; /* methodResponses so far */
+	json_t *created;   /* creation id -> id (§5.3), the request's createdIds first */
 	size_t next;       /* the next call to run */
 	size_t out_bytes;  /* the responses' size so far */
 	struct jmap_call call;
@@ -167,6 +168,7 @@ static void request_free(struct jmap_request *r)
 	running_del(r->acct.account_id);
 	json_decref(r->doc);
 	json_decref(r->responses);
+	json_decref(r->created);
 	json_decref(r->call.args);
 	free(r->username);
 	free(r);
@@ -180,9 +182,8 @@ static void finish(struct jmap_request *r)
 		jmap_session_state(&r->acct, state);
 		json_t *resp =
 		    json_pack("{s:O, s:s}", "methodResponses", r->responses, "sessionState", state);
-		json_t *created = json_object_get(r->doc, "createdIds");
-		if (resp && created)
-			json_object_set(resp, "createdIds", created);
+		if (resp && json_object_get(r->doc, "createdIds")) /* only when asked (§3.4) */
+			json_object_set(resp, "createdIds", r->created);
 		answer_json(r, 200, "application/json", resp);
 	}
 	if (r->starting) {
@@ -237,6 +238,20 @@ void jmap_reply(struct jmap_call *c, json_t *result)
 	}
 	add_response(c->req, c->name, result, c->call_id);
 	call_answered(c);
+}
+
+/* ---- creation ids (§5.3) ---- */
+
+int jmap_created_add(struct jmap_call *c, const char *creation_id, const char *id)
+{
+	return json_object_set_new(c->req->created, creation_id, json_string(id)) < 0 ? -ENOMEM : 0;
+}
+
+const char *jmap_created_id(const struct jmap_call *c, const char *id)
+{
+	if (!id || id[0] != '#')
+		return id;
+	return json_string_value(json_object_get(c->req->created, id + 1));
 }
 
 void jmap_reply_also(struct jmap_call *c, const char *name, json_t *result)
@@ -595,9 +610,14 @@ struct jmap_request *jmap_api_start(const struct jmap_method_set *sets, size_t n
 		r->username = strdup(acct->username ? acct->username : "");
 	if (r)
 		r->responses = json_array();
-	if (!r || !r->username || !r->responses || !running_add(acct->account_id)) {
+	if (r) {
+		json_t *given = json_object_get(doc, "createdIds");
+		r->created = given ? json_deep_copy(given) : json_object();
+	}
+	if (!r || !r->username || !r->responses || !r->created || !running_add(acct->account_id)) {
 		if (r) {
 			json_decref(r->responses);
+			json_decref(r->created);
 			free(r->username);
 		}
 		free(r);

@@ -15,8 +15,9 @@
  *
  * Copies count against the account's quota (overQuota).
  *
- * Email creation (from a blob or a bodyStructure) is not written yet:
- * every create is answered in notCreated with "forbidden".
+ * Creates (email_create.c) run first, in a store job of their own; the
+ * updates and destroys are planned after it, so they may name an Email
+ * created in the same call by "#creation-id".
  *
  * Email/changes keeps no change log: see jmap_changes_unchanged(). */
 #include <errno.h>
@@ -26,6 +27,7 @@
 
 #include "lib/buf.h"
 #include "proto/jmap/email_common.h"
+#include "proto/jmap/email_create.h"
 #include "proto/jmap/email_methods.h"
 #include "store/accounts.h"
 #include "store/emails.h"
@@ -66,6 +68,7 @@ struct set_ctx {
 	struct obj *objs;
 	size_t nobjs;
 	json_t *not_updated, *not_destroyed, *not_created;
+	json_t *created; /* NULL: no creates */
 	char old_state[STORE_EMAIL_STATE_MAX];
 };
 
@@ -81,6 +84,7 @@ static void ctx_free(struct set_ctx *x)
 	json_decref(x->not_updated);
 	json_decref(x->not_destroyed);
 	json_decref(x->not_created);
+	json_decref(x->created);
 	free(x);
 }
 
@@ -259,6 +263,8 @@ static void answer(struct set_ctx *x, int status)
 	    json_pack("{s:O, s:s, s:s, s:n, s:o, s:o}", "accountId",
 	              json_object_get(c->args, "accountId"), "oldState", x->old_state, "newState",
 	              new_state, "created", "updated", updated, "destroyed", destroyed);
+	if (res && x->created && json_object_size(x->created))
+		json_object_set(res, "created", x->created);
 	if (res && json_object_size(x->not_created))
 		json_object_set(res, "notCreated", x->not_created);
 	if (res && json_object_size(x->not_updated))
@@ -601,7 +607,8 @@ static int plan(struct set_ctx *x, json_t *update, json_t *destroy)
 	json_object_foreach(update, id, patch)
 	{
 		struct entries s = {0};
-		if ((r = entries_of(a, id, &s)) < 0) {
+		const char *real = jmap_created_id(x->c, id);
+		if ((r = real ? entries_of(a, real, &s) : 0) < 0) {
 			entries_free(&s);
 			return r;
 		}
@@ -642,7 +649,8 @@ static int plan(struct set_ctx *x, json_t *update, json_t *destroy)
 	{
 		id = json_string_value(v);
 		struct entries s = {0};
-		if ((r = entries_of(a, id, &s)) < 0) {
+		const char *real = jmap_created_id(x->c, id);
+		if ((r = real ? entries_of(a, real, &s) : 0) < 0) {
 			entries_free(&s);
 			return r;
 		}
@@ -666,6 +674,52 @@ static int plan(struct set_ctx *x, json_t *update, json_t *destroy)
 			return r;
 	}
 	return 0;
+}
+
+/* The updates and destroys, planned on the loop now (after any
+ * creates) and run as one store job. */
+static void update_and_destroy(struct set_ctx *x)
+{
+	struct jmap_call *c = x->c;
+	json_t *update = json_object_get(c->args, "update");
+	json_t *destroy = json_object_get(c->args, "destroy");
+	struct store_rd *rd = store_reader(c->acct->store);
+	bool begun = store_read_begin(rd);
+	int r = plan(x, json_is_object(update) ? update : NULL,
+	             json_is_array(destroy) ? destroy : NULL);
+	store_read_end(rd, begun);
+	if (r < 0) {
+		ctx_free(x);
+		jmap_server_fail(c, "reading the messages");
+		return;
+	}
+	bool copies = false, any = false;
+	for (size_t k = 0; k < x->nobjs; k++)
+		for (size_t j = 0; j < x->objs[k].nops; j++) {
+			any = true;
+			copies |= x->objs[k].ops[j].kind == OP_COPY;
+		}
+	if (!any) {
+		set_done(x, 0);
+		return;
+	}
+	/* Flags and expunges may be lazy, as IMAP's STORE and EXPUNGE are;
+	 * a copy makes new entries, which a reply promises are on disk. */
+	r = copies ? store_submit(c->acct->store, set_job, set_done, x)
+	           : store_submit_lazy(c->acct->store, set_job, set_done, x);
+	if (r < 0) {
+		ctx_free(x);
+		jmap_server_fail(c, "the store is not taking changes");
+	}
+}
+
+static void after_create(void *ud, json_t *created, json_t *not_created)
+{
+	struct set_ctx *x = ud;
+	x->created = created;
+	json_object_update(x->not_created, not_created);
+	json_decref(not_created);
+	update_and_destroy(x);
 }
 
 void jmap_email_set(struct jmap_call *c)
@@ -734,39 +788,21 @@ void jmap_email_set(struct jmap_call *c)
 		jmap_error(c, "stateMismatch", NULL);
 		return;
 	}
-	const char *key;
-	json_object_foreach(create, key, v)
-	{
-		json_object_set_new(
-		    x->not_created, key,
-		    set_error("forbidden", "creating Emails is not supported yet", NULL));
-	}
-	if (r == 0)
-		r = plan(x, update, destroy);
 	store_read_end(rd, begun);
 	if (r < 0) {
 		ctx_free(x);
-		jmap_server_fail(c, "reading the messages");
+		jmap_server_fail(c, "reading the account");
 		return;
 	}
-	bool copies = false, any = false;
-	for (size_t k = 0; k < x->nobjs; k++)
-		for (size_t j = 0; j < x->objs[k].nops; j++) {
-			any = true;
-			copies |= x->objs[k].ops[j].kind == OP_COPY;
+	if (json_object_size(create)) {
+		r = jmap_email_create(c, create, x->quota_bytes, after_create, x);
+		if (r < 0) {
+			ctx_free(x);
+			jmap_server_fail(c, "creating the Emails");
 		}
-	if (!any) {
-		set_done(x, 0);
 		return;
 	}
-	/* Flags and expunges may be lazy, as IMAP's STORE and EXPUNGE are;
-	 * a copy makes new entries, which a reply promises are on disk. */
-	r = copies ? store_submit(c->acct->store, set_job, set_done, x)
-	           : store_submit_lazy(c->acct->store, set_job, set_done, x);
-	if (r < 0) {
-		ctx_free(x);
-		jmap_server_fail(c, "the store is not taking changes");
-	}
+	update_and_destroy(x);
 }
 
 void jmap_email_changes(struct jmap_call *c)

@@ -73,6 +73,14 @@ void jmap_reply_also(struct jmap_call *c, const char *name, json_t *result);
  * description may be NULL. */
 void jmap_error(struct jmap_call *c, const char *type, const char *description);
 
+/* Creation ids (RFC 8620 §5.3): a /set method records each object it
+ * created under the client's creation id; a later call of the request
+ * names it "#" + creation id wherever an id goes. jmap_created_id()
+ * gives the id a "#ref" stands for (NULL when nothing was created under
+ * it), and any other id unchanged. 0 or -ENOMEM. */
+int jmap_created_add(struct jmap_call *c, const char *creation_id, const char *id);
+const char *jmap_created_id(const struct jmap_call *c, const char *id);
+
 /* A method: run answers the call (now or later). */
 struct jmap_method {
 	const char *name;       /* "Mailbox/get" */

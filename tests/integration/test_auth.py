@@ -233,13 +233,15 @@ def test_disable_and_delete_invalidate_at_once(tern_factory):
 
 
 def test_cache_ttl_and_bound(tern_factory):
-    t = cached_server(tern_factory, cache_ttl=1, cache_size=2)
+    # A TTL long enough that the LRU checks below, a few hashes on a loaded
+    # machine, all happen within it (1 s was not, with both cores busy).
+    t = cached_server(tern_factory, cache_ttl=4, cache_size=2)
     for u in ("kim", "lou", "max"):
         t.add_user(u + "@example.test", PASSWORD)
     assert attempt(t, "kim@example.test", PASSWORD)[0] == 235
     assert attempt(t, "kim@example.test", PASSWORD)[0] == 235
     assert counters(t) == (1, 1)
-    time.sleep(1.2)  # past the TTL: hashed again
+    time.sleep(4.2)  # past the TTL: hashed again
     assert attempt(t, "kim@example.test", PASSWORD)[0] == 235
     assert counters(t) == (2, 1)
     # Two entries at most: the least recently used goes.
