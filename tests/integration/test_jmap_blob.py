@@ -409,3 +409,29 @@ def test_html_view_plain_text(tern_factory):
                              "<pre>&lt;b&gt;not bold&lt;/b&gt; &amp; x\r\n</pre>")
     assert r.getheader("X-Tern-Remote-Images") is None
     assert r.getheader("Content-Security-Policy") == CSP
+
+
+def test_uploaded_attachment_in_email_set_create(tern_factory):
+    """Email/set create (email_create.c) reads its attachments through
+    jmap_blob_read too: an upload attaches byte-exact."""
+    t = server(tern_factory, CONF)
+    acct = acct_of(t)
+    boxes = mailbox_ids(t, acct)
+    data = os.urandom(3000)
+    r, up = upload(t, data, "application/pdf")
+    assert r.status == 201
+    e = {"mailboxIds": {boxes["Drafts"]: True}, "keywords": {"$draft": True},
+         "from": [{"email": USER}], "to": [{"email": USER}], "subject": "with upload",
+         "textBody": [{"partId": "1", "type": "text/plain"}],
+         "bodyValues": {"1": {"value": "see attached\n"}},
+         "attachments": [{"blobId": up["blobId"], "type": "application/pdf",
+                          "name": "report.pdf"}]}
+    r, res = api(t, {"using": [CORE, MAIL], "methodCalls": [
+        ["Email/set", {"accountId": acct, "create": {"d": e}}, "0"]]})
+    created = res["methodResponses"][0][1].get("created") or {}
+    assert "d" in created, res
+    r, raw = download(t, acct, created["d"]["blobId"], "d.eml", "message/rfc822")
+    assert r.status == 200
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    att = [p for p in msg.iter_attachments()][0]
+    assert att.get_filename() == "report.pdf" and att.get_payload(decode=True) == data
