@@ -435,3 +435,24 @@ def test_uploaded_attachment_in_email_set_create(tern_factory):
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     att = [p for p in msg.iter_attachments()][0]
     assert att.get_filename() == "report.pdf" and att.get_payload(decode=True) == data
+
+
+def test_day_old_uploads_are_gone_and_deleted_at_start(tern_factory):
+    t = server(tern_factory, CONF)
+    acct = acct_of(t)
+    r, old = upload(t, b"old bytes")
+    r, new = upload(t, b"new bytes")
+    old_id = int(old["blobId"][1:])
+    db = t.db()
+    db.execute("UPDATE uploads SET created = created - 86400 - 60 WHERE id = ?", (old_id,))
+    db.commit()
+    db.close()
+    r, _ = download(t, acct, old["blobId"])
+    assert r.status == 404
+    t.restart()
+    db = t.db()
+    ids = [row[0] for row in db.execute("SELECT id FROM uploads")]
+    db.close()
+    assert ids == [int(new["blobId"][1:])]
+    r, got = download(t, acct, new["blobId"])
+    assert r.status == 200 and got == b"new bytes"
