@@ -5,7 +5,7 @@
  * An upload belongs to one account and is immutable. Uploads older than
  * STORE_UPLOAD_TTL seconds are invisible to reads and are deleted by the
  * next upload's job (so the table never holds more than a day's worth)
- * and by store_uploads_expire().
+ * and by store_uploads_expire() (which store_open() runs when serving).
  *
  * Return convention as in store.h. */
 #ifndef TERN_STORE_UPLOADS_H
