@@ -289,7 +289,8 @@ static bool download_authed(struct http_session *s, const struct jmap_web_login 
 		snprintf(accept, sizeof accept, "application/octet-stream");
 
 	struct jmap_limits limits = {0};
-	struct jmap_account account = {s->ctx->env->store, who->account_id, who->address, &limits};
+	struct jmap_account account = {s->ctx->env->store, who->account_id, who->address, &limits,
+	                               s->ctx->env->hostname};
 	struct store_rd *rd = store_reader(s->ctx->env->store);
 	bool begun = store_read_begin(rd);
 	struct buf body = {0};
@@ -484,7 +485,8 @@ static bool html_authed(struct http_session *s, const struct jmap_web_login *who
 	bool images =
 	    http_query_param(s->query, "images", flag, sizeof flag) == 1 && flag[0] == '1';
 	struct jmap_limits limits = {0};
-	struct jmap_account account = {s->ctx->env->store, who->account_id, who->address, &limits};
+	struct jmap_account account = {s->ctx->env->store, who->account_id, who->address, &limits,
+	                               s->ctx->env->hostname};
 	struct store_rd *rd = store_reader(s->ctx->env->store);
 	bool begun = store_read_begin(rd);
 	struct buf raw = {0}, doc = {0};
