@@ -651,7 +651,8 @@ static void img_src(struct san *st)
 		return;
 	}
 	if (starts_ci(v, n, "http://") || starts_ci(v, n, "https://")) {
-		put_attr(st, "data-tern-src", v, n);
+		bool load = st->o && st->o->remote_images_src;
+		put_attr(st, load ? "src" : "data-tern-src", v, n);
 		st->found |= HTML_FOUND_REMOTE_IMAGES;
 		return;
 	}

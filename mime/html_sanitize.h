@@ -33,6 +33,7 @@
 #ifndef TERN_MIME_HTML_SANITIZE_H
 #define TERN_MIME_HTML_SANITIZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/buf.h"
@@ -57,6 +58,10 @@ struct html_sanitize_opts {
 	 * trusted (written escaped, not checked). NULL: cid: images dropped. */
 	int (*cid_url)(void *ctx, const char *id, size_t idlen, struct buf *url);
 	void *ctx;
+	/* The user allowed remote images for this document: an http(s) img
+	 * src stays src (still flagged HTML_FOUND_REMOTE_IMAGES) instead of
+	 * becoming data-tern-src. Serve it with https: in img-src. */
+	bool remote_images_src;
 };
 
 /* Sanitize in[0..len) (UTF-8; invalid sequences become U+FFFD) and append

@@ -317,6 +317,18 @@ static const char *const migrations[] = {
     "  policy TEXT NOT NULL,\n"
     "  expires INTEGER NOT NULL\n"
     ") WITHOUT ROWID;\n",
+    /* 15 -> 16: JMAP uploads (store/uploads.c, RFC 8620 §6.1): the bytes
+     * a client posted, its media type; kept a day (blob id "U<id>"). */
+    "CREATE TABLE uploads(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+    "  type TEXT NOT NULL,\n"
+    "  size INTEGER NOT NULL,\n"
+    "  created INTEGER NOT NULL,\n"
+    "  data BLOB NOT NULL\n"
+    ");\n"
+    "CREATE INDEX uploads_account ON uploads(account_id);\n"
+    "CREATE INDEX uploads_created ON uploads(created);\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

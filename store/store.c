@@ -55,6 +55,7 @@
 #include "store/backup.h"
 #include "store/store.h"
 #include "store/store_int.h"
+#include "store/uploads.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -187,6 +188,9 @@ int store_open(struct store **out, const char *dir, uv_loop_t *loop, char *err, 
 		goto fail;
 	s->rd = (struct store_rd){.db = s->reader, .s = s};
 	s->tx = (struct store_tx){.rd = {.db = s->writer, .s = s}};
+	/* JMAP uploads live a day (uploads.h): what a previous run left */
+	if (loop && store_uploads_expire(&s->tx, store_now()) < 0)
+		log_warn("store event=uploads_expire_failed");
 
 	const char *env = getenv("TERN_TEST_FAIL_COMMIT");
 	if (env && *env) {

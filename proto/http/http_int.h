@@ -33,11 +33,12 @@ struct http_session {
 /* ---- responses (response.c) ---- */
 
 /* What a response is, besides its status. */
-#define HTTP_R_CACHE 0x1u   /* give an ETag and honour If-None-Match (GET/HEAD) */
-#define HTTP_R_GZIP 0x2u    /* compress if the client accepts gzip and it pays */
-#define HTTP_R_HTML 0x4u    /* send the HTML Content-Security-Policy */
-#define HTTP_R_NOSTORE 0x8u /* Cache-Control: no-store (secrets, live figures) */
-#define HTTP_R_STREAM 0x10u /* a head only: the body follows until the connection closes */
+#define HTTP_R_CACHE 0x1u       /* give an ETag and honour If-None-Match (GET/HEAD) */
+#define HTTP_R_GZIP 0x2u        /* compress if the client accepts gzip and it pays */
+#define HTTP_R_HTML 0x4u        /* send the HTML Content-Security-Policy */
+#define HTTP_R_NOSTORE 0x8u     /* Cache-Control: no-store (secrets, live figures) */
+#define HTTP_R_STREAM 0x10u     /* a head only: the body follows until the connection closes */
+#define HTTP_R_FRAME_SELF 0x20u /* may be framed by this origin: X-Frame-Options: SAMEORIGIN */
 
 /* Answer the current request: status line, the headers every response
  * has (Date, security headers, Content-Length, Connection), extra (each
@@ -134,6 +135,25 @@ int http_push_parse_query(const char *query, struct http_push_query *q, char *er
 bool http_push_keep(struct http_session *s);
 /* The connection closed: the stream lets go of s (NULL-safe). */
 void http_push_closed(struct http_session *s);
+struct jmap_web_login;
+/* What an authenticated request does (who: its account). It answers now
+ * and returns false, or returns true and answers later: the session is
+ * held until it calls http_session_resume(). */
+typedef bool (*http_jmap_authed_fn)(struct http_session *s, const struct jmap_web_login *who);
+/* Authenticate s as /jmap/api does (cookie + X-CSRF-Token, or Basic),
+ * answering 401/403/429/503 itself, then call then. */
+void http_jmap_authenticate(struct http_session *s, http_jmap_authed_fn then);
+/* The blob endpoints (jmap_blob.c, RFC 8620 §6): POST /jmap/upload/{accountId}/,
+ * GET /jmap/download/{accountId}/{blobId}/{name}?accept={type}, and the
+ * webmail's sanitized HTML view GET /jmap/html/{accountId}/{emailId}. */
+void http_jmap_upload(struct http_session *s);
+void http_jmap_download(struct http_session *s);
+void http_jmap_html(struct http_session *s);
+/* Split a download path's rest "{accountId}/{blobId}/{name}" (after
+ * "/jmap/download/"): account id, blob id (NUL-terminated into blob,
+ * bloblen bytes) and name (a pointer into rest). false when malformed. */
+bool http_jmap_download_split(const char *rest, int64_t *account_id, char *blob, size_t bloblen,
+                              const char **name);
 /* RFC 7617: an Authorization value "Basic " base64(user ":" password)
  * into user (HTTP_BASIC_USER_MAX bytes) and password
  * (HTTP_BASIC_PASSWORD_MAX), NUL-terminated. false when malformed, too

@@ -8,6 +8,9 @@
  *   POST /jmap/logout                       ends that session (204)
  *   GET  /jmap/eventsource                  push (jmap_push.c)
  *
+ * and authenticates the same way for the blob endpoints of jmap_blob.c
+ * (http_jmap_authenticate).
+ *
  * Only over TLS: on a plain listener the router has already redirected
  * to HTTPS when there is an HTTPS listener, and 403 answers otherwise.
  *
@@ -45,7 +48,7 @@
 #define MAX_USER HTTP_BASIC_USER_MAX
 #define MAX_PASSWORD HTTP_BASIC_PASSWORD_MAX
 
-enum endpoint { EP_SESSION, EP_API, EP_LOGIN, EP_LOGOUT, EP_EVENTSOURCE };
+enum endpoint { EP_SESSION, EP_API, EP_LOGIN, EP_LOGOUT, EP_EVENTSOURCE, EP_CALL };
 
 /* One request on its way through authentication and the runner. */
 struct jreq {
@@ -55,6 +58,7 @@ struct jreq {
 	bool by_cookie;
 	struct jmap_web_login who;
 	struct jmap_limits limits; /* the runner points at them until it answers */
+	http_jmap_authed_fn then;  /* EP_CALL: another file's endpoint */
 };
 
 static void jreq_end(struct jreq *j)
@@ -227,6 +231,18 @@ static void authenticated(struct jreq *j)
 		http_jmap_push_start(s, j->who.account_id, j->who.address);
 		jreq_end(j);
 		return;
+	case EP_CALL: {
+		bool held = j->held;
+		j->held = false;
+		if (j->then(s, &j->who)) { /* it answers later and resumes then */
+			if (!held)
+				http_session_hold(s);
+		} else if (held) {
+			http_session_resume(s);
+		}
+		jreq_end(j);
+		return;
+	}
 	case EP_LOGOUT: {
 		size_t n;
 		const char *tok = session_cookie(s, &n);
@@ -305,11 +321,12 @@ static struct jreq *new_jreq(struct http_session *s, enum endpoint ep)
 }
 
 /* Authenticate by cookie or Basic, then go on in authenticated(). */
-static void start(struct http_session *s, enum endpoint ep)
+static void start(struct http_session *s, enum endpoint ep, http_jmap_authed_fn then)
 {
 	struct jreq *j = new_jreq(s, ep);
 	if (!j)
 		return;
+	j->then = then;
 	size_t tlen = 0, clen = 0, alen = 0;
 	const char *tok = session_cookie(s, &tlen);
 	const char *auth = field(s, "Authorization", &alen);
@@ -342,22 +359,27 @@ static void start(struct http_session *s, enum endpoint ep)
 
 void http_jmap_session(struct http_session *s)
 {
-	start(s, EP_SESSION);
+	start(s, EP_SESSION, NULL);
 }
 
 void http_jmap_api(struct http_session *s)
 {
-	start(s, EP_API);
+	start(s, EP_API, NULL);
 }
 
 void http_jmap_logout(struct http_session *s)
 {
-	start(s, EP_LOGOUT);
+	start(s, EP_LOGOUT, NULL);
+}
+
+void http_jmap_authenticate(struct http_session *s, http_jmap_authed_fn then)
+{
+	start(s, EP_CALL, then);
 }
 
 void http_jmap_eventsource(struct http_session *s)
 {
-	start(s, EP_EVENTSOURCE);
+	start(s, EP_EVENTSOURCE, NULL);
 }
 
 /* ---- login ---- */

@@ -1,7 +1,8 @@
 /* response: how every HTTP answer is written (RFC 9110 §15, RFC 9112 §9).
  *
  * One function writes them all, so that every response carries the same
- * headers: Date, the security headers (nosniff, no referrer, no framing,
+ * headers: Date, the security headers (nosniff, no referrer, no framing
+ * (or same-origin framing only, for the webmail's mail view),
  * HSTS over HTTPS, a CSP on HTML), an exact Content-Length, and
  * "Connection: close" whenever the connection ends after it. Validators
  * and compression are flags: an ETag (a hash of the body) answers a
@@ -270,8 +271,9 @@ void http_respond_entity(struct http_session *s, int status, const struct http_e
 		e |= buf_adds(&h, "Vary: Accept-Encoding\r\n");
 	if (etag)
 		e |= buf_printf(&h, "ETag: %s\r\n", etag);
-	e |= buf_adds(&h, "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
-	                  "X-Frame-Options: DENY\r\n");
+	e |= buf_adds(&h, "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n");
+	e |= buf_adds(&h, (flags & HTTP_R_FRAME_SELF) ? "X-Frame-Options: SAMEORIGIN\r\n"
+	                                              : "X-Frame-Options: DENY\r\n");
 	if (conn_is_tls(s->c) && cfg->hsts_max_age > 0)
 		e |= buf_printf(&h, "Strict-Transport-Security: max-age=%lld\r\n",
 		                (long long)cfg->hsts_max_age);

@@ -62,6 +62,9 @@ static const struct route {
     {"/jmap/logout", M(HTTP_POST), http_jmap_logout, false, false, false},
     {"/jmap/password", M(HTTP_POST), http_jmap_password, false, false, false},
     {"/jmap/eventsource", M(HTTP_GET), http_jmap_eventsource, false, false, false},
+    {"/jmap/upload/", M(HTTP_POST), http_jmap_upload, false, true, false},
+    {"/jmap/download/", M(HTTP_GET) | M(HTTP_HEAD), http_jmap_download, false, true, false},
+    {"/jmap/html/", M(HTTP_GET) | M(HTTP_HEAD), http_jmap_html, false, true, false},
     /* admin_api.c checks the token, then paths and methods itself */
     {"/api/admin/",
      M(HTTP_GET) | M(HTTP_HEAD) | M(HTTP_POST) | M(HTTP_PUT) | M(HTTP_DELETE) | M(HTTP_PATCH),

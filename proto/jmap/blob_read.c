@@ -1,6 +1,7 @@
 /* blob_read: see blob_read.h. Message blobs are read whole from the store
  * (store_message_read in slices) and, for a part, decoded through the
- * Email renderer's jmap_email_part. */
+ * Email renderer's jmap_email_part; uploads ("U<n>") come from
+ * store/uploads. */
 #include "proto/jmap/blob_read.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include "proto/jmap/email_render.h"
 #include "store/emails.h"
 #include "store/mail.h"
+#include "store/uploads.h"
 
 static int count_entry(void *ud, const struct store_email_entry *e)
 {
@@ -80,6 +82,16 @@ int jmap_blob_read(struct store_rd *rd, const struct jmap_account *acct, const c
 		name[0] = '\0';
 	int64_t msgid;
 	const char *part;
+	if (blob_id && blob_id[0] == 'U') {
+		int64_t up;
+		if (!jmap_id_parse(blob_id, 'U', &up))
+			return 0;
+		struct store_upload meta;
+		int r = store_upload_read(rd, acct->account_id, up, &meta, out);
+		if (r == 1)
+			snprintf(type, typelen, "%s", meta.type);
+		return r;
+	}
 	if (!blob_id || !message_blob_id(blob_id, &msgid, &part))
 		return 0;
 	int r = store_email_entries(rd, acct->account_id, msgid, count_entry, NULL);

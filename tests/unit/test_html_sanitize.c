@@ -347,6 +347,18 @@ static void test_images(void)
 	CHECK(f == HTML_FOUND_REMOTE_IMAGES, "remote flags %u", f);
 	free(out);
 
+	/* The user allowed remote images: src stays src, still flagged; a
+	 * javascript: src is still dropped. */
+	struct html_sanitize_opts load = {.remote_images_src = true};
+	unsigned lf = 0;
+	static const char remote[] =
+	    "<img src=\"https://t.example/p.gif\" onerror=alert(1)><img src=javascript:x>";
+	CHECK_THAT(html_sanitize(remote, sizeof remote - 1, &load, &b, &lf) == 0);
+	CHECK(b.data && strcmp(b.data, "<img src=\"https://t.example/p.gif\"><img>") == 0,
+	      "remote allowed: %s", b.data ? b.data : "");
+	CHECK(lf == (HTML_FOUND_REMOTE_IMAGES | HTML_FOUND_DROPPED), "remote allowed flags %u", lf);
+	buf_free(&b);
+
 	/* data: images of the four types kept; others dropped. */
 	EXPECT("<img src=\"data:image/png;base64,iVBORw0KGgo=\"><img "
 	       "src=\"DATA:image/GIF;base64,R0l\">"

@@ -15,6 +15,8 @@
 #include "store/notify.h"
 #include "store/store_int.h"
 #include "store/threads.h"
+#include "store/uploads.h"
+#include "lib/buf.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -1356,6 +1358,86 @@ static void test_notify(void)
 	CHECK_EQ(notify_count(9), 0);
 }
 
+/* ---- uploads (store/uploads.c) ---- */
+
+static int upload_expire_all(struct store_tx *tx, void *arg)
+{
+	(void)arg;
+	return store_uploads_expire(tx, store_now() + STORE_UPLOAD_TTL + 10);
+}
+
+static int age_upload(struct store_tx *tx, void *arg)
+{
+	int64_t *id = arg;
+	char sql[120];
+	snprintf(sql, sizeof sql, "UPDATE uploads SET created = created - %d WHERE id = %lld",
+	         STORE_UPLOAD_TTL + 5, (long long)*id);
+	return store_run(tx->rd.db, sql);
+}
+
+static void test_uploads(void)
+{
+	struct store *s = open_store("uploads", NULL);
+	if (!s)
+		return;
+	struct store_rd *r = store_reader(s);
+	int64_t ids[3];
+	CHECK_EQ(store_exec(s, setup_users, ids), 0);
+	unsigned char bin[300];
+	for (size_t i = 0; i < sizeof bin; i++)
+		bin[i] = (unsigned char)(i * 7);
+	bin[5] = 0;
+	struct store_upload_req q = {.account_id = ids[0],
+	                             .type = "image/png",
+	                             .data = bin,
+	                             .len = sizeof bin,
+	                             .max_total = 1000};
+	CHECK_EQ(store_exec(s, store_upload_job, &q), 0);
+	CHECK(q.id > 0);
+	struct store_upload m;
+	struct buf out = {0};
+	CHECK_EQ(store_upload_read(r, ids[0], q.id, &m, &out), 1);
+	CHECK_EQ(m.size, sizeof bin);
+	CHECK(strcmp(m.type, "image/png") == 0);
+	CHECK(out.len == sizeof bin && memcmp(out.data, bin, sizeof bin) == 0);
+	buf_free(&out);
+	/* another account does not see it; an unknown id is none */
+	CHECK_EQ(store_upload_read(r, ids[1], q.id, &m, NULL), 0);
+	CHECK_EQ(store_upload_read(r, ids[0], q.id + 100, &m, NULL), 0);
+	/* an empty upload is an upload */
+	struct store_upload_req e = {.account_id = ids[0], .type = "text/plain", .data = NULL};
+	CHECK_EQ(store_exec(s, store_upload_job, &e), 0);
+	CHECK_EQ(store_upload_read(r, ids[0], e.id, &m, &out), 1);
+	CHECK_EQ(m.size, 0);
+	CHECK_EQ(out.len, 0);
+	/* the per-account cap: 300 used, 800 more is over 1000 */
+	struct store_upload_req big = {
+	    .account_id = ids[0], .type = "a/b", .data = bin, .len = 250, .max_total = 600};
+	CHECK_EQ(store_exec(s, store_upload_job, &big), 0);
+	big.len = 260;
+	CHECK_EQ(store_exec(s, store_upload_job, &big), -EDQUOT);
+	/* the other account has its own total */
+	big.account_id = ids[1];
+	CHECK_EQ(store_exec(s, store_upload_job, &big), 0);
+	/* bad requests */
+	struct store_upload_req bad = {.account_id = ids[0], .type = NULL};
+	CHECK_EQ(store_exec(s, store_upload_job, &bad), -EINVAL);
+	bad.type = "x/y";
+	bad.account_id = 999;
+	CHECK(store_exec(s, store_upload_job, &bad) < 0);
+	/* a day old: invisible at once, deleted by the next upload's job */
+	CHECK_EQ(store_exec(s, age_upload, &q.id), 0);
+	CHECK_EQ(store_upload_read(r, ids[0], q.id, &m, NULL), 0);
+	CHECK_EQ(q_int(r->db, "SELECT count(*) FROM uploads WHERE id = ?1", q.id), 1);
+	struct store_upload_req next = {.account_id = ids[0], .type = "a/b", .data = bin, .len = 1};
+	CHECK_EQ(store_exec(s, store_upload_job, &next), 0);
+	CHECK_EQ(q_int(r->db, "SELECT count(*) FROM uploads WHERE id = ?1", q.id), 0);
+	CHECK_EQ(store_exec(s, upload_expire_all, NULL), 4);
+	CHECK_EQ(q_int(r->db, "SELECT count(*) FROM uploads", 0), 0);
+	buf_free(&out);
+	store_close(&s);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -1378,6 +1460,7 @@ int main(void)
 	test_batch_failures();
 	test_notify();
 	test_notify_account();
+	test_uploads();
 	nftw(tmproot, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	printf("store: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
