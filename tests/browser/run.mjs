@@ -11,10 +11,9 @@
 //     browser context): every view, action and request, hostile data, the
 //     100k-message list;
 //  3. end to end against tern's own JMAP (the issue's list): login,
-//     folders and counts, reading, actions, search, logout, the 100k
-//     folder, CSRF; the ones that need a piece not in main yet are todo
-//     with that piece named (they run and report, and do not fail the
-//     run); TERN_BROWSER_E2E=1 makes those count too.
+//     folders and counts, reading text and HTML, attachments, actions,
+//     search, compose and send, drafts, live arrival, settings, logout,
+//     the 100k folder, the XSS corpus, CSRF.
 // Screenshots go to $TERN_BROWSER_OUT (default tests/browser/out).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -636,16 +635,8 @@ test('a narrow screen shows one pane at a time', async () => {
 
 // ---- 3. end to end against tern's own JMAP (issue 18's list) ----
 //
-// These run against the real tern: login and logout, Mailbox/*,
-// Email/get/query/set, EmailSubmission, Identity/set, /jmap/password and
-// the EventSource are in main. A test that needs a piece still
-// being built elsewhere is todo with that piece named (later()), and
-// TERN_BROWSER_E2E=1 makes those count too, to check them when it lands.
-
-/** @param {string} piece */
-const later = (piece) => (process.env.TERN_BROWSER_E2E === '1' ? {} : { todo: `needs ${piece}, not in main yet (TERN_BROWSER_E2E=1 to require)` });
-const NEEDS_BLOBS = later('/jmap/download and /jmap/html (jmapblob)');
-const NEEDS_UPLOAD = later('/jmap/upload (jmapblob)');
+// These run against the real tern (server.py): every piece they need is
+// in main, so none of them is todo any more.
 
 const ALICE = 'alice@example.test', BOB = 'bob@example.test';
 
@@ -730,7 +721,7 @@ test('e2e: log in, INBOX with its unread count, open a text message: read, and t
   } finally { await context.close(); }
 });
 
-test('e2e: an HTML message is shown sanitized in the sandboxed iframe', NEEDS_BLOBS, async () => {
+test('e2e: an HTML message is shown sanitized in the sandboxed iframe', async () => {
   await deliverAll([mime('E2E html', { html: '<p id=hi>Hello <b>HTML</b> world</p><script>parent.__xss = 1</script>' })]);
   const { context, page, seen } = await open();
   try {
@@ -849,7 +840,7 @@ test('e2e: logout ends the session on the server: the old cookie and token no lo
   } finally { await context.close(); }
 });
 
-test('e2e: open a message with an attachment and download it byte for byte', NEEDS_BLOBS, async () => {
+test('e2e: open a message with an attachment and download it byte for byte', async () => {
   const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 31) % 256));
   await deliverAll([mime('E2E attachment', { attachment: bytes })]);
   const { context, page } = await open();
@@ -887,7 +878,7 @@ test('e2e: compose a text message to a second user: received over IMAP, and a co
   } finally { await context.close(); }
 });
 
-test('e2e: compose with two attachments to a second user, received over IMAP byte-exact, and in Sent', NEEDS_UPLOAD, async () => {
+test('e2e: compose with two attachments to a second user, received over IMAP byte-exact, and in Sent', async () => {
   const { context, page } = await open();
   const one = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 256)), two = Buffer.from('two\r\nlines\r\n');
   try {
@@ -998,7 +989,7 @@ const XSS = [
   ['encoded variants', '<a href="jav&#x61;script:alert(6)">a</a><img src="http://127.0.0.1:REMOTE/img"><iframe src="javascript:alert(7)"></iframe><object data="http://127.0.0.1:REMOTE/obj"></object>'],
 ];
 
-test('e2e: the XSS corpus runs no script and loads nothing remote', NEEDS_BLOBS, async () => {
+test('e2e: the XSS corpus runs no script and loads nothing remote', async () => {
   const hits = [];
   const remote = http.createServer((req, res) => { hits.push(req.url); res.end('x'); });
   await new Promise((r) => remote.listen(0, '127.0.0.1', () => r(null)));
