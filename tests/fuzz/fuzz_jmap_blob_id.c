@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(id, data, size);
 	id[size] = '\0';
 	struct jmap_limits limits = {0};
-	struct jmap_account a = {st, account, "u@example.test", &limits};
+	struct jmap_account a = {st, account, "u@example.test", &limits, NULL};
 	struct buf out = {0};
 	char type[64], name[64];
 	int r =

@@ -65,7 +65,7 @@ static const char multipart[] =
 static int read_blob(int64_t acct, const char *id, struct buf *out, char *type, char *name)
 {
 	struct jmap_limits limits = {0};
-	struct jmap_account a = {st, acct, "u@example.test", &limits};
+	struct jmap_account a = {st, acct, "u@example.test", &limits, NULL};
 	buf_reset(out);
 	return jmap_blob_read(store_reader(st), &a, id, out, type, 64, name, 64);
 }
