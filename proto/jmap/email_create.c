@@ -71,16 +71,6 @@ static void ctx_free(struct create_ctx *x)
 	free(x);
 }
 
-static json_t *set_error(const char *type, const char *description, const char *property)
-{
-	json_t *e = json_pack("{s:s}", "type", type);
-	if (e && description)
-		json_object_set_new(e, "description", json_string(description));
-	if (e && property)
-		json_object_set_new(e, "properties", json_pack("[s]", property));
-	return e;
-}
-
 /* ---- the writer ---- */
 
 static int one_run(struct store_tx *tx, void *arg)
@@ -147,8 +137,8 @@ static void create_done(void *arg, int status)
 		if (o->status < 0) {
 			json_object_set_new(
 			    x->not_created, o->creation_id,
-			    set_error(o->status == -EDQUOT ? "overQuota" : "serverFail", NULL,
-			              NULL));
+			    jmap_set_error(o->status == -EDQUOT ? "overQuota" : "serverFail", NULL,
+			                   NULL));
 			continue;
 		}
 		for (size_t k = 0; k < o->nmailboxes; k++) {
@@ -216,8 +206,8 @@ static json_t *read_props(struct create_ctx *x, json_t *e, struct one *o, int *e
 	json_t *mbs = json_object_get(e, "mailboxIds");
 	*err = 0;
 	if (!json_is_object(mbs) || json_object_size(mbs) == 0)
-		return set_error("invalidProperties", "an Email is in at least one mailbox",
-		                 "mailboxIds");
+		return jmap_set_error("invalidProperties", "an Email is in at least one mailbox",
+		                      "mailboxIds");
 	const char *key;
 	json_t *v;
 	json_object_foreach(mbs, key, v)
@@ -226,8 +216,8 @@ static json_t *read_props(struct create_ctx *x, json_t *e, struct one *o, int *e
 		int64_t uv, mbid = 0;
 		int r = 0;
 		if (!json_is_true(v) || o->nmailboxes == MAX_MAILBOXES)
-			return set_error("invalidProperties", "mailboxIds values are true",
-			                 "mailboxIds");
+			return jmap_set_error("invalidProperties", "mailboxIds values are true",
+			                      "mailboxIds");
 		if (id && jmap_id_parse(id, 'F', &uv) && uv <= UINT32_MAX)
 			r = store_mailbox_by_uidvalidity(store_reader(a->store), a->account_id,
 			                                 (uint32_t)uv, &mbid);
@@ -236,7 +226,7 @@ static json_t *read_props(struct create_ctx *x, json_t *e, struct one *o, int *e
 			return NULL;
 		}
 		if (r == 0)
-			return set_error("invalidProperties", "no such mailbox", "mailboxIds");
+			return jmap_set_error("invalidProperties", "no such mailbox", "mailboxIds");
 		bool dup = false;
 		for (size_t k = 0; k < o->nmailboxes; k++)
 			dup |= o->mailboxes[k] == mbid;
@@ -246,12 +236,14 @@ static json_t *read_props(struct create_ctx *x, json_t *e, struct one *o, int *e
 	json_t *kws = json_object_get(e, "keywords");
 	if (kws && !json_is_null(kws)) {
 		if (!json_is_object(kws))
-			return set_error("invalidProperties", "keywords is an object", "keywords");
+			return jmap_set_error("invalidProperties", "keywords is an object",
+			                      "keywords");
 		char norm[JMAP_KEYWORD_MAX + 1];
 		json_object_foreach(kws, key, v)
 		{
 			if (!json_is_true(v) || jmap_keyword_norm(key, norm) < 0)
-				return set_error("invalidProperties", "not a keyword", "keywords");
+				return jmap_set_error("invalidProperties", "not a keyword",
+				                      "keywords");
 			uint32_t f = jmap_keyword_flag(norm);
 			if (f) {
 				o->flags |= f;
@@ -269,7 +261,7 @@ static json_t *read_props(struct create_ctx *x, json_t *e, struct one *o, int *e
 	}
 	json_t *ra = json_object_get(e, "receivedAt");
 	if (ra && !json_is_null(ra) && !utc_date(json_string_value(ra), &o->internal_date))
-		return set_error("invalidProperties", "a UTCDate", "receivedAt");
+		return jmap_set_error("invalidProperties", "a UTCDate", "receivedAt");
 	return NULL;
 }
 
@@ -324,7 +316,7 @@ int jmap_email_create(struct jmap_call *c, json_t *create, uint64_t quota_bytes,
 		x->n++;
 		json_t *bad = json_is_object(e)
 		                  ? read_props(x, e, o, &err)
-		                  : set_error("invalidProperties", "not an object", NULL);
+		                  : jmap_set_error("invalidProperties", "not an object", NULL);
 		if (err < 0)
 			break;
 		if (!bad) {
@@ -343,12 +335,12 @@ int jmap_email_create(struct jmap_call *c, json_t *create, uint64_t quota_bytes,
 				break;
 			}
 			if (r == EMAIL_BUILD_INVALID)
-				bad = set_error("invalidProperties", why, prop);
+				bad = jmap_set_error("invalidProperties", why, prop);
 			else if (r == EMAIL_BUILD_NO_BLOB) {
-				bad = set_error("blobNotFound", why, NULL);
+				bad = jmap_set_error("blobNotFound", why, NULL);
 				json_object_set_new(bad, "notFound", json_pack("[s]", prop));
 			} else if (r == EMAIL_BUILD_TOO_LARGE)
-				bad = set_error("tooLarge", why, NULL);
+				bad = jmap_set_error("tooLarge", why, NULL);
 		}
 		if (bad) {
 			json_object_set_new(x->not_created, key, bad);

@@ -60,16 +60,6 @@ static void ctx_free(struct import_ctx *x)
 	free(x);
 }
 
-static json_t *set_error(const char *type, const char *description, const char *property)
-{
-	json_t *e = json_pack("{s:s}", "type", type);
-	if (e && description)
-		json_object_set_new(e, "description", json_string(description));
-	if (e && property)
-		json_object_set_new(e, "properties", json_pack("[s]", property));
-	return e;
-}
-
 /* ---- the writer ---- */
 
 static int import_job(struct store_tx *tx, void *arg)
@@ -121,7 +111,7 @@ static void import_done(void *arg, int status)
 		}
 		json_object_set_new(
 		    not_created, im->cid,
-		    set_error(im->status == -EDQUOT ? "overQuota" : "serverFail", NULL, NULL));
+		    jmap_set_error(im->status == -EDQUOT ? "overQuota" : "serverFail", NULL, NULL));
 	}
 	char new_state[STORE_EMAIL_STATE_MAX];
 	json_t *res = NULL;
@@ -164,14 +154,14 @@ static int plan_mailbox(struct store_rd *rd, const struct jmap_account *a, json_
 	const char *key;
 	json_t *v;
 	if (!json_is_object(ids) || json_object_size(ids) == 0) {
-		im->err =
-		    set_error("invalidProperties", "mailboxIds must name a mailbox", "mailboxIds");
+		im->err = jmap_set_error("invalidProperties", "mailboxIds must name a mailbox",
+		                         "mailboxIds");
 		return -1;
 	}
 	if (json_object_size(ids) > 1) {
-		im->err = set_error("invalidProperties",
-		                    "importing into more than one mailbox is not supported yet",
-		                    "mailboxIds");
+		im->err = jmap_set_error(
+		    "invalidProperties",
+		    "importing into more than one mailbox is not supported yet", "mailboxIds");
 		return -1;
 	}
 	json_object_foreach(ids, key, v)
@@ -179,7 +169,8 @@ static int plan_mailbox(struct store_rd *rd, const struct jmap_account *a, json_
 		int64_t uv, id;
 		if (!json_is_true(v) || !jmap_id_parse(key, 'F', &uv) || uv > UINT32_MAX ||
 		    store_mailbox_by_uidvalidity(rd, a->account_id, (uint32_t)uv, &id) != 1) {
-			im->err = set_error("invalidProperties", "no such mailbox", "mailboxIds");
+			im->err =
+			    jmap_set_error("invalidProperties", "no such mailbox", "mailboxIds");
 			return -1;
 		}
 		im->req.mailbox_id = id;
@@ -211,7 +202,8 @@ static int plan_keywords(json_t *kws, struct import *im)
 	}
 	return 0;
 bad:
-	im->err = set_error("invalidProperties", "keywords must map keywords to true", "keywords");
+	im->err =
+	    jmap_set_error("invalidProperties", "keywords must map keywords to true", "keywords");
 	return 0;
 }
 
@@ -219,7 +211,7 @@ static int plan_one(struct store_rd *rd, const struct jmap_account *a, uint64_t 
                     struct import *im)
 {
 	if (!json_is_object(obj)) {
-		im->err = set_error("invalidProperties", "an import is an object", NULL);
+		im->err = jmap_set_error("invalidProperties", "an import is an object", NULL);
 		return 0;
 	}
 	json_t *blob = json_object_get(obj, "blobId");
@@ -227,15 +219,15 @@ static int plan_one(struct store_rd *rd, const struct jmap_account *a, uint64_t 
 	im->req.account_id = a->account_id;
 	im->req.quota_bytes = quota;
 	if (!json_is_string(blob)) {
-		im->err = set_error("invalidProperties", "blobId is required", "blobId");
+		im->err = jmap_set_error("invalidProperties", "blobId is required", "blobId");
 		return 0;
 	}
 	if (received && !json_is_null(received) &&
 	    (!json_is_string(received) ||
 	     jmap_utc_date_parse(json_string_value(received), &im->req.internal_date) < 0 ||
 	     im->req.internal_date <= 0)) {
-		im->err =
-		    set_error("invalidProperties", "receivedAt must be a UTCDate", "receivedAt");
+		im->err = jmap_set_error("invalidProperties", "receivedAt must be a UTCDate",
+		                         "receivedAt");
 		return 0;
 	}
 	if (plan_mailbox(rd, a, json_object_get(obj, "mailboxIds"), im) < 0)
@@ -254,7 +246,7 @@ static int plan_one(struct store_rd *rd, const struct jmap_account *a, uint64_t 
 	}
 	if (!looks_like_message(&im->data)) {
 		im->err =
-		    set_error("invalidEmail", "the blob is not an RFC 5322 message", "blobId");
+		    jmap_set_error("invalidEmail", "the blob is not an RFC 5322 message", "blobId");
 		return 0;
 	}
 	if (buf_add(&im->keywords, "", 1) < 0) /* NUL-terminated, "" when none */

@@ -219,16 +219,6 @@ static void publish(const struct set_ctx *x, const struct op *op)
 	notify_publish(&ev);
 }
 
-static json_t *set_error(const char *type, const char *description, const char *property)
-{
-	json_t *e = json_pack("{s:s}", "type", type);
-	if (e && description)
-		json_object_set_new(e, "description", json_string(description));
-	if (e && property)
-		json_object_set_new(e, "properties", json_pack("[s]", property));
-	return e;
-}
-
 static void answer(struct set_ctx *x, int status)
 {
 	struct jmap_call *c = x->c;
@@ -243,7 +233,7 @@ static void answer(struct set_ctx *x, int status)
 			                   : o->status == -EDQUOT ? "overQuota"
 			                                          : "serverFail";
 			json_object_set_new(o->destroy ? x->not_destroyed : x->not_updated, o->id,
-			                    set_error(type, NULL, NULL));
+			                    jmap_set_error(type, NULL, NULL));
 			continue;
 		}
 		for (size_t k = 0; k < o->nops; k++)
@@ -390,26 +380,29 @@ static json_t *patch_read(const struct jmap_account *a, json_t *patch, struct pa
 	char norm[JMAP_KEYWORD_MAX + 1];
 	*err = 0;
 	if (!json_is_object(patch))
-		return set_error("invalidPatch", "a PatchObject is a JSON object", NULL);
+		return jmap_set_error("invalidPatch", "a PatchObject is a JSON object", NULL);
 	json_object_foreach(patch, key, v)
 	{
 		if (!strcmp(key, "keywords")) {
 			const char *kw;
 			json_t *t;
 			if (!json_is_object(v))
-				return set_error("invalidProperties", "keywords is an object", key);
+				return jmap_set_error("invalidProperties", "keywords is an object",
+				                      key);
 			p->set_keywords = true;
 			json_object_foreach(v, kw, t)
 			{
 				if (!json_is_true(t) || jmap_keyword_norm(kw, norm) < 0)
-					return set_error("invalidProperties", "not a keyword", key);
+					return jmap_set_error("invalidProperties", "not a keyword",
+					                      key);
 				if ((*err = kwset_add(&p->kw_set, norm)) < 0)
 					return NULL;
 			}
 		} else if (!strncmp(key, "keywords/", 9)) {
 			if (jmap_keyword_norm(key + 9, norm) < 0 ||
 			    !(json_is_true(v) || json_is_null(v)))
-				return set_error("invalidProperties", "not a keyword", "keywords");
+				return jmap_set_error("invalidProperties", "not a keyword",
+				                      "keywords");
 			if ((*err = kwset_add(json_is_true(v) ? &p->kw_add : &p->kw_del, norm)) < 0)
 				return NULL;
 		} else if (!strcmp(key, "mailboxIds") || !strncmp(key, "mailboxIds/", 11)) {
@@ -417,16 +410,16 @@ static json_t *patch_read(const struct jmap_account *a, json_t *patch, struct pa
 			const char *id;
 			json_t *t;
 			if (whole && (!json_is_object(v) || json_object_size(v) == 0))
-				return set_error("invalidProperties",
-				                 "an Email is in at least one mailbox",
-				                 "mailboxIds");
+				return jmap_set_error("invalidProperties",
+				                      "an Email is in at least one mailbox",
+				                      "mailboxIds");
 			if (whole)
 				p->set_mailboxes = true;
 			json_t *one = NULL;
 			if (!whole) {
 				if (!(json_is_true(v) || json_is_null(v)))
-					return set_error("invalidProperties", "true or null",
-					                 "mailboxIds");
+					return jmap_set_error("invalidProperties", "true or null",
+					                      "mailboxIds");
 				one = json_pack("{s:O}", key + 11, v);
 				if (!one) {
 					*err = -ENOMEM;
@@ -444,16 +437,17 @@ static json_t *patch_read(const struct jmap_account *a, json_t *patch, struct pa
 				}
 				json_t *bad = NULL;
 				if (whole && !json_is_true(t))
-					bad = set_error("invalidProperties",
-					                "mailboxIds values are true", "mailboxIds");
+					bad = jmap_set_error("invalidProperties",
+					                     "mailboxIds values are true",
+					                     "mailboxIds");
 				else if (r == 0 && !(!whole && json_is_null(t)))
-					bad = set_error("invalidProperties", "no such mailbox",
-					                "mailboxIds");
+					bad = jmap_set_error("invalidProperties", "no such mailbox",
+					                     "mailboxIds");
 				else if ((whole             ? p->nmb_set
 				          : json_is_true(t) ? p->nmb_add
 				                            : p->nmb_del) >= 64)
-					bad = set_error("invalidProperties", "too many mailboxes",
-					                "mailboxIds");
+					bad = jmap_set_error("invalidProperties",
+					                     "too many mailboxes", "mailboxIds");
 				if (bad) {
 					json_decref(one);
 					return bad;
@@ -469,16 +463,16 @@ static json_t *patch_read(const struct jmap_account *a, json_t *patch, struct pa
 			}
 			json_decref(one);
 		} else {
-			return set_error("invalidProperties",
-			                 "only keywords and mailboxIds can change", key);
+			return jmap_set_error("invalidProperties",
+			                      "only keywords and mailboxIds can change", key);
 		}
 	}
 	/* RFC 8620 §5.3: a property and a path into it in one patch. */
 	if ((p->set_keywords &&
 	     (p->kw_add.flags || p->kw_add.words.len || p->kw_del.flags || p->kw_del.words.len)) ||
 	    (p->set_mailboxes && (p->nmb_add || p->nmb_del)))
-		return set_error("invalidPatch", "a property is set whole and patched at once",
-		                 NULL);
+		return jmap_set_error("invalidPatch", "a property is set whole and patched at once",
+		                      NULL);
 	return NULL;
 }
 
@@ -505,8 +499,8 @@ static json_t *plan_update(struct obj *o, const struct entries *s, const struct 
 	}
 	if (nt == 0) {
 		*err = 0;
-		return set_error("invalidProperties", "an Email is in at least one mailbox",
-		                 "mailboxIds");
+		return jmap_set_error("invalidProperties", "an Email is in at least one mailbox",
+		                      "mailboxIds");
 	}
 	/* Keywords first, on the entries that stay and the one copies come
 	 * from, so that the copies carry the new keywords. */
@@ -614,7 +608,8 @@ static int plan(struct set_ctx *x, json_t *update, json_t *destroy)
 		}
 		if (r == 0) {
 			entries_free(&s);
-			json_object_set_new(x->not_updated, id, set_error("notFound", NULL, NULL));
+			json_object_set_new(x->not_updated, id,
+			                    jmap_set_error("notFound", NULL, NULL));
 			continue;
 		}
 		struct patch p = {0};
@@ -664,7 +659,7 @@ static int plan(struct set_ctx *x, json_t *update, json_t *destroy)
 		if (r == 0) {
 			entries_free(&s);
 			json_object_set_new(x->not_destroyed, id,
-			                    set_error("notFound", NULL, NULL));
+			                    jmap_set_error("notFound", NULL, NULL));
 			continue;
 		}
 		struct obj *o = obj_new(x, id, true);

@@ -120,16 +120,6 @@ void jmap_identity_get(struct jmap_call *c)
 	json_decref(settings);
 }
 
-static json_t *set_error(const char *type, const char *description, const char *property)
-{
-	json_t *e = json_pack("{s:s}", "type", type);
-	if (e && description)
-		json_object_set_new(e, "description", json_string(description));
-	if (e && property)
-		json_object_set_new(e, "properties", json_pack("[s]", property));
-	return e;
-}
-
 /* An EmailAddress[] or null. */
 static bool addresses_ok(json_t *v)
 {
@@ -155,7 +145,7 @@ static bool addresses_ok(json_t *v)
 static json_t *apply(const struct jmap_call *c, json_t *settings, json_t *patch)
 {
 	if (!json_is_object(patch))
-		return set_error("invalidPatch", "a PatchObject is an object", NULL);
+		return jmap_set_error("invalidPatch", "a PatchObject is an object", NULL);
 	const char *key;
 	json_t *v;
 	json_object_foreach(patch, key, v)
@@ -167,12 +157,12 @@ static json_t *apply(const struct jmap_call *c, json_t *settings, json_t *patch)
 			if (!strcmp(key, "email") && json_is_string(v) &&
 			    !strcmp(json_string_value(v), c->acct->username))
 				continue; /* unchanged */
-			return set_error("invalidProperties", "the server sets it", key);
+			return jmap_set_error("invalidProperties", "the server sets it", key);
 		}
 		bool text = strcmp(key, "replyTo") && strcmp(key, "bcc");
 		if (text ? !json_is_string(v) : !addresses_ok(v))
-			return set_error("invalidProperties",
-			                 text ? "a string" : "an EmailAddress[] or null", key);
+			return jmap_set_error("invalidProperties",
+			                      text ? "a string" : "an EmailAddress[] or null", key);
 		json_object_set(settings, key, v);
 	}
 	return NULL;
@@ -278,21 +268,22 @@ void jmap_identity_set(struct jmap_call *c)
 	json_t *v;
 	size_t i;
 	json_object_foreach(create, key, v) json_object_set_new(
-	    x->not_created, key, set_error("forbidden", "an account has one identity", NULL));
+	    x->not_created, key, jmap_set_error("forbidden", "an account has one identity", NULL));
 	json_array_foreach(destroy, i, v) if (json_is_string(v))
 	    json_object_set_new(x->not_destroyed, json_string_value(v),
-	                        set_error("forbidden", "the account's identity stays", NULL));
+	                        jmap_set_error("forbidden", "the account's identity stays", NULL));
 	json_t *mine = jmap_id_json('I', c->acct->account_id);
 	bool changed = false;
 	json_object_foreach(update, key, v)
 	{
 		const char *id = jmap_created_id(c, key);
 		if (!id || strcmp(id, json_string_value(mine))) {
-			json_object_set_new(x->not_updated, key, set_error("notFound", NULL, NULL));
+			json_object_set_new(x->not_updated, key,
+			                    jmap_set_error("notFound", NULL, NULL));
 			continue;
 		}
 		json_t *trial = json_deep_copy(x->settings);
-		json_t *bad = trial ? apply(c, trial, v) : set_error("serverFail", NULL, NULL);
+		json_t *bad = trial ? apply(c, trial, v) : jmap_set_error("serverFail", NULL, NULL);
 		if (bad) {
 			json_decref(trial);
 			json_object_set_new(x->not_updated, key, bad);

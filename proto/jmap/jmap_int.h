@@ -101,6 +101,10 @@ bool jmap_want(const json_t *properties, const char *prop);
 /* Ids: "F123" -> 123. false when the prefix differs or the rest is not a
  * positive decimal without leading zeros that fits in int64_t. */
 bool jmap_id_parse(const char *id, char prefix, int64_t *out);
+/* A SetError (RFC 8620 §5.3): {"type": type, "description": description,
+ * "properties": [property]}, the last two only when not NULL. NULL when
+ * out of memory. */
+json_t *jmap_set_error(const char *type, const char *description, const char *property);
 /* "F123" into a new JSON string. */
 json_t *jmap_id_json(char prefix, int64_t n);
 

@@ -283,6 +283,26 @@ static bool account_ok(struct jmap_call *c)
 	return true;
 }
 
+/* The mailboxes' state now into state, and whether it is since: else the
+ * call is answered (serverFail, or cannotCalculateChanges: no change log
+ * is kept, so only "nothing changed" can be said) and false returned. */
+static bool state_unchanged(struct jmap_call *c, const char *since, char state[STATE_MAX])
+{
+	struct mbox_list l;
+	if (load(c->acct, &l, false) < 0) {
+		mbox_list_free(&l);
+		jmap_error(c, "serverFail", "the store could not be read");
+		return false;
+	}
+	state_string(&l, state);
+	mbox_list_free(&l);
+	if (strcmp(since, state) != 0) {
+		jmap_error(c, "cannotCalculateChanges", NULL);
+		return false;
+	}
+	return true;
+}
+
 void jmap_mailbox_changes(struct jmap_call *c)
 {
 	if (!account_ok(c))
@@ -295,19 +315,9 @@ void jmap_mailbox_changes(struct jmap_call *c)
 		           "sinceState must be a string, maxChanges a positive integer or null");
 		return;
 	}
-	struct mbox_list l;
-	if (load(c->acct, &l, false) < 0) {
-		mbox_list_free(&l);
-		jmap_error(c, "serverFail", "the store could not be read");
-		return;
-	}
 	char state[STATE_MAX];
-	state_string(&l, state);
-	mbox_list_free(&l);
-	if (strcmp(json_string_value(since), state) != 0) {
-		jmap_error(c, "cannotCalculateChanges", NULL);
+	if (!state_unchanged(c, json_string_value(since), state))
 		return;
-	}
 	jmap_reply(c, json_pack("{s:O, s:s, s:s, s:b, s:[], s:[], s:[], s:n}", "accountId",
 	                        json_object_get(c->args, "accountId"), "oldState", state,
 	                        "newState", state, "hasMoreChanges", 0, "created", "updated",
@@ -634,19 +644,9 @@ void jmap_mailbox_query_changes(struct jmap_call *c)
 		jmap_error(c, "invalidArguments", "sinceQueryState must be a string");
 		return;
 	}
-	struct mbox_list l;
-	if (load(c->acct, &l, false) < 0) {
-		mbox_list_free(&l);
-		jmap_error(c, "serverFail", "the store could not be read");
-		return;
-	}
 	char state[STATE_MAX];
-	state_string(&l, state);
-	mbox_list_free(&l);
-	if (strcmp(json_string_value(since), state) != 0) {
-		jmap_error(c, "cannotCalculateChanges", NULL);
+	if (!state_unchanged(c, json_string_value(since), state))
 		return;
-	}
 	jmap_reply(c, json_pack("{s:O, s:s, s:s, s:[], s:[]}", "accountId",
 	                        json_object_get(c->args, "accountId"), "oldQueryState", state,
 	                        "newQueryState", state, "removed", "added"));

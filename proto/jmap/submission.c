@@ -69,16 +69,6 @@ struct sub_ctx {
 	json_t *envelope;
 };
 
-static json_t *set_error(const char *type, const char *description, const char *property)
-{
-	json_t *e = json_pack("{s:s}", "type", type);
-	if (e && description)
-		json_object_set_new(e, "description", json_string(description));
-	if (e && property)
-		json_object_set_new(e, "properties", json_pack("[s]", property));
-	return e;
-}
-
 static void rcpts_free(struct sub_ctx *x)
 {
 	for (size_t i = 0; i < x->nrcpts; i++)
@@ -185,12 +175,12 @@ static json_t *read_envelope(struct sub_ctx *x, json_t *env, int *err)
 	json_t *from = json_object_get(env, "mailFrom"), *to = json_object_get(env, "rcptTo");
 	const char *mf = json_string_value(json_object_get(from, "email"));
 	if (!json_is_object(env) || !mf || !json_is_array(to))
-		return set_error("invalidProperties", "envelope has mailFrom and rcptTo",
-		                 "envelope");
+		return jmap_set_error("invalidProperties", "envelope has mailFrom and rcptTo",
+		                      "envelope");
 	json_t *params = json_object_get(from, "parameters");
 	if (params && !json_is_null(params) && json_object_size(params))
-		return set_error("invalidProperties", "no SMTP parameters are supported",
-		                 "envelope");
+		return jmap_set_error("invalidProperties", "no SMTP parameters are supported",
+		                      "envelope");
 	if (!(x->mail_from = strdup(mf))) {
 		*err = -ENOMEM;
 		return NULL;
@@ -201,10 +191,11 @@ static json_t *read_envelope(struct sub_ctx *x, json_t *env, int *err)
 	{
 		const char *e = json_string_value(json_object_get(t, "email"));
 		if (!e)
-			return set_error("invalidProperties", "rcptTo holds Addresses", "envelope");
+			return jmap_set_error("invalidProperties", "rcptTo holds Addresses",
+			                      "envelope");
 		if ((*err = rcpt_add(x, e)) < 0)
 			return *err == -E2BIG
-			           ? (*err = 0, set_error("tooManyRecipients", NULL, NULL))
+			           ? (*err = 0, jmap_set_error("tooManyRecipients", NULL, NULL))
 			           : NULL;
 	}
 	return NULL;
@@ -216,13 +207,13 @@ static json_t *status_error(struct sub_ctx *x, enum deliver_status st)
 {
 	switch (st) {
 	case DELIVER_NOT_OWNED:
-		return set_error("forbiddenFrom", x->res.why, NULL);
+		return jmap_set_error("forbiddenFrom", x->res.why, NULL);
 	case DELIVER_RELAY_DENIED:
-		return set_error("forbiddenToSend", x->res.why, NULL);
+		return jmap_set_error("forbiddenToSend", x->res.why, NULL);
 	case DELIVER_NO_SUCH_USER:
 	case DELIVER_ALIAS_LOOP:
 	case DELIVER_BAD_ADDRESS: {
-		json_t *e = set_error("invalidRecipients", x->res.why, NULL);
+		json_t *e = jmap_set_error("invalidRecipients", x->res.why, NULL);
 		json_t *list = json_array();
 		for (size_t i = 0; i < x->res.nrcpts && i < x->nrcpts; i++)
 			if (x->res.rcpts && x->res.rcpts[i].status != DELIVER_OK)
@@ -231,17 +222,17 @@ static json_t *status_error(struct sub_ctx *x, enum deliver_status st)
 		return e;
 	}
 	case DELIVER_NO_RCPTS:
-		return set_error("noRecipients", x->res.why, NULL);
+		return jmap_set_error("noRecipients", x->res.why, NULL);
 	case DELIVER_TOO_MANY_RCPTS:
-		return set_error("tooManyRecipients", x->res.why, NULL);
+		return jmap_set_error("tooManyRecipients", x->res.why, NULL);
 	case DELIVER_TOO_BIG:
-		return set_error("tooLarge", x->res.why, NULL);
+		return jmap_set_error("tooLarge", x->res.why, NULL);
 	case DELIVER_MAILBOX_FULL:
-		return set_error("overQuota", x->res.why, NULL);
+		return jmap_set_error("overQuota", x->res.why, NULL);
 	case DELIVER_BAD_MESSAGE:
-		return set_error("invalidEmail", x->res.why, NULL);
+		return jmap_set_error("invalidEmail", x->res.why, NULL);
 	default:
-		return set_error("serverFail", x->res.why, NULL);
+		return jmap_set_error("serverFail", x->res.why, NULL);
 	}
 }
 
@@ -249,8 +240,9 @@ static void sent(void *ud, int status)
 {
 	struct sub_ctx *x = ud;
 	if (status < 0) {
-		json_object_set_new(x->not_created, x->cid,
-		                    set_error("serverFail", "storing the message failed", NULL));
+		json_object_set_new(
+		    x->not_created, x->cid,
+		    jmap_set_error("serverFail", "storing the message failed", NULL));
 	} else {
 		int64_t id = ++last_id;
 		char sid[32], send_at[32];
@@ -295,21 +287,23 @@ static bool send_one(struct sub_ctx *x, const char *cid, json_t *o)
 	const char *key;
 	json_t *v;
 	if (!json_is_object(o)) {
-		bad = set_error("invalidProperties", "an EmailSubmission is an object", NULL);
+		bad = jmap_set_error("invalidProperties", "an EmailSubmission is an object", NULL);
 		goto refuse;
 	}
 	json_object_foreach(o, key, v)
 	{
 		if (strcmp(key, "identityId") && strcmp(key, "emailId") &&
 		    strcmp(key, "envelope")) {
-			bad = set_error("invalidProperties", "not a property that can be set", key);
+			bad = jmap_set_error("invalidProperties", "not a property that can be set",
+			                     key);
 			goto refuse;
 		}
 	}
 	int64_t iid, mid;
 	if (!jmap_id_parse(json_string_value(json_object_get(o, "identityId")), 'I', &iid) ||
 	    iid != a->account_id) {
-		bad = set_error("invalidProperties", "not this account's identity", "identityId");
+		bad = jmap_set_error("invalidProperties", "not this account's identity",
+		                     "identityId");
 		goto refuse;
 	}
 	const char *eid = jmap_created_id(x->c, json_string_value(json_object_get(o, "emailId")));
@@ -322,7 +316,7 @@ static bool send_one(struct sub_ctx *x, const char *cid, json_t *o)
 		goto refuse;
 	}
 	if (!found) {
-		bad = set_error("invalidProperties", "no such Email", "emailId");
+		bad = jmap_set_error("invalidProperties", "no such Email", "emailId");
 		goto refuse;
 	}
 	if ((err = jmap_message_bytes(a, mid, &x->msg)) < 0)
@@ -342,7 +336,7 @@ static bool send_one(struct sub_ctx *x, const char *cid, json_t *o)
 		if ((err = rcpts_from_header(x)) < 0) {
 			if (err == -E2BIG) {
 				err = 0;
-				bad = set_error("tooManyRecipients", NULL, NULL);
+				bad = jmap_set_error("tooManyRecipients", NULL, NULL);
 			}
 			goto refuse;
 		}
@@ -365,7 +359,7 @@ static bool send_one(struct sub_ctx *x, const char *cid, json_t *o)
 	bad = status_error(x, st);
 refuse:
 	if (!bad)
-		bad = set_error("serverFail", err ? strerror(-err) : NULL, NULL);
+		bad = jmap_set_error("serverFail", err ? strerror(-err) : NULL, NULL);
 	json_object_set_new(x->not_created, cid, bad);
 	return false;
 }
@@ -509,10 +503,11 @@ void jmap_email_submission_set(struct jmap_call *c)
 	json_t *v;
 	size_t i;
 	json_object_foreach(update, key, v) /* only undoStatus could change: all final */
-	    json_object_set_new(not_updated, key,
-	                        set_error("cannotUnsend", "submissions are final at once", NULL));
+	    json_object_set_new(
+	        not_updated, key,
+	        jmap_set_error("cannotUnsend", "submissions are final at once", NULL));
 	json_array_foreach(destroy, i, v) if (json_is_string(v)) json_object_set_new(
-	    not_destroyed, json_string_value(v), set_error("forbidden", NULL, NULL));
+	    not_destroyed, json_string_value(v), jmap_set_error("forbidden", NULL, NULL));
 	x->create = json_is_object(create) ? create : NULL;
 	x->iter = x->create ? json_object_iter(x->create) : NULL;
 	next_create(x);

@@ -1,0 +1,14 @@
+/* set_error: the SetError object every /set and /import method answers
+ * with (jmap_int.h). A file of its own so that the unit tests that fake
+ * args.c's functions can still link it. */
+#include "proto/jmap/jmap_int.h"
+
+json_t *jmap_set_error(const char *type, const char *description, const char *property)
+{
+	json_t *e = json_pack("{s:s}", "type", type);
+	if (e && description)
+		json_object_set_new(e, "description", json_string(description));
+	if (e && property)
+		json_object_set_new(e, "properties", json_pack("[s]", property));
+	return e;
+}
