@@ -12,6 +12,7 @@
 void jmap_email_get(struct jmap_call *c);           /* email_get.c */
 void jmap_email_changes(struct jmap_call *c);       /* email_set.c */
 void jmap_email_set(struct jmap_call *c);           /* email_set.c */
+void jmap_email_copy(struct jmap_call *c);          /* email_copy.c */
 void jmap_email_import(struct jmap_call *c);        /* email_import.c */
 void jmap_email_query(struct jmap_call *c);         /* email_query.c */
 void jmap_email_query_changes(struct jmap_call *c); /* email_query.c */

@@ -25,6 +25,7 @@ static const struct jmap_method all_methods[] = {
     {"Email/query", JMAP_CAP_MAIL, jmap_email_query},
     {"Email/queryChanges", JMAP_CAP_MAIL, jmap_email_query_changes},
     {"Email/set", JMAP_CAP_MAIL, jmap_email_set},
+    {"Email/copy", JMAP_CAP_MAIL, jmap_email_copy},
     {"Email/import", JMAP_CAP_MAIL, jmap_email_import},
     {"Thread/get", JMAP_CAP_MAIL, jmap_thread_get},
     {"Thread/changes", JMAP_CAP_MAIL, jmap_thread_changes},

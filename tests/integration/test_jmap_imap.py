@@ -481,6 +481,12 @@ def test_method_errors(tern_factory):
     assert err("Email/get", {"ids": ["M%d" % i for i in range(6)]}) == "requestTooLarge"
     assert err("Email/query", {"anchor": "Mnope"}) == "anchorNotFound"
     assert err("Email/query", {"filter": {"noSuchCondition": 1}}) == "unsupportedFilter"
+    # Email/copy: a login sees its own account only, which may not be the source
+    own = account(t)
+    assert err("Email/copy", {"fromAccountId": "A999999",
+                              "create": {"c": {"id": eid}}}) == "fromAccountNotFound"
+    assert err("Email/copy", {"fromAccountId": own, "create": {}}) == "invalidArguments"
+    assert err("Email/copy", {"fromAccountId": "A999999"}) == "invalidArguments"
     r = t.cli("user", "quota", USER, "1K")
     assert r.returncode == 0, r.stderr
     res = call(t, "Email/set", {"update": {eid: {"mailboxIds/" + boxes["Full"]: True}}})
