@@ -610,6 +610,7 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         DROP TABLE imap_sort_keys;  -- schema 13's
         DROP TABLE tlsrpt_counts;  -- schema 14's
         DROP TABLE mta_sts_policies;  -- schema 15's
+        DROP TABLE uploads;  -- schema 16's
         PRAGMA user_version = 5;
         COMMIT;
     """)

@@ -452,6 +452,7 @@ UNDO_AFTER_10 = """
     DROP TABLE imap_sort_keys;
     DROP TABLE tlsrpt_counts;
     DROP TABLE mta_sts_policies;
+    DROP TABLE uploads;
 """
 
 
@@ -485,6 +486,7 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("DROP TABLE imap_sort_keys")  # schema 13's
     db.execute("DROP TABLE tlsrpt_counts")  # schema 14's
     db.execute("DROP TABLE mta_sts_policies")  # schema 15's
+    db.execute("DROP TABLE uploads")  # schema 16's
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -560,6 +562,7 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         DROP TABLE imap_sort_keys;  -- schema 13's
         DROP TABLE tlsrpt_counts;  -- schema 14's
         DROP TABLE mta_sts_policies;  -- schema 15's
+        DROP TABLE uploads;  -- schema 16's
         PRAGMA user_version = 4;
         COMMIT;
     """)
