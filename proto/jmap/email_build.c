@@ -601,6 +601,24 @@ static bool is_string_or_null(json_t *v)
 
 static int write_part(struct bctx *b, json_t *part, int depth);
 
+/* RFC 8621 §4.6: a part's header:Content-* property may not stand for a
+ * field this builder writes from the part's own properties (Content-Type,
+ * -Transfer-Encoding, -Disposition, -ID always; -Language and -Location
+ * when "language" or "location" is given), nor say one field twice. */
+static bool part_field_taken(json_t *part, const char *name, size_t nlen)
+{
+	static const char *const always[] = {"content-type", "content-transfer-encoding",
+	                                     "content-disposition", "content-id"};
+	for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+		if (nlen == strlen(always[i]) && !strncasecmp(name, always[i], nlen))
+			return true;
+	if (nlen == 16 && !strncasecmp(name, "content-language", nlen))
+		return json_object_get(part, "language") != NULL;
+	if (nlen == 16 && !strncasecmp(name, "content-location", nlen))
+		return json_object_get(part, "location") != NULL;
+	return false;
+}
+
 static int write_leaf(struct bctx *b, json_t *part)
 {
 	const char *key;
@@ -618,7 +636,7 @@ static int write_leaf(struct bctx *b, json_t *part)
 			int form;
 			bool all;
 			if (!header_prop(key, &name, &nlen, &form, &all) || all ||
-			    (nlen >= 8 && !strncasecmp(name, "content-", 8)))
+			    part_field_taken(part, name, nlen))
 				return invalid(b, "bodyStructure", "a part's header:* property");
 		}
 	}
@@ -627,10 +645,29 @@ static int write_leaf(struct bctx *b, json_t *part)
 	json_t *type = json_object_get(part, "type"), *name = json_object_get(part, "name");
 	json_t *disp = json_object_get(part, "disposition"), *cid = json_object_get(part, "cid");
 	json_t *charset = json_object_get(part, "charset");
+	json_t *lang = json_object_get(part, "language"), *loc = json_object_get(part, "location");
 	if (!is_string_or_null(part_id) || !is_string_or_null(blob_id) ||
 	    !is_string_or_null(type) || !is_string_or_null(name) || !is_string_or_null(disp) ||
-	    !is_string_or_null(cid))
+	    !is_string_or_null(cid) || !is_string_or_null(loc) ||
+	    (lang && !json_is_null(lang) && !json_is_array(lang)))
 		return invalid(b, "bodyStructure", "a part's property has the wrong type");
+	/* language: Content-Language tags (RFC 3282), location: a URI; both
+	 * go into a header line, so no controls, no non-ASCII, no commas or
+	 * spaces inside a tag. */
+	size_t li;
+	json_t *tag;
+	json_array_foreach(lang, li, tag)
+	{
+		const char *tv = json_string_value(tag);
+		if (!tv || !*tv || strlen(tv) > 64 || has_ctl(tv) || !is_ascii(tv, strlen(tv)) ||
+		    strpbrk(tv, " ,;\"()<>"))
+			return invalid(b, "bodyStructure", "a part's language");
+	}
+	if (json_is_string(loc) &&
+	    (has_ctl(json_string_value(loc)) ||
+	     !is_ascii(json_string_value(loc), strlen(json_string_value(loc))) ||
+	     strlen(json_string_value(loc)) > 900))
+		return invalid(b, "bodyStructure", "a part's location");
 	bool by_part = json_is_string(part_id), by_blob = json_is_string(blob_id);
 	if (by_part == by_blob)
 		return invalid(b, "bodyStructure", "a part has either partId or blobId");
@@ -725,6 +762,20 @@ static int write_leaf(struct bctx *b, json_t *part)
 	}
 	if (r == 0 && cid)
 		r = buf_printf(b->out, "Content-ID: <%s>\r\n", json_string_value(cid));
+	if (r == 0 && json_array_size(lang) > 0) {
+		r = buf_adds(b->out, "Content-Language: ");
+		json_array_foreach(lang, li, tag)
+		{
+			if (r == 0 && li > 0)
+				r = buf_adds(b->out, ", ");
+			if (r == 0)
+				r = buf_adds(b->out, json_string_value(tag));
+		}
+		if (r == 0)
+			r = buf_adds(b->out, "\r\n");
+	}
+	if (r == 0 && json_is_string(loc))
+		r = buf_printf(b->out, "Content-Location: %s\r\n", json_string_value(loc));
 	const char *key2;
 	json_object_foreach(part, key2, v)
 	{

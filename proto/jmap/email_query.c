@@ -750,6 +750,10 @@ static void query_answer(struct jmap_call *c)
 	const int64_t *order = NULL;
 	size_t n = 0;
 	char *key = cache_key(c, &q);
+	/* A kept result is what Email/queryChanges diffs against: possible
+	 * while it stays in the cache (RFC 8620 §5.5 allows "for a limited
+	 * time"), cannotCalculateChanges after. */
+	bool can_changes = key != NULL;
 	int r = jmap_email_state(c->acct, state);
 	if (r == 0 && key)
 		order = jmap_query_cache_get(c->acct->account_id, key, state, &n);
@@ -804,11 +808,11 @@ static void query_answer(struct jmap_call *c)
 			ids = NULL;
 		}
 	free(found);
-	json_t *res =
-	    ids ? json_pack("{s:O, s:s, s:b, s:I, s:o}", "accountId",
-	                    json_object_get(c->args, "accountId"), "queryState", state,
-	                    "canCalculateChanges", 0, "position", (json_int_t)start, "ids", ids)
-	        : NULL;
+	json_t *res = ids ? json_pack("{s:O, s:s, s:b, s:I, s:o}", "accountId",
+	                              json_object_get(c->args, "accountId"), "queryState", state,
+	                              "canCalculateChanges", can_changes, "position",
+	                              (json_int_t)start, "ids", ids)
+	                  : NULL;
 	if (res && json_is_true(total) &&
 	    json_object_set_new(res, "total", json_integer((json_int_t)n)) < 0) {
 		json_decref(res);

@@ -197,6 +197,20 @@ static void test_body_structure(void)
 	           !memcmp(b.data, "--=_tern_u1_0\r\nnot a boundary", b.len));
 	buf_free(&b);
 	mime_free(&m);
+	/* RFC 8621 §4.10's draft: a part's header:Content-Language is the
+	 * field; "language" and "location" are written as theirs */
+	CHECK_THAT(build("{\"bodyStructure\":{\"type\":\"text/plain\",\"partId\":\"bd48\","
+	                 "\"header:Content-Language\":\"en\"},"
+	                 "\"bodyValues\":{\"bd48\":{\"value\":\"plan\"}}}",
+	                 &out, &prop) == 0);
+	CHECK(strstr(out.data, "\r\nContent-Language: en\r\n") != NULL, "%s", out.data);
+	CHECK_THAT(build("{\"bodyStructure\":{\"type\":\"text/plain\",\"partId\":\"p\","
+	                 "\"language\":[\"en\",\"de-CH\"],\"location\":\"https://e.x/a\"},"
+	                 "\"bodyValues\":{\"p\":{\"value\":\"x\"}}}",
+	                 &out, &prop) == 0);
+	CHECK(strstr(out.data, "\r\nContent-Language: en, de-CH\r\n") != NULL &&
+	          strstr(out.data, "\r\nContent-Location: https://e.x/a\r\n") != NULL,
+	      "%s", out.data);
 	/* no body at all: an empty text/plain */
 	CHECK_THAT(build("{\"subject\":\"x\"}", &out, &prop) == 0);
 	CHECK_THAT(strstr(out.data, "Content-Type: text/plain") != NULL);
@@ -233,6 +247,19 @@ static void test_invalid(void)
 	     EMAIL_BUILD_INVALID},
 	    {"{\"bodyStructure\":{\"partId\":\"a\"},\"textBody\":[{\"partId\":\"a\"}],"
 	     "\"bodyValues\":{\"a\":{\"value\":\"x\"}}}",
+	     "bodyStructure", EMAIL_BUILD_INVALID},
+	    /* a part's Content-* field the builder writes itself, or given twice */
+	    {"{\"bodyStructure\":{\"partId\":\"p\",\"header:Content-Type\":\"text/html\"},"
+	     "\"bodyValues\":{\"p\":{\"value\":\"x\"}}}",
+	     "bodyStructure", EMAIL_BUILD_INVALID},
+	    {"{\"bodyStructure\":{\"partId\":\"p\",\"header:Content-Transfer-Encoding\":\"8bit\"},"
+	     "\"bodyValues\":{\"p\":{\"value\":\"x\"}}}",
+	     "bodyStructure", EMAIL_BUILD_INVALID},
+	    {"{\"bodyStructure\":{\"partId\":\"p\",\"language\":[\"en\"],"
+	     "\"header:Content-Language\":\"de\"},\"bodyValues\":{\"p\":{\"value\":\"x\"}}}",
+	     "bodyStructure", EMAIL_BUILD_INVALID},
+	    {"{\"bodyStructure\":{\"partId\":\"p\",\"language\":[\"en\\r\\nBcc: x\"]},"
+	     "\"bodyValues\":{\"p\":{\"value\":\"x\"}}}",
 	     "bodyStructure", EMAIL_BUILD_INVALID},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
