@@ -151,6 +151,7 @@ export class MockJmap {
       const images = url.searchParams.get('images') === '1';
       return route.fulfill({
         status: 200, contentType: 'text/html; charset=utf-8',
+        headers: { 'X-Tern-Remote-Images': '1' },
         body: `<!doctype html><p id="html-text">HTML body${images ? ' with images' : ''}</p><script>parent.__xss=3;alert(4)</script><img src=x onerror="parent.__xss=4">`,
       });
     }

@@ -732,6 +732,9 @@ test('e2e: an HTML message is shown sanitized in the sandboxed iframe', async ()
     assert.equal(await page.locator('iframe.html-body').getAttribute('sandbox'), 'allow-popups allow-popups-to-escape-sandbox');
     await page.frameLocator('iframe.html-body').locator('text=Hello HTML world').waitFor();
     assert.equal(await page.frameLocator('iframe.html-body').locator('script').count(), 0);
+    // no remote images in it: no "show remote images" bar
+    await page.waitForTimeout(300);
+    assert.equal(await page.locator('.images-bar').isVisible(), false);
     assert.equal(await page.evaluate(() => /** @type {any} */ (window).__xss), undefined);
     assert.deepEqual(seen.dialogs, []);
     await shot(page, 'e2e-reader-html');

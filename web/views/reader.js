@@ -75,7 +75,13 @@ export function renderEmail(pane, client, email, opts) {
       frame.src = client.htmlUrl(email.id, true);
       images.disabled = true;
     });
-    body = h('div', { class: 'body' }, h('div', { class: 'images-bar' }, h('span', null, 'Remote images are blocked.'), images), frame);
+    // Shown only when the server's sanitizer found remote images in this
+    // body (its X-Tern-Remote-Images header; a HEAD asks without a body).
+    const bar = h('div', { class: 'images-bar', hidden: true }, h('span', null, 'Remote images are blocked.'), images);
+    fetch(client.htmlUrl(email.id, false), { method: 'HEAD', credentials: 'same-origin' })
+      .then((r) => { if (r.headers.get('X-Tern-Remote-Images') === '1') bar.hidden = false; })
+      .catch(() => {});
+    body = h('div', { class: 'body' }, bar, frame);
   } else {
     body = h('pre', { class: 'body text-body' }, textOf(email));
   }
