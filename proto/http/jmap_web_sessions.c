@@ -10,7 +10,11 @@
  * the login, and with the process: a restart logs everybody out.
  *
  * The table is fixed (JMAP_WEB_SESSIONS_MAX): a new login takes a free or
- * expired slot, else the one unused the longest. Loop thread only. */
+ * expired slot, else the one unused the longest. One account holds at most
+ * JMAP_WEB_SESSIONS_PER_ACCOUNT: its next login replaces its own session
+ * unused the longest, so logging in over and over (a script with a valid
+ * password) cannot push everybody else's logins out of the table. Loop
+ * thread only. */
 #include "proto/http/http_int.h"
 
 #include <stdio.h>
@@ -22,6 +26,7 @@
 #include "tls/rng.h"
 
 #define JMAP_WEB_SESSIONS_MAX 4096
+#define JMAP_WEB_SESSIONS_PER_ACCOUNT 32
 
 struct web_session {
 	bool used;
@@ -75,7 +80,18 @@ int jmap_web_login(const struct jmap_settings *js, const struct jmap_web_login *
                    char token[JMAP_WEB_TOKEN_LEN + 1], char csrf[JMAP_WEB_TOKEN_LEN + 1])
 {
 	int64_t now = now_ms();
-	struct web_session *slot = NULL;
+	struct web_session *slot = NULL, *own_oldest = NULL;
+	size_t own = 0;
+	for (size_t i = 0; i < JMAP_WEB_SESSIONS_MAX; i++) {
+		struct web_session *w = &table[i];
+		if (!w->used || w->who.account_id != who->account_id || expired(w, now, js))
+			continue;
+		own++;
+		if (!own_oldest || w->last_ms < own_oldest->last_ms)
+			own_oldest = w;
+	}
+	if (own >= JMAP_WEB_SESSIONS_PER_ACCOUNT)
+		slot = own_oldest;
 	for (size_t i = 0; i < JMAP_WEB_SESSIONS_MAX && !slot; i++)
 		if (!table[i].used || expired(&table[i], now, js))
 			slot = &table[i];
