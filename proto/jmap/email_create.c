@@ -19,6 +19,7 @@
 #include "proto/jmap/blob_read.h"
 #include "proto/jmap/email_build.h"
 #include "proto/jmap/email_common.h"
+#include "proto/jmap/email_put.h"
 #include "proto/jmap/keywords.h"
 #include "store/entries.h"
 #include "store/mail.h"
@@ -27,24 +28,15 @@
 #include "store/store.h"
 #include "store/threads.h"
 
-#define MAX_MAILBOXES 64
 #define MAX_CREATE_BYTES ((size_t)50 << 20)
 
 struct one {
 	char *creation_id;
 	struct buf msg;
-	struct buf keywords;
-	uint32_t flags;
-	int64_t internal_date;
-	int64_t mailboxes[MAX_MAILBOXES];
-	uint32_t uids[MAX_MAILBOXES];
-	int64_t modseqs[MAX_MAILBOXES];
-	size_t nmailboxes;
+	struct jmap_email_put put; /* mailboxes, keywords; the new entries */
 	struct mime_thread_ids tids;
 	struct store_thread_keys keys;
-	/* results */
-	int status;
-	int64_t message_id, thread_id;
+	int status; /* the savepoint's */
 };
 
 struct create_ctx {
@@ -63,7 +55,7 @@ static void ctx_free(struct create_ctx *x)
 	for (size_t i = 0; i < x->n; i++) {
 		free(x->ones[i].creation_id);
 		buf_free(&x->ones[i].msg);
-		buf_free(&x->ones[i].keywords);
+		jmap_email_put_free(&x->ones[i].put);
 	}
 	free(x->ones);
 	json_decref(x->created);
@@ -73,54 +65,11 @@ static void ctx_free(struct create_ctx *x)
 
 /* ---- the writer ---- */
 
-static int one_run(struct store_tx *tx, void *arg)
-{
-	struct create_ctx *x = ((void **)arg)[0];
-	struct one *o = ((void **)arg)[1];
-	struct store_append_req q = {.account_id = x->account_id,
-	                             .mailbox_id = o->mailboxes[0],
-	                             .data = o->msg.data,
-	                             .len = o->msg.len,
-	                             .internal_date = o->internal_date,
-	                             .flags = o->flags,
-	                             .keywords = o->keywords.data ? o->keywords.data : "",
-	                             .quota_bytes = x->quota_bytes,
-	                             .thread = &o->keys};
-	int r = store_append_job(tx, &q);
-	if (r < 0)
-		return r;
-	o->uids[0] = q.uid;
-	o->modseqs[0] = q.modseq;
-	struct store_entry e;
-	char kw[8];
-	r = store_entry_get(store_tx_reader(tx), o->mailboxes[0], q.uid, &e, kw, sizeof kw);
-	if (r <= 0)
-		return r < 0 ? r : -EIO;
-	o->message_id = e.message_id;
-	o->thread_id = e.thread_id;
-	for (size_t i = 1; i < o->nmailboxes; i++) {
-		struct store_copy_req cq = {.account_id = x->account_id,
-		                            .src_mailbox_id = o->mailboxes[0],
-		                            .dst_mailbox_id = o->mailboxes[i],
-		                            .uids = &o->uids[0],
-		                            .n = 1,
-		                            .quota_bytes = x->quota_bytes,
-		                            .new_uids = &o->uids[i],
-		                            .new_modseqs = &o->modseqs[i]};
-		if ((r = store_copy_job(tx, &cq)) < 0)
-			return r;
-		if (!o->uids[i])
-			return -EIO;
-	}
-	return 0;
-}
-
 static int create_job(struct store_tx *tx, void *arg)
 {
 	struct create_ctx *x = arg;
 	for (size_t i = 0; i < x->n; i++) {
-		void *a[2] = {x, &x->ones[i]};
-		x->ones[i].status = store_tx_try(tx, one_run, a);
+		x->ones[i].status = store_tx_try(tx, jmap_email_put_run, &x->ones[i].put);
 	}
 	return 0;
 }
@@ -141,21 +90,14 @@ static void create_done(void *arg, int status)
 			                   NULL));
 			continue;
 		}
-		for (size_t k = 0; k < o->nmailboxes; k++) {
-			struct notify_event ev = {.kind = NOTIFY_EXISTS,
-			                          .mailbox_id = o->mailboxes[k],
-			                          .uid = o->uids[k],
-			                          .modseq = o->modseqs[k],
-			                          .account_id = x->account_id};
-			notify_publish(&ev);
-		}
-		json_t *id = jmap_id_json('M', o->message_id);
+		jmap_email_put_publish(&o->put);
+		json_t *id = jmap_id_json('M', o->put.message_id);
 		char blob[32];
-		snprintf(blob, sizeof blob, "B%lld", (long long)o->message_id);
+		snprintf(blob, sizeof blob, "B%lld", (long long)o->put.message_id);
 		json_object_set_new(x->created, o->creation_id,
 		                    json_pack("{s:O, s:s, s:o, s:I}", "id", id, "blobId", blob,
-		                              "threadId", jmap_id_json('T', o->thread_id), "size",
-		                              (json_int_t)o->msg.len));
+		                              "threadId", jmap_id_json('T', o->put.thread_id),
+		                              "size", (json_int_t)o->msg.len));
 		jmap_created_add(x->c, o->creation_id, json_string_value(id));
 		json_decref(id);
 	}
@@ -202,65 +144,14 @@ static bool utc_date(const char *s, int64_t *out)
 /* mailboxIds, keywords and receivedAt of e into o: NULL, or a SetError. */
 static json_t *read_props(struct create_ctx *x, json_t *e, struct one *o, int *err)
 {
-	const struct jmap_account *a = x->c->acct;
-	json_t *mbs = json_object_get(e, "mailboxIds");
-	*err = 0;
-	if (!json_is_object(mbs) || json_object_size(mbs) == 0)
-		return jmap_set_error("invalidProperties", "an Email is in at least one mailbox",
-		                      "mailboxIds");
-	const char *key;
-	json_t *v;
-	json_object_foreach(mbs, key, v)
-	{
-		const char *id = jmap_created_id(x->c, key);
-		int64_t uv, mbid = 0;
-		int r = 0;
-		if (!json_is_true(v) || o->nmailboxes == MAX_MAILBOXES)
-			return jmap_set_error("invalidProperties", "mailboxIds values are true",
-			                      "mailboxIds");
-		if (id && jmap_id_parse(id, 'F', &uv) && uv <= UINT32_MAX)
-			r = store_mailbox_by_uidvalidity(store_reader(a->store), a->account_id,
-			                                 (uint32_t)uv, &mbid);
-		if (r < 0) {
-			*err = r;
-			return NULL;
-		}
-		if (r == 0)
-			return jmap_set_error("invalidProperties", "no such mailbox", "mailboxIds");
-		bool dup = false;
-		for (size_t k = 0; k < o->nmailboxes; k++)
-			dup |= o->mailboxes[k] == mbid;
-		if (!dup)
-			o->mailboxes[o->nmailboxes++] = mbid;
-	}
-	json_t *kws = json_object_get(e, "keywords");
-	if (kws && !json_is_null(kws)) {
-		if (!json_is_object(kws))
-			return jmap_set_error("invalidProperties", "keywords is an object",
-			                      "keywords");
-		char norm[JMAP_KEYWORD_MAX + 1];
-		json_object_foreach(kws, key, v)
-		{
-			if (!json_is_true(v) || jmap_keyword_norm(key, norm) < 0)
-				return jmap_set_error("invalidProperties", "not a keyword",
-				                      "keywords");
-			uint32_t f = jmap_keyword_flag(norm);
-			if (f) {
-				o->flags |= f;
-				continue;
-			}
-			if (o->keywords.len &&
-			    store_keyword_has(o->keywords.data, norm, strlen(norm)))
-				continue;
-			if ((o->keywords.len && buf_addc(&o->keywords, ' ') < 0) ||
-			    buf_adds(&o->keywords, norm) < 0) {
-				*err = -ENOMEM;
-				return NULL;
-			}
-		}
-	}
+	json_t *bad = jmap_email_put_mailboxes(x->c, store_reader(x->c->acct->store),
+	                                       json_object_get(e, "mailboxIds"), &o->put, err);
+	if (!bad && *err == 0)
+		bad = jmap_email_put_keywords(json_object_get(e, "keywords"), &o->put, err);
+	if (bad || *err < 0)
+		return bad;
 	json_t *ra = json_object_get(e, "receivedAt");
-	if (ra && !json_is_null(ra) && !utc_date(json_string_value(ra), &o->internal_date))
+	if (ra && !json_is_null(ra) && !utc_date(json_string_value(ra), &o->put.internal_date))
 		return jmap_set_error("invalidProperties", "a UTCDate", "receivedAt");
 	return NULL;
 }
@@ -347,12 +238,17 @@ int jmap_email_create(struct jmap_call *c, json_t *create, uint64_t quota_bytes,
 			x->n--;
 			free(o->creation_id);
 			buf_free(&o->msg);
-			buf_free(&o->keywords);
+			jmap_email_put_free(&o->put);
 			continue;
 		}
 		mime_thread_ids_read(o->msg.data, o->msg.len, &o->tids);
 		o->keys = (struct store_thread_keys){o->tids.message_id, o->tids.parents,
 		                                     o->tids.nparents};
+		o->put.account_id = x->account_id;
+		o->put.quota_bytes = x->quota_bytes;
+		o->put.data = o->msg.data;
+		o->put.len = o->msg.len;
+		o->put.thread = &o->keys;
 	}
 	store_read_end(rd, begun);
 	if (err < 0) {

@@ -9,9 +9,9 @@
  * sent from the completion, after the COMMIT; it publishes the new
  * entries to the notification registry so IDLE sessions see them.
  *
- * Limitation: one mailbox per import. A message in several mailboxes
- * (mailboxIds with more than one id) would need the append and copies in
- * one savepoint; such an import is refused with invalidProperties. */
+ * An import into several mailboxes is appended to the first and copied to
+ * the others in its savepoint (email_put.h, as Email/set create does), so
+ * it is in all of them or in none. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +22,7 @@
 #include "proto/jmap/blob_read.h"
 #include "proto/jmap/email_common.h"
 #include "proto/jmap/email_filter.h"
+#include "proto/jmap/email_put.h"
 #include "proto/jmap/email_methods.h"
 #include "store/accounts.h"
 #include "store/entries.h"
@@ -35,11 +36,10 @@ struct import {
 	const char *cid; /* the creation id (borrowed from the args) */
 	json_t *err;     /* a SetError planned on the loop, or NULL */
 	struct buf data;
-	struct buf keywords;
 	struct mime_thread_ids ids;
 	struct store_thread_keys keys;
-	struct store_append_req req;
-	int status; /* the savepoint's result */
+	struct jmap_email_put put; /* mailboxes, keywords; the new entries */
+	int status;                /* the savepoint's result */
 };
 
 struct import_ctx {
@@ -54,7 +54,7 @@ static void ctx_free(struct import_ctx *x)
 	for (size_t i = 0; i < x->n; i++) {
 		json_decref(x->v[i].err);
 		buf_free(&x->v[i].data);
-		buf_free(&x->v[i].keywords);
+		jmap_email_put_free(&x->v[i].put);
 	}
 	free(x->v);
 	free(x);
@@ -67,28 +67,18 @@ static int import_job(struct store_tx *tx, void *arg)
 	struct import_ctx *x = arg;
 	for (size_t i = 0; i < x->n; i++)
 		if (!x->v[i].err)
-			x->v[i].status = store_tx_try(tx, store_append_job, &x->v[i].req);
+			x->v[i].status = store_tx_try(tx, jmap_email_put_run, &x->v[i].put);
 	return 0;
 }
 
 /* ---- the completion ---- */
 
-static json_t *created_json(const struct jmap_account *a, struct import *im)
+static json_t *created_json(struct import *im)
 {
-	struct store_entry e;
-	char kw[8];
-	struct store_rd *rd = store_reader(a->store);
-	if (store_entry_get(rd, im->req.mailbox_id, im->req.uid, &e, kw, sizeof kw) != 1)
-		return NULL;
-	struct notify_event ev = {.kind = NOTIFY_EXISTS,
-	                          .mailbox_id = im->req.mailbox_id,
-	                          .uid = im->req.uid,
-	                          .modseq = im->req.modseq,
-	                          .account_id = a->account_id};
-	notify_publish(&ev);
-	return json_pack("{s:o, s:o, s:o, s:I}", "id", jmap_id_json('M', e.message_id), "blobId",
-	                 jmap_id_json('B', e.message_id), "threadId",
-	                 jmap_id_json('T', e.thread_id), "size", (json_int_t)e.size);
+	jmap_email_put_publish(&im->put);
+	return json_pack("{s:o, s:o, s:o, s:I}", "id", jmap_id_json('M', im->put.message_id),
+	                 "blobId", jmap_id_json('B', im->put.message_id), "threadId",
+	                 jmap_id_json('T', im->put.thread_id), "size", (json_int_t)im->put.len);
 }
 
 static void import_done(void *arg, int status)
@@ -104,7 +94,7 @@ static void import_done(void *arg, int status)
 		}
 		if (status < 0 && im->status >= 0)
 			im->status = status;
-		json_t *ok = im->status >= 0 ? created_json(c->acct, im) : NULL;
+		json_t *ok = im->status >= 0 ? created_json(im) : NULL;
 		if (ok) {
 			json_object_set_new(created, im->cid, ok);
 			continue;
@@ -146,93 +136,34 @@ static bool looks_like_message(const struct buf *b)
 	return i > 0 && i < b->len && b->data[i] == ':';
 }
 
-/* mailboxIds: exactly one mailbox of the account (its id is "F" and its
- * UIDVALIDITY, as Mailbox/get gives it). 0, or -1 with im->err. */
-static int plan_mailbox(struct store_rd *rd, const struct jmap_account *a, json_t *ids,
-                        struct import *im)
-{
-	const char *key;
-	json_t *v;
-	if (!json_is_object(ids) || json_object_size(ids) == 0) {
-		im->err = jmap_set_error("invalidProperties", "mailboxIds must name a mailbox",
-		                         "mailboxIds");
-		return -1;
-	}
-	if (json_object_size(ids) > 1) {
-		im->err = jmap_set_error(
-		    "invalidProperties",
-		    "importing into more than one mailbox is not supported yet", "mailboxIds");
-		return -1;
-	}
-	json_object_foreach(ids, key, v)
-	{
-		int64_t uv, id;
-		if (!json_is_true(v) || !jmap_id_parse(key, 'F', &uv) || uv > UINT32_MAX ||
-		    store_mailbox_by_uidvalidity(rd, a->account_id, (uint32_t)uv, &id) != 1) {
-			im->err =
-			    jmap_set_error("invalidProperties", "no such mailbox", "mailboxIds");
-			return -1;
-		}
-		im->req.mailbox_id = id;
-	}
-	return 0;
-}
-
-static int plan_keywords(json_t *kws, struct import *im)
-{
-	const char *key;
-	json_t *v;
-	if (!kws || json_is_null(kws))
-		return 0;
-	if (!json_is_object(kws))
-		goto bad;
-	json_object_foreach(kws, key, v)
-	{
-		char norm[JMAP_KEYWORD_MAX + 1];
-		if (!json_is_true(v) || jmap_keyword_norm(key, norm) < 0)
-			goto bad;
-		uint32_t flag = jmap_keyword_flag(norm);
-		if (flag) {
-			im->req.flags |= flag;
-			continue;
-		}
-		if ((im->keywords.len && buf_addc(&im->keywords, ' ') < 0) ||
-		    buf_adds(&im->keywords, norm) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-bad:
-	im->err =
-	    jmap_set_error("invalidProperties", "keywords must map keywords to true", "keywords");
-	return 0;
-}
-
-static int plan_one(struct store_rd *rd, const struct jmap_account *a, uint64_t quota, json_t *obj,
+static int plan_one(struct jmap_call *c, struct store_rd *rd, uint64_t quota, json_t *obj,
                     struct import *im)
 {
+	const struct jmap_account *a = c->acct;
 	if (!json_is_object(obj)) {
 		im->err = jmap_set_error("invalidProperties", "an import is an object", NULL);
 		return 0;
 	}
 	json_t *blob = json_object_get(obj, "blobId");
 	json_t *received = json_object_get(obj, "receivedAt");
-	im->req.account_id = a->account_id;
-	im->req.quota_bytes = quota;
+	im->put.account_id = a->account_id;
+	im->put.quota_bytes = quota;
 	if (!json_is_string(blob)) {
 		im->err = jmap_set_error("invalidProperties", "blobId is required", "blobId");
 		return 0;
 	}
 	if (received && !json_is_null(received) &&
 	    (!json_is_string(received) ||
-	     jmap_utc_date_parse(json_string_value(received), &im->req.internal_date) < 0 ||
-	     im->req.internal_date <= 0)) {
+	     jmap_utc_date_parse(json_string_value(received), &im->put.internal_date) < 0 ||
+	     im->put.internal_date <= 0)) {
 		im->err = jmap_set_error("invalidProperties", "receivedAt must be a UTCDate",
 		                         "receivedAt");
 		return 0;
 	}
-	if (plan_mailbox(rd, a, json_object_get(obj, "mailboxIds"), im) < 0)
-		return 0;
-	int r = plan_keywords(json_object_get(obj, "keywords"), im);
+	int r;
+	im->err = jmap_email_put_mailboxes(c, rd, json_object_get(obj, "mailboxIds"), &im->put, &r);
+	if (!im->err && r == 0)
+		im->err = jmap_email_put_keywords(json_object_get(obj, "keywords"), &im->put, &r);
 	if (r < 0 || im->err)
 		return r;
 	char type[128], name[8];
@@ -249,15 +180,12 @@ static int plan_one(struct store_rd *rd, const struct jmap_account *a, uint64_t 
 		    jmap_set_error("invalidEmail", "the blob is not an RFC 5322 message", "blobId");
 		return 0;
 	}
-	if (buf_add(&im->keywords, "", 1) < 0) /* NUL-terminated, "" when none */
-		return -ENOMEM;
-	im->req.keywords = im->keywords.data;
-	im->req.data = im->data.data;
-	im->req.len = im->data.len;
+	im->put.data = im->data.data;
+	im->put.len = im->data.len;
 	mime_thread_ids_read(im->data.data, im->data.len, &im->ids);
 	im->keys =
 	    (struct store_thread_keys){im->ids.message_id, im->ids.parents, im->ids.nparents};
-	im->req.thread = &im->keys;
+	im->put.thread = &im->keys;
 	return 0;
 }
 
@@ -307,7 +235,7 @@ void jmap_email_import(struct jmap_call *c)
 			break;
 		struct import *im = &x->v[x->n++];
 		im->cid = key;
-		r = plan_one(rd, c->acct, quota, v, im);
+		r = plan_one(c, rd, quota, v, im);
 		any |= r == 0 && !im->err;
 	}
 	store_read_end(rd, begun);

@@ -272,6 +272,21 @@ def test_email_import_visible_over_imap(tern_factory):
                                                   "mailboxIds": {boxes["INBOX"]: True}}})
     assert res2["created"]["k2"]["id"] != c["id"]
     assert m.select("INBOX")[1] == [b"2"]
+    # into two mailboxes at once: one Email (one id) in both, over IMAP too
+    name, res3, _ = email_import(t, acct, {"k3": {
+        "blobId": up["blobId"], "mailboxIds": {boxes["INBOX"]: True, boxes["Sent"]: True},
+        "keywords": {"$seen": True}}})
+    k3 = res3["created"]["k3"]["id"]
+    r, out = api(t, {"using": [CORE, MAIL], "methodCalls": [
+        ["Email/get", {"accountId": acct, "ids": [k3], "properties": ["mailboxIds"]}, "g"]]})
+    assert out["methodResponses"][0][1]["list"][0]["mailboxIds"] == {
+        boxes["INBOX"]: True, boxes["Sent"]: True}
+    for box in ("INBOX", "Sent"):
+        m.select(box)
+        typ, data = m.uid("SEARCH", "EMAILID", k3)
+        assert typ == "OK" and len(data[0].split()) == 1, (box, data)
+        typ, data = m.uid("FETCH", data[0].decode(), "(FLAGS BODY.PEEK[])")
+        assert b"\\Seen" in data[0][0] and data[0][1] == IMPORTED
     m.logout()
 
 
@@ -290,7 +305,7 @@ def test_email_import_errors(tern_factory):
         "bin": {"blobId": binary["blobId"], "mailboxIds": {inbox: True}},
         "nobox": {"blobId": up["blobId"], "mailboxIds": {"F999999": True}},
         "nomb": {"blobId": up["blobId"], "mailboxIds": {}},
-        "two": {"blobId": up["blobId"], "mailboxIds": {inbox: True, boxes["Sent"]: True}},
+        "false": {"blobId": up["blobId"], "mailboxIds": {inbox: False}},
         "kw": {"blobId": up["blobId"], "mailboxIds": {inbox: True}, "keywords": {"a b": True}},
         "date": {"blobId": up["blobId"], "mailboxIds": {inbox: True}, "receivedAt": "yesterday"},
         "noblob": {"mailboxIds": {inbox: True}},
@@ -300,7 +315,7 @@ def test_email_import_errors(tern_factory):
     assert nc["nf"] == {"type": "notFound", "notFound": ["U999999"]}
     assert nc["bob"]["type"] == "notFound"
     assert nc["bin"]["type"] == "invalidEmail"
-    for k in ("nobox", "nomb", "two", "kw", "date", "noblob"):
+    for k in ("nobox", "nomb", "false", "kw", "date", "noblob"):
         assert nc[k]["type"] == "invalidProperties", k
     # ifInState
     name, res, _ = email_import(t, acct, {"a": {"blobId": up["blobId"],
