@@ -19,6 +19,7 @@
 #include "proto/jmap/blob_read.h"
 #include "proto/jmap/email_build.h"
 #include "proto/jmap/email_common.h"
+#include "proto/jmap/email_filter.h"
 #include "proto/jmap/email_put.h"
 #include "proto/jmap/keywords.h"
 #include "store/entries.h"
@@ -123,24 +124,6 @@ static int read_blob(void *ud, const char *blob_id, struct buf *out, char *type,
 }
 
 /* "2024-01-02T03:04:05Z" (UTCDate) to unix seconds; false if not one. */
-static bool utc_date(const char *s, int64_t *out)
-{
-	struct tm tm = {0};
-	int used = 0;
-	if (!s ||
-	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6 ||
-	    used != 20 || s[used])
-		return false;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	time_t t = timegm(&tm);
-	if (t < 0)
-		return false;
-	*out = t;
-	return true;
-}
-
 /* mailboxIds, keywords and receivedAt of e into o: NULL, or a SetError. */
 static json_t *read_props(struct create_ctx *x, json_t *e, struct one *o, int *err)
 {
@@ -151,7 +134,10 @@ static json_t *read_props(struct create_ctx *x, json_t *e, struct one *o, int *e
 	if (bad || *err < 0)
 		return bad;
 	json_t *ra = json_object_get(e, "receivedAt");
-	if (ra && !json_is_null(ra) && !utc_date(json_string_value(ra), &o->put.internal_date))
+	if (ra && !json_is_null(ra) &&
+	    (!json_is_string(ra) ||
+	     jmap_utc_date_parse(json_string_value(ra), &o->put.internal_date) < 0 ||
+	     o->put.internal_date <= 0))
 		return jmap_set_error("invalidProperties", "a UTCDate", "receivedAt");
 	return NULL;
 }
@@ -189,8 +175,8 @@ int jmap_email_create(struct jmap_call *c, json_t *create, uint64_t quota_bytes,
 	struct store_rd *rd = store_reader(c->acct->store);
 	bool begun = store_read_begin(rd);
 	struct blob_env be = {rd, c->acct};
-	/* Message-ID's right side: the account's domain (jmap_account has no
-	 * [server] hostname). */
+	/* Message-ID's right side: the account's domain, as a mail client
+	 * writing the message would. */
 	const char *at = c->acct->username ? strrchr(c->acct->username, '@') : NULL;
 	const char *host = at && at[1] ? at + 1 : "localhost";
 	const char *key;
