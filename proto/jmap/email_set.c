@@ -719,40 +719,11 @@ static void after_create(void *ud, json_t *created, json_t *not_created)
 
 void jmap_email_set(struct jmap_call *c)
 {
-	if (!jmap_email_account_ok(c))
+	struct jmap_set_args a;
+	if (!jmap_set_args(c, &a))
 		return;
-	json_t *create = json_object_get(c->args, "create");
-	json_t *update = json_object_get(c->args, "update");
-	json_t *destroy = json_object_get(c->args, "destroy");
-	json_t *if_in_state = json_object_get(c->args, "ifInState");
-	if (json_is_null(create))
-		create = NULL;
-	if (json_is_null(update))
-		update = NULL;
-	if (json_is_null(destroy))
-		destroy = NULL;
-	if ((create && !json_is_object(create)) || (update && !json_is_object(update)) ||
-	    (destroy && !json_is_array(destroy)) ||
-	    (if_in_state && !json_is_null(if_in_state) && !json_is_string(if_in_state))) {
-		jmap_error(c, "invalidArguments",
-		           "create and update are objects, destroy an array, ifInState a string");
-		return;
-	}
-	size_t i;
-	json_t *v;
-	json_array_foreach(destroy, i, v)
-	{
-		if (!json_is_string(v)) {
-			jmap_error(c, "invalidArguments", "destroy holds ids");
-			return;
-		}
-	}
-	size_t total =
-	    json_object_size(create) + json_object_size(update) + json_array_size(destroy);
-	if (total > c->acct->limits->max_objects_in_set) {
-		jmap_error(c, "requestTooLarge", "more objects than maxObjectsInSet");
-		return;
-	}
+	json_t *create = a.create;
+	size_t total = a.total;
 	struct set_ctx *x = calloc(1, sizeof *x);
 	if (!x || !(x->objs = calloc(total + 1, sizeof *x->objs)) ||
 	    !(x->not_updated = json_object()) || !(x->not_destroyed = json_object()) ||
@@ -776,8 +747,7 @@ void jmap_email_set(struct jmap_call *c)
 	}
 	if (r == 0)
 		r = jmap_email_state(c->acct, x->old_state);
-	if (r == 0 && json_is_string(if_in_state) &&
-	    strcmp(json_string_value(if_in_state), x->old_state) != 0) {
+	if (r == 0 && a.if_in_state && strcmp(a.if_in_state, x->old_state) != 0) {
 		store_read_end(rd, begun);
 		ctx_free(x);
 		jmap_error(c, "stateMismatch", NULL);
