@@ -146,6 +146,12 @@ int store_mailbox_delete_job(struct store_tx *tx, void *arg)
 		return rc < 0 ? rc : -ENOENT;
 	if ((rc = has_children(db, j->account_id, j->name)) != 0)
 		return rc < 0 ? rc : -ENOTEMPTY;
+	if (j->refuse_if_messages) {
+		int64_t any = store_scalar(
+		    db, "SELECT EXISTS(SELECT 1 FROM mailbox_entries WHERE mailbox_id = ?1)", id);
+		if (any != 0)
+			return any < 0 ? (int)any : -EBUSY;
+	}
 	j->mailbox_id = id;
 	/* expunge first: that drops the message references properly */
 	struct uidvec u = {0};

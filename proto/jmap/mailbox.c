@@ -21,7 +21,7 @@
 #include "store/mailboxes.h"
 #include "store/store.h"
 
-#define STATE_MAX 24
+#define STATE_MAX JMAP_MAILBOX_STATE_MAX
 #define MAX_FILTER_DEPTH 32
 
 struct mbox {
@@ -650,4 +650,14 @@ void jmap_mailbox_query_changes(struct jmap_call *c)
 	jmap_reply(c, json_pack("{s:O, s:s, s:s, s:[], s:[]}", "accountId",
 	                        json_object_get(c->args, "accountId"), "oldQueryState", state,
 	                        "newQueryState", state, "removed", "added"));
+}
+
+int jmap_mailbox_state(const struct jmap_account *acct, char out[JMAP_MAILBOX_STATE_MAX])
+{
+	struct mbox_list l;
+	int r = load(acct, &l, false);
+	if (r == 0)
+		state_string(&l, out);
+	mbox_list_free(&l);
+	return r < 0 ? r : 0;
 }
