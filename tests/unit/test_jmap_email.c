@@ -81,62 +81,8 @@ const char *jmap_created_id(const struct jmap_call *c, const char *id)
 	return id && id[0] == '#' ? NULL : id;
 }
 
-bool jmap_id_parse(const char *id, char prefix, int64_t *out)
-{
-	if (!id || id[0] != prefix || id[1] < '1' || id[1] > '9' || strlen(id) > 19)
-		return false;
-	int64_t n = 0;
-	for (const char *p = id + 1; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		n = n * 10 + (*p - '0');
-	}
-	*out = n;
-	return true;
-}
-
-json_t *jmap_id_json(char prefix, int64_t n)
-{
-	char b[32];
-	snprintf(b, sizeof b, "%c%" PRId64, prefix, n);
-	return json_string(b);
-}
-
-bool jmap_get_args(struct jmap_call *c, json_t **ids, json_t **properties)
-{
-	int64_t acct_id;
-	json_t *a = json_object_get(c->args, "accountId");
-	if (!json_is_string(a) || !jmap_id_parse(json_string_value(a), 'A', &acct_id) ||
-	    acct_id != c->acct->account_id) {
-		jmap_error(c, "accountNotFound", NULL);
-		return false;
-	}
-	*ids = json_object_get(c->args, "ids");
-	*properties = json_object_get(c->args, "properties");
-	if (json_is_null(*ids))
-		*ids = NULL;
-	if (json_is_null(*properties))
-		*properties = NULL;
-	if ((*ids && !json_is_array(*ids)) || (*properties && !json_is_array(*properties))) {
-		jmap_error(c, "invalidArguments", "ids");
-		return false;
-	}
-	if (*ids && json_array_size(*ids) > c->acct->limits->max_objects_in_get) {
-		jmap_error(c, "requestTooLarge", NULL);
-		return false;
-	}
-	return true;
-}
-
-bool jmap_want(const json_t *properties, const char *prop)
-{
-	if (!properties)
-		return true;
-	size_t i;
-	json_t *p;
-	json_array_foreach(properties, i, p) if (!strcmp(json_string_value(p), prop)) return true;
-	return false;
-}
+/* jmap_id_parse, jmap_id_json, jmap_get_args, jmap_set_args and jmap_want
+ * are the real ones (args.c). */
 
 int jmap_email_opts_parse(const json_t *args, const json_t *properties, struct jmap_email_opts *o,
                           const char **why)
