@@ -348,7 +348,9 @@ static int attach_row(void *ud, const struct store_sort_row *sr)
 	return 0;
 }
 
-/* The bit for a message the indexer has not reached: its bytes, parsed. */
+/* The bit for a message the indexer has not reached: its bytes, parsed.
+ * One that cannot be read whole (over BUF_MAX, which Email/get cannot
+ * show either) fails the query rather than be guessed. */
 static int attach_parse(struct query *q, struct qrow *r, struct buf *raw)
 {
 	int e = jmap_message_bytes(q->c->acct, r->message_id, raw);
