@@ -297,7 +297,7 @@ static void test_corpora(void)
 		return;
 	}
 	printf("corpora: %d messages, %d with an attachment; rule, index bit and Email/get "
-	       "agree\n",
+	       "compared\n",
 	       corpus_files, corpus_with);
 	CHECK(corpus_with > 0 && corpus_with < corpus_files, "the corpora have both kinds");
 }
