@@ -822,6 +822,42 @@ test('e2e: search finds a message by a word in its body, and by from:', async ()
   } finally { await context.close(); }
 });
 
+test('e2e: searching has:attachment lists only the messages with one', async () => {
+  // a word only these three carry, so the other tests' mail does not count
+  const word = 'wombatattach';
+  const head = (subject) => `From: Sender <sender@remote.example>\r\nTo: ${ALICE}\r\nSubject: ${subject}\r\nDate: ${new Date().toUTCString()}\r\nMessage-ID: <${Math.random().toString(36).slice(2)}@remote.example>\r\nMIME-Version: 1.0\r\n`;
+  const cid = `${head('E2E att inline image')}Content-Type: multipart/related; boundary=r\r\n\r\n--r\r\nContent-Type: text/html\r\n\r\n<p>${word} <img src="cid:logo@x"></p>\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--r--\r\n`;
+  await deliverAll([
+    mime('E2E att with file', { attachment: Buffer.from('a file'), body: `${word} see attached` }),
+    mime('E2E att plain', { body: `${word} nothing attached` }),
+    cid,
+  ]);
+  const { context, page } = await open();
+  try {
+    await loginReal(page);
+    const rows = () => page.locator('#message-scroller .row').allTextContents();
+    await page.fill('#search', word);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.row:has-text("E2E att inline image")');
+    await page.waitForFunction(() => document.querySelectorAll('#message-scroller .row').length === 3);
+    await page.fill('#search', `${word} has:attachment`);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`#list-title:text-is("Search: ${word} has:attachment")`);
+    await page.waitForFunction(() => document.querySelectorAll('#message-scroller .row').length === 1);
+    const only = await rows();
+    assert.equal(only.length, 1);
+    assert.ok(only[0].includes('E2E att with file'), only[0]);
+    await shot(page, 'e2e-search-has-attachment');
+    // has:attachment alone: the file's message is there, the other two are not
+    await page.fill('#search', 'has:attachment');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#list-title:text-is("Search: has:attachment")');
+    await page.waitForSelector('.row:has-text("E2E att with file")');
+    const all = (await rows()).join('\n');
+    assert.ok(!all.includes('E2E att plain') && !all.includes('E2E att inline image'), all);
+  } finally { await context.close(); }
+});
+
 test('e2e: logout ends the session on the server: the old cookie and token no longer work', async () => {
   const { context, page } = await open();
   try {
