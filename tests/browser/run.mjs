@@ -378,6 +378,27 @@ test('conversations: opening a thread shows its emails oldest first, the first u
   await context.close();
 });
 
+test('conversations: a server that fails Thread/get still lists the rows, and opening one says why', async () => {
+  const mock = new MockJmap({ conversations: true });
+  mock.fail['Thread/get'] = 'serverFail';
+  const { context, page, seen } = await open({ mock });
+  await loginMock(page, mock);
+  await page.click('#thread-toggle');
+  await page.waitForSelector('.row[data-id=M21]');
+  assert.equal(await page.locator('.row[data-id=M21]').getAttribute('data-count'), '1', 'no thread known: the row alone');
+  assert.ok(await page.locator('.row[data-id=M21]').evaluate((b) => b.classList.contains('unread')));
+  await page.click('.row[data-id=M21]');
+  await page.waitForSelector('#reader .error[role=alert]:has-text("conversation could not be loaded")');
+  assert.equal(await page.locator('.conversation').count(), 0);
+  // and a row whose email is gone meanwhile
+  mock.fail['Thread/get'] = undefined;
+  mock.emails.delete('M2');
+  await page.click('.row[data-id=M2]');
+  await page.waitForSelector('#reader .error[role=alert]:text-is("This message is gone.")');
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});
+
 test('conversations: a 100k-message folder stays virtual with one row per thread', async () => {
   const mock = new MockJmap({ bigCount: 100000 });
   const { context, page } = await open({ mock });
