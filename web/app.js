@@ -151,7 +151,9 @@ function layout() {
     state.threads = !state.threads;
     threadBtn.setAttribute('aria-pressed', String(state.threads));
     try { localStorage.setItem(THREADS_KEY, state.threads ? '1' : '0'); } catch (_) { /* kept for this page only */ }
-    route();
+    /* settings and compose stay as they are (what is typed in them too) */
+    const view = parseHash().view;
+    if (view === 'settings' || view === 'compose') reloadList(); else route();
   });
   list = new MessageList(client, (id) => openEmail(id), (msg) => notify(msg));
   const folders = h('nav', { id: 'folders', class: 'pane folders-pane', 'aria-label': 'Folders' });

@@ -319,8 +319,12 @@ test('conversations: the Threads button collapses the list to one row per thread
   await page.waitForSelector('.row[data-thread=T3]');
   assert.equal(await page.getAttribute('#thread-toggle', 'aria-pressed'), 'true', 'kept in localStorage');
   assert.equal(await page.evaluate(() => localStorage.getItem('tern.threads')), '1');
+  // switched from Settings: the list changes, what is typed there stays
+  await page.click('#settings-button');
+  await page.fill('#set-name', 'typed, not saved');
   await page.click('#thread-toggle');
   await page.waitForSelector('.row[data-id=M3]');
+  assert.equal(await page.inputValue('#set-name'), 'typed, not saved');
   assert.equal(mock.last('Email/query').collapseThreads, false);
   assert.equal(await page.evaluate(() => localStorage.getItem('tern.threads')), '0');
   assert.deepEqual(seen.errors, []);
@@ -1167,6 +1171,24 @@ test('e2e: a 100k-message folder paints its first screen < 300 ms after the clic
     assert.equal(answer.methodResponses[0][0], 'Email/query', JSON.stringify(answer.methodResponses[0]));
     assert.equal(answer.methodResponses[0][1].total, count);
     await page.waitForSelector('.row[data-index="0"]:not(.loading)');
+    // conversations over the same folder (each message its own thread
+    // here): still one request a page, still virtual
+    await page.selectOption('#sort', 'date');
+    await firstIs('Big message 0');
+    const threaded = Date.now();
+    const [byThread] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/jmap/api') && (r.request().postData() || '').includes('"collapseThreads":true')),
+      page.click('#thread-toggle'),
+    ]);
+    const tr = await byThread.json();
+    assert.deepEqual(tr.methodResponses.map((/** @type {any} */ m) => m[0]), ['Email/query', 'Email/get', 'Thread/get', 'Email/get']);
+    assert.equal(tr.methodResponses[0][1].total, count);
+    await page.waitForSelector('.row[data-index="0"][data-count="1"]:not(.loading)');
+    t.diagnostic(`first conversation rows in ${Date.now() - threaded} ms`);
+    assert.ok(Date.now() - threaded < 3000);
+    await page.evaluate(() => { const s = document.getElementById('message-scroller'); if (s) s.scrollTop = s.scrollHeight / 2; });
+    await page.waitForSelector(`.row[data-index="${count / 2}"][data-count="1"]:not(.loading)`);
+    assert.ok(await page.locator('#message-scroller .row').count() < 120);
   } finally { await context.close(); }
 });
 
