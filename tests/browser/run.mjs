@@ -460,13 +460,14 @@ test('remote images: "Always show from" keeps the sender (lower-cased): its next
   await page.click('#settings-button');
   await page.waitForSelector('#image-senders li');
   assert.deepEqual(await page.locator('#image-senders .address').allTextContents(), ['<img/src=x/onerror=window.__xss=5>@x', 'sender7@example.org']);
+  await page.locator('#image-senders').scrollIntoViewIfNeeded();
+  await shot(page, 'settings-images');
   await page.click('#image-senders li[data-sender="sender7@example.org"] button.remove');
   await page.waitForSelector('#image-senders-status:has-text("blocked again")');
   assert.deepEqual(await page.locator('#image-senders .address').allTextContents(), ['<img/src=x/onerror=window.__xss=5>@x']);
   await page.click('#image-senders button.remove');
   await page.waitForSelector('#image-senders-empty:not([hidden])');
   assert.equal(await page.evaluate(() => localStorage.getItem('tern.images.A1')), '[]');
-  await shot(page, 'settings-images');
   await page.click('#reader .back');
   await page.click('.row[data-id=M23]');
   await page.waitForSelector('#message-subject:text-is("More HTML from sender 7")');
