@@ -246,7 +246,8 @@ async function route() {
   const r = parseHash();
   if (state.compose && r.view !== 'compose') { state.compose.close(); state.compose = null; }
   if (r.view === 'settings') {
-    renderSettings(ui.reader, client, state.identity, (id) => { state.identity = id; }, back, /** @type {ImageSenders} */ (state.senders));
+    renderSettings(ui.reader, client, state.identity, (id) => { state.identity = id; }, back, /** @type {ImageSenders} */ (state.senders),
+      state.mailboxes, async () => { await loadMailboxes(); return state.mailboxes; });
     showPane('reader');
     return;
   }

@@ -1351,6 +1351,49 @@ test('e2e: settings: the display name is kept by Identity/set; the password chan
   } finally { await context.close(); }
 });
 
+test('e2e: settings: folders are created (nested), renamed and deleted through Mailbox/set, as IMAP LIST sees them', async () => {
+  const { context, page } = await open();
+  const names = async () => (await server.rpc({ cmd: 'imap_list', user: BOB })).names;
+  try {
+    await loginReal(page, BOB);
+    await page.click('#settings-button');
+    await page.fill('#folder-new-name', 'Projects');
+    await page.click('#folder-new button[type=submit]');
+    await page.waitForSelector('#folders-status:text-is("Created Projects.")');
+    await page.waitForSelector('.folder .name:text-is("Projects")');
+    const projects = await page.getAttribute('#folder-list li:has(.name:text-is("Projects"))', 'data-id');
+    await page.fill('#folder-new-name', '2026');
+    await page.selectOption('#folder-new-parent', projects || '');
+    await page.click('#folder-new button[type=submit]');
+    await page.waitForSelector('#folder-list li[data-depth="1"] .name:text-is("2026")');
+    assert.ok((await names()).includes('Projects/2026'), 'IMAP sees Projects/2026');
+    // a name with the separator is refused by the server, and said so
+    await page.fill('#folder-new-name', 'a/b');
+    await page.click('#folder-new button[type=submit]');
+    await page.waitForSelector('#folders-status:has-text("Creating failed")');
+    // the special folders cannot be renamed or deleted from here
+    assert.ok(await page.isDisabled('#folder-list li:has(.name:text-is("Inbox")) .delete'));
+    await page.click('#folder-list li:has(.name:text-is("Projects")) .rename');
+    await page.fill('#folder-list .rename-to', 'Work');
+    await page.click('#folder-list .rename-form button[type=submit]');
+    await page.waitForSelector('#folders-status:text-is("Renamed to Work.")');
+    await page.waitForSelector('.folder .name:text-is("Work")');
+    const after = await names();
+    assert.ok(after.includes('Work/2026') && !after.includes('Projects'), `IMAP LIST: ${after}`);
+    // Work has a child: the server refuses, and the view says why
+    await page.click('#folder-list li:has(.name:text-is("Work")) .delete');
+    await page.click('#folder-list .confirm-delete');
+    await page.waitForSelector('#folders-status:text-is("Deleting failed: it has subfolders.")');
+    assert.equal(await page.locator('#folder-list .confirm-delete').count(), 0, 'the refused row is back to normal');
+    await page.click('#folder-list li:has(.name:text-is("2026")) .delete');
+    await page.click('#folder-list .confirm-delete');
+    await page.waitForSelector('#folders-status:text-is("Deleted 2026.")');
+    await shot(page, 'e2e-settings-folders');
+    assert.ok(!(await names()).includes('Work/2026'));
+    await page.waitForFunction(() => ![...document.querySelectorAll('.folder .name')].some((n) => n.textContent === '2026'));
+  } finally { await context.close(); }
+});
+
 test('e2e: a reply chain delivered over SMTP is one conversation row with its count; opening it shows every email of the thread', async () => {
   const tag = Math.random().toString(36).slice(2, 8);
   const id = (/** @type {number} */ n) => `chain${n}.${tag}@remote.example`;

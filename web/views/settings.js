@@ -1,11 +1,13 @@
 // settings: display name and signature (Identity/set), password change,
-// and the senders whose remote images are always shown.
+// the folders (folder_settings.js) and the senders whose remote images are
+// always shown.
 //
 // Why these: they are what a user of webmail changes without an
 // administrator. Name and signature are the identity's (RFC 8621 6); the
 // password goes to tern's own POST /jmap/password, since JMAP has none;
 // the image senders are this browser's (images.js), listed to be removed.
 import { h, replace } from './dom.js';
+import { folderSettings } from './folder_settings.js';
 
 /**
  * @param {HTMLElement} pane
@@ -14,8 +16,10 @@ import { h, replace } from './dom.js';
  * @param {(identity: import('./compose.js').Identity) => void} onSaved
  * @param {() => void} onBack
  * @param {import('../images.js').ImageSenders} senders
+ * @param {import('./folders.js').Mailbox[]} mailboxes
+ * @param {() => Promise<import('./folders.js').Mailbox[]>} reloadMailboxes
  */
-export function renderSettings(pane, client, identity, onSaved, onBack, senders) {
+export function renderSettings(pane, client, identity, onSaved, onBack, senders, mailboxes, reloadMailboxes) {
   const name = h('input', { id: 'set-name', type: 'text', value: identity ? identity.name : '', autocomplete: 'name' });
   const sig = h('textarea', { id: 'set-signature', rows: '5' });
   sig.value = identity && identity.textSignature ? identity.textSignature : '';
@@ -76,7 +80,8 @@ export function renderSettings(pane, client, identity, onSaved, onBack, senders)
   replace(pane,
     h('div', { class: 'toolbar' }, h('button', { type: 'button', class: 'back always', onclick: onBack }, '← Back')),
     h('section', { class: 'settings', 'aria-labelledby': 'settings-title' },
-      h('h2', { id: 'settings-title' }, 'Settings'), idForm, pwForm, imageSenders(senders)));
+      h('h2', { id: 'settings-title' }, 'Settings'), idForm, pwForm,
+      folderSettings(client, mailboxes, reloadMailboxes), imageSenders(senders)));
   name.focus();
 }
 
