@@ -255,12 +255,7 @@ static void answer(struct set_ctx *x, int status)
 	              new_state, "created", "updated", updated, "destroyed", destroyed);
 	if (res && x->created && json_object_size(x->created))
 		json_object_set(res, "created", x->created);
-	if (res && json_object_size(x->not_created))
-		json_object_set(res, "notCreated", x->not_created);
-	if (res && json_object_size(x->not_updated))
-		json_object_set(res, "notUpdated", x->not_updated);
-	if (res && json_object_size(x->not_destroyed))
-		json_object_set(res, "notDestroyed", x->not_destroyed);
+	jmap_set_failures(res, x->not_created, x->not_updated, x->not_destroyed);
 	if (!res) {
 		jmap_server_fail(c, "out of memory");
 		return;

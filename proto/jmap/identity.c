@@ -202,12 +202,7 @@ static void answer(struct id_set *x, int status)
 	    json_pack("{s:O, s:O, s:o, s:n, s:O, s:n}", "accountId",
 	              json_object_get(c->args, "accountId"), "oldState", x->old_state, "newState",
 	              identity_state(x->settings), "created", "updated", x->updated, "destroyed");
-	if (res && json_object_size(x->not_created))
-		json_object_set(res, "notCreated", x->not_created);
-	if (res && json_object_size(x->not_updated))
-		json_object_set(res, "notUpdated", x->not_updated);
-	if (res && json_object_size(x->not_destroyed))
-		json_object_set(res, "notDestroyed", x->not_destroyed);
+	jmap_set_failures(res, x->not_created, x->not_updated, x->not_destroyed);
 	id_set_free(x);
 	if (!res)
 		jmap_server_fail(c, "out of memory");

@@ -117,6 +117,11 @@ bool jmap_id_parse(const char *id, char prefix, int64_t *out);
  * "properties": [property]}, the last two only when not NULL. NULL when
  * out of memory. */
 json_t *jmap_set_error(const char *type, const char *description, const char *property);
+/* Adds to a /set answer res (NULL-safe) notCreated, notUpdated and
+ * notDestroyed, each only when not empty (RFC 8620 §5.3: null otherwise).
+ * The maps are borrowed. */
+void jmap_set_failures(json_t *res, json_t *not_created, json_t *not_updated,
+                       json_t *not_destroyed);
 /* "F123" into a new JSON string. */
 json_t *jmap_id_json(char prefix, int64_t n);
 

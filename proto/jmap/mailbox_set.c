@@ -155,12 +155,7 @@ static void answer(struct mset *x)
 	                        json_object_get(c->args, "accountId"), "oldState", x->old_state,
 	                        "newState", state, "created", x->created, "updated", x->updated,
 	                        "destroyed", x->destroyed);
-	if (res && json_object_size(x->not_created))
-		json_object_set(res, "notCreated", x->not_created);
-	if (res && json_object_size(x->not_updated))
-		json_object_set(res, "notUpdated", x->not_updated);
-	if (res && json_object_size(x->not_destroyed))
-		json_object_set(res, "notDestroyed", x->not_destroyed);
+	jmap_set_failures(res, x->not_created, x->not_updated, x->not_destroyed);
 	mset_free(x);
 	if (!res)
 		jmap_error(c, "serverFail", "out of memory");

@@ -422,12 +422,7 @@ static void finish(struct sub_ctx *x)
 	                        json_object_get(c->args, "accountId"), "oldState",
 	                        state_json(x->old_state), "newState", state_json(last_id),
 	                        "created", x->created, "updated", "destroyed");
-	if (res && json_object_size(x->not_created))
-		json_object_set(res, "notCreated", x->not_created);
-	if (res && json_object_size(x->not_updated))
-		json_object_set(res, "notUpdated", x->not_updated);
-	if (res && json_object_size(x->not_destroyed))
-		json_object_set(res, "notDestroyed", x->not_destroyed);
+	jmap_set_failures(res, x->not_created, x->not_updated, x->not_destroyed);
 	json_t *then = implicit_args(x);
 	ctx_free(x);
 	if (!res) {
