@@ -329,6 +329,12 @@ static const char *const migrations[] = {
     ");\n"
     "CREATE INDEX uploads_account ON uploads(account_id);\n"
     "CREATE INDEX uploads_created ON uploads(created);\n",
+    /* 16 -> 17: an expunged row names the message (and its thread) it
+     * removed, so JMAP's Email/changes and Thread/changes can tell what
+     * was destroyed (store/changes.c). Older rows keep NULL: a change set
+     * that needs one cannot be calculated. */
+    "ALTER TABLE expunged ADD COLUMN message_id INTEGER;\n"
+    "ALTER TABLE expunged ADD COLUMN thread_id INTEGER;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
