@@ -17,9 +17,7 @@
  *
  * Creates (email_create.c) run first, in a store job of their own; the
  * updates and destroys are planned after it, so they may name an Email
- * created in the same call by "#creation-id".
- *
- * Email/changes keeps no change log: see jmap_changes_unchanged(). */
+ * created in the same call by "#creation-id". */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -763,9 +761,4 @@ void jmap_email_set(struct jmap_call *c)
 		return;
 	}
 	update_and_destroy(x);
-}
-
-void jmap_email_changes(struct jmap_call *c)
-{
-	jmap_changes_unchanged(c);
 }
