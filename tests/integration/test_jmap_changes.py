@@ -305,3 +305,57 @@ def test_unknown_states_and_restart(tern_factory):
     three, _ = ids(m, "INBOX", "three")
     assert triple(ok_changes(t, "Email", s1)) == ([three], [], [])
     m.logout()
+
+
+def test_pushed_state_serves_changes(tern_factory):
+    """A state that reached the client only through the EventSource push
+    can be asked for changes: the push records what it hands out too."""
+    t = server(tern_factory)
+    account(t)
+    es = j.EventSource(t, "types=Email&closeafter=no&ping=0")
+    smtp_deliver(t, message("first"))
+    pushed = j.state_event(es)["Email"]
+    smtp_deliver(t, message("second"))
+    j.state_event(es)
+    m = imap_login(t)
+    second, _ = ids(m, "INBOX", "second")
+    m.logout()
+    r = ok_changes(t, "Email", pushed)
+    assert triple(r) == ([second], [], [])
+    es.close()
+
+
+def test_intermediate_states_across_email_and_thread(tern_factory):
+    """A state cut by thread (Thread/changes) also serves Email/changes,
+    which then cuts by thread too; a state cut by Email cannot serve
+    Thread/changes (one thread could straddle the cut)."""
+    t = server(tern_factory)
+    account(t)
+    m = imap_login(t)
+    s0 = state(t, "Email")
+    for i in range(3):
+        m.append("INBOX", None, None, message("root%d" % i))
+        m.append("INBOX", None, None, message("answer%d" % i, msgid="re%d" % i,
+                                              extra="In-Reply-To: <root%d@example.org>\r\n" % i))
+    emails = set()
+    for i in range(3):
+        root, thread = ids(m, "INBOX", "root%d" % i)
+        answer, answer_thread = ids(m, "INBOX", "answer%d" % i)
+        assert thread == answer_thread
+        emails |= {root, answer}
+    r = ok_changes(t, "Thread", s0, maxChanges=1)
+    assert len(r["created"]) == 1 and r["hasMoreChanges"] is True
+    by_thread = r["newState"]
+    # Email/changes from it: the two remaining threads' four Emails, two
+    # (one thread) at a time at most
+    end, created, updated, destroyed, steps = walk(t, "Email", by_thread, 3)
+    assert steps == 2 and len(created) == 4 and created < emails
+    assert updated == destroyed == set() and end == state(t, "Email")
+    r = ok_changes(t, "Email", s0, maxChanges=1)
+    assert r["hasMoreChanges"] is True
+    res = changes(t, "Thread", r["newState"])
+    assert res[0] == "error" and res[1]["type"] == "cannotCalculateChanges", res
+    # a thread with more changes than maxChanges cannot be cut
+    res = changes(t, "Email", by_thread, maxChanges=1)
+    assert res[0] == "error" and res[1]["type"] == "cannotCalculateChanges", res
+    m.logout()
