@@ -281,6 +281,9 @@ static void reply_part(struct changes_ctx *x, enum split split, const struct seg
 static void changes(struct changes_ctx *x, struct store_rd *rd)
 {
 	const struct jmap_account *a = x->c->acct;
+	/* taken before now is recorded, which could push it out of the ring */
+	size_t len = 0;
+	x->old = jmap_snapshot_get(a->account_id, JMAP_SNAPSHOT_EMAIL, x->since, &len);
 	int r = store_mailbox_marks(rd, a->account_id, &x->now_marks, &x->now_n);
 	if (r == 0)
 		r = state_of(a, x->now_marks, x->now_n, x->now);
@@ -292,11 +295,9 @@ static void changes(struct changes_ctx *x, struct store_rd *rd)
 		reply(x, x->now, 0, false);
 		return;
 	}
-	size_t len;
 	enum split split;
 	struct segment segs[MAX_SEGMENTS];
 	size_t nseg;
-	x->old = jmap_snapshot_get(a->account_id, JMAP_SNAPSHOT_EMAIL, x->since, &len);
 	if (!x->old || !decode(x->old, len, &split, segs, &nseg) ||
 	    (x->threads && split == SPLIT_EMAIL)) {
 		jmap_error(x->c, "cannotCalculateChanges",

@@ -411,24 +411,27 @@ void jmap_mailbox_changes(struct jmap_call *c)
 		return;
 	}
 	size_t limit = max && json_is_integer(max) ? (size_t)json_integer_value(max) : SIZE_MAX;
+	/* taken before now is recorded, which could push it out of the ring */
+	size_t len = 0;
+	struct mbox_mark *old = jmap_snapshot_get(c->acct->account_id, JMAP_SNAPSHOT_MAILBOX,
+	                                          json_string_value(since), &len);
 	struct mbox_list l;
 	if (load(c->acct, &l, false) < 0) {
 		mbox_list_free(&l);
+		free(old);
 		jmap_error(c, "serverFail", "the store could not be read");
 		return;
 	}
 	char state[STATE_MAX], new_state[INTERMEDIATE_MAX];
 	state_string(&l, state);
-	struct mbox_mark *now = marks_of(&l), *mid = NULL, *old = NULL;
-	size_t nn = l.n, on = 0, len = 0, nmid = 0;
+	struct mbox_mark *now = marks_of(&l), *mid = NULL;
+	size_t nn = l.n, on = 0, nmid = 0;
 	mbox_list_free(&l);
 	json_t *created = json_array(), *updated = json_array(), *destroyed = json_array();
 	if (!now || !created || !updated || !destroyed)
 		goto oom;
 	record(c->acct, state, now, nn);
 	if (strcmp(json_string_value(since), state) != 0) {
-		old = jmap_snapshot_get(c->acct->account_id, JMAP_SNAPSHOT_MAILBOX,
-		                        json_string_value(since), &len);
 		if (!old || len % sizeof *old) {
 			jmap_error(
 			    c, "cannotCalculateChanges",
@@ -437,6 +440,7 @@ void jmap_mailbox_changes(struct jmap_call *c)
 		}
 		on = len / sizeof *old;
 	} else {
+		free(old);
 		old = malloc((nn ? nn : 1) * sizeof *old); /* nothing changed */
 		if (!old)
 			goto oom;
