@@ -338,6 +338,10 @@ static const char *const migrations[] = {
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+/* store.h's version is what backup, restore and verify compare against:
+ * a migration added without it would make tern refuse its own backups. */
+_Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
+               "STORE_SCHEMA_VERSION (store.h) must count the migrations");
 static int user_version(sqlite3 *db)
 {
 	sqlite3_stmt *st;
