@@ -842,8 +842,10 @@ int jmap_mailbox_state(const struct jmap_account *acct, char out[JMAP_MAILBOX_ST
 {
 	struct mbox_list l;
 	int r = load(acct, &l, false);
-	if (r == 0)
+	if (r == 0) {
 		state_string(&l, out);
+		record_list(acct, &l, out); /* Mailbox/set's oldState and newState */
+	}
 	mbox_list_free(&l);
 	return r < 0 ? r : 0;
 }
