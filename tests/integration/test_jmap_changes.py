@@ -359,3 +359,29 @@ def test_intermediate_states_across_email_and_thread(tern_factory):
     res = changes(t, "Email", by_thread, maxChanges=1)
     assert res[0] == "error" and res[1]["type"] == "cannotCalculateChanges", res
     m.logout()
+
+
+def test_mailbox_set_states_serve_mailbox_changes(tern_factory):
+    """Mailbox/set's newState is a state like any other: Mailbox/changes
+    from it names what IMAP did next; the Emails of a mailbox destroyed
+    with onDestroyRemoveEmails make Email/changes ask for a refetch."""
+    t = server(tern_factory)
+    account(t)
+    res = call(t, "Mailbox/set", {"create": {"k": {"name": "ViaJmap"}}})
+    assert res[0] == "Mailbox/set", res
+    after_set = res[1]["newState"]
+    made = res[1]["created"]["k"]["id"]
+    assert triple(ok_changes(t, "Mailbox", res[1]["oldState"]))[0] == [made]
+    m = imap_login(t)
+    m.create("ViaImap")
+    r = ok_changes(t, "Mailbox", after_set)
+    assert triple(r) == ([mailbox_ids(t)["ViaImap"]], [], [])
+    m.append("ViaJmap", None, None, message("doomed"))
+    m.logout()
+    s0 = state(t, "Email")
+    res = call(t, "Mailbox/set", {"destroy": [made], "onDestroyRemoveEmails": True})
+    assert res[1]["destroyed"] == [made], res
+    res = changes(t, "Email", s0)
+    assert res[0] == "error" and res[1]["type"] == "cannotCalculateChanges", res
+    r = ok_changes(t, "Mailbox", after_set)
+    assert triple(r) == ([mailbox_ids(t)["ViaImap"]], [], [made])
