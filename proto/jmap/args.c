@@ -3,6 +3,7 @@
 #include "proto/jmap/jmap_int.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -141,6 +142,23 @@ bool jmap_set_args(struct jmap_call *c, struct jmap_set_args *out)
 		return false;
 	}
 	out->total = total;
+	return true;
+}
+
+bool jmap_changes_args(struct jmap_call *c, const char **since, size_t *max_changes)
+{
+	if (!account_ok(c))
+		return false;
+	json_t *s = json_object_get(c->args, "sinceState");
+	json_t *max = json_object_get(c->args, "maxChanges");
+	if (!json_is_string(s) ||
+	    (max && !json_is_null(max) && (!json_is_integer(max) || json_integer_value(max) < 1))) {
+		jmap_error(c, "invalidArguments",
+		           "sinceState must be a string, maxChanges a positive integer or null");
+		return false;
+	}
+	*since = json_string_value(s);
+	*max_changes = json_is_integer(max) ? (size_t)json_integer_value(max) : SIZE_MAX;
 	return true;
 }
 

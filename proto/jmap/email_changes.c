@@ -322,24 +322,11 @@ static void changes(struct changes_ctx *x, struct store_rd *rd)
 
 static void run(struct jmap_call *c, bool threads)
 {
-	if (!jmap_email_account_ok(c))
+	const char *since;
+	size_t max;
+	if (!jmap_changes_args(c, &since, &max))
 		return;
-	json_t *since = json_object_get(c->args, "sinceState");
-	json_t *max = json_object_get(c->args, "maxChanges");
-	if (!json_is_string(since)) {
-		jmap_error(c, "invalidArguments", "sinceState must be a string");
-		return;
-	}
-	if (max && !json_is_null(max) && (!json_is_integer(max) || json_integer_value(max) < 1)) {
-		jmap_error(c, "invalidArguments", "maxChanges must be a positive integer");
-		return;
-	}
-	struct changes_ctx x = {
-	    .c = c,
-	    .threads = threads,
-	    .max = max && json_is_integer(max) ? (size_t)json_integer_value(max) : SIZE_MAX,
-	    .since = json_string_value(since),
-	};
+	struct changes_ctx x = {.c = c, .threads = threads, .max = max, .since = since};
 	struct store_rd *rd = store_reader(c->acct->store);
 	bool begun = store_read_begin(rd);
 	changes(&x, rd);

@@ -107,6 +107,11 @@ struct jmap_set_args {
 	size_t total; /* objects in create, update and destroy */
 };
 bool jmap_set_args(struct jmap_call *c, struct jmap_set_args *out);
+/* The standard /changes arguments (RFC 8620 §5.2): accountId checked,
+ * sinceState a string (*since, borrowed from args), maxChanges a positive
+ * integer or null (*max_changes; SIZE_MAX when null). Answers the call
+ * with invalidArguments or accountNotFound and returns false. */
+bool jmap_changes_args(struct jmap_call *c, const char **since, size_t *max_changes);
 /* true if properties (from jmap_get_args) is NULL or names prop. */
 bool jmap_want(const json_t *properties, const char *prop);
 

@@ -22,6 +22,7 @@
  * recorded (too old, or from before a restart) gets
  * cannotCalculateChanges and the client refetches. */
 #include "proto/jmap/methods.h"
+#include "proto/jmap/email_common.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -334,21 +335,6 @@ void jmap_mailbox_get(struct jmap_call *c)
 }
 
 /* accountId of a method that is not /get: false when it answered. */
-static bool account_ok(struct jmap_call *c)
-{
-	json_t *a = json_object_get(c->args, "accountId");
-	int64_t id;
-	if (!json_is_string(a)) {
-		jmap_error(c, "invalidArguments", "accountId must be a string");
-		return false;
-	}
-	if (!jmap_id_parse(json_string_value(a), 'A', &id) || id != c->acct->account_id) {
-		jmap_error(c, "accountNotFound", NULL);
-		return false;
-	}
-	return true;
-}
-
 /* The mailboxes' state now into state, and whether it is since: else the
  * call is answered (serverFail, or cannotCalculateChanges: Mailbox/query
  * keeps no results, so only "nothing changed" can be said) and false
@@ -400,21 +386,14 @@ static bool next_step(const struct mbox_mark *ov, size_t on, size_t *oi, const s
 
 void jmap_mailbox_changes(struct jmap_call *c)
 {
-	if (!account_ok(c))
+	const char *since_state;
+	size_t limit;
+	if (!jmap_changes_args(c, &since_state, &limit))
 		return;
-	json_t *since = json_object_get(c->args, "sinceState");
-	json_t *max = json_object_get(c->args, "maxChanges");
-	if (!json_is_string(since) ||
-	    (max && !json_is_null(max) && (!json_is_integer(max) || json_integer_value(max) < 1))) {
-		jmap_error(c, "invalidArguments",
-		           "sinceState must be a string, maxChanges a positive integer or null");
-		return;
-	}
-	size_t limit = max && json_is_integer(max) ? (size_t)json_integer_value(max) : SIZE_MAX;
 	/* taken before now is recorded, which could push it out of the ring */
 	size_t len = 0;
-	struct mbox_mark *old = jmap_snapshot_get(c->acct->account_id, JMAP_SNAPSHOT_MAILBOX,
-	                                          json_string_value(since), &len);
+	struct mbox_mark *old =
+	    jmap_snapshot_get(c->acct->account_id, JMAP_SNAPSHOT_MAILBOX, since_state, &len);
 	struct mbox_list l;
 	if (load(c->acct, &l, false) < 0) {
 		mbox_list_free(&l);
@@ -431,7 +410,7 @@ void jmap_mailbox_changes(struct jmap_call *c)
 	if (!now || !created || !updated || !destroyed)
 		goto oom;
 	record(c->acct, state, now, nn);
-	if (strcmp(json_string_value(since), state) != 0) {
+	if (strcmp(since_state, state) != 0) {
 		if (!old || len % sizeof *old) {
 			jmap_error(
 			    c, "cannotCalculateChanges",
@@ -489,9 +468,9 @@ void jmap_mailbox_changes(struct jmap_call *c)
 	                     : json_null();
 	json_t *res =
 	    json_pack("{s:O, s:s, s:s, s:b, s:o, s:o, s:o, s:o}", "accountId",
-	              json_object_get(c->args, "accountId"), "oldState", json_string_value(since),
-	              "newState", answer_state, "hasMoreChanges", more, "created", created,
-	              "updated", updated, "destroyed", destroyed, "updatedProperties", counts);
+	              json_object_get(c->args, "accountId"), "oldState", since_state, "newState",
+	              answer_state, "hasMoreChanges", more, "created", created, "updated", updated,
+	              "destroyed", destroyed, "updatedProperties", counts);
 	created = updated = destroyed = NULL;
 	if (!res) {
 		jmap_error(c, "serverFail", "out of memory");
@@ -691,7 +670,7 @@ static bool nonneg_int(const json_t *v, int64_t *out, bool allow_negative)
 
 void jmap_mailbox_query(struct jmap_call *c)
 {
-	if (!account_ok(c))
+	if (!jmap_email_account_ok(c))
 		return;
 	json_t *filter = json_object_get(c->args, "filter");
 	if (json_is_null(filter))
@@ -823,7 +802,7 @@ void jmap_mailbox_query(struct jmap_call *c)
 
 void jmap_mailbox_query_changes(struct jmap_call *c)
 {
-	if (!account_ok(c))
+	if (!jmap_email_account_ok(c))
 		return;
 	json_t *since = json_object_get(c->args, "sinceQueryState");
 	if (!json_is_string(since)) {

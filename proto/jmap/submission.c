@@ -587,17 +587,10 @@ static int64_t oldest_kept(void)
 
 void jmap_email_submission_changes(struct jmap_call *c)
 {
-	if (!jmap_email_account_ok(c))
+	const char *s;
+	size_t limit;
+	if (!jmap_changes_args(c, &s, &limit))
 		return;
-	json_t *since = json_object_get(c->args, "sinceState");
-	json_t *max = json_object_get(c->args, "maxChanges");
-	if (!json_is_string(since) ||
-	    (max && !json_is_null(max) && (!json_is_integer(max) || json_integer_value(max) < 1))) {
-		jmap_error(c, "invalidArguments",
-		           "sinceState must be a string, maxChanges a positive integer or null");
-		return;
-	}
-	const char *s = json_string_value(since);
 	char *end;
 	errno = 0;
 	long long from = strtoll(s, &end, 10);
@@ -608,7 +601,6 @@ void jmap_email_submission_changes(struct jmap_call *c)
 		jmap_error(c, "cannotCalculateChanges", NULL);
 		return;
 	}
-	size_t limit = json_is_integer(max) ? (size_t)json_integer_value(max) : SIZE_MAX;
 	json_t *created = json_array();
 	int64_t upto = from;
 	bool more = false;
@@ -630,9 +622,10 @@ void jmap_email_submission_changes(struct jmap_call *c)
 	if (!more)
 		upto = last_id;
 	json_t *res = created ? json_pack("{s:O, s:O, s:o, s:b, s:o, s:[], s:[]}", "accountId",
-	                                  json_object_get(c->args, "accountId"), "oldState", since,
-	                                  "newState", state_json(upto), "hasMoreChanges", more,
-	                                  "created", created, "updated", "destroyed")
+	                                  json_object_get(c->args, "accountId"), "oldState",
+	                                  json_object_get(c->args, "sinceState"), "newState",
+	                                  state_json(upto), "hasMoreChanges", more, "created",
+	                                  created, "updated", "destroyed")
 	                      : NULL;
 	if (!res) {
 		jmap_server_fail(c, "out of memory");
