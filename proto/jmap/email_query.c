@@ -663,7 +663,7 @@ static int sort_items(struct query *q, struct qitem *it, size_t m, bool built_in
 
 /* The query's matching Emails in order: their message ids, *ids
  * malloc'd. */
-static int run(struct query *q, int64_t **ids, size_t *n)
+static int run(struct query *q, int64_t **ids, size_t *n, struct jmap_query_basis *basis)
 {
 	*ids = NULL;
 	*n = 0;
@@ -719,9 +719,222 @@ static int run(struct query *q, int64_t **ids, size_t *n)
 	int64_t *out = malloc((m + 1) * sizeof *out);
 	for (size_t i = 0; out && i < m; i++)
 		out[i] = q->rows[q->first[it[i].email]].message_id;
+	if (out && basis) {
+		/* the keys and UIDs a later state is worked out from */
+		basis->keys = malloc((m + 1) * sizeof *basis->keys);
+		basis->uids = malloc((m + 1) * sizeof *basis->uids);
+		for (size_t i = 0; basis->keys && basis->uids && i < m; i++) {
+			basis->keys[i] = it[i].key;
+			basis->uids[i] = q->rows[q->first[it[i].email]].uid;
+		}
+		if (!basis->keys || !basis->uids) {
+			free(basis->keys);
+			free(basis->uids);
+			free(out);
+			out = NULL;
+		}
+	}
 	free(it);
 	if (!out)
 		return -ENOMEM;
+	*ids = out;
+	*n = m;
+	return 0;
+}
+
+/* ---- bringing a kept result up to date ----
+ *
+ * A query over one mailbox whose filter and sort read only what an entry
+ * never changes (inMailbox, receivedAt, size: before/after/minSize/
+ * maxSize; sorted by receivedAt, size or nothing; threads not collapsed)
+ * has the same result in a later state but for the entries expunged
+ * since (store_expunged_uids from the kept HIGHESTMODSEQ) and the ones
+ * added (UIDs from the kept UIDNEXT on): a kept result, its sort keys
+ * and UIDs (email_query_cache.h's basis), is brought up to date from
+ * those alone, without reading the mailbox or sorting again. That is the
+ * common case of a webmail's list: new mail arrives between two looks at
+ * it, and mail in any other mailbox changes the account's state too. */
+
+/* Whether f is inMailbox of one mailbox (*u: its UIDVALIDITY) ANDed
+ * with conditions on date and size only, in any nesting of ANDs. */
+static bool immutable_and(const struct jmap_filter *f, uint32_t *u)
+{
+	switch (f->kind) {
+	case JMAP_F_AND:
+		for (size_t i = 0; i < f->nkids; i++)
+			if (!immutable_and(&f->kids[i], u))
+				return false;
+		return true;
+	case JMAP_F_IN_MAILBOX:
+		if (!f->uidvalidity[0] || (*u && *u != f->uidvalidity[0]))
+			return false;
+		*u = f->uidvalidity[0];
+		return true;
+	case JMAP_F_BEFORE:
+	case JMAP_F_AFTER:
+	case JMAP_F_MIN_SIZE:
+	case JMAP_F_MAX_SIZE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Such a filter (immutable_and) on an entry of its mailbox. */
+static bool immutable_match(const struct jmap_filter *f, int64_t date, int64_t size)
+{
+	switch (f->kind) {
+	case JMAP_F_AND:
+		for (size_t i = 0; i < f->nkids; i++)
+			if (!immutable_match(&f->kids[i], date, size))
+				return false;
+		return true;
+	case JMAP_F_BEFORE:
+		return date < f->num;
+	case JMAP_F_AFTER:
+		return date >= f->num;
+	case JMAP_F_MIN_SIZE:
+		return size >= f->num;
+	case JMAP_F_MAX_SIZE:
+		return size < f->num;
+	default:
+		return true;
+	}
+}
+
+/* The UIDVALIDITY of the one mailbox such a query reads, or 0 when its
+ * result must be worked out afresh each time. */
+static uint32_t incremental_mailbox(const struct query *q)
+{
+	if (q->collapse || q->nsort > 1 || q->filter.ntext || q->filter.nthread ||
+	    q->cols != STORE_COLS_ENTRY || !q->filter.root)
+		return 0;
+	if (q->nsort == 1 && q->sort[0].key != JMAP_SORT_RECEIVED_AT &&
+	    q->sort[0].key != JMAP_SORT_SIZE)
+		return 0;
+	uint32_t u = 0;
+	return immutable_and(q->filter.root, &u) ? u : 0;
+}
+
+struct fresh {
+	const struct query *q;
+	struct fresh_item {
+		int64_t key, message_id;
+		uint32_t uid;
+	} * items;
+	size_t n, cap;
+	int err;
+};
+
+/* An entry added since the kept state: kept if the filter's date and
+ * size conditions hold, with its sort key as run() makes it. */
+static int fresh_row(void *ud, const struct store_email_entry *e)
+{
+	struct fresh *f = ud;
+	const struct query *q = f->q;
+	struct qrow r = {
+	    .message_id = e->message_id, .internal_date = e->internal_date, .size = e->size};
+	if (!immutable_match(q->filter.root, r.internal_date, r.size))
+		return 0;
+	if (f->n == f->cap) {
+		size_t ncap = f->cap ? f->cap * 2 : 64;
+		struct fresh_item *p = realloc(f->items, ncap * sizeof *p);
+		if (!p)
+			return f->err = -ENOMEM;
+		f->items = p;
+		f->cap = ncap;
+	}
+	const struct jmap_sort *s0 = q->nsort ? &q->sort[0] : NULL;
+	int64_t k = s0 ? sort_number(q, &r, s0->key) : r.message_id;
+	f->items[f->n++] =
+	    (struct fresh_item){s0 && !s0->ascending ? -k : k, e->message_id, e->uid};
+	return 0;
+}
+
+static bool tie_descending; /* qsort has no user pointer */
+
+/* cmp_items' order on (key, message id): the id in the key's direction. */
+static int cmp_key_id(int64_t ka, int64_t ia, int64_t kb, int64_t ib, bool descending)
+{
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	int c = ia < ib ? -1 : ia > ib;
+	return descending ? -c : c;
+}
+
+static int cmp_fresh(const void *a, const void *b)
+{
+	const struct fresh_item *x = a, *y = b;
+	return cmp_key_id(x->key, x->message_id, y->key, y->message_id, tie_descending);
+}
+
+static int cmp_uid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The result of q in mailbox mb now, from old (nold ids in the state
+ * ob describes): *ids and nb's arrays malloc'd. 0 or a negative errno. */
+static int advance(struct query *q, const struct store_mailbox *mb, const int64_t *old, size_t nold,
+                   const struct jmap_query_basis *ob, int64_t **ids, size_t *n,
+                   struct jmap_query_basis *nb)
+{
+	uint32_t *gone = NULL;
+	size_t ngone = 0;
+	int r = ob->uidnext > 1 ? store_expunged_uids(q->rd, mb->id, ob->highestmodseq, 1,
+	                                              ob->uidnext - 1, &gone, &ngone)
+	                        : 0;
+	struct fresh f = {.q = q};
+	if (r == 0 && mb->uidnext > ob->uidnext) {
+		r = store_email_rows_from(q->rd, mb->id, ob->uidnext, fresh_row, &f);
+		r = f.err ? f.err : r < 0 ? r : 0;
+	}
+	bool descending = q->nsort && !q->sort[0].ascending;
+	*nb = (struct jmap_query_basis){.mailbox_id = mb->id,
+	                                .uidvalidity = mb->uidvalidity,
+	                                .uidnext = mb->uidnext,
+	                                .highestmodseq = mb->highestmodseq};
+	size_t cap = nold + f.n + 1;
+	int64_t *out = r == 0 ? malloc(cap * sizeof *out) : NULL;
+	nb->keys = out ? malloc(cap * sizeof *nb->keys) : NULL;
+	nb->uids = nb->keys ? malloc(cap * sizeof *nb->uids) : NULL;
+	if (r == 0 && !nb->uids)
+		r = -ENOMEM;
+	if (r < 0) {
+		free(gone);
+		free(f.items);
+		free(out);
+		free(nb->keys);
+		free(nb->uids);
+		*nb = (struct jmap_query_basis){0};
+		return r;
+	}
+	tie_descending = descending;
+	qsort(f.items, f.n, sizeof *f.items, cmp_fresh);
+	qsort(gone, ngone, sizeof *gone, cmp_uid); /* ascending already; cheap to be sure */
+	size_t m = 0, i = 0, j = 0;
+	while (i < nold || j < f.n) {
+		if (i < nold && ngone &&
+		    bsearch(&ob->uids[i], gone, ngone, sizeof *gone, cmp_uid)) {
+			i++;
+			continue;
+		}
+		bool take_old =
+		    j == f.n || (i < nold && cmp_key_id(ob->keys[i], old[i], f.items[j].key,
+		                                        f.items[j].message_id, descending) < 0);
+		if (take_old) {
+			out[m] = old[i];
+			nb->keys[m] = ob->keys[i];
+			nb->uids[m++] = ob->uids[i++];
+		} else {
+			out[m] = f.items[j].message_id;
+			nb->keys[m] = f.items[j].key;
+			nb->uids[m++] = f.items[j++].uid;
+		}
+	}
+	free(gone);
+	free(f.items);
 	*ids = out;
 	*n = m;
 	return 0;
@@ -799,6 +1012,9 @@ static char *cache_key(struct jmap_call *c, const struct query *q)
 	return s;
 }
 
+static const int64_t *result_now(struct jmap_call *c, struct query *q, const char *key,
+                                 const char *state, size_t *n, int64_t **owned, int *r);
+
 /* Answers Email/query from what the store holds now. */
 static void query_answer(struct jmap_call *c)
 {
@@ -836,20 +1052,8 @@ static void query_answer(struct jmap_call *c)
 	 * time"), cannotCalculateChanges after. */
 	bool can_changes = key != NULL;
 	int r = jmap_email_state(c->acct, state);
-	if (r == 0 && key)
-		order = jmap_query_cache_get(c->acct->account_id, key, state, &n);
-	if (r == 0 && !order && (r = run(&q, &found, &n)) == 0) {
-		order = found;
-		if (key) {
-			/* The cache owns the array from here. */
-			jmap_query_cache_put(c->acct->account_id, key, state, found, n);
-			found = NULL;
-			order = jmap_query_cache_get(c->acct->account_id, key, state, &n);
-			if (!order) {
-				r = -ENOMEM;
-			}
-		}
-	}
+	if (r == 0)
+		order = result_now(c, &q, key, state, &n, &found, &r);
 	store_read_end(q.rd, begun);
 	free(key);
 	query_free(&q);
@@ -917,18 +1121,40 @@ static const int64_t *result_now(struct jmap_call *c, struct query *q, const cha
                                  const char *state, size_t *n, int64_t **owned, int *r)
 {
 	*owned = NULL;
-	const int64_t *order =
-	    key ? jmap_query_cache_get(c->acct->account_id, key, state, n) : NULL;
+	*r = 0;
+	int64_t account = c->acct->account_id;
+	const int64_t *order = key ? jmap_query_cache_get(account, key, state, n) : NULL;
 	if (order)
 		return order;
+	uint32_t uv = key ? incremental_mailbox(q) : 0;
+	int64_t mbid = 0;
+	struct store_mailbox mb;
+	if (uv && (store_mailbox_by_uidvalidity(q->rd, account, uv, &mbid) != 1 ||
+	           store_mailbox_get(q->rd, mbid, &mb) != 1))
+		uv = 0; /* no such mailbox (any more): the query finds nothing */
 	int64_t *found;
-	if ((*r = run(q, &found, n)) < 0)
+	struct jmap_query_basis nb = {0};
+	const struct jmap_query_basis *ob = NULL;
+	size_t nold = 0;
+	const int64_t *old = uv ? jmap_query_cache_latest(account, key, &nold, &ob) : NULL;
+	if (old && ob->mailbox_id == mbid && ob->uidvalidity == mb.uidvalidity &&
+	    ob->highestmodseq <= mb.highestmodseq && ob->uidnext <= mb.uidnext) {
+		if ((*r = advance(q, &mb, old, nold, ob, &found, n, &nb)) < 0)
+			return NULL;
+		jmap_query_advanced++;
+	} else if ((*r = run(q, &found, n, uv ? &nb : NULL)) < 0) {
 		return NULL;
+	} else if (uv) {
+		nb.mailbox_id = mbid;
+		nb.uidvalidity = mb.uidvalidity;
+		nb.uidnext = mb.uidnext;
+		nb.highestmodseq = mb.highestmodseq;
+	}
 	if (!key) {
 		*owned = found;
 		return found;
 	}
-	jmap_query_cache_put(c->acct->account_id, key, state, found, *n);
+	jmap_query_cache_put_basis(account, key, state, found, *n, uv ? &nb : NULL);
 	order = jmap_query_cache_get(c->acct->account_id, key, state, n);
 	if (!order)
 		*r = -ENOMEM;
