@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import socket
+import ssl
 import time
 
 from conftest import HOST, ssl_ctx
@@ -158,6 +159,26 @@ def test_pipelined_downloads_in_order(tern_factory):
         assert status == 200 and int(fields["content-length"]) == len(data)
         got, rest = read_exact(s, len(data), rest)
         assert got == data
+    s.close()
+
+
+def test_connection_close_after_the_last_slice(tern_factory):
+    t = server(tern_factory, CONF)
+    acct = acct_of(t)
+    data = os.urandom(3 * QUEUE + 5)
+    r, out = upload(t, data)
+    assert r.status == 201
+    s = raw_get(t, dl_path(acct, out["blobId"]), extra=b"Connection: close\r\n")
+    status, fields, rest = read_head(s)
+    assert status == 200 and fields["connection"] == "close"
+    got, rest = read_exact(s, len(data), rest)
+    assert got == data and rest == b""
+    s.settimeout(10)
+    try:
+        tail = s.recv(1)
+    except (ssl.SSLError, ConnectionResetError):
+        tail = b""
+    assert tail == b"", "the connection stays open after a Connection: close body"
     s.close()
 
 
