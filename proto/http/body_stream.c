@@ -8,7 +8,8 @@
  * request's dispatch. A bigger one holds the session (no further request
  * is parsed, pipelined input waits) from the first full queue to the last
  * slice; then it resumes, or the connection closes when the head said
- * so. */
+ * so. A client that takes nothing for [http] keepalive_timeout is cut
+ * off (the paused conn's own idle timer leaves that to us). */
 #include "proto/http/http_int.h"
 
 #include <stdlib.h>
@@ -18,10 +19,17 @@
 
 struct http_body_stream {
 	struct http_body_source src;
+	struct http_session *s;
+	uv_timer_t stall; /* no room in the queue for keepalive_timeout: the client stopped */
 	uint64_t off, len;
 	bool held; /* the session was held: the body did not go out at once */
 	char slice[HTTP_STREAM_SLICE];
 };
+
+static void stream_free(uv_handle_t *h)
+{
+	free(h->data);
+}
 
 /* Lets go of the source and the session: the body is out, or it never
  * will be. */
@@ -31,7 +39,8 @@ static void finish(struct http_session *s, bool complete)
 	bool held = b->held;
 	s->out = NULL;
 	b->src.free(b->src.ud);
-	free(b);
+	uv_timer_stop(&b->stall);
+	uv_close((uv_handle_t *)&b->stall, stream_free);
 	if (!s->closed && (!complete || s->close_after_body)) {
 		if (complete)
 			conn_close(s->c);
@@ -41,6 +50,20 @@ static void finish(struct http_session *s, bool complete)
 	/* Not held: still inside the request's dispatch, which goes on. */
 	if (held)
 		http_session_resume(s);
+}
+
+static void pump(struct http_session *s);
+
+/* A held session's conn is paused, and a paused conn's idle timer waits
+ * for us; so a client that stopped reading is ended here instead. */
+static void on_stall(uv_timer_t *t)
+{
+	struct http_body_stream *b = t->data;
+	struct http_session *s = b->s;
+	log_session(LOG_INFO, conn_id(s->c), conn_peer(s->c), "http",
+	            "event=body_stream_stalled offset=%llu of=%llu", (unsigned long long)b->off,
+	            (unsigned long long)b->len);
+	finish(s, false);
 }
 
 static void pump(struct http_session *s)
@@ -56,6 +79,9 @@ static void pump(struct http_session *s)
 				b->held = true;
 				http_session_hold(s);
 			}
+			/* restarted whenever the client took some */
+			uv_timer_start(&b->stall, on_stall,
+			               (uint64_t)s->ctx->settings->keepalive_timeout * 1000, 0);
 			return; /* on_drained calls again */
 		}
 		uint64_t left = b->len - b->off;
@@ -98,6 +124,9 @@ void http_respond_stream(struct http_session *s, int status, const struct http_e
 		return;
 	}
 	b->src = *src;
+	b->s = s;
+	uv_timer_init(conn_loop(s->c), &b->stall);
+	b->stall.data = b;
 	b->off = 0;
 	b->len = e->len;
 	b->held = false;

@@ -42,10 +42,15 @@ def rss_anon_kib(t):
     raise AssertionError("no RssAnon")
 
 
-def raw_get(t, path, extra=b"", count=1):
-    """A TLS socket that sent count GETs of path (pipelined)."""
-    s = ssl_ctx().wrap_socket(socket.create_connection((HOST, t.port("https")), timeout=20),
-                              server_hostname=HOST)
+def raw_get(t, path, extra=b"", count=1, rcvbuf=None):
+    """A TLS socket that sent count GETs of path (pipelined); rcvbuf: a
+    small receive buffer, so that the kernel does not take the body in."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(20)
+    sock.connect((HOST, t.port("https")))
+    s = ssl_ctx().wrap_socket(sock, server_hostname=HOST)
     auth = basic()["Authorization"].encode()
     req = b"GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n%s\r\n" % (
         path.encode(), auth, extra)
@@ -210,6 +215,48 @@ def test_client_gone_mid_download(tern_factory):
     assert t.proc.poll() is None
     r, got = download(t, acct, out["blobId"])
     assert r.status == 200 and got == data
+
+
+def test_stalled_client_cut_off_slow_one_served(tern_factory):
+    # keepalive_timeout 2 s: a client that takes nothing for that long is
+    # cut off mid-body; one that keeps reading, slowly, gets everything
+    t = server(tern_factory, CONF.replace("[http]\n", "[http]\nkeepalive_timeout = 2\n"))
+    acct = acct_of(t)
+    data = os.urandom(12 * QUEUE)
+    r, out = upload(t, data)
+    assert r.status == 201
+    path = dl_path(acct, out["blobId"])
+    stalled = raw_get(t, path, rcvbuf=65536)
+    status, _, rest = read_head(stalled)
+    assert status == 200
+    slow = raw_get(t, path)
+    status, _, srest = read_head(slow)
+    assert status == 200
+    got = [srest]
+    have = len(srest)
+    start = time.monotonic()
+    while have < len(data):  # ~6 s at 1 MiB a half second: longer than the timeout
+        time.sleep(0.5)
+        chunk, _ = read_exact(slow, min(QUEUE, len(data) - have))
+        got.append(chunk)
+        have += len(chunk)
+    assert time.monotonic() - start > 3
+    assert b"".join(got) == data
+    slow.close()
+    # by now the stalled one was cut off: its bytes end before the body's
+    stalled.settimeout(10)
+    total = len(rest)
+    try:
+        while True:
+            chunk = stalled.recv(1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+    except (ssl.SSLError, ConnectionResetError):
+        pass
+    assert total < len(data), "a stalled download was never cut off"
+    stalled.close()
+    assert t.proc.poll() is None
 
 
 def test_wrong_password_and_other_account_not_streamed(tern_factory):
