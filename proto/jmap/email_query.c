@@ -408,7 +408,7 @@ static int load(struct query *q)
 	if (r < 0)
 		return r;
 	/* One mailbox holds a message once; several may each hold it. */
-	if (loaded > 1)
+	if (loaded > 1 && q->nrows > 1)
 		qsort(q->rows, q->nrows, sizeof *q->rows, cmp_row_message);
 	if (!(q->first = malloc((q->nrows + 1) * sizeof *q->first)))
 		return -ENOMEM;
@@ -911,8 +911,10 @@ static int advance(struct query *q, const struct store_mailbox *mb, const int64_
 		return r;
 	}
 	tie_descending = descending;
-	qsort(f.items, f.n, sizeof *f.items, cmp_fresh);
-	qsort(gone, ngone, sizeof *gone, cmp_uid); /* ascending already; cheap to be sure */
+	if (f.n > 1)
+		qsort(f.items, f.n, sizeof *f.items, cmp_fresh);
+	if (ngone > 1) /* ascending already; cheap to be sure */
+		qsort(gone, ngone, sizeof *gone, cmp_uid);
 	size_t m = 0, i = 0, j = 0;
 	while (i < nold || j < f.n) {
 		if (i < nold && ngone &&
