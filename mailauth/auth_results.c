@@ -2,6 +2,7 @@
  * recognise incoming ones that claim our authserv-id (section 5). Kept
  * apart from the session so that the exact bytes are unit-tested. */
 #include "mailauth/auth_results.h"
+#include "mime/header.h"
 
 #include <string.h>
 #include <strings.h>
@@ -178,37 +179,10 @@ int auth_results_format(const struct auth_results *ar, struct buf *out)
 	return buf_adds(out, "\r\n");
 }
 
-/* Skip white space, line folds and (nested) comments. */
-static size_t skip_cfws(const char *v, size_t len, size_t i)
-{
-	int depth = 0;
-	while (i < len) {
-		char c = v[i];
-		if (depth > 0) {
-			if (c == '\\' && i + 1 < len)
-				i++;
-			else if (c == '(')
-				depth++;
-			else if (c == ')')
-				depth--;
-			i++;
-			continue;
-		}
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			i++;
-		else if (c == '(' && depth < 32) {
-			depth++;
-			i++;
-		} else
-			break;
-	}
-	return i;
-}
-
 bool auth_results_is_ours(const char *value, size_t len, const char *id)
 {
 	char got[256];
-	size_t n = 0, i = skip_cfws(value, len, 0);
+	size_t n = 0, i = mime_skip_cfws(value, len, 0);
 	if (!id || !id[0])
 		return false;
 	if (i < len && value[i] == '"') {

@@ -94,6 +94,27 @@ int mime_unfold(const char *v, size_t len, struct buf *out)
 	return buf_add(out, "", 0);
 }
 
+size_t mime_skip_cfws(const char *v, size_t len, size_t i)
+{
+	size_t depth = 0;
+	for (; i < len; i++) {
+		char c = v[i];
+		if (depth > 0) {
+			if (c == '\\' && i + 1 < len)
+				i++;
+			else if (c == '(')
+				depth++;
+			else if (c == ')')
+				depth--;
+		} else if (c == '(') {
+			depth = 1;
+		} else if (!(c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
+			break;
+		}
+	}
+	return i < len ? i : len;
+}
+
 int mime_strip_comments(const char *v, size_t len, struct buf *out)
 {
 	buf_reset(out);

@@ -31,6 +31,10 @@ int mime_header_next(const char *raw, size_t *pos, size_t end, const char **name
 /* Unfold and trim a raw header value (CR/LF removed, ends trimmed) into a
  * NUL-terminated copy: out is reset first, not appended to. */
 int mime_unfold(const char *v, size_t len, struct buf *out);
+/* The index of the first character at or after i of v[0..len) that is
+ * not CFWS (RFC 5322 §3.2.2: white space, line folds, comments, nested
+ * and with quoted pairs); len when the rest is all CFWS. */
+size_t mime_skip_cfws(const char *v, size_t len, size_t i);
 
 /* ---- strict ---- */
 

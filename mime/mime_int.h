@@ -3,7 +3,8 @@
  * The files call each other in one direction only, bottom to top:
  * arena.c (the parse arena) <- header.c (fields) <- decode.c (transfer
  * encodings, charsets, RFC 2047) <- mime.c (the parser, Content-Type) <-
- * text.c (searchable text) <- preview.c (RFC 8970 previews); address.c (address lists) and spool.c
+ * text.c (searchable text) <- preview.c (RFC 8970 previews); body_lists.c (RFC 8621
+ * body lists, the has-attachment rule) on mime.c; address.c (address lists) and spool.c
  * (messages being received) need none of them. */
 #ifndef TERN_MIME_MIME_INT_H
 #define TERN_MIME_MIME_INT_H

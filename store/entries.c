@@ -792,13 +792,14 @@ static int expunge_uids(struct store_tx *tx, int64_t mailbox_id, const uint32_t 
 		return (int)modseq;
 	modseq++;
 	if ((rc = store_prep_cached(db, &sel,
-	                            "SELECT message_id FROM mailbox_entries "
-	                            "WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
+	                            "SELECT message_id, coalesce(thread_id, message_id) "
+	                            "FROM mailbox_entries WHERE mailbox_id = ?1 AND uid = ?2")) <
+	        0 ||
 	    (rc = store_prep_cached(
 	         db, &del, "DELETE FROM mailbox_entries WHERE mailbox_id = ?1 AND uid = ?2")) < 0 ||
 	    (rc = store_prep_cached(db, &rec,
-	                            "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
-	                            "VALUES(?1, ?2, ?3)")) < 0)
+	                            "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq, "
+	                            "message_id, thread_id) VALUES(?1, ?2, ?3, ?4, ?5)")) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		progress_done(p, base + i);
@@ -813,6 +814,7 @@ static int expunge_uids(struct store_tx *tx, int64_t mailbox_id, const uint32_t 
 			goto out;
 		}
 		int64_t msgid = sqlite3_column_int64(sel, 0);
+		int64_t thread_id = sqlite3_column_int64(sel, 1);
 		sqlite3_reset(sel);
 
 		sqlite3_reset(del);
@@ -824,6 +826,8 @@ static int expunge_uids(struct store_tx *tx, int64_t mailbox_id, const uint32_t 
 		sqlite3_bind_int64(rec, 1, mailbox_id);
 		sqlite3_bind_int64(rec, 2, uids[i]);
 		sqlite3_bind_int64(rec, 3, modseq);
+		sqlite3_bind_int64(rec, 4, msgid);
+		sqlite3_bind_int64(rec, 5, thread_id);
 		if ((rc = store_step_done(rec)) < 0)
 			goto out;
 		if ((rc = store_message_ref(tx, msgid, -1)) < 0)

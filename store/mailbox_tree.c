@@ -146,6 +146,12 @@ int store_mailbox_delete_job(struct store_tx *tx, void *arg)
 		return rc < 0 ? rc : -ENOENT;
 	if ((rc = has_children(db, j->account_id, j->name)) != 0)
 		return rc < 0 ? rc : -ENOTEMPTY;
+	if (j->refuse_if_messages) {
+		int64_t any = store_scalar(
+		    db, "SELECT EXISTS(SELECT 1 FROM mailbox_entries WHERE mailbox_id = ?1)", id);
+		if (any != 0)
+			return any < 0 ? (int)any : -EBUSY;
+	}
 	j->mailbox_id = id;
 	/* expunge first: that drops the message references properly */
 	struct uidvec u = {0};
@@ -194,8 +200,9 @@ static int rename_inbox(struct store_tx *tx, struct store_mailbox_req *j, int64_
 	    /* moved into a new mailbox: saved there now (RFC 8514 §3) */
 	    "UPDATE mailbox_entries SET mailbox_id = ?2, "
 	    "save_date = CAST(strftime('%s', 'now') AS INTEGER) WHERE mailbox_id = ?1",
-	    "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
-	    "SELECT ?1, uid, ?3 FROM mailbox_entries WHERE mailbox_id = ?2",
+	    "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq, message_id, thread_id) "
+	    "SELECT ?1, uid, ?3, message_id, coalesce(thread_id, message_id) "
+	    "FROM mailbox_entries WHERE mailbox_id = ?2",
 	    "UPDATE mailboxes SET highestmodseq = ?3 WHERE id = ?1",
 	    /* RFC 5464 §4.1: INBOX keeps its annotations, the new mailbox
 	     * gets a copy */

@@ -17,6 +17,7 @@
 #define TERN_STORE_MAILBOXES_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct store_rd;
@@ -91,6 +92,9 @@ struct store_mailbox_req {
 	/* CREATE: special-use attributes, space-separated ("\\Drafts \\Sent"),
 	 * or NULL/"" for none */
 	const char *special_use;
+	/* DELETE: -EBUSY, not the delete, when the mailbox holds messages
+	 * (JMAP's Mailbox/set destroy without onDestroyRemoveEmails) */
+	bool refuse_if_messages;
 	/* results */
 	int64_t mailbox_id; /* CREATE: the new mailbox; DELETE/RENAME: the one affected */
 	uint32_t *uids;     /* RENAME INBOX: UIDs moved out of INBOX (malloc'd) */
@@ -103,7 +107,8 @@ struct store_mailbox_req {
  * one of the special uses asked for (one mailbox per use, so a client
  * never has to choose between two Drafts). */
 int store_mailbox_create_job(struct store_tx *tx, void *arg);
-/* -ENOENT, -EPERM (INBOX), -ENOTEMPTY (has children). Drops the messages. */
+/* -ENOENT, -EPERM (INBOX), -ENOTEMPTY (has children), -EBUSY (has
+ * messages and refuse_if_messages). Drops the messages. */
 int store_mailbox_delete_job(struct store_tx *tx, void *arg);
 /* Renames name and its children; creates missing parents of newname.
  * INBOX: moves its messages into a new mailbox newname, INBOX stays (with

@@ -87,6 +87,14 @@ struct store_index_req {
 };
 int store_index_missing_job(struct store_tx *tx, void *arg);
 
+/* The sort record is opaque to the store but for its first byte, which
+ * holds flags. This one is the indexer's answer to "has an attachment"
+ * (mime/body_lists.h), which JMAP's Email/query reads per row from here;
+ * proto/imap/sort_keys.h defines the record (IMAP_SORT_HAS_ATTACHMENT).
+ * A row that has no record yet has no answer: the reader parses the
+ * message. */
+#define STORE_SORT_HAS_ATTACHMENT 0x04u
+
 /* SORT's read (schema 9): the entries with lo <= uid <= hi in UID order,
  * at most limit (0: no limit), each with its size, internal date and its
  * sort record (imap_sort_keys, a table of its own so that reading it

@@ -329,9 +329,19 @@ static const char *const migrations[] = {
     ");\n"
     "CREATE INDEX uploads_account ON uploads(account_id);\n"
     "CREATE INDEX uploads_created ON uploads(created);\n",
+    /* 16 -> 17: an expunged row names the message (and its thread) it
+     * removed, so JMAP's Email/changes and Thread/changes can tell what
+     * was destroyed (store/changes.c). Older rows keep NULL: a change set
+     * that needs one cannot be calculated. */
+    "ALTER TABLE expunged ADD COLUMN message_id INTEGER;\n"
+    "ALTER TABLE expunged ADD COLUMN thread_id INTEGER;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+/* store.h's version is what backup, restore and verify compare against:
+ * a migration added without it would make tern refuse its own backups. */
+_Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
+               "STORE_SCHEMA_VERSION (store.h) must count the migrations");
 static int user_version(sqlite3 *db)
 {
 	sqlite3_stmt *st;

@@ -10,6 +10,9 @@
 //   #/settings
 // Boot: with a CSRF token kept in sessionStorage and a session cookie
 // that still works, the app opens; otherwise the login form.
+// The list shows messages or conversations (the Threads button, kept in
+// localStorage): the route is the same, its <emailId> is the row's email,
+// and with conversations on the reader shows that email's whole thread.
 import { JmapClient, JmapError, SUBMISSION, CORE } from './jmap.js';
 import { parseSearch } from './search.js';
 import { h, byId, replace } from './views/dom.js';
@@ -17,6 +20,8 @@ import { showLogin } from './views/login.js';
 import { renderFolders, mailboxLabel } from './views/folders.js';
 import { MessageList } from './views/list.js';
 import { fetchEmail, renderEmail } from './views/reader.js';
+import { fetchConversation, pickExpanded, renderConversation } from './views/thread.js';
+import { ImageSenders } from './images.js';
 import { renderCompose } from './views/compose.js';
 import { renderSettings } from './views/settings.js';
 import { setKeyword, moveTo, remove, markJunk } from './actions.js';
@@ -24,6 +29,12 @@ import { setKeyword, moveTo, remove, markJunk } from './actions.js';
 /** @typedef {import('./views/folders.js').Mailbox} Mailbox */
 
 const SORTS = { date: 'receivedAt', from: 'from', subject: 'subject', size: 'size' };
+const THREADS_KEY = 'tern.threads';
+
+/** Whether the list showed conversations last time (localStorage may be off). */
+function threadsKept() {
+  try { return localStorage.getItem(THREADS_KEY) === '1'; } catch (_) { return false; }
+}
 
 const client = new JmapClient();
 const root = byId('app');
@@ -35,8 +46,16 @@ const state = {
   identity: undefined,
   /** the list's source: a mailbox id or search words */
   source: '',
-  /** @type {any} the open message */
+  /** @type {any} the open message (in a conversation: the expanded one) */
   email: null,
+  /** the route's email id that the reader shows (a conversation's row) */
+  shown: '',
+  /** @type {import('./views/thread.js').Conversation | null} the open conversation */
+  conversation: null,
+  /** one row per thread */
+  threads: threadsKept(),
+  /** @type {ImageSenders | null} the senders whose remote images load at once */
+  senders: null,
   sort: { property: 'receivedAt', isAscending: false },
   /** @type {EventSource | null} */
   events: null,
@@ -127,13 +146,22 @@ function layout() {
     dirBtn.textContent = state.sort.isAscending ? '↑' : '↓';
     reloadList();
   });
+  const threadBtn = h('button', { type: 'button', id: 'thread-toggle', 'aria-pressed': String(state.threads), title: 'One row per conversation' }, 'Threads');
+  threadBtn.addEventListener('click', () => {
+    state.threads = !state.threads;
+    threadBtn.setAttribute('aria-pressed', String(state.threads));
+    try { localStorage.setItem(THREADS_KEY, state.threads ? '1' : '0'); } catch (_) { /* kept for this page only */ }
+    /* settings and compose stay as they are (what is typed in them too) */
+    const view = parseHash().view;
+    if (view === 'settings' || view === 'compose') reloadList(); else route();
+  });
   list = new MessageList(client, (id) => openEmail(id), (msg) => notify(msg));
   const folders = h('nav', { id: 'folders', class: 'pane folders-pane', 'aria-label': 'Folders' });
   const listTitle = h('h2', { id: 'list-title' }, '');
   const listPane = h('section', { id: 'list', class: 'pane list-pane', 'aria-labelledby': 'list-title' },
     h('div', { class: 'toolbar' },
       h('button', { type: 'button', class: 'back', onclick: () => showPane('folders') }, '← Folders'),
-      listTitle, sortSel, dirBtn),
+      listTitle, threadBtn, sortSel, dirBtn),
     list.el);
   const reader = h('section', { id: 'reader', class: 'pane reader-pane', 'aria-label': 'Message' });
   const notice = h('p', { id: 'notice', class: 'notice', role: 'status', hidden: true });
@@ -180,6 +208,7 @@ async function loadIdentity() {
 }
 
 async function start() {
+  state.senders = new ImageSenders(client.accountId);
   layout();
   try {
     await Promise.all([loadMailboxes(), loadIdentity()]);
@@ -198,13 +227,18 @@ async function start() {
   route();
 }
 
+/** What the list shows: a change reloads it. @param {string} view @param {string} arg */
+function sourceOf(view, arg) {
+  return `${view}:${arg}:${state.sort.property}:${state.sort.isAscending}:${state.threads}`;
+}
+
 function reloadList() {
   const [view, arg] = listRoute();
-  state.source = `${view}:${arg}:${state.sort.property}:${state.sort.isAscending}`;
+  state.source = sourceOf(view, arg);
   const filter = view === 'search' ? parseSearch(arg) : { inMailbox: arg };
   const m = state.mailboxes.find((x) => x.id === arg);
   ui.listTitle.textContent = view === 'search' ? `Search: ${arg}` : m ? mailboxLabel(m) : '';
-  return list.open(filter, state.sort);
+  return list.open(filter, state.sort, state.threads);
 }
 
 async function route() {
@@ -212,7 +246,8 @@ async function route() {
   const r = parseHash();
   if (state.compose && r.view !== 'compose') { state.compose.close(); state.compose = null; }
   if (r.view === 'settings') {
-    renderSettings(ui.reader, client, state.identity, (id) => { state.identity = id; }, back);
+    renderSettings(ui.reader, client, state.identity, (id) => { state.identity = id; }, back, /** @type {ImageSenders} */ (state.senders),
+      state.mailboxes, async () => { await loadMailboxes(); return state.mailboxes; });
     showPane('reader');
     return;
   }
@@ -221,7 +256,7 @@ async function route() {
     return;
   }
   const [view, arg] = listRoute();
-  const source = `${view}:${arg}:${state.sort.property}:${state.sort.isAscending}`;
+  const source = sourceOf(view, arg);
   if (view === 'search') /** @type {HTMLInputElement} */ (ui.search).value = arg;
   if (source !== state.source) {
     drawFolders();
@@ -231,6 +266,8 @@ async function route() {
     await showEmail(r.emailId);
   } else {
     state.email = null;
+    state.shown = '';
+    state.conversation = null;
     list.select('');
     replace(ui.reader, h('p', { class: 'placeholder' }, 'Select a message.'));
     showPane('list');
@@ -238,27 +275,61 @@ async function route() {
 }
 
 /**
- * @param {string} id
+ * Show the message a row names, or with conversations on its thread.
+ * @param {string} id the route's email id
  * @param {boolean} [markSeen] false after "Mark unread", which must stay so
+ * @param {string} [expandId] in a conversation: the email to expand (else the first unread, or the newest)
  */
-async function showEmail(id, markSeen = true) {
+async function showEmail(id, markSeen = true, expandId = '') {
   list.select(id);
   showPane('reader');
-  let email;
+  let email, conv = null;
   try {
-    email = await fetchEmail(client, id);
+    if (state.threads) {
+      conv = await fetchConversation(client, id);
+      if (parseHash().emailId !== id) return;
+      const c = conv;
+      email = await fetchEmail(client, expandId && c.emails.some((e) => e.id === expandId) ? expandId : pickExpanded(c));
+    } else {
+      email = await fetchEmail(client, id);
+    }
   } catch (e) {
     replace(ui.reader, h('p', { class: 'error', role: 'alert' }, e instanceof Error ? e.message : String(e)));
     return;
   }
   if (parseHash().emailId !== id) return; /* another one was asked for meanwhile */
+  state.shown = id;
+  state.conversation = conv;
+  showLoaded(email, markSeen);
+}
+
+/** Expand another email of the open conversation. @param {string} emailId */
+async function expand(emailId) {
+  const conv = state.conversation, shown = state.shown;
+  let email;
+  try {
+    email = await fetchEmail(client, emailId);
+  } catch (e) {
+    notify(e instanceof Error ? e.message : String(e));
+    return;
+  }
+  if (state.conversation !== conv || state.shown !== shown || parseHash().emailId !== shown) return;
+  showLoaded(email, true);
+}
+
+/**
+ * Draw a fetched message (alone or expanded in its conversation), marking it read.
+ * @param {any} email @param {boolean} markSeen
+ */
+function showLoaded(email, markSeen) {
   state.email = email;
   /* opened is read: shown so at once, told to the server after */
   const wasUnseen = markSeen && (!email.keywords || !email.keywords.$seen);
   const before = email.keywords || {};
   if (wasUnseen) email.keywords = { ...before, $seen: true };
   drawEmail();
-  ui.reader.querySelector('h2')?.focus();
+  /** @type {HTMLElement | null} */ (ui.reader.querySelector('#message-subject'))?.focus();
+  const id = email.id;
   if (wasUnseen) {
     setKeyword(client, id, '$seen', true).then(() => {
       list.patch({ id, keywords: email.keywords });
@@ -274,8 +345,14 @@ async function showEmail(id, markSeen = true) {
 function drawEmail() {
   const email = state.email;
   const kw = email.keywords || {};
-  renderEmail(ui.reader, client, email, {
+  const conv = state.conversation;
+  /* the conversation's line for it shows what the full email says */
+  const line = conv && conv.emails.find((e) => e.id === email.id);
+  if (line) line.keywords = kw;
+  /** @type {import('./views/reader.js').ReaderOptions} */
+  const opts = {
     mailboxes: state.mailboxes,
+    senders: /** @type {ImageSenders} */ (state.senders),
     onBack: () => back(),
     onMove: (mailboxId) => act(() => moveTo(client, email.id, mailboxId), 'Moved.', true),
     actions: [
@@ -288,7 +365,9 @@ function drawEmail() {
       { label: 'Junk', run: junk },
       { label: 'Delete', key: '#', run: del },
     ],
-  });
+  };
+  if (conv) renderConversation(ui.reader, client, conv, email, { ...opts, onExpand: (id) => { expand(id); } });
+  else renderEmail(ui.reader, client, email, opts);
 }
 
 /** Back to the list (u). */
@@ -302,8 +381,8 @@ function back() {
  * @param {() => Promise<any>} fn @param {string} done @param {boolean} leaves
  */
 async function act(fn, done, leaves) {
-  const email = state.email;
-  const next = email ? list.neighbour(email.id, 1) || list.neighbour(email.id, -1) : '';
+  const email = state.email, shown = state.shown;
+  const next = shown ? list.neighbour(shown, 1) || list.neighbour(shown, -1) : '';
   try {
     await fn();
     notify(done);
@@ -316,8 +395,8 @@ async function act(fn, done, leaves) {
   if (leaves) {
     const [view, arg] = listRoute();
     go(view, arg, next);
-  } else if (email) {
-    await showEmail(email.id, false);
+  } else if (email && shown) {
+    await showEmail(shown, false, email.id);
   }
 }
 
@@ -383,8 +462,8 @@ function onKey(ev) {
   if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
   /* the message the route names: j pressed twice quickly moves two down,
      even while the first one is still loading */
-  const current = parseHash().emailId || (state.email ? state.email.id : '');
-  const loaded = !!state.email && state.email.id === current;
+  const current = parseHash().emailId || state.shown;
+  const loaded = !!state.email && state.shown === current;
   /** @type {Record<string, () => void>} */
   const keys = {
     j: () => { const n = list.neighbour(current, 1); if (n) openEmail(n); },

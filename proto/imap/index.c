@@ -101,7 +101,7 @@ int imap_index_compute(const char *data, size_t len, bool with_text, struct stor
 	if (r == 0)
 		r = mime_header_text(m, m->root, IMAP_INDEX_TEXT_MAX, &hdrs);
 	if (r == 0)
-		r = imap_sort_record(m, &sk);
+		r = imap_sort_record(m, true, &sk);
 	if (r == 0)
 		r = mime_preview(m, &preview);
 	if (r == 0 && with_text)
@@ -149,7 +149,7 @@ int imap_sort_record_read(struct store_rd *rd, int64_t message_id, struct buf *o
 	struct mime_message *m = NULL;
 	int r = imap_message_read_header(rd, message_id, (size_t)size, &raw, &rawlen, &m);
 	if (r == 0)
-		r = imap_sort_record(m, out);
+		r = imap_sort_record(m, false, out);
 	mime_free(&m);
 	free(raw);
 	return r;

@@ -19,8 +19,10 @@ struct mime_message;
  * message changes, and the store makes every row again in idle time.
  * 2: ENVELOPE of group syntax without invented entries (issue 14).
  * 3: PREVIEW (RFC 8970) text.
- * 4: the sort record of SORT and THREAD (sort_keys.h, issue 15). */
-#define IMAP_INDEX_VERSION 4
+ * 4: the sort record of SORT and THREAD (sort_keys.h, issue 15).
+ * 5: the sort record's IMAP_SORT_HAS_ATTACHMENT bit (JMAP's hasAttachment
+ *    filter, issue 18). */
+#define IMAP_INDEX_VERSION 5
 
 /* Makes imap_index_compute(..., with_text = true) the store's indexer. */
 void imap_index_register(struct store *store);
@@ -44,7 +46,8 @@ int imap_message_read_header(struct store_rd *rd, int64_t message_id, size_t siz
  * none). *headers is malloc'd. */
 int imap_header_info(struct store_rd *rd, int64_t message_id, char **headers, int64_t *sent_day);
 /* For a message without its index row yet: its sort record (sort_keys.h)
- * from its header, appended to out. */
+ * from its header, appended to out (IMAP_SORT_HAS_ATTACHMENT never set:
+ * SORT and THREAD do not look at it). */
 struct buf;
 int imap_sort_record_read(struct store_rd *rd, int64_t message_id, struct buf *out);
 

@@ -12,6 +12,8 @@
 #include <unistr.h>
 
 #include "lib/buf.h"
+#include "store/msg_index.h"
+#include "mime/body_lists.h"
 #include "mime/mime.h"
 
 int imap_collate_key(const char *s, size_t len, size_t max, struct buf *out)
@@ -313,7 +315,7 @@ static int put_field(struct buf *out, const char *p, size_t len)
 	return r == 0 && len ? buf_add(out, p, len) : r;
 }
 
-int imap_sort_record(const struct mime_message *m, struct buf *out)
+int imap_sort_record(const struct mime_message *m, bool whole, struct buf *out)
 {
 	const char *v;
 	size_t vl;
@@ -334,6 +336,13 @@ int imap_sort_record(const struct mime_message *m, struct buf *out)
 	}
 	if (reply)
 		flags |= IMAP_SORT_REPLY;
+	if (r == 0 && whole) {
+		int a = mime_has_attachment(m);
+		if (a < 0)
+			r = a;
+		else if (a)
+			flags |= IMAP_SORT_HAS_ATTACHMENT;
+	}
 	if (r == 0)
 		r = address_key(m, "from", false, &f[IMAP_SF_FROM]);
 	if (r == 0)
@@ -390,3 +399,6 @@ int imap_sort_record_parse(const void *rec, size_t len, struct imap_sort_info *o
 	}
 	return 0;
 }
+
+_Static_assert(IMAP_SORT_HAS_ATTACHMENT == STORE_SORT_HAS_ATTACHMENT,
+               "the bit JMAP reads from the stored record");

@@ -39,6 +39,12 @@ enum imap_sort_field {
 
 #define IMAP_SORT_HAS_DATE 0x01u /* sent_time is the Date: field's */
 #define IMAP_SORT_REPLY 0x02u    /* the subject is a reply or forward */
+/* Not SORT's: the message has an attachment (mime/body_lists.h's rule),
+ * for JMAP's Email/query, which reads the bit from the stored record as
+ * STORE_SORT_HAS_ATTACHMENT (store/msg_index.h) without including this
+ * header. Only a record made from the whole message has it right: one
+ * made from the header alone (imap_sort_record_read) never sets it. */
+#define IMAP_SORT_HAS_ATTACHMENT 0x04u
 
 struct imap_sort_info {
 	unsigned flags;
@@ -49,8 +55,10 @@ struct imap_sort_info {
 	} f[IMAP_SF_COUNT];
 };
 
-/* Append the sort record of message m to out. 0 or -ENOMEM. */
-int imap_sort_record(const struct mime_message *m, struct buf *out);
+/* Append the sort record of message m to out. whole: m is the whole
+ * message, not a prefix holding its header, so IMAP_SORT_HAS_ATTACHMENT
+ * can be worked out. 0 or -ENOMEM. */
+int imap_sort_record(const struct mime_message *m, bool whole, struct buf *out);
 /* Read a record (pointers into rec). 0, or -EINVAL if it is malformed. */
 int imap_sort_record_parse(const void *rec, size_t len, struct imap_sort_info *out);
 

@@ -1,5 +1,5 @@
-/* args: what every method checks alike: the standard /get arguments
- * (RFC 8620 §5.1) and the ids of jmap_int.h ("F123", "M42"). */
+/* args: what every method checks alike: the standard /get and /set
+ * arguments (RFC 8620 §5.1, §5.3) and the ids of jmap_int.h ("F123", "M42"). */
 #include "proto/jmap/jmap_int.h"
 
 #include <inttypes.h>
@@ -22,10 +22,9 @@ static bool is_id(const char *s)
 	return true;
 }
 
-bool jmap_get_args(struct jmap_call *c, json_t **ids, json_t **properties)
+/* accountId names the account the request runs as; else answered. */
+static bool account_ok(struct jmap_call *c)
 {
-	*ids = NULL;
-	*properties = NULL;
 	json_t *acct = json_object_get(c->args, "accountId");
 	if (!json_is_string(acct)) {
 		jmap_error(c, "invalidArguments", "accountId must be a string");
@@ -36,6 +35,15 @@ bool jmap_get_args(struct jmap_call *c, json_t **ids, json_t **properties)
 		jmap_error(c, "accountNotFound", NULL);
 		return false;
 	}
+	return true;
+}
+
+bool jmap_get_args(struct jmap_call *c, json_t **ids, json_t **properties)
+{
+	*ids = NULL;
+	*properties = NULL;
+	if (!account_ok(c))
+		return false;
 	json_t *v;
 	json_t *i = json_object_get(c->args, "ids");
 	if (i && !json_is_null(i)) {
@@ -76,6 +84,63 @@ bool jmap_get_args(struct jmap_call *c, json_t **ids, json_t **properties)
 		}
 		*properties = p;
 	}
+	return true;
+}
+
+/* An argument that may be absent or null (NULL then), else must pass is. */
+static bool optional(json_t *args, const char *name, int (*is)(const json_t *), json_t **out)
+{
+	json_t *v = json_object_get(args, name);
+	*out = v && !json_is_null(v) ? v : NULL;
+	return !*out || is(*out);
+}
+
+static int is_object(const json_t *v)
+{
+	return json_is_object(v);
+}
+
+static int is_array(const json_t *v)
+{
+	return json_is_array(v);
+}
+
+static int is_string(const json_t *v)
+{
+	return json_is_string(v);
+}
+
+bool jmap_set_args(struct jmap_call *c, struct jmap_set_args *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!account_ok(c))
+		return false;
+	json_t *state;
+	if (!optional(c->args, "create", is_object, &out->create) ||
+	    !optional(c->args, "update", is_object, &out->update) ||
+	    !optional(c->args, "destroy", is_array, &out->destroy) ||
+	    !optional(c->args, "ifInState", is_string, &state)) {
+		jmap_error(c, "invalidArguments",
+		           "create and update are objects, destroy an array, ifInState a string");
+		return false;
+	}
+	out->if_in_state = state ? json_string_value(state) : NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach(out->destroy, i, v)
+	{
+		if (!json_is_string(v)) {
+			jmap_error(c, "invalidArguments", "destroy holds ids");
+			return false;
+		}
+	}
+	size_t total = json_object_size(out->create) + json_object_size(out->update) +
+	               json_array_size(out->destroy);
+	if (total > c->acct->limits->max_objects_in_set) {
+		jmap_error(c, "requestTooLarge", "more objects than maxObjectsInSet");
+		return false;
+	}
+	out->total = total;
 	return true;
 }
 

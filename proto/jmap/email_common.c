@@ -25,45 +25,6 @@ bool jmap_email_account_ok(struct jmap_call *c)
 	return true;
 }
 
-int jmap_email_state(const struct jmap_account *a, char *out)
-{
-	return store_email_state(store_reader(a->store), a->account_id, out, STORE_EMAIL_STATE_MAX);
-}
-
-void jmap_changes_unchanged(struct jmap_call *c)
-{
-	if (!jmap_email_account_ok(c))
-		return;
-	json_t *since = json_object_get(c->args, "sinceState");
-	json_t *max = json_object_get(c->args, "maxChanges");
-	if (!json_is_string(since)) {
-		jmap_error(c, "invalidArguments", "sinceState must be a string");
-		return;
-	}
-	if (max && !json_is_null(max) && (!json_is_integer(max) || json_integer_value(max) < 1)) {
-		jmap_error(c, "invalidArguments", "maxChanges must be a positive integer");
-		return;
-	}
-	char state[STORE_EMAIL_STATE_MAX];
-	if (jmap_email_state(c->acct, state) < 0) {
-		jmap_server_fail(c, "reading the state");
-		return;
-	}
-	if (strcmp(state, json_string_value(since)) != 0) {
-		jmap_error(c, "cannotCalculateChanges", "tern keeps no change log; refetch");
-		return;
-	}
-	json_t *res =
-	    json_pack("{s:O, s:s, s:s, s:b, s:[], s:[], s:[]}", "accountId",
-	              json_object_get(c->args, "accountId"), "oldState", state, "newState", state,
-	              "hasMoreChanges", 0, "created", "updated", "destroyed");
-	if (!res) {
-		jmap_server_fail(c, "out of memory");
-		return;
-	}
-	jmap_reply(c, res);
-}
-
 void jmap_server_fail(struct jmap_call *c, const char *what)
 {
 	jmap_error(c, "serverFail", what);

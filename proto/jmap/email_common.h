@@ -1,7 +1,6 @@
 /* email_common: what the Email, Thread and SearchSnippet methods share:
- * the account check of methods that are not /get, the state string, a
- * message's bytes, and the /changes answer for a server that keeps no
- * change log. */
+ * the account check of methods that are not /get, the state string and
+ * a message's bytes. */
 #ifndef TERN_JMAP_EMAIL_COMMON_H
 #define TERN_JMAP_EMAIL_COMMON_H
 
@@ -19,14 +18,11 @@
  * when it is not. */
 bool jmap_email_account_ok(struct jmap_call *c);
 
-/* The account's Email/Thread state into out (STORE_EMAIL_STATE_MAX).
- * 0, or a negative errno. */
+/* The account's Email/Thread state into out (STORE_EMAIL_STATE_MAX),
+ * recorded with its snapshot so that a later Email/changes or
+ * Thread/changes from it can be answered (email_changes.c). Every state a
+ * client is given must come from here. 0, or a negative errno. */
 int jmap_email_state(const struct jmap_account *a, char *out);
-
-/* Email/changes, Thread/changes: without a change log the only changes
- * tern can tell are none, when sinceState is the current state; any other
- * state gets cannotCalculateChanges (RFC 8620 §5.2). */
-void jmap_changes_unchanged(struct jmap_call *c);
 
 /* The whole message (RFC 5322 bytes) into out (reset first). 0,
  * -ENOENT, or a negative errno. */

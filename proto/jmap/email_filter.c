@@ -215,8 +215,13 @@ static int leaf(struct parse *p, const char *key, const json_t *v, struct jmap_f
 		f->thread_index = p->t->nthread++;
 		return 0;
 	}
-	if (!strcmp(key, "hasAttachment"))
-		return fail(p, "unsupportedFilter", "hasAttachment is not supported yet");
+	if (!strcmp(key, "hasAttachment")) {
+		f->kind = JMAP_F_HAS_ATTACHMENT;
+		if (!json_is_boolean(v))
+			return fail(p, "invalidArguments", "hasAttachment must be a boolean");
+		f->num = json_is_true(v);
+		return 0;
+	}
 	return fail(p, "unsupportedFilter", "unknown filter condition");
 }
 

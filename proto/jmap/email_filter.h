@@ -28,7 +28,8 @@ enum jmap_fkind {
 	JMAP_F_BEFORE, /* receivedAt < num */
 	JMAP_F_AFTER,  /* receivedAt >= num */
 	JMAP_F_MIN_SIZE,
-	JMAP_F_MAX_SIZE, /* size < num */
+	JMAP_F_MAX_SIZE,       /* size < num */
+	JMAP_F_HAS_ATTACHMENT, /* num: 1 true, 0 false (mime/body_lists.h's rule) */
 	JMAP_F_HAS_KEYWORD,
 	JMAP_F_NOT_KEYWORD,
 	/* str is the keyword; each has its own thread_index */

@@ -10,14 +10,14 @@
 #include "proto/jmap/jmap_int.h"
 
 void jmap_email_get(struct jmap_call *c);           /* email_get.c */
-void jmap_email_changes(struct jmap_call *c);       /* email_set.c */
+void jmap_email_changes(struct jmap_call *c);       /* email_changes.c */
 void jmap_email_set(struct jmap_call *c);           /* email_set.c */
 void jmap_email_copy(struct jmap_call *c);          /* email_copy.c */
 void jmap_email_import(struct jmap_call *c);        /* email_import.c */
 void jmap_email_query(struct jmap_call *c);         /* email_query.c */
 void jmap_email_query_changes(struct jmap_call *c); /* email_query.c */
 void jmap_thread_get(struct jmap_call *c);          /* thread.c */
-void jmap_thread_changes(struct jmap_call *c);      /* thread.c */
+void jmap_thread_changes(struct jmap_call *c);      /* email_changes.c */
 void jmap_search_snippet_get(struct jmap_call *c);  /* search_snippet.c */
 
 /* t (unix seconds) as a UTCDate, "YYYY-MM-DDTHH:MM:SSZ" (email_get.c).

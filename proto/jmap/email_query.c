@@ -36,7 +36,11 @@
  *   - with a top-level inMailbox only that mailbox is read, so keyword
  *     conditions see the keywords of the entry in it (IMAP may set an
  *     Email's entries apart; Email/get shows their union);
- *   - hasAttachment is unsupportedFilter.
+ *   - hasAttachment reads a bit the message index keeps (the
+ *     STORE_SORT_HAS_ATTACHMENT flag of the sort record, worked out by
+ *     mime/body_lists.h's rule, the one Email/get's hasAttachment
+ *     uses); a message not indexed yet is read and parsed instead, so
+ *     the answer never waits for the indexer nor guesses.
  *
  * The *InThreadHaveKeyword conditions need every Email of a thread, so a
  * query with one reads every mailbox; each thread's count of Emails and
@@ -48,6 +52,8 @@
 #include <strings.h>
 
 #include "lib/buf.h"
+#include "mime/body_lists.h"
+#include "mime/mime.h"
 #include "proto/jmap/email_common.h"
 #include "proto/jmap/email_filter.h"
 #include "proto/jmap/email_methods.h"
@@ -78,8 +84,9 @@ struct qrow {
 	uint32_t uidvalidity;
 	uint32_t uid;
 	uint32_t flags;
-	uint32_t keywords; /* offset into strings ("" at 0) */
-	uint32_t sort_str; /* offset into strings: the from/to/subject sort text */
+	uint32_t keywords;   /* offset into strings ("" at 0) */
+	uint32_t sort_str;   /* offset into strings: the from/to/subject sort text */
+	bool has_attachment; /* read only when the filter names hasAttachment */
 };
 
 struct qmailbox {
@@ -97,6 +104,7 @@ struct query {
 	enum store_entry_cols cols;
 	const char *sort_field; /* "From", "To", "Subject" or NULL */
 	bool need_keywords;     /* a keyword condition: rows keep their keywords */
+	bool attachments;       /* the filter has a hasAttachment condition */
 	struct qrow *rows;
 	size_t nrows, caprows;
 	struct buf strings;
@@ -318,6 +326,71 @@ static int text_search(struct query *q, const struct jmap_filter *f, int64_t mai
 	return 0;
 }
 
+/* ---- hasAttachment ---- */
+
+struct attach_walk {
+	struct query *q;
+	size_t next, hi; /* rows[next .. hi): this mailbox's, by UID */
+	size_t *missing; /* rows whose message has no sort record yet */
+	size_t nmissing;
+};
+
+/* A row of store_sort_rows (UID order, like the mailbox's rows). */
+static int attach_row(void *ud, const struct store_sort_row *sr)
+{
+	struct attach_walk *w = ud;
+	struct qrow *rows = w->q->rows;
+	while (w->next < w->hi && rows[w->next].uid < sr->uid)
+		w->next++;
+	if (w->next == w->hi || rows[w->next].uid != sr->uid)
+		return 0; /* an entry added since the rows were read */
+	struct qrow *r = &rows[w->next++];
+	if (sr->keys && sr->keys_len > 0)
+		r->has_attachment =
+		    (((const unsigned char *)sr->keys)[0] & STORE_SORT_HAS_ATTACHMENT) != 0;
+	else
+		w->missing[w->nmissing++] = (size_t)(r - rows);
+	return 0;
+}
+
+/* The bit for a message the indexer has not reached: its bytes, parsed.
+ * One that cannot be read whole (over BUF_MAX, which Email/get cannot
+ * show either) fails the query rather than be guessed. */
+static int attach_parse(struct query *q, struct qrow *r, struct buf *raw)
+{
+	int e = jmap_message_bytes(q->c->acct, r->message_id, raw);
+	if (e == -ENOENT) /* gone since the rows were read */
+		return 0;
+	struct mime_message *m = NULL;
+	if (e == 0)
+		e = mime_parse(raw->data ? raw->data : "", raw->len, &m);
+	if (e == 0)
+		e = mime_has_attachment(m);
+	mime_free(&m);
+	if (e < 0)
+		return e;
+	r->has_attachment = e == 1;
+	return 0;
+}
+
+/* Sets has_attachment on one mailbox's rows [lo, hi) (UID order). */
+static int attach_bits(struct query *q, int64_t mailbox_id, size_t lo, size_t hi)
+{
+	if (lo == hi)
+		return 0;
+	struct attach_walk w = {.q = q, .next = lo, .hi = hi};
+	if (!(w.missing = malloc((hi - lo) * sizeof *w.missing)))
+		return -ENOMEM;
+	uint32_t first = q->rows[lo].uid, last = q->rows[hi - 1].uid;
+	int r = store_sort_rows(q->rd, mailbox_id, first, last, 0, attach_row, &w);
+	struct buf raw = {0};
+	for (size_t i = 0; r >= 0 && i < w.nmissing; i++)
+		r = attach_parse(q, &q->rows[w.missing[i]], &raw);
+	buf_free(&raw);
+	free(w.missing);
+	return r < 0 ? r : 0;
+}
+
 static int load_mailbox(struct query *q, int64_t mailbox_id, uint32_t uidvalidity)
 {
 	size_t lo = q->nrows;
@@ -327,6 +400,8 @@ static int load_mailbox(struct query *q, int64_t mailbox_id, uint32_t uidvalidit
 	                                                          0, q->cols, load_row, &l);
 	if (r < 0)
 		return q->err ? q->err : r;
+	if (q->attachments && (r = attach_bits(q, mailbox_id, lo, q->nrows)) < 0)
+		return r;
 	return q->filter.ntext ? text_search(q, q->filter.root, mailbox_id, lo, q->nrows) : 0;
 }
 
@@ -513,6 +588,9 @@ static bool eval(const struct query *q, const struct jmap_filter *f, size_t e)
 		return r0->size >= f->num;
 	case JMAP_F_MAX_SIZE:
 		return r0->size < f->num;
+	case JMAP_F_HAS_ATTACHMENT:
+		/* one message, one bit: every row of the Email has the same */
+		return r0->has_attachment == (f->num != 0);
 	case JMAP_F_HAS_KEYWORD:
 		return has_keyword(q, e, f->str);
 	case JMAP_F_NOT_KEYWORD:
@@ -967,6 +1045,7 @@ static int query_args(struct jmap_call *c, struct query *q)
 	q->need_keywords = filter_names(q->filter.root, JMAP_F_HAS_KEYWORD) ||
 	                   filter_names(q->filter.root, JMAP_F_NOT_KEYWORD) ||
 	                   q->filter.nthread > 0;
+	q->attachments = filter_names(q->filter.root, JMAP_F_HAS_ATTACHMENT);
 	for (size_t i = 0; i < q->nsort; i++) {
 		enum jmap_sort_key k = q->sort[i].key;
 		if (k == JMAP_SORT_SENT_AT && q->cols == STORE_COLS_ENTRY)
@@ -1002,7 +1081,9 @@ static bool int_arg(struct jmap_call *c, const char *name, int64_t *out, int64_t
 }
 
 /* The cache's key for a query (email_query_cache.h), or NULL when its
- * result may not be kept: it depends on the message index too. */
+ * result may not be kept: it depends on the message index too.
+ * (hasAttachment does not: its bit is the same whether the index or a
+ * parse gave it, so it changes only with the mail, and so the state.) */
 static char *cache_key(struct jmap_call *c, const struct query *q)
 {
 	if (q->filter.ntext || q->cols != STORE_COLS_ENTRY)

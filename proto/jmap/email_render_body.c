@@ -6,15 +6,16 @@
  * message/rfc822 or message/global (an attached message is one part, a
  * leaf). Nodes are laid out breadth first by a loop over the array itself,
  * so building them and their JSON needs no recursion. §4.1.4's
- * parseStructure() is written as the RFC's pseudo-code, recursive like it;
- * its depth is that of the multiparts, which mime_parse() caps at
- * MIME_MAX_DEPTH.
+ * parseStructure() and the hasAttachment rule live in mime/body_lists.h,
+ * which the message index uses too (Email/query's hasAttachment), so
+ * Email/get and Email/query agree by construction.
  *
  * partId is the IMAP part number (RFC 9051 §6.4.5, mime/section.h), so that
  * a blob "B<msgid>.<partId>" is found again with imap_part_find(). A
  * multipart has no partId and no blob (§4.1.4: null for multipart/ *). */
 #include "proto/jmap/email_render_int.h"
 #include "proto/jmap/email_render.h"
+#include "mime/body_lists.h"
 #include "mime/section.h"
 #include "lib/base64.h"
 #include "lib/utf8.h"
@@ -46,18 +47,6 @@ bool er_body_property_known(const char *name)
 	return er_header_spec_parse(name, &spec) == 1;
 }
 
-/* The decoded file name: Content-Disposition's filename, else
- * Content-Type's name (mime/ has joined RFC 2231 pieces and decoded them
- * and RFC 2047 words). */
-static const char *part_name(const struct mime_part *p)
-{
-	for (unsigned i = 0; i < p->ndparams; i++)
-		if (strcmp(p->dparams[i].name, "filename") == 0 && p->dparams[i].value[0])
-			return p->dparams[i].value;
-	const char *n = mime_part_param(p, "name");
-	return n && n[0] ? n : NULL;
-}
-
 static bool is_multipart(const struct mime_part *p)
 {
 	return (p->flags & MIME_PART_MULTIPART) != 0;
@@ -84,7 +73,7 @@ int er_tree_build(const struct mime_message *m, struct er_tree *t)
 		if (!nd->type)
 			return -ENOMEM;
 		snprintf(nd->type, tl, "%s/%s", p->ltype, p->lsubtype);
-		const char *name = part_name(p);
+		const char *name = mime_part_filename(p);
 		if (name && !(nd->name = strdup(name)))
 			return -ENOMEM;
 		if (!is_multipart(p)) {
@@ -130,117 +119,67 @@ void er_tree_free(struct er_tree *t)
 
 /* ---- §4.1.4 ---------------------------------------------------------------- */
 
-struct list {
-	size_t *v;
-	size_t n;
-	bool null; /* the pseudo-code's "textBody = null" */
+struct part_index {
+	const struct mime_part *p;
+	size_t i;
 };
 
-static int push(struct list *l, size_t cap, size_t i)
+static int cmp_part_index(const void *a, const void *b)
 {
-	if (!l->v && !(l->v = calloc(cap ? cap : 1, sizeof(size_t))))
+	const struct part_index *x = a, *y = b;
+	return x->p < y->p ? -1 : x->p > y->p;
+}
+
+/* One list of mime_body_lists() as indices into t->nodes. Every part of
+ * a list is a node: the lists and the tree walk the same children and
+ * neither enters an attached message. */
+static int list_indices(const struct part_index *map, size_t n, const struct mime_part **parts,
+                        size_t nparts, size_t **out)
+{
+	if (!(*out = calloc(nparts ? nparts : 1, sizeof **out)))
 		return -ENOMEM;
-	if (l->n < cap)
-		l->v[l->n++] = i;
+	for (size_t k = 0; k < nparts; k++) {
+		struct part_index key = {parts[k], 0};
+		const struct part_index *hit = bsearch(&key, map, n, sizeof *map, cmp_part_index);
+		if (!hit)
+			return -EINVAL; /* cannot happen, see above */
+		(*out)[k] = hit->i;
+	}
 	return 0;
 }
 
-static bool is_inline_media_type(const char *type)
-{
-	return strncmp(type, "image/", 6) == 0 || strncmp(type, "audio/", 6) == 0 ||
-	       strncmp(type, "video/", 6) == 0;
-}
-
-static bool disposition_is(const struct mime_part *p, const char *d)
-{
-	return p->disposition && strcasecmp(p->disposition, d) == 0;
-}
-
-/* parseStructure(parts, multipartType, inAlternative, htmlBody, textBody,
- * attachments). The lists are shared with the caller, as in the RFC's
- * JavaScript, except "set to null", which is local (a copy of the flag). */
-static int parse_structure(struct er_tree *t, size_t first, size_t nparts, const char *mptype,
-                           bool in_alternative, struct list *html, struct list *text,
-                           struct list *att, unsigned depth)
-{
-	size_t cap = t->n;
-	bool html_null = html->null, text_null = text->null;
-	long text_length = text_null ? -1 : (long)text->n;
-	long html_length = html_null ? -1 : (long)html->n;
-	int r = 0;
-	if (depth > MIME_MAX_DEPTH + 2)
-		return 0;
-	for (size_t i = 0; i < nparts && r == 0; i++) {
-		size_t idx = first + i;
-		const struct er_node *nd = &t->nodes[idx];
-		const char *type = nd->type;
-		bool multipart = is_multipart(nd->p);
-		bool is_inline = !disposition_is(nd->p, "attachment") &&
-		                 (strcmp(type, "text/plain") == 0 ||
-		                  strcmp(type, "text/html") == 0 || is_inline_media_type(type)) &&
-		                 (i == 0 || (strcmp(mptype, "related") != 0 &&
-		                             (is_inline_media_type(type) || !nd->name)));
-		if (multipart) {
-			const char *sub = nd->p->lsubtype;
-			/* the recursion sees this level's lists as they are now */
-			struct list h = *html, tx = *text;
-			h.null = html_null;
-			tx.null = text_null;
-			r = parse_structure(t, nd->first_child, nd->nkids, sub,
-			                    in_alternative || strcmp(sub, "alternative") == 0, &h,
-			                    &tx, att, depth + 1);
-			html->v = h.v, html->n = h.n;
-			text->v = tx.v, text->n = tx.n;
-		} else if (is_inline) {
-			if (strcmp(mptype, "alternative") == 0) {
-				if (strcmp(type, "text/plain") == 0)
-					r = text_null ? 0 : push(text, cap, idx);
-				else if (strcmp(type, "text/html") == 0)
-					r = html_null ? 0 : push(html, cap, idx);
-				else
-					r = push(att, cap, idx);
-				continue;
-			} else if (in_alternative) {
-				if (strcmp(type, "text/plain") == 0)
-					html_null = true;
-				if (strcmp(type, "text/html") == 0)
-					text_null = true;
-			}
-			if (!text_null)
-				r = push(text, cap, idx);
-			if (r == 0 && !html_null)
-				r = push(html, cap, idx);
-			if (r == 0 && (text_null || html_null) && is_inline_media_type(type))
-				r = push(att, cap, idx);
-		} else {
-			r = push(att, cap, idx);
-		}
-	}
-	if (r == 0 && strcmp(mptype, "alternative") == 0 && !text_null && !html_null) {
-		/* found an HTML part only: it is the text body too */
-		if (text_length == (long)text->n && html_length != (long)html->n)
-			for (size_t i = (size_t)html_length; i < html->n && r == 0; i++)
-				r = push(text, cap, html->v[i]);
-		/* found a plain text part only */
-		if (html_length == (long)html->n && text_length != (long)text->n)
-			for (size_t i = (size_t)text_length; i < text->n && r == 0; i++)
-				r = push(html, cap, text->v[i]);
-	}
-	return r;
-}
-
+/* textBody, htmlBody and attachments: mime/body_lists.h's, the same
+ * lists the message index's has-attachment bit comes from. */
 static int body_lists(struct er_tree *t)
 {
 	if (t->text || t->html || t->att)
 		return 0;
-	struct list html = {0}, text = {0}, att = {0};
-	int r = parse_structure(t, 0, 1, "mixed", false, &html, &text, &att, 0);
-	t->text = text.v, t->ntext = text.n;
-	t->html = html.v, t->nhtml = html.n;
-	t->att = att.v, t->natt = att.n;
-	/* mark as computed even when empty */
-	if (r == 0 && !t->text && !(t->text = calloc(1, sizeof(size_t))))
+	struct mime_body_lists l;
+	int r = mime_body_lists(t->m, &l);
+	if (r < 0)
+		return r;
+	struct part_index *map = malloc((t->n ? t->n : 1) * sizeof *map);
+	if (!map)
 		r = -ENOMEM;
+	for (size_t i = 0; map && i < t->n; i++)
+		map[i] = (struct part_index){t->nodes[i].p, i};
+	if (map)
+		qsort(map, t->n, sizeof *map, cmp_part_index);
+	if (r == 0)
+		r = list_indices(map, t->n, l.text, l.ntext, &t->text);
+	if (r == 0)
+		r = list_indices(map, t->n, l.html, l.nhtml, &t->html);
+	if (r == 0)
+		r = list_indices(map, t->n, l.att, l.natt, &t->att);
+	if (r == 0) {
+		t->ntext = l.ntext, t->nhtml = l.nhtml, t->natt = l.natt;
+	} else {
+		/* not computed: the next call tries again */
+		free(t->text), free(t->html), free(t->att);
+		t->text = t->html = t->att = NULL;
+	}
+	free(map);
+	mime_body_lists_free(&l);
 	return r;
 }
 
@@ -436,14 +375,9 @@ int er_has_attachment(struct er_tree *t)
 {
 	if (body_lists(t) < 0)
 		return -ENOMEM;
-	/* an image the HTML shows (inline, with a Content-ID) is not one the
-	 * user would call an attachment */
-	for (size_t k = 0; k < t->natt; k++) {
-		const struct mime_part *p = t->nodes[t->att[k]].p;
-		if (!(p->id && is_inline_media_type(t->nodes[t->att[k]].type) &&
-		      !disposition_is(p, "attachment")))
+	for (size_t k = 0; k < t->natt; k++)
+		if (mime_part_counts_as_attachment(t->nodes[t->att[k]].p))
 			return 1;
-	}
 	return 0;
 }
 
@@ -678,7 +612,7 @@ int jmap_email_part(const char *raw, size_t len, const char *part_id, struct buf
 	char t[256];
 	snprintf(t, sizeof t, "%s/%s", p->ltype, p->lsubtype);
 	copy_lower(type, typelen, t);
-	const char *n = part_name(p);
+	const char *n = mime_part_filename(p);
 	if (namelen) {
 		snprintf(name, namelen, "%s", n ? n : "");
 		/* never cut a UTF-8 sequence in two */

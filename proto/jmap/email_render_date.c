@@ -6,6 +6,7 @@
  * include each other, and IMAP wants a day or a UTC time, not the text
  * with its original offset. */
 #include "proto/jmap/email_render_int.h"
+#include "mime/header.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,23 +20,7 @@ struct cursor {
 /* Skip white space and (nested) comments. */
 static void skip_cfws(struct cursor *c)
 {
-	int depth = 0;
-	while (c->i < c->n) {
-		char ch = c->s[c->i];
-		if (depth > 0) {
-			if (ch == '\\')
-				c->i++;
-			else if (ch == '(')
-				depth++;
-			else if (ch == ')')
-				depth--;
-		} else if (ch == '(') {
-			depth = 1;
-		} else if (!(ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')) {
-			return;
-		}
-		c->i++;
-	}
+	c->i = mime_skip_cfws(c->s, c->n, c->i);
 }
 
 /* Up to max digits: their value, or -1 when there is none. */

@@ -302,25 +302,9 @@ static json_t *angle_list(const char *v, size_t len, bool urls)
 	if (!out)
 		return NULL;
 	size_t i = 0;
-	int depth = 0;
-	while (i < len) {
+	while ((i = mime_skip_cfws(v, len, i)) < len) {
 		char c = v[i];
-		if (depth > 0) {
-			if (c == '\\' && i + 1 < len)
-				i++;
-			else if (c == '(')
-				depth++;
-			else if (c == ')')
-				depth--;
-			i++;
-			continue;
-		}
-		if (c == '(') {
-			depth = 1;
-			i++;
-			continue;
-		}
-		if (is_wsp(c) || (urls && c == ',')) {
+		if (urls && c == ',') {
 			i++;
 			continue;
 		}

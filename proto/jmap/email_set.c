@@ -17,9 +17,7 @@
  *
  * Creates (email_create.c) run first, in a store job of their own; the
  * updates and destroys are planned after it, so they may name an Email
- * created in the same call by "#creation-id".
- *
- * Email/changes keeps no change log: see jmap_changes_unchanged(). */
+ * created in the same call by "#creation-id". */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,12 +253,7 @@ static void answer(struct set_ctx *x, int status)
 	              new_state, "created", "updated", updated, "destroyed", destroyed);
 	if (res && x->created && json_object_size(x->created))
 		json_object_set(res, "created", x->created);
-	if (res && json_object_size(x->not_created))
-		json_object_set(res, "notCreated", x->not_created);
-	if (res && json_object_size(x->not_updated))
-		json_object_set(res, "notUpdated", x->not_updated);
-	if (res && json_object_size(x->not_destroyed))
-		json_object_set(res, "notDestroyed", x->not_destroyed);
+	jmap_set_failures(res, x->not_created, x->not_updated, x->not_destroyed);
 	if (!res) {
 		jmap_server_fail(c, "out of memory");
 		return;
@@ -719,40 +712,11 @@ static void after_create(void *ud, json_t *created, json_t *not_created)
 
 void jmap_email_set(struct jmap_call *c)
 {
-	if (!jmap_email_account_ok(c))
+	struct jmap_set_args a;
+	if (!jmap_set_args(c, &a))
 		return;
-	json_t *create = json_object_get(c->args, "create");
-	json_t *update = json_object_get(c->args, "update");
-	json_t *destroy = json_object_get(c->args, "destroy");
-	json_t *if_in_state = json_object_get(c->args, "ifInState");
-	if (json_is_null(create))
-		create = NULL;
-	if (json_is_null(update))
-		update = NULL;
-	if (json_is_null(destroy))
-		destroy = NULL;
-	if ((create && !json_is_object(create)) || (update && !json_is_object(update)) ||
-	    (destroy && !json_is_array(destroy)) ||
-	    (if_in_state && !json_is_null(if_in_state) && !json_is_string(if_in_state))) {
-		jmap_error(c, "invalidArguments",
-		           "create and update are objects, destroy an array, ifInState a string");
-		return;
-	}
-	size_t i;
-	json_t *v;
-	json_array_foreach(destroy, i, v)
-	{
-		if (!json_is_string(v)) {
-			jmap_error(c, "invalidArguments", "destroy holds ids");
-			return;
-		}
-	}
-	size_t total =
-	    json_object_size(create) + json_object_size(update) + json_array_size(destroy);
-	if (total > c->acct->limits->max_objects_in_set) {
-		jmap_error(c, "requestTooLarge", "more objects than maxObjectsInSet");
-		return;
-	}
+	json_t *create = a.create;
+	size_t total = a.total;
 	struct set_ctx *x = calloc(1, sizeof *x);
 	if (!x || !(x->objs = calloc(total + 1, sizeof *x->objs)) ||
 	    !(x->not_updated = json_object()) || !(x->not_destroyed = json_object()) ||
@@ -776,8 +740,7 @@ void jmap_email_set(struct jmap_call *c)
 	}
 	if (r == 0)
 		r = jmap_email_state(c->acct, x->old_state);
-	if (r == 0 && json_is_string(if_in_state) &&
-	    strcmp(json_string_value(if_in_state), x->old_state) != 0) {
+	if (r == 0 && a.if_in_state && strcmp(a.if_in_state, x->old_state) != 0) {
 		store_read_end(rd, begun);
 		ctx_free(x);
 		jmap_error(c, "stateMismatch", NULL);
@@ -798,9 +761,4 @@ void jmap_email_set(struct jmap_call *c)
 		return;
 	}
 	update_and_destroy(x);
-}
-
-void jmap_email_changes(struct jmap_call *c)
-{
-	jmap_changes_unchanged(c);
 }

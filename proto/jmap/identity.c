@@ -202,12 +202,7 @@ static void answer(struct id_set *x, int status)
 	    json_pack("{s:O, s:O, s:o, s:n, s:O, s:n}", "accountId",
 	              json_object_get(c->args, "accountId"), "oldState", x->old_state, "newState",
 	              identity_state(x->settings), "created", "updated", x->updated, "destroyed");
-	if (res && json_object_size(x->not_created))
-		json_object_set(res, "notCreated", x->not_created);
-	if (res && json_object_size(x->not_updated))
-		json_object_set(res, "notUpdated", x->not_updated);
-	if (res && json_object_size(x->not_destroyed))
-		json_object_set(res, "notDestroyed", x->not_destroyed);
+	jmap_set_failures(res, x->not_created, x->not_updated, x->not_destroyed);
 	id_set_free(x);
 	if (!res)
 		jmap_server_fail(c, "out of memory");
@@ -228,19 +223,10 @@ static void stored_done(void *arg, int status)
 
 void jmap_identity_set(struct jmap_call *c)
 {
-	if (!jmap_email_account_ok(c))
+	struct jmap_set_args a;
+	if (!jmap_set_args(c, &a))
 		return;
-	json_t *create = json_object_get(c->args, "create");
-	json_t *update = json_object_get(c->args, "update");
-	json_t *destroy = json_object_get(c->args, "destroy");
-	json_t *if_in_state = json_object_get(c->args, "ifInState");
-	if ((create && !json_is_null(create) && !json_is_object(create)) ||
-	    (update && !json_is_null(update) && !json_is_object(update)) ||
-	    (destroy && !json_is_null(destroy) && !json_is_array(destroy))) {
-		jmap_error(c, "invalidArguments",
-		           "create and update are objects, destroy an array");
-		return;
-	}
+	json_t *create = a.create, *update = a.update, *destroy = a.destroy;
 	struct id_set *x = calloc(1, sizeof *x);
 	if (!x) {
 		jmap_server_fail(c, "out of memory");
@@ -258,8 +244,7 @@ void jmap_identity_set(struct jmap_call *c)
 		jmap_server_fail(c, "reading the identity");
 		return;
 	}
-	if (json_is_string(if_in_state) &&
-	    strcmp(json_string_value(if_in_state), json_string_value(x->old_state)) != 0) {
+	if (a.if_in_state && strcmp(a.if_in_state, json_string_value(x->old_state)) != 0) {
 		id_set_free(x);
 		jmap_error(c, "stateMismatch", NULL);
 		return;
@@ -269,7 +254,7 @@ void jmap_identity_set(struct jmap_call *c)
 	size_t i;
 	json_object_foreach(create, key, v) json_object_set_new(
 	    x->not_created, key, jmap_set_error("forbidden", "an account has one identity", NULL));
-	json_array_foreach(destroy, i, v) if (json_is_string(v))
+	json_array_foreach(destroy, i, v)
 	    json_object_set_new(x->not_destroyed, json_string_value(v),
 	                        jmap_set_error("forbidden", "the account's identity stays", NULL));
 	json_t *mine = jmap_id_json('I', c->acct->account_id);

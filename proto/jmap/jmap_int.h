@@ -95,6 +95,18 @@ struct jmap_method {
  * requestTooLarge (more ids than maxObjectsInGet) and returns false; true
  * when the method should go on. ids and properties are borrowed from args. */
 bool jmap_get_args(struct jmap_call *c, json_t **ids, json_t **properties);
+/* The standard /set arguments (RFC 8620 §5.3): accountId checked against
+ * c->acct; create and update objects, destroy an array of strings,
+ * ifInState a string (each NULL when absent or null); at most
+ * maxObjectsInSet objects in all. Answers the call itself with
+ * invalidArguments, accountNotFound or requestTooLarge and returns false;
+ * true when the method should go on. The values are borrowed from args. */
+struct jmap_set_args {
+	json_t *create, *update, *destroy;
+	const char *if_in_state;
+	size_t total; /* objects in create, update and destroy */
+};
+bool jmap_set_args(struct jmap_call *c, struct jmap_set_args *out);
 /* true if properties (from jmap_get_args) is NULL or names prop. */
 bool jmap_want(const json_t *properties, const char *prop);
 
@@ -105,6 +117,11 @@ bool jmap_id_parse(const char *id, char prefix, int64_t *out);
  * "properties": [property]}, the last two only when not NULL. NULL when
  * out of memory. */
 json_t *jmap_set_error(const char *type, const char *description, const char *property);
+/* Adds to a /set answer res (NULL-safe) notCreated, notUpdated and
+ * notDestroyed, each only when not empty (RFC 8620 §5.3: null otherwise).
+ * The maps are borrowed. */
+void jmap_set_failures(json_t *res, json_t *not_created, json_t *not_updated,
+                       json_t *not_destroyed);
 /* "F123" into a new JSON string. */
 json_t *jmap_id_json(char prefix, int64_t n);
 

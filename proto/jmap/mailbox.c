@@ -7,9 +7,20 @@
  * it is read on the loop's read view in one snapshot, so the methods
  * answer at once. The state is a hash of every mailbox's id, UIDVALIDITY,
  * HIGHESTMODSEQ (which every new, changed or expunged entry raises),
- * name, special use and subscription: when it is unchanged nothing is;
- * otherwise /changes says cannotCalculateChanges and the client
- * refetches. */
+ * name, special use and subscription: when it is unchanged nothing is.
+ *
+ * Mailbox/changes: every state handed out by Mailbox/get or
+ * Mailbox/changes is recorded with a snapshot (state_snapshots.h): per
+ * mailbox its UIDVALIDITY, HIGHESTMODSEQ and a hash of what it shows
+ * besides the counts (name, parentId, role, subscription). Created: in
+ * now only; destroyed: in the snapshot only; updated: both, with another
+ * HIGHESTMODSEQ or another hash. updatedProperties names the four counts
+ * when no updated mailbox changed anything else (RFC 8621 §2.2), else
+ * null. Past maxChanges the answer is exact too: changes go in
+ * UIDVALIDITY order, and the intermediate state's snapshot is the new one
+ * for the mailboxes up to the last sent, the old one beyond. A state not
+ * recorded (too old, or from before a restart) gets
+ * cannotCalculateChanges and the client refetches. */
 #include "proto/jmap/methods.h"
 
 #include <inttypes.h>
@@ -18,15 +29,19 @@
 #include <string.h>
 #include <strings.h>
 
+#include "proto/jmap/state_snapshots.h"
 #include "store/mailboxes.h"
 #include "store/store.h"
 
-#define STATE_MAX 24
+#define STATE_MAX JMAP_MAILBOX_STATE_MAX
+/* an intermediate state (Mailbox/changes past maxChanges): a state, "-", a counter */
+#define INTERMEDIATE_MAX (JMAP_MAILBOX_STATE_MAX + 24)
 #define MAX_FILTER_DEPTH 32
 
 struct mbox {
 	int64_t id;
 	uint32_t uidvalidity;
+	int64_t highestmodseq;
 	char *path;       /* the IMAP name, "Archive/2026" */
 	const char *name; /* its last segment (or the whole path: no parent) */
 	const char *role; /* static, or NULL */
@@ -102,6 +117,7 @@ static int collect(void *ud, const struct store_mailbox *mb)
 	l->n++;
 	m->id = mb->id;
 	m->uidvalidity = mb->uidvalidity;
+	m->highestmodseq = mb->highestmodseq;
 	m->subscribed = mb->subscribed != 0;
 	m->sort_order = 10;
 	m->role = role_of(mb->special_use, &m->sort_order);
@@ -163,6 +179,55 @@ static int load(const struct jmap_account *acct, struct mbox_list *l, bool count
 static void state_string(const struct mbox_list *l, char *out)
 {
 	snprintf(out, STATE_MAX, "%016" PRIx64, l->hash);
+}
+
+/* One mailbox of a snapshot. */
+struct mbox_mark {
+	int64_t uidvalidity;
+	int64_t highestmodseq;
+	uint64_t shown; /* hash of name, parentId, role, isSubscribed */
+};
+
+static int by_uidvalidity(const void *x, const void *y)
+{
+	const struct mbox_mark *a = x, *b = y;
+	return a->uidvalidity < b->uidvalidity ? -1 : a->uidvalidity > b->uidvalidity;
+}
+
+/* The snapshot of l, sorted by UIDVALIDITY; NULL when out of memory. */
+static struct mbox_mark *marks_of(const struct mbox_list *l)
+{
+	struct mbox_mark *v = malloc((l->n ? l->n : 1) * sizeof *v);
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct mbox *m = &l->v[i];
+		int64_t parent = m->parent < 0 ? 0 : l->v[m->parent].uidvalidity;
+		uint64_t h = fnv1a(0xcbf29ce484222325ull, m->name, strlen(m->name) + 1);
+		h = fnv1a(h, &parent, sizeof parent);
+		h = fnv1a(h, m->role ? m->role : "", m->role ? strlen(m->role) + 1 : 1);
+		h = fnv1a(h, &m->subscribed, sizeof m->subscribed);
+		v[i] = (struct mbox_mark){
+		    .uidvalidity = m->uidvalidity, .highestmodseq = m->highestmodseq, .shown = h};
+	}
+	if (l->n)
+		qsort(v, l->n, sizeof *v, by_uidvalidity);
+	return v;
+}
+
+/* Records marks as what state stands for. */
+static void record(const struct jmap_account *a, const char *state, const struct mbox_mark *v,
+                   size_t n)
+{
+	jmap_snapshot_put(a->account_id, JMAP_SNAPSHOT_MAILBOX, state, v, n * sizeof *v);
+}
+
+static void record_list(const struct jmap_account *a, const struct mbox_list *l, const char *state)
+{
+	struct mbox_mark *v = marks_of(l);
+	if (v)
+		record(a, state, v, l->n);
+	free(v);
 }
 
 static json_t *rights(bool inbox)
@@ -249,6 +314,7 @@ void jmap_mailbox_get(struct jmap_call *c)
 	}
 	char state[STATE_MAX];
 	state_string(&l, state);
+	record_list(c->acct, &l, state);
 	json_t *list = json_array(), *not_found = json_array();
 	if (ids) {
 		json_array_foreach(ids, i, v)
@@ -284,8 +350,9 @@ static bool account_ok(struct jmap_call *c)
 }
 
 /* The mailboxes' state now into state, and whether it is since: else the
- * call is answered (serverFail, or cannotCalculateChanges: no change log
- * is kept, so only "nothing changed" can be said) and false returned. */
+ * call is answered (serverFail, or cannotCalculateChanges: Mailbox/query
+ * keeps no results, so only "nothing changed" can be said) and false
+ * returned. */
 static bool state_unchanged(struct jmap_call *c, const char *since, char state[STATE_MAX])
 {
 	struct mbox_list l;
@@ -303,6 +370,34 @@ static bool state_unchanged(struct jmap_call *c, const char *since, char state[S
 	return true;
 }
 
+/* ---- Mailbox/changes ---- */
+
+/* One step of the merge of the old and new snapshots: the next mailbox
+ * in UIDVALIDITY order, from old (o), new (n) or both. */
+struct step {
+	const struct mbox_mark *o, *n;
+};
+
+static bool next_step(const struct mbox_mark *ov, size_t on, size_t *oi, const struct mbox_mark *nv,
+                      size_t nn, size_t *ni, struct step *st)
+{
+	st->o = *oi < on ? &ov[*oi] : NULL;
+	st->n = *ni < nn ? &nv[*ni] : NULL;
+	if (!st->o && !st->n)
+		return false;
+	if (st->o && st->n && st->o->uidvalidity != st->n->uidvalidity) {
+		if (st->o->uidvalidity < st->n->uidvalidity)
+			st->n = NULL;
+		else
+			st->o = NULL;
+	}
+	if (st->o)
+		(*oi)++;
+	if (st->n)
+		(*ni)++;
+	return true;
+}
+
 void jmap_mailbox_changes(struct jmap_call *c)
 {
 	if (!account_ok(c))
@@ -315,13 +410,104 @@ void jmap_mailbox_changes(struct jmap_call *c)
 		           "sinceState must be a string, maxChanges a positive integer or null");
 		return;
 	}
-	char state[STATE_MAX];
-	if (!state_unchanged(c, json_string_value(since), state))
+	size_t limit = max && json_is_integer(max) ? (size_t)json_integer_value(max) : SIZE_MAX;
+	/* taken before now is recorded, which could push it out of the ring */
+	size_t len = 0;
+	struct mbox_mark *old = jmap_snapshot_get(c->acct->account_id, JMAP_SNAPSHOT_MAILBOX,
+	                                          json_string_value(since), &len);
+	struct mbox_list l;
+	if (load(c->acct, &l, false) < 0) {
+		mbox_list_free(&l);
+		free(old);
+		jmap_error(c, "serverFail", "the store could not be read");
 		return;
-	jmap_reply(c, json_pack("{s:O, s:s, s:s, s:b, s:[], s:[], s:[], s:n}", "accountId",
-	                        json_object_get(c->args, "accountId"), "oldState", state,
-	                        "newState", state, "hasMoreChanges", 0, "created", "updated",
-	                        "destroyed", "updatedProperties"));
+	}
+	char state[STATE_MAX], new_state[INTERMEDIATE_MAX];
+	state_string(&l, state);
+	struct mbox_mark *now = marks_of(&l), *mid = NULL;
+	size_t nn = l.n, on = 0, nmid = 0;
+	mbox_list_free(&l);
+	json_t *created = json_array(), *updated = json_array(), *destroyed = json_array();
+	if (!now || !created || !updated || !destroyed)
+		goto oom;
+	record(c->acct, state, now, nn);
+	if (strcmp(json_string_value(since), state) != 0) {
+		if (!old || len % sizeof *old) {
+			jmap_error(
+			    c, "cannotCalculateChanges",
+			    "the state is unknown (too old, or from before a restart); refetch");
+			goto out;
+		}
+		on = len / sizeof *old;
+	} else {
+		free(old);
+		old = malloc((nn ? nn : 1) * sizeof *old); /* nothing changed */
+		if (!old)
+			goto oom;
+		memcpy(old, now, nn * sizeof *old);
+		on = nn;
+	}
+	/* the intermediate snapshot, should maxChanges cut the answer */
+	mid = malloc((on + nn + 1) * sizeof *mid);
+	if (!mid)
+		goto oom;
+	size_t oi = 0, ni = 0, count = 0;
+	bool only_counts = true, more = false;
+	struct step st;
+	while (next_step(old, on, &oi, now, nn, &ni, &st)) {
+		json_t *to =
+		    !st.o   ? created
+		    : !st.n ? destroyed
+		    : st.o->highestmodseq != st.n->highestmodseq || st.o->shown != st.n->shown
+		        ? updated
+		        : NULL;
+		if (to && count == limit)
+			more = true;
+		if (to && !more) {
+			count++;
+			if (to == updated && st.o->shown != st.n->shown)
+				only_counts = false;
+			if (json_array_append_new(
+			        to, jmap_id_json('F', (st.n ? st.n : st.o)->uidvalidity)) < 0)
+				goto oom;
+		}
+		/* sent (or unchanged): the new one; not sent yet: the old one */
+		const struct mbox_mark *keep = more ? st.o : st.n;
+		if (keep)
+			mid[nmid++] = *keep;
+	}
+	const char *answer_state = state;
+	if (more) {
+		if (jmap_snapshot_intermediate(state, new_state, sizeof new_state) < 0)
+			goto oom;
+		record(c->acct, new_state, mid, nmid);
+		answer_state = new_state;
+	}
+	json_t *counts = json_array_size(updated) && only_counts
+	                     ? json_pack("[s, s, s, s]", "totalEmails", "unreadEmails",
+	                                 "totalThreads", "unreadThreads")
+	                     : json_null();
+	json_t *res =
+	    json_pack("{s:O, s:s, s:s, s:b, s:o, s:o, s:o, s:o}", "accountId",
+	              json_object_get(c->args, "accountId"), "oldState", json_string_value(since),
+	              "newState", answer_state, "hasMoreChanges", more, "created", created,
+	              "updated", updated, "destroyed", destroyed, "updatedProperties", counts);
+	created = updated = destroyed = NULL;
+	if (!res) {
+		jmap_error(c, "serverFail", "out of memory");
+		goto out;
+	}
+	jmap_reply(c, res);
+	goto out;
+oom:
+	jmap_error(c, "serverFail", "out of memory");
+out:
+	json_decref(created);
+	json_decref(updated);
+	json_decref(destroyed);
+	free(now);
+	free(old);
+	free(mid);
 }
 
 /* ---- Mailbox/query ---- */
@@ -650,4 +836,16 @@ void jmap_mailbox_query_changes(struct jmap_call *c)
 	jmap_reply(c, json_pack("{s:O, s:s, s:s, s:[], s:[]}", "accountId",
 	                        json_object_get(c->args, "accountId"), "oldQueryState", state,
 	                        "newQueryState", state, "removed", "added"));
+}
+
+int jmap_mailbox_state(const struct jmap_account *acct, char out[JMAP_MAILBOX_STATE_MAX])
+{
+	struct mbox_list l;
+	int r = load(acct, &l, false);
+	if (r == 0) {
+		state_string(&l, out);
+		record_list(acct, &l, out); /* Mailbox/set's oldState and newState */
+	}
+	mbox_list_free(&l);
+	return r < 0 ? r : 0;
 }

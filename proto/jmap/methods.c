@@ -14,6 +14,7 @@ static const struct jmap_method all_methods[] = {
     {"Mailbox/changes", JMAP_CAP_MAIL, jmap_mailbox_changes},
     {"Mailbox/query", JMAP_CAP_MAIL, jmap_mailbox_query},
     {"Mailbox/queryChanges", JMAP_CAP_MAIL, jmap_mailbox_query_changes},
+    {"Mailbox/set", JMAP_CAP_MAIL, jmap_mailbox_set},
     {"Identity/get", JMAP_CAP_SUBMISSION, jmap_identity_get},
     {"Identity/set", JMAP_CAP_SUBMISSION, jmap_identity_set},
     {"EmailSubmission/get", JMAP_CAP_SUBMISSION, jmap_email_submission_get},

@@ -1,5 +1,6 @@
 /* set_error: the SetError object every /set and /import method answers
- * with (jmap_int.h). A file of its own so that the unit tests that fake
+ * with, and the notCreated/notUpdated/notDestroyed maps of the answer
+ * (jmap_int.h). A file of its own so that the unit tests that fake
  * args.c's functions can still link it. */
 #include "proto/jmap/jmap_int.h"
 
@@ -11,4 +12,16 @@ json_t *jmap_set_error(const char *type, const char *description, const char *pr
 	if (e && property)
 		json_object_set_new(e, "properties", json_pack("[s]", property));
 	return e;
+}
+
+void jmap_set_failures(json_t *res, json_t *not_created, json_t *not_updated, json_t *not_destroyed)
+{
+	if (!res)
+		return;
+	if (json_object_size(not_created))
+		json_object_set(res, "notCreated", not_created);
+	if (json_object_size(not_updated))
+		json_object_set(res, "notUpdated", not_updated);
+	if (json_object_size(not_destroyed))
+		json_object_set(res, "notDestroyed", not_destroyed);
 }

@@ -17,6 +17,7 @@
  * jmap_email_set() under the name "Email/set" with the arguments built
  * here, and its answer ends the call (same call id, as the RFC asks). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,16 @@ static struct kept kept[SUBMISSIONS_KEPT];
 static size_t nkept, kept_next;
 static int64_t last_id;
 
+/* The state of EmailSubmission (all accounts alike): the last id handed
+ * out. Ids grow by one per submission, so the submissions since a state
+ * are the kept ones above it, as long as none of them has left the ring. */
+static json_t *state_json(int64_t state)
+{
+	char s[24];
+	snprintf(s, sizeof s, "%lld", (long long)state);
+	return json_string(s);
+}
+
 static void keep(int64_t account_id, int64_t id, json_t *obj)
 {
 	struct kept *k = &kept[kept_next];
@@ -54,6 +65,7 @@ static void keep(int64_t account_id, int64_t id, json_t *obj)
 
 struct sub_ctx {
 	struct jmap_call *c;
+	int64_t old_state;
 	json_t *create; /* borrowed from args: creation id -> object */
 	void *iter;     /* the next create */
 	json_t *created, *not_created, *not_updated, *not_destroyed;
@@ -406,15 +418,11 @@ static json_t *implicit_args(struct sub_ctx *x)
 static void finish(struct sub_ctx *x)
 {
 	struct jmap_call *c = x->c;
-	json_t *res = json_pack("{s:O, s:s, s:s, s:O, s:n, s:n}", "accountId",
-	                        json_object_get(c->args, "accountId"), "oldState", "0", "newState",
-	                        "0", "created", x->created, "updated", "destroyed");
-	if (res && json_object_size(x->not_created))
-		json_object_set(res, "notCreated", x->not_created);
-	if (res && json_object_size(x->not_updated))
-		json_object_set(res, "notUpdated", x->not_updated);
-	if (res && json_object_size(x->not_destroyed))
-		json_object_set(res, "notDestroyed", x->not_destroyed);
+	json_t *res = json_pack("{s:O, s:o, s:o, s:O, s:n, s:n}", "accountId",
+	                        json_object_get(c->args, "accountId"), "oldState",
+	                        state_json(x->old_state), "newState", state_json(last_id),
+	                        "created", x->created, "updated", "destroyed");
+	jmap_set_failures(res, x->not_created, x->not_updated, x->not_destroyed);
 	json_t *then = implicit_args(x);
 	ctx_free(x);
 	if (!res) {
@@ -468,24 +476,26 @@ static int64_t thread_of(const struct jmap_account *a, int64_t mid, int *found)
 
 void jmap_email_submission_set(struct jmap_call *c)
 {
-	if (!jmap_email_account_ok(c))
+	struct jmap_set_args a;
+	if (!jmap_set_args(c, &a))
 		return;
-	json_t *create = json_object_get(c->args, "create");
-	json_t *update = json_object_get(c->args, "update");
-	json_t *destroy = json_object_get(c->args, "destroy");
+	json_t *create = a.create, *update = a.update, *destroy = a.destroy;
 	json_t *on_update = json_object_get(c->args, "onSuccessUpdateEmail");
 	json_t *on_destroy = json_object_get(c->args, "onSuccessDestroyEmail");
-	if ((create && !json_is_null(create) && !json_is_object(create)) ||
-	    (on_update && !json_is_null(on_update) && !json_is_object(on_update)) ||
+	if ((on_update && !json_is_null(on_update) && !json_is_object(on_update)) ||
 	    (on_destroy && !json_is_null(on_destroy) && !json_is_array(on_destroy))) {
 		jmap_error(c, "invalidArguments",
-		           "create and onSuccessUpdateEmail are objects, onSuccessDestroyEmail an "
-		           "array");
+		           "onSuccessUpdateEmail is an object, onSuccessDestroyEmail an array");
 		return;
 	}
-	if (json_object_size(create) > c->acct->limits->max_objects_in_set) {
-		jmap_error(c, "requestTooLarge", "more objects than maxObjectsInSet");
-		return;
+	if (a.if_in_state) {
+		json_t *now = state_json(last_id);
+		bool same = now && !strcmp(json_string_value(now), a.if_in_state);
+		json_decref(now);
+		if (!same) {
+			jmap_error(c, "stateMismatch", NULL);
+			return;
+		}
 	}
 	struct sub_ctx *x = calloc(1, sizeof *x);
 	if (!x || !(x->created = json_object()) || !(x->not_created = json_object())) {
@@ -495,6 +505,7 @@ void jmap_email_submission_set(struct jmap_call *c)
 		return;
 	}
 	x->c = c;
+	x->old_state = last_id;
 	x->on_update = json_is_object(on_update) ? json_deep_copy(on_update) : json_object();
 	x->on_destroy = json_is_array(on_destroy) ? json_deep_copy(on_destroy) : json_array();
 	json_t *not_updated = x->not_updated = json_object();
@@ -506,7 +517,7 @@ void jmap_email_submission_set(struct jmap_call *c)
 	    json_object_set_new(
 	        not_updated, key,
 	        jmap_set_error("cannotUnsend", "submissions are final at once", NULL));
-	json_array_foreach(destroy, i, v) if (json_is_string(v)) json_object_set_new(
+	json_array_foreach(destroy, i, v) json_object_set_new(
 	    not_destroyed, json_string_value(v), jmap_set_error("forbidden", NULL, NULL));
 	x->create = json_is_object(create) ? create : NULL;
 	x->iter = x->create ? json_object_iter(x->create) : NULL;
@@ -547,9 +558,9 @@ void jmap_email_submission_get(struct jmap_call *c)
 		if (!seen)
 			json_array_append(not_found, v);
 	}
-	jmap_reply(c, json_pack("{s:O, s:s, s:o, s:o}", "accountId",
-	                        json_object_get(c->args, "accountId"), "state", "0", "list", list,
-	                        "notFound", not_found));
+	jmap_reply(c, json_pack("{s:O, s:o, s:o, s:o}", "accountId",
+	                        json_object_get(c->args, "accountId"), "state", state_json(last_id),
+	                        "list", list, "notFound", not_found));
 }
 
 void jmap_email_submission_query(struct jmap_call *c)
@@ -560,15 +571,72 @@ void jmap_email_submission_query(struct jmap_call *c)
 	for (size_t i = 0; i < nkept; i++)
 		if (kept[i].account_id == c->acct->account_id)
 			json_array_append(ids, json_object_get(kept[i].obj, "id"));
-	jmap_reply(c, json_pack("{s:O, s:s, s:b, s:i, s:o, s:I}", "accountId",
-	                        json_object_get(c->args, "accountId"), "queryState", "0",
-	                        "canCalculateChanges", 0, "position", 0, "ids", ids, "total",
-	                        (json_int_t)json_array_size(ids)));
+	jmap_reply(c, json_pack("{s:O, s:o, s:b, s:i, s:o, s:I}", "accountId",
+	                        json_object_get(c->args, "accountId"), "queryState",
+	                        state_json(last_id), "canCalculateChanges", 0, "position", 0, "ids",
+	                        ids, "total", (json_int_t)json_array_size(ids)));
+}
+
+/* The oldest id still kept (0: none kept yet). */
+static int64_t oldest_kept(void)
+{
+	if (!nkept)
+		return 0;
+	return kept[nkept < SUBMISSIONS_KEPT ? 0 : kept_next].id;
 }
 
 void jmap_email_submission_changes(struct jmap_call *c)
 {
 	if (!jmap_email_account_ok(c))
 		return;
-	jmap_error(c, "cannotCalculateChanges", "submissions keep no change log");
+	json_t *since = json_object_get(c->args, "sinceState");
+	json_t *max = json_object_get(c->args, "maxChanges");
+	if (!json_is_string(since) ||
+	    (max && !json_is_null(max) && (!json_is_integer(max) || json_integer_value(max) < 1))) {
+		jmap_error(c, "invalidArguments",
+		           "sinceState must be a string, maxChanges a positive integer or null");
+		return;
+	}
+	const char *s = json_string_value(since);
+	char *end;
+	errno = 0;
+	long long from = strtoll(s, &end, 10);
+	/* a state never handed out, or submissions since it that the ring
+	 * no longer holds */
+	if (!*s || *end || errno || from < 0 || from > last_id ||
+	    (from < last_id && oldest_kept() > from + 1)) {
+		jmap_error(c, "cannotCalculateChanges", NULL);
+		return;
+	}
+	size_t limit = json_is_integer(max) ? (size_t)json_integer_value(max) : SIZE_MAX;
+	json_t *created = json_array();
+	int64_t upto = from;
+	bool more = false;
+	/* the ring from oldest to newest: ids ascending */
+	size_t first = nkept < SUBMISSIONS_KEPT ? 0 : kept_next;
+	for (size_t n = 0; created && n < nkept; n++) {
+		const struct kept *k = &kept[(first + n) % SUBMISSIONS_KEPT];
+		if (k->id <= from)
+			continue;
+		if (k->account_id == c->acct->account_id) {
+			if (json_array_size(created) == limit) {
+				more = true;
+				break;
+			}
+			json_array_append(created, json_object_get(k->obj, "id"));
+		}
+		upto = k->id;
+	}
+	if (!more)
+		upto = last_id;
+	json_t *res = created ? json_pack("{s:O, s:O, s:o, s:b, s:o, s:[], s:[]}", "accountId",
+	                                  json_object_get(c->args, "accountId"), "oldState", since,
+	                                  "newState", state_json(upto), "hasMoreChanges", more,
+	                                  "created", created, "updated", "destroyed")
+	                      : NULL;
+	if (!res) {
+		jmap_server_fail(c, "out of memory");
+		return;
+	}
+	jmap_reply(c, res);
 }

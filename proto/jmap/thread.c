@@ -1,4 +1,4 @@
-/* thread: Thread/get and Thread/changes (RFC 8621 §3).
+/* thread: Thread/get (RFC 8621 §3; Thread/changes is in email_changes.c).
  *
  * A Thread is the messages of the account sharing a thread id (assigned
  * once when each is stored, store/threads.h), oldest receivedAt first.
@@ -100,9 +100,4 @@ fail:
 	json_decref(seen);
 	json_decref(by_thread);
 	jmap_server_fail(c, fail);
-}
-
-void jmap_thread_changes(struct jmap_call *c)
-{
-	jmap_changes_unchanged(c);
 }

@@ -30,8 +30,26 @@ export const BIG = 'F9';
 /** Strings that would be markup if the page ever parsed data as HTML. */
 export const HOSTILE = '<img src=x onerror="window.__xss=1;alert(1)"><script>window.__xss=2</script>';
 
+/**
+ * RFC 8620 3.7's JSON pointer: "*" maps the rest of the path over an
+ * array's items, flattening the arrays that gives.
+ * @param {any} v @param {string[]} parts
+ */
+function pointer(v, parts) {
+  if (!parts.length || v == null) return v;
+  const [p, ...rest] = parts;
+  if (Array.isArray(v) && p === '*') return v.flatMap((x) => { const y = pointer(x, rest); return Array.isArray(y) ? y : [y]; });
+  return pointer(v[p], rest);
+}
+
 export class MockJmap {
-  constructor({ bigCount = 100000 } = {}) {
+  /**
+   * @param {{ bigCount?: number, conversations?: boolean }} [opts] conversations:
+   *   also a thread of three (M3, a reply in Sent M22, an unread reply M21 in
+   *   INBOX) and two more HTML messages with remote images (M23 from M7's
+   *   sender, M24 from another)
+   */
+  constructor({ bigCount = 100000, conversations = false } = {}) {
     this.bigCount = bigCount;
     this.loggedIn = false;
     /** every method call: [name, args] */
@@ -67,6 +85,21 @@ export class MockJmap {
     });
     add('M7', 'F1', 7, { subject: 'An HTML message', keywords: { $seen: true }, htmlBody: [{ partId: '2', blobId: 'B7.2', type: 'text/html', size: 300 }] });
     add('M8', 'F6', 8, { subject: 'Already in Trash', keywords: { $seen: true } });
+    if (conversations) {
+      const at = (/** @type {number} */ hours) => new Date(base - hours * 3600e3).toISOString();
+      add('M22', 'F3', 22, { threadId: 'T3', subject: 'Re: Message 3', keywords: { $seen: true }, from: [{ name: 'Alice Example', email: 'alice@example.test' }], receivedAt: at(2.8), sentAt: at(2.8), preview: 'my answer' });
+      add('M21', 'F1', 21, { threadId: 'T3', subject: 'Re: Message 3', receivedAt: at(2.5), sentAt: at(2.5), from: [{ name: 'Sender 3', email: 'sender3@example.org' }], preview: 'their answer' });
+      add('M23', 'F1', 23, { subject: 'More HTML from sender 7', keywords: { $seen: true }, from: [{ name: 'Sender 7', email: 'Sender7@Example.org' }], htmlBody: [{ partId: '2', blobId: 'B23.2', type: 'text/html', size: 300 }] });
+      add('M24', 'F1', 24, { subject: 'HTML from someone else', keywords: { $seen: true }, from: [{ name: 'Other', email: 'other@example.org' }], htmlBody: [{ partId: '2', blobId: 'B24.2', type: 'text/html', size: 300 }] });
+    }
+  }
+
+  /** The ids of a thread's emails, oldest first (RFC 8621 3). @param {string} threadId */
+  threadEmailIds(threadId) {
+    const n = Number(threadId.slice(1));
+    if (n >= 100000 && n < 100000 + this.bigCount) return [`M${n}`];
+    return [...this.emails.values()].filter((e) => e.threadId === threadId)
+      .sort((x, y) => (x.receivedAt < y.receivedAt ? -1 : x.receivedAt > y.receivedAt ? 1 : 0)).map((e) => e.id);
   }
 
   /** A message of the big folder, made on demand. @param {number} i */
@@ -180,7 +213,7 @@ export class MockJmap {
         if (k.startsWith('#')) {
           const prev = out.find((r) => r[2] === v.resultOf && r[0] === v.name);
           if (!prev) { refError = true; break; }
-          args[k.slice(1)] = v.path.split('/').filter(Boolean).reduce((o, p) => (o == null ? o : o[p]), prev[1]);
+          args[k.slice(1)] = pointer(prev[1], v.path.split('/').filter(Boolean));
         } else args[k] = v;
       }
       this.calls.push([name, args]);
@@ -230,9 +263,21 @@ export class MockJmap {
           return { accountId: ACCOUNT, queryState: 'q1', canCalculateChanges: false, position: pos, ids, total: n };
         }
         const key = (e) => sort.property === 'receivedAt' ? e.receivedAt : sort.property === 'size' ? e.size : JSON.stringify(e[sort.property]);
-        const all = [...this.emails.values()].filter((e) => this.matches(e, a.filter))
+        let all = [...this.emails.values()].filter((e) => this.matches(e, a.filter))
           .sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0) * (sort.isAscending ? 1 : -1));
+        if (a.collapseThreads) {
+          const seen = new Set();
+          all = all.filter((e) => !seen.has(e.threadId) && seen.add(e.threadId));
+        }
         return { accountId: ACCOUNT, queryState: 'q1', canCalculateChanges: false, position: pos, ids: all.slice(pos, pos + limit).map((e) => e.id), total: all.length };
+      },
+      'Thread/get': (a) => {
+        const list = [], notFound = [];
+        for (const id of a.ids || []) {
+          const emailIds = this.threadEmailIds(id);
+          if (emailIds.length) list.push({ id, emailIds }); else notFound.push(id);
+        }
+        return { accountId: ACCOUNT, state: 'e1', list, notFound };
       },
       'Email/get': (a) => {
         const list = [], notFound = [];

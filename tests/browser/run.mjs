@@ -291,6 +291,199 @@ test('an HTML body is in a sandboxed iframe that runs nothing; "show remote imag
   await context.close();
 });
 
+test('conversations: the Threads button collapses the list to one row per thread with counts and unread; the choice is kept', async () => {
+  const mock = new MockJmap({ conversations: true });
+  const { context, page, seen } = await open({ mock });
+  await loginMock(page, mock);
+  await page.waitForSelector('.row[data-id=M21]');
+  assert.equal(await page.locator('.row:has-text("Message 3")').count(), 2, 'the message list shows M3 and M21 apart');
+  assert.equal(await page.getAttribute('#thread-toggle', 'aria-pressed'), 'false');
+  await page.click('#thread-toggle');
+  await page.waitForSelector('.row[data-thread=T3]');
+  assert.equal(await page.getAttribute('#thread-toggle', 'aria-pressed'), 'true');
+  const q = mock.last('Email/query');
+  assert.equal(q.collapseThreads, true);
+  // the thread and its emails' keywords come in the same request as the page
+  assert.deepEqual(mock.batches[mock.batches.length - 1], ['Email/query', 'Email/get', 'Thread/get', 'Email/get']);
+  const row = page.locator('.row[data-thread=T3]');
+  assert.equal(await row.count(), 1);
+  assert.equal(await row.getAttribute('data-id'), 'M21', 'the row shows the newest email of the thread in the folder');
+  assert.equal(await row.getAttribute('data-count'), '3', 'M3, M21 and the reply in Sent');
+  assert.equal(await row.locator('.count').textContent(), ' 3');
+  assert.ok(await row.evaluate((b) => b.classList.contains('unread')), 'one unread email makes the thread unread');
+  assert.equal(await page.locator('.row:has-text("Message 3")').count(), 1);
+  assert.equal(await page.locator('.row[data-id=M2]').getAttribute('data-count'), '1');
+  assert.equal(await page.locator('.row[data-id=M2] .count').count(), 0, 'no count on a thread of one');
+  assert.equal(await page.locator('.row[data-id=M2].unread').count(), 0);
+  await page.reload();
+  await page.waitForSelector('.row[data-thread=T3]');
+  assert.equal(await page.getAttribute('#thread-toggle', 'aria-pressed'), 'true', 'kept in localStorage');
+  assert.equal(await page.evaluate(() => localStorage.getItem('tern.threads')), '1');
+  // switched from Settings: the list changes, what is typed there stays
+  await page.click('#settings-button');
+  await page.fill('#set-name', 'typed, not saved');
+  await page.click('#thread-toggle');
+  await page.waitForSelector('.row[data-id=M3]');
+  assert.equal(await page.inputValue('#set-name'), 'typed, not saved');
+  assert.equal(mock.last('Email/query').collapseThreads, false);
+  assert.equal(await page.evaluate(() => localStorage.getItem('tern.threads')), '0');
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});
+
+test('conversations: opening a thread shows its emails oldest first, the first unread expanded; a line expands on click; actions act on the expanded one; j/k walk the rows', async () => {
+  const mock = new MockJmap({ conversations: true });
+  const { context, page, seen } = await open({ mock });
+  await loginMock(page, mock);
+  await page.click('#thread-toggle');
+  await page.click('.row[data-thread=T3]');
+  await page.waitForSelector('.conversation');
+  assert.equal(await page.locator('#thread-title').textContent(), 'Message 3');
+  assert.equal(await page.locator('.thread-count').textContent(), '3 messages');
+  assert.deepEqual(await page.locator('.thread-email').evaluateAll((els) => els.map((e) => /** @type {HTMLElement} */ (e).dataset.id)), ['M3', 'M22', 'M21']);
+  assert.equal(await page.locator('.thread-email.expanded').getAttribute('data-id'), 'M21', 'the first unread');
+  assert.equal(await page.locator('#message-subject').textContent(), 'Re: Message 3');
+  assert.equal(await page.locator('.thread-email.expanded .text-body').textContent(), 'Body of message 21\nsecond line');
+  // opened is read: the expanded one, and with it the thread row
+  await page.waitForFunction(() => !document.querySelector('.row[data-thread=T3]')?.classList.contains('unread'));
+  assert.deepEqual(mock.last('Email/set').update, { M21: { 'keywords/$seen': true } });
+  await shot(page, 'thread');
+  await page.click('.thread-email[data-id=M3] .thread-line');
+  await page.waitForSelector('.thread-email.expanded[data-id=M3]');
+  assert.equal(await page.locator('.thread-email.expanded').count(), 1);
+  assert.equal(await page.locator('#message-subject').textContent(), 'Message 3');
+  assert.equal(await page.locator('.thread-email[data-id=M21] .thread-line').count(), 1, 'the other one collapsed');
+  await page.click('button:text-is("Flag")');
+  await page.waitForSelector('button:text-is("Unflag")');
+  assert.deepEqual(mock.last('Email/set').update, { M3: { 'keywords/$flagged': true } });
+  assert.equal(await page.locator('.thread-email.expanded').getAttribute('data-id'), 'M3', 'still the one acted on');
+  await page.waitForSelector('.row[data-thread=T3].flagged');
+  await page.keyboard.press('r');
+  await page.waitForSelector('#compose');
+  assert.equal(await page.inputValue('#compose-subject'), 'Re: Message 3');
+  await page.click('#compose-discard');
+  await page.waitForSelector('.conversation');
+  // j/k walk the thread rows
+  const ids = await page.locator('#message-scroller .row').evaluateAll((rows) => rows.map((r) => /** @type {HTMLElement} */ (r)).sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index)).map((r) => r.dataset.id));
+  const at = ids.indexOf('M21');
+  await page.keyboard.press('j');
+  await page.waitForFunction((id) => location.hash.endsWith(`/${id}`), ids[at + 1]);
+  await page.waitForSelector(`.thread-email.expanded[data-id=${ids[at + 1]}]`);
+  await page.keyboard.press('k');
+  await page.waitForFunction(() => location.hash.endsWith('/M21'));
+  await page.waitForSelector('.thread-email[data-id=M22]');
+  // Delete acts on the expanded one only
+  await page.click('.thread-email[data-id=M22] .thread-line');
+  await page.waitForSelector('.thread-email.expanded[data-id=M22]');
+  await page.click('button:text-is("Delete")');
+  await page.waitForFunction(() => !location.hash.endsWith('/M21'));
+  assert.deepEqual(mock.last('Email/set').update, { M22: { mailboxIds: { F6: true } } });
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});
+
+test('conversations: a server that fails Thread/get still lists the rows, and opening one says why', async () => {
+  const mock = new MockJmap({ conversations: true });
+  mock.fail['Thread/get'] = 'serverFail';
+  const { context, page, seen } = await open({ mock });
+  await loginMock(page, mock);
+  await page.click('#thread-toggle');
+  await page.waitForSelector('.row[data-id=M21]');
+  assert.equal(await page.locator('.row[data-id=M21]').getAttribute('data-count'), '1', 'no thread known: the row alone');
+  assert.ok(await page.locator('.row[data-id=M21]').evaluate((b) => b.classList.contains('unread')));
+  await page.click('.row[data-id=M21]');
+  await page.waitForSelector('#reader .error[role=alert]:has-text("conversation could not be loaded")');
+  assert.equal(await page.locator('.conversation').count(), 0);
+  // and a row whose email is gone meanwhile
+  mock.fail['Thread/get'] = undefined;
+  mock.emails.delete('M2');
+  await page.click('.row[data-id=M2]');
+  await page.waitForSelector('#reader .error[role=alert]:text-is("This message is gone.")');
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});
+
+test('conversations: a 100k-message folder stays virtual with one row per thread', async () => {
+  const mock = new MockJmap({ bigCount: 100000 });
+  const { context, page } = await open({ mock });
+  await loginMock(page, mock);
+  await page.click('#thread-toggle');
+  await page.waitForSelector('.row[data-id=M1][data-count]');
+  const ms = await page.evaluate(() => new Promise((resolve) => {
+    const t0 = performance.now();
+    const obs = new MutationObserver(() => {
+      if (document.querySelector('.row[data-id^="M1000"][data-count]')) { obs.disconnect(); resolve(performance.now() - t0); }
+    });
+    obs.observe(document.body, { childList: true, subtree: true });
+    /** @type {HTMLElement} */ (document.querySelector('.folder[data-id=F9]')).click();
+  }));
+  assert.ok(Number(ms) < 600, `first thread rows after ${ms} ms`);
+  const rows = await page.locator('#message-scroller .row').count();
+  assert.ok(rows > 5 && rows < 120, `${rows} rows in the DOM`);
+  const rowH = await page.evaluate(() => document.querySelector('#message-scroller .row')?.getBoundingClientRect().height || 0);
+  await page.evaluate((y) => { /** @type {HTMLElement} */ (document.getElementById('message-scroller')).scrollTop = y; }, 70000 * rowH);
+  await page.waitForSelector('.row[data-index="70000"][data-count="1"]:not(.loading)');
+  const q = mock.calls.filter(([n, a]) => n === 'Email/query' && a.filter.inMailbox === BIG);
+  assert.ok(q.every(([, a]) => a.collapseThreads === true));
+  assert.ok(q.length < 8, `${q.length} queries`);
+  assert.ok(await page.locator('#message-scroller .row').count() < 120);
+  await context.close();
+});
+
+test('remote images: "Always show from" keeps the sender (lower-cased): its next HTML loads images at once, another sender stays blocked, and Settings removes it', async () => {
+  const mock = new MockJmap({ conversations: true });
+  const { context, page, seen } = await open({ mock });
+  await loginMock(page, mock);
+  await page.click('.row[data-id=M7]');
+  await page.waitForSelector('.images-bar:not([hidden])');
+  assert.equal(await page.locator('#always-images').textContent(), 'Always show from sender7@example.org');
+  assert.equal(await page.getAttribute('iframe.html-body', 'src'), '/jmap/html/A1/M7');
+  await page.click('#always-images');
+  await page.frameLocator('iframe.html-body').locator('text=HTML body with images').waitFor();
+  assert.equal(await page.getAttribute('iframe.html-body', 'src'), '/jmap/html/A1/M7?images=1');
+  assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem('tern.images.A1') || 'null')), ['sender7@example.org']);
+  // the same sender (another case): images at once, no bar, no HEAD asked
+  const heads = mock.requests.filter((r) => r.method === 'HEAD').length;
+  await page.click('.row[data-id=M23]');
+  await page.waitForSelector('#message-subject:text-is("More HTML from sender 7")');
+  assert.equal(await page.getAttribute('iframe.html-body', 'src'), '/jmap/html/A1/M23?images=1');
+  assert.equal(await page.locator('.images-bar').count(), 0);
+  assert.equal(mock.requests.filter((r) => r.method === 'HEAD').length, heads);
+  // another sender: blocked
+  await page.click('.row[data-id=M24]');
+  await page.waitForSelector('#message-subject:text-is("HTML from someone else")');
+  assert.equal(await page.getAttribute('iframe.html-body', 'src'), '/jmap/html/A1/M24');
+  await page.waitForSelector('.images-bar:not([hidden])');
+  await shot(page, 'images-bar');
+  // hostile stored data counts as nothing; the address is text in Settings
+  await page.evaluate(() => localStorage.setItem('tern.images.A1', JSON.stringify(['sender7@example.org', '<img/src=x/onerror=window.__xss=5>@x', 42, null])));
+  await page.click('#settings-button');
+  await page.waitForSelector('#image-senders li');
+  assert.deepEqual(await page.locator('#image-senders .address').allTextContents(), ['<img/src=x/onerror=window.__xss=5>@x', 'sender7@example.org']);
+  await page.locator('#image-senders').scrollIntoViewIfNeeded();
+  await shot(page, 'settings-images');
+  await page.click('#image-senders li[data-sender="sender7@example.org"] button.remove');
+  await page.waitForSelector('#image-senders-status:has-text("blocked again")');
+  assert.deepEqual(await page.locator('#image-senders .address').allTextContents(), ['<img/src=x/onerror=window.__xss=5>@x']);
+  await page.click('#image-senders button.remove');
+  await page.waitForSelector('#image-senders-empty:not([hidden])');
+  assert.equal(await page.evaluate(() => localStorage.getItem('tern.images.A1')), '[]');
+  await page.click('#reader .back');
+  await page.click('.row[data-id=M23]');
+  await page.waitForSelector('#message-subject:text-is("More HTML from sender 7")');
+  assert.equal(await page.getAttribute('iframe.html-body', 'src'), '/jmap/html/A1/M23');
+  await page.waitForSelector('.images-bar:not([hidden])');
+  // a message without a From has no "Always" button
+  mock.emails.get('M24').from = null;
+  await page.click('.row[data-id=M24]');
+  await page.waitForSelector('#message-subject:text-is("HTML from someone else")');
+  await page.waitForSelector('.images-bar:not([hidden])');
+  assert.equal(await page.locator('#always-images').count(), 0);
+  assert.equal(await page.evaluate(() => /** @type {any} */ (window).__xss), undefined);
+  assert.deepEqual(seen.errors, []);
+  await context.close();
+});
+
 test('opening an unread message marks it seen; mark unread undoes it', async () => {
   const mock = new MockJmap();
   const { context, page } = await open({ mock });
@@ -651,11 +844,12 @@ async function loginReal(page, user = ALICE) {
 
 /**
  * @param {string} subject
- * @param {{ html?: string, attachment?: Buffer, body?: string, from?: string }} [opts]
+ * @param {{ html?: string, attachment?: Buffer, body?: string, from?: string, messageId?: string, headers?: string }} [opts]
+ *   headers: more header lines, each ending in CRLF (In-Reply-To, References)
  */
-function mime(subject, { html, attachment, body, from } = {}) {
+function mime(subject, { html, attachment, body, from, messageId, headers } = {}) {
   const b = 'b0undary';
-  const head = `From: ${from || 'Sender <sender@remote.example>'}\r\nTo: ${ALICE}\r\nSubject: ${subject}\r\nDate: ${new Date().toUTCString()}\r\nMessage-ID: <${Math.random().toString(36).slice(2)}@remote.example>\r\nMIME-Version: 1.0\r\n`;
+  const head = `From: ${from || 'Sender <sender@remote.example>'}\r\nTo: ${ALICE}\r\nSubject: ${subject}\r\nDate: ${new Date().toUTCString()}\r\nMessage-ID: <${messageId || Math.random().toString(36).slice(2) + '@remote.example'}>\r\n${headers || ''}MIME-Version: 1.0\r\n`;
   if (html) return `${head}Content-Type: text/html; charset=utf-8\r\n\r\n${html}\r\n`;
   if (!attachment) return `${head}Content-Type: text/plain; charset=utf-8\r\n\r\n${body || 'hello'}\r\n`;
   return `${head}Content-Type: multipart/mixed; boundary=${b}\r\n\r\n--${b}\r\nContent-Type: text/plain\r\n\r\n${body || 'see attached'}\r\n--${b}\r\nContent-Type: application/octet-stream; name=data.bin\r\nContent-Disposition: attachment; filename=data.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n${attachment.toString('base64')}\r\n--${b}--\r\n`;
@@ -822,6 +1016,42 @@ test('e2e: search finds a message by a word in its body, and by from:', async ()
   } finally { await context.close(); }
 });
 
+test('e2e: searching has:attachment lists only the messages with one', async () => {
+  // a word only these three carry, so the other tests' mail does not count
+  const word = 'wombatattach';
+  const head = (subject) => `From: Sender <sender@remote.example>\r\nTo: ${ALICE}\r\nSubject: ${subject}\r\nDate: ${new Date().toUTCString()}\r\nMessage-ID: <${Math.random().toString(36).slice(2)}@remote.example>\r\nMIME-Version: 1.0\r\n`;
+  const cid = `${head('E2E att inline image')}Content-Type: multipart/related; boundary=r\r\n\r\n--r\r\nContent-Type: text/html\r\n\r\n<p>${word} <img src="cid:logo@x"></p>\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--r--\r\n`;
+  await deliverAll([
+    mime('E2E att with file', { attachment: Buffer.from('a file'), body: `${word} see attached` }),
+    mime('E2E att plain', { body: `${word} nothing attached` }),
+    cid,
+  ]);
+  const { context, page } = await open();
+  try {
+    await loginReal(page);
+    const rows = () => page.locator('#message-scroller .row').allTextContents();
+    await page.fill('#search', word);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.row:has-text("E2E att inline image")');
+    await page.waitForFunction(() => document.querySelectorAll('#message-scroller .row').length === 3);
+    await page.fill('#search', `${word} has:attachment`);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`#list-title:text-is("Search: ${word} has:attachment")`);
+    await page.waitForFunction(() => document.querySelectorAll('#message-scroller .row').length === 1);
+    const only = await rows();
+    assert.equal(only.length, 1);
+    assert.ok(only[0].includes('E2E att with file'), only[0]);
+    await shot(page, 'e2e-search-has-attachment');
+    // has:attachment alone: the file's message is there, the other two are not
+    await page.fill('#search', 'has:attachment');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#list-title:text-is("Search: has:attachment")');
+    await page.waitForSelector('.row:has-text("E2E att with file")');
+    const all = (await rows()).join('\n');
+    assert.ok(!all.includes('E2E att plain') && !all.includes('E2E att inline image'), all);
+  } finally { await context.close(); }
+});
+
 test('e2e: logout ends the session on the server: the old cookie and token no longer work', async () => {
   const { context, page } = await open();
   try {
@@ -978,6 +1208,24 @@ test('e2e: a 100k-message folder paints its first screen < 300 ms after the clic
     assert.equal(answer.methodResponses[0][0], 'Email/query', JSON.stringify(answer.methodResponses[0]));
     assert.equal(answer.methodResponses[0][1].total, count);
     await page.waitForSelector('.row[data-index="0"]:not(.loading)');
+    // conversations over the same folder (each message its own thread
+    // here): still one request a page, still virtual
+    await page.selectOption('#sort', 'date');
+    await firstIs('Big message 0');
+    const threaded = Date.now();
+    const [byThread] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/jmap/api') && (r.request().postData() || '').includes('"collapseThreads":true')),
+      page.click('#thread-toggle'),
+    ]);
+    const tr = await byThread.json();
+    assert.deepEqual(tr.methodResponses.map((/** @type {any} */ m) => m[0]), ['Email/query', 'Email/get', 'Thread/get', 'Email/get']);
+    assert.equal(tr.methodResponses[0][1].total, count);
+    await page.waitForSelector('.row[data-index="0"][data-count="1"]:not(.loading)');
+    t.diagnostic(`first conversation rows in ${Date.now() - threaded} ms`);
+    assert.ok(Date.now() - threaded < 3000);
+    await page.evaluate(() => { const s = document.getElementById('message-scroller'); if (s) s.scrollTop = s.scrollHeight / 2; });
+    await page.waitForSelector(`.row[data-index="${count / 2}"][data-count="1"]:not(.loading)`);
+    assert.ok(await page.locator('#message-scroller .row').count() < 120);
   } finally { await context.close(); }
 });
 
@@ -1101,4 +1349,174 @@ test('e2e: settings: the display name is kept by Identity/set; the password chan
     await page.waitForSelector('#set-password-status:text-is("Password changed.")');
     server.info.users[BOB] = was;
   } finally { await context.close(); }
+});
+
+test('e2e: settings: folders are created (nested), renamed and deleted through Mailbox/set, as IMAP LIST sees them', async () => {
+  const { context, page } = await open();
+  const names = async () => (await server.rpc({ cmd: 'imap_list', user: BOB })).names;
+  try {
+    await loginReal(page, BOB);
+    await page.click('#settings-button');
+    await page.fill('#folder-new-name', 'Projects');
+    await page.click('#folder-new button[type=submit]');
+    await page.waitForSelector('#folders-status:text-is("Created Projects.")');
+    await page.waitForSelector('.folder .name:text-is("Projects")');
+    const projects = await page.getAttribute('#folder-list li:has(.name:text-is("Projects"))', 'data-id');
+    await page.fill('#folder-new-name', '2026');
+    await page.selectOption('#folder-new-parent', projects || '');
+    await page.click('#folder-new button[type=submit]');
+    await page.waitForSelector('#folder-list li[data-depth="1"] .name:text-is("2026")');
+    assert.ok((await names()).includes('Projects/2026'), 'IMAP sees Projects/2026');
+    // a name with the separator is refused by the server, and said so
+    await page.fill('#folder-new-name', 'a/b');
+    await page.click('#folder-new button[type=submit]');
+    await page.waitForSelector('#folders-status:has-text("Creating failed")');
+    // the special folders cannot be renamed or deleted from here
+    assert.ok(await page.isDisabled('#folder-list li:has(.name:text-is("Inbox")) .delete'));
+    await page.click('#folder-list li:has(.name:text-is("Projects")) .rename');
+    await page.fill('#folder-list .rename-to', 'Work');
+    await page.click('#folder-list .rename-form button[type=submit]');
+    await page.waitForSelector('#folders-status:text-is("Renamed to Work.")');
+    await page.waitForSelector('.folder .name:text-is("Work")');
+    const after = await names();
+    assert.ok(after.includes('Work/2026') && !after.includes('Projects'), `IMAP LIST: ${after}`);
+    // Work has a child: the server refuses, and the view says why
+    await page.click('#folder-list li:has(.name:text-is("Work")) .delete');
+    await page.click('#folder-list .confirm-delete');
+    await page.waitForSelector('#folders-status:text-is("Deleting failed: it has subfolders.")');
+    assert.equal(await page.locator('#folder-list .confirm-delete').count(), 0, 'the refused row is back to normal');
+    await page.click('#folder-list li:has(.name:text-is("2026")) .delete');
+    await page.click('#folder-list .confirm-delete');
+    await page.waitForSelector('#folders-status:text-is("Deleted 2026.")');
+    await shot(page, 'e2e-settings-folders');
+    assert.ok(!(await names()).includes('Work/2026'));
+    await page.waitForFunction(() => ![...document.querySelectorAll('.folder .name')].some((n) => n.textContent === '2026'));
+  } finally { await context.close(); }
+});
+
+test('e2e: a reply chain delivered over SMTP is one conversation row with its count; opening it shows every email of the thread', async () => {
+  const tag = Math.random().toString(36).slice(2, 8);
+  const id = (/** @type {number} */ n) => `chain${n}.${tag}@remote.example`;
+  await deliverAll([
+    mime(`E2E chain ${tag}`, { messageId: id(1), body: 'the first' }),
+    mime(`Re: E2E chain ${tag}`, { messageId: id(2), from: 'Replier <replier@remote.example>', headers: `In-Reply-To: <${id(1)}>\r\nReferences: <${id(1)}>\r\n`, body: 'the second' }),
+    mime(`Re: E2E chain ${tag}`, { messageId: id(3), headers: `In-Reply-To: <${id(2)}>\r\nReferences: <${id(1)}> <${id(2)}>\r\n`, body: 'the third' }),
+    mime(`E2E alone ${tag}`),
+  ]);
+  const { context, page, seen } = await open();
+  const rows = (/** @type {string} */ text) => page.locator(`#message-scroller .row:has-text("${text}")`);
+  try {
+    await loginReal(page);
+    await page.waitForSelector(`.row:has-text("E2E alone ${tag}")`);
+    assert.equal(await rows(`E2E chain ${tag}`).count(), 3, 'three rows in the message list');
+    if ((await page.getAttribute('#thread-toggle', 'aria-pressed')) !== 'true') await page.click('#thread-toggle');
+    await page.waitForSelector(`.row[data-count="3"]:has-text("E2E chain ${tag}")`);
+    assert.equal(await rows(`E2E chain ${tag}`).count(), 1, 'one row for the thread');
+    const row = rows(`E2E chain ${tag}`);
+    assert.equal(await row.locator('.subject').textContent(), `Re: E2E chain ${tag}`, 'the newest email');
+    assert.ok(await row.evaluate((b) => b.classList.contains('unread')));
+    assert.equal(await rows(`E2E alone ${tag}`).getAttribute('data-count'), '1');
+    await row.click();
+    await page.waitForSelector('.conversation');
+    assert.equal(await page.locator('.thread-email').count(), 3);
+    assert.equal(await page.locator('.thread-count').textContent(), '3 messages');
+    assert.deepEqual(await page.locator('.thread-email .thread-line .from').allTextContents(), ['Replier', 'Sender']);
+    // all unread: the first unread (the oldest) is expanded, and read
+    assert.equal(await page.locator('.thread-email.expanded .text-body').textContent(), 'the first\n');
+    assert.equal(await page.locator('.thread-email:first-child.expanded').count(), 1);
+    await shot(page, 'e2e-thread');
+    await page.click('.thread-email:nth-child(3) .thread-line');
+    await page.waitForSelector('.thread-email:nth-child(3).expanded');
+    assert.equal(await page.locator('.thread-email.expanded .text-body').textContent(), 'the third\n');
+    await page.click('.thread-email:nth-child(2) .thread-line');
+    await page.waitForSelector('.thread-email:nth-child(2).expanded');
+    assert.equal(await page.locator('.thread-email.expanded .text-body').textContent(), 'the second\n');
+    // every email opened: the row is read now, also after a reload (the server kept it)
+    await page.waitForFunction((t) => [...document.querySelectorAll('#message-scroller .row')].some((r) => r.textContent?.includes(t) && !r.classList.contains('unread')), `E2E chain ${tag}`);
+    await page.reload();
+    await page.waitForSelector(`.row[data-count="3"]:has-text("E2E chain ${tag}")`);
+    assert.equal(await page.getAttribute('#thread-toggle', 'aria-pressed'), 'true');
+    assert.equal(await rows(`E2E chain ${tag}`).evaluate((b) => b.classList.contains('unread')), false);
+    // j/k walk the thread rows (down and back, or up and back from the last row)
+    await rows(`E2E chain ${tag}`).click();
+    await page.waitForSelector('.conversation');
+    const at = await page.evaluate(() => location.hash);
+    const last = await page.evaluate(() => Number(document.querySelector('.row.selected')?.getAttribute('data-index')) === document.querySelectorAll('#message-scroller .row').length - 1);
+    await page.keyboard.press(last ? 'k' : 'j');
+    await page.waitForFunction((h) => location.hash !== h && /#\/mailbox\/[^/]+\/./.test(location.hash), at);
+    await page.waitForSelector('.conversation');
+    await page.keyboard.press(last ? 'j' : 'k');
+    await page.waitForFunction((h) => location.hash === h, at);
+    await page.waitForSelector('.thread-email:nth-child(3).expanded', { state: 'attached' });
+    // and back to messages: three rows again
+    await page.click('#thread-toggle');
+    await page.waitForFunction((t) => [...document.querySelectorAll('#message-scroller .row')].filter((r) => r.textContent?.includes(t)).length === 3, `E2E chain ${tag}`);
+    assert.deepEqual(seen.errors, []);
+    assert.deepEqual(seen.console, []);
+  } finally {
+    await page.evaluate(() => localStorage.removeItem('tern.threads')).catch(() => {});
+    await context.close();
+  }
+});
+
+test('e2e: "Always show from" loads that sender\'s remote images (and not another\'s) until it is removed in Settings', async () => {
+  const tls = path.join(server.info.dir, 'data', 'tls');
+  const hits = /** @type {string[]} */ ([]);
+  const remote = https.createServer({ cert: fs.readFileSync(path.join(tls, 'selfsigned.crt')), key: fs.readFileSync(path.join(tls, 'selfsigned.key')) }, (req, res) => {
+    hits.push(req.url || '');
+    res.setHeader('Content-Type', 'image/gif');
+    res.setHeader('Cache-Control', 'no-store'); /* every load is a request the test sees */
+    res.end(Buffer.from('R0lGODlhAQABAAAAACw=', 'base64'));
+  });
+  await new Promise((r) => remote.listen(0, '127.0.0.1', () => r(null)));
+  const port = /** @type {any} */ (remote.address()).port;
+  const tag = Math.random().toString(36).slice(2, 8);
+  const img = (/** @type {string} */ name) => `<p>pictures</p><img src="https://127.0.0.1:${port}/${name}.gif" alt="${name}">`;
+  await deliverAll([
+    mime(`E2E pics one ${tag}`, { from: `Pics <Pics.${tag}@remote.example>`, html: img('one') }),
+    mime(`E2E pics two ${tag}`, { from: `Pics <pics.${tag}@remote.example>`, html: img('two') }),
+    mime(`E2E pics other ${tag}`, { from: 'Other <other@remote.example>', html: img('other') }),
+  ]);
+  const { context, page, seen } = await open();
+  const openRow = async (/** @type {string} */ s) => {
+    await page.click(`.row:has-text("${s}")`);
+    await page.waitForSelector(`#message-subject:text-is("${s}")`);
+    await page.frameLocator('iframe.html-body').locator('text=pictures').waitFor();
+  };
+  const sender = `pics.${tag}@remote.example`;
+  try {
+    await loginReal(page);
+    if ((await page.getAttribute('#thread-toggle', 'aria-pressed')) === 'true') await page.click('#thread-toggle');
+    await openRow(`E2E pics one ${tag}`);
+    await page.waitForSelector('.images-bar:not([hidden])');
+    await page.waitForTimeout(400);
+    assert.deepEqual(hits, [], 'blocked before any allowance');
+    assert.equal(await page.locator('#always-images').textContent(), `Always show from ${sender}`);
+    await shot(page, 'e2e-images-bar');
+    await page.click('#always-images');
+    for (let i = 0; i < 50 && !hits.includes('/one.gif'); i++) await page.waitForTimeout(100);
+    assert.deepEqual(hits, ['/one.gif']);
+    // the same sender's next message: at once, without asking
+    await openRow(`E2E pics two ${tag}`);
+    for (let i = 0; i < 50 && !hits.includes('/two.gif'); i++) await page.waitForTimeout(100);
+    assert.deepEqual(hits, ['/one.gif', '/two.gif']);
+    assert.equal(await page.locator('.images-bar').count(), 0);
+    // another sender: still blocked
+    await openRow(`E2E pics other ${tag}`);
+    await page.waitForSelector('.images-bar:not([hidden])');
+    await page.waitForTimeout(500);
+    assert.deepEqual(hits, ['/one.gif', '/two.gif']);
+    // removed in Settings: blocked again
+    await page.click('#settings-button');
+    await page.waitForSelector(`#image-senders li[data-sender="${sender}"]`);
+    await page.click(`#image-senders li[data-sender="${sender}"] button.remove`);
+    await page.waitForSelector(`#image-senders-status:has-text("${sender}")`);
+    assert.equal(await page.locator(`#image-senders li[data-sender="${sender}"]`).count(), 0);
+    await page.click('#reader .back');
+    await openRow(`E2E pics two ${tag}`);
+    await page.waitForSelector('.images-bar:not([hidden])');
+    await page.waitForTimeout(500);
+    assert.deepEqual(hits, ['/one.gif', '/two.gif'], 'loaded again after the removal');
+    assert.deepEqual(seen.errors, []);
+  } finally { await context.close(); remote.close(); }
 });

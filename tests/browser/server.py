@@ -9,6 +9,7 @@ one JSON answer per line:
 
     {"cmd": "deliver", "to": ADDR, "raw": TEXT}           over SMTP (the mx listener)
     {"cmd": "imap_messages", "user": ADDR, "mailbox": M}  raw messages (base64) over IMAPS
+    {"cmd": "imap_list", "user": ADDR}                    the mailbox names (LIST "" "*")
     {"cmd": "import_mbox", "user": ADDR, "mailbox": M, "count": N}
                                                           N generated messages via `tern import`
 
@@ -18,6 +19,7 @@ Closing stdin stops the server. Usage:
 import base64
 import imaplib
 import json
+import re
 import os
 import shutil
 import smtplib
@@ -37,6 +39,21 @@ def deliver(t, to, raw):
     with smtplib.SMTP(HOST, t.port("smtp"), timeout=30) as s:
         s.sendmail("sender@remote.example", [to], raw.encode())
     return {"ok": True}
+
+
+def imap_list(t, user):
+    c = imaplib.IMAP4_SSL(HOST, t.port("imaps"), ssl_context=ssl_ctx())
+    try:
+        c.login(user, USERS[user])
+        _, data = c.list('""', '"*"')
+        names = []
+        for line in data:
+            m = re.match(rb'\([^)]*\) "/" "?(.*?)"?$', line or b"")
+            if m:
+                names.append(m.group(1).decode())
+        return {"names": names}
+    finally:
+        c.logout()
 
 
 def imap_messages(t, user, mailbox):
@@ -86,7 +103,7 @@ def main():
             try:
                 req = json.loads(line)
                 cmd = req.pop("cmd")
-                fn = {"deliver": deliver, "imap_messages": imap_messages,
+                fn = {"deliver": deliver, "imap_messages": imap_messages, "imap_list": imap_list,
                       "import_mbox": import_mbox}[cmd]
                 answer = fn(t, **req)
             except Exception as e:  # the runner gets the failure as data

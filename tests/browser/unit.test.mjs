@@ -1,15 +1,28 @@
 // unit: the front end's pure parts, in node without a browser.
 //
 // Why: the search box's parser, the address parser, the folder order and
-// the message builder decide what is sent to the server; each is checked
-// on its cases here, and the two parsers are fed random input (a small
-// fuzz loop: JavaScript has no libFuzzer) for crashes and unbounded output.
+// the message builder decide what is sent to the server, and the image
+// senders' list what is loaded from elsewhere; each is checked on its
+// cases here, and the parsers are fed random input (a small fuzz loop:
+// JavaScript has no libFuzzer) for crashes and unbounded output.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSearch, tokenize, parseDate, MAX_TERMS } from '../../web/search.js';
 import { parseAddresses, prefixed, buildEmail, prefill } from '../../web/views/compose.js';
 import { orderMailboxes } from '../../web/views/folders.js';
 import { fillTemplate } from '../../web/jmap.js';
+import { ImageSenders, parseSenders, normalAddress, storageKey, MAX_SENDERS } from '../../web/images.js';
+import { pickExpanded } from '../../web/views/thread.js';
+
+/** A Storage stand-in: a Map, or one that refuses to write. */
+function memoryStorage({ full = false } = {}) {
+  const m = new Map();
+  return {
+    m,
+    getItem: (/** @type {string} */ k) => (m.has(k) ? m.get(k) : null),
+    setItem: (/** @type {string} */ k, /** @type {string} */ v) => { if (full) throw new Error('QuotaExceededError'); m.set(k, String(v)); },
+  };
+}
 
 test('search: words, operators, quotes and dates', () => {
   assert.equal(parseSearch(''), null);
@@ -72,6 +85,53 @@ test('folders: roles first in their order, then a tree; a parentId cycle does no
   assert.deepEqual(order.map((o) => `${o.mailbox.name}:${o.depth}`), ['INBOX:0', 'child:1', 'Sent:0', 'Trash:0', 'aa:0', 'orphan:0', 'zz:0']);
 });
 
+test('image senders: lower-cased, each once, newest last, per account, bounded', () => {
+  const st = memoryStorage();
+  const a = new ImageSenders('A1', st), b = new ImageSenders('A2', st);
+  assert.equal(a.has('ann@x.example'), false);
+  assert.equal(a.add(' Ann@X.Example '), true);
+  assert.equal(a.has('ANN@x.example'), true);
+  assert.equal(b.has('ann@x.example'), false, 'another account has its own list');
+  a.add('bob@y.example');
+  a.add('ann@x.example'); /* again: becomes the newest */
+  assert.deepEqual(a.list(), ['bob@y.example', 'ann@x.example']);
+  assert.equal(st.getItem(storageKey('A1')), '["bob@y.example","ann@x.example"]');
+  a.remove('ANN@x.example');
+  assert.deepEqual(a.list(), ['bob@y.example']);
+  assert.equal(a.add('not an address'), false);
+  assert.equal(a.add(''), false);
+  assert.equal(a.add('x@' + 'y'.repeat(400)), false);
+  assert.equal(a.has(null), false);
+  for (let i = 0; i < MAX_SENDERS + 50; i++) a.add(`s${i}@z.example`);
+  const all = a.list();
+  assert.equal(all.length, MAX_SENDERS);
+  assert.equal(all[0], 's50@z.example', 'the oldest fell off');
+  assert.equal(all[all.length - 1], `s${MAX_SENDERS + 49}@z.example`);
+  // a browser that cannot store says so, and nothing breaks
+  const full = new ImageSenders('A1', memoryStorage({ full: true }));
+  assert.equal(full.add('ann@x.example'), false);
+  assert.deepEqual(full.list(), []);
+});
+
+test('image senders: whatever is stored is checked', () => {
+  assert.deepEqual(parseSenders(null), []);
+  assert.deepEqual(parseSenders('not json'), []);
+  assert.deepEqual(parseSenders('{"a":"b@c"}'), []);
+  assert.deepEqual(parseSenders('"b@c"'), []);
+  assert.deepEqual(parseSenders('[1, null, {}, [], "B@C", "b@c", "no at", "x y@z", "d@e"]'), ['b@c', 'd@e']);
+  assert.deepEqual(parseSenders(JSON.stringify(['a@b'.padEnd(5000, 'x')])), []);
+  assert.deepEqual(parseSenders('[' + '"a@b",'.repeat(400000) + '"c@d"]'), [], 'too long to be ours: nothing');
+  assert.equal(normalAddress(42), '');
+  assert.equal(normalAddress(' A@B '), 'a@b');
+});
+
+test('conversation: the first unread email is expanded, else the newest', () => {
+  const e = (/** @type {string} */ id, /** @type {boolean} */ seen) => ({ id, keywords: seen ? { $seen: true } : {} });
+  assert.equal(pickExpanded({ threadId: 'T', total: 3, emails: [e('1', true), e('2', false), e('3', false)] }), '2');
+  assert.equal(pickExpanded({ threadId: 'T', total: 3, emails: [e('1', true), e('2', true), e('3', true)] }), '3');
+  assert.equal(pickExpanded({ threadId: 'T', total: 1, emails: [{ id: '9' }] }), '9', 'no keywords: unread');
+});
+
 test('URL templates are filled with encoded values', () => {
   assert.equal(fillTemplate('/d/{accountId}/{blobId}/{name}?type={type}', { accountId: 'A1', blobId: 'B1.2', name: 'a b/c.pdf', type: 'application/pdf' }),
     '/d/A1/B1.2/a%20b%2Fc.pdf?type=application%2Fpdf');
@@ -90,5 +150,9 @@ test('fuzz: random input never throws and stays bounded', () => {
     assert.ok(JSON.stringify(f || '').length < 4 * 1000 + 2000);
     const a = parseAddresses(s);
     assert.ok(a.list.length + a.bad.length <= 500);
+    const senders = parseSenders(s);
+    assert.ok(senders.length <= MAX_SENDERS && senders.every((x) => x === normalAddress(x)));
+    const wrapped = parseSenders(JSON.stringify(s.split(',')));
+    assert.ok(wrapped.length <= MAX_SENDERS && wrapped.every((x) => x.length <= 320 && x.includes('@')));
   }
 });

@@ -130,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the sort record: it reads back, its keys are bounded, and the
 	 * message threads with a copy of itself (a duplicate Message-ID) */
 	buf_reset(&b);
-	if (imap_sort_record(m, &b) == 0) {
+	if (imap_sort_record(m, true, &b) == 0) {
 		struct imap_sort_info info;
 		if (imap_sort_record_parse(b.data, b.len, &info) < 0)
 			__builtin_trap();

@@ -611,6 +611,8 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         DROP TABLE tlsrpt_counts;  -- schema 14's
         DROP TABLE mta_sts_policies;  -- schema 15's
         DROP TABLE uploads;  -- schema 16's
+        ALTER TABLE expunged DROP COLUMN message_id;  -- schema 17's
+        ALTER TABLE expunged DROP COLUMN thread_id;
         PRAGMA user_version = 5;
         COMMIT;
     """)

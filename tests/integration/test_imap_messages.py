@@ -443,7 +443,8 @@ UNDO_SCHEMA_10 = """
     ALTER TABLE imap_message_info DROP COLUMN preview;
 """
 # What the steps after 10 added (schema 11's metadata table, schema 12's SCRAM
-# keys, schema 13's sort records, schema 14's TLS-RPT counters), taken away again: a test that goes back to
+# keys, schema 13's sort records, schema 14's TLS-RPT counters, up to schema 17's
+# expunged message ids), taken away again: a test that goes back to
 # schema 9 or 10 runs them.
 UNDO_AFTER_10 = """
     DROP TABLE metadata;
@@ -453,6 +454,8 @@ UNDO_AFTER_10 = """
     DROP TABLE tlsrpt_counts;
     DROP TABLE mta_sts_policies;
     DROP TABLE uploads;
+    ALTER TABLE expunged DROP COLUMN message_id;
+    ALTER TABLE expunged DROP COLUMN thread_id;
 """
 
 
@@ -487,6 +490,8 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("DROP TABLE tlsrpt_counts")  # schema 14's
     db.execute("DROP TABLE mta_sts_policies")  # schema 15's
     db.execute("DROP TABLE uploads")  # schema 16's
+    db.execute("ALTER TABLE expunged DROP COLUMN message_id")  # schema 17's
+    db.execute("ALTER TABLE expunged DROP COLUMN thread_id")
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -563,6 +568,8 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         DROP TABLE tlsrpt_counts;  -- schema 14's
         DROP TABLE mta_sts_policies;  -- schema 15's
         DROP TABLE uploads;  -- schema 16's
+        ALTER TABLE expunged DROP COLUMN message_id;  -- schema 17's
+        ALTER TABLE expunged DROP COLUMN thread_id;
         PRAGMA user_version = 4;
         COMMIT;
     """)

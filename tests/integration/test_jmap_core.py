@@ -289,7 +289,8 @@ def test_mailbox_matches_imap(tern_factory):
     ident = resp["id"][1]["list"][0]
     assert ident["email"] == USER and ident["mayDelete"] is False
 
-    # the state: unchanged -> no changes; a flag set over IMAP -> cannotCalculateChanges
+    # the state: unchanged -> no changes; a flag set over IMAP -> that mailbox
+    # updated, only its counts
     state = resp["all"][1]["state"]
     changes = ["Mailbox/changes", {"accountId": acct, "sinceState": state}, "c"]
     r, out = api(t, {"using": [CORE, MAIL], "methodCalls": [changes]})
@@ -299,7 +300,12 @@ def test_mailbox_matches_imap(tern_factory):
     m.store("1", "+FLAGS", "(\\Seen)")
     r, out = api(t, {"using": [CORE, MAIL], "methodCalls": [
         changes, ["Mailbox/get", {"accountId": acct, "ids": [imap_id]}, "g"]]})
-    assert out["methodResponses"][0][1]["type"] == "cannotCalculateChanges"
+    ch = out["methodResponses"][0][1]
+    assert out["methodResponses"][0][0] == "Mailbox/changes", ch
+    assert ch["oldState"] == state != ch["newState"]
+    assert (ch["created"], ch["updated"], ch["destroyed"]) == ([], [imap_id], [])
+    assert set(ch["updatedProperties"]) == {"totalEmails", "unreadEmails", "totalThreads",
+                                            "unreadThreads"}
     assert out["methodResponses"][1][1]["list"][0]["unreadEmails"] == 0
     assert out["methodResponses"][1][1]["list"][0]["unreadThreads"] == 0
     m.logout()

@@ -128,12 +128,12 @@ def test_rfc8621_section_4_10(tern_factory):
         ["Email/queryChanges", dict({k: v for k, v in query.items()
                                      if k not in ("position", "limit")},
                                     sinceQueryState=query_state, maxChanges=25), "11"]])
-    # Email/changes may say it cannot work the changes out (RFC 8620 §5.2),
-    # but not that nothing changed.
-    if res[0][0] == "error":
-        assert res[0][1]["type"] == "cannotCalculateChanges", res[0]
-    else:
-        assert res[0][1]["oldState"] != res[0][1]["newState"], res[0]
+    # the Email updated, the one deleted and the new one (RFC 8620 §5.2)
+    assert res[0][0] == "Email/changes", res[0]
+    ch = res[0][1]
+    assert ch["oldState"] == state0 != ch["newState"] and ch["hasMoreChanges"] is False
+    assert (ch["created"], ch["updated"], ch["destroyed"]) == (
+        [new_id], [ids["reveal"][0]], [ids["other"][0]]), ch
     qc = res[1][1]
     assert res[1][0] == "Email/queryChanges", res[1]
     assert qc["oldQueryState"] == query_state != qc["newQueryState"]

@@ -417,10 +417,14 @@ def test_on_success_destroy_query_changes(t):
     r = res["methodResponses"]
     eid = r[0][1]["created"]["k"]["id"]
     assert [x[0] for x in r] == ["Email/set", "EmailSubmission/set", "Email/set",
-                                 "EmailSubmission/query", "error", "EmailSubmission/set"], r
+                                 "EmailSubmission/query", "EmailSubmission/changes",
+                                 "EmailSubmission/set"], r
     assert r[2][1]["destroyed"] == [eid]
     assert r[3][1]["ids"] == [r[1][1]["created"]["s"]["id"]]
-    assert r[4][1]["type"] == "cannotCalculateChanges"
+    sid = r[1][1]["created"]["s"]["id"]
+    assert r[1][1]["oldState"] == "0" and r[1][1]["newState"] != "0"
+    assert r[4][1]["created"] == [sid] and r[4][1]["newState"] == r[1][1]["newState"], r[4]
+    assert r[4][1]["updated"] == [] and r[4][1]["destroyed"] == []
     assert r[5][1]["notUpdated"]["S1"]["type"] == "cannotUnsend"
     m = imap(ALICE, PW, t)
     assert fetch_all(m, "Drafts") == []
@@ -428,3 +432,52 @@ def test_on_success_destroy_query_changes(t):
     m = imap(BOB, BOBPW, t)
     assert len(fetch_all(m, "INBOX")) == 1
     m.logout()
+
+
+def test_submission_changes_and_state(t):
+    """EmailSubmission/changes (RFC 8620 §5.2): the submissions since a
+    state, maxChanges with an intermediate state, ifInState, and a state
+    never handed out."""
+    acc = account(t)
+    mb = mailboxes(t, acc)
+    sub = {"identityId": "I" + acc[1:], "envelope": {"mailFrom": {"email": ALICE},
+                                                     "rcptTo": [{"email": BOB}]}}
+    res = call(t, [["EmailSubmission/get", {"accountId": acc, "ids": []}, "g"]])
+    s0 = res["methodResponses"][0][1]["state"]
+    res = call(t, [
+        ["Email/set", {"accountId": acc, "create": {"a": draft(acc, mb), "b": draft(acc, mb),
+                                                     "c": draft(acc, mb)}}, "0"],
+        ["EmailSubmission/set", {"accountId": acc, "ifInState": s0, "create": {
+            "x": dict(sub, emailId="#a"), "y": dict(sub, emailId="#b"),
+            "z": dict(sub, emailId="#c")}}, "1"]])
+    r = res["methodResponses"]
+    assert r[1][0] == "EmailSubmission/set", r
+    ids = [r[1][1]["created"][k]["id"] for k in "xyz"]
+    s3 = r[1][1]["newState"]
+    assert r[1][1]["oldState"] == s0 and s3 != s0
+    res = call(t, [["EmailSubmission/changes", {"accountId": acc, "sinceState": s0,
+                                                "maxChanges": 2}, "c"]])
+    ch = res["methodResponses"][0][1]
+    assert ch["created"] == ids[:2] and ch["hasMoreChanges"] is True, ch
+    res = call(t, [["EmailSubmission/changes", {"accountId": acc,
+                                                "sinceState": ch["newState"]}, "c"]])
+    ch2 = res["methodResponses"][0][1]
+    assert ch2["created"] == ids[2:] and ch2["hasMoreChanges"] is False, ch2
+    assert ch2["newState"] == s3
+    res = call(t, [
+        ["EmailSubmission/changes", {"accountId": acc, "sinceState": s3}, "1"],
+        ["EmailSubmission/changes", {"accountId": acc, "sinceState": "999999"}, "2"],
+        ["EmailSubmission/changes", {"accountId": acc, "sinceState": "x1"}, "3"],
+        ["EmailSubmission/changes", {"accountId": acc, "sinceState": s0, "maxChanges": 0}, "4"],
+        ["EmailSubmission/set", {"accountId": acc, "ifInState": s0,
+                                 "create": {"w": dict(sub, emailId=ids[0])}}, "5"],
+        ["EmailSubmission/set", {"accountId": acc, "destroy": [5]}, "6"],
+        ["EmailSubmission/get", {"accountId": acc, "ids": []}, "7"]])
+    r = res["methodResponses"]
+    assert r[0][1]["created"] == [] and r[0][1]["newState"] == s3, r[0]
+    assert r[1][1]["type"] == "cannotCalculateChanges"
+    assert r[2][1]["type"] == "cannotCalculateChanges"
+    assert r[3][1]["type"] == "invalidArguments"
+    assert r[4][1]["type"] == "stateMismatch"
+    assert r[5][1]["type"] == "invalidArguments"
+    assert r[6][1]["state"] == s3

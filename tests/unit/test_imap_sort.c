@@ -161,7 +161,7 @@ static void test_record(void)
 	struct buf rec = {0};
 	struct imap_sort_info info;
 	CHECK(mime_parse(msg, strlen(msg), &m) == 0, "parse");
-	CHECK(imap_sort_record(m, &rec) == 0, "record");
+	CHECK(imap_sort_record(m, true, &rec) == 0, "record");
 	CHECK(imap_sort_record_parse(rec.data, rec.len, &info) == 0, "read back");
 #define F(i, s)                                                                                    \
 	CHECK(info.f[i].len == strlen(s) && memcmp(info.f[i].p, s, info.f[i].len) == 0,            \

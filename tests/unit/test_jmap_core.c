@@ -619,7 +619,8 @@ static void test_store(void)
 	json_decref(a.body);
 	a.body = saved;
 
-	/* changes: the same state -> nothing; after a new message -> cannot */
+	/* changes: the same state -> nothing; after a new message -> the
+	 * mailbox updated, only its counts; an unknown state -> cannot */
 	const char *state =
 	    json_string_value(json_object_get(json_array_get(resp(&a, 0), 1), "state"));
 	char st1[64];
@@ -634,6 +635,18 @@ static void test_store(void)
 	           json_array_size(json_object_get(ch, "updated")) == 0 &&
 	           strcmp(json_string_value(json_object_get(ch, "newState")), st1) == 0);
 	CHECK_THAT(append(st, work_id, 0, "d@x", NULL) == 0);
+	jmap_api_start(sets, 1, &ac, body, strlen(body), on_answer, &a);
+	ch = json_array_get(resp(&a, 0), 1);
+	CHECK_THAT(strcmp(resp_name(&a, 0), "Mailbox/changes") == 0 &&
+	           json_array_size(json_object_get(ch, "updated")) == 1 &&
+	           json_array_size(json_object_get(ch, "created")) == 0 &&
+	           json_array_size(json_object_get(ch, "destroyed")) == 0 &&
+	           json_array_size(json_object_get(ch, "updatedProperties")) == 4 &&
+	           strcmp(json_string_value(json_object_get(ch, "newState")), st1) != 0);
+	snprintf(body, sizeof body,
+	         "{\"using\":[\"urn:ietf:params:jmap:mail\"],\"methodCalls\":[[\"Mailbox/changes\","
+	         "{\"accountId\":\"A%lld\",\"sinceState\":\"0123456789abcdef\"},\"0\"]]}",
+	         (long long)account);
 	jmap_api_start(sets, 1, &ac, body, strlen(body), on_answer, &a);
 	CHECK_THAT(strcmp(resp_err(&a, 0), "cannotCalculateChanges") == 0);
 	json_decref(a.body);

@@ -81,62 +81,8 @@ const char *jmap_created_id(const struct jmap_call *c, const char *id)
 	return id && id[0] == '#' ? NULL : id;
 }
 
-bool jmap_id_parse(const char *id, char prefix, int64_t *out)
-{
-	if (!id || id[0] != prefix || id[1] < '1' || id[1] > '9' || strlen(id) > 19)
-		return false;
-	int64_t n = 0;
-	for (const char *p = id + 1; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		n = n * 10 + (*p - '0');
-	}
-	*out = n;
-	return true;
-}
-
-json_t *jmap_id_json(char prefix, int64_t n)
-{
-	char b[32];
-	snprintf(b, sizeof b, "%c%" PRId64, prefix, n);
-	return json_string(b);
-}
-
-bool jmap_get_args(struct jmap_call *c, json_t **ids, json_t **properties)
-{
-	int64_t acct_id;
-	json_t *a = json_object_get(c->args, "accountId");
-	if (!json_is_string(a) || !jmap_id_parse(json_string_value(a), 'A', &acct_id) ||
-	    acct_id != c->acct->account_id) {
-		jmap_error(c, "accountNotFound", NULL);
-		return false;
-	}
-	*ids = json_object_get(c->args, "ids");
-	*properties = json_object_get(c->args, "properties");
-	if (json_is_null(*ids))
-		*ids = NULL;
-	if (json_is_null(*properties))
-		*properties = NULL;
-	if ((*ids && !json_is_array(*ids)) || (*properties && !json_is_array(*properties))) {
-		jmap_error(c, "invalidArguments", "ids");
-		return false;
-	}
-	if (*ids && json_array_size(*ids) > c->acct->limits->max_objects_in_get) {
-		jmap_error(c, "requestTooLarge", NULL);
-		return false;
-	}
-	return true;
-}
-
-bool jmap_want(const json_t *properties, const char *prop)
-{
-	if (!properties)
-		return true;
-	size_t i;
-	json_t *p;
-	json_array_foreach(properties, i, p) if (!strcmp(json_string_value(p), prop)) return true;
-	return false;
-}
+/* jmap_id_parse, jmap_id_json, jmap_get_args, jmap_set_args and jmap_want
+ * are the real ones (args.c). */
 
 int jmap_email_opts_parse(const json_t *args, const json_t *properties, struct jmap_email_opts *o,
                           const char **why)
@@ -746,7 +692,11 @@ static void test_query(void)
 	QUERY_IS("null", "[{\"property\":\"size\",\"collation\":\"i;klingon\"}]", "",
 	         "unsupportedSort", "unknown collation");
 	QUERY_IS("null", "{\"property\":\"size\"}", "", "invalidArguments", "sort not an array");
-	QUERY_IS("{\"hasAttachment\":true}", ASC, "", "unsupportedFilter", "hasAttachment");
+	QUERY_IS("{\"hasAttachment\":\"yes\"}", ASC, "", "invalidArguments",
+	         "hasAttachment not a boolean");
+	QUERY_IS("{\"hasAttachment\":null}", ASC, "", "invalidArguments", "hasAttachment null");
+	QUERY_IS("{\"hasAttachment\":true}", ASC, "", "", "hasAttachment: none of these");
+	QUERY_IS("{\"hasAttachment\":false}", ASC, "", ids(0, 2, 1, 3), "hasAttachment false");
 	QUERY_IS("{\"colour\":\"red\"}", ASC, "", "unsupportedFilter", "unknown condition");
 	QUERY_IS("\"x\"", ASC, "", "invalidArguments", "filter not an object");
 	QUERY_IS("{\"operator\":\"XOR\",\"conditions\":[]}", ASC, "", "invalidArguments",
@@ -1326,6 +1276,141 @@ static void bench(int64_t n)
 	       n, cold, cold_wall, warm, best_g);
 }
 
+/* ---- hasAttachment ---- */
+
+static int64_t att_box;
+static int att_setup(struct store_tx *tx, void *arg)
+{
+	(void)arg;
+	return store_mailbox_create(tx, account, "Att", "", &att_box);
+}
+
+/* The indexer under another version: what raising IMAP_INDEX_VERSION
+ * does to a store (its rows dropped now, made again in idle time). */
+static int index_other(const char *data, size_t len, struct store_index_data *out)
+{
+	return imap_index_compute(data, len, true, out);
+}
+
+/* Email/query's hasAttachment over a mailbox of a plain message, one
+ * with a PDF and one whose only other part is an image its HTML shows
+ * (cid:): with the index, without it (a parse per message) and after an
+ * indexer version change, alone and with AND/OR/NOT; and queryChanges
+ * over it. */
+static void test_query_attachment(void)
+{
+	static struct delivery d[] = {
+	    {"From: a@example.org\r\nSubject: plain\r\n\r\nno attachment\r\n", 0, 0, 0, NULL, NULL,
+	     0},
+	    {"From: a@example.org\r\nSubject: report\r\n"
+	     "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nsee attached\r\n--b\r\n"
+	     "Content-Type: application/pdf; name=r.pdf\r\n"
+	     "Content-Disposition: attachment; filename=r.pdf\r\n\r\n%PDF-1.4\r\n--b--\r\n",
+	     0, 0, 0, NULL, NULL, 0},
+	    {"From: a@example.org\r\nSubject: logo\r\n"
+	     "Content-Type: multipart/related; boundary=r\r\n\r\n--r\r\n"
+	     "Content-Type: text/html\r\n\r\n<img src=\"cid:l@x\">\r\n--r\r\n"
+	     "Content-Type: image/png\r\nContent-ID: <l@x>\r\n\r\nPNG\r\n--r--\r\n",
+	     0, 0, 0, NULL, NULL, 0},
+	};
+	CHECK(store_exec(st, att_setup, NULL) == 0, "Att mailbox");
+	struct store_mailbox mb;
+	CHECK(store_mailbox_get(store_reader(st), att_box, &mb) == 1, "Att");
+	char att_id[3][24];
+	for (int i = 0; i < 3; i++) {
+		d[i].account = account;
+		d[i].mailbox = att_box;
+		d[i].date = T0 + 1000 + i;
+		CHECK(store_exec(st, deliver, &d[i]) >= 0, "deliver %d", i);
+		snprintf(att_id[i], sizeof att_id[i], "M%" PRId64, d[i].message_id);
+	}
+	char with[32], without[64];
+	snprintf(with, sizeof with, "%s", att_id[1]);
+	snprintf(without, sizeof without, "%s %s", att_id[0], att_id[2]);
+	char f[512];
+	for (int round = 0; round < 3; round++) {
+		const char *how = round == 0 ? "not indexed" : round == 1 ? "indexed" : "re-index";
+		if (round == 0)
+			CHECK(store_index_missing_in(store_reader(st), att_box, 0, UINT32_MAX) == 1,
+			      "%s: the messages have no index row yet", how);
+		if (round == 1)
+			CHECK(store_exec(st, index_all, NULL) >= 0 &&
+			          store_index_missing_in(store_reader(st), att_box, 0,
+			                                 UINT32_MAX) == 0,
+			      "%s: indexed", how);
+		if (round == 2) {
+			CHECK(store_set_indexer(st, index_other, IMAP_INDEX_VERSION + 1) == 0 &&
+			          store_index_missing_in(store_reader(st), att_box, 0,
+			                                 UINT32_MAX) == 1,
+			      "%s: a new indexer version drops the rows", how);
+			/* and some of them made again, by the new version */
+			index_cursor = 0;
+			struct store_index_req req = {.mailbox_id = att_box, .limit = 1};
+			CHECK(store_exec(st, store_index_missing_job, &req) >= 0 && req.done == 1,
+			      "%s: one indexed again", how);
+		}
+		/* the kept results would answer from before: each round reads */
+		jmap_query_cache_clear();
+		snprintf(f, sizeof f, "{\"inMailbox\":\"F%u\",\"hasAttachment\":true}",
+		         mb.uidvalidity);
+		const char *got = query(f, ASC, "");
+		CHECK(!strcmp(got, with), "%s: true: %s", how, got);
+		snprintf(f, sizeof f, "{\"inMailbox\":\"F%u\",\"hasAttachment\":false}",
+		         mb.uidvalidity);
+		got = query(f, ASC, "");
+		CHECK(!strcmp(got, without), "%s: false: %s", how, got);
+		snprintf(f, sizeof f,
+		         "{\"operator\":\"AND\",\"conditions\":[{\"inMailbox\":\"F%u\"},"
+		         "{\"operator\":\"NOT\",\"conditions\":[{\"hasAttachment\":true}]}]}",
+		         mb.uidvalidity);
+		got = query(f, ASC, "");
+		CHECK(!strcmp(got, without), "%s: NOT true: %s", how, got);
+		snprintf(f, sizeof f,
+		         "{\"operator\":\"AND\",\"conditions\":[{\"inMailbox\":\"F%u\"},"
+		         "{\"operator\":\"OR\",\"conditions\":[{\"hasAttachment\":true},"
+		         "{\"subject\":\"plain\"}]}]}",
+		         mb.uidvalidity);
+		got = query(f, ASC, "");
+		snprintf(without, sizeof without, "%s %s", att_id[0], att_id[1]);
+		CHECK(!strcmp(got, without), "%s: OR with a text condition: %s", how, got);
+		snprintf(without, sizeof without, "%s %s", att_id[0], att_id[2]);
+		/* across every mailbox: only the one with a PDF of the account */
+		got = query("{\"hasAttachment\":true}", ASC, "");
+		CHECK(!strcmp(got, with), "%s: every mailbox: %s", how, got);
+		snprintf(f, sizeof f,
+		         "{\"operator\":\"OR\",\"conditions\":[{\"hasAttachment\":true},"
+		         "{\"hasAttachment\":false}]}");
+		call("Email/query", jmap_email_query,
+		     "{\"accountId\":\"%s\",\"filter\":%s,\"calculateTotal\":true}", A(), f);
+		CHECK(ok("Email/query") && json_integer_value(json_object_get(result(), "total")) ==
+		                               (json_int_t)entries_in(inbox) + entries_in(work) +
+		                                   entries_in(archive) + 3,
+		      "%s: true OR false is every Email", how);
+	}
+	CHECK(store_set_indexer(st, index_other, IMAP_INDEX_VERSION) == 0, "indexer back");
+
+	/* queryChanges: a new message with an attachment is added to the
+	 * kept result of hasAttachment true */
+	snprintf(f, sizeof f, "{\"inMailbox\":\"F%u\",\"hasAttachment\":true}", mb.uidvalidity);
+	query(f, ASC, "");
+	char since[STORE_EMAIL_STATE_MAX];
+	snprintf(since, sizeof since, "%s",
+	         json_string_value(json_object_get(result(), "queryState")));
+	CHECK(json_is_true(json_object_get(result(), "canCalculateChanges")),
+	      "a hasAttachment query is kept");
+	struct delivery more = {d[1].data, account, att_box, T0 + 2000, NULL, NULL, 0};
+	CHECK(store_exec(st, deliver, &more) >= 0, "deliver another");
+	call("Email/queryChanges", jmap_email_query_changes,
+	     "{\"accountId\":\"%s\",\"filter\":%s,\"sort\":%s,\"sinceQueryState\":\"%s\"}", A(), f,
+	     ASC, since);
+	char want[32];
+	snprintf(want, sizeof want, "M%" PRId64, more.message_id);
+	CHECK(ok("Email/queryChanges") &&
+	          !strcmp(ids_of(json_object_get(result(), "added")), want) &&
+	          json_array_size(json_object_get(result(), "removed")) == 0,
+	      "queryChanges adds the new one");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/tern-jmapemail-XXXXXX", err[256];
@@ -1353,7 +1438,8 @@ int main(void)
 		test_thread();
 		test_query();
 		test_set();
-		test_query_incremental();
+		test_query_attachment();
+		test_query_incremental(); /* last: it adds a mailbox and mail */
 	}
 	json_decref(answer);
 	answer = NULL;

@@ -26,6 +26,7 @@
  * expectation are listed in exceptions[] with the reason, and counted
  * separately; everything else is a failure.
  */
+#include "mime/header.h"
 #include "mime/mime.h"
 #include "proto/imap/render.h"
 #include "mime/section.h"
@@ -1561,12 +1562,39 @@ static void measure(void)
 	free(raw);
 }
 
+/* CFWS (RFC 5322 §3.2.2) as mailauth and the JMAP header forms skip it. */
+static void test_skip_cfws(void)
+{
+	static const struct {
+		const char *v;
+		size_t from, want;
+	} cases[] = {
+	    {"", 0, 0},
+	    {"abc", 0, 0},
+	    {"  \t\r\n x", 0, 6},
+	    {"(c) x", 0, 4},
+	    {"(a (nested) comment) (two)x", 0, 26},
+	    {"(quoted \\) pair) x", 0, 17},
+	    {"(unclosed", 0, 9},
+	    {"((((", 0, 4},
+	    {"(trailing \\", 0, 11},
+	    {"x (c) y", 1, 6},
+	    {"x", 5, 1},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t got = mime_skip_cfws(cases[i].v, strlen(cases[i].v), cases[i].from);
+		CHECK(got == cases[i].want, "skip_cfws(\"%s\", %zu) = %zu, want %zu", cases[i].v,
+		      cases[i].from, got, cases[i].want);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *env = getenv("TERN_SHARED");
 	snprintf(shared, sizeof(shared), "%s", env ? env : "../shared");
 	verbose = argc > 1;
 	test_handwritten();
+	test_skip_cfws();
 	test_limits();
 	test_fuzz_regressions();
 	test_mimekit();

@@ -8,6 +8,13 @@
 // reference), so the first screen is one round trip. Pages are asked for
 // only once scrolling pauses, and only those in view; an answer for an
 // older query (another folder, another sort) is dropped by its generation.
+//
+// Conversations (threads on): the same list, one row per thread. The
+// query collapses threads (collapseThreads: the row is the thread's first
+// email in sort order, the newest by date), and the same request asks
+// Thread/get for those rows' threads (the count is its emailIds' length)
+// and the keywords of every email in them (a thread is unread when any of
+// its emails is), all by result references: still one round trip a page.
 import { ref } from '../jmap.js';
 import { h, addrs, shortDate, size } from './dom.js';
 
@@ -47,6 +54,12 @@ export class MessageList {
     /** @type {Sort} */
     this.sort = { property: 'receivedAt', isAscending: false };
     this.gen = 0;
+    /** one row per thread */
+    this.threads = false;
+    /** @type {Map<string, string[]>} a thread's email ids */
+    this.threadEmails = new Map();
+    /** @type {Map<string, Record<string, boolean>>} the keywords of the emails in those threads */
+    this.keywords = new Map();
     this.selectedId = '';
     this.loaded = false;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -58,10 +71,17 @@ export class MessageList {
     if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => this.paint()).observe(this.el);
   }
 
-  /** Show the messages that match filter, in sort order, from the top. */
-  async open(/** @type {any} */ filter, /** @type {Sort} */ sort) {
+  /**
+   * Show the messages (or threads) that match filter, in sort order, from the top.
+   * @param {any} filter @param {Sort} sort @param {boolean} [threads] one row per thread
+   */
+  async open(filter, sort, threads = false) {
     this.filter = filter;
     this.sort = sort;
+    this.threads = threads;
+    this.threadEmails.clear();
+    this.keywords.clear();
+    this.el.classList.toggle('threads', threads);
     this.gen++;
     this.ids = [];
     this.total = 0;
@@ -112,8 +132,12 @@ export class MessageList {
     /** @type {import('../jmap.js').Invocation[]} */
     const calls = [];
     for (const p of todo) {
-      calls.push(['Email/query', { accountId, filter: this.filter, sort: [this.sort], position: p * PAGE, limit: PAGE, calculateTotal: true }, `q${p}`]);
+      calls.push(['Email/query', { accountId, filter: this.filter, sort: [this.sort], collapseThreads: this.threads, position: p * PAGE, limit: PAGE, calculateTotal: true }, `q${p}`]);
       calls.push(['Email/get', { accountId, '#ids': ref(`q${p}`, 'Email/query', '/ids'), properties: LIST_PROPERTIES }, `g${p}`]);
+      if (this.threads) {
+        calls.push(['Thread/get', { accountId, '#ids': ref(`g${p}`, 'Email/get', '/list/*/threadId') }, `t${p}`]);
+        calls.push(['Email/get', { accountId, '#ids': ref(`t${p}`, 'Thread/get', '/list/*/emailIds'), properties: ['id', 'keywords'] }, `k${p}`]);
+      }
     }
     let res;
     try {
@@ -139,6 +163,11 @@ export class MessageList {
       else this.total = Math.max(this.total, q.position + q.ids.length);
       q.ids.forEach((/** @type {string} */ id, /** @type {number} */ i) => { this.ids[q.position + i] = id; });
       if (g && !g.error) for (const e of g.list) this.emails.set(e.id, e);
+      const t = res[`t${p}`], k = res[`k${p}`];
+      if (t && !t.error) for (const th of t.list || []) this.threadEmails.set(th.id, th.emailIds || []);
+      /* (more emails than the server's maxObjectsInGet: a thread's unread
+         state is its row's own then) */
+      if (k && !k.error) for (const e of k.list || []) this.keywords.set(e.id, e.keywords || {});
     }
     this.loaded = true;
     this.el.removeAttribute('aria-busy');
@@ -162,7 +191,7 @@ export class MessageList {
       const id = this.ids[i];
       const email = id ? this.emails.get(id) : undefined;
       if (!email) missing = true;
-      const key = email ? `${email.id}|${Object.keys(email.keywords || {}).sort().join(',')}|${this.selectedId === email.id}` : 'loading';
+      const key = email ? `${email.id}|${Object.keys(email.keywords || {}).sort().join(',')}|${this.selectedId === email.id}|${this.threadKey(email)}` : 'loading';
       let row = this.rows.get(i);
       if (row && row.dataset.key === key && !force) continue;
       const fresh = this.row(i, email, key);
@@ -190,6 +219,30 @@ export class MessageList {
   }
 
   /**
+   * What a thread row shows beyond its email: how many, any unread, any flagged.
+   * @param {any} email
+   * @returns {{ count: number, unread: boolean, flagged: boolean } | null} null when not a thread row
+   */
+  threadInfo(email) {
+    if (!this.threads) return null;
+    const ids = this.threadEmails.get(email.threadId) || [email.id];
+    let unread = false, flagged = false;
+    for (const id of ids) {
+      const kw = id === email.id ? email.keywords || {} : this.keywords.get(id);
+      if (!kw) continue;
+      if (!kw.$seen) unread = true;
+      if (kw.$flagged) flagged = true;
+    }
+    return { count: ids.length, unread, flagged };
+  }
+
+  /** @param {any} email */
+  threadKey(email) {
+    const t = this.threadInfo(email);
+    return t ? `${t.count}|${t.unread}|${t.flagged}` : '';
+  }
+
+  /**
    * @param {number} i @param {any} email @param {string} key
    * @returns {HTMLButtonElement}
    */
@@ -200,20 +253,24 @@ export class MessageList {
       b = h('button', { type: 'button', class: 'row loading', disabled: true, 'aria-label': 'Loading' }, h('span', { class: 'from' }, '…'));
     } else {
       const kw = email.keywords || {};
-      const unread = !kw.$seen;
+      const thread = this.threadInfo(email);
+      const unread = thread ? thread.unread : !kw.$seen;
+      const flagged = thread ? thread.flagged : !!kw.$flagged;
+      const count = thread && thread.count > 1 ? thread.count : 0;
       b = h('button', {
         type: 'button',
-        class: 'row' + (unread ? ' unread' : '') + (kw.$flagged ? ' flagged' : '') + (this.selectedId === email.id ? ' selected' : ''),
-        dataset: { id: email.id, index: String(i) },
+        class: 'row' + (unread ? ' unread' : '') + (flagged ? ' flagged' : '') + (this.selectedId === email.id ? ' selected' : ''),
+        dataset: thread ? { id: email.id, index: String(i), thread: email.threadId, count: String(thread.count) } : { id: email.id, index: String(i) },
         'aria-current': this.selectedId === email.id ? 'true' : null,
         onclick: () => this.onOpen(email.id, i),
       },
-      h('span', { class: 'from' }, addrs(email.from, true) || '(no sender)'),
+      h('span', { class: 'from' }, addrs(email.from, true) || '(no sender)', count ? h('span', { class: 'count', title: `${count} messages` }, ` ${count}`) : null),
       h('span', { class: 'date' }, shortDate(email.receivedAt)),
       h('span', { class: 'subject' }, email.subject || '(no subject)'),
-      h('span', { class: 'meta' }, (kw.$flagged ? '★ ' : '') + (email.hasAttachment ? 'att · ' : '') + size(email.size || 0)),
+      h('span', { class: 'meta' }, (flagged ? '★ ' : '') + (email.hasAttachment ? 'att · ' : '') + size(email.size || 0)),
       h('span', { class: 'preview' }, email.preview || ''));
-      if (unread) b.setAttribute('aria-label', `Unread: ${addrs(email.from, true)}, ${email.subject || '(no subject)'}`);
+      const what = `${addrs(email.from, true)}, ${email.subject || '(no subject)'}${count ? `, ${count} messages` : ''}`;
+      if (unread || count) b.setAttribute('aria-label', unread ? `Unread: ${what}` : what);
     }
     b.dataset.key = key;
     b.style.transform = `translateY(${i * this.rowHeight}px)`;
@@ -239,10 +296,11 @@ export class MessageList {
     return j >= 0 && j < this.total ? this.ids[j] || '' : '';
   }
 
-  /** Update a message already listed (after a flag change). @param {any} email */
+  /** Update a message already listed (after a flag change), or one in a listed thread. @param {any} email */
   patch(email) {
     const old = this.emails.get(email.id);
     if (old) this.emails.set(email.id, { ...old, ...email });
+    if (email.keywords && this.keywords.has(email.id)) this.keywords.set(email.id, email.keywords);
     this.paint(true);
   }
 }

@@ -1,9 +1,13 @@
-// settings: display name and signature (Identity/set), password change.
+// settings: display name and signature (Identity/set), password change,
+// the folders (folder_settings.js) and the senders whose remote images are
+// always shown.
 //
-// Why these three: they are what a user of webmail changes without an
+// Why these: they are what a user of webmail changes without an
 // administrator. Name and signature are the identity's (RFC 8621 6); the
-// password goes to tern's own POST /jmap/password, since JMAP has none.
+// password goes to tern's own POST /jmap/password, since JMAP has none;
+// the image senders are this browser's (images.js), listed to be removed.
 import { h, replace } from './dom.js';
+import { folderSettings } from './folder_settings.js';
 
 /**
  * @param {HTMLElement} pane
@@ -11,8 +15,11 @@ import { h, replace } from './dom.js';
  * @param {import('./compose.js').Identity | undefined} identity
  * @param {(identity: import('./compose.js').Identity) => void} onSaved
  * @param {() => void} onBack
+ * @param {import('../images.js').ImageSenders} senders
+ * @param {import('./folders.js').Mailbox[]} mailboxes
+ * @param {() => Promise<import('./folders.js').Mailbox[]>} reloadMailboxes
  */
-export function renderSettings(pane, client, identity, onSaved, onBack) {
+export function renderSettings(pane, client, identity, onSaved, onBack, senders, mailboxes, reloadMailboxes) {
   const name = h('input', { id: 'set-name', type: 'text', value: identity ? identity.name : '', autocomplete: 'name' });
   const sig = h('textarea', { id: 'set-signature', rows: '5' });
   sig.value = identity && identity.textSignature ? identity.textSignature : '';
@@ -73,6 +80,36 @@ export function renderSettings(pane, client, identity, onSaved, onBack) {
   replace(pane,
     h('div', { class: 'toolbar' }, h('button', { type: 'button', class: 'back always', onclick: onBack }, '← Back')),
     h('section', { class: 'settings', 'aria-labelledby': 'settings-title' },
-      h('h2', { id: 'settings-title' }, 'Settings'), idForm, pwForm));
+      h('h2', { id: 'settings-title' }, 'Settings'), idForm, pwForm,
+      folderSettings(client, mailboxes, reloadMailboxes), imageSenders(senders)));
   name.focus();
+}
+
+/**
+ * The senders whose remote images load at once, newest first, each with
+ * a Remove button. @param {import('../images.js').ImageSenders} senders
+ */
+function imageSenders(senders) {
+  const list = h('ul', { id: 'image-senders', class: 'image-senders' });
+  const status = h('p', { role: 'status', id: 'image-senders-status' });
+  const draw = () => {
+    const all = senders.list().reverse();
+    replace(list, all.map((address) => h('li', { dataset: { sender: address } },
+      h('span', { class: 'address' }, address),
+      h('button', {
+        type: 'button', class: 'remove', 'aria-label': `Remove ${address}`,
+        onclick: () => {
+          senders.remove(address);
+          status.textContent = `Images from ${address} are blocked again.`;
+          draw();
+        },
+      }, 'Remove'))));
+    list.hidden = !all.length;
+    empty.hidden = !!all.length;
+  };
+  const empty = h('p', { class: 'muted', id: 'image-senders-empty' }, 'None: remote images are blocked for every sender.');
+  const section = h('div', { class: 'settings-images', 'aria-labelledby': 'set-img-title' },
+    h('h3', { id: 'set-img-title' }, 'Always show remote images from'), empty, list, status);
+  draw();
+  return section;
 }
