@@ -54,14 +54,21 @@ int store_email_entries(struct store_rd *rd, int64_t account_id, int64_t message
 int store_email_rows(struct store_rd *rd, int64_t mailbox_id,
                      int (*cb)(void *ud, const struct store_email_entry *e), void *ud)
 {
+	return store_email_rows_from(rd, mailbox_id, 0, cb, ud);
+}
+
+int store_email_rows_from(struct store_rd *rd, int64_t mailbox_id, uint32_t min_uid,
+                          int (*cb)(void *ud, const struct store_email_entry *e), void *ud)
+{
 	sqlite3_stmt *st;
 	int r = store_prep_cached(rd->db, &st,
 	                          "SELECT uid, message_id, coalesce(thread_id, message_id), flags, "
 	                          "keywords, internal_date, size FROM mailbox_entries "
-	                          "WHERE mailbox_id = ?1 ORDER BY uid");
+	                          "WHERE mailbox_id = ?1 AND uid >= ?2 ORDER BY uid");
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, min_uid);
 	int ret = 0, rows = 0;
 	struct store_email_entry e = {0};
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {

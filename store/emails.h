@@ -44,6 +44,11 @@ int store_email_entries(struct store_rd *rd, int64_t account_id, int64_t message
 int store_email_rows(struct store_rd *rd, int64_t mailbox_id,
                      int (*cb)(void *ud, const struct store_email_entry *e), void *ud);
 
+/* The same from UID min_uid on (the entries new since a UIDNEXT): a
+ * range of the primary key. */
+int store_email_rows_from(struct store_rd *rd, int64_t mailbox_id, uint32_t min_uid,
+                          int (*cb)(void *ud, const struct store_email_entry *e), void *ud);
+
 /* The account's messages, each once, by message id: at most limit of
  * them (0: no limit). *ids malloc'd (NULL when *n is 0). 0 or a negative
  * errno. (Email/get with ids null.) */

@@ -5,6 +5,7 @@
 #include "store/store_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -91,4 +92,54 @@ int store_upload_read(struct store_rd *rd, int64_t account_id, int64_t id,
 	}
 	store_release(st);
 	return rc;
+}
+
+int store_upload_stat(struct store_rd *rd, int64_t account_id, int64_t id,
+                      struct store_upload *meta)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep_cached(rd->db, &st,
+	                           "SELECT type, size, created FROM uploads "
+	                           "WHERE id = ?1 AND account_id = ?2 AND created >= ?3");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, account_id);
+	sqlite3_bind_int64(st, 3, store_now() - STORE_UPLOAD_TTL);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *type = sqlite3_column_text(st, 0);
+		memset(meta, 0, sizeof *meta);
+		meta->id = id;
+		snprintf(meta->type, sizeof meta->type, "%s", type ? (const char *)type : "");
+		meta->size = (size_t)sqlite3_column_int64(st, 1);
+		meta->created = sqlite3_column_int64(st, 2);
+		rc = 1;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : store_errno(rc);
+	}
+	store_release(st);
+	return rc;
+}
+
+long store_upload_read_at(struct store_rd *rd, int64_t id, uint64_t offset, void *buf, size_t len)
+{
+	sqlite3_blob *blob = NULL;
+	int rc = sqlite3_blob_open(rd->db, "main", "uploads", "data", id, 0, &blob);
+	if (rc != SQLITE_OK) {
+		sqlite3_blob_close(blob);
+		/* A missing row is reported as SQLITE_ERROR "no such rowid". */
+		return rc == SQLITE_ERROR ? -ENOENT : store_errno(rc);
+	}
+	uint64_t size = (uint64_t)sqlite3_blob_bytes(blob);
+	long n = 0;
+	if (offset < size) {
+		uint64_t want = size - offset < len ? size - offset : len;
+		if (want > INT_MAX)
+			want = INT_MAX;
+		rc = sqlite3_blob_read(blob, buf, (int)want, (int)offset);
+		n = rc == SQLITE_OK ? (long)want : store_errno(rc);
+	}
+	sqlite3_blob_close(blob);
+	return n;
 }

@@ -46,6 +46,15 @@ struct store_upload {
 struct buf;
 int store_upload_read(struct store_rd *rd, int64_t account_id, int64_t id,
                       struct store_upload *meta, struct buf *out);
+/* Upload id of account_id (not expired): 1 with meta filled (its bytes
+ * are not read), 0 none, or negative. */
+int store_upload_stat(struct store_rd *rd, int64_t account_id, int64_t id,
+                      struct store_upload *meta);
+/* Up to len bytes of upload id's data from offset into buf, read from
+ * the row in place (a download streams them, store_upload_read would load
+ * the whole BLOB): the bytes read, 0 at the end, -ENOENT when the upload
+ * is gone, or negative. Checks no account: store_upload_stat first. */
+long store_upload_read_at(struct store_rd *rd, int64_t id, uint64_t offset, void *buf, size_t len);
 /* Delete uploads created before now - STORE_UPLOAD_TTL: how many, or
  * negative. */
 int store_uploads_expire(struct store_tx *tx, int64_t now);

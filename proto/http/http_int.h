@@ -12,6 +12,7 @@
 
 struct conn;
 struct http_push;
+struct http_body_stream;
 
 struct http_session {
 	struct conn *c;
@@ -28,6 +29,9 @@ struct http_session {
 	char path[1024];                /* the target's path, percent-decoded */
 	const char *query;              /* the target's query ("" if none), raw */
 	struct http_push *push;         /* an event stream (jmap_push.c): input is dropped */
+	struct http_body_stream *out;   /* a body going out in slices (body_stream.c) */
+	bool body_pending;              /* the head just sent promised a body still to write */
+	bool close_after_body;          /* ... and the connection closes after it */
 };
 
 /* ---- responses (response.c) ---- */
@@ -39,6 +43,7 @@ struct http_session {
 #define HTTP_R_NOSTORE 0x8u     /* Cache-Control: no-store (secrets, live figures) */
 #define HTTP_R_STREAM 0x10u     /* a head only: the body follows until the connection closes */
 #define HTTP_R_FRAME_SELF 0x20u /* may be framed by this origin: X-Frame-Options: SAMEORIGIN */
+#define HTTP_R_BODY_LATER 0x40u /* head only, Content-Length len: http_respond_stream's */
 
 /* Answer the current request: status line, the headers every response
  * has (Date, security headers, Content-Length, Connection), extra (each
@@ -61,6 +66,27 @@ struct http_entity {
 	unsigned flags;   /* HTTP_R_HTML, HTTP_R_NOSTORE */
 };
 void http_respond_entity(struct http_session *s, int status, const struct http_entity *e);
+/* Answer with a body of e->len bytes that src reads in slices as the
+ * socket drains (a download of a big message or upload), so that memory
+ * stays at the conn's output limit plus one slice whatever the size. The
+ * head is e's (e->body is ignored); HEAD, a 304 or a closed connection
+ * only send the head or nothing. A slice that cannot be read after the
+ * head went out aborts the connection (the length was promised). The
+ * session is held until the body is out; src->free(src->ud) is called
+ * once in every case. */
+struct http_body_source {
+	/* Up to len bytes at off into buf: how many (> 0), or a negative
+	 * errno (0 before the end is an error too). */
+	long (*read)(void *ud, uint64_t off, void *buf, size_t len);
+	void (*free)(void *ud);
+	void *ud;
+};
+#define HTTP_STREAM_SLICE 65536
+void http_respond_stream(struct http_session *s, int status, const struct http_entity *e,
+                         const struct http_body_source *src);
+/* The connection drained or closed: go on writing, or let go (session.c). */
+void http_body_stream_drained(struct http_session *s);
+void http_body_stream_closed(struct http_session *s);
 /* gzip of body into out: 0, or -1 when it failed or did not pay. */
 int http_gzip(struct buf *out, const void *body, size_t len);
 /* A short text/plain answer ("404 Not Found\n"). */

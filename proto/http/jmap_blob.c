@@ -19,9 +19,11 @@
  * Limits: an upload over maxSizeUpload is 413 with the RFC 8620 §3.6.2
  * "limit" problem; an account may have maxConcurrentUpload uploads in
  * flight (the rest 429) and at most UPLOAD_TOTAL_FACTOR x maxSizeUpload
- * bytes of unexpired uploads (413). A download is read whole into memory:
- * blob_read has no slice interface yet; a message is bounded by the
- * store's own size limit. */
+ * bytes of unexpired uploads (413). A download of a whole message or an
+ * upload is streamed from the store in HTTP_STREAM_SLICE slices as the
+ * socket drains (http_respond_stream), so a 50 MB download holds the
+ * conn's output limit plus a slice; a part ("B<n>.<part>") is decoded
+ * whole (jmap_blob_read), bounded by the message's size. */
 #include "proto/http/admin_json.h"
 #include "proto/http/http_int.h"
 
@@ -37,6 +39,8 @@
 #include "proto/jmap/blob_read.h"
 #include "proto/jmap/email_render.h"
 #include "proto/jmap/jmap.h"
+#include "store/emails.h"
+#include "store/mail.h"
 #include "store/store.h"
 #include "store/uploads.h"
 
@@ -272,6 +276,62 @@ static int disposition(struct buf *h, const char *name)
 	return e | buf_adds(h, "\r\n");
 }
 
+/* A whole message or an upload, streamed from the store in slices. */
+struct blob_source {
+	struct store *store;
+	int64_t id;
+	bool upload;
+};
+
+static long blob_slice(void *ud, uint64_t off, void *buf, size_t len)
+{
+	const struct blob_source *b = ud;
+	struct store_rd *rd = store_reader(b->store);
+	return b->upload ? store_upload_read_at(rd, b->id, off, buf, len)
+	                 : (long)store_message_read(rd, b->id, (size_t)off, buf, len);
+}
+
+static int count_entry(void *ud, const struct store_email_entry *e)
+{
+	(void)ud;
+	(void)e;
+	return 0;
+}
+
+/* Whether blob is a whole message ("B<n>") or an upload ("U<n>") of
+ * account: 1 (src and *size set), 0 it is not of those kinds (a part,
+ * decoded whole by jmap_blob_read), -ENOENT none of the account's, or a
+ * negative errno. */
+static int streamable(struct store_rd *rd, int64_t account, const char *blob,
+                      struct blob_source *src, uint64_t *size)
+{
+	int64_t id;
+	if (blob[0] == 'U') {
+		struct store_upload meta;
+		if (!jmap_id_parse(blob, 'U', &id))
+			return -ENOENT;
+		int r = store_upload_stat(rd, account, id, &meta);
+		if (r <= 0)
+			return r == 0 ? -ENOENT : r;
+		*size = meta.size;
+		src->id = id;
+		src->upload = true;
+		return 1;
+	}
+	if (blob[0] != 'B' || strchr(blob, '.') || !jmap_id_parse(blob, 'B', &id))
+		return 0;
+	int r = store_email_entries(rd, account, id, count_entry, NULL);
+	if (r <= 0)
+		return r == 0 ? -ENOENT : r;
+	int64_t n = store_message_size(rd, id);
+	if (n < 0)
+		return n == -ENOENT ? -ENOENT : (int)n;
+	*size = (uint64_t)n;
+	src->id = id;
+	src->upload = false;
+	return 1;
+}
+
 static bool download_authed(struct http_session *s, const struct jmap_web_login *who)
 {
 	int64_t acct;
@@ -295,16 +355,24 @@ static bool download_authed(struct http_session *s, const struct jmap_web_login 
 	bool begun = store_read_begin(rd);
 	struct buf body = {0};
 	char type[256], fname[256];
-	int r = jmap_blob_read(rd, &account, blob, &body, type, sizeof type, fname, sizeof fname);
+	struct blob_source src = {.store = s->ctx->env->store};
+	uint64_t size = 0;
+	int r = streamable(rd, who->account_id, blob, &src, &size);
+	if (r == 0)
+		r = jmap_blob_read(rd, &account, blob, &body, type, sizeof type, fname,
+		                   sizeof fname);
 	store_read_end(rd, begun);
-	if (r <= 0) {
+	if (r <= 0 && r != -ENOENT && r != 0) {
 		buf_free(&body);
-		if (r == 0)
-			not_found(s);
-		else
-			problem(s, 503, "about:blank", NULL, "the blob could not be read");
+		problem(s, 503, "about:blank", NULL, "the blob could not be read");
 		return false;
 	}
+	if (r <= 0) {
+		buf_free(&body);
+		not_found(s);
+		return false;
+	}
+	bool stream = src.id != 0;
 	struct buf h = {0};
 	char etag[BLOB_ID_MAX + 3];
 	snprintf(etag, sizeof etag, "\"%s\"", blob); /* a blob id names immutable bytes */
@@ -320,10 +388,22 @@ static bool download_authed(struct http_session *s, const struct jmap_web_login 
 	    .content_type = accept,
 	    .extra = h.data,
 	    .body = body.data,
-	    .len = body.len,
+	    .len = stream ? (size_t)size : body.len,
 	    .etag = etag,
 	};
-	http_respond_entity(s, 200, &ent);
+	struct blob_source *held = stream ? malloc(sizeof *held) : NULL;
+	if (stream && !held) {
+		buf_free(&h);
+		problem(s, 503, "about:blank", NULL, "out of memory");
+		return false;
+	}
+	if (stream) {
+		*held = src;
+		struct http_body_source bs = {.read = blob_slice, .free = free, .ud = held};
+		http_respond_stream(s, 200, &ent, &bs);
+	} else {
+		http_respond_entity(s, 200, &ent);
+	}
 	buf_free(&h);
 	buf_free(&body);
 	return false;

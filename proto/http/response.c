@@ -295,8 +295,13 @@ void http_respond_entity(struct http_session *s, int status, const struct http_e
 		return;
 	}
 	conn_write(s->c, h.data, h.len);
-	if (!head && status_has_body(status) && len)
+	s->body_pending = false;
+	if (!head && status_has_body(status) && len && (flags & HTTP_R_BODY_LATER)) {
+		s->body_pending = true;
+		s->close_after_body = close;
+	} else if (!head && status_has_body(status) && len) {
 		conn_write(s->c, body, len);
+	}
 	if (status >= 200 && status < 600)
 		metric_add(MET_HTTP_2XX + status / 100 - 2, 1);
 	if (r) {
@@ -308,7 +313,8 @@ void http_respond_entity(struct http_session *s, int status, const struct http_e
 	}
 	buf_free(&h);
 	s->requests++;
-	if (close && !(flags & HTTP_R_STREAM)) /* a stream's body is written later */
+	/* a stream's body is written later; so is a body written later */
+	if (close && !(flags & HTTP_R_STREAM) && !s->body_pending)
 		conn_close(s->c);
 }
 

@@ -154,7 +154,10 @@ static size_t on_raw(struct conn *c, const char *data, size_t len)
 
 static void on_drained(struct conn *c)
 {
-	(void)c; /* conn delivers the buffered input again by itself */
+	/* conn delivers the buffered input again by itself */
+	struct http_session *s = conn_session(c);
+	if (s->out)
+		http_body_stream_drained(s);
 }
 
 static void on_timeout(struct conn *c)
@@ -175,6 +178,7 @@ static void on_closed(struct conn *c)
 	struct http_session *s = conn_session(c);
 	s->closed = true;
 	http_push_closed(s);
+	http_body_stream_closed(s);
 	http_session_release(s);
 }
 

@@ -32,6 +32,31 @@ const int64_t *jmap_query_cache_get(int64_t account_id, const char *key, const c
  * does not keep them). */
 void jmap_query_cache_put(int64_t account_id, const char *key, const char *state, int64_t *ids,
                           size_t n);
+/* What a result of a query over one mailbox needs to be brought up to a
+ * later state without reading the mailbox again (email_query.c): where
+ * the mailbox stood (its UIDNEXT and HIGHESTMODSEQ under that
+ * UIDVALIDITY) and, per id, the sort key it was ordered by and its UID
+ * there. keys and uids are malloc'd, n entries each. */
+struct jmap_query_basis {
+	int64_t mailbox_id;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	int64_t highestmodseq;
+	int64_t *keys;
+	uint32_t *uids;
+};
+/* jmap_query_cache_put, with a basis kept beside the ids (the cache owns
+ * its arrays from now on, also when it does not keep them). */
+void jmap_query_cache_put_basis(int64_t account_id, const char *key, const char *state,
+                                int64_t *ids, size_t n, struct jmap_query_basis *basis);
+/* The most recently used kept result of key, in whatever state, that has
+ * a basis: its ids (*n of them) and *basis (arrays the cache's, valid
+ * until the next put or clear); NULL when there is none. */
+const int64_t *jmap_query_cache_latest(int64_t account_id, const char *key, size_t *n,
+                                       const struct jmap_query_basis **basis);
+/* How many results were brought up to date from a kept one rather than
+ * worked out afresh (email_query.c counts; tests read it). */
+extern uint64_t jmap_query_advanced;
 /* Drops every result (tests, shutdown). */
 void jmap_query_cache_clear(void);
 

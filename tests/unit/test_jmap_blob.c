@@ -1,7 +1,8 @@
 /* test_jmap_blob: jmap_blob_read (proto/jmap/blob_read.c), the one reader
  * of an account's blobs, against a real store: a whole message ("B<id>"),
  * a decoded part ("B<id>.<part>", through the real renderer), an upload
- * ("U<id>"), and everything that must be "no such blob": another
+ * ("U<id>", and store_upload_stat/read_at, what a streamed download
+ * reads it with), and everything that must be "no such blob": another
  * account's message or upload, malformed ids, parts that do not exist. */
 #include "proto/jmap/blob_read.h"
 #include "store/accounts.h"
@@ -113,6 +114,22 @@ int main(void)
 	CHECK(out.len == sizeof bin && memcmp(out.data, bin, sizeof bin) == 0, "upload %zu",
 	      out.len);
 	CHECK(strcmp(type, "image/png") == 0, "upload type %s", type);
+
+	/* an upload read in place, as a streamed download reads it */
+	struct store_upload meta;
+	struct store_rd *rd = store_reader(st);
+	CHECK_THAT(store_upload_stat(rd, account, up.id, &meta) == 1 && meta.size == sizeof bin &&
+	           strcmp(meta.type, "image/png") == 0);
+	CHECK_THAT(store_upload_stat(rd, other_account, up.id, &meta) == 0);
+	CHECK_THAT(store_upload_stat(rd, account, up.id + 100, &meta) == 0);
+	unsigned char slice[8];
+	CHECK_THAT(store_upload_read_at(rd, up.id, 0, slice, 2) == 2 && slice[0] == 0 &&
+	           slice[1] == 1);
+	CHECK_THAT(store_upload_read_at(rd, up.id, 3, slice, sizeof slice) == 2 &&
+	           slice[0] == 255 && slice[1] == 'x');
+	CHECK_THAT(store_upload_read_at(rd, up.id, sizeof bin, slice, sizeof slice) == 0);
+	CHECK_THAT(store_upload_read_at(rd, up.id, 1000, slice, sizeof slice) == 0);
+	CHECK_THAT(store_upload_read_at(rd, up.id + 100, 0, slice, sizeof slice) == -ENOENT);
 
 	/* not the account's: no such blob */
 	snprintf(id, sizeof id, "B%lld", (long long)theirs.message_id);
