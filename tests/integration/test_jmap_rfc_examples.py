@@ -6,13 +6,26 @@ client asks for afterwards (Email/changes, Email/queryChanges with upToId),
 and saving the example's draft (bodyStructure with a header:Content-Language
 part, sentAt in +10:00). The RFC's ids and states are its server's; here the
 values come from the messages put in over IMAP, and each response is
-checked against what IMAP says of the same mail."""
+checked against what IMAP says of the same mail.
+
+The other tests take every example JSON block of RFC 8620 and RFC 8621
+from the RFC text itself (rfc_examples.py; $TERN_SHARED/testdata/rfc),
+rewrite the RFC's ids and states to the live server's, send the requests
+and compare the answers with the RFC's responses: the same method names
+and call ids, the argument keys the RFC shows, the error types it shows.
+RECORD lists each block and which test covers it, or why it cannot apply
+to tern; test_every_example_is_accounted_for keeps that list honest."""
 import imaplib
 import json
 import re
 
-from conftest import HOST, ssl_ctx
-from test_jmap_imap import USER, PASSWORD, account, api, imap_login, server
+import pytest
+
+from rfc_examples import assert_shape, examples, invocations, rewrite
+from test_jmap_imap import (CORE, MAIL, USER, EventSource, account, api, basic,
+                            imap_login, request, server)
+
+SUBMISSION = "urn:ietf:params:jmap:submission"
 
 JANE = "Jane Doe <jdoe@example.com>"
 
@@ -174,3 +187,574 @@ def test_rfc8621_section_4_10(tern_factory):
     assert b"I have the most brilliant plan." in body
     assert len(raw) == created["size"]
     m.logout()
+
+
+# ---- every example block of both RFCs, one by one ----
+
+# (rfc, section) -> what covers each JSON block of that section, in the
+# RFC's order: a test's name, or "n/a: " and why the example cannot apply.
+RECORD = {
+    (8620, "2.1"): ["test_rfc8620_session_2_1"],
+    (8620, "3.3.1"): ["test_rfc8620_request_response_3_3_1_3_4_1_3_6_2"],
+    (8620, "3.4.1"): ["test_rfc8620_request_response_3_3_1_3_4_1_3_6_2"],
+    (8620, "3.6.1.1"): ["test_rfc8620_request_errors_3_6_1_1"] * 2,
+    (8620, "3.6.2"): ["test_rfc8620_request_response_3_3_1_3_4_1_3_6_2"],
+    (8620, "3.7"): ["test_rfc8620_result_references_3_7"] * 6,
+    (8620, "4.1"): ["test_rfc8620_echo_4_1"] * 2,
+    (8620, "5.7"): ["test_rfc8620_todo_examples_5_7_as_email"] * 5 + [
+        "n/a: Todo/set create k15 + subTodoIds [\"#k15\"]: no Email property holds "
+        "another record's id that a client may set (Mailbox/set, whose parentId could, "
+        "is not in tern)",
+        "test_rfc8620_todo_examples_5_7_as_email",
+        "test_rfc8620_todo_examples_5_7_as_email",
+        "test_rfc8620_todo_examples_5_7_as_email (Todo/copy to account \"y\": a login "
+        "sees only its own account, so tern answers fromAccountNotFound/accountNotFound)",
+        "n/a: Todo/copy response: needs a second account the login may write to",
+    ],
+    (8620, "7.1.1"): ["test_rfc8620_push_7_1_1_and_7_2_3"],
+    (8620, "7.2.3"): ["test_rfc8620_push_7_1_1_and_7_2_3 (PushSubscription is not in "
+                      "tern: its /get and /set are answered unknownMethod)"] * 2 + [
+        "n/a: PushSubscription/set create, the PushVerification, verificationCode and "
+        "expires updates: tern has no PushSubscription (EventSource only)"] * 6,
+    (8621, "2.6"): ["test_rfc8621_mailbox_2_6"] * 4 + [
+        "test_rfc8621_mailbox_2_6 (Mailbox/set is not in tern: answered unknownMethod)",
+        "n/a: Mailbox/set response: tern has no Mailbox/set"],
+    (8621, "3.1.1"): ["test_rfc8621_thread_3_1_1"] * 2,
+    (8621, "4.1.2.3"): ["test_rfc8621_email_get_4_2_1 (EmailAddress[] shape of \"from\")"],
+    (8621, "4.1.2.4"): ["n/a: EmailAddressGroup[] is the :asGroupedAddresses form, a "
+                        "value not a request"],
+    (8621, "4.2"): ["test_rfc8621_email_get_4_2_1 (default bodyProperties)",
+                    "test_rfc8621_email_get_4_2_1 (default properties)"],
+    (8621, "4.2.1"): ["test_rfc8621_email_get_4_2_1"] * 2,
+    (8621, "4.4.2"): ["test_rfc8621_email_query_sort_4_4_2"],
+    (8621, "4.9"): ["n/a: the list of properties Email/parse returns; Email/parse is not "
+                    "in tern (test_rfc8621_unsupported answers it unknownMethod)"],
+    (8621, "4.10"): ["test_rfc8621_section_4_10"] * 6 + ["test_rfc8621_drafts_4_10"] * 4 + [
+        "test_rfc8621_drafts_4_10 (Email/copy to another account: a login sees only its "
+        "own account, answered accountNotFound)",
+        "n/a: Email/copy response: needs a second account the login may write to"],
+    (8621, "5.2"): ["test_rfc8621_search_snippet_5_2"] * 2,
+    (8621, "6.4"): ["test_rfc8621_identity_6_4"] * 2,
+    (8621, "7.5.1"): ["test_rfc8621_email_submission_7_5_1"] * 3,
+}
+
+
+@pytest.fixture(autouse=True)
+def rfc_texts(request):
+    """The tests of examples read from the RFC text skip before starting
+    a server when the text is not there."""
+    if request.node.name not in ("test_rfc8621_section_4_10",
+                                 "test_assert_shape_catches_differences"):
+        examples(8620)
+        examples(8621)
+
+
+def test_every_example_is_accounted_for():
+    found = {}
+    for number in (8620, 8621):
+        for section, _ in examples(number):
+            found[(number, section)] = found.get((number, section), 0) + 1
+    assert {k: len(v) for k, v in RECORD.items()} == found
+    names = {n.split()[0] for v in RECORD.values() for n in v if not n.startswith("n/a")}
+    assert names <= set(globals()), names - set(globals())
+
+
+def session_of(t):
+    r, data = request(t, "GET", "/.well-known/jmap", headers=basic())
+    assert r.status == 200, data
+    return json.loads(data)
+
+
+def post(t, body, using=None):
+    if using is not None:
+        body = dict(body, using=using)
+    r, data = request(t, "POST", "/jmap/api", body, basic())
+    return r, json.loads(data) if data else None
+
+
+def run(t, calls, ids, using=(CORE, MAIL, SUBMISSION)):
+    """The RFC's calls with its ids rewritten, sent; the responses."""
+    return api(t, rewrite(invocations(calls), ids), using=using)
+
+
+def test_rfc8620_session_2_1(tern_factory):
+    t = server(tern_factory)
+    rfc = examples(8620, "2.1")[0]
+    s = session_of(t)
+    assert set(rfc) == set(s), (set(rfc) ^ set(s))
+    core_rfc = rfc["capabilities"][CORE]
+    # RFC 8620 §2 defines "maxConcurrentRequests"; the example's
+    # "maxConcurrentRequest" is a typo of it.
+    want = {"maxConcurrentRequests" if k == "maxConcurrentRequest" else k for k in core_rfc}
+    assert want == set(s["capabilities"][CORE])
+    assert s["capabilities"][MAIL] == {}  # as the example: the mail capability is empty
+    acc_rfc = rfc["accounts"]["A13824"]
+    acc = s["accounts"][s["primaryAccounts"][MAIL]]
+    assert set(acc_rfc) == set(acc)
+    assert acc["isPersonal"] is True and acc["isReadOnly"] is False
+    assert set(acc_rfc["accountCapabilities"][MAIL]) <= set(acc["accountCapabilities"][MAIL])
+    for key in ("apiUrl", "downloadUrl", "uploadUrl", "eventSourceUrl"):
+        assert s[key].startswith("/jmap/")
+    # the URL templates take the RFC's variables
+    assert re.findall(r"{\w+}", s["downloadUrl"]) == ["{accountId}", "{blobId}", "{name}",
+                                                       "{type}"]
+    assert re.findall(r"{\w+}", s["eventSourceUrl"]) == ["{types}", "{closeafter}", "{ping}"]
+
+
+def test_rfc8620_request_response_3_3_1_3_4_1_3_6_2(tern_factory):
+    t = server(tern_factory)
+    req = examples(8620, "3.3.1")[0]
+    r, out = post(t, req)
+    assert r.status == 200, out
+    assert set(out) == {"methodResponses", "sessionState"}
+    # "method1".."method3" are no methods of this server: each is answered
+    # as §3.4.1 answers "c3" and §3.6.2 shows it.
+    unknown = examples(8620, "3.6.2")[0]
+    rfc_c3 = examples(8620, "3.4.1")[0]["methodResponses"][-1]
+    assert rfc_c3[:2] == unknown[:2] == ["error", {"type": "unknownMethod"}]
+    assert out["methodResponses"] == [["error", {"type": "unknownMethod"}, c]
+                                      for c in ("c1", "c2", "c3")]
+    assert out["sessionState"] == session_of(t)["state"]
+    # createdIds comes back when given (§3.4)
+    r, out = post(t, dict(req, createdIds={"k1": "M1"}))
+    assert out["createdIds"] == {"k1": "M1"}
+
+
+def test_rfc8620_request_errors_3_6_1_1(tern_factory):
+    t = server(tern_factory, jmap="max_size_request = 2000")
+    caps, size = examples(8620, "3.6.1.1")
+    headers = dict(basic(), **{"Content-Type": "application/json"})
+    body = json.dumps({"using": [CORE, "https://example.com/apis/foobar"],
+                       "methodCalls": [["Core/echo", {}, "0"]]}).encode()
+    r, data = request(t, "POST", "/jmap/api", body, headers)
+    assert r.status == caps["status"] == 400
+    got = json.loads(data)
+    assert set(caps) <= set(got) and got["type"] == caps["type"], got
+    assert "https://example.com/apis/foobar" in got["detail"]
+    body = json.dumps({"using": [CORE], "methodCalls": [["Core/echo", {"x": "y" * 3000},
+                                                         "0"]]}).encode()
+    r, data = request(t, "POST", "/jmap/api", body, headers)
+    got = json.loads(data)
+    assert r.status == size["status"] == 400
+    assert set(size) <= set(got), got
+    assert (got["type"], got["limit"]) == (size["type"], size["limit"])
+
+
+def test_rfc8620_echo_4_1(tern_factory):
+    t = server(tern_factory)
+    req, resp = examples(8620, "4.1")
+    assert api(t, req, using=(CORE,)) == resp
+
+
+def filled(tern_factory):
+    """A server with a few mails in the INBOX (one thread of two) and
+    the ids to put in place of the RFC's."""
+    t = server(tern_factory)
+    acc = account(t)
+    m = imap_login(t)
+    uids = {
+        "music": append(m, "INBOX", mail("Practise Piano", "Mon, 25 Jun 2018 09:00:00 +0000",
+                                         "piano"), "(music)", 1529917200),
+        "video": append(m, "INBOX", mail("Watch Daft Punk music video",
+                                         "Tue, 26 Jun 2018 09:00:00 +0000", "daft"),
+                        "(video)", 1530003600),
+        "re": append(m, "INBOX", mail("Re: Practise Piano", "Wed, 27 Jun 2018 09:00:00 +0000",
+                                      "re", extra="In-Reply-To: <piano@example.com>\r\n"),
+                     "(\\Seen)", 1530090000),
+    }
+    m.select("INBOX")
+    # the ids of each, and its UID last
+    ids = {k: imap_ids(m, u) + (u,) for k, u in uids.items()}
+    boxes = {b["role"] or b["name"]: b["id"] for b in
+             api(t, [["Mailbox/get", {"accountId": acc}, "0"]])[0][1]["list"]}
+    return t, acc, m, ids, boxes
+
+
+def test_rfc8620_result_references_3_7(tern_factory):
+    t, acc, m, ids, boxes = filled(tern_factory)
+    foo_req, foo_resp, foo_resolved, req, resp, resolved = examples(8620, "3.7")
+    state = api(t, [["Email/get", {"accountId": acc, "ids": []}, "0"]])[0][1]["state"]
+    new = append(m, "INBOX", mail("New", "Thu, 28 Jun 2018 09:00:00 +0000", "new"), "",
+                 1530176400)
+    new_id = imap_ids(m, new)[0]
+    # "Foo" is the RFC's placeholder type; Email is a type with /changes.
+    as_email = json.loads(json.dumps(foo_req).replace("Foo/", "Email/"))
+    out = run(t, as_email, {"A1": acc, "abcdef": state})
+    assert out[0][0] in ("Email/changes", "error"), out
+    if out[0][0] == "error":  # RFC 8620 §5.2 lets a server say so
+        assert out[0][1]["type"] == "cannotCalculateChanges"
+        assert out[1][1]["type"] == "invalidResultReference"
+    else:
+        assert_shape(json.loads(json.dumps(foo_resp).replace("Foo/", "Email/")), out[:1])
+        assert out[0][1]["created"] == [new_id]
+        # the reference resolved to what §3.7 says: ids = /created
+        assert set(foo_resolved) == {"accountId", "ids"}
+        assert [e["id"] for e in out[1][1]["list"]] == [new_id]
+    # The Mail example: the first 10 threads of the inbox, newest first.
+    out = run(t, req, {"A1": acc, "id_of_inbox": boxes["inbox"]})
+    assert_shape(resp, out[:3])
+    assert out[3][0] == "Email/get" and out[3][2] == "t3"
+    # the last call's resolved arguments (§3.7's last block): every Email
+    # of those threads, with the properties asked
+    assert set(resolved) == {"accountId", "ids", "properties"}
+    every = [i for th in out[2][1]["list"] for i in th["emailIds"]]
+    assert [e["id"] for e in out[3][1]["list"]] == every
+    assert sorted(every) == sorted([v[0] for v in ids.values()] + [new_id])
+    assert all(set(e) == {"id"} | set(resolved["properties"]) for e in out[3][1]["list"])
+    m.logout()
+
+
+def test_rfc8620_todo_examples_5_7_as_email(tern_factory):
+    """§5.7's Todo type, played with Emails: "title" is the subject,
+    keywords are keywords, "a" and "b" are two Emails of the INBOX."""
+    t, acc, m, ids, boxes = filled(tern_factory)
+    blocks = examples(8620, "5.7")
+    (query, query_resp, set_full, set_patch, set_resp, _sub, changes, changes_resp,
+     copy, _copy_resp) = blocks
+
+    def email(value):
+        text = json.dumps(value).replace('"Todo/', '"Email/').replace('"title"', '"subject"')
+        return json.loads(text)
+    a, b = ids["music"][0], ids["video"][0]
+    mapping = {"x": acc, "a": a, "b": b}
+    out = run(t, email(query), mapping)
+    # "total" is only there when asked for (calculateTotal), and the RFC's
+    # Todo properties (neuralNetworkTimeEstimation) are not an Email's.
+    assert_shape(email(query_resp), out, allow_missing=("neuralNetworkTimeEstimation",))
+    assert out[0][1]["ids"] == [a, b]  # sorted by subject: "Practise..." < "Watch..."
+    state, query_state = out[1][1]["state"], out[0][1]["queryState"]
+    # tern keeps no query result sorted by a header field (subject), so
+    # for /queryChanges the same query sorted by receivedAt, too
+    by_date = dict(email(query)[0][1], sort=[{"property": "receivedAt"}], accountId=acc)
+    by_date_state = api(t, [["Email/query", by_date, "0"]])[0][1]["queryState"]
+    # the minimal patch, in the state the client has ...
+    mapping.update({"10324": state, "y13213": query_state})
+    out = run(t, email(set_patch), mapping)
+    assert_shape(email(set_resp), out, allow_missing=("neuralNetworkTimeEstimation",))
+    assert out[0][1]["oldState"] == state != out[0][1]["newState"]
+    got = api(t, [["Email/get", {"accountId": acc, "ids": [a], "properties": ["keywords"]},
+                   "0"]])[0][1]["list"][0]["keywords"]
+    assert got == {"music": True, "chopin": True}
+    # ... and the whole object, from the now old state: ifInState fails
+    # (RFC 8620 §5.3 stateMismatch), nothing changes
+    full = email(set_full)
+    full[0][1]["update"]["a"] = {"keywords": full[0][1]["update"]["a"]["keywords"]}
+    out = run(t, full, mapping)
+    assert out == [["error", {"type": "stateMismatch"}, "0"]] or (
+        out[0][0] == "error" and out[0][1]["type"] == "stateMismatch"), out
+    # with the current state, the whole keywords object is a valid patch
+    mapping["10324"] = api(t, [["Email/get", {"accountId": acc, "ids": []}, "0"]])[0][1][
+        "state"]
+    out = run(t, full, mapping)
+    assert out[0][0] == "Email/set" and out[0][1]["updated"] == {a: None}, out
+    got = api(t, [["Email/get", {"accountId": acc, "ids": [a], "properties": ["keywords"]},
+                   "0"]])[0][1]["list"][0]["keywords"]
+    assert got == {k: True for k in ("music", "beethoven", "chopin", "liszt", "rachmaninov")}
+    # "another user deleted" b: /changes and /queryChanges
+    m.uid("STORE", str(ids["video"][4]), "+FLAGS.SILENT", "(\\Deleted)")
+    m.expunge()
+    out = run(t, email(changes), mapping)
+    # RFC 8620 §5.6: a server may not be able to work out the changes
+    assert out[1] == ["error", {"type": "cannotCalculateChanges",
+                                "description": "that query state is no longer kept"}, "1"]
+    sorted_by_date = email(changes)
+    sorted_by_date[1][1]["sort"] = by_date["sort"]
+    out = run(t, sorted_by_date, dict(mapping, y13213=by_date_state))
+    assert_shape(email(changes_resp)[1:], out[1:])
+    # b is gone; a may come back as removed and added (it was updated)
+    assert b in out[1][1]["removed"] and set(out[1][1]["removed"]) <= {a, b}
+    assert {x["id"] for x in out[1][1]["added"]} <= {a}
+    if out[0][0] == "error":
+        assert out[0][1]["type"] == "cannotCalculateChanges", out
+    else:
+        assert_shape(email(changes_resp)[:1], out[:1])
+        assert b in out[0][1]["destroyed"]
+    # Todo/copy to a second account "y": this login has no other account
+    out = run(t, email(copy), dict(mapping, y="A999999"))
+    assert out[0][0] == "error" and out[0][1]["type"] in ("accountNotFound",
+                                                         "fromAccountNotFound"), out
+    m.logout()
+
+
+def test_rfc8620_push_7_1_1_and_7_2_3(tern_factory):
+    t = server(tern_factory)
+    acc = account(t)
+    example = examples(8620, "7.1.1")[0]
+    es = EventSource(t)
+    assert es.status == 200
+    m = imap_login(t)
+    m.append("INBOX", None, None, mail("Push", "Mon, 25 Jun 2018 09:00:00 +0000", "push"))
+    ev = es.event(3.0)
+    while ev and ev[0] != "state":
+        ev = es.event(3.0)
+    assert ev and ev[0] == "state", ev
+    got = ev[1]
+    assert set(got) == set(example) and got["@type"] == example["@type"]
+    assert list(got["changed"]) == [acc]
+    assert "Email" in got["changed"][acc]
+    assert all(isinstance(v, str) for v in got["changed"][acc].values())
+    es.close()
+    m.logout()
+    get, _get_resp = examples(8620, "7.2.3")[:2]
+    out = api(t, get, using=(CORE,))
+    assert out == [["error", {"type": "unknownMethod"}, "0"]]
+    create = examples(8620, "7.2.3")[2]
+    assert api(t, create, using=(CORE,))[0][1]["type"] == "unknownMethod"
+
+
+def test_rfc8621_mailbox_2_6(tern_factory):
+    t, acc, m, ids, boxes = filled(tern_factory)
+    get, get_resp, changes, changes_resp, mset, _mset_resp = examples(8621, "2.6")
+    mapping = {"u33084183": acc, "MB23cfa8094c0f41e6": boxes["inbox"]}
+    out = run(t, get, mapping)
+    assert_shape(get_resp, out)
+    inbox = [b for b in out[0][1]["list"] if b["id"] == boxes["inbox"]][0]
+    assert set(get_resp[0][1]["list"][0]["myRights"]) == set(inbox["myRights"])
+    assert (inbox["totalEmails"], inbox["unreadEmails"]) == (3, 2)
+    assert (inbox["totalThreads"], inbox["unreadThreads"]) == (2, 2)
+    state = out[0][1]["state"]
+    # "the user ... reads two Emails": counts change
+    api(t, [["Email/set", {"accountId": acc, "update": {
+        ids["music"][0]: {"keywords/$seen": True}}}, "0"]])
+    out = run(t, changes, dict(mapping, **{"78540": state}))
+    if out[0][0] == "error":  # §5.2: the server may not know
+        assert out[0][1]["type"] == "cannotCalculateChanges", out
+        assert [o[1]["type"] for o in out[1:]] == ["invalidResultReference"] * 2, out
+    else:
+        assert_shape(changes_resp, out)
+        assert out[0][1]["updated"] == [boxes["inbox"]]
+        assert out[2][1]["list"][0]["unreadEmails"] == 1
+    # Mailbox/set is not in tern (mailboxes are made over IMAP)
+    out = run(t, mset, dict(mapping, **{"78542": state, "MB674cc24095db49ce": boxes["sent"]}))
+    assert out == [["error", {"type": "unknownMethod"}, "0"]]
+    m.logout()
+
+
+def test_rfc8621_thread_3_1_1(tern_factory):
+    t, acc, m, ids, boxes = filled(tern_factory)
+    req, resp = examples(8621, "3.1.1")
+    out = run(t, req, {"acme": acc, "f123u4": ids["music"][1], "f41u44": ids["video"][1]})
+    assert_shape(resp, out)
+    threads = {x["id"]: x["emailIds"] for x in out[0][1]["list"]}
+    assert threads == {ids["music"][1]: [ids["music"][0], ids["re"][0]],
+                       ids["video"][1]: [ids["video"][0]]}
+    m.logout()
+
+
+DINNER = ("From: Joe Bloggs <joe@example.com>\r\nTo: alice@example.test\r\n"
+          "Subject: Dinner on Thursday?\r\nDate: Sun, 13 Oct 2013 14:12:00 +0000\r\n"
+          "Message-ID: <dinner@example.com>\r\n"
+          "List-Post: <mailto:partytime@lists.example.com>\r\nMIME-Version: 1.0\r\n"
+          "Content-Type: multipart/mixed; boundary=m\r\n\r\n"
+          "--m\r\nContent-Type: text/html\r\n\r\n<html><body><p>Hello %s</p></body></html>\r\n"
+          "--m\r\nContent-Type: text/plain\r\n\r\n-- Sent by your friendly mailing list ...\r\n"
+          "--m--\r\n" % ("x" * 400)).encode()
+
+
+def test_rfc8621_email_get_4_2_1(tern_factory):
+    t, acc, m, ids, boxes = filled(tern_factory)
+    uid = append(m, "INBOX", DINNER, "", 1381673520)
+    eid = imap_ids(m, uid)[0]
+    req, resp = examples(8621, "4.2.1")
+    req = invocations(req)
+    # the RFC's request has no accountId, which §5.1 of RFC 8620 requires
+    req[0][1]["accountId"] = "abc"
+    out = run(t, req, {"abc": acc, "f123u457": eid, "f123u456": "Mnope"})
+    assert_shape(resp, out)
+    got = out[0][1]
+    assert got["notFound"] == ["Mnope"]
+    e = got["list"][0]
+    assert e["header:List-POST:asURLs"] == ["mailto:partytime@lists.example.com"]
+    assert e["from"] == [{"name": "Joe Bloggs", "email": "joe@example.com"}]
+    assert set(examples(8621, "4.1.2.3")[0][0]) == set(e["from"][0])
+    assert e["receivedAt"] == "2013-10-13T14:12:00Z"
+    assert [p["type"] for p in e["htmlBody"]] == ["text/html", "text/plain"]
+    assert all(set(p) == set(req[0][1]["bodyProperties"]) for p in e["htmlBody"])
+    html, plain = (e["bodyValues"][p["partId"]] for p in e["htmlBody"])
+    assert set(html) == {"isEncodingProblem", "isTruncated", "value"}
+    assert html["isTruncated"] is True and len(html["value"].encode()) <= 256
+    # fetchHTMLBodyValues: the plain part in htmlBody has its value too
+    assert plain["isTruncated"] is False
+    assert plain["value"].startswith("-- Sent by your friendly mailing list")
+    # §4.2's defaults: without "properties"/"bodyProperties" these are the keys
+    body_defaults, email_defaults = examples(8621, "4.2")
+    out = api(t, [["Email/get", {"accountId": acc, "ids": [eid]}, "0"]])
+    assert set(out[0][1]["list"][0]) == set(email_defaults)
+    out = api(t, [["Email/get", {"accountId": acc, "ids": [eid],
+                                 "properties": ["bodyStructure"]}, "0"]])
+    assert set(out[0][1]["list"][0]["bodyStructure"]) >= set(body_defaults) - {"subParts"}
+    m.logout()
+
+
+def test_rfc8621_email_query_sort_4_4_2(tern_factory):
+    t, acc, m, ids, boxes = filled(tern_factory)
+    m.uid("STORE", str(ids["re"][4]), "+FLAGS", "(\\Flagged)")
+    sort = examples(8621, "4.4.2")[0]
+    out = api(t, [["Email/query", {"accountId": acc, "sort": sort}, "0"]])
+    if out[0][0] == "error":
+        # someInThreadHaveKeyword is optional (emailQuerySortOptions)
+        assert out[0][1]["type"] == "unsupportedSort", out
+        opts = session_of(t)["accounts"][acc]["accountCapabilities"][MAIL]
+        assert "someInThreadHaveKeyword" not in opts["emailQuerySortOptions"]
+    else:
+        # the flagged thread first (both its Emails), then the rest, newest first
+        assert out[0][1]["ids"] == [ids["re"][0], ids["music"][0], ids["video"][0]], out
+    m.logout()
+
+
+def test_rfc8621_drafts_4_10(tern_factory):
+    t = server(tern_factory)
+    acc = account(t)
+    blocks = examples(8621, "4.10")
+    create, created, replace, replaced, copy = blocks[6:11]
+    drafts = api(t, [["Mailbox/query", {"accountId": acc, "filter": {"role": "drafts"}},
+                      "d"]])[0][1]["ids"][0]
+    mapping = {"ue150411c": acc, "2ea1ca41b38e": drafts}
+    out = run(t, create, mapping)
+    assert_shape(created, out)
+    first = out[0][1]["created"]["k192"]["id"]
+    # the HTML + text version replaces it, in one call
+    out = run(t, replace, dict(mapping, Mf40b5f831efa7233b9eb1c7f=first))
+    assert_shape(replaced, out)
+    assert out[0][1]["destroyed"] == [first]
+    second = out[0][1]["created"]["k1546"]
+    assert second["threadId"] != ""  # a new thread or the same: either is the RFC's
+    e = api(t, [["Email/get", {"accountId": acc, "ids": [second["id"]],
+                               "properties": ["bodyStructure", "textBody", "htmlBody",
+                                              "to", "keywords"],
+                               "bodyProperties": ["type", "partId", "language"]},
+                 "0"]])[0][1]["list"][0]
+    assert e["bodyStructure"]["type"] == "multipart/alternative"
+    assert [p["type"] for p in e["bodyStructure"]["subParts"]] == ["text/html", "text/plain"]
+    assert [p["language"] for p in e["bodyStructure"]["subParts"]] == [["en"], ["en"]]
+    assert [p["type"] for p in e["textBody"]] == ["text/plain"]
+    assert [p["type"] for p in e["htmlBody"]] == ["text/html"]
+    assert e["to"] == [{"name": "John", "email": "john@example.com"}]
+    assert e["keywords"] == {"$seen": True, "$draft": True}
+    # Email/copy into another user's account: none this login can see
+    out = run(t, copy, dict(mapping, Md45b47b4877521042cec0938=second["id"]))
+    assert out[0][0] == "error" and out[0][1]["type"] == "accountNotFound", out
+
+
+def test_rfc8621_search_snippet_5_2(tern_factory):
+    t = server(tern_factory)
+    acc = account(t)
+    m = imap_login(t)
+    uids = [append(m, "INBOX", mail("Lunch", "Mon, 25 Jun 2018 09:00:00 +0000", "n",
+                                    body="nothing to see here\r\n"), "", 1529917200),
+            append(m, "INBOX", mail("The Foosball competition",
+                                    "Mon, 25 Jun 2018 10:00:00 +0000", "s",
+                                    body="This year the foosball competition will be held "
+                                    "in the Stadium de Football.\r\n"), "", 1529920800),
+            append(m, "INBOX", mail("Widgets", "Mon, 25 Jun 2018 11:00:00 +0000", "w",
+                                    body="the Foo/bar method results often returns <1 "
+                                    "widget rather than the complete set\r\n"), "",
+                   1529924400)]
+    m.select("INBOX")
+    eids = [imap_ids(m, u)[0] for u in uids]
+    req, resp = examples(8621, "5.2")
+    rfc_ids = req[0][1]["emailIds"]
+    out = run(t, req, dict({"ue150411c": acc}, **dict(zip(rfc_ids, eids))))
+    assert_shape(resp, out)
+    snips = {s["emailId"]: s for s in out[0][1]["list"]}
+    assert snips[eids[0]]["preview"] is None
+    assert "<mark>" in snips[eids[1]]["subject"]
+    assert "<mark>" not in (snips[eids[2]]["subject"] or "")
+    assert "&lt;1" in snips[eids[2]]["preview"]  # the RFC's escaping of "<"
+    m.logout()
+
+
+def test_rfc8621_identity_6_4(tern_factory):
+    t = server(tern_factory)
+    acc = account(t)
+    req, resp = examples(8621, "6.4")
+    out = run(t, req, {"acme": acc})
+    assert_shape(resp, out)
+    ident = out[0][1]["list"][0]
+    assert set(resp[1]["list"][0]) == set(ident)
+    assert ident["email"] == USER and ident["mayDelete"] is False
+
+
+def test_rfc8621_email_submission_7_5_1(tern_factory):
+    t = server(tern_factory)
+    t.add_user("bob@example.test", "bob's long password")
+    acc = account(t)
+    boxes = {b["role"]: b["id"] for b in
+             api(t, [["Mailbox/get", {"accountId": acc}, "0"]])[0][1]["list"] if b["role"]}
+    ident = api(t, [["Identity/get", {"accountId": acc}, "0"]],
+                using=(CORE, MAIL, SUBMISSION))[0][1]["list"][0]["id"]
+    draft = {"mailboxIds": {boxes["drafts"]: True}, "keywords": {"$draft": True},
+             "from": [{"email": USER}], "to": [{"email": "bob@example.test"}],
+             "subject": "Hello", "textBody": [{"partId": "1", "type": "text/plain"}],
+             "bodyValues": {"1": {"value": "Hi Bob.\n"}}}
+    out = api(t, [["Email/set", {"accountId": acc, "create": {"d": draft}}, "0"]])
+    eid = out[0][1]["created"]["d"]["id"]
+    req, resp, refused = examples(8621, "7.5.1")
+    mapping = {"ue411d190": acc, "I64588216": ident, "M7f6ed5bcfd7e2604d1753f6c": eid,
+               "john@example.com": USER, "jane@example.com": "bob@example.test",
+               "7cb4e8ee-df87-4757-b9c4-2ea1ca41b38e": boxes["drafts"],
+               "73dbcb4b-bffc-48bd-8c2a-a2e91ca672f6": boxes["sent"]}
+    out = run(t, req, mapping)
+    assert_shape(resp, out)
+    assert out[1][1]["updated"] == {eid: None}
+    e = api(t, [["Email/get", {"accountId": acc, "ids": [eid],
+                               "properties": ["mailboxIds", "keywords"]}, "0"]])[0][1]
+    assert e["list"][0]["mailboxIds"] == {boxes["sent"]: True}
+    assert e["list"][0]["keywords"] == {}
+    # a refused submission: the shape of the RFC's notCreated (its
+    # forbiddenToSend is a server policy; a From that is not the
+    # identity's is refused here, with forbiddenFrom)
+    out = api(t, [["Email/set", {"accountId": acc, "create": {"d": dict(
+        draft, **{"from": [{"email": "mallory@example.test"}]})}}, "0"]])
+    forged = out[0][1]["created"]["d"]["id"]
+    out = run(t, req, dict(mapping, M7f6ed5bcfd7e2604d1753f6c=forged,
+                           **{"john@example.com": "mallory@example.test"}))
+    assert_shape(refused, out[:1])
+    assert out[0][1]["notCreated"]["k1490"]["type"] == "forbiddenFrom", out
+    assert out[0][1]["oldState"] == out[0][1]["newState"]
+    assert "description" in out[0][1]["notCreated"]["k1490"]
+
+
+def test_rfc8621_unsupported(tern_factory):
+    """What RFC 8621 has and tern does not, answered as the RFCs say."""
+    t = server(tern_factory)
+    acc = account(t)
+    vacation = "urn:ietf:params:jmap:vacationresponse"
+    s = session_of(t)
+    assert vacation not in s["capabilities"]
+    assert vacation not in s["accounts"][acc]["accountCapabilities"]
+    # RFC 8620 §3.6.1: a capability the server does not have is refused whole
+    r, out = post(t, {"methodCalls": [["VacationResponse/get", {"accountId": acc}, "0"]]},
+                  using=[CORE, MAIL, vacation])
+    assert r.status == 400 and out["type"] == "urn:ietf:params:jmap:error:unknownCapability"
+    for name in ("VacationResponse/get", "VacationResponse/set", "Email/parse",
+                 "Mailbox/set", "Blob/copy", "Identity/changes",
+                 "EmailSubmission/queryChanges"):
+        out = api(t, [[name, {"accountId": acc}, "0"]], using=(CORE, MAIL, SUBMISSION))
+        assert out == [["error", {"type": "unknownMethod"}, "0"]], (name, out)
+
+
+def test_assert_shape_catches_differences():
+    """The comparison the tests above rely on fails where it should."""
+    rfc = [["Foo/get", {"accountId": "x", "state": "1", "list": [{"id": "a", "title": "t"}],
+                        "notFound": []}, "0"]]
+    ok = [["Foo/get", {"accountId": "A1", "state": "9", "list": [{"id": "M1", "title": "u",
+                                                                 "more": 1}],
+                       "notFound": [], "extra": True}, "0"]]
+    assert_shape(rfc, ok)
+    bad = [
+        [["Foo/set", ok[0][1], "0"]],                                   # another method
+        [["Foo/get", ok[0][1], "1"]],                                   # another call id
+        [["Foo/get", {k: v for k, v in ok[0][1].items() if k != "state"}, "0"]],  # no state
+        [["Foo/get", dict(ok[0][1], list=[{"id": "M1"}]), "0"]],        # item lacks title
+        [["Foo/get", dict(ok[0][1], list=[]), "0"]],                    # empty list
+        ok + ok,                                                        # one response more
+    ]
+    for b in bad:
+        with pytest.raises(AssertionError):
+            assert_shape(rfc, b)
+    assert_shape(rfc, [["Foo/get", {k: v for k, v in ok[0][1].items() if k != "state"},
+                        "0"]], allow_missing=("state",))
+    with pytest.raises(AssertionError):
+        assert_shape([["error", {"type": "stateMismatch"}, "0"]],
+                     [["error", {"type": "invalidArguments"}, "0"]])
