@@ -583,6 +583,18 @@ static struct obj *obj_new(struct set_ctx *x, const char *id, bool destroy)
 	return o;
 }
 
+static bool listed(json_t *ids, const char *id)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(ids, i, v)
+	{
+		if (json_is_string(v) && !strcmp(json_string_value(v), id))
+			return true;
+	}
+	return false;
+}
+
 /* Plans every update and destroy; answers the ones that fail at once in
  * notUpdated/notDestroyed. 0 or a negative errno. */
 static int plan(struct set_ctx *x, json_t *update, json_t *destroy)
@@ -593,6 +605,11 @@ static int plan(struct set_ctx *x, json_t *update, json_t *destroy)
 	int r;
 	json_object_foreach(update, id, patch)
 	{
+		if (listed(destroy, id)) { /* RFC 8620 §5.3: the destroy wins */
+			json_object_set_new(x->not_updated, id,
+			                    jmap_set_error("willDestroy", NULL, NULL));
+			continue;
+		}
 		struct entries s = {0};
 		const char *real = jmap_created_id(x->c, id);
 		if ((r = real ? entries_of(a, real, &s) : 0) < 0) {

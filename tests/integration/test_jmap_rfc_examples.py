@@ -349,7 +349,11 @@ def test_rfc8620_echo_4_1(tern_factory):
 def filled(tern_factory):
     """A server with a few mails in the INBOX (one thread of two) and
     the ids to put in place of the RFC's."""
-    t = server(tern_factory)
+    return filled_with(tern_factory, "")
+
+
+def filled_with(tern_factory, jmap):
+    t = server(tern_factory, jmap=jmap)
     acc = account(t)
     m = imap_login(t)
     uids = {
@@ -758,3 +762,83 @@ def test_assert_shape_catches_differences():
     with pytest.raises(AssertionError):
         assert_shape([["error", {"type": "stateMismatch"}, "0"]],
                      [["error", {"type": "invalidArguments"}, "0"]])
+
+
+# ---- the errors of RFC 8620 §3.6.2 / §5 and RFC 8621 §7.5 the examples do not show ----
+
+METHODS = ["Mailbox/get", "Mailbox/changes", "Mailbox/query", "Mailbox/queryChanges",
+           "Identity/get", "Identity/set", "EmailSubmission/get", "EmailSubmission/set",
+           "EmailSubmission/query", "EmailSubmission/changes", "Email/get", "Email/changes",
+           "Email/query", "Email/queryChanges", "Email/set", "Email/copy", "Email/import",
+           "Thread/get", "Thread/changes", "SearchSnippet/get"]
+
+
+def test_rfc8620_method_errors_on_every_method(tern_factory):
+    t = server(tern_factory)
+    acc = account(t)
+    using = (CORE, MAIL, SUBMISSION)
+    for name in METHODS:
+        out = api(t, [[name, {"accountId": "A999999"}, "0"]], using=using)
+        assert out[0][:1] == ["error"] and out[0][1]["type"] == "accountNotFound", (name, out)
+        out = api(t, [[name, {"accountId": 7}, "0"]], using=using)
+        assert out[0][0] == "error" and out[0][1]["type"] in (
+            "invalidArguments", "accountNotFound"), (name, out)
+        out = api(t, [[name, {"accountId": acc}, "0"]], using=(CORE,))
+        assert out == [["error", {"type": "unknownMethod"}, "0"]], (name, out)
+
+
+def test_rfc8620_set_errors_and_limits(tern_factory):
+    t, acc, m, ids, boxes = filled_with(tern_factory, "max_objects_in_set = 5\n"
+                                        "max_objects_in_get = 3")
+    s = session_of(t)["capabilities"][CORE]
+    assert (s["maxObjectsInSet"], s["maxObjectsInGet"]) == (5, 3)
+    using = (CORE, MAIL, SUBMISSION)
+    four = ["M%d" % i for i in range(1, 5)]
+    six = ["M%d" % i for i in range(1, 7)]
+
+    def error(name, args):
+        out = api(t, [[name, dict(args, accountId=acc), "0"]], using=using)
+        assert out[0][0] == "error", (name, out)
+        return out[0][1]["type"]
+    # RFC 8620 §5.1 / §5.3: more than maxObjectsInGet / maxObjectsInSet
+    for name in ("Email/get", "Mailbox/get", "Thread/get", "Identity/get",
+                 "EmailSubmission/get"):
+        assert error(name, {"ids": four}) == "requestTooLarge", name
+    assert error("SearchSnippet/get", {"emailIds": four}) == "requestTooLarge"
+    assert error("Email/set", {"destroy": six}) == "requestTooLarge"
+    assert error("Email/set", {"destroy": four, "update": {"M9": {}, "M8": {}}}
+                 ) == "requestTooLarge"  # create + update + destroy together
+    assert error("Email/import", {"emails": {k: {} for k in six}}) == "requestTooLarge"
+    assert error("EmailSubmission/set", {"create": {k: {} for k in six}}) == "requestTooLarge"
+    # exactly the limit is fine
+    out = api(t, [["Email/get", {"accountId": acc, "ids": four[:3]}, "0"]])
+    assert out[0][0] == "Email/get"
+    # ifInState on every /set (RFC 8620 §5.3)
+    for name in ("Email/set", "Identity/set", "EmailSubmission/set", "Email/import"):
+        args = {"ifInState": "not-the-state"}
+        if name == "Email/import":
+            args["emails"] = {}  # its one required argument
+        assert error(name, args) == "stateMismatch", name
+        assert error(name, dict(args, ifInState=5)) == "invalidArguments", name
+    a, b = ids["music"][0], ids["video"][0]
+    out = api(t, [["Email/set", {"accountId": acc, "update": {
+        a: {"keywords/x": True}, "M999999": {"keywords/x": True},
+        b: {"keywords": {"y": True}, "keywords/z": True}}, "destroy": ["M999998", a]}, "0"]])
+    res = out[0][1]
+    assert out[0][0] == "Email/set", out
+    assert res["notUpdated"]["M999999"]["type"] == "notFound"
+    assert res["notUpdated"][b]["type"] == "invalidPatch"
+    assert res["notDestroyed"]["M999998"]["type"] == "notFound"
+    # updated and destroyed at once: the update is refused, the destroy done
+    assert res["notUpdated"][a]["type"] == "willDestroy", res
+    assert res["destroyed"] == [a]
+    # Email/queryChanges with fewer maxChanges than there are (§5.6)
+    q = {"accountId": acc, "sort": [{"property": "receivedAt"}]}
+    state = api(t, [["Email/query", q, "0"]])[0][1]["queryState"]
+    m.uid("STORE", "1:*", "+FLAGS.SILENT", "(\\Deleted)")
+    m.expunge()
+    out = api(t, [["Email/queryChanges", dict(q, sinceQueryState=state, maxChanges=1), "0"]])
+    assert out[0][0] == "error" and out[0][1]["type"] == "tooManyChanges", out
+    out = api(t, [["Email/queryChanges", dict(q, sinceQueryState=state, maxChanges=2), "0"]])
+    assert out[0][0] == "Email/queryChanges" and len(out[0][1]["removed"]) == 2, out
+    m.logout()
