@@ -170,3 +170,24 @@ def _keys_within(want, got, allow_missing, where):
             for item in want[key].values():
                 missing = set(item) - set(first) - set(allow_missing)
                 assert not missing, (where, key, sorted(missing), got)
+
+
+def section_lines(number, section):
+    """The lines of one section of the RFC (without its subsections)."""
+    out, inside = [], False
+    for line in rfc_lines(number):
+        m = _SECTION.match(line)
+        if m:
+            inside = m.group(1) == section
+            continue
+        if inside:
+            out.append(line)
+    return out
+
+
+def bulleted_names(number, section, indent=3, bullet="o"):
+    """The names the section defines in its "o  name: "Type"" list at
+    that indent (sublists use "*"): the properties of an object or the
+    arguments of a method, as the RFC lists them."""
+    pat = re.compile(r"^%s%s  (\w+): \"" % (" " * indent, re.escape(bullet)))
+    return [m.group(1) for m in map(pat.match, section_lines(number, section)) if m]

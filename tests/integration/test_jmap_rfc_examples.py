@@ -21,7 +21,7 @@ import re
 
 import pytest
 
-from rfc_examples import assert_shape, examples, invocations, rewrite
+from rfc_examples import assert_shape, bulleted_names, examples, invocations, rewrite
 from test_jmap_imap import (CORE, MAIL, USER, EventSource, account, api, basic,
                             imap_login, request, server)
 
@@ -229,7 +229,7 @@ RECORD = {
     (8621, "4.4.2"): ["test_rfc8621_email_query_sort_4_4_2"],
     (8621, "4.9"): ["n/a: the list of properties Email/parse returns; Email/parse is not "
                     "in tern (test_rfc8621_unsupported answers it unknownMethod)"],
-    (8621, "4.10"): ["test_rfc8621_section_4_10"] * 6 + ["test_rfc8621_drafts_4_10"] * 4 + [
+    (8621, "4.10"): ["test_rfc8621_section_4_10 and test_rfc8621_4_10_as_extracted"] * 6 + ["test_rfc8621_drafts_4_10"] * 4 + [
         "test_rfc8621_drafts_4_10 (Email/copy to another account: a login sees only its "
         "own account, answered accountNotFound)",
         "n/a: Email/copy response: needs a second account the login may write to"],
@@ -841,4 +841,85 @@ def test_rfc8620_set_errors_and_limits(tern_factory):
     assert out[0][0] == "error" and out[0][1]["type"] == "tooManyChanges", out
     out = api(t, [["Email/queryChanges", dict(q, sinceQueryState=state, maxChanges=2), "0"]])
     assert out[0][0] == "Email/queryChanges" and len(out[0][1]["removed"]) == 2, out
+    m.logout()
+
+
+# ---- the properties the RFCs list, on the objects tern answers with ----
+
+def test_rfc_property_lists(tern_factory):
+    """Every property RFC 8621 lists for Mailbox (§2), Thread (§3),
+    SearchSnippet (§5), Identity (§6) and EmailSubmission (§7), every
+    account capability of §1.3.1/§1.3.2 and the upload response of RFC
+    8620 §6.1, read from the RFCs' lists, on what tern answers."""
+    t = server(tern_factory)
+    t.add_user("bob@example.test", "bob's long password")
+    acc = account(t)
+    using = (CORE, MAIL, SUBMISSION)
+    s = session_of(t)
+    caps = s["accounts"][acc]["accountCapabilities"]
+    assert set(caps[MAIL]) == set(bulleted_names(8621, "1.3.1"))
+    assert set(caps[SUBMISSION]) == set(bulleted_names(8621, "1.3.2"))
+    boxes = api(t, [["Mailbox/get", {"accountId": acc}, "0"]])[0][1]["list"]
+    assert all(set(b) == set(bulleted_names(8621, "2")) for b in boxes), boxes[0]
+    rights = bulleted_names(8621, "2", indent=6, bullet="*")
+    assert len(rights) == 9
+    assert all(set(b["myRights"]) == set(rights) for b in boxes), rights
+    drafts = [b["id"] for b in boxes if b["role"] == "drafts"][0]
+    ident = api(t, [["Identity/get", {"accountId": acc}, "0"]], using=using)[0][1]["list"]
+    assert set(ident[0]) == set(bulleted_names(8621, "6"))
+    out = api(t, [["Email/set", {"accountId": acc, "create": {"d": {
+        "mailboxIds": {drafts: True}, "from": [{"email": USER}],
+        "to": [{"email": "bob@example.test"}], "subject": "Hi",
+        "textBody": [{"partId": "1", "type": "text/plain"}],
+        "bodyValues": {"1": {"value": "Hello Bob.\n"}}}}}, "0"],
+        ["EmailSubmission/set", {"accountId": acc, "create": {"s": {
+            "identityId": ident[0]["id"], "emailId": "#d"}}}, "1"],
+        ["EmailSubmission/get", {"accountId": acc, "ids": None}, "2"]], using=using)
+    created = out[0][1]["created"]["d"]
+    out += api(t, [
+        ["Thread/get", {"accountId": acc, "ids": [created["threadId"]]}, "3"],
+        ["SearchSnippet/get", {"accountId": acc, "filter": {"text": "Bob"},
+                               "emailIds": [created["id"]]}, "4"]])
+    assert [o[0] for o in out] == ["Email/set", "EmailSubmission/set", "EmailSubmission/get",
+                                   "Thread/get", "SearchSnippet/get"], out
+    sub = out[2][1]["list"][0]
+    assert set(sub) == set(bulleted_names(8621, "7")), sub
+    assert set(out[3][1]["list"][0]) == {"id", "emailIds"}
+    assert set(out[4][1]["list"][0]) == set(bulleted_names(8621, "5"))
+    r, data = request(t, "POST", "/jmap/upload/%s/" % acc, b"hello",
+                      dict(basic(), **{"Content-Type": "text/plain"}))
+    assert r.status == 201, data
+    assert set(json.loads(data)) == set(bulleted_names(8620, "6.1"))
+
+
+def test_rfc8621_4_10_as_extracted(tern_factory):
+    """§4.10's first three requests as the RFC text has them (the test
+    above writes them out by hand and checks the values against IMAP;
+    this one checks the answers have the RFC responses' shape)."""
+    t, acc, m, ids, boxes = filled(tern_factory)
+    query, query_resp, mark, mark_resp, changes, changes_resp = examples(8621, "4.10")[:6]
+    mapping = {"ue150411c": acc, "fb666a55": boxes["inbox"]}
+    out = run(t, query, mapping)
+    assert_shape(query_resp, out)
+    assert out[0][1]["ids"] == [ids["re"][0], ids["video"][0]]  # one per thread
+    assert [e["id"] for e in out[3][1]["list"]] == [ids["music"][0], ids["re"][0],
+                                                     ids["video"][0]]
+    state, query_state = out[3][1]["state"], out[0][1]["queryState"]
+    mapping.update({"Ma783e5cdf5f2deffbc97930a": ids["re"][0], "780605": state,
+                    "09aa9a075588-780599:0": query_state,
+                    # upToId: the RFC's last Email the client had seen
+                    "Mc2781d5e856a908d8a35a564": ids["video"][0]})
+    out = run(t, mark, mapping)
+    assert_shape(mark_resp, out)
+    append(m, "INBOX", mail("New", "Thu, 28 Jun 2018 10:00:00 +0000", "new2"), "",
+           1530180000)
+    out = run(t, changes, mapping)
+    if out[0][0] == "error":  # RFC 8620 §5.2 allows it
+        assert out[0][1]["type"] == "cannotCalculateChanges", out
+        assert_shape(changes_resp[1:], out[1:])
+    else:
+        assert_shape(changes_resp, out)
+    qc = out[1][1]
+    assert qc["oldQueryState"] == query_state and qc["total"] == 3
+    assert [a["index"] for a in qc["added"]] == [0]
     m.logout()
