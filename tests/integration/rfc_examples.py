@@ -191,3 +191,14 @@ def bulleted_names(number, section, indent=3, bullet="o"):
     arguments of a method, as the RFC lists them."""
     pat = re.compile(r"^%s%s  (\w+): \"" % (" " * indent, re.escape(bullet)))
     return [m.group(1) for m in map(pat.match, section_lines(number, section)) if m]
+
+
+def example_header_value(number, section):
+    """The header field value a section parses as its example (the lines
+    between 'the following "address-list" string:' and 'would be parsed
+    as:'), folded as a message would carry it."""
+    lines = section_lines(number, section)
+    start = next(i for i, ln in enumerate(lines) if 'the following "address-list" string:' in ln)
+    end = next(i for i, ln in enumerate(lines) if "would be parsed as:" in ln and i > start)
+    parts = [ln.strip() for ln in lines[start + 1:end] if ln.strip()]
+    return "\r\n ".join(parts)

@@ -21,7 +21,8 @@ import re
 
 import pytest
 
-from rfc_examples import assert_shape, bulleted_names, examples, invocations, rewrite
+from rfc_examples import (assert_shape, bulleted_names, example_header_value, examples,
+                          invocations, rewrite)
 from test_jmap_imap import (CORE, MAIL, USER, EventSource, account, api, basic,
                             imap_login, request, server)
 
@@ -220,16 +221,16 @@ RECORD = {
         "test_rfc8621_mailbox_2_6 (Mailbox/set is not in tern: answered unknownMethod)",
         "n/a: Mailbox/set response: tern has no Mailbox/set"],
     (8621, "3.1.1"): ["test_rfc8621_thread_3_1_1"] * 2,
-    (8621, "4.1.2.3"): ["test_rfc8621_email_get_4_2_1 (EmailAddress[] shape of \"from\")"],
-    (8621, "4.1.2.4"): ["n/a: EmailAddressGroup[] is the :asGroupedAddresses form, a "
-                        "value not a request"],
+    (8621, "4.1.2.3"): ["test_rfc8621_address_forms_4_1_2_3_and_4_1_2_4"],
+    (8621, "4.1.2.4"): ["test_rfc8621_address_forms_4_1_2_3_and_4_1_2_4"],
     (8621, "4.2"): ["test_rfc8621_email_get_4_2_1 (default bodyProperties)",
                     "test_rfc8621_email_get_4_2_1 (default properties)"],
     (8621, "4.2.1"): ["test_rfc8621_email_get_4_2_1"] * 2,
     (8621, "4.4.2"): ["test_rfc8621_email_query_sort_4_4_2"],
     (8621, "4.9"): ["n/a: the list of properties Email/parse returns; Email/parse is not "
                     "in tern (test_rfc8621_unsupported answers it unknownMethod)"],
-    (8621, "4.10"): ["test_rfc8621_section_4_10 and test_rfc8621_4_10_as_extracted"] * 6 + ["test_rfc8621_drafts_4_10"] * 4 + [
+    (8621, "4.10"): ["test_rfc8621_section_4_10 and test_rfc8621_4_10_as_extracted"] * 6 + [
+        "test_rfc8621_drafts_4_10"] * 4 + [
         "test_rfc8621_drafts_4_10 (Email/copy to another account: a login sees only its "
         "own account, answered accountNotFound)",
         "n/a: Email/copy response: needs a second account the login may write to"],
@@ -922,4 +923,31 @@ def test_rfc8621_4_10_as_extracted(tern_factory):
     qc = out[1][1]
     assert qc["oldQueryState"] == query_state and qc["total"] == 3
     assert [a["index"] for a in qc["added"]] == [0]
+    m.logout()
+
+
+def test_rfc8621_address_forms_4_1_2_3_and_4_1_2_4(tern_factory):
+    """The address-list of §4.1.2.3/§4.1.2.4, parsed by tern as the RFC
+    parses it: :asAddresses and :asGroupedAddresses (and "to", which is
+    header:To:asAddresses)."""
+    value = example_header_value(8621, "4.1.2.3")
+    assert value == example_header_value(8621, "4.1.2.4")
+    assert "=?UTF-8?Q?John_Sm=C3=AEth?=" in value
+    t = server(tern_factory)
+    acc = account(t)
+    m = imap_login(t)
+    raw = ("From: joe@example.com\r\nTo: %s\r\nSubject: groups\r\n"
+           "Message-ID: <groups@example.com>\r\n\r\nHi.\r\n" % value).encode()
+    m.append("INBOX", None, None, raw)
+    eid = api(t, [["Email/query", {"accountId": acc}, "0"]])[0][1]["ids"][0]
+    e = api(t, [["Email/get", {"accountId": acc, "ids": [eid], "properties": [
+        "to", "header:To:asAddresses", "header:To:asGroupedAddresses"]}, "0"]])[0][1]["list"][0]
+    # The RFC is ASCII: its "John Smith" is the encoded word's "John Smîth".
+    flat = json.loads(json.dumps(examples(8621, "4.1.2.3")[0]).replace("John Smith",
+                                                                       "John Sm\u00eeth"))
+    grouped = json.loads(json.dumps(examples(8621, "4.1.2.4")[0]).replace(
+        "John Smith", "John Sm\u00eeth"))
+    assert e["header:To:asAddresses"] == flat
+    assert e["to"] == flat
+    assert e["header:To:asGroupedAddresses"] == grouped
     m.logout()
