@@ -23,6 +23,43 @@ static bool is_id(const char *s)
 	return true;
 }
 
+/* RFC 8620 §5.1: an id asked more than once is answered once (in "list"
+ * or "notFound"). The ids without repeats, first come first, in place of
+ * the call's "ids" when there were any; NULL out of memory. */
+static json_t *unique_ids(struct jmap_call *c, json_t *ids)
+{
+	json_t *seen = json_object(), *unique = json_array();
+	size_t k;
+	json_t *v;
+	bool repeats = false;
+	json_array_foreach(ids, k, v)
+	{
+		const char *s = json_string_value(v);
+		if (!seen || !unique)
+			break;
+		if (json_object_get(seen, s)) {
+			repeats = true;
+			continue;
+		}
+		if (json_object_set(seen, s, json_true()) < 0 || json_array_append(unique, v) < 0) {
+			json_decref(unique);
+			unique = NULL;
+		}
+	}
+	json_decref(seen);
+	if (!seen || !unique) {
+		json_decref(unique);
+		return NULL;
+	}
+	if (!repeats) {
+		json_decref(unique);
+		return ids;
+	}
+	if (json_object_set_new(c->args, "ids", unique) < 0)
+		return NULL;
+	return unique;
+}
+
 /* accountId names the account the request runs as; else answered. */
 static bool account_ok(struct jmap_call *c)
 {
@@ -63,6 +100,10 @@ bool jmap_get_args(struct jmap_call *c, json_t **ids, json_t **properties)
 		}
 		if (json_array_size(i) > c->acct->limits->max_objects_in_get) {
 			jmap_error(c, "requestTooLarge", "more ids than maxObjectsInGet");
+			return false;
+		}
+		if (!(i = unique_ids(c, i))) {
+			jmap_error(c, "serverFail", "out of memory");
 			return false;
 		}
 		*ids = i;

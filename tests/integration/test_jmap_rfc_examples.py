@@ -951,3 +951,56 @@ def test_rfc8621_address_forms_4_1_2_3_and_4_1_2_4(tern_factory):
     assert e["to"] == flat
     assert e["header:To:asGroupedAddresses"] == grouped
     m.logout()
+
+
+def test_rfc8620_rules_of_3_7_and_5(tern_factory):
+    """What RFC 8620 §3.7 and §5.1-§5.6 require of every method, in the
+    RFC's words: result references that do not resolve, an argument
+    given plain and by reference, ids asked twice, the bounds of
+    /query's position and limit, /changes' maxChanges."""
+    t, acc, m, ids, boxes = filled(tern_factory)
+    a, b = ids["music"][0], ids["video"][0]
+    q = ["Email/query", {"accountId": acc}, "q"]
+
+    def ref(**kw):
+        return dict({"resultOf": "q", "name": "Email/query", "path": "/ids"}, **kw)
+
+    def first(calls):
+        return api(t, calls)[-1]
+    # §3.7: "If the response name is not identical to the name property
+    # ... or the path does not resolve, ... invalidResultReference"
+    for bad in (ref(name="Email/get"), ref(path="/nope"), ref(resultOf="zz"),
+                ref(path="/ids/x")):
+        out = first([q, ["Email/get", {"accountId": acc, "#ids": bad}, "g"]])
+        assert out[0] == "error" and out[1]["type"] == "invalidResultReference", (bad, out)
+    # "the same argument name in normal and referenced form ... invalidArguments"
+    out = first([q, ["Email/get", {"accountId": acc, "ids": [a], "#ids": ref()}, "g"]])
+    assert out[0] == "error" and out[1]["type"] == "invalidArguments", out
+    # §5.1: an id asked twice is in list or notFound once
+    for name, one in (("Email/get", a), ("Mailbox/get", boxes["inbox"]),
+                      ("Thread/get", ids["music"][1])):
+        out = first([[name, {"accountId": acc, "ids": [one, one, "Xnope", "Xnope"]}, "0"]])
+        assert [x["id"] for x in out[1]["list"]] == [one], (name, out)
+        assert out[1]["notFound"] == ["Xnope"], (name, out)
+    # §5.5: a negative limit is invalidArguments; a position past the end
+    # is not an error, just no ids; a negative position counts from the end
+    out = first([["Email/query", {"accountId": acc, "limit": -1}, "0"]])
+    assert out[0] == "error" and out[1]["type"] == "invalidArguments", out
+    out = first([["Email/query", {"accountId": acc, "position": 10}, "0"]])
+    assert out[0] == "Email/query" and out[1]["ids"] == [], out
+    everything = first([["Email/query", {"accountId": acc}, "0"]])[1]["ids"]
+    out = first([["Email/query", {"accountId": acc, "position": -1}, "0"]])
+    assert out[1]["ids"] == everything[-1:] and out[1]["position"] == len(everything) - 1
+    out = first([["Email/query", {"accountId": acc, "position": -10}, "0"]])
+    assert out[1]["ids"] == everything and out[1]["position"] == 0, out
+    # anchor + anchorOffset (§5.5): from the anchor's index plus the offset
+    out = first([["Email/query", {"accountId": acc, "anchor": everything[1],
+                                  "anchorOffset": -1, "limit": 2}, "0"]])
+    assert out[1]["ids"] == everything[:2] and out[1]["position"] == 0, out
+    # §5.2: maxChanges must be positive
+    state = first([["Email/get", {"accountId": acc, "ids": []}, "0"]])[1]["state"]
+    for name in ("Email/changes", "Mailbox/changes", "Thread/changes"):
+        out = first([[name, {"accountId": acc, "sinceState": state, "maxChanges": 0}, "0"]])
+        assert out[0] == "error" and out[1]["type"] == "invalidArguments", (name, out)
+    assert b in everything
+    m.logout()
