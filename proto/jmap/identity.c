@@ -91,8 +91,11 @@ static json_t *identity_of(const struct jmap_call *c, json_t *settings, json_t *
 
 void jmap_identity_get(struct jmap_call *c)
 {
+	static const char *const known[] = {"id",  "name",          "email",         "replyTo",
+	                                    "bcc", "textSignature", "htmlSignature", "mayDelete"};
 	json_t *ids, *want;
-	if (!jmap_get_args(c, &ids, &want))
+	if (!jmap_get_args(c, &ids, &want) ||
+	    !jmap_properties_known(c, want, known, sizeof known / sizeof known[0]))
 		return;
 	json_t *settings = stored(c->acct);
 	if (!settings) {

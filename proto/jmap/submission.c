@@ -526,8 +526,12 @@ void jmap_email_submission_set(struct jmap_call *c)
 
 void jmap_email_submission_get(struct jmap_call *c)
 {
+	static const char *const known[] = {
+	    "id",     "identityId", "emailId",        "threadId",   "envelope",
+	    "sendAt", "undoStatus", "deliveryStatus", "dsnBlobIds", "mdnBlobIds"};
 	json_t *ids, *want;
-	if (!jmap_get_args(c, &ids, &want))
+	if (!jmap_get_args(c, &ids, &want) ||
+	    !jmap_properties_known(c, want, known, sizeof known / sizeof known[0]))
 		return;
 	json_t *list = json_array(), *not_found = json_array();
 	for (size_t i = 0; i < nkept; i++) {

@@ -28,8 +28,9 @@ static int add_email(void *ud, int64_t thread_id, int64_t message_id)
 
 void jmap_thread_get(struct jmap_call *c)
 {
+	static const char *const known[] = {"id", "emailIds"};
 	json_t *ids, *props;
-	if (!jmap_get_args(c, &ids, &props))
+	if (!jmap_get_args(c, &ids, &props) || !jmap_properties_known(c, props, known, 2))
 		return;
 	if (!ids) {
 		/* A client asks for the threadIds of Emails; listing every

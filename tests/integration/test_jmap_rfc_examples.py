@@ -1004,3 +1004,44 @@ def test_rfc8620_rules_of_3_7_and_5(tern_factory):
         assert out[0] == "error" and out[1]["type"] == "invalidArguments", (name, out)
     assert b in everything
     m.logout()
+
+
+def test_rfc_invalid_arguments_and_properties(tern_factory):
+    """RFC 8620 §5.1: an unknown name in "properties" is invalidArguments;
+    §5.3 and RFC 8621 §4.6: a create or update of what the client may not
+    set is invalidProperties, with the property named; RFC 8621 §4.2:
+    maxBodyValueBytes is an UnsignedInt."""
+    t, acc, m, ids, boxes = filled(tern_factory)
+    a = ids["music"][0]
+    using = (CORE, MAIL, SUBMISSION)
+
+    def one(name, args):
+        return api(t, [[name, dict(args, accountId=acc), "0"]], using=using)[0]
+    for name in ("Email/get", "Mailbox/get", "Thread/get", "Identity/get",
+                 "EmailSubmission/get"):
+        # (Thread/get of ids null is requestTooLarge, as §5.1 allows)
+        given = {"Email/get": [a], "Thread/get": [ids["music"][1]]}.get(name)
+        out = one(name, {"ids": given, "properties": ["id", "noSuchProperty"]})
+        assert out[0] == "error" and out[1]["type"] == "invalidArguments", (name, out)
+    out = one("Email/get", {"ids": [a], "bodyProperties": ["noSuchProperty"]})
+    assert out[0] == "error" and out[1]["type"] == "invalidArguments", out
+    for bad in (-1, "x", 1.5):
+        out = one("Email/get", {"ids": [a], "maxBodyValueBytes": bad})
+        assert out[0] == "error" and out[1]["type"] == "invalidArguments", (bad, out)
+    # Emails are immutable but for mailboxIds and keywords (RFC 8621 §4.6)
+    for patch, prop in (({"subject": "changed"}, "subject"),
+                        ({"mailboxIds": {}}, "mailboxIds"),
+                        ({"keywords": {"a b": True}}, "keywords"),
+                        ({"mailboxIds/Fnope": True}, "mailboxIds/Fnope")):
+        out = one("Email/set", {"update": {a: patch}})
+        err = out[1]["notUpdated"][a]
+        assert err["type"] in ("invalidProperties", "invalidPatch"), (patch, out)
+        if err["type"] == "invalidProperties":
+            assert err.get("properties") and all(p.startswith(prop.split("/")[0])
+                                                 for p in err["properties"]), (patch, err)
+    # a create with a server-set property (§5.3: "id" is server-set)
+    out = one("Email/set", {"create": {"k": {"id": "M1", "mailboxIds": {boxes["inbox"]: True},
+                                             "subject": "x"}}})
+    err = out[1]["notCreated"]["k"]
+    assert err["type"] == "invalidProperties" and "id" in err["properties"], out
+    m.logout()
