@@ -202,3 +202,11 @@ def example_header_value(number, section):
     end = next(i for i, ln in enumerate(lines) if "would be parsed as:" in ln and i > start)
     parts = [ln.strip() for ln in lines[start + 1:end] if ln.strip()]
     return "\r\n ".join(parts)
+
+
+def section_titles(number, prefix):
+    """The heading lines of the sections whose numbers start with prefix
+    ("4.1.2." gives 4.1.2.1, 4.1.2.2, ...), in order."""
+    return [ln for ln in rfc_lines(number)
+            if _SECTION.match(ln) and ln.startswith(prefix) and "  " in ln and
+            _SECTION.match(ln).group(1) != prefix.rstrip(".")]

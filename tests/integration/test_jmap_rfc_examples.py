@@ -22,7 +22,7 @@ import re
 import pytest
 
 from rfc_examples import (assert_shape, bulleted_names, example_header_value, examples,
-                          invocations, rewrite)
+                          invocations, rewrite, section_titles)
 from test_jmap_imap import (CORE, MAIL, USER, EventSource, account, api, basic,
                             imap_login, request, server)
 
@@ -1119,4 +1119,51 @@ def test_rfc8621_query_arguments_4_4_and_2_3(tern_factory):
         out = api(t, [["Mailbox/query", {"accountId": acc, "filter": {name: value[name]}},
                        "0"]])
         assert out[0][0] == "Mailbox/query", (name, out)
+    m.logout()
+
+
+def test_rfc8621_email_properties_4_1(tern_factory):
+    """Every Email property RFC 8621 §4.1.1, §4.1.3 and §4.1.4 list, and
+    every EmailBodyPart property of §4.1.4, asked at once, all answered;
+    each parsed form of §4.1.2 ("header:...:asRaw" ... ":asURLs", ":all")."""
+    t = server(tern_factory)
+    acc = account(t)
+    m = imap_login(t)
+    m.append("INBOX", None, None, DINNER)
+    eid = api(t, [["Email/query", {"accountId": acc}, "0"]])[0][1]["ids"][0]
+    part_props = bulleted_names(8621, "4.1.4")
+    split = part_props.index("bodyStructure")
+    part_props, body_props = part_props[:split], part_props[split:]
+    email_props = (bulleted_names(8621, "4.1.1") + bulleted_names(8621, "4.1.3") +
+                   body_props)
+    assert len(email_props) == 26 and len(part_props) == 12
+    out = api(t, [["Email/get", {"accountId": acc, "ids": [eid], "properties": email_props,
+                                 "bodyProperties": part_props, "fetchAllBodyValues": True},
+                   "0"]])
+    e = out[0][1]["list"][0]
+    assert set(e) == set(email_props), set(email_props) ^ set(e)
+    root = e["bodyStructure"]
+    assert set(root) == set(part_props)  # multipart: with subParts
+    assert all(set(p) == set(part_props) - {"subParts"} for p in root["subParts"])
+    forms = {"Raw": "header:Subject:asRaw", "Text": "header:Subject:asText",
+             "Addresses": "header:From:asAddresses",
+             "GroupedAddresses": "header:From:asGroupedAddresses",
+             "MessageIds": "header:Message-ID:asMessageIds",
+             "Date": "header:Date:asDate", "URLs": "header:List-Post:asURLs"}
+    titles = [ln.split("  ", 1)[1].strip() for ln in section_titles(8621, "4.1.2.")]
+    assert titles == list(forms), titles
+    asked = list(forms.values()) + ["header:Received:all", "header:From:asAddresses:all"]
+    out = api(t, [["Email/get", {"accountId": acc, "ids": [eid], "properties": asked}, "0"]])
+    e = out[0][1]["list"][0]
+    assert e["header:Subject:asRaw"] == " Dinner on Thursday?"
+    assert e["header:Subject:asText"] == "Dinner on Thursday?"
+    assert e["header:From:asAddresses"] == [{"name": "Joe Bloggs", "email": "joe@example.com"}]
+    assert e["header:From:asGroupedAddresses"] == [{"name": None, "addresses": [
+        {"name": "Joe Bloggs", "email": "joe@example.com"}]}]
+    assert e["header:Message-ID:asMessageIds"] == ["dinner@example.com"]
+    assert e["header:Date:asDate"] == "2013-10-13T14:12:00Z"
+    assert e["header:List-Post:asURLs"] == ["mailto:partytime@lists.example.com"]
+    assert e["header:Received:all"] == []
+    assert e["header:From:asAddresses:all"] == [[{"name": "Joe Bloggs",
+                                                  "email": "joe@example.com"}]]
     m.logout()
