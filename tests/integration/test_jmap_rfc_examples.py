@@ -1167,3 +1167,40 @@ def test_rfc8621_email_properties_4_1(tern_factory):
     assert e["header:From:asAddresses:all"] == [[{"name": "Joe Bloggs",
                                                   "email": "joe@example.com"}]]
     m.logout()
+
+
+def test_rfc8620_submission_state_5_1(tern_factory):
+    """RFC 8620 §5.1: the state string changes when the data does; §5.3's
+    ifInState and §5.2's /changes follow it (as §7.5.1's example shows,
+    newState differs from oldState after a create)."""
+    t = server(tern_factory)
+    t.add_user("bob@example.test", "bob's long password")
+    acc = account(t)
+    using = (CORE, MAIL, SUBMISSION)
+    drafts = api(t, [["Mailbox/query", {"accountId": acc, "filter": {"role": "drafts"}},
+                      "0"]])[0][1]["ids"][0]
+    state = api(t, [["EmailSubmission/get", {"accountId": acc, "ids": []}, "0"]],
+                using=using)[0][1]["state"]
+    changes = ["EmailSubmission/changes", {"accountId": acc, "sinceState": state}, "c"]
+    out = api(t, [changes], using=using)[0]
+    assert out[0] == "EmailSubmission/changes", out
+    assert set(out[1]) == set(bulleted_names(8620, "5.2")[-7:]) == {
+        "accountId", "oldState", "newState", "hasMoreChanges", "created", "updated",
+        "destroyed"}
+    assert out[1]["oldState"] == out[1]["newState"] == state and out[1]["created"] == []
+    draft = {"mailboxIds": {drafts: True}, "from": [{"email": USER}],
+             "to": [{"email": "bob@example.test"}], "subject": "s",
+             "textBody": [{"partId": "1", "type": "text/plain"}],
+             "bodyValues": {"1": {"value": "x\n"}}}
+    out = api(t, [["Email/set", {"accountId": acc, "create": {"d": draft}}, "0"],
+                  ["EmailSubmission/set", {"accountId": acc, "ifInState": state, "create": {
+                      "s": {"identityId": "I" + acc[1:], "emailId": "#d"}}}, "1"],
+                  ["EmailSubmission/get", {"accountId": acc, "ids": []}, "2"]], using=using)
+    sub = out[1][1]
+    assert out[1][0] == "EmailSubmission/set" and sub["created"], out
+    assert sub["oldState"] == state != sub["newState"] == out[2][1]["state"]
+    out = api(t, [changes,
+                  ["EmailSubmission/set", {"accountId": acc, "ifInState": state}, "1"]],
+              using=using)
+    assert out[0][1]["type"] == "cannotCalculateChanges", out
+    assert out[1][1]["type"] == "stateMismatch", out
