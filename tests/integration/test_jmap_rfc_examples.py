@@ -203,9 +203,9 @@ RECORD = {
     (8620, "3.7"): ["test_rfc8620_result_references_3_7"] * 6,
     (8620, "4.1"): ["test_rfc8620_echo_4_1"] * 2,
     (8620, "5.7"): ["test_rfc8620_todo_examples_5_7_as_email"] * 5 + [
-        "n/a: Todo/set create k15 + subTodoIds [\"#k15\"]: no Email property holds "
-        "another record's id that a client may set (Mailbox/set, whose parentId could, "
-        "is not in tern)",
+        "test_rfc8620_todo_examples_5_7_as_email (as Mailbox/set: create k15 and make it "
+        "the parent of \"a\" by \"#k15\", the one property tern has that holds another "
+        "record's id a client may set)",
         "test_rfc8620_todo_examples_5_7_as_email",
         "test_rfc8620_todo_examples_5_7_as_email",
         "test_rfc8620_todo_examples_5_7_as_email (Todo/copy to account \"y\": a login "
@@ -217,9 +217,7 @@ RECORD = {
                       "tern: its /get and /set are answered unknownMethod)"] * 2 + [
         "n/a: PushSubscription/set create, the PushVerification, verificationCode and "
         "expires updates: tern has no PushSubscription (EventSource only)"] * 6,
-    (8621, "2.6"): ["test_rfc8621_mailbox_2_6"] * 4 + [
-        "test_rfc8621_mailbox_2_6 (Mailbox/set is not in tern: answered unknownMethod)",
-        "n/a: Mailbox/set response: tern has no Mailbox/set"],
+    (8621, "2.6"): ["test_rfc8621_mailbox_2_6"] * 6,
     (8621, "3.1.1"): ["test_rfc8621_thread_3_1_1"] * 2,
     (8621, "4.1.2.3"): ["test_rfc8621_address_forms_4_1_2_3_and_4_1_2_4"],
     (8621, "4.1.2.4"): ["test_rfc8621_address_forms_4_1_2_3_and_4_1_2_4"],
@@ -414,7 +412,7 @@ def test_rfc8620_todo_examples_5_7_as_email(tern_factory):
     keywords are keywords, "a" and "b" are two Emails of the INBOX."""
     t, acc, m, ids, boxes = filled(tern_factory)
     blocks = examples(8620, "5.7")
-    (query, query_resp, set_full, set_patch, set_resp, _sub, changes, changes_resp,
+    (query, query_resp, set_full, set_patch, set_resp, sub, changes, changes_resp,
      copy, _copy_resp) = blocks
 
     def email(value):
@@ -474,6 +472,24 @@ def test_rfc8620_todo_examples_5_7_as_email(tern_factory):
     else:
         assert_shape(email(changes_resp)[:1], out[:1])
         assert b in out[0][1]["destroyed"]
+    # A record created and referred to in one request ("#k15"): no Email
+    # property holds another record's id, but a Mailbox's parentId does:
+    # k15 is made, and the mailbox "a" moved under it.
+    m.create("Practise")
+    practise = api(t, [["Mailbox/query", {"accountId": acc, "filter": {"name": "Practise"}},
+                        "0"]])[0][1]["ids"][0]
+    mbox = json.loads(json.dumps(sub).replace('"Todo/', '"Mailbox/').replace('"title"',
+                                                                              '"name"'))
+    assert mbox[0][1]["update"]["a"] == {"subTodoIds": ["#k15"]}
+    mbox[0][1]["update"]["a"] = {"parentId": "#k15"}
+    out = run(t, mbox, {"x": acc, "a": practise})
+    assert out[0][0] == "Mailbox/set", out
+    k15 = out[0][1]["created"]["k15"]["id"]
+    assert out[0][1]["updated"] == {practise: None}, out
+    got = api(t, [["Mailbox/get", {"accountId": acc, "ids": [practise, k15],
+                                   "properties": ["name", "parentId"]}, "0"]])[0][1]["list"]
+    assert {x["id"]: (x["name"], x["parentId"]) for x in got} == {
+        k15: ("Warm up with scales", None), practise: ("Practise", k15)}
     # Todo/copy to a second account "y": this login has no other account
     out = run(t, email(copy), dict(mapping, y="A999999"))
     assert out[0][0] == "error" and out[0][1]["type"] in ("accountNotFound",
@@ -509,7 +525,7 @@ def test_rfc8620_push_7_1_1_and_7_2_3(tern_factory):
 
 def test_rfc8621_mailbox_2_6(tern_factory):
     t, acc, m, ids, boxes = filled(tern_factory)
-    get, get_resp, changes, changes_resp, mset, _mset_resp = examples(8621, "2.6")
+    get, get_resp, changes, changes_resp, mset, mset_resp = examples(8621, "2.6")
     mapping = {"u33084183": acc, "MB23cfa8094c0f41e6": boxes["inbox"]}
     out = run(t, get, mapping)
     assert_shape(get_resp, out)
@@ -529,9 +545,23 @@ def test_rfc8621_mailbox_2_6(tern_factory):
         assert_shape(changes_resp, out)
         assert out[0][1]["updated"] == [boxes["inbox"]]
         assert out[2][1]["list"][0]["unreadEmails"] == 1
-    # Mailbox/set is not in tern (mailboxes are made over IMAP)
-    out = run(t, mset, dict(mapping, **{"78542": state, "MB674cc24095db49ce": boxes["sent"]}))
-    assert out == [["error", {"type": "unknownMethod"}, "0"]]
+    # Mailbox/set: rename "Important mail", try to destroy the Inbox,
+    # from the state the client has
+    m.create('"Important mail"')
+    important = api(t, [["Mailbox/query", {"accountId": acc, "filter": {
+        "name": "Important mail"}}, "0"]])[0][1]["ids"][0]
+    now = api(t, [["Mailbox/get", {"accountId": acc, "ids": []}, "0"]])[0][1]["state"]
+    mapping.update({"MB674cc24095db49ce": important})
+    out = run(t, mset, dict(mapping, **{"78542": state}))
+    assert out[0][0] == "error" and out[0][1]["type"] == "stateMismatch", out
+    out = run(t, mset, dict(mapping, **{"78542": now}))
+    assert_shape(mset_resp, out)
+    assert out[0][1]["oldState"] == now != out[0][1]["newState"]
+    assert out[0][1]["updated"] == {important: None}
+    # the RFC's server says forbidden; a server may name the reason
+    assert out[0][1]["notDestroyed"][boxes["inbox"]]["type"] in ("forbidden",
+                                                                "mailboxHasEmail"), out
+    assert m.list('""', '"Maybe important mail"')[1][0] is not None  # seen over IMAP
     m.logout()
 
 
@@ -733,7 +763,7 @@ def test_rfc8621_unsupported(tern_factory):
                   using=[CORE, MAIL, vacation])
     assert r.status == 400 and out["type"] == "urn:ietf:params:jmap:error:unknownCapability"
     for name in ("VacationResponse/get", "VacationResponse/set", "Email/parse",
-                 "Mailbox/set", "Blob/copy", "Identity/changes",
+                 "Blob/copy", "Identity/changes",
                  "EmailSubmission/queryChanges"):
         out = api(t, [[name, {"accountId": acc}, "0"]], using=(CORE, MAIL, SUBMISSION))
         assert out == [["error", {"type": "unknownMethod"}, "0"]], (name, out)
@@ -771,7 +801,7 @@ METHODS = ["Mailbox/get", "Mailbox/changes", "Mailbox/query", "Mailbox/queryChan
            "Identity/get", "Identity/set", "EmailSubmission/get", "EmailSubmission/set",
            "EmailSubmission/query", "EmailSubmission/changes", "Email/get", "Email/changes",
            "Email/query", "Email/queryChanges", "Email/set", "Email/copy", "Email/import",
-           "Thread/get", "Thread/changes", "SearchSnippet/get"]
+           "Thread/get", "Thread/changes", "SearchSnippet/get", "Mailbox/set"]
 
 
 def test_rfc8620_method_errors_on_every_method(tern_factory):
@@ -815,7 +845,8 @@ def test_rfc8620_set_errors_and_limits(tern_factory):
     out = api(t, [["Email/get", {"accountId": acc, "ids": four[:3]}, "0"]])
     assert out[0][0] == "Email/get"
     # ifInState on every /set (RFC 8620 §5.3)
-    for name in ("Email/set", "Identity/set", "EmailSubmission/set", "Email/import"):
+    for name in ("Email/set", "Identity/set", "EmailSubmission/set", "Email/import",
+                 "Mailbox/set"):
         args = {"ifInState": "not-the-state"}
         if name == "Email/import":
             args["emails"] = {}  # its one required argument
@@ -1047,12 +1078,6 @@ def test_rfc_invalid_arguments_and_properties(tern_factory):
     m.logout()
 
 
-# What the RFCs list and tern does not do yet, answered as the RFC says
-# a server that does not do it answers.
-NOT_YET = {"hasAttachment": "Email/query's hasAttachment condition is being added "
-                            "(issue 18, email_filter.c); until then unsupportedFilter"}
-
-
 def test_rfc8621_query_arguments_4_4_and_2_3(tern_factory):
     """Every FilterCondition property RFC 8621 §4.4.1 lists, every sort
     the session offers (§4.4.2) and Mailbox/query's arguments (§2.3), as
@@ -1068,9 +1093,6 @@ def test_rfc8621_query_arguments_4_4_and_2_3(tern_factory):
     for name in names:
         v = value.get(name, "music" if "eyword" in name else "Piano")
         out = api(t, [["Email/query", {"accountId": acc, "filter": {name: v}}, "0"]])
-        if name in NOT_YET and out[0][0] == "error":
-            assert out[0][1]["type"] == "unsupportedFilter", (name, out)
-            continue
         assert out[0][0] == "Email/query", (name, out)
     # a few with their meaning, on the three Emails (two threads)
     def query(cond, **kw):
@@ -1079,6 +1101,8 @@ def test_rfc8621_query_arguments_4_4_and_2_3(tern_factory):
         assert out[0][0] == "Email/query", out
         return out[0][1]["ids"]
     assert query({"hasKeyword": "music"}) == [a]
+    assert query({"hasAttachment": True}) == [] and query({"hasAttachment": False}) == [
+        a, b, re_]
     assert query({"notKeyword": "music"}) == [b, re_]
     assert query({"someInThreadHaveKeyword": "music"}) == [a, re_]
     assert query({"allInThreadHaveKeyword": "music"}) == []
@@ -1202,5 +1226,10 @@ def test_rfc8620_submission_state_5_1(tern_factory):
     out = api(t, [changes,
                   ["EmailSubmission/set", {"accountId": acc, "ifInState": state}, "1"]],
               using=using)
-    assert out[0][1]["type"] == "cannotCalculateChanges", out
+    # §5.2: the submission made since, or that the server cannot say
+    if out[0][0] == "error":
+        assert out[0][1]["type"] == "cannotCalculateChanges", out
+    else:
+        assert out[0][1]["created"] == [sub["created"]["s"]["id"]], out
+        assert out[0][1]["newState"] == sub["newState"]
     assert out[1][1]["type"] == "stateMismatch", out
