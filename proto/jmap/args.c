@@ -203,6 +203,24 @@ bool jmap_changes_args(struct jmap_call *c, const char **since, size_t *max_chan
 	return true;
 }
 
+bool jmap_properties_known(struct jmap_call *c, const json_t *properties, const char *const *known,
+                           size_t n)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(properties, i, v)
+	{
+		size_t k = 0;
+		while (k < n && strcmp(known[k], json_string_value(v)) != 0)
+			k++;
+		if (k == n) {
+			jmap_error(c, "invalidArguments", "unknown property in properties");
+			return false;
+		}
+	}
+	return true;
+}
+
 bool jmap_want(const json_t *properties, const char *prop)
 {
 	if (!properties)

@@ -30,7 +30,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 struct store;
 struct jmap_request;
@@ -116,25 +115,9 @@ bool jmap_changes_args(struct jmap_call *c, const char **since, size_t *max_chan
 /* true if properties (from jmap_get_args) is NULL or names prop. */
 bool jmap_want(const json_t *properties, const char *prop);
 /* false, answered invalidArguments (RFC 8620 §5.1), when properties
- * names one that is not among the n of known; true otherwise. Inline, so
- * that the unit tests' stand-ins for args.c need no copy of it. */
-static inline bool jmap_properties_known(struct jmap_call *c, const json_t *properties,
-                                         const char *const *known, size_t n)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(properties, i, v)
-	{
-		size_t k = 0;
-		while (k < n && strcmp(known[k], json_string_value(v)) != 0)
-			k++;
-		if (k == n) {
-			jmap_error(c, "invalidArguments", "unknown property in properties");
-			return false;
-		}
-	}
-	return true;
-}
+ * names one that is not among the n of known; true otherwise. */
+bool jmap_properties_known(struct jmap_call *c, const json_t *properties, const char *const *known,
+                           size_t n);
 
 /* Ids: "F123" -> 123. false when the prefix differs or the rest is not a
  * positive decimal without leading zeros that fits in int64_t. */
