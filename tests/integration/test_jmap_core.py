@@ -172,19 +172,23 @@ def test_cookie_login_csrf_logout(tern_factory):
 
 
 def test_cookie_expiry(tern_factory):
-    t = server(tern_factory, jmap="session_idle = 1\nsession_lifetime = 3")
+    # idle 2 s, lifetime 6 s: wide enough that a loaded machine's slow
+    # requests do not look idle, and the lifetime is timed from the login
+    t = server(tern_factory, jmap="session_idle = 2\nsession_lifetime = 6")
+    start = time.monotonic()
     r, body = login(t)
     jar = {"Cookie": r.getheader("Set-Cookie").split(";")[0]}
-    # used within the idle time, it lives on ...
-    for _ in range(3):
+    # used within the idle time, it lives on past the idle time ...
+    for _ in range(5):
         time.sleep(0.6)
         assert request(t, "GET", "/.well-known/jmap", headers=jar)[0].status == 200
-    # ... but not past its lifetime (3 s)
-    time.sleep(1.5)
+    assert time.monotonic() - start > 2.5
+    # ... but not past its lifetime
+    time.sleep(max(0.0, start + 6.5 - time.monotonic()))
     assert request(t, "GET", "/.well-known/jmap", headers=jar)[0].status == 401
     r, body = login(t)
     jar = {"Cookie": r.getheader("Set-Cookie").split(";")[0]}
-    time.sleep(1.3)  # idle
+    time.sleep(2.5)  # idle
     assert request(t, "GET", "/.well-known/jmap", headers=jar)[0].status == 401
 
 
