@@ -60,13 +60,18 @@ int store_upload_job(struct store_tx *tx, void *arg)
 	return rc;
 }
 
-int store_upload_read(struct store_rd *rd, int64_t account_id, int64_t id,
+/* One upload's row: its metadata, and its bytes appended to out unless out
+ * is NULL (then the data column is not even read). 1, 0 (none, or
+ * expired), or a negative errno. */
+static int upload_row(struct store_rd *rd, int64_t account_id, int64_t id,
                       struct store_upload *meta, struct buf *out)
 {
 	sqlite3_stmt *st;
 	int rc = store_prep_cached(rd->db, &st,
-	                           "SELECT type, size, created, data FROM uploads "
-	                           "WHERE id = ?1 AND account_id = ?2 AND created >= ?3");
+	                           out ? "SELECT type, size, created, data FROM uploads "
+	                                 "WHERE id = ?1 AND account_id = ?2 AND created >= ?3"
+	                               : "SELECT type, size, created FROM uploads "
+	                                 "WHERE id = ?1 AND account_id = ?2 AND created >= ?3");
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
@@ -94,32 +99,16 @@ int store_upload_read(struct store_rd *rd, int64_t account_id, int64_t id,
 	return rc;
 }
 
+int store_upload_read(struct store_rd *rd, int64_t account_id, int64_t id,
+                      struct store_upload *meta, struct buf *out)
+{
+	return upload_row(rd, account_id, id, meta, out);
+}
+
 int store_upload_stat(struct store_rd *rd, int64_t account_id, int64_t id,
                       struct store_upload *meta)
 {
-	sqlite3_stmt *st;
-	int rc = store_prep_cached(rd->db, &st,
-	                           "SELECT type, size, created FROM uploads "
-	                           "WHERE id = ?1 AND account_id = ?2 AND created >= ?3");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, account_id);
-	sqlite3_bind_int64(st, 3, store_now() - STORE_UPLOAD_TTL);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *type = sqlite3_column_text(st, 0);
-		memset(meta, 0, sizeof *meta);
-		meta->id = id;
-		snprintf(meta->type, sizeof meta->type, "%s", type ? (const char *)type : "");
-		meta->size = (size_t)sqlite3_column_int64(st, 1);
-		meta->created = sqlite3_column_int64(st, 2);
-		rc = 1;
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : store_errno(rc);
-	}
-	store_release(st);
-	return rc;
+	return upload_row(rd, account_id, id, meta, NULL);
 }
 
 long store_upload_read_at(struct store_rd *rd, int64_t id, uint64_t offset, void *buf, size_t len)
