@@ -333,8 +333,8 @@ static const char *const migrations[] = {
      * removed, so JMAP's Email/changes and Thread/changes can tell what
      * was destroyed (store/changes.c). Older rows keep NULL: a change set
      * that needs one cannot be calculated. */
-    "ALTER TABLE expunged ADD COLUMN message_id INTEGER;\n"
-    "ALTER TABLE expunged ADD COLUMN thread_id INTEGER;\n",
+    ("ALTER TABLE expunged ADD COLUMN message_id INTEGER;\n"
+     "ALTER TABLE expunged ADD COLUMN thread_id INTEGER;\n"),
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
