@@ -173,6 +173,12 @@ class Tern:
             try:
                 for name in self.ports:
                     wait_port(self.host, self.ports[name], proc=self.proc)
+                # A port another process took answers too: tern, which
+                # binds every listener at once, has exited by now if one
+                # of its binds failed.
+                time.sleep(0.05)
+                if self.proc.poll() is not None:
+                    raise RuntimeError("tern exited with %s" % self.proc.returncode)
                 return self
             except RuntimeError:
                 # Another process on this machine took a port between our
