@@ -34,25 +34,7 @@
 ssize_t store_message_read(struct store_rd *rd, int64_t message_id, size_t offset, void *buf,
                            size_t len)
 {
-	sqlite3 *db = rd->db;
-	sqlite3_blob *blob = NULL;
-	int rc = sqlite3_blob_open(db, "main", "messages", "data", message_id, 0, &blob);
-	if (rc != SQLITE_OK) {
-		sqlite3_blob_close(blob);
-		/* A missing row is reported as SQLITE_ERROR "no such rowid". */
-		return rc == SQLITE_ERROR ? -ENOENT : store_errno(rc);
-	}
-	size_t size = (size_t)sqlite3_blob_bytes(blob);
-	ssize_t n = 0;
-	if (offset < size) {
-		size_t want = size - offset < len ? size - offset : len;
-		if (want > INT_MAX)
-			want = INT_MAX;
-		rc = sqlite3_blob_read(blob, buf, (int)want, (int)offset);
-		n = rc == SQLITE_OK ? (ssize_t)want : store_errno(rc);
-	}
-	sqlite3_blob_close(blob);
-	return n;
+	return store_blob_read(rd->db, "messages", message_id, offset, buf, len);
 }
 
 int64_t store_message_size(struct store_rd *rd, int64_t message_id)

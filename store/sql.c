@@ -5,6 +5,7 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,4 +95,27 @@ uint32_t store_next_uidvalidity(sqlite3 *db)
 	int rc = store_step_done(st);
 	sqlite3_finalize(st);
 	return rc < 0 ? 0 : (uint32_t)v;
+}
+
+ssize_t store_blob_read(sqlite3 *db, const char *table, int64_t rowid, uint64_t offset, void *buf,
+                        size_t len)
+{
+	sqlite3_blob *blob = NULL;
+	int rc = sqlite3_blob_open(db, "main", table, "data", rowid, 0, &blob);
+	if (rc != SQLITE_OK) {
+		sqlite3_blob_close(blob);
+		/* A missing row is reported as SQLITE_ERROR "no such rowid". */
+		return rc == SQLITE_ERROR ? -ENOENT : store_errno(rc);
+	}
+	uint64_t size = (uint64_t)sqlite3_blob_bytes(blob);
+	ssize_t n = 0;
+	if (offset < size) {
+		uint64_t want = size - offset < len ? size - offset : len;
+		if (want > INT_MAX)
+			want = INT_MAX;
+		rc = sqlite3_blob_read(blob, buf, (int)want, (int)offset);
+		n = rc == SQLITE_OK ? (ssize_t)want : store_errno(rc);
+	}
+	sqlite3_blob_close(blob);
+	return n;
 }

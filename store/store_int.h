@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sqlite3.h>
 
 #include "store/store.h"
@@ -40,6 +41,11 @@ void store_stmt_cache_drop(sqlite3 *db);
 /* The first column of the first row of a query bound to one integer
  * (?1): a non-negative value, -ENOENT for no row, or a negative errno. */
 int64_t store_scalar(sqlite3 *db, const char *sql, int64_t arg);
+/* Up to len bytes at offset of the "data" BLOB of table's row rowid
+ * (incremental blob I/O: never the whole value in memory): the count read
+ * (0 past the end), -ENOENT for no such row, or a negative errno. */
+ssize_t store_blob_read(sqlite3 *db, const char *table, int64_t rowid, uint64_t offset, void *buf,
+                        size_t len);
 /* The same for a query without parameters on a connection whose statements
  * are not cached (backup's and verify's own): the value, or -1. */
 int64_t store_scalar_uncached(sqlite3 *db, const char *sql);

@@ -113,22 +113,5 @@ int store_upload_stat(struct store_rd *rd, int64_t account_id, int64_t id,
 
 long store_upload_read_at(struct store_rd *rd, int64_t id, uint64_t offset, void *buf, size_t len)
 {
-	sqlite3_blob *blob = NULL;
-	int rc = sqlite3_blob_open(rd->db, "main", "uploads", "data", id, 0, &blob);
-	if (rc != SQLITE_OK) {
-		sqlite3_blob_close(blob);
-		/* A missing row is reported as SQLITE_ERROR "no such rowid". */
-		return rc == SQLITE_ERROR ? -ENOENT : store_errno(rc);
-	}
-	uint64_t size = (uint64_t)sqlite3_blob_bytes(blob);
-	long n = 0;
-	if (offset < size) {
-		uint64_t want = size - offset < len ? size - offset : len;
-		if (want > INT_MAX)
-			want = INT_MAX;
-		rc = sqlite3_blob_read(blob, buf, (int)want, (int)offset);
-		n = rc == SQLITE_OK ? (long)want : store_errno(rc);
-	}
-	sqlite3_blob_close(blob);
-	return n;
+	return (long)store_blob_read(rd->db, "uploads", id, offset, buf, len);
 }
