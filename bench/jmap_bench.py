@@ -39,7 +39,7 @@ arrives between two looks at the list). Timed, --server-runs times each:
              limit 50) + Email/get of the 50 (the webmail's properties),
              after new mail (the kept result brought up to date), again
              (the result cache), and with a filter never asked before
-             (the whole mailbox read and sorted: a first look);
+             (the whole order read from the arrival-order index: a first look);
   set 1000   Email/set of 1000 flag changes ($flagged on, then off).
 "server ms" is the CPU time of tern's loop thread for the request
 (/proc/<pid>/task/<pid>/schedstat: JSON, TLS, the store reads; the

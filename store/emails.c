@@ -91,6 +91,61 @@ int store_email_rows_from(struct store_rd *rd, int64_t mailbox_id, uint32_t min_
 	return ret ? ret : rows;
 }
 
+int store_email_dates(struct store_rd *rd, int64_t mailbox_id, int64_t after, int64_t before,
+                      bool descending, struct store_date_rows *out)
+{
+	sqlite3_stmt *st;
+	int r = store_prep_cached(
+	    rd->db, &st,
+	    descending ? "SELECT message_id, internal_date, uid FROM mailbox_entries "
+	                 "INDEXED BY mailbox_entries_date WHERE mailbox_id = ?1 AND "
+	                 "internal_date >= ?2 AND internal_date < ?3 "
+	                 "ORDER BY internal_date DESC, message_id DESC"
+	               : "SELECT message_id, internal_date, uid FROM mailbox_entries "
+	                 "INDEXED BY mailbox_entries_date WHERE mailbox_id = ?1 AND "
+	                 "internal_date >= ?2 AND internal_date < ?3 "
+	                 "ORDER BY internal_date, message_id");
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int64(st, 3, before);
+	int ret = 0;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->n == out->cap) {
+			size_t ncap = out->cap ? out->cap * 2 : 1024;
+			int64_t *ids = realloc(out->message_ids, ncap * sizeof *ids);
+			if (ids)
+				out->message_ids = ids;
+			int64_t *dates = ids ? realloc(out->dates, ncap * sizeof *dates) : NULL;
+			if (dates)
+				out->dates = dates;
+			uint32_t *uids = dates ? realloc(out->uids, ncap * sizeof *uids) : NULL;
+			if (!uids) {
+				ret = -ENOMEM;
+				break;
+			}
+			out->uids = uids;
+			out->cap = ncap;
+		}
+		out->message_ids[out->n] = sqlite3_column_int64(st, 0);
+		out->dates[out->n] = sqlite3_column_int64(st, 1);
+		out->uids[out->n++] = (uint32_t)sqlite3_column_int64(st, 2);
+	}
+	if (ret == 0 && r != SQLITE_DONE)
+		ret = store_errno(r);
+	store_release(st);
+	return ret;
+}
+
+void store_date_rows_free(struct store_date_rows *out)
+{
+	free(out->message_ids);
+	free(out->dates);
+	free(out->uids);
+	*out = (struct store_date_rows){0};
+}
+
 /* Steps st and collects its first column into a growing array. */
 static int collect_ids(sqlite3_stmt *st, int64_t **ids, size_t *n)
 {

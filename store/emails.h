@@ -10,6 +10,7 @@
 #ifndef TERN_STORE_EMAILS_H
 #define TERN_STORE_EMAILS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,25 @@ int store_email_rows(struct store_rd *rd, int64_t mailbox_id,
  * range of the primary key. */
 int store_email_rows_from(struct store_rd *rd, int64_t mailbox_id, uint32_t min_uid,
                           int (*cb)(void *ud, const struct store_email_entry *e), void *ud);
+
+/* One mailbox's entries in arrival order (store_email_dates): three
+ * arrays of n entries each, malloc'd and grown by the call. */
+struct store_date_rows {
+	int64_t *message_ids;
+	int64_t *dates; /* internal_date */
+	uint32_t *uids;
+	size_t n, cap;
+};
+
+/* Appends to out the entries of one mailbox with after <= internal_date
+ * < before, ordered by internal date then message id, both ascending or
+ * (descending) both descending: the order of Email/query sorted by
+ * receivedAt. A walk of the mailbox_entries_date index alone (schema 18),
+ * no row of the table and no sort. 0 or a negative errno (out keeps what
+ * it has; store_date_rows_free releases it). */
+int store_email_dates(struct store_rd *rd, int64_t mailbox_id, int64_t after, int64_t before,
+                      bool descending, struct store_date_rows *out);
+void store_date_rows_free(struct store_date_rows *out);
 
 /* The account's messages, each once, by message id: at most limit of
  * them (0: no limit). *ids malloc'd (NULL when *n is 0). 0 or a negative

@@ -335,6 +335,14 @@ static const char *const migrations[] = {
      * that needs one cannot be calculated. */
     ("ALTER TABLE expunged ADD COLUMN message_id INTEGER;\n"
      "ALTER TABLE expunged ADD COLUMN thread_id INTEGER;\n"),
+    /* 17 -> 18: a mailbox's entries in arrival order, so JMAP's
+     * Email/query sorted by receivedAt (the webmail's list) walks them
+     * already ordered, reading three columns of this index alone rather
+     * than every row of the table (store_email_dates). It covers the
+     * query: the primary key's uid is in every index of a WITHOUT ROWID
+     * table. */
+    "CREATE INDEX mailbox_entries_date ON mailbox_entries(mailbox_id, internal_date, "
+    "message_id);\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

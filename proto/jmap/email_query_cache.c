@@ -21,6 +21,7 @@ struct slot {
 static struct slot slots[JMAP_QUERY_CACHE_SLOTS];
 static uint64_t clock_now;
 uint64_t jmap_query_advanced;
+uint64_t jmap_query_by_date;
 
 static void slot_free(struct slot *s)
 {

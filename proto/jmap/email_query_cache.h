@@ -57,6 +57,9 @@ const int64_t *jmap_query_cache_latest(int64_t account_id, const char *key, size
 /* How many results were brought up to date from a kept one rather than
  * worked out afresh (email_query.c counts; tests read it). */
 extern uint64_t jmap_query_advanced;
+/* How many were worked out afresh from the store's arrival-order index
+ * (a mailbox sorted by receivedAt) rather than read and sorted. */
+extern uint64_t jmap_query_by_date;
 /* Drops every result (tests, shutdown). */
 void jmap_query_cache_clear(void);
 

@@ -613,6 +613,7 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         DROP TABLE uploads;  -- schema 16's
         ALTER TABLE expunged DROP COLUMN message_id;  -- schema 17's
         ALTER TABLE expunged DROP COLUMN thread_id;
+        DROP INDEX mailbox_entries_date;  -- schema 18's
         PRAGMA user_version = 5;
         COMMIT;
     """)

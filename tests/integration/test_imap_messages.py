@@ -443,8 +443,8 @@ UNDO_SCHEMA_10 = """
     ALTER TABLE imap_message_info DROP COLUMN preview;
 """
 # What the steps after 10 added (schema 11's metadata table, schema 12's SCRAM
-# keys, schema 13's sort records, schema 14's TLS-RPT counters, up to schema 17's
-# expunged message ids), taken away again: a test that goes back to
+# keys, schema 13's sort records, schema 14's TLS-RPT counters, schema 17's
+# expunged message ids, schema 18's date index), taken away again: a test that goes back to
 # schema 9 or 10 runs them.
 UNDO_AFTER_10 = """
     DROP TABLE metadata;
@@ -456,6 +456,7 @@ UNDO_AFTER_10 = """
     DROP TABLE uploads;
     ALTER TABLE expunged DROP COLUMN message_id;
     ALTER TABLE expunged DROP COLUMN thread_id;
+    DROP INDEX mailbox_entries_date;
 """
 
 
@@ -492,6 +493,7 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("DROP TABLE uploads")  # schema 16's
     db.execute("ALTER TABLE expunged DROP COLUMN message_id")  # schema 17's
     db.execute("ALTER TABLE expunged DROP COLUMN thread_id")
+    db.execute("DROP INDEX mailbox_entries_date")  # schema 18's
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -570,6 +572,7 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         DROP TABLE uploads;  -- schema 16's
         ALTER TABLE expunged DROP COLUMN message_id;  -- schema 17's
         ALTER TABLE expunged DROP COLUMN thread_id;
+        DROP INDEX mailbox_entries_date;  -- schema 18's
         PRAGMA user_version = 4;
         COMMIT;
     """)
