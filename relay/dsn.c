@@ -86,10 +86,19 @@ static void rfc5322_date(time_t t, char *out, size_t len)
 	strftime(out, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }
 
-/* A field value that must stay on one line and ASCII-printable. */
+/* A field value that must stay on one line and ASCII-printable, and
+ * short: at most two share a line (part 1's "<rcpt>: reason"), which
+ * must stay within RFC 5322's 998 bytes whatever the remote server or
+ * the client sent (fuzz_dsn checks it). */
+#define DSN_VALUE_MAX 480
+
 static void put_clean(struct buf *b, const char *s)
 {
-	for (; s && *s; s++) {
+	for (size_t n = 0; s && *s; s++) {
+		if (n++ == DSN_VALUE_MAX) {
+			PUTS(b, "...");
+			break;
+		}
 		unsigned char c = (unsigned char)*s;
 		char ch = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
 		put(b, &ch, 1);
