@@ -104,6 +104,7 @@ static const struct {
     {"mailbox", SIEVE_EXT_MAILBOX},
     {"comparator-i;octet", SIEVE_EXT_COMPARATORS},
     {"comparator-i;ascii-casemap", SIEVE_EXT_COMPARATORS},
+    {"encoded-character", SIEVE_EXT_ENCODED},
 };
 
 static const char *ext_name(unsigned ext)
@@ -318,6 +319,12 @@ static int arguments(struct compiler *c, struct sieve_node *n, const struct spec
 	struct sieve_arg *pos[4];
 	unsigned npos = 0;
 	int r;
+	if ((c->s->extensions & SIEVE_EXT_ENCODED) && sp->id != SIEVE_CMD_REQUIRE)
+		for (struct sieve_arg *a = n->args; a; a = a->next)
+			for (size_t i = 0; a->kind == SIEVE_ARG_STRINGS && i < a->strs.n; i++)
+				if (sieve_decode_encoded(a->strs.s[i], &a->strs.len[i]) < 0)
+					return sieve_error_at(c->err, a->line, a->col,
+					                      "encoded character out of range");
 	for (struct sieve_arg *a = n->args; a; a = a->next) {
 		if (a->kind == SIEVE_ARG_TAG) {
 			if (npos)

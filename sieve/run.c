@@ -288,10 +288,39 @@ static int hasflag_cb(void *ud, const char *f, size_t n)
 	return match_keys(c->r, c->t, c->one.data, n, c->keys, c->nkeys);
 }
 
-static int test_hasflag(struct run *r, const struct sieve_node *t, const struct buf *keys,
-                        size_t nkeys)
+/* The keys of hasflag are flag lists too (RFC 5232 §4: "b A" is ["b",
+ * "A"]): one key per flag, in a new array. */
+struct split_ctx {
+	struct buf *keys;
+	size_t n, cap;
+};
+
+static int collect_cb(void *ud, const char *f, size_t n)
 {
-	struct flag_ctx c = {.r = r, .t = t, .keys = keys, .nkeys = nkeys};
+	struct split_ctx *c = ud;
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 8;
+		struct buf *k = realloc(c->keys, ncap * sizeof *k);
+		if (!k)
+			return -ENOMEM;
+		memset(k + c->cap, 0, (ncap - c->cap) * sizeof *k);
+		c->keys = k;
+		c->cap = ncap;
+	}
+	struct buf *k = &c->keys[c->n++];
+	return buf_add(k, f, n) < 0 ? -ENOMEM : 0;
+}
+
+static int test_hasflag(struct run *r, const struct sieve_node *t, const struct buf *given,
+                        size_t ngiven)
+{
+	struct split_ctx split = {0};
+	for (size_t i = 0; i < ngiven; i++)
+		if (each_flag(given[i].data, given[i].len, collect_cb, &split) < 0) {
+			free_keys(split.keys, split.n);
+			return oom(r);
+		}
+	struct flag_ctx c = {.r = r, .t = t, .keys = split.keys, .nkeys = split.n};
 	int res = 0;
 	if (t->var_index < 0) {
 		res = each_flag(r->flags.data, r->flags.len, hasflag_cb, &c);
@@ -304,6 +333,7 @@ static int test_hasflag(struct run *r, const struct sieve_node *t, const struct 
 		}
 	}
 	buf_free(&c.one);
+	free_keys(split.keys, split.n);
 	return res;
 }
 

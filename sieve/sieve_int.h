@@ -174,7 +174,12 @@ enum {
 	SIEVE_EXT_COPY = 1u << 7,
 	SIEVE_EXT_MAILBOX = 1u << 8,
 	SIEVE_EXT_COMPARATORS = 1u << 9, /* comparator-i;octet / -i;ascii-casemap */
+	SIEVE_EXT_ENCODED = 1u << 10,    /* encoded-character (RFC 5228 §2.4.2.4) */
 };
+
+/* Decodes "${hex:..}" and "${unicode:..}" in s[0..*len) in place
+ * (encoded.c); -1 on a code point UTF-8 cannot carry. */
+int sieve_decode_encoded(char *s, size_t *len);
 
 /* Parse src into a list of commands in arena; 0, -EINVAL (err set) or
  * -ENOMEM. Bounds: nesting depth, node count, string list length. */
