@@ -9,6 +9,8 @@
 #include "check.h"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -587,6 +589,78 @@ static void test_reuse_and_handle(void)
 	sieve_script_free(&s);
 }
 
+/* Every prefix of an RFC example either compiles or is refused with a
+ * well-formed "LINE:COL: message" whose position lies within the prefix. */
+static void check_prefixes(const char *name, const char *src, size_t len)
+{
+	for (size_t n = 0; n <= len; n++) {
+		char err[256];
+		struct sieve_script *s = NULL;
+		int r = sieve_compile(src, n, NULL, &s, err, sizeof err);
+		if (r == 0) {
+			sieve_script_free(&s);
+			continue;
+		}
+		int line = 0, col = 0, used = 0;
+		bool ok = r == -EINVAL && sscanf(err, "%d:%d: %n", &line, &col, &used) == 2 &&
+		          used > 0 && err[used] && line >= 1 && col >= 1;
+		/* The position is inside the prefix, or just past its end. */
+		int lines = 1;
+		for (size_t i = 0; i < n; i++)
+			lines += src[i] == '\n';
+		ok = ok && line <= lines;
+		if (!ok) {
+			CHECK(0, "%s prefix %zu: %d %s", name, n, r, err);
+			return;
+		}
+	}
+	passed++;
+}
+
+struct thread_arg {
+	const struct sieve_script *s;
+	int bad;
+};
+
+static void *run_many(void *p)
+{
+	struct thread_arg *a = p;
+	struct sieve_message m;
+	message(&msgs[4 - (a->bad & 1)], &m);
+	a->bad = 0;
+	for (int i = 0; i < 200; i++) {
+		struct sieve_result r;
+		if (sieve_run(a->s, &m, &r) < 0 || r.failed || r.n_actions != 1 ||
+		    r.actions[0].kind != SIEVE_FILEINTO)
+			a->bad++;
+		sieve_result_free(&r);
+	}
+	return NULL;
+}
+
+/* One script run from four threads at once (a compiled script is only
+ * read): every run gives its answer. */
+static void test_threads(void)
+{
+	const char *src = "require [\"fileinto\", \"variables\", \"imap4flags\"];\n"
+	                  "if header :matches \"subject\" \"*\" { set \"s\" \"${1}\"; }\n"
+	                  "addflag \"X\"; fileinto \"box-${s}\";";
+	char err[256];
+	struct sieve_script *s;
+	CHECK(sieve_compile(src, strlen(src), NULL, &s, err, sizeof err) == 0, "compile: %s", err);
+	pthread_t t[4];
+	struct thread_arg a[4];
+	for (int i = 0; i < 4; i++) {
+		a[i] = (struct thread_arg){s, i};
+		CHECK(pthread_create(&t[i], NULL, run_many, &a[i]) == 0, "thread");
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK(a[i].bad == 0, "thread %d: %d bad runs", i, a[i].bad);
+	}
+	sieve_script_free(&s);
+}
+
 /* Every RFC example in the seed corpus compiles, except the ones the
  * RFCs themselves got wrong, which fail as listed. */
 static void test_rfc_examples(void)
@@ -641,6 +715,7 @@ static void test_rfc_examples(void)
 			}
 		}
 		sieve_script_free(&s);
+		check_prefixes(e->d_name, src, len);
 		n++;
 	}
 	closedir(d);
@@ -655,5 +730,6 @@ int main(void)
 	test_run_limits();
 	test_reuse_and_handle();
 	test_rfc_examples();
+	test_threads();
 	return check_report("test_sieve");
 }
