@@ -387,6 +387,10 @@ static int arguments(struct compiler *c, struct sieve_node *n, const struct spec
 	} else if (sp->args[0] == '?') {
 		n->var_index = -1;
 	}
+	if (sp->id == SIEVE_CMD_REDIRECT && !strstr(n->pos[0]->s[0], "${") &&
+	    !sieve_address_ok(n->pos[0]->s[0]))
+		return sieve_error_at(c->err, pos[0]->line, pos[0]->col,
+		                      "bad redirect address \"%.60s\"", n->pos[0]->s[0]);
 	if (sp->id == SIEVE_TEST_ENVELOPE) {
 		for (size_t i = 0; i < n->pos[0]->n; i++) {
 			const char *part = n->pos[0]->s[i];

@@ -81,3 +81,14 @@ void sieve_split_address(const char *addr, struct buf *local, struct buf *domain
 	buf_add(local, "", 0);
 	buf_add(domain, "", 0);
 }
+
+bool sieve_address_ok(const char *a)
+{
+	const char *at = strrchr(a, '@');
+	if (!at || at == a || !at[1] || strlen(a) > 320)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || strchr("<>,\"()[];:\\", *p))
+			return false;
+	return true;
+}

@@ -609,18 +609,6 @@ static int do_flags(struct run *r, const struct sieve_node *n)
 	return res;
 }
 
-/* A redirect address: something@something, no white space or brackets. */
-static bool address_ok(const char *a)
-{
-	const char *at = strrchr(a, '@');
-	if (!at || at == a || !at[1] || strlen(a) > 320)
-		return false;
-	for (const char *p = a; *p; p++)
-		if (*p <= ' ' || *p == '<' || *p == '>' || *p == ',' || *p == '"' || *p == 0x7f)
-			return false;
-	return true;
-}
-
 static int do_vacation(struct run *r, const struct sieve_node *n)
 {
 	if (conflicts(r, SIEVE_VACATION) < 0)
@@ -682,6 +670,21 @@ static int do_vacation(struct run *r, const struct sieve_node *n)
 	return res;
 }
 
+/* Whether an action already files the message into mailbox (INBOX in
+ * any case, as IMAP names it). */
+static bool filed_into(const struct run *r, const char *mailbox)
+{
+	bool inbox = strcasecmp(mailbox, "INBOX") == 0;
+	for (size_t i = 0; i < r->n_acts; i++) {
+		const struct sieve_action *o = &r->acts[i];
+		if ((o->kind == SIEVE_KEEP || o->kind == SIEVE_FILEINTO) &&
+		    (strcmp(o->mailbox, mailbox) == 0 ||
+		     (inbox && strcasecmp(o->mailbox, "INBOX") == 0)))
+			return true;
+	}
+	return false;
+}
+
 static int command(struct run *r, const struct sieve_node *n)
 {
 	struct buf arg = {0};
@@ -695,22 +698,19 @@ static int command(struct run *r, const struct sieve_node *n)
 		const char *mailbox = "INBOX";
 		if (n->id == SIEVE_CMD_FILEINTO) {
 			if (expand(r, n->pos[0]->s[0], n->pos[0]->len[0], &arg) < 0)
-				return RUN_FAIL;
+				break;
 			mailbox = arg.data;
 		}
 		if (conflicts(r, n->id == SIEVE_CMD_KEEP ? SIEVE_KEEP : SIEVE_FILEINTO) < 0)
 			break;
 		if (!n->copy)
 			r->implicit_keep = false;
-		for (size_t i = 0; i < r->n_acts; i++) {
-			const struct sieve_action *o = &r->acts[i];
-			if ((o->kind == SIEVE_KEEP || o->kind == SIEVE_FILEINTO) &&
-			    strcmp(o->mailbox, mailbox) == 0 &&
-			    o->kind == (n->id == SIEVE_CMD_KEEP ? SIEVE_KEEP : SIEVE_FILEINTO))
-				mailbox = NULL;
+		if (!mailbox[0]) {
+			res = fail(r, "fileinto an empty mailbox name");
+			break;
 		}
-		if (!mailbox)
-			break; /* already filed there */
+		if (filed_into(r, mailbox))
+			break; /* already filed there: keep is fileinto "INBOX" (§2.10.3) */
 		a = add_action(r, n->id == SIEVE_CMD_KEEP ? SIEVE_KEEP : SIEVE_FILEINTO);
 		if (!a)
 			break;
@@ -725,8 +725,8 @@ static int command(struct run *r, const struct sieve_node *n)
 	}
 	case SIEVE_CMD_REDIRECT:
 		if (expand(r, n->pos[0]->s[0], n->pos[0]->len[0], &arg) < 0)
-			return RUN_FAIL;
-		if (!address_ok(arg.data)) {
+			break;
+		if (!sieve_address_ok(arg.data)) {
 			res = fail(r, "redirect to a bad address \"%.60s\"", arg.data);
 			break;
 		}
@@ -844,6 +844,8 @@ int sieve_run(const struct sieve_script *s, const struct sieve_message *msg,
 		r.implicit_keep = true;
 		buf_reset(&r.flags);
 	}
+	if (r.implicit_keep && !r.failed && filed_into(&r, "INBOX"))
+		r.implicit_keep = false; /* a fileinto :copy "INBOX" did it */
 	if (r.implicit_keep) {
 		struct sieve_action *a = NULL;
 		/* Past any action limit: the implicit keep is not an extra action. */

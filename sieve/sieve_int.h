@@ -237,6 +237,11 @@ int sieve_header_addresses(const struct sieve_field *f,
 /* Splits "local@domain" at the last '@' into the two parts, into buffers. */
 void sieve_split_address(const char *addr, struct buf *local, struct buf *domain);
 
+/* A redirect address as tern will send to: local@domain, no white
+ * space, brackets, quotes or list separators (RFC 5228 §4.2 wants it
+ * syntactically valid; anything fancier is refused). */
+bool sieve_address_ok(const char *addr);
+
 /* Variables of one run (vars.c). */
 struct sieve_vars {
 	const struct sieve_script *script;

@@ -337,10 +337,16 @@ static const struct run_case run_cases[] = {
      "FAILED(vacation conflicts with vacation) implicit-keep"},
     {"redirect \"a@b\"; redirect \"c@d\"; redirect \"e@f\"; redirect \"g@h\"; redirect \"i@j\";",
      "A", "FAILED(too many redirects (at most 4)) implicit-keep"},
-    {"redirect \"not an address\";", "A",
+    {"require \"variables\"; set \"a\" \"not an address\"; redirect \"${a}\";", "A",
      "FAILED(redirect to a bad address \"not an address\") implicit-keep"},
-    {"require [\"imap4flags\", \"fileinto\"]; addflag \"A\"; fileinto \"X\"; redirect \"x\";", "A",
-     "FAILED(redirect to a bad address \"x\") implicit-keep"},
+    {"require [\"imap4flags\", \"fileinto\", \"variables\"]; addflag \"A\"; fileinto \"X\";\n"
+     "redirect \"${unset}@example.com\";",
+     "A", "FAILED(redirect to a bad address \"@example.com\") implicit-keep"},
+    {"require [\"fileinto\", \"variables\"]; fileinto \"${none}\";", "A",
+     "FAILED(fileinto an empty mailbox name) implicit-keep"},
+    /* keep is fileinto "INBOX" (§2.10.3): one of them. */
+    {"require \"fileinto\"; keep; fileinto \"inbox\";", "A", "keep"},
+    {"require [\"fileinto\", \"copy\"]; fileinto :copy \"INBOX\";", "A", "fileinto:INBOX:copy"},
 };
 
 static const struct msgdef *msg_named(const char *name)
@@ -424,6 +430,8 @@ static const struct error_case error_cases[] = {
     {"keep;\n\x01", "2:1: unexpected byte 0x01"},
     {"redirect \"\xff\";", "1:10: string is not valid UTF-8"},
     {"if header : \"a\" {}", "1:11: bad tag"},
+    {"redirect \"not an address\";", "1:10: bad redirect address \"not an address\""},
+    {"redirect \"Name <a@b>\";", "1:10: bad redirect address \"Name <a@b>\""},
     {"if size :over 10X {}", "1:17: bad character after number"},
 };
 
