@@ -36,6 +36,7 @@ struct run {
 	const struct sieve_script *s;
 	const struct sieve_message *msg;
 	struct sieve_headers h;
+	struct buf *decoded; /* per field, decoded on first use (data NULL: not yet) */
 	struct sieve_vars vars;
 	struct sieve_budget budget;
 	struct arena *arena; /* the result's */
@@ -223,30 +224,37 @@ static int test_envelope(struct run *r, const struct sieve_node *t, const struct
 	return res;
 }
 
+/* Field f's value decoded (§2.7.2), kept for the rest of the run: a
+ * script of many rules reads the same Subject many times. */
+static const struct buf *decoded(struct run *r, size_t f)
+{
+	struct buf *d = &r->decoded[f];
+	if (d->data)
+		return d;
+	if (step(r, 1 + r->h.f[f].value_len / 8) < 0)
+		return NULL;
+	if (sieve_header_decoded(&r->h.f[f], d) < 0) {
+		oom(r);
+		return NULL;
+	}
+	return d;
+}
+
 static int test_header(struct run *r, const struct sieve_node *t, const struct buf *names,
                        size_t nnames, const struct buf *keys, size_t nkeys)
 {
-	struct buf dec = {0};
 	int res = 0;
 	for (size_t i = 0; i < nnames && res == 0; i++)
 		for (size_t f = 0; f < r->h.n && res == 0; f++) {
-			if (step(r, 1) < 0) {
-				res = RUN_FAIL;
-				break;
-			}
+			if (step(r, 1) < 0)
+				return RUN_FAIL;
 			if (!field_named(&r->h.f[f], &names[i]))
 				continue;
-			if (step(r, 1 + r->h.f[f].value_len / 8) < 0) {
-				res = RUN_FAIL;
-				break;
-			}
-			if (sieve_header_decoded(&r->h.f[f], &dec) < 0) {
-				res = oom(r);
-				break;
-			}
-			res = match_keys(r, t, dec.data, dec.len, keys, nkeys);
+			const struct buf *dec = decoded(r, f);
+			if (!dec)
+				return RUN_FAIL;
+			res = match_keys(r, t, dec->data, dec->len, keys, nkeys);
 		}
-	buf_free(&dec);
 	return res;
 }
 
@@ -627,18 +635,16 @@ static int do_vacation(struct run *r, const struct sieve_node *n)
 		res = oom(r);
 	/* The default subject (§4.1): "Auto: " and the original one. */
 	if (res == 0 && !n->subject) {
-		struct buf dec = {0};
-		for (size_t f = 0; f < r->h.n; f++)
+		const struct buf *dec = NULL;
+		for (size_t f = 0; f < r->h.n && !dec && res == 0; f++)
 			if (r->h.f[f].name_len == 7 &&
-			    strncasecmp(r->h.f[f].name, "subject", 7) == 0) {
-				if (sieve_header_decoded(&r->h.f[f], &dec) < 0)
-					res = oom(r);
-				break;
-			}
-		if (res == 0 && buf_printf(&subject, "%s%s", dec.len ? "Auto: " : "Automated reply",
-		                           dec.len ? dec.data : "") < 0)
+			    strncasecmp(r->h.f[f].name, "subject", 7) == 0 &&
+			    !(dec = decoded(r, f)))
+				res = RUN_FAIL;
+		bool have = res == 0 && dec && dec->len;
+		if (res == 0 && buf_printf(&subject, "%s%s", have ? "Auto: " : "Automated reply",
+		                           have ? dec->data : "") < 0)
 			res = oom(r);
-		buf_free(&dec);
 	}
 	const char *refusal = NULL;
 	if (res == 0)
@@ -831,6 +837,8 @@ int sieve_run(const struct sieve_script *s, const struct sieve_message *msg,
 	    .res = res,
 	};
 	int e = sieve_headers_index(msg->header, msg->header_len, &r.h);
+	if (e == 0 && r.h.n && !(r.decoded = calloc(r.h.n, sizeof *r.decoded)))
+		e = -ENOMEM;
 	if (e == 0)
 		e = sieve_vars_init(&r.vars, s);
 	if (e == 0 && buf_add(&r.flags, "", 0) < 0)
@@ -869,6 +877,9 @@ int sieve_run(const struct sieve_script *s, const struct sieve_message *msg,
 	res->failed = r.failed;
 	res->actions = r.acts;
 	res->n_actions = r.n_acts;
+	for (size_t i = 0; r.decoded && i < r.h.n; i++)
+		buf_free(&r.decoded[i]);
+	free(r.decoded);
 	sieve_headers_free(&r.h);
 	sieve_vars_free(&r.vars);
 	buf_free(&r.flags);
