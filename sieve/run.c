@@ -170,6 +170,37 @@ static int address_cb(void *ud, const char *local, const char *domain)
 	return address_part(ud, local, domain);
 }
 
+/* The fields the address test reads (RFC 5228 §5.1: those that hold
+ * addresses); any other name matches nothing. */
+static bool address_field(const struct buf *name)
+{
+	static const char *const fields[] = {
+	    "from",
+	    "to",
+	    "cc",
+	    "bcc",
+	    "sender",
+	    "reply-to",
+	    "resent-from",
+	    "resent-to",
+	    "resent-cc",
+	    "resent-bcc",
+	    "resent-sender",
+	    "return-path",
+	    "delivered-to",
+	    "errors-to",
+	    "mail-followup-to",
+	    "mail-reply-to",
+	    "disposition-notification-to",
+	    "x-original-to",
+	    "envelope-to",
+	};
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		if (strcasecmp(name->data, fields[i]) == 0)
+			return true;
+	return false;
+}
+
 static int test_address(struct run *r, const struct sieve_node *t, const struct buf *names,
                         size_t nnames, const struct buf *keys, size_t nkeys)
 {
@@ -181,7 +212,7 @@ static int test_address(struct run *r, const struct sieve_node *t, const struct 
 				res = RUN_FAIL;
 				break;
 			}
-			if (field_named(&r->h.f[f], &names[i])) {
+			if (address_field(&names[i]) && field_named(&r->h.f[f], &names[i])) {
 				if (step(r, 1 + r->h.f[f].value_len / 8) < 0) {
 					res = RUN_FAIL;
 					break;
@@ -543,6 +574,26 @@ static int remove_flag_cb(void *ud, const char *f, size_t n)
 	return 0;
 }
 
+/* An IMAP flag (RFC 3501 §9: a backslash and an atom, or an atom; not
+ * \Recent, which no one sets): what the store is handed. Others are dropped. */
+static bool imap_flag_ok(const char *f, size_t n)
+{
+	size_t i = n && f[0] == '\\' ? 1 : 0;
+	if (i == n || (n == 7 && strncasecmp(f, "\\Recent", 7) == 0))
+		return false;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)f[i];
+		if (c <= ' ' || c >= 0x7f || strchr("(){%*\"\\]", c))
+			return false;
+	}
+	return true;
+}
+
+static int add_imap_flag_cb(void *ud, const char *f, size_t n)
+{
+	return imap_flag_ok(f, n) ? add_flag_cb(ud, f, n) : 0;
+}
+
 /* The flags for keep/fileinto: :flags expanded, or the internal variable;
  * as an array in the result. */
 static int action_flags(struct run *r, const struct sieve_node *n, struct sieve_action *a)
@@ -555,11 +606,11 @@ static int action_flags(struct run *r, const struct sieve_node *n, struct sieve_
 		for (size_t i = 0; i < n->flags->n && res == 0; i++) {
 			res = expand(r, n->flags->s[i], n->flags->len[i], &one);
 			if (res == 0)
-				res = each_flag(one.data, one.len, add_flag_cb, &c);
+				res = each_flag(one.data, one.len, add_imap_flag_cb, &c);
 		}
 		buf_free(&one);
 	} else if (r->flags.len) {
-		res = each_flag(r->flags.data, r->flags.len, add_flag_cb, &c);
+		res = each_flag(r->flags.data, r->flags.len, add_imap_flag_cb, &c);
 	}
 	size_t count = 0;
 	for (size_t i = 0; res == 0 && i < list.len; i++)

@@ -186,6 +186,13 @@ static const struct run_case run_cases[] = {
     {"if address :all :is \"from\" \"coyote@desert.example.org\" { discard; }", "A", "discard"},
     {"if address :all :contains \"to\" \"desert\" { discard; }", "A", "implicit-keep"},
     {"if address :is :all \"from\" \"elene@example.net\" { discard; }", "2047", "discard"},
+    {"if address :contains \"subject\" \"present\" { discard; }", "A", "implicit-keep"},
+    {"if address :is \"To\" \"ROADRUNNER@acme.example.com\" { discard; }", "A", "discard"},
+    /* Only IMAP flags reach the actions; \\Recent and non-atoms are dropped. */
+    {"require \"imap4flags\";\naddflag [\"\\\\Recent\", \"a(b\", \"\\\\\", \"ok\", "
+     "\"caf\xc3\xa9\", "
+     "\"\\\\Answered\"];",
+     "A", "implicit-keep{ok \\Answered}"},
     /* i;octet is case-sensitive. */
     {"if header :contains :comparator \"i;octet\" \"Subject\" \"you, too\" { discard; }", "B",
      "implicit-keep"},
