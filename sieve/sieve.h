@@ -60,7 +60,9 @@ void sieve_script_free(struct sieve_script **s);
 
 /* What a run sees of the message being delivered. */
 struct sieve_message {
-	const char *header; /* the raw header section (CRLF or LF lines) */
+	/* The raw header section (CRLF or LF lines); the whole message will
+	 * do, reading stops at the blank line. Only read during sieve_run. */
+	const char *header;
 	size_t header_len;
 	uint64_t size;             /* the whole message's size, for the size test */
 	const char *envelope_from; /* MAIL FROM's address, "" for the null sender */
@@ -70,8 +72,8 @@ struct sieve_message {
 	 * empty, then envelope_to alone counts. */
 	const char *const *own_addresses;
 	size_t n_own_addresses;
-	/* Whether the user has a mailbox of that name (mailboxexists); NULL:
-	 * none exists. */
+	/* Whether the user has a mailbox of that name (mailboxexists), called
+	 * on the thread that runs sieve_run; NULL: none exists. */
 	bool (*mailbox_exists)(void *ud, const char *name);
 	void *ud;
 };

@@ -39,6 +39,11 @@ static const char msg_2047[] = "From: =?UTF-8?B?w4lsw6huZQ==?= <elene@example.ne
                                "Subject: =?UTF-8?Q?caf=C3=A9?= =?ISO-8859-1?Q?_cr=E8me?=\n"
                                "X-Folded: one\n two\n"
                                "\n";
+static const char msg_body[] = "From: a@example.net\r\n"
+                               "To: me@example.com\r\n"
+                               "\r\n"
+                               "X-Body: this is the body\r\n"
+                               "Subject: not a header\r\n";
 static const char msg_q[] = "From: a@example.net\n"
                             "To: me@example.com\n"
                             "Subject: why*?\n"
@@ -57,6 +62,7 @@ static const struct msgdef msgs[] = {
     {"list", msg_list, "owner-acme@lists.example.com", 3000},
     {"2047", msg_2047, "elene@example.net", 500},
     {"q", msg_q, "", 100},
+    {"body", msg_body, "a@example.net", 100},
 };
 
 static bool exists_cb(void *ud, const char *name)
@@ -302,6 +308,10 @@ static const struct run_case run_cases[] = {
     {"require \"envelope\"; if envelope :localpart \"from\" \"coyote\" { discard; }", "A",
      "discard"},
     {"if exists [\"From\", \"Date\"] { discard; }", "A", "discard"},
+    /* The whole message may be handed in: the body is not read. */
+    {"if anyof (exists \"X-Body\", header :contains \"subject\" \"\") { discard; }", "body",
+     "implicit-keep"},
+    {"if exists \"To\" { discard; }", "body", "discard"},
     {"if exists [\"From\", \"Date\"] { discard; }", "list", "implicit-keep"},
     {"if not exists \"x-caffeine\" { discard; }", "B", "implicit-keep"},
     {"if size :over 100K { discard; }", "B", "discard"},
