@@ -697,9 +697,23 @@ static int do_vacation(struct run *r, const struct sieve_node *n)
 		                           have ? dec->data : "") < 0)
 			res = oom(r);
 	}
+	/* :addresses, expanded like every other string (RFC 5229 §3). */
+	struct buf *addrs = NULL;
+	size_t n_addrs = n->addresses ? n->addresses->n : 0;
+	char **addr_s = NULL;
+	if (res == 0 && n_addrs) {
+		res = expand_list(r, n->addresses, &addrs);
+		if (res == 0 && !(addr_s = calloc(n_addrs, sizeof *addr_s)))
+			res = oom(r);
+		for (size_t i = 0; res == 0 && i < n_addrs; i++)
+			addr_s[i] = addrs[i].data;
+	}
+	struct sieve_strlist extra = {.s = addr_s, .n = addr_s ? n_addrs : 0};
 	const char *refusal = NULL;
 	if (res == 0)
-		refusal = sieve_vacation_refusal(r->msg, &r->h, n->addresses);
+		refusal = sieve_vacation_refusal(r->msg, &r->h, &extra);
+	free(addr_s);
+	free_keys(addrs, n_addrs);
 	if (res == 0 && refusal) {
 		snprintf(r->res->vacation_skipped, sizeof r->res->vacation_skipped, "%s", refusal);
 	} else if (res == 0) {

@@ -340,6 +340,11 @@ static const struct run_case run_cases[] = {
     {"require \"vacation\"; vacation :addresses \"rube@landru.example.com\" \"away\";", "B",
      "vacation(to=b1ff@de.res.example.com,days=7,subject=Auto: $$$ YOU, TOO, CAN BE A "
      "MILLIONAIRE! $$$,from=-):away; implicit-keep"},
+    {"require [\"vacation\", \"variables\"]; set \"me\" \"rube\";\n"
+     "vacation :addresses \"${me}@landru.example.com\" \"away\";",
+     "B",
+     "vacation(to=b1ff@de.res.example.com,days=7,subject=Auto: $$$ YOU, TOO, CAN BE A "
+     "MILLIONAIRE! $$$,from=-):away; implicit-keep"},
     {"require \"vacation\"; vacation \"away\";", "2047",
      "vacation(to=elene@example.net,days=7,subject=Auto: caf\xc3\xa9 cr\xc3\xa8me,from=-):away; "
      "implicit-keep"},
