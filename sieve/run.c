@@ -118,7 +118,7 @@ static int match_keys(struct run *r, const struct sieve_node *t, const char *val
 		                    keys[k].data ? keys[k].data : "", keys[k].len,
 		                    t->match == SIEVE_MATCH_MATCHES ? &caps : NULL, &r->budget);
 		if (m < 0)
-			return step(r, UINT64_MAX / 2);
+			return step(r, 0); /* the budget is spent: fails */
 		if (m == 1) {
 			if (t->match == SIEVE_MATCH_MATCHES &&
 			    (r->s->extensions & SIEVE_EXT_VARIABLES) &&
