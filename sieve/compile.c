@@ -107,6 +107,12 @@ static const struct {
     {"encoded-character", SIEVE_EXT_ENCODED},
 };
 
+const char *sieve_extensions(void)
+{
+	return "fileinto envelope reject ereject vacation imap4flags variables copy mailbox "
+	       "encoded-character comparator-i;octet comparator-i;ascii-casemap";
+}
+
 static const char *ext_name(unsigned ext)
 {
 	for (size_t i = 0; i < sizeof extensions / sizeof extensions[0]; i++)

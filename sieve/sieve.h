@@ -58,6 +58,11 @@ int sieve_compile(const char *src, size_t len, const struct sieve_limits *lim,
                   struct sieve_script **out, char *err, size_t errlen);
 void sieve_script_free(struct sieve_script **s);
 
+/* The extensions a script may require, space-separated, in the form
+ * ManageSieve's SIEVE capability (RFC 5804 §1.7) and JMAP's
+ * sieveExtensions want: "fileinto envelope ...". */
+const char *sieve_extensions(void);
+
 /* What a run sees of the message being delivered. */
 struct sieve_message {
 	/* The raw header section (CRLF or LF lines); the whole message will

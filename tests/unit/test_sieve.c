@@ -752,8 +752,30 @@ static void test_rfc_examples(void)
 	CHECK(n >= 36, "%d examples", n);
 }
 
+/* Every extension sieve_extensions() names can be required, and the list
+ * is exactly the table's. */
+static void test_extensions(void)
+{
+	const char *list = sieve_extensions();
+	int n = 0;
+	for (const char *p = list; *p;) {
+		const char *e = strchr(p, ' ');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		char src[128], err[256];
+		snprintf(src, sizeof src, "require \"%.*s\";", (int)len, p);
+		struct sieve_script *s = NULL;
+		CHECK(sieve_compile(src, strlen(src), NULL, &s, err, sizeof err) == 0, "%s: %s",
+		      src, err);
+		sieve_script_free(&s);
+		n++;
+		p += len + (e ? 1 : 0);
+	}
+	CHECK(n == 12, "%d extensions", n);
+}
+
 int main(void)
 {
+	test_extensions();
 	test_run_table();
 	test_error_table();
 	test_compile_limits();
