@@ -660,7 +660,7 @@ static int do_flags(struct run *r, const struct sieve_node *n)
 			buf_reset(target);
 		struct flag_ctx c = {.r = r, .target = target};
 		for (size_t i = 0; i < l->n && res == 0; i++)
-			res = each_flag(keys[i].data, keys[i].len, add_flag_cb, &c);
+			res = each_flag(keys[i].data, keys[i].len, add_imap_flag_cb, &c);
 		if (res == 0 && buf_add(target, "", 0) < 0)
 			res = oom(r);
 	}

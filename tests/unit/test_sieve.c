@@ -199,6 +199,9 @@ static const struct run_case run_cases[] = {
      "\"caf\xc3\xa9\", "
      "\"\\\\Answered\"];",
      "A", "implicit-keep{ok \\Answered}"},
+    {"require [\"imap4flags\", \"fileinto\"];\naddflag \"\\\\Recent  x\";\n"
+     "if hasflag \"\\\\Recent\" { fileinto \"bad\"; }",
+     "A", "implicit-keep{x}"},
     /* i;octet is case-sensitive. */
     {"if header :contains :comparator \"i;octet\" \"Subject\" \"you, too\" { discard; }", "B",
      "implicit-keep"},
