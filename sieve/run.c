@@ -37,6 +37,7 @@ struct run {
 	const struct sieve_message *msg;
 	struct sieve_headers h;
 	struct buf *decoded; /* per field, decoded on first use (data NULL: not yet) */
+	struct buf *addrs;   /* per field, its addresses as "local\0domain\0" pairs, alike */
 	struct sieve_vars vars;
 	struct sieve_budget budget;
 	struct arena *arena; /* the result's */
@@ -165,9 +166,29 @@ static int address_part(struct addr_ctx *c, const char *local, const char *domai
 	return match_keys(c->r, c->t, p->data, p->len, c->keys, c->nkeys);
 }
 
-static int address_cb(void *ud, const char *local, const char *domain)
+/* Collects an address as "local\0domain\0" into a field's cache. */
+static int collect_address(void *ud, const char *local, const char *domain)
 {
-	return address_part(ud, local, domain);
+	struct buf *b = ud;
+	if (buf_add(b, local, strlen(local) + 1) < 0 ||
+	    buf_add(b, domain ? domain : "", (domain ? strlen(domain) : 0) + 1) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Field f's addresses, parsed on first use and kept for the run. */
+static const struct buf *addresses(struct run *r, size_t f)
+{
+	struct buf *b = &r->addrs[f];
+	if (b->data)
+		return b;
+	if (step(r, 1 + r->h.f[f].value_len / 8) < 0)
+		return NULL;
+	if (buf_add(b, "", 0) < 0 || sieve_header_addresses(&r->h.f[f], collect_address, b) < 0) {
+		oom(r);
+		return NULL;
+	}
+	return b;
 }
 
 /* The fields the address test reads (RFC 5228 §5.1: those that hold
@@ -212,14 +233,18 @@ static int test_address(struct run *r, const struct sieve_node *t, const struct 
 				res = RUN_FAIL;
 				break;
 			}
-			if (address_field(&names[i]) && field_named(&r->h.f[f], &names[i])) {
-				if (step(r, 1 + r->h.f[f].value_len / 8) < 0) {
-					res = RUN_FAIL;
-					break;
-				}
-				res = sieve_header_addresses(&r->h.f[f], address_cb, &c);
-				if (res == -ENOMEM)
-					res = oom(r);
+			if (!address_field(&names[i]) || !field_named(&r->h.f[f], &names[i]))
+				continue;
+			const struct buf *a = addresses(r, f);
+			if (!a) {
+				res = RUN_FAIL;
+				break;
+			}
+			for (size_t k = 0; k < a->len && res == 0;) {
+				const char *local = a->data + k;
+				const char *domain = local + strlen(local) + 1;
+				k = (size_t)(domain - a->data) + strlen(domain) + 1;
+				res = address_part(&c, local, domain);
 			}
 		}
 	buf_free(&c.part);
@@ -902,7 +927,9 @@ int sieve_run(const struct sieve_script *s, const struct sieve_message *msg,
 	    .res = res,
 	};
 	int e = sieve_headers_index(msg->header, msg->header_len, &r.h);
-	if (e == 0 && r.h.n && !(r.decoded = calloc(r.h.n, sizeof *r.decoded)))
+	if (e == 0 && r.h.n &&
+	    (!(r.decoded = calloc(r.h.n, sizeof *r.decoded)) ||
+	     !(r.addrs = calloc(r.h.n, sizeof *r.addrs))))
 		e = -ENOMEM;
 	if (e == 0)
 		e = sieve_vars_init(&r.vars, s);
@@ -944,7 +971,10 @@ int sieve_run(const struct sieve_script *s, const struct sieve_message *msg,
 	res->n_actions = r.n_acts;
 	for (size_t i = 0; r.decoded && i < r.h.n; i++)
 		buf_free(&r.decoded[i]);
+	for (size_t i = 0; r.addrs && i < r.h.n; i++)
+		buf_free(&r.addrs[i]);
 	free(r.decoded);
+	free(r.addrs);
 	sieve_headers_free(&r.h);
 	sieve_vars_free(&r.vars);
 	buf_free(&r.flags);
