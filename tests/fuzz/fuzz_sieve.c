@@ -1,10 +1,11 @@
 /* fuzz_sieve: compile arbitrary bytes as a Sieve script (sieve/sieve.h);
  * when it compiles, run it twice over a fixed message.
  *
- * Checks beyond "no crash": a refused script has an error of the form
- * "LINE:COL: message"; a run always ends with at least one action, a
- * failed run with exactly the implicit keep; and two runs of one script
- * give the same actions (a compiled script is immutable).
+ * Each input is compiled twice, under the default limits and under tiny
+ * ones (so that every bound is met often). Checks beyond "no crash": a refused script has an error
+ * of the form "LINE:COL: message"; a run always ends with at least one action, a failed run with
+ * exactly the implicit keep; and two runs of one script give the same actions (a compiled script is
+ * immutable).
  *
  * Seeds: tests/fuzz/sieve_corpus/ (the RFC examples); dictionary:
  * tests/fuzz/sieve.dict. For example:
@@ -48,16 +49,17 @@ static bool same(const struct sieve_result *a, const struct sieve_result *b)
 	return true;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Compile under lim (NULL: the defaults) and run what compiles. */
+static void one(const uint8_t *data, size_t size, const struct sieve_limits *lim)
 {
 	char err[256];
 	struct sieve_script *s = NULL;
-	if (sieve_compile((const char *)data, size, NULL, &s, err, sizeof err) < 0) {
+	if (sieve_compile((const char *)data, size, lim, &s, err, sizeof err) < 0) {
 		const char *colon = strchr(err, ':');
 		if (!isdigit((unsigned char)err[0]) || !colon ||
 		    !isdigit((unsigned char)colon[1]) || !strstr(err, ": "))
 			__builtin_trap();
-		return 0;
+		return;
 	}
 	static const char *const own[] = {"me@example.com"};
 	struct sieve_message msg = {
@@ -80,5 +82,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sieve_result_free(&a);
 	sieve_result_free(&b);
 	sieve_script_free(&s);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	one(data, size, NULL);
+	/* Again under tiny limits, so that every bound is met often. */
+	struct sieve_limits tiny;
+	sieve_limits_default(&tiny);
+	tiny.max_depth = 3;
+	tiny.max_commands = 40;
+	tiny.max_string_list = 4;
+	tiny.max_variables = 3;
+	tiny.max_variable_len = 8;
+	tiny.max_steps = 300;
+	tiny.max_actions = 2;
+	tiny.max_redirects = 1;
+	one(data, size, &tiny);
 	return 0;
 }
