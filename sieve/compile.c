@@ -489,7 +489,7 @@ static int command(struct compiler *c, struct sieve_node *n, const struct sieve_
 		for (size_t i = 0; i < n->pos[0]->n; i++) {
 			unsigned ext = 0;
 			for (size_t k = 0; k < sizeof extensions / sizeof extensions[0]; k++)
-				if (strcasecmp(n->pos[0]->s[i], extensions[k].name) == 0)
+				if (strcmp(n->pos[0]->s[i], extensions[k].name) == 0)
 					ext = extensions[k].ext;
 			if (!ext)
 				return sieve_error_at(c->err, n->args->line, n->args->col,

@@ -434,6 +434,8 @@ static const struct error_case error_cases[] = {
     {"keep;\nrequire \"fileinto\";", "2:1: require must come before other commands"},
     {"if true { require \"fileinto\"; }", "1:11: require must come before other commands"},
     {"require \"foo\";", "1:9: unsupported extension \"foo\""},
+    /* Capability strings are case-sensitive (RFC 5228 §14). */
+    {"require [\"fileinto\", \"FileInto\"];", "1:9: unsupported extension \"FileInto\""},
     {"require \"copy\"; redirect :copy :copy \"a@b\";",
      "1:32: tag :copy conflicts with an earlier tag"},
     {"if header :is :contains \"a\" \"b\" {}", "1:15: tag :contains conflicts with an earlier tag"},
