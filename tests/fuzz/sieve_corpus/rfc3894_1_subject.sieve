@@ -1,0 +1,4 @@
+if header "Subject" "MAKE MONEY FAST!!!"
+{
+        discard;
+}

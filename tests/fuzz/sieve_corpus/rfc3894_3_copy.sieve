@@ -1,0 +1,4 @@
+require ["copy", "fileinto"];
+fileinto :copy "incoming";
+
+# ... more processing follows ...

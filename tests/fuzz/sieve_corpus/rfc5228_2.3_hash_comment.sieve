@@ -1,0 +1,3 @@
+if size :over 100k { # this is a comment
+   discard;
+}

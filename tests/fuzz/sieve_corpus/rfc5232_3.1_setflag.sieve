@@ -1,0 +1,4 @@
+require "imap4flags";
+if size :over 500K {
+    setflag "\\Deleted";
+}
