@@ -7,10 +7,10 @@
  * exactly the implicit keep; and two runs of one script give the same actions (a compiled script is
  * immutable).
  *
- * Seeds: tests/fuzz/sieve_corpus/ (the RFC examples); dictionary:
- * tests/fuzz/sieve.dict. For example:
- *   build-fuzz/fuzz_sieve -dict=tests/fuzz/sieve.dict build-fuzz/corpus/fuzz_sieve \
- *       tests/fuzz/sieve_corpus -max_total_time=60 */
+ * Seeds: tests/fuzz/corpus/fuzz_sieve/ (the RFC examples); dictionary:
+ * tests/fuzz/dict/fuzz_sieve.dict. For example:
+ *   build-fuzz/fuzz_sieve -dict=tests/fuzz/dict/fuzz_sieve.dict build-fuzz/corpus/fuzz_sieve \
+ *       tests/fuzz/corpus/fuzz_sieve -max_total_time=60 */
 #include "sieve/sieve.h"
 
 #include <ctype.h>

@@ -1,6 +1,6 @@
 /* test_sieve: the Sieve engine (sieve/sieve.h). Every full example script
  * of RFC 5228, 5229, 5230, 5232, 3894 and 5429 compiles (they are the fuzz
- * seed corpus, tests/fuzz/sieve_corpus/); a table of scripts x messages
+ * seed corpus, tests/fuzz/corpus/fuzz_sieve/); a table of scripts x messages
  * gives exact action lists; a table of bad scripts gives the exact first
  * error "LINE:COL: message"; run-time limits and conflicting actions make
  * the run "failed" with an implicit keep, quickly. */
@@ -709,7 +709,7 @@ static void test_rfc_examples(void)
 	    /* RFC 5429 §2.3 uses spamtest and i;ascii-numeric, not implemented. */
 	    {"rfc5429_2.3_spamtest.sieve", "1:9: unsupported extension \"spamtest\""},
 	};
-	const char *dir = "tests/fuzz/sieve_corpus";
+	const char *dir = "tests/fuzz/corpus/fuzz_sieve";
 	DIR *d = opendir(dir);
 	CHECK(d != NULL, "open %s", dir);
 	if (!d)
