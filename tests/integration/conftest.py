@@ -59,25 +59,38 @@ LISTENERS = [
 ]
 
 
-def free_port(host=HOST):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+# Every port this process has handed out. A port chosen for one server but
+# not bound yet is free to the kernel, which may hand it out again to the
+# next caller (tern's ports, then pebble's, before tern starts): seen as
+# tern's "address already in use", and as pebble validating a port tern
+# had to give up.
+_handed_out = set()
 
 
 def free_ports(n, host=HOST):
-    """n distinct free ports: all are held open until all are chosen, so
-    the kernel cannot hand out the same one twice."""
-    socks = []
+    """n distinct free ports, none handed out before by this process: all
+    are held open until all are chosen, so the kernel cannot hand out the
+    same one twice, and a port given earlier is skipped."""
+    socks, ports = [], []
     try:
-        for _ in range(n):
+        while len(ports) < n and len(socks) < n + 200:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.bind((host, 0))
             socks.append(s)
-        return [s.getsockname()[1] for s in socks]
+            port = s.getsockname()[1]
+            if port not in _handed_out:
+                _handed_out.add(port)
+                ports.append(port)
+        if len(ports) < n:
+            raise RuntimeError("no %d free ports left" % n)
+        return ports
     finally:
         for s in socks:
             s.close()
+
+
+def free_port(host=HOST):
+    return free_ports(1, host)[0]
 
 
 def ssl_ctx():
