@@ -142,11 +142,16 @@ def mailbox(L, box, st, rows):
     box.uidnext, box.max_uid = max(box.uidnext, st["UIDNEXT"]), top
     L.check("HIGHESTMODSEQ")
     hm = st.get("HIGHESTMODSEQ", 0)
-    floor = max([box.highestmodseq, box.max_acked_modseq] + [ms or 0 for _, ms, _ in rows.values()])
+    durable = [ms for ms, at in box.lazy_modseqs if not L.within_lazy_window(at)]
+    floor = max([box.highestmodseq] + durable + [ms or 0 for _, ms, _ in rows.values()])
+    lazy_floor = max([floor] + [ms for ms, _ in box.lazy_modseqs])
     if hm < floor:
         L.violation("highestmodseq", "%s: HIGHESTMODSEQ %d, known %d (was %d)"
                     % (where, hm, floor, box.highestmodseq))
+    elif hm < lazy_floor:
+        L.lazy_lost["MODSEQ of a STORE/EXPUNGE"] += 1
     box.highestmodseq = max(box.highestmodseq, hm)
+    box.lazy_modseqs = []
 
 
 def adopt(L, box, uid, msgid, flags):
@@ -234,10 +239,11 @@ def pop3_user(L, t, user):
                 L.pop_present[user].discard(m)
                 L.pop_deleted[user].add(m)
         L.pop_unanswered_quits[user] = []
-        for msgid in L.pop_present[user]:
+        for msgid in list(L.pop_present[user]):
             L.check("acknowledged message there (POP3)")
             if msgid not in there:
                 L.violation("lost", "%s maildrop: %s" % (user, msgid))
+                L.pop_present[user].discard(msgid)  # reported once
         for msgid in L.pop_deleted[user]:
             L.check("POP3 DELE applied after +OK")
             if msgid in there:
@@ -329,6 +335,9 @@ def cli(L, t):
     with L.lock:
         for table, there in ((L.cli_users, users), (L.cli_aliases, aliases)):
             for name, present in table.items():
+                if present is None:  # a CLI killed by the power cut: either
+                    table[name] = name in there
+                    continue
                 L.check("CLI change persisted")
                 if present != (name in there):
                     L.violation("cli", "%s %s" % (name, "missing" if present else "still there"))

@@ -58,7 +58,9 @@ class Mailbox:
         self.max_uid = 0
         self.uidnext = 0
         self.highestmodseq = 0
-        self.max_acked_modseq = 0
+        # MODSEQs told by STORE and EXPUNGE answers, with when: both are lazy
+        # jobs, so a MODSEQ told within the window before a kill may be lost
+        self.lazy_modseqs = []
         self.modseq = {}  # uid -> last MODSEQ seen
 
 
@@ -136,6 +138,10 @@ class Ledger:
                 if (u, "INBOX") in self.boxes:
                     self.boxes[(u, "INBOX")].candidates.append([msgid, acked, None, None,
                                                                 "smtp " + msgid.split("-")[2]])
+                elif msgid in self.pop_deleted[u]:
+                    # a POP3 client took and deleted it between the 250 and
+                    # this line of the sender's thread
+                    continue
                 elif acked:
                     self.pop_present[u].add(msgid)
                 else:

@@ -120,7 +120,7 @@ class ImapWriter(Driver):
             for ln, lits in untagged:
                 u, _, modseq, _ = parse_fetch(ln, lits)
                 if u == uid and modseq:
-                    box.max_acked_modseq = max(box.max_acked_modseq, modseq)
+                    box.lazy_modseqs.append((modseq, L.now()))  # a lazy job's
 
     def copy(self, m, box, uid, dest, op):
         L = self.ledger
@@ -198,7 +198,7 @@ class ImapWriter(Driver):
                 box.expunged[u] = (e.msgid, L.now())
             hm = code(line, "HIGHESTMODSEQ")
             if hm:
-                box.max_acked_modseq = max(box.max_acked_modseq, int(hm[0]))
+                box.lazy_modseqs.append((int(hm[0]), L.now()))
 
 
 class ImapIdler(Driver):
