@@ -159,12 +159,13 @@ def adopt(L, box, uid, msgid, flags):
     (counted as stored unacknowledged), an SMTP delivery's, or nobody's."""
     where = "%s %s" % (box.user, box.name)
     if uid in box.expunged and box.expunged[uid][0] == msgid:
-        _, acked_at = box.expunged.pop(uid)
-        if L.within_lazy_window(acked_at):
-            L.lazy_lost["EXPUNGE/MOVE"] += 1
+        _, acked_at, how = box.expunged.pop(uid)
+        # EXPUNGE is a lazy job; MOVE (copy and expunge in one job) is not
+        if how == "EXPUNGE" and L.within_lazy_window(acked_at):
+            L.lazy_lost["EXPUNGE"] += 1
         else:
-            L.violation("phantom", "%s UID %d (%s) back after an acknowledged EXPUNGE/MOVE"
-                        % (where, uid, msgid))
+            L.violation("phantom", "%s UID %d (%s) back after an acknowledged %s"
+                        % (where, uid, msgid, how))
         e = Entry(msgid, None)
         box.entries[uid] = e
         return e
@@ -283,6 +284,9 @@ def remote(L, t, sink, final):
     """Each acknowledged remote recipient: delivered to the sink (once, or
     twice across a crash: counted) or still in the queue; at the end of the
     campaign, delivered."""
+    # the queue before the sink: a row that leaves the queue after this is
+    # then at the sink when it is read
+    queued = queued_rcpts(t)
     got = {}
     when = {}
     for index, rcpts, data, at, _ in sink.deliveries():
@@ -296,7 +300,6 @@ def remote(L, t, sink, final):
                 if sent is None or not messages.same(data, sent):
                     L.violation("bytes", "sink: %s for %s" % (msgid, r))
                 L.remote_bytes_ok.add((msgid, r.lower()))
-    queued = queued_rcpts(t)
     log = t.logs()
     with L.lock:
         for (msgid, rcpt), acked in L.remote.items():

@@ -52,7 +52,7 @@ class Mailbox:
     def __init__(self, user, name, uidvalidity):
         self.user, self.name, self.uidvalidity = user, name, uidvalidity
         self.entries = {}  # uid -> Entry
-        self.expunged = {}  # uid -> (msgid, time the EXPUNGE/MOVE was acknowledged)
+        self.expunged = {}  # uid -> (msgid, time acknowledged, "EXPUNGE" or "MOVE")
         # [msgid, acked, flags, token, what]: may appear at an unknown UID
         self.candidates = []
         self.max_uid = 0

@@ -144,7 +144,7 @@ class ImapWriter(Driver):
         cu = code(line, "COPYUID")
         for ln, _ in untagged:
             cu = cu or code(ln, "COPYUID")
-        v, src, dst = int(cu[0]), uid_set(cu[1]), uid_set(cu[2])
+        v, dst = int(cu[0]), uid_set(cu[2])  # one source UID: its one destination
         with L.lock:
             L.acked["imap " + verb] += 1
             if v != dest.uidvalidity:
@@ -155,7 +155,7 @@ class ImapWriter(Driver):
             dest.max_uid = max(dest.max_uid, dst[0])
             if op == "move":
                 del box.entries[uid]
-                box.expunged[uid] = (e.msgid, L.now())
+                box.expunged[uid] = (e.msgid, L.now(), "MOVE")
 
     def expunge(self, m, box, uids):
         """UID STORE +FLAGS (\\Deleted), then UID EXPUNGE of those UIDs."""
@@ -195,7 +195,7 @@ class ImapWriter(Driver):
             L.acked["imap EXPUNGE"] += 1
             for u, e in zip(uids, es):
                 del box.entries[u]
-                box.expunged[u] = (e.msgid, L.now())
+                box.expunged[u] = (e.msgid, L.now(), "EXPUNGE")
             hm = code(line, "HIGHESTMODSEQ")
             if hm:
                 box.lazy_modseqs.append((int(hm[0]), L.now()))

@@ -52,6 +52,10 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int journal_fd = -1;
 static const char *dir;
 static size_t dir_len;
+/* TERN_POWERLOSS_IGNORE_SYNCS=1: forget every sync, as if the server never
+ * asked for one; the runner must then find acknowledged data lost (the
+ * variant's own test). */
+static int ignore_syncs;
 
 static int (*real_open)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
@@ -84,6 +88,7 @@ static void resolve(void)
 	real_rename = dlsym(RTLD_NEXT, "rename");
 	dir = getenv("TERN_POWERLOSS_DIR");
 	dir_len = dir ? strlen(dir) : 0;
+	ignore_syncs = getenv("TERN_POWERLOSS_IGNORE_SYNCS") != NULL;
 	const char *j = getenv("TERN_POWERLOSS_JOURNAL");
 	if (dir && j)
 		journal_fd = real_open(j, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -341,7 +346,7 @@ static int sync_with(int (*fn)(int), int fd)
 	char *path = strdup(followed[fd]);
 	pthread_mutex_unlock(&mu);
 	int r = fn(fd);
-	if (r == 0 && path) {
+	if (r == 0 && path && !ignore_syncs) {
 		pthread_mutex_lock(&mu);
 		journal('S', path, upto, 0, NULL, 0);
 		pthread_mutex_unlock(&mu);
