@@ -261,7 +261,13 @@ def pop3_user(L, t, user):
 
 
 def queued_rcpts(t):
-    r = t.cli("queue", "list")
+    for attempt in range(5):
+        r = t.cli("queue", "list")
+        if r.returncode == 0 and r.stdout.startswith("ID "):
+            break
+        time.sleep(0.2)
+    else:
+        raise RuntimeError("tern queue list: %d %s" % (r.returncode, (r.stdout + r.stderr)[:500]))
     out = set()
     for line in r.stdout.splitlines():
         m = re.search(r" -> (\S+@\S+)", line)
