@@ -333,7 +333,9 @@ def remote(L, t, sink, final):
                     L.found_unacked("relayed to the sink", msgid)
                 continue
             L.check("remote delivered or queued")
-            if not n and (final or rcpt.lower() not in queued):
+            missing = not n and (final or rcpt.lower() not in queued)
+            if missing and (msgid, rcpt) not in L.remote_reported:
+                L.remote_reported.add((msgid, rcpt))  # reported once
                 L.violation("remote", "%s to %s: %s" % (msgid, rcpt, "never delivered" if final
                                                           else "not delivered, not queued"))
 

@@ -95,6 +95,7 @@ class Ledger:
         self.remote_bytes_ok = set()
         self.unacked_seen = set()
         self.dups_seen = set()
+        self.remote_reported = set()
         self.crash_duplicates = 0
         self.dup_max_gap = 0.0  # seconds from a duplicate's first 250 to the kill
         self.notes = []  # things worth reading that are not violations
