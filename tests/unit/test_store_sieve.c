@@ -4,8 +4,10 @@
  * writes. */
 #include "check.h"
 #include "store/accounts.h"
+#include "store/mail.h"
 #include "store/sieve.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -190,6 +192,55 @@ static void test_vacation(struct store *s)
 	CHECK_THAT(store_sieve_vacation_seen(rd, alice, "h", "x@remote.test", 0) == 0);
 }
 
+/* What a script's filing asks of store_deliver: flags and keywords on
+ * the entry, and not_junk keeping it out of Junk under a junk verdict. */
+static int deliver_filed(struct store_tx *tx, void *arg)
+{
+	(void)arg;
+	static const char msg[] = "Subject: filed\r\n\r\nbody\r\n";
+	struct store_local_rcpt local[2] = {
+	    {.account_id = bob,
+	     .flags = STORE_FLAG_FLAGGED | STORE_FLAG_SEEN,
+	     .keywords = "$label",
+	     .not_junk = true},
+	    {.account_id = alice, .flags = STORE_FLAG_SEEN},
+	};
+	struct store_delivery d = {
+	    .data = msg, .len = sizeof msg - 1, .local = local, .nlocal = 2, .junk = true};
+	return store_deliver(tx, &d);
+}
+
+static void test_deliver_filed(struct store *s)
+{
+	CHECK_THAT(store_exec(s, deliver_filed, NULL) == 0);
+	sqlite3 *db = store_reader(s)->db;
+	sqlite3_stmt *st;
+	CHECK_THAT(sqlite3_prepare_v2(db,
+	                              "SELECT a.address, b.name, e.flags, e.keywords FROM "
+	                              "mailbox_entries e JOIN mailboxes b ON b.id = e.mailbox_id "
+	                              "JOIN accounts a ON a.id = b.account_id ORDER BY a.address",
+	                              -1, &st, NULL) == SQLITE_OK);
+	int rows = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *who = (const char *)sqlite3_column_text(st, 0);
+		const char *box = (const char *)sqlite3_column_text(st, 1);
+		int flags = sqlite3_column_int(st, 2);
+		const char *kw = (const char *)sqlite3_column_text(st, 3);
+		rows++;
+		if (strcmp(who, "bob@example.test") == 0)
+			CHECK(strcmp(box, "INBOX") == 0 &&
+			          flags == (STORE_FLAG_FLAGGED | STORE_FLAG_SEEN) &&
+			          strcmp(kw, "$label") == 0,
+			      "bob: %s %d %s", box, flags, kw);
+		else
+			CHECK(strcmp(box, "Junk") == 0 && flags == STORE_FLAG_SEEN &&
+			          strcmp(kw, "$Junk") == 0,
+			      "alice: %s %d %s", box, flags, kw);
+	}
+	sqlite3_finalize(st);
+	CHECK(rows == 2, "rows %d", rows);
+}
+
 /* Deleting the account takes its scripts and vacation pairs with it. */
 static int del_alice(struct store_tx *tx, void *arg)
 {
@@ -223,6 +274,7 @@ int main(void)
 	CHECK_THAT(store_exec(s, setup, NULL) == 0);
 	test_scripts(s);
 	test_vacation(s);
+	test_deliver_filed(s);
 	test_account_delete(s);
 	store_close(&s);
 	check_remove_dir(dir);
