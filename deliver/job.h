@@ -14,6 +14,12 @@
  * committed and a retry sends the same signed bytes. Mail an alias forwards
  * may be ARC-sealed instead (the caller says by which domain).
  *
+ * Before that, the local recipients' active Sieve scripts run
+ * (sieve_filter.h, in the thread pool): their actions decide the entries
+ * (mailbox, flags, none), and add redirects, vacation replies and reject
+ * notices, all in the same transaction; a single recipient's reject ends
+ * the job with DELIVER_JOB_REJECTED and nothing stored.
+ *
  * Local recipients whose DSN NOTIFY asks for SUCCESS get their "delivered"
  * notice (RFC 3461 6.2.1) in the same transaction.
  *

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "deliver/trace.h"
 #include "lib/buf.h"
@@ -104,6 +105,29 @@ static int add_thread_fields(struct buf *b, const struct mime_thread_ids *o)
 	return 0;
 }
 
+/* With :mime the reason is an entity whose header section goes on top of
+ * the reply's: only Content-* fields (and their folds) may come from
+ * there, so a script cannot add Bcc: or To:. false: send it as text. */
+static bool entity_ok(const char *r)
+{
+	const char *p = r;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (n == 0)
+			return p != r; /* the blank line, after at least one field */
+		if (!(*p == ' ' || *p == '\t') &&
+		    (n < 8 || strncasecmp(p, "Content-", 8) != 0 || !memchr(p, ':', n)))
+			return false;
+		if (!nl)
+			return false; /* no body */
+		p = nl + 1;
+	}
+	return false;
+}
+
 /* The reason as the body, lines ending in CRLF, and a final CRLF. */
 static int add_body(struct buf *b, const char *r)
 {
@@ -126,6 +150,7 @@ char *sieve_reply_build(const struct sieve_reply_params *p, size_t *len)
 	clean(p->from && plain_address(p->from) ? p->from : p->own, from, sizeof from);
 	clean(p->to, to, sizeof to);
 	clean(p->subject ? p->subject : "Auto: (no subject)", subject, sizeof subject);
+	int mime = p->mime && p->reason && entity_ok(p->reason);
 	struct buf b = {0};
 	char ids[600];
 	/* the Message-ID and Date of a header that has neither */
@@ -150,7 +175,7 @@ char *sieve_reply_build(const struct sieve_reply_params *p, size_t *len)
 		rc = add_thread_fields(&b, p->orig);
 	if (rc == 0)
 		rc = add_str(&b, "MIME-Version: 1.0\r\n");
-	if (rc == 0 && !p->mime)
+	if (rc == 0 && !mime)
 		rc = add_str(&b, "Content-Type: text/plain; charset=utf-8\r\n"
 		                 "Content-Transfer-Encoding: 8bit\r\n\r\n");
 	/* with :mime the reason starts with its own header fields */

@@ -6,8 +6,9 @@
  *
  * The strings come from a script and a message, both untrusted: a field
  * value never carries a CR or LF (they become spaces), a non-ASCII
- * subject is RFC 2047-encoded, every value is cut at a bound, and a
- * :from that is not a plain address is replaced by the user's own. */
+ * subject is RFC 2047-encoded, every value is cut at a bound, a :from
+ * that is not a plain address is replaced by the user's own, and a :mime
+ * reason whose header holds anything but Content-* fields goes as text. */
 #ifndef TERN_DELIVER_SIEVE_REPLY_H
 #define TERN_DELIVER_SIEVE_REPLY_H
 
