@@ -83,6 +83,9 @@ static struct sieve_cached *compile_active(struct store_rd *rd, int64_t account_
 		*rc = -ENOMEM;
 		return NULL;
 	}
+	if (r == 0)
+		log_info("sieve event=compiled account=%lld script=\"%s\" version=%lld",
+		         (long long)account_id, info.name, (long long)info.updated);
 	if (r < 0)
 		log_warn("sieve event=script_not_compiled account=%lld script=\"%s\" err=\"%s\" "
 		         "note=implicit_keep",

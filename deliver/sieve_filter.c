@@ -336,7 +336,8 @@ static int run_one(struct sieve_filter *f, size_t i)
 	struct sieve_outcome *o = &f->out[i];
 	if (!r->script)
 		return 0;
-	const char *own[1] = {r->own};
+	/* the account's address and the one the mail came to (an alias) */
+	const char *own[2] = {r->own[0] ? r->own : r->envelope_to, r->envelope_to};
 	struct sieve_message m = {
 	    .header = f->msg,
 	    .header_len = f->len,
@@ -344,7 +345,7 @@ static int run_one(struct sieve_filter *f, size_t i)
 	    .envelope_from = f->mail_from,
 	    .envelope_to = r->envelope_to,
 	    .own_addresses = own,
-	    .n_own_addresses = r->own[0] ? 1 : 0,
+	    .n_own_addresses = 2,
 	    .mailbox_exists = mailbox_exists,
 	    .ud = r,
 	};

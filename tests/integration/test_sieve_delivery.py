@@ -138,11 +138,19 @@ elsif header :contains "subject" "to-create" { fileinto :create "Created"; }
 '''
 
 
+def compiled(t):
+    return t.logs().count("sieve event=compiled account=")
+
+
 def test_fileinto(server):
     put_active(server, FILEINTO)
+    before = compiled(server)
     for s in ("to-archive", "to-missing", "to-create", "plain"):
         code, text = send(server, message(s))
         assert code == 250, text
+    # compiled once for the four deliveries (kept by (account, updated))
+    wait_for(lambda: compiled(server) > before, timeout=5, what="the compile log line")
+    assert compiled(server) == before + 1
     assert where(server, "to-archive") == [("Archive", 0, "")]
     # a missing mailbox without :create: the implicit keep, and a log line
     assert where(server, "to-missing") == [("INBOX", 0, "")]
