@@ -175,6 +175,19 @@ static void success_dsn(struct store_tx *tx, struct deliver_job *j)
 		log_warn("deliver event=success_dsn_undeliverable to=%s err=%d", j->mail_from, r);
 }
 
+/* A name :create may make: what an IMAP client could name and LIST back
+ * (no wildcards, controls or empty levels, at most 255 bytes). */
+static bool creatable(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 255 || name[0] == '/' || name[n - 1] == '/' || strstr(name, "//"))
+		return false;
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '*' || *p == '%')
+			return false;
+	return true;
+}
+
 /* Writer thread: the mailboxes Sieve's fileinto named, found or (with
  * :create) made; a missing one is the implicit keep (RFC 5228 4.1 leaves
  * it to the implementation; keeping never loses mail). */
@@ -189,7 +202,7 @@ static int resolve_targets(struct store_tx *tx, struct deliver_job *j)
 		int rc = store_mailbox_find(store_tx_reader(tx), acct, t->mailbox, &id);
 		if (rc < 0)
 			return rc;
-		if (rc == 0 && t->create) {
+		if (rc == 0 && t->create && creatable(t->mailbox)) {
 			rc = store_mailbox_create(tx, acct, t->mailbox, NULL, &id);
 			if (rc == 0)
 				rc = 1;

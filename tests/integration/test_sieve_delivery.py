@@ -135,6 +135,7 @@ FILEINTO = '''require ["fileinto", "mailbox"];
 if header :contains "subject" "to-archive" { fileinto "Archive"; }
 elsif header :contains "subject" "to-missing" { fileinto "Nowhere"; }
 elsif header :contains "subject" "to-create" { fileinto :create "Created"; }
+elsif header :contains "subject" "to-badname" { fileinto :create "bad*name"; }
 '''
 
 
@@ -145,10 +146,10 @@ def compiled(t):
 def test_fileinto(server):
     put_active(server, FILEINTO)
     before = compiled(server)
-    for s in ("to-archive", "to-missing", "to-create", "plain"):
+    for s in ("to-archive", "to-missing", "to-create", "to-badname", "plain"):
         code, text = send(server, message(s))
         assert code == 250, text
-    # compiled once for the four deliveries (kept by (account, updated))
+    # compiled once for the five deliveries (kept by (account, updated))
     wait_for(lambda: compiled(server) > before, timeout=5, what="the compile log line")
     assert compiled(server) == before + 1
     assert where(server, "to-archive") == [("Archive", 0, "")]
@@ -161,6 +162,8 @@ def test_fileinto(server):
     typ, lst = c.list()
     assert any(b'"Created"' in ln or ln.endswith(b" Created") for ln in lst), lst
     c.logout()
+    # a name IMAP could not list back is not made: the implicit keep
+    assert where(server, "to-badname") == [("INBOX", 0, "")]
     assert where(server, "plain") == [("INBOX", 0, "")]
 
 
@@ -294,3 +297,18 @@ def test_junk_rescue(server):
                    source="127.0.0.6")
     assert code == 250
     assert where(server, "junk stranger") == [("Junk", 0, "$Junk")]
+
+
+def test_each_recipient_runs_its_own_script(server):
+    put_active(server, 'if header :contains "subject" "both" { discard; }\n')
+    put_active(server, 'require ["fileinto", "copy", "imap4flags"];\n'
+                       'if header :contains "subject" "both" '
+                       '{ fileinto :copy :flags "\\\\Seen" "Archive"; redirect :copy '
+                       '"copy@redir.fail.test"; }\n', account=OTHER)
+    code, _ = send(server, message("both of them"), rcpts=(USER, OTHER))
+    assert code == 250
+    assert where(server, "both of them") == []
+    # :copy keeps the implicit keep beside the fileinto and the redirect
+    assert where(server, "both of them", OTHER) == [("Archive", 1, ""), ("INBOX", 0, "")]
+    rows = [r for r in queue(server) if r[1] == "copy@redir.fail.test"]
+    assert len(rows) == 1 and rows[0][0] == OTHER
