@@ -118,6 +118,8 @@ static bool entity_ok(const char *r)
 			n--;
 		if (n == 0)
 			return p != r; /* the blank line, after at least one field */
+		if (memchr(p, '\r', n))
+			return false; /* a bare CR would end the line when written */
 		if (!(*p == ' ' || *p == '\t') &&
 		    (n < 8 || strncasecmp(p, "Content-", 8) != 0 || !memchr(p, ':', n)))
 			return false;
