@@ -120,6 +120,8 @@ static bool entity_ok(const char *r)
 			return p != r; /* the blank line, after at least one field */
 		if (memchr(p, '\r', n))
 			return false; /* a bare CR would end the line when written */
+		if (n > 900 || (p == r && (*p == ' ' || *p == '\t')))
+			return false; /* add_body would break it; a fold of nothing */
 		if (!(*p == ' ' || *p == '\t') &&
 		    (n < 8 || strncasecmp(p, "Content-", 8) != 0 || !memchr(p, ':', n)))
 			return false;
@@ -130,18 +132,25 @@ static bool entity_ok(const char *r)
 	return false;
 }
 
-/* The reason as the body, lines ending in CRLF, and a final CRLF. */
+/* The reason as the body, lines ending in CRLF and broken before 998
+ * bytes (RFC 5322 2.1.1), and a final CRLF. */
 static int add_body(struct buf *b, const char *r)
 {
+	size_t col = 0;
 	for (const char *p = r; *p; p++) {
 		if (*p == '\r' && p[1] == '\n')
 			continue;
-		if (*p == '\n' || *p == '\r') {
+		bool eol = *p == '\n' || *p == '\r';
+		if (eol || col == 990) {
 			if (buf_add(b, "\r\n", 2) < 0)
 				return -1;
-		} else if (buf_add(b, p, 1) < 0) {
-			return -1;
+			col = 0;
+			if (eol)
+				continue;
 		}
+		if (buf_add(b, p, 1) < 0)
+			return -1;
+		col++;
 	}
 	return buf_add(b, "\r\n", 2);
 }

@@ -9,7 +9,8 @@
  * Beyond crashes: the reply's header section (up to its blank line) has
  * CRLF line endings only, and every line of it is one of the fields the
  * builder writes, a Content-* field (a :mime entity's), or a fold: nothing
- * from outside starts a field of its own (no Bcc:, no second To:). */
+ * from outside starts a field of its own (no Bcc:, no second To:); and
+ * no line of the message is longer than 998 bytes. */
 #include "deliver/sieve_filter.h"
 #include "deliver/sieve_reply.h"
 #include "mime/msgid.h"
@@ -96,6 +97,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (memchr(msg + i, '\r', n - 1) || !known_field(msg + i, n - 1))
 				abort();
 			i += n + 1;
+		}
+		/* no line of the whole message over 998 bytes (RFC 5322 2.1.1) */
+		for (size_t k = 0, col = 0; k < len; k++) {
+			col = msg[k] == '\n' ? 0 : col + 1;
+			if (col > 999)
+				abort();
 		}
 		free(msg);
 	}
