@@ -278,9 +278,17 @@ static int add_vacation(struct sieve_filter *f, struct rcpt_run *r, struct sieve
 	}
 	o->vacation = v;
 	mime_thread_ids_read(f->msg, f->len, ids);
+	/* :from only when it is an address of the account's (its own, or the
+	 * one this mail came to): the relay signs the reply for its domain */
+	const char *from = a->vacation_from;
+	if (from && strcasecmp(from, r->own) != 0 && strcasecmp(from, r->envelope_to) != 0) {
+		log_info("sieve event=vacation_from_ignored account=%lld from=\"%.100s\"",
+		         (long long)r->account_id, from);
+		from = NULL;
+	}
 	struct sieve_reply_params p = {
 	    .hostname = f->hostname,
-	    .from = a->vacation_from,
+	    .from = from,
 	    .own = r->own[0] ? r->own : r->envelope_to,
 	    .to = a->vacation_to,
 	    .subject = a->vacation_subject,

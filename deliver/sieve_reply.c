@@ -167,7 +167,11 @@ char *sieve_reply_build(const struct sieve_reply_params *p, size_t *len)
 	/* the Message-ID and Date of a header that has neither */
 	size_t nids = deliver_submission_headers("\r\n", 2, p->hostname, "vacation",
 	                                         (uint64_t)p->now, p->now, ids, sizeof ids);
-	int rc = buf_add(&b, ids, nids);
+	/* first: relay/dsn.h's dsn_is_ours() knows a reply of ours by it, and
+	 * the relay DKIM-signs it */
+	int rc = add_str(&b, "Auto-Submitted: auto-replied (vacation)\r\n");
+	if (rc == 0)
+		rc = buf_add(&b, ids, nids);
 	if (rc == 0)
 		rc = add_str(&b, "From: <");
 	if (rc == 0)
@@ -181,7 +185,7 @@ char *sieve_reply_build(const struct sieve_reply_params *p, size_t *len)
 	if (rc == 0)
 		rc = ascii(subject) ? add_str(&b, subject) : add_encoded(&b, subject);
 	if (rc == 0)
-		rc = add_str(&b, "\r\nAuto-Submitted: auto-replied (vacation)\r\n");
+		rc = add_str(&b, "\r\n");
 	if (rc == 0)
 		rc = add_thread_fields(&b, p->orig);
 	if (rc == 0)

@@ -2,7 +2,10 @@
  * §5): From the user (or :from), To the envelope sender, the action's
  * Subject, In-Reply-To and References of the original, Auto-Submitted:
  * auto-replied, a fresh Message-ID and Date; the body is the reason, as
- * text/plain UTF-8, or as the MIME entity it is with :mime.
+ * text/plain UTF-8, or as the MIME entity it is with :mime. It begins
+ * with Auto-Submitted:, the line relay/dsn.h's dsn_is_ours() knows, so
+ * the relay DKIM-signs it like a DSN (the caller passes a :from only when
+ * it is the account's own).
  *
  * The strings come from a script and a message, both untrusted: a field
  * value never carries a CR or LF (they become spaces), a non-ASCII

@@ -243,7 +243,7 @@ def test_redirect_refused_when_looping(server):
 
 def test_vacation_once_per_sender(server):
     put_active(server, '''require ["vacation"];
-vacation :days 7 :subject "Away" "I am away until Monday.";
+vacation :days 7 :subject "Away" :from "boss@elsewhere.test" "I am away until Monday.";
 ''')
     for i in range(2):
         code, _ = send(server, message("vac %d" % i, frm="friend@far.fail.test"),
@@ -257,7 +257,10 @@ vacation :days 7 :subject "Away" "I am away until Monday.";
     assert b"Subject: Away\r\n" in data
     assert b"Auto-Submitted: auto-replied" in data
     assert b"In-Reply-To: <vac.0@far.fail.test>" in data
+    # a :from that is not the account's own is not used (the relay signs the reply)
     assert b"From: <" + USER.encode() + b">" in data
+    assert "event=vacation_from_ignored" in server.logs()
+    assert data.startswith(b"Auto-Submitted: auto-replied (vacation)\r\n")
     assert b"I am away until Monday." in data
     # another sender is answered; a null sender never
     code, _ = send(server, message("vac other", frm="third@far.fail.test"),
