@@ -4,10 +4,11 @@
  * writes. */
 #include "check.h"
 #include "store/accounts.h"
+#include "store/entries.h"
 #include "store/mail.h"
+#include "store/mailboxes.h"
 #include "store/sieve.h"
 #include "store/store.h"
-#include "store/store_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -194,6 +195,9 @@ static void test_vacation(struct store *s)
 
 /* What a script's filing asks of store_deliver: flags and keywords on
  * the entry, and not_junk keeping it out of Junk under a junk verdict. */
+static uint32_t filed_uids[2];
+static int64_t filed_boxes[2];
+
 static int deliver_filed(struct store_tx *tx, void *arg)
 {
 	(void)arg;
@@ -205,40 +209,37 @@ static int deliver_filed(struct store_tx *tx, void *arg)
 	     .not_junk = true},
 	    {.account_id = alice, .flags = STORE_FLAG_SEEN},
 	};
-	struct store_delivery d = {
-	    .data = msg, .len = sizeof msg - 1, .local = local, .nlocal = 2, .junk = true};
+	struct store_delivery d = {.data = msg,
+	                           .len = sizeof msg - 1,
+	                           .local = local,
+	                           .nlocal = 2,
+	                           .junk = true,
+	                           .uids = filed_uids,
+	                           .mailbox_ids = filed_boxes};
 	return store_deliver(tx, &d);
 }
 
 static void test_deliver_filed(struct store *s)
 {
+	struct store_rd *rd = store_reader(s);
 	CHECK_THAT(store_exec(s, deliver_filed, NULL) == 0);
-	sqlite3 *db = store_reader(s)->db;
-	sqlite3_stmt *st;
-	CHECK_THAT(sqlite3_prepare_v2(db,
-	                              "SELECT a.address, b.name, e.flags, e.keywords FROM "
-	                              "mailbox_entries e JOIN mailboxes b ON b.id = e.mailbox_id "
-	                              "JOIN accounts a ON a.id = b.account_id ORDER BY a.address",
-	                              -1, &st, NULL) == SQLITE_OK);
-	int rows = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *who = (const char *)sqlite3_column_text(st, 0);
-		const char *box = (const char *)sqlite3_column_text(st, 1);
-		int flags = sqlite3_column_int(st, 2);
-		const char *kw = (const char *)sqlite3_column_text(st, 3);
-		rows++;
-		if (strcmp(who, "bob@example.test") == 0)
-			CHECK(strcmp(box, "INBOX") == 0 &&
-			          flags == (STORE_FLAG_FLAGGED | STORE_FLAG_SEEN) &&
-			          strcmp(kw, "$label") == 0,
-			      "bob: %s %d %s", box, flags, kw);
-		else
-			CHECK(strcmp(box, "Junk") == 0 && flags == STORE_FLAG_SEEN &&
-			          strcmp(kw, "$Junk") == 0,
-			      "alice: %s %d %s", box, flags, kw);
-	}
-	sqlite3_finalize(st);
-	CHECK(rows == 2, "rows %d", rows);
+	int64_t bob_inbox = 0, alice_junk = 0;
+	CHECK_THAT(store_mailbox_find(rd, bob, "INBOX", &bob_inbox) == 1);
+	CHECK_THAT(store_mailbox_find(rd, alice, "Junk", &alice_junk) == 1);
+	/* bob's copy: rescued into INBOX with the script's flags */
+	CHECK(filed_boxes[0] == bob_inbox, "bob's copy in %lld", (long long)filed_boxes[0]);
+	uint32_t flags = 0;
+	int64_t modseq;
+	char kw[64];
+	CHECK_THAT(store_entry_flags(rd, filed_boxes[0], filed_uids[0], &flags, &modseq, kw,
+	                             sizeof kw) == 1);
+	CHECK(flags == (STORE_FLAG_FLAGGED | STORE_FLAG_SEEN) && strcmp(kw, "$label") == 0,
+	      "bob: %u %s", flags, kw);
+	/* alice's: the junk verdict, $Junk, and the flags */
+	CHECK(filed_boxes[1] == alice_junk, "alice's copy in %lld", (long long)filed_boxes[1]);
+	CHECK_THAT(store_entry_flags(rd, filed_boxes[1], filed_uids[1], &flags, &modseq, kw,
+	                             sizeof kw) == 1);
+	CHECK(flags == STORE_FLAG_SEEN && strcmp(kw, "$Junk") == 0, "alice: %u %s", flags, kw);
 }
 
 /* Deleting the account takes its scripts and vacation pairs with it. */
