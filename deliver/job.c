@@ -89,6 +89,7 @@ struct deliver_job {
 struct entry_target {
 	const char *mailbox; /* NULL: the entry's mailbox_id as it is */
 	bool create;
+	bool created;     /* the job made it: announced after the commit */
 	int64_t fallback; /* the recipient's own mailbox (implicit keep) */
 };
 
@@ -194,7 +195,7 @@ static bool creatable(const char *name)
 static int resolve_targets(struct store_tx *tx, struct deliver_job *j)
 {
 	for (size_t i = 0; j->targets && i < j->nlocal; i++) {
-		const struct entry_target *t = &j->targets[i];
+		struct entry_target *t = &j->targets[i];
 		if (!t->mailbox)
 			continue;
 		int64_t id = 0;
@@ -204,9 +205,10 @@ static int resolve_targets(struct store_tx *tx, struct deliver_job *j)
 			return rc;
 		if (rc == 0 && t->create && creatable(t->mailbox)) {
 			rc = store_mailbox_create(tx, acct, t->mailbox, NULL, &id);
-			if (rc == 0)
+			if (rc == 0) {
+				t->created = true;
 				rc = 1;
-			else if (rc != -EINVAL && rc != -EEXIST && rc != -ENAMETOOLONG)
+			} else if (rc != -EINVAL && rc != -EEXIST && rc != -ENAMETOOLONG)
 				return rc;
 		}
 		if (rc == 1) {
@@ -386,6 +388,17 @@ static void job_done(void *arg, int status)
 			    .modseq = j->modseqs[i],
 			    .origin = j->origin,
 			};
+			notify_publish(&ev);
+		}
+		/* a mailbox fileinto :create made: IMAP's LIST watchers, JMAP's push */
+		for (size_t i = 0; j->targets && i < j->nlocal; i++) {
+			if (!j->targets[i].created)
+				continue;
+			struct notify_event ev = {.mailbox_id = j->mbids[i],
+			                          .kind = NOTIFY_MAILBOX_CREATED,
+			                          .origin = j->origin,
+			                          .account_id = j->local[i].account_id,
+			                          .name = j->targets[i].mailbox};
 			notify_publish(&ev);
 		}
 		if (j->nremote)

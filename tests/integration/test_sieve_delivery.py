@@ -315,3 +315,26 @@ def test_each_recipient_runs_its_own_script(server):
     assert where(server, "both of them", OTHER) == [("Archive", 1, ""), ("INBOX", 0, "")]
     rows = [r for r in queue(server) if r[1] == "copy@redir.fail.test"]
     assert len(rows) == 1 and rows[0][0] == OTHER
+
+
+def test_created_mailbox_is_announced(server):
+    """A session with NOTIFY (RFC 5465) for its personal mailboxes hears
+    of the mailbox fileinto :create made, as of an IMAP CREATE."""
+    put_active(server, 'require ["fileinto", "mailbox"];\n'
+                       'fileinto :create "Announced";\n')
+    c = imap(server)
+    c.send(b"n1 NOTIFY SET (personal (MailboxName))\r\n")
+    while not c.readline().startswith(b"n1 "):
+        pass
+    code, _ = send(server, message("announce me"))
+    assert code == 250
+    assert where(server, "announce me") == [("Announced", 0, "")]
+    c.send(b"n2 NOOP\r\n")
+    lines = []
+    while True:
+        ln = c.readline()
+        lines.append(ln)
+        if ln.startswith(b"n2 "):
+            break
+    assert any(ln.startswith(b"* LIST") and b"Announced" in ln for ln in lines), lines
+    c.logout()
