@@ -338,3 +338,38 @@ def test_created_mailbox_is_announced(server):
             break
     assert any(ln.startswith(b"* LIST") and b"Announced" in ln for ln in lines), lines
     c.logout()
+
+
+def test_jmap_submission_is_filtered(tern_factory):
+    """A JMAP EmailSubmission to a local recipient takes the same path:
+    the recipient's script files it; its reject becomes a failure notice
+    to the sender (no SMTP reply to carry it), and the submission stands."""
+    from test_jmap_core import WEB
+    from test_jmap_submit import ALICE, BOB, BOBPW, PW, account, call, draft, mailboxes
+    t = tern_factory(extra_config="[jmap]\n", listeners=WEB)
+    t.add_user(ALICE, PW)
+    t.add_user(BOB, BOBPW)
+    put_active(t, 'require ["fileinto", "reject"];\n'
+                  'if header :contains "subject" "refuse" { reject "not from you"; }\n'
+                  'else { fileinto "Archive"; }\n', account=BOB)
+    acc = account(t)
+    mb = mailboxes(t, acc)
+    for subject in ("jmap filed", "jmap refuse"):
+        res = call(t, [
+            ["Email/set", {"accountId": acc, "create": {"k": draft(acc, mb, subject=subject)}},
+             "0"],
+            ["EmailSubmission/set", {"accountId": acc, "create": {
+                "s": {"identityId": "I" + acc[1:], "emailId": "#k"}}}, "1"]], created={})
+        assert "s" in res["methodResponses"][1][1]["created"], res
+    assert where(t, "jmap filed", BOB) == [("Archive", 0, "")]
+    assert where(t, "jmap refuse", BOB) == []
+    # the notice went to Alice's INBOX (a local sender)
+    db = t.db()
+    try:
+        notices = [bytes(r[0]) for r in db.execute(
+            "SELECT m.data FROM mailbox_entries e JOIN mailboxes b ON b.id = e.mailbox_id "
+            "JOIN accounts a ON a.id = b.account_id JOIN messages m ON m.id = e.message_id "
+            "WHERE a.address = ? AND b.name = 'INBOX'", (ALICE,))]
+    finally:
+        db.close()
+    assert any(b"5.7.1" in n and b"not from you" in n for n in notices), notices
