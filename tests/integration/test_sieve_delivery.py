@@ -4,9 +4,11 @@ and from the store. fileinto with and without :create, keep with
 imap4flags, discard, reject with one recipient (550 at DATA) and with two
 (accepted, a failure notice queued to the sender), redirect (a queue row
 from the account's address), vacation once per sender, a run that hits
-the engine's action limit (implicit keep), and the junk rescue: a
-script's explicit keep wins over the junk verdict, its implicit keep does
-not. Remote addresses are under fail.test, which the test's dnsmasq never
+the engine's action limit (implicit keep), the junk rescue (a script's
+explicit keep wins over the junk verdict, its implicit keep does not), two
+recipients each with its own script, the compile cache (one compile for
+several deliveries), a :create'd mailbox announced to an IMAP NOTIFY
+session, and a JMAP submission filtered the same way. Remote addresses are under fail.test, which the test's dnsmasq never
 answers, so queue rows stay where the test can read them."""
 import imaplib
 import os
