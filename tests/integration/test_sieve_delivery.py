@@ -8,8 +8,11 @@ the engine's action limit (implicit keep), the junk rescue (a script's
 explicit keep wins over the junk verdict, its implicit keep does not), two
 recipients each with its own script, the compile cache (one compile for
 several deliveries), a :create'd mailbox announced to an IMAP NOTIFY
-session, and a JMAP submission filtered the same way. Remote addresses are under fail.test, which the test's dnsmasq never
-answers, so queue rows stay where the test can read them."""
+session, and a JMAP submission filtered the same way. Remote addresses
+are under fail.test, which the test's dnsmasq never answers, so queue rows
+stay where the test can read them; the junk test's senders are under
+nx.test, which it answers with NXDOMAIN (a DMARC lookup that fails would
+be a 451)."""
 import imaplib
 import os
 import re
