@@ -49,6 +49,8 @@
 #include "lib/sd_notify.h"
 #include "mailauth/netlist.h"
 #include "net/dns.h"
+#include "deliver/sieve_cache.h"
+#include "deliver/sieve_filter.h"
 #include "relay/dkim_signer.h"
 #include "relay/scheduler.h"
 #include "proto/imap/index.h"
@@ -545,6 +547,7 @@ int serve_run(struct config *cfg)
 	    .nself_smtp = nself_smtp,
 	};
 	dkim_signer_start(srv->loop, srv->store);
+	sieve_filter_set_loop(srv->loop); /* Sieve runs in the thread pool */
 	queue_runner_start(&cfg->queue, &relay);
 	acme_start();
 
@@ -575,6 +578,8 @@ int serve_run(struct config *cfg)
 	acme_stop();
 	conn_shutdown_all();
 	uv_run(srv->loop, UV_RUN_NOWAIT);
+	sieve_filter_set_loop(NULL);
+	sieve_cache_clear();
 	struct store_stats st;
 	store_get_stats(srv->store, &st);
 	log_info("event=store_stats jobs=%llu commits=%llu max_batch=%llu failed=%llu",

@@ -14,6 +14,12 @@
  * committed and a retry sends the same signed bytes. Mail an alias forwards
  * may be ARC-sealed instead (the caller says by which domain).
  *
+ * Before that, the local recipients' active Sieve scripts run
+ * (sieve_filter.h, in the thread pool): their actions decide the entries
+ * (mailbox, flags, none), and add redirects, vacation replies and reject
+ * notices, all in the same transaction; a single recipient's reject ends
+ * the job with DELIVER_JOB_REJECTED and nothing stored.
+ *
  * Local recipients whose DSN NOTIFY asks for SUCCESS get their "delivered"
  * notice (RFC 3461 6.2.1) in the same transaction.
  *
@@ -27,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <time.h>
 
 #include "deliver/rcpt.h"
@@ -58,10 +65,21 @@ struct deliver_job_req {
 	enum arc_status arc_chain;
 	const char *arc_authres;
 	size_t arc_authres_len;
+	/* A message with one recipient that the recipient's Sieve script
+	 * rejects (RFC 5429 reject/ereject) is refused at SMTP time: the
+	 * reason goes here and done gets DELIVER_JOB_REJECTED. NULL: no
+	 * refusal now (JMAP), the sender gets a failure notice instead, as
+	 * with several recipients. */
+	char *reject_reason;
+	size_t reject_cap;
 };
 
-/* A job finished, on the loop: status >= 0 after COMMIT, or the store's
- * negative error. */
+/* done's status when the one recipient's script rejected the message:
+ * nothing was stored. */
+#define DELIVER_JOB_REJECTED (-EPERM)
+
+/* A job finished, on the loop: status >= 0 after COMMIT,
+ * DELIVER_JOB_REJECTED, or the store's negative error. */
 typedef void (*deliver_done_fn)(void *ud, int status);
 
 /* Build both copies and submit the job (after signing, when asked). 0: the

@@ -174,10 +174,14 @@ static bool has_8bit(const char *s, size_t n)
 /* The first line of every DSN (dsn_is_ours()). */
 #define DSN_FROM_PREFIX "From: Mail Delivery System <"
 
+/* The first line of a Sieve vacation reply (deliver/sieve_reply.c). */
+#define VACATION_PREFIX "Auto-Submitted: auto-replied (vacation)\r\n"
+
 bool dsn_is_ours(const char *data, size_t len)
 {
-	size_t n = sizeof DSN_FROM_PREFIX - 1;
-	return data && len > n && memcmp(data, DSN_FROM_PREFIX, n) == 0;
+	size_t n = sizeof DSN_FROM_PREFIX - 1, v = sizeof VACATION_PREFIX - 1;
+	return data && ((len > n && memcmp(data, DSN_FROM_PREFIX, n) == 0) ||
+	                (len > v && memcmp(data, VACATION_PREFIX, v) == 0));
 }
 
 char *dsn_build(const struct dsn_info *in, size_t *out_len)

@@ -54,9 +54,12 @@ char *dsn_build(const struct dsn_info *info, size_t *len);
 
 /* Is this queued message (null sender) a DSN tern built, as opposed to a
  * message from outside with a null sender that an alias forwards? Ours
- * begin with dsn_build()'s From line; whatever passed through our SMTP
- * begins with the Received field it prepended. The relay DKIM-signs ours
- * only: it must not sign a forged "From: postmaster@our.domain". */
+ * begin with dsn_build()'s From line, and so are Sieve vacation replies,
+ * which begin with "Auto-Submitted: auto-replied (vacation)"
+ * (deliver/sieve_reply.c: From the account's own address); whatever
+ * passed through our SMTP begins with the Received field it prepended. The
+ * relay DKIM-signs ours only: it must not sign a forged "From:
+ * postmaster@our.domain". */
 bool dsn_is_ours(const char *data, size_t len);
 
 /* Should a DSN of this kind go to this sender for a recipient with this

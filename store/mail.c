@@ -113,8 +113,8 @@ static void deliver_stmts_free(struct deliver_stmts *s)
 
 /* Adds one entry to mailbox mbid of account_id. */
 static int add_entry(struct deliver_stmts *s, int64_t account_id, int64_t mbid, int64_t msgid,
-                     int64_t size, int64_t idate, int64_t thread_id, const char *keywords,
-                     uint32_t *uid_out, int64_t *modseq_out)
+                     int64_t size, int64_t idate, int64_t thread_id, uint32_t flags,
+                     const char *keywords, uint32_t *uid_out, int64_t *modseq_out)
 {
 	int rc;
 	sqlite3_reset(s->mbox);
@@ -146,6 +146,7 @@ static int add_entry(struct deliver_stmts *s, int64_t account_id, int64_t mbid, 
 	sqlite3_bind_int64(s->entry, 7, thread_id);
 	sqlite3_bind_int64(s->entry, 8, store_now());
 	sqlite3_bind_text(s->entry, 9, keywords, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s->entry, 10, flags & STORE_FLAG_ALL);
 	if ((rc = store_step_done(s->entry)) < 0)
 		return rc;
 	*uid_out = (uint32_t)uid;
@@ -229,7 +230,7 @@ int store_deliver(struct store_tx *tx, struct store_delivery *d)
 	         db, &s.entry,
 	         "INSERT INTO mailbox_entries(mailbox_id, uid, message_id, flags, "
 	         "modseq, internal_date, size, thread_id, save_date, keywords) "
-	         "VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9)")) < 0 ||
+	         "VALUES(?1, ?2, ?3, ?10, ?4, ?5, ?6, ?7, ?8, ?9)")) < 0 ||
 	    (rc = store_prep_cached(
 	         db, &s.queue,
 	         "INSERT INTO queue(message_id, mail_from, rcpt, notify, orcpt, ret, "
@@ -242,7 +243,8 @@ int store_deliver(struct store_tx *tx, struct store_delivery *d)
 		int64_t mbid = r->mailbox_id;
 		uint32_t uid = 0;
 		int64_t modseq = 0;
-		if (d->junk) {
+		bool junk = d->junk && !r->not_junk;
+		if (junk) {
 			if ((rc = junk_mailbox(tx, r->account_id, &mbid)) < 0)
 				goto out;
 		} else if (mbid <= 0) {
@@ -273,8 +275,9 @@ int store_deliver(struct store_tx *tx, struct store_delivery *d)
 		else if ((rc = store_thread_assign(tx, r->account_id, msgid, d->thread,
 		                                   &threads[i])) < 0)
 			goto out;
+		const char *kw = r->keywords ? r->keywords : junk ? "$Junk" : "";
 		rc = add_entry(&s, r->account_id, mbid, msgid, (int64_t)d->len, idate, threads[i],
-		               d->junk ? "$Junk" : "", &uid, &modseq);
+		               r->flags, kw, &uid, &modseq);
 		if (rc < 0)
 			goto out;
 		refs++;

@@ -38,6 +38,14 @@ enum {
 struct store_local_rcpt {
 	int64_t account_id;
 	int64_t mailbox_id; /* <= 0: the account's INBOX */
+	/* What a Sieve script asked for (RFC 5232), zero when none: the
+	 * entry's system flags (STORE_FLAG_*) and keywords (space-separated,
+	 * distinct; NULL: none, or $Junk when filed as junk). */
+	uint32_t flags;
+	const char *keywords;
+	/* The user's script filed it itself: the delivery's junk verdict does
+	 * not move this copy to Junk (a user can rescue a sender). */
+	bool not_junk;
 };
 struct store_remote_rcpt {
 	const char *rcpt;
@@ -59,10 +67,10 @@ struct store_delivery {
 	/* The message's threading keys (threads.h), read from its header by
 	 * the caller; NULL: each local entry starts a thread of its own. */
 	const struct store_thread_keys *thread;
-	/* Quarantined (DMARC): every local copy goes into its account's \Junk
-	 * mailbox (a "Junk" with that special use is given it, or created,
-	 * when the account has none), with the $Junk keyword; the local
-	 * recipients' mailbox_id is not used then. */
+	/* Quarantined (DMARC): every local copy (but those marked not_junk)
+	 * goes into its account's \Junk mailbox (a "Junk" with that special use is given it, or
+	 * created, when the account has none), with the $Junk keyword; the local recipients'
+	 * mailbox_id is not used then. */
 	bool junk;
 	/* results filled by the job: */
 	int64_t message_id;

@@ -343,6 +343,26 @@ static const char *const migrations[] = {
      * table. */
     "CREATE INDEX mailbox_entries_date ON mailbox_entries(mailbox_id, internal_date, "
     "message_id);\n",
+    /* 18 -> 19: Sieve (store/sieve.c): an account's named scripts, at most
+     * one active (RFC 5804's model; a partial unique index keeps it so),
+     * and vacation's memory (RFC 5230 §4.2): when a (handle, sender) pair
+     * was last answered, so a sender gets one reply per :days. */
+    ("CREATE TABLE sieve_scripts(\n"
+     "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+     "  name TEXT NOT NULL,\n"
+     "  script BLOB NOT NULL,\n"
+     "  active INTEGER NOT NULL DEFAULT 0,\n"
+     "  updated INTEGER NOT NULL,\n"
+     "  PRIMARY KEY(account_id, name)\n"
+     ") WITHOUT ROWID;\n"
+     "CREATE UNIQUE INDEX sieve_scripts_active ON sieve_scripts(account_id) WHERE active;\n"
+     "CREATE TABLE sieve_vacation(\n"
+     "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+     "  handle TEXT NOT NULL,\n"
+     "  sender TEXT NOT NULL COLLATE NOCASE,\n"
+     "  sent_at INTEGER NOT NULL,\n"
+     "  PRIMARY KEY(account_id, handle, sender)\n"
+     ") WITHOUT ROWID;\n"),
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

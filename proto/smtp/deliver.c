@@ -228,7 +228,10 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 	    .arc_chain = (enum arc_status)t->arc_chain,
 	    .arc_authres = arc ? t->auth_fields->data : NULL,
 	    .arc_authres_len = arc ? t->auth_fields->len : 0,
+	    .reject_reason = t->sieve_reason,
+	    .reject_cap = sizeof t->sieve_reason,
 	};
+	t->sieve_reason[0] = '\0';
 	int rc = deliver_job_start(&q, done, ud);
 	buf_free(&prefix);
 	if (rc < 0)

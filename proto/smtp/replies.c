@@ -84,6 +84,7 @@ static const struct smtp_reply_def replies[SMTP_R_COUNT] = {
     [SMTP_R_BAD_CONTENT] = {554, "5.6.0", "Message content rejected"},
     [SMTP_R_SPAM_DEFER] = {451, "4.7.1", "Try again later"},
     [SMTP_R_SPAM_REJECT] = {550, "5.7.1", "Message rejected as spam"},
+    [SMTP_R_SIEVE_REJECT] = {550, "5.7.1", "Message rejected by the recipient"},
     [SMTP_R_LISTED] = {554, "5.7.1", "Client host rejected by a DNS blocklist"},
     [SMTP_R_EARLY_TALKER] = {554, "5.5.1", "Protocol error: client talked before the greeting"},
     [SMTP_R_PARAM_UNKNOWN] = {555, "5.5.4", "Parameter not recognized or not implemented"},

@@ -66,6 +66,7 @@ enum smtp_reply_id {
 	SMTP_R_EARLY_TALKER,    /* 554 5.5.1 */
 	SMTP_R_SPAM_DEFER,      /* 451 4.7.1 rspamd: soft reject, greylist */
 	SMTP_R_SPAM_REJECT,     /* 550 5.7.1 rspamd: reject */
+	SMTP_R_SIEVE_REJECT,    /* 550 5.7.1 the recipient's Sieve reject, detail = its reason */
 	SMTP_R_LISTED,          /* 554 5.7.1, detail = "<ip> listed by <zone>" (mx_reputation.h) */
 	SMTP_R_BURL_NO_RCPT,    /* 554 5.5.0 BURL and no recipient accepted */
 	SMTP_R_BURL_TOO_BIG,    /* 554 5.3.4 the message after the URL is over SIZE */

@@ -78,6 +78,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "deliver/job.h"
 #include "proto/common/env.h"
 #include "proto/common/session.h"
 #include "net/conn.h"
@@ -1325,6 +1326,19 @@ static void committed(struct smtp_session *s, int status)
 		smtp_reply(s, SMTP_R_QUEUED, text);
 		if (!s->authenticated)
 			conn_restart_deadline(s->c); /* mx: the next transaction's time */
+	} else if (status == DELIVER_JOB_REJECTED) {
+		/* RFC 5429 2.1/2.2: the recipient's script refused it; its
+		 * reason, one line of printable ASCII, is the reply's text */
+		char why[sizeof s->txn.sieve_reason]; /* to_idle() clears the txn */
+		memcpy(why, s->txn.sieve_reason, sizeof why);
+		why[sizeof why - 1] = '\0';
+		for (char *p = why; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				*p = (unsigned char)*p == '\n' || *p == '\r' || *p == '\t' ? ' '
+				                                                           : '?';
+		LOGS(s, LOG_INFO, "event=rejected id=%s code=550 by=sieve", s->txn.id);
+		to_idle(s);
+		smtp_reply(s, SMTP_R_SIEVE_REJECT, why[0] ? why : NULL);
 	} else {
 		LOGS(s, LOG_WARN, "event=store_failed id=%s status=%d", s->txn.id, status);
 		to_idle(s);

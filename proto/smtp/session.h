@@ -68,6 +68,7 @@ struct smtp_txn {
 	int arc_chain;                 /* the verdict's enum arc_status (0: not judged) */
 	struct junk_auth auth;         /* the verdict's results for the spam score */
 	char forward_domain[256];      /* the first alias to a remote address: its domain */
+	char sieve_reason[256];        /* the one recipient's Sieve reject (deliver/job.h) */
 };
 
 struct smtp_session {

@@ -614,6 +614,8 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         ALTER TABLE expunged DROP COLUMN message_id;  -- schema 17's
         ALTER TABLE expunged DROP COLUMN thread_id;
         DROP INDEX mailbox_entries_date;  -- schema 18's
+        DROP TABLE sieve_scripts;  -- schema 19's
+        DROP TABLE sieve_vacation;
         PRAGMA user_version = 5;
         COMMIT;
     """)

@@ -604,8 +604,10 @@ static int deliver_body(struct store_tx *tx, void *arg)
 	CHECK_EQ(store_mailbox_find(store_tx_reader(tx), alice, "Archive", &archive), 1);
 
 	/* Three recipients, one of them twice: one stored message, refcount 3. */
-	struct store_local_rcpt local[4] = {
-	    {alice, 0}, {bob, 0}, {carol, -1}, {alice, alice_inbox}};
+	struct store_local_rcpt local[4] = {{.account_id = alice, .mailbox_id = 0},
+	                                    {.account_id = bob, .mailbox_id = 0},
+	                                    {.account_id = carol, .mailbox_id = -1},
+	                                    {.account_id = alice, .mailbox_id = alice_inbox}};
 	uint32_t uids[4];
 	int64_t modseqs[4];
 	struct store_delivery d = {.data = msg1,
@@ -630,7 +632,8 @@ static int deliver_body(struct store_tx *tx, void *arg)
 	/* The same bytes again, to alice's INBOX and Archive plus one remote
 	 * recipient: a second message (no deduplication across deliveries),
 	 * refcount 3, UIDs increase. */
-	struct store_local_rcpt local2[2] = {{alice, alice_inbox}, {alice, archive}};
+	struct store_local_rcpt local2[2] = {{.account_id = alice, .mailbox_id = alice_inbox},
+	                                     {.account_id = alice, .mailbox_id = archive}};
 	struct store_remote_rcpt remote[1] = {{"dst@remote.test", "FAILURE", NULL}};
 	d.local = local2;
 	d.nlocal = 2;
@@ -657,7 +660,7 @@ static int deliver_body(struct store_tx *tx, void *arg)
 	CHECK_EQ(mb.highestmodseq, 3);
 
 	/* A mailbox that is not the account's is refused. */
-	struct store_local_rcpt wrong = {bob, alice_inbox};
+	struct store_local_rcpt wrong = {.account_id = bob, .mailbox_id = alice_inbox};
 	d.local = &wrong;
 	d.nlocal = 1;
 	d.nremote = 0;
@@ -730,7 +733,7 @@ static void test_deliver(void)
 static int64_t deliver_keyed(struct store_tx *tx, int64_t account, const char *mid,
                              const char *const *parents, size_t np)
 {
-	struct store_local_rcpt local = {account, 0};
+	struct store_local_rcpt local = {.account_id = account, .mailbox_id = 0};
 	struct store_thread_keys keys = {mid, parents, np};
 	struct store_delivery d = {.data = msg1,
 	                           .len = strlen(msg1),
