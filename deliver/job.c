@@ -99,6 +99,13 @@ struct redirect {
 	char from[STORE_ADDR_MAX]; /* the account's address: the envelope sender */
 };
 
+static void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void job_free(struct deliver_job *j)
 {
 	free(j->local_data);
@@ -108,9 +115,7 @@ static void job_free(struct deliver_job *j)
 	free(j->envid);
 	free(j->local);
 	free(j->remote);
-	for (size_t i = 0; i < j->nstrings; i++)
-		free(j->strings[i]);
-	free(j->strings);
+	free_strings(j->strings, j->nstrings);
 	free(j->uids);
 	free(j->modseqs);
 	free(j->mbids);
@@ -118,17 +123,13 @@ static void job_free(struct deliver_job *j)
 	free(j->arc_domain);
 	free(j->arc_authres);
 	sieve_filter_free(j->filter);
-	for (size_t i = 0; i < j->nrcpt_addrs; i++)
-		free(j->rcpt_addrs[i]);
-	free(j->rcpt_addrs);
+	free_strings(j->rcpt_addrs, j->nrcpt_addrs);
 	free(j->targets);
 	free(j->redirects);
 	free(j->vacations);
 	free(j->vacation_accounts);
 	free(j->reject_dsn);
-	for (size_t i = 0; i < j->nowned; i++)
-		free(j->owned[i]);
-	free(j->owned);
+	free_strings(j->owned, j->nowned);
 	free(j);
 }
 

@@ -207,24 +207,15 @@ static bool keyword_ok(const char *k)
 /* imap4flags' flags as the entry's system flags and keywords. */
 static int map_flags(const struct sieve_action *a, struct sieve_filing *fl)
 {
-	static const struct {
-		const char *name;
-		uint32_t bit;
-	} sys[] = {{"\\Seen", STORE_FLAG_SEEN},
-	           {"\\Answered", STORE_FLAG_ANSWERED},
-	           {"\\Flagged", STORE_FLAG_FLAGGED},
-	           {"\\Deleted", STORE_FLAG_DELETED},
-	           {"\\Draft", STORE_FLAG_DRAFT}};
 	char kw[MAX_KEYWORDS * (KEYWORD_MAX + 1) + 1];
 	size_t used = 0, nkw = 0;
 	kw[0] = '\0';
 	for (size_t i = 0; i < a->n_flags; i++) {
 		const char *f = a->flags[i];
 		if (f[0] == '\\') {
-			for (size_t k = 0; k < sizeof sys / sizeof sys[0]; k++)
-				if (strcasecmp(f, sys[k].name) == 0)
-					fl->flags |= sys[k].bit;
-			continue; /* \Recent and unknown system flags: none */
+			/* \Recent and unknown system flags: none */
+			fl->flags |= store_flag_named(f, strlen(f));
+			continue;
 		}
 		if (!keyword_ok(f) || nkw >= MAX_KEYWORDS)
 			continue;

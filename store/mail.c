@@ -29,6 +29,22 @@
 #include <string.h>
 #include <strings.h>
 
+uint32_t store_flag_named(const char *s, size_t len)
+{
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} sys[] = {{"\\Seen", STORE_FLAG_SEEN},
+	           {"\\Answered", STORE_FLAG_ANSWERED},
+	           {"\\Flagged", STORE_FLAG_FLAGGED},
+	           {"\\Deleted", STORE_FLAG_DELETED},
+	           {"\\Draft", STORE_FLAG_DRAFT}};
+	for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++)
+		if (strlen(sys[i].name) == len && strncasecmp(s, sys[i].name, len) == 0)
+			return sys[i].bit;
+	return 0;
+}
+
 /* ---- messages ---- */
 
 ssize_t store_message_read(struct store_rd *rd, int64_t message_id, size_t offset, void *buf,

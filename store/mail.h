@@ -32,6 +32,11 @@ enum {
 	STORE_FLAG_ALL = (1u << 5) - 1,
 };
 
+/* The STORE_FLAG_* bit of the system flag named s[0..len) ("\Seen", in
+ * any case), or 0: none of the five (\Recent, an unknown one, a
+ * keyword). IMAP's flag lists and Sieve's imap4flags both read names. */
+uint32_t store_flag_named(const char *s, size_t len);
+
 /* How long a queued remote recipient is retried before it bounces. */
 #define STORE_QUEUE_LIFETIME (5 * 24 * 3600)
 

@@ -55,23 +55,12 @@ bool imap_keyword_valid(const char *s, size_t len)
  * unstorable system flag. */
 int imap_flag_parse(const char *s, size_t len, uint32_t *bit)
 {
-	static const struct {
-		const char *name;
-		uint32_t bit;
-	} sys[] = {{"\\Seen", STORE_FLAG_SEEN},
-	           {"\\Answered", STORE_FLAG_ANSWERED},
-	           {"\\Flagged", STORE_FLAG_FLAGGED},
-	           {"\\Deleted", STORE_FLAG_DELETED},
-	           {"\\Draft", STORE_FLAG_DRAFT}};
 	*bit = 0;
 	if (len == 0)
 		return -1;
 	if (s[0] == '\\') {
-		for (size_t i = 0; i < 5; i++)
-			if (strlen(sys[i].name) == len && strncasecmp(s, sys[i].name, len) == 0) {
-				*bit = sys[i].bit;
-				return 1;
-			}
+		if ((*bit = store_flag_named(s, len)) != 0)
+			return 1;
 		if (len == 7 && strncasecmp(s, "\\Recent", 7) == 0)
 			return 2; /* ignored */
 		return -1;
