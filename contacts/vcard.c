@@ -453,6 +453,42 @@ char *vcard_write(const struct vcard *cards, size_t n, size_t *len)
 
 /* ---- lookups and values ---- */
 
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_prop(const struct vcard_prop *p, const struct vcard_prop *q)
+{
+	if (!same_str(p->group, q->group) || strcmp(p->name, q->name) ||
+	    strcmp(p->value, q->value) || p->nparams != q->nparams)
+		return false;
+	for (size_t k = 0; k < p->nparams; k++) {
+		if (strcmp(p->params[k].name, q->params[k].name) ||
+		    p->params[k].nvalues != q->params[k].nvalues)
+			return false;
+		for (size_t v = 0; v < p->params[k].nvalues; v++)
+			if (strcmp(p->params[k].values[v], q->params[k].values[v]))
+				return false;
+	}
+	return true;
+}
+
+bool vcard_list_equal(const struct vcard_list *a, const struct vcard_list *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t c = 0; c < a->n; c++) {
+		const struct vcard *x = &a->cards[c], *y = &b->cards[c];
+		if (x->version != y->version || x->nprops != y->nprops)
+			return false;
+		for (size_t i = 0; i < x->nprops; i++)
+			if (!same_prop(&x->props[i], &y->props[i]))
+				return false;
+	}
+	return true;
+}
+
 const struct vcard_prop *vcard_get(const struct vcard *c, const char *name)
 {
 	for (size_t i = 0; i < c->nprops; i++)

@@ -72,6 +72,11 @@ void vcard_list_free(struct vcard_list *l);
  * on no memory. */
 char *vcard_write(const struct vcard *cards, size_t n, size_t *len);
 
+/* Whether a and b hold the same cards: versions, and each property's
+ * group, name, parameters and value as read (a round trip through
+ * vcard_write keeps them; a CardDAV PUT of the same card changes nothing). */
+bool vcard_list_equal(const struct vcard_list *a, const struct vcard_list *b);
+
 /* The first property named name (any case), or NULL. */
 const struct vcard_prop *vcard_get(const struct vcard *c, const char *name);
 /* The first value of a parameter (any case), or NULL. */

@@ -18,33 +18,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static bool same(const struct vcard_list *a, const struct vcard_list *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t c = 0; c < a->n; c++) {
-		const struct vcard *x = &a->cards[c], *y = &b->cards[c];
-		if (x->version != y->version || x->nprops != y->nprops)
-			return false;
-		for (size_t i = 0; i < x->nprops; i++) {
-			const struct vcard_prop *p = &x->props[i], *q = &y->props[i];
-			if ((!p->group) != (!q->group) ||
-			    (p->group && strcmp(p->group, q->group)) || strcmp(p->name, q->name) ||
-			    strcmp(p->value, q->value) || p->nparams != q->nparams)
-				return false;
-			for (size_t k = 0; k < p->nparams; k++) {
-				if (strcmp(p->params[k].name, q->params[k].name) ||
-				    p->params[k].nvalues != q->params[k].nvalues)
-					return false;
-				for (size_t v = 0; v < p->params[k].nvalues; v++)
-					if (strcmp(p->params[k].values[v], q->params[k].values[v]))
-						return false;
-			}
-		}
-	}
-	return true;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vcard_list a, b;
@@ -75,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (++col > 75)
 				__builtin_trap();
 		}
-		if (vcard_parse(out, len, &b, err, sizeof err) != 0 || !same(&a, &b))
+		if (vcard_parse(out, len, &b, err, sizeof err) != 0 || !vcard_list_equal(&a, &b))
 			__builtin_trap();
 		vcard_list_free(&b);
 		free(out);

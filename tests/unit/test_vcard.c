@@ -34,37 +34,6 @@ static const char *const RFC_EXAMPLE =
     "URL;TYPE=home:http://nomis80.org\r\n"
     "END:VCARD\r\n";
 
-static bool same_str(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-static bool same_cards(const struct vcard_list *a, const struct vcard_list *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t c = 0; c < a->n; c++) {
-		const struct vcard *x = &a->cards[c], *y = &b->cards[c];
-		if (x->version != y->version || x->nprops != y->nprops)
-			return false;
-		for (size_t i = 0; i < x->nprops; i++) {
-			const struct vcard_prop *p = &x->props[i], *q = &y->props[i];
-			if (!same_str(p->group, q->group) || strcmp(p->name, q->name) ||
-			    strcmp(p->value, q->value) || p->nparams != q->nparams)
-				return false;
-			for (size_t k = 0; k < p->nparams; k++) {
-				if (strcmp(p->params[k].name, q->params[k].name) ||
-				    p->params[k].nvalues != q->params[k].nvalues)
-					return false;
-				for (size_t v = 0; v < p->params[k].nvalues; v++)
-					if (strcmp(p->params[k].values[v], q->params[k].values[v]))
-						return false;
-			}
-		}
-	}
-	return true;
-}
-
 /* Read, write, read: the same cards, and every written line within 75
  * octets with no fold inside a UTF-8 sequence. */
 static void round_trip(const char *what, const char *text)
@@ -98,7 +67,7 @@ static void round_trip(const char *what, const char *text)
 	CHECK(short_lines && whole_chars && crlf, "%s: folding (%d %d %d)", what, short_lines,
 	      whole_chars, crlf);
 	rc = vcard_parse(out, len, &b, err, sizeof err);
-	CHECK(rc == 0 && same_cards(&a, &b), "%s: read again: %d %s\n%s", what, rc, err, out);
+	CHECK(rc == 0 && vcard_list_equal(&a, &b), "%s: read again: %d %s\n%s", what, rc, err, out);
 	if (rc == 0)
 		vcard_list_free(&b);
 	free(out);
@@ -184,6 +153,35 @@ static void test_forms(void)
 	round_trip("long UTF-8 note", longv);
 }
 
+/* vcard_list_equal tells cards apart by any one part. */
+static void test_equal(void)
+{
+	const char *base = "BEGIN:VCARD\r\nVERSION:4.0\r\ng.TEL;TYPE=work,voice:1\r\nEND:VCARD\r\n";
+	const char *other[] = {
+	    "BEGIN:VCARD\r\nVERSION:3.0\r\ng.TEL;TYPE=work,voice:1\r\nEND:VCARD\r\n",
+	    "BEGIN:VCARD\r\nVERSION:4.0\r\nh.TEL;TYPE=work,voice:1\r\nEND:VCARD\r\n",
+	    "BEGIN:VCARD\r\nVERSION:4.0\r\nTEL;TYPE=work,voice:1\r\nEND:VCARD\r\n",
+	    "BEGIN:VCARD\r\nVERSION:4.0\r\ng.TEL;TYPE=work,cell:1\r\nEND:VCARD\r\n",
+	    "BEGIN:VCARD\r\nVERSION:4.0\r\ng.TEL;TYPE=work:1\r\nEND:VCARD\r\n",
+	    "BEGIN:VCARD\r\nVERSION:4.0\r\ng.TEL;KIND=work,voice:1\r\nEND:VCARD\r\n",
+	    "BEGIN:VCARD\r\nVERSION:4.0\r\ng.TEL;TYPE=work,voice:2\r\nEND:VCARD\r\n",
+	    "BEGIN:VCARD\r\nVERSION:4.0\r\ng.TEL;TYPE=work,voice:1\r\nFN:x\r\nEND:VCARD\r\n",
+	    "",
+	};
+	struct vcard_list a, b;
+	CHECK(vcard_parse(base, strlen(base), &a, NULL, 0) == 0, "base");
+	CHECK(vcard_parse(base, strlen(base), &b, NULL, 0) == 0 && vcard_list_equal(&a, &b),
+	      "a card equals itself");
+	vcard_list_free(&b);
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+		CHECK(vcard_parse(other[i], strlen(other[i]), &b, NULL, 0) == 0 &&
+		          !vcard_list_equal(&a, &b),
+		      "differs: %zu", i);
+		vcard_list_free(&b);
+	}
+	vcard_list_free(&a);
+}
+
 static void test_text(void)
 {
 	char *t = vcard_text("a\\,b\\;c\\nd\\Ne\\\\f");
@@ -252,6 +250,7 @@ int main(void)
 {
 	test_rfc_example();
 	test_forms();
+	test_equal();
 	test_text();
 	test_errors();
 	return check_report("test_vcard");
