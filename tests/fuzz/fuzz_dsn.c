@@ -22,17 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "tests/fuzz/fuzz_fields.h"
 
-static const char *next_field(char **p, char *end)
-{
-	if (*p >= end)
-		return NULL;
-	char *s = *p;
-	char *z = memchr(s, '\0', (size_t)(end - s));
-	*p = z ? z + 1 : end;
-	return s;
-}
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The names a delivery-status part may hold (RFC 3464 §2.2, §2.3). */
 static bool dsn_field(const char *l, size_t n)
@@ -69,20 +61,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                      .ret_full = data[0] & 4,
 	                      .arrival = 1700000000,
 	                      .retry_until = 1700400000};
-	in.envid = next_field(&p, end);
-	in.original = next_field(&p, end);
+	in.envid = fuzz_next_field(&p, end);
+	in.original = fuzz_next_field(&p, end);
 	if (!in.original)
 		in.original = "";
 	in.original_len = strlen(in.original);
 	for (size_t i = 0; i < nr; i++) {
-		const char *rcpt = next_field(&p, end);
+		const char *rcpt = fuzz_next_field(&p, end);
 		r[i] = (struct dsn_rcpt){.rcpt = rcpt ? rcpt : "rcpt@example.com",
-		                         .orcpt = next_field(&p, end),
+		                         .orcpt = fuzz_next_field(&p, end),
 		                         .action = (enum dsn_action)(data[0] & 3),
-		                         .status = next_field(&p, end),
-		                         .remote_mta = next_field(&p, end),
-		                         .diagnostic = next_field(&p, end),
-		                         .reason = next_field(&p, end)};
+		                         .status = fuzz_next_field(&p, end),
+		                         .remote_mta = fuzz_next_field(&p, end),
+		                         .diagnostic = fuzz_next_field(&p, end),
+		                         .reason = fuzz_next_field(&p, end)};
 		/* the relay passes dsn_status_from_reply()'s: an enhanced code
 		 * that relay/smtp_reply.c checked, or its own */
 		if (r[i].status && (strlen(r[i].status) > 15 ||

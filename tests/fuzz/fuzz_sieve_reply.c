@@ -22,17 +22,9 @@
 #include <string.h>
 #include <strings.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "tests/fuzz/fuzz_fields.h"
 
-static const char *next_field(char **p, char *end)
-{
-	if (*p >= end)
-		return NULL;
-	char *s = *p;
-	char *z = memchr(s, '\0', (size_t)(end - s));
-	*p = z ? z + 1 : end;
-	return s;
-}
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static bool known_field(const char *l, size_t n)
 {
@@ -59,9 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data + 1, size - 1);
 	buf[size - 1] = '\0';
 	char *p = buf, *end = buf + size - 1;
-	const char *from = next_field(&p, end), *own = next_field(&p, end);
-	const char *to = next_field(&p, end), *subject = next_field(&p, end);
-	const char *reason = next_field(&p, end), *orig = next_field(&p, end);
+	const char *from = fuzz_next_field(&p, end), *own = fuzz_next_field(&p, end);
+	const char *to = fuzz_next_field(&p, end), *subject = fuzz_next_field(&p, end);
+	const char *reason = fuzz_next_field(&p, end), *orig = fuzz_next_field(&p, end);
 	struct mime_thread_ids *ids = malloc(sizeof *ids);
 	if (!ids) {
 		free(buf);
