@@ -135,6 +135,9 @@ class Tern:
         self.proc = None
         self.log_checked = 0  # how much of the log stop() has searched for a report
         self.stdout_path = os.path.join(tmpdir, "tern.stdout")
+        # Called with this instance when start() had to pick new ports, for
+        # a peer configured with the old ones (pebble's http-01 port).
+        self.on_new_ports = None
         self.write_config()
 
     def pick_ports(self):
@@ -204,6 +207,8 @@ class Tern:
                     raise
                 self.pick_ports()
                 self.write_config()
+                if self.on_new_ports:
+                    self.on_new_ports(self)
         return self
 
     def stop(self, sig=signal.SIGTERM, timeout=15):

@@ -52,21 +52,38 @@ class Pebble:
                         "-days", "2", "-subj", "/CN=localhost",
                         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
                        check=True, capture_output=True)
-        cfg = {"pebble": {
-            "listenAddress": "%s:%d" % (HOST, self.port),
-            "managementListenAddress": "%s:%d" % (HOST, self.mgmt),
-            "certificate": self.cert, "privateKey": key,
-            "httpPort": http_port, "tlsPort": self.tls_port,
-            "ocspResponderURL": "", "externalAccountBindingRequired": False}}
-        if validity:
-            cfg["pebble"]["certificateValidityPeriod"] = validity
+        self.key = key
+        self.validity = validity
         self.config = os.path.join(self.dir, "pebble.json")
-        with open(self.config, "w") as f:
-            json.dump(cfg, f)
+        self.write_config(http_port)
         self.log_path = os.path.join(self.dir, "pebble.log")
         self.env = dict(os.environ, PEBBLE_VA_NOSLEEP="1", PEBBLE_VA_ALWAYS_VALID="0",
                         PEBBLE_WFE_NONCEREJECT=str(nonce_reject), PEBBLE_AUTHZREUSE="0")
         self.procs = []
+
+    def write_config(self, http_port):
+        cfg = {"pebble": {
+            "listenAddress": "%s:%d" % (HOST, self.port),
+            "managementListenAddress": "%s:%d" % (HOST, self.mgmt),
+            "certificate": self.cert, "privateKey": self.key,
+            "httpPort": http_port, "tlsPort": self.tls_port,
+            "ocspResponderURL": "", "externalAccountBindingRequired": False}}
+        if self.validity:
+            cfg["pebble"]["certificateValidityPeriod"] = self.validity
+        with open(self.config, "w") as f:
+            json.dump(cfg, f)
+
+    def retarget(self, http_port, tls_port=None):
+        """Point the validations at tern's new ports (tern had to re-pick
+        them at start because another process took one); the DNS server,
+        and the names a test set in it, stay."""
+        pebble = self.procs.pop()
+        pebble.terminate()
+        pebble.wait(timeout=10)
+        if tls_port:
+            self.tls_port = tls_port
+        self.write_config(http_port)
+        self.start_pebble()
 
     @property
     def directory(self):
@@ -79,12 +96,16 @@ class Pebble:
              "-dns01", "%s:%d" % (HOST, self.dns), "-http01", "", "-https01", "",
              "-tlsalpn01", "", "-management", "%s:%d" % (HOST, self.dns_mgmt)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+        self.start_pebble()
+        wait_port(HOST, self.dns_mgmt)
+        return self
+
+    def start_pebble(self):
+        log = open(self.log_path, "ab")
         self.procs.append(subprocess.Popen(
             [PEBBLE, "-config", self.config, "-dnsserver", "%s:%d" % (HOST, self.dns)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env))
         wait_port(HOST, self.port)
-        wait_port(HOST, self.dns_mgmt)
-        return self
 
     def stop(self):
         for p in self.procs:
@@ -146,6 +167,8 @@ def acme_server(tern_factory, pebble_factory, validity=None, start=True, domains
                                       nonce_reject=nonce_reject,
                                       tls_port=t.port("https") if challenge else None)
     t.write_config()
+    t.on_new_ports = lambda t: holder["pebble"].retarget(
+        t.port("http"), t.port("https") if challenge else None)
     # The first retry after a failed order (1 min in production); tern
     # inherits it from this process (the fixture below removes it after).
     os.environ["TERN_ACME_TEST_RETRY_MS"] = str(retry_ms)
