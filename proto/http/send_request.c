@@ -546,13 +546,15 @@ static int parse_built(struct pctx *p, json_t *doc, json_t *create)
 	for (size_t i = 0; i < 3; i++) {
 		json_t *list;
 		r = read_list(p, doc, lists[i], !env, &list);
-		if (r == 0 && list && i < 2)
+		if (r == 0 && json_array_size(list) && i < 2)
 			r = json_object_set_new(create, lists[i], list) < 0 ? -ENOMEM : 0;
 		else
 			json_decref(list);
 		if (r)
 			return r;
 	}
+	if (p->out->nrcpts == 0) /* before any work on the body */
+		return refuse(p->err, 422, "no_recipients", SMTP_NO_RCPTS, "no recipients");
 	json_t *subject = json_object_get(doc, "subject");
 	if (subject && !json_is_string(subject))
 		return bad(p, "%s is a string", "subject");
