@@ -364,12 +364,27 @@ static void unique_string(char *out, size_t len)
 	out[n] = '\0';
 }
 
+static bool is_send_target(const struct http_request *r)
+{
+	static const char path[] = "/api/v1/send";
+	return r && r->target_len >= sizeof path - 1 && !memcmp(r->target, path, sizeof path - 1) &&
+	       (r->target[sizeof path - 1] == '\0' || r->target[sizeof path - 1] == '?');
+}
+
+void http_respond_too_big(struct http_session *s)
+{
+	if (is_send_target(s->req))
+		error_answer(s, 413, "message_too_large",
+		             "552 5.3.4 Message size exceeds fixed limit",
+		             "the request body passes the message size limit in base64", NULL);
+	else
+		http_respond_error(s, 413);
+}
+
 int64_t http_max_body(const struct http_session *s, const struct http_request *r)
 {
 	int64_t max = s->ctx->settings->max_body;
-	static const char path[] = "/api/v1/send";
-	if (r->target_len >= sizeof path - 1 && !memcmp(r->target, path, sizeof path - 1) &&
-	    (r->target[sizeof path - 1] == '\0' || r->target[sizeof path - 1] == '?')) {
+	if (is_send_target(r)) {
 		/* the message in base64, and 1 MiB for the JSON, text and fields */
 		int64_t send = (s->ctx->send_max_size + 2) / 3 * 4 + (1 << 20);
 		if (send > max)

@@ -58,7 +58,7 @@ static void on_head(struct http_session *s)
 	conn_clear_deadline(s->c); /* the head is in; the body has the idle timer */
 	const struct http_request *r = s->req;
 	if (r->content_length > http_max_body(s, r)) {
-		http_respond_error(s, 413);
+		http_respond_too_big(s);
 		conn_close(s->c);
 		return;
 	}
@@ -78,7 +78,7 @@ static void on_body(struct http_session *s)
 	if (s->body.len + len > (size_t)http_max_body(s, s->req)) {
 		/* chunked: the size was not known at the head */
 		s->too_big = true;
-		http_respond_error(s, 413);
+		http_respond_too_big(s);
 		conn_close(s->c);
 		return;
 	}

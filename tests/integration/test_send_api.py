@@ -213,8 +213,8 @@ def test_recipient_count_size_and_shape_limits(t):
                           "envelope": {"from": ALICE, "to": [BOB]}})
     assert st == 413
     # a body past the message limit in base64 plus 1 MiB: refused by HTTP itself
-    st, _, _ = send(t, raw=b"{" + b" " * (2 * 1024 * 1024) + b"}")
-    assert st == 413
+    st, _, doc = send(t, raw=b"{" + b" " * (2 * 1024 * 1024) + b"}")
+    assert st == 413 and error_of(doc)["code"] == "message_too_large"
     nested = {"from": ALICE, "to": [BOB], "headers": {"X-A": [[[[[[["deep"]]]]]]]}}
     st, _, doc = send(t, nested)
     assert st == 400 and "nested" in error_of(doc)["message"]
