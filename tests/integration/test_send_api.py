@@ -131,6 +131,7 @@ def test_text_html_and_attachments_reach_a_local_inbox_byte_exact(t):
     # the same path as SMTP submission: Received: names the API, and the log says who sent
     assert "with HTTPS" in str(m["Received"]), m["Received"]
     assert "event=send token=" in t.logs()
+    assert t.token not in t.logs() and t.token[5:] not in t.logs()  # the id is logged, never the secret
 
 
 def test_text_only_html_only_and_bcc_stays_in_the_envelope(t):
