@@ -26,10 +26,10 @@
  * request with a known key and the same body gets the same answer and
  * sends nothing ("Idempotent-Replayed: true"), one with another body 422
  * idempotency_mismatch, and one whose twin is still in flight 409. The
- * key is written by a store job after the message's own COMMIT, and the
- * answer waits for it: a crash between the two can send a retried request
- * twice (the window is one store job). Refusals are not remembered: a
- * refused request sent nothing, so trying it again is harmless. */
+ * key's row is written in the message's own transaction (in_submission),
+ * so after a crash either both are there (a retry gets the answer) or
+ * neither (a retry sends). Refusals are not remembered: a refused request
+ * sent nothing, so trying it again is harmless. */
 #include "proto/http/admin_json.h"
 #include "proto/http/http_int.h"
 #include "proto/http/send_request.h"
@@ -289,46 +289,55 @@ static void finish(struct send_job *j, int status)
 	http_session_resume(s);
 }
 
-static int put_key(struct store_tx *tx, void *arg)
+/* The 200's JSON: the message, the submission and, per recipient, where
+ * it went (a local mailbox, or the queue row that will relay it). */
+static char *answer_json(const struct send_job *j, const char *const *queue_rcpts,
+                         const int64_t *queue_ids, size_t nqueue)
 {
-	struct send_job *j = arg;
-	return store_idem_put(tx, j->token_id, j->flight->key, j->now, j->hash, 200, j->answer,
-	                      j->answer_len);
+	json_t *rcpts = json_array(), *ids = json_array();
+	for (size_t i = 0; rcpts && i < j->res.nrcpts && i < j->req.nrcpts; i++) {
+		json_t *r = json_pack("{s:s, s:s}", "address", j->req.rcpts[i], "outcome",
+		                      j->res.rcpts[i].remote ? "queued" : "delivered");
+		for (size_t k = 0; r && j->res.rcpts[i].remote && k < nqueue; k++)
+			if (strcasecmp(queue_rcpts[k], j->req.rcpts[i]) == 0) {
+				json_object_set_new(r, "queue_id", json_integer(queue_ids[k]));
+				break;
+			}
+		json_array_append_new(rcpts, r);
+	}
+	for (size_t k = 0; ids && k < nqueue; k++)
+		json_array_append_new(ids, json_integer(queue_ids[k]));
+	json_t *body = json_pack("{s:s, s:s, s:o, s:o}", "message_id", j->req.message_id,
+	                         "submission_id", j->res.id, "queue_ids", ids, "recipients", rcpts);
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	return text;
 }
 
-static void key_kept(void *arg, int status)
+/* In the submission's own transaction (deliver/job.h's in_tx): the answer
+ * is made there, since it names the queue rows, and with a key its row is
+ * written there too, so a crash cannot leave a sent message without its
+ * key (a retry would send it again) or a key without its message. Writer
+ * thread: it reads only the job, which the loop leaves alone meanwhile. */
+static int in_submission(struct store_tx *tx, void *ud, const char *const *queue_rcpts,
+                         const int64_t *queue_ids, size_t nqueue)
 {
-	struct send_job *j = arg;
-	if (status < 0) /* the message is sent: say so, and log that the key is not kept */
-		log_error("http event=send_key_not_kept submission=%s err=%d", j->res.id, status);
-	finish(j, 0);
+	struct send_job *j = ud;
+	free(j->answer);
+	j->answer = answer_json(j, queue_rcpts, queue_ids, nqueue);
+	if (!j->answer)
+		return -ENOMEM;
+	j->answer_len = strlen(j->answer);
+	if (!j->flight)
+		return 0;
+	return store_idem_put(tx, j->token_id, j->flight->key, j->now, j->hash, 200, j->answer,
+	                      j->answer_len);
 }
 
 static void sent(void *ud, int status)
 {
 	struct send_job *j = ud;
-	if (status < 0) {
-		finish(j, status);
-		return;
-	}
-	json_t *rcpts = json_array();
-	for (size_t i = 0; rcpts && i < j->res.nrcpts && i < j->req.nrcpts; i++)
-		json_array_append_new(rcpts,
-		                      json_pack("{s:s, s:s}", "address", j->req.rcpts[i], "outcome",
-		                                j->res.rcpts[i].remote ? "queued" : "delivered"));
-	json_t *body = json_pack("{s:s, s:s, s:o}", "message_id", j->req.message_id,
-	                         "submission_id", j->res.id, "recipients", rcpts);
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
-	if (!text) {
-		finish(j, -ENOMEM);
-		return;
-	}
-	j->answer_len = strlen(text);
-	j->answer = text;
-	if (j->flight && store_submit(j->s->ctx->env->store, put_key, key_kept, j) == 0)
-		return;
-	finish(j, 0);
+	finish(j, status < 0 ? status : j->answer ? 0 : -EIO);
 }
 
 /* The Idempotency-Key, if any, into key: 0 none, 1 there, -1 answered
@@ -515,7 +524,9 @@ void http_send_api(struct http_session *s)
 	                       .msg = j->req.msg.data,
 	                       .len = j->req.msg.len,
 	                       .max_rcpts = (size_t)s->ctx->send_max_rcpts,
-	                       .max_size = (size_t)s->ctx->send_max_size};
+	                       .max_size = (size_t)s->ctx->send_max_size,
+	                       .in_tx = in_submission,
+	                       .in_tx_ud = j};
 	enum deliver_status st = submit_start(&q, &j->res, sent, j);
 	explicit_bzero(acct.password_hash, sizeof acct.password_hash);
 	if (st != DELIVER_OK) {

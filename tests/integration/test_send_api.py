@@ -17,6 +17,7 @@ import hashlib
 import http.client
 import imaplib
 import json
+import re
 import subprocess
 import tempfile
 import time
@@ -112,6 +113,7 @@ def test_text_html_and_attachments_reach_a_local_inbox_byte_exact(t):
     assert doc["message_id"].startswith("<") and doc["message_id"].endswith("@mail.example.test>")
     assert doc["submission_id"]
     assert doc["recipients"] == [{"address": BOB, "outcome": "delivered"}]
+    assert doc["queue_ids"] == []  # nothing to relay
     assert r.getheader("Cache-Control") == "no-store"
     msgs = imap_messages(t, BOB)
     assert len(msgs) == 1
@@ -389,8 +391,14 @@ def test_remote_recipient_through_the_relay_byte_exact_and_dkim_signed(tern_fact
                                                "content": base64.b64encode(BLOB).decode()}]},
                           token=tok)
         assert st == 200, doc
-        assert doc["recipients"] == [{"address": "bob@b.test", "outcome": "queued"}]
+        qid = doc["queue_ids"][0]
+        assert doc["queue_ids"] == [qid] and isinstance(qid, int)
+        assert doc["recipients"] == [{"address": "bob@b.test", "outcome": "queued",
+                                      "queue_id": qid}]
         got = wait_for(lambda: inbox(b, "bob@b.test"), timeout=20, what="delivery on B")
+        # the id the answer gave is the row the relay delivered
+        wait_for(lambda: re.search(r"queue event=delivered qid=%d rcpt=bob@b.test" % qid,
+                                   a.logs()), what="the relay's log of that queue row")
         m = parse(got[0])
         assert m["Message-ID"] == doc["message_id"]
         assert "d=a.test" in str(m["DKIM-Signature"])
