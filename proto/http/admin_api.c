@@ -694,16 +694,11 @@ static bool authorized(struct http_session *s, int64_t *token_id)
 	static const char challenge[] = "WWW-Authenticate: Bearer realm=\"tern admin\"\r\n";
 	static const char invalid[] =
 	    "WWW-Authenticate: Bearer realm=\"tern admin\", error=\"invalid_token\"\r\n";
-	const struct http_field *f = http_request_field(s->req, "Authorization");
-	if (!f || f->value_len < 7 || strncasecmp(f->value, "Bearer ", 7) != 0) {
+	const char *secret;
+	size_t len;
+	if (!http_bearer(s->req, &secret, &len)) {
 		http_json_error(s, 401, "a bearer token is required", challenge);
 		return false;
-	}
-	const char *secret = f->value + 7;
-	size_t len = f->value_len - 7;
-	while (len && *secret == ' ') {
-		secret++;
-		len--;
 	}
 	struct store_token t;
 	int64_t now = (int64_t)time(NULL);

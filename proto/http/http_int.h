@@ -131,6 +131,9 @@ void http_mta_sts(struct http_session *s);
 bool http_static(struct http_session *s);
 void http_admin_api(struct http_session *s); /* /api/admin/ (admin_api.c) */
 void http_send_api(struct http_session *s);  /* /api/v1/send (send_api.c) */
+/* The token of an "Authorization: Bearer" field (spaces after "Bearer"
+ * skipped; points into the request); false when there is none. */
+bool http_bearer(const struct http_request *req, const char **token, size_t *len);
 /* The most body a request for s's target may have: [http] max_body, or
  * for /api/v1/send the message size limit in base64 and its JSON. */
 int64_t http_max_body(const struct http_session *s, const struct http_request *r);

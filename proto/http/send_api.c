@@ -127,17 +127,12 @@ static bool authorized(struct http_session *s, struct store_token *t, int64_t no
 	static const char challenge[] = "WWW-Authenticate: Bearer realm=\"tern send\"\r\n";
 	static const char invalid[] =
 	    "WWW-Authenticate: Bearer realm=\"tern send\", error=\"invalid_token\"\r\n";
-	const struct http_field *f = http_request_field(s->req, "Authorization");
-	if (!f || f->value_len < 7 || strncasecmp(f->value, "Bearer ", 7) != 0) {
+	const char *secret;
+	size_t len;
+	if (!http_bearer(s->req, &secret, &len)) {
 		error_answer(s, 401, "unauthorized", "530 5.7.0 Authentication required",
 		             "a bearer token of scope send is required", challenge);
 		return false;
-	}
-	const char *secret = f->value + 7;
-	size_t len = f->value_len - 7;
-	while (len && *secret == ' ') {
-		secret++;
-		len--;
 	}
 	switch (admin_token_check(store_reader(s->ctx->env->store), secret, len, "send", now, t)) {
 	case ADMIN_AUTH_OK:

@@ -78,10 +78,9 @@ static bool metrics_allowed(struct http_session *s, int *status)
 		return conn_peer_is_loopback(s->c);
 	}
 	*status = 401;
-	const struct http_field *f = http_request_field(s->req, "Authorization");
-	if (!f || f->value_len < 7 || strncasecmp(f->value, "Bearer ", 7) != 0)
-		return false;
-	return secret_equal(f->value + 7, f->value_len - 7, token);
+	const char *given;
+	size_t len;
+	return http_bearer(s->req, &given, &len) && secret_equal(given, len, token);
 }
 
 static int store_figures(struct http_session *s, struct buf *b)
