@@ -25,7 +25,9 @@
  * one, the list is handed to the TLS server again (tls_server_set_certs),
  * which swaps it in the same way. */
 #include "app/serve.h"
+
 #include "app/config_env.h"
+#include "app/fd_limit.h"
 #include "app/first_start.h"
 #include "app/log_control.h"
 #include "mime/spool.h"
@@ -441,6 +443,7 @@ int serve_run(struct config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 
 	config_env_log(cfg);
+	fd_limit_raise(cfg);
 	char err[1024];
 	if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "tern: cannot create data directory %s: %s\n", cfg->data_dir,

@@ -362,3 +362,38 @@ def test_ipv6_listener(tern_factory):
     with c:
         assert c.recv(100).startswith(b"+OK")
     assert "address=[::1]:%d" % port in t.logs()
+
+
+def soft_nofile(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    raise AssertionError("no Max open files in /proc/%d/limits" % pid)
+
+
+@pytest.mark.parametrize("per_listener", [1000, 1000000])
+def test_descriptor_limit_follows_max_connections(tern_factory, per_listener):
+    # Started with the usual soft limit of 1024, tern raises it to what its
+    # two listeners may hold plus 512; where the hard limit is short of
+    # that, to the hard limit, with a warning.
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2 * 1000 + 512:
+        pytest.skip("the hard descriptor limit here (%d) is below 2512" % hard)
+    t = tern_factory(listeners=[("pop3", "pop3", "none"), ("imap", "imap", "none")],
+                     extra_config="[limits]\nmax_connections = %d\n" % per_listener, start=False)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+    try:
+        t.start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    want = 2 * per_listener + 512
+    got = soft_nofile(t.proc.pid)
+    if hard == resource.RLIM_INFINITY or hard >= want:
+        assert got == want
+        assert re.search(r"event=fd_limit soft=%d was=1024 wanted=%d" % (want, want), t.logs())
+    else:
+        assert got == hard
+        assert re.search(r"warn event=fd_limit soft=%d hard=%d wanted=%d" % (hard, hard, want),
+                         t.logs()), t.logs()[-2000:]
