@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from conftest import HOST, Tern, ssl_ctx
+from conftest import HOST, Tern, free_port, ssl_ctx, wait_port
 
 USER = "sieveuser@example.test"
 PASSWORD = "sieve pw 1"
@@ -38,10 +38,18 @@ LISTENERS = [("sieve", "sieve", "starttls"), ("sieves", "sieve", "implicit"),
 @pytest.fixture(scope="module")
 def server():
     d = tempfile.mkdtemp(prefix="tern-msieve-")
-    extra = "[managesieve]\nmax_errors = 6\nmax_scripts = 3\nmax_literal = 100000\n"
+    idle_port = free_port()
+
+    def extra(t):
+        # one more listener whose idle timeout is a second
+        return ("[managesieve]\nmax_errors = 6\nmax_scripts = 3\nmax_literal = 100000\n\n"
+                "[[listen]]\nprotocol = \"sieve\"\naddress = \"%s:%d\"\ntls = \"starttls\"\n"
+                "idle_timeout = 1\n" % (HOST, idle_port))
     t = Tern(d, extra_config=extra, listeners=LISTENERS,
              auth={"check_spf": "false", "check_dkim": "false", "check_dmarc": "false"})
     t.start()
+    t.idle_port = idle_port
+    wait_port(HOST, idle_port)
     t.add_user(USER, PASSWORD)
     t.add_user(OTHER, PASSWORD)
     yield t
@@ -368,6 +376,17 @@ def test_long_line_is_refused(server):
     assert c.cmd("NOOP \"" + "a" * 9000 + "\"")[1] == 'NO "Line too long"'
     assert c.cmd("NOOP")[1] == 'OK "Done"'
     c.close()
+
+
+def test_idle_timeout_says_bye(server):
+    c = MS(server)
+    c.sock.close()
+    c.sock = socket.create_connection((HOST, server.idle_port), timeout=10)
+    assert c.response()[1] == 'OK "tern ManageSieve ready"'
+    start = time.time()
+    assert c.line() == b'BYE "Idle timeout, closing"'
+    assert 0.5 < time.time() - start < 5
+    assert c.closed()
 
 
 # ---- a real client, and a delivery -------------------------------------------
