@@ -253,6 +253,7 @@ void msieve_cmd_unauthenticate(struct msieve_session *s, struct msieve_cmd *cmd)
 	msieve_log(s, LOG_INFO, "event=unauthenticate");
 	s->account_id = 0;
 	s->address[0] = '\0';
+	conn_restart_deadline(s->conn); /* the next login has the time the first had */
 	msieve_enter_state(s, MSIEVE_NONAUTH);
 	msieve_respond(s, "OK", NULL, "Unauthenticate completed");
 }

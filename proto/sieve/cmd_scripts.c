@@ -115,7 +115,6 @@ static void script_job_done(void *arg, int status)
 {
 	struct script_job *j = arg;
 	struct msieve_session *s = j->s;
-	s->job_running = false;
 	if (!s->closed && s->state == MSIEVE_AUTH) {
 		answer(s, j, status);
 		msieve_resume(s);
@@ -140,7 +139,6 @@ static void submit(struct msieve_session *s, struct script_job *j)
 		               "The change could not be saved, try again later");
 		return;
 	}
-	s->job_running = true;
 	msieve_ref(s);
 	msieve_pause(s);
 }

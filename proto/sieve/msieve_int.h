@@ -65,7 +65,6 @@ struct msieve_session {
 	size_t cmd_len, cmd_cap;
 	char *out; /* the parser's strings: cmd_cap + MSIEVE_MAX_ARGS bytes */
 	size_t literal_left;
-	bool job_running; /* a store job holds the conn paused */
 };
 
 typedef void (*msieve_handler)(struct msieve_session *s, struct msieve_cmd *cmd);

@@ -1,9 +1,9 @@
 /* reply: what the session sends. RFC 5804 §4: a response is OK, NO or BYE,
  * then an optional response code in parentheses, then an optional string
- * for a human. A string goes quoted when it is short and holds no CR, LF,
- * NUL, quote or backslash... RFC 5804 allows escapes, but a literal is what
- * every client reads, so anything unusual (a compile error quoting the
- * script, a script's name) is sent as {N} instead. Also the error count
+ * for a human. A string goes quoted when it is at most 1024 octets and
+ * holds no CR, LF, NUL, quote or backslash, else as a literal {N}: quoted
+ * strings may carry escapes, but a literal is what every client reads the
+ * same way, and a compile error may quote the script. Also the error count
  * that ends a session after max_errors. */
 #include "proto/sieve/msieve_int.h"
 

@@ -26,10 +26,12 @@
  * collects lines and literals in one buffer and asks parse.c after each
  * line whether the command is complete or a literal comes next; a literal
  * is read with the conn's BLOCK mode into the same buffer. Bounds: a line
- * is at most max_line, a literal at most max_literal (one over it gets BYE
- * before a byte of it is read: the client sends a non-synchronizing
+ * is at most max_line, a literal at most max_literal once logged in and
+ * max_line before, when a SASL response is all it can be (one over it gets
+ * BYE before a byte of it is read: the client sends a non-synchronizing
  * literal anyway, and reading megabytes only to refuse them is what an
- * attacker wants), the whole command at most both plus one more line.
+ * attacker wants), the whole command at most one literal's bound plus two
+ * lines.
  *
  * Everything asynchronous (the password check, a store write) pauses the
  * conn, so pipelined commands wait in the input buffer; a pending job holds
@@ -51,9 +53,16 @@
 
 /* ---- collecting a command ---- */
 
+/* A literal's bound: a script's worth once logged in; before, no more
+ * than a line (a SASL response), so an unknown client holds little. */
+static size_t literal_limit(const struct msieve_session *s)
+{
+	return (size_t)(s->state == MSIEVE_AUTH ? s->cfg->max_literal : s->cfg->max_line);
+}
+
 static size_t command_limit(const struct msieve_session *s)
 {
-	return (size_t)s->cfg->max_line * 2 + (size_t)s->cfg->max_literal;
+	return (size_t)s->cfg->max_line * 2 + literal_limit(s);
 }
 
 /* Room for n more bytes in the command buffer (and the parser's). */
@@ -137,15 +146,14 @@ static void collected(struct msieve_session *s)
 	enum msieve_parse_status st =
 	    msieve_parse(s->cmd, s->cmd_len, s->state != MSIEVE_SASL, &cmd, s->out, &literal, &why);
 	if (st == MSIEVE_PARSE_LITERAL) {
-		if (literal > (uint64_t)s->cfg->max_literal ||
-		    s->cmd_len + literal > command_limit(s) || !reserve(s, (size_t)literal)) {
+		if (literal > literal_limit(s) || s->cmd_len + literal > command_limit(s) ||
+		    !reserve(s, (size_t)literal)) {
 			msieve_log(s, LOG_INFO, "event=literal_too_big size=%llu",
 			           (unsigned long long)literal);
 			forget_command(s);
 			msieve_respondf(s, "BYE", "QUOTA/MAXSIZE",
 			                "Literal of %llu octets is over the limit of %lld",
-			                (unsigned long long)literal,
-			                (long long)s->cfg->max_literal);
+			                (unsigned long long)literal, (long long)literal_limit(s));
 			msieve_close(s);
 			return;
 		}

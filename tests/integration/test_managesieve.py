@@ -370,6 +370,20 @@ def test_literal_over_the_limit_is_refused_unread(server):
     assert c.closed()
 
 
+def test_literal_before_login_is_bounded_by_the_line(server):
+    # before login a literal can only be a SASL response: max_line bounds it
+    c = MS(server)
+    c.response()
+    c.send('NOOP {9000+}\r\n')
+    assert c.line() == b'BYE (QUOTA/MAXSIZE) "Literal of 9000 octets is over the limit of 8192"'
+    assert c.closed()
+    c = MS(server)
+    c.response()
+    c.send('NOOP {8000+}\r\n' + "x" * 8000 + "\r\n")
+    assert c.response()[1] == 'OK (TAG {8000}\r\n%s) "Done"' % ("x" * 8000)
+    c.close()
+
+
 def test_long_line_is_refused(server):
     c = MS(server)
     c.response()
