@@ -74,6 +74,7 @@ struct msieve_command {
 	unsigned states; /* MSIEVE_ST() mask */
 	size_t min_args; /* string arguments, except HAVESPACE's number */
 	size_t max_args;
+	bool number_last; /* the last argument is a number (HAVESPACE's size) */
 	msieve_handler handler;
 };
 

@@ -127,7 +127,7 @@ static void dispatch(struct msieve_session *s, struct msieve_cmd *cmd)
 		return;
 	}
 	for (size_t i = 0; i < cmd->nargs; i++) {
-		bool number_ok = def->handler == msieve_cmd_havespace && i == 1;
+		bool number_ok = def->number_last && i + 1 == cmd->nargs;
 		if ((cmd->args[i].kind == MSIEVE_ARG_NUMBER) != number_ok) {
 			msieve_fail(s, NULL, number_ok ? "Expected a number" : "Expected a string");
 			return;
