@@ -15,6 +15,7 @@ import base64
 import imaplib
 import os
 import shutil
+import signal
 import smtplib
 import socket
 import ssl
@@ -320,6 +321,32 @@ def test_script_commands(server):
     finally:
         db.close()
     c.cmd("LOGOUT")
+
+
+def test_pipelined_commands_wait_for_the_store(server):
+    # PUTSCRIPT and SETACTIVE are writer jobs: what follows them in the same
+    # packet is answered after them, in order, and sees what they wrote
+    c = logged_in(server, OTHER)
+    c.send('PUTSCRIPT "p" {5+}\r\nkeep;\r\nSETACTIVE "p"\r\nLISTSCRIPTS\r\n'
+           'GETSCRIPT "p"\r\nSETACTIVE ""\r\nDELETESCRIPT "p"\r\nLISTSCRIPTS\r\n')
+    assert c.response() == ([], 'OK "Script stored"')
+    assert c.response() == ([], 'OK "Script activated"')
+    assert c.response() == (['"p" ACTIVE'], 'OK "Listscripts completed"')
+    assert c.response() == (["{5}\r\nkeep;"], 'OK "Getscript completed"')
+    assert c.response() == ([], 'OK "No script is active"')
+    assert c.response() == ([], 'OK "Script deleted"')
+    assert c.response() == ([], 'OK "Listscripts completed"')
+    c.close()
+
+
+def test_shutdown_says_bye_trylater(tern_factory):
+    t = tern_factory(listeners=[("sieve", "sieve", "starttls")])
+    c = MS(t)
+    assert c.response()[1] == 'OK "tern ManageSieve ready"'
+    t.proc.send_signal(signal.SIGTERM)
+    assert c.line() == b'BYE (TRYLATER) "Server shutting down"'
+    assert c.closed()
+    assert t.proc.wait(timeout=20) == 0
 
 
 def test_compile_errors_and_checkscript(server):
