@@ -341,8 +341,12 @@ def test_pipelined_commands_wait_for_the_store(server):
     c.close()
 
 
-def test_shutdown_says_bye_trylater(tern_factory):
+def test_health_then_shutdown_says_bye_trylater(tern_factory):
     t = tern_factory(listeners=[("sieve", "sieve", "starttls")])
+    # `tern health` reads the greeting's first line when nothing else listens
+    r = t.cli("health")
+    assert r.returncode == 0 and r.stdout.startswith("healthy: sieve "), r.stdout + r.stderr
+    assert r.stdout.rstrip().endswith(': "IMPLEMENTATION" "tern"'), r.stdout
     c = MS(t)
     assert c.response()[1] == 'OK "tern ManageSieve ready"'
     t.proc.send_signal(signal.SIGTERM)
