@@ -53,6 +53,8 @@
 
 /* ---- collecting a command ---- */
 
+#define MSIEVE_KEEP_BUFFER (16 * 1024)
+
 /* A literal's bound: a script's worth once logged in; before, no more
  * than a line (a SASL response), so an unknown client holds little. */
 static size_t literal_limit(const struct msieve_session *s)
@@ -90,8 +92,17 @@ static void forget_command(struct msieve_session *s)
 	/* a SASL response or a script may be in there */
 	if (s->cmd)
 		explicit_bzero(s->cmd, s->cmd_len);
+	if (s->out)
+		explicit_bzero(s->out, s->cmd_len + MSIEVE_MAX_ARGS);
 	s->cmd_len = 0;
 	s->literal_left = 0;
+	/* an idle session keeps no script-sized buffers */
+	if (s->cmd_cap > MSIEVE_KEEP_BUFFER) {
+		free(s->cmd);
+		free(s->out);
+		s->cmd = s->out = NULL;
+		s->cmd_cap = 0;
+	}
 }
 
 static void abandon_sasl(struct msieve_session *s)
