@@ -38,7 +38,7 @@ enum admin_kind {
 	ADMIN_QUEUE_RETRY, /* id; 0 = every row */
 	ADMIN_QUEUE_DELETE,
 	ADMIN_QUEUE_BOUNCE,
-	ADMIN_TOKEN_CREATE, /* a: name, b: scope, digest, expires */
+	ADMIN_TOKEN_CREATE, /* a: name, b: scope, digest, expires, owner */
 	ADMIN_TOKEN_REVOKE, /* id */
 	ADMIN_TOKEN_TOUCH,  /* id, now: last_used */
 	ADMIN_USER_QUOTA,   /* a: address, quota: bytes (0 = unlimited) */
@@ -58,7 +58,11 @@ struct admin_op {
 	int64_t now; /* unix seconds; 0: the time the job runs */
 	int64_t expires;
 	unsigned char digest[STORE_TOKEN_DIGEST];
-	int64_t quota;              /* ADMIN_USER_QUOTA */
+	int64_t quota; /* ADMIN_USER_QUOTA */
+	/* ADMIN_TOKEN_CREATE: a "send" token's account address, or its domain
+	 * when owner_is_domain; "" for an admin token */
+	char owner[STORE_ADDR_MAX];
+	bool owner_is_domain;
 	struct admin_dkim_key *key; /* ADMIN_DKIM_ADD; the caller's */
 	/* ADMIN_USER_ADD, ADMIN_USER_PASSWD: the new password's SCRAM keys
 	 * (auth/scram_keys.h), set after admin_op_set(); "" leaves none */
@@ -131,8 +135,11 @@ int admin_hash_password_async(struct auth_pool *auth, const char *password, admi
 /* "tern_" + 32 random bytes in unpadded base64url (43) + NUL */
 #define ADMIN_TOKEN_SIZE (5 + 43 + 1)
 
-/* Is scope one tokens may have ("admin"; "send" comes with its issue)? */
+/* Is scope one tokens may have ("admin", "send")? */
 bool admin_scope_valid(const char *scope);
+/* Does a token of scope belong to an account or a domain ("send" does,
+ * "admin" does not)? */
+bool admin_scope_has_owner(const char *scope);
 /* The scopes, comma-separated, for messages. */
 const char *admin_scope_names(void);
 /* A new secret and its digest. 0, or -1 (no randomness). */

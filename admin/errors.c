@@ -48,6 +48,12 @@ static const char *cli_words(const struct admin_op *op, int rc, char *buf, size_
 	case ENOENT:
 		if (op->kind == ADMIN_DKIM_RETIRE)
 			return "no live key with that selector (see: tern dkim list)";
+		if (op->kind == ADMIN_TOKEN_CREATE) {
+			snprintf(buf, len, "no %s %s (see: tern %s list)",
+			         op->owner_is_domain ? "domain" : "account", op->owner,
+			         op->owner_is_domain ? "domain" : "user");
+			return buf;
+		}
 		if (op->kind == ADMIN_USER_ADD || op->kind == ADMIN_ALIAS_ADD ||
 		    op->kind == ADMIN_DKIM_ADD) {
 			snprintf(buf, len,
@@ -82,6 +88,9 @@ static const char *api_words(const struct admin_op *op, int rc, char *buf, size_
 	case ENOENT:
 		if (op->kind == ADMIN_DKIM_RETIRE)
 			snprintf(buf, len, "no live DKIM key %s for %s", op->b, op->a);
+		else if (op->kind == ADMIN_TOKEN_CREATE)
+			snprintf(buf, len, "no %s %s", op->owner_is_domain ? "domain" : "account",
+			         op->owner);
 		else if (op->kind == ADMIN_USER_ADD || op->kind == ADMIN_ALIAS_ADD ||
 		         op->kind == ADMIN_DKIM_ADD)
 			snprintf(buf, len, "the domain %s is not local; add it first",
@@ -96,7 +105,9 @@ static const char *api_words(const struct admin_op *op, int rc, char *buf, size_
 		break;
 	case EINVAL:
 		snprintf(buf, len, "%s",
-		         op->kind == ADMIN_TOKEN_CREATE ? "unknown scope"
+		         op->kind == ADMIN_TOKEN_CREATE
+		             ? "unknown scope, or an owner (--account/--domain) where the scope "
+		               "needs one and has none, or the other way round"
 		         : op->kind == ADMIN_DKIM_ADD   ? "malformed selector"
 		         : op->kind == ADMIN_USER_QUOTA ? "the quota must be 0 or more bytes"
 		                                        : "malformed name or address");

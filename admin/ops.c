@@ -87,10 +87,17 @@ int admin_op_run(struct store_tx *tx, void *arg)
 	case ADMIN_QUEUE_DELETE:
 	case ADMIN_QUEUE_BOUNCE:
 		return queue_op(tx, op, now);
-	case ADMIN_TOKEN_CREATE:
-		if (!admin_scope_valid(op->b))
+	case ADMIN_TOKEN_CREATE: {
+		if (!admin_scope_valid(op->b) ||
+		    admin_scope_has_owner(op->b) != (op->owner[0] != 0))
 			return -EINVAL;
-		return store_token_add(tx, op->a, op->b, op->digest, op->expires, &op->new_id);
+		int rc = store_token_add(tx, op->a, op->b, op->digest, op->expires, &op->new_id);
+		if (rc == 0 && op->owner[0])
+			rc = store_token_set_owner(tx, op->new_id,
+			                           op->owner_is_domain ? NULL : op->owner,
+			                           op->owner_is_domain ? op->owner : NULL);
+		return rc;
+	}
 	case ADMIN_TOKEN_REVOKE:
 		return store_token_del(tx, op->id);
 	case ADMIN_TOKEN_TOUCH:

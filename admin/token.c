@@ -8,7 +8,8 @@
  * nothing and keeps the check right whatever the store's lookup does.
  *
  * Scopes are text in the store and a list here: "admin" for the admin
- * API; "send" (the sending API) is its own issue and joins the list then. */
+ * API; "send" for the sending API (POST /api/v1/send), whose tokens each
+ * belong to one account or one domain (store: token_owners). */
 #include "admin/admin.h"
 
 #include <string.h>
@@ -17,7 +18,7 @@
 #include "store/tokens.h"
 #include "tls/tls_compat.h"
 
-static const char *const scopes[] = {"admin"};
+static const char *const scopes[] = {"admin", "send"};
 
 bool admin_scope_valid(const char *scope)
 {
@@ -27,10 +28,15 @@ bool admin_scope_valid(const char *scope)
 	return false;
 }
 
+bool admin_scope_has_owner(const char *scope)
+{
+	return scope && strcmp(scope, "send") == 0;
+}
+
 /* Keep in step with scopes[]. */
 const char *admin_scope_names(void)
 {
-	return "admin";
+	return "admin, send";
 }
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -21,21 +21,28 @@
 static const char usage[] =
     "usage: tern [--config FILE] token COMMAND\n"
     "\n"
-    "  create --scope SCOPE [--name NAME] [--expires DAYS]\n"
+    "  create --scope SCOPE [--account ADDRESS | --domain DOMAIN] [--name NAME]\n"
+    "         [--expires DAYS]\n"
     "                    make a token; its secret is printed once, on standard output\n"
-    "  list              every token: id, scope, name, created, last used, expiry\n"
+    "  list              every token: id, scope, created, last used, expiry, owner, name\n"
     "  revoke ID         delete a token; it stops working at once\n"
     "\n"
-    "Scopes: admin (the admin API, /api/admin/).\n";
+    "Scopes: admin (the admin API, /api/admin/); send (POST /api/v1/send), which\n"
+    "needs --account (send as that account's addresses and aliases) or --domain\n"
+    "(send as any address of that domain).\n";
 
 static int list_cb(void *ud, const struct store_token *t)
 {
-	char cr[32], used[32], exp[32];
+	char cr[32], used[32], exp[32], owner[32] = "-";
 	cli_fmt_time(t->created, cr, sizeof cr);
 	cli_fmt_time(t->last_used, used, sizeof used);
 	cli_fmt_time(t->expires, exp, sizeof exp);
-	printf("%-6lld %-8s %-20s %-20s %-20s %s\n", (long long)t->id, t->scope, cr, used, exp,
-	       t->name[0] ? t->name : "-");
+	if (t->account_id)
+		snprintf(owner, sizeof owner, "account:%lld", (long long)t->account_id);
+	else if (t->domain_id)
+		snprintf(owner, sizeof owner, "domain:%lld", (long long)t->domain_id);
+	printf("%-6lld %-8s %-20s %-20s %-20s %-16s %s\n", (long long)t->id, t->scope, cr, used,
+	       exp, owner, t->name[0] ? t->name : "-");
 	(*(int *)ud)++;
 	return 0;
 }
@@ -52,12 +59,16 @@ static int parse_int(const char *s, int64_t *out)
 
 static int cmd_create(struct store *st, int argc, char **argv)
 {
-	const char *scope = NULL, *name = "";
+	const char *scope = NULL, *name = "", *account = NULL, *domain = NULL;
 	int64_t days = 0;
 	for (int i = 1; i < argc; i++) {
 		bool has_value = i + 1 < argc;
 		if (strcmp(argv[i], "--scope") == 0 && has_value)
 			scope = argv[++i];
+		else if (strcmp(argv[i], "--account") == 0 && has_value)
+			account = argv[++i];
+		else if (strcmp(argv[i], "--domain") == 0 && has_value)
+			domain = argv[++i];
 		else if (strcmp(argv[i], "--name") == 0 && has_value)
 			name = argv[++i];
 		else if (strcmp(argv[i], "--expires") == 0 && has_value) {
@@ -78,13 +89,37 @@ static int cmd_create(struct store *st, int argc, char **argv)
 		        scope ? "'" : "", admin_scope_names());
 		return 2;
 	}
+	bool needs_owner = admin_scope_has_owner(scope);
+	if (account && domain) {
+		fprintf(stderr, "tern token create: --account or --domain, not both\n");
+		return 2;
+	}
+	if (needs_owner && !account && !domain) {
+		fprintf(stderr,
+		        "tern token create: a %s token needs --account ADDRESS or "
+		        "--domain DOMAIN\n",
+		        scope);
+		return 2;
+	}
+	if (!needs_owner && (account || domain)) {
+		fprintf(stderr, "tern token create: a %s token belongs to no account or domain\n",
+		        scope);
+		return 2;
+	}
+	const char *owner = account ? account : domain ? domain : "";
 	struct admin_op op;
+	if (strlen(owner) >= sizeof op.owner) {
+		fprintf(stderr, "tern token create: the account or domain is too long\n");
+		return 2;
+	}
 	if (admin_op_set(&op, ADMIN_TOKEN_CREATE, name, scope) < 0 ||
 	    strlen(name) >= STORE_TOKEN_NAME_MAX) {
 		fprintf(stderr, "tern token create: the name is too long (at most %d bytes)\n",
 		        STORE_TOKEN_NAME_MAX - 1);
 		return 2;
 	}
+	snprintf(op.owner, sizeof op.owner, "%s", owner);
+	op.owner_is_domain = domain != NULL;
 	if (days)
 		op.expires = (int64_t)time(NULL) + days * 86400;
 	char secret[ADMIN_TOKEN_SIZE];
@@ -135,8 +170,8 @@ int cli_token(const struct config *cfg, int argc, char **argv)
 		ret = cmd_create(st, argc, argv);
 	} else if (strcmp(cmd, "list") == 0) {
 		int n = 0;
-		printf("%-6s %-8s %-20s %-20s %-20s %s\n", "ID", "SCOPE", "CREATED", "LAST USED",
-		       "EXPIRES", "NAME");
+		printf("%-6s %-8s %-20s %-20s %-20s %-16s %s\n", "ID", "SCOPE", "CREATED",
+		       "LAST USED", "EXPIRES", "OWNER", "NAME");
 		if (admin_tokens(store_reader(st), list_cb, &n) < 0)
 			ret = 1;
 		printf("%d token%s\n", n, n == 1 ? "" : "s");

@@ -351,6 +351,8 @@ static void *wire_http(struct serve_listener *w, const struct config *cfg,
 	    .site = &w->http_site,
 	    .jmap = &cfg->jmap,
 	    .https = lc->tls == LISTEN_TLS_IMPLICIT,
+	    .send_max_size = cfg->smtp.max_message_size,
+	    .send_max_rcpts = cfg->smtp.max_recipients,
 	};
 	/* conn's buffer must hold what the parser may leave unconsumed: a
 	 * pipelined request behind a held one, up to a whole head. */

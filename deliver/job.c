@@ -39,6 +39,8 @@ static void job_free(struct deliver_job *j)
 	free(j->envid);
 	free(j->local);
 	free(j->remote);
+	free(j->queue_ids);
+	free(j->queue_rcpts);
 	free_strings(j->strings, j->nstrings);
 	free(j->uids);
 	free(j->modseqs);
@@ -141,10 +143,16 @@ static int job_run(struct store_tx *tx, void *arg)
 		    .internal_date = j->internal_date,
 		    .remote = j->remote,
 		    .nremote = j->nremote,
+		    .queue_ids = j->queue_ids,
 		};
 		rc = store_deliver(tx, &d);
 		if (rc < 0)
 			return rc;
+	}
+	if (j->in_tx) {
+		for (size_t i = 0; i < j->nremote; i++)
+			j->queue_rcpts[i] = j->remote[i].rcpt;
+		return j->in_tx(tx, j->in_tx_ud, j->queue_rcpts, j->queue_ids, j->nremote);
 	}
 	return 0;
 }
@@ -294,10 +302,13 @@ static int job_build(struct deliver_job *j, const struct deliver_job_req *q)
 	j->modseqs = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->modseqs);
 	j->mbids = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->mbids);
 	j->remote = calloc(j->nremote ? j->nremote : 1, sizeof *j->remote);
+	j->queue_ids = calloc(j->nremote ? j->nremote : 1, sizeof *j->queue_ids);
+	j->queue_rcpts = calloc(j->nremote ? j->nremote : 1, sizeof *j->queue_rcpts);
 	j->strings = calloc(q->nrcpts * 3 + 1, sizeof *j->strings);
 	j->delivered = calloc(j->nlocal ? j->nlocal : 1, sizeof *j->delivered);
 	if (!j->mail_from || (q->envid && !j->envid) || !j->local || !j->uids || !j->modseqs ||
-	    !j->mbids || !j->remote || !j->strings || !j->delivered)
+	    !j->mbids || !j->remote || !j->queue_ids || !j->queue_rcpts || !j->strings ||
+	    !j->delivered)
 		return -ENOMEM;
 	size_t li = 0, ri = 0;
 	for (size_t i = 0; i < q->nrcpts; i++) {
@@ -437,6 +448,8 @@ int deliver_job_start(const struct deliver_job_req *q, deliver_done_fn done, voi
 	j->hostname = q->hostname && q->hostname[0] ? q->hostname : "localhost";
 	j->store = q->store;
 	j->dkim_sign = q->dkim_sign;
+	j->in_tx = q->in_tx;
+	j->in_tx_ud = q->in_tx_ud;
 	j->arc_chain = q->arc_chain;
 	j->reject_reason = q->reject_reason;
 	j->reject_cap = q->reject_reason ? q->reject_cap : 0;

@@ -41,6 +41,15 @@
 
 struct store;
 
+/* Runs in the job's transaction once the message, its entries and its
+ * queue rows are written, for what must commit with them or not at all
+ * (the HTTP send API's Idempotency-Key row): queue_rcpts[i] got the queue
+ * row queue_ids[i]. A negative return rolls the whole job back and is
+ * done's status. Writer thread. */
+struct store_tx;
+typedef int (*deliver_in_tx_fn)(struct store_tx *tx, void *ud, const char *const *queue_rcpts,
+                                const int64_t *queue_ids, size_t nqueue);
+
 struct deliver_job_req {
 	struct store *store;
 	const char *hostname;  /* [server] hostname ("" is "localhost"): DSNs */
@@ -72,6 +81,8 @@ struct deliver_job_req {
 	 * with several recipients. */
 	char *reject_reason;
 	size_t reject_cap;
+	deliver_in_tx_fn in_tx; /* or NULL */
+	void *in_tx_ud;
 };
 
 /* done's status when the one recipient's script rejected the message:

@@ -31,6 +31,10 @@ struct deliver_job {
 	size_t nlocal;
 	struct store_remote_rcpt *remote;
 	size_t nremote;
+	int64_t *queue_ids;       /* nremote: the rows store_deliver made */
+	const char **queue_rcpts; /* nremote: their recipients, for in_tx */
+	deliver_in_tx_fn in_tx;   /* the caller's part of the transaction, or NULL */
+	void *in_tx_ud;
 	char **strings; /* everything the remote array points to */
 	size_t nstrings;
 	uint32_t *uids;

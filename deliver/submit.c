@@ -181,6 +181,8 @@ enum deliver_status submit_start(const struct submit_req *q, struct submit_resul
 	    .msg = q->msg,
 	    .len = q->len,
 	    .dkim_sign = true,
+	    .in_tx = q->in_tx,
+	    .in_tx_ud = q->in_tx_ud,
 	};
 	if (deliver_job_start(&job, done, ud) < 0)
 		st = DELIVER_STORE_FAIL;

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "deliver/job.h"
 #include "deliver/status.h"
 
 struct store;
@@ -54,6 +55,9 @@ struct submit_req {
 	size_t len;
 	size_t max_rcpts; /* 0: no limit ([smtp] max_recipients is SMTP's) */
 	size_t max_size;  /* bytes, 0: no limit */
+	/* run in the store job's transaction (deliver/job.h), or NULL */
+	deliver_in_tx_fn in_tx;
+	void *in_tx_ud;
 };
 
 /* One recipient's outcome, in the order of req->rcpts. */

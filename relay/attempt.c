@@ -267,9 +267,11 @@ static void on_smarthost_resolved(uv_getaddrinfo_t *req, int status, struct addr
 	targets_done(job);
 }
 
-void queue_job_deliver(struct qjob *job, struct queue_runner *rt, queue_job_done_fn done)
+void queue_job_deliver(struct qjob *job, struct queue_runner *rt, queue_env_done_fn env_done,
+                       queue_job_done_fn done)
 {
 	job->rt = rt;
+	job->env_done = env_done;
 	job->done = done;
 	const char *rcpt_tls = cfg(job)->require_tls_domains;
 	job->require_tls = cfg(job)->require_tls;
@@ -484,6 +486,8 @@ static void io_tx_done(void *ud, struct smtp_tx *tx)
 		     esc);
 	}
 	job->cur_env++;
+	if (job->env_done)
+		job->env_done(job, env);
 }
 
 static void io_failed(void *ud, const struct smtp_reply *why)

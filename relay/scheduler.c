@@ -440,6 +440,69 @@ static void queue_job_delivered(struct qjob *job)
 	}
 }
 
+/* ---- delivered rows, committed as each envelope ends (writer job) ---- */
+
+/* A session delivers its job's envelopes one after another, and the job's
+ * results are recorded when the session ends. A crash in between would
+ * send every envelope delivered so far again at the next start. So the
+ * rows the remote host accepted are removed from the queue as soon as
+ * their envelope's transaction ends: a crash then repeats at most the
+ * envelope in flight (an SMTP client cannot do better: the 250 and our
+ * commit are never one event). The record at the job's end finishes them
+ * again, which store_queue_finish() answers with -ENOENT, as for a row
+ * `tern queue` removed. Rows that still owe a "relayed" DSN (NOTIFY=SUCCESS
+ * through a host without DSN) wait for that record, which builds the DSN
+ * in the same transaction. */
+struct delivered_rows {
+	size_t n;
+	int64_t ids[];
+};
+
+static int finish_delivered(struct store_tx *tx, void *arg)
+{
+	struct delivered_rows *d = arg;
+	for (size_t i = 0; i < d->n; i++) {
+		int r = store_queue_finish(tx, d->ids[i]);
+		if (r < 0 && r != -ENOENT)
+			return r;
+	}
+	return 0;
+}
+
+static void finish_delivered_done(void *arg, int status)
+{
+	if (status < 0)
+		log_warn("queue event=early_finish_failed err=%d note=recorded_at_job_end", status);
+	free(arg);
+}
+
+static bool owes_relayed_dsn(const struct qenv *env, const struct qrow *row)
+{
+	return !row->next_hop_dsn && dsn_wanted(env->mail_from, row->notify, DSN_RELAYED);
+}
+
+static void envelope_done(struct qjob *job, struct qenv *env)
+{
+	(void)job;
+	size_t n = 0;
+	for (size_t i = 0; i < env->nrows; i++)
+		if (env->rows[i].claimed && env->rows[i].result == QR_OK &&
+		    !owes_relayed_dsn(env, &env->rows[i]))
+			n++;
+	if (n == 0)
+		return;
+	struct delivered_rows *d = malloc(sizeof *d + n * sizeof d->ids[0]);
+	if (!d)
+		return; /* the record at the job's end does it */
+	d->n = 0;
+	for (size_t i = 0; i < env->nrows; i++)
+		if (env->rows[i].claimed && env->rows[i].result == QR_OK &&
+		    !owes_relayed_dsn(env, &env->rows[i]))
+			d->ids[d->n++] = env->rows[i].id;
+	if (store_submit(queue_rt.svc.store, finish_delivered, finish_delivered_done, d) < 0)
+		free(d);
+}
+
 /* The attempt (attempt.c) gives the job back: record its results, or free
  * it if the runner stopped meanwhile (queue_runner_stop() abandoned it). */
 static void attempt_done(struct qjob *job)
@@ -576,7 +639,7 @@ static void sign_release(struct qjob *job)
 		return;
 	}
 	queue_job_enter(job, QJ_RESOLVE);
-	queue_job_deliver(job, &queue_rt, attempt_done);
+	queue_job_deliver(job, &queue_rt, envelope_done, attempt_done);
 }
 
 static void dsn_signed(void *ud, const char *fields, size_t len)

@@ -27,6 +27,10 @@ struct qjob;
 
 /* How an attempt gives its job back to the runner (queue_job_deliver()). */
 typedef void (*queue_job_done_fn)(struct qjob *job);
+struct qenv;
+/* How an attempt tells the runner, while the session goes on, that one
+ * envelope's transaction has ended: its rows sent have results. */
+typedef void (*queue_env_done_fn)(struct qjob *job, struct qenv *env);
 
 enum qrow_result { QR_PENDING = 0, QR_OK, QR_TEMP, QR_PERM };
 
@@ -85,8 +89,9 @@ struct qjob {
 	size_t nenvs, capenvs;
 	int64_t bytes; /* message bytes the job will hold in memory */
 	/* delivery */
-	struct queue_runner *rt; /* what the attempt uses of the runner */
-	queue_job_done_fn done;  /* the attempt's completion */
+	struct queue_runner *rt;    /* what the attempt uses of the runner */
+	queue_job_done_fn done;     /* the attempt's completion */
+	queue_env_done_fn env_done; /* each envelope's end, or NULL */
 	struct dns_req *dns;
 	struct qtarget *targets;
 	size_t ntargets, cur;
@@ -133,12 +138,15 @@ struct queue_runner {
 };
 
 /* attempt.c: take a claimed job in phase RESOLVE through the network, using
- * rt's settings, services, resolver and TLS context. done(job) runs exactly
+ * rt's settings, services, resolver and TLS context. env_done(job, env), if
+ * not NULL, runs after each envelope's transaction, with the job still the
+ * attempt's (the runner may read the envelope, not free it). done(job) runs exactly
  * once, when the attempt lets go of the job (it may run before this
  * returns, on a local failure): with a result on every claimed row, or, if
  * the job was abandoned meanwhile, with nothing to record. Either way the
  * job is the runner's again, to record or to free. */
-void queue_job_deliver(struct qjob *job, struct queue_runner *rt, queue_job_done_fn done);
+void queue_job_deliver(struct qjob *job, struct queue_runner *rt, queue_env_done_fn env_done,
+                       queue_job_done_fn done);
 /* attempt.c: stop everything the job is waiting on (runner stop; the job is
  * marked abandoned first). done(job) follows, at once or when the cancelled
  * wait ends (a smarthost lookup, a connection closing). A job in CLAIM or

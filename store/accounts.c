@@ -214,11 +214,12 @@ static void account_row(sqlite3_stmt *st, struct store_account *a)
 	copy_str(a->scram_sha256, sizeof a->scram_sha256, sqlite3_column_text(st, 8));
 }
 
+/* sql: a string literal (the statement cache keys on its address). */
 static int account_query(sqlite3 *db, const char *sql, const char *address, int64_t id,
                          struct store_account *out)
 {
 	sqlite3_stmt *st;
-	int rc = store_prep(db, &st, sql);
+	int rc = store_prep_cached(db, &st, sql);
 	if (rc < 0)
 		return rc;
 	if (address)
@@ -233,7 +234,7 @@ static int account_query(sqlite3 *db, const char *sql, const char *address, int6
 	} else {
 		rc = rc == SQLITE_DONE ? 0 : store_errno(rc);
 	}
-	sqlite3_finalize(st);
+	store_release(st);
 	return rc;
 }
 

@@ -321,6 +321,8 @@ int store_deliver(struct store_tx *tx, struct store_delivery *d)
 		sqlite3_bind_int64(s.queue, 9, now + STORE_QUEUE_LIFETIME);
 		if ((rc = store_step_done(s.queue)) < 0)
 			goto out;
+		if (d->queue_ids)
+			d->queue_ids[i] = sqlite3_last_insert_rowid(db);
 		refs++;
 	}
 	rc = store_message_ref(tx, msgid, (int)refs);

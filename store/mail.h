@@ -82,6 +82,7 @@ struct store_delivery {
 	uint32_t *uids;       /* nlocal entries, caller-allocated, or NULL */
 	int64_t *modseqs;     /* nlocal entries, caller-allocated, or NULL */
 	int64_t *mailbox_ids; /* nlocal entries or NULL: the mailbox each went into */
+	int64_t *queue_ids;   /* nremote entries or NULL: each remote rcpt's queue row */
 };
 
 /* A job body: the message is stored once (refcount bumped

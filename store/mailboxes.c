@@ -160,9 +160,9 @@ int store_mailbox_list(struct store_rd *rd, int64_t account_id,
 	sqlite3 *db = rd->db;
 	sqlite3_stmt *st;
 	/* INBOX first, then by name: the order a client expects from LIST. */
-	int rc = store_prep(db, &st,
-	                    "SELECT " MAILBOX_COLS " FROM mailboxes WHERE account_id = ?1 "
-	                    "ORDER BY name <> 'INBOX', name");
+	int rc = store_prep_cached(db, &st,
+	                           "SELECT " MAILBOX_COLS " FROM mailboxes WHERE account_id = ?1 "
+	                           "ORDER BY name <> 'INBOX', name");
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, account_id);
@@ -175,7 +175,7 @@ int store_mailbox_list(struct store_rd *rd, int64_t account_id,
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = store_errno(rc);
-	sqlite3_finalize(st);
+	store_release(st);
 	return ret;
 }
 

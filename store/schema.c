@@ -363,6 +363,31 @@ static const char *const migrations[] = {
      "  sent_at INTEGER NOT NULL,\n"
      "  PRIMARY KEY(account_id, handle, sender)\n"
      ") WITHOUT ROWID;\n"),
+    /* 19 -> 20: the sending API (proto/http/send_api.c). A "send" token
+     * belongs to one account or one domain (token_owners; a table of its
+     * own, not columns of tokens, so the row goes with its account or
+     * domain and a send token without one is refused). And the
+     * Idempotency-Key memory: per token and key, the SHA-256 of the body
+     * first sent and the answer given, so a retry gets that answer and
+     * sends nothing; rows older than a day are deleted as new ones come. */
+    ("CREATE TABLE token_owners(\n"
+     "  token_id INTEGER PRIMARY KEY REFERENCES tokens(id) ON DELETE CASCADE,\n"
+     "  account_id INTEGER REFERENCES accounts(id) ON DELETE CASCADE,\n"
+     "  domain_id INTEGER REFERENCES domains(id) ON DELETE CASCADE,\n"
+     "  CHECK((account_id IS NULL) <> (domain_id IS NULL))\n"
+     ");\n"
+     "CREATE INDEX token_owners_account ON token_owners(account_id);\n"
+     "CREATE INDEX token_owners_domain ON token_owners(domain_id);\n"
+     "CREATE TABLE send_idempotency(\n"
+     "  token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,\n"
+     "  key TEXT NOT NULL,\n"
+     "  body_sha256 BLOB NOT NULL,\n"
+     "  status INTEGER NOT NULL,\n"
+     "  response TEXT NOT NULL,\n"
+     "  created INTEGER NOT NULL,\n"
+     "  PRIMARY KEY(token_id, key)\n"
+     ") WITHOUT ROWID;\n"
+     "CREATE INDEX send_idempotency_created ON send_idempotency(created);\n"),
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define TOKEN_COLS "id, name, scope, secret_sha256, created, last_used, expires"
+#define TOKEN_COLS                                                                                 \
+	"t.id, t.name, t.scope, t.secret_sha256, t.created, t.last_used, t.expires, "              \
+	"o.account_id, o.domain_id"
+#define TOKEN_FROM " FROM tokens t LEFT JOIN token_owners o ON o.token_id = t.id"
 
 static void token_row(sqlite3_stmt *st, struct store_token *t)
 {
@@ -25,6 +28,8 @@ static void token_row(sqlite3_stmt *st, struct store_token *t)
 	t->created = sqlite3_column_int64(st, 4);
 	t->last_used = sqlite3_column_int64(st, 5);
 	t->expires = sqlite3_column_int64(st, 6);
+	t->account_id = sqlite3_column_int64(st, 7); /* NULL reads as 0 */
+	t->domain_id = sqlite3_column_int64(st, 8);
 }
 
 int store_token_add(struct store_tx *tx, const char *name, const char *scope,
@@ -51,6 +56,38 @@ int store_token_add(struct store_tx *tx, const char *name, const char *scope,
 	sqlite3_finalize(st);
 	if (rc == 0 && id)
 		*id = sqlite3_last_insert_rowid(db);
+	return rc;
+}
+
+int store_token_set_owner(struct store_tx *tx, int64_t token_id, const char *account,
+                          const char *domain)
+{
+	if ((account == NULL) == (domain == NULL))
+		return -EINVAL;
+	sqlite3 *db = tx->rd.db;
+	const char *sql = account ? "SELECT id FROM accounts WHERE address = ?1"
+	                          : "SELECT id FROM domains WHERE name = ?1";
+	sqlite3_stmt *st;
+	int rc = store_prep(db, &st, sql);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, account ? account : domain, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	int64_t owner = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	rc = store_prep(db, &st,
+	                account ? "INSERT OR REPLACE INTO token_owners(token_id, account_id) "
+	                          "VALUES(?1, ?2)"
+	                        : "INSERT OR REPLACE INTO token_owners(token_id, domain_id) "
+	                          "VALUES(?1, ?2)");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, token_id);
+	sqlite3_bind_int64(st, 2, owner);
+	rc = store_step_done(st);
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -86,7 +123,7 @@ int store_token_list(struct store_rd *rd, int (*cb)(void *ud, const struct store
                      void *ud)
 {
 	sqlite3_stmt *st;
-	int rc = store_prep(rd->db, &st, "SELECT " TOKEN_COLS " FROM tokens ORDER BY id");
+	int rc = store_prep(rd->db, &st, "SELECT " TOKEN_COLS TOKEN_FROM " ORDER BY t.id");
 	if (rc < 0)
 		return rc;
 	int ret = 0;
@@ -107,7 +144,7 @@ int store_token_find(struct store_rd *rd, const unsigned char digest[STORE_TOKEN
 {
 	sqlite3_stmt *st;
 	int rc = store_prep_cached(rd->db, &st,
-	                           "SELECT " TOKEN_COLS " FROM tokens WHERE secret_sha256 = ?1");
+	                           "SELECT " TOKEN_COLS TOKEN_FROM " WHERE t.secret_sha256 = ?1");
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_blob(st, 1, digest, STORE_TOKEN_DIGEST, SQLITE_STATIC);

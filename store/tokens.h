@@ -26,12 +26,21 @@ struct store_token {
 	int64_t created;   /* unix seconds */
 	int64_t last_used; /* 0 = never */
 	int64_t expires;   /* 0 = never */
+	/* schema 20 (token_owners): a "send" token's account or domain, 0 if
+	 * none (admin tokens; a send token whose owner was deleted) */
+	int64_t account_id;
+	int64_t domain_id;
 };
 
 /* A new token: 0 (id set when not NULL), -EINVAL (empty scope, a name or
  * scope too long for struct store_token), -EEXIST (that digest exists). */
 int store_token_add(struct store_tx *tx, const char *name, const char *scope,
                     const unsigned char digest[STORE_TOKEN_DIGEST], int64_t expires, int64_t *id);
+/* Give token_id an owner: the account with address account, or the
+ * domain named domain (exactly one of them non-NULL). 0, -ENOENT (no such
+ * token, account or domain), -EINVAL (both or neither). */
+int store_token_set_owner(struct store_tx *tx, int64_t token_id, const char *account,
+                          const char *domain);
 /* Delete a token: 0, or -ENOENT. */
 int store_token_del(struct store_tx *tx, int64_t id);
 /* Note a use at `now`. 0, or -ENOENT. */

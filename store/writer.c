@@ -67,6 +67,20 @@ struct idle_slice {
 	int more;
 };
 
+/* One of the batch's control statements (BEGIN, SAVEPOINT, RELEASE,
+ * COMMIT), from the statement cache: four of them run for every job, and
+ * sqlite3_exec() would parse each again. Returns an SQLite result code,
+ * SQLITE_OK when done. */
+static int control(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	if (store_prep_cached(db, &st, sql) < 0)
+		return SQLITE_ERROR;
+	int rc = sqlite3_step(st);
+	store_release(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* Runs one batch on the write connection; sets every job's status. Returns
  * true if it committed. */
 static bool run_batch(struct store *s, struct store_job *batch, size_t n)
@@ -76,7 +90,7 @@ static bool run_batch(struct store *s, struct store_job *batch, size_t n)
 
 	for (struct store_job *j = batch; j; j = j->next)
 		j->status = 0;
-	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	rc = control(db, "BEGIN IMMEDIATE");
 	if (rc != SQLITE_OK) {
 		log_error("store event=begin_failed rc=%d err=\"%s\" jobs=%zu", rc,
 		          sqlite3_errmsg(db), n);
@@ -84,7 +98,7 @@ static bool run_batch(struct store *s, struct store_job *batch, size_t n)
 		return false;
 	}
 	for (struct store_job *j = batch; j; j = j->next) {
-		if (sqlite3_exec(db, "SAVEPOINT job", NULL, NULL, NULL) != SQLITE_OK) {
+		if (control(db, "SAVEPOINT job") != SQLITE_OK) {
 			j->status = -EIO;
 			continue;
 		}
@@ -103,7 +117,7 @@ static bool run_batch(struct store *s, struct store_job *batch, size_t n)
 		} else {
 			j->status = st;
 		}
-		sqlite3_exec(db, "RELEASE job", NULL, NULL, NULL);
+		control(db, "RELEASE job");
 	}
 
 	bool inject = false;
@@ -117,7 +131,7 @@ static bool run_batch(struct store *s, struct store_job *batch, size_t n)
 	if (inject)
 		rc = SQLITE_IOERR;
 	else
-		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		rc = control(db, "COMMIT");
 	if (rc != SQLITE_OK) {
 		log_error("store event=commit_failed rc=%d err=\"%s\" jobs=%zu injected=%d", rc,
 		          inject ? "test hook" : sqlite3_errmsg(db), n, inject);
@@ -353,7 +367,7 @@ static int exec_txn(struct store *s, store_job_fn fn, void *arg, bool lazy)
 	sqlite3 *db = s->writer;
 	int rc, ret;
 	uv_mutex_lock(&s->wlock);
-	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	rc = control(db, "BEGIN IMMEDIATE");
 	if (rc != SQLITE_OK) {
 		ret = store_errno(rc);
 		goto out;
@@ -368,7 +382,7 @@ static int exec_txn(struct store *s, store_job_fn fn, void *arg, bool lazy)
 		ret = -EIO; /* the transaction was lost under fn */
 		goto out;
 	}
-	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	rc = control(db, "COMMIT");
 	if (rc != SQLITE_OK) {
 		log_error("store event=exec_commit_failed rc=%d err=\"%s\"", rc,
 		          sqlite3_errmsg(db));

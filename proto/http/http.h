@@ -68,6 +68,11 @@ struct http_ctx {
 	const struct http_site *site;
 	const struct jmap_settings *jmap; /* [jmap] */
 	bool https;                       /* the listener is implicit TLS */
+	/* POST /api/v1/send (send_api.c): SMTP submission's limits, [smtp]
+	 * max_message_size and max_recipients; its body may be the message
+	 * in base64 plus the JSON around it, even past [http] max_body */
+	int64_t send_max_size;
+	int64_t send_max_rcpts;
 };
 
 /* A conn_start_fn (net/conn.h); ctx is a struct http_ctx. */

@@ -130,7 +130,14 @@ void http_mta_sts(struct http_session *s);
  * there (false: the caller says 404). */
 bool http_static(struct http_session *s);
 void http_admin_api(struct http_session *s); /* /api/admin/ (admin_api.c) */
-void http_webmail(struct http_session *s);   /* /, /webmail/ (webmail.c) */
+void http_send_api(struct http_session *s);  /* /api/v1/send (send_api.c) */
+/* The most body a request for s's target may have: [http] max_body, or
+ * for /api/v1/send the message size limit in base64 and its JSON. */
+int64_t http_max_body(const struct http_session *s, const struct http_request *r);
+/* 413 for a body over that: JSON with the SMTP reply for the sending API,
+ * the short text answer for the rest. */
+void http_respond_too_big(struct http_session *s);
+void http_webmail(struct http_session *s); /* /, /webmail/ (webmail.c) */
 /* JMAP (jmap_routes.c): the session resource (/.well-known/jmap and
  * /jmap/session), the API, the webmail's login and logout. */
 void http_jmap_session(struct http_session *s);

@@ -69,6 +69,8 @@ static const struct route {
     {"/api/admin/",
      M(HTTP_GET) | M(HTTP_HEAD) | M(HTTP_POST) | M(HTTP_PUT) | M(HTTP_DELETE) | M(HTTP_PATCH),
      http_admin_api, false, true, false},
+    /* send_api.c: a token of scope send */
+    {"/api/v1/send", M(HTTP_POST), http_send_api, false, false, false},
     {"/", M(HTTP_GET) | M(HTTP_HEAD), http_webmail, false, false, false},
     {"/webmail/", M(HTTP_GET) | M(HTTP_HEAD), http_webmail, false, true, false},
 };

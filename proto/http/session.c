@@ -57,8 +57,8 @@ static void on_head(struct http_session *s)
 	buf_reset(&s->body);
 	conn_clear_deadline(s->c); /* the head is in; the body has the idle timer */
 	const struct http_request *r = s->req;
-	if (r->content_length > s->ctx->settings->max_body) {
-		http_respond_error(s, 413);
+	if (r->content_length > http_max_body(s, r)) {
+		http_respond_too_big(s);
 		conn_close(s->c);
 		return;
 	}
@@ -75,10 +75,10 @@ static void on_body(struct http_session *s)
 	http_parser_body(s->parser, &data, &len);
 	if (s->too_big)
 		return;
-	if (s->body.len + len > (size_t)s->ctx->settings->max_body) {
+	if (s->body.len + len > (size_t)http_max_body(s, s->req)) {
 		/* chunked: the size was not known at the head */
 		s->too_big = true;
-		http_respond_error(s, 413);
+		http_respond_too_big(s);
 		conn_close(s->c);
 		return;
 	}

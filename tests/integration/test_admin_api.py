@@ -76,7 +76,8 @@ def test_token_cli_keeps_no_secret(tern_factory):
     listing = t.cli("token", "list")
     assert listing.returncode == 0
     assert secret not in listing.stdout and secret[5:] not in listing.stdout
-    assert re.search(r"^1\s+admin\s+\S+\s+-\s+-\s+ci$", listing.stdout, re.M), listing.stdout
+    # id, scope, created, last used, expires, owner (an admin token has none), name
+    assert re.search(r"^1\s+admin\s+\S+\s+-\s+-\s+-\s+ci$", listing.stdout, re.M), listing.stdout
     assert "1 token" in listing.stdout
     # the database holds the SHA-256 of the secret, not the secret
     with t.db() as db:

@@ -616,6 +616,8 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         DROP INDEX mailbox_entries_date;  -- schema 18's
         DROP TABLE sieve_scripts;  -- schema 19's
         DROP TABLE sieve_vacation;
+        DROP TABLE token_owners;  -- schema 20's
+        DROP TABLE send_idempotency;
         PRAGMA user_version = 5;
         COMMIT;
     """)

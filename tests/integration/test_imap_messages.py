@@ -444,7 +444,7 @@ UNDO_SCHEMA_10 = """
 """
 # What the steps after 10 added (schema 11's metadata table, schema 12's SCRAM
 # keys, schema 13's sort records, schema 14's TLS-RPT counters, schema 17's
-# expunged message ids, schema 18's date index, schema 19's Sieve tables), taken away again: a test that goes back to
+# expunged message ids, schema 18's date index, schema 19's Sieve tables, schema 20's token owners and idempotency keys), taken away again: a test that goes back to
 # schema 9 or 10 runs them.
 UNDO_AFTER_10 = """
     DROP TABLE metadata;
@@ -459,6 +459,8 @@ UNDO_AFTER_10 = """
     DROP INDEX mailbox_entries_date;
     DROP TABLE sieve_scripts;
     DROP TABLE sieve_vacation;
+    DROP TABLE token_owners;
+    DROP TABLE send_idempotency;
 """
 
 
@@ -498,6 +500,8 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("DROP INDEX mailbox_entries_date")  # schema 18's
     db.execute("DROP TABLE sieve_scripts")  # schema 19's
     db.execute("DROP TABLE sieve_vacation")
+    db.execute("DROP TABLE token_owners")  # schema 20's
+    db.execute("DROP TABLE send_idempotency")
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -579,6 +583,8 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         DROP INDEX mailbox_entries_date;  -- schema 18's
         DROP TABLE sieve_scripts;  -- schema 19's
         DROP TABLE sieve_vacation;
+        DROP TABLE token_owners;  -- schema 20's
+        DROP TABLE send_idempotency;
         PRAGMA user_version = 4;
         COMMIT;
     """)

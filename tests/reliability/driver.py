@@ -15,9 +15,14 @@ class Driver(threading.Thread):
         self.rng = random.Random("%s/%s/%d/%d" % (seed, self.name_prefix, ledger.cycle, index))
         self.index = index
         self.stopping = threading.Event()
+        self.pause = 0.0  # seconds between sessions (the soak's steady rate)
 
     def run(self):
         while not self.stopping.is_set():
+            if self.pause:
+                self.stopping.wait(self.rng.uniform(0.5, 1.5) * self.pause)
+                if self.stopping.is_set():
+                    break
             try:
                 self.session()
             except Exception as e:  # a session ends with the server: expected at the kill

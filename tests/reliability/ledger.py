@@ -32,6 +32,7 @@ INVARIANTS = [
     ("cli", "acknowledged user/alias change missing"),
     ("verify", "tern verify found something"),
     ("server", "tern did not restart or answer the checks"),
+    ("soak", "RSS, descriptors, WAL or loop latency not flat in the soak"),
 ]
 
 

@@ -87,6 +87,64 @@ static void test_tokens(struct store *st)
 	CHECK(admin_tokens(rd, count_cb, &n) == 0 && n == 1);
 }
 
+/* Schema 20: a send token has an account or a domain, an admin token
+ * neither; the owner is read back with the token and goes with its
+ * account. */
+static void test_send_owners(struct store *st)
+{
+	struct store_rd *rd = store_reader(st);
+	struct admin_op op;
+	admin_op_set(&op, ADMIN_DOMAIN_ADD, "own.test", NULL);
+	CHECK(store_exec(st, admin_op_run, &op) == 0);
+	admin_op_set(&op, ADMIN_USER_ADD, "app@own.test", "x");
+	CHECK(store_exec(st, admin_op_run, &op) == 0);
+	CHECK(admin_scope_valid("send") && admin_scope_has_owner("send") &&
+	      !admin_scope_has_owner("admin"));
+
+	char secret[ADMIN_TOKEN_SIZE];
+	/* send without an owner, admin with one: refused */
+	admin_op_set(&op, ADMIN_TOKEN_CREATE, "", "send");
+	CHECK(admin_token_make(secret, op.digest) == 0);
+	CHECK(store_exec(st, admin_op_run, &op) == -EINVAL);
+	admin_op_set(&op, ADMIN_TOKEN_CREATE, "", "admin");
+	snprintf(op.owner, sizeof op.owner, "app@own.test");
+	CHECK(admin_token_make(secret, op.digest) == 0);
+	CHECK(store_exec(st, admin_op_run, &op) == -EINVAL);
+	/* an owner that does not exist: nothing is made */
+	admin_op_set(&op, ADMIN_TOKEN_CREATE, "", "send");
+	snprintf(op.owner, sizeof op.owner, "ghost@own.test");
+	CHECK(admin_token_make(secret, op.digest) == 0);
+	CHECK(store_exec(st, admin_op_run, &op) == -ENOENT);
+	CHECK(admin_token_check(rd, secret, strlen(secret), "send", 1000,
+	                        &(struct store_token){0}) == ADMIN_AUTH_INVALID);
+
+	/* an account token */
+	admin_op_set(&op, ADMIN_TOKEN_CREATE, "acct", "send");
+	snprintf(op.owner, sizeof op.owner, "app@own.test");
+	CHECK(admin_token_make(secret, op.digest) == 0);
+	CHECK(store_exec(st, admin_op_run, &op) == 0);
+	struct store_token t;
+	CHECK(admin_token_check(rd, secret, strlen(secret), "send", 1000, &t) == ADMIN_AUTH_OK);
+	CHECK(t.account_id > 0 && t.domain_id == 0);
+	CHECK(admin_token_check(rd, secret, strlen(secret), "admin", 1000, &t) == ADMIN_AUTH_SCOPE);
+
+	/* a domain token */
+	char dsecret[ADMIN_TOKEN_SIZE];
+	admin_op_set(&op, ADMIN_TOKEN_CREATE, "dom", "send");
+	snprintf(op.owner, sizeof op.owner, "own.test");
+	op.owner_is_domain = true;
+	CHECK(admin_token_make(dsecret, op.digest) == 0);
+	CHECK(store_exec(st, admin_op_run, &op) == 0);
+	CHECK(admin_token_check(rd, dsecret, strlen(dsecret), "send", 1000, &t) == ADMIN_AUTH_OK);
+	CHECK(t.account_id == 0 && t.domain_id > 0);
+
+	/* deleting the account takes the owner row with it */
+	admin_op_set(&op, ADMIN_USER_DEL, "app@own.test", NULL);
+	CHECK(store_exec(st, admin_op_run, &op) == 0);
+	CHECK(admin_token_check(rd, secret, strlen(secret), "send", 1000, &t) == ADMIN_AUTH_OK);
+	CHECK(t.account_id == 0 && t.domain_id == 0);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/tern-test-tokens-XXXXXX", err[256];
@@ -98,6 +156,7 @@ int main(void)
 		return 1;
 	}
 	test_tokens(st);
+	test_send_owners(st);
 	store_close(&st);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
