@@ -158,11 +158,13 @@ static bool probe(const struct config_listen *l, int64_t deadline, char *line, s
 		static const char *const greeting[] = {[PROTO_SMTP] = "220",
 		                                       [PROTO_SUBMISSION] = "220",
 		                                       [PROTO_POP3] = "+OK",
-		                                       [PROTO_IMAP] = "* OK"};
+		                                       [PROTO_IMAP] = "* OK",
+		                                       [PROTO_SIEVE] = "\"IMPLEMENTATION\""};
 		static const char *const bye[] = {[PROTO_SMTP] = "QUIT\r\n",
 		                                  [PROTO_SUBMISSION] = "QUIT\r\n",
 		                                  [PROTO_POP3] = "QUIT\r\n",
-		                                  [PROTO_IMAP] = "h LOGOUT\r\n"};
+		                                  [PROTO_IMAP] = "h LOGOUT\r\n",
+		                                  [PROTO_SIEVE] = "LOGOUT\r\n"};
 		const char *want = greeting[l->protocol];
 		ok = read_line(fd, line, llen, deadline) > 0 &&
 		     strncmp(line, want, strlen(want)) == 0;

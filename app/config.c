@@ -115,6 +115,12 @@ static const struct config_key config_keys[] = {
     INT("pop3", "max_line", pop3.max_line, 512, 255, 65536),
     INT("pop3", "timeout", pop3.timeout, 600, 1, 86400),
 
+    INT("managesieve", "max_errors", managesieve.max_errors, 10, 1, 1000),
+    INT("managesieve", "max_line", managesieve.max_line, 8192, 1024, 65536),
+    INT("managesieve", "max_literal", managesieve.max_literal, 1048576, 65536, 16777216),
+    INT("managesieve", "max_scripts", managesieve.max_scripts, 32, 1, 1000),
+    INT("managesieve", "timeout", managesieve.timeout, 1800, 60, 86400),
+
     INT("imap", "max_errors", imap.max_errors, 20, 1, 1000),
     INT("imap", "max_line", imap.max_line, 65536, 1024, 10485760),
     INT("imap", "max_literal", imap.max_literal, 52428800, 1024, 2147483647),
@@ -190,7 +196,7 @@ static const struct config_key config_keys[] = {
 #define LOFF(f) offsetof(struct config_listen, f)
 static const struct config_key listen_keys[] = {
     {"listen", "protocol", KT_CHOICE, LOFF(protocol), 0, "smtp", 0, 0,
-     "smtp|submission|pop3|imap|http"},
+     "smtp|submission|pop3|imap|http|sieve"},
     {"listen", "address", KT_STRING, LOFF(address), sizeof(((struct config_listen *)0)->address),
      "127.0.0.1:2525", 0, 0, NULL},
     {"listen", "tls", KT_CHOICE, LOFF(tls), 0, "none", 0, 0, "none|starttls|implicit"},
@@ -230,12 +236,13 @@ _Static_assert(sizeof(enum dnsbl_action) == sizeof(int), "a choice enum is an in
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
-static const char *const protocol_names[] = {"smtp", "submission", "pop3", "imap", "http"};
+static const char *const protocol_names[] = {"smtp", "submission", "pop3", "imap", "http", "sieve"};
 static const char *const tls_names[] = {"none", "starttls", "implicit"};
 
 const char *config_protocol_name(enum listen_protocol p)
 {
-	return (unsigned)p < 5 ? protocol_names[p] : "?";
+	return (unsigned)p < sizeof protocol_names / sizeof protocol_names[0] ? protocol_names[p]
+	                                                                      : "?";
 }
 const char *config_tls_name(enum listen_tls t)
 {
@@ -314,6 +321,7 @@ void config_defaults(struct config *cfg)
 	    {PROTO_IMAP, "127.0.0.1:2993", LISTEN_TLS_IMPLICIT},
 	    {PROTO_HTTP, "127.0.0.1:2080", LISTEN_TLS_NONE},
 	    {PROTO_HTTP, "127.0.0.1:2443", LISTEN_TLS_IMPLICIT},
+	    {PROTO_SIEVE, "127.0.0.1:24190", LISTEN_TLS_STARTTLS},
 	};
 	for (size_t i = 0; i < NKEYS(defaults); i++)
 		listen_default(&cfg->listen[i], defaults[i].p, defaults[i].addr, defaults[i].tls);

@@ -21,6 +21,7 @@
 #include "proto/imap/imap.h"
 #include "proto/jmap/jmap.h"
 #include "proto/pop3/pop3.h"
+#include "proto/sieve/managesieve.h"
 #include "proto/smtp/smtp.h"
 #include "relay/scheduler.h"
 
@@ -28,7 +29,16 @@
 #define CONFIG_MAX_CERTS 16
 #define CONFIG_MAX_ACME 8
 
-enum listen_protocol { PROTO_SMTP = 0, PROTO_SUBMISSION, PROTO_POP3, PROTO_IMAP, PROTO_HTTP };
+/* PROTO_SIEVE is last: the ones before it are counted in lib/metrics.h's
+ * order (app/serve.c). */
+enum listen_protocol {
+	PROTO_SMTP = 0,
+	PROTO_SUBMISSION,
+	PROTO_POP3,
+	PROTO_IMAP,
+	PROTO_HTTP,
+	PROTO_SIEVE
+};
 enum listen_tls { LISTEN_TLS_NONE = 0, LISTEN_TLS_STARTTLS, LISTEN_TLS_IMPLICIT };
 
 struct config_listen {
@@ -71,13 +81,14 @@ struct config {
 	int64_t login_deadline; /* seconds to log in (submission, POP3, IMAP), whatever is sent */
 
 	/* The sections each layer reads, in the structs those layers own. */
-	struct auth_settings auth;   /* [auth] */
-	struct smtp_settings smtp;   /* [smtp] */
-	struct pop3_settings pop3;   /* [pop3] */
-	struct imap_settings imap;   /* [imap] */
-	struct http_settings http;   /* [http] */
-	struct jmap_settings jmap;   /* [jmap] */
-	struct relay_settings queue; /* [queue] */
+	struct auth_settings auth;          /* [auth] */
+	struct smtp_settings smtp;          /* [smtp] */
+	struct pop3_settings pop3;          /* [pop3] */
+	struct msieve_settings managesieve; /* [managesieve] */
+	struct imap_settings imap;          /* [imap] */
+	struct http_settings http;          /* [http] */
+	struct jmap_settings jmap;          /* [jmap] */
+	struct relay_settings queue;        /* [queue] */
 
 	struct smtp_spam_settings spam; /* [spam] and [[spam.dnsbl]] */
 

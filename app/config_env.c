@@ -26,9 +26,10 @@ static const struct {
     {"imaps", PROTO_IMAP, LISTEN_TLS_IMPLICIT},
     {"http", PROTO_HTTP, LISTEN_TLS_NONE},
     {"https", PROTO_HTTP, LISTEN_TLS_IMPLICIT},
+    {"sieve", PROTO_SIEVE, LISTEN_TLS_STARTTLS},
 };
 #define NSERVICES (sizeof services / sizeof services[0])
-#define SERVICE_NAMES "smtp, submission, submissions, pop3, pop3s, imap, imaps, http, https"
+#define SERVICE_NAMES "smtp, submission, submissions, pop3, pop3s, imap, imaps, http, https, sieve"
 
 /* "HOST:PORT" or "[V6]:PORT" with a port in 1..65535 and no spaces; the
  * listener checks that HOST is an IP address when it binds. */

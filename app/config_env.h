@@ -8,7 +8,7 @@
  *   TERN_LOG_LEVEL   server.log_level (debug | info | warn | error)
  *   TERN_LISTEN      the [[listen]] list: "NAME=HOST:PORT ..." separated by
  *                    spaces or commas; NAME says protocol and TLS:
- *                    smtp, submission, pop3, imap (STARTTLS), submissions,
+ *                    smtp, submission, pop3, imap, sieve (STARTTLS), submissions,
  *                    pop3s, imaps, https (implicit TLS), http (none)
  *
  * The order is: the embedded default, then these variables, then the

@@ -280,6 +280,18 @@ static void *wire_pop3(struct serve_listener *w, const struct config *cfg,
 	return &w->ctx.pop3;
 }
 
+static void *wire_sieve(struct serve_listener *w, const struct config *cfg,
+                        const struct config_listen *lc, const struct proto_env *env)
+{
+	(void)lc;
+	w->ctx.managesieve = (struct msieve_ctx){.settings = &cfg->managesieve, .env = env};
+	w->spec.limits.max_line = (size_t)cfg->managesieve.max_line;
+	w->spec.limits.idle_timeout_ms = (uint64_t)cfg->managesieve.timeout * 1000;
+	w->spec.limits.deadline_ms = (uint64_t)cfg->login_deadline * 1000;
+	w->spec.limits.refusal = "BYE (TRYLATER) \"Too many connections, try again later\"\r\n";
+	return &w->ctx.managesieve;
+}
+
 static void *wire_imap(struct serve_listener *w, const struct config *cfg,
                        const struct config_listen *lc, const struct proto_env *env)
 {
@@ -364,6 +376,7 @@ static const struct {
     [PROTO_POP3] = {pop3_session_start, wire_pop3},
     [PROTO_IMAP] = {imap_session_start, wire_imap},
     [PROTO_HTTP] = {http_session_start, wire_http},
+    [PROTO_SIEVE] = {msieve_session_start, wire_sieve},
 };
 
 _Static_assert(MET_OPEN_HTTP - MET_OPEN_SMTP == PROTO_HTTP &&
@@ -388,7 +401,8 @@ void serve_wire_listener(struct serve_listener *w, const struct config *cfg,
 	spec->tls_profile = lc->protocol == PROTO_SMTP ? TLS_PROFILE_MTA : TLS_PROFILE_CLIENTS;
 	spec->start = protocols[lc->protocol].start;
 	spec->ctx = protocols[lc->protocol].wire(w, cfg, lc, env);
-	spec->limits.metrics_slot = 1 + (int)lc->protocol; /* lib/metrics.h's order */
+	/* lib/metrics.h's order; ManageSieve's connections are not counted there */
+	spec->limits.metrics_slot = lc->protocol <= PROTO_HTTP ? 1 + (int)lc->protocol : 0;
 	struct conn_limits *lim = &spec->limits;
 	if (lc->idle_timeout > 0)
 		lim->idle_timeout_ms = (uint64_t)lc->idle_timeout * 1000;

@@ -13,6 +13,7 @@
 #include "proto/http/http.h"
 #include "proto/imap/imap.h"
 #include "proto/pop3/pop3.h"
+#include "proto/sieve/managesieve.h"
 #include "proto/smtp/smtp.h"
 
 /* Run the server until SIGTERM/SIGINT. Returns the process exit code. */
@@ -26,6 +27,7 @@ struct serve_listener {
 		struct pop3_ctx pop3;
 		struct imap_ctx imap;
 		struct http_ctx http;
+		struct msieve_ctx managesieve;
 	} ctx;
 	struct http_site http_site; /* an http listener's: the services it announces */
 	struct listener_spec spec;

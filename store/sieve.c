@@ -144,6 +144,55 @@ int store_sieve_delete(struct store_tx *tx, int64_t account_id, const char *name
 	return rc;
 }
 
+static int script_exists(sqlite3 *db, int64_t account_id, const char *name)
+{
+	sqlite3_stmt *st;
+	int rc =
+	    store_prep(db, &st, "SELECT 1 FROM sieve_scripts WHERE account_id = ?1 AND name = ?2");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+int store_sieve_rename(struct store_tx *tx, int64_t account_id, const char *from, const char *to)
+{
+	sqlite3 *db = tx->rd.db;
+	if (!store_sieve_name_valid(from) || !store_sieve_name_valid(to))
+		return -EINVAL;
+	int rc = script_exists(db, account_id, from);
+	if (rc <= 0)
+		return rc < 0 ? rc : -ENOENT;
+	rc = script_exists(db, account_id, to);
+	if (rc != 0)
+		return rc < 0 ? rc : -EEXIST;
+	int64_t version = next_version(db, account_id);
+	if (version < 0)
+		return (int)version;
+	sqlite3_stmt *st;
+	rc = store_prep(db, &st,
+	                "UPDATE sieve_scripts SET name = ?3, updated = ?4 "
+	                "WHERE account_id = ?1 AND name = ?2");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, version);
+	rc = store_step_done(st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int64_t store_sieve_count(struct store_rd *rd, int64_t account_id)
+{
+	return store_scalar(rd->db, "SELECT count(*) FROM sieve_scripts WHERE account_id = ?1",
+	                    account_id);
+}
+
 static void script_row(sqlite3_stmt *st, struct store_sieve_script *s)
 {
 	memset(s, 0, sizeof *s);

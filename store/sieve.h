@@ -46,6 +46,12 @@ int store_sieve_activate(struct store_tx *tx, int64_t account_id, const char *na
 /* Delete a script: 0, -ENOENT, or -EBUSY when it is the active one (RFC
  * 5804 §2.10: deactivate it first). */
 int store_sieve_delete(struct store_tx *tx, int64_t account_id, const char *name);
+/* Rename a script; an active one stays active (RFC 5804 §2.11.1). 0, or
+ * -EINVAL (a bad name), -ENOENT (no script `from`), -EEXIST (a script `to`
+ * exists already, `from` itself included). */
+int store_sieve_rename(struct store_tx *tx, int64_t account_id, const char *from, const char *to);
+/* How many scripts the account has: >= 0, or negative. */
+int64_t store_sieve_count(struct store_rd *rd, int64_t account_id);
 /* The account's scripts by name; cb returning < 0 stops with that value. */
 int store_sieve_list(struct store_rd *rd, int64_t account_id,
                      int (*cb)(void *ud, const struct store_sieve_script *s), void *ud);

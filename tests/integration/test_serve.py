@@ -14,7 +14,7 @@ import imaplib
 
 from conftest import TERN_BIN, free_port, ssl_ctx, wait_port
 
-DEFAULT_PORTS = [2525, 2587, 2465, 2110, 2995, 2143, 2993, 2080, 2443]
+DEFAULT_PORTS = [2525, 2587, 2465, 2110, 2995, 2143, 2993, 2080, 2443, 24190]
 
 
 def port_free(port):
@@ -55,7 +55,7 @@ def test_embedded_default():
             assert "address=127.0.0.1:%d" % port in log
         # Loopback only, and the log says so.
         assert 'event=config file="(embedded default)" env=-' in log
-        assert "event=loopback_only listeners=9" in log
+        assert "event=loopback_only listeners=10" in log
         assert re.search(r"event=tls_cert .*sha256=([0-9A-F]{2}:){31}[0-9A-F]{2}", log)
         assert "event=postmaster_password account=postmaster@localhost file=" in log
         assert password not in log, "the password is never logged"

@@ -56,7 +56,7 @@ static void test_common_keys(void)
 	CHECK(strcmp(cfg.log_level, "debug") == 0, "log_level %s", cfg.log_level);
 	CHECK(strcmp(cfg.env_vars, "TERN_DOMAIN,TERN_HOSTNAME,TERN_DATA_DIR,TERN_LOG_LEVEL") == 0,
 	      "env_vars %s", cfg.env_vars);
-	CHECK(cfg.nlisten == 9 && strcmp(cfg.listen[0].address, "127.0.0.1:2525") == 0,
+	CHECK(cfg.nlisten == 10 && strcmp(cfg.listen[0].address, "127.0.0.1:2525") == 0,
 	      "listeners untouched without TERN_LISTEN");
 }
 

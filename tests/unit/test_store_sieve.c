@@ -48,6 +48,8 @@ static int run_op(struct store_tx *tx, void *arg)
 		return store_sieve_activate(tx, o->account, o->name);
 	case 'd':
 		return store_sieve_delete(tx, o->account, o->name);
+	case 'r':
+		return store_sieve_rename(tx, o->account, o->name, o->text);
 	default:
 		return store_sieve_vacation_note(tx, o->account, o->name, o->text, o->now);
 	}
@@ -66,6 +68,12 @@ static int activate(struct store *s, int64_t acct, const char *name)
 static int delete (struct store *s, int64_t acct, const char *name)
 {
 	struct op o = {'d', acct, name, NULL, 0, 0};
+	return store_exec(s, run_op, &o);
+}
+
+static int rename_script(struct store *s, int64_t acct, const char *from, const char *to)
+{
+	struct op o = {'r', acct, from, to, 0, 0};
 	return store_exec(s, run_op, &o);
 }
 
@@ -167,6 +175,38 @@ static void test_scripts(struct store *s)
 	/* bob untouched */
 	CHECK_THAT(store_sieve_get(rd, bob, "work", &text, &len, NULL) == 1);
 	free(text);
+}
+
+/* ManageSieve's RENAMESCRIPT (RFC 5804 §2.11.1): the active one stays
+ * active, a taken or missing name is refused; and the count HAVESPACE and
+ * PUTSCRIPT check. */
+static void test_rename(struct store *s)
+{
+	struct store_rd *rd = store_reader(s);
+	CHECK_THAT(store_sieve_count(rd, bob) == 1); /* "work", from test_scripts */
+	CHECK_THAT(put(s, bob, "a", "keep;") == 0);
+	CHECK_THAT(put(s, bob, "b", "stop;") == 0);
+	CHECK_THAT(store_sieve_count(rd, bob) == 3);
+	CHECK_THAT(activate(s, bob, "a") == 0);
+	int64_t before = 0, after = 0;
+	CHECK_THAT(store_sieve_active_version(rd, bob, &before) == 1);
+	CHECK_THAT(rename_script(s, bob, "a", "b") == -EEXIST);
+	CHECK_THAT(rename_script(s, bob, "a", "a") == -EEXIST);
+	CHECK_THAT(rename_script(s, bob, "nope", "c") == -ENOENT);
+	CHECK_THAT(rename_script(s, bob, "a", "bad/name") == -EINVAL);
+	CHECK_THAT(rename_script(s, alice, "a", "c") == -ENOENT); /* another account's */
+	CHECK_THAT(rename_script(s, bob, "a", "c") == 0);
+	char *text = NULL;
+	size_t len = 0;
+	struct store_sieve_script info;
+	CHECK_THAT(store_sieve_get(rd, bob, NULL, &text, &len, &info) == 1);
+	CHECK(strcmp(info.name, "c") == 0 && len == 5 && memcmp(text, "keep;", 5) == 0,
+	      "the active script is now %s", info.name);
+	free(text);
+	CHECK_THAT(store_sieve_active_version(rd, bob, &after) == 1 && after > before);
+	CHECK_THAT(store_sieve_get(rd, bob, "a", &text, &len, NULL) == 0);
+	CHECK_THAT(store_sieve_count(rd, bob) == 3);
+	CHECK_THAT(store_sieve_count(rd, 999999) == 0);
 }
 
 static void test_vacation(struct store *s)
@@ -274,6 +314,7 @@ int main(void)
 	}
 	CHECK_THAT(store_exec(s, setup, NULL) == 0);
 	test_scripts(s);
+	test_rename(s);
 	test_vacation(s);
 	test_deliver_filed(s);
 	test_account_delete(s);
