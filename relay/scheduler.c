@@ -342,7 +342,7 @@ static int record_job(struct store_tx *tx, void *arg)
 			switch (row->result) {
 			case QR_OK:
 			case QR_PERM:
-				r = store_queue_finish(tx, row->id);
+				r = row->finished ? 0 : store_queue_finish(tx, row->id);
 				if (r < 0 && r != -ENOENT)
 					return r;
 				if (row->result == QR_OK)
@@ -448,11 +448,14 @@ static void queue_job_delivered(struct qjob *job)
  * rows the remote host accepted are removed from the queue as soon as
  * their envelope's transaction ends: a crash then repeats at most the
  * envelope in flight (an SMTP client cannot do better: the 250 and our
- * commit are never one event). The record at the job's end finishes them
- * again, which store_queue_finish() answers with -ENOENT, as for a row
- * `tern queue` removed. Rows that still owe a "relayed" DSN (NOTIFY=SUCCESS
- * through a host without DSN) wait for that record, which builds the DSN
- * in the same transaction. */
+ * commit are never one event). Such a row is marked finished, and the
+ * record at the job's end counts and logs it but does not remove it
+ * again: a queue id is a rowid, which SQLite hands out again once the
+ * largest is deleted, so by then the id may name a new message's row. If
+ * this early job fails, the row stays claimed until the claim expires and
+ * is sent again (at least once, never lost). Rows that still owe a
+ * "relayed" DSN (NOTIFY=SUCCESS through a host without DSN) wait for the
+ * record, which builds the DSN in the same transaction. */
 struct delivered_rows {
 	size_t n;
 	int64_t ids[];
@@ -472,7 +475,9 @@ static int finish_delivered(struct store_tx *tx, void *arg)
 static void finish_delivered_done(void *arg, int status)
 {
 	if (status < 0)
-		log_warn("queue event=early_finish_failed err=%d note=recorded_at_job_end", status);
+		log_warn(
+		    "queue event=early_finish_failed err=%d note=sent_again_when_the_claim_expires",
+		    status);
 	free(arg);
 }
 
@@ -499,8 +504,14 @@ static void envelope_done(struct qjob *job, struct qenv *env)
 		if (env->rows[i].claimed && env->rows[i].result == QR_OK &&
 		    !owes_relayed_dsn(env, &env->rows[i]))
 			d->ids[d->n++] = env->rows[i].id;
-	if (store_submit(queue_rt.svc.store, finish_delivered, finish_delivered_done, d) < 0)
+	if (store_submit(queue_rt.svc.store, finish_delivered, finish_delivered_done, d) < 0) {
 		free(d);
+		return; /* the record at the job's end does it */
+	}
+	for (size_t i = 0; i < env->nrows; i++)
+		if (env->rows[i].claimed && env->rows[i].result == QR_OK &&
+		    !owes_relayed_dsn(env, &env->rows[i]))
+			env->rows[i].finished = true;
 }
 
 /* The attempt (attempt.c) gives the job back: record its results, or free

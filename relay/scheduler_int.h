@@ -43,6 +43,10 @@ struct qrow {
 	bool delay_dsn_sent;  /* its delay DSN went out on an earlier attempt */
 	bool cancelled;       /* `tern queue bounce` */
 	bool claimed;
+	/* removed from the queue when its envelope ended (scheduler.c's
+	 * envelope_done): the job's record must not remove it again, since
+	 * by then its id may be a new row's (SQLite reuses the largest) */
+	bool finished;
 	enum qrow_result result;
 	int code;
 	char enhanced[16];

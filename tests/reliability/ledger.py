@@ -33,6 +33,7 @@ INVARIANTS = [
     ("verify", "tern verify found something"),
     ("server", "tern did not restart or answer the checks"),
     ("soak", "RSS, descriptors, WAL or loop latency not flat in the soak"),
+    ("flood", "9,000 connections not held, or a new client's greeting over its bar"),
 ]
 
 

@@ -34,7 +34,9 @@ def make_server(workdir, sink):
     extra = ("[smtp]\ngreet_delay_ms = 0\n\n[queue]\nscan_interval = 1\nretry_first = 1\n"
              "retry_max = 2\nsmarthost = \"127.0.0.1\"\nsmarthost_port = %d\n"
              "dns_servers = \"127.0.0.1:9\"\nmta_sts = false\n" % sink.port)
-    return QuietTern(workdir, extra_config=extra)
+    # and /metrics, which the soak reads (loopback: no token)
+    listeners = conftest.LISTENERS + [("http", "http", "none")]
+    return QuietTern(workdir, extra_config=extra, listeners=listeners)
 
 
 class QuietTern(Tern):

@@ -3,7 +3,9 @@ saturation for a long time (30 minutes by default), with no kill, while a
 sampler records what would betray a slow leak or a growing backlog:
 
   - tern's RSS (/proc/PID/status VmRSS) and open descriptors
-    (/proc/PID/fd);
+    (/proc/PID/fd), and how much of the RSS is the store's page caches
+    (/metrics' tern_store_cache_bytes: they grow with the data read, up to
+    cache_size, 32 MiB per connection, and are not a leak);
   - the size of the WAL (tern.db-wal): checkpoints must keep it bounded;
   - the loop's latency as a client sees it: a probe connection sends an
     IMAP NOOP every 200 ms and times the tagged OK; each sample keeps the
@@ -16,8 +18,9 @@ the clients were told (nothing lost, UIDs, MODSEQs, the sink's counts).
 
 Flat means, over the samples after the warm-up (the first fifth, at least
 a minute: caches fill, the first checkpoints settle): the least-squares
-slope of RSS projects to less than max(10 % of its mean, 4 MiB) of growth
-over that span; of descriptors, less than 10; the WAL's largest size in
+slope of RSS less the page caches projects to less than max(10 % of its
+mean, 4 MiB) of growth over that span (RSS itself and the caches are
+reported beside it); of descriptors, less than 10; the WAL's largest size in
 the last third is at most 1.5x that of the first third plus 1 MiB; the
 median of the windows' NOOP p99 in the last third is at most twice that
 of the first third plus 5 ms. A quantity that is not flat is a
@@ -28,6 +31,7 @@ soak.png (four plots against minutes) in --out.
 """
 import csv
 import os
+import urllib.request
 import statistics
 import threading
 import time
@@ -99,6 +103,16 @@ def open_fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def cache_bytes(t):
+    """tern_store_cache_bytes from /metrics (loopback needs no token)."""
+    url = "http://%s:%d/metrics" % (t.host, t.port("http"))
+    with urllib.request.urlopen(url, timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("tern_store_cache_bytes "):
+                return int(float(line.split()[1]))
+    return 0
+
+
 def wal_bytes(t):
     try:
         return os.path.getsize(os.path.join(t.data_dir, "tern.db-wal"))
@@ -128,13 +142,19 @@ def judge(samples, duration):
     first, last = steady[:third], steady[-third:]
 
     rss = [s["rss_kib"] for s in steady]
-    rss_slope = slope(mins, rss)
-    growth = rss_slope * span_min
-    limit = max(0.10 * statistics.fmean(rss), 4096)
+    own = [s["rss_kib"] - s["cache_kib"] for s in steady]
+    own_slope = slope(mins, own)
+    growth = own_slope * span_min
+    limit = max(0.10 * statistics.fmean(own), 4096)
     rows += [("soak: RSS mean (MiB)", "%.1f" % (statistics.fmean(rss) / 1024)),
-             ("soak: RSS slope (KiB/min)", "%.1f" % rss_slope)]
+             ("soak: RSS slope (KiB/min)", "%.1f" % slope(mins, rss)),
+             ("soak: page caches slope (KiB/min)",
+              "%.1f" % slope(mins, [s["cache_kib"] for s in steady])),
+             ("soak: RSS less page caches, mean (MiB)", "%.1f" % (statistics.fmean(own) / 1024)),
+             ("soak: RSS less page caches, slope (KiB/min)", "%.1f" % own_slope)]
     if growth > limit:
-        bad.append(("rss", "grows %.0f KiB over %.0f min (limit %.0f)" % (growth, span_min, limit)))
+        bad.append(("rss", "RSS less the page caches grows %.0f KiB over %.0f min (limit %.0f)"
+                    % (growth, span_min, limit)))
 
     fds = [s["fds"] for s in steady]
     fd_slope = slope(mins, fds)
@@ -176,13 +196,16 @@ def plot(samples, path):
         return "SKIPPED plot: python3-matplotlib is not installed"
     mins = [s["t"] / 60.0 for s in samples]
     fig, ax = plt.subplots(4, 1, figsize=(8, 10), sharex=True)
-    series = [("RSS (MiB)", [s["rss_kib"] / 1024 for s in samples]),
-              ("open descriptors", [s["fds"] for s in samples]),
-              ("WAL (KiB)", [s["wal"] / 1024 for s in samples]),
+    series = [("RSS, and its page caches (MiB)", [s["rss_kib"] / 1024 for s in samples],
+               [s["cache_kib"] / 1024 for s in samples]),
+              ("open descriptors", [s["fds"] for s in samples], None),
+              ("WAL (KiB)", [s["wal"] / 1024 for s in samples], None),
               ("IMAP NOOP p99 (ms)", [s["noop_p99_ms"] if s["noop_p99_ms"] is not None
-                                      else float("nan") for s in samples])]
-    for a, (label, ys) in zip(ax, series):
+                                      else float("nan") for s in samples], None)]
+    for a, (label, ys, under) in zip(ax, series):
         a.plot(mins, ys, linewidth=1)
+        if under:
+            a.plot(mins, under, linewidth=1, linestyle="--")
         a.set_ylabel(label)
         top = max((y for y in ys if y == y), default=0)  # NaN: a window with no answer
         a.set_ylim(0, top * 1.15 if top > 0 else 1)
@@ -214,7 +237,8 @@ def run(L, t, drivers, duration, pause, out_dir, log=print):
             if t.proc.poll() is not None:
                 L.violation("server", "tern exited during the soak (status %s)" % t.proc.returncode)
                 break
-            s = {"t": time.time() - began, "rss_kib": rss_kib(pid), "fds": open_fds(pid),
+            s = {"t": time.time() - began, "rss_kib": rss_kib(pid),
+                 "cache_kib": cache_bytes(t) // 1024, "fds": open_fds(pid),
                  "wal": wal_bytes(t), "noop_p99_ms": probe.take_p99(),
                  "acked": sum(L.acked.values())}
             samples.append(s)
@@ -232,7 +256,8 @@ def run(L, t, drivers, duration, pause, out_dir, log=print):
         probe.join(10)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "soak.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["t", "rss_kib", "fds", "wal", "noop_p99_ms", "acked"])
+        w = csv.DictWriter(f, fieldnames=["t", "rss_kib", "cache_kib", "fds", "wal", "noop_p99_ms",
+                                          "acked"])
         w.writeheader()
         w.writerows(samples)
     rows, bad = judge(samples, duration)
