@@ -146,8 +146,15 @@ struct store_stats {
 	uint64_t lazy_commits; /* batches and idle slices committed without fsync */
 	uint64_t wal_syncs;    /* explicit syncs of the WAL for them */
 	uint64_t checkpoints;  /* passes of the checkpointer thread */
+	/* bytes the write connection's page cache held after its last batch
+	 * (bounded by its cache_size) */
+	uint64_t writer_cache;
 };
 void store_get_stats(struct store *s, struct store_stats *out);
+/* Bytes the page caches of the loop's reader and of the write connection
+ * hold (each bounded by cache_size, 32 MiB): memory that grows with the
+ * data read until that bound, not a leak. Loop thread. */
+uint64_t store_cache_bytes(struct store *s);
 /* Jobs submitted whose completion has not run yet: a test harness waits
  * for 0 before it checks what the completions give back. Any thread. */
 uint64_t store_jobs_outstanding(struct store *s);

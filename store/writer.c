@@ -263,7 +263,10 @@ void store_writer_main(void *arg)
 		for (struct store_job *j = refused; j; j = j->next)
 			failed++;
 
+		int cache = 0, cache_hi = 0; /* this thread's connection: read here */
+		sqlite3_db_status(s->writer, SQLITE_DBSTATUS_CACHE_USED, &cache, &cache_hi, 0);
 		uv_mutex_lock(&s->mu);
+		s->stats.writer_cache = (uint64_t)cache;
 		s->stats.jobs += n;
 		s->stats.failed += failed;
 		s->stats.commits += committed || retry_committed;
@@ -352,6 +355,16 @@ void store_get_stats(struct store *s, struct store_stats *out)
 	uv_mutex_lock(&s->mu);
 	*out = s->stats;
 	uv_mutex_unlock(&s->mu);
+}
+
+uint64_t store_cache_bytes(struct store *s)
+{
+	int cur = 0, hi = 0;
+	sqlite3_db_status(s->reader, SQLITE_DBSTATUS_CACHE_USED, &cur, &hi, 0);
+	uv_mutex_lock(&s->mu);
+	uint64_t writer = s->stats.writer_cache;
+	uv_mutex_unlock(&s->mu);
+	return (uint64_t)cur + writer;
 }
 
 void store_test_fail_next_commits(struct store *s, int n)

@@ -100,6 +100,10 @@ static int store_figures(struct http_session *s, struct buf *b)
 	                        (double)ss.wal_syncs);
 	r |= metrics_render_one(b, "tern_store_checkpoints_total", "counter",
 	                        "Passes of the checkpointer.", (double)ss.checkpoints);
+	r |= metrics_render_one(b, "tern_store_cache_bytes", "gauge",
+	                        "Page caches of the store's reader and writer (each bounded by "
+	                        "its cache_size).",
+	                        (double)store_cache_bytes(st));
 	struct store_rd *rd = store_reader(st);
 	bool begun = store_read_begin(rd);
 	int64_t depth = store_queue_count(rd);

@@ -328,6 +328,9 @@ def test_metrics_count_what_happens(tern_factory):
     assert sample(after, "tern_store_commit_seconds_count") >= 1
     assert sample(after, "tern_queue_messages") == 0
     assert sample(after, "process_resident_memory_bytes") > 1e6
+    # the page caches: at least the pages just read and written, less than RSS
+    assert 16 * 1024 < sample(after, "tern_store_cache_bytes") < sample(
+        after, "process_resident_memory_bytes")
     assert sample(after, "process_open_fds") > 5
     im.logout()
 
