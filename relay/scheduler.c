@@ -45,6 +45,8 @@
 #include "relay/smtp_body.h"
 #include "relay/mta_sts.h"
 #include "relay/tlsrpt.h"
+#include "relay/webhook_event.h"
+#include "relay/webhook_runner.h"
 #include "net/dns.h"
 #include "lib/log.h"
 #include "store/accounts.h"
@@ -216,6 +218,7 @@ struct record_ctx {
 	char postmaster_buf[320];
 	/* counts for the completion's log */
 	unsigned ok, temp, perm, dsn;
+	unsigned hooks; /* webhook events written */
 };
 
 /* Build and store one DSN for the rows of env with the given action. */
@@ -289,6 +292,45 @@ static int send_dsn(struct store_tx *tx, struct record_ctx *rc, struct qenv *env
 	return 0;
 }
 
+/* The webhook events of env's recorded rows, in the record's transaction:
+ * an outcome and its events commit together. Rows the remote host took
+ * were removed as their envelope ended (envelope_done) but are still
+ * here with their result. */
+static int record_webhook_events(struct store_tx *tx, struct record_ctx *rc, const struct qenv *env)
+{
+	if (!env->mail_from || !*env->mail_from)
+		return 0; /* a DSN: nobody's outcome */
+	char msgid[512];
+	bool has_msgid =
+	    env->data && webhook_message_id(env->data, env->len, msgid, sizeof msgid) == 0;
+	for (size_t i = 0; i < env->nrows; i++) {
+		const struct qrow *row = &env->rows[i];
+		if (!row->claimed)
+			continue;
+		struct webhook_outcome o = {
+		    .event = row->result == QR_OK     ? "delivered"
+		             : row->result == QR_PERM ? "bounced"
+		                                      : "delayed",
+		    .message_id = has_msgid ? msgid : NULL,
+		    .store_message_id = env->message_id,
+		    .queue_id = row->id,
+		    .recipient = row->rcpt,
+		    .sender = env->mail_from,
+		    .code = row->code,
+		    .enhanced = row->enhanced,
+		    .reply = row->reply,
+		    .mta = row->mta,
+		    .timestamp = rc->now,
+		    .attempts = row->attempts + 1,
+		};
+		int r = webhook_event_record(tx, &o);
+		if (r < 0)
+			return r;
+		rc->hooks += (unsigned)r;
+	}
+	return 0;
+}
+
 static int record_job(struct store_tx *tx, void *arg)
 {
 	struct record_ctx *rc = arg;
@@ -334,6 +376,8 @@ static int record_job(struct store_tx *tx, void *arg)
 		if (any_ok && (r = send_dsn(tx, rc, env, DSN_RELAYED)) < 0)
 			return r;
 		if (any_temp && rc->delay_after > 0 && (r = send_dsn(tx, rc, env, DSN_DELAYED)) < 0)
+			return r;
+		if ((r = record_webhook_events(tx, rc, env)) < 0)
 			return r;
 		for (size_t i = 0; i < env->nrows; i++) {
 			struct qrow *row = &env->rows[i];
@@ -385,6 +429,8 @@ static void record_done(void *arg, int status)
 		metric_add(MET_MSG_DEFERRED, (int64_t)rc->temp);
 		metric_add(MET_MSG_BOUNCED, (int64_t)rc->perm);
 		queue_rt.stats.dsn_sent += rc->dsn;
+		if (rc->hooks)
+			webhook_runner_kick();
 		for (size_t e = 0; e < job->nenvs; e++)
 			for (size_t i = 0; i < job->envs[e].nrows; i++) {
 				struct qrow *row = &job->envs[e].rows[i];
