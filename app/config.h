@@ -23,6 +23,7 @@
 #include "proto/pop3/pop3.h"
 #include "proto/smtp/smtp.h"
 #include "relay/scheduler.h"
+#include "relay/webhook_runner.h"
 
 #define CONFIG_MAX_LISTEN 32
 #define CONFIG_MAX_CERTS 16
@@ -71,13 +72,14 @@ struct config {
 	int64_t login_deadline; /* seconds to log in (submission, POP3, IMAP), whatever is sent */
 
 	/* The sections each layer reads, in the structs those layers own. */
-	struct auth_settings auth;   /* [auth] */
-	struct smtp_settings smtp;   /* [smtp] */
-	struct pop3_settings pop3;   /* [pop3] */
-	struct imap_settings imap;   /* [imap] */
-	struct http_settings http;   /* [http] */
-	struct jmap_settings jmap;   /* [jmap] */
-	struct relay_settings queue; /* [queue] */
+	struct auth_settings auth;        /* [auth] */
+	struct smtp_settings smtp;        /* [smtp] */
+	struct pop3_settings pop3;        /* [pop3] */
+	struct imap_settings imap;        /* [imap] */
+	struct http_settings http;        /* [http] */
+	struct jmap_settings jmap;        /* [jmap] */
+	struct relay_settings queue;      /* [queue] */
+	struct webhook_settings webhooks; /* [webhooks] */
 
 	struct smtp_spam_settings spam; /* [spam] and [[spam.dnsbl]] */
 
