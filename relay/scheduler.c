@@ -292,43 +292,48 @@ static int send_dsn(struct store_tx *tx, struct record_ctx *rc, struct qenv *env
 	return 0;
 }
 
-/* The webhook events of env's recorded rows, in the record's transaction:
- * an outcome and its events commit together. Rows the remote host took
- * were removed as their envelope ended (envelope_done) but are still
- * here with their result. */
-static int record_webhook_events(struct store_tx *tx, struct record_ctx *rc, const struct qenv *env)
+/* A recorded row's outcome, as its webhook event says it. */
+static struct webhook_outcome row_outcome(const struct qenv *env, const struct qrow *row,
+                                          const char *msgid, int64_t now)
+{
+	return (struct webhook_outcome){
+	    .event = row->result == QR_OK     ? "delivered"
+	             : row->result == QR_PERM ? "bounced"
+	                                      : "delayed",
+	    .message_id = msgid,
+	    .store_message_id = env->message_id,
+	    .queue_id = row->id,
+	    .recipient = row->rcpt,
+	    .sender = env->mail_from,
+	    .code = row->code,
+	    .enhanced = row->enhanced,
+	    .reply = row->reply,
+	    .mta = row->mta,
+	    .timestamp = now,
+	    .attempts = row->attempts + 1,
+	};
+}
+
+/* env's Message-ID into buf, or NULL (the event then names the store's
+ * message id). */
+static const char *env_msgid(const struct qenv *env, char *buf, size_t len)
+{
+	return env->data && webhook_message_id(env->data, env->len, buf, len) == 0 ? buf : NULL;
+}
+
+/* The webhook event of a row whose outcome this transaction records (its
+ * queue row was just finished or deferred), so both commit together. A
+ * DSN (null sender) is nobody's. */
+static int record_webhook_event(struct store_tx *tx, struct record_ctx *rc, const struct qenv *env,
+                                const struct qrow *row, const char *msgid)
 {
 	if (!env->mail_from || !*env->mail_from)
-		return 0; /* a DSN: nobody's outcome */
-	char msgid[512];
-	bool has_msgid =
-	    env->data && webhook_message_id(env->data, env->len, msgid, sizeof msgid) == 0;
-	for (size_t i = 0; i < env->nrows; i++) {
-		const struct qrow *row = &env->rows[i];
-		if (!row->claimed)
-			continue;
-		struct webhook_outcome o = {
-		    .event = row->result == QR_OK     ? "delivered"
-		             : row->result == QR_PERM ? "bounced"
-		                                      : "delayed",
-		    .message_id = has_msgid ? msgid : NULL,
-		    .store_message_id = env->message_id,
-		    .queue_id = row->id,
-		    .recipient = row->rcpt,
-		    .sender = env->mail_from,
-		    .code = row->code,
-		    .enhanced = row->enhanced,
-		    .reply = row->reply,
-		    .mta = row->mta,
-		    .timestamp = rc->now,
-		    .attempts = row->attempts + 1,
-		};
-		int r = webhook_event_record(tx, &o);
-		if (r < 0)
-			return r;
+		return 0;
+	struct webhook_outcome o = row_outcome(env, row, msgid, rc->now);
+	int r = webhook_event_record(tx, &o);
+	if (r > 0)
 		rc->hooks += (unsigned)r;
-	}
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 static int record_job(struct store_tx *tx, void *arg)
@@ -377,8 +382,8 @@ static int record_job(struct store_tx *tx, void *arg)
 			return r;
 		if (any_temp && rc->delay_after > 0 && (r = send_dsn(tx, rc, env, DSN_DELAYED)) < 0)
 			return r;
-		if ((r = record_webhook_events(tx, rc, env)) < 0)
-			return r;
+		char msgbuf[512];
+		const char *msgid = env_msgid(env, msgbuf, sizeof msgbuf);
 		for (size_t i = 0; i < env->nrows; i++) {
 			struct qrow *row = &env->rows[i];
 			if (!row->claimed)
@@ -388,6 +393,11 @@ static int record_job(struct store_tx *tx, void *arg)
 			case QR_PERM:
 				r = store_queue_finish(tx, row->id);
 				if (r < 0 && r != -ENOENT)
+					return r;
+				/* -ENOENT: finished before (finish_delivered wrote
+				 * its event then, or `tern queue` removed it). */
+				if (r == 0 &&
+				    (r = record_webhook_event(tx, rc, env, row, msgid)) < 0)
 					return r;
 				if (row->result == QR_OK)
 					rc->ok++;
@@ -401,6 +411,9 @@ static int record_job(struct store_tx *tx, void *arg)
 				                            row->attempts + 1);
 				r = store_queue_defer(tx, row->id, next, row->reply);
 				if (r < 0 && r != -ENOENT)
+					return r;
+				if (r == 0 &&
+				    (r = record_webhook_event(tx, rc, env, row, msgid)) < 0)
 					return r;
 				rc->temp++;
 				break;
@@ -500,26 +513,53 @@ static void queue_job_delivered(struct qjob *job)
  * through a host without DSN) wait for that record, which builds the DSN
  * in the same transaction. */
 struct delivered_rows {
+	char *sender; /* the envelope's, for its webhooks */
+	int64_t now;
+	unsigned hooks; /* webhook events written */
 	size_t n;
-	int64_t ids[];
+	struct delivered_row {
+		int64_t id;
+		char *event; /* its webhook event's JSON, built on the loop */
+	} rows[];
 };
 
+static void delivered_rows_free(struct delivered_rows *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->rows[i].event);
+	free(d->sender);
+	free(d);
+}
+
+/* A row removed here gets its webhook event in the same transaction; the
+ * record at the job's end then finds it gone and writes none. */
 static int finish_delivered(struct store_tx *tx, void *arg)
 {
 	struct delivered_rows *d = arg;
+	d->hooks = 0;
 	for (size_t i = 0; i < d->n; i++) {
-		int r = store_queue_finish(tx, d->ids[i]);
+		int r = store_queue_finish(tx, d->rows[i].id);
 		if (r < 0 && r != -ENOENT)
 			return r;
+		if (r == 0 && d->sender && *d->sender) {
+			r = webhook_event_record_json(tx, d->sender, "delivered", d->rows[i].event,
+			                              d->now);
+			if (r < 0)
+				return r;
+			d->hooks += (unsigned)r;
+		}
 	}
 	return 0;
 }
 
 static void finish_delivered_done(void *arg, int status)
 {
+	struct delivered_rows *d = arg;
 	if (status < 0)
 		log_warn("queue event=early_finish_failed err=%d note=recorded_at_job_end", status);
-	free(arg);
+	else if (d->hooks)
+		webhook_runner_kick();
+	delivered_rows_free(d);
 }
 
 static bool owes_relayed_dsn(const struct qenv *env, const struct qrow *row)
@@ -537,16 +577,27 @@ static void envelope_done(struct qjob *job, struct qenv *env)
 			n++;
 	if (n == 0)
 		return;
-	struct delivered_rows *d = malloc(sizeof *d + n * sizeof d->ids[0]);
+	struct delivered_rows *d = calloc(1, sizeof *d + n * sizeof d->rows[0]);
 	if (!d)
 		return; /* the record at the job's end does it */
-	d->n = 0;
-	for (size_t i = 0; i < env->nrows; i++)
-		if (env->rows[i].claimed && env->rows[i].result == QR_OK &&
-		    !owes_relayed_dsn(env, &env->rows[i]))
-			d->ids[d->n++] = env->rows[i].id;
+	d->now = (int64_t)time(NULL);
+	d->sender = xstrdup(env->mail_from ? env->mail_from : "");
+	char msgbuf[512];
+	const char *msgid = env_msgid(env, msgbuf, sizeof msgbuf);
+	for (size_t i = 0; i < env->nrows; i++) {
+		const struct qrow *row = &env->rows[i];
+		if (!row->claimed || row->result != QR_OK || owes_relayed_dsn(env, row))
+			continue;
+		struct webhook_outcome o = row_outcome(env, row, msgid, d->now);
+		d->rows[d->n].id = row->id;
+		d->rows[d->n].event = webhook_event_json(&o);
+		if (!d->rows[d->n++].event || !d->sender) {
+			delivered_rows_free(d); /* the record at the job's end does it */
+			return;
+		}
+	}
 	if (store_submit(queue_rt.svc.store, finish_delivered, finish_delivered_done, d) < 0)
-		free(d);
+		delivered_rows_free(d);
 }
 
 /* The attempt (attempt.c) gives the job back: record its results, or free

@@ -136,8 +136,11 @@ int webhook_message_id(const char *data, size_t len, char *out, size_t outlen)
 
 struct record_ctx {
 	struct store_tx *tx;
-	const struct webhook_outcome *o;
-	char *json;
+	const struct webhook_outcome *o; /* NULL: json is given */
+	const char *event;
+	int64_t now;
+	const char *json;
+	char *owned; /* json when built here */
 	int added;
 };
 
@@ -158,11 +161,14 @@ static bool wants(const char *list, const char *event)
 static int record_cb(void *ud, const struct store_webhook *w)
 {
 	struct record_ctx *rc = ud;
-	if (!wants(w->events, rc->o->event))
+	if (!wants(w->events, rc->event))
 		return 0;
-	if (!rc->json && !(rc->json = webhook_event_json(rc->o)))
-		return -ENOMEM;
-	int r = store_webhook_event_add(rc->tx, w->id, rc->json, rc->o->timestamp);
+	if (!rc->json) {
+		if (!(rc->owned = webhook_event_json(rc->o)))
+			return -ENOMEM;
+		rc->json = rc->owned;
+	}
+	int r = store_webhook_event_add(rc->tx, w->id, rc->json, rc->now);
 	if (r == 0)
 		rc->added++;
 	return r;
@@ -170,8 +176,16 @@ static int record_cb(void *ud, const struct store_webhook *w)
 
 int webhook_event_record(struct store_tx *tx, const struct webhook_outcome *o)
 {
-	struct record_ctx rc = {.tx = tx, .o = o};
+	struct record_ctx rc = {.tx = tx, .o = o, .event = o->event, .now = o->timestamp};
 	int r = store_webhooks_of_sender(store_tx_reader(tx), o->sender, record_cb, &rc);
-	free(rc.json);
+	free(rc.owned);
+	return r < 0 ? r : rc.added;
+}
+
+int webhook_event_record_json(struct store_tx *tx, const char *sender, const char *event,
+                              const char *json, int64_t now)
+{
+	struct record_ctx rc = {.tx = tx, .event = event, .now = now, .json = json};
+	int r = store_webhooks_of_sender(store_tx_reader(tx), sender, record_cb, &rc);
 	return r < 0 ? r : rc.added;
 }

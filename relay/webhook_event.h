@@ -40,5 +40,9 @@ int webhook_message_id(const char *data, size_t len, char *out, size_t outlen);
  * how many were added, or negative (a store error: the transaction
  * fails). */
 int webhook_event_record(struct store_tx *tx, const struct webhook_outcome *o);
+/* The same with the JSON built beforehand (webhook_event_json(), on the
+ * loop), for an event of `event` about mail from sender. */
+int webhook_event_record_json(struct store_tx *tx, const char *sender, const char *event,
+                              const char *json, int64_t now);
 
 #endif
