@@ -21,8 +21,8 @@ import time
 import pytest
 
 from conftest import free_port
-from relayutil import (dns_cleanup, DNSMASQ, Dns, ScriptedSmtp, queue_config, submit,
-                       wait_for)  # noqa: F401 (dns_cleanup is an autouse fixture)
+from relayutil import (dns_cleanup, DNSMASQ, Dns, ScriptedSmtp, inbox, queue_config,
+                       submit, wait_for)  # noqa: F401 (dns_cleanup is an autouse fixture)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(DNSMASQ), reason="dnsmasq not installed")
 
@@ -334,3 +334,25 @@ def test_cli_add_list_delete_retry_and_errors(env):
     assert a.cli("user", "del", "alice@a.test").returncode == 0
     out = a.cli("webhook", "list").stdout
     assert "1 webhook\n" in out and "account" not in out.split("\n", 1)[1]
+
+
+def test_delivered_event_of_a_row_recorded_at_the_job_end(env):
+    """NOTIFY=SUCCESS through a host without DSN: the row waits for the
+    job's record (which builds the "relayed" DSN), and its event is
+    written there, once."""
+    a, rx = env()
+    recv = env.receiver()
+    add_hook(a, recv.url)
+    try:
+        submit(a, "alice@a.test", PW, ["ok@r.test"], msg("notify"),
+               rcpt_options=["NOTIFY=SUCCESS"])
+        wait_for(lambda: recv.accepted(), timeout=30, what="the delivered event")
+        time.sleep(1.5)
+        assert [e["event"] for _, e in recv.accepted()] == ["delivered"]
+        assert len(recv.got) == 1
+        # the path meant: the job's record sent the "relayed" DSN
+        wait_for(lambda: any(b"relayed" in m for m in inbox(a, "alice@a.test")),
+                 what="the relayed DSN")
+    except Exception:
+        dump(a)
+        raise
