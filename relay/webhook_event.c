@@ -122,8 +122,8 @@ int webhook_message_id(const char *data, size_t len, char *out, size_t outlen)
 				a++;
 			while (z > a && isspace((unsigned char)data[z - 1]))
 				z--;
-			if (z == a || outlen == 0)
-				return -1;
+			if (z == a || outlen == 0 || memchr(data + a, '\0', z - a))
+				return -1; /* none, or not text */
 			size_t n = z - a < outlen - 1 ? z - a : outlen - 1;
 			memcpy(out, data + a, n);
 			out[n] = '\0';

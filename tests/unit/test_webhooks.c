@@ -143,6 +143,9 @@ static void test_message_id(void)
 	CHECK_THAT(webhook_message_id(lf, strlen(lf), small, sizeof small) == 0 &&
 	           strcmp(small, "<lf") == 0);
 	CHECK_THAT(webhook_message_id("", 0, out, sizeof out) == -1);
+	/* a NUL in the value (found by fuzz_webhook_event): no Message-ID */
+	static const char nul[] = "message-id:\0x\r\n\r\n";
+	CHECK_THAT(webhook_message_id(nul, sizeof nul - 1, out, sizeof out) == -1);
 }
 
 int main(void)
