@@ -292,10 +292,18 @@ static int send_dsn(struct store_tx *tx, struct record_ctx *rc, struct qenv *env
 	return 0;
 }
 
-/* A recorded row's outcome, as its webhook event says it. */
+/* A recorded row's outcome, as its webhook event says it. The enhanced
+ * status is the DSN's (derived from the reply code when the remote host
+ * gave none); status is its buffer. */
 static struct webhook_outcome row_outcome(const struct qenv *env, const struct qrow *row,
-                                          const char *msgid, int64_t now)
+                                          const char *msgid, int64_t now, char status[16])
 {
+	if (row->enhanced[0])
+		snprintf(status, 16, "%s", row->enhanced);
+	else if (row->code >= 200 && row->code < 600)
+		dsn_status_from_reply(row->code, "", status);
+	else
+		status[0] = '\0';
 	return (struct webhook_outcome){
 	    .event = row->result == QR_OK     ? "delivered"
 	             : row->result == QR_PERM ? "bounced"
@@ -306,7 +314,7 @@ static struct webhook_outcome row_outcome(const struct qenv *env, const struct q
 	    .recipient = row->rcpt,
 	    .sender = env->mail_from,
 	    .code = row->code,
-	    .enhanced = row->enhanced,
+	    .enhanced = status,
 	    .reply = row->reply,
 	    .mta = row->mta,
 	    .timestamp = now,
@@ -329,7 +337,8 @@ static int record_webhook_event(struct store_tx *tx, struct record_ctx *rc, cons
 {
 	if (!env->mail_from || !*env->mail_from)
 		return 0;
-	struct webhook_outcome o = row_outcome(env, row, msgid, rc->now);
+	char status[16];
+	struct webhook_outcome o = row_outcome(env, row, msgid, rc->now, status);
 	int r = webhook_event_record(tx, &o);
 	if (r > 0)
 		rc->hooks += (unsigned)r;
@@ -588,7 +597,8 @@ static void envelope_done(struct qjob *job, struct qenv *env)
 		const struct qrow *row = &env->rows[i];
 		if (!row->claimed || row->result != QR_OK || owes_relayed_dsn(env, row))
 			continue;
-		struct webhook_outcome o = row_outcome(env, row, msgid, d->now);
+		char status[16];
+		struct webhook_outcome o = row_outcome(env, row, msgid, d->now, status);
 		d->rows[d->n].id = row->id;
 		d->rows[d->n].event = webhook_event_json(&o);
 		if (!d->rows[d->n++].event || !d->sender) {

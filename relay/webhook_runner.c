@@ -23,7 +23,7 @@
 #include "store/webhooks.h"
 #include "tls/tls_client.h"
 
-#define MAX_RESPONSE_BODY 4096 /* what a receiver answers is not read */
+#define MAX_RESPONSE_BODY 65536 /* what a receiver answers is not read */
 
 struct hook_post {
 	struct hook_post *next;

@@ -176,7 +176,7 @@ def test_delivered_and_bounced_events_signed_with_the_remote_replies(env):
             assert e["mta"] == "mx.r.test"
             assert e["attempts"] == 1
             assert isinstance(e["queue_id"], int) and abs(e["timestamp"] - time.time()) < 60
-        assert ok["smtp"]["code"] == 250
+        assert ok["smtp"]["code"] == 250 and ok["smtp"]["enhanced"] == "2.0.0"
         assert bad["smtp"] == {"code": 550, "enhanced": "5.1.1",
                                "reply": "550 5.1.1 <bad@r.test>: no such user"}
         # both rows marked delivered; nothing in `tern webhook queue`
