@@ -356,3 +356,62 @@ def test_delivered_event_of_a_row_recorded_at_the_job_end(env):
     except Exception:
         dump(a)
         raise
+
+
+def test_a_post_in_flight_at_a_kill_is_sent_again_with_its_id(env):
+    """At least once: the receiver has the POST, tern dies before it can
+    mark it; after the restart the same event (same Tern-Event-Id) comes
+    again, which is what receivers dedup on."""
+    a, rx = env()
+    killed = {}
+    recv = env.receiver()
+    real_statuses = recv.statuses
+
+    class KillOnFirst(list):
+        def __getitem__(self, i):
+            if not killed:
+                killed["pid"] = a.proc.pid
+                os.kill(a.proc.pid, 9)
+            return real_statuses[0]
+
+        def __len__(self):
+            return 1
+
+    recv.statuses = KillOnFirst()
+    _, secret = add_hook(a, recv.url, "--events", "delivered")
+    try:
+        submit(a, "alice@a.test", PW, ["ok@r.test"], msg("inflight"))
+        wait_for(lambda: killed and a.proc.poll() is not None, timeout=30, what="the kill")
+        a.stop()
+        assert events_in_db(a)[0][2] is None  # the mark never committed
+        a.start()
+        wait_for(lambda: len(recv.got) >= 2, timeout=30, what="the event again")
+        ids = [h["Tern-Event-Id"] for h, _, _ in recv.got]
+        assert ids[0] == ids[1] and recv.got[0][1] == recv.got[1][1]
+        assert all(verify(secret, h, b) for h, b, _ in recv.got)
+        wait_for(lambda: events_in_db(a)[0][2], what="the mark after the restart")
+    except Exception:
+        dump(a)
+        raise
+
+
+def test_an_event_past_its_lifetime_is_marked_failed(env):
+    a, rx = env(hooks=FAST_HOOKS + "lifetime = 60\n")
+    recv = env.receiver(statuses=(503,))
+    hid, _ = add_hook(a, recv.url)
+    db = a.db()
+    db.execute("INSERT INTO webhook_events(webhook_id, event, created, next_attempt) "
+               "VALUES(?, '{\"event\":\"delivered\"}', strftime('%s','now') - 61, 0)", (hid,))
+    db.commit()
+    db.close()
+    try:
+        wait_for(lambda: events_in_db(a)[0][3], timeout=30, what="the failed mark")
+        assert len(recv.got) == 1 and events_in_db(a)[0][4] == "HTTP status 503"
+        q = a.cli("webhook", "queue").stdout
+        assert "failed" in q and "1 event not delivered" in q
+        time.sleep(2)
+        assert len(recv.got) == 1  # failed: not tried again
+        assert "webhook event=failed" in a.logs()
+    except Exception:
+        dump(a)
+        raise
