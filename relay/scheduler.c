@@ -24,7 +24,9 @@
  *   reference); 4xx or any session failure reschedules it with
  *   retry_first * 2^(n-1), at most retry_max; 5xx, or a temporary failure
  *   past the row's lifetime, bounces it. Every outcome is logged with the
- *   queue id, the host and the remote reply.
+ *   queue id, the host and the remote reply, and becomes a webhook event
+ *   (relay/webhook_event.h) for the sender's webhooks, written by the same
+ *   transaction that changes the row.
  *
  * Everything here runs on the loop thread, except the bodies of the writer
  * jobs (claim_job, record_job), which touch only the job they are given.
