@@ -33,6 +33,8 @@ int cli_admin(const struct config *cfg, const char *cmd, int argc, char **argv);
 int cli_queue(const struct config *cfg, int argc, char **argv);
 /* `tern token ...`; cfg NULL prints its help. */
 int cli_token(const struct config *cfg, int argc, char **argv);
+/* `tern webhook ...` (cli_webhook.c); cfg NULL prints its help. */
+int cli_webhook(const struct config *cfg, int argc, char **argv);
 /* `tern sieve ...` (cli_sieve.c); cfg NULL prints its help. */
 int cli_sieve(const struct config *cfg, int argc, char **argv);
 /* `tern quickstart ADDRESS ...`: config_path is --config or $TERN_CONFIG

@@ -180,6 +180,14 @@ static const struct config_key config_keys[] = {
     INT("queue", "delay_dsn_after", queue.delay_dsn_after, 0, 0, 2592000),
     INT("queue", "max_received_headers", queue.max_received_headers, 50, 5, 1000),
 
+    BOOL("webhooks", "allow_private", webhooks.allow_private, false),
+    INT("webhooks", "scan_interval", webhooks.scan_interval, 5, 1, 3600),
+    INT("webhooks", "retry_first", webhooks.retry_first, 10, 1, 86400),
+    INT("webhooks", "retry_max", webhooks.retry_max, 3600, 1, 86400),
+    INT("webhooks", "lifetime", webhooks.lifetime, 259200, 60, 2592000),
+    INT("webhooks", "max_concurrent", webhooks.max_concurrent, 4, 1, 64),
+    INT("webhooks", "timeout", webhooks.timeout, 10, 1, 300),
+
     INT("spam", "junk_score", spam.junk_score, 5, -1000000, 1000000),
     INT("spam", "spf_fail_weight", spam.weights.spf_fail, 3, -1000000, 1000000),
     INT("spam", "spf_softfail_weight", spam.weights.spf_softfail, 1, -1000000, 1000000),

@@ -24,6 +24,7 @@
 #include "proto/sieve/managesieve.h"
 #include "proto/smtp/smtp.h"
 #include "relay/scheduler.h"
+#include "relay/webhook_runner.h"
 
 #define CONFIG_MAX_LISTEN 32
 #define CONFIG_MAX_CERTS 16
@@ -89,6 +90,7 @@ struct config {
 	struct http_settings http;          /* [http] */
 	struct jmap_settings jmap;          /* [jmap] */
 	struct relay_settings queue;        /* [queue] */
+	struct webhook_settings webhooks;   /* [webhooks] */
 
 	struct smtp_spam_settings spam; /* [spam] and [[spam.dnsbl]] */
 

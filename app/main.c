@@ -1,7 +1,7 @@
 /* main: the `tern` command line.
  *
- *   tern quickstart | serve | check-config | domain | user | alias | queue | token | sieve |
- *   acme | dkim | version
+ *   tern quickstart | serve | check-config | domain | user | alias | queue | token | webhook |
+ *   sieve | acme | dkim | version
  *
  * Admin commands open the same SQLite store as the running server (WAL lets
  * both work at once) and write through store_exec(). Passwords come from a
@@ -38,6 +38,8 @@ static const char usage_main[] =
     "  queue list|show|retry|delete|bounce\n"
     "                            inspect and manage the outbound queue\n"
     "  token create|list|revoke  API tokens (the admin API: /api/admin/)\n"
+    "  webhook add|list|delete|queue|retry\n"
+    "                            delivery webhooks of an account or domain\n"
     "  sieve list|put|get|activate|delete\n"
     "                            an account's Sieve scripts, run at delivery\n"
     "  acme revoke DOMAIN        revoke an ACME certificate and delete it\n"
@@ -248,6 +250,14 @@ int main(int argc, char **argv)
 			return 1;
 		log_set_level(LOG_WARN);
 		return cli_token(&cfg, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "webhook") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_webhook(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		log_set_level(LOG_WARN);
+		return cli_webhook(&cfg, sub_argc, sub_argv);
 	}
 	if (strcmp(cmd, "sieve") == 0) {
 		if (wants_help(sub_argc, sub_argv))

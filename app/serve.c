@@ -55,6 +55,7 @@
 #include "deliver/sieve_filter.h"
 #include "relay/dkim_signer.h"
 #include "relay/scheduler.h"
+#include "relay/webhook_runner.h"
 #include "proto/imap/index.h"
 #include "store/accounts.h"
 #include "store/store.h"
@@ -568,6 +569,12 @@ int serve_run(struct config *cfg)
 	dkim_signer_start(srv->loop, srv->store);
 	sieve_filter_set_loop(srv->loop); /* Sieve runs in the thread pool */
 	queue_runner_start(&cfg->queue, &relay);
+	struct webhook_services hooks = {
+	    .loop = srv->loop,
+	    .store = srv->store,
+	    .stopping = &srv->env.stopping,
+	};
+	webhook_runner_start(&cfg->webhooks, &hooks);
 	acme_start();
 
 	log_info("event=ready version=%s data_dir=%s domain=%s listeners=%zu", TERN_VERSION,
@@ -593,6 +600,7 @@ int serve_run(struct config *cfg)
 	uv_close((uv_handle_t *)&log_flusher, NULL);
 	listeners_stop();
 	queue_runner_stop();
+	webhook_runner_stop();
 	dkim_signer_stop();
 	acme_stop();
 	conn_shutdown_all();

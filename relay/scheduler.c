@@ -24,7 +24,9 @@
  *   reference); 4xx or any session failure reschedules it with
  *   retry_first * 2^(n-1), at most retry_max; 5xx, or a temporary failure
  *   past the row's lifetime, bounces it. Every outcome is logged with the
- *   queue id, the host and the remote reply.
+ *   queue id, the host and the remote reply, and becomes a webhook event
+ *   (relay/webhook_event.h) for the sender's webhooks, written by the same
+ *   transaction that changes the row.
  *
  * Everything here runs on the loop thread, except the bodies of the writer
  * jobs (claim_job, record_job), which touch only the job they are given.
@@ -45,6 +47,8 @@
 #include "relay/smtp_body.h"
 #include "relay/mta_sts.h"
 #include "relay/tlsrpt.h"
+#include "relay/webhook_event.h"
+#include "relay/webhook_runner.h"
 #include "net/dns.h"
 #include "lib/log.h"
 #include "store/accounts.h"
@@ -216,6 +220,7 @@ struct record_ctx {
 	char postmaster_buf[320];
 	/* counts for the completion's log */
 	unsigned ok, temp, perm, dsn;
+	unsigned hooks; /* webhook events written */
 };
 
 /* Build and store one DSN for the rows of env with the given action. */
@@ -289,6 +294,59 @@ static int send_dsn(struct store_tx *tx, struct record_ctx *rc, struct qenv *env
 	return 0;
 }
 
+/* A recorded row's outcome, as its webhook event says it. The enhanced
+ * status is the DSN's (derived from the reply code when the remote host
+ * gave none); status is its buffer. */
+static struct webhook_outcome row_outcome(const struct qenv *env, const struct qrow *row,
+                                          const char *msgid, int64_t now, char status[16])
+{
+	if (row->enhanced[0])
+		snprintf(status, 16, "%s", row->enhanced);
+	else if (row->code >= 200 && row->code < 600)
+		dsn_status_from_reply(row->code, "", status);
+	else
+		status[0] = '\0';
+	return (struct webhook_outcome){
+	    .event = row->result == QR_OK     ? "delivered"
+	             : row->result == QR_PERM ? "bounced"
+	                                      : "delayed",
+	    .message_id = msgid,
+	    .store_message_id = env->message_id,
+	    .queue_id = row->id,
+	    .recipient = row->rcpt,
+	    .sender = env->mail_from,
+	    .code = row->code,
+	    .enhanced = status,
+	    .reply = row->reply,
+	    .mta = row->mta,
+	    .timestamp = now,
+	    .attempts = row->attempts + 1,
+	};
+}
+
+/* env's Message-ID into buf, or NULL (the event then names the store's
+ * message id). */
+static const char *env_msgid(const struct qenv *env, char *buf, size_t len)
+{
+	return env->data && webhook_message_id(env->data, env->len, buf, len) == 0 ? buf : NULL;
+}
+
+/* The webhook event of a row whose outcome this transaction records (its
+ * queue row was just finished or deferred), so both commit together. A
+ * DSN (null sender) is nobody's. */
+static int record_webhook_event(struct store_tx *tx, struct record_ctx *rc, const struct qenv *env,
+                                const struct qrow *row, const char *msgid)
+{
+	if (!env->mail_from || !*env->mail_from)
+		return 0;
+	char status[16];
+	struct webhook_outcome o = row_outcome(env, row, msgid, rc->now, status);
+	int r = webhook_event_record(tx, &o);
+	if (r > 0)
+		rc->hooks += (unsigned)r;
+	return r < 0 ? r : 0;
+}
+
 static int record_job(struct store_tx *tx, void *arg)
 {
 	struct record_ctx *rc = arg;
@@ -335,6 +393,8 @@ static int record_job(struct store_tx *tx, void *arg)
 			return r;
 		if (any_temp && rc->delay_after > 0 && (r = send_dsn(tx, rc, env, DSN_DELAYED)) < 0)
 			return r;
+		char msgbuf[512];
+		const char *msgid = env_msgid(env, msgbuf, sizeof msgbuf);
 		for (size_t i = 0; i < env->nrows; i++) {
 			struct qrow *row = &env->rows[i];
 			if (!row->claimed)
@@ -342,9 +402,17 @@ static int record_job(struct store_tx *tx, void *arg)
 			switch (row->result) {
 			case QR_OK:
 			case QR_PERM:
-				r = row->finished ? 0 : store_queue_finish(tx, row->id);
-				if (r < 0 && r != -ENOENT)
-					return r;
+				/* A finished row left the queue when its envelope
+				 * ended, with its event (finish_delivered). */
+				if (!row->finished) {
+					r = store_queue_finish(tx, row->id);
+					if (r < 0 && r != -ENOENT)
+						return r;
+					/* -ENOENT: `tern queue` removed it */
+					if (r == 0 &&
+					    (r = record_webhook_event(tx, rc, env, row, msgid)) < 0)
+						return r;
+				}
 				if (row->result == QR_OK)
 					rc->ok++;
 				else
@@ -357,6 +425,9 @@ static int record_job(struct store_tx *tx, void *arg)
 				                            row->attempts + 1);
 				r = store_queue_defer(tx, row->id, next, row->reply);
 				if (r < 0 && r != -ENOENT)
+					return r;
+				if (r == 0 &&
+				    (r = record_webhook_event(tx, rc, env, row, msgid)) < 0)
 					return r;
 				rc->temp++;
 				break;
@@ -385,6 +456,8 @@ static void record_done(void *arg, int status)
 		metric_add(MET_MSG_DEFERRED, (int64_t)rc->temp);
 		metric_add(MET_MSG_BOUNCED, (int64_t)rc->perm);
 		queue_rt.stats.dsn_sent += rc->dsn;
+		if (rc->hooks)
+			webhook_runner_kick();
 		for (size_t e = 0; e < job->nenvs; e++)
 			for (size_t i = 0; i < job->envs[e].nrows; i++) {
 				struct qrow *row = &job->envs[e].rows[i];
@@ -457,28 +530,55 @@ static void queue_job_delivered(struct qjob *job)
  * "relayed" DSN (NOTIFY=SUCCESS through a host without DSN) wait for the
  * record, which builds the DSN in the same transaction. */
 struct delivered_rows {
+	char *sender; /* the envelope's, for its webhooks */
+	int64_t now;
+	unsigned hooks; /* webhook events written */
 	size_t n;
-	int64_t ids[];
+	struct delivered_row {
+		int64_t id;
+		char *event; /* its webhook event's JSON, built on the loop */
+	} rows[];
 };
 
+static void delivered_rows_free(struct delivered_rows *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->rows[i].event);
+	free(d->sender);
+	free(d);
+}
+
+/* A row removed here gets its webhook event in the same transaction; the
+ * record at the job's end skips it (finished). */
 static int finish_delivered(struct store_tx *tx, void *arg)
 {
 	struct delivered_rows *d = arg;
+	d->hooks = 0;
 	for (size_t i = 0; i < d->n; i++) {
-		int r = store_queue_finish(tx, d->ids[i]);
+		int r = store_queue_finish(tx, d->rows[i].id);
 		if (r < 0 && r != -ENOENT)
 			return r;
+		if (r == 0 && d->sender && *d->sender) {
+			r = webhook_event_record_json(tx, d->sender, "delivered", d->rows[i].event,
+			                              d->now);
+			if (r < 0)
+				return r;
+			d->hooks += (unsigned)r;
+		}
 	}
 	return 0;
 }
 
 static void finish_delivered_done(void *arg, int status)
 {
+	struct delivered_rows *d = arg;
 	if (status < 0)
 		log_warn(
 		    "queue event=early_finish_failed err=%d note=sent_again_when_the_claim_expires",
 		    status);
-	free(arg);
+	else if (d->hooks)
+		webhook_runner_kick();
+	delivered_rows_free(d);
 }
 
 static bool owes_relayed_dsn(const struct qenv *env, const struct qrow *row)
@@ -496,16 +596,28 @@ static void envelope_done(struct qjob *job, struct qenv *env)
 			n++;
 	if (n == 0)
 		return;
-	struct delivered_rows *d = malloc(sizeof *d + n * sizeof d->ids[0]);
+	struct delivered_rows *d = calloc(1, sizeof *d + n * sizeof d->rows[0]);
 	if (!d)
 		return; /* the record at the job's end does it */
-	d->n = 0;
-	for (size_t i = 0; i < env->nrows; i++)
-		if (env->rows[i].claimed && env->rows[i].result == QR_OK &&
-		    !owes_relayed_dsn(env, &env->rows[i]))
-			d->ids[d->n++] = env->rows[i].id;
+	d->now = (int64_t)time(NULL);
+	d->sender = xstrdup(env->mail_from ? env->mail_from : "");
+	char msgbuf[512];
+	const char *msgid = env_msgid(env, msgbuf, sizeof msgbuf);
+	for (size_t i = 0; i < env->nrows; i++) {
+		const struct qrow *row = &env->rows[i];
+		if (!row->claimed || row->result != QR_OK || owes_relayed_dsn(env, row))
+			continue;
+		char status[16];
+		struct webhook_outcome o = row_outcome(env, row, msgid, d->now, status);
+		d->rows[d->n].id = row->id;
+		d->rows[d->n].event = webhook_event_json(&o);
+		if (!d->rows[d->n++].event || !d->sender) {
+			delivered_rows_free(d); /* the record at the job's end does it */
+			return;
+		}
+	}
 	if (store_submit(queue_rt.svc.store, finish_delivered, finish_delivered_done, d) < 0) {
-		free(d);
+		delivered_rows_free(d);
 		return; /* the record at the job's end does it */
 	}
 	for (size_t i = 0; i < env->nrows; i++)

@@ -388,6 +388,39 @@ static const char *const migrations[] = {
      "  PRIMARY KEY(token_id, key)\n"
      ") WITHOUT ROWID;\n"
      "CREATE INDEX send_idempotency_created ON send_idempotency(created);\n"),
+    /* 20 -> 21: delivery webhooks (store/webhooks.c, relay/webhook_runner.c).
+     * A webhook belongs to one account or one domain, like a send token, and
+     * goes with it. Each outcome the queue records for a sender with a
+     * webhook is a webhook_events row written in the same transaction, so
+     * an event is never lost; the runner POSTs the rows that are due and
+     * marks them delivered (delivered_at) or, after three days, failed
+     * (failed_at). */
+    ("CREATE TABLE webhooks(\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  account_id INTEGER REFERENCES accounts(id) ON DELETE CASCADE,\n"
+     "  domain_id INTEGER REFERENCES domains(id) ON DELETE CASCADE,\n"
+     "  url TEXT NOT NULL,\n"
+     "  secret TEXT NOT NULL,\n"
+     "  events TEXT NOT NULL,\n"
+     "  created INTEGER NOT NULL,\n"
+     "  CHECK((account_id IS NULL) <> (domain_id IS NULL))\n"
+     ");\n"
+     "CREATE INDEX webhooks_account ON webhooks(account_id);\n"
+     "CREATE INDEX webhooks_domain ON webhooks(domain_id);\n"
+     "CREATE TABLE webhook_events(\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,\n"
+     "  event TEXT NOT NULL,\n"
+     "  created INTEGER NOT NULL,\n"
+     "  attempts INTEGER NOT NULL DEFAULT 0,\n"
+     "  next_attempt INTEGER NOT NULL,\n"
+     "  last_error TEXT,\n"
+     "  delivered_at INTEGER,\n"
+     "  failed_at INTEGER\n"
+     ");\n"
+     "CREATE INDEX webhook_events_webhook ON webhook_events(webhook_id);\n"
+     "CREATE INDEX webhook_events_due ON webhook_events(next_attempt)\n"
+     "  WHERE delivered_at IS NULL AND failed_at IS NULL;\n"),
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -618,6 +618,8 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         DROP TABLE sieve_vacation;
         DROP TABLE token_owners;  -- schema 20's
         DROP TABLE send_idempotency;
+        DROP TABLE webhook_events;  -- schema 21's
+        DROP TABLE webhooks;
         PRAGMA user_version = 5;
         COMMIT;
     """)

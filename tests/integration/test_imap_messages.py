@@ -444,8 +444,9 @@ UNDO_SCHEMA_10 = """
 """
 # What the steps after 10 added (schema 11's metadata table, schema 12's SCRAM
 # keys, schema 13's sort records, schema 14's TLS-RPT counters, schema 17's
-# expunged message ids, schema 18's date index, schema 19's Sieve tables, schema 20's token owners and idempotency keys), taken away again: a test that goes back to
-# schema 9 or 10 runs them.
+# expunged message ids, schema 18's date index, schema 19's Sieve tables, schema 20's token owners and idempotency keys,
+# schema 21's webhooks), taken away again: a test that goes back to schema 9
+# or 10 runs them.
 UNDO_AFTER_10 = """
     DROP TABLE metadata;
     ALTER TABLE accounts DROP COLUMN scram_sha1;
@@ -461,6 +462,8 @@ UNDO_AFTER_10 = """
     DROP TABLE sieve_vacation;
     DROP TABLE token_owners;
     DROP TABLE send_idempotency;
+    DROP TABLE webhook_events;
+    DROP TABLE webhooks;
 """
 
 
@@ -502,6 +505,8 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("DROP TABLE sieve_vacation")
     db.execute("DROP TABLE token_owners")  # schema 20's
     db.execute("DROP TABLE send_idempotency")
+    db.execute("DROP TABLE webhook_events")  # schema 21's
+    db.execute("DROP TABLE webhooks")
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -585,6 +590,8 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         DROP TABLE sieve_vacation;
         DROP TABLE token_owners;  -- schema 20's
         DROP TABLE send_idempotency;
+        DROP TABLE webhook_events;  -- schema 21's
+        DROP TABLE webhooks;
         PRAGMA user_version = 4;
         COMMIT;
     """)
