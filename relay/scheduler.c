@@ -42,6 +42,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "relay/backoff.h"
 #include "relay/dkim_signer.h"
 #include "relay/dsn.h"
 #include "relay/smtp_body.h"
@@ -141,14 +142,6 @@ static void owned_del(int64_t id)
 }
 
 /* ---- helpers ---- */
-
-int64_t queue_backoff(int64_t first, int64_t max, int64_t n)
-{
-	int64_t d = first;
-	for (int64_t i = 1; i < n && d < max; i++)
-		d *= 2;
-	return d < max ? d : max;
-}
 
 static const char *domain_of(const char *addr)
 {
@@ -421,7 +414,7 @@ static int record_job(struct store_tx *tx, void *arg)
 			case QR_TEMP:
 			case QR_PENDING: {
 				int64_t next =
-				    rc->now + queue_backoff(rc->retry_first, rc->retry_max,
+				    rc->now + retry_backoff(rc->retry_first, rc->retry_max,
 				                            row->attempts + 1);
 				r = store_queue_defer(tx, row->id, next, row->reply);
 				if (r < 0 && r != -ENOENT)

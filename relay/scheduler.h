@@ -82,7 +82,4 @@ struct queue_stats {
 };
 void queue_runner_stats(struct queue_stats *out);
 
-/* Backoff for the n-th retry (n >= 1): first * 2^(n-1), at most max. */
-int64_t queue_backoff(int64_t first, int64_t max, int64_t n);
-
 #endif

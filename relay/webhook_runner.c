@@ -16,7 +16,7 @@
 
 #include "lib/log.h"
 #include "net/http_client.h"
-#include "relay/scheduler.h"
+#include "relay/backoff.h"
 #include "relay/webhook_addr.h"
 #include "relay/webhook_sign.h"
 #include "store/store.h"
@@ -106,7 +106,7 @@ static void post_finish(struct hook_post *p, bool ok, const char *error)
 		p->next_attempt =
 		    p->now - p->created >= c->lifetime
 		        ? 0
-		        : p->now + queue_backoff(c->retry_first, c->retry_max, p->attempts + 1);
+		        : p->now + retry_backoff(c->retry_first, c->retry_max, p->attempts + 1);
 		log_info("webhook event=%s id=%lld attempts=%lld error=%s",
 		         p->next_attempt ? "deferred" : "failed", (long long)p->id,
 		         (long long)p->attempts + 1, esc);
