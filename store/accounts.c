@@ -628,3 +628,20 @@ int store_address_owned_by(struct store_rd *rd, int64_t account_id, const char *
 	}
 	return 0;
 }
+
+int store_owner_id(sqlite3 *db, const char *account, const char *domain, int64_t *id)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep(db, &st,
+	                    account ? "SELECT id FROM accounts WHERE address = ?1"
+	                            : "SELECT id FROM domains WHERE name = ?1");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, account ? account : domain, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	return 0;
+}

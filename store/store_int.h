@@ -61,6 +61,9 @@ int store_subscription_set(sqlite3 *db, int64_t account_id, const char *name, bo
 int store_run(sqlite3 *db, const char *sql);
 /* Step a statement expected to finish (SQLITE_DONE); 0 or negative errno. */
 int store_step_done(sqlite3_stmt *st);
+/* The id of account (an address) or, when account is NULL, of domain (a
+ * name): what a token or a webhook belongs to. 0, -ENOENT or negative. */
+int store_owner_id(sqlite3 *db, const char *account, const char *domain, int64_t *id);
 /* unix seconds */
 int64_t store_now(void);
 /* Allocate a UIDVALIDITY that has never been handed out by this database

@@ -65,18 +65,11 @@ int store_token_set_owner(struct store_tx *tx, int64_t token_id, const char *acc
 	if ((account == NULL) == (domain == NULL))
 		return -EINVAL;
 	sqlite3 *db = tx->rd.db;
-	const char *sql = account ? "SELECT id FROM accounts WHERE address = ?1"
-	                          : "SELECT id FROM domains WHERE name = ?1";
 	sqlite3_stmt *st;
-	int rc = store_prep(db, &st, sql);
+	int64_t owner;
+	int rc = store_owner_id(db, account, domain, &owner);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, account ? account : domain, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	int64_t owner = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
 	rc = store_prep(db, &st,
 	                account ? "INSERT OR REPLACE INTO token_owners(token_id, account_id) "
 	                          "VALUES(?1, ?2)"

@@ -44,17 +44,10 @@ int store_webhook_add(struct store_tx *tx, const char *account, const char *doma
 		return -EINVAL;
 	sqlite3 *db = tx->rd.db;
 	sqlite3_stmt *st;
-	int rc = store_prep(db, &st,
-	                    account ? "SELECT id FROM accounts WHERE address = ?1"
-	                            : "SELECT id FROM domains WHERE name = ?1");
+	int64_t owner;
+	int rc = store_owner_id(db, account, domain, &owner);
 	if (rc < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, account ? account : domain, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	int64_t owner = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
 	rc = store_prep(db, &st,
 	                account ? "INSERT INTO webhooks(account_id, url, secret, events, created) "
 	                          "VALUES(?1, ?2, ?3, ?4, ?5)"
