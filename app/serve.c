@@ -58,6 +58,7 @@
 #include "relay/webhook_runner.h"
 #include "proto/imap/index.h"
 #include "store/accounts.h"
+#include "store/fault.h"
 #include "store/store.h"
 #include "tls/tls.h"
 
@@ -576,6 +577,7 @@ int serve_run(struct config *cfg)
 	};
 	webhook_runner_start(&cfg->webhooks, &hooks);
 	acme_start();
+	store_fault_arm(); /* a fault-injection run counts from here (store/fault.h) */
 
 	log_info("event=ready version=%s data_dir=%s domain=%s listeners=%zu", TERN_VERSION,
 	         cfg->data_dir, cfg->domain, cfg->nlisten);
@@ -613,6 +615,7 @@ int serve_run(struct config *cfg)
 	         (unsigned long long)st.jobs, (unsigned long long)st.commits,
 	         (unsigned long long)st.max_batch, (unsigned long long)st.failed);
 	conn_set_input_hook(NULL, NULL);
+	store_fault_summary();
 	store_close(&srv->store);
 	dns_resolver_free(&mx_dns);
 	uv_run(srv->loop, UV_RUN_DEFAULT);
