@@ -69,7 +69,9 @@ struct deliver_job_req {
 	bool dkim_sign; /* a submission: DKIM-sign the copy that goes out */
 	/* mail an alias forwards: ARC-seal the copy that goes out by this
 	 * domain with the judge's chain status and Authentication-Results
-	 * (NULL: no seal) */
+	 * (NULL: no seal). The status and results (given for any judged
+	 * mail) also seal what a recipient's Sieve redirects elsewhere, by
+	 * the recipient's domain. */
 	const char *arc_domain;
 	enum arc_status arc_chain;
 	const char *arc_authres;

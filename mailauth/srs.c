@@ -103,10 +103,10 @@ int srs_forward(const struct srs_key *k, const char *sender, const char *our_dom
 		return -EINVAL;
 	if (strlen(sender) >= SRS_ADDR_MAX)
 		return -ENAMETOOLONG;
-	if (split(sender, local, sizeof local, &domain) < 0)
-		return -EINVAL;
+	if (split(sender, local, sizeof local, &domain) < 0 || strchr(domain, '='))
+		return -EINVAL; /* '=' in a domain would not decode */
 	int tag = srs_tag(local);
-	if (tag == 0) {
+	if (tag == 0 && local[5]) {
 		/* SRS0 at another forwarder: SRS1 naming it, its part kept
 		 * (with its separator) so that it can decode it itself */
 		const char *f[2] = {domain, local + 4};
@@ -120,7 +120,8 @@ int srs_forward(const struct srs_key *k, const char *sender, const char *our_dom
 		/* SRS1=HHHH=host=rest: the same first forwarder, our hash */
 		char *h = strchr(local + 5, '=');
 		char *host_end = h ? strchr(h + 1, '=') : NULL;
-		if (h && host_end && host_end > h + 1 && host_end[1]) {
+		if (h && host_end && host_end > h + 1 && host_end[1] &&
+		    strchr("=+-", host_end[1]) && host_end[2]) {
 			*host_end = '\0';
 			const char *f[2] = {h + 1, host_end + 1};
 			if (srs_hash(k, f, 2, hash) < 0)
