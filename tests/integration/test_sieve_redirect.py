@@ -210,3 +210,35 @@ def test_local_redirect_loop_stops(setup):
         [(ERIN, "INBOX")]
     assert queued(t, "loop one") == []
     assert "note=loop_stored_without_script" in t.logs()
+
+
+def test_local_target_reject_is_a_notice(setup):
+    t, rx = setup
+    put_active(t, ALICE, 'redirect "dave@a.test";\n')
+    put_active(t, DAVE, 'require "reject";\nreject "dave takes none";\n')
+    with smtp(t) as s:
+        # the recipient's own script accepted it: 250, and the target's
+        # reject becomes a failure notice to the original sender
+        s.sendmail(ORIG, [ALICE], message("rejected by target", ALICE))
+    mail_from, rcpts, data = wait_for(
+        lambda: [m for m in rx.messages if m[1] == [ORIG] and b"dave takes none" in m[2]],
+        timeout=30, what="the failure notice")[0]
+    assert mail_from == "" and b"5.7.1" in data
+    assert where(t, "rejected by target") == []
+
+
+def test_local_redirect_depth_bound(setup):
+    t, _ = setup
+    chain = ["hop%d@a.test" % i for i in range(7)]
+    for i, a in enumerate(chain):
+        t.add_user(a, PASSWORD)
+        if i + 1 < len(chain):
+            put_active(t, a, 'redirect "%s";\n' % chain[i + 1])
+    with smtp(t) as s:
+        s.sendmail(ORIG, [chain[0]], message("deep chain", chain[0]))
+    # hop0 runs in round 0, hop1..hop4 in rounds 1-4; hop5 gets the copy
+    # without its script running (it would redirect to hop6)
+    assert wait_for(lambda: where(t, "deep chain"), timeout=10, what="the entry") == \
+        [(chain[5], "INBOX")]
+    assert "note=depth_stored_without_script" in t.logs()
+    assert queued(t, "deep chain") == []

@@ -5,7 +5,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "deliver/srs_key.h"
 
 #include "tests/unit/check.h"
 
@@ -138,6 +142,41 @@ static void test_limits(void)
 	CHECK_THAT(srs_forward(&key, longer, "fwd.example", now, fwd, sizeof fwd) == -ENAMETOOLONG);
 }
 
+/* deliver/srs_key.c: made once into the data dir, the same after a
+ * restart, the config's secret first, a damaged file refused. */
+static void test_key_file(void)
+{
+	char dir[] = "/tmp/tern-srs-XXXXXX";
+	CHECK_THAT(mkdtemp(dir) != NULL);
+	char err[300], path[400], fwd[SRS_ADDR_MAX], back[SRS_ADDR_MAX];
+	snprintf(path, sizeof path, "%s/srs.secret", dir);
+	srs_key_set(NULL, 0);
+	CHECK_THAT(srs_key_get() == NULL);
+	CHECK(srs_key_load("", dir, err, sizeof err) == 0, "%s", err);
+	struct stat st;
+	CHECK_THAT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size == 65);
+	CHECK_THAT(srs_key_get() != NULL && srs_key_get()->len == 64);
+	CHECK_THAT(srs_forward(srs_key_get(), "a@b.example", "fwd.example", now, fwd, sizeof fwd) ==
+	           0);
+	srs_key_set(NULL, 0);
+	CHECK(srs_key_load(NULL, dir, err, sizeof err) == 0, "%s", err); /* a restart */
+	CHECK_THAT(srs_reverse(srs_key_get(), fwd, now, back, sizeof back) == SRS_OK);
+	CHECK_THAT(srs_key_load("configured secret", dir, err, sizeof err) == 0);
+	CHECK_THAT(srs_reverse(srs_key_get(), fwd, now, back, sizeof back) == SRS_BAD_HASH);
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs("short\n", f);
+		fclose(f);
+	}
+	srs_key_set(NULL, 0);
+	CHECK_THAT(srs_key_load(NULL, dir, err, sizeof err) == -1 && strstr(err, "too short"));
+	CHECK_THAT(srs_key_get() == NULL);
+	/* without a key every SRS address is refused, others are not SRS */
+	CHECK_THAT(srs_reverse(NULL, fwd, now, back, sizeof back) == SRS_BAD_HASH);
+	CHECK_THAT(srs_reverse(NULL, "a@b.example", now, back, sizeof back) == SRS_NOT_SRS);
+	check_remove_dir(dir);
+}
+
 int main(void)
 {
 	test_round_trip();
@@ -146,5 +185,6 @@ int main(void)
 	test_bad_hash();
 	test_srs1();
 	test_limits();
+	test_key_file();
 	return check_report("test_srs");
 }
