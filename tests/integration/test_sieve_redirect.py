@@ -242,3 +242,12 @@ def test_local_redirect_depth_bound(setup):
         [(chain[5], "INBOX")]
     assert "note=depth_stored_without_script" in t.logs()
     assert queued(t, "deep chain") == []
+
+
+def test_null_sender_stays_null(setup):
+    t, rx = setup
+    put_active(t, ALICE, 'redirect "carol@r.test";\n')
+    with smtp(t) as s:
+        s.sendmail("", [ALICE], message("from nobody", ALICE))
+    mail_from, rcpts, _ = redirected(rx, "from nobody")
+    assert mail_from == "" and rcpts == ["carol@r.test"]
