@@ -8,9 +8,14 @@ SMTP sink as the MX of r.test (127.0.0.9), dnsmasq answering the MX.
 - A bounce sent back to that SRS0 address (MAIL FROM <>) is accepted and
   relayed to the original sender, at the sink; a forged or tampered one
   gets 550 5.1.1.
+- The SRS secret is made once in the data dir (0600, never logged); an
+  address built in Python the same way decodes, one 22 days old or under
+  another secret gets 550 5.1.1; a null sender stays <>.
 - A redirect to a local account runs that account's own script (its
-  fileinto :create files the copy); a redirect loop between two local
-  accounts ends with one copy stored and nothing queued."""
+  fileinto :create files the copy, its redirect goes out, its reject is
+  a failure notice to the sender); a redirect loop between two local
+  accounts ends with one copy stored and nothing queued; a chain of local
+  redirects stops after 4 rounds."""
 import os
 import re
 import smtplib
@@ -251,3 +256,42 @@ def test_null_sender_stays_null(setup):
         s.sendmail("", [ALICE], message("from nobody", ALICE))
     mail_from, rcpts, _ = redirected(rx, "from nobody")
     assert mail_from == "" and rcpts == ["carol@r.test"]
+
+
+B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def srs0(secret, day, domain, local, ours="a.test"):
+    """An SRS0 address made the way mailauth/srs.c makes it."""
+    import hashlib
+    import hmac
+    stamp = B32[(day >> 5) & 31] + B32[day & 31]
+    text = b"".join(f.lower().encode() + b"\0" for f in (stamp, domain, local))
+    mac = hmac.new(secret, text, hashlib.sha256).digest()
+    bits = (mac[0] << 16) | (mac[1] << 8) | mac[2]
+    h = "".join(B32[(bits >> (19 - 5 * i)) & 31] for i in range(4))
+    return "SRS0=%s=%s=%s=%s@%s" % (h, stamp, domain, local, ours)
+
+
+def test_srs_secret_file_and_expiry(setup):
+    """The secret made once in the data dir (0600) signs the addresses; one
+    of today's decodes, one 22 days old (hash good) gets 550 5.1.1."""
+    import time
+    t, _ = setup
+    path = os.path.join(t.data_dir, "srs.secret")
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    secret = open(path, "rb").read().strip()
+    assert re.fullmatch(rb"[0-9a-f]{64}", secret)
+    assert secret.decode() not in t.logs()
+    today = int(time.time()) // 86400 % 1024
+    with smtp(t) as s:
+        s.mail("")
+        code, text = s.rcpt(srs0(secret, today, "r.test", "orig"))
+        assert code == 250, text
+        code, text = s.rcpt(srs0(secret, (today - 21) % 1024, "r.test", "orig"))
+        assert code == 250, text  # 21 days is still good
+        code, text = s.rcpt(srs0(secret, (today - 22) % 1024, "r.test", "orig"))
+        assert code == 550 and b"5.1.1" in text, (code, text)
+        code, text = s.rcpt(srs0(b"another secret", today, "r.test", "orig"))
+        assert code == 550, (code, text)
+    assert "why=expired" in t.logs()
