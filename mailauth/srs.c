@@ -86,7 +86,8 @@ static int split(const char *addr, char *local, size_t cap, const char **domain)
 
 static int emit(char *out, size_t cap, int n)
 {
-	if (n < 0 || (size_t)n >= cap || n >= SRS_ADDR_MAX) {
+	if (n < 0 || (size_t)n >= cap || n >= SRS_ADDR_MAX ||
+	    (size_t)(strrchr(out, '@') - out) > SRS_LOCAL_MAX) {
 		if (cap)
 			out[0] = '\0';
 		return -ENAMETOOLONG;

@@ -22,6 +22,9 @@
 #include <stdint.h>
 
 #define SRS_ADDR_MAX 512 /* the longest address either way, NUL included */
+/* The longest local part made or decoded (RFC 5321 4.5.3.1.1): a longer
+ * SRS address would be refused on its way back, by tern's own RCPT too. */
+#define SRS_LOCAL_MAX 64
 #define SRS_MAX_AGE_DAYS 21
 #define SRS_HASH_LEN 4
 
@@ -33,7 +36,9 @@ struct srs_key {
 /* Rewrite sender (local@domain, as in MAIL FROM) for forwarding by
  * our_domain at time now. 0: out holds the new sender; -EINVAL: sender is
  * not an address (the null sender is never rewritten: the caller keeps
- * <>); -ENAMETOOLONG: the result does not fit cap (or SRS_ADDR_MAX). */
+ * <>); -ENAMETOOLONG: the result does not fit cap (or SRS_ADDR_MAX), or
+ * its local part would be longer than SRS_LOCAL_MAX (the caller then
+ * keeps a sender of its own). */
 int srs_forward(const struct srs_key *k, const char *sender, const char *our_domain, int64_t now,
                 char *out, size_t cap);
 

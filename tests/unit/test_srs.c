@@ -136,6 +136,13 @@ static void test_limits(void)
 	CHECK_THAT(srs_forward(&key, "x@", "fwd.example", now, fwd, sizeof fwd) == -EINVAL);
 	CHECK_THAT(srs_forward(&key, "a@b.example", "fwd.example", now, small, sizeof small) ==
 	           -ENAMETOOLONG);
+	/* the local part made stays within RFC 5321's 64 octets: 36 + 28 */
+	char sender[100];
+	snprintf(sender, sizeof sender, "%036d@origin.example", 0);
+	CHECK_THAT(srs_forward(&key, sender, "fwd.example", now, fwd, sizeof fwd) == 0);
+	CHECK_THAT(strchr(fwd, '@') - fwd == SRS_LOCAL_MAX);
+	snprintf(sender, sizeof sender, "%037d@origin.example", 0);
+	CHECK_THAT(srs_forward(&key, sender, "fwd.example", now, fwd, sizeof fwd) == -ENAMETOOLONG);
 	char longer[SRS_ADDR_MAX];
 	memset(longer, 'a', 300);
 	snprintf(longer + 300, sizeof longer - 300, "@%0190d.example", 0);
