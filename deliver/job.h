@@ -18,7 +18,11 @@
  * (sieve_filter.h, in the thread pool): their actions decide the entries
  * (mailbox, flags, none), and add redirects, vacation replies and reject
  * notices, all in the same transaction; a single recipient's reject ends
- * the job with DELIVER_JOB_REJECTED and nothing stored.
+ * the job with DELIVER_JOB_REJECTED and nothing stored. A redirect to a
+ * local account runs that account's script in a further round (at most
+ * SIEVE_MAX_REDIRECT_DEPTH, each account once per message); a remote one
+ * is queued from an SRS sender and ARC-sealed by the redirecting
+ * account's domain (sieve_apply.c).
  *
  * Local recipients whose DSN NOTIFY asks for SUCCESS get their "delivered"
  * notice (RFC 3461 6.2.1) in the same transaction.
