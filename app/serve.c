@@ -53,6 +53,7 @@
 #include "net/dns.h"
 #include "deliver/sieve_cache.h"
 #include "deliver/sieve_filter.h"
+#include "deliver/srs_key.h"
 #include "relay/dkim_signer.h"
 #include "relay/scheduler.h"
 #include "relay/webhook_runner.h"
@@ -471,6 +472,9 @@ int serve_run(struct config *cfg)
 		return 1;
 	}
 	imap_index_register(srv->store); /* what IMAP precomputes, in idle time */
+	if (srs_key_load(cfg->srs_secret, cfg->data_dir, err, sizeof err) < 0)
+		log_warn("event=srs_unavailable error=\"%s\" note=redirects_keep_account_sender",
+		         err);
 	if (store_set_disk_reserve(srv->store, cfg->data_dir, (uint64_t)cfg->disk_reserve) < 0)
 		log_warn("event=no_disk_reserve dir=%s", cfg->data_dir);
 	conn_set_input_hook(note_client, srv->store);
