@@ -13,7 +13,10 @@ import base64
 import http.client
 import imaplib
 import json
+import os
+import shutil
 import smtplib
+import subprocess
 import time
 
 import pytest
@@ -352,3 +355,26 @@ def test_managesieve_and_jmap_see_the_same_scripts(t):
     assert by_name["from msieve"]["isActive"] and not by_name["from jmap"]["isActive"]
     assert by_name["from jmap"]["id"] == jid
     assert download(t, by_name["from msieve"]["blobId"])[1].decode() == script
+
+
+NODE = shutil.which("node")
+
+
+@pytest.mark.skipif(not NODE, reason="node not installed")
+def test_the_webmail_pages_script_compiles(t):
+    """What web/sieve_managed.js writes for every kind of rule and the
+    vacation reply is a script this server accepts (SieveScript/validate)."""
+    web = os.path.join(os.path.dirname(__file__), "..", "..", "web", "sieve_managed.js")
+    js = ("import(%s).then(({toSieve}) => process.stdout.write(toSieve({rules: ["
+          "{field: 'subject', contains: 'a \"q\" \\\\ b', action: 'move', target: 'Work/Reports'},"
+          "{field: 'from', contains: 'boss', action: 'read', target: ''},"
+          "{field: 'to', contains: 'list@x', action: 'forward', target: 'me@elsewhere.example'},"
+          "{field: 'subject', contains: 'spam', action: 'delete', target: ''}],"
+          "vacation: {enabled: true, subject: 'Away', body: 'Back\\nMonday', days: 3}})))"
+          % json.dumps("file://" + os.path.abspath(web)))
+    r = subprocess.run([NODE, "--input-type=module", "-e", js], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "redirect :copy" in r.stdout and "vacation :days 3" in r.stdout
+    _, res, _ = call(t, "SieveScript/validate", {"blobId": upload(t, r.stdout)})
+    assert res["error"] is None, res

@@ -82,7 +82,8 @@ export async function renderRules(pane, client, mailboxes, onBack) {
     const a = action.value;
     target.hidden = targetLabel.hidden = a === 'read' || a === 'delete';
     targetLabel.textContent = a === 'forward' ? 'Address' : 'Folder';
-    target.type = a === 'forward' ? 'email' : 'text';
+    /* text, not type=email: the page's own check says what is wrong */
+    target.setAttribute('inputmode', a === 'forward' ? 'email' : 'text');
     if (a === 'forward') target.removeAttribute('list'); else target.setAttribute('list', 'rule-folders');
   };
   action.addEventListener('change', showTarget);

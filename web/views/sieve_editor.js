@@ -93,10 +93,11 @@ export async function renderSieveEditor(pane, client, onBack) {
       const r = await client.call('SieveScript/set', { destroy: [current.id] }, USING);
       const bad = r.notDestroyed && r.notDestroyed[current.id];
       if (bad) throw new Error(bad.type === 'sieveIsActive' ? 'The active script cannot be deleted: make it inactive first.' : bad.description || bad.type);
-      status.textContent = `Deleted ${current.name}.`;
+      const gone = current.name;
       current = null;
       await reload();
       await show(null);
+      status.textContent = `Deleted ${gone}.`;
     } catch (e) {
       status.textContent = `Not deleted: ${e instanceof Error ? e.message : e}`;
     }
