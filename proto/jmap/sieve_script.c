@@ -253,7 +253,7 @@ void jmap_sieve_script_query(struct jmap_call *c)
 	json_int_t position = int_arg(c, "position", 0, &ok);
 	json_int_t limit = int_arg(c, "limit", -1, &ok);
 	json_t *anchor = json_object_get(c->args, "anchor");
-	if (!ok || (json_object_get(c->args, "limit") && limit < 0) ||
+	if (!ok || (json_is_integer(json_object_get(c->args, "limit")) && limit < 0) ||
 	    (anchor && !json_is_null(anchor))) {
 		jmap_error(c, "invalidArguments",
 		           "position and limit are integers, limit not negative; anchor is not "

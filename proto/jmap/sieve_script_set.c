@@ -56,6 +56,8 @@ struct sieve_set {
 	char was_active[STORE_SIEVE_NAME_MAX + 1]; /* before, "" none */
 	char now_active[STORE_SIEVE_NAME_MAX + 1]; /* after, "" none */
 	struct store_sieve_script was_info, now_info;
+	bool was_exists_after; /* the formerly active one, after the job */
+	struct store_sieve_script was_after;
 	char old_state[JMAP_SIEVE_STATE_MAX], new_state[JMAP_SIEVE_STATE_MAX];
 	json_t *not_created, *not_updated, *not_destroyed; /* the loop's refusals */
 };
@@ -145,6 +147,14 @@ static int set_job(struct store_tx *tx, void *arg)
 	}
 	if ((r = active_name(rd, x->account_id, x->now_active, &x->now_info)) < 0)
 		return r;
+	if (x->was_active[0]) {
+		char *text = NULL;
+		r = store_sieve_get(rd, x->account_id, x->was_active, &text, NULL, &x->was_after);
+		free(text);
+		if (r < 0)
+			return r;
+		x->was_exists_after = r == 1;
+	}
 	struct jmap_sieve_list l;
 	r = jmap_sieve_list_read(rd, x->account_id, &l);
 	if (r == 0)
@@ -237,23 +247,9 @@ static void set_done(void *arg, int status)
 	/* the activation's changes (RFC 9661: reported with isActive) */
 	if (strcmp(x->was_active, x->now_active) != 0) {
 		char id[JMAP_SIEVE_ID_MAX];
-		if (x->was_active[0]) {
-			struct store_sieve_script s = {0};
-			bool still = false;
-			for (size_t i = 0; i < x->n_ops; i++)
-				if (!strcmp(x->ops[i].name, x->was_active) &&
-				    x->ops[i].exists_after) {
-					s = x->ops[i].after;
-					still = true;
-				}
-			if (!still) { /* not among the ops: its new version is unknown here */
-				s = x->was_info;
-				s.active = false;
-			}
+		if (x->was_active[0] && x->was_exists_after) {
 			jmap_sieve_id(x->was_active, id);
-			report(updated, id, &s, true);
-			if (!still) /* no blobId we cannot vouch for */
-				json_object_del(json_object_get(updated, id), "blobId");
+			report(updated, id, &x->was_after, true);
 		}
 		if (x->now_active[0]) {
 			const char *key = NULL;

@@ -193,6 +193,8 @@ def test_rfc9661_example_flow(t):
     assert res["notDestroyed"][sid]["type"] == "sieveIsActive"
     _, res, _ = call(t, "SieveScript/set", {"onSuccessDeactivateScript": True})
     assert res["updated"][sid]["isActive"] is False
+    # deactivating gave it a new blobId: the one reported reads the same text
+    assert download(t, res["updated"][sid]["blobId"]) == (200, v2.encode())
     _, res, _ = call(t, "SieveScript/set", {"destroy": [sid]})
     assert res["destroyed"] == [sid]
     _, res, _ = call(t, "SieveScript/get", {})
@@ -216,6 +218,10 @@ def test_query_and_changes(t):
         "sort": [{"property": "name", "isAscending": False}], "calculateTotal": True,
         "position": 1, "limit": 1})
     assert res["ids"] == [ids["b"]] and res["total"] == 3 and res["position"] == 1
+    _, res, _ = call(t, "SieveScript/query", {"limit": None, "position": -1})
+    assert res["ids"] == [ids["c"]] and res["position"] == 2
+    _, res, _ = call(t, "SieveScript/query", {"limit": -1})
+    assert res["type"] == "invalidArguments"
     _, res, _ = call(t, "SieveScript/query", {"filter": {"isActive": True}})
     assert res["ids"] == [ids["c"]]
     _, res, _ = call(t, "SieveScript/query", {"filter": {"name": "a"}})
