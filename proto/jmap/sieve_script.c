@@ -381,6 +381,33 @@ void jmap_sieve_script_changes(struct jmap_call *c)
 	                        "updated", updated, "destroyed"));
 }
 
+/* ---- a script's content, read and checked ---- */
+
+json_t *jmap_sieve_content(struct jmap_call *c, const char *blob_id, const char *property,
+                           struct buf *text)
+{
+	char type[128], fname[8], err[256];
+	struct store_rd *rd = store_reader(c->acct->store);
+	bool begun = store_read_begin(rd);
+	int r = jmap_blob_read(rd, c->acct, blob_id, text, type, sizeof type, fname, sizeof fname);
+	store_read_end(rd, begun);
+	json_t *e = NULL;
+	if (r < 0) {
+		e = jmap_set_error("serverFail", "the blob could not be read", NULL);
+	} else if (r == 0) {
+		e = jmap_set_error("blobNotFound", "no such blob", property);
+		json_object_set_new(e, "notFound", json_pack("[s]", blob_id));
+	} else if ((r = sieve_check(text->data ? text->data : "", text->len, err, sizeof err)) <
+	           0) {
+		e = r == -EFBIG    ? jmap_set_error("tooLarge", err, property)
+		    : r == -ENOMEM ? jmap_set_error("serverFail", err, NULL)
+		                   : jmap_set_error("invalidSieve", err, property);
+	}
+	if (e)
+		buf_free(text);
+	return e;
+}
+
 /* ---- SieveScript/validate ---- */
 
 void jmap_sieve_script_validate(struct jmap_call *c)
@@ -393,32 +420,7 @@ void jmap_sieve_script_validate(struct jmap_call *c)
 		return;
 	}
 	struct buf text = {0};
-	char type[128], fname[8], err[256];
-	struct store_rd *rd = store_reader(c->acct->store);
-	bool begun = store_read_begin(rd);
-	int r = jmap_blob_read(rd, c->acct, blob_id, &text, type, sizeof type, fname, sizeof fname);
-	store_read_end(rd, begun);
-	json_t *error = NULL;
-	if (r < 0) {
-		buf_free(&text);
-		jmap_server_fail(c, "reading the blob");
-		return;
-	}
-	if (r == 0) {
-		error = jmap_set_error("blobNotFound", "no such blob", NULL);
-		json_object_set_new(error, "notFound", json_pack("[s]", blob_id));
-	} else {
-		r = sieve_check(text.data ? text.data : "", text.len, err, sizeof err);
-		if (r == -ENOMEM) {
-			buf_free(&text);
-			jmap_server_fail(c, "out of memory");
-			return;
-		}
-		if (r == -EFBIG)
-			error = jmap_set_error("tooLarge", err, NULL);
-		else if (r < 0)
-			error = jmap_set_error("invalidSieve", err, NULL);
-	}
+	json_t *error = jmap_sieve_content(c, blob_id, NULL, &text);
 	buf_free(&text);
 	jmap_reply(c, json_pack("{s:O, s:o}", "accountId", json_object_get(c->args, "accountId"),
 	                        "error", error ? error : json_null()));

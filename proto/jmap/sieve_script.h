@@ -68,5 +68,10 @@ void jmap_sieve_state_of(const struct jmap_sieve_list *l, char *out);
 /* A SieveScript object for s (only the properties `want` names; NULL:
  * all). */
 json_t *jmap_sieve_object(const struct store_sieve_script *s, const json_t *want);
+/* The text of the blob blob_id into text, compiled to check it: NULL, or
+ * the SetError (blobNotFound, tooLarge, invalidSieve, serverFail; naming
+ * property, which may be NULL) with text freed. */
+json_t *jmap_sieve_content(struct jmap_call *c, const char *blob_id, const char *property,
+                           struct buf *text);
 
 #endif

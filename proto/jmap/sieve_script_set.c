@@ -279,26 +279,9 @@ static void set_done(void *arg, int status)
 static json_t *content(struct jmap_call *c, const char *blob_id, struct op *o)
 {
 	struct buf text = {0};
-	char type[128], fname[8], err[256];
-	struct store_rd *rd = store_reader(c->acct->store);
-	bool begun = store_read_begin(rd);
-	int r = jmap_blob_read(rd, c->acct, blob_id, &text, type, sizeof type, fname, sizeof fname);
-	store_read_end(rd, begun);
-	json_t *e = NULL;
-	if (r < 0) {
-		e = jmap_set_error("serverFail", "the blob could not be read", NULL);
-	} else if (r == 0) {
-		e = jmap_set_error("blobNotFound", "no such blob", "blobId");
-		json_object_set_new(e, "notFound", json_pack("[s]", blob_id));
-	} else if ((r = sieve_check(text.data ? text.data : "", text.len, err, sizeof err)) < 0) {
-		e = r == -EFBIG    ? jmap_set_error("tooLarge", err, "blobId")
-		    : r == -ENOMEM ? jmap_set_error("serverFail", err, NULL)
-		                   : jmap_set_error("invalidSieve", err, "blobId");
-	}
-	if (e) {
-		buf_free(&text);
+	json_t *e = jmap_sieve_content(c, blob_id, "blobId", &text);
+	if (e)
 		return e;
-	}
 	o->text = text.data; /* the buffer's memory is the op's now */
 	o->len = text.len;
 	return NULL;
