@@ -49,7 +49,9 @@ static char *to_crlf(const char *p, size_t n, size_t *out_len)
 			o[k++] = '\r';
 		o[k++] = p[i];
 	}
-	if (k > 0 && o[k - 1] != '\n') {
+	if (k > 0 && o[k - 1] == '\r') { /* a last line ended by CR alone */
+		o[k++] = '\n';
+	} else if (k > 0 && o[k - 1] != '\n') {
 		o[k++] = '\r';
 		o[k++] = '\n';
 	}
