@@ -16,6 +16,7 @@
 #include "store/threads.h"
 
 struct store_tx;
+struct deliver_collect;
 
 struct deliver_job {
 	deliver_done_fn done; /* the caller's completion */
@@ -104,6 +105,7 @@ struct deliver_job {
 	bool applying;  /* sieve_apply_outcomes() ran: finish replaces local */
 	size_t sealing; /* the redirect being ARC-sealed (job.c) */
 	bool seal_inline, seal_inline_done;
+	struct deliver_collect *collect; /* deliver/collect.h, or NULL */
 };
 
 /* Where a Sieve filing goes, resolved in the job: a mailbox by name. */
