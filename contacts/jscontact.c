@@ -629,6 +629,7 @@ struct builder {
 	size_t n, cap;
 	bool oom;
 	const char *bad; /* the Card property that is not valid */
+	const char *cur; /* the Card property being written */
 };
 
 struct pbuild {
@@ -681,11 +682,28 @@ static void param_add(struct builder *b, struct pbuild *pb, const char *name, co
 	pb->params[pb->n++] = (struct vcard_param){.name = up, .values = vv, .nvalues = 1};
 }
 
-/* Adds a property whose value is already escaped (taken as is). */
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* Adds a property whose value is already escaped (taken as is). A
+ * control character (RFC 6350 §3.3) anywhere makes the Card invalid. */
 static void prop_raw(struct builder *b, struct pbuild *pb, const char *name, const char *value)
 {
 	if (b->oom)
 		return;
+	bool control = has_control(value) || (pb && pb->group && has_control(pb->group));
+	for (size_t i = 0; pb && i < pb->n; i++)
+		for (size_t v = 0; v < pb->params[i].nvalues; v++)
+			control = control || has_control(pb->params[i].values[v]);
+	if (control) {
+		b->bad = b->bad ? b->bad : (b->cur ? b->cur : name);
+		return;
+	}
 	if (b->n >= VCARD_MAX_PROPS) {
 		b->bad = b->bad ? b->bad : "vCardProps";
 		return;
@@ -1007,11 +1025,23 @@ static void write_date(struct builder *b, struct pbuild *pb, const char *prop, j
 	prop_raw(b, pb, prop, v);
 }
 
+/* RFC 9553 §1.4.1: an Id is 1-255 characters of base64url. */
+static bool id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > 255)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+			return false;
+	return true;
+}
+
 /* One entry of a map property. */
 static void write_entry(struct builder *b, const char *map, const char *id, json_t *o)
 {
 	struct pbuild pb;
-	if (!json_is_object(o)) {
+	if (!json_is_object(o) || !id_ok(id)) {
 		invalid(b, map);
 		return;
 	}
@@ -1172,19 +1202,23 @@ static void build(struct builder *b, const json_t *card)
 	}
 	if ((json_object_get(card, "@type") && (!type || strcmp(type, "Card") != 0)))
 		invalid(b, "@type");
-	if (version && !json_is_string(version))
-		invalid(b, "version");
+	if (version && (!json_is_string(version) || strcmp(json_string_value(version), "1.0") != 0))
+		invalid(b, "version"); /* RFC 9553 knows 1.0 only */
+	b->cur = "uid";
 	const char *uid = str_of(b, (json_t *)card, "uid", false, "uid");
 	if (uid)
 		prop_text(b, NULL, "UID", uid);
+	b->cur = "kind";
 	const char *kind = str_of(b, (json_t *)card, "kind", false, "kind");
 	if (kind && token_ok(kind))
 		prop_raw(b, NULL, "KIND", kind);
+	b->cur = "name";
 	write_name(b, json_object_get(card, "name"));
 	for (size_t m = 0; m < sizeof maps / sizeof maps[0]; m++) {
 		json_t *map = json_object_get(card, maps[m]);
 		if (!map)
 			continue;
+		b->cur = maps[m];
 		if (!json_is_object(map)) {
 			invalid(b, maps[m]);
 			continue;
@@ -1200,10 +1234,12 @@ static void build(struct builder *b, const json_t *card)
 	for (size_t i = 0; i < 2; i++) {
 		const char *ts = str_of(b, (json_t *)card, stamps[i][0], false, stamps[i][0]);
 		char v[17];
+		b->cur = stamps[i][0];
 		if (ts && timestamp_to_vcard(ts, v))
 			prop_raw(b, NULL, stamps[i][1], v);
 	}
 	json_t *vp = json_object_get(card, "vCardProps");
+	b->cur = "vCardProps";
 	if (vp)
 		write_vcard_props(b, vp);
 }
@@ -1224,7 +1260,9 @@ static int ptr_escape(struct buf *out, const char *s)
 static void add_jsprop(struct builder *b, const char *key, const char *sub, json_t *value)
 {
 	struct buf ptr = {0};
-	char *js = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+	char *js =
+	    json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	b->cur = key;
 	bool ok = js && ptr_escape(&ptr, key) == 0 &&
 	          (!sub || (buf_addc(&ptr, '/') == 0 && ptr_escape(&ptr, sub) == 0)) &&
 	          buf_addc(&ptr, '\0') == 0;
@@ -1280,6 +1318,10 @@ int jscontact_to_vcard(const json_t *card, char **out, size_t *len, const char *
 			continue;
 		if (strcmp(k, "@type") == 0 || strcmp(k, "version") == 0)
 			continue; /* checked; every vCard reads as Card 1.0 */
+		if (!*k) {
+			invalid(&b, "");
+			break;
+		}
 		if (is_map(k) && json_is_object(got)) {
 			const char *id;
 			json_t *e;

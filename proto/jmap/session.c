@@ -3,6 +3,7 @@
  * of the API, downloads, uploads and the event source. Its state is a
  * hash of what it says, so a client refetches it only when that changes. */
 #include "proto/jmap/api.h"
+#include "proto/jmap/contact_card.h"
 #include "proto/jmap/methods.h"
 
 #include <inttypes.h>
@@ -78,5 +79,19 @@ json_t *jmap_session_json(const struct jmap_account *acct)
 	    "/jmap/download/{accountId}/{blobId}/{name}?accept={type}", "uploadUrl",
 	    "/jmap/upload/{accountId}/", "eventSourceUrl",
 	    "/jmap/eventsource?types={types}&closeafter={closeafter}&ping={ping}", "state", state);
+	/* RFC 9610 §1.5: a card is in one book; books may be made */
+	json_t *caps = json_object_get(s, "capabilities");
+	json_t *acaps = json_object_get(json_object_get(json_object_get(s, "accounts"), id),
+	                                "accountCapabilities");
+	json_t *primary = json_object_get(s, "primaryAccounts");
+	if (!caps || !acaps || !primary ||
+	    json_object_set_new(caps, JMAP_CAP_CONTACTS, json_object()) < 0 ||
+	    json_object_set_new(acaps, JMAP_CAP_CONTACTS,
+	                        json_pack("{s:i, s:b}", "maxAddressBooksPerCard", 1,
+	                                  "mayCreateAddressBook", 1)) < 0 ||
+	    json_object_set_new(primary, JMAP_CAP_CONTACTS, json_string(id)) < 0) {
+		json_decref(s);
+		return NULL;
+	}
 	return s;
 }
