@@ -4,10 +4,13 @@
  * An address book is small next to a mailbox (STORE_CARDS_MAX per
  * account), and the store keeps vCards, not their fields: a query reads
  * the account's cards, shows each as JSContact, filters and sorts them
- * in memory. Filter conditions: inAddressBook, uid, text (any name,
- * nickname, address, phone, organization or note), name, email (each a
+ * in memory. Filter conditions: inAddressBook, uid, kind (exact; a card
+ * without one is an individual), text (any name, nickname, address,
+ * phone, organization or note), name, name/given, name/surname,
+ * nickName, organization, email, phone, onlineService, note (each a
  * case-insensitive substring, as RFC 9610 asks), with the AND/OR/NOT
- * operators of RFC 8620 §5.5. Sort: created, updated, name/given,
+ * operators of RFC 8620 §5.5; the others (hasMember, address, the date
+ * ranges) are unsupportedFilter. Sort: created, updated, name/given,
  * name/surname, and name (the full name). /queryChanges answers only
  * "nothing changed" (the same state) and else cannotCalculateChanges:
  * the client queries again. */
@@ -91,6 +94,21 @@ static bool name_has(json_t *card, const char *needle)
 	return false;
 }
 
+/* Whether a name component of kind holds needle. */
+static bool component_has(json_t *card, const char *kind, const char *needle)
+{
+	size_t i;
+	json_t *comp;
+	json_array_foreach(json_object_get(json_object_get(card, "name"), "components"), i, comp)
+	{
+		const char *k = json_string_value(json_object_get(comp, "kind"));
+		if (k && strcmp(k, kind) == 0 &&
+		    has(json_string_value(json_object_get(comp, "value")), needle))
+			return true;
+	}
+	return false;
+}
+
 /* -1: the filter is not one tern knows (answered unsupportedFilter). */
 static int match(json_t *card, json_t *f, int depth)
 {
@@ -136,6 +154,23 @@ static int match(json_t *card, json_t *f, int depth)
 			m = map_has(card, "emails", "address", s);
 		else if (strcmp(k, "name") == 0)
 			m = name_has(card, s);
+		else if (strcmp(k, "name/given") == 0)
+			m = component_has(card, "given", s);
+		else if (strcmp(k, "name/surname") == 0)
+			m = component_has(card, "surname", s);
+		else if (strcmp(k, "kind") == 0)
+			m = strcmp(json_string_value(json_object_get(card, "kind")) ?: "individual",
+			           s) == 0;
+		else if (strcmp(k, "nickName") == 0)
+			m = map_has(card, "nicknames", "name", s);
+		else if (strcmp(k, "organization") == 0)
+			m = map_has(card, "organizations", "name", s);
+		else if (strcmp(k, "phone") == 0)
+			m = map_has(card, "phones", "number", s);
+		else if (strcmp(k, "onlineService") == 0)
+			m = map_has(card, "onlineServices", "uri", s);
+		else if (strcmp(k, "note") == 0)
+			m = map_has(card, "notes", "note", s);
 		else if (strcmp(k, "text") == 0)
 			m = name_has(card, s) || map_has(card, "emails", "address", s) ||
 			    map_has(card, "nicknames", "name", s) ||
@@ -259,8 +294,11 @@ void jmap_contact_card_query(struct jmap_call *c)
 			json_decref(r.v[k].card);
 		free(r.v);
 		if (bad_filter)
-			jmap_error(c, "unsupportedFilter",
-			           "inAddressBook, uid, text, name, email and AND/OR/NOT");
+			jmap_error(
+			    c, "unsupportedFilter",
+			    "inAddressBook, uid, kind, text, name, name/given, name/surname, "
+			    "nickName, organization, email, phone, onlineService, note; "
+			    "AND/OR/NOT");
 		else
 			jmap_error(c, "serverFail",
 			           r.oom ? "out of memory" : "the store could not be read");

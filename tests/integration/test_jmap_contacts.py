@@ -168,6 +168,13 @@ def test_cards(tern_factory):
     assert q(filter={"email": "example.com"}) == [bob_id]
     assert q(filter={"name": "other"}) == [bob_id]
     assert q(filter={"uid": "bob-1"}) == [bob_id]
+    assert q(filter={"name/given": "ann"}) == [ann_id]
+    assert q(filter={"name/surname": "ann"}) == []
+    assert q(filter={"phone": "555-0100"}) == [ann_id]
+    assert q(filter={"note": "CONFERENCE"}) == [ann_id]
+    assert sorted(q(filter={"kind": "individual"})) == sorted([ann_id, bob_id])
+    assert q(filter={"operator": "OR", "conditions": [{"uid": "bob-1"}, {"email": "ann@"}]}) \
+        in ([ann_id, bob_id], [bob_id, ann_id])
     assert sorted(q(filter={"inAddressBook": default})) == sorted([ann_id, bob_id])
     assert q(filter={"operator": "NOT", "conditions": [{"text": "ann"}]}) == [bob_id]
     assert q(sort=[{"property": "name/given", "isAscending": False}]) == [bob_id, ann_id]
