@@ -292,3 +292,40 @@ def test_cli_import_and_export(tern_factory, tmp_path):
     r = t.cli("contacts", "export", USER, "-")
     assert "X-CUSTOM;X-P=1:kept\n" in r.stdout and "FN:Carol I.\n" in r.stdout, r.stdout
     assert ann_id
+
+
+def test_sent_mail_fills_collected_addresses(tern_factory):
+    """Mail sent over JMAP: its recipients show up over JMAP Contacts in
+    "Collected Addresses" (deliver/collect.c), once, and /changes says so;
+    an address already on a card is not collected again."""
+    t = server(tern_factory)
+    t.add_user("bob@example.test", "bob's long password")
+    acct = account(t)
+    collected = next(b["id"] for b in books(t, acct)["list"] if b["name"] == "Collected Addresses")
+    ok(t, acct, "ContactCard/set", create={"k": {"name": {"full": "Known"},
+                                                 "emails": {"e": {"address": "known@remote.example"}}}})
+    s0 = ok(t, acct, "ContactCard/get", ids=[])["state"]
+    mbs = jmap_api(t, [["Mailbox/get", {"accountId": acct}, "m"]])[0][1]["list"]
+    drafts = next(m["id"] for m in mbs if m["role"] == "drafts")
+    sub = "urn:ietf:params:jmap:submission"
+    mail = "urn:ietf:params:jmap:mail"
+    ident = jmap_api(t, [["Identity/get", {"accountId": acct}, "i"]], using=(CORE, sub))
+    ident = next(i["id"] for i in ident[0][1]["list"] if i["email"] == USER)
+    out = jmap_api(t, [
+        ["Email/set", {"accountId": acct, "create": {"m": {
+            "mailboxIds": {drafts: True}, "from": [{"email": USER}],
+            "to": [{"name": "Bob Person", "email": "bob@example.test"}],
+            "cc": [{"email": "Known@remote.example"}],
+            "subject": "hello", "textBody": [{"partId": "1", "type": "text/plain"}],
+            "bodyValues": {"1": {"value": "hi"}}}}}, "0"],
+        ["EmailSubmission/set", {"accountId": acct, "create": {
+            "s": {"identityId": ident, "emailId": "#m"}}}, "1"]],
+        using=(CORE, mail, sub))
+    assert "s" in out[1][1].get("created", {}), out[1][1].get("notCreated")
+    ids = ok(t, acct, "ContactCard/query", filter={"inAddressBook": collected})["ids"]
+    assert len(ids) == 1, ids
+    card = ok(t, acct, "ContactCard/get", ids=ids)["list"][0]
+    assert [e["address"] for e in card["emails"].values()] == ["bob@example.test"]
+    assert card["name"]["full"] == "Bob Person"
+    ch = ok(t, acct, "ContactCard/changes", sinceState=s0)
+    assert ch["created"] == ids and ch["updated"] == [], ch
