@@ -8,6 +8,7 @@
 //   #/search/<words>[/<emailId>] search over every folder
 //   #/compose                    a new message (reply/forward come from keys or buttons)
 //   #/settings[/rules|/vacation|/scripts]   settings; the mail filter pages
+//   #/contacts                   the address book (views/contacts.js)
 // Boot: with a CSRF token kept in sessionStorage and a session cookie
 // that still works, the app opens; otherwise the login form.
 // The list shows messages or conversations (the Threads button, kept in
@@ -27,6 +28,7 @@ import { renderSettings } from './views/settings.js';
 import { renderRules } from './views/rules.js';
 import { renderVacation } from './views/vacation.js';
 import { renderSieveEditor } from './views/sieve_editor.js';
+import { renderContacts } from './views/contacts.js';
 import { setKeyword, moveTo, remove, markJunk } from './actions.js';
 
 /** @typedef {import('./views/folders.js').Mailbox} Mailbox */
@@ -156,7 +158,7 @@ function layout() {
     try { localStorage.setItem(THREADS_KEY, state.threads ? '1' : '0'); } catch (_) { /* kept for this page only */ }
     /* settings and compose stay as they are (what is typed in them too) */
     const view = parseHash().view;
-    if (view === 'settings' || view === 'compose') reloadList(); else route();
+    if (view === 'settings' || view === 'compose' || view === 'contacts') reloadList(); else route();
   });
   list = new MessageList(client, (id) => openEmail(id), (msg) => notify(msg));
   const folders = h('nav', { id: 'folders', class: 'pane folders-pane', 'aria-label': 'Folders' });
@@ -171,6 +173,7 @@ function layout() {
   const top = h('header', { class: 'topbar' },
     h('h1', null, 'tern'), searchForm,
     h('button', { type: 'button', id: 'compose-button', class: 'primary', onclick: () => startCompose('new') }, 'Compose'),
+    h('button', { type: 'button', id: 'contacts-button', onclick: () => go('contacts') }, 'Contacts'),
     h('button', { type: 'button', id: 'settings-button', onclick: () => go('settings') }, 'Settings'),
     h('button', { type: 'button', id: 'logout-button', onclick: logout }, 'Log out'));
   replace(root, top, h('div', { class: 'panes' }, folders, listPane, reader), notice);
@@ -265,6 +268,11 @@ async function route() {
   }
   if (r.view === 'compose') {
     if (!state.compose) startCompose('new');
+    return;
+  }
+  if (r.view === 'contacts') {
+    renderContacts(ui.reader, client, back);
+    showPane('reader');
     return;
   }
   const [view, arg] = listRoute();
@@ -490,7 +498,7 @@ function onKey(ev) {
     u: back,
   };
   const fn = keys[ev.key];
-  if (!fn || parseHash().view === 'compose' || parseHash().view === 'settings') return;
+  if (!fn || parseHash().view === 'compose' || parseHash().view === 'settings' || parseHash().view === 'contacts') return;
   ev.preventDefault();
   fn();
 }

@@ -5,6 +5,7 @@
  * runner, which refer to neither it nor each other in a circle. To add
  * methods, add their table to `sets` below (one line). */
 #include "proto/jmap/api.h"
+#include "proto/jmap/contact_card.h"
 #include "proto/jmap/email_methods.h"
 #include "proto/jmap/methods.h"
 #include "proto/jmap/sieve_script.h"
@@ -39,9 +40,22 @@ static const struct jmap_method all_methods[] = {
     {"SieveScript/validate", JMAP_CAP_SIEVE, jmap_sieve_script_validate},
 };
 
+/* JMAP for Contacts (RFC 9610): address_book.c, contact_card*.c. */
+static const struct jmap_method contacts_methods[] = {
+    {"AddressBook/get", JMAP_CAP_CONTACTS, jmap_address_book_get},
+    {"AddressBook/changes", JMAP_CAP_CONTACTS, jmap_address_book_changes},
+    {"AddressBook/set", JMAP_CAP_CONTACTS, jmap_address_book_set},
+    {"ContactCard/get", JMAP_CAP_CONTACTS, jmap_contact_card_get},
+    {"ContactCard/changes", JMAP_CAP_CONTACTS, jmap_contact_card_changes},
+    {"ContactCard/query", JMAP_CAP_CONTACTS, jmap_contact_card_query},
+    {"ContactCard/queryChanges", JMAP_CAP_CONTACTS, jmap_contact_card_query_changes},
+    {"ContactCard/set", JMAP_CAP_CONTACTS, jmap_contact_card_set},
+};
+
 /* Add method tables here. */
 static const struct jmap_method_set sets[] = {
     {all_methods, sizeof all_methods / sizeof all_methods[0]},
+    {contacts_methods, sizeof contacts_methods / sizeof contacts_methods[0]},
 };
 
 struct jmap_request *jmap_request_start(const struct jmap_account *acct, const char *body,

@@ -3,6 +3,7 @@
  * of the API, downloads, uploads and the event source. Its state is a
  * hash of what it says, so a client refetches it only when that changes. */
 #include "proto/jmap/api.h"
+#include "proto/jmap/contact_card.h"
 #include "proto/jmap/methods.h"
 #include "proto/jmap/sieve_script.h"
 
@@ -102,15 +103,24 @@ json_t *jmap_session_json(const struct jmap_account *acct)
 	    "/jmap/download/{accountId}/{blobId}/{name}?accept={type}", "uploadUrl",
 	    "/jmap/upload/{accountId}/", "eventSourceUrl",
 	    "/jmap/eventsource?types={types}&closeafter={closeafter}&ping={ping}", "state", state);
-	if (s) {
-		json_object_set_new(json_object_get(s, "capabilities"), JMAP_CAP_SIEVE,
-		                    json_object());
-		json_object_set_new(
-		    json_object_get(json_object_get(json_object_get(s, "accounts"), id),
-		                    "accountCapabilities"),
-		    JMAP_CAP_SIEVE, sieve_account_capability());
-		json_object_set_new(json_object_get(s, "primaryAccounts"), JMAP_CAP_SIEVE,
-		                    json_string(id));
+	/* RFC 9661 §2: Sieve scripts; RFC 9610 §1.5: a card is in one book,
+	 * books may be made */
+	json_t *caps = s ? json_object_get(s, "capabilities") : NULL;
+	json_t *acaps = s ? json_object_get(json_object_get(json_object_get(s, "accounts"), id),
+	                                    "accountCapabilities")
+	                  : NULL;
+	json_t *primary = s ? json_object_get(s, "primaryAccounts") : NULL;
+	if (!caps || !acaps || !primary ||
+	    json_object_set_new(caps, JMAP_CAP_SIEVE, json_object()) < 0 ||
+	    json_object_set_new(acaps, JMAP_CAP_SIEVE, sieve_account_capability()) < 0 ||
+	    json_object_set_new(primary, JMAP_CAP_SIEVE, json_string(id)) < 0 ||
+	    json_object_set_new(caps, JMAP_CAP_CONTACTS, json_object()) < 0 ||
+	    json_object_set_new(acaps, JMAP_CAP_CONTACTS,
+	                        json_pack("{s:i, s:b}", "maxAddressBooksPerCard", 1,
+	                                  "mayCreateAddressBook", 1)) < 0 ||
+	    json_object_set_new(primary, JMAP_CAP_CONTACTS, json_string(id)) < 0) {
+		json_decref(s);
+		return NULL;
 	}
 	return s;
 }

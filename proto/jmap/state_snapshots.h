@@ -24,6 +24,7 @@
 enum jmap_snapshot_kind {
 	JMAP_SNAPSHOT_EMAIL = 1, /* Email and Thread (one state string) */
 	JMAP_SNAPSHOT_MAILBOX = 2,
+	JMAP_SNAPSHOT_ADDRESSBOOK = 3, /* address_book.c: each book's id and a hash */
 };
 
 #define JMAP_SNAPSHOTS_PER_ACCOUNT 32

@@ -1643,5 +1643,67 @@ test('e2e: mail filters: a rule "Subject contains X -> folder Y" and an out-of-o
     await page.click('#sieve-form button[type=submit]');
     await page.waitForSelector('#sieve-status:text-is("Saved.")');
     await page.waitForFunction(() => !document.querySelector('#sieve-scripts .badge'));
+test('e2e: a contact added in the address book is offered in compose (keys and mouse), and the message reaches it', async () => {
+  const { context, page, seen } = await open();
+  try {
+    await loginReal(page);
+    await page.click('#contacts-button');
+    await page.waitForSelector('#contacts-book option:has-text("Collected Addresses")', { state: 'attached' });
+    await page.waitForSelector('#contacts-book option:has-text("Contacts")', { state: 'attached' });
+    // two contacts through the form
+    for (const [name, email] of [['Bob Builder', BOB], ['Zed Zero', ALICE]]) {
+      await page.click('#contact-new');
+      await page.fill('#contact-name', name);
+      await page.fill('#contact-emails', email);
+      await page.fill('#contact-notes', `note for ${name}`);
+      await page.click('#contact-save');
+      await page.waitForSelector(`.contact-row:has-text("${name}")`);
+    }
+    // search, open, edit a phone in, and see it kept
+    await page.fill('#contacts-search', 'builder');
+    await page.waitForSelector('.contact-row:has-text("Zed Zero")', { state: 'detached' });
+    await page.click('.contact-row:has-text("Bob Builder")');
+    await page.fill('#contact-phones', '+1 555 0100');
+    await page.click('#contact-save');
+    await page.waitForSelector('#contacts-status:has-text("Bob Builder saved")');
+    await page.click('.contact-row:has-text("Bob Builder")');
+    assert.equal(await page.inputValue('#contact-phones'), '+1 555 0100');
+    assert.equal(await page.inputValue('#contact-notes'), 'note for Bob Builder');
+    await shot(page, 'contacts');
+
+    await page.click('#compose-button');
+    // one letter: nothing; two: the dropdown; Escape closes it
+    await page.type('#compose-to', 'b');
+    await page.waitForTimeout(400);
+    assert.equal(await page.locator('#compose-to-suggestions').isHidden(), true);
+    await page.type('#compose-to', 'u');
+    await page.waitForSelector('#compose-to-suggestions li:has-text("Bob Builder <bob@example.test>")');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#compose-to-suggestions', { state: 'hidden' });
+    // keys: type on, arrows, Enter takes it (and does not send)
+    await page.type('#compose-to', 'i');
+    await page.waitForSelector('#compose-to-suggestions li[aria-selected=true]:has-text("Bob Builder")');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.inputValue('#compose-to'), 'Bob Builder <bob@example.test>, ');
+    // the mouse, in Cc
+    await page.type('#compose-cc', 'ze');
+    await page.click('#compose-cc-suggestions li:has-text("Zed Zero")');
+    assert.equal(await page.inputValue('#compose-cc'), 'Zed Zero <alice@example.test>, ');
+    await shot(page, 'compose-autocomplete');
+    await page.fill('#compose-subject', 'E2E to a contact');
+    await page.fill('#compose-body', 'picked from the address book');
+    await page.click('#compose-send');
+    await page.waitForSelector('#notice:text-is("Sent.")');
+    let got = [];
+    for (let i = 0; i < 50 && !got.length; i++) {
+      got = (await server.rpc({ cmd: 'imap_messages', user: BOB, mailbox: 'INBOX' })).messages.map((m) => Buffer.from(m, 'base64').toString('latin1')).filter((m) => m.includes('Subject: E2E to a contact'));
+      if (!got.length) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(got.length, 1);
+    assert.match(got[0], /^To: Bob Builder <bob@example\.test>/m);
+    assert.match(got[0], /^Cc: Zed Zero <alice@example\.test>/m);
+    assert.deepEqual(seen.errors, []);
   } finally { await context.close(); }
 });

@@ -9,9 +9,11 @@
 // EmailSubmission (RFC 8621 7.5) whose onSuccessUpdateEmail moves it from
 // Drafts to Sent; a server that cannot yet do one of these says so with a
 // method error, which is shown and leaves the draft where it is.
+// To, Cc and Bcc suggest addresses from the address book (contacts.js).
 import { SUBMISSION, CORE, MAIL } from '../jmap.js';
 import { h, replace, addrs, longDate, size } from './dom.js';
 import { textOf } from './reader.js';
+import { attachAutocomplete } from './contacts.js';
 
 export const AUTOSAVE_MS = 5000;
 const MAX_ADDRESSES = 500;
@@ -154,6 +156,9 @@ export function renderCompose(pane, ctx) {
   const [ccL, cc] = field('compose-cc', 'Cc', init.cc);
   const [bccL, bcc] = field('compose-bcc', 'Bcc', init.bcc);
   const [subjL, subject] = field('compose-subject', 'Subject', init.subject);
+  /* an address field with the address book's suggestions under it */
+  const withSuggestions = (/** @type {HTMLElement} */ input) => h('div', { class: 'address-field' }, input,
+    attachAutocomplete(/** @type {HTMLInputElement} */ (input), client, () => { dirty = true; }));
   const body = h('textarea', { id: 'compose-body', name: 'body', rows: '16' });
   body.value = init.body;
   body.addEventListener('input', () => { dirty = true; });
@@ -244,7 +249,7 @@ export function renderCompose(pane, ctx) {
   }
 
   const formEl = h('form', { class: 'compose', id: 'compose', 'aria-label': 'New message' },
-    h('div', { class: 'fields' }, toL, to, ccL, cc, bccL, bcc, subjL, subject),
+    h('div', { class: 'fields' }, toL, withSuggestions(to), ccL, withSuggestions(cc), bccL, withSuggestions(bcc), subjL, subject),
     h('label', { for: 'compose-body', class: 'visually-hidden' }, 'Message'), body,
     asAttachment ? h('div', { class: 'check' }, asAttachment, h('label', { for: 'compose-forward-attached' }, 'Attach the original message')) : null,
     h('label', { for: 'compose-files' }, 'Attach files'), files, attList,
