@@ -1643,6 +1643,9 @@ test('e2e: mail filters: a rule "Subject contains X -> folder Y" and an out-of-o
     await page.click('#sieve-form button[type=submit]');
     await page.waitForSelector('#sieve-status:text-is("Saved.")');
     await page.waitForFunction(() => !document.querySelector('#sieve-scripts .badge'));
+  } finally { await context.close(); }
+});
+
 test('e2e: a contact added in the address book is offered in compose (keys and mouse), and the message reaches it', async () => {
   const { context, page, seen } = await open();
   try {
