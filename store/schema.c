@@ -421,6 +421,54 @@ static const char *const migrations[] = {
      "CREATE INDEX webhook_events_webhook ON webhook_events(webhook_id);\n"
      "CREATE INDEX webhook_events_due ON webhook_events(next_attempt)\n"
      "  WHERE delivered_at IS NULL AND failed_at IS NULL;\n"),
+    /* 21 -> 22: contacts (store/contacts.c). An account's address books
+     * and their cards, each card the vCard text a client wrote. A card's
+     * modseq comes from one counter per account (contacts_state, which
+     * also counts the live cards against STORE_CARDS_MAX). A deleted card
+     * stays as a tombstone (deleted 1, no text) for the syncs; a card
+     * moved to another book leaves one in the old book (deleted 2, seen
+     * only by that book's sync: the card itself lives on). A tombstone
+     * outlives its book, so cards.addressbook_id references nothing and
+     * ids are never reused (AUTOINCREMENT). card_emails: each live
+     * card's addresses, lower-cased, for collected addresses and
+     * autocomplete; fn: the card's FN, for autocomplete by name. */
+    ("CREATE TABLE addressbooks(\n"
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+     "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+     "  name TEXT NOT NULL,\n"
+     "  role TEXT NOT NULL DEFAULT '',\n"
+     "  created INTEGER NOT NULL,\n"
+     "  UNIQUE(account_id, name)\n"
+     ");\n"
+     "CREATE UNIQUE INDEX addressbooks_role ON addressbooks(account_id, role) WHERE role != '';\n"
+     "CREATE TABLE cards(\n"
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+     "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+     "  addressbook_id INTEGER NOT NULL,\n"
+     "  href TEXT NOT NULL,\n"
+     "  uid TEXT NOT NULL,\n"
+     "  modseq INTEGER NOT NULL,\n"
+     "  deleted INTEGER NOT NULL DEFAULT 0,\n"
+     "  fn TEXT NOT NULL DEFAULT '',\n"
+     "  vcard BLOB\n"
+     ");\n"
+     "CREATE UNIQUE INDEX cards_href ON cards(addressbook_id, href) WHERE deleted = 0;\n"
+     "CREATE UNIQUE INDEX cards_uid ON cards(addressbook_id, uid) WHERE deleted = 0;\n"
+     "CREATE INDEX cards_book_modseq ON cards(addressbook_id, modseq);\n"
+     "CREATE INDEX cards_account_modseq ON cards(account_id, modseq);\n"
+     "CREATE TABLE card_emails(\n"
+     "  card_id INTEGER NOT NULL REFERENCES cards(id) ON DELETE CASCADE,\n"
+     "  account_id INTEGER NOT NULL,\n"
+     "  email TEXT NOT NULL,\n"
+     "  PRIMARY KEY(card_id, email)\n"
+     ") WITHOUT ROWID;\n"
+     "CREATE INDEX card_emails_email ON card_emails(account_id, email);\n"
+     "CREATE TABLE contacts_state(\n"
+     "  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,\n"
+     "  modseq INTEGER NOT NULL DEFAULT 0,\n"
+     "  oldest_modseq INTEGER NOT NULL DEFAULT 0,\n"
+     "  cards INTEGER NOT NULL DEFAULT 0\n"
+     ");\n"),
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -620,6 +620,10 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         DROP TABLE send_idempotency;
         DROP TABLE webhook_events;  -- schema 21's
         DROP TABLE webhooks;
+        DROP TABLE card_emails;  -- schema 22's
+        DROP TABLE cards;
+        DROP TABLE addressbooks;
+        DROP TABLE contacts_state;
         PRAGMA user_version = 5;
         COMMIT;
     """)

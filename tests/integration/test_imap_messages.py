@@ -445,7 +445,7 @@ UNDO_SCHEMA_10 = """
 # What the steps after 10 added (schema 11's metadata table, schema 12's SCRAM
 # keys, schema 13's sort records, schema 14's TLS-RPT counters, schema 17's
 # expunged message ids, schema 18's date index, schema 19's Sieve tables, schema 20's token owners and idempotency keys,
-# schema 21's webhooks), taken away again: a test that goes back to schema 9
+# schema 21's webhooks, schema 22's contacts), taken away again: a test that goes back to schema 9
 # or 10 runs them.
 UNDO_AFTER_10 = """
     DROP TABLE metadata;
@@ -464,6 +464,10 @@ UNDO_AFTER_10 = """
     DROP TABLE send_idempotency;
     DROP TABLE webhook_events;
     DROP TABLE webhooks;
+    DROP TABLE card_emails;
+    DROP TABLE cards;
+    DROP TABLE addressbooks;
+    DROP TABLE contacts_state;
 """
 
 
@@ -507,6 +511,10 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("DROP TABLE send_idempotency")
     db.execute("DROP TABLE webhook_events")  # schema 21's
     db.execute("DROP TABLE webhooks")
+    db.execute("DROP TABLE card_emails")  # schema 22's
+    db.execute("DROP TABLE cards")
+    db.execute("DROP TABLE addressbooks")
+    db.execute("DROP TABLE contacts_state")
     db.execute("PRAGMA user_version = 3")
     db.commit()
     db.close()
@@ -592,6 +600,10 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         DROP TABLE send_idempotency;
         DROP TABLE webhook_events;  -- schema 21's
         DROP TABLE webhooks;
+        DROP TABLE card_emails;  -- schema 22's
+        DROP TABLE cards;
+        DROP TABLE addressbooks;
+        DROP TABLE contacts_state;
         PRAGMA user_version = 4;
         COMMIT;
     """)
