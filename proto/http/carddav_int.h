@@ -70,7 +70,9 @@ struct dav_req {
 	int64_t out_id, out_modseq;
 };
 
-/* ---- carddav.c ---- */
+#define DAV_ALLOW "Allow: OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, REPORT\r\n"
+
+/* ---- carddav_common.c ---- */
 /* Free r; resume the session when a completion ran. */
 void dav_end(struct dav_req *r);
 /* Answer an XML body (application/xml) and end r. */
