@@ -37,6 +37,8 @@ int cli_token(const struct config *cfg, int argc, char **argv);
 int cli_webhook(const struct config *cfg, int argc, char **argv);
 /* `tern sieve ...` (cli_sieve.c); cfg NULL prints its help. */
 int cli_sieve(const struct config *cfg, int argc, char **argv);
+/* `tern contacts ...` (cli_contacts.c); cfg NULL prints its help. */
+int cli_contacts(const struct config *cfg, int argc, char **argv);
 /* `tern quickstart ADDRESS ...`: config_path is --config or $TERN_CONFIG
  * (NULL: DATA_DIR/tern.toml). */
 int cli_quickstart(const char *config_path, int argc, char **argv);

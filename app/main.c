@@ -1,7 +1,7 @@
 /* main: the `tern` command line.
  *
  *   tern quickstart | serve | check-config | domain | user | alias | queue | token | webhook |
- *   sieve | acme | dkim | version
+ *   sieve | contacts | acme | dkim | version
  *
  * Admin commands open the same SQLite store as the running server (WAL lets
  * both work at once) and write through store_exec(). Passwords come from a
@@ -42,6 +42,8 @@ static const char usage_main[] =
     "                            delivery webhooks of an account or domain\n"
     "  sieve list|put|get|activate|delete\n"
     "                            an account's Sieve scripts, run at delivery\n"
+    "  contacts import|export|list\n"
+    "                            an account's address books, from and to .vcf files\n"
     "  acme revoke DOMAIN        revoke an ACME certificate and delete it\n"
     "  dkim keygen|list|retire   DKIM keys per domain\n"
     "  tlsrpt show [--day D] [--domain D] [--json]\n"
@@ -266,6 +268,14 @@ int main(int argc, char **argv)
 			return 1;
 		log_set_level(LOG_WARN);
 		return cli_sieve(&cfg, sub_argc, sub_argv);
+	}
+	if (strcmp(cmd, "contacts") == 0) {
+		if (wants_help(sub_argc, sub_argv))
+			return cli_contacts(NULL, sub_argc, sub_argv);
+		if (load_config(config_path, &cfg) < 0)
+			return 1;
+		log_set_level(LOG_WARN);
+		return cli_contacts(&cfg, sub_argc, sub_argv);
 	}
 	if (strcmp(cmd, "acme") == 0) {
 		if (wants_help(sub_argc, sub_argv))

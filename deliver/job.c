@@ -3,6 +3,7 @@
  * built and ran it for itself, so that every submitter (SMTP, JMAP) stores
  * and queues mail the same way. What Sieve makes of the entries is
  * sieve_apply.c's. */
+#include "deliver/collect.h"
 #include "deliver/job.h"
 #include "deliver/job_int.h"
 
@@ -56,6 +57,7 @@ static void job_free(struct deliver_job *j)
 	free(j->vacation_accounts);
 	free(j->reject_dsn);
 	free_strings(j->owned, j->nowned);
+	deliver_collect_free(j->collect);
 	free(j);
 }
 
@@ -149,6 +151,8 @@ static int job_run(struct store_tx *tx, void *arg)
 		if (rc < 0)
 			return rc;
 	}
+	/* never fails: an address that cannot be collected is logged */
+	deliver_collect_run(tx, j->collect);
 	if (j->in_tx) {
 		for (size_t i = 0; i < j->nremote; i++)
 			j->queue_rcpts[i] = j->remote[i].rcpt;
@@ -454,6 +458,9 @@ int deliver_job_start(const struct deliver_job_req *q, deliver_done_fn done, voi
 	j->reject_reason = q->reject_reason;
 	j->reject_cap = q->reject_reason ? q->reject_cap : 0;
 	j->single_rcpt = q->nrcpts == 1;
+	if (q->collect_account_id) /* NULL when none or no memory (logged) */
+		j->collect = deliver_collect_prepare(q->collect_account_id, q->mail_from, q->msg,
+		                                     q->len, q->rcpts, q->nrcpts);
 	if (q->arc_domain)
 		j->arc_domain = strdup(q->arc_domain);
 	if (q->arc_authres && q->arc_authres_len &&

@@ -83,6 +83,10 @@ struct deliver_job_req {
 	size_t reject_cap;
 	deliver_in_tx_fn in_tx; /* or NULL */
 	void *in_tx_ud;
+	/* A submission by this account: the message's recipients go to its
+	 * collected addresses in the job's transaction (deliver/collect.h);
+	 * 0: none (mail from outside, forwards). */
+	int64_t collect_account_id;
 };
 
 /* done's status when the one recipient's script rejected the message:

@@ -15,6 +15,7 @@
 #include "store/threads.h"
 
 struct store_tx;
+struct deliver_collect;
 
 struct deliver_job {
 	deliver_done_fn done; /* the caller's completion */
@@ -79,6 +80,7 @@ struct deliver_job {
 	size_t reject_dsn_len;
 	char **owned; /* strings made while applying the outcomes */
 	size_t nowned;
+	struct deliver_collect *collect; /* deliver/collect.h, or NULL */
 };
 
 /* Where a Sieve filing goes, resolved in the job: a mailbox by name. */

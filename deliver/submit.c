@@ -183,6 +183,7 @@ enum deliver_status submit_start(const struct submit_req *q, struct submit_resul
 	    .dkim_sign = true,
 	    .in_tx = q->in_tx,
 	    .in_tx_ud = q->in_tx_ud,
+	    .collect_account_id = q->account_id,
 	};
 	if (deliver_job_start(&job, done, ud) < 0)
 		st = DELIVER_STORE_FAIL;

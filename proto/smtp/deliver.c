@@ -230,6 +230,7 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 	    .arc_authres_len = arc ? t->auth_fields->len : 0,
 	    .reject_reason = t->sieve_reason,
 	    .reject_cap = sizeof t->sieve_reason,
+	    .collect_account_id = s->authenticated ? s->acct.account_id : 0,
 	};
 	t->sieve_reason[0] = '\0';
 	int rc = deliver_job_start(&q, done, ud);

@@ -11,7 +11,6 @@
 #include "store/store.h"
 
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,6 +194,12 @@ static int setup_job(struct store_tx *tx, void *arg)
 	int r = store_domain_add(tx, "c.test");
 	r = r ? r : store_account_add(tx, "ann@c.test", "x", NULL);
 	return r ? r : store_account_add(tx, "bob@c.test", "x", NULL);
+}
+
+static int setup_cy(struct store_tx *tx, void *arg)
+{
+	(void)arg;
+	return store_account_add(tx, "cy@c.test", "x", NULL);
 }
 
 static int64_t account_id(const char *address)
@@ -601,60 +606,85 @@ static void test_collect_and_search(void)
 
 static char dir[] = "/tmp/tern-test-contacts-XXXXXX";
 
-/* Run sql on the store's file through a connection of the test's own. */
-static void sql(const char *q)
+/* Fill bob's book with small cards until the store says no: how many. */
+struct fill {
+	int64_t book;
+	int made, last;
+};
+
+static int fill_job(struct store_tx *tx, void *arg)
 {
-	char path[128];
-	snprintf(path, sizeof path, "%s/tern.db", dir);
-	sqlite3 *db;
-	CHECK_THAT(sqlite3_open(path, &db) == SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	char *msg = NULL;
-	CHECK(sqlite3_exec(db, q, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", q, msg ? msg : "");
-	sqlite3_free(msg);
-	sqlite3_close(db);
+	struct fill *f = arg;
+	const char *const email[] = {"same@x.test"};
+	for (int i = 0; i < STORE_CARDS_MAX + 10; i++) {
+		char href[32], uid[32];
+		snprintf(href, sizeof href, "%d.vcf", i);
+		snprintf(uid, sizeof uid, "u%d", i);
+		f->last = store_card_put(tx, other, f->book, href, uid, "BEGIN:VCARD", 11, email, 1,
+		                         0, NULL, NULL);
+		if (f->last < 0)
+			break;
+		f->made++;
+	}
+	return 0;
 }
 
 static void test_limits_and_account(void)
 {
-	int64_t home = book_of("default");
 	struct store_rd *rd = store_reader(st);
-	/* the counter counts the live cards, tombstones not */
-	struct seen s = list(0, false);
-	char q[256];
-	snprintf(q, sizeof q,
-	         "SELECT CASE WHEN cards = %d THEN 1 ELSE abs('counted wrong') END "
-	         "FROM contacts_state WHERE account_id = %lld",
-	         s.n, (long long)ann);
-	sql(q);
-	/* STORE_CARDS_MAX: near it (the counter is what put reads) a new card
-	 * is refused, a replaced one is not */
-	snprintf(q, sizeof q, "UPDATE contacts_state SET cards = %d WHERE account_id = %lld",
-	         STORE_CARDS_MAX - 1, (long long)ann);
-	sql(q);
-	put(home, "last.vcf", "uid-last", CARD("uid-last", "Last", "l@x.test"), NULL, 0, 0, 0);
-	put(home, "over.vcf", "uid-over", CARD("uid-over", "Over", "o@x.test"), NULL, 0, 0,
-	    -ENOSPC);
-	put(home, "last.vcf", "uid-last", CARD("uid-last", "Last2", "l@x.test"), NULL, 0, -1, 0);
-	struct job c = {.op = OP_COLLECT, .account = ann, .name = "N", .email = "full@x.test"};
+	/* STORE_CARDS_MAX live cards; the count follows deletes (tombstones
+	 * do not count) and a replaced card is not a new one */
+	struct store_addressbook work;
+	CHECK_THAT(store_addressbook_get(rd, other, 0, "Work", NULL, &work) == 1);
+	struct job d0 = {
+	    .op = OP_DELETE, .account = other, .book = work.id, .href = "7.vcf", .if_match = -1};
+	CHECK_THAT(run(&d0) == -ENOENT);
+	struct fill f = {.book = work.id};
+	CHECK_THAT(store_exec(st, fill_job, &f) == 0);
+	CHECK(f.made == STORE_CARDS_MAX && f.last == -ENOSPC, "made %d, last %d", f.made, f.last);
+	CHECK_THAT(run(&d0) == 0);
+	struct job p = {.op = OP_PUT,
+	                .account = other,
+	                .book = work.id,
+	                .href = "new.vcf",
+	                .uid = "new",
+	                .vcard = "BEGIN:VCARD",
+	                .emails = NO_EMAILS,
+	                .if_match = -1};
+	CHECK_THAT(run(&p) == 0);
+	struct job p2 = p;
+	p2.href = "newer.vcf";
+	p2.uid = "newer";
+	CHECK_THAT(run(&p2) == -ENOSPC);
+	CHECK_THAT(run(&p) == 0); /* replaced */
+	struct job c = {.op = OP_COLLECT, .account = other, .name = "N", .email = "full@x.test"};
 	CHECK_THAT(run(&c) == -ENOSPC);
-	CHECK_THAT(del(home, "last.vcf", -1) == 0);
-	put(home, "over.vcf", "uid-over", CARD("uid-over", "Over", "o@x.test"), NULL, 0, 0, 0);
+	c.email = "SAME@x.test"; /* known: nothing to add, so no error */
+	CHECK_THAT(run(&c) == 0);
 
 	/* oldest modseq: 0 until tombstones are purged (no purge yet) */
 	CHECK_THAT(store_contacts_oldest_modseq(rd, ann) == 0);
 	CHECK_THAT(store_contacts_modseq(rd, 999999) == 0);
-	/* the account goes: its books, cards and counter with it */
-	struct job d = {.op = OP_DEL_ACCOUNT, .name = "ann@c.test"};
-	CHECK_THAT(run(&d) == 0);
+
+	/* an account goes: its books, cards, addresses and counter with it. cy
+	 * is the newest account, so the next one gets its id again and must
+	 * find nothing of cy's. */
+	struct job a = {.op = OP_DEL_ACCOUNT, .name = "ann@c.test"};
+	CHECK_THAT(run(&a) == 0);
 	CHECK_THAT(store_contacts_modseq(rd, ann) == 0);
 	struct books bs = {.n = 0};
 	CHECK_THAT(store_addressbook_list(rd, ann, books_cb, &bs) == 0 && bs.n == 0);
-	s = (struct seen){.n = 0};
+	struct seen s = {.n = 0};
 	CHECK_THAT(store_card_changes(rd, ann, 0, 0, seen_cb, &s) == 0 && s.n == 0);
-	CHECK_THAT(store_card_get(rd, ann, home, "f.vcf", 0, seen_cb, &s) == 0);
-	sql("SELECT CASE WHEN (SELECT count(*) FROM card_emails) = 0 THEN 1 "
-	    "ELSE abs('emails left') END");
+	int64_t cy = account_id("cy@c.test");
+	c = (struct job){.op = OP_COLLECT, .account = cy, .name = "K", .email = "known@x.test"};
+	CHECK_THAT(run(&c) == 1 && run(&c) == 0);
+	a.name = "cy@c.test";
+	CHECK_THAT(run(&a) == 0);
+	CHECK_THAT(store_exec(st, setup_cy, NULL) == 0);
+	CHECK_THAT(account_id("cy@c.test") == cy);
+	CHECK_THAT(store_contacts_modseq(rd, cy) == 0);
+	CHECK_THAT(run(&c) == 1);
 }
 
 int main(void)
@@ -669,6 +699,7 @@ int main(void)
 	CHECK_THAT(store_exec(st, setup_job, NULL) == 0);
 	ann = account_id("ann@c.test");
 	other = account_id("bob@c.test");
+	CHECK_THAT(store_exec(st, setup_cy, NULL) == 0);
 	test_books();
 	test_cards();
 	test_move_and_destroy();
