@@ -671,6 +671,11 @@ def test_vdirsyncer_both_ways(tern_factory, tmp_path):
         with open(os.path.join(local, name)) as f:
             local_texts.append(f.read())
     assert any("FN:Changed On Server" in x for x in local_texts), local_texts
+    # what the CLI exports is what the two sides agreed on
+    r = t.cli("contacts", "export", USER, "-", "--book", "Contacts")
+    assert r.returncode == 0, r.stderr
+    assert "FN:Renamed Locally" in r.stdout and "FN:Changed On Server" in r.stdout
+    assert r.stdout.count("BEGIN:VCARD") == 2
 
     # deleted locally -> gone from the server; deleted on the server -> gone locally
     os.unlink(os.path.join(local, "local-made.vcf"))
@@ -680,3 +685,25 @@ def test_vdirsyncer_both_ways(tern_factory, tmp_path):
     assert os.listdir(local) == []
     ms = propfind(t, book, ["d:getetag"], depth="1")
     assert list(ms) == [book]
+    r = t.cli("contacts", "export", USER, "-", "--book", "Contacts")
+    assert r.returncode == 0 and "BEGIN:VCARD" not in r.stdout, r.stdout + r.stderr
+
+
+def test_cli_import_seen_over_carddav(tern_factory, tmp_path):
+    t = server(tern_factory)
+    book = default_book(t)
+    ms, token = sync_ok(t, book, "")
+    path = tmp_path / "in.vcf"
+    path.write_text(vcard("imp-1", "Imported One", "one@example.org") +
+                    vcard("imp-2", "Imported Two"))
+    r = t.cli("contacts", "import", USER, str(path))
+    assert r.returncode == 0, r.stderr
+    ms, _ = sync_ok(t, book, token)
+    assert len(ms) == 2
+    body = ("<card:addressbook-query %s><d:prop><card:address-data/></d:prop><card:filter>"
+            "<card:prop-filter name=\"EMAIL\"><card:text-match match-type=\"equals\">"
+            "ONE@example.org</card:text-match></card:prop-filter></card:filter>"
+            "</card:addressbook-query>") % NS
+    r, data = report(t, book, body)
+    texts = [v["props"][C + "address-data"][1].text for v in multistatus(data).values()]
+    assert len(texts) == 1 and "UID:imp-1" in texts[0]
