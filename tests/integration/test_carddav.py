@@ -707,3 +707,30 @@ def test_cli_import_seen_over_carddav(tern_factory, tmp_path):
     r, data = report(t, book, body)
     texts = [v["props"][C + "address-data"][1].text for v in multistatus(data).values()]
     assert len(texts) == 1 and "UID:imp-1" in texts[0]
+
+
+def test_racing_if_match_one_wins(tern_factory):
+    """Ten clients PUT over the same ETag at once: the store compares it
+    inside the transaction, so exactly one wins and the rest get 412."""
+    import threading
+    t = server(tern_factory)
+    book = default_book(t)
+    href = book + "race.vcf"
+    r, _ = put(t, href, vcard("race-1", "Start"))
+    etag = r.getheader("ETag")
+    statuses = []
+    barrier = threading.Barrier(10)
+
+    def one(i):
+        barrier.wait()
+        r, _ = put(t, href, vcard("race-1", "Writer %d" % i), {"If-Match": etag})
+        statuses.append(r.status)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(10)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(statuses) == [204] + [412] * 9, statuses
+    r, data = dav(t, "GET", href)
+    assert b"FN:Writer " in data and r.getheader("ETag") != etag
