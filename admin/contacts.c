@@ -20,16 +20,6 @@
 
 #define EMAIL_MAX 320
 
-/* One card of the file, ready for the store. */
-struct card_in {
-	char *text; /* CRLF, the UID line added when it had none */
-	size_t len;
-	char *uid; /* malloc'd */
-	char **emails;
-	size_t nemails;
-	const char *why; /* refused before the store: why */
-};
-
 static void fmt_uuid(char out[37])
 {
 	unsigned char r[16];
@@ -59,7 +49,9 @@ static char *to_crlf(const char *p, size_t n, size_t *out_len)
 			o[k++] = '\r';
 		o[k++] = p[i];
 	}
-	if (k > 0 && o[k - 1] != '\n') {
+	if (k > 0 && o[k - 1] == '\r') { /* a last line ended by CR alone */
+		o[k++] = '\n';
+	} else if (k > 0 && o[k - 1] != '\n') {
 		o[k++] = '\r';
 		o[k++] = '\n';
 	}
@@ -168,7 +160,7 @@ static bool uid_ok(const char *uid)
 	return true;
 }
 
-static void card_in_free(struct card_in *c)
+static void card_in_free(struct admin_contacts_card *c)
 {
 	free(c->text);
 	free(c->uid);
@@ -179,14 +171,20 @@ static void card_in_free(struct card_in *c)
 
 /* Fill c from the card's text (one vCard, already read whole once):
  * 0, or -ENOMEM; a card the store cannot take gets c->why. */
-static int card_prepare(const struct slice *s, const struct vcard *card, struct card_in *c)
+static int card_prepare(const struct slice *s, const struct vcard *card,
+                        struct admin_contacts_card *c)
 {
 	memset(c, 0, sizeof *c);
 	c->text = to_crlf(s->p, s->n, &c->len);
 	if (!c->text)
 		return -ENOMEM;
 	const struct vcard_prop *uid = vcard_get(card, "UID");
-	if (uid && uid->value[0]) {
+	if (uid && !uid->value[0]) { /* a UID line, empty: not ours to fill */
+		c->uid = strdup("");
+		c->why = "its UID is empty";
+		return c->uid ? 0 : -ENOMEM;
+	}
+	if (uid) {
 		c->uid = strdup(uid->value);
 		if (!c->uid)
 			return -ENOMEM;
@@ -236,14 +234,14 @@ static int card_prepare(const struct slice *s, const struct vcard *card, struct 
 
 static int by_uid(const void *a, const void *b, void *cards)
 {
-	const struct card_in *v = cards;
+	const struct admin_contacts_card *v = cards;
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
 	int d = strcmp(v[i].uid, v[j].uid);
 	return d ? d : (i < j ? -1 : i > j);
 }
 
 /* A later card with the UID of an earlier one is refused. */
-static void refuse_duplicates(struct card_in *cards, size_t n)
+static void refuse_duplicates(struct admin_contacts_card *cards, size_t n)
 {
 	size_t *idx = malloc((n ? n : 1) * sizeof *idx);
 	if (!idx) /* then the store refuses the second: its "<uid>.vcf" is
@@ -267,7 +265,7 @@ struct known {
 struct import_job {
 	int64_t account_id;
 	const char *book;
-	struct card_in *cards;
+	struct admin_contacts_card *cards;
 	size_t n;
 	struct admin_contacts_import *out;
 	/* the book's live cards before the import, by uid */
@@ -276,7 +274,7 @@ struct import_job {
 	/* one put, for store_tx_try */
 	int64_t book_id;
 	const char *href;
-	const struct card_in *card;
+	const struct admin_contacts_card *card;
 };
 
 static int known_cb(void *ud, const struct store_card *c)
@@ -319,7 +317,7 @@ static void known_free(struct import_job *j)
 static int put_one(struct store_tx *tx, void *arg)
 {
 	struct import_job *j = arg;
-	const struct card_in *c = j->card;
+	const struct admin_contacts_card *c = j->card;
 	return store_card_put(tx, j->account_id, j->book_id, j->href, c->uid, c->text, c->len,
 	                      (const char *const *)c->emails, c->nemails, -1, NULL, NULL);
 }
@@ -386,8 +384,16 @@ static int import_run(struct store_tx *tx, void *arg)
 	if (rc == 0) {
 		if (!j->book)
 			return -ENOENT;
-		if ((rc = store_addressbook_create(tx, j->account_id, j->book, &b.id)) < 0)
-			return rc;
+		if ((rc = store_addressbook_create(tx, j->account_id, j->book, &b.id)) < 0) {
+			if (rc == -EINVAL)
+				snprintf(out->err, sizeof out->err,
+				         "a book name has no control characters");
+			else if (rc == -ENOSPC)
+				snprintf(out->err, sizeof out->err,
+				         "the account has %d books already",
+				         STORE_ADDRESSBOOKS_MAX);
+			return rc == -ENOSPC ? -EINVAL : rc;
+		}
 		out->book_created = true;
 	}
 	j->book_id = out->book_id = b.id;
@@ -396,7 +402,7 @@ static int import_run(struct store_tx *tx, void *arg)
 		return rc;
 	qsort(j->known, j->nknown, sizeof *j->known, known_cmp);
 	for (size_t i = 0; i < j->n; i++) {
-		const struct card_in *c = &j->cards[i];
+		const struct admin_contacts_card *c = &j->cards[i];
 		if (c->why) {
 			refuse(out, i, c->uid, c->why);
 			continue;
@@ -426,6 +432,70 @@ static int import_run(struct store_tx *tx, void *arg)
 	return 0;
 }
 
+void admin_contacts_cards_free(struct admin_contacts_card *cards, size_t n)
+{
+	for (size_t i = 0; cards && i < n; i++)
+		card_in_free(&cards[i]);
+	free(cards);
+}
+
+int admin_contacts_parse(const char *data, size_t len, struct admin_contacts_card **out,
+                         size_t *nout, char *err, size_t errlen)
+{
+	*out = NULL;
+	*nout = 0;
+	struct vcard_list all;
+	int rc = vcard_parse(data, len, &all, err, errlen);
+	if (rc < 0) {
+		if (rc == -ENOMEM)
+			snprintf(err, errlen, "out of memory");
+		return rc == -ENOMEM ? rc : -EINVAL;
+	}
+	size_t n = all.n;
+	vcard_list_free(&all);
+	if (n == 0) {
+		snprintf(err, errlen, "no vCard in the file");
+		return -EINVAL;
+	}
+	struct slice *slices = NULL;
+	int ns = split_cards(data, len, &slices);
+	if (ns < 0)
+		return ns;
+	if ((size_t)ns != n) {
+		snprintf(err, errlen, "%zu vCards read but %d BEGIN:VCARD/END:VCARD pairs found", n,
+		         ns);
+		free(slices);
+		return -EINVAL;
+	}
+	struct admin_contacts_card *cards = calloc(n, sizeof *cards);
+	rc = cards ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct vcard_list one;
+		char why[200];
+		rc = vcard_parse(slices[i].p, slices[i].n, &one, why, sizeof why);
+		if (rc == 0 && one.n != 1) {
+			rc = -EINVAL;
+			snprintf(why, sizeof why, "%zu vCards in it", one.n);
+		}
+		if (rc == 0)
+			rc = card_prepare(&slices[i], &one.cards[0], &cards[i]);
+		else if (rc != -ENOMEM)
+			snprintf(err, errlen, "card %zu cannot be read alone: %s", i + 1, why);
+		vcard_list_free(&one);
+	}
+	free(slices);
+	if (rc < 0) {
+		admin_contacts_cards_free(cards, n);
+		if (rc == -ENOMEM)
+			snprintf(err, errlen, "out of memory");
+		return rc == -ENOMEM ? rc : -EINVAL;
+	}
+	refuse_duplicates(cards, n);
+	*out = cards;
+	*nout = n;
+	return 0;
+}
+
 int admin_contacts_import(struct store *s, int64_t account_id, const char *book, const char *data,
                           size_t len, struct admin_contacts_import *out)
 {
@@ -435,57 +505,22 @@ int admin_contacts_import(struct store *s, int64_t account_id, const char *book,
 		         STORE_ADDRESSBOOK_NAME_MAX);
 		return -EINVAL;
 	}
-	struct vcard_list all;
-	int rc = vcard_parse(data, len, &all, out->err, sizeof out->err);
-	if (rc < 0) {
-		if (rc == -ENOMEM)
-			snprintf(out->err, sizeof out->err, "out of memory");
-		return rc == -ENOMEM ? rc : -EINVAL;
-	}
-	size_t n = all.n;
-	vcard_list_free(&all);
-	if (n == 0) {
-		snprintf(out->err, sizeof out->err, "no vCard in the file");
-		return -EINVAL;
-	}
-	struct slice *slices = NULL;
-	int ns = split_cards(data, len, &slices);
-	if (ns < 0)
-		return ns;
-	if ((size_t)ns != n) {
-		snprintf(out->err, sizeof out->err,
-		         "%zu vCards read but %d BEGIN:VCARD/END:VCARD pairs found", n, ns);
-		free(slices);
-		return -EINVAL;
-	}
-	struct card_in *cards = calloc(n, sizeof *cards);
-	out->refusals = calloc(n, sizeof *out->refusals);
+	struct admin_contacts_card *cards;
+	size_t n;
+	int rc = admin_contacts_parse(data, len, &cards, &n, out->err, sizeof out->err);
+	if (rc < 0)
+		return rc;
 	out->cards = n;
-	rc = cards && out->refusals ? 0 : -ENOMEM;
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		struct vcard_list one;
-		char err[200];
-		rc = vcard_parse(slices[i].p, slices[i].n, &one, err, sizeof err);
-		if (rc == 0 && one.n != 1)
-			rc = -EINVAL;
-		if (rc == 0)
-			rc = card_prepare(&slices[i], &one.cards[0], &cards[i]);
-		else if (rc == -EINVAL)
-			snprintf(out->err, sizeof out->err, "card %zu cannot be read alone: %s",
-			         i + 1, err);
-		vcard_list_free(&one);
+	out->refusals = calloc(n, sizeof *out->refusals);
+	if (!out->refusals) {
+		admin_contacts_cards_free(cards, n);
+		return -ENOMEM;
 	}
-	free(slices);
-	if (rc == 0) {
-		refuse_duplicates(cards, n);
-		struct import_job j = {
-		    .account_id = account_id, .book = book, .cards = cards, .n = n, .out = out};
-		rc = store_exec(s, import_run, &j);
-		known_free(&j);
-	}
-	for (size_t i = 0; cards && i < n; i++)
-		card_in_free(&cards[i]);
-	free(cards);
+	struct import_job j = {
+	    .account_id = account_id, .book = book, .cards = cards, .n = n, .out = out};
+	rc = store_exec(s, import_run, &j);
+	known_free(&j);
+	admin_contacts_cards_free(cards, n);
 	return rc;
 }
 

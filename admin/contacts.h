@@ -39,6 +39,23 @@ struct admin_contacts_import {
 	char err[256]; /* why the whole file was refused */
 };
 
+/* One card of a file as the import stores it. */
+struct admin_contacts_card {
+	char *text; /* the card's own lines, CRLF; the UID line added when it had none */
+	size_t len;
+	char *uid;
+	char **emails; /* its EMAIL values, decoded (for store_card_put) */
+	size_t nemails;
+	const char *why; /* the store could not keep it: why (static), else NULL */
+};
+
+/* The cards of data[0..len), without a store (the first half of
+ * admin_contacts_import): 0 (*cards, *n set; at least one card),
+ * -EINVAL (why in err), -ENOMEM. Free with admin_contacts_cards_free. */
+int admin_contacts_parse(const char *data, size_t len, struct admin_contacts_card **cards,
+                         size_t *n, char *err, size_t errlen);
+void admin_contacts_cards_free(struct admin_contacts_card *cards, size_t n);
+
 /* Import data[0..len) into the account's book `book` (NULL: the default
  * book; made when missing, as are the default and collected books).
  * 0 (counts in *out), -EINVAL (the file: why in out->err, nothing

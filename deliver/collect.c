@@ -139,6 +139,16 @@ struct deliver_collect *deliver_collect_prepare(int64_t account_id, const char *
 	return c;
 }
 
+size_t deliver_collect_count(const struct deliver_collect *c)
+{
+	return c ? c->n : 0;
+}
+
+const char *deliver_collect_address(const struct deliver_collect *c, size_t i)
+{
+	return c && i < c->n ? c->v[i].email : NULL;
+}
+
 struct one {
 	int64_t account_id;
 	const struct collected *addr;

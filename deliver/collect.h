@@ -31,5 +31,8 @@ struct deliver_collect *deliver_collect_prepare(int64_t account_id, const char *
 /* Writer thread, in the job's transaction: collect them. Never fails. */
 void deliver_collect_run(struct store_tx *tx, const struct deliver_collect *c);
 void deliver_collect_free(struct deliver_collect *c);
+/* What prepare found: the count, and address i (i < count). */
+size_t deliver_collect_count(const struct deliver_collect *c);
+const char *deliver_collect_address(const struct deliver_collect *c, size_t i);
 
 #endif

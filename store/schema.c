@@ -431,7 +431,9 @@ static const char *const migrations[] = {
      * outlives its book, so cards.addressbook_id references nothing and
      * ids are never reused (AUTOINCREMENT). card_emails: each live
      * card's addresses, lower-cased, for collected addresses and
-     * autocomplete; fn: the card's FN, for autocomplete by name. */
+     * autocomplete; fn: the card's FN, for autocomplete by name.
+     * cards_book_href: an href's newest row, live or tombstone (a book's
+     * changes name each href once). */
     ("CREATE TABLE addressbooks(\n"
      "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
      "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
@@ -455,6 +457,7 @@ static const char *const migrations[] = {
      "CREATE UNIQUE INDEX cards_href ON cards(addressbook_id, href) WHERE deleted = 0;\n"
      "CREATE UNIQUE INDEX cards_uid ON cards(addressbook_id, uid) WHERE deleted = 0;\n"
      "CREATE INDEX cards_book_modseq ON cards(addressbook_id, modseq);\n"
+     "CREATE INDEX cards_book_href ON cards(addressbook_id, href, modseq);\n"
      "CREATE INDEX cards_account_modseq ON cards(account_id, modseq);\n"
      "CREATE TABLE card_emails(\n"
      "  card_id INTEGER NOT NULL REFERENCES cards(id) ON DELETE CASCADE,\n"

@@ -305,3 +305,19 @@ def test_sent_mail_fills_collected_addresses(tern_factory, tmp_path):
         s.sendmail("x@outside.test", ["bob@example.test"],
                    b"From: x@outside.test\r\nTo: bob@example.test\r\nSubject: in\r\n\r\nHi.\r\n")
     assert books(t, "bob@example.test") == {}
+
+
+def test_send_api_fills_collected_addresses(tern_factory, tmp_path):
+    """The HTTP send API goes through deliver/submit.c: its recipients are
+    collected as well, the name from the JSON "to"."""
+    from test_send_api import WEB, make_token, send
+    t = tern_factory(listeners=WEB)
+    t.tmp = tmp_path
+    t.add_user(USER, PASSWORD)
+    t.add_user("bob@example.test", PASSWORD)
+    t.token = make_token(t, "--scope", "send", "--account", USER)
+    st, _, doc = send(t, {"from": USER, "to": [{"name": "Bob Send", "email": "bob@example.test"}],
+                          "bcc": ["hidden@remote.test"], "subject": "api", "text": "hi"})
+    assert st == 200, doc
+    assert collected(t) == {"bob@example.test": "Bob Send",
+                            "hidden@remote.test": "hidden@remote.test"}
