@@ -203,7 +203,8 @@ int dav_depth(const struct http_session *s)
 /* "\"<digits>\"" as a modseq, or -1. */
 static int64_t our_tag(const char *v, size_t n)
 {
-	if (n < 3 || v[0] != '"' || v[n - 1] != '"' || n > 21)
+	/* at most 18 digits: no overflow */
+	if (n < 3 || n > 20 || v[0] != '"' || v[n - 1] != '"')
 		return -1;
 	int64_t x = 0;
 	for (size_t i = 1; i + 1 < n; i++) {

@@ -215,7 +215,8 @@ def test_put_get_delete_etags(tern_factory):
     # If-None-Match: * on an existing card, a wrong or weak If-Match: 412
     r, _ = put(t, href, card, {"If-None-Match": "*"})
     assert r.status == 412
-    for tag in ('"999999"', "W/" + etag, "nonsense", '"1", "2"'):
+    for tag in ('"999999"', "W/" + etag, "nonsense", '"1", "2"', '"99999999999999999999"',
+                '"9223372036854775808"', '""'):
         r, _ = put(t, href, card, {"If-Match": tag})
         assert r.status == 412, tag
     r, _ = put(t, book + "absent.vcf", vcard("x-1", "X"), {"If-Match": "*"})
