@@ -187,6 +187,11 @@ def test_discovery(tern_factory):
     book = [h for h in ms if h != HOME][0]
     assert CS + "getctag" in ms[book]["props"]
     assert ms[book]["props"][D + "displayname"][1].text is None
+    # a collection has no GET; OPTIONS over plain HTTP is sent to HTTPS too
+    r, _ = dav(t, "GET", HOME)
+    assert r.status == 405 and "PROPFIND" in r.getheader("Allow")
+    r, _ = dav(t, "OPTIONS", "/dav/", user=None, name="http")
+    assert r.status == 301
     # a path that names nothing
     r, _ = dav(t, "PROPFIND", "/dav/elsewhere/", None, {"Depth": "0"})
     assert r.status == 404
