@@ -23,6 +23,7 @@
 #include "store/dkim.h"
 #include "store/queue.h"
 #include "store/tokens.h"
+#include "store/webhooks.h"
 
 struct store_rd;
 struct store_tx;
@@ -44,6 +45,10 @@ enum admin_kind {
 	ADMIN_USER_QUOTA,   /* a: address, quota: bytes (0 = unlimited) */
 	ADMIN_DKIM_ADD,     /* a: domain, b: selector, key: the generated key */
 	ADMIN_DKIM_RETIRE,  /* a: domain, b: selector */
+	/* owner (owner_is_domain), url, events, secret; new_id (admin/webhook.c) */
+	ADMIN_WEBHOOK_ADD,
+	ADMIN_WEBHOOK_DEL,   /* id */
+	ADMIN_WEBHOOK_RETRY, /* id: an undelivered event, due now */
 };
 
 struct admin_dkim_key;
@@ -68,6 +73,10 @@ struct admin_op {
 	 * (auth/scram_keys.h), set after admin_op_set(); "" leaves none */
 	char scram_sha1[STORE_SCRAM_MAX];
 	char scram_sha256[STORE_SCRAM_MAX];
+	/* ADMIN_WEBHOOK_ADD */
+	char url[STORE_WEBHOOK_URL_MAX];
+	char events[STORE_WEBHOOK_EVENTS_MAX];
+	char secret[STORE_WEBHOOK_SECRET_MAX]; /* made by admin_webhook_secret; wipe after */
 	/* results */
 	int changed;    /* queue rows changed */
 	int64_t new_id; /* ADMIN_TOKEN_CREATE */
@@ -108,6 +117,21 @@ int admin_tokens(struct store_rd *rd, int (*cb)(void *ud, const struct store_tok
 /* The DKIM keys of domain (NULL: all), public side only. */
 int admin_dkim_keys(struct store_rd *rd, const char *domain,
                     int (*cb)(void *ud, const struct store_dkim_key *k), void *ud);
+
+/* ---- webhooks (admin/webhook.c): `tern webhook` and the API ---- */
+/* Is list a comma-separated set of delivered, delayed, bounced (each at
+ * most once, not empty)? */
+bool admin_webhook_events_valid(const char *list);
+/* A new signing secret, "whsec_" and 64 hex digits. 0, or -1. */
+int admin_webhook_secret(char out[STORE_WEBHOOK_SECRET_MAX]);
+/* The op's run (admin_op_run hands the webhook kinds here). */
+int admin_webhook_run(struct store_tx *tx, struct admin_op *op, int64_t now);
+/* Every webhook (no secret is read by the callers that print); every
+ * event not delivered yet. Callbacks as in store/webhooks.h. */
+int admin_webhooks(struct store_rd *rd, int (*cb)(void *ud, const struct store_webhook *w),
+                   void *ud);
+int admin_webhook_events(struct store_rd *rd,
+                         int (*cb)(void *ud, const struct store_webhook_event *e), void *ud);
 
 /* ---- passwords (admin/password.c) ---- */
 

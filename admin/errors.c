@@ -31,6 +31,11 @@ static const char *entry_word(enum admin_kind kind)
 	case ADMIN_QUEUE_DELETE:
 	case ADMIN_QUEUE_BOUNCE:
 		return "queue entry";
+	case ADMIN_WEBHOOK_ADD:
+	case ADMIN_WEBHOOK_DEL:
+		return "webhook";
+	case ADMIN_WEBHOOK_RETRY:
+		return "undelivered webhook event";
 	default:
 		return "token";
 	}
@@ -75,7 +80,8 @@ static const char *cli_words(const struct admin_op *op, int rc, char *buf, size_
 static const char *api_words(const struct admin_op *op, int rc, char *buf, size_t len)
 {
 	const char *at = strrchr(op->a, '@');
-	bool by_id = op->kind >= ADMIN_QUEUE_RETRY && op->kind <= ADMIN_TOKEN_TOUCH;
+	bool by_id = (op->kind >= ADMIN_QUEUE_RETRY && op->kind <= ADMIN_TOKEN_TOUCH) ||
+	             op->kind == ADMIN_WEBHOOK_DEL || op->kind == ADMIN_WEBHOOK_RETRY;
 	bool dkim = op->kind == ADMIN_DKIM_ADD || op->kind == ADMIN_DKIM_RETIRE;
 	switch (-rc) {
 	case EEXIST:
@@ -88,7 +94,7 @@ static const char *api_words(const struct admin_op *op, int rc, char *buf, size_
 	case ENOENT:
 		if (op->kind == ADMIN_DKIM_RETIRE)
 			snprintf(buf, len, "no live DKIM key %s for %s", op->b, op->a);
-		else if (op->kind == ADMIN_TOKEN_CREATE)
+		else if (op->kind == ADMIN_TOKEN_CREATE || op->kind == ADMIN_WEBHOOK_ADD)
 			snprintf(buf, len, "no %s %s", op->owner_is_domain ? "domain" : "account",
 			         op->owner);
 		else if (op->kind == ADMIN_USER_ADD || op->kind == ADMIN_ALIAS_ADD ||
@@ -108,9 +114,10 @@ static const char *api_words(const struct admin_op *op, int rc, char *buf, size_
 		         op->kind == ADMIN_TOKEN_CREATE
 		             ? "unknown scope, or an owner (--account/--domain) where the scope "
 		               "needs one and has none, or the other way round"
-		         : op->kind == ADMIN_DKIM_ADD   ? "malformed selector"
-		         : op->kind == ADMIN_USER_QUOTA ? "the quota must be 0 or more bytes"
-		                                        : "malformed name or address");
+		         : op->kind == ADMIN_DKIM_ADD    ? "malformed selector"
+		         : op->kind == ADMIN_USER_QUOTA  ? "the quota must be 0 or more bytes"
+		         : op->kind == ADMIN_WEBHOOK_ADD ? "a field of the webhook is too long"
+		                                         : "malformed name or address");
 		break;
 	case ENAMETOOLONG:
 		snprintf(buf, len, "name or address too long");

@@ -111,6 +111,10 @@ int admin_op_run(struct store_tx *tx, void *arg)
 		                      op->key->private_key, op->key->public_key);
 	case ADMIN_DKIM_RETIRE:
 		return store_dkim_retire(tx, op->a, op->b, now);
+	case ADMIN_WEBHOOK_ADD:
+	case ADMIN_WEBHOOK_DEL:
+	case ADMIN_WEBHOOK_RETRY:
+		return admin_webhook_run(tx, op, now);
 	}
 	return -EINVAL;
 }
@@ -118,14 +122,16 @@ int admin_op_run(struct store_tx *tx, void *arg)
 const char *admin_kind_name(enum admin_kind kind)
 {
 	static const char *const names[] = {
-	    [ADMIN_DOMAIN_ADD] = "domain add",     [ADMIN_DOMAIN_DEL] = "domain del",
-	    [ADMIN_USER_ADD] = "user add",         [ADMIN_USER_PASSWD] = "user passwd",
-	    [ADMIN_USER_DEL] = "user del",         [ADMIN_ALIAS_ADD] = "alias add",
-	    [ADMIN_ALIAS_DEL] = "alias del",       [ADMIN_QUEUE_RETRY] = "queue retry",
-	    [ADMIN_QUEUE_DELETE] = "queue delete", [ADMIN_QUEUE_BOUNCE] = "queue bounce",
-	    [ADMIN_TOKEN_CREATE] = "token create", [ADMIN_TOKEN_REVOKE] = "token revoke",
-	    [ADMIN_TOKEN_TOUCH] = "token touch",   [ADMIN_USER_QUOTA] = "user quota",
-	    [ADMIN_DKIM_ADD] = "dkim keygen",      [ADMIN_DKIM_RETIRE] = "dkim retire",
+	    [ADMIN_DOMAIN_ADD] = "domain add",       [ADMIN_DOMAIN_DEL] = "domain del",
+	    [ADMIN_USER_ADD] = "user add",           [ADMIN_USER_PASSWD] = "user passwd",
+	    [ADMIN_USER_DEL] = "user del",           [ADMIN_ALIAS_ADD] = "alias add",
+	    [ADMIN_ALIAS_DEL] = "alias del",         [ADMIN_QUEUE_RETRY] = "queue retry",
+	    [ADMIN_QUEUE_DELETE] = "queue delete",   [ADMIN_QUEUE_BOUNCE] = "queue bounce",
+	    [ADMIN_TOKEN_CREATE] = "token create",   [ADMIN_TOKEN_REVOKE] = "token revoke",
+	    [ADMIN_TOKEN_TOUCH] = "token touch",     [ADMIN_USER_QUOTA] = "user quota",
+	    [ADMIN_DKIM_ADD] = "dkim keygen",        [ADMIN_DKIM_RETIRE] = "dkim retire",
+	    [ADMIN_WEBHOOK_ADD] = "webhook add",     [ADMIN_WEBHOOK_DEL] = "webhook delete",
+	    [ADMIN_WEBHOOK_RETRY] = "webhook retry",
 	};
 	return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
 }

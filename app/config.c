@@ -188,6 +188,8 @@ static const struct config_key config_keys[] = {
     INT("webhooks", "max_concurrent", webhooks.max_concurrent, 4, 1, 64),
     INT("webhooks", "timeout", webhooks.timeout, 10, 1, 300),
 
+    STR("srs", "secret", srs_secret, ""),
+
     INT("spam", "junk_score", spam.junk_score, 5, -1000000, 1000000),
     INT("spam", "spf_fail_weight", spam.weights.spf_fail, 3, -1000000, 1000000),
     INT("spam", "spf_softfail_weight", spam.weights.spf_softfail, 1, -1000000, 1000000),

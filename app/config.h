@@ -91,6 +91,7 @@ struct config {
 	struct jmap_settings jmap;          /* [jmap] */
 	struct relay_settings queue;        /* [queue] */
 	struct webhook_settings webhooks;   /* [webhooks] */
+	char srs_secret[256];               /* [srs] secret: "" = <data_dir>/srs.secret */
 
 	struct smtp_spam_settings spam; /* [spam] and [[spam.dnsbl]] */
 

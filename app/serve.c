@@ -53,11 +53,13 @@
 #include "net/dns.h"
 #include "deliver/sieve_cache.h"
 #include "deliver/sieve_filter.h"
+#include "deliver/srs_key.h"
 #include "relay/dkim_signer.h"
 #include "relay/scheduler.h"
 #include "relay/webhook_runner.h"
 #include "proto/imap/index.h"
 #include "store/accounts.h"
+#include "store/fault.h"
 #include "store/store.h"
 #include "tls/tls.h"
 
@@ -470,6 +472,9 @@ int serve_run(struct config *cfg)
 		return 1;
 	}
 	imap_index_register(srv->store); /* what IMAP precomputes, in idle time */
+	if (srs_key_load(cfg->srs_secret, cfg->data_dir, err, sizeof err) < 0)
+		log_warn("event=srs_unavailable error=\"%s\" note=redirects_keep_account_sender",
+		         err);
 	if (store_set_disk_reserve(srv->store, cfg->data_dir, (uint64_t)cfg->disk_reserve) < 0)
 		log_warn("event=no_disk_reserve dir=%s", cfg->data_dir);
 	conn_set_input_hook(note_client, srv->store);
@@ -576,6 +581,7 @@ int serve_run(struct config *cfg)
 	};
 	webhook_runner_start(&cfg->webhooks, &hooks);
 	acme_start();
+	store_fault_arm(); /* a fault-injection run counts from here (store/fault.h) */
 
 	log_info("event=ready version=%s data_dir=%s domain=%s listeners=%zu", TERN_VERSION,
 	         cfg->data_dir, cfg->domain, cfg->nlisten);
@@ -613,6 +619,7 @@ int serve_run(struct config *cfg)
 	         (unsigned long long)st.jobs, (unsigned long long)st.commits,
 	         (unsigned long long)st.max_batch, (unsigned long long)st.failed);
 	conn_set_input_hook(NULL, NULL);
+	store_fault_summary();
 	store_close(&srv->store);
 	dns_resolver_free(&mx_dns);
 	uv_run(srv->loop, UV_RUN_DEFAULT);

@@ -50,9 +50,12 @@ static void job_free(struct deliver_job *j)
 	free(j->arc_domain);
 	free(j->arc_authres);
 	sieve_filter_free(j->filter);
+	for (size_t i = 0; i < j->nmore_filters; i++)
+		sieve_filter_free(j->more_filters[i]);
+	free(j->more_filters);
 	free_strings(j->rcpt_addrs, j->nrcpt_addrs);
 	free(j->targets);
-	free(j->redirects);
+	sieve_apply_free(j);
 	free(j->vacations);
 	free(j->vacation_accounts);
 	free(j->reject_dsn);
@@ -381,7 +384,108 @@ static int job_go(struct deliver_job *j)
 	return store_submit(j->store, job_run, job_done, j) < 0 ? -EIO : 0;
 }
 
-/* Loop thread: the runs are over. */
+/* Loop thread: a remote redirect's ARC set is made (fields, len 0: not
+ * sealed); the sealed copy goes on top of the message. */
+static void seal_next(struct deliver_job *j);
+
+static void redirect_sealed(void *ud, const char *fields, size_t len)
+{
+	struct deliver_job *j = ud;
+	struct redirect *r = &j->redirects[j->sealing++];
+	const char *body = j->local_data + j->retpath_len;
+	size_t blen = j->local_len - j->retpath_len;
+	if (len && (r->data = malloc(len + blen + 1))) {
+		memcpy(r->data, fields, len);
+		memcpy(r->data + len, body, blen);
+		r->data[len + blen] = '\0';
+		r->len = len + blen;
+	} else {
+		log_warn("sieve event=redirect_unsealed account=%lld to=%s domain=%s",
+		         (long long)r->account_id, r->to, r->domain);
+	}
+	if (j->seal_inline) {
+		j->seal_inline_done = true;
+		return;
+	}
+	seal_next(j);
+}
+
+/* The remote redirects ARC-sealed one after the other (RFC 8617 5.1: by
+ * the redirecting account's domain, with the judge's chain status and
+ * Authentication-Results, as an alias's forward is), then the store job.
+ * Mail nobody judged (a submission, JMAP) goes unsealed. */
+static void seal_next(struct deliver_job *j)
+{
+	bool judged = j->arc_chain != ARC_PENDING && j->arc_authres && j->arc_authres_len;
+	while (judged && j->sealing < j->nredirects) {
+		struct redirect *r = &j->redirects[j->sealing];
+		j->seal_inline = true;
+		j->seal_inline_done = false;
+		int rc =
+		    r->domain[0]
+		        ? dkim_signer_arc_seal(r->domain, j->arc_chain, j->arc_authres,
+		                               j->arc_authres_len, j->local_data + j->retpath_len,
+		                               j->local_len - j->retpath_len, redirect_sealed, j)
+		        : 0;
+		j->seal_inline = false;
+		if (rc == 1 && !j->seal_inline_done)
+			return; /* redirect_sealed() goes on */
+		if (rc != 1) {
+			log_info("sieve event=redirect_unsealed account=%lld to=%s domain=%s "
+			         "note=no_arc_key",
+			         (long long)r->account_id, r->to, r->domain);
+			j->sealing++;
+		}
+	}
+	if (job_go(j) < 0) {
+		j->done(j->ud, -EIO);
+		job_free(j);
+	}
+}
+
+static void filtered(void *ud, struct sieve_filter *f, const struct sieve_outcome *outs, size_t n);
+
+/* Loop thread: the next round of Sieve runs, for the local targets of the
+ * last round's redirects (job_int.h). 1: under way (filtered() goes on),
+ * 0: no round left, or negative. */
+static int next_round(struct deliver_job *j)
+{
+	for (;;) {
+		int n = sieve_apply_next_round(j);
+		if (n <= 0)
+			return n;
+		struct sieve_filter_rcpt *rcpts = calloc((size_t)n, sizeof *rcpts);
+		struct sieve_filter **mf =
+		    realloc(j->more_filters, (j->nmore_filters + 1) * sizeof *mf);
+		if (mf)
+			j->more_filters = mf;
+		if (!rcpts || !mf) {
+			free(rcpts);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < (size_t)n; i++) {
+			rcpts[i].account_id = j->round_local[i].account_id;
+			rcpts[i].envelope_to = j->round_addrs[i];
+		}
+		int rc;
+		struct sieve_filter *nf = sieve_filter_prepare(
+		    store_reader(j->store), j->hostname, j->mail_from, j->local_data, j->local_len,
+		    j->local_len - j->retpath_len, rcpts, (size_t)n, &rc);
+		free(rcpts);
+		if (nf) {
+			j->more_filters[j->nmore_filters++] = nf;
+			sieve_filter_start(nf, filtered, j);
+			return 1;
+		}
+		if (rc < 0)
+			return rc;
+		/* none of the targets has a script: their INBOXes */
+		if ((rc = sieve_apply_outcomes(j, NULL, (size_t)n)) < 0)
+			return rc;
+	}
+}
+
+/* Loop thread: a round of runs is over. */
 static void filtered(void *ud, struct sieve_filter *f, const struct sieve_outcome *outs, size_t n)
 {
 	struct deliver_job *j = ud;
@@ -392,10 +496,17 @@ static void filtered(void *ud, struct sieve_filter *f, const struct sieve_outcom
 		job_free(j);
 		return;
 	}
-	if (rc < 0 || job_go(j) < 0) {
-		j->done(j->ud, rc < 0 ? rc : -EIO);
+	if (rc == 0 && (rc = next_round(j)) == 1)
+		return; /* the targets' scripts run; filtered() again */
+	if (rc == 0)
+		rc = sieve_apply_finish(j);
+	if (rc < 0) {
+		j->done(j->ud, rc);
 		job_free(j);
+		return;
 	}
+	j->sealing = 0;
+	seal_next(j);
 }
 
 /* Loop thread: the local recipients' scripts, when any has one. 1: the

@@ -18,7 +18,11 @@
  * (sieve_filter.h, in the thread pool): their actions decide the entries
  * (mailbox, flags, none), and add redirects, vacation replies and reject
  * notices, all in the same transaction; a single recipient's reject ends
- * the job with DELIVER_JOB_REJECTED and nothing stored.
+ * the job with DELIVER_JOB_REJECTED and nothing stored. A redirect to a
+ * local account runs that account's script in a further round (at most
+ * SIEVE_MAX_REDIRECT_DEPTH, each account once per message); a remote one
+ * is queued from an SRS sender and ARC-sealed by the redirecting
+ * account's domain (sieve_apply.c).
  *
  * Local recipients whose DSN NOTIFY asks for SUCCESS get their "delivered"
  * notice (RFC 3461 6.2.1) in the same transaction.
@@ -69,7 +73,9 @@ struct deliver_job_req {
 	bool dkim_sign; /* a submission: DKIM-sign the copy that goes out */
 	/* mail an alias forwards: ARC-seal the copy that goes out by this
 	 * domain with the judge's chain status and Authentication-Results
-	 * (NULL: no seal) */
+	 * (NULL: no seal). The status and results (given for any judged
+	 * mail) also seal what a recipient's Sieve redirects elsewhere, by
+	 * the recipient's domain. */
 	const char *arc_domain;
 	enum arc_status arc_chain;
 	const char *arc_authres;

@@ -10,6 +10,7 @@
 
 #include "deliver/job.h"
 #include "deliver/sieve_filter.h"
+#include "mailauth/srs.h"
 #include "store/accounts.h"
 #include "store/mail.h"
 #include "store/threads.h"
@@ -80,6 +81,30 @@ struct deliver_job {
 	size_t reject_dsn_len;
 	char **owned; /* strings made while applying the outcomes */
 	size_t nowned;
+	/* Redirects to local accounts run those accounts' scripts in further
+	 * rounds (sieve_apply.c): round 0 is the message's own recipients
+	 * (local, rcpt_addrs), round k the local targets of round k-1's
+	 * redirects (round_local, round_addrs). The entries of every round
+	 * gather in applied until sieve_apply_finish(). */
+	unsigned round;
+	struct store_local_rcpt *round_local;
+	char **round_addrs;
+	size_t nround;
+	struct store_local_rcpt *next_local; /* the next round's, being gathered */
+	char **next_addrs;
+	size_t nnext;
+	int64_t *ran; /* every account whose script ran for this message */
+	size_t nran;
+	struct sieve_filter **more_filters; /* rounds after the first (they own outcomes) */
+	size_t nmore_filters;
+	struct applied_entries {
+		struct store_local_rcpt *local;
+		struct entry_target *targets;
+		size_t n, cap;
+	} applied;
+	bool applying;  /* sieve_apply_outcomes() ran: finish replaces local */
+	size_t sealing; /* the redirect being ARC-sealed (job.c) */
+	bool seal_inline, seal_inline_done;
 	struct deliver_collect *collect; /* deliver/collect.h, or NULL */
 };
 
@@ -91,17 +116,39 @@ struct entry_target {
 	int64_t fallback; /* the recipient's own mailbox (implicit keep) */
 };
 
+/* A redirect to a remote address (a local one is a further round). */
 struct redirect {
-	int64_t account_id;
-	const char *to;
-	char from[STORE_ADDR_MAX]; /* the account's address: the envelope sender */
+	int64_t account_id; /* the redirecting account */
+	const char *to;     /* the address queued for */
+	/* the envelope sender: SRS of the message's (mailauth/srs.h) at the
+	 * account's domain, "" for <>, or the account's address when no SRS
+	 * secret is loaded or the result is too long */
+	char from[SRS_ADDR_MAX];
+	char domain[256]; /* the account's domain: it ARC-seals the copy */
+	char *data;       /* the sealed copy (ARC set on top), or NULL: unsealed */
+	size_t len;
 };
+
+/* How many rounds of local redirect targets' scripts may follow the
+ * recipients' own (a chain A -> B -> C -> ... deeper than this ends in
+ * the last target's INBOX). */
+#define SIEVE_MAX_REDIRECT_DEPTH 4
 
 /* Loop thread: the runs' outcomes become the job's entries, redirects,
  * vacation replies and reject notice. 1: the one recipient rejected the
  * message at SMTP time (the reason is in the caller's buffer); 0, or
  * -ENOMEM. */
 int sieve_apply_outcomes(struct deliver_job *j, const struct sieve_outcome *outs, size_t n);
+/* Loop thread, after sieve_apply_outcomes(): the local targets of this
+ * round's redirects become the next round (job.c runs their scripts with
+ * sieve_filter_prepare over round_local / round_addrs). The number of
+ * recipients in the new round, 0 when there is none, or -ENOMEM. */
+int sieve_apply_next_round(struct deliver_job *j);
+/* What the rounds and redirects own, freed with the job. */
+void sieve_apply_free(struct deliver_job *j);
+/* Loop thread, once no round is left: the gathered entries become the
+ * job's local recipients. 0 or -ENOMEM. */
+int sieve_apply_finish(struct deliver_job *j);
 /* Writer thread, first in the job's transaction: the mailboxes fileinto
  * named (made with :create), then the redirects, vacation replies and
  * reject notice. 0 or the store's negative error. */

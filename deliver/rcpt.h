@@ -37,6 +37,9 @@ struct deliver_rcpt {
  * parameters, NULL when absent) are copied into out: a remote recipient's
  * go with its queue row, a local one's decide the "delivered" DSN.
  * DELIVER_OK with out filled (strings allocated), or why not (out zeroed):
+ * An SRS address at one of our domains (a bounce to a Sieve redirect's
+ * sender, mailauth/srs.h) resolves to the address it decodes to, relayed
+ * whoever sends; a forged or expired one is DELIVER_NO_SUCH_USER.
  * DELIVER_NO_SUCH_USER, DELIVER_ALIAS_LOOP, DELIVER_BAD_ADDRESS,
  * DELIVER_RELAY_DENIED, DELIVER_MAILBOX_FULL, DELIVER_STORE_FAIL. Loop
  * thread. */

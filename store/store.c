@@ -180,6 +180,10 @@ int store_open(struct store **out, const char *dir, uv_loop_t *loop, char *err, 
 	uv_mutex_init(&s->kmu);
 	uv_cond_init(&s->kcond);
 	rc = store_open_conn(&s->writer, s->path, false, err, errlen);
+#ifdef TERN_FAULTS
+	if (rc == 0)
+		store_fault_note_writer(s->writer);
+#endif
 	if (rc == 0)
 		rc = store_migrate(s->writer, err, errlen);
 	if (rc == 0)

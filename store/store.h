@@ -149,6 +149,9 @@ struct store_stats {
 	/* bytes the write connection's page cache held after its last batch
 	 * (bounded by its cache_size) */
 	uint64_t writer_cache;
+	/* 1 once a sync of the WAL failed: every write fails from then on,
+	 * until tern restarts (store/syncer.c, "After a failed sync") */
+	uint64_t writes_stopped;
 };
 void store_get_stats(struct store *s, struct store_stats *out);
 /* Bytes the page caches of the loop's reader and of the write connection

@@ -9,6 +9,12 @@
 
 #include "store/store.h"
 
+/* The fault driver's builds count every step (store/fault.h). */
+#ifdef TERN_FAULTS
+#include "store/fault_int.h"
+#define sqlite3_step store_fault_step
+#endif
+
 /* The handles of store.h, for this backend: a read view is a connection
  * (the loop's reader, or the write connection inside a transaction); a
  * write transaction is the write connection while a job or store_exec()
@@ -174,7 +180,8 @@ struct store {
 	uv_cond_t cond;
 	struct store_job *head, *tail;
 	bool closing;
-	int fail_commits; /* test hook */
+	int fail_commits;            /* test hook */
+	_Atomic bool writes_stopped; /* a WAL sync failed: syncer.c */
 	/* Jobs submitted whose completion has not run yet (store_jobs_outstanding). */
 	_Atomic uint64_t outstanding;
 	struct store_stats stats;
@@ -212,6 +219,8 @@ void store_stop_thread(uv_mutex_t *mu, uv_cond_t *cond, bool *closing, uv_thread
 
 /* syncer.c: see "durability" there. */
 int store_wal_sync(struct store *s);
+/* True once a WAL sync failed: every write fails until restart. */
+bool store_writes_stopped(struct store *s);
 void store_queue_for_sync(struct store *s, struct store_job *jobs, struct store_job *last,
                           bool lazy_only);
 void store_hand_over(struct store *s, struct store_job *batch, bool committed);

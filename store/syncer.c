@@ -38,14 +38,43 @@
  * removes the WAL only when the last connection closes, so the descriptor
  * stays the file's until store_close(). */
 
+/* ---- After a failed sync ----
+ *
+ * When fdatasync fails, the kernel may already have dropped the pages it
+ * could not write and marked them clean: a later fdatasync then succeeds
+ * without them (PostgreSQL's "fsyncgate", 2018). The frames of the failed
+ * batch are not on disk, and SQLite, which believes they are, chains every
+ * later commit's frames to them by checksum; after a restart the WAL's
+ * recovery stops at the first missing frame and drops all that follow. So
+ * no commit after a failed sync may be called durable: from then on this
+ * store refuses every write (the clients get their protocol's temporary
+ * error, /readyz says 503), completes no job that waited for a sync, and
+ * says once why. Restarting tern reopens the database and recovers the WAL
+ * as far as it is whole, which is what was acknowledged. */
+bool store_writes_stopped(struct store *s)
+{
+	return atomic_load(&s->writes_stopped);
+}
+
 int store_wal_sync(struct store *s)
 {
 	int rc = fdatasync(s->wal_fd) == 0 ? 0 : -errno;
+#ifdef TERN_FAULTS
+	if (rc == 0 && store_fault_sync())
+		rc = -EIO;
+#endif
 	uv_mutex_lock(&s->mu);
 	s->stats.wal_syncs++;
 	uv_mutex_unlock(&s->mu);
-	if (rc < 0)
+	if (rc < 0) {
 		log_error("store event=wal_sync_failed err=\"%s\"", strerror(-rc));
+		if (!atomic_exchange(&s->writes_stopped, true))
+			log_error("store event=writes_stopped why=\"a sync of the WAL failed; "
+			          "later commits could not be made durable\" action=\"restart "
+			          "tern to recover the store\"");
+	} else if (store_writes_stopped(s)) {
+		rc = -EIO; /* this sync cannot vouch for frames after the lost ones */
+	}
 	return rc;
 }
 

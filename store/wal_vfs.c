@@ -69,6 +69,16 @@ static int flush(sqlite3_file *f)
 {
 	struct wal_tail *t = tail_of(f);
 	int rc = SQLITE_OK;
+#ifdef TERN_FAULTS
+	bool fail = false;
+	long cut = t->len ? store_fault_wal_write((long)t->len, &fail) : 0;
+	if (fail) {
+		if (cut > 0)
+			t->real->xWrite(f, t->buf, (int)cut, t->off);
+		t->len = 0;
+		return SQLITE_FULL; /* as the unix VFS answers a short write */
+	}
+#endif
 	for (size_t done = 0; done < t->len && rc == SQLITE_OK; done += WAL_WRITE_MAX) {
 		size_t n = t->len - done < WAL_WRITE_MAX ? t->len - done : WAL_WRITE_MAX;
 		rc = t->real->xWrite(f, t->buf + done, (int)n, t->off + (sqlite3_int64)done);

@@ -88,6 +88,10 @@ static bool run_batch(struct store *s, struct store_job *batch, size_t n)
 	sqlite3 *db = s->writer;
 	int rc;
 
+	if (store_writes_stopped(s)) {
+		store_fail_all(batch, -EIO);
+		return false;
+	}
 	for (struct store_job *j = batch; j; j = j->next)
 		j->status = 0;
 	rc = control(db, "BEGIN IMMEDIATE");
@@ -355,6 +359,7 @@ void store_get_stats(struct store *s, struct store_stats *out)
 	uv_mutex_lock(&s->mu);
 	*out = s->stats;
 	uv_mutex_unlock(&s->mu);
+	out->writes_stopped = store_writes_stopped(s);
 }
 
 uint64_t store_cache_bytes(struct store *s)
@@ -380,6 +385,10 @@ static int exec_txn(struct store *s, store_job_fn fn, void *arg, bool lazy)
 	sqlite3 *db = s->writer;
 	int rc, ret;
 	uv_mutex_lock(&s->wlock);
+	if (store_writes_stopped(s)) {
+		ret = -EIO;
+		goto out;
+	}
 	rc = control(db, "BEGIN IMMEDIATE");
 	if (rc != SQLITE_OK) {
 		ret = store_errno(rc);

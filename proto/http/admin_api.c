@@ -16,6 +16,9 @@
  *   GET    /api/admin/domains/NAME/dkim       POST {"algorithm", "selector"?}
  *   DELETE /api/admin/domains/NAME/dkim/SELECTOR (retire)
  *   GET    /api/admin/domains/NAME/dns        the records to publish
+ *   GET    /api/admin/webhooks                POST {"account"|"domain", "url", "events"?}
+ *   DELETE /api/admin/webhooks/ID
+ *   GET    /api/admin/webhook-events          POST /api/admin/webhook-events/ID/retry
  *
  * Order of checks: HTTPS (403 on a plain listener; with an HTTPS listener
  * the router has already redirected), then the token (401 with
@@ -49,6 +52,7 @@
 #include "admin/admin.h"
 #include "lib/log.h"
 #include "net/conn.h"
+#include "net/http_client.h"
 #include "proto/common/env.h"
 #include "store/store.h"
 
@@ -85,7 +89,10 @@ static int status_for(const struct admin_op *op, int rc)
 	case ENOTEMPTY:
 		return 409;
 	case ENOENT: /* a user or alias add whose domain is not local: the URL is fine */
-		return op->kind == ADMIN_USER_ADD || op->kind == ADMIN_ALIAS_ADD ? 422 : 404;
+		return op->kind == ADMIN_USER_ADD || op->kind == ADMIN_ALIAS_ADD ||
+		               op->kind == ADMIN_WEBHOOK_ADD
+		           ? 422
+		           : 404;
 	case EINVAL:
 	case ENAMETOOLONG:
 		return 400;
@@ -103,7 +110,8 @@ static void audit(const struct api_job *j, int status)
 	char arg[200];
 	const char *a = j->op.a;
 	char id[24];
-	if (j->op.kind >= ADMIN_QUEUE_RETRY && j->op.kind <= ADMIN_TOKEN_TOUCH) {
+	if ((j->op.kind >= ADMIN_QUEUE_RETRY && j->op.kind <= ADMIN_TOKEN_TOUCH) ||
+	    j->op.kind == ADMIN_WEBHOOK_DEL || j->op.kind == ADMIN_WEBHOOK_RETRY) {
 		snprintf(id, sizeof id, "%lld", (long long)j->op.id);
 		a = id;
 	}
@@ -140,6 +148,11 @@ static json_t *success_body(const struct admin_op *op)
 		                 (json_int_t)op->quota);
 	case ADMIN_DKIM_ADD:
 		return dkim_added(op);
+	case ADMIN_WEBHOOK_ADD:
+		/* the signing secret, shown this once (as `tern webhook add` does) */
+		return json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)op->new_id,
+		                 op->owner_is_domain ? "domain" : "account", op->owner, "url",
+		                 op->url, "events", op->events, "secret", op->secret);
 	default:
 		return json_pack("{s:I, s:i}", "id", (json_int_t)op->id, "changed", op->changed);
 	}
@@ -163,6 +176,7 @@ static void job_done(void *arg, int rc)
 	}
 	audit(j, status);
 	explicit_bzero(j->op.b, sizeof j->op.b); /* a password hash, perhaps */
+	explicit_bzero(j->op.secret, sizeof j->op.secret);
 	if (j->key) {
 		admin_dkim_key_wipe(j->key);
 		free(j->key);
@@ -633,6 +647,108 @@ static void queue_bounce(struct api_req *q)
 	queue_action(q, ADMIN_QUEUE_BOUNCE);
 }
 
+/* ---- webhooks (admin/webhook.c) ---- */
+
+static int add_webhook(void *ud, const struct store_webhook *w)
+{
+	/* never the secret: it was shown once, at the add */
+	return json_array_append_new(
+	    ud, json_pack("{s:I, s:s, s:s, s:s, s:I}", "id", (json_int_t)w->id,
+	                  w->account_id ? "account" : "domain", w->owner, "url", w->url, "events",
+	                  w->events, "created", (json_int_t)w->created));
+}
+
+static int add_event(void *ud, const struct store_webhook_event *e)
+{
+	json_t *payload = json_loads(e->json, 0, NULL);
+	return json_array_append_new(
+	    ud, json_pack("{s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:o}", "id", (json_int_t)e->id,
+	                  "webhook_id", (json_int_t)e->webhook_id, "state",
+	                  e->failed_at ? "failed" : "pending", "attempts", (json_int_t)e->attempts,
+	                  "created", (json_int_t)e->created, "next_attempt",
+	                  (json_int_t)(e->failed_at ? 0 : e->next_attempt), "failed_at",
+	                  (json_int_t)e->failed_at, "last_error", e->last_error, "payload",
+	                  payload ? payload : json_string(e->json)));
+}
+
+static void webhooks_list(struct api_req *q)
+{
+	json_t *list = json_array();
+	answer_list(q, "webhooks", list, list ? admin_webhooks(reader(q), add_webhook, list) : -1);
+}
+
+/* An http:// or https:// URL. Its addresses are not looked up here (that
+ * would block the loop): the runner refuses loopback, link-local and
+ * private ones before every POST unless [webhooks] allow_private, as it
+ * does for the CLI's webhooks, since DNS can change after the add. */
+static bool webhook_url_ok(const char *url)
+{
+	char host[256], path[STORE_WEBHOOK_URL_MAX];
+	int port;
+	bool https;
+	return strlen(url) < STORE_WEBHOOK_URL_MAX &&
+	       http_url_split(url, host, sizeof host, &port, path, sizeof path, &https) == 0 &&
+	       host[0];
+}
+
+static void webhook_add(struct api_req *q)
+{
+	static const char *const names[] = {"account", "domain", "url", "events"};
+	const char *v[4] = {NULL, NULL, NULL, NULL};
+	json_t *doc;
+	if (fields(q, names, v, 4, true, &doc) < 0)
+		return;
+	const char *problem = NULL;
+	if ((v[0] == NULL) == (v[1] == NULL))
+		problem = "exactly one of \"account\" and \"domain\" is required";
+	else if (!v[2] || !webhook_url_ok(v[2]))
+		problem = "\"url\" must be an http:// or https:// URL";
+	else if (v[3] && !admin_webhook_events_valid(v[3]))
+		problem = "\"events\" is a comma-separated subset of delivered,delayed,bounced";
+	else if (strlen(v[0] ? v[0] : v[1]) >= STORE_ADDR_MAX)
+		problem = "name or address too long";
+	if (problem) {
+		json_decref(doc);
+		http_json_error(q->s, 400, problem, NULL);
+		return;
+	}
+	struct api_job *j = new_job(q, ADMIN_WEBHOOK_ADD, NULL, NULL, 201);
+	if (!j) {
+		json_decref(doc);
+		return;
+	}
+	j->op.owner_is_domain = v[1] != NULL;
+	snprintf(j->op.owner, sizeof j->op.owner, "%s", v[0] ? v[0] : v[1]);
+	snprintf(j->op.url, sizeof j->op.url, "%s", v[2]);
+	snprintf(j->op.events, sizeof j->op.events, "%s",
+	         v[3] ? v[3] : "delivered,delayed,bounced");
+	json_decref(doc);
+	if (admin_webhook_secret(j->op.secret) < 0) {
+		free(j);
+		http_json_error(q->s, 500, "no randomness for the secret", NULL);
+		return;
+	}
+	http_session_hold(q->s);
+	submit(j);
+}
+
+static void webhook_del(struct api_req *q)
+{
+	change(q, ADMIN_WEBHOOK_DEL, NULL, NULL, 204);
+}
+
+static void webhook_events_list(struct api_req *q)
+{
+	json_t *list = json_array();
+	answer_list(q, "events", list,
+	            list ? admin_webhook_events(reader(q), add_event, list) : -1);
+}
+
+static void webhook_event_retry(struct api_req *q)
+{
+	queue_action(q, ADMIN_WEBHOOK_RETRY);
+}
+
 /* ---- the table ---- */
 
 enum shape { COLLECTION, ITEM, ACTION, SUBITEM };
@@ -665,6 +781,11 @@ static const struct api_route {
     {"queue", ITEM, NULL, HTTP_DELETE, queue_delete},
     {"queue", ACTION, "retry", HTTP_POST, queue_retry},
     {"queue", ACTION, "bounce", HTTP_POST, queue_bounce},
+    {"webhooks", COLLECTION, NULL, HTTP_GET, webhooks_list},
+    {"webhooks", COLLECTION, NULL, HTTP_POST, webhook_add},
+    {"webhooks", ITEM, NULL, HTTP_DELETE, webhook_del},
+    {"webhook-events", COLLECTION, NULL, HTTP_GET, webhook_events_list},
+    {"webhook-events", ACTION, "retry", HTTP_POST, webhook_event_retry},
 };
 
 static const char *method_name(enum http_method m)
@@ -757,11 +878,13 @@ void http_admin_api(struct http_session *s)
 	for (int i = 0; i < nseg && i < 4; i++)
 		empty |= seg[i][0] == '\0';
 	enum shape shape = (enum shape)(nseg - 1);
-	if (!empty && nseg <= 4 && strcmp(seg[0], "queue") == 0 && nseg >= 2) {
+	bool by_id = strcmp(seg[0], "queue") == 0 || strcmp(seg[0], "webhooks") == 0 ||
+	             strcmp(seg[0], "webhook-events") == 0;
+	if (!empty && nseg <= 4 && by_id && nseg >= 2) {
 		char *end;
 		long long id = strtoll(seg[1], &end, 10);
 		if (*end != '\0' || id <= 0)
-			empty = true; /* not a queue id: no such resource */
+			empty = true; /* not an id: no such resource */
 		q.id = id;
 	}
 	q.item = seg[1];

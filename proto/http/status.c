@@ -104,6 +104,10 @@ static int store_figures(struct http_session *s, struct buf *b)
 	                        "Page caches of the store's reader and writer (each bounded by "
 	                        "its cache_size).",
 	                        (double)store_cache_bytes(st));
+	r |=
+	    metrics_render_one(b, "tern_store_writes_stopped", "gauge",
+	                       "1 after a failed sync of the WAL: writes fail until tern restarts.",
+	                       (double)ss.writes_stopped);
 	struct store_rd *rd = store_reader(st);
 	bool begun = store_read_begin(rd);
 	int64_t depth = store_queue_count(rd);

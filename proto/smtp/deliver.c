@@ -204,8 +204,10 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 		return SMTP_R_STORE_FAIL;
 	}
 
-	bool arc = !s->authenticated && t->arc_chain && t->forward_domain[0] && t->auth_fields &&
-	           t->auth_fields->len;
+	/* judged mail: the chain status and results go with the job, for an
+	 * alias's forward (arc_domain) and for a Sieve redirect's seal */
+	bool judged = !s->authenticated && t->arc_chain && t->auth_fields && t->auth_fields->len;
+	bool arc = judged && t->forward_domain[0];
 	struct deliver_job_req q = {
 	    .store = s->env->store,
 	    .hostname = s->env->hostname,
@@ -226,8 +228,8 @@ enum smtp_reply_id smtp_deliver_start(struct smtp_session *s, smtp_deliver_done_
 	    .dkim_sign = s->authenticated,
 	    .arc_domain = arc ? t->forward_domain : NULL,
 	    .arc_chain = (enum arc_status)t->arc_chain,
-	    .arc_authres = arc ? t->auth_fields->data : NULL,
-	    .arc_authres_len = arc ? t->auth_fields->len : 0,
+	    .arc_authres = judged ? t->auth_fields->data : NULL,
+	    .arc_authres_len = judged ? t->auth_fields->len : 0,
 	    .reject_reason = t->sieve_reason,
 	    .reject_cap = sizeof t->sieve_reason,
 	    .collect_account_id = s->authenticated ? s->acct.account_id : 0,

@@ -30,7 +30,15 @@ HOST = "127.0.0.1"
 # while it is being stopped), so stop() and cli() look for the report
 # itself and fail the test with it.
 SANITIZER_MARKS = ("WARNING: ThreadSanitizer:", "ERROR: ThreadSanitizer:", "FATAL: ThreadSanitizer",
-                   "ERROR: AddressSanitizer:", "ERROR: LeakSanitizer:", ": runtime error: ")
+                   "ERROR: AddressSanitizer:", "ERROR: LeakSanitizer:", ": runtime error: ",
+                   "VALGRIND-ERROR-BEGIN")
+
+# TERN_VALGRIND=1 (tests/valgrind/run): every server runs under valgrind's
+# memcheck, whose errors and definite leaks (at a clean exit) go to the log
+# between markers that stop() looks for like a sanitizer's report.
+VALGRIND = ["valgrind", "--quiet", "--error-markers=VALGRIND-ERROR-BEGIN,VALGRIND-ERROR-END",
+            "--leak-check=full", "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite",
+            "--num-callers=30"] if os.environ.get("TERN_VALGRIND") else []
 
 
 def sanitized_build():
@@ -181,14 +189,16 @@ class Tern:
         for attempt in range(3):
             self.log = open(self.log_path, "ab")
             self.out = open(self.stdout_path, "ab")
-            self.proc = subprocess.Popen([TERN_BIN, "--config", self.config_path, "serve"],
+            self.proc = subprocess.Popen(VALGRIND + [TERN_BIN, "--config", self.config_path,
+                                                     "serve"],
                                          stdout=self.out, stderr=self.log,
                                          stdin=subprocess.DEVNULL)
             if not wait:
                 return self
             try:
                 for name in self.ports:
-                    wait_port(self.host, self.ports[name], proc=self.proc)
+                    wait_port(self.host, self.ports[name], proc=self.proc,
+                              timeout=180 if VALGRIND else 15)
                 # A port another process took answers too: tern, which
                 # binds every listener at once, has exited by now if one
                 # of its binds failed.
@@ -211,9 +221,11 @@ class Tern:
                     self.on_new_ports(self)
         return self
 
-    def stop(self, sig=signal.SIGTERM, timeout=15):
+    def stop(self, sig=signal.SIGTERM, timeout=None):
         if self.proc is None:
             return None
+        if timeout is None:
+            timeout = 90 if VALGRIND else 15  # memcheck's leak search at exit
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:

@@ -378,3 +378,80 @@ def test_client_gone_while_the_password_hashes(api):
     assert "gone@example.test" in cli_lines(t, "user", "list")
     assert call(t, "GET", "/api/admin/users/gone@example.test")[0] == 200
     assert t.stop() == 0  # and it stops cleanly (sanitizer reports fail here)
+
+
+def test_webhooks_over_the_api(api):
+    """`tern webhook add|list|delete|queue|retry` as endpoints: the secret
+    is shown once at the add, never by the list; the CLI sees what the API
+    made and the other way round; bad bodies get 400, an unknown owner 422,
+    an unknown id 404; the token is required."""
+    t = api
+    assert t.cli("domain", "add", "hooks.test").returncode == 0
+    t.add_user("owner@hooks.test", PW)
+    st, _, doc = call(t, "POST", "/api/admin/webhooks",
+                      {"account": "owner@hooks.test", "url": "https://hooks.example/in",
+                       "events": "delivered,bounced"})
+    assert st == 201, doc
+    assert re.fullmatch(r"whsec_[0-9a-f]{64}", doc["secret"]), doc
+    assert doc["account"] == "owner@hooks.test" and doc["events"] == "delivered,bounced"
+    hook = doc["id"]
+    st, _, doc2 = call(t, "POST", "/api/admin/webhooks",
+                       {"domain": "hooks.test", "url": "http://hooks.example:8080/d"})
+    assert st == 201 and doc2["events"] == "delivered,delayed,bounced", doc2
+    st, _, lst = call(t, "GET", "/api/admin/webhooks")
+    assert st == 200
+    assert [(w["id"], w.get("account"), w.get("domain"), w["url"]) for w in lst["webhooks"]] == [
+        (hook, "owner@hooks.test", None, "https://hooks.example/in"),
+        (doc2["id"], None, "hooks.test", "http://hooks.example:8080/d")]
+    assert doc["secret"] not in json.dumps(lst)
+    listed = "\n".join(cli_lines(t, "webhook", "list"))
+    assert "https://hooks.example/in" in listed and doc["secret"] not in listed
+    assert doc["secret"] not in t.logs()
+
+    # the error paths
+    for body, want in (({"url": "https://x.example/"}, 400),
+                       ({"account": "owner@hooks.test", "domain": "hooks.test",
+                         "url": "https://x.example/"}, 400),
+                       ({"account": "owner@hooks.test", "url": "ftp://x.example/"}, 400),
+                       ({"account": "owner@hooks.test", "url": "https://x.example/",
+                         "events": "delivered,delivered"}, 400),
+                       ({"account": "owner@hooks.test", "url": "https://x.example/",
+                         "events": "opened"}, 400),
+                       ({"account": "owner@hooks.test", "url": "https://x.example/",
+                         "secret": "mine"}, 400),
+                       ({"account": "nobody@hooks.test", "url": "https://x.example/"}, 422),
+                       ({"domain": "nowhere.test", "url": "https://x.example/"}, 422)):
+        st, _, d = call(t, "POST", "/api/admin/webhooks", body)
+        assert st == want, (body, st, d)
+    assert call(t, "GET", "/api/admin/webhooks", token="")[0] == 401
+    assert call(t, "GET", "/api/admin/webhook-events", token="")[0] == 401
+
+    # an event the runner gave up on, listed and made due again
+    db = t.db()
+    db.execute("INSERT INTO webhook_events(webhook_id, event, created, next_attempt, attempts, "
+               "failed_at, last_error) VALUES(?, ?, 1, 1, 7, 2, 'HTTP 500')",
+               (hook, '{"event": "delivered", "rcpt": "x@far.test"}'))
+    db.commit()
+    db.close()
+    st, _, ev = call(t, "GET", "/api/admin/webhook-events")
+    assert st == 200, ev
+    (e,) = ev["events"]
+    assert e["webhook_id"] == hook and e["state"] == "failed" and e["attempts"] == 7
+    assert e["payload"] == {"event": "delivered", "rcpt": "x@far.test"}
+    assert e["last_error"] == "HTTP 500"
+    st, _, r = call(t, "POST", "/api/admin/webhook-events/%d/retry" % e["id"])
+    assert st == 200 and r["changed"] == 1, r
+    (e2,) = call(t, "GET", "/api/admin/webhook-events")[2]["events"]
+    assert e2["state"] == "pending" and e2["failed_at"] == 0
+    assert call(t, "POST", "/api/admin/webhook-events/999999/retry")[0] == 404
+    assert call(t, "POST", "/api/admin/webhook-events/x/retry")[0] == 404
+    assert call(t, "GET", "/api/admin/webhook-events/1")[0] in (404, 405)
+
+    # delete: its events go with it; a second delete is 404
+    assert call(t, "DELETE", "/api/admin/webhooks/%d" % hook)[0] == 204
+    assert call(t, "DELETE", "/api/admin/webhooks/%d" % hook)[0] == 404
+    assert call(t, "GET", "/api/admin/webhook-events")[2]["events"] == []
+    assert call(t, "PUT", "/api/admin/webhooks")[0] == 405
+    listed = "\n".join(cli_lines(t, "webhook", "list"))
+    assert "https://hooks.example/in" not in listed and "http://hooks.example:8080/d" in listed
+    assert 'op="webhook delete"' in t.logs()

@@ -34,6 +34,7 @@ INVARIANTS = [
     ("server", "tern did not restart or answer the checks"),
     ("soak", "RSS, descriptors, WAL or loop latency not flat in the soak"),
     ("flood", "9,000 connections not held, or a new client's greeting over its bar"),
+    ("faults", "injected store failure: no temporary error, half-written, or no service after"),
 ]
 
 
