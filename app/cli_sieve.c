@@ -97,20 +97,16 @@ static int cmd_put(struct store *st, int64_t account_id, const char *name, const
 	size_t len;
 	if (read_script(path, &text, &len) < 0)
 		return 1;
-	if (len == 0) {
-		fprintf(stderr, "tern sieve put: %s is empty\n", path);
-		free(text);
-		return 1;
-	}
-	struct sieve_script *compiled = NULL;
 	char err[256];
-	int rc = sieve_compile(text, len, NULL, &compiled, err, sizeof err);
+	int rc = sieve_check(text, len, err, sizeof err);
 	if (rc < 0) {
-		fprintf(stderr, "%s\n", rc == -EINVAL ? err : "out of memory");
+		if (rc == -EINVAL) /* the compiler's "LINE:COL: message", as it is */
+			fprintf(stderr, "%s\n", err);
+		else
+			fprintf(stderr, "tern sieve put: %s: %s\n", path, err);
 		free(text);
 		return 1;
 	}
-	sieve_script_free(&compiled);
 	struct sieve_op op = {'p', account_id, name, text, len};
 	rc = store_exec(st, sieve_op_run, &op);
 	free(text);

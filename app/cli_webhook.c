@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "admin/admin.h"
 #include "net/http_client.h"
 #include "relay/webhook_addr.h"
 #include "store/store.h"
@@ -48,29 +48,6 @@ static int parse_id(const char *s, int64_t *out)
 		return -1;
 	*out = v;
 	return 0;
-}
-
-/* Is every name of the comma-separated list a known event (and none twice)? */
-static bool events_valid(const char *list)
-{
-	static const char *const names[] = {"delivered", "delayed", "bounced"};
-	bool seen[3] = {false, false, false};
-	if (!*list)
-		return false;
-	for (const char *p = list; *p;) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		size_t k = 0;
-		while (k < 3 && !(strlen(names[k]) == len && strncmp(p, names[k], len) == 0))
-			k++;
-		if (k == 3 || seen[k])
-			return false;
-		seen[k] = true;
-		p += len + (end ? 1 : 0);
-		if (end && !*p)
-			return false; /* trailing comma */
-	}
-	return true;
 }
 
 /* 0 when the URL is http(s) and its host's addresses may be posted to;
@@ -119,7 +96,7 @@ static int check_url(const struct config *cfg, const char *url)
 
 struct add_op {
 	const char *account, *domain, *url, *events;
-	char secret[80];
+	char secret[STORE_WEBHOOK_SECRET_MAX];
 	int64_t id;
 };
 
@@ -154,22 +131,17 @@ static int cmd_add(const struct config *cfg, struct store *st, int argc, char **
 		                "of them) and a URL\n");
 		return 2;
 	}
-	if (!events_valid(op.events) || strlen(op.events) >= STORE_WEBHOOK_EVENTS_MAX) {
+	if (!admin_webhook_events_valid(op.events)) {
 		fprintf(stderr, "tern webhook add: --events takes delivered, delayed and bounced, "
 		                "comma-separated\n");
 		return 2;
 	}
 	if (check_url(cfg, op.url) < 0)
 		return 1;
-	unsigned char rnd[32];
-	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-		fprintf(stderr, "tern webhook add: no randomness (getrandom failed)\n");
+	if (admin_webhook_secret(op.secret) < 0) {
+		fprintf(stderr, "tern webhook add: no randomness for the secret\n");
 		return 1;
 	}
-	int n = snprintf(op.secret, sizeof op.secret, "whsec_");
-	for (size_t i = 0; i < sizeof rnd; i++)
-		n += snprintf(op.secret + n, sizeof op.secret - (size_t)n, "%02x", rnd[i]);
-	explicit_bzero(rnd, sizeof rnd);
 	int rc = store_exec(st, add_job, &op);
 	if (rc < 0) {
 		fprintf(stderr, "tern webhook add: %s\n",

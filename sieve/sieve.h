@@ -58,6 +58,13 @@ int sieve_compile(const char *src, size_t len, const struct sieve_limits *lim,
                   struct sieve_script **out, char *err, size_t errlen);
 void sieve_script_free(struct sieve_script **s);
 
+/* Whether src[0..len) may be stored as a user's script (check.c): 0, or
+ * -ENODATA (empty), -EFBIG (over the default max_script_bytes), -EINVAL
+ * (does not compile) or -ENOMEM, each with a message in err; for -EINVAL
+ * the compiler's "LINE:COL: message". What every place that stores a
+ * script asks first (ManageSieve, JMAP, the CLI). */
+int sieve_check(const char *src, size_t len, char *err, size_t errlen);
+
 /* The extensions a script may require, space-separated, in the form
  * ManageSieve's SIEVE capability (RFC 5804 §1.7) and JMAP's
  * sieveExtensions want: "fileinto envelope ...". */

@@ -7,7 +7,7 @@
 //   #/mailbox/<id>[/<emailId>]   a folder, and a message open in it
 //   #/search/<words>[/<emailId>] search over every folder
 //   #/compose                    a new message (reply/forward come from keys or buttons)
-//   #/settings
+//   #/settings[/rules|/vacation|/scripts]   settings; the mail filter pages
 // Boot: with a CSRF token kept in sessionStorage and a session cookie
 // that still works, the app opens; otherwise the login form.
 // The list shows messages or conversations (the Threads button, kept in
@@ -24,6 +24,9 @@ import { fetchConversation, pickExpanded, renderConversation } from './views/thr
 import { ImageSenders } from './images.js';
 import { renderCompose } from './views/compose.js';
 import { renderSettings } from './views/settings.js';
+import { renderRules } from './views/rules.js';
+import { renderVacation } from './views/vacation.js';
+import { renderSieveEditor } from './views/sieve_editor.js';
 import { setKeyword, moveTo, remove, markJunk } from './actions.js';
 
 /** @typedef {import('./views/folders.js').Mailbox} Mailbox */
@@ -245,6 +248,15 @@ async function route() {
   if (!ui.reader) return;
   const r = parseHash();
   if (state.compose && r.view !== 'compose') { state.compose.close(); state.compose = null; }
+  if (r.view === 'settings' && r.arg) {
+    const toSettings = () => go('settings');
+    if (r.arg === 'rules') renderRules(ui.reader, client, state.mailboxes, toSettings);
+    else if (r.arg === 'vacation') renderVacation(ui.reader, client, toSettings);
+    else if (r.arg === 'scripts') renderSieveEditor(ui.reader, client, toSettings);
+    else { toSettings(); return; }
+    showPane('reader');
+    return;
+  }
   if (r.view === 'settings') {
     renderSettings(ui.reader, client, state.identity, (id) => { state.identity = id; }, back, /** @type {ImageSenders} */ (state.senders),
       state.mailboxes, async () => { await loadMailboxes(); return state.mailboxes; });

@@ -1,7 +1,8 @@
 /* blob_read: see blob_read.h. Message blobs are read whole from the store
  * (store_message_read in slices) and, for a part, decoded through the
  * Email renderer's jmap_email_part; uploads ("U<n>") come from
- * store/uploads. */
+ * store/uploads; a Sieve script's content ("Z...", sieve_script.h) from
+ * store/sieve. */
 #include "proto/jmap/blob_read.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "proto/jmap/email_render.h"
+#include "proto/jmap/sieve_script.h"
 #include "store/emails.h"
 #include "store/mail.h"
 #include "store/uploads.h"
@@ -90,6 +92,12 @@ int jmap_blob_read(struct store_rd *rd, const struct jmap_account *acct, const c
 		int r = store_upload_read(rd, acct->account_id, up, &meta, out);
 		if (r == 1)
 			snprintf(type, typelen, "%s", meta.type);
+		return r;
+	}
+	if (blob_id && blob_id[0] == 'Z') {
+		int r = jmap_sieve_blob_read(rd, acct->account_id, blob_id, out);
+		if (r == 1)
+			snprintf(type, typelen, "application/sieve");
 		return r;
 	}
 	if (!blob_id || !message_blob_id(blob_id, &msgid, &part))

@@ -1,6 +1,7 @@
 /* blob_read: the bytes of a JMAP blob id of an account (RFC 8620 §6),
  * whatever kind it is: "B<msgid>" a whole message, "B<msgid>.<part>" a
- * part's decoded body (jmap_int.h), "U<n>" an upload. Download, Email/set
+ * part's decoded body (jmap_int.h), "U<n>" an upload, "Z..." a Sieve
+ * script's content (sieve_script.h). Download, Email/set
  * create (attachments) and Email/import all read blobs through here, so a
  * kind of blob is added in one place. Only blobs of that account are
  * found: a message must have an entry in one of its mailboxes. */

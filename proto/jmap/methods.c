@@ -7,6 +7,7 @@
 #include "proto/jmap/api.h"
 #include "proto/jmap/email_methods.h"
 #include "proto/jmap/methods.h"
+#include "proto/jmap/sieve_script.h"
 
 static const struct jmap_method all_methods[] = {
     {"Core/echo", JMAP_CAP_CORE, jmap_core_echo},
@@ -31,6 +32,11 @@ static const struct jmap_method all_methods[] = {
     {"Thread/get", JMAP_CAP_MAIL, jmap_thread_get},
     {"Thread/changes", JMAP_CAP_MAIL, jmap_thread_changes},
     {"SearchSnippet/get", JMAP_CAP_MAIL, jmap_search_snippet_get},
+    {"SieveScript/get", JMAP_CAP_SIEVE, jmap_sieve_script_get},
+    {"SieveScript/set", JMAP_CAP_SIEVE, jmap_sieve_script_set},
+    {"SieveScript/query", JMAP_CAP_SIEVE, jmap_sieve_script_query},
+    {"SieveScript/changes", JMAP_CAP_SIEVE, jmap_sieve_script_changes},
+    {"SieveScript/validate", JMAP_CAP_SIEVE, jmap_sieve_script_validate},
 };
 
 /* Add method tables here. */

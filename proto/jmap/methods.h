@@ -1,4 +1,5 @@
-/* methods: the methods of the JMAP core and of Mailbox and Identity
+/* methods: the methods of the JMAP core, of Mailbox, Identity and
+ * SieveScript
  * (the run functions methods.c puts in its table). */
 #ifndef TERN_JMAP_METHODS_H
 #define TERN_JMAP_METHODS_H
@@ -24,5 +25,11 @@ void jmap_email_submission_get(struct jmap_call *c);     /* submission.c */
 void jmap_email_submission_set(struct jmap_call *c);     /* submission.c */
 void jmap_email_submission_query(struct jmap_call *c);   /* submission.c */
 void jmap_email_submission_changes(struct jmap_call *c); /* submission.c */
+/* JMAP for Sieve (RFC 9661), capability JMAP_CAP_SIEVE (sieve_script.h) */
+void jmap_sieve_script_get(struct jmap_call *c);      /* sieve_script.c */
+void jmap_sieve_script_query(struct jmap_call *c);    /* sieve_script.c */
+void jmap_sieve_script_changes(struct jmap_call *c);  /* sieve_script.c */
+void jmap_sieve_script_validate(struct jmap_call *c); /* sieve_script.c */
+void jmap_sieve_script_set(struct jmap_call *c);      /* sieve_script_set.c */
 
 #endif

@@ -4,10 +4,13 @@
  * hash of what it says, so a client refetches it only when that changes. */
 #include "proto/jmap/api.h"
 #include "proto/jmap/methods.h"
+#include "proto/jmap/sieve_script.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "sieve/sieve.h"
 
 /* RFC 8621 §2: a mailbox name is at most 490 octets here (the IMAP side
  * keeps room for the path). */
@@ -60,6 +63,27 @@ static json_t *submission_account_capability(void)
 	return json_pack("{s:i, s:{}}", "maxDelayedSend", 0, "submissionExtensions");
 }
 
+/* RFC 9661 §2: the account's Sieve capability. sieveExtensions is the
+ * engine's own list (what ManageSieve's SIEVE capability says). */
+static json_t *sieve_account_capability(void)
+{
+	json_t *ext = json_array();
+	const char *p = sieve_extensions();
+	while (*p) {
+		size_t n = strcspn(p, " ");
+		if (n)
+			json_array_append_new(ext, json_stringn(p, n));
+		p += n;
+		p += strspn(p, " ");
+	}
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:n, s:n}", "implementation", "tern",
+	                 "maxSizeScriptName", (json_int_t)STORE_SIEVE_NAME_MAX, "maxSizeScript",
+	                 (json_int_t)STORE_SIEVE_SCRIPT_MAX, "maxNumberScripts",
+	                 (json_int_t)JMAP_SIEVE_MAX_SCRIPTS, "maxNumberRedirects",
+	                 (json_int_t)JMAP_SIEVE_MAX_REDIRECTS, "sieveExtensions", ext,
+	                 "notificationMethods", "externalLists");
+}
+
 json_t *jmap_session_json(const struct jmap_account *acct)
 {
 	const struct jmap_limits *l = acct->limits;
@@ -78,5 +102,15 @@ json_t *jmap_session_json(const struct jmap_account *acct)
 	    "/jmap/download/{accountId}/{blobId}/{name}?accept={type}", "uploadUrl",
 	    "/jmap/upload/{accountId}/", "eventSourceUrl",
 	    "/jmap/eventsource?types={types}&closeafter={closeafter}&ping={ping}", "state", state);
+	if (s) {
+		json_object_set_new(json_object_get(s, "capabilities"), JMAP_CAP_SIEVE,
+		                    json_object());
+		json_object_set_new(
+		    json_object_get(json_object_get(json_object_get(s, "accounts"), id),
+		                    "accountCapabilities"),
+		    JMAP_CAP_SIEVE, sieve_account_capability());
+		json_object_set_new(json_object_get(s, "primaryAccounts"), JMAP_CAP_SIEVE,
+		                    json_string(id));
+	}
 	return s;
 }

@@ -175,27 +175,25 @@ static bool script_too_big(struct msieve_session *s, uint64_t size)
 	return true;
 }
 
-/* Compile a script; false after answering NO with the first error. */
+/* Check a script (sieve_check, the question every place that stores one
+ * asks); false after answering NO with the first error. */
 static bool compiles(struct msieve_session *s, const struct msieve_arg *a)
 {
-	if (script_too_big(s, a->len))
-		return false;
-	if (a->len == 0) {
-		msieve_respond(s, "NO", NULL, "The script is empty");
-		return false;
-	}
-	struct sieve_script *compiled = NULL;
 	char err[256];
-	int rc = sieve_compile(a->str, a->len, NULL, &compiled, err, sizeof err);
-	if (rc == 0) {
-		sieve_script_free(&compiled);
+	switch (sieve_check(a->str, a->len, err, sizeof err)) {
+	case 0:
 		return true;
-	}
-	if (rc == -EINVAL)
+	case -EFBIG:
+		script_too_big(s, a->len);
+		return false;
+	case -ENODATA:
+	case -EINVAL:
 		msieve_respond(s, "NO", NULL, err);
-	else
+		return false;
+	default:
 		msieve_respond(s, "NO", "TRYLATER", "Out of memory, try again later");
-	return false;
+		return false;
+	}
 }
 
 /* ---- the commands ---- */

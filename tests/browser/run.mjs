@@ -1520,3 +1520,128 @@ test('e2e: "Always show from" loads that sender\'s remote images (and not anothe
     assert.deepEqual(seen.errors, []);
   } finally { await context.close(); remote.close(); }
 });
+
+test('e2e: mail filters: a rule "Subject contains X -> folder Y" and an out-of-office reply made in the pages file SMTP mail and send the reply; the raw editor shows the compile error; a foreign active script is switched back', async () => {
+  const { context, page } = await open();
+  const tag = `rule${Math.random().toString(36).slice(2, 8)}`;
+  try {
+    await loginReal(page, ALICE);
+    await page.click('#settings-button');
+    await page.click('#settings-rules');
+    await page.waitForSelector('#rules-empty:visible');
+    // two rules, the second moved up, edited, then removed
+    await page.selectOption('#rule-field', 'subject');
+    await page.fill('#rule-contains', tag);
+    await page.selectOption('#rule-action', 'move');
+    await page.fill('#rule-target', 'Filed Z');
+    await page.click('#rule-save');
+    await page.waitForSelector('#rules-status:text-is("Rule added.")');
+    await page.selectOption('#rule-field', 'from');
+    await page.fill('#rule-contains', 'nobody@nowhere.example');
+    await page.selectOption('#rule-action', 'read');
+    assert.ok(await page.isHidden('#rule-target'), 'no target for "mark as read"');
+    await page.click('#rule-save');
+    await page.waitForSelector('#rules-list li:nth-child(2)');
+    await page.click('#rules-list li:nth-child(2) .up');
+    await page.waitForSelector('#rules-status:text-is("Moved.")');
+    assert.deepEqual(await page.locator('#rules-list .rule-text').allTextContents(),
+      ['From contains “nobody@nowhere.example” → mark as read', `Subject contains “${tag}” → move to Filed Z`]);
+    await page.click('#rules-list li:nth-child(2) .edit');
+    assert.equal(await page.inputValue('#rule-target'), 'Filed Z');
+    await page.fill('#rule-target', 'Filed Y');
+    await page.click('#rule-save');
+    await page.waitForSelector('#rules-status:text-is("Rule saved.")');
+    await page.click('#rules-list li:nth-child(1) .remove');
+    await page.waitForSelector('#rules-status:text-is("Removed.")');
+    // a forward to something that is not an address is refused by the page
+    await page.selectOption('#rule-action', 'forward');
+    await page.fill('#rule-contains', 'x');
+    await page.fill('#rule-target', 'not an address');
+    await page.click('#rule-save');
+    await page.waitForSelector('#rules-status:has-text("plain address")');
+    await page.click('#rule-cancel').catch(() => {});
+    // the page reads its own rules back
+    await page.reload();
+    await page.waitForSelector('#rules-list li');
+    assert.deepEqual(await page.locator('#rules-list .rule-text').allTextContents(), [`Subject contains “${tag}” → move to Filed Y`]);
+    await shot(page, 'e2e-rules');
+
+    // out of office
+    await page.click('.toolbar .back.always');
+    await page.click('#settings-vacation');
+    await page.waitForSelector('#vacation-form');
+    await page.check('#vacation-on');
+    await page.fill('#vacation-subject', `Away ${tag}`);
+    await page.fill('#vacation-body', 'I am away until Monday.');
+    await page.fill('#vacation-days', '3');
+    await page.click('#vacation-form button[type=submit]');
+    await page.waitForSelector('#vacation-status:text-is("Saved: the reply is on.")');
+    await shot(page, 'e2e-vacation');
+
+    // the raw editor: the managed script, active, with both; a script that does not compile
+    await page.click('.toolbar .back.always');
+    await page.click('#settings-scripts');
+    await page.waitForSelector('#sieve-scripts li[data-name="webmail"] .badge:text-is("active")');
+    await page.waitForFunction(() => /** @type {HTMLTextAreaElement} */ (document.getElementById('sieve-text')).value.includes('fileinto :create "Filed Y"'));
+    assert.match(await page.inputValue('#sieve-text'), /vacation :days 3 :subject "Away/);
+    await page.click('#sieve-new');
+    await page.fill('#sieve-name', 'broken');
+    await page.fill('#sieve-text', 'require "fileinto";\nif true {\n  fileinto "x"\n}\n');
+    await page.click('#sieve-form button[type=submit]');
+    await page.waitForSelector('#sieve-error:visible');
+    assert.match(await page.textContent('#sieve-error') || '', /^\d+:\d+: /);
+    await shot(page, 'e2e-sieve-error');
+
+    // mail over SMTP: filed into Filed Y, and the sender gets the reply
+    assert.deepEqual(await server.rpc({ cmd: 'deliver', to: ALICE, raw: mime(`Report ${tag}`) }), { ok: true });
+    let filed = [];
+    for (let i = 0; i < 100 && !filed.length; i++) {
+      filed = (await server.rpc({ cmd: 'imap_messages', user: ALICE, mailbox: 'Filed Y' })).messages
+        .map((/** @type {string} */ m) => Buffer.from(m, 'base64').toString('latin1')).filter((/** @type {string} */ m) => m.includes(`Subject: Report ${tag}\r\n`));
+      if (!filed.length) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(filed.length, 1, 'filed into Filed Y');
+    const inbox = (await server.rpc({ cmd: 'imap_messages', user: ALICE, mailbox: 'INBOX' })).messages
+      .map((/** @type {string} */ m) => Buffer.from(m, 'base64').toString('latin1'));
+    assert.ok(!inbox.some((/** @type {string} */ m) => m.includes(`Subject: Report ${tag}\r\n`)), 'not in INBOX');
+    let reply;
+    for (let i = 0; i < 100 && !reply; i++) {
+      reply = (await server.rpc({ cmd: 'queue' })).rows.map((/** @type {any} */ r) => ({ ...r, text: Buffer.from(r.data, 'base64').toString('latin1') }))
+        .find((/** @type {any} */ r) => r.rcpt === 'sender@remote.example' && r.text.includes(`Subject: Away ${tag}\r\n`));
+      if (!reply) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(reply, 'the vacation reply is queued to the sender');
+    assert.equal(reply.mail_from, '');
+    assert.match(reply.text, /Auto-Submitted: auto-replied/);
+    assert.match(reply.text, /I am away until Monday\./);
+
+    // another script made active elsewhere: the Rules page says so and switches back
+    await page.click('#sieve-new');
+    await page.fill('#sieve-name', 'other');
+    await page.fill('#sieve-text', 'keep;\n');
+    await page.check('#sieve-activate');
+    await page.click('#sieve-form button[type=submit]');
+    await page.waitForSelector('#sieve-status:text-is("Saved.")');
+    await page.waitForSelector('#sieve-scripts li[data-name="other"] .badge');
+    await page.click('.toolbar .back.always');
+    await page.click('#settings-rules');
+    await page.waitForSelector('#rules-active-notice:has-text("“other”")');
+    await page.click('#rules-switch');
+    await page.waitForSelector('#rules-status:text-is("These rules are active now.")');
+    assert.ok(await page.isHidden('#rules-active-notice'));
+
+    // leave alice without an active script, the others deleted (later tests deliver to her)
+    await page.click('.toolbar .back.always');
+    await page.click('#settings-scripts');
+    await page.click('#sieve-scripts li[data-name="other"] .open');
+    await page.waitForFunction(() => /** @type {HTMLTextAreaElement} */ (document.getElementById('sieve-text')).value.includes('keep;'));
+    await page.click('#sieve-delete');
+    await page.waitForSelector('#sieve-status:text-is("Deleted other.")');
+    await page.click('#sieve-scripts li[data-name="webmail"] .open');
+    await page.waitForFunction(() => /** @type {HTMLTextAreaElement} */ (document.getElementById('sieve-text')).value.includes('tern-webmail'));
+    await page.uncheck('#sieve-activate');
+    await page.click('#sieve-form button[type=submit]');
+    await page.waitForSelector('#sieve-status:text-is("Saved.")');
+    await page.waitForFunction(() => !document.querySelector('#sieve-scripts .badge'));
+  } finally { await context.close(); }
+});

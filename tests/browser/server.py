@@ -12,6 +12,8 @@ one JSON answer per line:
     {"cmd": "imap_list", "user": ADDR}                    the mailbox names (LIST "" "*")
     {"cmd": "import_mbox", "user": ADDR, "mailbox": M, "count": N}
                                                           N generated messages via `tern import`
+    {"cmd": "queue"}                                      the outbound queue's rows: mail_from,
+                                                          rcpt, data (base64) (a vacation reply)
 
 Closing stdin stops the server. Usage:
     TERN_BIN=build/tern /usr/bin/python3 tests/browser/server.py [extra.toml]
@@ -88,6 +90,17 @@ def import_mbox(t, user, mailbox, count):
     return {"ok": r.returncode == 0, "stderr": r.stderr[-2000:]}
 
 
+def queue(t):
+    db = t.db()
+    try:
+        rows = db.execute("SELECT q.mail_from, q.rcpt, m.data FROM queue q JOIN messages m "
+                          "ON m.id = q.message_id ORDER BY q.id").fetchall()
+    finally:
+        db.close()
+    return {"rows": [{"mail_from": r[0], "rcpt": r[1],
+                      "data": base64.b64encode(bytes(r[2])).decode()} for r in rows]}
+
+
 def main():
     extra = open(sys.argv[1]).read() if len(sys.argv) > 1 else ""
     d = tempfile.mkdtemp(prefix="tern-browser-")
@@ -104,7 +117,7 @@ def main():
                 req = json.loads(line)
                 cmd = req.pop("cmd")
                 fn = {"deliver": deliver, "imap_messages": imap_messages, "imap_list": imap_list,
-                      "import_mbox": import_mbox}[cmd]
+                      "import_mbox": import_mbox, "queue": queue}[cmd]
                 answer = fn(t, **req)
             except Exception as e:  # the runner gets the failure as data
                 answer = {"error": "%s: %s" % (type(e).__name__, e)}

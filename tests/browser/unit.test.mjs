@@ -13,6 +13,7 @@ import { orderMailboxes } from '../../web/views/folders.js';
 import { fillTemplate } from '../../web/jmap.js';
 import { ImageSenders, parseSenders, normalAddress, storageKey, MAX_SENDERS } from '../../web/images.js';
 import { pickExpanded } from '../../web/views/thread.js';
+import { toSieve, fromSieve, quote, validRule, emptyManaged } from '../../web/sieve_managed.js';
 
 /** A Storage stand-in: a Map, or one that refuses to write. */
 function memoryStorage({ full = false } = {}) {
@@ -154,5 +155,56 @@ test('fuzz: random input never throws and stays bounded', () => {
     assert.ok(senders.length <= MAX_SENDERS && senders.every((x) => x === normalAddress(x)));
     const wrapped = parseSenders(JSON.stringify(s.split(',')));
     assert.ok(wrapped.length <= MAX_SENDERS && wrapped.every((x) => x.length <= 320 && x.includes('@')));
+  }
+});
+
+test('sieve_managed: the pages\' data to Sieve and back; strings quoted; what is not theirs is null', () => {
+  const m = emptyManaged();
+  m.rules = [
+    { field: 'subject', contains: 'a "quoted" \\ thing', action: 'move', target: 'Work/Reports' },
+    { field: 'from', contains: 'boss', action: 'read', target: '' },
+    { field: 'to', contains: 'list@x', action: 'forward', target: 'me@elsewhere.example' },
+    { field: 'subject', contains: 'spam', action: 'delete', target: '' },
+  ];
+  m.vacation = { enabled: true, subject: 'Away', body: 'Back on\nMonday "soon"', days: 3 };
+  const text = toSieve(m);
+  assert.ok(text.startsWith('# tern-webmail v1 {'));
+  assert.match(text, /^require \["copy", "fileinto", "imap4flags", "mailbox", "vacation"\];$/m);
+  assert.ok(text.includes('if header :contains ["subject"] "a \\"quoted\\" \\\\ thing" {\r\n  fileinto :create "Work/Reports";\r\n  stop;\r\n}'), text);
+  assert.ok(text.includes('addflag "\\\\Seen";'));
+  assert.ok(text.includes('if header :contains ["to", "cc"] "list@x" {\r\n  redirect :copy "me@elsewhere.example";'));
+  assert.ok(text.includes('vacation :days 3 :subject "Away" "Back on\nMonday \\"soon\\"";'));
+  assert.deepEqual(fromSieve(text), m);
+  // nothing on: only the comments, no require
+  assert.ok(!toSieve(emptyManaged()).includes('require'));
+  assert.deepEqual(fromSieve(toSieve(emptyManaged())), emptyManaged());
+  // rules that are not valid are not written (a forward to a non-address)
+  assert.equal(validRule({ field: 'to', contains: 'x', action: 'forward', target: 'a b@c.d' }), false);
+  assert.equal(validRule({ field: 'cc', contains: 'x', action: 'delete', target: '' }), false);
+  assert.equal(validRule({ field: 'to', contains: '', action: 'delete', target: '' }), false);
+  assert.equal(quote('a"b\\c'), '"a\\"b\\\\c"');
+  // not the pages' own
+  assert.equal(fromSieve('keep;\r\n'), null);
+  assert.equal(fromSieve('# tern-webmail v1 {not json\r\nkeep;'), null);
+  assert.equal(fromSieve('# tern-webmail v1 {"rules": 5, "vacation": {}}\r\n'), null);
+  // days out of range fall back; a hand-made rule that is not valid is dropped
+  const odd = fromSieve('# tern-webmail v1 {"rules":[{"field":"x"}],"vacation":{"enabled":"yes","days":9999}}');
+  assert.deepEqual(odd, emptyManaged());
+});
+
+test('sieve_managed: random first lines never throw and give null or valid data', () => {
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pieces = ['# tern-webmail v1 ', '{', '}', '[', ']', '"rules"', '"vacation"', ':', ',', '"', 'null', 'true', '1e999', '\\', '\n', '{"field":"to","contains":"a","action":"delete","target":""}'];
+  for (let i = 0; i < 3000; i++) {
+    let s = rnd() < 0.8 ? '# tern-webmail v1 ' : '';
+    const n = Math.floor(rnd() * 20);
+    for (let k = 0; k < n; k++) s += pieces[Math.floor(rnd() * pieces.length)];
+    const m = fromSieve(s);
+    if (m !== null) {
+      assert.ok(Array.isArray(m.rules) && m.rules.every(validRule));
+      assert.ok(Number.isInteger(m.vacation.days));
+      assert.deepEqual(fromSieve(toSieve(m)), m);
+    }
   }
 });

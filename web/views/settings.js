@@ -1,6 +1,7 @@
 // settings: display name and signature (Identity/set), password change,
 // the folders (folder_settings.js) and the senders whose remote images are
-// always shown.
+// always shown; links to the mail filter pages (rules.js, vacation.js,
+// sieve_editor.js).
 //
 // Why these: they are what a user of webmail changes without an
 // administrator. Name and signature are the identity's (RFC 8621 6); the
@@ -80,7 +81,7 @@ export function renderSettings(pane, client, identity, onSaved, onBack, senders,
   replace(pane,
     h('div', { class: 'toolbar' }, h('button', { type: 'button', class: 'back always', onclick: onBack }, '← Back')),
     h('section', { class: 'settings', 'aria-labelledby': 'settings-title' },
-      h('h2', { id: 'settings-title' }, 'Settings'), idForm, pwForm,
+      h('h2', { id: 'settings-title' }, 'Settings'), idForm, pwForm, filterLinks(),
       folderSettings(client, mailboxes, reloadMailboxes), imageSenders(senders)));
   name.focus();
 }
@@ -112,4 +113,14 @@ function imageSenders(senders) {
     h('h3', { id: 'set-img-title' }, 'Always show remote images from'), empty, list, status);
   draw();
   return section;
+}
+
+/** The mail filter pages: each is a route of its own (#/settings/...). */
+function filterLinks() {
+  return h('div', { class: 'settings-filters', 'aria-labelledby': 'set-filters-title' },
+    h('h3', { id: 'set-filters-title' }, 'Mail filters'),
+    h('p', { class: 'buttons' },
+      h('a', { href: '#/settings/rules', id: 'settings-rules', class: 'button' }, 'Rules'),
+      h('a', { href: '#/settings/vacation', id: 'settings-vacation', class: 'button' }, 'Out of office'),
+      h('a', { href: '#/settings/scripts', id: 'settings-scripts', class: 'button' }, 'Raw script')));
 }

@@ -1,0 +1,492 @@
+/* sieve_script_set: SieveScript/set (RFC 9661 §2.2): create, update and
+ * destroy scripts, then onSuccessDeactivateScript and
+ * onSuccessActivateScript when every one of them succeeded.
+ *
+ * On the loop, each object is checked and its content read from the blob
+ * (an upload, or another script's content) and checked with sieve_check,
+ * the same question ManageSieve's PUTSCRIPT asks, so a script that does
+ * not compile is refused with invalidSieve and the compiler's
+ * "LINE:COL: message". Then one store job makes every change in the
+ * order RFC 8620 §5.3 gives (create, update, destroy), with the checks
+ * that must not race with another writer (a name taken, the number of
+ * scripts, the active one destroyed) made inside it, against the
+ * transaction's own view, as ManageSieve's jobs do. The answer comes from
+ * the job's completion, after COMMIT.
+ *
+ * Activation changes a script's `updated`, so its blobId too
+ * (sieve_script.h): every script whose blobId changed is reported with
+ * the new one, in created or updated. */
+#include "proto/jmap/methods.h"
+#include "proto/jmap/sieve_script.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/buf.h"
+#include "lib/utf8.h"
+#include "proto/jmap/blob_read.h"
+#include "proto/jmap/email_common.h"
+#include "sieve/sieve.h"
+#include "store/sieve.h"
+#include "store/store.h"
+
+enum op_kind { OP_CREATE, OP_UPDATE, OP_DESTROY };
+
+struct op {
+	enum op_kind kind;
+	char key[256]; /* the creation id, or the id as the client wrote it */
+	char name[STORE_SIEVE_NAME_MAX + 1];
+	char *text; /* NULL: no new content (an update of nothing) */
+	size_t len;
+	int status;                      /* the job's: 0 or a negative errno */
+	struct store_sieve_script after; /* after the job, when it exists */
+	bool exists_after;
+};
+
+struct sieve_set {
+	struct jmap_call *c;
+	int64_t account_id;
+	struct op *ops;
+	size_t n_ops;
+	bool deactivate;
+	char activate[STORE_SIEVE_NAME_MAX + 1]; /* "" none */
+	/* the job's findings */
+	char was_active[STORE_SIEVE_NAME_MAX + 1]; /* before, "" none */
+	char now_active[STORE_SIEVE_NAME_MAX + 1]; /* after, "" none */
+	struct store_sieve_script was_info, now_info;
+	bool was_exists_after; /* the formerly active one, after the job */
+	struct store_sieve_script was_after;
+	char old_state[JMAP_SIEVE_STATE_MAX], new_state[JMAP_SIEVE_STATE_MAX];
+	json_t *not_created, *not_updated, *not_destroyed; /* the loop's refusals */
+};
+
+static void set_free(struct sieve_set *x)
+{
+	for (size_t i = 0; i < x->n_ops; i++)
+		free(x->ops[i].text);
+	free(x->ops);
+	json_decref(x->not_created);
+	json_decref(x->not_updated);
+	json_decref(x->not_destroyed);
+	free(x);
+}
+
+/* ---- the store job (writer thread: no JSON here) ---- */
+
+static int active_name(struct store_rd *rd, int64_t account_id, char *name,
+                       struct store_sieve_script *info)
+{
+	char *text = NULL;
+	int r = store_sieve_get(rd, account_id, NULL, &text, NULL, info);
+	free(text);
+	name[0] = '\0';
+	if (r == 1)
+		snprintf(name, STORE_SIEVE_NAME_MAX + 1, "%s", info->name);
+	return r < 0 ? r : 0;
+}
+
+static int run_op(struct store_tx *tx, int64_t account_id, struct op *o)
+{
+	struct store_rd *rd = store_tx_reader(tx);
+	char *old = NULL;
+	int have = store_sieve_get(rd, account_id, o->name, &old, NULL, NULL);
+	free(old);
+	if (have < 0)
+		return have;
+	switch (o->kind) {
+	case OP_CREATE: {
+		if (have == 1)
+			return -EEXIST;
+		int64_t n = store_sieve_count(rd, account_id);
+		if (n < 0)
+			return (int)n;
+		if (n >= JMAP_SIEVE_MAX_SCRIPTS)
+			return -EDQUOT;
+		return store_sieve_put(tx, account_id, o->name, o->text, o->len);
+	}
+	case OP_UPDATE:
+		if (have == 0)
+			return -ENOENT;
+		return o->text ? store_sieve_put(tx, account_id, o->name, o->text, o->len) : 0;
+	default:
+		return store_sieve_delete(tx, account_id, o->name);
+	}
+}
+
+static int set_job(struct store_tx *tx, void *arg)
+{
+	struct sieve_set *x = arg;
+	struct store_rd *rd = store_tx_reader(tx);
+	int r = active_name(rd, x->account_id, x->was_active, &x->was_info);
+	if (r < 0)
+		return r;
+	bool all_ok = true;
+	for (size_t i = 0; i < x->n_ops; i++) {
+		struct op *o = &x->ops[i];
+		o->status = run_op(tx, x->account_id, o);
+		if (o->status == -ENOMEM || o->status == -EIO)
+			return o->status;
+		all_ok &= o->status == 0;
+	}
+	if (all_ok && x->deactivate && (r = store_sieve_activate(tx, x->account_id, NULL)) < 0)
+		return r;
+	/* RFC 9661: an id that is invalid or names nothing is ignored */
+	if (all_ok && x->activate[0] &&
+	    (r = store_sieve_activate(tx, x->account_id, x->activate)) < 0 && r != -ENOENT)
+		return r;
+	for (size_t i = 0; i < x->n_ops; i++) {
+		struct op *o = &x->ops[i];
+		char *text = NULL;
+		r = store_sieve_get(rd, x->account_id, o->name, &text, NULL, &o->after);
+		free(text);
+		if (r < 0)
+			return r;
+		o->exists_after = r == 1;
+	}
+	if ((r = active_name(rd, x->account_id, x->now_active, &x->now_info)) < 0)
+		return r;
+	if (x->was_active[0]) {
+		char *text = NULL;
+		r = store_sieve_get(rd, x->account_id, x->was_active, &text, NULL, &x->was_after);
+		free(text);
+		if (r < 0)
+			return r;
+		x->was_exists_after = r == 1;
+	}
+	struct jmap_sieve_list l;
+	r = jmap_sieve_list_read(rd, x->account_id, &l);
+	if (r == 0)
+		jmap_sieve_state_of(&l, x->new_state);
+	jmap_sieve_list_free(&l);
+	return r;
+}
+
+/* ---- the answer (loop) ---- */
+
+static json_t *failure(int status, const struct op *o)
+{
+	switch (status) {
+	case -EEXIST: {
+		json_t *e =
+		    jmap_set_error("alreadyExists", "a script by that name exists already", "name");
+		char id[JMAP_SIEVE_ID_MAX];
+		jmap_sieve_id(o->name, id);
+		json_object_set_new(e, "existingId", json_string(id));
+		return e;
+	}
+	case -EDQUOT:
+		return jmap_set_error("overQuota", "an account has at most 32 scripts", NULL);
+	case -ENOENT:
+		return jmap_set_error("notFound", NULL, NULL);
+	case -EBUSY:
+		return jmap_set_error("sieveIsActive",
+		                      "the active script cannot be destroyed: deactivate it first",
+		                      NULL);
+	default:
+		return jmap_set_error("serverFail", "the change could not be saved", NULL);
+	}
+}
+
+/* obj[id] (in created or updated) for a script whose blobId or isActive
+ * changed: merges what changed into it. */
+static void report(json_t *map, const char *key, const struct store_sieve_script *s,
+                   bool with_active)
+{
+	json_t *o = json_object_get(map, key);
+	if (!json_is_object(o)) {
+		o = json_object();
+		json_object_set_new(map, key, o);
+	}
+	char blob[JMAP_SIEVE_ID_MAX];
+	jmap_sieve_blob_id(s->name, s->updated, blob);
+	json_object_set_new(o, "blobId", json_string(blob));
+	if (with_active)
+		json_object_set_new(o, "isActive", json_boolean(s->active));
+}
+
+static void set_done(void *arg, int status)
+{
+	struct sieve_set *x = arg;
+	struct jmap_call *c = x->c;
+	if (status < 0) {
+		set_free(x);
+		jmap_server_fail(c, "storing the Sieve scripts");
+		return;
+	}
+	json_t *created = json_object(), *updated = json_object(), *destroyed = json_array();
+	for (size_t i = 0; i < x->n_ops; i++) {
+		struct op *o = &x->ops[i];
+		char id[JMAP_SIEVE_ID_MAX];
+		jmap_sieve_id(o->name, id);
+		json_t *fail_map = o->kind == OP_CREATE   ? x->not_created
+		                   : o->kind == OP_UPDATE ? x->not_updated
+		                                          : x->not_destroyed;
+		if (o->status < 0) {
+			json_object_set_new(fail_map, o->key, failure(o->status, o));
+			continue;
+		}
+		if (o->kind == OP_DESTROY) {
+			json_array_append_new(destroyed, json_string(id));
+			continue;
+		}
+		if (!o->exists_after) /* destroyed later in the same request */
+			continue;
+		if (o->kind == OP_CREATE) {
+			json_t *obj = json_pack("{s:s, s:s}", "id", id, "name", o->name);
+			json_object_set_new(created, o->key, obj);
+			report(created, o->key, &o->after, true);
+			jmap_created_add(c, o->key, id);
+		} else if (o->text) {
+			report(updated, id, &o->after, false);
+		} else if (!json_object_get(updated, id)) {
+			json_object_set_new(updated, id, json_null());
+		}
+	}
+	/* the activation's changes (RFC 9661: reported with isActive) */
+	if (strcmp(x->was_active, x->now_active) != 0) {
+		char id[JMAP_SIEVE_ID_MAX];
+		if (x->was_active[0] && x->was_exists_after) {
+			jmap_sieve_id(x->was_active, id);
+			report(updated, id, &x->was_after, true);
+		}
+		if (x->now_active[0]) {
+			const char *key = NULL;
+			for (size_t i = 0; i < x->n_ops; i++)
+				if (x->ops[i].kind == OP_CREATE &&
+				    !strcmp(x->ops[i].name, x->now_active) && x->ops[i].status == 0)
+					key = x->ops[i].key;
+			jmap_sieve_id(x->now_active, id);
+			report(key ? created : updated, key ? key : id, &x->now_info, true);
+		}
+	}
+	json_t *res =
+	    json_pack("{s:O, s:s, s:s, s:o, s:o, s:o}", "accountId",
+	              json_object_get(c->args, "accountId"), "oldState", x->old_state, "newState",
+	              x->new_state, "created", created, "updated", updated, "destroyed", destroyed);
+	jmap_set_failures(res, x->not_created, x->not_updated, x->not_destroyed);
+	set_free(x);
+	if (res)
+		jmap_reply(c, res);
+	else
+		jmap_server_fail(c, "out of memory");
+}
+
+/* ---- checking the objects (loop) ---- */
+
+/* The content of blob_id into o (text, len), checked; NULL or a SetError. */
+static json_t *content(struct jmap_call *c, const char *blob_id, struct op *o)
+{
+	struct buf text = {0};
+	char type[128], fname[8], err[256];
+	struct store_rd *rd = store_reader(c->acct->store);
+	bool begun = store_read_begin(rd);
+	int r = jmap_blob_read(rd, c->acct, blob_id, &text, type, sizeof type, fname, sizeof fname);
+	store_read_end(rd, begun);
+	json_t *e = NULL;
+	if (r < 0) {
+		e = jmap_set_error("serverFail", "the blob could not be read", NULL);
+	} else if (r == 0) {
+		e = jmap_set_error("blobNotFound", "no such blob", "blobId");
+		json_object_set_new(e, "notFound", json_pack("[s]", blob_id));
+	} else if ((r = sieve_check(text.data ? text.data : "", text.len, err, sizeof err)) < 0) {
+		e = r == -EFBIG    ? jmap_set_error("tooLarge", err, "blobId")
+		    : r == -ENOMEM ? jmap_set_error("serverFail", err, NULL)
+		                   : jmap_set_error("invalidSieve", err, "blobId");
+	}
+	if (e) {
+		buf_free(&text);
+		return e;
+	}
+	o->text = text.data; /* the buffer's memory is the op's now */
+	o->len = text.len;
+	return NULL;
+}
+
+static bool name_ok(const char *name)
+{
+	return store_sieve_name_valid(name) && utf8_valid(name, strlen(name));
+}
+
+/* Whether name is taken in the list or by an earlier create of this call. */
+static bool name_taken(const struct jmap_sieve_list *l, const struct sieve_set *x, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].name, name))
+			return true;
+	for (size_t i = 0; i < x->n_ops; i++)
+		if (x->ops[i].kind == OP_CREATE && !strcmp(x->ops[i].name, name))
+			return true;
+	return false;
+}
+
+static json_t *check_create(struct jmap_call *c, const struct jmap_sieve_list *l,
+                            struct sieve_set *x, json_t *obj, struct op *o)
+{
+	if (!json_is_object(obj))
+		return jmap_set_error("invalidProperties", "a SieveScript is an object", NULL);
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v)
+	{
+		if (strcmp(key, "name") && strcmp(key, "blobId"))
+			return jmap_set_error("invalidProperties",
+			                      !strcmp(key, "id") || !strcmp(key, "isActive")
+			                          ? "the server sets it"
+			                          : "not a SieveScript property",
+			                      key);
+	}
+	json_t *name = json_object_get(obj, "name");
+	if (name && !json_is_null(name)) {
+		if (!json_is_string(name) || !name_ok(json_string_value(name)))
+			return jmap_set_error(
+			    "invalidProperties",
+			    "1 to 128 octets of UTF-8, no control character or '/'", "name");
+		snprintf(o->name, sizeof o->name, "%s", json_string_value(name));
+	} else { /* RFC 9661: the server picks one */
+		snprintf(o->name, sizeof o->name, "script");
+		for (int n = 2; name_taken(l, x, o->name); n++)
+			snprintf(o->name, sizeof o->name, "script-%d", n);
+	}
+	const char *blob = json_string_value(json_object_get(obj, "blobId"));
+	if (!blob)
+		return jmap_set_error("invalidProperties", "blobId is required", "blobId");
+	return content(c, jmap_created_id(c, blob) ? jmap_created_id(c, blob) : blob, o);
+}
+
+static json_t *check_update(struct jmap_call *c, json_t *patch, struct op *o)
+{
+	if (!json_is_object(patch))
+		return jmap_set_error("invalidPatch", "a PatchObject is an object", NULL);
+	const char *key;
+	json_t *v;
+	json_object_foreach(patch, key, v)
+	{
+		if (!strcmp(key, "blobId") && json_is_string(v))
+			continue;
+		if (!strcmp(key, "name") && json_is_string(v) &&
+		    !strcmp(json_string_value(v), o->name))
+			continue;
+		return jmap_set_error(
+		    "invalidProperties",
+		    !strcmp(key, "name")
+		        ? "a script's id is its name here: create it under the new "
+		          "name and destroy this one"
+		    : !strcmp(key, "blobId") ? "blobId is a string"
+		                             : "the server sets it, or not a SieveScript property",
+		    key);
+	}
+	const char *blob = json_string_value(json_object_get(patch, "blobId"));
+	return blob ? content(c, blob, o) : NULL;
+}
+
+/* The id the client gave (or "#creation id") as a script name. */
+static bool id_name(struct jmap_call *c, const char *id, const struct sieve_set *x, char *name)
+{
+	if (id && id[0] == '#') {
+		for (size_t i = 0; i < x->n_ops; i++)
+			if (x->ops[i].kind == OP_CREATE && !strcmp(x->ops[i].key, id + 1)) {
+				snprintf(name, STORE_SIEVE_NAME_MAX + 1, "%s", x->ops[i].name);
+				return true;
+			}
+	}
+	const char *real = id ? jmap_created_id(c, id) : NULL;
+	return real && jmap_sieve_id_name(real, name);
+}
+
+void jmap_sieve_script_set(struct jmap_call *c)
+{
+	struct jmap_set_args a;
+	if (!jmap_set_args(c, &a))
+		return;
+	json_t *act = json_object_get(c->args, "onSuccessActivateScript");
+	json_t *deact = json_object_get(c->args, "onSuccessDeactivateScript");
+	if ((act && !json_is_null(act) && !json_is_string(act)) ||
+	    (deact && !json_is_null(deact) && !json_is_boolean(deact))) {
+		jmap_error(c, "invalidArguments",
+		           "onSuccessActivateScript is an Id, onSuccessDeactivateScript a Boolean");
+		return;
+	}
+	struct jmap_sieve_list l;
+	struct store_rd *rd = store_reader(c->acct->store);
+	bool begun = store_read_begin(rd);
+	int r = jmap_sieve_list_read(rd, c->acct->account_id, &l);
+	store_read_end(rd, begun);
+	struct sieve_set *x = calloc(1, sizeof *x);
+	if (r < 0 || !x || !(x->ops = calloc(a.total ? a.total : 1, sizeof *x->ops)) ||
+	    !(x->not_created = json_object()) || !(x->not_updated = json_object()) ||
+	    !(x->not_destroyed = json_object())) {
+		jmap_sieve_list_free(&l);
+		if (x)
+			set_free(x);
+		jmap_server_fail(c, "reading the Sieve scripts");
+		return;
+	}
+	x->c = c;
+	x->account_id = c->acct->account_id;
+	jmap_sieve_state_of(&l, x->old_state);
+	if (a.if_in_state && strcmp(a.if_in_state, x->old_state) != 0) {
+		jmap_sieve_list_free(&l);
+		set_free(x);
+		jmap_error(c, "stateMismatch", NULL);
+		return;
+	}
+	const char *key;
+	json_t *v;
+	size_t i;
+	json_object_foreach(a.create, key, v)
+	{
+		struct op *o = &x->ops[x->n_ops];
+		*o = (struct op){.kind = OP_CREATE};
+		snprintf(o->key, sizeof o->key, "%s", key);
+		json_t *e = check_create(c, &l, x, v, o);
+		if (e) {
+			free(o->text);
+			json_object_set_new(x->not_created, key, e);
+		} else {
+			x->n_ops++;
+		}
+	}
+	json_object_foreach(a.update, key, v)
+	{
+		struct op *o = &x->ops[x->n_ops];
+		*o = (struct op){.kind = OP_UPDATE};
+		snprintf(o->key, sizeof o->key, "%s", key);
+		json_t *e = NULL;
+		if (!id_name(c, key, x, o->name))
+			e = jmap_set_error("notFound", NULL, NULL);
+		else
+			e = check_update(c, v, o);
+		if (e) {
+			free(o->text);
+			json_object_set_new(x->not_updated, key, e);
+		} else {
+			x->n_ops++;
+		}
+	}
+	json_array_foreach(a.destroy, i, v)
+	{
+		struct op *o = &x->ops[x->n_ops];
+		*o = (struct op){.kind = OP_DESTROY};
+		snprintf(o->key, sizeof o->key, "%s", json_string_value(v));
+		if (!id_name(c, o->key, x, o->name))
+			json_object_set_new(x->not_destroyed, o->key,
+			                    jmap_set_error("notFound", NULL, NULL));
+		else
+			x->n_ops++;
+	}
+	jmap_sieve_list_free(&l);
+	bool refused = json_object_size(x->not_created) || json_object_size(x->not_updated) ||
+	               json_object_size(x->not_destroyed);
+	/* RFC 9661: only if every change succeeds; the job checks its own */
+	if (!refused) {
+		x->deactivate = json_is_true(deact);
+		if (json_is_string(act) && !id_name(c, json_string_value(act), x, x->activate))
+			x->activate[0] = '\0';
+	}
+	if (store_submit(c->acct->store, set_job, set_done, x) < 0) {
+		set_free(x);
+		jmap_server_fail(c, "the store is not taking changes");
+	}
+}
