@@ -29,8 +29,12 @@ const char *http_reason(int status)
 		return "Continue";
 	case 200:
 		return "OK";
+	case 201:
+		return "Created";
 	case 204:
 		return "No Content";
+	case 207:
+		return "Multi-Status"; /* WebDAV (RFC 4918 §11.1) */
 	case 301:
 		return "Moved Permanently";
 	case 304:
@@ -51,6 +55,8 @@ const char *http_reason(int status)
 		return "Conflict";
 	case 411:
 		return "Length Required";
+	case 412:
+		return "Precondition Failed";
 	case 413:
 		return "Content Too Large";
 	case 414:
@@ -73,6 +79,8 @@ const char *http_reason(int status)
 		return "Service Unavailable";
 	case 505:
 		return "HTTP Version Not Supported";
+	case 507:
+		return "Insufficient Storage"; /* WebDAV (RFC 4918 §11.5) */
 	default:
 		return "Unknown";
 	}

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "acme/challenge.h"
+#include "proto/http/carddav.h"
 #include "net/conn.h"
 
 #define M(x) (1u << (x))
@@ -37,7 +38,7 @@ static void acme_challenge(struct http_session *s)
 
 static const struct route {
 	const char *path;
-	unsigned methods;
+	unsigned methods; /* 0: WebDAV, every method (OPTIONS too) goes to the handler */
 	void (*handler)(struct http_session *s);
 	bool plain;  /* answered over plain HTTP too */
 	bool prefix; /* path is a prefix */
@@ -71,6 +72,11 @@ static const struct route {
      http_admin_api, false, true, false},
     /* send_api.c: a token of scope send */
     {"/api/v1/send", M(HTTP_POST), http_send_api, false, false, false},
+    /* CardDAV (carddav.c): PROPFIND, REPORT, MKCOL... are methods the
+     * parser does not name; the handler reads method_name */
+    {"/.well-known/carddav", 0, http_carddav, false, false, false},
+    {"/dav", 0, http_carddav, false, false, false},
+    {"/dav/", 0, http_carddav, false, true, false},
     {"/", M(HTTP_GET) | M(HTTP_HEAD), http_webmail, false, false, false},
     {"/webmail/", M(HTTP_GET) | M(HTTP_HEAD), http_webmail, false, true, false},
 };
@@ -152,10 +158,6 @@ void http_route(struct http_session *s)
 {
 	const struct http_request *r = s->req;
 	s->path[0] = '\0';
-	if (r->method == HTTP_OTHER) {
-		http_respond_error(s, 501);
-		return;
-	}
 	if (r->method == HTTP_OPTIONS && strcmp(r->target, "*") == 0) {
 		http_respond(s, 204, NULL, "Allow: GET, HEAD, POST, OPTIONS\r\n", NULL, 0, 0);
 		return;
@@ -170,6 +172,10 @@ void http_route(struct http_session *s)
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !rt; i++)
 		if (path_matches(&routes[i], s->path))
 			rt = &routes[i];
+	if (r->method == HTTP_OTHER && !(rt && rt->methods == 0)) {
+		http_respond_error(s, 501);
+		return;
+	}
 	if (!conn_is_tls(s->c) && s->ctx->site->https_port && (!rt || !rt->plain)) {
 		redirect_to_https(s);
 		return;
@@ -178,6 +184,10 @@ void http_route(struct http_session *s)
 		if ((r->method == HTTP_GET || r->method == HTTP_HEAD) && http_static(s))
 			return;
 		http_respond_error(s, 404);
+		return;
+	}
+	if (rt->methods == 0) {
+		rt->handler(s);
 		return;
 	}
 	char allow[120];
