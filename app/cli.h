@@ -22,6 +22,10 @@ int cli_transfer_args(const char *cmd, const char *usage, const char *place_name
 /* "500M", "2G", "1048576", "0", "none": bytes (K, M, G, T are powers of
  * 1024; a trailing B is allowed). 0, or -1 when s is not a size. */
 int cli_parse_size(const char *s, int64_t *out);
+/* The file at path ("-": standard input) whole, NUL-terminated, into *out
+ * (malloc'd; *len its size), refused with a message naming `tern cmd` when
+ * unreadable or larger than max bytes. 0 or -1. */
+int cli_read_input(const char *cmd, const char *path, size_t max, char **out, size_t *len);
 struct store_rd;
 /* `tern domain dns NAME`: the records to publish, as zone-file lines. */
 int cli_domain_dns(const struct config *cfg, struct store_rd *rd, const char *domain);

@@ -29,43 +29,11 @@ static const char usage[] =
     "                    write the cards of the book (default: every book) as one .vcf\n"
     "  list ACCOUNT      the account's address books and their card counts\n";
 
-/* The whole of FILE ('-': stdin), up to VCARD_MAX_INPUT: 0, or -1
- * (message printed). */
-static int read_file(const char *path, char **out, size_t *len)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "tern contacts import: cannot read %s: %s\n", path,
-		        strerror(errno));
-		return -1;
-	}
-	char *buf = malloc(VCARD_MAX_INPUT + 1);
-	size_t n = buf ? fread(buf, 1, VCARD_MAX_INPUT + 1, f) : 0;
-	bool bad = !buf || ferror(f);
-	if (f != stdin)
-		fclose(f);
-	if (bad) {
-		fprintf(stderr, "tern contacts import: cannot read %s\n", path);
-		free(buf);
-		return -1;
-	}
-	if (n > VCARD_MAX_INPUT) {
-		fprintf(stderr, "tern contacts import: %s is larger than %u bytes\n", path,
-		        VCARD_MAX_INPUT);
-		free(buf);
-		return -1;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 static int cmd_import(struct store *st, int64_t account_id, const char *path, const char *book)
 {
 	char *data;
 	size_t len;
-	if (read_file(path, &data, &len) < 0)
+	if (cli_read_input("contacts import", path, VCARD_MAX_INPUT, &data, &len) < 0)
 		return 1;
 	struct admin_contacts_import r;
 	int rc = admin_contacts_import(st, account_id, book, data, len, &r);

@@ -60,42 +60,11 @@ static int list_cb(void *ud, const struct store_sieve_script *s)
 	return 0;
 }
 
-/* The whole of FILE ('-': stdin), up to the largest script: 0, or -1
- * (message printed). */
-static int read_script(const char *path, char **out, size_t *len)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "tern sieve put: cannot read %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	char *buf = malloc(STORE_SIEVE_SCRIPT_MAX + 1);
-	size_t n = buf ? fread(buf, 1, STORE_SIEVE_SCRIPT_MAX + 1, f) : 0;
-	bool bad = !buf || ferror(f);
-	if (f != stdin)
-		fclose(f);
-	if (bad) {
-		fprintf(stderr, "tern sieve put: cannot read %s\n", path);
-		free(buf);
-		return -1;
-	}
-	if (n > STORE_SIEVE_SCRIPT_MAX) {
-		fprintf(stderr, "tern sieve put: %s is larger than %d bytes\n", path,
-		        STORE_SIEVE_SCRIPT_MAX);
-		free(buf);
-		return -1;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 static int cmd_put(struct store *st, int64_t account_id, const char *name, const char *path)
 {
 	char *text;
 	size_t len;
-	if (read_script(path, &text, &len) < 0)
+	if (cli_read_input("sieve put", path, STORE_SIEVE_SCRIPT_MAX, &text, &len) < 0)
 		return 1;
 	char err[256];
 	int rc = sieve_check(text, len, err, sizeof err);

@@ -366,11 +366,8 @@ static void bset_answer(struct bset *x)
 		return;
 	}
 	free(l);
-	json_t *res =
-	    json_pack("{s:O, s:s, s:s, s:o, s:o, s:o}", "accountId",
-	              json_object_get(c->args, "accountId"), "oldState", x->old_state, "newState",
-	              state, "created", created, "updated", updated, "destroyed", destroyed);
-	jmap_set_failures(res, x->not_created, x->not_updated, x->not_destroyed);
+	json_t *res = jmap_set_response(c, x->old_state, state, created, updated, destroyed,
+	                                x->not_created, x->not_updated, x->not_destroyed);
 	bset_free(x);
 	if (res)
 		jmap_reply(c, res);

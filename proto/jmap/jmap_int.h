@@ -131,6 +131,12 @@ json_t *jmap_set_error(const char *type, const char *description, const char *pr
  * The maps are borrowed. */
 void jmap_set_failures(json_t *res, json_t *not_created, json_t *not_updated,
                        json_t *not_destroyed);
+/* A /set response (RFC 8620 5.3): accountId, the states, created, updated
+ * and destroyed (whose references it takes, NULL or not) and the non-empty
+ * failures. NULL when out of memory. */
+json_t *jmap_set_response(struct jmap_call *c, const char *old_state, const char *new_state,
+                          json_t *created, json_t *updated, json_t *destroyed, json_t *not_created,
+                          json_t *not_updated, json_t *not_destroyed);
 /* "F123" into a new JSON string. */
 json_t *jmap_id_json(char prefix, int64_t n);
 

@@ -25,3 +25,15 @@ void jmap_set_failures(json_t *res, json_t *not_created, json_t *not_updated, js
 	if (json_object_size(not_destroyed))
 		json_object_set(res, "notDestroyed", not_destroyed);
 }
+
+json_t *jmap_set_response(struct jmap_call *c, const char *old_state, const char *new_state,
+                          json_t *created, json_t *updated, json_t *destroyed, json_t *not_created,
+                          json_t *not_updated, json_t *not_destroyed)
+{
+	json_t *res =
+	    json_pack("{s:O, s:s, s:s, s:o, s:o, s:o}", "accountId",
+	              json_object_get(c->args, "accountId"), "oldState", old_state, "newState",
+	              new_state, "created", created, "updated", updated, "destroyed", destroyed);
+	jmap_set_failures(res, not_created, not_updated, not_destroyed);
+	return res;
+}

@@ -261,11 +261,8 @@ static void set_done(void *arg, int status)
 			report(key ? created : updated, key ? key : id, &x->now_info, true);
 		}
 	}
-	json_t *res =
-	    json_pack("{s:O, s:s, s:s, s:o, s:o, s:o}", "accountId",
-	              json_object_get(c->args, "accountId"), "oldState", x->old_state, "newState",
-	              x->new_state, "created", created, "updated", updated, "destroyed", destroyed);
-	jmap_set_failures(res, x->not_created, x->not_updated, x->not_destroyed);
+	json_t *res = jmap_set_response(c, x->old_state, x->new_state, created, updated, destroyed,
+	                                x->not_created, x->not_updated, x->not_destroyed);
 	set_free(x);
 	if (res)
 		jmap_reply(c, res);
