@@ -22,7 +22,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config libuv1-dev libmbedtls-dev libc-ares-dev \
       libsqlite3-dev libcrypt-dev zlib1g-dev libjansson-dev libsodium-dev \
-      libunistring-dev ca-certificates libcap2-bin \
+      libunistring-dev libexpat1-dev ca-certificates libcap2-bin \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -45,7 +45,7 @@ RUN --mount=type=bind,from=build,source=/out,target=/mnt/build \
     apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libuv1t64 libmbedtls21 libmbedx509-7 libmbedcrypto16 libcares2 libsqlite3-0 \
-      libjansson4 libsodium23 libunistring5 zlib1g libcap2-bin \
+      libjansson4 libexpat1 libsodium23 libunistring5 zlib1g libcap2-bin \
  && install -m 0755 /mnt/build/tern /usr/local/bin/tern \
  && setcap cap_net_bind_service=+ep /usr/local/bin/tern \
  && install -D -m 0644 /mnt/build/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt \
