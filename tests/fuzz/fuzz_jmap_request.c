@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "proto/jmap/jmap.h"
+#include "tests/fuzz/jmap_harness.h"
 #include "store/accounts.h"
 #include "store/entries.h"
 #include "store/mailboxes.h"
@@ -17,16 +18,6 @@
 
 static struct store *st;
 static int64_t account;
-static const struct jmap_limits limits = {
-    .max_size_upload = 1 << 20,
-    .max_concurrent_upload = 2,
-    .max_size_request = 1 << 16,
-    .max_concurrent_requests = 2,
-    .max_calls_in_request = 16,
-    .max_objects_in_get = 50,
-    .max_objects_in_set = 50,
-};
-
 static int setup(struct store_tx *tx, void *arg)
 {
 	(void)arg;
@@ -57,39 +48,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	static char dir[] = "/tmp/fuzz_jmap_XXXXXX";
-	char err[200];
-	if (!mkdtemp(dir) || store_open(&st, dir, NULL, err, sizeof err) < 0 ||
-	    store_exec(st, setup, NULL) < 0) {
-		fprintf(stderr, "fuzz_jmap_request: no store: %s\n", err);
-		abort();
-	}
+	st = fuzz_jmap_store("fuzz_jmap_request", dir, setup);
 	return 0;
-}
-
-struct seen {
-	int answers;
-};
-
-static void on_answer(void *ud, int status, const char *type, const char *body, size_t len)
-{
-	struct seen *s = ud;
-	s->answers++;
-	if (status != 200 && status != 400)
-		abort();
-	if (!type || !*type)
-		abort();
-	json_t *doc = json_loadb(body, len, 0, NULL);
-	if (!doc)
-		abort();
-	json_decref(doc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct jmap_account acct = {st, account, "u@example.test", &limits, NULL};
-	struct seen s = {0};
-	struct jmap_request *r = jmap_request_start(&acct, (const char *)data, size, on_answer, &s);
-	if (r || s.answers != 1)
+	struct jmap_account acct = {st, account, "u@example.test", &fuzz_jmap_limits, NULL};
+	int answers = 0;
+	struct jmap_request *r =
+	    jmap_request_start(&acct, (const char *)data, size, fuzz_jmap_on_answer, &answers);
+	if (r || answers != 1)
 		abort();
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "lib/buf.h"
 #include "proto/jmap/blob_read.h"
 #include "proto/jmap/jmap.h"
+#include "tests/fuzz/jmap_harness.h"
 #include "proto/jmap/sieve_script.h"
 #include "store/accounts.h"
 #include "store/sieve.h"
@@ -25,16 +26,6 @@
 
 static struct store *st;
 static int64_t account;
-static const struct jmap_limits limits = {
-    .max_size_upload = 1 << 20,
-    .max_concurrent_upload = 2,
-    .max_size_request = 1 << 16,
-    .max_concurrent_requests = 2,
-    .max_calls_in_request = 16,
-    .max_objects_in_get = 50,
-    .max_objects_in_set = 50,
-};
-
 static int setup(struct store_tx *tx, void *arg)
 {
 	(void)arg;
@@ -56,25 +47,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	static char dir[] = "/tmp/fuzz_jmap_sieve_XXXXXX";
-	char err[200];
-	if (!mkdtemp(dir) || store_open(&st, dir, NULL, err, sizeof err) < 0 ||
-	    store_exec(st, setup, NULL) < 0) {
-		fprintf(stderr, "fuzz_jmap_sieve: no store: %s\n", err);
-		abort();
-	}
+	st = fuzz_jmap_store("fuzz_jmap_sieve", dir, setup);
 	return 0;
-}
-
-static void on_answer(void *ud, int status, const char *type, const char *body, size_t len)
-{
-	int *answers = ud;
-	++*answers;
-	if ((status != 200 && status != 400) || !type || !*type)
-		abort();
-	json_t *doc = json_loadb(body, len, 0, NULL);
-	if (!doc)
-		abort();
-	json_decref(doc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -96,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (data[0] == 1) {
-		struct jmap_account acct = {st, account, "u@example.test", &limits, NULL};
+		struct jmap_account acct = {st, account, "u@example.test", &fuzz_jmap_limits, NULL};
 		struct buf out = {0};
 		char type[64], fname[64];
 		struct store_rd *rd = store_reader(st);
@@ -117,9 +91,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	           methods[(data[0] - 2) % 5]);
 	buf_add(&req, text, size - 1);
 	buf_adds(&req, ",\"c\"]]}");
-	struct jmap_account acct = {st, account, "u@example.test", &limits, NULL};
+	struct jmap_account acct = {st, account, "u@example.test", &fuzz_jmap_limits, NULL};
 	int answers = 0;
-	struct jmap_request *r = jmap_request_start(&acct, req.data, req.len, on_answer, &answers);
+	struct jmap_request *r =
+	    jmap_request_start(&acct, req.data, req.len, fuzz_jmap_on_answer, &answers);
 	buf_free(&req);
 	if (r || answers != 1)
 		abort();
