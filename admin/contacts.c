@@ -400,7 +400,8 @@ static int import_run(struct store_tx *tx, void *arg)
 	if ((rc = store_card_list(store_tx_reader(tx), j->account_id, b.id, false, known_cb, j)) <
 	    0)
 		return rc;
-	qsort(j->known, j->nknown, sizeof *j->known, known_cmp);
+	if (j->nknown)
+		qsort(j->known, j->nknown, sizeof *j->known, known_cmp);
 	for (size_t i = 0; i < j->n; i++) {
 		const struct admin_contacts_card *c = &j->cards[i];
 		if (c->why) {

@@ -661,7 +661,8 @@ static void param_add(struct builder *b, struct pbuild *pb, const char *name, co
 			b->oom = true;
 			return;
 		}
-		memcpy(vv, pa->values, pa->nvalues * sizeof *vv);
+		if (pa->nvalues)
+			memcpy(vv, pa->values, pa->nvalues * sizeof *vv);
 		vv[pa->nvalues++] = adup(b, value);
 		pa->values = vv;
 		return;

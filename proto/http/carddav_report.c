@@ -274,7 +274,8 @@ static int sync_collection(struct rep *p, const struct wdx_node *root, struct st
 			free(cs.v);
 			return 503;
 		}
-		qsort(cs.v, cs.n, sizeof *cs.v, by_href_live_first);
+		if (cs.n > 1)
+			qsort(cs.v, cs.n, sizeof *cs.v, by_href_live_first);
 		for (size_t i = 0; i < cs.n && !p->e; i++) {
 			if (i > 0 && strcmp(cs.v[i].href, cs.v[i - 1].href) == 0)
 				continue; /* the same name: reported as it is now */
