@@ -433,7 +433,10 @@ static const char *const migrations[] = {
      * card's addresses, lower-cased, for collected addresses and
      * autocomplete; fn: the card's FN, for autocomplete by name.
      * cards_book_href: an href's newest row, live or tombstone (a book's
-     * changes name each href once). */
+     * changes name each href once). card_emails' key columns come first:
+     * SQLite 3.40's integrity_check reports a NOT NULL column of a
+     * WITHOUT ROWID table that precedes a key column as NULL when it is
+     * not (so `tern verify` would). */
     ("CREATE TABLE addressbooks(\n"
      "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
      "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
@@ -461,8 +464,8 @@ static const char *const migrations[] = {
      "CREATE INDEX cards_account_modseq ON cards(account_id, modseq);\n"
      "CREATE TABLE card_emails(\n"
      "  card_id INTEGER NOT NULL REFERENCES cards(id) ON DELETE CASCADE,\n"
-     "  account_id INTEGER NOT NULL,\n"
      "  email TEXT NOT NULL,\n"
+     "  account_id INTEGER NOT NULL,\n"
      "  PRIMARY KEY(card_id, email)\n"
      ") WITHOUT ROWID;\n"
      "CREATE INDEX card_emails_email ON card_emails(account_id, email);\n"
