@@ -366,6 +366,11 @@ int store_flags_job(struct store_tx *tx, void *arg)
 	                           "UPDATE mailbox_entries SET flags = ?3, keywords = ?4, "
 	                           "modseq = ?5 WHERE mailbox_id = ?1 AND uid = ?2")) < 0)
 		goto out;
+	/* A lazy job runs again after its batch failed for want of room
+	 * (store/writer.c): the first run's results go first. */
+	if (q->ran)
+		store_flags_req_clear(q);
+	q->ran = true;
 	const char *kws = q->keywords ? q->keywords : "";
 	progress_goal(q->progress, q->n);
 	for (size_t i = 0; i < q->n; i++) {
@@ -668,6 +673,11 @@ int store_expunge_job(struct store_tx *tx, void *arg)
 	sqlite3_stmt *st;
 	uint32_t *del = NULL;
 	size_t ndel = 0;
+	/* A lazy job runs again after its batch failed for want of room
+	 * (store/writer.c): the first run's result goes first. */
+	free(q->expunged);
+	q->expunged = NULL;
+	q->nexpunged = 0;
 	int r = store_prep_cached(db, &st,
 	                          "SELECT uid FROM mailbox_entries WHERE mailbox_id = ?1 "
 	                          "AND (flags & 8) != 0 ORDER BY uid");

@@ -132,6 +132,7 @@ struct store_flags_req {
 	struct store_flag_result *res;   /* n entries, caller-allocated */
 	struct store_progress *progress; /* NULL: none */
 	int64_t highestmodseq;           /* result */
+	bool ran; /* the job's: set at its first run (a lazy job may run again) */
 };
 int store_flags_job(struct store_tx *tx, void *arg);
 void store_flags_req_clear(struct store_flags_req *r);
@@ -190,7 +191,7 @@ struct store_expunge_req {
 	size_t n;
 	struct store_progress *progress; /* NULL: none */
 	/* results */
-	uint32_t *expunged; /* malloc'd by the job, ascending */
+	uint32_t *expunged; /* malloc'd by the job, ascending (NULL before it) */
 	size_t nexpunged;
 	int64_t modseq;
 };
