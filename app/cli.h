@@ -26,6 +26,11 @@ int cli_parse_size(const char *s, int64_t *out);
  * (malloc'd; *len its size), refused with a message naming `tern cmd` when
  * unreadable or larger than max bytes. 0 or -1. */
 int cli_read_input(const char *cmd, const char *path, size_t max, char **out, size_t *len);
+/* The store opened (*st) and the account with that address found: 0, or
+ * -1 with the store closed and a message naming `tern group cmd`. */
+struct store;
+int cli_open_account(const struct config *cfg, const char *group, const char *cmd,
+                     const char *address, struct store **st, int64_t *account_id);
 struct store_rd;
 /* `tern domain dns NAME`: the records to publish, as zone-file lines. */
 int cli_domain_dns(const struct config *cfg, struct store_rd *rd, const char *domain);

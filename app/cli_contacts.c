@@ -140,25 +140,18 @@ int cli_contacts(const struct config *cfg, int argc, char **argv)
 		return 2;
 	}
 	struct store *st;
-	char err[512];
-	if (store_open(&st, cfg->data_dir, NULL, err, sizeof err) < 0) {
-		fprintf(stderr, "tern: cannot open the store in %s: %s\n", cfg->data_dir, err);
+	int64_t account_id;
+	if (cli_open_account(cfg, "contacts", cmd, pos[0], &st, &account_id) < 0)
 		return 1;
-	}
-	struct store_account acct;
-	int rc = store_account_lookup(store_reader(st), pos[0], &acct);
 	int ret;
-	if (rc <= 0) {
-		fprintf(stderr, "tern contacts %s: no account %s\n", cmd, pos[0]);
-		ret = 1;
-	} else if (strcmp(cmd, "import") == 0) {
-		ret = cmd_import(st, acct.id, pos[1], book);
+	if (strcmp(cmd, "import") == 0) {
+		ret = cmd_import(st, account_id, pos[1], book);
 	} else if (strcmp(cmd, "export") == 0) {
-		ret = cmd_export(st, acct.id, pos[1], book);
+		ret = cmd_export(st, account_id, pos[1], book);
 	} else {
 		int n = 0;
 		printf("%-6s %-10s %-7s %-8s %s\n", "ID", "ROLE", "CARDS", "MODSEQ", "NAME");
-		ret = admin_contacts_books(store_reader(st), acct.id, book_line, &n) < 0 ? 1 : 0;
+		ret = admin_contacts_books(store_reader(st), account_id, book_line, &n) < 0 ? 1 : 0;
 		printf("%d book%s\n", n, n == 1 ? "" : "s");
 	}
 	store_close(&st);

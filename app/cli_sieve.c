@@ -168,28 +168,21 @@ int cli_sieve(const struct config *cfg, int argc, char **argv)
 		return 2;
 	}
 	struct store *st;
-	char err[512];
-	if (store_open(&st, cfg->data_dir, NULL, err, sizeof err) < 0) {
-		fprintf(stderr, "tern: cannot open the store in %s: %s\n", cfg->data_dir, err);
+	int64_t account_id;
+	if (cli_open_account(cfg, "sieve", cmd, argv[1], &st, &account_id) < 0)
 		return 1;
-	}
-	struct store_account acct;
-	int rc = store_account_lookup(store_reader(st), argv[1], &acct);
 	int ret;
-	if (rc <= 0) {
-		fprintf(stderr, "tern sieve %s: no account %s\n", cmd, argv[1]);
-		ret = 1;
-	} else if (strcmp(cmd, "list") == 0) {
+	if (strcmp(cmd, "list") == 0) {
 		int n = 0;
 		printf("%-6s %-8s %-20s %s\n", "ACTIVE", "SIZE", "UPDATED", "NAME");
-		ret = store_sieve_list(store_reader(st), acct.id, list_cb, &n) < 0 ? 1 : 0;
+		ret = store_sieve_list(store_reader(st), account_id, list_cb, &n) < 0 ? 1 : 0;
 		printf("%d script%s\n", n, n == 1 ? "" : "s");
 	} else if (strcmp(cmd, "put") == 0) {
-		ret = cmd_put(st, acct.id, name, argv[3]);
+		ret = cmd_put(st, account_id, name, argv[3]);
 	} else if (strcmp(cmd, "get") == 0) {
-		ret = cmd_get(st, acct.id, name);
+		ret = cmd_get(st, account_id, name);
 	} else {
-		ret = cmd_change(st, cmd[0], acct.id, none ? NULL : name);
+		ret = cmd_change(st, cmd[0], account_id, none ? NULL : name);
 	}
 	store_close(&st);
 	return ret;
