@@ -15,6 +15,16 @@
  * own and "what changed since N" is a range of an index. The same row
  * counts the live cards (STORE_CARDS_MAX) without a count(*) per put.
  *
+ * Tombstones do not pile up forever: a change that makes one trims the
+ * account's to the newest STORE_CARD_TOMBSTONES_MAX (walking the partial
+ * index cards_tombstones, so that costs that many index entries, not the
+ * account's cards), and records the newest purged modseq as
+ * contacts_state.oldest_modseq. A sync token below it cannot say what was
+ * deleted and is refused; clients then sync from scratch, as RFC 6578
+ * §3.2 and RFC 8620 §5.2 (cannotCalculateChanges) expect. No clock is
+ * involved, so a burst of deletes purges early: that costs a resync, never
+ * a wrong answer.
+ *
  * The store knows no vCard, with two small exceptions kept here: the FN
  * of a card is read (one unfolded line) for autocomplete by name, and
  * store_contacts_collect writes the one card it makes.
@@ -266,6 +276,46 @@ static int card_bury(sqlite3 *db, int64_t account_id, int64_t card_id)
 	return rc;
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Keep the account's newest STORE_CARD_TOMBSTONES_MAX tombstones (see the
+ * top of the file). */
+static int tombstones_trim(sqlite3 *db, int64_t account_id)
+{
+	int64_t cut = store_scalar(db,
+	                           "SELECT modseq FROM cards WHERE account_id = ?1 AND deleted != 0 "
+	                           "ORDER BY modseq DESC LIMIT 1 OFFSET " STR(
+	                               STORE_CARD_TOMBSTONES_MAX),
+	                           account_id);
+	if (cut == -ENOENT)
+		return 0;
+	if (cut < 0)
+		return (int)cut;
+	sqlite3_stmt *st;
+	int rc = store_prep_cached(db, &st,
+	                           "DELETE FROM cards WHERE account_id = ?1 AND deleted != 0 AND "
+	                           "modseq <= ?2");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_int64(st, 2, cut);
+	rc = store_step_done(st);
+	store_release(st);
+	if (rc < 0)
+		return rc;
+	rc = store_prep_cached(db, &st,
+	                       "UPDATE contacts_state SET oldest_modseq = max(oldest_modseq, ?2) "
+	                       "WHERE account_id = ?1");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_int64(st, 2, cut);
+	rc = store_step_done(st);
+	store_release(st);
+	return rc;
+}
+
 int store_addressbook_destroy(struct store_tx *tx, int64_t account_id, int64_t id)
 {
 	sqlite3 *db = tx->rd.db;
@@ -296,12 +346,13 @@ int store_addressbook_destroy(struct store_tx *tx, int64_t account_id, int64_t i
 	sqlite3_bind_int64(st, 1, id);
 	rc = store_step_done(st);
 	store_release(st);
-	return rc;
+	return rc < 0 ? rc : tombstones_trim(db, account_id);
 }
 
 #define BOOK_COLS                                                                                  \
-	"b.id, b.name, b.role, (SELECT coalesce(max(c.modseq), 0) FROM cards c "                   \
-	"WHERE c.addressbook_id = b.id)"
+	"b.id, b.name, b.role, max((SELECT coalesce(max(c.modseq), 0) FROM cards c "               \
+	"WHERE c.addressbook_id = b.id), coalesce((SELECT s.oldest_modseq FROM contacts_state s "  \
+	"WHERE s.account_id = b.account_id), 0))"
 
 static void book_row(sqlite3_stmt *st, struct store_addressbook *b)
 {
@@ -602,7 +653,8 @@ int store_card_delete(struct store_tx *tx, int64_t account_id, int64_t book_id, 
 		return rc < 0 ? rc : -ENOENT;
 	if (if_match == 0 || (if_match > 0 && modseq != if_match))
 		return -ESTALE;
-	return card_bury(db, account_id, id);
+	rc = card_bury(db, account_id, id);
+	return rc < 0 ? rc : tombstones_trim(db, account_id);
 }
 
 int store_card_move(struct store_tx *tx, int64_t account_id, int64_t card_id, int64_t to_book)
@@ -664,7 +716,7 @@ int store_card_move(struct store_tx *tx, int64_t account_id, int64_t card_id, in
 	sqlite3_bind_int64(st, 3, modseq);
 	rc = store_step_done(st);
 	store_release(st);
-	return rc;
+	return rc < 0 ? rc : tombstones_trim(db, account_id);
 }
 
 /* Columns 0-7 of every card query: id, book, href, uid, modseq, deleted,

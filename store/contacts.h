@@ -42,12 +42,18 @@ struct store_tx;
 #define STORE_CARD_MAX (256 * 1024) /* bytes of one vCard */
 #define STORE_ADDRESSBOOKS_MAX 100  /* per account */
 #define STORE_CARDS_MAX 100000      /* per account */
+/* Tombstones an account keeps for the syncs: past this many, the oldest
+ * go, and a sync from before them must start over (valid-sync-token,
+ * cannotCalculateChanges). */
+#define STORE_CARD_TOMBSTONES_MAX 2000
 
 struct store_addressbook {
 	int64_t id;
 	char name[STORE_ADDRESSBOOK_NAME_MAX + 1];
 	char role[16];  /* "default", "collected" or "" */
-	int64_t modseq; /* the highest modseq of its cards and tombstones */
+	int64_t modseq; /* the highest modseq of its cards and tombstones, and at
+	                 * least the account's oldest (so that a book's sync
+	                 * token never falls below what a sync may start from) */
 };
 
 struct store_card {

@@ -475,6 +475,10 @@ static const char *const migrations[] = {
      "  oldest_modseq INTEGER NOT NULL DEFAULT 0,\n"
      "  cards INTEGER NOT NULL DEFAULT 0\n"
      ");\n"),
+    /* 22 -> 23: an account's tombstones by modseq, so that trimming them
+     * to the newest STORE_CARD_TOMBSTONES_MAX (store/contacts.c) walks
+     * that many index entries, not every card of the account. */
+    "CREATE INDEX cards_tombstones ON cards(account_id, modseq) WHERE deleted != 0;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

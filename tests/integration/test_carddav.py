@@ -457,6 +457,48 @@ def test_sync_collection(tern_factory):
     assert r.status == 400
 
 
+def test_purged_tombstones_refuse_old_tokens(tern_factory, tmp_path):
+    """An account keeps its newest 2000 tombstones (STORE_CARD_TOMBSTONES_MAX):
+    a sync token from before the purged ones gets valid-sync-token, and the
+    token a fresh sync then gives is accepted (a book whose own tombstones
+    all went never hands out a token below what may be synced from)."""
+    t = server(tern_factory)
+    book = default_book(t)
+    r, _ = put(t, book + "keep.vcf", vcard("u-keep", "Keep"))
+    assert r.status == 201
+    ms, old = sync_ok(t, book, "")
+    r, _ = put(t, book + "gone.vcf", vcard("u-gone", "Gone"))
+    assert r.status == 201
+    r, _ = dav(t, "DELETE", book + "gone.vcf")
+    assert r.status == 204
+    ms, before = sync_ok(t, book, old)
+    assert list(ms) == [book + "gone.vcf"] and ms[book + "gone.vcf"]["status"] == 404
+
+    src = tmp_path / "bulk.vcf"
+    src.write_text("".join("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:bulk-%d\r\nFN:Bulk %d\r\n"
+                           "END:VCARD\r\n" % (i, i) for i in range(2010)))
+    r = t.cli("contacts", "import", USER, str(src), "--book", "Bulk")
+    assert r.returncode == 0, r.stderr
+    bulk = [h for h, v in propfind(t, HOME, ["d:displayname"], depth="1").items()
+            if v["props"].get(D + "displayname", (0, None))[1] is not None
+            and v["props"][D + "displayname"][1].text == "Bulk"]
+    assert len(bulk) == 1
+    r, _ = dav(t, "DELETE", bulk[0])  # 2010 tombstones: the oldest go
+    assert r.status == 204, r.status
+
+    for token in (old, before):
+        r, data = sync(t, book, token)
+        assert r.status == 403, (token, data)
+        assert error_cond(data)[0] == D + "valid-sync-token"
+    ms, fresh = sync_ok(t, book, "")
+    assert list(ms) == [book + "keep.vcf"]
+    ms, again = sync_ok(t, book, fresh)
+    assert ms == {} and again == fresh
+    r, _ = put(t, book + "new.vcf", vcard("u-new", "New"))
+    ms, _ = sync_ok(t, book, fresh)
+    assert list(ms) == [book + "new.vcf"]
+
+
 def test_books_mkcol_proppatch_delete(tern_factory):
     t = server(tern_factory)
     book = default_book(t)

@@ -629,6 +629,90 @@ static int fill_job(struct store_tx *tx, void *arg)
 	return 0;
 }
 
+/* ---- tombstones are trimmed to STORE_CARD_TOMBSTONES_MAX ---- */
+
+struct churn {
+	int64_t book;
+	int n, last;
+};
+
+/* put then delete n cards, in one transaction */
+static int churn_job(struct store_tx *tx, void *arg)
+{
+	struct churn *c = arg;
+	for (int i = 0; i < c->n; i++) {
+		char href[32], uid[32];
+		snprintf(href, sizeof href, "t%d.vcf", i);
+		snprintf(uid, sizeof uid, "t%d", i);
+		if ((c->last = store_card_put(tx, ann, c->book, href, uid, "BEGIN:VCARD", 11, NO_EMAILS,
+		                              0, 0, NULL, NULL)) < 0 ||
+		    (c->last = store_card_delete(tx, ann, c->book, href, -1)) < 0)
+			return 0;
+	}
+	return 0;
+}
+
+struct tally {
+	int live, dead;
+	int64_t low;
+};
+
+static int tally_cb(void *ud, const struct store_card *c)
+{
+	struct tally *t = ud;
+	if (c->deleted)
+		t->dead++;
+	else
+		t->live++;
+	if (t->low == 0 || c->modseq < t->low)
+		t->low = c->modseq;
+	return 0;
+}
+
+static void test_tombstones(void)
+{
+	struct store_rd *rd = store_reader(st);
+	int64_t before = modseq();
+	CHECK_THAT(store_contacts_oldest_modseq(rd, ann) == 0); /* nothing purged yet */
+	int64_t book = create_book(ann, "Churn", 0);
+	struct churn c = {.book = book, .n = STORE_CARD_TOMBSTONES_MAX + 5};
+	CHECK_THAT(store_exec(st, churn_job, &c) == 0);
+	CHECK(c.last == 0, "churn: %d", c.last);
+
+	/* the newest MAX tombstones of the account stay; the oldest went, and
+	 * a sync from before them is no longer answerable */
+	int64_t oldest = store_contacts_oldest_modseq(rd, ann);
+	CHECK(oldest > before, "oldest %lld, before %lld", (long long)oldest, (long long)before);
+	struct tally all = {0};
+	CHECK_THAT(store_card_changes(rd, ann, 0, 0, tally_cb, &all) == 0);
+	struct tally since = {0};
+	CHECK_THAT(store_card_changes(rd, ann, 0, oldest, tally_cb, &since) == 0);
+	CHECK(all.dead == STORE_CARD_TOMBSTONES_MAX, "%d tombstones", all.dead);
+	CHECK(since.dead == STORE_CARD_TOMBSTONES_MAX && since.low > oldest,
+	      "since oldest: %d tombstones from %lld", since.dead, (long long)since.low);
+	struct tally churn = {0};
+	CHECK_THAT(store_card_changes(rd, ann, book, 0, tally_cb, &churn) == 0);
+	CHECK_THAT(churn.live == 0 && churn.dead <= STORE_CARD_TOMBSTONES_MAX);
+
+	/* a book's modseq never falls below oldest, even when every one of its
+	 * tombstones went: else its own sync token would be refused forever */
+	struct store_addressbook b;
+	int64_t quiet = create_book(ann, "Quiet", 0);
+	CHECK_THAT(store_addressbook_get(rd, ann, quiet, NULL, NULL, &b) == 1);
+	CHECK(b.modseq >= oldest, "book modseq %lld < oldest %lld", (long long)b.modseq,
+	      (long long)oldest);
+
+	/* destroying a book trims too (once, at the end) */
+	struct job d = {.op = OP_DESTROY, .account = ann, .book = book};
+	CHECK_THAT(run(&d) == 0);
+	struct job q = {.op = OP_DESTROY, .account = ann, .book = quiet};
+	CHECK_THAT(run(&q) == 0);
+	struct tally after = {0};
+	CHECK_THAT(store_card_changes(rd, ann, 0, 0, tally_cb, &after) == 0);
+	CHECK(after.dead <= STORE_CARD_TOMBSTONES_MAX, "%d tombstones", after.dead);
+	CHECK_THAT(store_contacts_oldest_modseq(rd, ann) >= oldest);
+}
+
 static void test_limits_and_account(void)
 {
 	struct store_rd *rd = store_reader(st);
@@ -662,8 +746,7 @@ static void test_limits_and_account(void)
 	c.email = "SAME@x.test"; /* known: nothing to add, so no error */
 	CHECK_THAT(run(&c) == 0);
 
-	/* oldest modseq: 0 until tombstones are purged (no purge yet) */
-	CHECK_THAT(store_contacts_oldest_modseq(rd, ann) == 0);
+	CHECK_THAT(store_contacts_oldest_modseq(rd, other) == 0); /* bob made one tombstone */
 	CHECK_THAT(store_contacts_modseq(rd, 999999) == 0);
 
 	/* an account goes: its books, cards, addresses and counter with it. cy
@@ -704,6 +787,7 @@ int main(void)
 	test_cards();
 	test_move_and_destroy();
 	test_collect_and_search();
+	test_tombstones();
 	test_limits_and_account();
 	store_close(&st);
 	check_remove_dir(dir);
