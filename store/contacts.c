@@ -283,11 +283,11 @@ static int card_bury(sqlite3 *db, int64_t account_id, int64_t card_id)
  * top of the file). */
 static int tombstones_trim(sqlite3 *db, int64_t account_id)
 {
-	int64_t cut = store_scalar(db,
-	                           "SELECT modseq FROM cards WHERE account_id = ?1 AND deleted != 0 "
-	                           "ORDER BY modseq DESC LIMIT 1 OFFSET " STR(
-	                               STORE_CARD_TOMBSTONES_MAX),
-	                           account_id);
+	int64_t cut =
+	    store_scalar(db,
+	                 "SELECT modseq FROM cards WHERE account_id = ?1 AND deleted != 0 "
+	                 "ORDER BY modseq DESC LIMIT 1 OFFSET " STR(STORE_CARD_TOMBSTONES_MAX),
+	                 account_id);
 	if (cut == -ENOENT)
 		return 0;
 	if (cut < 0)

@@ -644,8 +644,8 @@ static int churn_job(struct store_tx *tx, void *arg)
 		char href[32], uid[32];
 		snprintf(href, sizeof href, "t%d.vcf", i);
 		snprintf(uid, sizeof uid, "t%d", i);
-		if ((c->last = store_card_put(tx, ann, c->book, href, uid, "BEGIN:VCARD", 11, NO_EMAILS,
-		                              0, 0, NULL, NULL)) < 0 ||
+		if ((c->last = store_card_put(tx, ann, c->book, href, uid, "BEGIN:VCARD", 11,
+		                              NO_EMAILS, 0, 0, NULL, NULL)) < 0 ||
 		    (c->last = store_card_delete(tx, ann, c->book, href, -1)) < 0)
 			return 0;
 	}
