@@ -2,6 +2,9 @@
 #include "lib/metrics.h"
 
 #include <dirent.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -275,5 +278,19 @@ int metrics_render(struct buf *out)
 	if (r >= 0)
 		r = metrics_render_one(out, "process_open_fds", "gauge", "Open file descriptors.",
 		                       (double)open_fds());
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+	/* What of the RSS is live heap and what is freed but kept by malloc:
+	 * a steady climb of the first is a leak or an unbounded cache, of the
+	 * second a high-water mark (the soak tells them apart with these). */
+	struct mallinfo2 mi = mallinfo2();
+	if (r >= 0)
+		r = metrics_render_one(out, "tern_heap_in_use_bytes", "gauge",
+		                       "Heap bytes allocated and not freed (malloc's own count).",
+		                       (double)(mi.uordblks + mi.hblkhd));
+	if (r >= 0)
+		r = metrics_render_one(out, "tern_heap_free_bytes", "gauge",
+		                       "Heap bytes freed but still held by malloc.",
+		                       (double)mi.fordblks);
+#endif
 	return r < 0 ? -1 : 0;
 }

@@ -332,6 +332,10 @@ def test_metrics_count_what_happens(tern_factory):
     assert 16 * 1024 < sample(after, "tern_store_cache_bytes") < sample(
         after, "process_resident_memory_bytes")
     assert sample(after, "process_open_fds") > 5
+    # malloc's live heap holds the page caches; freed-but-held is reported beside it
+    assert sample(after, "tern_store_cache_bytes") < sample(after, "tern_heap_in_use_bytes") < \
+        sample(after, "process_resident_memory_bytes")
+    assert sample(after, "tern_heap_free_bytes") >= 0
     im.logout()
 
 

@@ -398,12 +398,16 @@ class Campaign:
 QUICK_SITES = [("step", "ioerr"), ("step", "full"), ("wal", "short"), ("sync", None)]
 
 
-def main(workdir, binary, quick, log=print):
-    """The sweep of every site; quick: three N of each of four sites (CI)."""
+def main(workdir, binary, quick, log=print, only=None):
+    """The sweep of every site; quick: three N of each of four sites (CI);
+    only: the sites named so ("step:busy", "sync"), all of each."""
     c = Campaign(workdir, binary)
     deadline = time.monotonic() + 6 * 3600
+    sites = QUICK_SITES if quick else SITES
+    if only:
+        sites = [(s, k) for s, k in SITES if (s + (":" + k if k else "")) in only]
     try:
-        for site, kind in (QUICK_SITES if quick else SITES):
+        for site, kind in sites:
             c.sweep(site, kind, 3 if quick else None, deadline)
             label, total, runs, fired, temp, unacked, viol = c.rows[-1]
             log("faults %-12s steps %4d  runs %4d  injected %4d  temp replies %4d  "
@@ -422,9 +426,12 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--bin", default=os.environ.get("TERN_BIN", "build/tern"))
+    ap.add_argument("--site", action="append",
+                    help="only this site, whole (step:ioerr, step:full, step:busy, wal:short, "
+                         "wal:enospc, sync); may be repeated")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="tern-faults-") as d:
-        c = main(d, a.bin, a.quick)
+        c = main(d, a.bin, a.quick, only=a.site)
         print("faults injected: %d" % c.fired)
         print("invariant violations: %d" % len(c.violations))
         raise SystemExit(1 if c.violations else 0)

@@ -18,9 +18,11 @@ the clients were told (nothing lost, UIDs, MODSEQs, the sink's counts).
 
 Flat means, over the samples after the warm-up (the first fifth, at least
 a minute: caches fill, the first checkpoints settle): the least-squares
-slope of RSS less the page caches projects to less than max(10 % of its
-mean, 4 MiB) of growth over that span (RSS itself and the caches are
-reported beside it); of descriptors, less than 10; the WAL's largest size in
+slope of the live heap less the page caches (/metrics'
+tern_heap_in_use_bytes, malloc's own count; RSS less the caches where
+malloc cannot say) projects to less than max(10 % of its mean, 4 MiB) of
+growth over that span (RSS, which also holds freed memory malloc keeps,
+and the caches are reported beside it); of descriptors, less than 10; the WAL's largest size in
 the last third is at most 1.5x that of the first third plus 1 MiB; the
 median of the windows' NOOP p99 in the last third is at most twice that
 of the first third plus 5 ms. A quantity that is not flat is a
@@ -92,25 +94,38 @@ class Probe(threading.Thread):
 
 
 def rss_kib(pid):
+    """(VmRSS, RssAnon) in KiB: the rest of the RSS is file pages (the
+    binary's and libraries' code as it is first run, the WAL index) and
+    shared memory, which grow in steps as new paths run and are no leak."""
+    rss = anon = 0
     with open("/proc/%d/status" % pid) as f:
         for line in f:
             if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+                rss = int(line.split()[1])
+            elif line.startswith("RssAnon:"):
+                anon = int(line.split()[1])
+    return rss, anon
 
 
 def open_fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
-def cache_bytes(t):
-    """tern_store_cache_bytes from /metrics (loopback needs no token)."""
+MEMORY_METRICS = ("tern_store_cache_bytes", "tern_heap_in_use_bytes", "tern_heap_free_bytes")
+
+
+def memory_metrics(t):
+    """The store's page caches and malloc's live and free heap, in KiB, from
+    /metrics (loopback needs no token); None for one tern does not export
+    (the heap figures need glibc)."""
     url = "http://%s:%d/metrics" % (t.host, t.port("http"))
+    out = dict.fromkeys(MEMORY_METRICS)
     with urllib.request.urlopen(url, timeout=10) as r:
         for line in r.read().decode().splitlines():
-            if line.startswith("tern_store_cache_bytes "):
-                return int(float(line.split()[1]))
-    return 0
+            name, _, value = line.partition(" ")
+            if name in out:
+                out[name] = int(float(value)) // 1024
+    return out
 
 
 def wal_bytes(t):
@@ -142,19 +157,34 @@ def judge(samples, duration):
     first, last = steady[:third], steady[-third:]
 
     rss = [s["rss_kib"] for s in steady]
-    own = [s["rss_kib"] - s["cache_kib"] for s in steady]
-    own_slope = slope(mins, own)
-    growth = own_slope * span_min
-    limit = max(0.10 * statistics.fmean(own), 4096)
+    rss_own = [s["rss_kib"] - s["cache_kib"] for s in steady]
     rows += [("soak: RSS mean (MiB)", "%.1f" % (statistics.fmean(rss) / 1024)),
              ("soak: RSS slope (KiB/min)", "%.1f" % slope(mins, rss)),
+             ("soak: RSS anonymous (not file pages) slope (KiB/min)",
+              "%.1f" % slope(mins, [s["anon_kib"] for s in steady])),
              ("soak: page caches slope (KiB/min)",
               "%.1f" % slope(mins, [s["cache_kib"] for s in steady])),
-             ("soak: RSS less page caches, mean (MiB)", "%.1f" % (statistics.fmean(own) / 1024)),
-             ("soak: RSS less page caches, slope (KiB/min)", "%.1f" % own_slope)]
+             ("soak: RSS less page caches, mean (MiB)",
+              "%.1f" % (statistics.fmean(rss_own) / 1024)),
+             ("soak: RSS less page caches, slope (KiB/min)", "%.1f" % slope(mins, rss_own))]
+    # What is judged: the live heap less the page caches when malloc says
+    # (RSS also holds what was freed and not given back: a high-water mark,
+    # which under steady load never shrinks, is not a leak); else the RSS.
+    if all(s["heap_kib"] is not None for s in steady):
+        own = [s["heap_kib"] - s["cache_kib"] for s in steady]
+        what = "the live heap less the page caches"
+        rows += [("soak: live heap less page caches, mean (MiB)",
+                  "%.1f" % (statistics.fmean(own) / 1024)),
+                 ("soak: live heap less page caches, slope (KiB/min)", "%.1f" % slope(mins, own)),
+                 ("soak: heap freed but held, last (MiB)",
+                  "%.1f" % (steady[-1]["heap_free_kib"] / 1024))]
+    else:
+        own, what = rss_own, "RSS less the page caches"
+    growth = slope(mins, own) * span_min
+    limit = max(0.10 * statistics.fmean(own), 4096)
     if growth > limit:
-        bad.append(("rss", "RSS less the page caches grows %.0f KiB over %.0f min (limit %.0f)"
-                    % (growth, span_min, limit)))
+        bad.append(("memory", "%s grows %.0f KiB over %.0f min (limit %.0f)"
+                    % (what, growth, span_min, limit)))
 
     fds = [s["fds"] for s in steady]
     fd_slope = slope(mins, fds)
@@ -196,16 +226,20 @@ def plot(samples, path):
         return "SKIPPED plot: python3-matplotlib is not installed"
     mins = [s["t"] / 60.0 for s in samples]
     fig, ax = plt.subplots(4, 1, figsize=(8, 10), sharex=True)
-    series = [("RSS, and its page caches (MiB)", [s["rss_kib"] / 1024 for s in samples],
-               [s["cache_kib"] / 1024 for s in samples]),
-              ("open descriptors", [s["fds"] for s in samples], None),
-              ("WAL (KiB)", [s["wal"] / 1024 for s in samples], None),
+    series = [("RSS; page caches --; live heap : (MiB)", [s["rss_kib"] / 1024 for s in samples],
+               [s["cache_kib"] / 1024 for s in samples],
+               [s["heap_kib"] / 1024 if s["heap_kib"] is not None else float("nan")
+                for s in samples]),
+              ("open descriptors", [s["fds"] for s in samples], None, None),
+              ("WAL (KiB)", [s["wal"] / 1024 for s in samples], None, None),
               ("IMAP NOOP p99 (ms)", [s["noop_p99_ms"] if s["noop_p99_ms"] is not None
-                                      else float("nan") for s in samples], None)]
-    for a, (label, ys, under) in zip(ax, series):
+                                      else float("nan") for s in samples], None, None)]
+    for a, (label, ys, under, heap) in zip(ax, series):
         a.plot(mins, ys, linewidth=1)
         if under:
             a.plot(mins, under, linewidth=1, linestyle="--")
+        if heap:
+            a.plot(mins, heap, linewidth=1, linestyle=":")
         a.set_ylabel(label)
         top = max((y for y in ys if y == y), default=0)  # NaN: a window with no answer
         a.set_ylim(0, top * 1.15 if top > 0 else 1)
@@ -237,15 +271,21 @@ def run(L, t, drivers, duration, pause, out_dir, log=print):
             if t.proc.poll() is not None:
                 L.violation("server", "tern exited during the soak (status %s)" % t.proc.returncode)
                 break
-            s = {"t": time.time() - began, "rss_kib": rss_kib(pid),
-                 "cache_kib": cache_bytes(t) // 1024, "fds": open_fds(pid),
+            mem = memory_metrics(t)
+            rss, anon = rss_kib(pid)
+            s = {"t": time.time() - began, "rss_kib": rss, "anon_kib": anon,
+                 "cache_kib": mem["tern_store_cache_bytes"] or 0,
+                 "heap_kib": mem["tern_heap_in_use_bytes"],
+                 "heap_free_kib": mem["tern_heap_free_bytes"], "fds": open_fds(pid),
                  "wal": wal_bytes(t), "noop_p99_ms": probe.take_p99(),
                  "acked": sum(L.acked.values())}
             samples.append(s)
             if len(samples) % 60 == 0:
-                log("soak %.0f min: RSS %.1f MiB, %d fds, WAL %d KiB, NOOP p99 %s ms, %d acknowledged"
-                    % (s["t"] / 60, s["rss_kib"] / 1024, s["fds"], s["wal"] // 1024,
-                       "%.1f" % s["noop_p99_ms"] if s["noop_p99_ms"] is not None else "-",
+                heap = "%.1f" % (s["heap_kib"] / 1024) if s["heap_kib"] is not None else "-"
+                p99 = "%.1f" % s["noop_p99_ms"] if s["noop_p99_ms"] is not None else "-"
+                log("soak %.0f min: RSS %.1f MiB (live heap %s MiB), %d fds, WAL %d KiB, "
+                    "NOOP p99 %s ms, %d acknowledged"
+                    % (s["t"] / 60, s["rss_kib"] / 1024, heap, s["fds"], s["wal"] // 1024, p99,
                        s["acked"]))
     finally:
         for d in drivers:
@@ -256,8 +296,8 @@ def run(L, t, drivers, duration, pause, out_dir, log=print):
         probe.join(10)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "soak.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["t", "rss_kib", "cache_kib", "fds", "wal", "noop_p99_ms",
-                                          "acked"])
+        w = csv.DictWriter(f, fieldnames=["t", "rss_kib", "anon_kib", "cache_kib", "heap_kib",
+                                          "heap_free_kib", "fds", "wal", "noop_p99_ms", "acked"])
         w.writeheader()
         w.writerows(samples)
     rows, bad = judge(samples, duration)
