@@ -106,6 +106,7 @@ struct deliver_job {
 	size_t sealing; /* the redirect being ARC-sealed (job.c) */
 	bool seal_inline, seal_inline_done;
 	struct deliver_collect *collect; /* deliver/collect.h, or NULL */
+	size_t incoming_events;          /* "incoming" webhook events written */
 };
 
 /* Where a Sieve filing goes, resolved in the job: a mailbox by name. */
