@@ -21,12 +21,14 @@ static int count_hook(void *ud, const struct store_webhook *w)
 	return 0;
 }
 
-/* The value of the Authentication-Results field tern added, when the
- * caller judged the mail (deliver_job_req.arc_authres). */
+/* Where to look for the Authentication-Results field tern added when its
+ * judge ran: the fields the caller put on top (the job's prefix, after
+ * Return-Path:), never the message, whose own such fields are the
+ * sender's to forge. */
 static void authres_of(const struct deliver_job *j, struct webhook_incoming *in)
 {
-	in->authres = j->arc_authres;
-	in->authres_len = j->arc_authres ? j->arc_authres_len : 0;
+	in->authres = j->local_data + j->retpath_len;
+	in->authres_len = j->prefix_len;
 }
 
 /* The event of account j->local[first].account_id: its mailboxes are

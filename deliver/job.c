@@ -345,6 +345,7 @@ static int job_build(struct deliver_job *j, const struct deliver_job_req *q)
 		if (n < 0 || (size_t)n >= sizeof retpath)
 			return -ENOMEM;
 		j->retpath_len = (size_t)n;
+		j->prefix_len = q->prefix_len;
 		j->local_data =
 		    join3(retpath, (size_t)n, q->prefix, q->prefix_len, msg, q->len, &j->local_len);
 		if (!j->local_data)

@@ -15,12 +15,14 @@ import base64
 import imaplib
 import os
 import smtplib
+import subprocess
+import tempfile
 import time
 
 import pytest
 
 from conftest import free_port, ssl_ctx
-from relayutil import wait_for
+from relayutil import DNSMASQ, Dns, dns_cleanup, queue_config, wait_for  # noqa: F401
 from webhookutil import HOOK_HOST, Receiver, add_hook, events_in_db, verify
 
 ALICE, BOB, CAROL = "alice@example.test", "bob@example.test", "carol@other.test"
@@ -56,8 +58,8 @@ def message(subject, frm="Sender <s@remote.example>", msgid=None, extra=""):
             % (frm, subject, mid, extra)).encode()
 
 
-def smtp_in(t, rcpts, msg, mail_from="s@remote.example"):
-    with smtplib.SMTP(t.host, t.port("smtp"), timeout=30) as s:
+def smtp_in(t, rcpts, msg, mail_from="s@remote.example", source="127.0.0.1"):
+    with smtplib.SMTP(t.host, t.port("smtp"), timeout=30, source_address=(source, 0)) as s:
         s.ehlo("client.remote.example")
         refused = s.sendmail(mail_from, rcpts, msg)
         assert refused == {}
@@ -262,3 +264,42 @@ def test_cli_and_events_validation(env):
     add_hook(t, recv.url, "--events", "bounced,incoming,delayed,delivered",
              owner=("--account", BOB))
     assert "bounced,incoming,delayed,delivered" in t.cli("webhook", "list").stdout
+
+
+CLIENT = "127.0.0.8"  # not in [auth] trusted_networks: judged
+
+
+@pytest.mark.skipif(not os.path.exists(DNSMASQ), reason="dnsmasq not installed")
+def test_judged_mail_reports_its_authentication_results_and_junk_verdict(tern_factory):
+    """With DNS (dnsmasq) and a client outside [auth] trusted_networks
+    (127.0.0.8) the judge runs: the event carries tern's own
+    Authentication-Results (not a forged one the sender put in), and mail
+    DMARC quarantines is filed into Junk with "spam": true."""
+    d = tempfile.mkdtemp(prefix="tern-inhook-dns-")
+    dns = Dns(["--txt-record=good.test,v=spf1 ip4:%s -all" % CLIENT,
+               "--txt-record=bad.test,v=spf1 -all",
+               "--txt-record=_dmarc.bad.test,v=DMARC1; p=quarantine"], d)
+    recv = Receiver()
+    try:
+        t = tern_factory(extra_config=FAST_HOOKS + queue_config(dns, 25))
+        t.add_user(BOB, PW)
+        add_hook(t, recv.url, "--events", "incoming", owner=("--account", BOB))
+        forged = "Authentication-Results: mail.example.test; spf=pass; dmarc=pass\r\n"
+        smtp_in(t, [BOB], message("fine", frm="a@good.test", extra=forged),
+                mail_from="a@good.test", source=CLIENT)
+        smtp_in(t, [BOB], message("forged", frm="a@bad.test"), mail_from="a@bad.test",
+                source=CLIENT)
+        wait_for(lambda: len(recv.accepted()) >= 2, timeout=30, what="two events")
+        by = {e["subject"]: e for _, e in recv.accepted()}
+        fine, junk = by["fine"], by["forged"]
+        assert fine["spam"] is False and fine["mailbox"] == "INBOX"
+        ar = fine["authentication_results"]
+        assert ar and ar.startswith("mail.example.test") and "spf=pass" in ar, ar
+        assert ar == stored_authres(t, BOB)  # ours: the first, on top of the sender's
+        assert "dmarc=pass" not in ar
+        assert junk["spam"] is True and junk["mailbox"] == "Junk", junk
+        assert "spf=fail" in junk["authentication_results"]
+    finally:
+        recv.stop()
+        dns.stop()
+        subprocess.run(["rm", "-rf", d])
