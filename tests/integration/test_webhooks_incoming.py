@@ -5,7 +5,8 @@ signed POST per account the message went into, with the fields checked
 against what was sent and stored. An account's webhook hears of its own
 mail only, a domain's of every account of the domain; a webhook without
 "incoming" (the default list) hears nothing; Sieve's fileinto is the
-mailbox reported and its discard reports nothing; IMAP APPEND is the
+mailbox reported and its discard reports nothing, and its redirect to a
+local account is incoming mail for the target; IMAP APPEND is the
 user's own doing and reports nothing; an event written with its message
 survives a kill -9 right after the 250 and is POSTed after the restart.
 A webhook added by `tern webhook add` (another process) while mail is
@@ -223,6 +224,23 @@ def test_sieve_filing_is_the_mailbox_reported_and_discard_reports_nothing(env):
         assert by["your receipt"]["mailboxes"] == ["Receipts"]
         assert sorted(by["both places"]["mailboxes"]) == ["Archive", "INBOX"]
         assert len(stored(t, BOB, "Receipts")) == 1
+    except Exception:
+        dump(t)
+        raise
+
+
+def test_sieve_redirect_to_a_local_account_is_incoming_for_the_target(env):
+    t = env
+    recv = t.receiver()
+    add_hook(t, recv.url, "--events", "incoming", owner=("--account", BOB))
+    put_sieve(t, ALICE, 'redirect "%s";\n' % BOB)
+    try:
+        smtp_in(t, [ALICE], message("passed on", msgid="<redir@remote.example>"))
+        wait_for(lambda: recv.accepted(), timeout=30, what="the target's event")
+        time.sleep(1.5)
+        assert [(e["account"], e["mailbox"], e["message_id"]) for _, e in recv.accepted()] == [
+            (BOB, "INBOX", "<redir@remote.example>")]
+        assert stored(t, ALICE) == []  # redirected, not kept: alice got nothing
     except Exception:
         dump(t)
         raise
