@@ -6,14 +6,17 @@ against what was sent and stored. An account's webhook hears of its own
 mail only, a domain's of every account of the domain; a webhook without
 "incoming" (the default list) hears nothing; Sieve's fileinto is the
 mailbox reported and its discard reports nothing, and its redirect to a
-local account is incoming mail for the target; IMAP APPEND is the
+local account is incoming mail for the target, as is the send API's
+message to a local recipient; IMAP APPEND is the
 user's own doing and reports nothing; an event written with its message
 survives a kill -9 right after the 250 and is POSTed after the restart.
 A webhook added by `tern webhook add` (another process) while mail is
 flowing is heard from at the next message (the store's cached "nobody
 wants incoming" answer is read again)."""
 import base64
+import http.client
 import imaplib
+import json
 import os
 import smtplib
 import subprocess
@@ -22,7 +25,7 @@ import time
 
 import pytest
 
-from conftest import free_port, ssl_ctx
+from conftest import LISTENERS, free_port, ssl_ctx
 from relayutil import DNSMASQ, Dns, dns_cleanup, queue_config, wait_for  # noqa: F401
 from webhookutil import HOOK_HOST, Receiver, add_hook, events_in_db, verify
 
@@ -321,3 +324,42 @@ def test_judged_mail_reports_its_authentication_results_and_junk_verdict(tern_fa
         recv.stop()
         dns.stop()
         subprocess.run(["rm", "-rf", d])
+
+
+def test_send_api_to_a_local_account_is_incoming_for_the_recipient(tern_factory):
+    """The send API goes through the same delivery job as SMTP: its local
+    recipient's webhook hears of it (not judged: no Authentication-Results),
+    the sender's "incoming" webhook does not."""
+    t = tern_factory(listeners=LISTENERS + [("https", "http", "implicit")],
+                     extra_config=FAST_HOOKS)
+    t.add_user(ALICE, PW)
+    t.add_user(BOB, PW)
+    recv, own = Receiver(), Receiver()
+    try:
+        add_hook(t, recv.url, "--events", "incoming", owner=("--account", BOB))
+        add_hook(t, own.url, "--events", "incoming", owner=("--account", ALICE))
+        r = t.cli("token", "create", "--scope", "send", "--account", ALICE)
+        assert r.returncode == 0, r.stderr
+        c = http.client.HTTPSConnection(t.host, t.port("https"), context=ssl_ctx(), timeout=30)
+        c.request("POST", "/api/v1/send",
+                  body=json.dumps({"from": ALICE, "to": [BOB], "subject": "via http",
+                                   "text": "hi"}),
+                  headers={"Authorization": "Bearer " + r.stdout.strip(),
+                           "Content-Type": "application/json"})
+        resp = c.getresponse()
+        doc = json.loads(resp.read())
+        c.close()
+        assert resp.status == 200, doc
+        wait_for(lambda: recv.accepted(), timeout=30, what="bob's event")
+        time.sleep(1.5)
+        (e,) = [e for _, e in recv.accepted()]
+        assert (e["account"], e["from"], e["subject"], e["message_id"]) == (
+            BOB, ALICE, "via http", doc["message_id"])
+        assert e["authentication_results"] is None and e["spam"] is False
+        assert own.got == []
+    except Exception:
+        dump(t)
+        raise
+    finally:
+        recv.stop()
+        own.stop()
