@@ -119,8 +119,8 @@ int admin_dkim_keys(struct store_rd *rd, const char *domain,
                     int (*cb)(void *ud, const struct store_dkim_key *k), void *ud);
 
 /* ---- webhooks (admin/webhook.c): `tern webhook` and the API ---- */
-/* Is list a comma-separated set of delivered, delayed, bounced (each at
- * most once, not empty)? */
+/* Is list a comma-separated set of delivered, delayed, bounced, incoming
+ * (each at most once, not empty)? */
 bool admin_webhook_events_valid(const char *list);
 /* A new signing secret, "whsec_" and 64 hex digits. 0, or -1. */
 int admin_webhook_secret(char out[STORE_WEBHOOK_SECRET_MAX]);

@@ -1,4 +1,5 @@
-/* webhook: delivery webhooks (store/webhooks.h) for the admin API, as
+/* webhook: delivery and incoming-mail webhooks (store/webhooks.h) for the
+ * admin API, as
  * `tern webhook add|list|delete|queue|retry` has them: an add makes the
  * signing secret here (shown once, by the caller), a delete takes the
  * webhook's pending events with it, a retry makes one undelivered event
@@ -13,17 +14,22 @@
 
 bool admin_webhook_events_valid(const char *list)
 {
-	static const char *const names[] = {"delivered", "delayed", "bounced"};
-	bool seen[3] = {false, false, false};
+	/* The outbound outcomes (relay/scheduler.c), and mail delivered into
+	 * the webhook's account or domain (deliver/incoming_events.c), which
+	 * no default list names: a webhook hears of incoming mail only when
+	 * asked. */
+	static const char *const names[] = {"delivered", "delayed", "bounced", "incoming"};
+	enum { NNAMES = sizeof names / sizeof names[0] };
+	bool seen[NNAMES] = {false};
 	if (!list || !*list || strlen(list) >= STORE_WEBHOOK_EVENTS_MAX)
 		return false;
 	for (const char *p = list; *p;) {
 		const char *end = strchr(p, ',');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 		size_t k = 0;
-		while (k < 3 && !(strlen(names[k]) == len && strncmp(p, names[k], len) == 0))
+		while (k < NNAMES && !(strlen(names[k]) == len && strncmp(p, names[k], len) == 0))
 			k++;
-		if (k == 3 || seen[k])
+		if (k == NNAMES || seen[k])
 			return false;
 		seen[k] = true;
 		p += len + (end ? 1 : 0);

@@ -1,5 +1,6 @@
 /* cli_webhook: `tern webhook add|list|delete|queue|retry` — delivery
- * webhooks (relay/webhook_runner.h).
+ * webhooks (relay/webhook_runner.h), and incoming-mail ones
+ * (deliver/incoming_events.h).
  *
  * add makes the webhook's signing secret and prints it once, with the id;
  * list never shows it again (a lost secret: delete the webhook and add
@@ -33,8 +34,10 @@ static const char usage[] =
     "  add (--account ADDRESS | --domain DOMAIN) URL [--events LIST]\n"
     "                    POST each outbound outcome of that account's (or domain's)\n"
     "                    mail to URL; LIST is a comma-separated subset of\n"
-    "                    delivered,delayed,bounced (all by default). Prints the id and\n"
-    "                    the signing secret, shown only now.\n"
+    "                    delivered,delayed,bounced,incoming (by default\n"
+    "                    delivered,delayed,bounced). incoming: each message delivered\n"
+    "                    into the account (any account of the domain), after Sieve.\n"
+    "                    Prints the id and the signing secret, shown only now.\n"
     "  list              every webhook: id, owner, events, created, URL\n"
     "  delete ID         delete a webhook and its pending events\n"
     "  queue             the events not delivered yet: pending or failed\n"
@@ -132,8 +135,8 @@ static int cmd_add(const struct config *cfg, struct store *st, int argc, char **
 		return 2;
 	}
 	if (!admin_webhook_events_valid(op.events)) {
-		fprintf(stderr, "tern webhook add: --events takes delivered, delayed and bounced, "
-		                "comma-separated\n");
+		fprintf(stderr, "tern webhook add: --events takes delivered, delayed, bounced and "
+		                "incoming, comma-separated\n");
 		return 2;
 	}
 	if (check_url(cfg, op.url) < 0)

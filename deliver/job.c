@@ -4,6 +4,7 @@
  * and queues mail the same way. What Sieve makes of the entries is
  * sieve_apply.c's. */
 #include "deliver/collect.h"
+#include "deliver/incoming_events.h"
 #include "deliver/job.h"
 #include "deliver/job_int.h"
 
@@ -19,6 +20,7 @@
 #include "relay/dkim_signer.h"
 #include "relay/dsn.h"
 #include "relay/scheduler.h"
+#include "relay/webhook_runner.h"
 #include "store/mail.h"
 #include "store/notify.h"
 #include "store/store.h"
@@ -137,6 +139,10 @@ static int job_run(struct store_tx *tx, void *arg)
 			return rc;
 		if (j->ndelivered)
 			success_dsn(tx, j);
+		/* the webhooks' "incoming" events commit with the entries */
+		if ((rc = deliver_incoming_events(tx, j)) < 0)
+			return rc;
+		j->incoming_events = (size_t)rc;
 	}
 	if (j->nremote) {
 		struct store_delivery d = {
@@ -203,6 +209,8 @@ static void job_done(void *arg, int status)
 		}
 		if (j->nremote)
 			queue_runner_kick(); /* deliver now, not at the next scan */
+		if (j->incoming_events)
+			webhook_runner_kick(); /* POST them now */
 	}
 	j->done(j->ud, status);
 	job_free(j);
@@ -337,6 +345,7 @@ static int job_build(struct deliver_job *j, const struct deliver_job_req *q)
 		if (n < 0 || (size_t)n >= sizeof retpath)
 			return -ENOMEM;
 		j->retpath_len = (size_t)n;
+		j->prefix_len = q->prefix_len;
 		j->local_data =
 		    join3(retpath, (size_t)n, q->prefix, q->prefix_len, msg, q->len, &j->local_len);
 		if (!j->local_data)

@@ -58,6 +58,9 @@ struct deliver_job {
 	struct mime_thread_ids *tids;
 	struct store_thread_keys thread;
 	size_t retpath_len; /* local_data starts with Return-Path: of this length */
+	/* then the caller's prefix (trace, Authentication-Results: tern's own
+	 * fields, never the sender's) of this length */
+	size_t prefix_len;
 	/* what happens after the Sieve runs, copied from the request */
 	bool dkim_sign;
 	char *arc_domain;
@@ -106,6 +109,7 @@ struct deliver_job {
 	size_t sealing; /* the redirect being ARC-sealed (job.c) */
 	bool seal_inline, seal_inline_done;
 	struct deliver_collect *collect; /* deliver/collect.h, or NULL */
+	size_t incoming_events;          /* "incoming" webhook events written */
 };
 
 /* Where a Sieve filing goes, resolved in the job: a mailbox by name. */

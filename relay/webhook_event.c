@@ -1,5 +1,5 @@
-/* webhook_event: an outcome as JSON, and its event rows (see
- * webhook_event.h). */
+/* webhook_event: an outcome or an incoming message as JSON, and their
+ * event rows (see webhook_event.h). */
 #include "relay/webhook_event.h"
 
 #include <ctype.h>
@@ -11,6 +11,8 @@
 #include <strings.h>
 
 #include "lib/buf.h"
+#include "mime/header.h"
+#include "mime/mime.h"
 #include "store/store.h"
 #include "store/webhooks.h"
 
@@ -105,6 +107,88 @@ char *webhook_event_json(const struct webhook_outcome *o)
 	return buf_take(&b);
 }
 
+/* Append s[0..n) as a JSON string, cut to at most WEBHOOK_FIELD_MAX bytes
+ * at the start of a character (json_str replaces what is not UTF-8). */
+static int json_str_cut(struct buf *b, const char *s, size_t n)
+{
+	if (n > WEBHOOK_FIELD_MAX) {
+		n = WEBHOOK_FIELD_MAX;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	struct buf t = {0};
+	int rc = buf_add(&t, s, n);
+	rc = rc ? rc : json_str(b, t.data ? t.data : "");
+	buf_free(&t);
+	return rc;
+}
+
+/* Header fields read raw at most this long: a decoded value longer than
+ * WEBHOOK_FIELD_MAX is cut anyway, and encoded words at most triple it. */
+#define RAW_FIELD_MAX (4 * WEBHOOK_FIELD_MAX)
+
+/* Append the first field called name in the header of data[0..len) as a
+ * JSON string (unfolded, RFC 2047 words decoded), or null when there is
+ * none. */
+static int json_field(struct buf *b, const char *data, size_t len, const char *name)
+{
+	size_t pos = 0, nl, vl;
+	const char *n, *v;
+	while (mime_header_next(data, &pos, len, &n, &nl, &v, &vl) == 1) {
+		if (nl != strlen(name) || strncasecmp(n, name, nl) != 0)
+			continue;
+		struct buf dec = {0};
+		int rc = mime_decode_header_value(v, vl < RAW_FIELD_MAX ? vl : RAW_FIELD_MAX, &dec);
+		rc = rc ? rc : json_str_cut(b, dec.data ? dec.data : "", dec.len);
+		buf_free(&dec);
+		return rc;
+	}
+	return json_raw(b, "null");
+}
+
+char *webhook_incoming_json(const struct webhook_incoming *in)
+{
+	struct buf b = {0};
+	char num[96], msgid[512];
+	const char *data = in->data ? in->data : "";
+	int rc = json_raw(&b, "{\"event\":\"incoming\",\"account\":");
+	rc = rc ? rc : json_str(&b, in->account);
+	rc = rc ? rc : json_raw(&b, ",\"mailbox\":");
+	rc = rc ? rc : json_str(&b, in->nmailboxes ? in->mailboxes[0] : "INBOX");
+	rc = rc ? rc : json_raw(&b, ",\"mailboxes\":[");
+	for (size_t i = 0; i < in->nmailboxes && rc == 0; i++) {
+		if (i)
+			rc = json_raw(&b, ",");
+		rc = rc ? rc : json_str(&b, in->mailboxes[i]);
+	}
+	rc = rc ? rc : json_raw(&b, "],\"message_id\":");
+	if (webhook_message_id(data, in->len, msgid, sizeof msgid) == 0)
+		rc = rc ? rc : json_str(&b, msgid);
+	else
+		rc = rc ? rc : json_raw(&b, "null");
+	rc = rc ? rc : json_raw(&b, ",\"from\":");
+	rc = rc ? rc : json_str(&b, in->mail_from);
+	rc = rc ? rc : json_raw(&b, ",\"header_from\":");
+	rc = rc ? rc : json_field(&b, data, in->len, "From");
+	rc = rc ? rc : json_raw(&b, ",\"subject\":");
+	rc = rc ? rc : json_field(&b, data, in->len, "Subject");
+	snprintf(num, sizeof num, ",\"size\":%zu,\"received_at\":%lld,\"spam\":%s", in->len,
+	         (long long)in->received_at, in->spam ? "true" : "false");
+	rc = rc ? rc : json_raw(&b, num);
+	rc = rc ? rc : json_raw(&b, ",\"authentication_results\":");
+	if (in->authres && in->authres_len)
+		rc = rc ? rc
+		        : json_field(&b, in->authres, in->authres_len, "Authentication-Results");
+	else
+		rc = rc ? rc : json_raw(&b, "null");
+	rc = rc ? rc : json_raw(&b, "}");
+	if (rc != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_take(&b);
+}
+
 int webhook_message_id(const char *data, size_t len, char *out, size_t outlen)
 {
 	static const char name[] = "message-id:";
@@ -136,7 +220,8 @@ int webhook_message_id(const char *data, size_t len, char *out, size_t outlen)
 
 struct record_ctx {
 	struct store_tx *tx;
-	const struct webhook_outcome *o; /* NULL: json is given */
+	const struct webhook_outcome *o;   /* an outcome's JSON is built from o, */
+	const struct webhook_incoming *in; /* an incoming one from in, or json is given */
 	const char *event;
 	int64_t now;
 	const char *json;
@@ -164,7 +249,8 @@ static int record_cb(void *ud, const struct store_webhook *w)
 	if (!wants(w->events, rc->event))
 		return 0;
 	if (!rc->json) {
-		if (!(rc->owned = webhook_event_json(rc->o)))
+		rc->owned = rc->in ? webhook_incoming_json(rc->in) : webhook_event_json(rc->o);
+		if (!rc->owned)
 			return -ENOMEM;
 		rc->json = rc->owned;
 	}
@@ -187,5 +273,14 @@ int webhook_event_record_json(struct store_tx *tx, const char *sender, const cha
 {
 	struct record_ctx rc = {.tx = tx, .event = event, .now = now, .json = json};
 	int r = store_webhooks_of_sender(store_tx_reader(tx), sender, record_cb, &rc);
+	return r < 0 ? r : rc.added;
+}
+
+int webhook_incoming_record(struct store_tx *tx, int64_t account_id,
+                            const struct webhook_incoming *in, int64_t now)
+{
+	struct record_ctx rc = {.tx = tx, .in = in, .event = "incoming", .now = now};
+	int r = store_webhooks_incoming(tx, account_id, record_cb, &rc);
+	free(rc.owned);
 	return r < 0 ? r : rc.added;
 }

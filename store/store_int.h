@@ -192,6 +192,12 @@ struct store {
 	_Atomic uint64_t client_ms;
 	int64_t index_cursor;              /* writer thread only: messages below are done */
 	_Atomic(store_indexer_fn) indexer; /* store_set_indexer() */
+	/* store/webhooks.c, under wlock: whether some webhook wants the
+	 * "incoming" event, as of the write connection's PRAGMA data_version
+	 * incoming_hooks_dv (another process's commit moves it) and of this
+	 * process's own adds (they clear incoming_hooks_known). */
+	bool incoming_hooks_known, incoming_hooks_any;
+	int64_t incoming_hooks_dv;
 
 	/* Jobs the loop submitted wake the writer once per loop iteration,
 	 * from this prepare handle, instead of a futex wake each (wake under

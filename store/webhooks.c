@@ -64,6 +64,8 @@ int store_webhook_add(struct store_tx *tx, const char *account, const char *doma
 	sqlite3_finalize(st);
 	if (rc == 0 && id)
 		*id = sqlite3_last_insert_rowid(db);
+	if (tx->rd.s)
+		tx->rd.s->incoming_hooks_known = false; /* any_incoming() asks again */
 	return rc;
 }
 
@@ -96,6 +98,23 @@ int store_webhook_del(struct store_tx *tx, int64_t id)
 	return change_one(tx->rd.db, "DELETE FROM webhooks WHERE id = ?1", id, 0, 0, NULL);
 }
 
+/* Step st (prepared and bound) and hand each webhook to cb; releases st. */
+static int hooks_rows(sqlite3_stmt *st, int (*cb)(void *ud, const struct store_webhook *w),
+                      void *ud)
+{
+	int rc, ret = 0;
+	struct store_webhook w;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		hook_row(st, &w);
+		if ((ret = cb(ud, &w)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_errno(rc);
+	store_release(st);
+	return ret;
+}
+
 static int hooks_query(struct store_rd *rd, const char *sql, const char *a, const char *b,
                        int (*cb)(void *ud, const struct store_webhook *w), void *ud)
 {
@@ -107,17 +126,7 @@ static int hooks_query(struct store_rd *rd, const char *sql, const char *a, cons
 		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	if (b)
 		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	int ret = 0;
-	struct store_webhook w;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		hook_row(st, &w);
-		if ((ret = cb(ud, &w)) != 0)
-			break;
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = store_errno(rc);
-	store_release(st);
-	return ret;
+	return hooks_rows(st, cb, ud);
 }
 
 int store_webhook_list(struct store_rd *rd, int (*cb)(void *ud, const struct store_webhook *w),
@@ -138,6 +147,77 @@ int store_webhooks_of_sender(struct store_rd *rd, const char *sender,
 	                   " OR w.domain_id = (SELECT id FROM domains WHERE name = ?2)"
 	                   " ORDER BY w.id",
 	                   sender, at + 1, cb, ud);
+}
+
+/* The event names of a webhook are a comma-separated list without
+ * spaces (admin_webhook_events_valid), so this finds "incoming" as a whole
+ * name. */
+#define WANTS_INCOMING "instr(',' || w.events || ',', ',incoming,') > 0"
+
+/* Does any webhook want "incoming"? Kept in the store (store_int.h) and
+ * read again only when it may have changed: after an add by this process,
+ * or when PRAGMA data_version says another connection committed (`tern
+ * webhook add` is another process, and so is a row written by hand). 1, 0,
+ * or negative. */
+static int any_incoming(struct store_tx *tx)
+{
+	struct store *s = tx->rd.s;
+	sqlite3 *db = tx->rd.db;
+	int64_t dv = store_scalar(db, "PRAGMA data_version", 0);
+	if (dv < 0)
+		return (int)dv;
+	if (s && s->incoming_hooks_known && s->incoming_hooks_dv == dv)
+		return s->incoming_hooks_any;
+	int64_t any =
+	    store_scalar(db, "SELECT EXISTS(SELECT 1 FROM webhooks w WHERE " WANTS_INCOMING ")", 0);
+	if (any < 0)
+		return (int)any;
+	if (s) {
+		s->incoming_hooks_known = true;
+		s->incoming_hooks_any = any != 0;
+		s->incoming_hooks_dv = dv;
+	}
+	return any != 0;
+}
+
+int store_webhooks_incoming(struct store_tx *tx, int64_t account_id,
+                            int (*cb)(void *ud, const struct store_webhook *w), void *ud)
+{
+	int rc = any_incoming(tx);
+	if (rc <= 0)
+		return rc;
+	/* Both halves use an index (webhooks_account, webhooks_domain). */
+	sqlite3_stmt *st;
+	rc = store_prep_cached(tx->rd.db, &st,
+	                       "SELECT " HOOK_COLS HOOK_FROM " WHERE (w.account_id = ?1"
+	                       " OR w.domain_id = (SELECT domain_id FROM accounts WHERE id = ?1))"
+	                       " AND " WANTS_INCOMING " ORDER BY w.id");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, account_id);
+	return hooks_rows(st, cb, ud);
+}
+
+int store_webhook_mailbox_names(struct store_rd *rd, int64_t mailbox_id, char *address,
+                                size_t address_len, char *mailbox, size_t mailbox_len)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep_cached(rd->db, &st,
+	                           "SELECT a.address, m.name FROM mailboxes m"
+	                           " JOIN accounts a ON a.id = m.account_id WHERE m.id = ?1");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		text_col(st, 0, address, address_len);
+		text_col(st, 1, mailbox, mailbox_len);
+		rc = 1;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : store_errno(rc);
+	}
+	store_release(st);
+	return rc;
 }
 
 int store_webhook_event_add(struct store_tx *tx, int64_t webhook_id, const char *json, int64_t now)

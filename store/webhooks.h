@@ -1,12 +1,13 @@
 /* webhooks: delivery webhooks (table `webhooks`) and the events waiting to
  * be POSTed to them (table `webhook_events`, schema 21).
  *
- * A webhook belongs to one account or one domain and names the outcomes it
- * wants ("delivered,delayed,bounced"). The queue's record job adds one
- * event per outcome in its own transaction (store_webhook_event_add); the
- * runner reads the due ones (store_webhook_due) and marks each delivered,
- * retried later or failed. The secret is kept as given: it signs every
- * POST, so unlike a token's it must be readable.
+ * A webhook belongs to one account or one domain and names the events it
+ * wants ("delivered,delayed,bounced", and "incoming" when asked). The
+ * queue's record job adds one event per outcome in its own transaction
+ * (store_webhook_event_add), a local delivery one per receiving account in
+ * the delivery's (store_webhooks_incoming); the runner reads the due ones
+ * (store_webhook_due) and marks each delivered, retried later or failed. The secret is kept as
+ * given: it signs every POST, so unlike a token's it must be readable.
  *
  * Return convention as in store.h. */
 #ifndef TERN_STORE_WEBHOOKS_H
@@ -47,6 +48,21 @@ int store_webhook_list(struct store_rd *rd, int (*cb)(void *ud, const struct sto
  * address and the domain of its domain part. Callback as in accounts.h. */
 int store_webhooks_of_sender(struct store_rd *rd, const char *sender,
                              int (*cb)(void *ud, const struct store_webhook *w), void *ud);
+
+/* Incoming mail (the "incoming" event): the webhooks that name "incoming"
+ * in their events and belong to the account with id account_id or to its
+ * domain, by id. Callback as in accounts.h. In a write transaction only
+ * (the delivery's): whether any webhook at all wants "incoming" is kept in
+ * the store and read again only when another connection committed (the
+ * write connection's PRAGMA data_version moved) or this process added a
+ * webhook, so most deliveries run no query of the webhooks. */
+int store_webhooks_incoming(struct store_tx *tx, int64_t account_id,
+                            int (*cb)(void *ud, const struct store_webhook *w), void *ud);
+/* What an incoming event says of a mailbox entry: the address of the
+ * account that owns mailbox_id and the mailbox's name. 1 (both set,
+ * truncated to their sizes), 0 (no such mailbox), or negative. */
+int store_webhook_mailbox_names(struct store_rd *rd, int64_t mailbox_id, char *address,
+                                size_t address_len, char *mailbox, size_t mailbox_len);
 
 /* An event for webhook_id, due now. 0 or negative. */
 int store_webhook_event_add(struct store_tx *tx, int64_t webhook_id, const char *json, int64_t now);

@@ -704,7 +704,8 @@ static void webhook_add(struct api_req *q)
 	else if (!v[2] || !webhook_url_ok(v[2]))
 		problem = "\"url\" must be an http:// or https:// URL";
 	else if (v[3] && !admin_webhook_events_valid(v[3]))
-		problem = "\"events\" is a comma-separated subset of delivered,delayed,bounced";
+		problem = "\"events\" is a comma-separated subset of "
+		          "delivered,delayed,bounced,incoming";
 	else if (strlen(v[0] ? v[0] : v[1]) >= STORE_ADDR_MAX)
 		problem = "name or address too long";
 	if (problem) {

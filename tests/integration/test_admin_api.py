@@ -455,3 +455,13 @@ def test_webhooks_over_the_api(api):
     listed = "\n".join(cli_lines(t, "webhook", "list"))
     assert "https://hooks.example/in" not in listed and "http://hooks.example:8080/d" in listed
     assert 'op="webhook delete"' in t.logs()
+
+    # "incoming" (mail delivered into the account) is asked for, once at most
+    st, _, d = call(t, "POST", "/api/admin/webhooks",
+                    {"account": "owner@hooks.test", "url": "https://hooks.example/mail",
+                     "events": "incoming,bounced"})
+    assert st == 201 and d["events"] == "incoming,bounced", d
+    st, _, d = call(t, "POST", "/api/admin/webhooks",
+                    {"account": "owner@hooks.test", "url": "https://hooks.example/mail",
+                     "events": "incoming,incoming"})
+    assert st == 400 and "incoming" in d["error"], d

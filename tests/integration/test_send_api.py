@@ -17,6 +17,7 @@ import hashlib
 import http.client
 import imaplib
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -354,6 +355,63 @@ def test_idempotency_key_sends_once_and_refuses_a_mismatch(t):
     assert st == 200 and doc["message_id"] != doc1["message_id"]
     assert r.getheader("Idempotent-Replayed") is None
     assert len(imap_messages(t, BOB)) == 5
+
+
+def test_idempotency_key_twin_in_flight_is_409_and_sends_once(t):
+    """A twin of a keyed send still in flight gets 409 idempotency_in_flight
+    (send_api.c's flights: from the parse until the store job answered).
+    The overlap is made, not hoped for: the test holds SQLite's write lock
+    (BEGIN IMMEDIATE on its own connection), so the first send's store job
+    waits in the writer's busy handler (10 s at most) with its key in
+    flight. The twin is sent once tern has logged the first send (logged
+    after its flight is registered), so this cannot pass by luck and fails
+    if the twin is sent instead of refused."""
+    import sqlite3
+    import threading
+    body = {"from": ALICE, "to": [BOB], "subject": "twins", "text": "one of two"}
+    key = {"Idempotency-Key": "order-inflight-1"}
+    answers = {}
+
+    def post(name, b, headers):
+        answers[name] = send(t, b, headers=headers)
+
+    lock = sqlite3.connect(os.path.join(t.data_dir, "tern.db"), timeout=10,
+                           isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    first = threading.Thread(target=post, args=("first", body, key))
+    other = threading.Thread(target=post, args=("other", body, {"Idempotency-Key": "order-2"}))
+    try:
+        sends = t.logs().count("event=send ")
+        first.start()
+        wait_for(lambda: t.logs().count("event=send ") > sends, timeout=10,
+                 what="the first send under way")
+        st, r, doc = send(t, body, headers=key)  # its twin
+        assert st == 409, doc
+        assert error_of(doc)["code"] == "idempotency_in_flight"
+        assert error_of(doc)["smtp"].startswith("451 4.3.0")
+        assert r.getheader("Idempotent-Replayed") is None
+        # the same key with another body is refused the same way: in flight
+        st, _, doc = send(t, dict(body, text="changed"), headers=key)
+        assert st == 409 and error_of(doc)["code"] == "idempotency_in_flight"
+        # another key is no twin: it waits for the store like the first
+        other.start()
+        wait_for(lambda: t.logs().count("event=send ") > sends + 1, timeout=10,
+                 what="the other key's send under way")
+        assert first.is_alive() and other.is_alive()  # both still in flight
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    first.join(30)
+    other.join(30)
+    st1, _, doc1 = answers["first"]
+    assert st1 == 200, doc1
+    assert answers["other"][0] == 200
+    # once the first has answered, its twin gets the kept answer, no send
+    st, r, doc = send(t, body, headers=key)
+    assert st == 200 and doc == doc1 and r.getheader("Idempotent-Replayed") == "true"
+    msgs = imap_messages(t, BOB)
+    assert len(msgs) == 2  # the first and the other key's, never the twin
+    assert sum(b"one of two" in m for m in msgs) == 2
 
 
 def test_curl(t):

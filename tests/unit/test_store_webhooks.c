@@ -3,11 +3,19 @@
  * and of its domain (case-insensitively, never for the null sender), due
  * events come oldest first and leave the due list when delivered or
  * failed, a failed one comes back with requeue, and deleting the account
- * takes its webhooks and their events along. */
+ * takes its webhooks and their events along. The "incoming" lookup: only
+ * webhooks naming "incoming" (as a whole name), of the account or its
+ * domain; its cached "nobody wants incoming" answer is read again after
+ * an add in this process and after a commit by another connection (a
+ * row written by raw SQLite, as `tern webhook add` or a hand would). */
 #include "check.h"
 #include "store/accounts.h"
+#include "store/mailboxes.h"
 #include "store/store.h"
 #include "store/webhooks.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -25,6 +33,13 @@ static int setup_job(struct store_tx *tx, void *arg)
 	r = r ? r : store_domain_add(tx, "other.test");
 	r = r ? r : store_account_add(tx, "app@w.test", "x", NULL);
 	return r ? r : store_account_add(tx, "zed@other.test", "x", NULL);
+}
+
+static int shop_job(struct store_tx *tx, void *arg)
+{
+	(void)arg;
+	int r = store_account_add(tx, "app@w.test", "x", NULL);
+	return r ? r : store_account_add(tx, "shop@w.test", "x", NULL);
 }
 
 static int add_job(struct store_tx *tx, void *arg)
@@ -100,6 +115,99 @@ static struct ids due(struct store *st, int64_t now)
 	return ids;
 }
 
+struct incoming_args {
+	const char *account; /* the delivery's account */
+	struct ids ids;
+	int rc;
+};
+
+static int incoming_job(struct store_tx *tx, void *arg)
+{
+	struct incoming_args *a = arg;
+	struct store_account acct;
+	a->ids.n = 0;
+	int r = store_account_lookup(store_tx_reader(tx), a->account, &acct);
+	if (r != 1)
+		return r < 0 ? r : -ENOENT;
+	a->rc = store_webhooks_incoming(tx, acct.id, hook_cb, &a->ids);
+	return 0;
+}
+
+static struct ids incoming(struct store *st, const char *account)
+{
+	struct incoming_args a = {.account = account};
+	CHECK_THAT(store_exec(st, incoming_job, &a) == 0 && a.rc == 0);
+	return a.ids;
+}
+
+struct add_events_args {
+	const char *account, *domain, *events;
+	int64_t id;
+};
+
+static int add_events_job(struct store_tx *tx, void *arg)
+{
+	struct add_events_args *a = arg;
+	return store_webhook_add(tx, a->account, a->domain, "https://h.test/in", "whsec_s",
+	                         a->events, &a->id);
+}
+
+static int64_t add_events(struct store *st, const char *account, const char *domain,
+                          const char *events)
+{
+	struct add_events_args a = {.account = account, .domain = domain, .events = events};
+	CHECK_THAT(store_exec(st, add_events_job, &a) == 0);
+	return a.id;
+}
+
+static void test_incoming(struct store *st, const char *dir)
+{
+	/* only "delivered,bounced" webhooks (and a name that merely contains
+	 * "incoming"): nobody hears */
+	add_events(st, NULL, "w.test", "delivered,incomings");
+	struct ids r = incoming(st, "app@w.test");
+	CHECK(r.n == 0, "none wants incoming: %zu", r.n);
+	/* an add here: the cache is asked again */
+	int64_t h_acct = add_events(st, "app@w.test", NULL, "bounced,incoming");
+	r = incoming(st, "app@w.test");
+	CHECK(r.n == 1 && r.v[0] == h_acct, "the account's: %zu", r.n);
+	r = incoming(st, "shop@w.test");
+	CHECK(r.n == 0, "another account of the domain: %zu", r.n);
+	/* another connection adds a domain webhook: seen at the next delivery */
+	char path[512];
+	snprintf(path, sizeof path, "%s/tern.db", dir);
+	sqlite3 *db = NULL;
+	CHECK_THAT(sqlite3_open(path, &db) == SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	char *err = NULL;
+	CHECK(sqlite3_exec(db,
+	                   "INSERT INTO webhooks(domain_id, url, secret, events, created) "
+	                   "SELECT id, 'https://h.test/d', 'whsec_d', 'incoming', 0 FROM domains "
+	                   "WHERE name = 'w.test'",
+	                   NULL, NULL, &err) == SQLITE_OK,
+	      "insert: %s", err ? err : "");
+	sqlite3_free(err);
+	int64_t h_dom = sqlite3_last_insert_rowid(db);
+	sqlite3_close(db);
+	r = incoming(st, "shop@w.test");
+	CHECK(r.n == 1 && r.v[0] == h_dom, "the domain's, added elsewhere: %zu", r.n);
+	r = incoming(st, "app@w.test");
+	CHECK(r.n == 2 && r.v[0] == h_acct && r.v[1] == h_dom, "both: %zu", r.n);
+	r = incoming(st, "zed@other.test");
+	CHECK(r.n == 0, "another domain: %zu", r.n);
+	/* the mailbox names an event reports */
+	struct store_account acct;
+	CHECK_THAT(store_account_lookup(store_reader(st), "shop@w.test", &acct) == 1);
+	int64_t inbox = 0;
+	CHECK_THAT(store_mailbox_find(store_reader(st), acct.id, "INBOX", &inbox) == 1);
+	char address[320], name[64];
+	CHECK_THAT(store_webhook_mailbox_names(store_reader(st), inbox, address, sizeof address,
+	                                       name, sizeof name) == 1 &&
+	           strcmp(address, "shop@w.test") == 0 && strcmp(name, "INBOX") == 0);
+	CHECK_THAT(store_webhook_mailbox_names(store_reader(st), 999999, address, sizeof address,
+	                                       name, sizeof name) == 0);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/tern-test-webhooks-XXXXXX", err[256];
@@ -169,6 +277,9 @@ int main(void)
 	CHECK_THAT(store_webhook_undelivered(rd, event_cb, &ids) == 0 && ids.n == 0);
 	CHECK_THAT(ev(st, (struct ev_args){.op = 4, .hook = h_dom}) == 0);
 	CHECK_THAT(ev(st, (struct ev_args){.op = 4, .hook = h_dom}) == -ENOENT);
+
+	CHECK_THAT(store_exec(st, shop_job, NULL) == 0);
+	test_incoming(st, dir);
 
 	store_close(&st);
 	check_remove_dir(dir);

@@ -2,13 +2,16 @@
  * the Tern-Signature (against HMAC-SHA256 vectors computed with Python's
  * hmac module), the address classifier (every refused range at its edges,
  * public neighbours allowed, IPv4-mapped IPv6), the event's JSON (escaping
- * and invalid UTF-8 of a remote reply) and the Message-ID lookup. */
+ * and invalid UTF-8 of a remote reply), the Message-ID lookup, and the
+ * "incoming" event's JSON (RFC 2047 fields decoded, nulls, the cut of a
+ * long field). */
 #include "check.h"
 #include "relay/webhook_addr.h"
 #include "relay/webhook_event.h"
 #include "relay/webhook_sign.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -148,11 +151,85 @@ static void test_message_id(void)
 	CHECK_THAT(webhook_message_id(nul, sizeof nul - 1, out, sizeof out) == -1);
 }
 
+static void test_incoming_json(void)
+{
+	const char *boxes[] = {"Receipts", "INBOX"};
+	const char *msg = "Return-Path: <s@r.test>\r\n"
+	                  "Subject: =?UTF-8?B?UmVjaG51bmcgZsO8cg==?=\r\n"
+	                  "  =?ISO-8859-1?Q?_D=E9z?=\r\n"
+	                  "From: \"Q \\\" x\" <q@r.test>\r\n"
+	                  "Message-ID: <m1@r.test>\r\n"
+	                  "\r\n"
+	                  "Subject: not this one\r\n";
+	const char *ar = "Authentication-Results: mx.t.test;\r\n spf=pass smtp.mailfrom=r.test\r\n";
+	struct webhook_incoming in = {
+	    .account = "bob@t.test",
+	    .mailboxes = boxes,
+	    .nmailboxes = 2,
+	    .mail_from = "s@r.test",
+	    .data = msg,
+	    .len = strlen(msg),
+	    .received_at = 1700000000,
+	    .spam = true,
+	    .authres = ar,
+	    .authres_len = strlen(ar),
+	};
+	char *j = webhook_incoming_json(&in);
+	char want[1024];
+	snprintf(want, sizeof want,
+	         "{\"event\":\"incoming\",\"account\":\"bob@t.test\",\"mailbox\":\"Receipts\","
+	         "\"mailboxes\":[\"Receipts\",\"INBOX\"],\"message_id\":\"<m1@r.test>\","
+	         "\"from\":\"s@r.test\",\"header_from\":\"\\\"Q \\\\\\\" x\\\" <q@r.test>\","
+	         "\"subject\":\"Rechnung f\xc3\xbcr D\xc3\xa9z\",\"size\":%zu,"
+	         "\"received_at\":1700000000,\"spam\":true,"
+	         "\"authentication_results\":\"mx.t.test; spf=pass smtp.mailfrom=r.test\"}",
+	         strlen(msg));
+	CHECK(j && strcmp(j, want) == 0, "%s", j ? j : "(null)");
+	free(j);
+	/* nothing to read: nulls, the null sender, no authres */
+	const char *bare = "X: y\r\n\r\nbody\r\n";
+	in = (struct webhook_incoming){.account = "bob@t.test",
+	                               .mailboxes = boxes + 1,
+	                               .nmailboxes = 1,
+	                               .mail_from = "",
+	                               .data = bare,
+	                               .len = strlen(bare)};
+	j = webhook_incoming_json(&in);
+	CHECK(j &&
+	          strstr(j, "\"message_id\":null,\"from\":\"\",\"header_from\":null,"
+	                    "\"subject\":null,") &&
+	          strstr(j, "\"spam\":false,\"authentication_results\":null}"),
+	      "%s", j ? j : "(null)");
+	free(j);
+	/* a long subject is cut at WEBHOOK_FIELD_MAX, at a character's start */
+	size_t n = 3 * WEBHOOK_FIELD_MAX;
+	char *big = malloc(n + 64);
+	CHECK_THAT(big != NULL);
+	if (!big)
+		return;
+	size_t o = (size_t)snprintf(big, 64, "Subject: x");
+	for (size_t i = 0; i < WEBHOOK_FIELD_MAX; i++, o += 2)
+		memcpy(big + o, "\xc3\xa9", 2); /* é, two bytes each */
+	memcpy(big + o, "\r\n\r\n", 5);
+	in.data = big;
+	in.len = o + 4;
+	j = webhook_incoming_json(&in);
+	const char *subj = j ? strstr(j, "\"subject\":\"x") : NULL;
+	const char *end = subj ? strstr(subj + 12, "\"") : NULL;
+	/* "x" then 511 é: 1023 bytes, the 1024th would split an é */
+	CHECK(end && end - (subj + 11) == WEBHOOK_FIELD_MAX - 1, "%td",
+	      end ? end - (subj + 11) : -1);
+	CHECK_THAT(j && !strstr(j, "\xef\xbf\xbd")); /* no U+FFFD: nothing split */
+	free(j);
+	free(big);
+}
+
 int main(void)
 {
 	test_signature();
 	test_addresses();
 	test_json();
 	test_message_id();
+	test_incoming_json();
 	return check_report("test_webhooks");
 }
