@@ -13,8 +13,9 @@
  * what toSieve(fromSieve(T)) gives (JSON.stringify's escapes, the same
  * require list, comments and CRLFs). A header jansson refuses where
  * JSON.parse would not (a "\u0000" or a lone surrogate in a string, a
- * number beyond a double) is "not the pages' script" here: the caller
- * then leaves the script alone. */
+ * number beyond a double, bytes that are not UTF-8, which the page reads
+ * as U+FFFD) is "not the pages' script" here: the caller then leaves the
+ * script alone. */
 #ifndef TERN_JMAP_SIEVE_MANAGED_H
 #define TERN_JMAP_SIEVE_MANAGED_H
 
