@@ -23,7 +23,11 @@
  * the patch to its data (rules and :days kept), writes the text anew
  * (sieve_managed.c: the same bytes the page would write), checks it with
  * sieve_check as SieveScript/set does, stores it, and makes it the active
- * script when none is (as the page's saveManaged does).
+ * script when none is (as the page's saveManaged does). A text that does
+ * not compile is `forbidden` with the compiler's message: the page's
+ * checks of a rule are not the compiler's (its plainAddress lets through
+ * redirect addresses sieve/ refuses), and the script below the first
+ * line may have been edited, so a rule of the line may not compile.
  *
  * Dates. Sieve's vacation has none, and tern's sieve/ has neither the
  * date/currentdate extension (RFC 5260) nor relational (RFC 5231), so a
@@ -198,6 +202,7 @@ struct vac_set {
 	/* the job's findings */
 	int status; /* the update's: 0 or a negative errno */
 	char other[STORE_SIEVE_NAME_MAX + 1];
+	char err[256]; /* -EINVAL: the compiler's "LINE:COL: message" */
 	char new_state[STATE_MAX];
 	char old_state[STATE_MAX];
 	json_t *not_created, *not_updated, *not_destroyed;
@@ -241,10 +246,12 @@ static int apply(struct store_tx *tx, struct vac_set *x, struct vac_view *v)
 		x->status = -EFBIG;
 		return 0;
 	}
-	char err[256];
-	if (r == 0 && sieve_check(text.data, text.len, err, sizeof err) < 0) {
+	/* the page's checks are not the compiler's (a redirect address its
+	 * plainAddress lets through), and a script's text below the first line
+	 * may have been edited: a rule of the line may not compile */
+	if (r == 0 && sieve_check(text.data, text.len, x->err, sizeof x->err) < 0) {
 		buf_free(&text);
-		x->status = -EINVAL; /* the pages' data always compiles: a bug */
+		x->status = -EINVAL;
 		return 0;
 	}
 	if (r == 0)
@@ -293,6 +300,12 @@ static json_t *failure(const struct vac_set *x)
 		    NULL);
 	case -EFBIG:
 		return jmap_set_error("tooLarge", "the Sieve script would be over 64 KiB", NULL);
+	case -EINVAL:
+		snprintf(why, sizeof why,
+		         "the webmail's rules do not compile as the script would be written (%s): "
+		         "change them in the webmail's Rules page first",
+		         x->err);
+		return jmap_set_error("forbidden", why, NULL);
 	default:
 		return jmap_set_error("serverFail", "the Sieve script could not be written", NULL);
 	}

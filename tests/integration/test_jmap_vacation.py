@@ -391,3 +391,20 @@ def test_set_writes_what_the_page_would_for_random_pages(t):
         res = vset(t, {"subject": case["subject"], "textBody": case["body"]})
         assert res["updated"] == {"singleton": None}, (case, res)
         assert script_text(t, "webmail") == case["want"], case
+
+
+def test_set_refused_when_the_lines_rules_do_not_compile(t):
+    """The page lets through a forward address the compiler refuses; a
+    script whose first line holds one (the rest edited to compile) is read,
+    but the text /set would write does not compile: forbidden, with the
+    compiler's message, and the script is left as it was."""
+    line = MARK + json.dumps({"rules": [{"field": "from", "contains": "x", "action": "forward",
+                                         "target": "me@elsewhere.[xample"}],
+                              "vacation": {"enabled": False, "subject": "", "body": "",
+                                           "days": 7}}, separators=(",", ":"))
+    text = line + "\r\nkeep;\r\n"
+    put_over_managesieve(t, "webmail", text)
+    assert get(t)["list"] == [OFF]
+    err = vset(t, {"isEnabled": True})["notUpdated"]["singleton"]
+    assert err["type"] == "forbidden" and "redirect" in err["description"], err
+    assert script_text(t, "webmail") == text
