@@ -9,6 +9,7 @@
 #include "proto/jmap/email_methods.h"
 #include "proto/jmap/methods.h"
 #include "proto/jmap/sieve_script.h"
+#include "proto/jmap/vacation_response.h"
 
 static const struct jmap_method all_methods[] = {
     {"Core/echo", JMAP_CAP_CORE, jmap_core_echo},
@@ -38,6 +39,9 @@ static const struct jmap_method all_methods[] = {
     {"SieveScript/query", JMAP_CAP_SIEVE, jmap_sieve_script_query},
     {"SieveScript/changes", JMAP_CAP_SIEVE, jmap_sieve_script_changes},
     {"SieveScript/validate", JMAP_CAP_SIEVE, jmap_sieve_script_validate},
+    /* RFC 8621 §8, over the webmail's Sieve script: vacation_response.c */
+    {"VacationResponse/get", JMAP_CAP_VACATION, jmap_vacation_response_get},
+    {"VacationResponse/set", JMAP_CAP_VACATION, jmap_vacation_response_set},
 };
 
 /* JMAP for Contacts (RFC 9610): address_book.c, contact_card*.c. */

@@ -6,6 +6,7 @@
 #include "proto/jmap/contact_card.h"
 #include "proto/jmap/methods.h"
 #include "proto/jmap/sieve_script.h"
+#include "proto/jmap/vacation_response.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -104,7 +105,7 @@ json_t *jmap_session_json(const struct jmap_account *acct)
 	    "/jmap/upload/{accountId}/", "eventSourceUrl",
 	    "/jmap/eventsource?types={types}&closeafter={closeafter}&ping={ping}", "state", state);
 	/* RFC 9661 §2: Sieve scripts; RFC 9610 §1.5: a card is in one book,
-	 * books may be made */
+	 * books may be made; RFC 8621 §1.3.3: VacationResponse, no limits */
 	json_t *caps = s ? json_object_get(s, "capabilities") : NULL;
 	json_t *acaps = s ? json_object_get(json_object_get(json_object_get(s, "accounts"), id),
 	                                    "accountCapabilities")
@@ -118,7 +119,10 @@ json_t *jmap_session_json(const struct jmap_account *acct)
 	    json_object_set_new(acaps, JMAP_CAP_CONTACTS,
 	                        json_pack("{s:i, s:b}", "maxAddressBooksPerCard", 1,
 	                                  "mayCreateAddressBook", 1)) < 0 ||
-	    json_object_set_new(primary, JMAP_CAP_CONTACTS, json_string(id)) < 0) {
+	    json_object_set_new(primary, JMAP_CAP_CONTACTS, json_string(id)) < 0 ||
+	    json_object_set_new(caps, JMAP_CAP_VACATION, json_object()) < 0 ||
+	    json_object_set_new(acaps, JMAP_CAP_VACATION, json_object()) < 0 ||
+	    json_object_set_new(primary, JMAP_CAP_VACATION, json_string(id)) < 0) {
 		json_decref(s);
 		return NULL;
 	}
