@@ -479,6 +479,30 @@ static const char *const migrations[] = {
      * to the newest STORE_CARD_TOMBSTONES_MAX (store/contacts.c) walks
      * that many index entries, not every card of the account. */
     "CREATE INDEX cards_tombstones ON cards(account_id, modseq) WHERE deleted != 0;\n",
+    /* 23 -> 24: a Sieve script gets an id of its own (JMAP for Sieve, RFC
+     * 9661 §2: an immutable server-set id, and a name that may change).
+     * The table is copied: a WITHOUT ROWID table cannot grow a rowid.
+     * AUTOINCREMENT so an id is never reused (JMAP's SieveScript/changes
+     * takes an id above the state's highest for a new script); the name
+     * stays unique per account, one script active per account. The text
+     * comes last: a listing reads the small columns without walking a
+     * long script's overflow pages. The copied rows get ids in (account,
+     * name) order. */
+    ("CREATE TABLE sieve_scripts_24(\n"
+     "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+     "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,\n"
+     "  name TEXT NOT NULL,\n"
+     "  active INTEGER NOT NULL DEFAULT 0,\n"
+     "  updated INTEGER NOT NULL,\n"
+     "  script BLOB NOT NULL,\n"
+     "  UNIQUE(account_id, name)\n"
+     ");\n"
+     "INSERT INTO sieve_scripts_24(account_id, name, active, updated, script)\n"
+     "  SELECT account_id, name, active, updated, script FROM sieve_scripts\n"
+     "  ORDER BY account_id, name;\n"
+     "DROP TABLE sieve_scripts;\n"
+     "ALTER TABLE sieve_scripts_24 RENAME TO sieve_scripts;\n"
+     "CREATE UNIQUE INDEX sieve_scripts_active ON sieve_scripts(account_id) WHERE active;\n"),
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -44,7 +44,7 @@ struct store_rd;
 struct store_tx;
 
 /* Current schema version (PRAGMA user_version after store_open). */
-#define STORE_SCHEMA_VERSION 23
+#define STORE_SCHEMA_VERSION 24
 
 /* Largest number of jobs the writer puts into one transaction. */
 #define STORE_MAX_BATCH 1024

@@ -1,5 +1,7 @@
 /* test_store_sieve: an account's Sieve scripts (one active, the active one
- * not deletable, `updated` strictly growing) and vacation's memory, on a
+ * not deletable, `updated` strictly growing; ids kept across replace and
+ * rename, never reused, not usable from another account) and vacation's
+ * memory, on a
  * fresh store in a temporary directory, through store_exec() as the CLI
  * writes. */
 #include "check.h"
@@ -50,6 +52,14 @@ static int run_op(struct store_tx *tx, void *arg)
 		return store_sieve_delete(tx, o->account, o->name);
 	case 'r':
 		return store_sieve_rename(tx, o->account, o->name, o->text);
+	case 'R': /* by id: name holds it in decimal */
+		return store_sieve_rename_id(tx, o->account, atoll(o->name), o->text);
+	case 'P':
+		return store_sieve_replace_id(tx, o->account, atoll(o->name), o->text, o->len);
+	case 'A':
+		return store_sieve_activate_id(tx, o->account, atoll(o->name));
+	case 'D':
+		return store_sieve_delete_id(tx, o->account, atoll(o->name));
 	default:
 		return store_sieve_vacation_note(tx, o->account, o->name, o->text, o->now);
 	}
@@ -209,6 +219,92 @@ static void test_rename(struct store *s)
 	CHECK_THAT(store_sieve_count(rd, 999999) == 0);
 }
 
+/* An op by id (kind 'R', 'P', 'A' or 'D'). */
+static int by_id(struct store *s, int kind, int64_t acct, int64_t id, const char *text)
+{
+	char n[24];
+	snprintf(n, sizeof n, "%lld", (long long)id);
+	struct op o = {kind, acct, n, text, text ? strlen(text) : 0, 0};
+	return store_exec(s, run_op, &o);
+}
+
+static int64_t updated_of(struct store_rd *rd, int64_t acct, int64_t id)
+{
+	struct store_sieve_script info;
+	return store_sieve_get_id(rd, acct, id, NULL, NULL, &info) == 1 ? info.updated : -1;
+}
+
+/* Schema 23's ids: what JMAP names scripts by. */
+static void test_ids(struct store *s)
+{
+	struct store_rd *rd = store_reader(s);
+	CHECK_THAT(put(s, alice, "one", "keep;") == 0);
+	CHECK_THAT(put(s, alice, "two", "stop;") == 0);
+	int64_t one = store_sieve_id_of(rd, alice, "one"),
+	        two = store_sieve_id_of(rd, alice, "two");
+	CHECK(one > 0 && two > one, "ids %lld %lld", (long long)one, (long long)two);
+	CHECK_THAT(store_sieve_id_of(rd, alice, "three") == 0);
+	CHECK_THAT(store_sieve_id_of(rd, bob, "one") == 0);
+	/* a put over a name keeps the id */
+	CHECK_THAT(put(s, alice, "one", "discard;") == 0);
+	CHECK_THAT(store_sieve_id_of(rd, alice, "one") == one);
+	/* get by id: info alone, or the text too; not as another account */
+	struct store_sieve_script info;
+	char *text = NULL;
+	size_t len = 0;
+	CHECK_THAT(store_sieve_get_id(rd, alice, one, NULL, NULL, &info) == 1 && info.id == one &&
+	           strcmp(info.name, "one") == 0 && info.size == 8 && !info.active);
+	CHECK_THAT(store_sieve_get_id(rd, alice, one, &text, &len, NULL) == 1 && len == 8 &&
+	           strcmp(text, "discard;") == 0);
+	free(text);
+	CHECK_THAT(store_sieve_get_id(rd, bob, one, NULL, NULL, &info) == 0);
+	CHECK_THAT(store_sieve_get_id(rd, alice, 999999, NULL, NULL, &info) == 0);
+	/* the list and a get by name carry the id */
+	CHECK_THAT(store_sieve_get(rd, alice, "two", NULL, NULL, &info) == 1 && info.id == two);
+
+	/* another account's id is no script of this one */
+	CHECK_THAT(by_id(s, 'R', bob, one, "x") == -ENOENT);
+	CHECK_THAT(by_id(s, 'P', bob, one, "keep;") == -ENOENT);
+	CHECK_THAT(by_id(s, 'A', bob, one, NULL) == -ENOENT);
+	CHECK_THAT(by_id(s, 'D', bob, one, NULL) == -ENOENT);
+	CHECK_THAT(store_sieve_get_id(rd, alice, one, NULL, NULL, &info) == 1);
+
+	/* replace by id */
+	int64_t v = updated_of(rd, alice, one);
+	CHECK_THAT(by_id(s, 'P', alice, one, "keep;") == 0);
+	CHECK_THAT(updated_of(rd, alice, one) > v);
+	CHECK_THAT(by_id(s, 'P', alice, one, "") == -EINVAL);
+	CHECK_THAT(by_id(s, 'P', alice, 999999, "keep;") == -ENOENT);
+
+	/* activate by id, then rename it: the id, the text and active stay */
+	CHECK_THAT(by_id(s, 'A', alice, one, NULL) == 0);
+	v = updated_of(rd, alice, one);
+	CHECK_THAT(by_id(s, 'R', alice, one, "two") == -EEXIST);
+	CHECK_THAT(by_id(s, 'R', alice, one, "a/b") == -EINVAL);
+	CHECK_THAT(by_id(s, 'R', alice, 999999, "x") == -ENOENT);
+	CHECK_THAT(by_id(s, 'R', alice, one, "one") == 0); /* its own name: nothing */
+	CHECK_THAT(updated_of(rd, alice, one) == v);
+	CHECK_THAT(by_id(s, 'R', alice, one, "uno") == 0);
+	CHECK_THAT(updated_of(rd, alice, one) > v);
+	CHECK_THAT(store_sieve_get(rd, alice, NULL, &text, &len, &info) == 1 && info.id == one &&
+	           strcmp(info.name, "uno") == 0 && strcmp(text, "keep;") == 0);
+	free(text);
+	CHECK_THAT(store_sieve_id_of(rd, alice, "one") == 0);
+	/* ManageSieve's rename by name keeps it too */
+	CHECK_THAT(rename_script(s, alice, "uno", "eins") == 0);
+	CHECK_THAT(store_sieve_id_of(rd, alice, "eins") == one);
+
+	/* delete by id: not the active one; then the id is gone for good */
+	CHECK_THAT(by_id(s, 'D', alice, one, NULL) == -EBUSY);
+	CHECK_THAT(by_id(s, 'D', alice, two, NULL) == 0);
+	CHECK_THAT(by_id(s, 'D', alice, two, NULL) == -ENOENT);
+	CHECK_THAT(put(s, alice, "two", "stop;") == 0);
+	int64_t again = store_sieve_id_of(rd, alice, "two");
+	CHECK(again > two, "a new id after a delete: %lld", (long long)again);
+	CHECK_THAT(activate(s, alice, NULL) == 0);
+	CHECK_THAT(delete (s, alice, "eins") == 0 && delete (s, alice, "two") == 0);
+}
+
 static void test_vacation(struct store *s)
 {
 	struct store_rd *rd = store_reader(s);
@@ -315,6 +411,7 @@ int main(void)
 	CHECK_THAT(store_exec(s, setup, NULL) == 0);
 	test_scripts(s);
 	test_rename(s);
+	test_ids(s);
 	test_vacation(s);
 	test_deliver_filed(s);
 	test_account_delete(s);
