@@ -6,15 +6,18 @@
  * delivery see.
  *
  * The state. The store has no change log for scripts, only each one's
- * `updated` (a counter that grows per account with every put and every
+ * id (never reused, each new one above all before: AUTOINCREMENT) and
+ * `updated` (a counter that grows per account with every put, rename and
  * activation change). The state is the newest `updated`, the number of
- * scripts and an order-free hash of their names. SieveScript/changes from
- * a state: the scripts updated after its newest value changed (or are
- * new); which of them are new is the subset whose names, with the
- * untouched ones, give the old count and hash. When no subset fits (a
- * script was destroyed, or too many changed to try them all) the answer is
- * cannotCalculateChanges, which RFC 8620 §5.2 allows: the client then
- * refetches the list. */
+ * scripts, the highest id and an order-free hash of the ids.
+ * SieveScript/changes from a state: a script whose id is above the
+ * state's highest was created since; one at or below it existed then,
+ * and was updated since when its `updated` is newer than the state's
+ * newest. The scripts at or below the highest id must be as many, and
+ * hash the same, as the state says: otherwise one was destroyed (or the
+ * state is not one of ours), which the state cannot name, and the answer
+ * is cannotCalculateChanges, which RFC 8620 §5.2 allows: the client then
+ * refetches the list. A rename keeps the id, so it is an update. */
 #include "proto/jmap/methods.h"
 #include "proto/jmap/sieve_script.h"
 
@@ -29,9 +32,6 @@
 #include "proto/jmap/email_common.h"
 #include "sieve/sieve.h"
 #include "store/store.h"
-
-/* SieveScript/changes tries at most 2^this subsets of the changed scripts */
-#define CHANGES_MAX_TRIED 12
 
 /* ---- the list and the state ---- */
 
@@ -62,11 +62,13 @@ void jmap_sieve_list_free(struct jmap_sieve_list *l)
 	*l = (struct jmap_sieve_list){0};
 }
 
-static uint64_t name_hash(const char *name)
+/* FNV-1a of the id's eight bytes: xor-ed over a set, an order-free
+ * digest of it. */
+static uint64_t id_hash(int64_t id)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		h ^= *p;
+	uint64_t h = 0xcbf29ce484222325ull, v = (uint64_t)id;
+	for (int i = 0; i < 8; i++, v >>= 8) {
+		h ^= v & 0xff;
 		h *= 0x100000001b3ull;
 	}
 	return h;
@@ -74,26 +76,29 @@ static uint64_t name_hash(const char *name)
 
 void jmap_sieve_state_of(const struct jmap_sieve_list *l, char *out)
 {
-	int64_t newest = 0;
+	int64_t newest = 0, highest = 0;
 	uint64_t h = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->v[i].updated > newest)
 			newest = l->v[i].updated;
-		h ^= name_hash(l->v[i].name);
+		if (l->v[i].id > highest)
+			highest = l->v[i].id;
+		h ^= id_hash(l->v[i].id);
 	}
-	snprintf(out, JMAP_SIEVE_STATE_MAX, "%" PRId64 "-%zu-%016" PRIx64, newest, l->n, h);
+	snprintf(out, JMAP_SIEVE_STATE_MAX, "%" PRId64 "-%zu-%" PRId64 "-%016" PRIx64, newest, l->n,
+	         highest, h);
 }
 
 json_t *jmap_sieve_object(const struct store_sieve_script *s, const json_t *want)
 {
 	char id[JMAP_SIEVE_ID_MAX];
 	json_t *o = json_object();
-	jmap_sieve_id(s->name, id);
+	jmap_sieve_id(s->id, id);
 	json_object_set_new(o, "id", json_string(id));
 	if (jmap_want(want, "name"))
 		json_object_set_new(o, "name", json_string(s->name));
 	if (jmap_want(want, "blobId")) {
-		jmap_sieve_blob_id(s->name, s->updated, id);
+		jmap_sieve_blob_id(s->id, s->updated, id);
 		json_object_set_new(o, "blobId", json_string(id));
 	}
 	if (jmap_want(want, "isActive"))
@@ -116,10 +121,10 @@ static bool read_list(struct jmap_call *c, struct jmap_sieve_list *l)
 	return true;
 }
 
-static const struct store_sieve_script *find(const struct jmap_sieve_list *l, const char *name)
+static const struct store_sieve_script *find(const struct jmap_sieve_list *l, int64_t id)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i].name, name) == 0)
+		if (l->v[i].id == id)
 			return &l->v[i];
 	return NULL;
 }
@@ -145,9 +150,9 @@ void jmap_sieve_script_get(struct jmap_call *c)
 		json_array_foreach(ids, i, v)
 		{
 			const char *id = jmap_created_id(c, json_string_value(v));
-			char name[STORE_SIEVE_NAME_MAX + 1];
+			int64_t n;
 			const struct store_sieve_script *s =
-			    id && jmap_sieve_id_name(id, name) ? find(&l, name) : NULL;
+			    id && jmap_sieve_id_parse(id, &n) ? find(&l, n) : NULL;
 			if (s)
 				json_array_append_new(list, jmap_sieve_object(s, want));
 			else
@@ -287,7 +292,7 @@ void jmap_sieve_script_query(struct jmap_call *c)
 		if (limit >= 0 && (json_int_t)json_array_size(ids) >= limit)
 			break;
 		char id[JMAP_SIEVE_ID_MAX];
-		jmap_sieve_id(l.v[i].name, id);
+		jmap_sieve_id(l.v[i].id, id);
 		json_array_append_new(ids, json_string(id));
 	}
 	jmap_sieve_list_free(&l);
@@ -304,7 +309,7 @@ void jmap_sieve_script_query(struct jmap_call *c)
 /* ---- SieveScript/changes ---- */
 
 struct old_state {
-	int64_t newest;
+	int64_t newest, highest;
 	size_t count;
 	uint64_t hash;
 };
@@ -313,11 +318,13 @@ static bool parse_state(const char *s, struct old_state *o)
 {
 	char tail;
 	unsigned long long h;
-	long long newest;
+	long long newest, highest;
 	size_t count;
-	if (sscanf(s, "%lld-%zu-%16llx%c", &newest, &count, &h, &tail) != 3 || newest < 0)
+	if (sscanf(s, "%lld-%zu-%lld-%16llx%c", &newest, &count, &highest, &h, &tail) != 4 ||
+	    newest < 0 || highest < 0)
 		return false;
 	o->newest = newest;
+	o->highest = highest;
 	o->count = count;
 	o->hash = h;
 	return true;
@@ -333,48 +340,34 @@ void jmap_sieve_script_changes(struct jmap_call *c)
 	char state[JMAP_SIEVE_STATE_MAX];
 	jmap_sieve_state_of(&l, state);
 	struct old_state o;
-	/* the untouched scripts and the changed ones (by index into l) */
-	size_t changed[CHANGES_MAX_TRIED], n_changed = 0, n_same = 0;
-	uint64_t same_hash = 0;
-	bool ok = parse_state(since, &o);
-	for (size_t i = 0; ok && i < l.n; i++) {
-		if (l.v[i].updated <= o.newest) {
-			n_same++;
-			same_hash ^= name_hash(l.v[i].name);
-		} else if (n_changed < CHANGES_MAX_TRIED) {
-			changed[n_changed++] = i;
-		} else {
-			ok = false;
+	bool known = parse_state(since, &o);
+	json_t *created = json_array(), *updated = json_array();
+	size_t n_old = 0;
+	uint64_t old_hash = 0;
+	for (size_t i = 0; known && i < l.n; i++) {
+		const struct store_sieve_script *s = &l.v[i];
+		char id[JMAP_SIEVE_ID_MAX];
+		jmap_sieve_id(s->id, id);
+		if (s->id > o.highest) {
+			json_array_append_new(created, json_string(id));
+			continue;
 		}
+		n_old++;
+		old_hash ^= id_hash(s->id);
+		if (s->updated > o.newest)
+			json_array_append_new(updated, json_string(id));
 	}
-	/* which of the changed ones existed before: a subset that fits */
-	long fit = -1;
-	for (unsigned long m = 0; ok && fit < 0 && m < (1ul << n_changed); m++) {
-		uint64_t h = same_hash;
-		size_t n = n_same;
-		for (size_t k = 0; k < n_changed; k++)
-			if (m & (1ul << k)) {
-				h ^= name_hash(l.v[changed[k]].name);
-				n++;
-			}
-		if (n == o.count && h == o.hash)
-			fit = (long)m;
-	}
-	if (fit < 0 || n_changed > max_changes) {
-		jmap_sieve_list_free(&l);
+	jmap_sieve_list_free(&l);
+	/* the scripts of then that are still here must be all of them */
+	if (!known || n_old != o.count || old_hash != o.hash ||
+	    json_array_size(created) + json_array_size(updated) > max_changes) {
+		json_decref(created);
+		json_decref(updated);
 		jmap_error(c, "cannotCalculateChanges",
 		           "a script was destroyed since, or the state is unknown: fetch the list "
 		           "again");
 		return;
 	}
-	json_t *created = json_array(), *updated = json_array();
-	for (size_t k = 0; k < n_changed; k++) {
-		char id[JMAP_SIEVE_ID_MAX];
-		jmap_sieve_id(l.v[changed[k]].name, id);
-		json_array_append_new(((unsigned long)fit & (1ul << k)) ? updated : created,
-		                      json_string(id));
-	}
-	jmap_sieve_list_free(&l);
 	jmap_reply(c, json_pack("{s:O, s:s, s:s, s:b, s:o, s:o, s:[]}", "accountId",
 	                        json_object_get(c->args, "accountId"), "oldState", since,
 	                        "newState", state, "hasMoreChanges", 0, "created", created,

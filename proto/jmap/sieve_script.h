@@ -2,19 +2,17 @@
  * a script and of its content, the SieveScript state and the list of an
  * account's scripts.
  *
- * The store keys a script by (account, name) and has no other id
- * (store/sieve.h, schema 19, WITHOUT ROWID), so a script's JMAP id is its
- * name: "S" + the name in unpadded base64url (RFC 4648 §5), one id per
- * name. A consequence: a name cannot change under an id, so
- * SieveScript/set refuses an update of "name" (create the script anew
- * under the new name, then destroy the old one).
+ * A script's JMAP id is "S" + the store's id of it in decimal
+ * (store/sieve.h, schema 23): set when the script is created, kept when
+ * it is renamed (SieveScript/set's update of "name", ManageSieve's
+ * RENAMESCRIPT) or its text replaced, never given to another script.
  *
- * A script's content is a blob "Z" + base64url(name) + "." + its
- * `updated` (store/sieve.h): a new one each time the text changes, so a
- * blob id still names the same bytes, as RFC 8620 §6 wants; a blob id of
- * an older version is not found. It cannot be mistaken for a message
- * ("B...") or an upload ("U...") and is looked up in the caller's account
- * only (blob_read.c). */
+ * A script's content is a blob "Z" + its id + "." + its `updated`
+ * (store/sieve.h): a new one each time the script changes (its text, its
+ * name, whether it is active), so a blob id still names the same bytes,
+ * as RFC 8620 §6 wants; a blob id of an older version is not found. It
+ * cannot be mistaken for a message ("B...") or an upload ("U...") and is
+ * looked up in the caller's account only (blob_read.c). */
 #ifndef TERN_JMAP_SIEVE_SCRIPT_H
 #define TERN_JMAP_SIEVE_SCRIPT_H
 
@@ -40,12 +38,14 @@ struct store_rd;
 
 /* ---- ids (sieve_script_id.c) ---- */
 
-/* The id of the script `name` into out (JMAP_SIEVE_ID_MAX). */
-void jmap_sieve_id(const char *name, char *out);
-/* The name an id stands for: false when id is not a script id. */
-bool jmap_sieve_id_name(const char *id, char name[STORE_SIEVE_NAME_MAX + 1]);
-/* The blob id of a script's content at version `updated`. */
-void jmap_sieve_blob_id(const char *name, int64_t updated, char *out);
+/* The JMAP id of the script with store id `id` into out
+ * (JMAP_SIEVE_ID_MAX). */
+void jmap_sieve_id(int64_t id, char *out);
+/* The store id a JMAP id stands for: false when id is not a script id
+ * (the script itself may not exist). */
+bool jmap_sieve_id_parse(const char *id, int64_t *out);
+/* The blob id of script id's content at version `updated`. */
+void jmap_sieve_blob_id(int64_t id, int64_t updated, char *out);
 /* A script blob of the account into out (appended): 1, 0 (not a script
  * blob id, no such script, or another version), or a negative errno. */
 int jmap_sieve_blob_read(struct store_rd *rd, int64_t account_id, const char *blob_id,
@@ -62,8 +62,9 @@ struct jmap_sieve_list {
 int jmap_sieve_list_read(struct store_rd *rd, int64_t account_id, struct jmap_sieve_list *out);
 void jmap_sieve_list_free(struct jmap_sieve_list *l);
 /* The SieveScript state of that list into out (JMAP_SIEVE_STATE_MAX):
- * "<newest updated>-<count>-<hash of the names>", which is enough for
- * SieveScript/changes to tell what was created or updated since. */
+ * "<newest updated>-<count>-<highest id>-<hash of the ids>", which is
+ * enough for SieveScript/changes to tell what was created or updated
+ * since (sieve_script.c). */
 void jmap_sieve_state_of(const struct jmap_sieve_list *l, char *out);
 /* A SieveScript object for s (only the properties `want` names; NULL:
  * all). */

@@ -13,9 +13,16 @@
  * transaction's own view, as ManageSieve's jobs do. The answer comes from
  * the job's completion, after COMMIT.
  *
- * Activation changes a script's `updated`, so its blobId too
+ * An update may rename a script (its id stays; RFC 9661 §2.2): the new
+ * name is checked on the loop (ManageSieve's rules, store/sieve.h) and
+ * taken in the job (alreadyExists when another script has it). A rename
+ * and activation change a script's `updated`, so its blobId too
  * (sieve_script.h): every script whose blobId changed is reported with
- * the new one, in created or updated. */
+ * the new one, in created or updated.
+ *
+ * An update, a destroy or onSuccessActivateScript may name a script this
+ * same call creates ("#" + its creation id): the op keeps the create's
+ * index and the job takes its id once the create has run. */
 #include "proto/jmap/methods.h"
 #include "proto/jmap/sieve_script.h"
 
@@ -36,11 +43,16 @@ enum op_kind { OP_CREATE, OP_UPDATE, OP_DESTROY };
 
 struct op {
 	enum op_kind kind;
-	char key[256]; /* the creation id, or the id as the client wrote it */
-	char name[STORE_SIEVE_NAME_MAX + 1];
-	char *text; /* NULL: no new content (an update of nothing) */
+	char key[256];                       /* the creation id, or the id as the client wrote it */
+	int64_t id;                          /* the script's (a create's: set by the job) */
+	int ref;                             /* >= 0: the script this call's ops[ref] creates */
+	char name[STORE_SIEVE_NAME_MAX + 1]; /* a create's; an update's new one, "" none */
+	char *text;                          /* NULL: no new content */
 	size_t len;
-	int status;                      /* the job's: 0 or a negative errno */
+	/* the job's findings */
+	int status;          /* 0 or a negative errno */
+	int64_t existing_id; /* -EEXIST: the script that has the name */
+	int64_t updated_before;
 	struct store_sieve_script after; /* after the job, when it exists */
 	bool exists_after;
 };
@@ -51,13 +63,12 @@ struct sieve_set {
 	struct op *ops;
 	size_t n_ops;
 	bool deactivate;
-	char activate[STORE_SIEVE_NAME_MAX + 1]; /* "" none */
-	/* the job's findings */
-	char was_active[STORE_SIEVE_NAME_MAX + 1]; /* before, "" none */
-	char now_active[STORE_SIEVE_NAME_MAX + 1]; /* after, "" none */
-	struct store_sieve_script was_info, now_info;
-	bool was_exists_after; /* the formerly active one, after the job */
-	struct store_sieve_script was_after;
+	bool activate;
+	int64_t activate_id; /* when activate, and activate_ref < 0 */
+	int activate_ref;    /* >= 0: the script ops[activate_ref] creates */
+	/* the job's findings: the active script before and after */
+	bool was_any, now_any, was_exists_after;
+	struct store_sieve_script was_info, now_info, was_after;
 	char old_state[JMAP_SIEVE_STATE_MAX], new_state[JMAP_SIEVE_STATE_MAX];
 	json_t *not_created, *not_updated, *not_destroyed; /* the loop's refusals */
 };
@@ -75,43 +86,63 @@ static void set_free(struct sieve_set *x)
 
 /* ---- the store job (writer thread: no JSON here) ---- */
 
-static int active_name(struct store_rd *rd, int64_t account_id, char *name,
-                       struct store_sieve_script *info)
+/* The account's active script into info: 1, 0 (none) or negative. */
+static int active_script(struct store_rd *rd, int64_t account_id, struct store_sieve_script *info)
 {
-	char *text = NULL;
-	int r = store_sieve_get(rd, account_id, NULL, &text, NULL, info);
-	free(text);
-	name[0] = '\0';
-	if (r == 1)
-		snprintf(name, STORE_SIEVE_NAME_MAX + 1, "%s", info->name);
-	return r < 0 ? r : 0;
+	return store_sieve_get(rd, account_id, NULL, NULL, NULL, info);
 }
 
-static int run_op(struct store_tx *tx, int64_t account_id, struct op *o)
+static int run_create(struct store_tx *tx, int64_t account_id, struct op *o)
 {
 	struct store_rd *rd = store_tx_reader(tx);
-	char *old = NULL;
-	int have = store_sieve_get(rd, account_id, o->name, &old, NULL, NULL);
-	free(old);
-	if (have < 0)
-		return have;
-	switch (o->kind) {
-	case OP_CREATE: {
-		if (have == 1)
-			return -EEXIST;
-		int64_t n = store_sieve_count(rd, account_id);
-		if (n < 0)
-			return (int)n;
-		if (n >= JMAP_SIEVE_MAX_SCRIPTS)
-			return -EDQUOT;
-		return store_sieve_put(tx, account_id, o->name, o->text, o->len);
+	int64_t have = store_sieve_id_of(rd, account_id, o->name);
+	if (have != 0) {
+		o->existing_id = have;
+		return have < 0 ? (int)have : -EEXIST;
 	}
-	case OP_UPDATE:
-		if (have == 0)
+	int64_t n = store_sieve_count(rd, account_id);
+	if (n < 0)
+		return (int)n;
+	if (n >= JMAP_SIEVE_MAX_SCRIPTS)
+		return -EDQUOT;
+	int r = store_sieve_put(tx, account_id, o->name, o->text, o->len);
+	if (r < 0)
+		return r;
+	o->id = store_sieve_id_of(rd, account_id, o->name);
+	return o->id > 0 ? 0 : o->id < 0 ? (int)o->id : -EIO;
+}
+
+static int run_update(struct store_tx *tx, int64_t account_id, struct op *o)
+{
+	struct store_rd *rd = store_tx_reader(tx);
+	struct store_sieve_script before;
+	int r = store_sieve_get_id(rd, account_id, o->id, NULL, NULL, &before);
+	if (r <= 0)
+		return r < 0 ? r : -ENOENT;
+	o->updated_before = before.updated;
+	/* the name first: a taken one refuses the update before any change */
+	if (o->name[0] && (r = store_sieve_rename_id(tx, account_id, o->id, o->name)) < 0) {
+		if (r == -EEXIST)
+			o->existing_id = store_sieve_id_of(rd, account_id, o->name);
+		return r;
+	}
+	return o->text ? store_sieve_replace_id(tx, account_id, o->id, o->text, o->len) : 0;
+}
+
+static int run_op(struct store_tx *tx, struct sieve_set *x, struct op *o)
+{
+	if (o->ref >= 0) { /* a script this call creates: there only if it was */
+		if (x->ops[o->ref].status != 0)
 			return -ENOENT;
-		return o->text ? store_sieve_put(tx, account_id, o->name, o->text, o->len) : 0;
+		o->id = x->ops[o->ref].id;
+	}
+	switch (o->kind) {
+	case OP_CREATE:
+		return run_create(tx, x->account_id, o);
+	case OP_UPDATE:
+		return run_update(tx, x->account_id, o);
 	default:
-		return store_sieve_delete(tx, account_id, o->name);
+		return store_sieve_delete_id(tx, x->account_id, o->id);
 	}
 }
 
@@ -119,38 +150,41 @@ static int set_job(struct store_tx *tx, void *arg)
 {
 	struct sieve_set *x = arg;
 	struct store_rd *rd = store_tx_reader(tx);
-	int r = active_name(rd, x->account_id, x->was_active, &x->was_info);
+	int r = active_script(rd, x->account_id, &x->was_info);
 	if (r < 0)
 		return r;
+	x->was_any = r == 1;
 	bool all_ok = true;
 	for (size_t i = 0; i < x->n_ops; i++) {
 		struct op *o = &x->ops[i];
-		o->status = run_op(tx, x->account_id, o);
+		o->status = run_op(tx, x, o);
 		if (o->status == -ENOMEM || o->status == -EIO)
 			return o->status;
 		all_ok &= o->status == 0;
 	}
 	if (all_ok && x->deactivate && (r = store_sieve_activate(tx, x->account_id, NULL)) < 0)
 		return r;
-	/* RFC 9661: an id that is invalid or names nothing is ignored */
-	if (all_ok && x->activate[0] &&
-	    (r = store_sieve_activate(tx, x->account_id, x->activate)) < 0 && r != -ENOENT)
-		return r;
+	if (all_ok && x->activate) {
+		int64_t id = x->activate_ref >= 0 ? x->ops[x->activate_ref].id : x->activate_id;
+		/* RFC 9661: an id that is invalid or names nothing is ignored */
+		if ((r = store_sieve_activate_id(tx, x->account_id, id)) < 0 && r != -ENOENT)
+			return r;
+	}
 	for (size_t i = 0; i < x->n_ops; i++) {
 		struct op *o = &x->ops[i];
-		char *text = NULL;
-		r = store_sieve_get(rd, x->account_id, o->name, &text, NULL, &o->after);
-		free(text);
+		if (o->status < 0 || o->kind == OP_DESTROY)
+			continue;
+		r = store_sieve_get_id(rd, x->account_id, o->id, NULL, NULL, &o->after);
 		if (r < 0)
 			return r;
 		o->exists_after = r == 1;
 	}
-	if ((r = active_name(rd, x->account_id, x->now_active, &x->now_info)) < 0)
+	if ((r = active_script(rd, x->account_id, &x->now_info)) < 0)
 		return r;
-	if (x->was_active[0]) {
-		char *text = NULL;
-		r = store_sieve_get(rd, x->account_id, x->was_active, &text, NULL, &x->was_after);
-		free(text);
+	x->now_any = r == 1;
+	if (x->was_any) {
+		r = store_sieve_get_id(rd, x->account_id, x->was_info.id, NULL, NULL,
+		                       &x->was_after);
 		if (r < 0)
 			return r;
 		x->was_exists_after = r == 1;
@@ -171,9 +205,11 @@ static json_t *failure(int status, const struct op *o)
 	case -EEXIST: {
 		json_t *e =
 		    jmap_set_error("alreadyExists", "a script by that name exists already", "name");
-		char id[JMAP_SIEVE_ID_MAX];
-		jmap_sieve_id(o->name, id);
-		json_object_set_new(e, "existingId", json_string(id));
+		if (o->existing_id > 0) {
+			char id[JMAP_SIEVE_ID_MAX];
+			jmap_sieve_id(o->existing_id, id);
+			json_object_set_new(e, "existingId", json_string(id));
+		}
 		return e;
 	}
 	case -EDQUOT:
@@ -200,10 +236,31 @@ static void report(json_t *map, const char *key, const struct store_sieve_script
 		json_object_set_new(map, key, o);
 	}
 	char blob[JMAP_SIEVE_ID_MAX];
-	jmap_sieve_blob_id(s->name, s->updated, blob);
+	jmap_sieve_blob_id(s->id, s->updated, blob);
 	json_object_set_new(o, "blobId", json_string(blob));
 	if (with_active)
 		json_object_set_new(o, "isActive", json_boolean(s->active));
+}
+
+/* The activation's changes (RFC 9661: reported with isActive). */
+static void report_activation(struct sieve_set *x, json_t *created, json_t *updated)
+{
+	if (x->was_any == x->now_any && (!x->was_any || x->was_info.id == x->now_info.id))
+		return;
+	char id[JMAP_SIEVE_ID_MAX];
+	if (x->was_any && x->was_exists_after) {
+		jmap_sieve_id(x->was_info.id, id);
+		report(updated, id, &x->was_after, true);
+	}
+	if (x->now_any) {
+		const char *key = NULL;
+		for (size_t i = 0; i < x->n_ops; i++)
+			if (x->ops[i].kind == OP_CREATE && x->ops[i].status == 0 &&
+			    x->ops[i].id == x->now_info.id)
+				key = x->ops[i].key;
+		jmap_sieve_id(x->now_info.id, id);
+		report(key ? created : updated, key ? key : id, &x->now_info, true);
+	}
 }
 
 static void set_done(void *arg, int status)
@@ -218,8 +275,6 @@ static void set_done(void *arg, int status)
 	json_t *created = json_object(), *updated = json_object(), *destroyed = json_array();
 	for (size_t i = 0; i < x->n_ops; i++) {
 		struct op *o = &x->ops[i];
-		char id[JMAP_SIEVE_ID_MAX];
-		jmap_sieve_id(o->name, id);
 		json_t *fail_map = o->kind == OP_CREATE   ? x->not_created
 		                   : o->kind == OP_UPDATE ? x->not_updated
 		                                          : x->not_destroyed;
@@ -227,6 +282,8 @@ static void set_done(void *arg, int status)
 			json_object_set_new(fail_map, o->key, failure(o->status, o));
 			continue;
 		}
+		char id[JMAP_SIEVE_ID_MAX];
+		jmap_sieve_id(o->id, id);
 		if (o->kind == OP_DESTROY) {
 			json_array_append_new(destroyed, json_string(id));
 			continue;
@@ -238,29 +295,13 @@ static void set_done(void *arg, int status)
 			json_object_set_new(created, o->key, obj);
 			report(created, o->key, &o->after, true);
 			jmap_created_add(c, o->key, id);
-		} else if (o->text) {
+		} else if (o->after.updated != o->updated_before) { /* text or name */
 			report(updated, id, &o->after, false);
 		} else if (!json_object_get(updated, id)) {
 			json_object_set_new(updated, id, json_null());
 		}
 	}
-	/* the activation's changes (RFC 9661: reported with isActive) */
-	if (strcmp(x->was_active, x->now_active) != 0) {
-		char id[JMAP_SIEVE_ID_MAX];
-		if (x->was_active[0] && x->was_exists_after) {
-			jmap_sieve_id(x->was_active, id);
-			report(updated, id, &x->was_after, true);
-		}
-		if (x->now_active[0]) {
-			const char *key = NULL;
-			for (size_t i = 0; i < x->n_ops; i++)
-				if (x->ops[i].kind == OP_CREATE &&
-				    !strcmp(x->ops[i].name, x->now_active) && x->ops[i].status == 0)
-					key = x->ops[i].key;
-			jmap_sieve_id(x->now_active, id);
-			report(key ? created : updated, key ? key : id, &x->now_info, true);
-		}
-	}
+	report_activation(x, created, updated);
 	json_t *res = jmap_set_response(c, x->old_state, x->new_state, created, updated, destroyed,
 	                                x->not_created, x->not_updated, x->not_destroyed);
 	set_free(x);
@@ -345,34 +386,40 @@ static json_t *check_update(struct jmap_call *c, json_t *patch, struct op *o)
 	{
 		if (!strcmp(key, "blobId") && json_is_string(v))
 			continue;
-		if (!strcmp(key, "name") && json_is_string(v) &&
-		    !strcmp(json_string_value(v), o->name))
+		if (!strcmp(key, "name") && json_is_string(v) && name_ok(json_string_value(v))) {
+			snprintf(o->name, sizeof o->name, "%s", json_string_value(v));
 			continue;
+		}
 		return jmap_set_error(
 		    "invalidProperties",
-		    !strcmp(key, "name")
-		        ? "a script's id is its name here: create it under the new "
-		          "name and destroy this one"
+		    !strcmp(key, "name") ? "1 to 128 octets of UTF-8, no control character or '/'"
 		    : !strcmp(key, "blobId") ? "blobId is a string"
 		                             : "the server sets it, or not a SieveScript property",
 		    key);
 	}
 	const char *blob = json_string_value(json_object_get(patch, "blobId"));
-	return blob ? content(c, blob, o) : NULL;
+	if (!blob)
+		return NULL;
+	return content(c, jmap_created_id(c, blob) ? jmap_created_id(c, blob) : blob, o);
 }
 
-/* The id the client gave (or "#creation id") as a script name. */
-static bool id_name(struct jmap_call *c, const char *id, const struct sieve_set *x, char *name)
+/* The script an id the client gave stands for: its store id into *id, or
+ * (for "#" + a creation id of this call) the create's index into *ref.
+ * false when it is neither. */
+static bool resolve(struct jmap_call *c, const char *id, const struct sieve_set *x, int64_t *out,
+                    int *ref)
 {
+	*ref = -1;
+	*out = 0;
 	if (id && id[0] == '#') {
 		for (size_t i = 0; i < x->n_ops; i++)
 			if (x->ops[i].kind == OP_CREATE && !strcmp(x->ops[i].key, id + 1)) {
-				snprintf(name, STORE_SIEVE_NAME_MAX + 1, "%s", x->ops[i].name);
+				*ref = (int)i;
 				return true;
 			}
 	}
 	const char *real = id ? jmap_created_id(c, id) : NULL;
-	return real && jmap_sieve_id_name(real, name);
+	return real && jmap_sieve_id_parse(real, out);
 }
 
 void jmap_sieve_script_set(struct jmap_call *c)
@@ -418,7 +465,7 @@ void jmap_sieve_script_set(struct jmap_call *c)
 	json_object_foreach(a.create, key, v)
 	{
 		struct op *o = &x->ops[x->n_ops];
-		*o = (struct op){.kind = OP_CREATE};
+		*o = (struct op){.kind = OP_CREATE, .ref = -1};
 		snprintf(o->key, sizeof o->key, "%s", key);
 		json_t *e = check_create(c, &l, x, v, o);
 		if (e) {
@@ -431,10 +478,10 @@ void jmap_sieve_script_set(struct jmap_call *c)
 	json_object_foreach(a.update, key, v)
 	{
 		struct op *o = &x->ops[x->n_ops];
-		*o = (struct op){.kind = OP_UPDATE};
+		*o = (struct op){.kind = OP_UPDATE, .ref = -1};
 		snprintf(o->key, sizeof o->key, "%s", key);
 		json_t *e = NULL;
-		if (!id_name(c, key, x, o->name))
+		if (!resolve(c, key, x, &o->id, &o->ref))
 			e = jmap_set_error("notFound", NULL, NULL);
 		else
 			e = check_update(c, v, o);
@@ -448,9 +495,9 @@ void jmap_sieve_script_set(struct jmap_call *c)
 	json_array_foreach(a.destroy, i, v)
 	{
 		struct op *o = &x->ops[x->n_ops];
-		*o = (struct op){.kind = OP_DESTROY};
+		*o = (struct op){.kind = OP_DESTROY, .ref = -1};
 		snprintf(o->key, sizeof o->key, "%s", json_string_value(v));
-		if (!id_name(c, o->key, x, o->name))
+		if (!resolve(c, o->key, x, &o->id, &o->ref))
 			json_object_set_new(x->not_destroyed, o->key,
 			                    jmap_set_error("notFound", NULL, NULL));
 		else
@@ -462,8 +509,8 @@ void jmap_sieve_script_set(struct jmap_call *c)
 	/* RFC 9661: only if every change succeeds; the job checks its own */
 	if (!refused) {
 		x->deactivate = json_is_true(deact);
-		if (json_is_string(act) && !id_name(c, json_string_value(act), x, x->activate))
-			x->activate[0] = '\0';
+		x->activate = json_is_string(act) && resolve(c, json_string_value(act), x,
+		                                             &x->activate_id, &x->activate_ref);
 	}
 	if (store_submit(c->acct->store, set_job, set_done, x) < 0) {
 		set_free(x);
