@@ -1,10 +1,10 @@
 /* fuzz_jmap_sieve: what JMAP for Sieve parses from a client
  * (proto/jmap/sieve_script*.c): script ids and script blob ids
- * (base64url names, the version after the dot), and the arguments of
+ * ("S<id>", "Z<id>.<version>"), and the arguments of
  * SieveScript/get, /query, /changes (its sinceState), /validate and /set,
  * run through the real request runner as an account of a temporary store
  * that holds two scripts. The first byte picks what the rest is:
- *   0  an id: a name it decodes to must encode back to the same id
+ *   0  an id: a store id it parses to must format back to the same id
  *   1  a blob id: read as the account's (found only for a current version)
  *   2+ the arguments object of SieveScript/<method>: exactly one answer,
  *      at once (no writer thread: /set's job cannot be queued), as JSON. */
@@ -59,12 +59,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
 	if (data[0] == 0) {
-		char name[STORE_SIEVE_NAME_MAX + 1], id[JMAP_SIEVE_ID_MAX];
-		if (jmap_sieve_id_name(text, name)) {
-			if (!store_sieve_name_valid(name))
+		char id[JMAP_SIEVE_ID_MAX];
+		int64_t n;
+		if (jmap_sieve_id_parse(text, &n)) {
+			if (n <= 0)
 				abort();
-			jmap_sieve_id(name, id);
-			if (strcmp(id, text) != 0) /* one id per name */
+			jmap_sieve_id(n, id);
+			if (strcmp(id, text) != 0) /* one id per script */
 				abort();
 		}
 		return 0;

@@ -8,12 +8,18 @@ with existingId, destroying the active script -> sieveIsActive, a script
 over 64 KiB -> tooLarge, the 33rd script -> overQuota, a blob that is not
 there, a script blob of another account); a script created over JMAP then
 filing mail delivered over SMTP (read back over IMAP); and the same scripts
-seen by ManageSieve (raw LISTSCRIPTS/GETSCRIPT) and the other way round."""
+seen by ManageSieve (raw LISTSCRIPTS/GETSCRIPT) and the other way round.
+Renames (schema 23's ids): over JMAP (the id stays, the active one stays
+active, a new blobId, /changes says updated), to a name taken
+(alreadyExists) or a bad one (invalidProperties), by ManageSieve's
+RENAMESCRIPT seen by JMAP under the same id; ids the same after a restart;
+and an upgrade from schema 22 with scripts in it, `tern verify` clean."""
 import base64
 import http.client
 import imaplib
 import json
 import os
+import re
 import shutil
 import smtplib
 import subprocess
@@ -41,10 +47,6 @@ def t(tern_factory):
     t.add_user(USER, PASSWORD)
     t.add_user(OTHER, PASSWORD)
     return t
-
-
-def b64url(name):
-    return base64.urlsafe_b64encode(name.encode()).decode().rstrip("=")
 
 
 def basic(user=USER):
@@ -150,7 +152,7 @@ def test_rfc9661_example_flow(t):
     created = res["created"]["1"]
     assert created["isActive"] is True and created["name"] == "my script"
     sid, sblob = created["id"], created["blobId"]
-    assert sid == "S" + b64url("my script")
+    assert re.fullmatch(r"S[1-9][0-9]*", sid), sid
     assert sblob.startswith("Z") and sblob != blob
     # get: every property, and only some
     name, res, _ = call(t, "SieveScript/get", {"ids": [sid, "Snope"]})
@@ -240,9 +242,9 @@ def test_query_and_changes(t):
     _, res, _ = call(t, "SieveScript/set", {
         "update": {ids["a"]: {"blobId": upload(t, "discard;\r\n")}},
         "create": {"d": {"name": "d", "blobId": blob}}})
-    state2 = res["newState"]
+    state2, did = res["newState"], res["created"]["d"]["id"]
     _, res, _ = call(t, "SieveScript/changes", {"sinceState": state1})
-    assert res["updated"] == [ids["a"]] and res["created"] == ["S" + b64url("d")]
+    assert res["updated"] == [ids["a"]] and res["created"] == [did]
     assert res["newState"] == state2
     # a destroy cannot be told: the client refetches
     call(t, "SieveScript/set", {"destroy": [ids["b"]]})
@@ -282,11 +284,21 @@ def test_set_errors(t):
     # activated, since the rest failed
     made = res["created"]["nameless"]
     assert made["name"] == "script" and made["isActive"] is False
-    # a rename is refused (the id is the name), the same name is fine
-    _, res, _ = call(t, "SieveScript/set", {"update": {xid: {"name": "y"}}})
-    assert res["notUpdated"][xid]["type"] == "invalidProperties"
-    _, res, _ = call(t, "SieveScript/set", {"update": {xid: {"name": "x"}, "Snope": {}}})
+    # a rename to a name taken or a bad one is refused; its own name is
+    # no change at all
+    _, res, _ = call(t, "SieveScript/set", {"update": {xid: {"name": "script"}}})
+    assert res["notUpdated"][xid]["type"] == "alreadyExists", res
+    assert res["notUpdated"][xid]["existingId"] == made["id"]
+    for bad_name in ("a/b", "", "x" * 129, "tab\there", 7):
+        _, res, _ = call(t, "SieveScript/set", {"update": {xid: {"name": bad_name}}})
+        assert res["notUpdated"][xid]["type"] == "invalidProperties", bad_name
+        assert res["notUpdated"][xid]["properties"] == ["name"]
+    _, res, _ = call(t, "SieveScript/set", {"update": {xid: {"name": "x"}, "Snope": {},
+                                                         "S999999": {"name": "z"}}})
     assert res["updated"] == {xid: None} and res["notUpdated"]["Snope"]["type"] == "notFound"
+    assert res["notUpdated"]["S999999"]["type"] == "notFound"
+    _, res, _ = call(t, "SieveScript/get", {"ids": [xid], "properties": ["name"]})
+    assert res["list"] == [{"id": xid, "name": "x"}]
     _, res, _ = call(t, "SieveScript/set", {"destroy": ["Snope", "garbage!"]})
     assert set(res["notDestroyed"]) == {"Snope", "garbage!"}
     # another account's script blob is not found
@@ -361,6 +373,167 @@ def test_managesieve_and_jmap_see_the_same_scripts(t):
     assert by_name["from msieve"]["isActive"] and not by_name["from jmap"]["isActive"]
     assert by_name["from jmap"]["id"] == jid
     assert download(t, by_name["from msieve"]["blobId"])[1].decode() == script
+
+
+def scripts_by_name(t, user=USER):
+    _, res, _ = call(t, "SieveScript/get", {}, user=user)
+    return {s["name"]: s for s in res["list"]}
+
+
+def test_rename_over_jmap(t):
+    blob = upload(t, FILEINTO)
+    _, res, _ = call(t, "SieveScript/set", {
+        "create": {"f": {"name": "filter", "blobId": blob},
+                   "o": {"name": "other", "blobId": upload(t, "keep;\r\n")}},
+        "onSuccessActivateScript": "#f"})
+    fid, oid = res["created"]["f"]["id"], res["created"]["o"]["id"]
+    old_blob, state1 = res["created"]["f"]["blobId"], res["newState"]
+    # the active one renamed: same id, still active, a new blobId reported
+    _, res, _ = call(t, "SieveScript/set", {"update": {fid: {"name": "Tri \u00e9t\u00e9"}}})
+    assert list(res["updated"]) == [fid] and not res.get("notUpdated"), res
+    new_blob, state2 = res["updated"][fid]["blobId"], res["newState"]
+    assert new_blob != old_blob and state2 != state1
+    by_name = scripts_by_name(t)
+    assert by_name["Tri \u00e9t\u00e9"] == {"id": fid, "name": "Tri \u00e9t\u00e9",
+                                          "blobId": new_blob, "isActive": True}
+    assert set(by_name) == {"Tri \u00e9t\u00e9", "other"}
+    # the same bytes under the new blobId; the old blobId is another version
+    assert download(t, new_blob) == (200, FILEINTO.encode())
+    assert download(t, old_blob)[0] == 404
+    # /changes: the rename is an update of that id, nothing created or gone
+    _, res, _ = call(t, "SieveScript/changes", {"sinceState": state1})
+    assert res["updated"] == [fid] and res["created"] == [] and res["destroyed"] == [], res
+    assert res["newState"] == state2
+    # the other's name: alreadyExists naming it, and nothing changes
+    _, res, _ = call(t, "SieveScript/set", {"update": {fid: {"name": "other"}}})
+    assert res["notUpdated"][fid]["type"] == "alreadyExists", res
+    assert res["notUpdated"][fid]["existingId"] == oid
+    assert res["newState"] == state2 and not res.get("updated"), res
+    # a name and new content in one update
+    v2 = FILEINTO.replace("Sorted", "Sorted2")
+    _, res, _ = call(t, "SieveScript/set", {"update": {fid: {"name": "both",
+                                                              "blobId": upload(t, v2)}}})
+    both_blob = res["updated"][fid]["blobId"]
+    assert download(t, both_blob) == (200, v2.encode())
+    assert scripts_by_name(t)["both"]["id"] == fid
+    # ManageSieve sees the new name, active; delivery runs it
+    ms = sieve_session(t)
+    lines, ok = ms.cmd("LISTSCRIPTS")
+    assert ok.startswith("OK") and sorted(lines) == ['"both" ACTIVE', '"other"'], lines
+    ms.cmd("LOGOUT")
+    ms.close()
+    with smtplib.SMTP(HOST, t.port("smtp"), timeout=30) as s:
+        s.sendmail("far@example.org", [USER],
+                   "From: <far@example.org>\r\nTo: <%s>\r\nSubject: [sieve] renamed\r\n"
+                   "Message-ID: <renamed@example.org>\r\n\r\nHello.\r\n" % USER)
+    c = imaplib.IMAP4(HOST, t.port("imap"))
+    c.starttls(ssl_context=ssl_ctx())
+    c.login(USER, PASSWORD)
+    assert wait_mailbox(c, "Sorted2", 1) == 1
+    c.logout()
+
+
+def test_rename_by_managesieve_keeps_the_jmap_id(t):
+    _, res, _ = call(t, "SieveScript/set", {
+        "create": {"j": {"name": "old name", "blobId": upload(t, "keep;\r\n")}},
+        "onSuccessActivateScript": "#j"})
+    jid, state1 = res["created"]["j"]["id"], res["newState"]
+    ms = sieve_session(t)
+    _, ok = ms.cmd('RENAMESCRIPT "old name" "new name"')
+    assert ok.startswith("OK"), ok
+    ms.cmd("LOGOUT")
+    ms.close()
+    _, res, _ = call(t, "SieveScript/get", {"ids": [jid]})
+    assert [(s["id"], s["name"], s["isActive"]) for s in res["list"]] == \
+        [(jid, "new name", True)], res
+    _, res, _ = call(t, "SieveScript/changes", {"sinceState": state1})
+    assert res["updated"] == [jid] and res["created"] == [], res
+
+
+def test_ids_are_kept_across_a_restart_and_never_reused(t):
+    keep = upload(t, "keep;\r\n")
+    _, res, _ = call(t, "SieveScript/set", {
+        "create": {"a": {"name": "a", "blobId": keep}, "b": {"name": "b", "blobId": keep}},
+        "onSuccessActivateScript": "#a"})
+    aid, bid = res["created"]["a"]["id"], res["created"]["b"]["id"]
+    _, res, _ = call(t, "SieveScript/set", {"update": {aid: {"name": "a2"}}, "destroy": [bid]})
+    assert res["destroyed"] == [bid] and aid in res["updated"], res
+    before = scripts_by_name(t)
+    t.restart()
+    assert scripts_by_name(t) == before
+    assert before["a2"]["id"] == aid and before["a2"]["isActive"]
+    # a script created now gets an id above every one before, b's too
+    _, res, _ = call(t, "SieveScript/set", {"create": {"c": {"name": "b", "blobId": keep}}})
+    cid = res["created"]["c"]["id"]
+    assert int(cid[1:]) > int(bid[1:]) > int(aid[1:]), (aid, bid, cid)
+    _, res, _ = call(t, "SieveScript/get", {"ids": [bid]})
+    assert res["notFound"] == [bid]
+
+
+SCHEMA_22_SIEVE = """
+    BEGIN;
+    CREATE TABLE sieve_scripts_22(
+      account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      script BLOB NOT NULL,
+      active INTEGER NOT NULL DEFAULT 0,
+      updated INTEGER NOT NULL,
+      PRIMARY KEY(account_id, name)
+    ) WITHOUT ROWID;
+    INSERT INTO sieve_scripts_22 SELECT account_id, name, script, active, updated
+      FROM sieve_scripts;
+    DROP TABLE sieve_scripts;
+    ALTER TABLE sieve_scripts_22 RENAME TO sieve_scripts;
+    CREATE UNIQUE INDEX sieve_scripts_active ON sieve_scripts(account_id) WHERE active;
+    PRAGMA user_version = 22;
+    COMMIT;
+"""
+
+
+def test_upgrade_from_schema_22_keeps_the_scripts(t):
+    """Schema 22's sieve_scripts (WITHOUT ROWID, keyed by account and name)
+    is copied into schema 23's with ids: every script, its text, which one
+    is active, each account's own; then renames work and `tern verify`
+    finds the store whole."""
+    texts = {"work": FILEINTO, "home": "discard;\r\n"}
+    _, res, _ = call(t, "SieveScript/set", {
+        "create": {n: {"name": n, "blobId": upload(t, v)} for n, v in texts.items()},
+        "onSuccessActivateScript": "#work"})
+    assert len(res["created"]) == 2, res
+    _, res, _ = call(t, "SieveScript/set", {
+        "create": {"w": {"name": "work", "blobId": upload(t, "stop;\r\n", user=OTHER)}}},
+        user=OTHER)
+    assert "w" in res["created"], res
+    t.stop()
+    db = t.db()
+    db.executescript(SCHEMA_22_SIEVE)
+    assert "id" not in {c[1] for c in db.execute("PRAGMA table_info(sieve_scripts)")}
+    db.close()
+    t.start()
+    assert "event=migrated from=22 to=23" in t.logs()
+    db = t.db()
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 23
+    assert "id" in {c[1] for c in db.execute("PRAGMA table_info(sieve_scripts)")}
+    assert db.execute("SELECT count(*) FROM sieve_scripts").fetchone()[0] == 3
+    db.close()
+    mine = scripts_by_name(t)
+    assert set(mine) == {"work", "home"}
+    assert mine["work"]["isActive"] and not mine["home"]["isActive"]
+    for name, text in texts.items():
+        assert download(t, mine[name]["blobId"]) == (200, text.encode())
+    theirs = scripts_by_name(t, user=OTHER)
+    assert set(theirs) == {"work"}
+    ids = {mine["work"]["id"], mine["home"]["id"], theirs["work"]["id"]}
+    assert len(ids) == 3 and all(re.fullmatch(r"S[1-9][0-9]*", i) for i in ids)
+    assert download(t, theirs["work"]["blobId"])[0] == 404  # bob's, read as alice
+    # the one index on active is back: one active script per account
+    _, res, _ = call(t, "SieveScript/set", {"onSuccessActivateScript": mine["home"]["id"]})
+    assert res["updated"][mine["home"]["id"]]["isActive"] is True, res
+    assert res["updated"][mine["work"]["id"]]["isActive"] is False
+    _, res, _ = call(t, "SieveScript/set", {"update": {mine["work"]["id"]: {"name": "job"}}})
+    assert mine["work"]["id"] in res["updated"], res
+    v = t.cli("verify")
+    assert v.returncode == 0, v.stdout + v.stderr
 
 
 NODE = shutil.which("node")
