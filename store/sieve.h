@@ -8,8 +8,8 @@
  * RFC 9661 §2, names scripts by it; ManageSieve and the CLI by name).
  * The store keeps the text only: compiling (and refusing a script that does
  * not compile) is the caller's, before it stores. `updated` changes with
- * every put and activation, strictly increasing per account, so a caller
- * may keep a compiled script keyed by (account, updated).
+ * every put, rename and activation, strictly increasing per account, so a
+ * caller may keep a compiled script keyed by (account, updated).
  *
  * Vacation (RFC 5230 §4.2): "respond once per sender per :days" is a
  * (handle, sender) pair and the time it was last answered.
