@@ -3,7 +3,7 @@
  * account's scripts.
  *
  * A script's JMAP id is "S" + the store's id of it in decimal
- * (store/sieve.h, schema 23): set when the script is created, kept when
+ * (store/sieve.h, schema 24): set when the script is created, kept when
  * it is renamed (SieveScript/set's update of "name", ManageSieve's
  * RENAMESCRIPT) or its text replaced, never given to another script.
  *

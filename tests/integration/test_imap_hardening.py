@@ -614,7 +614,7 @@ def test_upgrade_from_schema_5_keeps_subscriptions(box):
         ALTER TABLE expunged DROP COLUMN message_id;  -- schema 17's
         ALTER TABLE expunged DROP COLUMN thread_id;
         DROP INDEX mailbox_entries_date;  -- schema 18's
-        DROP TABLE sieve_scripts;  -- schema 19's (23 rebuilt it with ids)
+        DROP TABLE sieve_scripts;  -- schema 19's (24 rebuilt it with ids)
         DROP TABLE sieve_vacation;
         DROP TABLE token_owners;  -- schema 20's
         DROP TABLE send_idempotency;

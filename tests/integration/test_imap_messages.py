@@ -445,7 +445,7 @@ UNDO_SCHEMA_10 = """
 # What the steps after 10 added (schema 11's metadata table, schema 12's SCRAM
 # keys, schema 13's sort records, schema 14's TLS-RPT counters, schema 17's
 # expunged message ids, schema 18's date index, schema 19's Sieve tables (which
-# schema 23 rebuilt with ids), schema 20's token owners and idempotency keys,
+# schema 24 rebuilt with ids), schema 20's token owners and idempotency keys,
 # schema 21's webhooks, schema 22's contacts), taken away again: a test that
 # goes back to schema 9 or 10 runs them.
 UNDO_AFTER_10 = """
@@ -506,7 +506,7 @@ def test_upgrade_from_schema_3_fills_entry_sizes(box):
     db.execute("ALTER TABLE expunged DROP COLUMN message_id")  # schema 17's
     db.execute("ALTER TABLE expunged DROP COLUMN thread_id")
     db.execute("DROP INDEX mailbox_entries_date")  # schema 18's
-    db.execute("DROP TABLE sieve_scripts")  # schema 19's (23 rebuilt it with ids)
+    db.execute("DROP TABLE sieve_scripts")  # schema 19's (24 rebuilt it with ids)
     db.execute("DROP TABLE sieve_vacation")
     db.execute("DROP TABLE token_owners")  # schema 20's
     db.execute("DROP TABLE send_idempotency")
@@ -595,7 +595,7 @@ def test_upgrade_from_schema_4_drops_message_digests(box):
         ALTER TABLE expunged DROP COLUMN message_id;  -- schema 17's
         ALTER TABLE expunged DROP COLUMN thread_id;
         DROP INDEX mailbox_entries_date;  -- schema 18's
-        DROP TABLE sieve_scripts;  -- schema 19's (23 rebuilt it with ids)
+        DROP TABLE sieve_scripts;  -- schema 19's (24 rebuilt it with ids)
         DROP TABLE sieve_vacation;
         DROP TABLE token_owners;  -- schema 20's
         DROP TABLE send_idempotency;

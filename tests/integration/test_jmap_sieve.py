@@ -9,11 +9,11 @@ over 64 KiB -> tooLarge, the 33rd script -> overQuota, a blob that is not
 there, a script blob of another account); a script created over JMAP then
 filing mail delivered over SMTP (read back over IMAP); and the same scripts
 seen by ManageSieve (raw LISTSCRIPTS/GETSCRIPT) and the other way round.
-Renames (schema 23's ids): over JMAP (the id stays, the active one stays
+Renames (schema 24's ids): over JMAP (the id stays, the active one stays
 active, a new blobId, /changes says updated), to a name taken
 (alreadyExists) or a bad one (invalidProperties), by ManageSieve's
 RENAMESCRIPT seen by JMAP under the same id; ids the same after a restart;
-and an upgrade from schema 22 with scripts in it, `tern verify` clean."""
+and an upgrade from schema 23 with scripts in it, `tern verify` clean."""
 import base64
 import http.client
 import imaplib
@@ -470,7 +470,7 @@ def test_ids_are_kept_across_a_restart_and_never_reused(t):
     assert res["notFound"] == [bid]
 
 
-SCHEMA_22_SIEVE = """
+SCHEMA_23_SIEVE = """
     BEGIN;
     CREATE TABLE sieve_scripts_22(
       account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
@@ -485,14 +485,14 @@ SCHEMA_22_SIEVE = """
     DROP TABLE sieve_scripts;
     ALTER TABLE sieve_scripts_22 RENAME TO sieve_scripts;
     CREATE UNIQUE INDEX sieve_scripts_active ON sieve_scripts(account_id) WHERE active;
-    PRAGMA user_version = 22;
+    PRAGMA user_version = 23;
     COMMIT;
 """
 
 
-def test_upgrade_from_schema_22_keeps_the_scripts(t):
-    """Schema 22's sieve_scripts (WITHOUT ROWID, keyed by account and name)
-    is copied into schema 23's with ids: every script, its text, which one
+def test_upgrade_from_schema_23_keeps_the_scripts(t):
+    """Schema 23's sieve_scripts (WITHOUT ROWID, keyed by account and name)
+    is copied into schema 24's with ids: every script, its text, which one
     is active, each account's own; then renames work and `tern verify`
     finds the store whole."""
     texts = {"work": FILEINTO, "home": "discard;\r\n"}
@@ -506,13 +506,13 @@ def test_upgrade_from_schema_22_keeps_the_scripts(t):
     assert "w" in res["created"], res
     t.stop()
     db = t.db()
-    db.executescript(SCHEMA_22_SIEVE)
+    db.executescript(SCHEMA_23_SIEVE)
     assert "id" not in {c[1] for c in db.execute("PRAGMA table_info(sieve_scripts)")}
     db.close()
     t.start()
-    assert "event=migrated from=22 to=23" in t.logs()
+    assert "event=migrated from=23 to=24" in t.logs()
     db = t.db()
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 23
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 24
     assert "id" in {c[1] for c in db.execute("PRAGMA table_info(sieve_scripts)")}
     assert db.execute("SELECT count(*) FROM sieve_scripts").fetchone()[0] == 3
     db.close()

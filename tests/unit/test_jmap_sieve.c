@@ -41,7 +41,7 @@ static void ids(void)
 	    "S 1",
 	    "S1 ",
 	    "S1a",
-	    "SYQ",                  /* the base64url ids before schema 23 */
+	    "SYQ",                  /* the base64url ids before schema 24 */
 	    "S9223372036854775808", /* over INT64_MAX */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

@@ -234,7 +234,7 @@ static int64_t updated_of(struct store_rd *rd, int64_t acct, int64_t id)
 	return store_sieve_get_id(rd, acct, id, NULL, NULL, &info) == 1 ? info.updated : -1;
 }
 
-/* Schema 23's ids: what JMAP names scripts by. */
+/* Schema 24's ids: what JMAP names scripts by. */
 static void test_ids(struct store *s)
 {
 	struct store_rd *rd = store_reader(s);
