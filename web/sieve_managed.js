@@ -152,8 +152,9 @@ export async function loadManaged(client) {
 export async function saveScript(client, name, text, existing, activate) {
   const { blobId } = await client.upload(new Blob([text], { type: 'application/sieve' }));
   /** @type {Record<string, any>} */
+  /* an existing script saved under another name is renamed (its id stays) */
   const args = existing
-    ? { update: { [existing.id]: { blobId } } }
+    ? { update: { [existing.id]: existing.name === name ? { blobId } : { blobId, name } } }
     : { create: { s: { name, blobId } } };
   if (activate) args.onSuccessActivateScript = existing ? existing.id : '#s';
   const r = await client.call('SieveScript/set', args, USING);

@@ -1521,7 +1521,7 @@ test('e2e: "Always show from" loads that sender\'s remote images (and not anothe
   } finally { await context.close(); remote.close(); }
 });
 
-test('e2e: mail filters: a rule "Subject contains X -> folder Y" and an out-of-office reply made in the pages file SMTP mail and send the reply; the raw editor shows the compile error; a foreign active script is switched back', async () => {
+test('e2e: mail filters: a rule "Subject contains X -> folder Y" and an out-of-office reply made in the pages file SMTP mail and send the reply; the raw editor shows the compile error; a foreign active script is renamed and switched back', async () => {
   const { context, page } = await open();
   const tag = `rule${Math.random().toString(36).slice(2, 8)}`;
   try {
@@ -1623,9 +1623,14 @@ test('e2e: mail filters: a rule "Subject contains X -> folder Y" and an out-of-o
     await page.click('#sieve-form button[type=submit]');
     await page.waitForSelector('#sieve-status:text-is("Saved.")');
     await page.waitForSelector('#sieve-scripts li[data-name="other"] .badge');
+    // renamed in the editor: the same script, still active, under its new name
+    await page.fill('#sieve-name', 'other2');
+    await page.click('#sieve-form button[type=submit]');
+    await page.waitForSelector('#sieve-scripts li[data-name="other2"] .badge:text-is("active")');
+    assert.equal(await page.locator('#sieve-scripts li[data-name="other"]').count(), 0);
     await page.click('.toolbar .back.always');
     await page.click('#settings-rules');
-    await page.waitForSelector('#rules-active-notice:has-text("“other”")');
+    await page.waitForSelector('#rules-active-notice:has-text("“other2”")');
     await page.click('#rules-switch');
     await page.waitForSelector('#rules-status:text-is("These rules are active now.")');
     assert.ok(await page.isHidden('#rules-active-notice'));
@@ -1633,10 +1638,10 @@ test('e2e: mail filters: a rule "Subject contains X -> folder Y" and an out-of-o
     // leave alice without an active script, the others deleted (later tests deliver to her)
     await page.click('.toolbar .back.always');
     await page.click('#settings-scripts');
-    await page.click('#sieve-scripts li[data-name="other"] .open');
+    await page.click('#sieve-scripts li[data-name="other2"] .open');
     await page.waitForFunction(() => /** @type {HTMLTextAreaElement} */ (document.getElementById('sieve-text')).value.includes('keep;'));
     await page.click('#sieve-delete');
-    await page.waitForSelector('#sieve-status:text-is("Deleted other.")');
+    await page.waitForSelector('#sieve-status:text-is("Deleted other2.")');
     await page.click('#sieve-scripts li[data-name="webmail"] .open');
     await page.waitForFunction(() => /** @type {HTMLTextAreaElement} */ (document.getElementById('sieve-text')).value.includes('tern-webmail'));
     await page.uncheck('#sieve-activate');

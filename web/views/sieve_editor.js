@@ -50,7 +50,6 @@ export async function renderSieveEditor(pane, client, onBack) {
     error.hidden = true;
     status.textContent = '';
     name.value = s ? s.name : '';
-    name.readOnly = !!s; /* a script's id is its name on tern: a new name is a new script */
     activeBox.checked = !!s && s.isActive;
     del.hidden = !s;
     text.value = '';
@@ -69,14 +68,16 @@ export async function renderSieveEditor(pane, client, onBack) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     error.hidden = true;
+    /* an open script keeps its id under a new name (a rename); a new one
+     * may not take a name in use */
     const existing = current || scripts.find((s) => s.name === name.value) || null;
-    if (!current && existing) { status.textContent = `A script named “${name.value}” exists: open it from the list.`; return; }
+    const taken = scripts.find((s) => s.name === name.value && s !== existing);
+    if ((!current && existing) || taken) { status.textContent = `A script named “${name.value}” exists: open it from the list.`; return; }
     try {
       const id = await saveScript(client, name.value, text.value, existing, activeBox.checked && !(existing && existing.isActive));
       if (!activeBox.checked && existing && existing.isActive) await activate(client, null);
       await reload();
       current = scripts.find((s) => s.id === id) || null;
-      name.readOnly = true;
       del.hidden = false;
       draw();
       status.textContent = 'Saved.';
