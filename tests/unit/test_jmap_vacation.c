@@ -1,8 +1,8 @@
 /* test_jmap_vacation: the webmail's managed script read and written in C
  * (proto/jmap/sieve_managed.c) against what web/sieve_managed.js does.
  * The *_IN texts and their *_OUT were made by the page's own code (node,
- * web/sieve_managed.js): OUT is toSieve(fromSieve(IN)). PAGE_IN is a
- * script the page wrote (every kind of rule, a rule it drops, quotes,
+ * web/sieve_managed.js): OUT is toSieve(fromSieve(IN)), and for PAGE_IN, a
+ * script the page wrote, OUT is IN (every kind of rule, a rule it drops, quotes,
  * backslashes, controls, U+2028, an emoji, CRLF in the body); ODD_IN a
  * first line the page reads with repairs (rules it cannot write: bad
  * addresses, lengths at 1000 and 1001 UTF-16 units, controls in a folder,
@@ -20,39 +20,6 @@
 #include "sieve/sieve.h"
 
 static const char PAGE_IN[] =
-    "# tern-webmail v1 {\"rules\":[{\"field\":\"subject\",\"contains\":\"a \\\"q\\\" \\"
-    "\\ b\",\"action\":\"move\",\"target\":\"Work/Reports\"},{\"field\":\"from\",\"con"
-    "tains\":\"boss\303\251\360\237\230\200\",\"action\":\"read\",\"target\":\"\"},{\""
-    "field\":\"to\",\"contains\":\"list@x\",\"action\":\"forward\",\"target\":\"me@els"
-    "ewhere.example\"},{\"field\":\"subject\",\"contains\":\"spam\\t\\u0001\177\342\200"
-    "\250\",\"action\":\"delete\",\"target\":\"\"}],\"vacation\":{\"enabled\":true,\"s"
-    "ubject\":\"Away \\\"now\\\"\",\"body\":\"Back\\nMonday\\r\\n\\\\ ok\",\"days\":3}"
-    "}\r\n"
-    "# Written by the webmail (Settings: Rules, Out of office): change it there.\r\n"
-    "require [\"copy\", \"fileinto\", \"imap4flags\", \"mailbox\", \"vacation\"];\r\n"
-    "# Out of office\r\n"
-    "vacation :days 3 :subject \"Away \\\"now\\\"\" \"Back\n"
-    "Monday\r\n"
-    "\\\\ ok\";\r\n"
-    "# Rule 1\r\n"
-    "if header :contains [\"subject\"] \"a \\\"q\\\" \\\\ b\" {\r\n"
-    "  fileinto :create \"Work/Reports\";\r\n"
-    "  stop;\r\n"
-    "}\r\n"
-    "# Rule 2\r\n"
-    "if header :contains [\"from\"] \"boss\303\251\360\237\230\200\" {\r\n"
-    "  addflag \"\\\\Seen\";\r\n"
-    "}\r\n"
-    "# Rule 3\r\n"
-    "if header :contains [\"to\", \"cc\"] \"list@x\" {\r\n"
-    "  redirect :copy \"me@elsewhere.example\";\r\n"
-    "}\r\n"
-    "# Rule 4\r\n"
-    "if header :contains [\"subject\"] \"spam\t\001\177\342\200\250\" {\r\n"
-    "  discard;\r\n"
-    "  stop;\r\n"
-    "}\r\n";
-static const char PAGE_OUT[] =
     "# tern-webmail v1 {\"rules\":[{\"field\":\"subject\",\"contains\":\"a \\\"q\\\" \\"
     "\\ b\",\"action\":\"move\",\"target\":\"Work/Reports\"},{\"field\":\"from\",\"con"
     "tains\":\"boss\303\251\360\237\230\200\",\"action\":\"read\",\"target\":\"\"},{\""
@@ -605,10 +572,9 @@ static void not_the_pages(const char *text)
 
 int main(void)
 {
-	same_as_page("page", PAGE_IN, PAGE_OUT);
+	same_as_page("page", PAGE_IN, PAGE_IN); /* the page's own script is its fixed point */
 	same_as_page("odd", ODD_IN, ODD_OUT);
 	same_as_page("off", OFF_IN, OFF_OUT);
-	CHECK(strcmp(PAGE_IN, PAGE_OUT) == 0, "the page's own script is its fixed point");
 
 	struct jmap_managed m;
 	CHECK(jmap_managed_parse(PAGE_IN, strlen(PAGE_IN), &m) == 1, "page read");
