@@ -5,6 +5,14 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TERN_SANITIZER_CLANG 1
+#endif
+#endif
+#ifndef TERN_SANITIZER_CLANG
+#define TERN_SANITIZER_CLANG 0
+#endif
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -278,8 +286,10 @@ int metrics_render(struct buf *out)
 	if (r >= 0)
 		r = metrics_render_one(out, "process_open_fds", "gauge", "Open file descriptors.",
 		                       (double)open_fds());
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
-	/* What of the RSS is live heap and what is freed but kept by malloc:
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33) &&                          \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && !TERN_SANITIZER_CLANG
+	/* (not under a sanitizer: its own allocator answers mallinfo2 with 0s)
+	 * What of the RSS is live heap and what is freed but kept by malloc:
 	 * a steady climb of the first is a leak or an unbounded cache, of the
 	 * second a high-water mark (the soak tells them apart with these). */
 	struct mallinfo2 mi = mallinfo2();
