@@ -286,7 +286,7 @@ int metrics_render(struct buf *out)
 	if (r >= 0)
 		r = metrics_render_one(out, "process_open_fds", "gauge", "Open file descriptors.",
 		                       (double)open_fds());
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33) &&                          \
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33) &&                              \
     !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && !TERN_SANITIZER_CLANG
 	/* (not under a sanitizer: its own allocator answers mallinfo2 with 0s)
 	 * What of the RSS is live heap and what is freed but kept by malloc:
