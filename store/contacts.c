@@ -254,26 +254,12 @@ static int card_bury(sqlite3 *db, int64_t account_id, int64_t card_id)
 	int64_t modseq = bump(db, account_id, -1);
 	if (modseq < 0)
 		return (int)modseq;
-	sqlite3_stmt *st;
-	int rc =
-	    store_prep_cached(db, &st,
-	                      "UPDATE cards SET deleted = 1, vcard = NULL, fn = '', modseq = ?2 "
-	                      "WHERE id = ?1");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, card_id);
-	sqlite3_bind_int64(st, 2, modseq);
-	rc = store_step_done(st);
-	store_release(st);
-	if (rc < 0)
-		return rc;
-	rc = store_prep_cached(db, &st, "DELETE FROM card_emails WHERE card_id = ?1");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, card_id);
-	rc = store_step_done(st);
-	store_release(st);
-	return rc;
+	int rc = store_run_ids(db,
+	                       "UPDATE cards SET deleted = 1, vcard = NULL, fn = '', modseq = ?2 "
+	                       "WHERE id = ?1",
+	                       card_id, modseq);
+	return rc < 0 ? rc
+	              : store_run_ids(db, "DELETE FROM card_emails WHERE card_id = ?1", card_id, 0);
 }
 
 #define STR_(x) #x
@@ -292,28 +278,15 @@ static int tombstones_trim(sqlite3 *db, int64_t account_id)
 		return 0;
 	if (cut < 0)
 		return (int)cut;
-	sqlite3_stmt *st;
-	int rc = store_prep_cached(db, &st,
-	                           "DELETE FROM cards WHERE account_id = ?1 AND deleted != 0 AND "
-	                           "modseq <= ?2");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_int64(st, 2, cut);
-	rc = store_step_done(st);
-	store_release(st);
-	if (rc < 0)
-		return rc;
-	rc = store_prep_cached(db, &st,
-	                       "UPDATE contacts_state SET oldest_modseq = max(oldest_modseq, ?2) "
-	                       "WHERE account_id = ?1");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_int64(st, 2, cut);
-	rc = store_step_done(st);
-	store_release(st);
-	return rc;
+	int rc = store_run_ids(db,
+	                       "DELETE FROM cards WHERE account_id = ?1 AND deleted != 0 AND "
+	                       "modseq <= ?2",
+	                       account_id, cut);
+	return rc < 0 ? rc
+	              : store_run_ids(db,
+	                              "UPDATE contacts_state SET oldest_modseq = "
+	                              "max(oldest_modseq, ?2) WHERE account_id = ?1",
+	                              account_id, cut);
 }
 
 int store_addressbook_destroy(struct store_tx *tx, int64_t account_id, int64_t id)

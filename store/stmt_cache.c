@@ -155,6 +155,20 @@ int64_t store_scalar(sqlite3 *db, const char *sql, int64_t arg)
 	return v;
 }
 
+int store_run_ids(sqlite3 *db, const char *sql, int64_t a, int64_t b)
+{
+	sqlite3_stmt *st;
+	int rc = store_prep_cached(db, &st, sql);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, a);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, b);
+	rc = store_step_done(st);
+	store_release(st);
+	return rc;
+}
+
 int64_t store_scalar_uncached(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;

@@ -47,6 +47,9 @@ void store_stmt_cache_drop(sqlite3 *db);
 /* The first column of the first row of a query bound to one integer
  * (?1): a non-negative value, -ENOENT for no row, or a negative errno. */
 int64_t store_scalar(sqlite3 *db, const char *sql, int64_t arg);
+/* Run a statement (cached) bound to ?1 = a and, if it has one, ?2 = b, to
+ * its end: 0 or a negative errno. */
+int store_run_ids(sqlite3 *db, const char *sql, int64_t a, int64_t b);
 /* Up to len bytes at offset of the "data" BLOB of table's row rowid
  * (incremental blob I/O: never the whole value in memory): the count read
  * (0 past the end), -ENOENT for no such row, or a negative errno. */

@@ -88,15 +88,7 @@ int store_token_set_owner(struct store_tx *tx, int64_t token_id, const char *acc
  * -ENOENT if none, or negative. */
 static int change_one(sqlite3 *db, const char *sql, int64_t a, int64_t b)
 {
-	sqlite3_stmt *st;
-	int rc = store_prep(db, &st, sql);
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, a);
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_int64(st, 2, b);
-	rc = store_step_done(st);
-	sqlite3_finalize(st);
+	int rc = store_run_ids(db, sql, a, b);
 	if (rc == 0 && sqlite3_changes(db) == 0)
 		rc = -ENOENT;
 	return rc;
